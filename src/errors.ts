@@ -1,0 +1,60 @@
+/**
+ * Named errors raised by rxraft. Each carries the data a caller needs to react.
+ *
+ * @example
+ * try { await node.propose(cmd); }
+ * catch (e) { if (e instanceof NotLeaderError) retryOn(e.leaderId); }
+ */
+
+/** Base class of every rxraft error, so callers can tell ours from theirs. */
+export class RaftError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The node is not the leader. `leaderId` is the leader it knows of, if any. */
+export class NotLeaderError extends RaftError {
+  constructor(readonly leaderId: string | null, readonly term: number) {
+    super(leaderId ? `not the leader; the leader is ${leaderId} (term ${term})` : `not the leader; no leader known (term ${term})`);
+  }
+}
+
+/**
+ * Leadership was lost after the proposal was appended but before it committed.
+ * The entry may still commit under the next leader: the outcome is unknown.
+ */
+export class ProposalDroppedError extends RaftError {
+  constructor(readonly index: number, readonly term: number, reason: string) {
+    super(`proposal at index ${index} (term ${term}) dropped: ${reason}; it may or may not commit`);
+  }
+}
+
+/** The node was stopped (or failed) before the request completed. */
+export class NodeStoppedError extends RaftError {
+  constructor(readonly nodeId: string) {
+    super(`node ${nodeId} is stopped`);
+  }
+}
+
+/** Storage failed; the node stopped (fail-stop) and acknowledged nothing more. */
+export class StorageFailedError extends RaftError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+  }
+}
+
+/** A message from the network failed validation. */
+export class InvalidMessageError extends RaftError {
+  constructor(readonly reason: string) {
+    super(`invalid message: ${reason}`);
+  }
+}
+
+/** A payload exceeds the configured maximum size. */
+export class PayloadTooLargeError extends RaftError {
+  constructor(readonly size: number, readonly limit: number) {
+    super(`payload of ${size} bytes exceeds the limit of ${limit} bytes`);
+  }
+}

@@ -1,0 +1,31 @@
+/** What an entry holds: a user command, the leader's no-op, or a configuration. */
+export const EntryKind = {
+  /** A user command, emitted on `committed$`. */
+  Command: 0,
+  /** The empty entry a new leader appends to commit entries of earlier terms (§5.4.2). */
+  Noop: 1,
+  /** A cluster configuration. */
+  Config: 2,
+} as const;
+export type EntryKind = (typeof EntryKind)[keyof typeof EntryKind];
+
+/**
+ * One log entry. Immutable once created: the same object may sit in several
+ * nodes' logs (in-memory transport) and in messages in flight.
+ */
+export interface Entry {
+  readonly index: number;
+  readonly term: number;
+  readonly kind: EntryKind;
+  /** Opaque bytes; rxraft never looks inside a command. */
+  readonly data: Uint8Array;
+}
+
+/** A committed user command, as `committed$` emits it. */
+export interface CommittedEntry {
+  readonly index: number;
+  readonly term: number;
+  readonly data: Uint8Array;
+}
+
+export const EMPTY_DATA: Uint8Array = new Uint8Array(0);

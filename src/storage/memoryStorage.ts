@@ -1,0 +1,131 @@
+import { SchedulerLike } from 'rxjs';
+import { StorageFailedError } from '../errors';
+import type { Entry } from '../messages/entry';
+import { HardState, INITIAL_HARD_STATE, PersistedState, Storage } from './storage';
+
+export interface MemoryStorageOptions {
+  /** Completes writes on this scheduler after `syncDelay`; without it, on the next microtask. */
+  readonly scheduler?: SchedulerLike;
+  /** Simulated fsync latency in the scheduler's time unit (default 0). */
+  readonly syncDelay?: number;
+}
+
+type Write =
+  | { readonly kind: 'hardState'; readonly state: HardState }
+  | { readonly kind: 'append'; readonly entries: readonly Entry[] };
+
+interface PendingWrite {
+  readonly write: Write;
+  readonly resolve: () => void;
+  readonly reject: (e: Error) => void;
+}
+
+/**
+ * In-memory `Storage` that keeps durable and not-yet-durable writes apart, so a
+ * simulated crash (`crash()`) loses exactly what was not synced. Writes issued before a
+ * sync completes are synced together (group commit), like `FileStorage`.
+ *
+ * @example
+ * const storage = new MemoryStorage({ scheduler, syncDelay: 1 });
+ * const node = createRaftNode({ id: 'n1', peers, transport, storage, scheduler });
+ * // ... later, simulate power loss: unsynced writes vanish
+ * storage.crash();
+ */
+export class MemoryStorage implements Storage {
+  private hardState: HardState = INITIAL_HARD_STATE;
+  private entries: Entry[] = [];
+  private pending: PendingWrite[] = [];
+  private syncScheduled = false;
+  private failure: Error | null = null;
+  /** Bumped by `crash()`: a sync scheduled before the crash must not make anything durable. */
+  private generation = 0;
+
+  constructor(private readonly options: MemoryStorageOptions = {}) {}
+
+  /** Durable writes so far (for tests and the simulator). */
+  syncs = 0;
+
+  async load(): Promise<PersistedState> {
+    return { hardState: this.hardState, entries: this.entries.slice() };
+  }
+
+  saveHardState(state: HardState): Promise<void> {
+    return this.enqueue({ kind: 'hardState', state });
+  }
+
+  append(entries: readonly Entry[]): Promise<void> {
+    return this.enqueue({ kind: 'append', entries });
+  }
+
+  async close(): Promise<void> {
+    // Nothing to release; pending writes still complete.
+  }
+
+  /** Simulates power loss: every write not yet synced is lost and its promise never settles. */
+  crash(): void {
+    this.pending = [];
+    this.syncScheduled = false;
+    this.generation++;
+  }
+
+  /** Makes the next sync, and everything after it, fail (for fail-stop tests). */
+  failWith(error: Error): void {
+    this.failure = error;
+  }
+
+  /** The durable log, as a restart would see it. */
+  durableEntries(): readonly Entry[] {
+    return this.entries;
+  }
+
+  /** The durable hard state, as a restart would see it. */
+  durableHardState(): HardState {
+    return this.hardState;
+  }
+
+  private enqueue(write: Write): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ write, resolve, reject });
+      this.scheduleSync();
+    });
+  }
+
+  private scheduleSync(): void {
+    if (this.syncScheduled) return;
+    this.syncScheduled = true;
+    const generation = this.generation;
+    const sync = () => {
+      if (generation === this.generation) this.sync();
+    };
+    const { scheduler, syncDelay = 0 } = this.options;
+    if (scheduler) scheduler.schedule(sync, syncDelay);
+    else queueMicrotask(sync);
+  }
+
+  private sync(): void {
+    this.syncScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (this.failure) {
+      const error = new StorageFailedError(`sync failed: ${this.failure.message}`, this.failure);
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    for (const { write } of batch) this.applyWrite(write);
+    this.syncs++;
+    for (const p of batch) p.resolve();
+  }
+
+  private applyWrite(write: Write): void {
+    if (write.kind === 'hardState') {
+      this.hardState = write.state;
+      return;
+    }
+    const first = write.entries[0];
+    if (!first) return;
+    const lastIndex = this.entries.length;
+    if (first.index > lastIndex + 1) throw new Error(`append at ${first.index} leaves a gap after ${lastIndex}`);
+    this.entries.length = first.index - 1;
+    for (const e of write.entries) this.entries.push(e);
+  }
+}

@@ -1,0 +1,194 @@
+import { Observable, SchedulerLike, Subject } from 'rxjs';
+import { defaultRandom } from '../defaults';
+import type { Envelope, NodeId, RaftMessage } from '../messages/types';
+import type { Transport } from './transport';
+
+/** Fault rates of the in-memory network. Probabilities are in [0, 1]. */
+export interface NetworkFaults {
+  /** Probability that a message is lost. */
+  readonly drop?: number;
+  /** Probability that a message is delivered twice. */
+  readonly duplicate?: number;
+  /** Probability that a message is held back by up to `reorderDelay`, overtaking order. */
+  readonly reorder?: number;
+  /** Largest extra delay of a reordered message (default 50). */
+  readonly reorderDelay?: number;
+  /** Delivery delay range (default 1–1). */
+  readonly delay?: { readonly min: number; readonly max: number };
+}
+
+export interface MemoryHubOptions {
+  /** Every delivery is scheduled here, never made synchronously. */
+  readonly scheduler: SchedulerLike;
+  /** Seedable randomness for delays and faults. */
+  readonly random?: () => number;
+  readonly faults?: NetworkFaults;
+}
+
+/** Counters of what the hub did with the messages it was given. */
+export interface HubStats {
+  sent: number;
+  delivered: number;
+  dropped: number;
+  duplicated: number;
+  blocked: number;
+}
+
+/**
+ * An in-process network connecting nodes, with fault injection: loss, duplication,
+ * reordering, delay, and partitions (symmetric and one-way). Deterministic for a given
+ * scheduler and `random`.
+ *
+ * @example
+ * const hub = new MemoryHub({ scheduler, random: seededRandom(7) });
+ * const transports = ['n1', 'n2', 'n3'].map(id => hub.connect(id));
+ * hub.partition(['n1'], ['n2', 'n3']);   // n1 is cut off
+ * hub.block('n2', 'n3');                 // one-way: n2 can no longer reach n3
+ * hub.heal();
+ */
+export class MemoryHub {
+  private readonly endpoints = new Map<NodeId, MemoryTransport>();
+  /** Links that drop everything, as "from->to". */
+  private readonly blocked = new Set<string>();
+  private faults: NetworkFaults;
+  private readonly random: () => number;
+  readonly stats: HubStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, blocked: 0 };
+
+  constructor(private readonly options: MemoryHubOptions) {
+    this.faults = options.faults ?? {};
+    this.random = options.random ?? defaultRandom;
+  }
+
+  /** Attaches a node to the network (again, after a restart) and returns its transport. */
+  connect(id: NodeId): Transport {
+    this.endpoints.get(id)?.detach();
+    const endpoint = new MemoryTransport(id, this);
+    this.endpoints.set(id, endpoint);
+    return endpoint;
+  }
+
+  /** Replaces the fault rates. */
+  setFaults(faults: NetworkFaults): void {
+    this.faults = faults;
+  }
+
+  /** Cuts every link between different groups, both ways. Nodes in no group are unaffected. */
+  partition(...groups: NodeId[][]): void {
+    for (const [i, a] of groups.entries()) {
+      for (const [j, b] of groups.entries()) {
+        if (i === j) continue;
+        for (const from of a) for (const to of b) this.blocked.add(link(from, to));
+      }
+    }
+  }
+
+  /** Cuts the link from `from` to `to` only (one-way). */
+  block(from: NodeId, to: NodeId): void {
+    this.blocked.add(link(from, to));
+  }
+
+  /** Restores the link from `from` to `to`. */
+  unblock(from: NodeId, to: NodeId): void {
+    this.blocked.delete(link(from, to));
+  }
+
+  /** Cuts a node off from everyone, both ways. */
+  isolate(id: NodeId): void {
+    for (const other of this.endpoints.keys()) {
+      if (other !== id) {
+        this.block(id, other);
+        this.block(other, id);
+      }
+    }
+  }
+
+  /** Restores every link. */
+  heal(): void {
+    this.blocked.clear();
+  }
+
+  /** Whether messages from `from` currently reach `to`. */
+  canReach(from: NodeId, to: NodeId): boolean {
+    return !this.blocked.has(link(from, to));
+  }
+
+  /** @internal Called by a node's transport. */
+  route(envelope: Envelope): void {
+    this.stats.sent++;
+    const faults = this.faults;
+    if (!this.canReach(envelope.from, envelope.to)) {
+      this.stats.blocked++;
+      return;
+    }
+    if (faults.drop && this.random() < faults.drop) {
+      this.stats.dropped++;
+      return;
+    }
+    this.schedule(envelope);
+    if (faults.duplicate && this.random() < faults.duplicate) {
+      this.stats.duplicated++;
+      this.schedule(envelope);
+    }
+  }
+
+  private schedule(envelope: Envelope): void {
+    const { delay = { min: 1, max: 1 }, reorder = 0, reorderDelay = 50 } = this.faults;
+    let after = delay.min + this.random() * (delay.max - delay.min);
+    if (reorder && this.random() < reorder) after += this.random() * reorderDelay;
+    this.options.scheduler.schedule(() => this.deliver(envelope), after);
+  }
+
+  private deliver(envelope: Envelope): void {
+    // A partition that started while the message was in flight also stops it.
+    if (!this.canReach(envelope.from, envelope.to)) {
+      this.stats.blocked++;
+      return;
+    }
+    const endpoint = this.endpoints.get(envelope.to);
+    if (!endpoint) {
+      this.stats.dropped++;
+      return;
+    }
+    this.stats.delivered++;
+    endpoint.receive(envelope);
+  }
+
+  /** @internal */
+  release(endpoint: MemoryTransport): void {
+    if (this.endpoints.get(endpoint.id) === endpoint) this.endpoints.delete(endpoint.id);
+  }
+}
+
+function link(from: NodeId, to: NodeId): string {
+  return `${from}->${to}`;
+}
+
+class MemoryTransport implements Transport {
+  private readonly inbound = new Subject<Envelope>();
+  private readonly errors = new Subject<Error>();
+  readonly inbound$: Observable<Envelope> = this.inbound.asObservable();
+  readonly errors$: Observable<Error> = this.errors.asObservable();
+  private closed = false;
+
+  constructor(readonly id: NodeId, private readonly hub: MemoryHub) {}
+
+  send(to: NodeId, message: RaftMessage): void {
+    if (!this.closed) this.hub.route({ from: this.id, to, message });
+  }
+
+  receive(envelope: Envelope): void {
+    if (!this.closed) this.inbound.next(envelope);
+  }
+
+  detach(): void {
+    this.closed = true;
+    this.inbound.complete();
+    this.errors.complete();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.detach();
+    this.hub.release(this);
+  }
+}

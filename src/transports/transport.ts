@@ -1,0 +1,26 @@
+import type { Observable } from 'rxjs';
+import type { Envelope, NodeId, RaftMessage } from '../messages/types';
+
+/**
+ * How a node exchanges messages with its peers. A transport:
+ * - never delivers synchronously from `send` (DESIGN.md invariant 1);
+ * - decodes and validates every inbound message before emitting it on `inbound$`
+ *   (invariant 4) and reports what it rejected on `errors$`;
+ * - may drop, delay, duplicate or reorder messages: Raft tolerates all of these.
+ *
+ * @example
+ * const hub = new MemoryHub({ scheduler });
+ * const transport = hub.connect('n1');
+ * transport.inbound$.subscribe(({ from, message }) => console.log(from, message.type));
+ * transport.send('n2', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
+ */
+export interface Transport {
+  /** Validated messages addressed to this node. Hot. */
+  readonly inbound$: Observable<Envelope>;
+  /** Problems the transport saw: rejected input, failed connections. Never terminal. */
+  readonly errors$: Observable<Error>;
+  /** Sends a message, best effort; never throws for network reasons. */
+  send(to: NodeId, message: RaftMessage): void;
+  /** Releases every socket and timer. */
+  close(): Promise<void>;
+}
