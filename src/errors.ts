@@ -58,3 +58,10 @@ export class PayloadTooLargeError extends RaftError {
     super(`payload of ${size} bytes exceeds the limit of ${limit} bytes`);
   }
 }
+
+/** A message arrived from a node that is not a member of the cluster. */
+export class UnknownPeerError extends RaftError {
+  constructor(readonly peerId: string) {
+    super(`message from unknown peer ${JSON.stringify(peerId).slice(0, 80)} ignored`);
+  }
+}

@@ -1,0 +1,51 @@
+import type { Entry } from '../messages/entry';
+import type { NodeId, RaftMessage } from '../messages/types';
+import type { HardState } from '../storage/storage';
+
+/**
+ * What a step of the rules asks the driver to do, in the order the driver does it:
+ * persist, then send (messages marked `afterPersist` wait until everything persisted
+ * so far is durable), then notify, then apply.
+ */
+export type Effect =
+  | { readonly type: 'saveHardState'; readonly hardState: HardState }
+  /** Persist entries; existing entries at or after entries[0].index are discarded first. */
+  | { readonly type: 'persistEntries'; readonly entries: readonly Entry[] }
+  | { readonly type: 'send'; readonly to: NodeId; readonly message: RaftMessage; readonly afterPersist: boolean }
+  /** The follower heard from a legitimate leader or granted a vote. */
+  | { readonly type: 'resetElectionTimer' }
+  /** Proposals were appended at firstIndex.. in this term (opaque tokens, in order). */
+  | { readonly type: 'proposalsAppended'; readonly tokens: readonly unknown[]; readonly firstIndex: number; readonly term: number }
+  /** Proposals refused because this node does not lead. */
+  | { readonly type: 'proposalsRefused'; readonly tokens: readonly unknown[] };
+
+/** Collects the effects of one step. */
+export class Effects {
+  readonly list: Effect[] = [];
+
+  saveHardState(term: number, votedFor: string | null): void {
+    this.list.push({ type: 'saveHardState', hardState: { term, votedFor } });
+  }
+
+  persistEntries(entries: readonly Entry[]): void {
+    if (entries.length > 0) this.list.push({ type: 'persistEntries', entries });
+  }
+
+  /** A reply or request that must not leave before this node's writes are durable. */
+  send(to: NodeId, message: RaftMessage): void {
+    this.list.push({ type: 'send', to, message, afterPersist: true });
+  }
+
+  /** A leader's AppendEntries: sent while its own write proceeds in parallel. */
+  sendNow(to: NodeId, message: RaftMessage): void {
+    this.list.push({ type: 'send', to, message, afterPersist: false });
+  }
+
+  resetElectionTimer(): void {
+    this.list.push({ type: 'resetElectionTimer' });
+  }
+
+  push(effect: Effect): void {
+    this.list.push(effect);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The leader's view of one follower's log (etcd calls it Progress). Exists only while
+ * its node leads.
+ *
+ * - probing: the leader does not yet know where the follower's log matches; it sends
+ *   one AppendEntries at a time and waits for the answer.
+ * - replicating: the logs match up to `match`; the leader streams entries optimistically,
+ *   with up to `maxInflight` AppendEntries unacknowledged.
+ */
+export class Progress {
+  /** Invariant: 0 <= match < next. Highest index known to be durable on the follower. */
+  match = 0;
+  /** The next index to send. */
+  next: number;
+  probing = true;
+  /** Probing: a probe is out and unanswered. */
+  probeSent = false;
+  /** Replicating: the last index of each unacknowledged AppendEntries, ascending. */
+  readonly inflight: number[] = [];
+  /** Heartbeat ticks since the follower last made progress while something was outstanding. */
+  stalledTicks = 0;
+
+  constructor(lastIndex: number) {
+    this.next = lastIndex + 1;
+  }
+
+  /** Whether nothing more may be sent until an answer arrives. */
+  isPaused(maxInflight: number): boolean {
+    return this.probing ? this.probeSent : this.inflight.length >= maxInflight;
+  }
+
+  /** Something was sent and not yet answered. */
+  get hasOutstanding(): boolean {
+    return this.probing ? this.probeSent : this.inflight.length > 0;
+  }
+
+  /** Records a sent AppendEntries whose last entry is `lastIndex`. */
+  sent(lastIndex: number): void {
+    if (this.probing) {
+      this.probeSent = true;
+    } else {
+      this.inflight.push(lastIndex);
+      this.next = lastIndex + 1;
+    }
+  }
+
+  /** The follower holds everything up to `index`. Returns whether that was news. */
+  acknowledge(index: number): boolean {
+    const advanced = index > this.match;
+    if (advanced) this.match = index;
+    if (this.next <= this.match) this.next = this.match + 1;
+    while (this.inflight.length > 0 && this.inflight[0] <= index) this.inflight.shift();
+    if (advanced) this.stalledTicks = 0;
+    return advanced;
+  }
+
+  /** Switches to streaming after a probe succeeded. */
+  becomeReplicating(): void {
+    this.probing = false;
+    this.probeSent = false;
+    this.inflight.length = 0;
+    this.next = this.match + 1;
+    this.stalledTicks = 0;
+  }
+
+  /** Falls back to probing from `next` (after a rejection or a stall). */
+  becomeProbing(next: number): void {
+    this.probing = true;
+    this.probeSent = false;
+    this.inflight.length = 0;
+    this.next = Math.max(next, this.match + 1);
+    this.stalledTicks = 0;
+  }
+}

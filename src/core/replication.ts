@@ -1,0 +1,180 @@
+import type { AppendEntries, AppendEntriesResponse, NodeId } from '../messages/types';
+import { Effects } from './effects';
+import { Progress } from './progress';
+import { quorumSize, RaftState } from './state';
+
+/**
+ * AppendEntries receiver (Figure 2), for a request of the current term from the leader:
+ * the consistency check on (prevLogIndex, prevLogTerm), conflict truncation, append of
+ * what is new, and commit up to what the leader says and this request proves (§5.3).
+ * The reply leaves only once the new entries are durable. A rejection carries the
+ * conflict hint for fast back-tracking.
+ */
+export function handleAppendEntries(s: RaftState, from: NodeId, m: AppendEntries, fx: Effects): void {
+  s.leaderId = from;
+  fx.resetElectionTimer();
+  const log = s.log;
+  const prevTerm = log.termAt(m.prevLogIndex);
+  if (prevTerm === undefined || prevTerm !== m.prevLogTerm) {
+    const shorter = prevTerm === undefined;
+    fx.send(from, {
+      type: 'AppendEntriesResponse',
+      term: s.term,
+      success: false,
+      matchIndex: 0,
+      rejectedIndex: m.prevLogIndex,
+      conflictTerm: shorter ? 0 : prevTerm,
+      conflictIndex: shorter ? log.lastIndex + 1 : log.firstIndexOfTerm(m.prevLogIndex),
+    });
+    return;
+  }
+  // Skip what we already hold; truncate at the first entry whose term differs.
+  let skip = 0;
+  for (; skip < m.entries.length; skip++) {
+    const e = m.entries[skip];
+    const mine = log.termAt(e.index);
+    if (mine === undefined) break;
+    if (mine !== e.term) {
+      if (e.index <= s.commitIndex) {
+        throw new Error(`leader ${from} conflicts with committed entry ${e.index} (term ${mine} vs ${e.term})`);
+      }
+      log.truncateFrom(e.index);
+      s.durableIndex = Math.min(s.durableIndex, e.index - 1);
+      break;
+    }
+  }
+  const fresh = skip === 0 ? m.entries : m.entries.slice(skip);
+  if (fresh.length > 0) {
+    log.append(fresh);
+    fx.persistEntries(fresh);
+  }
+  const lastNew = m.prevLogIndex + m.entries.length;
+  if (m.leaderCommit > s.commitIndex) s.commitIndex = Math.max(s.commitIndex, Math.min(m.leaderCommit, lastNew));
+  fx.send(from, {
+    type: 'AppendEntriesResponse',
+    term: s.term,
+    success: true,
+    matchIndex: lastNew,
+    rejectedIndex: 0,
+    conflictTerm: 0,
+    conflictIndex: 0,
+  });
+}
+
+/** Sends every follower what it is missing, as far as its window allows. */
+export function broadcastAppend(s: RaftState, fx: Effects): void {
+  if (s.role.name !== 'leader') return;
+  for (const [peer, pr] of s.role.progress) sendAppend(s, peer, pr, fx);
+}
+
+/**
+ * Sends `peer` the entries from its `next` index, repeatedly while its window has room
+ * (replicating), or one probe (probing). Sends nothing when the follower is up to date,
+ * unless `evenIfEmpty` (a probe that carries no entries).
+ */
+export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects, evenIfEmpty = false): void {
+  const { maxEntriesPerMessage, maxBytesPerMessage, maxInflight } = s.options;
+  while (!pr.isPaused(maxInflight)) {
+    if (pr.next > s.log.lastIndex && !(evenIfEmpty && pr.probing)) return;
+    const prevLogIndex = pr.next - 1;
+    const prevLogTerm = s.log.termAt(prevLogIndex);
+    if (prevLogTerm === undefined) throw new Error(`progress of ${peer} points past the log: next ${pr.next}`);
+    const entries = s.log.slice(pr.next, s.log.lastIndex, maxEntriesPerMessage, maxBytesPerMessage);
+    fx.sendNow(peer, {
+      type: 'AppendEntries',
+      term: s.term,
+      leaderId: s.id,
+      prevLogIndex,
+      prevLogTerm,
+      entries,
+      leaderCommit: s.commitIndex,
+    });
+    pr.sent(prevLogIndex + entries.length);
+    if (pr.probing) return;
+  }
+}
+
+/**
+ * An empty AppendEntries at the follower's match index: it cannot fail the consistency
+ * check, keeps the follower from campaigning (§5.2) and carries the commit index.
+ */
+export function sendHeartbeat(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
+  fx.sendNow(peer, {
+    type: 'AppendEntries',
+    term: s.term,
+    leaderId: s.id,
+    prevLogIndex: pr.match,
+    prevLogTerm: s.log.termAt(pr.match) ?? 0,
+    entries: [],
+    leaderCommit: s.commitIndex,
+  });
+}
+
+/**
+ * Leader side of an AppendEntries reply. Success moves `match` (and may commit);
+ * a rejection moves `next` back using the conflict hint: past the follower's whole
+ * conflicting term, or to its end when its log is shorter (§5.3, "fast back-tracking").
+ */
+export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntriesResponse, fx: Effects): void {
+  if (s.role.name !== 'leader') return;
+  const pr = s.role.progress.get(from);
+  if (!pr) return;
+  if (m.success) {
+    if (m.matchIndex > s.log.lastIndex) return; // cannot be an answer to this leader
+    pr.acknowledge(m.matchIndex);
+    if (pr.probing && m.matchIndex >= pr.next - 1) pr.becomeReplicating();
+    maybeCommit(s);
+    sendAppend(s, from, pr, fx);
+    return;
+  }
+  // A rejection at or below match, or of a probe we no longer wait for, is stale.
+  if (m.rejectedIndex <= pr.match) return;
+  if (pr.probing && m.rejectedIndex !== pr.next - 1) return;
+  let next: number;
+  if (m.conflictTerm === 0) {
+    next = m.conflictIndex;
+  } else {
+    const last = s.log.lastIndexOfTerm(m.conflictTerm);
+    next = last > 0 ? last + 1 : m.conflictIndex;
+  }
+  pr.becomeProbing(Math.min(next, m.rejectedIndex));
+  sendAppend(s, from, pr, fx, true);
+}
+
+/**
+ * Advances the commit index to the highest index stored durably on a majority — but only
+ * if that entry is of the current term: entries of earlier terms commit only indirectly
+ * (§5.4.2, Figure 8). Returns whether the commit index moved.
+ */
+export function maybeCommit(s: RaftState): boolean {
+  if (s.role.name !== 'leader') return false;
+  const matches: number[] = [];
+  for (const v of s.voters) {
+    if (v === s.id) matches.push(s.durableIndex);
+    else matches.push(s.role.progress.get(v)?.match ?? 0);
+  }
+  matches.sort((a, b) => b - a);
+  const candidate = matches[quorumSize(s.voters) - 1];
+  if (candidate > s.commitIndex && s.log.termAt(candidate) === s.term) {
+    s.commitIndex = candidate;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The leader's periodic duty: a heartbeat to every follower, and a fresh probe for any
+ * follower that made no progress for `stallTicks` ticks while something was outstanding
+ * (the message or its answer was lost).
+ */
+export function leaderTick(s: RaftState, fx: Effects): void {
+  if (s.role.name !== 'leader') return;
+  for (const [peer, pr] of s.role.progress) {
+    if (pr.hasOutstanding && ++pr.stalledTicks >= s.options.stallTicks) {
+      // A lost probe is sent again as it was; a stalled stream restarts after `match`.
+      pr.becomeProbing(pr.probing ? pr.next : pr.match + 1);
+    }
+    sendHeartbeat(s, peer, pr, fx);
+    sendAppend(s, peer, pr, fx);
+  }
+}

@@ -1,0 +1,72 @@
+import { EMPTY_DATA, EntryKind } from '../messages/entry';
+import type { NodeId } from '../messages/types';
+import { Effects } from './effects';
+import { Progress } from './progress';
+import { quorumSize, RaftState } from './state';
+import { broadcastAppend } from './replication';
+
+/**
+ * Role transitions (Raft §5.2). Each one replaces the role state wholesale and bumps the
+ * epoch, so nothing of the old role (votes, progress, timers) survives it.
+ */
+
+/** Adopts `term` if it is newer (clearing the vote) and follows `leaderId` (or nobody yet). */
+export function becomeFollower(s: RaftState, term: number, leaderId: NodeId | null, fx: Effects): void {
+  if (term < s.term) throw new Error(`becomeFollower: term ${term} is older than ${s.term}`);
+  if (term > s.term) {
+    s.term = term;
+    s.votedFor = null;
+    fx.saveHardState(s.term, s.votedFor);
+  }
+  s.role = { name: 'follower' };
+  s.leaderId = leaderId;
+  s.epoch++;
+}
+
+/** Starts an election: new term, vote for self, ask every other voter (§5.2). */
+export function becomeCandidate(s: RaftState, fx: Effects): void {
+  if (s.role.name === 'leader') throw new Error('becomeCandidate: a leader does not campaign');
+  s.term++;
+  s.votedFor = s.id;
+  s.leaderId = null;
+  s.role = { name: 'candidate', votes: new Set([s.id]) };
+  s.epoch++;
+  fx.saveHardState(s.term, s.votedFor);
+  if (hasQuorum(s, s.role.votes)) {
+    becomeLeader(s, fx);
+    return;
+  }
+  for (const peer of s.voters) {
+    if (peer === s.id) continue;
+    fx.send(peer, {
+      type: 'RequestVote',
+      term: s.term,
+      candidateId: s.id,
+      lastLogIndex: s.log.lastIndex,
+      lastLogTerm: s.log.lastTerm,
+    });
+  }
+}
+
+/**
+ * Takes office: a fresh progress for every follower, then a no-op entry of the new term,
+ * which commits every earlier entry with it (§5.4.2, §8).
+ */
+export function becomeLeader(s: RaftState, fx: Effects): void {
+  if (s.role.name !== 'candidate') throw new Error(`becomeLeader: only a candidate can win, not a ${s.role.name}`);
+  const progress = new Map<NodeId, Progress>();
+  for (const peer of s.voters) if (peer !== s.id) progress.set(peer, new Progress(s.log.lastIndex));
+  s.role = { name: 'leader', progress };
+  s.leaderId = s.id;
+  s.epoch++;
+  const noop = { index: s.log.lastIndex + 1, term: s.term, kind: EntryKind.Noop, data: EMPTY_DATA };
+  s.log.append([noop]);
+  fx.persistEntries([noop]);
+  broadcastAppend(s, fx);
+}
+
+export function hasQuorum(s: RaftState, granted: ReadonlySet<NodeId>): boolean {
+  let n = 0;
+  for (const v of s.voters) if (granted.has(v)) n++;
+  return n >= quorumSize(s.voters);
+}

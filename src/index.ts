@@ -1,0 +1,26 @@
+/**
+ * rxraft: Raft consensus for Node.js clusters, as RxJS streams.
+ *
+ * @example
+ * import { createRaftNode, FileStorage, tcpTransport } from 'rxraft';
+ */
+export { createRaftNode } from './node';
+export type { RaftNode, RaftNodeOptions } from './node';
+export type { LeaderInfo, Membership, NodeStatus } from './streams/status';
+export type { RoleName } from './core/state';
+export { EntryKind } from './messages/entry';
+export type { CommittedEntry, Entry } from './messages/entry';
+export type { RaftMessage, Envelope, NodeId } from './messages/types';
+export { validateMessage } from './messages/validate';
+export { encodeEntries, decodeEntries } from './messages/entryCodec';
+export type { Storage, HardState, PersistedState } from './storage/storage';
+export { MemoryStorage } from './storage/memoryStorage';
+export type { MemoryStorageOptions } from './storage/memoryStorage';
+export type { Transport } from './transports/transport';
+export { MemoryHub } from './transports/memoryHub';
+export type { MemoryHubOptions, NetworkFaults } from './transports/memoryHub';
+export { seededRandom } from './random';
+export { batchPerTurn } from './operators/batchPerTurn';
+export { electionTimer } from './operators/electionTimer';
+export type { TimeoutRange } from './operators/electionTimer';
+export * from './errors';

@@ -1,0 +1,365 @@
+import {
+  BehaviorSubject,
+  distinctUntilChanged,
+  map,
+  Observable,
+  SchedulerLike,
+  shareReplay,
+  Subject,
+  Subscription,
+  switchMap,
+} from 'rxjs';
+import type { Effect } from './core/effects';
+import type { RaftEvent } from './core/events';
+import { RaftLog } from './core/log';
+import { createState, ProtocolOptions, RaftState, RoleName } from './core/state';
+import { step } from './core/step';
+import { defaultRandom, defaultScheduler, defaultTurnScheduler } from './defaults';
+import { NodeStoppedError, NotLeaderError, PayloadTooLargeError, ProposalDroppedError, RaftError, StorageFailedError, UnknownPeerError } from './errors';
+import { CommittedEntry, EntryKind } from './messages/entry';
+import type { NodeId } from './messages/types';
+import { batchPerTurn } from './operators/batchPerTurn';
+import type { TimeoutRange } from './operators/electionTimer';
+import { RoleContext, rolePipelines } from './states';
+import type { Storage } from './storage/storage';
+import { EventLoop } from './streams/eventLoop';
+import { PendingProposal, ProposalTracker } from './streams/proposals';
+import { LeaderInfo, Membership, NodeStatus, sameLeader, sameStatus } from './streams/status';
+import type { Transport } from './transports/transport';
+
+/** Options of `createRaftNode`. Times are in the scheduler's unit: milliseconds in production. */
+export interface RaftNodeOptions {
+  /** This node's id; unique in the cluster. */
+  readonly id: NodeId;
+  /** The voting members of the cluster (this node may be listed or not). */
+  readonly peers: readonly NodeId[];
+  readonly transport: Transport;
+  readonly storage: Storage;
+  /** Where every timer runs (default: `asyncScheduler`). Tests pass a virtual-time scheduler. */
+  readonly scheduler?: SchedulerLike;
+  /** Where proposals of one turn are gathered into one batch (default: `asapScheduler`). */
+  readonly turnScheduler?: SchedulerLike;
+  /** The source of randomness for election timeouts (default: `Math.random`); seed it in tests. */
+  readonly random?: () => number;
+  /** Election timeout range (default 150–300). */
+  readonly electionTimeout?: TimeoutRange;
+  /** Heartbeat interval (default 50); keep it well below `electionTimeout.min`. */
+  readonly heartbeatInterval?: number;
+  /** Largest accepted command, in bytes (default 1 MiB). */
+  readonly maxCommandBytes?: number;
+  /** Most entries in one AppendEntries (default 512). */
+  readonly maxEntriesPerMessage?: number;
+  /** Most payload bytes in one AppendEntries, beyond its first entry (default 1 MiB). */
+  readonly maxBytesPerMessage?: number;
+  /** Most unacknowledged AppendEntries per follower (default 16). */
+  readonly maxInflight?: number;
+}
+
+/**
+ * A member of a Raft cluster, seen as streams. Subscribe to what you need; call
+ * `propose` to replicate a command and `stop` to leave.
+ *
+ * State streams (`leader$`, `role$`, `term$`, `members$`, `status$`) replay their
+ * current value to a late subscriber and emit only on change. `committed$` is hot:
+ * subscribe right after `createRaftNode`, before awaiting anything, to see every entry.
+ */
+export interface RaftNode {
+  readonly id: NodeId;
+  /** Who leads, or null while no leader is known. */
+  readonly leader$: Observable<LeaderInfo | null>;
+  readonly role$: Observable<RoleName>;
+  readonly term$: Observable<number>;
+  readonly members$: Observable<Membership>;
+  readonly status$: Observable<NodeStatus>;
+  /** Committed user commands, each index once, in log order. */
+  readonly committed$: Observable<CommittedEntry>;
+  /** Problems that did not stop the node (bad input, unknown peers) and the one that did. */
+  readonly errors$: Observable<Error>;
+  /** Resolves once the node has loaded its storage and started. */
+  readonly ready: Promise<void>;
+  /**
+   * Replicates `data`; resolves with its log position once it is committed and applied
+   * here. Rejects with `NotLeaderError` (with the leader hint) on a non-leader, and with
+   * `ProposalDroppedError` if leadership is lost first (the command may still commit).
+   */
+  propose(data: Uint8Array): Promise<{ index: number; term: number }>;
+  /** Stops timers, closes the transport and storage. Pending proposals reject. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Creates and starts a Raft node.
+ *
+ * @example
+ * const node = createRaftNode({ id: 'n1', peers: ['n1', 'n2', 'n3'], transport, storage });
+ * node.leader$.subscribe(l => console.log('leader', l?.id));
+ * node.committed$.subscribe(e => apply(e.data));
+ * await node.propose(new TextEncoder().encode('set x 1'));
+ */
+export function createRaftNode(options: RaftNodeOptions): RaftNode {
+  return new Node(options);
+}
+
+const DEFAULTS = {
+  electionTimeout: { min: 150, max: 300 },
+  heartbeatInterval: 50,
+  maxCommandBytes: 1 << 20,
+  maxEntriesPerMessage: 512,
+  maxBytesPerMessage: 1 << 20,
+  maxInflight: 16,
+  stallTicks: 2,
+};
+
+class Node implements RaftNode {
+  readonly id: NodeId;
+  readonly leader$: Observable<LeaderInfo | null>;
+  readonly role$: Observable<RoleName>;
+  readonly term$: Observable<number>;
+  readonly members$: Observable<Membership>;
+  readonly status$: Observable<NodeStatus>;
+  readonly committed$: Observable<CommittedEntry>;
+  readonly errors$: Observable<Error>;
+  readonly ready: Promise<void>;
+
+  private readonly voters: readonly NodeId[];
+  private readonly status: BehaviorSubject<NodeStatus>;
+  private readonly members: BehaviorSubject<Membership>;
+  private readonly committed = new Subject<CommittedEntry>();
+  private readonly errors = new Subject<Error>();
+  private readonly roleEpoch = new BehaviorSubject<{ role: RoleName; epoch: number } | null>(null);
+  private readonly electionResets = new Subject<void>();
+  private readonly proposals = new Subject<PendingProposal>();
+  private readonly tracker = new ProposalTracker();
+  private readonly loop = new EventLoop<RaftEvent>((e) => this.handle(e));
+  private readonly subscriptions = new Subscription();
+  private state: RaftState | null = null;
+  private stopped = false;
+  private stopping: Promise<void> | null = null;
+  /** Writes issued and not yet durable; the last one resolves after all the others. */
+  private pendingWrites = 0;
+  private lastWrite: Promise<boolean> = Promise.resolve(true);
+  /** Proposals made but not yet handed to the event loop (they wait for the end of the turn). */
+  private readonly unbatched = new Set<PendingProposal>();
+
+  constructor(private readonly options: RaftNodeOptions) {
+    this.id = options.id;
+    this.voters = [...new Set([options.id, ...options.peers])].sort();
+    this.status = new BehaviorSubject<NodeStatus>({
+      id: this.id,
+      role: 'follower',
+      term: 0,
+      leaderId: null,
+      commitIndex: 0,
+      appliedIndex: 0,
+      lastIndex: 0,
+      stopped: false,
+    });
+    this.members = new BehaviorSubject<Membership>({ voters: this.voters, learners: [], index: 0, term: 0, committed: true });
+    const derive = <T>(project: (s: NodeStatus) => T, same: (a: T, b: T) => boolean = Object.is) =>
+      this.status.pipe(map(project), distinctUntilChanged(same), shareReplay({ bufferSize: 1, refCount: true }));
+    this.status$ = this.status.asObservable();
+    this.leader$ = derive<LeaderInfo | null>(
+      (s) => (s.leaderId && !s.stopped ? { id: s.leaderId, term: s.term, self: s.leaderId === this.id } : null),
+      sameLeader,
+    );
+    this.role$ = derive((s) => s.role);
+    this.term$ = derive((s) => s.term);
+    this.members$ = this.members.asObservable();
+    this.committed$ = this.committed.asObservable();
+    this.errors$ = this.errors.asObservable();
+    this.ready = this.start();
+  }
+
+  propose(data: Uint8Array): Promise<{ index: number; term: number }> {
+    if (!(data instanceof Uint8Array)) return Promise.reject(new TypeError('propose(data): data must be a Uint8Array'));
+    const limit = this.options.maxCommandBytes ?? DEFAULTS.maxCommandBytes;
+    if (data.byteLength > limit) return Promise.reject(new PayloadTooLargeError(data.byteLength, limit));
+    if (this.stopped) return Promise.reject(new NodeStoppedError(this.id));
+    const s = this.state;
+    if (!s || s.role.name !== 'leader') return Promise.reject(new NotLeaderError(s?.leaderId ?? null, s?.term ?? 0));
+    return new Promise((resolve, reject) => {
+      const proposal: PendingProposal = { data, resolve, reject };
+      this.unbatched.add(proposal);
+      this.proposals.next(proposal);
+    });
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown(new NodeStoppedError(this.id));
+    return this.stopping;
+  }
+
+  private async start(): Promise<void> {
+    const persisted = await this.options.storage.load();
+    if (this.stopped) return;
+    const o = this.options;
+    const protocol: ProtocolOptions = {
+      maxEntriesPerMessage: o.maxEntriesPerMessage ?? DEFAULTS.maxEntriesPerMessage,
+      maxBytesPerMessage: o.maxBytesPerMessage ?? DEFAULTS.maxBytesPerMessage,
+      maxInflight: o.maxInflight ?? DEFAULTS.maxInflight,
+      stallTicks: DEFAULTS.stallTicks,
+    };
+    const log = new RaftLog(persisted.entries);
+    this.state = createState(this.id, this.voters, { ...persisted.hardState, log }, protocol);
+    const ctx: RoleContext = {
+      scheduler: o.scheduler ?? defaultScheduler,
+      random: o.random ?? defaultRandom,
+      electionTimeout: o.electionTimeout ?? DEFAULTS.electionTimeout,
+      heartbeatInterval: o.heartbeatInterval ?? DEFAULTS.heartbeatInterval,
+      electionResets$: this.electionResets.asObservable(),
+    };
+    const dispatch = (e: RaftEvent) => this.loop.dispatch(e);
+    this.subscriptions.add(
+      this.roleEpoch.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : []))).subscribe(dispatch),
+    );
+    this.subscriptions.add(
+      o.transport.inbound$.subscribe(({ from, message }) => {
+        if (this.voters.includes(from)) dispatch({ kind: 'message', from, message });
+        else this.errors.next(new UnknownPeerError(from));
+      }),
+    );
+    this.subscriptions.add(o.transport.errors$.subscribe((e) => this.errors.next(e)));
+    this.subscriptions.add(
+      this.proposals
+        .pipe(batchPerTurn(o.turnScheduler ?? defaultTurnScheduler))
+        .subscribe((batch) => {
+          for (const p of batch) this.unbatched.delete(p);
+          dispatch({ kind: 'propose', commands: batch.map((p) => p.data), tokens: batch });
+        }),
+    );
+    this.afterStep();
+  }
+
+  /** One turn of the event loop: the rules decide, then the driver carries out the effects. */
+  private handle(event: RaftEvent): void {
+    const s = this.state;
+    if (!s || this.stopped) return;
+    let effects: readonly Effect[];
+    try {
+      effects = step(s, event).list;
+    } catch (e) {
+      // A broken invariant: stop rather than risk acting on a corrupt state.
+      this.failStop(e instanceof Error ? e : new RaftError(String(e)));
+      return;
+    }
+    for (const effect of effects) this.execute(effect);
+    this.afterStep();
+  }
+
+  private execute(effect: Effect): void {
+    const { storage, transport } = this.options;
+    switch (effect.type) {
+      case 'saveHardState':
+        this.track(storage.saveHardState(effect.hardState));
+        break;
+      case 'persistEntries': {
+        const last = effect.entries[effect.entries.length - 1];
+        this.track(storage.append(effect.entries)).then((ok) => {
+          if (ok) this.loop.dispatch({ kind: 'persisted', index: last.index, term: last.term });
+        });
+        break;
+      }
+      case 'send':
+        if (effect.afterPersist && this.pendingWrites > 0) {
+          this.lastWrite.then((ok) => ok && !this.stopped && transport.send(effect.to, effect.message));
+        } else {
+          transport.send(effect.to, effect.message);
+        }
+        break;
+      case 'resetElectionTimer':
+        this.electionResets.next();
+        break;
+      case 'proposalsAppended':
+        this.tracker.track(effect.tokens as PendingProposal[], effect.firstIndex, effect.term);
+        break;
+      case 'proposalsRefused': {
+        const s = this.state!;
+        for (const p of effect.tokens as PendingProposal[]) p.reject(new NotLeaderError(s.leaderId, s.term));
+        break;
+      }
+    }
+  }
+
+  /**
+   * Counts a write in flight. Resolves true once durable; false if it failed, which
+   * stops the node (fail-stop, invariant 2): nothing that waited for it goes out.
+   */
+  private track(write: Promise<void>): Promise<boolean> {
+    this.pendingWrites++;
+    const done = write.then(
+      () => {
+        this.pendingWrites--;
+        return true;
+      },
+      (e: unknown) => {
+        this.failStop(e instanceof StorageFailedError ? e : new StorageFailedError(`storage failed: ${e instanceof Error ? e.message : String(e)}`, e));
+        return false;
+      },
+    );
+    this.lastWrite = done;
+    return done;
+  }
+
+  /** After each step: switch role pipelines, apply what committed, publish the state. */
+  private afterStep(): void {
+    const s = this.state;
+    if (!s || this.stopped) return;
+    const current = this.roleEpoch.value;
+    if (!current || current.epoch !== s.epoch || current.role !== s.role.name) {
+      if (current?.role === 'leader' && s.role.name !== 'leader') {
+        this.tracker.rejectAll((index, term) => new ProposalDroppedError(index, term, `${this.id} lost leadership`));
+      }
+      this.roleEpoch.next({ role: s.role.name, epoch: s.epoch });
+    }
+    this.applyCommitted(s);
+    this.publish(s);
+  }
+
+  /** Emits newly committed entries that are durable here, in order (invariant 5). */
+  private applyCommitted(s: RaftState): void {
+    const upTo = Math.min(s.commitIndex, s.durableIndex);
+    while (s.appliedIndex < upTo && !this.stopped) {
+      const entry = s.log.entry(++s.appliedIndex)!;
+      if (entry.kind === EntryKind.Command) {
+        this.committed.next({ index: entry.index, term: entry.term, data: entry.data });
+      }
+      this.tracker.applied(entry.index, entry.term);
+    }
+  }
+
+  private publish(s: RaftState): void {
+    const next: NodeStatus = {
+      id: this.id,
+      role: s.role.name,
+      term: s.term,
+      leaderId: s.leaderId,
+      commitIndex: s.commitIndex,
+      appliedIndex: s.appliedIndex,
+      lastIndex: s.log.lastIndex,
+      stopped: this.stopped,
+    };
+    if (!sameStatus(next, this.status.value)) this.status.next(next);
+  }
+
+  private failStop(error: Error): void {
+    if (this.stopping) return;
+    this.errors.next(error);
+    this.stopping = this.shutdown(error instanceof StorageFailedError ? error : new NodeStoppedError(this.id));
+  }
+
+  private async shutdown(reason: Error): Promise<void> {
+    this.stopped = true;
+    this.subscriptions.unsubscribe();
+    this.roleEpoch.complete();
+    this.tracker.rejectAll(() => reason);
+    for (const p of this.unbatched) p.reject(reason);
+    this.unbatched.clear();
+    this.status.next({ ...this.status.value, leaderId: null, stopped: true });
+    this.status.complete();
+    this.members.complete();
+    this.committed.complete();
+    this.errors.complete();
+    this.proposals.complete();
+    await Promise.allSettled([this.options.transport.close(), this.options.storage.close()]);
+  }
+}

@@ -1,0 +1,35 @@
+import { map, Observable, SchedulerLike, startWith, switchMap, timer } from 'rxjs';
+import { randomInt } from '../random';
+
+/** An election timeout range in the scheduler's time unit (ms in production). */
+export interface TimeoutRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * Fires once when `resets$` has been silent for a randomized election timeout, drawn
+ * afresh from `range` at the start and after every reset (Raft §5.2: randomization keeps
+ * split votes rare).
+ *
+ * ```
+ * resets:  ---r-----r---------------
+ * output:  -------------------x        (x = one timeout after the last reset)
+ * ```
+ *
+ * @example
+ * electionTimer(heardFromLeader$, { min: 150, max: 300 }, seededRandom(1), scheduler)
+ *   .subscribe(() => startElection());
+ */
+export function electionTimer(
+  resets$: Observable<unknown>,
+  range: TimeoutRange,
+  random: () => number,
+  scheduler: SchedulerLike,
+): Observable<void> {
+  return resets$.pipe(
+    startWith(null),
+    switchMap(() => timer(randomInt(random, range.min, range.max), scheduler)),
+    map(() => undefined),
+  );
+}

@@ -1,0 +1,40 @@
+import { ProposalDroppedError } from '../errors';
+
+/** A proposal waiting for its entry to commit. */
+export interface PendingProposal {
+  readonly data: Uint8Array;
+  readonly resolve: (at: { index: number; term: number }) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * Remembers which log index each accepted proposal got, and settles it when that index
+ * is applied: resolved if the applied entry is the proposal's (same term), rejected if
+ * another entry took its place.
+ */
+export class ProposalTracker {
+  private readonly byIndex = new Map<number, { proposal: PendingProposal; term: number }>();
+
+  track(proposals: readonly PendingProposal[], firstIndex: number, term: number): void {
+    proposals.forEach((proposal, i) => this.byIndex.set(firstIndex + i, { proposal, term }));
+  }
+
+  /** The entry at `index` with `term` was applied. */
+  applied(index: number, term: number): void {
+    const waiting = this.byIndex.get(index);
+    if (!waiting) return;
+    this.byIndex.delete(index);
+    if (waiting.term === term) waiting.proposal.resolve({ index, term });
+    else waiting.proposal.reject(new ProposalDroppedError(index, waiting.term, `index ${index} committed with term ${term}`));
+  }
+
+  /** Rejects every waiting proposal with the error `reason` makes for it. */
+  rejectAll(reason: (index: number, term: number) => Error): void {
+    for (const [index, { proposal, term }] of this.byIndex) proposal.reject(reason(index, term));
+    this.byIndex.clear();
+  }
+
+  get size(): number {
+    return this.byIndex.size;
+  }
+}
