@@ -1,0 +1,45 @@
+import { Effect } from '../../src/core/effects';
+import { RaftLog } from '../../src/core/log';
+import { createState, ProtocolOptions, RaftState } from '../../src/core/state';
+import { Entry, EntryKind } from '../../src/messages/entry';
+import type { RaftMessage } from '../../src/messages/types';
+
+export const OPTIONS: ProtocolOptions = { maxEntriesPerMessage: 100, maxBytesPerMessage: 1 << 20, maxInflight: 4, stallTicks: 2 };
+
+/** Entries with the given terms at indexes 1, 2, ... */
+export function logOf(terms: readonly number[]): Entry[] {
+  return terms.map((term, i) => ({ index: i + 1, term, kind: EntryKind.Command, data: new Uint8Array([i + 1]) }));
+}
+
+export function entriesAt(first: number, terms: readonly number[]): Entry[] {
+  return terms.map((term, i) => ({ index: first + i, term, kind: EntryKind.Command, data: new Uint8Array([first + i]) }));
+}
+
+export function makeState(opts: {
+  id?: string;
+  voters?: string[];
+  term?: number;
+  votedFor?: string | null;
+  log?: number[];
+}): RaftState {
+  return createState(
+    opts.id ?? 'n1',
+    opts.voters ?? ['n1', 'n2', 'n3'],
+    { term: opts.term ?? 0, votedFor: opts.votedFor ?? null, log: new RaftLog(logOf(opts.log ?? [])) },
+    OPTIONS,
+  );
+}
+
+export function sent(effects: readonly Effect[]): { to: string; message: RaftMessage; afterPersist: boolean }[] {
+  return effects.flatMap((e) => (e.type === 'send' ? [{ to: e.to, message: e.message, afterPersist: e.afterPersist }] : []));
+}
+
+export function types(effects: readonly Effect[]): string[] {
+  return effects.map((e) => (e.type === 'send' ? `send ${e.message.type} to ${e.to}` : e.type));
+}
+
+export function logTerms(s: RaftState): number[] {
+  const out: number[] = [];
+  for (let i = 1; i <= s.log.lastIndex; i++) out.push(s.log.termAt(i)!);
+  return out;
+}
