@@ -1,0 +1,213 @@
+/**
+ * Whole-cluster behaviour on virtual time: real nodes, in-memory network and storage,
+ * one seed per test.
+ */
+import { firstValueFrom, take, toArray } from 'rxjs';
+import { NotLeaderError, ProposalDroppedError, PayloadTooLargeError, NodeStoppedError, StorageFailedError, UnknownPeerError } from '../../src/errors';
+import { TestCluster } from '../../src/testing';
+
+const encode = (s: string) => new TextEncoder().encode(s);
+
+async function withCluster(options: ConstructorParameters<typeof TestCluster>[0], body: (c: TestCluster) => Promise<void>) {
+  const cluster = new TestCluster(options);
+  try {
+    await body(cluster);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+describe('elections', () => {
+  for (const size of [3, 5]) {
+    for (const seed of [1, 2, 3]) {
+      test(`a ${size}-node cluster elects exactly one leader that everyone follows (seed ${seed})`, () =>
+        withCluster({ nodes: size, seed }, async (c) => {
+          const leader = await c.waitForLeader(2000);
+          expect(c.leaders()).toHaveLength(1);
+          await c.clock.advance(2000); // a stable leader keeps its followers: no new elections
+          expect(c.leaders()).toEqual([{ id: leader, term: c.status(leader)!.term }]);
+        }));
+    }
+  }
+
+  test('after the leader crashes, the others elect a new leader of a higher term and keep committing', () =>
+    withCluster({ nodes: 5, seed: 7 }, async (c) => {
+      const first = await c.waitForLeader();
+      await c.propose(first, 'before');
+      const term = c.status(first)!.term;
+      c.crash(first);
+      const second = await c.waitForLeader(2000);
+      expect(second).not.toBe(first);
+      expect(c.status(second)!.term).toBeGreaterThan(term);
+      await c.propose(second, 'after');
+      await c.restart(first);
+      await c.waitFor(() => c.committedData(first).join() === 'before,after');
+    }));
+
+  test('late subscribers get the current leader, role and term at once', () =>
+    withCluster({ nodes: 3, seed: 4 }, async (c) => {
+      const leader = await c.waitForLeader();
+      const follower = c.ids.find((id) => id !== leader)!;
+      const node = c.node(follower);
+      expect(await firstValueFrom(node.leader$)).toEqual({ id: leader, term: c.status(leader)!.term, self: false });
+      expect(await firstValueFrom(node.role$)).toBe('follower');
+      expect(await firstValueFrom(node.members$)).toEqual({ voters: ['n1', 'n2', 'n3'], learners: [], index: 0, term: 0, committed: true });
+    }));
+});
+
+describe('replication and commit', () => {
+  test('committed$ gives identical sequences on every node, each index once and in order', () =>
+    withCluster({ nodes: 5, seed: 11, faults: { drop: 0.05, duplicate: 0.05, reorder: 0.1, delay: { min: 1, max: 5 } } }, async (c) => {
+      const leader = await c.waitForLeader();
+      const sent = Array.from({ length: 40 }, (_, i) => `cmd-${i}`);
+      await Promise.all(sent.map((cmd) => c.propose(leader, cmd)));
+      await c.waitFor(() => c.ids.every((id) => c.committedData(id).length === sent.length), 5000);
+      const reference = c.committedRunsOf(leader)[0].map((e) => `${e.index}:${e.term}`);
+      for (const id of c.ids) {
+        const run = c.committedRunsOf(id)[0];
+        expect(run.map((e) => `${e.index}:${e.term}`)).toEqual(reference);
+        const indexes = run.map((e) => e.index);
+        expect(indexes).toEqual([...indexes].sort((a, b) => a - b));
+        expect(new Set(indexes).size).toBe(indexes.length);
+      }
+      expect(new Set(c.committedData(leader))).toEqual(new Set(sent));
+    }));
+
+  test('proposals made in one turn become one log append and one AppendEntries per follower', () =>
+    withCluster({ nodes: 3, seed: 5 }, async (c) => {
+      const leader = await c.waitForLeader();
+      await c.clock.advance(100);
+      const before = c.hub.stats.sent;
+      const syncsBefore = c.storage(leader).syncs;
+      const node = c.node(leader);
+      const all = Promise.all(Array.from({ length: 100 }, (_, i) => node.propose(encode(`p${i}`))));
+      await c.clock.advance(3); // less than a heartbeat interval: only replication traffic
+      // Two AppendEntries out, two responses back; one fsync of the leader.
+      expect(c.hub.stats.sent - before).toBe(4);
+      expect(c.storage(leader).syncs - syncsBefore).toBe(1);
+      const results = await all;
+      expect(results.map((r) => r.index)).toEqual(results.map((_, i) => results[0].index + i));
+    }));
+
+  test('a proposal to a follower is rejected with NotLeaderError carrying the leader hint', () =>
+    withCluster({ nodes: 3, seed: 2 }, async (c) => {
+      const leader = await c.waitForLeader();
+      const follower = c.ids.find((id) => id !== leader)!;
+      const error = await c.node(follower).propose(encode('x')).catch((e) => e);
+      expect(error).toBeInstanceOf(NotLeaderError);
+      expect(error.leaderId).toBe(leader);
+    }));
+
+  test('bad input is refused with a named error and does not disturb the node', () =>
+    withCluster({ nodes: 3, seed: 2, nodeOptions: { maxCommandBytes: 10 } }, async (c) => {
+      const leader = await c.waitForLeader();
+      const node = c.node(leader);
+      await expect(node.propose(new Uint8Array(11))).rejects.toBeInstanceOf(PayloadTooLargeError);
+      await expect(node.propose('text' as unknown as Uint8Array)).rejects.toBeInstanceOf(TypeError);
+      // A message from a stranger is reported on errors$ and ignored.
+      const errors = firstValueFrom(node.errors$);
+      c.hub.connect('intruder').send(leader, { type: 'RequestVote', term: 99, candidateId: 'intruder', lastLogIndex: 9, lastLogTerm: 9 });
+      await c.clock.advance(5);
+      expect(await errors).toBeInstanceOf(UnknownPeerError);
+      expect(c.status(leader)!.role).toBe('leader');
+      await c.propose(leader, 'still fine');
+    }));
+});
+
+describe('partitions', () => {
+  test('a minority partition cannot commit; after healing it converges on the majority log', () =>
+    withCluster({ nodes: 5, seed: 3 }, async (c) => {
+      const oldLeader = await c.waitForLeader();
+      const others = c.ids.filter((id) => id !== oldLeader);
+      const minority = [oldLeader, others[0]];
+      const majority = others.slice(1);
+      c.hub.partition(minority, majority);
+      // The old leader keeps its office (no CheckQuorum yet) but cannot commit.
+      const stuck = c.node(oldLeader).propose(encode('lost')).catch((e) => e);
+      await c.clock.advance(1000);
+      expect(c.committedData(oldLeader)).not.toContain('lost');
+      const newLeader = c.leader();
+      expect(majority).toContain(newLeader);
+      await c.propose(newLeader!, 'majority');
+      c.hub.heal();
+      expect(await stuckOutcome(c, stuck)).toBeInstanceOf(ProposalDroppedError);
+      await c.waitFor(() => c.ids.every((id) => c.committedData(id).includes('majority')), 3000);
+      for (const id of c.ids) expect(c.committedData(id)).not.toContain('lost');
+    }));
+
+  test('a one-way partition: a leader that cannot hear its followers still loses no committed entry', () =>
+    withCluster({ nodes: 3, seed: 9 }, async (c) => {
+      const leader = await c.waitForLeader();
+      await c.propose(leader, 'one');
+      for (const id of c.ids) if (id !== leader) c.hub.block(id, leader);
+      await c.clock.advance(1500);
+      c.hub.heal();
+      const next = await c.waitForLeader(3000);
+      await c.propose(next, 'two');
+      await c.waitFor(() => c.ids.every((id) => c.committedData(id).join() === 'one,two'), 3000);
+    }));
+});
+
+async function stuckOutcome(c: TestCluster, outcome: Promise<unknown>): Promise<unknown> {
+  let settled: unknown;
+  let done = false;
+  outcome.then((v) => ((settled = v), (done = true)));
+  await c.waitFor(() => done, 3000);
+  return settled;
+}
+
+describe('crashes and storage', () => {
+  test('a crash loses only unsynced writes; acknowledged entries survive a full-cluster restart', () =>
+    withCluster({ nodes: 3, seed: 21, syncDelay: 3 }, async (c) => {
+      const leader = await c.waitForLeader();
+      for (let i = 0; i < 5; i++) await c.propose(leader, `k${i}`);
+      c.node(leader).propose(encode('maybe')).catch(() => undefined);
+      await c.clock.advance(1);
+      for (const id of c.ids) c.crash(id);
+      for (const id of c.ids) await c.restart(id);
+      const next = await c.waitForLeader(3000);
+      await c.propose(next, 'after');
+      await c.waitFor(() => c.ids.every((id) => c.committedData(id).includes('after')), 3000);
+      for (const id of c.ids) {
+        const data = c.committedData(id);
+        expect(data.slice(0, 5)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+      }
+    }));
+
+  test('a storage failure stops the node: errors$ says why, proposals reject, nothing more is acknowledged', () =>
+    withCluster({ nodes: 3, seed: 8 }, async (c) => {
+      const leader = await c.waitForLeader();
+      const follower = c.ids.find((id) => id !== leader)!;
+      const errors = firstValueFrom(c.node(follower).errors$);
+      c.storage(follower).failWith(new Error('EIO: disk on fire'));
+      await c.propose(leader, 'needs the other follower');
+      expect(await errors).toBeInstanceOf(StorageFailedError);
+      expect(c.status(follower)).toMatchObject({ stopped: true });
+      expect(c.storage(follower).durableEntries().map((e) => new TextDecoder().decode(e.data))).not.toContain('needs the other follower');
+      await expect(c.node(follower).propose(encode('x'))).rejects.toBeInstanceOf(NodeStoppedError);
+    }));
+});
+
+describe('stop', () => {
+  test('stop() leaves no scheduled work behind and completes the streams', async () => {
+    const c = new TestCluster({ nodes: 3, seed: 6 });
+    const leader = await c.waitForLeader();
+    await c.propose(leader, 'x');
+    const committed = c.node(leader).committed$.pipe(toArray());
+    const pendingProposal = c.node(leader).propose(encode('never')).catch((e) => e);
+    const ended = firstValueFrom(committed);
+    await c.stop();
+    expect(c.clock.pending).toBe(0);
+    expect(await ended).toEqual([]);
+    expect(await pendingProposal).toBeInstanceOf(NodeStoppedError);
+  });
+
+  test('leader$ of a stopped node ends with "no leader"', async () => {
+    const c = new TestCluster({ nodes: 1, seed: 1 });
+    await c.waitForLeader();
+    const values = c.node('n1').leader$.pipe(take(3), toArray());
+    const all = firstValueFrom(values);
+    await c.stop();
+    expect((await all).map((l) => l?.id ?? null)).toEqual(['n1', null]);
+  });
+});
