@@ -1,0 +1,89 @@
+import * as fsp from 'fs/promises';
+
+/**
+ * The part of a `fs/promises` `FileHandle` that `FileStorage` uses. Node's own
+ * `FileHandle` satisfies it, so production code calls the real handle directly (no
+ * wrapper on the hot path); tests substitute a facade to inject failures.
+ */
+export interface FileHandleLike {
+  write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  datasync(): Promise<void>;
+  sync(): Promise<void>;
+  truncate(length: number): Promise<void>;
+  stat(): Promise<{ size: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * The file-system operations `FileStorage` performs, shaped like `fs/promises`.
+ *
+ * @example
+ * // A facade whose every datasync fails, for fail-stop tests:
+ * const failing: FileSystem = {
+ *   ...nodeFileSystem,
+ *   async open(path, flags, mode) {
+ *     const handle = await nodeFileSystem.open(path, flags, mode);
+ *     return Object.assign(Object.create(handle), { datasync: () => Promise.reject(new Error('EIO')) });
+ *   },
+ * };
+ * await FileStorage.open(dir, { fs: failing });
+ */
+export interface FileSystem {
+  open(path: string, flags: string | number, mode?: number): Promise<FileHandleLike>;
+  readdir(path: string): Promise<string[]>;
+  mkdir(path: string, options: { recursive: true }): Promise<unknown>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  link(existing: string, newPath: string): Promise<void>;
+  readFile(path: string): Promise<Buffer>;
+}
+
+/** The real file system (`fs/promises`). */
+export const nodeFileSystem: FileSystem = {
+  open: (path, flags, mode) => fsp.open(path, flags, mode),
+  readdir: (path) => fsp.readdir(path),
+  mkdir: (path, options) => fsp.mkdir(path, options),
+  rename: (from, to) => fsp.rename(from, to),
+  unlink: (path) => fsp.unlink(path),
+  link: (existing, newPath) => fsp.link(existing, newPath),
+  readFile: (path) => fsp.readFile(path),
+};
+
+/** Writes all of `buffer` at `position`, looping over short writes. */
+export async function writeFully(handle: FileHandleLike, buffer: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < buffer.byteLength) {
+    const { bytesWritten } = await handle.write(buffer, done, buffer.byteLength - done, position + done);
+    if (bytesWritten <= 0) throw new Error(`write made no progress at position ${position + done}`);
+    done += bytesWritten;
+  }
+}
+
+/** Reads the whole file behind `handle` (its size at the time of the call). */
+export async function readFully(handle: FileHandleLike): Promise<Buffer> {
+  const { size } = await handle.stat();
+  const buffer = Buffer.allocUnsafe(size);
+  let done = 0;
+  while (done < size) {
+    const { bytesRead } = await handle.read(buffer, done, size - done, done);
+    if (bytesRead === 0) break; // shrank under us; return what is there
+    done += bytesRead;
+  }
+  return done === size ? buffer : buffer.subarray(0, done);
+}
+
+/** Makes renames, creations and removals of entries in `dir` durable (fsync of the directory). */
+export async function syncDirectory(fs: FileSystem, dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** True when `error` is a Node system error with this `code` (e.g. `ENOENT`). */
+export function hasErrorCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}
