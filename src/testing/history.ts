@@ -13,6 +13,8 @@
  * ```
  */
 
+import { RaftError } from '../errors';
+
 /** Fields shared by every key-value operation. */
 interface KvOperationBase {
   /** The sequential client that issued the operation. */
@@ -32,7 +34,7 @@ interface KvOperationBase {
 /** Reads `key`; `output` is the value read, or `null` if the key was absent. */
 export interface KvGet extends KvOperationBase {
   readonly op: 'get';
-  /** Absent (or ignored) when the result was not observed, e.g. when `return` is `null`. */
+  /** May be absent only when `return` is `null`; ignored then. */
   readonly output?: string | null;
 }
 
@@ -56,7 +58,7 @@ export interface KvCas extends KvOperationBase {
   readonly op: 'cas';
   readonly expected: string | null;
   readonly value: string;
-  /** Absent (or ignored) when the result was not observed, e.g. when `return` is `null`. */
+  /** May be absent only when `return` is `null`; ignored then. */
   readonly output?: boolean;
 }
 
@@ -64,7 +66,7 @@ export interface KvCas extends KvOperationBase {
 export type KvOperation = KvGet | KvPut | KvAppend | KvCas;
 
 /** A history line (or operation) that does not follow the format. */
-export class HistoryFormatError extends Error {
+export class HistoryFormatError extends RaftError {
   override readonly name = 'HistoryFormatError';
 
   /**
