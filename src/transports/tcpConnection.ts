@@ -1,0 +1,246 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { SchedulerLike, Subscription } from 'rxjs';
+import { InvalidMessageError } from '../errors';
+import type { Envelope, NodeId } from '../messages/types';
+import { decodeEnvelope } from './tcpCodec';
+import {
+  AuthenticationError,
+  FrameTooLargeError,
+  HandshakeError,
+  InvalidFrameError,
+  PeerConnectionError,
+} from './tcpErrors';
+import { FrameLimitExceeded, FrameReader, joinFrames } from './tcpFrames';
+import {
+  Auth,
+  authProof,
+  certificateNames,
+  decodeHandshake,
+  encodeAuth,
+  encodeHello,
+  HANDSHAKE_MAX_FRAME_BYTES,
+  Hello,
+  NONCE_BYTES,
+  PROTOCOL_VERSION,
+  proofMatches,
+} from './tcpHandshake';
+
+/** What a connection needs from the transport that owns it. */
+export interface ConnectionHost {
+  readonly selfId: NodeId;
+  readonly clusterId: string;
+  readonly secret: string | Uint8Array | undefined;
+  /** Whether sockets are TLS sockets whose peer certificate names the peer. */
+  readonly tls: boolean;
+  readonly maxFrameBytes: number;
+  readonly handshakeTimeout: number;
+  readonly scheduler: SchedulerLike;
+  isPeer(id: NodeId): boolean;
+  /** The connection authenticated its peer and may carry RPCs. */
+  connectionReady(connection: Connection): void;
+  /** The connection is gone (called once, whatever the reason). */
+  connectionClosed(connection: Connection): void;
+  /** A validated envelope arrived; `bytes` is its frame's size. */
+  deliver(connection: Connection, envelope: Envelope, bytes: number): void;
+  /** The socket can take more writes. */
+  drained(connection: Connection): void;
+  report(error: Error): void;
+}
+
+type State = 'connecting' | 'awaitHello' | 'awaitAuth' | 'ready' | 'closed';
+
+/**
+ * One socket to or from a peer: runs the handshake (see `tcpHandshake.ts`) under a
+ * timeout, then turns frames into validated envelopes. Anything wrong (bad bytes, an
+ * oversized frame, a failed handshake, a sender that is not the authenticated peer)
+ * closes this connection and is reported; the transport keeps running.
+ *
+ * `direction` is who opened it; once ready, either direction carries messages both ways.
+ *
+ * @example
+ * const connection = new Connection(host, net.connect(port, '127.0.0.1'), 'dial', 'n2');
+ * // ... host.connectionReady(connection) once n2 proved itself, then:
+ * connection.write(joinFrames(bodies));
+ */
+export class Connection {
+  /** The authenticated (or, while dialing, expected) peer. */
+  peerId: NodeId | undefined;
+  readonly address: string;
+  private state: State;
+  private readonly reader = new FrameReader(HANDSHAKE_MAX_FRAME_BYTES);
+  private readonly nonce = randomBytes(NONCE_BYTES);
+  private peerNonce: Buffer | undefined;
+  private handshakeTimer: Subscription | undefined;
+
+  constructor(
+    private readonly host: ConnectionHost,
+    private readonly socket: Socket,
+    readonly direction: 'dial' | 'accept',
+    expectedPeer?: NodeId,
+    address?: string,
+  ) {
+    this.peerId = expectedPeer;
+    this.address = address ?? `${socket.remoteAddress}:${socket.remotePort}`;
+    this.state = direction === 'dial' ? 'connecting' : 'awaitHello';
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('drain', () => this.state === 'ready' && host.drained(this));
+    socket.on('error', (error: NodeJS.ErrnoException) => this.close(this.socketError(error)));
+    socket.on('close', () => this.close(this.closeError()));
+    this.handshakeTimer = host.scheduler.schedule(
+      () => this.close(new HandshakeError(`not completed within ${host.handshakeTimeout} ms`, this.address, this.peerId)),
+      host.handshakeTimeout,
+    );
+  }
+
+  /** Dialer only: the socket connected (and, with TLS, completed the TLS handshake). */
+  start(): void {
+    if (this.state !== 'connecting') return;
+    this.state = 'awaitHello';
+    this.writeFrames([encodeHello(this.host.clusterId, this.host.selfId, this.nonce)]);
+  }
+
+  get ready(): boolean {
+    return this.state === 'ready';
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Ready and not backpressured: a write now goes to the kernel without piling up. */
+  get writable(): boolean {
+    return this.state === 'ready' && !this.socket.writableNeedDrain;
+  }
+
+  /** Writes bytes made by `joinFrames`; false when the socket asks to wait for `drained`. */
+  write(frames: Buffer): boolean {
+    return this.socket.write(frames);
+  }
+
+  /** Closes the socket, reporting `error` if given. Idempotent. */
+  close(error?: Error): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.handshakeTimer?.unsubscribe();
+    this.handshakeTimer = undefined;
+    this.socket.destroy();
+    if (error) this.host.report(error);
+    this.host.connectionClosed(this);
+  }
+
+  private writeFrames(bodies: Buffer[]): void {
+    this.socket.write(joinFrames(bodies));
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    try {
+      this.reader.push(chunk, (body) => this.frame(body));
+    } catch (e) {
+      if (e instanceof FrameLimitExceeded) {
+        this.close(new FrameTooLargeError(e.length, e.limit, this.address, this.peerId));
+      } else {
+        // A bug, not the peer's doing; still never let it escape into the socket's handler.
+        this.close(new PeerConnectionError(`internal error: ${(e as Error)?.message}`, this.address, this.peerId, e));
+      }
+    }
+  }
+
+  /** Handles one frame; returns whether to keep reading. */
+  private frame(body: Buffer): boolean {
+    if (this.state === 'ready') {
+      let envelope: Envelope;
+      try {
+        envelope = decodeEnvelope(body, this.peerId as NodeId, this.host.selfId);
+      } catch (e) {
+        const reason = e instanceof InvalidMessageError ? e.reason : String(e);
+        this.close(new InvalidFrameError(reason, this.address, this.peerId));
+        return false;
+      }
+      this.host.deliver(this, envelope, body.length + 4);
+      return this.state === 'ready';
+    }
+    let frame: Hello | Auth;
+    try {
+      frame = decodeHandshake(body);
+    } catch (e) {
+      this.close(new HandshakeError((e as Error).message, this.address, this.peerId));
+      return false;
+    }
+    if (this.state === 'awaitHello' && frame.kind === 'hello') this.hello(frame);
+    else if (this.state === 'awaitAuth' && frame.kind === 'auth') this.auth(frame);
+    else this.close(new HandshakeError(`unexpected ${frame.kind} frame`, this.address, this.peerId));
+    return this.state !== 'closed';
+  }
+
+  private hello(hello: Hello): void {
+    const host = this.host;
+    const fail = (reason: string) => this.close(new HandshakeError(reason, this.address, hello.id));
+    if (hello.version !== PROTOCOL_VERSION) return fail(`protocol version ${hello.version}, expected ${PROTOCOL_VERSION}`);
+    if (hello.cluster !== host.clusterId) return fail(`cluster ${JSON.stringify(hello.cluster)}`);
+    if (hello.id === host.selfId) return fail('claims to be this node');
+    if (this.direction === 'dial' && hello.id !== this.peerId) return fail(`expected ${this.peerId}`);
+    if (this.direction === 'accept' && !host.isPeer(hello.id)) return fail('not a configured peer');
+    if (host.tls) {
+      const socket = this.socket as TLSSocket;
+      if (!socket.authorized) {
+        return this.close(new AuthenticationError(`certificate: ${socket.authorizationError}`, this.address, hello.id));
+      }
+      const names = certificateNames(socket.getPeerCertificate());
+      if (!names.includes(hello.id)) {
+        return this.close(
+          new AuthenticationError(`certificate names ${JSON.stringify(names).slice(0, 120)}`, this.address, hello.id),
+        );
+      }
+    }
+    this.peerId = hello.id;
+    this.peerNonce = hello.nonce;
+    const auth = encodeAuth(this.proof(host.selfId, hello.id, hello.nonce, this.nonce));
+    this.writeFrames(this.direction === 'accept' ? [encodeHello(host.clusterId, host.selfId, this.nonce), auth] : [auth]);
+    this.state = 'awaitAuth';
+  }
+
+  private auth(auth: Auth): void {
+    const peer = this.peerId as NodeId;
+    const expected = this.proof(peer, this.host.selfId, this.nonce, this.peerNonce as Buffer);
+    if (!proofMatches(expected, auth.proof)) {
+      this.close(new AuthenticationError('wrong proof of the cluster secret', this.address, peer));
+      return;
+    }
+    this.state = 'ready';
+    this.handshakeTimer?.unsubscribe();
+    this.handshakeTimer = undefined;
+    this.reader.setLimit(this.host.maxFrameBytes);
+    this.host.connectionReady(this);
+  }
+
+  /** What `sender` must present to `receiver`; empty without a secret (TLS identifies). */
+  private proof(sender: NodeId, receiver: NodeId, receiverNonce: Buffer, senderNonce: Buffer): Buffer {
+    const secret = this.host.secret;
+    if (secret === undefined) return Buffer.alloc(0);
+    return authProof(secret, this.host.clusterId, sender, receiver, receiverNonce, senderNonce);
+  }
+
+  private socketError(error: NodeJS.ErrnoException): Error {
+    const code = error.code ?? '';
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|TLS|SSL/.test(code) || /certificate|alert/i.test(error.message)) {
+      return new AuthenticationError(error.message, this.address, this.peerId);
+    }
+    return new PeerConnectionError(error.message, this.address, this.peerId, error);
+  }
+
+  /** Why a socket that closed on its own is a problem, if it is. */
+  private closeError(): Error | undefined {
+    if (this.reader.buffered > 0) {
+      return new InvalidFrameError(`closed inside a frame (${this.reader.buffered} bytes)`, this.address, this.peerId);
+    }
+    if (this.state === 'awaitHello' || this.state === 'awaitAuth') {
+      return new HandshakeError('closed by the remote side during the handshake', this.address, this.peerId);
+    }
+    if (this.state === 'connecting') return new PeerConnectionError('closed before connecting', this.address, this.peerId);
+    return undefined;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Length-prefixed framing: every frame is a big-endian u32 body length, then the body.
+ *
+ *     | u32 length | body (length bytes) | u32 length | body | ...
+ *
+ * @example
+ * const bytes = joinFrames([Buffer.from('hi'), Buffer.from('there')]); // one write
+ * const reader = new FrameReader(1024);
+ * reader.push(bytes, body => { console.log(body.toString()); return true; }); // hi, there
+ */
+
+/** Bytes of the length prefix. */
+export const FRAME_HEADER_BYTES = 4;
+
+/** Thrown by `FrameReader.push` when a length prefix exceeds the reader's limit. */
+export class FrameLimitExceeded extends Error {
+  constructor(readonly length: number, readonly limit: number) {
+    super(`frame of ${length} bytes exceeds ${limit}`);
+  }
+}
+
+/**
+ * Lays out frames with their length prefixes in one buffer: one copy, one socket write.
+ * `bytes` is the sum of the bodies' lengths, when the caller already knows it.
+ */
+export function joinFrames(bodies: readonly Uint8Array[], bytes = -1): Buffer {
+  let total = bodies.length * FRAME_HEADER_BYTES;
+  if (bytes < 0) for (const body of bodies) total += body.byteLength;
+  else total += bytes;
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const body of bodies) {
+    const length = body.byteLength;
+    out[at] = length >>> 24;
+    out[at + 1] = (length >>> 16) & 0xff;
+    out[at + 2] = (length >>> 8) & 0xff;
+    out[at + 3] = length & 0xff;
+    out.set(body, at + FRAME_HEADER_BYTES);
+    at += FRAME_HEADER_BYTES + length;
+  }
+  return out;
+}
+
+/**
+ * Cuts a byte stream into frame bodies. Bodies are views into the received chunks (no
+ * copy) when a frame lies within one chunk; a frame spread over several chunks is copied
+ * once, when it is complete. A length prefix above `limit` throws `FrameLimitExceeded` as
+ * soon as its 4 bytes arrive, before anything of that size is allocated or buffered.
+ *
+ * Invariant: `buffered` bytes sit in `pending` and hold no complete frame.
+ */
+export class FrameReader {
+  private pending: Buffer[] = [];
+  private bufferedBytes = 0;
+  /** Body length of the incomplete frame at the head of `pending`, or -1 if not read yet. */
+  private nextLength = -1;
+
+  constructor(private limit: number) {}
+
+  /** Changes the largest accepted body length (e.g. after a handshake). */
+  setLimit(limit: number): void {
+    this.limit = limit;
+  }
+
+  /** Bytes received that do not yet form a complete frame. */
+  get buffered(): number {
+    return this.bufferedBytes;
+  }
+
+  /**
+   * Adds received bytes and calls `onFrame` for each complete frame, in order, until it
+   * returns false (the caller stopped reading; the rest is discarded).
+   */
+  push(chunk: Buffer, onFrame: (body: Buffer) => boolean): void {
+    let data = chunk;
+    if (this.bufferedBytes > 0) {
+      this.pending.push(chunk);
+      this.bufferedBytes += chunk.length;
+      if (this.nextLength < 0) {
+        if (this.bufferedBytes < FRAME_HEADER_BYTES) return;
+        this.nextLength = this.peekLength();
+      }
+      if (this.bufferedBytes < FRAME_HEADER_BYTES + this.nextLength) return;
+      data = Buffer.concat(this.pending, this.bufferedBytes);
+      this.pending = [];
+      this.bufferedBytes = 0;
+      this.nextLength = -1;
+    }
+    let at = 0;
+    const end = data.length;
+    while (end - at >= FRAME_HEADER_BYTES) {
+      const length = ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
+      if (length > this.limit) throw new FrameLimitExceeded(length, this.limit);
+      const start = at + FRAME_HEADER_BYTES;
+      if (end - start < length) {
+        this.nextLength = length;
+        break;
+      }
+      at = start + length;
+      if (!onFrame(data.subarray(start, at))) return;
+    }
+    if (at < end) {
+      this.pending.push(at === 0 ? data : data.subarray(at));
+      this.bufferedBytes = end - at;
+    }
+  }
+
+  private peekLength(): number {
+    const head = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.bufferedBytes);
+    const length = head.readUInt32BE(0);
+    if (length > this.limit) throw new FrameLimitExceeded(length, this.limit);
+    return length;
+  }
+}

@@ -1,0 +1,129 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { PeerCertificate } from 'node:tls';
+import * as msgpack from 'msgpack-lite';
+import type { NodeId } from '../messages/types';
+import { ownFields } from './tcpCodec';
+
+/**
+ * The handshake every connection completes before any RPC, as frames holding msgpack maps:
+ *
+ *     dialer   -> acceptor  hello { t: 'hello', p: 'rxraft', v, cluster, id, nonce }
+ *     acceptor -> dialer    hello { ... }, then auth { t: 'auth', proof }
+ *     dialer   -> acceptor  auth  { t: 'auth', proof }, then RPC frames
+ *
+ * The acceptor answers only a hello naming the right protocol version, cluster and a
+ * configured peer. With a shared secret, `proof` is HMAC-SHA256(secret, label | cluster |
+ * sender id | receiver id | receiver's nonce | sender's nonce): it binds both fresh nonces
+ * (no replay) and the direction (a proof cannot be reflected back to its author). Without
+ * a secret (mutual TLS only), `proof` is empty and the identity comes from the certificate.
+ *
+ * @example
+ * const proof = authProof(secret, 'prod', 'n1', 'n2', nonceOfN2, nonceOfN1); // n1 proves itself to n2
+ * proofMatches(proof, receivedProof); // timing-safe
+ */
+
+export const PROTOCOL_NAME = 'rxraft';
+export const PROTOCOL_VERSION = 1;
+/** Handshake frames are small; a bigger one is hostile. */
+export const HANDSHAKE_MAX_FRAME_BYTES = 2048;
+export const NONCE_BYTES = 32;
+const PROOF_LABEL = Buffer.from('rxraft-auth-v1\0');
+const MAX_ID_LENGTH = 256;
+
+export interface Hello {
+  readonly kind: 'hello';
+  readonly version: number;
+  readonly cluster: string;
+  readonly id: NodeId;
+  readonly nonce: Buffer;
+}
+
+export interface Auth {
+  readonly kind: 'auth';
+  readonly proof: Buffer;
+}
+
+export function encodeHello(cluster: string, id: NodeId, nonce: Buffer): Buffer {
+  return msgpack.encode({ t: 'hello', p: PROTOCOL_NAME, v: PROTOCOL_VERSION, cluster, id, nonce });
+}
+
+export function encodeAuth(proof: Buffer): Buffer {
+  return msgpack.encode({ t: 'auth', proof });
+}
+
+const decodeOptions = { codec: msgpack.createCodec({ preset: false }) };
+
+/** Reads a handshake frame. Throws an `Error` whose message is the reason it is not one. */
+export function decodeHandshake(body: Uint8Array): Hello | Auth {
+  let raw: unknown;
+  try {
+    raw = msgpack.decode(body, decodeOptions);
+  } catch {
+    throw new Error('undecodable handshake frame');
+  }
+  const f = ownFields(raw);
+  if (!f) throw new Error('handshake frame is not a map');
+  if (f.t === 'hello') {
+    if (f.p !== PROTOCOL_NAME) throw new Error('not an rxraft peer');
+    if (typeof f.v !== 'number') throw new Error('hello without a protocol version');
+    if (typeof f.cluster !== 'string' || f.cluster.length > MAX_ID_LENGTH) throw new Error('hello without a cluster id');
+    if (typeof f.id !== 'string' || f.id.length === 0 || f.id.length > MAX_ID_LENGTH) throw new Error('hello without a node id');
+    if (!Buffer.isBuffer(f.nonce) || f.nonce.length !== NONCE_BYTES) throw new Error('hello without a nonce');
+    return { kind: 'hello', version: f.v, cluster: f.cluster, id: f.id, nonce: f.nonce };
+  }
+  if (f.t === 'auth') {
+    if (!Buffer.isBuffer(f.proof) || f.proof.length > 64) throw new Error('auth without a proof');
+    return { kind: 'auth', proof: f.proof };
+  }
+  throw new Error('expected a handshake frame');
+}
+
+/** What `sender` presents to `receiver` to prove it holds the cluster secret. */
+export function authProof(
+  secret: string | Uint8Array,
+  cluster: string,
+  sender: NodeId,
+  receiver: NodeId,
+  receiverNonce: Uint8Array,
+  senderNonce: Uint8Array,
+): Buffer {
+  return createHmac('sha256', secret)
+    .update(PROOF_LABEL)
+    .update(lengthPrefixed(cluster))
+    .update(lengthPrefixed(sender))
+    .update(lengthPrefixed(receiver))
+    .update(receiverNonce)
+    .update(senderNonce)
+    .digest();
+}
+
+/** Timing-safe equality of an expected proof and a received one. */
+export function proofMatches(expected: Buffer, received: Buffer): boolean {
+  return expected.length === received.length && timingSafeEqual(expected, received);
+}
+
+function lengthPrefixed(text: string): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  const out = Buffer.allocUnsafe(2 + bytes.length);
+  out.writeUInt16BE(bytes.length, 0);
+  bytes.copy(out, 2);
+  return out;
+}
+
+/**
+ * The names a certificate holds for its subject: the common name and the DNS and URI
+ * subject alternative names. A peer's node id must be one of them.
+ */
+export function certificateNames(cert: PeerCertificate | undefined): string[] {
+  if (!cert || typeof cert !== 'object') return [];
+  const names: string[] = [];
+  const cn = cert.subject?.CN as string | string[] | undefined;
+  if (typeof cn === 'string') names.push(cn);
+  else if (Array.isArray(cn)) names.push(...cn);
+  for (const part of (cert.subjectaltname ?? '').split(', ')) {
+    const colon = part.indexOf(':');
+    const kind = part.slice(0, colon);
+    if (kind === 'DNS' || kind === 'URI') names.push(part.slice(colon + 1).replace(/^"(.*)"$/, '$1'));
+  }
+  return names;
+}

@@ -1,0 +1,139 @@
+import type { RaftMessage } from '../messages/types';
+
+/**
+ * The bounded queue of messages waiting for a peer's socket, in two lanes:
+ *
+ * - `control`: small messages (votes, responses, heartbeats): always written first;
+ * - `bulk`: messages carrying entries, written after the control lane, within a byte
+ *   budget per socket write.
+ *
+ * A heartbeat therefore never waits behind queued entries: it waits at most for the one
+ * batch already handed to the socket. Raft tolerates the reordering across lanes.
+ *
+ * Bounded by count and bytes: when full, the oldest bulk message goes first (the leader
+ * re-sends entries that were not acknowledged), then the oldest control message. What is
+ * dropped is counted, never kept: a peer that is down costs at most the bounds.
+ *
+ * @example
+ * const outbox = new Outbox({ maxMessages: 1024, maxBytes: 64 << 20 });
+ * outbox.push(appendEntries, 7_748); // bulk, with its block's size
+ * outbox.push(heartbeat, 0);          // control
+ * outbox.take(256 << 10);             // [heartbeat, appendEntries]
+ */
+export interface OutboxLimits {
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+}
+
+/** Accounted size of a control message (they are all a few dozen bytes). */
+const CONTROL_BYTES = 64;
+
+export class Outbox {
+  private readonly control = new Lane<RaftMessage>();
+  private readonly bulk = new Lane<RaftMessage>();
+  private readonly bulkSizes = new Lane<number>();
+  private queuedBytes = 0;
+  /** Messages discarded because the queue was full, since creation. */
+  dropped = 0;
+
+  constructor(private readonly limits: OutboxLimits) {}
+
+  get size(): number {
+    return this.control.length + this.bulk.length;
+  }
+
+  get bytes(): number {
+    return this.queuedBytes;
+  }
+
+  /**
+   * Queues a message; `payloadBytes` > 0 puts it in the bulk lane. Returns how many
+   * messages were dropped to make room (the new one included if it can never fit).
+   */
+  push(message: RaftMessage, payloadBytes: number): number {
+    const bytes = payloadBytes > 0 ? payloadBytes + CONTROL_BYTES : CONTROL_BYTES;
+    if (bytes > this.limits.maxBytes) {
+      this.dropped++;
+      return 1;
+    }
+    let dropped = 0;
+    while (this.size >= this.limits.maxMessages || this.queuedBytes + bytes > this.limits.maxBytes) {
+      if (this.bulk.length > 0) {
+        this.bulk.shift();
+        this.queuedBytes -= (this.bulkSizes.shift() as number) + CONTROL_BYTES;
+      } else {
+        this.control.shift();
+        this.queuedBytes -= CONTROL_BYTES;
+      }
+      dropped++;
+    }
+    if (payloadBytes > 0) {
+      this.bulk.push(message);
+      this.bulkSizes.push(payloadBytes);
+    } else {
+      this.control.push(message);
+    }
+    this.queuedBytes += bytes;
+    this.dropped += dropped;
+    return dropped;
+  }
+
+  /**
+   * Removes and returns the next batch: every control message, then bulk messages while
+   * their payloads total less than `budgetBytes` (at least one, so a big one still goes).
+   */
+  take(budgetBytes: number): RaftMessage[] {
+    const batch: RaftMessage[] = [];
+    while (this.control.length > 0) batch.push(this.control.shift() as RaftMessage);
+    this.queuedBytes -= batch.length * CONTROL_BYTES;
+    let budget = budgetBytes;
+    while (this.bulk.length > 0 && budget > 0) {
+      const size = this.bulkSizes.shift() as number;
+      batch.push(this.bulk.shift() as RaftMessage);
+      this.queuedBytes -= size + CONTROL_BYTES;
+      budget -= size;
+    }
+    return batch;
+  }
+
+  /** Discards everything queued (not counted as dropped). */
+  clear(): void {
+    this.control.clear();
+    this.bulk.clear();
+    this.bulkSizes.clear();
+    this.queuedBytes = 0;
+  }
+}
+
+/** A FIFO with O(1) amortized `shift`. */
+class Lane<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+}

@@ -1,0 +1,214 @@
+import type { SchedulerLike, Subscription } from 'rxjs';
+import { PayloadTooLargeError } from '../errors';
+import type { NodeId, RaftMessage } from '../messages/types';
+import { BackoffRange, jitteredBackoff } from './backoff';
+import { encodeEnvelope, entriesBlock } from './tcpCodec';
+import type { Connection } from './tcpConnection';
+import { joinFrames } from './tcpFrames';
+import { Outbox, OutboxLimits } from './tcpOutbox';
+
+/** A peer's network address. */
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Counters and state of the link to one peer. */
+export interface TcpPeerStats {
+  /** Whether an authenticated connection to the peer is open. */
+  connected: boolean;
+  /** Messages waiting for the socket. */
+  queued: number;
+  /** Messages discarded because the queue was full or the message too large. */
+  dropped: number;
+  framesSent: number;
+  bytesSent: number;
+  framesReceived: number;
+  bytesReceived: number;
+  /** Authenticated connections made (either direction), the first one included. */
+  connects: number;
+}
+
+/** What a link needs from its transport. */
+export interface LinkHost {
+  readonly selfId: NodeId;
+  readonly scheduler: SchedulerLike;
+  readonly turnScheduler: SchedulerLike;
+  readonly random: () => number;
+  readonly reconnectDelay: BackoffRange;
+  readonly maxFrameBytes: number;
+  /** Payload bytes per socket write before waiting for the next turn or `drain`. */
+  readonly writeBatchBytes: number;
+  readonly queueLimits: OutboxLimits;
+  /** Opens an outbound connection to the link's peer. */
+  dial(link: PeerLink): Connection;
+  report(error: Error): void;
+}
+
+/**
+ * Everything this node holds for one peer: the bounded outbox, the connection messages
+ * go out on, dialing and reconnection.
+ *
+ * - Sends go to the outbox; one flush per turn (on `turnScheduler`) writes every queued
+ *   frame in a single socket write. While the socket is backpressured nothing more is
+ *   written: messages wait in the bounded outbox until `drain`, so memory stays bounded
+ *   and the control lane (heartbeats, votes, responses) goes first in the next write.
+ * - Messages go out on the connection this node dialed or, when there is none, on an
+ *   authenticated connection the peer dialed: one connection usually serves both ways.
+ * - With no usable connection, a send dials (lazily); a failed or lost outbound
+ *   connection is redialed after a jittered exponential back-off while messages wait.
+ *
+ * @example
+ * const link = new PeerLink('n2', { host: '10.0.0.2', port: 7000 }, host);
+ * link.send(heartbeat); // dials n2 if needed; written at the end of this turn
+ */
+export class PeerLink {
+  readonly stats: TcpPeerStats = {
+    connected: false, queued: 0, dropped: 0, framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0, connects: 0,
+  };
+  private readonly outbox: Outbox;
+  /** Invariant: at most one of `dialing` / `outbound` is set; `outbound` is ready. */
+  private dialing: Connection | undefined;
+  private outbound: Connection | undefined;
+  /** The latest ready connection the peer opened; an older one is closed when it is replaced. */
+  private inbound: Connection | undefined;
+  private attempt = 0;
+  private retryTimer: Subscription | undefined;
+  private flushAction: Subscription | undefined;
+  private closed = false;
+
+  constructor(
+    readonly id: NodeId,
+    public address: PeerAddress,
+    private readonly host: LinkHost,
+  ) {
+    this.outbox = new Outbox(host.queueLimits);
+  }
+
+  send(message: RaftMessage): void {
+    if (this.closed) return;
+    let payload = 0;
+    if (message.type === 'AppendEntries' && message.entries.length > 0) {
+      payload = entriesBlock(message.entries).length;
+      if (payload > this.host.maxFrameBytes) {
+        this.stats.dropped++;
+        this.host.report(new PayloadTooLargeError(payload, this.host.maxFrameBytes));
+        return;
+      }
+    }
+    this.stats.dropped += this.outbox.push(message, payload);
+    if (this.current()) this.scheduleFlush();
+    else this.dial();
+  }
+
+  /** A connection with this peer authenticated. */
+  connectionReady(connection: Connection): void {
+    if (this.closed) return connection.close();
+    if (connection.direction === 'dial') {
+      this.dialing = undefined;
+      this.outbound = connection;
+      this.attempt = 0;
+    } else {
+      const previous = this.inbound;
+      this.inbound = connection;
+      previous?.close();
+    }
+    this.stats.connects++;
+    this.stats.connected = true;
+    this.scheduleFlush();
+  }
+
+  connectionClosed(connection: Connection): void {
+    if (connection === this.dialing || connection === this.outbound) {
+      this.dialing = undefined;
+      this.outbound = undefined;
+      this.scheduleRetry();
+    } else if (connection === this.inbound) {
+      this.inbound = undefined;
+    } else {
+      return;
+    }
+    this.stats.connected = this.current() !== undefined;
+    if (this.current()) this.scheduleFlush();
+    else if (this.outbox.size > 0) this.dial();
+  }
+
+  /** The socket of `connection` drained: write what waited. */
+  drained(connection: Connection): void {
+    if (connection === this.current()) this.flush();
+  }
+
+  received(bytes: number): void {
+    this.stats.framesReceived++;
+    this.stats.bytesReceived += bytes;
+  }
+
+  /** Closes every connection with this peer and cancels its timers; the outbox is discarded. */
+  close(): void {
+    this.closed = true;
+    this.retryTimer?.unsubscribe();
+    this.flushAction?.unsubscribe();
+    this.outbox.clear();
+    for (const connection of [this.dialing, this.outbound, this.inbound]) connection?.close();
+    this.stats.connected = false;
+  }
+
+  snapshot(): TcpPeerStats {
+    return { ...this.stats, queued: this.outbox.size, dropped: this.stats.dropped };
+  }
+
+  /** Where messages go now: our own connection first, else the peer's. */
+  private current(): Connection | undefined {
+    return this.outbound ?? this.inbound;
+  }
+
+  private dial(): void {
+    if (this.closed || this.dialing || this.outbound || this.retryTimer) return;
+    this.dialing = this.host.dial(this);
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer) return;
+    const delay = jitteredBackoff(this.attempt++, this.host.reconnectDelay, this.host.random);
+    this.retryTimer = this.host.scheduler.schedule(() => {
+      this.retryTimer = undefined;
+      if (!this.current() && this.outbox.size > 0) this.dial();
+    }, delay);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushAction || this.closed) return;
+    this.flushAction = this.host.turnScheduler.schedule(() => {
+      this.flushAction = undefined;
+      this.flush();
+    });
+  }
+
+  /**
+   * Writes queued messages while the socket takes them: each write is one batch (every
+   * control message, then entries up to `writeBatchBytes`), all frames in one buffer.
+   */
+  private flush(): void {
+    const connection = this.current();
+    if (!connection) return;
+    while (this.outbox.size > 0 && connection.writable) {
+      const batch = this.outbox.take(this.host.writeBatchBytes);
+      const bodies: Buffer[] = [];
+      let bytes = 0;
+      for (const message of batch) {
+        const body = encodeEnvelope(this.host.selfId, this.id, message);
+        if (body.length > this.host.maxFrameBytes) {
+          this.stats.dropped++;
+          this.host.report(new PayloadTooLargeError(body.length, this.host.maxFrameBytes));
+          continue;
+        }
+        bodies.push(body);
+        bytes += body.length;
+      }
+      if (bodies.length === 0) continue;
+      this.stats.framesSent += bodies.length;
+      this.stats.bytesSent += bytes + 4 * bodies.length;
+      if (!connection.write(joinFrames(bodies, bytes))) break;
+    }
+  }
+}

@@ -1,0 +1,318 @@
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { Observable, SchedulerLike, Subject } from 'rxjs';
+import { defaultRandom, defaultScheduler, defaultTurnScheduler } from '../defaults';
+import type { Envelope, NodeId, RaftMessage } from '../messages/types';
+import type { BackoffRange } from './backoff';
+import { Connection, ConnectionHost } from './tcpConnection';
+import { AuthenticationError, HandshakeError, PeerConnectionError, TransportConfigError } from './tcpErrors';
+import { HANDSHAKE_MAX_FRAME_BYTES } from './tcpHandshake';
+import { LinkHost, PeerAddress, PeerLink, TcpPeerStats } from './tcpPeerLink';
+import type { Transport } from './transport';
+
+/** Certificates for mutual TLS. Every node's certificate names its node id (CN or SAN). */
+export interface TcpTlsOptions {
+  /** The cluster CA: a peer's certificate must chain to it. PEM. */
+  readonly ca: string | Buffer | readonly (string | Buffer)[];
+  /** This node's certificate (PEM), naming this node's id as CN or DNS/URI SAN. */
+  readonly cert: string | Buffer;
+  /** This node's private key (PEM). */
+  readonly key: string | Buffer;
+  readonly passphrase?: string;
+}
+
+export interface TcpTransportOptions {
+  /** This node's id. */
+  readonly id: NodeId;
+  /** Where to accept peers' connections. Port 0 picks a free port (see `listening()`). */
+  readonly listen: { readonly host: string; readonly port: number };
+  /** Every peer's id and `host:port` (`[v6]:port` for IPv6). Change later with `setPeer`. */
+  readonly peers: Readonly<Record<NodeId, string>>;
+  /** Peers must name the same cluster in the handshake. */
+  readonly clusterId: string;
+  /**
+   * Shared cluster secret: both sides of every connection prove they hold it
+   * (HMAC-SHA256 challenge–response). It authenticates peers but neither encrypts nor
+   * protects the stream against an on-path attacker: on an untrusted network use `tls`
+   * (both may be given). At least one of `secret` and `tls` is required.
+   */
+  readonly secret?: string | Uint8Array;
+  /** Mutual TLS: encryption, and identities checked against the cluster CA. */
+  readonly tls?: TcpTlsOptions;
+  /** Largest frame accepted or sent (default 16 MiB); a bigger length prefix closes the connection. */
+  readonly maxFrameBytes?: number;
+  /** Most messages queued per peer while its socket is down or busy (default 4096). */
+  readonly maxQueuedMessages?: number;
+  /** Most bytes queued per peer (default 64 MiB). */
+  readonly maxQueuedBytes?: number;
+  /** Reconnection back-off bounds, in scheduler time units (default 50–5000 ms). */
+  readonly reconnectDelay?: BackoffRange;
+  /** A connection must authenticate within this time (default 5000 ms). */
+  readonly handshakeTimeout?: number;
+  /** Timers (back-off, handshake timeout) run here (default `asyncScheduler`). */
+  readonly scheduler?: SchedulerLike;
+  /** Where writes of one turn are gathered into one socket write (default `asapScheduler`). */
+  readonly turnScheduler?: SchedulerLike;
+  /** Randomness for back-off jitter (default `Math.random`). */
+  readonly random?: () => number;
+}
+
+/** Counters of a TCP transport, per peer and overall. */
+export interface TcpTransportStats {
+  readonly peers: Record<NodeId, TcpPeerStats>;
+  /** Inbound connections closed before or during the handshake, or for bad input. */
+  readonly rejected: number;
+}
+
+const MIB = 1024 * 1024;
+/** Inbound connections allowed to be in their handshake at once. */
+const MAX_PENDING_HANDSHAKES = 64;
+
+/**
+ * A `Transport` over TCP (optionally TLS) between the nodes of one cluster.
+ *
+ * - Frames: a u32 length, then a msgpack envelope (see `tcpCodec.ts`); entries travel as
+ *   one binary block.
+ * - Every connection authenticates both ways before any RPC (`tcpHandshake.ts`):
+ *   protocol version, cluster id, node id, plus the shared secret and/or mutual TLS. A
+ *   connection that fails, or names a node that is not a configured peer, never reaches
+ *   `inbound$` and is reported on `errors$`.
+ * - Every inbound frame is decoded and validated; a bad one closes its connection and is
+ *   reported, and the transport keeps running. `from` is always the authenticated peer.
+ * - Per peer: one connection this node dials lazily (on the first send) and redials with
+ *   jittered exponential back-off; an inbound connection from the peer is used too. A
+ *   bounded outbox (count and bytes; overflow dropped and counted in `stats()`), with
+ *   small messages ahead of entries; all frames of a turn go out in one write.
+ *
+ * @example
+ * const transport = tcpTransport({
+ *   id: 'n1',
+ *   listen: { host: '0.0.0.0', port: 7001 },
+ *   peers: { n2: '10.0.0.2:7001', n3: '10.0.0.3:7001' },
+ *   clusterId: 'orders',
+ *   secret: process.env.RAFT_SECRET,
+ * });
+ * await transport.listening();
+ * const node = createRaftNode({ id: 'n1', peers: ['n1', 'n2', 'n3'], transport, storage });
+ * transport.errors$.subscribe(e => log.warn(e.message));
+ */
+export function tcpTransport(options: TcpTransportOptions): TcpTransport {
+  return new TcpTransport(options);
+}
+
+/** The transport made by `tcpTransport`. */
+export class TcpTransport implements Transport, ConnectionHost, LinkHost {
+  private readonly inbound = new Subject<Envelope>();
+  private readonly errors = new Subject<Error>();
+  readonly inbound$: Observable<Envelope> = this.inbound.asObservable();
+  readonly errors$: Observable<Error> = this.errors.asObservable();
+
+  readonly selfId: NodeId;
+  readonly clusterId: string;
+  readonly secret: string | Uint8Array | undefined;
+  readonly tls: boolean;
+  readonly maxFrameBytes: number;
+  readonly handshakeTimeout: number;
+  readonly scheduler: SchedulerLike;
+  readonly turnScheduler: SchedulerLike;
+  readonly random: () => number;
+  readonly reconnectDelay: BackoffRange;
+  readonly writeBatchBytes = 256 * 1024;
+  readonly queueLimits: { readonly maxMessages: number; readonly maxBytes: number };
+
+  private readonly links = new Map<NodeId, PeerLink>();
+  /** Inbound connections still in their handshake. */
+  private readonly pending = new Set<Connection>();
+  /** Every raw socket the server accepted, TLS handshake or not, to destroy on close. */
+  private readonly sockets = new Set<net.Socket>();
+  private readonly server: net.Server;
+  private readonly listened: Promise<PeerAddress>;
+  private rejected = 0;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: TcpTransportOptions) {
+    if (options.secret === undefined && options.tls === undefined) {
+      throw new TransportConfigError('tcpTransport needs a shared `secret` or `tls` certificates: peers must authenticate');
+    }
+    if (options.secret !== undefined && options.secret.length === 0) throw new TransportConfigError('empty secret');
+    this.selfId = options.id;
+    this.clusterId = options.clusterId;
+    this.secret = options.secret;
+    this.tls = options.tls !== undefined;
+    this.maxFrameBytes = options.maxFrameBytes ?? 16 * MIB;
+    this.handshakeTimeout = options.handshakeTimeout ?? 5000;
+    this.scheduler = options.scheduler ?? defaultScheduler;
+    this.turnScheduler = options.turnScheduler ?? defaultTurnScheduler;
+    this.random = options.random ?? defaultRandom;
+    this.reconnectDelay = options.reconnectDelay ?? { min: 50, max: 5000 };
+    this.queueLimits = { maxMessages: options.maxQueuedMessages ?? 4096, maxBytes: options.maxQueuedBytes ?? 64 * MIB };
+    if (!(this.maxFrameBytes >= HANDSHAKE_MAX_FRAME_BYTES && this.maxFrameBytes <= 0xffff_ffff)) {
+      throw new TransportConfigError(`maxFrameBytes must be between ${HANDSHAKE_MAX_FRAME_BYTES} and 2^32 - 1`);
+    }
+    for (const [id, address] of Object.entries(options.peers)) this.setPeer(id, address);
+
+    this.server = options.tls
+      ? tls.createServer({
+          ...options.tls,
+          ca: options.tls.ca as tls.SecureContextOptions['ca'],
+          requestCert: true,
+          rejectUnauthorized: true,
+          handshakeTimeout: this.handshakeTimeout,
+        })
+      : net.createServer();
+    this.server.on('connection', (socket: net.Socket) => this.track(socket));
+    if (options.tls) {
+      this.server.on('secureConnection', (socket: tls.TLSSocket) => this.accept(socket));
+      this.server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
+        this.rejected++;
+        this.report(new AuthenticationError(error.message, `${socket.remoteAddress}:${socket.remotePort}`));
+      });
+    } else {
+      this.server.on('connection', (socket: net.Socket) => this.accept(socket));
+    }
+    this.listened = new Promise<PeerAddress>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(options.listen.port, options.listen.host, () => {
+        this.server.off('error', reject);
+        const address = this.server.address() as net.AddressInfo;
+        resolve({ host: address.address, port: address.port });
+      });
+    });
+    this.listened.catch((e: Error) => this.report(new PeerConnectionError(`cannot listen: ${e.message}`, `${options.listen.host}:${options.listen.port}`)));
+    this.server.on('error', (e: Error) => this.report(new PeerConnectionError(e.message, `${options.listen.host}:${options.listen.port}`)));
+  }
+
+  /** Resolves with the bound address once the server listens (rejects if it cannot). */
+  listening(): Promise<PeerAddress> {
+    return this.listened;
+  }
+
+  send(to: NodeId, message: RaftMessage): void {
+    if (this.closing) return;
+    const link = this.links.get(to);
+    if (!link) {
+      this.report(new PeerConnectionError('no address configured; message dropped', '?', to));
+      return;
+    }
+    link.send(message);
+  }
+
+  /** Adds a peer or changes its address (e.g. after a membership change). */
+  setPeer(id: NodeId, address: string): void {
+    if (id === this.selfId) return;
+    const parsed = parseAddress(address);
+    const link = this.links.get(id);
+    if (link) link.address = parsed;
+    else this.links.set(id, new PeerLink(id, parsed, this));
+  }
+
+  /** Forgets a peer: closes its connections and drops what was queued for it. */
+  removePeer(id: NodeId): void {
+    this.links.get(id)?.close();
+    this.links.delete(id);
+  }
+
+  stats(): TcpTransportStats {
+    const peers: Record<NodeId, TcpPeerStats> = {};
+    for (const [id, link] of this.links) peers[id] = link.snapshot();
+    return { peers, rejected: this.rejected };
+  }
+
+  /** Closes the server and every connection, cancels every timer, completes the streams. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      for (const link of this.links.values()) link.close();
+      for (const connection of this.pending) connection.close();
+      for (const socket of this.sockets) socket.destroy();
+      this.closing = serverClosed.then(() => {
+        this.inbound.complete();
+        this.errors.complete();
+      });
+    }
+    return this.closing;
+  }
+
+  // ConnectionHost and LinkHost: called by connections and links.
+
+  isPeer(id: NodeId): boolean {
+    return this.links.has(id);
+  }
+
+  dial(link: PeerLink): Connection {
+    const { host, port } = link.address;
+    const tlsOptions = this.options.tls;
+    const socket = tlsOptions
+      ? tls.connect({
+          host,
+          port,
+          ...tlsOptions,
+          ca: tlsOptions.ca as tls.SecureContextOptions['ca'],
+          // The certificate must name the node id, checked after the hello (not the host name).
+          checkServerIdentity: () => undefined,
+        })
+      : net.connect({ host, port });
+    const connection = new Connection(this, socket, 'dial', link.id, `${host}:${port}`);
+    socket.once(tlsOptions ? 'secureConnect' : 'connect', () => connection.start());
+    return connection;
+  }
+
+  connectionReady(connection: Connection): void {
+    this.pending.delete(connection);
+    const link = this.links.get(connection.peerId as NodeId);
+    if (!link) connection.close(new HandshakeError('peer was removed', connection.address, connection.peerId));
+    else link.connectionReady(connection);
+  }
+
+  connectionClosed(connection: Connection): void {
+    if (this.pending.delete(connection)) this.rejected++;
+    const peer = connection.peerId;
+    if (peer !== undefined) this.links.get(peer)?.connectionClosed(connection);
+  }
+
+  deliver(connection: Connection, envelope: Envelope, bytes: number): void {
+    if (this.closing) return;
+    this.links.get(envelope.from)?.received(bytes);
+    this.inbound.next(envelope);
+  }
+
+  drained(connection: Connection): void {
+    if (connection.peerId !== undefined) this.links.get(connection.peerId)?.drained(connection);
+  }
+
+  report(error: Error): void {
+    if (!this.closing) this.errors.next(error);
+  }
+
+  private track(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    if (this.pending.size >= MAX_PENDING_HANDSHAKES) {
+      this.rejected++;
+      this.report(new HandshakeError('too many connections in their handshake', `${socket.remoteAddress}:${socket.remotePort}`));
+      socket.destroy();
+      return;
+    }
+    const connection = new Connection(this, socket, 'accept');
+    this.pending.add(connection);
+  }
+}
+
+/** Parses `host:port` or `[v6]:port`. */
+export function parseAddress(address: string): PeerAddress {
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
+  let host = address.slice(0, colon);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  if (colon <= 0 || !host || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new TransportConfigError(`peer address ${JSON.stringify(address)} is not host:port`);
+  }
+  return { host, port };
+}
