@@ -2,31 +2,73 @@ import * as msgpack from 'msgpack-lite';
 import { InvalidMessageError } from '../errors';
 import type { Entry } from '../messages/entry';
 import { decodeEntries, encodeEntries } from '../messages/entryCodec';
-import type { AppendEntries, Envelope, NodeId, RaftMessage } from '../messages/types';
+import type { Envelope, MessageType, NodeId, RaftMessage } from '../messages/types';
 import { validateMessage } from '../messages/validate';
 
 /**
- * The body of an RPC frame: one msgpack array, the envelope, with the message's fields in
- * a fixed order after a type code (positional: msgpack-lite encodes and decodes a map with
- * string keys 3–4 times slower than an array of the same values).
+ * The body of an RPC frame: one msgpack array, the envelope. Frequent messages have a
+ * positional layout, a type code then their fields in a fixed order (msgpack-lite
+ * encodes and decodes a map with string keys 3–4 times slower than an array of the same
+ * values); any other message travels as a map:
  *
- *     RequestVote            [1, from, to, term, candidateId, lastLogIndex, lastLogTerm]
- *     RequestVoteResponse    [2, from, to, term, voteGranted]
- *     AppendEntries          [3, from, to, term, leaderId, prevLogIndex, prevLogTerm, leaderCommit, entries]
- *     AppendEntriesResponse  [4, from, to, term, success, matchIndex, rejectedIndex, conflictIndex, conflictTerm]
- *     any other message      [0, from, to, { ...message }]
+ *     [code, from, to, ...fields of LAYOUTS[code]]     e.g. RequestVoteResponse: [2, from, to, term, voteGranted]
+ *     [0, from, to, { type, ...fields }]               messages without a layout (ProposeRequest)
  *
- * `entries` is nil when there are none, else one msgpack bin holding the block made by
- * `encodeEntries`: entries are laid out once, never as one msgpack object each. The block
- * is cached per entries array, so a batch sent to several followers is encoded once.
- * Messages added to `RaftMessage` later travel as a map (code 0) until given a layout here.
+ * The `entries` of AppendEntries (always its last field) are nil when there are none,
+ * else one msgpack bin holding the block made by `encodeEntries`: entries are laid out
+ * once, never as one msgpack object each. The block is cached per entries array, so a
+ * batch sent to several followers is encoded once. Byte fields of map-encoded messages
+ * travel as msgpack bin.
  *
  * @example
  * const body = encodeEnvelope('n1', 'n2', { type: 'RequestVoteResponse', term: 2, voteGranted: true });
- * decodeEnvelope(body, 'n1', 'n2').message.voteGranted; // true
+ * decodeEnvelope(body, 'n1', 'n2').message; // { type: 'RequestVoteResponse', term: 2, voteGranted: true }
  */
 
-const Code = { Other: 0, RequestVote: 1, RequestVoteResponse: 2, AppendEntries: 3, AppendEntriesResponse: 4 } as const;
+type MessageOf<T extends MessageType> = Extract<RaftMessage, { type: T }>;
+type FieldOf<T extends MessageType> = Exclude<keyof MessageOf<T>, 'type'> & string;
+
+interface Layout {
+  readonly code: number;
+  readonly type: MessageType;
+  readonly fields: readonly string[];
+}
+
+/**
+ * A positional layout. It must list every field of the message type: adding a field to
+ * a message without adding it here is a compile error (`missingFields`), not a field
+ * silently lost on the wire.
+ */
+function layout<T extends MessageType, const F extends readonly FieldOf<T>[]>(
+  code: number,
+  type: T,
+  fields: F & ([Exclude<FieldOf<T>, F[number]>] extends [never] ? unknown : { missingFields: Exclude<FieldOf<T>, F[number]> }),
+): Layout {
+  return { code, type, fields };
+}
+
+const OTHER = 0;
+/** Codes are part of the wire format: never reuse or renumber one. */
+const LAYOUTS: readonly Layout[] = [
+  layout(1, 'RequestVote', ['term', 'candidateId', 'lastLogIndex', 'lastLogTerm']),
+  layout(2, 'RequestVoteResponse', ['term', 'voteGranted']),
+  layout(3, 'AppendEntries', ['term', 'leaderId', 'prevLogIndex', 'prevLogTerm', 'leaderCommit', 'seq', 'entries']),
+  layout(4, 'AppendEntriesResponse', ['term', 'success', 'matchIndex', 'rejectedIndex', 'conflictIndex', 'conflictTerm', 'seq']),
+  layout(5, 'PreVote', ['term', 'candidateId', 'lastLogIndex', 'lastLogTerm']),
+  layout(6, 'PreVoteResponse', ['term', 'voteGranted']),
+  layout(7, 'ReadIndexRequest', ['term', 'requestId', 'lease']),
+  layout(8, 'ReadIndexResponse', ['term', 'requestId', 'success', 'readIndex']),
+  layout(9, 'ProposeResponse', ['term', 'requestId', 'success', 'firstIndex']),
+];
+const byType = new Map<string, Layout>(LAYOUTS.map((l) => [l.type, l]));
+const byCode = new Map<unknown, Layout>(LAYOUTS.map((l) => [l.code, l]));
+
+/** Fields naming the sender: they must name the authenticated peer. */
+const SENDER_FIELD: Partial<Record<MessageType, string>> = {
+  RequestVote: 'candidateId',
+  PreVote: 'candidateId',
+  AppendEntries: 'leaderId',
+};
 
 /** The part of msgpack-lite's public `Encoder` used here (its typings omit the constructor). */
 interface MsgpackEncoder {
@@ -67,25 +109,20 @@ export function encodeEnvelope(from: NodeId, to: NodeId, message: RaftMessage): 
   return body;
 }
 
-function toWire(from: NodeId, to: NodeId, m: RaftMessage): unknown[] {
-  switch (m.type) {
-    case 'RequestVote':
-      return [Code.RequestVote, from, to, m.term, m.candidateId, m.lastLogIndex, m.lastLogTerm];
-    case 'RequestVoteResponse':
-      return [Code.RequestVoteResponse, from, to, m.term, m.voteGranted];
-    case 'AppendEntries':
-      return [
-        Code.AppendEntries, from, to, m.term, m.leaderId, m.prevLogIndex, m.prevLogTerm, m.leaderCommit,
-        m.entries.length === 0 ? null : entriesBlock(m.entries),
-      ];
-    case 'AppendEntriesResponse':
-      return [
-        Code.AppendEntriesResponse, from, to, m.term, m.success, m.matchIndex, m.rejectedIndex, m.conflictIndex,
-        m.conflictTerm,
-      ];
-    default:
-      return [Code.Other, from, to, m as unknown];
+function toWire(from: NodeId, to: NodeId, message: RaftMessage): unknown[] {
+  const l = byType.get(message.type);
+  if (l === undefined) return [OTHER, from, to, bytesAsBuffers(message)];
+  const m = message as unknown as Record<string, unknown>;
+  const wire: unknown[] = [l.code, from, to];
+  for (const field of l.fields) {
+    if (field === 'entries') {
+      const entries = m.entries as readonly Entry[];
+      wire.push(entries.length === 0 ? null : entriesBlock(entries));
+    } else {
+      wire.push(m[field]);
+    }
   }
+  return wire;
 }
 
 /**
@@ -98,60 +135,54 @@ export function decodeEnvelope(body: Uint8Array, peer: NodeId, self: NodeId): En
   try {
     raw = msgpack.decode(body, decodeOptions);
   } catch (e) {
-    throw new InvalidMessageError(`undecodable msgpack (${(e as Error).message?.slice(0, 60)})`);
+    throw new InvalidMessageError(`undecodable msgpack (${String((e as Error)?.message).slice(0, 60)})`);
   }
   if (!Array.isArray(raw) || raw.length < 3) throw new InvalidMessageError('envelope is not an array');
   if (raw[1] !== peer) throw new InvalidMessageError('sender is not the authenticated peer');
   if (raw[2] !== self) throw new InvalidMessageError('addressed to another node');
   const message = validateMessage(fromWire(raw));
-  if (message.type === 'RequestVote' && message.candidateId !== peer) {
-    throw new InvalidMessageError('candidateId is not the authenticated peer');
-  }
-  if (message.type === 'AppendEntries' && message.leaderId !== peer) {
-    throw new InvalidMessageError('leaderId is not the authenticated peer');
+  const senderField = SENDER_FIELD[message.type];
+  if (senderField && (message as unknown as Record<string, unknown>)[senderField] !== peer) {
+    throw new InvalidMessageError(`${senderField} is not the authenticated peer`);
   }
   return { from: peer, to: self, message };
 }
 
-function fromWire(w: unknown[]): unknown {
-  const code = w[0];
-  const arity = (n: number): void => {
-    if (w.length !== n) throw new InvalidMessageError(`message code ${code} with ${w.length} fields`);
-  };
-  switch (code) {
-    case Code.RequestVote:
-      arity(7);
-      return { type: 'RequestVote', term: w[3], candidateId: w[4], lastLogIndex: w[5], lastLogTerm: w[6] };
-    case Code.RequestVoteResponse:
-      arity(5);
-      return { type: 'RequestVoteResponse', term: w[3], voteGranted: w[4] };
-    case Code.AppendEntries: {
-      arity(9);
-      const block = w[8];
-      let entries: Entry[] = [];
-      if (block !== null) {
-        if (!Buffer.isBuffer(block)) throw new InvalidMessageError('entries must be a binary block or nil');
-        entries = decodeEntries(block);
-        if (entries.length === 0) throw new InvalidMessageError('empty entries block');
-      }
-      const message: AppendEntries = {
-        type: 'AppendEntries', term: w[3] as number, leaderId: w[4] as NodeId, prevLogIndex: w[5] as number,
-        prevLogTerm: w[6] as number, leaderCommit: w[7] as number, entries,
-      };
-      return message;
-    }
-    case Code.AppendEntriesResponse:
-      arity(9);
-      return {
-        type: 'AppendEntriesResponse', term: w[3], success: w[4], matchIndex: w[5], rejectedIndex: w[6],
-        conflictIndex: w[7], conflictTerm: w[8],
-      };
-    case Code.Other:
-      arity(4);
-      return ownFields(w[3]);
-    default:
-      throw new InvalidMessageError(`unknown message code ${JSON.stringify(code)?.slice(0, 20)}`);
+function fromWire(wire: unknown[]): unknown {
+  const code = wire[0];
+  if (code === OTHER) {
+    if (wire.length !== 4) throw new InvalidMessageError(`map-encoded message with ${wire.length} fields`);
+    const message = ownFields(wire[3]);
+    if (message && byType.has(message.type as string)) throw new InvalidMessageError('map-encoded message with a layout');
+    return message;
   }
+  const l = byCode.get(code);
+  if (l === undefined) throw new InvalidMessageError(`unknown message code ${JSON.stringify(code)?.slice(0, 20)}`);
+  if (wire.length !== 3 + l.fields.length) throw new InvalidMessageError(`${l.type} with ${wire.length - 3} fields`);
+  const message: Record<string, unknown> = { type: l.type };
+  for (let i = 0; i < l.fields.length; i++) {
+    const field = l.fields[i];
+    const value = wire[3 + i];
+    if (field !== 'entries') message[field] = value;
+    else if (value === null) message.entries = [];
+    else if (!Buffer.isBuffer(value)) throw new InvalidMessageError('entries must be a binary block or nil');
+    else if ((message.entries = decodeEntries(value)).length === 0) throw new InvalidMessageError('empty entries block');
+  }
+  return message;
+}
+
+/** A copy of `value` whose `Uint8Array`s are Buffers (views), which msgpack-lite writes as bin. */
+function bytesAsBuffers(value: unknown): unknown {
+  if (value instanceof Uint8Array) {
+    return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  }
+  if (Array.isArray(value)) return value.map(bytesAsBuffers);
+  if (typeof value === 'object' && value !== null) {
+    const copy: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(value)) copy[key] = bytesAsBuffers(field);
+    return copy;
+  }
+  return value;
 }
 
 /**

@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import * as net from 'node:net';
+import * as msgpack from 'msgpack-lite';
+import { NodeId } from '../../src/messages/types';
+import { FrameReader, joinFrames } from '../../src/transports/tcpFrames';
+import { authProof, decodeHandshake, encodeAuth, encodeHello, NONCE_BYTES } from '../../src/transports/tcpHandshake';
+import { TcpTransport, tcpTransport, TcpTransportOptions } from '../../src/transports/tcpTransport';
+import type { TransportHarness } from './conformance';
+
+export const CLUSTER = 'test-cluster';
+export const SECRET = 'correct horse battery staple';
+
+/** Extra options per node, e.g. TLS certificates. */
+export type NodeOptions = (id: NodeId) => Partial<TcpTransportOptions>;
+
+/**
+ * Nodes on 127.0.0.1 with ephemeral ports. A node reopened after `close()` binds the same
+ * port again; every open node learns the others' addresses (`setPeer`).
+ */
+export class TcpNetwork implements TransportHarness {
+  readonly ports = new Map<NodeId, number>();
+  readonly open$ = new Map<NodeId, TcpTransport>();
+  private readonly everything: TcpTransport[] = [];
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(private readonly nodeOptions: NodeOptions = () => ({})) {}
+
+  async open(id: NodeId): Promise<TcpTransport> {
+    const peers: Record<NodeId, string> = {};
+    for (const [other, port] of this.ports) if (other !== id) peers[other] = `127.0.0.1:${port}`;
+    const transport = tcpTransport({
+      id,
+      listen: { host: '127.0.0.1', port: this.ports.get(id) ?? 0 },
+      peers,
+      clusterId: CLUSTER,
+      secret: SECRET,
+      reconnectDelay: { min: 20, max: 200 },
+      handshakeTimeout: 2000,
+      ...this.nodeOptions(id),
+    });
+    this.everything.push(transport);
+    const { port } = await transport.listening();
+    this.ports.set(id, port);
+    this.open$.set(id, transport);
+    for (const [other, t] of this.open$) if (other !== id) t.setPeer(id, `127.0.0.1:${port}`);
+    return transport;
+  }
+
+  /** Registers a node id with a port nobody listens on (yet). */
+  reserve(id: NodeId, port: number): void {
+    this.ports.set(id, port);
+    for (const [other, t] of this.open$) if (other !== id) t.setPeer(id, `127.0.0.1:${port}`);
+  }
+
+  async injectInvalid(from: NodeId, to: NodeId): Promise<void> {
+    const peer = await RawPeer.connect(this.ports.get(to) as number, { id: from, secret: SECRET });
+    this.sockets.add(peer.socket);
+    // Well-formed msgpack and addressing, unknown message code.
+    peer.sendRaw(joinFrames([msgpack.encode([9, from, to])]));
+    await peer.closed;
+  }
+
+  /** A raw socket to `to` that completed the handshake as `as` (closed on dispose). */
+  async raw(to: NodeId, as: NodeId, secret = SECRET, cluster = CLUSTER): Promise<RawPeer> {
+    const peer = await RawPeer.connect(this.ports.get(to) as number, { id: as, secret, cluster });
+    this.sockets.add(peer.socket);
+    return peer;
+  }
+
+  /** A raw socket to `to` with no handshake at all (closed on dispose). */
+  async socket(to: NodeId): Promise<net.Socket> {
+    const socket = net.connect(this.ports.get(to) as number, '127.0.0.1');
+    this.sockets.add(socket);
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    return socket;
+  }
+
+  async dispose(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all(this.everything.map((t) => t.close()));
+  }
+}
+
+/**
+ * A hand-driven peer speaking the wire protocol from a bare socket: completes the dialer
+ * side of the handshake with whatever identity and secret it is given, then writes any
+ * bytes. Used to play a hostile or buggy peer.
+ */
+export class RawPeer {
+  readonly frames: Buffer[] = [];
+  readonly closed: Promise<void>;
+
+  private constructor(readonly socket: net.Socket) {
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+  }
+
+  static async connect(
+    port: number,
+    { id, secret = SECRET, cluster = CLUSTER }: { id: NodeId; secret?: string; cluster?: string },
+  ): Promise<RawPeer> {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    const peer = new RawPeer(socket);
+    const nonce = randomBytes(NONCE_BYTES);
+    const reader = new FrameReader(1 << 20);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => socket.write(joinFrames([encodeHello(cluster, id, nonce)])));
+      socket.once('close', () => reject(new Error('closed during the handshake')));
+      let acceptor: { id: string; nonce: Buffer } | undefined;
+      socket.on('data', (chunk: Buffer) =>
+        reader.push(chunk, (body) => {
+          if (peer.frames.length === 0 && !acceptor) {
+            const hello = decodeHandshake(body);
+            if (hello.kind === 'hello') acceptor = hello;
+            return true;
+          }
+          if (acceptor && peer.frames.length === 0) {
+            peer.frames.push(body); // the acceptor's auth: our turn
+            socket.write(joinFrames([encodeAuth(authProof(secret, cluster, id, acceptor.id, acceptor.nonce, nonce))]));
+            resolve();
+            return true;
+          }
+          peer.frames.push(body);
+          return true;
+        }),
+      );
+    });
+    return peer;
+  }
+
+  sendRaw(bytes: Uint8Array): void {
+    if (!this.socket.destroyed) this.socket.write(bytes);
+  }
+}
