@@ -1,0 +1,105 @@
+import * as msgpack from 'msgpack-lite';
+import { InvalidMessageError } from '../../src/errors';
+import type { AppendEntries, RaftMessage } from '../../src/messages/types';
+import { decodeEnvelope, encodeEnvelope, entriesBlock } from '../../src/transports/tcpCodec';
+import { authProof, certificateNames, proofMatches } from '../../src/transports/tcpHandshake';
+import { sampleMessages, testEntries } from './conformance';
+
+const roundTrip = (m: RaftMessage) => decodeEnvelope(encodeEnvelope('a', 'b', m), 'a', 'b');
+
+describe('tcpCodec', () => {
+  it('round-trips every message type', () => {
+    for (const message of sampleMessages('a')) {
+      expect(roundTrip(message)).toEqual({ from: 'a', to: 'b', message });
+    }
+  });
+
+  it('carries entries as one binary block, encoded once per entries array', () => {
+    const entries = testEntries(0, 2, 64);
+    const message: AppendEntries = {
+      type: 'AppendEntries', term: 2, leaderId: 'a', prevLogIndex: 0, prevLogTerm: 0, entries, leaderCommit: 0, seq: 1,
+    };
+    expect(entriesBlock(entries)).toBe(entriesBlock(entries));
+    const wire = msgpack.decode(encodeEnvelope('a', 'b', message));
+    expect(wire).toHaveLength(10);
+    expect(Buffer.isBuffer(wire[9])).toBe(true); // one bin, not 64 objects
+    expect(wire[9]).toEqual(entriesBlock(entries));
+    const decoded = roundTrip(message).message as AppendEntries;
+    expect(decoded.entries.map((e) => Buffer.from(e.data))).toEqual(entries.map((e) => Buffer.from(e.data)));
+  });
+
+  const reject = (wire: unknown, reason: RegExp, from = 'a') => {
+    const body = Buffer.isBuffer(wire) ? wire : msgpack.encode(wire);
+    expect(() => decodeEnvelope(body, from, 'b')).toThrow(InvalidMessageError);
+    expect(() => decodeEnvelope(body, from, 'b')).toThrow(reason);
+  };
+
+  it('rejects a sender or recipient other than the connection\'s', () => {
+    reject([2, 'c', 'b', 1, true], /sender/);
+    reject([2, 'a', 'c', 1, true], /addressed/);
+    reject([1, 'a', 'b', 3, 'c', 0, 0], /candidateId/);
+    reject([5, 'a', 'b', 3, 'c', 0, 0], /candidateId/);
+    reject([3, 'a', 'b', 3, 'c', 0, 0, 0, 0, null], /leaderId/);
+    reject([0, 'a', 'b', { type: 'AppendEntries', term: 3, leaderId: 'c' }], /layout/);
+  });
+
+  it('rejects undecodable bytes, wrong shapes and unknown types', () => {
+    reject(Buffer.from([0xc1]), /undecodable/); // never-used msgpack byte
+    reject(Buffer.from([0x95, 0x02]), /undecodable/); // truncated array
+    reject(Buffer.alloc(0), /undecodable/);
+    reject({ type: 'RequestVoteResponse', term: 1, voteGranted: true }, /not an array/);
+    reject([99, 'a', 'b', 1], /unknown message code/);
+    reject(['RequestVote', 'a', 'b', 1], /unknown message code/);
+    reject([2, 'a', 'b', 1], /2 fields|1 fields/);
+    reject([2, 'a', 'b', -1, true], /term/);
+    reject([2, 'a', 'b', 1, 'yes'], /voteGranted/);
+    reject([3, 'a', 'b', 3, 'a', 0, 0, 0, 0, 'not bytes'], /binary block/);
+    reject([3, 'a', 'b', 3, 'a', 0, 0, 0, 0, Buffer.from([0, 0, 0, 9])], /entry count/);
+    reject([3, 'a', 'b', 3, 'a', 0, 0, 0, 0, Buffer.from([0, 0, 0, 0])], /empty entries/);
+    reject([0, 'a', 'b', { type: 'Nonsense', term: 1 }], /unknown message type/);
+    reject([0, 'a', 'b', [1, 2]], /not an object/);
+    // Entries that are well-formed bytes but break the protocol's rules.
+    const entries = testEntries(5, 9, 2);
+    reject([3, 'a', 'b', 3, 'a', 5, 1, 0, 0, entriesBlock(entries)], /term/);
+    reject([3, 'a', 'b', 9, 'a', 7, 1, 0, 0, entriesBlock(entries)], /index/);
+    // ext types are not decoded into objects.
+    reject(Buffer.concat([Buffer.from([0x95, 0x02, 0xa1, 0x61, 0xa1, 0x62]), Buffer.from('d4010001', 'hex')]), /term/);
+  });
+
+  it('does not let a __proto__ key give a message inherited fields', () => {
+    // { "__proto__": { "type": "ProposeResponse", ... } } as raw msgpack map
+    const inner = msgpack.encode({ type: 'ProposeResponse', term: 1, requestId: 1, success: true, firstIndex: 1 });
+    const map = Buffer.concat([Buffer.from([0x81, 0xa9]), Buffer.from('__proto__'), inner]);
+    const wire = Buffer.concat([Buffer.from([0x94, 0x00, 0xa1, 0x61, 0xa1, 0x62]), map]);
+    expect(() => decodeEnvelope(wire, 'a', 'b')).toThrow(/unknown message type/);
+  });
+});
+
+describe('tcpHandshake', () => {
+  const n1 = Buffer.alloc(32, 1);
+  const n2 = Buffer.alloc(32, 2);
+
+  it('binds the proof to the secret, cluster, direction and both nonces', () => {
+    const proof = authProof('s', 'c', 'a', 'b', n2, n1);
+    expect(proofMatches(proof, authProof('s', 'c', 'a', 'b', n2, n1))).toBe(true);
+    for (const other of [
+      authProof('t', 'c', 'a', 'b', n2, n1),
+      authProof('s', 'd', 'a', 'b', n2, n1),
+      authProof('s', 'c', 'b', 'a', n2, n1), // reflected
+      authProof('s', 'c', 'a', 'b', n1, n2),
+      authProof('s', 'c', 'ab', '', n2, n1), // ids are length-prefixed
+    ]) {
+      expect(proofMatches(proof, other)).toBe(false);
+    }
+    expect(proofMatches(proof, proof.subarray(0, 16))).toBe(false);
+    expect(proofMatches(proof, Buffer.alloc(0))).toBe(false);
+  });
+
+  it('reads the names of a certificate', () => {
+    expect(
+      certificateNames({ subject: { CN: 'n1' }, subjectaltname: 'DNS:n1.example, IP Address:127.0.0.1, URI:spiffe://c/n1' } as never),
+    ).toEqual(['n1', 'n1.example', 'spiffe://c/n1']);
+    expect(certificateNames(undefined)).toEqual([]);
+    expect(certificateNames({} as never)).toEqual([]);
+  });
+});

@@ -1,0 +1,62 @@
+import { FrameLimitExceeded, FrameReader, joinFrames } from '../../src/transports/tcpFrames';
+
+function collect(reader: FrameReader, chunks: Buffer[]): string[] {
+  const out: string[] = [];
+  for (const chunk of chunks) reader.push(chunk, (body) => (out.push(body.toString()), true));
+  return out;
+}
+
+describe('FrameReader', () => {
+  const bodies = ['a', '', 'hello world', 'x'.repeat(70_000)].map((s) => Buffer.from(s));
+  const bytes = joinFrames(bodies);
+
+  it('reads frames from one chunk', () => {
+    expect(collect(new FrameReader(1 << 20), [bytes])).toEqual(bodies.map(String));
+  });
+
+  it('reads frames split at every possible byte boundary', () => {
+    for (let cut = 1; cut < 40; cut++) {
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length; at += cut) chunks.push(bytes.subarray(at, at + cut));
+      if (cut % 7 === 0) chunks.reverse().reverse(); // same order; just exercising many shapes
+      expect(collect(new FrameReader(1 << 20), chunks)).toEqual(bodies.map(String));
+    }
+    const small = joinFrames([Buffer.from('ab'), Buffer.from('cde')]);
+    for (let i = 0; i <= small.length; i++) {
+      for (let j = i; j <= small.length; j++) {
+        const chunks = [small.subarray(0, i), small.subarray(i, j), small.subarray(j)];
+        expect(collect(new FrameReader(100), chunks)).toEqual(['ab', 'cde']);
+      }
+    }
+  });
+
+  it('rejects an oversized length prefix as soon as it arrives, before the body', () => {
+    const reader = new FrameReader(1000);
+    const header = Buffer.from([0x7f, 0xff, 0xff, 0xff]);
+    expect(() => reader.push(header.subarray(0, 2), () => true)).not.toThrow();
+    expect(() => reader.push(header.subarray(2), () => true)).toThrow(FrameLimitExceeded);
+    expect(() => new FrameReader(1000).push(Buffer.concat([joinFrames([Buffer.from('ok')]), header]), () => true)).toThrow(
+      FrameLimitExceeded,
+    );
+  });
+
+  it('reports what it holds of an incomplete frame, and stops when told to', () => {
+    const reader = new FrameReader(100);
+    reader.push(bytes.subarray(0, 7), () => true);
+    expect(reader.buffered).toBeGreaterThan(0);
+    const seen: string[] = [];
+    new FrameReader(1 << 20).push(bytes, (body) => (seen.push(body.toString()), false));
+    expect(seen).toEqual(['a']);
+  });
+
+  it('applies a new limit to the frames that follow', () => {
+    const reader = new FrameReader(4);
+    const seen: string[] = [];
+    reader.push(joinFrames([Buffer.from('tiny'), Buffer.from('larger one')]), (body) => {
+      seen.push(body.toString());
+      reader.setLimit(100);
+      return true;
+    });
+    expect(seen).toEqual(['tiny', 'larger one']);
+  });
+});

@@ -1,0 +1,64 @@
+import type { RaftMessage } from '../../src/messages/types';
+import { jitteredBackoff } from '../../src/transports/backoff';
+import { Outbox } from '../../src/transports/tcpOutbox';
+import { seededRandom } from '../../src/random';
+
+const control = (term: number): RaftMessage => ({ type: 'RequestVoteResponse', term, voteGranted: true });
+const bulk = (term: number): RaftMessage => ({
+  type: 'AppendEntries', term, leaderId: 'a', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: term,
+});
+
+describe('Outbox', () => {
+  it('puts small messages ahead of entries, and bounds entries per batch', () => {
+    const outbox = new Outbox({ maxMessages: 100, maxBytes: 1 << 30 });
+    outbox.push(bulk(1), 100_000);
+    outbox.push(bulk(2), 100_000);
+    outbox.push(bulk(3), 100_000);
+    outbox.push(control(4), 0);
+    expect(outbox.take(150_000).map((m) => m.term)).toEqual([4, 1, 2]);
+    outbox.push(control(5), 0);
+    expect(outbox.take(1).map((m) => m.term)).toEqual([5, 3]);
+    expect(outbox.size).toBe(0);
+    expect(outbox.bytes).toBe(0);
+  });
+
+  it('never holds more than its bounds: drops the oldest entries first, and counts', () => {
+    const outbox = new Outbox({ maxMessages: 10, maxBytes: 1 << 30 });
+    for (let i = 1; i <= 5; i++) outbox.push(bulk(i), 1000);
+    for (let i = 6; i <= 20; i++) outbox.push(control(i), 0);
+    expect(outbox.size).toBe(10);
+    expect(outbox.dropped).toBe(10);
+    expect(outbox.take(1 << 30).map((m) => m.term)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+
+    const bytes = new Outbox({ maxMessages: 1000, maxBytes: 10_000 });
+    for (let i = 1; i <= 100; i++) bytes.push(bulk(i), 3000);
+    expect(bytes.bytes).toBeLessThanOrEqual(10_000);
+    expect(bytes.size).toBe(3);
+    expect(bytes.push(bulk(101), 20_000)).toBe(1); // can never fit: dropped itself
+    expect(bytes.dropped).toBe(98);
+  });
+
+  it('stays bounded over a long outage', () => {
+    const outbox = new Outbox({ maxMessages: 64, maxBytes: 1 << 20 });
+    for (let i = 0; i < 100_000; i++) outbox.push(i % 3 ? control(i) : bulk(i), i % 3 ? 0 : 5000);
+    expect(outbox.size).toBeLessThanOrEqual(64);
+    expect(outbox.bytes).toBeLessThanOrEqual(1 << 20);
+    expect(outbox.dropped + outbox.size).toBe(100_000);
+  });
+});
+
+describe('jitteredBackoff', () => {
+  it('doubles up to the maximum, with jitter in the upper half', () => {
+    const random = seededRandom(3);
+    const range = { min: 50, max: 5000 };
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const ceiling = Math.min(5000, 50 * 2 ** attempt);
+      for (let i = 0; i < 20; i++) {
+        const delay = jitteredBackoff(attempt, range, random);
+        expect(delay).toBeGreaterThanOrEqual(ceiling / 2);
+        expect(delay).toBeLessThan(ceiling);
+      }
+    }
+    expect(jitteredBackoff(0, range, () => 0)).toBe(25);
+  });
+});
