@@ -91,7 +91,7 @@ export function encodeHardStateFile(state: HardState): Buffer {
   out.writeUInt32BE(state.term >>> 0, at + 4);
   out.writeUInt32BE(vote ? vote.length : NO_VOTE, at + 8);
   if (vote) vote.copy(out, at + 12);
-  writeRecordHeader(out, FILE_HEADER_BYTES, RecordType.HardState, RecordFlag.EndOfWrite, 0, FILE_HEADER_BYTES, out.subarray(at));
+  writeRecordHeader(out, FILE_HEADER_BYTES, RecordType.HardState, RecordFlag.EndOfWrite, 0, FILE_HEADER_BYTES, payloadLength);
   return out;
 }
 

@@ -157,7 +157,7 @@ export class FileLog {
     for (let i = 0; i <= last; i++) {
       const block = blocks[i];
       out.set(block, at + RECORD_HEADER_BYTES);
-      writeRecordHeader(out, at, RecordType.Entries, i === last ? RecordFlag.EndOfWrite : 0, write, base + at, block);
+      writeRecordHeader(out, at, RecordType.Entries, i === last ? RecordFlag.EndOfWrite : 0, write, base + at, block.length);
       at += RECORD_HEADER_BYTES + block.length;
     }
     await writeFully(this.handle, out, base);

@@ -20,10 +20,11 @@ import { crc32 } from 'zlib';
  * from damage to earlier, acknowledged data (see `scanRecords`).
  *
  * @example
- * const frame = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
- * payload.copy(frame, RECORD_HEADER_BYTES);
- * writeRecordHeader(frame, 0, RecordType.Entries, RecordFlag.EndOfWrite, 7, 16, payload);
- * scanRecords(Buffer.concat([header, frame]), FILE_HEADER_BYTES).records[0].type; // RecordType.Entries
+ * const file = Buffer.alloc(FILE_HEADER_BYTES + RECORD_HEADER_BYTES + payload.length);
+ * writeFileHeader(file, 'RXRAFTWL', 1);
+ * payload.copy(file, FILE_HEADER_BYTES + RECORD_HEADER_BYTES);
+ * writeRecordHeader(file, FILE_HEADER_BYTES, RecordType.Entries, RecordFlag.EndOfWrite, 7, FILE_HEADER_BYTES, payload.length);
+ * scanRecords(file, FILE_HEADER_BYTES).records[0].write; // 7
  */
 export const FILE_HEADER_BYTES = 16;
 export const RECORD_HEADER_BYTES = 20;
@@ -88,9 +89,9 @@ export function checkFileHeader(buf: Buffer, magic: string, sequence: number): s
 }
 
 /**
- * Fills in the record header at `at` for a payload already placed at
- * `at + RECORD_HEADER_BYTES` in `out` (or given separately as `payload`), including its
- * checksum. `offset` is the record's offset in its file.
+ * Fills in the record header at `at` for a payload of `length` bytes already placed at
+ * `at + RECORD_HEADER_BYTES` in `out`, including its checksum. `offset` is the record's
+ * offset in its file.
  */
 export function writeRecordHeader(
   out: Buffer,
@@ -99,16 +100,15 @@ export function writeRecordHeader(
   flags: number,
   write: number,
   offset: number,
-  payload: Uint8Array,
+  length: number,
 ): void {
-  out.writeUInt32BE(payload.byteLength, at + 4);
+  out.writeUInt32BE(length, at + 4);
   out[at + 8] = type;
   out[at + 9] = flags;
   out.writeUInt16BE(0, at + 10);
   out.writeUInt32BE(write >>> 0, at + 12);
   out.writeUInt32BE(offset % TWO_32, at + 16);
-  const crc = crc32(payload, crc32(out.subarray(at + 4, at + RECORD_HEADER_BYTES)));
-  out.writeUInt32BE(crc, at);
+  out.writeUInt32BE(crc32(out.subarray(at + 4, at + RECORD_HEADER_BYTES + length)), at);
 }
 
 /**
@@ -124,8 +124,7 @@ export function checkRecord(buf: Buffer, at: number): number | string {
   if (type !== RecordType.Entries && type !== RecordType.HardState) return `unknown record type ${type}`;
   if ((buf[at + 9] & ~KNOWN_FLAGS) !== 0 || buf.readUInt16BE(at + 10) !== 0) return 'reserved header bits set';
   if (buf.readUInt32BE(at + 16) !== at % TWO_32) return 'record offset field does not match its position';
-  const crc = crc32(buf.subarray(at + RECORD_HEADER_BYTES, end), crc32(buf.subarray(at + 4, at + RECORD_HEADER_BYTES)));
-  if (crc !== buf.readUInt32BE(at)) return 'checksum mismatch';
+  if (crc32(buf.subarray(at + 4, end)) !== buf.readUInt32BE(at)) return 'checksum mismatch';
   return length;
 }
 

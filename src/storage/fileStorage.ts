@@ -83,6 +83,9 @@ export class FileStorage implements Storage {
   private recovered: Entry[] | null;
   private readonly flushNow = () => this.startFlush();
 
+  /** Durable writes completed so far: log write + fdatasync, or hard-state replacement (for tests and benchmarks). */
+  syncs = 0;
+
   private constructor(
     /** The storage directory. */
     readonly dir: string,
@@ -233,6 +236,7 @@ export class FileStorage implements Storage {
           const state = batch[j].state as HardState;
           await this.hardStateFile.save(state);
           this.durableHardState = state;
+          this.syncs++;
           j++;
         } else {
           const blocks: Buffer[] = [];
@@ -244,7 +248,10 @@ export class FileStorage implements Storage {
               bytes += block.length;
             }
           }
-          if (blocks.length > 0) await this.log.append(blocks, bytes);
+          if (blocks.length > 0) {
+            await this.log.append(blocks, bytes);
+            this.syncs++;
+          }
         }
         for (; i < j; i++) {
           const op = batch[i];
