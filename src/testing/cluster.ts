@@ -1,11 +1,14 @@
+import { Observable, SchedulerLike, Subject } from 'rxjs';
 import { createRaftNode, RaftNode, RaftNodeOptions } from '../node';
 import type { CommittedEntry } from '../messages/entry';
 import type { NodeId } from '../messages/types';
 import { seededRandom } from '../random';
 import { MemoryStorage } from '../storage/memoryStorage';
 import { MemoryHub, NetworkFaults } from '../transports/memoryHub';
+import type { Transport } from '../transports/transport';
 import type { NodeStatus } from '../streams/status';
-import { VirtualClock } from './virtualClock';
+import { pausableTransport } from './faultsPause';
+import { NodeScheduler, SimulatorClock } from './simulatorClock';
 
 export interface TestClusterOptions {
   /** Node count (ids n1..nN) or explicit ids. */
@@ -17,6 +20,22 @@ export interface TestClusterOptions {
   readonly syncDelay?: number;
   /** Extra node options (timeouts, limits). */
   readonly nodeOptions?: Partial<Omit<RaftNodeOptions, 'id' | 'peers' | 'transport' | 'storage'>>;
+  /**
+   * Makes a node's storage, once per node (it survives restarts). Default: a
+   * `MemoryStorage` syncing after `syncDelay` on `scheduler` (the node's own, so a
+   * paused node's syncs wait too). Tests plant faulty storage here.
+   */
+  readonly storage?: (id: NodeId, scheduler: SchedulerLike, syncDelay: number) => MemoryStorage;
+  /** Wraps a node's transport at every start (tests plant faulty networks here). */
+  readonly transport?: (id: NodeId, transport: Transport, scheduler: SchedulerLike) => Transport;
+}
+
+/** What `TestCluster.started$` emits: a node was just created (committed$ not yet emitting). */
+export interface NodeStart {
+  readonly id: NodeId;
+  readonly node: RaftNode;
+  /** 0 for the first start, then one more at every restart. */
+  readonly run: number;
 }
 
 /**
@@ -29,14 +48,22 @@ export interface TestClusterOptions {
  * const leader = await cluster.waitForLeader();
  * await cluster.propose(leader, 'x=1');
  * cluster.committedData('n2'); // ['x=1'] once replicated
+ * cluster.pause('n3');            // n3 runs nothing: no timers, no messages, no syncs
+ * await cluster.clock.advance(500);
+ * cluster.resume('n3');           // everything it missed runs now, late
  * await cluster.stop();
  */
 export class TestCluster {
-  readonly clock = new VirtualClock();
+  readonly clock = new SimulatorClock();
   readonly ids: readonly NodeId[];
   readonly hub: MemoryHub;
   readonly random: () => number;
+  /** Emits synchronously each time a node is created, before it can emit anything. */
+  readonly started$: Observable<NodeStart>;
+  private readonly startedSubject = new Subject<NodeStart>();
   private readonly nodes = new Map<NodeId, RaftNode>();
+  /** One scheduler per node, kept across restarts; pausing it pauses the node. */
+  private readonly views = new Map<NodeId, NodeScheduler>();
   private readonly storages = new Map<NodeId, MemoryStorage>();
   private readonly statuses = new Map<NodeId, NodeStatus>();
   /** Everything each node emitted on committed$, across restarts (a restart replays). */
@@ -48,22 +75,31 @@ export class TestCluster {
     this.ids = typeof n === 'number' ? Array.from({ length: n }, (_, i) => `n${i + 1}`) : [...n];
     this.random = seededRandom(options.seed);
     this.hub = new MemoryHub({ scheduler: this.clock.scheduler, random: this.random, faults: options.faults });
+    this.started$ = this.startedSubject.asObservable();
+    const makeStorage =
+      options.storage ?? ((_id: NodeId, scheduler: SchedulerLike, syncDelay: number) => new MemoryStorage({ scheduler, syncDelay }));
     for (const id of this.ids) {
-      this.storages.set(id, new MemoryStorage({ scheduler: this.clock.scheduler, syncDelay: options.syncDelay ?? 1 }));
-      this.start(id);
+      const view = this.clock.view();
+      this.views.set(id, view);
+      this.storages.set(id, makeStorage(id, view, options.syncDelay ?? 1));
     }
+    for (const id of this.ids) this.start(id);
   }
 
   /** Starts (or restarts) a node on its existing storage. */
   start(id: NodeId): RaftNode {
     if (this.nodes.has(id)) throw new Error(`${id} is running`);
+    const view = this.views.get(id);
+    if (!view) throw new Error(`${id} is not a member of this cluster`);
+    const wrap = this.options.transport;
+    const transport = pausableTransport(this.hub.connect(id), view);
     const node = createRaftNode({
       id,
       peers: this.ids,
-      transport: this.hub.connect(id),
+      transport: wrap ? wrap(id, transport, view) : transport,
       storage: this.storages.get(id)!,
-      scheduler: this.clock.scheduler,
-      turnScheduler: this.clock.scheduler,
+      scheduler: view,
+      turnScheduler: view,
       random: this.random,
       ...this.options.nodeOptions,
     });
@@ -75,6 +111,7 @@ export class TestCluster {
     node.status$.subscribe((s) => this.statuses.set(id, s));
     node.errors$.subscribe((error) => this.errors.push({ id, error }));
     this.nodes.set(id, node);
+    this.startedSubject.next({ id, node, run: runs.length - 1 });
     return node;
   }
 
@@ -96,12 +133,40 @@ export class TestCluster {
     return this.nodes.has(id) ? this.statuses.get(id) : undefined;
   }
 
+  /** The scheduler of node `id` (kept across restarts). */
+  scheduler(id: NodeId): NodeScheduler {
+    const view = this.views.get(id);
+    if (!view) throw new Error(`${id} is not a member of this cluster`);
+    return view;
+  }
+
   /** Power loss: the node stops at once and its unsynced writes are gone. */
   crash(id: NodeId): void {
     const node = this.node(id);
     this.nodes.delete(id);
-    void node.stop();
+    this.scheduler(id).discardHeld();
     this.storages.get(id)!.crash();
+    void node.stop();
+  }
+
+  /**
+   * Freezes a running node, as SIGSTOP or a long GC pause would: none of its timers
+   * fire, none of its messages are handled and none of its syncs complete until
+   * `resume`. Messages sent to it wait (they are not lost); the rest of the cluster
+   * sees only silence.
+   */
+  pause(id: NodeId): void {
+    this.node(id);
+    this.scheduler(id).pause();
+  }
+
+  /** Unfreezes a paused node: everything that fell due meanwhile runs now, in order. */
+  resume(id: NodeId): void {
+    this.scheduler(id).resume();
+  }
+
+  isPaused(id: NodeId): boolean {
+    return this.scheduler(id).paused;
   }
 
   async restart(id: NodeId): Promise<RaftNode> {
@@ -181,6 +246,7 @@ export class TestCluster {
   async stop(): Promise<void> {
     const nodes = [...this.nodes.values()];
     this.nodes.clear();
+    for (const view of this.views.values()) view.discardHeld();
     await Promise.all(nodes.map((n) => n.stop()));
     await this.clock.advance(1000);
   }

@@ -1,7 +1,28 @@
 /**
  * rxraft/testing: run real rxraft nodes on virtual time, an in-memory network and
  * in-memory storage, from one seed — for rxraft's own tests and for yours.
+ *
+ * @example
+ * import { runSimulation, reproduceCommand } from 'rxraft/testing';
+ * const result = await runSimulation({ seed: 42, nodes: 5, steps: 30 });
+ * if (result.violations.length > 0) console.log(reproduceCommand(result), result.violations);
  */
 export { TestCluster } from './cluster';
-export type { TestClusterOptions } from './cluster';
+export type { TestClusterOptions, NodeStart } from './cluster';
 export { VirtualClock, settle } from './virtualClock';
+export { SimulatorClock, NodeScheduler } from './simulatorClock';
+export { pausableTransport } from './faultsPause';
+export { FaultInjector, ALL_FAULT_CLASSES } from './faults';
+export type { FaultClass, FaultEvent, FaultInjectorOptions } from './faults';
+export { KvWorkload } from './workload';
+export type { KvWorkloadOptions, KvWorkloadStats, KvOperationMix } from './workload';
+export { KvStateMachine, encodeKvCommand, decodeKvCommand } from './workloadKv';
+export type { KvCommand, KvResult } from './workloadKv';
+export { SafetyMonitor } from './invariants';
+export type { Violation, ViolationKind } from './invariants';
+export { runSimulation, reproduceCommand } from './simulator';
+export type { SimulationOptions, SimulationResult } from './simulator';
+export { checkLinearizability, DEFAULT_LINEARIZABILITY_BUDGET } from './linearizability';
+export type { LinearizabilityOptions, LinearizabilityResult } from './linearizability';
+export { parseHistory, formatHistory, toOperation, HistoryFormatError } from './history';
+export type { KvOperation, KvGet, KvPut, KvAppend, KvCas } from './history';

@@ -1,0 +1,249 @@
+import type { NodeId } from '../messages/types';
+import type { NetworkFaults } from '../transports/memoryHub';
+import type { TestCluster } from './cluster';
+
+/** The kinds of fault the simulator injects. */
+export type FaultClass =
+  /** Message loss, duplication, reordering and delay (the network's "weather"). */
+  | 'network'
+  /** The nodes split in two groups that cannot talk. */
+  | 'partition'
+  /** Some links work in one direction only. */
+  | 'one-way'
+  /** Two halves that cannot talk, and one node that talks to both. */
+  | 'bridge'
+  /** One node cut off from every other. */
+  | 'isolate'
+  /** A node loses power (unsynced writes are lost) and restarts later, or at once. */
+  | 'crash'
+  /** A node freezes for a while, then goes on as if nothing happened. */
+  | 'pause';
+
+export const ALL_FAULT_CLASSES: readonly FaultClass[] = ['network', 'partition', 'one-way', 'bridge', 'isolate', 'crash', 'pause'];
+
+/** One fault the injector applied, as the simulator reports it. */
+export interface FaultEvent {
+  /** Virtual time (ms). */
+  readonly at: number;
+  /** What was done, e.g. `crash n3 (leader)`, `partition n1,n2 | n3,n4,n5`. */
+  readonly action: string;
+}
+
+/** Options of `FaultInjector`. */
+export interface FaultInjectorOptions {
+  /** Decides every fault: kind, target, duration. */
+  readonly random: () => number;
+  /** Which kinds to inject (default all). */
+  readonly classes?: readonly FaultClass[];
+  /** The network's delay when no weather is in effect (default 1–3 ms). */
+  readonly baseDelay?: { readonly min: number; readonly max: number };
+}
+
+/**
+ * Injects faults into a `TestCluster`, one per `step()`, every choice drawn from one
+ * random source (so one seed decides the whole schedule). Faults compose: a partition
+ * stays until a `heal` (which the injector also draws, and which `calm()` forces), a
+ * crashed node stays down until it is restarted, a paused node resumes by itself.
+ *
+ * Targets are often the current leader, since that is where bugs hide.
+ *
+ * @example
+ * const injector = new FaultInjector(cluster, { random: seededRandom(1) });
+ * for (let i = 0; i < 20; i++) {
+ *   injector.step();
+ *   await cluster.clock.advance(100 + 300 * random());
+ * }
+ * await injector.calm();          // heal, resume, restart: the liveness phase may start
+ * injector.events;                // [{ at: 0, action: 'network drop=0.12 ...' }, ...]
+ */
+export class FaultInjector {
+  readonly events: FaultEvent[] = [];
+  private readonly random: () => number;
+  private readonly classes: readonly FaultClass[];
+  private readonly baseDelay: { readonly min: number; readonly max: number };
+  private readonly crashed: NodeId[] = [];
+
+  constructor(
+    private readonly cluster: TestCluster,
+    options: FaultInjectorOptions,
+  ) {
+    this.random = options.random;
+    this.classes = options.classes ?? ALL_FAULT_CLASSES;
+    this.baseDelay = options.baseDelay ?? { min: 1, max: 3 };
+    cluster.hub.setFaults({ delay: this.baseDelay });
+  }
+
+  /** How many faults were injected. */
+  get count(): number {
+    return this.events.length;
+  }
+
+  /** Injects one fault (or a heal, or a restart), chosen at random. */
+  step(): void {
+    const options: [number, () => void][] = [];
+    const has = (c: FaultClass) => this.classes.includes(c);
+    const running = this.cluster.ids.filter((id) => this.cluster.isRunning(id));
+    if (has('network')) options.push([2, () => this.weather()]);
+    if (has('partition')) options.push([1, () => this.partition()]);
+    if (has('one-way')) options.push([1, () => this.oneWay()]);
+    if (has('bridge') && this.cluster.ids.length >= 3) options.push([1, () => this.bridge()]);
+    if (has('isolate')) options.push([1, () => this.isolate()]);
+    if (has('partition') || has('one-way') || has('bridge') || has('isolate')) options.push([1.5, () => this.heal()]);
+    if (has('crash')) {
+      if (running.length > 0) options.push([1, () => this.crash(false)], [1, () => this.crash(true)]);
+      if (this.crashed.length > 0) options.push([1 + this.crashed.length, () => this.restart()]);
+    }
+    if (has('pause') && running.length > 0) options.push([1, () => this.pause()]);
+    if (options.length === 0) return;
+    let r = this.random() * options.reduce((sum, [w]) => sum + w, 0);
+    for (const [w, inject] of options) {
+      if ((r -= w) < 0) {
+        inject();
+        return;
+      }
+    }
+    options[options.length - 1][1]();
+  }
+
+  /**
+   * Ends every fault: heals the network, clears the weather, resumes paused nodes and
+   * restarts crashed ones.
+   */
+  async calm(): Promise<void> {
+    this.cluster.hub.heal();
+    this.cluster.hub.setFaults({ delay: this.baseDelay });
+    for (const id of this.cluster.ids) if (this.cluster.isRunning(id) && this.cluster.isPaused(id)) this.cluster.resume(id);
+    const down = this.crashed.splice(0);
+    for (const id of down) this.cluster.start(id);
+    this.log(`calm: heal, resume all${down.length ? `, restart ${down.join(',')}` : ''}`);
+    await this.cluster.clock.advance(0);
+  }
+
+  private weather(): void {
+    const r = this.random;
+    const calm = r() < 0.25;
+    const faults: NetworkFaults = calm
+      ? { delay: this.baseDelay }
+      : {
+          drop: r() < 0.7 ? r() * 0.3 : 0,
+          duplicate: r() < 0.5 ? r() * 0.2 : 0,
+          reorder: r() < 0.6 ? r() * 0.4 : 0,
+          reorderDelay: 5 + r() * 60,
+          delay: { min: this.baseDelay.min, max: this.baseDelay.max + (r() < 0.3 ? r() * 60 : r() * 10) },
+        };
+    this.cluster.hub.setFaults(faults);
+    const f = (x: number | undefined) => (x ?? 0).toFixed(2);
+    this.log(
+      calm
+        ? 'network calm'
+        : `network drop=${f(faults.drop)} dup=${f(faults.duplicate)} reorder=${f(faults.reorder)}/${f(faults.reorderDelay)}ms delay=${f(faults.delay!.min)}-${f(faults.delay!.max)}ms`,
+    );
+  }
+
+  private partition(): void {
+    const ids = this.shuffled(this.cluster.ids);
+    const cut = 1 + Math.floor(this.random() * (ids.length - 1));
+    const a = ids.slice(0, cut).sort();
+    const b = ids.slice(cut).sort();
+    this.cluster.hub.heal();
+    this.cluster.hub.partition(a, b);
+    this.log(`partition ${a.join(',')} | ${b.join(',')}`);
+  }
+
+  private oneWay(): void {
+    const ids = this.cluster.ids;
+    const leader = this.cluster.leader();
+    const links: string[] = [];
+    const count = 1 + Math.floor(this.random() * ids.length);
+    for (let i = 0; i < count; i++) {
+      // Half the time, cut what the leader says (it keeps hearing the others) or what it hears.
+      const from = leader && this.random() < 0.5 ? leader : this.pick(ids);
+      const to = this.pick(ids.filter((id) => id !== from));
+      const [src, dst] = leader && to !== leader && this.random() < 0.3 ? [to, from] : [from, to];
+      this.cluster.hub.block(src, dst);
+      links.push(`${src}->${dst}`);
+    }
+    this.log(`one-way block ${links.join(' ')}`);
+  }
+
+  private bridge(): void {
+    const ids = this.shuffled(this.cluster.ids);
+    const leader = this.cluster.leader();
+    const bridge = leader && this.random() < 0.5 ? leader : ids[0];
+    const rest = ids.filter((id) => id !== bridge);
+    const cut = 1 + Math.floor(this.random() * (rest.length - 1));
+    const a = rest.slice(0, cut).sort();
+    const b = rest.slice(cut).sort();
+    this.cluster.hub.heal();
+    this.cluster.hub.partition(a, b);
+    this.log(`bridge ${bridge} between ${a.join(',')} | ${b.join(',')}`);
+  }
+
+  private isolate(): void {
+    const target = this.target();
+    this.cluster.hub.partition([target.id], this.cluster.ids.filter((id) => id !== target.id));
+    this.log(`isolate ${target.label}`);
+  }
+
+  private heal(): void {
+    this.cluster.hub.heal();
+    this.log('heal');
+  }
+
+  private crash(reboot: boolean): void {
+    const target = this.target(true);
+    this.cluster.crash(target.id);
+    if (reboot) {
+      const after = this.random() * 30;
+      this.cluster.clock.scheduler.schedule(() => {
+        if (!this.cluster.isRunning(target.id) && !this.crashed.includes(target.id)) this.cluster.start(target.id);
+      }, after);
+      this.log(`reboot ${target.label} (down ${after.toFixed(1)}ms)`);
+    } else {
+      this.crashed.push(target.id);
+      this.log(`crash ${target.label}`);
+    }
+  }
+
+  private restart(): void {
+    const id = this.crashed.splice(Math.floor(this.random() * this.crashed.length), 1)[0];
+    if (!this.cluster.isRunning(id)) this.cluster.start(id);
+    this.log(`restart ${id}`);
+  }
+
+  private pause(): void {
+    const target = this.target(true);
+    const duration = this.random() < 0.5 ? this.random() * 200 : 200 + this.random() * 1000;
+    this.cluster.pause(target.id);
+    this.cluster.clock.scheduler.schedule(() => {
+      if (this.cluster.isRunning(target.id)) this.cluster.resume(target.id);
+    }, duration);
+    this.log(`pause ${target.label} for ${duration.toFixed(1)}ms`);
+  }
+
+  /** The current leader half the time (if there is one), otherwise any running node. */
+  private target(runningOnly = false): { id: NodeId; label: string } {
+    const leader = this.cluster.leader();
+    if (leader && this.random() < 0.5) return { id: leader, label: `${leader} (leader)` };
+    const pool = runningOnly ? this.cluster.ids.filter((id) => this.cluster.isRunning(id)) : this.cluster.ids;
+    const id = this.pick(pool);
+    return { id, label: id };
+  }
+
+  private pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.random() * items.length)];
+  }
+
+  private shuffled<T>(items: readonly T[]): T[] {
+    const out = items.slice();
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1));
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  }
+
+  private log(action: string): void {
+    this.events.push({ at: this.cluster.clock.now(), action });
+  }
+}

@@ -1,0 +1,393 @@
+import type { Subscription } from 'rxjs';
+import type { CommittedEntry, Entry } from '../messages/entry';
+import type { NodeId } from '../messages/types';
+import type { RaftNode } from '../node';
+import { quorumSize } from '../core/state';
+import type { TestCluster } from './cluster';
+
+/** Which rule a violation breaks. */
+export type ViolationKind =
+  /** Two leaders in one term (Raft Figure 3, Election Safety). */
+  | 'election-safety'
+  /** Two durable logs hold the same (index, term) with different entries or different histories (Log Matching). */
+  | 'log-matching'
+  /** A leader took office without an entry committed in an earlier term (Leader Completeness). */
+  | 'leader-completeness'
+  /** Two nodes applied different commands at one index, or a node skipped or reordered one (State Machine Safety). */
+  | 'state-machine-safety'
+  /** A committed entry is no longer durable on a majority, or a leader's log was not durable when it won. */
+  | 'durability'
+  /** A node's term, commit index or applied index went backwards within one run. */
+  | 'monotonicity'
+  /** A node reported an error on `errors$` (it stopped itself, or saw bad input). */
+  | 'node-error'
+  /** `propose` resolved for a command that is not the one applied at its index, or failed oddly. */
+  | 'propose-contract'
+  /** After the faults stopped, the cluster did not elect a leader, serve clients or converge in time. */
+  | 'liveness'
+  /** The recorded history is not linearizable. */
+  | 'linearizability'
+  /** The simulation itself threw (a bug in a node or in the simulator). */
+  | 'simulator-error';
+
+/** A broken rule, with the virtual time it was seen at. */
+export interface Violation {
+  readonly kind: ViolationKind;
+  /** Virtual time (ms) when it was detected. */
+  readonly at: number;
+  readonly message: string;
+}
+
+/** A leader's log as it took office: its durable entries' terms by index (index 0 unused). */
+interface LeaderLog {
+  readonly id: NodeId;
+  readonly term: number;
+  readonly terms: Int32Array;
+}
+
+/** An entry known committed: its term, and the term of the leader that committed it (or a later one). */
+interface CommittedInfo {
+  readonly term: number;
+  readonly commitTerm: number;
+}
+
+/** A durable (index, term) pair first seen on `node`. */
+interface KnownEntry {
+  readonly term: number;
+  readonly prevTerm: number;
+  readonly entry: Entry;
+  readonly node: NodeId;
+}
+
+/**
+ * Watches a `TestCluster` and records every broken Raft safety property.
+ *
+ * Event-driven, from public streams, as things happen:
+ * - **election safety**: every (term, leader) any node ever reported on `status$`; a
+ *   second leader for a term is a violation.
+ * - **state machine safety**: every entry any node ever emitted on `committed$`, in any
+ *   run; the same index with a different term or different bytes is a violation, and so
+ *   is a run that emits indices out of order or skips a command index another node applied.
+ * - **leader completeness**: an index is known committed when a node first reports a
+ *   commit index that covers it; that node is the leader that committed it (followers
+ *   learn commit indices from leaders), so its term is the commit term and its durable
+ *   log gives the entry's term (no-ops included). When a node becomes leader, its durable
+ *   log (its whole log before the new no-op: a candidate asks for votes only once its
+ *   log is durable) is kept; it must hold every entry committed in an earlier term,
+ *   whenever that commit is learned (Raft §5.4.3).
+ * - **monotonicity**: term, commit index and applied index never decrease within a run.
+ * - **node errors**: anything on a node's `errors$`.
+ *
+ * From storage, after every virtual instant (`checkStorage`), incrementally:
+ * - **log matching**: across all nodes' durable logs (`MemoryStorage.durableEntries()`),
+ *   an (index, term) pair always holds the same entry and follows the same term at
+ *   index - 1 (which, by induction, is the Log Matching Property); terms never decrease
+ *   along a log.
+ * - **durability of commits**: a committed entry is durable on a majority (and on the
+ *   leader that committed it) when its commit is first reported, and stays so (a
+ *   truncation below it, or a crash losing it, is a violation).
+ *
+ * At the end (`checkConvergence`): every node's current run applied exactly the
+ * commands applied anywhere, up to the highest applied index — nothing committed was
+ * lost across restarts, and every restart replayed an identical prefix.
+ *
+ * @example
+ * const monitor = new SafetyMonitor(cluster);
+ * await cluster.clock.advanceTo(5000, () => monitor.checkStorage());
+ * monitor.checkConvergence();
+ * expect(monitor.violations).toEqual([]);
+ */
+export class SafetyMonitor {
+  readonly violations: Violation[] = [];
+  /** term → the leader seen in it. */
+  private readonly leaders = new Map<number, NodeId>();
+  private readonly leaderLogs: LeaderLog[] = [];
+  /** index → the command applied there (first seen), and by whom. */
+  private readonly applied = new Map<number, { readonly entry: CommittedEntry; readonly node: NodeId }>();
+  /** committed[index]: what is known committed there (index 0 unused). */
+  private readonly committed: (CommittedInfo | undefined)[] = [];
+  /** The highest commit index any node reported. */
+  private commitWatermark = 0;
+  private reportedUncommitted = false;
+  /** Command indices applied anywhere, ascending. */
+  private readonly appliedIndices: number[] = [];
+  private appliedSorted = true;
+  /** The durable log of each node as last checked (entries compared by identity). */
+  private readonly checkedLogs = new Map<NodeId, Entry[]>();
+  /** known[index] = every (term) seen durable at index, with its entry. */
+  private readonly known: KnownEntry[][] = [];
+  private readonly quorum: number;
+  private readonly subscriptions: Subscription[] = [];
+  /** Per node and run: indices the run emitted, in order. */
+  private readonly runs = new Map<NodeId, number[][]>();
+
+  constructor(private readonly cluster: TestCluster) {
+    this.quorum = quorumSize(cluster.ids);
+    for (const id of cluster.ids) {
+      this.checkedLogs.set(id, []);
+      this.runs.set(id, []);
+      if (cluster.isRunning(id)) this.attach(id, cluster.node(id));
+    }
+    this.subscriptions.push(cluster.started$.subscribe(({ id, node }) => this.attach(id, node)));
+  }
+
+  /** Records a violation found elsewhere (workload, liveness, linearizability). */
+  report(kind: ViolationKind, message: string): void {
+    this.violations.push({ kind, at: this.cluster.clock.now(), message });
+  }
+
+  /** How many distinct (term, leader) pairs were seen. */
+  get elections(): number {
+    return this.leaders.size;
+  }
+
+  /** The highest index any node applied a command at (0: none). */
+  get highestApplied(): number {
+    this.sortApplied();
+    return this.appliedIndices[this.appliedIndices.length - 1] ?? 0;
+  }
+
+  /** Checks every node's durable log against the others and against what was committed. */
+  checkStorage(): void {
+    for (const id of this.cluster.ids) this.checkLog(id);
+    if (this.highestApplied > this.commitWatermark && !this.reportedUncommitted) {
+      this.reportedUncommitted = true;
+      this.report('state-machine-safety', `index ${this.highestApplied} was applied, but no node reported a commit index beyond ${this.commitWatermark}`);
+    }
+  }
+
+  /**
+   * End of run: every node's current run must have applied exactly the commands applied
+   * anywhere, up to the highest index applied anywhere. Call once the cluster converged.
+   */
+  checkConvergence(): void {
+    this.checkStorage();
+    const top = this.highestApplied;
+    for (const id of this.cluster.ids) {
+      const runs = this.runs.get(id)!;
+      for (const [r, run] of runs.entries()) this.checkRunPrefix(id, r, run);
+      const last = runs[runs.length - 1] ?? [];
+      const reached = last[last.length - 1] ?? 0;
+      if (this.cluster.isRunning(id) && reached < top) {
+        this.report('liveness', `${id} applied up to index ${reached} only, but index ${top} was applied elsewhere`);
+      }
+    }
+  }
+
+  /** Stops watching. */
+  dispose(): void {
+    for (const s of this.subscriptions) s.unsubscribe();
+  }
+
+  private attach(id: NodeId, node: RaftNode): void {
+    const run: number[] = [];
+    const runNumber = this.runs.get(id)!.push(run) - 1;
+    let last = { term: 0, commitIndex: 0, appliedIndex: 0 };
+    this.subscriptions.push(
+      node.committed$.subscribe((e) => this.onApplied(id, runNumber, run, e)),
+      node.errors$.subscribe((e) => this.report('node-error', `${id}: ${e.name}: ${e.message}`)),
+      node.status$.subscribe((s) => {
+        if (s.stopped) return;
+        if (s.term < last.term || s.commitIndex < last.commitIndex || s.appliedIndex < last.appliedIndex) {
+          this.report(
+            'monotonicity',
+            `${id} went from term ${last.term}, commit ${last.commitIndex}, applied ${last.appliedIndex} to term ${s.term}, commit ${s.commitIndex}, applied ${s.appliedIndex}`,
+          );
+        }
+        last = s;
+        if (s.role === 'leader') this.onLeader(id, s.term, s.lastIndex);
+        if (s.commitIndex > this.commitWatermark) this.onCommitAdvance(id, s.term, s.commitIndex);
+      }),
+    );
+  }
+
+  private onLeader(id: NodeId, term: number, lastIndex: number): void {
+    const known = this.leaders.get(term);
+    if (known === id) return;
+    if (known !== undefined) {
+      this.report('election-safety', `two leaders in term ${term}: ${known} and ${id}`);
+      return;
+    }
+    this.leaders.set(term, id);
+    const durable = this.cluster.storage(id).durableEntries();
+    // Everything before the new leader's no-op must already be durable.
+    if (durable.length < lastIndex - 1) {
+      this.report('durability', `${id} became leader of term ${term} with ${lastIndex - 1} entries before its no-op, only ${durable.length} durable`);
+    }
+    const terms = new Int32Array(durable.length + 1);
+    for (let i = 0; i < durable.length; i++) terms[i + 1] = durable[i].term;
+    const log: LeaderLog = { id, term, terms };
+    this.leaderLogs.push(log);
+    for (let i = 1; i <= this.commitWatermark; i++) this.checkCompleteness(log, i, this.committed[i]!);
+  }
+
+  /** Node `id`, in `term`, is the first to report entries up to `commitIndex` committed. */
+  private onCommitAdvance(id: NodeId, term: number, commitIndex: number): void {
+    const from = this.commitWatermark + 1;
+    this.commitWatermark = commitIndex;
+    const durable = this.cluster.storage(id).durableEntries();
+    for (let i = from; i <= commitIndex; i++) {
+      const entry = durable[i - 1];
+      if (!entry) {
+        this.report('durability', `${id} (term ${term}) reported index ${i} committed, but its durable log ends at ${durable.length}`);
+        this.committed[i] = { term: -1, commitTerm: term };
+        continue;
+      }
+      const info: CommittedInfo = { term: entry.term, commitTerm: term };
+      this.committed[i] = info;
+      const applied = this.applied.get(i);
+      if (applied && applied.entry.term !== entry.term) {
+        this.report('state-machine-safety', `index ${i}: ${applied.node} applied term ${applied.entry.term}, but ${id} committed term ${entry.term}`);
+      }
+      this.checkDurableMajority(i, entry.term, `when ${id} (term ${term}) committed it`);
+      for (const log of this.leaderLogs) this.checkCompleteness(log, i, info);
+    }
+  }
+
+  private checkCompleteness(log: LeaderLog, index: number, info: CommittedInfo): void {
+    if (log.term <= info.commitTerm || info.term < 0) return;
+    const held = index < log.terms.length ? log.terms[index] : undefined;
+    if (held !== info.term) {
+      this.report(
+        'leader-completeness',
+        `${log.id} became leader of term ${log.term} without index ${index} (term ${info.term}, committed in term ${info.commitTerm}); it held ${held === undefined ? 'nothing' : `term ${held}`} there`,
+      );
+    }
+  }
+
+  private onApplied(id: NodeId, runNumber: number, run: number[], e: CommittedEntry): void {
+    const prev = run[run.length - 1] ?? 0;
+    if (e.index <= prev) {
+      this.report('state-machine-safety', `${id} (run ${runNumber}) applied index ${e.index} after index ${prev}`);
+    }
+    run.push(e.index);
+    const first = this.applied.get(e.index);
+    if (!first) {
+      this.applied.set(e.index, { entry: e, node: id });
+      if (this.appliedIndices.length > 0 && e.index < this.appliedIndices[this.appliedIndices.length - 1]) this.appliedSorted = false;
+      this.appliedIndices.push(e.index);
+      // A node applies before it publishes its new commit index: if the commit is not
+      // known yet, onCommitAdvance compares, and checkStorage makes sure it comes.
+      const committed = this.committed[e.index];
+      if (committed && committed.term !== e.term) {
+        this.report('state-machine-safety', `index ${e.index}: ${id} applied term ${e.term}, but term ${committed.term} was committed there`);
+      }
+    } else if (first.entry.term !== e.term || !sameBytes(first.entry.data, e.data)) {
+      this.report(
+        'state-machine-safety',
+        `index ${e.index}: ${first.node} applied term ${first.entry.term} ${preview(first.entry.data)}, ${id} (run ${runNumber}) applied term ${e.term} ${preview(e.data)}`,
+      );
+    }
+    // A command index applied elsewhere between this run's previous index and this one was skipped.
+    this.sortApplied();
+    const skipped = this.firstAppliedBetween(prev, e.index);
+    if (skipped !== undefined) {
+      this.report('state-machine-safety', `${id} (run ${runNumber}) skipped index ${skipped}, which ${this.applied.get(skipped)!.node} applied`);
+    }
+  }
+
+  /** A run must have emitted exactly the command indices applied anywhere, up to its last one. */
+  private checkRunPrefix(id: NodeId, runNumber: number, run: readonly number[]): void {
+    this.sortApplied();
+    const all = this.appliedIndices;
+    const last = run[run.length - 1] ?? 0;
+    for (let i = 0; i < all.length && all[i] <= last; i++) {
+      if (run[i] !== all[i]) {
+        this.report('state-machine-safety', `${id} (run ${runNumber}) applied [..., ${run[i]}] where index ${all[i]} was applied elsewhere`);
+        return;
+      }
+    }
+  }
+
+  private firstAppliedBetween(lo: number, hi: number): number | undefined {
+    const all = this.appliedIndices;
+    let a = 0;
+    let b = all.length;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (all[m] <= lo) a = m + 1;
+      else b = m;
+    }
+    return a < all.length && all[a] < hi ? all[a] : undefined;
+  }
+
+  private sortApplied(): void {
+    if (this.appliedSorted) return;
+    this.appliedIndices.sort((a, b) => a - b);
+    this.appliedSorted = true;
+  }
+
+  private checkDurableMajority(index: number, term: number, when: string): void {
+    let holders = 0;
+    for (const id of this.cluster.ids) {
+      if (this.cluster.storage(id).durableEntries()[index - 1]?.term === term) holders++;
+    }
+    if (holders < this.quorum) {
+      this.report('durability', `index ${index} (term ${term}) is committed but durable on ${holders} of ${this.cluster.ids.length} nodes ${when}`);
+    }
+  }
+
+  private checkLog(id: NodeId): void {
+    const log = this.cluster.storage(id).durableEntries();
+    const seen = this.checkedLogs.get(id)!;
+    // Storage changes only at the end (truncate + append): find where it starts to differ.
+    let k = Math.min(log.length, seen.length);
+    while (k > 0 && log[k - 1] !== seen[k - 1]) k--;
+    if (k === log.length && k === seen.length) return;
+    const truncated = k < seen.length;
+    seen.length = k;
+    for (let i = k; i < log.length; i++) {
+      const e = log[i];
+      const prevTerm = i === 0 ? 0 : log[i - 1].term;
+      if (e.index !== i + 1) {
+        this.report('log-matching', `${id}'s durable log holds index ${e.index} at position ${i + 1}`);
+      } else if (e.term < prevTerm) {
+        this.report('log-matching', `${id}'s durable log has term ${e.term} at index ${e.index} after term ${prevTerm}`);
+      }
+      this.checkKnown(id, e, prevTerm);
+      seen.push(e);
+    }
+    if (truncated) {
+      // A truncation must never remove a committed entry from a majority.
+      for (let i = k + 1; i <= this.commitWatermark; i++) {
+        const info = this.committed[i]!;
+        if (info.term >= 0) this.checkDurableMajority(i, info.term, `after ${id} truncated its log from index ${k + 1}`);
+      }
+    }
+  }
+
+  private checkKnown(id: NodeId, e: Entry, prevTerm: number): void {
+    const atIndex = (this.known[e.index] ??= []);
+    const same = atIndex.find((k) => k.term === e.term);
+    if (!same) {
+      atIndex.push({ term: e.term, prevTerm, entry: e, node: id });
+      return;
+    }
+    if (same.entry === e) {
+      if (same.prevTerm !== prevTerm) this.reportMismatch(id, e, same, prevTerm);
+      return;
+    }
+    if (same.prevTerm !== prevTerm || same.entry.kind !== e.kind || !sameBytes(same.entry.data, e.data)) {
+      this.reportMismatch(id, e, same, prevTerm);
+    }
+  }
+
+  private reportMismatch(id: NodeId, e: Entry, same: KnownEntry, prevTerm: number): void {
+    this.report(
+      'log-matching',
+      `index ${e.index} term ${e.term}: ${same.node} holds ${preview(same.entry.data)} after term ${same.prevTerm}, ${id} holds ${preview(e.data)} after term ${prevTerm}`,
+    );
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function preview(data: Uint8Array): string {
+  const text = new TextDecoder().decode(data.subarray(0, 60));
+  return JSON.stringify(text);
+}

@@ -1,0 +1,233 @@
+import { config } from 'rxjs';
+import type { NodeId } from '../messages/types';
+import { seededRandom } from '../random';
+import { TestCluster, TestClusterOptions } from './cluster';
+import { ALL_FAULT_CLASSES, FaultClass, FaultEvent, FaultInjector } from './faults';
+import type { KvOperation } from './history';
+import { SafetyMonitor, Violation } from './invariants';
+import { checkLinearizability, LinearizabilityResult } from './linearizability';
+import { KvWorkload, KvWorkloadStats } from './workload';
+
+/** Options of `runSimulation`. Times are virtual milliseconds. */
+export interface SimulationOptions {
+  /** Decides everything: election timeouts, network, faults, clients. */
+  readonly seed: number;
+  /** Cluster size (default 5). */
+  readonly nodes?: number;
+  /** Faults injected before the liveness phase (default 30); each lasts 20–400 ms. */
+  readonly steps?: number;
+  /** Concurrent key-value clients (default 4). */
+  readonly clients?: number;
+  /** Fault classes to inject (default all). */
+  readonly faults?: readonly FaultClass[];
+  /** Longest the cluster may take, once faults stop, for each liveness stage (default 10000). */
+  readonly livenessTimeout?: number;
+  /** Search steps per key for the linearizability check (default the checker's). */
+  readonly linearizabilityBudget?: number;
+  /** Options passed to the cluster: faulty storage or transport for tests, node options. */
+  readonly cluster?: Pick<TestClusterOptions, 'storage' | 'transport' | 'nodeOptions' | 'syncDelay'>;
+  /** Called once everything is set up, before time starts: for tracing and debugging. */
+  readonly inspect?: (run: { readonly cluster: TestCluster; readonly monitor: SafetyMonitor; readonly workload: KvWorkload }) => void;
+}
+
+/** What one simulated run found. */
+export interface SimulationResult {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly steps: number;
+  /** Every broken rule, in the order found; empty for a clean run. */
+  readonly violations: readonly Violation[];
+  /** The verdict on the clients' history. */
+  readonly linearizability: LinearizabilityResult;
+  /** The clients' history, in the JSONL format of `history.ts` (`formatHistory`). */
+  readonly history: readonly KvOperation[];
+  readonly ops: Readonly<KvWorkloadStats>;
+  /** The faults injected, in order. */
+  readonly faults: readonly FaultEvent[];
+  /** Distinct (term, leader) pairs seen. */
+  readonly elections: number;
+  /** The highest log index at which a command was applied. */
+  readonly committed: number;
+  /** Virtual time simulated (ms). */
+  readonly virtualTime: number;
+}
+
+const DEFAULTS = { nodes: 5, steps: 30, clients: 4, livenessTimeout: 10000 };
+
+/**
+ * Runs one deterministic simulation: a cluster of real rxraft nodes on virtual time,
+ * key-value clients proposing through it, and faults drawn from the seed — message
+ * loss, duplication, reordering and delay; symmetric, one-way and bridged partitions;
+ * crashes losing unsynced writes, with restarts; paused nodes.
+ *
+ * 1. Fault phase: `steps` faults, each held for 20–400 ms. Safety invariants are checked
+ *    after every virtual instant (see `SafetyMonitor`); the phase ends early at the
+ *    first violation.
+ * 2. Liveness phase: every fault ends (heal, resume, restart). Within `livenessTimeout`
+ *    each, all nodes must agree on a leader, every client must complete an operation,
+ *    and all nodes must apply the same commands (nothing committed is lost).
+ * 3. The history is checked for linearizability. A search that runs out of budget is
+ *    `'unknown'`, never `'ok'`, and is not a violation.
+ *
+ * The same options give the same run, bit for bit: `reproduceCommand` prints the
+ * command line that replays it.
+ *
+ * @example
+ * const result = await runSimulation({ seed: 42, nodes: 5, steps: 30 });
+ * result.violations;              // [] when rxraft behaved
+ * result.linearizability.verdict; // 'ok'
+ * reproduceCommand(result);       // 'npm run sim -- --seeds 1 --from 42 --nodes 5 --steps 30'
+ */
+export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
+  const seed = options.seed;
+  const nodes = options.nodes ?? DEFAULTS.nodes;
+  const steps = options.steps ?? DEFAULTS.steps;
+  const bound = options.livenessTimeout ?? DEFAULTS.livenessTimeout;
+  const cluster = new TestCluster({ nodes, seed, ...options.cluster });
+  const monitor = new SafetyMonitor(cluster);
+  const workload = new KvWorkload(cluster, {
+    random: seededRandom(mix(seed, 1)),
+    clients: options.clients ?? DEFAULTS.clients,
+    onAnomaly: (m) => monitor.report('propose-contract', m),
+  });
+  const injector = new FaultInjector(cluster, { random: seededRandom(mix(seed, 2)), classes: options.faults ?? ALL_FAULT_CLASSES });
+  const schedule = seededRandom(mix(seed, 3));
+  const release = captureUnhandledErrors((e) => monitor.report('simulator-error', `unhandled: ${describe(e)}`));
+  const check = () => monitor.checkStorage();
+  const clock = cluster.clock;
+  options.inspect?.({ cluster, monitor, workload });
+
+  /** Advances time until `done()` or `timeout` ms from now; false on timeout. */
+  const waitUntil = async (done: () => boolean, timeout: number): Promise<boolean> => {
+    const deadline = clock.now() + timeout;
+    while (!done()) {
+      if (clock.now() >= deadline) return false;
+      await clock.advance(10, check);
+    }
+    return true;
+  };
+
+  try {
+    workload.start();
+    for (let i = 0; i < steps && monitor.violations.length === 0; i++) {
+      injector.step();
+      await clock.advance(20 + schedule() * 380, check);
+    }
+    if (monitor.violations.length === 0) {
+      await injector.calm();
+      if (!(await waitUntil(() => agreedLeader(cluster) !== null, bound))) {
+        monitor.report('liveness', `no leader all nodes agree on within ${bound} ms after the faults stopped (${describeStatuses(cluster)})`);
+      } else {
+        const since = clock.now();
+        if (!(await waitUntil(() => workload.allCompletedSince(since), bound))) {
+          monitor.report('liveness', `not every client completed an operation within ${bound} ms of a leader being elected (${describeStatuses(cluster)})`);
+        }
+      }
+      workload.stop();
+      await waitUntil(() => workload.outstanding === 0, bound);
+      if (!(await waitUntil(() => converged(cluster), bound))) {
+        monitor.report('liveness', `nodes did not converge within ${bound} ms after the workload stopped (${describeStatuses(cluster)})`);
+      }
+      monitor.checkConvergence();
+    }
+    workload.stop();
+    await cluster.stop();
+  } catch (e) {
+    monitor.report('simulator-error', describe(e));
+  } finally {
+    release();
+  }
+  workload.finish();
+  monitor.dispose();
+
+  const linearizability = checkLinearizability(workload.history, { budget: options.linearizabilityBudget });
+  if (linearizability.verdict === 'violation') {
+    monitor.report('linearizability', `the history of key ${JSON.stringify(linearizability.key)} is not linearizable`);
+  }
+  return {
+    seed,
+    nodes,
+    steps,
+    violations: monitor.violations,
+    linearizability,
+    history: workload.history,
+    ops: workload.stats,
+    faults: injector.events,
+    elections: monitor.elections,
+    committed: monitor.highestApplied,
+    virtualTime: clock.now(),
+  };
+}
+
+/**
+ * The command line that replays a run exactly.
+ *
+ * @example
+ * reproduceCommand({ seed: 7, nodes: 3, steps: 40 }); // 'npm run sim -- --seeds 1 --from 7 --nodes 3 --steps 40'
+ */
+export function reproduceCommand(run: { readonly seed: number; readonly nodes?: number; readonly steps?: number; readonly clients?: number }): string {
+  const clients = run.clients !== undefined && run.clients !== DEFAULTS.clients ? ` --clients ${run.clients}` : '';
+  return `npm run sim -- --seeds 1 --from ${run.seed} --nodes ${run.nodes ?? DEFAULTS.nodes} --steps ${run.steps ?? DEFAULTS.steps}${clients}`;
+}
+
+/** The leader every running node follows in one term, if there is one. */
+function agreedLeader(cluster: TestCluster): NodeId | null {
+  const leader = cluster.leader();
+  if (!leader) return null;
+  const term = cluster.status(leader)!.term;
+  for (const id of cluster.ids) {
+    const s = cluster.status(id);
+    if (!s || s.stopped || s.leaderId !== leader || s.term !== term) return null;
+  }
+  return leader;
+}
+
+/** Every node runs, agrees on the leader, and applied everything the leader committed. */
+function converged(cluster: TestCluster): boolean {
+  const leader = agreedLeader(cluster);
+  if (!leader) return false;
+  const commit = cluster.status(leader)!.commitIndex;
+  const last = cluster.status(leader)!.lastIndex;
+  if (commit < last) return false;
+  return cluster.ids.every((id) => cluster.status(id)?.appliedIndex === commit);
+}
+
+function describeStatuses(cluster: TestCluster): string {
+  return cluster.ids
+    .map((id) => {
+      const s = cluster.status(id);
+      if (!s) return `${id}: down`;
+      return `${id}: ${s.role} t${s.term} leader=${s.leaderId ?? '-'} commit=${s.commitIndex} applied=${s.appliedIndex} last=${s.lastIndex}${cluster.isPaused(id) ? ' paused' : ''}`;
+    })
+    .join('; ');
+}
+
+/** Derives an independent seed for one purpose from the run's seed. */
+function mix(seed: number, stream: number): number {
+  let h = (seed ^ Math.imul(stream, 0x9e3779b9)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+/** RxJS reports errors thrown in subscribers asynchronously; route them to the running simulations. */
+const unhandledHandlers = new Set<(e: unknown) => void>();
+let previousOnUnhandledError: ((e: unknown) => void) | null = null;
+
+function captureUnhandledErrors(handler: (e: unknown) => void): () => void {
+  if (unhandledHandlers.size === 0) {
+    previousOnUnhandledError = config.onUnhandledError;
+    config.onUnhandledError = (e) => {
+      for (const h of unhandledHandlers) h(e);
+    };
+  }
+  unhandledHandlers.add(handler);
+  return () => {
+    unhandledHandlers.delete(handler);
+    if (unhandledHandlers.size === 0) config.onUnhandledError = previousOnUnhandledError;
+  };
+}

@@ -1,0 +1,327 @@
+import type { Subscription } from 'rxjs';
+import { NotLeaderError, RaftError } from '../errors';
+import type { NodeId } from '../messages/types';
+import type { RaftNode } from '../node';
+import type { TestCluster } from './cluster';
+import type { KvOperation } from './history';
+import { encodeKvCommand, KvCommand, KvResult, KvStateMachine } from './workloadKv';
+
+/** Relative weights of the operations the clients issue. */
+export interface KvOperationMix {
+  readonly get: number;
+  readonly put: number;
+  readonly append: number;
+  readonly cas: number;
+}
+
+/** Options of `KvWorkload`. Times are virtual milliseconds. */
+export interface KvWorkloadOptions {
+  /** Decides every choice of the clients (operation, key, value, node, think time). */
+  readonly random: () => number;
+  /** Concurrent sequential clients (default 4). */
+  readonly clients?: number;
+  /** The keys operated on (default x, y, z). */
+  readonly keys?: readonly string[];
+  /** After this long without an outcome an operation is abandoned (default 1000). */
+  readonly opTimeout?: number;
+  /** Pause between one client's operations (default 0–20). */
+  readonly thinkTime?: { readonly min: number; readonly max: number };
+  readonly mix?: KvOperationMix;
+  /** Called with a description when a node breaks the `propose` contract. */
+  readonly onAnomaly?: (message: string) => void;
+}
+
+/** What the clients did so far. */
+export interface KvWorkloadStats {
+  /** Operations invoked. */
+  invoked: number;
+  /** Completed with a result. */
+  ok: number;
+  /** Outcome unknown (dropped, node stopped, timed out while proposed): recorded with `return: null`. */
+  indeterminate: number;
+  /** Timed out without ever being accepted by a node: certainly not executed, left out of the history. */
+  failed: number;
+  /** Attempts repeated after `NotLeaderError`. */
+  retries: number;
+}
+
+const DEFAULT_MIX: KvOperationMix = { get: 0.35, put: 0.2, append: 0.25, cas: 0.2 };
+
+interface PendingOp {
+  readonly command: KvCommand;
+  readonly call: number;
+  /** A proposal of this op was made and has not been refused: it may execute. */
+  inFlight: boolean;
+  done: boolean;
+  timeout: Subscription | null;
+}
+
+interface Client {
+  readonly slot: number;
+  /** History client id; a client that leaves an operation indeterminate continues under a new id. */
+  id: number;
+  leaderGuess: NodeId | null;
+  op: PendingOp | null;
+  /** Call time of the last operation of this slot that completed with a result. */
+  lastOkCall: number;
+}
+
+/**
+ * Concurrent key-value clients driving a `TestCluster` through `propose`, recording a
+ * history in the format of `history.ts` on the cluster's virtual clock.
+ *
+ * Every node applies its `committed$` to its own `KvStateMachine` (a fresh one per run).
+ * A client's operation completes when its proposal resolves; its result is what the
+ * proposing node's state machine returned for that index. Gets go through the log too.
+ *
+ * - `NotLeaderError`: nothing was appended; the client retries at the hinted leader (or
+ *   a random node) until its timeout.
+ * - Any other rxraft error (`ProposalDroppedError`, `NodeStoppedError`, a request
+ *   timeout) or the client's own timeout while a proposal is out: the command may
+ *   still commit, so the operation is recorded as indeterminate
+ *   (`return: null`) and the client continues under a fresh client id.
+ * - Timeout with no proposal accepted: certainly not executed; left out of the history.
+ *
+ * A client talking to a paused node waits like a real client whose request sits in the
+ * node's socket: the proposal is made when the node resumes.
+ *
+ * Times in the history are virtual nanoseconds, made strictly increasing in the order
+ * events happened (so real-time order is exact even within one virtual instant).
+ *
+ * @example
+ * const workload = new KvWorkload(cluster, { random: seededRandom(7), clients: 3 });
+ * workload.start();
+ * await cluster.clock.advance(5000);
+ * workload.stop();
+ * await cluster.clock.advance(2000);   // outstanding operations finish or time out
+ * checkLinearizability(workload.history).verdict; // 'ok'
+ */
+export class KvWorkload {
+  readonly history: KvOperation[] = [];
+  readonly stats: KvWorkloadStats = { invoked: 0, ok: 0, indeterminate: 0, failed: 0, retries: 0 };
+  private readonly machines = new Map<NodeId, KvStateMachine>();
+  private readonly clients: Client[] = [];
+  private readonly keys: readonly string[];
+  private readonly mix: KvOperationMix;
+  private readonly opTimeout: number;
+  private readonly thinkTime: { readonly min: number; readonly max: number };
+  private readonly random: () => number;
+  /** Last value seen per key (what cas expects, mostly). */
+  private readonly lastSeen = new Map<string, string | null>();
+  private nextClientId = 0;
+  private nextOp = 0;
+  private lastStamp = -1;
+  private running = false;
+  private readonly subscription: Subscription;
+
+  constructor(
+    private readonly cluster: TestCluster,
+    private readonly options: KvWorkloadOptions,
+  ) {
+    this.random = options.random;
+    this.keys = options.keys ?? ['x', 'y', 'z'];
+    this.mix = options.mix ?? DEFAULT_MIX;
+    this.opTimeout = options.opTimeout ?? 1000;
+    this.thinkTime = options.thinkTime ?? { min: 0, max: 20 };
+    for (const id of cluster.ids) if (cluster.isRunning(id)) this.attach(id, cluster.node(id));
+    this.subscription = cluster.started$.subscribe(({ id, node }) => this.attach(id, node));
+    for (let slot = 0; slot < (options.clients ?? 4); slot++) {
+      this.clients.push({ slot, id: this.nextClientId++, leaderGuess: null, op: null, lastOkCall: -1 });
+    }
+  }
+
+  /** Starts every client (each after a first think time). */
+  start(): void {
+    this.running = true;
+    for (const c of this.clients) this.later(() => this.issue(c), this.think());
+  }
+
+  /** Issues no new operation; outstanding ones still finish or time out. */
+  stop(): void {
+    this.running = false;
+  }
+
+  /** Operations invoked and not yet finished. */
+  get outstanding(): number {
+    return this.clients.filter((c) => c.op !== null).length;
+  }
+
+  /** Whether every client completed an operation invoked at or after virtual time `t` (ms). */
+  allCompletedSince(t: number): boolean {
+    const stamp = Math.round(t * 1e6);
+    return this.clients.every((c) => c.lastOkCall >= stamp);
+  }
+
+  /** Records every outstanding operation as indeterminate and stops listening to the cluster. */
+  finish(): void {
+    this.running = false;
+    for (const c of this.clients) if (c.op) this.abandon(c, c.op);
+    this.subscription.unsubscribe();
+  }
+
+  /** The state machine of node `id`'s current run. */
+  machine(id: NodeId): KvStateMachine | undefined {
+    return this.machines.get(id);
+  }
+
+  private attach(id: NodeId, node: RaftNode): void {
+    const kv = new KvStateMachine();
+    this.machines.set(id, kv);
+    node.committed$.subscribe((e) => kv.apply(e));
+  }
+
+  private issue(c: Client): void {
+    if (!this.running || c.op) return;
+    const command = this.nextCommand();
+    const op: PendingOp = { command, call: this.stamp(), inFlight: false, done: false, timeout: null };
+    c.op = op;
+    this.stats.invoked++;
+    op.timeout = this.cluster.clock.scheduler.schedule(() => this.abandon(c, op), this.opTimeout);
+    this.attempt(c, op);
+  }
+
+  private attempt(c: Client, op: PendingOp): void {
+    if (op.done) return;
+    const target = this.chooseTarget(c);
+    if (target === null) {
+      this.later(() => this.attempt(c, op), 5 + this.random() * 15);
+      return;
+    }
+    op.inFlight = true;
+    const view = this.cluster.scheduler(target);
+    // A request to a paused node waits in its socket until it runs again.
+    if (view.paused) view.schedule(() => this.propose(c, op, target));
+    else this.propose(c, op, target);
+  }
+
+  private propose(c: Client, op: PendingOp, target: NodeId): void {
+    if (op.done) return;
+    if (!this.cluster.isRunning(target)) {
+      // The node went down while the request waited: the request is lost, unexecuted.
+      op.inFlight = false;
+      c.leaderGuess = null;
+      this.later(() => this.attempt(c, op), 1);
+      return;
+    }
+    const node = this.cluster.node(target);
+    const kv = this.machines.get(target)!;
+    node.propose(encodeKvCommand(op.command)).then(
+      ({ index }) => {
+        if (op.done) return;
+        const applied = kv.takeResult(index);
+        if (!applied || applied.id !== op.command.id) {
+          this.options.onAnomaly?.(
+            `${target} resolved the proposal of ${op.command.id} at index ${index}, but applied ${applied ? `command ${applied.id || '(undecodable)'}` : 'nothing'} there`,
+          );
+          this.abandon(c, op);
+          return;
+        }
+        c.leaderGuess = target;
+        this.complete(c, op, applied.result);
+      },
+      (e: unknown) => {
+        if (op.done) return;
+        if (e instanceof NotLeaderError) {
+          op.inFlight = false;
+          this.stats.retries++;
+          const hinted = e.leaderId !== null && e.leaderId !== target;
+          c.leaderGuess = hinted ? e.leaderId : null;
+          this.later(() => this.attempt(c, op), hinted ? 1 : 5 + this.random() * 15);
+          return;
+        }
+        // ProposalDroppedError, NodeStoppedError, RequestTimeoutError...: the command may still commit.
+        if (!(e instanceof RaftError)) {
+          this.options.onAnomaly?.(`${target} rejected ${op.command.id} with an unexpected error: ${String(e)}`);
+        }
+        c.leaderGuess = null;
+        this.abandon(c, op);
+      },
+    );
+  }
+
+  private chooseTarget(c: Client): NodeId | null {
+    if (c.leaderGuess !== null && this.cluster.isRunning(c.leaderGuess)) return c.leaderGuess;
+    const running = this.cluster.ids.filter((id) => this.cluster.isRunning(id));
+    if (running.length === 0) return null;
+    return running[Math.floor(this.random() * running.length)];
+  }
+
+  private complete(c: Client, op: PendingOp, result: KvResult): void {
+    this.finishOp(c, op);
+    this.stats.ok++;
+    const cmd = op.command;
+    const base = { client: c.id, call: op.call, return: this.stamp(), key: cmd.key };
+    switch (cmd.op) {
+      case 'get':
+        this.history.push({ ...base, op: 'get', output: result as string | null });
+        this.lastSeen.set(cmd.key, result as string | null);
+        break;
+      case 'put':
+        this.history.push({ ...base, op: 'put', value: cmd.value });
+        this.lastSeen.set(cmd.key, cmd.value);
+        break;
+      case 'append':
+        this.history.push({ ...base, op: 'append', value: cmd.value });
+        break;
+      case 'cas':
+        this.history.push({ ...base, op: 'cas', expected: cmd.expected, value: cmd.value, output: result as boolean });
+        if (result === true) this.lastSeen.set(cmd.key, cmd.value);
+        break;
+    }
+    c.lastOkCall = op.call;
+    this.later(() => this.issue(c), this.think());
+  }
+
+  /** Gives up on `op`: indeterminate if a proposal may be out, otherwise simply failed. */
+  private abandon(c: Client, op: PendingOp): void {
+    if (op.done) return;
+    this.finishOp(c, op);
+    if (!op.inFlight) {
+      this.stats.failed++;
+    } else {
+      this.stats.indeterminate++;
+      const cmd = op.command;
+      const base = { client: c.id, call: op.call, return: null, key: cmd.key };
+      if (cmd.op === 'get') this.history.push({ ...base, op: 'get' });
+      else if (cmd.op === 'cas') this.history.push({ ...base, op: 'cas', expected: cmd.expected, value: cmd.value });
+      else this.history.push({ ...base, op: cmd.op, value: cmd.value });
+      c.id = this.nextClientId++;
+    }
+    this.later(() => this.issue(c), this.think());
+  }
+
+  private finishOp(c: Client, op: PendingOp): void {
+    op.done = true;
+    op.timeout?.unsubscribe();
+    c.op = null;
+  }
+
+  private nextCommand(): KvCommand {
+    const n = this.nextOp++;
+    const id = n.toString(36);
+    const key = this.keys[Math.floor(this.random() * this.keys.length)];
+    const m = this.mix;
+    let r = this.random() * (m.get + m.put + m.append + m.cas);
+    if ((r -= m.get) < 0) return { id, op: 'get', key };
+    if ((r -= m.put) < 0) return { id, op: 'put', key, value: `p${id}` };
+    if ((r -= m.append) < 0) return { id, op: 'append', key, value: `${id}.` };
+    const seen = this.lastSeen.get(key);
+    const expected = seen !== undefined && this.random() < 0.8 ? seen : this.random() < 0.5 ? null : `p${Math.floor(this.random() * n).toString(36)}`;
+    return { id, op: 'cas', key, expected, value: `c${id}` };
+  }
+
+  /** The current virtual time in nanoseconds, strictly after every stamp given before. */
+  private stamp(): number {
+    this.lastStamp = Math.max(this.lastStamp + 1, Math.round(this.cluster.clock.now() * 1e6));
+    return this.lastStamp;
+  }
+
+  private think(): number {
+    const { min, max } = this.thinkTime;
+    return min + this.random() * (max - min);
+  }
+
+  private later(work: () => void, delay: number): void {
+    this.cluster.clock.scheduler.schedule(work, delay);
+  }
+}
