@@ -65,3 +65,10 @@ export class UnknownPeerError extends RaftError {
     super(`message from unknown peer ${JSON.stringify(peerId).slice(0, 80)} ignored`);
   }
 }
+
+/** A forwarded proposal or a read got no answer in time. For a proposal the outcome is unknown. */
+export class RequestTimeoutError extends RaftError {
+  constructor(readonly what: 'propose' | 'read', readonly after: number) {
+    super(what === 'propose' ? `proposal unanswered after ${after} ms; it may or may not commit` : `read unanswered after ${after} ms`);
+  }
+}

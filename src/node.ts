@@ -15,7 +15,16 @@ import { RaftLog } from './core/log';
 import { createState, ProtocolOptions, RaftState, RoleName } from './core/state';
 import { step } from './core/step';
 import { defaultRandom, defaultScheduler, defaultTurnScheduler } from './defaults';
-import { NodeStoppedError, NotLeaderError, PayloadTooLargeError, ProposalDroppedError, RaftError, StorageFailedError, UnknownPeerError } from './errors';
+import {
+  NodeStoppedError,
+  NotLeaderError,
+  PayloadTooLargeError,
+  ProposalDroppedError,
+  RaftError,
+  RequestTimeoutError,
+  StorageFailedError,
+  UnknownPeerError,
+} from './errors';
 import { CommittedEntry, EntryKind } from './messages/entry';
 import type { NodeId } from './messages/types';
 import { batchPerTurn } from './operators/batchPerTurn';
@@ -53,6 +62,26 @@ export interface RaftNodeOptions {
   readonly maxBytesPerMessage?: number;
   /** Most unacknowledged AppendEntries per follower (default 16). */
   readonly maxInflight?: number;
+  /** Ask PreVote before raising the term, so a returning node cannot depose a healthy leader (default true). */
+  readonly preVote?: boolean;
+  /** A leader that has not heard from a majority for `electionTimeout.min` steps down (default true). */
+  readonly checkQuorum?: boolean;
+  /** Forward `propose()` and `read()` from followers to the leader (default true); false rejects with `NotLeaderError`. */
+  readonly forward?: boolean;
+  /** Time by which lease reads end before `electionTimeout.min`, for clock drift (default `electionTimeout.min / 5`). */
+  readonly leaseDriftMargin?: number;
+  /** How long a forwarded proposal or a read may wait for the leader (default `2 × electionTimeout.max`). */
+  readonly requestTimeout?: number;
+}
+
+/** Options of `RaftNode.read()`. */
+export interface ReadOptions {
+  /**
+   * Serve from the leader's lease instead of confirming leadership with a heartbeat round:
+   * faster, and safe as long as clocks drift less than `leaseDriftMargin` within an
+   * election timeout. Needs `checkQuorum` and `preVote`; falls back to ReadIndex otherwise.
+   */
+  readonly lease?: boolean;
 }
 
 /**
@@ -79,10 +108,22 @@ export interface RaftNode {
   readonly ready: Promise<void>;
   /**
    * Replicates `data`; resolves with its log position once it is committed and applied
-   * here. Rejects with `NotLeaderError` (with the leader hint) on a non-leader, and with
-   * `ProposalDroppedError` if leadership is lost first (the command may still commit).
+   * here. A follower forwards it to the leader (unless `forward: false`). Rejects with
+   * `NotLeaderError` (with the leader hint) when no leader can take it, and with
+   * `ProposalDroppedError` or `RequestTimeoutError` when the outcome is unknown (the
+   * command may still commit).
    */
   propose(data: Uint8Array): Promise<{ index: number; term: number }>;
+  /**
+   * A linearizable read barrier (ReadIndex): resolves once this node has applied every
+   * entry committed before the call, so reading the local state machine afterwards
+   * returns up-to-date data. Works on followers too (the leader supplies the index).
+   *
+   * @example
+   * await node.read();
+   * return kv.get(key); // linearizable
+   */
+  read(options?: ReadOptions): Promise<{ index: number }>;
   /** Stops timers, closes the transport and storage. Pending proposals reject. */
   stop(): Promise<void>;
 }
@@ -102,6 +143,9 @@ export function createRaftNode(options: RaftNodeOptions): RaftNode {
 
 const DEFAULTS = {
   electionTimeout: { min: 150, max: 300 },
+  preVote: true,
+  checkQuorum: true,
+  forward: true,
   heartbeatInterval: 50,
   maxCommandBytes: 1 << 20,
   maxEntriesPerMessage: 512,
@@ -109,6 +153,18 @@ const DEFAULTS = {
   maxInflight: 16,
   stallTicks: 2,
 };
+
+/** A `read()` call waiting for its index to be applied. */
+interface PendingRead {
+  readonly lease: boolean;
+  readonly resolve: (at: { index: number }) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** A request waiting for an answer from the leader (or from this node's own reads). */
+type OpenRequest =
+  | { readonly kind: 'propose'; readonly waiters: readonly PendingProposal[]; readonly timer: Subscription }
+  | { readonly kind: 'read'; readonly waiters: readonly PendingRead[]; readonly timer: Subscription };
 
 class Node implements RaftNode {
   readonly id: NodeId;
@@ -140,6 +196,15 @@ class Node implements RaftNode {
   private lastWrite: Promise<boolean> = Promise.resolve(true);
   /** Proposals made but not yet handed to the event loop (they wait for the end of the turn). */
   private readonly unbatched = new Set<PendingProposal>();
+  private readonly reads = new Subject<PendingRead>();
+  private readonly unbatchedReads = new Set<PendingRead>();
+  /** Forwarded proposals and reads in flight, by request id. */
+  private readonly requests = new Map<number, OpenRequest>();
+  /** Reads whose index is known, waiting for it to be applied here; ascending by index. */
+  private readonly readsAwaitingApply: { index: number; waiters: readonly PendingRead[] }[] = [];
+  private nextRequestId = 0;
+  private scheduler: SchedulerLike;
+  private readonly requestTimeout: number;
 
   constructor(private readonly options: RaftNodeOptions) {
     this.id = options.id;
@@ -167,6 +232,8 @@ class Node implements RaftNode {
     this.members$ = this.members.asObservable();
     this.committed$ = this.committed.asObservable();
     this.errors$ = this.errors.asObservable();
+    this.scheduler = options.scheduler ?? defaultScheduler;
+    this.requestTimeout = options.requestTimeout ?? 2 * (options.electionTimeout ?? DEFAULTS.electionTimeout).max;
     this.ready = this.start();
   }
 
@@ -175,12 +242,21 @@ class Node implements RaftNode {
     const limit = this.options.maxCommandBytes ?? DEFAULTS.maxCommandBytes;
     if (data.byteLength > limit) return Promise.reject(new PayloadTooLargeError(data.byteLength, limit));
     if (this.stopped) return Promise.reject(new NodeStoppedError(this.id));
-    const s = this.state;
-    if (!s || s.role.name !== 'leader') return Promise.reject(new NotLeaderError(s?.leaderId ?? null, s?.term ?? 0));
+    if (!this.state) return Promise.reject(new NotLeaderError(null, 0));
     return new Promise((resolve, reject) => {
       const proposal: PendingProposal = { data, resolve, reject };
       this.unbatched.add(proposal);
       this.proposals.next(proposal);
+    });
+  }
+
+  read(options: ReadOptions = {}): Promise<{ index: number }> {
+    if (this.stopped) return Promise.reject(new NodeStoppedError(this.id));
+    if (!this.state) return Promise.reject(new NotLeaderError(null, 0));
+    return new Promise((resolve, reject) => {
+      const read: PendingRead = { lease: options.lease === true, resolve, reject };
+      this.unbatchedReads.add(read);
+      this.reads.next(read);
     });
   }
 
@@ -193,18 +269,24 @@ class Node implements RaftNode {
     const persisted = await this.options.storage.load();
     if (this.stopped) return;
     const o = this.options;
+    const electionTimeout = o.electionTimeout ?? DEFAULTS.electionTimeout;
     const protocol: ProtocolOptions = {
       maxEntriesPerMessage: o.maxEntriesPerMessage ?? DEFAULTS.maxEntriesPerMessage,
       maxBytesPerMessage: o.maxBytesPerMessage ?? DEFAULTS.maxBytesPerMessage,
       maxInflight: o.maxInflight ?? DEFAULTS.maxInflight,
       stallTicks: DEFAULTS.stallTicks,
+      preVote: o.preVote ?? DEFAULTS.preVote,
+      checkQuorum: o.checkQuorum ?? DEFAULTS.checkQuorum,
+      electionTimeoutMin: electionTimeout.min,
+      leaseDriftMargin: o.leaseDriftMargin ?? electionTimeout.min / 5,
+      forward: o.forward ?? DEFAULTS.forward,
     };
     const log = new RaftLog(persisted.entries);
     this.state = createState(this.id, this.voters, { ...persisted.hardState, log }, protocol);
     const ctx: RoleContext = {
-      scheduler: o.scheduler ?? defaultScheduler,
+      scheduler: this.scheduler,
       random: o.random ?? defaultRandom,
-      electionTimeout: o.electionTimeout ?? DEFAULTS.electionTimeout,
+      electionTimeout,
       heartbeatInterval: o.heartbeatInterval ?? DEFAULTS.heartbeatInterval,
       electionResets$: this.electionResets.asObservable(),
     };
@@ -224,8 +306,17 @@ class Node implements RaftNode {
         .pipe(batchPerTurn(o.turnScheduler ?? defaultTurnScheduler))
         .subscribe((batch) => {
           for (const p of batch) this.unbatched.delete(p);
-          dispatch({ kind: 'propose', commands: batch.map((p) => p.data), tokens: batch });
+          const commands = batch.map((p) => ({ kind: EntryKind.Command, data: p.data }));
+          dispatch({ kind: 'propose', commands, tokens: batch, requestId: ++this.nextRequestId });
         }),
+    );
+    this.subscriptions.add(
+      this.reads.pipe(batchPerTurn(o.turnScheduler ?? defaultTurnScheduler)).subscribe((batch) => {
+        for (const r of batch) this.unbatchedReads.delete(r);
+        // One request per turn; a lease read may ride along with a confirmed one, not the reverse.
+        const requestId = this.open(++this.nextRequestId, { kind: 'read', waiters: batch });
+        dispatch({ kind: 'read', requestId, lease: batch.every((r) => r.lease) });
+      }),
     );
     this.afterStep();
   }
@@ -236,6 +327,7 @@ class Node implements RaftNode {
     if (!s || this.stopped) return;
     let effects: readonly Effect[];
     try {
+      s.now = this.scheduler.now();
       effects = step(s, event).list;
     } catch (e) {
       // A broken invariant: stop rather than risk acting on a corrupt state.
@@ -277,7 +369,69 @@ class Node implements RaftNode {
         for (const p of effect.tokens as PendingProposal[]) p.reject(new NotLeaderError(s.leaderId, s.term));
         break;
       }
+      case 'proposalsForwarded':
+        this.open(effect.requestId, { kind: 'propose', waiters: effect.tokens as PendingProposal[] });
+        break;
+      case 'forwardAnswered': {
+        const request = this.close(effect.requestId);
+        if (request?.kind !== 'propose') break;
+        if (!effect.success) {
+          const s = this.state!;
+          for (const p of request.waiters) p.reject(new NotLeaderError(s.leaderId, s.term));
+          break;
+        }
+        this.tracker.track(request.waiters, effect.firstIndex, effect.term);
+        this.settleApplied(effect.firstIndex, effect.firstIndex + request.waiters.length - 1);
+        break;
+      }
+      case 'readReady': {
+        const request = this.close(effect.requestId);
+        if (request?.kind === 'read') this.awaitApplied(effect.index, request.waiters);
+        break;
+      }
+      case 'readFailed': {
+        const request = this.close(effect.requestId);
+        const s = this.state!;
+        if (request?.kind === 'read') for (const r of request.waiters) r.reject(new NotLeaderError(s.leaderId, s.term));
+        break;
+      }
     }
+  }
+
+  /** Registers a request that waits for an answer, failing it after `requestTimeout`. */
+  private open(requestId: number, request: Omit<OpenRequest, 'timer'>): number {
+    const timer = this.scheduler.schedule(() => {
+      if (!this.requests.delete(requestId)) return;
+      const error = new RequestTimeoutError(request.kind, this.requestTimeout);
+      for (const w of request.waiters) w.reject(error);
+    }, this.requestTimeout);
+    this.requests.set(requestId, { ...request, timer } as OpenRequest);
+    return requestId;
+  }
+
+  private close(requestId: number): OpenRequest | undefined {
+    const request = this.requests.get(requestId);
+    if (!request) return undefined;
+    this.requests.delete(requestId);
+    request.timer.unsubscribe();
+    return request;
+  }
+
+  /** Proposals tracked after their indexes were already applied here settle at once. */
+  private settleApplied(from: number, to: number): void {
+    const s = this.state!;
+    for (let i = from; i <= Math.min(to, s.appliedIndex); i++) this.tracker.applied(i, s.log.entry(i)!.term);
+  }
+
+  private awaitApplied(index: number, waiters: readonly PendingRead[]): void {
+    if (this.state!.appliedIndex >= index) {
+      for (const r of waiters) r.resolve({ index });
+      return;
+    }
+    const queue = this.readsAwaitingApply;
+    let at = queue.length;
+    while (at > 0 && queue[at - 1].index > index) at--;
+    queue.splice(at, 0, { index, waiters });
   }
 
   /**
@@ -325,6 +479,11 @@ class Node implements RaftNode {
       }
       this.tracker.applied(entry.index, entry.term);
     }
+    const reads = this.readsAwaitingApply;
+    while (reads.length > 0 && reads[0].index <= s.appliedIndex) {
+      const { index, waiters } = reads.shift()!;
+      for (const r of waiters) r.resolve({ index });
+    }
   }
 
   private publish(s: RaftState): void {
@@ -354,6 +513,15 @@ class Node implements RaftNode {
     this.tracker.rejectAll(() => reason);
     for (const p of this.unbatched) p.reject(reason);
     this.unbatched.clear();
+    for (const r of this.unbatchedReads) r.reject(reason);
+    this.unbatchedReads.clear();
+    for (const request of this.requests.values()) {
+      request.timer.unsubscribe();
+      for (const w of request.waiters) w.reject(reason);
+    }
+    this.requests.clear();
+    for (const { waiters } of this.readsAwaitingApply.splice(0)) for (const r of waiters) r.reject(reason);
+    this.reads.complete();
     this.status.next({ ...this.status.value, leaderId: null, stopped: true });
     this.status.complete();
     this.members.complete();

@@ -1,6 +1,6 @@
-import type { NodeId, RequestVote, RequestVoteResponse } from '../messages/types';
+import type { NodeId, PreVote, PreVoteResponse, RequestVote, RequestVoteResponse } from '../messages/types';
 import { Effects } from './effects';
-import { becomeLeader, hasQuorum } from './roles';
+import { becomeCandidate, becomeFollower, becomeLeader, hasQuorum } from './roles';
 import { RaftState } from './state';
 
 /**
@@ -24,4 +24,33 @@ export function handleVoteResponse(s: RaftState, from: NodeId, m: RequestVoteRes
   if (s.role.name !== 'candidate' || !m.voteGranted || !s.voters.includes(from)) return;
   s.role.votes.add(from);
   if (hasQuorum(s, s.role.votes)) becomeLeader(s, fx);
+}
+
+/**
+ * PreVote receiver (§9.6). Grants when the asked-for term is newer than ours, the
+ * candidate's log is at least as up-to-date, and we have not heard from a leader within
+ * the minimum election timeout (a leader refuses: it is alive). Changes no state: a
+ * pre-vote neither adopts the term nor counts as a vote.
+ */
+export function handlePreVote(s: RaftState, from: NodeId, m: PreVote, fx: Effects): void {
+  const inLease =
+    s.role.name === 'leader' ||
+    (s.role.name === 'follower' && s.leaderId !== null && s.now - s.lastLeaderContact < s.options.electionTimeoutMin);
+  const granted = m.term > s.term && from === m.candidateId && !inLease && s.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+  fx.sendNow(from, { type: 'PreVoteResponse', term: granted ? m.term : s.term, voteGranted: granted });
+}
+
+/**
+ * Counts a pre-vote for the term this pre-candidate would campaign in; a majority starts
+ * the real election. A refusal that carries a newer term makes this node adopt it, so a
+ * node whose term fell behind learns the current one and can campaign again.
+ */
+export function handlePreVoteResponse(s: RaftState, from: NodeId, m: PreVoteResponse, fx: Effects): void {
+  if (!m.voteGranted) {
+    if (m.term > s.term) becomeFollower(s, m.term, null, fx);
+    return;
+  }
+  if (s.role.name !== 'precandidate' || m.term !== s.term + 1 || !s.voters.includes(from)) return;
+  s.role.votes.add(from);
+  if (hasQuorum(s, s.role.votes)) becomeCandidate(s, fx);
 }

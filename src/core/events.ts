@@ -1,4 +1,4 @@
-import type { NodeId, RaftMessage } from '../messages/types';
+import type { ForwardedCommand, NodeId, RaftMessage } from '../messages/types';
 
 /** Everything that can happen to a node, as fed to its event loop one at a time. */
 export type RaftEvent =
@@ -7,7 +7,12 @@ export type RaftEvent =
   | { readonly kind: 'electionTimeout'; readonly epoch: number }
   /** The leader's heartbeat timer of role epoch `epoch` fired. */
   | { readonly kind: 'heartbeatTick'; readonly epoch: number }
-  /** Commands proposed during one turn; `tokens` are opaque to the rules and come back in effects. */
-  | { readonly kind: 'propose'; readonly commands: readonly Uint8Array[]; readonly tokens: readonly unknown[] }
+  /**
+   * Commands proposed here during one turn; `tokens` are opaque to the rules and come
+   * back in effects; `requestId` names the batch if it must be forwarded to the leader.
+   */
+  | { readonly kind: 'propose'; readonly commands: readonly ForwardedCommand[]; readonly tokens: readonly unknown[]; readonly requestId: number }
+  /** Linearizable reads asked here during one turn, as one request. */
+  | { readonly kind: 'read'; readonly requestId: number; readonly lease: boolean }
   /** Storage reports the entries up to `index` (whose term was `term`) durable. */
   | { readonly kind: 'persisted'; readonly index: number; readonly term: number };

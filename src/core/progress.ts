@@ -19,6 +19,10 @@ export class Progress {
   readonly inflight: number[] = [];
   /** Heartbeat ticks since the follower last made progress while something was outstanding. */
   stalledTicks = 0;
+  /** The highest heartbeat round the follower answered in this term. */
+  ackedSeq = 0;
+  /** When the follower last answered (for CheckQuorum). */
+  lastContact = -Infinity;
 
   constructor(lastIndex: number) {
     this.next = lastIndex + 1;

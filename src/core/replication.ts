@@ -1,7 +1,9 @@
 import type { AppendEntries, AppendEntriesResponse, NodeId } from '../messages/types';
 import { Effects } from './effects';
 import { Progress } from './progress';
-import { quorumSize, RaftState } from './state';
+import { confirmReads, releaseReadsBeforeCommit, startRound } from './reads';
+import { becomeFollower } from './roles';
+import { LeaderState, quorumSize, RaftState } from './state';
 
 /**
  * AppendEntries receiver (Figure 2), for a request of the current term from the leader:
@@ -12,6 +14,7 @@ import { quorumSize, RaftState } from './state';
  */
 export function handleAppendEntries(s: RaftState, from: NodeId, m: AppendEntries, fx: Effects): void {
   s.leaderId = from;
+  s.lastLeaderContact = s.now;
   fx.resetElectionTimer();
   const log = s.log;
   const prevTerm = log.termAt(m.prevLogIndex);
@@ -25,6 +28,7 @@ export function handleAppendEntries(s: RaftState, from: NodeId, m: AppendEntries
       rejectedIndex: m.prevLogIndex,
       conflictTerm: shorter ? 0 : prevTerm,
       conflictIndex: shorter ? log.lastIndex + 1 : log.firstIndexOfTerm(m.prevLogIndex),
+      seq: m.seq,
     });
     return;
   }
@@ -58,6 +62,7 @@ export function handleAppendEntries(s: RaftState, from: NodeId, m: AppendEntries
     rejectedIndex: 0,
     conflictTerm: 0,
     conflictIndex: 0,
+    seq: m.seq,
   });
 }
 
@@ -73,6 +78,7 @@ export function broadcastAppend(s: RaftState, fx: Effects): void {
  * unless `evenIfEmpty` (a probe that carries no entries).
  */
 export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects, evenIfEmpty = false): void {
+  if (s.role.name !== 'leader') return;
   const { maxEntriesPerMessage, maxBytesPerMessage, maxInflight } = s.options;
   while (!pr.isPaused(maxInflight)) {
     if (pr.next > s.log.lastIndex && !(evenIfEmpty && pr.probing)) return;
@@ -88,6 +94,7 @@ export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects
       prevLogTerm,
       entries,
       leaderCommit: s.commitIndex,
+      seq: s.role.seq,
     });
     pr.sent(prevLogIndex + entries.length);
     if (pr.probing) return;
@@ -99,6 +106,7 @@ export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects
  * check, keeps the follower from campaigning (§5.2) and carries the commit index.
  */
 export function sendHeartbeat(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
+  if (s.role.name !== 'leader') return;
   fx.sendNow(peer, {
     type: 'AppendEntries',
     term: s.term,
@@ -107,6 +115,7 @@ export function sendHeartbeat(s: RaftState, peer: NodeId, pr: Progress, fx: Effe
     prevLogTerm: s.log.termAt(pr.match) ?? 0,
     entries: [],
     leaderCommit: s.commitIndex,
+    seq: s.role.seq,
   });
 }
 
@@ -117,13 +126,18 @@ export function sendHeartbeat(s: RaftState, peer: NodeId, pr: Progress, fx: Effe
  */
 export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntriesResponse, fx: Effects): void {
   if (s.role.name !== 'leader') return;
-  const pr = s.role.progress.get(from);
+  const L = s.role;
+  const pr = L.progress.get(from);
   if (!pr) return;
+  // Any answer of this term shows the follower still accepts this leader.
+  pr.lastContact = s.now;
+  if (m.seq > pr.ackedSeq && m.seq <= L.seq) pr.ackedSeq = m.seq;
+  confirmReads(s, L, fx);
   if (m.success) {
     if (m.matchIndex > s.log.lastIndex) return; // cannot be an answer to this leader
     pr.acknowledge(m.matchIndex);
     if (pr.probing && m.matchIndex >= pr.next - 1) pr.becomeReplicating();
-    maybeCommit(s);
+    maybeCommit(s, fx);
     sendAppend(s, from, pr, fx);
     return;
   }
@@ -146,7 +160,7 @@ export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntrie
  * if that entry is of the current term: entries of earlier terms commit only indirectly
  * (§5.4.2, Figure 8). Returns whether the commit index moved.
  */
-export function maybeCommit(s: RaftState): boolean {
+export function maybeCommit(s: RaftState, fx: Effects): boolean {
   if (s.role.name !== 'leader') return false;
   const matches: number[] = [];
   for (const v of s.voters) {
@@ -157,6 +171,7 @@ export function maybeCommit(s: RaftState): boolean {
   const candidate = matches[quorumSize(s.voters) - 1];
   if (candidate > s.commitIndex && s.log.termAt(candidate) === s.term) {
     s.commitIndex = candidate;
+    releaseReadsBeforeCommit(s, s.role, fx);
     return true;
   }
   return false;
@@ -169,12 +184,33 @@ export function maybeCommit(s: RaftState): boolean {
  */
 export function leaderTick(s: RaftState, fx: Effects): void {
   if (s.role.name !== 'leader') return;
-  for (const [peer, pr] of s.role.progress) {
+  const L = s.role;
+  if (s.options.checkQuorum && !hearsFromQuorum(s, L)) {
+    becomeFollower(s, s.term, null, fx);
+    return;
+  }
+  for (const pr of L.progress.values()) {
     if (pr.hasOutstanding && ++pr.stalledTicks >= s.options.stallTicks) {
       // A lost probe is sent again as it was; a stalled stream restarts after `match`.
       pr.becomeProbing(pr.probing ? pr.next : pr.match + 1);
     }
-    sendHeartbeat(s, peer, pr, fx);
-    sendAppend(s, peer, pr, fx);
   }
+  startRound(s, L, fx);
+  for (const [peer, pr] of L.progress) sendAppend(s, peer, pr, fx);
+}
+
+/**
+ * CheckQuorum (§6.2): whether a majority, this leader included, answered within the
+ * minimum election timeout. A leader that fails it steps down rather than keep clients
+ * waiting on an office it may no longer hold. A new leader gets one timeout of grace.
+ */
+function hearsFromQuorum(s: RaftState, L: LeaderState): boolean {
+  const window = s.options.electionTimeoutMin;
+  if (s.now - L.since < window) return true;
+  let active = 1;
+  for (const v of s.voters) {
+    const pr = L.progress.get(v);
+    if (pr && s.now - pr.lastContact < window) active++;
+  }
+  return active >= quorumSize(s.voters);
 }

@@ -2,12 +2,13 @@ import { EMPTY_DATA, EntryKind } from '../messages/entry';
 import type { NodeId } from '../messages/types';
 import { Effects } from './effects';
 import { Progress } from './progress';
+import { abandonReads } from './reads';
 import { quorumSize, RaftState } from './state';
 import { broadcastAppend } from './replication';
 
 /**
  * Role transitions (Raft §5.2). Each one replaces the role state wholesale and bumps the
- * epoch, so nothing of the old role (votes, progress, timers) survives it.
+ * epoch, so nothing of the old role (votes, progress, reads, timers) survives it.
  */
 
 /** Adopts `term` if it is newer (clearing the vote) and follows `leaderId` (or nobody yet). */
@@ -18,9 +19,30 @@ export function becomeFollower(s: RaftState, term: number, leaderId: NodeId | nu
     s.votedFor = null;
     fx.saveHardState(s.term, s.votedFor);
   }
+  leave(s, fx);
   s.role = { name: 'follower' };
   s.leaderId = leaderId;
   s.epoch++;
+}
+
+/**
+ * Asks every voter whether it would vote, without raising the term (PreVote, §9.6).
+ * Forgets the leader: a node that campaigns no longer vetoes others' pre-votes on its
+ * old leader's behalf (the PreVote + CheckQuorum livelock).
+ */
+export function becomePreCandidate(s: RaftState, fx: Effects): void {
+  if (s.role.name === 'leader') throw new Error('becomePreCandidate: a leader does not campaign');
+  s.leaderId = null;
+  s.role = { name: 'precandidate', votes: new Set([s.id]) };
+  s.epoch++;
+  if (hasQuorum(s, s.role.votes)) {
+    becomeCandidate(s, fx);
+    return;
+  }
+  for (const peer of s.voters) {
+    if (peer === s.id) continue;
+    fx.sendNow(peer, { type: 'PreVote', term: s.term + 1, candidateId: s.id, lastLogIndex: s.log.lastIndex, lastLogTerm: s.log.lastTerm });
+  }
 }
 
 /** Starts an election: new term, vote for self, ask every other voter (§5.2). */
@@ -48,6 +70,12 @@ export function becomeCandidate(s: RaftState, fx: Effects): void {
   }
 }
 
+/** A follower's or candidate's timer ran out: campaign, asking first if PreVote is on. */
+export function campaign(s: RaftState, fx: Effects): void {
+  if (s.options.preVote) becomePreCandidate(s, fx);
+  else becomeCandidate(s, fx);
+}
+
 /**
  * Takes office: a fresh progress for every follower, then a no-op entry of the new term,
  * which commits every earlier entry with it (§5.4.2, §8).
@@ -55,8 +83,21 @@ export function becomeCandidate(s: RaftState, fx: Effects): void {
 export function becomeLeader(s: RaftState, fx: Effects): void {
   if (s.role.name !== 'candidate') throw new Error(`becomeLeader: only a candidate can win, not a ${s.role.name}`);
   const progress = new Map<NodeId, Progress>();
-  for (const peer of s.voters) if (peer !== s.id) progress.set(peer, new Progress(s.log.lastIndex));
-  s.role = { name: 'leader', progress };
+  for (const peer of s.voters) {
+    if (peer === s.id) continue;
+    const pr = new Progress(s.log.lastIndex);
+    pr.lastContact = s.now; // the vote just received counts as contact for CheckQuorum
+    progress.set(peer, pr);
+  }
+  s.role = {
+    name: 'leader',
+    progress,
+    since: s.now,
+    seq: 1,
+    roundStarts: new Map([[1, s.now]]),
+    reads: [],
+    readsBeforeCommit: [],
+  };
   s.leaderId = s.id;
   s.epoch++;
   const noop = { index: s.log.lastIndex + 1, term: s.term, kind: EntryKind.Noop, data: EMPTY_DATA };
@@ -69,4 +110,9 @@ export function hasQuorum(s: RaftState, granted: ReadonlySet<NodeId>): boolean {
   let n = 0;
   for (const v of s.voters) if (granted.has(v)) n++;
   return n >= quorumSize(s.voters);
+}
+
+/** Settles what the old role owed its callers before its state is dropped. */
+function leave(s: RaftState, fx: Effects): void {
+  if (s.role.name === 'leader') abandonReads(s, s.role, fx);
 }

@@ -2,13 +2,41 @@ import type { NodeId } from '../messages/types';
 import { RaftLog } from './log';
 import { Progress } from './progress';
 
-export type RoleName = 'follower' | 'candidate' | 'leader';
+export type RoleName = 'follower' | 'precandidate' | 'candidate' | 'leader';
+
+/** A linearizable read waiting for the leader to confirm it still leads. */
+export interface PendingRead {
+  /** The commit index when the read arrived: the read is linearizable once it is applied. */
+  readonly index: number;
+  /** The heartbeat round that must reach a majority. */
+  readonly seq: number;
+  /** Who asked: this node (`from` null) or a follower that forwarded it. */
+  readonly from: NodeId | null;
+  readonly requestId: number;
+}
+
+/** The leader's own state, created when it takes office and dropped when it leaves. */
+export interface LeaderState {
+  readonly name: 'leader';
+  readonly progress: Map<NodeId, Progress>;
+  /** When this node took office. */
+  readonly since: number;
+  /** The current heartbeat round; every AppendEntries carries it. */
+  seq: number;
+  /** Start time of recent rounds (seq → time), for the lease. Pruned below the quorum's round. */
+  readonly roundStarts: Map<number, number>;
+  /** Reads waiting for a majority to answer their round. */
+  readonly reads: PendingRead[];
+  /** Reads that arrived before an entry of this term committed (dissertation §6.4 step 1). */
+  readonly readsBeforeCommit: Omit<PendingRead, 'index' | 'seq'>[];
+}
 
 /** State that exists only while the node holds a role; created by becomeX, dropped on leaving. */
 export type RoleState =
   | { readonly name: 'follower' }
+  | { readonly name: 'precandidate'; readonly votes: Set<NodeId> }
   | { readonly name: 'candidate'; readonly votes: Set<NodeId> }
-  | { readonly name: 'leader'; readonly progress: Map<NodeId, Progress> };
+  | LeaderState;
 
 /** Tunables the rules read. */
 export interface ProtocolOptions {
@@ -17,6 +45,16 @@ export interface ProtocolOptions {
   readonly maxInflight: number;
   /** Heartbeat ticks without progress before a follower is probed afresh. */
   readonly stallTicks: number;
+  /** Ask PreVote before raising the term (§9.6). */
+  readonly preVote: boolean;
+  /** A leader that has not heard from a majority within `electionTimeoutMin` steps down. */
+  readonly checkQuorum: boolean;
+  /** The shortest election timeout: the leader lease and the pre-vote veto window. */
+  readonly electionTimeoutMin: number;
+  /** Subtracted from the lease for clock drift between nodes. */
+  readonly leaseDriftMargin: number;
+  /** Forward proposals and reads from followers to the leader. */
+  readonly forward: boolean;
 }
 
 /**
@@ -42,6 +80,10 @@ export interface RaftState {
   role: RoleState;
   /** Bumped at every role or term change; timer events of an older epoch are stale. */
   epoch: number;
+  /** The scheduler's clock when the current event arrived (set by the driver). */
+  now: number;
+  /** When this follower last heard from its leader (for the pre-vote veto). */
+  lastLeaderContact: number;
   readonly options: ProtocolOptions;
 }
 
@@ -63,6 +105,8 @@ export function createState(
     leaderId: null,
     role: { name: 'follower' },
     epoch: 0,
+    now: 0,
+    lastLeaderContact: -Infinity,
     options,
   };
 }

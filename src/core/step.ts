@@ -1,20 +1,22 @@
-import { EntryKind, Entry } from '../messages/entry';
 import type { NodeId, RaftMessage } from '../messages/types';
 import { Effects } from './effects';
-import { handleRequestVote, handleVoteResponse } from './election';
+import { handlePreVote, handlePreVoteResponse, handleRequestVote, handleVoteResponse } from './election';
 import type { RaftEvent } from './events';
-import { broadcastAppend, handleAppendEntries, handleAppendResponse, leaderTick, maybeCommit } from './replication';
-import { becomeCandidate, becomeFollower } from './roles';
+import { handleProposeRequest, handleProposeResponse, stepPropose } from './proposals';
+import { handleReadIndexRequest, handleReadIndexResponse, stepRead } from './reads';
+import { handleAppendEntries, handleAppendResponse, leaderTick, maybeCommit } from './replication';
+import { becomeFollower, campaign } from './roles';
 import type { RaftState } from './state';
 
 /**
  * The node's single entry point into the Raft rules: applies one event to the state and
- * returns what the driver must do about it. Synchronous and free of IO, so every rule is
- * tested by feeding an event and comparing the effects.
+ * returns what the driver must do about it. Synchronous and free of IO (the time of the
+ * event is `s.now`, set by the driver), so every rule is tested by feeding an event and
+ * comparing the effects.
  *
  * @example
  * const fx = step(state, { kind: 'electionTimeout', epoch: state.epoch });
- * fx.list; // [{ type: 'saveHardState', ... }, { type: 'send', message: { type: 'RequestVote', ... } }, ...]
+ * fx.list; // [{ type: 'send', message: { type: 'PreVote', ... } }, ...]
  */
 export function step(s: RaftState, event: RaftEvent): Effects {
   const fx = new Effects();
@@ -23,16 +25,19 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       stepMessage(s, event.from, event.message, fx);
       break;
     case 'electionTimeout':
-      if (event.epoch === s.epoch && s.role.name !== 'leader' && s.voters.includes(s.id)) becomeCandidate(s, fx);
+      if (event.epoch === s.epoch && s.role.name !== 'leader' && s.voters.includes(s.id)) campaign(s, fx);
       break;
     case 'heartbeatTick':
       if (event.epoch === s.epoch) leaderTick(s, fx);
       break;
     case 'propose':
-      stepPropose(s, event.commands, event.tokens, fx);
+      stepPropose(s, event.commands, event.tokens, event.requestId, fx);
+      break;
+    case 'read':
+      stepRead(s, event.requestId, event.lease, fx);
       break;
     case 'persisted':
-      stepPersisted(s, event.index, event.term);
+      stepPersisted(s, event.index, event.term, fx);
       break;
   }
   return fx;
@@ -41,15 +46,47 @@ export function step(s: RaftState, event: RaftEvent): Effects {
 /**
  * The term rules, once for every message before the role sees it (§5.1): a newer term
  * makes this node a follower of that term; a message of an older term is answered with
- * the current term (requests) or ignored (responses).
+ * the current term (requests) or ignored (responses). Pre-votes are exempt: they speak
+ * of a term nobody holds yet (§9.6).
  */
 function stepMessage(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): void {
+  if (m.type === 'PreVote') return handlePreVote(s, from, m, fx);
+  if (m.type === 'PreVoteResponse') return handlePreVoteResponse(s, from, m, fx);
   if (m.term > s.term) {
     becomeFollower(s, m.term, m.type === 'AppendEntries' ? from : null, fx);
   } else if (m.term < s.term) {
-    if (m.type === 'RequestVote') fx.send(from, { type: 'RequestVoteResponse', term: s.term, voteGranted: false });
-    if (m.type === 'AppendEntries') {
-      fx.send(from, {
+    refuseStale(s, from, m, fx);
+    return;
+  }
+  switch (m.type) {
+    case 'RequestVote':
+      return handleRequestVote(s, from, m, fx);
+    case 'RequestVoteResponse':
+      return handleVoteResponse(s, from, m, fx);
+    case 'AppendEntries':
+      if (s.role.name === 'leader') throw new Error(`two leaders in term ${s.term}: ${s.id} and ${from}`);
+      if (s.role.name !== 'follower') becomeFollower(s, s.term, from, fx);
+      return handleAppendEntries(s, from, m, fx);
+    case 'AppendEntriesResponse':
+      return handleAppendResponse(s, from, m, fx);
+    case 'ReadIndexRequest':
+      return handleReadIndexRequest(s, from, m, fx);
+    case 'ReadIndexResponse':
+      return handleReadIndexResponse(s, m, fx);
+    case 'ProposeRequest':
+      return handleProposeRequest(s, from, m, fx);
+    case 'ProposeResponse':
+      return handleProposeResponse(m, fx);
+  }
+}
+
+/** Tells the sender of a stale request the current term, so it steps down. */
+function refuseStale(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): void {
+  switch (m.type) {
+    case 'RequestVote':
+      return fx.send(from, { type: 'RequestVoteResponse', term: s.term, voteGranted: false });
+    case 'AppendEntries':
+      return fx.send(from, {
         type: 'AppendEntriesResponse',
         term: s.term,
         success: false,
@@ -57,40 +94,13 @@ function stepMessage(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): v
         rejectedIndex: m.prevLogIndex,
         conflictIndex: 0,
         conflictTerm: 0,
+        seq: m.seq,
       });
-    }
-    return;
+    case 'ReadIndexRequest':
+      return fx.send(from, { type: 'ReadIndexResponse', term: s.term, requestId: m.requestId, success: false, readIndex: 0 });
+    case 'ProposeRequest':
+      return fx.send(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: false, firstIndex: 0 });
   }
-  switch (m.type) {
-    case 'RequestVote':
-      handleRequestVote(s, from, m, fx);
-      break;
-    case 'RequestVoteResponse':
-      handleVoteResponse(s, from, m, fx);
-      break;
-    case 'AppendEntries':
-      if (s.role.name === 'leader') throw new Error(`two leaders in term ${s.term}: ${s.id} and ${from}`);
-      if (s.role.name === 'candidate') becomeFollower(s, s.term, from, fx);
-      handleAppendEntries(s, from, m, fx);
-      break;
-    case 'AppendEntriesResponse':
-      handleAppendResponse(s, from, m, fx);
-      break;
-  }
-}
-
-/** A leader appends the turn's commands as one batch and streams them to followers. */
-function stepPropose(s: RaftState, commands: readonly Uint8Array[], tokens: readonly unknown[], fx: Effects): void {
-  if (s.role.name !== 'leader') {
-    fx.push({ type: 'proposalsRefused', tokens });
-    return;
-  }
-  const firstIndex = s.log.lastIndex + 1;
-  const entries: Entry[] = commands.map((data, i) => ({ index: firstIndex + i, term: s.term, kind: EntryKind.Command, data }));
-  s.log.append(entries);
-  fx.persistEntries(entries);
-  fx.push({ type: 'proposalsAppended', tokens, firstIndex, term: s.term });
-  broadcastAppend(s, fx);
 }
 
 /**
@@ -99,8 +109,8 @@ function stepPropose(s: RaftState, commands: readonly Uint8Array[], tokens: read
  * property, a matching (index, term) means the whole prefix matches). A leader counts
  * itself toward the majority only now (invariant 2).
  */
-function stepPersisted(s: RaftState, index: number, term: number): void {
+function stepPersisted(s: RaftState, index: number, term: number, fx: Effects): void {
   if (index <= s.durableIndex || s.log.termAt(index) !== term) return;
   s.durableIndex = index;
-  maybeCommit(s);
+  maybeCommit(s, fx);
 }

@@ -6,8 +6,14 @@ export const EntryKind = {
   Noop: 1,
   /** A cluster configuration. */
   Config: 2,
+  /** A user command within a client session (exactly-once); emitted on `committed$`. */
+  SessionCommand: 3,
 } as const;
 export type EntryKind = (typeof EntryKind)[keyof typeof EntryKind];
+
+export function isEntryKind(kind: unknown): kind is EntryKind {
+  return kind === 0 || kind === 1 || kind === 2 || kind === 3;
+}
 
 /**
  * One log entry. Immutable once created: the same object may sit in several

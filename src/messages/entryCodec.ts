@@ -1,5 +1,5 @@
 import { InvalidMessageError } from '../errors';
-import { Entry, EntryKind } from './entry';
+import { Entry, EntryKind, isEntryKind } from './entry';
 
 /**
  * The binary layout of a batch of entries: laid out once, then sent unchanged in every
@@ -57,9 +57,7 @@ export function decodeEntries(block: Uint8Array): Entry[] {
     const kind = buf[at + 16];
     const length = buf.readUInt32BE(at + 17);
     at += ENTRY_HEADER_BYTES;
-    if (kind !== EntryKind.Command && kind !== EntryKind.Noop && kind !== EntryKind.Config) {
-      throw new InvalidMessageError(`unknown entry kind ${kind}`);
-    }
+    if (!isEntryKind(kind)) throw new InvalidMessageError(`unknown entry kind ${kind}`);
     if (at + length > buf.length) throw new InvalidMessageError('entry data truncated');
     entries[i] = { index, term, kind: kind as EntryKind, data: buf.subarray(at, at + length) };
     at += length;

@@ -17,6 +17,26 @@ export interface RequestVoteResponse {
   readonly voteGranted: boolean;
 }
 
+/**
+ * PreVote (dissertation §9.6): "could I win an election?" asked before raising the term,
+ * so a node that cannot win never disrupts the cluster. `term` is the term the candidate
+ * would campaign in (its current term + 1); receivers never adopt it.
+ */
+export interface PreVote {
+  readonly type: 'PreVote';
+  readonly term: number;
+  readonly candidateId: NodeId;
+  readonly lastLogIndex: number;
+  readonly lastLogTerm: number;
+}
+
+/** Reply to PreVote: `term` is the requested term when granted, else the voter's own term. */
+export interface PreVoteResponse {
+  readonly type: 'PreVoteResponse';
+  readonly term: number;
+  readonly voteGranted: boolean;
+}
+
 /** Invoked by the leader to replicate entries (§5.3); also the heartbeat (§5.2). */
 export interface AppendEntries {
   readonly type: 'AppendEntries';
@@ -26,6 +46,8 @@ export interface AppendEntries {
   readonly prevLogTerm: number;
   readonly entries: readonly Entry[];
   readonly leaderCommit: number;
+  /** The leader's heartbeat round; echoed in the reply to confirm leadership for reads. */
+  readonly seq: number;
 }
 
 /**
@@ -44,10 +66,63 @@ export interface AppendEntriesResponse {
   readonly rejectedIndex: number;
   readonly conflictIndex: number;
   readonly conflictTerm: number;
+  /** The request's `seq`. */
+  readonly seq: number;
+}
+
+/** A follower asks the leader for a read index on behalf of its caller (ReadIndex, dissertation §6.4). */
+export interface ReadIndexRequest {
+  readonly type: 'ReadIndexRequest';
+  readonly term: number;
+  readonly requestId: number;
+  /** Whether an answer from the leader's lease is acceptable. */
+  readonly lease: boolean;
+}
+
+/** The leader's answer: reads are linearizable once the asker has applied `readIndex`. */
+export interface ReadIndexResponse {
+  readonly type: 'ReadIndexResponse';
+  readonly term: number;
+  readonly requestId: number;
+  readonly success: boolean;
+  readonly readIndex: number;
+}
+
+/** A command forwarded by a follower to the leader (dissertation §6.2). */
+export interface ForwardedCommand {
+  readonly kind: number;
+  readonly data: Uint8Array;
+}
+
+/** A follower forwards its callers' commands to the leader. */
+export interface ProposeRequest {
+  readonly type: 'ProposeRequest';
+  readonly term: number;
+  readonly requestId: number;
+  readonly commands: readonly ForwardedCommand[];
+}
+
+/** Where the leader appended forwarded commands (success), or that it no longer leads. */
+export interface ProposeResponse {
+  readonly type: 'ProposeResponse';
+  readonly term: number;
+  readonly requestId: number;
+  readonly success: boolean;
+  readonly firstIndex: number;
 }
 
 /** Every message peers exchange, discriminated by `type`. */
-export type RaftMessage = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse;
+export type RaftMessage =
+  | RequestVote
+  | RequestVoteResponse
+  | PreVote
+  | PreVoteResponse
+  | AppendEntries
+  | AppendEntriesResponse
+  | ReadIndexRequest
+  | ReadIndexResponse
+  | ProposeRequest
+  | ProposeResponse;
 export type MessageType = RaftMessage['type'];
 
 /** A message with its addressing, as transports carry it. */

@@ -1,5 +1,5 @@
 import { InvalidMessageError } from '../errors';
-import { Entry, EntryKind } from './entry';
+import { Entry, EntryKind, isEntryKind } from './entry';
 import type { RaftMessage } from './types';
 
 /**
@@ -18,6 +18,7 @@ export function validateMessage(raw: unknown): RaftMessage {
   const m = raw as Record<string, unknown>;
   switch (m.type) {
     case 'RequestVote':
+    case 'PreVote':
       nat(m, 'term');
       id(m, 'candidateId');
       nat(m, 'lastLogIndex');
@@ -25,6 +26,7 @@ export function validateMessage(raw: unknown): RaftMessage {
       if ((m.lastLogTerm as number) > (m.term as number)) fail('lastLogTerm is newer than term');
       break;
     case 'RequestVoteResponse':
+    case 'PreVoteResponse':
       nat(m, 'term');
       bool(m, 'voteGranted');
       break;
@@ -34,6 +36,7 @@ export function validateMessage(raw: unknown): RaftMessage {
       nat(m, 'prevLogIndex');
       nat(m, 'prevLogTerm');
       nat(m, 'leaderCommit');
+      nat(m, 'seq');
       entries(m);
       break;
     case 'AppendEntriesResponse':
@@ -43,6 +46,29 @@ export function validateMessage(raw: unknown): RaftMessage {
       nat(m, 'rejectedIndex');
       nat(m, 'conflictIndex');
       nat(m, 'conflictTerm');
+      nat(m, 'seq');
+      break;
+    case 'ReadIndexRequest':
+      nat(m, 'term');
+      nat(m, 'requestId');
+      bool(m, 'lease');
+      break;
+    case 'ReadIndexResponse':
+      nat(m, 'term');
+      nat(m, 'requestId');
+      bool(m, 'success');
+      nat(m, 'readIndex');
+      break;
+    case 'ProposeRequest':
+      nat(m, 'term');
+      nat(m, 'requestId');
+      commands(m);
+      break;
+    case 'ProposeResponse':
+      nat(m, 'term');
+      nat(m, 'requestId');
+      bool(m, 'success');
+      nat(m, 'firstIndex');
       break;
     default:
       fail(`unknown message type ${JSON.stringify(m.type)?.slice(0, 40)}`);
@@ -68,6 +94,17 @@ function id(m: Record<string, unknown>, field: string): void {
   if (typeof v !== 'string' || v.length === 0 || v.length > 256) fail(`${field} must be a non-empty string`);
 }
 
+function commands(m: Record<string, unknown>): void {
+  const list = m.commands;
+  if (!Array.isArray(list) || list.length === 0 || list.length > 65536) fail('commands must be a non-empty array');
+  for (const c of list as unknown[]) {
+    if (typeof c !== 'object' || c === null) fail('command must be an object');
+    const { kind, data } = c as Record<string, unknown>;
+    if (kind !== EntryKind.Command && kind !== EntryKind.SessionCommand) fail('command kind must be a user command');
+    if (!(data instanceof Uint8Array)) fail('command data must be bytes');
+  }
+}
+
 function entries(m: Record<string, unknown>): void {
   const list = m.entries;
   if (!Array.isArray(list)) fail('entries must be an array');
@@ -81,7 +118,7 @@ function entries(m: Record<string, unknown>): void {
     const { index, term, kind, data } = entry as unknown as Entry;
     if (index !== expected) fail(`entry index ${index} where ${expected} was expected`);
     if (term < lastTerm || term > (m.term as number)) fail(`entry term ${term} out of order`);
-    if (kind !== EntryKind.Command && kind !== EntryKind.Noop && kind !== EntryKind.Config) fail(`unknown entry kind`);
+    if (!isEntryKind(kind)) fail(`unknown entry kind`);
     if (!(data instanceof Uint8Array)) fail('entry data must be bytes');
     expected++;
     lastTerm = term;

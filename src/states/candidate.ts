@@ -3,7 +3,10 @@ import type { RaftEvent } from '../core/events';
 import { randomInt } from '../random';
 import type { RolePipeline } from './context';
 
-/** A candidate that neither wins nor loses within a fresh random timeout starts a new election (§5.2). */
+/**
+ * A candidate (or pre-candidate) that neither wins nor loses within a fresh random
+ * timeout campaigns again (§5.2).
+ */
 export const candidate: RolePipeline = (ctx, epoch) =>
   timer(randomInt(ctx.random, ctx.electionTimeout.min, ctx.electionTimeout.max), ctx.scheduler).pipe(
     map((): RaftEvent => ({ kind: 'electionTimeout', epoch })),

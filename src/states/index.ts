@@ -6,4 +6,4 @@ import { leader } from './leader';
 export type { RoleContext, RolePipeline, RolePipelines } from './context';
 
 /** The pipeline of each role, selected with `switchMap` over the node's role. */
-export const rolePipelines: RolePipelines = { follower, candidate, leader };
+export const rolePipelines: RolePipelines = { follower, precandidate: candidate, candidate, leader };

@@ -6,18 +6,18 @@ import { step } from '../../src/core/step';
 import { RaftState } from '../../src/core/state';
 import type { AppendEntries, AppendEntriesResponse, RaftMessage } from '../../src/messages/types';
 import { EntryKind } from '../../src/messages/entry';
-import { entriesAt, logTerms, makeState, sent, types } from './helpers';
+import { command, entriesAt, logTerms, makeState, sent, types } from './helpers';
 
 function msg(s: RaftState, from: string, message: RaftMessage) {
   return step(s, { kind: 'message', from, message }).list;
 }
 
 function appendEntries(fields: Partial<AppendEntries> & { term: number }): AppendEntries {
-  return { type: 'AppendEntries', leaderId: 'n2', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, ...fields };
+  return { type: 'AppendEntries', leaderId: 'n2', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 0, ...fields };
 }
 
 function ok(term: number, matchIndex: number): AppendEntriesResponse {
-  return { type: 'AppendEntriesResponse', term, success: true, matchIndex, rejectedIndex: 0, conflictIndex: 0, conflictTerm: 0 };
+  return { type: 'AppendEntriesResponse', term, success: true, matchIndex, rejectedIndex: 0, conflictIndex: 0, conflictTerm: 0, seq: 0 };
 }
 
 /** Makes n1 the leader of term `term` with n2's vote. */
@@ -149,8 +149,7 @@ describe('Figure 2, Rules for Servers — leaders', () => {
     const s = makeState({});
     elect(s);
     msg(s, 'n2', ok(1, 1));
-    const data = new Uint8Array([42]);
-    const fx = step(s, { kind: 'propose', commands: [data, data], tokens: ['a', 'b'] }).list;
+    const fx = step(s, { kind: 'propose', commands: [command(42), command(42)], tokens: ['a', 'b'], requestId: 1 }).list;
     expect(logTerms(s)).toEqual([1, 1, 1]);
     expect(fx[0]).toMatchObject({ type: 'persistEntries' });
     expect(fx).toContainEqual({ type: 'proposalsAppended', tokens: ['a', 'b'], firstIndex: 2, term: 1 });
@@ -160,7 +159,7 @@ describe('Figure 2, Rules for Servers — leaders', () => {
 
   test('§5.3 a non-leader refuses commands', () => {
     const s = makeState({});
-    const fx = step(s, { kind: 'propose', commands: [new Uint8Array(1)], tokens: ['t'] }).list;
+    const fx = step(s, { kind: 'propose', commands: [command(1)], tokens: ['t'], requestId: 1 }).list;
     expect(fx).toEqual([{ type: 'proposalsRefused', tokens: ['t'] }]);
   });
 
@@ -180,10 +179,10 @@ describe('Figure 2, Rules for Servers — leaders', () => {
     step(s, { kind: 'electionTimeout', epoch: s.epoch }); // term 3
     msg(s, 'n2', { type: 'RequestVoteResponse', term: 3, voteGranted: true }); // noop at 6
     // n3 holds [1, 1, 1, 1]: rejects prev 5 as shorter; then prev 4 with conflict term 1 from index 1.
-    let fx = msg(s, 'n3', { type: 'AppendEntriesResponse', term: 3, success: false, matchIndex: 0, rejectedIndex: 5, conflictIndex: 5, conflictTerm: 0 });
+    let fx = msg(s, 'n3', { type: 'AppendEntriesResponse', term: 3, success: false, matchIndex: 0, rejectedIndex: 5, conflictIndex: 5, conflictTerm: 0, seq: 0 });
     let retry = sent(fx)[0].message as AppendEntries;
     expect(retry.prevLogIndex).toBe(4);
-    fx = msg(s, 'n3', { type: 'AppendEntriesResponse', term: 3, success: false, matchIndex: 0, rejectedIndex: 4, conflictIndex: 1, conflictTerm: 1 });
+    fx = msg(s, 'n3', { type: 'AppendEntriesResponse', term: 3, success: false, matchIndex: 0, rejectedIndex: 4, conflictIndex: 1, conflictTerm: 1, seq: 0 });
     retry = sent(fx)[0].message as AppendEntries;
     // The leader's last term-1 entry is at 2, so it resumes right after it: one round trip per term.
     expect(retry.prevLogIndex).toBe(2);
@@ -193,7 +192,7 @@ describe('Figure 2, Rules for Servers — leaders', () => {
   test('§5.3 a stale rejection (an answer to an older probe) does not move nextIndex', () => {
     const s = makeState({ term: 1, log: [1, 1] });
     elect(s); // term 2, noop at 3; probe for n3 at prev 2
-    const fx = msg(s, 'n3', { type: 'AppendEntriesResponse', term: 2, success: false, matchIndex: 0, rejectedIndex: 1, conflictIndex: 1, conflictTerm: 0 });
+    const fx = msg(s, 'n3', { type: 'AppendEntriesResponse', term: 2, success: false, matchIndex: 0, rejectedIndex: 1, conflictIndex: 1, conflictTerm: 0, seq: 0 });
     expect(fx).toEqual([]);
   });
 

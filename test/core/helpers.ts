@@ -4,7 +4,18 @@ import { createState, ProtocolOptions, RaftState } from '../../src/core/state';
 import { Entry, EntryKind } from '../../src/messages/entry';
 import type { RaftMessage } from '../../src/messages/types';
 
-export const OPTIONS: ProtocolOptions = { maxEntriesPerMessage: 100, maxBytesPerMessage: 1 << 20, maxInflight: 4, stallTicks: 2 };
+/** Plain Raft as in the paper's Figure 2: no PreVote, CheckQuorum or forwarding. */
+export const OPTIONS: ProtocolOptions = {
+  maxEntriesPerMessage: 100,
+  maxBytesPerMessage: 1 << 20,
+  maxInflight: 4,
+  stallTicks: 2,
+  preVote: false,
+  checkQuorum: false,
+  electionTimeoutMin: 150,
+  leaseDriftMargin: 30,
+  forward: false,
+};
 
 /** Entries with the given terms at indexes 1, 2, ... */
 export function logOf(terms: readonly number[]): Entry[] {
@@ -21,13 +32,19 @@ export function makeState(opts: {
   term?: number;
   votedFor?: string | null;
   log?: number[];
+  options?: Partial<ProtocolOptions>;
 }): RaftState {
   return createState(
     opts.id ?? 'n1',
     opts.voters ?? ['n1', 'n2', 'n3'],
     { term: opts.term ?? 0, votedFor: opts.votedFor ?? null, log: new RaftLog(logOf(opts.log ?? [])) },
-    OPTIONS,
+    { ...OPTIONS, ...opts.options },
   );
+}
+
+/** A user command as the propose event carries it. */
+export function command(byte: number) {
+  return { kind: EntryKind.Command, data: new Uint8Array([byte]) };
 }
 
 export function sent(effects: readonly Effect[]): { to: string; message: RaftMessage; afterPersist: boolean }[] {

@@ -89,13 +89,23 @@ describe('replication and commit', () => {
       expect(results.map((r) => r.index)).toEqual(results.map((_, i) => results[0].index + i));
     }));
 
-  test('a proposal to a follower is rejected with NotLeaderError carrying the leader hint', () =>
+  test('with forwarding off, a proposal to a follower is rejected with NotLeaderError carrying the leader hint', () =>
+    withCluster({ nodes: 3, seed: 2, nodeOptions: { forward: false } }, async (c) => {
+      const leader = await c.waitForLeader();
+      const follower = c.ids.find((id) => id !== leader)!;
+      const error = await c.propose(follower, 'x').catch((e) => e);
+      expect(error).toBeInstanceOf(NotLeaderError);
+      expect(error.leaderId).toBe(leader);
+    }));
+
+  test('a proposal to a follower is forwarded to the leader and resolves once applied on the follower', () =>
     withCluster({ nodes: 3, seed: 2 }, async (c) => {
       const leader = await c.waitForLeader();
       const follower = c.ids.find((id) => id !== leader)!;
-      const error = await c.node(follower).propose(encode('x')).catch((e) => e);
-      expect(error).toBeInstanceOf(NotLeaderError);
-      expect(error.leaderId).toBe(leader);
+      const at = await c.propose(follower, 'via follower');
+      expect(c.committedData(follower)).toContain('via follower');
+      expect(c.committedRunsOf(follower)[0].find((e) => e.index === at.index)?.term).toBe(at.term);
+      await c.waitFor(() => c.committedData(leader).includes('via follower'));
     }));
 
   test('bad input is refused with a named error and does not disturb the node', () =>

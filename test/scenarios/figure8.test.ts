@@ -15,7 +15,7 @@ test('Figure 8 (rule): replicas of an older-term entry on a majority do not comm
   expect(s.role.name).toBe('leader'); // log is now [1, 2, 4(no-op)]
   step(s, { kind: 'persisted', index: 3, term: 4 });
   const ack = (from: string, matchIndex: number) =>
-    step(s, { kind: 'message', from, message: { type: 'AppendEntriesResponse', term: 4, success: true, matchIndex, rejectedIndex: 0, conflictIndex: 0, conflictTerm: 0 } });
+    step(s, { kind: 'message', from, message: { type: 'AppendEntriesResponse', term: 4, success: true, matchIndex, rejectedIndex: 0, conflictIndex: 0, conflictTerm: 0, seq: 0 } });
   ack('s2', 2);
   ack('s3', 2);
   expect(s.commitIndex).toBe(0); // index 2 (term 2) is on s1, s2, s3 — still not committed
@@ -34,11 +34,13 @@ test('Figure 8 (cluster): an entry of term 2 stored on a majority is overwritten
     { id: 's5', log: [1, 3], term: 3, electionTimeout: { min: 60, max: 60 } },
   ]);
   // s1 wins term 4, then is cut off before its first AppendEntries arrives anywhere.
-  cluster.nodes.get('s1')!.role$.subscribe((role) => role === 'leader' && cluster.hub.isolate('s1'));
+  cluster.nodes.get('s1')!.role$.subscribe((role) => {
+    if (role === 'leader') cluster.hub.isolate('s1');
+  });
   const s5 = cluster.nodes.get('s5')!;
   const s5Leads = firstValueFrom(s5.leader$.pipe(filter((l) => l?.self === true)));
   await cluster.clock.advance(300);
-  expect((await s5Leads).term).toBe(5);
+  expect((await s5Leads)!.term).toBe(5);
   cluster.hub.heal();
   await cluster.clock.advance(500);
 

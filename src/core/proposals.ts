@@ -1,0 +1,52 @@
+import { Entry } from '../messages/entry';
+import type { ForwardedCommand, NodeId, ProposeRequest, ProposeResponse } from '../messages/types';
+import { Effects } from './effects';
+import { broadcastAppend } from './replication';
+import type { RaftState } from './state';
+
+/**
+ * Commands proposed on this node during one turn. A leader appends them as one batch and
+ * streams them to followers; a follower forwards them to the leader it knows (§6.2), or
+ * refuses them when forwarding is off or no leader is known.
+ */
+export function stepPropose(
+  s: RaftState,
+  commands: readonly ForwardedCommand[],
+  tokens: readonly unknown[],
+  requestId: number,
+  fx: Effects,
+): void {
+  if (s.role.name === 'leader') {
+    const firstIndex = appendCommands(s, commands, fx);
+    fx.push({ type: 'proposalsAppended', tokens, firstIndex, term: s.term });
+  } else if (s.options.forward && s.role.name === 'follower' && s.leaderId !== null) {
+    fx.send(s.leaderId, { type: 'ProposeRequest', term: s.term, requestId, commands });
+    fx.push({ type: 'proposalsForwarded', tokens, requestId });
+  } else {
+    fx.push({ type: 'proposalsRefused', tokens });
+  }
+}
+
+/** The leader appends commands a follower forwarded and tells it where they went. */
+export function handleProposeRequest(s: RaftState, from: NodeId, m: ProposeRequest, fx: Effects): void {
+  if (s.role.name !== 'leader') {
+    fx.send(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: false, firstIndex: 0 });
+    return;
+  }
+  const firstIndex = appendCommands(s, m.commands, fx);
+  fx.sendNow(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: true, firstIndex });
+}
+
+/** The leader's answer to commands this node forwarded. */
+export function handleProposeResponse(m: ProposeResponse, fx: Effects): void {
+  fx.push({ type: 'forwardAnswered', requestId: m.requestId, success: m.success, firstIndex: m.firstIndex, term: m.term });
+}
+
+function appendCommands(s: RaftState, commands: readonly ForwardedCommand[], fx: Effects): number {
+  const firstIndex = s.log.lastIndex + 1;
+  const entries: Entry[] = commands.map((c, i) => ({ index: firstIndex + i, term: s.term, kind: c.kind as Entry['kind'], data: c.data }));
+  s.log.append(entries);
+  fx.persistEntries(entries);
+  broadcastAppend(s, fx);
+  return firstIndex;
+}
