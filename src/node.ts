@@ -33,6 +33,7 @@ import { RoleContext, rolePipelines } from './states';
 import type { Storage } from './storage/storage';
 import { EventLoop } from './streams/eventLoop';
 import { PendingProposal, ProposalTracker } from './streams/proposals';
+import { decodeSessionCommand, DEFAULT_SESSION_POLICY, encodeSessionCommand, SessionInfo, SessionPolicy, SessionTable } from './streams/sessions';
 import { LeaderInfo, Membership, NodeStatus, sameLeader, sameStatus } from './streams/status';
 import type { Transport } from './transports/transport';
 
@@ -72,6 +73,19 @@ export interface RaftNodeOptions {
   readonly leaseDriftMargin?: number;
   /** How long a forwarded proposal or a read may wait for the leader (default `2 × electionTimeout.max`). */
   readonly requestTimeout?: number;
+  /** How long client sessions are remembered (see `ProposeOptions.session`). */
+  readonly sessions?: Partial<SessionPolicy>;
+}
+
+/** Options of `RaftNode.propose()`. */
+export interface ProposeOptions {
+  /**
+   * Exactly-once: the command is applied at most once per (clientId, seq), even when the
+   * client retries through another node or a new leader; a retry resolves with the
+   * original entry's position and is not emitted on `committed$` again. Use one
+   * increasing `seq` per command of a client.
+   */
+  readonly session?: SessionInfo;
 }
 
 /** Options of `RaftNode.read()`. */
@@ -113,7 +127,7 @@ export interface RaftNode {
    * `ProposalDroppedError` or `RequestTimeoutError` when the outcome is unknown (the
    * command may still commit).
    */
-  propose(data: Uint8Array): Promise<{ index: number; term: number }>;
+  propose(data: Uint8Array, options?: ProposeOptions): Promise<{ index: number; term: number }>;
   /**
    * A linearizable read barrier (ReadIndex): resolves once this node has applied every
    * entry committed before the call, so reading the local state machine afterwards
@@ -186,6 +200,7 @@ class Node implements RaftNode {
   private readonly electionResets = new Subject<void>();
   private readonly proposals = new Subject<PendingProposal>();
   private readonly tracker = new ProposalTracker();
+  private readonly sessions: SessionTable;
   private readonly loop = new EventLoop<RaftEvent>((e) => this.handle(e));
   private readonly subscriptions = new Subscription();
   private state: RaftState | null = null;
@@ -233,18 +248,28 @@ class Node implements RaftNode {
     this.committed$ = this.committed.asObservable();
     this.errors$ = this.errors.asObservable();
     this.scheduler = options.scheduler ?? defaultScheduler;
+    this.sessions = new SessionTable({ ...DEFAULT_SESSION_POLICY, ...options.sessions });
     this.requestTimeout = options.requestTimeout ?? 2 * (options.electionTimeout ?? DEFAULTS.electionTimeout).max;
     this.ready = this.start();
   }
 
-  propose(data: Uint8Array): Promise<{ index: number; term: number }> {
+  propose(data: Uint8Array, options: ProposeOptions = {}): Promise<{ index: number; term: number }> {
     if (!(data instanceof Uint8Array)) return Promise.reject(new TypeError('propose(data): data must be a Uint8Array'));
+    let kind: EntryKind = EntryKind.Command;
+    if (options.session) {
+      try {
+        data = encodeSessionCommand(options.session, data);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      kind = EntryKind.SessionCommand;
+    }
     const limit = this.options.maxCommandBytes ?? DEFAULTS.maxCommandBytes;
     if (data.byteLength > limit) return Promise.reject(new PayloadTooLargeError(data.byteLength, limit));
     if (this.stopped) return Promise.reject(new NodeStoppedError(this.id));
     if (!this.state) return Promise.reject(new NotLeaderError(null, 0));
     return new Promise((resolve, reject) => {
-      const proposal: PendingProposal = { data, resolve, reject };
+      const proposal: PendingProposal = { kind, data, resolve, reject };
       this.unbatched.add(proposal);
       this.proposals.next(proposal);
     });
@@ -306,7 +331,7 @@ class Node implements RaftNode {
         .pipe(batchPerTurn(o.turnScheduler ?? defaultTurnScheduler))
         .subscribe((batch) => {
           for (const p of batch) this.unbatched.delete(p);
-          const commands = batch.map((p) => ({ kind: EntryKind.Command, data: p.data }));
+          const commands = batch.map((p) => ({ kind: p.kind, data: p.data }));
           dispatch({ kind: 'propose', commands, tokens: batch, requestId: ++this.nextRequestId });
         }),
     );
@@ -476,6 +501,14 @@ class Node implements RaftNode {
       const entry = s.log.entry(++s.appliedIndex)!;
       if (entry.kind === EntryKind.Command) {
         this.committed.next({ index: entry.index, term: entry.term, data: entry.data });
+      } else if (entry.kind === EntryKind.SessionCommand) {
+        const { info, data } = decodeSessionCommand(entry.data);
+        const verdict = this.sessions.apply(info, entry.index, entry.term);
+        if (verdict.duplicate) {
+          this.tracker.applied(entry.index, entry.term, verdict.original ?? undefined);
+          continue;
+        }
+        this.committed.next({ index: entry.index, term: entry.term, data, session: info });
       }
       this.tracker.applied(entry.index, entry.term);
     }

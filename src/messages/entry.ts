@@ -32,6 +32,8 @@ export interface CommittedEntry {
   readonly index: number;
   readonly term: number;
   readonly data: Uint8Array;
+  /** The client session it was proposed in, if any (applied once per clientId and seq). */
+  readonly session?: { readonly clientId: string; readonly seq: number };
 }
 
 export const EMPTY_DATA: Uint8Array = new Uint8Array(0);

@@ -1,7 +1,9 @@
 import { ProposalDroppedError } from '../errors';
+import type { EntryKind } from '../messages/entry';
 
 /** A proposal waiting for its entry to commit. */
 export interface PendingProposal {
+  readonly kind: EntryKind;
   readonly data: Uint8Array;
   readonly resolve: (at: { index: number; term: number }) => void;
   readonly reject: (error: Error) => void;
@@ -19,12 +21,15 @@ export class ProposalTracker {
     proposals.forEach((proposal, i) => this.byIndex.set(firstIndex + i, { proposal, term }));
   }
 
-  /** The entry at `index` with `term` was applied. */
-  applied(index: number, term: number): void {
+  /**
+   * The entry at `index` with `term` was applied. `result` replaces its position in the
+   * answer (a session duplicate answers with the original command's position).
+   */
+  applied(index: number, term: number, result?: { index: number; term: number }): void {
     const waiting = this.byIndex.get(index);
     if (!waiting) return;
     this.byIndex.delete(index);
-    if (waiting.term === term) waiting.proposal.resolve({ index, term });
+    if (waiting.term === term) waiting.proposal.resolve(result ?? { index, term });
     else waiting.proposal.reject(new ProposalDroppedError(index, waiting.term, `index ${index} committed with term ${term}`));
   }
 

@@ -1,0 +1,107 @@
+import { InvalidMessageError } from '../errors';
+
+/**
+ * Client sessions for exactly-once commands (Raft dissertation §6.3). A command proposed
+ * with `{ clientId, seq }` is applied at most once per (clientId, seq): a retry — through
+ * the same leader or a new one — resolves with the original entry's position and is not
+ * emitted on `committed$` again.
+ *
+ * The table is updated in log order on every node as entries are applied, so every node
+ * decides duplicates identically, and a restart rebuilds it by replaying the log. Expiry
+ * is decided by the log too (never by clocks): a client silent for `idleEntries` applied
+ * entries, or the least recently active beyond `maxClients`, is forgotten — after that,
+ * a retry of one of its old commands would apply again.
+ */
+export interface SessionPolicy {
+  /** Most clients remembered (default 10,000). */
+  readonly maxClients: number;
+  /** A client with no command in this many applied entries is forgotten (default 1,000,000). */
+  readonly idleEntries: number;
+  /** Results remembered per client, for pipelined commands (default 64). */
+  readonly window: number;
+}
+
+export const DEFAULT_SESSION_POLICY: SessionPolicy = { maxClients: 10_000, idleEntries: 1_000_000, window: 64 };
+
+/** Identifies a command within a client session. */
+export interface SessionInfo {
+  readonly clientId: string;
+  readonly seq: number;
+}
+
+interface Session {
+  /** Applied seq → the position of the entry that applied it. */
+  readonly applied: Map<number, { index: number; term: number }>;
+  lastActive: number;
+}
+
+export type SessionVerdict =
+  | { readonly duplicate: false }
+  | { readonly duplicate: true; readonly original: { index: number; term: number } }
+  /** The seq is older than the client's window: it may have applied; it is not applied again. */
+  | { readonly duplicate: true; readonly original: null };
+
+export class SessionTable {
+  /** Insertion order = least recently active first (re-inserted on activity). */
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(private readonly policy: SessionPolicy = DEFAULT_SESSION_POLICY) {}
+
+  /** Decides whether the command at `index` applies, and records it if so. */
+  apply(info: SessionInfo, index: number, term: number): SessionVerdict {
+    this.expire(index);
+    let session = this.sessions.get(info.clientId);
+    if (session) this.sessions.delete(info.clientId);
+    else session = { applied: new Map(), lastActive: index };
+    session.lastActive = index;
+    this.sessions.set(info.clientId, session);
+    const original = session.applied.get(info.seq);
+    if (original) return { duplicate: true, original };
+    if (session.applied.size >= this.policy.window) {
+      const oldest = Math.min(...session.applied.keys());
+      if (info.seq < oldest) return { duplicate: true, original: null };
+      session.applied.delete(oldest);
+    }
+    session.applied.set(info.seq, { index, term });
+    return { duplicate: false };
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  private expire(index: number): void {
+    for (const [clientId, session] of this.sessions) {
+      const idle = index - session.lastActive > this.policy.idleEntries;
+      if (!idle && this.sessions.size < this.policy.maxClients) break;
+      this.sessions.delete(clientId);
+    }
+  }
+}
+
+/**
+ * The bytes of a session command: u16 clientId length, clientId (UTF-8), u32 seq high,
+ * u32 seq low, then the command.
+ */
+export function encodeSessionCommand(info: SessionInfo, data: Uint8Array): Uint8Array {
+  const id = Buffer.from(info.clientId, 'utf8');
+  if (id.length === 0 || id.length > 0xffff) throw new RangeError('clientId must be 1..65535 bytes of UTF-8');
+  if (!Number.isSafeInteger(info.seq) || info.seq < 0) throw new RangeError('seq must be a non-negative integer');
+  const out = Buffer.allocUnsafe(2 + id.length + 8 + data.byteLength);
+  out.writeUInt16BE(id.length, 0);
+  id.copy(out, 2);
+  out.writeUInt32BE(Math.floor(info.seq / 0x1_0000_0000), 2 + id.length);
+  out.writeUInt32BE(info.seq >>> 0, 6 + id.length);
+  out.set(data, 10 + id.length);
+  return out;
+}
+
+export function decodeSessionCommand(bytes: Uint8Array): { info: SessionInfo; data: Uint8Array } {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < 2) throw new InvalidMessageError('session command too short');
+  const idLength = buf.readUInt16BE(0);
+  if (buf.length < 10 + idLength) throw new InvalidMessageError('session command truncated');
+  const clientId = buf.toString('utf8', 2, 2 + idLength);
+  const seq = buf.readUInt32BE(2 + idLength) * 0x1_0000_0000 + buf.readUInt32BE(6 + idLength);
+  return { info: { clientId, seq }, data: buf.subarray(10 + idLength) };
+}
