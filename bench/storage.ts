@@ -129,13 +129,13 @@ async function main(): Promise<void> {
 
   const base = medians.baseline;
   console.log(`\nFileStorage, ${ENTRY_BYTES}-byte entries, median of ${RUNS} runs x ${SECONDS} s (node ${process.version}, ${os.cpus().length} cpus)\n`);
-  console.log('| case            | durable entries/s | fsyncs/s | entries/fsync | p50 ms | p99 ms |');
-  console.log('|-----------------|------------------:|---------:|--------------:|-------:|-------:|');
+  console.log('| case                 | durable entries/s | fsyncs/s | entries/fsync | p50 ms | p99 ms |');
+  console.log('|----------------------|------------------:|---------:|--------------:|-------:|-------:|');
   for (const name of names) {
     const m = medians[name];
     const label = name === 'baseline' ? 'bare write+fdatasync' : name;
     console.log(
-      `| ${label.padEnd(15)} | ${m.entriesPerSec.toFixed(0).padStart(17)} | ${m.fsyncsPerSec.toFixed(0).padStart(8)} | ` +
+      `| ${label.padEnd(20)} | ${m.entriesPerSec.toFixed(0).padStart(17)} | ${m.fsyncsPerSec.toFixed(0).padStart(8)} | ` +
         `${(m.entriesPerSec / m.fsyncsPerSec).toFixed(1).padStart(13)} | ${m.p50Ms.toFixed(3).padStart(6)} | ${m.p99Ms.toFixed(3).padStart(6)} |`,
     );
   }
