@@ -16,6 +16,8 @@ export { encodeEntries, decodeEntries } from './messages/entryCodec';
 export type { Storage, HardState, PersistedState } from './storage/storage';
 export { MemoryStorage } from './storage/memoryStorage';
 export type { MemoryStorageOptions } from './storage/memoryStorage';
+export { FileStorage, CorruptLogError, DirectoryLockedError, NonContiguousAppendError } from './storage/fileStorage';
+export type { FileStorageOptions, RecoveryReport } from './storage/fileStorage';
 export type { Transport } from './transports/transport';
 export { MemoryHub } from './transports/memoryHub';
 export type { MemoryHubOptions, NetworkFaults } from './transports/memoryHub';

@@ -9,6 +9,10 @@ import { FileLog, RecoveryReport } from './fileLog';
 import { FileSystem, nodeFileSystem, syncDirectory } from './fileSystem';
 import { HardState, PersistedState, Storage } from './storage';
 
+export { CorruptLogError, DirectoryLockedError, NonContiguousAppendError } from './fileErrors';
+export type { RecoveryReport } from './fileLog';
+export type { FileSystem, FileHandleLike } from './fileSystem';
+
 export interface FileStorageOptions {
   /**
    * A segment file is closed and the next one started when a write would take it past
