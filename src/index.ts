@@ -21,6 +21,8 @@ export type { FileStorageOptions, RecoveryReport } from './storage/fileStorage';
 export type { Transport } from './transports/transport';
 export { MemoryHub } from './transports/memoryHub';
 export type { MemoryHubOptions, NetworkFaults } from './transports/memoryHub';
+export { tcpTransport, TcpTransport } from './transports/tcpTransport';
+export type { TcpTransportOptions, TcpTransportStats, TcpTlsOptions } from './transports/tcpTransport';
 export { seededRandom } from './random';
 export { batchPerTurn } from './operators/batchPerTurn';
 export { electionTimer } from './operators/electionTimer';
