@@ -59,7 +59,8 @@ export interface OpenedLog {
  *
  * @example
  * const { log, entries } = await FileLog.open(nodeFileSystem, dir, 64 << 20);
- * await log.append([encodeEntries(batch)], block.length); // durable when it resolves
+ * const block = encodeEntries([{ index: entries.length + 1, term: 1, kind: EntryKind.Noop, data: EMPTY_DATA }]);
+ * await log.append([block], block.length); // durable when it resolves
  */
 export class FileLog {
   private constructor(
