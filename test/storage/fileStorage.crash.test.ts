@@ -319,7 +319,7 @@ describe('FileStorage recovery of hand-made damage', () => {
 
   test('damage in an older segment refuses to start', async () => {
     const dir = dirs.make();
-    await writeLog(dir, 40, { maxSegmentBytes: 1024 });
+    await writeLog(dir, 24, { maxSegmentBytes: 1024 });
     const files = segments(dir);
     expect(files.length).toBeGreaterThan(2);
     const victim = records(files[1])[0];
@@ -331,7 +331,7 @@ describe('FileStorage recovery of hand-made damage', () => {
 
   test('a truncated (not last) segment refuses to start', async () => {
     const dir = dirs.make();
-    await writeLog(dir, 40, { maxSegmentBytes: 1024 });
+    await writeLog(dir, 24, { maxSegmentBytes: 1024 });
     const files = segments(dir);
     const last = records(files[0]).pop()!;
     fs.truncateSync(files[0], last.offset + 3);
@@ -340,7 +340,7 @@ describe('FileStorage recovery of hand-made damage', () => {
 
   test('a missing segment refuses to start', async () => {
     const dir = dirs.make();
-    await writeLog(dir, 40, { maxSegmentBytes: 1024 });
+    await writeLog(dir, 24, { maxSegmentBytes: 1024 });
     const files = segments(dir);
     fs.unlinkSync(files[1]);
     await expect(FileStorage.open(dir)).rejects.toThrow(new RegExp(`segment missing`));
@@ -349,17 +349,17 @@ describe('FileStorage recovery of hand-made damage', () => {
 
   test('a segment whose creation was torn (partial header, nothing after) is started again', async () => {
     const dir = dirs.make();
-    await writeLog(dir, 40, { maxSegmentBytes: 1024 });
+    await writeLog(dir, 24, { maxSegmentBytes: 1024 });
     const files = segments(dir);
     const next = path.join(dir, `${String(files.length + 1).padStart(16, '0')}.wal`);
     fs.writeFileSync(next, Buffer.from('RXRA'));
     const { indexes, storage } = await loadIndexes(dir);
-    expect(indexes).toEqual(range(1, 40));
+    expect(indexes).toEqual(range(1, 24));
     expect(storage.recovery.tornTail).toMatchObject({ file: next, offset: 0, bytes: 4 });
-    await storage.append([makeEntry(41, 1)]);
+    await storage.append([makeEntry(25, 1)]);
     await storage.close();
     const again = await loadIndexes(dir);
-    expect(again.indexes).toEqual(range(1, 41));
+    expect(again.indexes).toEqual(range(1, 25));
     await again.storage.close();
   });
 
