@@ -1,0 +1,20 @@
+/**
+ * A replicated key-value server on rxraft: FileStorage (durable write-ahead log), the TCP
+ * transport (shared-secret authentication) and an HTTP API (node:http).
+ *
+ *   npm run kv -- --id n1 --raft 127.0.0.1:7001 --http 127.0.0.1:8001 --data ./data/n1 \
+ *     --peers n2=127.0.0.1:7002,n3=127.0.0.1:7003 --secret <cluster secret>
+ *
+ *   curl -X PUT --data-binary 1 http://127.0.0.1:8001/kv/x
+ *   curl http://127.0.0.1:8001/kv/x
+ *   curl -X POST --data-binary 2 'http://127.0.0.1:8001/kv/x?cas=1'
+ *   curl http://127.0.0.1:8001/status
+ *
+ * The pieces, one concern per file, in examples/kv/: commands.ts (the log's command
+ * bytes), stateMachine.ts (applying them), http.ts (routes), errors.ts (rxraft errors →
+ * HTTP), metrics.ts (Prometheus), server.ts (wiring), config.ts (flags), ipc.ts
+ * (supervision by a parent process), main.ts (the process).
+ */
+import { runKvServerMain } from './kv/main';
+
+void runKvServerMain(process.argv.slice(2));

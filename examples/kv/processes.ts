@@ -1,0 +1,268 @@
+/**
+ * Forking KV server processes and talking to them over IPC: shared by the cluster
+ * launcher, the demo, the benchmark and the integration tests.
+ */
+import { ChildProcess, fork } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { Observable, Subject } from 'rxjs';
+import type { ChildMessage, ParentMessage, StreamName } from './ipc';
+
+/** The repository root: the nearest directory above this file holding a package.json (also from the compiled tree). */
+export const REPO_ROOT = ((): string => {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+})();
+
+let compiledRoot: string | null | undefined;
+
+/**
+ * Transpiles `src/`, `examples/` and `bench/` to JavaScript once (no type check) into
+ * `node_modules/.cache/rxraft-js/<hash of the sources>/`, and returns that directory;
+ * null if TypeScript is not available. Children then start in a fraction of a second
+ * instead of each transpiling ~60 files through ts-node — which matters on a small
+ * machine that starts several nodes at once and restarts them in a benchmark.
+ */
+export function compiledTree(): string | null {
+  if (compiledRoot !== undefined) return compiledRoot;
+  compiledRoot = null;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ts = require('typescript') as typeof import('typescript');
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) files.push(p);
+      }
+    };
+    for (const d of ['src', 'examples', 'bench']) if (fs.existsSync(path.join(REPO_ROOT, d))) walk(path.join(REPO_ROOT, d));
+    files.sort();
+    const hash = crypto.createHash('sha256').update(ts.version);
+    const sources = files.map((f) => {
+      const text = fs.readFileSync(f, 'utf8');
+      hash.update(f).update('\0').update(text).update('\0');
+      return text;
+    });
+    const out = path.join(REPO_ROOT, 'node_modules', '.cache', 'rxraft-js', hash.digest('hex').slice(0, 16));
+    if (!fs.existsSync(out)) {
+      const staging = `${out}.${process.pid}.tmp`;
+      files.forEach((file, i) => {
+        const js = ts.transpileModule(sources[i], {
+          fileName: file,
+          compilerOptions: {
+            target: ts.ScriptTarget.ES2022,
+            module: ts.ModuleKind.CommonJS,
+            esModuleInterop: true,
+            isolatedModules: true,
+          },
+        }).outputText;
+        const target = path.join(staging, path.relative(REPO_ROOT, file)).replace(/\.ts$/, '.js');
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(target, js);
+      });
+      try {
+        fs.renameSync(staging, out);
+      } catch {
+        // Another process finished the same build first: use theirs.
+        fs.rmSync(staging, { recursive: true, force: true });
+      }
+    }
+    compiledRoot = out;
+  } catch {
+    compiledRoot = null;
+  }
+  return compiledRoot;
+}
+
+/** How to run a TypeScript entry point of this repository in a child process. */
+function entryPoint(entry: string): { modulePath: string; execArgv: string[] } {
+  const compiled = compiledTree();
+  if (compiled) return { modulePath: path.join(compiled, entry.replace(/\.ts$/, '.js')), execArgv: [] };
+  return { modulePath: path.join(REPO_ROOT, entry), execArgv: ['-r', 'ts-node/register/transpile-only'] };
+}
+
+/** What a child reports once it listens. */
+export interface ReadyInfo {
+  readonly id: string;
+  readonly pid: number;
+  readonly http: string;
+  readonly raft: string;
+}
+
+/** A forked KV server process. */
+export interface KvChild {
+  readonly id: string;
+  readonly process: ChildProcess;
+  /** Resolves once the server listens; rejects if the process exits first. */
+  readonly ready: Promise<ReadyInfo>;
+  /** Every message the child sends (events, replies, failures). */
+  readonly messages$: Observable<ChildMessage>;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Asks the child to report these streams as `event` messages. */
+  watch(streams: readonly StreamName[]): void;
+  /** Runs an IPC command in the child (see `superviseByParent`); rejects on error or after `timeoutMs`. */
+  call<T = unknown>(command: string, args?: unknown, timeoutMs?: number): Promise<T>;
+  /** Sends a signal (default SIGKILL) unless the process already exited. */
+  kill(signal?: NodeJS.Signals): void;
+  /** Asks for a clean stop; SIGKILL after `graceMs`. Resolves once exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface ForkOptions {
+  /** The node id (for messages before `ready`). */
+  readonly id: string;
+  /** Arguments of the entry point (kv-server flags). */
+  readonly args: readonly string[];
+  /** The entry point, relative to the repository root (default `examples/kv-server.ts`). */
+  readonly entry?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Each line the child writes to stdout or stderr (default: dropped). */
+  readonly onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Extra node flags, e.g. `--cpu-prof`. */
+  readonly nodeArgs?: readonly string[];
+}
+
+/**
+ * Forks a KV server with an IPC channel. The child stops when this process exits, even
+ * by SIGKILL (the channel closes and the child notices: see `superviseByParent`).
+ *
+ * @example
+ * const child = forkKvServer({ id: 'n1', args: ['--id', 'n1', ...], env: { RXRAFT_SECRET } });
+ * const { http } = await child.ready;
+ * child.kill('SIGKILL');
+ */
+export function forkKvServer(options: ForkOptions): KvChild {
+  const { modulePath, execArgv } = entryPoint(options.entry ?? 'examples/kv-server.ts');
+  const child = fork(modulePath, [...options.args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...options.env },
+    execArgv: [...execArgv, ...(options.nodeArgs ?? [])],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const messages = new Subject<ChildMessage>();
+  const onLine = options.onLine;
+  for (const stream of ['stdout', 'stderr'] as const) {
+    let buffered = '';
+    child[stream]!.setEncoding('utf8');
+    child[stream]!.on('data', (chunk: string) => {
+      if (!onLine) return;
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        onLine(buffered.slice(0, nl), stream);
+        buffered = buffered.slice(nl + 1);
+      }
+    });
+  }
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      messages.complete();
+      resolve({ code, signal });
+    }),
+  );
+  child.on('error', () => undefined);
+  const ready = new Promise<ReadyInfo>((resolve, reject) => {
+    child.on('message', (m: ChildMessage) => {
+      messages.next(m);
+      if (m.type === 'ready') resolve(m);
+      if (m.type === 'failed') reject(new Error(`${options.id}: ${m.error}`));
+    });
+    void exited.then(({ code, signal }) => reject(new Error(`${options.id} exited (${signal ?? code}) before it was ready`)));
+  });
+  ready.catch(() => undefined);
+
+  let nextRequestId = 0;
+  const send = (m: ParentMessage) => {
+    if (child.connected) child.send(m, undefined, undefined, () => undefined);
+  };
+  const kill = (signal: NodeJS.Signals = 'SIGKILL') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  return {
+    id: options.id,
+    process: child,
+    ready,
+    messages$: messages.asObservable(),
+    exited,
+    watch: (streams) => send({ type: 'watch', streams }),
+    call<T>(command: string, args?: unknown, timeoutMs = 120_000): Promise<T> {
+      const requestId = ++nextRequestId;
+      return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => finish(() => reject(new Error(`${options.id}: ${command} timed out`))), timeoutMs);
+        const subscription = messages.subscribe({
+          next: (m) => {
+            if (m.type !== 'reply' || m.requestId !== requestId) return;
+            finish(() => (m.ok ? resolve(m.value as T) : reject(new Error(`${options.id}: ${command}: ${m.error}`))));
+          },
+          complete: () => finish(() => reject(new Error(`${options.id} exited during ${command}`))),
+        });
+        function finish(settle: () => void) {
+          clearTimeout(timer);
+          subscription.unsubscribe();
+          settle();
+        }
+        send({ type: 'call', requestId, command, args });
+      });
+    },
+    kill,
+    async stop(graceMs = 3000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      send({ type: 'stop' });
+      kill('SIGTERM');
+      const timer = setTimeout(() => kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Free TCP ports on `host`, found by binding port 0 (all held at once so they differ). */
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const server = net.createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, host, () => resolve());
+      });
+      ports.push((server.address() as net.AddressInfo).port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
+}
+
+/** The kv-server flags of node `id` of a local cluster. */
+export interface LocalNodeSpec {
+  readonly id: string;
+  readonly raftPort: number;
+  readonly httpPort: number;
+}
+
+/**
+ * The command-line flags for each node of a local (loopback) cluster.
+ *
+ * @example
+ * const specs = [{ id: 'n1', raftPort: 7001, httpPort: 8001 }, { id: 'n2', raftPort: 7002, httpPort: 8002 }];
+ * localNodeArgs(specs[0], specs, '/tmp/data'); // ['--id', 'n1', '--raft', '127.0.0.1:7001', ...]
+ */
+export function localNodeArgs(spec: LocalNodeSpec, initial: readonly LocalNodeSpec[], dataRoot: string, extra: readonly string[] = []): string[] {
+  return [
+    '--id', spec.id,
+    '--raft', `127.0.0.1:${spec.raftPort}`,
+    '--http', `127.0.0.1:${spec.httpPort}`,
+    '--data', path.join(dataRoot, spec.id),
+    '--peers', initial.map((p) => `${p.id}=127.0.0.1:${p.raftPort}`).join(','),
+    ...extra,
+  ];
+}

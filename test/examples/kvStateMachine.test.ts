@@ -1,0 +1,104 @@
+import { BadCommandError, Command, decodeCommand, encodeCommand, Op } from '../../examples/kv/commands';
+import { parseConfig, ConfigError } from '../../examples/kv/config';
+import { parseIdempotencyKey } from '../../examples/kv/http';
+import { KvStateMachine, Outcome, OUTCOME_WINDOW } from '../../examples/kv/stateMachine';
+
+const b = (s: string) => Buffer.from(s);
+const entry = (index: number, command: Command) => ({ index, term: 1, data: encodeCommand(command) });
+
+describe('KV commands', () => {
+  it.each<Command>([
+    { op: Op.Put, key: 'x', value: b('1') },
+    { op: Op.Put, key: 'ключ', value: b('') },
+    { op: Op.Delete, key: 'x' },
+    { op: Op.Cas, key: 'x', expected: b('old'), value: b('new') },
+    { op: Op.Cas, key: 'x', expected: b(''), value: b('') },
+    { op: Op.MemberHttp, key: 'n4', value: b('127.0.0.1:8004') },
+  ])('round-trips %o', (command) => {
+    // Values decode as views into the entry's bytes: compare them as plain buffers.
+    const plain = (c: Command) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v instanceof Uint8Array ? Buffer.from(v) : v]));
+    expect(plain(decodeCommand(encodeCommand(command)))).toEqual(plain(command));
+  });
+
+  it('is compact: a put of a 100-byte value under an 8-byte key takes 111 bytes', () => {
+    expect(encodeCommand({ op: Op.Put, key: 'key00001', value: Buffer.alloc(100) }).length).toBe(111);
+  });
+
+  it.each([[[]], [[9, 0, 1, 0x78]], [[1, 0, 5, 0x78]], [[3, 0, 1, 0x78, 0, 0, 0, 9]], [[2, 0, 1, 0x78, 1]]])('refuses malformed bytes %j', (bytes) => {
+    expect(() => decodeCommand(Uint8Array.from(bytes))).toThrow(BadCommandError);
+  });
+
+  it('refuses empty and oversized keys when encoding', () => {
+    expect(() => encodeCommand({ op: Op.Delete, key: '' })).toThrow(RangeError);
+    expect(() => encodeCommand({ op: Op.Delete, key: 'k'.repeat(1025) })).toThrow(RangeError);
+  });
+});
+
+describe('KvStateMachine', () => {
+  it('applies puts, deletes and compare-and-set, recording outcomes by index', () => {
+    const kv = new KvStateMachine();
+    expect(kv.apply(entry(1, { op: Op.Put, key: 'x', value: b('1') }))).toBe(Outcome.Stored);
+    expect(kv.apply(entry(2, { op: Op.Cas, key: 'x', expected: b('2'), value: b('3') }))).toBe(Outcome.NotSwapped);
+    expect(kv.apply(entry(3, { op: Op.Cas, key: 'x', expected: b('1'), value: b('3') }))).toBe(Outcome.Swapped);
+    expect(kv.get('x')?.toString()).toBe('3');
+    expect(kv.apply(entry(4, { op: Op.Cas, key: 'y', expected: b(''), value: b('3') }))).toBe(Outcome.NotSwapped);
+    expect(kv.apply(entry(5, { op: Op.Delete, key: 'x' }))).toBe(Outcome.Deleted);
+    expect(kv.apply(entry(6, { op: Op.Delete, key: 'x' }))).toBe(Outcome.Absent);
+    expect([1, 2, 3, 4, 5, 6].map((i) => kv.outcomeAt(i))).toEqual([1, 5, 4, 5, 2, 3]);
+    expect(kv.outcomeAt(7)).toBeUndefined();
+    expect(kv.appliedIndex).toBe(6);
+  });
+
+  it('skips entries that are not its commands instead of throwing', () => {
+    const kv = new KvStateMachine();
+    expect(kv.apply({ index: 1, term: 1, data: b('set x 1') })).toBe(Outcome.Invalid);
+    expect(kv.invalid).toBe(1);
+  });
+
+  it('forgets outcomes older than the window', () => {
+    const kv = new KvStateMachine();
+    kv.apply(entry(1, { op: Op.Put, key: 'x', value: b('1') }));
+    kv.apply(entry(1 + OUTCOME_WINDOW, { op: Op.Delete, key: 'x' }));
+    expect(kv.outcomeAt(1)).toBeUndefined();
+    expect(kv.outcomeAt(1 + OUTCOME_WINDOW)).toBe(Outcome.Deleted);
+  });
+
+  it('copies values out of the entry bytes', () => {
+    const kv = new KvStateMachine();
+    const e = entry(1, { op: Op.Put, key: 'x', value: b('abc') });
+    kv.apply(e);
+    e.data.fill(0);
+    expect(kv.get('x')?.toString()).toBe('abc');
+  });
+});
+
+describe('kv-server configuration', () => {
+  const base = ['--id', 'n1', '--raft', '127.0.0.1:7001', '--http', '127.0.0.1:8001'];
+
+  it('reads flags, peers and the secret from the environment', () => {
+    const c = parseConfig([...base, '--peers', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002', '--data=/tmp/x'], { RXRAFT_SECRET: 's' });
+    expect(c).toMatchObject({ id: 'n1', raft: { host: '127.0.0.1', port: 7001 }, peers: { n2: '127.0.0.1:7002' }, secret: 's', dataDir: '/tmp/x', join: false });
+    expect(c.electionTimeout).toEqual({ min: 150, max: 300 });
+  });
+
+  it.each([
+    [[...base], /secret/],
+    [['--raft', '127.0.0.1:7001', '--http', '127.0.0.1:8001', '--secret', 's'], /--id/],
+    [[...base, '--secret', 's', '--peers', 'n2'], /id=host:port/],
+    [[...base, '--secret', 's', '--bogus', '1'], /unknown option --bogus/],
+    [[...base, '--secret', 's', '--election-timeout', '300-150'], /election-timeout/],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseConfig(argv as string[], {})).toThrow(ConfigError);
+    expect(() => parseConfig(argv as string[], {})).toThrow(message as RegExp);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('parses <clientId>:<seq>', () => {
+    expect(parseIdempotencyKey('client:a:42')).toEqual({ clientId: 'client:a', seq: 42 });
+    expect(parseIdempotencyKey(undefined)).toBeUndefined();
+  });
+  it.each(['nocolon', ':1', 'c:', 'c:-1', 'c:1.5', 'c:99999999999999999'])('refuses %s', (header) => {
+    expect(() => parseIdempotencyKey(header)).toThrow(/Idempotency-Key/);
+  });
+});
