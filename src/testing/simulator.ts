@@ -5,8 +5,9 @@ import { TestCluster, TestClusterOptions } from './cluster';
 import { ALL_FAULT_CLASSES, FaultClass, FaultEvent, FaultInjector } from './faults';
 import type { KvOperation } from './history';
 import { SafetyMonitor, Violation } from './invariants';
+import { durabilityTap } from './invariantsWire';
 import { checkLinearizability, LinearizabilityResult } from './linearizability';
-import { KvWorkload, KvWorkloadStats } from './workload';
+import { KvWorkload, KvWorkloadOptions, KvWorkloadStats } from './workload';
 
 /** Options of `runSimulation`. Times are virtual milliseconds. */
 export interface SimulationOptions {
@@ -18,6 +19,8 @@ export interface SimulationOptions {
   readonly steps?: number;
   /** Concurrent key-value clients (default 4). */
   readonly clients?: number;
+  /** Workload settings: keys, mix, timeouts, which clients use sessions (default: every other one). */
+  readonly workload?: Omit<KvWorkloadOptions, 'random' | 'clients' | 'onAnomaly'>;
   /** Fault classes to inject (default all). */
   readonly faults?: readonly FaultClass[];
   /** Longest the cluster may take, once faults stop, for each liveness stage (default 10000). */
@@ -26,6 +29,11 @@ export interface SimulationOptions {
   readonly linearizabilityBudget?: number;
   /** Options passed to the cluster: faulty storage or transport for tests, node options. */
   readonly cluster?: Pick<TestClusterOptions, 'storage' | 'transport' | 'nodeOptions' | 'syncDelay'>;
+  /**
+   * Check on the wire that votes and acknowledgements are durable when sent (default
+   * true; see `durabilityTap`). Off, durability bugs must show through their effects.
+   */
+  readonly wireChecks?: boolean;
   /** Called once everything is set up, before time starts: for tracing and debugging. */
   readonly inspect?: (run: { readonly cluster: TestCluster; readonly monitor: SafetyMonitor; readonly workload: KvWorkload }) => void;
 }
@@ -83,9 +91,26 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const nodes = options.nodes ?? DEFAULTS.nodes;
   const steps = options.steps ?? DEFAULTS.steps;
   const bound = options.livenessTimeout ?? DEFAULTS.livenessTimeout;
-  const cluster = new TestCluster({ nodes, seed, ...options.cluster });
-  const monitor = new SafetyMonitor(cluster);
+  // The tap sees what each node sends (inside any planted network fault) and reports
+  // promises of durability that storage does not back; nothing is sent before the
+  // monitor exists (nodes load their storage first).
+  let monitor: SafetyMonitor | undefined;
+  let cluster: TestCluster | undefined;
+  const tap = durabilityTap((m) => monitor?.report('durability', m), (id) => cluster!.storage(id));
+  const wrap = options.cluster?.transport;
+  const checkWire = options.wireChecks ?? true;
+  cluster = new TestCluster({
+    nodes,
+    seed,
+    ...options.cluster,
+    transport: (id, t, s) => {
+      const inner = wrap ? wrap(id, t, s) : t;
+      return checkWire ? tap(id, inner) : inner;
+    },
+  });
+  monitor = new SafetyMonitor(cluster);
   const workload = new KvWorkload(cluster, {
+    ...options.workload,
     random: seededRandom(mix(seed, 1)),
     clients: options.clients ?? DEFAULTS.clients,
     onAnomaly: (m) => monitor.report('propose-contract', m),

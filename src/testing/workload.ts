@@ -27,6 +27,19 @@ export interface KvWorkloadOptions {
   /** Pause between one client's operations (default 0–20). */
   readonly thinkTime?: { readonly min: number; readonly max: number };
   readonly mix?: KvOperationMix;
+  /**
+   * Which clients use client sessions (`propose(data, { session })`): `'none'`, `'all'`,
+   * or `'mixed'` (every other client; the default). A session client retries an
+   * operation whose outcome is unknown under the same (clientId, seq) until its timeout:
+   * exactly-once makes that safe.
+   */
+  readonly sessions?: 'none' | 'all' | 'mixed';
+  /**
+   * A planted client bug, for tests: clients without a session also retry operations
+   * whose outcome is unknown, so a command can execute twice. The history is then not
+   * linearizable, and the checker must say so.
+   */
+  readonly unsafeRetries?: boolean;
   /** Called with a description when a node breaks the `propose` contract. */
   readonly onAnomaly?: (message: string) => void;
 }
@@ -41,7 +54,7 @@ export interface KvWorkloadStats {
   indeterminate: number;
   /** Timed out without ever being accepted by a node: certainly not executed, left out of the history. */
   failed: number;
-  /** Attempts repeated after `NotLeaderError`. */
+  /** Attempts repeated (after `NotLeaderError`, or after an unknown outcome in a session). */
   retries: number;
 }
 
@@ -50,8 +63,12 @@ const DEFAULT_MIX: KvOperationMix = { get: 0.35, put: 0.2, append: 0.25, cas: 0.
 interface PendingOp {
   readonly command: KvCommand;
   readonly call: number;
-  /** A proposal of this op was made and has not been refused: it may execute. */
-  inFlight: boolean;
+  /** The session seq of a session client's op. */
+  readonly seq: number;
+  /** A proposal of this op is out (made, not yet answered). */
+  outstanding: boolean;
+  /** Some earlier proposal of this op failed in a way that leaves its outcome unknown. */
+  maybeExecuted: boolean;
   done: boolean;
   timeout: Subscription | null;
 }
@@ -64,6 +81,9 @@ interface Client {
   op: PendingOp | null;
   /** Call time of the last operation of this slot that completed with a result. */
   lastOkCall: number;
+  /** The session clientId, for a session client. */
+  readonly session: string | null;
+  seq: number;
 }
 
 /**
@@ -76,6 +96,8 @@ interface Client {
  *
  * - `NotLeaderError`: nothing was appended; the client retries at the hinted leader (or
  *   a random node) until its timeout.
+ * - A session client (see `sessions`) also retries after an unknown outcome, under the
+ *   same (clientId, seq): the node applies it at most once.
  * - Any other rxraft error (`ProposalDroppedError`, `NodeStoppedError`, a request
  *   timeout) or the client's own timeout while a proposal is out: the command may
  *   still commit, so the operation is recorded as indeterminate
@@ -125,8 +147,10 @@ export class KvWorkload {
     this.thinkTime = options.thinkTime ?? { min: 0, max: 20 };
     for (const id of cluster.ids) if (cluster.isRunning(id)) this.attach(id, cluster.node(id));
     this.subscription = cluster.started$.subscribe(({ id, node }) => this.attach(id, node));
+    const sessions = options.sessions ?? 'mixed';
     for (let slot = 0; slot < (options.clients ?? 4); slot++) {
-      this.clients.push({ slot, id: this.nextClientId++, leaderGuess: null, op: null, lastOkCall: -1 });
+      const session = sessions === 'all' || (sessions === 'mixed' && slot % 2 === 0) ? `client${slot}` : null;
+      this.clients.push({ slot, id: this.nextClientId++, leaderGuess: null, op: null, lastOkCall: -1, session, seq: 0 });
     }
   }
 
@@ -173,7 +197,7 @@ export class KvWorkload {
   private issue(c: Client): void {
     if (!this.running || c.op) return;
     const command = this.nextCommand();
-    const op: PendingOp = { command, call: this.stamp(), inFlight: false, done: false, timeout: null };
+    const op: PendingOp = { command, call: this.stamp(), seq: ++c.seq, outstanding: false, maybeExecuted: false, done: false, timeout: null };
     c.op = op;
     this.stats.invoked++;
     op.timeout = this.cluster.clock.scheduler.schedule(() => this.abandon(c, op), this.opTimeout);
@@ -187,7 +211,7 @@ export class KvWorkload {
       this.later(() => this.attempt(c, op), 5 + this.random() * 15);
       return;
     }
-    op.inFlight = true;
+    op.outstanding = true;
     const view = this.cluster.scheduler(target);
     // A request to a paused node waits in its socket until it runs again.
     if (view.paused) view.schedule(() => this.propose(c, op, target));
@@ -198,14 +222,15 @@ export class KvWorkload {
     if (op.done) return;
     if (!this.cluster.isRunning(target)) {
       // The node went down while the request waited: the request is lost, unexecuted.
-      op.inFlight = false;
+      op.outstanding = false;
       c.leaderGuess = null;
       this.later(() => this.attempt(c, op), 1);
       return;
     }
     const node = this.cluster.node(target);
     const kv = this.machines.get(target)!;
-    node.propose(encodeKvCommand(op.command)).then(
+    const session = c.session === null ? undefined : { session: { clientId: c.session, seq: op.seq } };
+    node.propose(encodeKvCommand(op.command), session).then(
       ({ index }) => {
         if (op.done) return;
         const applied = kv.takeResult(index);
@@ -221,8 +246,8 @@ export class KvWorkload {
       },
       (e: unknown) => {
         if (op.done) return;
+        op.outstanding = false;
         if (e instanceof NotLeaderError) {
-          op.inFlight = false;
           this.stats.retries++;
           const hinted = e.leaderId !== null && e.leaderId !== target;
           c.leaderGuess = hinted ? e.leaderId : null;
@@ -230,10 +255,15 @@ export class KvWorkload {
           return;
         }
         // ProposalDroppedError, NodeStoppedError, RequestTimeoutError...: the command may still commit.
+        op.maybeExecuted = true;
+        c.leaderGuess = null;
         if (!(e instanceof RaftError)) {
           this.options.onAnomaly?.(`${target} rejected ${op.command.id} with an unexpected error: ${String(e)}`);
+        } else if (c.session !== null || this.options.unsafeRetries) {
+          this.stats.retries++;
+          this.later(() => this.attempt(c, op), 5 + this.random() * 15);
+          return;
         }
-        c.leaderGuess = null;
         this.abandon(c, op);
       },
     );
@@ -276,7 +306,7 @@ export class KvWorkload {
   private abandon(c: Client, op: PendingOp): void {
     if (op.done) return;
     this.finishOp(c, op);
-    if (!op.inFlight) {
+    if (!op.outstanding && !op.maybeExecuted) {
       this.stats.failed++;
     } else {
       this.stats.indeterminate++;

@@ -1,0 +1,217 @@
+/**
+ * `npm run sim`: deterministic simulation sweeps of rxraft clusters.
+ *
+ *   npm run sim -- --seeds N [--from S] [--nodes 3|5] [--steps K] [--clients C]
+ *                  [--workers W] [--budget B] [--json] [--verbose] [--history FILE]
+ *
+ * Runs seeds S .. S+N-1 (each one a whole cluster, fault schedule and workload), over W
+ * worker processes (default: one per CPU). Prints every failing seed with the command
+ * that replays it exactly, and exits 1 if any seed broke a rule. `--json` prints a final
+ * summary on stdout: { seeds, violations, nonLinearizable, unknown, ops, faults, ... }.
+ * With one seed, `--verbose` prints the fault schedule and `--history FILE` writes the
+ * clients' history (JSON Lines).
+ *
+ * Wall-clock time is read here only, for the progress bar and the rate.
+ */
+import { ChildProcess, fork } from 'child_process';
+import { writeFileSync } from 'fs';
+import { availableParallelism } from 'os';
+import { formatHistory } from '../src/testing/history';
+import { reproduceCommand, runSimulation, SimulationResult } from '../src/testing/simulator';
+
+interface Args {
+  seeds: number;
+  from: number;
+  nodes: number;
+  steps: number;
+  clients: number | undefined;
+  workers: number;
+  budget: number | undefined;
+  json: boolean;
+  verbose: boolean;
+  history: string | undefined;
+  worker: boolean;
+}
+
+/** What a worker sends back per seed (small: histories stay in the worker). */
+interface SeedReport {
+  readonly seed: number;
+  readonly violations: readonly { kind: string; at: number; message: string }[];
+  readonly verdict: 'ok' | 'violation' | 'unknown';
+  readonly ops: number;
+  readonly faults: number;
+}
+
+const USAGE = 'usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--steps K] [--clients C] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]';
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = {
+    seeds: 100,
+    from: 1,
+    nodes: 5,
+    steps: 30,
+    clients: undefined,
+    workers: Math.max(1, availableParallelism()),
+    budget: undefined,
+    json: false,
+    verbose: false,
+    history: undefined,
+    worker: false,
+  };
+  const int = (name: string, value: string | undefined, min: number): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) fail(`--${name} needs an integer >= ${min}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    switch (a) {
+      case '--seeds': args.seeds = int('seeds', argv[++i], 1); break;
+      case '--from': args.from = int('from', argv[++i], 0); break;
+      case '--nodes': args.nodes = int('nodes', argv[++i], 1); break;
+      case '--steps': args.steps = int('steps', argv[++i], 0); break;
+      case '--clients': args.clients = int('clients', argv[++i], 1); break;
+      case '--workers': args.workers = int('workers', argv[++i], 1); break;
+      case '--budget': args.budget = int('budget', argv[++i], 1); break;
+      case '--json': args.json = true; break;
+      case '--verbose': args.verbose = true; break;
+      case '--history': args.history = argv[++i]; break;
+      case '--worker': args.worker = true; break;
+      case '--help': case '-h': console.log(USAGE); process.exit(0); break;
+      default: fail(`unknown argument ${a}`);
+    }
+  }
+  return args;
+}
+
+function fail(message: string): never {
+  console.error(`${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+function simulate(args: Args, seed: number): Promise<SimulationResult> {
+  return runSimulation({ seed, nodes: args.nodes, steps: args.steps, clients: args.clients, linearizabilityBudget: args.budget });
+}
+
+function toReport(r: SimulationResult): SeedReport {
+  return {
+    seed: r.seed,
+    violations: r.violations.map((v) => ({ kind: v.kind, at: v.at, message: v.message })),
+    verdict: r.linearizability.verdict,
+    ops: r.ops.invoked,
+    faults: r.faults.length,
+  };
+}
+
+/** Worker process: runs the seeds the parent sends, one at a time, and reports each. */
+function runWorker(args: Args): void {
+  process.on('message', async (seed: number | null) => {
+    if (seed === null) process.exit(0);
+    let report: SeedReport;
+    try {
+      report = toReport(await simulate(args, seed));
+    } catch (e) {
+      report = { seed, violations: [{ kind: 'simulator-error', at: 0, message: String(e) }], verdict: 'unknown', ops: 0, faults: 0 };
+    }
+    process.send!(report);
+  });
+}
+
+/** Hands seeds to worker processes (or runs them here) and collects the reports in any order. */
+async function sweep(args: Args, onReport: (r: SeedReport) => void): Promise<void> {
+  const seeds = Array.from({ length: args.seeds }, (_, i) => args.from + i);
+  const workers = Math.min(args.workers, seeds.length);
+  if (workers <= 1) {
+    for (const seed of seeds) onReport(toReport(await simulate(args, seed)));
+    return;
+  }
+  let next = 0;
+  const forward = process.argv.slice(2).filter((a) => a !== '--json' && a !== '--verbose');
+  await Promise.all(
+    Array.from({ length: workers }, () => {
+      const child: ChildProcess = fork(__filename, [...forward, '--worker'], {
+        execArgv: ['-r', 'ts-node/register/transpile-only'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      return new Promise<void>((resolve, reject) => {
+        const feed = () => child.send(next < seeds.length ? seeds[next++] : null);
+        child.on('message', (r: SeedReport) => {
+          onReport(r);
+          feed();
+        });
+        child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`))));
+        feed();
+      });
+    }),
+  );
+}
+
+function progress(done: number, total: number, bad: number, startedAt: number): void {
+  if (!process.stderr.isTTY) return;
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  const minutes = (performance.now() - startedAt) / 60000;
+  const rate = minutes > 0 ? Math.round(done / minutes) : 0;
+  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} seeds, ${bad} failing, ${rate} seeds/min `);
+  if (done === total) process.stderr.write('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.worker) return runWorker(args);
+
+  if (args.seeds === 1 && (args.verbose || args.history)) {
+    const r = await simulate(args, args.from);
+    if (args.verbose) {
+      console.log(`seed ${r.seed}: ${r.nodes} nodes, ${r.steps} steps, ${r.virtualTime.toFixed(0)} virtual ms, ${r.elections} leaders, ${r.committed} entries applied`);
+      console.log(`ops: ${JSON.stringify(r.ops)}; linearizability: ${r.linearizability.verdict} (${r.linearizability.steps} steps)`);
+      for (const f of r.faults) console.log(`  ${f.at.toFixed(1).padStart(8)} ms  ${f.action}`);
+    }
+    if (args.history) writeFileSync(args.history, formatHistory(r.history));
+    for (const v of r.violations) console.log(`  VIOLATION ${v.kind} at ${v.at.toFixed(1)} ms: ${v.message}`);
+    process.exitCode = r.violations.length > 0 ? 1 : 0;
+    return;
+  }
+
+  const startedAt = performance.now();
+  const summary = { seeds: 0, violations: 0, nonLinearizable: 0, unknown: 0, ops: 0, faults: 0, failingSeeds: [] as number[], seedsPerMinute: 0 };
+  await sweep(args, (r) => {
+    summary.seeds++;
+    summary.ops += r.ops;
+    summary.faults += r.faults;
+    if (r.verdict === 'violation') summary.nonLinearizable++;
+    if (r.verdict === 'unknown') summary.unknown++;
+    if (r.violations.length > 0) {
+      summary.violations++;
+      summary.failingSeeds.push(r.seed);
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      const first = r.violations[0];
+      const more = r.violations.length > 1 ? ` (+${r.violations.length - 1} more)` : '';
+      const out = args.json ? console.error : console.log;
+      out(`FAIL seed ${r.seed}: ${first.kind} at ${first.at.toFixed(1)} ms: ${first.message}${more}`);
+      out(`  reproduce: ${reproduceCommand({ seed: r.seed, nodes: args.nodes, steps: args.steps, clients: args.clients })}${args.budget ? ` --budget ${args.budget}` : ''} --verbose`);
+    }
+    progress(summary.seeds, args.seeds, summary.violations, startedAt);
+  });
+  summary.failingSeeds.sort((a, b) => a - b);
+  const minutes = (performance.now() - startedAt) / 60000;
+  summary.seedsPerMinute = Math.round(summary.seeds / minutes);
+  if (args.json) {
+    console.log(JSON.stringify(summary));
+  } else {
+    console.log(
+      `${summary.seeds} seeds (${args.nodes} nodes, ${args.steps} steps): ${summary.violations} failing, ${summary.nonLinearizable} non-linearizable, ${summary.unknown} unknown; ${summary.ops} ops, ${summary.faults} faults; ${summary.seedsPerMinute} seeds/min`,
+    );
+  }
+  process.exitCode = summary.violations > 0 ? 1 : 0;
+}
+
+process.on('unhandledRejection', (e) => {
+  console.error('unhandled rejection:', e);
+  process.exit(3);
+});
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(3);
+});

@@ -1,0 +1,159 @@
+/**
+ * Proof that the simulator can fail: each test plants a bug that real Raft
+ * implementations have had — in storage or on the network, never in src/core — and
+ * asserts that a small sweep catches it, and that the failing seed replays exactly.
+ */
+import { merge, Observable, SchedulerLike, Subject } from 'rxjs';
+import { MemoryStorage } from '../../src/storage/memoryStorage';
+import type { HardState } from '../../src/storage/storage';
+import type { Entry } from '../../src/messages/entry';
+import type { Envelope, NodeId, RaftMessage } from '../../src/messages/types';
+import type { Transport } from '../../src/transports/transport';
+import { runSimulation, SimulationOptions, SimulationResult, ViolationKind } from '../../src/testing';
+
+
+/** Acknowledges writes at once but makes them durable only at the next sync: a crash loses acknowledged data. */
+class AckBeforeSyncStorage extends MemoryStorage {
+  override saveHardState(state: HardState): Promise<void> {
+    void super.saveHardState(state);
+    return Promise.resolve();
+  }
+
+  override append(entries: readonly Entry[]): Promise<void> {
+    void super.append(entries);
+    return Promise.resolve();
+  }
+}
+
+/** Persists the term but forgets whom it voted for: after a restart the node can vote twice in one term. */
+class ForgetfulVoteStorage extends MemoryStorage {
+  override saveHardState(state: HardState): Promise<void> {
+    return super.saveHardState({ term: state.term, votedFor: null });
+  }
+}
+
+/** Wraps a transport, rewriting what the node sends and injecting what it receives. */
+function tamper(
+  inner: Transport,
+  scheduler: SchedulerLike,
+  rewrite: (to: NodeId, m: RaftMessage, inject: (from: NodeId, m: RaftMessage) => void) => RaftMessage | null,
+  self: NodeId,
+): Transport {
+  const injected = new Subject<Envelope>();
+  // Injected messages are delivered on the scheduler, never synchronously (invariant 1).
+  const inject = (from: NodeId, message: RaftMessage) => scheduler.schedule(() => injected.next({ from, to: self, message }));
+  const inbound$: Observable<Envelope> = merge(inner.inbound$, injected);
+  return {
+    inbound$,
+    errors$: inner.errors$,
+    send: (to, m) => {
+      const out = rewrite(to, m, inject);
+      if (out) inner.send(to, out);
+    },
+    close: () => inner.close(),
+  };
+}
+
+/** n1 grants every vote (and pre-vote) it is asked for, whoever asks and whatever their log. */
+const promiscuousVoter: SimulationOptions['cluster'] = {
+  transport: (id, t, scheduler) =>
+    id !== 'n1'
+      ? t
+      : tamper(t, scheduler, (_to, m) => (m.type === 'RequestVoteResponse' || (m.type as string) === 'PreVoteResponse' ? { ...m, voteGranted: true } : m), id),
+  // Election timeouts close together: candidates often run at once, so split votes are common.
+  nodeOptions: { electionTimeout: { min: 150, max: 170 } },
+};
+
+/** Every leader believes one follower acknowledged each AppendEntries at once: it commits without a real majority. */
+const phantomAcks: SimulationOptions['cluster'] = {
+  transport: (id, t, scheduler) =>
+    tamper(
+      t,
+      scheduler,
+      (to, m, inject) => {
+        if (m.type === 'AppendEntries' && to === (id === 'n1' ? 'n2' : 'n1')) {
+          const ack = {
+            ...m,
+            type: 'AppendEntriesResponse',
+            success: true,
+            matchIndex: m.prevLogIndex + m.entries.length,
+            rejectedIndex: 0,
+            conflictIndex: 0,
+            conflictTerm: 0,
+          } as Record<string, unknown>;
+          for (const k of ['leaderId', 'prevLogIndex', 'prevLogTerm', 'entries', 'leaderCommit']) delete ack[k];
+          inject(to, ack as unknown as RaftMessage);
+        }
+        return m;
+      },
+      id,
+    ),
+};
+
+/** Runs seeds from 1 until one breaks a rule of `expected`; returns it (or throws after `max` seeds). */
+async function firstFailure(options: Omit<SimulationOptions, 'seed'>, max: number, expected: readonly ViolationKind[]): Promise<SimulationResult> {
+  for (let seed = 1; seed <= max; seed++) {
+    const r = await runSimulation({ ...options, seed });
+    if (r.violations.some((v) => expected.includes(v.kind))) return r;
+  }
+  throw new Error(`no ${expected.join(' or ')} violation in ${max} seeds`);
+}
+
+/** The failing seed replays exactly: same violations, same faults, same history. */
+async function expectReplay(options: Omit<SimulationOptions, 'seed'>, found: SimulationResult): Promise<void> {
+  const again = await runSimulation({ ...options, seed: found.seed });
+  expect(again.violations).toEqual(found.violations);
+  expect(again.history).toEqual(found.history);
+  expect(again.faults).toEqual(found.faults);
+}
+
+describe('the simulator catches planted bugs', () => {
+  test('storage that acknowledges writes before they are durable', async () => {
+    const options = {
+      nodes: 5,
+      steps: 30,
+      cluster: { storage: (_id: NodeId, scheduler: SchedulerLike, syncDelay: number) => new AckBeforeSyncStorage({ scheduler, syncDelay }) },
+    };
+    const found = await firstFailure(options, 20, ['durability']);
+    console.log(`ack-before-sync caught by seed ${found.seed}: ${found.violations[0].message}`);
+    await expectReplay(options, found);
+  });
+
+  test('storage that acknowledges before durable, caught through its effects (crash loses committed data)', async () => {
+    const options = {
+      nodes: 5,
+      steps: 30,
+      wireChecks: false,
+      cluster: { syncDelay: 4, storage: (_id: NodeId, scheduler: SchedulerLike, syncDelay: number) => new AckBeforeSyncStorage({ scheduler, syncDelay }) },
+    };
+    const found = await firstFailure(options, 20, ['durability', 'state-machine-safety', 'log-matching', 'leader-completeness']);
+    console.log(`ack-before-sync (no wire checks) caught by seed ${found.seed}: ${found.violations[0].message}`);
+    await expectReplay(options, found);
+  });
+
+  test('a node that grants every vote (two votes in one term, votes for stale logs)', async () => {
+    const options = { nodes: 5, steps: 30, cluster: promiscuousVoter };
+    const found = await firstFailure(options, 60, ['election-safety', 'leader-completeness', 'state-machine-safety']);
+    console.log(`promiscuous voter caught by seed ${found.seed}: ${found.violations[0].message}`);
+    await expectReplay(options, found);
+  });
+
+  test('a leader that commits without a majority', async () => {
+    const options = { nodes: 5, steps: 30, cluster: phantomAcks };
+    const found = await firstFailure(options, 20, ['durability']);
+    console.log(`phantom acks caught by seed ${found.seed}: ${found.violations[0].message}`);
+    await expectReplay(options, found);
+  });
+
+  test('storage that forgets the vote across a restart', async () => {
+    const options = {
+      nodes: 3,
+      steps: 40,
+      faults: ['crash', 'partition', 'network'] as const,
+      cluster: { storage: (_id: NodeId, scheduler: SchedulerLike, syncDelay: number) => new ForgetfulVoteStorage({ scheduler, syncDelay }) },
+    };
+    const found = await firstFailure(options, 20, ['durability', 'election-safety']);
+    console.log(`forgotten vote caught by seed ${found.seed}: ${found.violations[0].message}`);
+    await expectReplay(options, found);
+  });
+});
