@@ -1,0 +1,67 @@
+/**
+ * Bugs the simulator found in rxraft, each reduced to a small deterministic scenario,
+ * with the sweep that first showed it.
+ */
+import { delay, mergeMap, of } from 'rxjs';
+import type { Envelope } from '../../src/messages/types';
+import { TestCluster } from '../../src/testing';
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+/** Settles a promise while advancing virtual time. */
+async function settleOn<T>(c: TestCluster, promise: Promise<T>): Promise<T> {
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+  promise.then(
+    (value) => (outcome = { ok: true, value }),
+    (error) => (outcome = { ok: false, error }),
+  );
+  await c.waitFor(() => outcome !== undefined);
+  if (!outcome!.ok) throw outcome!.error;
+  return outcome!.value;
+}
+
+describe('simulator findings', () => {
+  // Found by `npm run sim -- --seeds 1 --from 6 --nodes 5 --steps 30 --verbose` (also seeds 9, 16):
+  // a forwarded ProposeRequest duplicated by the network is appended twice by the leader,
+  // so one propose() call without a session executes its command twice (the history is
+  // not linearizable: an append shows up twice).
+  test('a proposal forwarded by a follower commits once even if the network duplicates it', async () => {
+    const c = new TestCluster({ nodes: 3, seed: 1 });
+    const leader = await c.waitForLeader();
+    const follower = c.ids.find((id) => id !== leader)!;
+    c.hub.setFaults({ duplicate: 1 });
+    await c.propose(follower, 'once');
+    c.hub.setFaults({});
+    await c.clock.advance(500);
+    for (const id of c.ids) expect(c.committedData(id)).toEqual(['once']);
+    await c.stop();
+  });
+
+  // Found by runSimulation({ seed: 9, workload: { sessions: 'all' } }) (also seed 19): a
+  // session retry forwarded by a follower that applies the duplicate entry before the
+  // leader's ProposeResponse arrives resolves with the duplicate's index, not the
+  // original's (settleApplied passes no session result), so the caller finds no
+  // result there.
+  test("a session retry answered after the follower applied it resolves with the original's position", async () => {
+    const c = new TestCluster({
+      nodes: 3,
+      seed: 1,
+      // ProposeResponses reach their follower late: after the AppendEntries that commit the entry.
+      transport: (_id, t, scheduler) => ({
+        ...t,
+        send: (to, m) => t.send(to, m),
+        close: () => t.close(),
+        inbound$: t.inbound$.pipe(
+          mergeMap((e: Envelope) => ((e.message.type as string) === 'ProposeResponse' ? of(e).pipe(delay(60, scheduler)) : of(e))),
+        ),
+      }),
+    });
+    const leader = await c.waitForLeader();
+    const follower = c.ids.find((id) => id !== leader)!;
+    const session = { session: { clientId: 'client1', seq: 1 } };
+    const first = await settleOn(c, c.node(leader).propose(text('x'), session));
+    const retry = await settleOn(c, c.node(follower).propose(text('x'), session));
+    expect(retry).toEqual(first);
+    await c.stop();
+  });
+});
