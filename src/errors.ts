@@ -59,6 +59,20 @@ export class PayloadTooLargeError extends RaftError {
   }
 }
 
+/** A membership change was refused (another change in flight, a learner still catching up, ...). */
+export class MembershipChangeError extends RaftError {
+  constructor(readonly reason: string) {
+    super(`membership change refused: ${reason}`);
+  }
+}
+
+/** A leadership transfer was refused or did not complete within an election timeout. */
+export class LeadershipTransferError extends RaftError {
+  constructor(readonly reason: string) {
+    super(`leadership transfer failed: ${reason}`);
+  }
+}
+
 /** A message arrived from a node that is not a member of the cluster. */
 export class UnknownPeerError extends RaftError {
   constructor(readonly peerId: string) {

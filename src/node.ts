@@ -34,7 +34,9 @@ import type { Storage } from './storage/storage';
 import { EventLoop } from './streams/eventLoop';
 import { PendingProposal, ProposalTracker } from './streams/proposals';
 import { decodeSessionCommand, DEFAULT_SESSION_POLICY, encodeSessionCommand, SessionInfo, SessionPolicy, SessionTable } from './streams/sessions';
-import { LeaderInfo, Membership, NodeStatus, sameLeader, sameStatus } from './streams/status';
+import { LeaderInfo, Membership, NodeStatus, sameLeader, sameMembership, sameStatus, toMembership } from './streams/status';
+import { MembershipRequests } from './streams/membershipRequests';
+import { ClusterConfig, configsOf, members } from './core/config';
 import type { Transport } from './transports/transport';
 
 /** Options of `createRaftNode`. Times are in the scheduler's unit: milliseconds in production. */
@@ -75,6 +77,15 @@ export interface RaftNodeOptions {
   readonly requestTimeout?: number;
   /** How long client sessions are remembered (see `ProposeOptions.session`). */
   readonly sessions?: Partial<SessionPolicy>;
+  /**
+   * Start as a node that is not yet a member: it never campaigns and waits for a leader
+   * to add it (`addLearner` on the leader). `peers` is then ignored.
+   */
+  readonly join?: boolean;
+  /** Transport addresses of the initial members, carried into configuration entries. */
+  readonly addresses?: Readonly<Record<NodeId, string>>;
+  /** A learner is promoted only once it is at most this many entries behind (default 64). */
+  readonly maxPromotionLag?: number;
 }
 
 /** Options of `RaftNode.propose()`. */
@@ -138,6 +149,30 @@ export interface RaftNode {
    * return kv.get(key); // linearizable
    */
   read(options?: ReadOptions): Promise<{ index: number }>;
+  /**
+   * Adds a non-voting member that receives the log (on the leader). Resolves with the new
+   * configuration once it commits. `address` is how transports reach it.
+   *
+   * @example
+   * await leader.addLearner('n4', '127.0.0.1:7004');
+   * await leader.promote('n4'); // once it has caught up
+   */
+  addLearner(id: NodeId, address?: string): Promise<Membership>;
+  /** Makes a learner a voter once it has caught up (waits for that, up to `requestTimeout` × 5). */
+  promote(id: NodeId): Promise<Membership>;
+  /** Removes a voter or learner. Removing the leader makes it step down once the change commits. */
+  removeMember(id: NodeId): Promise<Membership>;
+  /**
+   * Replaces the configuration; several voters at once go through joint consensus.
+   * Resolves once the final configuration commits.
+   */
+  changeMembership(target: { voters: readonly NodeId[]; learners?: readonly NodeId[]; addresses?: Readonly<Record<NodeId, string>> }): Promise<Membership>;
+  /**
+   * Hands leadership to `to` (or the most up-to-date voter): the leader brings it up to
+   * date and tells it to campaign at once. Proposals made here meanwhile wait and then go
+   * to the new leader. Rejects with `LeadershipTransferError` after an election timeout.
+   */
+  transferLeadership(to?: NodeId): Promise<{ leaderId: NodeId }>;
   /** Stops timers, closes the transport and storage. Pending proposals reject. */
   stop(): Promise<void>;
 }
@@ -191,7 +226,7 @@ class Node implements RaftNode {
   readonly errors$: Observable<Error>;
   readonly ready: Promise<void>;
 
-  private readonly voters: readonly NodeId[];
+  private readonly bootstrap: ClusterConfig;
   private readonly status: BehaviorSubject<NodeStatus>;
   private readonly members: BehaviorSubject<Membership>;
   private readonly committed = new Subject<CommittedEntry>();
@@ -201,6 +236,9 @@ class Node implements RaftNode {
   private readonly proposals = new Subject<PendingProposal>();
   private readonly tracker = new ProposalTracker();
   private readonly sessions: SessionTable;
+  private readonly membership: MembershipRequests;
+  /** Proposals held back while a leadership transfer is under way; null when not holding. */
+  private held: PendingProposal[] | null = null;
   private readonly loop = new EventLoop<RaftEvent>((e) => this.handle(e));
   private readonly subscriptions = new Subscription();
   private state: RaftState | null = null;
@@ -223,7 +261,10 @@ class Node implements RaftNode {
 
   constructor(private readonly options: RaftNodeOptions) {
     this.id = options.id;
-    this.voters = [...new Set([options.id, ...options.peers])].sort();
+    const addresses = options.addresses ?? {};
+    this.bootstrap = options.join
+      ? { voters: [], learners: [], addresses }
+      : { voters: [...new Set([options.id, ...options.peers])].sort(), learners: [], addresses };
     this.status = new BehaviorSubject<NodeStatus>({
       id: this.id,
       role: 'follower',
@@ -234,7 +275,7 @@ class Node implements RaftNode {
       lastIndex: 0,
       stopped: false,
     });
-    this.members = new BehaviorSubject<Membership>({ voters: this.voters, learners: [], index: 0, term: 0, committed: true });
+    this.members = new BehaviorSubject<Membership>(toMembership({ index: 0, term: 0, config: this.bootstrap }, 0));
     const derive = <T>(project: (s: NodeStatus) => T, same: (a: T, b: T) => boolean = Object.is) =>
       this.status.pipe(map(project), distinctUntilChanged(same), shareReplay({ bufferSize: 1, refCount: true }));
     this.status$ = this.status.asObservable();
@@ -250,7 +291,55 @@ class Node implements RaftNode {
     this.scheduler = options.scheduler ?? defaultScheduler;
     this.sessions = new SessionTable({ ...DEFAULT_SESSION_POLICY, ...options.sessions });
     this.requestTimeout = options.requestTimeout ?? 2 * (options.electionTimeout ?? DEFAULTS.electionTimeout).max;
+    this.membership = new MembershipRequests({
+      id: this.id,
+      scheduler: this.scheduler,
+      dispatch: (e) => this.loop.dispatch(e),
+      nextRequestId: () => ++this.nextRequestId,
+      tracker: this.tracker,
+      retryInterval: options.heartbeatInterval ?? DEFAULTS.heartbeatInterval,
+      timeout: this.requestTimeout * 5,
+      holdProposals: (hold) => this.holdProposals(hold),
+    });
     this.ready = this.start();
+  }
+
+  addLearner(id: NodeId, address?: string): Promise<Membership> {
+    return this.whenStarted(() => this.membership.change({ type: 'addLearner', id, address }));
+  }
+
+  promote(id: NodeId): Promise<Membership> {
+    return this.whenStarted(() => this.membership.change({ type: 'promote', id }));
+  }
+
+  removeMember(id: NodeId): Promise<Membership> {
+    return this.whenStarted(() => this.membership.change({ type: 'remove', id }));
+  }
+
+  changeMembership(target: { voters: readonly NodeId[]; learners?: readonly NodeId[]; addresses?: Readonly<Record<NodeId, string>> }): Promise<Membership> {
+    const change = { type: 'replace' as const, voters: target.voters, learners: target.learners ?? [], addresses: target.addresses };
+    return this.whenStarted(() => this.membership.change(change));
+  }
+
+  transferLeadership(to?: NodeId): Promise<{ leaderId: NodeId }> {
+    return this.whenStarted(() => this.membership.transferLeadership(to ?? null));
+  }
+
+  private whenStarted<T>(request: () => Promise<T>): Promise<T> {
+    if (this.stopped) return Promise.reject(new NodeStoppedError(this.id));
+    if (!this.state) return Promise.reject(new NotLeaderError(null, 0));
+    return request();
+  }
+
+  /** While a transfer is under way, proposals wait; afterwards they go to whoever leads. */
+  private holdProposals(hold: boolean): void {
+    if (hold) {
+      this.held ??= [];
+      return;
+    }
+    const held = this.held ?? [];
+    this.held = null;
+    for (const p of held) this.proposals.next(p);
   }
 
   propose(data: Uint8Array, options: ProposeOptions = {}): Promise<{ index: number; term: number }> {
@@ -271,7 +360,8 @@ class Node implements RaftNode {
     return new Promise((resolve, reject) => {
       const proposal: PendingProposal = { kind, data, resolve, reject };
       this.unbatched.add(proposal);
-      this.proposals.next(proposal);
+      if (this.held) this.held.push(proposal);
+      else this.proposals.next(proposal);
     });
   }
 
@@ -305,9 +395,12 @@ class Node implements RaftNode {
       electionTimeoutMin: electionTimeout.min,
       leaseDriftMargin: o.leaseDriftMargin ?? electionTimeout.min / 5,
       forward: o.forward ?? DEFAULTS.forward,
+      electionTimeoutMax: electionTimeout.max,
+      maxPromotionLag: o.maxPromotionLag ?? 64,
     };
     const log = new RaftLog(persisted.entries);
-    this.state = createState(this.id, this.voters, { ...persisted.hardState, log }, protocol);
+    const configs = configsOf({ index: 0, term: 0, config: this.bootstrap }, persisted.entries);
+    this.state = createState(this.id, configs, { ...persisted.hardState, log }, protocol);
     const ctx: RoleContext = {
       scheduler: this.scheduler,
       random: o.random ?? defaultRandom,
@@ -321,7 +414,7 @@ class Node implements RaftNode {
     );
     this.subscriptions.add(
       o.transport.inbound$.subscribe(({ from, message }) => {
-        if (this.voters.includes(from)) dispatch({ kind: 'message', from, message });
+        if (this.knows(from)) dispatch({ kind: 'message', from, message });
         else this.errors.next(new UnknownPeerError(from));
       }),
     );
@@ -365,6 +458,7 @@ class Node implements RaftNode {
 
   private execute(effect: Effect): void {
     const { storage, transport } = this.options;
+    if (this.membership.onEffect(effect, this.state!)) return;
     switch (effect.type) {
       case 'saveHardState':
         this.track(storage.saveHardState(effect.hardState));
@@ -479,10 +573,11 @@ class Node implements RaftNode {
     return done;
   }
 
-  /** After each step: switch role pipelines, apply what committed, publish the state. */
+  /** After each step: apply what committed, switch role pipelines, publish the state. */
   private afterStep(): void {
     const s = this.state;
     if (!s || this.stopped) return;
+    this.applyCommitted(s);
     const current = this.roleEpoch.value;
     if (!current || current.epoch !== s.epoch || current.role !== s.role.name) {
       if (current?.role === 'leader' && s.role.name !== 'leader') {
@@ -490,8 +585,26 @@ class Node implements RaftNode {
       }
       this.roleEpoch.next({ role: s.role.name, epoch: s.epoch });
     }
-    this.applyCommitted(s);
     this.publish(s);
+    this.publishMembers(s);
+    this.membership.afterStep(s);
+  }
+
+  /** Whether a message from `from` may enter: members of any configuration in the log; anyone while this node is not a member. */
+  private knows(from: NodeId): boolean {
+    const s = this.state!;
+    const latest = s.configs[s.configs.length - 1].config;
+    if (!members(latest).includes(this.id)) return true;
+    return s.configs.some(({ config }) => members(config).includes(from));
+  }
+
+  private publishMembers(s: RaftState): void {
+    const latest = s.configs[s.configs.length - 1];
+    const next = toMembership(latest, s.commitIndex);
+    const previous = this.members.value;
+    if (sameMembership(next, previous)) return;
+    if (next.index !== previous.index) this.options.transport.updatePeers?.(latest.config.addresses);
+    this.members.next(next);
   }
 
   /** Emits newly committed entries that are durable here, in order (invariant 5). */
@@ -544,6 +657,7 @@ class Node implements RaftNode {
     this.subscriptions.unsubscribe();
     this.roleEpoch.complete();
     this.tracker.rejectAll(() => reason);
+    this.membership.rejectAll(reason);
     for (const p of this.unbatched) p.reject(reason);
     this.unbatched.clear();
     for (const r of this.unbatchedReads) r.reject(reason);

@@ -25,7 +25,13 @@ export type Effect =
   /** Read `requestId` is linearizable once `index` is applied here. */
   | { readonly type: 'readReady'; readonly requestId: number; readonly index: number }
   /** Read `requestId` cannot be served: leadership was lost or no leader is known. */
-  | { readonly type: 'readFailed'; readonly requestId: number };
+  | { readonly type: 'readFailed'; readonly requestId: number }
+  /** Configuration change `requestId` was appended at `index`. */
+  | { readonly type: 'configChangeAppended'; readonly requestId: number; readonly index: number; readonly term: number }
+  /** Configuration change `requestId` cannot be made now; `retry` when waiting may help (catch-up, a change in flight). */
+  | { readonly type: 'configChangeRefused'; readonly requestId: number; readonly reason: string; readonly retry: boolean }
+  /** Leadership transfer `requestId` was refused or gave up. */
+  | { readonly type: 'transferAborted'; readonly requestId: number; readonly reason: string };
 
 /** Collects the effects of one step. */
 export class Effects {

@@ -1,7 +1,8 @@
 import type { NodeId, PreVote, PreVoteResponse, RequestVote, RequestVoteResponse } from '../messages/types';
 import { Effects } from './effects';
+import { isVoter } from './config';
 import { becomeCandidate, becomeFollower, becomeLeader, hasQuorum } from './roles';
-import { RaftState } from './state';
+import { currentConfig, RaftState } from './state';
 
 /**
  * RequestVote receiver (Figure 2), for a request of the current term: grant when this
@@ -21,7 +22,7 @@ export function handleRequestVote(s: RaftState, from: NodeId, m: RequestVote, fx
 
 /** Counts a vote of the current term; a majority makes this candidate the leader. */
 export function handleVoteResponse(s: RaftState, from: NodeId, m: RequestVoteResponse, fx: Effects): void {
-  if (s.role.name !== 'candidate' || !m.voteGranted || !s.voters.includes(from)) return;
+  if (s.role.name !== 'candidate' || !m.voteGranted || !isVoter(currentConfig(s), from)) return;
   s.role.votes.add(from);
   if (hasQuorum(s, s.role.votes)) becomeLeader(s, fx);
 }
@@ -50,7 +51,7 @@ export function handlePreVoteResponse(s: RaftState, from: NodeId, m: PreVoteResp
     if (m.term > s.term) becomeFollower(s, m.term, null, fx);
     return;
   }
-  if (s.role.name !== 'precandidate' || m.term !== s.term + 1 || !s.voters.includes(from)) return;
+  if (s.role.name !== 'precandidate' || m.term !== s.term + 1 || !isVoter(currentConfig(s), from)) return;
   s.role.votes.add(from);
   if (hasQuorum(s, s.role.votes)) becomeCandidate(s, fx);
 }

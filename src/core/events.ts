@@ -1,4 +1,5 @@
 import type { ForwardedCommand, NodeId, RaftMessage } from '../messages/types';
+import type { ConfigChange } from './membership';
 
 /** Everything that can happen to a node, as fed to its event loop one at a time. */
 export type RaftEvent =
@@ -12,6 +13,10 @@ export type RaftEvent =
    * back in effects; `requestId` names the batch if it must be forwarded to the leader.
    */
   | { readonly kind: 'propose'; readonly commands: readonly ForwardedCommand[]; readonly tokens: readonly unknown[]; readonly requestId: number }
+  /** A configuration change asked of this node (it must lead). */
+  | { readonly kind: 'changeConfig'; readonly requestId: number; readonly change: ConfigChange }
+  /** A leadership transfer asked of this node, to `to` or to the best voter. */
+  | { readonly kind: 'transferLeadership'; readonly requestId: number; readonly to: NodeId | null }
   /** Linearizable reads asked here during one turn, as one request. */
   | { readonly kind: 'read'; readonly requestId: number; readonly lease: boolean }
   /** Storage reports the entries up to `index` (whose term was `term`) durable. */

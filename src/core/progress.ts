@@ -23,6 +23,8 @@ export class Progress {
   ackedSeq = 0;
   /** When the follower last answered (for CheckQuorum). */
   lastContact = -Infinity;
+  /** Non-zero for a member removed by the configuration at this index: kept only until it stores that entry. */
+  removedAt = 0;
 
   constructor(lastIndex: number) {
     this.next = lastIndex + 1;

@@ -16,7 +16,7 @@ export function stepPropose(
   requestId: number,
   fx: Effects,
 ): void {
-  if (s.role.name === 'leader') {
+  if (s.role.name === 'leader' && !s.role.transfer) {
     const firstIndex = appendCommands(s, commands, fx);
     fx.push({ type: 'proposalsAppended', tokens, firstIndex, term: s.term });
   } else if (s.options.forward && s.role.name === 'follower' && s.leaderId !== null) {
@@ -29,7 +29,7 @@ export function stepPropose(
 
 /** The leader appends commands a follower forwarded and tells it where they went. */
 export function handleProposeRequest(s: RaftState, from: NodeId, m: ProposeRequest, fx: Effects): void {
-  if (s.role.name !== 'leader') {
+  if (s.role.name !== 'leader' || s.role.transfer) {
     fx.send(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: false, firstIndex: 0 });
     return;
   }

@@ -1,7 +1,8 @@
 import type { NodeId, ReadIndexRequest, ReadIndexResponse } from '../messages/types';
 import { Effects } from './effects';
 import type { LeaderState, PendingRead, RaftState } from './state';
-import { quorumSize } from './state';
+import { isSingleVoter, quorumValue } from './config';
+import { currentConfig } from './state';
 import { sendHeartbeat } from './replication';
 
 /**
@@ -46,7 +47,7 @@ function leaderRead(s: RaftState, L: LeaderState, asker: Omit<PendingRead, 'inde
     return;
   }
   const read = { ...asker, index: s.commitIndex };
-  if ((lease && leaseHolds(s, L)) || quorumSize(s.voters) === 1) {
+  if ((lease && leaseHolds(s, L)) || isSingleVoter(currentConfig(s), s.id)) {
     answer(s, { ...read, seq: L.seq }, fx);
     return;
   }
@@ -69,7 +70,7 @@ export function releaseReadsBeforeCommit(s: RaftState, L: LeaderState, fx: Effec
   if (L.readsBeforeCommit.length === 0 || s.log.termAt(s.commitIndex) !== s.term) return;
   const waiting = L.readsBeforeCommit.splice(0);
   const index = s.commitIndex;
-  if (quorumSize(s.voters) === 1) {
+  if (isSingleVoter(currentConfig(s), s.id)) {
     for (const asker of waiting) answer(s, { ...asker, index, seq: L.seq }, fx);
     return;
   }
@@ -88,10 +89,7 @@ export function confirmReads(s: RaftState, L: LeaderState, fx: Effects): void {
 
 /** The newest round that a majority (the leader included) has answered. */
 function quorumRound(s: RaftState, L: LeaderState): number {
-  const acked: number[] = [];
-  for (const v of s.voters) acked.push(v === s.id ? L.seq : (L.progress.get(v)?.ackedSeq ?? 0));
-  acked.sort((a, b) => b - a);
-  return acked[quorumSize(s.voters) - 1];
+  return quorumValue(currentConfig(s), (v) => (v === s.id ? L.seq : (L.progress.get(v)?.ackedSeq ?? 0)));
 }
 
 /**

@@ -3,7 +3,9 @@ import { Effects } from './effects';
 import { Progress } from './progress';
 import { confirmReads, releaseReadsBeforeCommit, startRound } from './reads';
 import { becomeFollower } from './roles';
-import { LeaderState, quorumSize, RaftState } from './state';
+import { quorumReached, quorumValue } from './config';
+import { checkTransferDeadline, forgetRemoved, maybeSendTimeoutNow, onConfigCommitted, trackConfigs, truncateConfigs } from './membership';
+import { currentConfig, LeaderState, RaftState } from './state';
 
 /**
  * AppendEntries receiver (Figure 2), for a request of the current term from the leader:
@@ -43,6 +45,7 @@ export function handleAppendEntries(s: RaftState, from: NodeId, m: AppendEntries
         throw new Error(`leader ${from} conflicts with committed entry ${e.index} (term ${mine} vs ${e.term})`);
       }
       log.truncateFrom(e.index);
+      truncateConfigs(s, e.index);
       s.durableIndex = Math.min(s.durableIndex, e.index - 1);
       break;
     }
@@ -51,6 +54,7 @@ export function handleAppendEntries(s: RaftState, from: NodeId, m: AppendEntries
   if (fresh.length > 0) {
     log.append(fresh);
     fx.persistEntries(fresh);
+    trackConfigs(s, fresh);
   }
   const lastNew = m.prevLogIndex + m.entries.length;
   if (m.leaderCommit > s.commitIndex) s.commitIndex = Math.max(s.commitIndex, Math.min(m.leaderCommit, lastNew));
@@ -74,14 +78,14 @@ export function broadcastAppend(s: RaftState, fx: Effects): void {
 
 /**
  * Sends `peer` the entries from its `next` index, repeatedly while its window has room
- * (replicating), or one probe (probing). Sends nothing when the follower is up to date,
- * unless `evenIfEmpty` (a probe that carries no entries).
+ * (replicating), or one probe (probing; a probe goes out even when it carries no
+ * entries, to learn where the logs match). Sends nothing to an up-to-date follower.
  */
-export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects, evenIfEmpty = false): void {
+export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
   if (s.role.name !== 'leader') return;
   const { maxEntriesPerMessage, maxBytesPerMessage, maxInflight } = s.options;
   while (!pr.isPaused(maxInflight)) {
-    if (pr.next > s.log.lastIndex && !(evenIfEmpty && pr.probing)) return;
+    if (pr.next > s.log.lastIndex && !pr.probing) return;
     const prevLogIndex = pr.next - 1;
     const prevLogTerm = s.log.termAt(prevLogIndex);
     if (prevLogTerm === undefined) throw new Error(`progress of ${peer} points past the log: next ${pr.next}`);
@@ -139,6 +143,8 @@ export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntrie
     if (pr.probing && m.matchIndex >= pr.next - 1) pr.becomeReplicating();
     maybeCommit(s, fx);
     sendAppend(s, from, pr, fx);
+    maybeSendTimeoutNow(s, fx);
+    forgetRemoved(s);
     return;
   }
   // A rejection at or below match, or of a probe we no longer wait for, is stale.
@@ -152,7 +158,7 @@ export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntrie
     next = last > 0 ? last + 1 : m.conflictIndex;
   }
   pr.becomeProbing(Math.min(next, m.rejectedIndex));
-  sendAppend(s, from, pr, fx, true);
+  sendAppend(s, from, pr, fx);
 }
 
 /**
@@ -162,16 +168,12 @@ export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntrie
  */
 export function maybeCommit(s: RaftState, fx: Effects): boolean {
   if (s.role.name !== 'leader') return false;
-  const matches: number[] = [];
-  for (const v of s.voters) {
-    if (v === s.id) matches.push(s.durableIndex);
-    else matches.push(s.role.progress.get(v)?.match ?? 0);
-  }
-  matches.sort((a, b) => b - a);
-  const candidate = matches[quorumSize(s.voters) - 1];
+  const progress = s.role.progress;
+  const candidate = quorumValue(currentConfig(s), (v) => (v === s.id ? s.durableIndex : (progress.get(v)?.match ?? 0)));
   if (candidate > s.commitIndex && s.log.termAt(candidate) === s.term) {
     s.commitIndex = candidate;
     releaseReadsBeforeCommit(s, s.role, fx);
+    onConfigCommitted(s, fx);
     return true;
   }
   return false;
@@ -189,6 +191,7 @@ export function leaderTick(s: RaftState, fx: Effects): void {
     becomeFollower(s, s.term, null, fx);
     return;
   }
+  checkTransferDeadline(s, fx);
   for (const pr of L.progress.values()) {
     if (pr.hasOutstanding && ++pr.stalledTicks >= s.options.stallTicks) {
       // A lost probe is sent again as it was; a stalled stream restarts after `match`.
@@ -207,10 +210,8 @@ export function leaderTick(s: RaftState, fx: Effects): void {
 function hearsFromQuorum(s: RaftState, L: LeaderState): boolean {
   const window = s.options.electionTimeoutMin;
   if (s.now - L.since < window) return true;
-  let active = 1;
-  for (const v of s.voters) {
+  return quorumReached(currentConfig(s), (v) => {
     const pr = L.progress.get(v);
-    if (pr && s.now - pr.lastContact < window) active++;
-  }
-  return active >= quorumSize(s.voters);
+    return v === s.id || (pr !== undefined && s.now - pr.lastContact < window);
+  });
 }

@@ -3,7 +3,8 @@ import type { NodeId } from '../messages/types';
 import { Effects } from './effects';
 import { Progress } from './progress';
 import { abandonReads } from './reads';
-import { quorumSize, RaftState } from './state';
+import { isVoter, members, quorumReached } from './config';
+import { currentConfig, RaftState } from './state';
 import { broadcastAppend } from './replication';
 
 /**
@@ -39,8 +40,7 @@ export function becomePreCandidate(s: RaftState, fx: Effects): void {
     becomeCandidate(s, fx);
     return;
   }
-  for (const peer of s.voters) {
-    if (peer === s.id) continue;
+  for (const peer of votersExceptSelf(s)) {
     fx.sendNow(peer, { type: 'PreVote', term: s.term + 1, candidateId: s.id, lastLogIndex: s.log.lastIndex, lastLogTerm: s.log.lastTerm });
   }
 }
@@ -58,8 +58,7 @@ export function becomeCandidate(s: RaftState, fx: Effects): void {
     becomeLeader(s, fx);
     return;
   }
-  for (const peer of s.voters) {
-    if (peer === s.id) continue;
+  for (const peer of votersExceptSelf(s)) {
     fx.send(peer, {
       type: 'RequestVote',
       term: s.term,
@@ -83,10 +82,10 @@ export function campaign(s: RaftState, fx: Effects): void {
 export function becomeLeader(s: RaftState, fx: Effects): void {
   if (s.role.name !== 'candidate') throw new Error(`becomeLeader: only a candidate can win, not a ${s.role.name}`);
   const progress = new Map<NodeId, Progress>();
-  for (const peer of s.voters) {
+  for (const peer of members(currentConfig(s))) {
     if (peer === s.id) continue;
     const pr = new Progress(s.log.lastIndex);
-    pr.lastContact = s.now; // the vote just received counts as contact for CheckQuorum
+    pr.lastContact = s.now; // taking office counts as contact for CheckQuorum
     progress.set(peer, pr);
   }
   s.role = {
@@ -97,6 +96,7 @@ export function becomeLeader(s: RaftState, fx: Effects): void {
     roundStarts: new Map([[1, s.now]]),
     reads: [],
     readsBeforeCommit: [],
+    transfer: null,
   };
   s.leaderId = s.id;
   s.epoch++;
@@ -107,9 +107,12 @@ export function becomeLeader(s: RaftState, fx: Effects): void {
 }
 
 export function hasQuorum(s: RaftState, granted: ReadonlySet<NodeId>): boolean {
-  let n = 0;
-  for (const v of s.voters) if (granted.has(v)) n++;
-  return n >= quorumSize(s.voters);
+  return quorumReached(currentConfig(s), (v) => granted.has(v));
+}
+
+function votersExceptSelf(s: RaftState): NodeId[] {
+  const config = currentConfig(s);
+  return members(config).filter((id) => id !== s.id && isVoter(config, id));
 }
 
 /** Settles what the old role owed its callers before its state is dropped. */

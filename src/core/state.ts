@@ -1,4 +1,5 @@
 import type { NodeId } from '../messages/types';
+import type { ClusterConfig, ConfigAt } from './config';
 import { RaftLog } from './log';
 import { Progress } from './progress';
 
@@ -29,6 +30,8 @@ export interface LeaderState {
   readonly reads: PendingRead[];
   /** Reads that arrived before an entry of this term committed (dissertation §6.4 step 1). */
   readonly readsBeforeCommit: Omit<PendingRead, 'index' | 'seq'>[];
+  /** A leadership transfer in progress (§3.10): proposals are refused until it ends. */
+  transfer: { readonly to: NodeId; readonly requestId: number; readonly deadline: number; timeoutNowSent: boolean } | null;
 }
 
 /** State that exists only while the node holds a role; created by becomeX, dropped on leaving. */
@@ -55,6 +58,10 @@ export interface ProtocolOptions {
   readonly leaseDriftMargin: number;
   /** Forward proposals and reads from followers to the leader. */
   readonly forward: boolean;
+  /** The longest election timeout: how long a leadership transfer may take. */
+  readonly electionTimeoutMax: number;
+  /** A learner is promoted only once it lags the leader's log by at most this many entries. */
+  readonly maxPromotionLag: number;
 }
 
 /**
@@ -63,8 +70,12 @@ export interface ProtocolOptions {
  */
 export interface RaftState {
   readonly id: NodeId;
-  /** The voting members, this node included. */
-  voters: readonly NodeId[];
+  /**
+   * The configurations in the log, latest last, from the bootstrap one (index 0).
+   * Invariant: the latest is in effect, committed or not (§4.1); entries truncated from
+   * the log take their configurations with them.
+   */
+  configs: ConfigAt[];
   // Persistent (Figure 2): saved before anything depending on them is sent.
   term: number;
   votedFor: NodeId | null;
@@ -89,13 +100,13 @@ export interface RaftState {
 
 export function createState(
   id: NodeId,
-  voters: readonly NodeId[],
+  configs: ConfigAt[],
   persisted: { term: number; votedFor: NodeId | null; log: RaftLog },
   options: ProtocolOptions,
 ): RaftState {
   return {
     id,
-    voters,
+    configs,
     term: persisted.term,
     votedFor: persisted.votedFor,
     log: persisted.log,
@@ -111,7 +122,7 @@ export function createState(
   };
 }
 
-/** The smallest number of voters that is a majority. */
-export function quorumSize(voters: readonly NodeId[]): number {
-  return Math.floor(voters.length / 2) + 1;
+/** The configuration in effect: the latest in the log. */
+export function currentConfig(s: RaftState): ClusterConfig {
+  return s.configs[s.configs.length - 1].config;
 }

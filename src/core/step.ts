@@ -2,11 +2,13 @@ import type { NodeId, RaftMessage } from '../messages/types';
 import { Effects } from './effects';
 import { handlePreVote, handlePreVoteResponse, handleRequestVote, handleVoteResponse } from './election';
 import type { RaftEvent } from './events';
+import { handleTimeoutNow, stepChangeConfig, stepTransfer } from './membership';
 import { handleProposeRequest, handleProposeResponse, stepPropose } from './proposals';
 import { handleReadIndexRequest, handleReadIndexResponse, stepRead } from './reads';
 import { handleAppendEntries, handleAppendResponse, leaderTick, maybeCommit } from './replication';
 import { becomeFollower, campaign } from './roles';
-import type { RaftState } from './state';
+import { isVoter } from './config';
+import { currentConfig, RaftState } from './state';
 
 /**
  * The node's single entry point into the Raft rules: applies one event to the state and
@@ -25,7 +27,7 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       stepMessage(s, event.from, event.message, fx);
       break;
     case 'electionTimeout':
-      if (event.epoch === s.epoch && s.role.name !== 'leader' && s.voters.includes(s.id)) campaign(s, fx);
+      if (event.epoch === s.epoch && s.role.name !== 'leader' && isVoter(currentConfig(s), s.id)) campaign(s, fx);
       break;
     case 'heartbeatTick':
       if (event.epoch === s.epoch) leaderTick(s, fx);
@@ -35,6 +37,12 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       break;
     case 'read':
       stepRead(s, event.requestId, event.lease, fx);
+      break;
+    case 'changeConfig':
+      stepChangeConfig(s, event.requestId, event.change, fx);
+      break;
+    case 'transferLeadership':
+      stepTransfer(s, event.requestId, event.to, fx);
       break;
     case 'persisted':
       stepPersisted(s, event.index, event.term, fx);
@@ -77,6 +85,8 @@ function stepMessage(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): v
       return handleProposeRequest(s, from, m, fx);
     case 'ProposeResponse':
       return handleProposeResponse(m, fx);
+    case 'TimeoutNow':
+      return handleTimeoutNow(s, from, m, fx);
   }
 }
 

@@ -70,6 +70,12 @@ export interface AppendEntriesResponse {
   readonly seq: number;
 }
 
+/** The leader asks the target of a leadership transfer to campaign now (§3.10). */
+export interface TimeoutNow {
+  readonly type: 'TimeoutNow';
+  readonly term: number;
+}
+
 /** A follower asks the leader for a read index on behalf of its caller (ReadIndex, dissertation §6.4). */
 export interface ReadIndexRequest {
   readonly type: 'ReadIndexRequest';
@@ -122,7 +128,8 @@ export type RaftMessage =
   | ReadIndexRequest
   | ReadIndexResponse
   | ProposeRequest
-  | ProposeResponse;
+  | ProposeResponse
+  | TimeoutNow;
 export type MessageType = RaftMessage['type'];
 
 /** A message with its addressing, as transports carry it. */

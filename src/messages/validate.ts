@@ -48,6 +48,9 @@ export function validateMessage(raw: unknown): RaftMessage {
       nat(m, 'conflictTerm');
       nat(m, 'seq');
       break;
+    case 'TimeoutNow':
+      nat(m, 'term');
+      break;
     case 'ReadIndexRequest':
       nat(m, 'term');
       nat(m, 'requestId');

@@ -1,3 +1,4 @@
+import type { ConfigAt } from '../core/config';
 import type { RoleName } from '../core/state';
 import type { NodeId } from '../messages/types';
 
@@ -28,7 +29,30 @@ export interface Membership {
   /** Log index of the configuration entry (0: the initial configuration from options). */
   readonly index: number;
   readonly term: number;
+  /** False while the entry is only appended; the configuration is in effect either way. */
   readonly committed: boolean;
+  /** Set during a joint-consensus change: decisions need a majority of these too. */
+  readonly joint?: { readonly oldVoters: readonly NodeId[] };
+  /** Transport addresses of members added while running. */
+  readonly addresses: Readonly<Record<NodeId, string>>;
+}
+
+/** The `members$` view of a configuration, given the commit index. */
+export function toMembership(at: ConfigAt, commitIndex: number): Membership {
+  const { voters, learners, oldVoters, addresses } = at.config;
+  return {
+    voters,
+    learners,
+    index: at.index,
+    term: at.term,
+    committed: at.index <= commitIndex,
+    ...(oldVoters ? { joint: { oldVoters } } : {}),
+    addresses,
+  };
+}
+
+export function sameMembership(a: Membership, b: Membership): boolean {
+  return a.index === b.index && a.committed === b.committed;
 }
 
 export function sameStatus(a: NodeStatus, b: NodeStatus): boolean {

@@ -69,6 +69,9 @@ export class TestCluster {
   /** Everything each node emitted on committed$, across restarts (a restart replays). */
   private readonly committedRuns = new Map<NodeId, CommittedEntry[][]>();
   readonly errors: { id: NodeId; error: Error }[] = [];
+  /** Nodes started with `join()`: not members of the initial configuration. */
+  private readonly joiners = new Set<NodeId>();
+  private readonly makeStorage: (id: NodeId, scheduler: SchedulerLike, syncDelay: number) => MemoryStorage;
 
   constructor(private readonly options: TestClusterOptions) {
     const n = options.nodes;
@@ -76,14 +79,27 @@ export class TestCluster {
     this.random = seededRandom(options.seed);
     this.hub = new MemoryHub({ scheduler: this.clock.scheduler, random: this.random, faults: options.faults });
     this.started$ = this.startedSubject.asObservable();
-    const makeStorage =
+    this.makeStorage =
       options.storage ?? ((_id: NodeId, scheduler: SchedulerLike, syncDelay: number) => new MemoryStorage({ scheduler, syncDelay }));
-    for (const id of this.ids) {
-      const view = this.clock.view();
-      this.views.set(id, view);
-      this.storages.set(id, makeStorage(id, view, options.syncDelay ?? 1));
-    }
+    for (const id of this.ids) this.createNodeResources(id);
     for (const id of this.ids) this.start(id);
+  }
+
+  private createNodeResources(id: NodeId): void {
+    const view = this.clock.view();
+    this.views.set(id, view);
+    this.storages.set(id, this.makeStorage(id, view, this.options.syncDelay ?? 1));
+  }
+
+  /**
+   * Starts a node that is not yet a member (`join: true`); a leader adds it with
+   * `addLearner(id)`. It restarts like any other node.
+   */
+  join(id: NodeId): RaftNode {
+    if (this.views.has(id)) throw new Error(`${id} already exists`);
+    this.createNodeResources(id);
+    this.joiners.add(id);
+    return this.start(id);
   }
 
   /** Starts (or restarts) a node on its existing storage. */
@@ -102,6 +118,7 @@ export class TestCluster {
       turnScheduler: view,
       random: this.random,
       ...this.options.nodeOptions,
+      ...(this.joiners.has(id) ? { join: true } : {}),
     });
     const run: CommittedEntry[] = [];
     const runs = this.committedRuns.get(id) ?? [];

@@ -23,4 +23,10 @@ export interface Transport {
   send(to: NodeId, message: RaftMessage): void;
   /** Releases every socket and timer. */
   close(): Promise<void>;
+  /**
+   * The cluster's configuration changed: these are the addresses of its members (ids
+   * without an address keep whatever the transport knew). Optional: transports that
+   * need no addresses (in-memory) ignore it.
+   */
+  updatePeers?(addresses: Readonly<Record<NodeId, string>>): void;
 }

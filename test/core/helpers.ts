@@ -15,6 +15,8 @@ export const OPTIONS: ProtocolOptions = {
   electionTimeoutMin: 150,
   leaseDriftMargin: 30,
   forward: false,
+  electionTimeoutMax: 300,
+  maxPromotionLag: 64,
 };
 
 /** Entries with the given terms at indexes 1, 2, ... */
@@ -36,7 +38,7 @@ export function makeState(opts: {
 }): RaftState {
   return createState(
     opts.id ?? 'n1',
-    opts.voters ?? ['n1', 'n2', 'n3'],
+    [{ index: 0, term: 0, config: { voters: opts.voters ?? ['n1', 'n2', 'n3'], learners: [], addresses: {} } }],
     { term: opts.term ?? 0, votedFor: opts.votedFor ?? null, log: new RaftLog(logOf(opts.log ?? [])) },
     { ...OPTIONS, ...opts.options },
   );
