@@ -206,6 +206,21 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
     else this.links.set(id, new PeerLink(id, parsed, this));
   }
 
+  /**
+   * The cluster's configuration changed (see `Transport.updatePeers`): adds the members
+   * added at run time and follows changed addresses. Peers not listed are kept; an
+   * address that does not parse is reported on `errors$` and skipped.
+   */
+  updatePeers(addresses: Readonly<Record<NodeId, string>>): void {
+    for (const [id, address] of Object.entries(addresses)) {
+      try {
+        this.setPeer(id, address);
+      } catch (e) {
+        this.report(e instanceof Error ? e : new TransportConfigError(String(e)));
+      }
+    }
+  }
+
   /** Forgets a peer: closes its connections and drops what was queued for it. */
   removePeer(id: NodeId): void {
     this.links.get(id)?.close();
