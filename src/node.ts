@@ -255,7 +255,13 @@ class Node implements RaftNode {
   private readonly requests = new Map<number, OpenRequest>();
   /** Reads whose index is known, waiting for it to be applied here; ascending by index. */
   private readonly readsAwaitingApply: { index: number; waiters: readonly PendingRead[] }[] = [];
-  private nextRequestId = 0;
+  /**
+   * Request ids start at a random point so a restarted node does not reuse the ids of
+   * its previous run (the leader deduplicates forwarded requests by id).
+   */
+  private nextRequestId: number;
+  /** Recently applied session duplicates: index → the original command's position. */
+  private readonly duplicates = new Map<number, { index: number; term: number }>();
   private scheduler: SchedulerLike;
   private readonly requestTimeout: number;
 
@@ -289,6 +295,7 @@ class Node implements RaftNode {
     this.committed$ = this.committed.asObservable();
     this.errors$ = this.errors.asObservable();
     this.scheduler = options.scheduler ?? defaultScheduler;
+    this.nextRequestId = Math.floor((options.random ?? defaultRandom)() * 2 ** 40);
     this.sessions = new SessionTable({ ...DEFAULT_SESSION_POLICY, ...options.sessions });
     this.requestTimeout = options.requestTimeout ?? 2 * (options.electionTimeout ?? DEFAULTS.electionTimeout).max;
     this.membership = new MembershipRequests({
@@ -539,7 +546,7 @@ class Node implements RaftNode {
   /** Proposals tracked after their indexes were already applied here settle at once. */
   private settleApplied(from: number, to: number): void {
     const s = this.state!;
-    for (let i = from; i <= Math.min(to, s.appliedIndex); i++) this.tracker.applied(i, s.log.entry(i)!.term);
+    for (let i = from; i <= Math.min(to, s.appliedIndex); i++) this.tracker.applied(i, s.log.entry(i)!.term, this.duplicates.get(i));
   }
 
   private awaitApplied(index: number, waiters: readonly PendingRead[]): void {
@@ -618,6 +625,10 @@ class Node implements RaftNode {
         const { info, data } = decodeSessionCommand(entry.data);
         const verdict = this.sessions.apply(info, entry.index, entry.term);
         if (verdict.duplicate) {
+          if (verdict.original) {
+            this.duplicates.set(entry.index, verdict.original);
+            if (this.duplicates.size > 4096) this.duplicates.delete(this.duplicates.keys().next().value!);
+          }
           this.tracker.applied(entry.index, entry.term, verdict.original ?? undefined);
           continue;
         }

@@ -33,9 +33,19 @@ export function handleProposeRequest(s: RaftState, from: NodeId, m: ProposeReque
     fx.send(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: false, firstIndex: 0 });
     return;
   }
-  const firstIndex = appendCommands(s, m.commands, fx);
+  let seen = s.role.forwarded.get(from);
+  if (!seen) s.role.forwarded.set(from, (seen = new Map()));
+  let firstIndex = seen.get(m.requestId);
+  if (firstIndex === undefined) {
+    firstIndex = appendCommands(s, m.commands, fx);
+    seen.set(m.requestId, firstIndex);
+    if (seen.size > FORWARDED_MEMORY) seen.delete(seen.keys().next().value!);
+  }
   fx.sendNow(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: true, firstIndex });
 }
+
+/** Forwarded request ids remembered per follower, to answer duplicates without appending again. */
+const FORWARDED_MEMORY = 1024;
 
 /** The leader's answer to commands this node forwarded. */
 export function handleProposeResponse(m: ProposeResponse, fx: Effects): void {

@@ -97,6 +97,7 @@ export function becomeLeader(s: RaftState, fx: Effects): void {
     reads: [],
     readsBeforeCommit: [],
     transfer: null,
+    forwarded: new Map(),
   };
   s.leaderId = s.id;
   s.epoch++;

@@ -30,6 +30,12 @@ export interface LeaderState {
   readonly reads: PendingRead[];
   /** Reads that arrived before an entry of this term committed (dissertation §6.4 step 1). */
   readonly readsBeforeCommit: Omit<PendingRead, 'index' | 'seq'>[];
+  /**
+   * Forwarded requests already appended, per follower: request id → first index. A
+   * duplicate delivered by the network gets the same answer instead of a second append.
+   * Bounded per follower (oldest forgotten first).
+   */
+  readonly forwarded: Map<NodeId, Map<number, number>>;
   /** A leadership transfer in progress (§3.10): proposals are refused until it ends. */
   transfer: { readonly to: NodeId; readonly requestId: number; readonly deadline: number; timeoutNowSent: boolean } | null;
 }

@@ -51,7 +51,7 @@ describe('elections', () => {
       const node = c.node(follower);
       expect(await firstValueFrom(node.leader$)).toEqual({ id: leader, term: c.status(leader)!.term, self: false });
       expect(await firstValueFrom(node.role$)).toBe('follower');
-      expect(await firstValueFrom(node.members$)).toEqual({ voters: ['n1', 'n2', 'n3'], learners: [], index: 0, term: 0, committed: true });
+      expect(await firstValueFrom(node.members$)).toEqual({ voters: ['n1', 'n2', 'n3'], learners: [], index: 0, term: 0, committed: true, addresses: {} });
     }));
 });
 

@@ -63,7 +63,7 @@ describe('PreVote (§9.6)', () => {
       c.hub.block(leader, cut);
       c.hub.block(cut, leader);
       await c.clock.advance(5000);
-      if (flaps) expect(changes.count()).toBeGreaterThan(3);
+      if (flaps) expect(changes.count()).toBeGreaterThanOrEqual(3); // repeated elections
       else {
         expect(changes.count()).toBe(1);
         expect(c.leader()).toBe(leader);
