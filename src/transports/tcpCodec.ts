@@ -2,73 +2,40 @@ import * as msgpack from 'msgpack-lite';
 import { InvalidMessageError } from '../errors';
 import type { Entry } from '../messages/entry';
 import { decodeEntries, encodeEntries } from '../messages/entryCodec';
-import type { Envelope, MessageType, NodeId, RaftMessage } from '../messages/types';
+import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import { validateMessage } from '../messages/validate';
+import { LAYOUT_BY_CODE, LAYOUT_BY_TYPE, MAP_CODE, SENDER_FIELD } from './tcpLayouts';
 
 /**
- * The body of an RPC frame: one msgpack array, the envelope. Frequent messages have a
- * positional layout, a type code then their fields in a fixed order (msgpack-lite
- * encodes and decodes a map with string keys 3–4 times slower than an array of the same
- * values); any other message travels as a map:
+ * The body of an RPC frame: the envelope, one msgpack array of four elements
  *
- *     [code, from, to, ...fields of LAYOUTS[code]]     e.g. RequestVoteResponse: [2, from, to, term, voteGranted]
- *     [0, from, to, { type, ...fields }]               messages without a layout (ProposeRequest)
+ *     [code, from, to, payload]
  *
- * The `entries` of AppendEntries (always its last field) are nil when there are none,
- * else one msgpack bin holding the block made by `encodeEntries`: entries are laid out
- * once, never as one msgpack object each. The block is cached per entries array, so a
- * batch sent to several followers is encoded once. Byte fields of map-encoded messages
- * travel as msgpack bin.
+ * where `payload` is, for a message type with a positional layout (`tcpLayouts.ts`), the
+ * array of its fields in layout order (msgpack-lite encodes and decodes a map with string
+ * keys 3–4 times slower than an array of the same values), and for any other message
+ * (code 0) the message as a map. Byte fields of map-encoded messages travel as bin.
+ *
+ * The `entries` of AppendEntries (the last field of its layout) are nil when there are
+ * none, else one msgpack bin holding the block made by `encodeEntries`: entries are laid
+ * out once, never as one msgpack object each. The block is cached per entries array, so a
+ * batch sent to several followers is encoded once, and it is never copied into an
+ * intermediate buffer: an encoded body is a head plus the block itself.
+ *
+ * The head `[code, from, to` is written from bytes cached per (from, to) pair: the
+ * fixarray header, the code as a positive fixint, both ids as msgpack-lite encodes them.
+ * The receiver compares those bytes with the ones it expects from the authenticated peer
+ * (instead of decoding two strings per message) and decodes only the payload; any other
+ * encoding is rejected, with the reason found by decoding the whole body.
  *
  * @example
  * const body = encodeEnvelope('n1', 'n2', { type: 'RequestVoteResponse', term: 2, voteGranted: true });
+ * msgpack.decode(body); // [2, 'n1', 'n2', [2, true]]
  * decodeEnvelope(body, 'n1', 'n2').message; // { type: 'RequestVoteResponse', term: 2, voteGranted: true }
  */
 
-type MessageOf<T extends MessageType> = Extract<RaftMessage, { type: T }>;
-type FieldOf<T extends MessageType> = Exclude<keyof MessageOf<T>, 'type'> & string;
-
-interface Layout {
-  readonly code: number;
-  readonly type: MessageType;
-  readonly fields: readonly string[];
-}
-
-/**
- * A positional layout. It must list every field of the message type: adding a field to
- * a message without adding it here is a compile error (`missingFields`), not a field
- * silently lost on the wire.
- */
-function layout<T extends MessageType, const F extends readonly FieldOf<T>[]>(
-  code: number,
-  type: T,
-  fields: F & ([Exclude<FieldOf<T>, F[number]>] extends [never] ? unknown : { missingFields: Exclude<FieldOf<T>, F[number]> }),
-): Layout {
-  return { code, type, fields };
-}
-
-const OTHER = 0;
-/** Codes are part of the wire format: never reuse or renumber one. */
-const LAYOUTS: readonly Layout[] = [
-  layout(1, 'RequestVote', ['term', 'candidateId', 'lastLogIndex', 'lastLogTerm']),
-  layout(2, 'RequestVoteResponse', ['term', 'voteGranted']),
-  layout(3, 'AppendEntries', ['term', 'leaderId', 'prevLogIndex', 'prevLogTerm', 'leaderCommit', 'seq', 'entries']),
-  layout(4, 'AppendEntriesResponse', ['term', 'success', 'matchIndex', 'rejectedIndex', 'conflictIndex', 'conflictTerm', 'seq']),
-  layout(5, 'PreVote', ['term', 'candidateId', 'lastLogIndex', 'lastLogTerm']),
-  layout(6, 'PreVoteResponse', ['term', 'voteGranted']),
-  layout(7, 'ReadIndexRequest', ['term', 'requestId', 'lease']),
-  layout(8, 'ReadIndexResponse', ['term', 'requestId', 'success', 'readIndex']),
-  layout(9, 'ProposeResponse', ['term', 'requestId', 'success', 'firstIndex']),
-];
-const byType = new Map<string, Layout>(LAYOUTS.map((l) => [l.type, l]));
-const byCode = new Map<unknown, Layout>(LAYOUTS.map((l) => [l.code, l]));
-
-/** Fields naming the sender: they must name the authenticated peer. */
-const SENDER_FIELD: Partial<Record<MessageType, string>> = {
-  RequestVote: 'candidateId',
-  PreVote: 'candidateId',
-  AppendEntries: 'leaderId',
-};
+/** msgpack fixarray of 4 elements. */
+const ENVELOPE = 0x94;
 
 /** The part of msgpack-lite's public `Encoder` used here (its typings omit the constructor). */
 interface MsgpackEncoder {
@@ -86,8 +53,23 @@ const encoder = new EncoderClass();
 let encoded: Buffer | undefined;
 encoder.on('data', (chunk) => (encoded = chunk));
 
+function encodeValue(value: unknown): Buffer {
+  encoder.encode(value);
+  const bytes = encoded as Buffer;
+  encoded = undefined;
+  return bytes;
+}
+
 /** No ext types: an unknown ext decodes to an inert object that validation rejects. */
 const decodeOptions = { codec: msgpack.createCodec({ preset: false }) };
+
+function decodeValue(bytes: Uint8Array): unknown {
+  try {
+    return msgpack.decode(bytes, decodeOptions);
+  } catch (e) {
+    throw new InvalidMessageError(`undecodable msgpack (${String((e as Error)?.message).slice(0, 60)})`);
+  }
+}
 
 const blocks = new WeakMap<readonly Entry[], Buffer>();
 
@@ -101,68 +83,137 @@ export function entriesBlock(entries: readonly Entry[]): Buffer {
   return block;
 }
 
-/** Encodes an envelope as the body of one frame. */
-export function encodeEnvelope(from: NodeId, to: NodeId, message: RaftMessage): Buffer {
-  encoder.encode(toWire(from, to, message));
-  const body = encoded as Buffer;
-  encoded = undefined;
-  return body;
+/** An encoded frame body: `head`, then `tail` (an entries block) if any. */
+export interface EncodedBody {
+  readonly head: Buffer;
+  readonly tail: Buffer | undefined;
 }
 
-function toWire(from: NodeId, to: NodeId, message: RaftMessage): unknown[] {
-  const l = byType.get(message.type);
-  if (l === undefined) return [OTHER, from, to, bytesAsBuffers(message)];
-  const m = message as unknown as Record<string, unknown>;
-  const wire: unknown[] = [l.code, from, to];
-  for (const field of l.fields) {
-    if (field === 'entries') {
-      const entries = m.entries as readonly Entry[];
-      wire.push(entries.length === 0 ? null : entriesBlock(entries));
-    } else {
-      wire.push(m[field]);
-    }
-  }
-  return wire;
+/** The msgpack encodings of two node ids, back to back. */
+function addressing(from: NodeId, to: NodeId): Buffer {
+  return Buffer.concat([msgpack.encode(from), msgpack.encode(to)]);
 }
 
 /**
- * Decodes and validates a frame body from an authenticated connection. The envelope's
- * `from` must be the authenticated peer and `to` this node; a message naming its sender
- * (`candidateId`, `leaderId`) must name the peer too. Throws `InvalidMessageError`.
+ * Encodes the messages one node sends to one peer.
+ *
+ * @example
+ * const encoder = new EnvelopeEncoder('n1', 'n2');
+ * const { head, tail } = encoder.encode(appendEntries); // tail: the entries block
  */
-export function decodeEnvelope(body: Uint8Array, peer: NodeId, self: NodeId): Envelope {
-  let raw: unknown;
-  try {
-    raw = msgpack.decode(body, decodeOptions);
-  } catch (e) {
-    throw new InvalidMessageError(`undecodable msgpack (${String((e as Error)?.message).slice(0, 60)})`);
+export class EnvelopeEncoder {
+  private readonly addressing: Buffer;
+
+  constructor(from: NodeId, to: NodeId) {
+    this.addressing = addressing(from, to);
   }
-  if (!Array.isArray(raw) || raw.length < 3) throw new InvalidMessageError('envelope is not an array');
-  if (raw[1] !== peer) throw new InvalidMessageError('sender is not the authenticated peer');
-  if (raw[2] !== self) throw new InvalidMessageError('addressed to another node');
-  const message = validateMessage(fromWire(raw));
-  const senderField = SENDER_FIELD[message.type];
-  if (senderField && (message as unknown as Record<string, unknown>)[senderField] !== peer) {
-    throw new InvalidMessageError(`${senderField} is not the authenticated peer`);
+
+  encode(message: RaftMessage): EncodedBody {
+    const l = LAYOUT_BY_TYPE.get(message.type);
+    if (l === undefined) return this.body(MAP_CODE, encodeValue(bytesAsBuffers(message)), undefined);
+    const m = message as unknown as Record<string, unknown>;
+    const fields: unknown[] = [];
+    let block: Buffer | undefined;
+    for (const field of l.fields) {
+      if (field !== 'entries') fields.push(m[field]);
+      else if ((m.entries as readonly Entry[]).length === 0) fields.push(null);
+      else block = entriesBlock(m.entries as readonly Entry[]);
+    }
+    return this.body(l.code, encodeValue(fields), block);
   }
-  return { from: peer, to: self, message };
+
+  private body(code: number, payload: Buffer, block: Buffer | undefined): EncodedBody {
+    const binHeader = block === undefined ? 0 : block.length < 0x100 ? 2 : block.length < 0x10000 ? 3 : 5;
+    const at = 2 + this.addressing.length;
+    const head = Buffer.allocUnsafe(at + payload.length + binHeader);
+    head[0] = ENVELOPE;
+    head[1] = code;
+    this.addressing.copy(head, 2);
+    payload.copy(head, at);
+    if (block !== undefined) {
+      // The payload array gets one more element, the block, written after the head.
+      head[at] = payload[0] + 1;
+      const end = at + payload.length;
+      if (binHeader === 2) head.writeUInt8(block.length, head.writeUInt8(0xc4, end));
+      else if (binHeader === 3) head.writeUInt16BE(block.length, head.writeUInt8(0xc5, end));
+      else head.writeUInt32BE(block.length, head.writeUInt8(0xc6, end));
+    }
+    return { head, tail: block };
+  }
 }
 
-function fromWire(wire: unknown[]): unknown {
-  const code = wire[0];
-  if (code === OTHER) {
-    if (wire.length !== 4) throw new InvalidMessageError(`map-encoded message with ${wire.length} fields`);
-    const message = ownFields(wire[3]);
-    if (message && byType.has(message.type as string)) throw new InvalidMessageError('map-encoded message with a layout');
+/**
+ * Decodes and validates the frames one authenticated peer sends to this node. The
+ * envelope's `from` must be the peer and `to` this node; a message naming its sender
+ * (`candidateId`, `leaderId`) must name the peer too. Throws `InvalidMessageError`.
+ *
+ * @example
+ * const decoder = new EnvelopeDecoder('n1', 'n2'); // frames from n1 to n2
+ * decoder.decode(body); // { from: 'n1', to: 'n2', message }
+ */
+export class EnvelopeDecoder {
+  private readonly addressing: Buffer;
+
+  constructor(
+    private readonly peer: NodeId,
+    private readonly self: NodeId,
+  ) {
+    this.addressing = addressing(peer, self);
+  }
+
+  decode(body: Uint8Array): Envelope {
+    const expected = this.addressing;
+    const start = 2 + expected.length;
+    let canonical = body.length > start && body[0] === ENVELOPE && body[1] < 0x80;
+    for (let i = 0; canonical && i < expected.length; i++) canonical = body[2 + i] === expected[i];
+    if (!canonical) throw this.explain(body);
+    const message = validateMessage(fromPayload(body[1], decodeValue(body.subarray(start))));
+    const senderField = SENDER_FIELD[message.type];
+    if (senderField !== undefined && (message as unknown as Record<string, unknown>)[senderField] !== this.peer) {
+      throw new InvalidMessageError(`${senderField} is not the authenticated peer`);
+    }
+    return { from: this.peer, to: this.self, message };
+  }
+
+  /** Why a body does not start as expected. */
+  private explain(body: Uint8Array): InvalidMessageError {
+    const raw = decodeValue(body);
+    if (!Array.isArray(raw) || raw.length !== 4) return new InvalidMessageError('envelope is not [code, from, to, payload]');
+    if (raw[1] !== this.peer) return new InvalidMessageError('sender is not the authenticated peer');
+    if (raw[2] !== this.self) return new InvalidMessageError('addressed to another node');
+    if (raw[0] !== MAP_CODE && !LAYOUT_BY_CODE.has(raw[0])) {
+      return new InvalidMessageError(`unknown message code ${JSON.stringify(raw[0])?.slice(0, 20)}`);
+    }
+    return new InvalidMessageError('non-canonical envelope encoding');
+  }
+}
+
+/** Encodes one envelope as one buffer (tests and tools; the transport uses `EnvelopeEncoder`). */
+export function encodeEnvelope(from: NodeId, to: NodeId, message: RaftMessage): Buffer {
+  const { head, tail } = new EnvelopeEncoder(from, to).encode(message);
+  return tail === undefined ? head : Buffer.concat([head, tail]);
+}
+
+/** Decodes one envelope (tests and tools; the transport uses `EnvelopeDecoder`). */
+export function decodeEnvelope(body: Uint8Array, peer: NodeId, self: NodeId): Envelope {
+  return new EnvelopeDecoder(peer, self).decode(body);
+}
+
+function fromPayload(code: number, payload: unknown): unknown {
+  if (code === MAP_CODE) {
+    const message = ownFields(payload);
+    if (message && LAYOUT_BY_TYPE.has(message.type as string)) throw new InvalidMessageError('map-encoded message with a layout');
     return message;
   }
-  const l = byCode.get(code);
-  if (l === undefined) throw new InvalidMessageError(`unknown message code ${JSON.stringify(code)?.slice(0, 20)}`);
-  if (wire.length !== 3 + l.fields.length) throw new InvalidMessageError(`${l.type} with ${wire.length - 3} fields`);
+  const l = LAYOUT_BY_CODE.get(code);
+  if (l === undefined) throw new InvalidMessageError(`unknown message code ${code}`);
+  if (!Array.isArray(payload) || payload.length !== l.fields.length) {
+    throw new InvalidMessageError(`${l.type} payload is not an array of ${l.fields.length} fields`);
+  }
   const message: Record<string, unknown> = { type: l.type };
   for (let i = 0; i < l.fields.length; i++) {
     const field = l.fields[i];
-    const value = wire[3 + i];
+    const value = payload[i];
     if (field !== 'entries') message[field] = value;
     else if (value === null) message.entries = [];
     else if (!Buffer.isBuffer(value)) throw new InvalidMessageError('entries must be a binary block or nil');

@@ -4,7 +4,7 @@ import type { TLSSocket } from 'node:tls';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { InvalidMessageError } from '../errors';
 import type { Envelope, NodeId } from '../messages/types';
-import { decodeEnvelope } from './tcpCodec';
+import { EnvelopeDecoder } from './tcpCodec';
 import {
   AuthenticationError,
   FrameTooLargeError,
@@ -73,6 +73,7 @@ export class Connection {
   private readonly nonce = randomBytes(NONCE_BYTES);
   private peerNonce: Buffer | undefined;
   private handshakeTimer: Subscription | undefined;
+  private decoder: EnvelopeDecoder | undefined;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -154,7 +155,7 @@ export class Connection {
     if (this.state === 'ready') {
       let envelope: Envelope;
       try {
-        envelope = decodeEnvelope(body, this.peerId as NodeId, this.host.selfId);
+        envelope = (this.decoder as EnvelopeDecoder).decode(body);
       } catch (e) {
         const reason = e instanceof InvalidMessageError ? e.reason : String(e);
         this.close(new InvalidFrameError(reason, this.address, this.peerId));
@@ -211,6 +212,7 @@ export class Connection {
       return;
     }
     this.state = 'ready';
+    this.decoder = new EnvelopeDecoder(peer, this.host.selfId);
     this.handshakeTimer?.unsubscribe();
     this.handshakeTimer = undefined;
     this.reader.setLimit(this.host.maxFrameBytes);

@@ -19,26 +19,58 @@ export class FrameLimitExceeded extends Error {
   }
 }
 
+/** Lays out frames with their length prefixes in one buffer: one copy, one socket write. */
+export function joinFrames(bodies: readonly Uint8Array[]): Buffer {
+  const batch = new FrameBatch();
+  for (const body of bodies) batch.add(body, undefined);
+  return batch.toBuffer();
+}
+
 /**
- * Lays out frames with their length prefixes in one buffer: one copy, one socket write.
- * `bytes` is the sum of the bodies' lengths, when the caller already knows it.
+ * Frames gathered for one socket write. A frame's body is a head and an optional tail
+ * (an entries block), copied once, straight into the buffer that is written.
+ *
+ * @example
+ * const batch = new FrameBatch();
+ * batch.add(head, block);
+ * socket.write(batch.toBuffer());
  */
-export function joinFrames(bodies: readonly Uint8Array[], bytes = -1): Buffer {
-  let total = bodies.length * FRAME_HEADER_BYTES;
-  if (bytes < 0) for (const body of bodies) total += body.byteLength;
-  else total += bytes;
-  const out = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (const body of bodies) {
-    const length = body.byteLength;
-    out[at] = length >>> 24;
-    out[at + 1] = (length >>> 16) & 0xff;
-    out[at + 2] = (length >>> 8) & 0xff;
-    out[at + 3] = length & 0xff;
-    out.set(body, at + FRAME_HEADER_BYTES);
-    at += FRAME_HEADER_BYTES + length;
+export class FrameBatch {
+  private readonly heads: Uint8Array[] = [];
+  private readonly tails: (Uint8Array | undefined)[] = [];
+  /** Body bytes so far, without length prefixes. */
+  bodyBytes = 0;
+
+  get frames(): number {
+    return this.heads.length;
   }
-  return out;
+
+  add(head: Uint8Array, tail: Uint8Array | undefined): void {
+    this.heads.push(head);
+    this.tails.push(tail);
+    this.bodyBytes += head.byteLength + (tail === undefined ? 0 : tail.byteLength);
+  }
+
+  toBuffer(): Buffer {
+    const out = Buffer.allocUnsafe(this.bodyBytes + FRAME_HEADER_BYTES * this.heads.length);
+    let at = 0;
+    for (let i = 0; i < this.heads.length; i++) {
+      const head = this.heads[i];
+      const tail = this.tails[i];
+      const length = head.byteLength + (tail === undefined ? 0 : tail.byteLength);
+      out[at] = length >>> 24;
+      out[at + 1] = (length >>> 16) & 0xff;
+      out[at + 2] = (length >>> 8) & 0xff;
+      out[at + 3] = length & 0xff;
+      out.set(head, at + FRAME_HEADER_BYTES);
+      at += FRAME_HEADER_BYTES + head.byteLength;
+      if (tail !== undefined) {
+        out.set(tail, at);
+        at += tail.byteLength;
+      }
+    }
+    return out;
+  }
 }
 
 /**

@@ -2,9 +2,9 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import { PayloadTooLargeError } from '../errors';
 import type { NodeId, RaftMessage } from '../messages/types';
 import { BackoffRange, jitteredBackoff } from './backoff';
-import { encodeEnvelope, entriesBlock } from './tcpCodec';
+import { entriesBlock, EnvelopeEncoder } from './tcpCodec';
 import type { Connection } from './tcpConnection';
-import { joinFrames } from './tcpFrames';
+import { FrameBatch } from './tcpFrames';
 import { Outbox, OutboxLimits } from './tcpOutbox';
 
 /** A peer's network address. */
@@ -67,6 +67,7 @@ export class PeerLink {
     connected: false, queued: 0, dropped: 0, framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0, connects: 0,
   };
   private readonly outbox: Outbox;
+  private readonly encoder: EnvelopeEncoder;
   /** Invariant: at most one of `dialing` / `outbound` is set; `outbound` is ready. */
   private dialing: Connection | undefined;
   private outbound: Connection | undefined;
@@ -83,6 +84,7 @@ export class PeerLink {
     private readonly host: LinkHost,
   ) {
     this.outbox = new Outbox(host.queueLimits);
+    this.encoder = new EnvelopeEncoder(host.selfId, id);
   }
 
   send(message: RaftMessage): void {
@@ -192,23 +194,22 @@ export class PeerLink {
     const connection = this.current();
     if (!connection) return;
     while (this.outbox.size > 0 && connection.writable) {
-      const batch = this.outbox.take(this.host.writeBatchBytes);
-      const bodies: Buffer[] = [];
-      let bytes = 0;
-      for (const message of batch) {
-        const body = encodeEnvelope(this.host.selfId, this.id, message);
-        if (body.length > this.host.maxFrameBytes) {
+      const batch = new FrameBatch();
+      for (const message of this.outbox.take(this.host.writeBatchBytes)) {
+        const { head, tail } = this.encoder.encode(message);
+        const size = head.length + (tail === undefined ? 0 : tail.length);
+        if (size > this.host.maxFrameBytes) {
           this.stats.dropped++;
-          this.host.report(new PayloadTooLargeError(body.length, this.host.maxFrameBytes));
+          this.host.report(new PayloadTooLargeError(size, this.host.maxFrameBytes));
           continue;
         }
-        bodies.push(body);
-        bytes += body.length;
+        batch.add(head, tail);
       }
-      if (bodies.length === 0) continue;
-      this.stats.framesSent += bodies.length;
-      this.stats.bytesSent += bytes + 4 * bodies.length;
-      if (!connection.write(joinFrames(bodies, bytes))) break;
+      if (batch.frames === 0) continue;
+      const bytes = batch.toBuffer();
+      this.stats.framesSent += batch.frames;
+      this.stats.bytesSent += bytes.length;
+      if (!connection.write(bytes)) break;
     }
   }
 }

@@ -48,6 +48,7 @@ export function sampleMessages(from: NodeId, term = 3): RaftMessage[] {
       type: 'AppendEntriesResponse', term, success: false, matchIndex: 0, rejectedIndex: 10, conflictIndex: 7,
       conflictTerm: 1, seq: 77,
     },
+    TimeoutNow: { type: 'TimeoutNow', term },
     ReadIndexRequest: { type: 'ReadIndexRequest', term, requestId: 5, lease: true },
     ReadIndexResponse: { type: 'ReadIndexResponse', term, requestId: 5, success: true, readIndex: 2 ** 40 },
     ProposeRequest: {

@@ -1,7 +1,7 @@
 import * as msgpack from 'msgpack-lite';
 import { InvalidMessageError } from '../../src/errors';
 import type { AppendEntries, RaftMessage } from '../../src/messages/types';
-import { decodeEnvelope, encodeEnvelope, entriesBlock } from '../../src/transports/tcpCodec';
+import { decodeEnvelope, encodeEnvelope, entriesBlock, EnvelopeEncoder } from '../../src/transports/tcpCodec';
 import { authProof, certificateNames, proofMatches } from '../../src/transports/tcpHandshake';
 import { sampleMessages, testEntries } from './conformance';
 
@@ -21,9 +21,11 @@ describe('tcpCodec', () => {
     };
     expect(entriesBlock(entries)).toBe(entriesBlock(entries));
     const wire = msgpack.decode(encodeEnvelope('a', 'b', message));
-    expect(wire).toHaveLength(10);
-    expect(Buffer.isBuffer(wire[9])).toBe(true); // one bin, not 64 objects
-    expect(wire[9]).toEqual(entriesBlock(entries));
+    expect(wire.slice(0, 3)).toEqual([3, 'a', 'b']);
+    expect(wire[3]).toHaveLength(7);
+    expect(Buffer.isBuffer(wire[3][6])).toBe(true); // one bin, not 64 objects
+    expect(wire[3][6]).toEqual(entriesBlock(entries));
+    expect(new EnvelopeEncoder('a', 'b').encode(message).tail).toBe(entriesBlock(entries)); // never copied before the write
     const decoded = roundTrip(message).message as AppendEntries;
     expect(decoded.entries.map((e) => Buffer.from(e.data))).toEqual(entries.map((e) => Buffer.from(e.data)));
   });
@@ -35,35 +37,45 @@ describe('tcpCodec', () => {
   };
 
   it('rejects a sender or recipient other than the connection\'s', () => {
-    reject([2, 'c', 'b', 1, true], /sender/);
-    reject([2, 'a', 'c', 1, true], /addressed/);
-    reject([1, 'a', 'b', 3, 'c', 0, 0], /candidateId/);
-    reject([5, 'a', 'b', 3, 'c', 0, 0], /candidateId/);
-    reject([3, 'a', 'b', 3, 'c', 0, 0, 0, 0, null], /leaderId/);
+    reject([2, 'c', 'b', [1, true]], /sender/);
+    reject([2, 'a', 'c', [1, true]], /addressed/);
+    reject([1, 'a', 'b', [3, 'c', 0, 0]], /candidateId/);
+    reject([5, 'a', 'b', [3, 'c', 0, 0]], /candidateId/);
+    reject([3, 'a', 'b', [3, 'c', 0, 0, 0, 0, null]], /leaderId/);
     reject([0, 'a', 'b', { type: 'AppendEntries', term: 3, leaderId: 'c' }], /layout/);
+  });
+
+  it('accepts only the canonical encoding of the envelope', () => {
+    // 'a' as str8 instead of fixstr: the same value, other bytes.
+    const body = Buffer.from([0x94, 0x02, 0xd9, 0x01, 0x61, 0xa1, 0x62, 0x92, 0x01, 0xc3]);
+    expect(msgpack.decode(body)).toEqual([2, 'a', 'b', [1, true]]);
+    reject(body, /non-canonical/);
+    reject([200, 'a', 'b', [1, true]], /unknown message code 200/);
   });
 
   it('rejects undecodable bytes, wrong shapes and unknown types', () => {
     reject(Buffer.from([0xc1]), /undecodable/); // never-used msgpack byte
-    reject(Buffer.from([0x95, 0x02]), /undecodable/); // truncated array
+    reject(Buffer.from([0x94, 0x02]), /undecodable/); // truncated array
     reject(Buffer.alloc(0), /undecodable/);
-    reject({ type: 'RequestVoteResponse', term: 1, voteGranted: true }, /not an array/);
-    reject([99, 'a', 'b', 1], /unknown message code/);
-    reject(['RequestVote', 'a', 'b', 1], /unknown message code/);
-    reject([2, 'a', 'b', 1], /2 fields|1 fields/);
-    reject([2, 'a', 'b', -1, true], /term/);
-    reject([2, 'a', 'b', 1, 'yes'], /voteGranted/);
-    reject([3, 'a', 'b', 3, 'a', 0, 0, 0, 0, 'not bytes'], /binary block/);
-    reject([3, 'a', 'b', 3, 'a', 0, 0, 0, 0, Buffer.from([0, 0, 0, 9])], /entry count/);
-    reject([3, 'a', 'b', 3, 'a', 0, 0, 0, 0, Buffer.from([0, 0, 0, 0])], /empty entries/);
+    reject({ type: 'RequestVoteResponse', term: 1, voteGranted: true }, /not \[code, from, to, payload\]/);
+    reject([2, 'a', 'b', [1, true], 'extra'], /not \[code, from, to, payload\]/);
+    reject([99, 'a', 'b', [1]], /unknown message code/);
+    reject(['RequestVote', 'a', 'b', [1]], /unknown message code/);
+    reject([2, 'a', 'b', [1]], /2 fields/);
+    reject([2, 'a', 'b', { term: 1, voteGranted: true }], /2 fields/);
+    reject([2, 'a', 'b', [-1, true]], /term/);
+    reject([2, 'a', 'b', [1, 'yes']], /voteGranted/);
+    reject([3, 'a', 'b', [3, 'a', 0, 0, 0, 0, 'not bytes']], /binary block/);
+    reject([3, 'a', 'b', [3, 'a', 0, 0, 0, 0, Buffer.from([0, 0, 0, 9])]], /entry count/);
+    reject([3, 'a', 'b', [3, 'a', 0, 0, 0, 0, Buffer.from([0, 0, 0, 0])]], /empty entries/);
     reject([0, 'a', 'b', { type: 'Nonsense', term: 1 }], /unknown message type/);
     reject([0, 'a', 'b', [1, 2]], /not an object/);
     // Entries that are well-formed bytes but break the protocol's rules.
     const entries = testEntries(5, 9, 2);
-    reject([3, 'a', 'b', 3, 'a', 5, 1, 0, 0, entriesBlock(entries)], /term/);
-    reject([3, 'a', 'b', 9, 'a', 7, 1, 0, 0, entriesBlock(entries)], /index/);
+    reject([3, 'a', 'b', [3, 'a', 5, 1, 0, 0, entriesBlock(entries)]], /term/);
+    reject([3, 'a', 'b', [9, 'a', 7, 1, 0, 0, entriesBlock(entries)]], /index/);
     // ext types are not decoded into objects.
-    reject(Buffer.concat([Buffer.from([0x95, 0x02, 0xa1, 0x61, 0xa1, 0x62]), Buffer.from('d4010001', 'hex')]), /term/);
+    reject(Buffer.concat([Buffer.from([0x94, 0x02, 0xa1, 0x61, 0xa1, 0x62, 0x92]), Buffer.from('d4010001', 'hex'), Buffer.from([0xc3])]), /term/);
   });
 
   it('does not let a __proto__ key give a message inherited fields', () => {
@@ -71,6 +83,7 @@ describe('tcpCodec', () => {
     const inner = msgpack.encode({ type: 'ProposeResponse', term: 1, requestId: 1, success: true, firstIndex: 1 });
     const map = Buffer.concat([Buffer.from([0x81, 0xa9]), Buffer.from('__proto__'), inner]);
     const wire = Buffer.concat([Buffer.from([0x94, 0x00, 0xa1, 0x61, 0xa1, 0x62]), map]);
+    expect(msgpack.decode(wire)[3]).toEqual({});
     expect(() => decodeEnvelope(wire, 'a', 'b')).toThrow(/unknown message type/);
   });
 });

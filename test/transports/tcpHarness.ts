@@ -56,7 +56,7 @@ export class TcpNetwork implements TransportHarness {
     const peer = await RawPeer.connect(this.ports.get(to) as number, { id: from, secret: SECRET });
     this.sockets.add(peer.socket);
     // Well-formed msgpack and addressing, unknown message code.
-    peer.sendRaw(joinFrames([msgpack.encode([9, from, to])]));
+    peer.sendRaw(joinFrames([msgpack.encode([99, from, to, []])]));
     await peer.closed;
   }
 

@@ -209,7 +209,7 @@ describe('tcpTransport', () => {
         joinFrames([
           encodeEnvelope('a', 'b', vote(1)),
           encodeEnvelope('a', 'b', vote(2)),
-          msgpack.encode([2, 'a', 'b', 'three', true]),
+          msgpack.encode([2, 'a', 'b', ['three', true]]),
           encodeEnvelope('a', 'b', vote(4)),
         ]),
       );

@@ -1,0 +1,325 @@
+/**
+ * TCP transport throughput between two processes over loopback, against a raw
+ * length-prefixed socket doing the same exchange.
+ *
+ *     npm run bench:transport                 # 3 runs of each scenario, prints medians
+ *     RUNS=5 SECONDS=3 npm run bench:transport
+ *
+ * Scenarios (the parent process is the client, a forked child the server):
+ * - heartbeat: AppendEntries without entries -> AppendEntriesResponse, pipelined
+ *   (WINDOW requests in flight, one new request per response), over one connection.
+ * - append64:  AppendEntries with 64 entries of 100 bytes (fresh entries each message)
+ *   -> AppendEntriesResponse, pipelined.
+ * - raw-*:     the same frame sizes and pattern over a bare net.Socket: length-prefixed
+ *   frames, frames of one turn in one write, no encoding or validation. The ceiling.
+ *
+ * Prints a table and writes JSON under bench/results/.
+ */
+import { ChildProcess, fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { join } from 'node:path';
+import { EntryKind, type Entry } from '../src/messages/entry';
+import type { AppendEntries, AppendEntriesResponse } from '../src/messages/types';
+import { encodeEnvelope } from '../src/transports/tcpCodec';
+import { tcpTransport, TcpTransport } from '../src/transports/tcpTransport';
+
+type Scenario = 'heartbeat' | 'append64' | 'raw-heartbeat' | 'raw-append64';
+const ALL: Scenario[] = ['heartbeat', 'raw-heartbeat', 'append64', 'raw-append64'];
+/** `ONLY=append64,raw-append64` runs a subset. */
+const SCENARIOS = process.env.ONLY ? ALL.filter((s) => process.env.ONLY!.split(',').includes(s)) : ALL;
+const RUNS = Number(process.env.RUNS ?? 3);
+const SECONDS = Number(process.env.SECONDS ?? 3);
+const WARMUP_MS = 1000;
+const WINDOW: Record<Scenario, number> = { heartbeat: Number(process.env.HB_WINDOW ?? 2000), 'raw-heartbeat': Number(process.env.HB_WINDOW ?? 2000), append64: 256, 'raw-append64': 256 };
+const SECRET = 'bench-secret';
+const CLUSTER = 'bench';
+const ENTRIES = 64;
+const ENTRY_BYTES = 100;
+
+interface Result {
+  scenario: Scenario;
+  run: number;
+  pairsPerSecond: number;
+  megabytesPerSecond: number;
+  /** CPU time (user + system) per request/response pair, in microseconds. */
+  clientCpuMicros: number;
+  serverCpuMicros: number;
+  requestBytes: number;
+  responseBytes: number;
+}
+
+// ---------------------------------------------------------------------------- messages
+
+const payloads = Array.from({ length: 16 }, (_, i) => Buffer.alloc(ENTRY_BYTES, i));
+
+function heartbeat(i: number): AppendEntries {
+  return { type: 'AppendEntries', term: 5, leaderId: 'client', prevLogIndex: i, prevLogTerm: 5, entries: [], leaderCommit: i, seq: i };
+}
+
+function append64(i: number): AppendEntries {
+  const prevLogIndex = i * ENTRIES;
+  const entries: Entry[] = new Array(ENTRIES);
+  for (let k = 0; k < ENTRIES; k++) {
+    entries[k] = { index: prevLogIndex + 1 + k, term: 5, kind: EntryKind.Command, data: payloads[k & 15] };
+  }
+  return { type: 'AppendEntries', term: 5, leaderId: 'client', prevLogIndex, prevLogTerm: 5, entries, leaderCommit: prevLogIndex, seq: i };
+}
+
+function response(request: AppendEntries): AppendEntriesResponse {
+  const matchIndex = request.prevLogIndex + request.entries.length;
+  return { type: 'AppendEntriesResponse', term: 5, success: true, matchIndex, rejectedIndex: 0, conflictIndex: 0, conflictTerm: 0, seq: request.seq };
+}
+
+/** Frame sizes of the transport's messages, so the raw baseline moves the same bytes. */
+function frameSizes(scenario: Scenario): { request: number; response: number } {
+  const request = scenario.endsWith('append64') ? append64(1000) : heartbeat(1000);
+  return {
+    request: 4 + encodeEnvelope('client', 'server', request).length,
+    response: 4 + encodeEnvelope('server', 'client', response(request)).length,
+  };
+}
+
+// ---------------------------------------------------------------------------- transport
+
+function transport(id: string, peers: Record<string, string>): TcpTransport {
+  return tcpTransport({
+    id, listen: { host: '127.0.0.1', port: 0 }, peers, clusterId: CLUSTER, secret: SECRET, maxQueuedMessages: 100_000,
+  });
+}
+
+async function transportServer(clientPort: number): Promise<number> {
+  const t = transport('server', { client: `127.0.0.1:${clientPort}` });
+  t.errors$.subscribe((e) => console.error('server:', e.message));
+  t.inbound$.subscribe(({ message }) => t.send('client', response(message as AppendEntries)));
+  return (await t.listening()).port;
+}
+
+async function transportClient(scenario: Scenario, run: number): Promise<Result> {
+  const t = transport('client', {});
+  t.errors$.subscribe((e) => console.error('client:', e.message));
+  const { port } = await t.listening();
+  const child = await startServer(scenario, port);
+  t.setPeer('server', `127.0.0.1:${child.port}`);
+  const make = scenario === 'append64' ? append64 : heartbeat;
+  let sent = 0;
+  let received = 0;
+  t.inbound$.subscribe(() => {
+    received++;
+    t.send('server', make(sent++));
+  });
+  for (let i = 0; i < WINDOW[scenario]; i++) t.send('server', make(sent++));
+  const measured = await measure(child.process, () => received, () => t.stats().peers.server.bytesSent + t.stats().peers.server.bytesReceived);
+  child.process.kill();
+  await t.close();
+  const sizes = frameSizes(scenario);
+  return { scenario, run, ...measured, requestBytes: sizes.request, responseBytes: sizes.response };
+}
+
+// ---------------------------------------------------------------------------- raw socket
+
+/** Calls `onFrame` per length-prefixed frame; copies only frames spread over chunks. */
+function rawReader(onFrame: () => void): (chunk: Buffer) => void {
+  let pending: Buffer | undefined;
+  return (chunk) => {
+    const data = pending ? Buffer.concat([pending, chunk]) : chunk;
+    pending = undefined;
+    let at = 0;
+    while (data.length - at >= 4) {
+      const length = data.readUInt32BE(at);
+      if (data.length - at - 4 < length) break;
+      at += 4 + length;
+      onFrame();
+    }
+    if (at < data.length) pending = data.subarray(at);
+  };
+}
+
+/** Frames written in one write per turn (like the transport), waiting for `drain` when asked. */
+function rawWriter(socket: net.Socket, frame: Buffer): (count: number) => void {
+  let queued = 0;
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    while (queued > 0 && !socket.writableNeedDrain) {
+      const n = Math.min(queued, Math.max(1, Math.floor((256 * 1024) / frame.length)));
+      queued -= n;
+      const out = Buffer.allocUnsafe(n * frame.length);
+      for (let i = 0; i < n; i++) frame.copy(out, i * frame.length);
+      socket.write(out);
+    }
+  };
+  socket.on('drain', flush);
+  return (count) => {
+    queued += count;
+    if (!scheduled) {
+      scheduled = true;
+      queueMicrotask(flush);
+    }
+  };
+}
+
+function sizedFrame(size: number): Buffer {
+  const frame = Buffer.alloc(size, 7);
+  frame.writeUInt32BE(size - 4, 0);
+  return frame;
+}
+
+async function rawServer(scenario: Scenario): Promise<number> {
+  const { response: size } = frameSizes(scenario);
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    const write = rawWriter(socket, sizedFrame(size));
+    socket.on('data', rawReader(() => write(1)));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as net.AddressInfo).port;
+}
+
+async function rawClient(scenario: Scenario, run: number): Promise<Result> {
+  const child = await startServer(scenario, 0);
+  const sizes = frameSizes(scenario);
+  const socket = net.connect(child.port, '127.0.0.1');
+  socket.setNoDelay(true);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const write = rawWriter(socket, sizedFrame(sizes.request));
+  let received = 0;
+  socket.on('data', rawReader(() => {
+    received++;
+    write(1);
+  }));
+  write(WINDOW[scenario]);
+  const measured = await measure(child.process, () => received, () => received * (sizes.request + sizes.response));
+  socket.destroy();
+  child.process.kill();
+  return { scenario, run, ...measured, requestBytes: sizes.request, responseBytes: sizes.response };
+}
+
+// ---------------------------------------------------------------------------- harness
+
+async function measure(
+  server: ChildProcess,
+  pairs: () => number,
+  bytes: () => number,
+): Promise<Pick<Result, 'pairsPerSecond' | 'megabytesPerSecond' | 'clientCpuMicros' | 'serverCpuMicros'>> {
+  await sleep(WARMUP_MS);
+  const serverCpu = ask(server, 'cpu');
+  const [p0, b0, t0, c0] = [pairs(), bytes(), process.hrtime.bigint(), process.cpuUsage()];
+  const s0 = await serverCpu;
+  await sleep(SECONDS * 1000);
+  const s1 = ask(server, 'cpu');
+  const [p1, b1, t1, c1] = [pairs(), bytes(), process.hrtime.bigint(), process.cpuUsage(c0)];
+  const count = p1 - p0;
+  const seconds = Number(t1 - t0) / 1e9;
+  return {
+    pairsPerSecond: count / seconds,
+    megabytesPerSecond: (b1 - b0) / seconds / 1e6,
+    clientCpuMicros: (c1.user + c1.system) / count,
+    serverCpuMicros: ((await s1) - s0) / count,
+  };
+}
+
+/** Asks the server process a question over IPC (only 'cpu': its total CPU time in µs). */
+function ask(child: ChildProcess, question: 'cpu'): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('message', (answer) => resolve(Number(answer)));
+    child.send(question);
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function startServer(scenario: Scenario, clientPort: number): Promise<{ process: ReturnType<typeof fork>; port: number }> {
+  const execArgv = ['-r', 'ts-node/register/transpile-only', ...(process.env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])];
+  const child = fork(__filename, ['server', scenario, String(clientPort)], { execArgv });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m) => resolve(Number(m)));
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { process: child, port };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function main(): Promise<void> {
+  const [role, scenario, clientPort] = process.argv.slice(2);
+  if (role === 'server') {
+    const s = scenario as Scenario;
+    const port = s.startsWith('raw') ? await rawServer(s) : await transportServer(Number(clientPort));
+    process.send?.(port);
+    process.on('message', () => {
+      const cpu = process.cpuUsage();
+      process.send?.(cpu.user + cpu.system);
+    });
+    process.on('disconnect', () => process.exit(0));
+    process.on('SIGTERM', () => process.exit(0)); // lets --cpu-prof write its profile
+    return;
+  }
+
+  const results: Result[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    for (const s of SCENARIOS) {
+      const result = s.startsWith('raw') ? await rawClient(s, run) : await transportClient(s, run);
+      results.push(result);
+      console.log(
+        `run ${run} ${s.padEnd(14)} ${Math.round(result.pairsPerSecond).toLocaleString('en').padStart(10)} pairs/s ` +
+          `${result.megabytesPerSecond.toFixed(1).padStart(7)} MB/s   CPU µs/pair: client ${result.clientCpuMicros.toFixed(2)}, ` +
+          `server ${result.serverCpuMicros.toFixed(2)}`,
+      );
+    }
+  }
+
+  const summary = SCENARIOS.map((s) => {
+    const mine = results.filter((r) => r.scenario === s);
+    return {
+      scenario: s,
+      pairsPerSecond: median(mine.map((r) => r.pairsPerSecond)),
+      megabytesPerSecond: median(mine.map((r) => r.megabytesPerSecond)),
+      clientCpuMicros: median(mine.map((r) => r.clientCpuMicros)),
+      serverCpuMicros: median(mine.map((r) => r.serverCpuMicros)),
+      requestBytes: mine[0].requestBytes,
+      responseBytes: mine[0].responseBytes,
+    };
+  });
+  const byName = new Map(summary.map((s) => [s.scenario, s]));
+  const vsRaw = (s: Scenario): string => {
+    if (s.startsWith('raw')) return '';
+    const raw = byName.get(`raw-${s}` as Scenario);
+    if (!raw) return '';
+    return `${((100 * byName.get(s)!.pairsPerSecond) / raw.pairsPerSecond).toFixed(0)}%`;
+  };
+
+  console.log(`\nTCP transport vs raw socket, loopback, two processes; medians of ${RUNS} runs of ${SECONDS} s`);
+  console.log('| scenario | request / response frame | pairs/s | MB/s (both ways) | vs raw | CPU µs/pair client / server |');
+  console.log('|---|---|---:|---:|---:|---:|');
+  for (const s of summary) {
+    console.log(
+      `| ${s.scenario} | ${s.requestBytes} B / ${s.responseBytes} B | ${Math.round(s.pairsPerSecond).toLocaleString('en')} | ` +
+        `${s.megabytesPerSecond.toFixed(1)} | ${vsRaw(s.scenario)} | ${s.clientCpuMicros.toFixed(2)} / ${s.serverCpuMicros.toFixed(2)} |`,
+    );
+  }
+  const append = byName.get('append64');
+  if (append) console.log(`append64: ${Math.round(append.pairsPerSecond * ENTRIES).toLocaleString('en')} entries/s`);
+
+  const dir = join(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `transport-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({ node: process.version, runs: RUNS, seconds: SECONDS, windows: WINDOW, summary, results }, null, 2),
+  );
+  console.log(`wrote ${file}`);
+}
+
+void main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
+
