@@ -23,6 +23,15 @@ export { MemoryHub } from './transports/memoryHub';
 export type { MemoryHubOptions, NetworkFaults } from './transports/memoryHub';
 export { tcpTransport, TcpTransport } from './transports/tcpTransport';
 export type { TcpTransportOptions, TcpTransportStats, TcpTlsOptions } from './transports/tcpTransport';
+export type { PeerAddress, TcpPeerStats } from './transports/tcpPeerLink';
+export {
+  AuthenticationError,
+  FrameTooLargeError,
+  HandshakeError,
+  InvalidFrameError,
+  PeerConnectionError,
+  TransportConfigError,
+} from './transports/tcpErrors';
 export { seededRandom } from './random';
 export { batchPerTurn } from './operators/batchPerTurn';
 export { electionTimer } from './operators/electionTimer';
