@@ -38,6 +38,8 @@ export interface KvHttpDeps {
   readonly maxBodyBytes: number;
   /** A member's HTTP address, for leader hints. */
   readonly httpAddressOf: (id: string) => string | undefined;
+  /** The leader's HTTP address when another node leads and its address is known, else null. */
+  readonly leaderElsewhere: () => string | null;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, params: Params) => Promise<void> | void;
@@ -138,6 +140,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
  *
  * Writes answer once committed and applied. With `Idempotency-Key: <clientId>:<seq>` a
  * write is applied at most once however often it is retried, through any node.
+ * Membership routes on a follower redirect (307) to the leader when its address is known.
  *
  * @example
  * const server = http.createServer(kvHttpHandler({ node, kv, metrics, membership, status, maxBodyBytes, httpAddressOf }));
@@ -202,6 +205,14 @@ export function kvHttpHandler(deps: KvHttpDeps): (req: IncomingMessage, res: Ser
     },
   };
 
+  /** Membership changes run on the leader: a follower redirects there (307 keeps the method and body). */
+  const onLeader = (handler: Handler): Handler => (req, res, params) => {
+    const leader = deps.leaderElsewhere();
+    if (!leader) return handler(req, res, params);
+    const location = `http://${leader}${params.url.pathname}${params.url.search}`;
+    sendJson(res, 307, { error: 'membership changes are made on the leader', location }, { Location: location });
+  };
+
   const routes: Route[] = [
     kvRoute,
     {
@@ -227,26 +238,26 @@ export function kvHttpHandler(deps: KvHttpDeps): (req: IncomingMessage, res: Ser
       prefix: '/members',
       param: false,
       methods: {
-        POST: async (req, res) => sendJson(res, 200, await deps.membership.add(parseAddMember(await readJson(req, 64 * 1024)))),
+        POST: onLeader(async (req, res) => sendJson(res, 200, await deps.membership.add(parseAddMember(await readJson(req, 64 * 1024))))),
       },
     },
     {
       name: 'members',
       prefix: '/members/',
       param: true,
-      methods: { DELETE: async (_req, res, { arg }) => sendJson(res, 200, await deps.membership.remove(decodeKey(arg))) },
+      methods: { DELETE: onLeader(async (_req, res, { arg }) => sendJson(res, 200, await deps.membership.remove(decodeKey(arg)))) },
     },
     {
       name: 'transfer',
       prefix: '/transfer',
       param: false,
       methods: {
-        POST: async (req, res) => {
+        POST: onLeader(async (req, res) => {
           const body = await readJson(req, 64 * 1024, true);
           const to = body?.to;
           if (to !== undefined && (typeof to !== 'string' || to === '')) throw new HttpError(400, '"to" must be a member id');
           sendJson(res, 200, await deps.membership.transfer(to));
-        },
+        }),
       },
     },
   ];

@@ -8,10 +8,13 @@
  */
 import { Subscription } from 'rxjs';
 import { decodeCommand, Op } from './commands';
+import type { RaftNode } from '../../src';
 import type { KvServer } from './server';
 
 /** Streams a child can report to its parent. */
 export type StreamName = 'leader' | 'role' | 'term' | 'members' | 'committed' | 'errors';
+
+const STREAMS: readonly StreamName[] = ['leader', 'role', 'term', 'members', 'committed', 'errors'];
 
 /** Parent → child. */
 export type ParentMessage =
@@ -84,7 +87,7 @@ export function superviseByParent(server: KvServer, handlers: Readonly<Record<st
         exit(0);
         break;
       case 'watch':
-        for (const stream of message.streams) watching.add(watch(server, stream));
+        for (const stream of message.streams) watching.add(reportStream(server.node, stream));
         break;
       case 'call': {
         const handler = handlers[message.command];
@@ -98,9 +101,23 @@ export function superviseByParent(server: KvServer, handlers: Readonly<Record<st
   toParent({ type: 'ready', id, pid: process.pid, http: server.httpAddress, raft: server.raftAddress });
 }
 
-function watch(server: KvServer, stream: StreamName): Subscription {
-  const { node, config } = server;
-  const send = (value: unknown) => toParent({ type: 'event', id: config.id, stream, value, at: Date.now() });
+/**
+ * Reports the streams named in RXRAFT_WATCH (e.g. `leader,members,committed`) to the
+ * parent, from the node's creation on, so nothing emitted during start-up (such as the
+ * log replay) is missed. Call it right after `createRaftNode`.
+ */
+export function reportFromStart(node: RaftNode): Subscription {
+  const subscription = new Subscription();
+  if (!process.send) return subscription;
+  for (const stream of (process.env.RXRAFT_WATCH ?? '').split(',')) {
+    if (STREAMS.includes(stream as StreamName)) subscription.add(reportStream(node, stream as StreamName));
+  }
+  return subscription;
+}
+
+/** Reports one of the node's streams to the parent as `event` messages. */
+export function reportStream(node: RaftNode, stream: StreamName): Subscription {
+  const send = (value: unknown) => toParent({ type: 'event', id: node.id, stream, value, at: Date.now() });
   switch (stream) {
     case 'leader':
       return node.leader$.subscribe((l) => send(l));

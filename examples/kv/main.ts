@@ -1,5 +1,5 @@
 import { ConfigError, parseConfig, USAGE } from './config';
-import { CallHandler, superviseByParent, toParent } from './ipc';
+import { CallHandler, reportFromStart, superviseByParent, toParent } from './ipc';
 import { KvServer, startKvServer } from './server';
 
 /**
@@ -18,7 +18,7 @@ export async function runKvServerMain(
   let server: KvServer;
   try {
     const config = parseConfig(argv);
-    server = await startKvServer(config);
+    server = await startKvServer(config, { created: reportFromStart });
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     console.error(e instanceof ConfigError ? `${message}\n${USAGE}` : `kv-server: cannot start: ${message}`);

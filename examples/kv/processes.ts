@@ -17,31 +17,41 @@ export const REPO_ROOT = ((): string => {
   return dir;
 })();
 
-let compiledRoot: string | null | undefined;
+const compiled = new Map<string, string | null>();
+
+/** The TypeScript files `entry` imports, directly or not, within this repository. */
+function importClosure(entry: string): string[] {
+  const seen = new Set<string>();
+  const pending = [path.join(REPO_ROOT, entry)];
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = fs.readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:from|import|require\()\s*'(\.{1,2}\/[^']*)'/g)) {
+      const base = path.resolve(path.dirname(file), m[1]);
+      const found = [`${base}.ts`, path.join(base, 'index.ts')].find((f) => fs.existsSync(f));
+      if (found) pending.push(found);
+    }
+  }
+  return [...seen].sort();
+}
 
 /**
- * Transpiles `src/`, `examples/` and `bench/` to JavaScript once (no type check) into
- * `node_modules/.cache/rxraft-js/<hash of the sources>/`, and returns that directory;
- * null if TypeScript is not available. Children then start in a fraction of a second
- * instead of each transpiling ~60 files through ts-node — which matters on a small
- * machine that starts several nodes at once and restarts them in a benchmark.
+ * Transpiles `entry` and the files it imports to JavaScript (no type check) into
+ * `node_modules/.cache/rxraft-js/<hash of the sources>/`, once, and returns the
+ * compiled entry; null if TypeScript is not available. Children then start in a
+ * fraction of a second instead of each transpiling ~60 files through ts-node — which
+ * matters on a small machine that starts several nodes at once and restarts them in a
+ * benchmark. Type checking stays with `npm run typecheck`.
  */
-export function compiledTree(): string | null {
-  if (compiledRoot !== undefined) return compiledRoot;
-  compiledRoot = null;
+export function compiledEntry(entry: string): string | null {
+  if (compiled.has(entry)) return compiled.get(entry)!;
+  let result: string | null = null;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const ts = require('typescript') as typeof import('typescript');
-    const files: string[] = [];
-    const walk = (dir: string) => {
-      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) walk(p);
-        else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) files.push(p);
-      }
-    };
-    for (const d of ['src', 'examples', 'bench']) if (fs.existsSync(path.join(REPO_ROOT, d))) walk(path.join(REPO_ROOT, d));
-    files.sort();
+    const files = importClosure(entry);
     const hash = crypto.createHash('sha256').update(ts.version);
     const sources = files.map((f) => {
       const text = fs.readFileSync(f, 'utf8');
@@ -54,12 +64,7 @@ export function compiledTree(): string | null {
       files.forEach((file, i) => {
         const js = ts.transpileModule(sources[i], {
           fileName: file,
-          compilerOptions: {
-            target: ts.ScriptTarget.ES2022,
-            module: ts.ModuleKind.CommonJS,
-            esModuleInterop: true,
-            isolatedModules: true,
-          },
+          compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, esModuleInterop: true, isolatedModules: true },
         }).outputText;
         const target = path.join(staging, path.relative(REPO_ROOT, file)).replace(/\.ts$/, '.js');
         fs.mkdirSync(path.dirname(target), { recursive: true });
@@ -71,18 +76,25 @@ export function compiledTree(): string | null {
         // Another process finished the same build first: use theirs.
         fs.rmSync(staging, { recursive: true, force: true });
       }
+      // Builds of older sources, unused for a while, go.
+      const parent = path.dirname(out);
+      for (const name of fs.readdirSync(parent)) {
+        const old = path.join(parent, name);
+        if (old !== out && Date.now() - fs.statSync(old).mtimeMs > 10 * 60_000) fs.rmSync(old, { recursive: true, force: true });
+      }
     }
-    compiledRoot = out;
+    result = path.join(out, entry.replace(/\.ts$/, '.js'));
   } catch {
-    compiledRoot = null;
+    result = null;
   }
-  return compiledRoot;
+  compiled.set(entry, result);
+  return result;
 }
 
 /** How to run a TypeScript entry point of this repository in a child process. */
 function entryPoint(entry: string): { modulePath: string; execArgv: string[] } {
-  const compiled = compiledTree();
-  if (compiled) return { modulePath: path.join(compiled, entry.replace(/\.ts$/, '.js')), execArgv: [] };
+  const js = compiledEntry(entry);
+  if (js) return { modulePath: js, execArgv: [] };
   return { modulePath: path.join(REPO_ROOT, entry), execArgv: ['-r', 'ts-node/register/transpile-only'] };
 }
 

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Subscription } from 'rxjs';
+import { catchError, defer, EMPTY, exhaustMap, filter, Subscription, takeWhile } from 'rxjs';
 import {
   createRaftNode,
   FileStorage,
@@ -38,6 +38,12 @@ export interface KvServer {
   stop(): Promise<void>;
 }
 
+/** Extension points of `startKvServer`. */
+export interface KvServerHooks {
+  /** Called right after the node is created (before it starts), e.g. to watch its streams from the start. */
+  readonly created?: (node: RaftNode) => Subscription;
+}
+
 const hostPort = (a: { host: string; port: number }) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
 
 /**
@@ -51,7 +57,7 @@ const hostPort = (a: { host: string; port: number }) => (a.host.includes(':') ? 
  * console.log(`HTTP on ${server.httpAddress}`);
  * process.on('SIGTERM', () => server.stop());
  */
-export async function startKvServer(config: KvServerConfig): Promise<KvServer> {
+export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks = {}): Promise<KvServer> {
   const storage = await FileStorage.open(config.dataDir);
   let transport: TcpTransport | undefined;
   let httpServer: http.Server | undefined;
@@ -79,6 +85,7 @@ export async function startKvServer(config: KvServerConfig): Promise<KvServer> {
     // Subscribe before anything is awaited: committed$ is hot and replays the log at start.
     const subscriptions = new Subscription();
     subscriptions.add(node.committed$.subscribe((entry) => kv.apply(entry)));
+    if (hooks.created) subscriptions.add(hooks.created(node));
     let latestStatus!: NodeStatus;
     let latestMembers!: Membership;
     subscriptions.add(node.status$.subscribe((s) => (latestStatus = s)));
@@ -100,6 +107,10 @@ export async function startKvServer(config: KvServerConfig): Promise<KvServer> {
         membership,
         maxBodyBytes: config.maxValueBytes,
         httpAddressOf,
+        leaderElsewhere: () => {
+          const leader = latestStatus.leaderId;
+          return leader && leader !== config.id ? httpAddressOf(leader) ?? null : null;
+        },
         status: () => statusBody(config.id, latestStatus, latestMembers, kv, httpAddressOf),
       }),
     );
@@ -135,6 +146,9 @@ export async function startKvServer(config: KvServerConfig): Promise<KvServer> {
       node.errors$.subscribe({ next: (e) => (lastError = e), complete: () => resolve(stopping ? null : lastError ?? new Error('node stopped')) });
     });
 
+    const httpAddress = hostPort({ host: httpBound.address, port: httpBound.port });
+    subscriptions.add(announceHttpAddress(node, kv, config.id, httpAddress));
+
     return {
       config,
       node,
@@ -143,7 +157,7 @@ export async function startKvServer(config: KvServerConfig): Promise<KvServer> {
       transport,
       storage,
       httpServer: server,
-      httpAddress: hostPort({ host: httpBound.address, port: httpBound.port }),
+      httpAddress,
       raftAddress: hostPort(raftBound),
       status: () => latestStatus,
       members: () => latestMembers,
@@ -156,6 +170,27 @@ export async function startKvServer(config: KvServerConfig): Promise<KvServer> {
     await storage.close();
     throw e;
   }
+}
+
+/**
+ * Records this node's HTTP address in the replicated store (once a leader is known and
+ * the store is up to date), unless it is already there: every node can then point
+ * clients at the leader's HTTP endpoint. Retried on the next leader change if it fails.
+ */
+function announceHttpAddress(node: RaftNode, kv: KvStateMachine, id: string, address: string): Subscription {
+  return node.leader$
+    .pipe(
+      filter((l) => l !== null),
+      exhaustMap(() =>
+        defer(async () => {
+          await node.read();
+          if (kv.httpAddresses().get(id) === address) return;
+          await node.propose(encodeCommand({ op: Op.MemberHttp, key: id, value: Buffer.from(address, 'utf8') }));
+        }).pipe(catchError(() => EMPTY)),
+      ),
+      takeWhile(() => kv.httpAddresses().get(id) !== address),
+    )
+    .subscribe();
 }
 
 function statusBody(
