@@ -2,6 +2,8 @@
  * `npm run sim`: deterministic simulation sweeps of rxraft clusters.
  *
  *   npm run sim -- --seeds N [--from S] [--nodes 3|5] [--steps K] [--clients C]
+ *                  [--faults network,partition,one-way,bridge,isolate,crash,pause]
+ *                  [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward]
  *                  [--workers W] [--budget B] [--json] [--verbose] [--history FILE]
  *
  * Runs seeds S .. S+N-1 (each one a whole cluster, fault schedule and workload), over W
@@ -17,7 +19,8 @@ import { ChildProcess, fork } from 'child_process';
 import { writeFileSync } from 'fs';
 import { availableParallelism } from 'os';
 import { formatHistory } from '../src/testing/history';
-import { reproduceCommand, runSimulation, SimulationResult } from '../src/testing/simulator';
+import { ALL_FAULT_CLASSES, FaultClass } from '../src/testing/faults';
+import { reproduceCommand, runSimulation, SimulationOptions, SimulationResult } from '../src/testing/simulator';
 
 interface Args {
   seeds: number;
@@ -30,6 +33,10 @@ interface Args {
   json: boolean;
   verbose: boolean;
   history: string | undefined;
+  faults: FaultClass[] | undefined;
+  sessions: 'none' | 'all' | 'mixed' | undefined;
+  reads: 'log' | 'index' | 'lease' | 'mixed' | undefined;
+  forward: boolean;
   worker: boolean;
 }
 
@@ -42,7 +49,8 @@ interface SeedReport {
   readonly faults: number;
 }
 
-const USAGE = 'usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--steps K] [--clients C] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]';
+const USAGE = `usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--steps K] [--clients C] [--faults ${ALL_FAULT_CLASSES.join(',')}]
+         [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = {
@@ -56,7 +64,15 @@ function parseArgs(argv: readonly string[]): Args {
     json: false,
     verbose: false,
     history: undefined,
+    faults: undefined,
+    sessions: undefined,
+    reads: undefined,
+    forward: true,
     worker: false,
+  };
+  const oneOf = <T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T => {
+    if (!allowed.includes(value as T)) fail(`--${name} needs one of ${allowed.join(', ')}`);
+    return value as T;
   };
   const int = (name: string, value: string | undefined, min: number): number => {
     const n = Number(value);
@@ -76,6 +92,10 @@ function parseArgs(argv: readonly string[]): Args {
       case '--json': args.json = true; break;
       case '--verbose': args.verbose = true; break;
       case '--history': args.history = argv[++i]; break;
+      case '--faults': args.faults = (argv[++i] ?? '').split(',').map((f) => oneOf('faults', f, ALL_FAULT_CLASSES)); break;
+      case '--sessions': args.sessions = oneOf('sessions', argv[++i], ['none', 'all', 'mixed'] as const); break;
+      case '--reads': args.reads = oneOf('reads', argv[++i], ['log', 'index', 'lease', 'mixed'] as const); break;
+      case '--no-forward': args.forward = false; break;
       case '--worker': args.worker = true; break;
       case '--help': case '-h': console.log(USAGE); process.exit(0); break;
       default: fail(`unknown argument ${a}`);
@@ -89,8 +109,21 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+function options(args: Args, seed: number): SimulationOptions {
+  return {
+    seed,
+    nodes: args.nodes,
+    steps: args.steps,
+    clients: args.clients,
+    faults: args.faults,
+    linearizabilityBudget: args.budget,
+    workload: { sessions: args.sessions, reads: args.reads },
+    cluster: args.forward ? undefined : { nodeOptions: { forward: false } },
+  };
+}
+
 function simulate(args: Args, seed: number): Promise<SimulationResult> {
-  return runSimulation({ seed, nodes: args.nodes, steps: args.steps, clients: args.clients, linearizabilityBudget: args.budget });
+  return runSimulation(options(args, seed));
 }
 
 function toReport(r: SimulationResult): SeedReport {
@@ -105,8 +138,11 @@ function toReport(r: SimulationResult): SeedReport {
 
 /** Worker process: runs the seeds the parent sends, one at a time, and reports each. */
 function runWorker(args: Args): void {
-  process.on('message', async (seed: number | null) => {
-    if (seed === null) process.exit(0);
+  // Nodes create many errors (rejected proposals); their stacks are never looked at in a
+  // sweep and capturing them costs ~5% of the run. A repro with --verbose keeps them.
+  Error.stackTraceLimit = 0;
+  process.on('message', async (seed: number) => {
+    if (seed < 0) process.exit(0);
     let report: SeedReport;
     try {
       report = toReport(await simulate(args, seed));
@@ -122,6 +158,7 @@ async function sweep(args: Args, onReport: (r: SeedReport) => void): Promise<voi
   const seeds = Array.from({ length: args.seeds }, (_, i) => args.from + i);
   const workers = Math.min(args.workers, seeds.length);
   if (workers <= 1) {
+    Error.stackTraceLimit = 0;
     for (const seed of seeds) onReport(toReport(await simulate(args, seed)));
     return;
   }
@@ -134,7 +171,7 @@ async function sweep(args: Args, onReport: (r: SeedReport) => void): Promise<voi
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       return new Promise<void>((resolve, reject) => {
-        const feed = () => child.send(next < seeds.length ? seeds[next++] : null);
+        const feed = () => child.send(next < seeds.length ? seeds[next++] : -1);
         child.on('message', (r: SeedReport) => {
           onReport(r);
           feed();
@@ -189,7 +226,7 @@ async function main(): Promise<void> {
       const more = r.violations.length > 1 ? ` (+${r.violations.length - 1} more)` : '';
       const out = args.json ? console.error : console.log;
       out(`FAIL seed ${r.seed}: ${first.kind} at ${first.at.toFixed(1)} ms: ${first.message}${more}`);
-      out(`  reproduce: ${reproduceCommand({ seed: r.seed, nodes: args.nodes, steps: args.steps, clients: args.clients })}${args.budget ? ` --budget ${args.budget}` : ''} --verbose`);
+      out(`  reproduce: ${reproduceCommand(options(args, r.seed))} --verbose`);
     }
     progress(summary.seeds, args.seeds, summary.violations, startedAt);
   });

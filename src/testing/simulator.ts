@@ -41,6 +41,8 @@ export interface SimulationOptions {
 /** What one simulated run found. */
 export interface SimulationResult {
   readonly seed: number;
+  /** The command line that replays this run (see `reproduceCommand`). */
+  readonly command: string;
   readonly nodes: number;
   readonly steps: number;
   /** Every broken rule, in the order found; empty for a clean run. */
@@ -84,7 +86,7 @@ const DEFAULTS = { nodes: 5, steps: 30, clients: 4, livenessTimeout: 10000 };
  * const result = await runSimulation({ seed: 42, nodes: 5, steps: 30 });
  * result.violations;              // [] when rxraft behaved
  * result.linearizability.verdict; // 'ok'
- * reproduceCommand(result);       // 'npm run sim -- --seeds 1 --from 42 --nodes 5 --steps 30'
+ * result.command;                 // 'npm run sim -- --seeds 1 --from 42 --nodes 5 --steps 30'
  */
 export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
   const seed = options.seed;
@@ -171,6 +173,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   }
   return {
     seed,
+    command: reproduceCommand(options),
     nodes,
     steps,
     violations: monitor.violations,
@@ -185,14 +188,22 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 }
 
 /**
- * The command line that replays a run exactly.
+ * The command line that replays a run exactly, for the options the CLI can express
+ * (seed, nodes, steps, clients, fault classes, sessions, reads, forwarding). Planted
+ * storage or transport faults are test code: replay those from the test.
  *
  * @example
  * reproduceCommand({ seed: 7, nodes: 3, steps: 40 }); // 'npm run sim -- --seeds 1 --from 7 --nodes 3 --steps 40'
  */
-export function reproduceCommand(run: { readonly seed: number; readonly nodes?: number; readonly steps?: number; readonly clients?: number }): string {
-  const clients = run.clients !== undefined && run.clients !== DEFAULTS.clients ? ` --clients ${run.clients}` : '';
-  return `npm run sim -- --seeds 1 --from ${run.seed} --nodes ${run.nodes ?? DEFAULTS.nodes} --steps ${run.steps ?? DEFAULTS.steps}${clients}`;
+export function reproduceCommand(options: SimulationOptions): string {
+  const parts = [`npm run sim -- --seeds 1 --from ${options.seed} --nodes ${options.nodes ?? DEFAULTS.nodes} --steps ${options.steps ?? DEFAULTS.steps}`];
+  if (options.clients !== undefined && options.clients !== DEFAULTS.clients) parts.push(`--clients ${options.clients}`);
+  if (options.faults && options.faults.join(',') !== ALL_FAULT_CLASSES.join(',')) parts.push(`--faults ${options.faults.join(',')}`);
+  if (options.workload?.sessions) parts.push(`--sessions ${options.workload.sessions}`);
+  if (options.workload?.reads) parts.push(`--reads ${options.workload.reads}`);
+  if ((options.cluster?.nodeOptions as { forward?: boolean } | undefined)?.forward === false) parts.push('--no-forward');
+  if (options.linearizabilityBudget !== undefined) parts.push(`--budget ${options.linearizabilityBudget}`);
+  return parts.join(' ');
 }
 
 /** The leader every running node follows in one term, if there is one. */

@@ -35,6 +35,12 @@ export interface KvWorkloadOptions {
    */
   readonly sessions?: 'none' | 'all' | 'mixed';
   /**
+   * How gets read: `'log'` (a command through `propose`), `'index'` (`read()`, ReadIndex,
+   * then the node's own state machine), `'lease'` (`read({ lease: true })`), or `'mixed'`
+   * (each get picks one at random; the default).
+   */
+  readonly reads?: 'log' | 'index' | 'lease' | 'mixed';
+  /**
    * A planted client bug, for tests: clients without a session also retry operations
    * whose outcome is unknown, so a command can execute twice. The history is then not
    * linearizable, and the checker must say so.
@@ -60,8 +66,12 @@ export interface KvWorkloadStats {
 
 const DEFAULT_MIX: KvOperationMix = { get: 0.35, put: 0.2, append: 0.25, cas: 0.2 };
 
+type ReadMode = 'log' | 'index' | 'lease';
+
 interface PendingOp {
   readonly command: KvCommand;
+  /** How a get reads (`'log'` for every other operation). */
+  readonly mode: ReadMode;
   readonly call: number;
   /** The session seq of a session client's op. */
   readonly seq: number;
@@ -92,7 +102,9 @@ interface Client {
  *
  * Every node applies its `committed$` to its own `KvStateMachine` (a fresh one per run).
  * A client's operation completes when its proposal resolves; its result is what the
- * proposing node's state machine returned for that index. Gets go through the log too.
+ * proposing node's state machine returned for that index. A get goes through the log
+ * like that, or through `read()` (ReadIndex, or a lease read) and then reads the state
+ * machine of the node it asked (see `reads`).
  *
  * - `NotLeaderError`: nothing was appended; the client retries at the hinted leader (or
  *   a random node) until its timeout.
@@ -197,7 +209,8 @@ export class KvWorkload {
   private issue(c: Client): void {
     if (!this.running || c.op) return;
     const command = this.nextCommand();
-    const op: PendingOp = { command, call: this.stamp(), seq: ++c.seq, outstanding: false, maybeExecuted: false, done: false, timeout: null };
+    const mode = command.op === 'get' ? this.readMode() : 'log';
+    const op: PendingOp = { command, mode, call: this.stamp(), seq: ++c.seq, outstanding: false, maybeExecuted: false, done: false, timeout: null };
     c.op = op;
     this.stats.invoked++;
     op.timeout = this.cluster.clock.scheduler.schedule(() => this.abandon(c, op), this.opTimeout);
@@ -229,6 +242,10 @@ export class KvWorkload {
     }
     const node = this.cluster.node(target);
     const kv = this.machines.get(target)!;
+    if (op.mode !== 'log') {
+      this.read(c, op, target, node, kv);
+      return;
+    }
     const session = c.session === null ? undefined : { session: { clientId: c.session, seq: op.seq } };
     node.propose(encodeKvCommand(op.command), session).then(
       ({ index }) => {
@@ -269,6 +286,34 @@ export class KvWorkload {
     );
   }
 
+  /** A get through `read()`: once it resolves, the node's own state machine is up to date. */
+  private read(c: Client, op: PendingOp, target: NodeId, node: RaftNode, kv: KvStateMachine): void {
+    node.read({ lease: op.mode === 'lease' }).then(
+      () => {
+        if (op.done) return;
+        c.leaderGuess = target;
+        this.complete(c, op, kv.get(op.command.key));
+      },
+      (e: unknown) => {
+        if (op.done) return;
+        // A read changes nothing: whatever went wrong, trying again is safe.
+        op.outstanding = false;
+        if (!(e instanceof RaftError)) this.options.onAnomaly?.(`${target} failed a read with an unexpected error: ${String(e)}`);
+        const hinted = e instanceof NotLeaderError && e.leaderId !== null && e.leaderId !== target;
+        c.leaderGuess = hinted ? (e as NotLeaderError).leaderId : null;
+        this.stats.retries++;
+        this.later(() => this.attempt(c, op), hinted ? 1 : 5 + this.random() * 15);
+      },
+    );
+  }
+
+  private readMode(): ReadMode {
+    const reads = this.options.reads ?? 'mixed';
+    if (reads !== 'mixed') return reads;
+    const r = this.random();
+    return r < 1 / 3 ? 'log' : r < 2 / 3 ? 'index' : 'lease';
+  }
+
   private chooseTarget(c: Client): NodeId | null {
     if (c.leaderGuess !== null && this.cluster.isRunning(c.leaderGuess)) return c.leaderGuess;
     const running = this.cluster.ids.filter((id) => this.cluster.isRunning(id));
@@ -306,7 +351,8 @@ export class KvWorkload {
   private abandon(c: Client, op: PendingOp): void {
     if (op.done) return;
     this.finishOp(c, op);
-    if (!op.outstanding && !op.maybeExecuted) {
+    // A read through read() that did not return simply failed: it changed nothing.
+    if ((!op.outstanding && !op.maybeExecuted) || op.mode !== 'log') {
       this.stats.failed++;
     } else {
       this.stats.indeterminate++;
