@@ -222,7 +222,10 @@ function fromPayload(code: number, payload: unknown): unknown {
   return message;
 }
 
-/** A copy of `value` whose `Uint8Array`s are Buffers (views), which msgpack-lite writes as bin. */
+/**
+ * A copy of a message for msgpack-lite: `Uint8Array`s become Buffers (views), which it
+ * writes as bin, and fields set to `undefined` are left out rather than sent as nil.
+ */
 function bytesAsBuffers(value: unknown): unknown {
   if (value instanceof Uint8Array) {
     return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
@@ -230,21 +233,32 @@ function bytesAsBuffers(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(bytesAsBuffers);
   if (typeof value === 'object' && value !== null) {
     const copy: Record<string, unknown> = {};
-    for (const [key, field] of Object.entries(value)) copy[key] = bytesAsBuffers(field);
+    for (const [key, field] of Object.entries(value)) if (field !== undefined) copy[key] = bytesAsBuffers(field);
     return copy;
   }
   return value;
 }
 
+/** Deepest nesting of a map-encoded message (a cluster configuration inside a snapshot is 3). */
+const MAX_DEPTH = 6;
+
 /**
- * A plain copy of a decoded map's own fields. A `__proto__` key in hostile msgpack sets
- * the decoded object's prototype; copying own keys leaves that behind.
+ * A plain copy of a decoded map, own fields only, all the way down. A `__proto__` key in
+ * hostile msgpack sets the decoded object's prototype, through which validation would
+ * read inherited fields; the copy leaves it behind. Returns undefined for a non-map.
  */
 export function ownFields(value: unknown): Record<string, unknown> | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || Buffer.isBuffer(value)) return undefined;
+  return plainCopy(value, 0) as Record<string, unknown>;
+}
+
+function plainCopy(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null || Buffer.isBuffer(value)) return value;
+  if (depth >= MAX_DEPTH) throw new InvalidMessageError('message nested too deeply');
+  if (Array.isArray(value)) return value.map((item) => plainCopy(item, depth + 1));
   const copy: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
-    if (key !== '__proto__') copy[key] = (value as Record<string, unknown>)[key];
+    if (key !== '__proto__') copy[key] = plainCopy((value as Record<string, unknown>)[key], depth + 1);
   }
   return copy;
 }

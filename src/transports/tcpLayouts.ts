@@ -56,4 +56,5 @@ export const SENDER_FIELD: Partial<Record<MessageType, string>> = {
   RequestVote: 'candidateId',
   PreVote: 'candidateId',
   AppendEntries: 'leaderId',
+  InstallSnapshot: 'leaderId',
 };

@@ -89,14 +89,11 @@ export class PeerLink {
 
   send(message: RaftMessage): void {
     if (this.closed) return;
-    let payload = 0;
-    if (message.type === 'AppendEntries' && message.entries.length > 0) {
-      payload = entriesBlock(message.entries).length;
-      if (payload > this.host.maxFrameBytes) {
-        this.stats.dropped++;
-        this.host.report(new PayloadTooLargeError(payload, this.host.maxFrameBytes));
-        return;
-      }
+    const payload = payloadBytes(message);
+    if (payload > this.host.maxFrameBytes) {
+      this.stats.dropped++;
+      this.host.report(new PayloadTooLargeError(payload, this.host.maxFrameBytes));
+      return;
     }
     this.stats.dropped += this.outbox.push(message, payload);
     if (this.current()) this.scheduleFlush();
@@ -212,4 +209,24 @@ export class PeerLink {
       if (!connection.write(bytes)) break;
     }
   }
+}
+
+/**
+ * The bytes a message carries beyond its few numbers and ids: its entries block, or the
+ * byte fields of other messages (forwarded commands, and whatever later messages carry).
+ * Messages with any go to the outbox's bulk lane.
+ */
+export function payloadBytes(message: RaftMessage): number {
+  if (message.type === 'AppendEntries') return message.entries.length === 0 ? 0 : entriesBlock(message.entries).length;
+  return byteFields(message, 0);
+}
+
+function byteFields(value: unknown, depth: number): number {
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (depth > 2 || typeof value !== 'object' || value === null) return 0;
+  let bytes = 0;
+  for (const field of Array.isArray(value) ? value : Object.values(value)) {
+    if (typeof field === 'object' && field !== null) bytes += byteFields(field, depth + 1);
+  }
+  return bytes;
 }

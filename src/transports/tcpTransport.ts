@@ -235,16 +235,15 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
 
   /** Closes the server and every connection, cancels every timer, completes the streams. */
   close(): Promise<void> {
-    if (!this.closing) {
-      const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-      for (const link of this.links.values()) link.close();
-      for (const connection of this.pending) connection.close();
-      for (const socket of this.sockets) socket.destroy();
-      this.closing = serverClosed.then(() => {
-        this.inbound.complete();
-        this.errors.complete();
-      });
-    }
+    if (this.closing) return this.closing;
+    // Set first: what closing the connections triggers is neither reported nor redialed.
+    this.closing = new Promise<void>((resolve) => this.server.close(() => resolve())).then(() => {
+      this.inbound.complete();
+      this.errors.complete();
+    });
+    for (const link of this.links.values()) link.close();
+    for (const connection of this.pending) connection.close();
+    for (const socket of this.sockets) socket.destroy();
     return this.closing;
   }
 

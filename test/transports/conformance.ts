@@ -49,6 +49,14 @@ export function sampleMessages(from: NodeId, term = 3): RaftMessage[] {
       conflictTerm: 1, seq: 77,
     },
     TimeoutNow: { type: 'TimeoutNow', term },
+    InstallSnapshot: {
+      type: 'InstallSnapshot', term, leaderId: from, lastIncludedIndex: 40, lastIncludedTerm: 2, chunk: 0,
+      config: { voters: ['a', 'b', 'c'], learners: [], addresses: { a: '10.0.0.1:7000' } },
+      data: new Uint8Array([9, 8, 7, 0, 255]), done: true,
+    },
+    InstallSnapshotResponse: {
+      type: 'InstallSnapshotResponse', term, lastIncludedIndex: 40, chunk: 0, success: true, installed: true,
+    },
     ReadIndexRequest: { type: 'ReadIndexRequest', term, requestId: 5, lease: true },
     ReadIndexResponse: { type: 'ReadIndexResponse', term, requestId: 5, success: true, readIndex: 2 ** 40 },
     ProposeRequest: {

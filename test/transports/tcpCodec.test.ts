@@ -88,6 +88,37 @@ describe('tcpCodec', () => {
   });
 });
 
+describe('tcpCodec, messages without a layout', () => {
+  const snapshot = (config: unknown) =>
+    msgpack.encode([0, 'a', 'b', {
+      type: 'InstallSnapshot', term: 3, leaderId: 'a', lastIncludedIndex: 4, lastIncludedTerm: 1, chunk: 0,
+      data: Buffer.from([1]), done: true, config,
+    }]);
+
+  it('leaves out undefined fields instead of sending nil', () => {
+    const message: RaftMessage = {
+      type: 'InstallSnapshot', term: 3, leaderId: 'a', lastIncludedIndex: 4, lastIncludedTerm: 1, chunk: 0,
+      config: { voters: ['a'], learners: [], oldVoters: undefined, addresses: {} }, data: new Uint8Array([1, 2]), done: false,
+    };
+    const decoded = roundTrip(message).message as Extract<RaftMessage, { type: 'InstallSnapshot' }>;
+    expect('oldVoters' in decoded.config).toBe(false);
+    expect(Array.from(decoded.data)).toEqual([1, 2]);
+  });
+
+  it('ignores prototypes smuggled into nested maps', () => {
+    expect(() => decodeEnvelope(snapshot({ voters: ['a'], learners: [], addresses: {} }), 'a', 'b')).not.toThrow();
+    const smuggled = { ['__proto__']: { voters: ['a'], learners: [], addresses: {} } };
+    expect(Object.keys(smuggled)).toEqual(['__proto__']); // an own key on the wire
+    expect(() => decodeEnvelope(snapshot(smuggled), 'a', 'b')).toThrow(/config must list voters/);
+  });
+
+  it('rejects maps nested deeper than any message', () => {
+    let deep: unknown = { voters: ['a'], learners: [], addresses: {} };
+    for (let i = 0; i < 10; i++) deep = { x: deep };
+    expect(() => decodeEnvelope(snapshot(deep), 'a', 'b')).toThrow(/nested too deeply/);
+  });
+});
+
 describe('tcpHandshake', () => {
   const n1 = Buffer.alloc(32, 1);
   const n2 = Buffer.alloc(32, 2);

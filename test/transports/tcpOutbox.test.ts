@@ -1,6 +1,8 @@
-import type { RaftMessage } from '../../src/messages/types';
+import { EntryKind } from '../../src/messages/entry';
+import type { AppendEntries, RaftMessage } from '../../src/messages/types';
 import { jitteredBackoff } from '../../src/transports/backoff';
 import { Outbox } from '../../src/transports/tcpOutbox';
+import { payloadBytes } from '../../src/transports/tcpPeerLink';
 import { seededRandom } from '../../src/random';
 
 const control = (term: number): RaftMessage => ({ type: 'RequestVoteResponse', term, voteGranted: true });
@@ -60,5 +62,19 @@ describe('jitteredBackoff', () => {
       }
     }
     expect(jitteredBackoff(0, range, () => 0)).toBe(25);
+  });
+});
+
+describe('payloadBytes', () => {
+  it('puts entries and other byte fields in the bulk lane', () => {
+    const entries = [{ index: 1, term: 1, kind: EntryKind.Command, data: new Uint8Array(1000) }];
+    expect(payloadBytes(bulk(1))).toBe(0); // a heartbeat
+    expect(payloadBytes({ ...(bulk(1) as AppendEntries), entries })).toBe(4 + 21 + 1000);
+    expect(payloadBytes(control(1))).toBe(0);
+    const propose: RaftMessage = {
+      type: 'ProposeRequest', term: 1, requestId: 1,
+      commands: [{ kind: EntryKind.Command, data: new Uint8Array(300) }, { kind: EntryKind.Command, data: new Uint8Array(200) }],
+    };
+    expect(payloadBytes(propose)).toBe(500);
   });
 });
