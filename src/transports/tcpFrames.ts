@@ -76,15 +76,16 @@ export class FrameBatch {
 /**
  * Cuts a byte stream into frame bodies. Bodies are views into the received chunks (no
  * copy) when a frame lies within one chunk; a frame spread over several chunks is copied
- * once, when it is complete. A length prefix above `limit` throws `FrameLimitExceeded` as
- * soon as its 4 bytes arrive, before anything of that size is allocated or buffered.
+ * once, alone, when it is complete. A length prefix above `limit` throws
+ * `FrameLimitExceeded` as soon as its 4 bytes arrive, before anything of that size is
+ * allocated or buffered.
  *
- * Invariant: `buffered` bytes sit in `pending` and hold no complete frame.
+ * Invariants: `pending` holds `bufferedBytes` bytes of one incomplete frame;
+ * `nextLength` is its body length once its 4 header bytes are in, else -1.
  */
 export class FrameReader {
   private pending: Buffer[] = [];
   private bufferedBytes = 0;
-  /** Body length of the incomplete frame at the head of `pending`, or -1 if not read yet. */
   private nextLength = -1;
 
   constructor(private limit: number) {}
@@ -104,42 +105,48 @@ export class FrameReader {
    * returns false (the caller stopped reading; the rest is discarded).
    */
   push(chunk: Buffer, onFrame: (body: Buffer) => boolean): void {
-    let data = chunk;
+    let at = 0;
     if (this.bufferedBytes > 0) {
-      this.pending.push(chunk);
-      this.bufferedBytes += chunk.length;
       if (this.nextLength < 0) {
+        at = Math.min(FRAME_HEADER_BYTES - this.bufferedBytes, chunk.length);
+        this.hold(chunk.subarray(0, at));
         if (this.bufferedBytes < FRAME_HEADER_BYTES) return;
-        this.nextLength = this.peekLength();
+        this.nextLength = this.checked(Buffer.concat(this.pending, FRAME_HEADER_BYTES).readUInt32BE(0));
       }
-      if (this.bufferedBytes < FRAME_HEADER_BYTES + this.nextLength) return;
-      data = Buffer.concat(this.pending, this.bufferedBytes);
+      const frameBytes = FRAME_HEADER_BYTES + this.nextLength;
+      const missing = frameBytes - this.bufferedBytes;
+      if (chunk.length - at < missing) {
+        this.hold(at === 0 ? chunk : chunk.subarray(at));
+        return;
+      }
+      this.pending.push(chunk.subarray(at, at + missing));
+      const frame = Buffer.concat(this.pending, frameBytes);
       this.pending = [];
       this.bufferedBytes = 0;
       this.nextLength = -1;
+      at += missing;
+      if (!onFrame(frame.subarray(FRAME_HEADER_BYTES))) return;
     }
-    let at = 0;
-    const end = data.length;
+    const end = chunk.length;
     while (end - at >= FRAME_HEADER_BYTES) {
-      const length = ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
-      if (length > this.limit) throw new FrameLimitExceeded(length, this.limit);
+      const length = this.checked(((chunk[at] << 24) | (chunk[at + 1] << 16) | (chunk[at + 2] << 8) | chunk[at + 3]) >>> 0);
       const start = at + FRAME_HEADER_BYTES;
       if (end - start < length) {
         this.nextLength = length;
         break;
       }
       at = start + length;
-      if (!onFrame(data.subarray(start, at))) return;
+      if (!onFrame(chunk.subarray(start, at))) return;
     }
-    if (at < end) {
-      this.pending.push(at === 0 ? data : data.subarray(at));
-      this.bufferedBytes = end - at;
-    }
+    if (at < end) this.hold(chunk.subarray(at));
   }
 
-  private peekLength(): number {
-    const head = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.bufferedBytes);
-    const length = head.readUInt32BE(0);
+  private hold(bytes: Buffer): void {
+    this.pending.push(bytes);
+    this.bufferedBytes += bytes.length;
+  }
+
+  private checked(length: number): number {
     if (length > this.limit) throw new FrameLimitExceeded(length, this.limit);
     return length;
   }

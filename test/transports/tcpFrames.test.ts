@@ -1,4 +1,5 @@
-import { FrameLimitExceeded, FrameReader, joinFrames } from '../../src/transports/tcpFrames';
+import { randomInt, seededRandom } from '../../src/random';
+import { FrameBatch, FrameLimitExceeded, FrameReader, joinFrames } from '../../src/transports/tcpFrames';
 
 function collect(reader: FrameReader, chunks: Buffer[]): string[] {
   const out: string[] = [];
@@ -27,6 +28,28 @@ describe('FrameReader', () => {
         const chunks = [small.subarray(0, i), small.subarray(i, j), small.subarray(j)];
         expect(collect(new FrameReader(100), chunks)).toEqual(['ab', 'cde']);
       }
+    }
+  });
+
+  it('reads random frames cut into random chunks (seeded)', () => {
+    const random = seededRandom(11);
+    for (let round = 0; round < 50; round++) {
+      const batch = new FrameBatch();
+      const expected: string[] = [];
+      for (let i = randomInt(random, 1, 30); i > 0; i--) {
+        const head = Buffer.alloc(randomInt(random, 0, 3000), randomInt(random, 97, 122));
+        const tail = random() < 0.5 ? Buffer.alloc(randomInt(random, 0, 5000), randomInt(random, 65, 90)) : undefined;
+        batch.add(head, tail);
+        expected.push(head.toString() + (tail?.toString() ?? ''));
+      }
+      const bytes = batch.toBuffer();
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length; ) {
+        const size = randomInt(random, 0, 6000);
+        chunks.push(bytes.subarray(at, at + size));
+        at += size;
+      }
+      expect(collect(new FrameReader(1 << 20), chunks)).toEqual(expected);
     }
   });
 
