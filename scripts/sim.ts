@@ -47,6 +47,8 @@ interface SeedReport {
   readonly verdict: 'ok' | 'violation' | 'unknown';
   readonly ops: number;
   readonly faults: number;
+  /** Virtual ms from the end of the faults to an agreed leader, then to every client served. */
+  readonly recovery: { readonly leader: number | null; readonly requests: number | null };
 }
 
 const USAGE = `usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--steps K] [--clients C] [--faults ${ALL_FAULT_CLASSES.join(',')}]
@@ -133,6 +135,7 @@ function toReport(r: SimulationResult): SeedReport {
     verdict: r.linearizability.verdict,
     ops: r.ops.invoked,
     faults: r.faults.length,
+    recovery: r.recovery,
   };
 }
 
@@ -147,7 +150,7 @@ function runWorker(args: Args): void {
     try {
       report = toReport(await simulate(args, seed));
     } catch (e) {
-      report = { seed, violations: [{ kind: 'simulator-error', at: 0, message: String(e) }], verdict: 'unknown', ops: 0, faults: 0 };
+      report = { seed, violations: [{ kind: 'simulator-error', at: 0, message: String(e) }], verdict: 'unknown', ops: 0, faults: 0, recovery: { leader: null, requests: null } };
     }
     process.send!(report);
   });
@@ -202,6 +205,7 @@ async function main(): Promise<void> {
     if (args.verbose) {
       console.log(`seed ${r.seed}: ${r.nodes} nodes, ${r.steps} steps, ${r.virtualTime.toFixed(0)} virtual ms, ${r.elections} leaders, ${r.committed} entries applied`);
       console.log(`ops: ${JSON.stringify(r.ops)}; linearizability: ${r.linearizability.verdict} (${r.linearizability.steps} steps)`);
+      console.log(`recovery after the faults: leader in ${r.recovery.leader?.toFixed(1) ?? '-'} ms, every client served ${r.recovery.requests?.toFixed(1) ?? '-'} ms later`);
       for (const f of r.faults) console.log(`  ${f.at.toFixed(1).padStart(8)} ms  ${f.action}`);
     }
     if (args.history) writeFileSync(args.history, formatHistory(r.history));
@@ -211,11 +215,24 @@ async function main(): Promise<void> {
   }
 
   const startedAt = performance.now();
-  const summary = { seeds: 0, violations: 0, nonLinearizable: 0, unknown: 0, ops: 0, faults: 0, failingSeeds: [] as number[], seedsPerMinute: 0 };
+  const summary = {
+    seeds: 0,
+    violations: 0,
+    nonLinearizable: 0,
+    unknown: 0,
+    ops: 0,
+    faults: 0,
+    failingSeeds: [] as number[],
+    seedsPerMinute: 0,
+    /** The slowest recoveries seen (virtual ms): to a leader after the faults, then to every client served. */
+    maxRecovery: { leader: 0, requests: 0 },
+  };
   await sweep(args, (r) => {
     summary.seeds++;
     summary.ops += r.ops;
     summary.faults += r.faults;
+    summary.maxRecovery.leader = Math.max(summary.maxRecovery.leader, r.recovery.leader ?? 0);
+    summary.maxRecovery.requests = Math.max(summary.maxRecovery.requests, r.recovery.requests ?? 0);
     if (r.verdict === 'violation') summary.nonLinearizable++;
     if (r.verdict === 'unknown') summary.unknown++;
     if (r.violations.length > 0) {
@@ -237,7 +254,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(summary));
   } else {
     console.log(
-      `${summary.seeds} seeds (${args.nodes} nodes, ${args.steps} steps): ${summary.violations} failing, ${summary.nonLinearizable} non-linearizable, ${summary.unknown} unknown; ${summary.ops} ops, ${summary.faults} faults; ${summary.seedsPerMinute} seeds/min`,
+      `${summary.seeds} seeds (${args.nodes} nodes, ${args.steps} steps): ${summary.violations} failing, ${summary.nonLinearizable} non-linearizable, ${summary.unknown} unknown; ${summary.ops} ops, ${summary.faults} faults; slowest recovery ${summary.maxRecovery.leader.toFixed(0)} ms to a leader + ${summary.maxRecovery.requests.toFixed(0)} ms to serve every client; ${summary.seedsPerMinute} seeds/min`,
     );
   }
   process.exitCode = summary.violations > 0 ? 1 : 0;

@@ -60,6 +60,12 @@ export interface SimulationResult {
   readonly committed: number;
   /** Virtual time simulated (ms). */
   readonly virtualTime: number;
+  /**
+   * How long the liveness phase took, in virtual ms: from the end of the faults to a
+   * leader every node follows, and from then to every client completing an operation
+   * (null when it did not happen, or the phase did not run).
+   */
+  readonly recovery: { readonly leader: number | null; readonly requests: number | null };
 }
 
 const DEFAULTS = { nodes: 5, steps: 30, clients: 4, livenessTimeout: 10000 };
@@ -121,6 +127,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const schedule = seededRandom(mix(seed, 3));
   const release = captureUnhandledErrors((e) => monitor.report('simulator-error', `unhandled: ${describe(e)}`));
   const check = () => monitor.checkStorage();
+  const recovery: { leader: number | null; requests: number | null } = { leader: null, requests: null };
   const clock = cluster.clock;
   options.inspect?.({ cluster, monitor, workload });
 
@@ -142,12 +149,16 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     }
     if (monitor.violations.length === 0) {
       await injector.calm();
+      const calmAt = clock.now();
       if (!(await waitUntil(() => agreedLeader(cluster) !== null, bound))) {
         monitor.report('liveness', `no leader all nodes agree on within ${bound} ms after the faults stopped (${describeStatuses(cluster)})`);
       } else {
         const since = clock.now();
+        recovery.leader = since - calmAt;
         if (!(await waitUntil(() => workload.allCompletedSince(since), bound))) {
           monitor.report('liveness', `not every client completed an operation within ${bound} ms of a leader being elected (${describeStatuses(cluster)})`);
+        } else {
+          recovery.requests = clock.now() - since;
         }
       }
       workload.stop();
@@ -184,6 +195,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     elections: monitor.elections,
     committed: monitor.highestApplied,
     virtualTime: clock.now(),
+    recovery,
   };
 }
 
