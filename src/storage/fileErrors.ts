@@ -1,10 +1,11 @@
 import { RaftError } from '../errors';
 
 /**
- * A record in the write-ahead log (or the hard-state file) failed its checksum or is
- * malformed somewhere other than the torn tail of the last segment. `FileStorage.open`
- * refuses to start rather than drop data that may have been acknowledged; an operator
- * must restore the node from a replica or a backup.
+ * A record in the write-ahead log (or the hard-state file, or a snapshot file) failed its
+ * checksum or is malformed somewhere other than the torn tail of the last segment.
+ * `FileStorage.open` refuses to start rather than drop data that may have been
+ * acknowledged; an operator must restore the node from a replica or a backup. Reading a
+ * snapshot's chunks throws it too when a chunk fails its checksum.
  *
  * @example
  * try { await FileStorage.open(dir); }
@@ -19,7 +20,7 @@ export class CorruptLogError extends RaftError {
     /** What is wrong, e.g. "checksum mismatch". */
     readonly reason: string,
   ) {
-    super(`corrupt write-ahead log: ${file} at byte offset ${offset}: ${reason}`);
+    super(`corrupt storage file: ${file} at byte offset ${offset}: ${reason}`);
   }
 }
 
@@ -48,5 +49,35 @@ export class DirectoryLockedError extends RaftError {
 export class NonContiguousAppendError extends RaftError {
   constructor(readonly lastIndex: number, readonly firstIndex: number, detail: string) {
     super(`append rejected: ${detail} (log ends at ${lastIndex}, append starts at ${firstIndex})`);
+  }
+}
+
+/**
+ * A snapshot's chunks could not be read because a newer snapshot replaced it (and its
+ * file was deleted) between `readSnapshot()` and the first pull. Start over with a new
+ * `readSnapshot()`.
+ *
+ * @example
+ * const { meta, chunks } = storage.readSnapshot()!;
+ * try { for await (const c of chunks) send(c); }
+ * catch (e) { if (e instanceof SnapshotReplacedError) restartTransfer(); }
+ */
+export class SnapshotReplacedError extends RaftError {
+  constructor(readonly index: number, readonly file: string) {
+    super(`snapshot at index ${index} was replaced by a newer one before it was read (${file} is gone)`);
+  }
+}
+
+/**
+ * `createSnapshot` was called while another snapshot writer of the same storage is still
+ * open (neither committed nor aborted). At most one snapshot is written at a time.
+ *
+ * @example
+ * const a = storage.createSnapshot(meta);
+ * storage.createSnapshot(meta); // throws SnapshotInProgressError
+ */
+export class SnapshotInProgressError extends RaftError {
+  constructor(readonly index: number) {
+    super(`a snapshot (at index ${index}) is already being written`);
   }
 }

@@ -3,7 +3,8 @@ import { InvalidMessageError } from '../errors';
 import type { Entry } from '../messages/entry';
 import { decodeEntries } from '../messages/entryCodec';
 import { CorruptLogError } from './fileErrors';
-import { FileHandleLike, FileSystem, syncDirectory, writeFully } from './fileSystem';
+import type { LogCompaction } from './fileSnapshotFormat';
+import { FileHandleLike, FileSystem, hasErrorCode, syncDirectory, writeFully } from './fileSystem';
 import {
   checkFileHeader,
   FILE_HEADER_BYTES,
@@ -57,6 +58,18 @@ export interface OpenedLog {
  * `append` is never called while another is in flight, so at any time at most the last
  * write in the last segment can be incomplete on disk. Recovery relies on that.
  *
+ * Compaction (`LogCompaction`, committed by a snapshot): entries at or below
+ * `compactedThrough` are gone, and segments before `firstLiveSegment` hold only discarded
+ * records. `compact` deletes the oldest segments, in order, while each lies wholly in the
+ * compacted part (every entry it ever received is at or below `compactedThrough`, or it
+ * is before `firstLiveSegment`); the segment being appended to is never deleted. Replay
+ * then starts at the first segment left: a record may start anywhere inside the compacted
+ * part (what came before it is gone), and the entries it rebuilds at or below
+ * `compactedThrough` are dropped, so the log read back holds exactly the entries after
+ * the compaction point. A crash while deleting can leave any subset of the doomed
+ * segments; at open, segments before a gap in the numbering are accepted as such
+ * leftovers (and deleted) only if they too lie wholly in the compacted part.
+ *
  * @example
  * const { log, entries } = await FileLog.open(nodeFileSystem, dir, 64 << 20);
  * const block = encodeEntries([{ index: entries.length + 1, term: 1, kind: EntryKind.Noop, data: EMPTY_DATA }]);
@@ -68,7 +81,7 @@ export class FileLog {
     private readonly dir: string,
     private readonly maxSegmentBytes: number,
     /** Sequence number of the first segment. */
-    private readonly firstSequence: number,
+    private firstSequence: number,
     /** Sequence number of the segment being appended to. */
     private lastSequence: number,
     private handle: FileHandleLike,
@@ -76,21 +89,31 @@ export class FileLog {
     private writeOffset: number,
     /** Sequence number of the next write(2), stored in its records. */
     private nextWrite: number,
+    /** The compaction in effect (from the current snapshot). */
+    private compaction: LogCompaction,
+    /**
+     * The highest entry index each segment from `firstSequence` on ever received (0 for
+     * none): a segment at or below the compaction point holds nothing still needed.
+     */
+    private readonly maxIndexes: Map<number, number>,
   ) {}
 
   /**
    * Opens the log in `dir` (creating the first segment if there is none), checks every
-   * record, cuts away a torn last write, and returns the log's entries.
-   * Throws `CorruptLogError` for damage anywhere but in the last write.
+   * record, cuts away a torn last write, deletes segments the compaction left behind, and
+   * returns the log's entries after the compaction point. `compaction` is null when there
+   * is no snapshot. Throws `CorruptLogError` for damage anywhere but in the last write.
    */
-  static async open(fs: FileSystem, dir: string, maxSegmentBytes: number): Promise<OpenedLog> {
-    const sequences = await listSegments(fs, dir);
+  static async open(fs: FileSystem, dir: string, maxSegmentBytes: number, compaction: LogCompaction | null): Promise<OpenedLog> {
+    const compacted = compaction ?? { compactedThrough: 0, firstLiveSegment: 1 };
+    const { sequences, doomed } = await liveSegments(fs, dir, compacted, compaction !== null);
     if (sequences.length === 0) {
       const handle = await createSegment(fs, dir, 1);
-      const log = new FileLog(fs, dir, maxSegmentBytes, 1, 1, handle, FILE_HEADER_BYTES, 1);
+      const log = new FileLog(fs, dir, maxSegmentBytes, 1, 1, handle, FILE_HEADER_BYTES, 1, compacted, new Map([[1, 0]]));
       return { log, entries: [], recovery: { segments: 0, tornTail: null } };
     }
-    const replay = new Replay();
+    const replay = new Replay(compacted.compactedThrough);
+    const maxIndexes = new Map<number, number>();
     let tornTail: RecoveryReport['tornTail'] = null;
     let lastBuf: Buffer = Buffer.alloc(0);
     let goodEnd = FILE_HEADER_BYTES;
@@ -98,6 +121,7 @@ export class FileLog {
       const isLast = i === sequences.length - 1;
       const file = path.join(dir, segmentName(sequences[i]));
       const buf = await fs.readFile(file);
+      maxIndexes.set(sequences[i], 0);
       const headerProblem = checkFileHeader(buf, SEGMENT_MAGIC, sequences[i]);
       if (headerProblem) {
         // A segment is created and synced before any write goes into it, so a bad
@@ -110,7 +134,10 @@ export class FileLog {
         break;
       }
       const scan = scanRecords(buf, FILE_HEADER_BYTES);
-      for (const record of scan.records) replay.apply(record, file);
+      for (const record of scan.records) {
+        const last = replay.apply(record, file);
+        if (last > (maxIndexes.get(sequences[i]) as number)) maxIndexes.set(sequences[i], last);
+      }
       if (scan.bad) {
         if (!isLast || !replay.badRecordIsInLastWrite(buf, scan.bad.offset)) {
           throw new CorruptLogError(file, scan.bad.offset, scan.bad.reason);
@@ -138,18 +165,28 @@ export class FileLog {
       await handle.close();
       throw e;
     }
-    const log = new FileLog(fs, dir, maxSegmentBytes, firstSequence, lastSequence, handle, goodEnd, replay.nextWrite());
-    return { log, entries: replay.entries, recovery: { segments: sequences.length, tornTail } };
+    const log = new FileLog(fs, dir, maxSegmentBytes, firstSequence, lastSequence, handle, goodEnd, replay.nextWrite(), compacted, maxIndexes);
+    try {
+      // Finish a deletion a crash interrupted.
+      for (const sequence of doomed) await unlinkIfExists(fs, path.join(dir, segmentName(sequence)));
+      await log.deleteCompactedSegments();
+    } catch (e) {
+      await handle.close();
+      throw e;
+    }
+    return { log, entries: replay.liveEntries(), recovery: { segments: sequences.length, tornTail } };
   }
 
   /**
    * Appends one Entries record per block, all in one write(2), then fdatasyncs. Resolves
-   * once they are durable. Must not be called again before it settles; after it rejects
-   * the log must not be used (the file may hold a partial write).
+   * once they are durable. `maxIndex` is the highest entry index among the blocks. Must
+   * not be called again before it settles; after it rejects the log must not be used
+   * (the file may hold a partial write).
    */
-  async append(blocks: readonly Buffer[], payloadBytes: number): Promise<void> {
+  async append(blocks: readonly Buffer[], payloadBytes: number, maxIndex: number): Promise<void> {
     const total = blocks.length * RECORD_HEADER_BYTES + payloadBytes;
     if (this.writeOffset > FILE_HEADER_BYTES && this.writeOffset + total > this.maxSegmentBytes) await this.roll();
+    if (maxIndex > (this.maxIndexes.get(this.lastSequence) ?? 0)) this.maxIndexes.set(this.lastSequence, maxIndex);
     const out = Buffer.allocUnsafe(total);
     const write = this.nextWrite;
     const base = this.writeOffset;
@@ -168,24 +205,55 @@ export class FileLog {
   }
 
   /**
-   * Reads every entry written so far back from disk (what a restart would see), checking
-   * every record. Safe while appends continue: it reads only bytes already synced.
+   * Reads the entries after the compaction point back from disk (what a restart would
+   * see), checking every record. Must not overlap `append`, `startFreshSegment` or
+   * `compact`.
    */
   async readEntries(): Promise<Entry[]> {
-    const lastSequence = this.lastSequence;
-    const end = this.writeOffset;
-    const replay = new Replay();
-    for (let sequence = this.firstSequence; sequence <= lastSequence; sequence++) {
+    const replay = new Replay(this.compaction.compactedThrough);
+    const first = Math.max(this.firstSequence, this.compaction.firstLiveSegment);
+    for (let sequence = first; sequence <= this.lastSequence; sequence++) {
       const file = path.join(this.dir, segmentName(sequence));
       let buf: Buffer = await this.fs.readFile(file);
-      if (sequence === lastSequence) buf = buf.subarray(0, end);
+      if (sequence === this.lastSequence) buf = buf.subarray(0, this.writeOffset);
       const headerProblem = checkFileHeader(buf, SEGMENT_MAGIC, sequence);
       if (headerProblem) throw new CorruptLogError(file, 0, headerProblem);
       const scan = scanRecords(buf, FILE_HEADER_BYTES);
       for (const record of scan.records) replay.apply(record, file);
       if (scan.bad) throw new CorruptLogError(file, scan.bad.offset, scan.bad.reason);
     }
-    return replay.entries;
+    return replay.liveEntries();
+  }
+
+  /**
+   * Makes sure the next append goes into a segment holding no records yet (starting one
+   * if the current segment has any), and returns its sequence: the `firstLiveSegment` of
+   * a `discardLog` compaction.
+   */
+  async startFreshSegment(): Promise<number> {
+    if (this.writeOffset > FILE_HEADER_BYTES) await this.roll();
+    return this.lastSequence;
+  }
+
+  /**
+   * Puts `compaction` (already durable in a snapshot) in effect and deletes the segments
+   * it made useless, oldest first.
+   */
+  async compact(compaction: LogCompaction): Promise<void> {
+    this.compaction = compaction;
+    await this.deleteCompactedSegments();
+  }
+
+  /** Deletes the oldest segments while they lie wholly in the compacted part (never the current one). */
+  private async deleteCompactedSegments(): Promise<void> {
+    const { compactedThrough, firstLiveSegment } = this.compaction;
+    while (this.firstSequence < this.lastSequence) {
+      const sequence = this.firstSequence;
+      if (sequence >= firstLiveSegment && (this.maxIndexes.get(sequence) ?? 0) > compactedThrough) break;
+      await unlinkIfExists(this.fs, path.join(this.dir, segmentName(sequence)));
+      this.maxIndexes.delete(sequence);
+      this.firstSequence = sequence + 1;
+    }
   }
 
   /** Closes the current segment. */
@@ -200,6 +268,7 @@ export class FileLog {
     const previous = this.handle;
     this.handle = handle;
     this.lastSequence = sequence;
+    this.maxIndexes.set(sequence, 0);
     this.writeOffset = FILE_HEADER_BYTES;
     await previous.close();
   }
@@ -208,13 +277,22 @@ export class FileLog {
 /**
  * Rebuilds the log from records in order and remembers what recovery needs about the
  * last valid record: which write(2) stored it and whether it ended that write.
+ *
+ * A record whose first index lies inside the log replaces the suffix from there on. One
+ * that does not may still start anywhere up to `compactedThrough + 1`: what it would
+ * follow is compacted away (possibly with the segments that held it), so it starts the
+ * log anew. Anything else is a gap: damage.
  */
 class Replay {
-  readonly entries: Entry[] = [];
+  /** The log rebuilt so far. Invariant: contiguous. */
+  private entries: Entry[] = [];
   private lastWrite: number | null = null;
   private lastEndedWrite = true;
 
-  apply(record: ScannedRecord, file: string): void {
+  constructor(private readonly compactedThrough: number) {}
+
+  /** Applies one record; returns its last entry's index. */
+  apply(record: ScannedRecord, file: string): number {
     const fail = (reason: string) => new CorruptLogError(file, record.offset, reason);
     if (record.type !== RecordType.Entries) throw fail(`unexpected record type ${record.type}`);
     let decoded: Entry[];
@@ -227,14 +305,30 @@ class Replay {
     if (decoded.length === 0) throw fail('empty entries record');
     const first = decoded[0].index;
     const entries = this.entries;
-    if (first < 1 || first > entries.length + 1) throw fail(`entries start at ${first}, the log ends at ${entries.length}`);
-    entries.length = first - 1;
+    const start = entries.length > 0 ? entries[0].index : 0;
+    const end = start + entries.length;
+    if (entries.length > 0 && first >= start && first <= end) {
+      entries.length = first - start;
+    } else if (first >= 1 && first - 1 <= this.compactedThrough) {
+      entries.length = 0;
+    } else {
+      const ends = entries.length > 0 ? end - 1 : this.compactedThrough;
+      throw fail(first < start ? `entries start at ${first}, before the log's first entry ${start}` : `entries start at ${first}, the log ends at ${ends}`);
+    }
     for (let i = 0; i < decoded.length; i++) {
       if (decoded[i].index !== first + i) throw fail(`entry ${i} has index ${decoded[i].index}, expected ${first + i}`);
       entries.push(decoded[i]);
     }
     this.lastWrite = record.write;
     this.lastEndedWrite = (record.flags & RecordFlag.EndOfWrite) !== 0;
+    return first + decoded.length - 1;
+  }
+
+  /** The entries after the compaction point: starting at `compactedThrough + 1`, or none. */
+  liveEntries(): Entry[] {
+    const entries = this.entries;
+    if (entries.length === 0) return entries;
+    return entries.slice(Math.max(0, this.compactedThrough + 1 - entries[0].index));
   }
 
   /** The sequence number for the next write(2). */
@@ -258,23 +352,73 @@ class Replay {
   }
 }
 
-async function listSegments(fs: FileSystem, dir: string): Promise<number[]> {
-  const sequences: number[] = [];
+/**
+ * The segments to replay, in order and contiguous, and the ones compaction left behind
+ * (to delete once the rest is known to be intact): those before `firstLiveSegment`, and
+ * those before a gap in the numbering when every entry they hold is compacted (a crash
+ * interrupted their deletion). Any other gap means a lost segment: `CorruptLogError`.
+ * With a snapshot there is always a segment left (the one being appended to is never
+ * deleted).
+ */
+async function liveSegments(
+  fs: FileSystem,
+  dir: string,
+  compaction: LogCompaction,
+  hasSnapshot: boolean,
+): Promise<{ sequences: number[]; doomed: number[] }> {
+  let sequences: number[] = [];
   for (const name of await fs.readdir(dir)) {
     const match = SEGMENT_NAME.exec(name);
     if (match) sequences.push(Number(match[1]));
   }
   sequences.sort((a, b) => a - b);
-  for (let i = 1; i < sequences.length; i++) {
-    if (sequences[i] !== sequences[i - 1] + 1) {
+  const doomed = sequences.filter((s) => s < compaction.firstLiveSegment);
+  sequences = sequences.slice(doomed.length);
+  let gap = 0; // sequences[gap - 1] + 1 is missing
+  for (let i = 1; i < sequences.length; i++) if (sequences[i] !== sequences[i - 1] + 1) gap = i;
+  for (const sequence of sequences.slice(0, gap)) {
+    const max = await maxIndexOf(fs, path.join(dir, segmentName(sequence)), sequence);
+    if (max === null || max > compaction.compactedThrough) {
       throw new CorruptLogError(
-        path.join(dir, segmentName(sequences[i - 1] + 1)),
+        path.join(dir, segmentName(sequences[gap - 1] + 1)),
         0,
-        `segment missing (found ${segmentName(sequences[i - 1])} and ${segmentName(sequences[i])})`,
+        `segment missing (found ${segmentName(sequences[gap - 1])} and ${segmentName(sequences[gap])})`,
       );
     }
+    doomed.push(sequence);
   }
-  return sequences;
+  sequences = sequences.slice(gap);
+  if (hasSnapshot && sequences.length === 0) {
+    throw new CorruptLogError(path.join(dir, segmentName(compaction.firstLiveSegment)), 0, 'segment missing (no segment left after the snapshot)');
+  }
+  return { sequences, doomed };
+}
+
+/** The highest entry index in a segment, or null if it is not an intact segment. */
+async function maxIndexOf(fs: FileSystem, file: string, sequence: number): Promise<number | null> {
+  const buf = await fs.readFile(file);
+  if (checkFileHeader(buf, SEGMENT_MAGIC, sequence)) return null;
+  const scan = scanRecords(buf, FILE_HEADER_BYTES);
+  if (scan.bad) return null;
+  let max = 0;
+  for (const record of scan.records) {
+    if (record.type !== RecordType.Entries) return null;
+    try {
+      const decoded = decodeEntries(record.payload);
+      if (decoded.length > 0) max = Math.max(max, decoded[decoded.length - 1].index);
+    } catch {
+      return null;
+    }
+  }
+  return max;
+}
+
+async function unlinkIfExists(fs: FileSystem, file: string): Promise<void> {
+  try {
+    await fs.unlink(file);
+  } catch (e) {
+    if (!hasErrorCode(e, 'ENOENT')) throw e;
+  }
 }
 
 function segmentHeader(sequence: number): Buffer {

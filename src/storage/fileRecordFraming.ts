@@ -1,8 +1,8 @@
 import { crc32 } from 'zlib';
 
 /**
- * How records are framed in the write-ahead log's segment files and in the hard-state
- * file. Every file starts with a 16-byte file header, then holds records back to back:
+ * How records are framed in the write-ahead log's segment files, the hard-state file and
+ * snapshot files. Every file starts with a 16-byte file header, then holds records back to back:
  *
  *     file header (16 bytes): magic (8 ASCII bytes) | u32 version | u32 sequence
  *
@@ -35,6 +35,12 @@ export const RecordType = {
   Entries: 1,
   /** Payload: a hard state (`fileHardState.ts`). */
   HardState: 2,
+  /** Payload: a snapshot's description, first record of a snapshot file (`fileSnapshotFormat.ts`). */
+  SnapshotMeta: 3,
+  /** Payload: one chunk of snapshot data, as given to `SnapshotWriter.write`. */
+  SnapshotChunk: 4,
+  /** Payload: the end of a complete snapshot file and the log compaction it commits. */
+  SnapshotEnd: 5,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
@@ -113,17 +119,18 @@ export function writeRecordHeader(
 
 /**
  * Checks the record at `at`; returns its payload length, or why it is not a valid record.
- * Never reads beyond `buf`.
+ * Never reads beyond `buf`. `fileOffset` is where `at` lies in its file, when `buf`
+ * holds only part of the file (default: `buf` starts at the file's start).
  */
-export function checkRecord(buf: Buffer, at: number): number | string {
+export function checkRecord(buf: Buffer, at: number, fileOffset: number = at): number | string {
   if (buf.length - at < RECORD_HEADER_BYTES) return `record header truncated (${buf.length - at} bytes left)`;
   const length = buf.readUInt32BE(at + 4);
   const end = at + RECORD_HEADER_BYTES + length;
   if (end > buf.length) return `record length ${length} runs past the end of the file`;
   const type = buf[at + 8];
-  if (type !== RecordType.Entries && type !== RecordType.HardState) return `unknown record type ${type}`;
+  if (type < RecordType.Entries || type > RecordType.SnapshotEnd) return `unknown record type ${type}`;
   if ((buf[at + 9] & ~KNOWN_FLAGS) !== 0 || buf.readUInt16BE(at + 10) !== 0) return 'reserved header bits set';
-  if (buf.readUInt32BE(at + 16) !== at % TWO_32) return 'record offset field does not match its position';
+  if (buf.readUInt32BE(at + 16) !== fileOffset % TWO_32) return 'record offset field does not match its position';
   if (crc32(buf.subarray(at + 4, end)) !== buf.readUInt32BE(at)) return 'checksum mismatch';
   return length;
 }

@@ -3,13 +3,22 @@ import { RaftError, StorageFailedError } from '../errors';
 import type { Entry } from '../messages/entry';
 import { encodeEntries } from '../messages/entryCodec';
 import { DirectoryLock } from './fileDirectoryLock';
-import { NonContiguousAppendError } from './fileErrors';
+import { NonContiguousAppendError, SnapshotInProgressError } from './fileErrors';
 import { HardStateFile } from './fileHardState';
 import { FileLog, RecoveryReport } from './fileLog';
+import type { LogCompaction } from './fileSnapshotFormat';
+import { DurableSnapshot, SnapshotFiles } from './fileSnapshots';
+import type { StagedSnapshot } from './fileSnapshotStaging';
 import { FileSystem, nodeFileSystem, syncDirectory } from './fileSystem';
-import { HardState, PersistedState, Storage } from './storage';
+import { HardState, PersistedState, SnapshotMeta, SnapshotWriter, Storage } from './storage';
 
-export { CorruptLogError, DirectoryLockedError, NonContiguousAppendError } from './fileErrors';
+export {
+  CorruptLogError,
+  DirectoryLockedError,
+  NonContiguousAppendError,
+  SnapshotInProgressError,
+  SnapshotReplacedError,
+} from './fileErrors';
 export type { RecoveryReport } from './fileLog';
 export type { FileSystem, FileHandleLike } from './fileSystem';
 
@@ -27,25 +36,38 @@ export const DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 
 const APPEND = 0;
 const HARD_STATE = 1;
-/** Writes nothing; settles in order (empty appends, `load` and `close` barriers, rejected appends). */
+/** Writes nothing; settles in order (empty appends, `close` barriers, rejected appends). */
 const BARRIER = 2;
+/** Runs `task` alone, in order (snapshot commits, reading the log back). */
+const TASK = 3;
 
 /** One call waiting for the disk. Settled in call order. */
 interface Op {
-  readonly kind: typeof APPEND | typeof HARD_STATE | typeof BARRIER;
+  readonly kind: typeof APPEND | typeof HARD_STATE | typeof BARRIER | typeof TASK;
   /** APPEND: the entries block. */
   readonly block: Buffer | null;
+  /** APPEND: the block's last index. */
+  readonly lastIndex: number;
   /** HARD_STATE: the state to save. */
   readonly state: HardState | null;
+  /** TASK: the work; it throwing is a storage failure. */
+  readonly task: (() => Promise<void>) | null;
   /** BARRIER: an error to reject with when its turn comes (an invalid append). */
   readonly error: Error | null;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
 }
 
+/** A snapshot writer handed out by `createSnapshot`, until it commits or aborts. */
+interface OpenWriter {
+  readonly meta: SnapshotMeta;
+  readonly staged: StagedSnapshot;
+  open: boolean;
+}
+
 /**
- * Durable `Storage` in a directory: a segmented write-ahead log of entries plus a
- * hard-state file, locked against a second user.
+ * Durable `Storage` in a directory: a segmented write-ahead log of entries, a hard-state
+ * file and snapshot files, locked against a second user.
  *
  * - `append` encodes its entries once (`encodeEntries`) into one log record. Calls
  *   that arrive while a write is in flight are grouped into the next one (group
@@ -55,21 +77,40 @@ interface Op {
  * - `saveHardState` replaces the hard state atomically (temp file, fsync, rename,
  *   fsync of the directory). It is ordered with appends: log writes called before it are
  *   durable before it takes effect, and those called after it are written after.
- * - Fail-stop: once a write or sync fails, that call and every later one reject with
- *   `StorageFailedError`; nothing is acknowledged after a failure (a failed fsync
- *   leaves the file's state unknown, so it is never retried). `close()` still releases
- *   the files and the lock.
+ * - Snapshots: `createSnapshot(meta).write(chunk)` streams framed chunks into a temp
+ *   file as they come (outside the write queue; `commit` starts syncing them at once).
+ *   `commit` takes its turn in the write queue like an append: it writes the end record
+ *   (which carries the compaction), syncs, renames the file to its final name and syncs
+ *   the directory — that rename is the one atomic step making the snapshot current and
+ *   the log compacted. Then the previous snapshot file and the log segments wholly at or
+ *   below the compaction point are deleted. `discardLog` first starts a fresh segment,
+ *   so that "every record before it" is what gets discarded. After a commit, `append`
+ *   accepts `snapshot.index + 1` (with `discardLog`, only from there on).
+ * - `load()` returns the current snapshot's meta and exactly the entries after the
+ *   compaction point (`compactUpTo`, or the snapshot's index with `discardLog`).
+ * - Fail-stop: once a write or sync fails (snapshot chunk writes included), that call
+ *   and every later one reject with `StorageFailedError`; nothing is acknowledged after
+ *   a failure (a failed fsync leaves the file's state unknown, so it is never retried).
+ *   `close()` still releases the files and the lock.
  * - `open` takes the directory lock (`DirectoryLockedError` if held), removes a torn
- *   last write (reported in `recovery`), and refuses damaged data before the tail with
- *   `CorruptLogError` naming the file and byte offset.
+ *   last write (reported in `recovery`), removes what a crash left behind (temp files,
+ *   replaced snapshots, compacted segments), and refuses damaged data before the tail —
+ *   a damaged current snapshot included — with `CorruptLogError` naming the file and
+ *   byte offset.
  *
- * Layout of `dir`: `LOCK`, `hardstate`, and segments `0000000000000001.wal`, ...
+ * Layout of `dir`: `LOCK`, `hardstate`, segments `0000000000000001.wal`, ..., and the
+ * current snapshot `snapshot-<sequence>.snap` (see `fileSnapshotFormat.ts`).
+ *
+ * Limits: the compaction point only grows (a commit with a lower `compactUpTo` than an
+ * earlier one compacts nothing more). Without `discardLog`, a log that ends between
+ * `compactUpTo` and the snapshot's index keeps its tail and continues after it.
  *
  * @example
  * const storage = await FileStorage.open('/var/lib/app/raft');
- * const { hardState, entries } = await storage.load();
+ * const { hardState, snapshot, entries } = await storage.load();
+ * const last = entries.length ? entries[entries.length - 1].index : (snapshot?.index ?? 0);
  * await storage.saveHardState({ term: hardState.term + 1, votedFor: 'n1' });
- * await storage.append([{ index: entries.length + 1, term: hardState.term + 1, kind: EntryKind.Noop, data: EMPTY_DATA }]);
+ * await storage.append([{ index: last + 1, term: hardState.term + 1, kind: EntryKind.Noop, data: EMPTY_DATA }]);
  * await storage.close();
  */
 export class FileStorage implements Storage {
@@ -79,15 +120,27 @@ export class FileStorage implements Storage {
   private flushing: Promise<void> | null = null;
   private failure: StorageFailedError | null = null;
   private closed: Promise<void> | null = null;
-  /** The last index once every call made so far takes effect (validates appends). */
+  /**
+   * As of every call made so far taking effect (validates appends): the log's last
+   * index, or the compaction point if that is higher. Invariant: lastIndex >= compactedThrough.
+   */
   private lastIndex: number;
+  /** As of every call made so far: entries at or below this are compacted away. */
+  private compactedThrough: number;
   /** The hard state as last made durable. */
   private durableHardState: HardState;
+  /** The current snapshot, as last made durable. */
+  private snapshot: DurableSnapshot | null;
+  /** The snapshot writer not yet committed or aborted, if any. */
+  private writer: OpenWriter | null = null;
   /** What open recovered, handed out by the first `load()` if nothing was written since. */
   private recovered: Entry[] | null;
   private readonly flushNow = () => this.startFlush();
 
-  /** Durable writes completed so far: log write + fdatasync, or hard-state replacement (for tests and benchmarks). */
+  /**
+   * Durable writes completed so far: log write + fdatasync, hard-state replacement, or
+   * snapshot commit (for tests and benchmarks).
+   */
   syncs = 0;
 
   private constructor(
@@ -97,19 +150,23 @@ export class FileStorage implements Storage {
     readonly recovery: RecoveryReport,
     private readonly log: FileLog,
     private readonly hardStateFile: HardStateFile,
+    private readonly snapshots: SnapshotFiles,
     private readonly lock: DirectoryLock,
     hardState: HardState,
+    snapshot: DurableSnapshot | null,
     entries: Entry[],
   ) {
-    this.lastIndex = entries.length;
+    this.compactedThrough = snapshot?.compaction.compactedThrough ?? 0;
+    this.lastIndex = entries.length > 0 ? entries[entries.length - 1].index : this.compactedThrough;
     this.durableHardState = hardState;
+    this.snapshot = snapshot;
     this.recovered = entries;
   }
 
   /**
-   * Opens (creating if needed) the storage in `dir`: locks it, recovers the log and
-   * hard state. Throws `DirectoryLockedError` if another `FileStorage` holds `dir`,
-   * `CorruptLogError` if committed data is damaged, `StorageFailedError` on I/O errors.
+   * Opens (creating if needed) the storage in `dir`: locks it, recovers the log, hard
+   * state and snapshot. Throws `DirectoryLockedError` if another `FileStorage` holds
+   * `dir`, `CorruptLogError` if committed data is damaged, `StorageFailedError` on I/O errors.
    *
    * @example
    * const storage = await FileStorage.open(dir, { maxSegmentBytes: 16 << 20 });
@@ -128,8 +185,9 @@ export class FileStorage implements Storage {
       lock = await DirectoryLock.acquire(fs, dir);
       const hardStateFile = new HardStateFile(fs, dir);
       const hardState = await hardStateFile.load();
-      const { log, entries, recovery } = await FileLog.open(fs, dir, maxSegmentBytes);
-      return new FileStorage(dir, recovery, log, hardStateFile, lock, hardState, entries);
+      const { files, current } = await SnapshotFiles.open(fs, dir);
+      const { log, entries, recovery } = await FileLog.open(fs, dir, maxSegmentBytes, current?.compaction ?? null);
+      return new FileStorage(dir, recovery, log, hardStateFile, files, lock, hardState, current, entries);
     } catch (e) {
       if (lock) await lock.release().catch(() => undefined);
       if (e instanceof RaftError) throw e;
@@ -138,52 +196,93 @@ export class FileStorage implements Storage {
   }
 
   /**
-   * The durable state: hard state and log. Called right after `open` it returns what
-   * recovery read; later it waits for earlier calls and reads the log back from disk.
+   * The durable state: hard state, snapshot and the log after it. Called right after
+   * `open` it returns what recovery read; later it waits for earlier calls and reads the
+   * log back from disk.
    */
   async load(): Promise<PersistedState> {
     const recovered = this.recovered;
     if (recovered && this.queue.length === 0 && !this.flushing && !this.failure && !this.closed) {
       this.recovered = null;
-      return { hardState: this.durableHardState, entries: recovered };
+      return { hardState: this.durableHardState, snapshot: this.snapshot?.meta ?? null, entries: recovered };
     }
     this.recovered = null;
-    await this.enqueue(BARRIER, null, null, null);
-    try {
-      const entries = await this.log.readEntries();
-      return { hardState: this.durableHardState, entries };
-    } catch (e) {
-      if (e instanceof RaftError) throw e;
-      throw new StorageFailedError(`cannot read the log back: ${errorMessage(e)}`, e);
-    }
+    let result: PersistedState | null = null;
+    let readError: unknown = null;
+    await this.enqueue(TASK, {
+      task: async () => {
+        // A read error fails this call only, not the storage.
+        try {
+          const entries = await this.log.readEntries();
+          result = { hardState: this.durableHardState, snapshot: this.snapshot?.meta ?? null, entries };
+        } catch (e) {
+          readError = e;
+        }
+      },
+    });
+    if (result) return result;
+    if (readError instanceof RaftError) throw readError;
+    throw new StorageFailedError(`cannot read the log back: ${errorMessage(readError)}`, readError);
   }
 
   saveHardState(state: HardState): Promise<void> {
-    return this.enqueue(HARD_STATE, null, { term: state.term, votedFor: state.votedFor }, null);
+    return this.enqueue(HARD_STATE, { state: { term: state.term, votedFor: state.votedFor } });
   }
 
   append(entries: readonly Entry[]): Promise<void> {
-    if (this.failure || this.closed || entries.length === 0) return this.enqueue(BARRIER, null, null, null);
+    if (this.failure || this.closed || entries.length === 0) return this.enqueue(BARRIER, {});
     const first = entries[0].index;
-    const problem = checkContiguous(entries, this.lastIndex);
-    if (problem) return this.enqueue(BARRIER, null, null, new NonContiguousAppendError(this.lastIndex, first, problem));
+    const problem = checkContiguous(entries, this.lastIndex, this.compactedThrough);
+    if (problem) return this.enqueue(BARRIER, { error: new NonContiguousAppendError(this.lastIndex, first, problem) });
     this.lastIndex = entries[entries.length - 1].index;
     this.recovered = null;
-    return this.enqueue(APPEND, encodeEntries(entries), null, null);
+    return this.enqueue(APPEND, { block: encodeEntries(entries), lastIndex: this.lastIndex });
   }
 
   /**
-   * Lets calls already made complete, then closes the files and releases the lock.
-   * Later calls reject with `StorageFailedError`. Idempotent; never rejects for a
-   * storage that failed earlier.
+   * Starts writing a snapshot (see the class comment). Throws `SnapshotInProgressError`
+   * while another writer is open, `RangeError` for an index or term that is not a
+   * non-negative integer.
+   */
+  createSnapshot(meta: SnapshotMeta): SnapshotWriter {
+    if (this.writer) throw new SnapshotInProgressError(this.writer.meta.index);
+    for (const [name, value] of [['index', meta.index], ['term', meta.term]] as const) {
+      if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`snapshot ${name} must be a non-negative integer, got ${value}`);
+    }
+    const writer: OpenWriter = { meta, staged: this.snapshots.stage(meta), open: true };
+    this.writer = writer;
+    return {
+      write: (chunk) => this.writeChunk(writer, chunk),
+      commit: (options) => this.commitSnapshot(writer, options.compactUpTo, options.discardLog),
+      abort: () => this.abortSnapshot(writer),
+    };
+  }
+
+  /**
+   * The current durable snapshot: its meta now, its chunks read lazily from its file
+   * (opened on the first pull; each iteration reads afresh). A chunk failing its
+   * checksum throws `CorruptLogError`; a snapshot replaced before the first pull throws
+   * `SnapshotReplacedError`.
+   */
+  readSnapshot(): { readonly meta: SnapshotMeta; readonly chunks: AsyncIterable<Uint8Array> } | null {
+    const snapshot = this.snapshot;
+    return snapshot ? { meta: snapshot.meta, chunks: this.snapshots.chunks(snapshot) } : null;
+  }
+
+  /**
+   * Lets calls already made complete, aborts a snapshot writer still open, ends snapshot
+   * reads in progress, then closes the files and releases the lock. Later calls reject
+   * with `StorageFailedError`. Idempotent; never rejects for a storage that failed earlier.
    */
   close(): Promise<void> {
     if (!this.closed) {
-      const drained = this.enqueue(BARRIER, null, null, null).catch(() => undefined);
+      const drained = this.enqueue(BARRIER, {}).catch(() => undefined);
       this.closed = drained.then(async () => {
         while (this.flushing) await this.flushing;
         this.recovered = null;
         try {
+          if (this.writer) await this.abortSnapshot(this.writer).catch(() => undefined);
+          await this.snapshots.close();
           await this.log.close();
         } finally {
           await this.lock.release();
@@ -193,11 +292,93 @@ export class FileStorage implements Storage {
     return this.closed;
   }
 
-  private enqueue(kind: Op['kind'], block: Buffer | null, state: HardState | null, error: Error | null): Promise<void> {
+  private writeChunk(writer: OpenWriter, chunk: Uint8Array): Promise<void> {
+    if (!writer.open) return Promise.reject(new StorageFailedError('snapshot writer is closed (committed or aborted)'));
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new StorageFailedError(`storage in ${this.dir} is closed`));
+    return writer.staged.write(chunk).catch((e: unknown) => {
+      throw this.fail(`snapshot write to ${writer.staged.temp} failed`, e);
+    });
+  }
+
+  private commitSnapshot(writer: OpenWriter, compactUpTo: number, discardLog: boolean): Promise<void> {
+    if (!writer.open) return Promise.reject(new StorageFailedError('snapshot writer is closed (committed or aborted)'));
+    const { meta, staged } = writer;
+    this.closeWriter(writer);
+    if (!Number.isSafeInteger(compactUpTo) || compactUpTo < 0 || compactUpTo > meta.index) {
+      staged.discard().catch(() => undefined);
+      return Promise.reject(new RangeError(`compactUpTo must be an integer from 0 to the snapshot's index ${meta.index}, got ${compactUpTo}`));
+    }
+    if (this.failure || this.closed) {
+      staged.discard().catch(() => undefined);
+      return this.enqueue(BARRIER, {});
+    }
+    // The call-time view: appends called from now on see the compacted log.
+    const compactedThrough = Math.max(this.compactedThrough, discardLog ? meta.index : compactUpTo);
+    this.compactedThrough = compactedThrough;
+    this.lastIndex = discardLog ? compactedThrough : Math.max(this.lastIndex, compactedThrough);
+    this.recovered = null;
+    // The chunks' fdatasync starts now, overlapping the writes queued before the commit.
+    const synced = staged.sync();
+    synced.catch(() => undefined);
+    return this.enqueue(TASK, {
+      task: async () => {
+        let file: string;
+        let compaction: LogCompaction;
+        try {
+          await synced;
+          const firstLiveSegment = discardLog ? await this.log.startFreshSegment() : (this.snapshot?.compaction.firstLiveSegment ?? 1);
+          compaction = { compactedThrough, firstLiveSegment };
+          await staged.complete(compaction);
+          file = await staged.install(); // the commit point
+        } catch (e) {
+          await staged.discard().catch(() => undefined);
+          throw e;
+        }
+        const previous = this.snapshot;
+        this.snapshot = { sequence: staged.sequence, file, meta, compaction };
+        this.syncs++;
+        if (previous) await this.snapshots.remove(previous);
+        await this.log.compact(compaction);
+      },
+    });
+  }
+
+  private abortSnapshot(writer: OpenWriter): Promise<void> {
+    if (!writer.open) return Promise.resolve();
+    this.closeWriter(writer);
+    // Not a storage failure: the temp file was never part of the durable state (and a
+    // leftover is removed at the next open).
+    return writer.staged.discard().catch((e: unknown) => {
+      throw new StorageFailedError(`cannot delete the aborted snapshot ${writer.staged.temp}: ${errorMessage(e)}`, e);
+    });
+  }
+
+  private closeWriter(writer: OpenWriter): void {
+    writer.open = false;
+    if (this.writer === writer) this.writer = null;
+  }
+
+  /** Enters fail-stop (if not already) and returns the failure to reject with. */
+  private fail(what: string, cause: unknown): StorageFailedError {
+    this.failure ??= new StorageFailedError(`${what}, storage stopped: ${errorMessage(cause)}`, cause);
+    return this.failure;
+  }
+
+  private enqueue(kind: Op['kind'], fields: Partial<Pick<Op, 'block' | 'lastIndex' | 'state' | 'task' | 'error'>>): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new StorageFailedError(`storage in ${this.dir} is closed`));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ kind, block, state, error, resolve, reject });
+      this.queue.push({
+        kind,
+        block: fields.block ?? null,
+        lastIndex: fields.lastIndex ?? 0,
+        state: fields.state ?? null,
+        task: fields.task ?? null,
+        error: fields.error ?? null,
+        resolve,
+        reject,
+      });
       if (!this.flushScheduled && !this.flushing) {
         this.flushScheduled = true;
         queueMicrotask(this.flushNow);
@@ -222,38 +403,49 @@ export class FileStorage implements Storage {
       if (this.queue.length > 0) await Promise.resolve();
     }
     this.flushing = null;
-    if (this.failure) this.rejectAll(this.queue, 0, this.failure);
+    if (this.failure) {
+      this.rejectAll(this.queue, 0, this.failure);
+      this.queue = [];
+    }
   }
 
   /**
    * Executes one batch in call order: each run of appends is one log write + fdatasync;
-   * each run of hard states saves only the last. Settles each run's calls once it is
-   * durable; on failure rejects the rest and enters fail-stop.
+   * each run of hard states saves only the last; each task runs alone. Settles each run's
+   * calls once it is durable; on failure (or a failure entered meanwhile, e.g. by a
+   * snapshot chunk write) rejects the rest and enters fail-stop.
    */
   private async runBatch(batch: Op[]): Promise<void> {
     let i = 0;
     try {
       while (i < batch.length) {
+        if (this.failure) throw this.failure;
         let j = i;
-        if (batch[i].kind === HARD_STATE) {
+        const kind = batch[i].kind;
+        if (kind === HARD_STATE) {
           while (j + 1 < batch.length && batch[j + 1].kind === HARD_STATE) j++;
           const state = batch[j].state as HardState;
           await this.hardStateFile.save(state);
           this.durableHardState = state;
           this.syncs++;
           j++;
+        } else if (kind === TASK) {
+          await (batch[i].task as () => Promise<void>)();
+          j++;
         } else {
           const blocks: Buffer[] = [];
           let bytes = 0;
-          for (; j < batch.length && batch[j].kind !== HARD_STATE; j++) {
+          let lastIndex = 0;
+          for (; j < batch.length && (batch[j].kind === APPEND || batch[j].kind === BARRIER); j++) {
             const block = batch[j].block;
             if (block) {
               blocks.push(block);
               bytes += block.length;
+              lastIndex = Math.max(lastIndex, batch[j].lastIndex);
             }
           }
           if (blocks.length > 0) {
-            await this.log.append(blocks, bytes);
+            await this.log.append(blocks, bytes, lastIndex);
             this.syncs++;
           }
         }
@@ -264,9 +456,9 @@ export class FileStorage implements Storage {
         }
       }
     } catch (e) {
-      this.failure = new StorageFailedError(`write to ${this.dir} failed, storage stopped: ${errorMessage(e)}`, e);
-      this.rejectAll(batch, i, this.failure);
-      this.rejectAll(this.queue, 0, this.failure);
+      const failure = this.fail(`write to ${this.dir} failed`, e);
+      this.rejectAll(batch, i, failure);
+      this.rejectAll(this.queue, 0, failure);
       this.queue = [];
     }
   }
@@ -276,11 +468,15 @@ export class FileStorage implements Storage {
   }
 }
 
-/** Why `entries` cannot be appended to a log ending at `lastIndex`, or null. */
-function checkContiguous(entries: readonly Entry[], lastIndex: number): string | null {
+/**
+ * Why `entries` cannot be appended to a log ending at `lastIndex` whose entries up to
+ * `compactedThrough` are compacted away, or null.
+ */
+function checkContiguous(entries: readonly Entry[], lastIndex: number, compactedThrough: number): string | null {
   const first = entries[0].index;
   if (!Number.isSafeInteger(first) || first < 1) return `first index ${first} is not a positive integer`;
   if (first > lastIndex + 1) return 'it would leave a gap';
+  if (first <= compactedThrough) return `it starts inside the compacted part of the log (up to ${compactedThrough})`;
   for (let i = 1; i < entries.length; i++) {
     if (entries[i].index !== first + i) return `entry ${i} has index ${entries[i].index}, expected ${first + i}`;
   }
