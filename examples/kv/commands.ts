@@ -74,6 +74,44 @@ export function encodeCommand(command: Command): Buffer {
 }
 
 /**
+ * Where the parts of a command lie in its bytes (no copies, no views): what the state
+ * machine reads on its hot path. `expected` is empty unless the op is `Cas`.
+ */
+export interface CommandLayout {
+  readonly op: Op;
+  readonly key: string;
+  readonly valueStart: number;
+  readonly valueEnd: number;
+  readonly expectedStart: number;
+  readonly expectedEnd: number;
+}
+
+/** As `decodeCommand`, but answers offsets into `buf` instead of views. Throws `BadCommandError`. */
+export function commandLayout(buf: Buffer): CommandLayout {
+  if (buf.length < HEADER_BYTES) throw new BadCommandError(`${buf.length} bytes`);
+  const op = buf[0];
+  const keyEnd = HEADER_BYTES + buf.readUInt16BE(1);
+  if (keyEnd > buf.length) throw new BadCommandError('key runs past the end');
+  const key = buf.toString('utf8', HEADER_BYTES, keyEnd);
+  switch (op) {
+    case Op.Put:
+    case Op.MemberHttp:
+      return { op, key, valueStart: keyEnd, valueEnd: buf.length, expectedStart: keyEnd, expectedEnd: keyEnd };
+    case Op.Delete:
+      if (keyEnd !== buf.length) throw new BadCommandError('delete with operands');
+      return { op, key, valueStart: keyEnd, valueEnd: keyEnd, expectedStart: keyEnd, expectedEnd: keyEnd };
+    case Op.Cas: {
+      if (keyEnd + 4 > buf.length) throw new BadCommandError('cas without expected value');
+      const expectedEnd = keyEnd + 4 + buf.readUInt32BE(keyEnd);
+      if (expectedEnd > buf.length) throw new BadCommandError('expected value runs past the end');
+      return { op, key, valueStart: expectedEnd, valueEnd: buf.length, expectedStart: keyEnd + 4, expectedEnd };
+    }
+    default:
+      throw new BadCommandError(`unknown op ${op}`);
+  }
+}
+
+/**
  * Reads a command laid out by `encodeCommand`. Values are views into `bytes` (no copy).
  * Throws `BadCommandError` for anything else.
  */

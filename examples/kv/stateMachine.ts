@@ -1,5 +1,5 @@
 import type { CommittedEntry } from '../../src';
-import { BadCommandError, decodeCommand, Op } from './commands';
+import { BadCommandError, commandLayout, Op } from './commands';
 
 /** What applying a command did. */
 export const Outcome = {
@@ -42,7 +42,12 @@ export const OUTCOME_WINDOW = 1 << 16;
  * kv.outcomeAt(index); // Outcome.Stored
  */
 export class KvStateMachine {
-  private readonly data = new Map<string, Buffer>();
+  /**
+   * Values are kept as latin1 strings (one byte per character, so any bytes round-trip):
+   * a string is one compact heap object, cheaper to create and to collect than a Buffer
+   * (a view object plus a backing store), which matters at tens of thousands of writes/s.
+   */
+  private readonly data = new Map<string, string>();
   private readonly memberHttp = new Map<string, string>();
   private readonly ringIndex = new Float64Array(OUTCOME_WINDOW);
   private readonly ringOutcome = new Uint8Array(OUTCOME_WINDOW);
@@ -75,7 +80,8 @@ export class KvStateMachine {
   }
 
   get(key: string): Buffer | undefined {
-    return this.data.get(key);
+    const value = this.data.get(key);
+    return value === undefined ? undefined : Buffer.from(value, 'latin1');
   }
 
   get size(): number {
@@ -88,22 +94,23 @@ export class KvStateMachine {
   }
 
   private execute(bytes: Uint8Array): Outcome {
-    const command = decodeCommand(bytes);
-    switch (command.op) {
+    const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const c = commandLayout(buf);
+    switch (c.op) {
       case Op.Put:
-        // Copy: the entry's bytes are a view into a whole replicated batch; keep only the value alive.
-        this.data.set(command.key, Buffer.from(command.value));
+        // A copy (a string): the entry's bytes are a view into a whole replicated batch.
+        this.data.set(c.key, buf.toString('latin1', c.valueStart, c.valueEnd));
         return Outcome.Stored;
       case Op.Delete:
-        return this.data.delete(command.key) ? Outcome.Deleted : Outcome.Absent;
+        return this.data.delete(c.key) ? Outcome.Deleted : Outcome.Absent;
       case Op.Cas: {
-        const current = this.data.get(command.key);
-        if (!current || !current.equals(command.expected)) return Outcome.NotSwapped;
-        this.data.set(command.key, Buffer.from(command.value));
+        const current = this.data.get(c.key);
+        if (current === undefined || current !== buf.toString('latin1', c.expectedStart, c.expectedEnd)) return Outcome.NotSwapped;
+        this.data.set(c.key, buf.toString('latin1', c.valueStart, c.valueEnd));
         return Outcome.Swapped;
       }
       case Op.MemberHttp:
-        this.memberHttp.set(command.key, Buffer.from(command.value).toString('utf8'));
+        this.memberHttp.set(c.key, buf.toString('utf8', c.valueStart, c.valueEnd));
         return Outcome.Stored;
     }
   }
