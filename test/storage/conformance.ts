@@ -1,6 +1,7 @@
+import type { ClusterConfig } from '../../src/core/config';
 import { StorageFailedError } from '../../src/errors';
 import { Entry, EntryKind } from '../../src/messages/entry';
-import { HardState, Storage } from '../../src/storage/storage';
+import { HardState, PersistedState, SnapshotMeta, Storage } from '../../src/storage/storage';
 
 /**
  * How the conformance suite drives one `Storage` implementation.
@@ -43,6 +44,57 @@ export function entries(from: number, to: number, term: number, size = 8): Entry
 /** Entries as plain comparable values (data as arrays). */
 export function plain(list: readonly Entry[]): { index: number; term: number; kind: number; data: number[] }[] {
   return list.map((e) => ({ index: e.index, term: e.term, kind: e.kind, data: Array.from(e.data) }));
+}
+
+export const CONFIG: ClusterConfig = { voters: ['n1', 'n2', 'n3'], learners: ['l1'], addresses: { n1: 'host-1:7000' } };
+
+export function snapshotMeta(index: number, term: number): SnapshotMeta {
+  return { index, term, config: CONFIG };
+}
+
+/** A chunk of `size` bytes whose content depends on `seed`. */
+export function chunk(size: number, seed: number): Uint8Array {
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i++) data[i] = (seed * 131 + i * 7 + (i >> 8)) & 0xff;
+  return data;
+}
+
+/** A chunk as a comparable value (base64: cheap to compare even when large). */
+export function bytes(data: Uint8Array): string {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+}
+
+/** Reads every chunk of the current snapshot (see `bytes`), or null when there is none. */
+export async function readBack(storage: Storage): Promise<{ meta: SnapshotMeta; chunks: string[] } | null> {
+  const snapshot = storage.readSnapshot();
+  if (!snapshot) return null;
+  const chunks: string[] = [];
+  for await (const c of snapshot.chunks) chunks.push(bytes(c));
+  return { meta: snapshot.meta, chunks };
+}
+
+/** Writes `chunks` through a new snapshot writer and commits it. */
+export async function takeSnapshot(
+  storage: Storage,
+  meta: SnapshotMeta,
+  chunks: readonly Uint8Array[],
+  options: { compactUpTo?: number; discardLog?: boolean } = {},
+): Promise<void> {
+  const writer = storage.createSnapshot(meta);
+  for (const c of chunks) await writer.write(c);
+  await writer.commit({ compactUpTo: options.compactUpTo ?? meta.index, discardLog: options.discardLog ?? false });
+}
+
+/**
+ * The entries of a loaded state after `after` (the compaction point), checking what the
+ * contract promises of the rest: contiguous, and starting at or before `after + 1`
+ * (an implementation may return a few entries before the compaction point).
+ */
+export function entriesAfter(state: PersistedState, after: number): Entry[] {
+  const list = state.entries;
+  for (let i = 1; i < list.length; i++) expect(list[i].index).toBe(list[0].index + i);
+  if (list.length > 0 && list[list.length - 1].index > after) expect(list[0].index).toBeLessThanOrEqual(after + 1);
+  return list.filter((e) => e.index > after);
 }
 
 /**
@@ -194,6 +246,256 @@ export function describeStorageConformance(name: string, factory: () => StorageH
       harness.injectFailure(storage);
       await expect(storage.saveHardState({ term: 5, votedFor: 'z' })).rejects.toBeInstanceOf(StorageFailedError);
       await expect(storage.append(entries(1, 1, 5))).rejects.toBeInstanceOf(StorageFailedError);
+    });
+
+    describe('snapshots', () => {
+      test('no snapshot at first: load() says null and readSnapshot() returns null', async () => {
+        expect((await storage.load()).snapshot).toBeNull();
+        expect(storage.readSnapshot()).toBeNull();
+      });
+
+      test('a committed snapshot reads back chunk by chunk, identical, also after a restart', async () => {
+        await storage.load();
+        await storage.append(entries(1, 12, 1));
+        const written = [chunk(10, 1), chunk(0, 2), chunk(1, 3), chunk(300 * 1024 + 17, 4), chunk(4096, 5)];
+        await takeSnapshot(storage, snapshotMeta(12, 1), written);
+        const expected = { meta: snapshotMeta(12, 1), chunks: written.map(bytes) };
+        expect(await readBack(storage)).toEqual(expected);
+        expect(await readBack(storage)).toEqual(expected); // each call reads afresh
+        expect((await storage.load()).snapshot).toEqual(snapshotMeta(12, 1));
+        storage = await harness.restart(storage);
+        expect((await storage.load()).snapshot).toEqual(snapshotMeta(12, 1));
+        expect(await readBack(storage)).toEqual(expected);
+      });
+
+      test('a snapshot without chunks is a snapshot too', async () => {
+        await storage.load();
+        await storage.append(entries(1, 2, 1));
+        await takeSnapshot(storage, snapshotMeta(2, 1), []);
+        storage = await harness.restart(storage);
+        expect(await readBack(storage)).toEqual({ meta: snapshotMeta(2, 1), chunks: [] });
+      });
+
+      test('the writer keeps its own copy of each chunk', async () => {
+        await storage.load();
+        await storage.append(entries(1, 1, 1));
+        const writer = storage.createSnapshot(snapshotMeta(1, 1));
+        const buffer = chunk(64, 9);
+        const written = writer.write(buffer);
+        buffer.fill(0);
+        await written;
+        await writer.commit({ compactUpTo: 1, discardLog: false });
+        expect((await readBack(storage))!.chunks).toEqual([bytes(chunk(64, 9))]);
+      });
+
+      test('after a restart, load() sees the snapshot and only the entries after the compaction point', async () => {
+        await storage.load();
+        await storage.saveHardState({ term: 2, votedFor: 'n1' });
+        await storage.append([...entries(1, 20, 1, 40), ...entries(21, 30, 2, 40)]);
+        await takeSnapshot(storage, snapshotMeta(20, 1), [chunk(100, 1)]);
+        expect(plain(entriesAfter(await storage.load(), 20))).toEqual(plain(entries(21, 30, 2, 40)));
+        storage = await harness.restart(storage);
+        const loaded = await storage.load();
+        expect(loaded.hardState).toEqual({ term: 2, votedFor: 'n1' });
+        expect(loaded.snapshot).toEqual(snapshotMeta(20, 1));
+        expect(plain(entriesAfter(loaded, 20))).toEqual(plain(entries(21, 30, 2, 40)));
+        // The log continues after the kept entries.
+        await storage.append(entries(31, 32, 2, 40));
+        storage = await harness.restart(storage);
+        expect(plain(entriesAfter(await storage.load(), 20))).toEqual(plain([...entries(21, 30, 2, 40), ...entries(31, 32, 2, 40)]));
+      });
+
+      test('compaction keeps the tail after compactUpTo, and a snapshot of the whole log leaves it empty', async () => {
+        await storage.load();
+        await storage.append(entries(1, 30, 1, 40));
+        await takeSnapshot(storage, snapshotMeta(25, 1), [chunk(50, 1)], { compactUpTo: 15 });
+        expect(plain(entriesAfter(await storage.load(), 15))).toEqual(plain(entries(16, 30, 1, 40)));
+        storage = await harness.restart(storage);
+        const loaded = await storage.load();
+        expect(loaded.snapshot).toEqual(snapshotMeta(25, 1));
+        expect(plain(entriesAfter(loaded, 15))).toEqual(plain(entries(16, 30, 1, 40)));
+        // A conflict inside the kept tail (after compactUpTo) still truncates it.
+        await storage.append(entries(28, 29, 2, 40));
+        storage = await harness.restart(storage);
+        expect(plain(entriesAfter(await storage.load(), 15))).toEqual(plain([...entries(16, 27, 1, 40), ...entries(28, 29, 2, 40)]));
+        // Compacting everything: the log is empty and continues at index + 1.
+        await takeSnapshot(storage, snapshotMeta(29, 2), [chunk(50, 2)]);
+        storage = await harness.restart(storage);
+        expect(entriesAfter(await storage.load(), 29)).toEqual([]);
+        await storage.append(entries(30, 31, 2, 40));
+        storage = await harness.restart(storage);
+        expect(plain(entriesAfter(await storage.load(), 29))).toEqual(plain(entries(30, 31, 2, 40)));
+      });
+
+      test('discardLog drops every entry, and the next append starts at the snapshot index + 1', async () => {
+        await storage.load();
+        await storage.append(entries(1, 10, 1));
+        // A follower whose log is shorter than the leader's snapshot.
+        await takeSnapshot(storage, snapshotMeta(15, 2), [chunk(20, 1)], { compactUpTo: 15, discardLog: true });
+        let loaded = await storage.load();
+        expect(loaded.snapshot).toEqual(snapshotMeta(15, 2));
+        expect(entriesAfter(loaded, 15)).toEqual([]);
+        await storage.append(entries(16, 18, 2));
+        storage = await harness.restart(storage);
+        loaded = await storage.load();
+        expect(loaded.snapshot).toEqual(snapshotMeta(15, 2));
+        expect(plain(entriesAfter(loaded, 15))).toEqual(plain(entries(16, 18, 2)));
+      });
+
+      test('discardLog also drops conflicting entries after the snapshot index', async () => {
+        await storage.load();
+        await storage.append(entries(1, 20, 1));
+        // The follower's entry 12 has term 1, the snapshot's has term 3: its whole log goes.
+        await takeSnapshot(storage, snapshotMeta(12, 3), [chunk(20, 1)], { compactUpTo: 12, discardLog: true });
+        storage = await harness.restart(storage);
+        let loaded = await storage.load();
+        expect(loaded.snapshot).toEqual(snapshotMeta(12, 3));
+        expect(entriesAfter(loaded, 12)).toEqual([]);
+        await storage.append(entries(13, 14, 3));
+        storage = await harness.restart(storage);
+        loaded = await storage.load();
+        expect(plain(entriesAfter(loaded, 12))).toEqual(plain(entries(13, 14, 3)));
+      });
+
+      test('an aborted snapshot leaves no trace, and a new one can be written after it', async () => {
+        await storage.load();
+        await storage.append(entries(1, 10, 1));
+        await takeSnapshot(storage, snapshotMeta(5, 1), [chunk(30, 1)]);
+        const writer = storage.createSnapshot(snapshotMeta(10, 1));
+        await writer.write(chunk(1000, 2));
+        await writer.write(chunk(1000, 3));
+        await writer.abort();
+        await writer.abort(); // idempotent
+        await expect(writer.write(chunk(1, 4))).rejects.toThrow();
+        await expect(writer.commit({ compactUpTo: 10, discardLog: false })).rejects.toThrow();
+        const expected = { meta: snapshotMeta(5, 1), chunks: [bytes(chunk(30, 1))] };
+        expect(await readBack(storage)).toEqual(expected);
+        storage = await harness.restart(storage);
+        const loaded = await storage.load();
+        expect(loaded.snapshot).toEqual(snapshotMeta(5, 1));
+        expect(plain(entriesAfter(loaded, 5))).toEqual(plain(entries(6, 10, 1)));
+        expect(await readBack(storage)).toEqual(expected);
+        await takeSnapshot(storage, snapshotMeta(8, 1), [chunk(30, 5)]);
+        expect((await readBack(storage))!.meta).toEqual(snapshotMeta(8, 1));
+      });
+
+      test('only one writer at a time: createSnapshot throws while another is open', async () => {
+        await storage.load();
+        await storage.append(entries(1, 4, 1));
+        const first = storage.createSnapshot(snapshotMeta(2, 1));
+        expect(() => storage.createSnapshot(snapshotMeta(3, 1))).toThrow();
+        await first.commit({ compactUpTo: 2, discardLog: false });
+        const second = storage.createSnapshot(snapshotMeta(3, 1));
+        await second.abort();
+        await takeSnapshot(storage, snapshotMeta(4, 1), []);
+      });
+
+      test('commit rejects compactUpTo beyond the snapshot index', async () => {
+        await storage.load();
+        await storage.append(entries(1, 4, 1));
+        const writer = storage.createSnapshot(snapshotMeta(2, 1));
+        await expect(writer.commit({ compactUpTo: 3, discardLog: false })).rejects.toBeInstanceOf(RangeError);
+        expect(storage.readSnapshot()).toBeNull();
+        expect(plain((await storage.load()).entries)).toEqual(plain(entries(1, 4, 1)));
+      });
+
+      test('a newer snapshot replaces the older one', async () => {
+        await storage.load();
+        await storage.append(entries(1, 40, 1));
+        await takeSnapshot(storage, snapshotMeta(10, 1), [chunk(100, 1), chunk(100, 2)]);
+        await takeSnapshot(storage, snapshotMeta(30, 1), [chunk(70, 3)], { compactUpTo: 25 });
+        const expected = { meta: snapshotMeta(30, 1), chunks: [bytes(chunk(70, 3))] };
+        expect(await readBack(storage)).toEqual(expected);
+        storage = await harness.restart(storage);
+        const loaded = await storage.load();
+        expect(loaded.snapshot).toEqual(snapshotMeta(30, 1));
+        expect(plain(entriesAfter(loaded, 25))).toEqual(plain(entries(26, 40, 1)));
+        expect(await readBack(storage)).toEqual(expected);
+      });
+
+      test('commit is ordered with appends: append, commit, append issued together resolve in order', async () => {
+        await storage.load();
+        const writer = storage.createSnapshot(snapshotMeta(5, 1));
+        await writer.write(chunk(500, 1));
+        const order: string[] = [];
+        const calls = [
+          storage.append(entries(1, 5, 1)).then(() => order.push('append 1..5')),
+          writer.commit({ compactUpTo: 5, discardLog: false }).then(() => order.push('commit')),
+          storage.append(entries(6, 8, 1)).then(() => order.push('append 6..8')),
+          storage.saveHardState({ term: 1, votedFor: 'n2' }).then(() => order.push('hard state')),
+          storage.append(entries(9, 9, 1)).then(() => order.push('append 9')),
+        ];
+        await Promise.all(calls);
+        expect(order).toEqual(['append 1..5', 'commit', 'append 6..8', 'hard state', 'append 9']);
+        const check = async () => {
+          const loaded = await storage.load();
+          expect(loaded.snapshot).toEqual(snapshotMeta(5, 1));
+          expect(plain(entriesAfter(loaded, 5))).toEqual(plain(entries(6, 9, 1)));
+          expect(loaded.hardState).toEqual({ term: 1, votedFor: 'n2' });
+        };
+        await check();
+        storage = await harness.restart(storage);
+        await check();
+      });
+
+      test('a discardLog commit issued between appends drops exactly the entries called before it', async () => {
+        await storage.load();
+        const writer = storage.createSnapshot(snapshotMeta(7, 2));
+        await writer.write(chunk(10, 1));
+        const order: number[] = [];
+        await Promise.all([
+          storage.append(entries(1, 9, 1)).then(() => order.push(1)),
+          writer.commit({ compactUpTo: 7, discardLog: true }).then(() => order.push(2)),
+          storage.append(entries(8, 9, 2)).then(() => order.push(3)),
+        ]);
+        expect(order).toEqual([1, 2, 3]);
+        storage = await harness.restart(storage);
+        const loaded = await storage.load();
+        expect(loaded.snapshot).toEqual(snapshotMeta(7, 2));
+        expect(plain(entriesAfter(loaded, 7))).toEqual(plain(entries(8, 9, 2)));
+      });
+
+      test('a failure while writing a snapshot is fail-stop; the old snapshot and log survive', async () => {
+        await storage.load();
+        await storage.append(entries(1, 6, 1));
+        await takeSnapshot(storage, snapshotMeta(3, 1), [chunk(40, 1)]);
+        const heal = harness.injectFailure(storage);
+        const writer = storage.createSnapshot(snapshotMeta(6, 1));
+        const attempt = (async () => {
+          await writer.write(chunk(5000, 2));
+          await writer.write(chunk(5000, 3));
+          await writer.commit({ compactUpTo: 6, discardLog: false });
+        })();
+        await expect(attempt).rejects.toBeInstanceOf(StorageFailedError);
+        await writer.abort().catch(() => undefined);
+        heal();
+        await expect(storage.append(entries(7, 7, 1))).rejects.toBeInstanceOf(StorageFailedError);
+        await expect(storage.saveHardState({ term: 2, votedFor: null })).rejects.toBeInstanceOf(StorageFailedError);
+        storage = await harness.restart(storage);
+        const loaded = await storage.load();
+        expect(loaded.snapshot).toEqual(snapshotMeta(3, 1));
+        expect(plain(entriesAfter(loaded, 3))).toEqual(plain(entries(4, 6, 1)));
+        expect((await readBack(storage))!.chunks).toEqual([bytes(chunk(40, 1))]);
+      });
+
+      test('a failure at commit is fail-stop; a restart sees the old snapshot and log or the new ones, never a mix', async () => {
+        await storage.load();
+        await storage.append(entries(1, 6, 1));
+        const writer = storage.createSnapshot(snapshotMeta(6, 1));
+        await writer.write(chunk(100, 1));
+        harness.injectFailure(storage);
+        await expect(writer.commit({ compactUpTo: 4, discardLog: false })).rejects.toBeInstanceOf(StorageFailedError);
+        await expect(storage.append(entries(7, 7, 1))).rejects.toBeInstanceOf(StorageFailedError);
+        storage = await harness.restart(storage);
+        const loaded = await storage.load();
+        if (loaded.snapshot === null) {
+          expect(plain(loaded.entries)).toEqual(plain(entries(1, 6, 1)));
+        } else {
+          expect(loaded.snapshot).toEqual(snapshotMeta(6, 1));
+          expect(plain(entriesAfter(loaded, 4))).toEqual(plain(entries(5, 6, 1)));
+          expect((await readBack(storage))!.chunks).toEqual([bytes(chunk(100, 1))]);
+        }
+      });
     });
   });
 }
