@@ -382,6 +382,7 @@ export class SafetyMonitor {
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a === b) return true;
   if (a.byteLength !== b.byteLength) return false;
+  if (a.buffer === b.buffer && a.byteOffset === b.byteOffset) return true; // views of the same bytes
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
 }

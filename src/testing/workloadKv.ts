@@ -25,21 +25,23 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
 }
 
 /**
- * Decoded commands by the buffer that holds their bytes: in a simulated cluster every
- * node applies the same bytes (entries are shared in memory), so each command is
- * decoded once, not once per node.
+ * Decoded commands by the buffer that holds their bytes, then by offset (small buffers
+ * may share a pool): in a simulated cluster every node applies the same bytes (entries
+ * are shared in memory), so each command is decoded once, not once per node.
  */
-const decoded = new WeakMap<ArrayBufferLike, { readonly offset: number; readonly length: number; readonly command: KvCommand }>();
+const decoded = new WeakMap<ArrayBufferLike, Map<number, { readonly length: number; readonly command: KvCommand }>>();
 
 /** Decodes what `encodeKvCommand` encoded; throws on anything else. */
 export function decodeKvCommand(data: Uint8Array): KvCommand {
-  const cached = decoded.get(data.buffer);
-  if (cached && cached.offset === data.byteOffset && cached.length === data.byteLength) return cached.command;
+  let inBuffer = decoded.get(data.buffer);
+  const cached = inBuffer?.get(data.byteOffset);
+  if (cached && cached.length === data.byteLength) return cached.command;
   const c = JSON.parse(decoder.decode(data)) as KvCommand;
   if (typeof c !== 'object' || c === null || typeof c.id !== 'string' || typeof c.key !== 'string') {
     throw new Error('not a key-value command');
   }
-  decoded.set(data.buffer, { offset: data.byteOffset, length: data.byteLength, command: c });
+  if (!inBuffer) decoded.set(data.buffer, (inBuffer = new Map()));
+  inBuffer.set(data.byteOffset, { length: data.byteLength, command: c });
   return c;
 }
 
