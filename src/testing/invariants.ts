@@ -3,6 +3,7 @@ import type { CommittedEntry, Entry } from '../messages/entry';
 import type { NodeId } from '../messages/types';
 import type { RaftNode } from '../node';
 import type { TestCluster } from './cluster';
+import { durableLog } from './invariantsDurable';
 
 /** Which rule a violation breaks. */
 export type ViolationKind =
@@ -37,10 +38,13 @@ export interface Violation {
   readonly message: string;
 }
 
-/** A leader's log as it took office: its durable entries' terms by index (index 0 unused). */
+/** A leader's log as it took office: its durable entries' terms by index, from `base`. */
 interface LeaderLog {
   readonly id: NodeId;
   readonly term: number;
+  /** Indices below `base` were compacted into a snapshot (committed, so held). */
+  readonly base: number;
+  /** terms[i] is the term at index base + i. */
   readonly terms: Int32Array;
 }
 
@@ -208,14 +212,13 @@ export class SafetyMonitor {
       return;
     }
     this.leaders.set(term, id);
-    const durable = this.cluster.storage(id).durableEntries();
+    const durable = durableLog(this.cluster.storage(id));
     // Everything before the new leader's no-op must already be durable.
-    if (durable.length < lastIndex - 1) {
-      this.report('durability', `${id} became leader of term ${term} with ${lastIndex - 1} entries before its no-op, only ${durable.length} durable`);
+    if (durable.lastIndex < lastIndex - 1) {
+      this.report('durability', `${id} became leader of term ${term} with ${lastIndex - 1} entries before its no-op, only ${durable.lastIndex} durable`);
     }
-    const terms = new Int32Array(durable.length + 1);
-    for (let i = 0; i < durable.length; i++) terms[i + 1] = durable[i].term;
-    const log: LeaderLog = { id, term, terms };
+    const terms = Int32Array.from(durable.entries, (e) => e.term);
+    const log: LeaderLog = { id, term, base: durable.base, terms };
     this.leaderLogs.push(log);
     for (let i = 1; i <= this.commitWatermark; i++) this.checkCompleteness(log, i, this.committed[i]!);
   }
@@ -224,28 +227,30 @@ export class SafetyMonitor {
   private onCommitAdvance(id: NodeId, term: number, commitIndex: number): void {
     const from = this.commitWatermark + 1;
     this.commitWatermark = commitIndex;
-    const durable = this.cluster.storage(id).durableEntries();
+    const durable = durableLog(this.cluster.storage(id));
     for (let i = from; i <= commitIndex; i++) {
-      const entry = durable[i - 1];
-      if (!entry) {
-        this.report('durability', `${id} (term ${term}) reported index ${i} committed, but its durable log ends at ${durable.length}`);
+      const entryTerm = durable.termAt(i);
+      if (entryTerm === undefined || entryTerm === 'snapshot') {
+        if (entryTerm === undefined) {
+          this.report('durability', `${id} (term ${term}) reported index ${i} committed, but its durable log ends at ${durable.lastIndex}`);
+        }
         this.committed[i] = { term: -1, commitTerm: term };
         continue;
       }
-      const info: CommittedInfo = { term: entry.term, commitTerm: term };
+      const info: CommittedInfo = { term: entryTerm, commitTerm: term };
       this.committed[i] = info;
       const applied = this.applied.get(i);
-      if (applied && applied.entry.term !== entry.term) {
-        this.report('state-machine-safety', `index ${i}: ${applied.node} applied term ${applied.entry.term}, but ${id} committed term ${entry.term}`);
+      if (applied && applied.entry.term !== entryTerm) {
+        this.report('state-machine-safety', `index ${i}: ${applied.node} applied term ${applied.entry.term}, but ${id} committed term ${entryTerm}`);
       }
-      this.checkDurableMajority(i, entry.term, `when ${id} (term ${term}) committed it`);
+      this.checkDurableMajority(i, entryTerm, `when ${id} (term ${term}) committed it`);
       for (const log of this.leaderLogs) this.checkCompleteness(log, i, info);
     }
   }
 
   private checkCompleteness(log: LeaderLog, index: number, info: CommittedInfo): void {
-    if (log.term <= info.commitTerm || info.term < 0) return;
-    const held = index < log.terms.length ? log.terms[index] : undefined;
+    if (log.term <= info.commitTerm || info.term < 0 || index < log.base) return;
+    const held = index - log.base < log.terms.length ? log.terms[index - log.base] : undefined;
     if (held !== info.term) {
       this.report(
         'leader-completeness',
@@ -318,9 +323,7 @@ export class SafetyMonitor {
 
   private checkDurableMajority(index: number, term: number, when: string): void {
     let holders = 0;
-    for (const id of this.cluster.ids) {
-      if (this.cluster.storage(id).durableEntries()[index - 1]?.term === term) holders++;
-    }
+    for (const id of this.cluster.ids) if (durableLog(this.cluster.storage(id)).holds(index, term)) holders++;
     if (holders < this.quorum) {
       this.report('durability', `index ${index} (term ${term}) is committed but durable on ${holders} of ${this.cluster.ids.length} nodes ${when}`);
     }
@@ -329,17 +332,23 @@ export class SafetyMonitor {
   private checkLog(id: NodeId): void {
     const log = this.cluster.storage(id).durableEntries();
     const seen = this.checkedLogs.get(id)!;
-    // Storage changes only at the end (truncate + append): find where it starts to differ.
+    // Storage changes only at the end (truncate + append), or drops a prefix (compaction,
+    // which shifts every position: then everything is checked again). Find where it
+    // starts to differ.
     let k = Math.min(log.length, seen.length);
+    if (k > 0 && log[0] !== seen[0]) k = 0;
     while (k > 0 && log[k - 1] !== seen[k - 1]) k--;
     if (k === log.length && k === seen.length) return;
     const truncated = k < seen.length;
     seen.length = k;
+    const first = log[0]?.index ?? 1;
     for (let i = k; i < log.length; i++) {
       const e = log[i];
-      const prevTerm = i === 0 ? 0 : log[i - 1].term;
-      if (e.index !== i + 1) {
-        this.report('log-matching', `${id}'s durable log holds index ${e.index} at position ${i + 1}`);
+      // The term before the first entry is the snapshot's (or 0 at index 1), when known.
+      const before = i > 0 ? log[i - 1].term : first === 1 ? 0 : durableLog(this.cluster.storage(id)).termAt(first - 1);
+      const prevTerm = typeof before === 'number' ? before : UNKNOWN_TERM;
+      if (e.index !== first + i) {
+        this.report('log-matching', `${id}'s durable log holds index ${e.index} where index ${first + i} belongs`);
       } else if (e.term < prevTerm) {
         this.report('log-matching', `${id}'s durable log has term ${e.term} at index ${e.index} after term ${prevTerm}`);
       }
@@ -348,7 +357,7 @@ export class SafetyMonitor {
     }
     if (truncated) {
       // A truncation must never remove a committed entry from a majority.
-      for (let i = k + 1; i <= this.commitWatermark; i++) {
+      for (let i = first + k; i <= this.commitWatermark; i++) {
         const info = this.committed[i]!;
         if (info.term >= 0) this.checkDurableMajority(i, info.term, `after ${id} truncated its log from index ${k + 1}`);
       }
@@ -362,11 +371,12 @@ export class SafetyMonitor {
       atIndex.push({ term: e.term, prevTerm, entry: e, node: id });
       return;
     }
+    const prevDiffers = same.prevTerm !== prevTerm && same.prevTerm !== UNKNOWN_TERM && prevTerm !== UNKNOWN_TERM;
     if (same.entry === e) {
-      if (same.prevTerm !== prevTerm) this.reportMismatch(id, e, same, prevTerm);
+      if (prevDiffers) this.reportMismatch(id, e, same, prevTerm);
       return;
     }
-    if (same.prevTerm !== prevTerm || same.entry.kind !== e.kind || !sameBytes(same.entry.data, e.data)) {
+    if (prevDiffers || same.entry.kind !== e.kind || !sameBytes(same.entry.data, e.data)) {
       this.reportMismatch(id, e, same, prevTerm);
     }
   }
@@ -378,6 +388,9 @@ export class SafetyMonitor {
     );
   }
 }
+
+/** The term before a log's first entry when it was compacted away and is not known. */
+const UNKNOWN_TERM = -1;
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a === b) return true;

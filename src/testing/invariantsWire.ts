@@ -1,6 +1,7 @@
 import type { NodeId, RaftMessage } from '../messages/types';
 import type { MemoryStorage } from '../storage/memoryStorage';
 import type { Transport } from '../transports/transport';
+import { durableLog } from './invariantsDurable';
 
 /**
  * Checks "durable before visible" (DESIGN.md invariant 2) on the wire: wraps a node's
@@ -47,7 +48,7 @@ function check(id: NodeId, to: NodeId, m: RaftMessage, storage: MemoryStorage): 
       return `${id} asked for votes in term ${m.term}, but its durable hard state is term ${hs.term}, voted for ${hs.votedFor ?? 'nobody'}`;
     case 'AppendEntriesResponse': {
       if (!m.success || hs.term !== m.term) return null;
-      const durable = storage.durableEntries().length;
+      const durable = durableLog(storage).lastIndex;
       if (durable >= m.matchIndex) return null;
       return `${id} acknowledged entries up to ${m.matchIndex} (term ${m.term}) to ${to}, but only ${durable} are durable`;
     }
