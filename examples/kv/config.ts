@@ -24,11 +24,18 @@ export interface KvServerConfig {
   readonly heartbeatInterval: number;
   /** Largest value accepted in a request body. */
   readonly maxValueBytes: number;
+  /**
+   * Where rxraft ends a turn and batches the proposals (and transport writes) made in it:
+   * `immediate` (default) at the end of the event loop's I/O phase, so concurrent HTTP
+   * requests share a batch; `asap` after each callback's microtasks (rxraft's default).
+   */
+  readonly turn: 'immediate' | 'asap';
 }
 
 export const USAGE = `usage: kv-server --id <id> --raft <host:port> --http <host:port> --secret <secret>
                  [--data <dir>] [--peers <id>=<host:port>,...] [--cluster <name>] [--join]
                  [--election-timeout <min>-<max> ms] [--heartbeat <ms>] [--max-value-bytes <n>]
+                 [--turn immediate|asap]
   The secret may come from the environment variable RXRAFT_SECRET instead.`;
 
 /** A command-line argument that makes no sense; the message says which and why. */
@@ -81,7 +88,7 @@ function positiveInt(text: string, what: string): number {
  */
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): KvServerConfig {
   const flags = parseFlags(argv);
-  const known = new Set(['id', 'raft', 'http', 'data', 'peers', 'secret', 'cluster', 'join', 'election-timeout', 'heartbeat', 'max-value-bytes']);
+  const known = new Set(['id', 'raft', 'http', 'data', 'peers', 'secret', 'cluster', 'join', 'election-timeout', 'heartbeat', 'max-value-bytes', 'turn']);
   for (const name of flags.keys()) if (!known.has(name)) throw new ConfigError(`unknown option --${name}`);
   const required = (name: string) => {
     const v = flags.get(name);
@@ -111,8 +118,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     electionTimeout = { min: Number(m[1]), max: Number(m[2]) };
   }
   const heartbeatInterval = flags.has('heartbeat') ? positiveInt(flags.get('heartbeat')!, '--heartbeat') : Math.max(1, Math.floor(electionTimeout.min / 3));
+  const turn = flags.get('turn') ?? 'immediate';
+  if (turn !== 'immediate' && turn !== 'asap') throw new ConfigError('--turn: immediate or asap');
   return {
     id,
+    turn,
     raft: parseHostPort(required('raft'), '--raft'),
     http: parseHostPort(required('http'), '--http'),
     dataDir: flags.get('data') ?? `./data/${id}`,

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { catchError, defer, EMPTY, exhaustMap, filter, Subscription, takeWhile } from 'rxjs';
+import { asapScheduler, catchError, defer, EMPTY, exhaustMap, filter, Subscription, takeWhile } from 'rxjs';
 import {
   createRaftNode,
   FileStorage,
@@ -14,6 +14,7 @@ import { encodeCommand, Op } from './commands';
 import type { KvServerConfig } from './config';
 import { HttpError } from './errors';
 import { AddMemberRequest, kvHttpHandler, MembershipOps } from './http';
+import { immediateScheduler } from './immediateScheduler';
 import { KvMetrics } from './metrics';
 import { KvStateMachine } from './stateMachine';
 
@@ -62,8 +63,10 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
   let transport: TcpTransport | undefined;
   let httpServer: http.Server | undefined;
   try {
+    const turnScheduler = config.turn === 'immediate' ? immediateScheduler : asapScheduler;
     transport = tcpTransport({
       id: config.id,
+      turnScheduler: process.env.RXRAFT_KV_TRANSPORT_TURN === 'asap' ? asapScheduler : turnScheduler,
       listen: config.raft,
       peers: config.peers,
       clusterId: config.clusterId,
@@ -81,6 +84,7 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
       storage,
       electionTimeout: config.electionTimeout,
       heartbeatInterval: config.heartbeatInterval,
+      turnScheduler,
     });
     // Subscribe before anything is awaited: committed$ is hot and replays the log at start.
     const subscriptions = new Subscription();

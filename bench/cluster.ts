@@ -1,0 +1,516 @@
+/**
+ * Cluster benchmark: three KV server processes (bench/clusterNode.ts = examples/kv-server
+ * plus a load generator) over TCP on loopback, with FileStorage (fdatasync on).
+ *
+ *   npm run bench                                   # one run, 10 s per load level
+ *   npm run bench -- --runs 3 --duration 10         # medians of 3 runs
+ *   npm run bench -- --only library,floor --levels 1,256 --duration 5
+ *   npm run bench -- --profile                      # CPU profiles of the nodes (+ summary)
+ *
+ * Measures, in one run:
+ * - floor: one loopback TCP round trip between two processes, and one append + fdatasync
+ *   of a small record;
+ * - library: proposers inside the leader's process (`node.propose`), at 1, 16, 64, 256
+ *   concurrent proposers (the leader child runs them on command, via IPC);
+ * - http: HTTP clients (keep-alive) in this process writing to the leader, same levels;
+ * - failover: SIGKILL the leader N times (restarting it each time); the time from the
+ *   kill to the first acknowledged write.
+ * Writes are 100-byte values (`PUT /kv/k<worker>-<i>`). Each phase gets a fresh cluster.
+ * Prints a table, writes JSON under bench/results/.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseFlags } from '../examples/kv/config';
+import { forkKvServer, freePorts, KvChild, LocalNodeSpec, localNodeArgs } from '../examples/kv/processes';
+import { FloorResult, fsyncFloor, roundTripFloor } from './clusterFloor';
+import type { NodeCounters } from './clusterNode';
+import { summarizeProfiles } from './clusterProfile';
+import { HttpClientKind, httpPut, putClient } from './clusterHttp';
+import { closedLoop, LatencySummary, LoadResult, median, nowMs, percentile } from './clusterStats';
+
+type Phase = 'floor' | 'library' | 'http' | 'failover';
+
+interface Options {
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly levels: readonly number[];
+  readonly failovers: number;
+  readonly runs: number;
+  readonly phases: readonly Phase[];
+  readonly valueBytes: number;
+  readonly profile: boolean;
+  /** HTTP load generators to use. */
+  readonly httpClients: readonly HttpClientKind[];
+  /** Extra kv-server flags for the nodes, e.g. `--turn asap`. */
+  readonly nodeFlags: readonly string[];
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const f = parseFlags(argv);
+  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'profile', 'warmup', 'turn', 'http-client'];
+  for (const k of f.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.join(', ')})`);
+  const num = (name: string, fallback: number) => {
+    const v = Number(f.get(name) ?? fallback);
+    if (!Number.isFinite(v) || v < 0) throw new Error(`--${name}: expected a number`);
+    return v;
+  };
+  const phases = (f.get('only') ?? 'floor,library,http,failover').split(',') as Phase[];
+  for (const p of phases) if (!['floor', 'library', 'http', 'failover'].includes(p)) throw new Error(`--only: unknown phase ${p}`);
+  if (!['raw', 'agent', 'both'].includes(f.get('http-client') ?? 'both')) throw new Error('--http-client: raw, agent or both');
+  return {
+    durationMs: num('duration', 10) * 1000,
+    warmupMs: num('warmup', 1) * 1000,
+    levels: (f.get('levels') ?? '1,16,64,256').split(',').map(Number),
+    failovers: num('failovers', 20),
+    runs: Math.max(1, num('runs', 1)),
+    phases,
+    valueBytes: num('value-bytes', 100),
+    profile: f.get('profile') === 'true',
+    httpClients: (f.get('http-client') ?? 'both') === 'both' ? ['raw', 'agent'] : [f.get('http-client') as HttpClientKind],
+    nodeFlags: f.has('turn') ? ['--turn', f.get('turn')!] : [],
+  };
+}
+
+// ------------------------------------------------------------------ progress (stderr, TTY only)
+
+const tty = process.stderr.isTTY === true;
+let progressLine = '';
+function progress(label: string, fraction: number, detail = ''): void {
+  if (!tty) return;
+  const width = 24;
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  progressLine = `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${label} ${detail}`;
+  process.stderr.write(progressLine.padEnd(100).slice(0, 120));
+}
+function note(line: string): void {
+  if (tty && progressLine) process.stderr.write('\r' + ' '.repeat(120) + '\r');
+  progressLine = '';
+  process.stderr.write(line + '\n');
+}
+
+// ------------------------------------------------------------------ the cluster under test
+
+class BenchCluster {
+  readonly children = new Map<string, KvChild>();
+
+  /** Each node's running totals (CPU, fsyncs, frames). */
+  async counters(): Promise<Map<string, NodeCounters>> {
+    const entries = await Promise.all(
+      [...this.children].map(async ([id, c]) => {
+        const n = await c.call<NodeCounters>('counters').catch(() => ({ cpuMicros: NaN, fsyncs: NaN, framesSent: NaN }));
+        return [id, n] as const;
+      }),
+    );
+    return new Map(entries);
+  }
+
+  /**
+   * Rates over a load level: the leader's CPU %, CPU µs per write on the leader and on the
+   * followers (mean), the leader's fsyncs/s and frames sent/s.
+   */
+  static rates(before: Map<string, NodeCounters>, after: Map<string, NodeCounters>, leader: string, seconds: number, writes: number): Record<string, number> {
+    const delta = (id: string, k: keyof NodeCounters) => (after.get(id)?.[k] ?? NaN) - (before.get(id)?.[k] ?? NaN);
+    const followers = [...before.keys()].filter((id) => id !== leader);
+    const followerCpu = followers.reduce((sum, id) => sum + delta(id, 'cpuMicros'), 0) / Math.max(1, followers.length);
+    return {
+      leaderCpuPercent: (delta(leader, 'cpuMicros') / 1e6 / seconds) * 100,
+      leaderCpuMicrosPerWrite: delta(leader, 'cpuMicros') / writes,
+      followerCpuMicrosPerWrite: followerCpu / writes,
+      fsyncsPerSec: delta(leader, 'fsyncs') / seconds,
+      framesSentPerSec: delta(leader, 'framesSent') / seconds,
+    };
+  }
+
+  private constructor(
+    readonly root: string,
+    readonly specs: LocalNodeSpec[],
+    private readonly secret: string,
+    private readonly nodeArgs: string[],
+    private readonly nodeFlags: readonly string[],
+  ) {}
+
+  static async start(o: Options, profileDir: string | null): Promise<BenchCluster> {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-bench-'));
+    const ports = await freePorts(6);
+    const specs = [0, 1, 2].map((i) => ({ id: `n${i + 1}`, raftPort: ports[i], httpPort: ports[i + 3] }));
+    const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const cluster = new BenchCluster(root, specs, crypto.randomBytes(16).toString('hex'), nodeArgs, o.nodeFlags);
+    try {
+      await Promise.all(specs.map((s) => cluster.startNode(s.id)));
+      await cluster.leader();
+    } catch (e) {
+      await cluster.stop();
+      throw e;
+    }
+    return cluster;
+  }
+
+  startNode(id: string): Promise<unknown> {
+    const spec = this.specs.find((s) => s.id === id)!;
+    const child = forkKvServer({
+      id,
+      entry: 'bench/clusterNode.ts',
+      args: localNodeArgs(spec, this.specs, this.root, this.nodeFlags),
+      env: { RXRAFT_SECRET: this.secret },
+      nodeArgs: this.nodeArgs,
+      onLine: (line, stream) => stream === 'stderr' && note(`  [${id}] ${line}`),
+    });
+    this.children.set(id, child);
+    return child.ready;
+  }
+
+  httpAddress(id: string): { host: string; port: number } {
+    return { host: '127.0.0.1', port: this.specs.find((s) => s.id === id)!.httpPort };
+  }
+
+  async status(id: string): Promise<{ role: string; leader: string | null; appliedIndex: number; commitIndex: number } | null> {
+    const { host, port } = this.httpAddress(id);
+    return new Promise((resolve) => {
+      const req = http.get({ host, port, path: '/status', timeout: 1000 }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(body));
+          } catch {
+            resolve(null);
+          }
+        });
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(null));
+    });
+  }
+
+  /** The leader that the live nodes agree on (waits up to 10 s). */
+  async leader(among = [...this.children.keys()]): Promise<string> {
+    const deadline = nowMs() + 10_000;
+    while (nowMs() < deadline) {
+      const views = await Promise.all(among.map((id) => this.status(id)));
+      const leaders = views.filter((v) => v?.role === 'leader');
+      if (leaders.length === 1 && views.every((v) => v?.leader === leaders[0]!.leader)) return leaders[0]!.leader!;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('no leader within 10 s');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.children.values()].map((c) => c.stop(5000)));
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+// ------------------------------------------------------------------ phases
+
+interface Floors {
+  roundTrip: FloorResult;
+  fsync: FloorResult;
+  /** A bare node:http server in another process, 64 clients, per client kind. */
+  http: Partial<Record<HttpClientKind, LoadResult>>;
+}
+
+async function floorPhase(o: Options): Promise<Floors> {
+  const cluster = await BenchCluster.start(o, null);
+  try {
+    const port = await cluster.children.get('n1')!.call<number>('echo');
+    progress('floor: loopback round trip', 0);
+    const roundTrip = await roundTripFloor(port, 3000);
+    progress('floor: append + fdatasync', 0.5);
+    // A WAL record of one ~111-byte put command: 8-byte frame header + 25-byte entries block header + command.
+    const fsync = await fsyncFloor(cluster.root, 8 + 25 + 11 + o.valueBytes, 3000);
+    note(`  floor: round trip p50 ${roundTrip.latencyMs.p50.toFixed(3)} ms; append+fdatasync p50 ${fsync.latencyMs.p50.toFixed(3)} ms`);
+    const httpPort = await cluster.children.get('n2')!.call<number>('httpEcho');
+    const httpFloor: Floors['http'] = {};
+    const value = Buffer.alloc(o.valueBytes, 0x61);
+    for (const kind of o.httpClients) {
+      progress(`floor: bare node:http server, 64 ${kind} clients`, 0.75);
+      const client = putClient(kind, '127.0.0.1', httpPort, 64);
+      httpFloor[kind] = await closedLoop(64, 500, 3000, (w, i) => client.put(w, `k${w}-${i & 1023}`, value));
+      client.close();
+      note(`  floor: bare node:http server, 64 ${kind} clients: ${fmtRate(httpFloor[kind]!.writesPerSec)} requests/s, p50 ${fmtMs(httpFloor[kind]!.latencyMs.p50)} ms`);
+    }
+    return { roundTrip, fsync, http: httpFloor };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+async function libraryPhase(o: Options, profileDir: string | null): Promise<LoadResult[]> {
+  const cluster = await BenchCluster.start(o, profileDir);
+  const results: LoadResult[] = [];
+  try {
+    for (const concurrency of o.levels) {
+      const leader = await cluster.leader();
+      const label = `library API, ${concurrency} proposer(s) in ${leader}`;
+      const started = nowMs();
+      const ticker = setInterval(() => progress(label, (nowMs() - started) / (o.warmupMs + o.durationMs)), 250);
+      try {
+        const before = await cluster.counters();
+        const loaded = await cluster.children.get(leader)!.call<LoadResult>('load', { concurrency, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes }, o.durationMs + o.warmupMs + 60_000);
+        // Counters cover warm-up + measurement; writes are counted over the measurement only, so scale.
+        const total = (o.warmupMs + o.durationMs) / 1000;
+        const r = { ...loaded, counters: BenchCluster.rates(before, await cluster.counters(), leader, total, loaded.writesPerSec * total) };
+        results.push(r);
+        note(`  ${label}: ${fmtRate(r.writesPerSec)} writes/s, p50 ${fmtMs(r.latencyMs.p50)} p99 ${fmtMs(r.latencyMs.p99)} p99.9 ${fmtMs(r.latencyMs.p999)} ms${fmtErrors(r.errors)}`);
+      } finally {
+        clearInterval(ticker);
+      }
+    }
+  } finally {
+    await cluster.stop();
+  }
+  return results;
+}
+
+async function httpPhase(o: Options, kind: HttpClientKind, profileDir: string | null): Promise<LoadResult[]> {
+  const cluster = await BenchCluster.start(o, profileDir);
+  const results: LoadResult[] = [];
+  const value = Buffer.alloc(o.valueBytes, 0x61);
+  try {
+    for (const concurrency of o.levels) {
+      const leader = await cluster.leader();
+      const { host, port } = cluster.httpAddress(leader);
+      const client = putClient(kind, host, port, concurrency);
+      const label = `HTTP API (${kind} client), ${concurrency} client(s) → ${leader}`;
+      const total = o.warmupMs + o.durationMs;
+      const started = nowMs();
+      const before = await cluster.counters();
+      const r = await closedLoop(
+        concurrency,
+        o.warmupMs,
+        o.durationMs,
+        (w, i) => client.put(w, `k${w}-${i & 1023}`, value),
+        (done, elapsed) => progress(label, (nowMs() - started) / total, elapsed > 0 ? `${fmtRate((done / elapsed) * 1000)} writes/s` : ''),
+      );
+      const counters = BenchCluster.rates(before, await cluster.counters(), leader, total / 1000, r.writesPerSec * (total / 1000));
+      client.close();
+      const result = { ...r, counters };
+      results.push(result);
+      note(`  ${label}: ${fmtRate(r.writesPerSec)} writes/s, p50 ${fmtMs(r.latencyMs.p50)} p99 ${fmtMs(r.latencyMs.p99)} p99.9 ${fmtMs(r.latencyMs.p999)} ms${fmtErrors(r.errors)}`);
+    }
+  } finally {
+    await cluster.stop();
+  }
+  return results;
+}
+
+interface FailoverResult {
+  readonly samplesMs: number[];
+  readonly medianMs: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+/** Sends a write every 5 ms to the survivors (alternating) until one is acknowledged; resolves with that time. */
+function firstWrite(cluster: BenchCluster, survivors: string[], agent: http.Agent, round: number): Promise<number> {
+  const value = Buffer.alloc(100, 0x66);
+  return new Promise((resolve) => {
+    let done = false;
+    let i = 0;
+    const fire = () => {
+      if (done) return;
+      const { host, port } = cluster.httpAddress(survivors[i % survivors.length]);
+      httpPut(agent, host, port, `failover-${round}-${i++}`, value, 3000).then(
+        () => {
+          if (done) return;
+          done = true;
+          clearInterval(timer);
+          resolve(nowMs());
+        },
+        () => undefined,
+      );
+    };
+    const timer = setInterval(fire, 5);
+    fire();
+  });
+}
+
+async function failoverPhase(o: Options): Promise<FailoverResult> {
+  const cluster = await BenchCluster.start(o, null);
+  const samples: number[] = [];
+  const agent = new http.Agent({ keepAlive: true });
+  try {
+    for (let round = 1; round <= o.failovers; round++) {
+      progress(`failover ${round}/${o.failovers}`, (round - 1) / o.failovers, samples.length ? `last ${samples[samples.length - 1].toFixed(0)} ms` : '');
+      const ids = [...cluster.children.keys()];
+      const leader = await cluster.leader(ids);
+      const survivors = ids.filter((id) => id !== leader);
+      const killedAt = nowMs();
+      cluster.children.get(leader)!.kill('SIGKILL');
+      const ackAt = await firstWrite(cluster, survivors, agent, round);
+      samples.push(ackAt - killedAt);
+      await cluster.children.get(leader)!.exited;
+      await cluster.startNode(leader);
+      // Let the restarted node catch up and the cluster settle before the next kill.
+      const target = (await cluster.status(await cluster.leader()))?.commitIndex ?? 0;
+      for (let i = 0; i < 200; i++) {
+        const s = await cluster.status(leader);
+        if (s && s.leader && s.appliedIndex >= target) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  } finally {
+    agent.destroy();
+    await cluster.stop();
+  }
+  const sorted = samples.slice().sort((a, b) => a - b);
+  const result = { samplesMs: samples, medianMs: median(samples), p99Ms: percentile(sorted, 0.99), maxMs: sorted[sorted.length - 1] };
+  note(`  failover ×${samples.length}: median ${result.medianMs.toFixed(0)} ms, p99 ${result.p99Ms.toFixed(0)} ms, max ${result.maxMs.toFixed(0)} ms`);
+  return result;
+}
+
+// ------------------------------------------------------------------ report
+
+const fmtRate = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '-');
+const fmtInt = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? Math.round(v).toString() : '-');
+const fmtMs = (v: number) => (Number.isFinite(v) ? (v < 10 ? v.toFixed(2) : v.toFixed(1)) : '-');
+const fmtErrors = (e: Record<string, number>) => {
+  const entries = Object.entries(e);
+  return entries.length ? `; errors ${entries.map(([k, v]) => `${k}×${v}`).join(', ')}` : '';
+};
+
+interface RunResult {
+  floor?: Floors;
+  library?: LoadResult[];
+  http?: Partial<Record<HttpClientKind, LoadResult[]>>;
+  failover?: FailoverResult;
+}
+
+function medianLatency(list: LatencySummary[]): LatencySummary {
+  return { p50: median(list.map((l) => l.p50)), p99: median(list.map((l) => l.p99)), p999: median(list.map((l) => l.p999)), max: median(list.map((l) => l.max)) };
+}
+
+function medianLoads(runs: LoadResult[][]): LoadResult[] {
+  if (runs.length === 0) return [];
+  return runs[0].map((first, i) => {
+    const level = runs.map((r) => r[i]).filter(Boolean);
+    const errors: Record<string, number> = {};
+    for (const l of level) for (const [k, v] of Object.entries(l.errors)) errors[k] = (errors[k] ?? 0) + v;
+    const counterNames = Object.keys(first.counters ?? {});
+    return {
+      concurrency: first.concurrency,
+      seconds: first.seconds,
+      writes: median(level.map((l) => l.writes)),
+      writesPerSec: median(level.map((l) => l.writesPerSec)),
+      latencyMs: medianLatency(level.map((l) => l.latencyMs)),
+      errors,
+      counters: Object.fromEntries(counterNames.map((n) => [n, median(level.map((l) => l.counters?.[n] ?? NaN))])),
+    };
+  });
+}
+
+function report(o: Options, runs: RunResult[]): Record<string, unknown> {
+  const floors = runs.flatMap((r) => (r.floor ? [r.floor] : []));
+  const rtt = median(floors.map((f) => f.roundTrip.latencyMs.p50));
+  const fsync = median(floors.map((f) => f.fsync.latencyMs.p50));
+  const library = medianLoads(runs.flatMap((r) => (r.library ? [r.library] : [])));
+  const httpLoads = Object.fromEntries(o.httpClients.map((kind) => [kind, medianLoads(runs.flatMap((r) => (r.http?.[kind] ? [r.http[kind]!] : [])))])) as Record<HttpClientKind, LoadResult[]>;
+  const httpFloor = Object.fromEntries(o.httpClients.map((kind) => [kind, median(floors.map((f) => f.http[kind]?.writesPerSec ?? NaN))]));
+  const failovers = runs.flatMap((r) => (r.failover ? [r.failover] : []));
+  const failover = failovers.length
+    ? { medianMs: median(failovers.map((f) => f.medianMs)), p99Ms: median(failovers.map((f) => f.p99Ms)), maxMs: Math.max(...failovers.map((f) => f.maxMs)) }
+    : null;
+
+  const out: string[] = [];
+  out.push('');
+  out.push(`rxraft cluster benchmark — 3 node processes, TCP on loopback, FileStorage (fdatasync), ${o.valueBytes}-byte values`);
+  out.push(`${o.durationMs / 1000} s per level after ${o.warmupMs / 1000} s warm-up; ${runs.length === 1 ? 'one run' : `medians of ${runs.length} runs`}; node ${process.version}, ${os.cpus().length} CPUs, load average at start ${os.loadavg()[0].toFixed(1)}`);
+  if (floors.length) {
+    out.push('');
+    out.push('| floor                            | p50 ms | p99 ms |');
+    out.push('|----------------------------------|-------:|-------:|');
+    out.push(`| loopback round trip (2 processes) | ${fmtMs(rtt).padStart(6)} | ${fmtMs(median(floors.map((f) => f.roundTrip.latencyMs.p99))).padStart(6)} |`);
+    out.push(`| append + fdatasync (${8 + 25 + 11 + o.valueBytes} B record)  | ${fmtMs(fsync).padStart(6)} | ${fmtMs(median(floors.map((f) => f.fsync.latencyMs.p99))).padStart(6)} |`);
+    out.push(`| round trip + fdatasync            | ${fmtMs(rtt + fsync).padStart(6)} |        |`);
+    for (const kind of o.httpClients) {
+      out.push(`bare node:http server in another process, 64 ${kind} clients: ${fmtRate(httpFloor[kind])} requests/s (the most any HTTP API can do here with this client)`);
+    }
+  }
+  const loadRows = [...library.map((l) => ['library', l] as const), ...o.httpClients.flatMap((kind) => httpLoads[kind].map((l) => [`HTTP ${kind}`, l] as const))];
+  if (loadRows.length) {
+    out.push('');
+    out.push('| API        | concurrency | writes/s | p50 ms | p99 ms | p99.9 ms | leader CPU % | CPU µs/write leader | follower | leader fsyncs/s | frames/s | errors |');
+    out.push('|------------|------------:|---------:|-------:|-------:|---------:|-------------:|--------------------:|---------:|----------------:|---------:|--------|');
+    for (const [api, l] of loadRows) {
+      const c = l.counters ?? {};
+      out.push(
+        `| ${api.padEnd(10)} | ${String(l.concurrency).padStart(11)} | ${fmtRate(l.writesPerSec).padStart(8)} | ${fmtMs(l.latencyMs.p50).padStart(6)} | ${fmtMs(l.latencyMs.p99).padStart(6)} | ${fmtMs(l.latencyMs.p999).padStart(8)} | ${(c.leaderCpuPercent !== undefined ? c.leaderCpuPercent.toFixed(0) : '-').padStart(12)} | ${fmtInt(c.leaderCpuMicrosPerWrite).padStart(19)} | ${fmtInt(c.followerCpuMicrosPerWrite).padStart(8)} | ${fmtInt(c.fsyncsPerSec).padStart(15)} | ${fmtInt(c.framesSentPerSec).padStart(8)} | ${fmtErrors(l.errors).replace('; errors ', '') || '-'} |`,
+      );
+    }
+  }
+  if (failover) {
+    out.push('');
+    out.push(`failover (SIGKILL the leader ×${o.failovers} per run, election timeout 150–300 ms; kill → first acknowledged write): median ${failover.medianMs.toFixed(0)} ms, p99 ${failover.p99Ms.toFixed(0)} ms, max ${failover.maxMs.toFixed(0)} ms`);
+  }
+  const targets: string[] = [];
+  const check = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const one = library.find((l) => l.concurrency === 1);
+  if (one && floors.length) targets.push(`one proposer p50 ${fmtMs(one.latencyMs.p50)} ms ≤ 1.25 × floor ${fmtMs(rtt + fsync)} ms = ${fmtMs(1.25 * (rtt + fsync))} ms: ${check(one.latencyMs.p50 <= 1.25 * (rtt + fsync))}`);
+  const lib256 = library.find((l) => l.concurrency === 256);
+  if (lib256) targets.push(`library API, 256 proposers: ${fmtRate(lib256.writesPerSec)} ≥ 50,000 writes/s: ${check(lib256.writesPerSec >= 50_000)}`);
+  for (const kind of o.httpClients) {
+    const http64 = httpLoads[kind].find((l) => l.concurrency === 64);
+    if (http64) targets.push(`HTTP API (${kind} client), 64 clients: ${fmtRate(http64.writesPerSec)} ≥ 10,000 writes/s: ${check(http64.writesPerSec >= 10_000)}`);
+  }
+  if (failover) targets.push(`failover median ${failover.medianMs.toFixed(0)} ms ≤ 350 ms: ${check(failover.medianMs <= 350)}`);
+  if (targets.length) {
+    out.push('');
+    out.push('targets:');
+    for (const t of targets) out.push(`  ${t}`);
+  }
+  console.log(out.join('\n'));
+  return { floor: floors.length ? { roundTripP50Ms: rtt, fsyncP50Ms: fsync, httpRequestsPerSec: httpFloor } : null, library, http: httpLoads, failover, targets };
+}
+
+// ------------------------------------------------------------------ main
+
+async function main(): Promise<void> {
+  let o: Options;
+  try {
+    o = parseOptions(process.argv.slice(2));
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(2);
+  }
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const resultsDir = path.join(__dirname, 'results');
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const profileRoot = o.profile ? path.join(resultsDir, `profiles-${stamp}`) : null;
+  const runs: RunResult[] = [];
+  for (let run = 1; run <= o.runs; run++) {
+    note(`run ${run}/${o.runs}`);
+    const r: RunResult = {};
+    const profileDir = (phase: string) => (profileRoot ? path.join(profileRoot, `run${run}-${phase}`) : null);
+    if (o.phases.includes('floor')) r.floor = await floorPhase(o);
+    if (o.phases.includes('library')) r.library = await libraryPhase(o, profileDir('library'));
+    if (o.phases.includes('http')) {
+      r.http = {};
+      for (const kind of o.httpClients) r.http[kind] = await httpPhase(o, kind, profileDir(`http-${kind}`));
+    }
+    if (o.phases.includes('failover')) r.failover = await failoverPhase(o);
+    runs.push(r);
+  }
+  const summary = report(o, runs);
+  const file = path.join(resultsDir, `cluster-${stamp}.json`);
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, options: o, summary, runs }, null, 2),
+  );
+  console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
+  if (profileRoot) {
+    console.log(`\nCPU profiles: ${path.relative(process.cwd(), profileRoot)}`);
+    for (const dir of fs.readdirSync(profileRoot).sort()) console.log(summarizeProfiles(path.join(profileRoot, dir)));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    note(`benchmark failed: ${e instanceof Error ? e.stack : String(e)}`);
+    process.exit(1);
+  },
+);

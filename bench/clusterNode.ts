@@ -1,0 +1,85 @@
+/**
+ * A KV server process for the cluster benchmark (bench/cluster.ts): examples/kv-server.ts
+ * plus IPC commands the benchmark sends it —
+ *
+ * - `load`: proposers inside this process, through the library API (`node.propose`), for
+ *   a given concurrency and duration; answers writes/s, latency percentiles, and the
+ *   fsyncs and transport frames it took;
+ * - `echo`: opens a TCP echo server (for the loopback round-trip floor) and answers its port;
+ * - `httpEcho`: opens a bare node:http server answering 200 to everything (the HTTP floor);
+ * - `counters`: CPU time used, fsyncs and frames sent so far.
+ */
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { encodeCommand, Op } from '../examples/kv/commands';
+import { runKvServerMain } from '../examples/kv/main';
+import type { KvServer } from '../examples/kv/server';
+import { closedLoop, LoadResult } from './clusterStats';
+
+/** Running totals of a node process, for rates over a load level. */
+export interface NodeCounters {
+  /** CPU time (user + system) used so far, µs. */
+  readonly cpuMicros: number;
+  /** Durable writes of its storage (append + fdatasync, or hard state). */
+  readonly fsyncs: number;
+  /** Frames its transport sent. */
+  readonly framesSent: number;
+}
+
+interface LoadArgs {
+  readonly concurrency: number;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  readonly valueBytes: number;
+}
+
+function framesSent(server: KvServer): number {
+  return Object.values(server.transport.stats().peers).reduce((n, p) => n + p.framesSent, 0);
+}
+
+async function load(server: KvServer, args: LoadArgs): Promise<LoadResult> {
+  const value = Buffer.alloc(args.valueBytes, 0x61);
+  return closedLoop(args.concurrency, args.warmupMs, args.durationMs, async (w, i) => {
+    await server.node.propose(encodeCommand({ op: Op.Put, key: `k${w}-${i & 1023}`, value }));
+  });
+}
+
+/** A bare node:http server answering every request like a KV write (200, small JSON): the HTTP floor. */
+function httpEcho(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const body = '{"index":1}\n';
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length });
+        res.end(body);
+      });
+    });
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
+  });
+}
+
+function echo(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      socket.on('data', (chunk) => socket.write(chunk));
+      socket.on('error', () => undefined);
+    });
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
+  });
+}
+
+void runKvServerMain(process.argv.slice(2), (server) => ({
+  load: (args) => load(server, args as LoadArgs),
+  echo: () => echo(),
+  httpEcho: () => httpEcho(),
+  counters: async (): Promise<NodeCounters> => {
+    const cpu = process.cpuUsage();
+    return { cpuMicros: cpu.user + cpu.system, fsyncs: server.storage.syncs, framesSent: framesSent(server) };
+  },
+}));

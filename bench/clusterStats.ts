@@ -1,0 +1,102 @@
+/** Latency samples and summaries for the cluster benchmark. */
+
+/** Latencies in milliseconds, appended into a growing typed array (no per-sample object). */
+export class Samples {
+  private values = new Float64Array(1 << 16);
+  length = 0;
+
+  add(ms: number): void {
+    if (this.length === this.values.length) {
+      const bigger = new Float64Array(this.values.length * 2);
+      bigger.set(this.values);
+      this.values = bigger;
+    }
+    this.values[this.length++] = ms;
+  }
+
+  /** p50, p99, p99.9 and max, in ms (NaN without samples). */
+  summary(): LatencySummary {
+    const sorted = this.values.slice(0, this.length).sort();
+    return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), p999: percentile(sorted, 0.999), max: sorted.length ? sorted[sorted.length - 1] : NaN };
+  }
+}
+
+export interface LatencySummary {
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+}
+
+/** The nearest-rank percentile of sorted values. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(sorted.length * p) - 1))];
+}
+
+export function median(values: readonly number[]): number {
+  const finite = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (finite.length === 0) return NaN;
+  const mid = finite.length >> 1;
+  return finite.length % 2 ? finite[mid] : (finite[mid - 1] + finite[mid]) / 2;
+}
+
+/** What one load level measured. */
+export interface LoadResult {
+  readonly concurrency: number;
+  readonly seconds: number;
+  /** Acknowledged (committed and applied) writes. */
+  readonly writes: number;
+  readonly writesPerSec: number;
+  readonly latencyMs: LatencySummary;
+  /** Failed writes, by error name. */
+  readonly errors: Record<string, number>;
+  /** Extra counters (fsyncs, frames, ...), when the generator can see them. */
+  readonly counters?: Record<string, number>;
+}
+
+/** Now, in milliseconds, from a monotonic clock. */
+export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** Runs `concurrency` loops of `op` for `durationMs` after `warmupMs`, timing each call. */
+export async function closedLoop(
+  concurrency: number,
+  warmupMs: number,
+  durationMs: number,
+  op: (worker: number, i: number) => Promise<void>,
+  onProgress?: (done: number, elapsedMs: number) => void,
+): Promise<Omit<LoadResult, 'counters'>> {
+  const samples = new Samples();
+  const errors: Record<string, number> = {};
+  const start = nowMs();
+  const measureFrom = start + warmupMs;
+  const end = measureFrom + durationMs;
+  let writes = 0;
+  let progressAt = start;
+  const worker = async (w: number) => {
+    for (let i = 0; ; i++) {
+      const t = nowMs();
+      if (t >= end) return;
+      try {
+        await op(w, i);
+        const after = nowMs();
+        if (t >= measureFrom && after <= end) {
+          samples.add(after - t);
+          writes++;
+        }
+        if (onProgress && after - progressAt > 200) {
+          progressAt = after;
+          onProgress(writes, Math.max(0, after - measureFrom));
+        }
+      } catch (e) {
+        const name = e instanceof Error ? e.name : 'Error';
+        errors[name] = (errors[name] ?? 0) + 1;
+        // A failing cluster should not be hammered in a tight loop.
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
+  const seconds = durationMs / 1000;
+  return { concurrency, seconds, writes, writesPerSec: writes / seconds, latencyMs: samples.summary(), errors };
+}

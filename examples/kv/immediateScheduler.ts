@@ -1,0 +1,49 @@
+import { SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
+
+/**
+ * A scheduler whose turn ends when Node's event loop finishes its current I/O phase
+ * (`setImmediate`), rather than after the current callback's microtasks (`asapScheduler`,
+ * rxraft's default `turnScheduler`).
+ *
+ * Why the KV server uses it: HTTP requests arrive one socket callback each, and microtasks
+ * run between callbacks, so with `asapScheduler` every request's `propose()` became a batch
+ * of one — one AppendEntries per follower per request. Ending the turn at `setImmediate`
+ * gathers every request read in the same loop iteration into one batch: one append, one
+ * fsync, one AppendEntries per follower. The cost is at most one loop iteration of delay.
+ * Delays other than 0 fall back to `setTimeout`.
+ *
+ * @example
+ * createRaftNode({ ..., turnScheduler: immediateScheduler });
+ */
+export const immediateScheduler: SchedulerLike = {
+  now: () => Date.now(),
+  schedule<T>(work: (this: SchedulerAction<T>, state: T) => void, delay = 0, state?: T): Subscription {
+    const action = new ImmediateAction(work);
+    return action.schedule(state, delay);
+  },
+};
+
+class ImmediateAction<T> extends Subscription implements SchedulerAction<T> {
+  private pending: { cancel: () => void } | null = null;
+
+  constructor(private readonly work: (this: SchedulerAction<T>, state: T) => void) {
+    super(() => this.pending?.cancel());
+  }
+
+  schedule(state?: T, delay = 0): Subscription {
+    if (this.closed) return this;
+    this.pending?.cancel();
+    const run = () => {
+      this.pending = null;
+      if (!this.closed) this.work.call(this, state as T);
+    };
+    if (delay > 0) {
+      const timer = setTimeout(run, delay);
+      this.pending = { cancel: () => clearTimeout(timer) };
+    } else {
+      const immediate = setImmediate(run);
+      this.pending = { cancel: () => clearImmediate(immediate) };
+    }
+    return this;
+  }
+}
