@@ -20,6 +20,8 @@ export { KvStateMachine, encodeKvCommand, decodeKvCommand } from './workloadKv';
 export type { KvCommand, KvResult } from './workloadKv';
 export { SafetyMonitor } from './invariants';
 export type { Violation, ViolationKind } from './invariants';
+export { durabilityTap } from './invariantsWire';
+export { durableLog, DurableLog } from './invariantsDurable';
 export { runSimulation, reproduceCommand } from './simulator';
 export type { SimulationOptions, SimulationResult } from './simulator';
 export { checkLinearizability, DEFAULT_LINEARIZABILITY_BUDGET } from './linearizability';
