@@ -203,17 +203,19 @@ describe('FileStorage snapshots', () => {
   describe('crash states', () => {
     test('a crash before the rename leaves the old snapshot and log; the temp file is removed at open', async () => {
       const s = await reopen();
-      await s.append(entries(1, 10, 1));
+      for (let i = 1; i <= 60; i += 3) await s.append(entries(i, i + 2, 1, 40));
       await takeSnapshot(s, snapshotMeta(3, 1), [chunk(10, 1)]);
+      const segments = names(dir, '.wal');
       faulty.failIf = (op, file) => op === 'rename' && file.endsWith('.snap.tmp');
-      await expect(takeSnapshot(s, snapshotMeta(9, 1), [chunk(10, 2)])).rejects.toBeInstanceOf(StorageFailedError);
+      await expect(takeSnapshot(s, snapshotMeta(50, 1), [chunk(10, 2)])).rejects.toBeInstanceOf(StorageFailedError);
+      expect(names(dir, '.wal')).toEqual(segments); // nothing compacted before the commit point
       // The temp file is cleaned up when it can be; leave one behind as a crash would.
       fs.writeFileSync(path.join(dir, 'snapshot-0000000000000002.snap.tmp'), 'half a snapshot');
       const again = await reopen();
       expect(names(dir, '.tmp')).toEqual([]);
       const loaded = await again.load();
       expect(loaded.snapshot).toEqual(snapshotMeta(3, 1));
-      expect(plain(loaded.entries)).toEqual(plain(entries(4, 10, 1)));
+      expect(plain(loaded.entries)).toEqual(plain(entries(4, 60, 1, 40)));
       // Sequence numbers move on past the leftover.
       await takeSnapshot(again, snapshotMeta(10, 1), [chunk(10, 3)]);
       expect(names(dir, '.snap')).toEqual(['snapshot-0000000000000003.snap']);
