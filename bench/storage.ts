@@ -3,7 +3,10 @@
  * appenders of 100-byte entries, against a baseline of bare write + fdatasync of one
  * record on a raw file handle, measured in the same run (interleaved, so disk noise hits
  * both). Each appender awaits its append, then appends the next; indexes are assigned at
- * call time. Prints medians over runs and writes JSON to bench/results/.
+ * call time. The case `16+snapshots` adds a snapshot of 4 MiB (1 MiB chunks) every
+ * 500 ms, compacting all but the last 1,000 entries, with 1 MiB segments: what taking
+ * snapshots costs the appenders, how long a commit takes, and that the directory stays
+ * small. Prints medians over runs and writes JSON to bench/results/.
  *
  *     npm run bench:storage                      # 3 runs x 3 s per case
  *     BENCH_RUNS=5 BENCH_SECONDS=2 npm run bench:storage
@@ -21,12 +24,21 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ENTRY_BYTES = 100;
 const APPENDERS = [1, 16, 256];
+const SNAPSHOT_EVERY_MS = 500;
+const SNAPSHOT_BYTES = 4 << 20;
+const SNAPSHOT_CHUNK = 1 << 20;
+const SNAPSHOT_KEEP = 1_000;
+const SNAPSHOT_SEGMENT_BYTES = 1 << 20;
 
 interface CaseResult {
   readonly entriesPerSec: number;
   readonly fsyncsPerSec: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** Snapshot case only: snapshots committed, median commit latency (write of chunks to durable), largest directory size. */
+  readonly snapshots?: number;
+  readonly commitP50Ms?: number;
+  readonly maxDirBytes?: number;
 }
 
 const data = new Uint8Array(ENTRY_BYTES).fill(0x61);
@@ -59,8 +71,8 @@ async function baseline(dir: string): Promise<CaseResult> {
   return { entriesPerSec: latencies.length / elapsed, fsyncsPerSec: latencies.length / elapsed, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99) };
 }
 
-async function appenders(dir: string, concurrency: number): Promise<CaseResult> {
-  const storage = await FileStorage.open(dir);
+async function appenders(dir: string, concurrency: number, snapshots = false): Promise<CaseResult> {
+  const storage = await FileStorage.open(dir, snapshots ? { maxSegmentBytes: SNAPSHOT_SEGMENT_BYTES } : {});
   await storage.load();
   let next = 1;
   let stop = false;
@@ -75,14 +87,36 @@ async function appenders(dir: string, concurrency: number): Promise<CaseResult> 
       latencies.push(now() - t);
     }
   };
+  const commits: number[] = [];
+  let maxDirBytes = 0;
+  const snapshotter = async () => {
+    const chunk = new Uint8Array(SNAPSHOT_CHUNK).fill(0x62);
+    while (!stop) {
+      await new Promise((resolve) => setTimeout(resolve, SNAPSHOT_EVERY_MS));
+      if (stop) break;
+      const index = next - 1; // appended (called) entries: the commit is ordered after them
+      const t = now();
+      const writer = storage.createSnapshot({ index, term: 1, config: { voters: ['n1'], learners: [], addresses: {} } });
+      for (let at = 0; at < SNAPSHOT_BYTES; at += SNAPSHOT_CHUNK) await writer.write(chunk);
+      await writer.commit({ compactUpTo: index - SNAPSHOT_KEEP, discardLog: false });
+      commits.push(now() - t);
+      maxDirBytes = Math.max(maxDirBytes, dirBytes(dir));
+    }
+  };
   const timer = setTimeout(() => (stop = true), SECONDS * 1000);
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  await Promise.all([...Array.from({ length: concurrency }, worker), ...(snapshots ? [snapshotter()] : [])]);
   clearTimeout(timer);
   const elapsed = (now() - start) / 1000;
-  const syncs = storage.syncs - syncsBefore;
+  const syncs = storage.syncs - syncsBefore - commits.length;
   await storage.close();
   const sorted = Float64Array.from(latencies).sort();
-  return { entriesPerSec: (next - 1) / elapsed, fsyncsPerSec: syncs / elapsed, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99) };
+  const result = { entriesPerSec: (next - 1) / elapsed, fsyncsPerSec: syncs / elapsed, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99) };
+  if (!snapshots) return result;
+  return { ...result, snapshots: commits.length, commitP50Ms: commits.length ? median(commits) : 0, maxDirBytes };
+}
+
+function dirBytes(dir: string): number {
+  return fs.readdirSync(dir).reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0);
 }
 
 function median(values: number[]): number {
@@ -93,13 +127,18 @@ function median(values: number[]): number {
 
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-bench-'));
-  const names = ['baseline', ...APPENDERS.map((n) => `appenders=${n}`)];
+  const names = ['baseline', ...APPENDERS.map((n) => `appenders=${n}`), '16+snapshots'];
   const runs: Record<string, CaseResult[]> = Object.fromEntries(names.map((n) => [n, []]));
   try {
     for (let run = 1; run <= RUNS; run++) {
       for (const name of names) {
         const dir = fs.mkdtempSync(path.join(root, 'case-'));
-        const result = name === 'baseline' ? await baseline(dir) : await appenders(dir, Number(name.split('=')[1]));
+        const result =
+          name === 'baseline'
+            ? await baseline(dir)
+            : name === '16+snapshots'
+              ? await appenders(dir, 16, true)
+              : await appenders(dir, Number(name.split('=')[1]));
         fs.rmSync(dir, { recursive: true, force: true });
         runs[name].push(result);
         process.stderr.write(
@@ -122,6 +161,13 @@ async function main(): Promise<void> {
           fsyncsPerSec: median(r.map((x) => x.fsyncsPerSec)),
           p50Ms: median(r.map((x) => x.p50Ms)),
           p99Ms: median(r.map((x) => x.p99Ms)),
+          ...(r[0].snapshots === undefined
+            ? {}
+            : {
+                snapshots: median(r.map((x) => x.snapshots ?? 0)),
+                commitP50Ms: median(r.map((x) => x.commitP50Ms ?? 0)),
+                maxDirBytes: median(r.map((x) => x.maxDirBytes ?? 0)),
+              }),
         },
       ];
     }),
@@ -142,6 +188,12 @@ async function main(): Promise<void> {
   const one = medians['appenders=1'];
   console.log(`\none appender vs bare: p50 ${(one.p50Ms / base.p50Ms).toFixed(2)}x, p99 ${(one.p99Ms / base.p99Ms).toFixed(2)}x`);
   console.log(`256 appenders: fsyncs/s at ${((medians['appenders=256'].fsyncsPerSec / base.fsyncsPerSec) * 100).toFixed(0)}% of the bare rate`);
+  const snap = medians['16+snapshots'];
+  console.log(
+    `16 appenders with snapshots: ${((snap.entriesPerSec / medians['appenders=16'].entriesPerSec) * 100).toFixed(0)}% of the entries/s without; ` +
+      `${snap.snapshots} snapshots of ${SNAPSHOT_BYTES >> 20} MiB per run (one per ${SNAPSHOT_EVERY_MS} ms), commit p50 ${snap.commitP50Ms?.toFixed(1)} ms, ` +
+      `directory at most ${((snap.maxDirBytes ?? 0) / (1 << 20)).toFixed(1)} MiB`,
+  );
 
   const out = path.join(__dirname, 'results', `storage-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
