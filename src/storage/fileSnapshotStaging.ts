@@ -61,12 +61,12 @@ export class StagedSnapshot {
     this.offset += record.length;
     this.chunks++;
     this.bytes += chunk.byteLength;
-    return this.then((handle) => writeFully(handle, record, at));
+    return this.afterEarlier((handle) => writeFully(handle, record, at));
   }
 
   /** Makes every chunk written so far durable (fdatasync). */
   sync(): Promise<void> {
-    return this.then((handle) => handle.datasync());
+    return this.afterEarlier((handle) => handle.datasync());
   }
 
   /** Appends the end record carrying `compaction`, syncs and closes the temp file. */
@@ -74,7 +74,7 @@ export class StagedSnapshot {
     const at = this.offset;
     const end = encodeSnapshotEnd({ chunks: this.chunks, bytes: this.bytes, ...compaction }, at);
     this.offset += end.length;
-    return this.then(async (handle) => {
+    return this.afterEarlier(async (handle) => {
       await writeFully(handle, end, at);
       await handle.datasync();
       this.handle = null;
@@ -113,7 +113,7 @@ export class StagedSnapshot {
   }
 
   /** Runs `op` with the open temp file after every earlier operation (creating the file first). */
-  private then(op: (handle: FileHandleLike) => Promise<void>): Promise<void> {
+  private afterEarlier(op: (handle: FileHandleLike) => Promise<void>): Promise<void> {
     const run = this.chain.then(async () => op(this.handle ?? (await this.create())));
     this.chain = run;
     run.catch(() => void this.closeQuietly());

@@ -207,22 +207,21 @@ export class FileStorage implements Storage {
       return { hardState: this.durableHardState, snapshot: this.snapshot?.meta ?? null, entries: recovered };
     }
     this.recovered = null;
-    let result: PersistedState | null = null;
-    let readError: unknown = null;
+    const read: { state?: PersistedState; error?: unknown } = {};
     await this.enqueue(TASK, {
       task: async () => {
         // A read error fails this call only, not the storage.
         try {
           const entries = await this.log.readEntries();
-          result = { hardState: this.durableHardState, snapshot: this.snapshot?.meta ?? null, entries };
+          read.state = { hardState: this.durableHardState, snapshot: this.snapshot?.meta ?? null, entries };
         } catch (e) {
-          readError = e;
+          read.error = e;
         }
       },
     });
-    if (result) return result;
-    if (readError instanceof RaftError) throw readError;
-    throw new StorageFailedError(`cannot read the log back: ${errorMessage(readError)}`, readError);
+    if (read.state) return read.state;
+    if (read.error instanceof RaftError) throw read.error;
+    throw new StorageFailedError(`cannot read the log back: ${errorMessage(read.error)}`, read.error);
   }
 
   saveHardState(state: HardState): Promise<void> {
