@@ -95,8 +95,9 @@ async function main(): Promise<void> {
         console.log(`[${m.id}] is the leader (term ${(m.value as { term: number }).term})`);
       }
       if (m.stream === 'members') {
-        const v = m.value as { voters: string[]; learners: string[]; index: number };
-        if (v.index > 0) console.log(`[${m.id}] members: voters ${v.voters.join(', ')}${v.learners.length ? `; learners ${v.learners.join(', ')}` : ''}`);
+        // Print each configuration once, when this node sees it committed.
+        const v = m.value as { voters: string[]; learners: string[]; index: number; committed: boolean };
+        if (v.index > 0 && v.committed) console.log(`[${m.id}] members: voters ${v.voters.join(', ')}${v.learners.length ? `; learners ${v.learners.join(', ')}` : ''} (configuration #${v.index})`);
       }
     });
     void child.exited.then(({ code, signal }) => {
