@@ -62,7 +62,7 @@ type State = 'connecting' | 'awaitHello' | 'awaitAuth' | 'ready' | 'closed';
  * @example
  * const connection = new Connection(host, net.connect(port, '127.0.0.1'), 'dial', 'n2');
  * // ... host.connectionReady(connection) once n2 proved itself, then:
- * connection.write(joinFrames(bodies));
+ * if (connection.writable) connection.write(batch.toBuffer());
  */
 export class Connection {
   /** The authenticated (or, while dialing, expected) peer. */
@@ -103,20 +103,12 @@ export class Connection {
     this.writeFrames([encodeHello(this.host.clusterId, this.host.selfId, this.nonce)]);
   }
 
-  get ready(): boolean {
-    return this.state === 'ready';
-  }
-
-  get closed(): boolean {
-    return this.state === 'closed';
-  }
-
   /** Ready and not backpressured: a write now goes to the kernel without piling up. */
   get writable(): boolean {
     return this.state === 'ready' && !this.socket.writableNeedDrain;
   }
 
-  /** Writes bytes made by `joinFrames`; false when the socket asks to wait for `drained`. */
+  /** Writes frames (a `FrameBatch`); false when the socket asks to wait for `drained`. */
   write(frames: Buffer): boolean {
     return this.socket.write(frames);
   }

@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import * as msgpack from 'msgpack-lite';
-import { firstValueFrom, filter, take, timeout } from 'rxjs';
+import { firstValueFrom, filter, take, timeout, VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { PayloadTooLargeError } from '../../src/errors';
 import { EntryKind } from '../../src/messages/entry';
 import type { AppendEntries, Envelope, RaftMessage } from '../../src/messages/types';
@@ -242,6 +242,31 @@ describe('tcpTransport', () => {
       }
       expect(a.stats().peers.b.connects).toBe(2);
       expect(Date.now() - started).toBeLessThan(5000);
+    });
+
+    it('runs its back-off timers on the injected scheduler, with the injected randomness', async () => {
+      // flush() stops at virtual time 1000: it runs the first back-off (at 75), not the
+      // handshake timeout of the connection that back-off opens (at 75 + 5000).
+      const scheduler = new VirtualTimeScheduler(VirtualAction, 1000);
+      const draws: number[] = [];
+      const t = tcpTransport({
+        id: 't', listen: { host: '127.0.0.1', port: 0 }, peers: { down: '127.0.0.1:1' }, clusterId: CLUSTER, secret: SECRET,
+        scheduler, random: () => (draws.push(0.5), 0.5), reconnectDelay: { min: 100, max: 1000 },
+      });
+      try {
+        const errors = record<Error>(t.errors$);
+        const refusals = () => errors.filter((e) => e instanceof PeerConnectionError).length;
+        t.send('down', vote(1));
+        await until(() => refusals() === 1);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(refusals()).toBe(1); // no redial on the wall clock
+        expect(draws).toHaveLength(1);
+        scheduler.flush(); // the back-off elapses in virtual time: redial
+        await until(() => refusals() === 2);
+        expect(scheduler.now()).toBe(75); // 100/2 + 0.5 * 100/2
+      } finally {
+        await t.close();
+      }
     });
 
     it('bounds the queue of a peer that is down, and counts what it drops', async () => {
