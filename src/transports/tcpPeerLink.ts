@@ -5,6 +5,7 @@ import { BackoffRange, jitteredBackoff } from './backoff';
 import { entriesBlock, EnvelopeEncoder } from './tcpCodec';
 import type { Connection } from './tcpConnection';
 import { FrameBatch } from './tcpFrames';
+import { LAYOUT_BY_TYPE } from './tcpLayouts';
 import { Outbox, OutboxLimits } from './tcpOutbox';
 
 /** A peer's network address. */
@@ -218,7 +219,7 @@ export class PeerLink {
  */
 export function payloadBytes(message: RaftMessage): number {
   if (message.type === 'AppendEntries') return message.entries.length === 0 ? 0 : entriesBlock(message.entries).length;
-  return byteFields(message, 0);
+  return LAYOUT_BY_TYPE.has(message.type) ? 0 : byteFields(message, 0); // laid-out messages hold no bytes but entries
 }
 
 function byteFields(value: unknown, depth: number): number {

@@ -81,8 +81,11 @@ const MAX_PENDING_HANDSHAKES = 64;
  *   reported, and the transport keeps running. `from` is always the authenticated peer.
  * - Per peer: one connection this node dials lazily (on the first send) and redials with
  *   jittered exponential back-off; an inbound connection from the peer is used too. A
- *   bounded outbox (count and bytes; overflow dropped and counted in `stats()`), with
- *   small messages ahead of entries; all frames of a turn go out in one write.
+ *   bounded outbox (count and bytes; overflow dropped and counted in `stats()`).
+ * - Writes: all frames of a turn go out in one socket write. While the socket is
+ *   backpressured nothing more is written; messages wait in the outbox, where small ones
+ *   (heartbeats, votes, responses) go ahead of entries, so a heartbeat waits at most for
+ *   the batch already handed to the socket (256 KiB, or one larger message).
  *
  * @example
  * const transport = tcpTransport({
