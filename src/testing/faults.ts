@@ -62,6 +62,8 @@ export class FaultInjector {
   private readonly classes: readonly FaultClass[];
   private readonly baseDelay: { readonly min: number; readonly max: number };
   private readonly crashed: NodeId[] = [];
+  /** The node bridging two halves, while a bridge is in place: a favourite target. */
+  private bridgeNode: NodeId | null = null;
 
   constructor(
     private readonly cluster: TestCluster,
@@ -76,6 +78,11 @@ export class FaultInjector {
   /** How many faults were injected. */
   get count(): number {
     return this.events.length;
+  }
+
+  /** Records something the caller did to the run (e.g. the workload went quiet) among the faults. */
+  note(action: string): void {
+    this.log(action);
   }
 
   /** Injects one fault (or a heal, or a restart), chosen at random. */
@@ -111,6 +118,7 @@ export class FaultInjector {
    */
   async calm(): Promise<void> {
     this.cluster.hub.heal();
+    this.bridgeNode = null;
     this.cluster.hub.setFaults({ delay: this.baseDelay });
     for (const id of this.cluster.ids) if (this.cluster.isRunning(id) && this.cluster.isPaused(id)) this.cluster.resume(id);
     const down = this.crashed.splice(0);
@@ -146,6 +154,7 @@ export class FaultInjector {
     const a = ids.slice(0, cut).sort();
     const b = ids.slice(cut).sort();
     this.cluster.hub.heal();
+    this.bridgeNode = null;
     this.cluster.hub.partition(a, b);
     this.log(`partition ${a.join(',')} | ${b.join(',')}`);
   }
@@ -176,6 +185,7 @@ export class FaultInjector {
     const b = rest.slice(cut).sort();
     this.cluster.hub.heal();
     this.cluster.hub.partition(a, b);
+    this.bridgeNode = bridge;
     this.log(`bridge ${bridge} between ${a.join(',')} | ${b.join(',')}`);
   }
 
@@ -187,6 +197,7 @@ export class FaultInjector {
 
   private heal(): void {
     this.cluster.hub.heal();
+    this.bridgeNode = null;
     this.log('heal');
   }
 
@@ -221,10 +232,15 @@ export class FaultInjector {
     this.log(`pause ${target.label} for ${duration.toFixed(1)}ms`);
   }
 
-  /** The current leader half the time (if there is one), otherwise any running node. */
+  /**
+   * The current leader half the time (if there is one), the node bridging a partition a
+   * third of the rest (a voter both sides need), otherwise any (running) node.
+   */
   private target(runningOnly = false): { id: NodeId; label: string } {
     const leader = this.cluster.leader();
     if (leader && this.random() < 0.5) return { id: leader, label: `${leader} (leader)` };
+    const bridge = this.bridgeNode;
+    if (bridge && (!runningOnly || this.cluster.isRunning(bridge)) && this.random() < 1 / 3) return { id: bridge, label: `${bridge} (bridge)` };
     const pool = runningOnly ? this.cluster.ids.filter((id) => this.cluster.isRunning(id)) : this.cluster.ids;
     const id = this.pick(pool);
     return { id, label: id };

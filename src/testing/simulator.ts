@@ -143,10 +143,19 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
   try {
     workload.start();
+    let quiet = false;
     for (let i = 0; i < steps && monitor.violations.length === 0; i++) {
       injector.step();
+      // Now and then the clients go quiet for a step: idle clusters behave differently
+      // (a partitioned minority keeps an up-to-date log, so it can win elections).
+      const wasQuiet: boolean = quiet;
+      quiet = schedule() < 0.15;
+      if (quiet && !wasQuiet) workload.stop();
+      if (!quiet && wasQuiet) workload.start();
+      if (quiet !== wasQuiet) injector.note(quiet ? 'clients quiet' : 'clients busy');
       await clock.advance(20 + schedule() * 380, check);
     }
+    if (quiet) workload.start();
     if (monitor.violations.length === 0) {
       await injector.calm();
       const calmAt = clock.now();
