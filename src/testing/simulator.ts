@@ -76,9 +76,9 @@ const DEFAULTS = { nodes: 5, steps: 30, clients: 4, livenessTimeout: 10000 };
  * loss, duplication, reordering and delay; symmetric, one-way and bridged partitions;
  * crashes losing unsynced writes, with restarts; paused nodes.
  *
- * 1. Fault phase: `steps` faults, each held for 20–400 ms. Safety invariants are checked
- *    after every virtual instant (see `SafetyMonitor`); the phase ends early at the
- *    first violation.
+ * 1. Fault phase: `steps` faults, each held for 20–400 ms (during some steps the clients
+ *    go quiet). Safety invariants are checked after every virtual instant (see
+ *    `SafetyMonitor`, `durabilityTap`); the phase ends early at the first violation.
  * 2. Liveness phase: every fault ends (heal, resume, restart). Within `livenessTimeout`
  *    each, all nodes must agree on a leader, every client must complete an operation,
  *    and all nodes must apply the same commands (nothing committed is lost).
@@ -99,9 +99,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const nodes = options.nodes ?? DEFAULTS.nodes;
   const steps = options.steps ?? DEFAULTS.steps;
   const bound = options.livenessTimeout ?? DEFAULTS.livenessTimeout;
-  // The tap sees what each node sends (inside any planted network fault) and reports
-  // promises of durability that storage does not back; nothing is sent before the
-  // monitor exists (nodes load their storage first).
+  // The tap sees what each node sends (before any planted network fault rewrites it) and
+  // reports promises of durability that storage does not back; nothing is sent before
+  // the monitor exists (nodes load their storage first).
   let monitor: SafetyMonitor | undefined;
   let cluster: TestCluster | undefined;
   const tap = durabilityTap((m) => monitor?.report('durability', m), (id) => cluster!.storage(id));
