@@ -36,6 +36,7 @@ import { PendingProposal, ProposalTracker } from './streams/proposals';
 import { decodeSessionCommand, DEFAULT_SESSION_POLICY, encodeSessionCommand, SessionInfo, SessionPolicy, SessionTable } from './streams/sessions';
 import { LeaderInfo, Membership, NodeStatus, sameLeader, sameMembership, sameStatus, toMembership } from './streams/status';
 import { MembershipRequests } from './streams/membershipRequests';
+import { DEFAULT_SNAPSHOT_POLICY, SnapshotDriver, SnapshotPolicy, StateMachine } from './streams/snapshots';
 import { ClusterConfig, configsOf, members } from './core/config';
 import type { Transport } from './transports/transport';
 
@@ -86,6 +87,14 @@ export interface RaftNodeOptions {
   readonly addresses?: Readonly<Record<NodeId, string>>;
   /** A learner is promoted only once it is at most this many entries behind (default 64). */
   readonly maxPromotionLag?: number;
+  /**
+   * The application's snapshot hooks. With them the log is compacted by `snapshot`
+   * policy, lagging followers catch up through InstallSnapshot, and a restart restores
+   * from the latest snapshot, then replays the rest of the log.
+   */
+  readonly stateMachine?: StateMachine;
+  /** When to snapshot, how much log to keep behind it, chunk size (see `SnapshotPolicy`). */
+  readonly snapshot?: Partial<SnapshotPolicy>;
 }
 
 /** Options of `RaftNode.propose()`. */
@@ -237,6 +246,7 @@ class Node implements RaftNode {
   private readonly tracker = new ProposalTracker();
   private readonly sessions: SessionTable;
   private readonly membership: MembershipRequests;
+  private readonly snapshots: SnapshotDriver;
   /** Proposals held back while a leadership transfer is under way; null when not holding. */
   private held: PendingProposal[] | null = null;
   private readonly loop = new EventLoop<RaftEvent>((e) => this.handle(e));
@@ -308,7 +318,23 @@ class Node implements RaftNode {
       timeout: this.requestTimeout * 5,
       holdProposals: (hold) => this.holdProposals(hold),
     });
-    this.ready = this.start();
+    this.snapshots = new SnapshotDriver({
+      id: this.id,
+      storage: options.storage,
+      transport: options.transport,
+      stateMachine: options.stateMachine,
+      policy: { ...DEFAULT_SNAPSHOT_POLICY, ...options.snapshot },
+      sessions: this.sessions,
+      dispatch: (e) => this.loop.dispatch(e),
+      failStop: (e) => this.failStop(e),
+      report: (e) => this.errors.next(e),
+      isStopped: () => this.stopped,
+    });
+    this.ready = this.start().catch((e) => {
+      this.failStop(e instanceof Error ? e : new RaftError(String(e)));
+      throw e;
+    });
+    this.ready.catch(() => undefined); // reported on errors$; awaiting `ready` still sees it
   }
 
   addLearner(id: NodeId, address?: string): Promise<Membership> {
@@ -390,6 +416,9 @@ class Node implements RaftNode {
   private async start(): Promise<void> {
     const persisted = await this.options.storage.load();
     if (this.stopped) return;
+    const snapshot = persisted.snapshot;
+    if (snapshot) await this.snapshots.restoreAtStart(snapshot);
+    if (this.stopped) return;
     const o = this.options;
     const electionTimeout = o.electionTimeout ?? DEFAULTS.electionTimeout;
     const protocol: ProtocolOptions = {
@@ -405,9 +434,11 @@ class Node implements RaftNode {
       electionTimeoutMax: electionTimeout.max,
       maxPromotionLag: o.maxPromotionLag ?? 64,
     };
-    const log = new RaftLog(persisted.entries);
-    const configs = configsOf({ index: 0, term: 0, config: this.bootstrap }, persisted.entries);
+    const log = new RaftLog(persisted.entries, snapshot ?? undefined);
+    const base = snapshot ? { index: snapshot.index, term: snapshot.term, config: snapshot.config } : { index: 0, term: 0, config: this.bootstrap };
+    const configs = configsOf(base, persisted.entries.filter((e) => e.index > base.index));
     this.state = createState(this.id, configs, { ...persisted.hardState, log }, protocol);
+    this.state.startedAt = this.state.now = this.scheduler.now();
     const ctx: RoleContext = {
       scheduler: this.scheduler,
       random: o.random ?? defaultRandom,
@@ -465,7 +496,7 @@ class Node implements RaftNode {
 
   private execute(effect: Effect): void {
     const { storage, transport } = this.options;
-    if (this.membership.onEffect(effect, this.state!)) return;
+    if (this.membership.onEffect(effect, this.state!) || this.snapshots.onEffect(effect)) return;
     switch (effect.type) {
       case 'saveHardState':
         this.track(storage.saveHardState(effect.hardState));
@@ -616,9 +647,11 @@ class Node implements RaftNode {
 
   /** Emits newly committed entries that are durable here, in order (invariant 5). */
   private applyCommitted(s: RaftState): void {
+    if (this.snapshots.restoring) return;
     const upTo = Math.min(s.commitIndex, s.durableIndex);
     while (s.appliedIndex < upTo && !this.stopped) {
       const entry = s.log.entry(++s.appliedIndex)!;
+      this.snapshots.noteApplied(entry.data.byteLength);
       if (entry.kind === EntryKind.Command) {
         this.committed.next({ index: entry.index, term: entry.term, data: entry.data });
       } else if (entry.kind === EntryKind.SessionCommand) {
@@ -641,6 +674,7 @@ class Node implements RaftNode {
       const { index, waiters } = reads.shift()!;
       for (const r of waiters) r.resolve({ index });
     }
+    if (!this.stopped) this.snapshots.maybeTake(s);
   }
 
   private publish(s: RaftState): void {
@@ -669,6 +703,7 @@ class Node implements RaftNode {
     this.roleEpoch.complete();
     this.tracker.rejectAll(() => reason);
     this.membership.rejectAll(reason);
+    this.snapshots.close();
     for (const p of this.unbatched) p.reject(reason);
     this.unbatched.clear();
     for (const r of this.unbatchedReads) r.reject(reason);

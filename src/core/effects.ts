@@ -1,6 +1,6 @@
 import type { Entry } from '../messages/entry';
 import type { NodeId, RaftMessage } from '../messages/types';
-import type { HardState } from '../storage/storage';
+import type { HardState, SnapshotMeta } from '../storage/storage';
 
 /**
  * What a step of the rules asks the driver to do, in the order the driver does it:
@@ -30,6 +30,29 @@ export type Effect =
   | { readonly type: 'configChangeAppended'; readonly requestId: number; readonly index: number; readonly term: number }
   /** Configuration change `requestId` cannot be made now; `retry` when waiting may help (catch-up, a change in flight). */
   | { readonly type: 'configChangeRefused'; readonly requestId: number; readonly reason: string; readonly retry: boolean }
+  /** Send chunk `chunk` of the current snapshot (index, term) to `to` in an InstallSnapshot of `leaderTerm`; chunk 0 starts a fresh read. */
+  | {
+      readonly type: 'sendSnapshotChunk';
+      readonly to: NodeId;
+      readonly index: number;
+      readonly term: number;
+      readonly chunk: number;
+      readonly leaderTerm: number;
+    }
+  /**
+   * Store chunk `chunk` of the snapshot `meta` received from `from` (chunk 0 starts a new
+   * one); when `done`, make it current — dropping the whole log if `discardLog` — and
+   * restore the state machine from it. Answer with `snapshotChunkStored`.
+   */
+  | {
+      readonly type: 'storeSnapshotChunk';
+      readonly from: NodeId;
+      readonly meta: SnapshotMeta;
+      readonly chunk: number;
+      readonly data: Uint8Array;
+      readonly done: boolean;
+      readonly discardLog: boolean;
+    }
   /** Leadership transfer `requestId` was refused or gave up. */
   | { readonly type: 'transferAborted'; readonly requestId: number; readonly reason: string };
 

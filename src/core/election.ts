@@ -34,9 +34,11 @@ export function handleVoteResponse(s: RaftState, from: NodeId, m: RequestVoteRes
  * pre-vote neither adopts the term nor counts as a vote.
  */
 export function handlePreVote(s: RaftState, from: NodeId, m: PreVote, fx: Effects): void {
+  const window = s.options.electionTimeoutMin;
   const inLease =
     s.role.name === 'leader' ||
-    (s.role.name === 'follower' && s.leaderId !== null && s.now - s.lastLeaderContact < s.options.electionTimeoutMin);
+    (s.role.name === 'follower' && s.leaderId !== null && s.now - s.lastLeaderContact < window) ||
+    (s.role.name === 'follower' && s.now - s.startedAt < window);
   const granted = m.term > s.term && from === m.candidateId && !inLease && s.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
   fx.sendNow(from, { type: 'PreVoteResponse', term: granted ? m.term : s.term, voteGranted: granted });
 }

@@ -1,5 +1,6 @@
 import type { ForwardedCommand, NodeId, RaftMessage } from '../messages/types';
 import type { ConfigChange } from './membership';
+import type { SnapshotMeta } from '../storage/storage';
 
 /** Everything that can happen to a node, as fed to its event loop one at a time. */
 export type RaftEvent =
@@ -19,5 +20,11 @@ export type RaftEvent =
   | { readonly kind: 'transferLeadership'; readonly requestId: number; readonly to: NodeId | null }
   /** Linearizable reads asked here during one turn, as one request. */
   | { readonly kind: 'read'; readonly requestId: number; readonly lease: boolean }
+  /** This node's own snapshot at (index, term) is durable; entries up to `compactUpTo` are dropped. */
+  | { readonly kind: 'snapshotTaken'; readonly index: number; readonly term: number; readonly compactUpTo: number }
+  /** Chunk `chunk` of a snapshot from `from` is stored; if it was the last, the snapshot is installed and restored. */
+  | { readonly kind: 'snapshotChunkStored'; readonly from: NodeId; readonly meta: SnapshotMeta; readonly chunk: number; readonly done: boolean }
+  /** Reading the snapshot for `to` failed (it was replaced meanwhile): start that transfer over. */
+  | { readonly kind: 'snapshotReadFailed'; readonly to: NodeId }
   /** Storage reports the entries up to `index` (whose term was `term`) durable. */
   | { readonly kind: 'persisted'; readonly index: number; readonly term: number };

@@ -25,6 +25,11 @@ export class Progress {
   lastContact = -Infinity;
   /** Non-zero for a member removed by the configuration at this index: kept only until it stores that entry. */
   removedAt = 0;
+  /**
+   * Set while the follower is sent a snapshot instead of entries (it needs entries the
+   * leader has compacted away): which snapshot, and the chunk awaited.
+   */
+  snapshot: { index: number; term: number; chunk: number; stalledTicks: number } | null = null;
 
   constructor(lastIndex: number) {
     this.next = lastIndex + 1;

@@ -1,6 +1,7 @@
 import type { AppendEntries, AppendEntriesResponse, NodeId } from '../messages/types';
 import { Effects } from './effects';
 import { Progress } from './progress';
+import { checkSnapshotTransfer, startSnapshotTransfer } from './snapshots';
 import { confirmReads, releaseReadsBeforeCommit, startRound } from './reads';
 import { becomeFollower } from './roles';
 import { quorumReached, quorumValue } from './config';
@@ -14,10 +15,11 @@ import { currentConfig, LeaderState, RaftState } from './state';
  * The reply leaves only once the new entries are durable. A rejection carries the
  * conflict hint for fast back-tracking.
  */
-export function handleAppendEntries(s: RaftState, from: NodeId, m: AppendEntries, fx: Effects): void {
+export function handleAppendEntries(s: RaftState, from: NodeId, request: AppendEntries, fx: Effects): void {
   s.leaderId = from;
   s.lastLeaderContact = s.now;
   fx.resetElectionTimer();
+  const m = trimToSnapshot(s, request);
   const log = s.log;
   const prevTerm = log.termAt(m.prevLogIndex);
   if (prevTerm === undefined || prevTerm !== m.prevLogTerm) {
@@ -70,6 +72,16 @@ export function handleAppendEntries(s: RaftState, from: NodeId, m: AppendEntries
   });
 }
 
+/**
+ * What this node's snapshot covers is committed, hence in the leader's log too (Leader
+ * Completeness): a request that starts inside it is cut to start at the snapshot's end.
+ */
+function trimToSnapshot(s: RaftState, m: AppendEntries): AppendEntries {
+  const base = s.log.snapshotIndex;
+  if (m.prevLogIndex >= base) return m;
+  return { ...m, prevLogIndex: base, prevLogTerm: s.log.snapshotTerm, entries: m.entries.filter((e) => e.index > base) };
+}
+
 /** Sends every follower what it is missing, as far as its window allows. */
 export function broadcastAppend(s: RaftState, fx: Effects): void {
   if (s.role.name !== 'leader') return;
@@ -82,14 +94,19 @@ export function broadcastAppend(s: RaftState, fx: Effects): void {
  * entries, to learn where the logs match). Sends nothing to an up-to-date follower.
  */
 export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
-  if (s.role.name !== 'leader') return;
+  if (s.role.name !== 'leader' || pr.snapshot) return;
   const { maxEntriesPerMessage, maxBytesPerMessage, maxInflight } = s.options;
   while (!pr.isPaused(maxInflight)) {
     if (pr.next > s.log.lastIndex && !pr.probing) return;
     const prevLogIndex = pr.next - 1;
     const prevLogTerm = s.log.termAt(prevLogIndex);
+    // The entries the follower needs are compacted away: it gets the snapshot instead.
+    if (pr.next < s.log.firstIndex || (prevLogTerm === undefined && prevLogIndex < s.log.firstIndex)) {
+      return startSnapshotTransfer(s, peer, pr, fx);
+    }
     if (prevLogTerm === undefined) throw new Error(`progress of ${peer} points past the log: next ${pr.next}`);
     const entries = s.log.slice(pr.next, s.log.lastIndex, maxEntriesPerMessage, maxBytesPerMessage);
+    if (entries.length === 0 && !pr.probing) return;
     fx.sendNow(peer, {
       type: 'AppendEntries',
       term: s.term,
@@ -192,7 +209,8 @@ export function leaderTick(s: RaftState, fx: Effects): void {
     return;
   }
   checkTransferDeadline(s, fx);
-  for (const pr of L.progress.values()) {
+  for (const [peer, pr] of L.progress) {
+    checkSnapshotTransfer(s, peer, pr, fx);
     if (pr.hasOutstanding && ++pr.stalledTicks >= s.options.stallTicks) {
       // A lost probe is sent again as it was; a stalled stream restarts after `match`.
       pr.becomeProbing(pr.probing ? pr.next : pr.match + 1);

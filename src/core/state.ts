@@ -101,6 +101,14 @@ export interface RaftState {
   now: number;
   /** When this follower last heard from its leader (for the pre-vote veto). */
   lastLeaderContact: number;
+  /**
+   * When this node started. For `electionTimeoutMin` after start it refuses pre-votes as
+   * if it had just heard from a leader: it may have been inside a leader's lease before a
+   * crash, and a lease relies on its voters' vetoes.
+   */
+  startedAt: number;
+  /** A snapshot being received from the leader: the next chunk expected. */
+  incomingSnapshot: { from: NodeId; index: number; term: number; next: number } | null;
   readonly options: ProtocolOptions;
 }
 
@@ -116,14 +124,16 @@ export function createState(
     term: persisted.term,
     votedFor: persisted.votedFor,
     log: persisted.log,
-    commitIndex: 0,
+    commitIndex: persisted.log.snapshotIndex,
     durableIndex: persisted.log.lastIndex,
-    appliedIndex: 0,
+    appliedIndex: persisted.log.snapshotIndex,
     leaderId: null,
     role: { name: 'follower' },
     epoch: 0,
     now: 0,
     lastLeaderContact: -Infinity,
+    startedAt: 0,
+    incomingSnapshot: null,
     options,
   };
 }

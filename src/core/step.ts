@@ -3,6 +3,7 @@ import { Effects } from './effects';
 import { handlePreVote, handlePreVoteResponse, handleRequestVote, handleVoteResponse } from './election';
 import type { RaftEvent } from './events';
 import { handleTimeoutNow, stepChangeConfig, stepTransfer } from './membership';
+import { handleInstallSnapshot, handleInstallSnapshotResponse, onSnapshotChunkStored, onSnapshotTaken, restartTransfer } from './snapshots';
 import { handleProposeRequest, handleProposeResponse, stepPropose } from './proposals';
 import { handleReadIndexRequest, handleReadIndexResponse, stepRead } from './reads';
 import { handleAppendEntries, handleAppendResponse, leaderTick, maybeCommit } from './replication';
@@ -47,6 +48,18 @@ export function step(s: RaftState, event: RaftEvent): Effects {
     case 'persisted':
       stepPersisted(s, event.index, event.term, fx);
       break;
+    case 'snapshotTaken':
+      onSnapshotTaken(s, event.index, event.term, event.compactUpTo);
+      break;
+    case 'snapshotChunkStored':
+      onSnapshotChunkStored(s, event.from, event.meta, event.chunk, event.done, fx);
+      break;
+    case 'snapshotReadFailed':
+      if (s.role.name === 'leader') {
+        const pr = s.role.progress.get(event.to);
+        if (pr?.snapshot) restartTransfer(s, event.to, pr, fx);
+      }
+      break;
   }
   return fx;
 }
@@ -61,7 +74,7 @@ function stepMessage(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): v
   if (m.type === 'PreVote') return handlePreVote(s, from, m, fx);
   if (m.type === 'PreVoteResponse') return handlePreVoteResponse(s, from, m, fx);
   if (m.term > s.term) {
-    becomeFollower(s, m.term, m.type === 'AppendEntries' ? from : null, fx);
+    becomeFollower(s, m.term, m.type === 'AppendEntries' || m.type === 'InstallSnapshot' ? from : null, fx);
   } else if (m.term < s.term) {
     refuseStale(s, from, m, fx);
     return;
@@ -87,6 +100,12 @@ function stepMessage(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): v
       return handleProposeResponse(m, fx);
     case 'TimeoutNow':
       return handleTimeoutNow(s, from, m, fx);
+    case 'InstallSnapshot':
+      if (s.role.name === 'leader') throw new Error(`two leaders in term ${s.term}: ${s.id} and ${from}`);
+      if (s.role.name !== 'follower') becomeFollower(s, s.term, from, fx);
+      return handleInstallSnapshot(s, from, m, fx);
+    case 'InstallSnapshotResponse':
+      return handleInstallSnapshotResponse(s, from, m, fx);
   }
 }
 
@@ -110,6 +129,15 @@ function refuseStale(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): v
       return fx.send(from, { type: 'ReadIndexResponse', term: s.term, requestId: m.requestId, success: false, readIndex: 0 });
     case 'ProposeRequest':
       return fx.send(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: false, firstIndex: 0 });
+    case 'InstallSnapshot':
+      return fx.send(from, {
+        type: 'InstallSnapshotResponse',
+        term: s.term,
+        lastIncludedIndex: m.lastIncludedIndex,
+        chunk: m.chunk,
+        success: false,
+        installed: false,
+      });
   }
 }
 

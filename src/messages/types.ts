@@ -1,3 +1,4 @@
+import type { ClusterConfig } from '../core/config';
 import type { Entry } from './entry';
 
 export type NodeId = string;
@@ -70,6 +71,38 @@ export interface AppendEntriesResponse {
   readonly seq: number;
 }
 
+/**
+ * One chunk of the leader's snapshot (dissertation ch. 5), sent to a follower whose
+ * next entry the leader has compacted away. Chunks go one at a time, `chunk` counting
+ * from 0; `done` marks the last. Every chunk repeats the snapshot's identity and
+ * configuration, so a receiver can tell a new transfer from the old one.
+ */
+export interface InstallSnapshot {
+  readonly type: 'InstallSnapshot';
+  readonly term: number;
+  readonly leaderId: NodeId;
+  readonly lastIncludedIndex: number;
+  readonly lastIncludedTerm: number;
+  readonly config: ClusterConfig;
+  readonly chunk: number;
+  readonly data: Uint8Array;
+  readonly done: boolean;
+}
+
+/**
+ * Reply to InstallSnapshot: `success` acknowledges chunk `chunk` (stored; the last one
+ * installed); `installed` says the follower now holds everything up to
+ * lastIncludedIndex. A failure asks the leader to start the transfer over.
+ */
+export interface InstallSnapshotResponse {
+  readonly type: 'InstallSnapshotResponse';
+  readonly term: number;
+  readonly lastIncludedIndex: number;
+  readonly chunk: number;
+  readonly success: boolean;
+  readonly installed: boolean;
+}
+
 /** The leader asks the target of a leadership transfer to campaign now (§3.10). */
 export interface TimeoutNow {
   readonly type: 'TimeoutNow';
@@ -129,7 +162,9 @@ export type RaftMessage =
   | ReadIndexResponse
   | ProposeRequest
   | ProposeResponse
-  | TimeoutNow;
+  | TimeoutNow
+  | InstallSnapshot
+  | InstallSnapshotResponse;
 export type MessageType = RaftMessage['type'];
 
 /** A message with its addressing, as transports carry it. */

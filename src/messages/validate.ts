@@ -48,6 +48,24 @@ export function validateMessage(raw: unknown): RaftMessage {
       nat(m, 'conflictTerm');
       nat(m, 'seq');
       break;
+    case 'InstallSnapshot':
+      nat(m, 'term');
+      id(m, 'leaderId');
+      nat(m, 'lastIncludedIndex');
+      nat(m, 'lastIncludedTerm');
+      nat(m, 'chunk');
+      bool(m, 'done');
+      if (!(m.data instanceof Uint8Array)) fail('data must be bytes');
+      if ((m.lastIncludedTerm as number) > (m.term as number)) fail('lastIncludedTerm is newer than term');
+      config(m.config);
+      break;
+    case 'InstallSnapshotResponse':
+      nat(m, 'term');
+      nat(m, 'lastIncludedIndex');
+      nat(m, 'chunk');
+      bool(m, 'success');
+      bool(m, 'installed');
+      break;
     case 'TimeoutNow':
       nat(m, 'term');
       break;
@@ -95,6 +113,18 @@ function bool(m: Record<string, unknown>, field: string): void {
 function id(m: Record<string, unknown>, field: string): void {
   const v = m[field];
   if (typeof v !== 'string' || v.length === 0 || v.length > 256) fail(`${field} must be a non-empty string`);
+}
+
+function config(raw: unknown): void {
+  if (typeof raw !== 'object' || raw === null) fail('config must be an object');
+  const c = raw as Record<string, unknown>;
+  const ids = (v: unknown) => Array.isArray(v) && v.length <= 10_000 && v.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 256);
+  if (!ids(c.voters) || !ids(c.learners)) fail('config must list voters and learners');
+  if (c.oldVoters !== undefined && !ids(c.oldVoters)) fail('config oldVoters must be a list of ids');
+  const addresses = c.addresses;
+  if (typeof addresses !== 'object' || addresses === null || Object.values(addresses).some((a) => typeof a !== 'string')) {
+    fail('config addresses must map ids to strings');
+  }
 }
 
 function commands(m: Record<string, unknown>): void {

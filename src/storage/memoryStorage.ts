@@ -1,7 +1,7 @@
 import { SchedulerLike } from 'rxjs';
 import { StorageFailedError } from '../errors';
 import type { Entry } from '../messages/entry';
-import { HardState, INITIAL_HARD_STATE, PersistedState, Storage } from './storage';
+import { HardState, INITIAL_HARD_STATE, PersistedState, SnapshotMeta, SnapshotWriter, Storage } from './storage';
 
 export interface MemoryStorageOptions {
   /** Completes writes on this scheduler after `syncDelay`; without it, on the next microtask. */
@@ -12,7 +12,18 @@ export interface MemoryStorageOptions {
 
 type Write =
   | { readonly kind: 'hardState'; readonly state: HardState }
-  | { readonly kind: 'append'; readonly entries: readonly Entry[] };
+  | { readonly kind: 'append'; readonly entries: readonly Entry[] }
+  | {
+      readonly kind: 'snapshot';
+      readonly snapshot: StoredSnapshot;
+      readonly compactUpTo: number;
+      readonly discardLog: boolean;
+    };
+
+interface StoredSnapshot {
+  readonly meta: SnapshotMeta;
+  readonly chunks: readonly Uint8Array[];
+}
 
 interface PendingWrite {
   readonly write: Write;
@@ -33,7 +44,10 @@ interface PendingWrite {
  */
 export class MemoryStorage implements Storage {
   private hardState: HardState = INITIAL_HARD_STATE;
+  /** The durable log. Invariant: entries[i].index === entries[0].index + i. */
   private entries: Entry[] = [];
+  private snapshot: StoredSnapshot | null = null;
+  private writerOpen = false;
   private pending: PendingWrite[] = [];
   private syncScheduled = false;
   private failure: Error | null = null;
@@ -46,7 +60,44 @@ export class MemoryStorage implements Storage {
   syncs = 0;
 
   async load(): Promise<PersistedState> {
-    return { hardState: this.hardState, entries: this.entries.slice() };
+    return { hardState: this.hardState, snapshot: this.snapshot?.meta ?? null, entries: this.entries.slice() };
+  }
+
+  createSnapshot(meta: SnapshotMeta): SnapshotWriter {
+    if (this.writerOpen) throw new Error('a snapshot is already being written');
+    this.writerOpen = true;
+    const staged: Uint8Array[] = [];
+    const generation = this.generation;
+    let open = true;
+    const close = () => {
+      if (open) this.writerOpen = false;
+      open = false;
+    };
+    return {
+      write: async (chunk) => {
+        if (!open || generation !== this.generation) throw new StorageFailedError('snapshot writer is closed');
+        if (this.failure) throw new StorageFailedError(`snapshot write failed: ${this.failure.message}`, this.failure);
+        staged.push(chunk.slice());
+      },
+      commit: ({ compactUpTo, discardLog }) => {
+        if (!open || generation !== this.generation) return Promise.reject(new StorageFailedError('snapshot writer is closed'));
+        close();
+        if (compactUpTo > meta.index) return Promise.reject(new RangeError('compactUpTo is beyond the snapshot'));
+        return this.enqueue({ kind: 'snapshot', snapshot: { meta, chunks: staged }, compactUpTo, discardLog });
+      },
+      abort: async () => close(),
+    };
+  }
+
+  readSnapshot(): { meta: SnapshotMeta; chunks: AsyncIterable<Uint8Array> } | null {
+    const snapshot = this.snapshot;
+    if (!snapshot) return null;
+    return {
+      meta: snapshot.meta,
+      chunks: (async function* () {
+        for (const chunk of snapshot.chunks) yield chunk;
+      })(),
+    };
   }
 
   saveHardState(state: HardState): Promise<void> {
@@ -65,7 +116,13 @@ export class MemoryStorage implements Storage {
   crash(): void {
     this.pending = [];
     this.syncScheduled = false;
+    this.writerOpen = false;
     this.generation++;
+  }
+
+  /** The durable snapshot's description, as a restart would see it. */
+  durableSnapshot(): SnapshotMeta | null {
+    return this.snapshot?.meta ?? null;
   }
 
   /** Makes the next sync, and everything after it, fail (for fail-stop tests). */
@@ -121,11 +178,19 @@ export class MemoryStorage implements Storage {
       this.hardState = write.state;
       return;
     }
+    if (write.kind === 'snapshot') {
+      this.snapshot = write.snapshot;
+      const upTo = write.discardLog ? Infinity : write.compactUpTo;
+      this.entries = this.entries.filter((e) => e.index > upTo);
+      return;
+    }
     const first = write.entries[0];
     if (!first) return;
-    const lastIndex = this.entries.length;
+    const base = this.entries[0]?.index ?? (this.snapshot ? this.snapshot.meta.index + 1 : 1);
+    const lastIndex = Math.max(base - 1 + this.entries.length, this.snapshot?.meta.index ?? 0);
     if (first.index > lastIndex + 1) throw new Error(`append at ${first.index} leaves a gap after ${lastIndex}`);
-    this.entries.length = first.index - 1;
+    if (this.entries.length > 0 && first.index < base) throw new Error(`append at ${first.index} is before the log's start ${base}`);
+    this.entries.length = Math.max(0, first.index - base);
     for (const e of write.entries) this.entries.push(e);
   }
 }

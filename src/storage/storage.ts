@@ -1,3 +1,4 @@
+import type { ClusterConfig } from '../core/config';
 import type { Entry } from '../messages/entry';
 import type { NodeId } from '../messages/types';
 
@@ -7,11 +8,43 @@ export interface HardState {
   readonly votedFor: NodeId | null;
 }
 
+/** Describes a snapshot: the state machine as of `index` (whose entry had `term`). */
+export interface SnapshotMeta {
+  readonly index: number;
+  readonly term: number;
+  /** The cluster configuration as of `index`. */
+  readonly config: ClusterConfig;
+}
+
 /** What `Storage.load()` returns: the durable state at open. */
 export interface PersistedState {
   readonly hardState: HardState;
-  /** The log, contiguous from index 1. */
+  /** The latest durable snapshot, if any. */
+  readonly snapshot: SnapshotMeta | null;
+  /**
+   * The log that survives compaction, contiguous. Without a snapshot it starts at index 1;
+   * with one it starts at or before `snapshot.index + 1` (a kept tail may overlap the
+   * snapshot) or is empty.
+   */
   readonly entries: readonly Entry[];
+}
+
+/**
+ * A snapshot being written: chunks go to a staging area that a crash discards; `commit`
+ * makes it the current snapshot, durably and atomically, in order with the log writes
+ * issued before it (it is ordered like an `append`).
+ */
+export interface SnapshotWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Makes the snapshot current, then compacts the log: entries up to `compactUpTo`
+   * (at most the snapshot's index) are dropped; with `discardLog` every entry is
+   * dropped (a follower whose log does not contain the snapshot's last entry). The next
+   * `append` may then start at `snapshot.index + 1`.
+   */
+  commit(options: { readonly compactUpTo: number; readonly discardLog: boolean }): Promise<void>;
+  /** Discards the staged chunks. */
+  abort(): Promise<void>;
 }
 
 /**
@@ -25,6 +58,9 @@ export interface PersistedState {
  *   (conflict truncation), atomically with the append as far as a reader after a crash
  *   can tell: a crash leaves either the old suffix or a prefix of the new one.
  * - After a failure, that operation and every later one reject (fail-stop).
+ * - Snapshots (log compaction): a snapshot is written through `createSnapshot`, whose
+ *   `commit` is atomic and ordered with the other writes; after a crash `load()` sees
+ *   either the old snapshot and log or the new snapshot and the compacted log.
  *
  * @example
  * const storage = new MemoryStorage();
@@ -36,6 +72,13 @@ export interface Storage {
   load(): Promise<PersistedState>;
   saveHardState(state: HardState): Promise<void>;
   append(entries: readonly Entry[]): Promise<void>;
+  /** Starts writing a snapshot (at most one writer at a time). */
+  createSnapshot(meta: SnapshotMeta): SnapshotWriter;
+  /**
+   * The current durable snapshot's chunks, read lazily (pull-based: a slow consumer
+   * slows the reads), or null when there is none. Each call starts a fresh read.
+   */
+  readSnapshot(): { readonly meta: SnapshotMeta; readonly chunks: AsyncIterable<Uint8Array> } | null;
   close(): Promise<void>;
 }
 

@@ -35,6 +35,9 @@ interface Session {
   lastActive: number;
 }
 
+/** The session table inside a snapshot: [clientId, lastActive, [seq, index, term][]][]. */
+export type SessionsSnapshot = [string, number, [number, number, number][]][];
+
 export type SessionVerdict =
   | { readonly duplicate: false }
   | { readonly duplicate: true; readonly original: { index: number; term: number } }
@@ -68,6 +71,19 @@ export class SessionTable {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** The table as plain data, for snapshots (sessions are part of the replicated state). */
+  export(): SessionsSnapshot {
+    return [...this.sessions].map(([clientId, s]) => [clientId, s.lastActive, [...s.applied].map(([seq, at]) => [seq, at.index, at.term])]);
+  }
+
+  /** Replaces the table with one taken by `export` (on restore from a snapshot). */
+  import(data: SessionsSnapshot): void {
+    this.sessions.clear();
+    for (const [clientId, lastActive, applied] of data) {
+      this.sessions.set(clientId, { lastActive, applied: new Map(applied.map(([seq, index, term]) => [seq, { index, term }])) });
+    }
   }
 
   private expire(index: number): void {

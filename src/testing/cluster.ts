@@ -21,6 +21,11 @@ export interface TestClusterOptions {
   /** Extra node options (timeouts, limits). */
   readonly nodeOptions?: Partial<Omit<RaftNodeOptions, 'id' | 'peers' | 'transport' | 'storage'>>;
   /**
+   * Per-node options, made at every start (after `nodeOptions`): e.g. a fresh state
+   * machine for each run of each node.
+   */
+  readonly nodeOptionsFor?: (id: NodeId) => Partial<Omit<RaftNodeOptions, 'id' | 'peers' | 'transport' | 'storage'>>;
+  /**
    * Makes a node's storage, once per node (it survives restarts). Default: a
    * `MemoryStorage` syncing after `syncDelay` on `scheduler` (the node's own, so a
    * paused node's syncs wait too). Tests plant faulty storage here.
@@ -118,6 +123,7 @@ export class TestCluster {
       turnScheduler: view,
       random: this.random,
       ...this.options.nodeOptions,
+      ...this.options.nodeOptionsFor?.(id),
       ...(this.joiners.has(id) ? { join: true } : {}),
     });
     const run: CommittedEntry[] = [];

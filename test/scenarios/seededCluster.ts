@@ -42,6 +42,9 @@ export async function seededCluster(specs: readonly NodeSpec[], seed = 1) {
       random,
       electionTimeout: spec.electionTimeout,
       heartbeatInterval: 5,
+      // The paper's figures are plain Raft: no PreVote, no CheckQuorum.
+      preVote: false,
+      checkQuorum: false,
     });
     const seen: CommittedEntry[] = [];
     node.committed$.subscribe((e) => seen.push(e));

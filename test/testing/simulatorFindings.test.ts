@@ -88,8 +88,9 @@ describe('simulator findings', () => {
         fresh = [x, y].find((id) => c.status(id)?.role === 'leader');
       }
     }
-    expect(fresh).toBeDefined();
-    const write = await settleOn(c, c.node(fresh!).propose(text('x2')));
+    // With the fix, a rebooting bridge vetoes pre-votes: usually no new leader can arise.
+    if (!fresh) return c.stop();
+    const write = await settleOn(c, c.node(fresh).propose(text('x2')));
     if (c.status(old)?.role === 'leader') {
       const read = await settleOn(c, c.node(old).read({ lease: true })).catch((e: Error) => e);
       // Either the old leader refuses, or its read index covers the committed write.

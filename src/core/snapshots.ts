@@ -1,0 +1,133 @@
+import type { InstallSnapshot, InstallSnapshotResponse, NodeId } from '../messages/types';
+import type { SnapshotMeta } from '../storage/storage';
+import type { ConfigAt } from './config';
+import { Effects } from './effects';
+import { Progress } from './progress';
+import { maybeCommit, sendAppend } from './replication';
+import { RaftState } from './state';
+
+/**
+ * Log compaction and InstallSnapshot (Raft dissertation ch. 5).
+ *
+ * A leader sends its snapshot to a follower that needs entries it has compacted away,
+ * one chunk at a time, each acknowledged before the next (heartbeats keep flowing
+ * meanwhile). A transfer that breaks — a lost chunk, a replaced snapshot, a follower that
+ * restarted — starts over from chunk 0. The follower stores chunks in a staging area and,
+ * on the last, makes the snapshot current and restores its state machine from it; only
+ * then does it answer "installed".
+ */
+
+/** The configuration in effect at `index`: the latest one at or before it. */
+export function configAt(s: RaftState, index: number): ConfigAt {
+  let found = s.configs[0];
+  for (const c of s.configs) if (c.index <= index) found = c;
+  return found;
+}
+
+/** The follower needs entries before the leader's log start: switch it to a snapshot transfer. */
+export function startSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
+  pr.snapshot = { index: s.log.snapshotIndex, term: s.log.snapshotTerm, chunk: 0, stalledTicks: 0 };
+  fx.push({ type: 'sendSnapshotChunk', to: peer, index: pr.snapshot.index, term: pr.snapshot.term, chunk: 0, leaderTerm: s.term });
+}
+
+/** Leader side of an InstallSnapshot reply. */
+export function handleInstallSnapshotResponse(s: RaftState, from: NodeId, m: InstallSnapshotResponse, fx: Effects): void {
+  if (s.role.name !== 'leader') return;
+  const pr = s.role.progress.get(from);
+  // The driver sends whatever snapshot is current when a transfer starts: at least the one asked for.
+  if (!pr?.snapshot || m.lastIncludedIndex < pr.snapshot.index) return;
+  if (m.chunk === 0 && pr.snapshot.chunk === 0) pr.snapshot.index = m.lastIncludedIndex;
+  if (m.lastIncludedIndex !== pr.snapshot.index) return;
+  pr.lastContact = s.now;
+  if (m.installed) {
+    pr.snapshot = null;
+    pr.acknowledge(m.lastIncludedIndex);
+    pr.becomeReplicating();
+    maybeCommit(s, fx);
+    sendAppend(s, from, pr, fx);
+    return;
+  }
+  if (!m.success) return restartTransfer(s, from, pr, fx);
+  if (m.chunk !== pr.snapshot.chunk) return; // a duplicate or stale acknowledgement
+  pr.snapshot.chunk++;
+  pr.snapshot.stalledTicks = 0;
+  fx.push({ type: 'sendSnapshotChunk', to: from, index: pr.snapshot.index, term: pr.snapshot.term, chunk: pr.snapshot.chunk, leaderTerm: s.term });
+}
+
+/** A transfer that makes no progress for `snapshotStallTicks` heartbeat ticks starts over. */
+export function checkSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
+  if (pr.snapshot && ++pr.snapshot.stalledTicks >= SNAPSHOT_STALL_TICKS) restartTransfer(s, peer, pr, fx);
+}
+
+/** Ticks without an acknowledged chunk before a snapshot transfer starts over. */
+const SNAPSHOT_STALL_TICKS = 10;
+
+/** Starts a transfer over, with the leader's current snapshot. */
+export function restartTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
+  if (s.role.name !== 'leader') return;
+  startSnapshotTransfer(s, peer, pr, fx);
+}
+
+/**
+ * Follower side of InstallSnapshot. A snapshot this node's commit index already covers
+ * is acknowledged as installed at once. Otherwise chunks must arrive in order: chunk 0
+ * starts a new transfer, the next expected chunk is stored, a repeat of an earlier one
+ * is acknowledged again, and anything else asks the leader to start over.
+ */
+export function handleInstallSnapshot(s: RaftState, from: NodeId, m: InstallSnapshot, fx: Effects): void {
+  s.leaderId = from;
+  s.lastLeaderContact = s.now;
+  fx.resetElectionTimer();
+  const reply = (success: boolean, installed: boolean) =>
+    fx.send(from, { type: 'InstallSnapshotResponse', term: s.term, lastIncludedIndex: m.lastIncludedIndex, chunk: m.chunk, success, installed });
+  if (m.lastIncludedIndex <= s.commitIndex) return reply(true, true);
+  const incoming = s.incomingSnapshot;
+  const same = incoming !== null && incoming.index === m.lastIncludedIndex && incoming.term === m.lastIncludedTerm && incoming.from === from;
+  if (m.chunk === 0) {
+    s.incomingSnapshot = { from, index: m.lastIncludedIndex, term: m.lastIncludedTerm, next: 1 };
+  } else if (same && m.chunk === incoming.next) {
+    incoming.next++;
+  } else if (same && m.chunk < incoming.next) {
+    return reply(true, false);
+  } else {
+    return reply(false, false);
+  }
+  const meta: SnapshotMeta = { index: m.lastIncludedIndex, term: m.lastIncludedTerm, config: m.config };
+  fx.push({
+    type: 'storeSnapshotChunk',
+    from,
+    meta,
+    chunk: m.chunk,
+    data: m.data,
+    done: m.done,
+    discardLog: s.log.termAt(meta.index) !== meta.term,
+  });
+}
+
+/**
+ * A received chunk is stored. After the last one the snapshot is current and the state
+ * machine restored: the log now starts after it (its matching tail kept), everything up
+ * to it is committed and applied, and its configuration is in effect.
+ */
+export function onSnapshotChunkStored(s: RaftState, from: NodeId, meta: SnapshotMeta, chunk: number, done: boolean, fx: Effects): void {
+  const reply = (installed: boolean) =>
+    fx.send(from, { type: 'InstallSnapshotResponse', term: s.term, lastIncludedIndex: meta.index, chunk, success: true, installed });
+  if (!done) return reply(false);
+  s.incomingSnapshot = null;
+  if (meta.index > s.commitIndex) {
+    if (s.log.termAt(meta.index) === meta.term) s.log.compact(meta, meta.index);
+    else s.log.reset(meta);
+    s.configs = [{ index: meta.index, term: meta.term, config: meta.config }, ...s.configs.filter((c) => c.index > meta.index && c.index <= s.log.lastIndex)];
+    s.commitIndex = meta.index;
+    s.appliedIndex = Math.max(s.appliedIndex, meta.index);
+    s.durableIndex = Math.max(s.durableIndex, meta.index);
+  }
+  reply(true);
+}
+
+/** This node's own snapshot is durable: drop the entries it covers, beyond the kept tail. */
+export function onSnapshotTaken(s: RaftState, index: number, term: number, compactUpTo: number): void {
+  s.log.compact({ index, term }, compactUpTo);
+  const base = configAt(s, index);
+  s.configs = [base, ...s.configs.filter((c) => c.index > index)];
+}

@@ -1,0 +1,135 @@
+/**
+ * Log compaction and InstallSnapshot (Raft dissertation ch. 5) on virtual time.
+ */
+import { firstValueFrom } from 'rxjs';
+import { kvCluster } from './kvMachine';
+import { outcome } from './outcome';
+
+const policy = { everyEntries: 50, keepEntries: 10, chunkBytes: 64 };
+
+async function write(c: ReturnType<typeof kvCluster>['c'], leader: string, from: number, to: number, pad = 0) {
+  for (let i = from; i < to; i++) await c.propose(leader, `k${i % 37}=v${i}${'.'.repeat(pad)}`);
+}
+
+describe('snapshots', () => {
+  test('the log is compacted by policy and the snapshot holds the state', async () => {
+    const { c, machine } = kvCluster({ nodes: 3, seed: 71, nodeOptions: { snapshot: policy } });
+    const leader = await c.waitForLeader();
+    await write(c, leader, 0, 120);
+    await c.clock.advance(100);
+    for (const id of c.ids) {
+      const snap = c.storage(id).durableSnapshot();
+      expect(snap?.index).toBeGreaterThanOrEqual(100);
+      expect(c.storage(id).durableEntries()[0].index).toBeGreaterThan(snap!.index - policy.keepEntries - 1);
+      expect(machine(id).map).toEqual(machine(leader).map);
+    }
+    await c.stop();
+  });
+
+  test('a follower far behind catches up through a snapshot of over 100 chunks; heartbeats keep it from campaigning', async () => {
+    const { c, machine } = kvCluster({ nodes: 3, seed: 72, nodeOptions: { snapshot: policy } });
+    const leader = await c.waitForLeader();
+    const lagging = c.ids.find((id) => id !== leader)!;
+    c.hub.isolate(lagging);
+    await write(c, leader, 0, 400, 200);
+    const snap = c.storage(leader).durableSnapshot()!;
+    expect(c.storage(leader).durableEntries()[0].index).toBeGreaterThan(1); // compacted: entries 1.. are gone
+    const term = c.status(leader)!.term;
+    c.hub.heal();
+    c.hub.setFaults({ delay: { min: 2, max: 4 } }); // a slow transfer: many heartbeat intervals long
+    await c.waitFor(() => machine(lagging).restores.length > 0, 10_000);
+    expect(machine(lagging).restores[0].index).toBeGreaterThanOrEqual(snap.index);
+    const chunks = [...machine(leader).snapshot()].reduce((n, b) => n + b.byteLength, 0) / policy.chunkBytes;
+    expect(chunks).toBeGreaterThan(100);
+    await c.waitFor(() => machine(lagging).appliedIndex === machine(leader).appliedIndex, 5000);
+    expect(machine(lagging).map).toEqual(machine(leader).map);
+    expect(c.status(leader)).toMatchObject({ role: 'leader', term }); // no election during the transfer
+    // committed$ continued after the snapshot: later commands arrive as entries.
+    await c.propose(leader, 'after=1');
+    await c.waitFor(() => machine(lagging).map.get('after') === '1');
+    await c.stop();
+  });
+
+  test('a restart restores the snapshot, then replays the tail of the log', async () => {
+    const { c, machine } = kvCluster({ nodes: 3, seed: 73, nodeOptions: { snapshot: policy } });
+    const leader = await c.waitForLeader();
+    await write(c, leader, 0, 130);
+    await c.clock.advance(100);
+    const before = new Map(machine(leader).map);
+    const node = c.ids.find((id) => id !== leader)!;
+    await c.restart(node);
+    await c.waitFor(() => machine(node).restores.length === 1 && machine(node).appliedIndex === machine(leader).appliedIndex, 3000);
+    expect(machine(node).map).toEqual(before);
+    const snapIndex = c.storage(node).durableSnapshot()!.index;
+    const replayed = c.committedRunsOf(node)[1];
+    expect(replayed[0].index).toBeGreaterThan(snapIndex); // committed$ continues from the snapshot
+    await c.stop();
+  });
+
+  test('a crash in the middle of a snapshot install: the transfer starts over and completes', async () => {
+    const { c, machine } = kvCluster({ nodes: 3, seed: 74, nodeOptions: { snapshot: policy } });
+    const leader = await c.waitForLeader();
+    const lagging = c.ids.find((id) => id !== leader)!;
+    c.hub.isolate(lagging);
+    await write(c, leader, 0, 300);
+    c.hub.heal();
+    c.hub.setFaults({ delay: { min: 3, max: 3 } });
+    await c.clock.advance(60); // some chunks are in
+    expect(machine(lagging).restores).toHaveLength(0);
+    c.crash(lagging);
+    await c.clock.advance(200);
+    await c.restart(lagging);
+    await c.waitFor(() => machine(lagging).restores.length > 0 && machine(lagging).appliedIndex === machine(leader).appliedIndex, 10_000);
+    expect(machine(lagging).map).toEqual(machine(leader).map);
+    await c.stop();
+  });
+
+  test('a crash while a snapshot is being created leaves the old state usable', async () => {
+    const { c, machine } = kvCluster({ nodes: 3, seed: 75, nodeOptions: { snapshot: policy } });
+    const leader = await c.waitForLeader();
+    await write(c, leader, 0, 49);
+    const node = c.ids.find((id) => id !== leader)!;
+    // The 50th entry triggers a snapshot on every node; crash one before it can finish.
+    c.node(node).committed$.subscribe((e) => {
+      if (e.index >= 50 && c.isRunning(node)) c.crash(node);
+    });
+    await write(c, leader, 49, 52);
+    expect(c.isRunning(node)).toBe(false);
+    expect(c.storage(node).durableSnapshot()).toBeNull();
+    await c.restart(node);
+    await write(c, leader, 52, 60);
+    await c.waitFor(() => machine(node).map.size > 0 && machine(node).appliedIndex === machine(leader).appliedIndex, 5000);
+    expect(machine(node).map).toEqual(machine(leader).map);
+    await c.stop();
+  });
+
+  test('compaction while replication is under way, with loss and reordering', async () => {
+    const { c, machine } = kvCluster({
+      nodes: 5,
+      seed: 76,
+      faults: { drop: 0.05, reorder: 0.2, delay: { min: 1, max: 8 } },
+      nodeOptions: { snapshot: { everyEntries: 20, keepEntries: 3, chunkBytes: 32 } },
+    });
+    const leader = await c.waitForLeader();
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => outcome(c, c.node(leader).propose(new TextEncoder().encode(`k${i % 13}=v${i}`)), 20_000)));
+    expect(results.every((r) => r.ok)).toBe(true);
+    c.hub.setFaults({});
+    await c.waitFor(() => c.ids.every((id) => machine(id).appliedIndex === machine(leader).appliedIndex), 10_000);
+    for (const id of c.ids) expect(machine(id).map).toEqual(machine(leader).map);
+    expect(c.storage(leader).durableSnapshot()!.index).toBeGreaterThan(150);
+    await c.stop();
+  });
+
+  test('members$ survives compaction: the configuration is kept in the snapshot', async () => {
+    const { c } = kvCluster({ nodes: 3, seed: 77, nodeOptions: { snapshot: policy } });
+    const leader = await c.waitForLeader();
+    c.join('n4');
+    await outcome(c, c.node(leader).addLearner('n4', 'mem://n4'));
+    await write(c, leader, 0, 130);
+    const n2 = c.ids.find((id) => id !== leader)!;
+    await c.restart(n2);
+    const m = await firstValueFrom(c.node(n2).members$);
+    expect(m).toMatchObject({ learners: ['n4'], addresses: { n4: 'mem://n4' } });
+    await c.stop();
+  });
+});
