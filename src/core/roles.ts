@@ -12,7 +12,12 @@ import { broadcastAppend } from './replication';
  * epoch, so nothing of the old role (votes, progress, reads, timers) survives it.
  */
 
-/** Adopts `term` if it is newer (clearing the vote) and follows `leaderId` (or nobody yet). */
+/**
+ * Adopts `term` if it is newer (clearing the vote) and follows `leaderId` (or nobody
+ * yet). A follower that only learns of a newer term keeps its election timer running
+ * (Figure 2 resets it only on hearing from a leader or granting a vote): candidates
+ * that cannot win must not keep postponing everyone else's elections.
+ */
 export function becomeFollower(s: RaftState, term: number, leaderId: NodeId | null, fx: Effects): void {
   if (term < s.term) throw new Error(`becomeFollower: term ${term} is older than ${s.term}`);
   if (term > s.term) {
@@ -20,10 +25,11 @@ export function becomeFollower(s: RaftState, term: number, leaderId: NodeId | nu
     s.votedFor = null;
     fx.saveHardState(s.term, s.votedFor);
   }
+  const wasFollower = s.role.name === 'follower';
   leave(s, fx);
   s.role = { name: 'follower' };
   s.leaderId = leaderId;
-  s.epoch++;
+  if (!wasFollower) s.epoch++;
 }
 
 /**

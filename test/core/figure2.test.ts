@@ -59,10 +59,21 @@ describe('Figure 2, Rules for Servers — followers', () => {
 
   test('§5.2 a timer of an earlier role epoch is ignored (the role that set it is gone)', () => {
     const s = makeState({});
+    step(s, { kind: 'electionTimeout', epoch: s.epoch }); // candidate of term 1
     const stale = s.epoch;
-    msg(s, 'n2', appendEntries({ term: 1 }));
+    msg(s, 'n2', appendEntries({ term: 1 })); // back to follower: a new epoch
     expect(step(s, { kind: 'electionTimeout', epoch: stale }).list).toEqual([]);
     expect(s.role.name).toBe('follower');
+  });
+
+  test('§5.2 learning of a newer term alone does not restart the election timer', () => {
+    const s = makeState({ term: 1 });
+    const epoch = s.epoch;
+    msg(s, 'n3', { type: 'RequestVote', term: 5, candidateId: 'n3', lastLogIndex: 0, lastLogTerm: 0 });
+    expect(s.term).toBe(5);
+    expect(s.epoch).toBe(epoch); // the same follower timer keeps running...
+    const fx = msg(s, 'n2', { type: 'RequestVote', term: 6, candidateId: 'n2', lastLogIndex: 9, lastLogTerm: 9 });
+    expect(fx).toContainEqual({ type: 'resetElectionTimer' }); // ...unless a vote is granted
   });
 
   test('§5.2 hearing from the current leader resets the election timer', () => {

@@ -173,8 +173,8 @@ describe('safety under faults', () => {
       }
       c.hub.heal();
       c.hub.setFaults({});
-      const leader = await c.waitForLeader(5000);
-      await c.propose(leader, 'converged');
+      await c.waitFor(() => c.leader() !== undefined, 5000);
+      await c.propose(c.leader()!, 'converged');
       await c.stop();
     });
   }
