@@ -5,18 +5,28 @@
  * import { createRaftNode, FileStorage, tcpTransport } from 'rxraft';
  */
 export { createRaftNode } from './node';
-export type { RaftNode, RaftNodeOptions } from './node';
+export type { RaftNode, RaftNodeOptions, ProposeOptions, ReadOptions } from './node';
 export type { LeaderInfo, Membership, NodeStatus } from './streams/status';
+export type { StateMachine, SnapshotPolicy } from './streams/snapshots';
+export type { SessionInfo, SessionPolicy } from './streams/sessions';
+export type { ClusterConfig } from './core/config';
 export type { RoleName } from './core/state';
 export { EntryKind } from './messages/entry';
 export type { CommittedEntry, Entry } from './messages/entry';
 export type { RaftMessage, Envelope, NodeId } from './messages/types';
 export { validateMessage } from './messages/validate';
 export { encodeEntries, decodeEntries } from './messages/entryCodec';
-export type { Storage, HardState, PersistedState } from './storage/storage';
+export type { Storage, HardState, PersistedState, SnapshotMeta, SnapshotWriter } from './storage/storage';
 export { MemoryStorage } from './storage/memoryStorage';
 export type { MemoryStorageOptions } from './storage/memoryStorage';
-export { FileStorage, CorruptLogError, DirectoryLockedError, NonContiguousAppendError } from './storage/fileStorage';
+export {
+  FileStorage,
+  CorruptLogError,
+  DirectoryLockedError,
+  NonContiguousAppendError,
+  SnapshotInProgressError,
+  SnapshotReplacedError,
+} from './storage/fileStorage';
 export type { FileStorageOptions, RecoveryReport } from './storage/fileStorage';
 export type { Transport } from './transports/transport';
 export { MemoryHub } from './transports/memoryHub';
