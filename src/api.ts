@@ -1,0 +1,160 @@
+import type { Observable, SchedulerLike } from 'rxjs';
+import type { RoleName } from './core/state';
+import type { CommittedEntry } from './messages/entry';
+import type { NodeId } from './messages/types';
+import type { TimeoutRange } from './operators/electionTimer';
+import type { Storage } from './storage/storage';
+import type { SessionInfo, SessionPolicy } from './streams/sessions';
+import type { SnapshotPolicy, StateMachine } from './streams/snapshots';
+import type { LeaderInfo, Membership, NodeStatus } from './streams/status';
+import type { Transport } from './transports/transport';
+
+/*
+ * The public API of a node: what `createRaftNode` takes and what it returns.
+ */
+
+/** Options of `createRaftNode`. Times are in the scheduler's unit: milliseconds in production. */
+export interface RaftNodeOptions {
+  /** This node's id; unique in the cluster. */
+  readonly id: NodeId;
+  /** The voting members of the cluster (this node may be listed or not). */
+  readonly peers: readonly NodeId[];
+  readonly transport: Transport;
+  readonly storage: Storage;
+  /** Where every timer runs (default: `asyncScheduler`). Tests pass a virtual-time scheduler. */
+  readonly scheduler?: SchedulerLike;
+  /** Where proposals of one turn are gathered into one batch (default: `asapScheduler`). */
+  readonly turnScheduler?: SchedulerLike;
+  /** The source of randomness for election timeouts (default: `Math.random`); seed it in tests. */
+  readonly random?: () => number;
+  /** Election timeout range (default 150–300). */
+  readonly electionTimeout?: TimeoutRange;
+  /** Heartbeat interval (default 50); keep it well below `electionTimeout.min`. */
+  readonly heartbeatInterval?: number;
+  /** Largest accepted command, in bytes (default 1 MiB). */
+  readonly maxCommandBytes?: number;
+  /** Most entries in one AppendEntries (default 512). */
+  readonly maxEntriesPerMessage?: number;
+  /** Most payload bytes in one AppendEntries, beyond its first entry (default 1 MiB). */
+  readonly maxBytesPerMessage?: number;
+  /** Most unacknowledged AppendEntries per follower (default 16). */
+  readonly maxInflight?: number;
+  /** Ask PreVote before raising the term, so a returning node cannot depose a healthy leader (default true). */
+  readonly preVote?: boolean;
+  /** A leader that has not heard from a majority for `electionTimeout.min` steps down (default true). */
+  readonly checkQuorum?: boolean;
+  /** Forward `propose()` and `read()` from followers to the leader (default true); false rejects with `NotLeaderError`. */
+  readonly forward?: boolean;
+  /** Time by which lease reads end before `electionTimeout.min`, for clock drift (default `electionTimeout.min / 5`). */
+  readonly leaseDriftMargin?: number;
+  /** How long a forwarded proposal or a read may wait for the leader (default `2 × electionTimeout.max`). */
+  readonly requestTimeout?: number;
+  /** How long client sessions are remembered (see `ProposeOptions.session`). */
+  readonly sessions?: Partial<SessionPolicy>;
+  /**
+   * Start as a node that is not yet a member: it never campaigns and waits for a leader
+   * to add it (`addLearner` on the leader). `peers` is then ignored.
+   */
+  readonly join?: boolean;
+  /** Transport addresses of the initial members, carried into configuration entries. */
+  readonly addresses?: Readonly<Record<NodeId, string>>;
+  /** A learner is promoted only once it is at most this many entries behind (default 64). */
+  readonly maxPromotionLag?: number;
+  /**
+   * The application's snapshot hooks. With them the log is compacted by `snapshot`
+   * policy, lagging followers catch up through InstallSnapshot, and a restart restores
+   * from the latest snapshot, then replays the rest of the log.
+   */
+  readonly stateMachine?: StateMachine;
+  /** When to snapshot, how much log to keep behind it, chunk size (see `SnapshotPolicy`). */
+  readonly snapshot?: Partial<SnapshotPolicy>;
+}
+
+/** Options of `RaftNode.propose()`. */
+export interface ProposeOptions {
+  /**
+   * Exactly-once: the command is applied at most once per (clientId, seq), even when the
+   * client retries through another node or a new leader; a retry resolves with the
+   * original entry's position and is not emitted on `committed$` again. Use one
+   * increasing `seq` per command of a client.
+   */
+  readonly session?: SessionInfo;
+}
+
+/** Options of `RaftNode.read()`. */
+export interface ReadOptions {
+  /**
+   * Serve from the leader's lease instead of confirming leadership with a heartbeat round:
+   * faster, and safe as long as clocks drift less than `leaseDriftMargin` within an
+   * election timeout. Needs `checkQuorum` and `preVote`; falls back to ReadIndex otherwise.
+   */
+  readonly lease?: boolean;
+}
+
+/**
+ * A member of a Raft cluster, seen as streams. Subscribe to what you need; call
+ * `propose` to replicate a command and `stop` to leave.
+ *
+ * State streams (`leader$`, `role$`, `term$`, `members$`, `status$`) replay their
+ * current value to a late subscriber and emit only on change. `committed$` is hot:
+ * subscribe right after `createRaftNode`, before awaiting anything, to see every entry.
+ */
+export interface RaftNode {
+  readonly id: NodeId;
+  /** Who leads, or null while no leader is known. */
+  readonly leader$: Observable<LeaderInfo | null>;
+  readonly role$: Observable<RoleName>;
+  readonly term$: Observable<number>;
+  readonly members$: Observable<Membership>;
+  readonly status$: Observable<NodeStatus>;
+  /** Committed user commands, each index once, in log order. */
+  readonly committed$: Observable<CommittedEntry>;
+  /** Problems that did not stop the node (bad input, unknown peers) and the one that did. */
+  readonly errors$: Observable<Error>;
+  /** Resolves once the node has loaded its storage and started. */
+  readonly ready: Promise<void>;
+  /**
+   * Replicates `data`; resolves with its log position once it is committed and applied
+   * here. A follower forwards it to the leader (unless `forward: false`). Rejects with
+   * `NotLeaderError` (with the leader hint) when no leader can take it, and with
+   * `ProposalDroppedError` or `RequestTimeoutError` when the outcome is unknown (the
+   * command may still commit).
+   */
+  propose(data: Uint8Array, options?: ProposeOptions): Promise<{ index: number; term: number }>;
+  /**
+   * A linearizable read barrier (ReadIndex): resolves once this node has applied every
+   * entry committed before the call, so reading the local state machine afterwards
+   * returns up-to-date data. Works on followers too (the leader supplies the index).
+   *
+   * @example
+   * await node.read();
+   * return kv.get(key); // linearizable
+   */
+  read(options?: ReadOptions): Promise<{ index: number }>;
+  /**
+   * Adds a non-voting member that receives the log (on the leader). Resolves with the new
+   * configuration once it commits. `address` is how transports reach it.
+   *
+   * @example
+   * await leader.addLearner('n4', '127.0.0.1:7004');
+   * await leader.promote('n4'); // once it has caught up
+   */
+  addLearner(id: NodeId, address?: string): Promise<Membership>;
+  /** Makes a learner a voter once it has caught up (waits for that, up to `requestTimeout` × 5). */
+  promote(id: NodeId): Promise<Membership>;
+  /** Removes a voter or learner. Removing the leader makes it step down once the change commits. */
+  removeMember(id: NodeId): Promise<Membership>;
+  /**
+   * Replaces the configuration; several voters at once go through joint consensus.
+   * Resolves once the final configuration commits.
+   */
+  changeMembership(target: { voters: readonly NodeId[]; learners?: readonly NodeId[]; addresses?: Readonly<Record<NodeId, string>> }): Promise<Membership>;
+  /**
+   * Hands leadership to `to` (or the most up-to-date voter): the leader brings it up to
+   * date and tells it to campaign at once. Proposals made here meanwhile wait and then go
+   * to the new leader. Rejects with `LeadershipTransferError` after an election timeout.
+   */
+  transferLeadership(to?: NodeId): Promise<{ leaderId: NodeId }>;
+  /** Stops timers, closes the transport and storage. Pending proposals reject. */
+  stop(): Promise<void>;
+}
