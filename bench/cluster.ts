@@ -25,7 +25,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseFlags } from '../examples/kv/config';
 import { forkKvServer, freePorts, KvChild, LocalNodeSpec, localNodeArgs } from '../examples/kv/processes';
-import { FloorResult, fsyncFloor, roundTripFloor } from './clusterFloor';
+import { FloorResult, fsyncFloor, roundTripFloor, transportFloor } from './clusterFloor';
 import type { NodeCounters } from './clusterNode';
 import { summarizeProfiles } from './clusterProfile';
 import { HttpClientKind, httpPut, putClient } from './clusterHttp';
@@ -207,6 +207,8 @@ class BenchCluster {
 
 interface Floors {
   roundTrip: FloorResult;
+  /** AppendEntries (one entry) → AppendEntriesResponse through rxraft's TCP transport, one in flight. */
+  transport: FloorResult;
   fsync: FloorResult;
   /** A bare node:http server in another process, 64 clients, per client kind. */
   http: Partial<Record<HttpClientKind, LoadResult>>;
@@ -218,10 +220,12 @@ async function floorPhase(o: Options): Promise<Floors> {
     const port = await cluster.children.get('n1')!.call<number>('echo');
     progress('floor: loopback round trip', 0);
     const roundTrip = await roundTripFloor(port, 3000);
+    progress('floor: rxraft TCP transport round trip', 0.25);
+    const transport = await transportFloor(await cluster.children.get('n3')!.call<number>('transportEcho'), 11 + o.valueBytes, 3000);
     progress('floor: append + fdatasync', 0.5);
     // A WAL record of one ~111-byte put command: 8-byte frame header + 25-byte entries block header + command.
     const fsync = await fsyncFloor(cluster.root, 8 + 25 + 11 + o.valueBytes, 3000);
-    note(`  floor: round trip p50 ${roundTrip.latencyMs.p50.toFixed(3)} ms; append+fdatasync p50 ${fsync.latencyMs.p50.toFixed(3)} ms`);
+    note(`  floor: round trip p50 ${roundTrip.latencyMs.p50.toFixed(3)} ms; rxraft transport round trip p50 ${transport.latencyMs.p50.toFixed(3)} ms; append+fdatasync p50 ${fsync.latencyMs.p50.toFixed(3)} ms`);
     const httpPort = await cluster.children.get('n2')!.call<number>('httpEcho');
     const httpFloor: Floors['http'] = {};
     const value = Buffer.alloc(o.valueBytes, 0x61);
@@ -232,7 +236,7 @@ async function floorPhase(o: Options): Promise<Floors> {
       client.close();
       note(`  floor: bare node:http server, 64 ${kind} clients: ${fmtRate(httpFloor[kind]!.writesPerSec)} requests/s, p50 ${fmtMs(httpFloor[kind]!.latencyMs.p50)} ms`);
     }
-    return { roundTrip, fsync, http: httpFloor };
+    return { roundTrip, transport, fsync, http: httpFloor };
   } finally {
     await cluster.stop();
   }
@@ -426,6 +430,7 @@ function report(o: Options, runs: RunResult[]): Record<string, unknown> {
     out.push(`| loopback round trip (2 processes) | ${fmtMs(rtt).padStart(6)} | ${fmtMs(median(floors.map((f) => f.roundTrip.latencyMs.p99))).padStart(6)} |`);
     out.push(`| append + fdatasync (${8 + 25 + 11 + o.valueBytes} B record)  | ${fmtMs(fsync).padStart(6)} | ${fmtMs(median(floors.map((f) => f.fsync.latencyMs.p99))).padStart(6)} |`);
     out.push(`| round trip + fdatasync            | ${fmtMs(rtt + fsync).padStart(6)} |        |`);
+    out.push(`| for comparison: AppendEntries round trip through rxraft's TCP transport (no Raft, no disk) | ${fmtMs(median(floors.map((f) => f.transport.latencyMs.p50)))} | ${fmtMs(median(floors.map((f) => f.transport.latencyMs.p99)))} |`);
     for (const kind of o.httpClients) {
       out.push(`bare node:http server in another process, 64 ${kind} clients: ${fmtRate(httpFloor[kind])} requests/s (the most any HTTP API can do here with this client)`);
     }

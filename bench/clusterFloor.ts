@@ -6,6 +6,7 @@
 import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { EntryKind, RaftMessage, tcpTransport } from '../src';
 import { LatencySummary, nowMs, Samples } from './clusterStats';
 
 export interface FloorResult {
@@ -72,6 +73,69 @@ export async function fsyncFloor(dir: string, recordBytes: number, ms: number): 
   } finally {
     await handle.close();
     await fsp.rm(file, { force: true });
+  }
+  return { iterations: samples.length, latencyMs: samples.summary() };
+}
+
+const TRANSPORT_SECRET = 'bench-transport-floor';
+
+/**
+ * The answering side of `transportFloor`: an rxraft TCP transport (id `floor-b`) that
+ * answers every AppendEntries with an AppendEntriesResponse. Resolves with its port.
+ */
+export async function transportEcho(): Promise<number> {
+  // floor-a must be a configured peer to be let in; answers go back on the connection it opens.
+  const transport = tcpTransport({ id: 'floor-b', listen: { host: '127.0.0.1', port: 0 }, peers: { 'floor-a': '127.0.0.1:9' }, clusterId: 'floor', secret: TRANSPORT_SECRET });
+  transport.inbound$.subscribe(({ from, message }) => {
+    if (message.type !== 'AppendEntries') return;
+    const last = message.entries.length ? message.entries[message.entries.length - 1].index : message.prevLogIndex;
+    transport.send(from, { type: 'AppendEntriesResponse', term: message.term, success: true, matchIndex: last, rejectedIndex: 0, conflictIndex: 0, conflictTerm: 0, seq: message.seq });
+  });
+  return (await transport.listening()).port;
+}
+
+/**
+ * One AppendEntries carrying one `entryBytes` entry, answered by `transportEcho` in another
+ * process, one in flight, for `ms` milliseconds: the round trip through rxraft's TCP
+ * transport (framing, encoding, validation, turn batching) without Raft or disk.
+ */
+export async function transportFloor(port: number, entryBytes: number, ms: number): Promise<FloorResult> {
+  const transport = tcpTransport({ id: 'floor-a', listen: { host: '127.0.0.1', port: 0 }, peers: { 'floor-b': `127.0.0.1:${port}` }, clusterId: 'floor', secret: TRANSPORT_SECRET });
+  const data = Buffer.alloc(entryBytes, 0x64);
+  const samples = new Samples();
+  try {
+    await transport.listening();
+    const end = nowMs() + ms;
+    let index = 0;
+    const send = () => {
+      index++;
+      const message: RaftMessage = {
+        type: 'AppendEntries', term: 1, leaderId: 'floor-a', prevLogIndex: index - 1, prevLogTerm: 1,
+        entries: [{ index, term: 1, kind: EntryKind.Command, data }], leaderCommit: index - 1, seq: index,
+      };
+      transport.send('floor-b', message);
+      return nowMs();
+    };
+    await new Promise<void>((resolve, reject) => {
+      const stuck = setTimeout(() => reject(new Error('transport floor: no answer')), ms + 5000);
+      let sentAt = 0;
+      // The first exchange includes dialing and the handshake: not a sample.
+      let warm = false;
+      transport.inbound$.subscribe(({ message }) => {
+        if (message.type !== 'AppendEntriesResponse') return;
+        const t = nowMs();
+        if (warm) samples.add(t - sentAt);
+        warm = true;
+        if (t < end) sentAt = send();
+        else {
+          clearTimeout(stuck);
+          resolve();
+        }
+      });
+      sentAt = send();
+    });
+  } finally {
+    await transport.close();
   }
   return { iterations: samples.length, latencyMs: samples.summary() };
 }

@@ -7,6 +7,7 @@
  *   fsyncs and transport frames it took;
  * - `echo`: opens a TCP echo server (for the loopback round-trip floor) and answers its port;
  * - `httpEcho`: opens a bare node:http server answering 200 to everything (the HTTP floor);
+ * - `transportEcho`: opens an rxraft TCP transport answering every AppendEntries;
  * - `counters`: CPU time used, fsyncs and frames sent so far.
  */
 import * as http from 'node:http';
@@ -14,6 +15,7 @@ import * as net from 'node:net';
 import { encodeCommand, Op } from '../examples/kv/commands';
 import { runKvServerMain } from '../examples/kv/main';
 import type { KvServer } from '../examples/kv/server';
+import { transportEcho } from './clusterFloor';
 import { closedLoop, LoadResult } from './clusterStats';
 
 /** Running totals of a node process, for rates over a load level. */
@@ -78,6 +80,7 @@ void runKvServerMain(process.argv.slice(2), (server) => ({
   load: (args) => load(server, args as LoadArgs),
   echo: () => echo(),
   httpEcho: () => httpEcho(),
+  transportEcho: () => transportEcho(),
   counters: async (): Promise<NodeCounters> => {
     const cpu = process.cpuUsage();
     return { cpuMicros: cpu.user + cpu.system, fsyncs: server.storage.syncs, framesSent: framesSent(server) };
