@@ -1,5 +1,5 @@
 import { InvalidMessageError } from '../errors';
-import { Entry, EntryKind, isEntryKind } from './entry';
+import { Entry, isEntryKind } from './entry';
 
 /**
  * The binary layout of a batch of entries: laid out once, then sent unchanged in every
@@ -25,16 +25,20 @@ export function encodedSize(entries: readonly Entry[]): number {
 /** Lays out entries as one binary block. */
 export function encodeEntries(entries: readonly Entry[]): Buffer {
   const out = Buffer.allocUnsafe(encodedSize(entries));
-  out.writeUInt32BE(entries.length, 0);
+  put32(out, 0, entries.length);
   let at = 4;
-  for (const e of entries) {
-    at = writeUint53(out, e.index, at);
-    at = writeUint53(out, e.term, at);
-    out[at++] = e.kind;
-    out.writeUInt32BE(e.data.byteLength, at);
-    at += 4;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    const length = e.data.byteLength;
+    put32(out, at, Math.floor(e.index / TWO_32));
+    put32(out, at + 4, e.index >>> 0);
+    put32(out, at + 8, Math.floor(e.term / TWO_32));
+    put32(out, at + 12, e.term >>> 0);
+    out[at + 16] = e.kind;
+    put32(out, at + 17, length);
+    at += ENTRY_HEADER_BYTES;
     out.set(e.data, at);
-    at += e.data.byteLength;
+    at += length;
   }
   return out;
 }
@@ -44,36 +48,44 @@ export function encodeEntries(entries: readonly Entry[]): Buffer {
  * (no copy). Throws `InvalidMessageError` on any inconsistency.
  */
 export function decodeEntries(block: Uint8Array): Entry[] {
-  const buf = Buffer.isBuffer(block) ? block : Buffer.from(block.buffer, block.byteOffset, block.byteLength);
-  if (buf.length < 4) throw new InvalidMessageError('entry block shorter than its count');
-  const count = buf.readUInt32BE(0);
-  if (count > (buf.length - 4) / ENTRY_HEADER_BYTES) throw new InvalidMessageError(`entry count ${count} exceeds block size`);
+  const buf = block;
+  const end = buf.byteLength;
+  if (end < 4) throw new InvalidMessageError('entry block shorter than its count');
+  const count = get32(buf, 0);
+  if (count > (end - 4) / ENTRY_HEADER_BYTES) throw new InvalidMessageError(`entry count ${count} exceeds block size`);
   const entries: Entry[] = new Array(count);
+  const base = buf.byteOffset;
+  const memory = buf.buffer;
   let at = 4;
   for (let i = 0; i < count; i++) {
-    if (at + ENTRY_HEADER_BYTES > buf.length) throw new InvalidMessageError('entry header truncated');
-    const index = readUint53(buf, at);
-    const term = readUint53(buf, at + 8);
+    if (at + ENTRY_HEADER_BYTES > end) throw new InvalidMessageError('entry header truncated');
+    const indexHigh = get32(buf, at);
+    const termHigh = get32(buf, at + 8);
+    if (indexHigh > 0x1f_ffff || termHigh > 0x1f_ffff) throw new InvalidMessageError('integer beyond 2^53');
     const kind = buf[at + 16];
-    const length = buf.readUInt32BE(at + 17);
+    const length = get32(buf, at + 17);
     at += ENTRY_HEADER_BYTES;
     if (!isEntryKind(kind)) throw new InvalidMessageError(`unknown entry kind ${kind}`);
-    if (at + length > buf.length) throw new InvalidMessageError('entry data truncated');
-    entries[i] = { index, term, kind: kind as EntryKind, data: buf.subarray(at, at + length) };
+    if (at + length > end) throw new InvalidMessageError('entry data truncated');
+    entries[i] = {
+      index: indexHigh * TWO_32 + get32(buf, at - 17),
+      term: termHigh * TWO_32 + get32(buf, at - 9),
+      kind,
+      data: new Uint8Array(memory, base + at, length),
+    };
     at += length;
   }
-  if (at !== buf.length) throw new InvalidMessageError(`${buf.length - at} trailing bytes after entries`);
+  if (at !== end) throw new InvalidMessageError(`${end - at} trailing bytes after entries`);
   return entries;
 }
 
-function writeUint53(buf: Buffer, n: number, at: number): number {
-  buf.writeUInt32BE(Math.floor(n / TWO_32), at);
-  buf.writeUInt32BE(n >>> 0, at + 4);
-  return at + 8;
+function put32(buf: Uint8Array, at: number, n: number): void {
+  buf[at] = n >>> 24;
+  buf[at + 1] = n >>> 16;
+  buf[at + 2] = n >>> 8;
+  buf[at + 3] = n;
 }
 
-function readUint53(buf: Buffer, at: number): number {
-  const high = buf.readUInt32BE(at);
-  if (high > 0x1f_ffff) throw new InvalidMessageError('integer beyond 2^53');
-  return high * TWO_32 + buf.readUInt32BE(at + 4);
+function get32(buf: Uint8Array, at: number): number {
+  return ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0;
 }
