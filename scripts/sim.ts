@@ -3,7 +3,7 @@
  *
  *   npm run sim -- --seeds N [--from S] [--nodes 3|5] [--steps K] [--clients C]
  *                  [--faults network,partition,one-way,bridge,isolate,crash,pause]
- *                  [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward]
+ *                  [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward]
  *                  [--workers W] [--budget B] [--json] [--verbose] [--history FILE]
  *
  * Runs seeds S .. S+N-1 (each one a whole cluster, fault schedule and workload), over W
@@ -35,6 +35,7 @@ interface Args {
   history: string | undefined;
   faults: FaultClass[] | undefined;
   sessions: 'none' | 'all' | 'mixed' | undefined;
+  snapshots: 'on' | 'off' | 'mixed' | undefined;
   reads: 'log' | 'index' | 'lease' | 'mixed' | undefined;
   forward: boolean;
   worker: boolean;
@@ -52,7 +53,7 @@ interface SeedReport {
 }
 
 const USAGE = `usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--steps K] [--clients C] [--faults ${ALL_FAULT_CLASSES.join(',')}]
-         [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;
+         [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = {
@@ -68,6 +69,7 @@ function parseArgs(argv: readonly string[]): Args {
     history: undefined,
     faults: undefined,
     sessions: undefined,
+    snapshots: undefined,
     reads: undefined,
     forward: true,
     worker: false,
@@ -95,6 +97,7 @@ function parseArgs(argv: readonly string[]): Args {
       case '--verbose': args.verbose = true; break;
       case '--history': args.history = argv[++i]; break;
       case '--faults': args.faults = (argv[++i] ?? '').split(',').map((f) => oneOf('faults', f, ALL_FAULT_CLASSES)); break;
+      case '--snapshots': args.snapshots = oneOf('snapshots', argv[++i], ['on', 'off', 'mixed'] as const); break;
       case '--sessions': args.sessions = oneOf('sessions', argv[++i], ['none', 'all', 'mixed'] as const); break;
       case '--reads': args.reads = oneOf('reads', argv[++i], ['log', 'index', 'lease', 'mixed'] as const); break;
       case '--no-forward': args.forward = false; break;
@@ -118,6 +121,7 @@ function options(args: Args, seed: number): SimulationOptions {
     steps: args.steps,
     clients: args.clients,
     faults: args.faults,
+    snapshots: args.snapshots,
     linearizabilityBudget: args.budget,
     workload: { sessions: args.sessions, reads: args.reads },
     cluster: args.forward ? undefined : { nodeOptions: { forward: false } },
@@ -205,6 +209,7 @@ async function main(): Promise<void> {
     if (args.verbose) {
       console.log(`seed ${r.seed}: ${r.nodes} nodes, ${r.steps} steps, ${r.virtualTime.toFixed(0)} virtual ms, ${r.elections} leaders, ${r.committed} entries applied`);
       console.log(`ops: ${JSON.stringify(r.ops)}; linearizability: ${r.linearizability.verdict} (${r.linearizability.steps} steps)`);
+      console.log(`snapshots: ${r.snapshots.policy ? JSON.stringify(r.snapshots.policy) : 'off'}, ${r.snapshots.restores} restored`);
       console.log(`recovery after the faults: leader in ${r.recovery.leader?.toFixed(1) ?? '-'} ms, every client served ${r.recovery.requests?.toFixed(1) ?? '-'} ms later`);
       for (const f of r.faults) console.log(`  ${f.at.toFixed(1).padStart(8)} ms  ${f.action}`);
     }

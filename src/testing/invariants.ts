@@ -48,6 +48,16 @@ interface LeaderLog {
   readonly terms: Int32Array;
 }
 
+/**
+ * One run of a node's state machine: `events` holds each applied index, and each
+ * snapshot restored as minus its index; `covered` is the highest index the state
+ * reflects (applied or restored).
+ */
+interface RunLog {
+  readonly events: number[];
+  covered: number;
+}
+
 /** An entry known committed: its term, and the term of the leader that committed it (or a later one). */
 interface CommittedInfo {
   readonly term: number;
@@ -102,6 +112,8 @@ interface KnownEntry {
  */
 export class SafetyMonitor {
   readonly violations: Violation[] = [];
+  /** Snapshots restored so far (reported through `onRestore`). */
+  restores = 0;
   /** term → the leader seen in it. */
   private readonly leaders = new Map<number, NodeId>();
   private readonly leaderLogs: LeaderLog[] = [];
@@ -121,8 +133,8 @@ export class SafetyMonitor {
   private readonly known: KnownEntry[][] = [];
   private readonly quorum: number;
   private readonly subscriptions: Subscription[] = [];
-  /** Per node and run: indices the run emitted, in order. */
-  private readonly runs = new Map<NodeId, number[][]>();
+  /** Per node and run: what the run's state machine went through, in order. */
+  private readonly runs = new Map<NodeId, RunLog[]>();
 
   constructor(private readonly cluster: TestCluster) {
     this.quorum = Math.floor(cluster.ids.length / 2) + 1;
@@ -169,12 +181,37 @@ export class SafetyMonitor {
     for (const id of this.cluster.ids) {
       const runs = this.runs.get(id)!;
       for (const [r, run] of runs.entries()) this.checkRunPrefix(id, r, run);
-      const last = runs[runs.length - 1] ?? [];
-      const reached = last[last.length - 1] ?? 0;
+      const reached = runs[runs.length - 1]?.covered ?? 0;
       if (this.cluster.isRunning(id) && reached < top) {
         this.report('liveness', `${id} applied up to index ${reached} only, but index ${top} was applied elsewhere`);
       }
     }
+  }
+
+  /**
+   * Run `run` of node `id` restored a snapshot as of `index` (at start, or one sent by the
+   * leader). Its state must not go back, and it then goes on after `index`.
+   */
+  onRestore(id: NodeId, run: number, index: number): void {
+    this.restores++;
+    const log = this.runs.get(id)?.[run];
+    if (!log) return;
+    if (index < log.covered) {
+      this.report('state-machine-safety', `${id} (run ${run}) restored a snapshot at index ${index} after applying up to ${log.covered}`);
+    }
+    log.events.push(-index);
+    log.covered = Math.max(log.covered, index);
+  }
+
+  /** Every command applied anywhere up to `index`, in index order (to rebuild a state). */
+  appliedUpTo(index: number): CommittedEntry[] {
+    this.sortApplied();
+    const out: CommittedEntry[] = [];
+    for (const i of this.appliedIndices) {
+      if (i > index) break;
+      out.push(this.applied.get(i)!.entry);
+    }
+    return out;
   }
 
   /** Stops watching. */
@@ -183,7 +220,7 @@ export class SafetyMonitor {
   }
 
   private attach(id: NodeId, node: RaftNode): void {
-    const run: number[] = [];
+    const run: RunLog = { events: [], covered: 0 };
     const runNumber = this.runs.get(id)!.push(run) - 1;
     let last = { term: 0, commitIndex: 0, appliedIndex: 0 };
     this.subscriptions.push(
@@ -259,12 +296,13 @@ export class SafetyMonitor {
     }
   }
 
-  private onApplied(id: NodeId, runNumber: number, run: number[], e: CommittedEntry): void {
-    const prev = run[run.length - 1] ?? 0;
+  private onApplied(id: NodeId, runNumber: number, run: RunLog, e: CommittedEntry): void {
+    const prev = run.covered;
     if (e.index <= prev) {
-      this.report('state-machine-safety', `${id} (run ${runNumber}) applied index ${e.index} after index ${prev}`);
+      this.report('state-machine-safety', `${id} (run ${runNumber}) applied index ${e.index} after reaching index ${prev}`);
     }
-    run.push(e.index);
+    run.events.push(e.index);
+    run.covered = Math.max(run.covered, e.index);
     const first = this.applied.get(e.index);
     if (!first) {
       this.applied.set(e.index, { entry: e, node: id });
@@ -290,16 +328,24 @@ export class SafetyMonitor {
     }
   }
 
-  /** A run must have emitted exactly the command indices applied anywhere, up to its last one. */
-  private checkRunPrefix(id: NodeId, runNumber: number, run: readonly number[]): void {
+  /**
+   * A run must have applied exactly the command indices applied anywhere, except those a
+   * restored snapshot covers: between two consecutive events, no command index is missing.
+   */
+  private checkRunPrefix(id: NodeId, runNumber: number, run: RunLog): void {
     this.sortApplied();
-    const all = this.appliedIndices;
-    const last = run[run.length - 1] ?? 0;
-    for (let i = 0; i < all.length && all[i] <= last; i++) {
-      if (run[i] !== all[i]) {
-        this.report('state-machine-safety', `${id} (run ${runNumber}) applied [..., ${run[i]}] where index ${all[i]} was applied elsewhere`);
+    let covered = 0;
+    for (const event of run.events) {
+      if (event < 0) {
+        covered = Math.max(covered, -event);
+        continue;
+      }
+      const skipped = this.firstAppliedBetween(covered, event);
+      if (skipped !== undefined) {
+        this.report('state-machine-safety', `${id} (run ${runNumber}) applied index ${event} after ${covered}, skipping index ${skipped}, which was applied elsewhere`);
         return;
       }
+      covered = event;
     }
   }
 

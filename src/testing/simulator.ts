@@ -8,6 +8,8 @@ import { SafetyMonitor, Violation } from './invariants';
 import { durabilityTap } from './invariantsWire';
 import { checkLinearizability, LinearizabilityResult } from './linearizability';
 import { KvWorkload, KvWorkloadOptions, KvWorkloadStats } from './workload';
+import { KvStateMachine } from './workloadKv';
+import type { SnapshotPolicy, StateMachine } from '../streams/snapshots';
 
 /** Options of `runSimulation`. Times are virtual milliseconds. */
 export interface SimulationOptions {
@@ -23,12 +25,18 @@ export interface SimulationOptions {
   readonly workload?: Omit<KvWorkloadOptions, 'random' | 'clients' | 'onAnomaly'>;
   /** Fault classes to inject (default all). */
   readonly faults?: readonly FaultClass[];
+  /**
+   * Snapshots and log compaction: `'on'` (a small policy drawn from the seed, so that
+   * snapshots, compaction and InstallSnapshot happen often), `'off'`, `'mixed'` (the
+   * seed decides; the default), or an explicit policy.
+   */
+  readonly snapshots?: 'on' | 'off' | 'mixed' | Partial<SnapshotPolicy>;
   /** Longest the cluster may take, once faults stop, for each liveness stage (default 10000). */
   readonly livenessTimeout?: number;
   /** Search steps per key for the linearizability check (default the checker's). */
   readonly linearizabilityBudget?: number;
   /** Options passed to the cluster: faulty storage or transport for tests, node options. */
-  readonly cluster?: Pick<TestClusterOptions, 'storage' | 'transport' | 'nodeOptions' | 'syncDelay'>;
+  readonly cluster?: Pick<TestClusterOptions, 'storage' | 'transport' | 'nodeOptions' | 'nodeOptionsFor' | 'syncDelay'>;
   /**
    * Check on the wire that votes and acknowledgements are durable when sent (default
    * true; see `durabilityTap`). Off, durability bugs must show through their effects.
@@ -56,6 +64,8 @@ export interface SimulationResult {
   readonly faults: readonly FaultEvent[];
   /** Distinct (term, leader) pairs seen. */
   readonly elections: number;
+  /** The snapshot policy the nodes ran with (null: no snapshots), and how many snapshots were restored. */
+  readonly snapshots: { readonly policy: Partial<SnapshotPolicy> | null; readonly restores: number };
   /** The highest log index at which a command was applied. */
   readonly committed: number;
   /** Virtual time simulated (ms). */
@@ -107,22 +117,51 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const tap = durabilityTap((m) => monitor?.report('durability', m), (id) => cluster!.storage(id));
   const wrap = options.cluster?.transport;
   const checkWire = options.wireChecks ?? true;
+  // Each run of each node gets its own state machine; the hooks reach it through a holder
+  // filled when the run starts (a dead run's late hooks touch only its own machine).
+  const policy = snapshotPolicy(options.snapshots ?? 'mixed', seededRandom(mix(seed, 4)));
+  const holders = new Map<NodeId, { kv?: KvStateMachine; run: number }>();
+  let workload: KvWorkload | undefined;
+  const stateMachineFor = (id: NodeId): StateMachine => {
+    const holder: { kv?: KvStateMachine; run: number } = { run: -1 };
+    holders.set(id, holder);
+    return {
+      snapshot: (at) => holder.kv!.snapshot(at),
+      restore: async (chunks, at) => {
+        await holder.kv!.restore(chunks, at);
+        monitor!.onRestore(id, holder.run, at.index);
+        const reference = new KvStateMachine();
+        for (const e of monitor!.appliedUpTo(at.index)) reference.apply(e);
+        if (reference.dump() !== holder.kv!.dump()) {
+          monitor!.report('state-machine-safety', `${id} restored a snapshot at index ${at.index} that differs from the log's state there: ${holder.kv!.dump().slice(0, 200)} vs ${reference.dump().slice(0, 200)}`);
+        }
+      },
+    };
+  };
+  const userOptionsFor = options.cluster?.nodeOptionsFor;
   cluster = new TestCluster({
     nodes,
     seed,
     ...options.cluster,
+    nodeOptionsFor: (id) => ({ ...(policy ? { stateMachine: stateMachineFor(id), snapshot: policy } : {}), ...userOptionsFor?.(id) }),
     transport: (id, t, s) => {
       const inner = wrap ? wrap(id, t, s) : t;
       return checkWire ? tap(id, inner) : inner;
     },
   });
   monitor = new SafetyMonitor(cluster);
-  const workload = new KvWorkload(cluster, {
+  workload = new KvWorkload(cluster, {
     ...options.workload,
     random: seededRandom(mix(seed, 1)),
     clients: options.clients ?? DEFAULTS.clients,
     onAnomaly: (m) => monitor.report('propose-contract', m),
   });
+  const attachHolder = (id: NodeId, run: number) => {
+    const holder = holders.get(id);
+    if (holder) Object.assign(holder, { kv: workload!.machine(id), run });
+  };
+  for (const id of cluster.ids) attachHolder(id, 0);
+  const holderSubscription = cluster.started$.subscribe(({ id, run }) => attachHolder(id, run));
   const injector = new FaultInjector(cluster, { random: seededRandom(mix(seed, 2)), classes: options.faults ?? ALL_FAULT_CLASSES });
   const schedule = seededRandom(mix(seed, 3));
   const release = captureUnhandledErrors((e) => monitor.report('simulator-error', `unhandled: ${describe(e)}`));
@@ -186,6 +225,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   }
   workload.finish();
   monitor.dispose();
+  holderSubscription.unsubscribe();
 
   const linearizability = checkLinearizability(workload.history, { budget: options.linearizabilityBudget });
   if (linearizability.verdict === 'violation') {
@@ -202,6 +242,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     ops: workload.stats,
     faults: injector.events,
     elections: monitor.elections,
+    snapshots: { policy, restores: monitor.restores },
     committed: monitor.highestApplied,
     virtualTime: clock.now(),
     recovery,
@@ -210,7 +251,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
 /**
  * The command line that replays a run exactly, for the options the CLI can express
- * (seed, nodes, steps, clients, fault classes, sessions, reads, forwarding). Planted
+ * (seed, nodes, steps, clients, fault classes, snapshots, sessions, reads, forwarding). Planted
  * storage or transport faults are test code: replay those from the test.
  *
  * @example
@@ -220,6 +261,7 @@ export function reproduceCommand(options: SimulationOptions): string {
   const parts = [`npm run sim -- --seeds 1 --from ${options.seed} --nodes ${options.nodes ?? DEFAULTS.nodes} --steps ${options.steps ?? DEFAULTS.steps}`];
   if (options.clients !== undefined && options.clients !== DEFAULTS.clients) parts.push(`--clients ${options.clients}`);
   if (options.faults && options.faults.join(',') !== ALL_FAULT_CLASSES.join(',')) parts.push(`--faults ${options.faults.join(',')}`);
+  if (typeof options.snapshots === 'string' && options.snapshots !== 'mixed') parts.push(`--snapshots ${options.snapshots}`);
   if (options.workload?.sessions) parts.push(`--sessions ${options.workload.sessions}`);
   if (options.workload?.reads) parts.push(`--reads ${options.workload.reads}`);
   if ((options.cluster?.nodeOptions as { forward?: boolean } | undefined)?.forward === false) parts.push('--no-forward');
@@ -257,6 +299,18 @@ function describeStatuses(cluster: TestCluster): string {
       return `${id}: ${s.role} t${s.term} leader=${s.leaderId ?? '-'} commit=${s.commitIndex} applied=${s.appliedIndex} last=${s.lastIndex}${cluster.isPaused(id) ? ' paused' : ''}`;
     })
     .join('; ');
+}
+
+/** The snapshot policy of a run, or null for none. */
+function snapshotPolicy(setting: NonNullable<SimulationOptions['snapshots']>, random: () => number): Partial<SnapshotPolicy> | null {
+  if (typeof setting === 'object') return setting;
+  const on = setting === 'on' || (setting === 'mixed' && random() < 0.5);
+  if (!on) return null;
+  return {
+    everyEntries: 10 + Math.floor(random() * 50),
+    keepEntries: Math.floor(random() * 20),
+    chunkBytes: 64 + Math.floor(random() * 448),
+  };
 }
 
 /** Derives an independent seed for one purpose from the run's seed. */

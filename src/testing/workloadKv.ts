@@ -45,11 +45,19 @@ export function decodeKvCommand(data: Uint8Array): KvCommand {
   return c;
 }
 
+/** Results of the last this-many indices travel in a snapshot (for proposals answered after a restore). */
+const SNAPSHOT_RESULTS = 256;
+/** Snapshot chunk size: small, so that snapshots stream in several chunks. */
+const SNAPSHOT_CHUNK = 256;
+
 /**
  * One node's replicated key-value map, fed from its `committed$` (one instance per run
  * of the node: a restarted node replays its log into a fresh one). It remembers, for
  * every index it applied, the command's id and result, so a client whose proposal
  * resolved with `{ index }` reads what its command returned on that node.
+ *
+ * It is also a `StateMachine` for rxraft's snapshots: `snapshot` serializes the map
+ * (and the latest results) at once, `restore` replaces them.
  *
  * @example
  * const kv = new KvStateMachine();
@@ -86,6 +94,41 @@ export class KvStateMachine {
 
   get(key: string): string | null {
     return this.data.get(key) ?? null;
+  }
+
+  /** The state as of `at` (the last applied entry), in chunks; serialized now, not lazily. */
+  snapshot(at: { readonly index: number }): Uint8Array[] {
+    const results = [...this.results].filter(([i]) => i > at.index - SNAPSHOT_RESULTS && i <= at.index);
+    const bytes = encoder.encode(JSON.stringify({ data: [...this.data], results }));
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < bytes.length; i += SNAPSHOT_CHUNK) chunks.push(bytes.slice(i, i + SNAPSHOT_CHUNK));
+    return chunks;
+  }
+
+  /** Replaces the state with a snapshot's. */
+  async restore(chunks: AsyncIterable<Uint8Array>, at: { readonly index: number }): Promise<void> {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of chunks) parts.push(chunk);
+    const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    let offset = 0;
+    for (const p of parts) {
+      bytes.set(p, offset);
+      offset += p.byteLength;
+    }
+    const state = JSON.parse(decoder.decode(bytes)) as {
+      data: [string, string][];
+      results: [number, { id: string; result: KvResult }][];
+    };
+    this.data.clear();
+    for (const [k, v] of state.data) this.data.set(k, v);
+    this.results.clear();
+    for (const [i, r] of state.results) this.results.set(i, r);
+    this.lastIndex = at.index;
+  }
+
+  /** The map, canonically ordered: two machines in the same state dump the same string. */
+  dump(): string {
+    return JSON.stringify([...this.data].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
   private execute(c: KvCommand): KvResult {

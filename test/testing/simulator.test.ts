@@ -60,6 +60,17 @@ describe('runSimulation', () => {
     }
   });
 
+  test('with snapshots: nodes compact, restore and install snapshots; every restored state matches the log', async () => {
+    let restores = 0;
+    for (let seed = 1; seed <= 4; seed++) {
+      const r = await runSimulation({ seed, nodes: 5, steps: 30, snapshots: 'on' });
+      expect(r.violations).toEqual([]);
+      expect(r.snapshots.policy).not.toBeNull();
+      restores += r.snapshots.restores;
+    }
+    expect(restores).toBeGreaterThan(4);
+  });
+
   test('the linearizability checker sees the recorded history: a client that retries blindly is caught', async () => {
     // Planted client bug: retrying a command whose outcome is unknown, without a session.
     const options = { nodes: 5, steps: 30, workload: { sessions: 'none', unsafeRetries: true } } as const;
@@ -104,10 +115,11 @@ describe('runSimulation', () => {
         steps: 50,
         clients: 6,
         faults: ['crash', 'pause'],
+        snapshots: 'on',
         workload: { sessions: 'all', reads: 'lease' },
         cluster: { nodeOptions: { forward: false } as object },
       }),
-    ).toBe('npm run sim -- --seeds 1 --from 9 --nodes 3 --steps 50 --clients 6 --faults crash,pause --sessions all --reads lease --no-forward');
+    ).toBe('npm run sim -- --seeds 1 --from 9 --nodes 3 --steps 50 --clients 6 --faults crash,pause --snapshots on --sessions all --reads lease --no-forward');
   });
 });
 

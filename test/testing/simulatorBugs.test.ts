@@ -5,7 +5,7 @@
  */
 import { merge, Observable, SchedulerLike, Subject } from 'rxjs';
 import { MemoryStorage } from '../../src/storage/memoryStorage';
-import type { HardState } from '../../src/storage/storage';
+import type { HardState, SnapshotMeta, SnapshotWriter } from '../../src/storage/storage';
 import type { Entry } from '../../src/messages/entry';
 import type { Envelope, NodeId, RaftMessage } from '../../src/messages/types';
 import type { Transport } from '../../src/transports/transport';
@@ -29,6 +29,28 @@ class AckBeforeSyncStorage extends MemoryStorage {
 class ForgetfulVoteStorage extends MemoryStorage {
   override saveHardState(state: HardState): Promise<void> {
     return super.saveHardState({ term: state.term, votedFor: null });
+  }
+}
+
+/** Writes the first snapshot faithfully, then keeps writing that one's data under every later snapshot's name. */
+class StaleSnapshotStorage extends MemoryStorage {
+  private first: Uint8Array[] | null = null;
+
+  override createSnapshot(meta: SnapshotMeta): SnapshotWriter {
+    const inner = super.createSnapshot(meta);
+    const chunks: Uint8Array[] = [];
+    return {
+      write: async (chunk) => {
+        chunks.push(chunk);
+        if (!this.first) await inner.write(chunk);
+      },
+      commit: async (options) => {
+        if (this.first) for (const chunk of this.first) await inner.write(chunk);
+        else this.first = chunks;
+        return inner.commit(options);
+      },
+      abort: () => inner.abort(),
+    };
   }
 }
 
@@ -154,6 +176,18 @@ describe('the simulator catches planted bugs', () => {
     };
     const found = await firstFailure(options, 20, ['durability', 'election-safety']);
     console.log(`forgotten vote caught by seed ${found.seed}: ${found.violations[0].message}`);
+    await expectReplay(options, found);
+  });
+
+  test('storage that serves a stale snapshot under a new index', async () => {
+    const options = {
+      nodes: 5,
+      steps: 30,
+      snapshots: 'on' as const,
+      cluster: { storage: (_id: NodeId, scheduler: SchedulerLike, syncDelay: number) => new StaleSnapshotStorage({ scheduler, syncDelay }) },
+    };
+    const found = await firstFailure(options, 20, ['state-machine-safety', 'linearizability']);
+    console.log(`stale snapshot caught by seed ${found.seed}: ${found.violations[0].message.slice(0, 160)}`);
     await expectReplay(options, found);
   });
 });
