@@ -99,3 +99,27 @@ describe('simulator findings', () => {
     await c.stop();
   });
 });
+
+describe('simulator findings: membership', () => {
+  // Found by `npm run sim -- --seeds 1 --from 74 --nodes 5 --steps 30 --faults membership,transfer,crash,network,partition --verbose`
+  // (also seed 147): a node whose log ends before a voter was (re-)added drops every
+  // message from that voter as "unknown peer" (node.ts `knows`), so when that voter leads,
+  // the stale node can never catch up. Raft servers process RPCs without consulting their
+  // configuration (dissertation §4.1).
+  test('a node that missed a membership change still follows a leader added by it', async () => {
+    const c = new TestCluster({ nodes: 3, seed: 3 });
+    const leader = await c.waitForLeader();
+    await c.propose(leader, 'a');
+    const stale = c.ids.find((id) => id !== leader)!;
+    c.crash(stale);
+    c.join('n4');
+    await settleOn(c, c.node(leader).addLearner('n4'));
+    await settleOn(c, c.node(leader).promote('n4'));
+    await settleOn(c, c.node(leader).transferLeadership('n4'));
+    await c.propose('n4', 'b');
+    c.start(stale);
+    await c.waitFor(() => c.committedData(stale).length === 2, 3000);
+    expect(c.committedData(stale)).toEqual(['a', 'b']);
+    await c.stop();
+  });
+});
