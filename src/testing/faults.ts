@@ -1,4 +1,6 @@
 import type { NodeId } from '../messages/types';
+import type { RaftNode } from '../api';
+import type { Membership } from '../streams/status';
 import type { NetworkFaults } from '../transports/memoryHub';
 import type { TestCluster } from './cluster';
 
@@ -17,9 +19,13 @@ export type FaultClass =
   /** A node loses power (unsynced writes are lost) and restarts later, or at once. */
   | 'crash'
   /** A node freezes for a while, then goes on as if nothing happened. */
-  | 'pause';
+  | 'pause'
+  /** The leader hands leadership to another voter (TimeoutNow). */
+  | 'transfer'
+  /** A voter (the leader, sometimes) is removed from the cluster, and later added back as a learner and promoted. */
+  | 'membership';
 
-export const ALL_FAULT_CLASSES: readonly FaultClass[] = ['network', 'partition', 'one-way', 'bridge', 'isolate', 'crash', 'pause'];
+export const ALL_FAULT_CLASSES: readonly FaultClass[] = ['network', 'partition', 'one-way', 'bridge', 'isolate', 'crash', 'pause', 'transfer', 'membership'];
 
 /** One fault the injector applied, as the simulator reports it. */
 export interface FaultEvent {
@@ -64,6 +70,8 @@ export class FaultInjector {
   private readonly crashed: NodeId[] = [];
   /** The node bridging two halves, while a bridge is in place: a favourite target. */
   private bridgeNode: NodeId | null = null;
+  /** When `repairMembership` may ask again. */
+  private nextRepair = 0;
 
   constructor(
     private readonly cluster: TestCluster,
@@ -101,6 +109,8 @@ export class FaultInjector {
       if (this.crashed.length > 0) options.push([1 + this.crashed.length, () => this.restart()]);
     }
     if (has('pause') && running.length > 0) options.push([1, () => this.pause()]);
+    if (has('transfer')) options.push([0.5, () => this.transfer()]);
+    if (has('membership')) options.push([0.7, () => this.membership()]);
     if (options.length === 0) return;
     let r = this.random() * options.reduce((sum, [w]) => sum + w, 0);
     for (const [w, inject] of options) {
@@ -125,6 +135,60 @@ export class FaultInjector {
     for (const id of down) this.cluster.start(id);
     this.log(`calm: heal, resume all${down.length ? `, restart ${down.join(',')}` : ''}`);
     await this.cluster.clock.advance(0);
+  }
+
+  /**
+   * Whether every node is a voter again in the configuration of the leader every node
+   * follows, committed (always true when membership faults are off).
+   */
+  membershipComplete(): boolean {
+    const leader = this.cluster.leader();
+    if (!leader) return false;
+    const m = membersOf(this.cluster.node(leader));
+    return m.committed && !m.joint && this.cluster.ids.every((id) => m.voters.includes(id));
+  }
+
+  /** After the faults: asks the leader to add back a removed voter (at most every 200 ms). */
+  repairMembership(): void {
+    const now = this.cluster.clock.now();
+    if (now < this.nextRepair || this.membershipComplete()) return;
+    this.nextRepair = now + 200;
+    const leaderId = this.cluster.leader();
+    if (leaderId) this.readd(this.cluster.node(leaderId), membersOf(this.cluster.node(leaderId)), false);
+  }
+
+  private transfer(): void {
+    const leaderId = this.cluster.leader();
+    if (!leaderId) return this.log('transfer: no leader');
+    const leader = this.cluster.node(leaderId);
+    const voters = membersOf(leader).voters.filter((id) => id !== leaderId);
+    const to = voters.length > 0 && this.random() < 0.5 ? this.pick(voters) : undefined;
+    leader.transferLeadership(to).catch(() => undefined);
+    this.log(`transfer leadership from ${leaderId} to ${to ?? 'the most up-to-date voter'}`);
+  }
+
+  private membership(): void {
+    const leaderId = this.cluster.leader();
+    if (!leaderId) return this.log('membership: no leader');
+    const leader = this.cluster.node(leaderId);
+    const m = membersOf(leader);
+    if (m.joint || this.readd(leader, m, true)) return;
+    // At most one voter is out at a time: a majority of N and of N - 1 voters are the same
+    // size for odd N, which keeps the safety monitor's majority checks exact.
+    const others = m.voters.filter((id) => id !== leaderId);
+    const target = this.random() < 0.3 || others.length === 0 ? leaderId : this.pick(others);
+    leader.removeMember(target).catch(() => undefined);
+    this.log(`membership: remove ${target}${target === leaderId ? ' (leader)' : ''}`);
+  }
+
+  /** Adds back the first node that is not a voter: as a learner, then promoted. Returns whether there was one. */
+  private readd(leader: RaftNode, m: Membership, log: boolean): boolean {
+    const missing = this.cluster.ids.find((id) => !m.voters.includes(id));
+    if (missing === undefined) return false;
+    const added = m.learners.includes(missing) ? Promise.resolve() : leader.addLearner(missing);
+    added.then(() => leader.promote(missing)).catch(() => undefined);
+    if (log) this.log(`membership: add back ${missing}`);
+    return true;
   }
 
   private weather(): void {
@@ -262,4 +326,11 @@ export class FaultInjector {
   private log(action: string): void {
     this.events.push({ at: this.cluster.clock.now(), action });
   }
+}
+
+/** A node's current configuration (`members$` replays it). */
+function membersOf(node: RaftNode): Membership {
+  let members: Membership | undefined;
+  node.members$.subscribe((m) => (members = m)).unsubscribe();
+  return members!;
 }

@@ -2,6 +2,7 @@ import type { Subscription } from 'rxjs';
 import type { CommittedEntry, Entry } from '../messages/entry';
 import type { NodeId } from '../messages/types';
 import type { RaftNode } from '../node';
+import { UnknownPeerError } from '../errors';
 import type { TestCluster } from './cluster';
 import { durableLog } from './invariantsDurable';
 
@@ -89,7 +90,8 @@ interface KnownEntry {
  *   log is durable) is kept; it must hold every entry committed in an earlier term,
  *   whenever that commit is learned (Raft §5.4.3).
  * - **monotonicity**: term, commit index and applied index never decrease within a run.
- * - **node errors**: anything on a node's `errors$`.
+ * - **node errors**: anything on a node's `errors$`, except messages from non-members
+ *   (a removed node keeps talking for a while), which are only counted.
  *
  * From storage, after every virtual instant (`checkStorage`), incrementally:
  * - **log matching**: across all nodes' durable logs (`MemoryStorage.durableEntries()`),
@@ -114,6 +116,8 @@ export class SafetyMonitor {
   readonly violations: Violation[] = [];
   /** Snapshots restored so far (reported through `onRestore`). */
   restores = 0;
+  /** Messages nodes dropped because they came from a non-member (a removed node). */
+  unknownPeerMessages = 0;
   /** term → the leader seen in it. */
   private readonly leaders = new Map<number, NodeId>();
   private readonly leaderLogs: LeaderLog[] = [];
@@ -225,7 +229,11 @@ export class SafetyMonitor {
     let last = { term: 0, commitIndex: 0, appliedIndex: 0 };
     this.subscriptions.push(
       node.committed$.subscribe((e) => this.onApplied(id, runNumber, run, e)),
-      node.errors$.subscribe((e) => this.report('node-error', `${id}: ${e.name}: ${e.message}`)),
+      node.errors$.subscribe((e) => {
+        // A removed member keeps talking until it learns it is out: expected, and harmless.
+        if (e instanceof UnknownPeerError) this.unknownPeerMessages++;
+        else this.report('node-error', `${id}: ${e.name}: ${e.message}`);
+      }),
       node.status$.subscribe((s) => {
         if (s.stopped) return;
         if (s.term < last.term || s.commitIndex < last.commitIndex || s.appliedIndex < last.appliedIndex) {

@@ -84,14 +84,16 @@ const DEFAULTS = { nodes: 5, steps: 30, clients: 4, livenessTimeout: 10000 };
  * Runs one deterministic simulation: a cluster of real rxraft nodes on virtual time,
  * key-value clients proposing through it, and faults drawn from the seed — message
  * loss, duplication, reordering and delay; symmetric, one-way and bridged partitions;
- * crashes losing unsynced writes, with restarts; paused nodes.
+ * crashes losing unsynced writes, with restarts; paused nodes; leadership transfers;
+ * removing a voter and adding it back.
  *
  * 1. Fault phase: `steps` faults, each held for 20–400 ms (during some steps the clients
  *    go quiet). Safety invariants are checked after every virtual instant (see
  *    `SafetyMonitor`, `durabilityTap`); the phase ends early at the first violation.
- * 2. Liveness phase: every fault ends (heal, resume, restart). Within `livenessTimeout`
- *    each, all nodes must agree on a leader, every client must complete an operation,
- *    and all nodes must apply the same commands (nothing committed is lost).
+ * 2. Liveness phase: every fault ends (heal, resume, restart, add removed voters back).
+ *    Within `livenessTimeout` each, all nodes must agree on a leader, every client must
+ *    complete an operation, and all nodes must apply the same commands (nothing
+ *    committed is lost).
  * 3. The history is checked for linearizability. A search that runs out of budget is
  *    `'unknown'`, never `'ok'`, and is not a violation.
  *
@@ -198,8 +200,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     if (monitor.violations.length === 0) {
       await injector.calm();
       const calmAt = clock.now();
-      if (!(await waitUntil(() => agreedLeader(cluster) !== null, bound))) {
-        monitor.report('liveness', `no leader all nodes agree on within ${bound} ms after the faults stopped (${describeStatuses(cluster)})`);
+      const settled = () => {
+        injector.repairMembership();
+        return injector.membershipComplete() && agreedLeader(cluster) !== null;
+      };
+      if (!(await waitUntil(settled, bound))) {
+        monitor.report('liveness', `no leader all nodes (all voters again) agree on within ${bound} ms after the faults stopped (${describeStatuses(cluster)})`);
       } else {
         const since = clock.now();
         recovery.leader = since - calmAt;
@@ -321,8 +327,11 @@ function mix(seed: number, stream: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** An error's name and message, and where it was thrown when a stack was captured. */
 function describe(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  if (!(e instanceof Error)) return String(e);
+  const frames = (e.stack ?? '').split('\n').filter((line) => line.trimStart().startsWith('at ')).slice(0, 4);
+  return `${e.name}: ${e.message}${frames.length > 0 ? ` (${frames.map((f) => f.trim()).join(' <- ')})` : ''}`;
 }
 
 /** RxJS reports errors thrown in subscribers asynchronously; route them to the running simulations. */

@@ -2,9 +2,9 @@
  * Bugs the simulator found in rxraft, each reduced to a small deterministic scenario,
  * with the sweep that first showed it.
  */
-import { delay, mergeMap, of } from 'rxjs';
+import { config, delay, mergeMap, of } from 'rxjs';
 import type { Envelope } from '../../src/messages/types';
-import { TestCluster } from '../../src/testing';
+import { encodeKvCommand, KvStateMachine, TestCluster } from '../../src/testing';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -121,5 +121,59 @@ describe('simulator findings: membership', () => {
     await c.waitFor(() => c.committedData(stale).length === 2, 3000);
     expect(c.committedData(stale)).toEqual(['a', 'b']);
     await c.stop();
+  });
+});
+
+describe('simulator findings: snapshots', () => {
+  // Found by `npm run sim -- --seeds 1 --from 300403 --nodes 5 --steps 30 --snapshots on --verbose`
+  // (also 300493, 302444): when a follower's forwarded proposal is answered after the
+  // follower applied the entry and compacted it into a snapshot, settleApplied reads
+  // `s.log.entry(i)!.term` of a compacted entry and throws a TypeError in the middle of
+  // a step of the event loop.
+  test('a forwarded proposal answered after the follower compacted its entry settles without throwing', async () => {
+    const unhandled: unknown[] = [];
+    const previous = config.onUnhandledError;
+    config.onUnhandledError = (e) => unhandled.push(e);
+    try {
+      const machines = new Map<string, KvStateMachine>();
+      const c = new TestCluster({
+        nodes: 3,
+        seed: 1,
+        nodeOptionsFor: (id) => {
+          const kv = new KvStateMachine();
+          machines.set(id, kv);
+          return { stateMachine: kv, snapshot: { everyEntries: 2, keepEntries: 0 } };
+        },
+        // ProposeResponses reach their follower late: after the entry is applied and compacted.
+        transport: (_id, t, scheduler) => ({
+          ...t,
+          send: (to, m) => t.send(to, m),
+          close: () => t.close(),
+          inbound$: t.inbound$.pipe(
+            mergeMap((e: Envelope) => ((e.message.type as string) === 'ProposeResponse' ? of(e).pipe(delay(80, scheduler)) : of(e))),
+          ),
+        }),
+      });
+      for (const id of c.ids) c.node(id).committed$.subscribe((e) => machines.get(id)!.apply(e));
+      c.started$.subscribe(({ id, node }) => node.committed$.subscribe((e) => machines.get(id)!.apply(e)));
+      const leader = await c.waitForLeader();
+      const follower = c.ids.find((id) => id !== leader)!;
+      const put = (n: number) => encodeKvCommand({ id: `${n}`, op: 'put', key: 'x', value: `${n}` });
+      let outcome = 'pending';
+      c.node(follower)
+        .propose(put(0))
+        .then(
+          () => (outcome = 'resolved'),
+          (e: Error) => (outcome = e.name),
+        );
+      for (let n = 1; n <= 6; n++) await settleOn(c, c.node(leader).propose(put(n)));
+      await c.clock.advance(2000);
+      // With the bug the step throws half-way (RxJS reports it later, on a real timer) and
+      // the proposal never settles.
+      expect({ outcome, unhandled: unhandled.map(String) }).toEqual({ outcome: expect.stringMatching(/^(resolved|ProposalDroppedError|RequestTimeoutError)$/), unhandled: [] });
+      await c.stop();
+    } finally {
+      config.onUnhandledError = previous;
+    }
   });
 });
