@@ -93,6 +93,9 @@ function note(line: string): void {
 
 // ------------------------------------------------------------------ the cluster under test
 
+/** Clusters running now, stopped on Ctrl-C so no data directory is left behind. */
+const running = new Set<BenchCluster>();
+
 class BenchCluster {
   readonly children = new Map<string, KvChild>();
 
@@ -138,6 +141,7 @@ class BenchCluster {
     const specs = [0, 1, 2].map((i) => ({ id: `n${i + 1}`, raftPort: ports[i], httpPort: ports[i + 3] }));
     const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
     const cluster = new BenchCluster(root, specs, crypto.randomBytes(16).toString('hex'), nodeArgs, o.nodeFlags);
+    running.add(cluster);
     try {
       await Promise.all(specs.map((s) => cluster.startNode(s.id)));
       await cluster.leader();
@@ -200,6 +204,7 @@ class BenchCluster {
   async stop(): Promise<void> {
     await Promise.all([...this.children.values()].map((c) => c.stop(5000)));
     fs.rmSync(this.root, { recursive: true, force: true });
+    running.delete(this);
   }
 }
 
@@ -510,6 +515,13 @@ async function main(): Promise<void> {
     console.log(`\nCPU profiles: ${path.relative(process.cwd(), profileRoot)}`);
     for (const dir of fs.readdirSync(profileRoot).sort()) console.log(summarizeProfiles(path.join(profileRoot, dir)));
   }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    note(`\n${signal}: stopping the nodes`);
+    void Promise.all([...running].map((c) => c.stop())).finally(() => process.exit(130));
+  });
 }
 
 main().then(
