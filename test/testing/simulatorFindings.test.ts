@@ -4,7 +4,7 @@
  */
 import { config, delay, mergeMap, of } from 'rxjs';
 import type { Envelope } from '../../src/messages/types';
-import { encodeKvCommand, KvStateMachine, TestCluster } from '../../src/testing';
+import { encodeKvCommand, KvStateMachine, runSimulation, TestCluster } from '../../src/testing';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -175,5 +175,26 @@ describe('simulator findings: snapshots', () => {
     } finally {
       config.onUnhandledError = previous;
     }
+  });
+});
+
+describe('simulator findings: snapshot installation', () => {
+  // Found by `npm run sim -- --seeds 3000 --from 300000 --snapshots on` (seeds 302514 and
+  // 302859). Replay: npm run sim -- --seeds 1 --from 302514 --nodes 5 --steps 30 --snapshots on
+  //   --faults network,partition,one-way,bridge,isolate,crash,pause --verbose
+  // n4 installs the leader's snapshot at 68 (committed with discardLog), then commits a
+  // snapshot of its own, taken by policy at its old applied index 51, over it: the durable
+  // snapshot goes back to 51 with no log after it, and the next append (69) leaves a gap
+  // in storage ("append at 69 leaves a gap after 51"). A local snapshot older than the
+  // current one must never be committed.
+  test.each([302514, 302859])('seed %i: no snapshot older than the installed one is committed over it', async (seed) => {
+    const r = await runSimulation({
+      seed,
+      nodes: 5,
+      steps: 30,
+      snapshots: 'on',
+      faults: ['network', 'partition', 'one-way', 'bridge', 'isolate', 'crash', 'pause'],
+    });
+    expect(r.violations).toEqual([]);
   });
 });
