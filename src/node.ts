@@ -26,7 +26,7 @@ import {
   UnknownPeerError,
 } from './errors';
 import { CommittedEntry, EntryKind } from './messages/entry';
-import type { NodeId } from './messages/types';
+import type { NodeId, RaftMessage } from './messages/types';
 import { batchPerTurn } from './operators/batchPerTurn';
 import { RoleContext, rolePipelines } from './states';
 import { EventLoop } from './streams/eventLoop';
@@ -306,7 +306,7 @@ class Node implements RaftNode {
     );
     this.subscriptions.add(
       o.transport.inbound$.subscribe(({ from, message }) => {
-        if (this.knows(from)) dispatch({ kind: 'message', from, message });
+        if (this.accepts(from, message.type)) dispatch({ kind: 'message', from, message });
         else this.errors.next(new UnknownPeerError(from));
       }),
     );
@@ -431,7 +431,12 @@ class Node implements RaftNode {
   /** Proposals tracked after their indexes were already applied here settle at once. */
   private settleApplied(from: number, to: number): void {
     const s = this.state!;
-    for (let i = from; i <= Math.min(to, s.appliedIndex); i++) this.tracker.applied(i, s.log.entry(i)!.term, this.duplicates.get(i));
+    for (let i = from; i <= Math.min(to, s.appliedIndex); i++) {
+      const term = s.log.termAt(i);
+      // Compacted before the answer came: which command the entry held is no longer known here.
+      if (term === undefined) this.tracker.forget(i, (index, t) => new ProposalDroppedError(index, t, 'compacted before the leader answered'));
+      else this.tracker.applied(i, term, this.duplicates.get(i));
+    }
   }
 
   private awaitApplied(index: number, waiters: readonly PendingRead[]): void {
@@ -482,8 +487,15 @@ class Node implements RaftNode {
     this.membership.afterStep(s);
   }
 
-  /** Whether a message from `from` may enter: members of any configuration in the log; anyone while this node is not a member. */
-  private knows(from: NodeId): boolean {
+  /**
+   * Whether a message may enter. The transport authenticates peers; on top of that a
+   * node takes requests and votes only from members of a configuration in its log. A
+   * leader's messages are taken from anyone: a node whose log predates the change that
+   * added its new leader must still hear it to catch up (Raft servers process RPCs
+   * without consulting their configuration, dissertation §4.1); the term rules decide.
+   */
+  private accepts(from: NodeId, type: RaftMessage['type']): boolean {
+    if (type === 'AppendEntries' || type === 'InstallSnapshot' || type === 'TimeoutNow') return true;
     const s = this.state!;
     const latest = s.configs[s.configs.length - 1].config;
     if (!members(latest).includes(this.id)) return true;

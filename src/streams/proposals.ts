@@ -33,6 +33,14 @@ export class ProposalTracker {
     else waiting.proposal.reject(new ProposalDroppedError(index, waiting.term, `index ${index} committed with term ${term}`));
   }
 
+  /** Rejects the proposal waiting at `index`, if any, with the error `reason` makes. */
+  forget(index: number, reason: (index: number, term: number) => Error): void {
+    const waiting = this.byIndex.get(index);
+    if (!waiting) return;
+    this.byIndex.delete(index);
+    waiting.proposal.reject(reason(index, waiting.term));
+  }
+
   /** Rejects every waiting proposal with the error `reason` makes for it. */
   rejectAll(reason: (index: number, term: number) => Error): void {
     for (const [index, { proposal, term }] of this.byIndex) proposal.reject(reason(index, term));
