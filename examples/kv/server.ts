@@ -71,6 +71,8 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
       peers: config.peers,
       clusterId: config.clusterId,
       secret: config.secret,
+      // Members added while this node was down must reach it before it learns of them.
+      acceptUnknownPeers: true,
     });
     const raftBound = await transport.listening();
 

@@ -62,7 +62,12 @@ function nextConfig(s: RaftState, c: ClusterConfig, change: ConfigChange): Clust
     case 'promote': {
       if (!c.learners.includes(change.id)) return `${change.id} is not a learner`;
       const pr = s.role.name === 'leader' ? s.role.progress.get(change.id) : undefined;
-      const lag = s.log.lastIndex - (pr?.match ?? 0);
+      // It must have answered (recently) and hold the log up to a small lag: a learner
+      // that never answered is not "caught up" just because the log is short.
+      if (!pr || pr.match === 0 || s.now - pr.lastContact >= s.options.electionTimeoutMin) {
+        return `learner ${change.id} is still catching up (not heard from)`;
+      }
+      const lag = s.log.lastIndex - pr.match;
       if (lag > s.options.maxPromotionLag) return `learner ${change.id} is still catching up (${lag} entries behind)`;
       return { voters: [...c.voters, change.id], learners: c.learners.filter((id) => id !== change.id), addresses: c.addresses };
     }

@@ -81,7 +81,8 @@ export class PeerLink {
 
   constructor(
     readonly id: NodeId,
-    public address: PeerAddress,
+    /** Null for a peer that connected to us and whose address we do not know: never dialed. */
+    public address: PeerAddress | null,
     private readonly host: LinkHost,
   ) {
     this.outbox = new Outbox(host.queueLimits);
@@ -163,7 +164,7 @@ export class PeerLink {
   }
 
   private dial(): void {
-    if (this.closed || this.dialing || this.outbound || this.retryTimer) return;
+    if (this.closed || this.dialing || this.outbound || this.retryTimer || !this.address) return;
     this.dialing = this.host.dial(this);
   }
 

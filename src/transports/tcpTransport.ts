@@ -39,6 +39,13 @@ export interface TcpTransportOptions {
   readonly secret?: string | Uint8Array;
   /** Mutual TLS: encryption, and identities checked against the cluster CA. */
   readonly tls?: TcpTlsOptions;
+  /**
+   * Accept authenticated connections from node ids that are not (yet) configured peers
+   * (default false). With membership changes, a node that missed the change adding a
+   * server must still hear from it (it may lead): the secret or certificate proves the
+   * peer belongs to the cluster, and replies go back over its connection.
+   */
+  readonly acceptUnknownPeers?: boolean;
   /** Largest frame accepted or sent (default 16 MiB); a bigger length prefix closes the connection. */
   readonly maxFrameBytes?: number;
   /** Most messages queued per peer while its socket is down or busy (default 4096). */
@@ -253,10 +260,11 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
   // ConnectionHost and LinkHost: called by connections and links.
 
   isPeer(id: NodeId): boolean {
-    return this.links.has(id);
+    return this.links.has(id) || this.options.acceptUnknownPeers === true;
   }
 
   dial(link: PeerLink): Connection {
+    if (!link.address) throw new Error(`no address to dial ${link.id}`);
     const { host, port } = link.address;
     const tlsOptions = this.options.tls;
     const socket = tlsOptions
@@ -276,7 +284,13 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
 
   connectionReady(connection: Connection): void {
     this.pending.delete(connection);
-    const link = this.links.get(connection.peerId as NodeId);
+    const id = connection.peerId as NodeId;
+    let link = this.links.get(id);
+    if (!link && this.options.acceptUnknownPeers && connection.direction === 'accept') {
+      // A member this node has no address for: it is reached over its own connection.
+      link = new PeerLink(id, null, this);
+      this.links.set(id, link);
+    }
     if (!link) connection.close(new HandshakeError('peer was removed', connection.address, connection.peerId));
     else link.connectionReady(connection);
   }

@@ -257,3 +257,18 @@ describe('leadership transfer', () => {
     await c.stop();
   });
 });
+
+describe('promotion guard', () => {
+  test('a learner that never answered is not promoted, however short the log', async () => {
+    const c = new TestCluster({ nodes: 3, seed: 67, nodeOptions: { requestTimeout: 100 } });
+    const leader = await c.waitForLeader();
+    c.join('n4');
+    c.hub.isolate('n4');
+    const added = await outcome(c, c.node(leader).addLearner('n4'));
+    expect(added.ok).toBe(true);
+    const promoted = await outcome(c, c.node(leader).promote('n4'), 5000);
+    expect(promoted.ok).toBe(false);
+    if (!promoted.ok) expect(promoted.error).toBeInstanceOf(MembershipChangeError);
+    await c.stop();
+  });
+});
