@@ -13,7 +13,7 @@
  * The pieces, one concern per file, in examples/kv/: commands.ts (the log's command
  * bytes), stateMachine.ts (applying them), http.ts (routes), errors.ts (rxraft errors →
  * HTTP), metrics.ts (Prometheus), server.ts (wiring), config.ts (flags),
- * immediateScheduler.ts (batching per I/O phase), main.ts (the process), ipc.ts
+ * main.ts (the process), ipc.ts
  * (supervision by a parent process); and for programs that drive servers: processes.ts
  * (forking them) and client.ts (a small HTTP client).
  */

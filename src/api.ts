@@ -23,7 +23,7 @@ export interface RaftNodeOptions {
   readonly storage: Storage;
   /** Where every timer runs (default: `asyncScheduler`). Tests pass a virtual-time scheduler. */
   readonly scheduler?: SchedulerLike;
-  /** Where proposals of one turn are gathered into one batch (default: `asapScheduler`). */
+  /** Where proposals of one turn are gathered into one batch (default: `immediateScheduler`, one event-loop I/O phase). */
   readonly turnScheduler?: SchedulerLike;
   /** The source of randomness for election timeouts (default: `Math.random`); seed it in tests. */
   readonly random?: () => number;

@@ -1,4 +1,4 @@
-import { asapScheduler, asyncScheduler, SchedulerLike } from 'rxjs';
+import { asyncScheduler, SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 
 /**
  * The production sources of time and chance. This is the only module in `src/` that
@@ -7,7 +7,59 @@ import { asapScheduler, asyncScheduler, SchedulerLike } from 'rxjs';
  */
 export const defaultScheduler: SchedulerLike = asyncScheduler;
 
-/** End-of-turn batching (microtasks): proposals of one turn become one append. */
-export const defaultTurnScheduler: SchedulerLike = asapScheduler;
 
 export const defaultRandom: () => number = () => Math.random();
+
+/**
+ * A scheduler whose turn ends when Node's event loop finishes its current I/O phase
+ * (`setImmediate`), rather than after the current callback's microtasks (`asapScheduler`).
+ * rxraft's default `turnScheduler`.
+ *
+ * Why: requests arrive one socket callback each, and microtasks run between callbacks,
+ * so with `asapScheduler` every request's `propose()` became a batch of one — one
+ * AppendEntries per follower per request. Ending the turn at `setImmediate`
+ * gathers every request read in the same loop iteration into one batch: one append, one
+ * fsync, one AppendEntries per follower. The cost is at most one loop iteration of delay.
+ * Delays other than 0 fall back to `setTimeout`.
+ *
+ * @example
+ * proposals$.pipe(batchPerTurn(immediateScheduler)); // one batch per I/O phase
+ */
+export const immediateScheduler: SchedulerLike = {
+  now: () => Date.now(),
+  schedule<T>(work: (this: SchedulerAction<T>, state: T) => void, delay = 0, state?: T): Subscription {
+    const action = new ImmediateAction(work);
+    return action.schedule(state, delay);
+  },
+};
+
+class ImmediateAction<T> extends Subscription implements SchedulerAction<T> {
+  private pending: { cancel: () => void } | null = null;
+
+  constructor(private readonly work: (this: SchedulerAction<T>, state: T) => void) {
+    super(() => this.pending?.cancel());
+  }
+
+  schedule(state?: T, delay = 0): Subscription {
+    if (this.closed) return this;
+    this.pending?.cancel();
+    const run = () => {
+      this.pending = null;
+      if (!this.closed) this.work.call(this, state as T);
+    };
+    if (delay > 0) {
+      const timer = setTimeout(run, delay);
+      this.pending = { cancel: () => clearTimeout(timer) };
+    } else {
+      const immediate = setImmediate(run);
+      this.pending = { cancel: () => clearImmediate(immediate) };
+    }
+    return this;
+  }
+}
+
+/**
+ * End-of-turn batching: proposals (and transport writes) of one event-loop I/O phase
+ * become one append, one fsync and one message per follower.
+ */
+export const defaultTurnScheduler: SchedulerLike = immediateScheduler;

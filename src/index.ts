@@ -43,6 +43,7 @@ export {
   TransportConfigError,
 } from './transports/tcpErrors';
 export { seededRandom } from './random';
+export { immediateScheduler } from './defaults';
 export { batchPerTurn } from './operators/batchPerTurn';
 export { electionTimer } from './operators/electionTimer';
 export type { TimeoutRange } from './operators/electionTimer';

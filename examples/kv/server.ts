@@ -9,12 +9,12 @@ import {
   RaftNode,
   tcpTransport,
   TcpTransport,
+  immediateScheduler,
 } from '../../src';
 import { encodeCommand, Op } from './commands';
 import type { KvServerConfig } from './config';
 import { HttpError } from './errors';
 import { AddMemberRequest, kvHttpHandler, MembershipOps } from './http';
-import { immediateScheduler } from './immediateScheduler';
 import { KvMetrics } from './metrics';
 import { KvStateMachine } from './stateMachine';
 

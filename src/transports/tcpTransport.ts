@@ -58,7 +58,7 @@ export interface TcpTransportOptions {
   readonly handshakeTimeout?: number;
   /** Timers (back-off, handshake timeout) run here (default `asyncScheduler`). */
   readonly scheduler?: SchedulerLike;
-  /** Where writes of one turn are gathered into one socket write (default `asapScheduler`). */
+  /** Where writes of one turn are gathered into one socket write (default `immediateScheduler`). */
   readonly turnScheduler?: SchedulerLike;
   /** Randomness for back-off jitter (default `Math.random`). */
   readonly random?: () => number;

@@ -1,6 +1,6 @@
 import { Subject } from 'rxjs';
-import { immediateScheduler } from '../../examples/kv/immediateScheduler';
-import { batchPerTurn } from '../../src';
+import { immediateScheduler } from '../src/defaults';
+import { batchPerTurn } from '../src';
 
 describe('immediateScheduler', () => {
   it('ends a turn after the I/O phase: values from separate callbacks share a batch', async () => {
