@@ -114,6 +114,8 @@ export class SnapshotDriver {
     }
     const compactUpTo = Math.max(0, index - policy.keepEntries);
     this.enqueue(async () => {
+      // A snapshot installed from the leader meanwhile is newer: this one must not replace it.
+      if ((this.deps.storage.readSnapshot()?.meta.index ?? 0) >= index) return;
       const writer = this.deps.storage.createSnapshot(meta);
       try {
         for await (const chunk of snapshotChunks(header, application, policy.chunkBytes)) await writer.write(chunk);
