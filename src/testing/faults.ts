@@ -43,7 +43,12 @@ export interface FaultInjectorOptions {
   readonly classes?: readonly FaultClass[];
   /** The network's delay when no weather is in effect (default 1–3 ms). */
   readonly baseDelay?: { readonly min: number; readonly max: number };
+  /** Called when a node's API breaks its promise (a membership request that never settles). */
+  readonly onAnomaly?: (message: string) => void;
 }
+
+/** A membership request unsettled after this long (virtual ms) is reported, and no longer waited for. */
+const MEMBERSHIP_REQUEST_LIMIT = 8000;
 
 /**
  * Injects faults into a `TestCluster`, one per `step()`, every choice drawn from one
@@ -65,6 +70,7 @@ export interface FaultInjectorOptions {
 export class FaultInjector {
   readonly events: FaultEvent[] = [];
   private readonly random: () => number;
+  private readonly onAnomaly: ((message: string) => void) | undefined;
   private readonly classes: readonly FaultClass[];
   private readonly baseDelay: { readonly min: number; readonly max: number };
   private readonly crashed: NodeId[] = [];
@@ -72,11 +78,17 @@ export class FaultInjector {
   private bridgeNode: NodeId | null = null;
   /** When `repairMembership` may ask again. */
   private nextRepair = 0;
+  /**
+   * A membership request is in flight. Requests wait (a new leader first commits an
+   * entry of its own term), so the configuration may not show one yet: never two at once.
+   */
+  private membershipBusy: { readonly what: string; readonly since: number } | null = null;
 
   constructor(
     private readonly cluster: TestCluster,
     options: FaultInjectorOptions,
   ) {
+    this.onAnomaly = options.onAnomaly;
     this.random = options.random;
     this.classes = options.classes ?? ALL_FAULT_CLASSES;
     this.baseDelay = options.baseDelay ?? { min: 1, max: 3 };
@@ -151,7 +163,7 @@ export class FaultInjector {
   /** After the faults: asks the leader to add back a removed voter (at most every 200 ms). */
   repairMembership(): void {
     const now = this.cluster.clock.now();
-    if (now < this.nextRepair || this.membershipComplete()) return;
+    if (now < this.nextRepair || this.busyWithMembership() || this.membershipComplete()) return;
     this.nextRepair = now + 200;
     const leaderId = this.cluster.leader();
     if (leaderId) this.readd(this.cluster.node(leaderId), membersOf(this.cluster.node(leaderId)), false);
@@ -172,12 +184,13 @@ export class FaultInjector {
     if (!leaderId) return this.log('membership: no leader');
     const leader = this.cluster.node(leaderId);
     const m = membersOf(leader);
-    if (m.joint || this.readd(leader, m, true)) return;
+    if (this.busyWithMembership() || m.joint) return this.log('membership: a change is in progress');
+    if (this.readd(leader, m, true)) return;
     // At most one voter is out at a time: a majority of N and of N - 1 voters are the same
     // size for odd N, which keeps the safety monitor's majority checks exact.
     const others = m.voters.filter((id) => id !== leaderId);
     const target = this.random() < 0.3 || others.length === 0 ? leaderId : this.pick(others);
-    leader.removeMember(target).catch(() => undefined);
+    this.track(`remove ${target} on ${leaderId}`, leader.removeMember(target));
     this.log(`membership: remove ${target}${target === leaderId ? ' (leader)' : ''}`);
   }
 
@@ -186,9 +199,30 @@ export class FaultInjector {
     const missing = this.cluster.ids.find((id) => !m.voters.includes(id));
     if (missing === undefined) return false;
     const added = m.learners.includes(missing) ? Promise.resolve() : leader.addLearner(missing);
-    added.then(() => leader.promote(missing)).catch(() => undefined);
+    this.track(`add back ${missing} on ${leader.id}`, added.then(() => leader.promote(missing)));
     if (log) this.log(`membership: add back ${missing}`);
     return true;
+  }
+
+  /** Marks a membership request in flight until it settles, whatever its outcome. */
+  private track(what: string, request: Promise<unknown>): void {
+    const busy = { what, since: this.cluster.clock.now() };
+    this.membershipBusy = busy;
+    const done = () => {
+      if (this.membershipBusy === busy) this.membershipBusy = null;
+    };
+    request.then(done, done);
+  }
+
+  /** Whether a membership request is in flight; one that hung too long is reported and forgotten. */
+  private busyWithMembership(): boolean {
+    const busy = this.membershipBusy;
+    if (!busy) return false;
+    const age = this.cluster.clock.now() - busy.since;
+    if (age < MEMBERSHIP_REQUEST_LIMIT) return true;
+    this.onAnomaly?.(`a membership request (${busy.what}, made at ${busy.since.toFixed(1)} ms) had not settled ${age.toFixed(0)} ms later`);
+    this.membershipBusy = null;
+    return false;
   }
 
   private weather(): void {

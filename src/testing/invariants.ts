@@ -22,8 +22,11 @@ export type ViolationKind =
   | 'monotonicity'
   /** A node reported an error on `errors$` (it stopped itself, or saw bad input). */
   | 'node-error'
-  /** `propose` resolved for a command that is not the one applied at its index, or failed oddly. */
-  | 'propose-contract'
+  /**
+   * The node's API broke its promise: `propose` resolved for a command that is not the one
+   * applied at its index or failed with an unexpected error, or a request never settled.
+   */
+  | 'api-contract'
   /** After the faults stopped, the cluster did not elect a leader, serve clients or converge in time. */
   | 'liveness'
   /** The recorded history is not linearizable. */

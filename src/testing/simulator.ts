@@ -156,7 +156,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     ...options.workload,
     random: seededRandom(mix(seed, 1)),
     clients: options.clients ?? DEFAULTS.clients,
-    onAnomaly: (m) => monitor.report('propose-contract', m),
+    onAnomaly: (m) => monitor.report('api-contract', m),
   });
   const attachHolder = (id: NodeId, run: number) => {
     const holder = holders.get(id);
@@ -164,7 +164,11 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   };
   for (const id of cluster.ids) attachHolder(id, 0);
   const holderSubscription = cluster.started$.subscribe(({ id, run }) => attachHolder(id, run));
-  const injector = new FaultInjector(cluster, { random: seededRandom(mix(seed, 2)), classes: options.faults ?? ALL_FAULT_CLASSES });
+  const injector = new FaultInjector(cluster, {
+    random: seededRandom(mix(seed, 2)),
+    classes: options.faults ?? ALL_FAULT_CLASSES,
+    onAnomaly: (m) => monitor.report('api-contract', m),
+  });
   const schedule = seededRandom(mix(seed, 3));
   const release = captureUnhandledErrors((e) => monitor.report('simulator-error', `unhandled: ${describe(e)}`));
   const check = () => monitor.checkStorage();

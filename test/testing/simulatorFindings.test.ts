@@ -124,6 +124,35 @@ describe('simulator findings: membership', () => {
   });
 });
 
+describe('simulator findings: membership requests', () => {
+  // Found by `npm run sim -- --seeds 2000 --from 1` (37 seeds failed liveness, e.g. seed 5):
+  // a membership change refused with "retry" (the learner is still catching up) leaves
+  // MembershipRequests.changes while its retry timer waits, so rejectAll() on stop never
+  // sees it: the promise of promote() hangs forever once its leader stops.
+  test('promote waiting for a learner to catch up settles when its leader stops', async () => {
+    const c = new TestCluster({ nodes: 3, seed: 3 });
+    const leader = await c.waitForLeader();
+    for (let i = 0; i < 100; i++) void c.node(leader).propose(text(`x${i}`));
+    await c.clock.advance(200);
+    c.join('n4');
+    c.crash('n4');
+    await settleOn(c, c.node(leader).addLearner('n4'));
+    let outcome = 'pending';
+    c.node(leader)
+      .promote('n4')
+      .then(
+        () => (outcome = 'resolved'),
+        (e: Error) => (outcome = e.name),
+      );
+    await c.clock.advance(20);
+    expect(outcome).toBe('pending'); // n4 is far behind: the promotion waits and retries
+    c.crash(leader);
+    await c.clock.advance(10000);
+    expect(outcome).toBe('NodeStoppedError');
+    await c.stop();
+  });
+});
+
 describe('simulator findings: snapshots', () => {
   // Found by `npm run sim -- --seeds 1 --from 300403 --nodes 5 --steps 30 --snapshots on --verbose`
   // (also 300493, 302444): when a follower's forwarded proposal is answered after the
