@@ -1,6 +1,7 @@
 import { NEVER } from 'rxjs';
 import { seededRandom } from '../../src/random';
 import {
+  ALL_FAULT_CLASSES,
   checkLinearizability,
   formatHistory,
   KvWorkload,
@@ -63,7 +64,9 @@ describe('runSimulation', () => {
   test('with snapshots: nodes compact, restore and install snapshots; every restored state matches the log', async () => {
     let restores = 0;
     for (let seed = 1; seed <= 4; seed++) {
-      const r = await runSimulation({ seed, nodes: 5, steps: 30, snapshots: 'on' });
+      // Membership faults are left out: this test is about snapshots.
+      const faults = ALL_FAULT_CLASSES.filter((f) => f !== 'membership' && f !== 'transfer');
+      const r = await runSimulation({ seed, nodes: 5, steps: 30, snapshots: 'on', faults });
       expect(r.violations).toEqual([]);
       expect(r.snapshots.policy).not.toBeNull();
       restores += r.snapshots.restores;
