@@ -117,6 +117,7 @@ export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects
       leaderCommit: s.commitIndex,
       seq: s.role.seq,
     });
+    pr.commitSent = s.commitIndex;
     pr.sent(prevLogIndex + entries.length);
     if (pr.probing) return;
   }
@@ -138,6 +139,17 @@ export function sendHeartbeat(s: RaftState, peer: NodeId, pr: Progress, fx: Effe
     leaderCommit: s.commitIndex,
     seq: s.role.seq,
   });
+  pr.commitSent = s.commitIndex;
+}
+
+/**
+ * Tells an idle follower a commit index it has not heard yet, so a command forwarded
+ * through it (or a read on it) completes now rather than at the next heartbeat. A
+ * follower with AppendEntries in flight hears it from the next one.
+ */
+function maybeSendCommit(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
+  if (pr.snapshot || pr.probing || pr.inflight.length > 0 || pr.commitSent >= s.commitIndex) return;
+  sendHeartbeat(s, peer, pr, fx);
 }
 
 /**
@@ -160,6 +172,7 @@ export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntrie
     if (pr.probing && m.matchIndex >= pr.next - 1) pr.becomeReplicating();
     maybeCommit(s, fx);
     sendAppend(s, from, pr, fx);
+    maybeSendCommit(s, from, pr, fx);
     maybeSendTimeoutNow(s, fx);
     forgetRemoved(s);
     return;
@@ -189,6 +202,7 @@ export function maybeCommit(s: RaftState, fx: Effects): boolean {
   const candidate = quorumValue(currentConfig(s), (v) => (v === s.id ? s.durableIndex : (progress.get(v)?.match ?? 0)));
   if (candidate > s.commitIndex && s.log.termAt(candidate) === s.term) {
     s.commitIndex = candidate;
+    for (const [peer, pr] of s.role.progress) maybeSendCommit(s, peer, pr, fx);
     releaseReadsBeforeCommit(s, s.role, fx);
     onConfigCommitted(s, fx);
     return true;

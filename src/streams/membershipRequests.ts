@@ -47,6 +47,8 @@ export interface MembershipRequestsDeps {
  */
 export class MembershipRequests {
   private readonly changes = new Map<number, PendingChange>();
+  /** Changes waiting to be asked again (a learner catching up, a change in flight). */
+  private readonly retrying = new Set<PendingChange>();
   private transfer: PendingTransfer | null = null;
 
   constructor(private readonly deps: MembershipRequestsDeps) {}
@@ -96,6 +98,7 @@ export class MembershipRequests {
         if (!pending) return true;
         this.changes.delete(effect.requestId);
         if (effect.retry && this.deps.scheduler.now() + this.deps.retryInterval < pending.deadline) {
+          this.retrying.add(pending);
           pending.retry = this.deps.scheduler.schedule(() => this.send(pending), this.deps.retryInterval);
         } else if (effect.reason === 'not the leader') {
           pending.reject(new NotLeaderError(s.leaderId, s.term));
@@ -129,15 +132,17 @@ export class MembershipRequests {
 
   /** Fails everything still waiting (the node stopped). */
   rejectAll(reason: Error): void {
-    for (const pending of this.changes.values()) {
+    for (const pending of [...this.changes.values(), ...this.retrying]) {
       pending.retry?.unsubscribe();
       pending.reject(reason);
     }
     this.changes.clear();
+    this.retrying.clear();
     this.endTransfer(reason);
   }
 
   private send(pending: PendingChange): void {
+    this.retrying.delete(pending);
     const requestId = this.deps.nextRequestId();
     this.changes.set(requestId, pending);
     this.deps.dispatch({ kind: 'changeConfig', requestId, change: pending.change });

@@ -82,8 +82,9 @@ describe('replication and commit', () => {
       const node = c.node(leader);
       const all = Promise.all(Array.from({ length: 100 }, (_, i) => node.propose(encode(`p${i}`))));
       await c.clock.advance(3); // less than a heartbeat interval: only replication traffic
-      // Two AppendEntries out, two responses back; one fsync of the leader.
-      expect(c.hub.stats.sent - before).toBe(4);
+      // Two AppendEntries out, two responses back, then the new commit index to each
+      // (now idle) follower; one fsync of the leader.
+      expect(c.hub.stats.sent - before).toBe(6);
       expect(c.storage(leader).syncs - syncsBefore).toBe(1);
       const results = await all;
       expect(results.map((r) => r.index)).toEqual(results.map((_, i) => results[0].index + i));

@@ -87,13 +87,14 @@ describe('snapshots', () => {
   test('a crash while a snapshot is being created leaves the old state usable', async () => {
     const { c, machine } = kvCluster({ nodes: 3, seed: 75, nodeOptions: { snapshot: policy } });
     const leader = await c.waitForLeader();
-    await write(c, leader, 0, 49);
+    await write(c, leader, 0, 40); // entries 2..41 (1 is the leader's no-op)
     const node = c.ids.find((id) => id !== leader)!;
+    expect(machine(node).appliedIndex).toBeLessThan(50);
     // The 50th entry triggers a snapshot on every node; crash one before it can finish.
     c.node(node).committed$.subscribe((e) => {
       if (e.index >= 50 && c.isRunning(node)) c.crash(node);
     });
-    await write(c, leader, 49, 52);
+    await write(c, leader, 40, 52);
     expect(c.isRunning(node)).toBe(false);
     expect(c.storage(node).durableSnapshot()).toBeNull();
     await c.restart(node);
