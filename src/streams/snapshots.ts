@@ -114,8 +114,8 @@ export class SnapshotDriver {
     }
     const compactUpTo = Math.max(0, index - policy.keepEntries);
     this.enqueue(async () => {
-      // A snapshot installed from the leader meanwhile is newer: this one must not replace it.
-      if ((this.deps.storage.readSnapshot()?.meta.index ?? 0) >= index) return;
+      // A snapshot being received, or installed meanwhile, is newer: this one must wait or give way.
+      if (this.incoming || (this.deps.storage.readSnapshot()?.meta.index ?? 0) >= index) return;
       const writer = this.deps.storage.createSnapshot(meta);
       try {
         for await (const chunk of snapshotChunks(header, application, policy.chunkBytes)) await writer.write(chunk);
@@ -196,11 +196,14 @@ export class SnapshotDriver {
     this.enqueue(async () => {
       if (chunk === 0) {
         await this.incoming?.writer.abort();
+        this.incoming = null;
+        if (this.deps.isStopped()) return; // a stopped node must not open a writer on storage a restart reuses
         this.incoming = { meta, writer: this.deps.storage.createSnapshot(meta) };
       }
       const incoming = this.incoming;
       if (!incoming || incoming.meta.index !== meta.index || incoming.meta.term !== meta.term) return;
       await incoming.writer.write(data);
+      if (this.deps.isStopped()) return;
       if (done) {
         this.incoming = null;
         await incoming.writer.commit({ compactUpTo: meta.index, discardLog });
