@@ -18,6 +18,7 @@ import { filter, firstValueFrom, timeout } from 'rxjs';
 import { HttpAnswer, request } from './kv/client';
 import type { ChildMessage } from './kv/ipc';
 import { forkKvServer, freePorts, KvChild, LocalNodeSpec, localNodeArgs } from './kv/processes';
+import { runWorkSharing } from './work-sharing';
 
 const started = Date.now();
 const tty = process.stdout.isTTY === true;
@@ -210,6 +211,9 @@ async function run(root: string, children: Map<string, KvChild>, agent: http.Age
   await settle(300);
   printer.flush();
   await call('GET', n4.id, '/kv/greeting', undefined, `${n4.id} has the whole history`);
+
+  step('6. Servers react to members$: work shared by consistent hashing over the voters (in one process)');
+  await runWorkSharing();
 
   step('Done');
   say('demo', `stopping the nodes and removing ${root} ${dim(`(total ${((Date.now() - started) / 1000).toFixed(1)} s)`)}`);

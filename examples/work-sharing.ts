@@ -10,10 +10,34 @@ import { createRaftNode, MemoryHub, MemoryStorage, RaftNode } from '../src';
 import { sharesOf } from './workSharing';
 
 const jobs = Array.from({ length: 12 }, (_, i) => `job-${String(i + 1).padStart(2, '0')}`);
-const hub = new MemoryHub({ scheduler: asyncScheduler, faults: { delay: { min: 1, max: 2 } } });
-const nodes = new Map<string, RaftNode>();
 
-function start(id: string, join = false): RaftNode {
+/** Runs the scenario: three voters, a fourth joins, one leaves; each prints its share as it changes. */
+export async function runWorkSharing(): Promise<void> {
+  const hub = new MemoryHub({ scheduler: asyncScheduler, faults: { delay: { min: 1, max: 2 } } });
+  const nodes = new Map<string, RaftNode>();
+  const start = (id: string, join = false) => startServer(hub, nodes, id, join);
+  const leader = () => leaderOf(nodes);
+  console.log('three voters share the jobs:');
+  for (const id of ['n1', 'n2', 'n3']) start(id);
+  const l = await leader();
+  await new Promise((r) => setTimeout(r, 300));
+
+  console.log('\nn4 joins (learner, then voter): it takes over some jobs');
+  start('n4', true);
+  await l.addLearner('n4');
+  await l.promote('n4');
+  await new Promise((r) => setTimeout(r, 300));
+
+  const leaving = ['n1', 'n2', 'n3'].find((id) => id !== l.id)!;
+  console.log(`\n${leaving} leaves: only its jobs move`);
+  await l.removeMember(leaving);
+  await nodes.get(leaving)!.stop();
+  nodes.delete(leaving);
+  await new Promise((r) => setTimeout(r, 300));
+  await Promise.all([...nodes.values()].map((n) => n.stop()));
+}
+
+function startServer(hub: MemoryHub, nodes: Map<string, RaftNode>, id: string, join: boolean): RaftNode {
   const node = createRaftNode({ id, peers: ['n1', 'n2', 'n3'], join, transport: hub.connect(id), storage: new MemoryStorage() });
   nodes.set(id, node);
   node.members$
@@ -26,42 +50,22 @@ function start(id: string, join = false): RaftNode {
   return node;
 }
 
-async function leader(): Promise<RaftNode> {
+async function leaderOf(nodes: Map<string, RaftNode>): Promise<RaftNode> {
   const all = [...nodes.values()];
   const l = await Promise.race(all.map((n) => firstValueFrom(n.leader$.pipe(filter((x) => x?.self === true)))));
   return nodes.get(l!.id)!;
 }
 
-async function main(): Promise<void> {
-  console.log('three voters share the jobs:');
-  for (const id of ['n1', 'n2', 'n3']) start(id);
-  let l = await leader();
-  await new Promise((r) => setTimeout(r, 300));
-
-  console.log('\nn4 joins (learner, then voter): it takes over some jobs from each');
-  start('n4', true);
-  await l.addLearner('n4');
-  await l.promote('n4');
-  await new Promise((r) => setTimeout(r, 300));
-
-  const leaving = ['n1', 'n2', 'n3'].find((id) => id !== l.id)!;
-  console.log(`\n${leaving} leaves: only its jobs move`);
-  await l.removeMember(leaving);
-  await nodes.get(leaving)!.stop();
-  nodes.delete(leaving);
-  await new Promise((r) => setTimeout(r, 300));
-  l = await leader();
-  await Promise.all([...nodes.values()].map((n) => n.stop()));
-}
-
-const watchdog = setTimeout(() => {
-  console.error('example did not finish within 30 s');
-  process.exit(1);
-}, 30_000);
-main().then(
-  () => clearTimeout(watchdog),
-  (e) => {
-    console.error(e);
+if (require.main === module) {
+  const watchdog = setTimeout(() => {
+    console.error('example did not finish within 30 s');
     process.exit(1);
-  },
-);
+  }, 30_000);
+  runWorkSharing().then(
+    () => clearTimeout(watchdog),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
