@@ -150,12 +150,13 @@ export class FaultInjector {
   }
 
   /**
-   * Whether every node is a voter again in the configuration of the leader every node
-   * follows, committed (always true when membership faults are off).
+   * Whether every node is a voter in the leader's configuration, committed, with no
+   * membership request still in flight (it may land later: requests wait for the leader
+   * to commit an entry of its term). Always true when membership faults are off.
    */
   membershipComplete(): boolean {
     const leader = this.cluster.leader();
-    if (!leader) return false;
+    if (!leader || this.busyWithMembership()) return false;
     const m = membersOf(this.cluster.node(leader));
     return m.committed && !m.joint && this.cluster.ids.every((id) => m.voters.includes(id));
   }

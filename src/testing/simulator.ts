@@ -316,10 +316,14 @@ function snapshotPolicy(setting: NonNullable<SimulationOptions['snapshots']>, ra
   if (typeof setting === 'object') return setting;
   const on = setting === 'on' || (setting === 'mixed' && random() < 0.5);
   if (!on) return null;
+  // Small enough that snapshots, compaction and multi-chunk InstallSnapshot happen all
+  // the time; `keepEntries` large enough that a follower that just installed a snapshot
+  // can catch up from the log under the workload (with only a few entries kept, every
+  // transfer ends behind the leader's next snapshot and a learner never catches up).
   return {
-    everyEntries: 10 + Math.floor(random() * 50),
-    keepEntries: Math.floor(random() * 20),
-    chunkBytes: 64 + Math.floor(random() * 448),
+    everyEntries: 20 + Math.floor(random() * 60),
+    keepEntries: 20 + Math.floor(random() * 100),
+    chunkBytes: 128 + Math.floor(random() * 896),
   };
 }
 
