@@ -84,7 +84,9 @@ interface KnownEntry {
  *   second leader for a term is a violation.
  * - **state machine safety**: every entry any node ever emitted on `committed$`, in any
  *   run; the same index with a different term or different bytes is a violation, and so
- *   is a run that emits indices out of order or skips a command index another node applied.
+ *   is a run that emits indices out of order or skips a command index another node
+ *   applied (unless a snapshot it restored covers it: see `onRestore`), or restores a
+ *   snapshot older than what it already applied.
  * - **leader completeness**: an index is known committed when a node first reports a
  *   commit index that covers it; that node is the leader that committed it (followers
  *   learn commit indices from leaders), so its term is the commit term and its durable
@@ -103,11 +105,16 @@ interface KnownEntry {
  *   along a log.
  * - **durability of commits**: a committed entry is durable on a majority (and on the
  *   leader that committed it) when its commit is first reported, and stays so (a
- *   truncation below it, or a crash losing it, is a violation).
+ *   truncation below it, or a crash losing it, is a violation). A durable snapshot
+ *   covers the entries it compacted.
+ *
+ * Majorities are of the initial node count; the simulator's membership faults keep at
+ * most one voter out at a time, so for an odd count the majority size never changes.
  *
  * At the end (`checkConvergence`): every node's current run applied exactly the
- * commands applied anywhere, up to the highest applied index — nothing committed was
- * lost across restarts, and every restart replayed an identical prefix.
+ * commands applied anywhere (or restored them from a snapshot), up to the highest
+ * applied index — nothing committed was lost across restarts, and every restart
+ * replayed an identical prefix.
  *
  * @example
  * const monitor = new SafetyMonitor(cluster);
