@@ -89,7 +89,9 @@ const DEFAULTS = { nodes: 5, steps: 30, clients: 4, livenessTimeout: 10000 };
  *
  * 1. Fault phase: `steps` faults, each held for 20–400 ms (during some steps the clients
  *    go quiet). Safety invariants are checked after every virtual instant (see
- *    `SafetyMonitor`, `durabilityTap`); the phase ends early at the first violation.
+ *    `SafetyMonitor`, `durabilityTap`); with snapshots, every state machine restored from
+ *    one is compared with the state the log gives at its index. The phase ends early at
+ *    the first violation.
  * 2. Liveness phase: every fault ends (heal, resume, restart, add removed voters back).
  *    Within `livenessTimeout` each, all nodes must agree on a leader, every client must
  *    complete an operation, and all nodes must apply the same commands (nothing
