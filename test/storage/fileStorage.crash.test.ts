@@ -8,6 +8,7 @@ import { HardState } from '../../src/storage/storage';
 import { makeEntry, payload } from './fixtures/walChild';
 import { TempDirs } from './tempDirs';
 import { NODE_MODULES, transpileFixture } from './transpiledFixture';
+import { seededRandom } from '../../src/random';
 
 const dirs = new TempDirs('rxraft-crash-');
 const children = new Set<ChildProcess>();
@@ -26,17 +27,6 @@ afterEach(async () => {
   for (const child of children) await killChild(child);
   dirs.removeAll();
 });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -130,7 +120,7 @@ function sameState(model: Model, terms: readonly number[], hardState: HardState)
 describe('FileStorage crash recovery with real processes', () => {
   test('SIGKILL at random points never loses an acknowledged write (seeded)', async () => {
     const seed = 20240611;
-    const random = mulberry32(seed);
+    const random = seededRandom(seed);
     const dir = dirs.make();
     const kills = 8;
     const deadline = Date.now() + 20_000; // under load, stop early (after at least 3 kills) to bound the time
@@ -259,7 +249,7 @@ describe('FileStorage recovery of hand-made damage', () => {
   });
 
   test('garbage or zeros after the last record are a torn tail', async () => {
-    const random = mulberry32(7);
+    const random = seededRandom(7);
     for (const tail of [Buffer.from(Array.from({ length: 300 }, () => Math.floor(random() * 256))), Buffer.alloc(4096)]) {
       const dir = dirs.make();
       await writeLog(dir, 10);

@@ -6,6 +6,7 @@ import { HardState } from '../../src/storage/storage';
 import { decodeTerms, SNAPSHOT_SEGMENT_BYTES, smallPayload, snapshotContent } from './fixtures/snapshotChild';
 import { TempDirs } from './tempDirs';
 import { NODE_MODULES, transpileFixture } from './transpiledFixture';
+import { seededRandom } from '../../src/random';
 
 const dirs = new TempDirs('rxraft-snapcrash-');
 const children = new Set<ChildProcess>();
@@ -19,17 +20,6 @@ afterAll(async () => {
   for (const child of children) await killChild(child);
   dirs.removeAll();
 });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -178,7 +168,7 @@ async function recover(storage: FileStorage): Promise<Recovered> {
 describe('FileStorage snapshots under SIGKILL', () => {
   test('a kill at any point (chunk writes, commit, segment deletion) loses no acknowledged write (seeded)', async () => {
     const seed = Number(process.env.CRASH_TEST_SEED ?? 20241127); // another seed explores other kill points
-    const random = mulberry32(seed);
+    const random = seededRandom(seed);
     const dir = dirs.make();
     const kills = 8;
     const deadline = Date.now() + 8_000; // under load, stop early (after at least 4 kills) to bound the time
