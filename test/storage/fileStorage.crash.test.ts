@@ -1,4 +1,3 @@
-import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CorruptLogError, DirectoryLockedError } from '../../src/storage/fileErrors';
@@ -7,11 +6,12 @@ import { FILE_HEADER_BYTES, scanRecords, ScannedRecord } from '../../src/storage
 import { HardState } from '../../src/storage/storage';
 import { makeEntry, payload } from './fixtures/walChild';
 import { TempDirs } from './tempDirs';
-import { NODE_MODULES, transpileFixture } from './transpiledFixture';
+import { transpileFixture } from './transpiledFixture';
+import { Child, CrashChildren, killChild, sleep } from './crashChildren';
 import { seededRandom } from '../../src/random';
 
 const dirs = new TempDirs('rxraft-crash-');
-const children = new Set<ChildProcess>();
+const children = new CrashChildren();
 /** The fixture as plain JavaScript: children start in milliseconds instead of a second of ts-node. */
 let script: string;
 
@@ -24,56 +24,12 @@ beforeAll(() => {
 afterAll(() => fixtureDirs.removeAll());
 
 afterEach(async () => {
-  for (const child of children) await killChild(child);
+  await children.killAll();
   dirs.removeAll();
 });
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** A running walChild with its stdout split into lines. */
-interface Child {
-  readonly process: ChildProcess;
-  readonly lines: string[];
-  readonly ready: Promise<void>;
-  readonly exited: Promise<void>;
-  stderr: string;
-}
-
 function startChild(mode: 'append' | 'hold', dir: string, seed = 0): Child {
-  const proc = spawn(process.execPath, [script, mode, dir, String(seed)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_PATH: NODE_MODULES },
-  });
-  children.add(proc);
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  exited.then(() => children.delete(proc));
-  const child: Child = { process: proc, lines: [], ready: Promise.resolve(), exited, stderr: '' };
-  let partial = '';
-  let onReady!: () => void;
-  let onFail!: (e: Error) => void;
-  (child as { ready: Promise<void> }).ready = new Promise<void>((resolve, reject) => {
-    onReady = resolve;
-    onFail = reject;
-  });
-  child.ready.catch(() => undefined); // a child killed during startup never gets ready
-  proc.stdout!.on('data', (chunk: Buffer) => {
-    const parts = (partial + chunk.toString('utf8')).split('\n');
-    partial = parts.pop()!;
-    for (const line of parts) {
-      child.lines.push(line);
-      if (line.startsWith('ready ')) onReady();
-    }
-  });
-  proc.stderr!.on('data', (chunk: Buffer) => (child.stderr += chunk.toString('utf8')));
-  exited.then(() => onFail(new Error(`child exited before ready: ${child.stderr}`)));
-  return child;
-}
-
-async function killChild(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  proc.kill('SIGKILL');
-  await exited;
+  return children.start(script, [mode, dir, String(seed)]);
 }
 
 type Op = { id: number; kind: 'append'; first: number; last: number; term: number } | { id: number; kind: 'vote'; term: number };

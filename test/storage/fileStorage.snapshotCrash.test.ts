@@ -1,15 +1,15 @@
-import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { FileStorage } from '../../src/storage/fileStorage';
 import { HardState } from '../../src/storage/storage';
 import { decodeTerms, SNAPSHOT_SEGMENT_BYTES, smallPayload, snapshotContent } from './fixtures/snapshotChild';
 import { TempDirs } from './tempDirs';
-import { NODE_MODULES, transpileFixture } from './transpiledFixture';
+import { transpileFixture } from './transpiledFixture';
+import { Child, CrashChildren, killChild, sleep } from './crashChildren';
 import { seededRandom } from '../../src/random';
 
 const dirs = new TempDirs('rxraft-snapcrash-');
-const children = new Set<ChildProcess>();
+const children = new CrashChildren();
 let script: string;
 
 beforeAll(() => {
@@ -17,55 +17,12 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  for (const child of children) await killChild(child);
+  await children.killAll();
   dirs.removeAll();
 });
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-interface Child {
-  readonly process: ChildProcess;
-  readonly lines: string[];
-  readonly ready: Promise<void>;
-  readonly exited: Promise<void>;
-  stderr: string;
-}
-
 function startChild(dir: string, seed: number): Child {
-  const proc = spawn(process.execPath, [script, dir, String(seed)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_PATH: NODE_MODULES },
-  });
-  children.add(proc);
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  void exited.then(() => children.delete(proc));
-  let onReady!: () => void;
-  let onFail!: (e: Error) => void;
-  const ready = new Promise<void>((resolve, reject) => {
-    onReady = resolve;
-    onFail = reject;
-  });
-  ready.catch(() => undefined); // a child killed during startup never gets ready
-  const child: Child = { process: proc, lines: [], ready, exited, stderr: '' };
-  let partial = '';
-  proc.stdout!.on('data', (data: Buffer) => {
-    const parts = (partial + data.toString('utf8')).split('\n');
-    partial = parts.pop()!;
-    for (const line of parts) {
-      child.lines.push(line);
-      if (line.startsWith('ready ')) onReady();
-    }
-  });
-  proc.stderr!.on('data', (data: Buffer) => (child.stderr += data.toString('utf8')));
-  void exited.then(() => onFail(new Error(`child exited before ready: ${child.stderr}`)));
-  return child;
-}
-
-async function killChild(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  proc.kill('SIGKILL');
-  await exited;
+  return children.start(script, [dir, String(seed)]);
 }
 
 type Op =
