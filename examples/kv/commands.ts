@@ -117,25 +117,14 @@ export function commandLayout(buf: Buffer): CommandLayout {
  */
 export function decodeCommand(bytes: Uint8Array): Command {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < HEADER_BYTES) throw new BadCommandError(`${buf.length} bytes`);
-  const op = buf[0];
-  const keyEnd = HEADER_BYTES + buf.readUInt16BE(1);
-  if (keyEnd > buf.length) throw new BadCommandError('key runs past the end');
-  const key = buf.toString('utf8', HEADER_BYTES, keyEnd);
-  switch (op) {
-    case Op.Put:
-    case Op.MemberHttp:
-      return { op, key, value: buf.subarray(keyEnd) };
+  const c = commandLayout(buf);
+  const value = buf.subarray(c.valueStart, c.valueEnd);
+  switch (c.op) {
     case Op.Delete:
-      if (keyEnd !== buf.length) throw new BadCommandError('delete with operands');
-      return { op, key };
-    case Op.Cas: {
-      if (keyEnd + 4 > buf.length) throw new BadCommandError('cas without expected value');
-      const expectedEnd = keyEnd + 4 + buf.readUInt32BE(keyEnd);
-      if (expectedEnd > buf.length) throw new BadCommandError('expected value runs past the end');
-      return { op, key, expected: buf.subarray(keyEnd + 4, expectedEnd), value: buf.subarray(expectedEnd) };
-    }
+      return { op: c.op, key: c.key };
+    case Op.Cas:
+      return { op: c.op, key: c.key, expected: buf.subarray(c.expectedStart, c.expectedEnd), value };
     default:
-      throw new BadCommandError(`unknown op ${op}`);
+      return { op: c.op as typeof Op.Put | typeof Op.MemberHttp, key: c.key, value };
   }
 }
