@@ -32,7 +32,7 @@ import { RoleContext, rolePipelines } from './states';
 import { EventLoop } from './streams/eventLoop';
 import { PendingProposal, ProposalTracker } from './streams/proposals';
 import { decodeSessionCommand, DEFAULT_SESSION_POLICY, encodeSessionCommand, SessionTable } from './streams/sessions';
-import { LeaderInfo, Membership, NodeStatus, sameLeader, sameMembership, sameStatus, toMembership } from './streams/status';
+import { LeaderInfo, Membership, NodeStatus, sameLeader, sameStatus, toMembership } from './streams/status';
 import { MembershipRequests } from './streams/membershipRequests';
 import { DEFAULT_SNAPSHOT_POLICY, SnapshotDriver } from './streams/snapshots';
 import { ClusterConfig, configsOf, members } from './core/config';
@@ -103,6 +103,7 @@ class Node implements RaftNode {
   private readonly snapshots: SnapshotDriver;
   /** Proposals held back while a leadership transfer is under way; null when not holding. */
   private held: PendingProposal[] | null = null;
+  private peerCache: { configs: unknown; key: string; known: ReadonlySet<NodeId> | 'anyone' } | null = null;
   private readonly loop = new EventLoop<RaftEvent>((e) => this.handle(e));
   private readonly subscriptions = new Subscription();
   private state: RaftState | null = null;
@@ -496,17 +497,27 @@ class Node implements RaftNode {
    */
   private accepts(from: NodeId, type: RaftMessage['type']): boolean {
     if (type === 'AppendEntries' || type === 'InstallSnapshot' || type === 'TimeoutNow') return true;
-    const s = this.state!;
-    const latest = s.configs[s.configs.length - 1].config;
-    if (!members(latest).includes(this.id)) return true;
-    return s.configs.some(({ config }) => members(config).includes(from));
+    const known = this.knownPeers();
+    return known === 'anyone' || known.has(from);
+  }
+
+  /** Members of every configuration in the log, recomputed only when the configurations change. */
+  private knownPeers(): ReadonlySet<NodeId> | 'anyone' {
+    const configs = this.state!.configs;
+    const key = `${configs.length}:${configs[0].index}:${configs[configs.length - 1].index}`;
+    if (this.peerCache?.configs !== configs || this.peerCache.key !== key) {
+      const known = new Set(configs.flatMap(({ config }) => members(config)));
+      const self = members(configs[configs.length - 1].config).includes(this.id);
+      this.peerCache = { configs, key, known: self ? known : 'anyone' };
+    }
+    return this.peerCache.known;
   }
 
   private publishMembers(s: RaftState): void {
     const latest = s.configs[s.configs.length - 1];
-    const next = toMembership(latest, s.commitIndex);
     const previous = this.members.value;
-    if (sameMembership(next, previous)) return;
+    if (latest.index === previous.index && (latest.index <= s.commitIndex) === previous.committed) return;
+    const next = toMembership(latest, s.commitIndex);
     if (next.index !== previous.index) this.options.transport.updatePeers?.(latest.config.addresses);
     this.members.next(next);
   }

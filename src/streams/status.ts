@@ -51,10 +51,6 @@ export function toMembership(at: ConfigAt, commitIndex: number): Membership {
   };
 }
 
-export function sameMembership(a: Membership, b: Membership): boolean {
-  return a.index === b.index && a.committed === b.committed;
-}
-
 export function sameStatus(a: NodeStatus, b: NodeStatus): boolean {
   return (
     a.role === b.role &&

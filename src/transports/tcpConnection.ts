@@ -37,7 +37,8 @@ export interface ConnectionHost {
   readonly maxFrameBytes: number;
   readonly handshakeTimeout: number;
   readonly scheduler: SchedulerLike;
-  isPeer(id: NodeId): boolean;
+  /** Whether an authenticated peer claiming `id` may connect (a configured peer, or anyone with acceptUnknownPeers). */
+  acceptsPeer(id: NodeId): boolean;
   /** The connection authenticated its peer and may carry RPCs. */
   connectionReady(connection: Connection): void;
   /** The connection is gone (called once, whatever the reason). */
@@ -176,7 +177,7 @@ export class Connection {
     if (hello.cluster !== host.clusterId) return fail(`cluster ${JSON.stringify(hello.cluster)}`);
     if (hello.id === host.selfId) return fail('claims to be this node');
     if (this.direction === 'dial' && hello.id !== this.peerId) return fail(`expected ${this.peerId}`);
-    if (this.direction === 'accept' && !host.isPeer(hello.id)) return fail('not a configured peer');
+    if (this.direction === 'accept' && !host.acceptsPeer(hello.id)) return fail('not a configured peer');
     if (host.tls) {
       const socket = this.socket as TLSSocket;
       if (!socket.authorized) {

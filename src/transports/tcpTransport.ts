@@ -259,7 +259,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
 
   // ConnectionHost and LinkHost: called by connections and links.
 
-  isPeer(id: NodeId): boolean {
+  acceptsPeer(id: NodeId): boolean {
     return this.links.has(id) || this.options.acceptUnknownPeers === true;
   }
 
