@@ -528,7 +528,7 @@ class Node implements RaftNode {
     const upTo = Math.min(s.commitIndex, s.durableIndex);
     while (s.appliedIndex < upTo && !this.stopped) {
       const entry = s.log.entry(++s.appliedIndex)!;
-      this.snapshots.noteApplied(entry.data.byteLength);
+      this.snapshots.noteApplied(entry.data.length);
       if (entry.kind === EntryKind.Command) {
         this.committed.next({ index: entry.index, term: entry.term, data: entry.data });
       } else if (entry.kind === EntryKind.SessionCommand) {

@@ -71,7 +71,7 @@ export class RaftLog {
     let bytes = 0;
     for (let i = from; i <= end; i++) {
       const e = this.entries[i - this.first];
-      bytes += e.data.byteLength;
+      bytes += e.data.length;
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(e);
     }

@@ -141,16 +141,19 @@ function commands(m: Record<string, unknown>): void {
 function entries(m: Record<string, unknown>): void {
   const list = m.entries;
   if (!Array.isArray(list)) fail('entries must be an array');
+  // Runs for every entry received: plain property reads, no per-field helper calls.
+  const maxTerm = m.term as number;
   let expected = (m.prevLogIndex as number) + 1;
   let lastTerm = m.prevLogTerm as number;
-  for (const e of list as unknown[]) {
+  if (list.length > 0 && !Number.isSafeInteger(expected + list.length)) fail('entry index beyond 2^53');
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i] as Entry | null;
     if (typeof e !== 'object' || e === null) fail('entry must be an object');
-    const entry = e as Record<string, unknown>;
-    nat(entry, 'index');
-    nat(entry, 'term');
-    const { index, term, kind, data } = entry as unknown as Entry;
-    if (index !== expected) fail(`entry index ${index} where ${expected} was expected`);
-    if (term < lastTerm || term > (m.term as number)) fail(`entry term ${term} out of order`);
+    const { index, term, kind, data } = e;
+    if (index !== expected) fail(`entry index ${String(index).slice(0, 20)} where ${expected} was expected`);
+    if (typeof term !== 'number' || !Number.isInteger(term) || term < lastTerm || term > maxTerm) {
+      fail(`entry term ${String(term).slice(0, 20)} out of order`);
+    }
     if (!isEntryKind(kind)) fail(`unknown entry kind`);
     if (!(data instanceof Uint8Array)) fail('entry data must be bytes');
     expected++;

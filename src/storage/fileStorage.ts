@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { RaftError, StorageFailedError } from '../errors';
 import type { Entry } from '../messages/entry';
-import { encodeEntries } from '../messages/entryCodec';
+import { entriesBlock } from '../messages/entryBlocks';
 import { DirectoryLock } from './fileDirectoryLock';
 import { NonContiguousAppendError, SnapshotInProgressError } from './fileErrors';
 import { HardStateFile } from './fileHardState';
@@ -69,11 +69,12 @@ interface OpenWriter {
  * Durable `Storage` in a directory: a segmented write-ahead log of entries, a hard-state
  * file and snapshot files, locked against a second user.
  *
- * - `append` encodes its entries once (`encodeEntries`) into one log record. Calls
- *   that arrive while a write is in flight are grouped into the next one (group
- *   commit): one write(2) and one fdatasync for everything queued, then their promises
- *   resolve in call order. A call made during a turn is written at the end of that turn
- *   (microtask), so appends of one turn share a write even when the disk is idle.
+ * - `append` writes its entries as one log record: their block from `entriesBlock`, the
+ *   one the transport sends (or received), not a second encoding. Calls that arrive while
+ *   a write is in flight are grouped into the next one (group commit): one write(2) and
+ *   one fdatasync for everything queued, then their promises resolve in call order. A
+ *   call made during a turn is written at the end of that turn (microtask), so appends of
+ *   one turn share a write even when the disk is idle.
  * - `saveHardState` replaces the hard state atomically (temp file, fsync, rename,
  *   fsync of the directory). It is ordered with appends: log writes called before it are
  *   durable before it takes effect, and those called after it are written after.
@@ -235,7 +236,7 @@ export class FileStorage implements Storage {
     if (problem) return this.enqueue(BARRIER, { error: new NonContiguousAppendError(this.lastIndex, first, problem) });
     this.lastIndex = entries[entries.length - 1].index;
     this.recovered = null;
-    return this.enqueue(APPEND, { block: encodeEntries(entries), lastIndex: this.lastIndex });
+    return this.enqueue(APPEND, { block: entriesBlock(entries), lastIndex: this.lastIndex });
   }
 
   /**

@@ -1,9 +1,11 @@
 import * as msgpack from 'msgpack-lite';
 import { InvalidMessageError } from '../errors';
 import type { Entry } from '../messages/entry';
-import { decodeEntries, encodeEntries } from '../messages/entryCodec';
+import { entriesBlock, rememberBlock } from '../messages/entryBlocks';
+import { decodeEntries } from '../messages/entryCodec';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import { validateMessage } from '../messages/validate';
+import { readLayoutPayload } from './tcpPayloadReader';
 import { LAYOUT_BY_CODE, LAYOUT_BY_TYPE, MAP_CODE, SENDER_FIELD } from './tcpLayouts';
 
 /**
@@ -18,9 +20,11 @@ import { LAYOUT_BY_CODE, LAYOUT_BY_TYPE, MAP_CODE, SENDER_FIELD } from './tcpLay
  *
  * The `entries` of AppendEntries (the last field of its layout) are nil when there are
  * none, else one msgpack bin holding the block made by `encodeEntries`: entries are laid
- * out once, never as one msgpack object each. The block is cached per entries array, so a
- * batch sent to several followers is encoded once, and it is never copied into an
- * intermediate buffer: an encoded body is a head plus the block itself.
+ * out once, never as one msgpack object each. The block comes from `entriesBlock`, so a
+ * batch written to the leader's log and sent to several followers is encoded once, and it
+ * is never copied into an intermediate buffer: an encoded body is a head plus the block
+ * itself. A received block is remembered for the entries decoded from it, so a follower
+ * writes it to its log as it came.
  *
  * The head `[code, from, to` is written from bytes cached per (from, to) pair: the
  * fixarray header, the code as a positive fixint, both ids as msgpack-lite encodes them.
@@ -69,18 +73,6 @@ function decodeValue(bytes: Uint8Array): unknown {
   } catch (e) {
     throw new InvalidMessageError(`undecodable msgpack (${String((e as Error)?.message).slice(0, 60)})`);
   }
-}
-
-const blocks = new WeakMap<readonly Entry[], Buffer>();
-
-/** The entries' binary block, encoded once per entries array. */
-export function entriesBlock(entries: readonly Entry[]): Buffer {
-  let block = blocks.get(entries);
-  if (block === undefined) {
-    block = encodeEntries(entries);
-    blocks.set(entries, block);
-  }
-  return block;
 }
 
 /** An encoded frame body: `head`, then `tail` (an entries block) if any. */
@@ -167,7 +159,9 @@ export class EnvelopeDecoder {
     let canonical = body.length > start && body[0] === ENVELOPE && body[1] < 0x80;
     for (let i = 0; canonical && i < expected.length; i++) canonical = body[2 + i] === expected[i];
     if (!canonical) throw this.explain(body);
-    const message = validateMessage(fromPayload(body[1], decodeValue(body.subarray(start))));
+    const code = body[1];
+    const payload = (code !== MAP_CODE && readLayoutPayload(asBuffer(body), start)) || decodeValue(body.subarray(start));
+    const message = validateMessage(fromPayload(code, payload));
     const senderField = SENDER_FIELD[message.type];
     if (senderField !== undefined && (message as unknown as Record<string, unknown>)[senderField] !== this.peer) {
       throw new InvalidMessageError(`${senderField} is not the authenticated peer`);
@@ -217,9 +211,18 @@ function fromPayload(code: number, payload: unknown): unknown {
     if (field !== 'entries') message[field] = value;
     else if (value === null) message.entries = [];
     else if (!Buffer.isBuffer(value)) throw new InvalidMessageError('entries must be a binary block or nil');
-    else if ((message.entries = decodeEntries(value)).length === 0) throw new InvalidMessageError('empty entries block');
+    else {
+      const entries = decodeEntries(value);
+      if (entries.length === 0) throw new InvalidMessageError('empty entries block');
+      rememberBlock(entries, value);
+      message.entries = entries;
+    }
   }
   return message;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /**
@@ -228,7 +231,7 @@ function fromPayload(code: number, payload: unknown): unknown {
  */
 function bytesAsBuffers(value: unknown): unknown {
   if (value instanceof Uint8Array) {
-    return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    return asBuffer(value);
   }
   if (Array.isArray(value)) return value.map(bytesAsBuffers);
   if (typeof value === 'object' && value !== null) {

@@ -2,7 +2,8 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import { PayloadTooLargeError } from '../errors';
 import type { NodeId, RaftMessage } from '../messages/types';
 import { BackoffRange, jitteredBackoff } from './backoff';
-import { entriesBlock, EnvelopeEncoder } from './tcpCodec';
+import { encodedSize } from '../messages/entryCodec';
+import { EnvelopeEncoder } from './tcpCodec';
 import type { Connection } from './tcpConnection';
 import { FrameBatch } from './tcpFrames';
 import { LAYOUT_BY_TYPE } from './tcpLayouts';
@@ -219,12 +220,12 @@ export class PeerLink {
  * Messages with any go to the outbox's bulk lane.
  */
 export function payloadBytes(message: RaftMessage): number {
-  if (message.type === 'AppendEntries') return message.entries.length === 0 ? 0 : entriesBlock(message.entries).length;
+  if (message.type === 'AppendEntries') return message.entries.length === 0 ? 0 : encodedSize(message.entries);
   return LAYOUT_BY_TYPE.has(message.type) ? 0 : byteFields(message, 0); // laid-out messages hold no bytes but entries
 }
 
 function byteFields(value: unknown, depth: number): number {
-  if (value instanceof Uint8Array) return value.byteLength;
+  if (value instanceof Uint8Array) return value.length;
   if (depth > 2 || typeof value !== 'object' || value === null) return 0;
   let bytes = 0;
   for (const field of Array.isArray(value) ? value : Object.values(value)) {

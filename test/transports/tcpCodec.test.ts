@@ -1,7 +1,8 @@
 import * as msgpack from 'msgpack-lite';
 import { InvalidMessageError } from '../../src/errors';
 import type { AppendEntries, RaftMessage } from '../../src/messages/types';
-import { decodeEnvelope, encodeEnvelope, entriesBlock, EnvelopeEncoder } from '../../src/transports/tcpCodec';
+import { entriesBlock } from '../../src/messages/entryBlocks';
+import { decodeEnvelope, encodeEnvelope, EnvelopeEncoder } from '../../src/transports/tcpCodec';
 import { authProof, certificateNames, proofMatches } from '../../src/transports/tcpHandshake';
 import { sampleMessages, testEntries } from './conformance';
 
@@ -28,6 +29,29 @@ describe('tcpCodec', () => {
     expect(new EnvelopeEncoder('a', 'b').encode(message).tail).toBe(entriesBlock(entries)); // never copied before the write
     const decoded = roundTrip(message).message as AppendEntries;
     expect(decoded.entries.map((e) => Buffer.from(e.data))).toEqual(entries.map((e) => Buffer.from(e.data)));
+  });
+
+  it('receives the entries block without copying it, and remembers it for the decoded entries', () => {
+    const entries = testEntries(0, 2, 8);
+    const message: AppendEntries = {
+      type: 'AppendEntries', term: 2, leaderId: 'a', prevLogIndex: 0, prevLogTerm: 0, entries, leaderCommit: 0, seq: 1,
+    };
+    const body = encodeEnvelope('a', 'b', message);
+    const decoded = decodeEnvelope(body, 'a', 'b').message as AppendEntries;
+    expect(decoded.entries[0].data.buffer).toBe(body.buffer); // a view into the frame
+    const block = entriesBlock(decoded.entries);
+    expect(block.buffer).toBe(body.buffer); // the received block, not a new encoding
+    expect(block).toEqual(entriesBlock(entries));
+  });
+
+  it('decodes a payload in encodings its own encoder does not write', () => {
+    const float64 = (n: number) => { const b = Buffer.alloc(9, 0xcb); b.writeDoubleBE(n, 1); return [...b]; };
+    const decode = (payload: number[]) => decodeEnvelope(Buffer.from([0x94, ...msgpack.encode([1, 'a', 'b']).subarray(1), ...payload]), 'a', 'b').message;
+    const expected = { type: 'RequestVote', term: 3, candidateId: 'a', lastLogIndex: 5, lastLogTerm: 1 };
+    // Read by the transport's own reader: uint32 for a small number, str8, float64 for an integer.
+    expect(decode([0x94, 0xce, 0, 0, 0, 3, 0xd9, 1, 0x61, ...float64(5), 0x01])).toEqual(expected);
+    // Left to msgpack-lite: uint64 and int8.
+    expect(decode([0x94, 0xcf, 0, 0, 0, 0, 0, 0, 0, 3, 0xa1, 0x61, 0xd0, 5, 0x01])).toEqual(expected);
   });
 
   const reject = (wire: unknown, reason: RegExp, from = 'a') => {
