@@ -28,7 +28,7 @@ import {
 import { CommittedEntry, EntryKind } from './messages/entry';
 import type { NodeId, RaftMessage } from './messages/types';
 import { batchPerTurn } from './operators/batchPerTurn';
-import { RoleContext, rolePipelines } from './states';
+import { ResumedTimer, RoleContext, rolePipelines } from './states';
 import { EventLoop } from './streams/eventLoop';
 import { PendingProposal, ProposalTracker } from './streams/proposals';
 import { decodeSessionCommand, DEFAULT_SESSION_POLICY, encodeSessionCommand, SessionTable } from './streams/sessions';
@@ -94,7 +94,11 @@ class Node implements RaftNode {
   private readonly members: BehaviorSubject<Membership>;
   private readonly committed = new Subject<CommittedEntry>();
   private readonly errors = new Subject<Error>();
-  private readonly roleEpoch = new BehaviorSubject<{ role: RoleName; epoch: number } | null>(null);
+  private readonly roleEpoch = new BehaviorSubject<{ role: RoleName; epoch: number; resume?: ResumedTimer } | null>(null);
+  /** When the current (or last) candidate's election timer fires. */
+  private candidateTimerAt = 0;
+  /** The election timer was reset in this step (heard from a leader, or granted a vote). */
+  private electionTimerReset = false;
   private readonly electionResets = new Subject<void>();
   private readonly proposals = new Subject<PendingProposal>();
   private readonly tracker = new ProposalTracker();
@@ -300,10 +304,11 @@ class Node implements RaftNode {
       electionTimeout,
       heartbeatInterval: o.heartbeatInterval ?? DEFAULTS.heartbeatInterval,
       electionResets$: this.electionResets.asObservable(),
+      electionTimerArmed: (at) => (this.candidateTimerAt = at),
     };
     const dispatch = (e: RaftEvent) => this.loop.dispatch(e);
     this.subscriptions.add(
-      this.roleEpoch.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : []))).subscribe(dispatch),
+      this.roleEpoch.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch, r.resume) : []))).subscribe(dispatch),
     );
     this.subscriptions.add(
       o.transport.inbound$.subscribe(({ from, message }) => {
@@ -339,6 +344,7 @@ class Node implements RaftNode {
     let effects: readonly Effect[];
     try {
       s.now = this.scheduler.now();
+      this.electionTimerReset = false;
       effects = step(s, event).list;
     } catch (e) {
       // A broken invariant: stop rather than risk acting on a corrupt state.
@@ -353,9 +359,13 @@ class Node implements RaftNode {
     const { storage, transport } = this.options;
     if (this.membership.onEffect(effect, this.state!) || this.snapshots.onEffect(effect)) return;
     switch (effect.type) {
-      case 'saveHardState':
-        this.track(storage.saveHardState(effect.hardState));
+      case 'saveHardState': {
+        const { term, votedFor } = effect.hardState;
+        this.track(storage.saveHardState(effect.hardState)).then((ok) => {
+          if (ok && votedFor === this.id) this.loop.dispatch({ kind: 'voteSaved', term, votedFor });
+        });
         break;
+      }
       case 'persistEntries': {
         const last = effect.entries[effect.entries.length - 1];
         this.track(storage.append(effect.entries)).then((ok) => {
@@ -371,6 +381,7 @@ class Node implements RaftNode {
         }
         break;
       case 'resetElectionTimer':
+        this.electionTimerReset = true;
         this.electionResets.next();
         break;
       case 'proposalsAppended':
@@ -471,6 +482,13 @@ class Node implements RaftNode {
     return done;
   }
 
+  /** The election timer a new follower inherits from the candidate it was (see `ResumedTimer`). */
+  private resumedTimer(previous: RoleName | undefined, s: RaftState): ResumedTimer | undefined {
+    const wasCandidate = previous === 'candidate' || previous === 'precandidate';
+    if (!wasCandidate || s.role.name !== 'follower' || s.leaderId !== null || this.electionTimerReset) return undefined;
+    return { at: this.candidateTimerAt };
+  }
+
   /** After each step: apply what committed, switch role pipelines, publish the state. */
   private afterStep(): void {
     const s = this.state;
@@ -481,7 +499,7 @@ class Node implements RaftNode {
       if (current?.role === 'leader' && s.role.name !== 'leader') {
         this.tracker.rejectAll((index, term) => new ProposalDroppedError(index, term, `${this.id} lost leadership`));
       }
-      this.roleEpoch.next({ role: s.role.name, epoch: s.epoch });
+      this.roleEpoch.next({ role: s.role.name, epoch: s.epoch, resume: this.resumedTimer(current?.role, s) });
     }
     this.publish(s);
     this.publishMembers(s);

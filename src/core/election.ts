@@ -20,6 +20,16 @@ export function handleRequestVote(s: RaftState, from: NodeId, m: RequestVote, fx
   fx.send(from, { type: 'RequestVoteResponse', term: s.term, voteGranted: granted });
 }
 
+/**
+ * The hard state (term, votedFor) is durable. A candidate whose own vote of this term it
+ * holds counts itself now; with the votes already in, that may be a majority.
+ */
+export function handleVoteSaved(s: RaftState, term: number, votedFor: NodeId | null, fx: Effects): void {
+  if (s.role.name !== 'candidate' || term !== s.term || votedFor !== s.id) return;
+  s.role.votes.add(s.id);
+  if (hasQuorum(s, s.role.votes)) becomeLeader(s, fx);
+}
+
 /** Counts a vote of the current term; a majority makes this candidate the leader. */
 export function handleVoteResponse(s: RaftState, from: NodeId, m: RequestVoteResponse, fx: Effects): void {
   if (s.role.name !== 'candidate' || !m.voteGranted || !isVoter(currentConfig(s), from)) return;

@@ -27,4 +27,6 @@ export type RaftEvent =
   /** Reading the snapshot for `to` failed (it was replaced meanwhile): start that transfer over. */
   | { readonly kind: 'snapshotReadFailed'; readonly to: NodeId }
   /** Storage reports the entries up to `index` (whose term was `term`) durable. */
-  | { readonly kind: 'persisted'; readonly index: number; readonly term: number };
+  | { readonly kind: 'persisted'; readonly index: number; readonly term: number }
+  /** Storage reports the hard state (term, votedFor) durable. */
+  | { readonly kind: 'voteSaved'; readonly term: number; readonly votedFor: NodeId | null };

@@ -51,21 +51,25 @@ export function becomePreCandidate(s: RaftState, fx: Effects): void {
   }
 }
 
-/** Starts an election: new term, vote for self, ask every other voter (§5.2). */
+/**
+ * Starts an election: new term, vote for self, ask every other voter (§5.2).
+ *
+ * The requests leave at once, while the new term and vote are being written: asking is
+ * safe before they are durable, counting the own vote is not. The candidate counts
+ * itself only on `voteSaved` (see `handleVoteSaved`), so it never wins on a vote that a
+ * crash could take back. Waiting for the write before asking would add a whole fsync to
+ * every election, and give the other candidates that long to time out too (split votes).
+ */
 export function becomeCandidate(s: RaftState, fx: Effects): void {
   if (s.role.name === 'leader') throw new Error('becomeCandidate: a leader does not campaign');
   s.term++;
   s.votedFor = s.id;
   s.leaderId = null;
-  s.role = { name: 'candidate', votes: new Set([s.id]) };
+  s.role = { name: 'candidate', votes: new Set() };
   s.epoch++;
   fx.saveHardState(s.term, s.votedFor);
-  if (hasQuorum(s, s.role.votes)) {
-    becomeLeader(s, fx);
-    return;
-  }
   for (const peer of votersExceptSelf(s)) {
-    fx.send(peer, {
+    fx.sendNow(peer, {
       type: 'RequestVote',
       term: s.term,
       candidateId: s.id,

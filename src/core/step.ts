@@ -1,6 +1,6 @@
 import type { NodeId, RaftMessage } from '../messages/types';
 import { Effects } from './effects';
-import { handlePreVote, handlePreVoteResponse, handleRequestVote, handleVoteResponse } from './election';
+import { handlePreVote, handlePreVoteResponse, handleRequestVote, handleVoteResponse, handleVoteSaved } from './election';
 import type { RaftEvent } from './events';
 import { handleTimeoutNow, stepChangeConfig, stepTransfer } from './membership';
 import { handleInstallSnapshot, handleInstallSnapshotResponse, onSnapshotChunkStored, onSnapshotTaken, restartTransfer } from './snapshots';
@@ -47,6 +47,9 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       break;
     case 'persisted':
       stepPersisted(s, event.index, event.term, fx);
+      break;
+    case 'voteSaved':
+      handleVoteSaved(s, event.term, event.votedFor, fx);
       break;
     case 'snapshotTaken':
       onSnapshotTaken(s, event.index, event.term, event.compactUpTo);

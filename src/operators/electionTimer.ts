@@ -10,7 +10,8 @@ export interface TimeoutRange {
 /**
  * Fires once when `resets$` has been silent for a randomized election timeout, drawn
  * afresh from `range` at the start and after every reset (Raft §5.2: randomization keeps
- * split votes rare).
+ * split votes rare). With `firstDelay`, the first timeout is that long instead (a timer
+ * resumed from an earlier role); resets still draw afresh.
  *
  * ```
  * resets:  ---r-----r---------------
@@ -26,10 +27,12 @@ export function electionTimer(
   range: TimeoutRange,
   random: () => number,
   scheduler: SchedulerLike,
+  firstDelay?: number,
 ): Observable<void> {
   return resets$.pipe(
-    startWith(null),
-    switchMap(() => timer(randomInt(random, range.min, range.max), scheduler)),
+    map(() => false),
+    startWith(true),
+    switchMap((first) => timer(first && firstDelay !== undefined ? firstDelay : randomInt(random, range.min, range.max), scheduler)),
     map(() => undefined),
   );
 }

@@ -1,4 +1,4 @@
-import { map, timer } from 'rxjs';
+import { defer, map, timer } from 'rxjs';
 import type { RaftEvent } from '../core/events';
 import { randomInt } from '../random';
 import type { RolePipeline } from './context';
@@ -8,6 +8,8 @@ import type { RolePipeline } from './context';
  * timeout campaigns again (§5.2).
  */
 export const candidate: RolePipeline = (ctx, epoch) =>
-  timer(randomInt(ctx.random, ctx.electionTimeout.min, ctx.electionTimeout.max), ctx.scheduler).pipe(
-    map((): RaftEvent => ({ kind: 'electionTimeout', epoch })),
-  );
+  defer(() => {
+    const delay = randomInt(ctx.random, ctx.electionTimeout.min, ctx.electionTimeout.max);
+    ctx.electionTimerArmed(ctx.scheduler.now() + delay);
+    return timer(delay, ctx.scheduler);
+  }).pipe(map((): RaftEvent => ({ kind: 'electionTimeout', epoch })));

@@ -11,6 +11,8 @@ export interface RoleContext {
   readonly heartbeatInterval: number;
   /** Emits when a follower hears from its leader or grants a vote. */
   readonly electionResets$: Observable<void>;
+  /** A candidate's election timer was armed to fire at `at` (scheduler time). */
+  electionTimerArmed(at: number): void;
 }
 
 /**
@@ -18,6 +20,16 @@ export interface RoleContext {
  * the timer events that the event loop then handles. Subscribed on entering the role
  * (for one epoch) and unsubscribed on leaving it, which cancels all of its timers.
  */
-export type RolePipeline = (ctx: RoleContext, epoch: number) => Observable<RaftEvent>;
+export type RolePipeline = (ctx: RoleContext, epoch: number, resume?: ResumedTimer) => Observable<RaftEvent>;
+
+/**
+ * For a follower that was a candidate until a newer term made it step down, without
+ * hearing from a leader or granting a vote: the candidate's election timer keeps running
+ * and fires at `at` (Figure 2 resets it only on those two). Restarting it instead would
+ * let every candidate that cannot win postpone the elections of those that can.
+ */
+export interface ResumedTimer {
+  readonly at: number;
+}
 
 export type RolePipelines = Record<RoleName, RolePipeline>;

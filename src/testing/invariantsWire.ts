@@ -10,7 +10,9 @@ import { durableLog } from './invariantsDurable';
  *
  * - A granted `RequestVoteResponse` of term T to C: the durable hard state is
  *   (T, voted for C), or of a later term.
- * - A `RequestVote` of term T: the durable hard state is (T, voted for itself), or later.
+ * - An `AppendEntries` or `InstallSnapshot` of term T from its leader: the durable hard
+ *   state is (T, voted for itself), or later. (A candidate asks for votes before its own
+ *   vote is durable, but must not win on it.)
  * - A successful `AppendEntriesResponse` of term T with `matchIndex` M, while the durable
  *   term is still T: at least M entries are durable.
  *
@@ -43,9 +45,10 @@ function check(id: NodeId, to: NodeId, m: RaftMessage, storage: MemoryStorage): 
     case 'RequestVoteResponse':
       if (!m.voteGranted || hs.term > m.term || (hs.term === m.term && hs.votedFor === to)) return null;
       return `${id} granted its vote in term ${m.term} to ${to}, but its durable hard state is term ${hs.term}, voted for ${hs.votedFor ?? 'nobody'}`;
-    case 'RequestVote':
+    case 'AppendEntries':
+    case 'InstallSnapshot':
       if (hs.term > m.term || (hs.term === m.term && hs.votedFor === id)) return null;
-      return `${id} asked for votes in term ${m.term}, but its durable hard state is term ${hs.term}, voted for ${hs.votedFor ?? 'nobody'}`;
+      return `${id} leads in term ${m.term}, but its durable hard state is term ${hs.term}, voted for ${hs.votedFor ?? 'nobody'}`;
     case 'AppendEntriesResponse': {
       if (!m.success || hs.term !== m.term) return null;
       const durable = durableLog(storage).lastIndex;
