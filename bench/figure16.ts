@@ -14,8 +14,9 @@
  *   --ranges a-b,...   only these timeout ranges (default: the paper's ten)
  *   --configs ...      paper (no PreVote/CheckQuorum, as in the paper), defaults (rxraft's
  *                      defaults: PreVote and CheckQuorum on), or both (default)
- *   --delay MIN-MAX    one-way network delay in ms (default 5-10: a 15 ms round trip)
- *   --sync MS          fsync latency of the simulated storage (default 1)
+ *   --delay MIN-MAX    one-way network delay in ms (default 1-2)
+ *   --sync MS          fsync latency of the simulated storage (default 12: with the delay, a
+ *                      15 ms broadcast time for RPCs that persist, as the paper defines it)
  *   --give-up MS       a trial gives up waiting for a leader after this long (default 10000)
  *   --equal-logs       skip the paper's worst case of followers with different log lengths
  *   --svg PATH         where to write the plot (default docs/figure16.svg for a run with the
