@@ -124,6 +124,12 @@ class BenchCluster {
       followerCpuMicrosPerWrite: followerCpu / writes,
       fsyncsPerSec: delta(leader, 'fsyncs') / seconds,
       framesSentPerSec: delta(leader, 'framesSent') / seconds,
+      leaderCswPerWrite: delta(leader, 'vcsw') / writes,
+      followerCswPerWrite: followers.reduce((sum, id) => sum + delta(id, 'vcsw'), 0) / Math.max(1, followers.length) / writes,
+      leaderSysMicrosPerWrite: delta(leader, 'sysMicros') / writes,
+      followerSysMicrosPerWrite: followers.reduce((sum, id) => sum + delta(id, 'sysMicros'), 0) / Math.max(1, followers.length) / writes,
+      leaderFramesPerWrite: delta(leader, 'framesSent') / writes,
+      followerFramesPerWrite: followers.reduce((sum, id) => sum + delta(id, 'framesSent'), 0) / Math.max(1, followers.length) / writes,
     };
   }
 

@@ -26,6 +26,8 @@ export interface NodeCounters {
   readonly fsyncs: number;
   /** Frames its transport sent. */
   readonly framesSent: number;
+  readonly vcsw?: number;
+  readonly sysMicros?: number;
 }
 
 interface LoadArgs {
@@ -83,6 +85,7 @@ void runKvServerMain(process.argv.slice(2), (server) => ({
   transportEcho: () => transportEcho(),
   counters: async (): Promise<NodeCounters> => {
     const cpu = process.cpuUsage();
-    return { cpuMicros: cpu.user + cpu.system, fsyncs: server.storage.syncs, framesSent: framesSent(server) };
+    const ru = process.resourceUsage();
+    return { cpuMicros: cpu.user + cpu.system, fsyncs: server.storage.syncs, framesSent: framesSent(server), vcsw: ru.voluntaryContextSwitches + ru.involuntaryContextSwitches, sysMicros: cpu.system };
   },
 }));

@@ -26,7 +26,7 @@ import {
   UnknownPeerError,
 } from './errors';
 import { CommittedEntry, EntryKind } from './messages/entry';
-import type { NodeId, RaftMessage } from './messages/types';
+import type { AppendEntries, NodeId, RaftMessage } from './messages/types';
 import { batchPerTurn } from './operators/batchPerTurn';
 import { ResumedTimer, RoleContext, rolePipelines } from './states';
 import { EventLoop } from './streams/eventLoop';
@@ -132,7 +132,14 @@ class Node implements RaftNode {
   /** Recently applied session duplicates: index → the original command's position. */
   private readonly duplicates = new Map<number, { index: number; term: number }>();
   private scheduler: SchedulerLike;
+  private readonly turnScheduler: SchedulerLike;
   private readonly requestTimeout: number;
+  /**
+   * Commit-index notices held until the end of the turn, by peer: an AppendEntries sent to
+   * the peer meanwhile (the next proposals' batch) carries the commit index instead.
+   */
+  private readonly notices = new Map<NodeId, AppendEntries>();
+  private noticeFlush: Subscription | null = null;
 
   constructor(private readonly options: RaftNodeOptions) {
     this.id = options.id;
@@ -164,6 +171,7 @@ class Node implements RaftNode {
     this.committed$ = this.committed.asObservable();
     this.errors$ = this.errors.asObservable();
     this.scheduler = options.scheduler ?? defaultScheduler;
+    this.turnScheduler = options.turnScheduler ?? defaultTurnScheduler;
     this.nextRequestId = Math.floor((options.random ?? defaultRandom)() * 2 ** 40);
     this.sessions = new SessionTable({ ...DEFAULT_SESSION_POLICY, ...options.sessions });
     this.requestTimeout = options.requestTimeout ?? 2 * (options.electionTimeout ?? DEFAULTS.electionTimeout).max;
@@ -319,7 +327,7 @@ class Node implements RaftNode {
     this.subscriptions.add(o.transport.errors$.subscribe((e) => this.errors.next(e)));
     this.subscriptions.add(
       this.proposals
-        .pipe(batchPerTurn(o.turnScheduler ?? defaultTurnScheduler))
+        .pipe(batchPerTurn(this.turnScheduler))
         .subscribe((batch) => {
           for (const p of batch) this.unbatched.delete(p);
           const commands = batch.map((p) => ({ kind: p.kind, data: p.data }));
@@ -327,7 +335,7 @@ class Node implements RaftNode {
         }),
     );
     this.subscriptions.add(
-      this.reads.pipe(batchPerTurn(o.turnScheduler ?? defaultTurnScheduler)).subscribe((batch) => {
+      this.reads.pipe(batchPerTurn(this.turnScheduler)).subscribe((batch) => {
         for (const r of batch) this.unbatchedReads.delete(r);
         // One request per turn; a lease read may ride along with a confirmed one, not the reverse.
         const requestId = this.open(++this.nextRequestId, { kind: 'read', waiters: batch });
@@ -374,6 +382,11 @@ class Node implements RaftNode {
         break;
       }
       case 'send':
+        if (effect.notice) {
+          this.holdNotice(effect.to, effect.message as AppendEntries);
+          break;
+        }
+        if (effect.message.type === 'AppendEntries' && this.notices.size > 0) this.supersedeNotice(effect.to, effect.message);
         if (effect.afterPersist && this.pendingWrites > 0) {
           this.lastWrite.then((ok) => ok && !this.stopped && transport.send(effect.to, effect.message));
         } else {
@@ -419,6 +432,31 @@ class Node implements RaftNode {
         break;
       }
     }
+  }
+
+  private holdNotice(to: NodeId, message: AppendEntries): void {
+    this.notices.set(to, message);
+    // Two turns: proposals resolved by this step are proposed again in a microtask and
+    // batched on the turn scheduler; their AppendEntries go out before the notices would.
+    this.noticeFlush ??= this.turnScheduler.schedule(() => {
+      this.noticeFlush = this.turnScheduler.schedule(() => {
+        this.noticeFlush = null;
+        this.flushNotices();
+      });
+    });
+  }
+
+  private supersedeNotice(to: NodeId, m: AppendEntries): void {
+    const held = this.notices.get(to);
+    if (held && m.term === held.term && m.leaderCommit >= held.leaderCommit && m.seq >= held.seq) this.notices.delete(to);
+  }
+
+  private flushNotices(): void {
+    const s = this.state;
+    if (s && !this.stopped && s.role.name === 'leader') {
+      for (const [to, message] of this.notices) if (message.term === s.term) this.options.transport.send(to, message);
+    }
+    this.notices.clear();
   }
 
   /** Registers a request that waits for an answer, failing it after `requestTimeout`. */
@@ -595,6 +633,8 @@ class Node implements RaftNode {
   private async shutdown(reason: Error): Promise<void> {
     this.stopped = true;
     this.subscriptions.unsubscribe();
+    this.noticeFlush?.unsubscribe();
+    this.notices.clear();
     this.roleEpoch.complete();
     this.tracker.rejectAll(() => reason);
     this.membership.rejectAll(reason);

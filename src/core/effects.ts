@@ -11,7 +11,12 @@ export type Effect =
   | { readonly type: 'saveHardState'; readonly hardState: HardState }
   /** Persist entries; existing entries at or after entries[0].index are discarded first. */
   | { readonly type: 'persistEntries'; readonly entries: readonly Entry[] }
-  | { readonly type: 'send'; readonly to: NodeId; readonly message: RaftMessage; readonly afterPersist: boolean }
+  /**
+   * `notice`: a commit-index notice (an empty AppendEntries) the driver may hold until the
+   * end of the turn and drop if an AppendEntries of the same term that carries at least
+   * its commit index and seq goes to the same peer meanwhile.
+   */
+  | { readonly type: 'send'; readonly to: NodeId; readonly message: RaftMessage; readonly afterPersist: boolean; readonly notice?: boolean }
   /** The follower heard from a legitimate leader or granted a vote. */
   | { readonly type: 'resetElectionTimer' }
   /** Proposals were appended at firstIndex.. in this term (opaque tokens, in order). */
@@ -76,6 +81,11 @@ export class Effects {
   /** A leader's AppendEntries: sent while its own write proceeds in parallel. */
   sendNow(to: NodeId, message: RaftMessage): void {
     this.list.push({ type: 'send', to, message, afterPersist: false });
+  }
+
+  /** A leader's commit-index notice: may be merged into a later AppendEntries of the same turn. */
+  sendNotice(to: NodeId, message: RaftMessage): void {
+    this.list.push({ type: 'send', to, message, afterPersist: false, notice: true });
   }
 
   resetElectionTimer(): void {

@@ -127,9 +127,9 @@ export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects
  * An empty AppendEntries at the follower's match index: it cannot fail the consistency
  * check, keeps the follower from campaigning (§5.2) and carries the commit index.
  */
-export function sendHeartbeat(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
+export function sendHeartbeat(s: RaftState, peer: NodeId, pr: Progress, fx: Effects, notice = false): void {
   if (s.role.name !== 'leader') return;
-  fx.sendNow(peer, {
+  (notice ? fx.sendNotice : fx.sendNow).call(fx, peer, {
     type: 'AppendEntries',
     term: s.term,
     leaderId: s.id,
@@ -149,7 +149,7 @@ export function sendHeartbeat(s: RaftState, peer: NodeId, pr: Progress, fx: Effe
  */
 function maybeSendCommit(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
   if (pr.snapshot || pr.probing || pr.inflight.length > 0 || pr.commitSent >= s.commitIndex) return;
-  sendHeartbeat(s, peer, pr, fx);
+  sendHeartbeat(s, peer, pr, fx, true);
 }
 
 /**

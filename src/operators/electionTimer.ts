@@ -1,4 +1,4 @@
-import { map, Observable, SchedulerLike, startWith, switchMap, timer } from 'rxjs';
+import { Observable, SchedulerLike, Subscription } from 'rxjs';
 import { randomInt } from '../random';
 
 /** An election timeout range in the scheduler's time unit (ms in production). */
@@ -29,10 +29,51 @@ export function electionTimer(
   scheduler: SchedulerLike,
   firstDelay?: number,
 ): Observable<void> {
-  return resets$.pipe(
-    map(() => false),
-    startWith(true),
-    switchMap((first) => timer(first && firstDelay !== undefined ? firstDelay : randomInt(random, range.min, range.max), scheduler)),
-    map(() => undefined),
-  );
+  // A reset only moves the deadline; the one pending check re-arms itself for the rest
+  // when it finds the deadline moved (a reset comes with every AppendEntries, so
+  // cancelling and recreating a timer per reset cost more than the rest of the follower's
+  // handling of a heartbeat). The timer is rescheduled only when a reset draws a deadline
+  // earlier than the pending check.
+  return new Observable<void>((subscriber) => {
+    let deadline = 0;
+    let pending: Subscription | null = null;
+    let due = 0;
+    let sourceDone = false;
+    const arm = (delay: number) => {
+      due = scheduler.now() + delay;
+      pending = scheduler.schedule(check, delay);
+    };
+    const check = () => {
+      pending = null;
+      const now = scheduler.now();
+      // Never more than one timeout ahead: a clock stepped back cannot hold off an election.
+      if (now < deadline) {
+        const rest = Math.min(deadline - now, range.max);
+        deadline = now + rest;
+        return arm(rest);
+      }
+      subscriber.next();
+      if (sourceDone) subscriber.complete();
+    };
+    const reset = (timeout: number) => {
+      deadline = scheduler.now() + timeout;
+      if (pending && due <= deadline) return;
+      pending?.unsubscribe();
+      arm(timeout);
+    };
+    const draw = () => randomInt(random, range.min, range.max);
+    reset(firstDelay ?? draw());
+    const upstream = resets$.subscribe({
+      next: () => reset(draw()),
+      error: (e) => subscriber.error(e),
+      complete: () => {
+        sourceDone = true;
+        if (!pending) subscriber.complete();
+      },
+    });
+    return () => {
+      upstream.unsubscribe();
+      pending?.unsubscribe();
+    };
+  });
 }

@@ -1,3 +1,4 @@
+import { constants as fsConstants } from 'fs';
 import * as path from 'path';
 import { InvalidMessageError } from '../errors';
 import type { Entry } from '../messages/entry';
@@ -54,9 +55,10 @@ export interface OpenedLog {
  * A new segment is started when a write would push the current one past
  * `maxSegmentBytes` (a single write larger than that gets a segment of its own).
  *
- * Each `append` is one write(2) of all its records followed by one fdatasync, and
- * `append` is never called while another is in flight, so at any time at most the last
- * write in the last segment can be incomplete on disk. Recovery relies on that.
+ * Each `append` is one write(2) of all its records, made durable by the O_DSYNC the
+ * segments are opened with (one thread-pool round trip), or else by an fdatasync after
+ * it; `append` is never called while another is in flight, so at any time at most the
+ * last write in the last segment can be incomplete on disk. Recovery relies on that.
  *
  * Compaction (`LogCompaction`, committed by a snapshot): entries at or below
  * `compactedThrough` are gone, and segments before `firstLiveSegment` hold only discarded
@@ -96,6 +98,8 @@ export class FileLog {
      * none): a segment at or below the compaction point holds nothing still needed.
      */
     private readonly maxIndexes: Map<number, number>,
+    /** Segments are opened with O_DSYNC: each write(2) is durable when it returns, no fdatasync. */
+    private readonly writeThrough: boolean,
   ) {}
 
   /**
@@ -104,12 +108,12 @@ export class FileLog {
    * returns the log's entries after the compaction point. `compaction` is null when there
    * is no snapshot. Throws `CorruptLogError` for damage anywhere but in the last write.
    */
-  static async open(fs: FileSystem, dir: string, maxSegmentBytes: number, compaction: LogCompaction | null): Promise<OpenedLog> {
+  static async open(fs: FileSystem, dir: string, maxSegmentBytes: number, compaction: LogCompaction | null, writeThrough = false): Promise<OpenedLog> {
     const compacted = compaction ?? { compactedThrough: 0, firstLiveSegment: 1 };
     const { sequences, doomed } = await liveSegments(fs, dir, compacted, compaction !== null);
     if (sequences.length === 0) {
-      const handle = await createSegment(fs, dir, 1);
-      const log = new FileLog(fs, dir, maxSegmentBytes, 1, 1, handle, FILE_HEADER_BYTES, 1, compacted, new Map([[1, 0]]));
+      const handle = await createSegment(fs, dir, 1, writeThrough);
+      const log = new FileLog(fs, dir, maxSegmentBytes, 1, 1, handle, FILE_HEADER_BYTES, 1, compacted, new Map([[1, 0]]), writeThrough);
       return { log, entries: [], recovery: { segments: 0, tornTail: null } };
     }
     const replay = new Replay(compacted.compactedThrough);
@@ -149,7 +153,7 @@ export class FileLog {
     }
     const firstSequence = sequences[0];
     const lastSequence = sequences[sequences.length - 1];
-    const handle = await fs.open(path.join(dir, segmentName(lastSequence)), 'r+');
+    const handle = await fs.open(path.join(dir, segmentName(lastSequence)), writeThrough ? fsConstants.O_RDWR | fsConstants.O_DSYNC : 'r+');
     try {
       if (goodEnd === 0) {
         // Torn creation: write the header again.
@@ -165,7 +169,7 @@ export class FileLog {
       await handle.close();
       throw e;
     }
-    const log = new FileLog(fs, dir, maxSegmentBytes, firstSequence, lastSequence, handle, goodEnd, replay.nextWrite(), compacted, maxIndexes);
+    const log = new FileLog(fs, dir, maxSegmentBytes, firstSequence, lastSequence, handle, goodEnd, replay.nextWrite(), compacted, maxIndexes, writeThrough);
     try {
       // Finish a deletion a crash interrupted.
       for (const sequence of doomed) await unlinkIfExists(fs, path.join(dir, segmentName(sequence)));
@@ -178,7 +182,7 @@ export class FileLog {
   }
 
   /**
-   * Appends one Entries record per block, all in one write(2), then fdatasyncs. Resolves
+   * Appends one Entries record per block, all in one durable write (see the class). Resolves
    * once they are durable. `maxIndex` is the highest entry index among the blocks. Must
    * not be called again before it settles; after it rejects the log must not be used
    * (the file may hold a partial write).
@@ -199,7 +203,7 @@ export class FileLog {
       at += RECORD_HEADER_BYTES + block.length;
     }
     await writeFully(this.handle, out, base);
-    await this.handle.datasync();
+    if (!this.writeThrough) await this.handle.datasync();
     this.writeOffset = base + total;
     this.nextWrite = (write + 1) >>> 0;
   }
@@ -264,7 +268,7 @@ export class FileLog {
   /** Starts the next segment; it is created, synced and linked durably before use. */
   private async roll(): Promise<void> {
     const sequence = this.lastSequence + 1;
-    const handle = await createSegment(this.fs, this.dir, sequence);
+    const handle = await createSegment(this.fs, this.dir, sequence, this.writeThrough);
     const previous = this.handle;
     this.handle = handle;
     this.lastSequence = sequence;
@@ -428,8 +432,9 @@ function segmentHeader(sequence: number): Buffer {
 }
 
 /** Creates segment `sequence` with its header, syncs it and the directory entry. */
-async function createSegment(fs: FileSystem, dir: string, sequence: number): Promise<FileHandleLike> {
-  const handle = await fs.open(path.join(dir, segmentName(sequence)), 'wx', 0o644);
+async function createSegment(fs: FileSystem, dir: string, sequence: number, writeThrough: boolean): Promise<FileHandleLike> {
+  const flags = writeThrough ? fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_DSYNC : 'wx';
+  const handle = await fs.open(path.join(dir, segmentName(sequence)), flags, 0o644);
   try {
     await writeFully(handle, segmentHeader(sequence), 0);
     await handle.datasync();

@@ -2,7 +2,7 @@
  * Whole-cluster behaviour on virtual time: real nodes, in-memory network and storage,
  * one seed per test.
  */
-import { firstValueFrom, take, toArray } from 'rxjs';
+import { firstValueFrom, SchedulerAction, SchedulerLike, take, toArray } from 'rxjs';
 import { NotLeaderError, ProposalDroppedError, PayloadTooLargeError, NodeStoppedError, StorageFailedError, UnknownPeerError } from '../../src/errors';
 import { TestCluster } from '../../src/testing';
 
@@ -89,6 +89,41 @@ describe('replication and commit', () => {
       const results = await all;
       expect(results.map((r) => r.index)).toEqual(results.map((_, i) => results[0].index + i));
     }));
+
+  test('a commit notice rides along with the next AppendEntries when one follows at once', async () => {
+    // Turns as in Node: work a turn schedules runs after the promises it settled (here, a
+    // microsecond of virtual time later, which lets the clock settle them in between).
+    let cluster: TestCluster | undefined = undefined;
+    const turns: SchedulerLike = {
+      now: () => cluster!.clock.scheduler.now(),
+      schedule: <T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T) =>
+        cluster!.clock.scheduler.schedule(work, delay + 0.001, state),
+    };
+    const c = (cluster = new TestCluster({ nodes: 3, seed: 5, nodeOptions: { turnScheduler: turns } }));
+    try {
+      const leader = await c.waitForLeader();
+      await c.clock.advance(100);
+      const node = c.node(leader);
+      const before = c.hub.stats.sent;
+      const start = c.clock.now();
+      let done = false;
+      void (async () => {
+        // A closed loop: each write is proposed as soon as the one before it is applied.
+        for (let i = 0; i < 10; i++) await node.propose(encode(`w${i}`));
+        done = true;
+      })();
+      while (!done && c.clock.now() < start + 40) await c.clock.advance(1);
+      await c.clock.advance(1); // the last write's notice
+      expect(done).toBe(true);
+      // Per write: an AppendEntries to each follower and its answer; the commit index goes
+      // out with the next write's AppendEntries. Only the last write's notice goes alone
+      // (and is answered): 2 more each way.
+      expect(c.hub.stats.sent - before).toBe(10 * 4 + 4);
+      await c.waitFor(() => c.ids.every((id) => c.committedData(id).includes('w9')));
+    } finally {
+      await c.stop();
+    }
+  });
 
   test('with forwarding off, a proposal to a follower is rejected with NotLeaderError carrying the leader hint', () =>
     withCluster({ nodes: 3, seed: 2, nodeOptions: { forward: false } }, async (c) => {
