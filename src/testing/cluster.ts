@@ -8,6 +8,7 @@ import { MemoryHub, NetworkFaults } from '../transports/memoryHub';
 import type { Transport } from '../transports/transport';
 import type { NodeStatus } from '../streams/status';
 import { pausableTransport } from './faultsPause';
+import { nodeTurns } from './nodeTurns';
 import { NodeScheduler, SimulatorClock } from './simulatorClock';
 
 export interface TestClusterOptions {
@@ -33,6 +34,12 @@ export interface TestClusterOptions {
   readonly storage?: (id: NodeId, scheduler: SchedulerLike, syncDelay: number) => MemoryStorage;
   /** Wraps a node's transport at every start (tests plant faulty networks here). */
   readonly transport?: (id: NodeId, transport: Transport, scheduler: SchedulerLike) => Transport;
+  /**
+   * How a node's turns pass (its `turnScheduler`): `'instant'` (default) runs the work a
+   * turn schedules within the same instant, before the promises that turn settled;
+   * `'node'` runs it as Node does, after them (`nodeTurns`).
+   */
+  readonly turns?: 'instant' | 'node';
 }
 
 /** What `TestCluster.started$` emits: a node was just created (committed$ not yet emitting). */
@@ -120,7 +127,7 @@ export class TestCluster {
       transport: wrap ? wrap(id, transport, view) : transport,
       storage: this.storages.get(id)!,
       scheduler: view,
-      turnScheduler: view,
+      turnScheduler: this.options.turns === 'node' ? nodeTurns(view) : view,
       random: this.random,
       ...this.options.nodeOptions,
       ...this.options.nodeOptionsFor?.(id),

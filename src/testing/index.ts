@@ -11,6 +11,7 @@ export { TestCluster } from './cluster';
 export type { TestClusterOptions, NodeStart } from './cluster';
 export { VirtualClock, settle } from './virtualClock';
 export { SimulatorClock, NodeScheduler } from './simulatorClock';
+export { nodeTurns, TURN_MS } from './nodeTurns';
 export { pausableTransport } from './faultsPause';
 export { FaultInjector, ALL_FAULT_CLASSES } from './faults';
 export type { FaultClass, FaultEvent, FaultInjectorOptions } from './faults';

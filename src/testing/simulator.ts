@@ -146,6 +146,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   cluster = new TestCluster({
     nodes,
     seed,
+    turns: 'node',
     ...options.cluster,
     nodeOptionsFor: (id) => ({ ...(policy ? { stateMachine: stateMachineFor(id), snapshot: policy } : {}), ...userOptionsFor?.(id) }),
     transport: (id, t, s) => {

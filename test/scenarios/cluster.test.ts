@@ -2,7 +2,7 @@
  * Whole-cluster behaviour on virtual time: real nodes, in-memory network and storage,
  * one seed per test.
  */
-import { firstValueFrom, SchedulerAction, SchedulerLike, take, toArray } from 'rxjs';
+import { firstValueFrom, take, toArray } from 'rxjs';
 import { NotLeaderError, ProposalDroppedError, PayloadTooLargeError, NodeStoppedError, StorageFailedError, UnknownPeerError } from '../../src/errors';
 import { TestCluster } from '../../src/testing';
 
@@ -91,15 +91,8 @@ describe('replication and commit', () => {
     }));
 
   test('a commit notice rides along with the next AppendEntries when one follows at once', async () => {
-    // Turns as in Node: work a turn schedules runs after the promises it settled (here, a
-    // microsecond of virtual time later, which lets the clock settle them in between).
-    let cluster: TestCluster | undefined = undefined;
-    const turns: SchedulerLike = {
-      now: () => cluster!.clock.scheduler.now(),
-      schedule: <T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T) =>
-        cluster!.clock.scheduler.schedule(work, delay + 0.001, state),
-    };
-    const c = (cluster = new TestCluster({ nodes: 3, seed: 5, nodeOptions: { turnScheduler: turns } }));
+    // Turns as in Node: work a turn schedules runs after the promises it settled.
+    const c = new TestCluster({ nodes: 3, seed: 5, turns: 'node' });
     try {
       const leader = await c.waitForLeader();
       await c.clock.advance(100);
