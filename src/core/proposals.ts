@@ -27,9 +27,16 @@ export function stepPropose(
   }
 }
 
-/** The leader appends commands a follower forwarded and tells it where they went. */
+/**
+ * The leader appends commands a follower forwarded and tells it where they went. A
+ * duplicate of a request (the network may deliver one twice) gets the first answer
+ * again, never a second append. That holds for refusals too: a request refused while a
+ * leadership transfer is under way stays refused after the transfer gives up, because
+ * the follower has already told its caller that nothing was appended (`NotLeaderError`),
+ * and the caller may have retried elsewhere.
+ */
 export function handleProposeRequest(s: RaftState, from: NodeId, m: ProposeRequest, fx: Effects): void {
-  if (s.role.name !== 'leader' || s.role.transfer) {
+  if (s.role.name !== 'leader') {
     fx.send(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: false, firstIndex: 0 });
     return;
   }
@@ -37,12 +44,19 @@ export function handleProposeRequest(s: RaftState, from: NodeId, m: ProposeReque
   if (!seen) s.role.forwarded.set(from, (seen = new Map()));
   let firstIndex = seen.get(m.requestId);
   if (firstIndex === undefined) {
-    firstIndex = appendCommands(s, m.commands, fx);
+    firstIndex = s.role.transfer ? REFUSED : appendCommands(s, m.commands, fx);
     seen.set(m.requestId, firstIndex);
     if (seen.size > FORWARDED_MEMORY) seen.delete(seen.keys().next().value!);
   }
-  fx.sendNow(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: true, firstIndex });
+  if (firstIndex === REFUSED) {
+    fx.send(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: false, firstIndex: 0 });
+  } else {
+    fx.sendNow(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: true, firstIndex });
+  }
 }
+
+/** A remembered request that was refused (no entry has index 0). */
+const REFUSED = 0;
 
 /** Forwarded request ids remembered per follower, to answer duplicates without appending again. */
 const FORWARDED_MEMORY = 1024;

@@ -5,6 +5,9 @@
 import { config, delay, mergeMap, of } from 'rxjs';
 import type { Envelope } from '../../src/messages/types';
 import { encodeKvCommand, KvStateMachine, runSimulation, TestCluster } from '../../src/testing';
+import { step } from '../../src/core/step';
+import { EntryKind } from '../../src/messages/entry';
+import { makeState, sent, types } from '../core/helpers';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -35,6 +38,30 @@ describe('simulator findings', () => {
     await c.clock.advance(500);
     for (const id of c.ids) expect(c.committedData(id)).toEqual(['once']);
     await c.stop();
+  });
+
+  // Found by `npm run sim -- --seeds 2000 --from 1 --nodes 5` (seed 885): a leader that is
+  // handing over leadership refuses a forwarded ProposeRequest, and its follower fails the
+  // proposal with NotLeaderError ("nothing was appended"); the transfer then gives up, a
+  // duplicate of the same request arrives, and the leader appends it. The client, told
+  // nothing happened, had retried: its append applied twice.
+  test('a forwarded request refused during a leadership transfer stays refused after the transfer gives up', () => {
+    const s = makeState({ term: 1, log: [1] });
+    step(s, { kind: 'electionTimeout', epoch: s.epoch });
+    step(s, { kind: 'voteSaved', term: 2, votedFor: 'n1' });
+    step(s, { kind: 'message', from: 'n2', message: { type: 'RequestVoteResponse', term: 2, voteGranted: true } });
+    step(s, { kind: 'transferLeadership', requestId: 1, to: 'n2' });
+    const request = { type: 'ProposeRequest' as const, term: 2, requestId: 7, commands: [{ kind: EntryKind.Command, data: text('append') }] };
+    const answer = (fx: ReturnType<typeof step>) => sent(fx.list).find((m) => m.message.type === 'ProposeResponse')?.message;
+    expect(answer(step(s, { kind: 'message', from: 'n3', message: request }))).toMatchObject({ requestId: 7, success: false });
+    s.now += 1000; // past the transfer's deadline: the next tick abandons it
+    expect(types(step(s, { kind: 'heartbeatTick', epoch: s.epoch }).list)).toContain('transferAborted');
+    const duplicate = step(s, { kind: 'message', from: 'n3', message: request });
+    expect(answer(duplicate)).toMatchObject({ requestId: 7, success: false });
+    expect(types(duplicate.list)).not.toContain('persistEntries');
+    // A new request is appended as usual.
+    const fresh = step(s, { kind: 'message', from: 'n3', message: { ...request, requestId: 8 } });
+    expect(answer(fresh)).toMatchObject({ requestId: 8, success: true });
   });
 
   // Found by runSimulation({ seed: 9, workload: { sessions: 'all' } }) (also seed 19): a
