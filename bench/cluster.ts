@@ -9,7 +9,8 @@
  *
  * Measures, in one run:
  * - floor: one loopback TCP round trip between two processes, and one append + fdatasync
- *   of a small record;
+ *   of a small record; for comparison, the same write made durable on a leader and a
+ *   follower by a hand-rolled Node program (no Raft);
  * - library: proposers inside the leader's process (`node.propose`), at 1, 16, 64, 256
  *   concurrent proposers (the leader child runs them on command, via IPC);
  * - http: HTTP clients (keep-alive) in this process writing to the leader, same levels;
@@ -25,7 +26,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseFlags } from '../examples/kv/config';
 import { forkKvServer, freePorts, KvChild, LocalNodeSpec, localNodeArgs } from '../examples/kv/processes';
-import { FloorResult, fsyncFloor, roundTripFloor, transportFloor } from './clusterFloor';
+import { FloorResult, fsyncFloor, replicationFloor, roundTripFloor, transportFloor } from './clusterFloor';
 import type { NodeCounters } from './clusterNode';
 import { summarizeProfiles } from './clusterProfile';
 import { HttpClientKind, httpPut, putClient } from './clusterHttp';
@@ -221,6 +222,8 @@ interface Floors {
   /** AppendEntries (one entry) → AppendEntriesResponse through rxraft's TCP transport, one in flight. */
   transport: FloorResult;
   fsync: FloorResult;
+  /** One write made durable on a leader and one follower, hand-rolled (no Raft): `replicationFloor`. */
+  replication: FloorResult;
   /** A bare node:http server in another process, 64 clients, per client kind. */
   http: Partial<Record<HttpClientKind, LoadResult>>;
 }
@@ -235,8 +238,15 @@ async function floorPhase(o: Options): Promise<Floors> {
     const transport = await transportFloor(await cluster.children.get('n3')!.call<number>('transportEcho'), 11 + o.valueBytes, 3000);
     progress('floor: append + fdatasync', 0.5);
     // A WAL record of one ~111-byte put command: 8-byte frame header + 25-byte entries block header + command.
-    const fsync = await fsyncFloor(cluster.root, 8 + 25 + 11 + o.valueBytes, 3000);
-    note(`  floor: round trip p50 ${roundTrip.latencyMs.p50.toFixed(3)} ms; rxraft transport round trip p50 ${transport.latencyMs.p50.toFixed(3)} ms; append+fdatasync p50 ${fsync.latencyMs.p50.toFixed(3)} ms`);
+    const recordBytes = 8 + 25 + 11 + o.valueBytes;
+    const fsync = await fsyncFloor(cluster.root, recordBytes, 3000);
+    progress('floor: hand-rolled replication', 0.6);
+    const replicaPort = await cluster.children.get('n2')!.call<number>('replicaEcho', { dir: cluster.root, recordBytes });
+    const replication = await replicationFloor(replicaPort, cluster.root, recordBytes, 3000);
+    note(
+      `  floor: round trip p50 ${roundTrip.latencyMs.p50.toFixed(3)} ms; rxraft transport round trip p50 ${transport.latencyMs.p50.toFixed(3)} ms; ` +
+        `append+fdatasync p50 ${fsync.latencyMs.p50.toFixed(3)} ms; hand-rolled replication p50 ${replication.latencyMs.p50.toFixed(3)} ms`,
+    );
     const httpPort = await cluster.children.get('n2')!.call<number>('httpEcho');
     const httpFloor: Floors['http'] = {};
     const value = Buffer.alloc(o.valueBytes, 0x61);
@@ -247,7 +257,7 @@ async function floorPhase(o: Options): Promise<Floors> {
       client.close();
       note(`  floor: bare node:http server, 64 ${kind} clients: ${fmtRate(httpFloor[kind]!.writesPerSec)} requests/s, p50 ${fmtMs(httpFloor[kind]!.latencyMs.p50)} ms`);
     }
-    return { roundTrip, transport, fsync, http: httpFloor };
+    return { roundTrip, transport, fsync, replication, http: httpFloor };
   } finally {
     await cluster.stop();
   }
@@ -422,6 +432,7 @@ function report(o: Options, runs: RunResult[]): Record<string, unknown> {
   const floors = runs.flatMap((r) => (r.floor ? [r.floor] : []));
   const rtt = median(floors.map((f) => f.roundTrip.latencyMs.p50));
   const fsync = median(floors.map((f) => f.fsync.latencyMs.p50));
+  const replication = median(floors.map((f) => f.replication.latencyMs.p50));
   const library = medianLoads(runs.flatMap((r) => (r.library ? [r.library] : [])));
   const httpLoads = Object.fromEntries(o.httpClients.map((kind) => [kind, medianLoads(runs.flatMap((r) => (r.http?.[kind] ? [r.http[kind]!] : [])))])) as Record<HttpClientKind, LoadResult[]>;
   const httpFloor = Object.fromEntries(o.httpClients.map((kind) => [kind, median(floors.map((f) => f.http[kind]?.writesPerSec ?? NaN))]));
@@ -442,6 +453,7 @@ function report(o: Options, runs: RunResult[]): Record<string, unknown> {
     out.push(`| append + fdatasync (${8 + 25 + 11 + o.valueBytes} B record)  | ${fmtMs(fsync).padStart(6)} | ${fmtMs(median(floors.map((f) => f.fsync.latencyMs.p99))).padStart(6)} |`);
     out.push(`| round trip + fdatasync            | ${fmtMs(rtt + fsync).padStart(6)} |        |`);
     out.push(`| for comparison: AppendEntries round trip through rxraft's TCP transport (no Raft, no disk) | ${fmtMs(median(floors.map((f) => f.transport.latencyMs.p50)))} | ${fmtMs(median(floors.map((f) => f.transport.latencyMs.p99)))} |`);
+    out.push(`| for comparison: one write durable on a leader and a follower, hand-rolled in Node (O_DSYNC writes, raw socket, no Raft) | ${fmtMs(median(floors.map((f) => f.replication.latencyMs.p50)))} | ${fmtMs(median(floors.map((f) => f.replication.latencyMs.p99)))} |`);
     for (const kind of o.httpClients) {
       out.push(`bare node:http server in another process, 64 ${kind} clients: ${fmtRate(httpFloor[kind])} requests/s (the most any HTTP API can do here with this client)`);
     }
@@ -465,7 +477,12 @@ function report(o: Options, runs: RunResult[]): Record<string, unknown> {
   const targets: string[] = [];
   const check = (ok: boolean) => (ok ? 'met' : 'MISSED');
   const one = library.find((l) => l.concurrency === 1);
-  if (one && floors.length) targets.push(`one proposer p50 ${fmtMs(one.latencyMs.p50)} ms ≤ 1.25 × floor ${fmtMs(rtt + fsync)} ms = ${fmtMs(1.25 * (rtt + fsync))} ms: ${check(one.latencyMs.p50 <= 1.25 * (rtt + fsync))}`);
+  if (one && floors.length) {
+    targets.push(
+      `one proposer p50 ${fmtMs(one.latencyMs.p50)} ms ≤ 1.25 × floor ${fmtMs(rtt + fsync)} ms = ${fmtMs(1.25 * (rtt + fsync))} ms: ${check(one.latencyMs.p50 <= 1.25 * (rtt + fsync))}` +
+        ` (hand-rolled replication in Node: ${fmtMs(replication)} ms)`,
+    );
+  }
   const lib256 = library.find((l) => l.concurrency === 256);
   if (lib256) targets.push(`library API, 256 proposers: ${fmtRate(lib256.writesPerSec)} ≥ 50,000 writes/s: ${check(lib256.writesPerSec >= 50_000)}`);
   for (const kind of o.httpClients) {
@@ -479,7 +496,7 @@ function report(o: Options, runs: RunResult[]): Record<string, unknown> {
     for (const t of targets) out.push(`  ${t}`);
   }
   console.log(out.join('\n'));
-  return { floor: floors.length ? { roundTripP50Ms: rtt, fsyncP50Ms: fsync, httpRequestsPerSec: httpFloor } : null, library, http: httpLoads, failover, targets };
+  return { floor: floors.length ? { roundTripP50Ms: rtt, fsyncP50Ms: fsync, replicationP50Ms: replication, httpRequestsPerSec: httpFloor } : null, library, http: httpLoads, failover, targets };
 }
 
 // ------------------------------------------------------------------ main

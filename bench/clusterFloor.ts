@@ -3,6 +3,7 @@
  * one loopback TCP round trip between two processes, and one append + fdatasync of a
  * small record.
  */
+import { constants as fsConstants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -71,6 +72,77 @@ export async function fsyncFloor(dir: string, recordBytes: number, ms: number): 
       position += record.length;
     }
   } finally {
+    await handle.close();
+    await fsp.rm(file, { force: true });
+  }
+  return { iterations: samples.length, latencyMs: samples.summary() };
+}
+
+/** An append-only file whose writes are durable when they return (O_DSYNC), like the WAL's. */
+async function openDsync(file: string): Promise<fsp.FileHandle> {
+  return fsp.open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC | fsConstants.O_DSYNC, 0o644);
+}
+
+/**
+ * The follower side of `replicationFloor`: a TCP server that, for every `recordBytes`
+ * message, appends it durably (O_DSYNC) to a file in `dir` and then answers one byte.
+ * Resolves with its port.
+ */
+export async function replicaEcho(dir: string, recordBytes: number): Promise<number> {
+  const handle = await openDsync(path.join(dir, 'replica-floor.bin'));
+  let position = 0;
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    let pending = 0;
+    const ack = Buffer.alloc(1, 0x61);
+    socket.on('data', (chunk) => {
+      pending += chunk.length;
+      while (pending >= recordBytes) {
+        pending -= recordBytes;
+        const at = position;
+        position += recordBytes;
+        void handle.write(chunk.subarray(0, recordBytes), 0, recordBytes, at).then(() => socket.write(ack));
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as net.AddressInfo).port;
+}
+
+/**
+ * What one replicated write needs at the least, hand-rolled with nothing else: the leader
+ * appends a `recordBytes` record durably (O_DSYNC) while sending it to `replicaEcho` in
+ * another process, which appends it durably and answers; the write is done when both
+ * are. One write in flight, for `ms` milliseconds. No Raft, no framing, no encoding: the
+ * fastest a Node.js program on this machine commits one write with one follower.
+ */
+export async function replicationFloor(port: number, dir: string, recordBytes: number, ms: number): Promise<FloorResult> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  socket.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const file = path.join(dir, 'leader-floor.bin');
+  const handle = await openDsync(file);
+  const record = Buffer.alloc(recordBytes, 0x65);
+  const samples = new Samples();
+  let acked: () => void = () => undefined;
+  socket.on('data', () => acked());
+  let position = 0;
+  const end = nowMs() + ms;
+  try {
+    while (nowMs() < end) {
+      const t = nowMs();
+      const ack = new Promise<void>((resolve) => (acked = resolve));
+      socket.write(record);
+      await Promise.all([handle.write(record, 0, recordBytes, position), ack]);
+      samples.add(nowMs() - t);
+      position += recordBytes;
+    }
+  } finally {
+    socket.destroy();
     await handle.close();
     await fsp.rm(file, { force: true });
   }

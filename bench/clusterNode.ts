@@ -8,6 +8,7 @@
  * - `echo`: opens a TCP echo server (for the loopback round-trip floor) and answers its port;
  * - `httpEcho`: opens a bare node:http server answering 200 to everything (the HTTP floor);
  * - `transportEcho`: opens an rxraft TCP transport answering every AppendEntries;
+ * - `replicaEcho`: opens a TCP server that appends each record durably, then answers;
  * - `counters`: CPU time used, fsyncs and frames sent so far.
  */
 import * as http from 'node:http';
@@ -15,7 +16,7 @@ import * as net from 'node:net';
 import { encodeCommand, Op } from '../examples/kv/commands';
 import { runKvServerMain } from '../examples/kv/main';
 import type { KvServer } from '../examples/kv/server';
-import { transportEcho } from './clusterFloor';
+import { replicaEcho, transportEcho } from './clusterFloor';
 import { closedLoop, LoadResult } from './clusterStats';
 
 /** Running totals of a node process, for rates over a load level. */
@@ -83,6 +84,10 @@ void runKvServerMain(process.argv.slice(2), (server) => ({
   echo: () => echo(),
   httpEcho: () => httpEcho(),
   transportEcho: () => transportEcho(),
+  replicaEcho: (args) => {
+    const { dir, recordBytes } = args as { dir: string; recordBytes: number };
+    return replicaEcho(dir, recordBytes);
+  },
   counters: async (): Promise<NodeCounters> => {
     const cpu = process.cpuUsage();
     const ru = process.resourceUsage();
