@@ -29,6 +29,7 @@ import { CommittedEntry, EntryKind } from './messages/entry';
 import type { AppendEntries, NodeId, RaftMessage } from './messages/types';
 import { batchPerTurn } from './operators/batchPerTurn';
 import { ResumedTimer, RoleContext, rolePipelines } from './states';
+import { CommitNotices } from './streams/commitNotices';
 import { EventLoop } from './streams/eventLoop';
 import { PendingProposal, ProposalTracker } from './streams/proposals';
 import { decodeSessionCommand, DEFAULT_SESSION_POLICY, encodeSessionCommand, SessionTable } from './streams/sessions';
@@ -134,12 +135,7 @@ class Node implements RaftNode {
   private scheduler: SchedulerLike;
   private readonly turnScheduler: SchedulerLike;
   private readonly requestTimeout: number;
-  /**
-   * Commit-index notices held until the end of the turn, by peer: an AppendEntries sent to
-   * the peer meanwhile (the next proposals' batch) carries the commit index instead.
-   */
-  private readonly notices = new Map<NodeId, AppendEntries>();
-  private noticeFlush: Subscription | null = null;
+  private readonly notices: CommitNotices;
 
   constructor(private readonly options: RaftNodeOptions) {
     this.id = options.id;
@@ -172,6 +168,11 @@ class Node implements RaftNode {
     this.errors$ = this.errors.asObservable();
     this.scheduler = options.scheduler ?? defaultScheduler;
     this.turnScheduler = options.turnScheduler ?? defaultTurnScheduler;
+    this.notices = new CommitNotices(
+      this.turnScheduler,
+      (to, notice) => options.transport.send(to, notice),
+      (term) => !this.stopped && this.state?.role.name === 'leader' && this.state.term === term,
+    );
     this.nextRequestId = Math.floor((options.random ?? defaultRandom)() * 2 ** 40);
     this.sessions = new SessionTable({ ...DEFAULT_SESSION_POLICY, ...options.sessions });
     this.requestTimeout = options.requestTimeout ?? 2 * (options.electionTimeout ?? DEFAULTS.electionTimeout).max;
@@ -383,10 +384,10 @@ class Node implements RaftNode {
       }
       case 'send':
         if (effect.notice) {
-          this.holdNotice(effect.to, effect.message as AppendEntries);
+          this.notices.hold(effect.to, effect.message as AppendEntries);
           break;
         }
-        if (effect.message.type === 'AppendEntries' && this.notices.size > 0) this.supersedeNotice(effect.to, effect.message);
+        if (effect.message.type === 'AppendEntries') this.notices.sending(effect.to, effect.message);
         if (effect.afterPersist && this.pendingWrites > 0) {
           this.lastWrite.then((ok) => ok && !this.stopped && transport.send(effect.to, effect.message));
         } else {
@@ -432,31 +433,6 @@ class Node implements RaftNode {
         break;
       }
     }
-  }
-
-  private holdNotice(to: NodeId, message: AppendEntries): void {
-    this.notices.set(to, message);
-    // Two turns: proposals resolved by this step are proposed again in a microtask and
-    // batched on the turn scheduler; their AppendEntries go out before the notices would.
-    this.noticeFlush ??= this.turnScheduler.schedule(() => {
-      this.noticeFlush = this.turnScheduler.schedule(() => {
-        this.noticeFlush = null;
-        this.flushNotices();
-      });
-    });
-  }
-
-  private supersedeNotice(to: NodeId, m: AppendEntries): void {
-    const held = this.notices.get(to);
-    if (held && m.term === held.term && m.leaderCommit >= held.leaderCommit && m.seq >= held.seq) this.notices.delete(to);
-  }
-
-  private flushNotices(): void {
-    const s = this.state;
-    if (s && !this.stopped && s.role.name === 'leader') {
-      for (const [to, message] of this.notices) if (message.term === s.term) this.options.transport.send(to, message);
-    }
-    this.notices.clear();
   }
 
   /** Registers a request that waits for an answer, failing it after `requestTimeout`. */
@@ -633,7 +609,6 @@ class Node implements RaftNode {
   private async shutdown(reason: Error): Promise<void> {
     this.stopped = true;
     this.subscriptions.unsubscribe();
-    this.noticeFlush?.unsubscribe();
     this.notices.clear();
     this.roleEpoch.complete();
     this.tracker.rejectAll(() => reason);
