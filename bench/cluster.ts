@@ -1,6 +1,6 @@
 /**
  * Cluster benchmark: three KV server processes (bench/clusterNode.ts = examples/kv-server
- * plus a load generator) over TCP on loopback, with FileStorage (fdatasync on).
+ * plus a load generator) over TCP on loopback, with FileStorage (durable writes: O_DSYNC).
  *
  *   npm run bench                                   # one run, 10 s per load level
  *   npm run bench -- --runs 3 --duration 10         # medians of 3 runs
@@ -443,7 +443,7 @@ function report(o: Options, runs: RunResult[]): Record<string, unknown> {
 
   const out: string[] = [];
   out.push('');
-  out.push(`rxraft cluster benchmark — 3 node processes, TCP on loopback, FileStorage (fdatasync), ${o.valueBytes}-byte values`);
+  out.push(`rxraft cluster benchmark — 3 node processes, TCP on loopback, FileStorage (O_DSYNC writes), ${o.valueBytes}-byte values`);
   out.push(`${o.durationMs / 1000} s per level after ${o.warmupMs / 1000} s warm-up; ${runs.length === 1 ? 'one run' : `medians of ${runs.length} runs`}; node ${process.version}, ${os.cpus().length} CPUs, load average at start ${os.loadavg()[0].toFixed(1)}`);
   if (floors.length) {
     out.push('');

@@ -417,7 +417,7 @@ export class FileStorage implements Storage {
   }
 
   /**
-   * Executes one batch in call order: each run of appends is one log write + fdatasync;
+   * Executes one batch in call order: each run of appends is one durable log write;
    * each run of hard states saves only the last; each task runs alone. Settles each run's
    * calls once it is durable; on failure (or a failure entered meanwhile, e.g. by a
    * snapshot chunk write) rejects the rest and enters fail-stop.
