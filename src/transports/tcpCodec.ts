@@ -5,7 +5,7 @@ import { entriesBlock, rememberBlock } from '../messages/entryBlocks';
 import { decodeEntries } from '../messages/entryCodec';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import { validateMessage } from '../messages/validate';
-import { readLayoutPayload } from './tcpPayloadReader';
+import { readLayoutPayload, writeLayoutPayload } from './tcpLayoutPayload';
 import { LAYOUT_BY_CODE, LAYOUT_BY_TYPE, MAP_CODE, SENDER_FIELD } from './tcpLayouts';
 
 /**
@@ -111,7 +111,7 @@ export class EnvelopeEncoder {
       else if ((m.entries as readonly Entry[]).length === 0) fields.push(null);
       else block = entriesBlock(m.entries as readonly Entry[]);
     }
-    return this.body(l.code, encodeValue(fields), block);
+    return this.body(l.code, writeLayoutPayload(fields) ?? encodeValue(fields), block);
   }
 
   private body(code: number, payload: Buffer, block: Buffer | undefined): EncodedBody {

@@ -3,6 +3,7 @@ import { InvalidMessageError } from '../../src/errors';
 import type { AppendEntries, RaftMessage } from '../../src/messages/types';
 import { entriesBlock } from '../../src/messages/entryBlocks';
 import { decodeEnvelope, encodeEnvelope, EnvelopeEncoder } from '../../src/transports/tcpCodec';
+import { writeLayoutPayload } from '../../src/transports/tcpLayoutPayload';
 import { authProof, certificateNames, proofMatches } from '../../src/transports/tcpHandshake';
 import { sampleMessages, testEntries } from './conformance';
 
@@ -42,6 +43,16 @@ describe('tcpCodec', () => {
     const block = entriesBlock(decoded.entries);
     expect(block.buffer).toBe(body.buffer); // the received block, not a new encoding
     expect(block).toEqual(entriesBlock(entries));
+  });
+
+  it('writes layout payloads byte for byte as msgpack-lite does, and leaves it the rest', () => {
+    const values = [0, 127, 128, 255, 256, 65_535, 65_536, 2 ** 31 - 1, null, true, false, '', 'n1', 'x'.repeat(32), 'z'.repeat(300), 'héllo'];
+    expect(writeLayoutPayload(values)).toBeUndefined(); // more than 15 fields: not a layout
+    for (const v of values) expect(writeLayoutPayload([v, 7])).toEqual(msgpack.encode([v, 7]));
+    for (const v of [2 ** 31, 2 ** 40, -1, 1.5, undefined, 'y'.repeat(1025)]) expect(writeLayoutPayload([v])).toBeUndefined();
+    // A term beyond 2^31 still travels (msgpack-lite writes it as float64).
+    const big = { type: 'RequestVoteResponse' as const, term: 2 ** 40, voteGranted: true };
+    expect(roundTrip(big).message).toEqual(big);
   });
 
   it('decodes a payload in encodings its own encoder does not write', () => {
