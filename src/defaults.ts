@@ -1,4 +1,4 @@
-import { asyncScheduler, SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
+import { asapScheduler, asyncScheduler, SchedulerAction, SchedulerLike, Subscription } from 'rxjs';
 
 /**
  * The production sources of time and chance. This is the only module in `src/` that
@@ -59,7 +59,17 @@ class ImmediateAction<T> extends Subscription implements SchedulerAction<T> {
 }
 
 /**
- * End-of-turn batching: proposals (and transport writes) of one event-loop I/O phase
- * become one append, one fsync and one message per follower.
+ * End-of-turn batching: proposals of one event-loop I/O phase become one append, one
+ * fsync and one message per follower.
  */
 export const defaultTurnScheduler: SchedulerLike = immediateScheduler;
+
+/**
+ * Where the TCP transport gathers a peer's messages into one socket write: at the end of
+ * the current callback (microtask). Everything a step sends goes out in one write, right
+ * away, instead of one event-loop iteration later (`immediateScheduler`): a message hop
+ * no longer waits for the sender's loop to come round, so every round trip is shorter.
+ * Measured with `npm run bench` (runs alternated): 256 proposers 52-57k -> 70-87k
+ * writes/s, 64 HTTP clients 7.2-9.8k -> 11.0-12.5k writes/s.
+ */
+export const defaultTransportTurnScheduler: SchedulerLike = asapScheduler;

@@ -25,7 +25,7 @@ export interface KvServerConfig {
   /** Largest value accepted in a request body. */
   readonly maxValueBytes: number;
   /**
-   * Where rxraft ends a turn and batches the proposals (and transport writes) made in it:
+   * Where rxraft ends a turn and batches the proposals made in it:
    * `immediate` (default) at the end of the event loop's I/O phase, so concurrent HTTP
    * requests share a batch; `asap` after each callback's microtasks (rxraft's default).
    */

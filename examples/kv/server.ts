@@ -66,7 +66,6 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
     const turnScheduler = config.turn === 'immediate' ? immediateScheduler : asapScheduler;
     transport = tcpTransport({
       id: config.id,
-      turnScheduler: process.env.RXRAFT_KV_TRANSPORT_TURN === 'asap' ? asapScheduler : turnScheduler,
       listen: config.raft,
       peers: config.peers,
       clusterId: config.clusterId,

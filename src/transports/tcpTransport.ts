@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Observable, SchedulerLike, Subject } from 'rxjs';
-import { defaultRandom, defaultScheduler, defaultTurnScheduler } from '../defaults';
+import { defaultRandom, defaultScheduler, defaultTransportTurnScheduler } from '../defaults';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import type { BackoffRange } from './backoff';
 import { Connection, ConnectionHost } from './tcpConnection';
@@ -58,7 +58,7 @@ export interface TcpTransportOptions {
   readonly handshakeTimeout?: number;
   /** Timers (back-off, handshake timeout) run here (default `asyncScheduler`). */
   readonly scheduler?: SchedulerLike;
-  /** Where writes of one turn are gathered into one socket write (default `immediateScheduler`). */
+  /** Where writes of one turn are gathered into one socket write (default `asapScheduler`: the end of the current callback). */
   readonly turnScheduler?: SchedulerLike;
   /** Randomness for back-off jitter (default `Math.random`). */
   readonly random?: () => number;
@@ -152,7 +152,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
     this.maxFrameBytes = options.maxFrameBytes ?? 16 * MIB;
     this.handshakeTimeout = options.handshakeTimeout ?? 5000;
     this.scheduler = options.scheduler ?? defaultScheduler;
-    this.turnScheduler = options.turnScheduler ?? defaultTurnScheduler;
+    this.turnScheduler = options.turnScheduler ?? defaultTransportTurnScheduler;
     this.random = options.random ?? defaultRandom;
     this.reconnectDelay = options.reconnectDelay ?? { min: 50, max: 5000 };
     this.queueLimits = { maxMessages: options.maxQueuedMessages ?? 4096, maxBytes: options.maxQueuedBytes ?? 64 * MIB };
