@@ -23,10 +23,11 @@ export interface RoleContext {
 export type RolePipeline = (ctx: RoleContext, epoch: number, resume?: ResumedTimer) => Observable<RaftEvent>;
 
 /**
- * For a follower that was a candidate until a newer term made it step down, without
- * hearing from a leader or granting a vote: the candidate's election timer keeps running
- * and fires at `at` (Figure 2 resets it only on those two). Restarting it instead would
- * let every candidate that cannot win postpone the elections of those that can.
+ * For a follower that was a candidate (not a pre-candidate) until a newer term made it
+ * step down, without hearing from a leader or granting a vote: the candidate's election
+ * timer keeps running and fires at `at` (Figure 2 resets it only on those two).
+ * Restarting it instead would let every candidate that cannot win postpone the elections
+ * of those that can.
  */
 export interface ResumedTimer {
   readonly at: number;

@@ -11,7 +11,7 @@ import { VirtualClock } from '../../src/testing/virtualClock';
 import { logOf } from '../core/helpers';
 
 /** Node n1 (log terms [1, 1], a fixed 100 ms election timeout) and two scripted peers. */
-async function scriptedPeers(syncDelay = 1) {
+async function scriptedPeers(syncDelay = 1, preVote = false) {
   const clock = new VirtualClock();
   const hub = new MemoryHub({ scheduler: clock.scheduler, random: seededRandom(1) });
   const storage = new MemoryStorage({ scheduler: clock.scheduler, syncDelay });
@@ -24,11 +24,12 @@ async function scriptedPeers(syncDelay = 1) {
   const node = createRaftNode({
     id: 'n1', peers: ['n1', 'n2', 'n3'], transport: hub.connect('n1'), storage,
     scheduler: clock.scheduler, turnScheduler: clock.scheduler, random: seededRandom(2),
-    electionTimeout: { min: 100, max: 100 }, heartbeatInterval: 50, preVote: false, checkQuorum: false,
+    electionTimeout: { min: 100, max: 100 }, heartbeatInterval: 50, preVote, checkQuorum: false,
   });
   const start = clock.now();
-  const voteRequests = () => received.filter((r) => r.message.type === 'RequestVote').map((r) => ({ at: r.at - start, term: r.message.term }));
-  return { clock, hub, node, peers, start, voteRequests };
+  const requests = (type: RaftMessage['type']) => received.filter((r) => r.message.type === type).map((r) => ({ at: r.at - start, term: r.message.term }));
+  const voteRequests = () => requests('RequestVote');
+  return { clock, hub, node, peers, start, voteRequests, requests };
 }
 
 test('a candidate that steps down for a newer term it does not vote in keeps its election timer', async () => {
@@ -51,6 +52,21 @@ test('a candidate that grants its vote to a newer candidate restarts its electio
   t.peers.n2.send('n1', { type: 'RequestVote', term: 3, candidateId: 'n2', lastLogIndex: 2, lastLogTerm: 1 });
   await t.clock.advance(t.start + 300 - t.clock.now());
   expect(t.voteRequests()).toEqual([{ at: 101, term: 2 }, { at: 242, term: 4 }]); // granted at 141, +100
+  await t.node.stop();
+});
+
+test('a pre-candidate that steps down for a newer term restarts its timer: that election is under way', async () => {
+  const t = await scriptedPeers(1, true);
+  await t.clock.advance(110);
+  expect(t.requests('PreVote')).toEqual([{ at: 101, term: 2 }]); // pre-candidate from 100
+  // n2 passed its pre-vote and asks for real votes in term 2; n1 refuses (shorter log).
+  await t.clock.advance(t.start + 140 - t.clock.now());
+  t.peers.n2.send('n1', { type: 'RequestVote', term: 2, candidateId: 'n2', lastLogIndex: 1, lastLogTerm: 1 });
+  await t.clock.advance(t.start + 300 - t.clock.now());
+  // Not at 200 (its pre-candidate timer) but a full timeout after stepping down at 141
+  // (arriving 1 ms later), so the election under way is not disturbed by a pre-vote that a
+  // follower that has not yet heard from the new leader might still grant.
+  expect(t.requests('PreVote')).toEqual([{ at: 101, term: 2 }, { at: 242, term: 3 }]);
   await t.node.stop();
 });
 
