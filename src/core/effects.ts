@@ -83,7 +83,7 @@ export class Effects {
     this.list.push({ type: 'send', to, message, afterPersist: false });
   }
 
-  /** A leader's commit-index notice: may be merged into a later AppendEntries of the same turn. */
+  /** A leader's commit-index notice: the driver may drop it for an AppendEntries sent within two turns (`CommitNotices`). */
   sendNotice(to: NodeId, message: RaftMessage): void {
     this.list.push({ type: 'send', to, message, afterPersist: false, notice: true });
   }

@@ -129,7 +129,7 @@ export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects
  */
 export function sendHeartbeat(s: RaftState, peer: NodeId, pr: Progress, fx: Effects, notice = false): void {
   if (s.role.name !== 'leader') return;
-  (notice ? fx.sendNotice : fx.sendNow).call(fx, peer, {
+  const heartbeat: AppendEntries = {
     type: 'AppendEntries',
     term: s.term,
     leaderId: s.id,
@@ -138,7 +138,9 @@ export function sendHeartbeat(s: RaftState, peer: NodeId, pr: Progress, fx: Effe
     entries: [],
     leaderCommit: s.commitIndex,
     seq: s.role.seq,
-  });
+  };
+  if (notice) fx.sendNotice(peer, heartbeat);
+  else fx.sendNow(peer, heartbeat);
   pr.commitSent = s.commitIndex;
 }
 

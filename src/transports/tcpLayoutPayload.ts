@@ -100,8 +100,11 @@ export function readLayoutPayload(body: Buffer, start: number): unknown[] | unde
   return at === end ? values : undefined;
 }
 
-/** Room for any layout payload: at most 15 fields, ids at most 256 characters. */
-const scratch = Buffer.allocUnsafe(16 * 1024);
+/**
+ * Room for any payload this writer accepts: a header, then at most 15 values of at most
+ * 3 header bytes and 1024 characters of at most 3 UTF-8 bytes each.
+ */
+const scratch = Buffer.allocUnsafe(1 + 15 * (3 + 3 * 1024));
 
 /**
  * Writes `values` as a msgpack array the way msgpack-lite would (the shortest encoding

@@ -49,6 +49,8 @@ describe('tcpCodec', () => {
     const values = [0, 127, 128, 255, 256, 65_535, 65_536, 2 ** 31 - 1, null, true, false, '', 'n1', 'x'.repeat(32), 'z'.repeat(300), 'héllo'];
     expect(writeLayoutPayload(values)).toBeUndefined(); // more than 15 fields: not a layout
     for (const v of values) expect(writeLayoutPayload([v, 7])).toEqual(msgpack.encode([v, 7]));
+    const widest = Array.from({ length: 15 }, () => '日'.repeat(1024)); // the most it takes: 46 KB
+    expect(writeLayoutPayload(widest)).toEqual(msgpack.encode(widest));
     for (const v of [2 ** 31, 2 ** 40, -1, 1.5, undefined, 'y'.repeat(1025)]) expect(writeLayoutPayload([v])).toBeUndefined();
     // A term beyond 2^31 still travels (msgpack-lite writes it as float64).
     const big = { type: 'RequestVoteResponse' as const, term: 2 ** 40, voteGranted: true };
