@@ -224,6 +224,8 @@ interface Floors {
   fsync: FloorResult;
   /** One write made durable on a leader and one follower, hand-rolled (no Raft): `replicationFloor`. */
   replication: FloorResult;
+  /** The same with two followers, a majority waited for: a three-node cluster's write on one disk. */
+  replication3: FloorResult;
   /** A bare node:http server in another process, 64 clients, per client kind. */
   http: Partial<Record<HttpClientKind, LoadResult>>;
 }
@@ -242,10 +244,14 @@ async function floorPhase(o: Options): Promise<Floors> {
     const fsync = await fsyncFloor(cluster.root, recordBytes, 3000);
     progress('floor: hand-rolled replication', 0.6);
     const replicaPort = await cluster.children.get('n2')!.call<number>('replicaEcho', { dir: cluster.root, recordBytes });
-    const replication = await replicationFloor(replicaPort, cluster.root, recordBytes, 3000);
+    const replication = await replicationFloor([replicaPort], cluster.root, recordBytes, 3000);
+    progress('floor: hand-rolled replication, two followers', 0.7);
+    const secondPort = await cluster.children.get('n3')!.call<number>('replicaEcho', { dir: cluster.root, recordBytes, name: 'replica2-floor.bin' });
+    const replication3 = await replicationFloor([replicaPort, secondPort], cluster.root, recordBytes, 3000);
     note(
       `  floor: round trip p50 ${roundTrip.latencyMs.p50.toFixed(3)} ms; rxraft transport round trip p50 ${transport.latencyMs.p50.toFixed(3)} ms; ` +
-        `append+fdatasync p50 ${fsync.latencyMs.p50.toFixed(3)} ms; hand-rolled replication p50 ${replication.latencyMs.p50.toFixed(3)} ms`,
+        `append+fdatasync p50 ${fsync.latencyMs.p50.toFixed(3)} ms; hand-rolled replication p50 ${replication.latencyMs.p50.toFixed(3)} ms, ` +
+        `with two followers ${replication3.latencyMs.p50.toFixed(3)} ms`,
     );
     const httpPort = await cluster.children.get('n2')!.call<number>('httpEcho');
     const httpFloor: Floors['http'] = {};
@@ -257,7 +263,7 @@ async function floorPhase(o: Options): Promise<Floors> {
       client.close();
       note(`  floor: bare node:http server, 64 ${kind} clients: ${fmtRate(httpFloor[kind]!.writesPerSec)} requests/s, p50 ${fmtMs(httpFloor[kind]!.latencyMs.p50)} ms`);
     }
-    return { roundTrip, transport, fsync, replication, http: httpFloor };
+    return { roundTrip, transport, fsync, replication, replication3, http: httpFloor };
   } finally {
     await cluster.stop();
   }
@@ -433,6 +439,7 @@ function report(o: Options, runs: RunResult[]): Record<string, unknown> {
   const rtt = median(floors.map((f) => f.roundTrip.latencyMs.p50));
   const fsync = median(floors.map((f) => f.fsync.latencyMs.p50));
   const replication = median(floors.map((f) => f.replication.latencyMs.p50));
+  const replication3 = median(floors.map((f) => f.replication3.latencyMs.p50));
   const library = medianLoads(runs.flatMap((r) => (r.library ? [r.library] : [])));
   const httpLoads = Object.fromEntries(o.httpClients.map((kind) => [kind, medianLoads(runs.flatMap((r) => (r.http?.[kind] ? [r.http[kind]!] : [])))])) as Record<HttpClientKind, LoadResult[]>;
   const httpFloor = Object.fromEntries(o.httpClients.map((kind) => [kind, median(floors.map((f) => f.http[kind]?.writesPerSec ?? NaN))]));
@@ -454,6 +461,7 @@ function report(o: Options, runs: RunResult[]): Record<string, unknown> {
     out.push(`| round trip + fdatasync            | ${fmtMs(rtt + fsync).padStart(6)} |        |`);
     out.push(`| for comparison: AppendEntries round trip through rxraft's TCP transport (no Raft, no disk) | ${fmtMs(median(floors.map((f) => f.transport.latencyMs.p50)))} | ${fmtMs(median(floors.map((f) => f.transport.latencyMs.p99)))} |`);
     out.push(`| for comparison: one write durable on a leader and a follower, hand-rolled in Node (O_DSYNC writes, raw socket, no Raft) | ${fmtMs(median(floors.map((f) => f.replication.latencyMs.p50)))} | ${fmtMs(median(floors.map((f) => f.replication.latencyMs.p99)))} |`);
+    out.push(`| for comparison: the same with two followers, waiting for a majority (three durable writes at once on one disk, as in a 3-node cluster here) | ${fmtMs(replication3)} | ${fmtMs(median(floors.map((f) => f.replication3.latencyMs.p99)))} |`);
     for (const kind of o.httpClients) {
       out.push(`bare node:http server in another process, 64 ${kind} clients: ${fmtRate(httpFloor[kind])} requests/s (the most any HTTP API can do here with this client)`);
     }
@@ -480,7 +488,7 @@ function report(o: Options, runs: RunResult[]): Record<string, unknown> {
   if (one && floors.length) {
     targets.push(
       `one proposer p50 ${fmtMs(one.latencyMs.p50)} ms ≤ 1.25 × floor ${fmtMs(rtt + fsync)} ms = ${fmtMs(1.25 * (rtt + fsync))} ms: ${check(one.latencyMs.p50 <= 1.25 * (rtt + fsync))}` +
-        ` (hand-rolled replication in Node: ${fmtMs(replication)} ms)`,
+        ` (hand-rolled replication in Node: ${fmtMs(replication)} ms with one follower, ${fmtMs(replication3)} ms with two)`,
     );
   }
   const lib256 = library.find((l) => l.concurrency === 256);
@@ -496,7 +504,7 @@ function report(o: Options, runs: RunResult[]): Record<string, unknown> {
     for (const t of targets) out.push(`  ${t}`);
   }
   console.log(out.join('\n'));
-  return { floor: floors.length ? { roundTripP50Ms: rtt, fsyncP50Ms: fsync, replicationP50Ms: replication, httpRequestsPerSec: httpFloor } : null, library, http: httpLoads, failover, targets };
+  return { floor: floors.length ? { roundTripP50Ms: rtt, fsyncP50Ms: fsync, replicationP50Ms: replication, replication3P50Ms: replication3, httpRequestsPerSec: httpFloor } : null, library, http: httpLoads, failover, targets };
 }
 
 // ------------------------------------------------------------------ main

@@ -88,8 +88,8 @@ async function openDsync(file: string): Promise<fsp.FileHandle> {
  * message, appends it durably (O_DSYNC) to a file in `dir` and then answers one byte.
  * Resolves with its port.
  */
-export async function replicaEcho(dir: string, recordBytes: number): Promise<number> {
-  const handle = await openDsync(path.join(dir, 'replica-floor.bin'));
+export async function replicaEcho(dir: string, recordBytes: number, name = 'replica-floor.bin'): Promise<number> {
+  const handle = await openDsync(path.join(dir, name));
   let position = 0;
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
@@ -112,37 +112,55 @@ export async function replicaEcho(dir: string, recordBytes: number): Promise<num
 
 /**
  * What one replicated write needs at the least, hand-rolled with nothing else: the leader
- * appends a `recordBytes` record durably (O_DSYNC) while sending it to `replicaEcho` in
- * another process, which appends it durably and answers; the write is done when both
- * are. One write in flight, for `ms` milliseconds. No Raft, no framing, no encoding: the
- * fastest a Node.js program on this machine commits one write with one follower.
+ * appends a `recordBytes` record durably (O_DSYNC) while sending it to every `replicaEcho`
+ * in `ports` (other processes), which append it durably and answer; the write is done
+ * when the leader's own append and the acks of a majority (with the leader) are. With
+ * two followers this is a three-node cluster's write on one disk: three durable writes
+ * at once, two of them waited for. One write in flight, for `ms` milliseconds. No Raft,
+ * no framing, no encoding: the fastest a Node.js program on this machine commits one
+ * write with that many followers.
  */
-export async function replicationFloor(port: number, dir: string, recordBytes: number, ms: number): Promise<FloorResult> {
-  const socket = net.connect({ host: '127.0.0.1', port });
-  socket.setNoDelay(true);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
+export async function replicationFloor(ports: readonly number[], dir: string, recordBytes: number, ms: number): Promise<FloorResult> {
+  const sockets = await Promise.all(
+    ports.map(
+      (port) =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(socket));
+          socket.setNoDelay(true);
+          socket.once('error', reject);
+        }),
+    ),
+  );
   const file = path.join(dir, 'leader-floor.bin');
   const handle = await openDsync(file);
   const record = Buffer.alloc(recordBytes, 0x65);
   const samples = new Samples();
+  const acksNeeded = Math.floor((ports.length + 1) / 2);
+  let written = 0;
   let acked: () => void = () => undefined;
-  socket.on('data', () => acked());
+  // Acks per follower (each answers in order); write `written` has a majority when
+  // `acksNeeded` followers have answered it.
+  const acks = sockets.map(() => 0);
+  sockets.forEach((socket, i) =>
+    socket.on('data', (chunk) => {
+      acks[i] += chunk.length;
+      if (acks.filter((n) => n > written).length >= acksNeeded) acked();
+    }),
+  );
   let position = 0;
   const end = nowMs() + ms;
   try {
     while (nowMs() < end) {
       const t = nowMs();
       const ack = new Promise<void>((resolve) => (acked = resolve));
-      socket.write(record);
+      for (const socket of sockets) socket.write(record);
       await Promise.all([handle.write(record, 0, recordBytes, position), ack]);
       samples.add(nowMs() - t);
+      written++;
       position += recordBytes;
     }
   } finally {
-    socket.destroy();
+    for (const socket of sockets) socket.destroy();
     await handle.close();
     await fsp.rm(file, { force: true });
   }

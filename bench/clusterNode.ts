@@ -85,8 +85,8 @@ void runKvServerMain(process.argv.slice(2), (server) => ({
   httpEcho: () => httpEcho(),
   transportEcho: () => transportEcho(),
   replicaEcho: (args) => {
-    const { dir, recordBytes } = args as { dir: string; recordBytes: number };
-    return replicaEcho(dir, recordBytes);
+    const { dir, recordBytes, name } = args as { dir: string; recordBytes: number; name?: string };
+    return replicaEcho(dir, recordBytes, name);
   },
   counters: async (): Promise<NodeCounters> => {
     const cpu = process.cpuUsage();
