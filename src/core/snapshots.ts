@@ -24,6 +24,31 @@ export function configAt(s: RaftState, index: number): ConfigAt {
   return found;
 }
 
+/**
+ * How far a snapshot at `index` may cut the log (the last index discarded). Normally
+ * `keepEntries` behind it. A leader also keeps what a live follower (heard from within
+ * an election timeout) still needs: everything from its match, or from the index of the
+ * snapshot it is being sent; that first entry's term is the next prevLogTerm. Otherwise,
+ * when writes outpace a transfer, the follower ends each transfer behind the leader's
+ * next compaction and is sent snapshot after snapshot. At most `catchUpEntries` are kept
+ * behind the snapshot for such a follower; a silent one holds nothing back.
+ *
+ * @example
+ * compactionPoint(s, 50_000, { keepEntries: 1_000, catchUpEntries: 100_000 }); // 49_000, or less for a follower catching up
+ */
+export function compactionPoint(s: RaftState, index: number, policy: { readonly keepEntries: number; readonly catchUpEntries: number }): number {
+  let point = index - policy.keepEntries;
+  if (s.role.name === 'leader') {
+    const floor = index - Math.max(policy.keepEntries, policy.catchUpEntries);
+    for (const [id, pr] of s.role.progress) {
+      if (id === s.id || s.now - pr.lastContact >= s.options.electionTimeoutMin) continue;
+      // The entry at the follower's last index stays too: its term is the next AppendEntries' prevLogTerm.
+      point = Math.max(floor, Math.min(point, (pr.snapshot ? pr.snapshot.index : pr.match) - 1));
+    }
+  }
+  return Math.max(0, point);
+}
+
 /** The follower needs entries before the leader's log start: switch it to a snapshot transfer. */
 export function startSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
   pr.snapshot = { index: s.log.snapshotIndex, term: s.log.snapshotTerm, chunk: 0, stalledTicks: 0 };

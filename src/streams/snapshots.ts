@@ -1,6 +1,6 @@
 import type { Effect } from '../core/effects';
 import type { RaftEvent } from '../core/events';
-import { configAt } from '../core/snapshots';
+import { compactionPoint, configAt } from '../core/snapshots';
 import type { RaftState } from '../core/state';
 import { StorageFailedError } from '../errors';
 import type { NodeId } from '../messages/types';
@@ -36,11 +36,17 @@ export interface SnapshotPolicy {
   readonly everyBytes: number;
   /** Entries kept in the log behind a snapshot, for followers slightly behind (default 1,000). */
   readonly keepEntries: number;
+  /**
+   * A leader keeps more for a live follower still catching up (one being sent a snapshot,
+   * or replaying entries after it), so that it can finish from the log: up to this many
+   * entries behind the snapshot (default 100,000).
+   */
+  readonly catchUpEntries: number;
   /** Size of stored chunks and of InstallSnapshot messages (default 1 MiB). */
   readonly chunkBytes: number;
 }
 
-export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { everyEntries: 10_000, everyBytes: 64 << 20, keepEntries: 1_000, chunkBytes: 1 << 20 };
+export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { everyEntries: 10_000, everyBytes: 64 << 20, keepEntries: 1_000, catchUpEntries: 100_000, chunkBytes: 1 << 20 };
 
 interface Reader {
   readonly meta: SnapshotMeta;
@@ -112,7 +118,7 @@ export class SnapshotDriver {
       this.deps.report(asError(e));
       return;
     }
-    const compactUpTo = Math.max(0, index - policy.keepEntries);
+    const compactUpTo = compactionPoint(s, index, policy);
     this.enqueue(async () => {
       // A snapshot being received, or installed meanwhile, is newer: this one must wait or give way.
       if (this.incoming || (this.deps.storage.readSnapshot()?.meta.index ?? 0) >= index) return;

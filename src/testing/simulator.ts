@@ -320,12 +320,11 @@ function snapshotPolicy(setting: NonNullable<SimulationOptions['snapshots']>, ra
   const on = setting === 'on' || (setting === 'mixed' && random() < 0.5);
   if (!on) return null;
   // Small enough that snapshots, compaction and multi-chunk InstallSnapshot happen all
-  // the time; `keepEntries` large enough that a follower that just installed a snapshot
-  // can catch up from the log under the workload (with only a few entries kept, every
-  // transfer ends behind the leader's next snapshot and a learner never catches up).
+  // the time, down to keeping no entries behind a snapshot (a follower catching up then
+  // depends on the leader holding back compaction for it: `compactionPoint`).
   return {
     everyEntries: 20 + Math.floor(random() * 60),
-    keepEntries: 20 + Math.floor(random() * 100),
+    keepEntries: Math.floor(random() * 120),
     chunkBytes: 128 + Math.floor(random() * 896),
   };
 }
