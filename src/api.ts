@@ -33,6 +33,12 @@ export interface RaftNodeOptions {
   readonly heartbeatInterval?: number;
   /** Largest accepted command, in bytes (default 1 MiB). */
   readonly maxCommandBytes?: number;
+  /**
+   * A leader refuses proposals (`LeaderOverloadedError`, nothing appended) while the
+   * commands in its log not yet committed hold this many bytes (default 64 MiB): a client
+   * proposing faster than followers persist cannot grow the leader's memory without end.
+   */
+  readonly maxUncommittedBytes?: number;
   /** Most entries in one AppendEntries (default 512). */
   readonly maxEntriesPerMessage?: number;
   /** Most payload bytes in one AppendEntries, beyond its first entry (default 1 MiB). */

@@ -31,6 +31,17 @@ export class ProposalDroppedError extends RaftError {
   }
 }
 
+/**
+ * The leader refused a proposal: the commands in its log not yet committed already hold
+ * `maxUncommittedBytes` (followers are slow or out of reach). Nothing was appended:
+ * retry later. `limit` is known when the proposal was made on the leader itself.
+ */
+export class LeaderOverloadedError extends RaftError {
+  constructor(readonly leaderId: string | null, readonly limit: number | null) {
+    super(`leader ${leaderId ?? '(unknown)'} refused the proposal: ${limit ?? 'its limit of'} bytes of its log are not committed yet; retry later`);
+  }
+}
+
 /** The node was stopped (or failed) before the request completed. */
 export class NodeStoppedError extends RaftError {
   constructor(readonly nodeId: string) {

@@ -16,6 +16,7 @@ import { createState, ProtocolOptions, RaftState, RoleName } from './core/state'
 import { step } from './core/step';
 import { defaultRandom, defaultScheduler, defaultTurnScheduler } from './defaults';
 import {
+  LeaderOverloadedError,
   NodeStoppedError,
   NotLeaderError,
   PayloadTooLargeError,
@@ -61,6 +62,7 @@ const DEFAULTS = {
   forward: true,
   heartbeatInterval: 50,
   maxCommandBytes: 1 << 20,
+  maxUncommittedBytes: 64 << 20,
   maxEntriesPerMessage: 512,
   maxBytesPerMessage: 1 << 20,
   maxInflight: 16,
@@ -301,6 +303,7 @@ class Node implements RaftNode {
       forward: o.forward ?? DEFAULTS.forward,
       electionTimeoutMax: electionTimeout.max,
       maxPromotionLag: o.maxPromotionLag ?? 64,
+      maxUncommittedBytes: o.maxUncommittedBytes ?? DEFAULTS.maxUncommittedBytes,
     };
     const log = new RaftLog(persisted.entries, snapshot ?? undefined);
     const base = snapshot ? { index: snapshot.index, term: snapshot.term, config: snapshot.config } : { index: 0, term: 0, config: this.bootstrap };
@@ -403,7 +406,8 @@ class Node implements RaftNode {
         break;
       case 'proposalsRefused': {
         const s = this.state!;
-        for (const p of effect.tokens as PendingProposal[]) p.reject(new NotLeaderError(s.leaderId, s.term));
+        const refusal = () => (effect.overloaded ? new LeaderOverloadedError(s.id, s.options.maxUncommittedBytes) : new NotLeaderError(s.leaderId, s.term));
+        for (const p of effect.tokens as PendingProposal[]) p.reject(refusal());
         break;
       }
       case 'proposalsForwarded':
@@ -414,7 +418,8 @@ class Node implements RaftNode {
         if (request?.kind !== 'propose') break;
         if (!effect.success) {
           const s = this.state!;
-          for (const p of request.waiters) p.reject(new NotLeaderError(s.leaderId, s.term));
+          const refusal = () => (effect.overloaded ? new LeaderOverloadedError(s.leaderId, null) : new NotLeaderError(s.leaderId, s.term));
+          for (const p of request.waiters) p.reject(refusal());
           break;
         }
         this.tracker.track(request.waiters, effect.firstIndex, effect.term);

@@ -1,4 +1,5 @@
 import {
+  LeaderOverloadedError,
   NodeStoppedError,
   NotLeaderError,
   PayloadTooLargeError,
@@ -32,6 +33,7 @@ export class HttpError extends Error {
  * | `NotLeaderError` | 503, `Retry-After`, leader hint (`X-Raft-Leader`, `leader` in the body) |
  * | `ProposalDroppedError`, `RequestTimeoutError` | 504: the outcome is unknown, the write may still commit |
  * | `PayloadTooLargeError` | 413 |
+ * | `LeaderOverloadedError` | 503, `Retry-After`: nothing was written, try again shortly |
  * | `NodeStoppedError`, `StorageFailedError` | 503 |
  * | any other `RaftError` | 409 (e.g. a membership change that is not allowed now) |
  * | `RangeError`, `TypeError` | 400 |
@@ -60,6 +62,7 @@ export function httpFailure(error: unknown, leaderHttp: (id: string) => string |
     return { status: 504, body: { error: message, type: name, outcome: 'unknown' }, headers: { 'Retry-After': '1' } };
   }
   if (error instanceof PayloadTooLargeError) return { status: 413, body: { error: message, type: name } };
+  if (error instanceof LeaderOverloadedError) return { status: 503, body: { error: message, type: name }, headers: { 'Retry-After': '1' } };
   if (error instanceof NodeStoppedError || error instanceof StorageFailedError) {
     return { status: 503, body: { error: message, type: name }, headers: { 'Retry-After': '5' } };
   }

@@ -21,12 +21,12 @@ export type Effect =
   | { readonly type: 'resetElectionTimer' }
   /** Proposals were appended at firstIndex.. in this term (opaque tokens, in order). */
   | { readonly type: 'proposalsAppended'; readonly tokens: readonly unknown[]; readonly firstIndex: number; readonly term: number }
-  /** Proposals refused because this node does not lead (and cannot forward). */
-  | { readonly type: 'proposalsRefused'; readonly tokens: readonly unknown[] }
+  /** Proposals refused: this node does not lead (and cannot forward), or leads but is `overloaded` (`maxUncommittedBytes`). */
+  | { readonly type: 'proposalsRefused'; readonly tokens: readonly unknown[]; readonly overloaded: boolean }
   /** Proposals sent to the leader as request `requestId`; its answer comes as `forwardAnswered`. */
   | { readonly type: 'proposalsForwarded'; readonly tokens: readonly unknown[]; readonly requestId: number }
-  /** The leader appended forwarded request `requestId` at firstIndex.. in `term`, or refused it. */
-  | { readonly type: 'forwardAnswered'; readonly requestId: number; readonly success: boolean; readonly firstIndex: number; readonly term: number }
+  /** The leader appended forwarded request `requestId` at firstIndex.. in `term`, or refused it (no longer leading, or `overloaded`). */
+  | { readonly type: 'forwardAnswered'; readonly requestId: number; readonly success: boolean; readonly firstIndex: number; readonly term: number; readonly overloaded: boolean }
   /** Read `requestId` is linearizable once `index` is applied here. */
   | { readonly type: 'readReady'; readonly requestId: number; readonly index: number }
   /** Read `requestId` cannot be served: leadership was lost or no leader is known. */

@@ -2,7 +2,7 @@ import { Entry } from '../messages/entry';
 import type { ForwardedCommand, NodeId, ProposeRequest, ProposeResponse } from '../messages/types';
 import { Effects } from './effects';
 import { broadcastAppend } from './replication';
-import type { RaftState } from './state';
+import type { LeaderState, RaftState } from './state';
 
 /**
  * Commands proposed on this node during one turn. A leader appends them as one batch and
@@ -17,13 +17,17 @@ export function stepPropose(
   fx: Effects,
 ): void {
   if (s.role.name === 'leader' && !s.role.transfer) {
+    if (overloaded(s, s.role, commands)) {
+      fx.push({ type: 'proposalsRefused', tokens, overloaded: true });
+      return;
+    }
     const firstIndex = appendCommands(s, commands, fx);
     fx.push({ type: 'proposalsAppended', tokens, firstIndex, term: s.term });
   } else if (s.options.forward && s.role.name === 'follower' && s.leaderId !== null) {
     fx.send(s.leaderId, { type: 'ProposeRequest', term: s.term, requestId, commands });
     fx.push({ type: 'proposalsForwarded', tokens, requestId });
   } else {
-    fx.push({ type: 'proposalsRefused', tokens });
+    fx.push({ type: 'proposalsRefused', tokens, overloaded: false });
   }
 }
 
@@ -33,37 +37,83 @@ export function stepPropose(
  * again, never a second append. That holds for refusals too: a request refused while a
  * leadership transfer is under way stays refused after the transfer gives up, because
  * the follower has already told its caller that nothing was appended (`NotLeaderError`),
- * and the caller may have retried elsewhere.
+ * and the caller may have retried elsewhere. The same goes for a request refused because
+ * the leader was over `maxUncommittedBytes`.
  */
 export function handleProposeRequest(s: RaftState, from: NodeId, m: ProposeRequest, fx: Effects): void {
   if (s.role.name !== 'leader') {
-    fx.send(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: false, firstIndex: 0 });
+    fx.send(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: false, firstIndex: 0, overloaded: false });
     return;
   }
   let seen = s.role.forwarded.get(from);
   if (!seen) s.role.forwarded.set(from, (seen = new Map()));
   let firstIndex = seen.get(m.requestId);
   if (firstIndex === undefined) {
-    firstIndex = s.role.transfer ? REFUSED : appendCommands(s, m.commands, fx);
+    firstIndex = s.role.transfer ? REFUSED : overloaded(s, s.role, m.commands) ? OVERLOADED : appendCommands(s, m.commands, fx);
     seen.set(m.requestId, firstIndex);
     if (seen.size > FORWARDED_MEMORY) seen.delete(seen.keys().next().value!);
   }
-  if (firstIndex === REFUSED) {
-    fx.send(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: false, firstIndex: 0 });
+  if (firstIndex === REFUSED || firstIndex === OVERLOADED) {
+    const refusal = { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: false, firstIndex: 0, overloaded: firstIndex === OVERLOADED } as const;
+    fx.send(from, refusal);
   } else {
-    fx.sendNow(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: true, firstIndex });
+    fx.sendNow(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: true, firstIndex, overloaded: false });
   }
 }
 
 /** A remembered request that was refused (no entry has index 0). */
 const REFUSED = 0;
+/** A remembered request refused because the leader was over `maxUncommittedBytes`. */
+const OVERLOADED = -1;
 
 /** Forwarded request ids remembered per follower, to answer duplicates without appending again. */
 const FORWARDED_MEMORY = 1024;
 
 /** The leader's answer to commands this node forwarded. */
 export function handleProposeResponse(m: ProposeResponse, fx: Effects): void {
-  fx.push({ type: 'forwardAnswered', requestId: m.requestId, success: m.success, firstIndex: m.firstIndex, term: m.term });
+  fx.push({ type: 'forwardAnswered', requestId: m.requestId, success: m.success, firstIndex: m.firstIndex, term: m.term, overloaded: m.overloaded });
+}
+
+/**
+ * Whether the leader must refuse `commands`: its uncommitted entries already hold
+ * `maxUncommittedBytes` or would with them (etcd's MaxUncommittedEntriesSize). A batch
+ * is always taken when nothing is uncommitted, however large, so that it can make
+ * progress. Without a bound, a client proposing faster than followers persist would
+ * grow the leader's log, and its memory, without end.
+ */
+function overloaded(s: RaftState, L: LeaderState, commands: readonly ForwardedCommand[]): boolean {
+  const pending = uncommittedBytes(s, L);
+  if (pending === 0) return false;
+  let bytes = pending;
+  for (const c of commands) bytes += c.data.length;
+  return bytes > s.options.maxUncommittedBytes;
+}
+
+/**
+ * Payload bytes of the leader's entries after its commit index. Brings the running
+ * count up to date: removes the entries committed since the last call (sizes remembered,
+ * since they may be compacted by now) and adds those appended since (by whatever path).
+ *
+ * @example
+ * uncommittedBytes(s, s.role); // 0 when everything appended is committed
+ */
+function uncommittedBytes(s: RaftState, L: LeaderState): number {
+  const u = L.uncommitted;
+  while (u.base < s.commitIndex && u.base < u.through) {
+    u.base++;
+    u.bytes -= u.sizes[u.head++];
+  }
+  if (u.head > 1024 && u.head * 2 > u.sizes.length) {
+    u.sizes.splice(0, u.head);
+    u.head = 0;
+  }
+  if (u.base < s.commitIndex) u.base = u.through = s.commitIndex;
+  while (u.through < s.log.lastIndex) {
+    const size = s.log.entry(++u.through)!.data.length;
+    u.sizes.push(size);
+    u.bytes += size;
+  }
+  return u.bytes;
 }
 
 function appendCommands(s: RaftState, commands: readonly ForwardedCommand[], fx: Effects): number {

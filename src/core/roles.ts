@@ -108,6 +108,7 @@ export function becomeLeader(s: RaftState, fx: Effects): void {
     readsBeforeCommit: [],
     transfer: null,
     forwarded: new Map(),
+    uncommitted: { base: s.commitIndex, through: s.commitIndex, bytes: 0, sizes: [], head: 0 },
   };
   s.leaderId = s.id;
   s.epoch++;

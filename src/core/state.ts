@@ -16,6 +16,19 @@ export interface PendingRead {
   readonly requestId: number;
 }
 
+/**
+ * A running count of the payload bytes in the leader's log after its commit index:
+ * `sizes` holds the size of each entry in (base, through], oldest first from `head`.
+ * Every entry is added once and removed once, whatever appended it.
+ */
+export interface UncommittedBytes {
+  base: number;
+  through: number;
+  bytes: number;
+  readonly sizes: number[];
+  head: number;
+}
+
 /** The leader's own state, created when it takes office and dropped when it leaves. */
 export interface LeaderState {
   readonly name: 'leader';
@@ -36,6 +49,8 @@ export interface LeaderState {
    * Bounded per follower (oldest forgotten first).
    */
   readonly forwarded: Map<NodeId, Map<number, number>>;
+  /** Payload bytes of the entries after the commit index (see `uncommittedBytes`). */
+  readonly uncommitted: UncommittedBytes;
   /** A leadership transfer in progress (§3.10): proposals are refused until it ends. */
   transfer: { readonly to: NodeId; readonly requestId: number; readonly deadline: number; timeoutNowSent: boolean } | null;
 }
@@ -68,6 +83,8 @@ export interface ProtocolOptions {
   readonly electionTimeoutMax: number;
   /** A learner is promoted only once it lags the leader's log by at most this many entries. */
   readonly maxPromotionLag: number;
+  /** A leader refuses proposals while its uncommitted entries hold this many payload bytes. */
+  readonly maxUncommittedBytes: number;
 }
 
 /**

@@ -131,7 +131,7 @@ function refuseStale(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): v
     case 'ReadIndexRequest':
       return fx.send(from, { type: 'ReadIndexResponse', term: s.term, requestId: m.requestId, success: false, readIndex: 0 });
     case 'ProposeRequest':
-      return fx.send(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: false, firstIndex: 0 });
+      return fx.send(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: false, firstIndex: 0, overloaded: false });
     case 'InstallSnapshot':
       return fx.send(from, {
         type: 'InstallSnapshotResponse',

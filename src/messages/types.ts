@@ -141,13 +141,17 @@ export interface ProposeRequest {
   readonly commands: readonly ForwardedCommand[];
 }
 
-/** Where the leader appended forwarded commands (success), or that it no longer leads. */
+/**
+ * Where the leader appended forwarded commands (success), or that it did not: it no
+ * longer leads, or it is `overloaded` (over `maxUncommittedBytes`).
+ */
 export interface ProposeResponse {
   readonly type: 'ProposeResponse';
   readonly term: number;
   readonly requestId: number;
   readonly success: boolean;
   readonly firstIndex: number;
+  readonly overloaded: boolean;
 }
 
 /** Every message peers exchange, discriminated by `type`. */

@@ -90,6 +90,7 @@ export function validateMessage(raw: unknown): RaftMessage {
       nat(m, 'requestId');
       bool(m, 'success');
       nat(m, 'firstIndex');
+      bool(m, 'overloaded');
       break;
     default:
       fail(`unknown message type ${JSON.stringify(m.type)?.slice(0, 40)}`);

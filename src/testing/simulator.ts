@@ -124,6 +124,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   // Each run of each node gets its own state machine; the hooks reach it through a holder
   // filled when the run starts (a dead run's late hooks touch only its own machine).
   const policy = snapshotPolicy(options.snapshots ?? 'mixed', seededRandom(mix(seed, 4)));
+  // Half the seeds run with a leader limit of a few commands' worth of uncommitted bytes,
+  // so that refusals (LeaderOverloadedError) happen under faults; the others with the default.
+  const limitRandom = seededRandom(mix(seed, 5));
+  const uncommittedLimit = limitRandom() < 0.5 ? { maxUncommittedBytes: 16 + Math.floor(limitRandom() * 112) } : {};
   const holders = new Map<NodeId, { kv?: KvStateMachine; run: number }>();
   let workload: KvWorkload | undefined;
   const stateMachineFor = (id: NodeId): StateMachine => {
@@ -148,7 +152,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     seed,
     turns: 'node',
     ...options.cluster,
-    nodeOptionsFor: (id) => ({ ...(policy ? { stateMachine: stateMachineFor(id), snapshot: policy } : {}), ...userOptionsFor?.(id) }),
+    nodeOptionsFor: (id) => ({ ...uncommittedLimit, ...(policy ? { stateMachine: stateMachineFor(id), snapshot: policy } : {}), ...userOptionsFor?.(id) }),
     transport: (id, t, s) => {
       const inner = wrap ? wrap(id, t, s) : t;
       return checkWire ? tap(id, inner) : inner;

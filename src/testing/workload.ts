@@ -1,5 +1,5 @@
 import type { Subscription } from 'rxjs';
-import { NotLeaderError, RaftError } from '../errors';
+import { LeaderOverloadedError, NotLeaderError, RaftError } from '../errors';
 import type { NodeId } from '../messages/types';
 import type { RaftNode } from '../node';
 import type { TestCluster } from './cluster';
@@ -60,8 +60,10 @@ export interface KvWorkloadStats {
   indeterminate: number;
   /** Timed out without ever being accepted by a node: certainly not executed, left out of the history. */
   failed: number;
-  /** Attempts repeated (after `NotLeaderError`, or after an unknown outcome in a session). */
+  /** Attempts repeated (after `NotLeaderError` or `LeaderOverloadedError`, or after an unknown outcome in a session). */
   retries: number;
+  /** Proposals a leader refused with `LeaderOverloadedError` (retried). */
+  overloaded: number;
 }
 
 const DEFAULT_MIX: KvOperationMix = { get: 0.35, put: 0.2, append: 0.25, cas: 0.2 };
@@ -108,6 +110,7 @@ interface Client {
  *
  * - `NotLeaderError`: nothing was appended; the client retries at the hinted leader (or
  *   a random node) until its timeout.
+ * - `LeaderOverloadedError`: nothing was appended; the client retries a little later.
  * - A session client (see `sessions`) also retries after an unknown outcome, under the
  *   same (clientId, seq): the node applies it at most once.
  * - Any other rxraft error (`ProposalDroppedError`, `NodeStoppedError`, a request
@@ -132,7 +135,7 @@ interface Client {
  */
 export class KvWorkload {
   readonly history: KvOperation[] = [];
-  readonly stats: KvWorkloadStats = { invoked: 0, ok: 0, indeterminate: 0, failed: 0, retries: 0 };
+  readonly stats: KvWorkloadStats = { invoked: 0, ok: 0, indeterminate: 0, failed: 0, retries: 0, overloaded: 0 };
   private readonly machines = new Map<NodeId, KvStateMachine>();
   private readonly clients: Client[] = [];
   private readonly keys: readonly string[];
@@ -269,6 +272,12 @@ export class KvWorkload {
           const hinted = e.leaderId !== null && e.leaderId !== target;
           c.leaderGuess = hinted ? e.leaderId : null;
           this.later(() => this.attempt(c, op), hinted ? 1 : 5 + this.random() * 15);
+          return;
+        }
+        if (e instanceof LeaderOverloadedError) {
+          this.stats.retries++;
+          this.stats.overloaded++;
+          this.later(() => this.attempt(c, op), 5 + this.random() * 15);
           return;
         }
         // ProposalDroppedError, NodeStoppedError, RequestTimeoutError...: the command may still commit.

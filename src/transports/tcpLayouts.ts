@@ -45,7 +45,7 @@ const LAYOUTS: readonly Layout[] = [
   layout(6, 'PreVoteResponse', ['term', 'voteGranted']),
   layout(7, 'ReadIndexRequest', ['term', 'requestId', 'lease']),
   layout(8, 'ReadIndexResponse', ['term', 'requestId', 'success', 'readIndex']),
-  layout(9, 'ProposeResponse', ['term', 'requestId', 'success', 'firstIndex']),
+  layout(9, 'ProposeResponse', ['term', 'requestId', 'success', 'firstIndex', 'overloaded']),
 ];
 
 export const LAYOUT_BY_TYPE: ReadonlyMap<string, Layout> = new Map(LAYOUTS.map((l) => [l.type, l]));

@@ -192,7 +192,7 @@ describe('Figure 2, Rules for Servers — leaders', () => {
   test('§5.3 a non-leader refuses commands', () => {
     const s = makeState({});
     const fx = step(s, { kind: 'propose', commands: [command(1)], tokens: ['t'], requestId: 1 }).list;
-    expect(fx).toEqual([{ type: 'proposalsRefused', tokens: ['t'] }]);
+    expect(fx).toEqual([{ type: 'proposalsRefused', tokens: ['t'], overloaded: false }]);
   });
 
   test('§5.3 if successful: update nextIndex and matchIndex for the follower', () => {

@@ -17,6 +17,7 @@ export const OPTIONS: ProtocolOptions = {
   forward: false,
   electionTimeoutMax: 300,
   maxPromotionLag: 64,
+  maxUncommittedBytes: 1 << 20,
 };
 
 /** Entries with the given terms at indexes 1, 2, ... */

@@ -3,7 +3,7 @@
  * one seed per test.
  */
 import { firstValueFrom, take, toArray } from 'rxjs';
-import { NotLeaderError, ProposalDroppedError, PayloadTooLargeError, NodeStoppedError, StorageFailedError, UnknownPeerError } from '../../src/errors';
+import { LeaderOverloadedError, NotLeaderError, ProposalDroppedError, PayloadTooLargeError, NodeStoppedError, StorageFailedError, UnknownPeerError } from '../../src/errors';
 import { TestCluster } from '../../src/testing';
 
 const encode = (s: string) => new TextEncoder().encode(s);
@@ -150,6 +150,30 @@ describe('replication and commit', () => {
       expect(await errors).toBeInstanceOf(UnknownPeerError);
       expect(c.status(leader)!.role).toBe('leader');
       await c.propose(leader, 'still fine');
+    }));
+});
+
+describe('overload', () => {
+  test('a leader that cannot commit refuses proposals past maxUncommittedBytes with LeaderOverloadedError; its log stops growing; they are accepted again once it commits', () =>
+    withCluster({ nodes: 3, seed: 4, nodeOptions: { checkQuorum: false, maxUncommittedBytes: 4096 } }, async (c) => {
+      const leader = await c.waitForLeader();
+      await c.propose(leader, 'before');
+      for (const id of c.ids) if (id !== leader) c.hub.block(id, leader); // no acks: nothing commits
+      const node = c.node(leader);
+      const outcomes: unknown[] = [];
+      const lastIndex = c.status(leader)!.lastIndex;
+      for (let turn = 0; turn < 12; turn++) {
+        void node.propose(new Uint8Array(1024)).then(() => (outcomes[turn] = 'committed'), (e: Error) => (outcomes[turn] = e));
+        await c.clock.advance(1);
+      }
+      await c.clock.advance(5);
+      expect(outcomes.slice(0, 4)).toEqual([undefined, undefined, undefined, undefined]); // waiting to commit
+      expect(outcomes.slice(4)).toHaveLength(8);
+      for (const e of outcomes.slice(4)) expect(e).toBeInstanceOf(LeaderOverloadedError);
+      expect(c.status(leader)!.lastIndex).toBe(lastIndex + 4); // four commands of 1 KiB: the limit
+      c.hub.heal();
+      await c.waitFor(() => outcomes.filter((o) => o === 'committed').length === 4);
+      await c.propose(leader, 'after');
     }));
 });
 

@@ -66,7 +66,7 @@ export function sampleMessages(from: NodeId, term = 3): RaftMessage[] {
         { kind: EntryKind.Command, data: new Uint8Array(0) },
       ],
     },
-    ProposeResponse: { type: 'ProposeResponse', term, requestId: 6, success: true, firstIndex: 11 },
+    ProposeResponse: { type: 'ProposeResponse', term, requestId: 6, success: true, firstIndex: 11, overloaded: false },
   };
   return Object.values(samples);
 }
