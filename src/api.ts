@@ -87,6 +87,16 @@ export interface ProposeOptions {
   readonly session?: SessionInfo;
 }
 
+/** Options of `RaftNode.stop()`. */
+export interface StopOptions {
+  /**
+   * A leader first hands leadership to the most up-to-date voter (`transferLeadership`),
+   * so that the cluster has a leader again within a round trip or two instead of after
+   * an election timeout: for planned restarts. If the transfer fails, it stops anyway.
+   */
+  readonly transferLeadership?: boolean;
+}
+
 /** Options of `RaftNode.read()`. */
 export interface ReadOptions {
   /**
@@ -161,6 +171,11 @@ export interface RaftNode {
    * to the new leader. Rejects with `LeadershipTransferError` after an election timeout.
    */
   transferLeadership(to?: NodeId): Promise<{ leaderId: NodeId }>;
-  /** Stops timers, closes the transport and storage. Pending proposals reject. */
-  stop(): Promise<void>;
+  /**
+   * Stops timers, closes the transport and storage. Pending proposals reject.
+   *
+   * @example
+   * process.once('SIGTERM', () => node.stop({ transferLeadership: true })); // a planned restart
+   */
+  stop(options?: StopOptions): Promise<void>;
 }

@@ -38,9 +38,9 @@ import { LeaderInfo, Membership, NodeStatus, sameLeader, sameStatus, toMembershi
 import { MembershipRequests } from './streams/membershipRequests';
 import { DEFAULT_SNAPSHOT_POLICY, SnapshotDriver } from './streams/snapshots';
 import { ClusterConfig, configsOf, members } from './core/config';
-import type { ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions } from './api';
+import type { ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 
-export type { ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions } from './api';
+export type { ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 
 /**
  * Creates and starts a Raft node.
@@ -116,6 +116,8 @@ class Node implements RaftNode {
   private state: RaftState | null = null;
   private stopped = false;
   private stopping: Promise<void> | null = null;
+  /** What `stop()` returns: a leadership hand-over first if asked, then `stopping`. */
+  private stopRequest: Promise<void> | null = null;
   /** Writes issued and not yet durable; the last one resolves after all the others. */
   private pendingWrites = 0;
   private lastWrite: Promise<boolean> = Promise.resolve(true);
@@ -278,9 +280,14 @@ class Node implements RaftNode {
     });
   }
 
-  stop(): Promise<void> {
-    this.stopping ??= this.shutdown(new NodeStoppedError(this.id));
-    return this.stopping;
+  stop(options: StopOptions = {}): Promise<void> {
+    if (!this.stopRequest) {
+      // A leader alone in its cluster has no one to hand over to: the transfer refuses at once.
+      const handOver = options.transferLeadership && !this.stopped && this.state?.role.name === 'leader';
+      const shutdown = () => (this.stopping ??= this.shutdown(new NodeStoppedError(this.id)));
+      this.stopRequest = handOver ? this.transferLeadership().then(shutdown, shutdown) : shutdown();
+    }
+    return this.stopRequest;
   }
 
   private async start(): Promise<void> {

@@ -35,7 +35,7 @@ export interface KvServer {
   members(): Membership;
   /** Resolves once the node stops, whether by `stop()` or by a failure (fail-stop); with the failure if any. */
   readonly stopped: Promise<Error | null>;
-  /** Stops HTTP, the node, the transport and the storage. */
+  /** Stops HTTP, then the node (a leader hands leadership over first), the transport and the storage. */
   stop(): Promise<void>;
 }
 
@@ -140,7 +140,7 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
           server.close(() => resolve());
           server.closeAllConnections();
         });
-        await node.stop();
+        await node.stop({ transferLeadership: true }); // a leader hands over first: no election gap
         subscriptions.unsubscribe();
       })();
       return stopping;

@@ -273,3 +273,43 @@ describe('promotion guard', () => {
     await c.stop();
   });
 });
+
+describe('stop({ transferLeadership })', () => {
+  test('a leader that stops with transferLeadership hands over first: a new leader within a few round trips, not an election timeout', async () => {
+    const c = new TestCluster({ nodes: 3, seed: 91, nodeOptions: robust });
+    const leader = await c.waitForLeader();
+    await c.propose(leader, 'before');
+    const stoppedAt = c.clock.now();
+    const stopped = await outcome(c, c.node(leader).stop({ transferLeadership: true }));
+    expect(stopped.ok).toBe(true);
+    const next = c.leaders().find((l) => l.id !== leader);
+    expect(next).toBeDefined();
+    expect(stopped.at - stoppedAt).toBeLessThan(50); // the election timeout is 150-300
+    expect(c.committedData(next!.id)).toContain('before');
+    await c.propose(next!.id, 'after');
+    await c.stop();
+  });
+
+  test('without it, the others elect a leader only after an election timeout', async () => {
+    const c = new TestCluster({ nodes: 3, seed: 91, nodeOptions: robust });
+    const leader = await c.waitForLeader();
+    await c.propose(leader, 'before');
+    const stoppedAt = c.clock.now();
+    await outcome(c, c.node(leader).stop());
+    await c.waitFor(() => c.leaders().some((l) => l.id !== leader), 2000, 1);
+    expect(c.clock.now() - stoppedAt).toBeGreaterThanOrEqual(100);
+    await c.stop();
+  });
+
+  test('a follower, or a leader whose transfer fails, stops anyway', async () => {
+    const c = new TestCluster({ nodes: 3, seed: 92, nodeOptions: robust });
+    const leader = await c.waitForLeader();
+    const follower = c.ids.find((id) => id !== leader)!;
+    expect((await outcome(c, c.node(follower).stop({ transferLeadership: true }))).ok).toBe(true);
+    for (const id of c.ids) if (id !== leader) c.hub.isolate(id);
+    const stopped = await outcome(c, c.node(leader).stop({ transferLeadership: true }));
+    expect(stopped.ok).toBe(true);
+    expect(c.status(leader)?.stopped).toBe(true);
+    await c.stop();
+  });
+});
