@@ -23,7 +23,11 @@ import { ownFields } from './tcpCodec';
  */
 
 export const PROTOCOL_NAME = 'rxraft';
-export const PROTOCOL_VERSION = 1;
+/**
+ * Raised whenever the wire format changes, so that peers of different formats refuse each
+ * other at the handshake. 2: ProposeResponse carries `overloaded`.
+ */
+export const PROTOCOL_VERSION = 2;
 /** Handshake frames are small; a bigger one is hostile. */
 export const HANDSHAKE_MAX_FRAME_BYTES = 2048;
 export const NONCE_BYTES = 32;
