@@ -31,6 +31,7 @@ import type { NodeCounters } from './clusterNode';
 import { summarizeProfiles } from './clusterProfile';
 import { HttpClientKind, httpPut, putClient } from './clusterHttp';
 import { closedLoop, LatencySummary, LoadResult, median, nowMs, percentile } from './clusterStats';
+import { cpuTimes, stealPercent } from './cpuSteal';
 
 type Phase = 'floor' | 'library' | 'http' | 'failover';
 
@@ -434,7 +435,7 @@ function medianLoads(runs: LoadResult[][]): LoadResult[] {
   });
 }
 
-function report(o: Options, runs: RunResult[]): Record<string, unknown> {
+function report(o: Options, runs: RunResult[], steal: number | null): Record<string, unknown> {
   const floors = runs.flatMap((r) => (r.floor ? [r.floor] : []));
   const rtt = median(floors.map((f) => f.roundTrip.latencyMs.p50));
   const fsync = median(floors.map((f) => f.fsync.latencyMs.p50));
@@ -452,6 +453,7 @@ function report(o: Options, runs: RunResult[]): Record<string, unknown> {
   out.push('');
   out.push(`rxraft cluster benchmark — 3 node processes, TCP on loopback, FileStorage (O_DSYNC writes), ${o.valueBytes}-byte values`);
   out.push(`${o.durationMs / 1000} s per level after ${o.warmupMs / 1000} s warm-up; ${runs.length === 1 ? 'one run' : `medians of ${runs.length} runs`}; node ${process.version}, ${os.cpus().length} CPUs, load average at start ${os.loadavg()[0].toFixed(1)}`);
+  if (steal !== null) out.push(`CPU steal during the run: ${steal.toFixed(0)}% of this machine's CPU time went to other guests of the host${steal >= 10 ? ' — throughput and latency here are well below what this code does on a quiet host' : ''}`);
   if (floors.length) {
     out.push('');
     out.push('| floor                            | p50 ms | p99 ms |');
@@ -504,7 +506,7 @@ function report(o: Options, runs: RunResult[]): Record<string, unknown> {
     for (const t of targets) out.push(`  ${t}`);
   }
   console.log(out.join('\n'));
-  return { floor: floors.length ? { roundTripP50Ms: rtt, fsyncP50Ms: fsync, replicationP50Ms: replication, replication3P50Ms: replication3, httpRequestsPerSec: httpFloor } : null, library, http: httpLoads, failover, targets };
+  return { cpuStealPercent: steal, floor: floors.length ? { roundTripP50Ms: rtt, fsyncP50Ms: fsync, replicationP50Ms: replication, replication3P50Ms: replication3, httpRequestsPerSec: httpFloor } : null, library, http: httpLoads, failover, targets };
 }
 
 // ------------------------------------------------------------------ main
@@ -522,6 +524,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(resultsDir, { recursive: true });
   const profileRoot = o.profile ? path.join(resultsDir, `profiles-${stamp}`) : null;
   const runs: RunResult[] = [];
+  const cpuAtStart = cpuTimes();
   for (let run = 1; run <= o.runs; run++) {
     note(`run ${run}/${o.runs}`);
     const r: RunResult = {};
@@ -535,7 +538,8 @@ async function main(): Promise<void> {
     if (o.phases.includes('failover')) r.failover = await failoverPhase(o);
     runs.push(r);
   }
-  const summary = report(o, runs);
+  const steal = stealPercent(cpuAtStart, cpuTimes());
+  const summary = report(o, runs, steal);
   const file = path.join(resultsDir, `cluster-${stamp}.json`);
   fs.writeFileSync(
     file,

@@ -23,6 +23,7 @@ import { EntryKind, type Entry } from '../src/messages/entry';
 import type { AppendEntries, AppendEntriesResponse } from '../src/messages/types';
 import { encodeEnvelope } from '../src/transports/tcpCodec';
 import { tcpTransport, TcpTransport } from '../src/transports/tcpTransport';
+import { cpuTimes, stealPercent } from './cpuSteal';
 
 type Scenario = 'heartbeat' | 'append64' | 'raw-heartbeat' | 'raw-append64';
 const ALL: Scenario[] = ['heartbeat', 'raw-heartbeat', 'append64', 'raw-append64'];
@@ -264,6 +265,7 @@ async function main(): Promise<void> {
   }
 
   const results: Result[] = [];
+  const cpuAtStart = cpuTimes();
   for (let run = 1; run <= RUNS; run++) {
     for (const s of SCENARIOS) {
       const result = s.startsWith('raw') ? await rawClient(s, run) : await transportClient(s, run);
@@ -276,6 +278,7 @@ async function main(): Promise<void> {
     }
   }
 
+  const steal = stealPercent(cpuAtStart, cpuTimes());
   const summary = SCENARIOS.map((s) => {
     const mine = results.filter((r) => r.scenario === s);
     return {
@@ -307,13 +310,14 @@ async function main(): Promise<void> {
   }
   const append = byName.get('append64');
   if (append) console.log(`append64: ${Math.round(append.pairsPerSecond * ENTRIES).toLocaleString('en')} entries/s`);
+  if (steal !== null) console.log(`CPU steal during the run: ${steal.toFixed(0)}% of this machine's CPU time went to other guests of the host`);
 
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `transport-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(
     file,
-    JSON.stringify({ node: process.version, runs: RUNS, seconds: SECONDS, windows: WINDOW, summary, results }, null, 2),
+    JSON.stringify({ node: process.version, runs: RUNS, seconds: SECONDS, windows: WINDOW, cpuStealPercent: steal, summary, results }, null, 2),
   );
   console.log(`wrote ${file}`);
 }
