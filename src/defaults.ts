@@ -5,7 +5,17 @@ import { asapScheduler, asyncScheduler, SchedulerAction, SchedulerLike, Subscrip
  * may use the wall clock or unseeded randomness (DESIGN.md invariant 3); everything
  * else takes a `SchedulerLike` and a `random` function as options.
  */
-export const defaultScheduler: SchedulerLike = asyncScheduler;
+export const defaultScheduler: SchedulerLike = {
+  /**
+   * A monotonic clock, not the wall clock: the leader's lease and CheckQuorum compare
+   * times, and a wall clock stepped back (NTP, an operator, a VM restored) would make a
+   * lease look valid for longer than it is, letting a deposed leader serve stale reads.
+   */
+  now: () => performance.now(),
+  schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay?: number, state?: T): Subscription {
+    return asyncScheduler.schedule(work, delay, state);
+  },
+};
 
 
 export const defaultRandom: () => number = () => Math.random();
@@ -26,7 +36,7 @@ export const defaultRandom: () => number = () => Math.random();
  * proposals$.pipe(batchPerTurn(immediateScheduler)); // one batch per I/O phase
  */
 export const immediateScheduler: SchedulerLike = {
-  now: () => Date.now(),
+  now: () => performance.now(),
   schedule<T>(work: (this: SchedulerAction<T>, state: T) => void, delay = 0, state?: T): Subscription {
     const action = new ImmediateAction(work);
     return action.schedule(state, delay);

@@ -1,5 +1,5 @@
 import { Subject } from 'rxjs';
-import { immediateScheduler } from '../src/defaults';
+import { defaultScheduler, immediateScheduler } from '../src/defaults';
 import { batchPerTurn } from '../src';
 
 describe('immediateScheduler', () => {
@@ -24,5 +24,20 @@ describe('immediateScheduler', () => {
     const start = Date.now();
     await new Promise<void>((resolve) => immediateScheduler.schedule(() => resolve(), 20));
     expect(Date.now() - start).toBeGreaterThanOrEqual(15);
+  });
+});
+
+describe('defaultScheduler', () => {
+  it('keeps time with a monotonic clock: a wall clock stepped back does not move it', async () => {
+    const before = defaultScheduler.now();
+    const wall = jest.spyOn(Date, 'now').mockReturnValue(Date.now() - 3_600_000); // an hour back
+    try {
+      expect(defaultScheduler.now()).toBeGreaterThanOrEqual(before);
+      const t0 = defaultScheduler.now();
+      await new Promise<void>((resolve) => defaultScheduler.schedule(() => resolve(), 10));
+      expect(defaultScheduler.now() - t0).toBeGreaterThanOrEqual(9);
+    } finally {
+      wall.mockRestore();
+    }
   });
 });
