@@ -87,6 +87,19 @@ export interface ProposeOptions {
   readonly session?: SessionInfo;
 }
 
+/** A leader's view of one follower (`RaftNode.followers()`). */
+export interface FollowerProgress {
+  readonly id: NodeId;
+  /** The highest index known durable in the follower's log. */
+  readonly matchIndex: number;
+  /** Entries of the leader's log the follower is not known to hold. */
+  readonly lag: number;
+  /** Time since the follower last answered, in ms (scheduler time). */
+  readonly sinceContact: number;
+  /** Finding where its log matches, streaming entries to it, or sending it a snapshot. */
+  readonly state: 'probing' | 'replicating' | 'snapshot';
+}
+
 /** Options of `RaftNode.stop()`. */
 export interface StopOptions {
   /**
@@ -129,6 +142,15 @@ export interface RaftNode {
   readonly errors$: Observable<Error>;
   /** Resolves once the node has loaded its storage and started. */
   readonly ready: Promise<void>;
+  /**
+   * On the leader, how far each follower's log is replicated, as of now; `null` on any
+   * other node. Read it when asked (a status page, a metrics scrape): it is not a stream
+   * because it changes with every acknowledgement.
+   *
+   * @example
+   * for (const f of node.followers() ?? []) if (f.lag > 10_000) console.warn(`${f.id} is ${f.lag} entries behind`);
+   */
+  followers(): readonly FollowerProgress[] | null;
   /**
    * Replicates `data`; resolves with its log position once it is committed and applied
    * here. A follower forwards it to the leader (unless `forward: false`). Rejects with

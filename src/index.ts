@@ -5,7 +5,7 @@
  * import { createRaftNode, FileStorage, tcpTransport } from 'rxraft';
  */
 export { createRaftNode } from './node';
-export type { RaftNode, RaftNodeOptions, ProposeOptions, ReadOptions, StopOptions } from './node';
+export type { FollowerProgress, RaftNode, RaftNodeOptions, ProposeOptions, ReadOptions, StopOptions } from './node';
 export type { LeaderInfo, Membership, NodeStatus } from './streams/status';
 export type { StateMachine, SnapshotPolicy } from './streams/snapshots';
 export type { SessionInfo, SessionPolicy } from './streams/sessions';

@@ -38,9 +38,9 @@ import { LeaderInfo, Membership, NodeStatus, sameLeader, sameStatus, toMembershi
 import { MembershipRequests } from './streams/membershipRequests';
 import { DEFAULT_SNAPSHOT_POLICY, SnapshotDriver } from './streams/snapshots';
 import { ClusterConfig, configsOf, members } from './core/config';
-import type { ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
+import type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 
-export type { ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
+export type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 
 /**
  * Creates and starts a Raft node.
@@ -278,6 +278,19 @@ class Node implements RaftNode {
       this.unbatchedReads.add(read);
       this.reads.next(read);
     });
+  }
+
+  followers(): readonly FollowerProgress[] | null {
+    const s = this.state;
+    if (!s || this.stopped || s.role.name !== 'leader') return null;
+    const now = this.scheduler.now();
+    return [...s.role.progress].map(([id, pr]) => ({
+      id,
+      matchIndex: pr.match,
+      lag: s.log.lastIndex - pr.match,
+      sinceContact: Math.max(0, now - pr.lastContact),
+      state: pr.snapshot ? 'snapshot' : pr.probing ? 'probing' : 'replicating',
+    }));
   }
 
   stop(options: StopOptions = {}): Promise<void> {

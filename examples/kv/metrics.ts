@@ -125,6 +125,8 @@ export interface KvMetricsSource {
   status(): { role: string; term: number; commitIndex: number; appliedIndex: number; lastIndex: number };
   /** Keys in the store. */
   keys(): number;
+  /** On the leader, each follower's replication (`node.followers()`); null elsewhere. */
+  followers?(): readonly { id: string; matchIndex: number; lag: number }[] | null;
 }
 
 const ROLES = ['follower', 'candidate', 'leader', 'learner'];
@@ -155,6 +157,9 @@ export class KvMetrics {
     r.register(new Gauge('rxraft_commit_index', 'Highest log index known committed.', () => source.status().commitIndex));
     r.register(new Gauge('rxraft_applied_index', 'Highest log index applied to the state machine.', () => source.status().appliedIndex));
     r.register(new Gauge('rxraft_last_index', 'Highest log index stored.', () => source.status().lastIndex));
+    const followers = () => source.followers?.() ?? [];
+    r.register(new Gauge('rxraft_follower_match_index', 'On the leader: highest index known durable on each follower.', () => followers().map((f) => ({ labels: { peer: f.id }, value: f.matchIndex }))));
+    r.register(new Gauge('rxraft_follower_lag_entries', 'On the leader: entries each follower is not known to hold.', () => followers().map((f) => ({ labels: { peer: f.id }, value: f.lag }))));
     r.register(new Gauge('rxraft_kv_keys', 'Keys in the store.', () => source.keys()));
   }
 }

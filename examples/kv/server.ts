@@ -4,6 +4,7 @@ import { asapScheduler, catchError, defer, EMPTY, exhaustMap, filter, Subscripti
 import {
   createRaftNode,
   FileStorage,
+  FollowerProgress,
   Membership,
   NodeStatus,
   RaftNode,
@@ -96,7 +97,7 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
     subscriptions.add(node.status$.subscribe((s) => (latestStatus = s)));
     subscriptions.add(node.members$.subscribe((m) => (latestMembers = m)));
 
-    const metrics = new KvMetrics({ status: () => latestStatus, keys: () => kv.size });
+    const metrics = new KvMetrics({ status: () => latestStatus, keys: () => kv.size, followers: () => node.followers() });
     subscriptions.add(node.errors$.subscribe((e) => metrics.errors.inc({ type: e.name })));
     const httpAddressOf = (id: string) => kv.httpAddresses().get(id);
 
@@ -116,7 +117,7 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
           const leader = latestStatus.leaderId;
           return leader && leader !== config.id ? httpAddressOf(leader) ?? null : null;
         },
-        status: () => statusBody(config.id, latestStatus, latestMembers, kv, httpAddressOf),
+        status: () => statusBody(config.id, latestStatus, latestMembers, kv, httpAddressOf, node.followers()),
       }),
     );
     server.on('clientError', (_error, socket) => {
@@ -204,6 +205,7 @@ function statusBody(
   m: Membership,
   kv: KvStateMachine,
   httpAddressOf: (id: string) => string | undefined,
+  followers: readonly FollowerProgress[] | null,
 ): Record<string, unknown> {
   return {
     id,
@@ -225,6 +227,7 @@ function statusBody(
       http: Object.fromEntries(kv.httpAddresses()),
     },
     keys: kv.size,
+    ...(followers ? { followers } : {}),
   };
 }
 

@@ -94,8 +94,12 @@ describe('kv-server cluster over HTTP', () => {
     const status = JSON.parse((await call('GET', f2, '/status')).body);
     expect(status).toMatchObject({ id: f2, role: 'follower', leader, members: { voters: ['n1', 'n2', 'n3'] } });
     expect(status.appliedIndex).toBeGreaterThan(0);
+    expect(status.followers).toBeUndefined(); // only the leader knows them
+    const leaderStatus = JSON.parse((await call('GET', leader, '/status')).body);
+    expect(leaderStatus.followers.map((f: { id: string }) => f.id).sort()).toEqual([f1, f2].sort());
     const metrics = (await call('GET', leader, '/metrics')).body;
     expect(metrics).toContain('rxraft_role{role="leader"} 1');
+    expect(metrics).toMatch(new RegExp(`rxraft_follower_lag_entries\\{peer="${f1}"\\} \\d+`));
     expect(metrics).toMatch(/rxraft_kv_http_request_duration_seconds_count\{route="kv"\} \d+/);
   });
 

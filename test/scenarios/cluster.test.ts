@@ -153,6 +153,31 @@ describe('replication and commit', () => {
     }));
 });
 
+describe('followers()', () => {
+  test('the leader reports how far each follower is replicated; other nodes report null', () =>
+    withCluster({ nodes: 3, seed: 5, nodeOptions: { checkQuorum: false } }, async (c) => {
+      const leader = await c.waitForLeader();
+      await c.propose(leader, 'a');
+      await c.clock.advance(60); // a heartbeat round: every follower has answered
+      const lastIndex = c.status(leader)!.lastIndex;
+      const others = c.ids.filter((id) => id !== leader).sort();
+      expect(c.node(leader).followers()!.map((f) => f.id).sort()).toEqual(others);
+      for (const f of c.node(leader).followers()!) expect(f).toMatchObject({ matchIndex: lastIndex, lag: 0, state: 'replicating' });
+      for (const id of others) expect(c.node(id).followers()).toBeNull();
+
+      const [behind, ahead] = others;
+      c.hub.isolate(behind);
+      for (let i = 0; i < 5; i++) await c.propose(leader, `b${i}`);
+      await c.clock.advance(100);
+      const byId = new Map(c.node(leader).followers()!.map((f) => [f.id, f]));
+      expect(byId.get(ahead)).toMatchObject({ lag: 0 });
+      expect(byId.get(behind)!.lag).toBe(5);
+      expect(byId.get(behind)!.sinceContact).toBeGreaterThanOrEqual(100);
+      c.hub.heal();
+      await c.waitFor(() => c.node(leader).followers()!.every((f) => f.lag === 0));
+    }));
+});
+
 describe('overload', () => {
   test('a leader that cannot commit refuses proposals past maxUncommittedBytes with LeaderOverloadedError; its log stops growing; they are accepted again once it commits', () =>
     withCluster({ nodes: 3, seed: 4, nodeOptions: { checkQuorum: false, maxUncommittedBytes: 4096 } }, async (c) => {
