@@ -116,8 +116,8 @@ class Node implements RaftNode {
   private state: RaftState | null = null;
   private stopped = false;
   private stopping: Promise<void> | null = null;
-  /** What `stop()` returns: a leadership hand-over first if asked, then `stopping`. */
-  private stopRequest: Promise<void> | null = null;
+  /** A `stop({ transferLeadership })` under way: the hand-over, then `stopping`. */
+  private handOver: Promise<void> | null = null;
   /** Writes issued and not yet durable; the last one resolves after all the others. */
   private pendingWrites = 0;
   private lastWrite: Promise<boolean> = Promise.resolve(true);
@@ -294,13 +294,12 @@ class Node implements RaftNode {
   }
 
   stop(options: StopOptions = {}): Promise<void> {
-    if (!this.stopRequest) {
-      // A leader alone in its cluster has no one to hand over to: the transfer refuses at once.
-      const handOver = options.transferLeadership && !this.stopped && this.state?.role.name === 'leader';
-      const shutdown = () => (this.stopping ??= this.shutdown(new NodeStoppedError(this.id)));
-      this.stopRequest = handOver ? this.transferLeadership().then(shutdown, shutdown) : shutdown();
-    }
-    return this.stopRequest;
+    const shutdown = () => (this.stopping ??= this.shutdown(new NodeStoppedError(this.id)));
+    // A leader alone in its cluster has no one to hand over to: the transfer refuses at once.
+    // A stop without the option stops now, even during a hand-over (which then fails).
+    if (!options.transferLeadership || this.stopping || this.stopped || this.state?.role.name !== 'leader') return shutdown();
+    this.handOver ??= this.transferLeadership().then(shutdown, shutdown);
+    return this.handOver;
   }
 
   private async start(): Promise<void> {

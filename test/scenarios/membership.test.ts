@@ -301,6 +301,20 @@ describe('stop({ transferLeadership })', () => {
     await c.stop();
   });
 
+  test('a plain stop() during the hand-over stops the node at once', async () => {
+    const c = new TestCluster({ nodes: 3, seed: 93, nodeOptions: robust });
+    const leader = await c.waitForLeader();
+    for (const id of c.ids) if (id !== leader) c.hub.isolate(id); // the hand-over cannot finish
+    const graceful = outcome(c, c.node(leader).stop({ transferLeadership: true }));
+    await c.clock.advance(1);
+    expect(c.status(leader)?.stopped).toBe(false);
+    const now = outcome(c, c.node(leader).stop());
+    expect(c.status(leader)?.stopped).toBe(true);
+    expect((await now).ok).toBe(true);
+    expect((await graceful).ok).toBe(true);
+    await c.stop();
+  });
+
   test('a follower, or a leader whose transfer fails, stops anyway', async () => {
     const c = new TestCluster({ nodes: 3, seed: 92, nodeOptions: robust });
     const leader = await c.waitForLeader();
