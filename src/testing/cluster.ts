@@ -1,5 +1,5 @@
 import { Observable, SchedulerLike, Subject } from 'rxjs';
-import { createRaftNode, RaftNode, RaftNodeOptions } from '../node';
+import { createRaftNode, RaftNode, RaftNodeOptions, StopOptions } from '../node';
 import type { CommittedEntry } from '../messages/entry';
 import type { NodeId } from '../messages/types';
 import { seededRandom } from '../random';
@@ -168,6 +168,21 @@ export class TestCluster {
     const view = this.views.get(id);
     if (!view) throw new Error(`${id} is not a member of this cluster`);
     return view;
+  }
+
+  /**
+   * A clean stop, as an operator's planned restart: `node.stop(options)` (with
+   * `transferLeadership`, a leader hands over first); the node counts as down once it has
+   * stopped, and `start` brings it back. Writes the in-memory storage had not yet synced
+   * by then are dropped as in a crash, so that none lands under the next run.
+   */
+  async stopNode(id: NodeId, options?: StopOptions): Promise<void> {
+    const node = this.node(id);
+    await node.stop(options);
+    if (this.nodes.get(id) !== node) return; // crashed meanwhile
+    this.nodes.delete(id);
+    this.scheduler(id).discardHeld();
+    this.storages.get(id)!.crash();
   }
 
   /** Power loss: the node stops at once and its unsynced writes are gone. */

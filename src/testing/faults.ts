@@ -16,7 +16,7 @@ export type FaultClass =
   | 'bridge'
   /** One node cut off from every other. */
   | 'isolate'
-  /** A node loses power (unsynced writes are lost) and restarts later, or at once. */
+  /** A node loses power (unsynced writes are lost) and restarts later, or at once; or the leader is stopped cleanly, handing over first. */
   | 'crash'
   /** A node freezes for a while, then goes on as if nothing happened. */
   | 'pause'
@@ -74,6 +74,8 @@ export class FaultInjector {
   private readonly classes: readonly FaultClass[];
   private readonly baseDelay: { readonly min: number; readonly max: number };
   private readonly crashed: NodeId[] = [];
+  /** Leaders stopping cleanly (handing over first): down once stopped. */
+  private readonly stopping = new Set<NodeId>();
   /** The node bridging two halves, while a bridge is in place: a favourite target. */
   private bridgeNode: NodeId | null = null;
   /** When `repairMembership` may ask again. */
@@ -117,7 +119,7 @@ export class FaultInjector {
     if (has('isolate')) options.push([1, () => this.isolate()]);
     if (has('partition') || has('one-way') || has('bridge') || has('isolate')) options.push([1.5, () => this.heal()]);
     if (has('crash')) {
-      if (running.length > 0) options.push([1, () => this.crash(false)], [1, () => this.crash(true)]);
+      if (running.length > 0) options.push([1, () => this.crash(false)], [1, () => this.crash(true)], [0.5, () => this.cleanStop()]);
       if (this.crashed.length > 0) options.push([1 + this.crashed.length, () => this.restart()]);
     }
     if (has('pause') && running.length > 0) options.push([1, () => this.pause()]);
@@ -139,6 +141,7 @@ export class FaultInjector {
    * restarts crashed ones.
    */
   async calm(): Promise<void> {
+    await this.cluster.waitFor(() => this.stopping.size === 0, 30_000, 1);
     this.cluster.hub.heal();
     this.bridgeNode = null;
     this.cluster.hub.setFaults({ delay: this.baseDelay });
@@ -313,6 +316,19 @@ export class FaultInjector {
       this.crashed.push(target.id);
       this.log(`crash ${target.label}`);
     }
+  }
+
+  /** The leader stops as for a planned restart: it hands leadership over, then stops; it stays down until restarted. */
+  private cleanStop(): void {
+    const leader = this.cluster.leader();
+    if (!leader || this.stopping.has(leader)) return this.log('clean stop: no leader');
+    this.stopping.add(leader);
+    this.log(`clean stop ${leader} (leader, hands over first)`);
+    const down = () => {
+      this.stopping.delete(leader);
+      if (!this.cluster.isRunning(leader) && !this.crashed.includes(leader)) this.crashed.push(leader);
+    };
+    this.cluster.stopNode(leader, { transferLeadership: true }).then(down, down);
   }
 
   private restart(): void {
