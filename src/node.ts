@@ -424,9 +424,7 @@ class Node implements RaftNode {
         this.tracker.track(effect.tokens as PendingProposal[], effect.firstIndex, effect.term);
         break;
       case 'proposalsRefused': {
-        const s = this.state!;
-        const refusal = () => (effect.overloaded ? new LeaderOverloadedError(s.id, s.options.maxUncommittedBytes) : new NotLeaderError(s.leaderId, s.term));
-        for (const p of effect.tokens as PendingProposal[]) p.reject(refusal());
+        for (const p of effect.tokens as PendingProposal[]) p.reject(this.refusal(effect.overloaded, this.state!.options.maxUncommittedBytes));
         break;
       }
       case 'proposalsForwarded':
@@ -436,9 +434,7 @@ class Node implements RaftNode {
         const request = this.close(effect.requestId);
         if (request?.kind !== 'propose') break;
         if (!effect.success) {
-          const s = this.state!;
-          const refusal = () => (effect.overloaded ? new LeaderOverloadedError(s.leaderId, null) : new NotLeaderError(s.leaderId, s.term));
-          for (const p of request.waiters) p.reject(refusal());
+          for (const p of request.waiters) p.reject(this.refusal(effect.overloaded, null)); // the leader's limit is not known here
           break;
         }
         this.tracker.track(request.waiters, effect.firstIndex, effect.term);
@@ -457,6 +453,15 @@ class Node implements RaftNode {
         break;
       }
     }
+  }
+
+  /**
+   * Why a proposal was refused with nothing appended: the leader was over its
+   * `maxUncommittedBytes` (`limit`, when known), or no leader could take it.
+   */
+  private refusal(overloaded: boolean, limit: number | null): RaftError {
+    const s = this.state!;
+    return overloaded ? new LeaderOverloadedError(s.leaderId, limit) : new NotLeaderError(s.leaderId, s.term);
   }
 
   /** Registers a request that waits for an answer, failing it after `requestTimeout`. */

@@ -40,8 +40,8 @@ export function compactionPoint(s: RaftState, index: number, policy: { readonly 
   let point = index - policy.keepEntries;
   if (s.role.name === 'leader') {
     const floor = index - Math.max(policy.keepEntries, policy.catchUpEntries);
-    for (const [id, pr] of s.role.progress) {
-      if (id === s.id || s.now - pr.lastContact >= s.options.electionTimeoutMin) continue;
+    for (const pr of s.role.progress.values()) {
+      if (s.now - pr.lastContact >= s.options.electionTimeoutMin) continue;
       // The entry at the follower's last index stays too: its term is the next AppendEntries' prevLogTerm.
       point = Math.max(floor, Math.min(point, (pr.snapshot ? pr.snapshot.index : pr.match) - 1));
     }

@@ -3,30 +3,14 @@
  * it: feed the rules an event, compare the state and the effects.
  */
 import { step } from '../../src/core/step';
-import { RaftState } from '../../src/core/state';
-import type { AppendEntries, AppendEntriesResponse, RaftMessage } from '../../src/messages/types';
+import type { AppendEntries } from '../../src/messages/types';
 import { EntryKind } from '../../src/messages/entry';
-import { command, entriesAt, logTerms, makeState, sent, types } from './helpers';
-
-function msg(s: RaftState, from: string, message: RaftMessage) {
-  return step(s, { kind: 'message', from, message }).list;
-}
+import { command, elect, entriesAt, logTerms, makeState, msg, ok, sent, types } from './helpers';
 
 function appendEntries(fields: Partial<AppendEntries> & { term: number }): AppendEntries {
   return { type: 'AppendEntries', leaderId: 'n2', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 0, ...fields };
 }
 
-function ok(term: number, matchIndex: number): AppendEntriesResponse {
-  return { type: 'AppendEntriesResponse', term, success: true, matchIndex, rejectedIndex: 0, conflictIndex: 0, conflictTerm: 0, seq: 0 };
-}
-
-/** Makes n1 the leader of term `term` with its own durable vote and n2's. */
-function elect(s: RaftState): void {
-  step(s, { kind: 'electionTimeout', epoch: s.epoch });
-  step(s, { kind: 'voteSaved', term: s.term, votedFor: s.id });
-  msg(s, 'n2', { type: 'RequestVoteResponse', term: s.term, voteGranted: true });
-  expect(s.role.name).toBe('leader');
-}
 
 describe('Figure 2, Rules for Servers — all servers', () => {
   test('§5.1 if a message has term T > currentTerm: set currentTerm = T, convert to follower', () => {

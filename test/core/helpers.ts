@@ -2,7 +2,8 @@ import { Effect } from '../../src/core/effects';
 import { RaftLog } from '../../src/core/log';
 import { createState, ProtocolOptions, RaftState } from '../../src/core/state';
 import { Entry, EntryKind } from '../../src/messages/entry';
-import type { RaftMessage } from '../../src/messages/types';
+import type { AppendEntriesResponse, RaftMessage } from '../../src/messages/types';
+import { step } from '../../src/core/step';
 
 /** Plain Raft as in the paper's Figure 2: no PreVote, CheckQuorum or forwarding. */
 export const OPTIONS: ProtocolOptions = {
@@ -62,4 +63,22 @@ export function logTerms(s: RaftState): number[] {
   const out: number[] = [];
   for (let i = 1; i <= s.log.lastIndex; i++) out.push(s.log.termAt(i)!);
   return out;
+}
+
+/** Delivers `message` from `from` to the rules; returns the effects. */
+export function msg(s: RaftState, from: string, message: RaftMessage): Effect[] {
+  return step(s, { kind: 'message', from, message }).list;
+}
+
+/** A successful AppendEntries reply up to `matchIndex`. */
+export function ok(term: number, matchIndex: number): AppendEntriesResponse {
+  return { type: 'AppendEntriesResponse', term, success: true, matchIndex, rejectedIndex: 0, conflictIndex: 0, conflictTerm: 0, seq: 0 };
+}
+
+/** Makes n1 the leader of the next term with its own durable vote and n2's. */
+export function elect(s: RaftState): void {
+  step(s, { kind: 'electionTimeout', epoch: s.epoch });
+  step(s, { kind: 'voteSaved', term: s.term, votedFor: s.id });
+  msg(s, 'n2', { type: 'RequestVoteResponse', term: s.term, voteGranted: true });
+  expect(s.role.name).toBe('leader');
 }

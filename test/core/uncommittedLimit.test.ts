@@ -7,23 +7,12 @@ import { onSnapshotTaken } from '../../src/core/snapshots';
 import { step } from '../../src/core/step';
 import { RaftState } from '../../src/core/state';
 import { EntryKind } from '../../src/messages/entry';
-import type { AppendEntriesResponse, RaftMessage } from '../../src/messages/types';
-import { makeState, sent } from './helpers';
-
-function msg(s: RaftState, from: string, message: RaftMessage) {
-  return step(s, { kind: 'message', from, message }).list;
-}
-
-function ok(term: number, matchIndex: number): AppendEntriesResponse {
-  return { type: 'AppendEntriesResponse', term, success: true, matchIndex, rejectedIndex: 0, conflictIndex: 0, conflictTerm: 0, seq: 0 };
-}
+import { elect, makeState, msg, ok, sent } from './helpers';
 
 /** n1 leads term 1 with its no-op (index 1) committed; proposals of 10+ uncommitted bytes are refused. */
 function leader(): RaftState {
   const s = makeState({ options: { maxUncommittedBytes: 10 } });
-  step(s, { kind: 'electionTimeout', epoch: s.epoch });
-  step(s, { kind: 'voteSaved', term: s.term, votedFor: s.id });
-  msg(s, 'n2', { type: 'RequestVoteResponse', term: s.term, voteGranted: true });
+  elect(s);
   commit(s, 1);
   return s;
 }
