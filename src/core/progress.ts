@@ -23,6 +23,8 @@ export class Progress {
   ackedSeq = 0;
   /** When the follower last answered (for CheckQuorum). */
   lastContact = -Infinity;
+  /** Heartbeat ticks since the follower last answered anything. */
+  silentTicks = 0;
   /** The commit index last told to the follower. */
   commitSent = 0;
   /** Non-zero for a member removed by the configuration at this index: kept only until it stores that entry. */

@@ -1,7 +1,7 @@
 import type { AppendEntries, AppendEntriesResponse, NodeId } from '../messages/types';
 import { Effects } from './effects';
 import { Progress } from './progress';
-import { checkSnapshotTransfer, startSnapshotTransfer } from './snapshots';
+import { checkSnapshotTransfer, resumeSnapshotAfterSilence, startSnapshotTransfer } from './snapshots';
 import { confirmReads, releaseReadsBeforeCommit, startRound } from './reads';
 import { becomeFollower } from './roles';
 import { quorumReached, quorumValue } from './config';
@@ -166,6 +166,7 @@ export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntrie
   if (!pr) return;
   // Any answer of this term shows the follower still accepts this leader.
   pr.lastContact = s.now;
+  resumeSnapshotAfterSilence(s, from, pr, fx);
   if (m.seq > pr.ackedSeq && m.seq <= L.seq) pr.ackedSeq = m.seq;
   confirmReads(s, L, fx);
   if (m.success) {
@@ -226,6 +227,7 @@ export function leaderTick(s: RaftState, fx: Effects): void {
   }
   checkTransferDeadline(s, fx);
   for (const [peer, pr] of L.progress) {
+    pr.silentTicks++;
     checkSnapshotTransfer(s, peer, pr, fx);
     if (pr.hasOutstanding && ++pr.stalledTicks >= s.options.stallTicks) {
       // A lost probe is sent again as it was; a stalled stream restarts after `match`.
