@@ -31,6 +31,7 @@ import type { AppendEntries, NodeId, RaftMessage } from './messages/types';
 import { batchPerTurn } from './operators/batchPerTurn';
 import { ResumedTimer, RoleContext, rolePipelines } from './states';
 import { CommitNotices } from './streams/commitNotices';
+import { Deadlines } from './streams/deadlines';
 import { EventLoop } from './streams/eventLoop';
 import { PendingProposal, ProposalTracker } from './streams/proposals';
 import { decodeSessionCommand, DEFAULT_SESSION_POLICY, encodeSessionCommand, SessionTable } from './streams/sessions';
@@ -128,7 +129,9 @@ class Node implements RaftNode {
   /** Forwarded proposals and reads in flight, by request id. */
   private readonly requests = new Map<number, OpenRequest>();
   /** Reads whose index is known, waiting for it to be applied here; ascending by index. */
-  private readonly readsAwaitingApply: { index: number; waiters: readonly PendingRead[] }[] = [];
+  private readonly readsAwaitingApply: { index: number; waiters: readonly PendingRead[]; cancel: () => void }[] = [];
+  /** Deadlines of waits for this node's own apply: confirmed reads and forwarded proposals. */
+  private readonly deadlines: Deadlines;
   /**
    * Request ids start at a random point so a restarted node does not reuse the ids of
    * its previous run (the leader deduplicates forwarded requests by id).
@@ -171,6 +174,7 @@ class Node implements RaftNode {
     this.committed$ = this.committed.asObservable();
     this.errors$ = this.errors.asObservable();
     this.scheduler = options.scheduler ?? defaultScheduler;
+    this.deadlines = new Deadlines(this.scheduler);
     this.turnScheduler = options.turnScheduler ?? defaultTurnScheduler;
     this.notices = new CommitNotices(
       this.turnScheduler,
@@ -437,7 +441,7 @@ class Node implements RaftNode {
           for (const p of request.waiters) p.reject(this.refusal(effect.overloaded, null)); // the leader's limit is not known here
           break;
         }
-        this.tracker.track(request.waiters, effect.firstIndex, effect.term);
+        this.tracker.track(this.withApplyDeadline(request.waiters, effect.firstIndex), effect.firstIndex, effect.term);
         this.settleApplied(effect.firstIndex, effect.firstIndex + request.waiters.length - 1);
         break;
       }
@@ -494,15 +498,48 @@ class Node implements RaftNode {
     }
   }
 
+  /**
+   * A read the leader confirmed waits until this node has applied its index, for at most
+   * `requestTimeout` (a node that cannot catch up must not hold its callers forever).
+   */
   private awaitApplied(index: number, waiters: readonly PendingRead[]): void {
     if (this.state!.appliedIndex >= index) {
       for (const r of waiters) r.resolve({ index });
       return;
     }
     const queue = this.readsAwaitingApply;
+    const entry = {
+      index,
+      waiters,
+      cancel: this.deadlines.after(this.requestTimeout, () => {
+        queue.splice(queue.indexOf(entry), 1);
+        const error = new RequestTimeoutError('read', this.requestTimeout);
+        for (const r of waiters) r.reject(error);
+      }),
+    };
     let at = queue.length;
     while (at > 0 && queue[at - 1].index > index) at--;
-    queue.splice(at, 0, { index, waiters });
+    queue.splice(at, 0, entry);
+  }
+
+  /**
+   * Forwarded proposals the leader appended wait until this node applies them, for at most
+   * `requestTimeout`; then they fail with `RequestTimeoutError` (they may still commit).
+   */
+  private withApplyDeadline(proposals: readonly PendingProposal[], firstIndex: number): PendingProposal[] {
+    let open = proposals.length;
+    const cancel = this.deadlines.after(this.requestTimeout, () => {
+      const error = new RequestTimeoutError('propose', this.requestTimeout);
+      for (let i = 0; i < proposals.length; i++) this.tracker.forget(firstIndex + i, () => error);
+    });
+    const settled = () => {
+      if (--open === 0) cancel();
+    };
+    return proposals.map((p) => ({
+      ...p,
+      resolve: (at) => (settled(), p.resolve(at)),
+      reject: (e) => (settled(), p.reject(e)),
+    }));
   }
 
   /**
@@ -615,7 +652,8 @@ class Node implements RaftNode {
     }
     const reads = this.readsAwaitingApply;
     while (reads.length > 0 && reads[0].index <= s.appliedIndex) {
-      const { index, waiters } = reads.shift()!;
+      const { index, waiters, cancel } = reads.shift()!;
+      cancel();
       for (const r of waiters) r.resolve({ index });
     }
     if (!this.stopped) this.snapshots.maybeTake(s);
@@ -658,6 +696,7 @@ class Node implements RaftNode {
       for (const w of request.waiters) w.reject(reason);
     }
     this.requests.clear();
+    this.deadlines.clear();
     for (const { waiters } of this.readsAwaitingApply.splice(0)) for (const r of waiters) r.reject(reason);
     this.reads.complete();
     this.status.next({ ...this.status.value, leaderId: null, stopped: true });
