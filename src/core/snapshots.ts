@@ -67,7 +67,7 @@ export function handleInstallSnapshotResponse(s: RaftState, from: NodeId, m: Ins
   pr.silentTicks = 0;
   if (m.installed) {
     pr.snapshot = null;
-    pr.acknowledge(m.lastIncludedIndex);
+    pr.acknowledge(m.lastIncludedIndex, s.role.seq); // answers to anything sent before now are older
     pr.becomeReplicating();
     maybeCommit(s, fx);
     sendAppend(s, from, pr, fx);
