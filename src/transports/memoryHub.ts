@@ -144,6 +144,18 @@ export class MemoryHub {
     return rule;
   }
 
+  /**
+   * Sends a hand-written message as if `from` had sent it (a stale heartbeat of an old
+   * leader, a vote request with a chosen log): it takes the same path as any message —
+   * cut links, rules, faults, a scheduled delivery.
+   *
+   * @example
+   * hub.inject('n2', 'n1', { type: 'AppendEntries', term: 2, leaderId: 'n2', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 });
+   */
+  inject(from: NodeId, to: NodeId, message: RaftMessage): void {
+    this.route({ from, to, message });
+  }
+
   /** Whether messages from `from` currently reach `to`. */
   canReach(from: NodeId, to: NodeId): boolean {
     return !this.blocked.has(link(from, to));
