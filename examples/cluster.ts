@@ -104,17 +104,6 @@ async function main(): Promise<void> {
       onLine: (line) => console.log(line),
     });
     children.set(spec.id, child);
-    child.messages$.subscribe((m) => {
-      if (m.type !== 'event') return;
-      if (m.stream === 'leader' && m.value && (m.value as { self: boolean }).self) {
-        console.log(`[${m.id}] is the leader (term ${(m.value as { term: number }).term})`);
-      }
-      if (m.stream === 'members') {
-        // Print each configuration once, when this node sees it committed.
-        const v = m.value as { voters: string[]; learners: string[]; index: number; committed: boolean };
-        if (v.index > 0 && v.committed) console.log(`[${m.id}] members: voters ${v.voters.join(', ')}${v.learners.length ? `; learners ${v.learners.join(', ')}` : ''} (configuration #${v.index})`);
-      }
-    });
     void child.exited.then(({ code, signal }) => {
       if (shuttingDown) return;
       console.log(`[${spec.id}] exited (${signal ?? `code ${code}`}); the others keep running. Ctrl-C stops them.`);
@@ -127,7 +116,6 @@ async function main(): Promise<void> {
     await shutdown('start failed', 1);
     return;
   }
-  for (const child of children.values()) child.watch(['leader', 'members']);
 
   // Wait (briefly) for an election, then show every node's view.
   const first = specs[0];
@@ -154,6 +142,8 @@ async function main(): Promise<void> {
   const next = opts.nodes + 1;
   const joiner: LocalNodeSpec = { id: `n${next}`, raftPort: opts.basePort + opts.nodes, httpPort: opts.basePort + 1000 + opts.nodes };
   console.log(`
+Each node logs leader and membership changes above (RXRAFT_LOG_FORMAT=json for JSON lines).
+
 Try (any node takes reads and writes; followers forward to the leader, and redirect
 leader-only routes there: -L follows the redirect):
 

@@ -57,7 +57,10 @@ export async function runKvServerMain(
   );
   if (server.storage.recovery.tornTail) log.warn('recovery cut a torn write at the end of the log');
 
+  let stopping = false;
   const shutdown = (signal: string) => {
+    if (stopping) return; // Ctrl-C reaches a launcher's whole process group, which also sends SIGTERM
+    stopping = true;
     log.info({ signal }, 'stopping');
     const force = setTimeout(() => process.exit(1), 3000);
     force.unref();

@@ -146,7 +146,14 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
     server.on('connection', (socket) => {
       httpConnections++;
       socket.once('close', () => httpConnections--);
+      // Node's headersTimeout starts at a request's first byte: a connection that never
+      // sends one would hold its slot (and descriptor) forever. Idle that long, it is
+      // closed (node:http destroys a socket whose timeout nobody handles).
+      socket.setTimeout(limits.headersTimeoutMs);
     });
+    // Once a request arrives, its deadlines are requestTimeout and, between requests,
+    // keepAliveTimeout (node:http sets that one itself).
+    server.on('request', (req: http.IncomingMessage) => req.socket.setTimeout(0));
     let dropped = 0;
     server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
       dropped++;
