@@ -21,7 +21,7 @@ export function rejectionReason(error: Error): string | null {
     return `handshake: ${error.reason}`;
   }
   if (error instanceof FrameTooLargeError) return `bad frame: ${error.length} bytes, limit ${error.limit}`;
-  if (error instanceof InvalidFrameError) return `bad frame: ${error.message}`;
+  if (error instanceof InvalidFrameError) return `bad frame: ${error.reason}`;
   return null;
 }
 

@@ -149,7 +149,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
  * leader when its address is known.
  *
  * @example
- * const server = http.createServer(kvHttpHandler({ node, kv, metrics, membership, status, maxBodyBytes, httpAddressOf }));
+ * const server = http.createServer(kvHttpHandler({ node, kv, metrics, membership, status, members, maxBodyBytes, httpAddressOf, leaderElsewhere }));
  */
 export function kvHttpHandler(deps: KvHttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { node, kv, metrics } = deps;

@@ -214,6 +214,7 @@ describe('kv-server cluster over HTTP', () => {
     const leader = await leaderAmong(['n1', 'n2', 'n3']);
     const seen = await logLine('n1', (l) => l.msg === 'leader changed' || l.msg === 'this node is the leader');
     expect(seen).toMatchObject({ level: 30, node: 'n1', leader: expect.any(String), term: expect.any(Number) });
+    expect(await logLine('n1', (l) => l.msg === 'membership')).toMatchObject({ voters: ['n1', 'n2', 'n3'], learners: [] });
 
     // A node with the wrong secret tries to take part: every member refuses it, and says why.
     const [raftPort, httpPort] = await freePorts(2);
