@@ -17,7 +17,7 @@ jest.setTimeout(60_000);
 
 const SECRET = 'limits-test-secret';
 const FLOOD = 1000;
-const HEADERS_TIMEOUT_MS = 4000;
+const HEADERS_TIMEOUT_MS = 5000;
 let root: string;
 let specs: LocalNodeSpec[];
 const children = new Map<string, KvChild>();
