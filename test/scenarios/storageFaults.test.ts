@@ -22,17 +22,23 @@ class TornTailStorage extends MemoryStorage {
   }
 }
 
-test('a follower that lost the tail of its log at restart is repaired and serves reads within two election timeouts', async () => {
-  const storages = new Map<string, TornTailStorage>();
+/** Three nodes, each on its own storage of class `Kind`. */
+function clusterOn<S extends MemoryStorage>(Kind: new (options: { scheduler: SchedulerLike; syncDelay: number }) => S, seed: number) {
+  const storages = new Map<string, S>();
   const c = new TestCluster({
     nodes: 3,
-    seed: 183,
+    seed,
     storage: (id: string, scheduler: SchedulerLike, syncDelay: number) => {
-      const s = new TornTailStorage({ scheduler, syncDelay });
+      const s = new Kind({ scheduler, syncDelay });
       storages.set(id, s);
       return s;
     },
   });
+  return { c, storages };
+}
+
+test('a follower that lost the tail of its log at restart is repaired and serves reads within two election timeouts', async () => {
+  const { c, storages } = clusterOn(TornTailStorage, 183);
   const leader = await c.waitForLeader();
   for (let i = 0; i < 10; i++) await c.propose(leader, `w${i}`);
   const follower = c.ids.find((id) => id !== leader)!;
@@ -75,16 +81,7 @@ class DamagedTailStorage extends MemoryStorage {
 
 describe('a node whose log lost acknowledged entries neither votes nor campaigns until repaired (issue 18)', () => {
   test('a committed write acknowledged only by the damaged follower survives: the follower does not help elect a leader without it', async () => {
-    const storages = new Map<string, DamagedTailStorage>();
-    const c = new TestCluster({
-      nodes: 3,
-      seed: 184,
-      storage: (id: string, scheduler: SchedulerLike, syncDelay: number) => {
-        const s = new DamagedTailStorage({ scheduler, syncDelay });
-        storages.set(id, s);
-        return s;
-      },
-    });
+    const { c, storages } = clusterOn(DamagedTailStorage, 184);
     const leader = await c.waitForLeader();
     const [damaged, other] = c.ids.filter((id) => id !== leader);
     c.hub.block(leader, other); // `other` never receives e: e commits on the leader and `damaged` only
