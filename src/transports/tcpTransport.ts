@@ -143,6 +143,15 @@ interface Handshake extends PendingHandshake {
  * - Per peer: one connection this node dials lazily (on the first send) and redials with
  *   jittered exponential back-off; an inbound connection from the peer is used too. A
  *   bounded outbox (count and bytes; overflow dropped and counted in `stats()`).
+ * - Bounded against hostile connections: inbound connections in their handshake have a
+ *   budget per source IP and in total (`maxPendingHandshakes*`), where a newcomer evicts
+ *   the weakest pending handshake (strangers' addresses before peers', idle before
+ *   talking, oldest first), so unauthenticated connections cannot keep peers out; bytes
+ *   held in partial frames have a total budget (`maxPartialFrameBytes`), nodes that are
+ *   not configured peers are limited to small frames (`maxUnknownPeerFrameBytes`), and a
+ *   frame that stops arriving closes its connection (`partialFrameTimeout`). Frames are
+ *   held as the bytes arrive, never allocated from their length prefix. `stats()` shows
+ *   both budgets.
  * - Writes: all frames of a turn go out in one socket write. While the socket is
  *   backpressured nothing more is written; messages wait in the outbox, where small ones
  *   (heartbeats, votes, responses) go ahead of entries, so a heartbeat waits at most for
