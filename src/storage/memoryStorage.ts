@@ -60,7 +60,12 @@ export class MemoryStorage implements Storage {
   syncs = 0;
 
   async load(): Promise<PersistedState> {
-    return { hardState: this.hardState, snapshot: this.snapshot?.meta ?? null, entries: this.entries.slice() };
+    return { hardState: this.hardState, snapshot: this.snapshot?.meta ?? null, entries: this.entries.slice(), damage: null };
+  }
+
+  /** Memory is never damaged (see `StorageDamage`): nothing to forget; rejects after a failure like every call. */
+  async clearDamage(): Promise<void> {
+    if (this.failure) throw new StorageFailedError(`storage failed: ${this.failure.message}`, this.failure);
   }
 
   createSnapshot(meta: SnapshotMeta): SnapshotWriter {
