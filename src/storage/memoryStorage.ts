@@ -63,9 +63,9 @@ export class MemoryStorage implements Storage {
     return { hardState: this.hardState, snapshot: this.snapshot?.meta ?? null, entries: this.entries.slice(), damage: null };
   }
 
-  /** Memory is never damaged (see `StorageDamage`): nothing to forget; rejects after a failure like every call. */
-  async clearDamage(): Promise<void> {
-    if (this.failure) throw new StorageFailedError(`storage failed: ${this.failure.message}`, this.failure);
+  /** Memory is never damaged (see `StorageDamage`): nothing to forget, but ordered with the writes like every call. */
+  clearDamage(): Promise<void> {
+    return this.enqueue({ kind: 'append', entries: [] });
   }
 
   createSnapshot(meta: SnapshotMeta): SnapshotWriter {
