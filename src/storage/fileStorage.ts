@@ -5,19 +5,20 @@ import type { Entry } from '../messages/entry';
 import { entriesBlock } from '../messages/entryBlocks';
 import { DamageRecord, mergeDamage } from './fileDamage';
 import { DirectoryLock } from './fileDirectoryLock';
-import { NonContiguousAppendError, SnapshotInProgressError } from './fileErrors';
+import { NonContiguousAppendError, OutOfDescriptorsError, SnapshotInProgressError } from './fileErrors';
 import { HardStateFile } from './fileHardState';
 import { FileLog, isSegmentName, RecoveryReport } from './fileLog';
 import type { LogCompaction } from './fileSnapshotFormat';
 import { DurableSnapshot, SnapshotFiles } from './fileSnapshots';
 import type { StagedSnapshot } from './fileSnapshotStaging';
-import { FileHandleLike, FileSystem, nodeFileSystem, syncDirectory } from './fileSystem';
+import { FileHandleLike, FileSystem, isOutOfDescriptors, nodeFileSystem, syncDirectory } from './fileSystem';
 import { HardState, INITIAL_HARD_STATE, PersistedState, SnapshotMeta, SnapshotWriter, Storage, StorageDamage } from './storage';
 
 export {
   CorruptLogError,
   DirectoryLockedError,
   NonContiguousAppendError,
+  OutOfDescriptorsError,
   SnapshotInProgressError,
   SnapshotReplacedError,
 } from './fileErrors';
@@ -102,6 +103,8 @@ interface OpenWriter {
  * - Fail-stop: once a write or sync fails (snapshot chunk writes included), that call
  *   and every later one reject with `StorageFailedError`; nothing is acknowledged after
  *   a failure (a failed fsync leaves the file's state unknown, so it is never retried).
+ *   One exception: a snapshot whose file cannot be created for lack of descriptors
+ *   rejects its `write` with `OutOfDescriptorsError` and the storage keeps working.
  *   `close()` still releases the files and the lock.
  * - `open` takes the directory lock (`DirectoryLockedError` if held), removes a torn
  *   last write (reported in `recovery`), removes what a crash left behind (temp files,
@@ -117,9 +120,11 @@ interface OpenWriter {
  *   `open`. The hard state is replaced through two files held open (see
  *   `fileHardState.ts`), the directory is fsynced through a descriptor held open, log
  *   appends write the open segment, and a segment rollover that finds no descriptor
- *   (EMFILE/ENFILE) is put off to a later append (see `fileLog.ts`). Snapshots and
- *   reading the log back (`load()` after writes) still open files. Four descriptors are
- *   held: the segment, the two hard-state files and the directory.
+ *   (EMFILE/ENFILE) is put off to a later append (see `fileLog.ts`). A snapshot commit
+ *   needs no new descriptor either, but starting a snapshot creates its file
+ *   (`OutOfDescriptorsError` when it cannot), and so do reading a snapshot and reading
+ *   the log back (`load()` after writes). Four descriptors are held: the segment, the
+ *   two hard-state files and the directory.
  *
  * Layout of `dir`: `LOCK`, `hardstate` and its spare `hardstate.next`, `DAMAGE` (only
  * after damage), segments `0000000000000001.wal`, ..., and the current snapshot
@@ -222,7 +227,7 @@ export class FileStorage implements Storage {
         await DamageRecord.write(fs, dir, dirHandle, damage);
       };
       let hardState = await HardStateFile.read(fs, dir);
-      const { files, current } = await SnapshotFiles.open(fs, dir);
+      const { files, current } = await SnapshotFiles.open(fs, dir, dirHandle);
       const hadSegments = (await fs.readdir(dir)).some(isSegmentName);
       if (hardState === null && (hadSegments || current)) {
         await recordDamage({ hardStateMissing: true, truncatedTail: null }); // before the hard state is made up
@@ -378,6 +383,8 @@ export class FileStorage implements Storage {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new StorageFailedError(`storage in ${this.dir} is closed`));
     return writer.staged.write(chunk).catch((e: unknown) => {
+      // Only creating the file can find no descriptor: nothing was written, nothing is lost.
+      if (isOutOfDescriptors(e)) throw new OutOfDescriptorsError(writer.staged.temp, e);
       throw this.fail(`snapshot write to ${writer.staged.temp} failed`, e);
     });
   }

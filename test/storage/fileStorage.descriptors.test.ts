@@ -8,7 +8,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { FileStorage } from '../../src/storage/fileStorage';
-import { FD_CHILD_ENTRIES, FD_CHILD_TERMS, fdChildEntry } from './fixtures/fdChild';
+import { FD_CHILD_ENTRIES, FD_CHILD_SNAPSHOT_INDEX, FD_CHILD_TERMS, fdChildEntry } from './fixtures/fdChild';
 import { TempDirs } from './tempDirs';
 import { NODE_MODULES, transpileFixture } from './transpiledFixture';
 
@@ -46,33 +46,45 @@ function runChild(dir: string, limit: number): Promise<{ code: number | null; li
 }
 
 describe('FileStorage with no file descriptor left', () => {
-  test('hard-state saves and appends across segment rollovers succeed; everything is there after a restart', async () => {
+  test('hard-state saves, appends across segment rollovers and a snapshot commit succeed; everything is there after a restart', async () => {
     const dir = dirs.make();
     const { code, lines, stderr } = await runChild(dir, 128);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const exhausted = lines.find((l) => l.startsWith('exhausted '))!.split(' ').map(Number);
     expect(exhausted[1] + exhausted[2]).toBeGreaterThan(0); // sockets and files took what was left
-    expect(lines).toEqual(expect.arrayContaining([`saved ${FD_CHILD_TERMS}`, `appended ${FD_CHILD_ENTRIES}`, 'still-exhausted']));
+    expect(lines).toEqual(expect.arrayContaining([
+      `saved ${FD_CHILD_TERMS}`,
+      `appended ${FD_CHILD_ENTRIES}`,
+      `snapshot-committed ${FD_CHILD_SNAPSHOT_INDEX}`,
+      // Starting a snapshot needs a new file: refused with a named error, not fail-stop...
+      'snapshot-refused OutOfDescriptorsError',
+      // ...the storage keeps working.
+      `appended ${FD_CHILD_ENTRIES + 1}`,
+      'still-exhausted',
+    ]));
     const deferredRolls = Number(lines.find((l) => l.startsWith('done '))!.split(' ')[1]);
     expect(deferredRolls).toBeGreaterThan(0); // the 4 KiB segments were full: rollovers were due and put off
 
     // With descriptors again: everything acknowledged is there, and the log rolls over as usual.
     const storage = await FileStorage.open(dir, { maxSegmentBytes: 4096 });
     try {
-      const { hardState, entries, damage } = await storage.load();
+      const { hardState, entries, damage, snapshot } = await storage.load();
       expect(hardState).toEqual({ term: FD_CHILD_TERMS, votedFor: 'n1' });
-      expect(entries.map((e) => e.index)).toEqual(Array.from({ length: FD_CHILD_ENTRIES }, (_, i) => i + 1));
+      expect(snapshot?.index).toBe(FD_CHILD_SNAPSHOT_INDEX);
+      const last = FD_CHILD_ENTRIES + 1;
+      expect(entries.map((e) => e.index)).toEqual(Array.from({ length: last - FD_CHILD_SNAPSHOT_INDEX }, (_, i) => FD_CHILD_SNAPSHOT_INDEX + 1 + i));
       for (const e of entries) expect(Buffer.from(e.data)).toEqual(Buffer.from(fdChildEntry(e.index, FD_CHILD_TERMS).data));
       expect(damage).toBeNull();
       const segments = () => fs.readdirSync(dir).filter((n) => n.endsWith('.wal')).length;
       const before = segments();
-      await storage.append([fdChildEntry(FD_CHILD_ENTRIES + 1, FD_CHILD_TERMS)]);
+      await storage.append([fdChildEntry(last + 1, FD_CHILD_TERMS)]);
       expect(segments()).toBe(before + 1);
     } finally {
       await storage.close();
     }
     console.log(`out of descriptors (${exhausted[1]} sockets, ${exhausted[2]} files filling a limit of 128): ` +
-      `${FD_CHILD_TERMS - 1} hard-state saves and ${FD_CHILD_ENTRIES / 4} appends succeeded, ${deferredRolls} rollovers put off`);
+      `${FD_CHILD_TERMS - 1} hard-state saves, ${(FD_CHILD_ENTRIES - FD_CHILD_SNAPSHOT_INDEX) / 4 + 1} appends and a snapshot commit ` +
+      `succeeded, ${deferredRolls} rollovers put off`);
   }, 20_000);
 });
