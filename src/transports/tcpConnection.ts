@@ -85,7 +85,7 @@ export class Connection {
   private peerNonce: Buffer | undefined;
   private handshakeTimer: Subscription | undefined;
   private decoder: EnvelopeDecoder | undefined;
-  /** Bytes of a partial frame counted in `host.frameBudget`. Invariant: equals `reader.buffered` between callbacks, 0 once closed. */
+  /** Bytes of a partial frame counted in `host.frameBudget`. Invariant: equals `reader.held` between callbacks, 0 once closed. */
   private held = 0;
   /** When the last byte of the current partial frame arrived (scheduler time). */
   private lastProgress = 0;
@@ -170,22 +170,22 @@ export class Connection {
   }
 
   /**
-   * Accounts the bytes of the partial frame now held (the reader keeps the chunks as they
-   * came: nothing is allocated from the length prefix) against the transport's budget,
-   * closing the connection when the budget cannot take them, and watches for a stall.
+   * Accounts the memory the partial frame now holds (the reader allocates it as bytes
+   * arrive, never from the length prefix) against the transport's budget, closing the
+   * connection when the budget cannot take it, and watches for a stall.
    */
   private holdPartialFrame(): void {
-    const buffered = this.reader.buffered;
-    if (buffered > this.held) {
-      if (!this.host.frameBudget.tryHold(buffered - this.held)) {
-        this.close(new FrameBudgetExceededError(buffered, this.host.frameBudget.limit, this.address, this.peerId));
+    const held = this.reader.held;
+    if (held > this.held) {
+      if (!this.host.frameBudget.tryHold(held - this.held)) {
+        this.close(new FrameBudgetExceededError(held, this.host.frameBudget.limit, this.address, this.peerId));
         return;
       }
     } else {
-      this.host.frameBudget.release(this.held - buffered);
+      this.host.frameBudget.release(this.held - held);
     }
-    this.held = buffered;
-    if (buffered === 0) return;
+    this.held = held;
+    if (held === 0) return;
     this.lastProgress = this.host.scheduler.now();
     this.stallTimer ??= this.host.scheduler.schedule(() => this.checkStall(), this.host.partialFrameTimeout);
   }

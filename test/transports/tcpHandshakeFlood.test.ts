@@ -7,6 +7,7 @@
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import type { CommittedEntry } from '../../src/messages/entry';
 import type { NodeId } from '../../src/messages/types';
+import { NotLeaderError } from '../../src/errors';
 import { createRaftNode, RaftNode } from '../../src/node';
 import { FileStorage } from '../../src/storage/fileStorage';
 import { TempDirs } from '../storage/tempDirs';
@@ -16,12 +17,15 @@ import { TcpNetwork } from './tcpHarness';
 const IDS = ['n1', 'n2', 'n3'];
 const ELECTION_TIMEOUT = { min: 150, max: 300 };
 /**
- * The liveness bound: a generous number of election timeouts (the issue's target is one),
- * not a speed target. It is below the handshake timeout, so a follower that only gets in
- * when a flooded handshake slot times out does not pass.
+ * The liveness bound: a generous number of election timeouts (the issue's target is
+ * one), not a speed target: it holds on a loaded machine.
  */
-const REJOIN_BOUND_MS = 10 * ELECTION_TIMEOUT.max;
-const HANDSHAKE_TIMEOUT = 5000; // the default, as in production
+const REJOIN_BOUND_MS = 30 * ELECTION_TIMEOUT.max;
+/**
+ * Longer than the test: a flooded handshake slot never frees by timing out, so a
+ * follower gets in only if the budget lets it (with the old fixed cap it never did).
+ */
+const HANDSHAKE_TIMEOUT = 20_000;
 const text = (e: CommittedEntry) => Buffer.from(e.data).toString();
 
 describe('a restarted follower rejoins while every Raft port is flooded', () => {
@@ -78,23 +82,41 @@ describe('a restarted follower rejoins while every Raft port is flooded', () => 
     return Date.now() - started;
   }
 
+  /**
+   * Proposes `command` on whichever node leads, retrying (bounded) while leadership
+   * moves: a loaded machine may see an election meanwhile.
+   */
+  async function proposeOnLeader(command: string, bound: number): Promise<void> {
+    const started = Date.now();
+    for (;;) {
+      const lead = await leader();
+      try {
+        await lead.propose(Buffer.from(command));
+        return;
+      } catch (e) {
+        if (!(e instanceof NotLeaderError) || Date.now() - started > bound) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+
   /** Stops follower `id` and starts it again on the same port and storage; resolves with the time it took to commit a new entry. */
-  async function restartAndRejoin(id: NodeId, lead: RaftNode, command: string): Promise<number> {
+  async function restartAndRejoin(id: NodeId, command: string): Promise<number> {
     await nodes.get(id)!.stop();
     const started = Date.now();
     await start(id);
-    await lead.propose(Buffer.from(command));
-    await committedAt(id, command, REJOIN_BOUND_MS);
+    await proposeOnLeader(command, REJOIN_BOUND_MS);
+    await committedAt(id, command, REJOIN_BOUND_MS - (Date.now() - started));
     return Date.now() - started;
   }
 
   test('70 idle connections per port, reopened when closed, do not keep the follower out', async () => {
+    await proposeOnLeader('before', REJOIN_BOUND_MS);
     const lead = await leader();
-    await lead.propose(Buffer.from('before'));
     const follower = IDS.find((id) => id !== lead.id)!;
     await committedAt(follower, 'before', 5000);
 
-    const quiet = await restartAndRejoin(follower, lead, 'quiet');
+    const quiet = await restartAndRejoin(follower, 'quiet');
 
     // 70 idle connections to each Raft port, from 10 loopback addresses that are not peers'.
     for (const id of IDS) {
@@ -103,12 +125,13 @@ describe('a restarted follower rejoins while every Raft port is flooded', () => 
       flood.start();
     }
     await new Promise((r) => setTimeout(r, 300)); // the flood fills every handshake slot
-    const rejectedBefore = network.open$.get(lead.id)!.stats().rejected;
+    const rejectedBefore = IDS.map((id) => network.open$.get(id)!.stats().rejected);
 
-    const flooded = await restartAndRejoin(follower, lead, 'flooded');
-    // The attack was real: the leader kept turning the flood's connections away meanwhile.
+    const flooded = await restartAndRejoin(follower, 'flooded');
+    // The attack was real: the nodes kept turning the flood's connections away meanwhile.
     expect(floods.every((f) => f.opened > 70)).toBe(true);
-    expect(network.open$.get(lead.id)!.stats().rejected).toBeGreaterThan(rejectedBefore);
+    const others = IDS.filter((id) => id !== follower);
+    expect(others.every((id) => network.open$.get(id)!.stats().rejected > rejectedBefore[IDS.indexOf(id)])).toBe(true);
     expect(committed.get(follower)).toEqual(expect.arrayContaining(['before', 'quiet', 'flooded']));
     console.log(`rejoin after restart: ${quiet} ms without the flood, ${flooded} ms under 70 idle connections per port ` +
       `(${floods.map((f) => f.opened).join('/')} attacker connections opened)`);
