@@ -72,6 +72,28 @@ describe('FrameReader', () => {
     expect(seen).toEqual(['a']);
   });
 
+  it('holds memory in proportion to what arrived, never to the announced length, however small the chunks', () => {
+    const reader = new FrameReader(16 << 20);
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(16 << 20, 0);
+    reader.push(prefix, () => true);
+    expect(reader.held).toBe(4);
+    let sent = 0;
+    for (let i = 0; i < 5000; i++) {
+      reader.push(Buffer.from([i & 0xff]), () => true); // one byte at a time
+      sent++;
+      expect(reader.held).toBeLessThanOrEqual(4 + Math.max(1024, 2 * sent));
+    }
+    expect(reader.buffered).toBe(4 + sent);
+    // The rest arrives: the frame comes out whole and nothing is held any more.
+    const frames: Buffer[] = [];
+    reader.push(Buffer.alloc((16 << 20) - sent, 7), (body) => (frames.push(body), true));
+    expect(frames.map((f) => f.length)).toEqual([16 << 20]);
+    expect(frames[0][4999]).toBe(4999 & 0xff);
+    expect(frames[0][5000]).toBe(7);
+    expect(reader.held).toBe(0);
+  });
+
   it('applies a new limit to the frames that follow', () => {
     const reader = new FrameReader(4);
     const seen: string[] = [];
