@@ -73,15 +73,19 @@ export class FrameBatch {
   }
 }
 
-/** The least a partial frame's body buffer is allocated with (it then doubles as bytes arrive). */
-const MIN_BODY_ALLOCATION = 1024;
+/**
+ * The least a partial frame's body buffer is allocated with, when the frame is that
+ * large (it then doubles as bytes arrive): most frames then take one allocation and one
+ * copy, and a peer announcing a large frame and sending little costs at most this.
+ */
+export const MIN_BODY_ALLOCATION = 64 * 1024;
 
 /**
  * Cuts a byte stream into frame bodies. A frame that lies within one received chunk is
  * handed out as a view into it (no copy). A frame spread over several chunks is copied
  * into one body buffer as its bytes arrive; the buffer grows by doubling from what has
  * arrived, up to the announced length, so it is never allocated from the length prefix
- * alone (a peer announcing 16 MiB and sending 1 KiB costs about 1 KiB) and many small
+ * alone (a peer announcing 16 MiB and sending 1 KiB costs 64 KiB) and many small
  * chunks cost no more than their bytes. `held` is that allocation, what a memory budget
  * counts. A length prefix above `limit` throws `FrameLimitExceeded` as soon as its 4 bytes
  * arrive, before anything is allocated for the body.
@@ -109,7 +113,7 @@ export class FrameReader {
     return this.headerBytes + this.filled;
   }
 
-  /** Bytes allocated for the incomplete frame (at least `buffered`, less than twice it plus 1 KiB). */
+  /** Bytes allocated for the incomplete frame: at least `buffered`, at most twice it or `MIN_BODY_ALLOCATION`. */
   get held(): number {
     return this.headerBytes + (this.body === null ? 0 : this.body.length);
   }

@@ -166,11 +166,14 @@ describe('tcpTransport resource budgets', () => {
       const { transport, port } = await node({ maxFrameBytes: 2 * MIB, maxPartialFrameBytes: 4 * MIB });
       const [a, b, c] = [await peer(port, 'a'), await peer(port, 'b'), await peer(port, 'c')];
       const overBudget = nextErrors(transport, FrameBudgetExceededError);
-      a.sendRaw(partialFrame(2 * MIB - 1, 1536 * KIB));
-      await until(() => transport.stats().partialFrames.bytes >= 1536 * KIB);
-      b.sendRaw(partialFrame(2 * MIB - 1, 1536 * KIB));
-      await until(() => transport.stats().partialFrames.bytes >= 3072 * KIB);
-      c.sendRaw(partialFrame(2 * MIB - 1, 1536 * KIB));
+      // Each announces 1.5 MiB and sends 1.2 MiB: a and b fit (their buffers grow to 1.5 MiB), c does not.
+      const frame = 1536 * KIB;
+      const sent = 1200 * KIB;
+      a.sendRaw(partialFrame(frame, sent));
+      await until(() => transport.stats().partialFrames.bytes >= sent);
+      b.sendRaw(partialFrame(frame, sent));
+      await until(() => transport.stats().partialFrames.bytes >= 2 * sent);
+      c.sendRaw(partialFrame(frame, sent));
       expect(await overBudget).toMatchObject([{ peerId: 'c', budget: 4 * MIB }]);
       await c.closed;
       const { partialFrames } = transport.stats();
@@ -178,10 +181,10 @@ describe('tcpTransport resource budgets', () => {
       expect(partialFrames.peakBytes).toBeLessThanOrEqual(4 * MIB);
       expect(partialFrames.overBudget).toBe(1);
       expect(a.socket.destroyed || b.socket.destroyed).toBe(false);
-      // Completing a frame releases what it held (its buffer, at least the 1.5 MiB that arrived).
+      // Completing a frame releases what it held (its buffer, at least the bytes that arrived).
       const before = partialFrames.bytes;
-      a.sendRaw(Buffer.alloc(2 * MIB - 1 - 1536 * KIB, 0x61));
-      await until(() => transport.stats().partialFrames.bytes <= before - 1536 * KIB);
+      a.sendRaw(Buffer.alloc(frame - sent, 0x61));
+      await until(() => transport.stats().partialFrames.bytes <= before - sent);
     });
 
     test('a partial frame that stops arriving closes its connection with FrameStalledError and releases its bytes', async () => {
