@@ -368,8 +368,8 @@ export class FileStorage implements Storage {
           if (this.writer) await this.abortSnapshot(this.writer).catch(() => undefined);
           await this.snapshots.close();
           await this.log.close();
-          await this.hardStateFile.close();
         } finally {
+          await this.hardStateFile.close();
           await this.directory.close().catch(() => undefined);
           await this.lock.release();
         }
