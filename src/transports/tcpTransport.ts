@@ -78,8 +78,12 @@ export interface TcpTransportOptions {
   readonly maxPartialFrameBytes?: number;
   /**
    * Largest frame accepted from an authenticated node that is not a configured peer
-   * (default 64 KiB; only with `acceptUnknownPeers`), until `setPeer`/`updatePeers`
-   * names it: strangers holding the secret cannot make this node hold large frames.
+   * (only with `acceptUnknownPeers`), until `setPeer`/`updatePeers` names it, so that
+   * strangers holding the secret cannot make this node hold large frames (default
+   * 2 MiB). It must still fit what a new member that leads sends a node that has not
+   * heard of it yet — AppendEntries up to the node's `maxBytesPerMessage` and snapshot
+   * chunks of `snapshot.chunkBytes` (1 MiB each by default) — or that node cannot catch
+   * up with its leader: raise it with them.
    */
   readonly maxUnknownPeerFrameBytes?: number;
   /**
@@ -225,7 +229,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
     this.maxFrameBytes = options.maxFrameBytes ?? 16 * MIB;
     this.handshakeTimeout = options.handshakeTimeout ?? 5000;
     this.partialFrameTimeout = options.partialFrameTimeout ?? 5000;
-    this.maxUnknownPeerFrameBytes = Math.min(this.maxFrameBytes, options.maxUnknownPeerFrameBytes ?? 64 * KIB);
+    this.maxUnknownPeerFrameBytes = Math.min(this.maxFrameBytes, options.maxUnknownPeerFrameBytes ?? 2 * MIB);
     this.frameBudget = new FrameBudget(options.maxPartialFrameBytes ?? 64 * MIB);
     this.handshakeBudget = new HandshakeBudget({
       total: options.maxPendingHandshakes ?? 64,
