@@ -16,7 +16,7 @@ export type { CommittedEntry, Entry } from './messages/entry';
 export type { RaftMessage, Envelope, NodeId } from './messages/types';
 export { validateMessage } from './messages/validate';
 export { encodeEntries, decodeEntries } from './messages/entryCodec';
-export type { Storage, HardState, PersistedState, SnapshotMeta, SnapshotWriter } from './storage/storage';
+export type { Storage, HardState, PersistedState, SnapshotMeta, SnapshotWriter, StorageDamage } from './storage/storage';
 export { MemoryStorage } from './storage/memoryStorage';
 export type { MemoryStorageOptions } from './storage/memoryStorage';
 export {
@@ -24,6 +24,7 @@ export {
   CorruptLogError,
   DirectoryLockedError,
   NonContiguousAppendError,
+  OutOfDescriptorsError,
   SnapshotInProgressError,
   SnapshotReplacedError,
 } from './storage/fileStorage';
@@ -36,7 +37,10 @@ export type { TcpTransportOptions, TcpTransportStats, TcpTlsOptions } from './tr
 export type { PeerAddress, TcpPeerStats } from './transports/tcpPeerLink';
 export {
   AuthenticationError,
+  FrameBudgetExceededError,
+  FrameStalledError,
   FrameTooLargeError,
+  HandshakeBudgetError,
   HandshakeError,
   InvalidFrameError,
   PeerConnectionError,

@@ -140,6 +140,11 @@ export class PeerLink {
     if (connection === this.current()) this.flush();
   }
 
+  /** Changes the largest frame accepted on this peer's connections (it became, or stopped being, a configured member). */
+  setFrameLimit(limit: number): void {
+    for (const connection of [this.dialing, this.outbound, this.inbound]) connection?.setFrameLimit(limit);
+  }
+
   received(bytes: number): void {
     this.stats.framesReceived++;
     this.stats.bytesReceived += bytes;
