@@ -46,6 +46,14 @@ export interface RecoveryReport {
     readonly bytes: number;
     readonly reason: string;
     /**
+     * Whether the first cut record was there to its full length and failed its check
+     * (checksum, header fields). A record cut short was being written when the process
+     * died: its write never completed, so it was never acknowledged. A full-length record
+     * that fails its check may be a torn write too (blocks persisted out of order) or
+     * damage to an acknowledged record; the two look the same.
+     */
+    readonly complete: boolean;
+    /**
      * The first log index the cut records may have held: entries from here on may be
      * gone (one past the last entry kept, or lower when the cut record still names the
      * index it started at, e.g. a conflict truncation).
@@ -173,7 +181,7 @@ export class FileLog {
           throw new CorruptLogError(file, 0, headerProblem);
         }
         // No record was ever in it: nothing is lost.
-        tornTail = { file, offset: 0, bytes: buf.length, reason: headerProblem, from: replay.lastIndex() + 1 };
+        tornTail = { file, offset: 0, bytes: buf.length, reason: headerProblem, complete: false, from: replay.lastIndex() + 1 };
         goodEnd = 0;
         break;
       }
@@ -187,7 +195,9 @@ export class FileLog {
           throw new CorruptLogError(file, scan.bad.offset, scan.bad.reason);
         }
         const from = replay.firstIndexCutBy(buf, scan.bad.offset);
-        tornTail = { file, offset: scan.goodEnd, bytes: buf.length - scan.goodEnd, reason: scan.bad.reason, from };
+        const at = scan.bad.offset;
+        const complete = buf.length - at >= RECORD_HEADER_BYTES && at + RECORD_HEADER_BYTES + buf.readUInt32BE(at + 4) <= buf.length;
+        tornTail = { file, offset: scan.goodEnd, bytes: buf.length - scan.goodEnd, reason: scan.bad.reason, complete, from };
       }
       lastBuf = buf;
       goodEnd = scan.goodEnd;

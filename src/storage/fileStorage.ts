@@ -238,8 +238,9 @@ export class FileStorage implements Storage {
       }
       // O_DSYNC where the platform has it (not Windows); fdatasync otherwise.
       const writeThrough = (options.logSync ?? (options.fs ? 'fdatasync' : 'dsync')) === 'dsync' && typeof fsConstants.O_DSYNC === 'number';
+      // A record cut short was never acknowledged: the normal torn write of a crash, not damage.
       const opened = await FileLog.open(fs, dir, dirHandle, maxSegmentBytes, current?.compaction ?? null, writeThrough, (cut) =>
-        recordDamage({ hardStateMissing: false, truncatedTail: { from: cut.from, reason: cut.reason } }),
+        cut.complete ? recordDamage({ hardStateMissing: false, truncatedTail: { from: cut.from, reason: cut.reason } }) : Promise.resolve(),
       );
       log = opened.log;
       if (hardState === null) {

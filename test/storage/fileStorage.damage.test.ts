@@ -101,6 +101,23 @@ describe('FileStorage damage reports', () => {
     await withStorage(dir, async (s) => expect((await s.load()).damage).toBeNull());
   });
 
+  test('a last record cut short (its write never completed, so it was never acknowledged) is cut without a damage report', async () => {
+    const dir = dirs.make();
+    await withStorage(dir, async (s) => {
+      await s.saveHardState({ term: 1, votedFor: 'n1' });
+      for (let i = 1; i <= 10; i++) await s.append(entries(i, i, 1));
+    });
+    const file = lastSegment(dir);
+    const records = scanRecords(fs.readFileSync(file), FILE_HEADER_BYTES).records;
+    fs.truncateSync(file, records[9].offset + 30); // the process died in the middle of writing it
+    await withStorage(dir, async (s) => {
+      const loaded = await s.load();
+      expect(loaded.entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(s.recovery.tornTail).toMatchObject({ from: 10, complete: false });
+      expect(loaded.damage ?? null).toBeNull();
+    });
+  });
+
   test('a cut conflict-truncation record reports the index it started at', async () => {
     const dir = dirs.make();
     await withStorage(dir, async (s) => {
