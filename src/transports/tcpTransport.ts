@@ -57,6 +57,12 @@ export interface TcpTransportOptions {
   readonly maxQueuedBytes?: number;
   /** Reconnection back-off bounds, in scheduler time units (default 50–5000 ms). */
   readonly reconnectDelay?: BackoffRange;
+  /**
+   * Dial every configured peer soon after listening, before there is anything to send
+   * (default true): a restarted node is reached at once instead of after its peers'
+   * redial back-off. See `PeerLink.connectEagerly`.
+   */
+  readonly connectOnStart?: boolean;
   /** A connection must authenticate within this time (default 5000 ms). */
   readonly handshakeTimeout?: number;
   /**
@@ -282,7 +288,12 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
         resolve({ host: address.address, port: address.port });
       });
     });
-    this.listened.catch((e: Error) => this.report(new PeerConnectionError(`cannot listen: ${e.message}`, `${options.listen.host}:${options.listen.port}`)));
+    this.listened.then(
+      () => {
+        if (options.connectOnStart ?? true) for (const link of this.links.values()) link.connectEagerly();
+      },
+      (e: Error) => this.report(new PeerConnectionError(`cannot listen: ${e.message}`, `${options.listen.host}:${options.listen.port}`)),
+    );
     this.server.on('error', (e: Error) => this.report(new PeerConnectionError(e.message, `${options.listen.host}:${options.listen.port}`)));
   }
 
