@@ -123,7 +123,8 @@ export class HardStateLostError extends RaftError {
  * @example
  * try { createRaftNode({ ...options, heartbeatInterval: 500 }); }
  * catch (e) { if (e instanceof InvalidOptionsError) console.error(e.option, e.message); }
- * // heartbeatInterval / electionTimeout.min: invalid options: heartbeatInterval (500) must be at most electionTimeout.min / 2 (75) ...
+ * // e.option: 'heartbeatInterval / electionTimeout.min'
+ * // e.message: 'invalid option heartbeatInterval / electionTimeout.min: heartbeatInterval (500) must be at most electionTimeout.min / 2 (75), ...'
  */
 export class InvalidOptionsError extends RaftError {
   constructor(readonly option: string, readonly reason: string) {

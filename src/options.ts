@@ -308,6 +308,7 @@ function hasMethods(value: unknown, methods: readonly string[]): boolean {
 /** A value as it appears in a message: JSON where possible, cut short. */
 function show(value: unknown): string {
   if (typeof value === 'function') return 'a function';
+  if (typeof value === 'number') return String(value); // NaN and Infinity as themselves, not JSON's null
   if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype) {
     return `a ${value.constructor?.name ?? 'object'}`;
   }
