@@ -1,7 +1,7 @@
 import { SchedulerLike } from 'rxjs';
 import { StorageFailedError } from '../errors';
 import type { Entry } from '../messages/entry';
-import { HardState, INITIAL_HARD_STATE, PersistedState, SnapshotMeta, SnapshotWriter, Storage } from './storage';
+import { HardState, INITIAL_HARD_STATE, PersistedState, SnapshotMeta, SnapshotWriter, Storage, StorageDamage } from './storage';
 
 export interface MemoryStorageOptions {
   /** Completes writes on this scheduler after `syncDelay`; without it, on the next microtask. */
@@ -13,6 +13,7 @@ export interface MemoryStorageOptions {
 type Write =
   | { readonly kind: 'hardState'; readonly state: HardState }
   | { readonly kind: 'append'; readonly entries: readonly Entry[] }
+  | { readonly kind: 'clearDamage' }
   | {
       readonly kind: 'snapshot';
       readonly snapshot: StoredSnapshot;
@@ -53,6 +54,8 @@ export class MemoryStorage implements Storage {
   private failure: Error | null = null;
   /** Bumped by `crash()`: a sync scheduled before the crash must not make anything durable. */
   private generation = 0;
+  /** Damage a test or the simulator inflicted (`damageTail`), reported by `load()` until cleared. */
+  private damage: StorageDamage | null = null;
 
   constructor(private readonly options: MemoryStorageOptions = {}) {}
 
@@ -60,12 +63,36 @@ export class MemoryStorage implements Storage {
   syncs = 0;
 
   async load(): Promise<PersistedState> {
-    return { hardState: this.hardState, snapshot: this.snapshot?.meta ?? null, entries: this.entries.slice(), damage: null };
+    return { hardState: this.hardState, snapshot: this.snapshot?.meta ?? null, entries: this.entries.slice(), damage: this.damage };
   }
 
-  /** Memory is never damaged (see `StorageDamage`): nothing to forget, but ordered with the writes like every call. */
+  /** Forgets the damage `load()` reports (see `StorageDamage`) once durable, ordered with the writes. */
   clearDamage(): Promise<void> {
-    return this.enqueue({ kind: 'append', entries: [] });
+    return this.enqueue({ kind: 'clearDamage' });
+  }
+
+  /**
+   * Simulates a disk that lost the last `count` durable log entries, acknowledged ones
+   * included: they are gone, and `load()` reports them as `truncatedTail` (as FileStorage
+   * does for a damaged last record) until `clearDamage()`. For the simulator's storage
+   * faults and for tests; call it while the node is down (after `crash()`).
+   *
+   * @example
+   * storage.crash();
+   * storage.damageTail(2); // the next run of the node finds its last two entries gone
+   */
+  damageTail(count: number): void {
+    const kept = Math.max(0, this.entries.length - count);
+    if (kept === this.entries.length) return;
+    const from = this.entries[kept].index;
+    this.entries = this.entries.slice(0, kept);
+    const earlier = this.damage?.truncatedTail;
+    this.damage = { hardStateMissing: false, truncatedTail: { from: Math.min(from, earlier?.from ?? from), reason: 'simulated damage to the last records' } };
+  }
+
+  /** Whether `load()` would report damage now. */
+  get damaged(): boolean {
+    return this.damage !== null;
   }
 
   createSnapshot(meta: SnapshotMeta): SnapshotWriter {
@@ -200,6 +227,10 @@ export class MemoryStorage implements Storage {
   }
 
   private applyWrite(write: Write): void {
+    if (write.kind === 'clearDamage') {
+      this.damage = null;
+      return;
+    }
     if (write.kind === 'hardState') {
       this.hardState = write.state;
       return;
