@@ -25,35 +25,38 @@ const indent = (code: string) => code.replace(/^(?=.)/gm, '  ');
 
 /**
  * The program. It prints one JSON line, `{ "leader", "index", "applied", "stopped",
- * "testingLeader", "sharedErrors" }`, and exits non-zero on any failure.
+ * "testingLeader", "sharedErrors" }`; on a failure it prints the error, stops its nodes and
+ * exits non-zero.
  */
 export function readmeProgram(readme: string): string {
   const inMemory = splitImports(readmeBlock(readme, 'new MemoryHub'));
   const testing = splitImports(readmeBlock(readme, "from 'rxraft/testing'"));
   return `${[...inMemory.imports, ...testing.imports].join('\n')}
 import { NodeStoppedError, type LeaderInfo } from 'rxraft';
-import { filter, firstValueFrom, merge, timeout } from 'rxjs';
+import { combineLatest, filter, firstValueFrom, map, timeout } from 'rxjs';
 
 /** The README's in-memory cluster: elect, propose through a follower, read on all, stop. */
 async function inMemoryCluster() {
 ${indent(inMemory.body)}
-  const applied = nodes.map(() => [] as string[]);
-  nodes.forEach((n, i) => n.committed$.subscribe((e) => applied[i].push(new TextDecoder().decode(e.data))));
-  const elected = await firstValueFrom(
-    merge(...nodes.map((n) => n.leader$)).pipe(
-      filter((l): l is LeaderInfo => l !== null && l !== undefined),
-      timeout(10_000),
-    ),
-  );
-  const follower = nodes.find((n) => n.id !== elected.id)!;
-  const { index } = await follower.propose(new TextEncoder().encode('set x 1'));
-  await Promise.all(nodes.map((n) => n.read()));
-  await Promise.all(nodes.map((n) => n.stop()));
-  const stopped = await follower.propose(new TextEncoder().encode('set y 2')).then(
-    () => false,
-    (e: unknown) => e instanceof NodeStoppedError,
-  );
-  return { leader: elected.id, index, applied: applied.map((a) => a.filter((d) => d !== '')), stopped };
+  try {
+    const applied = nodes.map(() => [] as string[]);
+    nodes.forEach((n, i) => n.committed$.subscribe((e) => applied[i].push(new TextDecoder().decode(e.data))));
+    const agreed = (ls: (LeaderInfo | null)[]): ls is LeaderInfo[] => ls.every((l) => l !== null && l.id === ls[0]?.id);
+    const elected = await firstValueFrom(
+      combineLatest(nodes.map((n) => n.leader$)).pipe(filter(agreed), map((ls) => ls[0]), timeout(10_000)),
+    );
+    const follower = nodes.find((n) => n.id !== elected.id)!;
+    const { index } = await follower.propose(new TextEncoder().encode('set x 1'));
+    await Promise.all(nodes.map((n) => n.read()));
+    await Promise.all(nodes.map((n) => n.stop()));
+    const stopped = await follower.propose(new TextEncoder().encode('set y 2')).then(
+      () => false,
+      (e: unknown) => e instanceof NodeStoppedError,
+    );
+    return { leader: elected.id, index, applied: applied.map((a) => a.filter((d) => d !== '')), stopped };
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
 }
 
 /** The README's rxraft/testing example, on virtual time. */
