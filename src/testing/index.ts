@@ -6,6 +6,8 @@
  * import { runSimulation, reproduceCommand } from 'rxraft/testing';
  * const result = await runSimulation({ seed: 42, nodes: 5, steps: 30 });
  * if (result.violations.length > 0) console.log(reproduceCommand(result), result.violations);
+ *
+ * @module rxraft/testing
  */
 export { TestCluster } from './cluster';
 export type { TestClusterOptions, NodeStart } from './cluster';
