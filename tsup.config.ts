@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { defineConfig, type Options } from 'tsup';
 
 /**
- * The published build (`npm run build`, run by `prepack` and `prepare`):
+ * The published build (`npm run build`; the `prepare` script runs it on `npm install` in this
+ * repository, `npm pack`, `npm publish` and installs from git):
  *
  *   dist/index.{js,mjs,d.ts,d.mts}          rxraft           (CommonJS, ESM, types for each)
  *   dist/testing/index.{js,mjs,d.ts,d.mts}  rxraft/testing

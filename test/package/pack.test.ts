@@ -46,7 +46,7 @@ beforeAll(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-pack-'));
   app = path.join(work, 'app');
   fs.mkdirSync(app);
-  // prepack builds dist/ first; the build's own output comes before npm's JSON.
+  // prepare builds dist/ first; the build's own output comes before npm's JSON.
   const packed = runOk('npm', ['pack', '--json', '--pack-destination', work], root, 180_000).stdout;
   const [{ filename, files }] = JSON.parse(packed.slice(packed.search(/^\[$/m))) as [{ filename: string; files: { path: string }[] }];
   tarballFiles = files.map((f) => f.path);
