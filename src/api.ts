@@ -115,7 +115,9 @@ export interface ReadOptions {
   /**
    * Serve from the leader's lease instead of confirming leadership with a heartbeat round:
    * faster, and safe as long as clocks drift less than `leaseDriftMargin` within an
-   * election timeout. Needs `checkQuorum` and `preVote`; falls back to ReadIndex otherwise.
+   * election timeout. Needs `checkQuorum` (which makes voters disregard other candidates
+   * while they hear from this leader); falls back to ReadIndex otherwise, and for the rest
+   * of a term in which this leader has sent TimeoutNow.
    */
   readonly lease?: boolean;
 }

@@ -12,7 +12,7 @@ import {
 import type { Effect } from './core/effects';
 import type { RaftEvent } from './core/events';
 import { RaftLog } from './core/log';
-import { createState, ProtocolOptions, RaftState, RoleName } from './core/state';
+import { createState, currentConfig, ProtocolOptions, RaftState, RoleName } from './core/state';
 import { step } from './core/step';
 import { defaultRandom, defaultScheduler, defaultTurnScheduler } from './defaults';
 import {
@@ -31,6 +31,7 @@ import type { AppendEntries, NodeId, RaftMessage } from './messages/types';
 import { batchPerTurn } from './operators/batchPerTurn';
 import { ResumedTimer, RoleContext, rolePipelines } from './states';
 import { CommitNotices } from './streams/commitNotices';
+import { Deadlines } from './streams/deadlines';
 import { EventLoop } from './streams/eventLoop';
 import { PendingProposal, ProposalTracker } from './streams/proposals';
 import { decodeSessionCommand, DEFAULT_SESSION_POLICY, encodeSessionCommand, SessionTable } from './streams/sessions';
@@ -39,6 +40,8 @@ import { MembershipRequests } from './streams/membershipRequests';
 import { DEFAULT_SNAPSHOT_POLICY, SnapshotDriver } from './streams/snapshots';
 import { ClusterConfig, configsOf, members } from './core/config';
 import type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
+import type { TimeoutRange } from './operators/electionTimer';
+import { HasTestHooks, NEVER_TIMEOUT, NodeTestHooks, ReplicationView, TEST_HOOKS } from './testHooks';
 
 export type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 
@@ -81,7 +84,7 @@ type OpenRequest =
   | { readonly kind: 'propose'; readonly waiters: readonly PendingProposal[]; readonly timer: Subscription }
   | { readonly kind: 'read'; readonly waiters: readonly PendingRead[]; readonly timer: Subscription };
 
-class Node implements RaftNode {
+class Node implements RaftNode, HasTestHooks {
   readonly id: NodeId;
   readonly leader$: Observable<LeaderInfo | null>;
   readonly role$: Observable<RoleName>;
@@ -128,7 +131,9 @@ class Node implements RaftNode {
   /** Forwarded proposals and reads in flight, by request id. */
   private readonly requests = new Map<number, OpenRequest>();
   /** Reads whose index is known, waiting for it to be applied here; ascending by index. */
-  private readonly readsAwaitingApply: { index: number; waiters: readonly PendingRead[] }[] = [];
+  private readonly readsAwaitingApply: { index: number; waiters: readonly PendingRead[]; cancel: () => void }[] = [];
+  /** Deadlines of waits for this node's own apply: confirmed reads and forwarded proposals. */
+  private readonly deadlines: Deadlines;
   /**
    * Request ids start at a random point so a restarted node does not reuse the ids of
    * its previous run (the leader deduplicates forwarded requests by id).
@@ -140,6 +145,8 @@ class Node implements RaftNode {
   private readonly turnScheduler: SchedulerLike;
   private readonly requestTimeout: number;
   private readonly notices: CommitNotices;
+  /** The range the election timer draws from; tests may replace it (see `testHooks.ts`). */
+  private electionRange: TimeoutRange;
 
   constructor(private readonly options: RaftNodeOptions) {
     this.id = options.id;
@@ -171,7 +178,9 @@ class Node implements RaftNode {
     this.committed$ = this.committed.asObservable();
     this.errors$ = this.errors.asObservable();
     this.scheduler = options.scheduler ?? defaultScheduler;
+    this.deadlines = new Deadlines(this.scheduler);
     this.turnScheduler = options.turnScheduler ?? defaultTurnScheduler;
+    this.electionRange = options.electionTimeout ?? DEFAULTS.electionTimeout;
     this.notices = new CommitNotices(
       this.turnScheduler,
       (to, notice) => options.transport.send(to, notice),
@@ -293,6 +302,25 @@ class Node implements RaftNode {
     }));
   }
 
+  [TEST_HOOKS](): NodeTestHooks {
+    return {
+      campaign: () => {
+        const s = this.state;
+        if (!s || this.stopped) return false;
+        this.loop.dispatch({ kind: 'electionTimeout', epoch: s.epoch });
+        return true;
+      },
+      setElectionTimeout: (range) => {
+        if (range !== 'never' && !(range.min > 0 && range.max >= range.min)) throw new RangeError('election timeout needs 0 < min <= max');
+        this.electionRange = range === 'never' ? NEVER_TIMEOUT : range;
+        const current = this.roleEpoch.value;
+        // Resubscribing the role's pipeline restarts its timer with a draw from the new range.
+        if (current && current.role !== 'leader' && !this.stopped) this.roleEpoch.next({ role: current.role, epoch: current.epoch });
+      },
+      inspect: () => (this.state ? inspectState(this.state, this.scheduler.now()) : null),
+    };
+  }
+
   stop(options: StopOptions = {}): Promise<void> {
     const shutdown = () => (this.stopping ??= this.shutdown(new NodeStoppedError(this.id)));
     // A leader alone in its cluster has no one to hand over to: the transfer refuses at once.
@@ -329,10 +357,13 @@ class Node implements RaftNode {
     const configs = configsOf(base, persisted.entries.filter((e) => e.index > base.index));
     this.state = createState(this.id, configs, { ...persisted.hardState, log }, protocol);
     this.state.startedAt = this.state.now = this.scheduler.now();
+    const node = this;
     const ctx: RoleContext = {
       scheduler: this.scheduler,
       random: o.random ?? defaultRandom,
-      electionTimeout,
+      get electionTimeout() {
+        return node.electionRange;
+      },
       heartbeatInterval: o.heartbeatInterval ?? DEFAULTS.heartbeatInterval,
       electionResets$: this.electionResets.asObservable(),
       electionTimerArmed: (at) => (this.candidateTimerAt = at),
@@ -437,7 +468,7 @@ class Node implements RaftNode {
           for (const p of request.waiters) p.reject(this.refusal(effect.overloaded, null)); // the leader's limit is not known here
           break;
         }
-        this.tracker.track(request.waiters, effect.firstIndex, effect.term);
+        this.tracker.track(this.withApplyDeadline(request.waiters, effect.firstIndex), effect.firstIndex, effect.term);
         this.settleApplied(effect.firstIndex, effect.firstIndex + request.waiters.length - 1);
         break;
       }
@@ -494,15 +525,48 @@ class Node implements RaftNode {
     }
   }
 
+  /**
+   * A read the leader confirmed waits until this node has applied its index, for at most
+   * `requestTimeout` (a node that cannot catch up must not hold its callers forever).
+   */
   private awaitApplied(index: number, waiters: readonly PendingRead[]): void {
     if (this.state!.appliedIndex >= index) {
       for (const r of waiters) r.resolve({ index });
       return;
     }
     const queue = this.readsAwaitingApply;
+    const entry = {
+      index,
+      waiters,
+      cancel: this.deadlines.after(this.requestTimeout, () => {
+        queue.splice(queue.indexOf(entry), 1);
+        const error = new RequestTimeoutError('read', this.requestTimeout);
+        for (const r of waiters) r.reject(error);
+      }),
+    };
     let at = queue.length;
     while (at > 0 && queue[at - 1].index > index) at--;
-    queue.splice(at, 0, { index, waiters });
+    queue.splice(at, 0, entry);
+  }
+
+  /**
+   * Forwarded proposals the leader appended wait until this node applies them, for at most
+   * `requestTimeout`; then they fail with `RequestTimeoutError` (they may still commit).
+   */
+  private withApplyDeadline(proposals: readonly PendingProposal[], firstIndex: number): PendingProposal[] {
+    let open = proposals.length;
+    const cancel = this.deadlines.after(this.requestTimeout, () => {
+      const error = new RequestTimeoutError('propose', this.requestTimeout);
+      for (let i = 0; i < proposals.length; i++) this.tracker.forget(firstIndex + i, () => error);
+    });
+    const settled = () => {
+      if (--open === 0) cancel();
+    };
+    return proposals.map((p) => ({
+      ...p,
+      resolve: (at) => (settled(), p.resolve(at)),
+      reject: (e) => (settled(), p.reject(e)),
+    }));
   }
 
   /**
@@ -615,7 +679,8 @@ class Node implements RaftNode {
     }
     const reads = this.readsAwaitingApply;
     while (reads.length > 0 && reads[0].index <= s.appliedIndex) {
-      const { index, waiters } = reads.shift()!;
+      const { index, waiters, cancel } = reads.shift()!;
+      cancel();
       for (const r of waiters) r.resolve({ index });
     }
     if (!this.stopped) this.snapshots.maybeTake(s);
@@ -658,6 +723,7 @@ class Node implements RaftNode {
       for (const w of request.waiters) w.reject(reason);
     }
     this.requests.clear();
+    this.deadlines.clear();
     for (const { waiters } of this.readsAwaitingApply.splice(0)) for (const r of waiters) r.reject(reason);
     this.reads.complete();
     this.status.next({ ...this.status.value, leaderId: null, stopped: true });
@@ -668,4 +734,48 @@ class Node implements RaftNode {
     this.proposals.complete();
     await Promise.allSettled([this.options.transport.close(), this.options.storage.close()]);
   }
+}
+
+/** A copy of the state for tests (`ReplicationView`). */
+function inspectState(s: RaftState, now: number): ReplicationView {
+  const log: { index: number; term: number }[] = [];
+  for (let i = s.log.snapshotIndex + 1; i <= s.log.lastIndex; i++) log.push({ index: i, term: s.log.termAt(i)! });
+  const L = s.role.name === 'leader' ? s.role : null;
+  const progress = L
+    ? new Map(
+        [...L.progress].map(([id, pr]) => [
+          id,
+          {
+            id,
+            match: pr.match,
+            next: pr.next,
+            state: pr.snapshot ? ('snapshot' as const) : pr.probing ? ('probe' as const) : ('replicate' as const),
+            inflight: pr.probing ? (pr.probeSent ? 1 : 0) : pr.inflight.length,
+            paused: pr.isPaused(s.options.maxInflight),
+            lastContact: Math.min(pr.lastContact, now),
+            snapshot: pr.snapshot && { index: pr.snapshot.index, term: pr.snapshot.term, chunk: pr.snapshot.chunk },
+          },
+        ]),
+      )
+    : null;
+  const config = currentConfig(s);
+  return {
+    id: s.id,
+    role: s.role.name,
+    term: s.term,
+    votedFor: s.votedFor,
+    leaderId: s.leaderId,
+    log,
+    lastIndex: s.log.lastIndex,
+    lastTerm: s.log.lastTerm,
+    snapshotIndex: s.log.snapshotIndex,
+    commitIndex: s.commitIndex,
+    appliedIndex: s.appliedIndex,
+    durableIndex: s.durableIndex,
+    unstable: log.filter((e) => e.index > s.durableIndex),
+    config: { ...config, voters: [...config.voters], learners: [...config.learners], ...(config.oldVoters ? { oldVoters: [...config.oldVoters] } : {}) },
+    progress,
+    transfer: L?.transfer ? { to: L.transfer.to, timeoutNowSent: L.transfer.timeoutNowSent } : null,
+    lastLeaderContact: s.lastLeaderContact,
+  };
 }

@@ -38,18 +38,38 @@ export function handleVoteResponse(s: RaftState, from: NodeId, m: RequestVoteRes
 }
 
 /**
+ * Whether this node still believes in a leader (dissertation §4.2.3): it leads, or it is
+ * a follower that heard from its leader less than `electionTimeoutMin` ago, or one that
+ * started less than that ago (before a restart it may have been inside a leader's lease,
+ * and it cannot remember). Such a node refuses pre-votes and, with CheckQuorum on,
+ * ignores RequestVote of a newer term: the leader lease rests on this (see `leaseHolds`).
+ */
+export function believesInLeader(s: RaftState): boolean {
+  const window = s.options.electionTimeoutMin;
+  if (s.role.name === 'leader') return true;
+  if (s.role.name !== 'follower') return false;
+  return (s.leaderId !== null && s.now - s.lastLeaderContact < window) || s.now - s.startedAt < window;
+}
+
+/**
+ * Leader stickiness (dissertation §4.2.3): with CheckQuorum on, a RequestVote of a newer
+ * term is disregarded — no reply, no term change — while this node believes in a leader,
+ * unless the campaign was started by that leader's TimeoutNow. Without it a voter inside
+ * a leader's lease could help elect another leader, and a lease read on the old one would
+ * miss what the new one commits.
+ */
+export function ignoresVoteRequest(s: RaftState, m: RequestVote): boolean {
+  return s.options.checkQuorum && m.term > s.term && !m.leadershipTransfer && believesInLeader(s);
+}
+
+/**
  * PreVote receiver (§9.6). Grants when the asked-for term is newer than ours, the
- * candidate's log is at least as up-to-date, and we have not heard from a leader within
- * the minimum election timeout (a leader refuses: it is alive). Changes no state: a
- * pre-vote neither adopts the term nor counts as a vote.
+ * candidate's log is at least as up-to-date, and this node does not believe in a leader
+ * (`believesInLeader`). Changes no state: a pre-vote neither adopts the term nor counts
+ * as a vote.
  */
 export function handlePreVote(s: RaftState, from: NodeId, m: PreVote, fx: Effects): void {
-  const window = s.options.electionTimeoutMin;
-  const inLease =
-    s.role.name === 'leader' ||
-    (s.role.name === 'follower' && s.leaderId !== null && s.now - s.lastLeaderContact < window) ||
-    (s.role.name === 'follower' && s.now - s.startedAt < window);
-  const granted = m.term > s.term && from === m.candidateId && !inLease && s.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+  const granted = m.term > s.term && from === m.candidateId && !believesInLeader(s) && s.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
   fx.sendNow(from, { type: 'PreVoteResponse', term: granted ? m.term : s.term, voteGranted: granted });
 }
 

@@ -190,6 +190,8 @@ export function maybeSendTimeoutNow(s: RaftState, fx: Effects): void {
   if (!pr) return;
   if (pr.match === s.log.lastIndex) {
     t.timeoutNowSent = true;
+    // From now on the target may win at any time, whatever happens to this transfer (see leaseHolds).
+    s.role.leaseRevoked = true;
     fx.sendNow(t.to, { type: 'TimeoutNow', term: s.term });
   }
 }
@@ -204,7 +206,7 @@ export function checkTransferDeadline(s: RaftState, fx: Effects): void {
 /** The leader asks this node to campaign at once, skipping PreVote (§3.10). */
 export function handleTimeoutNow(s: RaftState, _from: NodeId, _m: TimeoutNow, fx: Effects): void {
   if (s.role.name === 'leader' || !isVoter(currentConfig(s), s.id)) return;
-  becomeCandidate(s, fx);
+  becomeCandidate(s, fx, true);
 }
 
 function decodeFromEntry(e: Entry): ClusterConfig {

@@ -8,8 +8,13 @@
  *   with up to `maxInflight` AppendEntries unacknowledged.
  */
 export class Progress {
-  /** Invariant: 0 <= match < next. Highest index known to be durable on the follower. */
+  /**
+   * Invariant: 0 <= match < next. Highest index known to be durable on the follower.
+   * Only grows, unless the follower shows that its disk lost entries (`forgetLost`).
+   */
   match = 0;
+  /** The heartbeat round of the answer that last moved `match`. */
+  matchSeq = 0;
   /** The next index to send. */
   next: number;
   probing = true;
@@ -23,6 +28,8 @@ export class Progress {
   ackedSeq = 0;
   /** When the follower last answered (for CheckQuorum). */
   lastContact = -Infinity;
+  /** Heartbeat ticks since the follower last answered anything. */
+  silentTicks = 0;
   /** The commit index last told to the follower. */
   commitSent = 0;
   /** Non-zero for a member removed by the configuration at this index: kept only until it stores that entry. */
@@ -57,14 +64,27 @@ export class Progress {
     }
   }
 
-  /** The follower holds everything up to `index`. Returns whether that was news. */
-  acknowledge(index: number): boolean {
+  /** The follower holds everything up to `index` (said in round `seq`). Returns whether that was news. */
+  acknowledge(index: number, seq = 0): boolean {
     const advanced = index > this.match;
-    if (advanced) this.match = index;
+    if (advanced) {
+      this.match = index;
+      this.matchSeq = Math.max(this.matchSeq, seq);
+    }
     if (this.next <= this.match) this.next = this.match + 1;
     while (this.inflight.length > 0 && this.inflight[0] <= index) this.inflight.shift();
     if (advanced) this.stalledTicks = 0;
     return advanced;
+  }
+
+  /**
+   * The follower's log ends at `lastIndex`, below `match`: its disk lost entries it had
+   * acknowledged (a torn or corrupt tail cut at restart). The leader believes it and
+   * probes from there; what was committed stays committed (a majority still holds it).
+   */
+  forgetLost(lastIndex: number): void {
+    this.match = lastIndex;
+    this.becomeProbing(lastIndex + 1);
   }
 
   /** Switches to streaming after a probe succeeded. */

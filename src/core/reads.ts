@@ -93,13 +93,47 @@ function quorumRound(s: RaftState, L: LeaderState): number {
 }
 
 /**
- * Whether the leader's lease holds: a majority answered a round that started less than
- * `electionTimeoutMin - leaseDriftMargin` ago. Those voters veto pre-votes for an election
- * timeout after hearing from us, so no other leader can exist until then. Requires
- * CheckQuorum and PreVote.
+ * Whether the leader's lease holds (dissertation §6.4.1): a majority of the configuration
+ * in effect answered a round that started less than `electionTimeoutMin -
+ * leaseDriftMargin` ago, this leader has sent no TimeoutNow in its term, and CheckQuorum
+ * (hence leader stickiness) is on.
+ *
+ * The argument. Let this leader L hold term T, and let Q be the voters that answered
+ * round r, which L started at time t0. Each voter in Q heard from L at t0 or later and
+ * so believes in L (`believesInLeader`) until at least t0 + electionTimeoutMin by its
+ * own clock; the drift margin covers clocks that run at different rates. A read served
+ * from the lease is stale only if another leader of a term above T committed an entry L
+ * lacks; that leader needed the votes of a majority of some configuration, and every
+ * way to get them inside the window is excluded:
+ *
+ * 1. RequestVote from a candidate whose own timer ran out: a voter in Q disregards it,
+ *    without adopting its term (leader stickiness, `ignoresVoteRequest`).
+ * 2. Pre-votes, even ones granted before round r and delivered late: a pre-vote only
+ *    lets a node campaign; it still needs RequestVote grants, which is case 1.
+ * 3. TimeoutNow: the one campaign voters grant while they believe in L. Only L sends
+ *    TimeoutNow in term T (a stale one from an older leader campaigns in a term no
+ *    higher than T, which voters at term T refuse or cannot grant: L holds a majority
+ *    of term T's votes), and once L has sent it, `leaseRevoked` ends lease reads for
+ *    the rest of T — also after the transfer is abandoned, since the message may still
+ *    arrive.
+ * 4. Restarts: a voter in Q that restarts forgets when it last heard from L, so it
+ *    believes in a leader for `electionTimeoutMin` after it starts (`startedAt`), which
+ *    is later than when it answered.
+ * 5. Membership changes: Q is counted in the configuration in effect here (the latest
+ *    in L's log, committed or not), and only voters that answered count, so a voter
+ *    added since the round counts only once it answers. A candidate may count votes in
+ *    an older configuration, but a single-server change keeps every majority of the
+ *    old and the new configuration intersecting, and a configuration two changes back
+ *    can no longer elect anyone (the intermediate one committed on a majority whose
+ *    logs it lacks).
+ * 6. Joint configurations: a joint quorum is a majority of both halves, so Q meets every
+ *    majority of either.
+ * 7. A candidate of term T itself cannot win: L holds a majority of term T's votes.
+ *
+ * Scenario tests: `test/scenarios/leaseSafety.test.ts`, one per case.
  */
 export function leaseHolds(s: RaftState, L: LeaderState): boolean {
-  if (!s.options.checkQuorum || !s.options.preVote) return false;
+  if (!s.options.checkQuorum || L.leaseRevoked) return false;
   const start = L.roundStarts.get(quorumRound(s, L));
   return start !== undefined && s.now < start + s.options.electionTimeoutMin - s.options.leaseDriftMargin;
 }

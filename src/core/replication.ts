@@ -1,7 +1,7 @@
 import type { AppendEntries, AppendEntriesResponse, NodeId } from '../messages/types';
 import { Effects } from './effects';
 import { Progress } from './progress';
-import { checkSnapshotTransfer, startSnapshotTransfer } from './snapshots';
+import { checkSnapshotTransfer, resumeSnapshotAfterSilence, startSnapshotTransfer } from './snapshots';
 import { confirmReads, releaseReadsBeforeCommit, startRound } from './reads';
 import { becomeFollower } from './roles';
 import { quorumReached, quorumValue } from './config';
@@ -166,11 +166,12 @@ export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntrie
   if (!pr) return;
   // Any answer of this term shows the follower still accepts this leader.
   pr.lastContact = s.now;
+  resumeSnapshotAfterSilence(s, from, pr, fx);
   if (m.seq > pr.ackedSeq && m.seq <= L.seq) pr.ackedSeq = m.seq;
   confirmReads(s, L, fx);
   if (m.success) {
     if (m.matchIndex > s.log.lastIndex) return; // cannot be an answer to this leader
-    pr.acknowledge(m.matchIndex);
+    pr.acknowledge(m.matchIndex, m.seq);
     if (pr.probing && m.matchIndex >= pr.next - 1) pr.becomeReplicating();
     maybeCommit(s, fx);
     sendAppend(s, from, pr, fx);
@@ -179,8 +180,16 @@ export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntrie
     forgetRemoved(s);
     return;
   }
-  // A rejection at or below match, or of a probe we no longer wait for, is stale.
-  if (m.rejectedIndex <= pr.match) return;
+  // A rejection at or below match is stale — unless it answers a later round than the one
+  // that set match and says the follower's log is shorter: its disk lost entries.
+  if (m.rejectedIndex <= pr.match) {
+    const lost = m.seq > pr.matchSeq && m.conflictTerm === 0 && m.conflictIndex - 1 < pr.match;
+    if (!lost) return;
+    pr.forgetLost(m.conflictIndex - 1);
+    sendAppend(s, from, pr, fx);
+    return;
+  }
+  // A rejection of a probe we no longer wait for is stale too.
   if (pr.probing && m.rejectedIndex !== pr.next - 1) return;
   let next: number;
   if (m.conflictTerm === 0) {
@@ -226,6 +235,7 @@ export function leaderTick(s: RaftState, fx: Effects): void {
   }
   checkTransferDeadline(s, fx);
   for (const [peer, pr] of L.progress) {
+    pr.silentTicks++;
     checkSnapshotTransfer(s, peer, pr, fx);
     if (pr.hasOutstanding && ++pr.stalledTicks >= s.options.stallTicks) {
       // A lost probe is sent again as it was; a stalled stream restarts after `match`.

@@ -52,7 +52,9 @@ export function becomePreCandidate(s: RaftState, fx: Effects): void {
 }
 
 /**
- * Starts an election: new term, vote for self, ask every other voter (§5.2).
+ * Starts an election: new term, vote for self, ask every other voter (§5.2). A campaign
+ * that TimeoutNow started says so (`leadershipTransfer`), so that voters still hearing
+ * from the old leader grant it (§3.10, §4.2.3).
  *
  * The requests leave at once, while the new term and vote are being written: asking is
  * safe before they are durable, counting the own vote is not. The candidate counts
@@ -60,7 +62,7 @@ export function becomePreCandidate(s: RaftState, fx: Effects): void {
  * crash could take back. Waiting for the write before asking would add a whole fsync to
  * every election, and give the other candidates that long to time out too (split votes).
  */
-export function becomeCandidate(s: RaftState, fx: Effects): void {
+export function becomeCandidate(s: RaftState, fx: Effects, leadershipTransfer = false): void {
   if (s.role.name === 'leader') throw new Error('becomeCandidate: a leader does not campaign');
   s.term++;
   s.votedFor = s.id;
@@ -75,6 +77,7 @@ export function becomeCandidate(s: RaftState, fx: Effects): void {
       candidateId: s.id,
       lastLogIndex: s.log.lastIndex,
       lastLogTerm: s.log.lastTerm,
+      leadershipTransfer,
     });
   }
 }
@@ -107,6 +110,7 @@ export function becomeLeader(s: RaftState, fx: Effects): void {
     reads: [],
     readsBeforeCommit: [],
     transfer: null,
+    leaseRevoked: false,
     forwarded: new Map(),
     uncommitted: { base: s.commitIndex, through: s.commitIndex, bytes: 0, sizes: [], head: 0 },
   };

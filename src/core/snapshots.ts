@@ -64,9 +64,10 @@ export function handleInstallSnapshotResponse(s: RaftState, from: NodeId, m: Ins
   if (m.chunk === 0 && pr.snapshot.chunk === 0) pr.snapshot.index = m.lastIncludedIndex;
   if (m.lastIncludedIndex !== pr.snapshot.index) return;
   pr.lastContact = s.now;
+  pr.silentTicks = 0;
   if (m.installed) {
     pr.snapshot = null;
-    pr.acknowledge(m.lastIncludedIndex);
+    pr.acknowledge(m.lastIncludedIndex, s.role.seq); // answers to anything sent before now are older
     pr.becomeReplicating();
     maybeCommit(s, fx);
     sendAppend(s, from, pr, fx);
@@ -82,6 +83,23 @@ export function handleInstallSnapshotResponse(s: RaftState, from: NodeId, m: Ins
 /** A transfer that makes no progress for `snapshotStallTicks` heartbeat ticks starts over. */
 export function checkSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
   if (pr.snapshot && ++pr.snapshot.stalledTicks >= SNAPSHOT_STALL_TICKS) restartTransfer(s, peer, pr, fx);
+}
+
+/**
+ * The follower answers again after a silence of two heartbeat ticks or more (a partition,
+ * a pause): the chunk in flight was most likely lost with the rest, so it is sent again
+ * now rather than after `SNAPSHOT_STALL_TICKS`. Waiting that long would outlast a
+ * leadership transfer to this follower, whose deadline is one election timeout. A chunk
+ * that did arrive is acknowledged again (a repeat), one from a transfer the follower has
+ * forgotten (it restarted) makes it ask for a new transfer. The first answer after no
+ * silence changes nothing, so a slow chunk write is never interrupted.
+ */
+export function resumeSnapshotAfterSilence(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
+  const silent = pr.silentTicks >= 2;
+  pr.silentTicks = 0;
+  if (!silent || !pr.snapshot) return;
+  pr.snapshot.stalledTicks = 0;
+  fx.push({ type: 'sendSnapshotChunk', to: peer, index: pr.snapshot.index, term: pr.snapshot.term, chunk: pr.snapshot.chunk, leaderTerm: s.term });
 }
 
 /** Ticks without an acknowledged chunk before a snapshot transfer starts over. */

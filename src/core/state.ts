@@ -51,6 +51,12 @@ export interface LeaderState {
   readonly forwarded: Map<NodeId, Map<number, number>>;
   /** Payload bytes of the entries after the commit index (see `uncommittedBytes`). */
   readonly uncommitted: UncommittedBytes;
+  /**
+   * Set once this leader has sent TimeoutNow: the target may campaign, and be granted
+   * votes, whenever the message arrives, even after the transfer is abandoned. No lease
+   * read is served for the rest of this term (see `leaseHolds`).
+   */
+  leaseRevoked: boolean;
   /** A leadership transfer in progress (§3.10): proposals are refused until it ends. */
   transfer: { readonly to: NodeId; readonly requestId: number; readonly deadline: number; timeoutNowSent: boolean } | null;
 }
@@ -71,7 +77,11 @@ export interface ProtocolOptions {
   readonly stallTicks: number;
   /** Ask PreVote before raising the term (§9.6). */
   readonly preVote: boolean;
-  /** A leader that has not heard from a majority within `electionTimeoutMin` steps down. */
+  /**
+   * A leader that has not heard from a majority within `electionTimeoutMin` steps down.
+   * Also turns on leader stickiness: a voter that heard from a leader within
+   * `electionTimeoutMin` ignores RequestVote of a newer term (§4.2.3).
+   */
   readonly checkQuorum: boolean;
   /** The shortest election timeout: the leader lease and the pre-vote veto window. */
   readonly electionTimeoutMin: number;
@@ -116,12 +126,12 @@ export interface RaftState {
   epoch: number;
   /** The scheduler's clock when the current event arrived (set by the driver). */
   now: number;
-  /** When this follower last heard from its leader (for the pre-vote veto). */
+  /** When this follower last heard from its leader (for the vote and pre-vote vetoes). */
   lastLeaderContact: number;
   /**
-   * When this node started. For `electionTimeoutMin` after start it refuses pre-votes as
-   * if it had just heard from a leader: it may have been inside a leader's lease before a
-   * crash, and a lease relies on its voters' vetoes.
+   * When this node started. For `electionTimeoutMin` after start it refuses votes and
+   * pre-votes as if it had just heard from a leader: it may have been inside a leader's
+   * lease before a crash, and a lease relies on its voters' vetoes.
    */
   startedAt: number;
   /** A snapshot being received from the leader: the next chunk expected. */

@@ -1,6 +1,6 @@
 import type { NodeId, RaftMessage } from '../messages/types';
 import { Effects } from './effects';
-import { handlePreVote, handlePreVoteResponse, handleRequestVote, handleVoteResponse, handleVoteSaved } from './election';
+import { handlePreVote, handlePreVoteResponse, handleRequestVote, handleVoteResponse, handleVoteSaved, ignoresVoteRequest } from './election';
 import type { RaftEvent } from './events';
 import { handleTimeoutNow, stepChangeConfig, stepTransfer } from './membership';
 import { handleInstallSnapshot, handleInstallSnapshotResponse, onSnapshotChunkStored, onSnapshotTaken, restartTransfer } from './snapshots';
@@ -71,11 +71,13 @@ export function step(s: RaftState, event: RaftEvent): Effects {
  * The term rules, once for every message before the role sees it (§5.1): a newer term
  * makes this node a follower of that term; a message of an older term is answered with
  * the current term (requests) or ignored (responses). Pre-votes are exempt: they speak
- * of a term nobody holds yet (§9.6).
+ * of a term nobody holds yet (§9.6). So is a RequestVote that leader stickiness
+ * disregards (§4.2.3): it must not depose the leader this node believes in.
  */
 function stepMessage(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): void {
   if (m.type === 'PreVote') return handlePreVote(s, from, m, fx);
   if (m.type === 'PreVoteResponse') return handlePreVoteResponse(s, from, m, fx);
+  if (m.type === 'RequestVote' && ignoresVoteRequest(s, m)) return;
   if (m.term > s.term) {
     becomeFollower(s, m.term, m.type === 'AppendEntries' || m.type === 'InstallSnapshot' ? from : null, fx);
   } else if (m.term < s.term) {

@@ -10,6 +10,11 @@ export interface RequestVote {
   readonly candidateId: NodeId;
   readonly lastLogIndex: number;
   readonly lastLogTerm: number;
+  /**
+   * The campaign was started by the leader's TimeoutNow (§3.10): voters grant it even
+   * while they still hear from that leader, which they otherwise refuse (§4.2.3).
+   */
+  readonly leadershipTransfer: boolean;
 }
 
 export interface RequestVoteResponse {

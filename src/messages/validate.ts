@@ -18,12 +18,11 @@ export function validateMessage(raw: unknown): RaftMessage {
   const m = raw as Record<string, unknown>;
   switch (m.type) {
     case 'RequestVote':
+      voteRequest(m);
+      bool(m, 'leadershipTransfer');
+      break;
     case 'PreVote':
-      nat(m, 'term');
-      id(m, 'candidateId');
-      nat(m, 'lastLogIndex');
-      nat(m, 'lastLogTerm');
-      if ((m.lastLogTerm as number) > (m.term as number)) fail('lastLogTerm is newer than term');
+      voteRequest(m);
       break;
     case 'RequestVoteResponse':
     case 'PreVoteResponse':
@@ -100,6 +99,15 @@ export function validateMessage(raw: unknown): RaftMessage {
 
 function fail(reason: string): never {
   throw new InvalidMessageError(reason);
+}
+
+/** The fields RequestVote and PreVote share. */
+function voteRequest(m: Record<string, unknown>): void {
+  nat(m, 'term');
+  id(m, 'candidateId');
+  nat(m, 'lastLogIndex');
+  nat(m, 'lastLogTerm');
+  if ((m.lastLogTerm as number) > (m.term as number)) fail('lastLogTerm is newer than term');
 }
 
 function nat(m: Record<string, unknown>, field: string): void {

@@ -112,6 +112,27 @@ export class MemoryStorage implements Storage {
     // Nothing to release; pending writes still complete.
   }
 
+  /**
+   * Makes `state` durable at once, as if written and synced by an earlier run: for tests
+   * that start a node from a given log and hard state (the paper's figures). Only before
+   * anything else was written; the entries must be contiguous from index 1.
+   *
+   * @example
+   * const storage = new MemoryStorage();
+   * storage.seed({ hardState: { term: 8, votedFor: null }, entries });
+   */
+  seed(state: { readonly hardState?: HardState; readonly entries?: readonly Entry[] }): void {
+    if (this.syncs > 0 || this.pending.length > 0 || this.entries.length > 0 || this.snapshot) {
+      throw new Error('MemoryStorage.seed: only a storage nothing was written to can be seeded');
+    }
+    const entries = state.entries ?? [];
+    entries.forEach((e, i) => {
+      if (e.index !== i + 1) throw new RangeError(`MemoryStorage.seed: entry ${i} has index ${e.index}, expected ${i + 1}`);
+    });
+    if (state.hardState) this.hardState = state.hardState;
+    this.entries = entries.slice();
+  }
+
   /** Simulates power loss: every write not yet synced is lost and its promise never settles. */
   crash(): void {
     this.pending = [];

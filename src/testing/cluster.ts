@@ -10,6 +10,10 @@ import type { NodeStatus } from '../streams/status';
 import { pausableTransport } from './faultsPause';
 import { nodeTurns } from './nodeTurns';
 import { NodeScheduler, SimulatorClock } from './simulatorClock';
+import { NodeSeed, seedEntries } from './seeds';
+import { ScriptedPeer } from './scriptedPeer';
+import type { TimeoutRange } from '../operators/electionTimer';
+import { ReplicationView, testHooksOf } from '../testHooks';
 
 export interface TestClusterOptions {
   /** Node count (ids n1..nN) or explicit ids. */
@@ -40,6 +44,23 @@ export interface TestClusterOptions {
    * `'node'` runs it as Node does, after them (`nodeTurns`).
    */
   readonly turns?: 'instant' | 'node';
+  /**
+   * What each node holds on disk when it first starts (term, vote, log) and its own
+   * election timer range; nodes without a seed start empty. See `TestCluster.fromLogs`.
+   */
+  readonly seeds?: Readonly<Record<NodeId, NodeSeed>>;
+  /**
+   * Members played by the test (`cluster.peer(id)`), not by rxraft nodes: they are in the
+   * initial configuration and on the hub, and send only what the test writes.
+   */
+  readonly scripted?: readonly NodeId[];
+  /**
+   * No node's election timer fires by itself (etcd's tests tick by hand): elections start
+   * only with `campaign(id)`, or after `setElectionTimeout(id, range)`. The protocol
+   * windows (pre-vote veto, lease, CheckQuorum, transfer deadline) still follow
+   * `nodeOptions.electionTimeout`.
+   */
+  readonly manualElections?: boolean;
 }
 
 /** What `TestCluster.started$` emits: a node was just created (committed$ not yet emitting). */
@@ -84,15 +105,39 @@ export class TestCluster {
   /** Nodes started with `join()`: not members of the initial configuration. */
   private readonly joiners = new Set<NodeId>();
   private readonly makeStorage: (id: NodeId, scheduler: SchedulerLike, syncDelay: number) => MemoryStorage;
+  private readonly peers = new Map<NodeId, ScriptedPeer>();
+  /** Election timer ranges set at run time, kept across restarts. */
+  private readonly electionTimeouts = new Map<NodeId, TimeoutRange | 'never'>();
+
+  /**
+   * A cluster started from given logs and hard states (the paper's figures as one-liners):
+   * one node per key of `seeds`, ids in that order, seed 1 unless given.
+   *
+   * @example
+   * // Figure 7: the leader of term 8 and follower (a), which lacks one entry
+   * const cluster = TestCluster.fromLogs({
+   *   leader: { term: 7, log: [1, 1, 1, 4, 4, 5, 5, 6, 6, 6], electionTimeout: { min: 10, max: 10 } },
+   *   a: { term: 7, log: [1, 1, 1, 4, 4, 5, 5, 6, 6] },
+   * }, { nodeOptions: { preVote: false, checkQuorum: false }, manualElections: true });
+   * cluster.campaign('leader');
+   * // a learner seeded through a configuration entry
+   * TestCluster.fromLogs({ n1: { term: 1, log: [{ term: 1, config: { voters: ['n1'], learners: ['n2'] } }] }, n2: {} });
+   */
+  static fromLogs(seeds: Readonly<Record<NodeId, NodeSeed>>, options: Partial<Omit<TestClusterOptions, 'seeds'>> = {}): TestCluster {
+    return new TestCluster({ nodes: Object.keys(seeds), seed: 1, ...options, seeds });
+  }
 
   constructor(private readonly options: TestClusterOptions) {
     const n = options.nodes;
     this.ids = typeof n === 'number' ? Array.from({ length: n }, (_, i) => `n${i + 1}`) : [...n];
+    for (const id of Object.keys(options.seeds ?? {})) if (!this.ids.includes(id)) throw new Error(`seed for ${id}, which is not a node of this cluster`);
+    for (const id of options.scripted ?? []) if (this.ids.includes(id)) throw new Error(`${id} cannot be both a node and a scripted peer`);
     this.random = seededRandom(options.seed);
     this.hub = new MemoryHub({ scheduler: this.clock.scheduler, random: this.random, faults: options.faults });
     this.started$ = this.startedSubject.asObservable();
     this.makeStorage =
       options.storage ?? ((_id: NodeId, scheduler: SchedulerLike, syncDelay: number) => new MemoryStorage({ scheduler, syncDelay }));
+    for (const id of options.scripted ?? []) this.peers.set(id, new ScriptedPeer(id, this.hub));
     for (const id of this.ids) this.createNodeResources(id);
     for (const id of this.ids) this.start(id);
   }
@@ -100,7 +145,21 @@ export class TestCluster {
   private createNodeResources(id: NodeId): void {
     const view = this.clock.view();
     this.views.set(id, view);
-    this.storages.set(id, this.makeStorage(id, view, this.options.syncDelay ?? 1));
+    const storage = this.makeStorage(id, view, this.options.syncDelay ?? 1);
+    const seed = this.options.seeds?.[id];
+    if (seed) {
+      const entries = seedEntries(seed.log ?? []);
+      const term = seed.term ?? 0;
+      const lastTerm = entries[entries.length - 1]?.term ?? 0;
+      if (term < lastTerm) throw new RangeError(`seed for ${id}: term ${term} is older than its last entry's term ${lastTerm}`);
+      storage.seed({ hardState: { term, votedFor: seed.votedFor ?? null }, entries });
+    }
+    this.storages.set(id, storage);
+  }
+
+  /** Every member of the initial configuration: the nodes and the scripted peers. */
+  private get members(): NodeId[] {
+    return [...this.ids, ...(this.options.scripted ?? [])];
   }
 
   /**
@@ -123,7 +182,7 @@ export class TestCluster {
     const transport = pausableTransport(this.hub.connect(id), view);
     const node = createRaftNode({
       id,
-      peers: this.ids,
+      peers: this.members,
       transport: wrap ? wrap(id, transport, view) : transport,
       storage: this.storages.get(id)!,
       scheduler: view,
@@ -133,6 +192,8 @@ export class TestCluster {
       ...this.options.nodeOptionsFor?.(id),
       ...(this.joiners.has(id) ? { join: true } : {}),
     });
+    const timing = this.electionTimeouts.get(id) ?? this.options.seeds?.[id]?.electionTimeout ?? (this.options.manualElections ? 'never' : undefined);
+    if (timing) testHooksOf(node).setElectionTimeout(timing);
     const run: CommittedEntry[] = [];
     const runs = this.committedRuns.get(id) ?? [];
     runs.push(run);
@@ -221,6 +282,68 @@ export class TestCluster {
     return node;
   }
 
+  /**
+   * Starts an election on `id` now, as if its election timer had run out (etcd's MsgHup):
+   * a follower or candidate campaigns, through PreVote when it is on; a leader or a
+   * learner does nothing. Its messages leave through the hub, so advance the clock to
+   * see the outcome.
+   *
+   * @example
+   * cluster.campaign('n1');
+   * await cluster.clock.advance(10);
+   * cluster.status('n1')?.role; // 'leader'
+   */
+  campaign(id: NodeId): void {
+    if (this.isPaused(id)) throw new Error(`${id} is paused: resume it before it can campaign`);
+    if (!testHooksOf(this.node(id)).campaign()) throw new Error(`${id} has not loaded its storage yet: advance the clock first`);
+  }
+
+  /**
+   * Changes when `id`'s election timer fires from now on (and across its restarts): it
+   * restarts with a draw from `range`; `'never'` stops it firing by itself (then only
+   * `campaign` starts its elections). The protocol's windows — the pre-vote veto, the
+   * lease, CheckQuorum, the transfer deadline — keep `nodeOptions.electionTimeout`: this
+   * changes only this node's patience, as etcd's randomized election timeout.
+   *
+   * @example
+   * cluster.setElectionTimeout('n3', { min: 20, max: 20 }); // n3 times out first
+   * cluster.setElectionTimeout('n2', 'never');              // n2 waits for campaign('n2')
+   */
+  setElectionTimeout(id: NodeId, range: TimeoutRange | 'never'): void {
+    if (!this.views.has(id)) throw new Error(`${id} is not a node of this cluster`);
+    this.electionTimeouts.set(id, range);
+    if (this.nodes.has(id)) testHooksOf(this.node(id)).setElectionTimeout(range);
+  }
+
+  /**
+   * A copy of `id`'s Raft state now: role, term, vote, log, commit/applied/durable
+   * indexes, the unstable (appended, not yet durable) entries and, on a leader, each
+   * follower's replication (match, next, in flight, probe/replicate/snapshot).
+   *
+   * @example
+   * const view = cluster.replication('n1');
+   * view.progress?.get('n3'); // { match: 4, next: 5, state: 'replicate', inflight: 0, ... }
+   */
+  replication(id: NodeId): ReplicationView {
+    const view = testHooksOf(this.node(id)).inspect();
+    if (!view) throw new Error(`${id} has not loaded its storage yet: advance the clock`);
+    return view;
+  }
+
+  /** The terms of `id`'s durable log, by index from the first entry after its snapshot. */
+  logTerms(id: NodeId): number[] {
+    return this.storage(id)
+      .durableEntries()
+      .map((e) => e.term);
+  }
+
+  /** The scripted peer `id` (see `TestClusterOptions.scripted`). */
+  peer(id: NodeId): ScriptedPeer {
+    const peer = this.peers.get(id);
+    if (!peer) throw new Error(`${id} is not a scripted peer of this cluster`);
+    return peer;
+  }
+
   /** Ids of running nodes that believe they lead, with their terms. */
   leaders(): { id: NodeId; term: number }[] {
     const out: { id: NodeId; term: number }[] = [];
@@ -292,7 +415,7 @@ export class TestCluster {
     const nodes = [...this.nodes.values()];
     this.nodes.clear();
     for (const view of this.views.values()) view.discardHeld();
-    await Promise.all(nodes.map((n) => n.stop()));
+    await Promise.all([...nodes.map((n) => n.stop()), ...[...this.peers.values()].map((p) => p.close())]);
     await this.clock.advance(1000);
   }
 }

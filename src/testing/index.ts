@@ -7,10 +7,24 @@
  * const result = await runSimulation({ seed: 42, nodes: 5, steps: 30 });
  * if (result.violations.length > 0) console.log(reproduceCommand(result), result.violations);
  *
+ * // A scripted scenario: given logs, elections by hand, one vote held back in the network
+ * const cluster = TestCluster.fromLogs({ n1: { term: 2, log: [1, 2] }, n2: { term: 2, log: [1] }, n3: { term: 2 } },
+ *   { manualElections: true });
+ * const vote = cluster.hub.intercept(matching({ type: 'RequestVoteResponse', from: 'n2' }), 'hold');
+ * cluster.campaign('n1');
+ *
  * @module rxraft/testing
  */
 export { TestCluster } from './cluster';
 export type { TestClusterOptions, NodeStart } from './cluster';
+export { ScriptedPeer } from './scriptedPeer';
+export { seedEntries, encodeConfigSpec } from './seeds';
+export type { NodeSeed, LogEntrySpec, ConfigSpec } from './seeds';
+export { encodeConfig, decodeConfig } from '../core/config';
+export type { ClusterConfig } from '../core/config';
+export { InterceptRule, matching } from '../transports/memoryHub';
+export type { InterceptAction, InterceptOptions, MessageFilter } from '../transports/memoryHub';
+export type { ReplicationView, PeerReplication } from '../testHooks';
 export { VirtualClock, settle } from './virtualClock';
 export { SimulatorClock, NodeScheduler } from './simulatorClock';
 export { nodeTurns, TURN_MS } from './nodeTurns';

@@ -2,6 +2,10 @@ import { Observable, SchedulerLike, Subject } from 'rxjs';
 import { defaultRandom } from '../defaults';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import type { Transport } from './transport';
+import { InterceptAction, InterceptOptions, InterceptRule, InterceptSink } from './memoryHubIntercept';
+
+export { InterceptRule, matching } from './memoryHubIntercept';
+export type { InterceptAction, InterceptOptions, MessageFilter } from './memoryHubIntercept';
 
 /** Fault rates of the in-memory network. Probabilities are in [0, 1]. */
 export interface NetworkFaults {
@@ -32,6 +36,8 @@ export interface HubStats {
   dropped: number;
   duplicated: number;
   blocked: number;
+  /** Messages an interception rule acted on (held, dropped, duplicated, delayed or passed). */
+  intercepted: number;
 }
 
 /**
@@ -52,7 +58,14 @@ export class MemoryHub {
   private readonly blocked = new Set<string>();
   private faults: NetworkFaults;
   private readonly random: () => number;
-  readonly stats: HubStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, blocked: 0 };
+  readonly stats: HubStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, blocked: 0, intercepted: 0 };
+  /** Interception rules, in the order they were added; the first active match acts. */
+  private rules: InterceptRule[] = [];
+  private readonly sink: InterceptSink = {
+    deliverLater: (envelope, extra) => this.schedule(envelope, extra),
+    deliverReleased: (envelope) => this.options.scheduler.schedule(() => this.deliver(envelope), this.faults.delay?.min ?? 1),
+    lost: () => this.stats.dropped++,
+  };
 
   constructor(private readonly options: MemoryHubOptions) {
     this.faults = options.faults ?? {};
@@ -107,6 +120,42 @@ export class MemoryHub {
     this.blocked.clear();
   }
 
+  /**
+   * Intercepts individual messages: every message sent from now on that `match` selects
+   * (and that a cut link does not stop first) is held, dropped, duplicated, delayed or
+   * only recorded, as `action` says, instead of meeting the random faults. Rules act in
+   * the order they were added: the first active one that matches takes the message.
+   * Every delivery, released ones included, is scheduled on the hub's scheduler; none is
+   * synchronous, and a link cut meanwhile still stops it.
+   *
+   * @example
+   * // n1 wins, but n2's vote is held back, then let through late
+   * const vote = hub.intercept((e) => e.message.type === 'RequestVoteResponse' && e.from === 'n2', 'hold');
+   * await clock.advance(20);
+   * vote.release();
+   * vote.remove();
+   * // lose only the next AppendEntries to n3
+   * hub.intercept(matching({ type: 'AppendEntries', to: 'n3' }), 'drop', { times: 1 });
+   */
+  intercept(match: (envelope: Envelope) => boolean, action: InterceptAction, options?: InterceptOptions): InterceptRule {
+    const rule = new InterceptRule(match, action, this.sink, options);
+    this.rules = this.rules.filter((r) => r.isActive || r.held.length > 0);
+    this.rules.push(rule);
+    return rule;
+  }
+
+  /**
+   * Sends a hand-written message as if `from` had sent it (a stale heartbeat of an old
+   * leader, a vote request with a chosen log): it takes the same path as any message —
+   * cut links, rules, faults, a scheduled delivery.
+   *
+   * @example
+   * hub.inject('n2', 'n1', { type: 'AppendEntries', term: 2, leaderId: 'n2', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 });
+   */
+  inject(from: NodeId, to: NodeId, message: RaftMessage): void {
+    this.route({ from, to, message });
+  }
+
   /** Whether messages from `from` currently reach `to`. */
   canReach(from: NodeId, to: NodeId): boolean {
     return !this.blocked.has(link(from, to));
@@ -120,6 +169,12 @@ export class MemoryHub {
       this.stats.blocked++;
       return;
     }
+    for (const rule of this.rules) {
+      if (rule.offer(envelope)) {
+        this.stats.intercepted++;
+        return;
+      }
+    }
     if (faults.drop && this.random() < faults.drop) {
       this.stats.dropped++;
       return;
@@ -131,9 +186,9 @@ export class MemoryHub {
     }
   }
 
-  private schedule(envelope: Envelope): void {
+  private schedule(envelope: Envelope, extra = 0): void {
     const { delay = { min: 1, max: 1 }, reorder = 0, reorderDelay = 50 } = this.faults;
-    let after = delay.min + this.random() * (delay.max - delay.min);
+    let after = delay.min + this.random() * (delay.max - delay.min) + extra;
     if (reorder && this.random() < reorder) after += this.random() * reorderDelay;
     this.options.scheduler.schedule(() => this.deliver(envelope), after);
   }

@@ -25,9 +25,10 @@ import { ownFields } from './tcpCodec';
 export const PROTOCOL_NAME = 'rxraft';
 /**
  * Raised whenever the wire format changes, so that peers of different formats refuse each
- * other at the handshake. 2: ProposeResponse carries `overloaded`.
+ * other at the handshake. 2: ProposeResponse carries `overloaded`. 3: RequestVote carries
+ * `leadershipTransfer`.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /** Handshake frames are small; a bigger one is hostile. */
 export const HANDSHAKE_MAX_FRAME_BYTES = 2048;
 export const NONCE_BYTES = 32;

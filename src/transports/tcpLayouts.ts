@@ -37,7 +37,7 @@ export const MAP_CODE = 0;
 
 /** `entries`, when a layout has it, is its last field (the frame then ends with the block). */
 const LAYOUTS: readonly Layout[] = [
-  layout(1, 'RequestVote', ['term', 'candidateId', 'lastLogIndex', 'lastLogTerm']),
+  layout(1, 'RequestVote', ['term', 'candidateId', 'lastLogIndex', 'lastLogTerm', 'leadershipTransfer']),
   layout(2, 'RequestVoteResponse', ['term', 'voteGranted']),
   layout(3, 'AppendEntries', ['term', 'leaderId', 'prevLogIndex', 'prevLogTerm', 'leaderCommit', 'seq', 'entries']),
   layout(4, 'AppendEntriesResponse', ['term', 'success', 'matchIndex', 'rejectedIndex', 'conflictIndex', 'conflictTerm', 'seq']),

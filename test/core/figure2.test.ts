@@ -25,7 +25,7 @@ describe('Figure 2, Rules for Servers — all servers', () => {
 
   test('§5.1 a request with a stale term is refused and told the current term', () => {
     const s = makeState({ term: 5 });
-    expect(sent(msg(s, 'n2', { type: 'RequestVote', term: 4, candidateId: 'n2', lastLogIndex: 9, lastLogTerm: 4 }))).toEqual([
+    expect(sent(msg(s, 'n2', { type: 'RequestVote', term: 4, candidateId: 'n2', lastLogIndex: 9, lastLogTerm: 4, leadershipTransfer: false }))).toEqual([
       { to: 'n2', message: { type: 'RequestVoteResponse', term: 5, voteGranted: false }, afterPersist: true },
     ]);
     const [reply] = sent(msg(s, 'n2', appendEntries({ term: 4 })));
@@ -54,10 +54,10 @@ describe('Figure 2, Rules for Servers — followers', () => {
   test('§5.2 learning of a newer term alone does not restart the election timer', () => {
     const s = makeState({ term: 1 });
     const epoch = s.epoch;
-    msg(s, 'n3', { type: 'RequestVote', term: 5, candidateId: 'n3', lastLogIndex: 0, lastLogTerm: 0 });
+    msg(s, 'n3', { type: 'RequestVote', term: 5, candidateId: 'n3', lastLogIndex: 0, lastLogTerm: 0, leadershipTransfer: false });
     expect(s.term).toBe(5);
     expect(s.epoch).toBe(epoch); // the same follower timer keeps running...
-    const fx = msg(s, 'n2', { type: 'RequestVote', term: 6, candidateId: 'n2', lastLogIndex: 9, lastLogTerm: 9 });
+    const fx = msg(s, 'n2', { type: 'RequestVote', term: 6, candidateId: 'n2', lastLogIndex: 9, lastLogTerm: 9, leadershipTransfer: false });
     expect(fx).toContainEqual({ type: 'resetElectionTimer' }); // ...unless a vote is granted
   });
 
@@ -76,8 +76,8 @@ describe('Figure 2, Rules for Servers — candidates', () => {
     expect(s.votedFor).toBe('n1');
     expect(fx[0]).toEqual({ type: 'saveHardState', hardState: { term: 4, votedFor: 'n1' } });
     expect(sent(fx).map((m) => m.message)).toEqual([
-      { type: 'RequestVote', term: 4, candidateId: 'n1', lastLogIndex: 2, lastLogTerm: 3 },
-      { type: 'RequestVote', term: 4, candidateId: 'n1', lastLogIndex: 2, lastLogTerm: 3 },
+      { type: 'RequestVote', term: 4, candidateId: 'n1', lastLogIndex: 2, lastLogTerm: 3, leadershipTransfer: false },
+      { type: 'RequestVote', term: 4, candidateId: 'n1', lastLogIndex: 2, lastLogTerm: 3, leadershipTransfer: false },
     ]);
     // Asking may precede the durable vote; counting it may not.
     expect(sent(fx).every((m) => !m.afterPersist)).toBe(true);
@@ -247,7 +247,7 @@ describe('Figure 2, Rules for Servers — leaders', () => {
 
 describe('Figure 2, RequestVote RPC — receiver implementation', () => {
   const vote = (term: number, candidateId: string, lastLogIndex: number, lastLogTerm: number) =>
-    ({ type: 'RequestVote', term, candidateId, lastLogIndex, lastLogTerm }) as const;
+    ({ type: 'RequestVote', term, candidateId, lastLogIndex, lastLogTerm, leadershipTransfer: false }) as const;
 
   test('1. reply false if term < currentTerm', () => {
     const s = makeState({ term: 3 });

@@ -145,7 +145,7 @@ describe('replication and commit', () => {
       await expect(node.propose('text' as unknown as Uint8Array)).rejects.toBeInstanceOf(TypeError);
       // A message from a stranger is reported on errors$ and ignored.
       const errors = firstValueFrom(node.errors$);
-      c.hub.connect('intruder').send(leader, { type: 'RequestVote', term: 99, candidateId: 'intruder', lastLogIndex: 9, lastLogTerm: 9 });
+      c.hub.connect('intruder').send(leader, { type: 'RequestVote', term: 99, candidateId: 'intruder', lastLogIndex: 9, lastLogTerm: 9, leadershipTransfer: false });
       await c.clock.advance(5);
       expect(await errors).toBeInstanceOf(UnknownPeerError);
       expect(c.status(leader)!.role).toBe('leader');

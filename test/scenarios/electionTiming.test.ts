@@ -38,7 +38,7 @@ test('a candidate that steps down for a newer term it does not vote in keeps its
   expect(t.voteRequests()).toEqual([{ at: 101, term: 2 }]); // timed out at 100, asked at once
   // n2, with a shorter log, campaigns in term 3 at 140: n1 refuses and steps down.
   await t.clock.advance(t.start + 140 - t.clock.now());
-  t.peers.n2.send('n1', { type: 'RequestVote', term: 3, candidateId: 'n2', lastLogIndex: 1, lastLogTerm: 1 });
+  t.peers.n2.send('n1', { type: 'RequestVote', term: 3, candidateId: 'n2', lastLogIndex: 1, lastLogTerm: 1, leadershipTransfer: false });
   await t.clock.advance(t.start + 260 - t.clock.now());
   // n1 campaigns again when its candidate timer (started at 100) runs out at 200, not at
   // 240 (100 ms after stepping down): losers cannot postpone those who could win.
@@ -49,7 +49,7 @@ test('a candidate that steps down for a newer term it does not vote in keeps its
 test('a candidate that grants its vote to a newer candidate restarts its election timer', async () => {
   const t = await scriptedPeers();
   await t.clock.advance(t.start + 140 - t.clock.now());
-  t.peers.n2.send('n1', { type: 'RequestVote', term: 3, candidateId: 'n2', lastLogIndex: 2, lastLogTerm: 1 });
+  t.peers.n2.send('n1', { type: 'RequestVote', term: 3, candidateId: 'n2', lastLogIndex: 2, lastLogTerm: 1, leadershipTransfer: false });
   await t.clock.advance(t.start + 300 - t.clock.now());
   expect(t.voteRequests()).toEqual([{ at: 101, term: 2 }, { at: 242, term: 4 }]); // granted at 141, +100
   await t.node.stop();
@@ -61,7 +61,7 @@ test('a pre-candidate that steps down for a newer term restarts its timer: that 
   expect(t.requests('PreVote')).toEqual([{ at: 101, term: 2 }]); // pre-candidate from 100
   // n2 passed its pre-vote and asks for real votes in term 2; n1 refuses (shorter log).
   await t.clock.advance(t.start + 140 - t.clock.now());
-  t.peers.n2.send('n1', { type: 'RequestVote', term: 2, candidateId: 'n2', lastLogIndex: 1, lastLogTerm: 1 });
+  t.peers.n2.send('n1', { type: 'RequestVote', term: 2, candidateId: 'n2', lastLogIndex: 1, lastLogTerm: 1, leadershipTransfer: false });
   await t.clock.advance(t.start + 300 - t.clock.now());
   // Not at 200 (its pre-candidate timer) but a full timeout after stepping down at 141
   // (arriving 1 ms later), so the election under way is not disturbed by a pre-vote that a

@@ -3,10 +3,8 @@
  * miss entries, hold extra uncommitted entries, or both. The leader brings every one of
  * them to its own log (§5.3), using the conflict hint to skip whole terms.
  */
-import { firstValueFrom, filter } from 'rxjs';
-import { NodeSpec, seededCluster } from './seededCluster';
+import { TestCluster } from '../../src/testing';
 
-const slow = { min: 10_000, max: 20_000 };
 const LEADER = [1, 1, 1, 4, 4, 5, 5, 6, 6, 6];
 const followers: Record<string, number[]> = {
   a: [1, 1, 1, 4, 4, 5, 5, 6, 6],
@@ -18,21 +16,22 @@ const followers: Record<string, number[]> = {
 };
 
 test('Figure 7: the leader of term 8 brings followers (a)-(f) to its log', async () => {
-  const specs: NodeSpec[] = [
-    { id: 'leader', log: LEADER, term: 7, electionTimeout: { min: 10, max: 10 } },
-    ...Object.entries(followers).map(([id, log]) => ({ id, log, term: 7, electionTimeout: slow })),
-  ];
-  const cluster = await seededCluster(specs);
-  const leader = cluster.nodes.get('leader')!;
-  const elected = firstValueFrom(leader.leader$.pipe(filter((l) => l?.self === true)));
+  const cluster = TestCluster.fromLogs(
+    {
+      leader: { term: 7, log: LEADER },
+      ...Object.fromEntries(Object.entries(followers).map(([id, log]) => [id, { term: 7, log }])),
+    },
+    { nodeOptions: { preVote: false, checkQuorum: false, heartbeatInterval: 5 }, manualElections: true },
+  );
+  await cluster.clock.advance(1);
+  cluster.campaign('leader');
   await cluster.clock.advance(200);
-  expect(await elected).toEqual({ id: 'leader', term: 8, self: true });
+  expect(cluster.replication('leader')).toMatchObject({ role: 'leader', term: 8 });
 
   const expected = [...LEADER, 8]; // the new leader's no-op commits everything before it
-  for (const id of Object.keys(followers)) expect(cluster.terms(id)).toEqual(expected);
-  for (const id of ['leader', ...Object.keys(followers)]) {
-    const seen = cluster.committed.get(id)!;
-    expect(seen.map((e) => [e.index, e.term])).toEqual(LEADER.map((t, i) => [i + 1, t]));
+  for (const id of Object.keys(followers)) expect(cluster.logTerms(id)).toEqual(expected);
+  for (const id of cluster.ids) {
+    expect(cluster.committedRunsOf(id)[0].map((e) => [e.index, e.term])).toEqual(LEADER.map((t, i) => [i + 1, t]));
   }
   await cluster.stop();
 });

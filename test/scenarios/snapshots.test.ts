@@ -166,3 +166,35 @@ describe('snapshots', () => {
     await c.stop();
   });
 });
+
+describe('leadership transfer to a follower catching up through a snapshot (§3.10, ch. 5)', () => {
+  test('completes soon after the network heals, although the chunk in flight was lost during the partition', async () => {
+    let chunkSentAt = -1;
+    const { c, machine } = kvCluster({
+      nodes: 3,
+      seed: 79,
+      nodeOptions: { snapshot: policy },
+      transport: (_id, inner, scheduler) => ({
+        ...inner,
+        send: (to, m) => {
+          if (m.type === 'InstallSnapshot') chunkSentAt = scheduler.now();
+          inner.send(to, m);
+        },
+      }),
+    });
+    const leader = await c.waitForLeader();
+    const target = c.ids.find((id) => id !== leader)!;
+    c.hub.isolate(target);
+    await write(c, leader, 0, 200); // compacted past the target's log: it needs the snapshot
+    await c.waitFor(() => chunkSentAt >= 0, 1000, 1); // the transfer starts: its first chunk is lost
+    await c.clock.advance(1);
+    expect(c.storage(leader).durableEntries()[0].index).toBeGreaterThan(machine(target).appliedIndex + 1);
+    c.hub.heal();
+    const healedAt = c.clock.now();
+    const r = await outcome(c, c.node(leader).transferLeadership(target), 2000);
+    expect(r.ok).toBe(true);
+    expect(r.at - healedAt).toBeLessThanOrEqual(300); // within one (maximum) election timeout
+    expect(c.status(target)?.role).toBe('leader');
+    await c.stop();
+  });
+});

@@ -37,7 +37,7 @@ type Samples = { readonly [T in MessageType]: Extract<RaftMessage, { type: T }> 
 /** One message of every type, with `from` as sender (a new message type must be added here). */
 export function sampleMessages(from: NodeId, term = 3): RaftMessage[] {
   const samples: Samples = {
-    RequestVote: { type: 'RequestVote', term, candidateId: from, lastLogIndex: 10, lastLogTerm: 2 },
+    RequestVote: { type: 'RequestVote', term, candidateId: from, lastLogIndex: 10, lastLogTerm: 2, leadershipTransfer: false },
     RequestVoteResponse: { type: 'RequestVoteResponse', term, voteGranted: true },
     PreVote: { type: 'PreVote', term, candidateId: from, lastLogIndex: 2 ** 53 - 1, lastLogTerm: 1 },
     PreVoteResponse: { type: 'PreVoteResponse', term, voteGranted: false },

@@ -60,11 +60,11 @@ describe('tcpCodec', () => {
   it('decodes a payload in encodings its own encoder does not write', () => {
     const float64 = (n: number) => { const b = Buffer.alloc(9, 0xcb); b.writeDoubleBE(n, 1); return [...b]; };
     const decode = (payload: number[]) => decodeEnvelope(Buffer.from([0x94, ...msgpack.encode([1, 'a', 'b']).subarray(1), ...payload]), 'a', 'b').message;
-    const expected = { type: 'RequestVote', term: 3, candidateId: 'a', lastLogIndex: 5, lastLogTerm: 1 };
+    const expected = { type: 'RequestVote', term: 3, candidateId: 'a', lastLogIndex: 5, lastLogTerm: 1, leadershipTransfer: false };
     // Read by the transport's own reader: uint32 for a small number, str8, float64 for an integer.
-    expect(decode([0x94, 0xce, 0, 0, 0, 3, 0xd9, 1, 0x61, ...float64(5), 0x01])).toEqual(expected);
+    expect(decode([0x95, 0xce, 0, 0, 0, 3, 0xd9, 1, 0x61, ...float64(5), 0x01, 0xc2])).toEqual(expected);
     // Left to msgpack-lite: uint64 and int8.
-    expect(decode([0x94, 0xcf, 0, 0, 0, 0, 0, 0, 0, 3, 0xa1, 0x61, 0xd0, 5, 0x01])).toEqual(expected);
+    expect(decode([0x95, 0xcf, 0, 0, 0, 0, 0, 0, 0, 3, 0xa1, 0x61, 0xd0, 5, 0x01, 0xc2])).toEqual(expected);
   });
 
   const reject = (wire: unknown, reason: RegExp, from = 'a') => {
@@ -76,7 +76,7 @@ describe('tcpCodec', () => {
   it('rejects a sender or recipient other than the connection\'s', () => {
     reject([2, 'c', 'b', [1, true]], /sender/);
     reject([2, 'a', 'c', [1, true]], /addressed/);
-    reject([1, 'a', 'b', [3, 'c', 0, 0]], /candidateId/);
+    reject([1, 'a', 'b', [3, 'c', 0, 0, false]], /candidateId/);
     reject([5, 'a', 'b', [3, 'c', 0, 0]], /candidateId/);
     reject([3, 'a', 'b', [3, 'c', 0, 0, 0, 0, null]], /leaderId/);
     reject([0, 'a', 'b', { type: 'AppendEntries', term: 3, leaderId: 'c' }], /layout/);

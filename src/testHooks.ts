@@ -1,0 +1,105 @@
+import type { ClusterConfig } from './core/config';
+import type { RoleName } from './core/state';
+import type { NodeId } from './messages/types';
+import type { TimeoutRange } from './operators/electionTimer';
+
+/*
+ * Test-only access to a running node, for `rxraft/testing` (TestCluster.campaign,
+ * setElectionTimeout, replication). Not part of the public API of a node: it is reached
+ * through a symbol, never through `RaftNode`'s declared members.
+ */
+
+/** The key under which a node created by `createRaftNode` exposes its test hooks. */
+export const TEST_HOOKS: unique symbol = Symbol('rxraft.testHooks');
+
+/** How far the leader knows one follower's log to be replicated (etcd's Progress). */
+export interface PeerReplication {
+  readonly id: NodeId;
+  /** Highest index known durable on the follower. Invariant: match < next. */
+  readonly match: number;
+  /** The next index the leader sends it. */
+  readonly next: number;
+  /**
+   * `probe`: finding where the logs match, one AppendEntries at a time; `replicate`:
+   * streaming optimistically; `snapshot`: sending it a snapshot.
+   */
+  readonly state: 'probe' | 'replicate' | 'snapshot';
+  /** AppendEntries sent and not yet acknowledged (a probe counts as one). */
+  readonly inflight: number;
+  /** Whether nothing more may be sent to it until an answer arrives. */
+  readonly paused: boolean;
+  /** When it last answered (scheduler time; -Infinity: never). */
+  readonly lastContact: number;
+  /** Set while it is being sent a snapshot: which one, and the chunk awaited. */
+  readonly snapshot: { readonly index: number; readonly term: number; readonly chunk: number } | null;
+}
+
+/**
+ * A copy of a node's Raft state at one instant, for tests: changing it changes nothing.
+ * Indexes satisfy appliedIndex <= min(commitIndex, durableIndex) and durableIndex <= lastIndex.
+ */
+export interface ReplicationView {
+  readonly id: NodeId;
+  readonly role: RoleName;
+  readonly term: number;
+  readonly votedFor: NodeId | null;
+  readonly leaderId: NodeId | null;
+  /** The (index, term) of every entry in the log after the snapshot, in order. */
+  readonly log: readonly { readonly index: number; readonly term: number }[];
+  readonly lastIndex: number;
+  readonly lastTerm: number;
+  readonly snapshotIndex: number;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  /** Highest index durable here with the term the log now holds. */
+  readonly durableIndex: number;
+  /** Entries appended but not yet durable (etcd's unstable entries): after `durableIndex`. */
+  readonly unstable: readonly { readonly index: number; readonly term: number }[];
+  /** The configuration in effect (the latest in the log, committed or not). */
+  readonly config: ClusterConfig;
+  /** On a leader, each follower's replication; null on any other role. */
+  readonly progress: ReadonlyMap<NodeId, PeerReplication> | null;
+  /** On a leader, a leadership transfer under way (to whom, and whether TimeoutNow went out). */
+  readonly transfer: { readonly to: NodeId; readonly timeoutNowSent: boolean } | null;
+  /** When this node last heard from a leader (scheduler time; -Infinity: never). */
+  readonly lastLeaderContact: number;
+}
+
+/** What a node offers `rxraft/testing`. */
+export interface NodeTestHooks {
+  /**
+   * Fires the node's election timer now, as if it had run out (etcd's MsgHup): a follower
+   * or candidate campaigns (with PreVote first when it is on); a leader, a learner or a
+   * stopped node does nothing. Returns whether the node was running.
+   */
+  campaign(): boolean;
+  /**
+   * Replaces the range this node's election timer draws from, and restarts a running
+   * follower or candidate timer with a fresh draw. `'never'`: the timer never fires by
+   * itself. The protocol windows that every node must agree on (the pre-vote veto, the
+   * lease, the transfer deadline) keep the configured `electionTimeout`.
+   */
+  setElectionTimeout(range: TimeoutRange | 'never'): void;
+  /** A copy of the node's state; null before it has loaded its storage. */
+  inspect(): ReplicationView | null;
+}
+
+/** A node that carries test hooks. */
+export interface HasTestHooks {
+  [TEST_HOOKS](): NodeTestHooks;
+}
+
+/**
+ * The test hooks of a node made by `createRaftNode`.
+ *
+ * @example
+ * testHooksOf(node).campaign(); // node n1 starts an election now
+ */
+export function testHooksOf(node: object): NodeTestHooks {
+  const hooks = (node as Partial<HasTestHooks>)[TEST_HOOKS];
+  if (typeof hooks !== 'function') throw new TypeError('not a node made by createRaftNode: it has no test hooks');
+  return hooks.call(node);
+}
+
+/** An election timeout that never runs out within a test (about 31 years of virtual ms). */
+export const NEVER_TIMEOUT: TimeoutRange = { min: 1e12, max: 1e12 };

@@ -1,0 +1,35 @@
+/**
+ * A snapshot transfer interrupted by a partition resumes on the follower's first answer
+ * (Raft dissertation ch. 5, with §3.10's deadline in mind: a leadership transfer to that
+ * follower must not wait for the stall timeout).
+ */
+import { step } from '../../src/core/step';
+import type { AppendEntriesResponse } from '../../src/messages/types';
+import { elect, makeState, msg } from './helpers';
+
+function leaderSendingSnapshotToN2() {
+  const s = makeState({ log: [1] });
+  elect(s);
+  const pr = (s.role as { progress: Map<string, { snapshot: unknown }> }).progress.get('n2')!;
+  pr.snapshot = { index: 1, term: 1, chunk: 3, stalledTicks: 0 };
+  return s;
+}
+
+const rejection = (term: number): AppendEntriesResponse => ({
+  type: 'AppendEntriesResponse', term, success: false, matchIndex: 0, rejectedIndex: 1, conflictIndex: 1, conflictTerm: 0, seq: 1,
+});
+
+test('the first answer after two or more silent heartbeat ticks sends the awaited chunk again', () => {
+  const s = leaderSendingSnapshotToN2();
+  step(s, { kind: 'heartbeatTick', epoch: s.epoch });
+  step(s, { kind: 'heartbeatTick', epoch: s.epoch });
+  expect(msg(s, 'n2', rejection(s.term))).toContainEqual({ type: 'sendSnapshotChunk', to: 'n2', index: 1, term: 1, chunk: 3, leaderTerm: s.term });
+  // Only once: the next answer follows no silence.
+  expect(msg(s, 'n2', rejection(s.term)).filter((e) => e.type === 'sendSnapshotChunk')).toEqual([]);
+});
+
+test('an answer after less than two silent ticks leaves the chunk in flight alone (a slow write is not interrupted)', () => {
+  const s = leaderSendingSnapshotToN2();
+  step(s, { kind: 'heartbeatTick', epoch: s.epoch });
+  expect(msg(s, 'n2', rejection(s.term)).filter((e) => e.type === 'sendSnapshotChunk')).toEqual([]);
+});
