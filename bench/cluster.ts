@@ -50,7 +50,15 @@ interface Options {
   readonly nodeFlags: readonly string[];
 }
 
+const USAGE = `usage: npm run bench -- [--duration <s>] [--warmup <s>] [--levels 1,16,64,256] [--failovers <n>] [--runs <n>]
+                    [--only floor,library,http,failover] [--value-bytes <n>] [--turn immediate|asap]
+                    [--http-client raw|agent|both] [--profile]`;
+
 function parseOptions(argv: readonly string[]): Options {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    process.exit(0);
+  }
   const f = parseFlags(argv);
   const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'profile', 'warmup', 'turn', 'http-client'];
   for (const k of f.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.join(', ')})`);
@@ -516,7 +524,7 @@ async function main(): Promise<void> {
   try {
     o = parseOptions(process.argv.slice(2));
   } catch (e) {
-    console.error((e as Error).message);
+    console.error(`${(e as Error).message}\n${USAGE}`);
     process.exit(2);
   }
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');

@@ -9,7 +9,8 @@
  * small. Prints medians over runs and writes JSON to bench/results/.
  *
  *     npm run bench:storage                      # 3 runs x 3 s per case
- *     BENCH_RUNS=5 BENCH_SECONDS=2 npm run bench:storage
+ *     npm run bench:storage -- --runs 5 --seconds 2   # or BENCH_RUNS=5 BENCH_SECONDS=2
+ *     npm run bench:storage -- --help
  */
 import * as fs from 'fs';
 import * as fsp from 'fs/promises';
@@ -19,9 +20,19 @@ import { EntryKind, Entry } from '../src/messages/entry';
 import { encodeEntries } from '../src/messages/entryCodec';
 import { RECORD_HEADER_BYTES } from '../src/storage/fileRecordFraming';
 import { FileStorage } from '../src/storage/fileStorage';
+import { commandLineOrExit, positiveInt } from '../examples/kv/cli';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ARGS = commandLineOrExit(
+  process.argv.slice(2),
+  [
+    { name: 'runs', type: 'string', value: '<n>', help: 'runs per case (default 3, or BENCH_RUNS)', env: false },
+    { name: 'seconds', type: 'string', value: '<s>', help: 'seconds per run (default 3, or BENCH_SECONDS)', env: false },
+  ],
+  'npm run bench:storage --',
+  'FileStorage benchmark: durable appends/s and fsyncs/s for 1, 16 and 256 concurrent appenders,\nagainst bare write + fdatasync, and the cost of snapshots. Writes JSON to bench/results/.',
+);
+const RUNS = positiveInt(ARGS.runs, 'runs', Number(process.env.BENCH_RUNS ?? 3));
+const SECONDS = positiveInt(ARGS.seconds, 'seconds', Number(process.env.BENCH_SECONDS ?? 3));
 const ENTRY_BYTES = 100;
 const APPENDERS = [1, 16, 256];
 const SNAPSHOT_EVERY_MS = 500;

@@ -251,6 +251,10 @@ function median(values: number[]): number {
 
 async function main(): Promise<void> {
   const [role, scenario, clientPort] = process.argv.slice(2);
+  if (role === '--help' || role === '-h') {
+    console.log('usage: npm run bench:transport\n\nTCP transport throughput between two processes against a raw socket.\nEnvironment: RUNS (default 3), SECONDS (default 3), ONLY=<scenario,...> (heartbeat, raw-heartbeat, append64, raw-append64).');
+    return;
+  }
   if (role === 'server') {
     const s = scenario as Scenario;
     const port = s.startsWith('raw') ? await rawServer(s) : await transportServer(Number(clientPort));

@@ -13,21 +13,25 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, parseFlags } from './kv/config';
+import { commandLineOrExit, ConfigError, OptionSpec, positiveInt, usageHint } from './kv/cli';
 import { forkKvServer, KvChild, LocalNodeSpec, localNodeArgs } from './kv/processes';
 
-const USAGE = 'usage: npm run cluster -- [--nodes 3] [--dir <data dir>] [--base-port 7001]';
+const PROGRAM = 'npm run cluster --';
+const OPTIONS: readonly OptionSpec[] = [
+  { name: 'nodes', type: 'string', value: '<n>', help: 'how many nodes, 1 to 9 (default 3)', env: false },
+  { name: 'dir', type: 'string', value: '<dir>', help: 'keep the data in <dir> (default: a temporary directory, removed on exit)', env: false },
+  { name: 'base-port', type: 'string', value: '<port>', help: 'Raft on <port>, <port>+1, ...; HTTP on <port>+1000, ... (default 7001)', env: false },
+];
+const SUMMARY = `Starts a local KV cluster: one rxraft-kv process per node, on loopback, with a random cluster
+secret. Ctrl-C stops every node; the nodes also stop if this launcher dies.`;
 
 function options(argv: readonly string[]): { nodes: number; dir: string | null; basePort: number } {
-  const flags = parseFlags(argv);
-  for (const name of flags.keys()) if (!['nodes', 'dir', 'base-port'].includes(name)) throw new ConfigError(`unknown option --${name}`);
-  const nodes = Number(flags.get('nodes') ?? 3);
-  const basePort = Number(flags.get('base-port') ?? 7001);
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) throw new ConfigError('--nodes: 1 to 9');
-  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + 1000 + nodes > 65535) throw new ConfigError('--base-port: 1024 to 64000');
-  const dir = flags.get('dir');
-  if (dir === 'true') throw new ConfigError('--dir needs a directory');
-  return { nodes, dir: dir ?? null, basePort };
+  const v = commandLineOrExit(argv, OPTIONS, PROGRAM, SUMMARY);
+  const nodes = positiveInt(v.nodes, 'nodes', 3);
+  const basePort = positiveInt(v['base-port'], 'base-port', 7001);
+  if (nodes > 9) throw new ConfigError('--nodes: 1 to 9');
+  if (basePort < 1024 || basePort + 1000 + nodes > 65535) throw new ConfigError('--base-port: 1024 to 64000');
+  return { nodes, dir: (v.dir as string | undefined) ?? null, basePort };
 }
 
 function getJson(address: string, route: string): Promise<Record<string, unknown>> {
@@ -54,7 +58,7 @@ async function main(): Promise<void> {
   try {
     opts = options(process.argv.slice(2));
   } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
+    console.error(`cluster: ${(e as Error).message}\n${usageHint(PROGRAM)}`);
     process.exit(2);
   }
   const temporary = opts.dir === null;
@@ -73,8 +77,19 @@ async function main(): Promise<void> {
     shuttingDown = true;
     console.log(`\n${why}: stopping ${children.size} node(s)...`);
     await Promise.all([...children.values()].map((c) => c.stop()));
-    if (temporary) fs.rmSync(dataRoot, { recursive: true, force: true });
-    console.log(temporary ? 'stopped; removed the data directory' : `stopped; data kept in ${dataRoot}`);
+    // Only what this launcher created, for the nodes it ran: never a directory of a node
+    // started by hand (the printed join command puts its data outside, in the working directory).
+    if (!temporary) {
+      console.log(`stopped; data kept in ${dataRoot}`);
+    } else {
+      for (const spec of specs) fs.rmSync(path.join(dataRoot, spec.id), { recursive: true, force: true });
+      try {
+        fs.rmdirSync(dataRoot); // only if empty: anything else in it is someone else's
+        console.log(`stopped; removed ${dataRoot}`);
+      } catch {
+        console.log(`stopped; removed the nodes' data; kept ${dataRoot}: it holds files this launcher did not create`);
+      }
+    }
     process.exit(code);
   };
   process.on('SIGINT', () => void shutdown('SIGINT', 0));
@@ -85,21 +100,10 @@ async function main(): Promise<void> {
     const child = forkKvServer({
       id: spec.id,
       args: localNodeArgs(spec, specs, dataRoot),
-      env: { RXRAFT_SECRET: secret },
-      onLine: (line) => console.log(line.startsWith('[') ? line : `[${spec.id}] ${line}`),
+      env: { RXRAFT_SECRET: secret, RXRAFT_LOG_FORMAT: 'pretty' },
+      onLine: (line) => console.log(line),
     });
     children.set(spec.id, child);
-    child.messages$.subscribe((m) => {
-      if (m.type !== 'event') return;
-      if (m.stream === 'leader' && m.value && (m.value as { self: boolean }).self) {
-        console.log(`[${m.id}] is the leader (term ${(m.value as { term: number }).term})`);
-      }
-      if (m.stream === 'members') {
-        // Print each configuration once, when this node sees it committed.
-        const v = m.value as { voters: string[]; learners: string[]; index: number; committed: boolean };
-        if (v.index > 0 && v.committed) console.log(`[${m.id}] members: voters ${v.voters.join(', ')}${v.learners.length ? `; learners ${v.learners.join(', ')}` : ''} (configuration #${v.index})`);
-      }
-    });
     void child.exited.then(({ code, signal }) => {
       if (shuttingDown) return;
       console.log(`[${spec.id}] exited (${signal ?? `code ${code}`}); the others keep running. Ctrl-C stops them.`);
@@ -112,7 +116,6 @@ async function main(): Promise<void> {
     await shutdown('start failed', 1);
     return;
   }
-  for (const child of children.values()) child.watch(['leader', 'members']);
 
   // Wait (briefly) for an election, then show every node's view.
   const first = specs[0];
@@ -133,28 +136,36 @@ async function main(): Promise<void> {
   }
 
   const h = (i: number) => `http://127.0.0.1:${specs[i % specs.length].httpPort}`;
+  // The node the user adds by hand is theirs: its data must not live in a directory this
+  // launcher removes on exit.
+  const joinerData = temporary ? path.join('data', `n${opts.nodes + 1}`) : path.join(dataRoot, `n${opts.nodes + 1}`);
   const next = opts.nodes + 1;
   const joiner: LocalNodeSpec = { id: `n${next}`, raftPort: opts.basePort + opts.nodes, httpPort: opts.basePort + 1000 + opts.nodes };
   console.log(`
-Try (any node takes reads and writes; followers forward to the leader):
+Each node logs leader and membership changes above (RXRAFT_LOG_FORMAT=json for JSON lines).
 
-  curl -X PUT --data-binary hello ${h(0)}/kv/greeting
-  curl ${h(1)}/kv/greeting                          # linearizable read
-  curl '${h(2)}/kv/greeting?stale=1'                # local read, possibly stale
-  curl -X POST --data-binary bye '${h(0)}/kv/greeting?cas=hello'
-  curl -X PUT -H 'Idempotency-Key: client-1:1' --data-binary once ${h(1)}/kv/k   # retry-safe
-  curl -X DELETE ${h(2)}/kv/greeting
-  curl ${h(0)}/status
-  curl ${h(0)}/metrics
+Try (any node takes reads and writes; followers forward to the leader, and redirect
+leader-only routes there: -L follows the redirect):
+
+  curl -L -X PUT --data-binary hello ${h(0)}/kv/greeting
+  curl -L ${h(1)}/kv/greeting                          # linearizable read
+  curl -L '${h(2)}/kv/greeting?stale=1'                # local read, possibly stale
+  curl -L -X POST --data-binary bye '${h(0)}/kv/greeting?cas=hello'   # 412 if the value is not hello
+  curl -L -X PUT -H 'Idempotency-Key: client-1:1' --data-binary once ${h(1)}/kv/k   # retry-safe
+  curl -L -X DELETE ${h(2)}/kv/greeting
+  curl -L ${h(0)}/status
+  curl -L ${h(0)}/members
+  curl -L ${h(0)}/metrics
   kill -9 <pid of the leader>                       # watch the others elect a new one
 
 Add a node (in another terminal; it is not supervised by this launcher):
 
   RXRAFT_SECRET=${secret} npm run kv -- --id ${joiner.id} --join \\
-    --raft 127.0.0.1:${joiner.raftPort} --http 127.0.0.1:${joiner.httpPort} --data ${path.join(dataRoot, joiner.id)} \\
+    --raft 127.0.0.1:${joiner.raftPort} --http 127.0.0.1:${joiner.httpPort} --data ${joinerData} \\
     --peers ${specs.map((s) => `${s.id}=127.0.0.1:${s.raftPort}`).join(',')}
-  curl -X POST -d '{"id":"${joiner.id}","raft":"127.0.0.1:${joiner.raftPort}","http":"127.0.0.1:${joiner.httpPort}"}' ${h(0)}/members
-  curl -X POST ${h(0)}/transfer                     # hand leadership to another voter
+  curl -L -X POST -d '{"id":"${joiner.id}","raft":"127.0.0.1:${joiner.raftPort}","http":"127.0.0.1:${joiner.httpPort}"}' ${h(0)}/members
+  curl -L -X POST ${h(0)}/transfer                     # hand leadership to another voter
+  (its data stays in ${joinerData}; this launcher never removes it)
 
 Ctrl-C stops the cluster.
 `);

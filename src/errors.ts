@@ -97,3 +97,19 @@ export class RequestTimeoutError extends RaftError {
     super(what === 'propose' ? `proposal unanswered after ${after} ms; it may or may not commit` : `read unanswered after ${after} ms`);
   }
 }
+
+/**
+ * The storage has a log but lost its hard state (term and vote): this node may have voted
+ * in a term it no longer knows, and could vote twice in it. Repairing that from the
+ * cluster safely needs the current term of every other voter, which rxraft does not do:
+ * the node refuses to start. Remove it from the cluster (`removeMember`), delete its
+ * data, and add it again.
+ */
+export class HardStateLostError extends RaftError {
+  constructor(readonly nodeId: string) {
+    super(
+      `node ${nodeId}: the hard state (term and vote) is missing beside a log, so this node may have voted in a term it no longer knows; ` +
+        'refusing to start: remove it from the cluster, delete its data and add it again',
+    );
+  }
+}

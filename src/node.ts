@@ -1,6 +1,9 @@
 import {
   BehaviorSubject,
+  concatWith,
+  defer,
   distinctUntilChanged,
+  from,
   map,
   Observable,
   SchedulerLike,
@@ -20,6 +23,7 @@ import {
   NodeStoppedError,
   NotLeaderError,
   PayloadTooLargeError,
+  HardStateLostError,
   ProposalDroppedError,
   RaftError,
   RequestTimeoutError,
@@ -33,6 +37,7 @@ import { ResumedTimer, RoleContext, rolePipelines } from './states';
 import { CommitNotices } from './streams/commitNotices';
 import { Deadlines } from './streams/deadlines';
 import { EventLoop } from './streams/eventLoop';
+import { repairFromCluster } from './streams/repair';
 import { PendingProposal, ProposalTracker } from './streams/proposals';
 import { decodeSessionCommand, DEFAULT_SESSION_POLICY, encodeSessionCommand, SessionTable } from './streams/sessions';
 import { LeaderInfo, Membership, NodeStatus, sameLeader, sameStatus, toMembership } from './streams/status';
@@ -333,6 +338,7 @@ class Node implements RaftNode, HasTestHooks {
   private async start(): Promise<void> {
     const persisted = await this.options.storage.load();
     if (this.stopped) return;
+    if (persisted.damage?.hardStateMissing) throw new HardStateLostError(this.id);
     const snapshot = persisted.snapshot;
     if (snapshot) await this.snapshots.restoreAtStart(snapshot);
     if (this.stopped) return;
@@ -357,6 +363,8 @@ class Node implements RaftNode, HasTestHooks {
     const configs = configsOf(base, persisted.entries.filter((e) => e.index > base.index));
     this.state = createState(this.id, configs, { ...persisted.hardState, log }, protocol);
     this.state.startedAt = this.state.now = this.scheduler.now();
+    const damage = persisted.damage;
+    if (damage?.truncatedTail) this.state.repair = { reason: `log cut from index ${damage.truncatedTail.from}: ${damage.truncatedTail.reason}` };
     const node = this;
     const ctx: RoleContext = {
       scheduler: this.scheduler,
@@ -396,7 +404,28 @@ class Node implements RaftNode, HasTestHooks {
         dispatch({ kind: 'read', requestId, lease: batch.every((r) => r.lease) });
       }),
     );
+    if (this.state.repair) this.subscriptions.add(this.repair(electionTimeout.max));
     this.afterStep();
+  }
+
+  /**
+   * A node whose log lost entries it may have acknowledged proposes a marker until the
+   * marker is applied here (see `repairFromCluster`), then clears the damage on disk and
+   * may vote again.
+   */
+  private repair(retryDelay: number): Subscription {
+    const marker = () =>
+      new Promise<{ index: number; term: number }>((resolve, reject) => {
+        const proposal: PendingProposal = { kind: EntryKind.Noop, data: new Uint8Array(0), resolve, reject };
+        this.unbatched.add(proposal);
+        this.proposals.next(proposal);
+      });
+    return repairFromCluster(marker, this.scheduler, retryDelay)
+      .pipe(concatWith(defer(() => from(this.options.storage.clearDamage?.() ?? Promise.resolve()))))
+      .subscribe({
+        complete: () => this.loop.dispatch({ kind: 'repaired' }),
+        error: (e: unknown) => this.failStop(e instanceof Error ? e : new StorageFailedError(String(e), e)),
+      });
   }
 
   /** One turn of the event loop: the rules decide, then the driver carries out the effects. */

@@ -34,6 +34,8 @@ export interface KvHttpDeps {
   readonly membership: MembershipOps;
   /** The body of `GET /status`. */
   readonly status: () => Record<string, unknown>;
+  /** The body of `GET /members`. */
+  readonly members: () => Record<string, unknown>;
   /** Largest request body, in bytes. */
   readonly maxBodyBytes: number;
   /** A member's HTTP address, for leader hints. */
@@ -132,33 +134,54 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
  * | `GET /kv/:key` | the value (linearizable read); `?stale=1` local, `?lease=1` leader lease |
  * | `PUT /kv/:key` | stores the body |
  * | `DELETE /kv/:key` | removes the key |
- * | `POST /kv/:key?cas=<expected>` | replaces the value with the body if it equals `expected` |
+ * | `POST /kv/:key?cas=<expected>` | replaces the value with the body if it equals `expected`; 412 if not |
  * | `GET /status` | role, term, leader, commit and applied index, members |
  * | `GET /metrics` | Prometheus text format |
+ * | `GET /members` | voters, learners, their Raft and HTTP addresses |
  * | `POST /members` | `{ id, raft, http?, learner? }`: adds a member |
  * | `DELETE /members/:id` | removes a member |
  * | `POST /transfer` | `{ to? }`: hands leadership over |
  *
  * Writes answer once committed and applied. With `Idempotency-Key: <clientId>:<seq>` a
- * write is applied at most once however often it is retried, through any node.
- * Membership routes on a follower redirect (307) to the leader when its address is known.
+ * write is applied at most once however often it is retried, through any node; the same
+ * key with a different request is refused with 422. Leader-only routes (`POST /members`,
+ * `DELETE /members/:id`, `POST /transfer`) on a follower redirect (307, `Location`) to the
+ * leader when its address is known.
  *
  * @example
- * const server = http.createServer(kvHttpHandler({ node, kv, metrics, membership, status, maxBodyBytes, httpAddressOf }));
+ * const server = http.createServer(kvHttpHandler({ node, kv, metrics, membership, status, members, maxBodyBytes, httpAddressOf, leaderElsewhere }));
  */
 export function kvHttpHandler(deps: KvHttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { node, kv, metrics } = deps;
 
-  async function write(req: IncomingMessage, res: ServerResponse, opName: string, command: Uint8Array, answer: (o: Outcome | undefined) => Record<string, unknown>): Promise<void> {
+  /**
+   * Proposes a write and answers once it is applied: 200, or `status(outcome)` when the
+   * outcome has its own (412 for a compare-and-set that found another value). A retry
+   * with an Idempotency-Key resolves with the original entry: if that entry holds another
+   * command, the key was reused for a different request, answered 422 (nothing applied).
+   */
+  async function write(
+    req: IncomingMessage,
+    res: ServerResponse,
+    opName: string,
+    command: Uint8Array,
+    answer: (o: Outcome | undefined) => Record<string, unknown>,
+    status: (o: Outcome | undefined) => number = () => 200,
+  ): Promise<void> {
     const session = parseIdempotencyKey(req.headers['idempotency-key']);
+    let index: number;
     try {
-      const { index } = await node.propose(command, session ? { session } : undefined);
+      ({ index } = await node.propose(command, session ? { session } : undefined));
       metrics.proposals.inc({ op: opName, result: 'ok' });
-      sendJson(res, 200, { index, ...answer(kv.outcomeAt(index)) });
     } catch (e) {
       metrics.proposals.inc({ op: opName, result: 'error' });
       throw e;
     }
+    if (session && kv.sameCommandAt(index, command) === false) {
+      throw new HttpError(422, `Idempotency-Key ${session.clientId}:${session.seq} was already used for a different request (entry ${index}); nothing was applied`);
+    }
+    const outcome = kv.outcomeAt(index);
+    sendJson(res, status(outcome), { index, ...answer(outcome) });
   }
 
   const kvRoute: Route = {
@@ -199,19 +222,28 @@ export function kvHttpHandler(deps: KvHttpDeps): (req: IncomingMessage, res: Ser
         const expected = url.searchParams.get('cas');
         if (expected === null) throw new HttpError(400, 'POST /kv/:key needs ?cas=<expected value> (compare-and-set); use PUT to store');
         const value = await readBody(req, deps.maxBodyBytes);
-        await write(req, res, 'cas', encodeCommand({ op: Op.Cas, key, expected: Buffer.from(expected, 'utf8'), value }), (o) => ({
-          swapped: o === Outcome.Swapped ? true : o === Outcome.NotSwapped ? false : null,
-        }));
+        await write(
+          req,
+          res,
+          'cas',
+          encodeCommand({ op: Op.Cas, key, expected: Buffer.from(expected, 'utf8'), value }),
+          (o) => ({ swapped: o === Outcome.Swapped ? true : o === Outcome.NotSwapped ? false : null, ...(o === Outcome.NotSwapped ? { error: 'the current value is not the expected one' } : {}) }),
+          (o) => (o === Outcome.NotSwapped ? 412 : 200), // Precondition Failed, as etcd's v2 API answers a failed compareAndSwap
+        );
       },
     },
   };
 
-  /** Membership changes run on the leader: a follower redirects there (307 keeps the method and body). */
-  const onLeader = (handler: Handler): Handler => (req, res, params) => {
+  /**
+   * Routes that only the leader serves (membership changes, leadership transfer): a
+   * follower that knows the leader's HTTP address redirects there (307 keeps the method
+   * and body; `curl -L` follows it), naming the route in the message.
+   */
+  const onLeader = (what: string, handler: Handler): Handler => (req, res, params) => {
     const leader = deps.leaderElsewhere();
     if (!leader) return handler(req, res, params);
     const location = `http://${leader}${params.url.pathname}${params.url.search}`;
-    sendJson(res, 307, { error: 'membership changes are made on the leader', location }, { Location: location });
+    sendJson(res, 307, { error: `${req.method} ${params.url.pathname} (${what}) is served by the leader`, location }, { Location: location });
   };
 
   const routes: Route[] = [
@@ -227,9 +259,9 @@ export function kvHttpHandler(deps: KvHttpDeps): (req: IncomingMessage, res: Ser
       prefix: '/metrics',
       param: false,
       methods: {
-        GET: (_req, res) => {
-          const text = metrics.registry.render();
-          res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+        GET: async (_req, res) => {
+          const text = await metrics.render();
+          res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Content-Length': Buffer.byteLength(text) });
           res.end(text);
         },
       },
@@ -239,21 +271,22 @@ export function kvHttpHandler(deps: KvHttpDeps): (req: IncomingMessage, res: Ser
       prefix: '/members',
       param: false,
       methods: {
-        POST: onLeader(async (req, res) => sendJson(res, 200, await deps.membership.add(parseAddMember(await readJson(req, 64 * 1024))))),
+        GET: (_req, res) => sendJson(res, 200, deps.members()),
+        POST: onLeader('adding a member', async (req, res) => sendJson(res, 200, await deps.membership.add(parseAddMember(await readJson(req, 64 * 1024))))),
       },
     },
     {
       name: 'members',
       prefix: '/members/',
       param: true,
-      methods: { DELETE: onLeader(async (_req, res, { arg }) => sendJson(res, 200, await deps.membership.remove(decodeKey(arg)))) },
+      methods: { DELETE: onLeader('removing a member', async (_req, res, { arg }) => sendJson(res, 200, await deps.membership.remove(decodeKey(arg)))) },
     },
     {
       name: 'transfer',
       prefix: '/transfer',
       param: false,
       methods: {
-        POST: onLeader(async (req, res) => {
+        POST: onLeader('leadership transfer', async (req, res) => {
           const body = await readJson(req, 64 * 1024, true);
           const to = body?.to;
           if (to !== undefined && (typeof to !== 'string' || to === '')) throw new HttpError(400, '"to" must be a member id');
@@ -287,7 +320,10 @@ export function kvHttpHandler(deps: KvHttpDeps): (req: IncomingMessage, res: Ser
       const path = url.pathname;
       const route = routes.find((r) => (r.param ? path.startsWith(r.prefix) && path.length > r.prefix.length : path === r.prefix));
       if (!route) {
-        if (path === '/kv/' || path === '/kv') throw new HttpError(400, 'bad key: empty');
+        if (path === '/kv/' || path === '/kv') {
+          routeName = kvRoute.name; // the route the client meant, not "unknown"
+          throw new HttpError(400, 'bad key: empty');
+        }
         throw new HttpError(404, `no route ${path}; try /kv/:key, /status, /metrics, /members, /transfer`);
       }
       routeName = route.name;

@@ -2,7 +2,7 @@
  * Forking KV server processes and talking to them over IPC: shared by the cluster
  * launcher, the demo, the benchmark and the integration tests.
  */
-import { ChildProcess, fork } from 'node:child_process';
+import { ChildProcess, fork, spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -138,6 +138,11 @@ export interface ForkOptions {
   readonly onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Extra node flags, e.g. `--cpu-prof`. */
   readonly nodeArgs?: readonly string[];
+  /**
+   * A command that runs node for the child, e.g. `['prlimit', '--nofile=1024:1024']` to
+   * start it with a smaller open-file limit. The IPC channel passes through (inherited).
+   */
+  readonly wrapper?: readonly string[];
 }
 
 /**
@@ -151,12 +156,15 @@ export interface ForkOptions {
  */
 export function forkKvServer(options: ForkOptions): KvChild {
   const { modulePath, execArgv } = entryPoint(options.entry ?? 'examples/kv-server.ts');
-  const child = fork(modulePath, [...options.args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...options.env },
-    execArgv: [...execArgv, ...(options.nodeArgs ?? [])],
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
+  const nodeArgs = [...execArgv, ...(options.nodeArgs ?? [])];
+  const env = { ...process.env, ...options.env };
+  const child = options.wrapper
+    ? spawn(options.wrapper[0], [...options.wrapper.slice(1), process.execPath, ...nodeArgs, modulePath, ...options.args], {
+        cwd: REPO_ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      })
+    : fork(modulePath, [...options.args], { cwd: REPO_ROOT, env, execArgv: nodeArgs, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const messages = new Subject<ChildMessage>();
   const onLine = options.onLine;
   for (const stream of ['stdout', 'stderr'] as const) {

@@ -16,6 +16,9 @@ import { encodeCommand, Op } from './commands';
 import type { KvServerConfig } from './config';
 import { HttpError } from './errors';
 import { AddMemberRequest, kvHttpHandler, MembershipOps } from './http';
+import { reportNodeEvents } from './events';
+import { createLogger, Logger } from './log';
+import { measuredStorage } from './measuredStorage';
 import { KvMetrics } from './metrics';
 import { KvStateMachine } from './stateMachine';
 
@@ -25,6 +28,7 @@ export interface KvServer {
   readonly node: RaftNode;
   readonly kv: KvStateMachine;
   readonly metrics: KvMetrics;
+  readonly log: Logger;
   readonly transport: TcpTransport;
   readonly storage: FileStorage;
   readonly httpServer: http.Server;
@@ -44,6 +48,8 @@ export interface KvServer {
 export interface KvServerHooks {
   /** Called right after the node is created (before it starts), e.g. to watch its streams from the start. */
   readonly created?: (node: RaftNode) => Subscription;
+  /** Where the server logs (default: none). */
+  readonly log?: Logger;
 }
 
 const hostPort = (a: { host: string; port: number }) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
@@ -60,6 +66,7 @@ const hostPort = (a: { host: string; port: number }) => (a.host.includes(':') ? 
  * process.on('SIGTERM', () => server.stop());
  */
 export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks = {}): Promise<KvServer> {
+  const log = hooks.log ?? createLogger({ id: config.id, level: 'silent', format: 'json' });
   const storage = await FileStorage.open(config.dataDir);
   let transport: TcpTransport | undefined;
   let httpServer: http.Server | undefined;
@@ -77,31 +84,85 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
     const raftBound = await transport.listening();
 
     const kv = new KvStateMachine();
+    // Created first: the storage wrapper and the node's streams report into it from the start.
+    let latestStatus!: NodeStatus;
+    let latestMembers!: Membership;
+    let httpConnections = 0;
+    const metrics = new KvMetrics({
+      status: () => latestStatus,
+      learner: () => latestMembers.learners.includes(config.id),
+      keys: () => kv.size,
+      followers: () => node.followers(),
+      httpConnections: () => httpConnections,
+    });
+    const measured = measuredStorage(storage, {
+      written: (op, seconds) => metrics.storageWrite.observe({ op }, seconds),
+      failed: (op, error) => log.error({ op, error: error instanceof Error ? error.message : String(error) }, 'storage write failed'),
+      snapshot: (meta, seconds, error) => {
+        metrics.snapshots.inc({ result: error ? 'error' : 'ok' });
+        metrics.snapshotDuration.observe(seconds);
+        if (error) log.error({ index: meta.index, term: meta.term, error: String(error) }, 'snapshot failed');
+        else log.info({ index: meta.index, term: meta.term, seconds }, 'snapshot taken');
+      },
+    });
     const node = createRaftNode({
       id: config.id,
       peers: Object.keys(config.peers),
       join: config.join,
       addresses: { ...config.peers, [config.id]: hostPort(config.raft) },
       transport,
-      storage,
+      storage: measured,
       electionTimeout: config.electionTimeout,
       heartbeatInterval: config.heartbeatInterval,
       turnScheduler,
+      stateMachine: kv.snapshots(),
+      snapshot: { everyEntries: config.snapshotEvery },
     });
     // Subscribe before anything is awaited: committed$ is hot and replays the log at start.
     const subscriptions = new Subscription();
-    subscriptions.add(node.committed$.subscribe((entry) => kv.apply(entry)));
+    subscriptions.add(
+      node.committed$.subscribe((entry) => {
+        kv.apply(entry);
+        metrics.committed.inc();
+      }),
+    );
     if (hooks.created) subscriptions.add(hooks.created(node));
-    let latestStatus!: NodeStatus;
-    let latestMembers!: Membership;
     subscriptions.add(node.status$.subscribe((s) => (latestStatus = s)));
     subscriptions.add(node.members$.subscribe((m) => (latestMembers = m)));
-
-    const metrics = new KvMetrics({ status: () => latestStatus, keys: () => kv.size, followers: () => node.followers() });
-    subscriptions.add(node.errors$.subscribe((e) => metrics.errors.inc({ type: e.name })));
+    subscriptions.add(reportNodeEvents(node, log, metrics));
     const httpAddressOf = (id: string) => kv.httpAddresses().get(id);
 
-    const server = http.createServer({ keepAliveTimeout: 30_000 });
+    const limits = config.httpLimits;
+    const server = http.createServer({
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // How often the header and request deadlines are checked.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 2))),
+    });
+    // Bounded: past the limit a new connection is closed as it arrives, so idle clients
+    // cannot take the descriptors the write-ahead log and the Raft transport need (issue 18).
+    server.maxConnections = limits.maxConnections;
+    server.on('connection', (socket) => {
+      httpConnections++;
+      socket.once('close', () => httpConnections--);
+      // Node's headersTimeout starts at a request's first byte: a connection that never
+      // sends one would hold its slot (and descriptor) forever. Idle that long, it is
+      // closed (node:http destroys a socket whose timeout nobody handles).
+      socket.setTimeout(limits.headersTimeoutMs);
+    });
+    // Once a request arrives, its deadlines are requestTimeout and, between requests,
+    // keepAliveTimeout (node:http sets that one itself).
+    server.on('request', (req: http.IncomingMessage) => req.socket.setTimeout(0));
+    let dropped = 0;
+    server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
+      dropped++;
+      metrics.connectionsDropped.inc();
+      // 1st, 10th, 100th, ...: a flood is visible in the log without flooding it.
+      if (Number.isInteger(Math.log10(dropped))) {
+        log.warn({ address: `${data?.remoteAddress}:${data?.remotePort}`, dropped, limit: limits.maxConnections }, 'HTTP connection limit reached: connection closed');
+      }
+    });
     httpServer = server;
     const membership = membershipOps(node, () => latestMembers);
     server.on(
@@ -118,6 +179,7 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
           return leader && leader !== config.id ? httpAddressOf(leader) ?? null : null;
         },
         status: () => statusBody(config.id, latestStatus, latestMembers, kv, httpAddressOf, node.followers()),
+        members: () => membersBody(latestMembers, kv),
       }),
     );
     server.on('clientError', (_error, socket) => {
@@ -160,6 +222,7 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
       node,
       kv,
       metrics,
+      log,
       transport,
       storage,
       httpServer: server,
@@ -217,17 +280,22 @@ function statusBody(
     appliedIndex: s.appliedIndex,
     lastIndex: s.lastIndex,
     stopped: s.stopped,
-    members: {
-      voters: m.voters,
-      learners: m.learners,
-      ...(m.joint ? { oldVoters: m.joint.oldVoters } : {}),
-      configIndex: m.index,
-      committed: m.committed,
-      raft: m.addresses,
-      http: Object.fromEntries(kv.httpAddresses()),
-    },
+    members: membersBody(m, kv),
     keys: kv.size,
     ...(followers ? { followers } : {}),
+  };
+}
+
+/** The cluster's members as `GET /members` and `GET /status` show them. */
+function membersBody(m: Membership, kv: KvStateMachine): Record<string, unknown> {
+  return {
+    voters: m.voters,
+    learners: m.learners,
+    ...(m.joint ? { oldVoters: m.joint.oldVoters } : {}),
+    configIndex: m.index,
+    committed: m.committed,
+    raft: m.addresses,
+    http: Object.fromEntries(kv.httpAddresses()),
   };
 }
 

@@ -1,5 +1,5 @@
-import type { CommittedEntry } from '../../src';
-import { BadCommandError, commandLayout, Op } from './commands';
+import type { CommittedEntry, StateMachine } from '../../src';
+import { BadCommandError, commandLayout, encodeCommand, Op } from './commands';
 
 /** What applying a command did. */
 export const Outcome = {
@@ -51,6 +51,8 @@ export class KvStateMachine {
   private readonly memberHttp = new Map<string, string>();
   private readonly ringIndex = new Float64Array(OUTCOME_WINDOW);
   private readonly ringOutcome = new Uint8Array(OUTCOME_WINDOW);
+  /** A hash of each entry's command bytes, to tell a retry from another command under the same Idempotency-Key. */
+  private readonly ringHash = new Uint32Array(OUTCOME_WINDOW);
   /** Index of the last entry applied. */
   appliedIndex = 0;
   /** Entries skipped because they did not decode. */
@@ -69,8 +71,55 @@ export class KvStateMachine {
     const slot = entry.index % OUTCOME_WINDOW;
     this.ringIndex[slot] = entry.index;
     this.ringOutcome[slot] = outcome;
+    this.ringHash[slot] = commandHash(entry.data);
     this.appliedIndex = entry.index;
     return outcome;
+  }
+
+  /**
+   * Whether the entry applied at `index` holds exactly `command` (by a 32-bit hash);
+   * undefined when that entry is no longer in the window. A retry with an Idempotency-Key
+   * resolves with the original entry's index: a different command there means the key
+   * was reused for another request.
+   */
+  sameCommandAt(index: number, command: Uint8Array): boolean | undefined {
+    const slot = index % OUTCOME_WINDOW;
+    if (this.ringIndex[slot] !== index) return undefined;
+    return this.ringHash[slot] === commandHash(command);
+  }
+
+  /**
+   * The snapshot hooks rxraft calls (`stateMachine` option): a snapshot is every key and
+   * member address as a sequence of length-prefixed commands; restoring replaces the map.
+   */
+  snapshots(): StateMachine {
+    return {
+      snapshot: () => {
+        // A copy now: entries applied while rxraft reads the chunks must not leak in.
+        const data = [...this.data];
+        const members = [...this.memberHttp];
+        return snapshotChunks(data, members);
+      },
+      restore: async (chunks, at) => {
+        this.data.clear();
+        this.memberHttp.clear();
+        this.ringIndex.fill(0);
+        let pending: Buffer = Buffer.alloc(0);
+        for await (const chunk of chunks) {
+          pending = pending.length ? Buffer.concat([pending, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+          let at0 = 0;
+          while (pending.length - at0 >= 4) {
+            const length = pending.readUInt32BE(at0);
+            if (pending.length - at0 - 4 < length) break;
+            this.execute(pending.subarray(at0 + 4, at0 + 4 + length));
+            at0 += 4 + length;
+          }
+          pending = Buffer.from(pending.subarray(at0));
+        }
+        if (pending.length) throw new BadCommandError(`snapshot ends inside a record (${pending.length} bytes)`);
+        this.appliedIndex = at.index;
+      },
+    };
   }
 
   /** The outcome of the entry at `index` if it was applied here and is among the last `OUTCOME_WINDOW`. */
@@ -114,4 +163,33 @@ export class KvStateMachine {
         return Outcome.Stored;
     }
   }
+}
+
+/** FNV-1a, 32 bits: cheap enough to run on every applied entry. */
+function commandHash(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return h >>> 0;
+}
+
+/** A snapshot's records (4-byte length, then a Put or MemberHttp command), in chunks of about 1 MiB. */
+function* snapshotChunks(data: readonly [string, string][], members: readonly [string, string][]): Generator<Uint8Array> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  const records = function* () {
+    for (const [key, value] of members) yield encodeCommand({ op: Op.MemberHttp, key, value: Buffer.from(value, 'utf8') });
+    for (const [key, value] of data) yield encodeCommand({ op: Op.Put, key, value: Buffer.from(value, 'latin1') });
+  };
+  for (const command of records()) {
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(command.byteLength);
+    parts.push(prefix, Buffer.from(command.buffer, command.byteOffset, command.byteLength));
+    size += 4 + command.byteLength;
+    if (size >= 1 << 20) {
+      yield Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(parts, size);
 }

@@ -11,7 +11,8 @@ import { currentConfig, RaftState } from './state';
  */
 export function handleRequestVote(s: RaftState, from: NodeId, m: RequestVote, fx: Effects): void {
   const free = s.votedFor === null || s.votedFor === m.candidateId;
-  const granted = free && from === m.candidateId && s.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+  // A node under repair may lack committed entries it acknowledged: its vote could elect a leader without them.
+  const granted = !s.repair && free && from === m.candidateId && s.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
   if (granted && s.votedFor === null) {
     s.votedFor = m.candidateId;
     fx.saveHardState(s.term, s.votedFor);
@@ -69,7 +70,7 @@ export function ignoresVoteRequest(s: RaftState, m: RequestVote): boolean {
  * as a vote.
  */
 export function handlePreVote(s: RaftState, from: NodeId, m: PreVote, fx: Effects): void {
-  const granted = m.term > s.term && from === m.candidateId && !believesInLeader(s) && s.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+  const granted = !s.repair && m.term > s.term && from === m.candidateId && !believesInLeader(s) && s.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
   fx.sendNow(from, { type: 'PreVoteResponse', term: granted ? m.term : s.term, voteGranted: granted });
 }
 

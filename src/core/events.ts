@@ -28,5 +28,10 @@ export type RaftEvent =
   | { readonly kind: 'snapshotReadFailed'; readonly to: NodeId }
   /** Storage reports the entries up to `index` (whose term was `term`) durable. */
   | { readonly kind: 'persisted'; readonly index: number; readonly term: number }
+  /**
+   * This node, whose storage had lost writes, has been repaired from the cluster (an
+   * entry it proposed after starting has committed and been applied here): it may vote.
+   */
+  | { readonly kind: 'repaired' }
   /** Storage reports the hard state (term, votedFor) durable. */
   | { readonly kind: 'voteSaved'; readonly term: number; readonly votedFor: NodeId | null };

@@ -205,7 +205,7 @@ export function checkTransferDeadline(s: RaftState, fx: Effects): void {
 
 /** The leader asks this node to campaign at once, skipping PreVote (§3.10). */
 export function handleTimeoutNow(s: RaftState, _from: NodeId, _m: TimeoutNow, fx: Effects): void {
-  if (s.role.name === 'leader' || !isVoter(currentConfig(s), s.id)) return;
+  if (s.role.name === 'leader' || !isVoter(currentConfig(s), s.id) || s.repair) return;
   becomeCandidate(s, fx, true);
 }
 

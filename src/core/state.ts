@@ -134,6 +134,13 @@ export interface RaftState {
    * lease before a crash, and a lease relies on its voters' vetoes.
    */
   startedAt: number;
+  /**
+   * Set while this node's storage lost writes it may have acknowledged (a damaged log
+   * tail, see `StorageDamage`): it neither votes nor campaigns until the cluster has
+   * repaired it (the runtime reports `repaired`). Its acknowledgements still count: each
+   * says what it holds durably now.
+   */
+  repair: { readonly reason: string } | null;
   /** A snapshot being received from the leader: the next chunk expected. */
   incomingSnapshot: { from: NodeId; index: number; term: number; next: number } | null;
   readonly options: ProtocolOptions;
@@ -160,6 +167,7 @@ export function createState(
     now: 0,
     lastLeaderContact: -Infinity,
     startedAt: 0,
+    repair: null,
     incomingSnapshot: null,
     options,
   };

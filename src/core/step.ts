@@ -28,7 +28,7 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       stepMessage(s, event.from, event.message, fx);
       break;
     case 'electionTimeout':
-      if (event.epoch === s.epoch && s.role.name !== 'leader' && isVoter(currentConfig(s), s.id)) campaign(s, fx);
+      if (event.epoch === s.epoch && s.role.name !== 'leader' && isVoter(currentConfig(s), s.id) && !s.repair) campaign(s, fx);
       break;
     case 'heartbeatTick':
       if (event.epoch === s.epoch) leaderTick(s, fx);
@@ -47,6 +47,9 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       break;
     case 'persisted':
       stepPersisted(s, event.index, event.term, fx);
+      break;
+    case 'repaired':
+      s.repair = null;
       break;
     case 'voteSaved':
       handleVoteSaved(s, event.term, event.votedFor, fx);

@@ -142,8 +142,10 @@ function commands(m: Record<string, unknown>): void {
   for (const c of list as unknown[]) {
     if (typeof c !== 'object' || c === null) fail('command must be an object');
     const { kind, data } = c as Record<string, unknown>;
-    if (kind !== EntryKind.Command && kind !== EntryKind.SessionCommand) fail('command kind must be a user command');
+    // A no-op is the repair marker of a node whose storage lost writes (see RaftState.repair).
+    if (kind !== EntryKind.Command && kind !== EntryKind.SessionCommand && kind !== EntryKind.Noop) fail('command kind must be a user command or a no-op');
     if (!(data instanceof Uint8Array)) fail('command data must be bytes');
+    if (kind === EntryKind.Noop && data.length !== 0) fail('a no-op command carries no data');
   }
 }
 

@@ -16,6 +16,39 @@ export interface SnapshotMeta {
   readonly config: ClusterConfig;
 }
 
+/**
+ * Damage found when the storage was opened that may have cost this node state it had
+ * acknowledged to others (issue 18, findings 1 and 6). Raft assumes a disk keeps what it
+ * acknowledged; a node whose storage reports damage must not act as if it did:
+ *
+ * - `hardStateMissing`: the hard state was gone although the log or a snapshot existed
+ *   (e.g. the file was deleted). The node's term and vote are unknown: the loaded
+ *   `hardState` has the highest term found in the log or snapshot (a lower bound) and no
+ *   vote, so the node may already have voted in that term or later ones. Voting again
+ *   could elect two leaders in one term.
+ * - `truncatedTail`: recovery cut records at the end of the log that failed their
+ *   checksum. A write torn by a crash was never acknowledged, but damage to an
+ *   acknowledged record looks the same: entries from `from` on may have been
+ *   acknowledged (counted in a commit, or in a leader's matchIndex) and are gone.
+ *
+ * What the runtime is expected to do (not the storage's part): rejoin without voting
+ * and without counting toward commit until the cluster has repaired the node (its log
+ * refilled by a leader, its term caught up), then call `Storage.clearDamage()`. The
+ * damage is reported by every `load()` until then, across restarts: a crash before the
+ * repair does not hide it.
+ *
+ * @example
+ * const { damage } = await storage.load();
+ * if (damage?.hardStateMissing || damage?.truncatedTail) startAsNonVoter();
+ * // ... once repaired by the leader:
+ * await storage.clearDamage?.();
+ */
+export interface StorageDamage {
+  readonly hardStateMissing: boolean;
+  /** `from`: the first log index that may have been lost; `reason`: what was wrong with the cut record. */
+  readonly truncatedTail: { readonly from: number; readonly reason: string } | null;
+}
+
 /** What `Storage.load()` returns: the durable state at open. */
 export interface PersistedState {
   readonly hardState: HardState;
@@ -27,6 +60,11 @@ export interface PersistedState {
    * snapshot) or is empty.
    */
   readonly entries: readonly Entry[];
+  /**
+   * Damage found at open and not yet cleared (see `StorageDamage`); absent or null when
+   * there is none. Storage that cannot be damaged (in memory) never reports any.
+   */
+  readonly damage?: StorageDamage | null;
 }
 
 /**
@@ -79,6 +117,12 @@ export interface Storage {
    * slows the reads), or null when there is none. Each call starts a fresh read.
    */
   readSnapshot(): { readonly meta: SnapshotMeta; readonly chunks: AsyncIterable<Uint8Array> } | null;
+  /**
+   * Forgets the damage `load()` reported (see `StorageDamage`), durably and in order with
+   * the other writes: call it once the node has been repaired from the cluster.
+   * Optional: storage that cannot be damaged need not have it.
+   */
+  clearDamage?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as net from 'node:net';
+import parsePrometheus from 'parse-prometheus-text-format';
 import { HttpAnswer, request } from '../../examples/kv/client';
 import { forkKvServer, freePorts, KvChild, LocalNodeSpec, localNodeArgs } from '../../examples/kv/processes';
 
@@ -16,11 +18,36 @@ let root: string;
 let specs: LocalNodeSpec[];
 const children = new Map<string, KvChild>();
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+/** Each node's log, as parsed JSON lines (stdout is not a terminal: pino writes JSON). */
+const logs = new Map<string, Record<string, unknown>[]>();
 
-function start(spec: LocalNodeSpec): KvChild {
-  const child = forkKvServer({ id: spec.id, args: localNodeArgs(spec, specs, root), env: { RXRAFT_SECRET: SECRET } });
+/** Small, so that the tests see snapshots taken and restored. */
+const SNAPSHOT_EVERY = 64;
+
+function start(spec: LocalNodeSpec, secret = SECRET, extra: string[] = ['--snapshot-every', String(SNAPSHOT_EVERY)]): KvChild {
+  const lines: Record<string, unknown>[] = [];
+  logs.set(spec.id, lines);
+  const child = forkKvServer({
+    id: spec.id,
+    args: localNodeArgs(spec, specs, root, extra),
+    env: { RXRAFT_SECRET: secret },
+    onLine: (line, stream) => {
+      if (stream === 'stdout' && line.startsWith('{')) lines.push(JSON.parse(line) as Record<string, unknown>);
+    },
+  });
   children.set(spec.id, child);
   return child;
+}
+
+/** Waits (up to 10 s) for a log line of `id` that matches. */
+async function logLine(id: string, match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const found = logs.get(id)!.find(match);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no matching log line from ${id}; got ${JSON.stringify(logs.get(id)!.map((l) => l.msg))}`);
+    await sleep(50);
+  }
 }
 
 const url = (id: string, route: string) => `http://127.0.0.1:${specs.find((s) => s.id === id)!.httpPort}${route}`;
@@ -79,7 +106,7 @@ describe('kv-server cluster over HTTP', () => {
     const swapped = await call('POST', leader, '/kv/color?cas=red', 'green');
     expect([swapped.status, JSON.parse(swapped.body).swapped]).toEqual([200, true]);
     const refused = await call('POST', f2, '/kv/color?cas=red', 'blue');
-    expect([refused.status, JSON.parse(refused.body).swapped]).toEqual([200, false]);
+    expect([refused.status, JSON.parse(refused.body).swapped]).toEqual([412, false]); // Precondition Failed
     expect((await call('GET', f1, '/kv/color')).body).toBe('green');
 
     const binary = Buffer.from([0, 1, 2, 255]);
@@ -97,10 +124,118 @@ describe('kv-server cluster over HTTP', () => {
     expect(status.followers).toBeUndefined(); // only the leader knows them
     const leaderStatus = JSON.parse((await call('GET', leader, '/status')).body);
     expect(leaderStatus.followers.map((f: { id: string }) => f.id).sort()).toEqual([f1, f2].sort());
-    const metrics = (await call('GET', leader, '/metrics')).body;
-    expect(metrics).toContain('rxraft_role{role="leader"} 1');
-    expect(metrics).toMatch(new RegExp(`rxraft_follower_lag_entries\\{peer="${f1}"\\} \\d+`));
-    expect(metrics).toMatch(/rxraft_kv_http_request_duration_seconds_count\{route="kv"\} \d+/);
+  });
+
+  it('serves /metrics that a Prometheus text parser reads: default metrics, one-hot role, units, real route labels', async () => {
+    const leader = await leaderAmong(['n1', 'n2', 'n3']);
+    const followers = ['n1', 'n2', 'n3'].filter((id) => id !== leader);
+    expect((await call('PUT', leader, '/kv/m', '1')).status).toBe(200);
+    expect((await call('GET', leader, '/kv/')).status).toBe(400);
+    const answer = await call('GET', leader, '/metrics');
+    expect(answer.headers['content-type']).toMatch(/^text\/plain; version=0.0.4/);
+    const families = parsePrometheus(answer.body);
+    // Every family in the text was parsed (none skipped as malformed).
+    expect(families.length).toBe(answer.body.split('\n').filter((l) => l.startsWith('# TYPE ')).length);
+    const family = (name: string) => {
+      const f = families.find((x) => x.name === name);
+      if (!f) throw new Error(`no metric ${name}`);
+      return f;
+    };
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      Number(family(name).metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value);
+
+    // Roles are the four RoleNames, exactly one of them 1; learner-ness is its own gauge.
+    const roles = Object.fromEntries(family('rxraft_role').metrics.map((m) => [m.labels!.role, Number(m.value)]));
+    expect(roles).toEqual({ follower: 0, precandidate: 0, candidate: 0, leader: 1 });
+    expect(value('rxraft_learner')).toBe(0);
+    // Default process and Node.js metrics.
+    expect(family('process_cpu_seconds_total').type).toBe('COUNTER');
+    expect(value('process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(family('nodejs_heap_size_total_bytes').type).toBe('GAUGE');
+    // Conventional names: every counter ends in _total.
+    for (const f of families.filter((x) => x.type === 'COUNTER')) expect(f.name).toMatch(/_total$/);
+    expect(value('rxraft_leader_changes_total')).toBeGreaterThanOrEqual(1);
+    expect(value('rxraft_committed_entries_total')).toBeGreaterThan(0);
+    expect(value('rxraft_kv_proposals_total', { op: 'put', result: 'ok' })).toBeGreaterThan(0);
+    expect(value('rxraft_apply_lag_entries')).toBeGreaterThanOrEqual(0);
+    // This parser folds the series of a labelled histogram into one (it keeps the buckets,
+    // drops labels and counts): check its type and buckets here, the per-op count by line.
+    const writes = family('rxraft_storage_write_duration_seconds');
+    expect(writes.type).toBe('HISTOGRAM');
+    expect(Number(writes.metrics[0].buckets!['+Inf'])).toBeGreaterThan(0);
+    expect(Number(/^rxraft_storage_write_duration_seconds_count\{op="append"\} (\d+)$/m.exec(answer.body)?.[1])).toBeGreaterThan(0);
+    expect(family('rxraft_snapshots_total').type).toBe('COUNTER');
+    // Per-peer replication on the leader.
+    expect(family('rxraft_follower_lag_entries').metrics.map((m) => m.labels!.peer).sort()).toEqual(followers.sort());
+    expect(value('rxraft_follower_match_index', { peer: followers[0] })).toBeGreaterThan(0);
+    // The 400 on /kv/ is counted under the route the client meant.
+    expect(value('rxraft_kv_http_requests_total', { route: 'kv', code: '400' })).toBeGreaterThanOrEqual(1);
+    expect(family('rxraft_kv_http_requests_total').metrics.some((m) => m.labels?.route === 'unknown')).toBe(false);
+
+    // A follower reports its own role, and no per-peer series.
+    const onFollower = parsePrometheus((await call('GET', followers[0], '/metrics')).body);
+    const followerRoles = Object.fromEntries(onFollower.find((f) => f.name === 'rxraft_role')!.metrics.map((m) => [m.labels!.role, Number(m.value)]));
+    expect(followerRoles).toEqual({ follower: 1, precandidate: 0, candidate: 0, leader: 0 });
+    expect(onFollower.find((f) => f.name === 'rxraft_follower_lag_entries')?.metrics ?? []).toEqual([]);
+  });
+
+  it('redirects every leader-only route from a follower to the leader (307, Location, the route named)', async () => {
+    const leader = await leaderAmong(['n1', 'n2', 'n3']);
+    const follower = ['n1', 'n2', 'n3'].find((id) => id !== leader)!;
+    const leaderHttp = `127.0.0.1:${specs.find((s) => s.id === leader)!.httpPort}`;
+    const cases: [string, string, string | undefined, RegExp][] = [
+      ['POST', '/transfer', '{}', /POST \/transfer \(leadership transfer\) is served by the leader/],
+      ['POST', '/members', '{"id":"n9","raft":"127.0.0.1:1"}', /POST \/members \(adding a member\)/],
+      ['DELETE', '/members/n9', undefined, /DELETE \/members\/n9 \(removing a member\)/],
+    ];
+    for (const [method, route, body, message] of cases) {
+      const answer = await request(method, url(follower, route), { body, agent, timeoutMs: 5000, followRedirect: false });
+      expect([method, route, answer.status, answer.headers.location]).toEqual([method, route, 307, `http://${leaderHttp}${route}`]);
+      expect(JSON.parse(answer.body).error).toMatch(message);
+    }
+    // GET /members is served by any node.
+    const members = await call('GET', follower, '/members');
+    expect([members.status, JSON.parse(members.body).voters]).toEqual([200, ['n1', 'n2', 'n3']]);
+    expect(JSON.parse(members.body).http[leader]).toBe(leaderHttp);
+  });
+
+  it('refuses an Idempotency-Key reused with a different body (422), through another node, and applies nothing', async () => {
+    const headers = { 'Idempotency-Key': 'client-9:1' };
+    expect((await call('PUT', 'n1', '/kv/reuse', 'first', headers)).status).toBe(200);
+    const reused = await call('PUT', 'n2', '/kv/reuse', 'second', headers);
+    expect(reused.status).toBe(422);
+    expect(JSON.parse(reused.body).error).toMatch(/already used for a different request/);
+    const retried = await call('PUT', 'n3', '/kv/reuse', 'first', headers);
+    expect(retried.status).toBe(200);
+    expect((await call('GET', 'n2', '/kv/reuse')).body).toBe('first');
+  });
+
+  it('logs leader changes and rejected Raft connections with the peer address and the reason', async () => {
+    const leader = await leaderAmong(['n1', 'n2', 'n3']);
+    const seen = await logLine('n1', (l) => l.msg === 'leader changed' || l.msg === 'this node is the leader');
+    expect(seen).toMatchObject({ level: 30, node: 'n1', leader: expect.any(String), term: expect.any(Number) });
+    expect(await logLine('n1', (l) => l.msg === 'membership')).toMatchObject({ voters: ['n1', 'n2', 'n3'], learners: [] });
+
+    // A node with the wrong secret tries to take part: every member refuses it, and says why.
+    const [raftPort, httpPort] = await freePorts(2);
+    const intruder = { id: 'n9', raftPort, httpPort };
+    const child = start(intruder, 'not-the-secret', ['--peers', specs.map((s) => `${s.id}=127.0.0.1:${s.raftPort}`).join(',')]);
+    try {
+      const rejected = await logLine(leader, (l) => l.msg === 'rejected Raft connection' && l.peer === 'n9');
+      expect(rejected).toMatchObject({ level: 40, reason: 'wrong secret', address: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    } finally {
+      await child.stop(1000);
+      children.delete('n9');
+    }
+
+    // Bytes that are no handshake, from a socket whose address we know.
+    const socket = net.connect(specs.find((s) => s.id === leader)!.raftPort, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    const local = `127.0.0.1:${socket.localPort}`;
+    socket.write(Buffer.from([0, 0, 0, 4, 0xde, 0xad, 0xbe, 0xef]));
+    const bad = await logLine(leader, (l) => l.msg === 'rejected Raft connection' && l.address === local);
+    socket.destroy();
+    expect(bad).toMatchObject({ level: 40, reason: expect.stringMatching(/^handshake: /) });
   });
 
   it('applies a write retried with the same Idempotency-Key once, through another node', async () => {
@@ -171,6 +306,26 @@ describe('kv-server cluster over HTTP', () => {
     await start(specs.find((s) => s.id === leader)!).ready;
     const sample = [...acknowledged].slice(-20);
     for (const [key, value] of sample) expect((await readEventually(leader, key)).body).toBe(value);
+  });
+
+  it('snapshots the store, and a node killed with SIGKILL restores from its snapshot and log', async () => {
+    const ids = ['n1', 'n2', 'n3'];
+    const leader = await leaderAmong(ids);
+    for (let i = 0; i < 3 * SNAPSHOT_EVERY; i += 8) {
+      const answers = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((j) => call('PUT', leader, `/kv/snap-${i + j}`, `s${i + j}`)));
+      expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+    }
+    const follower = ids.find((id) => id !== leader)!;
+    const taken = await logLine(follower, (l) => l.msg === 'snapshot taken');
+    expect(taken).toMatchObject({ index: expect.any(Number), seconds: expect.any(Number) });
+    const metrics = (await call('GET', follower, '/metrics')).body;
+    expect(Number(/^rxraft_snapshots_total\{result="ok"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+
+    children.get(follower)!.kill('SIGKILL');
+    await children.get(follower)!.exited;
+    await start(specs.find((s) => s.id === follower)!).ready;
+    for (let i = 0; i < 3 * SNAPSHOT_EVERY; i += 37) expect((await readEventually(follower, `snap-${i}`)).body).toBe(`s${i}`);
+    expect((await call('GET', follower, '/kv/snap-0?stale=1')).body).toBe('s0');
   });
 
   it('hands leadership over on POST /transfer', async () => {

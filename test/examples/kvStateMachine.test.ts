@@ -1,5 +1,4 @@
 import { BadCommandError, Command, decodeCommand, encodeCommand, Op } from '../../examples/kv/commands';
-import { parseConfig, ConfigError } from '../../examples/kv/config';
 import { parseIdempotencyKey } from '../../examples/kv/http';
 import { KvStateMachine, Outcome, OUTCOME_WINDOW } from '../../examples/kv/stateMachine';
 
@@ -72,24 +71,34 @@ describe('KvStateMachine', () => {
   });
 });
 
-describe('kv-server configuration', () => {
-  const base = ['--id', 'n1', '--raft', '127.0.0.1:7001', '--http', '127.0.0.1:8001'];
+describe('KV snapshots and retries', () => {
+  it('restores every key and member address from its own snapshot, across chunks', async () => {
+    const kv = new KvStateMachine();
+    const big = Buffer.alloc(300 * 1024, 7); // several records per 1 MiB chunk, one spanning two
+    for (let i = 1; i <= 8; i++) kv.apply(entry(i, { op: Op.Put, key: `k${i}`, value: big }));
+    kv.apply(entry(9, { op: Op.MemberHttp, key: 'n1', value: b('127.0.0.1:8001') }));
+    kv.apply(entry(10, { op: Op.Delete, key: 'k3' }));
+    const chunks = [...(kv.snapshots().snapshot({ index: 10, term: 1 }) as Iterable<Uint8Array>)];
+    expect(chunks.length).toBeGreaterThan(1);
 
-  it('reads flags, peers and the secret from the environment', () => {
-    const c = parseConfig([...base, '--peers', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002', '--data=/tmp/x'], { RXRAFT_SECRET: 's' });
-    expect(c).toMatchObject({ id: 'n1', raft: { host: '127.0.0.1', port: 7001 }, peers: { n2: '127.0.0.1:7002' }, secret: 's', dataDir: '/tmp/x', join: false });
-    expect(c.electionTimeout).toEqual({ min: 150, max: 300 });
+    const restored = new KvStateMachine();
+    restored.apply(entry(1, { op: Op.Put, key: 'stale', value: b('x') }));
+    await restored.snapshots().restore((async function* () { yield* chunks; })(), { index: 10, term: 1 });
+    expect(restored.size).toBe(7);
+    expect(restored.get('stale')).toBeUndefined();
+    expect(restored.get('k3')).toBeUndefined();
+    expect(restored.get('k8')).toEqual(big);
+    expect(restored.httpAddresses().get('n1')).toBe('127.0.0.1:8001');
+    expect(restored.appliedIndex).toBe(10);
   });
 
-  it.each([
-    [[...base], /secret/],
-    [['--raft', '127.0.0.1:7001', '--http', '127.0.0.1:8001', '--secret', 's'], /--id/],
-    [[...base, '--secret', 's', '--peers', 'n2'], /id=host:port/],
-    [[...base, '--secret', 's', '--bogus', '1'], /unknown option --bogus/],
-    [[...base, '--secret', 's', '--election-timeout', '300-150'], /election-timeout/],
-  ])('refuses %j', (argv, message) => {
-    expect(() => parseConfig(argv as string[], {})).toThrow(ConfigError);
-    expect(() => parseConfig(argv as string[], {})).toThrow(message as RegExp);
+  it('tells the command applied at an index from another one (Idempotency-Key reuse)', () => {
+    const kv = new KvStateMachine();
+    const put = encodeCommand({ op: Op.Put, key: 'x', value: b('1') });
+    kv.apply({ index: 5, term: 1, data: put });
+    expect(kv.sameCommandAt(5, put)).toBe(true);
+    expect(kv.sameCommandAt(5, encodeCommand({ op: Op.Put, key: 'x', value: b('2') }))).toBe(false);
+    expect(kv.sameCommandAt(6, put)).toBeUndefined();
   });
 });
 

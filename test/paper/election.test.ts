@@ -154,7 +154,7 @@ describe('§5.2 elections', () => {
     expect(c.replication('n1').role).toBe(state);
     const term = c.replication('n1').term + 1;
     taken(c.peer('n2'), 'RequestVote');
-    c.peer('n2').send('n1', { type: 'RequestVote', term, candidateId: 'n2', lastLogIndex: 42, lastLogTerm: term });
+    c.peer('n2').send('n1', { type: 'RequestVote', term, candidateId: 'n2', lastLogIndex: 42, lastLogTerm: term, leadershipTransfer: false });
     await c.clock.advance(5);
     expect(taken(c.peer('n2'), 'RequestVoteResponse').map((e) => e.message)).toEqual([{ type: 'RequestVoteResponse', term, voteGranted: true }]);
     expect(c.replication('n1')).toMatchObject({ role: 'follower', term, votedFor: 'n2' });
@@ -185,7 +185,7 @@ describe('§5.2 elections', () => {
   test.each(receives)('§5.2, §5.4.1: a voter with log [2, 2] asked by a candidate whose last entry is at %i with term %i (voted: %s) refuses: %s (etcd TestRecvMsgVote)', async (index, logTerm, votedFor, refused) => {
     const term = Math.max(2, logTerm);
     const c = await seeded({ n1: { term, votedFor, log: [2, 2] } }, {}, { scripted: ['n2'] });
-    c.peer('n2').send('n1', { type: 'RequestVote', term, candidateId: 'n2', lastLogIndex: index, lastLogTerm: logTerm });
+    c.peer('n2').send('n1', { type: 'RequestVote', term, candidateId: 'n2', lastLogIndex: index, lastLogTerm: logTerm, leadershipTransfer: false });
     await c.clock.advance(5);
     expect(taken(c.peer('n2'), 'RequestVoteResponse').map((e) => e.message.voteGranted)).toEqual([!refused]);
     await c.stop();
@@ -263,7 +263,7 @@ describe('§5.2 elections', () => {
         expect(c.replication('n1').role).toBe(state);
         c.peer('n2').send(
           'n1',
-          type === 'RequestVote' ? { type, term: 3, candidateId: 'n2', lastLogIndex: 0, lastLogTerm: 3 } : heartbeat(3, 'n2'),
+          type === 'RequestVote' ? { type, term: 3, candidateId: 'n2', lastLogIndex: 0, lastLogTerm: 3, leadershipTransfer: false } : heartbeat(3, 'n2'),
         );
         await c.clock.advance(5);
         expect(c.replication('n1')).toMatchObject({

@@ -39,7 +39,7 @@ test('§4.2.1: a learner campaigns only once promoted to voter; then it can win 
 
 test('§4.2.1: a learner grants a vote when asked (its configuration may be older than the candidate\'s) (etcd TestLearnerCanVote)', async () => {
   const c = await seeded({ n2: seeds.n2 }, {}, { scripted: ['n1'] });
-  c.peer('n1').send('n2', { type: 'RequestVote', term: 2, candidateId: 'n1', lastLogIndex: 11, lastLogTerm: 11 });
+  c.peer('n1').send('n2', { type: 'RequestVote', term: 2, candidateId: 'n1', lastLogIndex: 11, lastLogTerm: 11, leadershipTransfer: false });
   await c.clock.advance(5);
   expect(taken(c.peer('n1'), 'RequestVoteResponse').map((e) => e.message)).toEqual([{ type: 'RequestVoteResponse', term: 2, voteGranted: true }]);
   await c.stop();

@@ -92,7 +92,7 @@ describe('§5.2 leader election', () => {
     c.setElectionTimeout('n1', PLAIN.electionTimeout!);
     await c.clock.advance(PLAIN.electionTimeout!.max + 5);
     expect(c.replication('n1')).toMatchObject({ role: 'candidate', term: 2, votedFor: 'n1' });
-    const ask: RequestVote = { type: 'RequestVote', term: 2, candidateId: 'n1', lastLogIndex: 0, lastLogTerm: 0 };
+    const ask: RequestVote = { type: 'RequestVote', term: 2, candidateId: 'n1', lastLogIndex: 0, lastLogTerm: 0, leadershipTransfer: false };
     expect([...c.peer('n2').received, ...c.peer('n3').received].map((e) => [e.to, e.message])).toEqual([
       ['n2', ask],
       ['n3', ask],
@@ -152,7 +152,7 @@ describe('§5.2 leader election', () => {
   ];
   test.each(votes)('§5.2: a follower that voted for %s in this term, asked by %s, refuses: %s — at most one vote per term, first come first served (etcd TestFollowerVote)', async (votedFor, asker, refused) => {
     const c = await alone({ term: 1, votedFor });
-    c.peer(asker).send('n1', { type: 'RequestVote', term: 1, candidateId: asker, lastLogIndex: 0, lastLogTerm: 0 });
+    c.peer(asker).send('n1', { type: 'RequestVote', term: 1, candidateId: asker, lastLogIndex: 0, lastLogTerm: 0, leadershipTransfer: false });
     await c.clock.advance(5);
     expect(taken(c.peer(asker), 'RequestVoteResponse').map((e) => e.message)).toEqual([{ type: 'RequestVoteResponse', term: 1, voteGranted: !refused }]);
     expect(c.replication('n1').votedFor).toBe(votedFor ?? asker);
@@ -358,7 +358,7 @@ describe('§5.4 safety', () => {
     taken(c.peer('n2'), 'AppendEntriesResponse');
     c.campaign('n1');
     await c.clock.advance(2);
-    const ask = { type: 'RequestVote', term, candidateId: 'n1', lastLogIndex: log.length, lastLogTerm: log[log.length - 1] };
+    const ask = { type: 'RequestVote', term, candidateId: 'n1', lastLogIndex: log.length, lastLogTerm: log[log.length - 1], leadershipTransfer: false };
     expect(taken(c.peer('n2'), 'RequestVote').map((e) => e.message)).toEqual([ask]);
     expect(taken(c.peer('n3'), 'RequestVote').map((e) => e.message)).toEqual([ask]);
     await c.stop();
@@ -379,7 +379,7 @@ describe('§5.4 safety', () => {
   ];
   test.each(voters)('§5.4.1: a voter with log %j refuses a candidate whose last entry is (term %i, index %i) when its own log is more up to date: %s (etcd TestVoter)', async (log, lastLogTerm, lastLogIndex, refused) => {
     const c = await alone({ term: log[log.length - 1], log }, ['n2']);
-    c.peer('n2').send('n1', { type: 'RequestVote', term: 3, candidateId: 'n2', lastLogIndex, lastLogTerm });
+    c.peer('n2').send('n1', { type: 'RequestVote', term: 3, candidateId: 'n2', lastLogIndex, lastLogTerm, leadershipTransfer: false });
     await c.clock.advance(5);
     expect(taken(c.peer('n2'), 'RequestVoteResponse').map((e) => e.message)).toEqual([{ type: 'RequestVoteResponse', term: 3, voteGranted: !refused }]);
     await c.stop();

@@ -75,6 +75,14 @@ async function n1Leads(t: ReturnType<typeof scriptedCluster>) {
   await t.c.clock.advance(100);
 }
 
+/** Asks n1 for a lease read every 5 ms, `count` times. */
+async function leaseReadsOnN1(t: ReturnType<typeof scriptedCluster>, count: number) {
+  for (let i = 0; i < count; i++) {
+    void t.leaseRead('n1');
+    await t.c.clock.advance(5);
+  }
+}
+
 /** Proposes W on `id` as soon as it leads; resolves with W's index once committed. */
 function proposeWhenLeading(t: ReturnType<typeof scriptedCluster>, id: NodeId): { index: number | null } {
   const w = { index: null as number | null };
@@ -100,10 +108,7 @@ describe('lease reads stay linearizable whoever else campaigns (dissertation §4
     void t.c.node('n1').transferLeadership('n2').catch(() => undefined);
     await t.c.waitFor(() => w.index !== null, 200, 1);
     expect(t.leaderOf('n2')).toBe(true); // the hand-over itself works
-    for (let i = 0; i < 10; i++) {
-      void t.leaseRead('n1');
-      await t.c.clock.advance(5);
-    }
+    await leaseReadsOnN1(t, 10);
     await t.c.clock.advance(300);
     expect(t.staleReads()).toEqual([]);
     await t.c.stop();
@@ -162,10 +167,7 @@ describe('lease reads stay linearizable whoever else campaigns (dissertation §4
     expect(await Promise.race([transfer, Promise.resolve('pending')])).toBe('abandoned');
     const w = proposeWhenLeading(t, 'n2');
     await t.c.waitFor(() => w.index !== null, 300, 1);
-    for (let i = 0; i < 10; i++) {
-      void t.leaseRead('n1');
-      await t.c.clock.advance(5);
-    }
+    await leaseReadsOnN1(t, 10);
     await t.c.clock.advance(300);
     expect(t.staleReads()).toEqual([]);
     await t.c.stop();
@@ -194,10 +196,7 @@ describe('lease reads stay linearizable whoever else campaigns (dissertation §4
     await t.c.clock.advance(5);
     await t.c.restart('n2');
     await t.c.clock.advance(20);
-    for (let i = 0; i < 10; i++) {
-      void t.leaseRead('n1');
-      await t.c.clock.advance(5);
-    }
+    await leaseReadsOnN1(t, 10);
     await t.c.clock.advance(100);
     expect(t.staleReads()).toEqual([]);
     expect(w.index).toBeNull(); // n2 did not help n3 win inside n1's lease
@@ -217,10 +216,7 @@ describe('lease reads stay linearizable whoever else campaigns (dissertation §4
     t.c.hub.block('n3', 'n1');
     const w = proposeWhenLeading(t, 'n3');
     await t.c.waitFor(() => (t.c.status('n3')?.role ?? 'follower') === 'candidate', 1000, 1);
-    for (let i = 0; i < 20; i++) {
-      void t.leaseRead('n1');
-      await t.c.clock.advance(5);
-    }
+    await leaseReadsOnN1(t, 20);
     await t.c.clock.advance(100);
     expect(t.staleReads()).toEqual([]);
     expect(w.index).toBeNull();

@@ -128,7 +128,7 @@ describe('TestCluster: seeds, elections by hand, the replication view', () => {
 
   test('the view shows unstable entries until they are durable, and in-flight AppendEntries per follower', async () => {
     const c = TestCluster.fromLogs({ n1: {}, n2: {}, n3: {} }, { manualElections: true, syncDelay: 5, nodeOptions: { preVote: false } });
-    await c.clock.advance(1);
+    await c.clock.advance(150); // voters refuse RequestVote for electionTimeout.min after they start (§4.2.3)
     c.campaign('n1');
     await c.clock.advance(30);
     const held = c.hub.intercept(matching({ type: 'AppendEntriesResponse', to: 'n1' }), 'hold');
