@@ -18,7 +18,7 @@ export type { CommittedEntry, Entry } from './messages/entry';
 export type { RaftMessage, Envelope, NodeId } from './messages/types';
 export { validateMessage } from './messages/validate';
 export { encodeEntries, decodeEntries } from './messages/entryCodec';
-export type { Storage, HardState, PersistedState, SnapshotMeta, SnapshotWriter } from './storage/storage';
+export type { Storage, HardState, PersistedState, SnapshotMeta, SnapshotWriter, StorageDamage } from './storage/storage';
 export { MemoryStorage } from './storage/memoryStorage';
 export type { MemoryStorageOptions } from './storage/memoryStorage';
 export {
