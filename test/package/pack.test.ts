@@ -140,13 +140,20 @@ describe('its types, as TypeScript projects resolve them', () => {
 });
 
 describe('the rxraft-kv program', () => {
-  test('runs from node_modules/.bin, compiled (no ts-node), and prints its usage', () => {
-    const bin = path.join(app, 'node_modules', '.bin', 'rxraft-kv');
+  const bin = () => path.join(app, 'node_modules', '.bin', 'rxraft-kv');
+
+  test('runs from node_modules/.bin, compiled (no ts-node installed): --help prints the usage', () => {
     expect(fs.existsSync(path.join(app, 'node_modules', 'ts-node'))).toBe(false);
-    const r = run(bin, ['--help'], app, 20_000);
-    const printed = r.stdout + r.stderr;
-    expect(printed).toMatch(/^usage: /m);
-    expect(printed).toMatch(/--raft\b/);
-    expect(printed).toMatch(/--http\b/);
+    const r = run(bin(), ['--help'], app, 20_000);
+    expect(r.stdout).toMatch(/^usage: rxraft-kv /);
+    expect(r.stdout).toMatch(/--raft\b/);
+    expect(r.status).toBe(0);
+  });
+
+  test('--version prints the installed package version', () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', 'rxraft', 'package.json'), 'utf8')) as { version: string };
+    const r = run(bin(), ['--version'], app, 20_000);
+    expect(r.stdout.trim()).toBe(version);
+    expect(r.status).toBe(0);
   });
 });
