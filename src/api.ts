@@ -13,11 +13,14 @@ import type { Transport } from './transports/transport';
  * The public API of a node: what `createRaftNode` takes and what it returns.
  */
 
-/** Options of `createRaftNode`. Times are in the scheduler's unit: milliseconds in production. */
+/**
+ * Options of `createRaftNode`. Times are in the scheduler's unit: milliseconds in production.
+ * Checked at once: an unusable value throws `InvalidOptionsError` (see `src/options.ts`).
+ */
 export interface RaftNodeOptions {
   /** This node's id; unique in the cluster. */
   readonly id: NodeId;
-  /** The voting members of the cluster (this node may be listed or not). */
+  /** The voting members of the initial configuration, this node among them, each once (ignored with `join`). */
   readonly peers: readonly NodeId[];
   readonly transport: Transport;
   readonly storage: Storage;
@@ -29,7 +32,7 @@ export interface RaftNodeOptions {
   readonly random?: () => number;
   /** Election timeout range (default 150–300). */
   readonly electionTimeout?: TimeoutRange;
-  /** Heartbeat interval (default 50); keep it well below `electionTimeout.min`. */
+  /** Heartbeat interval (default 50); at most `electionTimeout.min / 2`, leaving room for a round trip. */
   readonly heartbeatInterval?: number;
   /** Largest accepted command, in bytes (default 1 MiB). */
   readonly maxCommandBytes?: number;
@@ -51,7 +54,7 @@ export interface RaftNodeOptions {
   readonly checkQuorum?: boolean;
   /** Forward `propose()` and `read()` from followers to the leader (default true); false rejects with `NotLeaderError`. */
   readonly forward?: boolean;
-  /** Time by which lease reads end before `electionTimeout.min`, for clock drift (default `electionTimeout.min / 5`). */
+  /** Time by which lease reads end before `electionTimeout.min`, for clock drift (default `electionTimeout.min / 5`; at least 0, less than `electionTimeout.min`). */
   readonly leaseDriftMargin?: number;
   /** How long a forwarded proposal or a read may wait for the leader (default `2 × electionTimeout.max`). */
   readonly requestTimeout?: number;

@@ -113,3 +113,21 @@ export class HardStateLostError extends RaftError {
     );
   }
 }
+
+/**
+ * An option of `createRaftNode` (or of `new MemoryHub`) is unusable. Thrown at once, by
+ * the call that got it, before anything starts. `option` names the option at fault (for a
+ * rule between two options, both, as `heartbeatInterval / electionTimeout`); the message
+ * names the rule and the values given.
+ *
+ * @example
+ * try { createRaftNode({ ...options, heartbeatInterval: 500 }); }
+ * catch (e) { if (e instanceof InvalidOptionsError) console.error(e.option, e.message); }
+ * // e.option: 'heartbeatInterval / electionTimeout.min'
+ * // e.message: 'invalid option heartbeatInterval / electionTimeout.min: heartbeatInterval (500) must be at most electionTimeout.min / 2 (75), ...'
+ */
+export class InvalidOptionsError extends RaftError {
+  constructor(readonly option: string, readonly reason: string) {
+    super(`invalid option ${option}: ${reason}`);
+  }
+}

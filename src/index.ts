@@ -26,6 +26,7 @@ export {
   CorruptLogError,
   DirectoryLockedError,
   NonContiguousAppendError,
+  OutOfDescriptorsError,
   SnapshotInProgressError,
   SnapshotReplacedError,
 } from './storage/fileStorage';
@@ -38,7 +39,10 @@ export type { TcpTransportOptions, TcpTransportStats, TcpTlsOptions } from './tr
 export type { PeerAddress, TcpPeerStats } from './transports/tcpPeerLink';
 export {
   AuthenticationError,
+  FrameBudgetExceededError,
+  FrameStalledError,
   FrameTooLargeError,
+  HandshakeBudgetError,
   HandshakeError,
   InvalidFrameError,
   PeerConnectionError,

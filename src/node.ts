@@ -6,7 +6,6 @@ import {
   from,
   map,
   Observable,
-  SchedulerLike,
   shareReplay,
   Subject,
   Subscription,
@@ -15,9 +14,8 @@ import {
 import type { Effect } from './core/effects';
 import type { RaftEvent } from './core/events';
 import { RaftLog } from './core/log';
-import { createState, currentConfig, ProtocolOptions, RaftState, RoleName } from './core/state';
+import { createState, currentConfig, RaftState, RoleName } from './core/state';
 import { step } from './core/step';
-import { defaultRandom, defaultScheduler, defaultTurnScheduler } from './defaults';
 import {
   LeaderOverloadedError,
   NodeStoppedError,
@@ -39,19 +37,21 @@ import { Deadlines } from './streams/deadlines';
 import { EventLoop } from './streams/eventLoop';
 import { repairFromCluster } from './streams/repair';
 import { PendingProposal, ProposalTracker } from './streams/proposals';
-import { decodeSessionCommand, DEFAULT_SESSION_POLICY, encodeSessionCommand, SessionTable } from './streams/sessions';
+import { decodeSessionCommand, encodeSessionCommand, SessionTable } from './streams/sessions';
 import { LeaderInfo, Membership, NodeStatus, sameLeader, sameStatus, toMembership } from './streams/status';
 import { MembershipRequests } from './streams/membershipRequests';
-import { DEFAULT_SNAPSHOT_POLICY, SnapshotDriver } from './streams/snapshots';
+import { SnapshotDriver } from './streams/snapshots';
 import { ClusterConfig, configsOf, members } from './core/config';
 import type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 import type { TimeoutRange } from './operators/electionTimer';
+import { protocolOptions, ResolvedOptions, resolveOptions } from './options';
 import { HasTestHooks, NEVER_TIMEOUT, NodeTestHooks, ReplicationView, TEST_HOOKS } from './testHooks';
 
 export type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 
 /**
- * Creates and starts a Raft node.
+ * Creates and starts a Raft node. Throws `InvalidOptionsError` at once when an option is
+ * unusable (see `resolveOptions`).
  *
  * @example
  * const node = createRaftNode({ id: 'n1', peers: ['n1', 'n2', 'n3'], transport, storage });
@@ -62,20 +62,6 @@ export type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadO
 export function createRaftNode(options: RaftNodeOptions): RaftNode {
   return new Node(options);
 }
-
-const DEFAULTS = {
-  electionTimeout: { min: 150, max: 300 },
-  preVote: true,
-  checkQuorum: true,
-  forward: true,
-  heartbeatInterval: 50,
-  maxCommandBytes: 1 << 20,
-  maxUncommittedBytes: 64 << 20,
-  maxEntriesPerMessage: 512,
-  maxBytesPerMessage: 1 << 20,
-  maxInflight: 16,
-  stallTicks: 2,
-};
 
 /** A `read()` call waiting for its index to be applied. */
 interface PendingRead {
@@ -146,19 +132,16 @@ class Node implements RaftNode, HasTestHooks {
   private nextRequestId: number;
   /** Recently applied session duplicates: index → the original command's position. */
   private readonly duplicates = new Map<number, { index: number; term: number }>();
-  private scheduler: SchedulerLike;
-  private readonly turnScheduler: SchedulerLike;
-  private readonly requestTimeout: number;
+  /** Every option, defaulted and checked once; the only place the node reads them. */
+  private readonly options: ResolvedOptions;
   private readonly notices: CommitNotices;
   /** The range the election timer draws from; tests may replace it (see `testHooks.ts`). */
   private electionRange: TimeoutRange;
 
-  constructor(private readonly options: RaftNodeOptions) {
+  constructor(given: RaftNodeOptions) {
+    const options = (this.options = resolveOptions(given));
     this.id = options.id;
-    const addresses = options.addresses ?? {};
-    this.bootstrap = options.join
-      ? { voters: [], learners: [], addresses }
-      : { voters: [...new Set([options.id, ...options.peers])].sort(), learners: [], addresses };
+    this.bootstrap = { voters: options.peers, learners: [], addresses: options.addresses };
     this.status = new BehaviorSubject<NodeStatus>({
       id: this.id,
       role: 'follower',
@@ -182,26 +165,23 @@ class Node implements RaftNode, HasTestHooks {
     this.members$ = this.members.asObservable();
     this.committed$ = this.committed.asObservable();
     this.errors$ = this.errors.asObservable();
-    this.scheduler = options.scheduler ?? defaultScheduler;
-    this.deadlines = new Deadlines(this.scheduler);
-    this.turnScheduler = options.turnScheduler ?? defaultTurnScheduler;
-    this.electionRange = options.electionTimeout ?? DEFAULTS.electionTimeout;
+    this.deadlines = new Deadlines(options.scheduler);
+    this.electionRange = options.electionTimeout;
     this.notices = new CommitNotices(
-      this.turnScheduler,
+      options.turnScheduler,
       (to, notice) => options.transport.send(to, notice),
       (term) => !this.stopped && this.state?.role.name === 'leader' && this.state.term === term,
     );
-    this.nextRequestId = Math.floor((options.random ?? defaultRandom)() * 2 ** 40);
-    this.sessions = new SessionTable({ ...DEFAULT_SESSION_POLICY, ...options.sessions });
-    this.requestTimeout = options.requestTimeout ?? 2 * (options.electionTimeout ?? DEFAULTS.electionTimeout).max;
+    this.nextRequestId = Math.floor(options.random() * 2 ** 40);
+    this.sessions = new SessionTable(options.sessions);
     this.membership = new MembershipRequests({
       id: this.id,
-      scheduler: this.scheduler,
+      scheduler: options.scheduler,
       dispatch: (e) => this.loop.dispatch(e),
       nextRequestId: () => ++this.nextRequestId,
       tracker: this.tracker,
-      retryInterval: options.heartbeatInterval ?? DEFAULTS.heartbeatInterval,
-      timeout: this.requestTimeout * 5,
+      retryInterval: options.heartbeatInterval,
+      timeout: options.requestTimeout * 5,
       holdProposals: (hold) => this.holdProposals(hold),
     });
     this.snapshots = new SnapshotDriver({
@@ -209,7 +189,7 @@ class Node implements RaftNode, HasTestHooks {
       storage: options.storage,
       transport: options.transport,
       stateMachine: options.stateMachine,
-      policy: { ...DEFAULT_SNAPSHOT_POLICY, ...options.snapshot },
+      policy: options.snapshot,
       sessions: this.sessions,
       dispatch: (e) => this.loop.dispatch(e),
       failStop: (e) => this.failStop(e),
@@ -272,7 +252,7 @@ class Node implements RaftNode, HasTestHooks {
       }
       kind = EntryKind.SessionCommand;
     }
-    const limit = this.options.maxCommandBytes ?? DEFAULTS.maxCommandBytes;
+    const limit = this.options.maxCommandBytes;
     if (data.byteLength > limit) return Promise.reject(new PayloadTooLargeError(data.byteLength, limit));
     if (this.stopped) return Promise.reject(new NodeStoppedError(this.id));
     if (!this.state) return Promise.reject(new NotLeaderError(null, 0));
@@ -297,7 +277,7 @@ class Node implements RaftNode, HasTestHooks {
   followers(): readonly FollowerProgress[] | null {
     const s = this.state;
     if (!s || this.stopped || s.role.name !== 'leader') return null;
-    const now = this.scheduler.now();
+    const now = this.options.scheduler.now();
     return [...s.role.progress].map(([id, pr]) => ({
       id,
       matchIndex: pr.match,
@@ -322,7 +302,7 @@ class Node implements RaftNode, HasTestHooks {
         // Resubscribing the role's pipeline restarts its timer with a draw from the new range.
         if (current && current.role !== 'leader' && !this.stopped) this.roleEpoch.next({ role: current.role, epoch: current.epoch });
       },
-      inspect: () => (this.state ? inspectState(this.state, this.scheduler.now()) : null),
+      inspect: () => (this.state ? inspectState(this.state, this.options.scheduler.now()) : null),
     };
   }
 
@@ -343,36 +323,21 @@ class Node implements RaftNode, HasTestHooks {
     if (snapshot) await this.snapshots.restoreAtStart(snapshot);
     if (this.stopped) return;
     const o = this.options;
-    const electionTimeout = o.electionTimeout ?? DEFAULTS.electionTimeout;
-    const protocol: ProtocolOptions = {
-      maxEntriesPerMessage: o.maxEntriesPerMessage ?? DEFAULTS.maxEntriesPerMessage,
-      maxBytesPerMessage: o.maxBytesPerMessage ?? DEFAULTS.maxBytesPerMessage,
-      maxInflight: o.maxInflight ?? DEFAULTS.maxInflight,
-      stallTicks: DEFAULTS.stallTicks,
-      preVote: o.preVote ?? DEFAULTS.preVote,
-      checkQuorum: o.checkQuorum ?? DEFAULTS.checkQuorum,
-      electionTimeoutMin: electionTimeout.min,
-      leaseDriftMargin: o.leaseDriftMargin ?? electionTimeout.min / 5,
-      forward: o.forward ?? DEFAULTS.forward,
-      electionTimeoutMax: electionTimeout.max,
-      maxPromotionLag: o.maxPromotionLag ?? 64,
-      maxUncommittedBytes: o.maxUncommittedBytes ?? DEFAULTS.maxUncommittedBytes,
-    };
     const log = new RaftLog(persisted.entries, snapshot ?? undefined);
     const base = snapshot ? { index: snapshot.index, term: snapshot.term, config: snapshot.config } : { index: 0, term: 0, config: this.bootstrap };
     const configs = configsOf(base, persisted.entries.filter((e) => e.index > base.index));
-    this.state = createState(this.id, configs, { ...persisted.hardState, log }, protocol);
-    this.state.startedAt = this.state.now = this.scheduler.now();
+    this.state = createState(this.id, configs, { ...persisted.hardState, log }, protocolOptions(o));
+    this.state.startedAt = this.state.now = this.options.scheduler.now();
     const damage = persisted.damage;
     if (damage?.truncatedTail) this.state.repair = { reason: `log cut from index ${damage.truncatedTail.from}: ${damage.truncatedTail.reason}` };
     const node = this;
     const ctx: RoleContext = {
-      scheduler: this.scheduler,
-      random: o.random ?? defaultRandom,
+      scheduler: this.options.scheduler,
+      random: o.random,
       get electionTimeout() {
         return node.electionRange;
       },
-      heartbeatInterval: o.heartbeatInterval ?? DEFAULTS.heartbeatInterval,
+      heartbeatInterval: o.heartbeatInterval,
       electionResets$: this.electionResets.asObservable(),
       electionTimerArmed: (at) => (this.candidateTimerAt = at),
     };
@@ -389,7 +354,7 @@ class Node implements RaftNode, HasTestHooks {
     this.subscriptions.add(o.transport.errors$.subscribe((e) => this.errors.next(e)));
     this.subscriptions.add(
       this.proposals
-        .pipe(batchPerTurn(this.turnScheduler))
+        .pipe(batchPerTurn(this.options.turnScheduler))
         .subscribe((batch) => {
           for (const p of batch) this.unbatched.delete(p);
           const commands = batch.map((p) => ({ kind: p.kind, data: p.data }));
@@ -397,14 +362,14 @@ class Node implements RaftNode, HasTestHooks {
         }),
     );
     this.subscriptions.add(
-      this.reads.pipe(batchPerTurn(this.turnScheduler)).subscribe((batch) => {
+      this.reads.pipe(batchPerTurn(this.options.turnScheduler)).subscribe((batch) => {
         for (const r of batch) this.unbatchedReads.delete(r);
         // One request per turn; a lease read may ride along with a confirmed one, not the reverse.
         const requestId = this.open(++this.nextRequestId, { kind: 'read', waiters: batch });
         dispatch({ kind: 'read', requestId, lease: batch.every((r) => r.lease) });
       }),
     );
-    if (this.state.repair) this.subscriptions.add(this.repair(electionTimeout.max));
+    if (this.state.repair) this.subscriptions.add(this.repair(o.electionTimeout.max));
     this.afterStep();
   }
 
@@ -420,7 +385,7 @@ class Node implements RaftNode, HasTestHooks {
         this.unbatched.add(proposal);
         this.proposals.next(proposal);
       });
-    return repairFromCluster(marker, this.scheduler, retryDelay)
+    return repairFromCluster(marker, this.options.scheduler, retryDelay)
       .pipe(concatWith(defer(() => from(this.options.storage.clearDamage?.() ?? Promise.resolve()))))
       .subscribe({
         complete: () => this.loop.dispatch({ kind: 'repaired' }),
@@ -434,7 +399,7 @@ class Node implements RaftNode, HasTestHooks {
     if (!s || this.stopped) return;
     let effects: readonly Effect[];
     try {
-      s.now = this.scheduler.now();
+      s.now = this.options.scheduler.now();
       this.electionTimerReset = false;
       effects = step(s, event).list;
     } catch (e) {
@@ -526,11 +491,11 @@ class Node implements RaftNode, HasTestHooks {
 
   /** Registers a request that waits for an answer, failing it after `requestTimeout`. */
   private open(requestId: number, request: Omit<OpenRequest, 'timer'>): number {
-    const timer = this.scheduler.schedule(() => {
+    const timer = this.options.scheduler.schedule(() => {
       if (!this.requests.delete(requestId)) return;
-      const error = new RequestTimeoutError(request.kind, this.requestTimeout);
+      const error = new RequestTimeoutError(request.kind, this.options.requestTimeout);
       for (const w of request.waiters) w.reject(error);
-    }, this.requestTimeout);
+    }, this.options.requestTimeout);
     this.requests.set(requestId, { ...request, timer } as OpenRequest);
     return requestId;
   }
@@ -567,9 +532,9 @@ class Node implements RaftNode, HasTestHooks {
     const entry = {
       index,
       waiters,
-      cancel: this.deadlines.after(this.requestTimeout, () => {
+      cancel: this.deadlines.after(this.options.requestTimeout, () => {
         queue.splice(queue.indexOf(entry), 1);
-        const error = new RequestTimeoutError('read', this.requestTimeout);
+        const error = new RequestTimeoutError('read', this.options.requestTimeout);
         for (const r of waiters) r.reject(error);
       }),
     };
@@ -584,8 +549,8 @@ class Node implements RaftNode, HasTestHooks {
    */
   private withApplyDeadline(proposals: readonly PendingProposal[], firstIndex: number): PendingProposal[] {
     let open = proposals.length;
-    const cancel = this.deadlines.after(this.requestTimeout, () => {
-      const error = new RequestTimeoutError('propose', this.requestTimeout);
+    const cancel = this.deadlines.after(this.options.requestTimeout, () => {
+      const error = new RequestTimeoutError('propose', this.options.requestTimeout);
       for (let i = 0; i < proposals.length; i++) this.tracker.forget(firstIndex + i, () => error);
     });
     const settled = () => {

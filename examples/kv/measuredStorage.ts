@@ -56,6 +56,7 @@ export function measuredStorage(storage: Storage, observer: StorageObserver): St
       };
     },
     readSnapshot: () => storage.readSnapshot(),
+    ...(storage.clearDamage ? { clearDamage: () => storage.clearDamage!() } : {}),
     close: () => storage.close(),
   };
 }

@@ -107,7 +107,7 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
     });
     const node = createRaftNode({
       id: config.id,
-      peers: Object.keys(config.peers),
+      peers: [config.id, ...Object.keys(config.peers)], // --peers lists the others
       join: config.join,
       addresses: { ...config.peers, [config.id]: hostPort(config.raft) },
       transport,

@@ -8,6 +8,17 @@ export interface TimeoutRange {
 }
 
 /**
+ * One election timeout drawn uniformly from `range` (Raft §5.2): the single draw that the
+ * follower's timer and the candidate's use.
+ *
+ * @example
+ * drawElectionTimeout({ min: 150, max: 300 }, seededRandom(1)); // 150 plus a whole number up to 150
+ */
+export function drawElectionTimeout(range: TimeoutRange, random: () => number): number {
+  return randomInt(random, range.min, range.max);
+}
+
+/**
  * Fires once when `resets$` has been silent for a randomized election timeout, drawn
  * afresh from `range` at the start and after every reset (Raft §5.2: randomization keeps
  * split votes rare). With `firstDelay`, the first timeout is that long instead (a timer
@@ -61,7 +72,7 @@ export function electionTimer(
       pending?.unsubscribe();
       arm(timeout);
     };
-    const draw = () => randomInt(random, range.min, range.max);
+    const draw = () => drawElectionTimeout(range, random);
     reset(firstDelay ?? draw());
     const upstream = resets$.subscribe({
       next: () => reset(draw()),

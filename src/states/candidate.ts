@@ -1,6 +1,6 @@
 import { defer, map, timer } from 'rxjs';
 import type { RaftEvent } from '../core/events';
-import { randomInt } from '../random';
+import { drawElectionTimeout } from '../operators/electionTimer';
 import type { RolePipeline } from './context';
 
 /**
@@ -9,7 +9,7 @@ import type { RolePipeline } from './context';
  */
 export const candidate: RolePipeline = (ctx, epoch) =>
   defer(() => {
-    const delay = randomInt(ctx.random, ctx.electionTimeout.min, ctx.electionTimeout.max);
+    const delay = drawElectionTimeout(ctx.electionTimeout, ctx.random);
     ctx.electionTimerArmed(ctx.scheduler.now() + delay);
     return timer(delay, ctx.scheduler);
   }).pipe(map((): RaftEvent => ({ kind: 'electionTimeout', epoch })));

@@ -81,3 +81,19 @@ export class SnapshotInProgressError extends RaftError {
     super(`a snapshot (at index ${index}) is already being written`);
   }
 }
+
+/**
+ * A snapshot could not be started: the process has no file descriptor left to create its
+ * file (EMFILE/ENFILE). Nothing was written and the storage keeps working (this is not
+ * fail-stop: hard state and log writes need no new descriptor); the writer is unusable,
+ * abort it and take the snapshot later.
+ *
+ * @example
+ * try { await writer.write(chunk); }
+ * catch (e) { if (e instanceof OutOfDescriptorsError) { await writer.abort(); retryLater(); } }
+ */
+export class OutOfDescriptorsError extends RaftError {
+  constructor(readonly file: string, cause: unknown) {
+    super(`cannot create ${file}: no file descriptor left (the storage keeps working; try the snapshot again later)`, { cause });
+  }
+}

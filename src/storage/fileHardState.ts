@@ -1,7 +1,7 @@
 import * as path from 'path';
-import { INITIAL_HARD_STATE, HardState } from './storage';
+import type { HardState } from './storage';
 import { CorruptLogError } from './fileErrors';
-import { FileSystem, hasErrorCode, syncDirectory, writeFully } from './fileSystem';
+import { FileHandleLike, FileSystem, hasErrorCode, writeFully } from './fileSystem';
 import {
   checkFileHeader,
   checkRecord,
@@ -16,67 +16,123 @@ import {
 
 /** The file name of the hard state inside the storage directory. */
 export const HARD_STATE_FILE = 'hardstate';
-const TEMP_SUFFIX = '.tmp';
+/** The spare file the next state is written into (held open between saves). */
+const SPARE_SUFFIX = '.next';
+/** The temp file of earlier versions, which wrote a new file for every save. */
+const LEGACY_TEMP_SUFFIX = '.tmp';
+/** A second name the current file takes for an instant during a save, so it can become the spare. */
+const PREVIOUS_SUFFIX = '.prev';
 const MAGIC = 'RXRAFTHS';
 const NO_VOTE = 0xffff_ffff;
 const TWO_32 = 0x1_0000_0000;
 
 /**
- * The hard state (term, votedFor), replaced atomically: the new state is written to
- * `hardstate.tmp`, fsynced, renamed over `hardstate`, and the directory is fsynced. A
- * crash leaves either the old or the new file, never a mix; a leftover temp file was
- * never acknowledged and is removed on open.
+ * The hard state (term, votedFor), replaced atomically without opening any file after
+ * `open`: saving works when the process has no file descriptor left (issue 18,
+ * finding 3: a node out of descriptors failed to create `hardstate.tmp` and stopped).
+ *
+ * Two files are held open: `hardstate` (the current state) and the spare
+ * `hardstate.next`. A save writes the new state into the spare (truncate, write, fsync),
+ * gives the current file a second name (`link hardstate hardstate.prev`), renames the
+ * spare over `hardstate` (the commit point: atomic), renames `hardstate.prev` to
+ * `hardstate.next` (the old file becomes the next spare, its descriptor still open) and
+ * fsyncs the directory through a descriptor held for the storage's life. A crash at
+ * any point leaves `hardstate` holding either the old or the new state, never a mix;
+ * a leftover `hardstate.prev` is removed by `read` (the spare is truncated before use).
  *
  * File layout: a file header ("RXRAFTHS", version, 0), then one framed record of type
  * HardState whose payload is `u32 termHigh | u32 termLow | u32 voteLength | vote UTF-8`
  * (`voteLength` 0xffffffff means no vote).
  *
  * @example
- * const file = new HardStateFile(nodeFileSystem, dir);
+ * const state = await HardStateFile.read(nodeFileSystem, dir); // null: none was ever saved
+ * const file = state ? await HardStateFile.open(fs, dir, dirHandle) : await HardStateFile.create(fs, dir, dirHandle, INITIAL_HARD_STATE);
  * await file.save({ term: 3, votedFor: 'n2' });
- * (await file.load()).term; // 3
  */
 export class HardStateFile {
-  private readonly file: string;
-  private readonly temp: string;
-
-  constructor(private readonly fs: FileSystem, private readonly dir: string) {
-    this.file = path.join(dir, HARD_STATE_FILE);
-    this.temp = this.file + TEMP_SUFFIX;
-  }
+  private constructor(
+    private readonly fs: FileSystem,
+    private readonly dir: string,
+    private readonly directory: FileHandleLike,
+    /** Open on the file named `hardstate`. */
+    private current: FileHandleLike,
+    /** Open on the file named `hardstate.next`; its content is irrelevant. */
+    private spare: FileHandleLike,
+  ) {}
 
   /**
-   * Reads the hard state (the initial one if none was ever saved) and removes a leftover
-   * temp file. Throws `CorruptLogError` when the file is damaged.
+   * Removes leftovers of an interrupted save and reads the hard state, or null when the
+   * directory has none. Throws `CorruptLogError` when the file is damaged.
    */
-  async load(): Promise<HardState> {
-    try {
-      await this.fs.unlink(this.temp);
-    } catch (e) {
-      if (!hasErrorCode(e, 'ENOENT')) throw e;
-    }
+  static async read(fs: FileSystem, dir: string): Promise<HardState | null> {
+    const file = path.join(dir, HARD_STATE_FILE);
+    await unlinkIfExists(fs, file + LEGACY_TEMP_SUFFIX);
+    await unlinkIfExists(fs, file + PREVIOUS_SUFFIX);
     let buf: Buffer;
     try {
-      buf = await this.fs.readFile(this.file);
+      buf = await fs.readFile(file);
     } catch (e) {
-      if (hasErrorCode(e, 'ENOENT')) return INITIAL_HARD_STATE;
+      if (hasErrorCode(e, 'ENOENT')) return null;
       throw e;
     }
-    return decodeHardStateFile(buf, this.file);
+    return decodeHardStateFile(buf, file);
   }
 
-  /** Replaces the hard state durably (temp file, fsync, rename, fsync of the directory). */
-  async save(state: HardState): Promise<void> {
-    const bytes = encodeHardStateFile(state);
-    const handle = await this.fs.open(this.temp, 'w', 0o644);
+  /** Creates `hardstate` holding `state` (durably: spare file, fsync, rename, fsync of the directory), then opens it. */
+  static async create(fs: FileSystem, dir: string, directory: FileHandleLike, state: HardState): Promise<HardStateFile> {
+    const file = path.join(dir, HARD_STATE_FILE);
+    const handle = await fs.open(file + SPARE_SUFFIX, 'w', 0o644);
     try {
-      await writeFully(handle, bytes, 0);
+      await writeFully(handle, encodeHardStateFile(state), 0);
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await this.fs.rename(this.temp, this.file);
-    await syncDirectory(this.fs, this.dir);
+    await fs.rename(file + SPARE_SUFFIX, file);
+    await directory.sync();
+    return HardStateFile.open(fs, dir, directory);
+  }
+
+  /** Opens an existing `hardstate` (after `read`) and creates the spare: every descriptor a save needs. */
+  static async open(fs: FileSystem, dir: string, directory: FileHandleLike): Promise<HardStateFile> {
+    const file = path.join(dir, HARD_STATE_FILE);
+    const current = await fs.open(file, 'r+');
+    try {
+      const spare = await fs.open(file + SPARE_SUFFIX, 'w', 0o644);
+      return new HardStateFile(fs, dir, directory, current, spare);
+    } catch (e) {
+      await current.close();
+      throw e;
+    }
+  }
+
+  /** Replaces the hard state durably (see the class); opens no file. */
+  async save(state: HardState): Promise<void> {
+    const bytes = encodeHardStateFile(state);
+    const file = path.join(this.dir, HARD_STATE_FILE);
+    const spare = this.spare;
+    await spare.truncate(0);
+    await writeFully(spare, bytes, 0);
+    await spare.sync();
+    await this.fs.link(file, file + PREVIOUS_SUFFIX);
+    await this.fs.rename(file + SPARE_SUFFIX, file);
+    await this.fs.rename(file + PREVIOUS_SUFFIX, file + SPARE_SUFFIX);
+    this.spare = this.current;
+    this.current = spare;
+    await this.directory.sync();
+  }
+
+  /** Closes both files (the directory descriptor belongs to the caller). */
+  async close(): Promise<void> {
+    await Promise.allSettled([this.current.close(), this.spare.close()]);
+  }
+}
+
+async function unlinkIfExists(fs: FileSystem, file: string): Promise<void> {
+  try {
+    await fs.unlink(file);
+  } catch (e) {
+    if (!hasErrorCode(e, 'ENOENT')) throw e;
   }
 }
 

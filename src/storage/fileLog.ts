@@ -5,7 +5,7 @@ import type { Entry } from '../messages/entry';
 import { decodeEntries } from '../messages/entryCodec';
 import { CorruptLogError } from './fileErrors';
 import type { LogCompaction } from './fileSnapshotFormat';
-import { FileHandleLike, FileSystem, hasErrorCode, syncDirectory, writeFully } from './fileSystem';
+import { FileHandleLike, FileSystem, hasErrorCode, isOutOfDescriptors, writeFully } from './fileSystem';
 import {
   checkFileHeader,
   FILE_HEADER_BYTES,
@@ -22,6 +22,11 @@ import {
 const SEGMENT_MAGIC = 'RXRAFTWL';
 const SEGMENT_NAME = /^(\d{16})\.wal$/;
 
+/** Whether `name` is a segment's file name. */
+export function isSegmentName(name: string): boolean {
+  return SEGMENT_NAME.test(name);
+}
+
 /** The file name of segment `sequence`: 16 decimal digits, so names sort like numbers. */
 export function segmentName(sequence: number): string {
   return `${String(sequence).padStart(16, '0')}.wal`;
@@ -35,8 +40,33 @@ export interface RecoveryReport {
    * The torn last write that was cut away (it was never acknowledged), or null when the
    * log ended cleanly. `offset` is where the file now ends; `bytes` how many were removed.
    */
-  readonly tornTail: { readonly file: string; readonly offset: number; readonly bytes: number; readonly reason: string } | null;
+  readonly tornTail: {
+    readonly file: string;
+    readonly offset: number;
+    readonly bytes: number;
+    readonly reason: string;
+    /**
+     * Whether the first cut record was there to its full length and failed its check
+     * (checksum, header fields). A record cut short was being written when the process
+     * died: its write never completed, so it was never acknowledged. A full-length record
+     * that fails its check may be a torn write too (blocks persisted out of order) or
+     * damage to an acknowledged record; the two look the same.
+     */
+    readonly complete: boolean;
+    /**
+     * The first log index the cut records may have held: entries from here on may be
+     * gone (one past the last entry kept, or lower when the cut record still names the
+     * index it started at, e.g. a conflict truncation).
+     */
+    readonly from: number;
+  } | null;
 }
+
+/** Called by `FileLog.open` before it cuts records from the end of the log (to record the loss durably first). */
+export type BeforeCut = (tornTail: NonNullable<RecoveryReport['tornTail']>) => Promise<void>;
+
+/** Largest size a segment may reach when its rollover is put off (record offsets are 32-bit). */
+const MAX_SEGMENT_FILE_BYTES = 0xffff_ffff;
 
 /** A `FileLog` ready for appends, with the entries and report recovery produced. */
 export interface OpenedLog {
@@ -53,7 +83,11 @@ export interface OpenedLog {
  * record whose first index is at or below the log's last index replaces the suffix from
  * there on, so a conflict truncation and the append that caused it are one atomic record.
  * A new segment is started when a write would push the current one past
- * `maxSegmentBytes` (a single write larger than that gets a segment of its own).
+ * `maxSegmentBytes` (a single write larger than that gets a segment of its own). When
+ * the process has no file descriptor left to create it (EMFILE/ENFILE: nothing was
+ * created), the write goes into the current segment instead and the rollover is tried
+ * again at the next write: appends never need a new descriptor (issue 18, finding 3).
+ * The directory is fsynced through a descriptor held by the caller.
  *
  * Each `append` is one write(2) of all its records, made durable by the O_DSYNC the
  * segments are opened with (one thread-pool round trip), or else by an fdatasync after
@@ -81,6 +115,8 @@ export class FileLog {
   private constructor(
     private readonly fs: FileSystem,
     private readonly dir: string,
+    /** Open on `dir`, for fsyncs of the directory; owned by the caller. */
+    private readonly directory: FileHandleLike,
     private readonly maxSegmentBytes: number,
     /** Sequence number of the first segment. */
     private firstSequence: number,
@@ -102,18 +138,29 @@ export class FileLog {
     private readonly writeThrough: boolean,
   ) {}
 
+  /** Rollovers put off because no file descriptor was left (for tests and metrics). */
+  deferredRolls = 0;
+
   /**
    * Opens the log in `dir` (creating the first segment if there is none), checks every
    * record, cuts away a torn last write, deletes segments the compaction left behind, and
    * returns the log's entries after the compaction point. `compaction` is null when there
    * is no snapshot. Throws `CorruptLogError` for damage anywhere but in the last write.
    */
-  static async open(fs: FileSystem, dir: string, maxSegmentBytes: number, compaction: LogCompaction | null, writeThrough = false): Promise<OpenedLog> {
+  static async open(
+    fs: FileSystem,
+    dir: string,
+    directory: FileHandleLike,
+    maxSegmentBytes: number,
+    compaction: LogCompaction | null,
+    writeThrough = false,
+    beforeCut: BeforeCut = async () => undefined,
+  ): Promise<OpenedLog> {
     const compacted = compaction ?? { compactedThrough: 0, firstLiveSegment: 1 };
     const { sequences, doomed } = await liveSegments(fs, dir, compacted, compaction !== null);
     if (sequences.length === 0) {
-      const handle = await createSegment(fs, dir, 1, writeThrough);
-      const log = new FileLog(fs, dir, maxSegmentBytes, 1, 1, handle, FILE_HEADER_BYTES, 1, compacted, new Map([[1, 0]]), writeThrough);
+      const handle = await createSegment(fs, dir, directory, 1, writeThrough);
+      const log = new FileLog(fs, dir, directory, maxSegmentBytes, 1, 1, handle, FILE_HEADER_BYTES, 1, compacted, new Map([[1, 0]]), writeThrough);
       return { log, entries: [], recovery: { segments: 0, tornTail: null } };
     }
     const replay = new Replay(compacted.compactedThrough);
@@ -133,7 +180,8 @@ export class FileLog {
         if (!isLast || findRecordsAfter(buf, FILE_HEADER_BYTES - 1).length > 0) {
           throw new CorruptLogError(file, 0, headerProblem);
         }
-        tornTail = { file, offset: 0, bytes: buf.length, reason: headerProblem };
+        // No record was ever in it: nothing is lost.
+        tornTail = { file, offset: 0, bytes: buf.length, reason: headerProblem, complete: false, from: replay.lastIndex() + 1 };
         goodEnd = 0;
         break;
       }
@@ -146,7 +194,10 @@ export class FileLog {
         if (!isLast || !replay.badRecordIsInLastWrite(buf, scan.bad.offset)) {
           throw new CorruptLogError(file, scan.bad.offset, scan.bad.reason);
         }
-        tornTail = { file, offset: scan.goodEnd, bytes: buf.length - scan.goodEnd, reason: scan.bad.reason };
+        const from = replay.firstIndexCutBy(buf, scan.bad.offset);
+        const at = scan.bad.offset;
+        const complete = buf.length - at >= RECORD_HEADER_BYTES && at + RECORD_HEADER_BYTES + buf.readUInt32BE(at + 4) <= buf.length;
+        tornTail = { file, offset: scan.goodEnd, bytes: buf.length - scan.goodEnd, reason: scan.bad.reason, complete, from };
       }
       lastBuf = buf;
       goodEnd = scan.goodEnd;
@@ -162,6 +213,7 @@ export class FileLog {
         await handle.datasync();
         goodEnd = FILE_HEADER_BYTES;
       } else if (goodEnd < lastBuf.length) {
+        await beforeCut(tornTail as NonNullable<RecoveryReport['tornTail']>);
         await handle.truncate(goodEnd);
         await handle.datasync();
       }
@@ -169,7 +221,7 @@ export class FileLog {
       await handle.close();
       throw e;
     }
-    const log = new FileLog(fs, dir, maxSegmentBytes, firstSequence, lastSequence, handle, goodEnd, replay.nextWrite(), compacted, maxIndexes, writeThrough);
+    const log = new FileLog(fs, dir, directory, maxSegmentBytes, firstSequence, lastSequence, handle, goodEnd, replay.nextWrite(), compacted, maxIndexes, writeThrough);
     try {
       // Finish a deletion a crash interrupted.
       for (const sequence of doomed) await unlinkIfExists(fs, path.join(dir, segmentName(sequence)));
@@ -189,7 +241,15 @@ export class FileLog {
    */
   async append(blocks: readonly Buffer[], payloadBytes: number, maxIndex: number): Promise<void> {
     const total = blocks.length * RECORD_HEADER_BYTES + payloadBytes;
-    if (this.writeOffset > FILE_HEADER_BYTES && this.writeOffset + total > this.maxSegmentBytes) await this.roll();
+    if (this.writeOffset > FILE_HEADER_BYTES && this.writeOffset + total > this.maxSegmentBytes) {
+      try {
+        await this.roll();
+      } catch (e) {
+        // Out of descriptors: nothing was created; keep writing here while the format allows.
+        if (!isOutOfDescriptors(e) || this.writeOffset + total > MAX_SEGMENT_FILE_BYTES) throw e;
+        this.deferredRolls++;
+      }
+    }
     if (maxIndex > (this.maxIndexes.get(this.lastSequence) ?? 0)) this.maxIndexes.set(this.lastSequence, maxIndex);
     const out = Buffer.allocUnsafe(total);
     const write = this.nextWrite;
@@ -268,7 +328,7 @@ export class FileLog {
   /** Starts the next segment; it is created, synced and linked durably before use. */
   private async roll(): Promise<void> {
     const sequence = this.lastSequence + 1;
-    const handle = await createSegment(this.fs, this.dir, sequence, this.writeThrough);
+    const handle = await createSegment(this.fs, this.dir, this.directory, sequence, this.writeThrough);
     const previous = this.handle;
     this.handle = handle;
     this.lastSequence = sequence;
@@ -333,6 +393,26 @@ class Replay {
     const entries = this.entries;
     if (entries.length === 0) return entries;
     return entries.slice(Math.max(0, this.compactedThrough + 1 - entries[0].index));
+  }
+
+  /** The last index of the log rebuilt so far (the compaction point when it is empty). */
+  lastIndex(): number {
+    const entries = this.entries;
+    return entries.length > 0 ? entries[entries.length - 1].index : this.compactedThrough;
+  }
+
+  /**
+   * The first index the bad record at `badOffset` (about to be cut) may have held: one
+   * past the log's end, or the first index its payload still names when that lies
+   * inside the log (a conflict truncation that replaced a suffix). Best effort: the
+   * record is damaged, so a value outside the log is ignored.
+   */
+  firstIndexCutBy(buf: Buffer, badOffset: number): number {
+    const next = this.lastIndex() + 1;
+    const at = badOffset + RECORD_HEADER_BYTES + 4; // the block's u32 count, then the first entry's index
+    if (buf.length < at + 8 || buf[badOffset + 8] !== RecordType.Entries) return next;
+    const named = buf.readUInt32BE(at) * 0x1_0000_0000 + buf.readUInt32BE(at + 4);
+    return named >= Math.max(1, this.compactedThrough + 1) && named < next ? named : next;
   }
 
   /** The sequence number for the next write(2). */
@@ -431,14 +511,14 @@ function segmentHeader(sequence: number): Buffer {
   return header;
 }
 
-/** Creates segment `sequence` with its header, syncs it and the directory entry. */
-async function createSegment(fs: FileSystem, dir: string, sequence: number, writeThrough: boolean): Promise<FileHandleLike> {
+/** Creates segment `sequence` with its header, syncs it and the directory entry (through `directory`). */
+async function createSegment(fs: FileSystem, dir: string, directory: FileHandleLike, sequence: number, writeThrough: boolean): Promise<FileHandleLike> {
   const flags = writeThrough ? fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_DSYNC : 'wx';
   const handle = await fs.open(path.join(dir, segmentName(sequence)), flags, 0o644);
   try {
     await writeFully(handle, segmentHeader(sequence), 0);
     await handle.datasync();
-    await syncDirectory(fs, dir);
+    await directory.sync();
     return handle;
   } catch (e) {
     await handle.close();

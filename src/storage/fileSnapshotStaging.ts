@@ -48,6 +48,8 @@ export class StagedSnapshot {
     /** The snapshot's sequence number (its file names derive from it). */
     readonly sequence: number,
     meta: SnapshotMeta,
+    /** Open on `dir`: the directory is fsynced through it (no descriptor needed at install); else opened then. */
+    private readonly directory: FileHandleLike | null = null,
   ) {
     this.temp = path.join(dir, snapshotTempName(sequence));
     this.start = encodeSnapshotStart(sequence, meta);
@@ -87,7 +89,8 @@ export class StagedSnapshot {
     await this.chain;
     const file = path.join(this.dir, snapshotFileName(this.sequence));
     await this.fs.rename(this.temp, file);
-    await syncDirectory(this.fs, this.dir);
+    if (this.directory) await this.directory.sync();
+    else await syncDirectory(this.fs, this.dir);
     return file;
   }
 

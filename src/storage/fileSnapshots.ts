@@ -53,10 +53,12 @@ export class SnapshotFiles {
     private readonly dir: string,
     /** The sequence the next staged snapshot gets. Invariant: above every snapshot file's. */
     private nextSequence: number,
+    /** Open on `dir` (owned by the caller), for fsyncs of the directory at install. */
+    private readonly directory: FileHandleLike | null = null,
   ) {}
 
   /** Cleans up the directory's snapshot files and returns the verified current snapshot. */
-  static async open(fs: FileSystem, dir: string): Promise<{ files: SnapshotFiles; current: DurableSnapshot | null }> {
+  static async open(fs: FileSystem, dir: string, directory: FileHandleLike | null = null): Promise<{ files: SnapshotFiles; current: DurableSnapshot | null }> {
     const complete: number[] = [];
     let highest = 0;
     for (const name of await fs.readdir(dir)) {
@@ -67,7 +69,7 @@ export class SnapshotFiles {
       else complete.push(parsed.sequence);
     }
     complete.sort((a, b) => a - b);
-    const files = new SnapshotFiles(fs, dir, highest + 1);
+    const files = new SnapshotFiles(fs, dir, highest + 1, directory);
     const last = complete.pop();
     if (last === undefined) return { files, current: null };
     const current = await verifySnapshotFile(fs, path.join(dir, snapshotFileName(last)), last);
@@ -77,7 +79,7 @@ export class SnapshotFiles {
 
   /** Starts writing a new snapshot under the next sequence number. */
   stage(meta: SnapshotMeta): StagedSnapshot {
-    return new StagedSnapshot(this.fs, this.dir, this.nextSequence++, meta);
+    return new StagedSnapshot(this.fs, this.dir, this.nextSequence++, meta, this.directory);
   }
 
   /** The chunks of `snapshot`, read lazily; each iteration reads the file afresh. */

@@ -3,25 +3,28 @@ import * as path from 'path';
 import { RaftError, StorageFailedError } from '../errors';
 import type { Entry } from '../messages/entry';
 import { entriesBlock } from '../messages/entryBlocks';
+import { DamageRecord, mergeDamage } from './fileDamage';
 import { DirectoryLock } from './fileDirectoryLock';
-import { NonContiguousAppendError, SnapshotInProgressError } from './fileErrors';
+import { NonContiguousAppendError, OutOfDescriptorsError, SnapshotInProgressError } from './fileErrors';
 import { HardStateFile } from './fileHardState';
-import { FileLog, RecoveryReport } from './fileLog';
+import { FileLog, isSegmentName, RecoveryReport } from './fileLog';
 import type { LogCompaction } from './fileSnapshotFormat';
 import { DurableSnapshot, SnapshotFiles } from './fileSnapshots';
 import type { StagedSnapshot } from './fileSnapshotStaging';
-import { FileSystem, nodeFileSystem, syncDirectory } from './fileSystem';
-import { HardState, PersistedState, SnapshotMeta, SnapshotWriter, Storage } from './storage';
+import { FileHandleLike, FileSystem, isOutOfDescriptors, nodeFileSystem, syncDirectory } from './fileSystem';
+import { HardState, INITIAL_HARD_STATE, PersistedState, SnapshotMeta, SnapshotWriter, Storage, StorageDamage } from './storage';
 
 export {
   CorruptLogError,
   DirectoryLockedError,
   NonContiguousAppendError,
+  OutOfDescriptorsError,
   SnapshotInProgressError,
   SnapshotReplacedError,
 } from './fileErrors';
 export type { RecoveryReport } from './fileLog';
 export type { FileSystem, FileHandleLike } from './fileSystem';
+export type { StorageDamage } from './storage';
 
 export interface FileStorageOptions {
   /**
@@ -100,15 +103,32 @@ interface OpenWriter {
  * - Fail-stop: once a write or sync fails (snapshot chunk writes included), that call
  *   and every later one reject with `StorageFailedError`; nothing is acknowledged after
  *   a failure (a failed fsync leaves the file's state unknown, so it is never retried).
+ *   One exception: a snapshot whose file cannot be created for lack of descriptors
+ *   rejects its `write` with `OutOfDescriptorsError` and the storage keeps working.
  *   `close()` still releases the files and the lock.
  * - `open` takes the directory lock (`DirectoryLockedError` if held), removes a torn
  *   last write (reported in `recovery`), removes what a crash left behind (temp files,
  *   replaced snapshots, compacted segments), and refuses damaged data before the tail —
  *   a damaged current snapshot included — with `CorruptLogError` naming the file and
  *   byte offset.
+ * - Damage that may have cost acknowledged state is reported by `load()` as `damage`
+ *   (see `StorageDamage`) until `clearDamage()`: records cut from the end of the log, and
+ *   a hard state missing beside a log or snapshot (a new directory gets its hard state
+ *   before its first segment, so only a lost file looks like that). The damage is
+ *   recorded durably in `DAMAGE` before it is acted on.
+ * - Out of file descriptors: the paths Raft's safety depends on open nothing after
+ *   `open`. The hard state is replaced through two files held open (see
+ *   `fileHardState.ts`), the directory is fsynced through a descriptor held open, log
+ *   appends write the open segment, and a segment rollover that finds no descriptor
+ *   (EMFILE/ENFILE) is put off to a later append (see `fileLog.ts`). A snapshot commit
+ *   needs no new descriptor either, but starting a snapshot creates its file
+ *   (`OutOfDescriptorsError` when it cannot), and so do reading a snapshot and reading
+ *   the log back (`load()` after writes). Four descriptors are held: the segment, the
+ *   two hard-state files and the directory.
  *
- * Layout of `dir`: `LOCK`, `hardstate`, segments `0000000000000001.wal`, ..., and the
- * current snapshot `snapshot-<sequence>.snap` (see `fileSnapshotFormat.ts`).
+ * Layout of `dir`: `LOCK`, `hardstate` and its spare `hardstate.next`, `DAMAGE` (only
+ * after damage), segments `0000000000000001.wal`, ..., and the current snapshot
+ * `snapshot-<sequence>.snap` (see `fileSnapshotFormat.ts`).
  *
  * Limits: the compaction point only grows (a commit with a lower `compactUpTo` than an
  * earlier one compacts nothing more). Without `discardLog`, a log that ends between
@@ -148,6 +168,8 @@ export class FileStorage implements Storage {
 
   /** Durable writes completed so far: log write, hard-state replacement, or snapshot commit (for tests and benchmarks). */
   syncs = 0;
+  /** Damage reported by `load()` until `clearDamage()`. */
+  private damage: StorageDamage | null;
 
   private constructor(
     /** The storage directory. */
@@ -158,10 +180,15 @@ export class FileStorage implements Storage {
     private readonly hardStateFile: HardStateFile,
     private readonly snapshots: SnapshotFiles,
     private readonly lock: DirectoryLock,
+    /** Open on `dir` for fsyncs of the directory. */
+    private readonly directory: FileHandleLike,
+    private readonly fs: FileSystem,
     hardState: HardState,
     snapshot: DurableSnapshot | null,
     entries: Entry[],
+    damage: StorageDamage | null,
   ) {
+    this.damage = damage;
     this.compactedThrough = snapshot?.compaction.compactedThrough ?? 0;
     this.lastIndex = entries.length > 0 ? entries[entries.length - 1].index : this.compactedThrough;
     this.durableHardState = hardState;
@@ -185,18 +212,50 @@ export class FileStorage implements Storage {
       throw new RangeError(`maxSegmentBytes must be an integer from 64 to 2^32 - 1, got ${maxSegmentBytes}`);
     }
     let lock: DirectoryLock | null = null;
+    let directory: FileHandleLike | null = null;
+    let hardStateFile: HardStateFile | null = null;
+    let log: FileLog | null = null;
     try {
       const created = await fs.mkdir(dir, { recursive: true });
       if (created !== undefined) await syncDirectory(fs, path.dirname(path.resolve(dir)));
       lock = await DirectoryLock.acquire(fs, dir);
-      const hardStateFile = new HardStateFile(fs, dir);
-      const hardState = await hardStateFile.load();
-      const { files, current } = await SnapshotFiles.open(fs, dir);
+      const dirHandle = await fs.open(dir, 'r');
+      directory = dirHandle;
+      let damage = await DamageRecord.read(fs, dir);
+      const recordDamage = async (found: StorageDamage) => {
+        damage = mergeDamage(damage, found);
+        await DamageRecord.write(fs, dir, dirHandle, damage);
+      };
+      let hardState = await HardStateFile.read(fs, dir);
+      const { files, current } = await SnapshotFiles.open(fs, dir, dirHandle);
+      const hadSegments = (await fs.readdir(dir)).some(isSegmentName);
+      if (hardState === null && (hadSegments || current)) {
+        await recordDamage({ hardStateMissing: true, truncatedTail: null }); // before the hard state is made up
+      } else if (hardState === null) {
+        // A new directory: its hard state exists before its first segment does.
+        hardState = INITIAL_HARD_STATE;
+        hardStateFile = await HardStateFile.create(fs, dir, dirHandle, hardState);
+      }
       // O_DSYNC where the platform has it (not Windows); fdatasync otherwise.
       const writeThrough = (options.logSync ?? (options.fs ? 'fdatasync' : 'dsync')) === 'dsync' && typeof fsConstants.O_DSYNC === 'number';
-      const { log, entries, recovery } = await FileLog.open(fs, dir, maxSegmentBytes, current?.compaction ?? null, writeThrough);
-      return new FileStorage(dir, recovery, log, hardStateFile, files, lock, hardState, current, entries);
+      // A record cut short was never acknowledged: the normal torn write of a crash, not damage.
+      const opened = await FileLog.open(fs, dir, dirHandle, maxSegmentBytes, current?.compaction ?? null, writeThrough, (cut) =>
+        cut.complete ? recordDamage({ hardStateMissing: false, truncatedTail: { from: cut.from, reason: cut.reason } }) : Promise.resolve(),
+      );
+      log = opened.log;
+      if (hardState === null) {
+        // Lost: the highest term the log or snapshot shows is a lower bound of the node's term; the vote is unknown.
+        const entries = opened.entries;
+        const term = Math.max(current?.meta.term ?? 0, entries.length > 0 ? entries[entries.length - 1].term : 0);
+        hardState = { term, votedFor: null };
+        hardStateFile = await HardStateFile.create(fs, dir, dirHandle, hardState);
+      }
+      hardStateFile ??= await HardStateFile.open(fs, dir, dirHandle);
+      return new FileStorage(dir, opened.recovery, opened.log, hardStateFile, files, lock, dirHandle, fs, hardState, current, opened.entries, damage);
     } catch (e) {
+      await log?.close().catch(() => undefined);
+      await hardStateFile?.close().catch(() => undefined);
+      await directory?.close().catch(() => undefined);
       if (lock) await lock.release().catch(() => undefined);
       if (e instanceof RaftError) throw e;
       throw new StorageFailedError(`cannot open storage in ${dir}: ${errorMessage(e)}`, e);
@@ -212,7 +271,7 @@ export class FileStorage implements Storage {
     const recovered = this.recovered;
     if (recovered && this.queue.length === 0 && !this.flushing && !this.failure && !this.closed) {
       this.recovered = null;
-      return { hardState: this.durableHardState, snapshot: this.snapshot?.meta ?? null, entries: recovered };
+      return { hardState: this.durableHardState, snapshot: this.snapshot?.meta ?? null, entries: recovered, damage: this.damage };
     }
     this.recovered = null;
     const read: { state?: PersistedState; error?: unknown } = {};
@@ -221,7 +280,7 @@ export class FileStorage implements Storage {
         // A read error fails this call only, not the storage.
         try {
           const entries = await this.log.readEntries();
-          read.state = { hardState: this.durableHardState, snapshot: this.snapshot?.meta ?? null, entries };
+          read.state = { hardState: this.durableHardState, snapshot: this.snapshot?.meta ?? null, entries, damage: this.damage };
         } catch (e) {
           read.error = e;
         }
@@ -230,6 +289,25 @@ export class FileStorage implements Storage {
     if (read.state) return read.state;
     if (read.error instanceof RaftError) throw read.error;
     throw new StorageFailedError(`cannot read the log back: ${errorMessage(read.error)}`, read.error);
+  }
+
+  /**
+   * Forgets the damage `load()` reports (see `StorageDamage`): removes the `DAMAGE`
+   * record durably, in order with the other writes. Call it once the node was repaired.
+   */
+  clearDamage(): Promise<void> {
+    return this.enqueue(TASK, {
+      task: async () => {
+        if (this.damage === null) return;
+        await DamageRecord.clear(this.fs, this.dir, this.directory);
+        this.damage = null;
+      },
+    });
+  }
+
+  /** Rollovers of the log put off because no file descriptor was left (see the class; for tests and metrics). */
+  get deferredRolls(): number {
+    return this.log.deferredRolls;
   }
 
   saveHardState(state: HardState): Promise<void> {
@@ -292,6 +370,8 @@ export class FileStorage implements Storage {
           await this.snapshots.close();
           await this.log.close();
         } finally {
+          await this.hardStateFile.close();
+          await this.directory.close().catch(() => undefined);
           await this.lock.release();
         }
       });
@@ -304,6 +384,8 @@ export class FileStorage implements Storage {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new StorageFailedError(`storage in ${this.dir} is closed`));
     return writer.staged.write(chunk).catch((e: unknown) => {
+      // Only creating the file can find no descriptor: nothing was written, nothing is lost.
+      if (isOutOfDescriptors(e)) throw new OutOfDescriptorsError(writer.staged.temp, e);
       throw this.fail(`snapshot write to ${writer.staged.temp} failed`, e);
     });
   }

@@ -87,3 +87,11 @@ export async function syncDirectory(fs: FileSystem, dir: string): Promise<void> 
 export function hasErrorCode(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
 }
+
+/**
+ * True when `error` says the process (EMFILE) or the system (ENFILE) has no file
+ * descriptor left: the open failed before it created or changed anything.
+ */
+export function isOutOfDescriptors(error: unknown): boolean {
+  return hasErrorCode(error, 'EMFILE') || hasErrorCode(error, 'ENFILE');
+}

@@ -60,7 +60,12 @@ export class MemoryStorage implements Storage {
   syncs = 0;
 
   async load(): Promise<PersistedState> {
-    return { hardState: this.hardState, snapshot: this.snapshot?.meta ?? null, entries: this.entries.slice() };
+    return { hardState: this.hardState, snapshot: this.snapshot?.meta ?? null, entries: this.entries.slice(), damage: null };
+  }
+
+  /** Memory is never damaged (see `StorageDamage`): nothing to forget, but ordered with the writes like every call. */
+  clearDamage(): Promise<void> {
+    return this.enqueue({ kind: 'append', entries: [] });
   }
 
   createSnapshot(meta: SnapshotMeta): SnapshotWriter {

@@ -26,10 +26,12 @@ export interface SnapshotMeta {
  *   `hardState` has the highest term found in the log or snapshot (a lower bound) and no
  *   vote, so the node may already have voted in that term or later ones. Voting again
  *   could elect two leaders in one term.
- * - `truncatedTail`: recovery cut records at the end of the log that failed their
- *   checksum. A write torn by a crash was never acknowledged, but damage to an
- *   acknowledged record looks the same: entries from `from` on may have been
- *   acknowledged (counted in a commit, or in a leader's matchIndex) and are gone.
+ * - `truncatedTail`: recovery cut records at the end of the log that were there to
+ *   their full length but failed their checksum. A write torn by a crash was never
+ *   acknowledged, but damage to an acknowledged record looks the same: entries from
+ *   `from` on may have been acknowledged (counted in a commit, or in a leader's
+ *   matchIndex) and are gone. A record cut short (its write never completed) is not
+ *   reported: it cannot have been acknowledged.
  *
  * What the runtime is expected to do (not the storage's part): rejoin without voting
  * and without counting toward commit until the cluster has repaired the node (its log

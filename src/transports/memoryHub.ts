@@ -1,5 +1,6 @@
 import { Observable, SchedulerLike, Subject } from 'rxjs';
-import { defaultRandom } from '../defaults';
+import { defaultRandom, defaultScheduler } from '../defaults';
+import { InvalidOptionsError } from '../errors';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import type { Transport } from './transport';
 import { InterceptAction, InterceptOptions, InterceptRule, InterceptSink } from './memoryHubIntercept';
@@ -22,8 +23,11 @@ export interface NetworkFaults {
 }
 
 export interface MemoryHubOptions {
-  /** Every delivery is scheduled here, never made synchronously. */
-  readonly scheduler: SchedulerLike;
+  /**
+   * Every delivery is scheduled here, never made synchronously. Default: the production
+   * scheduler (`createRaftNode`'s default too); tests pass a virtual-time one.
+   */
+  readonly scheduler?: SchedulerLike;
   /** Seedable randomness for delays and faults. */
   readonly random?: () => number;
   readonly faults?: NetworkFaults;
@@ -57,19 +61,28 @@ export class MemoryHub {
   /** Links that drop everything, as "from->to". */
   private readonly blocked = new Set<string>();
   private faults: NetworkFaults;
+  private readonly scheduler: SchedulerLike;
   private readonly random: () => number;
   readonly stats: HubStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, blocked: 0, intercepted: 0 };
   /** Interception rules, in the order they were added; the first active match acts. */
   private rules: InterceptRule[] = [];
   private readonly sink: InterceptSink = {
     deliverLater: (envelope, extra) => this.schedule(envelope, extra),
-    deliverReleased: (envelope) => this.options.scheduler.schedule(() => this.deliver(envelope), this.faults.delay?.min ?? 1),
+    deliverReleased: (envelope) => this.scheduler.schedule(() => this.deliver(envelope), this.faults.delay?.min ?? 1),
     lost: () => this.stats.dropped++,
   };
 
-  constructor(private readonly options: MemoryHubOptions) {
-    this.faults = options.faults ?? {};
-    this.random = options.random ?? defaultRandom;
+  /** Throws `InvalidOptionsError` for a scheduler, `random` or fault rates it cannot use. */
+  constructor(options: MemoryHubOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('options', `MemoryHub takes an options object, got ${String(options)}`);
+    const { scheduler = defaultScheduler, random = defaultRandom, faults = {} } = options;
+    if (typeof scheduler?.now !== 'function' || typeof scheduler.schedule !== 'function') {
+      throw new InvalidOptionsError('scheduler', 'MemoryHub scheduler must be a SchedulerLike (now() and schedule())');
+    }
+    if (typeof random !== 'function') throw new InvalidOptionsError('random', 'MemoryHub random must be a function returning numbers in [0, 1)');
+    this.scheduler = scheduler;
+    this.random = random;
+    this.faults = checkFaults(faults);
   }
 
   /** Attaches a node to the network (again, after a restart) and returns its transport. */
@@ -82,7 +95,7 @@ export class MemoryHub {
 
   /** Replaces the fault rates. */
   setFaults(faults: NetworkFaults): void {
-    this.faults = faults;
+    this.faults = checkFaults(faults);
   }
 
   /** Cuts every link between different groups, both ways. Nodes in no group are unaffected. */
@@ -190,7 +203,7 @@ export class MemoryHub {
     const { delay = { min: 1, max: 1 }, reorder = 0, reorderDelay = 50 } = this.faults;
     let after = delay.min + this.random() * (delay.max - delay.min) + extra;
     if (reorder && this.random() < reorder) after += this.random() * reorderDelay;
-    this.options.scheduler.schedule(() => this.deliver(envelope), after);
+    this.scheduler.schedule(() => this.deliver(envelope), after);
   }
 
   private deliver(envelope: Envelope): void {
@@ -246,4 +259,25 @@ class MemoryTransport implements Transport {
     this.detach();
     this.hub.release(this);
   }
+}
+
+/** Fault rates as given, once checked: probabilities in [0, 1], delays finite, 0 <= min <= max. */
+function checkFaults(faults: NetworkFaults): NetworkFaults {
+  if (typeof faults !== 'object' || faults === null) throw new InvalidOptionsError('faults', `faults must be an object, got ${String(faults)}`);
+  for (const name of ['drop', 'duplicate', 'reorder'] as const) {
+    const p = faults[name];
+    if (p !== undefined && !(typeof p === 'number' && p >= 0 && p <= 1)) throw new InvalidOptionsError(`faults.${name}`, `faults.${name} is a probability in [0, 1], got ${String(p)}`);
+  }
+  const d = faults.reorderDelay;
+  if (d !== undefined && !(typeof d === 'number' && Number.isFinite(d) && d >= 0)) {
+    throw new InvalidOptionsError('faults.reorderDelay', `faults.reorderDelay must be a finite number of at least 0, got ${String(d)}`);
+  }
+  const delay = faults.delay;
+  if (delay !== undefined) {
+    const { min, max } = delay ?? {};
+    if (!(typeof min === 'number' && typeof max === 'number' && Number.isFinite(max) && min >= 0 && min <= max)) {
+      throw new InvalidOptionsError('faults.delay', `faults.delay must be { min, max } with 0 <= min <= max, got ${JSON.stringify(delay)}`);
+    }
+  }
+  return faults;
 }

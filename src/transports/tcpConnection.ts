@@ -7,11 +7,14 @@ import type { Envelope, NodeId } from '../messages/types';
 import { EnvelopeDecoder } from './tcpCodec';
 import {
   AuthenticationError,
+  FrameBudgetExceededError,
+  FrameStalledError,
   FrameTooLargeError,
   HandshakeError,
   InvalidFrameError,
   PeerConnectionError,
 } from './tcpErrors';
+import type { FrameBudget } from './tcpFrameBudget';
 import { FrameLimitExceeded, FrameReader, joinFrames } from './tcpFrames';
 import {
   Auth,
@@ -34,11 +37,18 @@ export interface ConnectionHost {
   readonly secret: string | Uint8Array | undefined;
   /** Whether sockets are TLS sockets whose peer certificate names the peer. */
   readonly tls: boolean;
-  readonly maxFrameBytes: number;
   readonly handshakeTimeout: number;
+  /** Bytes held in partial frames, over every connection of the transport. */
+  readonly frameBudget: FrameBudget;
+  /** A partial frame that receives nothing for this long closes its connection. */
+  readonly partialFrameTimeout: number;
   readonly scheduler: SchedulerLike;
   /** Whether an authenticated peer claiming `id` may connect (a configured peer, or anyone with acceptUnknownPeers). */
   acceptsPeer(id: NodeId): boolean;
+  /** The largest frame accepted from `id` once authenticated (smaller for peers that are not configured members). */
+  frameLimitFor(id: NodeId): number;
+  /** An accepted connection sent a valid hello naming a peer this node accepts (not yet proven). */
+  handshakeProgressed(connection: Connection): void;
   /** The connection authenticated its peer and may carry RPCs. */
   connectionReady(connection: Connection): void;
   /** The connection is gone (called once, whatever the reason). */
@@ -75,6 +85,12 @@ export class Connection {
   private peerNonce: Buffer | undefined;
   private handshakeTimer: Subscription | undefined;
   private decoder: EnvelopeDecoder | undefined;
+  /** Bytes of a partial frame counted in `host.frameBudget`. Invariant: equals `reader.held` between callbacks, 0 once closed. */
+  private held = 0;
+  /** When the last byte of the current partial frame arrived (scheduler time). */
+  private lastProgress = 0;
+  /** Runs while a partial frame is held: closes the connection if it stalls. */
+  private stallTimer: Subscription | undefined;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -109,6 +125,11 @@ export class Connection {
     return this.state === 'ready' && !this.socket.writableNeedDrain;
   }
 
+  /** Raises the largest frame accepted from the peer (it became a configured member). */
+  setFrameLimit(limit: number): void {
+    if (this.state === 'ready') this.reader.setLimit(limit);
+  }
+
   /** Writes frames (a `FrameBatch`); false when the socket asks to wait for `drained`. */
   write(frames: Buffer): boolean {
     return this.socket.write(frames);
@@ -120,6 +141,10 @@ export class Connection {
     this.state = 'closed';
     this.handshakeTimer?.unsubscribe();
     this.handshakeTimer = undefined;
+    this.stallTimer?.unsubscribe();
+    this.stallTimer = undefined;
+    this.host.frameBudget.release(this.held);
+    this.held = 0;
     this.socket.destroy();
     if (error) this.host.report(error);
     this.host.connectionClosed(this);
@@ -141,6 +166,37 @@ export class Connection {
         this.close(new PeerConnectionError(`internal error: ${(e as Error)?.message}`, this.address, this.peerId, e));
       }
     }
+    if ((this.state as State) !== 'closed') this.holdPartialFrame(); // a frame handler may have closed it
+  }
+
+  /**
+   * Accounts the memory the partial frame now holds (the reader allocates it as bytes
+   * arrive, never from the length prefix) against the transport's budget, closing the
+   * connection when the budget cannot take it, and watches for a stall.
+   */
+  private holdPartialFrame(): void {
+    const held = this.reader.held;
+    if (held > this.held) {
+      if (!this.host.frameBudget.tryHold(held - this.held)) {
+        this.close(new FrameBudgetExceededError(held, this.host.frameBudget.limit, this.address, this.peerId));
+        return;
+      }
+    } else {
+      this.host.frameBudget.release(this.held - held);
+    }
+    this.held = held;
+    if (held === 0) return;
+    this.lastProgress = this.host.scheduler.now();
+    this.stallTimer ??= this.host.scheduler.schedule(() => this.checkStall(), this.host.partialFrameTimeout);
+  }
+
+  private checkStall(): void {
+    this.stallTimer = undefined;
+    if (this.state === 'closed' || this.reader.buffered === 0) return;
+    const timeout = this.host.partialFrameTimeout;
+    const left = this.lastProgress + timeout - this.host.scheduler.now();
+    if (left > 0) this.stallTimer = this.host.scheduler.schedule(() => this.checkStall(), left);
+    else this.close(new FrameStalledError(this.reader.buffered, timeout, this.address, this.peerId));
   }
 
   /** Handles one frame; returns whether to keep reading. */
@@ -192,6 +248,7 @@ export class Connection {
     }
     this.peerId = hello.id;
     this.peerNonce = hello.nonce;
+    if (this.direction === 'accept') host.handshakeProgressed(this);
     const auth = encodeAuth(this.proof(host.selfId, hello.id, hello.nonce, this.nonce));
     this.writeFrames(this.direction === 'accept' ? [encodeHello(host.clusterId, host.selfId, this.nonce), auth] : [auth]);
     this.state = 'awaitAuth';
@@ -208,7 +265,7 @@ export class Connection {
     this.decoder = new EnvelopeDecoder(peer, this.host.selfId);
     this.handshakeTimer?.unsubscribe();
     this.handshakeTimer = undefined;
-    this.reader.setLimit(this.host.maxFrameBytes);
+    this.reader.setLimit(this.host.frameLimitFor(peer));
     this.host.connectionReady(this);
   }
 

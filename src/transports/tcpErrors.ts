@@ -35,6 +35,22 @@ export class HandshakeError extends RaftError {
   }
 }
 
+/**
+ * An inbound connection was closed while in its handshake to keep the handshake budget
+ * (`maxPendingHandshakes`, `maxPendingHandshakesPerSource`): `evicted` when a newcomer
+ * took its place (it was the oldest of the lowest-ranked), `refused` when the newcomer
+ * itself ranked below every pending handshake. A `HandshakeError`.
+ */
+export class HandshakeBudgetError extends HandshakeError {
+  constructor(
+    readonly outcome: 'evicted' | 'refused',
+    detail: string,
+    address: string,
+  ) {
+    super(`${outcome} to keep the handshake budget (${detail})`, address);
+  }
+}
+
 /** The remote side failed to prove its identity (wrong secret, untrusted or misnamed certificate). */
 export class AuthenticationError extends RaftError {
   constructor(
@@ -58,6 +74,36 @@ export class InvalidFrameError extends InvalidMessageError {
     readonly peerId?: NodeId,
   ) {
     super(`${reason} (from ${describe(address, peerId)})`);
+  }
+}
+
+/**
+ * A connection was closed because its partial frame would have taken the bytes held in
+ * partial frames, over all connections, past `maxPartialFrameBytes`.
+ */
+export class FrameBudgetExceededError extends RaftError {
+  constructor(
+    /** Bytes this connection would have held. */
+    readonly bytes: number,
+    /** The transport's budget for all connections together. */
+    readonly budget: number,
+    readonly address: string,
+    readonly peerId?: NodeId,
+  ) {
+    super(`partial frame of ${bytes} bytes from ${describe(address, peerId)} would exceed the budget of ${budget} bytes for partial frames`);
+  }
+}
+
+/** A connection was closed because its partial frame received no byte for `partialFrameTimeout`. */
+export class FrameStalledError extends RaftError {
+  constructor(
+    /** Bytes of the frame that had arrived. */
+    readonly bytes: number,
+    readonly timeout: number,
+    readonly address: string,
+    readonly peerId?: NodeId,
+  ) {
+    super(`frame from ${describe(address, peerId)} stalled: ${bytes} bytes arrived, then nothing for ${timeout} ms`);
   }
 }
 

@@ -74,19 +74,32 @@ export class FrameBatch {
 }
 
 /**
- * Cuts a byte stream into frame bodies. Bodies are views into the received chunks (no
- * copy) when a frame lies within one chunk; a frame spread over several chunks is copied
- * once, alone, when it is complete. A length prefix above `limit` throws
- * `FrameLimitExceeded` as soon as its 4 bytes arrive, before anything of that size is
- * allocated or buffered.
+ * The least a partial frame's body buffer is allocated with, when the frame is that
+ * large (it then doubles as bytes arrive): most frames then take one allocation and one
+ * copy, and a peer announcing a large frame and sending little costs at most this.
+ */
+export const MIN_BODY_ALLOCATION = 64 * 1024;
+
+/**
+ * Cuts a byte stream into frame bodies. A frame that lies within one received chunk is
+ * handed out as a view into it (no copy). A frame spread over several chunks is copied
+ * into one body buffer as its bytes arrive; the buffer grows by doubling from what has
+ * arrived, up to the announced length, so it is never allocated from the length prefix
+ * alone (a peer announcing 16 MiB and sending 1 KiB costs 64 KiB) and many small
+ * chunks cost no more than their bytes. `held` is that allocation, what a memory budget
+ * counts. A length prefix above `limit` throws `FrameLimitExceeded` as soon as its 4 bytes
+ * arrive, before anything is allocated for the body.
  *
- * Invariants: `pending` holds `bufferedBytes` bytes of one incomplete frame;
- * `nextLength` is its body length once its 4 header bytes are in, else -1.
+ * Invariants: `headerBytes` (0–4) bytes of the current frame's prefix are in `header`;
+ * `nextLength` is its body length once all 4 are in, else -1; then `body` (null until
+ * the first body byte) holds `filled` bytes of it, `filled < nextLength`.
  */
 export class FrameReader {
-  private pending: Buffer[] = [];
-  private bufferedBytes = 0;
+  private readonly header = Buffer.alloc(FRAME_HEADER_BYTES);
+  private headerBytes = 0;
   private nextLength = -1;
+  private body: Buffer | null = null;
+  private filled = 0;
 
   constructor(private limit: number) {}
 
@@ -97,7 +110,12 @@ export class FrameReader {
 
   /** Bytes received that do not yet form a complete frame. */
   get buffered(): number {
-    return this.bufferedBytes;
+    return this.headerBytes + this.filled;
+  }
+
+  /** Bytes allocated for the incomplete frame: at least `buffered`, at most twice it or `MIN_BODY_ALLOCATION`. */
+  get held(): number {
+    return this.headerBytes + (this.body === null ? 0 : this.body.length);
   }
 
   /**
@@ -106,44 +124,69 @@ export class FrameReader {
    */
   push(chunk: Buffer, onFrame: (body: Buffer) => boolean): void {
     let at = 0;
-    if (this.bufferedBytes > 0) {
+    const end = chunk.length;
+    if (this.headerBytes > 0) {
       if (this.nextLength < 0) {
-        at = Math.min(FRAME_HEADER_BYTES - this.bufferedBytes, chunk.length);
-        this.hold(chunk.subarray(0, at));
-        if (this.bufferedBytes < FRAME_HEADER_BYTES) return;
-        this.nextLength = this.checked(Buffer.concat(this.pending, FRAME_HEADER_BYTES).readUInt32BE(0));
+        const take = Math.min(FRAME_HEADER_BYTES - this.headerBytes, end);
+        chunk.copy(this.header, this.headerBytes, 0, take);
+        this.headerBytes += take;
+        at = take;
+        if (this.headerBytes < FRAME_HEADER_BYTES) return;
+        this.nextLength = this.checked(this.header.readUInt32BE(0));
       }
-      const frameBytes = FRAME_HEADER_BYTES + this.nextLength;
-      const missing = frameBytes - this.bufferedBytes;
-      if (chunk.length - at < missing) {
-        this.hold(at === 0 ? chunk : chunk.subarray(at));
+      const missing = this.nextLength - this.filled;
+      if (end - at < missing) {
+        this.append(chunk, at, end);
         return;
       }
-      this.pending.push(chunk.subarray(at, at + missing));
-      const frame = Buffer.concat(this.pending, frameBytes);
-      this.pending = [];
-      this.bufferedBytes = 0;
-      this.nextLength = -1;
+      let frame: Buffer;
+      if (this.filled === 0) {
+        frame = chunk.subarray(at, at + missing);
+      } else {
+        this.append(chunk, at, at + missing);
+        frame = this.body as Buffer;
+      }
       at += missing;
-      if (!onFrame(frame.subarray(FRAME_HEADER_BYTES))) return;
+      this.reset();
+      if (!onFrame(frame)) return;
     }
-    const end = chunk.length;
     while (end - at >= FRAME_HEADER_BYTES) {
       const length = this.checked(((chunk[at] << 24) | (chunk[at + 1] << 16) | (chunk[at + 2] << 8) | chunk[at + 3]) >>> 0);
       const start = at + FRAME_HEADER_BYTES;
       if (end - start < length) {
+        this.headerBytes = FRAME_HEADER_BYTES;
         this.nextLength = length;
-        break;
+        this.append(chunk, start, end);
+        return;
       }
       at = start + length;
       if (!onFrame(chunk.subarray(start, at))) return;
     }
-    if (at < end) this.hold(chunk.subarray(at));
+    if (at < end) {
+      chunk.copy(this.header, 0, at, end);
+      this.headerBytes = end - at;
+    }
   }
 
-  private hold(bytes: Buffer): void {
-    this.pending.push(bytes);
-    this.bufferedBytes += bytes.length;
+  /** Copies `chunk[from, to)` into the body, growing it (doubling, capped at the frame's length) if needed. */
+  private append(chunk: Buffer, from: number, to: number): void {
+    const need = this.filled + (to - from);
+    if (need === 0) return;
+    if (this.body === null || this.body.length < need) {
+      const previous = this.body;
+      const size = Math.min(this.nextLength, Math.max(need, 2 * (previous?.length ?? 0), MIN_BODY_ALLOCATION));
+      this.body = Buffer.allocUnsafe(size);
+      previous?.copy(this.body, 0, 0, this.filled);
+    }
+    chunk.copy(this.body, this.filled, from, to);
+    this.filled = need;
+  }
+
+  private reset(): void {
+    this.headerBytes = 0;
+    this.nextLength = -1;
+    this.body = null;
+    this.filled = 0;
   }
 
   private checked(length: number): number {

@@ -77,6 +77,7 @@ export class PeerLink {
   private inbound: Connection | undefined;
   private attempt = 0;
   private retryTimer: Subscription | undefined;
+  private eagerTimer: Subscription | undefined;
   private flushAction: Subscription | undefined;
   private closed = false;
 
@@ -140,6 +141,11 @@ export class PeerLink {
     if (connection === this.current()) this.flush();
   }
 
+  /** Changes the largest frame accepted on this peer's connections (it became, or stopped being, a configured member). */
+  setFrameLimit(limit: number): void {
+    for (const connection of [this.dialing, this.outbound, this.inbound]) connection?.setFrameLimit(limit);
+  }
+
   received(bytes: number): void {
     this.stats.framesReceived++;
     this.stats.bytesReceived += bytes;
@@ -149,6 +155,7 @@ export class PeerLink {
   close(): void {
     this.closed = true;
     this.retryTimer?.unsubscribe();
+    this.eagerTimer?.unsubscribe();
     this.flushAction?.unsubscribe();
     this.outbox.clear();
     for (const connection of [this.dialing, this.outbound, this.inbound]) connection?.close();
@@ -157,6 +164,22 @@ export class PeerLink {
 
   snapshot(): TcpPeerStats {
     return { ...this.stats, queued: this.outbox.size, dropped: this.stats.dropped };
+  }
+
+  /**
+   * Dials soon (after the first back-off delay, 25–50 ms by default) if nothing connects
+   * us by then, without waiting for a message to send: a node that starts or restarts
+   * reaches its peers at once, so a leader whose own redials are backing off hears from
+   * it without waiting out the back-off. The jittered delay lets a peer that dials first
+   * win, so one connection still serves both ways. A failed attempt is not retried until
+   * there is something to send.
+   */
+  connectEagerly(): void {
+    if (this.closed || this.eagerTimer) return;
+    this.eagerTimer = this.host.scheduler.schedule(() => {
+      this.eagerTimer = undefined;
+      if (!this.current()) this.dial();
+    }, jitteredBackoff(0, this.host.reconnectDelay, this.host.random));
   }
 
   /** Where messages go now: our own connection first, else the peer's. */

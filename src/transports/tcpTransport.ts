@@ -1,3 +1,4 @@
+import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Observable, SchedulerLike, Subject } from 'rxjs';
@@ -5,8 +6,10 @@ import { defaultRandom, defaultScheduler, defaultTransportTurnScheduler } from '
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import type { BackoffRange } from './backoff';
 import { Connection, ConnectionHost } from './tcpConnection';
-import { AuthenticationError, HandshakeError, PeerConnectionError, TransportConfigError } from './tcpErrors';
+import { AuthenticationError, HandshakeBudgetError, HandshakeError, PeerConnectionError, TransportConfigError } from './tcpErrors';
+import { FrameBudget } from './tcpFrameBudget';
 import { HANDSHAKE_MAX_FRAME_BYTES } from './tcpHandshake';
+import { HandshakeBudget, PendingHandshake } from './tcpHandshakeBudget';
 import { LinkHost, PeerAddress, PeerLink, TcpPeerStats } from './tcpPeerLink';
 import type { Transport } from './transport';
 
@@ -54,8 +57,46 @@ export interface TcpTransportOptions {
   readonly maxQueuedBytes?: number;
   /** Reconnection back-off bounds, in scheduler time units (default 50–5000 ms). */
   readonly reconnectDelay?: BackoffRange;
+  /**
+   * Dial every configured peer soon after listening, before there is anything to send
+   * (default true): a restarted node is reached at once instead of after its peers'
+   * redial back-off. See `PeerLink.connectEagerly`.
+   */
+  readonly connectOnStart?: boolean;
   /** A connection must authenticate within this time (default 5000 ms). */
   readonly handshakeTimeout?: number;
+  /**
+   * Inbound connections allowed in their handshake (not yet authenticated) at once
+   * (default 64). When full, a newcomer takes the place of the weakest pending handshake:
+   * one from an address that is not a configured peer's before one that is, one that has
+   * not sent a valid hello before one that has, and the oldest among equals. A newcomer
+   * ranked below every pending handshake is refused. Evicted and refused connections are
+   * reported as `HandshakeBudgetError`. See `tcpHandshakeBudget.ts`.
+   */
+  readonly maxPendingHandshakes?: number;
+  /** Inbound connections in their handshake at once from one remote IP address (default 8), with the same eviction rule. */
+  readonly maxPendingHandshakesPerSource?: number;
+  /**
+   * Bytes held in partial frames (length prefix received, body not complete), over all
+   * connections together (default 64 MiB). A connection whose frame would take the total
+   * past it is closed with `FrameBudgetExceededError`. At least `maxFrameBytes`.
+   */
+  readonly maxPartialFrameBytes?: number;
+  /**
+   * Largest frame accepted from an authenticated node that is not a configured peer
+   * (only with `acceptUnknownPeers`), until `setPeer`/`updatePeers` names it, so that
+   * strangers holding the secret cannot make this node hold large frames (default
+   * 2 MiB). It must still fit what a new member that leads sends a node that has not
+   * heard of it yet — AppendEntries up to the node's `maxBytesPerMessage` and snapshot
+   * chunks of `snapshot.chunkBytes` (1 MiB each by default) — or that node cannot catch
+   * up with its leader: raise it with them.
+   */
+  readonly maxUnknownPeerFrameBytes?: number;
+  /**
+   * A partial frame that receives no byte for this long closes its connection with
+   * `FrameStalledError` (default 5000 ms), releasing what it held.
+   */
+  readonly partialFrameTimeout?: number;
   /** Timers (back-off, handshake timeout) run here (default `asyncScheduler`). */
   readonly scheduler?: SchedulerLike;
   /** Where writes of one turn are gathered into one socket write (default `asapScheduler`: the end of the current callback). */
@@ -69,11 +110,34 @@ export interface TcpTransportStats {
   readonly peers: Record<NodeId, TcpPeerStats>;
   /** Inbound connections closed before or during the handshake, or for bad input. */
   readonly rejected: number;
+  /** The handshake budget (`maxPendingHandshakes`). */
+  readonly handshakes: {
+    /** Inbound connections in their handshake now. */
+    readonly pending: number;
+    /** Pending handshakes closed to make room for a newcomer, so far. */
+    readonly evicted: number;
+    /** Newcomers refused because they ranked below every pending handshake, so far. */
+    readonly refused: number;
+  };
+  /** The partial-frame budget (`maxPartialFrameBytes`). */
+  readonly partialFrames: {
+    /** Bytes held in partial frames now, all connections together. Never above `budget`. */
+    readonly bytes: number;
+    /** The most held at once so far. */
+    readonly peakBytes: number;
+    readonly budget: number;
+    /** Connections closed because their frame would have exceeded the budget, so far. */
+    readonly overBudget: number;
+  };
 }
 
-const MIB = 1024 * 1024;
-/** Inbound connections allowed to be in their handshake at once. */
-const MAX_PENDING_HANDSHAKES = 64;
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
+/** An inbound connection in its handshake: its place in the budget, and its `Connection` once there is one (TLS: after the TLS handshake). */
+interface Handshake extends PendingHandshake {
+  connection: Connection | undefined;
+}
 
 /**
  * A `Transport` over TCP (optionally TLS) between the nodes of one cluster.
@@ -89,6 +153,15 @@ const MAX_PENDING_HANDSHAKES = 64;
  * - Per peer: one connection this node dials lazily (on the first send) and redials with
  *   jittered exponential back-off; an inbound connection from the peer is used too. A
  *   bounded outbox (count and bytes; overflow dropped and counted in `stats()`).
+ * - Bounded against hostile connections: inbound connections in their handshake have a
+ *   budget per source IP and in total (`maxPendingHandshakes*`), where a newcomer evicts
+ *   the weakest pending handshake (strangers' addresses before peers', idle before
+ *   talking, oldest first), so unauthenticated connections cannot keep peers out; bytes
+ *   held in partial frames have a total budget (`maxPartialFrameBytes`), nodes that are
+ *   not configured peers are limited to small frames (`maxUnknownPeerFrameBytes`), and a
+ *   frame that stops arriving closes its connection (`partialFrameTimeout`). Frames are
+ *   held as the bytes arrive, never allocated from their length prefix. `stats()` shows
+ *   both budgets.
  * - Writes: all frames of a turn go out in one socket write. While the socket is
  *   backpressured nothing more is written; messages wait in the outbox, where small ones
  *   (heartbeats, votes, responses) go ahead of entries, so a heartbeat waits at most for
@@ -122,7 +195,10 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
   readonly secret: string | Uint8Array | undefined;
   readonly tls: boolean;
   readonly maxFrameBytes: number;
+  readonly maxUnknownPeerFrameBytes: number;
   readonly handshakeTimeout: number;
+  readonly partialFrameTimeout: number;
+  readonly frameBudget: FrameBudget;
   readonly scheduler: SchedulerLike;
   readonly turnScheduler: SchedulerLike;
   readonly random: () => number;
@@ -131,8 +207,15 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
   readonly queueLimits: { readonly maxMessages: number; readonly maxBytes: number };
 
   private readonly links = new Map<NodeId, PeerLink>();
-  /** Inbound connections still in their handshake. */
-  private readonly pending = new Set<Connection>();
+  private readonly handshakeBudget: HandshakeBudget;
+  /** Inbound connections in their handshake, by connection. */
+  private readonly handshakes = new Map<Connection, Handshake>();
+  /** TLS only: inbound connections in their TLS handshake, by `address:port`. */
+  private readonly tlsHandshakes = new Map<string, Handshake>();
+  /** The IP addresses of configured peers (host names resolved): their handshakes rank higher. */
+  private peerSources = new Set<string>();
+  /** Addresses of the peers' host names, as resolved. */
+  private readonly resolved = new Map<string, readonly string[]>();
   /** Every raw socket the server accepted, TLS handshake or not, to destroy on close. */
   private readonly sockets = new Set<net.Socket>();
   private readonly server: net.Server;
@@ -151,6 +234,13 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
     this.tls = options.tls !== undefined;
     this.maxFrameBytes = options.maxFrameBytes ?? 16 * MIB;
     this.handshakeTimeout = options.handshakeTimeout ?? 5000;
+    this.partialFrameTimeout = options.partialFrameTimeout ?? 5000;
+    this.maxUnknownPeerFrameBytes = Math.min(this.maxFrameBytes, options.maxUnknownPeerFrameBytes ?? 2 * MIB);
+    this.frameBudget = new FrameBudget(options.maxPartialFrameBytes ?? 64 * MIB);
+    this.handshakeBudget = new HandshakeBudget({
+      total: options.maxPendingHandshakes ?? 64,
+      perSource: options.maxPendingHandshakesPerSource ?? 8,
+    });
     this.scheduler = options.scheduler ?? defaultScheduler;
     this.turnScheduler = options.turnScheduler ?? defaultTransportTurnScheduler;
     this.random = options.random ?? defaultRandom;
@@ -158,6 +248,17 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
     this.queueLimits = { maxMessages: options.maxQueuedMessages ?? 4096, maxBytes: options.maxQueuedBytes ?? 64 * MIB };
     if (!(this.maxFrameBytes >= HANDSHAKE_MAX_FRAME_BYTES && this.maxFrameBytes <= 0xffff_ffff)) {
       throw new TransportConfigError(`maxFrameBytes must be between ${HANDSHAKE_MAX_FRAME_BYTES} and 2^32 - 1`);
+    }
+    for (const [name, value] of [
+      ['maxPendingHandshakes', this.handshakeBudget.limits.total],
+      ['maxPendingHandshakesPerSource', this.handshakeBudget.limits.perSource],
+      ['maxUnknownPeerFrameBytes', this.maxUnknownPeerFrameBytes],
+      ['partialFrameTimeout', this.partialFrameTimeout],
+    ] as const) {
+      if (!Number.isSafeInteger(value) || value < 1) throw new TransportConfigError(`${name} must be a positive integer, got ${value}`);
+    }
+    if (!(this.frameBudget.limit >= this.maxFrameBytes)) {
+      throw new TransportConfigError(`maxPartialFrameBytes (${this.frameBudget.limit}) must be at least maxFrameBytes (${this.maxFrameBytes})`);
     }
     for (const [id, address] of Object.entries(options.peers)) this.setPeer(id, address);
 
@@ -170,15 +271,14 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
           handshakeTimeout: this.handshakeTimeout,
         })
       : net.createServer();
-    this.server.on('connection', (socket: net.Socket) => this.track(socket));
+    // Raw sockets, before any TLS handshake: the handshake budget covers TLS handshakes too.
+    this.server.on('connection', (socket: net.Socket) => this.admit(socket));
     if (options.tls) {
-      this.server.on('secureConnection', (socket: tls.TLSSocket) => this.accept(socket));
+      this.server.on('secureConnection', (socket: tls.TLSSocket) => this.secured(socket));
       this.server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
         this.rejected++;
         this.report(new AuthenticationError(error.message, `${socket.remoteAddress}:${socket.remotePort}`));
       });
-    } else {
-      this.server.on('connection', (socket: net.Socket) => this.accept(socket));
     }
     this.listened = new Promise<PeerAddress>((resolve, reject) => {
       this.server.once('error', reject);
@@ -188,7 +288,12 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
         resolve({ host: address.address, port: address.port });
       });
     });
-    this.listened.catch((e: Error) => this.report(new PeerConnectionError(`cannot listen: ${e.message}`, `${options.listen.host}:${options.listen.port}`)));
+    this.listened.then(
+      () => {
+        if (options.connectOnStart ?? true) for (const link of this.links.values()) link.connectEagerly();
+      },
+      (e: Error) => this.report(new PeerConnectionError(`cannot listen: ${e.message}`, `${options.listen.host}:${options.listen.port}`)),
+    );
     this.server.on('error', (e: Error) => this.report(new PeerConnectionError(e.message, `${options.listen.host}:${options.listen.port}`)));
   }
 
@@ -212,8 +317,14 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
     if (id === this.selfId) return;
     const parsed = parseAddress(address);
     const link = this.links.get(id);
-    if (link) link.address = parsed;
-    else this.links.set(id, new PeerLink(id, parsed, this));
+    if (link) {
+      const wasKnown = link.address !== null;
+      link.address = parsed;
+      if (!wasKnown) link.setFrameLimit(this.maxFrameBytes); // a member now: full-size frames
+    } else {
+      this.links.set(id, new PeerLink(id, parsed, this));
+    }
+    this.updatePeerSources();
   }
 
   /**
@@ -235,12 +346,19 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
   removePeer(id: NodeId): void {
     this.links.get(id)?.close();
     this.links.delete(id);
+    this.updatePeerSources();
   }
 
   stats(): TcpTransportStats {
     const peers: Record<NodeId, TcpPeerStats> = {};
     for (const [id, link] of this.links) peers[id] = link.snapshot();
-    return { peers, rejected: this.rejected };
+    const budget = this.frameBudget;
+    return {
+      peers,
+      rejected: this.rejected,
+      handshakes: { pending: this.handshakeBudget.size, evicted: this.handshakeBudget.evictions, refused: this.handshakeBudget.refusals },
+      partialFrames: { bytes: budget.held, peakBytes: budget.peak, budget: budget.limit, overBudget: budget.refusals },
+    };
   }
 
   /** Closes the server and every connection, cancels every timer, completes the streams. */
@@ -252,7 +370,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
       this.errors.complete();
     });
     for (const link of this.links.values()) link.close();
-    for (const connection of this.pending) connection.close();
+    for (const connection of [...this.handshakes.keys()]) connection.close();
     for (const socket of this.sockets) socket.destroy();
     return this.closing;
   }
@@ -261,6 +379,15 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
 
   acceptsPeer(id: NodeId): boolean {
     return this.links.has(id) || this.options.acceptUnknownPeers === true;
+  }
+
+  frameLimitFor(id: NodeId): number {
+    return this.links.get(id)?.address ? this.maxFrameBytes : this.maxUnknownPeerFrameBytes;
+  }
+
+  handshakeProgressed(connection: Connection): void {
+    const handshake = this.handshakes.get(connection);
+    if (handshake) handshake.progressed = true;
   }
 
   dial(link: PeerLink): Connection {
@@ -283,7 +410,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
   }
 
   connectionReady(connection: Connection): void {
-    this.pending.delete(connection);
+    this.endHandshake(connection);
     const id = connection.peerId as NodeId;
     let link = this.links.get(id);
     if (!link && this.options.acceptUnknownPeers && connection.direction === 'accept') {
@@ -296,7 +423,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
   }
 
   connectionClosed(connection: Connection): void {
-    if (this.pending.delete(connection)) this.rejected++;
+    if (this.endHandshake(connection)) this.rejected++;
     const peer = connection.peerId;
     if (peer !== undefined) this.links.get(peer)?.connectionClosed(connection);
   }
@@ -315,25 +442,107 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
     if (!this.closing) this.errors.next(error);
   }
 
-  private track(socket: net.Socket): void {
+  /**
+   * A socket was accepted (before any TLS handshake): it takes a place in the handshake
+   * budget, possibly evicting a weaker pending handshake, or is refused.
+   */
+  private admit(socket: net.Socket): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-  }
-
-  private accept(socket: net.Socket): void {
     if (this.closing) {
       socket.destroy();
       return;
     }
-    if (this.pending.size >= MAX_PENDING_HANDSHAKES) {
+    const address = `${socket.remoteAddress}:${socket.remotePort}`;
+    const source = normalizeIp(socket.remoteAddress ?? '');
+    const handshake: Handshake = {
+      source,
+      peerSource: this.peerSources.has(source),
+      progressed: false,
+      connection: undefined,
+      evict: () => {
+        const error = new HandshakeBudgetError('evicted', `a newer connection needed its place; ${this.handshakeBudget.size} pending`, address);
+        if (handshake.connection) return handshake.connection.close(error);
+        this.tlsHandshakes.delete(address);
+        this.rejected++;
+        this.report(error);
+        socket.destroy();
+      },
+    };
+    const admission = this.handshakeBudget.admit(handshake);
+    if (!admission.admitted) {
       this.rejected++;
-      this.report(new HandshakeError('too many connections in their handshake', `${socket.remoteAddress}:${socket.remotePort}`));
+      this.report(new HandshakeBudgetError('refused', admission.reason, address));
       socket.destroy();
       return;
     }
-    const connection = new Connection(this, socket, 'accept');
-    this.pending.add(connection);
+    if (this.options.tls) {
+      this.tlsHandshakes.set(address, handshake);
+      socket.once('close', () => {
+        if (this.tlsHandshakes.get(address) === handshake) this.tlsHandshakes.delete(address);
+        if (!handshake.connection) this.handshakeBudget.release(handshake);
+      });
+    } else {
+      this.startHandshake(handshake, socket);
+    }
   }
+
+  /** TLS only: the TLS handshake of an admitted socket completed; the rxraft handshake follows. */
+  private secured(socket: tls.TLSSocket): void {
+    const address = `${socket.remoteAddress}:${socket.remotePort}`;
+    const handshake = this.tlsHandshakes.get(address);
+    this.tlsHandshakes.delete(address);
+    if (this.closing || !handshake) {
+      socket.destroy(); // evicted meanwhile
+      return;
+    }
+    this.startHandshake(handshake, socket);
+  }
+
+  private startHandshake(handshake: Handshake, socket: net.Socket): void {
+    const connection = new Connection(this, socket, 'accept');
+    handshake.connection = connection;
+    this.handshakes.set(connection, handshake);
+  }
+
+  /** The handshake of `connection` ended (ready or closed): frees its place. Whether it was pending. */
+  private endHandshake(connection: Connection): boolean {
+    const handshake = this.handshakes.get(connection);
+    if (!handshake) return false;
+    this.handshakes.delete(connection);
+    this.handshakeBudget.release(handshake);
+    return true;
+  }
+
+  /** Recomputes the configured peers' IP addresses; host names are resolved (once each) in the background. */
+  private updatePeerSources(): void {
+    const sources = new Set<string>();
+    for (const link of this.links.values()) {
+      const host = link.address?.host;
+      if (host === undefined) continue;
+      if (net.isIP(host)) sources.add(normalizeIp(host));
+      else for (const ip of this.resolved.get(host) ?? []) sources.add(ip);
+      if (!net.isIP(host) && !this.resolved.has(host)) this.resolve(host);
+    }
+    this.peerSources = sources;
+  }
+
+  private resolve(host: string): void {
+    this.resolved.set(host, []);
+    lookup(host, { all: true }).then(
+      (found) => {
+        this.resolved.set(host, found.map((a) => normalizeIp(a.address)));
+        if (!this.closing) this.updatePeerSources();
+      },
+      () => this.resolved.delete(host), // tried again at the next change of peers
+    );
+  }
+}
+
+/** An IP address as compared between sockets and configuration (IPv4-mapped IPv6 as IPv4, lower case). */
+export function normalizeIp(ip: string): string {
+  const lower = ip.toLowerCase();
+  return lower.startsWith('::ffff:') && net.isIPv4(lower.slice(7)) ? lower.slice(7) : lower;
 }
 
 /** Parses `host:port` or `[v6]:port`. */

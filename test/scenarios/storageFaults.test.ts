@@ -73,7 +73,7 @@ class DamagedTailStorage extends MemoryStorage {
     }
     return this.damaged ? { ...state, damage: { hardStateMissing: false, truncatedTail: this.damaged } } : state;
   }
-  async clearDamage(): Promise<void> {
+  override async clearDamage(): Promise<void> {
     this.damaged = null;
     this.cleared++;
   }

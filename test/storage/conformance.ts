@@ -121,6 +121,20 @@ export function describeStorageConformance(name: string, factory: () => StorageH
       expect(state.entries).toEqual([]);
     });
 
+    test('a new storage reports no damage; clearDamage resolves in order with the writes', async () => {
+      const state = await storage.load();
+      expect(state.damage ?? null).toBeNull();
+      const order: string[] = [];
+      await Promise.all([
+        storage.saveHardState({ term: 1, votedFor: null }).then(() => order.push('save')),
+        storage.clearDamage?.().then(() => order.push('clear')),
+        storage.append(entries(1, 1, 1)).then(() => order.push('append')),
+      ]);
+      expect(order).toEqual(storage.clearDamage ? ['save', 'clear', 'append'] : ['save', 'append']);
+      storage = await harness.restart(storage);
+      expect((await storage.load()).damage ?? null).toBeNull();
+    });
+
     test('hard state round trip: the last saved state is loaded, also after a restart', async () => {
       await storage.load();
       await storage.saveHardState({ term: 3, votedFor: 'n2' });

@@ -169,6 +169,40 @@ describe('FileStorage', () => {
     expect(plain((await again.load()).entries)).toEqual(plain(entries(1, 2, 1, 50)));
   });
 
+  test('hard-state saves open no file (they work with no descriptor left)', async () => {
+    const s = await reopen();
+    await s.saveHardState({ term: 1, votedFor: 'n1' });
+    faulty.fail(['open']);
+    await s.saveHardState({ term: 2, votedFor: 'n2' });
+    await s.saveHardState({ term: 3, votedFor: null });
+    faulty.heal();
+    await s.close();
+    storage = null;
+    expect((await (await reopen()).load()).hardState).toEqual({ term: 3, votedFor: null });
+  });
+
+  test('hard state: a crash inside a save (the current file linked aside, or the spare renamed over it) leaves the old or the new state', async () => {
+    let s = await reopen();
+    await s.saveHardState({ term: 7, votedFor: 'n3' });
+    await s.close();
+    storage = null;
+    // Crash after the link: `hardstate.prev` is a second name of the current file, the spare holds the new state.
+    fs.linkSync(path.join(dir, 'hardstate'), path.join(dir, 'hardstate.prev'));
+    fs.writeFileSync(path.join(dir, 'hardstate.next'), 'a new state, not yet in place');
+    s = await reopen();
+    expect((await s.load()).hardState).toEqual({ term: 7, votedFor: 'n3' });
+    expect(fs.existsSync(path.join(dir, 'hardstate.prev'))).toBe(false);
+    await s.saveHardState({ term: 8, votedFor: 'n1' });
+    await s.close();
+    storage = null;
+    // Crash after the rename: `hardstate` is the new file, the old one is still called `hardstate.prev`, no spare.
+    fs.renameSync(path.join(dir, 'hardstate.next'), path.join(dir, 'hardstate.prev'));
+    s = await reopen();
+    expect((await s.load()).hardState).toEqual({ term: 8, votedFor: 'n1' });
+    await s.saveHardState({ term: 9, votedFor: null });
+    expect((await s.load()).hardState).toEqual({ term: 9, votedFor: null });
+  });
+
   test('hard state: a crash before the rename leaves the old state; a leftover temp file is removed', async () => {
     let s = await reopen();
     await s.saveHardState({ term: 7, votedFor: 'n3' });

@@ -1,5 +1,5 @@
 import { randomInt, seededRandom } from '../../src/random';
-import { FrameBatch, FrameLimitExceeded, FrameReader, joinFrames } from '../../src/transports/tcpFrames';
+import { FrameBatch, FrameLimitExceeded, FrameReader, joinFrames, MIN_BODY_ALLOCATION } from '../../src/transports/tcpFrames';
 
 function collect(reader: FrameReader, chunks: Buffer[]): string[] {
   const out: string[] = [];
@@ -70,6 +70,30 @@ describe('FrameReader', () => {
     const seen: string[] = [];
     new FrameReader(1 << 20).push(bytes, (body) => (seen.push(body.toString()), false));
     expect(seen).toEqual(['a']);
+  });
+
+  it('holds memory in proportion to what arrived, never to the announced length, however small the chunks', () => {
+    const reader = new FrameReader(16 << 20);
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(16 << 20, 0);
+    reader.push(prefix, () => true);
+    expect(reader.held).toBe(4);
+    let sent = 0;
+    let worst = 0; // the most held beyond the bound, over every step
+    for (let i = 0; i < 100_000; i++) {
+      reader.push(Buffer.from([i & 0xff]), () => true); // one byte at a time
+      sent++;
+      worst = Math.max(worst, reader.held - (4 + Math.max(MIN_BODY_ALLOCATION, 2 * sent)));
+    }
+    expect(worst).toBeLessThanOrEqual(0);
+    expect(reader.buffered).toBe(4 + sent);
+    // The rest arrives: the frame comes out whole and nothing is held any more.
+    const frames: Buffer[] = [];
+    reader.push(Buffer.alloc((16 << 20) - sent, 7), (body) => (frames.push(body), true));
+    expect(frames.map((f) => f.length)).toEqual([16 << 20]);
+    expect(frames[0][99_999]).toBe(99_999 & 0xff);
+    expect(frames[0][100_000]).toBe(7);
+    expect(reader.held).toBe(0);
   });
 
   it('applies a new limit to the frames that follow', () => {

@@ -1,9 +1,19 @@
+import * as net from 'node:net';
 import { filter, firstValueFrom, take, timeout } from 'rxjs';
 import type { Envelope } from '../../src/messages/types';
 import { AuthenticationError } from '../../src/transports/tcpErrors';
 import type { TcpTransport } from '../../src/transports/tcpTransport';
 import { hasOpenssl, makePki, Pki } from './certificates';
 import { TcpNetwork } from './tcpHarness';
+
+/** Polls `condition` every 5 ms for at most 5 s. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 const describeWithOpenssl = hasOpenssl() ? describe : describe.skip;
 
@@ -92,5 +102,28 @@ describeWithOpenssl('tcpTransport with mutual TLS', () => {
     b.send('c', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
     expect((await dialed).message).toMatch(/mallory/);
     expect(delivered).toEqual([]);
+  });
+
+  it('connections idle before the TLS handshake count against the handshake budget; a peer still connects', async () => {
+    network = new TcpNetwork((id) => ({ tls: { ca: cluster.ca, ...cluster.nodes[id] }, maxPendingHandshakesPerSource: 3 }));
+    const a = await network.open('a');
+    const b = await network.open('b');
+    // Five idle sockets from a stranger's address: they never start TLS.
+    const idle = Array.from({ length: 5 }, () => {
+      const socket = net.connect({ port: network.ports.get('b')!, host: '127.0.0.1', localAddress: '127.0.0.9' });
+      socket.on('error', () => undefined);
+      return socket;
+    });
+    try {
+      const closed = idle.map((s) => new Promise<void>((resolve) => s.once('close', () => resolve())));
+      await until(() => b.stats().handshakes.evicted >= 2);
+      expect(b.stats().handshakes.pending).toBeLessThanOrEqual(3);
+      await Promise.all(closed.slice(0, 2)); // the two oldest were evicted
+      const atB = firstValueFrom(b.inbound$.pipe(timeout(5000)));
+      a.send('b', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
+      expect(await atB).toMatchObject({ from: 'a', to: 'b' });
+    } finally {
+      for (const socket of idle) socket.destroy();
+    }
   });
 });

@@ -68,6 +68,10 @@ describe('tcpTransport', () => {
   });
 
   it('uses one connection both ways, whoever dialed', async () => {
+    await network.dispose();
+    network = new TcpNetwork(() => ({ connectOnStart: false })); // only the first send dials
+    a = await network.open('a');
+    b = await network.open('b');
     const atB = firstValueFrom(b.inbound$);
     a.send('b', vote(1));
     await atB;
@@ -76,6 +80,11 @@ describe('tcpTransport', () => {
     expect(await atA).toMatchObject({ from: 'b', message: { term: 2 } });
     expect(a.stats().peers.b.connects).toBe(1);
     expect(b.stats().peers.a.connects).toBe(1);
+  });
+
+  it('dials its configured peers soon after it listens, before it has anything to send', async () => {
+    await until(() => a.stats().peers.b.connected && b.stats().peers.a.connected);
+    expect(a.stats().peers.b.connects + b.stats().peers.a.connects).toBeGreaterThanOrEqual(1);
   });
 
   describe('authentication', () => {
@@ -251,7 +260,7 @@ describe('tcpTransport', () => {
       const draws: number[] = [];
       const t = tcpTransport({
         id: 't', listen: { host: '127.0.0.1', port: 0 }, peers: { down: '127.0.0.1:1' }, clusterId: CLUSTER, secret: SECRET,
-        scheduler, random: () => (draws.push(0.5), 0.5), reconnectDelay: { min: 100, max: 1000 },
+        scheduler, random: () => (draws.push(0.5), 0.5), reconnectDelay: { min: 100, max: 1000 }, connectOnStart: false,
       });
       try {
         const errors = record<Error>(t.errors$);
