@@ -3,6 +3,8 @@
  *
  * @example
  * import { createRaftNode, FileStorage, tcpTransport } from 'rxraft';
+ *
+ * @module rxraft
  */
 export { createRaftNode } from './node';
 export type { FollowerProgress, RaftNode, RaftNodeOptions, ProposeOptions, ReadOptions, StopOptions } from './node';

@@ -12,6 +12,8 @@
  *   { manualElections: true });
  * const vote = cluster.hub.intercept(matching({ type: 'RequestVoteResponse', from: 'n2' }), 'hold');
  * cluster.campaign('n1');
+ *
+ * @module rxraft/testing
  */
 export { TestCluster } from './cluster';
 export type { TestClusterOptions, NodeStart } from './cluster';

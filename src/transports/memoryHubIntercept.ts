@@ -48,6 +48,7 @@ export class InterceptRule {
   /** Held messages lost because `held` was full. */
   overflowed = 0;
 
+  /** @internal `MemoryHub.intercept` makes rules; the sink is the hub's delivery path. */
   constructor(
     readonly match: (envelope: Envelope) => boolean,
     readonly action: InterceptAction,
