@@ -48,6 +48,11 @@ export interface KvWorkloadOptions {
   readonly unsafeRetries?: boolean;
   /** Called with a description when a node breaks the `propose` contract. */
   readonly onAnomaly?: (message: string) => void;
+  /**
+   * Called just before a client calls `read()` on `node`; the function it returns gets
+   * the index the read resolves with (e.g. `SafetyMonitor.readStarted`).
+   */
+  readonly onRead?: (node: NodeId, lease: boolean) => (index: number) => void;
 }
 
 /** What the clients did so far. */
@@ -297,8 +302,10 @@ export class KvWorkload {
 
   /** A get through `read()`: once it resolves, the node's own state machine is up to date. */
   private read(c: Client, op: PendingOp, target: NodeId, node: RaftNode, kv: KvStateMachine): void {
+    const check = this.options.onRead?.(target, op.mode === 'lease');
     node.read({ lease: op.mode === 'lease' }).then(
-      () => {
+      ({ index }) => {
+        check?.(index);
         if (op.done) return;
         c.leaderGuess = target;
         this.complete(c, op, kv.get(op.command.key));
