@@ -44,6 +44,12 @@ export interface SimulationOptions {
    * true; see `durabilityTap`). Off, durability bugs must show through their effects.
    */
   readonly wireChecks?: boolean;
+  /**
+   * Check that every `read()` covers what was committed before it was called (default
+   * true; see `SafetyMonitor.readStarted`). Off, a stale read must show as a
+   * non-linearizable history.
+   */
+  readonly readChecks?: boolean;
   /** Called once everything is set up, before time starts: for tracing and debugging. */
   readonly inspect?: (run: { readonly cluster: TestCluster; readonly monitor: SafetyMonitor; readonly workload: KvWorkload }) => void;
 }
@@ -173,7 +179,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     random: seededRandom(mix(seed, 1)),
     clients: options.clients ?? DEFAULTS.clients,
     onAnomaly: (m) => monitor.report('api-contract', m),
-    onRead: (id, lease) => monitor.readStarted(id, lease),
+    onRead: options.readChecks === false ? undefined : (id, lease) => monitor.readStarted(id, lease),
   });
   const attachHolder = (id: NodeId, run: number) => {
     const holder = holders.get(id);
@@ -295,6 +301,7 @@ export function reproduceCommand(options: SimulationOptions): string {
   if (options.workload?.reads) parts.push(`--reads ${options.workload.reads}`);
   if ((options.cluster?.nodeOptions as { forward?: boolean } | undefined)?.forward === false) parts.push('--no-forward');
   if (options.linearizabilityBudget !== undefined) parts.push(`--budget ${options.linearizabilityBudget}`);
+  if (options.readChecks === false) parts.push('--no-read-checks');
   return parts.join(' ');
 }
 
