@@ -18,7 +18,7 @@ export interface LinkCut {
  * - `mute, one deaf`: the leader reaches no one, and no longer hears one follower.
  *
  * @example
- * leaderLinkCut(['n1', 'n2', 'n3'], 'n1', seededRandom(1));
+ * leaderLinkCut(['n1', 'n2', 'n3'], 'n1', seededRandom(6));
  * // { links: [['n2', 'n1'], ['n3', 'n1']], label: 'deaf leader n1: n2,n3 -/-> n1' }
  */
 export function leaderLinkCut(ids: readonly NodeId[], leader: NodeId, random: () => number): LinkCut {
