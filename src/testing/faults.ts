@@ -25,7 +25,11 @@ export type FaultClass =
   | 'crash'
   /** A node freezes for a while, then goes on as if nothing happened. */
   | 'pause'
-  /** The leader hands leadership to another voter (TimeoutNow). */
+  /**
+   * The leader hands leadership to another voter (TimeoutNow). Often the old leader hears
+   * of its successor late: messages to it are held back, or, in a hand-over planned on a
+   * quiet network, nothing reaches it for a while from the moment its TimeoutNow leaves.
+   */
   | 'transfer'
   /** A voter (the leader, sometimes) is removed from the cluster, and later added back as a learner and promoted. */
   | 'membership';
@@ -99,7 +103,7 @@ export class FaultInjector {
   private readonly triggers: SendTriggers | undefined;
   /** The late-messages rule in force, as the fault log named it; it lifts itself after a while. */
   private lateRule: LateMessageRule | null = null;
-  /** One-way links cut by `oneWay` since the last heal ("from->to"), so that one can be restored alone. */
+  /** One-way links cut since the last heal ([from, to]; by `oneWay`, `leaderLinks`, `deafen`), so that one can be restored alone. */
   private readonly cutLinks: [NodeId, NodeId][] = [];
   /** How many times every link was restored (heal, partition, calm): a link cut again later checks it did not change. */
   private heals = 0;
