@@ -2,8 +2,8 @@
  * `npm run sim`: deterministic simulation sweeps of rxraft clusters.
  *
  *   npm run sim -- --seeds N [--from S] [--nodes 3|5] [--steps K] [--clients C]
- *                  [--faults network,partition,one-way,bridge,isolate,crash,pause]
- *                  [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward]
+ *                  [--faults network,late-messages,partition,one-way,bridge,isolate,crash,pause,transfer,membership]
+ *                  [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--no-read-checks]
  *                  [--workers W] [--budget B] [--json] [--verbose] [--history FILE]
  *
  * Runs seeds S .. S+N-1 (each one a whole cluster, fault schedule and workload), over W
@@ -38,6 +38,7 @@ interface Args {
   snapshots: 'on' | 'off' | 'mixed' | undefined;
   reads: 'log' | 'index' | 'lease' | 'mixed' | undefined;
   forward: boolean;
+  readChecks: boolean;
   worker: boolean;
 }
 
@@ -53,7 +54,7 @@ interface SeedReport {
 }
 
 const USAGE = `usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--steps K] [--clients C] [--faults ${ALL_FAULT_CLASSES.join(',')}]
-         [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;
+         [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--no-read-checks] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = {
@@ -72,6 +73,7 @@ function parseArgs(argv: readonly string[]): Args {
     snapshots: undefined,
     reads: undefined,
     forward: true,
+    readChecks: true,
     worker: false,
   };
   const oneOf = <T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T => {
@@ -101,6 +103,7 @@ function parseArgs(argv: readonly string[]): Args {
       case '--sessions': args.sessions = oneOf('sessions', argv[++i], ['none', 'all', 'mixed'] as const); break;
       case '--reads': args.reads = oneOf('reads', argv[++i], ['log', 'index', 'lease', 'mixed'] as const); break;
       case '--no-forward': args.forward = false; break;
+      case '--no-read-checks': args.readChecks = false; break;
       case '--worker': args.worker = true; break;
       case '--help': case '-h': console.log(USAGE); process.exit(0); break;
       default: fail(`unknown argument ${a}`);
@@ -125,6 +128,7 @@ function options(args: Args, seed: number): SimulationOptions {
     linearizabilityBudget: args.budget,
     workload: { sessions: args.sessions, reads: args.reads },
     cluster: args.forward ? undefined : { nodeOptions: { forward: false } },
+    readChecks: args.readChecks ? undefined : false,
   };
 }
 

@@ -3,14 +3,19 @@ import type { RaftNode } from '../api';
 import type { Membership } from '../streams/status';
 import type { NetworkFaults } from '../transports/memoryHub';
 import type { TestCluster } from './cluster';
+import { leaderLinkCut } from './faultsLinks';
+import { LateMessageRule, LateMessages, MessageKind } from './faultsMessages';
+import type { SendTriggers } from './faultsTriggers';
 
 /** The kinds of fault the simulator injects. */
 export type FaultClass =
   /** Message loss, duplication, reordering and delay (the network's "weather"). */
   | 'network'
+  /** For a while, individual messages of some kinds (vote grants, acknowledgements), to or from some node, arrive 5–40 ms late. */
+  | 'late-messages'
   /** The nodes split in two groups that cannot talk. */
   | 'partition'
-  /** Some links work in one direction only. */
+  /** Some links work in one direction only: random ones, or chosen around the leader (it cannot hear, or cannot reach, some or all). */
   | 'one-way'
   /** Two halves that cannot talk, and one node that talks to both. */
   | 'bridge'
@@ -20,12 +25,16 @@ export type FaultClass =
   | 'crash'
   /** A node freezes for a while, then goes on as if nothing happened. */
   | 'pause'
-  /** The leader hands leadership to another voter (TimeoutNow). */
+  /**
+   * The leader hands leadership to another voter (TimeoutNow). Often the old leader hears
+   * of its successor late: messages to it are held back, or, in a hand-over planned on a
+   * quiet network, nothing reaches it for a while from the moment its TimeoutNow leaves.
+   */
   | 'transfer'
   /** A voter (the leader, sometimes) is removed from the cluster, and later added back as a learner and promoted. */
   | 'membership';
 
-export const ALL_FAULT_CLASSES: readonly FaultClass[] = ['network', 'partition', 'one-way', 'bridge', 'isolate', 'crash', 'pause', 'transfer', 'membership'];
+export const ALL_FAULT_CLASSES: readonly FaultClass[] = ['network', 'late-messages', 'partition', 'one-way', 'bridge', 'isolate', 'crash', 'pause', 'transfer', 'membership'];
 
 /** One fault the injector applied, as the simulator reports it. */
 export interface FaultEvent {
@@ -45,7 +54,24 @@ export interface FaultInjectorOptions {
   readonly baseDelay?: { readonly min: number; readonly max: number };
   /** Called when a node's API breaks its promise (a membership request that never settles). */
   readonly onAnomaly?: (message: string) => void;
+  /**
+   * The message-level weather wrapped around every node's transport; the
+   * `'late-messages'` class sets its rules (without it, that class injects nothing).
+   */
+  readonly lateMessages?: LateMessages;
+  /**
+   * Triggers on what nodes send, wrapped around every node's transport: with them, a
+   * transfer sometimes cuts the old leader's inbound links the moment its TimeoutNow
+   * leaves.
+   */
+  readonly triggers?: SendTriggers;
 }
+
+/** How long a transfer's trigger stays armed (virtual ms): longer than any transfer takes to send TimeoutNow or give up. */
+const TRIGGER_LIFETIME = 1000;
+
+/** The messages a late-messages fault may hold back: votes, and what a leader's lease and commits rest on. */
+const LATE_KINDS: readonly MessageKind[] = ['PreVote', 'PreVoteResponse', 'RequestVote', 'RequestVoteResponse', 'AppendEntriesResponse', 'TimeoutNow', 'AppendEntries'];
 
 /** A membership request unsettled after this long (virtual ms) is reported, and no longer waited for. */
 const MEMBERSHIP_REQUEST_LIMIT = 8000;
@@ -73,6 +99,14 @@ export class FaultInjector {
   private readonly onAnomaly: ((message: string) => void) | undefined;
   private readonly classes: readonly FaultClass[];
   private readonly baseDelay: { readonly min: number; readonly max: number };
+  private readonly late: LateMessages | undefined;
+  private readonly triggers: SendTriggers | undefined;
+  /** The late-messages rule in force, as the fault log named it; it lifts itself after a while. */
+  private lateRule: LateMessageRule | null = null;
+  /** One-way links cut since the last heal ([from, to]; by `oneWay`, `leaderLinks`, `deafen`), so that one can be restored alone. */
+  private readonly cutLinks: [NodeId, NodeId][] = [];
+  /** How many times every link was restored (heal, partition, calm): a link cut again later checks it did not change. */
+  private heals = 0;
   private readonly crashed: NodeId[] = [];
   /** Leaders stopping cleanly (handing over first): down once stopped. */
   private readonly stopping = new Set<NodeId>();
@@ -94,6 +128,8 @@ export class FaultInjector {
     this.random = options.random;
     this.classes = options.classes ?? ALL_FAULT_CLASSES;
     this.baseDelay = options.baseDelay ?? { min: 1, max: 3 };
+    this.late = options.lateMessages;
+    this.triggers = options.triggers;
     cluster.hub.setFaults({ delay: this.baseDelay });
   }
 
@@ -113,8 +149,10 @@ export class FaultInjector {
     const has = (c: FaultClass) => this.classes.includes(c);
     const running = this.cluster.ids.filter((id) => this.cluster.isRunning(id));
     if (has('network')) options.push([2, () => this.weather()]);
+    if (has('late-messages') && this.late) options.push([2, () => this.lateMessages()]);
     if (has('partition')) options.push([1, () => this.partition()]);
-    if (has('one-way')) options.push([1, () => this.oneWay()]);
+    if (has('one-way')) options.push([1, () => this.oneWay()], [1.5, () => this.leaderLinks()]);
+    if (has('one-way') && this.cutLinks.length > 0) options.push([1, () => this.restoreLink()]);
     if (has('bridge') && this.cluster.ids.length >= 3) options.push([1, () => this.bridge()]);
     if (has('isolate')) options.push([1, () => this.isolate()]);
     if (has('partition') || has('one-way') || has('bridge') || has('isolate')) options.push([1.5, () => this.heal()]);
@@ -123,7 +161,7 @@ export class FaultInjector {
       if (this.crashed.length > 0) options.push([1 + this.crashed.length, () => this.restart()]);
     }
     if (has('pause') && running.length > 0) options.push([1, () => this.pause()]);
-    if (has('transfer')) options.push([0.5, () => this.transfer()]);
+    if (has('transfer')) options.push([1, () => this.transfer()]);
     if (has('membership')) options.push([0.7, () => this.membership()]);
     if (options.length === 0) return;
     let r = this.random() * options.reduce((sum, [w]) => sum + w, 0);
@@ -142,9 +180,11 @@ export class FaultInjector {
    */
   async calm(): Promise<void> {
     await this.cluster.waitFor(() => this.stopping.size === 0, 30_000, 1);
-    this.cluster.hub.heal();
-    this.bridgeNode = null;
+    this.healLinks();
     this.cluster.hub.setFaults({ delay: this.baseDelay });
+    this.late?.clear();
+    this.lateRule = null;
+    this.triggers?.clear();
     for (const id of this.cluster.ids) if (this.cluster.isRunning(id) && this.cluster.isPaused(id)) this.cluster.resume(id);
     const down = this.crashed.splice(0);
     for (const id of down) this.cluster.start(id);
@@ -179,8 +219,50 @@ export class FaultInjector {
     const leader = this.cluster.node(leaderId);
     const voters = membersOf(leader).voters.filter((id) => id !== leaderId);
     const to = voters.length > 0 && this.random() < 0.5 ? this.pick(voters) : undefined;
+    // Often the old leader is slow to hear of the new term (the target's RequestVote, the
+    // new leader's AppendEntries, higher-term answers to its heartbeats) while it hands
+    // over: it hears late, or, in a hand-over planned while the network is quiet, hears
+    // nothing for a while once its TimeoutNow is out.
+    const r = this.random();
+    const planned = this.triggers !== undefined && r >= 1 / 3 && r < 2 / 3;
+    if (planned) {
+      this.healLinks();
+      this.cluster.hub.setFaults({ delay: this.baseDelay });
+      this.late?.clear();
+      this.lateRule = null;
+    }
     leader.transferLeadership(to).catch(() => undefined);
-    this.log(`transfer leadership from ${leaderId} to ${to ?? 'the most up-to-date voter'}`);
+    const what = `transfer leadership from ${leaderId} to ${to ?? 'the most up-to-date voter'}`;
+    if (this.late && r < 1 / 3) {
+      this.log(`${what}; ${this.holdBack({ kinds: LATE_KINDS, to: leaderId, probability: 0.5 + 0.5 * this.random(), delay: { min: 5, max: 40 } }, 20 + 180 * this.random())}`);
+    } else if (this.triggers && planned) {
+      const duration = 50 + 250 * this.random();
+      this.log(`network calm, links healed; ${what}; once its TimeoutNow is out, it goes deaf for ${duration.toFixed(0)}ms`);
+      const armed = this.triggers.once(leaderId, 'TimeoutNow', () => this.deafen(leaderId, duration));
+      this.cluster.clock.scheduler.schedule(() => armed.unsubscribe(), TRIGGER_LIFETIME);
+    } else {
+      this.log(what);
+    }
+  }
+
+  /** Cuts every link into `id` (it still reaches everyone), and restores those links `duration` ms later. */
+  private deafen(id: NodeId, duration: number): void {
+    const links = this.cluster.ids.filter((x) => x !== id).map((x) => [x, id] as const);
+    for (const [from, to] of links) this.cut(from, to);
+    this.restoreLater(links, duration);
+    this.log(`deaf ${id}: nothing reaches it for ${duration.toFixed(0)}ms`);
+  }
+
+  /** Restores `links` after `after` ms, those still cut by a one-way fault (a heal or a partition since owns the others). */
+  private restoreLater(links: readonly (readonly [NodeId, NodeId])[], after: number): void {
+    this.cluster.clock.scheduler.schedule(() => {
+      for (const [from, to] of links) {
+        const i = this.cutLinks.findIndex(([f, t]) => f === from && t === to);
+        if (i < 0) continue;
+        this.cutLinks.splice(i, 1);
+        this.cluster.hub.unblock(from, to);
+      }
+    }, after);
   }
 
   private membership(): void {
@@ -255,8 +337,7 @@ export class FaultInjector {
     const cut = 1 + Math.floor(this.random() * (ids.length - 1));
     const a = ids.slice(0, cut).sort();
     const b = ids.slice(cut).sort();
-    this.cluster.hub.heal();
-    this.bridgeNode = null;
+    this.healLinks();
     this.cluster.hub.partition(a, b);
     this.log(`partition ${a.join(',')} | ${b.join(',')}`);
   }
@@ -271,7 +352,7 @@ export class FaultInjector {
       const from = leader && this.random() < 0.5 ? leader : this.pick(ids);
       const to = this.pick(ids.filter((id) => id !== from));
       const [src, dst] = leader && to !== leader && this.random() < 0.3 ? [to, from] : [from, to];
-      this.cluster.hub.block(src, dst);
+      this.cut(src, dst);
       links.push(`${src}->${dst}`);
     }
     this.log(`one-way block ${links.join(' ')}`);
@@ -285,7 +366,7 @@ export class FaultInjector {
     const cut = 1 + Math.floor(this.random() * (rest.length - 1));
     const a = rest.slice(0, cut).sort();
     const b = rest.slice(cut).sort();
-    this.cluster.hub.heal();
+    this.healLinks();
     this.cluster.hub.partition(a, b);
     this.bridgeNode = bridge;
     this.log(`bridge ${bridge} between ${a.join(',')} | ${b.join(',')}`);
@@ -293,14 +374,123 @@ export class FaultInjector {
 
   private isolate(): void {
     const target = this.target();
+    // The isolation owns the target's links now: no one-way fault restores them.
+    for (let i = this.cutLinks.length - 1; i >= 0; i--) if (this.cutLinks[i].includes(target.id)) this.cutLinks.splice(i, 1);
     this.cluster.hub.partition([target.id], this.cluster.ids.filter((id) => id !== target.id));
     this.log(`isolate ${target.label}`);
   }
 
   private heal(): void {
-    this.cluster.hub.heal();
-    this.bridgeNode = null;
+    this.healLinks();
     this.log('heal');
+  }
+
+  /** Restores every link (partitions, bridges, one-way cuts). */
+  private healLinks(): void {
+    this.heals++;
+    this.cluster.hub.heal();
+    this.cutLinks.length = 0;
+    this.bridgeNode = null;
+  }
+
+  /**
+   * Cuts one-way links around the leader (see `leaderLinkCut`); random ones when there is
+   * none. A third of the time the cut stays (until a heal), a third it flaps (it heals by
+   * itself after 100–400 ms, about when the followers it cut off start granting
+   * pre-votes), and a third each follower the leader can no longer reach hears it again
+   * for 10–60 ms from the moment it grants a pre-vote, while that grant reaches the
+   * candidate 5–40 ms late: a grant given before the leader's next round, used after it.
+   */
+  private leaderLinks(): void {
+    const leader = this.cluster.leader();
+    if (!leader) return this.oneWay();
+    const cut = leaderLinkCut(this.cluster.ids, leader, this.random);
+    for (const [from, to] of cut.links) this.cut(from, to);
+    const r = this.random();
+    if (r < 1 / 3) {
+      this.log(`one-way ${cut.label}`);
+    } else if (r < 2 / 3 || !this.triggers || !this.late) {
+      const after = 100 + 300 * this.random();
+      this.log(`one-way ${cut.label}, for ${after.toFixed(0)}ms`);
+      this.restoreLater(cut.links, after);
+    } else {
+      const unreached = cut.links.filter(([from]) => from === leader).map(([, to]) => to);
+      this.log(`one-way ${cut.label}${unreached.length ? `; ${unreached.join(',')} hear the leader briefly once they grant a pre-vote (held 5-40ms)` : ''}`);
+      for (const x of unreached) this.restoreOnPreVoteGrant(leader, x);
+    }
+  }
+
+  /** Once `x` grants a pre-vote: that grant arrives 5–40 ms late, and `leader` reaches `x` for 10–60 ms. */
+  private restoreOnPreVoteGrant(leader: NodeId, x: NodeId): void {
+    const delay = 5 + 35 * this.random();
+    const blip = 10 + 50 * this.random();
+    const armed = this.triggers!.once(
+      x,
+      'PreVoteResponse',
+      () => {
+        this.late!.holdNext(x, 'PreVoteResponse', delay);
+        const i = this.cutLinks.findIndex(([f, t]) => f === leader && t === x);
+        if (i < 0) return; // healed meanwhile
+        this.cutLinks.splice(i, 1);
+        this.cluster.hub.unblock(leader, x);
+        const heals = this.heals;
+        this.cluster.clock.scheduler.schedule(() => {
+          if (this.heals === heals) this.cut(leader, x);
+        }, blip);
+        this.log(`${x} granted a pre-vote (held ${delay.toFixed(1)}ms); ${leader} reaches ${x} for ${blip.toFixed(0)}ms`);
+      },
+      (m) => m.type === 'PreVoteResponse' && m.voteGranted,
+    );
+    this.cluster.clock.scheduler.schedule(() => armed.unsubscribe(), TRIGGER_LIFETIME);
+  }
+
+  /** Restores one link a one-way fault cut, leaving the others cut. */
+  private restoreLink(): void {
+    const [from, to] = this.cutLinks.splice(Math.floor(this.random() * this.cutLinks.length), 1)[0];
+    this.cluster.hub.unblock(from, to);
+    this.log(`restore link ${from}->${to}`);
+  }
+
+  private cut(from: NodeId, to: NodeId): void {
+    this.cluster.hub.block(from, to);
+    if (!this.cutLinks.some(([f, t]) => f === from && t === to)) this.cutLinks.push([from, to]);
+  }
+
+  /**
+   * For a window of 20–500 ms, some kinds of message (at least one of the vote messages
+   * and acknowledgements) are held back 5–40 ms, each with some probability: all of them,
+   * or only those to the leader, or only those from one node. Held-back vote grants
+   * arrive after the leader's next round; a leader hears of a newer term late.
+   */
+  private lateMessages(): void {
+    const r = this.random;
+    if (r() < 0.15) {
+      this.late!.set(null);
+      this.lateRule = null;
+      return this.log('late messages: none');
+    }
+    const kinds = LATE_KINDS.filter(() => r() < 0.4);
+    if (kinds.length === 0) kinds.push(this.pick(LATE_KINDS));
+    const leader = this.cluster.leader();
+    const where = r();
+    const scope = leader && where < 0.35 ? { to: leader } : where < 0.55 ? { from: this.pick(this.cluster.ids) } : {};
+    const rule = { kinds, ...scope, probability: 0.2 + 0.8 * r(), delay: { min: 5, max: 5 + 35 * r() } };
+    this.log(this.holdBack(rule, 20 + 480 * r()));
+  }
+
+  /** Puts `rule` in force for `window` ms (unless replaced meanwhile); returns its description. */
+  private holdBack(rule: LateMessageRule, window: number): string {
+    const late = this.late!;
+    late.set(rule);
+    this.lateRule = rule;
+    this.cluster.clock.scheduler.schedule(() => {
+      if (this.lateRule !== rule) return;
+      late.set(null);
+      this.lateRule = null;
+    }, window);
+    const target = rule.to !== undefined ? ` to ${rule.to}` : rule.from !== undefined ? ` from ${rule.from}` : '';
+    const kinds = rule.kinds === LATE_KINDS ? 'all kinds' : rule.kinds.join(',');
+    return `late messages for ${window.toFixed(0)}ms: ${(rule.probability * 100).toFixed(0)}% of ${kinds}${target} held ${rule.delay.min}-${rule.delay.max.toFixed(1)}ms`;
   }
 
   private crash(reboot: boolean): void {

@@ -20,6 +20,8 @@ export type ViolationKind =
   | 'durability'
   /** A node's term, commit index or applied index went backwards within one run. */
   | 'monotonicity'
+  /** `read()` resolved with an index below one a node had reported committed before the call (see `SafetyMonitor.readStarted`). */
+  | 'stale-read'
   /** A node reported an error on `errors$` (it stopped itself, or saw bad input). */
   | 'node-error'
   /**
@@ -137,6 +139,8 @@ export class SafetyMonitor {
   private readonly committed: (CommittedInfo | undefined)[] = [];
   /** The highest commit index any node reported. */
   private commitWatermark = 0;
+  /** Who first reported `commitWatermark`, in which term, and when (virtual ms). */
+  private watermarkBy: { readonly id: NodeId; readonly term: number; readonly at: number } | null = null;
   private reportedUncommitted = false;
   /** Command indices applied anywhere, ascending. */
   private readonly appliedIndices: number[] = [];
@@ -228,6 +232,45 @@ export class SafetyMonitor {
     return out;
   }
 
+  /**
+   * A client is about to call `read()` on node `id`: returns the check to run with the
+   * index the read resolves with. That index must cover every index any node reported
+   * committed before the call (`read()` promises "every entry committed before the call").
+   * This finds a lease read served by a deposed leader as soon as the new leader commits
+   * anything, even its no-op, where the linearizability check needs a client to observe
+   * a write the read then misses.
+   *
+   * Sound (no report on a correct node): every reported commit index is truly committed,
+   * so the watermark at the call is at most what was committed then. Say index i was
+   * committed by the leader of term T' before the call, and the read index r comes from
+   * the leader L of term T that answered the read (for a follower's read too), taken as
+   * L's commit index when it handled the read, after the call.
+   * - T' < T: L's log holds i (Leader Completeness), and L answers only once an entry of
+   *   its own term, which follows i, has committed: r >= i.
+   * - T' = T: L committed i itself, and its commit index never decreases: r >= i.
+   * - T' > T is impossible. ReadIndex: a majority answered L's round in term T after the
+   *   call, while a majority had term >= T' before it; the majorities share a voter
+   *   (of any two configurations the simulator makes: at most one voter is out at a
+   *   time), and terms are durable and never decrease. Lease: while the lease holds, no
+   *   leader of a later term can exist (DESIGN invariant 9).
+   *
+   * @example
+   * const check = monitor.readStarted('n1', true);
+   * node.read({ lease: true }).then(({ index }) => check(index));
+   */
+  readStarted(id: NodeId, lease: boolean): (index: number) => void {
+    const watermark = this.commitWatermark;
+    const by = this.watermarkBy;
+    const calledAt = this.cluster.clock.now();
+    return (index) => {
+      if (index >= watermark) return;
+      this.report(
+        'stale-read',
+        `a ${lease ? 'lease' : 'ReadIndex'} read on ${id} called at ${calledAt.toFixed(1)} ms resolved with index ${index}, but ${by!.id} (term ${by!.term}) had reported index ${watermark} committed at ${by!.at.toFixed(1)} ms`,
+      );
+    };
+  }
+
   /** Stops watching. */
   dispose(): void {
     for (const s of this.subscriptions) s.unsubscribe();
@@ -282,6 +325,7 @@ export class SafetyMonitor {
   private onCommitAdvance(id: NodeId, term: number, commitIndex: number): void {
     const from = this.commitWatermark + 1;
     this.commitWatermark = commitIndex;
+    this.watermarkBy = { id, term, at: this.cluster.clock.now() };
     const durable = durableLog(this.cluster.storage(id));
     for (let i = from; i <= commitIndex; i++) {
       const entryTerm = durable.termAt(i);

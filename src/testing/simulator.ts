@@ -3,6 +3,8 @@ import type { NodeId } from '../messages/types';
 import { seededRandom } from '../random';
 import { TestCluster, TestClusterOptions } from './cluster';
 import { ALL_FAULT_CLASSES, FaultClass, FaultEvent, FaultInjector } from './faults';
+import { LateMessages } from './faultsMessages';
+import { SendTriggers } from './faultsTriggers';
 import type { KvOperation } from './history';
 import { SafetyMonitor, Violation } from './invariants';
 import { durabilityTap } from './invariantsWire';
@@ -22,7 +24,7 @@ export interface SimulationOptions {
   /** Concurrent key-value clients (default 4). */
   readonly clients?: number;
   /** Workload settings: keys, mix, timeouts, which clients use sessions (default: every other one). */
-  readonly workload?: Omit<KvWorkloadOptions, 'random' | 'clients' | 'onAnomaly'>;
+  readonly workload?: Omit<KvWorkloadOptions, 'random' | 'clients' | 'onAnomaly' | 'onRead'>;
   /** Fault classes to inject (default all). */
   readonly faults?: readonly FaultClass[];
   /**
@@ -42,6 +44,12 @@ export interface SimulationOptions {
    * true; see `durabilityTap`). Off, durability bugs must show through their effects.
    */
   readonly wireChecks?: boolean;
+  /**
+   * Check that every `read()` covers what was committed before it was called (default
+   * true; see `SafetyMonitor.readStarted`). Off, a stale read must show as a
+   * non-linearizable history.
+   */
+  readonly readChecks?: boolean;
   /** Called once everything is set up, before time starts: for tracing and debugging. */
   readonly inspect?: (run: { readonly cluster: TestCluster; readonly monitor: SafetyMonitor; readonly workload: KvWorkload }) => void;
 }
@@ -83,7 +91,9 @@ const DEFAULTS = { nodes: 5, steps: 30, clients: 4, livenessTimeout: 10000 };
 /**
  * Runs one deterministic simulation: a cluster of real rxraft nodes on virtual time,
  * key-value clients proposing through it, and faults drawn from the seed — message
- * loss, duplication, reordering and delay; symmetric, one-way and bridged partitions;
+ * loss, duplication, reordering and delay, of every message or of chosen kinds (vote
+ * grants, acknowledgements) only; symmetric, one-way and bridged partitions, and
+ * one-way cuts chosen around the leader;
  * crashes losing unsynced writes, with restarts; paused nodes; leadership transfers;
  * removing a voter and adding it back.
  *
@@ -120,6 +130,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   let cluster: TestCluster | undefined;
   const tap = durabilityTap((m) => monitor?.report('durability', m), (id) => cluster!.storage(id));
   const wrap = options.cluster?.transport;
+  // Individual messages held back (the 'late-messages' faults), on the receiving node's side.
+  const lateMessages = new LateMessages(seededRandom(mix(seed, 6)));
+  // Faults set off by what a node sends (a transfer's TimeoutNow).
+  const triggers = new SendTriggers();
   const checkWire = options.wireChecks ?? true;
   // Each run of each node gets its own state machine; the hooks reach it through a holder
   // filled when the run starts (a dead run's late hooks touch only its own machine).
@@ -154,7 +168,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     ...options.cluster,
     nodeOptionsFor: (id) => ({ ...uncommittedLimit, ...(policy ? { stateMachine: stateMachineFor(id), snapshot: policy } : {}), ...userOptionsFor?.(id) }),
     transport: (id, t, s) => {
-      const inner = wrap ? wrap(id, t, s) : t;
+      const late = triggers.wrap(id, lateMessages.wrap(id, t, s), s);
+      const inner = wrap ? wrap(id, late, s) : late;
       return checkWire ? tap(id, inner) : inner;
     },
   });
@@ -164,6 +179,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     random: seededRandom(mix(seed, 1)),
     clients: options.clients ?? DEFAULTS.clients,
     onAnomaly: (m) => monitor.report('api-contract', m),
+    onRead: options.readChecks === false ? undefined : (id, lease) => monitor.readStarted(id, lease),
   });
   const attachHolder = (id: NodeId, run: number) => {
     const holder = holders.get(id);
@@ -175,6 +191,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     random: seededRandom(mix(seed, 2)),
     classes: options.faults ?? ALL_FAULT_CLASSES,
     onAnomaly: (m) => monitor.report('api-contract', m),
+    lateMessages,
+    triggers,
   });
   const schedule = seededRandom(mix(seed, 3));
   const release = captureUnhandledErrors((e) => monitor.report('simulator-error', `unhandled: ${describe(e)}`));
@@ -283,6 +301,7 @@ export function reproduceCommand(options: SimulationOptions): string {
   if (options.workload?.reads) parts.push(`--reads ${options.workload.reads}`);
   if ((options.cluster?.nodeOptions as { forward?: boolean } | undefined)?.forward === false) parts.push('--no-forward');
   if (options.linearizabilityBudget !== undefined) parts.push(`--budget ${options.linearizabilityBudget}`);
+  if (options.readChecks === false) parts.push('--no-read-checks');
   return parts.join(' ');
 }
 

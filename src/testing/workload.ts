@@ -20,6 +20,13 @@ export interface KvWorkloadOptions {
   readonly random: () => number;
   /** Concurrent sequential clients (default 4). */
   readonly clients?: number;
+  /**
+   * Readers co-located with each node (default 1 per node): a reader only gets, always
+   * through its own node (which forwards to its leader), 20–60 ms apart, as a service
+   * reading from its local server would. With `reads: 'mixed'` a reader mostly uses
+   * lease reads. They are not counted in `allCompletedSince`.
+   */
+  readonly localReaders?: number;
   /** The keys operated on (default x, y, z). */
   readonly keys?: readonly string[];
   /** After this long without an outcome an operation is abandoned (default 1000). */
@@ -37,7 +44,7 @@ export interface KvWorkloadOptions {
   /**
    * How gets read: `'log'` (a command through `propose`), `'index'` (`read()`, ReadIndex,
    * then the node's own state machine), `'lease'` (`read({ lease: true })`), or `'mixed'`
-   * (each get picks one at random; the default).
+   * (each get picks one at random, a lease read half the time; the default).
    */
   readonly reads?: 'log' | 'index' | 'lease' | 'mixed';
   /**
@@ -48,6 +55,11 @@ export interface KvWorkloadOptions {
   readonly unsafeRetries?: boolean;
   /** Called with a description when a node breaks the `propose` contract. */
   readonly onAnomaly?: (message: string) => void;
+  /**
+   * Called just before a client calls `read()` on `node`; the function it returns gets
+   * the index the read resolves with (e.g. `SafetyMonitor.readStarted`).
+   */
+  readonly onRead?: (node: NodeId, lease: boolean) => (index: number) => void;
 }
 
 /** What the clients did so far. */
@@ -96,7 +108,12 @@ interface Client {
   /** The session clientId, for a session client. */
   readonly session: string | null;
   seq: number;
+  /** For a local reader, the node it reads through; null for a regular client. */
+  readonly home: NodeId | null;
 }
+
+/** Pause between a local reader's gets. */
+const READER_THINK_TIME = { min: 20, max: 60 };
 
 /**
  * Concurrent key-value clients driving a `TestCluster` through `propose`, recording a
@@ -165,14 +182,21 @@ export class KvWorkload {
     const sessions = options.sessions ?? 'mixed';
     for (let slot = 0; slot < (options.clients ?? 4); slot++) {
       const session = sessions === 'all' || (sessions === 'mixed' && slot % 2 === 0) ? `client${slot}` : null;
-      this.clients.push({ slot, id: this.nextClientId++, leaderGuess: null, op: null, lastOkCall: -1, session, seq: 0 });
+      this.clients.push({ slot, id: this.nextClientId++, leaderGuess: null, op: null, lastOkCall: -1, session, seq: 0, home: null });
+    }
+    const readers = options.localReaders ?? 1;
+    if (!(Number.isInteger(readers) && readers >= 0)) throw new RangeError(`localReaders must be an integer >= 0, got ${readers}`);
+    for (const home of cluster.ids) {
+      for (let k = 0; k < readers; k++) {
+        this.clients.push({ slot: this.clients.length, id: this.nextClientId++, leaderGuess: null, op: null, lastOkCall: -1, session: null, seq: 0, home });
+      }
     }
   }
 
   /** Starts every client (each after a first think time). */
   start(): void {
     this.running = true;
-    for (const c of this.clients) this.later(() => this.issue(c), this.think());
+    for (const c of this.clients) this.later(() => this.issue(c), this.think(c));
   }
 
   /** Issues no new operation; outstanding ones still finish or time out. */
@@ -185,10 +209,10 @@ export class KvWorkload {
     return this.clients.filter((c) => c.op !== null).length;
   }
 
-  /** Whether every client completed an operation invoked at or after virtual time `t` (ms). */
+  /** Whether every client (local readers aside) completed an operation invoked at or after virtual time `t` (ms). */
   allCompletedSince(t: number): boolean {
     const stamp = Math.round(t * 1e6);
-    return this.clients.every((c) => c.lastOkCall >= stamp);
+    return this.clients.every((c) => c.home !== null || c.lastOkCall >= stamp);
   }
 
   /** Records every outstanding operation as indeterminate and stops listening to the cluster. */
@@ -211,8 +235,8 @@ export class KvWorkload {
 
   private issue(c: Client): void {
     if (!this.running || c.op) return;
-    const command = this.nextCommand();
-    const mode = command.op === 'get' ? this.readMode() : 'log';
+    const command = c.home === null ? this.nextCommand() : this.nextGet();
+    const mode = command.op !== 'get' ? 'log' : c.home === null ? this.readMode() : this.readerMode();
     const op: PendingOp = { command, mode, call: this.stamp(), seq: ++c.seq, outstanding: false, maybeExecuted: false, done: false, timeout: null };
     c.op = op;
     this.stats.invoked++;
@@ -297,8 +321,10 @@ export class KvWorkload {
 
   /** A get through `read()`: once it resolves, the node's own state machine is up to date. */
   private read(c: Client, op: PendingOp, target: NodeId, node: RaftNode, kv: KvStateMachine): void {
+    const check = this.options.onRead?.(target, op.mode === 'lease');
     node.read({ lease: op.mode === 'lease' }).then(
-      () => {
+      ({ index }) => {
+        check?.(index);
         if (op.done) return;
         c.leaderGuess = target;
         this.complete(c, op, kv.get(op.command.key));
@@ -320,10 +346,18 @@ export class KvWorkload {
     const reads = this.options.reads ?? 'mixed';
     if (reads !== 'mixed') return reads;
     const r = this.random();
-    return r < 1 / 3 ? 'log' : r < 2 / 3 ? 'index' : 'lease';
+    return r < 0.25 ? 'log' : r < 0.5 ? 'index' : 'lease';
+  }
+
+  /** A local reader's way of reading: lease reads three times in four with `reads: 'mixed'`, else ReadIndex. */
+  private readerMode(): ReadMode {
+    const reads = this.options.reads ?? 'mixed';
+    if (reads !== 'mixed') return reads;
+    return this.random() < 0.75 ? 'lease' : 'index';
   }
 
   private chooseTarget(c: Client): NodeId | null {
+    if (c.home !== null) return this.cluster.isRunning(c.home) ? c.home : null;
     if (c.leaderGuess !== null && this.cluster.isRunning(c.leaderGuess)) return c.leaderGuess;
     const running = this.cluster.ids.filter((id) => this.cluster.isRunning(id));
     if (running.length === 0) return null;
@@ -353,7 +387,7 @@ export class KvWorkload {
         break;
     }
     c.lastOkCall = op.call;
-    this.later(() => this.issue(c), this.think());
+    this.later(() => this.issue(c), this.think(c));
   }
 
   /** Gives up on `op`: indeterminate if a proposal may be out, otherwise simply failed. */
@@ -372,13 +406,18 @@ export class KvWorkload {
       else this.history.push({ ...base, op: cmd.op, value: cmd.value });
       c.id = this.nextClientId++;
     }
-    this.later(() => this.issue(c), this.think());
+    this.later(() => this.issue(c), this.think(c));
   }
 
   private finishOp(c: Client, op: PendingOp): void {
     op.done = true;
     op.timeout?.unsubscribe();
     c.op = null;
+  }
+
+  private nextGet(): KvCommand {
+    const id = (this.nextOp++).toString(36);
+    return { id, op: 'get', key: this.keys[Math.floor(this.random() * this.keys.length)] };
   }
 
   private nextCommand(): KvCommand {
@@ -401,8 +440,8 @@ export class KvWorkload {
     return this.lastStamp;
   }
 
-  private think(): number {
-    const { min, max } = this.thinkTime;
+  private think(c: Client): number {
+    const { min, max } = c.home === null ? this.thinkTime : READER_THINK_TIME;
     return min + this.random() * (max - min);
   }
 

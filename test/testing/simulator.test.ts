@@ -25,14 +25,14 @@ describe('runSimulation', () => {
   });
 
   test('a clean run: faults of every class, no violation, a linearizable history', async () => {
-    const r = await runSimulation({ seed: 3, nodes: 5, steps: 40 });
+    const r = await runSimulation({ seed: 4, nodes: 5, steps: 40 });
     expect(r.violations).toEqual([]);
     expect(r.linearizability.verdict).toBe('ok');
     const kinds = new Set(r.faults.map((f) => f.action.split(' ')[0]));
     expect(kinds.size).toBeGreaterThanOrEqual(6);
     expect(r.ops.ok).toBeGreaterThan(100);
     expect(r.elections).toBeGreaterThan(1);
-    expect(r.command).toBe('npm run sim -- --seeds 1 --from 3 --nodes 5 --steps 40');
+    expect(r.command).toBe('npm run sim -- --seeds 1 --from 4 --nodes 5 --steps 40');
   });
 
   test('the recorded history is valid JSONL with monotone virtual times, and the checker reads it back', async () => {
@@ -110,6 +110,16 @@ describe('runSimulation', () => {
     expect(r.violations.map((v) => v.kind)).toContain('liveness');
   });
 
+  test('the stale-read check stays quiet where reads are sound: ReadIndex reads under every fault class', async () => {
+    let reads = 0;
+    for (let seed = 1; seed <= 4; seed++) {
+      const r = await runSimulation({ seed, nodes: 3, steps: 20, workload: { reads: 'index' } });
+      expect({ seed, violations: r.violations }).toEqual({ seed, violations: [] });
+      reads += r.history.filter((op) => op.op === 'get' && op.return !== null).length;
+    }
+    expect(reads).toBeGreaterThan(200);
+  });
+
   test('reproduceCommand names every option the CLI can replay', () => {
     expect(
       reproduceCommand({
@@ -121,8 +131,9 @@ describe('runSimulation', () => {
         snapshots: 'on',
         workload: { sessions: 'all', reads: 'lease' },
         cluster: { nodeOptions: { forward: false } as object },
+        readChecks: false,
       }),
-    ).toBe('npm run sim -- --seeds 1 --from 9 --nodes 3 --steps 50 --clients 6 --faults crash,pause --snapshots on --sessions all --reads lease --no-forward');
+    ).toBe('npm run sim -- --seeds 1 --from 9 --nodes 3 --steps 50 --clients 6 --faults crash,pause --snapshots on --sessions all --reads lease --no-forward --no-read-checks');
   });
 });
 
