@@ -125,6 +125,8 @@ class Node implements RaftNode, HasTestHooks {
   private readonly readsAwaitingApply: { index: number; waiters: readonly PendingRead[]; cancel: () => void }[] = [];
   /** Deadlines of waits for this node's own apply: confirmed reads and forwarded proposals. */
   private readonly deadlines: Deadlines;
+  /** See `NodeTestHooks.plantBug`. */
+  private plantedBug: 'stale-lease' | null = null;
   /**
    * Request ids start at a random point so a restarted node does not reuse the ids of
    * its previous run (the leader deduplicates forwarded requests by id).
@@ -303,6 +305,10 @@ class Node implements RaftNode, HasTestHooks {
         if (current && current.role !== 'leader' && !this.stopped) this.roleEpoch.next({ role: current.role, epoch: current.epoch });
       },
       inspect: () => (this.state ? inspectState(this.state, this.options.scheduler.now()) : null),
+      plantBug: (bug) => {
+        this.plantedBug = bug;
+        if (this.state) this.state.plantedBug = bug;
+      },
     };
   }
 
@@ -328,6 +334,7 @@ class Node implements RaftNode, HasTestHooks {
     const configs = configsOf(base, persisted.entries.filter((e) => e.index > base.index));
     this.state = createState(this.id, configs, { ...persisted.hardState, log }, protocolOptions(o));
     this.state.startedAt = this.state.now = this.options.scheduler.now();
+    this.state.plantedBug = this.plantedBug;
     const damage = persisted.damage;
     if (damage?.truncatedTail) this.state.repair = { reason: `log cut from index ${damage.truncatedTail.from}: ${damage.truncatedTail.reason}` };
     const node = this;

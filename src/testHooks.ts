@@ -82,6 +82,11 @@ export interface NodeTestHooks {
   setElectionTimeout(range: TimeoutRange | 'never'): void;
   /** A copy of the node's state; null before it has loaded its storage. */
   inspect(): ReplicationView | null;
+  /**
+   * Plants a known bug in this node, for a test that the simulator catches it (see
+   * `RaftState.plantedBug`); it lasts for this run of the node.
+   */
+  plantBug(bug: 'stale-lease'): void;
 }
 
 /** A node that carries test hooks. */

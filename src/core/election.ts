@@ -60,7 +60,7 @@ export function believesInLeader(s: RaftState): boolean {
  * miss what the new one commits.
  */
 export function ignoresVoteRequest(s: RaftState, m: RequestVote): boolean {
-  return s.options.checkQuorum && m.term > s.term && !m.leadershipTransfer && believesInLeader(s);
+  return s.options.checkQuorum && m.term > s.term && !m.leadershipTransfer && believesInLeader(s) && s.plantedBug !== 'stale-lease';
 }
 
 /**

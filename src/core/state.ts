@@ -141,6 +141,13 @@ export interface RaftState {
    * says what it holds durably now.
    */
   repair: { readonly reason: string } | null;
+  /**
+   * A bug planted on purpose, for the simulator's test that it catches it; never set in
+   * production (only `rxraft/testing` can, through the node's test hooks).
+   * `'stale-lease'` switches off what keeps lease reads safe: leader stickiness and the
+   * end of lease reads once this node has sent TimeoutNow.
+   */
+  plantedBug: 'stale-lease' | null;
   /** A snapshot being received from the leader: the next chunk expected. */
   incomingSnapshot: { from: NodeId; index: number; term: number; next: number } | null;
   readonly options: ProtocolOptions;
@@ -168,6 +175,7 @@ export function createState(
     lastLeaderContact: -Infinity,
     startedAt: 0,
     repair: null,
+    plantedBug: null,
     incomingSnapshot: null,
     options,
   };

@@ -1,3 +1,4 @@
+import { testHooksOf } from '../testHooks';
 import { config } from 'rxjs';
 import type { NodeId } from '../messages/types';
 import { seededRandom } from '../random';
@@ -50,6 +51,11 @@ export interface SimulationOptions {
    * non-linearizable history.
    */
   readonly readChecks?: boolean;
+  /**
+   * Plants a known bug in every node at every start, to show that a sweep catches it
+   * (`'stale-lease'`: the lease rules of issue 14 switched off; see `RaftState.plantedBug`).
+   */
+  readonly plantedBug?: 'stale-lease';
   /** Called once everything is set up, before time starts: for tracing and debugging. */
   readonly inspect?: (run: { readonly cluster: TestCluster; readonly monitor: SafetyMonitor; readonly workload: KvWorkload }) => void;
 }
@@ -199,6 +205,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const check = () => monitor.checkStorage();
   const recovery: { leader: number | null; requests: number | null } = { leader: null, requests: null };
   const clock = cluster.clock;
+  if (options.plantedBug) plantInEveryNode(cluster, options.plantedBug);
   options.inspect?.({ cluster, monitor, workload });
 
   /** Advances time until `done()` or `timeout` ms from now; false on timeout. */
@@ -302,7 +309,14 @@ export function reproduceCommand(options: SimulationOptions): string {
   if ((options.cluster?.nodeOptions as { forward?: boolean } | undefined)?.forward === false) parts.push('--no-forward');
   if (options.linearizabilityBudget !== undefined) parts.push(`--budget ${options.linearizabilityBudget}`);
   if (options.readChecks === false) parts.push('--no-read-checks');
+  if (options.plantedBug) parts.push(`--plant-bug ${options.plantedBug}`);
   return parts.join(' ');
+}
+
+/** Plants `bug` in every running node now and in every node that starts later. */
+function plantInEveryNode(cluster: TestCluster, bug: 'stale-lease'): void {
+  for (const id of cluster.ids) if (cluster.isRunning(id)) testHooksOf(cluster.node(id)).plantBug(bug);
+  cluster.started$.subscribe(({ node }) => testHooksOf(node).plantBug(bug));
 }
 
 /** The leader every running node follows in one term, if there is one. */
