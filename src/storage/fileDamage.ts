@@ -1,17 +1,8 @@
 import * as path from 'path';
 import { CorruptLogError } from './fileErrors';
-import {
-  checkFileHeader,
-  checkRecord,
-  FILE_HEADER_BYTES,
-  readRecord,
-  RECORD_HEADER_BYTES,
-  RecordFlag,
-  RecordType,
-  writeFileHeader,
-  writeRecordHeader,
-} from './fileRecordFraming';
-import { FileHandleLike, FileSystem, hasErrorCode, writeFully } from './fileSystem';
+import { FILE_HEADER_BYTES } from './fileRecordFraming';
+import { decodeStateFile, encodeStateFile } from './fileStateRecord';
+import { FileHandleLike, FileSystem, hasErrorCode, unlinkIfExists, writeFully } from './fileSystem';
 import type { StorageDamage } from './storage';
 
 /** The file name of the damage record inside the storage directory. */
@@ -43,12 +34,9 @@ export const DamageRecord = {
       if (hasErrorCode(e, 'ENOENT')) return null;
       throw e;
     }
-    const headerProblem = checkFileHeader(buf, MAGIC, 0);
-    if (headerProblem) throw new CorruptLogError(file, 0, headerProblem);
-    const checked = checkRecord(buf, FILE_HEADER_BYTES);
-    if (typeof checked === 'string') throw new CorruptLogError(file, FILE_HEADER_BYTES, checked);
+    const payload = decodeStateFile(buf, MAGIC, file);
     try {
-      const parsed = JSON.parse(readRecord(buf, FILE_HEADER_BYTES, checked).payload.toString('utf8')) as StorageDamage;
+      const parsed = JSON.parse(payload.toString('utf8')) as StorageDamage;
       const tail = parsed.truncatedTail;
       if (typeof parsed.hardStateMissing !== 'boolean' || (tail !== null && !(Number.isSafeInteger(tail.from) && typeof tail.reason === 'string'))) {
         throw new Error('unexpected shape');
@@ -62,11 +50,7 @@ export const DamageRecord = {
   /** Replaces the record durably (temp file, fsync, rename, fsync of the directory). */
   async write(fs: FileSystem, dir: string, directory: FileHandleLike, damage: StorageDamage): Promise<void> {
     const file = path.join(dir, DAMAGE_FILE);
-    const payload = Buffer.from(JSON.stringify(damage), 'utf8');
-    const out = Buffer.alloc(FILE_HEADER_BYTES + RECORD_HEADER_BYTES + payload.length);
-    writeFileHeader(out, MAGIC, 0);
-    payload.copy(out, FILE_HEADER_BYTES + RECORD_HEADER_BYTES);
-    writeRecordHeader(out, FILE_HEADER_BYTES, RecordType.HardState, RecordFlag.EndOfWrite, 0, FILE_HEADER_BYTES, payload.length);
+    const out = encodeStateFile(MAGIC, Buffer.from(JSON.stringify(damage), 'utf8'));
     const handle = await fs.open(`${file}.tmp`, 'w', 0o644);
     try {
       await writeFully(handle, out, 0);
@@ -80,11 +64,7 @@ export const DamageRecord = {
 
   /** Removes the record durably (opens no file). */
   async clear(fs: FileSystem, dir: string, directory: FileHandleLike): Promise<void> {
-    try {
-      await fs.unlink(path.join(dir, DAMAGE_FILE));
-    } catch (e) {
-      if (!hasErrorCode(e, 'ENOENT')) throw e;
-    }
+    await unlinkIfExists(fs, path.join(dir, DAMAGE_FILE));
     await directory.sync();
   },
 };

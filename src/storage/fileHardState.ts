@@ -1,18 +1,9 @@
 import * as path from 'path';
 import type { HardState } from './storage';
 import { CorruptLogError } from './fileErrors';
-import { FileHandleLike, FileSystem, hasErrorCode, writeFully } from './fileSystem';
-import {
-  checkFileHeader,
-  checkRecord,
-  FILE_HEADER_BYTES,
-  readRecord,
-  RECORD_HEADER_BYTES,
-  RecordFlag,
-  RecordType,
-  writeFileHeader,
-  writeRecordHeader,
-} from './fileRecordFraming';
+import { FileHandleLike, FileSystem, hasErrorCode, unlinkIfExists, writeFully } from './fileSystem';
+import { FILE_HEADER_BYTES } from './fileRecordFraming';
+import { decodeStateFile, encodeStateFile } from './fileStateRecord';
 
 /** The file name of the hard state inside the storage directory. */
 export const HARD_STATE_FILE = 'hardstate';
@@ -128,40 +119,21 @@ export class HardStateFile {
   }
 }
 
-async function unlinkIfExists(fs: FileSystem, file: string): Promise<void> {
-  try {
-    await fs.unlink(file);
-  } catch (e) {
-    if (!hasErrorCode(e, 'ENOENT')) throw e;
-  }
-}
-
 /** The bytes of a hard-state file holding `state`. */
 export function encodeHardStateFile(state: HardState): Buffer {
   const vote = state.votedFor === null ? null : Buffer.from(state.votedFor, 'utf8');
-  const payloadLength = 12 + (vote ? vote.length : 0);
-  const out = Buffer.alloc(FILE_HEADER_BYTES + RECORD_HEADER_BYTES + payloadLength);
-  writeFileHeader(out, MAGIC, 0);
-  const at = FILE_HEADER_BYTES + RECORD_HEADER_BYTES;
-  out.writeUInt32BE(Math.floor(state.term / TWO_32), at);
-  out.writeUInt32BE(state.term >>> 0, at + 4);
-  out.writeUInt32BE(vote ? vote.length : NO_VOTE, at + 8);
-  if (vote) vote.copy(out, at + 12);
-  writeRecordHeader(out, FILE_HEADER_BYTES, RecordType.HardState, RecordFlag.EndOfWrite, 0, FILE_HEADER_BYTES, payloadLength);
-  return out;
+  const payload = Buffer.alloc(12 + (vote ? vote.length : 0));
+  payload.writeUInt32BE(Math.floor(state.term / TWO_32), 0);
+  payload.writeUInt32BE(state.term >>> 0, 4);
+  payload.writeUInt32BE(vote ? vote.length : NO_VOTE, 8);
+  if (vote) vote.copy(payload, 12);
+  return encodeStateFile(MAGIC, payload);
 }
 
 /** Reads a hard-state file's bytes; throws `CorruptLogError` naming `file` when they are invalid. */
 export function decodeHardStateFile(buf: Buffer, file: string): HardState {
-  const headerProblem = checkFileHeader(buf, MAGIC, 0);
-  if (headerProblem) throw new CorruptLogError(file, 0, headerProblem);
-  const checked = checkRecord(buf, FILE_HEADER_BYTES);
-  if (typeof checked === 'string') throw new CorruptLogError(file, FILE_HEADER_BYTES, checked);
-  const record = readRecord(buf, FILE_HEADER_BYTES, checked);
-  const p = record.payload;
+  const p = decodeStateFile(buf, MAGIC, file);
   const fail = (reason: string) => new CorruptLogError(file, FILE_HEADER_BYTES, reason);
-  if (record.type !== RecordType.HardState) throw fail(`record type ${record.type} is not a hard state`);
-  if (FILE_HEADER_BYTES + RECORD_HEADER_BYTES + checked !== buf.length) throw fail('trailing bytes after the hard state');
   if (p.length < 12) throw fail('hard state payload too short');
   const high = p.readUInt32BE(0);
   if (high > 0x1f_ffff) throw fail('term beyond 2^53');

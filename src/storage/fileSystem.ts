@@ -95,3 +95,12 @@ export function hasErrorCode(error: unknown, code: string): boolean {
 export function isOutOfDescriptors(error: unknown): boolean {
   return hasErrorCode(error, 'EMFILE') || hasErrorCode(error, 'ENFILE');
 }
+
+/** Removes `file`; one that is already gone is fine. */
+export async function unlinkIfExists(fs: FileSystem, file: string): Promise<void> {
+  try {
+    await fs.unlink(file);
+  } catch (e) {
+    if (!hasErrorCode(e, 'ENOENT')) throw e;
+  }
+}
