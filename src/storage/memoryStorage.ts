@@ -82,7 +82,9 @@ export class MemoryStorage implements Storage {
    * storage.damageTail(2); // the next run of the node finds its last two entries gone
    */
   damageTail(count: number): void {
-    const kept = Math.max(0, this.entries.length - count);
+    // Only entries after the snapshot can be lost this way: the snapshot holds the rest.
+    const covered = this.entries.filter((e) => e.index <= (this.snapshot?.meta.index ?? 0)).length;
+    const kept = Math.max(covered, this.entries.length - count);
     if (kept === this.entries.length) return;
     const from = this.entries[kept].index;
     this.entries = this.entries.slice(0, kept);
@@ -93,6 +95,11 @@ export class MemoryStorage implements Storage {
   /** Whether `load()` would report damage now. */
   get damaged(): boolean {
     return this.damage !== null;
+  }
+
+  /** The first log index `damageTail` may have taken, while the damage is not cleared; else null. */
+  get damagedFrom(): number | null {
+    return this.damage?.truncatedTail?.from ?? null;
   }
 
   createSnapshot(meta: SnapshotMeta): SnapshotWriter {

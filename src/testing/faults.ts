@@ -32,9 +32,15 @@ export type FaultClass =
    */
   | 'transfer'
   /** A voter (the leader, sometimes) is removed from the cluster, and later added back as a learner and promoted. */
-  | 'membership';
+  | 'membership'
+  /**
+   * A node's disk loses the last 1–3 log entries it had acknowledged (a damaged tail, cut
+   * and reported at the next start); the node crashes and restarts. One node at a time:
+   * Raft tolerates a minority that loses data only if the rest keeps it.
+   */
+  | 'storage';
 
-export const ALL_FAULT_CLASSES: readonly FaultClass[] = ['network', 'late-messages', 'partition', 'one-way', 'bridge', 'isolate', 'crash', 'pause', 'transfer', 'membership'];
+export const ALL_FAULT_CLASSES: readonly FaultClass[] = ['network', 'late-messages', 'partition', 'one-way', 'bridge', 'isolate', 'crash', 'pause', 'transfer', 'membership', 'storage'];
 
 /** One fault the injector applied, as the simulator reports it. */
 export interface FaultEvent {
@@ -163,6 +169,7 @@ export class FaultInjector {
     if (has('pause') && running.length > 0) options.push([1, () => this.pause()]);
     if (has('transfer')) options.push([1, () => this.transfer()]);
     if (has('membership')) options.push([0.7, () => this.membership()]);
+    if (has('storage') && running.length > 0 && !this.anyDamaged() && (!has('membership') || this.membershipComplete())) options.push([0.7, () => this.damageTail()]);
     if (options.length === 0) return;
     let r = this.random() * options.reduce((sum, [w]) => sum + w, 0);
     for (const [w, inject] of options) {
@@ -272,6 +279,7 @@ export class FaultInjector {
     const m = membersOf(leader);
     if (this.busyWithMembership() || m.joint) return this.log('membership: a change is in progress');
     if (this.readd(leader, m, true)) return;
+    if (this.anyDamaged()) return this.log('membership: a node is under repair, no voter is removed');
     // At most one voter is out at a time: a majority of N and of N - 1 voters are the same
     // size for odd N, which keeps the safety monitor's majority checks exact.
     const others = m.voters.filter((id) => id !== leaderId);
@@ -506,6 +514,29 @@ export class FaultInjector {
       this.crashed.push(target.id);
       this.log(`crash ${target.label}`);
     }
+  }
+
+  /**
+   * Whether a node's storage lost data and is not yet repaired. Storage faults stay
+   * within the model Raft needs — the voters that kept their data form a majority — so
+   * one strikes only while every node is a voter and none is under repair, and no voter
+   * is removed meanwhile: in a configuration of two voters, one that lost committed
+   * entries could never be repaired (the other alone is no majority).
+   */
+  private anyDamaged(): boolean {
+    return this.cluster.ids.some((id) => this.cluster.storage(id).damaged);
+  }
+
+  /** A node loses the tail of its log at a crash: it restarts at once, or stays down until restarted. */
+  private damageTail(): void {
+    const target = this.target(true);
+    const lost = 1 + Math.floor(this.random() * 3);
+    this.cluster.crash(target.id);
+    this.cluster.storage(target.id).damageTail(lost);
+    const reboot = this.random() < 0.7;
+    if (reboot) this.cluster.start(target.id);
+    else this.crashed.push(target.id);
+    this.log(`storage fault ${target.label}: the last ${lost} log entries lost, ${reboot ? 'restarted' : 'down'}`);
   }
 
   /** The leader stops as for a planned restart: it hands leadership over, then stops; it stays down until restarted. */

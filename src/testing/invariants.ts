@@ -429,9 +429,18 @@ export class SafetyMonitor {
     this.appliedSorted = true;
   }
 
+  /**
+   * A node whose storage lost its tail (a storage fault, at most one node at a time)
+   * counts as still holding what it lost until it is repaired: that loss is the fault the
+   * cluster tolerates, and the protocol keeps the node out of elections meanwhile.
+   */
   private checkDurableMajority(index: number, term: number, when: string): void {
     let holders = 0;
-    for (const id of this.cluster.ids) if (durableLog(this.cluster.storage(id)).holds(index, term)) holders++;
+    for (const id of this.cluster.ids) {
+      const storage = this.cluster.storage(id);
+      const lostFrom = storage.damagedFrom;
+      if (durableLog(storage).holds(index, term) || (lostFrom !== null && index >= lostFrom)) holders++;
+    }
     if (holders < this.quorum) {
       this.report('durability', `index ${index} (term ${term}) is committed but durable on ${holders} of ${this.cluster.ids.length} nodes ${when}`);
     }

@@ -11,7 +11,7 @@ import type { HardState, SnapshotMeta, SnapshotWriter } from '../../src/storage/
 import type { Entry } from '../../src/messages/entry';
 import type { Envelope, NodeId, RaftMessage } from '../../src/messages/types';
 import type { Transport } from '../../src/transports/transport';
-import { runSimulation, SimulationOptions, SimulationResult, ViolationKind } from '../../src/testing';
+import { ALL_FAULT_CLASSES, runSimulation, SimulationOptions, SimulationResult, ViolationKind } from '../../src/testing';
 
 
 /** Acknowledges writes at once but makes them durable only at the next sync: a crash loses acknowledged data. */
@@ -184,7 +184,9 @@ describe('the simulator catches planted bugs', () => {
   test('a lease read served by a deposed leader is caught', async () => {
     // 3 nodes, every get a lease read, over seeds 1-10 (seeds 2 and 6 catch it).
     // The fix switched off in every node: no leader stickiness, lease reads after TimeoutNow.
-    const options = { nodes: 3, steps: 30, workload: { reads: 'lease' as const }, plantedBug: 'stale-lease' as const };
+    // Storage faults are left out: they are not what this bug needs, and they thin out the transfers that find it.
+    const faults = ALL_FAULT_CLASSES.filter((c) => c !== 'storage');
+    const options = { nodes: 3, steps: 30, faults, workload: { reads: 'lease' as const }, plantedBug: 'stale-lease' as const };
     const stale = await firstFailure(options, 10, ['stale-read']);
     console.log(`deposed leader's lease read caught by seed ${stale.seed}: ${stale.violations[0].message}`);
     expect(stale.violations.find((v) => v.kind === 'stale-read')!.message).toMatch(/^a lease read on n\d/);
