@@ -38,7 +38,7 @@ export class Progress {
    * Set while the follower is sent a snapshot instead of entries (it needs entries the
    * leader has compacted away): which snapshot, and the chunk awaited.
    */
-  snapshot: { index: number; term: number; chunk: number; stalledTicks: number } | null = null;
+  snapshot: { index: number; term: number; chunk: number; stalledTicks: number; retryAtTick?: boolean } | null = null;
 
   constructor(lastIndex: number) {
     this.next = lastIndex + 1;

@@ -80,9 +80,27 @@ export function handleInstallSnapshotResponse(s: RaftState, from: NodeId, m: Ins
   fx.push({ type: 'sendSnapshotChunk', to: from, index: pr.snapshot.index, term: pr.snapshot.term, chunk: pr.snapshot.chunk, leaderTerm: s.term });
 }
 
-/** A transfer that makes no progress for `snapshotStallTicks` heartbeat ticks starts over. */
+/**
+ * A transfer that makes no progress for `snapshotStallTicks` heartbeat ticks starts over,
+ * and so does one whose read failed right after it started (see `onSnapshotReadFailed`).
+ */
 export function checkSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
-  if (pr.snapshot && ++pr.snapshot.stalledTicks >= SNAPSHOT_STALL_TICKS) restartTransfer(s, peer, pr, fx);
+  if (pr.snapshot && (pr.snapshot.retryAtTick || ++pr.snapshot.stalledTicks >= SNAPSHOT_STALL_TICKS)) restartTransfer(s, peer, pr, fx);
+}
+
+/**
+ * Reading the snapshot for `to` failed (it was replaced meanwhile, or the reader lost its
+ * place): the transfer starts over at once — unless it had only just started over, at
+ * chunk 0 with no tick since. Then the snapshot cannot be read now at all, and it is
+ * tried again at the next heartbeat tick: starting over at once would loop without
+ * letting time pass (found by the simulator, a sweep that never ended).
+ */
+export function onSnapshotReadFailed(s: RaftState, to: NodeId, fx: Effects): void {
+  if (s.role.name !== 'leader') return;
+  const pr = s.role.progress.get(to);
+  if (!pr?.snapshot) return;
+  if (pr.snapshot.chunk === 0 && pr.snapshot.stalledTicks === 0) pr.snapshot.retryAtTick = true;
+  else restartTransfer(s, to, pr, fx);
 }
 
 /**

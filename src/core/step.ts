@@ -3,7 +3,7 @@ import { Effects } from './effects';
 import { handlePreVote, handlePreVoteResponse, handleRequestVote, handleVoteResponse, handleVoteSaved, ignoresVoteRequest } from './election';
 import type { RaftEvent } from './events';
 import { handleTimeoutNow, stepChangeConfig, stepTransfer } from './membership';
-import { handleInstallSnapshot, handleInstallSnapshotResponse, onSnapshotChunkStored, onSnapshotTaken, restartTransfer } from './snapshots';
+import { handleInstallSnapshot, handleInstallSnapshotResponse, onSnapshotChunkStored, onSnapshotReadFailed, onSnapshotTaken } from './snapshots';
 import { handleProposeRequest, handleProposeResponse, stepPropose } from './proposals';
 import { handleReadIndexRequest, handleReadIndexResponse, stepRead } from './reads';
 import { handleAppendEntries, handleAppendResponse, leaderTick, maybeCommit } from './replication';
@@ -61,10 +61,7 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       onSnapshotChunkStored(s, event.from, event.meta, event.chunk, event.done, fx);
       break;
     case 'snapshotReadFailed':
-      if (s.role.name === 'leader') {
-        const pr = s.role.progress.get(event.to);
-        if (pr?.snapshot) restartTransfer(s, event.to, pr, fx);
-      }
+      onSnapshotReadFailed(s, event.to, fx);
       break;
   }
   return fx;

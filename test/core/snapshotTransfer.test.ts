@@ -33,3 +33,15 @@ test('an answer after less than two silent ticks leaves the chunk in flight alon
   step(s, { kind: 'heartbeatTick', epoch: s.epoch });
   expect(msg(s, 'n2', rejection(s.term)).filter((e) => e.type === 'sendSnapshotChunk')).toEqual([]);
 });
+
+test('a snapshot read that fails right after its transfer started over is retried at the next heartbeat tick, not in a loop', () => {
+  const s = leaderSendingSnapshotToN2();
+  const pr = (s.role as { progress: Map<string, { snapshot: { chunk: number } | null }> }).progress.get('n2')!;
+  // A read failing mid-transfer starts it over at once...
+  expect(step(s, { kind: 'snapshotReadFailed', to: 'n2' }).list).toContainEqual(expect.objectContaining({ type: 'sendSnapshotChunk', chunk: 0 }));
+  // ...but failing again before any tick (the snapshot cannot be read now) waits for the tick.
+  expect(step(s, { kind: 'snapshotReadFailed', to: 'n2' }).list).toEqual([]);
+  expect(pr.snapshot?.chunk).toBe(0);
+  const tick = step(s, { kind: 'heartbeatTick', epoch: s.epoch }).list;
+  expect(tick).toContainEqual(expect.objectContaining({ type: 'sendSnapshotChunk', to: 'n2', chunk: 0 }));
+});
