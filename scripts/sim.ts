@@ -236,6 +236,8 @@ async function main(): Promise<void> {
     ops: 0,
     faults: 0,
     failingSeeds: [] as number[],
+    /** Seeds whose history the linearizability checker could not decide within its budget (retry them with a larger --budget). */
+    unknownSeeds: [] as number[],
     seedsPerMinute: 0,
     /** The slowest recoveries seen (virtual ms): to a leader after the faults, then to every client served. */
     maxRecovery: { leader: 0, requests: 0 },
@@ -247,7 +249,10 @@ async function main(): Promise<void> {
     summary.maxRecovery.leader = Math.max(summary.maxRecovery.leader, r.recovery.leader ?? 0);
     summary.maxRecovery.requests = Math.max(summary.maxRecovery.requests, r.recovery.requests ?? 0);
     if (r.verdict === 'violation') summary.nonLinearizable++;
-    if (r.verdict === 'unknown') summary.unknown++;
+    if (r.verdict === 'unknown') {
+      summary.unknown++;
+      summary.unknownSeeds.push(r.seed);
+    }
     if (r.violations.length > 0) {
       summary.violations++;
       summary.failingSeeds.push(r.seed);
