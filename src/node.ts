@@ -258,6 +258,11 @@ class Node implements RaftNode, HasTestHooks {
     if (data.byteLength > limit) return Promise.reject(new PayloadTooLargeError(data.byteLength, limit));
     if (this.stopped) return Promise.reject(new NodeStoppedError(this.id));
     if (!this.state) return Promise.reject(new NotLeaderError(null, 0));
+    return this.enqueueProposal(kind, data);
+  }
+
+  /** Queues a proposal for the next batch (or behind held ones); settles when it is applied here. */
+  private enqueueProposal(kind: EntryKind, data: Uint8Array): Promise<{ index: number; term: number }> {
     return new Promise((resolve, reject) => {
       const proposal: PendingProposal = { kind, data, resolve, reject };
       this.unbatched.add(proposal);
@@ -386,12 +391,7 @@ class Node implements RaftNode, HasTestHooks {
    * may vote again.
    */
   private repair(retryDelay: number): Subscription {
-    const marker = () =>
-      new Promise<{ index: number; term: number }>((resolve, reject) => {
-        const proposal: PendingProposal = { kind: EntryKind.Noop, data: new Uint8Array(0), resolve, reject };
-        this.unbatched.add(proposal);
-        this.proposals.next(proposal);
-      });
+    const marker = () => this.enqueueProposal(EntryKind.Noop, new Uint8Array(0));
     return repairFromCluster(marker, this.options.scheduler, retryDelay)
       .pipe(concatWith(defer(() => from(this.options.storage.clearDamage?.() ?? Promise.resolve()))))
       .subscribe({

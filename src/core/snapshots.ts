@@ -52,7 +52,12 @@ export function compactionPoint(s: RaftState, index: number, policy: { readonly 
 /** The follower needs entries before the leader's log start: switch it to a snapshot transfer. */
 export function startSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
   pr.snapshot = { index: s.log.snapshotIndex, term: s.log.snapshotTerm, chunk: 0, stalledTicks: 0 };
-  fx.push({ type: 'sendSnapshotChunk', to: peer, index: pr.snapshot.index, term: pr.snapshot.term, chunk: 0, leaderTerm: s.term });
+  sendAwaitedChunk(s, peer, pr.snapshot, fx);
+}
+
+/** Asks the driver to send `peer` the chunk its transfer awaits. */
+function sendAwaitedChunk(s: RaftState, peer: NodeId, t: NonNullable<Progress['snapshot']>, fx: Effects): void {
+  fx.push({ type: 'sendSnapshotChunk', to: peer, index: t.index, term: t.term, chunk: t.chunk, leaderTerm: s.term });
 }
 
 /** Leader side of an InstallSnapshot reply. */
@@ -77,7 +82,7 @@ export function handleInstallSnapshotResponse(s: RaftState, from: NodeId, m: Ins
   if (m.chunk !== pr.snapshot.chunk) return; // a duplicate or stale acknowledgement
   pr.snapshot.chunk++;
   pr.snapshot.stalledTicks = 0;
-  fx.push({ type: 'sendSnapshotChunk', to: from, index: pr.snapshot.index, term: pr.snapshot.term, chunk: pr.snapshot.chunk, leaderTerm: s.term });
+  sendAwaitedChunk(s, from, pr.snapshot, fx);
 }
 
 /**
@@ -117,7 +122,7 @@ export function resumeSnapshotAfterSilence(s: RaftState, peer: NodeId, pr: Progr
   pr.silentTicks = 0;
   if (!silent || !pr.snapshot) return;
   pr.snapshot.stalledTicks = 0;
-  fx.push({ type: 'sendSnapshotChunk', to: peer, index: pr.snapshot.index, term: pr.snapshot.term, chunk: pr.snapshot.chunk, leaderTerm: s.term });
+  sendAwaitedChunk(s, peer, pr.snapshot, fx);
 }
 
 /** Ticks without an acknowledged chunk before a snapshot transfer starts over. */

@@ -1,8 +1,8 @@
 import * as path from 'path';
 import { CorruptLogError } from './fileErrors';
 import { FILE_HEADER_BYTES } from './fileRecordFraming';
-import { decodeStateFile, encodeStateFile } from './fileStateRecord';
-import { FileHandleLike, FileSystem, hasErrorCode, unlinkIfExists, writeFully } from './fileSystem';
+import { encodeStateFile, readStateFile } from './fileStateRecord';
+import { FileHandleLike, FileSystem, unlinkIfExists, writeFully } from './fileSystem';
 import type { StorageDamage } from './storage';
 
 /** The file name of the damage record inside the storage directory. */
@@ -27,14 +27,8 @@ export const DamageRecord = {
   /** The damage recorded so far, or null. Throws `CorruptLogError` if the record is unreadable. */
   async read(fs: FileSystem, dir: string): Promise<StorageDamage | null> {
     const file = path.join(dir, DAMAGE_FILE);
-    let buf: Buffer;
-    try {
-      buf = await fs.readFile(file);
-    } catch (e) {
-      if (hasErrorCode(e, 'ENOENT')) return null;
-      throw e;
-    }
-    const payload = decodeStateFile(buf, MAGIC, file);
+    const payload = await readStateFile(fs, file, MAGIC);
+    if (payload === null) return null;
     try {
       const parsed = JSON.parse(payload.toString('utf8')) as StorageDamage;
       const tail = parsed.truncatedTail;

@@ -1,9 +1,9 @@
 import * as path from 'path';
 import type { HardState } from './storage';
 import { CorruptLogError } from './fileErrors';
-import { FileHandleLike, FileSystem, hasErrorCode, unlinkIfExists, writeFully } from './fileSystem';
+import { FileHandleLike, FileSystem, unlinkIfExists, writeFully } from './fileSystem';
 import { FILE_HEADER_BYTES } from './fileRecordFraming';
-import { decodeStateFile, encodeStateFile } from './fileStateRecord';
+import { encodeStateFile, readStateFile } from './fileStateRecord';
 
 /** The file name of the hard state inside the storage directory. */
 export const HARD_STATE_FILE = 'hardstate';
@@ -59,14 +59,8 @@ export class HardStateFile {
     const file = path.join(dir, HARD_STATE_FILE);
     await unlinkIfExists(fs, file + LEGACY_TEMP_SUFFIX);
     await unlinkIfExists(fs, file + PREVIOUS_SUFFIX);
-    let buf: Buffer;
-    try {
-      buf = await fs.readFile(file);
-    } catch (e) {
-      if (hasErrorCode(e, 'ENOENT')) return null;
-      throw e;
-    }
-    return decodeHardStateFile(buf, file);
+    const payload = await readStateFile(fs, file, MAGIC);
+    return payload === null ? null : decodeHardState(payload, file);
   }
 
   /** Creates `hardstate` holding `state` (durably: spare file, fsync, rename, fsync of the directory), then opens it. */
@@ -130,9 +124,8 @@ export function encodeHardStateFile(state: HardState): Buffer {
   return encodeStateFile(MAGIC, payload);
 }
 
-/** Reads a hard-state file's bytes; throws `CorruptLogError` naming `file` when they are invalid. */
-export function decodeHardStateFile(buf: Buffer, file: string): HardState {
-  const p = decodeStateFile(buf, MAGIC, file);
+/** Reads a hard-state record's payload; throws `CorruptLogError` naming `file` when it is invalid. */
+function decodeHardState(p: Buffer, file: string): HardState {
   const fail = (reason: string) => new CorruptLogError(file, FILE_HEADER_BYTES, reason);
   if (p.length < 12) throw fail('hard state payload too short');
   const high = p.readUInt32BE(0);

@@ -1,4 +1,5 @@
 import { CorruptLogError } from './fileErrors';
+import { FileSystem, hasErrorCode } from './fileSystem';
 import {
   checkFileHeader,
   checkRecord,
@@ -38,4 +39,16 @@ export function decodeStateFile(buf: Buffer, magic: string, file: string): Buffe
   if (record.type !== RecordType.HardState) throw new CorruptLogError(file, FILE_HEADER_BYTES, `record type ${record.type} is not a state record`);
   if (FILE_HEADER_BYTES + RECORD_HEADER_BYTES + checked !== buf.length) throw new CorruptLogError(file, FILE_HEADER_BYTES, 'trailing bytes after the state record');
   return record.payload;
+}
+
+/** The payload of the state file `file`, or null when there is none; `CorruptLogError` when it is not one. */
+export async function readStateFile(fs: FileSystem, file: string, magic: string): Promise<Buffer | null> {
+  let buf: Buffer;
+  try {
+    buf = await fs.readFile(file);
+  } catch (e) {
+    if (hasErrorCode(e, 'ENOENT')) return null;
+    throw e;
+  }
+  return decodeStateFile(buf, magic, file);
 }
