@@ -1,0 +1,59 @@
+import { catchError, filter, map, Observable, OperatorFunction, throwError } from 'rxjs';
+import type { Effect } from '../core/effects';
+import type { RaftEvent } from '../core/events';
+import { StorageFailedError } from '../errors';
+import type { NodeId, RaftMessage } from '../messages/types';
+import { persistThenRelease, ReleaseStep, WriteStep } from '../operators/persistThenRelease';
+import type { Storage } from '../storage/storage';
+
+/** The effects that write to storage. */
+export type WriteEffect = Extract<Effect, { type: 'saveHardState' | 'persistEntries' }>;
+
+/** A message to send, after the writes before it when `afterWrites`. */
+export interface Outgoing {
+  readonly to: NodeId;
+  readonly message: RaftMessage;
+}
+
+/** A write effect or a message to send, in the order the rules produced them. */
+export type DurableStep = WriteStep<WriteEffect> | ReleaseStep<Outgoing>;
+
+/**
+ * Carries out the rules' writes and sends in order: each write starts at once; a message
+ * the rules marked `afterPersist` leaves only once everything written before it is
+ * durable (see `persistThenRelease`); the completions come back as events — `persisted`
+ * for log entries, `voteSaved` for a hard state that records this node's own vote. A
+ * failed write errors the stream with a `StorageFailedError` (the node stops; nothing
+ * that waited for the write is sent).
+ *
+ * @example
+ * steps$.pipe(durableWrites(storage, 'n1', (m) => transport.send(m.to, m.message))).subscribe((e) => loop.next(e));
+ */
+export function durableWrites(storage: Storage, self: NodeId, send: (out: Outgoing) => void): OperatorFunction<DurableStep, RaftEvent> {
+  const write = (w: WriteEffect) => (w.type === 'persistEntries' ? storage.append(w.entries) : storage.saveHardState(w.hardState));
+  return (steps$: Observable<DurableStep>) =>
+    steps$.pipe(
+      persistThenRelease<WriteEffect, Outgoing>(write),
+      map((outcome) => {
+        if ('durable' in outcome) return completion(outcome.durable, self);
+        send(outcome.released);
+        return null;
+      }),
+      filter((event): event is RaftEvent => event !== null),
+      catchError((e: unknown) => throwError(() => asStorageFailure(e))),
+    );
+}
+
+function asStorageFailure(e: unknown): StorageFailedError {
+  return e instanceof StorageFailedError ? e : new StorageFailedError(`storage failed: ${e instanceof Error ? e.message : String(e)}`, e);
+}
+
+/** The event a durable write feeds back into the loop, if any. */
+function completion(write: WriteEffect, self: NodeId): RaftEvent | null {
+  if (write.type === 'persistEntries') {
+    const last = write.entries[write.entries.length - 1];
+    return { kind: 'persisted', index: last.index, term: last.term };
+  }
+  const { term, votedFor } = write.hardState;
+  return votedFor === self ? { kind: 'voteSaved', term, votedFor } : null;
+}

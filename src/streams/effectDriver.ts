@@ -1,0 +1,137 @@
+import type { Subject } from 'rxjs';
+import type { Effect } from '../core/effects';
+import type { RaftState } from '../core/state';
+import { LeaderOverloadedError, NotLeaderError, RaftError } from '../errors';
+import type { AppendEntries } from '../messages/types';
+import type { ApplyBarrier } from './applyBarrier';
+import type { ClientRequest, PendingRead } from './clientIntake';
+import type { CommitNotices } from './commitNotices';
+import type { DurableStep } from './durableWrites';
+import type { MembershipRequests } from './membershipRequests';
+import type { OpenRequests } from './openRequests';
+import type { PendingProposal, ProposalTracker } from './proposals';
+import type { SnapshotDriver } from './snapshots';
+
+/** What the effect driver hands each effect to. */
+export interface EffectDriverDeps {
+  /** Writes and sends, in order (carried out by `durableWrites`). */
+  readonly durableSteps: Subject<DurableStep>;
+  readonly notices: CommitNotices;
+  readonly tracker: ProposalTracker;
+  readonly requests: OpenRequests<ClientRequest>;
+  readonly barrier: ApplyBarrier;
+  readonly membership: MembershipRequests;
+  readonly snapshots: SnapshotDriver;
+  /** Settles proposals tracked after their indexes were already applied here. */
+  readonly settleApplied: (from: number, to: number) => void;
+  /** The follower heard from its leader or granted a vote. */
+  readonly electionTimerReset: () => void;
+}
+
+/**
+ * Routes the effects of one turn, in the order the rules produced them, to the part of
+ * the runtime that carries each out: writes and sends to `durableWrites` (persist, then
+ * send what depended on it), snapshot and membership effects to their drivers, and the
+ * answers to proposals and reads to whoever waits for them — at once when refused, and
+ * through the `ApplyBarrier` when they must wait for this node's own apply.
+ *
+ * @example
+ * const driver = new EffectDriver(deps);
+ * driver.carryOut(step(state, event).list, state);
+ */
+export class EffectDriver {
+  constructor(private readonly deps: EffectDriverDeps) {}
+
+  carryOut(effects: readonly Effect[], s: RaftState): void {
+    for (const effect of effects) this.carry(effect, s);
+  }
+
+  private carry(effect: Effect, s: RaftState): void {
+    const d = this.deps;
+    if (d.membership.onEffect(effect, s) || d.snapshots.onEffect(effect)) return;
+    switch (effect.type) {
+      case 'saveHardState':
+      case 'persistEntries':
+        d.durableSteps.next({ write: effect });
+        break;
+      case 'send':
+        if (effect.notice) {
+          d.notices.hold(effect.to, effect.message as AppendEntries);
+          break;
+        }
+        if (effect.message.type === 'AppendEntries') d.notices.sending(effect.to, effect.message);
+        d.durableSteps.next({ release: { to: effect.to, message: effect.message }, afterWrites: effect.afterPersist });
+        break;
+      case 'resetElectionTimer':
+        d.electionTimerReset();
+        break;
+      case 'proposalsAppended':
+        d.tracker.track(effect.tokens as PendingProposal[], effect.firstIndex, effect.term);
+        break;
+      case 'proposalsRefused':
+        for (const p of effect.tokens as PendingProposal[]) p.reject(refusal(s, effect.overloaded, s.options.maxUncommittedBytes));
+        break;
+      case 'proposalsForwarded':
+        d.requests.open(effect.requestId, { kind: 'propose', waiters: effect.tokens as PendingProposal[] });
+        break;
+      case 'forwardAnswered':
+        this.forwardAnswered(effect, s);
+        break;
+      case 'readReady': {
+        const request = d.requests.close(effect.requestId);
+        if (request?.kind === 'read') this.awaitApplied(effect.index, request.waiters);
+        break;
+      }
+      case 'readFailed': {
+        const request = d.requests.close(effect.requestId);
+        if (request?.kind === 'read') for (const r of request.waiters) r.reject(new NotLeaderError(s.leaderId, s.term));
+        break;
+      }
+    }
+  }
+
+  /**
+   * The leader answered forwarded proposals: refused ones fail now; appended ones settle
+   * when this node applies them, or fail with `RequestTimeoutError` after `requestTimeout`
+   * (they may still commit).
+   */
+  private forwardAnswered(effect: Extract<Effect, { type: 'forwardAnswered' }>, s: RaftState): void {
+    const d = this.deps;
+    const request = d.requests.close(effect.requestId);
+    if (request?.kind !== 'propose') return;
+    if (!effect.success) {
+      for (const p of request.waiters) p.reject(refusal(s, effect.overloaded, null)); // the leader's limit is not known here
+      return;
+    }
+    const first = effect.firstIndex;
+    const last = first + request.waiters.length - 1;
+    d.tracker.track(request.waiters, first, effect.term);
+    d.settleApplied(first, last);
+    d.barrier.wait(last, 'propose', {
+      resolve: () => undefined, // the tracker settled each one as it was applied
+      reject: (error) => {
+        for (let i = first; i <= last; i++) d.tracker.forget(i, () => error);
+      },
+    });
+  }
+
+  /** A read the leader confirmed at `index` is answered once this node has applied it. */
+  private awaitApplied(index: number, waiters: readonly PendingRead[]): void {
+    this.deps.barrier.wait(index, 'read', {
+      resolve: () => {
+        for (const r of waiters) r.resolve({ index });
+      },
+      reject: (error) => {
+        for (const r of waiters) r.reject(error);
+      },
+    });
+  }
+}
+
+/**
+ * Why a proposal was refused with nothing appended: the leader was over its
+ * `maxUncommittedBytes` (`limit`, when known), or no leader could take it.
+ */
+function refusal(s: RaftState, overloaded: boolean, limit: number | null): RaftError {
+  return overloaded ? new LeaderOverloadedError(s.leaderId, limit) : new NotLeaderError(s.leaderId, s.term);
+}

@@ -1,0 +1,19 @@
+import type { RaftState } from '../core/state';
+import type { FollowerProgress } from '../api';
+
+/**
+ * A leader's view of each follower (`RaftNode.followers()`), or null when `s` does not lead.
+ *
+ * @example
+ * followerProgress(state, scheduler.now()); // [{ id: 'n2', matchIndex: 41, lag: 1, sinceContact: 12, state: 'replicating' }]
+ */
+export function followerProgress(s: RaftState, now: number): readonly FollowerProgress[] | null {
+  if (s.role.name !== 'leader') return null;
+  return [...s.role.progress].map(([id, pr]) => ({
+    id,
+    matchIndex: pr.match,
+    lag: s.log.lastIndex - pr.match,
+    sinceContact: Math.max(0, now - pr.lastContact),
+    state: pr.snapshot ? 'snapshot' : pr.probing ? 'probing' : 'replicating',
+  }));
+}
