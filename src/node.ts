@@ -1,15 +1,14 @@
 import { BehaviorSubject, concatWith, defer, from, merge, Observable, Subject, Subscription, switchMap } from 'rxjs';
-import { ClusterConfig, configsOf } from './core/config';
+import type { ClusterConfig } from './core/config';
 import type { RaftEvent } from './core/events';
-import { RaftLog } from './core/log';
-import { createState, RaftState, RoleName } from './core/state';
+import type { RaftState, RoleName } from './core/state';
 import { step } from './core/step';
-import { HardStateLostError, NodeStoppedError, NotLeaderError, PayloadTooLargeError, ProposalDroppedError, RaftError, StorageFailedError, UnknownPeerError } from './errors';
+import { NodeStoppedError, NotLeaderError, ProposalDroppedError, RaftError, StorageFailedError, UnknownPeerError } from './errors';
 import { CommittedEntry, EntryKind } from './messages/entry';
 import type { NodeId } from './messages/types';
 import { serializeTurns } from './operators/serializeTurns';
 import type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
-import { protocolOptions, ResolvedOptions, resolveOptions } from './options';
+import { ResolvedOptions, resolveOptions } from './options';
 import { ResumedTimer, RoleContext, rolePipelines } from './states';
 import { ApplyBarrier } from './streams/applyBarrier';
 import { ClientIntake, ClientRequest } from './streams/clientIntake';
@@ -23,7 +22,9 @@ import { OpenRequests } from './streams/openRequests';
 import { PeerFilter } from './streams/peerFilter';
 import { ProposalTracker } from './streams/proposals';
 import { repairFromCluster } from './streams/repair';
-import { encodeSessionCommand, SessionTable } from './streams/sessions';
+import { SessionTable } from './streams/sessions';
+import { toCommand } from './streams/commands';
+import { loadState } from './streams/boot';
 import { SnapshotDriver } from './streams/snapshots';
 import { StatePublisher } from './streams/statePublisher';
 import type { LeaderInfo, Membership, NodeStatus } from './streams/status';
@@ -142,19 +143,13 @@ class Node implements RaftNode, HasTestHooks {
   }
 
   propose(data: Uint8Array, options: ProposeOptions = {}): Promise<{ index: number; term: number }> {
-    if (!(data instanceof Uint8Array)) return Promise.reject(new TypeError('propose(data): data must be a Uint8Array'));
-    let kind: EntryKind = EntryKind.Command;
-    if (options.session) {
-      try {
-        data = encodeSessionCommand(options.session, data);
-      } catch (e) {
-        return Promise.reject(e);
-      }
-      kind = EntryKind.SessionCommand;
+    let command: { kind: EntryKind; data: Uint8Array };
+    try {
+      command = toCommand(data, options, this.options.maxCommandBytes);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const limit = this.options.maxCommandBytes;
-    if (data.byteLength > limit) return Promise.reject(new PayloadTooLargeError(data.byteLength, limit));
-    return this.whenStarted(() => this.intake.propose(kind, data));
+    return this.whenStarted(() => this.intake.propose(command.kind, command.data));
   }
 
   read(options: ReadOptions = {}): Promise<{ index: number }> {
@@ -230,20 +225,10 @@ class Node implements RaftNode, HasTestHooks {
   /** Loads storage, builds the state, and composes the runtime's streams into one loop. */
   private async start(): Promise<void> {
     const o = this.options;
-    const persisted = await o.storage.load();
-    if (this.stopped) return;
-    if (persisted.damage?.hardStateMissing) throw new HardStateLostError(this.id);
-    const snapshot = persisted.snapshot;
-    if (snapshot) await this.snapshots.restoreAtStart(snapshot);
-    if (this.stopped) return;
-    const log = new RaftLog(persisted.entries, snapshot ?? undefined);
-    const base = snapshot ? { index: snapshot.index, term: snapshot.term, config: snapshot.config } : { index: 0, term: 0, config: this.bootstrap };
-    const configs = configsOf(base, persisted.entries.filter((e) => e.index > base.index));
-    const s = (this.state = createState(this.id, configs, { ...persisted.hardState, log }, protocolOptions(o)));
-    s.startedAt = s.now = o.scheduler.now();
+    const s = await loadState(this.id, o, this.bootstrap, this.snapshots, () => this.stopped);
+    if (!s) return;
+    this.state = s;
     s.plantedBug = this.plantedBug;
-    const cut = persisted.damage?.truncatedTail;
-    if (cut) s.repair = { reason: `log cut from index ${cut.from}: ${cut.reason}` };
     this.driver = new EffectDriver({
       ...{ durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier },
       ...{ membership: this.membership, snapshots: this.snapshots, settleApplied: (from, to) => this.applier.settleApplied(s, from, to) },

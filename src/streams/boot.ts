@@ -1,0 +1,42 @@
+import type { ClusterConfig } from '../core/config';
+import { configsOf } from '../core/config';
+import { RaftLog } from '../core/log';
+import { createState, RaftState } from '../core/state';
+import { HardStateLostError } from '../errors';
+import type { NodeId } from '../messages/types';
+import { protocolOptions, ResolvedOptions } from '../options';
+import type { SnapshotDriver } from './snapshots';
+
+/**
+ * Builds a node's Raft state from its storage: the state machine restored from the
+ * latest snapshot, the log after it, the configurations in both, and the hard state.
+ * A log cut back past what the node may have acknowledged (`StorageDamage.truncatedTail`)
+ * starts the node in repair; a missing hard state beside a kept log refuses to start
+ * (`HardStateLostError`: the vote it may have cast is unknown). Returns null when the
+ * node was stopped while loading.
+ *
+ * @example
+ * const state = await loadState('n1', options, { voters: ['n1', 'n2', 'n3'], learners: [], addresses: {} }, snapshots, () => stopped);
+ */
+export async function loadState(
+  id: NodeId,
+  o: ResolvedOptions,
+  bootstrap: ClusterConfig,
+  snapshots: SnapshotDriver,
+  isStopped: () => boolean,
+): Promise<RaftState | null> {
+  const persisted = await o.storage.load();
+  if (isStopped()) return null;
+  if (persisted.damage?.hardStateMissing) throw new HardStateLostError(id);
+  const snapshot = persisted.snapshot;
+  if (snapshot) await snapshots.restoreAtStart(snapshot);
+  if (isStopped()) return null;
+  const log = new RaftLog(persisted.entries, snapshot ?? undefined);
+  const base = snapshot ? { index: snapshot.index, term: snapshot.term, config: snapshot.config } : { index: 0, term: 0, config: bootstrap };
+  const configs = configsOf(base, persisted.entries.filter((e) => e.index > base.index));
+  const s = createState(id, configs, { ...persisted.hardState, log }, protocolOptions(o));
+  s.startedAt = s.now = o.scheduler.now();
+  const cut = persisted.damage?.truncatedTail;
+  if (cut) s.repair = { reason: `log cut from index ${cut.from}: ${cut.reason}` };
+  return s;
+}
