@@ -31,7 +31,7 @@ import {
 import { CommittedEntry, EntryKind } from './messages/entry';
 import type { AppendEntries, NodeId, RaftMessage } from './messages/types';
 import { batchPerTurn } from './operators/batchPerTurn';
-import { ResumedTimer, RoleContext, rolePipelines } from './states';
+import { RoleContext, rolePipelines } from './states';
 import { CommitNotices } from './streams/commitNotices';
 import { Deadlines } from './streams/deadlines';
 import { EventLoop } from './streams/eventLoop';
@@ -42,10 +42,9 @@ import { LeaderInfo, Membership, NodeStatus, sameLeader, sameStatus, toMembershi
 import { MembershipRequests } from './streams/membershipRequests';
 import { SnapshotDriver } from './streams/snapshots';
 import { ClusterConfig, configsOf, members } from './core/config';
-import type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
-import type { TimeoutRange } from './operators/electionTimer';
+import type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions, TimeoutRange } from './api';
 import { protocolOptions, ResolvedOptions, resolveOptions } from './options';
-import { HasTestHooks, NEVER_TIMEOUT, NodeTestHooks, ReplicationView, TEST_HOOKS } from './testHooks';
+import { HasTestHooks, NodeTestHooks, ReplicationView, TEST_HOOKS } from './testHooks';
 
 export type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 
@@ -91,12 +90,9 @@ class Node implements RaftNode, HasTestHooks {
   private readonly members: BehaviorSubject<Membership>;
   private readonly committed = new Subject<CommittedEntry>();
   private readonly errors = new Subject<Error>();
-  private readonly roleEpoch = new BehaviorSubject<{ role: RoleName; epoch: number; resume?: ResumedTimer } | null>(null);
-  /** When the current (or last) candidate's election timer fires. */
-  private candidateTimerAt = 0;
-  /** The election timer was reset in this step (heard from a leader, or granted a vote). */
-  private electionTimerReset = false;
-  private readonly electionResets = new Subject<void>();
+  private readonly roleEpoch = new BehaviorSubject<{ role: RoleName; epoch: number } | null>(null);
+  /** `RaftState.electionDeadline` as of the last step, for the role pipelines to schedule. */
+  private readonly electionDeadline = new BehaviorSubject<number>(Infinity);
   private readonly proposals = new Subject<PendingProposal>();
   private readonly tracker = new ProposalTracker();
   private readonly sessions: SessionTable;
@@ -137,8 +133,8 @@ class Node implements RaftNode, HasTestHooks {
   /** Every option, defaulted and checked once; the only place the node reads them. */
   private readonly options: ResolvedOptions;
   private readonly notices: CommitNotices;
-  /** The range the election timer draws from; tests may replace it (see `testHooks.ts`). */
-  private electionRange: TimeoutRange;
+  /** The range election deadlines are drawn from, if a test replaced it (see `testHooks.ts`). */
+  private electionRange: TimeoutRange | 'never' | undefined;
 
   constructor(given: RaftNodeOptions) {
     const options = (this.options = resolveOptions(given));
@@ -168,7 +164,6 @@ class Node implements RaftNode, HasTestHooks {
     this.committed$ = this.committed.asObservable();
     this.errors$ = this.errors.asObservable();
     this.deadlines = new Deadlines(options.scheduler);
-    this.electionRange = options.electionTimeout;
     this.notices = new CommitNotices(
       options.turnScheduler,
       (to, notice) => options.transport.send(to, notice),
@@ -299,15 +294,13 @@ class Node implements RaftNode, HasTestHooks {
       campaign: () => {
         const s = this.state;
         if (!s || this.stopped) return false;
-        this.loop.dispatch({ kind: 'electionTimeout', epoch: s.epoch });
+        this.loop.dispatch({ kind: 'electionTimeout', epoch: s.epoch, forced: true });
         return true;
       },
       setElectionTimeout: (range) => {
         if (range !== 'never' && !(range.min > 0 && range.max >= range.min)) throw new RangeError('election timeout needs 0 < min <= max');
-        this.electionRange = range === 'never' ? NEVER_TIMEOUT : range;
-        const current = this.roleEpoch.value;
-        // Resubscribing the role's pipeline restarts its timer with a draw from the new range.
-        if (current && current.role !== 'leader' && !this.stopped) this.roleEpoch.next({ role: current.role, epoch: current.epoch });
+        this.electionRange = range; // for the start, if the node has not started yet
+        if (this.state && !this.stopped) this.loop.dispatch({ kind: 'setElectionRange', range });
       },
       inspect: () => (this.state ? inspectState(this.state, this.options.scheduler.now()) : null),
       plantBug: (bug) => {
@@ -337,25 +330,19 @@ class Node implements RaftNode, HasTestHooks {
     const log = new RaftLog(persisted.entries, snapshot ?? undefined);
     const base = snapshot ? { index: snapshot.index, term: snapshot.term, config: snapshot.config } : { index: 0, term: 0, config: this.bootstrap };
     const configs = configsOf(base, persisted.entries.filter((e) => e.index > base.index));
-    this.state = createState(this.id, configs, { ...persisted.hardState, log }, protocolOptions(o));
-    this.state.startedAt = this.state.now = this.options.scheduler.now();
+    const start = { now: this.options.scheduler.now(), electionRange: this.electionRange };
+    this.state = createState(this.id, configs, { ...persisted.hardState, log }, protocolOptions(o), start);
     this.state.plantedBug = this.plantedBug;
     const damage = persisted.damage;
     if (damage?.truncatedTail) this.state.repair = { reason: `log cut from index ${damage.truncatedTail.from}: ${damage.truncatedTail.reason}` };
-    const node = this;
     const ctx: RoleContext = {
       scheduler: this.options.scheduler,
-      random: o.random,
-      get electionTimeout() {
-        return node.electionRange;
-      },
       heartbeatInterval: o.heartbeatInterval,
-      electionResets$: this.electionResets.asObservable(),
-      electionTimerArmed: (at) => (this.candidateTimerAt = at),
+      electionDeadline$: this.electionDeadline.asObservable(),
     };
     const dispatch = (e: RaftEvent) => this.loop.dispatch(e);
     this.subscriptions.add(
-      this.roleEpoch.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch, r.resume) : []))).subscribe(dispatch),
+      this.roleEpoch.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : []))).subscribe(dispatch),
     );
     this.subscriptions.add(
       o.transport.inbound$.subscribe(({ from, message }) => {
@@ -407,7 +394,6 @@ class Node implements RaftNode, HasTestHooks {
     let effects: readonly Effect[];
     try {
       s.now = this.options.scheduler.now();
-      this.electionTimerReset = false;
       effects = step(s, event).list;
     } catch (e) {
       // A broken invariant: stop rather than risk acting on a corrupt state.
@@ -447,10 +433,6 @@ class Node implements RaftNode, HasTestHooks {
         } else {
           transport.send(effect.to, effect.message);
         }
-        break;
-      case 'resetElectionTimer':
-        this.electionTimerReset = true;
-        this.electionResets.next();
         break;
       case 'proposalsAppended':
         this.tracker.track(effect.tokens as PendingProposal[], effect.firstIndex, effect.term);
@@ -590,17 +572,9 @@ class Node implements RaftNode, HasTestHooks {
     return done;
   }
 
-  /**
-   * The election timer a new follower inherits from the candidate it was (see
-   * `ResumedTimer`). Not from a pre-candidate: a newer term there means another node
-   * passed its pre-vote and is being elected. Resuming would let this node pre-vote again
-   * at once, and a follower that has not yet heard from the new leader would grant it,
-   * deposing the leader just elected (found by the simulator: seed 40330 took 1.2 s to
-   * settle instead of 0.3 s). It restarts its timer instead, as etcd does.
-   */
-  private resumedTimer(previous: RoleName | undefined, s: RaftState): ResumedTimer | undefined {
-    if (previous !== 'candidate' || s.role.name !== 'follower' || s.leaderId !== null || this.electionTimerReset) return undefined;
-    return { at: this.candidateTimerAt };
+  /** Hands the rules' election deadline to the role pipelines, when it moved. */
+  private publishElectionDeadline(s: RaftState): void {
+    if (s.electionDeadline !== this.electionDeadline.value) this.electionDeadline.next(s.electionDeadline);
   }
 
   /** After each step: apply what committed, switch role pipelines, publish the state. */
@@ -608,12 +582,13 @@ class Node implements RaftNode, HasTestHooks {
     const s = this.state;
     if (!s || this.stopped) return;
     this.applyCommitted(s);
+    this.publishElectionDeadline(s); // before a new role's pipeline subscribes to it
     const current = this.roleEpoch.value;
     if (!current || current.epoch !== s.epoch || current.role !== s.role.name) {
       if (current?.role === 'leader' && s.role.name !== 'leader') {
         this.tracker.rejectAll((index, term) => new ProposalDroppedError(index, term, `${this.id} lost leadership`));
       }
-      this.roleEpoch.next({ role: s.role.name, epoch: s.epoch, resume: this.resumedTimer(current?.role, s) });
+      this.roleEpoch.next({ role: s.role.name, epoch: s.epoch });
     }
     this.publish(s);
     this.publishMembers(s);
