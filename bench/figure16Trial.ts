@@ -21,7 +21,7 @@
  */
 import { SchedulerLike, Subscription } from 'rxjs';
 import type { NodeId, RaftMessage } from '../src/messages/types';
-import type { TimeoutRange } from '../src/operators/electionTimer';
+import type { TimeoutRange } from '../src/api';
 import { seededRandom } from '../src/random';
 import type { NodeStatus } from '../src/streams/status';
 import { TestCluster } from '../src/testing/cluster';

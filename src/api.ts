@@ -2,7 +2,6 @@ import type { Observable, SchedulerLike } from 'rxjs';
 import type { RoleName } from './core/state';
 import type { CommittedEntry } from './messages/entry';
 import type { NodeId } from './messages/types';
-import type { TimeoutRange } from './operators/electionTimer';
 import type { Storage } from './storage/storage';
 import type { SessionInfo, SessionPolicy } from './streams/sessions';
 import type { SnapshotPolicy, StateMachine } from './streams/snapshots';
@@ -12,6 +11,12 @@ import type { Transport } from './transports/transport';
 /*
  * The public API of a node: what `createRaftNode` takes and what it returns.
  */
+
+/** An election timeout range in the scheduler's time unit (ms in production). */
+export interface TimeoutRange {
+  readonly min: number;
+  readonly max: number;
+}
 
 /**
  * Options of `createRaftNode`. Times are in the scheduler's unit: milliseconds in production.

@@ -51,6 +51,6 @@ export {
 export { seededRandom } from './random';
 export { immediateScheduler } from './defaults';
 export { batchPerTurn } from './operators/batchPerTurn';
-export { electionTimer } from './operators/electionTimer';
-export type { TimeoutRange } from './operators/electionTimer';
+export { deadlineTimer } from './operators/deadlineTimer';
+export type { TimeoutRange } from './api';
 export * from './errors';

@@ -1,10 +1,9 @@
 import type { SchedulerLike } from 'rxjs';
-import type { RaftNodeOptions } from './api';
+import type { RaftNodeOptions, TimeoutRange } from './api';
 import type { ProtocolOptions } from './core/state';
 import { defaultRandom, defaultScheduler, defaultTurnScheduler } from './defaults';
 import { InvalidOptionsError } from './errors';
 import type { NodeId } from './messages/types';
-import type { TimeoutRange } from './operators/electionTimer';
 import type { Storage } from './storage/storage';
 import { DEFAULT_SESSION_POLICY, SessionPolicy } from './streams/sessions';
 import { DEFAULT_SNAPSHOT_POLICY, SnapshotPolicy, StateMachine } from './streams/snapshots';
@@ -152,6 +151,7 @@ export function protocolOptions(o: ResolvedOptions): ProtocolOptions {
     forward: o.forward,
     maxPromotionLag: o.maxPromotionLag,
     maxUncommittedBytes: o.maxUncommittedBytes,
+    random: o.random,
   };
 }
 

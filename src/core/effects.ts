@@ -17,8 +17,6 @@ export type Effect =
    * its commit index and seq goes to the same peer meanwhile.
    */
   | { readonly type: 'send'; readonly to: NodeId; readonly message: RaftMessage; readonly afterPersist: boolean; readonly notice?: boolean }
-  /** The follower heard from a legitimate leader or granted a vote. */
-  | { readonly type: 'resetElectionTimer' }
   /** Proposals were appended at firstIndex.. in this term (opaque tokens, in order). */
   | { readonly type: 'proposalsAppended'; readonly tokens: readonly unknown[]; readonly firstIndex: number; readonly term: number }
   /** Proposals refused: this node does not lead (and cannot forward), or leads but is `overloaded` (`maxUncommittedBytes`). */
@@ -86,10 +84,6 @@ export class Effects {
   /** A leader's commit-index notice: the driver may drop it for an AppendEntries sent within two turns (`CommitNotices`). */
   sendNotice(to: NodeId, message: RaftMessage): void {
     this.list.push({ type: 'send', to, message, afterPersist: false, notice: true });
-  }
-
-  resetElectionTimer(): void {
-    this.list.push({ type: 'resetElectionTimer' });
   }
 
   push(effect: Effect): void {

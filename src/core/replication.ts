@@ -1,4 +1,5 @@
 import type { AppendEntries, AppendEntriesResponse, NodeId } from '../messages/types';
+import { resetElectionDeadline } from './electionDeadline';
 import { Effects } from './effects';
 import { Progress } from './progress';
 import { checkSnapshotTransfer, resumeSnapshotAfterSilence, startSnapshotTransfer } from './snapshots';
@@ -18,7 +19,7 @@ import { currentConfig, LeaderState, RaftState } from './state';
 export function handleAppendEntries(s: RaftState, from: NodeId, request: AppendEntries, fx: Effects): void {
   s.leaderId = from;
   s.lastLeaderContact = s.now;
-  fx.resetElectionTimer();
+  resetElectionDeadline(s);
   const m = trimToSnapshot(s, request);
   const log = s.log;
   const prevTerm = log.termAt(m.prevLogIndex);

@@ -1,6 +1,7 @@
 import type { InstallSnapshot, InstallSnapshotResponse, NodeId } from '../messages/types';
 import type { SnapshotMeta } from '../storage/storage';
 import type { ConfigAt } from './config';
+import { resetElectionDeadline } from './electionDeadline';
 import { Effects } from './effects';
 import { Progress } from './progress';
 import { maybeCommit, sendAppend } from './replication';
@@ -143,7 +144,7 @@ export function restartTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Ef
 export function handleInstallSnapshot(s: RaftState, from: NodeId, m: InstallSnapshot, fx: Effects): void {
   s.leaderId = from;
   s.lastLeaderContact = s.now;
-  fx.resetElectionTimer();
+  resetElectionDeadline(s);
   const reply = (success: boolean, installed: boolean) =>
     fx.send(from, { type: 'InstallSnapshotResponse', term: s.term, lastIncludedIndex: m.lastIncludedIndex, chunk: m.chunk, success, installed });
   if (m.lastIncludedIndex <= s.commitIndex) return reply(true, true);

@@ -1,5 +1,6 @@
 import type { NodeId } from '../messages/types';
 import type { ClusterConfig, ConfigAt } from './config';
+import { drawElectionDeadline, ElectionRange } from './electionDeadline';
 import { RaftLog } from './log';
 import { Progress } from './progress';
 
@@ -95,6 +96,8 @@ export interface ProtocolOptions {
   readonly maxPromotionLag: number;
   /** A leader refuses proposals while its uncommitted entries hold this many payload bytes. */
   readonly maxUncommittedBytes: number;
+  /** The source of chance for election deadlines, returning numbers in [0, 1). */
+  readonly random: () => number;
 }
 
 /**
@@ -129,6 +132,20 @@ export interface RaftState {
   /** When this follower last heard from its leader (for the vote and pre-vote vetoes). */
   lastLeaderContact: number;
   /**
+   * When this node's election timer runs out (scheduler time); the runtime only schedules
+   * it. Invariant: `Infinity` while leader or while `electionRange` is `'never'`;
+   * otherwise drawn from `electionRange` at the last of: start, hearing from the current
+   * leader, granting a vote, becoming (pre)candidate, a pre-candidate or a leader stepping
+   * down. A candidate that steps down on a newer term alone keeps it (§5.2, see
+   * `becomeFollower`).
+   */
+  electionDeadline: number;
+  /**
+   * The range election deadlines are drawn from: `electionTimeoutMin`..`electionTimeoutMax`
+   * unless a test hook replaced it (the protocol windows keep the options).
+   */
+  electionRange: ElectionRange | 'never';
+  /**
    * When this node started. For `electionTimeoutMin` after start it refuses votes and
    * pre-votes as if it had just heard from a leader: it may have been inside a leader's
    * lease before a crash, and a lease relies on its voters' vetoes.
@@ -153,12 +170,18 @@ export interface RaftState {
   readonly options: ProtocolOptions;
 }
 
+/**
+ * The state of a node that starts at `start.now` (scheduler time) as a follower, its first
+ * election deadline drawn from `start.electionRange` (default: the options' range).
+ */
 export function createState(
   id: NodeId,
   configs: ConfigAt[],
   persisted: { term: number; votedFor: NodeId | null; log: RaftLog },
   options: ProtocolOptions,
+  start: { readonly now: number; readonly electionRange?: ElectionRange | 'never' } = { now: 0 },
 ): RaftState {
+  const electionRange = start.electionRange ?? { min: options.electionTimeoutMin, max: options.electionTimeoutMax };
   return {
     id,
     configs,
@@ -171,9 +194,11 @@ export function createState(
     leaderId: null,
     role: { name: 'follower' },
     epoch: 0,
-    now: 0,
+    now: start.now,
     lastLeaderContact: -Infinity,
-    startedAt: 0,
+    electionDeadline: drawElectionDeadline(start.now, electionRange, options.random),
+    electionRange,
+    startedAt: start.now,
     repair: null,
     plantedBug: null,
     incomingSnapshot: null,

@@ -1,4 +1,5 @@
 import type { NodeId, RaftMessage } from '../messages/types';
+import { setElectionRange } from './electionDeadline';
 import { Effects } from './effects';
 import { handlePreVote, handlePreVoteResponse, handleRequestVote, handleVoteResponse, handleVoteSaved, ignoresVoteRequest } from './election';
 import type { RaftEvent } from './events';
@@ -18,7 +19,7 @@ import { currentConfig, RaftState } from './state';
  * comparing the effects.
  *
  * @example
- * const fx = step(state, { kind: 'electionTimeout', epoch: state.epoch });
+ * const fx = step(state, { kind: 'electionTimeout', epoch: state.epoch, forced: true });
  * fx.list; // [{ type: 'send', message: { type: 'PreVote', ... } }, ...]
  */
 export function step(s: RaftState, event: RaftEvent): Effects {
@@ -28,7 +29,8 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       stepMessage(s, event.from, event.message, fx);
       break;
     case 'electionTimeout':
-      if (event.epoch === s.epoch && s.role.name !== 'leader' && isVoter(currentConfig(s), s.id) && !s.repair) campaign(s, fx);
+      if (event.epoch !== s.epoch || (s.now < s.electionDeadline && !event.forced)) break; // a stale timer
+      if (s.role.name !== 'leader' && isVoter(currentConfig(s), s.id) && !s.repair) campaign(s, fx);
       break;
     case 'heartbeatTick':
       if (event.epoch === s.epoch) leaderTick(s, fx);
@@ -47,6 +49,9 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       break;
     case 'persisted':
       stepPersisted(s, event.index, event.term, fx);
+      break;
+    case 'setElectionRange':
+      setElectionRange(s, event.range);
       break;
     case 'repaired':
       s.repair = null;

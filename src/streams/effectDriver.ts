@@ -24,8 +24,6 @@ export interface EffectDriverDeps {
   readonly snapshots: SnapshotDriver;
   /** Settles proposals tracked after their indexes were already applied here. */
   readonly settleApplied: (from: number, to: number) => void;
-  /** The follower heard from its leader or granted a vote. */
-  readonly electionTimerReset: () => void;
 }
 
 /**
@@ -61,9 +59,6 @@ export class EffectDriver {
         }
         if (effect.message.type === 'AppendEntries') d.notices.sending(effect.to, effect.message);
         d.durableSteps.next({ release: { to: effect.to, message: effect.message }, afterWrites: effect.afterPersist });
-        break;
-      case 'resetElectionTimer':
-        d.electionTimerReset();
         break;
       case 'proposalsAppended':
         d.tracker.track(effect.tokens as PendingProposal[], effect.firstIndex, effect.term);

@@ -12,7 +12,7 @@ import { nodeTurns } from './nodeTurns';
 import { NodeScheduler, SimulatorClock } from './simulatorClock';
 import { NodeSeed, seedEntries } from './seeds';
 import { ScriptedPeer } from './scriptedPeer';
-import type { TimeoutRange } from '../operators/electionTimer';
+import type { TimeoutRange } from '../api';
 import { ReplicationView, testHooksOf } from '../testHooks';
 
 export interface TestClusterOptions {

@@ -74,10 +74,10 @@ describe('learners', () => {
   test('a learner never campaigns, and a vote from it does not count', () => {
     const s = makeState({ id: 'n4' });
     s.configs.push({ index: 1, term: 1, config: { voters: ['n1', 'n2', 'n3'], learners: ['n4'], addresses: {} } });
-    expect(step(s, { kind: 'electionTimeout', epoch: s.epoch }).list).toEqual([]);
+    expect(step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true }).list).toEqual([]);
     const candidate = makeState({ id: 'n1' });
     candidate.configs.push({ index: 1, term: 0, config: { voters: ['n1', 'n2', 'n3'], learners: ['n4'], addresses: {} } });
-    step(candidate, { kind: 'electionTimeout', epoch: candidate.epoch });
+    step(candidate, { kind: 'electionTimeout', epoch: candidate.epoch, forced: true });
     expect(sent(step(candidate, { kind: 'message', from: 'n4', message: { type: 'RequestVoteResponse', term: 1, voteGranted: true } }).list)).toEqual([]);
     expect(candidate.role.name).toBe('candidate');
   });
@@ -204,7 +204,7 @@ describe('safety under faults', () => {
 
   test('a new leader accepts no configuration change before an entry of its own term commits', () => {
     const s = makeState({ term: 1, log: [1], options: { preVote: false } });
-    step(s, { kind: 'electionTimeout', epoch: s.epoch });
+    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
     step(s, { kind: 'voteSaved', term: 2, votedFor: 'n1' });
     step(s, { kind: 'message', from: 'n2', message: { type: 'RequestVoteResponse', term: 2, voteGranted: true } });
     expect(s.role.name).toBe('leader');
