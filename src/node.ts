@@ -41,7 +41,7 @@ import { decodeSessionCommand, encodeSessionCommand, SessionTable } from './stre
 import { LeaderInfo, Membership, NodeStatus, sameLeader, sameStatus, toMembership } from './streams/status';
 import { MembershipRequests } from './streams/membershipRequests';
 import { SnapshotDriver } from './streams/snapshots';
-import { ClusterConfig, configsOf, members } from './core/config';
+import { ClusterConfig, configsOf, members } from './messages/config';
 import type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 import type { TimeoutRange } from './operators/electionTimer';
 import { protocolOptions, ResolvedOptions, resolveOptions } from './options';

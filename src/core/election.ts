@@ -1,6 +1,6 @@
 import type { NodeId, PreVote, PreVoteResponse, RequestVote, RequestVoteResponse } from '../messages/types';
 import { Effects } from './effects';
-import { isVoter } from './config';
+import { isVoter } from '../messages/config';
 import { becomeCandidate, becomeFollower, becomeLeader, hasQuorum } from './roles';
 import { currentConfig, RaftState } from './state';
 

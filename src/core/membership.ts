@@ -1,7 +1,7 @@
 import { EntryKind } from '../messages/entry';
 import type { Entry } from '../messages/entry';
 import type { NodeId, TimeoutNow } from '../messages/types';
-import { ClusterConfig, decodeConfig, encodeConfig, isVoter, members } from './config';
+import { ClusterConfig, decodeConfig, encodeConfig, isVoter, members } from '../messages/config';
 import { Effects } from './effects';
 import { Progress } from './progress';
 import { broadcastAppend } from './replication';

@@ -1,7 +1,7 @@
 import type { NodeId, ReadIndexRequest, ReadIndexResponse } from '../messages/types';
 import { Effects } from './effects';
 import type { LeaderState, PendingRead, RaftState } from './state';
-import { isSingleVoter, quorumValue } from './config';
+import { isSingleVoter, quorumValue } from './quorum';
 import { currentConfig } from './state';
 import { sendHeartbeat } from './replication';
 

@@ -4,7 +4,7 @@ import { Progress } from './progress';
 import { checkSnapshotTransfer, resumeSnapshotAfterSilence, startSnapshotTransfer } from './snapshots';
 import { confirmReads, releaseReadsBeforeCommit, startRound } from './reads';
 import { becomeFollower } from './roles';
-import { quorumReached, quorumValue } from './config';
+import { quorumReached, quorumValue } from './quorum';
 import { checkTransferDeadline, forgetRemoved, maybeSendTimeoutNow, onConfigCommitted, trackConfigs, truncateConfigs } from './membership';
 import { currentConfig, LeaderState, RaftState } from './state';
 

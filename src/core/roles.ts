@@ -3,7 +3,8 @@ import type { NodeId } from '../messages/types';
 import { Effects } from './effects';
 import { Progress } from './progress';
 import { abandonReads } from './reads';
-import { isVoter, members, quorumReached } from './config';
+import { quorumReached } from './quorum';
+import { isVoter, members } from '../messages/config';
 import { currentConfig, RaftState } from './state';
 import { broadcastAppend } from './replication';
 

@@ -1,6 +1,6 @@
 import type { InstallSnapshot, InstallSnapshotResponse, NodeId } from '../messages/types';
-import type { SnapshotMeta } from '../storage/storage';
-import type { ConfigAt } from './config';
+import type { SnapshotMeta } from '../messages/persisted';
+import type { ConfigAt } from '../messages/config';
 import { Effects } from './effects';
 import { Progress } from './progress';
 import { maybeCommit, sendAppend } from './replication';

@@ -8,7 +8,7 @@ import { handleProposeRequest, handleProposeResponse, stepPropose } from './prop
 import { handleReadIndexRequest, handleReadIndexResponse, stepRead } from './reads';
 import { handleAppendEntries, handleAppendResponse, leaderTick, maybeCommit } from './replication';
 import { becomeFollower, campaign } from './roles';
-import { isVoter } from './config';
+import { isVoter } from '../messages/config';
 import { currentConfig, RaftState } from './state';
 
 /**

@@ -1,4 +1,4 @@
-import type { ConfigAt } from '../core/config';
+import type { ConfigAt } from '../messages/config';
 import type { RoleName } from '../core/state';
 import type { NodeId } from '../messages/types';
 
