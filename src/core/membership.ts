@@ -4,7 +4,7 @@ import type { NodeId, TimeoutNow } from '../messages/types';
 import { ClusterConfig, decodeConfig, encodeConfig, isVoter, members } from '../messages/config';
 import { Effects } from './effects';
 import { Progress } from './progress';
-import { broadcastAppend } from './replication';
+import { broadcastAppend } from './send';
 import { becomeCandidate, becomeFollower } from './roles';
 import { currentConfig, RaftState } from './state';
 

@@ -3,7 +3,7 @@ import { Effects } from './effects';
 import type { LeaderState, PendingRead, RaftState } from './state';
 import { isSingleVoter, quorumValue } from './quorum';
 import { currentConfig } from './state';
-import { sendHeartbeat } from './replication';
+import { sendHeartbeat } from './send';
 
 /**
  * Linearizable reads without writing to the log (ReadIndex, dissertation §6.4):

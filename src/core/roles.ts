@@ -6,7 +6,7 @@ import { abandonReads } from './reads';
 import { quorumReached } from './quorum';
 import { isVoter, members } from '../messages/config';
 import { currentConfig, RaftState } from './state';
-import { broadcastAppend } from './replication';
+import { broadcastAppend } from './send';
 
 /**
  * Role transitions (Raft §5.2). Each one replaces the role state wholesale and bumps the
