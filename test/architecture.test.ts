@@ -55,9 +55,9 @@ function isTypeOnlyExport(node: ts.ExportDeclaration): boolean {
   return clause !== undefined && ts.isNamedExports(clause) && clause.elements.length > 0 && clause.elements.every((e) => e.isTypeOnly);
 }
 
-/** Every import, re-export, `import()` type or call and `require()` of a file. */
-function importsOf(file: string): Edge[] {
-  const source = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+/** Every import, re-export, `import()` type or call and `require()` of a file (`text`: its content). */
+function importsOf(file: string, text = fs.readFileSync(file, 'utf8')): Edge[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const edges: Edge[] = [];
   const add = (specNode: ts.Node, typeOnly: boolean) => {
     if (!ts.isStringLiteralLike(specNode)) return;
@@ -80,7 +80,7 @@ function importsOf(file: string): Edge[] {
 }
 
 const srcFiles = tsFiles(SRC);
-const srcEdges = srcFiles.flatMap(importsOf).filter((e): e is Edge & { to: string } => e.to !== null);
+const srcEdges = srcFiles.flatMap((f) => importsOf(f)).filter((e): e is Edge & { to: string } => e.to !== null);
 
 /** The folder of a file under src/ (`core`), or the file itself for top-level files (`node.ts`). */
 const unitOf = (file: string): string => file.split('/')[1];
@@ -88,9 +88,9 @@ const unitOf = (file: string): string => file.split('/')[1];
 const show = (e: Edge): string => `${e.from}:${e.line} imports '${e.spec}'${e.to ? ` (${e.to})` : ''}`;
 
 /**
- * Every elementary circle of a directed graph, each listed once starting from its
- * smallest node (Johnson-style search bounded to the strongly connected parts; the graph
- * is small).
+ * Every elementary circle of a directed graph, each listed once, starting from its
+ * smallest node: a depth-first walk from each node through larger nodes only. Exponential
+ * in the worst case, so it stops after 1000 circles (far more than anyone reads).
  */
 function circles(nodes: readonly string[], next: (n: string) => readonly string[]): string[][] {
   const found: string[][] = [];
@@ -115,6 +115,7 @@ function circles(nodes: readonly string[], next: (n: string) => readonly string[
   return found;
 }
 
+/** Adjacency lists of the edges, without self-loops or repeats. */
 function graph(edges: readonly { from: string; to: string }[]): Map<string, string[]> {
   const g = new Map<string, string[]>();
   for (const { from, to } of edges) {
@@ -185,7 +186,7 @@ describe('examples/', () => {
   const PUBLIC_ENTRIES = ['src/index.ts', 'src/testing/index.ts'];
 
   it('import only the public entries of the package', () => {
-    const edges = tsFiles(path.join(ROOT, 'examples')).flatMap(importsOf);
+    const edges = tsFiles(path.join(ROOT, 'examples')).flatMap((f) => importsOf(f));
     expect(edges.length).toBeGreaterThan(0);
     const deep = edges.filter((e) => e.to !== null && !e.to.startsWith('examples/') && !PUBLIC_ENTRIES.includes(e.to));
     expect(deep.map(show)).toEqual([]);
@@ -211,8 +212,8 @@ function nameOf(node: ts.FunctionLikeDeclaration, source: ts.SourceFile): string
 }
 
 /** Every function-like node with a body in `file`, with its length in lines (first to last, inclusive). */
-function functionSizes(file: string): FunctionSize[] {
-  const source = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+function functionSizes(file: string, text = fs.readFileSync(file, 'utf8')): FunctionSize[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const out: FunctionSize[] = [];
   const visit = (node: ts.Node): void => {
     if (ts.isFunctionLike(node) && 'body' in node && node.body) {
@@ -251,7 +252,7 @@ const PENDING_REWRITE_FUNCTIONS: readonly string[] = ['src/node.ts: Node.constru
 const PENDING_REWRITE_IMPORTS: readonly string[] = ["src/operators/electionTimer.ts:2 imports '../random' (src/random.ts)"];
 
 describe('function size', () => {
-  const sizes = srcFiles.flatMap(functionSizes);
+  const sizes = srcFiles.flatMap((f) => functionSizes(f));
   const label = (f: FunctionSize) => `${f.file}: ${f.name}`;
   const tooLong = sizes.filter((f) => f.lines > MAX_FUNCTION_LINES);
   const isDecoder = (f: FunctionSize) => DECODERS.some((d) => d.file === f.file && d.name === f.name);
@@ -274,5 +275,50 @@ describe('function size', () => {
       ...PENDING_REWRITE_FUNCTIONS.filter((name) => !tooLong.some((f) => label(f) === name)),
     ];
     expect(stale).toEqual([]);
+  });
+});
+
+describe('the checks themselves', () => {
+  it('find every kind of import, and tell type-only ones apart', () => {
+    const text = [
+      "import type { NodeId } from '../messages/types';",
+      "import { type RaftState, currentConfig } from './state';",
+      "import { type Progress } from './progress';",
+      "export * from './effects';",
+      "export type { RaftEvent } from './events';",
+      "import './quorum';",
+      "type Log = import('./log').RaftLog;",
+      "const step = require('./step');",
+      "import { of } from 'rxjs';",
+    ].join('\n');
+    const edges = importsOf(path.join(SRC, 'core', 'example.ts'), text);
+    expect(edges.map((e) => [e.line, e.to, e.typeOnly])).toEqual([
+      [1, 'src/messages/types.ts', true],
+      [2, 'src/core/state.ts', false],
+      [3, 'src/core/progress.ts', true],
+      [4, 'src/core/effects.ts', false],
+      [5, 'src/core/events.ts', true],
+      [6, 'src/core/quorum.ts', false],
+      [7, 'src/core/log.ts', true],
+      [8, 'src/core/step.ts', false],
+      [9, null, false],
+    ]);
+  });
+
+  it('list each circle once, and none in a layered graph', () => {
+    const circular: Record<string, string[]> = { a: ['b'], b: ['a', 'c'], c: ['b', 'a'], d: ['a'] };
+    expect(circles(Object.keys(circular), (n) => circular[n])).toEqual([['a', 'b'], ['a', 'b', 'c'], ['b', 'c']]);
+    const layered: Record<string, string[]> = { step: ['replication', 'send'], replication: ['send', 'roles'], roles: ['send'], send: [] };
+    expect(circles(Object.keys(layered), (n) => layered[n])).toEqual([]);
+  });
+
+  it('measure a function from its first line to its last, nested ones apart', () => {
+    const text = ['class C {', '  run(): void {', '    const f = () => {', '      return 1;', '    };', '  }', '}', 'function g() {}'].join('\n');
+    const sizes = functionSizes(path.join(SRC, 'example.ts'), text);
+    expect(sizes.map((f) => [f.name, f.line, f.lines])).toEqual([
+      ['C.run', 2, 5],
+      ['f', 3, 3],
+      ['g', 8, 1],
+    ]);
   });
 });
