@@ -3,9 +3,6 @@ import type { RoleName } from './core/state';
 import type { CommittedEntry } from './messages/entry';
 import type { NodeId } from './messages/types';
 import type { Storage } from './storage/storage';
-import type { SessionInfo, SessionPolicy } from './streams/sessions';
-import type { SnapshotPolicy, StateMachine } from './streams/snapshots';
-import type { LeaderInfo, Membership, NodeStatus } from './streams/status';
 import type { Transport } from './transports/transport';
 
 /*
@@ -210,4 +207,103 @@ export interface RaftNode {
    * process.once('SIGTERM', () => node.stop({ transferLeadership: true })); // a planned restart
    */
   stop(options?: StopOptions): Promise<void>;
+}
+
+/**
+ * Client sessions for exactly-once commands (Raft dissertation §6.3). A command proposed
+ * with `{ clientId, seq }` is applied at most once per (clientId, seq): a retry — through
+ * the same leader or a new one — resolves with the original entry's position and is not
+ * emitted on `committed$` again.
+ *
+ * The table is updated in log order on every node as entries are applied, so every node
+ * decides duplicates identically, and a restart rebuilds it by replaying the log. Expiry
+ * is decided by the log too (never by clocks): a client silent for `idleEntries` applied
+ * entries, or the least recently active beyond `maxClients`, is forgotten — after that,
+ * a retry of one of its old commands would apply again.
+ */
+export interface SessionPolicy {
+  /** Most clients remembered (default 10,000). */
+  readonly maxClients: number;
+  /** A client with no command in this many applied entries is forgotten (default 1,000,000). */
+  readonly idleEntries: number;
+  /** Results remembered per client, for pipelined commands (default 64). */
+  readonly window: number;
+}
+
+/** Identifies a command within a client session. */
+export interface SessionInfo {
+  readonly clientId: string;
+  readonly seq: number;
+}
+
+/**
+ * The application's side of snapshots. `snapshot` must return the state as of entry
+ * `at.index` — rxraft calls it right after emitting that entry on `committed$`, so a
+ * state machine that applies synchronously can simply serialize itself; one that
+ * applies asynchronously must wait until it has applied `at.index`. Both directions
+ * stream: the state never has to be in memory whole.
+ *
+ * @example
+ * const stateMachine: StateMachine = {
+ *   *snapshot() { for (const [k, v] of kv) yield encodePair(k, v); },
+ *   async restore(chunks) { kv.clear(); for await (const c of chunks) decodePairsInto(kv, c); },
+ * };
+ */
+export interface StateMachine {
+  snapshot(at: { index: number; term: number }): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  /** Replaces the state with the snapshot's (after a restart, or when the leader sent one). */
+  restore(chunks: AsyncIterable<Uint8Array>, at: { index: number; term: number }): Promise<void> | void;
+}
+
+/** When to take a snapshot and how to cut it. */
+export interface SnapshotPolicy {
+  /** Take one after this many applied entries (default 10,000). */
+  readonly everyEntries: number;
+  /** ... or after this many applied command bytes (default 64 MiB). */
+  readonly everyBytes: number;
+  /** Entries kept in the log behind a snapshot, for followers slightly behind (default 1,000). */
+  readonly keepEntries: number;
+  /**
+   * A leader keeps more for a live follower still catching up (one being sent a snapshot,
+   * or replaying entries after it), so that it can finish from the log: up to this many
+   * entries behind the snapshot (default 100,000).
+   */
+  readonly catchUpEntries: number;
+  /** Size of stored chunks and of InstallSnapshot messages (default 1 MiB). */
+  readonly chunkBytes: number;
+}
+
+/** A snapshot of a node's state, as `status$` emits it. */
+export interface NodeStatus {
+  readonly id: NodeId;
+  readonly role: RoleName;
+  readonly term: number;
+  readonly leaderId: NodeId | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  /** True once the node has stopped (by `stop()` or a storage failure). */
+  readonly stopped: boolean;
+}
+
+/** Who leads, as `leader$` emits it: `self` tells a node it is the leader. */
+export interface LeaderInfo {
+  readonly id: NodeId;
+  readonly term: number;
+  readonly self: boolean;
+}
+
+/** The cluster configuration, as `members$` emits it. */
+export interface Membership {
+  readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+  /** Log index of the configuration entry (0: the initial configuration from options). */
+  readonly index: number;
+  readonly term: number;
+  /** False while the entry is only appended; the configuration is in effect either way. */
+  readonly committed: boolean;
+  /** Set during a joint-consensus change: decisions need a majority of these too. */
+  readonly joint?: { readonly oldVoters: readonly NodeId[] };
+  /** Transport addresses of members added while running. */
+  readonly addresses: Readonly<Record<NodeId, string>>;
 }

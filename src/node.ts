@@ -1,5 +1,5 @@
 import { BehaviorSubject, concatWith, defer, from, merge, Observable, Subject, Subscription, switchMap } from 'rxjs';
-import type { ClusterConfig } from './core/config';
+import type { ClusterConfig } from './messages/config';
 import type { RaftEvent } from './core/events';
 import type { RaftState, RoleName } from './core/state';
 import { step } from './core/step';
@@ -7,7 +7,7 @@ import { NodeStoppedError, NotLeaderError, ProposalDroppedError, RaftError, Stor
 import { CommittedEntry, EntryKind } from './messages/entry';
 import type { NodeId } from './messages/types';
 import { serializeTurns } from './operators/serializeTurns';
-import type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions, TimeoutRange } from './api';
+import type { FollowerProgress, LeaderInfo, Membership, NodeStatus, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions, TimeoutRange } from './api';
 import { ResolvedOptions, resolveOptions } from './options';
 import { RoleContext, rolePipelines } from './states';
 import { ApplyBarrier } from './streams/applyBarrier';
@@ -27,7 +27,6 @@ import { toCommand } from './streams/commands';
 import { loadState } from './streams/boot';
 import { SnapshotDriver } from './streams/snapshots';
 import { StatePublisher } from './streams/statePublisher';
-import type { LeaderInfo, Membership, NodeStatus } from './streams/status';
 import { HasTestHooks, NodeTestHooks, TEST_HOOKS } from './testHooks';
 import { Applier } from './streams/applier';
 

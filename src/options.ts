@@ -1,13 +1,17 @@
 import type { SchedulerLike } from 'rxjs';
-import type { RaftNodeOptions, TimeoutRange } from './api';
+import type { RaftNodeOptions, SessionPolicy, SnapshotPolicy, StateMachine, TimeoutRange } from './api';
 import type { ProtocolOptions } from './core/state';
 import { defaultRandom, defaultScheduler, defaultTurnScheduler } from './defaults';
 import { InvalidOptionsError } from './errors';
 import type { NodeId } from './messages/types';
 import type { Storage } from './storage/storage';
-import { DEFAULT_SESSION_POLICY, SessionPolicy } from './streams/sessions';
-import { DEFAULT_SNAPSHOT_POLICY, SnapshotPolicy, StateMachine } from './streams/snapshots';
 import type { Transport } from './transports/transport';
+
+/** How long client sessions are remembered, unless `sessions` says otherwise. */
+export const DEFAULT_SESSION_POLICY: SessionPolicy = { maxClients: 10_000, idleEntries: 1_000_000, window: 64 };
+
+/** When snapshots are taken and how they are cut, unless `snapshot` says otherwise. */
+export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { everyEntries: 10_000, everyBytes: 64 << 20, keepEntries: 1_000, catchUpEntries: 100_000, chunkBytes: 1 << 20 };
 
 /*
  * The options of `createRaftNode`, resolved once: every default applied, every value

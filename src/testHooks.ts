@@ -1,4 +1,4 @@
-import type { ClusterConfig } from './core/config';
+import type { ClusterConfig } from './messages/config';
 import type { RoleName } from './core/state';
 import type { NodeId } from './messages/types';
 import type { TimeoutRange } from './api';

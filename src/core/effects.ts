@@ -1,6 +1,6 @@
 import type { Entry } from '../messages/entry';
 import type { NodeId, RaftMessage } from '../messages/types';
-import type { HardState, SnapshotMeta } from '../storage/storage';
+import type { HardState, SnapshotMeta } from '../messages/persisted';
 
 /**
  * What a step of the rules asks the driver to do, in the order the driver does it:

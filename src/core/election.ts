@@ -1,7 +1,7 @@
 import type { NodeId, PreVote, PreVoteResponse, RequestVote, RequestVoteResponse } from '../messages/types';
 import { resetElectionDeadline } from './electionDeadline';
 import { Effects } from './effects';
-import { isVoter } from './config';
+import { isVoter } from '../messages/config';
 import { becomeCandidate, becomeFollower, becomeLeader, hasQuorum } from './roles';
 import { currentConfig, RaftState } from './state';
 

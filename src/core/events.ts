@@ -1,7 +1,7 @@
 import type { ElectionRange } from './electionDeadline';
 import type { ForwardedCommand, NodeId, RaftMessage } from '../messages/types';
 import type { ConfigChange } from './membership';
-import type { SnapshotMeta } from '../storage/storage';
+import type { SnapshotMeta } from '../messages/persisted';
 
 /** Everything that can happen to a node, as fed to its event loop one at a time. */
 export type RaftEvent =

@@ -3,10 +3,11 @@ import type { NodeId } from '../messages/types';
 import { Effects } from './effects';
 import { Progress } from './progress';
 import { abandonReads } from './reads';
-import { isVoter, members, quorumReached } from './config';
+import { quorumReached } from './quorum';
+import { isVoter, members } from '../messages/config';
 import { resetElectionDeadline } from './electionDeadline';
 import { currentConfig, RaftState } from './state';
-import { broadcastAppend } from './replication';
+import { broadcastAppend } from './send';
 
 /**
  * Role transitions (Raft §5.2). Each one replaces the role state wholesale and bumps the

@@ -1,5 +1,5 @@
 import type { NodeId } from '../messages/types';
-import type { ClusterConfig, ConfigAt } from './config';
+import type { ClusterConfig, ConfigAt } from '../messages/config';
 import { drawElectionDeadline, ElectionRange } from './electionDeadline';
 import { RaftLog } from './log';
 import { Progress } from './progress';

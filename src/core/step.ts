@@ -4,12 +4,12 @@ import { Effects } from './effects';
 import { handlePreVote, handlePreVoteResponse, handleRequestVote, handleVoteResponse, handleVoteSaved, ignoresVoteRequest } from './election';
 import type { RaftEvent } from './events';
 import { handleTimeoutNow, stepChangeConfig, stepTransfer } from './membership';
-import { handleInstallSnapshot, handleInstallSnapshotResponse, onSnapshotChunkStored, onSnapshotReadFailed, onSnapshotTaken } from './snapshots';
+import { handleInstallSnapshot, onSnapshotChunkStored, onSnapshotReadFailed, onSnapshotTaken } from './snapshots';
 import { handleProposeRequest, handleProposeResponse, stepPropose } from './proposals';
 import { handleReadIndexRequest, handleReadIndexResponse, stepRead } from './reads';
-import { handleAppendEntries, handleAppendResponse, leaderTick, maybeCommit } from './replication';
+import { handleAppendEntries, handleAppendResponse, handleInstallSnapshotResponse, leaderTick, maybeCommit } from './replication';
 import { becomeFollower, campaign } from './roles';
-import { isVoter } from './config';
+import { isVoter } from '../messages/config';
 import { currentConfig, RaftState } from './state';
 
 /**

@@ -1,5 +1,5 @@
-import type { ClusterConfig } from '../core/config';
-import { configsOf } from '../core/config';
+import type { ClusterConfig } from '../messages/config';
+import { configsOf } from '../messages/config';
 import { RaftLog } from '../core/log';
 import { createState, RaftState } from '../core/state';
 import { HardStateLostError } from '../errors';

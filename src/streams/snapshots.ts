@@ -1,52 +1,18 @@
+import type { SnapshotPolicy, StateMachine } from '../api';
 import type { Effect } from '../core/effects';
 import type { RaftEvent } from '../core/events';
 import { compactionPoint, configAt } from '../core/snapshots';
 import type { RaftState } from '../core/state';
 import { StorageFailedError } from '../errors';
 import type { NodeId } from '../messages/types';
-import type { SnapshotMeta, SnapshotWriter, Storage } from '../storage/storage';
+import type { SnapshotMeta } from '../messages/persisted';
+import type { SnapshotWriter, Storage } from '../storage/storage';
 import type { Transport } from '../transports/transport';
 import type { SessionTable } from './sessions';
 import { snapshotChunks, splitSnapshot } from './snapshotStream';
 
-/**
- * The application's side of snapshots. `snapshot` must return the state as of entry
- * `at.index` — rxraft calls it right after emitting that entry on `committed$`, so a
- * state machine that applies synchronously can simply serialize itself; one that
- * applies asynchronously must wait until it has applied `at.index`. Both directions
- * stream: the state never has to be in memory whole.
- *
- * @example
- * const stateMachine: StateMachine = {
- *   *snapshot() { for (const [k, v] of kv) yield encodePair(k, v); },
- *   async restore(chunks) { kv.clear(); for await (const c of chunks) decodePairsInto(kv, c); },
- * };
- */
-export interface StateMachine {
-  snapshot(at: { index: number; term: number }): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
-  /** Replaces the state with the snapshot's (after a restart, or when the leader sent one). */
-  restore(chunks: AsyncIterable<Uint8Array>, at: { index: number; term: number }): Promise<void> | void;
-}
 
-/** When to take a snapshot and how to cut it. */
-export interface SnapshotPolicy {
-  /** Take one after this many applied entries (default 10,000). */
-  readonly everyEntries: number;
-  /** ... or after this many applied command bytes (default 64 MiB). */
-  readonly everyBytes: number;
-  /** Entries kept in the log behind a snapshot, for followers slightly behind (default 1,000). */
-  readonly keepEntries: number;
-  /**
-   * A leader keeps more for a live follower still catching up (one being sent a snapshot,
-   * or replaying entries after it), so that it can finish from the log: up to this many
-   * entries behind the snapshot (default 100,000).
-   */
-  readonly catchUpEntries: number;
-  /** Size of stored chunks and of InstallSnapshot messages (default 1 MiB). */
-  readonly chunkBytes: number;
-}
 
-export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { everyEntries: 10_000, everyBytes: 64 << 20, keepEntries: 1_000, catchUpEntries: 100_000, chunkBytes: 1 << 20 };
 
 interface Reader {
   readonly meta: SnapshotMeta;

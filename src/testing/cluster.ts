@@ -6,7 +6,7 @@ import { seededRandom } from '../random';
 import { MemoryStorage } from '../storage/memoryStorage';
 import { MemoryHub, NetworkFaults } from '../transports/memoryHub';
 import type { Transport } from '../transports/transport';
-import type { NodeStatus } from '../streams/status';
+import type { NodeStatus } from '../api';
 import { pausableTransport } from './faultsPause';
 import { nodeTurns } from './nodeTurns';
 import { NodeScheduler, SimulatorClock } from './simulatorClock';

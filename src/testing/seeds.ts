@@ -1,4 +1,4 @@
-import { ClusterConfig, encodeConfig } from '../core/config';
+import { ClusterConfig, encodeConfig } from '../messages/config';
 import { EntryKind, Entry } from '../messages/entry';
 import type { NodeId } from '../messages/types';
 import type { TimeoutRange } from '../api';

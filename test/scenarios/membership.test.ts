@@ -6,7 +6,7 @@ import { firstValueFrom } from 'rxjs';
 import { TestCluster } from '../../src/testing';
 import { step } from '../../src/core/step';
 import { LeadershipTransferError, MembershipChangeError } from '../../src/errors';
-import type { Membership } from '../../src/streams/status';
+import type { Membership } from '../../src/api';
 import { makeState, sent } from '../core/helpers';
 import { outcome } from './outcome';
 
