@@ -1,4 +1,5 @@
-import { LeaderInfo, NodeStatus, sameLeader, sameStatus, toMembership } from '../../src/streams/status';
+import type { LeaderInfo, NodeStatus } from '../../src/api';
+import { sameLeader, sameStatus, toMembership } from '../../src/streams/status';
 
 type ConfigAt = Parameters<typeof toMembership>[0];
 
