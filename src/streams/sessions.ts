@@ -28,7 +28,7 @@ export class SessionTable {
 
   /** Decides whether the command at `index` applies, and records it if so. */
   apply(info: SessionInfo, index: number, term: number): SessionVerdict {
-    this.expire(index);
+    this.expire(index, info.clientId);
     let session = this.sessions.get(info.clientId);
     if (session) this.sessions.delete(info.clientId);
     else session = { applied: new Map(), lastActive: index };
@@ -62,10 +62,16 @@ export class SessionTable {
     }
   }
 
-  private expire(index: number): void {
+  /**
+   * Forgets idle clients, and the least recently active ones while the table is full —
+   * only to make room for a client it does not hold (`arriving`): a retry from the least
+   * recently active client must still be recognised.
+   */
+  private expire(index: number, arriving: string): void {
+    const room = this.sessions.has(arriving) ? 0 : 1;
     for (const [clientId, session] of this.sessions) {
       const idle = index - session.lastActive > this.policy.idleEntries;
-      if (!idle && this.sessions.size < this.policy.maxClients) break;
+      if (!idle && this.sessions.size + room <= this.policy.maxClients) break;
       this.sessions.delete(clientId);
     }
   }

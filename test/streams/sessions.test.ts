@@ -31,6 +31,14 @@ describe('SessionTable', () => {
     expect(u.apply({ clientId: 'a', seq: 1 }, 200, 1).duplicate).toBe(false); // forgotten after 100 idle entries
   });
 
+  test('a full table still recognises a retry from its least recently active client (§6.3: at most once)', () => {
+    const t = new SessionTable({ maxClients: 2, idleEntries: 100, window: 4 });
+    t.apply({ clientId: 'a', seq: 1 }, 1, 1);
+    t.apply({ clientId: 'b', seq: 1 }, 2, 1);
+    expect(t.apply({ clientId: 'a', seq: 1 }, 3, 1)).toEqual({ duplicate: true, original: { index: 1, term: 1 } });
+    expect(t.size).toBe(2);
+  });
+
   test('session commands round-trip through their byte layout', () => {
     const bytes = encodeSessionCommand({ clientId: 'client-✓', seq: 2 ** 40 + 7 }, new Uint8Array([1, 2, 3]));
     const { info, data } = decodeSessionCommand(bytes);
