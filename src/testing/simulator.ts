@@ -175,6 +175,16 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   };
 }
 
+/**
+ * A session table exactly as large as the number of session clients, so it is always
+ * full: a table that evicted a client to make room for one it already holds would forget
+ * a retry's earlier apply, and the retried append would apply twice (non-linearizable).
+ */
+function fullSessionTable(sessions: 'none' | 'all' | 'mixed', clients: number): { maxClients: number } {
+  const sessionClients = sessions === 'all' ? clients : sessions === 'mixed' ? Math.ceil(clients / 2) : 0;
+  return { maxClients: Math.max(1, sessionClients) };
+}
+
 /** `SimulationResult.recovery`, filled in as the liveness phase goes. */
 interface Recovery {
   leader: number | null;
@@ -211,12 +221,13 @@ function setUpRun(options: SimulationOptions, nodes: number): Run {
   const machines = new SnapshotMachines(() => monitor!);
   const uncommittedLimit = uncommittedLimitFor(seed);
   const userOptionsFor = options.cluster?.nodeOptionsFor;
+  const sessions = fullSessionTable(options.workload?.sessions ?? 'mixed', options.clients ?? DEFAULTS.clients);
   cluster = new TestCluster({
     nodes,
     seed,
     turns: 'node',
     ...options.cluster,
-    nodeOptionsFor: (id) => ({ ...uncommittedLimit, ...(policy ? { stateMachine: machines.stateMachineFor(id), snapshot: policy } : {}), ...userOptionsFor?.(id) }),
+    nodeOptionsFor: (id) => ({ ...uncommittedLimit, sessions, ...(policy ? { stateMachine: machines.stateMachineFor(id), snapshot: policy } : {}), ...userOptionsFor?.(id) }),
     transport: (id, t, s) => {
       const late = triggers.wrap(id, lateMessages.wrap(id, t, s), s);
       const inner = wrap ? wrap(id, late, s) : late;
