@@ -42,6 +42,15 @@ export interface RaftNodeOptions {
    * proposing faster than followers persist cannot grow the leader's memory without end.
    */
   readonly maxUncommittedBytes?: number;
+  /**
+   * Committed entries handed to the application (`committed$`, `stateMachine.apply`)
+   * and not yet applied hold at most this many payload bytes (default 16 MiB; one entry
+   * always fits) and number at most `maxApplyingEntries` (default 8192): an application
+   * that applies slowly holds back delivery from the log instead of growing a buffer.
+   */
+  readonly maxApplyingBytes?: number;
+  /** See `maxApplyingBytes`. */
+  readonly maxApplyingEntries?: number;
   /** Most entries in one AppendEntries (default 512). */
   readonly maxEntriesPerMessage?: number;
   /** Most payload bytes in one AppendEntries, beyond its first entry (default 1 MiB). */
@@ -70,9 +79,12 @@ export interface RaftNodeOptions {
   /** A learner is promoted only once it is at most this many entries behind (default 64). */
   readonly maxPromotionLag?: number;
   /**
-   * The application's snapshot hooks. With them the log is compacted by `snapshot`
-   * policy, lagging followers catch up through InstallSnapshot, and a restart restores
-   * from the latest snapshot, then replays the rest of the log.
+   * The application's state machine. `apply` applies each committed command, in log
+   * order, one at a time (it may return a promise or an observable): `propose()` and
+   * `read()` resolve only after it has finished with their index. With `snapshot` and
+   * `restore` the log is compacted by `snapshot` policy, lagging followers catch up
+   * through InstallSnapshot, and a restart restores from the latest snapshot, then
+   * replays the rest of the log.
    */
   readonly stateMachine?: StateMachine;
   /** When to snapshot, how much log to keep behind it, chunk size (see `SnapshotPolicy`). */
@@ -141,7 +153,14 @@ export interface RaftNode {
   readonly term$: Observable<number>;
   readonly members$: Observable<Membership>;
   readonly status$: Observable<NodeStatus>;
-  /** Committed user commands, each index once, in log order. */
+  /**
+   * Committed user commands, each index once, in log order. With `stateMachine.apply`,
+   * each entry is emitted after `apply` has finished with it (a notification: the
+   * application is already up to date). Without it, emitting an entry here counts as
+   * applying it: `propose()` and `read()` may resolve as soon as their entry was
+   * emitted, before an asynchronous subscriber is done with it — so an application that
+   * applies asynchronously passes `stateMachine.apply` rather than subscribing here.
+   */
   readonly committed$: Observable<CommittedEntry>;
   /** Problems that did not stop the node (bad input, unknown peers) and the one that did. */
   readonly errors$: Observable<Error>;

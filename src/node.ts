@@ -17,6 +17,7 @@ import { RaftLog } from './core/log';
 import { createState, currentConfig, RaftState, RoleName } from './core/state';
 import { step } from './core/step';
 import {
+  ApplyFailedError,
   LeaderOverloadedError,
   NodeStoppedError,
   NotLeaderError,
@@ -29,6 +30,7 @@ import {
   UnknownPeerError,
 } from './errors';
 import { CommittedEntry, EntryKind } from './messages/entry';
+import { Applier } from './streams/applier';
 import type { AppendEntries, NodeId, RaftMessage } from './messages/types';
 import { batchPerTurn } from './operators/batchPerTurn';
 import { ResumedTimer, RoleContext, rolePipelines } from './states';
@@ -37,7 +39,7 @@ import { Deadlines } from './streams/deadlines';
 import { EventLoop } from './streams/eventLoop';
 import { repairFromCluster } from './streams/repair';
 import { PendingProposal, ProposalTracker } from './streams/proposals';
-import { decodeSessionCommand, encodeSessionCommand, SessionTable } from './streams/sessions';
+import { encodeSessionCommand, SessionTable } from './streams/sessions';
 import { LeaderInfo, Membership, NodeStatus, sameLeader, sameStatus, toMembership } from './streams/status';
 import { MembershipRequests } from './streams/membershipRequests';
 import { SnapshotDriver } from './streams/snapshots';
@@ -132,8 +134,8 @@ class Node implements RaftNode, HasTestHooks {
    * its previous run (the leader deduplicates forwarded requests by id).
    */
   private nextRequestId: number;
-  /** Recently applied session duplicates: index → the original command's position. */
-  private readonly duplicates = new Map<number, { index: number; term: number }>();
+  /** Hands committed entries to the application, in order, and reports them applied. */
+  private readonly applier: Applier;
   /** Every option, defaulted and checked once; the only place the node reads them. */
   private readonly options: ResolvedOptions;
   private readonly notices: CommitNotices;
@@ -176,6 +178,17 @@ class Node implements RaftNode, HasTestHooks {
     );
     this.nextRequestId = Math.floor(options.random() * 2 ** 40);
     this.sessions = new SessionTable(options.sessions);
+    this.applier = new Applier({
+      nodeId: this.id,
+      apply: options.stateMachine?.apply?.bind(options.stateMachine),
+      sessions: this.sessions,
+      tracker: this.tracker,
+      committed: this.committed,
+      noteApplied: (bytes) => this.snapshots.noteApplied(bytes),
+      dispatch: (e) => this.loop.dispatch(e),
+      failStop: (e) => this.failStop(e),
+    });
+    this.subscriptions.add(this.applier.start());
     this.membership = new MembershipRequests({
       id: this.id,
       scheduler: options.scheduler,
@@ -197,6 +210,8 @@ class Node implements RaftNode, HasTestHooks {
       failStop: (e) => this.failStop(e),
       report: (e) => this.errors.next(e),
       isStopped: () => this.stopped,
+      exclusive: (work) => this.applier.exclusive(work),
+      restored: (index) => this.applier.skipUpTo(index),
     });
     this.ready = this.start().catch((e) => {
       this.failStop(e instanceof Error ? e : new RaftError(String(e)));
@@ -448,6 +463,9 @@ class Node implements RaftNode, HasTestHooks {
           transport.send(effect.to, effect.message);
         }
         break;
+      case 'apply':
+        this.applier.push(effect.entries);
+        break;
       case 'resetElectionTimer':
         this.electionTimerReset = true;
         this.electionResets.next();
@@ -522,7 +540,7 @@ class Node implements RaftNode, HasTestHooks {
       const term = s.log.termAt(i);
       // Compacted before the answer came: which command the entry held is no longer known here.
       if (term === undefined) this.tracker.forget(i, (index, t) => new ProposalDroppedError(index, t, 'compacted before the leader answered'));
-      else this.tracker.applied(i, term, this.duplicates.get(i));
+      else this.tracker.applied(i, term, this.applier.originalOf(i));
     }
   }
 
@@ -607,7 +625,7 @@ class Node implements RaftNode, HasTestHooks {
   private afterStep(): void {
     const s = this.state;
     if (!s || this.stopped) return;
-    this.applyCommitted(s);
+    this.afterApplied(s);
     const current = this.roleEpoch.value;
     if (!current || current.epoch !== s.epoch || current.role !== s.role.name) {
       if (current?.role === 'leader' && s.role.name !== 'leader') {
@@ -654,30 +672,11 @@ class Node implements RaftNode, HasTestHooks {
     this.members.next(next);
   }
 
-  /** Emits newly committed entries that are durable here, in order (invariant 5). */
-  private applyCommitted(s: RaftState): void {
-    if (this.snapshots.restoring) return;
-    const upTo = Math.min(s.commitIndex, s.durableIndex);
-    while (s.appliedIndex < upTo && !this.stopped) {
-      const entry = s.log.entry(++s.appliedIndex)!;
-      this.snapshots.noteApplied(entry.data.length);
-      if (entry.kind === EntryKind.Command) {
-        this.committed.next({ index: entry.index, term: entry.term, data: entry.data });
-      } else if (entry.kind === EntryKind.SessionCommand) {
-        const { info, data } = decodeSessionCommand(entry.data);
-        const verdict = this.sessions.apply(info, entry.index, entry.term);
-        if (verdict.duplicate) {
-          if (verdict.original) {
-            this.duplicates.set(entry.index, verdict.original);
-            if (this.duplicates.size > 4096) this.duplicates.delete(this.duplicates.keys().next().value!);
-          }
-          this.tracker.applied(entry.index, entry.term, verdict.original ?? undefined);
-          continue;
-        }
-        this.committed.next({ index: entry.index, term: entry.term, data, session: info });
-      }
-      this.tracker.applied(entry.index, entry.term);
-    }
+  /**
+   * Settles the reads waiting for an index the application has now applied (invariant
+   * 8), and takes a snapshot if the policy says so. Entries are applied by `applier`.
+   */
+  private afterApplied(s: RaftState): void {
     const reads = this.readsAwaitingApply;
     while (reads.length > 0 && reads[0].index <= s.appliedIndex) {
       const { index, waiters, cancel } = reads.shift()!;
@@ -704,7 +703,8 @@ class Node implements RaftNode, HasTestHooks {
   private failStop(error: Error): void {
     if (this.stopping) return;
     this.errors.next(error);
-    this.stopping = this.shutdown(error instanceof StorageFailedError ? error : new NodeStoppedError(this.id));
+    const fatal = error instanceof StorageFailedError || error instanceof ApplyFailedError;
+    this.stopping = this.shutdown(fatal ? error : new NodeStoppedError(this.id));
   }
 
   private async shutdown(reason: Error): Promise<void> {

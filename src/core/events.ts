@@ -33,5 +33,7 @@ export type RaftEvent =
    * entry it proposed after starting has committed and been applied here): it may vote.
    */
   | { readonly kind: 'repaired' }
+  /** The application has finished applying every entry handed to it up to `index`. */
+  | { readonly kind: 'applied'; readonly index: number }
   /** Storage reports the hard state (term, votedFor) durable. */
   | { readonly kind: 'voteSaved'; readonly term: number; readonly votedFor: NodeId | null };

@@ -19,6 +19,8 @@ export const OPTIONS: ProtocolOptions = {
   electionTimeoutMax: 300,
   maxPromotionLag: 64,
   maxUncommittedBytes: 1 << 20,
+  maxApplyingBytes: 1 << 20,
+  maxApplyingEntries: 1000,
 };
 
 /** Entries with the given terms at indexes 1, 2, ... */
