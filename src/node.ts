@@ -536,7 +536,7 @@ class Node implements RaftNode, HasTestHooks {
   /** Proposals tracked after their indexes were already applied here settle at once. */
   private settleApplied(from: number, to: number): void {
     const s = this.state!;
-    for (let i = from; i <= Math.min(to, s.appliedIndex); i++) {
+    for (let i = from; i <= Math.min(to, this.applier.appliedUpTo); i++) {
       const term = s.log.termAt(i);
       // Compacted before the answer came: which command the entry held is no longer known here.
       if (term === undefined) this.tracker.forget(i, (index, t) => new ProposalDroppedError(index, t, 'compacted before the leader answered'));

@@ -57,7 +57,7 @@ export class Applier {
   /** Entries at or below this index are covered by a restored snapshot: skipped. */
   private restoredTo = 0;
   /** The last index applied (or covered by a restored snapshot). */
-  private appliedUpTo = 0;
+  private lastApplied = 0;
   /** Recently applied session duplicates: index → the original command's position. */
   private readonly duplicates = new Map<number, { index: number; term: number }>();
   private readonly waiting = new Set<Exclusive>();
@@ -103,7 +103,16 @@ export class Applier {
   /** The state machine was restored from a snapshot at `index`: entries up to it are covered. */
   skipUpTo(index: number): void {
     this.restoredTo = Math.max(this.restoredTo, index);
-    this.appliedUpTo = Math.max(this.appliedUpTo, index);
+    this.lastApplied = Math.max(this.lastApplied, index);
+  }
+
+  /**
+   * The last index whose entry was applied here (or covered by a restored snapshot): the
+   * proposals waiting for it have been settled, or were not yet known to be waiting.
+   * Ahead of the engine's `appliedIndex` until the `applied` event is handled.
+   */
+  get appliedUpTo(): number {
+    return this.lastApplied;
   }
 
   /** The original position of the session duplicate applied at `index`, if remembered. */
@@ -114,16 +123,17 @@ export class Applier {
   private applyOne(item: Item): ApplyResult {
     if (!('index' in item)) return this.runExclusive(item);
     if (item.index <= this.restoredTo) return undefined;
-    this.appliedUpTo = item.index;
     this.deps.noteApplied(item.data.length);
     if (item.kind === EntryKind.Command) return this.applyCommand(item, { index: item.index, term: item.term, data: item.data });
     if (item.kind !== EntryKind.SessionCommand) {
+      this.lastApplied = item.index;
       this.deps.tracker.applied(item.index, item.term);
       return undefined;
     }
     const { info, data } = decodeSessionCommand(item.data);
     const verdict = this.deps.sessions.apply(info, item.index, item.term);
     if (!verdict.duplicate) return this.applyCommand(item, { index: item.index, term: item.term, data, session: info });
+    this.lastApplied = item.index;
     if (verdict.original) {
       this.duplicates.set(item.index, verdict.original);
       if (this.duplicates.size > MAX_DUPLICATES) this.duplicates.delete(this.duplicates.keys().next().value!);
@@ -156,6 +166,7 @@ export class Applier {
 
   private applied(entry: Entry, committed: CommittedEntry): undefined {
     if (this.stopped) return undefined;
+    this.lastApplied = entry.index;
     this.deps.committed.next(committed);
     this.deps.tracker.applied(entry.index, entry.term);
     return undefined;
@@ -164,7 +175,7 @@ export class Applier {
   private runExclusive(task: Exclusive): Promise<void> {
     this.waiting.delete(task);
     return Promise.resolve()
-      .then(() => task.work(this.appliedUpTo))
+      .then(() => task.work(this.lastApplied))
       .then(task.resolve, task.reject);
   }
 
