@@ -1,5 +1,5 @@
 import { testHooksOf } from '../testHooks';
-import { config } from 'rxjs';
+import { config, timer } from 'rxjs';
 import type { NodeId } from '../messages/types';
 import { seededRandom } from '../random';
 import { TestCluster, TestClusterOptions } from './cluster';
@@ -166,13 +166,24 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       },
     };
   };
+  // Half the seeds apply through stateMachine.apply, each entry taking 0-3 ms of the node's
+  // own (pausable) time, so that reads and proposals must wait for a slow application
+  // (DESIGN.md invariant 8); the workload's state machine changes when committed$ emits,
+  // which is then after apply. The other half apply on committed$ alone, synchronously.
+  const applyRandom = seededRandom(mix(seed, 7));
+  const applyDelay = applyRandom() < 0.5 ? Math.floor(applyRandom() * 4) : null;
+  const stateMachineOptions = (id: NodeId) => {
+    const apply = applyDelay === null ? {} : { apply: () => timer(applyDelay, cluster!.scheduler(id)) };
+    if (policy) return { stateMachine: { ...stateMachineFor(id), ...apply }, snapshot: policy };
+    return applyDelay === null ? {} : { stateMachine: apply };
+  };
   const userOptionsFor = options.cluster?.nodeOptionsFor;
   cluster = new TestCluster({
     nodes,
     seed,
     turns: 'node',
     ...options.cluster,
-    nodeOptionsFor: (id) => ({ ...uncommittedLimit, ...(policy ? { stateMachine: stateMachineFor(id), snapshot: policy } : {}), ...userOptionsFor?.(id) }),
+    nodeOptionsFor: (id) => ({ ...uncommittedLimit, ...stateMachineOptions(id), ...userOptionsFor?.(id) }),
     transport: (id, t, s) => {
       const late = triggers.wrap(id, lateMessages.wrap(id, t, s), s);
       const inner = wrap ? wrap(id, late, s) : late;
