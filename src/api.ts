@@ -44,6 +44,15 @@ export interface RaftNodeOptions {
    * proposing faster than followers persist cannot grow the leader's memory without end.
    */
   readonly maxUncommittedBytes?: number;
+  /**
+   * Committed entries handed to the application (`committed$`, `stateMachine.apply`)
+   * and not yet applied hold at most this many payload bytes (default 16 MiB; one entry
+   * always fits) and number at most `maxApplyingEntries` (default 8192): an application
+   * that applies slowly holds back delivery from the log instead of growing a buffer.
+   */
+  readonly maxApplyingBytes?: number;
+  /** See `maxApplyingBytes`. */
+  readonly maxApplyingEntries?: number;
   /** Most entries in one AppendEntries (default 512). */
   readonly maxEntriesPerMessage?: number;
   /** Most payload bytes in one AppendEntries, beyond its first entry (default 1 MiB). */
@@ -72,9 +81,12 @@ export interface RaftNodeOptions {
   /** A learner is promoted only once it is at most this many entries behind (default 64). */
   readonly maxPromotionLag?: number;
   /**
-   * The application's snapshot hooks. With them the log is compacted by `snapshot`
-   * policy, lagging followers catch up through InstallSnapshot, and a restart restores
-   * from the latest snapshot, then replays the rest of the log.
+   * The application's state machine. `apply` applies each committed command, in log
+   * order, one at a time (it may return a promise or an observable): `propose()` and
+   * `read()` resolve only after it has finished with their index. With `snapshot` and
+   * `restore` the log is compacted by `snapshot` policy, lagging followers catch up
+   * through InstallSnapshot, and a restart restores from the latest snapshot, then
+   * replays the rest of the log.
    */
   readonly stateMachine?: StateMachine;
   /** When to snapshot, how much log to keep behind it, chunk size (see `SnapshotPolicy`). */
@@ -143,7 +155,14 @@ export interface RaftNode {
   readonly term$: Observable<number>;
   readonly members$: Observable<Membership>;
   readonly status$: Observable<NodeStatus>;
-  /** Committed user commands, each index once, in log order. */
+  /**
+   * Committed user commands, each index once, in log order. With `stateMachine.apply`,
+   * each entry is emitted after `apply` has finished with it (a notification: the
+   * application is already up to date). Without it, emitting an entry here counts as
+   * applying it: `propose()` and `read()` may resolve as soon as their entry was
+   * emitted, before an asynchronous subscriber is done with it — so an application that
+   * applies asynchronously passes `stateMachine.apply` rather than subscribing here.
+   */
   readonly committed$: Observable<CommittedEntry>;
   /** Problems that did not stop the node (bad input, unknown peers) and the one that did. */
   readonly errors$: Observable<Error>;
@@ -237,22 +256,35 @@ export interface SessionInfo {
 }
 
 /**
- * The application's side of snapshots. `snapshot` must return the state as of entry
- * `at.index` — rxraft calls it right after emitting that entry on `committed$`, so a
- * state machine that applies synchronously can simply serialize itself; one that
- * applies asynchronously must wait until it has applied `at.index`. Both directions
- * stream: the state never has to be in memory whole.
+ * The application's state machine (the `stateMachine` option).
+ *
+ * `apply` applies one committed command. Entries are handed to it one at a time, in log
+ * order; when it returns a promise (or an observable: its first value or completion),
+ * the next waits until it settles. `propose()` and `read()` resolve, and `committed$`
+ * emits, only after `apply` has finished with their index (DESIGN.md invariant 8). A
+ * throw or a rejection stops the node with `ApplyFailedError`: the state can no longer
+ * be trusted. Without `apply`, emitting on `committed$` counts as applying.
+ *
+ * `snapshot` must return the state as of entry `at.index`: rxraft calls it when every
+ * entry up to `at.index` has been applied (with `apply`: when `apply` has finished with
+ * it, and before the next entry is handed over; without `apply`: right after emitting
+ * that entry on `committed$`, so a subscriber that applies asynchronously must wait
+ * until it has applied `at.index`). `restore` runs only while no `apply` is running. Both
+ * directions stream: the state never has to be in memory whole. `snapshot` and `restore`
+ * go together; either or both of the pair and `apply` may be given.
  *
  * @example
  * const stateMachine: StateMachine = {
+ *   async apply(e) { await kv.write(decode(e.data)); },
  *   *snapshot() { for (const [k, v] of kv) yield encodePair(k, v); },
  *   async restore(chunks) { kv.clear(); for await (const c of chunks) decodePairsInto(kv, c); },
  * };
  */
 export interface StateMachine {
-  snapshot(at: { index: number; term: number }): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  apply?(entry: CommittedEntry): void | PromiseLike<unknown> | Observable<unknown>;
+  snapshot?(at: { index: number; term: number }): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
   /** Replaces the state with the snapshot's (after a restart, or when the leader sent one). */
-  restore(chunks: AsyncIterable<Uint8Array>, at: { index: number; term: number }): Promise<void> | void;
+  restore?(chunks: AsyncIterable<Uint8Array>, at: { index: number; term: number }): Promise<void> | void;
 }
 
 /** When to take a snapshot and how to cut it. */

@@ -122,3 +122,14 @@ export class InvalidOptionsError extends RaftError {
     super(`invalid option ${option}: ${reason}`);
   }
 }
+
+/**
+ * The application's `stateMachine.apply` threw or failed for entry `index`. The state
+ * machine can no longer be trusted, so the node stopped (fail-stop); restart it to
+ * replay the log from its last snapshot.
+ */
+export class ApplyFailedError extends RaftError {
+  constructor(readonly index: number, cause: unknown) {
+    super(`stateMachine.apply failed at index ${index}: ${cause instanceof Error ? cause.message : String(cause)}; the node stopped`, { cause });
+  }
+}

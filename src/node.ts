@@ -3,7 +3,7 @@ import type { ClusterConfig } from './messages/config';
 import type { RaftEvent } from './core/events';
 import type { RaftState, RoleName } from './core/state';
 import { step } from './core/step';
-import { NodeStoppedError, NotLeaderError, ProposalDroppedError, RaftError, StorageFailedError, UnknownPeerError } from './errors';
+import { ApplyFailedError, NodeStoppedError, NotLeaderError, ProposalDroppedError, RaftError, StorageFailedError, UnknownPeerError } from './errors';
 import { CommittedEntry, EntryKind } from './messages/entry';
 import type { NodeId } from './messages/types';
 import { serializeTurns } from './operators/serializeTurns';
@@ -68,6 +68,7 @@ class Node implements RaftNode, HasTestHooks {
   private readonly published: StatePublisher;
   private readonly bootstrap: ClusterConfig;
   private readonly errors = new Subject<Error>();
+  private readonly committed = new Subject<CommittedEntry>();
   /** Events raised outside the turn (completions, requests, test hooks), fed to the loop. */
   private readonly feedback = new Subject<RaftEvent>();
   private readonly tracker = new ProposalTracker();
@@ -78,6 +79,7 @@ class Node implements RaftNode, HasTestHooks {
   private readonly membership: MembershipRequests;
   private readonly snapshots: SnapshotDriver;
   private readonly notices: CommitNotices;
+  /** Hands committed entries to the application, in order, and reports them applied. */
   private readonly applier: Applier;
   private readonly peers: PeerFilter;
   private readonly durableSteps = new Subject<DurableStep>();
@@ -126,9 +128,14 @@ class Node implements RaftNode, HasTestHooks {
     this.snapshots = new SnapshotDriver({
       ...{ id: this.id, storage: o.storage, transport: o.transport, stateMachine: o.stateMachine, policy: o.snapshot, sessions: this.sessions },
       ...{ dispatch, failStop: (e) => this.failStop(e), report: (e) => this.errors.next(e), isStopped: () => this.stopped },
+      ...{ exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.applier.skipUpTo(index) },
     });
-    this.applier = new Applier({ sessions: this.sessions, tracker: this.tracker, barrier: this.barrier, snapshots: this.snapshots, isStopped: () => this.stopped });
-    this.committed$ = this.applier.committed$;
+    this.applier = new Applier({
+      ...{ nodeId: this.id, apply: o.stateMachine?.apply?.bind(o.stateMachine), sessions: this.sessions, tracker: this.tracker, committed: this.committed },
+      ...{ noteApplied: (bytes) => this.snapshots.noteApplied(bytes), dispatch, failStop: (e) => this.failStop(e) },
+    });
+    this.subscriptions.add(this.applier.start());
+    this.committed$ = this.committed.asObservable();
     this.ready = this.start().catch((e) => {
       this.failStop(e instanceof Error ? e : new RaftError(String(e)));
       throw e;
@@ -223,7 +230,7 @@ class Node implements RaftNode, HasTestHooks {
     s.plantedBug = this.plantedBug;
     this.driver = new EffectDriver({
       ...{ durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier },
-      ...{ membership: this.membership, snapshots: this.snapshots, settleApplied: (from, to) => this.applier.settleApplied(s, from, to) },
+      ...{ membership: this.membership, snapshots: this.snapshots, applier: this.applier },
     });
     const events$ = merge(this.inbound$(), this.roleTimers$(), this.intake.events$, this.feedback, this.durableSteps.pipe(durableWrites(o.storage, this.id, (m) => o.transport.send(m.to, m.message))));
     this.subscriptions.add(events$.pipe(serializeTurns()).subscribe({ next: (e) => this.turn(e), error: (e: Error) => this.failStop(e) }));
@@ -287,7 +294,8 @@ class Node implements RaftNode, HasTestHooks {
   /** After each turn: apply what committed, switch role pipelines, publish the state. */
   private afterTurn(s: RaftState): void {
     if (this.stopped) return;
-    this.applier.applyCommitted(s);
+    this.barrier.advance(s.appliedIndex); // reads and forwarded proposals waiting for the application (invariant 8)
+    this.snapshots.maybeTake(s);
     if (s.electionDeadline !== this.electionDeadline.value) this.electionDeadline.next(s.electionDeadline); // before a new role's pipeline subscribes
     const current = this.roleEpoch.value;
     if (!current || current.epoch !== s.epoch || current.role !== s.role.name) {
@@ -303,7 +311,8 @@ class Node implements RaftNode, HasTestHooks {
   private failStop(error: Error): void {
     if (this.stopping) return;
     this.errors.next(error);
-    this.stopping = this.shutdown(error instanceof StorageFailedError ? error : new NodeStoppedError(this.id));
+    const fatal = error instanceof StorageFailedError || error instanceof ApplyFailedError;
+    this.stopping = this.shutdown(fatal ? error : new NodeStoppedError(this.id));
   }
 
   private async shutdown(reason: Error): Promise<void> {
@@ -318,7 +327,7 @@ class Node implements RaftNode, HasTestHooks {
     this.requests.rejectAll(reason);
     this.barrier.rejectAll(reason);
     this.published.stop();
-    this.applier.stop();
+    this.committed.complete();
     this.errors.complete();
     await Promise.allSettled([this.options.transport.close(), this.options.storage.close()]);
   }

@@ -36,7 +36,7 @@ export interface PeerReplication {
 
 /**
  * A copy of a node's Raft state at one instant, for tests: changing it changes nothing.
- * Indexes satisfy appliedIndex <= min(commitIndex, durableIndex) and durableIndex <= lastIndex.
+ * Indexes satisfy appliedIndex <= applyingIndex <= min(commitIndex, durableIndex) and durableIndex <= lastIndex.
  */
 export interface ReplicationView {
   readonly id: NodeId;
@@ -51,6 +51,8 @@ export interface ReplicationView {
   readonly snapshotIndex: number;
   readonly commitIndex: number;
   readonly appliedIndex: number;
+  /** Highest index handed to the application (`appliedIndex`: acknowledged by it). */
+  readonly applyingIndex: number;
   /** Highest index durable here with the term the log now holds. */
   readonly durableIndex: number;
   /** Entries appended but not yet durable (etcd's unstable entries): after `durableIndex`. */

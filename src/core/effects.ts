@@ -5,7 +5,7 @@ import type { HardState, SnapshotMeta } from '../messages/persisted';
 /**
  * What a step of the rules asks the driver to do, in the order the driver does it:
  * persist, then send (messages marked `afterPersist` wait until everything persisted
- * so far is durable), then notify, then apply.
+ * so far is durable), then notify, then apply (at most one `apply`, always last).
  */
 export type Effect =
   | { readonly type: 'saveHardState'; readonly hardState: HardState }
@@ -56,6 +56,12 @@ export type Effect =
       readonly done: boolean;
       readonly discardLog: boolean;
     }
+  /**
+   * Hand these entries (committed, durable here, consecutive, right after the previous
+   * `apply`) to the application, in order; report progress with an `applied` event
+   * (etcd's `Ready.CommittedEntries`).
+   */
+  | { readonly type: 'apply'; readonly entries: readonly Entry[] }
   /** Leadership transfer `requestId` was refused or gave up. */
   | { readonly type: 'transferAborted'; readonly requestId: number; readonly reason: string };
 

@@ -40,5 +40,7 @@ export type RaftEvent =
   | { readonly kind: 'repaired' }
   /** A test hook replaced the range election deadlines are drawn from: draw a fresh one. */
   | { readonly kind: 'setElectionRange'; readonly range: ElectionRange | 'never' }
+  /** The application has finished applying every entry handed to it up to `index`. */
+  | { readonly kind: 'applied'; readonly index: number }
   /** Storage reports the hard state (term, votedFor) durable. */
   | { readonly kind: 'voteSaved'; readonly term: number; readonly votedFor: NodeId | null };

@@ -1,4 +1,4 @@
-import type { InstallSnapshot, InstallSnapshotResponse, NodeId } from '../messages/types';
+import type { InstallSnapshot, NodeId } from '../messages/types';
 import type { SnapshotMeta } from '../messages/persisted';
 import type { ConfigAt } from '../messages/config';
 import { resetElectionDeadline } from './electionDeadline';
@@ -160,7 +160,11 @@ export function onSnapshotChunkStored(s: RaftState, from: NodeId, meta: Snapshot
     else s.log.reset(meta);
     s.configs = [{ index: meta.index, term: meta.term, config: meta.config }, ...s.configs.filter((c) => c.index > meta.index && c.index <= s.log.lastIndex)];
     s.commitIndex = meta.index;
+    // The runtime restored the state machine only after it had finished every entry
+    // handed to it (see `Applier.exclusive`); those entries are all below meta.index.
     s.appliedIndex = Math.max(s.appliedIndex, meta.index);
+    s.applyingIndex = Math.max(s.applyingIndex, meta.index);
+    s.applyingBytes = 0;
     s.durableIndex = Math.max(s.durableIndex, meta.index);
   }
   reply(true);

@@ -98,6 +98,10 @@ export interface ProtocolOptions {
   readonly maxUncommittedBytes: number;
   /** The source of chance for election deadlines, returning numbers in [0, 1). */
   readonly random: () => number;
+  /** Entries handed to the application and not yet acknowledged hold at most this many payload bytes (one entry always fits). */
+  readonly maxApplyingBytes: number;
+  /** ... and number at most this many. */
+  readonly maxApplyingEntries: number;
 }
 
 /**
@@ -121,8 +125,19 @@ export interface RaftState {
   commitIndex: number;
   /** Highest index whose entry is durable here with the term the log holds now. */
   durableIndex: number;
-  /** Invariant: appliedIndex <= min(commitIndex, durableIndex). */
+  /**
+   * The highest index the application has acknowledged as applied (the runtime reports
+   * it with an `applied` event). Invariant: appliedIndex <= applyingIndex.
+   */
   appliedIndex: number;
+  /**
+   * The highest index handed to the application (`apply` effects).
+   * Invariant: appliedIndex <= applyingIndex <= min(commitIndex, durableIndex), and
+   * applyingIndex - appliedIndex <= maxApplyingEntries.
+   */
+  applyingIndex: number;
+  /** Payload bytes of the entries after appliedIndex up to applyingIndex (at most maxApplyingBytes, or one entry). */
+  applyingBytes: number;
   leaderId: NodeId | null;
   role: RoleState;
   /** Bumped at every role or term change; timer events of an older epoch are stale. */
@@ -191,6 +206,8 @@ export function createState(
     commitIndex: persisted.log.snapshotIndex,
     durableIndex: persisted.log.lastIndex,
     appliedIndex: persisted.log.snapshotIndex,
+    applyingIndex: persisted.log.snapshotIndex,
+    applyingBytes: 0,
     leaderId: null,
     role: { name: 'follower' },
     epoch: 0,

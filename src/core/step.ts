@@ -10,6 +10,7 @@ import { handleReadIndexRequest, handleReadIndexResponse, stepRead } from './rea
 import { handleAppendEntries, handleAppendResponse, handleInstallSnapshotResponse, leaderTick, maybeCommit } from './replication';
 import { becomeFollower, campaign } from './roles';
 import { isVoter } from '../messages/config';
+import { handleApplied, maybeApply } from './apply';
 import { currentConfig, RaftState } from './state';
 
 /**
@@ -68,7 +69,11 @@ export function step(s: RaftState, event: RaftEvent): Effects {
     case 'snapshotReadFailed':
       onSnapshotReadFailed(s, event.to, fx);
       break;
+    case 'applied':
+      handleApplied(s, event.index);
+      break;
   }
+  maybeApply(s, fx);
   return fx;
 }
 

@@ -34,6 +34,13 @@ export interface SnapshotDriverDeps {
   /** A problem worth reporting that the node survives. */
   readonly report: (error: Error) => void;
   readonly isStopped: () => boolean;
+  /**
+   * Runs `work` while no entry is being applied, once every entry handed out so far has
+   * been, and gives it the index applied up to then (`Applier.exclusive`).
+   */
+  readonly exclusive: <T>(work: (appliedUpTo: number) => T | Promise<T>) => Promise<T>;
+  /** The state machine now holds the snapshot at `index`: entries up to it are not applied again. */
+  readonly restored: (index: number) => void;
 }
 
 /**
@@ -49,8 +56,8 @@ export class SnapshotDriver {
   private incoming: { meta: SnapshotMeta; writer: SnapshotWriter } | null = null;
   private readonly readers = new Map<NodeId, Reader>();
   private bytesSinceSnapshot = 0;
-  /** True while the state machine is being restored: nothing may be applied meanwhile. */
-  restoring = false;
+  /** True while the state machine is being restored (no snapshot is taken meanwhile). */
+  private restoring = false;
 
   constructor(private readonly deps: SnapshotDriverDeps) {}
 
@@ -59,33 +66,46 @@ export class SnapshotDriver {
     await this.restoreFromStorage(meta);
   }
 
-  /** Called for every applied entry; takes a snapshot when the policy says so. */
+  /** Called for every applied entry with its payload size (for `everyBytes`). */
   noteApplied(bytes: number): void {
     this.bytesSinceSnapshot += bytes;
   }
 
+  /**
+   * Takes a snapshot when the policy says so, judged by the acknowledged index
+   * (`appliedIndex`). The state is captured in the apply queue (`exclusive`): at the
+   * index the application has applied by then, with no apply running.
+   */
   maybeTake(s: RaftState): void {
     const { stateMachine, policy } = this.deps;
-    if (!stateMachine || this.creating || this.incoming || this.restoring || s.appliedIndex <= s.log.snapshotIndex) return;
+    if (!stateMachine?.snapshot || this.creating || this.incoming || this.restoring || s.appliedIndex <= s.log.snapshotIndex) return;
     if (s.appliedIndex - s.log.snapshotIndex < policy.everyEntries && this.bytesSinceSnapshot < policy.everyBytes) return;
-    const index = s.appliedIndex;
-    const term = s.log.termAt(index);
-    if (term === undefined) return;
     this.creating = true;
     this.bytesSinceSnapshot = 0;
+    this.deps
+      .exclusive((index) => this.capture(s, index))
+      .then((write) => write && this.enqueue(write))
+      .catch(() => undefined) // stopped meanwhile; a failed write already stopped the node
+      .finally(() => (this.creating = false));
+  }
+
+  /** The application's state and the sessions at `index`, and the work that writes them. */
+  private capture(s: RaftState, index: number): (() => Promise<void>) | null {
+    const { stateMachine, policy } = this.deps;
+    const term = s.log.termAt(index);
+    if (term === undefined || index <= s.log.snapshotIndex || this.deps.isStopped()) return null;
     const meta: SnapshotMeta = { index, term, config: configAt(s, index).config };
     // Both captured now, at `index`: sessions here, the application in its snapshot().
     const header = { format: 1 as const, sessions: this.deps.sessions.export() };
     let application: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
     try {
-      application = stateMachine.snapshot({ index, term });
+      application = stateMachine!.snapshot!({ index, term });
     } catch (e) {
-      this.creating = false;
       this.deps.report(asError(e));
-      return;
+      return null;
     }
     const compactUpTo = compactionPoint(s, index, policy);
-    this.enqueue(async () => {
+    return async () => {
       // A snapshot being received, or installed meanwhile, is newer: this one must wait or give way.
       if (this.incoming || (this.deps.storage.readSnapshot()?.meta.index ?? 0) >= index) return;
       const writer = this.deps.storage.createSnapshot(meta);
@@ -99,7 +119,7 @@ export class SnapshotDriver {
       }
       await writer.commit({ compactUpTo, discardLog: false });
       this.deps.dispatch({ kind: 'snapshotTaken', index, term, compactUpTo });
-    }).finally(() => (this.creating = false));
+    };
   }
 
   /** Handles the snapshot effects; returns whether it did. */
@@ -180,7 +200,8 @@ export class SnapshotDriver {
         this.incoming = null;
         await incoming.writer.commit({ compactUpTo: meta.index, discardLog });
         this.bytesSinceSnapshot = 0;
-        await this.restoreFromStorage(meta);
+        // Not while an entry is being applied, and no entry it covers is applied after it.
+        await this.deps.exclusive(() => this.restoreFromStorage(meta));
       }
       this.deps.dispatch({ kind: 'snapshotChunkStored', from, meta, chunk, done });
     });
@@ -190,12 +211,13 @@ export class SnapshotDriver {
     const { stateMachine, storage } = this.deps;
     const snapshot = storage.readSnapshot();
     if (!snapshot || snapshot.meta.index !== meta.index) throw new StorageFailedError(`snapshot ${meta.index} is not in storage`);
-    if (!stateMachine) throw new Error(`a snapshot at index ${meta.index} exists but no stateMachine option was given to restore it`);
+    if (!stateMachine?.restore) throw new Error(`a snapshot at index ${meta.index} exists but no stateMachine.restore was given to restore it`);
     this.restoring = true;
     try {
       const { header, rest } = await splitSnapshot(snapshot.chunks);
       this.deps.sessions.import(header.sessions);
       await stateMachine.restore(rest, { index: meta.index, term: meta.term });
+      this.deps.restored(meta.index);
     } finally {
       this.restoring = false;
     }

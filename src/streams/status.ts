@@ -1,7 +1,5 @@
 import type { LeaderInfo, Membership, NodeStatus } from '../api';
 import type { ConfigAt } from '../messages/config';
-import type { RoleName } from '../core/state';
-import type { NodeId } from '../messages/types';
 
 
 

@@ -1,5 +1,5 @@
 import { testHooksOf } from '../testHooks';
-import { config, Subscription } from 'rxjs';
+import { config, SchedulerLike, Subscription, timer } from 'rxjs';
 import type { NodeId } from '../messages/types';
 import { seededRandom } from '../random';
 import { TestCluster, TestClusterOptions } from './cluster';
@@ -12,7 +12,7 @@ import { durabilityTap } from './invariantsWire';
 import { checkLinearizability, LinearizabilityResult } from './linearizability';
 import { KvWorkload, KvWorkloadOptions, KvWorkloadStats } from './workload';
 import { SnapshotMachines } from './simulatorMachines';
-import type { SnapshotPolicy, StateMachine } from '../api';
+import type { RaftNodeOptions, SnapshotPolicy } from '../api';
 
 /** Options of `runSimulation`. Times are virtual milliseconds. */
 export interface SimulationOptions {
@@ -219,15 +219,13 @@ function setUpRun(options: SimulationOptions, nodes: number): Run {
   const checkWire = options.wireChecks ?? true;
   const policy = snapshotPolicy(options.snapshots ?? 'mixed', seededRandom(mix(seed, 4)));
   const machines = new SnapshotMachines(() => monitor!);
-  const uncommittedLimit = uncommittedLimitFor(seed);
-  const userOptionsFor = options.cluster?.nodeOptionsFor;
-  const sessions = fullSessionTable(options.workload?.sessions ?? 'mixed', options.clients ?? DEFAULTS.clients);
+  const nodeOptionsFor = simulatedNodeOptions(options, policy, machines, (id) => cluster!.scheduler(id));
   cluster = new TestCluster({
     nodes,
     seed,
     turns: 'node',
     ...options.cluster,
-    nodeOptionsFor: (id) => ({ ...uncommittedLimit, sessions, ...(policy ? { stateMachine: machines.stateMachineFor(id), snapshot: policy } : {}), ...userOptionsFor?.(id) }),
+    nodeOptionsFor,
     transport: (id, t, s) => {
       const late = triggers.wrap(id, lateMessages.wrap(id, t, s), s);
       const inner = wrap ? wrap(id, late, s) : late;
@@ -253,6 +251,32 @@ function setUpRun(options: SimulationOptions, nodes: number): Run {
     triggers,
   });
   return { cluster, monitor: safety, workload, injector, policy, machinesSubscription };
+}
+
+/**
+ * The options of each simulated node, drawn from the seed: a leader limit on uncommitted
+ * bytes in half the seeds, an always-full session table, snapshot hooks when the run
+ * snapshots, and in half the seeds an application whose apply takes 0-3 ms of the node's
+ * own (pausable) time, so that reads and proposals must wait for a slow application
+ * (DESIGN.md invariant 8; the workload's state machine changes when committed$ emits,
+ * which is then after apply). The other half apply on committed$ alone, synchronously.
+ */
+function simulatedNodeOptions(
+  options: SimulationOptions,
+  policy: Partial<SnapshotPolicy> | null,
+  machines: SnapshotMachines,
+  schedulerOf: (id: NodeId) => SchedulerLike,
+): (id: NodeId) => Partial<RaftNodeOptions> {
+  const uncommittedLimit = uncommittedLimitFor(options.seed);
+  const sessions = fullSessionTable(options.workload?.sessions ?? 'mixed', options.clients ?? DEFAULTS.clients);
+  const applyRandom = seededRandom(mix(options.seed, 7));
+  const applyDelay = applyRandom() < 0.5 ? Math.floor(applyRandom() * 4) : null;
+  const stateMachineOptions = (id: NodeId) => {
+    const apply = applyDelay === null ? {} : { apply: () => timer(applyDelay, schedulerOf(id)) };
+    if (policy) return { stateMachine: { ...machines.stateMachineFor(id), ...apply }, snapshot: policy };
+    return applyDelay === null ? {} : { stateMachine: apply };
+  };
+  return (id) => ({ ...uncommittedLimit, sessions, ...stateMachineOptions(id), ...options.cluster?.nodeOptionsFor?.(id) });
 }
 
 /**

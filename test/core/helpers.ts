@@ -20,6 +20,8 @@ export const OPTIONS: ProtocolOptions = {
   maxPromotionLag: 64,
   maxUncommittedBytes: 1 << 20,
   random: () => 0.5, // every election deadline 225 after it is drawn
+  maxApplyingBytes: 1 << 20,
+  maxApplyingEntries: 1000,
 };
 
 /** Entries with the given terms at indexes 1, 2, ... */
