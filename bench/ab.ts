@@ -167,9 +167,9 @@ function printReport(o: AbOptions, runs: readonly RunRecord[], comparisons: Part
   for (const suite of o.suites) {
     const rows = comparisons[suite] ?? [];
     console.log(`\n${titles[suite]}${o.quick ? ', --quick' : ''}: medians of ${o.rounds} round(s); spread = (max − min) / median of the rounds`);
-    console.log(formatTable(rows));
+    console.log(rows.length ? formatTable(rows) : '(no numbers: no run of this suite finished)');
     const noise = ratioNoise(rows);
-    if (noise.count) console.log(`|B/A − 1| over ${noise.count} code metrics: median ${noise.medianPercent.toFixed(1)}%, largest ${noise.maxPercent.toFixed(1)}% (${noise.maxName})`);
+    if (noise.count) console.log(`distance of B/A from 1 over the ${noise.count} code metrics: median ${noise.medianPercent.toFixed(1)}%, largest ${noise.maxPercent.toFixed(1)}% (${noise.maxName})`);
     const seconds = (build: 'A' | 'B') => median(runs.filter((r) => r.suite === suite && r.build === build).map((r) => r.seconds));
     console.log(`one run takes ${seconds('A').toFixed(0)} s (A) / ${seconds('B').toFixed(0)} s (B), median`);
   }

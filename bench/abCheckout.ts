@@ -1,7 +1,7 @@
 /**
  * The two builds of the A/B harness (bench/ab.ts): each git revision exported into a
  * temporary directory (`git archive | tar -x`, so the repository's worktree list and
- * index are never touched), with the dependencies of this checkout linked in when the
+ * index are never touched), with the packages of this checkout's node_modules linked in when the
  * revision's package-lock.json is the same, or installed there with `npm ci` when not.
  * `'worktree'` is this checkout itself, as it is.
  *
@@ -99,7 +99,7 @@ export async function prepareBuild(repo: string, revision: string, label: 'A' | 
   }
   const lockfile = lockfileHash(repo, commit);
   if (lockfile === ours) {
-    fs.symlinkSync(fs.realpathSync(path.join(repo, 'node_modules')), path.join(dir, 'node_modules'), 'dir');
+    linkDependencies(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'));
     return { label, revision, commit, dir, dependencies: 'symlink', lockfile };
   }
   process.stderr.write(`${label} (${revision}): package-lock.json differs from this checkout's: running npm ci there (at most ${NPM_CI_TIMEOUT_MS / 60_000} min)\n`);
@@ -111,4 +111,18 @@ export async function prepareBuild(repo: string, revision: string, label: 'A' | 
     throw new AbCheckoutError(`npm ci for ${label} (${revision}) ${why}:\n${tail(logFile, 20)}`);
   }
   return { label, revision, commit, dir, dependencies: 'npm ci', lockfile };
+}
+
+/**
+ * A node_modules of symlinks, one per package of `from`, except `.cache`: the cluster
+ * benchmark compiles its child processes into `node_modules/.cache/rxraft-js/` (keyed by the
+ * sources' paths), and that must stay inside the temporary directory rather than pile up
+ * in the checkout's (possibly shared) node_modules.
+ */
+function linkDependencies(from: string, to: string): void {
+  const real = fs.realpathSync(from);
+  fs.mkdirSync(to);
+  for (const name of fs.readdirSync(real)) {
+    if (name !== '.cache') fs.symlinkSync(path.join(real, name), path.join(to, name));
+  }
 }

@@ -113,7 +113,10 @@ export async function runBench(o: {
   const { script, args, env } = benchCommand(o.suite, o.quick);
   // The transport benchmark reads its configuration from the environment: only ours counts.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !TRANSPORT_ENV.includes(k)));
-  const run = await runBounded('npx', ['--no', 'ts-node', '--transpile-only', script, ...args], {
+  // The build's own ts-node binary, as `npx ts-node` would find it (npx itself would take
+  // the benchmark's options for its own).
+  const tsNode = path.join(o.dir, 'node_modules', '.bin', 'ts-node');
+  const run = await runBounded(tsNode, ['--transpile-only', script, ...args], {
     cwd: o.dir,
     env: { ...inherited, ...env, TMPDIR: o.tmpDir },
     timeoutMs: o.timeoutMs,
