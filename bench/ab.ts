@@ -142,6 +142,7 @@ async function runOne(o: AbOptions, build: Build, suite: Suite, round: number, r
   let metrics: Metric[] = [];
   if (run.timedOut) status = `timed out after ${o.timeoutSeconds} s (killed)`;
   else if (run.aborted) status = 'interrupted';
+  else if (run.error !== null) status = `could not start: ${run.error}`;
   else if (run.exitCode !== 0) status = `failed (exit ${run.exitCode ?? run.exitSignal})`;
   else if (run.json === null) status = 'wrote no result JSON';
   else {

@@ -37,7 +37,7 @@ export const AB_USAGE = `usage: npm run bench:ab -- --base <git-rev> [--head <gi
 Runs each revision's own bench/cluster.ts and/or bench/transport.ts, alternating A (base) and B (head)
 for N rounds (default 3, at most ${MAX_ROUNDS}), and prints per metric: median A, median B, B/A and the rounds' spread.
 --head defaults to 'worktree' (this checkout as it is, uncommitted changes included).
---quick runs a reduced configuration of each benchmark (a few minutes per round instead of ~10).
+--quick runs a reduced configuration of each benchmark (a round of both suites: ~3.5 min instead of ~9 on 2 cores).
 --timeout bounds one benchmark run (default 1500 s, or 400 s with --quick); a run over it is killed and reported.`;
 
 const FLAGS = ['base', 'head', 'rounds', 'suite', 'quick', 'timeout', 'help'];

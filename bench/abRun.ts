@@ -33,6 +33,8 @@ export interface BoundedRun {
   readonly timedOut: boolean;
   readonly aborted: boolean;
   readonly seconds: number;
+  /** Why the command could not be started, if it could not. */
+  readonly error: string | null;
 }
 
 /** Grace between SIGTERM (the benchmarks stop their nodes on it) and SIGKILL. */
@@ -69,15 +71,18 @@ export function runBounded(
   if (o.signal.aborted) onAbort();
   else o.signal.addEventListener('abort', onAbort, { once: true });
   return new Promise((resolve) => {
-    const done = (exitCode: number | null, exitSignal: NodeJS.Signals | null) => {
+    let finished = false;
+    const done = (exitCode: number | null, exitSignal: NodeJS.Signals | null, error: Error | null = null) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       if (killer) clearTimeout(killer);
       o.signal.removeEventListener('abort', onAbort);
       // The benchmark's own children (cluster nodes, transport servers) share the group: none outlives the run.
       signalGroup(child.pid, 'SIGKILL');
-      resolve({ exitCode, exitSignal, timedOut, aborted, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+      resolve({ exitCode, exitSignal, timedOut, aborted, seconds: Number(process.hrtime.bigint() - started) / 1e9, error: error?.message ?? null });
     };
-    child.once('error', () => done(null, null));
+    child.once('error', (e) => done(null, null, e));
     child.once('exit', done);
   });
 }
