@@ -9,7 +9,8 @@ import type { NodeId } from './messages/types';
 import { serializeTurns } from './operators/serializeTurns';
 import type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 import { ResolvedOptions, resolveOptions } from './options';
-import { ResumedTimer, RoleContext, rolePipelines } from './states';
+import { ResumedTimer, RoleContext, rolePipelines, SnapshotChunkRequest } from './states';
+import { followersOf } from './states/followers';
 import { ApplyBarrier } from './streams/applyBarrier';
 import { ClientIntake, ClientRequest } from './streams/clientIntake';
 import { CommitNotices } from './streams/commitNotices';
@@ -85,6 +86,10 @@ class Node implements RaftNode, HasTestHooks {
   private readonly durableSteps = new Subject<DurableStep>();
   private readonly roleEpoch = new BehaviorSubject<{ role: RoleName; epoch: number; resume?: ResumedTimer } | null>(null);
   private readonly electionResets = new Subject<void>();
+  /** The peers the leader replicates to (`followersOf`), published after each turn. */
+  private readonly replicationPeers = new BehaviorSubject<readonly NodeId[]>([]);
+  /** `sendSnapshotChunk` effects, for the leader's per-follower pipelines. */
+  private readonly snapshotChunks = new Subject<SnapshotChunkRequest>();
   /** When the current (or last) candidate's election timer fires. */
   private candidateTimerAt = 0;
   /** The election timer was reset in this step (heard from a leader, or granted a vote). */
@@ -130,7 +135,7 @@ class Node implements RaftNode, HasTestHooks {
       holdProposals: (hold) => this.intake.holdProposals(hold),
     });
     this.snapshots = new SnapshotDriver({
-      ...{ id: this.id, storage: o.storage, transport: o.transport, stateMachine: o.stateMachine, policy: o.snapshot, sessions: this.sessions },
+      ...{ id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions: this.sessions },
       ...{ dispatch, failStop: (e) => this.failStop(e), report: (e) => this.errors.next(e), isStopped: () => this.stopped },
     });
     this.applier = new Applier({ sessions: this.sessions, tracker: this.tracker, barrier: this.barrier, snapshots: this.snapshots, isStopped: () => this.stopped });
@@ -231,7 +236,7 @@ class Node implements RaftNode, HasTestHooks {
     s.plantedBug = this.plantedBug;
     this.driver = new EffectDriver({
       ...{ durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier },
-      ...{ membership: this.membership, snapshots: this.snapshots, settleApplied: (from, to) => this.applier.settleApplied(s, from, to) },
+      ...{ membership: this.membership, snapshots: this.snapshots, snapshotChunks: this.snapshotChunks, settleApplied: (from, to) => this.applier.settleApplied(s, from, to) },
       electionTimerReset: () => {
         this.electionTimerReset = true;
         this.electionResets.next();
@@ -266,6 +271,8 @@ class Node implements RaftNode, HasTestHooks {
       heartbeatInterval: this.options.heartbeatInterval,
       electionResets$: this.electionResets.asObservable(),
       electionTimerArmed: (at) => (this.candidateTimerAt = at),
+      ...{ id: this.id, followers$: this.replicationPeers.asObservable(), snapshotChunks$: this.snapshotChunks.asObservable() },
+      ...{ snapshotSource: this.options.storage, transport: this.options.transport },
     };
     return this.roleEpoch.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch, r.resume) : [])));
   }
@@ -307,6 +314,8 @@ class Node implements RaftNode, HasTestHooks {
   private afterTurn(s: RaftState): void {
     if (this.stopped) return;
     this.applier.applyCommitted(s);
+    const peers = followersOf(s, this.replicationPeers.value);
+    if (peers !== this.replicationPeers.value) this.replicationPeers.next(peers);
     const current = this.roleEpoch.value;
     if (!current || current.epoch !== s.epoch || current.role !== s.role.name) {
       if (current?.role === 'leader' && s.role.name !== 'leader') {
@@ -344,7 +353,6 @@ class Node implements RaftNode, HasTestHooks {
     this.roleEpoch.complete();
     this.tracker.rejectAll(() => reason);
     this.membership.rejectAll(reason);
-    this.snapshots.close();
     this.intake.rejectAll(reason);
     this.requests.rejectAll(reason);
     this.barrier.rejectAll(reason);

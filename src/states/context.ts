@@ -1,7 +1,11 @@
 import type { Observable, SchedulerLike } from 'rxjs';
+import type { Effect } from '../core/effects';
 import type { RaftEvent } from '../core/events';
 import type { RoleName } from '../core/state';
+import type { NodeId } from '../messages/types';
 import type { TimeoutRange } from '../operators/electionTimer';
+import type { Storage } from '../storage/storage';
+import type { Transport } from '../transports/transport';
 
 /** What a role pipeline may use: time, chance, and the signals the driver raises. */
 export interface RoleContext {
@@ -13,7 +17,24 @@ export interface RoleContext {
   readonly electionResets$: Observable<void>;
   /** A candidate's election timer was armed to fire at `at` (scheduler time). */
   electionTimerArmed(at: number): void;
+  /** This node's id: the leader id in what the leader sends. */
+  readonly id: NodeId;
+  /**
+   * The peers a leader replicates to (its progress entries: the other members of the
+   * latest configuration, and removed ones until they have stored their removal); empty
+   * while not leading. Replays the latest list; emits only when the set changes.
+   */
+  readonly followers$: Observable<readonly NodeId[]>;
+  /** The rules' requests to send a snapshot chunk (`sendSnapshotChunk` effects), as the turns produce them. */
+  readonly snapshotChunks$: Observable<SnapshotChunkRequest>;
+  /** Where the leader's current snapshot is read from. */
+  readonly snapshotSource: Pick<Storage, 'readSnapshot'>;
+  /** Where the leader's pipelines send what they read (InstallSnapshot). */
+  readonly transport: Pick<Transport, 'send'>;
 }
+
+/** Send chunk `chunk` of the current snapshot to `to` (see the `sendSnapshotChunk` effect). */
+export type SnapshotChunkRequest = Extract<Effect, { type: 'sendSnapshotChunk' }>;
 
 /**
  * A role pipeline decides *when* things happen while the node holds the role: it emits

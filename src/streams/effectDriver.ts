@@ -22,6 +22,8 @@ export interface EffectDriverDeps {
   readonly barrier: ApplyBarrier;
   readonly membership: MembershipRequests;
   readonly snapshots: SnapshotDriver;
+  /** The leader's snapshot chunks to send, for the follower's `replicateTo` pipeline. */
+  readonly snapshotChunks: Subject<Extract<Effect, { type: 'sendSnapshotChunk' }>>;
   /** Settles proposals tracked after their indexes were already applied here. */
   readonly settleApplied: (from: number, to: number) => void;
   /** The follower heard from its leader or granted a vote. */
@@ -31,7 +33,8 @@ export interface EffectDriverDeps {
 /**
  * Routes the effects of one turn, in the order the rules produced them, to the part of
  * the runtime that carries each out: writes and sends to `durableWrites` (persist, then
- * send what depended on it), snapshot and membership effects to their drivers, and the
+ * send what depended on it), snapshot chunks to send to the leader's pipeline for that
+ * follower, other snapshot and membership effects to their drivers, and the
  * answers to proposals and reads to whoever waits for them — at once when refused, and
  * through the `ApplyBarrier` when they must wait for this node's own apply.
  *
@@ -61,6 +64,9 @@ export class EffectDriver {
         }
         if (effect.message.type === 'AppendEntries') d.notices.sending(effect.to, effect.message);
         d.durableSteps.next({ release: { to: effect.to, message: effect.message }, afterWrites: effect.afterPersist });
+        break;
+      case 'sendSnapshotChunk':
+        d.snapshotChunks.next(effect);
         break;
       case 'resetElectionTimer':
         d.electionTimerReset();
