@@ -25,7 +25,13 @@ export interface RoleContext {
    * while not leading. Replays the latest list; emits only when the set changes.
    */
   readonly followers$: Observable<readonly NodeId[]>;
-  /** The rules' requests to send a snapshot chunk (`sendSnapshotChunk` effects), as the turns produce them. */
+  /**
+   * The rules' requests to send a snapshot chunk (`sendSnapshotChunk` effects), as the
+   * turns produce them; each follower's `replicateTo` takes its own. `followers$` is
+   * published at the end of the turn, so a request made in the turn that creates a
+   * follower's progress would find no pipeline; the rules make none there (a new progress
+   * starts probing at the end of the log, and a transfer starts only on an answer).
+   */
   readonly snapshotChunks$: Observable<SnapshotChunkRequest>;
   /** Where the leader's current snapshot is read from. */
   readonly snapshotSource: Pick<Storage, 'readSnapshot'>;
