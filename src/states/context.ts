@@ -30,7 +30,8 @@ export interface RoleContext {
    * turns produce them; each follower's `replicateTo` takes its own. `followers$` is
    * published at the end of the turn, so a request made in the turn that creates a
    * follower's progress would find no pipeline; the rules make none there (a new progress
-   * starts probing at the end of the log, and a transfer starts only on an answer).
+   * starts at the end of the log, past every compacted entry, so its first transfer comes
+   * in a later turn).
    */
   readonly snapshotChunks$: Observable<SnapshotChunkRequest>;
   /** Where the leader's current snapshot is read from. */
