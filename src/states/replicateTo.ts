@@ -53,6 +53,10 @@ function laterChunks(requests$: Observable<SnapshotChunkRequest>): Observable<Sn
 function transfer(ctx: RoleContext, start: SnapshotChunkRequest, later$: Observable<SnapshotChunkRequest>): Observable<RaftEvent> {
   return defer(() => {
     const reader = openReader(ctx, start);
+    // concatMap's queue holds the requests made while a chunk is read. It stays short: the
+    // rules ask for one chunk at a time (the next after each acknowledgement, the awaited
+    // one again after a silence) and start over — a chunk 0, dropping this queue — when a
+    // transfer stalls for a few heartbeat ticks.
     return concat(of(start), later$).pipe(
       concatMap((r) => (reader ? sendChunk(ctx, reader, r) : readFailed(r.to))),
       finalize(() => reader?.close()),
