@@ -90,17 +90,14 @@ function sendChunk(ctx: RoleContext, reader: SnapshotReader, r: SnapshotChunkReq
         return readFailed(r.to);
       }
       const { meta } = reader;
-      ctx.transport.send(r.to, {
-        type: 'InstallSnapshot',
-        term: r.leaderTerm,
-        leaderId: ctx.id,
-        lastIncludedIndex: meta.index,
-        lastIncludedTerm: meta.term,
-        config: meta.config,
-        chunk: r.chunk,
-        data: read.data,
-        done: read.last,
-      });
+      const message = { type: 'InstallSnapshot' as const, term: r.leaderTerm, leaderId: ctx.id, config: meta.config, chunk: r.chunk, data: read.data, done: read.last };
+      try {
+        ctx.transport.send(r.to, { ...message, lastIncludedIndex: meta.index, lastIncludedTerm: meta.term });
+      } catch {
+        // A transport that refuses the message: like a lost chunk, the transfer starts over.
+        reader.close();
+        return readFailed(r.to);
+      }
       return EMPTY;
     }),
   );

@@ -252,6 +252,18 @@ describe('replicateTo: a follower\'s snapshot transfer', () => {
     l.subscription.unsubscribe();
   });
 
+  test('a transport that refuses the chunk asks for the transfer to start over', async () => {
+    const l = runningLeader();
+    l.transport.send = () => {
+      throw new Error('refused');
+    };
+    l.chunks.next(request('n2', 0));
+    await settle();
+    expect(l.events).toEqual([{ kind: 'snapshotReadFailed', to: 'n2' }]);
+    expect(l.storage.readers[0].closed).toBe(true);
+    l.subscription.unsubscribe();
+  });
+
   test('a failed read asks for the transfer to start over', async () => {
     const l = runningLeader();
     const broken: AsyncIterable<Uint8Array> = {
