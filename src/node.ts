@@ -1,15 +1,15 @@
 import { BehaviorSubject, concatWith, defer, from, merge, Observable, Subject, Subscription, switchMap } from 'rxjs';
-import type { ClusterConfig } from './core/config';
+import type { ClusterConfig } from './messages/config';
 import type { RaftEvent } from './core/events';
 import type { RaftState, RoleName } from './core/state';
 import { step } from './core/step';
-import { NodeStoppedError, NotLeaderError, ProposalDroppedError, RaftError, StorageFailedError, UnknownPeerError } from './errors';
+import { ApplyFailedError, NodeStoppedError, NotLeaderError, ProposalDroppedError, RaftError, StorageFailedError, UnknownPeerError } from './errors';
 import { CommittedEntry, EntryKind } from './messages/entry';
 import type { NodeId } from './messages/types';
 import { serializeTurns } from './operators/serializeTurns';
-import type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
+import type { FollowerProgress, LeaderInfo, Membership, NodeStatus, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions, TimeoutRange } from './api';
 import { ResolvedOptions, resolveOptions } from './options';
-import { ResumedTimer, RoleContext, rolePipelines, SnapshotChunkRequest } from './states';
+import { RoleContext, rolePipelines, SnapshotChunkRequest } from './states';
 import { followersOf } from './states/followers';
 import { ApplyBarrier } from './streams/applyBarrier';
 import { ClientIntake, ClientRequest } from './streams/clientIntake';
@@ -28,9 +28,7 @@ import { toCommand } from './streams/commands';
 import { loadState } from './streams/boot';
 import { SnapshotDriver } from './streams/snapshots';
 import { StatePublisher } from './streams/statePublisher';
-import type { LeaderInfo, Membership, NodeStatus } from './streams/status';
-import { HasTestHooks, NEVER_TIMEOUT, NodeTestHooks, TEST_HOOKS } from './testHooks';
-import type { TimeoutRange } from './operators/electionTimer';
+import { HasTestHooks, NodeTestHooks, TEST_HOOKS } from './testHooks';
 import { Applier } from './streams/applier';
 
 export type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
@@ -71,6 +69,7 @@ class Node implements RaftNode, HasTestHooks {
   private readonly published: StatePublisher;
   private readonly bootstrap: ClusterConfig;
   private readonly errors = new Subject<Error>();
+  private readonly committed = new Subject<CommittedEntry>();
   /** Events raised outside the turn (completions, requests, test hooks), fed to the loop. */
   private readonly feedback = new Subject<RaftEvent>();
   private readonly tracker = new ProposalTracker();
@@ -81,21 +80,19 @@ class Node implements RaftNode, HasTestHooks {
   private readonly membership: MembershipRequests;
   private readonly snapshots: SnapshotDriver;
   private readonly notices: CommitNotices;
+  /** Hands committed entries to the application, in order, and reports them applied. */
   private readonly applier: Applier;
   private readonly peers: PeerFilter;
   private readonly durableSteps = new Subject<DurableStep>();
-  private readonly roleEpoch = new BehaviorSubject<{ role: RoleName; epoch: number; resume?: ResumedTimer } | null>(null);
-  private readonly electionResets = new Subject<void>();
+  private readonly roleEpoch = new BehaviorSubject<{ role: RoleName; epoch: number } | null>(null);
   /** The peers the leader replicates to (`followersOf`), published after each turn. */
   private readonly replicationPeers = new BehaviorSubject<readonly NodeId[]>([]);
   /** `sendSnapshotChunk` effects, for the leader's per-follower pipelines. */
   private readonly snapshotChunks = new Subject<SnapshotChunkRequest>();
-  /** When the current (or last) candidate's election timer fires. */
-  private candidateTimerAt = 0;
-  /** The election timer was reset in this step (heard from a leader, or granted a vote). */
-  private electionTimerReset = false;
-  /** The range the election timer draws from; tests may replace it (see `testHooks.ts`). */
-  private electionRange: TimeoutRange;
+  /** `RaftState.electionDeadline` as of the last turn, for the role pipelines to schedule. */
+  private readonly electionDeadline = new BehaviorSubject<number>(Infinity);
+  /** The range election deadlines are drawn from, if a test replaced it (see `testHooks.ts`). */
+  private electionRange: TimeoutRange | 'never' | undefined;
   private driver!: EffectDriver;
   private readonly subscriptions = new Subscription();
   private state: RaftState | null = null;
@@ -115,7 +112,6 @@ class Node implements RaftNode, HasTestHooks {
     this.published = new StatePublisher(this.id, this.bootstrap);
     ({ leader$: this.leader$, role$: this.role$, term$: this.term$, members$: this.members$, status$: this.status$ } = this.published);
     this.errors$ = this.errors.asObservable();
-    this.electionRange = o.electionTimeout;
     this.nextRequestId = Math.floor(o.random() * 2 ** 40);
     const dispatch = (e: RaftEvent) => this.feedback.next(e);
     this.requests = new OpenRequests(o.scheduler, o.requestTimeout);
@@ -137,9 +133,14 @@ class Node implements RaftNode, HasTestHooks {
     this.snapshots = new SnapshotDriver({
       ...{ id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions: this.sessions },
       ...{ dispatch, failStop: (e) => this.failStop(e), report: (e) => this.errors.next(e), isStopped: () => this.stopped },
+      ...{ exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.applier.skipUpTo(index) },
     });
-    this.applier = new Applier({ sessions: this.sessions, tracker: this.tracker, barrier: this.barrier, snapshots: this.snapshots, isStopped: () => this.stopped });
-    this.committed$ = this.applier.committed$;
+    this.applier = new Applier({
+      ...{ nodeId: this.id, apply: o.stateMachine?.apply?.bind(o.stateMachine), sessions: this.sessions, tracker: this.tracker, committed: this.committed },
+      ...{ noteApplied: (bytes) => this.snapshots.noteApplied(bytes), dispatch, failStop: (e) => this.failStop(e) },
+    });
+    this.subscriptions.add(this.applier.start());
+    this.committed$ = this.committed.asObservable();
     this.ready = this.start().catch((e) => {
       this.failStop(e instanceof Error ? e : new RaftError(String(e)));
       throw e;
@@ -199,15 +200,13 @@ class Node implements RaftNode, HasTestHooks {
     return {
       campaign: () => {
         if (!this.state || this.stopped) return false;
-        this.feedback.next({ kind: 'electionTimeout', epoch: this.state.epoch });
+        this.feedback.next({ kind: 'electionTimeout', epoch: this.state.epoch, forced: true });
         return true;
       },
       setElectionTimeout: (range) => {
         if (range !== 'never' && !(range.min > 0 && range.max >= range.min)) throw new RangeError('election timeout needs 0 < min <= max');
-        this.electionRange = range === 'never' ? NEVER_TIMEOUT : range;
-        const current = this.roleEpoch.value;
-        // Resubscribing the role's pipeline restarts its timer with a draw from the new range.
-        if (current && current.role !== 'leader' && !this.stopped) this.roleEpoch.next({ role: current.role, epoch: current.epoch });
+        this.electionRange = range; // for the start, if the node has not started yet
+        if (this.state && !this.stopped) this.feedback.next({ kind: 'setElectionRange', range });
       },
       inspect: () => (this.state ? inspectState(this.state, this.options.scheduler.now()) : null),
       plantBug: (bug) => {
@@ -230,17 +229,13 @@ class Node implements RaftNode, HasTestHooks {
   /** Loads storage, builds the state, and composes the runtime's streams into one loop. */
   private async start(): Promise<void> {
     const o = this.options;
-    const s = await loadState(this.id, o, this.bootstrap, this.snapshots, () => this.stopped);
+    const s = await loadState(this.id, o, this.bootstrap, this.snapshots, () => this.stopped, () => this.electionRange);
     if (!s) return;
     this.state = s;
     s.plantedBug = this.plantedBug;
     this.driver = new EffectDriver({
       ...{ durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier },
-      ...{ membership: this.membership, snapshots: this.snapshots, snapshotChunks: this.snapshotChunks, settleApplied: (from, to) => this.applier.settleApplied(s, from, to) },
-      electionTimerReset: () => {
-        this.electionTimerReset = true;
-        this.electionResets.next();
-      },
+      ...{ membership: this.membership, snapshots: this.snapshots, snapshotChunks: this.snapshotChunks, applier: this.applier },
     });
     const events$ = merge(this.inbound$(), this.roleTimers$(), this.intake.events$, this.feedback, this.durableSteps.pipe(durableWrites(o.storage, this.id, (m) => o.transport.send(m.to, m.message))));
     this.subscriptions.add(events$.pipe(serializeTurns()).subscribe({ next: (e) => this.turn(e), error: (e: Error) => this.failStop(e) }));
@@ -261,20 +256,14 @@ class Node implements RaftNode, HasTestHooks {
 
   /** The timers of the current role, switched with the role (one role alive at a time). */
   private roleTimers$(): Observable<RaftEvent> {
-    const node = this;
     const ctx: RoleContext = {
       scheduler: this.options.scheduler,
-      random: this.options.random,
-      get electionTimeout() {
-        return node.electionRange;
-      },
       heartbeatInterval: this.options.heartbeatInterval,
-      electionResets$: this.electionResets.asObservable(),
-      electionTimerArmed: (at) => (this.candidateTimerAt = at),
+      electionDeadline$: this.electionDeadline.asObservable(),
       ...{ id: this.id, followers$: this.replicationPeers.asObservable(), snapshotChunks$: this.snapshotChunks.asObservable() },
       ...{ snapshotSource: this.options.storage, transport: this.options.transport },
     };
-    return this.roleEpoch.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch, r.resume) : [])));
+    return this.roleEpoch.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : [])));
   }
 
   /**
@@ -299,7 +288,6 @@ class Node implements RaftNode, HasTestHooks {
     let effects;
     try {
       s.now = this.options.scheduler.now();
-      this.electionTimerReset = false;
       effects = step(s, event).list;
     } catch (e) {
       // A broken invariant: stop rather than risk acting on a corrupt state.
@@ -313,37 +301,27 @@ class Node implements RaftNode, HasTestHooks {
   /** After each turn: apply what committed, switch role pipelines, publish the state. */
   private afterTurn(s: RaftState): void {
     if (this.stopped) return;
-    this.applier.applyCommitted(s);
+    this.barrier.advance(s.appliedIndex); // reads and forwarded proposals waiting for the application (invariant 8)
+    this.snapshots.maybeTake(s);
+    if (s.electionDeadline !== this.electionDeadline.value) this.electionDeadline.next(s.electionDeadline); // before a new role's pipeline subscribes
     const peers = followersOf(s, this.replicationPeers.value);
-    if (peers !== this.replicationPeers.value) this.replicationPeers.next(peers);
+    if (peers !== this.replicationPeers.value) this.replicationPeers.next(peers); // likewise, for a new leader's replicateTo pipelines
     const current = this.roleEpoch.value;
     if (!current || current.epoch !== s.epoch || current.role !== s.role.name) {
       if (current?.role === 'leader' && s.role.name !== 'leader') {
         this.tracker.rejectAll((index, term) => new ProposalDroppedError(index, term, `${this.id} lost leadership`));
       }
-      this.roleEpoch.next({ role: s.role.name, epoch: s.epoch, resume: this.resumedTimer(current?.role, s) });
+      this.roleEpoch.next({ role: s.role.name, epoch: s.epoch });
     }
     this.published.publish(s, (config) => this.options.transport.updatePeers?.(config.addresses));
     this.membership.afterStep(s);
   }
 
-  /**
-   * The election timer a new follower inherits from the candidate it was (see
-   * `ResumedTimer`). Not from a pre-candidate: a newer term there means another node
-   * passed its pre-vote and is being elected. Resuming would let this node pre-vote again
-   * at once, and a follower that has not yet heard from the new leader would grant it,
-   * deposing the leader just elected (found by the simulator: seed 40330 took 1.2 s to
-   * settle instead of 0.3 s). It restarts its timer instead, as etcd does.
-   */
-  private resumedTimer(previous: RoleName | undefined, s: RaftState): ResumedTimer | undefined {
-    if (previous !== 'candidate' || s.role.name !== 'follower' || s.leaderId !== null || this.electionTimerReset) return undefined;
-    return { at: this.candidateTimerAt };
-  }
-
   private failStop(error: Error): void {
     if (this.stopping) return;
     this.errors.next(error);
-    this.stopping = this.shutdown(error instanceof StorageFailedError ? error : new NodeStoppedError(this.id));
+    const fatal = error instanceof StorageFailedError || error instanceof ApplyFailedError;
+    this.stopping = this.shutdown(fatal ? error : new NodeStoppedError(this.id));
   }
 
   private async shutdown(reason: Error): Promise<void> {
@@ -357,7 +335,7 @@ class Node implements RaftNode, HasTestHooks {
     this.requests.rejectAll(reason);
     this.barrier.rejectAll(reason);
     this.published.stop();
-    this.applier.stop();
+    this.committed.complete();
     this.errors.complete();
     await Promise.allSettled([this.options.transport.close(), this.options.storage.close()]);
   }

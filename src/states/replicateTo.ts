@@ -1,7 +1,7 @@
 import { concat, concatMap, defer, EMPTY, filter, finalize, from, map, Observable, of, share, startWith, switchMap } from 'rxjs';
 import type { RaftEvent } from '../core/events';
 import type { NodeId } from '../messages/types';
-import type { SnapshotMeta } from '../storage/storage';
+import type { SnapshotMeta } from '../messages/persisted';
 import type { RoleContext, SnapshotChunkRequest } from './context';
 
 /**

@@ -1,9 +1,10 @@
-import type { ClusterConfig } from '../core/config';
-import { configsOf } from '../core/config';
+import type { ClusterConfig } from '../messages/config';
+import { configsOf } from '../messages/config';
 import { RaftLog } from '../core/log';
 import { createState, RaftState } from '../core/state';
 import { HardStateLostError } from '../errors';
 import type { NodeId } from '../messages/types';
+import type { TimeoutRange } from '../api';
 import { protocolOptions, ResolvedOptions } from '../options';
 import type { SnapshotDriver } from './snapshots';
 
@@ -24,6 +25,8 @@ export async function loadState(
   bootstrap: ClusterConfig,
   snapshots: SnapshotDriver,
   isStopped: () => boolean,
+  /** The election range a test set (read after loading: a test may set it while the node loads). */
+  electionRange: () => TimeoutRange | 'never' | undefined = () => undefined,
 ): Promise<RaftState | null> {
   const persisted = await o.storage.load();
   if (isStopped()) return null;
@@ -34,8 +37,7 @@ export async function loadState(
   const log = new RaftLog(persisted.entries, snapshot ?? undefined);
   const base = snapshot ? { index: snapshot.index, term: snapshot.term, config: snapshot.config } : { index: 0, term: 0, config: bootstrap };
   const configs = configsOf(base, persisted.entries.filter((e) => e.index > base.index));
-  const s = createState(id, configs, { ...persisted.hardState, log }, protocolOptions(o));
-  s.startedAt = s.now = o.scheduler.now();
+  const s = createState(id, configs, { ...persisted.hardState, log }, protocolOptions(o), { now: o.scheduler.now(), electionRange: electionRange() });
   const cut = persisted.damage?.truncatedTail;
   if (cut) s.repair = { reason: `log cut from index ${cut.from}: ${cut.reason}` };
   return s;

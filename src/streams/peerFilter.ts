@@ -1,5 +1,5 @@
-import type { ConfigAt } from '../core/config';
-import { members } from '../core/config';
+import type { ConfigAt } from '../messages/config';
+import { members } from '../messages/config';
 import type { NodeId, RaftMessage } from '../messages/types';
 
 /**

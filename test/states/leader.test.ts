@@ -10,7 +10,7 @@ import type { RaftEvent } from '../../src/core/events';
 import type { NodeId, RaftMessage } from '../../src/messages/types';
 import type { RoleContext, SnapshotChunkRequest } from '../../src/states';
 import { leader } from '../../src/states/leader';
-import type { SnapshotMeta } from '../../src/storage/storage';
+import type { SnapshotMeta } from '../../src/messages/persisted';
 
 const config = { voters: ['n1', 'n2', 'n3'], learners: [], addresses: {} };
 const CHUNKS = [new Uint8Array([10]), new Uint8Array([11]), new Uint8Array([12])];
@@ -83,11 +83,8 @@ function context(parts: {
 }): RoleContext {
   return {
     scheduler: parts.scheduler ?? new VirtualTimeScheduler(),
-    random: () => 0.5,
-    electionTimeout: { min: 150, max: 300 },
     heartbeatInterval: 10,
-    electionResets$: NEVER,
-    electionTimerArmed: () => undefined,
+    electionDeadline$: NEVER, // the leader has none
     id: 'n1',
     followers$: parts.followers$ ?? new BehaviorSubject<readonly NodeId[]>([]),
     snapshotChunks$: parts.snapshotChunks$ ?? NEVER,

@@ -1,0 +1,160 @@
+import { Subject, VirtualTimeScheduler } from 'rxjs';
+import type { Effect } from '../../src/core/effects';
+import { LeaderOverloadedError, NotLeaderError, RequestTimeoutError } from '../../src/errors';
+import { EntryKind } from '../../src/messages/entry';
+import type { RaftMessage } from '../../src/messages/types';
+import { ApplyBarrier } from '../../src/streams/applyBarrier';
+import type { ClientRequest, PendingRead } from '../../src/streams/clientIntake';
+import { CommitNotices } from '../../src/streams/commitNotices';
+import type { DurableStep } from '../../src/streams/durableWrites';
+import { EffectDriver } from '../../src/streams/effectDriver';
+import type { MembershipRequests } from '../../src/streams/membershipRequests';
+import { OpenRequests } from '../../src/streams/openRequests';
+import { PendingProposal, ProposalTracker } from '../../src/streams/proposals';
+import type { SnapshotDriver } from '../../src/streams/snapshots';
+import { makeState } from '../core/helpers';
+
+const TIMEOUT = 500;
+
+function setup() {
+  const scheduler = new VirtualTimeScheduler();
+  const durableSteps = new Subject<DurableStep>();
+  const steps: DurableStep[] = [];
+  durableSteps.subscribe((s) => steps.push(s));
+  const tracker = new ProposalTracker();
+  const requests = new OpenRequests<ClientRequest>(scheduler, TIMEOUT);
+  const barrier = new ApplyBarrier(scheduler, TIMEOUT);
+  const heldNotices: string[] = [];
+  const notices = new CommitNotices(scheduler, (to) => heldNotices.push(to), () => true);
+  const notMine = { onEffect: () => false } as unknown;
+  const snapshotChunks = new Subject<Extract<Effect, { type: 'sendSnapshotChunk' }>>();
+  const chunkRequests: Effect[] = [];
+  snapshotChunks.subscribe((r) => chunkRequests.push(r));
+  const driver = new EffectDriver({
+    ...{ durableSteps, notices, tracker, requests, barrier, applier: { push: () => undefined, appliedUpTo: 0, originalOf: () => undefined } },
+    ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver, snapshotChunks },
+  });
+  const state = makeState({ id: 'n2', term: 3 });
+  state.leaderId = 'n1';
+  const run = (...effects: Effect[]) => driver.carryOut(effects, state);
+  return { scheduler, steps, tracker, requests, barrier, run, state, chunkRequests };
+}
+
+function outcome<T>(promise: Promise<T>): { value?: T; error?: Error } {
+  const result: { value?: T; error?: Error } = {};
+  promise.then((v) => (result.value = v), (e: Error) => (result.error = e));
+  return result;
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+function proposal(): { pending: PendingProposal; result: { value?: { index: number; term: number }; error?: Error } } {
+  let pending!: PendingProposal;
+  const result = outcome(new Promise<{ index: number; term: number }>((resolve, reject) => (pending = { kind: EntryKind.Command, data: new Uint8Array([1]), resolve, reject })));
+  return { pending, result };
+}
+
+function read(): { pending: PendingRead; result: { value?: { index: number }; error?: Error } } {
+  let pending!: PendingRead;
+  const result = outcome(new Promise<{ index: number }>((resolve, reject) => (pending = { lease: false, resolve, reject })));
+  return { pending, result };
+}
+
+const appendEntries = { type: 'AppendEntries' } as RaftMessage;
+
+describe('EffectDriver', () => {
+  it('hands writes and sends to durableWrites in the order the rules produced them, keeping afterPersist', () => {
+    const { run, steps } = setup();
+    const hardState = { term: 3, votedFor: 'n1' };
+    run({ type: 'saveHardState', hardState }, { type: 'send', to: 'n1', message: appendEntries, afterPersist: true }, { type: 'send', to: 'n3', message: appendEntries, afterPersist: false });
+    expect(steps).toEqual([
+      { write: { type: 'saveHardState', hardState } },
+      { release: { to: 'n1', message: appendEntries }, afterWrites: true },
+      { release: { to: 'n3', message: appendEntries }, afterWrites: false },
+    ]);
+  });
+
+  it('hands a snapshot chunk to send to the leader\'s per-follower pipelines, not to durableWrites', () => {
+    const { run, steps, chunkRequests } = setup();
+    const request: Effect = { type: 'sendSnapshotChunk', to: 'n3', index: 5, term: 2, chunk: 0, leaderTerm: 3 };
+    run(request);
+    expect(chunkRequests).toEqual([request]);
+    expect(steps).toEqual([]);
+  });
+
+  it('holds a commit notice instead of sending it', () => {
+    const { run, steps } = setup();
+    run({ type: 'send', to: 'n3', message: appendEntries, afterPersist: false, notice: true });
+    expect(steps).toEqual([]);
+  });
+
+  it('fails refused proposals with NotLeaderError naming the leader, or LeaderOverloadedError with the limit', async () => {
+    const { run, state } = setup();
+    const a = proposal();
+    const b = proposal();
+    run({ type: 'proposalsRefused', tokens: [a.pending], overloaded: false }, { type: 'proposalsRefused', tokens: [b.pending], overloaded: true });
+    await settle();
+    expect(a.result.error).toBeInstanceOf(NotLeaderError);
+    expect((a.result.error as NotLeaderError).leaderId).toBe('n1');
+    expect(b.result.error).toBeInstanceOf(LeaderOverloadedError);
+    expect(b.result.error?.message).toContain(String(state.options.maxUncommittedBytes));
+  });
+
+  it('settles forwarded proposals the leader appended once this node applies them', async () => {
+    const { run, tracker, barrier } = setup();
+    const a = proposal();
+    const b = proposal();
+    run({ type: 'proposalsForwarded', tokens: [a.pending, b.pending], requestId: 7 });
+    run({ type: 'forwardAnswered', requestId: 7, success: true, firstIndex: 10, term: 3, overloaded: false });
+    await settle();
+    expect(a.result).toEqual({});
+    tracker.applied(10, 3);
+    tracker.applied(11, 3);
+    barrier.advance(11);
+    await settle();
+    expect(a.result.value).toEqual({ index: 10, term: 3 });
+    expect(b.result.value).toEqual({ index: 11, term: 3 });
+    expect(barrier.size).toBe(0);
+  });
+
+  it('fails forwarded proposals with RequestTimeoutError when this node does not apply them in time', async () => {
+    const { run, scheduler } = setup();
+    const a = proposal();
+    run({ type: 'proposalsForwarded', tokens: [a.pending], requestId: 7 });
+    run({ type: 'forwardAnswered', requestId: 7, success: true, firstIndex: 10, term: 3, overloaded: false });
+    scheduler.flush();
+    await settle();
+    expect(a.result.error).toBeInstanceOf(RequestTimeoutError);
+  });
+
+  it('fails forwarded proposals the leader refused, and ignores an answer to a request that already timed out', async () => {
+    const { run, requests, scheduler } = setup();
+    const a = proposal();
+    run({ type: 'proposalsForwarded', tokens: [a.pending], requestId: 7 });
+    run({ type: 'forwardAnswered', requestId: 7, success: false, firstIndex: 0, term: 3, overloaded: false });
+    await settle();
+    expect(a.result.error).toBeInstanceOf(NotLeaderError);
+    const b = proposal();
+    run({ type: 'proposalsForwarded', tokens: [b.pending], requestId: 8 });
+    scheduler.flush();
+    run({ type: 'forwardAnswered', requestId: 8, success: true, firstIndex: 12, term: 3, overloaded: false });
+    await settle();
+    expect(b.result.error).toBeInstanceOf(RequestTimeoutError);
+    expect(requests.size).toBe(0);
+  });
+
+  it('answers a confirmed read once its index is applied here, and fails a read that lost its leader', async () => {
+    const { run, requests, barrier } = setup();
+    const a = read();
+    const b = read();
+    requests.open(1, { kind: 'read', waiters: [a.pending] });
+    requests.open(2, { kind: 'read', waiters: [b.pending] });
+    run({ type: 'readReady', requestId: 1, index: 20 }, { type: 'readFailed', requestId: 2 });
+    await settle();
+    expect(a.result).toEqual({});
+    expect(b.result.error).toBeInstanceOf(NotLeaderError);
+    barrier.advance(20);
+    await settle();
+    expect(a.result.value).toEqual({ index: 20 });
+  });
+});
