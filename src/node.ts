@@ -1,35 +1,34 @@
-import { BehaviorSubject, concatWith, defer, from, merge, Observable, Subject, Subscription, switchMap } from 'rxjs';
-import type { ClusterConfig } from './messages/config';
+import { EMPTY, merge, Observable, Subject, Subscription } from 'rxjs';
+import type { FollowerProgress, LeaderInfo, Membership, NodeStatus, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 import type { RaftEvent } from './core/events';
 import type { RaftState, RoleName } from './core/state';
-import { step } from './core/step';
-import { ApplyFailedError, NodeStoppedError, NotLeaderError, ProposalDroppedError, RaftError, StorageFailedError, UnknownPeerError } from './errors';
-import { CommittedEntry, EntryKind } from './messages/entry';
+import type { Effect } from './core/effects';
+import { ApplyFailedError, NodeStoppedError, NotLeaderError, ProposalDroppedError, RaftError, StorageFailedError } from './errors';
+import { CommittedEntry, EMPTY_DATA, EntryKind } from './messages/entry';
 import type { NodeId } from './messages/types';
 import { serializeTurns } from './operators/serializeTurns';
-import type { FollowerProgress, LeaderInfo, Membership, NodeStatus, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions, TimeoutRange } from './api';
-import { ResolvedOptions, resolveOptions } from './options';
-import { RoleContext, rolePipelines, SnapshotChunkRequest } from './states';
-import { followersOf } from './states/followers';
+import { bootstrapConfig, ResolvedOptions, resolveOptions } from './options';
+import { RoleSwitch } from './states/roleSwitch';
+import { Applier } from './streams/applier';
 import { ApplyBarrier } from './streams/applyBarrier';
+import { loadState } from './streams/boot';
 import { ClientIntake, ClientRequest } from './streams/clientIntake';
+import { toCommand } from './streams/commands';
 import { CommitNotices } from './streams/commitNotices';
 import { DurableStep, durableWrites } from './streams/durableWrites';
 import { EffectDriver } from './streams/effectDriver';
 import { followerProgress } from './streams/followerProgress';
-import { inspectState } from './streams/inspect';
 import { MembershipRequests } from './streams/membershipRequests';
+import { nodeTestHooks, StartSettings } from './streams/nodeTestHooks';
 import { OpenRequests } from './streams/openRequests';
-import { PeerFilter } from './streams/peerFilter';
+import { acceptedMessages, PeerFilter } from './streams/peerFilter';
 import { ProposalTracker } from './streams/proposals';
-import { repairFromCluster } from './streams/repair';
+import { repairEvents } from './streams/repair';
 import { SessionTable } from './streams/sessions';
-import { toCommand } from './streams/commands';
-import { loadState } from './streams/boot';
 import { SnapshotDriver } from './streams/snapshots';
+import { stepEach } from './streams/stepEach';
 import { StatePublisher } from './streams/statePublisher';
 import { HasTestHooks, NodeTestHooks, TEST_HOOKS } from './testHooks';
-import { Applier } from './streams/applier';
 
 export type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 
@@ -60,87 +59,71 @@ class Node implements RaftNode, HasTestHooks {
   readonly term$: Observable<number>;
   readonly members$: Observable<Membership>;
   readonly status$: Observable<NodeStatus>;
-  readonly committed$: Observable<CommittedEntry>;
-  readonly errors$: Observable<Error>;
   readonly ready: Promise<void>;
 
   /** Every option, defaulted and checked once; the only place the node reads them. */
   private readonly options: ResolvedOptions;
   private readonly published: StatePublisher;
-  private readonly bootstrap: ClusterConfig;
   private readonly errors = new Subject<Error>();
   private readonly committed = new Subject<CommittedEntry>();
+  readonly committed$: Observable<CommittedEntry> = this.committed.asObservable();
+  readonly errors$: Observable<Error> = this.errors.asObservable();
   /** Events raised outside the turn (completions, requests, test hooks), fed to the loop. */
   private readonly feedback = new Subject<RaftEvent>();
   private readonly tracker = new ProposalTracker();
   private readonly requests: OpenRequests<ClientRequest>;
   private readonly intake: ClientIntake;
   private readonly barrier: ApplyBarrier;
-  private readonly sessions: SessionTable;
   private readonly membership: MembershipRequests;
   private readonly snapshots: SnapshotDriver;
   private readonly notices: CommitNotices;
   /** Hands committed entries to the application, in order, and reports them applied. */
   private readonly applier: Applier;
-  private readonly peers: PeerFilter;
   private readonly durableSteps = new Subject<DurableStep>();
-  private readonly roleEpoch = new BehaviorSubject<{ role: RoleName; epoch: number } | null>(null);
-  /** The peers the leader replicates to (`followersOf`), published after each turn. */
-  private readonly replicationPeers = new BehaviorSubject<readonly NodeId[]>([]);
-  /** `sendSnapshotChunk` effects, for the leader's per-follower pipelines. */
-  private readonly snapshotChunks = new Subject<SnapshotChunkRequest>();
-  /** `RaftState.electionDeadline` as of the last turn, for the role pipelines to schedule. */
-  private readonly electionDeadline = new BehaviorSubject<number>(Infinity);
-  /** The range election deadlines are drawn from, if a test replaced it (see `testHooks.ts`). */
-  private electionRange: TimeoutRange | 'never' | undefined;
-  private driver!: EffectDriver;
+  private readonly roles: RoleSwitch;
+  /** What tests set before the node has started (see `testHooks.ts`). */
+  private readonly atStart: StartSettings = { plantedBug: null };
+  private readonly driver: EffectDriver;
   private readonly subscriptions = new Subscription();
   private state: RaftState | null = null;
   private stopped = false;
   private stopping: Promise<void> | null = null;
   /** A `stop({ transferLeadership })` under way: the hand-over, then `stopping`. */
   private handOver: Promise<void> | null = null;
-  /** See `NodeTestHooks.plantBug`. */
-  private plantedBug: 'stale-lease' | null = null;
-  /** Request ids start at a random point so a restarted node does not reuse its previous run's ids (the leader deduplicates by id). */
+  /** Starts at a random point: a restarted node must not reuse its last run's ids (the leader deduplicates by id). */
   private nextRequestId: number;
 
   constructor(given: RaftNodeOptions) {
     const o = (this.options = resolveOptions(given));
     this.id = o.id;
-    this.bootstrap = { voters: o.peers, learners: [], addresses: o.addresses };
-    this.published = new StatePublisher(this.id, this.bootstrap);
+    this.published = new StatePublisher(this.id, bootstrapConfig(o));
     ({ leader$: this.leader$, role$: this.role$, term$: this.term$, members$: this.members$, status$: this.status$ } = this.published);
-    this.errors$ = this.errors.asObservable();
     this.nextRequestId = Math.floor(o.random() * 2 ** 40);
     const dispatch = (e: RaftEvent) => this.feedback.next(e);
     this.requests = new OpenRequests(o.scheduler, o.requestTimeout);
     this.intake = new ClientIntake(o.turnScheduler, this.requests, () => ++this.nextRequestId);
     this.barrier = new ApplyBarrier(o.scheduler, o.requestTimeout);
-    this.notices = new CommitNotices(o.turnScheduler, (to, m) => o.transport.send(to, m), (term) => this.leadsIn(term));
-    this.sessions = new SessionTable(o.sessions);
-    this.peers = new PeerFilter(this.id);
+    this.notices = new CommitNotices(o.turnScheduler, (to, m) => o.transport.send(to, m), (term) => !this.stopped && this.state?.role.name === 'leader' && this.state.term === term);
+    const sessions = new SessionTable(o.sessions);
+    this.roles = new RoleSwitch({ id: this.id, scheduler: o.scheduler, heartbeatInterval: o.heartbeatInterval, snapshotSource: o.storage, transport: o.transport });
     this.membership = new MembershipRequests({
-      id: this.id,
-      scheduler: o.scheduler,
-      dispatch,
-      nextRequestId: () => ++this.nextRequestId,
-      tracker: this.tracker,
-      retryInterval: o.heartbeatInterval,
-      timeout: o.requestTimeout * 5,
-      holdProposals: (hold) => this.intake.holdProposals(hold),
+      ...{ id: this.id, scheduler: o.scheduler, dispatch, nextRequestId: () => ++this.nextRequestId, tracker: this.tracker },
+      ...{ retryInterval: o.heartbeatInterval, timeout: o.requestTimeout * 5, holdProposals: (hold) => this.intake.holdProposals(hold) },
     });
     this.snapshots = new SnapshotDriver({
-      ...{ id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions: this.sessions },
+      ...{ id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions },
       ...{ dispatch, failStop: (e) => this.failStop(e), report: (e) => this.errors.next(e), isStopped: () => this.stopped },
       ...{ exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.applier.skipUpTo(index) },
     });
     this.applier = new Applier({
-      ...{ nodeId: this.id, apply: o.stateMachine?.apply?.bind(o.stateMachine), sessions: this.sessions, tracker: this.tracker, committed: this.committed },
+      ...{ nodeId: this.id, apply: o.stateMachine?.apply?.bind(o.stateMachine), sessions, tracker: this.tracker, committed: this.committed },
       ...{ noteApplied: (bytes) => this.snapshots.noteApplied(bytes), dispatch, failStop: (e) => this.failStop(e) },
     });
     this.subscriptions.add(this.applier.start());
-    this.committed$ = this.committed.asObservable();
+    this.driver = new EffectDriver({
+      ...{ durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier },
+      ...{ membership: this.membership, snapshots: this.snapshots, applier: this.applier, sendSnapshotChunk: (r) => this.roles.sendSnapshotChunk(r) },
+    });
     this.ready = this.start().catch((e) => {
       this.failStop(e instanceof Error ? e : new RaftError(String(e)));
       throw e;
@@ -197,23 +180,8 @@ class Node implements RaftNode, HasTestHooks {
   }
 
   [TEST_HOOKS](): NodeTestHooks {
-    return {
-      campaign: () => {
-        if (!this.state || this.stopped) return false;
-        this.feedback.next({ kind: 'electionTimeout', epoch: this.state.epoch, forced: true });
-        return true;
-      },
-      setElectionTimeout: (range) => {
-        if (range !== 'never' && !(range.min > 0 && range.max >= range.min)) throw new RangeError('election timeout needs 0 < min <= max');
-        this.electionRange = range; // for the start, if the node has not started yet
-        if (this.state && !this.stopped) this.feedback.next({ kind: 'setElectionRange', range });
-      },
-      inspect: () => (this.state ? inspectState(this.state, this.options.scheduler.now()) : null),
-      plantBug: (bug) => {
-        this.plantedBug = bug;
-        if (this.state) this.state.plantedBug = bug;
-      },
-    };
+    const state = () => (this.stopped ? null : this.state);
+    return nodeTestHooks({ state, dispatch: (e) => this.feedback.next(e), now: () => this.options.scheduler.now(), atStart: this.atStart });
   }
 
   private whenStarted<T>(request: () => Promise<T>): Promise<T> {
@@ -222,96 +190,34 @@ class Node implements RaftNode, HasTestHooks {
     return request();
   }
 
-  private leadsIn(term: number): boolean {
-    return !this.stopped && this.state?.role.name === 'leader' && this.state.term === term;
-  }
-
   /** Loads storage, builds the state, and composes the runtime's streams into one loop. */
   private async start(): Promise<void> {
     const o = this.options;
-    const s = await loadState(this.id, o, this.bootstrap, this.snapshots, () => this.stopped, () => this.electionRange);
+    const s = await loadState(this.id, o, bootstrapConfig(o), this.snapshots, () => this.stopped, this.atStart);
     if (!s) return;
     this.state = s;
-    s.plantedBug = this.plantedBug;
-    this.driver = new EffectDriver({
-      ...{ durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier },
-      ...{ membership: this.membership, snapshots: this.snapshots, snapshotChunks: this.snapshotChunks, applier: this.applier },
-    });
-    const events$ = merge(this.inbound$(), this.roleTimers$(), this.intake.events$, this.feedback, this.durableSteps.pipe(durableWrites(o.storage, this.id, (m) => o.transport.send(m.to, m.message))));
-    this.subscriptions.add(events$.pipe(serializeTurns()).subscribe({ next: (e) => this.turn(e), error: (e: Error) => this.failStop(e) }));
-    this.subscriptions.add(o.transport.errors$.subscribe((e) => this.errors.next(e)));
-    if (s.repair) this.subscriptions.add(this.repair(o.electionTimeout.max));
-    this.afterTurn(s);
-  }
-
-  /** Messages from peers this node takes messages from (`PeerFilter`); the others are reported. */
-  private inbound$(): Observable<RaftEvent> {
-    return new Observable<RaftEvent>((subscriber) =>
-      this.options.transport.inbound$.subscribe(({ from, message }) => {
-        if (this.peers.accepts(from, message.type, this.state!.configs)) subscriber.next({ kind: 'message', from, message });
-        else this.errors.next(new UnknownPeerError(from));
-      }),
+    const events$ = merge(
+      acceptedMessages(o.transport.inbound$, new PeerFilter(this.id), () => s.configs, (e) => this.errors.next(e)),
+      this.roles.events$,
+      this.intake.events$,
+      this.feedback,
+      this.durableSteps.pipe(durableWrites(o.storage, this.id, (m) => o.transport.send(m.to, m.message))),
+      s.repair ? repairEvents(() => this.intake.propose(EntryKind.Noop, EMPTY_DATA), o.storage, o.scheduler, o.electionTimeout.max) : EMPTY,
     );
-  }
-
-  /** The timers of the current role, switched with the role (one role alive at a time). */
-  private roleTimers$(): Observable<RaftEvent> {
-    const ctx: RoleContext = {
-      scheduler: this.options.scheduler,
-      heartbeatInterval: this.options.heartbeatInterval,
-      electionDeadline$: this.electionDeadline.asObservable(),
-      ...{ id: this.id, followers$: this.replicationPeers.asObservable(), snapshotChunks$: this.snapshotChunks.asObservable() },
-      ...{ snapshotSource: this.options.storage, transport: this.options.transport },
-    };
-    return this.roleEpoch.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : [])));
-  }
-
-  /**
-   * A node whose log lost entries it may have acknowledged proposes a marker until the
-   * marker is applied here (see `repairFromCluster`), then clears the damage on disk and
-   * may vote again.
-   */
-  private repair(retryDelay: number): Subscription {
-    const marker = () => this.intake.propose(EntryKind.Noop, new Uint8Array(0));
-    return repairFromCluster(marker, this.options.scheduler, retryDelay)
-      .pipe(concatWith(defer(() => from(this.options.storage.clearDamage?.() ?? Promise.resolve()))))
-      .subscribe({
-        complete: () => this.feedback.next({ kind: 'repaired' }),
-        error: (e: unknown) => this.failStop(e instanceof Error ? e : new StorageFailedError(String(e), e)),
-      });
-  }
-
-  /** One turn: the rules decide, the driver carries out the effects, then apply and publish. */
-  private turn(event: RaftEvent): void {
-    const s = this.state;
-    if (!s || this.stopped) return;
-    let effects;
-    try {
-      s.now = this.options.scheduler.now();
-      effects = step(s, event).list;
-    } catch (e) {
-      // A broken invariant: stop rather than risk acting on a corrupt state.
-      this.failStop(e instanceof Error ? e : new RaftError(String(e)));
-      return;
-    }
-    this.driver.carryOut(effects, s);
+    const turns$ = events$.pipe(serializeTurns(), stepEach(s, () => o.scheduler.now()));
+    this.subscriptions.add(turns$.subscribe({ next: (effects) => this.afterTurn(s, effects), error: (e: Error) => this.failStop(e) }));
+    this.subscriptions.add(o.transport.errors$.subscribe((e) => this.errors.next(e)));
     this.afterTurn(s);
   }
 
-  /** After each turn: apply what committed, switch role pipelines, publish the state. */
-  private afterTurn(s: RaftState): void {
+  /** After each turn: carry out its effects, wake what waited for the application, switch role pipelines, publish the state. */
+  private afterTurn(s: RaftState, effects: readonly Effect[] = []): void {
     if (this.stopped) return;
+    this.driver.carryOut(effects, s);
     this.barrier.advance(s.appliedIndex); // reads and forwarded proposals waiting for the application (invariant 8)
     this.snapshots.maybeTake(s);
-    if (s.electionDeadline !== this.electionDeadline.value) this.electionDeadline.next(s.electionDeadline); // before a new role's pipeline subscribes
-    const peers = followersOf(s, this.replicationPeers.value);
-    if (peers !== this.replicationPeers.value) this.replicationPeers.next(peers); // likewise, for a new leader's replicateTo pipelines
-    const current = this.roleEpoch.value;
-    if (!current || current.epoch !== s.epoch || current.role !== s.role.name) {
-      if (current?.role === 'leader' && s.role.name !== 'leader') {
-        this.tracker.rejectAll((index, term) => new ProposalDroppedError(index, term, `${this.id} lost leadership`));
-      }
-      this.roleEpoch.next({ role: s.role.name, epoch: s.epoch });
+    if (this.roles.follow(s) === 'leader' && s.role.name !== 'leader') {
+      this.tracker.rejectAll((index, term) => new ProposalDroppedError(index, term, `${this.id} lost leadership`));
     }
     this.published.publish(s, (config) => this.options.transport.updatePeers?.(config.addresses));
     this.membership.afterStep(s);
@@ -328,7 +234,7 @@ class Node implements RaftNode, HasTestHooks {
     this.stopped = true;
     this.subscriptions.unsubscribe();
     this.notices.clear();
-    this.roleEpoch.complete();
+    this.roles.stop();
     this.tracker.rejectAll(() => reason);
     this.membership.rejectAll(reason);
     this.intake.rejectAll(reason);

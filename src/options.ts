@@ -3,6 +3,7 @@ import type { RaftNodeOptions, SessionPolicy, SnapshotPolicy, StateMachine, Time
 import type { ProtocolOptions } from './core/state';
 import { defaultRandom, defaultScheduler, defaultTurnScheduler } from './defaults';
 import { InvalidOptionsError } from './errors';
+import type { ClusterConfig } from './messages/config';
 import type { NodeId } from './messages/types';
 import type { Storage } from './storage/storage';
 import type { Transport } from './transports/transport';
@@ -347,4 +348,15 @@ function show(value: unknown): string {
 
 function fail(option: string, reason: string): never {
   throw new InvalidOptionsError(option, reason);
+}
+
+/**
+ * The configuration a node starts from when its log holds none: `peers` as voters, with
+ * their `addresses`.
+ *
+ * @example
+ * bootstrapConfig(resolveOptions({ id: 'n1', peers: ['n1', 'n2', 'n3'], transport, storage })); // { voters: ['n1', 'n2', 'n3'], learners: [], addresses: {} }
+ */
+export function bootstrapConfig(o: ResolvedOptions): ClusterConfig {
+  return { voters: o.peers, learners: [], addresses: o.addresses };
 }

@@ -241,6 +241,13 @@ const DECODERS: readonly { readonly file: string; readonly name: string; readonl
 ];
 
 
+describe('the facade', () => {
+  it('node.ts composes the runtime in at most 250 lines (DESIGN.md: a thin facade)', () => {
+    const lines = fs.readFileSync(path.join(SRC, 'node.ts'), 'utf8').split('\n').length;
+    expect(lines).toBeLessThanOrEqual(250);
+  });
+});
+
 describe('function size', () => {
   const sizes = srcFiles.flatMap((f) => functionSizes(f));
   const label = (f: FunctionSize) => `${f.file}: ${f.name}`;

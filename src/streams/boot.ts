@@ -4,7 +4,7 @@ import { RaftLog } from '../core/log';
 import { createState, RaftState } from '../core/state';
 import { HardStateLostError } from '../errors';
 import type { NodeId } from '../messages/types';
-import type { TimeoutRange } from '../api';
+import type { StartSettings } from './nodeTestHooks';
 import { protocolOptions, ResolvedOptions } from '../options';
 import type { SnapshotDriver } from './snapshots';
 
@@ -25,8 +25,8 @@ export async function loadState(
   bootstrap: ClusterConfig,
   snapshots: SnapshotDriver,
   isStopped: () => boolean,
-  /** The election range a test set (read after loading: a test may set it while the node loads). */
-  electionRange: () => TimeoutRange | 'never' | undefined = () => undefined,
+  /** What a test set (read after loading: a test may set it while the node loads). */
+  atStart: StartSettings = { plantedBug: null },
 ): Promise<RaftState | null> {
   const persisted = await o.storage.load();
   if (isStopped()) return null;
@@ -37,7 +37,8 @@ export async function loadState(
   const log = new RaftLog(persisted.entries, snapshot ?? undefined);
   const base = snapshot ? { index: snapshot.index, term: snapshot.term, config: snapshot.config } : { index: 0, term: 0, config: bootstrap };
   const configs = configsOf(base, persisted.entries.filter((e) => e.index > base.index));
-  const s = createState(id, configs, { ...persisted.hardState, log }, protocolOptions(o), { now: o.scheduler.now(), electionRange: electionRange() });
+  const s = createState(id, configs, { ...persisted.hardState, log }, protocolOptions(o), { now: o.scheduler.now(), electionRange: atStart.electionRange });
+  s.plantedBug = atStart.plantedBug;
   const cut = persisted.damage?.truncatedTail;
   if (cut) s.repair = { reason: `log cut from index ${cut.from}: ${cut.reason}` };
   return s;

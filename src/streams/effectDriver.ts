@@ -23,8 +23,8 @@ export interface EffectDriverDeps {
   readonly barrier: ApplyBarrier;
   readonly membership: MembershipRequests;
   readonly snapshots: SnapshotDriver;
-  /** The leader's snapshot chunks to send, for the follower's `replicateTo` pipeline. */
-  readonly snapshotChunks: Subject<Extract<Effect, { type: 'sendSnapshotChunk' }>>;
+  /** Hands the leader's snapshot chunk to send to that follower's `replicateTo` pipeline. */
+  readonly sendSnapshotChunk: (request: Extract<Effect, { type: 'sendSnapshotChunk' }>) => void;
   /** How far the application has applied (ahead of the engine's `appliedIndex` until it hears), and session duplicates. */
   readonly applier: Pick<Applier, 'push' | 'appliedUpTo' | 'originalOf'>;
 }
@@ -65,7 +65,7 @@ export class EffectDriver {
         d.durableSteps.next({ release: { to: effect.to, message: effect.message }, afterWrites: effect.afterPersist });
         break;
       case 'sendSnapshotChunk':
-        d.snapshotChunks.next(effect);
+        d.sendSnapshotChunk(effect);
         break;
       case 'apply':
         d.applier.push(effect.entries);

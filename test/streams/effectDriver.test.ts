@@ -27,12 +27,10 @@ function setup() {
   const heldNotices: string[] = [];
   const notices = new CommitNotices(scheduler, (to) => heldNotices.push(to), () => true);
   const notMine = { onEffect: () => false } as unknown;
-  const snapshotChunks = new Subject<Extract<Effect, { type: 'sendSnapshotChunk' }>>();
   const chunkRequests: Effect[] = [];
-  snapshotChunks.subscribe((r) => chunkRequests.push(r));
   const driver = new EffectDriver({
     ...{ durableSteps, notices, tracker, requests, barrier, applier: { push: () => undefined, appliedUpTo: 0, originalOf: () => undefined } },
-    ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver, snapshotChunks },
+    ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver, sendSnapshotChunk: (r) => chunkRequests.push(r) },
   });
   const state = makeState({ id: 'n2', term: 3 });
   state.leaderId = 'n1';
