@@ -10,7 +10,9 @@ import type { RaftEvent } from '../../src/core/events';
 import type { NodeId, RaftMessage } from '../../src/messages/types';
 import type { RoleContext, SnapshotChunkRequest } from '../../src/states';
 import { leader } from '../../src/states/leader';
+import { RoleSwitch } from '../../src/states/roleSwitch';
 import type { SnapshotMeta } from '../../src/messages/persisted';
+import { elect, makeState } from '../core/helpers';
 
 const config = { voters: ['n1', 'n2', 'n3'], learners: [], addresses: {} };
 const CHUNKS = [new Uint8Array([10]), new Uint8Array([11]), new Uint8Array([12])];
@@ -272,5 +274,28 @@ describe('replicateTo: a follower\'s snapshot transfer', () => {
     expect(l.events).toEqual([{ kind: 'snapshotReadFailed', to: 'n2' }]);
     expect(l.transport.sent).toEqual([]);
     l.subscription.unsubscribe();
+  });
+});
+
+describe('RoleSwitch: the node\'s side of the leader pipelines', () => {
+  test('a leader\'s followers get their pipelines after the turn, its snapshot chunks reach them, and stepping down closes every reader', async () => {
+    const storage = new FakeSnapshotStorage({ meta: { index: 5, term: 2, config }, chunks: CHUNKS });
+    const transport = new RecordingTransport();
+    const roles = new RoleSwitch({ id: 'n1', scheduler: new VirtualTimeScheduler(), heartbeatInterval: 10, snapshotSource: storage, transport });
+    const events: RaftEvent[] = [];
+    roles.events$.subscribe((e) => events.push(e));
+    const s = makeState({ voters: ['n1', 'n2', 'n3'], log: [1] });
+    elect(s);
+    roles.follow(s); // after the turn that made it leader
+    roles.sendSnapshotChunk(request('n3', 0));
+    await settle();
+    expect(transport.sent).toEqual([{ to: 'n3', message: installSnapshot(0, false) }]);
+    roles.follow(makeState({ voters: ['n1', 'n2', 'n3'], term: s.term + 1 })); // a follower now
+    expect(storage.readers.map((r) => r.closed)).toEqual([true]);
+    roles.sendSnapshotChunk(request('n3', 1));
+    await settle();
+    expect(transport.sent).toHaveLength(1);
+    expect(events).toEqual([]);
+    roles.stop();
   });
 });
