@@ -93,3 +93,42 @@ describe('flow control in bytes', () => {
     expect(pr.inflight).toEqual([]);
   });
 });
+
+describe('a follower answers heartbeats without waiting behind its pending writes', () => {
+  /** A follower of n1 in term 1 holding entries 1–3, durable up to `durable`. */
+  function follower(durable: number): RaftState {
+    const s = makeState({ id: 'n2', term: 1, log: [1, 1, 1] });
+    s.durableIndex = durable;
+    return s;
+  }
+  const heartbeat = (prevLogIndex: number): AppendEntries => ({
+    type: 'AppendEntries', term: 1, leaderId: 'n1', prevLogIndex, prevLogTerm: 1, entries: [], leaderCommit: 0, seq: 5,
+  });
+
+  test('a heartbeat at a durable index is answered at once, not after the pending writes', () => {
+    const s = follower(2);
+    const [reply] = sent(msg(s, 'n1', heartbeat(2)));
+    expect(reply).toMatchObject({ to: 'n1', afterPersist: false, message: { type: 'AppendEntriesResponse', success: true, matchIndex: 2, seq: 5 } });
+  });
+
+  test('a heartbeat at an index not yet durable is answered only after it is (Figure 2: durable before acknowledged)', () => {
+    const s = follower(2);
+    const [reply] = sent(msg(s, 'n1', heartbeat(3)));
+    expect(reply).toMatchObject({ afterPersist: true, message: { success: true, matchIndex: 3 } });
+  });
+
+  test('a heartbeat that raises the term is answered after the new term is saved', () => {
+    const s = follower(3);
+    const fx = msg(s, 'n1', { ...heartbeat(3), term: 2 });
+    expect(fx[0]).toMatchObject({ type: 'saveHardState', hardState: { term: 2 } });
+    expect(sent(fx)[0]).toMatchObject({ afterPersist: true, message: { term: 2, success: true } });
+  });
+
+  test('an AppendEntries carrying entries is answered after they are durable', () => {
+    const s = follower(3);
+    const e = { index: 4, term: 1, kind: EntryKind.Command, data: new Uint8Array(10) };
+    const [reply] = sent(msg(s, 'n1', { ...heartbeat(3), entries: [e] }));
+    expect(reply).toMatchObject({ afterPersist: true, message: { success: true, matchIndex: 4 } });
+  });
+});
+
