@@ -43,7 +43,6 @@ test('256 proposers of 64 KiB entries over links of bounded bandwidth: all commi
     for (let p = 0; p < PROPOSERS; p++) void proposer(p);
     await c.waitFor(() => done + failures.length === PROPOSERS * ROUNDS, 60_000);
 
-    if (process.env.FLOW_DEBUG) console.log({ ms: c.clock.now(), stats: c.hub.stats });
     expect(failures).toEqual([]);
     expect(done).toBe(PROPOSERS * ROUNDS);
     for (const id of c.ids) expect(c.status(id)).toMatchObject({ term, leaderId: leader }); // terms only grow: no election ever started
