@@ -73,11 +73,6 @@ export class Effects {
     this.list.push({ type: 'saveHardState', hardState: { term, votedFor } });
   }
 
-  /** Whether this step asks for a hard state (term, vote) to be saved. */
-  get savesHardState(): boolean {
-    return this.list.some((e) => e.type === 'saveHardState');
-  }
-
   persistEntries(entries: readonly Entry[]): void {
     if (entries.length > 0) this.list.push({ type: 'persistEntries', entries });
   }

@@ -68,7 +68,7 @@ export function handleAppendEntries(s: RaftState, from: NodeId, request: AppendE
   }
   const lastNew = m.prevLogIndex + m.entries.length;
   if (m.leaderCommit > s.commitIndex) s.commitIndex = Math.max(s.commitIndex, Math.min(m.leaderCommit, lastNew));
-  const reply: AppendEntriesResponse = {
+  fx.send(from, {
     type: 'AppendEntriesResponse',
     term: s.term,
     success: true,
@@ -77,20 +77,7 @@ export function handleAppendEntries(s: RaftState, from: NodeId, request: AppendE
     conflictTerm: 0,
     conflictIndex: 0,
     seq: m.seq,
-  };
-  if (acknowledgesOnlyDurable(s, m, fx)) fx.sendNow(from, reply);
-  else fx.send(from, reply);
-}
-
-/**
- * A heartbeat (no new entries) whose matching prefix is already durable here, in a step
- * that saves no hard state, acknowledges nothing that is not on disk: its reply may leave
- * at once instead of behind this node's pending writes. Otherwise a follower writing
- * megabytes of entries to a slow disk would fall silent towards its leader's CheckQuorum
- * and read rounds, and a healthy leader would step down under load (issue 17).
- */
-function acknowledgesOnlyDurable(s: RaftState, m: AppendEntries, fx: Effects): boolean {
-  return m.entries.length === 0 && m.prevLogIndex <= s.durableIndex && !fx.savesHardState;
+  });
 }
 
 /**
