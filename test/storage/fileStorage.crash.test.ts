@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CorruptLogError, DirectoryLockedError } from '../../src/storage/fileErrors';
@@ -354,6 +355,19 @@ describe('FileStorage directory lock', () => {
     const third = await FileStorage.open(dir);
     await third.close();
     expect(fs.existsSync(path.join(dir, 'LOCK'))).toBe(false);
+  });
+
+  test('the temp file of a process killed while taking the lock is removed by the next open; a live one is kept', async () => {
+    const dir = dirs.make();
+    const dead = spawnSync(process.execPath, ['-e', '']).pid as number; // exited: a pid that is not alive
+    const deadTemp = path.join(dir, `LOCK.${dead}.1.tmp`);
+    const liveTemp = path.join(dir, `LOCK.${process.pid}.999999.tmp`);
+    fs.writeFileSync(deadTemp, `${dead}\n`);
+    fs.writeFileSync(liveTemp, `${process.pid}\n`);
+    const storage = await FileStorage.open(dir);
+    expect(fs.existsSync(deadTemp)).toBe(false);
+    expect(fs.existsSync(liveTemp)).toBe(true);
+    await storage.close();
   });
 
   test('a lock file with unreadable content (power loss while it was created) counts as stale', async () => {
