@@ -6,6 +6,8 @@ import { FileSystem, hasErrorCode, writeFully } from './fileSystem';
 export const LOCK_FILE = 'LOCK';
 const BREAKER_FILE = 'LOCK.break';
 const MAX_ATTEMPTS = 5;
+/** A temp file `acquire` links to `LOCK`: `LOCK.<pid>.<n>.tmp`. */
+const TEMP_NAME = /^LOCK\.(\d+)\.\d+\.tmp$/;
 
 /** Distinguishes the temp files of several acquisitions in one process. */
 let tempCounter = 0;
@@ -26,7 +28,8 @@ let tempCounter = 0;
  * Limits: if a dead owner's pid has been reused by an unrelated live process the lock
  * looks held and `acquire` fails (safe; the message says to remove `LOCK` by hand). A
  * process that dies inside the few syscalls of breaking leaves a stale `LOCK.break`,
- * which is removed the same way. Not for network file systems whose processes live on
+ * which is removed the same way; one that dies while taking the lock leaves its temp
+ * file, which the next `acquire` removes once it holds the lock. Not for network file systems whose processes live on
  * other hosts (the pid check is local).
  *
  * @example
@@ -52,6 +55,7 @@ export class DirectoryLock {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         try {
           await fs.link(temp, file);
+          await removeDeadTemps(fs, dir);
           return new DirectoryLock(fs, file);
         } catch (e) {
           if (!hasErrorCode(e, 'EEXIST')) throw e;
@@ -104,6 +108,17 @@ async function breakStaleLock(fs: FileSystem, dir: string, file: string, stale: 
   } finally {
     if (handle) await handle.close();
     await unlinkIfExists(fs, breaker);
+  }
+}
+
+/**
+ * Removes the temp files (`LOCK.<pid>.<n>.tmp`) of processes that died while taking the
+ * lock (killed between creating the file and removing it); a live process's are left.
+ */
+async function removeDeadTemps(fs: FileSystem, dir: string): Promise<void> {
+  for (const name of await fs.readdir(dir)) {
+    const match = TEMP_NAME.exec(name);
+    if (match && !isAlive(Number(match[1]))) await unlinkIfExists(fs, path.join(dir, name));
   }
 }
 

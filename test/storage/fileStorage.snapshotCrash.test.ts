@@ -144,7 +144,7 @@ describe('FileStorage snapshots under SIGKILL', () => {
         await sleep(30 + random() * 300);
       }
       await killChild(child.process);
-      const { ops, acked } = parseReport(child.lines);
+      const { ops, acked } = parseReport(child.report());
       totalAcked += acked;
       for (const op of ops.slice(0, acked)) {
         if (op.kind === 'snapshot') {
