@@ -20,12 +20,14 @@ export class NotLeaderError extends RaftError {
 }
 
 /**
- * Leadership was lost after the proposal was appended but before it committed.
- * The entry may still commit under the next leader: the outcome is unknown.
+ * The proposal may have been appended, and nobody can tell whether it will commit:
+ * leadership was lost after it was appended, or the node it was forwarded to answered
+ * that it no longer leads (it may have appended it before). The outcome is unknown; a
+ * retry is safe only with a client session. `index` is 0 when the position is not known.
  */
 export class ProposalDroppedError extends RaftError {
   constructor(readonly index: number, readonly term: number, reason: string) {
-    super(`proposal at index ${index} (term ${term}) dropped: ${reason}; it may or may not commit`);
+    super(`${index > 0 ? `proposal at index ${index} (term ${term})` : 'proposal'} dropped: ${reason}; it may or may not commit`);
   }
 }
 

@@ -105,7 +105,7 @@ export class EffectDriver {
     const request = d.requests.close(effect.requestId);
     if (request?.kind !== 'propose') return;
     if (!effect.success) {
-      for (const p of request.waiters) p.reject(refusal(s, effect.overloaded, null)); // the leader's limit is not known here
+      for (const p of request.waiters) p.reject(forwardRefusal(s, effect));
       return;
     }
     const first = effect.firstIndex;
@@ -145,6 +145,21 @@ export class EffectDriver {
       },
     });
   }
+}
+
+/**
+ * What a refused forwarded proposal tells its caller. Only an overloaded leader's refusal
+ * is certain that nothing was appended: the leader decided it on the first copy of the
+ * request and answers every copy the same (`LeaderOverloadedError`). Any other refusal
+ * comes from a node that does not lead now — it may answer a copy of a request that it
+ * appended while it still led (the network may duplicate a request, and its first answer
+ * may be lost), and that entry may still commit. So the outcome is unknown
+ * (`ProposalDroppedError`), never `NotLeaderError`, which would invite a retry that
+ * applies the command twice (found by the simulator, seed 7352).
+ */
+function forwardRefusal(s: RaftState, effect: Extract<Effect, { type: 'forwardAnswered' }>): RaftError {
+  if (effect.overloaded) return new LeaderOverloadedError(s.leaderId, null); // the leader's limit is not known here
+  return new ProposalDroppedError(0, effect.term, `the node it was forwarded to did not lead when it answered (it may have appended it before)`);
 }
 
 /**

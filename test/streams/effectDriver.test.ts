@@ -1,6 +1,6 @@
 import { Subject, VirtualTimeScheduler } from 'rxjs';
 import type { Effect } from '../../src/core/effects';
-import { LeaderOverloadedError, NotLeaderError, RequestTimeoutError } from '../../src/errors';
+import { LeaderOverloadedError, NotLeaderError, ProposalDroppedError, RequestTimeoutError } from '../../src/errors';
 import { EntryKind } from '../../src/messages/entry';
 import type { RaftMessage } from '../../src/messages/types';
 import { ApplyBarrier } from '../../src/streams/applyBarrier';
@@ -125,13 +125,18 @@ describe('EffectDriver', () => {
     expect(a.result.error).toBeInstanceOf(RequestTimeoutError);
   });
 
-  it('fails forwarded proposals the leader refused, and ignores an answer to a request that already timed out', async () => {
+  it('fails a refused forwarded proposal with an unknown outcome (it may have been appended), an overloaded refusal with LeaderOverloadedError, and ignores an answer to a request that already timed out', async () => {
     const { run, requests, scheduler } = setup();
     const a = proposal();
     run({ type: 'proposalsForwarded', tokens: [a.pending], requestId: 7 });
     run({ type: 'forwardAnswered', requestId: 7, success: false, firstIndex: 0, term: 3, overloaded: false });
+    const c = proposal();
+    run({ type: 'proposalsForwarded', tokens: [c.pending], requestId: 9 });
+    run({ type: 'forwardAnswered', requestId: 9, success: false, firstIndex: 0, term: 3, overloaded: true });
     await settle();
-    expect(a.result.error).toBeInstanceOf(NotLeaderError);
+    expect(a.result.error).toBeInstanceOf(ProposalDroppedError);
+    expect(a.result.error).not.toBeInstanceOf(NotLeaderError);
+    expect(c.result.error).toBeInstanceOf(LeaderOverloadedError);
     const b = proposal();
     run({ type: 'proposalsForwarded', tokens: [b.pending], requestId: 8 });
     scheduler.flush();
