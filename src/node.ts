@@ -1,9 +1,9 @@
 import { BehaviorSubject, concatWith, defer, from, merge, Observable, Subject, Subscription, switchMap } from 'rxjs';
 import type { ClusterConfig } from './core/config';
 import type { RaftEvent } from './core/events';
-import type { RaftState, RoleName } from './core/state';
+import type { PlantedBug, RaftState, RoleName } from './core/state';
 import { step } from './core/step';
-import { NodeStoppedError, NotLeaderError, ProposalDroppedError, RaftError, StorageFailedError, UnknownPeerError } from './errors';
+import { HardStateRecoveryStalledError, NodeStoppedError, NotLeaderError, ProposalDroppedError, RaftError, StorageFailedError, UnknownPeerError } from './errors';
 import { CommittedEntry, EntryKind } from './messages/entry';
 import type { NodeId } from './messages/types';
 import { serializeTurns } from './operators/serializeTurns';
@@ -99,7 +99,7 @@ class Node implements RaftNode, HasTestHooks {
   /** A `stop({ transferLeadership })` under way: the hand-over, then `stopping`. */
   private handOver: Promise<void> | null = null;
   /** See `NodeTestHooks.plantBug`. */
-  private plantedBug: 'stale-lease' | null = null;
+  private plantedBug: PlantedBug | null = null;
   /** Request ids start at a random point so a restarted node does not reuse its previous run's ids (the leader deduplicates by id). */
   private nextRequestId: number;
 
@@ -236,11 +236,22 @@ class Node implements RaftNode, HasTestHooks {
         this.electionTimerReset = true;
         this.electionResets.next();
       },
+      termRecovery: (effect) => {
+        if (effect.type === 'termRecoveryStalled') this.errors.next(new HardStateRecoveryStalledError(this.id, effect.missing));
+        else if (effect.clearDamage) this.clearDamage();
+      },
     });
     const events$ = merge(this.inbound$(), this.roleTimers$(), this.intake.events$, this.feedback, this.durableSteps.pipe(durableWrites(o.storage, this.id, (m) => o.transport.send(m.to, m.message))));
     this.subscriptions.add(events$.pipe(serializeTurns()).subscribe({ next: (e) => this.turn(e), error: (e: Error) => this.failStop(e) }));
     this.subscriptions.add(o.transport.errors$.subscribe((e) => this.errors.next(e)));
-    if (s.repair) this.subscriptions.add(this.repair(o.electionTimeout.max));
+    if (this.plantedBug === 'lost-vote' && s.repair?.terms) {
+      // The planted bug: forget that the hard state was lost (term 0, no vote) and vote at once.
+      s.repair = s.repair.terms.then;
+      if (!s.repair) this.clearDamage();
+    }
+    // A damaged tail is repaired by a marker entry; with a lost hard state too, that can
+    // commit only once the term is recovered (no entries are taken before).
+    if (s.repair && (!s.repair.terms || s.repair.terms.then)) this.subscriptions.add(this.repair(o.electionTimeout.max));
     this.afterTurn(s);
   }
 
@@ -283,6 +294,12 @@ class Node implements RaftNode, HasTestHooks {
         complete: () => this.feedback.next({ kind: 'repaired' }),
         error: (e: unknown) => this.failStop(e instanceof Error ? e : new StorageFailedError(String(e), e)),
       });
+  }
+
+  /** Clears the damage record once the node is repaired (ordered after its writes); a failure stops the node. */
+  private clearDamage(): void {
+    const cleared = this.options.storage.clearDamage?.() ?? Promise.resolve();
+    cleared.catch((e: unknown) => this.failStop(e instanceof Error ? e : new StorageFailedError(String(e), e)));
   }
 
   /** One turn: the rules decide, the driver carries out the effects, then apply and publish. */

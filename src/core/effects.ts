@@ -58,6 +58,13 @@ export type Effect =
       readonly done: boolean;
       readonly discardLog: boolean;
     }
+  /**
+   * The lost hard state is recovered and durable (see `core/termRecovery.ts`); with
+   * `clearDamage`, no other repair follows and the damage record may be cleared.
+   */
+  | { readonly type: 'termsRecovered'; readonly term: number; readonly clearDamage: boolean }
+  /** Term recovery still waits for these members, after several rounds (reported once). */
+  | { readonly type: 'termRecoveryStalled'; readonly missing: readonly NodeId[] }
   /** Leadership transfer `requestId` was refused or gave up. */
   | { readonly type: 'transferAborted'; readonly requestId: number; readonly reason: string };
 

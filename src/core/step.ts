@@ -8,6 +8,7 @@ import { handleProposeRequest, handleProposeResponse, stepPropose } from './prop
 import { handleReadIndexRequest, handleReadIndexResponse, stepRead } from './reads';
 import { handleAppendEntries, handleAppendResponse, leaderTick, maybeCommit } from './replication';
 import { becomeFollower, campaign } from './roles';
+import { askTerms, handleTermQuery, handleTermReport, onTermsSaved, recoveringTerms } from './termRecovery';
 import { isVoter } from './config';
 import { currentConfig, RaftState } from './state';
 
@@ -28,7 +29,8 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       stepMessage(s, event.from, event.message, fx);
       break;
     case 'electionTimeout':
-      if (event.epoch === s.epoch && s.role.name !== 'leader' && isVoter(currentConfig(s), s.id) && !s.repair) campaign(s, fx);
+      if (recoveringTerms(s)) askTerms(s, fx);
+      else if (event.epoch === s.epoch && s.role.name !== 'leader' && isVoter(currentConfig(s), s.id) && !s.repair) campaign(s, fx);
       break;
     case 'heartbeatTick':
       if (event.epoch === s.epoch) leaderTick(s, fx);
@@ -53,6 +55,7 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       break;
     case 'voteSaved':
       handleVoteSaved(s, event.term, event.votedFor, fx);
+      onTermsSaved(s, event.term, event.votedFor, fx);
       break;
     case 'snapshotTaken':
       onSnapshotTaken(s, event.index, event.term, event.compactUpTo);
@@ -77,6 +80,10 @@ export function step(s: RaftState, event: RaftEvent): Effects {
 function stepMessage(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): void {
   if (m.type === 'PreVote') return handlePreVote(s, from, m, fx);
   if (m.type === 'PreVoteResponse') return handlePreVoteResponse(s, from, m, fx);
+  // A pure read of the term, and its answer (core/termRecovery.ts): no term rules apply.
+  if (m.type === 'TermQuery') return handleTermQuery(s, from, m, fx);
+  if (m.type === 'TermReport') return handleTermReport(s, from, m, fx);
+  if ((m.type === 'AppendEntries' || m.type === 'InstallSnapshot') && recoveringTerms(s)) return;
   if (m.type === 'RequestVote' && ignoresVoteRequest(s, m)) return;
   if (m.term > s.term) {
     becomeFollower(s, m.term, m.type === 'AppendEntries' || m.type === 'InstallSnapshot' ? from : null, fx);

@@ -26,6 +26,8 @@ export interface EffectDriverDeps {
   readonly settleApplied: (from: number, to: number) => void;
   /** The follower heard from its leader or granted a vote. */
   readonly electionTimerReset: () => void;
+  /** The progress of a lost hard state's recovery (`core/termRecovery.ts`). */
+  readonly termRecovery: (effect: Extract<Effect, { type: 'termsRecovered' | 'termRecoveryStalled' }>) => void;
 }
 
 /**
@@ -64,6 +66,10 @@ export class EffectDriver {
         break;
       case 'resetElectionTimer':
         d.electionTimerReset();
+        break;
+      case 'termsRecovered':
+      case 'termRecoveryStalled':
+        d.termRecovery(effect);
         break;
       case 'proposalsAppended':
         d.tracker.track(effect.tokens as PendingProposal[], effect.firstIndex, effect.term);
