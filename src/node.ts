@@ -245,8 +245,10 @@ class Node implements RaftNode, HasTestHooks {
     this.subscriptions.add(events$.pipe(serializeTurns()).subscribe({ next: (e) => this.turn(e), error: (e: Error) => this.failStop(e) }));
     this.subscriptions.add(o.transport.errors$.subscribe((e) => this.errors.next(e)));
     if (this.plantedBug === 'lost-vote' && s.repair?.terms) {
-      // The planted bug: forget that the hard state was lost (term 0, no vote) and vote at once.
+      // The planted bug: forget that the hard state was lost (term 0, no vote) and vote at
+      // once, without the restart's veto window either.
       s.repair = s.repair.terms.then;
+      s.startedAt = -Infinity;
       if (!s.repair) this.clearDamage();
     }
     // A damaged tail is repaired by a marker entry; with a lost hard state too, that can
