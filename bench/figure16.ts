@@ -36,7 +36,7 @@ import { ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { TimeoutRange } from '../src/operators/electionTimer';
+import type { TimeoutRange } from '../src/api';
 import { seededRandom } from '../src/random';
 import { compareWithPaper, formatFigure, formatMs, formatVerdict, PAPER_FIGURES, rangeLabel, summarize, Summary } from './figure16Stats';
 import { FigureRow, PALETTE, Panel, renderFigure } from './figure16Svg';

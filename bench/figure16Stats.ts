@@ -6,7 +6,7 @@
  * whenever they fall on a measured trial and read "> give-up" otherwise. Its mean is
  * then only a lower bound (censored trials counted at the give-up time).
  */
-import type { TimeoutRange } from '../src/operators/electionTimer';
+import type { TimeoutRange } from '../src/api';
 
 /** Summary of one range's downtimes, in ms. */
 export interface Summary {

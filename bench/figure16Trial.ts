@@ -21,9 +21,9 @@
  */
 import { SchedulerLike, Subscription } from 'rxjs';
 import type { NodeId, RaftMessage } from '../src/messages/types';
-import type { TimeoutRange } from '../src/operators/electionTimer';
+import type { TimeoutRange } from '../src/api';
 import { seededRandom } from '../src/random';
-import type { NodeStatus } from '../src/streams/status';
+import type { NodeStatus } from '../src/api';
 import { TestCluster } from '../src/testing/cluster';
 import type { Transport } from '../src/transports/transport';
 

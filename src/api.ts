@@ -2,16 +2,18 @@ import type { Observable, SchedulerLike } from 'rxjs';
 import type { RoleName } from './core/state';
 import type { CommittedEntry } from './messages/entry';
 import type { NodeId } from './messages/types';
-import type { TimeoutRange } from './operators/electionTimer';
 import type { Storage } from './storage/storage';
-import type { SessionInfo, SessionPolicy } from './streams/sessions';
-import type { SnapshotPolicy, StateMachine } from './streams/snapshots';
-import type { LeaderInfo, Membership, NodeStatus } from './streams/status';
 import type { Transport } from './transports/transport';
 
 /*
  * The public API of a node: what `createRaftNode` takes and what it returns.
  */
+
+/** An election timeout range in the scheduler's time unit (ms in production). */
+export interface TimeoutRange {
+  readonly min: number;
+  readonly max: number;
+}
 
 /**
  * Options of `createRaftNode`. Times are in the scheduler's unit: milliseconds in production.
@@ -42,6 +44,15 @@ export interface RaftNodeOptions {
    * proposing faster than followers persist cannot grow the leader's memory without end.
    */
   readonly maxUncommittedBytes?: number;
+  /**
+   * Committed entries handed to the application (`committed$`, `stateMachine.apply`)
+   * and not yet applied hold at most this many payload bytes (default 16 MiB; one entry
+   * always fits) and number at most `maxApplyingEntries` (default 8192): an application
+   * that applies slowly holds back delivery from the log instead of growing a buffer.
+   */
+  readonly maxApplyingBytes?: number;
+  /** See `maxApplyingBytes`. */
+  readonly maxApplyingEntries?: number;
   /** Most entries in one AppendEntries (default 512). */
   readonly maxEntriesPerMessage?: number;
   /** Most payload bytes in one AppendEntries, beyond its first entry (default 1 MiB). */
@@ -70,9 +81,12 @@ export interface RaftNodeOptions {
   /** A learner is promoted only once it is at most this many entries behind (default 64). */
   readonly maxPromotionLag?: number;
   /**
-   * The application's snapshot hooks. With them the log is compacted by `snapshot`
-   * policy, lagging followers catch up through InstallSnapshot, and a restart restores
-   * from the latest snapshot, then replays the rest of the log.
+   * The application's state machine. `apply` applies each committed command, in log
+   * order, one at a time (it may return a promise or an observable): `propose()` and
+   * `read()` resolve only after it has finished with their index. With `snapshot` and
+   * `restore` the log is compacted by `snapshot` policy, lagging followers catch up
+   * through InstallSnapshot, and a restart restores from the latest snapshot, then
+   * replays the rest of the log.
    */
   readonly stateMachine?: StateMachine;
   /** When to snapshot, how much log to keep behind it, chunk size (see `SnapshotPolicy`). */
@@ -141,7 +155,14 @@ export interface RaftNode {
   readonly term$: Observable<number>;
   readonly members$: Observable<Membership>;
   readonly status$: Observable<NodeStatus>;
-  /** Committed user commands, each index once, in log order. */
+  /**
+   * Committed user commands, each index once, in log order. With `stateMachine.apply`,
+   * each entry is emitted after `apply` has finished with it (a notification: the
+   * application is already up to date). Without it, emitting an entry here counts as
+   * applying it: `propose()` and `read()` may resolve as soon as their entry was
+   * emitted, before an asynchronous subscriber is done with it — so an application that
+   * applies asynchronously passes `stateMachine.apply` rather than subscribing here.
+   */
   readonly committed$: Observable<CommittedEntry>;
   /** Problems that did not stop the node (bad input, unknown peers) and the one that did. */
   readonly errors$: Observable<Error>;
@@ -205,4 +226,116 @@ export interface RaftNode {
    * process.once('SIGTERM', () => node.stop({ transferLeadership: true })); // a planned restart
    */
   stop(options?: StopOptions): Promise<void>;
+}
+
+/**
+ * Client sessions for exactly-once commands (Raft dissertation §6.3). A command proposed
+ * with `{ clientId, seq }` is applied at most once per (clientId, seq): a retry — through
+ * the same leader or a new one — resolves with the original entry's position and is not
+ * emitted on `committed$` again.
+ *
+ * The table is updated in log order on every node as entries are applied, so every node
+ * decides duplicates identically, and a restart rebuilds it by replaying the log. Expiry
+ * is decided by the log too (never by clocks): a client silent for `idleEntries` applied
+ * entries, or the least recently active beyond `maxClients`, is forgotten — after that,
+ * a retry of one of its old commands would apply again.
+ */
+export interface SessionPolicy {
+  /** Most clients remembered (default 10,000). */
+  readonly maxClients: number;
+  /** A client with no command in this many applied entries is forgotten (default 1,000,000). */
+  readonly idleEntries: number;
+  /** Results remembered per client, for pipelined commands (default 64). */
+  readonly window: number;
+}
+
+/** Identifies a command within a client session. */
+export interface SessionInfo {
+  readonly clientId: string;
+  readonly seq: number;
+}
+
+/**
+ * The application's state machine (the `stateMachine` option).
+ *
+ * `apply` applies one committed command. Entries are handed to it one at a time, in log
+ * order; when it returns a promise (or an observable: its first value or completion),
+ * the next waits until it settles. `propose()` and `read()` resolve, and `committed$`
+ * emits, only after `apply` has finished with their index (DESIGN.md invariant 8). A
+ * throw or a rejection stops the node with `ApplyFailedError`: the state can no longer
+ * be trusted. Without `apply`, emitting on `committed$` counts as applying.
+ *
+ * `snapshot` must return the state as of entry `at.index`: rxraft calls it when every
+ * entry up to `at.index` has been applied (with `apply`: when `apply` has finished with
+ * it, and before the next entry is handed over; without `apply`: right after emitting
+ * that entry on `committed$`, so a subscriber that applies asynchronously must wait
+ * until it has applied `at.index`). `restore` runs only while no `apply` is running. Both
+ * directions stream: the state never has to be in memory whole. `snapshot` and `restore`
+ * go together; either or both of the pair and `apply` may be given.
+ *
+ * @example
+ * const stateMachine: StateMachine = {
+ *   async apply(e) { await kv.write(decode(e.data)); },
+ *   *snapshot() { for (const [k, v] of kv) yield encodePair(k, v); },
+ *   async restore(chunks) { kv.clear(); for await (const c of chunks) decodePairsInto(kv, c); },
+ * };
+ */
+export interface StateMachine {
+  apply?(entry: CommittedEntry): void | PromiseLike<unknown> | Observable<unknown>;
+  snapshot?(at: { index: number; term: number }): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  /** Replaces the state with the snapshot's (after a restart, or when the leader sent one). */
+  restore?(chunks: AsyncIterable<Uint8Array>, at: { index: number; term: number }): Promise<void> | void;
+}
+
+/** When to take a snapshot and how to cut it. */
+export interface SnapshotPolicy {
+  /** Take one after this many applied entries (default 10,000). */
+  readonly everyEntries: number;
+  /** ... or after this many applied command bytes (default 64 MiB). */
+  readonly everyBytes: number;
+  /** Entries kept in the log behind a snapshot, for followers slightly behind (default 1,000). */
+  readonly keepEntries: number;
+  /**
+   * A leader keeps more for a live follower still catching up (one being sent a snapshot,
+   * or replaying entries after it), so that it can finish from the log: up to this many
+   * entries behind the snapshot (default 100,000).
+   */
+  readonly catchUpEntries: number;
+  /** Size of stored chunks and of InstallSnapshot messages (default 1 MiB). */
+  readonly chunkBytes: number;
+}
+
+/** A snapshot of a node's state, as `status$` emits it. */
+export interface NodeStatus {
+  readonly id: NodeId;
+  readonly role: RoleName;
+  readonly term: number;
+  readonly leaderId: NodeId | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  /** True once the node has stopped (by `stop()` or a storage failure). */
+  readonly stopped: boolean;
+}
+
+/** Who leads, as `leader$` emits it: `self` tells a node it is the leader. */
+export interface LeaderInfo {
+  readonly id: NodeId;
+  readonly term: number;
+  readonly self: boolean;
+}
+
+/** The cluster configuration, as `members$` emits it. */
+export interface Membership {
+  readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+  /** Log index of the configuration entry (0: the initial configuration from options). */
+  readonly index: number;
+  readonly term: number;
+  /** False while the entry is only appended; the configuration is in effect either way. */
+  readonly committed: boolean;
+  /** Set during a joint-consensus change: decisions need a majority of these too. */
+  readonly joint?: { readonly oldVoters: readonly NodeId[] };
+  /** Transport addresses of members added while running. */
+  readonly addresses: Readonly<Record<NodeId, string>>;
 }

@@ -6,13 +6,11 @@
  * catch (e) { if (e instanceof NotLeaderError) retryOn(e.leaderId); }
  */
 
-/** Base class of every rxraft error, so callers can tell ours from theirs. */
-export class RaftError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import { RaftError } from './messages/errors';
+
+// The two errors that messages/ raises live there (messages/ imports nothing else of src/);
+// the public API names them here with the others.
+export { RaftError, InvalidMessageError } from './messages/errors';
 
 /** The node is not the leader. `leaderId` is the leader it knows of, if any. */
 export class NotLeaderError extends RaftError {
@@ -53,13 +51,6 @@ export class NodeStoppedError extends RaftError {
 export class StorageFailedError extends RaftError {
   constructor(message: string, cause?: unknown) {
     super(message, { cause });
-  }
-}
-
-/** A message from the network failed validation. */
-export class InvalidMessageError extends RaftError {
-  constructor(readonly reason: string) {
-    super(`invalid message: ${reason}`);
   }
 }
 
@@ -145,5 +136,16 @@ export class HardStateRecoveryStalledError extends RaftError {
 export class InvalidOptionsError extends RaftError {
   constructor(readonly option: string, readonly reason: string) {
     super(`invalid option ${option}: ${reason}`);
+  }
+}
+
+/**
+ * The application's `stateMachine.apply` threw or failed for entry `index`. The state
+ * machine can no longer be trusted, so the node stopped (fail-stop); restart it to
+ * replay the log from its last snapshot.
+ */
+export class ApplyFailedError extends RaftError {
+  constructor(readonly index: number, cause: unknown) {
+    super(`stateMachine.apply failed at index ${index}: ${cause instanceof Error ? cause.message : String(cause)}; the node stopped`, { cause });
   }
 }

@@ -8,17 +8,18 @@
  */
 export { createRaftNode } from './node';
 export type { FollowerProgress, RaftNode, RaftNodeOptions, ProposeOptions, ReadOptions, StopOptions } from './node';
-export type { LeaderInfo, Membership, NodeStatus } from './streams/status';
-export type { StateMachine, SnapshotPolicy } from './streams/snapshots';
-export type { SessionInfo, SessionPolicy } from './streams/sessions';
-export type { ClusterConfig } from './core/config';
+export type { LeaderInfo, Membership, NodeStatus } from './api';
+export type { StateMachine, SnapshotPolicy } from './api';
+export type { SessionInfo, SessionPolicy } from './api';
+export type { ClusterConfig } from './messages/config';
 export type { RoleName } from './core/state';
 export { EntryKind } from './messages/entry';
 export type { CommittedEntry, Entry } from './messages/entry';
 export type { RaftMessage, Envelope, NodeId } from './messages/types';
 export { validateMessage } from './messages/validate';
 export { encodeEntries, decodeEntries } from './messages/entryCodec';
-export type { Storage, HardState, PersistedState, SnapshotMeta, SnapshotWriter, StorageDamage } from './storage/storage';
+export type { HardState, SnapshotMeta } from './messages/persisted';
+export type { Storage, PersistedState, SnapshotWriter, StorageDamage } from './storage/storage';
 export { MemoryStorage } from './storage/memoryStorage';
 export type { MemoryStorageOptions } from './storage/memoryStorage';
 export {
@@ -51,6 +52,6 @@ export {
 export { seededRandom } from './random';
 export { immediateScheduler } from './defaults';
 export { batchPerTurn } from './operators/batchPerTurn';
-export { electionTimer } from './operators/electionTimer';
-export type { TimeoutRange } from './operators/electionTimer';
+export { deadlineTimer } from './operators/deadlineTimer';
+export type { TimeoutRange } from './api';
 export * from './errors';

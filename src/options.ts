@@ -1,14 +1,18 @@
 import type { SchedulerLike } from 'rxjs';
-import type { RaftNodeOptions } from './api';
+import type { RaftNodeOptions, SessionPolicy, SnapshotPolicy, StateMachine, TimeoutRange } from './api';
 import type { ProtocolOptions } from './core/state';
 import { defaultRandom, defaultScheduler, defaultTurnScheduler } from './defaults';
 import { InvalidOptionsError } from './errors';
+import type { ClusterConfig } from './messages/config';
 import type { NodeId } from './messages/types';
-import type { TimeoutRange } from './operators/electionTimer';
 import type { Storage } from './storage/storage';
-import { DEFAULT_SESSION_POLICY, SessionPolicy } from './streams/sessions';
-import { DEFAULT_SNAPSHOT_POLICY, SnapshotPolicy, StateMachine } from './streams/snapshots';
 import type { Transport } from './transports/transport';
+
+/** How long client sessions are remembered, unless `sessions` says otherwise. */
+export const DEFAULT_SESSION_POLICY: SessionPolicy = { maxClients: 10_000, idleEntries: 1_000_000, window: 64 };
+
+/** When snapshots are taken and how they are cut, unless `snapshot` says otherwise. */
+export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { everyEntries: 10_000, everyBytes: 64 << 20, keepEntries: 1_000, catchUpEntries: 100_000, chunkBytes: 1 << 20 };
 
 /*
  * The options of `createRaftNode`, resolved once: every default applied, every value
@@ -40,6 +44,8 @@ export interface ResolvedOptions {
   readonly maxBytesPerMessage: number;
   readonly maxInflight: number;
   readonly maxPromotionLag: number;
+  readonly maxApplyingBytes: number;
+  readonly maxApplyingEntries: number;
   readonly sessions: SessionPolicy;
   readonly stateMachine: StateMachine | undefined;
   readonly snapshot: SnapshotPolicy;
@@ -59,6 +65,8 @@ const DEFAULT_OPTIONS = Object.freeze({
   maxBytesPerMessage: 1 << 20,
   maxInflight: 16,
   maxPromotionLag: 64,
+  maxApplyingBytes: 16 << 20,
+  maxApplyingEntries: 8192,
 });
 
 /** `leaseDriftMargin` defaults to this fraction of `electionTimeout.min`. */
@@ -76,7 +84,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof RaftNodeOptions>([
   'id', 'peers', 'transport', 'storage', 'scheduler', 'turnScheduler', 'random', 'electionTimeout',
   'heartbeatInterval', 'maxCommandBytes', 'maxUncommittedBytes', 'maxEntriesPerMessage', 'maxBytesPerMessage',
   'maxInflight', 'preVote', 'checkQuorum', 'forward', 'leaseDriftMargin', 'requestTimeout', 'sessions', 'join',
-  'addresses', 'maxPromotionLag', 'stateMachine', 'snapshot',
+  'addresses', 'maxPromotionLag', 'stateMachine', 'snapshot', 'maxApplyingBytes', 'maxApplyingEntries',
 ]);
 
 /**
@@ -104,8 +112,8 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
   const leaseDriftMargin = number('leaseDriftMargin', o.leaseDriftMargin, electionTimeout.min * LEASE_DRIFT_FRACTION);
   checkLeaseDriftMargin(leaseDriftMargin, electionTimeout);
   const stateMachine = stateMachineOf(o.stateMachine);
-  if (o.snapshot !== undefined && stateMachine === undefined) {
-    fail('snapshot / stateMachine', `a snapshot policy (${show(o.snapshot)}) without a stateMachine takes no snapshot: the log would grow without end; pass stateMachine too`);
+  if (o.snapshot !== undefined && stateMachine?.snapshot === undefined) {
+    fail('snapshot / stateMachine', `a snapshot policy (${show(o.snapshot)}) without stateMachine.snapshot takes no snapshot: the log would grow without end; pass stateMachine.snapshot and restore too`);
   }
   const resolved: ResolvedOptions = {
     id,
@@ -130,6 +138,8 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     maxBytesPerMessage: count('maxBytesPerMessage', o.maxBytesPerMessage, DEFAULT_OPTIONS.maxBytesPerMessage, 1),
     maxInflight: count('maxInflight', o.maxInflight, DEFAULT_OPTIONS.maxInflight, 1),
     maxPromotionLag: count('maxPromotionLag', o.maxPromotionLag, DEFAULT_OPTIONS.maxPromotionLag, 0),
+    maxApplyingBytes: count('maxApplyingBytes', o.maxApplyingBytes, DEFAULT_OPTIONS.maxApplyingBytes, 1),
+    maxApplyingEntries: count('maxApplyingEntries', o.maxApplyingEntries, DEFAULT_OPTIONS.maxApplyingEntries, 1),
     sessions: policy('sessions', o.sessions, DEFAULT_SESSION_POLICY, { maxClients: 1, idleEntries: 1, window: 1 }),
     stateMachine,
     snapshot: policy('snapshot', o.snapshot, DEFAULT_SNAPSHOT_POLICY, { everyEntries: 1, everyBytes: 1, keepEntries: 0, catchUpEntries: 0, chunkBytes: 1 }),
@@ -152,6 +162,9 @@ export function protocolOptions(o: ResolvedOptions): ProtocolOptions {
     forward: o.forward,
     maxPromotionLag: o.maxPromotionLag,
     maxUncommittedBytes: o.maxUncommittedBytes,
+    random: o.random,
+    maxApplyingBytes: o.maxApplyingBytes,
+    maxApplyingEntries: o.maxApplyingEntries,
   };
 }
 
@@ -269,9 +282,21 @@ function storageOf(value: unknown): Storage {
   return value as Storage;
 }
 
+/**
+ * The application's hooks: `apply`, and `snapshot` with `restore`. Either pair half alone
+ * is a mistake: a snapshot nobody can restore, or a restore with nothing to restore from.
+ */
 function stateMachineOf(value: unknown): StateMachine | undefined {
   if (value === undefined) return undefined;
-  if (!hasMethods(value, ['snapshot', 'restore'])) fail('stateMachine', `stateMachine must have snapshot() and restore(), got ${show(value)}`);
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) fail('stateMachine', `stateMachine must be an object with apply() and/or snapshot() and restore(), got ${show(value)}`);
+  const hooks = value as Record<string, unknown>;
+  for (const hook of ['apply', 'snapshot', 'restore']) {
+    if (hooks[hook] !== undefined && typeof hooks[hook] !== 'function') fail(`stateMachine.${hook}`, `stateMachine.${hook} must be a function, got ${show(hooks[hook])}`);
+  }
+  if ((hooks.snapshot === undefined) !== (hooks.restore === undefined)) {
+    fail('stateMachine', 'stateMachine.snapshot and stateMachine.restore go together: a snapshot must be restorable, and restore needs snapshots');
+  }
+  if (hooks.apply === undefined && hooks.snapshot === undefined) fail('stateMachine', `stateMachine must have apply() and/or snapshot() and restore(), got ${show(value)}`);
   return value as StateMachine;
 }
 
@@ -323,4 +348,15 @@ function show(value: unknown): string {
 
 function fail(option: string, reason: string): never {
   throw new InvalidOptionsError(option, reason);
+}
+
+/**
+ * The configuration a node starts from when its log holds none: `peers` as voters, with
+ * their `addresses`.
+ *
+ * @example
+ * bootstrapConfig(resolveOptions({ id: 'n1', peers: ['n1', 'n2', 'n3'], transport, storage })); // { voters: ['n1', 'n2', 'n3'], learners: [], addresses: {} }
+ */
+export function bootstrapConfig(o: ResolvedOptions): ClusterConfig {
+  return { voters: o.peers, learners: [], addresses: o.addresses };
 }

@@ -1,9 +1,9 @@
-import type { ClusterConfig } from './core/config';
+import type { ClusterConfig } from './messages/config';
 import type { PlantedBug, RoleName } from './core/state';
 
 export type { PlantedBug } from './core/state';
 import type { NodeId } from './messages/types';
-import type { TimeoutRange } from './operators/electionTimer';
+import type { TimeoutRange } from './api';
 
 /*
  * Test-only access to a running node, for `rxraft/testing` (TestCluster.campaign,
@@ -38,7 +38,7 @@ export interface PeerReplication {
 
 /**
  * A copy of a node's Raft state at one instant, for tests: changing it changes nothing.
- * Indexes satisfy appliedIndex <= min(commitIndex, durableIndex) and durableIndex <= lastIndex.
+ * Indexes satisfy appliedIndex <= applyingIndex <= min(commitIndex, durableIndex) and durableIndex <= lastIndex.
  */
 export interface ReplicationView {
   readonly id: NodeId;
@@ -53,6 +53,8 @@ export interface ReplicationView {
   readonly snapshotIndex: number;
   readonly commitIndex: number;
   readonly appliedIndex: number;
+  /** Highest index handed to the application (`appliedIndex`: acknowledged by it). */
+  readonly applyingIndex: number;
   /** Highest index durable here with the term the log now holds. */
   readonly durableIndex: number;
   /** Entries appended but not yet durable (etcd's unstable entries): after `durableIndex`. */
@@ -76,9 +78,9 @@ export interface NodeTestHooks {
    */
   campaign(): boolean;
   /**
-   * Replaces the range this node's election timer draws from, and restarts a running
-   * follower or candidate timer with a fresh draw. `'never'`: the timer never fires by
-   * itself. The protocol windows that every node must agree on (the pre-vote veto, the
+   * Replaces the range this node's election deadlines are drawn from, and draws a fresh
+   * deadline for a running follower or candidate. `'never'`: no deadline; the node
+   * campaigns only when asked (`campaign`). The protocol windows that every node must agree on (the pre-vote veto, the
    * lease, the transfer deadline) keep the configured `electionTimeout`.
    */
   setElectionTimeout(range: TimeoutRange | 'never'): void;
@@ -107,6 +109,3 @@ export function testHooksOf(node: object): NodeTestHooks {
   if (typeof hooks !== 'function') throw new TypeError('not a node made by createRaftNode: it has no test hooks');
   return hooks.call(node);
 }
-
-/** An election timeout that never runs out within a test (about 31 years of virtual ms). */
-export const NEVER_TIMEOUT: TimeoutRange = { min: 1e12, max: 1e12 };

@@ -254,13 +254,28 @@ describe('resolveOptions: the rules', () => {
   test('a snapshot policy needs a stateMachine (without one no snapshot is ever taken)', () => {
     const e = rejected({ snapshot: { everyEntries: 100 } });
     expect(e.option).toBe('snapshot / stateMachine');
-    expect(e.message).toMatch(/a snapshot policy \(\{"everyEntries":100\}\) without a stateMachine/);
+    expect(e.message).toMatch(/a snapshot policy \(\{"everyEntries":100\}\) without stateMachine.snapshot/);
+    // apply alone takes no snapshot either
+    expect(rejected({ snapshot: { everyEntries: 100 }, stateMachine: { apply: () => undefined } }).option).toBe('snapshot / stateMachine');
   });
 
-  test('stateMachine has snapshot() and restore()', () => {
+  test('stateMachine has snapshot() with restore(), apply(), or both; each a function', () => {
     const e = rejected({ stateMachine: { snapshot: () => [] } });
     expect(e.option).toBe('stateMachine');
-    expect(e.message).toMatch(/stateMachine must have snapshot\(\) and restore\(\)/);
+    expect(e.message).toMatch(/stateMachine.snapshot and stateMachine.restore go together/);
+    expect(rejected({ stateMachine: {} }).message).toMatch(/stateMachine must have apply\(\) and\/or snapshot\(\) and restore\(\)/);
+    const notFunction = rejected({ stateMachine: { apply: 'yes' } as never });
+    expect(notFunction.option).toBe('stateMachine.apply');
+    expect(notFunction.message).toMatch(/stateMachine.apply must be a function, got "yes"/);
+    expect(resolveOptions({ ...base, stateMachine: { apply: () => undefined } }).stateMachine?.apply).toBeInstanceOf(Function);
+  });
+
+  test('maxApplyingBytes and maxApplyingEntries default to 16 MiB and 8192, and must be counts of at least 1', () => {
+    const r = resolveOptions(base);
+    expect(r.maxApplyingBytes).toBe(16 << 20);
+    expect(r.maxApplyingEntries).toBe(8192);
+    expect(rejected({ maxApplyingBytes: 0 }).message).toMatch(/maxApplyingBytes must be an integer of at least 1, got 0/);
+    expect(rejected({ maxApplyingEntries: 1.5 }).option).toBe('maxApplyingEntries');
   });
 });
 

@@ -92,7 +92,7 @@ export class KvStateMachine {
    * The snapshot hooks rxraft calls (`stateMachine` option): a snapshot is every key and
    * member address as a sequence of length-prefixed commands; restoring replaces the map.
    */
-  snapshots(): StateMachine {
+  snapshots(): Required<Pick<StateMachine, 'snapshot' | 'restore'>> {
     return {
       snapshot: () => {
         // A copy now: entries applied while rxraft reads the chunks must not leak in.

@@ -1,11 +1,11 @@
 import type { Entry } from '../messages/entry';
 import type { NodeId, RaftMessage } from '../messages/types';
-import type { HardState, SnapshotMeta } from '../storage/storage';
+import type { HardState, SnapshotMeta } from '../messages/persisted';
 
 /**
  * What a step of the rules asks the driver to do, in the order the driver does it:
  * persist, then send (messages marked `afterPersist` wait until everything persisted
- * so far is durable), then notify, then apply.
+ * so far is durable), then notify, then apply (at most one `apply`, always last).
  */
 export type Effect =
   | { readonly type: 'saveHardState'; readonly hardState: HardState }
@@ -17,8 +17,6 @@ export type Effect =
    * its commit index and seq goes to the same peer meanwhile.
    */
   | { readonly type: 'send'; readonly to: NodeId; readonly message: RaftMessage; readonly afterPersist: boolean; readonly notice?: boolean }
-  /** The follower heard from a legitimate leader or granted a vote. */
-  | { readonly type: 'resetElectionTimer' }
   /** Proposals were appended at firstIndex.. in this term (opaque tokens, in order). */
   | { readonly type: 'proposalsAppended'; readonly tokens: readonly unknown[]; readonly firstIndex: number; readonly term: number }
   /** Proposals refused: this node does not lead (and cannot forward), or leads but is `overloaded` (`maxUncommittedBytes`). */
@@ -59,6 +57,12 @@ export type Effect =
       readonly discardLog: boolean;
     }
   /**
+   * Hand these entries (committed, durable here, consecutive, right after the previous
+   * `apply`) to the application, in order; report progress with an `applied` event
+   * (etcd's `Ready.CommittedEntries`).
+   */
+  | { readonly type: 'apply'; readonly entries: readonly Entry[] }
+  /**
    * The lost hard state is recovered and durable (see `core/termRecovery.ts`); with
    * `clearDamage`, no other repair follows and the damage record may be cleared.
    */
@@ -93,10 +97,6 @@ export class Effects {
   /** A leader's commit-index notice: the driver may drop it for an AppendEntries sent within two turns (`CommitNotices`). */
   sendNotice(to: NodeId, message: RaftMessage): void {
     this.list.push({ type: 'send', to, message, afterPersist: false, notice: true });
-  }
-
-  resetElectionTimer(): void {
-    this.list.push({ type: 'resetElectionTimer' });
   }
 
   push(effect: Effect): void {

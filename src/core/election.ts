@@ -1,6 +1,7 @@
 import type { NodeId, PreVote, PreVoteResponse, RequestVote, RequestVoteResponse } from '../messages/types';
+import { resetElectionDeadline } from './electionDeadline';
 import { Effects } from './effects';
-import { isVoter } from './config';
+import { isVoter } from '../messages/config';
 import { becomeCandidate, becomeFollower, becomeLeader, hasQuorum } from './roles';
 import { currentConfig, RaftState } from './state';
 
@@ -17,7 +18,7 @@ export function handleRequestVote(s: RaftState, from: NodeId, m: RequestVote, fx
     s.votedFor = m.candidateId;
     fx.saveHardState(s.term, s.votedFor);
   }
-  if (granted) fx.resetElectionTimer();
+  if (granted) resetElectionDeadline(s);
   fx.send(from, { type: 'RequestVoteResponse', term: s.term, voteGranted: granted });
 }
 

@@ -1,12 +1,17 @@
+import type { ElectionRange } from './electionDeadline';
 import type { ForwardedCommand, NodeId, RaftMessage } from '../messages/types';
 import type { ConfigChange } from './membership';
-import type { SnapshotMeta } from '../storage/storage';
+import type { SnapshotMeta } from '../messages/persisted';
 
 /** Everything that can happen to a node, as fed to its event loop one at a time. */
 export type RaftEvent =
   | { readonly kind: 'message'; readonly from: NodeId; readonly message: RaftMessage }
-  /** The election timer of role epoch `epoch` fired. */
-  | { readonly kind: 'electionTimeout'; readonly epoch: number }
+  /**
+   * The election timer of role epoch `epoch` fired. Ignored before `electionDeadline`
+   * (the deadline moved after the timer fired), unless `forced` (the `campaign` test hook,
+   * etcd's MsgHup).
+   */
+  | { readonly kind: 'electionTimeout'; readonly epoch: number; readonly forced?: boolean }
   /** The leader's heartbeat timer of role epoch `epoch` fired. */
   | { readonly kind: 'heartbeatTick'; readonly epoch: number }
   /**
@@ -33,5 +38,9 @@ export type RaftEvent =
    * entry it proposed after starting has committed and been applied here): it may vote.
    */
   | { readonly kind: 'repaired' }
+  /** A test hook replaced the range election deadlines are drawn from: draw a fresh one. */
+  | { readonly kind: 'setElectionRange'; readonly range: ElectionRange | 'never' }
+  /** The application has finished applying every entry handed to it up to `index`. */
+  | { readonly kind: 'applied'; readonly index: number }
   /** Storage reports the hard state (term, votedFor) durable. */
   | { readonly kind: 'voteSaved'; readonly term: number; readonly votedFor: NodeId | null };

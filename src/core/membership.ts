@@ -1,10 +1,10 @@
 import { EntryKind } from '../messages/entry';
 import type { Entry } from '../messages/entry';
 import type { NodeId, TimeoutNow } from '../messages/types';
-import { ClusterConfig, decodeConfig, encodeConfig, isVoter, members } from './config';
+import { ClusterConfig, decodeConfig, encodeConfig, isVoter, members } from '../messages/config';
 import { Effects } from './effects';
 import { Progress } from './progress';
-import { broadcastAppend } from './replication';
+import { broadcastAppend } from './send';
 import { becomeCandidate, becomeFollower } from './roles';
 import { currentConfig, RaftState } from './state';
 

@@ -1,7 +1,7 @@
 import { Entry } from '../messages/entry';
 import type { ForwardedCommand, NodeId, ProposeRequest, ProposeResponse } from '../messages/types';
 import { Effects } from './effects';
-import { broadcastAppend } from './replication';
+import { broadcastAppend } from './send';
 import type { LeaderState, RaftState } from './state';
 
 /**

@@ -1,9 +1,9 @@
 import type { NodeId, ReadIndexRequest, ReadIndexResponse } from '../messages/types';
 import { Effects } from './effects';
 import type { LeaderState, PendingRead, RaftState } from './state';
-import { isSingleVoter, quorumValue } from './config';
+import { isSingleVoter, quorumValue } from './quorum';
 import { currentConfig } from './state';
-import { sendHeartbeat } from './replication';
+import { sendHeartbeat } from './send';
 
 /**
  * Linearizable reads without writing to the log (ReadIndex, dissertation §6.4):

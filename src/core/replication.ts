@@ -1,12 +1,20 @@
-import type { AppendEntries, AppendEntriesResponse, NodeId } from '../messages/types';
+import type { AppendEntries, AppendEntriesResponse, InstallSnapshotResponse, NodeId } from '../messages/types';
+import { resetElectionDeadline } from './electionDeadline';
 import { Effects } from './effects';
-import { Progress } from './progress';
-import { checkSnapshotTransfer, resumeSnapshotAfterSilence, startSnapshotTransfer } from './snapshots';
+import { checkSnapshotTransfer, restartTransfer, resumeSnapshotAfterSilence, sendAwaitedChunk } from './snapshots';
+import { maybeSendCommit, sendAppend } from './send';
 import { confirmReads, releaseReadsBeforeCommit, startRound } from './reads';
 import { becomeFollower } from './roles';
-import { quorumReached, quorumValue } from './config';
+import { quorumReached, quorumValue } from './quorum';
 import { checkTransferDeadline, forgetRemoved, maybeSendTimeoutNow, onConfigCommitted, trackConfigs, truncateConfigs } from './membership';
 import { currentConfig, LeaderState, RaftState } from './state';
+
+/*
+ * Log replication's per-message handlers (Raft §5.3): AppendEntries and its reply, the
+ * reply to InstallSnapshot, the leader's tick, and commit. step.ts dispatches to them;
+ * they call the layers below (send.ts, reads.ts, roles.ts, membership.ts,
+ * snapshots.ts), none of which calls back here.
+ */
 
 /**
  * AppendEntries receiver (Figure 2), for a request of the current term from the leader:
@@ -18,7 +26,7 @@ import { currentConfig, LeaderState, RaftState } from './state';
 export function handleAppendEntries(s: RaftState, from: NodeId, request: AppendEntries, fx: Effects): void {
   s.leaderId = from;
   s.lastLeaderContact = s.now;
-  fx.resetElectionTimer();
+  resetElectionDeadline(s);
   const m = trimToSnapshot(s, request);
   const log = s.log;
   const prevTerm = log.termAt(m.prevLogIndex);
@@ -82,78 +90,6 @@ function trimToSnapshot(s: RaftState, m: AppendEntries): AppendEntries {
   return { ...m, prevLogIndex: base, prevLogTerm: s.log.snapshotTerm, entries: m.entries.filter((e) => e.index > base) };
 }
 
-/** Sends every follower what it is missing, as far as its window allows. */
-export function broadcastAppend(s: RaftState, fx: Effects): void {
-  if (s.role.name !== 'leader') return;
-  for (const [peer, pr] of s.role.progress) sendAppend(s, peer, pr, fx);
-}
-
-/**
- * Sends `peer` the entries from its `next` index, repeatedly while its window has room
- * (replicating), or one probe (probing; a probe goes out even when it carries no
- * entries, to learn where the logs match). Sends nothing to an up-to-date follower.
- */
-export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
-  if (s.role.name !== 'leader' || pr.snapshot) return;
-  const { maxEntriesPerMessage, maxBytesPerMessage, maxInflight } = s.options;
-  while (!pr.isPaused(maxInflight)) {
-    if (pr.next > s.log.lastIndex && !pr.probing) return;
-    const prevLogIndex = pr.next - 1;
-    const prevLogTerm = s.log.termAt(prevLogIndex);
-    // The entries the follower needs are compacted away: it gets the snapshot instead.
-    if (pr.next < s.log.firstIndex || (prevLogTerm === undefined && prevLogIndex < s.log.firstIndex)) {
-      return startSnapshotTransfer(s, peer, pr, fx);
-    }
-    if (prevLogTerm === undefined) throw new Error(`progress of ${peer} points past the log: next ${pr.next}`);
-    const entries = s.log.slice(pr.next, s.log.lastIndex, maxEntriesPerMessage, maxBytesPerMessage);
-    if (entries.length === 0 && !pr.probing) return;
-    fx.sendNow(peer, {
-      type: 'AppendEntries',
-      term: s.term,
-      leaderId: s.id,
-      prevLogIndex,
-      prevLogTerm,
-      entries,
-      leaderCommit: s.commitIndex,
-      seq: s.role.seq,
-    });
-    pr.commitSent = s.commitIndex;
-    pr.sent(prevLogIndex + entries.length);
-    if (pr.probing) return;
-  }
-}
-
-/**
- * An empty AppendEntries at the follower's match index: it cannot fail the consistency
- * check, keeps the follower from campaigning (§5.2) and carries the commit index.
- */
-export function sendHeartbeat(s: RaftState, peer: NodeId, pr: Progress, fx: Effects, notice = false): void {
-  if (s.role.name !== 'leader') return;
-  const heartbeat: AppendEntries = {
-    type: 'AppendEntries',
-    term: s.term,
-    leaderId: s.id,
-    prevLogIndex: pr.match,
-    prevLogTerm: s.log.termAt(pr.match) ?? 0,
-    entries: [],
-    leaderCommit: s.commitIndex,
-    seq: s.role.seq,
-  };
-  if (notice) fx.sendNotice(peer, heartbeat);
-  else fx.sendNow(peer, heartbeat);
-  pr.commitSent = s.commitIndex;
-}
-
-/**
- * Tells an idle follower a commit index it has not heard yet, so a command forwarded
- * through it (or a read on it) completes now rather than at the next heartbeat. A
- * follower with AppendEntries in flight hears it from the next one.
- */
-function maybeSendCommit(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
-  if (pr.snapshot || pr.probing || pr.inflight.length > 0 || pr.commitSent >= s.commitIndex) return;
-  sendHeartbeat(s, peer, pr, fx, true);
-}
-
 /**
  * Leader side of an AppendEntries reply. Success moves `match` (and may commit);
  * a rejection moves `next` back using the conflict hint: past the follower's whole
@@ -200,6 +136,31 @@ export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntrie
   }
   pr.becomeProbing(Math.min(next, m.rejectedIndex));
   sendAppend(s, from, pr, fx);
+}
+
+/** Leader side of an InstallSnapshot reply. */
+export function handleInstallSnapshotResponse(s: RaftState, from: NodeId, m: InstallSnapshotResponse, fx: Effects): void {
+  if (s.role.name !== 'leader') return;
+  const pr = s.role.progress.get(from);
+  // The driver sends whatever snapshot is current when a transfer starts: at least the one asked for.
+  if (!pr?.snapshot || m.lastIncludedIndex < pr.snapshot.index) return;
+  if (m.chunk === 0 && pr.snapshot.chunk === 0) pr.snapshot.index = m.lastIncludedIndex;
+  if (m.lastIncludedIndex !== pr.snapshot.index) return;
+  pr.lastContact = s.now;
+  pr.silentTicks = 0;
+  if (m.installed) {
+    pr.snapshot = null;
+    pr.acknowledge(m.lastIncludedIndex, s.role.seq); // answers to anything sent before now are older
+    pr.becomeReplicating();
+    maybeCommit(s, fx);
+    sendAppend(s, from, pr, fx);
+    return;
+  }
+  if (!m.success) return restartTransfer(s, from, pr, fx);
+  if (m.chunk !== pr.snapshot.chunk) return; // a duplicate or stale acknowledgement
+  pr.snapshot.chunk++;
+  pr.snapshot.stalledTicks = 0;
+  sendAwaitedChunk(s, from, pr.snapshot, fx);
 }
 
 /**

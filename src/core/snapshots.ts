@@ -1,9 +1,9 @@
-import type { InstallSnapshot, InstallSnapshotResponse, NodeId } from '../messages/types';
-import type { SnapshotMeta } from '../storage/storage';
-import type { ConfigAt } from './config';
+import type { InstallSnapshot, NodeId } from '../messages/types';
+import type { SnapshotMeta } from '../messages/persisted';
+import type { ConfigAt } from '../messages/config';
+import { resetElectionDeadline } from './electionDeadline';
 import { Effects } from './effects';
 import { Progress } from './progress';
-import { maybeCommit, sendAppend } from './replication';
 import { RaftState } from './state';
 
 /**
@@ -56,33 +56,8 @@ export function startSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, 
 }
 
 /** Asks the driver to send `peer` the chunk its transfer awaits. */
-function sendAwaitedChunk(s: RaftState, peer: NodeId, t: NonNullable<Progress['snapshot']>, fx: Effects): void {
+export function sendAwaitedChunk(s: RaftState, peer: NodeId, t: NonNullable<Progress['snapshot']>, fx: Effects): void {
   fx.push({ type: 'sendSnapshotChunk', to: peer, index: t.index, term: t.term, chunk: t.chunk, leaderTerm: s.term });
-}
-
-/** Leader side of an InstallSnapshot reply. */
-export function handleInstallSnapshotResponse(s: RaftState, from: NodeId, m: InstallSnapshotResponse, fx: Effects): void {
-  if (s.role.name !== 'leader') return;
-  const pr = s.role.progress.get(from);
-  // The driver sends whatever snapshot is current when a transfer starts: at least the one asked for.
-  if (!pr?.snapshot || m.lastIncludedIndex < pr.snapshot.index) return;
-  if (m.chunk === 0 && pr.snapshot.chunk === 0) pr.snapshot.index = m.lastIncludedIndex;
-  if (m.lastIncludedIndex !== pr.snapshot.index) return;
-  pr.lastContact = s.now;
-  pr.silentTicks = 0;
-  if (m.installed) {
-    pr.snapshot = null;
-    pr.acknowledge(m.lastIncludedIndex, s.role.seq); // answers to anything sent before now are older
-    pr.becomeReplicating();
-    maybeCommit(s, fx);
-    sendAppend(s, from, pr, fx);
-    return;
-  }
-  if (!m.success) return restartTransfer(s, from, pr, fx);
-  if (m.chunk !== pr.snapshot.chunk) return; // a duplicate or stale acknowledgement
-  pr.snapshot.chunk++;
-  pr.snapshot.stalledTicks = 0;
-  sendAwaitedChunk(s, from, pr.snapshot, fx);
 }
 
 /**
@@ -143,7 +118,7 @@ export function restartTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Ef
 export function handleInstallSnapshot(s: RaftState, from: NodeId, m: InstallSnapshot, fx: Effects): void {
   s.leaderId = from;
   s.lastLeaderContact = s.now;
-  fx.resetElectionTimer();
+  resetElectionDeadline(s);
   const reply = (success: boolean, installed: boolean) =>
     fx.send(from, { type: 'InstallSnapshotResponse', term: s.term, lastIncludedIndex: m.lastIncludedIndex, chunk: m.chunk, success, installed });
   if (m.lastIncludedIndex <= s.commitIndex) return reply(true, true);
@@ -185,7 +160,11 @@ export function onSnapshotChunkStored(s: RaftState, from: NodeId, meta: Snapshot
     else s.log.reset(meta);
     s.configs = [{ index: meta.index, term: meta.term, config: meta.config }, ...s.configs.filter((c) => c.index > meta.index && c.index <= s.log.lastIndex)];
     s.commitIndex = meta.index;
+    // The runtime restored the state machine only after it had finished every entry
+    // handed to it (see `Applier.exclusive`); those entries are all below meta.index.
     s.appliedIndex = Math.max(s.appliedIndex, meta.index);
+    s.applyingIndex = Math.max(s.applyingIndex, meta.index);
+    s.applyingBytes = 0;
     s.durableIndex = Math.max(s.durableIndex, meta.index);
   }
   reply(true);

@@ -1,5 +1,6 @@
 import type { NodeId } from '../messages/types';
-import type { ClusterConfig, ConfigAt } from './config';
+import type { ClusterConfig, ConfigAt } from '../messages/config';
+import { drawElectionDeadline, ElectionRange } from './electionDeadline';
 import { RaftLog } from './log';
 import { Progress } from './progress';
 
@@ -117,6 +118,12 @@ export interface ProtocolOptions {
   readonly maxPromotionLag: number;
   /** A leader refuses proposals while its uncommitted entries hold this many payload bytes. */
   readonly maxUncommittedBytes: number;
+  /** The source of chance for election deadlines, returning numbers in [0, 1). */
+  readonly random: () => number;
+  /** Entries handed to the application and not yet acknowledged hold at most this many payload bytes (one entry always fits). */
+  readonly maxApplyingBytes: number;
+  /** ... and number at most this many. */
+  readonly maxApplyingEntries: number;
 }
 
 /**
@@ -140,8 +147,19 @@ export interface RaftState {
   commitIndex: number;
   /** Highest index whose entry is durable here with the term the log holds now. */
   durableIndex: number;
-  /** Invariant: appliedIndex <= min(commitIndex, durableIndex). */
+  /**
+   * The highest index the application has acknowledged as applied (the runtime reports
+   * it with an `applied` event). Invariant: appliedIndex <= applyingIndex.
+   */
   appliedIndex: number;
+  /**
+   * The highest index handed to the application (`apply` effects).
+   * Invariant: appliedIndex <= applyingIndex <= min(commitIndex, durableIndex), and
+   * applyingIndex - appliedIndex <= maxApplyingEntries.
+   */
+  applyingIndex: number;
+  /** Payload bytes of the entries after appliedIndex up to applyingIndex (at most maxApplyingBytes, or one entry). */
+  applyingBytes: number;
   leaderId: NodeId | null;
   role: RoleState;
   /** Bumped at every role or term change; timer events of an older epoch are stale. */
@@ -150,6 +168,20 @@ export interface RaftState {
   now: number;
   /** When this follower last heard from its leader (for the vote and pre-vote vetoes). */
   lastLeaderContact: number;
+  /**
+   * When this node's election timer runs out (scheduler time); the runtime only schedules
+   * it. Invariant: `Infinity` while leader or while `electionRange` is `'never'`;
+   * otherwise drawn from `electionRange` at the last of: start, hearing from the current
+   * leader, granting a vote, becoming (pre)candidate, a pre-candidate or a leader stepping
+   * down. A candidate that steps down on a newer term alone keeps it (§5.2, see
+   * `becomeFollower`).
+   */
+  electionDeadline: number;
+  /**
+   * The range election deadlines are drawn from: `electionTimeoutMin`..`electionTimeoutMax`
+   * unless a test hook replaced it (the protocol windows keep the options).
+   */
+  electionRange: ElectionRange | 'never';
   /**
    * When this node started. For `electionTimeoutMin` after start it refuses votes and
    * pre-votes as if it had just heard from a leader: it may have been inside a leader's
@@ -179,12 +211,18 @@ export interface RaftState {
   readonly options: ProtocolOptions;
 }
 
+/**
+ * The state of a node that starts at `start.now` (scheduler time) as a follower, its first
+ * election deadline drawn from `start.electionRange` (default: the options' range).
+ */
 export function createState(
   id: NodeId,
   configs: ConfigAt[],
   persisted: { term: number; votedFor: NodeId | null; log: RaftLog },
   options: ProtocolOptions,
+  start: { readonly now: number; readonly electionRange?: ElectionRange | 'never' } = { now: 0 },
 ): RaftState {
+  const electionRange = start.electionRange ?? { min: options.electionTimeoutMin, max: options.electionTimeoutMax };
   return {
     id,
     configs,
@@ -194,12 +232,16 @@ export function createState(
     commitIndex: persisted.log.snapshotIndex,
     durableIndex: persisted.log.lastIndex,
     appliedIndex: persisted.log.snapshotIndex,
+    applyingIndex: persisted.log.snapshotIndex,
+    applyingBytes: 0,
     leaderId: null,
     role: { name: 'follower' },
     epoch: 0,
-    now: 0,
+    now: start.now,
     lastLeaderContact: -Infinity,
-    startedAt: 0,
+    electionDeadline: drawElectionDeadline(start.now, electionRange, options.random),
+    electionRange,
+    startedAt: start.now,
     repair: null,
     plantedBug: null,
     incomingSnapshot: null,

@@ -1,15 +1,17 @@
 import type { NodeId, RaftMessage } from '../messages/types';
+import { setElectionRange } from './electionDeadline';
 import { Effects } from './effects';
 import { handlePreVote, handlePreVoteResponse, handleRequestVote, handleVoteResponse, handleVoteSaved, ignoresVoteRequest } from './election';
 import type { RaftEvent } from './events';
 import { handleTimeoutNow, stepChangeConfig, stepTransfer } from './membership';
-import { handleInstallSnapshot, handleInstallSnapshotResponse, onSnapshotChunkStored, onSnapshotReadFailed, onSnapshotTaken } from './snapshots';
+import { handleInstallSnapshot, onSnapshotChunkStored, onSnapshotReadFailed, onSnapshotTaken } from './snapshots';
 import { handleProposeRequest, handleProposeResponse, stepPropose } from './proposals';
 import { handleReadIndexRequest, handleReadIndexResponse, stepRead } from './reads';
-import { handleAppendEntries, handleAppendResponse, leaderTick, maybeCommit } from './replication';
+import { handleAppendEntries, handleAppendResponse, handleInstallSnapshotResponse, leaderTick, maybeCommit } from './replication';
 import { becomeFollower, campaign } from './roles';
 import { askTerms, handleTermQuery, handleTermReport, onTermsSaved, recoveringTerms } from './termRecovery';
-import { isVoter } from './config';
+import { isVoter } from '../messages/config';
+import { handleApplied, maybeApply } from './apply';
 import { currentConfig, RaftState } from './state';
 
 /**
@@ -19,7 +21,7 @@ import { currentConfig, RaftState } from './state';
  * comparing the effects.
  *
  * @example
- * const fx = step(state, { kind: 'electionTimeout', epoch: state.epoch });
+ * const fx = step(state, { kind: 'electionTimeout', epoch: state.epoch, forced: true });
  * fx.list; // [{ type: 'send', message: { type: 'PreVote', ... } }, ...]
  */
 export function step(s: RaftState, event: RaftEvent): Effects {
@@ -29,8 +31,9 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       stepMessage(s, event.from, event.message, fx);
       break;
     case 'electionTimeout':
+      if (event.epoch !== s.epoch || (s.now < s.electionDeadline && !event.forced)) break; // a stale timer
       if (recoveringTerms(s)) askTerms(s, fx);
-      else if (event.epoch === s.epoch && s.role.name !== 'leader' && isVoter(currentConfig(s), s.id) && !s.repair) campaign(s, fx);
+      else if (s.role.name !== 'leader' && isVoter(currentConfig(s), s.id) && !s.repair) campaign(s, fx);
       break;
     case 'heartbeatTick':
       if (event.epoch === s.epoch) leaderTick(s, fx);
@@ -50,6 +53,9 @@ export function step(s: RaftState, event: RaftEvent): Effects {
     case 'persisted':
       stepPersisted(s, event.index, event.term, fx);
       break;
+    case 'setElectionRange':
+      setElectionRange(s, event.range);
+      break;
     case 'repaired':
       s.repair = null;
       break;
@@ -66,7 +72,11 @@ export function step(s: RaftState, event: RaftEvent): Effects {
     case 'snapshotReadFailed':
       onSnapshotReadFailed(s, event.to, fx);
       break;
+    case 'applied':
+      handleApplied(s, event.index);
+      break;
   }
+  maybeApply(s, fx);
   return fx;
 }
 

@@ -1,7 +1,8 @@
 import type { NodeId, TermQuery, TermReport } from '../messages/types';
-import type { ConfigAt } from './config';
-import { members } from './config';
+import type { ConfigAt } from '../messages/config';
+import { members } from '../messages/config';
 import { Effects } from './effects';
+import { resetElectionDeadline } from './electionDeadline';
 import type { RaftState, TermRecovery } from './state';
 
 /**
@@ -109,7 +110,7 @@ export function recoveringTerms(s: RaftState): boolean {
 export function askTerms(s: RaftState, fx: Effects): void {
   const terms = s.repair?.terms;
   if (!terms) return;
-  fx.resetElectionTimer();
+  resetElectionDeadline(s);
   if (terms.saving !== null) return;
   terms.rounds++;
   for (const peer of terms.owed) fx.sendNow(peer, { type: 'TermQuery', term: s.term });

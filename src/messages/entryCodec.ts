@@ -1,4 +1,4 @@
-import { InvalidMessageError } from '../errors';
+import { InvalidMessageError } from './errors';
 import { allocBytes } from './byteSlab';
 import { Entry, isEntryKind } from './entry';
 

@@ -1,7 +1,8 @@
-import type { ClusterConfig } from '../core/config';
+import type { ClusterConfig } from './config';
 import type { Entry } from './entry';
+import type { NodeId } from './nodeId';
 
-export type NodeId = string;
+export type { NodeId } from './nodeId';
 
 /** Invoked by candidates to gather votes (Raft §5.2). */
 export interface RequestVote {

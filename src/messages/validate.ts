@@ -1,4 +1,4 @@
-import { InvalidMessageError } from '../errors';
+import { InvalidMessageError } from './errors';
 import { Entry, EntryKind, isEntryKind } from './entry';
 import type { RaftMessage } from './types';
 

@@ -6,9 +6,15 @@ import { Observable, OperatorFunction, SchedulerLike, Subscription } from 'rxjs'
  * turn: 256 proposals made in one turn become one log append, one fsync and one
  * AppendEntries per follower.
  *
+ * A turn without values emits nothing. When the source completes, the values still
+ * waiting are emitted at once as a last batch, then the completion; when it errors, they
+ * are dropped and the error passes through at once. Unsubscribing cancels the pending turn.
+ *
  * ```
- * source:  -a-b-c------d-e---|
- * output:  ------[abc]-----[de]|    (one emission per turn that saw values)
+ * (a turn here ends 5 frames after the value that started it)
+ * source:  -a-b-c------d-e---|      -a-b|       -a-#
+ * output:  ------x----------y|      ----(z|)    ---#
+ *          x = [a, b, c]  y = [d, e]  z = [a, b]
  * ```
  *
  * @example

@@ -1,15 +1,14 @@
-import { defer, map, timer } from 'rxjs';
+import { map } from 'rxjs';
 import type { RaftEvent } from '../core/events';
-import { drawElectionTimeout } from '../operators/electionTimer';
+import { deadlineTimer } from '../operators/deadlineTimer';
 import type { RolePipeline } from './context';
 
 /**
- * A candidate (or pre-candidate) that neither wins nor loses within a fresh random
- * timeout campaigns again (§5.2).
+ * A candidate (or pre-candidate) that neither wins nor loses by its election deadline,
+ * drawn afresh when it started campaigning, campaigns again (§5.2).
  */
 export const candidate: RolePipeline = (ctx, epoch) =>
-  defer(() => {
-    const delay = drawElectionTimeout(ctx.electionTimeout, ctx.random);
-    ctx.electionTimerArmed(ctx.scheduler.now() + delay);
-    return timer(delay, ctx.scheduler);
-  }).pipe(map((): RaftEvent => ({ kind: 'electionTimeout', epoch })));
+  ctx.electionDeadline$.pipe(
+    deadlineTimer(ctx.scheduler),
+    map((): RaftEvent => ({ kind: 'electionTimeout', epoch })),
+  );

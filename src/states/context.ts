@@ -1,18 +1,16 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { RaftEvent } from '../core/events';
 import type { RoleName } from '../core/state';
-import type { TimeoutRange } from '../operators/electionTimer';
 
-/** What a role pipeline may use: time, chance, and the signals the driver raises. */
+/** What a role pipeline may use: time, and the deadlines the rules set. */
 export interface RoleContext {
   readonly scheduler: SchedulerLike;
-  readonly random: () => number;
-  readonly electionTimeout: TimeoutRange;
   readonly heartbeatInterval: number;
-  /** Emits when a follower hears from its leader or grants a vote. */
-  readonly electionResets$: Observable<void>;
-  /** A candidate's election timer was armed to fire at `at` (scheduler time). */
-  electionTimerArmed(at: number): void;
+  /**
+   * The node's election deadline (`RaftState.electionDeadline`, scheduler time; `Infinity`:
+   * none), replayed on subscription and emitted whenever a step moves it.
+   */
+  readonly electionDeadline$: Observable<number>;
 }
 
 /**
@@ -20,17 +18,6 @@ export interface RoleContext {
  * the timer events that the event loop then handles. Subscribed on entering the role
  * (for one epoch) and unsubscribed on leaving it, which cancels all of its timers.
  */
-export type RolePipeline = (ctx: RoleContext, epoch: number, resume?: ResumedTimer) => Observable<RaftEvent>;
-
-/**
- * For a follower that was a candidate (not a pre-candidate) until a newer term made it
- * step down, without hearing from a leader or granting a vote: the candidate's election
- * timer keeps running and fires at `at` (Figure 2 resets it only on those two).
- * Restarting it instead would let every candidate that cannot win postpone the elections
- * of those that can.
- */
-export interface ResumedTimer {
-  readonly at: number;
-}
+export type RolePipeline = (ctx: RoleContext, epoch: number) => Observable<RaftEvent>;
 
 export type RolePipelines = Record<RoleName, RolePipeline>;

@@ -1,13 +1,14 @@
 import { map } from 'rxjs';
 import type { RaftEvent } from '../core/events';
-import { electionTimer } from '../operators/electionTimer';
+import { deadlineTimer } from '../operators/deadlineTimer';
 import type { RolePipeline } from './context';
 
 /**
- * A follower campaigns when its leader has been silent for an election timeout (§5.2).
- * A former candidate's timer runs on (`resume`) until the first reset.
+ * A follower campaigns when its election deadline passes (§5.2); the rules move the
+ * deadline whenever it hears from its leader or grants a vote.
  */
-export const follower: RolePipeline = (ctx, epoch, resume) =>
-  electionTimer(ctx.electionResets$, ctx.electionTimeout, ctx.random, ctx.scheduler, resume && Math.max(0, resume.at - ctx.scheduler.now())).pipe(
+export const follower: RolePipeline = (ctx, epoch) =>
+  ctx.electionDeadline$.pipe(
+    deadlineTimer(ctx.scheduler),
     map((): RaftEvent => ({ kind: 'electionTimeout', epoch })),
   );

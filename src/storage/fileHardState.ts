@@ -1,5 +1,5 @@
 import * as path from 'path';
-import type { HardState } from './storage';
+import type { HardState } from '../messages/persisted';
 import { CorruptLogError } from './fileErrors';
 import { FileHandleLike, FileSystem, unlinkIfExists, writeFully } from './fileSystem';
 import { FILE_HEADER_BYTES } from './fileRecordFraming';

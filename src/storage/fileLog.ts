@@ -164,63 +164,11 @@ export class FileLog {
       return { log, entries: [], recovery: { segments: 0, tornTail: null } };
     }
     const replay = new Replay(compacted.compactedThrough);
-    const maxIndexes = new Map<number, number>();
-    let tornTail: RecoveryReport['tornTail'] = null;
-    let lastBuf: Buffer = Buffer.alloc(0);
-    let goodEnd = FILE_HEADER_BYTES;
-    for (let i = 0; i < sequences.length; i++) {
-      const isLast = i === sequences.length - 1;
-      const file = path.join(dir, segmentName(sequences[i]));
-      const buf = await fs.readFile(file);
-      maxIndexes.set(sequences[i], 0);
-      const headerProblem = checkFileHeader(buf, SEGMENT_MAGIC, sequences[i]);
-      if (headerProblem) {
-        // A segment is created and synced before any write goes into it, so a bad
-        // header can only be a torn creation: last segment, nothing valid after it.
-        if (!isLast || findRecordsAfter(buf, FILE_HEADER_BYTES - 1).length > 0) {
-          throw new CorruptLogError(file, 0, headerProblem);
-        }
-        // No record was ever in it: nothing is lost.
-        tornTail = { file, offset: 0, bytes: buf.length, reason: headerProblem, complete: false, from: replay.lastIndex() + 1 };
-        goodEnd = 0;
-        break;
-      }
-      const scan = scanRecords(buf, FILE_HEADER_BYTES);
-      for (const record of scan.records) {
-        const last = replay.apply(record, file);
-        if (last > (maxIndexes.get(sequences[i]) as number)) maxIndexes.set(sequences[i], last);
-      }
-      if (scan.bad) {
-        if (!isLast || !replay.badRecordIsInLastWrite(buf, scan.bad.offset)) {
-          throw new CorruptLogError(file, scan.bad.offset, scan.bad.reason);
-        }
-        const from = replay.firstIndexCutBy(buf, scan.bad.offset);
-        const at = scan.bad.offset;
-        const complete = buf.length - at >= RECORD_HEADER_BYTES && at + RECORD_HEADER_BYTES + buf.readUInt32BE(at + 4) <= buf.length;
-        tornTail = { file, offset: scan.goodEnd, bytes: buf.length - scan.goodEnd, reason: scan.bad.reason, complete, from };
-      }
-      lastBuf = buf;
-      goodEnd = scan.goodEnd;
-    }
+    const replayed = await replaySegments(fs, dir, sequences, replay);
     const firstSequence = sequences[0];
     const lastSequence = sequences[sequences.length - 1];
-    const handle = await fs.open(path.join(dir, segmentName(lastSequence)), writeThrough ? fsConstants.O_RDWR | fsConstants.O_DSYNC : 'r+');
-    try {
-      if (goodEnd === 0) {
-        // Torn creation: write the header again.
-        await handle.truncate(0);
-        await writeFully(handle, segmentHeader(lastSequence), 0);
-        await handle.datasync();
-        goodEnd = FILE_HEADER_BYTES;
-      } else if (goodEnd < lastBuf.length) {
-        await beforeCut(tornTail as NonNullable<RecoveryReport['tornTail']>);
-        await handle.truncate(goodEnd);
-        await handle.datasync();
-      }
-    } catch (e) {
-      await handle.close();
-      throw e;
-    }
+    const { handle, goodEnd } = await openLastSegment(fs, dir, lastSequence, writeThrough, replayed, beforeCut);
+    const { maxIndexes, tornTail } = replayed;
     const log = new FileLog(fs, dir, directory, maxSegmentBytes, firstSequence, lastSequence, handle, goodEnd, replay.nextWrite(), compacted, maxIndexes, writeThrough);
     try {
       // Finish a deletion a crash interrupted.
@@ -524,4 +472,98 @@ async function createSegment(fs: FileSystem, dir: string, directory: FileHandleL
     await handle.close();
     throw e;
   }
+}
+
+/** What replaying the live segments found about the last one. */
+interface ReplayedSegments {
+  /** The highest entry index each segment ever received (0 for none). */
+  readonly maxIndexes: Map<number, number>;
+  /** A torn last write or segment creation, if recovery found one. */
+  readonly tornTail: RecoveryReport['tornTail'];
+  /** The bytes of the last segment whose header was good. */
+  readonly lastBuf: Buffer;
+  /** Where the last segment's good records end; 0 when its header was torn. */
+  readonly goodEnd: number;
+}
+
+/**
+ * Reads the segments `sequences` in order and feeds their records to `replay`. Damage is
+ * tolerated only in the last write of the last segment (reported as `tornTail`);
+ * anywhere else it throws `CorruptLogError`.
+ */
+async function replaySegments(fs: FileSystem, dir: string, sequences: readonly number[], replay: Replay): Promise<ReplayedSegments> {
+  const maxIndexes = new Map<number, number>();
+  let tornTail: RecoveryReport['tornTail'] = null;
+  let lastBuf: Buffer = Buffer.alloc(0);
+  let goodEnd = FILE_HEADER_BYTES;
+  for (let i = 0; i < sequences.length; i++) {
+    const isLast = i === sequences.length - 1;
+    const file = path.join(dir, segmentName(sequences[i]));
+    const buf = await fs.readFile(file);
+    maxIndexes.set(sequences[i], 0);
+    const headerProblem = checkFileHeader(buf, SEGMENT_MAGIC, sequences[i]);
+    if (headerProblem) {
+      // A segment is created and synced before any write goes into it, so a bad
+      // header can only be a torn creation: last segment, nothing valid after it.
+      if (!isLast || findRecordsAfter(buf, FILE_HEADER_BYTES - 1).length > 0) {
+        throw new CorruptLogError(file, 0, headerProblem);
+      }
+      // No record was ever in it: nothing is lost.
+      tornTail = { file, offset: 0, bytes: buf.length, reason: headerProblem, complete: false, from: replay.lastIndex() + 1 };
+      goodEnd = 0;
+      break;
+    }
+    const scan = scanRecords(buf, FILE_HEADER_BYTES);
+    for (const record of scan.records) {
+      const last = replay.apply(record, file);
+      if (last > (maxIndexes.get(sequences[i]) as number)) maxIndexes.set(sequences[i], last);
+    }
+    if (scan.bad) {
+      if (!isLast || !replay.badRecordIsInLastWrite(buf, scan.bad.offset)) {
+        throw new CorruptLogError(file, scan.bad.offset, scan.bad.reason);
+      }
+      const from = replay.firstIndexCutBy(buf, scan.bad.offset);
+      const at = scan.bad.offset;
+      const complete = buf.length - at >= RECORD_HEADER_BYTES && at + RECORD_HEADER_BYTES + buf.readUInt32BE(at + 4) <= buf.length;
+      tornTail = { file, offset: scan.goodEnd, bytes: buf.length - scan.goodEnd, reason: scan.bad.reason, complete, from };
+    }
+    lastBuf = buf;
+    goodEnd = scan.goodEnd;
+  }
+  return { maxIndexes, tornTail, lastBuf, goodEnd };
+}
+
+/**
+ * Opens the last segment for appending and repairs its torn tail: a torn creation gets
+ * its header written again, a torn last write is cut away (after `beforeCut`). Returns
+ * the handle and the offset the next write goes to.
+ */
+async function openLastSegment(
+  fs: FileSystem,
+  dir: string,
+  lastSequence: number,
+  writeThrough: boolean,
+  replayed: ReplayedSegments,
+  beforeCut: BeforeCut,
+): Promise<{ readonly handle: FileHandleLike; readonly goodEnd: number }> {
+  const { tornTail, lastBuf } = replayed;
+  let goodEnd = replayed.goodEnd;
+  const handle = await fs.open(path.join(dir, segmentName(lastSequence)), writeThrough ? fsConstants.O_RDWR | fsConstants.O_DSYNC : 'r+');
+  try {
+    if (goodEnd === 0) {
+      // Torn creation: write the header again.
+      await handle.truncate(0);
+      await writeFully(handle, segmentHeader(lastSequence), 0);
+      await handle.datasync();
+      goodEnd = FILE_HEADER_BYTES;
+    } else if (goodEnd < lastBuf.length) {
+      await beforeCut(tornTail as NonNullable<RecoveryReport['tornTail']>);
+      await handle.truncate(goodEnd);
+      await handle.datasync();
+    }
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
+  return { handle, goodEnd };
 }

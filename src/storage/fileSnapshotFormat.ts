@@ -1,7 +1,7 @@
-import { decodeConfig } from '../core/config';
+import { decodeConfig } from '../messages/config';
 import { InvalidMessageError } from '../errors';
 import { FILE_HEADER_BYTES, RECORD_HEADER_BYTES, RecordType, writeFileHeader, writeRecordHeader } from './fileRecordFraming';
-import type { SnapshotMeta } from './storage';
+import type { SnapshotMeta } from '../messages/persisted';
 
 /**
  * The layout of a snapshot file. Each snapshot is one file `snapshot-<16-digit

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import type { SnapshotMeta } from './storage';
+import type { SnapshotMeta } from '../messages/persisted';
 import { FileHandleLike, FileSystem, hasErrorCode, syncDirectory, writeFully } from './fileSystem';
 import {
   encodeSnapshotChunk,

@@ -14,7 +14,7 @@ import {
 } from './fileSnapshotFormat';
 import { StagedSnapshot } from './fileSnapshotStaging';
 import { FileHandleLike, FileSystem, hasErrorCode } from './fileSystem';
-import type { SnapshotMeta } from './storage';
+import type { SnapshotMeta } from '../messages/persisted';
 
 /** A complete snapshot file under its final name. */
 export interface DurableSnapshot {

@@ -12,7 +12,8 @@ import type { LogCompaction } from './fileSnapshotFormat';
 import { DurableSnapshot, SnapshotFiles } from './fileSnapshots';
 import type { StagedSnapshot } from './fileSnapshotStaging';
 import { FileHandleLike, FileSystem, isOutOfDescriptors, nodeFileSystem, syncDirectory } from './fileSystem';
-import { HardState, INITIAL_HARD_STATE, PersistedState, SnapshotMeta, SnapshotWriter, Storage, StorageDamage } from './storage';
+import { HardState, SnapshotMeta } from '../messages/persisted';
+import { INITIAL_HARD_STATE, PersistedState, SnapshotWriter, Storage, StorageDamage } from './storage';
 
 export {
   CorruptLogError,

@@ -1,7 +1,8 @@
 import { SchedulerLike } from 'rxjs';
 import { StorageFailedError } from '../errors';
 import type { Entry } from '../messages/entry';
-import { HardState, INITIAL_HARD_STATE, PersistedState, SnapshotMeta, SnapshotWriter, Storage, StorageDamage } from './storage';
+import { HardState, SnapshotMeta } from '../messages/persisted';
+import { INITIAL_HARD_STATE, PersistedState, SnapshotWriter, Storage, StorageDamage } from './storage';
 
 export interface MemoryStorageOptions {
   /** Completes writes on this scheduler after `syncDelay`; without it, on the next microtask. */

@@ -1,20 +1,5 @@
-import type { ClusterConfig } from '../core/config';
 import type { Entry } from '../messages/entry';
-import type { NodeId } from '../messages/types';
-
-/** What must survive a restart besides the log (Raft Figure 2, "persistent state"). */
-export interface HardState {
-  readonly term: number;
-  readonly votedFor: NodeId | null;
-}
-
-/** Describes a snapshot: the state machine as of `index` (whose entry had `term`). */
-export interface SnapshotMeta {
-  readonly index: number;
-  readonly term: number;
-  /** The cluster configuration as of `index`. */
-  readonly config: ClusterConfig;
-}
+import type { HardState, SnapshotMeta } from '../messages/persisted';
 
 /**
  * Damage found when the storage was opened that may have cost this node state it had

@@ -1,72 +1,193 @@
-import { Observable, Subject } from 'rxjs';
-import type { RaftState } from '../core/state';
-import { ProposalDroppedError } from '../errors';
-import { CommittedEntry, EntryKind } from '../messages/entry';
-import type { ApplyBarrier } from './applyBarrier';
+import { filter, finalize, firstValueFrom, isObservable, map, Observable, Subject, Subscription } from 'rxjs';
+import type { RaftEvent } from '../core/events';
+import { ApplyFailedError, NodeStoppedError } from '../errors';
+import { CommittedEntry, Entry, EntryKind } from '../messages/entry';
+import { applyInOrder, ApplyResult } from '../operators/applyInOrder';
 import type { ProposalTracker } from './proposals';
 import { decodeSessionCommand, SessionTable } from './sessions';
-import type { SnapshotDriver } from './snapshots';
+import type { StateMachine } from '../api';
 
 export interface ApplierDeps {
+  readonly nodeId: string;
+  /** The application's handler (`stateMachine.apply`); without it, emitting on `committed$` is applying. */
+  readonly apply: StateMachine['apply'];
   readonly sessions: SessionTable;
+  /** Proposals made here, settled as their entries are applied. */
   readonly tracker: ProposalTracker;
-  readonly barrier: ApplyBarrier;
-  readonly snapshots: SnapshotDriver;
-  readonly isStopped: () => boolean;
+  /** `committed$`'s subject: each command, after it was applied. */
+  readonly committed: Subject<CommittedEntry>;
+  /** Called with the payload size of every applied entry (the snapshot policy counts bytes). */
+  readonly noteApplied: (bytes: number) => void;
+  /** Reports progress to the engine: `{ kind: 'applied', index }`. */
+  readonly dispatch: (event: RaftEvent) => void;
+  /** An apply failed (`ApplyFailedError`): the node must stop. */
+  readonly failStop: (error: Error) => void;
 }
 
+/** Work that must run while no entry is being applied (see `Applier.exclusive`). */
+interface Exclusive {
+  readonly work: (appliedUpTo: number) => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type Item = Entry | Exclusive;
+
+/** Session duplicates remembered for forwarded proposals answered late (see `originalOf`). */
+const MAX_DUPLICATES = 4096;
+
 /**
- * Emits newly committed entries that are durable here on `committed$`, in order
- * (invariant 5), filtering session duplicates, and settles the proposals and reads that
- * waited for them.
+ * The runtime's side of applying: takes the engine's `apply` effects, runs them through
+ * `applyInOrder` — session de-duplication, the application's `apply`, then `committed$`
+ * and the proposals waiting for that index — and reports each batch's progress back to
+ * the engine as an `applied` event. Snapshot capture and restore run in the same queue
+ * (`exclusive`), so they never overlap an apply and see the state at a known index.
+ *
+ * The queue holds what the engine handed out beyond the acknowledged index: at most
+ * `maxApplyingEntries` / `maxApplyingBytes`, plus at most one snapshot capture and one
+ * restore.
+ *
+ * @example
+ * const applier = new Applier({ nodeId, apply, sessions, tracker, committed, noteApplied, dispatch, failStop });
+ * subscriptions.add(applier.start());
+ * applier.push(effect.entries); // for each { type: 'apply' } effect
  */
 export class Applier {
-  private readonly committed = new Subject<CommittedEntry>();
-  readonly committed$: Observable<CommittedEntry> = this.committed.asObservable();
+  private readonly input = new Subject<readonly Item[]>();
+  /** Entries at or below this index are covered by a restored snapshot: skipped. */
+  private restoredTo = 0;
+  /** The last index applied (or covered by a restored snapshot). */
+  private lastApplied = 0;
   /** Recently applied session duplicates: index → the original command's position. */
   private readonly duplicates = new Map<number, { index: number; term: number }>();
+  private readonly waiting = new Set<Exclusive>();
+  private stopped = false;
 
   constructor(private readonly deps: ApplierDeps) {}
 
-  applyCommitted(s: RaftState): void {
-    const { snapshots, tracker, sessions, isStopped } = this.deps;
-    if (snapshots.restoring) return;
-    const upTo = Math.min(s.commitIndex, s.durableIndex);
-    while (s.appliedIndex < upTo && !isStopped()) {
-      const entry = s.log.entry(++s.appliedIndex)!;
-      snapshots.noteApplied(entry.data.length);
-      if (entry.kind === EntryKind.Command) {
-        this.committed.next({ index: entry.index, term: entry.term, data: entry.data });
-      } else if (entry.kind === EntryKind.SessionCommand) {
-        const { info, data } = decodeSessionCommand(entry.data);
-        const verdict = sessions.apply(info, entry.index, entry.term);
-        if (verdict.duplicate) {
-          if (verdict.original) {
-            this.duplicates.set(entry.index, verdict.original);
-            if (this.duplicates.size > 4096) this.duplicates.delete(this.duplicates.keys().next().value!);
-          }
-          tracker.applied(entry.index, entry.term, verdict.original ?? undefined);
-          continue;
-        }
-        this.committed.next({ index: entry.index, term: entry.term, data, session: info });
+  /** Subscribes the apply pipeline; unsubscribe to stop it (what is queued is dropped). */
+  start(): Subscription {
+    return this.input
+      .pipe(
+        applyInOrder((item: Item) => this.applyOne(item)),
+        filter((item): item is Entry => 'index' in item),
+        map((entry) => entry.index),
+        finalize(() => this.close()),
+      )
+      .subscribe({
+        next: (index) => this.deps.dispatch({ kind: 'applied', index }),
+        error: (e: unknown) => this.deps.failStop(e instanceof Error ? e : new Error(String(e))),
+      });
+  }
+
+  /** Entries of one `apply` effect, in log order, right after the previous ones. */
+  push(entries: readonly Entry[]): void {
+    this.input.next(entries);
+  }
+
+  /**
+   * Runs `work` once every entry pushed so far has been applied and before any entry
+   * pushed later; it gets the index applied up to then. A restore of the state machine
+   * and the capture of a snapshot go through here. Rejects with `NodeStoppedError` if
+   * the node stops first.
+   */
+  exclusive<T>(work: (appliedUpTo: number) => T | Promise<T>): Promise<T> {
+    if (this.stopped) return Promise.reject(new NodeStoppedError(this.deps.nodeId));
+    return new Promise<T>((resolve, reject) => {
+      const task: Exclusive = { work, resolve: resolve as (value: unknown) => void, reject };
+      this.waiting.add(task);
+      this.input.next([task]);
+    });
+  }
+
+  /** The state machine was restored from a snapshot at `index`: entries up to it are covered. */
+  skipUpTo(index: number): void {
+    this.restoredTo = Math.max(this.restoredTo, index);
+    this.lastApplied = Math.max(this.lastApplied, index);
+  }
+
+  /**
+   * The last index whose entry was applied here (or covered by a restored snapshot): the
+   * proposals waiting for it have been settled, or were not yet known to be waiting.
+   * Ahead of the engine's `appliedIndex` until the `applied` event is handled.
+   */
+  get appliedUpTo(): number {
+    return this.lastApplied;
+  }
+
+  /** The original position of the session duplicate applied at `index`, if remembered. */
+  originalOf(index: number): { index: number; term: number } | undefined {
+    return this.duplicates.get(index);
+  }
+
+  private applyOne(item: Item): ApplyResult {
+    if (!('index' in item)) return this.runExclusive(item);
+    if (item.index <= this.restoredTo) return undefined;
+    this.deps.noteApplied(item.data.length);
+    if (item.kind === EntryKind.Command) return this.applyCommand(item, { index: item.index, term: item.term, data: item.data });
+    if (item.kind !== EntryKind.SessionCommand) {
+      this.lastApplied = item.index;
+      this.deps.tracker.applied(item.index, item.term);
+      return undefined;
+    }
+    const { info, data } = decodeSessionCommand(item.data);
+    const verdict = this.deps.sessions.apply(info, item.index, item.term);
+    if (!verdict.duplicate) return this.applyCommand(item, { index: item.index, term: item.term, data, session: info });
+    this.lastApplied = item.index;
+    if (verdict.original) {
+      this.duplicates.set(item.index, verdict.original);
+      if (this.duplicates.size > MAX_DUPLICATES) this.duplicates.delete(this.duplicates.keys().next().value!);
+    }
+    this.deps.tracker.applied(item.index, item.term, verdict.original ?? undefined);
+    return undefined;
+  }
+
+  /** The application's apply, then `committed$` and the proposal waiting for the index. */
+  private applyCommand(entry: Entry, committed: CommittedEntry): ApplyResult {
+    const apply = this.deps.apply;
+    if (!apply) return this.applied(entry, committed);
+    let result: ApplyResult;
+    try {
+      result = apply(committed);
+    } catch (e) {
+      throw new ApplyFailedError(entry.index, e);
+    }
+    if (result === undefined || result === null) return this.applied(entry, committed);
+    const done = async () => {
+      try {
+        await waitFor(result as PromiseLike<unknown> | Observable<unknown>);
+      } catch (e) {
+        throw new ApplyFailedError(entry.index, e);
       }
-      tracker.applied(entry.index, entry.term);
-    }
-    this.deps.barrier.advance(s.appliedIndex);
-    if (!isStopped()) snapshots.maybeTake(s);
+      this.applied(entry, committed);
+    };
+    return done();
   }
 
-  /** Proposals tracked after their indexes were already applied here settle at once. */
-  settleApplied(s: RaftState, from: number, to: number): void {
-    for (let i = from; i <= Math.min(to, s.appliedIndex); i++) {
-      const term = s.log.termAt(i);
-      // Compacted before the answer came: which command the entry held is no longer known here.
-      if (term === undefined) this.deps.tracker.forget(i, (index, t) => new ProposalDroppedError(index, t, 'compacted before the leader answered'));
-      else this.deps.tracker.applied(i, term, this.duplicates.get(i));
-    }
+  private applied(entry: Entry, committed: CommittedEntry): undefined {
+    if (this.stopped) return undefined;
+    this.lastApplied = entry.index;
+    this.deps.committed.next(committed);
+    this.deps.tracker.applied(entry.index, entry.term);
+    return undefined;
   }
 
-  stop(): void {
-    this.committed.complete();
+  private runExclusive(task: Exclusive): Promise<void> {
+    this.waiting.delete(task);
+    return Promise.resolve()
+      .then(() => task.work(this.lastApplied))
+      .then(task.resolve, task.reject);
   }
+
+  private close(): void {
+    this.stopped = true;
+    const error = new NodeStoppedError(this.deps.nodeId);
+    for (const task of this.waiting) task.reject(error);
+    this.waiting.clear();
+  }
+}
+
+/** Settles when a promise resolves or an observable emits its first value or completes. */
+function waitFor(result: PromiseLike<unknown> | Observable<unknown>): Promise<unknown> {
+  return isObservable(result) ? firstValueFrom(result, { defaultValue: undefined }) : Promise.resolve(result);
 }

@@ -1,10 +1,11 @@
-import type { ClusterConfig } from '../core/config';
-import { configsOf } from '../core/config';
+import type { ClusterConfig } from '../messages/config';
+import { configsOf } from '../messages/config';
 import { RaftLog } from '../core/log';
 import { createState, RaftState } from '../core/state';
 import { startTermRecovery, termRecoveryPeers } from '../core/termRecovery';
 import { HardStateLostError } from '../errors';
 import type { NodeId } from '../messages/types';
+import type { StartSettings } from './nodeTestHooks';
 import { protocolOptions, ResolvedOptions } from '../options';
 import type { SnapshotDriver } from './snapshots';
 
@@ -26,6 +27,8 @@ export async function loadState(
   bootstrap: ClusterConfig,
   snapshots: SnapshotDriver,
   isStopped: () => boolean,
+  /** What a test set (read after loading: a test may set it while the node loads). */
+  atStart: StartSettings = { plantedBug: null },
 ): Promise<RaftState | null> {
   const persisted = await o.storage.load();
   if (isStopped()) return null;
@@ -35,11 +38,16 @@ export async function loadState(
   const log = new RaftLog(persisted.entries, snapshot ?? undefined);
   const base = snapshot ? { index: snapshot.index, term: snapshot.term, config: snapshot.config } : { index: 0, term: 0, config: bootstrap };
   const configs = configsOf(base, persisted.entries.filter((e) => e.index > base.index));
-  const s = createState(id, configs, { ...persisted.hardState, log }, protocolOptions(o));
-  s.startedAt = s.now = o.scheduler.now();
+  const s = createState(id, configs, { ...persisted.hardState, log }, protocolOptions(o), { now: o.scheduler.now(), electionRange: atStart.electionRange });
+  s.plantedBug = atStart.plantedBug;
   const cut = persisted.damage?.truncatedTail;
   const tailRepair = cut ? { reason: `log cut from index ${cut.from}: ${cut.reason}` } : null;
-  if (persisted.damage?.hardStateMissing) {
+  if (persisted.damage?.hardStateMissing && atStart.plantedBug === 'lost-vote') {
+    // The planted bug: forget that the hard state was lost (term 0, no vote) and vote at once, without the restart's veto window.
+    s.startedAt = -Infinity;
+    s.repair = tailRepair;
+    if (!tailRepair) await o.storage.clearDamage?.();
+  } else if (persisted.damage?.hardStateMissing) {
     if (termRecoveryPeers(configs, id).length === 0) throw new HardStateLostError(id);
     startTermRecovery(s, tailRepair);
   } else {

@@ -1,6 +1,7 @@
 import { PayloadTooLargeError } from '../errors';
 import { EntryKind } from '../messages/entry';
-import { encodeSessionCommand, SessionInfo } from './sessions';
+import type { SessionInfo } from '../api';
+import { encodeSessionCommand } from './sessions';
 
 /**
  * The log entry a `propose(data, options)` call asks for: a plain command, or a session

@@ -1,7 +1,8 @@
 import type { Subject } from 'rxjs';
 import type { Effect } from '../core/effects';
 import type { RaftState } from '../core/state';
-import { LeaderOverloadedError, NotLeaderError, RaftError } from '../errors';
+import { LeaderOverloadedError, NotLeaderError, ProposalDroppedError, RaftError } from '../errors';
+import type { Applier } from './applier';
 import type { AppendEntries } from '../messages/types';
 import type { ApplyBarrier } from './applyBarrier';
 import type { ClientRequest, PendingRead } from './clientIntake';
@@ -22,10 +23,8 @@ export interface EffectDriverDeps {
   readonly barrier: ApplyBarrier;
   readonly membership: MembershipRequests;
   readonly snapshots: SnapshotDriver;
-  /** Settles proposals tracked after their indexes were already applied here. */
-  readonly settleApplied: (from: number, to: number) => void;
-  /** The follower heard from its leader or granted a vote. */
-  readonly electionTimerReset: () => void;
+  /** How far the application has applied (ahead of the engine's `appliedIndex` until it hears), and session duplicates. */
+  readonly applier: Pick<Applier, 'push' | 'appliedUpTo' | 'originalOf'>;
   /** The progress of a lost hard state's recovery (`core/termRecovery.ts`). */
   readonly termRecovery: (effect: Extract<Effect, { type: 'termsRecovered' | 'termRecoveryStalled' }>) => void;
 }
@@ -64,8 +63,8 @@ export class EffectDriver {
         if (effect.message.type === 'AppendEntries') d.notices.sending(effect.to, effect.message);
         d.durableSteps.next({ release: { to: effect.to, message: effect.message }, afterWrites: effect.afterPersist });
         break;
-      case 'resetElectionTimer':
-        d.electionTimerReset();
+      case 'apply':
+        d.applier.push(effect.entries);
         break;
       case 'termsRecovered':
       case 'termRecoveryStalled':
@@ -112,13 +111,27 @@ export class EffectDriver {
     const first = effect.firstIndex;
     const last = first + request.waiters.length - 1;
     d.tracker.track(request.waiters, first, effect.term);
-    d.settleApplied(first, last);
+    this.settleApplied(s, first, last);
     d.barrier.wait(last, 'propose', {
       resolve: () => undefined, // the tracker settled each one as it was applied
       reject: (error) => {
         for (let i = first; i <= last; i++) d.tracker.forget(i, () => error);
       },
     });
+  }
+
+  /**
+   * Proposals tracked after their indexes were already applied here settle at once
+   * (the applier may be ahead of the engine's `appliedIndex`: it has not heard yet).
+   */
+  private settleApplied(s: RaftState, from: number, to: number): void {
+    const { tracker, applier } = this.deps;
+    for (let i = from; i <= Math.min(to, applier.appliedUpTo); i++) {
+      const term = s.log.termAt(i);
+      // Compacted before the answer came: which command the entry held is no longer known here.
+      if (term === undefined) tracker.forget(i, (index, t) => new ProposalDroppedError(index, t, 'compacted before the leader answered'));
+      else tracker.applied(i, term, applier.originalOf(i));
+    }
   }
 
   /** A read the leader confirmed at `index` is answered once this node has applied it. */

@@ -42,6 +42,7 @@ export function inspectState(s: RaftState, now: number): ReplicationView {
     snapshotIndex: s.log.snapshotIndex,
     commitIndex: s.commitIndex,
     appliedIndex: s.appliedIndex,
+    applyingIndex: s.applyingIndex,
     durableIndex: s.durableIndex,
     unstable: log.filter((e) => e.index > s.durableIndex),
     config: { ...config, voters: [...config.voters], learners: [...config.learners], ...(config.oldVoters ? { oldVoters: [...config.oldVoters] } : {}) },

@@ -7,7 +7,8 @@ import { LeadershipTransferError, MembershipChangeError, NotLeaderError } from '
 import { EMPTY_DATA, EntryKind } from '../messages/entry';
 import type { NodeId } from '../messages/types';
 import type { ProposalTracker } from './proposals';
-import { Membership, toMembership } from './status';
+import type { Membership } from '../api';
+import { toMembership } from './status';
 
 interface PendingChange {
   readonly change: ConfigChange;

@@ -1,5 +1,8 @@
-import type { ConfigAt } from '../core/config';
-import { members } from '../core/config';
+import { Observable } from 'rxjs';
+import type { RaftEvent } from '../core/events';
+import { UnknownPeerError } from '../errors';
+import type { ConfigAt } from '../messages/config';
+import { members } from '../messages/config';
 import type { NodeId, RaftMessage } from '../messages/types';
 
 /**
@@ -38,4 +41,25 @@ export class PeerFilter {
     }
     return this.cache.known;
   }
+}
+
+/**
+ * The inbound messages a node takes, as events (see `PeerFilter`); a message from a peer
+ * it does not take messages from is dropped and reported as `UnknownPeerError`.
+ *
+ * @example
+ * acceptedMessages(transport.inbound$, new PeerFilter('n1'), () => state.configs, (e) => errors.next(e)).subscribe(dispatch);
+ */
+export function acceptedMessages(
+  inbound$: Observable<{ readonly from: NodeId; readonly message: RaftMessage }>,
+  filter: PeerFilter,
+  configs: () => readonly ConfigAt[],
+  rejected: (error: UnknownPeerError) => void,
+): Observable<RaftEvent> {
+  return new Observable<RaftEvent>((subscriber) =>
+    inbound$.subscribe(({ from, message }) => {
+      if (filter.accepts(from, message.type, configs())) subscriber.next({ kind: 'message', from, message });
+      else rejected(new UnknownPeerError(from));
+    }),
+  );
 }

@@ -1,33 +1,9 @@
+import type { SessionInfo, SessionPolicy } from '../api';
+import { DEFAULT_SESSION_POLICY } from '../options';
 import { InvalidMessageError } from '../errors';
 
-/**
- * Client sessions for exactly-once commands (Raft dissertation §6.3). A command proposed
- * with `{ clientId, seq }` is applied at most once per (clientId, seq): a retry — through
- * the same leader or a new one — resolves with the original entry's position and is not
- * emitted on `committed$` again.
- *
- * The table is updated in log order on every node as entries are applied, so every node
- * decides duplicates identically, and a restart rebuilds it by replaying the log. Expiry
- * is decided by the log too (never by clocks): a client silent for `idleEntries` applied
- * entries, or the least recently active beyond `maxClients`, is forgotten — after that,
- * a retry of one of its old commands would apply again.
- */
-export interface SessionPolicy {
-  /** Most clients remembered (default 10,000). */
-  readonly maxClients: number;
-  /** A client with no command in this many applied entries is forgotten (default 1,000,000). */
-  readonly idleEntries: number;
-  /** Results remembered per client, for pipelined commands (default 64). */
-  readonly window: number;
-}
 
-export const DEFAULT_SESSION_POLICY: SessionPolicy = { maxClients: 10_000, idleEntries: 1_000_000, window: 64 };
 
-/** Identifies a command within a client session. */
-export interface SessionInfo {
-  readonly clientId: string;
-  readonly seq: number;
-}
 
 interface Session {
   /** Applied seq → the position of the entry that applied it. */
@@ -52,7 +28,7 @@ export class SessionTable {
 
   /** Decides whether the command at `index` applies, and records it if so. */
   apply(info: SessionInfo, index: number, term: number): SessionVerdict {
-    this.expire(index);
+    this.expire(index, info.clientId);
     let session = this.sessions.get(info.clientId);
     if (session) this.sessions.delete(info.clientId);
     else session = { applied: new Map(), lastActive: index };
@@ -86,10 +62,16 @@ export class SessionTable {
     }
   }
 
-  private expire(index: number): void {
+  /**
+   * Forgets idle clients, and the least recently active ones while the table is full —
+   * only to make room for a client it does not hold (`arriving`): a retry from the least
+   * recently active client must still be recognised.
+   */
+  private expire(index: number, arriving: string): void {
+    const room = this.sessions.has(arriving) ? 0 : 1;
     for (const [clientId, session] of this.sessions) {
       const idle = index - session.lastActive > this.policy.idleEntries;
-      if (!idle && this.sessions.size < this.policy.maxClients) break;
+      if (!idle && this.sessions.size + room <= this.policy.maxClients) break;
       this.sessions.delete(clientId);
     }
   }

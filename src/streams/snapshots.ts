@@ -1,52 +1,18 @@
+import type { SnapshotPolicy, StateMachine } from '../api';
 import type { Effect } from '../core/effects';
 import type { RaftEvent } from '../core/events';
 import { compactionPoint, configAt } from '../core/snapshots';
 import type { RaftState } from '../core/state';
 import { StorageFailedError } from '../errors';
 import type { NodeId } from '../messages/types';
-import type { SnapshotMeta, SnapshotWriter, Storage } from '../storage/storage';
+import type { SnapshotMeta } from '../messages/persisted';
+import type { SnapshotWriter, Storage } from '../storage/storage';
 import type { Transport } from '../transports/transport';
 import type { SessionTable } from './sessions';
 import { snapshotChunks, splitSnapshot } from './snapshotStream';
 
-/**
- * The application's side of snapshots. `snapshot` must return the state as of entry
- * `at.index` — rxraft calls it right after emitting that entry on `committed$`, so a
- * state machine that applies synchronously can simply serialize itself; one that
- * applies asynchronously must wait until it has applied `at.index`. Both directions
- * stream: the state never has to be in memory whole.
- *
- * @example
- * const stateMachine: StateMachine = {
- *   *snapshot() { for (const [k, v] of kv) yield encodePair(k, v); },
- *   async restore(chunks) { kv.clear(); for await (const c of chunks) decodePairsInto(kv, c); },
- * };
- */
-export interface StateMachine {
-  snapshot(at: { index: number; term: number }): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
-  /** Replaces the state with the snapshot's (after a restart, or when the leader sent one). */
-  restore(chunks: AsyncIterable<Uint8Array>, at: { index: number; term: number }): Promise<void> | void;
-}
 
-/** When to take a snapshot and how to cut it. */
-export interface SnapshotPolicy {
-  /** Take one after this many applied entries (default 10,000). */
-  readonly everyEntries: number;
-  /** ... or after this many applied command bytes (default 64 MiB). */
-  readonly everyBytes: number;
-  /** Entries kept in the log behind a snapshot, for followers slightly behind (default 1,000). */
-  readonly keepEntries: number;
-  /**
-   * A leader keeps more for a live follower still catching up (one being sent a snapshot,
-   * or replaying entries after it), so that it can finish from the log: up to this many
-   * entries behind the snapshot (default 100,000).
-   */
-  readonly catchUpEntries: number;
-  /** Size of stored chunks and of InstallSnapshot messages (default 1 MiB). */
-  readonly chunkBytes: number;
-}
 
-export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { everyEntries: 10_000, everyBytes: 64 << 20, keepEntries: 1_000, catchUpEntries: 100_000, chunkBytes: 1 << 20 };
 
 interface Reader {
   readonly meta: SnapshotMeta;
@@ -68,6 +34,13 @@ export interface SnapshotDriverDeps {
   /** A problem worth reporting that the node survives. */
   readonly report: (error: Error) => void;
   readonly isStopped: () => boolean;
+  /**
+   * Runs `work` while no entry is being applied, once every entry handed out so far has
+   * been, and gives it the index applied up to then (`Applier.exclusive`).
+   */
+  readonly exclusive: <T>(work: (appliedUpTo: number) => T | Promise<T>) => Promise<T>;
+  /** The state machine now holds the snapshot at `index`: entries up to it are not applied again. */
+  readonly restored: (index: number) => void;
 }
 
 /**
@@ -83,8 +56,8 @@ export class SnapshotDriver {
   private incoming: { meta: SnapshotMeta; writer: SnapshotWriter } | null = null;
   private readonly readers = new Map<NodeId, Reader>();
   private bytesSinceSnapshot = 0;
-  /** True while the state machine is being restored: nothing may be applied meanwhile. */
-  restoring = false;
+  /** True while the state machine is being restored (no snapshot is taken meanwhile). */
+  private restoring = false;
 
   constructor(private readonly deps: SnapshotDriverDeps) {}
 
@@ -93,33 +66,46 @@ export class SnapshotDriver {
     await this.restoreFromStorage(meta);
   }
 
-  /** Called for every applied entry; takes a snapshot when the policy says so. */
+  /** Called for every applied entry with its payload size (for `everyBytes`). */
   noteApplied(bytes: number): void {
     this.bytesSinceSnapshot += bytes;
   }
 
+  /**
+   * Takes a snapshot when the policy says so, judged by the acknowledged index
+   * (`appliedIndex`). The state is captured in the apply queue (`exclusive`): at the
+   * index the application has applied by then, with no apply running.
+   */
   maybeTake(s: RaftState): void {
     const { stateMachine, policy } = this.deps;
-    if (!stateMachine || this.creating || this.incoming || this.restoring || s.appliedIndex <= s.log.snapshotIndex) return;
+    if (!stateMachine?.snapshot || this.creating || this.incoming || this.restoring || s.appliedIndex <= s.log.snapshotIndex) return;
     if (s.appliedIndex - s.log.snapshotIndex < policy.everyEntries && this.bytesSinceSnapshot < policy.everyBytes) return;
-    const index = s.appliedIndex;
-    const term = s.log.termAt(index);
-    if (term === undefined) return;
     this.creating = true;
     this.bytesSinceSnapshot = 0;
+    this.deps
+      .exclusive((index) => this.capture(s, index))
+      .then((write) => write && this.enqueue(write))
+      .catch(() => undefined) // stopped meanwhile; a failed write already stopped the node
+      .finally(() => (this.creating = false));
+  }
+
+  /** The application's state and the sessions at `index`, and the work that writes them. */
+  private capture(s: RaftState, index: number): (() => Promise<void>) | null {
+    const { stateMachine, policy } = this.deps;
+    const term = s.log.termAt(index);
+    if (term === undefined || index <= s.log.snapshotIndex || this.deps.isStopped()) return null;
     const meta: SnapshotMeta = { index, term, config: configAt(s, index).config };
     // Both captured now, at `index`: sessions here, the application in its snapshot().
     const header = { format: 1 as const, sessions: this.deps.sessions.export() };
     let application: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
     try {
-      application = stateMachine.snapshot({ index, term });
+      application = stateMachine!.snapshot!({ index, term });
     } catch (e) {
-      this.creating = false;
       this.deps.report(asError(e));
-      return;
+      return null;
     }
     const compactUpTo = compactionPoint(s, index, policy);
-    this.enqueue(async () => {
+    return async () => {
       // A snapshot being received, or installed meanwhile, is newer: this one must wait or give way.
       if (this.incoming || (this.deps.storage.readSnapshot()?.meta.index ?? 0) >= index) return;
       const writer = this.deps.storage.createSnapshot(meta);
@@ -133,7 +119,7 @@ export class SnapshotDriver {
       }
       await writer.commit({ compactUpTo, discardLog: false });
       this.deps.dispatch({ kind: 'snapshotTaken', index, term, compactUpTo });
-    }).finally(() => (this.creating = false));
+    };
   }
 
   /** Handles the snapshot effects; returns whether it did. */
@@ -214,7 +200,8 @@ export class SnapshotDriver {
         this.incoming = null;
         await incoming.writer.commit({ compactUpTo: meta.index, discardLog });
         this.bytesSinceSnapshot = 0;
-        await this.restoreFromStorage(meta);
+        // Not while an entry is being applied, and no entry it covers is applied after it.
+        await this.deps.exclusive(() => this.restoreFromStorage(meta));
       }
       this.deps.dispatch({ kind: 'snapshotChunkStored', from, meta, chunk, done });
     });
@@ -224,12 +211,13 @@ export class SnapshotDriver {
     const { stateMachine, storage } = this.deps;
     const snapshot = storage.readSnapshot();
     if (!snapshot || snapshot.meta.index !== meta.index) throw new StorageFailedError(`snapshot ${meta.index} is not in storage`);
-    if (!stateMachine) throw new Error(`a snapshot at index ${meta.index} exists but no stateMachine option was given to restore it`);
+    if (!stateMachine?.restore) throw new Error(`a snapshot at index ${meta.index} exists but no stateMachine.restore was given to restore it`);
     this.restoring = true;
     try {
       const { header, rest } = await splitSnapshot(snapshot.chunks);
       this.deps.sessions.import(header.sessions);
       await stateMachine.restore(rest, { index: meta.index, term: meta.term });
+      this.deps.restored(meta.index);
     } finally {
       this.restoring = false;
     }

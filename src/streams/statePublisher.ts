@@ -1,8 +1,9 @@
 import { BehaviorSubject, distinctUntilChanged, map, Observable, shareReplay } from 'rxjs';
-import type { ClusterConfig } from '../core/config';
+import type { ClusterConfig } from '../messages/config';
 import type { RaftState, RoleName } from '../core/state';
 import type { NodeId } from '../messages/types';
-import { LeaderInfo, Membership, NodeStatus, sameLeader, sameStatus, toMembership } from './status';
+import type { LeaderInfo, Membership, NodeStatus } from '../api';
+import { sameLeader, sameStatus, toMembership } from './status';
 
 /**
  * The public state streams of one node, derived from two private subjects: `status$`

@@ -6,13 +6,13 @@ import { seededRandom } from '../random';
 import { MemoryStorage } from '../storage/memoryStorage';
 import { MemoryHub, NetworkFaults } from '../transports/memoryHub';
 import type { Transport } from '../transports/transport';
-import type { NodeStatus } from '../streams/status';
+import type { NodeStatus } from '../api';
 import { pausableTransport } from './faultsPause';
 import { nodeTurns } from './nodeTurns';
 import { NodeScheduler, SimulatorClock } from './simulatorClock';
 import { NodeSeed, seedEntries } from './seeds';
 import { ScriptedPeer } from './scriptedPeer';
-import type { TimeoutRange } from '../operators/electionTimer';
+import type { TimeoutRange } from '../api';
 import { ReplicationView, testHooksOf } from '../testHooks';
 
 export interface TestClusterOptions {

@@ -1,6 +1,6 @@
 import type { NodeId } from '../messages/types';
 import type { RaftNode } from '../api';
-import type { Membership } from '../streams/status';
+import type { Membership } from '../api';
 import type { NetworkFaults } from '../transports/memoryHub';
 import type { TestCluster } from './cluster';
 import { leaderLinkCut } from './faultsLinks';

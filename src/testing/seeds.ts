@@ -1,7 +1,7 @@
-import { ClusterConfig, encodeConfig } from '../core/config';
+import { ClusterConfig, encodeConfig } from '../messages/config';
 import { EntryKind, Entry } from '../messages/entry';
 import type { NodeId } from '../messages/types';
-import type { TimeoutRange } from '../operators/electionTimer';
+import type { TimeoutRange } from '../api';
 
 /** A configuration as a test writes it: voters, and optionally learners and the old voters of a joint configuration. */
 export interface ConfigSpec {

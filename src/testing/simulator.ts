@@ -1,5 +1,5 @@
 import { PlantedBug, testHooksOf } from '../testHooks';
-import { config } from 'rxjs';
+import { config, SchedulerLike, Subscription, timer } from 'rxjs';
 import type { NodeId } from '../messages/types';
 import { seededRandom } from '../random';
 import { TestCluster, TestClusterOptions } from './cluster';
@@ -11,8 +11,8 @@ import { SafetyMonitor, Violation } from './invariants';
 import { durabilityTap } from './invariantsWire';
 import { checkLinearizability, LinearizabilityResult } from './linearizability';
 import { KvWorkload, KvWorkloadOptions, KvWorkloadStats } from './workload';
-import { KvStateMachine } from './workloadKv';
-import type { SnapshotPolicy, StateMachine } from '../streams/snapshots';
+import { SnapshotMachines } from './simulatorMachines';
+import type { RaftNodeOptions, SnapshotPolicy } from '../api';
 
 /** Options of `runSimulation`. Times are virtual milliseconds. */
 export interface SimulationOptions {
@@ -130,135 +130,19 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const nodes = options.nodes ?? DEFAULTS.nodes;
   const steps = options.steps ?? DEFAULTS.steps;
   const bound = options.livenessTimeout ?? DEFAULTS.livenessTimeout;
-  // The tap sees what each node sends (before any planted network fault rewrites it) and
-  // reports promises of durability that storage does not back; nothing is sent before
-  // the monitor exists (nodes load their storage first).
-  let monitor: SafetyMonitor | undefined;
-  let cluster: TestCluster | undefined;
-  const tap = durabilityTap((m) => monitor?.report('durability', m), (id) => cluster!.storage(id));
-  const wrap = options.cluster?.transport;
-  // Individual messages held back (the 'late-messages' faults), on the receiving node's side.
-  const lateMessages = new LateMessages(seededRandom(mix(seed, 6)));
-  // Faults set off by what a node sends (a transfer's TimeoutNow).
-  const triggers = new SendTriggers();
-  const checkWire = options.wireChecks ?? true;
-  // Each run of each node gets its own state machine; the hooks reach it through a holder
-  // filled when the run starts (a dead run's late hooks touch only its own machine).
-  const policy = snapshotPolicy(options.snapshots ?? 'mixed', seededRandom(mix(seed, 4)));
-  // Half the seeds run with a leader limit of a few commands' worth of uncommitted bytes,
-  // so that refusals (LeaderOverloadedError) happen under faults; the others with the default.
-  const limitRandom = seededRandom(mix(seed, 5));
-  const uncommittedLimit = limitRandom() < 0.5 ? { maxUncommittedBytes: 16 + Math.floor(limitRandom() * 112) } : {};
-  const holders = new Map<NodeId, { kv?: KvStateMachine; run: number }>();
-  let workload: KvWorkload | undefined;
-  const stateMachineFor = (id: NodeId): StateMachine => {
-    const holder: { kv?: KvStateMachine; run: number } = { run: -1 };
-    holders.set(id, holder);
-    return {
-      snapshot: (at) => holder.kv!.snapshot(at),
-      restore: async (chunks, at) => {
-        await holder.kv!.restore(chunks, at);
-        monitor!.onRestore(id, holder.run, at.index);
-        const reference = new KvStateMachine();
-        for (const e of monitor!.appliedUpTo(at.index)) reference.apply(e);
-        if (reference.dump() !== holder.kv!.dump()) {
-          monitor!.report('state-machine-safety', `${id} restored a snapshot at index ${at.index} that differs from the log's state there: ${holder.kv!.dump().slice(0, 200)} vs ${reference.dump().slice(0, 200)}`);
-        }
-      },
-    };
-  };
-  const userOptionsFor = options.cluster?.nodeOptionsFor;
-  cluster = new TestCluster({
-    nodes,
-    seed,
-    turns: 'node',
-    ...options.cluster,
-    nodeOptionsFor: (id) => ({ ...uncommittedLimit, ...(policy ? { stateMachine: stateMachineFor(id), snapshot: policy } : {}), ...userOptionsFor?.(id) }),
-    transport: (id, t, s) => {
-      const late = triggers.wrap(id, lateMessages.wrap(id, t, s), s);
-      const inner = wrap ? wrap(id, late, s) : late;
-      return checkWire ? tap(id, inner) : inner;
-    },
-  });
-  monitor = new SafetyMonitor(cluster);
-  workload = new KvWorkload(cluster, {
-    ...options.workload,
-    random: seededRandom(mix(seed, 1)),
-    clients: options.clients ?? DEFAULTS.clients,
-    onAnomaly: (m) => monitor.report('api-contract', m),
-    onRead: options.readChecks === false ? undefined : (id, lease) => monitor.readStarted(id, lease),
-  });
-  const attachHolder = (id: NodeId, run: number) => {
-    const holder = holders.get(id);
-    if (holder) Object.assign(holder, { kv: workload!.machine(id), run });
-  };
-  for (const id of cluster.ids) attachHolder(id, 0);
-  const holderSubscription = cluster.started$.subscribe(({ id, run }) => attachHolder(id, run));
-  const injector = new FaultInjector(cluster, {
-    random: seededRandom(mix(seed, 2)),
-    classes: options.faults ?? ALL_FAULT_CLASSES,
-    onAnomaly: (m) => monitor.report('api-contract', m),
-    lateMessages,
-    triggers,
-  });
+  const run = setUpRun(options, nodes);
+  const { cluster, monitor, workload, injector } = run;
   const schedule = seededRandom(mix(seed, 3));
   const release = captureUnhandledErrors((e) => monitor.report('simulator-error', `unhandled: ${describe(e)}`));
-  const check = () => monitor.checkStorage();
-  const recovery: { leader: number | null; requests: number | null } = { leader: null, requests: null };
+  const recovery: Recovery = { leader: null, requests: null };
   const clock = cluster.clock;
   if (options.plantedBug) plantInEveryNode(cluster, options.plantedBug);
   options.inspect?.({ cluster, monitor, workload });
 
-  /** Advances time until `done()` or `timeout` ms from now; false on timeout. */
-  const waitUntil = async (done: () => boolean, timeout: number): Promise<boolean> => {
-    const deadline = clock.now() + timeout;
-    while (!done()) {
-      if (clock.now() >= deadline) return false;
-      await clock.advance(10, check);
-    }
-    return true;
-  };
-
   try {
     workload.start();
-    let quiet = false;
-    for (let i = 0; i < steps && monitor.violations.length === 0; i++) {
-      injector.step();
-      // Now and then the clients go quiet for a step: idle clusters behave differently
-      // (a partitioned minority keeps an up-to-date log, so it can win elections).
-      const wasQuiet: boolean = quiet;
-      quiet = schedule() < 0.15;
-      if (quiet && !wasQuiet) workload.stop();
-      if (!quiet && wasQuiet) workload.start();
-      if (quiet !== wasQuiet) injector.note(quiet ? 'clients quiet' : 'clients busy');
-      await clock.advance(20 + schedule() * 380, check);
-    }
-    if (quiet) workload.start();
-    if (monitor.violations.length === 0) {
-      await injector.calm();
-      const calmAt = clock.now();
-      const settled = () => {
-        injector.repairMembership();
-        return injector.membershipComplete() && agreedLeader(cluster) !== null;
-      };
-      if (!(await waitUntil(settled, bound))) {
-        monitor.report('liveness', `no leader all nodes (all voters again) agree on within ${bound} ms after the faults stopped (${describeStatuses(cluster)})`);
-      } else {
-        const since = clock.now();
-        recovery.leader = since - calmAt;
-        if (!(await waitUntil(() => workload.allCompletedSince(since), bound))) {
-          monitor.report('liveness', `not every client completed an operation within ${bound} ms of a leader being elected (${describeStatuses(cluster)})`);
-        } else {
-          recovery.requests = clock.now() - since;
-        }
-      }
-      workload.stop();
-      await waitUntil(() => workload.outstanding === 0, bound);
-      if (!(await waitUntil(() => converged(cluster), bound))) {
-        monitor.report('liveness', `nodes did not converge within ${bound} ms after the workload stopped (${describeStatuses(cluster)})`);
-      }
-      monitor.checkConvergence();
-    }
+    await faultPhase(run, steps, schedule);
+    if (monitor.violations.length === 0) await livenessPhase(run, bound, recovery);
     workload.stop();
     await cluster.stop();
   } catch (e) {
@@ -268,7 +152,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   }
   workload.finish();
   monitor.dispose();
-  holderSubscription.unsubscribe();
+  run.machinesSubscription.unsubscribe();
 
   const linearizability = checkLinearizability(workload.history, { budget: options.linearizabilityBudget });
   if (linearizability.verdict === 'violation') {
@@ -285,11 +169,185 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     ops: workload.stats,
     faults: injector.events,
     elections: monitor.elections,
-    snapshots: { policy, restores: monitor.restores },
+    snapshots: { policy: run.policy, restores: monitor.restores },
     committed: monitor.highestApplied,
     virtualTime: clock.now(),
     recovery,
   };
+}
+
+/**
+ * A session table exactly as large as the number of session clients, so it is always
+ * full: a table that evicted a client to make room for one it already holds would forget
+ * a retry's earlier apply, and the retried append would apply twice (non-linearizable).
+ */
+function fullSessionTable(sessions: 'none' | 'all' | 'mixed', clients: number): { maxClients: number } {
+  const sessionClients = sessions === 'all' ? clients : sessions === 'mixed' ? Math.ceil(clients / 2) : 0;
+  return { maxClients: Math.max(1, sessionClients) };
+}
+
+/** `SimulationResult.recovery`, filled in as the liveness phase goes. */
+interface Recovery {
+  leader: number | null;
+  requests: number | null;
+}
+
+/** Everything one simulated run is made of. */
+interface Run {
+  readonly cluster: TestCluster;
+  readonly monitor: SafetyMonitor;
+  readonly workload: KvWorkload;
+  readonly injector: FaultInjector;
+  readonly policy: Partial<SnapshotPolicy> | null;
+  /** Points the snapshot hooks at each new run's state machine; ended with the run. */
+  readonly machinesSubscription: Subscription;
+}
+
+/** Builds the cluster, its safety monitor, the clients and the fault injector of a run, all drawn from the seed. */
+function setUpRun(options: SimulationOptions, nodes: number): Run {
+  const seed = options.seed;
+  // The tap sees what each node sends (before any planted network fault rewrites it) and
+  // reports promises of durability that storage does not back; nothing is sent before
+  // the monitor exists (nodes load their storage first).
+  let monitor: SafetyMonitor | undefined;
+  let cluster: TestCluster | undefined;
+  const tap = durabilityTap((m) => monitor?.report('durability', m), (id) => cluster!.storage(id));
+  const wrap = options.cluster?.transport;
+  // Individual messages held back (the 'late-messages' faults), on the receiving node's side.
+  const lateMessages = new LateMessages(seededRandom(mix(seed, 6)));
+  // Faults set off by what a node sends (a transfer's TimeoutNow).
+  const triggers = new SendTriggers();
+  const checkWire = options.wireChecks ?? true;
+  const policy = snapshotPolicy(options.snapshots ?? 'mixed', seededRandom(mix(seed, 4)));
+  const machines = new SnapshotMachines(() => monitor!);
+  const nodeOptionsFor = simulatedNodeOptions(options, policy, machines, (id) => cluster!.scheduler(id));
+  cluster = new TestCluster({
+    nodes,
+    seed,
+    turns: 'node',
+    ...options.cluster,
+    nodeOptionsFor,
+    transport: (id, t, s) => {
+      const late = triggers.wrap(id, lateMessages.wrap(id, t, s), s);
+      const inner = wrap ? wrap(id, late, s) : late;
+      return checkWire ? tap(id, inner) : inner;
+    },
+  });
+  const safety = new SafetyMonitor(cluster);
+  monitor = safety;
+  const workload = new KvWorkload(cluster, {
+    ...options.workload,
+    random: seededRandom(mix(seed, 1)),
+    clients: options.clients ?? DEFAULTS.clients,
+    onAnomaly: (m) => safety.report('api-contract', m),
+    onRead: options.readChecks === false ? undefined : (id, lease) => safety.readStarted(id, lease),
+  });
+  for (const id of cluster.ids) machines.attach(id, 0, () => workload.machine(id));
+  const machinesSubscription = cluster.started$.subscribe(({ id, run }) => machines.attach(id, run, () => workload.machine(id)));
+  const injector = new FaultInjector(cluster, {
+    random: seededRandom(mix(seed, 2)),
+    classes: options.faults ?? ALL_FAULT_CLASSES,
+    onAnomaly: (m) => safety.report('api-contract', m),
+    lateMessages,
+    triggers,
+  });
+  return { cluster, monitor: safety, workload, injector, policy, machinesSubscription };
+}
+
+/**
+ * The options of each simulated node, drawn from the seed: a leader limit on uncommitted
+ * bytes in half the seeds, an always-full session table, snapshot hooks when the run
+ * snapshots, and in half the seeds an application whose apply takes 0-3 ms of the node's
+ * own (pausable) time, so that reads and proposals must wait for a slow application
+ * (DESIGN.md invariant 8; the workload's state machine changes when committed$ emits,
+ * which is then after apply). The other half apply on committed$ alone, synchronously.
+ */
+function simulatedNodeOptions(
+  options: SimulationOptions,
+  policy: Partial<SnapshotPolicy> | null,
+  machines: SnapshotMachines,
+  schedulerOf: (id: NodeId) => SchedulerLike,
+): (id: NodeId) => Partial<RaftNodeOptions> {
+  const uncommittedLimit = uncommittedLimitFor(options.seed);
+  const sessions = fullSessionTable(options.workload?.sessions ?? 'mixed', options.clients ?? DEFAULTS.clients);
+  const applyRandom = seededRandom(mix(options.seed, 7));
+  const applyDelay = applyRandom() < 0.5 ? Math.floor(applyRandom() * 4) : null;
+  const stateMachineOptions = (id: NodeId) => {
+    const apply = applyDelay === null ? {} : { apply: () => timer(applyDelay, schedulerOf(id)) };
+    if (policy) return { stateMachine: { ...machines.stateMachineFor(id), ...apply }, snapshot: policy };
+    return applyDelay === null ? {} : { stateMachine: apply };
+  };
+  return (id) => ({ ...uncommittedLimit, sessions, ...stateMachineOptions(id), ...options.cluster?.nodeOptionsFor?.(id) });
+}
+
+/**
+ * Half the seeds run with a leader limit of a few commands' worth of uncommitted bytes,
+ * so that refusals (LeaderOverloadedError) happen under faults; the others with the default.
+ */
+function uncommittedLimitFor(seed: number): { maxUncommittedBytes?: number } {
+  const limitRandom = seededRandom(mix(seed, 5));
+  return limitRandom() < 0.5 ? { maxUncommittedBytes: 16 + Math.floor(limitRandom() * 112) } : {};
+}
+
+/** Advances time until `done()` or `timeout` ms from now, checking storage at every instant; false on timeout. */
+async function waitUntil(run: Run, done: () => boolean, timeout: number): Promise<boolean> {
+  const clock = run.cluster.clock;
+  const deadline = clock.now() + timeout;
+  while (!done()) {
+    if (clock.now() >= deadline) return false;
+    await clock.advance(10, () => run.monitor.checkStorage());
+  }
+  return true;
+}
+
+/** Phase 1: `steps` faults, each held 20–400 ms, the clients now and then quiet; ends at the first violation. */
+async function faultPhase(run: Run, steps: number, schedule: () => number): Promise<void> {
+  const { monitor, workload, injector } = run;
+  let quiet = false;
+  for (let i = 0; i < steps && monitor.violations.length === 0; i++) {
+    injector.step();
+    // Now and then the clients go quiet for a step: idle clusters behave differently
+    // (a partitioned minority keeps an up-to-date log, so it can win elections).
+    const wasQuiet: boolean = quiet;
+    quiet = schedule() < 0.15;
+    if (quiet && !wasQuiet) workload.stop();
+    if (!quiet && wasQuiet) workload.start();
+    if (quiet !== wasQuiet) injector.note(quiet ? 'clients quiet' : 'clients busy');
+    await run.cluster.clock.advance(20 + schedule() * 380, () => monitor.checkStorage());
+  }
+  if (quiet) workload.start();
+}
+
+/**
+ * Phase 2: every fault ends; within `bound` ms each, the nodes must agree on a leader,
+ * every client must complete an operation, and all nodes must converge.
+ */
+async function livenessPhase(run: Run, bound: number, recovery: Recovery): Promise<void> {
+  const { cluster, monitor, workload, injector } = run;
+  const clock = cluster.clock;
+  await injector.calm();
+  const calmAt = clock.now();
+  const settled = () => {
+    injector.repairMembership();
+    return injector.membershipComplete() && agreedLeader(cluster) !== null;
+  };
+  if (!(await waitUntil(run, settled, bound))) {
+    monitor.report('liveness', `no leader all nodes (all voters again) agree on within ${bound} ms after the faults stopped (${describeStatuses(cluster)})`);
+  } else {
+    const since = clock.now();
+    recovery.leader = since - calmAt;
+    if (!(await waitUntil(run, () => workload.allCompletedSince(since), bound))) {
+      monitor.report('liveness', `not every client completed an operation within ${bound} ms of a leader being elected (${describeStatuses(cluster)})`);
+    } else {
+      recovery.requests = clock.now() - since;
+    }
+  }
+  workload.stop();
+  await waitUntil(run, () => workload.outstanding === 0, bound);
+  if (!(await waitUntil(run, () => converged(cluster), bound))) {
+    monitor.report('liveness', `nodes did not converge within ${bound} ms after the workload stopped (${describeStatuses(cluster)})`);
+  }
+  monitor.checkConvergence();
 }
 
 /**

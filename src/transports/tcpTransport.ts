@@ -246,6 +246,15 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
     this.random = options.random ?? defaultRandom;
     this.reconnectDelay = options.reconnectDelay ?? { min: 50, max: 5000 };
     this.queueLimits = { maxMessages: options.maxQueuedMessages ?? 4096, maxBytes: options.maxQueuedBytes ?? 64 * MIB };
+    this.checkLimits();
+    for (const [id, address] of Object.entries(options.peers)) this.setPeer(id, address);
+
+    this.server = this.createServer(options);
+    this.listened = this.listen(options);
+  }
+
+  /** Throws `TransportConfigError` for limits out of range (after the defaults are applied). */
+  private checkLimits(): void {
     if (!(this.maxFrameBytes >= HANDSHAKE_MAX_FRAME_BYTES && this.maxFrameBytes <= 0xffff_ffff)) {
       throw new TransportConfigError(`maxFrameBytes must be between ${HANDSHAKE_MAX_FRAME_BYTES} and 2^32 - 1`);
     }
@@ -260,9 +269,11 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
     if (!(this.frameBudget.limit >= this.maxFrameBytes)) {
       throw new TransportConfigError(`maxPartialFrameBytes (${this.frameBudget.limit}) must be at least maxFrameBytes (${this.maxFrameBytes})`);
     }
-    for (const [id, address] of Object.entries(options.peers)) this.setPeer(id, address);
+  }
 
-    this.server = options.tls
+  /** The TCP (or TLS) server, its connections going through the handshake budget. */
+  private createServer(options: TcpTransportOptions): net.Server {
+    const server: net.Server = options.tls
       ? tls.createServer({
           ...options.tls,
           ca: options.tls.ca as tls.SecureContextOptions['ca'],
@@ -272,15 +283,20 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
         })
       : net.createServer();
     // Raw sockets, before any TLS handshake: the handshake budget covers TLS handshakes too.
-    this.server.on('connection', (socket: net.Socket) => this.admit(socket));
+    server.on('connection', (socket: net.Socket) => this.admit(socket));
     if (options.tls) {
-      this.server.on('secureConnection', (socket: tls.TLSSocket) => this.secured(socket));
-      this.server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
+      server.on('secureConnection', (socket: tls.TLSSocket) => this.secured(socket));
+      server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
         this.rejected++;
         this.report(new AuthenticationError(error.message, `${socket.remoteAddress}:${socket.remotePort}`));
       });
     }
-    this.listened = new Promise<PeerAddress>((resolve, reject) => {
+    return server;
+  }
+
+  /** Starts listening; once bound, connects to the peers (unless `connectOnStart` is false). */
+  private listen(options: TcpTransportOptions): Promise<PeerAddress> {
+    const listened = new Promise<PeerAddress>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(options.listen.port, options.listen.host, () => {
         this.server.off('error', reject);
@@ -288,13 +304,14 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
         resolve({ host: address.address, port: address.port });
       });
     });
-    this.listened.then(
+    listened.then(
       () => {
         if (options.connectOnStart ?? true) for (const link of this.links.values()) link.connectEagerly();
       },
       (e: Error) => this.report(new PeerConnectionError(`cannot listen: ${e.message}`, `${options.listen.host}:${options.listen.port}`)),
     );
     this.server.on('error', (e: Error) => this.report(new PeerConnectionError(e.message, `${options.listen.host}:${options.listen.port}`)));
+    return listened;
   }
 
   /** Resolves with the bound address once the server listens (rejects if it cannot). */

@@ -37,33 +37,37 @@ describe('Figure 2, Rules for Servers — all servers', () => {
 describe('Figure 2, Rules for Servers — followers', () => {
   test('§5.2 if the election timeout elapses without contact: convert to candidate', () => {
     const s = makeState({ term: 2, log: [1, 2] });
-    const fx = step(s, { kind: 'electionTimeout', epoch: s.epoch }).list;
+    const fx = step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true }).list;
     expect(s.role.name).toBe('candidate');
     expect(types(fx)).toEqual(['saveHardState', 'send RequestVote to n2', 'send RequestVote to n3']);
   });
 
   test('§5.2 a timer of an earlier role epoch is ignored (the role that set it is gone)', () => {
     const s = makeState({});
-    step(s, { kind: 'electionTimeout', epoch: s.epoch }); // candidate of term 1
+    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true }); // candidate of term 1
     const stale = s.epoch;
     msg(s, 'n2', appendEntries({ term: 1 })); // back to follower: a new epoch
-    expect(step(s, { kind: 'electionTimeout', epoch: stale }).list).toEqual([]);
+    expect(step(s, { kind: 'electionTimeout', epoch: stale, forced: true }).list).toEqual([]);
     expect(s.role.name).toBe('follower');
   });
 
   test('§5.2 learning of a newer term alone does not restart the election timer', () => {
-    const s = makeState({ term: 1 });
-    const epoch = s.epoch;
+    const s = makeState({ term: 1, log: [1] }); // n3's empty log below does not get its vote
+    const { epoch, electionDeadline } = s;
+    s.now = 100;
     msg(s, 'n3', { type: 'RequestVote', term: 5, candidateId: 'n3', lastLogIndex: 0, lastLogTerm: 0, leadershipTransfer: false });
     expect(s.term).toBe(5);
     expect(s.epoch).toBe(epoch); // the same follower timer keeps running...
-    const fx = msg(s, 'n2', { type: 'RequestVote', term: 6, candidateId: 'n2', lastLogIndex: 9, lastLogTerm: 9, leadershipTransfer: false });
-    expect(fx).toContainEqual({ type: 'resetElectionTimer' }); // ...unless a vote is granted
+    expect(s.electionDeadline).toBe(electionDeadline);
+    msg(s, 'n2', { type: 'RequestVote', term: 6, candidateId: 'n2', lastLogIndex: 9, lastLogTerm: 9, leadershipTransfer: false });
+    expect(s.electionDeadline).toBe(100 + 225); // ...unless a vote is granted
   });
 
   test('§5.2 hearing from the current leader resets the election timer', () => {
     const s = makeState({ term: 1 });
-    expect(types(msg(s, 'n2', appendEntries({ term: 1 })))).toContain('resetElectionTimer');
+    s.now = 100;
+    msg(s, 'n2', appendEntries({ term: 1 }));
+    expect(s.electionDeadline).toBe(100 + 225);
     expect(s.leaderId).toBe('n2');
   });
 });
@@ -71,7 +75,7 @@ describe('Figure 2, Rules for Servers — followers', () => {
 describe('Figure 2, Rules for Servers — candidates', () => {
   test('§5.2 on conversion: increment currentTerm, vote for self, send RequestVote to all other servers', () => {
     const s = makeState({ term: 3, log: [1, 3] });
-    const fx = step(s, { kind: 'electionTimeout', epoch: s.epoch }).list;
+    const fx = step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true }).list;
     expect(s.term).toBe(4);
     expect(s.votedFor).toBe('n1');
     expect(fx[0]).toEqual({ type: 'saveHardState', hardState: { term: 4, votedFor: 'n1' } });
@@ -81,14 +85,14 @@ describe('Figure 2, Rules for Servers — candidates', () => {
     ]);
     // Asking may precede the durable vote; counting it may not.
     expect(sent(fx).every((m) => !m.afterPersist)).toBe(true);
-    if (s.role.name === 'candidate') expect([...s.role.votes]).toEqual([]);
+    expect(s.role).toMatchObject({ name: 'candidate', votes: new Set() });
     step(s, { kind: 'voteSaved', term: 4, votedFor: 'n1' });
-    if (s.role.name === 'candidate') expect([...s.role.votes]).toEqual(['n1']);
+    expect(s.role).toMatchObject({ name: 'candidate', votes: new Set(['n1']) });
   });
 
   test('§5.2 a candidate does not win before its own vote is durable', () => {
     const s = makeState({ voters: ['n1', 'n2', 'n3'] });
-    step(s, { kind: 'electionTimeout', epoch: s.epoch });
+    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
     msg(s, 'n2', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
     expect(s.role.name).toBe('candidate'); // n2's vote alone is no majority of 3
     step(s, { kind: 'voteSaved', term: 0, votedFor: null }); // an older save
@@ -99,7 +103,7 @@ describe('Figure 2, Rules for Servers — candidates', () => {
 
   test('§5.2 if votes are received from a majority of servers: become leader', () => {
     const s = makeState({ voters: ['n1', 'n2', 'n3', 'n4', 'n5'] });
-    step(s, { kind: 'electionTimeout', epoch: s.epoch });
+    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
     step(s, { kind: 'voteSaved', term: 1, votedFor: 'n1' });
     msg(s, 'n2', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
     expect(s.role.name).toBe('candidate');
@@ -113,7 +117,7 @@ describe('Figure 2, Rules for Servers — candidates', () => {
 
   test('§5.2 if AppendEntries is received from the new leader: convert to follower', () => {
     const s = makeState({});
-    step(s, { kind: 'electionTimeout', epoch: s.epoch });
+    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
     msg(s, 'n3', appendEntries({ term: 1, leaderId: 'n3' }));
     expect(s.role.name).toBe('follower');
     expect(s.leaderId).toBe('n3');
@@ -122,17 +126,17 @@ describe('Figure 2, Rules for Servers — candidates', () => {
 
   test('§5.2 if the election timeout elapses: start a new election', () => {
     const s = makeState({});
-    step(s, { kind: 'electionTimeout', epoch: s.epoch });
-    step(s, { kind: 'electionTimeout', epoch: s.epoch });
+    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
+    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
     expect(s.term).toBe(2);
     expect(s.role.name).toBe('candidate');
     step(s, { kind: 'voteSaved', term: 1, votedFor: 'n1' }); // the first election's vote: stale
-    if (s.role.name === 'candidate') expect([...s.role.votes]).toEqual([]);
+    expect(s.role).toMatchObject({ name: 'candidate', votes: new Set() });
   });
 
   test('§5.2 a single-node cluster elects itself once its vote is durable', () => {
     const s = makeState({ voters: ['n1'] });
-    step(s, { kind: 'electionTimeout', epoch: s.epoch });
+    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
     expect(s.role.name).toBe('candidate');
     step(s, { kind: 'voteSaved', term: 1, votedFor: 'n1' });
     expect(s.role.name).toBe('leader');
@@ -142,7 +146,7 @@ describe('Figure 2, Rules for Servers — candidates', () => {
 describe('Figure 2, Rules for Servers — leaders', () => {
   test('§5.2 §5.4.2 upon election: append a no-op of the new term and send AppendEntries to each server', () => {
     const s = makeState({ term: 1, log: [1, 1] });
-    step(s, { kind: 'electionTimeout', epoch: s.epoch });
+    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
     step(s, { kind: 'voteSaved', term: s.term, votedFor: 'n1' });
     const fx = msg(s, 'n2', { type: 'RequestVoteResponse', term: 2, voteGranted: true });
     expect(logTerms(s)).toEqual([1, 1, 2]);
@@ -192,7 +196,7 @@ describe('Figure 2, Rules for Servers — leaders', () => {
 
   test('§5.3 if AppendEntries fails because of log inconsistency: move nextIndex back and retry', () => {
     const s = makeState({ term: 2, log: [1, 1, 2, 2, 2] });
-    step(s, { kind: 'electionTimeout', epoch: s.epoch }); // term 3
+    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true }); // term 3
     step(s, { kind: 'voteSaved', term: s.term, votedFor: 'n1' });
     msg(s, 'n2', { type: 'RequestVoteResponse', term: 3, voteGranted: true }); // noop at 6
     // n3 holds [1, 1, 1, 1]: rejects prev 5 as shorter; then prev 4 with conflict term 1 from index 1.
@@ -215,7 +219,7 @@ describe('Figure 2, Rules for Servers — leaders', () => {
 
   test('§5.3 §5.4 if N > commitIndex, a majority of matchIndex >= N and log[N].term == currentTerm: commitIndex = N', () => {
     const s = makeState({ voters: ['n1', 'n2', 'n3', 'n4', 'n5'] });
-    step(s, { kind: 'electionTimeout', epoch: s.epoch });
+    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
     step(s, { kind: 'voteSaved', term: s.term, votedFor: 'n1' });
     msg(s, 'n2', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
     msg(s, 'n3', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
@@ -257,7 +261,7 @@ describe('Figure 2, RequestVote RPC — receiver implementation', () => {
   test('2. grant if votedFor is null and the candidate log is at least as up-to-date; save the vote before replying', () => {
     const s = makeState({ term: 1, log: [1, 1] });
     const fx = msg(s, 'n2', vote(1, 'n2', 2, 1));
-    expect(types(fx)).toEqual(['saveHardState', 'resetElectionTimer', 'send RequestVoteResponse to n2']);
+    expect(types(fx)).toEqual(['saveHardState', 'send RequestVoteResponse to n2']);
     expect(sent(fx)[0]).toEqual({ to: 'n2', message: { type: 'RequestVoteResponse', term: 1, voteGranted: true }, afterPersist: true });
     expect(s.votedFor).toBe('n2');
   });
@@ -326,7 +330,7 @@ describe('Figure 2, AppendEntries RPC — receiver implementation', () => {
   test('the acknowledgement leaves only after the appended entries are durable', () => {
     const s = makeState({ term: 1 });
     const fx = msg(s, 'n2', appendEntries({ term: 1, entries: entriesAt(1, [1]) }));
-    expect(types(fx)).toEqual(['resetElectionTimer', 'persistEntries', 'send AppendEntriesResponse to n2']);
+    expect(types(fx)).toEqual(['persistEntries', 'send AppendEntriesResponse to n2']);
     expect(sent(fx)[0].afterPersist).toBe(true);
   });
 

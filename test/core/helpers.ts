@@ -19,6 +19,9 @@ export const OPTIONS: ProtocolOptions = {
   electionTimeoutMax: 300,
   maxPromotionLag: 64,
   maxUncommittedBytes: 1 << 20,
+  random: () => 0.5, // every election deadline 225 after it is drawn
+  maxApplyingBytes: 1 << 20,
+  maxApplyingEntries: 1000,
 };
 
 /** Entries with the given terms at indexes 1, 2, ... */
@@ -77,7 +80,7 @@ export function ok(term: number, matchIndex: number): AppendEntriesResponse {
 
 /** Makes n1 the leader of the next term with its own durable vote and n2's. */
 export function elect(s: RaftState): void {
-  step(s, { kind: 'electionTimeout', epoch: s.epoch });
+  step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
   step(s, { kind: 'voteSaved', term: s.term, votedFor: s.id });
   msg(s, 'n2', { type: 'RequestVoteResponse', term: s.term, voteGranted: true });
   expect(s.role.name).toBe('leader');

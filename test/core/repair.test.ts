@@ -29,7 +29,7 @@ test('it refuses pre-votes', () => {
 
 test('its election timer does not make it campaign, and TimeoutNow is ignored', () => {
   const s = damaged();
-  expect(step(s, { kind: 'electionTimeout', epoch: s.epoch }).list).toEqual([]);
+  expect(step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true }).list).toEqual([]);
   expect(msg(s, 'n2', { type: 'TimeoutNow', term: 2 })).toEqual([]);
   expect(s.role.name).toBe('follower');
 });
@@ -38,5 +38,5 @@ test('once repaired it votes and campaigns as any voter', () => {
   const s = damaged();
   step(s, { kind: 'repaired' });
   expect(s.repair).toBeNull();
-  expect(types(step(s, { kind: 'electionTimeout', epoch: s.epoch }).list)).toEqual(['send PreVote to n2', 'send PreVote to n3']);
+  expect(types(step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true }).list)).toEqual(['send PreVote to n2', 'send PreVote to n3']);
 });

@@ -39,11 +39,15 @@ describe('recovering a lost hard state: while answers are owed', () => {
 
   test('its election timer sends TermQuery to those that owe an answer and re-arms itself; it never campaigns', () => {
     const s = recovering();
+    s.now = 1000;
     const fx = step(s, { kind: 'electionTimeout', epoch: s.epoch }).list;
-    expect(types(fx)).toEqual(['resetElectionTimer', 'send TermQuery to n2', 'send TermQuery to n3']);
+    expect(types(fx)).toEqual(['send TermQuery to n2', 'send TermQuery to n3']);
     expect(s.role.name).toBe('follower');
+    expect(s.electionDeadline).toBeGreaterThanOrEqual(1000 + 150); // the next round
+    expect(s.electionDeadline).toBeLessThanOrEqual(1000 + 300);
     msg(s, 'n2', { type: 'TermReport', term: 4 });
-    expect(types(step(s, { kind: 'electionTimeout', epoch: s.epoch }).list)).toEqual(['resetElectionTimer', 'send TermQuery to n3']);
+    s.now = s.electionDeadline;
+    expect(types(step(s, { kind: 'electionTimeout', epoch: s.epoch }).list)).toEqual(['send TermQuery to n3']);
   });
 
   test('it grants no vote and no pre-vote, of any term, and ignores TimeoutNow', () => {
@@ -73,7 +77,7 @@ describe('recovering a lost hard state: while answers are owed', () => {
     msg(s, 'n2', { type: 'TermReport', term: 4 });
     const stalls = [];
     for (let round = 0; round < STALL_ROUNDS + 3; round++) {
-      stalls.push(...step(s, { kind: 'electionTimeout', epoch: s.epoch }).list.filter((e) => e.type === 'termRecoveryStalled'));
+      stalls.push(...step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true }).list.filter((e) => e.type === 'termRecoveryStalled'));
     }
     expect(stalls).toEqual([{ type: 'termRecoveryStalled', missing: ['n3'] }]);
     expect(s.repair?.terms).toBeDefined();
@@ -121,7 +125,7 @@ describe('recovering a lost hard state: once every member has answered', () => {
   test('afterwards it campaigns as any voter, and takes entries', () => {
     const s = recovering();
     recover(s, { n2: 4, n3: 4 });
-    expect(types(step(s, { kind: 'electionTimeout', epoch: s.epoch }).list)).toEqual(['send PreVote to n2', 'send PreVote to n3']);
+    expect(types(step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true }).list)).toEqual(['send PreVote to n2', 'send PreVote to n3']);
     const t = recovering();
     recover(t, { n2: 4, n3: 4 });
     msg(t, 'n2', appendEntries(5));

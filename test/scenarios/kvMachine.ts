@@ -1,5 +1,5 @@
 import type { CommittedEntry } from '../../src/messages/entry';
-import type { StateMachine } from '../../src/streams/snapshots';
+import type { StateMachine } from '../../src/api';
 import { TestCluster, TestClusterOptions } from '../../src/testing';
 
 /** A tiny key-value state machine ("key=value" commands) with streaming snapshots. */

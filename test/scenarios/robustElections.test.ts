@@ -19,7 +19,7 @@ function leaderChanges(c: TestCluster): { count: () => number } {
 describe('PreVote (§9.6)', () => {
   test('a pre-candidate asks with term + 1 and raises nothing; a majority of pre-votes starts the real election', () => {
     const s = makeState({ term: 3, log: [1, 3], options: robust });
-    let fx = step(s, { kind: 'electionTimeout', epoch: s.epoch }).list;
+    let fx = step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true }).list;
     expect(s.role.name).toBe('precandidate');
     expect(s.term).toBe(3);
     expect(types(fx)).toEqual(['send PreVote to n2', 'send PreVote to n3']); // nothing persisted
@@ -48,7 +48,7 @@ describe('PreVote (§9.6)', () => {
 
   test('a refusal carrying a newer term makes the pre-candidate adopt it', () => {
     const s = makeState({ term: 2, options: robust });
-    step(s, { kind: 'electionTimeout', epoch: s.epoch });
+    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
     step(s, { kind: 'message', from: 'n2', message: { type: 'PreVoteResponse', term: 7, voteGranted: false } });
     expect(s.role.name).toBe('follower');
     expect(s.term).toBe(7);

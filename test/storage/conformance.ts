@@ -1,7 +1,8 @@
-import type { ClusterConfig } from '../../src/core/config';
+import type { ClusterConfig } from '../../src/messages/config';
 import { StorageFailedError } from '../../src/errors';
 import { Entry, EntryKind } from '../../src/messages/entry';
-import { HardState, PersistedState, SnapshotMeta, Storage } from '../../src/storage/storage';
+import { HardState, SnapshotMeta } from '../../src/messages/persisted';
+import { PersistedState, Storage } from '../../src/storage/storage';
 
 /**
  * How the conformance suite drives one `Storage` implementation.

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { CorruptLogError, DirectoryLockedError } from '../../src/storage/fileErrors';
 import { FileStorage } from '../../src/storage/fileStorage';
 import { FILE_HEADER_BYTES, scanRecords, ScannedRecord } from '../../src/storage/fileRecordFraming';
-import { HardState } from '../../src/storage/storage';
+import { HardState } from '../../src/messages/persisted';
 import { makeEntry, payload } from './fixtures/walChild';
 import { TempDirs } from './tempDirs';
 import { transpileFixture } from './transpiledFixture';

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { FileStorage } from '../../src/storage/fileStorage';
-import { HardState } from '../../src/storage/storage';
+import { HardState } from '../../src/messages/persisted';
 import { decodeTerms, SNAPSHOT_SEGMENT_BYTES, smallPayload, snapshotContent } from './fixtures/snapshotChild';
 import { TempDirs } from './tempDirs';
 import { transpileFixture } from './transpiledFixture';

@@ -28,7 +28,8 @@ function setup() {
   const notices = new CommitNotices(scheduler, (to) => heldNotices.push(to), () => true);
   const notMine = { onEffect: () => false } as unknown;
   const driver = new EffectDriver({
-    ...{ durableSteps, notices, tracker, requests, barrier, settleApplied: () => undefined, electionTimerReset: () => undefined, termRecovery: () => undefined },
+    ...{ durableSteps, notices, tracker, requests, barrier, applier: { push: () => undefined, appliedUpTo: 0, originalOf: () => undefined } },
+    termRecovery: () => undefined,
     ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver },
   });
   const state = makeState({ id: 'n2', term: 3 });

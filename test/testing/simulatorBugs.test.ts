@@ -7,7 +7,8 @@
 
 import { merge, Observable, SchedulerLike, Subject } from 'rxjs';
 import { MemoryStorage } from '../../src/storage/memoryStorage';
-import type { HardState, SnapshotMeta, SnapshotWriter } from '../../src/storage/storage';
+import type { HardState, SnapshotMeta } from '../../src/messages/persisted';
+import type { SnapshotWriter } from '../../src/storage/storage';
 import type { Entry } from '../../src/messages/entry';
 import type { Envelope, NodeId, RaftMessage } from '../../src/messages/types';
 import type { Transport } from '../../src/transports/transport';

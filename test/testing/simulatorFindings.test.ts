@@ -47,7 +47,7 @@ describe('simulator findings', () => {
   // nothing happened, had retried: its append applied twice.
   test('a forwarded request refused during a leadership transfer stays refused after the transfer gives up', () => {
     const s = makeState({ term: 1, log: [1] });
-    step(s, { kind: 'electionTimeout', epoch: s.epoch });
+    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
     step(s, { kind: 'voteSaved', term: 2, votedFor: 'n1' });
     step(s, { kind: 'message', from: 'n2', message: { type: 'RequestVoteResponse', term: 2, voteGranted: true } });
     step(s, { kind: 'transferLeadership', requestId: 1, to: 'n2' });

@@ -1,7 +1,7 @@
-import { InvalidMessageError } from '../errors';
-import type { Entry } from '../messages/entry';
-import { EntryKind } from '../messages/entry';
-import type { NodeId } from '../messages/types';
+import type { Entry } from './entry';
+import { EntryKind } from './entry';
+import { InvalidMessageError } from './errors';
+import type { NodeId } from './nodeId';
 
 /**
  * A cluster configuration (Raft dissertation ch. 4). In a joint configuration
@@ -23,33 +23,6 @@ export interface ConfigAt {
   readonly config: ClusterConfig;
 }
 
-/** Whether the ids for which `granted` holds form a majority of the configuration (of both halves when joint). */
-export function quorumReached(config: ClusterConfig, granted: (id: NodeId) => boolean): boolean {
-  return majority(config.voters, granted) && (!config.oldVoters || majority(config.oldVoters, granted));
-}
-
-function majority(voters: readonly NodeId[], granted: (id: NodeId) => boolean): boolean {
-  if (voters.length === 0) return false;
-  let n = 0;
-  for (const v of voters) if (granted(v)) n++;
-  return n > voters.length / 2;
-}
-
-/**
- * The largest value that a majority of the configuration (of both halves when joint)
- * has reached: for match indexes, the highest index stored on a majority.
- */
-export function quorumValue(config: ClusterConfig, valueOf: (id: NodeId) => number): number {
-  const value = majorityValue(config.voters, valueOf);
-  return config.oldVoters ? Math.min(value, majorityValue(config.oldVoters, valueOf)) : value;
-}
-
-function majorityValue(voters: readonly NodeId[], valueOf: (id: NodeId) => number): number {
-  if (voters.length === 0) return 0;
-  const values = voters.map(valueOf).sort((a, b) => b - a);
-  return values[Math.floor(voters.length / 2)];
-}
-
 /** Every id the configuration names: voters (old and new) and learners. */
 export function members(config: ClusterConfig): NodeId[] {
   return [...new Set([...config.voters, ...(config.oldVoters ?? []), ...config.learners])];
@@ -60,15 +33,17 @@ export function isVoter(config: ClusterConfig, id: NodeId): boolean {
   return config.voters.includes(id) || (config.oldVoters?.includes(id) ?? false);
 }
 
-/** Whether a single election round can be won by this node alone. */
-export function isSingleVoter(config: ClusterConfig, id: NodeId): boolean {
-  return quorumReached(config, (v) => v === id);
-}
-
+/**
+ * The bytes of a configuration entry (`EntryKind.Config`): UTF-8 JSON.
+ *
+ * @example
+ * decodeConfig(encodeConfig({ voters: ['n1'], learners: [], addresses: {} })).voters; // ['n1']
+ */
 export function encodeConfig(config: ClusterConfig): Uint8Array {
   return Buffer.from(JSON.stringify(config), 'utf8');
 }
 
+/** A configuration entry's bytes, checked; throws `InvalidMessageError` saying what is wrong. */
 export function decodeConfig(data: Uint8Array): ClusterConfig {
   let raw: unknown;
   try {

@@ -1,0 +1,47 @@
+import { BehaviorSubject, EMPTY, Observable, switchMap } from 'rxjs';
+import type { RaftEvent } from '../core/events';
+import type { RaftState, RoleName } from '../core/state';
+import type { RoleContext } from './context';
+import { rolePipelines } from './index';
+
+/**
+ * The role pipelines of one node, switched with its role: `events$` is
+ * `role$.pipe(switchMap(role => pipelines[role](ctx)))`, so leaving a role (or starting
+ * a new epoch of it) unsubscribes every timer and stream of the old one at once, and
+ * nothing of it can fire afterwards. `follow` runs after every turn: it hands the rules'
+ * election deadline to the pipelines, then switches if the role or epoch changed.
+ *
+ * @example
+ * const roles = new RoleSwitch({ scheduler, heartbeatInterval: 50 });
+ * roles.events$.subscribe((e) => loop.next(e));
+ * const previous = roles.follow(state); // after each turn
+ */
+export class RoleSwitch {
+  private readonly current = new BehaviorSubject<{ readonly role: RoleName; readonly epoch: number } | null>(null);
+  /** `RaftState.electionDeadline` as of the last turn, for the follower and candidate pipelines. */
+  private readonly deadline = new BehaviorSubject<number>(Infinity);
+  readonly events$: Observable<RaftEvent>;
+
+  constructor(context: Omit<RoleContext, 'electionDeadline$'>) {
+    const ctx: RoleContext = { ...context, electionDeadline$: this.deadline.asObservable() };
+    this.events$ = this.current.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : EMPTY)));
+  }
+
+  /**
+   * Publishes the election deadline (before a new role's pipeline subscribes to it), then
+   * switches pipelines if the role or its epoch changed. Returns the role left, if any.
+   */
+  follow(s: RaftState): RoleName | null {
+    if (s.electionDeadline !== this.deadline.value) this.deadline.next(s.electionDeadline);
+    const current = this.current.value;
+    if (current && current.epoch === s.epoch && current.role === s.role.name) return null;
+    this.current.next({ role: s.role.name, epoch: s.epoch });
+    return current?.role ?? null;
+  }
+
+  /** Ends every pipeline (the node stops). */
+  stop(): void {
+    this.current.complete();
+    this.deadline.complete();
+  }
+}

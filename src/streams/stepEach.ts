@@ -1,0 +1,32 @@
+import { map, OperatorFunction } from 'rxjs';
+import type { Effect } from '../core/effects';
+import type { RaftEvent } from '../core/events';
+import type { RaftState } from '../core/state';
+import { step } from '../core/step';
+import { RaftError } from '../errors';
+
+/**
+ * The engine as an operator: each event goes through `step` on the node's state, at the
+ * scheduler's current time, and comes out as the list of effects the rules decided (etcd's
+ * `Ready`). Put it behind `serializeTurns`, so one event is stepped at a time. A rule that
+ * throws (a broken invariant) errors the stream: the node stops rather than act on a
+ * corrupt state.
+ *
+ * ```
+ * events:  --m----t------p--
+ * effects: --[…]--[…]----[…]-   (one list per event, possibly empty)
+ * ```
+ *
+ * @example
+ * events$.pipe(serializeTurns(), stepEach(state, () => scheduler.now())).subscribe((effects) => driver.carryOut(effects, state));
+ */
+export function stepEach(state: RaftState, now: () => number): OperatorFunction<RaftEvent, readonly Effect[]> {
+  return map((event) => {
+    state.now = now();
+    try {
+      return step(state, event).list;
+    } catch (e) {
+      throw e instanceof Error ? e : new RaftError(String(e));
+    }
+  });
+}

@@ -1,0 +1,169 @@
+/** The pure parts of the A/B benchmark harness (bench/ab.ts): options, metrics, statistics, table. No benchmark runs here. */
+import { clusterMetrics, recordedSteal, transportMetrics, AbResultFormatError } from '../../bench/abMetrics';
+import { AbUsageError, MAX_ROUNDS, parseAbOptions } from '../../bench/abOptions';
+import { benchCommand } from '../../bench/abRun';
+import { compare, formatTable, formatValue, Metric, ratio, ratioNoise, spreadPercent, verdict } from '../../bench/abStats';
+
+const m = (name: string, value: number, better: Metric['better'] = 'higher', control = false): Metric => ({ name, value, better, control });
+
+describe('bench:ab options', () => {
+  it('needs only --base; B defaults to the worktree, 3 rounds, both suites', () => {
+    expect(parseAbOptions(['--base', 'e4fb380'])).toEqual({ base: 'e4fb380', head: 'worktree', rounds: 3, suites: ['cluster', 'transport'], quick: false, timeoutSeconds: 1500 });
+  });
+
+  it('reads every option, in both --x v and --x=v forms', () => {
+    expect(parseAbOptions(['--base=main~3', '--head', 'HEAD', '--rounds=2', '--suite', 'transport', '--quick', '--timeout', '90'])).toEqual({
+      base: 'main~3',
+      head: 'HEAD',
+      rounds: 2,
+      suites: ['transport'],
+      quick: true,
+      timeoutSeconds: 90,
+    });
+    expect(parseAbOptions(['--base', 'a', '--quick']).timeoutSeconds).toBe(400);
+    expect(parseAbOptions(['--base', 'a', '--suite', 'cluster']).suites).toEqual(['cluster']);
+  });
+
+  it.each([
+    [[], /--base <git-rev> is required/],
+    [['--base'], /--base needs a value/],
+    [['--base', 'a', '--rounds', '0'], /--rounds: expected a whole number from 1 to 20, got "0"/],
+    [['--base', 'a', '--rounds', String(MAX_ROUNDS + 1)], /--rounds: expected a whole number from 1 to 20/],
+    [['--base', 'a', '--rounds', '2.5'], /--rounds: expected a whole number/],
+    [['--base', 'a', '--rounds', 'three'], /--rounds: expected a whole number .* got "three"/],
+    [['--base', 'a', '--suite', 'storage'], /--suite: expected cluster, transport or both, got "storage"/],
+    [['--base', 'a', '--timeout', '5'], /--timeout: expected a whole number from 10/],
+    [['--base', 'a', '--runs', '3'], /unknown option --runs \(known: --base, --head/],
+    [['--base', 'a', 'b'], /unexpected argument "b"/],
+    [['--base', 'a', '--base', 'b'], /--base given twice/],
+    [['--base', 'a', '--quick=yes'], /--quick takes no value/],
+    [['--base', '-rf'], /--base: "-rf" is not a git revision/],
+    [['--base', 'a;rm -rf x'], /--base: "a;rm -rf x" is not a git revision/],
+    [['--base', 'worktree'], /--base: 'worktree' can only be the head/],
+  ])('rejects %j with a clear AbUsageError', (argv, message) => {
+    expect(() => parseAbOptions(argv)).toThrow(AbUsageError);
+    expect(() => parseAbOptions(argv)).toThrow(message);
+  });
+});
+
+describe('bench:ab commands', () => {
+  it('runs the benchmarks exactly as npm run bench and bench:transport do unless --quick', () => {
+    expect(benchCommand('cluster', false)).toEqual({ script: 'bench/cluster.ts', args: [], env: {} });
+    expect(benchCommand('transport', false)).toEqual({ script: 'bench/transport.ts', args: [], env: {} });
+  });
+
+  it('reduces both with --quick through options the benchmarks accept', () => {
+    expect(benchCommand('cluster', true).args).toEqual(['--duration', '5', '--warmup', '1', '--levels', '1,64', '--http-client', 'raw', '--failovers', '5']);
+    expect(benchCommand('transport', true).env).toEqual({ RUNS: '1', SECONDS: '3' });
+  });
+});
+
+describe('bench:ab statistics', () => {
+  it('ratio is B/A, NaN where A is zero or missing', () => {
+    expect(ratio(200, 190)).toBe(0.95);
+    expect(ratio(0, 1)).toBeNaN();
+    expect(ratio(NaN, 1)).toBeNaN();
+  });
+
+  it('spread is (max − min) / median in percent over the finite values', () => {
+    expect(spreadPercent([90, 100, 110])).toBeCloseTo(20);
+    expect(spreadPercent([100, NaN, 104])).toBeCloseTo(4 / 1.02);
+    expect(spreadPercent([100])).toBeNaN();
+  });
+
+  it('lines up rounds by metric name, takes medians and says which way B moved', () => {
+    const a = [
+      [m('writes/s', 1000), m('p50 ms', 1.0, 'lower')],
+      [m('writes/s', 1200), m('p50 ms', 1.2, 'lower')],
+      [m('writes/s', 1100), m('p50 ms', 1.1, 'lower')],
+    ];
+    const b = [
+      [m('p50 ms', 1.32, 'lower'), m('writes/s', 1000)],
+      [m('writes/s', 1020), m('p50 ms', 1.3, 'lower')],
+      [m('writes/s', 1010)], // this round lost its p50 (a failed run)
+    ];
+    const [writes, p50] = compare(a, b);
+    expect(writes).toMatchObject({ name: 'writes/s', a: [1000, 1200, 1100], b: [1000, 1020, 1010], medianA: 1100, medianB: 1010 });
+    expect(writes.ratio).toBeCloseTo(1010 / 1100);
+    expect(writes.worsePercent).toBeCloseTo(100 * (1 - 1010 / 1100));
+    expect(writes.spreadA).toBeCloseTo((100 * 200) / 1100);
+    expect(p50).toMatchObject({ name: 'p50 ms', b: [1.32, 1.3, NaN], medianA: 1.1, medianB: 1.31 });
+    // Lower is better: a higher median latency is B worse.
+    expect(p50.worsePercent).toBeCloseTo(100 * (1.31 / 1.1 - 1));
+    expect(verdict(writes)).toBe('B worse 8.2% (inside the spread)');
+    expect(verdict(p50)).toBe('B worse 19.1%');
+  });
+
+  it('calls a change within 5% within, and marks controls and missing data', () => {
+    const [same, better, control, missing] = compare(
+      [[m('a', 100), m('b', 2, 'lower'), m('raw', 100, 'higher', true), m('gone', 5)]],
+      [[m('a', 96), m('b', 1.8, 'lower'), m('raw', 50, 'higher', true)]],
+    );
+    expect(verdict(same)).toBe('within 5%');
+    expect(verdict(better)).toBe('B better 10.0%');
+    expect(verdict(control)).toBe('control (machine, not code)');
+    expect(verdict(missing)).toBe('no data');
+    expect(ratioNoise([same, better, control, missing])).toEqual({ count: 2, medianPercent: expect.closeTo(7), maxPercent: expect.closeTo(10), maxName: 'b' });
+  });
+
+  it('formats a table with one aligned row per metric', () => {
+    const rows = compare([[m('library c=1 writes/s', 1106.4)], [m('library c=1 writes/s', 1200)]], [[m('library c=1 writes/s', 1150)], [m('library c=1 writes/s', 1180)]]);
+    expect(formatTable(rows).split('\n')).toEqual([
+      '| metric               | better | A median | B median |   B/A | A spread | B spread | rounds A/B | verdict   |',
+      '|----------------------|--------|---------:|---------:|------:|---------:|---------:|-----------:|-----------|',
+      '| library c=1 writes/s | higher |    1,153 |    1,165 | 1.010 |     8.1% |     2.6% |        2/2 | within 5% |',
+    ]);
+    expect([formatValue(63461.6), formatValue(191), formatValue(1.234), formatValue(0.4721), formatValue(NaN)]).toEqual(['63,462', '191.0', '1.23', '0.472', '-']);
+  });
+});
+
+describe('bench:ab metrics', () => {
+  const load = (concurrency: number, writesPerSec: number) => ({
+    concurrency,
+    seconds: 10,
+    writes: writesPerSec * 10,
+    writesPerSec,
+    latencyMs: { p50: 0.5, p99: 2, p999: 3, max: 4 },
+    errors: {},
+    counters: { leaderCpuMicrosPerWrite: 40 },
+  });
+
+  it('reads the summary of a cluster benchmark result', () => {
+    const json = {
+      summary: {
+        cpuStealPercent: 3,
+        floor: { roundTripP50Ms: 0.03, fsyncP50Ms: 0.12, replicationP50Ms: 0.19, replication3P50Ms: 0.3, httpRequestsPerSec: { raw: 22000 } },
+        library: [load(1, 2000), load(256, 60000)],
+        http: { raw: [load(64, 9000)] },
+        failover: { medianMs: 191, p99Ms: 300, maxMs: 310 },
+      },
+    };
+    const metrics = clusterMetrics(json);
+    expect(metrics.map((x) => x.name)).toEqual([
+      'library c=1 writes/s', 'library c=1 p50 ms', 'library c=1 p99 ms', 'library c=1 leader CPU µs/write',
+      'library c=256 writes/s', 'library c=256 p50 ms', 'library c=256 p99 ms', 'library c=256 leader CPU µs/write',
+      'http raw c=64 writes/s', 'http raw c=64 p50 ms', 'http raw c=64 p99 ms', 'http raw c=64 leader CPU µs/write',
+      'failover median ms',
+      'floor loopback round trip p50 ms', 'floor append+fdatasync p50 ms', 'floor hand-rolled replication p50 ms', 'floor bare node:http raw requests/s',
+    ]);
+    expect(metrics[4]).toEqual({ name: 'library c=256 writes/s', value: 60000, better: 'higher', control: false });
+    expect(metrics[12]).toEqual({ name: 'failover median ms', value: 191, better: 'lower', control: false });
+    expect(metrics.filter((x) => x.control).map((x) => x.name)).toEqual(metrics.slice(13).map((x) => x.name));
+    expect(recordedSteal(json)).toBe(3);
+  });
+
+  it('reads the summary of a transport benchmark result; raw sockets are controls', () => {
+    const json = { cpuStealPercent: 12, summary: [{ scenario: 'heartbeat', pairsPerSecond: 227000, clientCpuMicros: 4, serverCpuMicros: 3 }, { scenario: 'raw-heartbeat', pairsPerSecond: 500000, clientCpuMicros: 1, serverCpuMicros: 1 }] };
+    expect(transportMetrics(json)).toEqual([
+      m('heartbeat pairs/s', 227000), m('heartbeat client CPU µs/pair', 4, 'lower'), m('heartbeat server CPU µs/pair', 3, 'lower'),
+      m('raw-heartbeat pairs/s', 500000, 'higher', true), m('raw-heartbeat client CPU µs/pair', 1, 'lower', true), m('raw-heartbeat server CPU µs/pair', 1, 'lower', true),
+    ]);
+    expect(recordedSteal(json)).toBe(12);
+  });
+
+  it('says so when a file is not the result it should be', () => {
+    expect(() => clusterMetrics({ summary: [] })).toThrow(new AbResultFormatError('not a cluster benchmark result: no "summary" object'));
+    expect(() => transportMetrics({})).toThrow(new AbResultFormatError('not a transport benchmark result: no "summary" array'));
+    expect(recordedSteal(null)).toBeNull();
+  });
+});

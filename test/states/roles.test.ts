@@ -1,0 +1,80 @@
+import { Observable, switchMap } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import type { RoleName } from '../../src/core/state';
+import { RoleContext, rolePipelines } from '../../src/states';
+
+const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+
+function context(s: TestScheduler, electionDeadline$: Observable<number>): RoleContext {
+  return { scheduler: s, heartbeatInterval: 10, electionDeadline$ };
+}
+
+const timeout = (epoch: number) => ({ kind: 'electionTimeout', epoch });
+const tick = (epoch: number) => ({ kind: 'heartbeatTick', epoch });
+
+describe('role pipelines', () => {
+  it.each(['follower', 'precandidate', 'candidate'] as const)('a %s times out at its election deadline, with its epoch', (role) => {
+    const s = scheduler();
+    s.run(({ hot, expectObservable }) => {
+      const deadlines = hot('a', { a: 25 });
+      expectObservable(rolePipelines[role](context(s, deadlines), 3)).toBe('25ms t', { t: timeout(3) });
+    });
+  });
+
+  it('a follower follows a deadline moved by hearing from its leader, and times out only at the last one', () => {
+    const s = scheduler();
+    s.run(({ hot, expectObservable }) => {
+      const deadlines = hot('a 9ms b 9ms c', { a: 25, b: 35, c: 45 }); // heartbeats at 10 and 20
+      expectObservable(rolePipelines.follower(context(s, deadlines), 1)).toBe('45ms t', { t: timeout(1) });
+    });
+  });
+
+  it('a candidate follows a deadline moved earlier', () => {
+    const s = scheduler();
+    s.run(({ hot, expectObservable }) => {
+      const deadlines = hot('a----b', { a: 40, b: 12 });
+      expectObservable(rolePipelines.candidate(context(s, deadlines), 2)).toBe('12ms t', { t: timeout(2) });
+    });
+  });
+
+  it('a follower without a deadline (Infinity) never times out', () => {
+    const s = scheduler();
+    s.run(({ hot, expectObservable }) => {
+      const deadlines = hot('a', { a: Infinity });
+      expectObservable(rolePipelines.follower(context(s, deadlines), 1), '^ 500ms !').toBe('');
+    });
+  });
+
+  it('a leader ticks every heartbeat interval, with its epoch', () => {
+    const s = scheduler();
+    s.run(({ hot, expectObservable }) => {
+      const deadlines = hot('a', { a: 5 }); // a leader ignores election deadlines
+      expectObservable(rolePipelines.leader(context(s, deadlines), 4), '^ 34ms !').toBe('10ms t 9ms t 9ms t', { t: tick(4) });
+    });
+  });
+
+  it('switching role unsubscribes the old pipeline in that frame: a follower that became leader does not time out', () => {
+    const s = scheduler();
+    s.run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      const deadlines = hot('a', { a: 30 });
+      const roles = cold<{ role: RoleName; epoch: number }>('f 19ms l', { f: { role: 'follower', epoch: 1 }, l: { role: 'leader', epoch: 2 } });
+      const ctx = context(s, deadlines);
+      const events = roles.pipe(switchMap((r) => rolePipelines[r.role](ctx, r.epoch)));
+      expectObservable(events, '^ 45ms !').toBe('30ms t 9ms t', { t: tick(2) });
+      expectSubscriptions(deadlines.subscriptions).toBe('^ 19ms !');
+    });
+  });
+
+  it('a new epoch of the same role restarts the pipeline: the old epoch never fires', () => {
+    const s = scheduler();
+    s.run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      const deadlines = hot('a 14ms b', { a: 10, b: 40 });
+      const roles = cold<{ role: RoleName; epoch: number }>('c 4ms d', { c: { role: 'candidate', epoch: 5 }, d: { role: 'candidate', epoch: 6 } });
+      const ctx = context(s, deadlines);
+      const events = roles.pipe(switchMap((r) => rolePipelines[r.role](ctx, r.epoch)));
+      // epoch 6 subscribes at 5, after the deadline 10 was emitted: it waits for the next deadline (40)
+      expectObservable(events).toBe('40ms t', { t: timeout(6) });
+      expectSubscriptions(deadlines.subscriptions).toBe(['^ 4ms !', '5ms ^']);
+    });
+  });
+});
