@@ -103,8 +103,9 @@ export function recoveringTerms(s: RaftState): boolean {
 }
 
 /**
- * The election timer fired while recovering: ask again every member that has not
- * answered, re-arm the timer for the next round, and report once, after
+ * The election deadline passed while recovering: ask every member that has not answered
+ * (the first round goes one election timeout after start), draw the next deadline for
+ * the next round (the runtime schedules it, as for any deadline), and report once, after
  * `STALL_ROUNDS`, who keeps the recovery waiting.
  */
 export function askTerms(s: RaftState, fx: Effects): void {
