@@ -59,6 +59,14 @@ export interface RaftNodeOptions {
   readonly maxBytesPerMessage?: number;
   /** Most unacknowledged AppendEntries per follower (default 16). */
   readonly maxInflight?: number;
+  /**
+   * Most payload bytes in unacknowledged AppendEntries per follower (default 8 MiB, or
+   * `maxBytesPerMessage` when that is larger; at least `maxBytesPerMessage`). With
+   * `maxInflight` it bounds what a leader queues for a slow follower, so bulk entries
+   * cannot fill the links that carry heartbeats. One entry larger than this still goes,
+   * alone. Heartbeats are never held back by it.
+   */
+  readonly maxInflightBytes?: number;
   /** Ask PreVote before raising the term, so a returning node cannot depose a healthy leader (default true). */
   readonly preVote?: boolean;
   /** A leader that has not heard from a majority for `electionTimeout.min` steps down (default true). */

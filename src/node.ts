@@ -105,13 +105,13 @@ class Node implements RaftNode, HasTestHooks {
     this.barrier = new ApplyBarrier(o.scheduler, o.requestTimeout);
     this.notices = new CommitNotices(o.turnScheduler, (to, m) => o.transport.send(to, m), (term) => !this.stopped && this.state?.role.name === 'leader' && this.state.term === term);
     const sessions = new SessionTable(o.sessions);
-    this.roles = new RoleSwitch({ scheduler: o.scheduler, heartbeatInterval: o.heartbeatInterval });
+    this.roles = new RoleSwitch({ id: this.id, scheduler: o.scheduler, heartbeatInterval: o.heartbeatInterval, snapshotSource: o.storage, transport: o.transport });
     this.membership = new MembershipRequests({
       ...{ id: this.id, scheduler: o.scheduler, dispatch, nextRequestId: () => ++this.nextRequestId, tracker: this.tracker },
       ...{ retryInterval: o.heartbeatInterval, timeout: o.requestTimeout * 5, holdProposals: (hold) => this.intake.holdProposals(hold) },
     });
     this.snapshots = new SnapshotDriver({
-      ...{ id: this.id, storage: o.storage, transport: o.transport, stateMachine: o.stateMachine, policy: o.snapshot, sessions },
+      ...{ id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions },
       ...{ dispatch, failStop: (e) => this.failStop(e), report: (e) => this.errors.next(e), isStopped: () => this.stopped },
       ...{ exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.applier.skipUpTo(index) },
     });
@@ -122,7 +122,8 @@ class Node implements RaftNode, HasTestHooks {
     this.subscriptions.add(this.applier.start());
     this.driver = new EffectDriver({
       ...{ durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier },
-      ...{ membership: this.membership, snapshots: this.snapshots, applier: this.applier, termRecovery: termRecoveryHandler(this.id, o.storage, (e) => this.errors.next(e), (e) => this.failStop(e)) },
+      ...{ membership: this.membership, snapshots: this.snapshots, applier: this.applier, sendSnapshotChunk: (r) => this.roles.sendSnapshotChunk(r) },
+      termRecovery: termRecoveryHandler(this.id, o.storage, (e) => this.errors.next(e), (e) => this.failStop(e)),
     });
     this.ready = this.start().catch((e) => {
       this.failStop(e instanceof Error ? e : new RaftError(String(e)));
@@ -237,7 +238,6 @@ class Node implements RaftNode, HasTestHooks {
     this.roles.stop();
     this.tracker.rejectAll(() => reason);
     this.membership.rejectAll(reason);
-    this.snapshots.close();
     this.intake.rejectAll(reason);
     this.requests.rejectAll(reason);
     this.barrier.rejectAll(reason);

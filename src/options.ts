@@ -43,6 +43,7 @@ export interface ResolvedOptions {
   readonly maxEntriesPerMessage: number;
   readonly maxBytesPerMessage: number;
   readonly maxInflight: number;
+  readonly maxInflightBytes: number;
   readonly maxPromotionLag: number;
   readonly maxApplyingBytes: number;
   readonly maxApplyingEntries: number;
@@ -64,6 +65,7 @@ const DEFAULT_OPTIONS = Object.freeze({
   maxEntriesPerMessage: 512,
   maxBytesPerMessage: 1 << 20,
   maxInflight: 16,
+  maxInflightBytes: 8 << 20,
   maxPromotionLag: 64,
   maxApplyingBytes: 16 << 20,
   maxApplyingEntries: 8192,
@@ -83,7 +85,7 @@ const MAX_MEMBERS = 10_000;
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof RaftNodeOptions>([
   'id', 'peers', 'transport', 'storage', 'scheduler', 'turnScheduler', 'random', 'electionTimeout',
   'heartbeatInterval', 'maxCommandBytes', 'maxUncommittedBytes', 'maxEntriesPerMessage', 'maxBytesPerMessage',
-  'maxInflight', 'preVote', 'checkQuorum', 'forward', 'leaseDriftMargin', 'requestTimeout', 'sessions', 'join',
+  'maxInflight', 'maxInflightBytes', 'preVote', 'checkQuorum', 'forward', 'leaseDriftMargin', 'requestTimeout', 'sessions', 'join',
   'addresses', 'maxPromotionLag', 'stateMachine', 'snapshot', 'maxApplyingBytes', 'maxApplyingEntries',
 ]);
 
@@ -111,6 +113,9 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
   checkHeartbeatRoom(heartbeatInterval, electionTimeout);
   const leaseDriftMargin = number('leaseDriftMargin', o.leaseDriftMargin, electionTimeout.min * LEASE_DRIFT_FRACTION);
   checkLeaseDriftMargin(leaseDriftMargin, electionTimeout);
+  const maxBytesPerMessage = count('maxBytesPerMessage', o.maxBytesPerMessage, DEFAULT_OPTIONS.maxBytesPerMessage, 1);
+  const maxInflightBytes = count('maxInflightBytes', o.maxInflightBytes, Math.max(DEFAULT_OPTIONS.maxInflightBytes, maxBytesPerMessage), 1);
+  checkInflightBytes(maxInflightBytes, maxBytesPerMessage);
   const stateMachine = stateMachineOf(o.stateMachine);
   if (o.snapshot !== undefined && stateMachine?.snapshot === undefined) {
     fail('snapshot / stateMachine', `a snapshot policy (${show(o.snapshot)}) without stateMachine.snapshot takes no snapshot: the log would grow without end; pass stateMachine.snapshot and restore too`);
@@ -135,8 +140,9 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     maxCommandBytes: count('maxCommandBytes', o.maxCommandBytes, DEFAULT_OPTIONS.maxCommandBytes, 1),
     maxUncommittedBytes: count('maxUncommittedBytes', o.maxUncommittedBytes, DEFAULT_OPTIONS.maxUncommittedBytes, 1),
     maxEntriesPerMessage: count('maxEntriesPerMessage', o.maxEntriesPerMessage, DEFAULT_OPTIONS.maxEntriesPerMessage, 1),
-    maxBytesPerMessage: count('maxBytesPerMessage', o.maxBytesPerMessage, DEFAULT_OPTIONS.maxBytesPerMessage, 1),
+    maxBytesPerMessage,
     maxInflight: count('maxInflight', o.maxInflight, DEFAULT_OPTIONS.maxInflight, 1),
+    maxInflightBytes,
     maxPromotionLag: count('maxPromotionLag', o.maxPromotionLag, DEFAULT_OPTIONS.maxPromotionLag, 0),
     maxApplyingBytes: count('maxApplyingBytes', o.maxApplyingBytes, DEFAULT_OPTIONS.maxApplyingBytes, 1),
     maxApplyingEntries: count('maxApplyingEntries', o.maxApplyingEntries, DEFAULT_OPTIONS.maxApplyingEntries, 1),
@@ -153,6 +159,7 @@ export function protocolOptions(o: ResolvedOptions): ProtocolOptions {
     maxEntriesPerMessage: o.maxEntriesPerMessage,
     maxBytesPerMessage: o.maxBytesPerMessage,
     maxInflight: o.maxInflight,
+    maxInflightBytes: o.maxInflightBytes,
     stallTicks: STALL_TICKS,
     preVote: o.preVote,
     checkQuorum: o.checkQuorum,
@@ -182,6 +189,18 @@ function checkHeartbeatRoom(heartbeatInterval: number, electionTimeout: TimeoutR
     'heartbeatInterval / electionTimeout.min',
     `heartbeatInterval (${heartbeatInterval}) must be at most electionTimeout.min / 2 (${electionTimeout.min / 2}), ` +
       'leaving half the shortest election timeout for a heartbeat round trip; otherwise followers campaign against a healthy leader',
+  );
+}
+
+/**
+ * The window in bytes per follower must take at least one full AppendEntries, or the
+ * leader could never fill a message (etcd: MaxInflightBytes >= MaxSizePerMsg).
+ */
+function checkInflightBytes(maxInflightBytes: number, maxBytesPerMessage: number): void {
+  if (maxInflightBytes >= maxBytesPerMessage) return;
+  fail(
+    'maxInflightBytes / maxBytesPerMessage',
+    `maxInflightBytes (${maxInflightBytes}) must be at least maxBytesPerMessage (${maxBytesPerMessage}): the bytes in flight to one follower must take at least one full AppendEntries`,
   );
 }
 

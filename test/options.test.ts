@@ -46,6 +46,7 @@ describe('resolveOptions: the defaults the README documents', () => {
       maxEntriesPerMessage: 512,
       maxBytesPerMessage: 2 ** 20,
       maxInflight: 16,
+      maxInflightBytes: 8 * 2 ** 20,
       stateMachine: undefined,
     });
     expect(r.scheduler).toBe(defaultScheduler);
@@ -180,11 +181,18 @@ describe('resolveOptions: the rules', () => {
     expect(e.message).toMatch(/requestTimeout must be greater than 0, got -5/);
   });
 
-  test.each(['maxCommandBytes', 'maxUncommittedBytes', 'maxEntriesPerMessage', 'maxBytesPerMessage', 'maxInflight'])('%s is an integer of at least 1', (name) => {
+  test.each(['maxCommandBytes', 'maxUncommittedBytes', 'maxEntriesPerMessage', 'maxBytesPerMessage', 'maxInflight', 'maxInflightBytes'])('%s is an integer of at least 1', (name) => {
     const e = rejected({ [name]: 0 });
     expect(e.option).toBe(name);
     expect(e.message).toMatch(new RegExp(`${name} must be an integer of at least 1, got 0`));
     expect(rejected({ [name]: 2.5 }).message).toMatch(/got 2.5/);
+  });
+
+  test('maxInflightBytes is at least maxBytesPerMessage (one full AppendEntries fits the window)', () => {
+    const e = rejected({ maxBytesPerMessage: 2 ** 20, maxInflightBytes: 2 ** 19 });
+    expect(e.option).toBe('maxInflightBytes / maxBytesPerMessage');
+    expect(e.message).toMatch(/maxInflightBytes \(524288\) must be at least maxBytesPerMessage \(1048576\)/);
+    expect(resolveOptions({ ...base, maxBytesPerMessage: 16 * 2 ** 20 }).maxInflightBytes).toBe(16 * 2 ** 20); // the default grows with it
   });
 
   test('maxPromotionLag is an integer of at least 0', () => {

@@ -5,7 +5,8 @@
  * - probing: the leader does not yet know where the follower's log matches; it sends
  *   one AppendEntries at a time and waits for the answer.
  * - replicating: the logs match up to `match`; the leader streams entries optimistically,
- *   with up to `maxInflight` AppendEntries unacknowledged.
+ *   with up to `maxInflight` AppendEntries and `maxInflightBytes` payload bytes
+ *   unacknowledged (a window in messages and in bytes, like etcd's Inflights).
  */
 export class Progress {
   /**
@@ -20,8 +21,10 @@ export class Progress {
   probing = true;
   /** Probing: a probe is out and unanswered. */
   probeSent = false;
-  /** Replicating: the last index of each unacknowledged AppendEntries, ascending. */
-  readonly inflight: number[] = [];
+  /** Replicating: the last index and payload bytes of each unacknowledged AppendEntries, ascending by index. */
+  readonly inflight: { readonly lastIndex: number; readonly bytes: number }[] = [];
+  /** Invariant: the sum of `inflight[i].bytes`. */
+  inflightBytes = 0;
   /** Heartbeat ticks since the follower last made progress while something was outstanding. */
   stalledTicks = 0;
   /** The highest heartbeat round the follower answered in this term. */
@@ -44,9 +47,19 @@ export class Progress {
     this.next = lastIndex + 1;
   }
 
-  /** Whether nothing more may be sent until an answer arrives. */
-  isPaused(maxInflight: number): boolean {
-    return this.probing ? this.probeSent : this.inflight.length >= maxInflight;
+  /** Whether nothing more may be sent until an answer arrives: the window is full in messages or in bytes. */
+  isPaused(maxInflight: number, maxInflightBytes = Infinity): boolean {
+    if (this.probing) return this.probeSent;
+    return this.inflight.length >= maxInflight || this.inflightBytes >= maxInflightBytes;
+  }
+
+  /**
+   * Payload bytes the window still takes (replicating). With nothing in flight the room is
+   * unlimited: a single entry larger than the window still goes, alone, or replication
+   * would stall on it.
+   */
+  bytesRoom(maxInflightBytes: number): number {
+    return this.inflight.length === 0 ? Infinity : Math.max(0, maxInflightBytes - this.inflightBytes);
   }
 
   /** Something was sent and not yet answered. */
@@ -54,12 +67,13 @@ export class Progress {
     return this.probing ? this.probeSent : this.inflight.length > 0;
   }
 
-  /** Records a sent AppendEntries whose last entry is `lastIndex`. */
-  sent(lastIndex: number): void {
+  /** Records a sent AppendEntries whose last entry is `lastIndex`, carrying `bytes` of payload. */
+  sent(lastIndex: number, bytes = 0): void {
     if (this.probing) {
       this.probeSent = true;
     } else {
-      this.inflight.push(lastIndex);
+      this.inflight.push({ lastIndex, bytes });
+      this.inflightBytes += bytes;
       this.next = lastIndex + 1;
     }
   }
@@ -72,7 +86,10 @@ export class Progress {
       this.matchSeq = Math.max(this.matchSeq, seq);
     }
     if (this.next <= this.match) this.next = this.match + 1;
-    while (this.inflight.length > 0 && this.inflight[0] <= index) this.inflight.shift();
+    while (this.inflight.length > 0 && this.inflight[0].lastIndex <= index) {
+      this.inflightBytes -= this.inflight[0].bytes;
+      this.inflight.shift();
+    }
     if (advanced) this.stalledTicks = 0;
     return advanced;
   }
@@ -91,16 +108,21 @@ export class Progress {
   becomeReplicating(): void {
     this.probing = false;
     this.probeSent = false;
-    this.inflight.length = 0;
+    this.clearInflight();
     this.next = this.match + 1;
     this.stalledTicks = 0;
+  }
+
+  private clearInflight(): void {
+    this.inflight.length = 0;
+    this.inflightBytes = 0;
   }
 
   /** Falls back to probing from `next` (after a rejection or a stall). */
   becomeProbing(next: number): void {
     this.probing = true;
     this.probeSent = false;
-    this.inflight.length = 0;
+    this.clearInflight();
     this.next = Math.max(next, this.match + 1);
     this.stalledTicks = 0;
   }

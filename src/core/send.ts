@@ -18,14 +18,14 @@ export function broadcastAppend(s: RaftState, fx: Effects): void {
 }
 
 /**
- * Sends `peer` the entries from its `next` index, repeatedly while its window has room
- * (replicating), or one probe (probing; a probe goes out even when it carries no
+ * Sends `peer` the entries from its `next` index, repeatedly while its window has room in
+ * messages (`maxInflight`) and in payload bytes (`maxInflightBytes`) (replicating), or one probe (probing; a probe goes out even when it carries no
  * entries, to learn where the logs match). Sends nothing to an up-to-date follower.
  */
 export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
   if (s.role.name !== 'leader' || pr.snapshot) return;
-  const { maxEntriesPerMessage, maxBytesPerMessage, maxInflight } = s.options;
-  while (!pr.isPaused(maxInflight)) {
+  const { maxEntriesPerMessage, maxBytesPerMessage, maxInflight, maxInflightBytes } = s.options;
+  while (!pr.isPaused(maxInflight, maxInflightBytes)) {
     if (pr.next > s.log.lastIndex && !pr.probing) return;
     const prevLogIndex = pr.next - 1;
     const prevLogTerm = s.log.termAt(prevLogIndex);
@@ -34,8 +34,13 @@ export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects
       return startSnapshotTransfer(s, peer, pr, fx);
     }
     if (prevLogTerm === undefined) throw new Error(`progress of ${peer} points past the log: next ${pr.next}`);
-    const entries = s.log.slice(pr.next, s.log.lastIndex, maxEntriesPerMessage, maxBytesPerMessage);
+    // The window in bytes bounds the message too; its first entry goes even when larger
+    // than the room left only if nothing else is in flight (`bytesRoom`).
+    const room = pr.probing ? Infinity : pr.bytesRoom(maxInflightBytes);
+    const entries = s.log.slice(pr.next, s.log.lastIndex, maxEntriesPerMessage, Math.min(maxBytesPerMessage, room));
     if (entries.length === 0 && !pr.probing) return;
+    const bytes = payloadBytes(entries);
+    if (bytes > room) return; // one entry larger than the room left: it waits for the window to empty
     fx.sendNow(peer, {
       type: 'AppendEntries',
       term: s.term,
@@ -47,9 +52,15 @@ export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects
       seq: s.role.seq,
     });
     pr.commitSent = s.commitIndex;
-    pr.sent(prevLogIndex + entries.length);
+    pr.sent(prevLogIndex + entries.length, bytes);
     if (pr.probing) return;
   }
+}
+
+function payloadBytes(entries: readonly { readonly data: Uint8Array }[]): number {
+  let bytes = 0;
+  for (const e of entries) bytes += e.data.length;
+  return bytes;
 }
 
 /**

@@ -96,6 +96,8 @@ export interface ProtocolOptions {
   readonly maxEntriesPerMessage: number;
   readonly maxBytesPerMessage: number;
   readonly maxInflight: number;
+  /** Most payload bytes in unacknowledged AppendEntries per follower; one entry larger than this still goes, alone. */
+  readonly maxInflightBytes: number;
   /** Heartbeat ticks without progress before a follower is probed afresh. */
   readonly stallTicks: number;
   /** Ask PreVote before raising the term (§9.6). */

@@ -3,7 +3,7 @@ import type { RolePipelines } from './context';
 import { follower } from './follower';
 import { leader } from './leader';
 
-export type { RoleContext, RolePipeline, RolePipelines } from './context';
+export type { RoleContext, RolePipeline, RolePipelines, SnapshotChunkRequest } from './context';
 
 /** The pipeline of each role, selected with `switchMap` over the node's role. */
 export const rolePipelines: RolePipelines = { follower, precandidate: candidate, candidate, leader };

@@ -12,6 +12,13 @@ export interface PendingRead {
   readonly reject: (error: Error) => void;
 }
 
+/**
+ * Most command bytes one turn hands to the node as one `propose` event; proposals beyond
+ * it wait, in order, for the next turns, so one turn's append, encode and send stay short
+ * and heartbeats are not held behind it (DESIGN.md invariant 7).
+ */
+export const MAX_BATCH_BYTES = 4 << 20;
+
 /** A request waiting for an answer from the leader (or from this node's own reads). */
 export type ClientRequest = { readonly kind: 'propose'; readonly waiters: readonly PendingProposal[] } | { readonly kind: 'read'; readonly waiters: readonly PendingRead[] };
 
@@ -19,7 +26,9 @@ export type ClientRequest = { readonly kind: 'propose'; readonly waiters: readon
  * Where `propose()` and `read()` calls enter the node: each kind is gathered per turn
  * (`batchPerTurn`) into one event, so the proposals of one turn become one log append,
  * one fsync and one AppendEntries per follower, and the reads of one turn one ReadIndex
- * round. During a leadership transfer proposals are held and released afterwards, to
+ * round. One turn's proposals carry at most `maxBatchBytes` of commands (default
+ * `MAX_BATCH_BYTES`; a larger command goes alone); the rest follow on the next turns, in
+ * order. During a leadership transfer proposals are held and released afterwards, to
  * whoever leads then.
  *
  * @example
@@ -41,9 +50,10 @@ export class ClientIntake {
     turnScheduler: SchedulerLike,
     requests: OpenRequests<ClientRequest>,
     nextRequestId: () => number,
+    maxBatchBytes = MAX_BATCH_BYTES,
   ) {
     const proposals$ = this.proposals.pipe(
-      batchPerTurn(turnScheduler),
+      batchPerTurn(turnScheduler, { max: maxBatchBytes, weigh: (p: PendingProposal) => p.data.length }),
       map((batch): RaftEvent => {
         for (const p of batch) this.unbatched.delete(p);
         const commands = batch.map((p) => ({ kind: p.kind, data: p.data }));

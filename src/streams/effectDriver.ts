@@ -23,6 +23,8 @@ export interface EffectDriverDeps {
   readonly barrier: ApplyBarrier;
   readonly membership: MembershipRequests;
   readonly snapshots: SnapshotDriver;
+  /** Hands the leader's snapshot chunk to send to that follower's `replicateTo` pipeline. */
+  readonly sendSnapshotChunk: (request: Extract<Effect, { type: 'sendSnapshotChunk' }>) => void;
   /** How far the application has applied (ahead of the engine's `appliedIndex` until it hears), and session duplicates. */
   readonly applier: Pick<Applier, 'push' | 'appliedUpTo' | 'originalOf'>;
   /** The progress of a lost hard state's recovery (`core/termRecovery.ts`). */
@@ -32,7 +34,8 @@ export interface EffectDriverDeps {
 /**
  * Routes the effects of one turn, in the order the rules produced them, to the part of
  * the runtime that carries each out: writes and sends to `durableWrites` (persist, then
- * send what depended on it), snapshot and membership effects to their drivers, and the
+ * send what depended on it), snapshot chunks to send to the leader's pipeline for that
+ * follower, other snapshot and membership effects to their drivers, and the
  * answers to proposals and reads to whoever waits for them — at once when refused, and
  * through the `ApplyBarrier` when they must wait for this node's own apply.
  *
@@ -62,6 +65,9 @@ export class EffectDriver {
         }
         if (effect.message.type === 'AppendEntries') d.notices.sending(effect.to, effect.message);
         d.durableSteps.next({ release: { to: effect.to, message: effect.message }, afterWrites: effect.afterPersist });
+        break;
+      case 'sendSnapshotChunk':
+        d.sendSnapshotChunk(effect);
         break;
       case 'apply':
         d.applier.push(effect.entries);

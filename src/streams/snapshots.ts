@@ -7,24 +7,15 @@ import { StorageFailedError } from '../errors';
 import type { NodeId } from '../messages/types';
 import type { SnapshotMeta } from '../messages/persisted';
 import type { SnapshotWriter, Storage } from '../storage/storage';
-import type { Transport } from '../transports/transport';
 import type { SessionTable } from './sessions';
 import { snapshotChunks, splitSnapshot } from './snapshotStream';
 
 
 
 
-interface Reader {
-  readonly meta: SnapshotMeta;
-  readonly iterator: AsyncIterator<Uint8Array>;
-  next: number;
-  lookahead: Promise<IteratorResult<Uint8Array>>;
-}
-
 export interface SnapshotDriverDeps {
   readonly id: NodeId;
   readonly storage: Storage;
-  readonly transport: Transport;
   readonly stateMachine: StateMachine | undefined;
   readonly policy: SnapshotPolicy;
   readonly sessions: SessionTable;
@@ -44,17 +35,16 @@ export interface SnapshotDriverDeps {
 }
 
 /**
- * Carries out the snapshot effects: taking snapshots by policy, streaming the current
- * snapshot to followers chunk by chunk, storing and restoring snapshots received from
- * the leader. Every snapshot write (local or received) goes through one queue, so at
- * most one writer is open.
+ * Carries out this node's own snapshot work: taking snapshots by policy, storing and
+ * restoring snapshots received from the leader. Every snapshot write (local or received)
+ * goes through one queue, so at most one writer is open. (Sending the snapshot to a
+ * follower is the leader's `replicateTo` pipeline, in `states/`.)
  */
 export class SnapshotDriver {
   /** Serializes snapshot writes: creation and installation never overlap. */
   private chain: Promise<void> = Promise.resolve();
   private creating = false;
   private incoming: { meta: SnapshotMeta; writer: SnapshotWriter } | null = null;
-  private readonly readers = new Map<NodeId, Reader>();
   private bytesSinceSnapshot = 0;
   /** True while the state machine is being restored (no snapshot is taken meanwhile). */
   private restoring = false;
@@ -122,65 +112,11 @@ export class SnapshotDriver {
     };
   }
 
-  /** Handles the snapshot effects; returns whether it did. */
+  /** Handles the `storeSnapshotChunk` effect; returns whether it did. */
   onEffect(effect: Effect): boolean {
-    if (effect.type === 'sendSnapshotChunk') {
-      void this.sendChunk(effect.to, effect.index, effect.chunk, effect.leaderTerm);
-      return true;
-    }
-    if (effect.type === 'storeSnapshotChunk') {
-      this.storeChunk(effect);
-      return true;
-    }
-    return false;
-  }
-
-  close(): void {
-    for (const reader of this.readers.values()) void reader.iterator.return?.();
-    this.readers.clear();
-  }
-
-  private async sendChunk(to: NodeId, index: number, chunk: number, leaderTerm: number): Promise<void> {
-    let reader = this.readers.get(to);
-    if (chunk === 0) {
-      if (reader) void reader.iterator.return?.();
-      // The current snapshot: the one asked for, or a newer one taken since.
-      const snapshot = this.deps.storage.readSnapshot();
-      if (!snapshot || snapshot.meta.index < index) return this.readFailed(to);
-      const iterator = snapshot.chunks[Symbol.asyncIterator]();
-      reader = { meta: snapshot.meta, iterator, next: 0, lookahead: iterator.next() };
-      this.readers.set(to, reader);
-    }
-    if (!reader || reader.meta.index < index || reader.next !== chunk) return this.readFailed(to);
-    try {
-      const current = await reader.lookahead;
-      if (current.done) return this.readFailed(to);
-      reader.lookahead = reader.iterator.next();
-      const after = await reader.lookahead;
-      if (this.readers.get(to) !== reader || this.deps.isStopped()) return;
-      reader.next++;
-      const { meta } = reader;
-      this.deps.transport.send(to, {
-        type: 'InstallSnapshot',
-        term: leaderTerm,
-        leaderId: this.deps.id,
-        lastIncludedIndex: meta.index,
-        lastIncludedTerm: meta.term,
-        config: meta.config,
-        chunk,
-        data: current.value,
-        done: after.done === true,
-      });
-    } catch {
-      this.readFailed(to);
-    }
-  }
-
-  /** Asks the leader to start the transfer over — never synchronously, so a retry cannot spin. */
-  private async readFailed(to: NodeId): Promise<void> {
-    this.readers.delete(to);
-    await Promise.resolve();
-    if (!this.deps.isStopped()) this.deps.dispatch({ kind: 'snapshotReadFailed', to });
+    if (effect.type !== 'storeSnapshotChunk') return false;
+    this.storeChunk(effect);
+    return true;
   }
 
   private storeChunk(effect: Extract<Effect, { type: 'storeSnapshotChunk' }>): void {

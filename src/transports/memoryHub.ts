@@ -1,6 +1,7 @@
 import { Observable, SchedulerLike, Subject } from 'rxjs';
 import { defaultRandom, defaultScheduler } from '../defaults';
 import { InvalidOptionsError } from '../errors';
+import { encodedSize } from '../messages/entryCodec';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import type { Transport } from './transport';
 import { InterceptAction, InterceptOptions, InterceptRule, InterceptSink } from './memoryHubIntercept';
@@ -20,6 +21,14 @@ export interface NetworkFaults {
   readonly reorderDelay?: number;
   /** Delivery delay range (default 1–1). */
   readonly delay?: { readonly min: number; readonly max: number };
+  /**
+   * Bytes per unit of time each link (one direction between two nodes) carries; default
+   * unlimited. Like a TCP connection, a link sends one message at a time, in order: a
+   * message waits for those ahead of it on its link, then takes its size (`wireBytes`)
+   * divided by `bandwidth`, then the delivery delay. A heartbeat queued behind bulk
+   * entries waits for them, as it would on a real connection.
+   */
+  readonly bandwidth?: number;
 }
 
 export interface MemoryHubOptions {
@@ -42,6 +51,10 @@ export interface HubStats {
   blocked: number;
   /** Messages an interception rule acted on (held, dropped, duplicated, delayed or passed). */
   intercepted: number;
+  /** With `bandwidth`: the most bytes a message found queued ahead of it on its link. */
+  maxLinkBacklog: number;
+  /** With `bandwidth`: the longest time a message waited for the messages ahead of it on its link. */
+  maxLinkWait: number;
 }
 
 /**
@@ -63,7 +76,9 @@ export class MemoryHub {
   private faults: NetworkFaults;
   private readonly scheduler: SchedulerLike;
   private readonly random: () => number;
-  readonly stats: HubStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, blocked: 0, intercepted: 0 };
+  readonly stats: HubStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, blocked: 0, intercepted: 0, maxLinkBacklog: 0, maxLinkWait: 0 };
+  /** With `bandwidth`: when each link ("from->to") finishes sending what it holds. */
+  private readonly linkBusyUntil = new Map<string, number>();
   /** Interception rules, in the order they were added; the first active match acts. */
   private rules: InterceptRule[] = [];
   private readonly sink: InterceptSink = {
@@ -203,7 +218,21 @@ export class MemoryHub {
     const { delay = { min: 1, max: 1 }, reorder = 0, reorderDelay = 50 } = this.faults;
     let after = delay.min + this.random() * (delay.max - delay.min) + extra;
     if (reorder && this.random() < reorder) after += this.random() * reorderDelay;
-    this.scheduler.schedule(() => this.deliver(envelope), after);
+    this.scheduler.schedule(() => this.deliver(envelope), this.transmission(envelope) + after);
+  }
+
+  /** With `bandwidth`: how long `envelope` waits for its link and takes to cross it; otherwise 0. */
+  private transmission(envelope: Envelope): number {
+    const { bandwidth } = this.faults;
+    if (!bandwidth) return 0;
+    const key = link(envelope.from, envelope.to);
+    const now = this.scheduler.now();
+    const wait = Math.max(0, (this.linkBusyUntil.get(key) ?? now) - now);
+    this.stats.maxLinkWait = Math.max(this.stats.maxLinkWait, wait);
+    this.stats.maxLinkBacklog = Math.max(this.stats.maxLinkBacklog, wait * bandwidth);
+    const done = now + wait + wireBytes(envelope.message) / bandwidth;
+    this.linkBusyUntil.set(key, done);
+    return done - now;
   }
 
   private deliver(envelope: Envelope): void {
@@ -224,6 +253,29 @@ export class MemoryHub {
   /** @internal */
   release(endpoint: MemoryTransport): void {
     if (this.endpoints.get(endpoint.id) === endpoint) this.endpoints.delete(endpoint.id);
+  }
+}
+
+/** Fixed bytes assumed for a message's envelope and fields besides its payload. */
+const MESSAGE_OVERHEAD_BYTES = 64;
+
+/**
+ * About the bytes `message` takes on a wire: its payload (entries as `encodeEntries` lays
+ * them out, a snapshot chunk, forwarded commands) plus a fixed overhead. For `bandwidth`.
+ *
+ * @example
+ * wireBytes({ type: 'TimeoutNow', term: 3 }); // 64
+ */
+export function wireBytes(message: RaftMessage): number {
+  switch (message.type) {
+    case 'AppendEntries':
+      return MESSAGE_OVERHEAD_BYTES + encodedSize(message.entries);
+    case 'InstallSnapshot':
+      return MESSAGE_OVERHEAD_BYTES + message.data.length;
+    case 'ProposeRequest':
+      return MESSAGE_OVERHEAD_BYTES + message.commands.reduce((n, c) => n + c.data.length, 0);
+    default:
+      return MESSAGE_OVERHEAD_BYTES;
   }
 }
 
@@ -271,6 +323,10 @@ function checkFaults(faults: NetworkFaults): NetworkFaults {
   const d = faults.reorderDelay;
   if (d !== undefined && !(typeof d === 'number' && Number.isFinite(d) && d >= 0)) {
     throw new InvalidOptionsError('faults.reorderDelay', `faults.reorderDelay must be a finite number of at least 0, got ${String(d)}`);
+  }
+  const b = faults.bandwidth;
+  if (b !== undefined && !(typeof b === 'number' && Number.isFinite(b) && b > 0)) {
+    throw new InvalidOptionsError('faults.bandwidth', `faults.bandwidth must be a finite number of bytes per unit of time above 0, got ${String(b)}`);
   }
   const delay = faults.delay;
   if (delay !== undefined) {

@@ -10,6 +10,7 @@ export const OPTIONS: ProtocolOptions = {
   maxEntriesPerMessage: 100,
   maxBytesPerMessage: 1 << 20,
   maxInflight: 4,
+  maxInflightBytes: 1 << 22,
   stallTicks: 2,
   preVote: false,
   checkQuorum: false,

@@ -110,4 +110,45 @@ describe('batchPerTurn', () => {
       expectObservable(source.pipe(batchPerTurn(s)), '---^').toBe('---y-----|', { y: ['b', 'c'] });
     });
   });
+
+  describe('with a limit', () => {
+    const count = { max: 2, weigh: () => 1 };
+
+    it('emits at most the limit per turn and carries the rest, in order, to the next turns (the diagram in its doc comment)', () => {
+      const s = testScheduler();
+      s.run(({ hot, expectObservable }) => {
+        const turn = turns(s, 1);
+        expectObservable(hot('(abcde)-----|').pipe(batchPerTurn(turn, count))).toBe('-xyz--------|', {
+          x: ['a', 'b'],
+          y: ['c', 'd'],
+          z: ['e'],
+        });
+      });
+    });
+
+    it('values arriving while others are carried queue behind them', () => {
+      const s = testScheduler();
+      s.run(({ hot, expectObservable }) => {
+        const turn = turns(s, 5);
+        expectObservable(hot('(abc)-d-----|').pipe(batchPerTurn(turn, count))).toBe('-----x----y-|', { x: ['a', 'b'], y: ['c', 'd'] });
+      });
+    });
+
+    it('weighs by the given function; one value heavier than the limit goes alone', () => {
+      const s = testScheduler();
+      const bytes = { max: 10, weigh: (v: string) => v.length };
+      s.run(({ hot, expectObservable }) => {
+        const turn = turns(s, 1);
+        const source = hot('(abc)-----|', { a: 'aaaaaaaaaaaa', b: 'bbbb', c: 'cccccc' });
+        expectObservable(source.pipe(batchPerTurn(turn, bytes))).toBe('-xy-------|', { x: ['aaaaaaaaaaaa'], y: ['bbbb', 'cccccc'] });
+      });
+    });
+
+    it('on completion emits everything still waiting at once, still in batches within the limit', () => {
+      const s = testScheduler();
+      s.run(({ hot, expectObservable }) => {
+        expectObservable(hot('(abc|)').pipe(batchPerTurn(turns(s, 5), count))).toBe('(xy|)', { x: ['a', 'b'], y: ['c'] });
+      });
+    });
+  });
 });

@@ -1,4 +1,4 @@
-import { Observable, switchMap } from 'rxjs';
+import { NEVER, Observable, switchMap } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { RoleName } from '../../src/core/state';
 import { RoleContext, rolePipelines } from '../../src/states';
@@ -6,7 +6,11 @@ import { RoleContext, rolePipelines } from '../../src/states';
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
 function context(s: TestScheduler, electionDeadline$: Observable<number>): RoleContext {
-  return { scheduler: s, heartbeatInterval: 10, electionDeadline$ };
+  return {
+    ...{ scheduler: s, heartbeatInterval: 10, electionDeadline$ },
+    // no followers: the leader's per-follower pipelines are tested in leader.test.ts
+    ...{ id: 'n1', followers$: NEVER, snapshotChunks$: NEVER, snapshotSource: { readSnapshot: () => null }, transport: { send: () => undefined } },
+  };
 }
 
 const timeout = (epoch: number) => ({ kind: 'electionTimeout', epoch });

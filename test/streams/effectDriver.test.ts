@@ -27,15 +27,16 @@ function setup() {
   const heldNotices: string[] = [];
   const notices = new CommitNotices(scheduler, (to) => heldNotices.push(to), () => true);
   const notMine = { onEffect: () => false } as unknown;
+  const chunkRequests: Effect[] = [];
   const driver = new EffectDriver({
     ...{ durableSteps, notices, tracker, requests, barrier, applier: { push: () => undefined, appliedUpTo: 0, originalOf: () => undefined } },
+    ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver, sendSnapshotChunk: (r) => chunkRequests.push(r) },
     termRecovery: () => undefined,
-    ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver },
   });
   const state = makeState({ id: 'n2', term: 3 });
   state.leaderId = 'n1';
   const run = (...effects: Effect[]) => driver.carryOut(effects, state);
-  return { scheduler, steps, tracker, requests, barrier, run, state };
+  return { scheduler, steps, tracker, requests, barrier, run, state, chunkRequests };
 }
 
 function outcome<T>(promise: Promise<T>): { value?: T; error?: Error } {
@@ -70,6 +71,14 @@ describe('EffectDriver', () => {
       { release: { to: 'n1', message: appendEntries }, afterWrites: true },
       { release: { to: 'n3', message: appendEntries }, afterWrites: false },
     ]);
+  });
+
+  it('hands a snapshot chunk to send to the leader\'s per-follower pipelines, not to durableWrites', () => {
+    const { run, steps, chunkRequests } = setup();
+    const request: Effect = { type: 'sendSnapshotChunk', to: 'n3', index: 5, term: 2, chunk: 0, leaderTerm: 3 };
+    run(request);
+    expect(chunkRequests).toEqual([request]);
+    expect(steps).toEqual([]);
   });
 
   it('holds a commit notice instead of sending it', () => {
