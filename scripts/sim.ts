@@ -3,7 +3,7 @@
  *
  *   npm run sim -- --seeds N [--from S] [--nodes 3|5] [--steps K] [--clients C]
  *                  [--faults network,late-messages,partition,one-way,bridge,isolate,crash,pause,transfer,membership]
- *                  [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--no-read-checks] [--plant-bug stale-lease]
+ *                  [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--no-read-checks] [--plant-bug stale-lease|lost-vote]
  *                  [--workers W] [--budget B] [--json] [--verbose] [--history FILE]
  *
  * Runs seeds S .. S+N-1 (each one a whole cluster, fault schedule and workload), over W
@@ -39,7 +39,7 @@ interface Args {
   reads: 'log' | 'index' | 'lease' | 'mixed' | undefined;
   forward: boolean;
   readChecks: boolean;
-  plantedBug: 'stale-lease' | undefined;
+  plantedBug: 'stale-lease' | 'lost-vote' | undefined;
   worker: boolean;
 }
 
@@ -55,7 +55,7 @@ interface SeedReport {
 }
 
 const USAGE = `usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--steps K] [--clients C] [--faults ${ALL_FAULT_CLASSES.join(',')}]
-         [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--no-read-checks] [--plant-bug stale-lease] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;
+         [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--no-read-checks] [--plant-bug stale-lease|lost-vote] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = {
@@ -106,7 +106,7 @@ function parseArgs(argv: readonly string[]): Args {
       case '--reads': args.reads = oneOf('reads', argv[++i], ['log', 'index', 'lease', 'mixed'] as const); break;
       case '--no-forward': args.forward = false; break;
       case '--no-read-checks': args.readChecks = false; break;
-      case '--plant-bug': args.plantedBug = oneOf('plant-bug', argv[++i], ['stale-lease'] as const); break;
+      case '--plant-bug': args.plantedBug = oneOf('plant-bug', argv[++i], ['stale-lease', 'lost-vote'] as const); break;
       case '--worker': args.worker = true; break;
       case '--help': case '-h': console.log(USAGE); process.exit(0); break;
       default: fail(`unknown argument ${a}`);

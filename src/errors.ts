@@ -92,18 +92,34 @@ export class RequestTimeoutError extends RaftError {
 }
 
 /**
- * The storage has a log but lost its hard state (term and vote): this node may have voted
- * in a term it no longer knows, and could vote twice in it. Repairing that from the
- * cluster safely needs the current term of every other voter, which rxraft does not do:
- * the node refuses to start. Remove it from the cluster (`removeMember`), delete its
- * data, and add it again.
+ * The storage has a log but lost its hard state (term and vote), and no configuration in
+ * the log names another member to recover it from (a single-node cluster): the node may
+ * have voted in a term it no longer knows and nobody can tell it which, so it refuses to
+ * start. With other members it starts instead and recovers the term from them (see
+ * `HardStateRecoveryStalledError`). Delete its data and bootstrap it again.
  */
 export class HardStateLostError extends RaftError {
   constructor(readonly nodeId: string) {
     super(
-      `node ${nodeId}: the hard state (term and vote) is missing beside a log, so this node may have voted in a term it no longer knows; ` +
-        'refusing to start: remove it from the cluster, delete its data and add it again',
+      `node ${nodeId}: the hard state (term and vote) is missing beside a log, and no configuration in the log names another member ` +
+        'to recover the term from; refusing to start: delete its data and bootstrap it again',
     );
+  }
+}
+
+/**
+ * Reported on `errors$` (once) by a node recovering a lost hard state, when some members
+ * have not reported their term after several election timeouts. The node stays safe: it
+ * neither votes nor campaigns nor takes entries until every member of every
+ * configuration in its log has answered. Bring the `missing` members back (or, if they
+ * are gone for good, remove this node and add it again with empty storage).
+ *
+ * @example
+ * node.errors$.pipe(filter((e) => e instanceof HardStateRecoveryStalledError)).subscribe((e) => alert(e.missing));
+ */
+export class HardStateRecoveryStalledError extends RaftError {
+  constructor(readonly nodeId: string, readonly missing: readonly string[]) {
+    super(`node ${nodeId}: recovering its lost hard state, still waiting for the term of ${missing.join(', ')}; it neither votes nor takes entries until they answer`);
   }
 }
 

@@ -23,7 +23,7 @@ import { nodeTestHooks, StartSettings } from './streams/nodeTestHooks';
 import { OpenRequests } from './streams/openRequests';
 import { acceptedMessages, PeerFilter } from './streams/peerFilter';
 import { ProposalTracker } from './streams/proposals';
-import { repairEvents } from './streams/repair';
+import { needsMarkerRepair, repairEvents, termRecoveryHandler } from './streams/repair';
 import { SessionTable } from './streams/sessions';
 import { SnapshotDriver } from './streams/snapshots';
 import { stepEach } from './streams/stepEach';
@@ -123,6 +123,7 @@ class Node implements RaftNode, HasTestHooks {
     this.driver = new EffectDriver({
       ...{ durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier },
       ...{ membership: this.membership, snapshots: this.snapshots, applier: this.applier, sendSnapshotChunk: (r) => this.roles.sendSnapshotChunk(r) },
+      termRecovery: termRecoveryHandler(this.id, o.storage, (e) => this.errors.next(e), (e) => this.failStop(e)),
     });
     this.ready = this.start().catch((e) => {
       this.failStop(e instanceof Error ? e : new RaftError(String(e)));
@@ -202,7 +203,7 @@ class Node implements RaftNode, HasTestHooks {
       this.intake.events$,
       this.feedback,
       this.durableSteps.pipe(durableWrites(o.storage, this.id, (m) => o.transport.send(m.to, m.message))),
-      s.repair ? repairEvents(() => this.intake.propose(EntryKind.Noop, EMPTY_DATA), o.storage, o.scheduler, o.electionTimeout.max) : EMPTY,
+      needsMarkerRepair(s) ? repairEvents(() => this.intake.propose(EntryKind.Noop, EMPTY_DATA), o.storage, o.scheduler, o.electionTimeout.max) : EMPTY,
     );
     const turns$ = events$.pipe(serializeTurns(), stepEach(s, () => o.scheduler.now()));
     this.subscriptions.add(turns$.subscribe({ next: (effects) => this.afterTurn(s, effects), error: (e: Error) => this.failStop(e) }));

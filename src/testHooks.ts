@@ -1,5 +1,7 @@
 import type { ClusterConfig } from './messages/config';
-import type { RoleName } from './core/state';
+import type { PlantedBug, RoleName } from './core/state';
+
+export type { PlantedBug } from './core/state';
 import type { NodeId } from './messages/types';
 import type { TimeoutRange } from './api';
 
@@ -88,7 +90,7 @@ export interface NodeTestHooks {
    * Plants a known bug in this node, for a test that the simulator catches it (see
    * `RaftState.plantedBug`); it lasts for this run of the node.
    */
-  plantBug(bug: 'stale-lease'): void;
+  plantBug(bug: PlantedBug): void;
 }
 
 /** A node that carries test hooks. */

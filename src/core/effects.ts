@@ -62,6 +62,13 @@ export type Effect =
    * (etcd's `Ready.CommittedEntries`).
    */
   | { readonly type: 'apply'; readonly entries: readonly Entry[] }
+  /**
+   * The lost hard state is recovered and durable (see `core/termRecovery.ts`); with
+   * `clearDamage`, no other repair follows and the damage record may be cleared.
+   */
+  | { readonly type: 'termsRecovered'; readonly term: number; readonly clearDamage: boolean }
+  /** Term recovery still waits for these members, after several rounds (reported once). */
+  | { readonly type: 'termRecoveryStalled'; readonly missing: readonly NodeId[] }
   /** Leadership transfer `requestId` was refused or gave up. */
   | { readonly type: 'transferAborted'; readonly requestId: number; readonly reason: string };
 

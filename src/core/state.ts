@@ -4,6 +4,9 @@ import { drawElectionDeadline, ElectionRange } from './electionDeadline';
 import { RaftLog } from './log';
 import { Progress } from './progress';
 
+/** The bugs a test can plant on purpose (see `RaftState.plantedBug`). */
+export type PlantedBug = 'stale-lease' | 'lost-vote';
+
 export type RoleName = 'follower' | 'precandidate' | 'candidate' | 'leader';
 
 /** A linearizable read waiting for the leader to confirm it still leads. */
@@ -60,6 +63,25 @@ export interface LeaderState {
   leaseRevoked: boolean;
   /** A leadership transfer in progress (§3.10): proposals are refused until it ends. */
   transfer: { readonly to: NodeId; readonly requestId: number; readonly deadline: number; timeoutNowSent: boolean } | null;
+}
+
+/**
+ * A node that lost its hard state, asking every member for its term (`core/termRecovery.ts`).
+ * Invariant: `maxTerm` is the largest term reported so far; `saving` is set once `owed`
+ * is empty.
+ */
+export interface TermRecovery {
+  /** Members (of every configuration in the log) that have not reported their term yet. */
+  readonly owed: Set<NodeId>;
+  maxTerm: number;
+  /** Rounds of queries sent so far. */
+  rounds: number;
+  /** Whether the members that never answered have been reported (once). */
+  stallReported: boolean;
+  /** The term whose hard state (term, self) is being saved; null while answers are owed. */
+  saving: number | null;
+  /** The repair that follows this one (a damaged log tail), or null. */
+  readonly then: { readonly reason: string } | null;
 }
 
 /** State that exists only while the node holds a role; created by becomeX, dropped on leaving. */
@@ -172,16 +194,20 @@ export interface RaftState {
    * Set while this node's storage lost writes it may have acknowledged (a damaged log
    * tail, see `StorageDamage`): it neither votes nor campaigns until the cluster has
    * repaired it (the runtime reports `repaired`). Its acknowledgements still count: each
-   * says what it holds durably now.
+   * says what it holds durably now. With `terms`, its hard state was lost: it first
+   * recovers a safe term from every member (see `core/termRecovery.ts`), and takes no
+   * entries meanwhile.
    */
-  repair: { readonly reason: string } | null;
+  repair: { readonly reason: string; readonly terms?: TermRecovery } | null;
   /**
    * A bug planted on purpose, for the simulator's test that it catches it; never set in
    * production (only `rxraft/testing` can, through the node's test hooks).
    * `'stale-lease'` switches off what keeps lease reads safe: leader stickiness and the
-   * end of lease reads once this node has sent TimeoutNow.
+   * end of lease reads once this node has sent TimeoutNow. `'lost-vote'` (applied by the
+   * runtime at start) switches off the recovery of a lost hard state: the node restarts
+   * at term 0 with no vote and votes at once.
    */
-  plantedBug: 'stale-lease' | null;
+  plantedBug: PlantedBug | null;
   /** A snapshot being received from the leader: the next chunk expected. */
   incomingSnapshot: { from: NodeId; index: number; term: number; next: number } | null;
   readonly options: ProtocolOptions;

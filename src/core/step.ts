@@ -9,6 +9,7 @@ import { handleProposeRequest, handleProposeResponse, stepPropose } from './prop
 import { handleReadIndexRequest, handleReadIndexResponse, stepRead } from './reads';
 import { handleAppendEntries, handleAppendResponse, handleInstallSnapshotResponse, leaderTick, maybeCommit } from './replication';
 import { becomeFollower, campaign } from './roles';
+import { askTerms, handleTermQuery, handleTermReport, onTermsSaved, recoveringTerms } from './termRecovery';
 import { isVoter } from '../messages/config';
 import { handleApplied, maybeApply } from './apply';
 import { currentConfig, RaftState } from './state';
@@ -31,7 +32,8 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       break;
     case 'electionTimeout':
       if (event.epoch !== s.epoch || (s.now < s.electionDeadline && !event.forced)) break; // a stale timer
-      if (s.role.name !== 'leader' && isVoter(currentConfig(s), s.id) && !s.repair) campaign(s, fx);
+      if (recoveringTerms(s)) askTerms(s, fx);
+      else if (s.role.name !== 'leader' && isVoter(currentConfig(s), s.id) && !s.repair) campaign(s, fx);
       break;
     case 'heartbeatTick':
       if (event.epoch === s.epoch) leaderTick(s, fx);
@@ -59,6 +61,7 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       break;
     case 'voteSaved':
       handleVoteSaved(s, event.term, event.votedFor, fx);
+      onTermsSaved(s, event.term, event.votedFor, fx);
       break;
     case 'snapshotTaken':
       onSnapshotTaken(s, event.index, event.term, event.compactUpTo);
@@ -87,6 +90,10 @@ export function step(s: RaftState, event: RaftEvent): Effects {
 function stepMessage(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): void {
   if (m.type === 'PreVote') return handlePreVote(s, from, m, fx);
   if (m.type === 'PreVoteResponse') return handlePreVoteResponse(s, from, m, fx);
+  // A pure read of the term, and its answer (core/termRecovery.ts): no term rules apply.
+  if (m.type === 'TermQuery') return handleTermQuery(s, from, m, fx);
+  if (m.type === 'TermReport') return handleTermReport(s, from, m, fx);
+  if ((m.type === 'AppendEntries' || m.type === 'InstallSnapshot') && recoveringTerms(s)) return;
   if (m.type === 'RequestVote' && ignoresVoteRequest(s, m)) return;
   if (m.term > s.term) {
     becomeFollower(s, m.term, m.type === 'AppendEntries' || m.type === 'InstallSnapshot' ? from : null, fx);

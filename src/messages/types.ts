@@ -115,6 +115,22 @@ export interface TimeoutNow {
   readonly term: number;
 }
 
+/**
+ * A node that lost its hard state asks a member for its current term (see
+ * `core/termRecovery.ts`). `term` is the asker's own term, for information only: the
+ * receiver never adopts it, and answering changes nothing in the receiver's state.
+ */
+export interface TermQuery {
+  readonly type: 'TermQuery';
+  readonly term: number;
+}
+
+/** The answer to TermQuery: the receiver's current term. */
+export interface TermReport {
+  readonly type: 'TermReport';
+  readonly term: number;
+}
+
 /** A follower asks the leader for a read index on behalf of its caller (ReadIndex, dissertation §6.4). */
 export interface ReadIndexRequest {
   readonly type: 'ReadIndexRequest';
@@ -174,7 +190,9 @@ export type RaftMessage =
   | ProposeResponse
   | TimeoutNow
   | InstallSnapshot
-  | InstallSnapshotResponse;
+  | InstallSnapshotResponse
+  | TermQuery
+  | TermReport;
 export type MessageType = RaftMessage['type'];
 
 /** A message with its addressing, as transports carry it. */

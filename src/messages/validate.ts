@@ -66,6 +66,8 @@ export function validateMessage(raw: unknown): RaftMessage {
       bool(m, 'installed');
       break;
     case 'TimeoutNow':
+    case 'TermQuery':
+    case 'TermReport':
       nat(m, 'term');
       break;
     case 'ReadIndexRequest':

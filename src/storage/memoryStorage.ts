@@ -93,6 +93,21 @@ export class MemoryStorage implements Storage {
     this.damage = { hardStateMissing: false, truncatedTail: { from: Math.min(from, earlier?.from ?? from), reason: 'simulated damage to the last records' } };
   }
 
+  /**
+   * Simulates a lost hard state file beside the kept log: the next `load()` finds term 0
+   * and no vote, and reports `hardStateMissing` (as FileStorage does) until
+   * `clearDamage()`. For the simulator's storage faults and for tests; call it while the
+   * node is down (after `crash()`).
+   *
+   * @example
+   * storage.crash();
+   * storage.loseHardState(); // the next run of the node recovers its term from the cluster
+   */
+  loseHardState(): void {
+    this.hardState = INITIAL_HARD_STATE;
+    this.damage = { hardStateMissing: true, truncatedTail: this.damage?.truncatedTail ?? null };
+  }
+
   /** Whether `load()` would report damage now. */
   get damaged(): boolean {
     return this.damage !== null;

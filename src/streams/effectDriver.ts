@@ -27,6 +27,8 @@ export interface EffectDriverDeps {
   readonly sendSnapshotChunk: (request: Extract<Effect, { type: 'sendSnapshotChunk' }>) => void;
   /** How far the application has applied (ahead of the engine's `appliedIndex` until it hears), and session duplicates. */
   readonly applier: Pick<Applier, 'push' | 'appliedUpTo' | 'originalOf'>;
+  /** The progress of a lost hard state's recovery (`core/termRecovery.ts`). */
+  readonly termRecovery: (effect: Extract<Effect, { type: 'termsRecovered' | 'termRecoveryStalled' }>) => void;
 }
 
 /**
@@ -69,6 +71,10 @@ export class EffectDriver {
         break;
       case 'apply':
         d.applier.push(effect.entries);
+        break;
+      case 'termsRecovered':
+      case 'termRecoveryStalled':
+        d.termRecovery(effect);
         break;
       case 'proposalsAppended':
         d.tracker.track(effect.tokens as PendingProposal[], effect.firstIndex, effect.term);

@@ -11,7 +11,8 @@ import type { NodeId, RaftMessage } from '../messages/types';
  * A leader's messages (AppendEntries, InstallSnapshot, TimeoutNow) are taken from anyone:
  * a node whose log predates the change that added its new leader must still hear it to
  * catch up (Raft servers process RPCs without consulting their configuration,
- * dissertation §4.1); the term rules decide. A node not in its own latest configuration
+ * dissertation §4.1); the term rules decide. So is a TermQuery: answering it changes
+ * nothing, and a removed node recovering its hard state still needs the answer. A node not in its own latest configuration
  * (a joining learner) takes messages from anyone.
  *
  * The member set is recomputed only when the configurations change.
@@ -26,7 +27,7 @@ export class PeerFilter {
   constructor(private readonly self: NodeId) {}
 
   accepts(from: NodeId, type: RaftMessage['type'], configs: readonly ConfigAt[]): boolean {
-    if (type === 'AppendEntries' || type === 'InstallSnapshot' || type === 'TimeoutNow') return true;
+    if (type === 'AppendEntries' || type === 'InstallSnapshot' || type === 'TimeoutNow' || type === 'TermQuery') return true;
     const known = this.knownPeers(configs);
     return known === 'anyone' || known.has(from);
   }

@@ -1,6 +1,8 @@
 import { catchError, concatWith, defer, endWith, from, ignoreElements, Observable, retry, SchedulerLike, take, throwError, timer } from 'rxjs';
+import type { Effect } from '../core/effects';
 import type { RaftEvent } from '../core/events';
-import { StorageFailedError } from '../errors';
+import type { RaftState } from '../core/state';
+import { HardStateRecoveryStalledError, RaftError, StorageFailedError } from '../errors';
 import type { Storage } from '../storage/storage';
 
 /**
@@ -43,4 +45,38 @@ export function repairEvents(proposeMarker: () => Promise<unknown>, storage: Pic
     endWith<RaftEvent>({ kind: 'repaired' }),
     catchError((e: unknown) => throwError(() => (e instanceof StorageFailedError ? e : new StorageFailedError(`clearing the damage marker failed: ${e instanceof Error ? e.message : String(e)}`, e)))),
   );
+}
+
+type TermRecoveryEffect = Extract<Effect, { type: 'termsRecovered' | 'termRecoveryStalled' }>;
+
+/**
+ * Carries out what the recovery of a lost hard state (`core/termRecovery.ts`) asks of
+ * the runtime: a recovery waiting on silent members is reported (once) on `errors$`; a
+ * finished one clears the damage record, ordered after the recovered hard state's write
+ * (a crash before that finds the damage again and recovers again). A failure to clear
+ * it stops the node.
+ *
+ * @example
+ * const onTermRecovery = termRecoveryHandler('n1', storage, (e) => errors.next(e), (e) => failStop(e));
+ * onTermRecovery({ type: 'termsRecovered', term: 7, clearDamage: true }); // storage.clearDamage()
+ */
+export function termRecoveryHandler(id: string, storage: Pick<Storage, 'clearDamage'>, report: (e: Error) => void, failStop: (e: RaftError) => void): (effect: TermRecoveryEffect) => void {
+  return (effect) => {
+    if (effect.type === 'termRecoveryStalled') return report(new HardStateRecoveryStalledError(id, effect.missing));
+    if (!effect.clearDamage) return;
+    (storage.clearDamage?.() ?? Promise.resolve()).catch((e: unknown) => failStop(e instanceof StorageFailedError ? e : new StorageFailedError(String(e), e)));
+  };
+}
+
+/**
+ * Whether a node starts the marker repair of a damaged log tail (`repairEvents`): with a
+ * damaged tail, alone or behind a lost hard state. A lost hard state alone is repaired by
+ * the rules (`core/termRecovery.ts`); its marker could commit only once the term is
+ * recovered anyway, since no entries are taken before.
+ *
+ * @example
+ * const repair$ = needsMarkerRepair(s) ? repairEvents(proposeNoop, storage, scheduler, 300) : EMPTY;
+ */
+export function needsMarkerRepair(s: RaftState): boolean {
+  return s.repair !== null && (s.repair.terms === undefined || s.repair.terms.then !== null);
 }

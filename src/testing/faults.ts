@@ -35,8 +35,9 @@ export type FaultClass =
   | 'membership'
   /**
    * A node's disk loses the last 1–3 log entries it had acknowledged (a damaged tail, cut
-   * and reported at the next start); the node crashes and restarts. One node at a time:
-   * Raft tolerates a minority that loses data only if the rest keeps it.
+   * and reported at the next start), or its hard state (term and vote) beside the kept
+   * log; the node crashes and restarts. One node at a time: Raft tolerates a minority
+   * that loses data only if the rest keeps it.
    */
   | 'storage';
 
@@ -169,7 +170,9 @@ export class FaultInjector {
     if (has('pause') && running.length > 0) options.push([1, () => this.pause()]);
     if (has('transfer')) options.push([1, () => this.transfer()]);
     if (has('membership')) options.push([0.7, () => this.membership()]);
-    if (has('storage') && running.length > 0 && !this.anyDamaged() && (!has('membership') || this.membershipComplete())) options.push([0.7, () => this.damageTail()]);
+    if (has('storage') && running.length > 0 && !this.anyDamaged() && (!has('membership') || this.membershipComplete())) {
+      options.push([0.7, () => this.damageTail()], [0.7, () => this.loseHardState()]);
+    }
     if (options.length === 0) return;
     let r = this.random() * options.reduce((sum, [w]) => sum + w, 0);
     for (const [w, inject] of options) {
@@ -537,6 +540,20 @@ export class FaultInjector {
     if (reboot) this.cluster.start(target.id);
     else this.crashed.push(target.id);
     this.log(`storage fault ${target.label}: the last ${lost} log entries lost, ${reboot ? 'restarted' : 'down'}`);
+  }
+
+  /**
+   * A node loses its hard state (term and vote) at a crash, its log kept: it restarts at
+   * once, or stays down until restarted. Its vote in its last term is what it forgets.
+   */
+  private loseHardState(): void {
+    const target = this.target(true);
+    this.cluster.crash(target.id);
+    this.cluster.storage(target.id).loseHardState();
+    const reboot = this.random() < 0.7;
+    if (reboot) this.cluster.start(target.id);
+    else this.crashed.push(target.id);
+    this.log(`storage fault ${target.label}: hard state lost, ${reboot ? 'restarted' : 'down'}`);
   }
 
   /** The leader stops as for a planned restart: it hands leadership over, then stops; it stays down until restarted. */

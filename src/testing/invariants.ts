@@ -2,7 +2,7 @@ import type { Subscription } from 'rxjs';
 import type { CommittedEntry, Entry } from '../messages/entry';
 import type { NodeId } from '../messages/types';
 import type { RaftNode } from '../node';
-import { UnknownPeerError } from '../errors';
+import { HardStateRecoveryStalledError, UnknownPeerError } from '../errors';
 import type { TestCluster } from './cluster';
 import { durableLog } from './invariantsDurable';
 
@@ -285,6 +285,8 @@ export class SafetyMonitor {
       node.errors$.subscribe((e) => {
         // A removed member keeps talking until it learns it is out: expected, and harmless.
         if (e instanceof UnknownPeerError) this.unknownPeerMessages++;
+        // A node recovering a lost hard state while a member is down or cut off waits, safely (a storage fault).
+        else if (e instanceof HardStateRecoveryStalledError) return;
         else this.report('node-error', `${id}: ${e.name}: ${e.message}`);
       }),
       node.status$.subscribe((s) => {

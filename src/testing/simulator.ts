@@ -1,4 +1,4 @@
-import { testHooksOf } from '../testHooks';
+import { PlantedBug, testHooksOf } from '../testHooks';
 import { config, SchedulerLike, Subscription, timer } from 'rxjs';
 import type { NodeId } from '../messages/types';
 import { seededRandom } from '../random';
@@ -53,9 +53,10 @@ export interface SimulationOptions {
   readonly readChecks?: boolean;
   /**
    * Plants a known bug in every node at every start, to show that a sweep catches it
-   * (`'stale-lease'`: the lease rules of issue 14 switched off; see `RaftState.plantedBug`).
+   * (`'stale-lease'`: the lease rules of issue 14 switched off; `'lost-vote'`: a node that
+   * lost its hard state restarts at term 0 and votes at once; see `RaftState.plantedBug`).
    */
-  readonly plantedBug?: 'stale-lease';
+  readonly plantedBug?: PlantedBug;
   /** Called once everything is set up, before time starts: for tracing and debugging. */
   readonly inspect?: (run: { readonly cluster: TestCluster; readonly monitor: SafetyMonitor; readonly workload: KvWorkload }) => void;
 }
@@ -372,7 +373,7 @@ export function reproduceCommand(options: SimulationOptions): string {
 }
 
 /** Plants `bug` in every running node now and in every node that starts later. */
-function plantInEveryNode(cluster: TestCluster, bug: 'stale-lease'): void {
+function plantInEveryNode(cluster: TestCluster, bug: PlantedBug): void {
   for (const id of cluster.ids) if (cluster.isRunning(id)) testHooksOf(cluster.node(id)).plantBug(bug);
   cluster.started$.subscribe(({ node }) => testHooksOf(node).plantBug(bug));
 }

@@ -26,9 +26,9 @@ export const PROTOCOL_NAME = 'rxraft';
 /**
  * Raised whenever the wire format changes, so that peers of different formats refuse each
  * other at the handshake. 2: ProposeResponse carries `overloaded`. 3: RequestVote carries
- * `leadershipTransfer`.
+ * `leadershipTransfer`. 4: TermQuery and TermReport (a node repairing a lost hard state).
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /** Handshake frames are small; a bigger one is hostile. */
 export const HANDSHAKE_MAX_FRAME_BYTES = 2048;
 export const NONCE_BYTES = 32;

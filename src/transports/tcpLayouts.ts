@@ -46,6 +46,8 @@ const LAYOUTS: readonly Layout[] = [
   layout(7, 'ReadIndexRequest', ['term', 'requestId', 'lease']),
   layout(8, 'ReadIndexResponse', ['term', 'requestId', 'success', 'readIndex']),
   layout(9, 'ProposeResponse', ['term', 'requestId', 'success', 'firstIndex', 'overloaded']),
+  layout(10, 'TermQuery', ['term']),
+  layout(11, 'TermReport', ['term']),
 ];
 
 export const LAYOUT_BY_TYPE: ReadonlyMap<string, Layout> = new Map(LAYOUTS.map((l) => [l.type, l]));

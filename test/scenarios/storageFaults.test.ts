@@ -5,7 +5,7 @@
  */
 import type { SchedulerLike } from 'rxjs';
 import type { PersistedState } from '../../src/storage/storage';
-import { HardStateLostError } from '../../src/errors';
+import { HardStateLostError, HardStateRecoveryStalledError } from '../../src/errors';
 import { MemoryStorage } from '../../src/storage/memoryStorage';
 import { TestCluster } from '../../src/testing';
 import { outcome } from './outcome';
@@ -88,17 +88,63 @@ describe('a node whose log lost acknowledged entries neither votes nor campaigns
   });
 });
 
-test('a node whose hard state is missing beside its log refuses to start with HardStateLostError (issue 18, finding 6)', async () => {
-  class LostHardState extends MemoryStorage {
-    override async load(): Promise<PersistedState> {
-      return { ...(await super.load()), damage: { hardStateMissing: true, truncatedTail: null } };
-    }
-  }
-  const c = new TestCluster({ nodes: 3, seed: 185, storage: (id, scheduler, syncDelay) => (id === 'n1' ? new LostHardState({ scheduler, syncDelay }) : new MemoryStorage({ scheduler, syncDelay })) });
-  const started = await outcome(c, c.node('n1').ready, 100);
-  expect(started.ok).toBe(false);
-  expect(!started.ok && started.error).toBeInstanceOf(HardStateLostError);
-  expect(String(!started.ok && (started.error as Error).message)).toMatch(/remove it from the cluster/);
-  await c.waitFor(() => c.leader() !== undefined && c.leader() !== 'n1', 3000); // the others elect a leader without it
-  await c.stop();
+describe('a node whose hard state is missing beside its log (issue 18, finding 6)', () => {
+  test('it rejoins, recovers a term no lower than any the cluster reached, and only then votes and can lead', async () => {
+    const c = new TestCluster({ nodes: 3, seed: 185 });
+    const leader = await c.waitForLeader();
+    await c.propose(leader, 'before');
+    const lost = c.ids.find((id) => id !== leader)!;
+    await c.waitFor(() => c.committedData(lost).includes('before'), 3000);
+    const termBefore = Math.max(...c.ids.map((id) => c.status(id)!.term));
+    c.crash(lost);
+    c.storage(lost).loseHardState();
+    await c.restart(lost);
+    expect(c.storage(lost).damaged).toBe(true);
+    await c.waitFor(() => !c.storage(lost).damaged, 3000); // repaired: the damage record is cleared
+    const view = c.replication(lost);
+    expect(view.term).toBeGreaterThanOrEqual(termBefore);
+    await c.propose(c.leader()!, 'after');
+    await c.waitFor(() => c.committedData(lost).includes('after'), 3000);
+    const handedOver = await outcome(c, c.node(c.leader()!).transferLeadership(lost), 3000); // it campaigns again, and wins
+    expect(handedOver).toMatchObject({ ok: true, value: { leaderId: lost } });
+    await c.propose(lost, 'led');
+    await c.stop();
+  });
+
+  test('while a member does not answer it stays in repair, neither votes nor campaigns, and says why once', async () => {
+    const c = new TestCluster({ nodes: 3, seed: 186 });
+    const leader = await c.waitForLeader();
+    await c.propose(leader, 'before');
+    const [lost, silent] = c.ids.filter((id) => id !== leader);
+    await c.waitFor(() => c.committedData(lost).includes('before'), 3000);
+    c.crash(lost);
+    c.crash(silent);
+    c.storage(lost).loseHardState();
+    const node = await c.restart(lost);
+    const reports: Error[] = [];
+    node.errors$.subscribe((e) => reports.push(e));
+    c.campaign(lost);
+    await c.clock.advance(3000);
+    expect(reports.filter((e) => e instanceof HardStateRecoveryStalledError).map((e) => (e as HardStateRecoveryStalledError).missing)).toEqual([[silent]]);
+    expect(c.storage(lost).damaged).toBe(true);
+    expect(c.status(lost)!.role).toBe('follower');
+    expect(c.replication(lost).votedFor).toBeNull(); // no vote granted to anyone
+    await c.restart(silent);
+    await c.waitFor(() => !c.storage(lost).damaged, 3000);
+    await c.stop();
+  });
+
+  test('a single-node cluster cannot be repaired from anyone: it refuses to start with HardStateLostError', async () => {
+    const c = new TestCluster({ nodes: 1, seed: 187 });
+    const leader = await c.waitForLeader();
+    await c.propose(leader, 'x');
+    c.crash(leader);
+    c.storage(leader).loseHardState();
+    c.start(leader);
+    const started = await outcome(c, c.node(leader).ready, 100);
+    expect(started.ok).toBe(false);
+    expect(!started.ok && started.error).toBeInstanceOf(HardStateLostError);
+    expect(String(!started.ok && (started.error as Error).message)).toMatch(/no configuration in the log names another member/);
+    await c.stop();
+  });
 });

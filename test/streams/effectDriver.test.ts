@@ -31,6 +31,7 @@ function setup() {
   const driver = new EffectDriver({
     ...{ durableSteps, notices, tracker, requests, barrier, applier: { push: () => undefined, appliedUpTo: 0, originalOf: () => undefined } },
     ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver, sendSnapshotChunk: (r) => chunkRequests.push(r) },
+    termRecovery: () => undefined,
   });
   const state = makeState({ id: 'n2', term: 3 });
   state.leaderId = 'n1';

@@ -67,6 +67,8 @@ export function sampleMessages(from: NodeId, term = 3): RaftMessage[] {
       ],
     },
     ProposeResponse: { type: 'ProposeResponse', term, requestId: 6, success: true, firstIndex: 11, overloaded: false },
+    TermQuery: { type: 'TermQuery', term },
+    TermReport: { type: 'TermReport', term: 2 ** 40 },
   };
   return Object.values(samples);
 }
