@@ -52,6 +52,7 @@ export {
 export { seededRandom } from './random';
 export { immediateScheduler } from './defaults';
 export { batchPerTurn } from './operators/batchPerTurn';
+export type { BatchLimit } from './operators/batchPerTurn';
 export { deadlineTimer } from './operators/deadlineTimer';
 export type { TimeoutRange } from './api';
 export * from './errors';

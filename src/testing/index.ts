@@ -25,6 +25,7 @@ export type { ClusterConfig } from '../messages/config';
 export { InterceptRule, matching } from '../transports/memoryHub';
 export type { InterceptAction, InterceptOptions, MessageFilter } from '../transports/memoryHub';
 export type { ReplicationView, PeerReplication } from '../testHooks';
+export type { PlantedBug } from '../core/state';
 export { VirtualClock, settle } from './virtualClock';
 export { SimulatorClock, NodeScheduler } from './simulatorClock';
 export { nodeTurns, TURN_MS } from './nodeTurns';
