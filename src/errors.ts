@@ -54,6 +54,17 @@ export class StorageFailedError extends RaftError {
   constructor(message: string, cause?: unknown) {
     super(message, { cause });
   }
+
+  /**
+   * `error` as a storage failure: itself if it already is one, else wrapped, its message
+   * after `doing`.
+   *
+   * @example
+   * storage.append(entries).catch((e) => failStop(StorageFailedError.of(e, 'appending entries')));
+   */
+  static of(error: unknown, doing: string): StorageFailedError {
+    return error instanceof StorageFailedError ? error : new StorageFailedError(`${doing} failed: ${error instanceof Error ? error.message : String(error)}`, error);
+  }
 }
 
 /** A payload exceeds the configured maximum size. */

@@ -40,12 +40,8 @@ export function durableWrites(storage: Storage, self: NodeId, send: (out: Outgoi
         return null;
       }),
       filter((event): event is RaftEvent => event !== null),
-      catchError((e: unknown) => throwError(() => asStorageFailure(e))),
+      catchError((e: unknown) => throwError(() => StorageFailedError.of(e, 'storage'))),
     );
-}
-
-function asStorageFailure(e: unknown): StorageFailedError {
-  return e instanceof StorageFailedError ? e : new StorageFailedError(`storage failed: ${e instanceof Error ? e.message : String(e)}`, e);
 }
 
 /** The event a durable write feeds back into the loop, if any. */

@@ -43,7 +43,7 @@ export function repairEvents(proposeMarker: () => Promise<unknown>, storage: Pic
     concatWith(defer(() => from(storage.clearDamage?.() ?? Promise.resolve()))),
     ignoreElements(),
     endWith<RaftEvent>({ kind: 'repaired' }),
-    catchError((e: unknown) => throwError(() => (e instanceof StorageFailedError ? e : new StorageFailedError(`clearing the damage marker failed: ${e instanceof Error ? e.message : String(e)}`, e)))),
+    catchError((e: unknown) => throwError(() => StorageFailedError.of(e, 'clearing the damage marker'))),
   );
 }
 
@@ -64,7 +64,7 @@ export function termRecoveryHandler(id: string, storage: Pick<Storage, 'clearDam
   return (effect) => {
     if (effect.type === 'termRecoveryStalled') return report(new HardStateRecoveryStalledError(id, effect.missing));
     if (!effect.clearDamage) return;
-    (storage.clearDamage?.() ?? Promise.resolve()).catch((e: unknown) => failStop(e instanceof StorageFailedError ? e : new StorageFailedError(String(e), e)));
+    (storage.clearDamage?.() ?? Promise.resolve()).catch((e: unknown) => failStop(StorageFailedError.of(e, 'clearing the damage marker')));
   };
 }
 
