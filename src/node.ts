@@ -10,6 +10,7 @@ import { serializeTurns } from './operators/serializeTurns';
 import { bootstrapConfig, ResolvedOptions, resolveOptions } from './options';
 import { RoleSwitch } from './states/roleSwitch';
 import { Applier } from './streams/applier';
+import { AppliedAcks } from './streams/appliedAcks';
 import { ApplyBarrier } from './streams/applyBarrier';
 import { loadState } from './streams/boot';
 import { ClientIntake, ClientRequest } from './streams/clientIntake';
@@ -26,7 +27,7 @@ import { ProposalTracker } from './streams/proposals';
 import { needsMarkerRepair, repairEvents, termRecoveryHandler } from './streams/repair';
 import { SessionTable } from './streams/sessions';
 import { SnapshotDriver } from './streams/snapshots';
-import { stepEach } from './streams/stepEach';
+import { stepAt, stepEach } from './streams/stepEach';
 import { StatePublisher } from './streams/statePublisher';
 import { HasTestHooks, NodeTestHooks, TEST_HOOKS } from './testHooks';
 
@@ -79,6 +80,7 @@ class Node implements RaftNode, HasTestHooks {
   private readonly notices: CommitNotices;
   /** Hands committed entries to the application, in order, and reports them applied. */
   private readonly applier: Applier;
+  private readonly acks = new AppliedAcks({ stepApplied: (i) => stepAt(this.state!, { kind: 'applied', index: i }, this.options.scheduler.now()), feedback: (i) => this.feedback.next({ kind: 'applied', index: i }), fail: (e) => this.failStop(e) });
   private readonly durableSteps = new Subject<DurableStep>();
   private readonly roles: RoleSwitch;
   /** What tests set before the node has started (see `testHooks.ts`). */
@@ -99,7 +101,6 @@ class Node implements RaftNode, HasTestHooks {
     this.published = new StatePublisher(this.id, bootstrapConfig(o));
     ({ leader$: this.leader$, role$: this.role$, term$: this.term$, members$: this.members$, status$: this.status$ } = this.published);
     this.nextRequestId = Math.floor(o.random() * 2 ** 40);
-    const dispatch = (e: RaftEvent) => this.feedback.next(e);
     this.requests = new OpenRequests(o.scheduler, o.requestTimeout);
     this.intake = new ClientIntake(o.turnScheduler, this.requests, () => ++this.nextRequestId);
     this.barrier = new ApplyBarrier(o.scheduler, o.requestTimeout);
@@ -107,17 +108,17 @@ class Node implements RaftNode, HasTestHooks {
     const sessions = new SessionTable(o.sessions);
     this.roles = new RoleSwitch({ id: this.id, scheduler: o.scheduler, heartbeatInterval: o.heartbeatInterval, snapshotSource: o.storage, transport: o.transport });
     this.membership = new MembershipRequests({
-      ...{ id: this.id, scheduler: o.scheduler, dispatch, nextRequestId: () => ++this.nextRequestId, tracker: this.tracker },
+      ...{ id: this.id, scheduler: o.scheduler, dispatch: (e) => this.feedback.next(e), nextRequestId: () => ++this.nextRequestId, tracker: this.tracker },
       ...{ retryInterval: o.heartbeatInterval, timeout: o.requestTimeout * 5, holdProposals: (hold) => this.intake.holdProposals(hold) },
     });
     this.snapshots = new SnapshotDriver({
       ...{ id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions },
-      ...{ dispatch, failStop: (e) => this.failStop(e), report: (e) => this.errors.next(e), isStopped: () => this.stopped },
+      ...{ dispatch: (e) => this.feedback.next(e), failStop: (e) => this.failStop(e), report: (e) => this.errors.next(e), isStopped: () => this.stopped },
       ...{ exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.applier.skipUpTo(index) },
     });
     this.applier = new Applier({
       ...{ nodeId: this.id, apply: o.stateMachine?.apply?.bind(o.stateMachine), sessions, tracker: this.tracker, committed: this.committed },
-      ...{ noteApplied: (bytes) => this.snapshots.noteApplied(bytes), dispatch, failStop: (e) => this.failStop(e) },
+      ...{ noteApplied: (bytes) => this.snapshots.noteApplied(bytes), acknowledge: (index) => this.acks.report(index), failStop: (e) => this.failStop(e) },
     });
     this.subscriptions.add(this.applier.start());
     this.driver = new EffectDriver({
@@ -181,8 +182,7 @@ class Node implements RaftNode, HasTestHooks {
   }
 
   [TEST_HOOKS](): NodeTestHooks {
-    const state = () => (this.stopped ? null : this.state);
-    return nodeTestHooks({ state, dispatch: (e) => this.feedback.next(e), now: () => this.options.scheduler.now(), atStart: this.atStart });
+    return nodeTestHooks({ state: () => (this.stopped ? null : this.state), dispatch: (e) => this.feedback.next(e), now: () => this.options.scheduler.now(), atStart: this.atStart });
   }
 
   private whenStarted<T>(request: () => Promise<T>): Promise<T> {
@@ -211,10 +211,10 @@ class Node implements RaftNode, HasTestHooks {
     this.afterTurn(s);
   }
 
-  /** After each turn: carry out its effects, wake what waited for the application, switch role pipelines, publish the state. */
+  /** After each turn: carry out its effects (and the application's acknowledgements), wake what waited for the application, switch role pipelines, publish the state. */
   private afterTurn(s: RaftState, effects: readonly Effect[] = []): void {
     if (this.stopped) return;
-    this.driver.carryOut(effects, s);
+    if (!this.acks.within((list) => this.driver.carryOut(list, s), effects)) return;
     this.barrier.advance(s.appliedIndex); // reads and forwarded proposals waiting for the application (invariant 8)
     this.snapshots.maybeTake(s);
     if (this.roles.follow(s) === 'leader' && s.role.name !== 'leader') {

@@ -1,5 +1,4 @@
 import { filter, finalize, firstValueFrom, isObservable, map, Observable, Subject, Subscription } from 'rxjs';
-import type { RaftEvent } from '../core/events';
 import { ApplyFailedError, NodeStoppedError } from '../errors';
 import { CommittedEntry, Entry, EntryKind } from '../messages/entry';
 import { applyInOrder, ApplyResult } from '../operators/applyInOrder';
@@ -18,8 +17,8 @@ export interface ApplierDeps {
   readonly committed: Subject<CommittedEntry>;
   /** Called with the payload size of every applied entry (the snapshot policy counts bytes). */
   readonly noteApplied: (bytes: number) => void;
-  /** Reports progress to the engine: `{ kind: 'applied', index }`. */
-  readonly dispatch: (event: RaftEvent) => void;
+  /** Reports progress to the engine: every entry up to `index` is applied (see `AppliedAcks`). */
+  readonly acknowledge: (index: number) => void;
   /** An apply failed (`ApplyFailedError`): the node must stop. */
   readonly failStop: (error: Error) => void;
 }
@@ -48,7 +47,7 @@ const MAX_DUPLICATES = 4096;
  * restore.
  *
  * @example
- * const applier = new Applier({ nodeId, apply, sessions, tracker, committed, noteApplied, dispatch, failStop });
+ * const applier = new Applier({ nodeId, apply, sessions, tracker, committed, noteApplied, acknowledge, failStop });
  * subscriptions.add(applier.start());
  * applier.push(effect.entries); // for each { type: 'apply' } effect
  */
@@ -75,7 +74,7 @@ export class Applier {
         finalize(() => this.close()),
       )
       .subscribe({
-        next: (index) => this.deps.dispatch({ kind: 'applied', index }),
+        next: (index) => this.deps.acknowledge(index),
         error: (e: unknown) => this.deps.failStop(e instanceof Error ? e : new Error(String(e))),
       });
   }

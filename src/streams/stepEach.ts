@@ -21,12 +21,21 @@ import { RaftError } from '../errors';
  * events$.pipe(serializeTurns(), stepEach(state, () => scheduler.now())).subscribe((effects) => driver.carryOut(effects, state));
  */
 export function stepEach(state: RaftState, now: () => number): OperatorFunction<RaftEvent, readonly Effect[]> {
-  return map((event) => {
-    state.now = now();
-    try {
-      return step(state, event).list;
-    } catch (e) {
-      throw e instanceof Error ? e : new RaftError(String(e));
-    }
-  });
+  return map((event) => stepAt(state, event, now()));
+}
+
+/**
+ * Steps one event on `state` at time `now` and returns its effects; what a rule throws
+ * comes out as an `Error` (a `RaftError` when it was not one).
+ *
+ * @example
+ * driver.carryOut(stepAt(state, { kind: 'applied', index: 5 }, scheduler.now()), state);
+ */
+export function stepAt(state: RaftState, event: RaftEvent, now: number): readonly Effect[] {
+  state.now = now;
+  try {
+    return step(state, event).list;
+  } catch (e) {
+    throw e instanceof Error ? e : new RaftError(String(e));
+  }
 }
