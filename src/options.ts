@@ -163,6 +163,7 @@ export function protocolOptions(o: ResolvedOptions): ProtocolOptions {
     stallTicks: STALL_TICKS,
     preVote: o.preVote,
     checkQuorum: o.checkQuorum,
+    checkQuorumTicks: Math.ceil(o.electionTimeout.min / o.heartbeatInterval),
     electionTimeoutMin: o.electionTimeout.min,
     electionTimeoutMax: o.electionTimeout.max,
     leaseDriftMargin: o.leaseDriftMargin,

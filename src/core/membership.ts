@@ -126,7 +126,7 @@ function syncProgress(s: RaftState): void {
   for (const id of wanted) {
     if (s.role.progress.has(id)) continue;
     const pr = new Progress(s.log.lastIndex);
-    pr.lastContact = s.now;
+    pr.heardFrom(s.now);
     s.role.progress.set(id, pr);
   }
 }

@@ -33,6 +33,8 @@ export class Progress {
   lastContact = -Infinity;
   /** Heartbeat ticks since the follower last answered anything. */
   silentTicks = 0;
+  /** Heartbeat ticks since `lastContact` (for CheckQuorum; unlike `silentTicks`, only an answer resets it). */
+  ticksSinceContact = 0;
   /** The commit index last told to the follower. */
   commitSent = 0;
   /** Non-zero for a member removed by the configuration at this index: kept only until it stores that entry. */
@@ -48,6 +50,12 @@ export class Progress {
   }
 
   /** Whether nothing more may be sent until an answer arrives: the window is full in messages or in bytes. */
+  /** The follower answered at `now` (CheckQuorum's contact: time and ticks start over). */
+  heardFrom(now: number): void {
+    this.lastContact = now;
+    this.ticksSinceContact = 0;
+  }
+
   isPaused(maxInflight: number, maxInflightBytes = Infinity): boolean {
     if (this.probing) return this.probeSent;
     return this.inflight.length >= maxInflight || this.inflightBytes >= maxInflightBytes;

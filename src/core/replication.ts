@@ -101,7 +101,7 @@ export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntrie
   const pr = L.progress.get(from);
   if (!pr) return;
   // Any answer of this term shows the follower still accepts this leader.
-  pr.lastContact = s.now;
+  pr.heardFrom(s.now);
   resumeSnapshotAfterSilence(s, from, pr, fx);
   if (m.seq > pr.ackedSeq && m.seq <= L.seq) pr.ackedSeq = m.seq;
   confirmReads(s, L, fx);
@@ -146,7 +146,7 @@ export function handleInstallSnapshotResponse(s: RaftState, from: NodeId, m: Ins
   if (!pr?.snapshot || m.lastIncludedIndex < pr.snapshot.index) return;
   if (m.chunk === 0 && pr.snapshot.chunk === 0) pr.snapshot.index = m.lastIncludedIndex;
   if (m.lastIncludedIndex !== pr.snapshot.index) return;
-  pr.lastContact = s.now;
+  pr.heardFrom(s.now);
   pr.silentTicks = 0;
   if (m.installed) {
     pr.snapshot = null;
@@ -190,6 +190,7 @@ export function maybeCommit(s: RaftState, fx: Effects): boolean {
 export function leaderTick(s: RaftState, fx: Effects): void {
   if (s.role.name !== 'leader') return;
   const L = s.role;
+  for (const pr of L.progress.values()) pr.ticksSinceContact++;
   if (s.options.checkQuorum && !hearsFromQuorum(s, L)) {
     becomeFollower(s, s.term, null, fx);
     return;
@@ -211,12 +212,20 @@ export function leaderTick(s: RaftState, fx: Effects): void {
  * CheckQuorum (§6.2): whether a majority, this leader included, answered within the
  * minimum election timeout. A leader that fails it steps down rather than keep clients
  * waiting on an office it may no longer hold. A new leader gets one timeout of grace.
+ *
+ * A follower counts as silent only when both its time and its ticks are up:
+ * `electionTimeoutMin` since it last answered, and `checkQuorumTicks` heartbeat ticks.
+ * After this node's event loop stalls (a long turn, a starved process), the clock has
+ * moved on but the tick that fires first runs before the answers that arrived
+ * meanwhile are read; time alone would depose a healthy leader for its own stall (etcd
+ * counts ticks only, for the same reason). Leases do not rest on this: `leaseHolds`
+ * checks its own window, from when the answered round started.
  */
 function hearsFromQuorum(s: RaftState, L: LeaderState): boolean {
   const window = s.options.electionTimeoutMin;
   if (s.now - L.since < window) return true;
   return quorumReached(currentConfig(s), (v) => {
     const pr = L.progress.get(v);
-    return v === s.id || (pr !== undefined && s.now - pr.lastContact < window);
+    return v === s.id || (pr !== undefined && (s.now - pr.lastContact < window || pr.ticksSinceContact < s.options.checkQuorumTicks));
   });
 }

@@ -109,7 +109,7 @@ export function becomeLeader(s: RaftState, fx: Effects): void {
   for (const peer of members(currentConfig(s))) {
     if (peer === s.id) continue;
     const pr = new Progress(s.log.lastIndex);
-    pr.lastContact = s.now; // taking office counts as contact for CheckQuorum
+    pr.heardFrom(s.now); // taking office counts as contact for CheckQuorum
     progress.set(peer, pr);
   }
   s.role = {

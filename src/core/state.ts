@@ -108,6 +108,13 @@ export interface ProtocolOptions {
    * `electionTimeoutMin` ignores RequestVote of a newer term (§4.2.3).
    */
   readonly checkQuorum: boolean;
+  /**
+   * CheckQuorum counts a follower silent only after this many heartbeat ticks without an
+   * answer, as well as `electionTimeoutMin` of time (`ceil(electionTimeout.min /
+   * heartbeatInterval)`): a stall of this node's own event loop moves the clock but
+   * delays the ticks, and the answers that arrived meanwhile are still unread.
+   */
+  readonly checkQuorumTicks: number;
   /** The shortest election timeout: the leader lease and the pre-vote veto window. */
   readonly electionTimeoutMin: number;
   /** Subtracted from the lease for clock drift between nodes. */

@@ -14,6 +14,7 @@ export const OPTIONS: ProtocolOptions = {
   stallTicks: 2,
   preVote: false,
   checkQuorum: false,
+  checkQuorumTicks: 3, // electionTimeoutMin 150 / a 50 ms heartbeat
   electionTimeoutMin: 150,
   leaseDriftMargin: 30,
   forward: false,
