@@ -1,5 +1,11 @@
 import { Observable, OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 
+/** How `deadlineTimer` treats a check that runs late. */
+export interface DeadlineTimerOptions {
+  /** Grace (ms) given once per deadline when its check runs more than this late. Default 0: none. */
+  readonly stallGrace?: number;
+}
+
 /**
  * Emits a deadline (an absolute time on `scheduler`) once it has passed, always for the
  * latest deadline the source gave: a newer one replaces the one pending, `Infinity` means
@@ -16,28 +22,51 @@ import { Observable, OperatorFunction, SchedulerLike, Subscription } from 'rxjs'
  * finds the deadline moved and re-arms for the rest. Only a deadline earlier than the
  * pending check reschedules it.
  *
+ * With `stallGrace`, a check that runs more than `stallGrace` ms late — the process was
+ * stalled (a long turn, a starved machine, a GC pause), so its timers fire first, before
+ * it reads what arrived meanwhile — waits `stallGrace` once more for the source to move
+ * the deadline before it counts as passed. A follower that wakes from a stall thus reads
+ * the heartbeat its leader sent on waking too, instead of campaigning against it (etcd's
+ * ticks, which a stalled process misses, have the same effect).
+ *
+ * ```
+ * source:  a(=10)                (stallGrace 5; the process stalls from 8 to 20)
+ * output:  --------------------(check at 20 is 10 late: grace)-----a at 25, unless moved
+ * ```
+ *
  * @example
  * electionDeadline$.pipe(deadlineTimer(scheduler)).subscribe((at) => console.log('timed out', at));
  * // electionDeadline$.next(scheduler.now() + 200) → logs 'timed out' 200 ms later,
  * // unless another deadline arrives first
  */
-export function deadlineTimer(scheduler: SchedulerLike): OperatorFunction<number, number> {
+export function deadlineTimer(scheduler: SchedulerLike, options: DeadlineTimerOptions = {}): OperatorFunction<number, number> {
+  const grace = options.stallGrace ?? 0;
   return (source) =>
     new Observable<number>((subscriber) => {
       let deadline = Infinity;
       let pending: Subscription | null = null;
       let due = Infinity;
+      /** When the pending check should run (a deadline already past: at once). */
+      let expected = Infinity;
+      /** The current deadline has had its stall grace. */
+      let graced = false;
       let sourceDone = false;
       const arm = (at: number) => {
         pending?.unsubscribe();
         due = at;
+        expected = Math.max(at, scheduler.now());
         pending = scheduler.schedule(check, Math.max(0, at - scheduler.now()));
       };
       const check = () => {
         pending = null;
         due = Infinity;
         if (deadline === Infinity) return;
-        if (scheduler.now() < deadline) return arm(deadline);
+        const now = scheduler.now();
+        if (now < deadline) return arm(deadline);
+        if (grace > 0 && !graced && now - expected > grace) {
+          graced = true;
+          return arm(now + grace);
+        }
         const passed = deadline;
         deadline = Infinity;
         subscriber.next(passed);
@@ -46,6 +75,7 @@ export function deadlineTimer(scheduler: SchedulerLike): OperatorFunction<number
       const upstream = source.subscribe({
         next(at) {
           deadline = at;
+          graced = false;
           if (at === Infinity) {
             pending?.unsubscribe();
             pending = null;

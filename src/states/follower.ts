@@ -9,6 +9,6 @@ import type { RolePipeline } from './context';
  */
 export const follower: RolePipeline = (ctx, epoch) =>
   ctx.electionDeadline$.pipe(
-    deadlineTimer(ctx.scheduler),
+    deadlineTimer(ctx.scheduler, { stallGrace: ctx.heartbeatInterval }),
     map((): RaftEvent => ({ kind: 'electionTimeout', epoch })),
   );

@@ -1,8 +1,19 @@
-import { Subject } from 'rxjs';
+import { SchedulerAction, SchedulerLike, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { deadlineTimer } from '../../src/operators/deadlineTimer';
 
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+
+/** `s`, except that the process is stalled from `from` to `to`: actions due meanwhile run at `to`. */
+function stalled(s: SchedulerLike, from: number, to: number): SchedulerLike {
+  return {
+    now: () => s.now(),
+    schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T) {
+      const due = s.now() + delay;
+      return s.schedule(work, due >= from && due < to ? to - s.now() : delay, state);
+    },
+  };
+}
 
 describe('deadlineTimer', () => {
   it('emits a deadline once the scheduler reaches it', () => {
@@ -90,5 +101,44 @@ describe('deadlineTimer', () => {
     subscription.unsubscribe();
     expect(s.actions.filter((a) => !a.closed)).toHaveLength(0);
     expect(deadlines.observed).toBe(false);
+  });
+
+  describe('with stallGrace: a check that runs late gives the source one more chance', () => {
+    it('waits the grace once more when the check runs more than the grace late, then emits', () => {
+      const s = scheduler();
+      s.run(({ cold, expectObservable }) => {
+        // deadline 10; the process stalls from 8 to 20, so the check runs 10 late
+        expectObservable(cold('a', { a: 10 }).pipe(deadlineTimer(stalled(s, 8, 20), { stallGrace: 5 }))).toBe('25ms a', { a: 10 });
+      });
+    });
+
+    it('emits nothing when the source moves the deadline during the grace (the heartbeat read after the stall)', () => {
+      const s = scheduler();
+      s.run(({ hot, expectObservable }) => {
+        const deadlines = hot('a 21ms b', { a: 10, b: 60 });
+        expectObservable(deadlines.pipe(deadlineTimer(stalled(s, 8, 20), { stallGrace: 5 }))).toBe('60ms b', { b: 60 });
+      });
+    });
+
+    it('emits at once when the check is late by no more than the grace', () => {
+      const s = scheduler();
+      s.run(({ cold, expectObservable }) => {
+        expectObservable(cold('a', { a: 10 }).pipe(deadlineTimer(stalled(s, 8, 13), { stallGrace: 5 }))).toBe('13ms a', { a: 10 });
+      });
+    });
+
+    it('gives no grace for a deadline that was already past when it arrived', () => {
+      const s = scheduler();
+      s.run(({ hot, expectObservable }) => {
+        expectObservable(hot('----------a', { a: 3 }).pipe(deadlineTimer(s, { stallGrace: 5 }))).toBe('----------a', { a: 3 });
+      });
+    });
+
+    it('without the option, a late check emits at once', () => {
+      const s = scheduler();
+      s.run(({ cold, expectObservable }) => {
+        expectObservable(cold('a', { a: 10 }).pipe(deadlineTimer(stalled(s, 8, 20)))).toBe('20ms a', { a: 10 });
+      });
+    });
   });
 });
