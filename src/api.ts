@@ -69,7 +69,11 @@ export interface RaftNodeOptions {
   readonly maxInflightBytes?: number;
   /** Ask PreVote before raising the term, so a returning node cannot depose a healthy leader (default true). */
   readonly preVote?: boolean;
-  /** A leader that has not heard from a majority for `electionTimeout.min` steps down (default true). */
+  /**
+   * A leader that has not heard from a majority for `electionTimeout.min`, and for as many
+   * heartbeat ticks, steps down (default true). Counting ticks too means a stall of the
+   * leader's own event loop (a long turn, a starved machine) does not depose it.
+   */
   readonly checkQuorum?: boolean;
   /** Forward `propose()` and `read()` from followers to the leader (default true); false rejects with `NotLeaderError`. */
   readonly forward?: boolean;
