@@ -148,28 +148,42 @@ async function main(): Promise<void> {
     const leader = await leaderOf(httpPorts);
     console.log(`memory: 3 nodes, leader ${leader}, ${o.clients} clients, ${o.keys} keys, ${o.valueBytes}-byte values, ${o.durationS} s, flags: ${o.flags.join(' ') || '(none)'}`);
 
-    const client = putClient('raw', '127.0.0.1', httpPorts.get(leader)!, o.clients);
+    // Writes go to the current leader: after a leader change (a 503 or 504 from the old
+    // one), the workers pause briefly while the leader is found again and a client to it opened.
+    let target = { leader, client: putClient('raw', '127.0.0.1', httpPorts.get(leader)!, o.clients) };
+    let finding: Promise<void> | null = null;
+    const leaderChanges: { t: number; leader: string }[] = [];
     const value = Buffer.alloc(o.valueBytes, 'v');
     const start = nowMs();
     const end = start + o.durationS * 1000;
     let writes = 0;
     const errors = new Map<string, number>();
+    const refind = () =>
+      (finding ??= leaderOf(httpPorts)
+        .then((now) => {
+          if (now === target.leader) return;
+          target.client.close();
+          target = { leader: now, client: putClient('raw', '127.0.0.1', httpPorts.get(now)!, o.clients) };
+          leaderChanges.push({ t: Math.round((nowMs() - start) / 1000), leader: now });
+        })
+        .catch(() => undefined)
+        .finally(() => (finding = null)));
     const workers = Array.from({ length: o.clients }, async (_, w) => {
       let seq = w;
       while (nowMs() < end) {
         try {
-          await client.put(w, `k${seq % o.keys}`, value);
+          await target.client.put(w, `k${seq % o.keys}`, value);
           writes++;
         } catch (e) {
           const name = (e as Error).name;
           errors.set(name, (errors.get(name) ?? 0) + 1);
-          if (errors.size > 0 && [...errors.values()].reduce((a, b) => a + b) > 10_000) throw new Error(`too many errors: ${[...errors].join(', ')}`);
+          await Promise.all([refind(), new Promise((r) => setTimeout(r, 20))]);
         }
         seq += o.clients * 7 + 1;
       }
     });
 
-    const series = new Map<string, Sample[]>(specs.map((s) => [s.id === leader ? `${s.id} (leader)` : s.id, []]));
+    const series = new Map<string, Sample[]>(specs.map((s) => [s.id === leader ? `${s.id} (leader at start)` : s.id, []]));
     const names = [...series.keys()];
     console.log(`${'t'.padStart(5)}  ${names.map((n) => `${n} rss/heap/ext MB`.padStart(28)).join('')}  writes/s`);
     let lastWrites = 0;
@@ -187,7 +201,7 @@ async function main(): Promise<void> {
       }
     })();
     await Promise.all([...workers, sampling]);
-    client.close();
+    target.client.close();
 
     console.log(`\n${chart(series)}\n`);
     const verdicts: Record<string, unknown> = {};
@@ -198,12 +212,12 @@ async function main(): Promise<void> {
       verdicts[id] = { secondMinuteMedianMb: second, lastMinuteMedianMb: last, growth };
       console.log(`${id}: second minute median ${second?.toFixed(0) ?? '-'} MB, last minute median ${last?.toFixed(0) ?? '-'} MB${growth === null ? ' (run at least 180 s for a verdict)' : `, ${(growth * 100).toFixed(1)}% ${Math.abs(growth) <= 0.1 ? 'FLAT' : 'GROWS'}`}`);
     }
-    console.log(`writes: ${writes} (${(writes / o.durationS).toFixed(0)}/s), errors: ${errors.size ? [...errors].map(([k, v]) => `${k}=${v}`).join(' ') : 'none'}`);
+    console.log(`writes: ${writes} (${(writes / o.durationS).toFixed(0)}/s), errors: ${errors.size ? [...errors].map(([k, v]) => `${k}=${v}`).join(' ') : 'none'}, leader changes: ${leaderChanges.length ? leaderChanges.map((c) => `${c.leader} at ${c.t} s`).join(', ') : 'none'}`);
 
     const resultsDir = path.join(__dirname, 'results');
     fs.mkdirSync(resultsDir, { recursive: true });
     const file = path.join(resultsDir, `memory-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    fs.writeFileSync(file, JSON.stringify({ options: o, leader, writes, errors: Object.fromEntries(errors), verdicts, samples: Object.fromEntries(series) }, null, 2));
+    fs.writeFileSync(file, JSON.stringify({ options: o, leader, leaderChanges, writes, errors: Object.fromEntries(errors), verdicts, samples: Object.fromEntries(series) }, null, 2));
     console.log(`results: ${path.relative(process.cwd(), file)}`);
   } finally {
     await stopAll();
