@@ -206,11 +206,13 @@ async function main(): Promise<void> {
     console.log(`\n${chart(series)}\n`);
     const verdicts: Record<string, unknown> = {};
     for (const [id, samples] of series) {
-      const second = windowMedian(samples, 60, 120);
-      const last = windowMedian(samples, o.durationS - 60, o.durationS + 1);
+      // The second minute and the last one must not overlap (or touch the warm-up): 180 s at least.
+      const judged = o.durationS >= 180;
+      const second = judged ? windowMedian(samples, 60, 120) : null;
+      const last = judged ? windowMedian(samples, o.durationS - 60, o.durationS + 1) : null;
       const growth = second && last ? (last - second) / second : null;
       verdicts[id] = { secondMinuteMedianMb: second, lastMinuteMedianMb: last, growth };
-      console.log(`${id}: second minute median ${second?.toFixed(0) ?? '-'} MB, last minute median ${last?.toFixed(0) ?? '-'} MB${growth === null ? ' (run at least 180 s for a verdict)' : `, ${(growth * 100).toFixed(1)}% ${Math.abs(growth) <= 0.1 ? 'FLAT' : 'GROWS'}`}`);
+      console.log(`${id}: second minute median ${second?.toFixed(0) ?? '-'} MB, last minute median ${last?.toFixed(0) ?? '-'} MB, max ${Math.max(...samples.map((x) => x.rssMb)).toFixed(0)} MB${growth === null ? ' (run at least 180 s for a verdict)' : `, ${(growth * 100).toFixed(1)}% ${Math.abs(growth) <= 0.1 ? 'FLAT' : 'GROWS'}`}`);
     }
     console.log(`writes: ${writes} (${(writes / o.durationS).toFixed(0)}/s), errors: ${errors.size ? [...errors].map(([k, v]) => `${k}=${v}`).join(' ') : 'none'}, leader changes: ${leaderChanges.length ? leaderChanges.map((c) => `${c.leader} at ${c.t} s`).join(', ') : 'none'}`);
 
