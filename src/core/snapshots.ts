@@ -53,7 +53,7 @@ export function compactionPoint(s: RaftState, index: number, policy: { readonly 
   return Math.max(0, point, byteFloor(s, index, point, policy.keepBytes));
 }
 
-/** The highest cut at or above `point` whose kept tail (cut, index] holds at most `keepBytes` of payload. */
+/** The lowest cut at or above `point` whose kept tail (cut, index] holds at most `keepBytes` of payload. */
 function byteFloor(s: RaftState, index: number, point: number, keepBytes: number): number {
   let cut = index;
   let bytes = 0;
