@@ -313,6 +313,12 @@ export interface SnapshotPolicy {
    * entries behind the snapshot (default 100,000).
    */
   readonly catchUpEntries: number;
+  /**
+   * At most this many payload bytes are kept behind a snapshot, whatever `keepEntries` and
+   * `catchUpEntries` allow (default 32 MiB); a follower needing more is sent a snapshot.
+   * With `everyBytes` and `maxUncommittedBytes` this bounds the log held in memory.
+   */
+  readonly keepBytes: number;
   /** Size of stored chunks and of InstallSnapshot messages (default 1 MiB). */
   readonly chunkBytes: number;
 }

@@ -51,6 +51,8 @@ export interface ReplicationView {
   readonly lastIndex: number;
   readonly lastTerm: number;
   readonly snapshotIndex: number;
+  /** How many entries the node holds in memory (the kept tail behind the snapshot included), and their payload bytes. */
+  readonly held: { readonly entries: number; readonly bytes: number };
   readonly commitIndex: number;
   readonly appliedIndex: number;
   /** Highest index handed to the application (`appliedIndex`: acknowledged by it). */

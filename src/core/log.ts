@@ -6,13 +6,20 @@ import type { Entry } from '../messages/entry';
  * answers the protocol's questions synchronously.
  *
  * Invariant: entries[i].index === firstIndex + i; snapshotIndex >= firstIndex - 1 when
- * there are entries (a kept tail may overlap the snapshot).
+ * there are entries (a kept tail may overlap the snapshot); heldBytes is the sum of
+ * entries[i].data.length.
+ *
+ * What it holds is bounded by the snapshot policy, not by history: entries since the
+ * last snapshot (`everyEntries` / `everyBytes` applied, plus what is not applied yet,
+ * itself bounded by `maxUncommittedBytes` on the leader) and a tail behind the snapshot
+ * (`keepEntries`, `catchUpEntries`, at most `keepBytes`: see `compactionPoint`).
  */
 export class RaftLog {
   private entries: Entry[];
   /** The last index and term the snapshot covers (0, 0 without a snapshot). */
   private snapshot: { index: number; term: number };
   private first: number;
+  private held = 0;
 
   constructor(entries: readonly Entry[] = [], snapshot: { index: number; term: number } = { index: 0, term: 0 }) {
     this.snapshot = snapshot;
@@ -21,6 +28,7 @@ export class RaftLog {
     this.entries = entries.slice();
     this.entries.forEach((e, i) => {
       if (e.index !== this.first + i) throw new Error(`log not contiguous at position ${i}: index ${e.index}`);
+      this.held += e.data.length;
     });
     if (this.first > snapshot.index + 1) throw new Error(`log starts at ${this.first}, after the snapshot at ${snapshot.index}`);
   }
@@ -28,6 +36,16 @@ export class RaftLog {
   /** The first index still held as an entry. */
   get firstIndex(): number {
     return this.first;
+  }
+
+  /** The entries held in memory (compacted ones are not). */
+  get heldEntries(): number {
+    return this.entries.length;
+  }
+
+  /** The payload bytes of the entries held in memory. */
+  get heldBytes(): number {
+    return this.held;
   }
 
   get lastIndex(): number {
@@ -85,13 +103,19 @@ export class RaftLog {
       throw new Error(`append at ${entries[0].index} does not follow ${this.lastIndex}`);
     }
     if (this.entries.length === 0) this.first = entries[0].index;
-    for (const e of entries) this.entries.push(e);
+    for (const e of entries) {
+      this.entries.push(e);
+      this.held += e.data.length;
+    }
   }
 
   /** Removes the entry at `index` and everything after it. */
   truncateFrom(index: number): void {
     if (index <= this.snapshot.index) throw new Error(`cannot truncate at ${index}: covered by the snapshot at ${this.snapshot.index}`);
-    if (index < this.first + this.entries.length) this.entries.length = Math.max(0, index - this.first);
+    const keep = Math.max(0, index - this.first);
+    if (keep >= this.entries.length) return;
+    for (let i = keep; i < this.entries.length; i++) this.held -= this.entries[i].data.length;
+    this.entries.length = keep;
   }
 
   /** A snapshot now covers everything up to (index, term); entries up to `compactUpTo` are dropped. */
@@ -99,6 +123,7 @@ export class RaftLog {
     if (snapshot.index < this.snapshot.index) return;
     this.snapshot = snapshot;
     const drop = Math.min(Math.max(0, compactUpTo - this.first + 1), this.entries.length);
+    for (let i = 0; i < drop; i++) this.held -= this.entries[i].data.length;
     this.entries.splice(0, drop);
     this.first += drop;
     if (this.entries.length === 0) this.first = snapshot.index + 1;
@@ -108,6 +133,7 @@ export class RaftLog {
   reset(snapshot: { index: number; term: number }): void {
     this.snapshot = snapshot;
     this.entries = [];
+    this.held = 0;
     this.first = snapshot.index + 1;
   }
 

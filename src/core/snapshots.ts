@@ -31,12 +31,16 @@ export function configAt(s: RaftState, index: number): ConfigAt {
  * snapshot it is being sent; that first entry's term is the next prevLogTerm. Otherwise,
  * when writes outpace a transfer, the follower ends each transfer behind the leader's
  * next compaction and is sent snapshot after snapshot. At most `catchUpEntries` are kept
- * behind the snapshot for such a follower; a silent one holds nothing back.
+ * behind the snapshot for such a follower; a silent one holds nothing back. Whatever
+ * the reason, the entries kept behind the snapshot hold at most `keepBytes` of payload:
+ * counted in entries alone, large entries would let the kept tail (and the node's
+ * memory) reach `catchUpEntries` times the entry size. A follower that needs more than
+ * that is sent a snapshot.
  *
  * @example
- * compactionPoint(s, 50_000, { keepEntries: 1_000, catchUpEntries: 100_000 }); // 49_000, or less for a follower catching up
+ * compactionPoint(s, 50_000, { keepEntries: 1_000, catchUpEntries: 100_000, keepBytes: 32 << 20 }); // 49_000, or less for a follower catching up
  */
-export function compactionPoint(s: RaftState, index: number, policy: { readonly keepEntries: number; readonly catchUpEntries: number }): number {
+export function compactionPoint(s: RaftState, index: number, policy: { readonly keepEntries: number; readonly catchUpEntries: number; readonly keepBytes: number }): number {
   let point = index - policy.keepEntries;
   if (s.role.name === 'leader') {
     const floor = index - Math.max(policy.keepEntries, policy.catchUpEntries);
@@ -46,7 +50,20 @@ export function compactionPoint(s: RaftState, index: number, policy: { readonly 
       point = Math.max(floor, Math.min(point, (pr.snapshot ? pr.snapshot.index : pr.match) - 1));
     }
   }
-  return Math.max(0, point);
+  return Math.max(0, point, byteFloor(s, index, point, policy.keepBytes));
+}
+
+/** The lowest cut at or above `point` whose kept tail (cut, index] holds at most `keepBytes` of payload. */
+function byteFloor(s: RaftState, index: number, point: number, keepBytes: number): number {
+  let cut = index;
+  let bytes = 0;
+  while (cut > point) {
+    const e = s.log.entry(cut);
+    if (!e || bytes + e.data.length > keepBytes) break;
+    bytes += e.data.length;
+    cut--;
+  }
+  return cut;
 }
 
 /** The follower needs entries before the leader's log start: switch it to a snapshot transfer. */

@@ -417,12 +417,16 @@ function snapshotPolicy(setting: NonNullable<SimulationOptions['snapshots']>, ra
   if (!on) return null;
   // Small enough that snapshots, compaction and multi-chunk InstallSnapshot happen all
   // the time, down to keeping no entries behind a snapshot (a follower catching up then
-  // depends on the leader holding back compaction for it: `compactionPoint`).
-  return {
+  // depends on the leader holding back compaction for it: `compactionPoint`). The kept
+  // tail is capped in bytes too (a few dozen commands), so that the byte cap, not only
+  // the count, decides where the log is cut; derived from chunkBytes so a seed draws the
+  // same numbers as before the cap existed.
+  const policy = {
     everyEntries: 20 + Math.floor(random() * 60),
     keepEntries: Math.floor(random() * 120),
     chunkBytes: 128 + Math.floor(random() * 896),
   };
+  return { ...policy, keepBytes: 2 * policy.chunkBytes };
 }
 
 /** Derives an independent seed for one purpose from the run's seed. */

@@ -1,13 +1,15 @@
 /**
  * Where a snapshot cuts the log (`compactionPoint`): `keepEntries` behind it, but a
- * leader holds back for live followers still catching up, within `catchUpEntries`.
+ * leader holds back for live followers still catching up, within `catchUpEntries`; and
+ * whatever the count allows, at most `keepBytes` of payload stays behind the snapshot.
  */
 import { Effects } from '../../src/core/effects';
 import { becomeCandidate, becomeLeader } from '../../src/core/roles';
 import { compactionPoint } from '../../src/core/snapshots';
+import { EntryKind } from '../../src/messages/entry';
 import { makeState } from './helpers';
 
-const policy = { keepEntries: 10, catchUpEntries: 500 };
+const policy = { keepEntries: 10, catchUpEntries: 500, keepBytes: 1 << 30 };
 
 function leaderWithLog(length: number) {
   const s = makeState({ id: 'n1', term: 1, log: Array.from({ length }, () => 1) });
@@ -60,5 +62,30 @@ describe('compactionPoint', () => {
     pr.get('n2')!.match = 999;
     pr.get('n3')!.match = 10;
     expect(compactionPoint(s, 1000, policy)).toBe(500);
+  });
+
+  describe('keepBytes', () => {
+    /** Appends `length` term-1 entries of `size` payload bytes each. */
+    function sized(s: ReturnType<typeof makeState>, length: number, size: number) {
+      const from = s.log.lastIndex + 1;
+      s.log.append(Array.from({ length }, (_, i) => ({ index: from + i, term: 1, kind: EntryKind.Command, data: new Uint8Array(size) })));
+      return s;
+    }
+
+    test('a follower keeps at most keepBytes behind the snapshot, fewer than keepEntries when entries are large', () => {
+      const s = sized(makeState({ id: 'n2', term: 1 }), 300, 1000);
+      expect(compactionPoint(s, 300, { ...policy, keepEntries: 100, keepBytes: 5_500 })).toBe(295);
+      expect(compactionPoint(s, 300, { ...policy, keepEntries: 3, keepBytes: 5_500 })).toBe(297); // the count may bind first
+      expect(compactionPoint(s, 300, { ...policy, keepEntries: 100, keepBytes: 0 })).toBe(300);
+    });
+
+    test('a leader holding back for a follower catching up stops at keepBytes too: that follower is sent a snapshot instead', () => {
+      const s = sized(leaderWithLog(0), 999, 1000); // after the leader's own no-op entry at 1
+      const pr = progress(s);
+      pr.get('n2')!.match = 999;
+      pr.get('n3')!.match = 600;
+      expect(compactionPoint(s, 1000, { ...policy, keepBytes: 1 << 30 })).toBe(599);
+      expect(compactionPoint(s, 1000, { ...policy, keepBytes: 50_000 })).toBe(950);
+    });
   });
 });

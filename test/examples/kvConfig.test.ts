@@ -17,6 +17,12 @@ describe('kv-server configuration', () => {
     expect(c.electionTimeout).toEqual({ min: 150, max: 300 });
   });
 
+  it('snapshots by default (every 10,000 entries), so the log a server holds stays bounded; --snapshot-every changes it', () => {
+    expect(parseConfig(base, { RXRAFT_SECRET: 's' }).snapshotEvery).toBe(10_000);
+    expect(parseConfig([...base, '--snapshot-every', '500'], { RXRAFT_SECRET: 's' }).snapshotEvery).toBe(500);
+    expect(() => parseConfig([...base, '--snapshot-every', '0'], { RXRAFT_SECRET: 's' })).toThrow(/snapshot-every/);
+  });
+
   it('takes every flag from an RXRAFT_* variable, and a flag wins over the variable', () => {
     const env = {
       RXRAFT_SECRET: 's',

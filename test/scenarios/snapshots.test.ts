@@ -26,6 +26,37 @@ describe('snapshots', () => {
     await c.stop();
   });
 
+  test('memory is bounded by the policy, not by history: the log each node holds stays within everyEntries since the snapshot plus keepBytes behind it', async () => {
+    // Entries of ~110 bytes: keepEntries (200) alone would keep ~22 KB behind each snapshot;
+    // keepBytes caps that tail at 1,500 bytes.
+    const bounded = { everyEntries: 50, keepEntries: 200, keepBytes: 1_500, chunkBytes: 256 };
+    const { c, machine } = kvCluster({ nodes: 3, seed: 79, nodeOptions: { snapshot: bounded } });
+    const leader = await c.waitForLeader();
+    const pad = '.'.repeat(100);
+    const entryBytes = `k0=v0${pad}`.length + 4;
+    // The tail behind the snapshot, plus what arrived since it: up to everyEntries applied
+    // before the next snapshot is taken, and as many again while it is being written.
+    const bound = bounded.keepBytes + 2 * bounded.everyEntries * entryBytes;
+    const held = { entries: 0, bytes: 0 };
+    for (let i = 0; i < 1_000; i++) {
+      await c.propose(leader, `k${i % 37}=v${i}${pad}`);
+      for (const id of c.ids) {
+        const h = c.replication(id).held;
+        held.entries = Math.max(held.entries, h.entries);
+        held.bytes = Math.max(held.bytes, h.bytes);
+      }
+    }
+    await c.clock.advance(100);
+    expect(1_000 * entryBytes).toBeGreaterThan(8 * bound); // history is far larger than the bound
+    expect(held.bytes).toBeLessThanOrEqual(bound);
+    expect(held.entries).toBeLessThan(bounded.keepEntries); // the byte cap, not the count, decided
+    for (const id of c.ids) {
+      expect(c.replication(id).snapshotIndex).toBeGreaterThanOrEqual(900);
+      expect(machine(id).map).toEqual(machine(leader).map);
+    }
+    await c.stop();
+  });
+
   test('a follower far behind catches up through a snapshot of over 100 chunks; heartbeats keep it from campaigning', async () => {
     const { c, machine } = kvCluster({ nodes: 3, seed: 72, nodeOptions: { snapshot: policy } });
     const leader = await c.waitForLeader();
