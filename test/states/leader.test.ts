@@ -8,7 +8,7 @@ import { BehaviorSubject, NEVER, Observable, Subject, VirtualTimeScheduler } fro
 import { TestScheduler } from 'rxjs/testing';
 import type { RaftEvent } from '../../src/core/events';
 import type { NodeId, RaftMessage } from '../../src/messages/types';
-import type { RoleContext, SnapshotChunkRequest } from '../../src/states';
+import type { InboundMessage, LeaderSend, RoleContext, SnapshotChunkRequest } from '../../src/states';
 import { leader } from '../../src/states/leader';
 import { RoleSwitch } from '../../src/states/roleSwitch';
 import type { SnapshotMeta } from '../../src/messages/persisted';
@@ -80,6 +80,8 @@ function context(parts: {
   scheduler?: RoleContext['scheduler'];
   followers$?: Observable<readonly NodeId[]>;
   snapshotChunks$?: Observable<SnapshotChunkRequest>;
+  sends$?: Observable<LeaderSend>;
+  responses$?: Observable<InboundMessage>;
   storage?: FakeSnapshotStorage;
   transport?: RecordingTransport;
 }): RoleContext {
@@ -90,6 +92,8 @@ function context(parts: {
     id: 'n1',
     followers$: parts.followers$ ?? new BehaviorSubject<readonly NodeId[]>([]),
     snapshotChunks$: parts.snapshotChunks$ ?? NEVER,
+    sends$: parts.sends$ ?? NEVER,
+    responses$: parts.responses$ ?? NEVER,
     snapshotSource: parts.storage ?? new FakeSnapshotStorage(null),
     transport: parts.transport ?? new RecordingTransport(),
   };

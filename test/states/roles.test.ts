@@ -9,7 +9,7 @@ function context(s: TestScheduler, electionDeadline$: Observable<number>): RoleC
   return {
     ...{ scheduler: s, heartbeatInterval: 10, electionDeadline$ },
     // no followers: the leader's per-follower pipelines are tested in leader.test.ts
-    ...{ id: 'n1', followers$: NEVER, snapshotChunks$: NEVER, snapshotSource: { readSnapshot: () => null }, transport: { send: () => undefined } },
+    ...{ id: 'n1', followers$: NEVER, snapshotChunks$: NEVER, sends$: NEVER, responses$: NEVER, snapshotSource: { readSnapshot: () => null }, transport: { send: () => undefined } },
   };
 }
 
