@@ -26,8 +26,9 @@ export interface RoleContext {
   /**
    * The rules' requests to send a snapshot chunk (`sendSnapshotChunk` effects), as the
    * turns produce them; each follower's `replicateTo` takes its own. `followers$` is
-   * published at the end of the turn, so a request made in the turn that creates a
-   * follower's progress would find no pipeline; the rules make none there (a new progress
+   * published at the end of the turn (or earlier, by an AppendEntries of the turn: see
+   * `RoleSwitch.replicate`), so a request made in the turn that creates a follower's
+   * progress could find no pipeline; the rules make none there (a new progress
    * starts at the end of the log, past every compacted entry, so its first transfer comes
    * in a later turn).
    */
