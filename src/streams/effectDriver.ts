@@ -36,8 +36,8 @@ export interface EffectDriverDeps {
  * Routes the effects of one turn, in the order the rules produced them, to the part of
  * the runtime that carries each out: writes and sends to `durableWrites` (persist, then
  * send what depended on it), the leader's AppendEntries and snapshot chunks to its
- * pipeline for that follower (`replicateTo`), other snapshot and membership effects to their drivers, and the
- * answers to proposals and reads to whoever waits for them — at once when refused, and
+ * pipeline for that follower (`replicateTo`), other snapshot and membership effects to
+ * their drivers, and the answers to proposals and reads to whoever waits for them — at once when refused, and
  * through the `ApplyBarrier` when they must wait for this node's own apply.
  *
  * @example
