@@ -104,7 +104,7 @@ class Node implements RaftNode, HasTestHooks {
     this.requests = new OpenRequests(o.scheduler, o.requestTimeout);
     this.intake = new ClientIntake(o.turnScheduler, this.requests, () => ++this.nextRequestId);
     this.barrier = new ApplyBarrier(o.scheduler, o.requestTimeout);
-    this.notices = new CommitNotices(o.turnScheduler, (to, m) => o.transport.send(to, m), (term) => !this.stopped && this.state?.role.name === 'leader' && this.state.term === term);
+    this.notices = new CommitNotices(o.turnScheduler, (to, message) => this.roles.replicate({ to, message }), (term) => !this.stopped && this.state?.role.name === 'leader' && this.state.term === term);
     const sessions = new SessionTable(o.sessions);
     this.roles = new RoleSwitch({ id: this.id, scheduler: o.scheduler, heartbeatInterval: o.heartbeatInterval, snapshotSource: o.storage, transport: o.transport });
     this.membership = new MembershipRequests({
@@ -123,7 +123,7 @@ class Node implements RaftNode, HasTestHooks {
     this.subscriptions.add(this.applier.start());
     this.driver = new EffectDriver({
       ...{ durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier },
-      ...{ membership: this.membership, snapshots: this.snapshots, applier: this.applier, sendSnapshotChunk: (r) => this.roles.sendSnapshotChunk(r) },
+      ...{ membership: this.membership, snapshots: this.snapshots, applier: this.applier, roles: this.roles },
       termRecovery: termRecoveryHandler(this.id, o.storage, (e) => this.errors.next(e), (e) => this.failStop(e)),
     });
     this.ready = this.start().catch((e) => {
@@ -198,7 +198,7 @@ class Node implements RaftNode, HasTestHooks {
     if (!s) return;
     this.state = s;
     const events$ = merge(
-      acceptedMessages(o.transport.inbound$, new PeerFilter(this.id), () => s.configs, (e) => this.errors.next(e)),
+      this.roles.takeResponses(acceptedMessages(o.transport.inbound$, new PeerFilter(this.id), () => s.configs, (e) => this.errors.next(e))),
       this.roles.events$,
       this.intake.events$,
       this.feedback,

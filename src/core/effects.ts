@@ -1,5 +1,5 @@
 import type { Entry } from '../messages/entry';
-import type { NodeId, RaftMessage } from '../messages/types';
+import type { AppendEntries, NodeId, RaftMessage } from '../messages/types';
 import type { HardState, SnapshotMeta } from '../messages/persisted';
 
 /**
@@ -84,8 +84,12 @@ export class Effects {
     if (entries.length > 0) this.list.push({ type: 'persistEntries', entries });
   }
 
-  /** A reply or request that must not leave before this node's writes are durable. */
-  send(to: NodeId, message: RaftMessage): void {
+  /**
+   * A reply or request that must not leave before this node's writes are durable. Never
+   * an AppendEntries: a leader's go out at once (`sendNow`, `sendNotice`), and the runtime
+   * routes them past the writes, through the pipeline for their follower.
+   */
+  send(to: NodeId, message: Exclude<RaftMessage, AppendEntries>): void {
     this.list.push({ type: 'send', to, message, afterPersist: true });
   }
 
@@ -95,7 +99,7 @@ export class Effects {
   }
 
   /** A leader's commit-index notice: the driver may drop it for an AppendEntries sent within two turns (`CommitNotices`). */
-  sendNotice(to: NodeId, message: RaftMessage): void {
+  sendNotice(to: NodeId, message: AppendEntries): void {
     this.list.push({ type: 'send', to, message, afterPersist: false, notice: true });
   }
 

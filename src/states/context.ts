@@ -2,7 +2,7 @@ import type { Observable, SchedulerLike } from 'rxjs';
 import type { Effect } from '../core/effects';
 import type { RaftEvent } from '../core/events';
 import type { RoleName } from '../core/state';
-import type { NodeId } from '../messages/types';
+import type { AppendEntries, NodeId } from '../messages/types';
 import type { Storage } from '../storage/storage';
 import type { Transport } from '../transports/transport';
 
@@ -26,17 +26,43 @@ export interface RoleContext {
   /**
    * The rules' requests to send a snapshot chunk (`sendSnapshotChunk` effects), as the
    * turns produce them; each follower's `replicateTo` takes its own. `followers$` is
-   * published at the end of the turn, so a request made in the turn that creates a
-   * follower's progress would find no pipeline; the rules make none there (a new progress
+   * published at the end of the turn (or earlier, by an AppendEntries of the turn: see
+   * `RoleSwitch.replicate`), so a request made in the turn that creates a follower's
+   * progress could find no pipeline; the rules make none there (a new progress
    * starts at the end of the log, past every compacted entry, so its first transfer comes
    * in a later turn).
    */
   readonly snapshotChunks$: Observable<SnapshotChunkRequest>;
+  /**
+   * The leader's AppendEntries (probes, replication, heartbeats, commit notices), in the
+   * order the rules produced them; each follower's `replicateTo` sends its own.
+   */
+  readonly sends$: Observable<LeaderSend>;
+  /**
+   * The responses the role pipelines take (`isRoutedResponse`): AppendEntries and
+   * InstallSnapshot responses for the leader's per-follower pipelines, vote responses for
+   * the candidate's. Only the current role's pipeline listens, so a response that arrives
+   * for a role or a follower no longer there is dropped.
+   */
+  readonly responses$: Observable<InboundMessage>;
   /** Where the leader's current snapshot is read from. */
   readonly snapshotSource: Pick<Storage, 'readSnapshot'>;
   /** Where the leader's pipelines send what they read (InstallSnapshot). */
   readonly transport: Pick<Transport, 'send'>;
 }
+
+/**
+ * A leader's AppendEntries to one follower. The rules send these at once (`sendNow`,
+ * `sendNotice`), never after this node's writes (`afterPersist`): the leader replicates
+ * while its own write runs, and counts itself only once that write is durable.
+ */
+export interface LeaderSend {
+  readonly to: NodeId;
+  readonly message: AppendEntries;
+}
+
+/** An inbound message, as the event the loop steps. */
+export type InboundMessage = Extract<RaftEvent, { kind: 'message' }>;
 
 /** Send chunk `chunk` of the current snapshot to `to` (see the `sendSnapshotChunk` effect). */
 export type SnapshotChunkRequest = Extract<Effect, { type: 'sendSnapshotChunk' }>;

@@ -1,9 +1,9 @@
-import { candidate } from './candidate';
+import { candidate, precandidate } from './candidate';
 import type { RolePipelines } from './context';
 import { follower } from './follower';
 import { leader } from './leader';
 
-export type { RoleContext, RolePipeline, RolePipelines, SnapshotChunkRequest } from './context';
+export type { InboundMessage, LeaderSend, RoleContext, RolePipeline, RolePipelines, SnapshotChunkRequest } from './context';
 
 /** The pipeline of each role, selected with `switchMap` over the node's role. */
-export const rolePipelines: RolePipelines = { follower, precandidate: candidate, candidate, leader };
+export const rolePipelines: RolePipelines = { follower, precandidate, candidate, leader };

@@ -1,10 +1,13 @@
-import { BehaviorSubject, EMPTY, Observable, Subject, switchMap } from 'rxjs';
+import { BehaviorSubject, EMPTY, filter, Observable, Subject, switchMap } from 'rxjs';
 import type { RaftEvent } from '../core/events';
 import type { RaftState, RoleName } from '../core/state';
 import type { NodeId } from '../messages/types';
-import type { RoleContext, SnapshotChunkRequest } from './context';
+import type { InboundMessage, LeaderSend, RoleContext, SnapshotChunkRequest } from './context';
 import { followersOf } from './followers';
 import { rolePipelines } from './index';
+import { isRoutedResponse } from './responses';
+
+type RoleEpoch = { readonly role: RoleName; readonly epoch: number };
 
 /**
  * The role pipelines of one node, switched with its role: `events$` is
@@ -12,27 +15,38 @@ import { rolePipelines } from './index';
  * a new epoch of it) unsubscribes every timer and stream of the old one at once, and
  * nothing of it can fire afterwards. `follow` runs after every turn: it hands the rules'
  * election deadline and the leader's followers to the pipelines, then switches if the
- * role or epoch changed.
+ * role or epoch changed. The leader's AppendEntries (`replicate`) and the responses the
+ * pipelines take (`takeResponses`) are routed through the pipelines, so what belongs to a
+ * role, an epoch or a follower that is gone is dropped by unsubscription.
  *
  * @example
  * const roles = new RoleSwitch({ id: 'n1', scheduler, heartbeatInterval: 50, snapshotSource: storage, transport });
- * roles.events$.subscribe((e) => loop.next(e));
+ * merge(roles.takeResponses(inbound$), roles.events$).subscribe((e) => loop.next(e));
+ * roles.replicate({ to: 'n2', message: appendEntries }, state); // an effect of a turn
  * const previous = roles.follow(state); // after each turn
  */
 export class RoleSwitch {
-  private readonly current = new BehaviorSubject<{ readonly role: RoleName; readonly epoch: number } | null>(null);
+  /** The role and epoch whose pipeline runs. */
+  private readonly current = new BehaviorSubject<RoleEpoch | null>(null);
+  /** The role and epoch as of the last `follow` (the pipeline may have switched before, in `replicate`). */
+  private followed: RoleEpoch | null = null;
   /** `RaftState.electionDeadline` as of the last turn, for the follower and candidate pipelines. */
   private readonly deadline = new BehaviorSubject<number>(Infinity);
   /** The peers the leader replicates to (`followersOf`), for its per-follower pipelines. */
   private readonly followers = new BehaviorSubject<readonly NodeId[]>([]);
   /** The rules' `sendSnapshotChunk` effects, for the leader's per-follower pipelines. */
   private readonly snapshotChunks = new Subject<SnapshotChunkRequest>();
+  /** The leader's AppendEntries, for its per-follower pipelines. */
+  private readonly sends = new Subject<LeaderSend>();
+  /** The inbound responses the role pipelines take. */
+  private readonly responses = new Subject<InboundMessage>();
   readonly events$: Observable<RaftEvent>;
 
-  constructor(context: Omit<RoleContext, 'electionDeadline$' | 'followers$' | 'snapshotChunks$'>) {
+  constructor(context: Omit<RoleContext, 'electionDeadline$' | 'followers$' | 'snapshotChunks$' | 'sends$' | 'responses$'>) {
     const ctx: RoleContext = {
       ...context,
       ...{ electionDeadline$: this.deadline.asObservable(), followers$: this.followers.asObservable(), snapshotChunks$: this.snapshotChunks.asObservable() },
+      ...{ sends$: this.sends.asObservable(), responses$: this.responses.asObservable() },
     };
     this.events$ = this.current.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : EMPTY)));
   }
@@ -40,16 +54,54 @@ export class RoleSwitch {
   /**
    * Publishes the election deadline and the followers (before a new role's pipeline
    * subscribes to them; both only when changed, so nothing runs per AppendEntries), then
-   * switches pipelines if the role or its epoch changed. Returns the role left, if any.
+   * switches pipelines if the role or its epoch changed. Returns the role left since the
+   * last `follow`, if any (even when `replicate` already switched the pipeline).
    */
   follow(s: RaftState): RoleName | null {
+    this.update(s);
+    const followed = this.followed;
+    if (followed && followed.epoch === s.epoch && followed.role === s.role.name) return null;
+    this.followed = this.current.value;
+    return followed?.role ?? null;
+  }
+
+  /**
+   * Sends a leader's AppendEntries through the pipeline for its follower. With the state
+   * of the turn that produced it, the pipelines are brought up to that turn first — a
+   * turn that makes this node leader, or adds a follower, sends to pipelines that `follow`
+   * would only start at its end. Without (a commit notice sent between turns), they are
+   * as of the last turn. A send for which no pipeline runs (this node no longer leads,
+   * or no longer replicates to `to`) is dropped, like a lost message.
+   */
+  replicate(send: LeaderSend, s?: RaftState): void {
+    if (s) this.update(s);
+    this.sends.next(send);
+  }
+
+  /**
+   * The inbound messages, less the responses that a role pipeline takes
+   * (`isRoutedResponse`): those reach the loop only through the current pipeline, and only
+   * if it asked for them (a leader's, from a follower it replicates to; a campaign's, for
+   * its kind of vote).
+   */
+  takeResponses(inbound$: Observable<RaftEvent>): Observable<RaftEvent> {
+    return inbound$.pipe(
+      filter((e) => {
+        if (e.kind !== 'message' || !isRoutedResponse(e.message.type)) return true;
+        this.responses.next(e);
+        return false;
+      }),
+    );
+  }
+
+  /** Publishes the deadline and the followers (only when changed), then switches pipelines if the role or epoch changed. */
+  private update(s: RaftState): void {
     if (s.electionDeadline !== this.deadline.value) this.deadline.next(s.electionDeadline);
     const followers = followersOf(s, this.followers.value);
     if (followers !== this.followers.value) this.followers.next(followers);
     const current = this.current.value;
-    if (current && current.epoch === s.epoch && current.role === s.role.name) return null;
+    if (current && current.epoch === s.epoch && current.role === s.role.name) return;
     this.current.next({ role: s.role.name, epoch: s.epoch });
-    return current?.role ?? null;
   }
 
   /** Hands a `sendSnapshotChunk` effect to the leader's pipeline for its follower (`replicateTo`). */
@@ -63,5 +115,7 @@ export class RoleSwitch {
     this.deadline.complete();
     this.followers.complete();
     this.snapshotChunks.complete();
+    this.sends.complete();
+    this.responses.complete();
   }
 }

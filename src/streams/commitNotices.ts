@@ -10,10 +10,11 @@ import type { AppendEntries, NodeId } from '../messages/types';
  * Two turns, because proposals resolved by the step that held the notice are proposed
  * again in a microtask and batched on the turn scheduler: their AppendEntries go out in
  * the next turn, before the notices would. A held notice is sent only if this node still
- * leads in its term; holding it longer only delays when followers apply, never safety.
+ * leads in its term — through the leader's pipeline for that follower (`replicateTo`),
+ * like every AppendEntries; holding it longer only delays when followers apply, never safety.
  *
  * @example
- * const notices = new CommitNotices(turnScheduler, (to, m) => transport.send(to, m), (term) => leadsIn(term));
+ * const notices = new CommitNotices(turnScheduler, (to, message) => roles.replicate({ to, message }), (term) => leadsIn(term));
  * notices.hold('n2', notice);   // instead of sending it
  * notices.sending('n2', append); // an AppendEntries with at least its commit index: dropped
  */

@@ -19,7 +19,9 @@ export interface Outgoing {
 export type DurableStep = WriteStep<WriteEffect> | ReleaseStep<Outgoing>;
 
 /**
- * Carries out the rules' writes and sends in order: each write starts at once; a message
+ * Carries out the rules' writes and sends in order (all but the leader's AppendEntries,
+ * which never wait for writes and go through the follower's `replicateTo` pipeline
+ * instead): each write starts at once; a message
  * the rules marked `afterPersist` leaves only once everything written before it is
  * durable (see `persistThenRelease`); the completions come back as events — `persisted`
  * for log entries, `voteSaved` for a hard state that records this node's own vote. A

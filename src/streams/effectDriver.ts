@@ -4,6 +4,7 @@ import type { RaftState } from '../core/state';
 import { LeaderOverloadedError, NotLeaderError, ProposalDroppedError, RaftError } from '../errors';
 import type { Applier } from './applier';
 import type { AppendEntries } from '../messages/types';
+import type { RoleSwitch } from '../states/roleSwitch';
 import type { ApplyBarrier } from './applyBarrier';
 import type { ClientRequest, PendingRead } from './clientIntake';
 import type { CommitNotices } from './commitNotices';
@@ -23,8 +24,8 @@ export interface EffectDriverDeps {
   readonly barrier: ApplyBarrier;
   readonly membership: MembershipRequests;
   readonly snapshots: SnapshotDriver;
-  /** Hands the leader's snapshot chunk to send to that follower's `replicateTo` pipeline. */
-  readonly sendSnapshotChunk: (request: Extract<Effect, { type: 'sendSnapshotChunk' }>) => void;
+  /** The role pipelines: the leader's AppendEntries and snapshot chunks go to that follower's `replicateTo`. */
+  readonly roles: Pick<RoleSwitch, 'replicate' | 'sendSnapshotChunk'>;
   /** How far the application has applied (ahead of the engine's `appliedIndex` until it hears), and session duplicates. */
   readonly applier: Pick<Applier, 'push' | 'appliedUpTo' | 'originalOf'>;
   /** The progress of a lost hard state's recovery (`core/termRecovery.ts`). */
@@ -34,9 +35,9 @@ export interface EffectDriverDeps {
 /**
  * Routes the effects of one turn, in the order the rules produced them, to the part of
  * the runtime that carries each out: writes and sends to `durableWrites` (persist, then
- * send what depended on it), snapshot chunks to send to the leader's pipeline for that
- * follower, other snapshot and membership effects to their drivers, and the
- * answers to proposals and reads to whoever waits for them — at once when refused, and
+ * send what depended on it), the leader's AppendEntries and snapshot chunks to its
+ * pipeline for that follower (`replicateTo`), other snapshot and membership effects to
+ * their drivers, and the answers to proposals and reads to whoever waits for them — at once when refused, and
  * through the `ApplyBarrier` when they must wait for this node's own apply.
  *
  * @example
@@ -59,15 +60,11 @@ export class EffectDriver {
         d.durableSteps.next({ write: effect });
         break;
       case 'send':
-        if (effect.notice) {
-          d.notices.hold(effect.to, effect.message as AppendEntries);
-          break;
-        }
-        if (effect.message.type === 'AppendEntries') d.notices.sending(effect.to, effect.message);
-        d.durableSteps.next({ release: { to: effect.to, message: effect.message }, afterWrites: effect.afterPersist });
+        if (effect.message.type === 'AppendEntries') this.replicate(effect as LeaderSendEffect, s);
+        else d.durableSteps.next({ release: { to: effect.to, message: effect.message }, afterWrites: effect.afterPersist });
         break;
       case 'sendSnapshotChunk':
-        d.sendSnapshotChunk(effect);
+        d.roles.sendSnapshotChunk(effect);
         break;
       case 'apply':
         d.applier.push(effect.entries);
@@ -99,6 +96,18 @@ export class EffectDriver {
         break;
       }
     }
+  }
+
+  /**
+   * A leader's AppendEntries: a commit notice is held (`CommitNotices`, which may drop it
+   * for an AppendEntries that carries as much); the rest go to that follower's pipeline at
+   * once. The rules never mark one `afterPersist` (`Effects.send` does not take an
+   * AppendEntries), so none has to wait behind this node's writes in `durableWrites`.
+   */
+  private replicate(effect: LeaderSendEffect, s: RaftState): void {
+    if (effect.notice) return this.deps.notices.hold(effect.to, effect.message);
+    this.deps.notices.sending(effect.to, effect.message);
+    this.deps.roles.replicate(effect, s);
   }
 
   /**
@@ -152,6 +161,9 @@ export class EffectDriver {
     });
   }
 }
+
+/** A `send` effect whose message is a leader's AppendEntries. */
+type LeaderSendEffect = Extract<Effect, { type: 'send' }> & { readonly message: AppendEntries };
 
 /**
  * What a refused forwarded proposal tells its caller. Only an overloaded leader's refusal

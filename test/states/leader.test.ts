@@ -4,15 +4,16 @@
  * snapshot transfer — and that closes its snapshot reader when the follower is removed or
  * the role ends.
  */
-import { BehaviorSubject, NEVER, Observable, Subject, VirtualTimeScheduler } from 'rxjs';
+import { BehaviorSubject, merge, NEVER, Observable, Subject, VirtualTimeScheduler } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { RaftEvent } from '../../src/core/events';
-import type { NodeId, RaftMessage } from '../../src/messages/types';
-import type { RoleContext, SnapshotChunkRequest } from '../../src/states';
+import type { AppendEntries, NodeId, RaftMessage } from '../../src/messages/types';
+import { step } from '../../src/core/step';
+import type { InboundMessage, LeaderSend, RoleContext, SnapshotChunkRequest } from '../../src/states';
 import { leader } from '../../src/states/leader';
 import { RoleSwitch } from '../../src/states/roleSwitch';
 import type { SnapshotMeta } from '../../src/messages/persisted';
-import { elect, makeState } from '../core/helpers';
+import { elect, makeState, ok } from '../core/helpers';
 
 const config = { voters: ['n1', 'n2', 'n3'], learners: [], addresses: {} };
 const CHUNKS = [new Uint8Array([10]), new Uint8Array([11]), new Uint8Array([12])];
@@ -80,6 +81,8 @@ function context(parts: {
   scheduler?: RoleContext['scheduler'];
   followers$?: Observable<readonly NodeId[]>;
   snapshotChunks$?: Observable<SnapshotChunkRequest>;
+  sends$?: Observable<LeaderSend>;
+  responses$?: Observable<InboundMessage>;
   storage?: FakeSnapshotStorage;
   transport?: RecordingTransport;
 }): RoleContext {
@@ -90,6 +93,8 @@ function context(parts: {
     id: 'n1',
     followers$: parts.followers$ ?? new BehaviorSubject<readonly NodeId[]>([]),
     snapshotChunks$: parts.snapshotChunks$ ?? NEVER,
+    sends$: parts.sends$ ?? NEVER,
+    responses$: parts.responses$ ?? NEVER,
     snapshotSource: parts.storage ?? new FakeSnapshotStorage(null),
     transport: parts.transport ?? new RecordingTransport(),
   };
@@ -296,6 +301,46 @@ describe('RoleSwitch: the node\'s side of the leader pipelines', () => {
     await settle();
     expect(transport.sent).toHaveLength(1);
     expect(events).toEqual([]);
+    roles.stop();
+  });
+
+  test('an AppendEntries sent in the turn that made the node leader reaches its follower: the pipelines are brought up to that turn first, and follow still reports the role left', () => {
+    const transport = new RecordingTransport();
+    const roles = new RoleSwitch({ id: 'n1', scheduler: new VirtualTimeScheduler(), heartbeatInterval: 10, snapshotSource: new FakeSnapshotStorage(null), transport });
+    roles.events$.subscribe();
+    const s = makeState({ voters: ['n1', 'n2', 'n3'], log: [1] });
+    roles.follow(s); // a follower
+    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
+    expect(roles.follow(s)).toBe('follower'); // a candidate
+    elect(s); // one turn later: leader
+    const heartbeat = { type: 'AppendEntries', seq: 1 } as RaftMessage;
+    roles.replicate({ to: 'n2', message: heartbeat as AppendEntries }, s); // an effect of that turn, carried out before follow
+    expect(transport.sent).toEqual([{ to: 'n2', message: heartbeat }]);
+    expect(roles.follow(s)).toBe('candidate');
+    expect(roles.follow(s)).toBeNull();
+    roles.replicate({ to: 'n2', message: heartbeat as AppendEntries }); // a commit notice, between turns
+    roles.replicate({ to: 'n9', message: heartbeat as AppendEntries }); // not a follower: no pipeline, not sent
+    expect(transport.sent.map((m) => m.to)).toEqual(['n2', 'n2']);
+    roles.stop();
+  });
+
+  test('takeResponses: a follower\'s answers reach the loop through its pipeline while this node leads it; requests pass straight through; vote answers to a leader are dropped', () => {
+    const roles = new RoleSwitch({ id: 'n1', scheduler: new VirtualTimeScheduler(), heartbeatInterval: 10, snapshotSource: new FakeSnapshotStorage(null), transport: new RecordingTransport() });
+    const inbound = new Subject<RaftEvent>();
+    const events: RaftEvent[] = [];
+    merge(roles.takeResponses(inbound), roles.events$).subscribe((e) => events.push(e));
+    const s = makeState({ voters: ['n1', 'n2', 'n3'], log: [1] });
+    elect(s);
+    roles.follow(s);
+    const answer: RaftEvent = { kind: 'message', from: 'n2', message: ok(s.term, 1) };
+    const stranger: RaftEvent = { kind: 'message', from: 'n7', message: ok(s.term, 1) };
+    const lateVote: RaftEvent = { kind: 'message', from: 'n3', message: { type: 'RequestVoteResponse', term: s.term, voteGranted: true } };
+    const request: RaftEvent = { kind: 'message', from: 'n3', message: { type: 'ReadIndexRequest', term: s.term, requestId: 1, lease: false } };
+    for (const e of [answer, stranger, lateVote, request]) inbound.next(e);
+    expect(events).toEqual([answer, request]);
+    roles.follow(makeState({ voters: ['n1', 'n2', 'n3'], term: s.term + 1 })); // a follower now
+    inbound.next(answer);
+    expect(events).toEqual([answer, request]);
     roles.stop();
   });
 });

@@ -1,19 +1,26 @@
 import { NEVER, Observable, switchMap } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { RoleName } from '../../src/core/state';
-import { RoleContext, rolePipelines } from '../../src/states';
+import { InboundMessage, RoleContext, rolePipelines } from '../../src/states';
 
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
-function context(s: TestScheduler, electionDeadline$: Observable<number>): RoleContext {
+function context(s: TestScheduler, electionDeadline$: Observable<number>, responses$: Observable<InboundMessage> = NEVER): RoleContext {
   return {
-    ...{ scheduler: s, heartbeatInterval: 10, electionDeadline$ },
-    // no followers: the leader's per-follower pipelines are tested in leader.test.ts
-    ...{ id: 'n1', followers$: NEVER, snapshotChunks$: NEVER, snapshotSource: { readSnapshot: () => null }, transport: { send: () => undefined } },
+    ...{ scheduler: s, heartbeatInterval: 10, electionDeadline$, responses$ },
+    // no followers: the leader's per-follower pipelines are tested in leader.test.ts and replicateTo.test.ts
+    ...{ id: 'n1', followers$: NEVER, snapshotChunks$: NEVER, sends$: NEVER, snapshotSource: { readSnapshot: () => null }, transport: { send: () => undefined } },
   };
 }
 
 const timeout = (epoch: number) => ({ kind: 'electionTimeout', epoch });
+const vote = (from: string, term: number): InboundMessage => ({ kind: 'message', from, message: { type: 'RequestVoteResponse', term, voteGranted: true } });
+const preVote = (from: string, term: number): InboundMessage => ({ kind: 'message', from, message: { type: 'PreVoteResponse', term, voteGranted: true } });
+const appendAnswer = (from: string): InboundMessage => ({
+  kind: 'message',
+  from,
+  message: { type: 'AppendEntriesResponse', term: 2, success: true, matchIndex: 0, rejectedIndex: 0, conflictIndex: 0, conflictTerm: 0, seq: 0 },
+});
 const tick = (epoch: number) => ({ kind: 'heartbeatTick', epoch });
 
 describe('role pipelines', () => {
@@ -79,6 +86,34 @@ describe('role pipelines', () => {
       // epoch 6 subscribes at 5, after the deadline 10 was emitted: it waits for the next deadline (40)
       expectObservable(events).toBe('40ms t', { t: timeout(6) });
       expectSubscriptions(deadlines.subscriptions).toBe(['^ 4ms !', '5ms ^']);
+    });
+  });
+
+  it('a candidate takes the answers to its RequestVotes as events, a pre-candidate those to its PreVotes; neither takes the other\'s, nor a leader\'s answers', () => {
+    const s = scheduler();
+    s.run(({ hot, expectObservable }) => {
+      const deadlines = hot('a', { a: 30 });
+      const answers = hot<InboundMessage>('-v-p-a-w', { v: vote('n2', 2), p: preVote('n3', 2), a: appendAnswer('n2'), w: vote('n3', 2) });
+      expectObservable(rolePipelines.candidate(context(s, deadlines, answers), 5)).toBe('-v-----w 22ms t', { v: vote('n2', 2), w: vote('n3', 2), t: timeout(5) });
+      expectObservable(rolePipelines.precandidate(context(s, deadlines, answers), 4)).toBe('---p 26ms t', { p: preVote('n3', 2), t: timeout(4) });
+    });
+  });
+
+  it('followers and leaders take no vote answers: once a campaign ends, its late answers are dropped by the switch, not stepped', () => {
+    const s = scheduler();
+    s.run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      const deadlines = hot('a', { a: 100 });
+      const answers = hot<InboundMessage>('--v---w---x', { v: vote('n2', 2), w: vote('n3', 2), x: vote('n3', 2) });
+      // a candidate of epoch 5 wins at frame 4 (leader, epoch 6), then steps down at frame 8 (follower, epoch 7)
+      const roles = cold<{ role: RoleName; epoch: number }>('c---l---f', {
+        c: { role: 'candidate', epoch: 5 },
+        l: { role: 'leader', epoch: 6 },
+        f: { role: 'follower', epoch: 7 },
+      });
+      const ctx = context(s, deadlines, answers);
+      expectObservable(roles.pipe(switchMap((r) => rolePipelines[r.role](ctx, r.epoch))), '^ 20ms !').toBe('--v', { v: vote('n2', 2) });
+      // only the campaign listens: the leader's answers come through its per-follower pipelines (none here), a follower takes none
+      expectSubscriptions(answers.subscriptions).toBe('^ 3ms !');
     });
   });
 });

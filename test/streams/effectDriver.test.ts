@@ -1,5 +1,6 @@
 import { Subject, VirtualTimeScheduler } from 'rxjs';
 import type { Effect } from '../../src/core/effects';
+import type { RaftState } from '../../src/core/state';
 import { LeaderOverloadedError, NotLeaderError, ProposalDroppedError, RequestTimeoutError } from '../../src/errors';
 import { EntryKind } from '../../src/messages/entry';
 import type { RaftMessage } from '../../src/messages/types';
@@ -12,6 +13,7 @@ import type { MembershipRequests } from '../../src/streams/membershipRequests';
 import { OpenRequests } from '../../src/streams/openRequests';
 import { PendingProposal, ProposalTracker } from '../../src/streams/proposals';
 import type { SnapshotDriver } from '../../src/streams/snapshots';
+import type { LeaderSend } from '../../src/states';
 import { makeState } from '../core/helpers';
 
 const TIMEOUT = 500;
@@ -28,15 +30,16 @@ function setup() {
   const notices = new CommitNotices(scheduler, (to) => heldNotices.push(to), () => true);
   const notMine = { onEffect: () => false } as unknown;
   const chunkRequests: Effect[] = [];
+  const replicated: { send: LeaderSend; s?: RaftState }[] = [];
   const driver = new EffectDriver({
     ...{ durableSteps, notices, tracker, requests, barrier, applier: { push: () => undefined, appliedUpTo: 0, originalOf: () => undefined } },
-    ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver, sendSnapshotChunk: (r) => chunkRequests.push(r) },
+    ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver, roles: { sendSnapshotChunk: (r) => chunkRequests.push(r), replicate: (send, s) => replicated.push({ send, s }) } },
     termRecovery: () => undefined,
   });
   const state = makeState({ id: 'n2', term: 3 });
   state.leaderId = 'n1';
   const run = (...effects: Effect[]) => driver.carryOut(effects, state);
-  return { scheduler, steps, tracker, requests, barrier, run, state, chunkRequests };
+  return { scheduler, steps, tracker, requests, barrier, run, state, chunkRequests, replicated };
 }
 
 function outcome<T>(promise: Promise<T>): { value?: T; error?: Error } {
@@ -65,12 +68,26 @@ describe('EffectDriver', () => {
   it('hands writes and sends to durableWrites in the order the rules produced them, keeping afterPersist', () => {
     const { run, steps } = setup();
     const hardState = { term: 3, votedFor: 'n1' };
-    run({ type: 'saveHardState', hardState }, { type: 'send', to: 'n1', message: appendEntries, afterPersist: true }, { type: 'send', to: 'n3', message: appendEntries, afterPersist: false });
+    const vote = { type: 'RequestVoteResponse', term: 3, voteGranted: true } as RaftMessage;
+    const query = { type: 'TermQuery', term: 3 } as RaftMessage;
+    run({ type: 'saveHardState', hardState }, { type: 'send', to: 'n1', message: vote, afterPersist: true }, { type: 'send', to: 'n3', message: query, afterPersist: false });
     expect(steps).toEqual([
       { write: { type: 'saveHardState', hardState } },
-      { release: { to: 'n1', message: appendEntries }, afterWrites: true },
-      { release: { to: 'n3', message: appendEntries }, afterWrites: false },
+      { release: { to: 'n1', message: vote }, afterWrites: true },
+      { release: { to: 'n3', message: query }, afterWrites: false },
     ]);
+  });
+
+  it("hands the leader's AppendEntries to its per-follower pipelines, in order, with the turn's state, past durableWrites", () => {
+    const { run, steps, replicated, state } = setup();
+    const toN3 = { type: 'AppendEntries', leaderCommit: 1 } as RaftMessage;
+    const toN1 = { type: 'AppendEntries', leaderCommit: 2 } as RaftMessage;
+    run({ type: 'persistEntries', entries: [] }, { type: 'send', to: 'n3', message: toN3, afterPersist: false }, { type: 'send', to: 'n1', message: toN1, afterPersist: false });
+    expect(replicated).toEqual([
+      { send: expect.objectContaining({ to: 'n3', message: toN3 }), s: state },
+      { send: expect.objectContaining({ to: 'n1', message: toN1 }), s: state },
+    ]);
+    expect(steps).toEqual([{ write: { type: 'persistEntries', entries: [] } }]);
   });
 
   it('hands a snapshot chunk to send to the leader\'s per-follower pipelines, not to durableWrites', () => {
@@ -82,9 +99,10 @@ describe('EffectDriver', () => {
   });
 
   it('holds a commit notice instead of sending it', () => {
-    const { run, steps } = setup();
+    const { run, steps, replicated } = setup();
     run({ type: 'send', to: 'n3', message: appendEntries, afterPersist: false, notice: true });
     expect(steps).toEqual([]);
+    expect(replicated).toEqual([]);
   });
 
   it('fails refused proposals with NotLeaderError naming the leader, or LeaderOverloadedError with the limit', async () => {
