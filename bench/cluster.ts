@@ -321,7 +321,7 @@ async function floorPhase(o: Options): Promise<Floors> {
 }
 
 async function libraryPhase(o: Options, profileDir: string | null, valueBytes = o.valueBytes): Promise<LoadResult[]> {
-  const cluster = await BenchCluster.start(o, profileDir);
+  let cluster = await BenchCluster.start(o, profileDir);
   const results: LoadResult[] = [];
   try {
     for (const concurrency of o.levels) {
@@ -332,7 +332,20 @@ async function libraryPhase(o: Options, profileDir: string | null, valueBytes = 
       try {
         const before = await cluster.counters();
         const changesBefore = await cluster.leaderChanges();
-        const loaded = await cluster.children.get(leader)!.call<LoadResult>('load', { concurrency, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes }, o.durationMs + o.warmupMs + 60_000);
+        let loaded: LoadResult;
+        try {
+          loaded = await cluster.children.get(leader)!.call<LoadResult>('load', { concurrency, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes }, o.durationMs + o.warmupMs + 60_000);
+        } catch (e) {
+          // E.g. proposals still unanswered a minute after the level's end: the level measured
+          // nothing (0 writes/s, the failure as its error), and the next level gets a fresh cluster.
+          const leaderChanges = (await cluster.leaderChanges()) - changesBefore;
+          note(`  ${label}: failed: ${(e as Error).message}; leader changes ${leaderChanges}; restarting the cluster`);
+          const none = { p50: NaN, p99: NaN, p999: NaN, max: NaN };
+          results.push({ concurrency, seconds: o.durationMs / 1000, writes: 0, writesPerSec: 0, latencyMs: none, errors: { LoadFailed: 1 }, counters: { leaderChanges } });
+          await cluster.stop();
+          cluster = await BenchCluster.start(o, profileDir);
+          continue;
+        }
         // Counters cover warm-up + measurement; writes are counted over the measurement only, so scale.
         const total = (o.warmupMs + o.durationMs) / 1000;
         const leaderChanges = (await cluster.leaderChanges()) - changesBefore;
