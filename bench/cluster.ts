@@ -633,7 +633,7 @@ function report(o: Options, runs: RunResult[], steal: number | null, loadAtStart
     for (const s of sizes) {
       for (const l of s.loads) {
         const mb = (l.writesPerSec * s.valueBytes) / 1e6;
-        const share = s.dsyncMbPerSec ? `${((100 * mb) / s.dsyncMbPerSec).toFixed(0)}% of ${s.dsyncMbPerSec.toFixed(0)}` : '-';
+        const share = s.dsyncMbPerSec ? `${((100 * mb) / s.dsyncMbPerSec).toFixed(0)}% of ${s.dsyncMbPerSec.toFixed(1)}` : '-';
         out.push(
           `| ${String(s.valueBytes).padStart(7)} | ${String(l.concurrency).padStart(9)} | ${fmtRate(l.writesPerSec).padStart(8)} | ${mb.toFixed(1).padStart(4)} | ${share.padStart(19)} | ${fmtMs(l.latencyMs.p50).padStart(6)} | ${fmtMs(l.latencyMs.p99).padStart(6)} | ${(l.counters?.leaderCpuPercent ?? NaN).toFixed(0).padStart(12)} | ${fmtInt(l.counters?.leaderChanges).padStart(14)} | ${fmtErrors(l.errors).replace('; errors ', '') || '-'} |`,
         );
