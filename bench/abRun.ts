@@ -14,15 +14,17 @@ import * as path from 'node:path';
 import type { Suite } from './abOptions';
 
 /**
- * What each suite runs. Full: the benchmark's defaults, exactly `npm run bench` and
- * `npm run bench:transport`. Quick, through options the benchmarks already accept:
+ * What each suite runs. Full: the benchmark's defaults, `npm run bench` (its phases that
+ * compare revisions: floor, library, http, failover; not the side-by-side run against etcd)
+ * and `npm run bench:transport`. Quick, through options the benchmarks already accept:
  * - cluster: 5 s per load level after 1 s warm-up (default 10 s), levels 1 and 64 (default
  *   1, 16, 64, 256), the raw HTTP client only (default raw and agent), 5 failovers (default 20);
  * - transport: one run of each scenario (default 3; the rounds repeat it), 3 s as by default.
  */
 export function benchCommand(suite: Suite, quick: boolean): { script: string; args: string[]; env: Record<string, string> } {
   if (suite === 'cluster') {
-    return { script: 'bench/cluster.ts', args: quick ? ['--duration', '5', '--warmup', '1', '--levels', '1,64', '--http-client', 'raw', '--failovers', '5'] : [], env: {} };
+    const phases = ['--only', 'floor,library,http,failover'];
+    return { script: 'bench/cluster.ts', args: quick ? [...phases, '--duration', '5', '--warmup', '1', '--levels', '1,64', '--http-client', 'raw', '--failovers', '5'] : phases, env: {} };
   }
   return { script: 'bench/transport.ts', args: [], env: quick ? { RUNS: '1', SECONDS: '3' } : {} };
 }

@@ -6,6 +6,8 @@
  *   npm run bench -- --runs 3 --duration 10         # medians of 3 runs
  *   npm run bench -- --only library,floor --levels 1,256 --duration 5
  *   npm run bench -- --profile                      # CPU profiles of the nodes (+ summary)
+ *   npm run bench -- --only library --sizes 100,4096,65536 --levels 16,64,256,1024
+ *   npm run bench -- --only etcd --runs 3           # the KV server and etcd, interleaved
  *
  * Measures, in one run:
  * - floor: one loopback TCP round trip between two processes, and one append + fdatasync
@@ -15,10 +17,16 @@
  *   concurrent proposers (the leader child runs them on command, via IPC);
  * - http: HTTP clients (keep-alive) in this process writing to the leader, same levels;
  * - failover: SIGKILL the leader N times (restarting it each time); the time from the
- *   kill to the first acknowledged write.
- * Writes are 100-byte values (`PUT /kv/k<worker>-<i>`). Each phase gets a fresh cluster.
+ *   kill to the first acknowledged write;
+ * - etcd (when `etcd` is on PATH, else skipped with a message): the KV server and a
+ *   three-member etcd side by side, same client, keys and values (bench/sideBySide.ts).
+ * Writes are 100-byte values (`PUT /kv/k<worker>-<i>`), or with `--sizes` the library
+ * phase runs once per value size, beside the bandwidth of one O_DSYNC writer of blocks of
+ * that size (sizes of 4 KiB and more). Leader changes are counted per load level. Each
+ * phase gets a fresh cluster.
  * Prints a table, writes JSON under bench/results/.
  */
+import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -32,8 +40,14 @@ import { summarizeProfiles } from './clusterProfile';
 import { HttpClientKind, httpPut, putClient } from './clusterHttp';
 import { closedLoop, LatencySummary, LoadResult, median, nowMs, percentile } from './clusterStats';
 import { cpuTimes, stealPercent } from './cpuSteal';
+import { EtcdCluster, etcdBinary } from './etcdCluster';
+import { compareSides, driveSide, SideRow, SideRun, SideTarget } from './sideBySide';
+import { kvDialect, etcdDialect } from './clusterHttp';
+import { BandwidthResult, dsyncBandwidth } from './clusterFloor';
+import parsePrometheus from 'parse-prometheus-text-format';
 
-type Phase = 'floor' | 'library' | 'http' | 'failover';
+type Phase = 'floor' | 'library' | 'http' | 'failover' | 'etcd';
+const PHASES: readonly Phase[] = ['floor', 'library', 'http', 'failover', 'etcd'];
 
 interface Options {
   readonly durationMs: number;
@@ -43,6 +57,8 @@ interface Options {
   readonly runs: number;
   readonly phases: readonly Phase[];
   readonly valueBytes: number;
+  /** Value sizes the library phase runs at, one after the other (default: just `valueBytes`). */
+  readonly sizes: readonly number[] | null;
   readonly profile: boolean;
   /** HTTP load generators to use. */
   readonly httpClients: readonly HttpClientKind[];
@@ -51,7 +67,8 @@ interface Options {
 }
 
 const USAGE = `usage: npm run bench -- [--duration <s>] [--warmup <s>] [--levels 1,16,64,256] [--failovers <n>] [--runs <n>]
-                    [--only floor,library,http,failover] [--value-bytes <n>] [--turn immediate|asap]
+                    [--only floor,library,http,failover,etcd] [--value-bytes <n>] [--sizes 100,4096,65536]
+                    [--turn immediate|asap]
                     [--http-client raw|agent|both] [--profile]`;
 
 function parseOptions(argv: readonly string[]): Options {
@@ -60,15 +77,17 @@ function parseOptions(argv: readonly string[]): Options {
     process.exit(0);
   }
   const f = parseFlags(argv);
-  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'profile', 'warmup', 'turn', 'http-client'];
+  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'sizes', 'profile', 'warmup', 'turn', 'http-client'];
   for (const k of f.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.join(', ')})`);
   const num = (name: string, fallback: number) => {
     const v = Number(f.get(name) ?? fallback);
     if (!Number.isFinite(v) || v < 0) throw new Error(`--${name}: expected a number`);
     return v;
   };
-  const phases = (f.get('only') ?? 'floor,library,http,failover').split(',') as Phase[];
-  for (const p of phases) if (!['floor', 'library', 'http', 'failover'].includes(p)) throw new Error(`--only: unknown phase ${p}`);
+  const phases = (f.get('only') ?? PHASES.join(',')).split(',') as Phase[];
+  for (const p of phases) if (!PHASES.includes(p)) throw new Error(`--only: unknown phase ${p}`);
+  const sizes = f.has('sizes') ? f.get('sizes')!.split(',').map(Number) : null;
+  if (sizes && sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--sizes: expected value sizes in bytes, e.g. 100,4096,65536');
   if (!['raw', 'agent', 'both'].includes(f.get('http-client') ?? 'both')) throw new Error('--http-client: raw, agent or both');
   return {
     durationMs: num('duration', 10) * 1000,
@@ -78,6 +97,7 @@ function parseOptions(argv: readonly string[]): Options {
     runs: Math.max(1, num('runs', 1)),
     phases,
     valueBytes: num('value-bytes', 100),
+    sizes,
     profile: f.get('profile') === 'true',
     httpClients: (f.get('http-client') ?? 'both') === 'both' ? ['raw', 'agent'] : [f.get('http-client') as HttpClientKind],
     nodeFlags: f.has('turn') ? ['--turn', f.get('turn')!] : [],
@@ -187,22 +207,44 @@ class BenchCluster {
   }
 
   async status(id: string): Promise<{ role: string; leader: string | null; appliedIndex: number; commitIndex: number } | null> {
+    const body = await this.get(id, '/status');
+    try {
+      return body === null ? null : JSON.parse(body);
+    } catch {
+      return null;
+    }
+  }
+
+  /** The body of `GET path` on node `id`, null on any failure (1 s timeout). */
+  private get(id: string, pathname: string): Promise<string | null> {
     const { host, port } = this.httpAddress(id);
     return new Promise((resolve) => {
-      const req = http.get({ host, port, path: '/status', timeout: 1000 }, (res) => {
+      const req = http.get({ host, port, path: pathname, timeout: 1000 }, (res) => {
         let body = '';
         res.on('data', (c) => (body += c));
-        res.on('end', () => {
-          try {
-            resolve(JSON.parse(body));
-          } catch {
-            resolve(null);
-          }
-        });
+        res.on('end', () => resolve(res.statusCode === 200 ? body : null));
       });
       req.on('timeout', () => req.destroy());
       req.on('error', () => resolve(null));
     });
+  }
+
+  /** Leader changes seen so far: the most any node counted (`rxraft_leader_changes_total`; NaN if none answers). */
+  async leaderChanges(): Promise<number> {
+    const counts = await Promise.all(
+      [...this.children.keys()].map(async (id) => {
+        const text = await this.get(id, '/metrics');
+        const family = text === null ? undefined : parsePrometheus(text).find((f) => f.name === 'rxraft_leader_changes_total');
+        return Number(family?.metrics[0]?.value ?? NaN);
+      }),
+    );
+    const known = counts.filter(Number.isFinite);
+    return known.length ? Math.max(...known) : NaN;
+  }
+
+  /** The node processes' ids. */
+  pids(): number[] {
+    return [...this.children.values()].flatMap((c) => (c.process.pid === undefined ? [] : [c.process.pid]));
   }
 
   /** The leader that the live nodes agree on (waits up to 10 s). */
@@ -278,23 +320,38 @@ async function floorPhase(o: Options): Promise<Floors> {
   }
 }
 
-async function libraryPhase(o: Options, profileDir: string | null): Promise<LoadResult[]> {
-  const cluster = await BenchCluster.start(o, profileDir);
+async function libraryPhase(o: Options, profileDir: string | null, valueBytes = o.valueBytes): Promise<LoadResult[]> {
+  let cluster = await BenchCluster.start(o, profileDir);
   const results: LoadResult[] = [];
   try {
     for (const concurrency of o.levels) {
       const leader = await cluster.leader();
-      const label = `library API, ${concurrency} proposer(s) in ${leader}`;
+      const label = `library API, ${concurrency} proposer(s) in ${leader}, ${valueBytes}-byte values`;
       const started = nowMs();
       const ticker = setInterval(() => progress(label, (nowMs() - started) / (o.warmupMs + o.durationMs)), 250);
       try {
         const before = await cluster.counters();
-        const loaded = await cluster.children.get(leader)!.call<LoadResult>('load', { concurrency, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes }, o.durationMs + o.warmupMs + 60_000);
+        const changesBefore = await cluster.leaderChanges();
+        let loaded: LoadResult;
+        try {
+          loaded = await cluster.children.get(leader)!.call<LoadResult>('load', { concurrency, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes }, o.durationMs + o.warmupMs + 60_000);
+        } catch (e) {
+          // E.g. proposals still unanswered a minute after the level's end: the level measured
+          // nothing (0 writes/s, the failure as its error), and the next level gets a fresh cluster.
+          const leaderChanges = (await cluster.leaderChanges()) - changesBefore;
+          note(`  ${label}: failed: ${(e as Error).message}; leader changes ${leaderChanges}; restarting the cluster`);
+          const none = { p50: NaN, p99: NaN, p999: NaN, max: NaN };
+          results.push({ concurrency, seconds: o.durationMs / 1000, writes: 0, writesPerSec: 0, latencyMs: none, errors: { LoadFailed: 1 }, counters: { leaderChanges } });
+          await cluster.stop();
+          cluster = await BenchCluster.start(o, profileDir);
+          continue;
+        }
         // Counters cover warm-up + measurement; writes are counted over the measurement only, so scale.
         const total = (o.warmupMs + o.durationMs) / 1000;
-        const r = { ...loaded, counters: BenchCluster.rates(before, await cluster.counters(), leader, total, loaded.writesPerSec * total) };
+        const leaderChanges = (await cluster.leaderChanges()) - changesBefore;
+        const r = { ...loaded, counters: { ...BenchCluster.rates(before, await cluster.counters(), leader, total, loaded.writesPerSec * total), leaderChanges } };
         results.push(r);
-        note(`  ${label}: ${fmtRate(r.writesPerSec)} writes/s, p50 ${fmtMs(r.latencyMs.p50)} p99 ${fmtMs(r.latencyMs.p99)} p99.9 ${fmtMs(r.latencyMs.p999)} ms${fmtErrors(r.errors)}`);
+        note(`  ${label}: ${fmtRate(r.writesPerSec)} writes/s (${fmtRate((r.writesPerSec * valueBytes) / 1e6)} MB/s), p50 ${fmtMs(r.latencyMs.p50)} p99 ${fmtMs(r.latencyMs.p99)} p99.9 ${fmtMs(r.latencyMs.p999)} ms, leader changes ${leaderChanges}${fmtErrors(r.errors)}`);
       } finally {
         clearInterval(ticker);
       }
@@ -335,6 +392,79 @@ async function httpPhase(o: Options, kind: HttpClientKind, profileDir: string | 
     await cluster.stop();
   }
   return results;
+}
+
+/** The library phase at one value size, beside one O_DSYNC writer of blocks of that size. */
+interface SizeResult {
+  readonly valueBytes: number;
+  readonly loads: LoadResult[];
+  /** Measured for sizes of 4 KiB and more, on the disk the cluster writes to, before its load. */
+  readonly dsync: BandwidthResult | null;
+}
+
+/** Sizes from this one up get the O_DSYNC bandwidth reference. */
+const LARGE_ENTRY_BYTES = 4096;
+
+async function sizesPhase(o: Options, sizes: readonly number[], profileDir: (size: number) => string | null): Promise<SizeResult[]> {
+  const results: SizeResult[] = [];
+  for (const valueBytes of sizes) {
+    let dsync: BandwidthResult | null = null;
+    if (valueBytes >= LARGE_ENTRY_BYTES) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-dsync-'));
+      try {
+        progress(`one O_DSYNC writer, ${valueBytes}-byte blocks`, 0);
+        dsync = dsyncBandwidth(dir, valueBytes, 3000);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      note(`  one O_DSYNC writer, ${valueBytes}-byte blocks: ${dsync.mbPerSec.toFixed(1)} MB/s (${fmtRate(dsync.writes / dsync.seconds)} writes/s)`);
+    }
+    results.push({ valueBytes, loads: await libraryPhase(o, profileDir(valueBytes), valueBytes), dsync });
+  }
+  return results;
+}
+
+type EtcdResult = { readonly ours: SideRun; readonly theirs: SideRun } | { readonly skipped: string };
+
+/** The client levels and read level the side-by-side run uses. */
+const SIDE_READ_CLIENTS = 64;
+
+/** The KV server, then etcd, each on a fresh cluster, same client, keys and values (bench/sideBySide.ts). */
+async function etcdPhase(o: Options): Promise<EtcdResult> {
+  if (!etcdBinary()) {
+    const skipped = 'etcd is not on PATH: side-by-side run skipped (Debian/Ubuntu: apt-get install etcd-server)';
+    note(`  ${skipped}`);
+    return { skipped };
+  }
+  const side = { levels: o.levels, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes, readClients: SIDE_READ_CLIENTS, client: o.httpClients[0] };
+  const onLevel = (line: string) => note(`  ${line}`);
+  const cluster = await BenchCluster.start(o, null);
+  let ours: SideRun;
+  try {
+    progress('side by side: rxraft KV server', 0);
+    const target: SideTarget = {
+      name: 'rxraft',
+      dialect: kvDialect,
+      leaderAddress: async () => cluster.httpAddress(await cluster.leader()),
+      pids: () => cluster.pids(),
+      leaderChanges: () => cluster.leaderChanges(),
+    };
+    ours = await driveSide(target, side, onLevel);
+  } finally {
+    await cluster.stop();
+  }
+  progress('side by side: etcd', 0.5);
+  const etcd = await EtcdCluster.start({ onLine: (line) => note(`  [etcd] ${line}`) });
+  try {
+    const theirs = await driveSide(
+      { name: 'etcd', dialect: etcdDialect(), leaderAddress: () => etcd.leaderAddress(), pids: () => etcd.pids(), leaderChanges: () => etcd.leaderChanges() },
+      side,
+      onLevel,
+    );
+    return { ours, theirs };
+  } finally {
+    await etcd.stop();
+  }
 }
 
 interface FailoverResult {
@@ -416,8 +546,10 @@ const fmtErrors = (e: Record<string, number>) => {
 interface RunResult {
   floor?: Floors;
   library?: LoadResult[];
+  sizes?: SizeResult[];
   http?: Partial<Record<HttpClientKind, LoadResult[]>>;
   failover?: FailoverResult;
+  etcd?: EtcdResult;
 }
 
 function medianLatency(list: LatencySummary[]): LatencySummary {
@@ -438,12 +570,15 @@ function medianLoads(runs: LoadResult[][]): LoadResult[] {
       writesPerSec: median(level.map((l) => l.writesPerSec)),
       latencyMs: medianLatency(level.map((l) => l.latencyMs)),
       errors,
-      counters: Object.fromEntries(counterNames.map((n) => [n, median(level.map((l) => l.counters?.[n] ?? NaN))])),
+      // Leader changes add up over runs (any is one too many); the other counters are medians.
+      counters: Object.fromEntries(
+        counterNames.map((n) => [n, n === 'leaderChanges' ? level.reduce((sum, l) => sum + (l.counters?.[n] ?? NaN), 0) : median(level.map((l) => l.counters?.[n] ?? NaN))]),
+      ),
     };
   });
 }
 
-function report(o: Options, runs: RunResult[], steal: number | null): Record<string, unknown> {
+function report(o: Options, runs: RunResult[], steal: number | null, loadAtStart: number): Record<string, unknown> {
   const floors = runs.flatMap((r) => (r.floor ? [r.floor] : []));
   const rtt = median(floors.map((f) => f.roundTrip.latencyMs.p50));
   const fsync = median(floors.map((f) => f.fsync.latencyMs.p50));
@@ -460,7 +595,7 @@ function report(o: Options, runs: RunResult[], steal: number | null): Record<str
   const out: string[] = [];
   out.push('');
   out.push(`rxraft cluster benchmark — 3 node processes, TCP on loopback, FileStorage (O_DSYNC writes), ${o.valueBytes}-byte values`);
-  out.push(`${o.durationMs / 1000} s per level after ${o.warmupMs / 1000} s warm-up; ${runs.length === 1 ? 'one run' : `medians of ${runs.length} runs`}; node ${process.version}, ${os.cpus().length} CPUs, load average at start ${os.loadavg()[0].toFixed(1)}`);
+  out.push(`${o.durationMs / 1000} s per level after ${o.warmupMs / 1000} s warm-up; ${runs.length === 1 ? 'one run' : `medians of ${runs.length} runs`}; node ${process.version}, ${os.cpus().length} CPUs, load average at start ${loadAtStart.toFixed(1)}, at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (1, 5, 15 min)`);
   if (steal !== null) out.push(`CPU steal during the run: ${steal.toFixed(0)}% of this machine's CPU time went to other guests of the host${steal >= 10 ? ' — throughput and latency here are well below what this code does on a quiet host' : ''}`);
   if (floors.length) {
     out.push('');
@@ -488,6 +623,40 @@ function report(o: Options, runs: RunResult[], steal: number | null): Record<str
       );
     }
   }
+  const sizes = sizesSummary(o, runs);
+  if (sizes.length) {
+    out.push('');
+    out.push(`library API by value size (leader changes: total over ${runs.length === 1 ? 'the run' : `${runs.length} runs`}; bandwidth = writes/s × value size; O_DSYNC: one writer of blocks of that size, same disk, same run)`);
+    out.push('');
+    out.push('| value B | proposers | writes/s | MB/s | % of O_DSYNC writer | p50 ms | p99 ms | leader CPU % | leader changes | errors |');
+    out.push('|--------:|----------:|---------:|-----:|--------------------:|-------:|-------:|-------------:|---------------:|--------|');
+    for (const s of sizes) {
+      for (const l of s.loads) {
+        const mb = (l.writesPerSec * s.valueBytes) / 1e6;
+        const share = s.dsyncMbPerSec ? `${((100 * mb) / s.dsyncMbPerSec).toFixed(0)}% of ${s.dsyncMbPerSec.toFixed(1)}` : '-';
+        out.push(
+          `| ${String(s.valueBytes).padStart(7)} | ${String(l.concurrency).padStart(9)} | ${fmtRate(l.writesPerSec).padStart(8)} | ${mb.toFixed(1).padStart(4)} | ${share.padStart(19)} | ${fmtMs(l.latencyMs.p50).padStart(6)} | ${fmtMs(l.latencyMs.p99).padStart(6)} | ${(l.counters?.leaderCpuPercent ?? NaN).toFixed(0).padStart(12)} | ${fmtInt(l.counters?.leaderChanges).padStart(14)} | ${fmtErrors(l.errors).replace('; errors ', '') || '-'} |`,
+        );
+      }
+    }
+  }
+  const side = sideSummary(runs);
+  if (side.skipped) {
+    out.push('');
+    out.push(side.skipped);
+  }
+  if (side.rows.length) {
+    out.push('');
+    out.push(`the KV server (HTTP) and etcd ${side.etcdVersion}, side by side: 3 members each on loopback, fsync on, the same ${o.httpClients[0]} keep-alive client, keys and ${o.valueBytes}-byte values; ${runs.length === 1 ? 'one run' : `medians of ${runs.length} interleaved runs`}; CPU = the 3 server processes' user + system time`);
+    out.push('');
+    out.push('| operation | clients | rxraft ops/s | etcd ops/s | ratio | runs\' ratios | rxraft CPU µs/op | etcd CPU µs/op | CPU ratio | leader changes rxraft / etcd |');
+    out.push('|-----------|--------:|-------------:|-----------:|------:|--------------|-----------------:|---------------:|----------:|-----------------------------:|');
+    for (const r of side.rows) {
+      out.push(
+        `| ${(r.kind === 'writes' ? 'write' : 'linearizable read').padEnd(9)} | ${String(r.concurrency).padStart(7)} | ${fmtRate(r.ours).padStart(12)} | ${fmtRate(r.theirs).padStart(10)} | ${r.ratio.toFixed(2).padStart(5)} | ${r.runRatios.map((x) => x.toFixed(2)).join(' ').padEnd(12)} | ${fmtInt(r.oursCpuMicrosPerOp).padStart(16)} | ${fmtInt(r.theirsCpuMicrosPerOp).padStart(14)} | ${r.cpuRatio.toFixed(2).padStart(9)} | ${`${r.oursLeaderChanges} / ${r.theirsLeaderChanges}`.padStart(28)} |`,
+      );
+    }
+  }
   if (failover) {
     out.push('');
     out.push(`failover (SIGKILL the leader ×${o.failovers} per run, election timeout 150–300 ms; kill → first acknowledged write): median ${failover.medianMs.toFixed(0)} ms, p99 ${failover.p99Ms.toFixed(0)} ms, max ${failover.maxMs.toFixed(0)} ms`);
@@ -508,13 +677,58 @@ function report(o: Options, runs: RunResult[], steal: number | null): Record<str
     if (http64) targets.push(`HTTP API (${kind} client), 64 clients: ${fmtRate(http64.writesPerSec)} ≥ 10,000 writes/s: ${check(http64.writesPerSec >= 10_000)}`);
   }
   if (failover) targets.push(`failover median ${failover.medianMs.toFixed(0)} ms ≤ 350 ms: ${check(failover.medianMs <= 350)}`);
+  for (const r of side.rows) {
+    const what = r.kind === 'writes' ? `writes/s at ${r.concurrency} client(s)` : `linearizable reads/s at ${r.concurrency} clients`;
+    targets.push(`KV server ${what}: ${r.ratio.toFixed(2)}× etcd's ≥ 2×: ${check(r.ratio >= 2)}; CPU per operation ${r.cpuRatio.toFixed(2)}× etcd's ≤ 0.5×: ${check(r.cpuRatio <= 0.5)}`);
+  }
+  for (const s of sizes) {
+    const loads = s.loads.filter((l) => l.concurrency >= 16);
+    const falls = loads.findIndex((l, i) => i > 0 && l.writesPerSec < loads[i - 1].writesPerSec);
+    if (loads.length > 1) {
+      targets.push(
+        `${s.valueBytes}-byte values: writes/s never falls as proposers go ${loads[0].concurrency} → ${loads[loads.length - 1].concurrency}: ${check(falls < 0)}${falls < 0 ? '' : ` (${loads[falls - 1].concurrency}: ${fmtRate(loads[falls - 1].writesPerSec)} → ${loads[falls].concurrency}: ${fmtRate(loads[falls].writesPerSec)})`}`,
+      );
+    }
+    const best = Math.max(...s.loads.map((l) => l.writesPerSec));
+    if (s.valueBytes >= 65536 && s.dsyncMbPerSec) {
+      const share = (best * s.valueBytes) / 1e6 / s.dsyncMbPerSec;
+      targets.push(`${s.valueBytes}-byte values: best bandwidth ${((best * s.valueBytes) / 1e6).toFixed(1)} MB/s ≥ 70% of one O_DSYNC writer's ${s.dsyncMbPerSec.toFixed(1)} MB/s: ${(100 * share).toFixed(0)}%, ${check(share >= 0.7)}`);
+    }
+    const changes = s.loads.reduce((n, l) => n + (l.counters?.leaderChanges ?? NaN), 0);
+    targets.push(`${s.valueBytes}-byte values: zero leader changes during the load levels: ${Number.isFinite(changes) ? changes : 'unknown'}, ${check(changes === 0)}`);
+  }
   if (targets.length) {
     out.push('');
     out.push('targets:');
     for (const t of targets) out.push(`  ${t}`);
   }
   console.log(out.join('\n'));
-  return { cpuStealPercent: steal, floor: floors.length ? { roundTripP50Ms: rtt, fsyncP50Ms: fsync, replicationP50Ms: replication, replication3P50Ms: replication3, httpRequestsPerSec: httpFloor } : null, library, http: httpLoads, failover, targets };
+  return { cpuStealPercent: steal, loadAverage: os.loadavg(), sizes, sideBySide: side, floor: floors.length ? { roundTripP50Ms: rtt, fsyncP50Ms: fsync, replicationP50Ms: replication, replication3P50Ms: replication3, httpRequestsPerSec: httpFloor } : null, library, http: httpLoads, failover, targets };
+}
+
+/** Per value size: the library loads (medians over runs) and the O_DSYNC writer's MB/s (median). */
+function sizesSummary(o: Options, runs: RunResult[]): { valueBytes: number; loads: LoadResult[]; dsyncMbPerSec: number | null }[] {
+  return (o.sizes ?? []).map((valueBytes, i) => {
+    const per = runs.flatMap((r) => (r.sizes?.[i] ? [r.sizes[i]] : []));
+    const dsync = per.flatMap((s) => (s.dsync ? [s.dsync.mbPerSec] : []));
+    return { valueBytes, loads: medianLoads(per.map((s) => s.loads)), dsyncMbPerSec: dsync.length ? median(dsync) : null };
+  });
+}
+
+function sideSummary(runs: RunResult[]): { rows: SideRow[]; skipped: string | null; etcdVersion: string } {
+  const pairs = runs.flatMap((r) => (r.etcd && 'ours' in r.etcd ? [r.etcd] : []));
+  const skipped = runs.map((r) => (r.etcd && 'skipped' in r.etcd ? r.etcd.skipped : null)).find((x) => x) ?? null;
+  return { rows: compareSides(pairs), skipped, etcdVersion: pairs.length ? etcdVersion() : '' };
+}
+
+/** `etcd --version`'s first line's version, e.g. `3.4.23`. */
+function etcdVersion(): string {
+  try {
+    const out = execFileSync(etcdBinary()!, ['--version'], { encoding: 'utf8' });
+    return /Version:\s*(\S+)/.exec(out)?.[1] ?? '';
+  } catch {
+    return '';
+  }
 }
 
 // ------------------------------------------------------------------ main
@@ -533,21 +747,26 @@ async function main(): Promise<void> {
   const profileRoot = o.profile ? path.join(resultsDir, `profiles-${stamp}`) : null;
   const runs: RunResult[] = [];
   const cpuAtStart = cpuTimes();
+  const loadAtStart = os.loadavg()[0];
   for (let run = 1; run <= o.runs; run++) {
     note(`run ${run}/${o.runs}`);
     const r: RunResult = {};
     const profileDir = (phase: string) => (profileRoot ? path.join(profileRoot, `run${run}-${phase}`) : null);
     if (o.phases.includes('floor')) r.floor = await floorPhase(o);
-    if (o.phases.includes('library')) r.library = await libraryPhase(o, profileDir('library'));
+    if (o.phases.includes('library')) {
+      if (o.sizes) r.sizes = await sizesPhase(o, o.sizes, (size) => profileDir(`library-${size}`));
+      else r.library = await libraryPhase(o, profileDir('library'));
+    }
     if (o.phases.includes('http')) {
       r.http = {};
       for (const kind of o.httpClients) r.http[kind] = await httpPhase(o, kind, profileDir(`http-${kind}`));
     }
     if (o.phases.includes('failover')) r.failover = await failoverPhase(o);
+    if (o.phases.includes('etcd')) r.etcd = await etcdPhase(o);
     runs.push(r);
   }
   const steal = stealPercent(cpuAtStart, cpuTimes());
-  const summary = report(o, runs, steal);
+  const summary = report(o, runs, steal, loadAtStart);
   const file = path.join(resultsDir, `cluster-${stamp}.json`);
   fs.writeFileSync(
     file,

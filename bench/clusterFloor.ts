@@ -3,6 +3,7 @@
  * one loopback TCP round trip between two processes, and one append + fdatasync of a
  * small record.
  */
+import * as fs from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
@@ -76,6 +77,45 @@ export async function fsyncFloor(dir: string, recordBytes: number, ms: number): 
     await fsp.rm(file, { force: true });
   }
   return { iterations: samples.length, latencyMs: samples.summary() };
+}
+
+/** What one sequential O_DSYNC writer reached. */
+export interface BandwidthResult {
+  readonly blockBytes: number;
+  readonly writes: number;
+  readonly seconds: number;
+  /** Megabytes (10^6 bytes) per second. */
+  readonly mbPerSec: number;
+}
+
+/**
+ * The disk's bandwidth for one durable writer: `blockBytes` blocks appended one after the
+ * other with `fs.writeSync` to a file opened O_DSYNC (each write durable when it returns,
+ * as `dd oflag=dsync bs=<blockBytes>` does), for `ms` milliseconds. The reference for
+ * large entries: a cluster writing blocks of this size cannot beat it on the same disk.
+ * Blocks the event loop while it runs. The file wraps at 1 GiB and is removed.
+ */
+export function dsyncBandwidth(dir: string, blockBytes: number, ms: number): BandwidthResult {
+  const file = path.join(dir, 'dsync-bandwidth.bin');
+  const fd = fs.openSync(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC | fsConstants.O_DSYNC, 0o644);
+  const block = Buffer.alloc(blockBytes, 0x64);
+  const wrapAt = Math.max(blockBytes, Math.floor(2 ** 30 / blockBytes) * blockBytes);
+  let writes = 0;
+  let position = 0;
+  const start = nowMs();
+  let elapsed = 0;
+  try {
+    while ((elapsed = nowMs() - start) < ms) {
+      fs.writeSync(fd, block, 0, blockBytes, position);
+      writes++;
+      position = (position + blockBytes) % wrapAt;
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+  const seconds = elapsed / 1000;
+  return { blockBytes, writes, seconds, mbPerSec: (writes * blockBytes) / 1e6 / seconds };
 }
 
 /** An append-only file whose writes are durable when they return (O_DSYNC), like the WAL's. */

@@ -46,7 +46,9 @@ function importClosure(entry: string): string[] {
  * benchmark. Type checking stays with `npm run typecheck`.
  */
 export function compiledEntry(entry: string): string | null {
-  if (compiled.has(entry)) return compiled.get(entry)!;
+  // Another process sharing node_modules may have removed a build it thought unused: check.
+  const known = compiled.get(entry);
+  if (known !== undefined && (known === null || fs.existsSync(known))) return markUsed(known);
   let result: string | null = null;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -88,7 +90,24 @@ export function compiledEntry(entry: string): string | null {
     result = null;
   }
   compiled.set(entry, result);
-  return result;
+  return markUsed(result);
+}
+
+/**
+ * Touches the build holding `entry` so that other processes sharing node_modules (other
+ * checkouts, other runs) do not remove it as unused while a long run still forks from it.
+ */
+function markUsed(entry: string | null): string | null {
+  if (entry === null) return null;
+  const cacheRoot = path.join(REPO_ROOT, 'node_modules', '.cache', 'rxraft-js');
+  const build = path.join(cacheRoot, path.relative(cacheRoot, entry).split(path.sep)[0]);
+  try {
+    const now = new Date();
+    fs.utimesSync(build, now, now);
+  } catch {
+    // Gone meanwhile: the next call rebuilds it.
+  }
+  return entry;
 }
 
 /** How to run a TypeScript entry point of this repository in a child process. */

@@ -48,12 +48,12 @@ describe('bench:ab options', () => {
 
 describe('bench:ab commands', () => {
   it('runs the benchmarks exactly as npm run bench and bench:transport do unless --quick', () => {
-    expect(benchCommand('cluster', false)).toEqual({ script: 'bench/cluster.ts', args: [], env: {} });
+    expect(benchCommand('cluster', false)).toEqual({ script: 'bench/cluster.ts', args: ['--only', 'floor,library,http,failover'], env: {} });
     expect(benchCommand('transport', false)).toEqual({ script: 'bench/transport.ts', args: [], env: {} });
   });
 
   it('reduces both with --quick through options the benchmarks accept', () => {
-    expect(benchCommand('cluster', true).args).toEqual(['--duration', '5', '--warmup', '1', '--levels', '1,64', '--http-client', 'raw', '--failovers', '5']);
+    expect(benchCommand('cluster', true).args).toEqual(['--only', 'floor,library,http,failover', '--duration', '5', '--warmup', '1', '--levels', '1,64', '--http-client', 'raw', '--failovers', '5']);
     expect(benchCommand('transport', true).env).toEqual({ RUNS: '1', SECONDS: '3' });
   });
 });
