@@ -54,5 +54,6 @@ export { immediateScheduler } from './defaults';
 export { batchPerTurn } from './operators/batchPerTurn';
 export type { BatchLimit } from './operators/batchPerTurn';
 export { deadlineTimer } from './operators/deadlineTimer';
+export type { DeadlineTimerOptions } from './operators/deadlineTimer';
 export type { TimeoutRange } from './api';
 export * from './errors';
