@@ -24,8 +24,7 @@ export type DurableStep = WriteStep<WriteEffect> | ReleaseStep<Outgoing>;
  * instead): each write starts at once; a message
  * the rules marked `afterPersist` leaves only once everything written before it is
  * durable (see `persistThenRelease`); the completions come back as events — `persisted`
- * for log entries, `voteSaved` for every hard state (the rules count their own vote, and
- * know which term is durable). A
+ * for log entries, `voteSaved` for a hard state that records this node's own vote. A
  * failed write errors the stream with a `StorageFailedError` (the node stops; nothing
  * that waited for the write is sent).
  *
@@ -54,5 +53,5 @@ function completion(write: WriteEffect, self: NodeId): RaftEvent | null {
     return { kind: 'persisted', index: last.index, term: last.term };
   }
   const { term, votedFor } = write.hardState;
-  return { kind: 'voteSaved', term, votedFor };
+  return votedFor === self ? { kind: 'voteSaved', term, votedFor } : null;
 }
