@@ -42,5 +42,5 @@ export type RaftEvent =
   | { readonly kind: 'setElectionRange'; readonly range: ElectionRange | 'never' }
   /** The application has finished applying every entry handed to it up to `index`. */
   | { readonly kind: 'applied'; readonly index: number }
-  /** Storage reports the hard state (term, votedFor) durable. */
+  /** Storage reports a hard state (term, votedFor) durable: every write, not only this node's own vote. */
   | { readonly kind: 'voteSaved'; readonly term: number; readonly votedFor: NodeId | null };

@@ -22,6 +22,14 @@ import { currentConfig, LeaderState, RaftState } from './state';
  * what is new, and commit up to what the leader says and this request proves (§5.3).
  * The reply leaves only once the new entries are durable. A rejection carries the
  * conflict hint for fast back-tracking.
+ *
+ * A request with nothing new to write (a heartbeat, a repeat) is answered at once, not
+ * behind the writes in progress, claiming a match only up to what is already durable
+ * (entries up to `prevLogIndex` match the leader's, so the lower of the two is true) —
+ * provided the current term is durable too, since what a follower acknowledges in a term
+ * must survive a crash with that term. Under bulk traffic a follower's fsyncs can take
+ * longer than the election timeout; its heartbeat answers must not (CheckQuorum would
+ * depose a healthy leader: the 64 KiB benchmark runs of issue 17).
  */
 export function handleAppendEntries(s: RaftState, from: NodeId, request: AppendEntries, fx: Effects): void {
   s.leaderId = from;
@@ -68,16 +76,9 @@ export function handleAppendEntries(s: RaftState, from: NodeId, request: AppendE
   }
   const lastNew = m.prevLogIndex + m.entries.length;
   if (m.leaderCommit > s.commitIndex) s.commitIndex = Math.max(s.commitIndex, Math.min(m.leaderCommit, lastNew));
-  fx.send(from, {
-    type: 'AppendEntriesResponse',
-    term: s.term,
-    success: true,
-    matchIndex: lastNew,
-    rejectedIndex: 0,
-    conflictTerm: 0,
-    conflictIndex: 0,
-    seq: m.seq,
-  });
+  const answer = { type: 'AppendEntriesResponse' as const, term: s.term, success: true, matchIndex: lastNew, rejectedIndex: 0, conflictTerm: 0, conflictIndex: 0, seq: m.seq };
+  if (fresh.length === 0 && s.durableTerm === s.term) fx.sendNow(from, { ...answer, matchIndex: Math.min(lastNew, s.durableIndex) });
+  else fx.send(from, answer);
 }
 
 /**

@@ -157,6 +157,12 @@ export interface RaftState {
   /** Highest index whose entry is durable here with the term the log holds now. */
   durableIndex: number;
   /**
+   * The term of the newest hard state storage has reported durable (`voteSaved`). A
+   * follower answers a heartbeat at once only when `term` is durable: what it
+   * acknowledges in a term must survive a crash together with that term.
+   */
+  durableTerm: number;
+  /**
    * The highest index the application has acknowledged as applied (the runtime reports
    * it with an `applied` event). Invariant: appliedIndex <= applyingIndex.
    */
@@ -240,6 +246,7 @@ export function createState(
     log: persisted.log,
     commitIndex: persisted.log.snapshotIndex,
     durableIndex: persisted.log.lastIndex,
+    durableTerm: persisted.term,
     appliedIndex: persisted.log.snapshotIndex,
     applyingIndex: persisted.log.snapshotIndex,
     applyingBytes: 0,

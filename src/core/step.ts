@@ -60,6 +60,7 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       s.repair = null;
       break;
     case 'voteSaved':
+      if (event.term > s.durableTerm) s.durableTerm = event.term;
       handleVoteSaved(s, event.term, event.votedFor, fx);
       onTermsSaved(s, event.term, event.votedFor, fx);
       break;

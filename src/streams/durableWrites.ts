@@ -24,7 +24,8 @@ export type DurableStep = WriteStep<WriteEffect> | ReleaseStep<Outgoing>;
  * instead): each write starts at once; a message
  * the rules marked `afterPersist` leaves only once everything written before it is
  * durable (see `persistThenRelease`); the completions come back as events — `persisted`
- * for log entries, `voteSaved` for a hard state that records this node's own vote. A
+ * for log entries, `voteSaved` for every hard state (the rules count their own vote, and
+ * know which term is durable). A
  * failed write errors the stream with a `StorageFailedError` (the node stops; nothing
  * that waited for the write is sent).
  *
@@ -53,5 +54,5 @@ function completion(write: WriteEffect, self: NodeId): RaftEvent | null {
     return { kind: 'persisted', index: last.index, term: last.term };
   }
   const { term, votedFor } = write.hardState;
-  return votedFor === self ? { kind: 'voteSaved', term, votedFor } : null;
+  return { kind: 'voteSaved', term, votedFor };
 }

@@ -316,7 +316,11 @@ describe('Figure 2, AppendEntries RPC — receiver implementation', () => {
     const fx = msg(s, 'n2', appendEntries({ term: 1, entries: entriesAt(1, [1]) })); // older, shorter duplicate
     expect(logTerms(s)).toEqual([1, 1, 1]);
     expect(types(fx)).not.toContain('persistEntries');
-    expect(sent(fx)[0].message).toMatchObject({ success: true, matchIndex: 1 });
+    // Nothing new to write: answered at once, claiming only what is durable — nothing yet.
+    expect(sent(fx)[0]).toMatchObject({ afterPersist: false, message: { success: true, matchIndex: 0 } });
+    step(s, { kind: 'persisted', index: 3, term: 1 });
+    const again = msg(s, 'n2', appendEntries({ term: 1, entries: entriesAt(1, [1]) }));
+    expect(sent(again)[0]).toMatchObject({ afterPersist: false, message: { success: true, matchIndex: 1 } });
   });
 
   test('5. if leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of last new entry)', () => {

@@ -3,6 +3,8 @@
  * of issue 17): no node runs for longer than the minimum election timeout, then all run
  * again. Nobody failed, so the leader must keep its office.
  */
+import type { SchedulerLike } from 'rxjs';
+import { MemoryStorage } from '../../src/storage/memoryStorage';
 import { TestCluster } from '../../src/testing/cluster';
 
 test('a 400 ms stall of all three nodes does not depose the leader (CheckQuorum counts its own missed ticks)', async () => {
@@ -43,4 +45,31 @@ test.each([true, false])('a 400 ms stall of all three nodes with election timers
     for (const id of c.ids) expect({ seed, id, ...c.status(id) }).toMatchObject({ seed, id, term, leaderId: leader });
     await c.stop();
   }
+});
+
+test('followers whose disks take 500 ms per write keep answering heartbeats at once: the leader is never deposed', async () => {
+  const slowDisk = (id: string, scheduler: SchedulerLike, syncDelay: number) => new MemoryStorage({ scheduler, syncDelay: id === 'n1' ? syncDelay : 500 });
+  const c = new TestCluster({
+    nodes: 3,
+    seed: 3,
+    manualElections: true, // only the leader's rule is on trial: nobody else campaigns
+    storage: slowDisk,
+    nodeOptions: { checkQuorum: true, preVote: true, electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 50 },
+  });
+  await c.clock.advance(1000); // past the start-up window, and the followers' first hard-state writes
+  c.campaign('n1');
+  await c.waitFor(() => c.status('n1')?.role === 'leader', 2000);
+  await c.clock.advance(1000);
+  const term = c.status('n1')!.term;
+
+  const roles = new Set<string>();
+  const watch = c.node('n1').role$.subscribe((r) => roles.add(r));
+  const writes = [1, 2, 3, 4, 5].map((i) => c.propose('n1', `x=${i}`, 5000));
+  for (let ms = 0; ms < 1500; ms += 100) await c.clock.advance(100);
+  await expect(Promise.all(writes)).resolves.toHaveLength(5);
+  watch.unsubscribe();
+
+  expect([...roles]).toEqual(['leader']);
+  expect(c.status('n1')).toMatchObject({ role: 'leader', term });
+  await c.stop();
 });

@@ -52,12 +52,17 @@ describe('durableWrites', () => {
     expect(sentMessages.map((m) => m.to)).toEqual(['n3', 'n2']);
   });
 
-  it('reports no voteSaved for a hard state that records another node\'s vote or none', async () => {
+  it('reports voteSaved for every hard state, also one that records another node\'s vote or none (the rules track the durable term)', async () => {
     const { steps, pending, events } = setup();
     steps.next({ write: { type: 'saveHardState', hardState: { term: 3, votedFor: 'n2' } } });
+    steps.next({ write: { type: 'saveHardState', hardState: { term: 4, votedFor: null } } });
     pending[0].resolve();
+    pending[1].resolve();
     await tick();
-    expect(events).toEqual([]);
+    expect(events).toEqual([
+      { kind: 'voteSaved', term: 3, votedFor: 'n2' },
+      { kind: 'voteSaved', term: 4, votedFor: null },
+    ]);
   });
 
   it('fails with StorageFailedError on a failed write and never sends what waited for it', async () => {
