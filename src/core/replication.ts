@@ -35,7 +35,8 @@ export function handleAppendEntries(s: RaftState, from: NodeId, request: AppendE
   s.leaderId = from;
   s.lastLeaderContact = s.now;
   resetElectionDeadline(s);
-  const m = trimToSnapshot(s, request);
+  // While a received snapshot is being committed, entries are not taken (see `installingSnapshot`).
+  const m = s.installingSnapshot === null ? trimToSnapshot(s, request) : { ...trimToSnapshot(s, request), entries: [] };
   const log = s.log;
   const prevTerm = log.termAt(m.prevLogIndex);
   if (prevTerm === undefined || prevTerm !== m.prevLogTerm) {

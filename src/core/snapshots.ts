@@ -151,6 +151,7 @@ export function handleInstallSnapshot(s: RaftState, from: NodeId, m: InstallSnap
     return reply(false, false);
   }
   const meta: SnapshotMeta = { index: m.lastIncludedIndex, term: m.lastIncludedTerm, config: m.config };
+  if (m.done) s.installingSnapshot = meta.index;
   fx.push({
     type: 'storeSnapshotChunk',
     from,
@@ -172,6 +173,7 @@ export function onSnapshotChunkStored(s: RaftState, from: NodeId, meta: Snapshot
     fx.send(from, { type: 'InstallSnapshotResponse', term: s.term, lastIncludedIndex: meta.index, chunk, success: true, installed });
   if (!done) return reply(false);
   s.incomingSnapshot = null;
+  s.installingSnapshot = null;
   if (meta.index > s.commitIndex) {
     if (s.log.termAt(meta.index) === meta.term) s.log.compact(meta, meta.index);
     else s.log.reset(meta);

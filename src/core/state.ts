@@ -223,6 +223,13 @@ export interface RaftState {
   plantedBug: PlantedBug | null;
   /** A snapshot being received from the leader: the next chunk expected. */
   incomingSnapshot: { from: NodeId; index: number; term: number; next: number } | null;
+  /**
+   * The index of a received snapshot whose last chunk storage is committing (with the
+   * `discardLog` decided when that chunk arrived), until `snapshotChunkStored` says it is
+   * installed. Meanwhile AppendEntries are checked but their entries are not taken: an
+   * entry appended now would reach storage behind the snapshot's commit.
+   */
+  installingSnapshot: number | null;
   readonly options: ProtocolOptions;
 }
 
@@ -261,6 +268,7 @@ export function createState(
     repair: null,
     plantedBug: null,
     incomingSnapshot: null,
+    installingSnapshot: null,
     options,
   };
 }

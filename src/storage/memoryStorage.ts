@@ -270,7 +270,13 @@ export class MemoryStorage implements Storage {
     const lastIndex = Math.max(base - 1 + this.entries.length, this.snapshot?.meta.index ?? 0);
     if (first.index > lastIndex + 1) throw new Error(`append at ${first.index} leaves a gap after ${lastIndex}`);
     if (this.entries.length > 0 && first.index < base) throw new Error(`append at ${first.index} is before the log's start ${base}`);
-    this.entries.length = Math.max(0, first.index - base);
+    if (this.entries.length === 0 && first.index < base) throw new Error(`append at ${first.index} is behind the snapshot at ${base - 1}`);
+    if (first.index > base + this.entries.length) {
+      // The kept tail ends before the snapshot: the log continues after the snapshot (as FileStorage's does).
+      if (first.index !== (this.snapshot?.meta.index ?? 0) + 1) throw new Error(`append at ${first.index} leaves a gap after ${base + this.entries.length - 1}`);
+      this.entries = [];
+    }
+    this.entries.length = Math.max(0, first.index - (this.entries[0]?.index ?? first.index));
     for (const e of write.entries) this.entries.push(e);
   }
 }
