@@ -275,8 +275,9 @@ export class MemoryStorage implements Storage {
       // The kept tail ends before the snapshot: the log continues after the snapshot (as FileStorage's does).
       if (first.index !== (this.snapshot?.meta.index ?? 0) + 1) throw new Error(`append at ${first.index} leaves a gap after ${base + this.entries.length - 1}`);
       this.entries = [];
+    } else {
+      this.entries.length = first.index - base; // drops the entries the append replaces
     }
-    this.entries.length = Math.max(0, first.index - (this.entries[0]?.index ?? first.index));
     for (const e of write.entries) this.entries.push(e);
   }
 }
