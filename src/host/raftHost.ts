@@ -14,6 +14,13 @@ export type { GroupOptions, RaftHostOptions } from './hostOptions';
 
 /**
  * Many Raft groups in one process, sharing one transport: see `createRaftHost`.
+ *
+ * @example
+ * const g = await host.createGroup('users-3', { peers: ['h1', 'h2', 'h3'] });
+ * host.groups();                 // ['users-3']
+ * host.group('users-3') === g;   // true
+ * await host.removeGroup('users-3');
+ * await host.stop();
  */
 export interface RaftHost {
   readonly id: NodeId;

@@ -112,6 +112,36 @@ describe('hosts of Raft groups over TCP on 127.0.0.1, with files', () => {
     await until(() => HOSTS.every((h) => committed.get(`${h}/g4`)!.includes('g4-after-removal')), 'g4 commits after g3 was removed');
   }, 30_000);
 
+  it('a host restarted on its data directory resumes its groups from their files', async () => {
+    const ids = ['h1', 'h2', 'h3'];
+    const groups = ['r1', 'r2', 'r3'];
+    for (const [id, t] of await openTransports(ids)) transports.set(id, t);
+    const applied = new Map<string, string[]>();
+    const start = async (id: NodeId, dataDir: string) => {
+      const host = createRaftHost({ id, transport: transports.get(id)!, dataDir, groupDefaults: { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 30 } });
+      hosts.set(id, host);
+      for (const g of groups) {
+        const seen: string[] = [];
+        applied.set(`${id}/${g}`, seen);
+        (await host.createGroup(g, { peers: ids })).committed$.subscribe((e) => e.data.length > 0 && seen.push(Buffer.from(e.data).toString()));
+      }
+    };
+    const h3Dir = dirs.make();
+    for (const id of ids) await start(id, id === 'h3' ? h3Dir : dirs.make());
+    for (const g of groups) await (await leaderOf(g)).propose(Buffer.from(`${g}-before`));
+    await until(() => groups.every((g) => applied.get(`h3/${g}`)!.length === 1), 'h3 applied every group');
+
+    const { port } = await transports.get('h3')!.listening();
+    await hosts.get('h3')!.stop();
+    const peers = Object.fromEntries(await Promise.all(['h1', 'h2'].map(async (id) => [id, `127.0.0.1:${(await transports.get(id)!.listening()).port}`])));
+    transports.set('h3', tcpHostTransport({ id: 'h3', listen: { host: '127.0.0.1', port }, peers, clusterId: CLUSTER, secret: SECRET, reconnectDelay: { min: 20, max: 200 } }));
+    await transports.get('h3')!.listening();
+    await start('h3', h3Dir);
+    for (const g of groups) await (await leaderOf(g)).propose(Buffer.from(`${g}-after`));
+    await until(() => groups.every((g) => applied.get(`h3/${g}`)!.length === 2), 'h3 replayed and applied every group');
+    for (const g of groups) expect(applied.get(`h3/${g}`)).toEqual([`${g}-before`, `${g}-after`]);
+  }, 30_000);
+
   it('the messages of one turn for one peer host, of any groups, travel in one frame', async () => {
     for (const [id, t] of await openTransports(['h1', 'h2'])) transports.set(id, t);
     const [h1, h2] = [transports.get('h1')!, transports.get('h2')!];
