@@ -81,9 +81,9 @@ export class Hosts {
     }
   }
 
-  /** Proposes `text` in `group` through its leader among `on` and waits until every host of `on` applied it. */
+  /** Proposes `text` in `group` through its leader, once the hosts of `on` agree it is one of them, and waits until every host of `on` applied it. */
   async commit(group: string, on: readonly NodeId[], text: string): Promise<void> {
-    await this.waitFor(() => this.leaderOf(group, on) !== null, `a leader of ${group}`);
+    await this.waitFor(() => on.includes(this.leaderOf(group, on) ?? ''), `a leader of ${group} among ${on.join(', ')}`);
     const leader = this.leaderOf(group, on) as NodeId;
     const proposed = this.node(leader, group).propose(Buffer.from(text));
     await this.waitFor(() => on.every((id) => this.committedOn(id, group).includes(text)), `${text} committed in ${group}`);

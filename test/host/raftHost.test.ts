@@ -52,6 +52,14 @@ describe('a host of Raft groups on the in-memory network (virtual time)', () => 
     await hosts.create('late', H3);
     await hosts.commit('late', H3, 'again');
     expect(hosts.committedOn('h1', 'late')).toContain('again');
+
+    // Stopping a group's node stops the group on that host only; creating it again resumes it from its storage.
+    await hosts.node('h3', 'first').stop();
+    expect(hosts.host('h3').groups()).toEqual(['late']);
+    await hosts.commit('first', ['h1', 'h2'], 'without h3');
+    await hosts.create('first', ['h3'], { peers: H3 });
+    await hosts.commit('first', H3, 'h3 is back');
+    expect(hosts.committedOn('h3', 'first')).toEqual(['a', 'still running', 'without h3', 'h3 is back']);
   });
 
   it('drops and reports a message for a group the host does not run, and keeps serving the others', async () => {
