@@ -1,5 +1,5 @@
 import { Observable, Subject } from 'rxjs';
-import type { GroupId } from '../messages/groupId';
+import { checkGroupId, GroupId } from '../messages/groupId';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import type { GroupEnvelope, HostTransport } from './hostTransport';
 
@@ -41,7 +41,9 @@ export class MemoryHostTransport implements HostTransport {
 
   constructor(readonly id: NodeId, private readonly hub: HubRoutes) {}
 
+  /** Throws `InvalidMessageError` for a group id that `groupIdProblem` refuses, as the TCP host transport does. */
   send(to: NodeId, group: GroupId, message: RaftMessage): void {
+    checkGroupId(group);
     if (!this.closed) this.hub.route({ from: this.id, to, group, message } as GroupEnvelope);
   }
 

@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { GroupId } from '../messages/groupId';
+import { checkGroupId, GroupId } from '../messages/groupId';
 import type { NodeId, RaftMessage } from '../messages/types';
 import type { GroupEnvelope, HostTransport } from './hostTransport';
 import { HOST_WIRE } from './tcpGroupedCodec';
@@ -48,7 +48,9 @@ export class TcpHostTransport implements HostTransport {
     this.errors$ = this.tcp.errors$;
   }
 
+  /** Throws `InvalidMessageError` for a group id that `groupIdProblem` refuses (the wire could not carry it). */
   send(to: NodeId, group: GroupId, message: RaftMessage): void {
+    checkGroupId(group);
     this.tcp.sendItem(to, { group, message });
   }
 

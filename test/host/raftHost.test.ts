@@ -73,6 +73,7 @@ describe('a host of Raft groups on the in-memory network (virtual time)', () => 
     ]);
     await hosts.commit('g1', H3, 'y');
     expect(hosts.node('h1', 'g1').id).toBe('h1');
+    expect(() => hosts.hub.connectHost('h9').send('h1', '../g1', { type: 'TermQuery', term: 1 })).toThrow(/group id must be/);
   });
 
   it('a host that stops takes all its groups; every group it led elects a leader on another host and commits', async () => {

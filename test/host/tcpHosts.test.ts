@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
 import type { RaftNode } from '../../src/api';
+import { InvalidMessageError } from '../../src/errors';
 import { createRaftHost, RaftHost } from '../../src/host/raftHost';
 import type { CommittedEntry } from '../../src/messages/entry';
 import type { NodeId } from '../../src/messages/types';
@@ -151,6 +152,9 @@ describe('hosts of Raft groups over TCP on 127.0.0.1, with files', () => {
     expect(envelopes.map((e) => [e.group, e.from, e.to, e.message])).toEqual(GROUPS.map((g) => [g, 'h1', 'h2', { type: 'TermQuery', term: 7 }]));
     expect(h2.stats().peers.h1.framesReceived).toBe(1);
     expect(h1.stats().peers.h2.framesSent).toBe(1);
+    // A group id the wire cannot carry is refused at the sender, with the reason.
+    expect(() => h1.send('h2', 'g'.repeat(300), { type: 'TermQuery', term: 7 })).toThrow(InvalidMessageError);
+    expect(() => h1.send('h2', 'grüppe', { type: 'TermQuery', term: 7 })).toThrow(/group id must be 1 to 64 characters/);
   });
 
   it('a host and a single node refuse each other at the handshake', async () => {
