@@ -49,6 +49,14 @@ export {
   PeerConnectionError,
   TransportConfigError,
 } from './transports/tcpErrors';
+export { createRaftHost } from './host/raftHost';
+export type { GroupOptions, RaftHost, RaftHostOptions } from './host/raftHost';
+export type { GroupStorageFactory } from './host/groupStorage';
+export { GroupExistsError, HostStoppedError, TooManyGroupsError, UnknownGroupError } from './host/hostErrors';
+export type { GroupId } from './messages/groupId';
+export type { GroupEnvelope, HostTransport } from './transports/hostTransport';
+export { tcpHostTransport, TcpHostTransport } from './transports/tcpHostTransport';
+export type { TcpHostTransportOptions } from './transports/tcpHostTransport';
 export { seededRandom } from './random';
 export { immediateScheduler } from './defaults';
 export { batchPerTurn } from './operators/batchPerTurn';

@@ -4,6 +4,9 @@ import { InvalidOptionsError } from '../errors';
 import { encodedSize } from '../messages/entryCodec';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import type { Transport } from './transport';
+import type { GroupId } from '../messages/groupId';
+import type { HostTransport } from './hostTransport';
+import { HubEndpoint, HubRoutes, isGrouped, MemoryHostTransport } from './memoryHubHost';
 import { InterceptAction, InterceptOptions, InterceptRule, InterceptSink } from './memoryHubIntercept';
 
 export { InterceptRule, matching } from './memoryHubIntercept';
@@ -69,8 +72,8 @@ export interface HubStats {
  * hub.block('n2', 'n3');                 // one-way: n2 can no longer reach n3
  * hub.heal();
  */
-export class MemoryHub {
-  private readonly endpoints = new Map<NodeId, MemoryTransport>();
+export class MemoryHub implements HubRoutes {
+  private readonly endpoints = new Map<NodeId, HubEndpoint>();
   /** Links that drop everything, as "from->to". */
   private readonly blocked = new Set<string>();
   private faults: NetworkFaults;
@@ -104,6 +107,21 @@ export class MemoryHub {
   connect(id: NodeId): Transport {
     this.endpoints.get(id)?.detach();
     const endpoint = new MemoryTransport(id, this);
+    this.endpoints.set(id, endpoint);
+    return endpoint;
+  }
+
+  /**
+   * Attaches a host of Raft groups (`createRaftHost`) to the network (again, after a
+   * restart) and returns its shared transport. Hosts and nodes share one name space of
+   * ids; a host only hears other hosts.
+   *
+   * @example
+   * const host = createRaftHost({ id: 'h1', transport: hub.connectHost('h1'), storage: () => new MemoryStorage() });
+   */
+  connectHost(id: NodeId): HostTransport {
+    this.endpoints.get(id)?.detach();
+    const endpoint = new MemoryHostTransport(id, this);
     this.endpoints.set(id, endpoint);
     return endpoint;
   }
@@ -179,9 +197,10 @@ export class MemoryHub {
    *
    * @example
    * hub.inject('n2', 'n1', { type: 'AppendEntries', term: 2, leaderId: 'n2', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 });
+   * hub.inject('h2', 'h1', { type: 'TermQuery', term: 1 }, 'orders-7'); // a host's message of group orders-7
    */
-  inject(from: NodeId, to: NodeId, message: RaftMessage): void {
-    this.route({ from, to, message });
+  inject(from: NodeId, to: NodeId, message: RaftMessage, group?: GroupId): void {
+    this.route(group === undefined ? { from, to, message } : { from, to, group, message } as Envelope);
   }
 
   /** Whether messages from `from` currently reach `to`. */
@@ -246,12 +265,13 @@ export class MemoryHub {
       this.stats.dropped++;
       return;
     }
-    this.stats.delivered++;
-    endpoint.receive(envelope);
+    // A node refuses a host's message and a host a node's: they do not speak the same protocol.
+    if (endpoint.receive(envelope)) this.stats.delivered++;
+    else this.stats.dropped++;
   }
 
   /** @internal */
-  release(endpoint: MemoryTransport): void {
+  release(endpoint: HubEndpoint): void {
     if (this.endpoints.get(endpoint.id) === endpoint) this.endpoints.delete(endpoint.id);
   }
 }
@@ -283,7 +303,7 @@ function link(from: NodeId, to: NodeId): string {
   return `${from}->${to}`;
 }
 
-class MemoryTransport implements Transport {
+class MemoryTransport implements Transport, HubEndpoint {
   private readonly inbound = new Subject<Envelope>();
   private readonly errors = new Subject<Error>();
   readonly inbound$: Observable<Envelope> = this.inbound.asObservable();
@@ -296,8 +316,10 @@ class MemoryTransport implements Transport {
     if (!this.closed) this.hub.route({ from: this.id, to, message });
   }
 
-  receive(envelope: Envelope): void {
-    if (!this.closed) this.inbound.next(envelope);
+  receive(envelope: Envelope): boolean {
+    if (this.closed || isGrouped(envelope)) return false;
+    this.inbound.next(envelope);
+    return true;
   }
 
   detach(): void {

@@ -4,7 +4,6 @@ import type { TLSSocket } from 'node:tls';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { InvalidMessageError } from '../errors';
 import type { Envelope, NodeId } from '../messages/types';
-import { EnvelopeDecoder } from './tcpCodec';
 import {
   AuthenticationError,
   FrameBudgetExceededError,
@@ -26,12 +25,14 @@ import {
   HANDSHAKE_MAX_FRAME_BYTES,
   Hello,
   NONCE_BYTES,
-  PROTOCOL_VERSION,
   proofMatches,
 } from './tcpHandshake';
+import type { TcpWire, WireDecoder } from './tcpWire';
 
 /** What a connection needs from the transport that owns it. */
 export interface ConnectionHost {
+  /** The protocol spoken after the handshake, and how frames are read. */
+  readonly wire: TcpWire<unknown>;
   readonly selfId: NodeId;
   readonly clusterId: string;
   readonly secret: string | Uint8Array | undefined;
@@ -53,8 +54,8 @@ export interface ConnectionHost {
   connectionReady(connection: Connection): void;
   /** The connection is gone (called once, whatever the reason). */
   connectionClosed(connection: Connection): void;
-  /** A validated envelope arrived; `bytes` is its frame's size. */
-  deliver(connection: Connection, envelope: Envelope, bytes: number): void;
+  /** A frame of validated envelopes arrived (one, or a host's several); `bytes` is the frame's size. */
+  deliver(connection: Connection, envelopes: Envelope | readonly Envelope[], bytes: number): void;
   /** The socket can take more writes. */
   drained(connection: Connection): void;
   report(error: Error): void;
@@ -84,7 +85,7 @@ export class Connection {
   private readonly nonce = randomBytes(NONCE_BYTES);
   private peerNonce: Buffer | undefined;
   private handshakeTimer: Subscription | undefined;
-  private decoder: EnvelopeDecoder | undefined;
+  private decoder: WireDecoder | undefined;
   /** Bytes of a partial frame counted in `host.frameBudget`. Invariant: equals `reader.held` between callbacks, 0 once closed. */
   private held = 0;
   /** When the last byte of the current partial frame arrived (scheduler time). */
@@ -117,7 +118,7 @@ export class Connection {
   start(): void {
     if (this.state !== 'connecting') return;
     this.state = 'awaitHello';
-    this.writeFrames([encodeHello(this.host.clusterId, this.host.selfId, this.nonce)]);
+    this.writeFrames([this.ownHello()]);
   }
 
   /** Ready and not backpressured: a write now goes to the kernel without piling up. */
@@ -202,9 +203,9 @@ export class Connection {
   /** Handles one frame; returns whether to keep reading. */
   private frame(body: Buffer): boolean {
     if (this.state === 'ready') {
-      let envelope: Envelope;
+      let envelope: Envelope | readonly Envelope[];
       try {
-        envelope = (this.decoder as EnvelopeDecoder).decode(body);
+        envelope = (this.decoder as WireDecoder).decode(body);
       } catch (e) {
         const reason = e instanceof InvalidMessageError ? e.reason : String(e);
         this.close(new InvalidFrameError(reason, this.address, this.peerId));
@@ -229,7 +230,9 @@ export class Connection {
   private hello(hello: Hello): void {
     const host = this.host;
     const fail = (reason: string) => this.close(new HandshakeError(reason, this.address, hello.id));
-    if (hello.version !== PROTOCOL_VERSION) return fail(`protocol version ${hello.version}, expected ${PROTOCOL_VERSION}`);
+    const wire = host.wire;
+    if (hello.protocol !== wire.protocol) return fail(`protocol ${hello.protocol}, expected ${wire.protocol} (a host of Raft groups and a single node do not connect)`);
+    if (hello.version !== wire.version) return fail(`protocol version ${hello.version}, expected ${wire.version}`);
     if (hello.cluster !== host.clusterId) return fail(`cluster ${JSON.stringify(hello.cluster)}`);
     if (hello.id === host.selfId) return fail('claims to be this node');
     if (this.direction === 'dial' && hello.id !== this.peerId) return fail(`expected ${this.peerId}`);
@@ -250,7 +253,7 @@ export class Connection {
     this.peerNonce = hello.nonce;
     if (this.direction === 'accept') host.handshakeProgressed(this);
     const auth = encodeAuth(this.proof(host.selfId, hello.id, hello.nonce, this.nonce));
-    this.writeFrames(this.direction === 'accept' ? [encodeHello(host.clusterId, host.selfId, this.nonce), auth] : [auth]);
+    this.writeFrames(this.direction === 'accept' ? [this.ownHello(), auth] : [auth]);
     this.state = 'awaitAuth';
   }
 
@@ -262,11 +265,17 @@ export class Connection {
       return;
     }
     this.state = 'ready';
-    this.decoder = new EnvelopeDecoder(peer, this.host.selfId);
+    this.decoder = this.host.wire.decoder(peer, this.host.selfId);
     this.handshakeTimer?.unsubscribe();
     this.handshakeTimer = undefined;
     this.reader.setLimit(this.host.frameLimitFor(peer));
     this.host.connectionReady(this);
+  }
+
+  /** This side's hello, naming its protocol. */
+  private ownHello(): Buffer {
+    const { wire, clusterId, selfId } = this.host;
+    return encodeHello(clusterId, selfId, this.nonce, { name: wire.protocol, version: wire.version });
   }
 
   /** What `sender` must present to `receiver`; empty without a secret (TLS identifies). */

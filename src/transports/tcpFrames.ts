@@ -28,7 +28,8 @@ export function joinFrames(bodies: readonly Uint8Array[]): Buffer {
 
 /**
  * Frames gathered for one socket write. A frame's body is a head and an optional tail
- * (an entries block), copied once, straight into the buffer that is written.
+ * (an entries block), or a list of parts (`addParts`: a host's frame carrying several
+ * messages), copied once, straight into the buffer that is written.
  *
  * @example
  * const batch = new FrameBatch();
@@ -36,40 +37,57 @@ export function joinFrames(bodies: readonly Uint8Array[]): Buffer {
  * socket.write(batch.toBuffer());
  */
 export class FrameBatch {
-  private readonly heads: Uint8Array[] = [];
-  private readonly tails: (Uint8Array | undefined)[] = [];
+  /** Every part of every frame, in order. */
+  private readonly parts: Uint8Array[] = [];
+  /** Per frame: its body length and how many of `parts` it takes. */
+  private readonly lengths: number[] = [];
+  private readonly partCounts: number[] = [];
   /** Body bytes so far, without length prefixes. */
   bodyBytes = 0;
 
   get frames(): number {
-    return this.heads.length;
+    return this.lengths.length;
   }
 
   add(head: Uint8Array, tail: Uint8Array | undefined): void {
-    this.heads.push(head);
-    this.tails.push(tail);
-    this.bodyBytes += head.byteLength + (tail === undefined ? 0 : tail.byteLength);
+    this.parts.push(head);
+    if (tail !== undefined) this.parts.push(tail);
+    this.close(head.byteLength + (tail === undefined ? 0 : tail.byteLength), tail === undefined ? 1 : 2);
+  }
+
+  /** Adds one frame whose body is `parts` back to back. */
+  addParts(parts: readonly Uint8Array[]): void {
+    let length = 0;
+    for (const part of parts) {
+      this.parts.push(part);
+      length += part.byteLength;
+    }
+    this.close(length, parts.length);
   }
 
   toBuffer(): Buffer {
-    const out = Buffer.allocUnsafe(this.bodyBytes + FRAME_HEADER_BYTES * this.heads.length);
+    const out = Buffer.allocUnsafe(this.bodyBytes + FRAME_HEADER_BYTES * this.lengths.length);
     let at = 0;
-    for (let i = 0; i < this.heads.length; i++) {
-      const head = this.heads[i];
-      const tail = this.tails[i];
-      const length = head.byteLength + (tail === undefined ? 0 : tail.byteLength);
+    let part = 0;
+    for (let i = 0; i < this.lengths.length; i++) {
+      const length = this.lengths[i];
       out[at] = length >>> 24;
       out[at + 1] = (length >>> 16) & 0xff;
       out[at + 2] = (length >>> 8) & 0xff;
       out[at + 3] = length & 0xff;
-      out.set(head, at + FRAME_HEADER_BYTES);
-      at += FRAME_HEADER_BYTES + head.byteLength;
-      if (tail !== undefined) {
-        out.set(tail, at);
-        at += tail.byteLength;
+      at += FRAME_HEADER_BYTES;
+      for (const end = part + this.partCounts[i]; part < end; part++) {
+        out.set(this.parts[part], at);
+        at += this.parts[part].byteLength;
       }
     }
     return out;
+  }
+
+  private close(length: number, parts: number): void {
+    this.lengths.push(length);
+    this.partCounts.push(parts);
+    this.bodyBytes += length;
   }
 }
 

@@ -7,12 +7,13 @@ import { ownFields } from './tcpCodec';
 /**
  * The handshake every connection completes before any RPC, as frames holding msgpack maps:
  *
- *     dialer   -> acceptor  hello { t: 'hello', p: 'rxraft', v, cluster, id, nonce }
+ *     dialer   -> acceptor  hello { t: 'hello', p: 'rxraft' | 'rxraft-host', v, cluster, id, nonce }
  *     acceptor -> dialer    hello { ... }, then auth { t: 'auth', proof }
  *     dialer   -> acceptor  auth  { t: 'auth', proof }, then RPC frames
  *
- * The acceptor answers only a hello naming the right protocol version, cluster and a
- * configured peer. With a shared secret, `proof` is HMAC-SHA256(secret, label | cluster |
+ * The acceptor answers only a hello naming its own protocol (`rxraft` for a node,
+ * `rxraft-host` for a host of Raft groups: their RPC frames differ, see `tcpWire.ts`) and
+ * version, its cluster and a configured peer. With a shared secret, `proof` is HMAC-SHA256(secret, label | cluster |
  * sender id | receiver id | receiver's nonce | sender's nonce): it binds both fresh nonces
  * (no replay) and the direction (a proof cannot be reflected back to its author). Without
  * a secret (mutual TLS only), `proof` is empty and the identity comes from the certificate.
@@ -29,6 +30,14 @@ export const PROTOCOL_NAME = 'rxraft';
  * `leadershipTransfer`. 4: TermQuery and TermReport (a node repairing a lost hard state).
  */
 export const PROTOCOL_VERSION = 4;
+/** The protocol of a host of Raft groups (`tcpHostTransport`): grouped frames of the envelopes above. */
+export const HOST_PROTOCOL_NAME = 'rxraft-host';
+/**
+ * Raised whenever the host wire changes, including any change of `PROTOCOL_VERSION`'s
+ * envelopes (a grouped frame carries them). 1: version 4's envelopes, grouped.
+ */
+export const HOST_PROTOCOL_VERSION = 1;
+const PROTOCOLS: readonly string[] = [PROTOCOL_NAME, HOST_PROTOCOL_NAME];
 /** Handshake frames are small; a bigger one is hostile. */
 export const HANDSHAKE_MAX_FRAME_BYTES = 2048;
 export const NONCE_BYTES = 32;
@@ -37,6 +46,8 @@ const MAX_ID_LENGTH = 256;
 
 export interface Hello {
   readonly kind: 'hello';
+  /** `rxraft` or `rxraft-host`. */
+  readonly protocol: string;
   readonly version: number;
   readonly cluster: string;
   readonly id: NodeId;
@@ -48,8 +59,9 @@ export interface Auth {
   readonly proof: Buffer;
 }
 
-export function encodeHello(cluster: string, id: NodeId, nonce: Buffer): Buffer {
-  return msgpack.encode({ t: 'hello', p: PROTOCOL_NAME, v: PROTOCOL_VERSION, cluster, id, nonce });
+/** A hello; a node's protocol unless `protocol` says otherwise. */
+export function encodeHello(cluster: string, id: NodeId, nonce: Buffer, protocol = { name: PROTOCOL_NAME, version: PROTOCOL_VERSION }): Buffer {
+  return msgpack.encode({ t: 'hello', p: protocol.name, v: protocol.version, cluster, id, nonce });
 }
 
 export function encodeAuth(proof: Buffer): Buffer {
@@ -69,12 +81,12 @@ export function decodeHandshake(body: Uint8Array): Hello | Auth {
   const f = ownFields(raw);
   if (!f) throw new Error('handshake frame is not a map');
   if (f.t === 'hello') {
-    if (f.p !== PROTOCOL_NAME) throw new Error('not an rxraft peer');
+    if (typeof f.p !== 'string' || !PROTOCOLS.includes(f.p)) throw new Error('not an rxraft peer');
     if (typeof f.v !== 'number') throw new Error('hello without a protocol version');
     if (typeof f.cluster !== 'string' || f.cluster.length > MAX_ID_LENGTH) throw new Error('hello without a cluster id');
     if (typeof f.id !== 'string' || f.id.length === 0 || f.id.length > MAX_ID_LENGTH) throw new Error('hello without a node id');
     if (!Buffer.isBuffer(f.nonce) || f.nonce.length !== NONCE_BYTES) throw new Error('hello without a nonce');
-    return { kind: 'hello', version: f.v, cluster: f.cluster, id: f.id, nonce: f.nonce };
+    return { kind: 'hello', protocol: f.p, version: f.v, cluster: f.cluster, id: f.id, nonce: f.nonce };
   }
   if (f.t === 'auth') {
     if (!Buffer.isBuffer(f.proof) || f.proof.length > 64) throw new Error('auth without a proof');

@@ -1,7 +1,8 @@
 import type { RaftMessage } from '../messages/types';
 
 /**
- * The bounded queue of messages waiting for a peer's socket, in two lanes:
+ * The bounded queue of messages (of type `T`: a node's messages, or a host's messages
+ * tagged with their group) waiting for a peer's socket, in two lanes:
  *
  * - `control`: small messages (votes, responses, heartbeats): always written first;
  * - `bulk`: messages carrying entries, written after the control lane, within a byte
@@ -28,9 +29,9 @@ export interface OutboxLimits {
 /** Accounted size of a control message (they are all a few dozen bytes). */
 const CONTROL_BYTES = 64;
 
-export class Outbox {
-  private readonly control = new Lane<RaftMessage>();
-  private readonly bulk = new Lane<RaftMessage>();
+export class Outbox<T = RaftMessage> {
+  private readonly control = new Lane<T>();
+  private readonly bulk = new Lane<T>();
   private readonly bulkSizes = new Lane<number>();
   private queuedBytes = 0;
   /** Messages discarded because the queue was full, since creation. */
@@ -50,7 +51,7 @@ export class Outbox {
    * Queues a message; `payloadBytes` > 0 puts it in the bulk lane. Returns how many
    * messages were dropped to make room (the new one included if it can never fit).
    */
-  push(message: RaftMessage, payloadBytes: number): number {
+  push(message: T, payloadBytes: number): number {
     const bytes = payloadBytes > 0 ? payloadBytes + CONTROL_BYTES : CONTROL_BYTES;
     if (bytes > this.limits.maxBytes) {
       this.dropped++;
@@ -82,14 +83,14 @@ export class Outbox {
    * Removes and returns the next batch: every control message, then bulk messages while
    * their payloads total less than `budgetBytes` (at least one, so a big one still goes).
    */
-  take(budgetBytes: number): RaftMessage[] {
-    const batch: RaftMessage[] = [];
-    while (this.control.length > 0) batch.push(this.control.shift() as RaftMessage);
+  take(budgetBytes: number): T[] {
+    const batch: T[] = [];
+    while (this.control.length > 0) batch.push(this.control.shift() as T);
     this.queuedBytes -= batch.length * CONTROL_BYTES;
     let budget = budgetBytes;
     while (this.bulk.length > 0 && budget > 0) {
       const size = this.bulkSizes.shift() as number;
-      batch.push(this.bulk.shift() as RaftMessage);
+      batch.push(this.bulk.shift() as T);
       this.queuedBytes -= size + CONTROL_BYTES;
       budget -= size;
     }

@@ -1,13 +1,13 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { PayloadTooLargeError } from '../errors';
-import type { NodeId, RaftMessage } from '../messages/types';
+import type { NodeId } from '../messages/types';
 import { BackoffRange, jitteredBackoff } from './backoff';
-import { encodedSize } from '../messages/entryCodec';
-import { EnvelopeEncoder } from './tcpCodec';
 import type { Connection } from './tcpConnection';
 import { FrameBatch } from './tcpFrames';
-import { LAYOUT_BY_TYPE } from './tcpLayouts';
 import { Outbox, OutboxLimits } from './tcpOutbox';
+import type { TcpWire, WireEncoder } from './tcpWire';
+
+export { payloadBytes } from './tcpPayloadBytes';
 
 /** A peer's network address. */
 export interface PeerAddress {
@@ -31,8 +31,10 @@ export interface TcpPeerStats {
   connects: number;
 }
 
-/** What a link needs from its transport. */
-export interface LinkHost {
+/** What a link needs from its transport; `T` is what it sends (a message, or a group's message). */
+export interface LinkHost<T> {
+  /** How items become frames. */
+  readonly wire: TcpWire<T>;
   readonly selfId: NodeId;
   readonly scheduler: SchedulerLike;
   readonly turnScheduler: SchedulerLike;
@@ -43,7 +45,7 @@ export interface LinkHost {
   readonly writeBatchBytes: number;
   readonly queueLimits: OutboxLimits;
   /** Opens an outbound connection to the link's peer. */
-  dial(link: PeerLink): Connection;
+  dial(link: PeerLink<T>): Connection;
   report(error: Error): void;
 }
 
@@ -64,12 +66,12 @@ export interface LinkHost {
  * const link = new PeerLink('n2', { host: '10.0.0.2', port: 7000 }, host);
  * link.send(heartbeat); // dials n2 if needed; written at the end of this turn
  */
-export class PeerLink {
+export class PeerLink<T> {
   readonly stats: TcpPeerStats = {
     connected: false, queued: 0, dropped: 0, framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0, connects: 0,
   };
-  private readonly outbox: Outbox;
-  private readonly encoder: EnvelopeEncoder;
+  private readonly outbox: Outbox<T>;
+  private readonly encoder: WireEncoder<T>;
   /** Invariant: at most one of `dialing` / `outbound` is set; `outbound` is ready. */
   private dialing: Connection | undefined;
   private outbound: Connection | undefined;
@@ -85,15 +87,15 @@ export class PeerLink {
     readonly id: NodeId,
     /** Null for a peer that connected to us and whose address we do not know: never dialed. */
     public address: PeerAddress | null,
-    private readonly host: LinkHost,
+    private readonly host: LinkHost<T>,
   ) {
     this.outbox = new Outbox(host.queueLimits);
-    this.encoder = new EnvelopeEncoder(host.selfId, id);
+    this.encoder = host.wire.encoder(host.selfId, id);
   }
 
-  send(message: RaftMessage): void {
+  send(message: T): void {
     if (this.closed) return;
-    const payload = payloadBytes(message);
+    const payload = this.host.wire.payloadBytes(message);
     if (payload > this.host.maxFrameBytes) {
       this.stats.dropped++;
       this.host.report(new PayloadTooLargeError(payload, this.host.maxFrameBytes));
@@ -211,23 +213,19 @@ export class PeerLink {
 
   /**
    * Writes queued messages while the socket takes them: each write is one batch (every
-   * control message, then entries up to `writeBatchBytes`), all frames in one buffer.
+   * control message, then entries up to `writeBatchBytes`), all frames in one buffer
+   * (with the host wire, the batch is one frame, or a few when it exceeds a frame).
    */
   private flush(): void {
     const connection = this.current();
     if (!connection) return;
+    const tooLarge = (size: number) => {
+      this.stats.dropped++;
+      this.host.report(new PayloadTooLargeError(size, this.host.maxFrameBytes));
+    };
     while (this.outbox.size > 0 && connection.writable) {
       const batch = new FrameBatch();
-      for (const message of this.outbox.take(this.host.writeBatchBytes)) {
-        const { head, tail } = this.encoder.encode(message);
-        const size = head.length + (tail === undefined ? 0 : tail.length);
-        if (size > this.host.maxFrameBytes) {
-          this.stats.dropped++;
-          this.host.report(new PayloadTooLargeError(size, this.host.maxFrameBytes));
-          continue;
-        }
-        batch.add(head, tail);
-      }
+      this.encoder.encode(this.outbox.take(this.host.writeBatchBytes), batch, this.host.maxFrameBytes, tooLarge);
       if (batch.frames === 0) continue;
       const bytes = batch.toBuffer();
       this.stats.framesSent += batch.frames;
@@ -235,24 +233,4 @@ export class PeerLink {
       if (!connection.write(bytes)) break;
     }
   }
-}
-
-/**
- * The bytes a message carries beyond its few numbers and ids: its entries block, or the
- * byte fields of other messages (forwarded commands, and whatever later messages carry).
- * Messages with any go to the outbox's bulk lane.
- */
-export function payloadBytes(message: RaftMessage): number {
-  if (message.type === 'AppendEntries') return message.entries.length === 0 ? 0 : encodedSize(message.entries);
-  return LAYOUT_BY_TYPE.has(message.type) ? 0 : byteFields(message, 0); // laid-out messages hold no bytes but entries
-}
-
-function byteFields(value: unknown, depth: number): number {
-  if (value instanceof Uint8Array) return value.length;
-  if (depth > 2 || typeof value !== 'object' || value === null) return 0;
-  let bytes = 0;
-  for (const field of Array.isArray(value) ? value : Object.values(value)) {
-    if (typeof field === 'object' && field !== null) bytes += byteFields(field, depth + 1);
-  }
-  return bytes;
 }

@@ -12,6 +12,7 @@ import { HANDSHAKE_MAX_FRAME_BYTES } from './tcpHandshake';
 import { HandshakeBudget, PendingHandshake } from './tcpHandshakeBudget';
 import { LinkHost, PeerAddress, PeerLink, TcpPeerStats } from './tcpPeerLink';
 import type { Transport } from './transport';
+import { NODE_WIRE, TcpWire } from './tcpWire';
 
 /** Certificates for mutual TLS. Every node's certificate names its node id (CN or SAN). */
 export interface TcpTlsOptions {
@@ -184,7 +185,7 @@ export function tcpTransport(options: TcpTransportOptions): TcpTransport {
 }
 
 /** The transport made by `tcpTransport`. */
-export class TcpTransport implements Transport, ConnectionHost, LinkHost {
+export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown> {
   private readonly inbound = new Subject<Envelope>();
   private readonly errors = new Subject<Error>();
   readonly inbound$: Observable<Envelope> = this.inbound.asObservable();
@@ -206,7 +207,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
   readonly writeBatchBytes = 256 * 1024;
   readonly queueLimits: { readonly maxMessages: number; readonly maxBytes: number };
 
-  private readonly links = new Map<NodeId, PeerLink>();
+  private readonly links = new Map<NodeId, PeerLink<unknown>>();
   private readonly handshakeBudget: HandshakeBudget;
   /** Inbound connections in their handshake, by connection. */
   private readonly handshakes = new Map<Connection, Handshake>();
@@ -223,7 +224,15 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
   private rejected = 0;
   private closing: Promise<void> | undefined;
 
-  constructor(private readonly options: TcpTransportOptions) {
+  /**
+   * `wire`: what the connections carry after the handshake — a node's messages (the
+   * default), or a host's grouped messages (`tcpHostTransport`, which then sends its
+   * items with `sendItem`).
+   */
+  constructor(
+    private readonly options: TcpTransportOptions,
+    readonly wire: TcpWire<unknown> = NODE_WIRE as TcpWire<unknown>,
+  ) {
     if (options.secret === undefined && options.tls === undefined) {
       throw new TransportConfigError('tcpTransport needs a shared `secret` or `tls` certificates: peers must authenticate');
     }
@@ -320,6 +329,11 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
   }
 
   send(to: NodeId, message: RaftMessage): void {
+    this.sendItem(to, message);
+  }
+
+  /** @internal Queues an item of this transport's wire (a message, or a host's group message) for `to`. */
+  sendItem(to: NodeId, message: unknown): void {
     if (this.closing) return;
     const link = this.links.get(to);
     if (!link) {
@@ -407,7 +421,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
     if (handshake) handshake.progressed = true;
   }
 
-  dial(link: PeerLink): Connection {
+  dial(link: PeerLink<unknown>): Connection {
     if (!link.address) throw new Error(`no address to dial ${link.id}`);
     const { host, port } = link.address;
     const tlsOptions = this.options.tls;
@@ -445,10 +459,11 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost {
     if (peer !== undefined) this.links.get(peer)?.connectionClosed(connection);
   }
 
-  deliver(connection: Connection, envelope: Envelope, bytes: number): void {
-    if (this.closing) return;
-    this.links.get(envelope.from)?.received(bytes);
-    this.inbound.next(envelope);
+  deliver(connection: Connection, envelopes: Envelope | readonly Envelope[], bytes: number): void {
+    if (this.closing || connection.peerId === undefined) return;
+    this.links.get(connection.peerId)?.received(bytes);
+    if (!Array.isArray(envelopes)) this.inbound.next(envelopes as Envelope);
+    else for (const envelope of envelopes) if (!this.closing) this.inbound.next(envelope);
   }
 
   drained(connection: Connection): void {

@@ -1,0 +1,46 @@
+import type { RaftNodeOptions } from '../api';
+import { InvalidOptionsError } from '../errors';
+import type { NodeId } from '../messages/types';
+import type { HostTransport } from '../transports/hostTransport';
+import type { GroupStorageFactory } from './groupStorage';
+
+/** A group's options: those of `createRaftNode` but the ones the host supplies (`id`, `transport`, `storage`). `peers` are host ids. */
+export type GroupOptions = Omit<RaftNodeOptions, 'id' | 'transport' | 'storage'>;
+
+export interface RaftHostOptions {
+  /** This host's id: every group on it is a member under this id. */
+  readonly id: NodeId;
+  /** The transport every group on this host shares (`tcpHostTransport`, or `MemoryHub.connectHost` in tests). The host closes it when it stops. */
+  readonly transport: HostTransport;
+  /** Each group's `FileStorage` lives in `<dataDir>/groups/<groupId>/`. Exactly one of `dataDir` and `storage`. */
+  readonly dataDir?: string;
+  /** Or: a group's storage, made by you (removing a group then frees nothing). */
+  readonly storage?: GroupStorageFactory;
+  /** Options every group starts with; a group's own options override them (e.g. `scheduler`, `electionTimeout`). */
+  readonly groupDefaults?: Partial<GroupOptions>;
+  /** Most groups at once on this host (default 10,000); past it `createGroup` refuses with `TooManyGroupsError`. */
+  readonly maxGroups?: number;
+}
+
+/**
+ * `createRaftHost`'s options, checked: a host id, a host transport, exactly one of
+ * `dataDir` and `storage`, and `maxGroups` a positive integer. Throws `InvalidOptionsError`.
+ *
+ * @example
+ * checkHostOptions({ id: 'h1', transport, dataDir: '/var/lib/shards' }); // returns them
+ */
+export function checkHostOptions(options: RaftHostOptions): RaftHostOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('options', 'createRaftHost takes an options object');
+  const { id, transport, dataDir, storage, maxGroups } = options;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 256) throw new InvalidOptionsError('id', 'id must be a non-empty string of at most 256 characters');
+  if (typeof transport?.send !== 'function' || typeof transport.inbound$?.subscribe !== 'function') {
+    throw new InvalidOptionsError('transport', 'transport must be a HostTransport (tcpHostTransport, or MemoryHub.connectHost)');
+  }
+  if ((dataDir === undefined) === (storage === undefined)) throw new InvalidOptionsError('dataDir / storage', 'give exactly one of dataDir and storage');
+  if (dataDir !== undefined && (typeof dataDir !== 'string' || dataDir.length === 0)) throw new InvalidOptionsError('dataDir', 'dataDir must be a directory path');
+  if (storage !== undefined && typeof storage !== 'function') throw new InvalidOptionsError('storage', 'storage must be a function (groupId) => Storage');
+  if (maxGroups !== undefined && !(Number.isSafeInteger(maxGroups) && maxGroups > 0)) {
+    throw new InvalidOptionsError('maxGroups', `maxGroups must be a positive integer, got ${String(maxGroups)}`);
+  }
+  return options;
+}

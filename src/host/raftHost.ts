@@ -1,0 +1,160 @@
+import { Observable, Subject, Subscription } from 'rxjs';
+import type { RaftNode, StopOptions } from '../api';
+import { InvalidOptionsError } from '../errors';
+import { GroupId, groupIdProblem } from '../messages/groupId';
+import type { NodeId } from '../messages/types';
+import { createRaftNode } from '../node';
+import type { Storage } from '../storage/storage';
+import { GroupRouter } from './groupRouter';
+import { GroupStorage, groupStorage } from './groupStorage';
+import { GroupExistsError, HostStoppedError, TooManyGroupsError } from './hostErrors';
+import { checkHostOptions, GroupOptions, RaftHostOptions } from './hostOptions';
+
+export type { GroupOptions, RaftHostOptions } from './hostOptions';
+
+/**
+ * Many Raft groups in one process, sharing one transport: see `createRaftHost`.
+ *
+ * @example
+ * const g = await host.createGroup('users-3', { peers: ['h1', 'h2', 'h3'] });
+ * host.groups();                 // ['users-3']
+ * host.group('users-3') === g;   // true
+ * await host.removeGroup('users-3');
+ * await host.stop();
+ */
+export interface RaftHost {
+  readonly id: NodeId;
+  /** Problems of the host: the shared transport's (bad input, failed connections) and messages for groups it does not run (`UnknownGroupError`). A group's own problems are on its `errors$`. */
+  readonly errors$: Observable<Error>;
+  /**
+   * Starts (or restarts, from its storage) a group on this host and returns its node: a
+   * `RaftNode` like `createRaftNode`'s, whose members are host ids. Rejects with
+   * `InvalidOptionsError` (a bad group id or option), `GroupExistsError`,
+   * `TooManyGroupsError` or `HostStoppedError`. Stopping the node (`stop()`) stops the
+   * group and keeps its storage; `removeGroup` also frees it.
+   */
+  createGroup(group: GroupId, options: GroupOptions): Promise<RaftNode>;
+  /** The running group's node, if this host runs it. */
+  group(group: GroupId): RaftNode | undefined;
+  /** The ids of the running groups. */
+  groups(): GroupId[];
+  /** Stops the group if it runs and frees its storage (with `dataDir`: deletes its directory). Other hosts' replicas are theirs to remove. */
+  removeGroup(group: GroupId): Promise<void>;
+  /** Stops every group (keeping their storage), then closes the shared transport. */
+  stop(options?: StopOptions): Promise<void>;
+}
+
+/**
+ * Creates a host of Raft groups: many independent Raft groups (shards) in one process,
+ * created and removed at run time, each its own `RaftNode` with its own membership (a
+ * group may live on any subset of the hosts), all sharing one transport: over TCP, one
+ * authenticated connection per pair of hosts carries every group's messages, and the
+ * messages of one turn for one host travel in one frame. A group's members are host ids.
+ * In this version each group keeps its own log (`<dataDir>/groups/<groupId>/`); one
+ * write-ahead log shared by a host's groups, and quiescing idle groups, are later steps.
+ *
+ * @example
+ * const transport = tcpHostTransport({ id: 'h1', listen: { host: '0.0.0.0', port: 7001 }, peers, clusterId: 'shards', secret });
+ * const host = createRaftHost({ id: 'h1', transport, dataDir: '/var/lib/shards' });
+ * const orders = await host.createGroup('orders-1', { peers: ['h1', 'h2', 'h3'] });
+ * orders.leader$.subscribe((l) => console.log('orders-1 led by', l?.id));
+ * await orders.propose(new TextEncoder().encode('set x 1'));
+ * await host.removeGroup('orders-1'); // stopped, its directory deleted
+ */
+export function createRaftHost(options: RaftHostOptions): RaftHost {
+  return new Host(checkHostOptions(options));
+}
+
+class Host implements RaftHost {
+  readonly id: NodeId;
+  readonly errors$: Observable<Error>;
+  private readonly errors = new Subject<Error>();
+  private readonly running = new Map<GroupId, RaftNode>();
+  /** Groups whose storage is being opened. */
+  private readonly opening = new Set<GroupId>();
+  private readonly removing = new Map<GroupId, Promise<void>>();
+  private readonly router: GroupRouter;
+  private readonly storage: GroupStorage;
+  private readonly transportErrors: Subscription;
+  private readonly maxGroups: number;
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly options: RaftHostOptions) {
+    this.id = options.id;
+    this.errors$ = this.errors.asObservable();
+    this.maxGroups = options.maxGroups ?? 10_000;
+    this.storage = groupStorage({ dataDir: options.dataDir, factory: options.storage });
+    this.router = new GroupRouter(options.transport, (e) => this.errors.next(e));
+    this.transportErrors = options.transport.errors$.subscribe((e) => this.errors.next(e));
+  }
+
+  async createGroup(group: GroupId, options: GroupOptions): Promise<RaftNode> {
+    this.checkCanCreate(group);
+    this.opening.add(group);
+    let storage: Storage;
+    try {
+      storage = await this.storage.open(group);
+    } finally {
+      this.opening.delete(group);
+    }
+    if (this.stopping) {
+      await storage.close();
+      throw new HostStoppedError(this.id);
+    }
+    const transport = this.router.attach(group, () => this.running.delete(group));
+    try {
+      const node = createRaftNode({ ...this.options.groupDefaults, ...options, id: this.id, transport, storage });
+      this.running.set(group, node);
+      return node;
+    } catch (e) {
+      await Promise.allSettled([transport.close(), storage.close()]);
+      throw e;
+    }
+  }
+
+  group(group: GroupId): RaftNode | undefined {
+    return this.running.get(group);
+  }
+
+  groups(): GroupId[] {
+    return [...this.running.keys()];
+  }
+
+  removeGroup(group: GroupId): Promise<void> {
+    const problem = groupIdProblem(group);
+    if (problem !== null) return Promise.reject(new InvalidOptionsError('group', problem));
+    if (this.opening.has(group)) return Promise.reject(new GroupExistsError(group, 'creating'));
+    const pending = this.removing.get(group);
+    if (pending) return pending;
+    const node = this.running.get(group);
+    const removal = (async () => {
+      await node?.stop();
+      await this.storage.remove(group);
+    })().finally(() => this.removing.delete(group));
+    this.removing.set(group, removal);
+    return removal;
+  }
+
+  stop(options?: StopOptions): Promise<void> {
+    this.stopping ??= (async () => {
+      await Promise.allSettled([...this.running.values()].map((node) => node.stop(options)));
+      await Promise.allSettled([...this.removing.values()]);
+      this.router.stop();
+      this.transportErrors.unsubscribe();
+      await this.options.transport.close();
+      this.errors.complete();
+    })();
+    return this.stopping;
+  }
+
+  /** Throws why `group` cannot be created now. */
+  private checkCanCreate(group: GroupId): void {
+    const problem = groupIdProblem(group);
+    if (problem !== null) throw new InvalidOptionsError('group', problem);
+    if (this.stopping) throw new HostStoppedError(this.id);
+    if (this.running.has(group)) throw new GroupExistsError(group, 'running');
+    if (this.opening.has(group)) throw new GroupExistsError(group, 'creating');
+    if (this.removing.has(group)) throw new GroupExistsError(group, 'removing');
+    if (this.running.size + this.opening.size >= this.maxGroups) throw new TooManyGroupsError(this.maxGroups);
+  }
+}

@@ -1,0 +1,84 @@
+import type { Observable } from 'rxjs';
+import { checkGroupId, GroupId } from '../messages/groupId';
+import type { NodeId, RaftMessage } from '../messages/types';
+import type { GroupEnvelope, HostTransport } from './hostTransport';
+import { HOST_WIRE } from './tcpGroupedCodec';
+import type { PeerAddress } from './tcpPeerLink';
+import { TcpTransport, TcpTransportOptions, TcpTransportStats } from './tcpTransport';
+import type { TcpWire } from './tcpWire';
+
+/**
+ * Options of `tcpHostTransport`: those of `tcpTransport`, where `id` is this host's id
+ * and `peers` the other hosts' addresses (group members are host ids).
+ */
+export type TcpHostTransportOptions = TcpTransportOptions;
+
+/**
+ * The shared transport of a host of Raft groups (`createRaftHost`) over TCP (optionally
+ * TLS): one authenticated connection per pair of hosts carries the messages of every
+ * group. Everything `tcpTransport` guarantees holds (handshake, budgets, bounded outbox,
+ * validation, reconnection); in addition, every message carries its group id, and the
+ * messages of one turn for one peer host, of any groups, travel in one frame
+ * (`tcpGroupedCodec.ts`). A host speaks the `rxraft-host` protocol: it does not connect
+ * to a single node (`tcpTransport`), and says so at the handshake.
+ *
+ * @example
+ * const transport = tcpHostTransport({
+ *   id: 'h1',
+ *   listen: { host: '0.0.0.0', port: 7001 },
+ *   peers: { h2: '10.0.0.2:7001', h3: '10.0.0.3:7001' },
+ *   clusterId: 'shards',
+ *   secret: process.env.RAFT_SECRET,
+ * });
+ * const host = createRaftHost({ id: 'h1', transport, dataDir: '/var/lib/shards' });
+ */
+export function tcpHostTransport(options: TcpHostTransportOptions): TcpHostTransport {
+  return new TcpHostTransport(options);
+}
+
+/** The transport made by `tcpHostTransport`. */
+export class TcpHostTransport implements HostTransport {
+  private readonly tcp: TcpTransport;
+  readonly inbound$: Observable<GroupEnvelope>;
+  readonly errors$: Observable<Error>;
+
+  constructor(options: TcpHostTransportOptions) {
+    this.tcp = new TcpTransport(options, HOST_WIRE as TcpWire<unknown>);
+    this.inbound$ = this.tcp.inbound$ as Observable<GroupEnvelope>; // the host wire's decoder makes only GroupEnvelopes
+    this.errors$ = this.tcp.errors$;
+  }
+
+  /** Throws `InvalidMessageError` for a group id that `groupIdProblem` refuses (the wire could not carry it). */
+  send(to: NodeId, group: GroupId, message: RaftMessage): void {
+    checkGroupId(group);
+    this.tcp.sendItem(to, { group, message });
+  }
+
+  /** Resolves with the bound address once the server listens (rejects if it cannot). */
+  listening(): Promise<PeerAddress> {
+    return this.tcp.listening();
+  }
+
+  /** Adds a peer host or changes its address. */
+  setPeer(id: NodeId, address: string): void {
+    this.tcp.setPeer(id, address);
+  }
+
+  /** Forgets a peer host: closes its connections and drops what was queued for it. */
+  removePeer(id: NodeId): void {
+    this.tcp.removePeer(id);
+  }
+
+  updatePeers(addresses: Readonly<Record<NodeId, string>>): void {
+    this.tcp.updatePeers(addresses);
+  }
+
+  /** Counters per peer host (`framesSent` counts grouped frames) and of the budgets. */
+  stats(): TcpTransportStats {
+    return this.tcp.stats();
+  }
+
+  close(): Promise<void> {
+    return this.tcp.close();
+  }
+}

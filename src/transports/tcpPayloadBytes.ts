@@ -1,0 +1,26 @@
+import { encodedSize } from '../messages/entryCodec';
+import type { RaftMessage } from '../messages/types';
+import { LAYOUT_BY_TYPE } from './tcpLayouts';
+
+/**
+ * The bytes a message carries beyond its few numbers and ids: its entries block, or the
+ * byte fields of other messages (forwarded commands, and whatever later messages carry).
+ * Messages with any go to the outbox's bulk lane.
+ *
+ * @example
+ * payloadBytes({ type: 'TermQuery', term: 3 }); // 0
+ */
+export function payloadBytes(message: RaftMessage): number {
+  if (message.type === 'AppendEntries') return message.entries.length === 0 ? 0 : encodedSize(message.entries);
+  return LAYOUT_BY_TYPE.has(message.type) ? 0 : byteFields(message, 0); // laid-out messages hold no bytes but entries
+}
+
+function byteFields(value: unknown, depth: number): number {
+  if (value instanceof Uint8Array) return value.length;
+  if (depth > 2 || typeof value !== 'object' || value === null) return 0;
+  let bytes = 0;
+  for (const field of Array.isArray(value) ? value : Object.values(value)) {
+    if (typeof field === 'object' && field !== null) bytes += byteFields(field, depth + 1);
+  }
+  return bytes;
+}

@@ -1,0 +1,61 @@
+import type { Envelope, NodeId, RaftMessage } from '../messages/types';
+import { EnvelopeDecoder, EnvelopeEncoder } from './tcpCodec';
+import type { FrameBatch } from './tcpFrames';
+import { PROTOCOL_NAME, PROTOCOL_VERSION } from './tcpHandshake';
+import { payloadBytes } from './tcpPayloadBytes';
+
+/**
+ * What travels in the RPC frames of a TCP connection, after the handshake: how the items
+ * a transport sends (`T`) become frames, and frames become validated envelopes. Two
+ * wires exist: a node's (`NODE_WIRE`: one message per frame, `tcpCodec.ts`) and a host
+ * of groups' (`HOST_WIRE`: the messages of one turn, of any groups, in one frame,
+ * `tcpGroupedCodec.ts`). They name different protocols in the hello, so a node and a
+ * host refuse each other at the handshake.
+ *
+ * @example
+ * const encoder = NODE_WIRE.encoder('n1', 'n2');
+ * const batch = new FrameBatch();
+ * encoder.encode([heartbeat, vote], batch, 16 << 20, (size) => report(size)); // two frames
+ */
+export interface TcpWire<T> {
+  /** The protocol name and version the hello carries. */
+  readonly protocol: string;
+  readonly version: number;
+  /** Bytes an item carries beyond a few numbers and ids (entries, snapshot data): > 0 puts it in the outbox's bulk lane. */
+  payloadBytes(item: T): number;
+  encoder(self: NodeId, peer: NodeId): WireEncoder<T>;
+  decoder(peer: NodeId, self: NodeId): WireDecoder;
+}
+
+/** Lays out a peer's items as frames. */
+export interface WireEncoder<T> {
+  /** Adds `items` to `batch` as frames of at most `maxFrameBytes`; an item that cannot fit one is left out and its size passed to `tooLarge`. */
+  encode(items: readonly T[], batch: FrameBatch, maxFrameBytes: number, tooLarge: (size: number) => void): void;
+}
+
+/** Reads a peer's frames. */
+export interface WireDecoder {
+  /** The validated envelopes of one frame body. Throws `InvalidMessageError` (the whole frame is refused). */
+  decode(body: Buffer): Envelope | readonly Envelope[];
+}
+
+/** A single node's wire: one `RaftMessage` per frame (see `tcpCodec.ts`). */
+export const NODE_WIRE: TcpWire<RaftMessage> = {
+  protocol: PROTOCOL_NAME,
+  version: PROTOCOL_VERSION,
+  payloadBytes,
+  encoder(self, peer) {
+    const envelopes = new EnvelopeEncoder(self, peer);
+    return {
+      encode(items, batch, maxFrameBytes, tooLarge) {
+        for (const message of items) {
+          const { head, tail } = envelopes.encode(message);
+          const size = head.length + (tail === undefined ? 0 : tail.length);
+          if (size > maxFrameBytes) tooLarge(size);
+          else batch.add(head, tail);
+        }
+      },
+    };
+  },
+  decoder: (peer, self) => new EnvelopeDecoder(peer, self),
+};
