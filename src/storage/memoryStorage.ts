@@ -63,6 +63,8 @@ export class MemoryStorage implements Storage {
 
   /** Durable writes so far (for tests and the simulator). */
   syncs = 0;
+  /** Calls of `readEntries` so far, and the entries they returned (for tests and the simulator). */
+  readonly reads = { calls: 0, entries: 0 };
 
   async load(): Promise<PersistedState> {
     return { hardState: this.hardState, snapshot: this.snapshot?.meta ?? null, entries: this.entries.slice(), damage: this.damage };
@@ -175,6 +177,7 @@ export class MemoryStorage implements Storage {
     // What survives compaction is exactly the durable entries (a kept tail included).
     const compactedThrough = entries.length > 0 ? entries[0].index - 1 : (this.snapshot?.meta.index ?? 0);
     const available = entries.length > 0 ? { first: entries[0].index, last: entries[entries.length - 1].index } : null;
+    this.reads.calls++;
     checkEntryRange(from, to, maxBytes, available, compactedThrough);
     const out: Entry[] = [];
     let bytes = 0;
@@ -184,6 +187,7 @@ export class MemoryStorage implements Storage {
       out.push(entry);
       bytes += entry.data.length;
     }
+    this.reads.entries += out.length;
     return out;
   }
 
