@@ -70,7 +70,7 @@ export class FileLogIndex {
       // Drop the rows the record replaces wholly, then clip the one it replaces in part.
       let end = this.first.length;
       while (end > this.head && this.first[end - 1] >= first) end--;
-      this.truncateRows(end);
+      if (end < this.first.length) this.truncateRows(end);
       if (end > this.head) this.last[end - 1] = Math.min(this.last[end - 1], first - 1);
     }
     this.first.push(first);
