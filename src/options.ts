@@ -1,5 +1,5 @@
 import type { SchedulerLike } from 'rxjs';
-import type { RaftNodeOptions, SessionPolicy, SnapshotPolicy, StateMachine, TimeoutRange } from './api';
+import type { LogPolicy, RaftNodeOptions, SessionPolicy, SnapshotPolicy, StateMachine, TimeoutRange } from './api';
 import type { ProtocolOptions } from './core/state';
 import { defaultRandom, defaultScheduler, defaultTurnScheduler } from './defaults';
 import { InvalidOptionsError } from './errors';
@@ -13,6 +13,9 @@ export const DEFAULT_SESSION_POLICY: SessionPolicy = { maxClients: 10_000, idleE
 
 /** When snapshots are taken and how they are cut, unless `snapshot` says otherwise. */
 export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { everyEntries: 10_000, everyBytes: 64 << 20, keepEntries: 1_000, catchUpEntries: 100_000, keepBytes: 32 << 20, chunkBytes: 1 << 20 };
+
+/** How much of the log is held in memory, unless `log` says otherwise. */
+export const DEFAULT_LOG_POLICY: LogPolicy = { cacheBytes: 4 << 20 };
 
 /*
  * The options of `createRaftNode`, resolved once: every default applied, every value
@@ -50,6 +53,7 @@ export interface ResolvedOptions {
   readonly sessions: SessionPolicy;
   readonly stateMachine: StateMachine | undefined;
   readonly snapshot: SnapshotPolicy;
+  readonly log: LogPolicy;
 }
 
 /** The defaults of the optional options that do not depend on others (README, "Options of `createRaftNode`"). */
@@ -86,7 +90,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof RaftNodeOptions>([
   'id', 'peers', 'transport', 'storage', 'scheduler', 'turnScheduler', 'random', 'electionTimeout',
   'heartbeatInterval', 'maxCommandBytes', 'maxUncommittedBytes', 'maxEntriesPerMessage', 'maxBytesPerMessage',
   'maxInflight', 'maxInflightBytes', 'preVote', 'checkQuorum', 'forward', 'leaseDriftMargin', 'requestTimeout', 'sessions', 'join',
-  'addresses', 'maxPromotionLag', 'stateMachine', 'snapshot', 'maxApplyingBytes', 'maxApplyingEntries',
+  'addresses', 'maxPromotionLag', 'stateMachine', 'snapshot', 'maxApplyingBytes', 'maxApplyingEntries', 'log',
 ]);
 
 /**
@@ -149,6 +153,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     sessions: policy('sessions', o.sessions, DEFAULT_SESSION_POLICY, { maxClients: 1, idleEntries: 1, window: 1 }),
     stateMachine,
     snapshot: policy('snapshot', o.snapshot, DEFAULT_SNAPSHOT_POLICY, { everyEntries: 1, everyBytes: 1, keepEntries: 0, catchUpEntries: 0, keepBytes: 0, chunkBytes: 1 }),
+    log: policy('log', o.log, DEFAULT_LOG_POLICY, { cacheBytes: 0 }),
   };
   return Object.freeze(resolved);
 }
@@ -173,6 +178,7 @@ export function protocolOptions(o: ResolvedOptions): ProtocolOptions {
     random: o.random,
     maxApplyingBytes: o.maxApplyingBytes,
     maxApplyingEntries: o.maxApplyingEntries,
+    logCacheBytes: o.log.cacheBytes,
   };
 }
 
@@ -297,7 +303,7 @@ function transportOf(value: unknown): Transport {
 }
 
 function storageOf(value: unknown): Storage {
-  const methods = ['load', 'saveHardState', 'append', 'createSnapshot', 'readSnapshot', 'close'];
+  const methods = ['load', 'saveHardState', 'append', 'readEntries', 'createSnapshot', 'readSnapshot', 'close'];
   if (!hasMethods(value, methods)) fail('storage', `storage must be a Storage (${methods.join('(), ')}()), got ${show(value)}`);
   return value as Storage;
 }

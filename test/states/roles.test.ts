@@ -9,7 +9,7 @@ function context(s: TestScheduler, electionDeadline$: Observable<number>, respon
   return {
     ...{ scheduler: s, heartbeatInterval: 10, electionDeadline$, responses$ },
     // no followers: the leader's per-follower pipelines are tested in leader.test.ts and replicateTo.test.ts
-    ...{ id: 'n1', followers$: NEVER, snapshotChunks$: NEVER, sends$: NEVER, snapshotSource: { readSnapshot: () => null }, transport: { send: () => undefined } },
+    ...{ id: 'n1', followers$: NEVER, snapshotChunks$: NEVER, entryReads$: NEVER, entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) }, sends$: NEVER, snapshotSource: { readSnapshot: () => null }, transport: { send: () => undefined } },
   };
 }
 
