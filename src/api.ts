@@ -305,7 +305,11 @@ export interface StateMachine {
 export interface SnapshotPolicy {
   /** Take one after this many applied entries (default 10,000). */
   readonly everyEntries: number;
-  /** ... or after this many applied command bytes (default 64 MiB). */
+  /**
+   * ... or after this many applied command bytes (default 64 MiB), or as many as the last
+   * snapshot held when it was larger: snapshots taken by size never write more bytes
+   * than the log they replace.
+   */
   readonly everyBytes: number;
   /** Entries kept in the log behind a snapshot, for followers slightly behind (default 1,000). */
   readonly keepEntries: number;
