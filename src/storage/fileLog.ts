@@ -8,7 +8,7 @@ import { CorruptLogError } from './fileErrors';
 import { FileLogIndex, RecordLocation } from './fileLogIndex';
 import { readLocatedEntries } from './fileLogReader';
 import type { LogCompaction } from './fileSnapshotFormat';
-import { FileHandleLike, FileSystem, hasErrorCode, isOutOfDescriptors, writeFully } from './fileSystem';
+import { FileHandleLike, FileSystem, hasErrorCode, isOutOfDescriptors, writeAllFully, writeFully } from './fileSystem';
 import {
   checkFileHeader,
   FILE_HEADER_BYTES,
@@ -20,6 +20,7 @@ import {
   scanRecords,
   writeFileHeader,
   writeRecordHeader,
+  writeRecordHeaderFor,
 } from './fileRecordFraming';
 
 const SEGMENT_MAGIC = 'RXRAFTWL';
@@ -208,24 +209,16 @@ export class FileLog {
       }
     }
     if (maxIndex > (this.maxIndexes.get(this.lastSequence) ?? 0)) this.maxIndexes.set(this.lastSequence, maxIndex);
-    const out = Buffer.allocUnsafe(total);
     const write = this.nextWrite;
     const base = this.writeOffset;
-    const last = blocks.length - 1;
-    let at = 0;
-    for (let i = 0; i <= last; i++) {
-      const block = blocks[i];
-      out.set(block, at + RECORD_HEADER_BYTES);
-      writeRecordHeader(out, at, RecordType.Entries, i === last ? RecordFlag.EndOfWrite : 0, write, base + at, block.length);
-      at += RECORD_HEADER_BYTES + block.length;
-    }
+    const pieces = entriesRecords(blocks, total, write, base, this.handle.writev !== undefined);
     const sequence = this.lastSequence;
-    await writeFully(this.handle, out, base);
+    await writeAllFully(this.handle, pieces, base);
     if (!this.writeThrough) await this.handle.datasync();
     this.writeOffset = base + total;
     this.nextWrite = (write + 1) >>> 0;
     // Durable now: index the records.
-    at = base;
+    let at = base;
     for (const block of blocks) {
       const { first, count } = blockRange(block);
       if (count > 0) this.index.add(first, first + count - 1, sequence, at, block.length);
@@ -620,4 +613,44 @@ async function openLastSegment(
     throw e;
   }
   return { handle, goodEnd };
+}
+
+/**
+ * Blocks at least this large are written as they are, after their record header, rather
+ * than copied into the write's buffer (with a handle that has `writev`).
+ */
+export const UNCOPIED_BLOCK_BYTES = 16 * 1024;
+
+/**
+ * One write's Entries records — `total` bytes at file offset `base`, the last flagged
+ * `EndOfWrite` — as the buffers to write back to back: headers and small blocks copied
+ * into one buffer, large blocks (`UNCOPIED_BLOCK_BYTES`, when `uncopied` is allowed)
+ * passed as they are between its slices.
+ */
+function entriesRecords(blocks: readonly Buffer[], total: number, write: number, base: number, uncopied: boolean): Uint8Array[] {
+  const large = (block: Buffer) => uncopied && block.length >= UNCOPIED_BLOCK_BYTES;
+  let copied = total;
+  for (const block of blocks) if (large(block)) copied -= block.length;
+  const out = Buffer.allocUnsafe(copied);
+  const pieces: Uint8Array[] = [];
+  let o = 0;
+  let runStart = 0;
+  let at = 0;
+  for (let i = 0; i < blocks.length; i++) {
+    const block = blocks[i];
+    const flags = i === blocks.length - 1 ? RecordFlag.EndOfWrite : 0;
+    if (large(block)) {
+      writeRecordHeaderFor(out, o, RecordType.Entries, flags, write, base + at, block);
+      o += RECORD_HEADER_BYTES;
+      pieces.push(out.subarray(runStart, o), block);
+      runStart = o;
+    } else {
+      out.set(block, o + RECORD_HEADER_BYTES);
+      writeRecordHeader(out, o, RecordType.Entries, flags, write, base + at, block.length);
+      o += RECORD_HEADER_BYTES + block.length;
+    }
+    at += RECORD_HEADER_BYTES + block.length;
+  }
+  if (o > runStart) pieces.push(out.subarray(runStart, o));
+  return pieces;
 }
