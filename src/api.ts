@@ -36,6 +36,13 @@ export interface RaftNodeOptions {
   readonly electionTimeout?: TimeoutRange;
   /** Heartbeat interval (default 50); at most `electionTimeout.min / 2`, leaving room for a round trip. */
   readonly heartbeatInterval?: number;
+  /**
+   * The clock a leader heartbeats on, instead of its own timer every `heartbeatInterval`:
+   * each emission is a heartbeat tick. It must tick about every `heartbeatInterval` (the
+   * rules count ticks for CheckQuorum). `createRaftHost` gives all its groups one such
+   * clock, so their heartbeats leave together, one frame per host.
+   */
+  readonly heartbeatTicks?: Observable<unknown>;
   /** Largest accepted command, in bytes (default 1 MiB). */
   readonly maxCommandBytes?: number;
   /**

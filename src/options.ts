@@ -1,4 +1,4 @@
-import type { SchedulerLike } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 import type { LogPolicy, RaftNodeOptions, SessionPolicy, SnapshotPolicy, StateMachine, TimeoutRange } from './api';
 import type { ProtocolOptions } from './core/state';
 import { defaultRandom, defaultScheduler, defaultTurnScheduler } from './defaults';
@@ -36,6 +36,8 @@ export interface ResolvedOptions {
   readonly random: () => number;
   readonly electionTimeout: TimeoutRange;
   readonly heartbeatInterval: number;
+  /** The leader's shared heartbeat clock, if given (`RaftNodeOptions.heartbeatTicks`). */
+  readonly heartbeatTicks: Observable<unknown> | undefined;
   readonly leaseDriftMargin: number;
   readonly requestTimeout: number;
   readonly preVote: boolean;
@@ -56,11 +58,14 @@ export interface ResolvedOptions {
   readonly log: LogPolicy;
 }
 
+/** `heartbeatInterval` when none is given, in ms. */
+export const DEFAULT_HEARTBEAT_INTERVAL = 50;
+
 /** The defaults of the optional options that do not depend on others (README, "Options of `createRaftNode`"). */
 const DEFAULT_OPTIONS = Object.freeze({
   join: false,
   electionTimeout: Object.freeze({ min: 150, max: 300 }),
-  heartbeatInterval: 50,
+  heartbeatInterval: DEFAULT_HEARTBEAT_INTERVAL,
   preVote: true,
   checkQuorum: true,
   forward: true,
@@ -88,7 +93,7 @@ const MAX_MEMBERS = 10_000;
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof RaftNodeOptions>([
   'id', 'peers', 'transport', 'storage', 'scheduler', 'turnScheduler', 'random', 'electionTimeout',
-  'heartbeatInterval', 'maxCommandBytes', 'maxUncommittedBytes', 'maxEntriesPerMessage', 'maxBytesPerMessage',
+  'heartbeatInterval', 'heartbeatTicks', 'maxCommandBytes', 'maxUncommittedBytes', 'maxEntriesPerMessage', 'maxBytesPerMessage',
   'maxInflight', 'maxInflightBytes', 'preVote', 'checkQuorum', 'forward', 'leaseDriftMargin', 'requestTimeout', 'sessions', 'join',
   'addresses', 'maxPromotionLag', 'stateMachine', 'snapshot', 'maxApplyingBytes', 'maxApplyingEntries', 'log',
 ]);
@@ -136,6 +141,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     random: fn('random', o.random, defaultRandom),
     electionTimeout,
     heartbeatInterval,
+    heartbeatTicks: ticks(o.heartbeatTicks),
     leaseDriftMargin,
     requestTimeout: positive('requestTimeout', o.requestTimeout, REQUEST_TIMEOUT_ELECTIONS * electionTimeout.max),
     preVote: bool('preVote', o.preVote, DEFAULT_OPTIONS.preVote),
@@ -312,6 +318,12 @@ function storageOf(value: unknown): Storage {
  * The application's hooks: `apply`, and `snapshot` with `restore`. Either pair half alone
  * is a mistake: a snapshot nobody can restore, or a restore with nothing to restore from.
  */
+function ticks(value: unknown): Observable<unknown> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof (value as Partial<Observable<unknown>> | null)?.subscribe !== 'function') fail('heartbeatTicks', `heartbeatTicks must be an Observable, got ${show(value)}`);
+  return value as Observable<unknown>;
+}
+
 function stateMachineOf(value: unknown): StateMachine | undefined {
   if (value === undefined) return undefined;
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) fail('stateMachine', `stateMachine must be an object with apply() and/or snapshot() and restore(), got ${show(value)}`);

@@ -3,7 +3,7 @@
  * defaults, and one test per rule, each checking the error class, the option it names
  * and the values in its message.
  */
-import { asyncScheduler, firstValueFrom, queueScheduler, take, timeout, VirtualTimeScheduler } from 'rxjs';
+import { asyncScheduler, firstValueFrom, interval, queueScheduler, take, timeout, VirtualTimeScheduler } from 'rxjs';
 import { createRaftNode, InvalidOptionsError, MemoryHub, MemoryStorage, RaftNodeOptions } from '../src';
 import { defaultRandom, defaultScheduler, defaultTurnScheduler } from '../src/defaults';
 import { protocolOptions, resolveOptions } from '../src/options';
@@ -226,6 +226,15 @@ describe('resolveOptions: the rules', () => {
     expect(e.option).toBe('turnScheduler');
     expect(e.message).toMatch(/turnScheduler must be a SchedulerLike \(now\(\) and schedule\(\)\), got "immediate"/);
     expect(resolveOptions({ ...base, scheduler: queueScheduler }).scheduler).toBe(queueScheduler);
+  });
+
+  test('heartbeatTicks is an Observable, passed through; absent by default (the node times its own heartbeats)', () => {
+    const e = rejected({ heartbeatTicks: 50 });
+    expect(e.option).toBe('heartbeatTicks');
+    expect(e.message).toMatch(/heartbeatTicks must be an Observable, got 50/);
+    const ticks = interval(50);
+    expect(resolveOptions({ ...base, heartbeatTicks: ticks }).heartbeatTicks).toBe(ticks);
+    expect(resolveOptions(base).heartbeatTicks).toBeUndefined();
   });
 
   test('random is a function', () => {

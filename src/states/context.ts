@@ -11,6 +11,12 @@ export interface RoleContext {
   readonly scheduler: SchedulerLike;
   readonly heartbeatInterval: number;
   /**
+   * What a leader heartbeats on; absent: every `heartbeatInterval` on `scheduler`. A host
+   * of groups gives all its groups one clock, so their heartbeats leave in the same turn
+   * and travel to each host in one frame (`RaftNodeOptions.heartbeatTicks`).
+   */
+  readonly heartbeats$?: Observable<unknown>;
+  /**
    * The node's election deadline (`RaftState.electionDeadline`, scheduler time; `Infinity`:
    * none), replayed on subscription and emitted whenever a step moves it.
    */

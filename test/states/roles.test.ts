@@ -56,6 +56,15 @@ describe('role pipelines', () => {
     });
   });
 
+  it('a leader given a shared heartbeat clock ticks on it, not on its own timer', () => {
+    const s = scheduler();
+    s.run(({ hot, expectObservable }) => {
+      const clock = hot('---c---c--c', { c: 0 }); // a host's clock: shared by its groups' leaders
+      const ctx = { ...context(s, hot('a', { a: 5 })), heartbeats$: clock };
+      expectObservable(rolePipelines.leader(ctx, 2), '^ 20ms !').toBe('---t---t--t', { t: tick(2) });
+    });
+  });
+
   it('a leader ticks every heartbeat interval, with its epoch', () => {
     const s = scheduler();
     s.run(({ hot, expectObservable }) => {
