@@ -310,14 +310,17 @@ export interface StateMachine {
 
 /** When to take a snapshot and how to cut it. */
 export interface SnapshotPolicy {
-  /** Take one after this many applied entries (default 10,000). */
+  /** Take one after this many applied entries (default 10,000) ... */
   readonly everyEntries: number;
-  /**
-   * ... or after this many applied command bytes (default 64 MiB), or as many as the last
-   * snapshot held when it was larger: snapshots taken by size never write more bytes
-   * than the log they replace.
-   */
+  /** ... or after this many applied command bytes (default 64 MiB) ... */
   readonly everyBytes: number;
+  /**
+   * ... but not before the commands applied since the last snapshot weigh this percent of
+   * its size (default 100: a snapshot never writes more than the log it replaces, so a
+   * large state is not written out again every few thousand small writes; 0: the counts
+   * alone decide).
+   */
+  readonly minLogPercent: number;
   /** Entries kept in the log behind a snapshot, for followers slightly behind (default 1,000). */
   readonly keepEntries: number;
   /**

@@ -12,7 +12,7 @@ import type { Transport } from './transports/transport';
 export const DEFAULT_SESSION_POLICY: SessionPolicy = { maxClients: 10_000, idleEntries: 1_000_000, window: 64 };
 
 /** When snapshots are taken and how they are cut, unless `snapshot` says otherwise. */
-export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { everyEntries: 10_000, everyBytes: 64 << 20, keepEntries: 1_000, catchUpEntries: 100_000, keepBytes: 32 << 20, chunkBytes: 1 << 20 };
+export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { everyEntries: 10_000, everyBytes: 64 << 20, minLogPercent: 100, keepEntries: 1_000, catchUpEntries: 100_000, keepBytes: 32 << 20, chunkBytes: 1 << 20 };
 
 /** How much of the log is held in memory, unless `log` says otherwise. */
 export const DEFAULT_LOG_POLICY: LogPolicy = { cacheBytes: 4 << 20 };
@@ -158,7 +158,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     maxApplyingEntries: count('maxApplyingEntries', o.maxApplyingEntries, DEFAULT_OPTIONS.maxApplyingEntries, 1),
     sessions: policy('sessions', o.sessions, DEFAULT_SESSION_POLICY, { maxClients: 1, idleEntries: 1, window: 1 }),
     stateMachine,
-    snapshot: policy('snapshot', o.snapshot, DEFAULT_SNAPSHOT_POLICY, { everyEntries: 1, everyBytes: 1, keepEntries: 0, catchUpEntries: 0, keepBytes: 0, chunkBytes: 1 }),
+    snapshot: policy('snapshot', o.snapshot, DEFAULT_SNAPSHOT_POLICY, { everyEntries: 1, everyBytes: 1, minLogPercent: 0, keepEntries: 0, catchUpEntries: 0, keepBytes: 0, chunkBytes: 1 }),
     log: policy('log', o.log, DEFAULT_LOG_POLICY, { cacheBytes: 0 }),
   };
   return Object.freeze(resolved);

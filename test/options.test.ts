@@ -39,7 +39,7 @@ describe('resolveOptions: the defaults the README documents', () => {
       leaseDriftMargin: 30, // electionTimeout.min / 5
       requestTimeout: 600, // 2 × electionTimeout.max
       maxPromotionLag: 64,
-      snapshot: { everyEntries: 10_000, everyBytes: 64 * 2 ** 20, keepEntries: 1_000, catchUpEntries: 100_000, keepBytes: 32 * 2 ** 20, chunkBytes: 2 ** 20 },
+      snapshot: { everyEntries: 10_000, everyBytes: 64 * 2 ** 20, minLogPercent: 100, keepEntries: 1_000, catchUpEntries: 100_000, keepBytes: 32 * 2 ** 20, chunkBytes: 2 ** 20 },
       sessions: { maxClients: 10_000, idleEntries: 1_000_000, window: 64 },
       maxCommandBytes: 2 ** 20,
       maxUncommittedBytes: 64 * 2 ** 20,
@@ -64,7 +64,7 @@ describe('resolveOptions: the defaults the README documents', () => {
 
   test('partial policies are completed from the defaults; explicit undefined means the default', () => {
     const r = resolveOptions({ ...base, snapshot: { everyEntries: 5 }, stateMachine: { snapshot: () => [], restore: () => undefined }, sessions: { window: 8 }, heartbeatInterval: undefined });
-    expect(r.snapshot).toEqual({ everyEntries: 5, everyBytes: 64 * 2 ** 20, keepEntries: 1_000, catchUpEntries: 100_000, keepBytes: 32 * 2 ** 20, chunkBytes: 2 ** 20 });
+    expect(r.snapshot).toEqual({ everyEntries: 5, everyBytes: 64 * 2 ** 20, minLogPercent: 100, keepEntries: 1_000, catchUpEntries: 100_000, keepBytes: 32 * 2 ** 20, chunkBytes: 2 ** 20 });
     expect(r.sessions).toEqual({ maxClients: 10_000, idleEntries: 1_000_000, window: 8 });
     expect(r.heartbeatInterval).toBe(50);
   });

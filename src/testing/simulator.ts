@@ -441,7 +441,9 @@ function snapshotPolicy(setting: NonNullable<SimulationOptions['snapshots']>, ra
     keepEntries: Math.floor(random() * 120),
     chunkBytes: 128 + Math.floor(random() * 896),
   };
-  return { ...policy, keepBytes: 2 * policy.chunkBytes };
+  // Half the seeds snapshot by the counts alone, as before the size floor existed (derived,
+  // not drawn, so every seed draws the same numbers as before).
+  return { ...policy, keepBytes: 2 * policy.chunkBytes, minLogPercent: policy.everyEntries % 2 === 0 ? 0 : 100 };
 }
 
 /** Derives an independent seed for one purpose from the run's seed. */

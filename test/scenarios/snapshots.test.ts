@@ -15,7 +15,8 @@ describe('snapshots', () => {
   test('the log is compacted by policy and the snapshot holds the state', async () => {
     const { c, machine } = kvCluster({ nodes: 3, seed: 71, nodeOptions: { snapshot: policy } });
     const leader = await c.waitForLeader();
-    await write(c, leader, 0, 120);
+    // Values of ~20 bytes over 37 keys: 50 entries outweigh the state, so everyEntries decides.
+    await write(c, leader, 0, 120, 16);
     await c.clock.advance(100);
     for (const id of c.ids) {
       const snap = c.storage(id).durableSnapshot();
@@ -57,7 +58,7 @@ describe('snapshots', () => {
     await c.stop();
   });
 
-  test('snapshots taken by size write no more than the log they replace: with a state larger than everyBytes, the byte trigger waits for as many bytes as the last snapshot held', async () => {
+  test('snapshots write no more than the log they replace: with a state larger than everyBytes, a snapshot waits for as many command bytes as the last one held', async () => {
     // 200 keys of ~1 KB: a ~200 KB state; everyBytes 20 KB would otherwise snapshot it every 20 entries.
     const bySize = { everyEntries: 1_000_000, everyBytes: 20_000, keepEntries: 0, chunkBytes: 4096 };
     const { c, machine } = kvCluster({ nodes: 3, seed: 83, nodeOptions: { snapshot: bySize } });
@@ -80,6 +81,23 @@ describe('snapshots', () => {
     const steady = taken.filter((index) => index > 400);
     expect(steady.length).toBeGreaterThanOrEqual(2);
     for (let i = 1; i < steady.length; i++) expect((steady[i] - steady[i - 1]) * (pad.length + 8)).toBeGreaterThanOrEqual(0.9 * stateBytes);
+    for (const id of c.ids) expect(machine(id).map).toEqual(machine(leader).map);
+    await c.stop();
+  });
+
+  test.each([
+    ['by default the floor holds: no snapshot in 200 entries, ten times everyEntries', 100, (moved: number) => expect(moved).toBe(0)],
+    ['minLogPercent 0: the counts alone decide, a snapshot every 20 entries', 0, (moved: number) => expect(moved).toBeGreaterThanOrEqual(180)],
+  ])('everyEntries waits for the same floor: a large state under small writes (%s)', async (_, minLogPercent, expectMoved) => {
+    const byCount = { everyEntries: 20, keepEntries: 0, chunkBytes: 4096, minLogPercent };
+    const { c, machine } = kvCluster({ nodes: 3, seed: 84, nodeOptions: { snapshot: byCount } });
+    const leader = await c.waitForLeader();
+    for (let i = 0; i < 300; i++) await c.propose(leader, `big${i}=${'.'.repeat(1000)}`); // a ~300 KB state
+    const stateBytes = [...machine(leader).snapshot()].reduce((n, b) => n + b.byteLength, 0);
+    const before = c.storage(leader).durableSnapshot()!.index;
+    for (let i = 0; i < 200; i++) await c.propose(leader, `k${i % 5}=v${i}`); // ~10 bytes each: 2 KB in all
+    expect(200 * 10).toBeLessThan(stateBytes / 100);
+    expectMoved(c.storage(leader).durableSnapshot()!.index - before);
     for (const id of c.ids) expect(machine(id).map).toEqual(machine(leader).map);
     await c.stop();
   });
