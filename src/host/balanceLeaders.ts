@@ -16,6 +16,8 @@ export interface BalanceLeadersOptions {
   readonly maxInFlight?: number;
   /** How long (ms) a transfer's slot stays taken after it settled, and its group untouched (default 1000). */
   readonly coolDown?: number;
+  /** A transfer goes only to a follower that answered within this many ms and is replicating (default 1000): never to a host that is down. */
+  readonly contactWithin?: number;
 }
 
 /** What the groups' streams are read from: a `RaftHost` is one. */
@@ -35,9 +37,10 @@ export type LeaderBalanceEvent =
  * it follows `leader$` and `members$` of every group `host` runs (groups created or
  * removed later included) and, every `interval`, when this host leads more than its fair
  * share (`ceil(groups with a leader / hosts)`), hands surplus groups over with
- * `transferLeadership(to)` to the group's voter leading the fewest groups
- * (`planLeaderTransfers`). Run it on every host: each one sheds only its own surplus,
- * so the hosts converge without talking to each other beyond Raft.
+ * `transferLeadership(to)` to the group's voter leading the fewest groups among those
+ * that answered within `contactWithin` (so never to a host that is down)
+ * (`planLeaderTransfers`). Run it on every host: each one sheds only its own surplus, so
+ * the hosts converge without talking to each other beyond Raft.
  *
  * Bounded: at most `maxInFlight` transfers at once; a transfer's slot stays taken for
  * `coolDown` after it settles, and its group is not touched again meanwhile; a group
@@ -81,9 +84,11 @@ function checkBalanceOptions(options: BalanceLeadersOptions): Settings {
     interval: options.interval ?? 1000,
     maxInFlight: options.maxInFlight ?? 4,
     coolDown: options.coolDown ?? 1000,
+    contactWithin: options.contactWithin ?? 1000,
   };
   positive('interval', settings.interval, false);
   positive('maxInFlight', settings.maxInFlight, true);
+  positive('contactWithin', settings.contactWithin, false);
   if (!(Number.isFinite(settings.coolDown) && settings.coolDown >= 0)) throw new InvalidOptionsError('coolDown', `coolDown must be a number >= 0, got ${String(settings.coolDown)}`);
   return settings;
 }
@@ -107,7 +112,7 @@ class Balancer {
   step(): void {
     this.syncGroups();
     const groups: GroupLeadership[] = [];
-    for (const [group, g] of this.view) groups.push({ group, leader: g.leader?.id ?? null, voters: g.voters });
+    for (const [group, g] of this.view) groups.push({ group, leader: g.leader?.id ?? null, voters: g.voters, reachable: g.leader?.self ? this.reachable(g.node) : undefined });
     const busy = new Set([...this.pending.keys(), ...this.coolingDown.keys()]);
     const limit = this.settings.maxInFlight - busy.size;
     if (limit <= 0) return;
@@ -140,6 +145,12 @@ class Balancer {
         entry.voters = members.voters;
       });
     }
+  }
+
+  /** The followers of a group this host leads that answered lately and are replicating. */
+  private reachable(node: RaftNode): NodeId[] {
+    const within = this.settings.contactWithin;
+    return (node.followers() ?? []).filter((f) => f.state === 'replicating' && f.sinceContact <= within).map((f) => f.id);
   }
 
   private start(transfer: PlannedTransfer): void {

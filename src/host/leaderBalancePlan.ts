@@ -8,6 +8,12 @@ export interface GroupLeadership {
   readonly leader: NodeId | null;
   /** The group's voters (host ids). */
   readonly voters: readonly NodeId[];
+  /**
+   * Of the voters, those a transfer may go to (on the leader: followers heard from
+   * lately); default all voters. A host that is down leads nothing, so without this it
+   * would look like the best target of every transfer.
+   */
+  readonly reachable?: readonly NodeId[];
 }
 
 /** A leadership transfer to start: `group`, led by this host, goes to `to`. */
@@ -21,8 +27,8 @@ export interface PlannedTransfer {
  * the hosts: a pure function of what this host's groups say. The fair share is
  * `ceil(groups with a leader / hosts)`, where the hosts are every voter of any group.
  * While this host leads more than that (transfers already `pending` counted as done),
- * it plans a transfer of one more group it leads to the voter of that group that leads
- * the fewest groups, if that voter is below the fair share (so two hosts at the fair
+ * it plans a transfer of one more group it leads to the voter of that group (a reachable
+ * one) that leads the fewest groups, if that voter is below the fair share (so two hosts at the fair
  * share never trade a group back and forth). At most `limit` transfers; groups in
  * `skip` (pending, or cooling down) are never chosen.
  *
@@ -57,7 +63,7 @@ export function planLeaderTransfers(
   for (const g of groups) {
     if (plan.length >= options.limit || (led.get(self) ?? 0) <= fair) break;
     if (g.leader !== self || options.skip.has(g.group)) continue;
-    const to = leastLoaded(g.voters.filter((v) => v !== self), led);
+    const to = leastLoaded((g.reachable ?? g.voters).filter((v) => v !== self && g.voters.includes(v)), led);
     if (to === null || (led.get(to) ?? 0) >= fair) continue;
     plan.push({ group: g.group, to });
     move(to);

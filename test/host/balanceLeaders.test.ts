@@ -35,6 +35,12 @@ describe('planLeaderTransfers: the fair share from one host\'s view', () => {
     expect(plan).toHaveLength(2); // fair ceil(4 / 3) = 2: h1 keeps 2, h2 takes 2
   });
 
+  it('hands a group only to a reachable voter, while a host that is down still counts in the fair share', () => {
+    const groups = many(6, 'h1').map((g) => ({ ...g, reachable: ['h2'] })); // h3 is down: the leader has not heard from it
+    const plan = planLeaderTransfers('h1', groups, { pending: [], skip: new Set(), limit: 10 });
+    expect(plan.map((t) => t.to)).toEqual(['h2', 'h2']); // fair ceil(6 / 3) = 2: h2 takes 2, h1 keeps 4
+  });
+
   it('does not push a voter past the fair share, even when this host is over it', () => {
     const h1h2 = ['h1', 'h2'];
     const groups = [...many(4, 'h1', h1h2), ...many(3, 'h2', h1h2), led(null, ['h3'])('solo')];
@@ -51,8 +57,8 @@ describe('balanceLeaders: 3 hosts × 30 groups on the in-memory network (virtual
     await hosts.stopAll();
   });
 
-  const ledBy = (h: string) => GROUPS.filter((g) => hosts.leaderOf(g, H3) === h).length;
-  const spread = () => H3.map(ledBy);
+  const ledBy = (h: string, on = H3) => GROUPS.filter((g) => hosts.leaderOf(g, on) === h).length;
+  const spread = () => H3.map((h) => ledBy(h));
 
   /** Every group elects, then its leader hands it to h1: h1 leads all 30. */
   async function allLedByH1(): Promise<void> {
@@ -122,11 +128,27 @@ describe('balanceLeaders: 3 hosts × 30 groups on the in-memory network (virtual
     expect(events.length).toBe(seen); // nothing emitted after unsubscribing
   });
 
+  it('never hands a group to a host that has been silent for longer than contactWithin', async () => {
+    hosts = new Hosts(H3, 35);
+    for (const g of GROUPS) await hosts.create(g, H3);
+    await allLedByH1();
+    await hosts.host('h3').stop(); // h3 leads nothing: without contact checks, the best target of every transfer
+    await hosts.clock.advance(1_100); // past contactWithin (1000 ms by default)
+    const events: LeaderBalanceEvent[] = [];
+    balanceOn('h1', events);
+    const up = ['h1', 'h2'];
+    await hosts.waitFor(() => ledBy('h2', up) === 10, 'h2 takes its share');
+    await hosts.clock.advance(5_000);
+    expect([ledBy('h1', up), ledBy('h2', up)]).toEqual([20, 10]);
+    expect(events.filter((e) => e.kind === 'failed' || e.to === 'h3')).toEqual([]);
+  });
+
   it('refuses bad options with InvalidOptionsError', () => {
     hosts = new Hosts(H3, 34);
     const h1 = hosts.host('h1');
     expect(() => balanceLeaders(h1, { maxInFlight: 0 })).toThrow(InvalidOptionsError);
     expect(() => balanceLeaders(h1, { interval: -1 })).toThrow(/interval must be a positive number/);
     expect(() => balanceLeaders(h1, { coolDown: Number.NaN })).toThrow(/coolDown/);
+    expect(() => balanceLeaders(h1, { contactWithin: 0 })).toThrow(/contactWithin/);
   });
 });
