@@ -29,7 +29,7 @@ const others = (id: string, port: (id: string) => number) => IDS.filter((o) => o
 function start(id: string): KvChild {
   const args = [
     '--id', id, '--raft', `127.0.0.1:${raftPort(id)}`, '--http', `127.0.0.1:${httpPort(id)}`, '--data', path.join(root, id),
-    '--groups', String(GROUPS), '--peers', others(id, raftPort), '--peers-http', others(id, httpPort), '--election-timeout', '150-300', '--log-level', 'warn',
+    '--groups', String(GROUPS), '--peers', others(id, raftPort), '--peers-http', others(id, httpPort), '--election-timeout', '150-300', '--log-level', 'warn', '--balance',
   ];
   const child = forkKvServer({ id, entry: 'examples/sharded-kv.ts', args, env: { RXRAFT_SECRET: 'sharded-test' } });
   children.set(id, child);
@@ -56,6 +56,14 @@ function leadersAgreed(on: readonly string[]): Promise<string[]> {
     const leaders = views[0].map((s) => s.leader);
     const agreed = leaders.every((l, i) => l !== null && on.includes(l) && views.every((v) => v[i].leader === l));
     return agreed ? (leaders as string[]) : null;
+  });
+}
+
+/** Resolves once the leaders agree on every shard and no host leads more than its share, ceil(8 / 3) = 3; returns the leaders. */
+function balanced(): Promise<string[]> {
+  return within(30_000, async () => {
+    const leaders = await leadersAgreed(IDS);
+    return IDS.every((id) => leaders.filter((l) => l === id).length <= 3) ? leaders : null;
   });
 }
 
@@ -111,8 +119,8 @@ describe('routing keys to shards', () => {
 });
 
 describe('sharded KV: 3 processes × 8 groups over HTTP', () => {
-  it('every shard elects a leader, the same seen from every process', async () => {
-    const leaders = await leadersAgreed(IDS);
+  it('every shard elects a leader, the same seen from every process, and --balance spreads them (at most 3 per host)', async () => {
+    const leaders = await balanced();
     expect(leaders).toHaveLength(GROUPS);
     const view = await shards('h2');
     expect(view.map((s) => s.group)).toEqual(Array.from({ length: GROUPS }, (_, i) => shardId(i)));
@@ -164,9 +172,10 @@ describe('sharded KV: 3 processes × 8 groups over HTTP', () => {
     }
     for (const [i, key] of KEYS.entries()) expect(await read(survivors[(i + 1) % 2], key)).toEqual([200, `v2-${key}`]);
 
-    // The victim restarts from its files, catches up on what it missed and serves every key again.
+    // The victim restarts from its files, catches up on what it missed, gets its share of leaders back (--balance) and serves every key again.
     await start(victim).ready;
-    await leadersAgreed(IDS);
+    const back = await balanced();
+    expect(back.filter((l) => l === victim).length).toBeGreaterThanOrEqual(2); // 4 / 4 / 0 → at most 3 each
     for (const key of KEYS) expect(await read(victim, key)).toEqual([200, `v2-${key}`]);
   });
 
