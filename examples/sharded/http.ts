@@ -91,10 +91,13 @@ export function shardedHttpHandler(deps: ShardedHttpDeps): (req: IncomingMessage
       return;
     }
     if (pathname === '/metrics' && req.method === 'GET') {
-      void deps.metrics.render().then((text) => {
-        res.writeHead(200, { 'Content-Type': deps.metrics.registry.contentType, 'Content-Length': Buffer.byteLength(text) });
-        res.end(text);
-      });
+      deps.metrics.render().then(
+        (text) => {
+          res.writeHead(200, { 'Content-Type': deps.metrics.registry.contentType, 'Content-Length': Buffer.byteLength(text) });
+          res.end(text);
+        },
+        () => res.writeHead(500).end(),
+      );
       return;
     }
     const route = own[pathname];

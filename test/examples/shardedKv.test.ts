@@ -149,6 +149,18 @@ describe('sharded KV: 3 processes × 8 groups over HTTP', () => {
     }
   });
 
+  it('answers unknown routes and bad keys with a 4xx and a message', async () => {
+    expect((await call('GET', 'h1', '/nope')).status).toBe(404);
+    expect((await call('POST', 'h1', '/shards')).status).toBe(405);
+    const bad = await call('GET', 'h1', '/kv/%zz');
+    expect([bad.status, JSON.parse(bad.body).error]).toEqual([400, 'bad key: invalid percent-encoding']);
+    const status = JSON.parse((await call('GET', 'h1', '/status')).body);
+    expect([status.id, status.shards]).toEqual(['h1', GROUPS]);
+    const metrics = await call('GET', 'h1', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/^rxraft_kv_proposals_total\{op="put",result="ok"\} [1-9]/m); // counted over every shard
+  });
+
   it('kill -9 of one process: its shards elect leaders on the others and writes continue; no acknowledged write is lost', async () => {
     const leaders = await leadersAgreed(IDS);
     // Kill the process leading the most shards (a host that leads none would prove less).
@@ -161,14 +173,26 @@ describe('sharded KV: 3 processes × 8 groups over HTTP', () => {
 
     const after = await leadersAgreed(survivors);
     for (const l of after) expect(survivors).toContain(l); // every shard, including those the victim led
+    // A read that meets a leader change (503, 504) is retried, at most 20 times.
     const read = async (id: string, key: string) => {
-      const got = await call('GET', id, `/kv/${encodeURIComponent(key)}`);
+      let got = await call('GET', id, `/kv/${encodeURIComponent(key)}`);
+      for (let attempt = 1; attempt < 20 && (got.status === 503 || got.status === 504); attempt++) {
+        await new Promise((r) => setTimeout(r, 100));
+        got = await call('GET', id, `/kv/${encodeURIComponent(key)}`);
+      }
       return [got.status, got.body];
     };
     for (const [i, key] of KEYS.entries()) expect(await read(survivors[i % 2], key)).toEqual([200, `v1-${key}`]); // acknowledged before the kill
+    // As a client does: a write whose outcome is unknown (504) or that found no leader (503)
+    // is retried with its Idempotency-Key, so it applies once; bounded to 20 tries.
     for (const [i, key] of KEYS.entries()) {
-      const put = await call('PUT', survivors[i % 2], `/kv/${encodeURIComponent(key)}`, `v2-${key}`);
-      expect(put.status).toBe(200);
+      let status = 0;
+      for (let attempt = 0; attempt < 20 && status !== 200; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 100));
+        status = (await request('PUT', `http://127.0.0.1:${httpPort(survivors[(i + attempt) % 2])}/kv/${encodeURIComponent(key)}`, { body: `v2-${key}`, agent, timeoutMs: 5000, headers: { 'Idempotency-Key': `test-${key}:2` } })).status;
+        expect([200, 503, 504]).toContain(status);
+      }
+      expect(status).toBe(200);
     }
     for (const [i, key] of KEYS.entries()) expect(await read(survivors[(i + 1) % 2], key)).toEqual([200, `v2-${key}`]);
 
@@ -177,14 +201,5 @@ describe('sharded KV: 3 processes × 8 groups over HTTP', () => {
     const back = await balanced();
     expect(back.filter((l) => l === victim).length).toBeGreaterThanOrEqual(2); // 4 / 4 / 0 → at most 3 each
     for (const key of KEYS) expect(await read(victim, key)).toEqual([200, `v2-${key}`]);
-  });
-
-  it('answers unknown routes and bad keys with a 4xx and a message', async () => {
-    expect((await call('GET', 'h1', '/nope')).status).toBe(404);
-    expect((await call('POST', 'h1', '/shards')).status).toBe(405);
-    const bad = await call('GET', 'h1', '/kv/%zz');
-    expect([bad.status, JSON.parse(bad.body).error]).toEqual([400, 'bad key: invalid percent-encoding']);
-    const status = JSON.parse((await call('GET', 'h1', '/status')).body);
-    expect([status.id, status.shards]).toEqual(['h1', GROUPS]);
   });
 });
