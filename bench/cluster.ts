@@ -8,6 +8,7 @@
  *   npm run bench -- --profile                      # CPU profiles of the nodes (+ summary)
  *   npm run bench -- --only library --sizes 100,4096,65536 --levels 16,64,256,1024
  *   npm run bench -- --only etcd --runs 3           # the KV server and etcd, interleaved
+ *   npm run bench -- --only groups --groups 1,64    # many groups per process (bench/clusterGroups.ts; not run by default)
  *
  * Measures, in one run:
  * - floor: one loopback TCP round trip between two processes, and one append + fdatasync
@@ -44,10 +45,13 @@ import { EtcdCluster, etcdBinary } from './etcdCluster';
 import { compareSides, driveSide, SideRow, SideRun, SideTarget } from './sideBySide';
 import { kvDialect, etcdDialect } from './clusterHttp';
 import { BandwidthResult, dsyncBandwidth } from './clusterFloor';
+import { groupsPhase, groupsReport, GroupsLevelResult } from './clusterGroups';
 import parsePrometheus from 'parse-prometheus-text-format';
 
-type Phase = 'floor' | 'library' | 'http' | 'failover' | 'etcd';
+type Phase = 'floor' | 'library' | 'http' | 'failover' | 'etcd' | 'groups';
 const PHASES: readonly Phase[] = ['floor', 'library', 'http', 'failover', 'etcd'];
+/** Phases run only when named in --only. */
+const OPTIONAL_PHASES: readonly Phase[] = ['groups'];
 
 interface Options {
   readonly durationMs: number;
@@ -64,12 +68,15 @@ interface Options {
   readonly httpClients: readonly HttpClientKind[];
   /** Extra kv-server flags for the nodes, e.g. `--turn asap`. */
   readonly nodeFlags: readonly string[];
+  /** Group counts of the groups phase (default 1,64), and its total proposers per level (default 64,256 unless --levels). */
+  readonly groups: readonly number[];
+  readonly groupLevels: readonly number[];
 }
 
 const USAGE = `usage: npm run bench -- [--duration <s>] [--warmup <s>] [--levels 1,16,64,256] [--failovers <n>] [--runs <n>]
                     [--only floor,library,http,failover,etcd] [--value-bytes <n>] [--sizes 100,4096,65536]
                     [--turn immediate|asap]
-                    [--http-client raw|agent|both] [--profile]`;
+                    [--http-client raw|agent|both] [--profile] [--only groups --groups 1,64]`;
 
 function parseOptions(argv: readonly string[]): Options {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -77,7 +84,7 @@ function parseOptions(argv: readonly string[]): Options {
     process.exit(0);
   }
   const f = parseFlags(argv);
-  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'sizes', 'profile', 'warmup', 'turn', 'http-client'];
+  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'sizes', 'profile', 'warmup', 'turn', 'http-client', 'groups'];
   for (const k of f.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.join(', ')})`);
   const num = (name: string, fallback: number) => {
     const v = Number(f.get(name) ?? fallback);
@@ -85,7 +92,9 @@ function parseOptions(argv: readonly string[]): Options {
     return v;
   };
   const phases = (f.get('only') ?? PHASES.join(',')).split(',') as Phase[];
-  for (const p of phases) if (!PHASES.includes(p)) throw new Error(`--only: unknown phase ${p}`);
+  for (const p of phases) if (!PHASES.includes(p) && !OPTIONAL_PHASES.includes(p)) throw new Error(`--only: unknown phase ${p}`);
+  const groups = (f.get('groups') ?? '1,64').split(',').map(Number);
+  if (groups.some((n) => !Number.isSafeInteger(n) || n < 1)) throw new Error('--groups: expected group counts, e.g. 1,64');
   const sizes = f.has('sizes') ? f.get('sizes')!.split(',').map(Number) : null;
   if (sizes && sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--sizes: expected value sizes in bytes, e.g. 100,4096,65536');
   if (!['raw', 'agent', 'both'].includes(f.get('http-client') ?? 'both')) throw new Error('--http-client: raw, agent or both');
@@ -101,6 +110,8 @@ function parseOptions(argv: readonly string[]): Options {
     profile: f.get('profile') === 'true',
     httpClients: (f.get('http-client') ?? 'both') === 'both' ? ['raw', 'agent'] : [f.get('http-client') as HttpClientKind],
     nodeFlags: f.has('turn') ? ['--turn', f.get('turn')!] : [],
+    groups,
+    groupLevels: (f.get('levels') ?? '64,256').split(',').map(Number),
   };
 }
 
@@ -550,6 +561,7 @@ interface RunResult {
   http?: Partial<Record<HttpClientKind, LoadResult[]>>;
   failover?: FailoverResult;
   etcd?: EtcdResult;
+  groups?: GroupsLevelResult[];
 }
 
 function medianLatency(list: LatencySummary[]): LatencySummary {
@@ -697,13 +709,15 @@ function report(o: Options, runs: RunResult[], steal: number | null, loadAtStart
     const changes = s.loads.reduce((n, l) => n + (l.counters?.leaderChanges ?? NaN), 0);
     targets.push(`${s.valueBytes}-byte values: zero leader changes during the load levels: ${Number.isFinite(changes) ? changes : 'unknown'}, ${check(changes === 0)}`);
   }
+  const groups = runs.flatMap((r) => r.groups ?? []);
+  if (groups.length) out.push(...groupsReport(groups));
   if (targets.length) {
     out.push('');
     out.push('targets:');
     for (const t of targets) out.push(`  ${t}`);
   }
   console.log(out.join('\n'));
-  return { cpuStealPercent: steal, loadAverage: os.loadavg(), sizes, sideBySide: side, floor: floors.length ? { roundTripP50Ms: rtt, fsyncP50Ms: fsync, replicationP50Ms: replication, replication3P50Ms: replication3, httpRequestsPerSec: httpFloor } : null, library, http: httpLoads, failover, targets };
+  return { cpuStealPercent: steal, loadAverage: os.loadavg(), sizes, sideBySide: side, floor: floors.length ? { roundTripP50Ms: rtt, fsyncP50Ms: fsync, replicationP50Ms: replication, replication3P50Ms: replication3, httpRequestsPerSec: httpFloor } : null, library, http: httpLoads, failover, groups: groups.length ? groups : null, targets };
 }
 
 /** Per value size: the library loads (medians over runs) and the O_DSYNC writer's MB/s (median). */
@@ -763,6 +777,9 @@ async function main(): Promise<void> {
     }
     if (o.phases.includes('failover')) r.failover = await failoverPhase(o);
     if (o.phases.includes('etcd')) r.etcd = await etcdPhase(o);
+    if (o.phases.includes('groups')) {
+      r.groups = await groupsPhase({ groups: o.groups, levels: o.groupLevels, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes, note });
+    }
     runs.push(r);
   }
   const steal = stealPercent(cpuAtStart, cpuTimes());

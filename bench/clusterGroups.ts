@@ -1,0 +1,201 @@
+/**
+ * The multi-group phase of the cluster benchmark (`npm run bench -- --only groups`):
+ * three sharded KV server processes (bench/shardedNode.ts = examples/sharded-kv.ts plus a
+ * load generator) on loopback, FileStorage per group, for each group count asked (e.g.
+ * `--groups 1,64`). With more than one group the leaders are spread over the hosts
+ * (`--balance`) before measuring. At each load level, `concurrency` proposers in all,
+ * proposer w writing to group w mod N inside the process that leads that group (library
+ * API). Measures aggregate durable writes/s, fsyncs/s of each host process (every
+ * group's storage summed) and CPU of each process.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { forkKvServer, freePorts, KvChild } from '../examples/kv/processes';
+import type { NodeCounters } from './clusterNode';
+import { LoadResult, median, nowMs } from './clusterStats';
+import type { GroupLoadArgs } from './shardedNode';
+
+const IDS = ['h1', 'h2', 'h3'];
+
+export interface GroupsPhaseOptions {
+  /** Group counts to run, one fresh cluster each (e.g. [1, 64]). */
+  readonly groups: readonly number[];
+  /** Total proposers per level. */
+  readonly levels: readonly number[];
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  readonly valueBytes: number;
+  /** Where progress lines go. */
+  readonly note: (line: string) => void;
+}
+
+/** One host process over one level. */
+export interface GroupsHostResult {
+  readonly id: string;
+  /** Groups it led when the level started. */
+  readonly leads: number;
+  readonly proposers: number;
+  readonly writesPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly fsyncsPerSec: number;
+  readonly cpuPercent: number;
+  readonly framesSentPerSec: number;
+}
+
+/** One group count at one load level. */
+export interface GroupsLevelResult {
+  readonly groups: number;
+  readonly concurrency: number;
+  /** Acknowledged writes per second, over every host. */
+  readonly writesPerSec: number;
+  /** Median over the hosts that ran proposers. */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: Record<string, number>;
+  readonly hosts: readonly GroupsHostResult[];
+}
+
+/** Runs the phase: one fresh 3-process cluster per group count, every load level on it. */
+export async function groupsPhase(o: GroupsPhaseOptions): Promise<GroupsLevelResult[]> {
+  const results: GroupsLevelResult[] = [];
+  for (const groups of o.groups) {
+    const cluster = await GroupsCluster.start(groups, o.note);
+    try {
+      await cluster.balanced();
+      for (const concurrency of o.levels) results.push(await cluster.level(concurrency, o));
+    } finally {
+      await cluster.stop();
+    }
+  }
+  return results;
+}
+
+/** The phase's table, one row per group count and level, then a row per host. */
+export function groupsReport(results: readonly GroupsLevelResult[]): string[] {
+  const fmt = (v: number, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+  const out = [
+    '',
+    'many groups per process (sharded KV, library API; proposer w writes to group w mod N in the process leading it):',
+    '| groups | proposers | writes/s (all) | p50 ms | p99 ms | fsyncs/s per host       | CPU % per host       | leads per host | errors |',
+    '|-------:|----------:|---------------:|-------:|-------:|-------------------------|----------------------|----------------|--------|',
+  ];
+  for (const r of results) {
+    const per = (f: (h: GroupsHostResult) => string) => r.hosts.map(f).join(' / ');
+    const errors = Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ') || '-';
+    out.push(
+      `| ${String(r.groups).padStart(6)} | ${String(r.concurrency).padStart(9)} | ${fmt(r.writesPerSec).padStart(14)} | ${fmt(r.p50Ms, 2).padStart(6)} | ${fmt(r.p99Ms, 2).padStart(6)} | ${per((h) => fmt(h.fsyncsPerSec)).padEnd(23)} | ${per((h) => fmt(h.cpuPercent)).padEnd(20)} | ${per((h) => String(h.leads)).padEnd(14)} | ${errors} |`,
+    );
+  }
+  const ratio = (g: number, c: number) => results.find((r) => r.groups === g && r.concurrency === c)?.writesPerSec ?? NaN;
+  const many = Math.max(...results.map((r) => r.groups));
+  for (const c of new Set(results.map((r) => r.concurrency))) {
+    if (many > 1 && results.some((r) => r.groups === 1)) out.push(`${many} groups vs 1 at ${c} proposers: ${fmt(ratio(many, c) / ratio(1, c), 2)}× the writes/s`);
+  }
+  return out;
+}
+
+/** Three sharded KV processes with `groups` groups each, in a temp directory removed at the end (also on exit). */
+class GroupsCluster {
+  private readonly children = new Map<string, KvChild>();
+  private readonly cleanup = () => fs.rmSync(this.root, { recursive: true, force: true });
+
+  private constructor(
+    private readonly root: string,
+    readonly groups: number,
+    private readonly note: (line: string) => void,
+  ) {
+    process.once('exit', this.cleanup);
+  }
+
+  static async start(groups: number, note: (line: string) => void): Promise<GroupsCluster> {
+    const cluster = new GroupsCluster(fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-bench-groups-')), groups, note);
+    try {
+      const ports = await freePorts(6);
+      const secret = crypto.randomBytes(16).toString('hex');
+      const list = (port: (i: number) => number, not: number) => IDS.flatMap((id, i) => (i === not ? [] : [`${id}=127.0.0.1:${port(i)}`])).join(',');
+      await Promise.all(
+        IDS.map((id, i) => {
+          const args = ['--id', id, '--raft', `127.0.0.1:${ports[i]}`, '--http', `127.0.0.1:${ports[i + 3]}`, '--data', path.join(cluster.root, id), '--groups', String(groups),
+            '--peers', list((j) => ports[j], i), '--peers-http', list((j) => ports[j + 3], i), '--log-level', 'warn', ...(groups > 1 ? ['--balance'] : [])];
+          const child = forkKvServer({ id, entry: 'bench/shardedNode.ts', args, env: { RXRAFT_SECRET: secret }, onLine: (line, stream) => stream === 'stderr' && note(`  [${id}] ${line}`) });
+          cluster.children.set(id, child);
+          return child.ready;
+        }),
+      );
+    } catch (e) {
+      await cluster.stop();
+      throw e;
+    }
+    return cluster;
+  }
+
+  /** Which groups each host leads now. */
+  async leads(): Promise<Map<string, number[]>> {
+    return new Map(await Promise.all(IDS.map(async (id) => [id, await this.children.get(id)!.call<number[]>('leads', undefined, 10_000)] as const)));
+  }
+
+  /** Waits (up to 60 s) until every group has a leader and no host leads more than ceil(groups / 3); notes the spread either way. */
+  async balanced(): Promise<void> {
+    const fair = Math.ceil(this.groups / IDS.length);
+    const deadline = nowMs() + 60_000;
+    let spread: number[] = [];
+    while (nowMs() < deadline) {
+      const leads = await this.leads();
+      spread = IDS.map((id) => leads.get(id)!.length);
+      if (spread.reduce((a, b) => a + b, 0) === this.groups && Math.max(...spread) <= fair) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    this.note(`  ${this.groups} group(s): leaders per host ${spread.join(' / ')}`);
+  }
+
+  /** Every host's counters. */
+  private async counters(): Promise<Map<string, NodeCounters>> {
+    return new Map(await Promise.all(IDS.map(async (id) => [id, await this.children.get(id)!.call<NodeCounters>('counters')] as const)));
+  }
+
+  /** One load level: proposer w on group w mod N, run by the host leading that group. */
+  async level(concurrency: number, o: GroupsPhaseOptions): Promise<GroupsLevelResult> {
+    const leads = await this.leads();
+    const leaderOf = new Map<number, string>();
+    for (const [id, groups] of leads) for (const g of groups) leaderOf.set(g, id);
+    const assigned = new Map<string, number[]>(IDS.map((id) => [id, []]));
+    for (let w = 0; w < concurrency; w++) assigned.get(leaderOf.get(w % this.groups) ?? 'h1')!.push(w % this.groups);
+    const before = await this.counters();
+    const started = nowMs();
+    const loads = await Promise.all(
+      IDS.map((id) => {
+        const args: GroupLoadArgs = { groups: assigned.get(id)!, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes };
+        return args.groups.length ? this.children.get(id)!.call<LoadResult>('load', args, o.warmupMs + o.durationMs + 60_000) : Promise.resolve(null);
+      }),
+    );
+    const seconds = (nowMs() - started) / 1000;
+    const after = await this.counters();
+    const delta = (id: string, k: keyof NodeCounters) => ((after.get(id)?.[k] ?? NaN) - (before.get(id)?.[k] ?? NaN)) / seconds;
+    const hosts = IDS.map((id, i): GroupsHostResult => ({
+      id,
+      leads: leads.get(id)!.length,
+      proposers: assigned.get(id)!.length,
+      writesPerSec: loads[i]?.writesPerSec ?? 0,
+      p50Ms: loads[i]?.latencyMs.p50 ?? NaN,
+      p99Ms: loads[i]?.latencyMs.p99 ?? NaN,
+      fsyncsPerSec: delta(id, 'fsyncs'),
+      cpuPercent: (delta(id, 'cpuMicros') / 1e6) * 100,
+      framesSentPerSec: delta(id, 'framesSent'),
+    }));
+    const errors: Record<string, number> = {};
+    for (const l of loads) for (const [k, v] of Object.entries(l?.errors ?? {})) errors[k] = (errors[k] ?? 0) + v;
+    const ran = hosts.filter((h) => h.proposers > 0);
+    const result = { groups: this.groups, concurrency, writesPerSec: hosts.reduce((n, h) => n + h.writesPerSec, 0), p50Ms: median(ran.map((h) => h.p50Ms)), p99Ms: median(ran.map((h) => h.p99Ms)), errors, hosts };
+    o.note(`  ${this.groups} group(s), ${concurrency} proposers: ${Math.round(result.writesPerSec)} writes/s; fsyncs/s per host ${hosts.map((h) => Math.round(h.fsyncsPerSec)).join(' / ')}; CPU % ${hosts.map((h) => Math.round(h.cpuPercent)).join(' / ')}`);
+    return result;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.children.values()].map((c) => c.stop(5000)));
+    this.cleanup();
+    process.off('exit', this.cleanup);
+  }
+}

@@ -1,0 +1,184 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { asapScheduler, Subscription } from 'rxjs';
+import { balanceLeaders, createRaftHost, FileStorage, immediateScheduler, LeaderInfo, NodeStatus, RaftHost, tcpHostTransport, TcpHostTransport } from '../../src';
+import { createLogger, Logger } from '../kv/log';
+import { measuredStorage } from '../kv/measuredStorage';
+import { KvMetrics } from '../kv/metrics';
+import { KvStateMachine } from '../kv/stateMachine';
+import type { ShardedKvConfig } from './config';
+import { shardedHttpHandler, ShardView } from './http';
+import { shardId } from './shards';
+
+/** A running sharded KV server: a host of `config.groups` Raft groups, one store per group, one HTTP front end. */
+export interface ShardedKvServer {
+  readonly config: ShardedKvConfig;
+  readonly host: RaftHost;
+  readonly transport: TcpHostTransport;
+  readonly shards: readonly ShardView[];
+  readonly metrics: KvMetrics;
+  readonly httpAddress: string;
+  readonly raftAddress: string;
+  /** Durable writes made so far by every shard's storage of this host (append + fdatasync, or hard state). */
+  fsyncs(): number;
+  /** Resolves once the server stops, by `stop()` (null) or because a group stopped on its own (its failure). */
+  readonly stopped: Promise<Error | null>;
+  /** Stops HTTP, then every group (each leader hands over first), the transport and the storage. */
+  stop(): Promise<void>;
+}
+
+const hostPort = (a: { host: string; port: number }) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
+
+/**
+ * Starts a sharded KV server: a `createRaftHost` over `tcpHostTransport` (one
+ * authenticated connection per pair of hosts for every shard), `config.groups` groups
+ * `kv-0 … kv-<n-1>` whose members are this host and `config.peers`, each with its own
+ * `FileStorage` in `<dataDir>/groups/<group>/` and its own KV store (the KV server's
+ * state machine), and an HTTP front end that routes each key to its shard by hash.
+ * With `config.balance`, `balanceLeaders` spreads the shards' leaders over the hosts.
+ *
+ * @example
+ * const server = await startShardedKvServer(config);
+ * console.log(`HTTP on ${server.httpAddress}, ${server.shards.length} shards`);
+ */
+export async function startShardedKvServer(config: ShardedKvConfig, options: { readonly log?: Logger } = {}): Promise<ShardedKvServer> {
+  const log = options.log ?? createLogger({ id: config.id, level: 'silent', format: 'json' });
+  const transport = tcpHostTransport({ id: config.id, listen: config.raft, peers: config.peers, clusterId: config.clusterId, secret: config.secret });
+  const storages: FileStorage[] = [];
+  let httpConnections = 0;
+  const metrics = new KvMetrics({
+    status: () => statusOf(shards[0]),
+    learner: () => false,
+    keys: () => shards.reduce((n, s) => n + s.kv.size, 0),
+    followers: () => null,
+    httpConnections: () => httpConnections,
+  });
+  const host = createRaftHost({
+    id: config.id,
+    transport,
+    storage: async (group) => {
+      const storage = await FileStorage.open(path.join(config.dataDir, 'groups', group));
+      storages.push(storage);
+      return measuredStorage(storage, { written: (op, seconds) => metrics.storageWrite.observe({ op }, seconds), failed: (op, e) => log.error({ group, op, error: String(e) }, 'storage write failed'),
+        snapshot: (meta, seconds, error) => {
+          metrics.snapshots.inc({ result: error ? 'error' : 'ok' });
+          metrics.snapshotDuration.observe(seconds);
+          if (error) log.error({ group, index: meta.index, error: String(error) }, 'snapshot failed');
+        },
+      });
+    },
+    groupDefaults: {
+      electionTimeout: config.electionTimeout,
+      heartbeatInterval: config.heartbeatInterval,
+      turnScheduler: config.turn === 'immediate' ? immediateScheduler : asapScheduler,
+    },
+  });
+  const subscriptions = new Subscription();
+  const shards: (ShardView & { status: NodeStatus | null })[] = [];
+  let server: http.Server | undefined;
+  try {
+    const raftBound = await transport.listening();
+    subscriptions.add(host.errors$.subscribe((e) => log.warn({ error: e.message }, 'host'))); // e.g. UnknownGroupError while peers start
+    const hosts = [config.id, ...Object.keys(config.peers)].sort();
+    for (let index = 0; index < config.groups; index++) shards.push(await startShard(host, index, hosts, config, subscriptions));
+    if (config.balance) {
+      subscriptions.add(balanceLeaders(host).subscribe((e) => (e.kind === 'failed' ? log.warn({ group: e.group, to: e.to, error: e.error.message }, 'leadership transfer failed') : log.info({ group: e.group, to: e.to }, 'leadership handed over'))));
+    }
+    const httpAddresses: Record<string, string> = { ...config.peersHttp };
+    server = http.createServer({ keepAliveTimeout: config.httpLimits.keepAliveTimeoutMs, headersTimeout: config.httpLimits.headersTimeoutMs, requestTimeout: config.httpLimits.requestTimeoutMs });
+    server.maxConnections = config.httpLimits.maxConnections; // bounded, as the KV server's
+    server.on('connection', (socket) => {
+      httpConnections++;
+      socket.once('close', () => httpConnections--);
+      socket.setTimeout(config.httpLimits.headersTimeoutMs); // an idle connection that never sends a request is closed
+    });
+    server.on('request', (req: http.IncomingMessage) => req.socket.setTimeout(0));
+    server.on('request', shardedHttpHandler({ id: config.id, shards, metrics, maxBodyBytes: config.maxValueBytes, httpAddressOf: (id) => httpAddresses[id] }));
+    const httpBound = await listen(server, config.http);
+    const httpAddress = hostPort({ host: httpBound.address, port: httpBound.port });
+    httpAddresses[config.id] = httpAddress;
+    return finish(config, { host, transport, shards, metrics, storages, server, subscriptions, httpAddress, raftAddress: hostPort(raftBound) });
+  } catch (e) {
+    server?.close();
+    subscriptions.unsubscribe();
+    await host.stop();
+    throw e;
+  }
+}
+
+/** Starts shard `index` on `host` and follows its streams. */
+async function startShard(host: RaftHost, index: number, hosts: string[], config: ShardedKvConfig, subscriptions: Subscription): Promise<ShardView & { status: NodeStatus | null }> {
+  const kv = new KvStateMachine();
+  const node = await host.createGroup(shardId(index), { peers: hosts, stateMachine: kv.snapshots(), snapshot: { everyEntries: config.snapshotEvery } });
+  // Subscribed before anything else is awaited: committed$ is hot and replays the log at start.
+  let leader: LeaderInfo | null = null;
+  const shard = { index, id: shardId(index), node, kv, leader: () => leader, status: null as NodeStatus | null };
+  subscriptions.add(node.committed$.subscribe((entry) => kv.apply(entry)));
+  subscriptions.add(node.leader$.subscribe((l) => (leader = l)));
+  subscriptions.add(node.status$.subscribe((s) => (shard.status = s)));
+  return shard;
+}
+
+/** What the metrics' per-node gauges show: shard 0's status (the counters cover every shard). */
+const statusOf = (shard: { status: NodeStatus | null } | undefined): Pick<NodeStatus, 'role' | 'term' | 'commitIndex' | 'appliedIndex' | 'lastIndex'> =>
+  shard?.status ?? { role: 'follower', term: 0, commitIndex: 0, appliedIndex: 0, lastIndex: 0 };
+
+function listen(server: http.Server, at: { host: string; port: number }): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+interface Parts {
+  readonly host: RaftHost;
+  readonly transport: TcpHostTransport;
+  readonly shards: readonly (ShardView & { status: NodeStatus | null })[];
+  readonly metrics: KvMetrics;
+  readonly storages: readonly FileStorage[];
+  readonly server: http.Server;
+  readonly subscriptions: Subscription;
+  readonly httpAddress: string;
+  readonly raftAddress: string;
+}
+
+/** The running server: stop, and the failure of any group (a group whose node stops on its own stops the server: fail-stop). */
+function finish(config: ShardedKvConfig, p: Parts): ShardedKvServer {
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      await new Promise<void>((resolve) => {
+        p.server.close(() => resolve());
+        p.server.closeAllConnections();
+      });
+      await p.host.stop({ transferLeadership: true });
+      p.subscriptions.unsubscribe();
+    })();
+    return stopping;
+  };
+  const stopped = Promise.race(
+    p.shards.map(
+      (s) =>
+        new Promise<Error | null>((resolve) => {
+          let lastError: Error | null = null;
+          s.node.errors$.subscribe({ next: (e) => (lastError = e), complete: () => resolve(stopping ? null : lastError ?? new Error(`group ${s.id} stopped`)) });
+        }),
+    ),
+  );
+  return {
+    config,
+    host: p.host,
+    transport: p.transport,
+    shards: p.shards,
+    metrics: p.metrics,
+    httpAddress: p.httpAddress,
+    raftAddress: p.raftAddress,
+    fsyncs: () => p.storages.reduce((n, s) => n + s.syncs, 0),
+    stopped,
+    stop,
+  };
+}

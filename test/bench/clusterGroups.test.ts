@@ -1,0 +1,23 @@
+import { groupsReport, GroupsLevelResult } from '../../bench/clusterGroups';
+
+const host = (id: string, leads: number, fsyncsPerSec: number, cpuPercent: number) => ({
+  id, leads, proposers: leads, writesPerSec: 0, p50Ms: 1, p99Ms: 2, fsyncsPerSec, cpuPercent, framesSentPerSec: 0,
+});
+const level = (groups: number, writesPerSec: number, hosts: GroupsLevelResult['hosts'], errors = {}): GroupsLevelResult => ({
+  groups, concurrency: 256, writesPerSec, p50Ms: 4.5, p99Ms: 120, errors, hosts,
+});
+
+describe('the multi-group benchmark table', () => {
+  it('shows each group count with per-host fsyncs/s, CPU and leaders, errors, and the ratio of many groups to one', () => {
+    const lines = groupsReport([
+      level(1, 10_000, [host('h1', 1, 60, 45), host('h2', 0, 61, 40), host('h3', 0, 59, 40)]),
+      level(64, 15_000, [host('h1', 22, 900, 50), host('h2', 21, 910, 50), host('h3', 21, 905, 51)], { NotLeaderError: 3 }),
+    ]);
+    const rows = lines.filter((l) => /^\|\s+\d/.test(l));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/^\|\s+1 \|\s+256 \|\s+10000 \|\s+4\.50 \|\s+120\.00 \| 60 \/ 61 \/ 59\s+\| 45 \/ 40 \/ 40\s+\| 1 \/ 0 \/ 0\s+\| - \|$/);
+    expect(rows[1]).toContain('| 22 / 21 / 21 ');
+    expect(rows[1]).toContain('| NotLeaderError 3 |');
+    expect(lines).toContain('64 groups vs 1 at 256 proposers: 1.50× the writes/s');
+  });
+});
