@@ -6,7 +6,9 @@
  * (`--balance`) before measuring. At each load level, `concurrency` proposers in all,
  * proposer w writing to group w mod N inside the process that leads that group (library
  * API). Measures aggregate durable writes/s, fsyncs/s of each host process (every
- * group's storage summed) and CPU of each process.
+ * group's storage summed), CPU and RSS of each process. Level 0 is idle: no proposers
+ * for the level's length, so `--levels 0` with `--groups 1,1000` gives the idle cost
+ * per host and the memory per idle group.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -43,6 +45,8 @@ export interface GroupsHostResult {
   readonly fsyncsPerSec: number;
   readonly cpuPercent: number;
   readonly framesSentPerSec: number;
+  /** Resident set size at the end of the level, MB. */
+  readonly rssMb: number;
 }
 
 /** One group count at one load level. */
@@ -79,20 +83,27 @@ export function groupsReport(results: readonly GroupsLevelResult[]): string[] {
   const out = [
     '',
     'many groups per process (sharded KV, library API; proposer w writes to group w mod N in the process leading it):',
-    '| groups | proposers | writes/s (all) | p50 ms | p99 ms | fsyncs/s per host       | CPU % per host       | leads per host | errors |',
-    '|-------:|----------:|---------------:|-------:|-------:|-------------------------|----------------------|----------------|--------|',
+    '| groups | proposers | writes/s (all) | p50 ms | p99 ms | fsyncs/s per host       | CPU % per host       | RSS MB per host      | leads per host | errors |',
+    '|-------:|----------:|---------------:|-------:|-------:|-------------------------|----------------------|----------------------|----------------|--------|',
   ];
   for (const r of results) {
     const per = (f: (h: GroupsHostResult) => string) => r.hosts.map(f).join(' / ');
     const errors = Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ') || '-';
     out.push(
-      `| ${String(r.groups).padStart(6)} | ${String(r.concurrency).padStart(9)} | ${fmt(r.writesPerSec).padStart(14)} | ${fmt(r.p50Ms, 2).padStart(6)} | ${fmt(r.p99Ms, 2).padStart(6)} | ${per((h) => fmt(h.fsyncsPerSec)).padEnd(23)} | ${per((h) => fmt(h.cpuPercent)).padEnd(20)} | ${per((h) => String(h.leads)).padEnd(14)} | ${errors} |`,
+      `| ${String(r.groups).padStart(6)} | ${String(r.concurrency).padStart(9)} | ${fmt(r.writesPerSec).padStart(14)} | ${fmt(r.p50Ms, 2).padStart(6)} | ${fmt(r.p99Ms, 2).padStart(6)} | ${per((h) => fmt(h.fsyncsPerSec)).padEnd(23)} | ${per((h) => fmt(h.cpuPercent)).padEnd(20)} | ${per((h) => fmt(h.rssMb)).padEnd(20)} | ${per((h) => String(h.leads)).padEnd(14)} | ${errors} |`,
     );
   }
   const ratio = (g: number, c: number) => results.find((r) => r.groups === g && r.concurrency === c)?.writesPerSec ?? NaN;
   const many = Math.max(...results.map((r) => r.groups));
   for (const c of new Set(results.map((r) => r.concurrency))) {
-    if (many > 1 && results.some((r) => r.groups === 1)) out.push(`${many} groups vs 1 at ${c} proposers: ${fmt(ratio(many, c) / ratio(1, c), 2)}× the writes/s`);
+    if (c === 0 || many <= 1 || !results.some((r) => r.groups === 1)) continue;
+    out.push(`${many} groups vs 1 at ${c} proposers: ${fmt(ratio(many, c) / ratio(1, c), 2)}× the writes/s`);
+  }
+  const idle = (g: number) => results.find((r) => r.groups === g && r.concurrency === 0);
+  const [one, all] = [idle(1), idle(many)];
+  if (one && all && many > 1) {
+    const perGroupKiB = all.hosts.map((h, i) => ((h.rssMb - one.hosts[i].rssMb) * 1024) / (many - 1));
+    out.push(`idle, ${many} groups: CPU % per host ${all.hosts.map((h) => fmt(h.cpuPercent, 1)).join(' / ')}; memory per group ${perGroupKiB.map((k) => fmt(k)).join(' / ')} KiB (RSS over the 1-group run)`);
   }
   return out;
 }
@@ -165,6 +176,8 @@ class GroupsCluster {
     for (let w = 0; w < concurrency; w++) assigned.get(leaderOf.get(w % this.groups) ?? 'h1')!.push(w % this.groups);
     const before = await this.counters();
     const started = nowMs();
+    // Level 0: no proposers, the groups idle for the level's length (heartbeats only).
+    if (concurrency === 0) await new Promise((r) => setTimeout(r, o.warmupMs + o.durationMs));
     const loads = await Promise.all(
       IDS.map((id) => {
         const args: GroupLoadArgs = { groups: assigned.get(id)!, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes };
@@ -184,6 +197,7 @@ class GroupsCluster {
       fsyncsPerSec: delta(id, 'fsyncs'),
       cpuPercent: (delta(id, 'cpuMicros') / 1e6) * 100,
       framesSentPerSec: delta(id, 'framesSent'),
+      rssMb: (after.get(id)?.rssBytes ?? NaN) / 2 ** 20,
     }));
     const errors: Record<string, number> = {};
     for (const l of loads) for (const [k, v] of Object.entries(l?.errors ?? {})) errors[k] = (errors[k] ?? 0) + v;

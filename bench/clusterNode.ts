@@ -29,6 +29,8 @@ export interface NodeCounters {
   readonly framesSent: number;
   readonly vcsw?: number;
   readonly sysMicros?: number;
+  /** Resident set size now, bytes. */
+  readonly rssBytes?: number;
 }
 
 interface LoadArgs {

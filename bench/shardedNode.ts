@@ -35,6 +35,6 @@ void runShardedKvMain(process.argv.slice(2), (server) => ({
   counters: async (): Promise<NodeCounters> => {
     const cpu = process.cpuUsage();
     const framesSent = Object.values(server.transport.stats().peers).reduce((n, p) => n + p.framesSent, 0);
-    return { cpuMicros: cpu.user + cpu.system, fsyncs: server.fsyncs(), framesSent, sysMicros: cpu.system };
+    return { cpuMicros: cpu.user + cpu.system, fsyncs: server.fsyncs(), framesSent, sysMicros: cpu.system, rssBytes: process.memoryUsage().rss };
   },
 }));

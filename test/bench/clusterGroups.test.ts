@@ -1,10 +1,10 @@
 import { groupsReport, GroupsLevelResult } from '../../bench/clusterGroups';
 
-const host = (id: string, leads: number, fsyncsPerSec: number, cpuPercent: number) => ({
-  id, leads, proposers: leads, writesPerSec: 0, p50Ms: 1, p99Ms: 2, fsyncsPerSec, cpuPercent, framesSentPerSec: 0,
+const host = (id: string, leads: number, fsyncsPerSec: number, cpuPercent: number, rssMb = 80) => ({
+  id, leads, proposers: leads, writesPerSec: 0, p50Ms: 1, p99Ms: 2, fsyncsPerSec, cpuPercent, framesSentPerSec: 0, rssMb,
 });
-const level = (groups: number, writesPerSec: number, hosts: GroupsLevelResult['hosts'], errors = {}): GroupsLevelResult => ({
-  groups, concurrency: 256, writesPerSec, p50Ms: 4.5, p99Ms: 120, errors, hosts,
+const level = (groups: number, writesPerSec: number, hosts: GroupsLevelResult['hosts'], errors = {}, concurrency = 256): GroupsLevelResult => ({
+  groups, concurrency, writesPerSec, p50Ms: 4.5, p99Ms: 120, errors, hosts,
 });
 
 describe('the multi-group benchmark table', () => {
@@ -15,9 +15,18 @@ describe('the multi-group benchmark table', () => {
     ]);
     const rows = lines.filter((l) => /^\|\s+\d/.test(l));
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatch(/^\|\s+1 \|\s+256 \|\s+10000 \|\s+4\.50 \|\s+120\.00 \| 60 \/ 61 \/ 59\s+\| 45 \/ 40 \/ 40\s+\| 1 \/ 0 \/ 0\s+\| - \|$/);
+    expect(rows[0]).toMatch(/^\|\s+1 \|\s+256 \|\s+10000 \|\s+4\.50 \|\s+120\.00 \| 60 \/ 61 \/ 59\s+\| 45 \/ 40 \/ 40\s+\| 80 \/ 80 \/ 80\s+\| 1 \/ 0 \/ 0\s+\| - \|$/);
     expect(rows[1]).toContain('| 22 / 21 / 21 ');
     expect(rows[1]).toContain('| NotLeaderError 3 |');
     expect(lines).toContain('64 groups vs 1 at 256 proposers: 1.50× the writes/s');
+  });
+
+  it('reports an idle level (0 proposers): CPU per host and memory per group over the one-group run', () => {
+    const lines = groupsReport([
+      level(1, 0, [host('h1', 1, 0, 0.5, 70), host('h2', 0, 0, 0.4, 70), host('h3', 0, 0, 0.4, 71)], {}, 0),
+      level(1001, 0, [host('h1', 334, 0, 4.2, 120), host('h2', 333, 0, 4.0, 110), host('h3', 334, 0, 4.1, 131)], {}, 0),
+    ]);
+    expect(lines).toContain('idle, 1001 groups: CPU % per host 4.2 / 4.0 / 4.1; memory per group 51 / 41 / 61 KiB (RSS over the 1-group run)');
+    expect(lines.some((l) => l.includes('vs 1 at 0 proposers'))).toBe(false);
   });
 });
