@@ -3,7 +3,8 @@ import * as path from 'path';
 import { groupIdProblem } from '../messages/groupId';
 import { DamageRecord, mergeDamage } from './fileDamage';
 import { FILE_HEADER_BYTES, RECORD_HEADER_BYTES, RecordFlag, RecordType, writeRecordHeader } from './fileRecordFraming';
-import { segmentName } from './fileLog';
+import { isSegmentName, segmentName } from './fileLog';
+import { StorageFailedError } from '../errors';
 import { DurableSnapshot, SnapshotFiles } from './fileSnapshots';
 import { FileHandleLike, FileSystem, hasErrorCode, writeFully } from './fileSystem';
 import { GroupLog } from './sharedLogGroups';
@@ -87,7 +88,11 @@ async function openSnapshots(fs: FileSystem, dataDir: string, groupOf: (id: stri
   const out = new Map<string, SnapshotsAtOpen>();
   for (const id of await listDir(fs, path.join(dataDir, 'groups'))) {
     if (groupIdProblem(id) !== null) continue;
-    if (!(await listDir(fs, path.join(dataDir, 'groups', id))).includes('snapshots')) continue;
+    const names = await listDir(fs, path.join(dataDir, 'groups', id));
+    if (names.some((n) => n === 'hardstate' || isSegmentName(n))) {
+      throw new StorageFailedError(`${path.join(dataDir, 'groups', id)} holds a per-group FileStorage: a shared log cannot adopt it (open the host without sharedLog)`);
+    }
+    if (!names.includes('snapshots')) continue;
     const opened = await SnapshotFiles.open(fs, snapshotDir(dataDir, id));
     out.set(id, opened);
     if (opened.current) groupOf(id).compaction = opened.current.compaction;

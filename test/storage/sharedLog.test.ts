@@ -221,6 +221,12 @@ describe('SharedLog: one write-ahead log for a host of groups', () => {
     expect(await view('r').load()).toMatchObject({ snapshot: null, entries: [], hardState: { term: 0, votedFor: null } });
   });
 
+  test('a shared log refuses to open beside a per-group FileStorage (its state would be ignored)', async () => {
+    fs.mkdirSync(path.join(dataDir, 'groups', 'old'), { recursive: true });
+    fs.writeFileSync(path.join(dataDir, 'groups', 'old', 'hardstate'), 'x');
+    await expect(SharedLog.open(dataDir)).rejects.toThrow(/per-group FileStorage/);
+  });
+
   test('one view per group at a time; a second open of the same group is refused', async () => {
     const l = await restart(['one']);
     await expect(SharedLogStorage.open(l, 'one')).rejects.toThrow(/already open/);
