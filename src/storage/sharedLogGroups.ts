@@ -47,7 +47,7 @@ export class GroupLog {
   entries: Entry[] | null = [];
   /** Whether a view (`SharedLogStorage`) has the group open. */
   open = false;
-  /** The highest `first - 1` of an Entries record that started the log anew: must be compacted. */
+  /** `first - 1` of the last Entries record that started the log anew: must be compacted. */
   private resetNeeds = 0;
 
   constructor(readonly id: string) {}
@@ -184,8 +184,9 @@ export class GroupLog {
       if (entries.length > 0 && first >= start && first <= start + entries.length) {
         entries.length = first - start;
       } else {
+        // Everything before is replaced: only the last restart decides whether a gap is left.
         entries.length = 0;
-        this.resetNeeds = Math.max(this.resetNeeds, first - 1);
+        this.resetNeeds = first - 1;
       }
       for (const entry of decoded) entries.push(entry);
     }

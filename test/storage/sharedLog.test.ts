@@ -194,6 +194,28 @@ describe('SharedLog: one write-ahead log for a host of groups', () => {
     expect(plain((await view('idle').load()).entries)).toEqual(plain(entries(1, 4, 9, 50)));
   });
 
+  test('a rewritten tail whose truncation lies in a later segment recovers whole (replay order across freed segments)', async () => {
+    const options = { maxSegmentBytes: 4096 };
+    let l = await restart(['quiet', 'busy'], options);
+    await view('quiet').append(entries(1, 10, 1, 20)); // segment 1
+    let next = 1;
+    for (let round = 0; round < 8; round++, next += 4) await view('busy').append(entries(next, next + 3, 1, 200));
+    const before = next - 1;
+    await view('quiet').append(entries(5, 8, 2, 20)); // a later segment: cuts 5..10, keeps 1..4 in segment 1
+    for (let round = 0; round < 4; round++, next += 4) await view('busy').append(entries(next, next + 3, 1, 200));
+    // busy compacts what it wrote before quiet's truncation: segment 1 is pinned only by quiet's 1..4, rewritten forward;
+    // the segment holding quiet's truncation stays (busy's later entries pin it).
+    await takeSnapshot(view('busy'), snapshotMeta(before, 1), [], { compactUpTo: before });
+    await l.barrier(); // segments are freed after the flush that compacted
+    expect(l.stats().rewrites).toBeGreaterThan(0);
+    expect(segmentFiles()[0]).not.toBe('0000000000000001.wal');
+    const expected = plain([...entries(1, 4, 1, 20), ...entries(5, 8, 2, 20)]);
+    expect(plain((await view('quiet').load()).entries)).toEqual(expected);
+    l = await restart(['quiet', 'busy'], options);
+    expect(plain((await view('quiet').load()).entries)).toEqual(expected);
+    expect(plain((await view('busy').load()).entries)).toEqual(plain(entries(before + 1, next - 1, 1, 200)));
+  });
+
   test('a group whose live tail exceeds the rewrite budget pins its segments (documented limit), and still recovers', async () => {
     const options = { maxSegmentBytes: 4096, rewriteBudgetBytes: 512 };
     const l = await restart(['big', 'busy'], options);
