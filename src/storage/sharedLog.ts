@@ -7,8 +7,10 @@ import { segmentName } from './fileLog';
 import { FILE_HEADER_BYTES, RECORD_HEADER_BYTES, RecordFlag, RecordType, writeRecordHeader } from './fileRecordFraming';
 import { FileHandleLike, FileSystem, nodeFileSystem, syncDirectory, unlinkIfExists, writeFully } from './fileSystem';
 import { GroupLog } from './sharedLogGroups';
-import { damageBody, encodeGroupRecord, GroupRecordKind, hardStateBody } from './sharedLogRecords';
-import { createSharedSegment, scanSegments, SharedTornTail } from './sharedLogSegments';
+import { damageBody, decodeEntriesBody, encodeGroupRecord, GroupRecordKind, hardStateBody } from './sharedLogRecords';
+import { CorruptLogError } from './fileErrors';
+import { InvalidMessageError } from '../errors';
+import { createSharedSegment, readSegmentRecords, SharedTornTail } from './sharedLogSegments';
 import { recoverSharedLog, removeTree, SnapshotsAtOpen } from './sharedLogRecovery';
 
 export interface SharedLogOptions {
@@ -225,22 +227,36 @@ export class SharedLog {
   }
 
   /**
-   * Within a task: the live entries of `groups` as a restart would see them, read back
-   * from the log (one pass over the live segments).
+   * Within a task: the live entries of `groups` (after their compaction points), read
+   * from the segments holding their latest copies (see `GroupLog.liveRanges`): one read
+   * of each such segment. Throws `CorruptLogError` if a record is damaged or an entry
+   * the index says is there is not.
    */
-  async readGroups(groups: readonly GroupLog[]): Promise<Map<string, Entry[]>> {
-    const replays = new Map(groups.map((g) => {
-      const replay = new GroupLog(g.id);
-      replay.compaction = g.compaction;
-      return [g.id, replay];
-    }));
-    const sequences: number[] = [];
-    for (let s = this.first; s <= this.current; s++) sequences.push(s);
-    await scanSegments(this.fs, this.walDir, sequences, this.writeOffset, (record, segment, file, offset) => replays.get(record.group)?.replay(record, segment, file, offset));
+  async readLive(groups: readonly GroupLog[]): Promise<Map<string, Entry[]>> {
+    const bySegment = new Map<number, Map<string, { readonly lo: number; readonly hi: number }>>();
+    for (const g of groups) {
+      for (const [segment, range] of g.liveRanges()) (bySegment.get(segment) ?? bySegment.set(segment, new Map()).get(segment)!).set(g.id, range);
+    }
+    const found = new Map<string, Map<number, Entry>>(groups.map((g) => [g.id, new Map()]));
+    for (const segment of [...bySegment.keys()].sort((a, b) => a - b)) {
+      const wanted = bySegment.get(segment)!;
+      const file = path.join(this.walDir, segmentName(segment));
+      for (const { record, offset } of await readSegmentRecords(this.fs, this.walDir, segment, segment === this.current ? this.writeOffset : null)) {
+        const range = wanted.get(record.group);
+        if (!range || record.kind !== GroupRecordKind.Entries) continue;
+        const into = found.get(record.group)!;
+        for (const e of decodeOrCorrupt(record.body, file, offset)) if (e.index >= range.lo && e.index <= range.hi) into.set(e.index, e);
+      }
+    }
     const out = new Map<string, Entry[]>();
-    for (const [id, replay] of replays) {
-      replay.finishReplay(path.join(this.walDir, segmentName(this.current)));
-      out.set(id, replay.entries ?? []);
+    for (const g of groups) {
+      const entries = [...found.get(g.id)!.values()].sort((a, b) => a.index - b.index);
+      let expected = 0;
+      for (const range of g.liveRanges().values()) expected += range.hi - range.lo + 1;
+      if (entries.length !== expected || entries.some((e, i) => e.index !== entries[0].index + i)) {
+        throw new CorruptLogError(path.join(this.walDir, segmentName(this.current)), 0, `group ${g.id}: ${expected} live entries expected, ${entries.length} found`);
+      }
+      out.set(g.id, entries);
     }
     return out;
   }
@@ -409,7 +425,7 @@ export class SharedLog {
 
   /** Rewrites the live records of `groups` (entries, hard state, damage) into the current segment. */
   private async rewrite(groups: readonly GroupLog[]): Promise<void> {
-    const live = await this.readGroups(groups);
+    const live = await this.readLive(groups);
     const payloads: Buffer[] = [];
     const sizes = new Map<string, number>();
     for (const g of groups) {
@@ -437,6 +453,15 @@ export class SharedLog {
 
   private rejectAll(ops: readonly LogOp[], error: Error): void {
     for (const op of ops) op.reject(error);
+  }
+}
+
+/** The entries of an Entries record's body; `CorruptLogError` naming where it lies if invalid. */
+function decodeOrCorrupt(body: Buffer, file: string, offset: number): Entry[] {
+  try {
+    return decodeEntriesBody(body);
+  } catch (e) {
+    throw e instanceof InvalidMessageError ? new CorruptLogError(file, offset, e.reason) : e;
   }
 }
 

@@ -143,6 +143,11 @@ export class GroupLog {
     );
   }
 
+  /** Where the live entries' latest copies lie: index range by segment. */
+  liveRanges(): ReadonlyMap<number, { readonly lo: number; readonly hi: number }> {
+    return this.ranges;
+  }
+
   /** Whether the group has hard state, entries or damage in the log (or had, until a Removed record). */
   hasState(): boolean {
     return this.ranges.size > 0 || this.hardStateSegment !== null || this.damage !== null;

@@ -59,7 +59,7 @@ export async function recoverSharedLog(fs: FileSystem, dataDir: string, walDir: 
     const handle = await createSharedSegment(fs, walDir, directory, 1);
     return { groups, snapshots, first: 1, current: 1, handle, writeOffset: FILE_HEADER_BYTES, nextWrite: 1, recovery: { segments: 0, tornTail: null }, removing };
   }
-  const scan = await scanSegments(fs, walDir, sequences, null, (record, segment, file, offset) => groupOf(record.group).replay(record, segment, file, offset));
+  const scan = await scanSegments(fs, walDir, sequences, (record, segment, file, offset) => groupOf(record.group).replay(record, segment, file, offset));
   const current = sequences[sequences.length - 1];
   const lastFile = path.join(walDir, segmentName(current));
   for (const g of groups.values()) g.finishReplay(lastFile);

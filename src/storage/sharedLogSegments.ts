@@ -81,23 +81,21 @@ export function segmentHeader(sequence: number): Buffer {
 }
 
 /**
- * Reads segments `sequences` of `dir` in order and hands every group record to `visit`.
- * `limit` is where the last segment's written part ends (reading back a log in use), or
- * null at open. At open, damage is tolerated only in the last write of the last segment
- * (the torn tail, reported; one write is synced before the next starts, so only the last
- * can be incomplete); anywhere else it throws `CorruptLogError`.
+ * Reads segments `sequences` of `dir` in order (at open) and hands every group record to
+ * `visit`. Damage is tolerated only in the last write of the last segment (the torn
+ * tail, reported; one write is synced before the next starts, so only the last can be
+ * incomplete); anywhere else it throws `CorruptLogError`.
  */
-export async function scanSegments(fs: FileSystem, dir: string, sequences: readonly number[], limit: number | null, visit: VisitRecord): Promise<ScanOutcome> {
+export async function scanSegments(fs: FileSystem, dir: string, sequences: readonly number[], visit: VisitRecord): Promise<ScanOutcome> {
   const writes = new WriteTracker();
   for (let i = 0; i < sequences.length; i++) {
     const isLast = i === sequences.length - 1;
     const file = path.join(dir, segmentName(sequences[i]));
-    let buf = await fs.readFile(file);
-    if (isLast && limit !== null) buf = buf.subarray(0, limit);
+    const buf = await fs.readFile(file);
     const headerProblem = checkFileHeader(buf, SHARED_SEGMENT_MAGIC, sequences[i]);
     if (headerProblem) {
       // Created and synced before any write goes in: a bad header is a torn creation, empty.
-      if (!isLast || limit !== null || findRecordsAfter(buf, FILE_HEADER_BYTES - 1).length > 0) throw new CorruptLogError(file, 0, headerProblem);
+      if (!isLast || findRecordsAfter(buf, FILE_HEADER_BYTES - 1).length > 0) throw new CorruptLogError(file, 0, headerProblem);
       return { tornTail: { file, offset: 0, bytes: buf.length, reason: headerProblem, complete: false }, goodEnd: 0, nextWrite: writes.nextWrite() };
     }
     const scan = scanRecords(buf, FILE_HEADER_BYTES);
@@ -114,7 +112,7 @@ export async function scanSegments(fs: FileSystem, dir: string, sequences: reado
       writes.saw(record.write, (record.flags & RecordFlag.EndOfWrite) !== 0);
     }
     if (scan.bad) {
-      if (!isLast || limit !== null || !writes.isLastWrite(buf, scan.bad.offset)) throw new CorruptLogError(file, scan.bad.offset, scan.bad.reason);
+      if (!isLast || !writes.isLastWrite(buf, scan.bad.offset)) throw new CorruptLogError(file, scan.bad.offset, scan.bad.reason);
       const at = scan.bad.offset;
       const complete = buf.length - at >= RECORD_HEADER_BYTES && at + RECORD_HEADER_BYTES + buf.readUInt32BE(at + 4) <= buf.length;
       return { tornTail: { file, offset: at, bytes: buf.length - at, reason: scan.bad.reason, complete }, goodEnd: at, nextWrite: writes.nextWrite() };
@@ -122,6 +120,32 @@ export async function scanSegments(fs: FileSystem, dir: string, sequences: reado
     if (isLast) return { tornTail: null, goodEnd: scan.goodEnd, nextWrite: writes.nextWrite() };
   }
   return { tornTail: null, goodEnd: FILE_HEADER_BYTES, nextWrite: writes.nextWrite() };
+}
+
+/**
+ * The group records of segment `sequence` up to byte `limit` (the written part of the
+ * segment in use), or the whole file; any damage throws `CorruptLogError` (the log is in
+ * use: its torn tail was cut at open).
+ *
+ * @example
+ * for (const { record } of await readSegmentRecords(fs, walDir, 7, null)) console.log(record.group, record.kind);
+ */
+export async function readSegmentRecords(fs: FileSystem, dir: string, sequence: number, limit: number | null): Promise<{ record: GroupRecord; offset: number }[]> {
+  const file = path.join(dir, segmentName(sequence));
+  let buf = await fs.readFile(file);
+  if (limit !== null) buf = buf.subarray(0, limit);
+  const headerProblem = checkFileHeader(buf, SHARED_SEGMENT_MAGIC, sequence);
+  if (headerProblem) throw new CorruptLogError(file, 0, headerProblem);
+  const scan = scanRecords(buf, FILE_HEADER_BYTES);
+  if (scan.bad) throw new CorruptLogError(file, scan.bad.offset, scan.bad.reason);
+  return scan.records.map((r) => {
+    if (r.type !== RecordType.Group) throw new CorruptLogError(file, r.offset, `unexpected record type ${r.type}`);
+    try {
+      return { record: decodeGroupRecord(r.payload), offset: r.offset };
+    } catch (e) {
+      throw e instanceof InvalidMessageError ? new CorruptLogError(file, r.offset, e.reason) : e;
+    }
+  });
 }
 
 /** Which write(2) the records seen so far came from (as in `FileLog`'s replay). */

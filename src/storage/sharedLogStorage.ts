@@ -96,7 +96,7 @@ export class SharedLogStorage implements Storage {
       state.entries = null;
       if (entries === null) {
         const read = new Map<string, Entry[]>();
-        await log.task(async () => void read.set(group, (await log.readGroups([state])).get(group) ?? []));
+        await log.task(async () => void read.set(group, (await log.readLive([state])).get(group) ?? []));
         entries = read.get(group) ?? [];
       }
       return new SharedLogStorage(log, group, state, files, current, entries);
@@ -119,7 +119,7 @@ export class SharedLogStorage implements Storage {
     await this.run(() =>
       this.log.task(async () => {
         try {
-          read.entries = (await this.log.readGroups([this.state])).get(this.group) ?? [];
+          read.entries = (await this.log.readLive([this.state])).get(this.group) ?? [];
         } catch (e) {
           read.error = e; // a read error fails this call only
         }
