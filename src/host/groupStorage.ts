@@ -90,7 +90,7 @@ async function refuseSharedLog(dataDir: string): Promise<void> {
 
 /**
  * Renames `dir` to `trash` (durably), runs `beforeDelete` (a missing `dir` runs it too),
- * then deletes `trash`.
+ * then deletes `trash` (durably).
  */
 async function removeDirectory(dir: string, trash: string, beforeDelete: () => Promise<void> = async () => undefined): Promise<void> {
   await rm(trash, { recursive: true, force: true }); // left by a removal a crash interrupted
@@ -105,4 +105,6 @@ async function removeDirectory(dir: string, trash: string, beforeDelete: () => P
   await syncDirectory(nodeFileSystem, path.dirname(dir));
   await beforeDelete();
   await rm(trash, { recursive: true, force: true });
+  // Durably gone: a leftover coming back after a crash would be taken for an unfinished removal.
+  await syncDirectory(nodeFileSystem, path.dirname(trash));
 }

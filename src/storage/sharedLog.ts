@@ -449,6 +449,7 @@ export class SharedLog {
       await this.removeGroup(group);
       await removeTree(path.join(this.dataDir, 'removing', group));
     }
+    if (removing.length > 0) await syncDirectory(this.fs, path.join(this.dataDir, 'removing'));
   }
 
   private rejectAll(ops: readonly LogOp[], error: Error): void {
