@@ -90,6 +90,11 @@ export const DEFAULT_SHARED_SEGMENT_BYTES = 64 * 1024 * 1024;
  * - **Recovery.** `open` scans the log once for every group (the compaction of each
  *   group comes from its snapshot in `<dataDir>/groups/<id>/snapshots`), cuts a torn
  *   last write, and refuses other damage with `CorruptLogError`.
+ * - **Crash model.** A crash keeps a prefix of the calls of all groups, in call order.
+ *   The simulator (`rxraft/testing`) keeps one `MemoryStorage` per group, each losing
+ *   its own unsynced writes on a crash: every crash state of the shared log is one of
+ *   those (a prefix of the whole order is a prefix of each group's), so what the
+ *   simulator checks covers it; a host crash there is every group's storage crashing.
  *
  * @example
  * const log = await SharedLog.open('/var/lib/shards');
