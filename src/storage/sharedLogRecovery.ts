@@ -8,7 +8,9 @@ import { StorageFailedError } from '../errors';
 import { DurableSnapshot, SnapshotFiles } from './fileSnapshots';
 import { FileHandleLike, FileSystem, hasErrorCode, writeFully } from './fileSystem';
 import { GroupLog } from './sharedLogGroups';
-import { damageBody, encodeGroupRecord, GroupRecordKind } from './sharedLogRecords';
+import { damageBody, encodeGroupRecord, GroupRecordKind, hardStateBody } from './sharedLogRecords';
+import type { HardState } from '../messages/persisted';
+import type { StorageDamage } from './storage';
 import { createSharedSegment, listSegments, scanSegments, ScanOutcome, segmentHeader, SharedTornTail } from './sharedLogSegments';
 
 /** A group's snapshot files as opened at recovery (its current snapshot verified whole). */
@@ -43,7 +45,8 @@ export function snapshotDir(dataDir: string, group: string): string {
  * by any group (its group tag is as damaged as the rest), so every group with state is
  * marked damaged (`StorageDamage.truncatedTail`, from its last index + 1): first a
  * host-wide `DAMAGE` file in `walDir`, then the cut, then one Damage record per group
- * in the log, then the file is removed; a crash in between repeats the marking.
+ * in the log, then the file is removed; a crash in between repeats the marking. A group
+ * with a snapshot but no hard state in the log lost its hard state (`hardStateMissing`).
  *
  * @example
  * const recovered = await recoverSharedLog(nodeFileSystem, dataDir, path.join(dataDir, 'wal'), walHandle);
@@ -55,32 +58,57 @@ export async function recoverSharedLog(fs: FileSystem, dataDir: string, walDir: 
   const snapshots = await openSnapshots(fs, dataDir, groupOf);
   const removing = (await listDir(fs, path.join(dataDir, 'removing'))).filter((id) => groupIdProblem(id) === null);
   const sequences = await listSegments(fs, walDir);
-  if (sequences.length === 0) {
-    const handle = await createSharedSegment(fs, walDir, directory, 1);
-    return { groups, snapshots, first: 1, current: 1, handle, writeOffset: FILE_HEADER_BYTES, nextWrite: 1, recovery: { segments: 0, tornTail: null }, removing };
-  }
-  const scan = await scanSegments(fs, walDir, sequences, (record, segment, file, offset) => groupOf(record.group).replay(record, segment, file, offset));
-  const current = sequences[sequences.length - 1];
+  let scan: ScanOutcome = { tornTail: null, goodEnd: FILE_HEADER_BYTES, nextWrite: 1 };
+  if (sequences.length > 0) scan = await scanSegments(fs, walDir, sequences, (record, segment, file, offset) => groupOf(record.group).replay(record, segment, file, offset));
+  const current = sequences.length > 0 ? sequences[sequences.length - 1] : 1;
   const lastFile = path.join(walDir, segmentName(current));
   for (const g of groups.values()) g.finishReplay(lastFile);
   const previous = await DamageRecord.read(fs, walDir);
   const cut = scan.tornTail?.complete ? { from: 0, reason: `torn tail of the shared log: ${scan.tornTail.reason}` } : null;
   const damaged = cut ?? previous?.truncatedTail ?? null;
   if (cut) await DamageRecord.write(fs, walDir, directory, mergeDamage(previous, { hardStateMissing: false, truncatedTail: cut }));
-  const handle = await repairLastSegment(fs, lastFile, current, scan);
+  const handle = sequences.length > 0 ? await repairLastSegment(fs, lastFile, current, scan) : await createSharedSegment(fs, walDir, directory, 1);
   let writeOffset = scan.goodEnd === 0 ? FILE_HEADER_BYTES : scan.goodEnd;
   let nextWrite = scan.nextWrite;
   try {
-    if (damaged) {
-      writeOffset = await recordDamage(handle, groups, current, writeOffset, nextWrite, damaged.reason);
+    const marks = damageMarks(groups, snapshots, damaged?.reason ?? null);
+    if (marks.length > 0) {
+      writeOffset = await recordDamage(handle, marks, current, writeOffset, nextWrite);
       nextWrite = (nextWrite + 1) >>> 0;
-      await DamageRecord.clear(fs, walDir, directory);
     }
+    if (damaged) await DamageRecord.clear(fs, walDir, directory);
   } catch (e) {
     await handle.close();
     throw e;
   }
-  return { groups, snapshots, first: sequences[0], current, handle, writeOffset, nextWrite, recovery: { segments: sequences.length, tornTail: scan.tornTail }, removing };
+  return { groups, snapshots, first: sequences[0] ?? 1, current, handle, writeOffset, nextWrite, recovery: { segments: sequences.length, tornTail: scan.tornTail }, removing };
+}
+
+/** Damage to record for one group at open, and the hard state to recreate when it was missing. */
+interface DamageMark {
+  readonly group: GroupLog;
+  readonly damage: StorageDamage;
+  readonly hardState: HardState | null;
+}
+
+/**
+ * The damage each group suffered: every group with state, when a complete record was cut
+ * (`cutReason`); a group with a snapshot but no hard state in the log (its hard state was
+ * lost, e.g. with the log: a snapshot is only ever taken after a term was saved), whose
+ * term is then at least its snapshot's or last entry's and whose vote is unknown.
+ */
+function damageMarks(groups: Map<string, GroupLog>, snapshots: Map<string, SnapshotsAtOpen>, cutReason: string | null): DamageMark[] {
+  const marks: DamageMark[] = [];
+  for (const g of groups.values()) {
+    const snapshot = snapshots.get(g.id)?.current ?? null;
+    const lost = snapshot !== null && g.hardStateSegment === null;
+    if (!lost && !(cutReason !== null && g.hasState())) continue;
+    const tail = cutReason === null ? null : { from: g.lastIndex + 1, reason: cutReason };
+    const damage = mergeDamage(g.damage, { hardStateMissing: lost, truncatedTail: tail });
+    const lastTerm = g.entries && g.entries.length > 0 ? g.entries[g.entries.length - 1].term : 0;
+    marks.push({ group: g, damage, hardState: lost ? { term: Math.max(snapshot.meta.term, lastTerm), votedFor: null } : null });
+  }
+  return marks;
 }
 
 /** Opens the snapshot files of every group directory in `<dataDir>/groups`, setting each group's compaction. */
@@ -119,17 +147,13 @@ async function repairLastSegment(fs: FileSystem, file: string, sequence: number,
   }
 }
 
-/** Writes one Damage record for every group with state (one write, synced); returns the new end of the segment. */
-async function recordDamage(handle: FileHandleLike, groups: Map<string, GroupLog>, segment: number, base: number, write: number, reason: string): Promise<number> {
+/** Writes the marks' Damage (and recreated HardState) records in one write, synced; returns the new end of the segment. */
+async function recordDamage(handle: FileHandleLike, marks: readonly DamageMark[], segment: number, base: number, write: number): Promise<number> {
   const payloads: Buffer[] = [];
-  const marked: [GroupLog, ReturnType<typeof mergeDamage>][] = [];
-  for (const g of groups.values()) {
-    if (!g.hasState()) continue;
-    const damage = mergeDamage(g.damage, { hardStateMissing: false, truncatedTail: { from: g.lastIndex + 1, reason } });
-    payloads.push(encodeGroupRecord(GroupRecordKind.Damage, g.id, damageBody(damage)));
-    marked.push([g, damage]);
+  for (const { group, damage, hardState } of marks) {
+    if (hardState) payloads.push(encodeGroupRecord(GroupRecordKind.HardState, group.id, hardStateBody(hardState)));
+    payloads.push(encodeGroupRecord(GroupRecordKind.Damage, group.id, damageBody(damage)));
   }
-  if (payloads.length === 0) return base;
   const total = payloads.reduce((n, p) => n + RECORD_HEADER_BYTES + p.length, 0);
   const out = Buffer.allocUnsafe(total);
   let at = 0;
@@ -140,7 +164,10 @@ async function recordDamage(handle: FileHandleLike, groups: Map<string, GroupLog
   });
   await writeFully(handle, out, base);
   await handle.datasync();
-  for (const [g, damage] of marked) g.savedDamage(damage, segment);
+  for (const { group, damage, hardState } of marks) {
+    if (hardState) group.savedHardState(hardState, segment);
+    group.savedDamage(damage, segment);
+  }
   return base + total;
 }
 

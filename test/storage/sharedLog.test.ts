@@ -123,6 +123,24 @@ describe('SharedLog: one write-ahead log for a host of groups', () => {
     expect((await view('b').load()).damage?.truncatedTail?.from).toBe(3);
   });
 
+  test('a group with a snapshot but no hard state in the log (the log was lost) reports hardStateMissing, its term from the snapshot', async () => {
+    await restart(['s', 'plain']);
+    await view('s').saveHardState({ term: 5, votedFor: 'h1' });
+    await view('s').append(entries(1, 6, 5));
+    await takeSnapshot(view('s'), snapshotMeta(6, 5), [chunk(10, 1)]);
+    await view('plain').append(entries(1, 2, 1));
+    await closeAll();
+    fs.rmSync(path.join(dataDir, 'wal'), { recursive: true });
+    await restart(['s', 'plain']);
+    const s = await view('s').load();
+    expect(s.damage).toEqual({ hardStateMissing: true, truncatedTail: null });
+    expect(s.hardState).toEqual({ term: 5, votedFor: null });
+    expect(s.snapshot).toEqual(snapshotMeta(6, 5));
+    expect((await view('plain').load()).damage ?? null).toBeNull(); // nothing shows it had state
+    await restart(['s']); // recorded: reported again until cleared
+    expect((await view('s').load()).damage).toEqual({ hardStateMissing: true, truncatedTail: null });
+  });
+
   test('truncation and compaction are per group: one group cutting its tail or compacting leaves the others alone', async () => {
     await restart(['x', 'y']);
     await Promise.all([view('x').append(entries(1, 10, 1)), view('y').append(entries(1, 10, 1))]);
