@@ -2,8 +2,9 @@
  * Shared write-ahead log benchmark (issue 19): 64 groups on one host, each appending
  * 100-byte entries one at a time (await, then the next), for a few seconds:
  *
- * - `shared`: every group a `SharedLogStorage` view of one `SharedLog` (one write and
- *   one fdatasync per flush for every group that wrote in it);
+ * - `shared`: every group a `SharedLogStorage` view of one `SharedLog` (one durable
+ *   write per flush for every group that wrote in it: O_DSYNC, the default; and
+ *   `shared fdatasync`: write, then fdatasync);
  * - `per-group`: every group its own `FileStorage` (its own log and syncs);
  * - `one group`: a single `FileStorage`, the one-group reference.
  *
@@ -50,8 +51,8 @@ async function drive(storages: readonly Storage[], syncs: () => number): Promise
   return { appendsPerSec: appends / seconds, syncsPerSec: (syncs() - syncsBefore) / seconds };
 }
 
-async function shared(dir: string): Promise<Result> {
-  const log = await SharedLog.open(dir);
+async function shared(dir: string, logSync: 'dsync' | 'fdatasync'): Promise<Result> {
+  const log = await SharedLog.open(dir, { logSync });
   const views = await Promise.all(Array.from({ length: GROUPS }, (_, i) => SharedLogStorage.open(log, `g${i}`)));
   const result = await drive(views, () => log.stats().fsyncs);
   for (const v of views) await v.close();
@@ -70,7 +71,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   const cases: Record<string, (dir: string) => Promise<Result>> = {
-    shared: (dir) => shared(dir),
+    'shared': (dir) => shared(dir, 'dsync'),
+    'shared fdatasync': (dir) => shared(dir, 'fdatasync'),
     'per-group': (dir) => perGroup(dir, GROUPS),
     'one group': (dir) => perGroup(dir, 1),
   };
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
   for (const [name, rs] of Object.entries(results)) {
     const appends = median(rs.map((r) => r.appendsPerSec));
     const syncs = median(rs.map((r) => r.syncsPerSec));
-    console.log(`  ${name.padEnd(10)} ${appends.toFixed(0).padStart(8)} appends/s ${syncs.toFixed(0).padStart(7)} syncs/s  ${(appends / Math.max(syncs, 1)).toFixed(1)} appends per sync`);
+    console.log(`  ${name.padEnd(17)} ${appends.toFixed(0).padStart(8)} appends/s ${syncs.toFixed(0).padStart(7)} syncs/s  ${(appends / Math.max(syncs, 1)).toFixed(1)} appends per sync`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { constants as fsConstants } from 'fs';
 import { rm } from 'fs/promises';
 import * as path from 'path';
 import { groupIdProblem } from '../messages/groupId';
@@ -49,10 +50,10 @@ export function snapshotDir(dataDir: string, group: string): string {
  * with a snapshot but no hard state in the log lost its hard state (`hardStateMissing`).
  *
  * @example
- * const recovered = await recoverSharedLog(nodeFileSystem, dataDir, path.join(dataDir, 'wal'), walHandle);
+ * const recovered = await recoverSharedLog(nodeFileSystem, dataDir, path.join(dataDir, 'wal'), walHandle, false);
  * recovered.groups.get('g1')?.entries; // g1's live log
  */
-export async function recoverSharedLog(fs: FileSystem, dataDir: string, walDir: string, directory: FileHandleLike): Promise<RecoveredLog> {
+export async function recoverSharedLog(fs: FileSystem, dataDir: string, walDir: string, directory: FileHandleLike, writeThrough: boolean): Promise<RecoveredLog> {
   const groups = new Map<string, GroupLog>();
   const groupOf = (id: string) => groups.get(id) ?? groups.set(id, new GroupLog(id)).get(id)!;
   const snapshots = await openSnapshots(fs, dataDir, groupOf);
@@ -67,7 +68,7 @@ export async function recoverSharedLog(fs: FileSystem, dataDir: string, walDir: 
   const cut = scan.tornTail?.complete ? { from: 0, reason: `torn tail of the shared log: ${scan.tornTail.reason}` } : null;
   const damaged = cut ?? previous?.truncatedTail ?? null;
   if (cut) await DamageRecord.write(fs, walDir, directory, mergeDamage(previous, { hardStateMissing: false, truncatedTail: cut }));
-  const handle = sequences.length > 0 ? await repairLastSegment(fs, lastFile, current, scan) : await createSharedSegment(fs, walDir, directory, 1);
+  const handle = sequences.length > 0 ? await repairLastSegment(fs, lastFile, current, scan, writeThrough) : await createSharedSegment(fs, walDir, directory, 1, writeThrough);
   let writeOffset = scan.goodEnd === 0 ? FILE_HEADER_BYTES : scan.goodEnd;
   let nextWrite = scan.nextWrite;
   try {
@@ -129,8 +130,8 @@ async function openSnapshots(fs: FileSystem, dataDir: string, groupOf: (id: stri
 }
 
 /** Opens the last segment for writing and repairs it: a torn creation gets its header again, a torn last write is cut. */
-async function repairLastSegment(fs: FileSystem, file: string, sequence: number, scan: ScanOutcome): Promise<FileHandleLike> {
-  const handle = await fs.open(file, 'r+');
+async function repairLastSegment(fs: FileSystem, file: string, sequence: number, scan: ScanOutcome, writeThrough: boolean): Promise<FileHandleLike> {
+  const handle = await fs.open(file, writeThrough ? fsConstants.O_RDWR | fsConstants.O_DSYNC : 'r+');
   try {
     if (scan.goodEnd === 0) {
       await handle.truncate(0);

@@ -1,3 +1,4 @@
+import { constants as fsConstants } from 'fs';
 import * as path from 'path';
 import { InvalidMessageError } from '../errors';
 import { CorruptLogError } from './fileErrors';
@@ -59,9 +60,13 @@ export async function listSegments(fs: FileSystem, dir: string): Promise<number[
   return sequences;
 }
 
-/** Creates segment `sequence` with its header, syncs it and the directory entry (through `directory`). */
-export async function createSharedSegment(fs: FileSystem, dir: string, directory: FileHandleLike, sequence: number): Promise<FileHandleLike> {
-  const handle = await fs.open(path.join(dir, segmentName(sequence)), 'wx', 0o644);
+/**
+ * Creates segment `sequence` with its header, syncs it and the directory entry (through
+ * `directory`); with `writeThrough` it is opened O_DSYNC (each write durable when it returns).
+ */
+export async function createSharedSegment(fs: FileSystem, dir: string, directory: FileHandleLike, sequence: number, writeThrough: boolean): Promise<FileHandleLike> {
+  const flags = writeThrough ? fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_DSYNC : 'wx';
+  const handle = await fs.open(path.join(dir, segmentName(sequence)), flags, 0o644);
   try {
     await writeFully(handle, segmentHeader(sequence), 0);
     await handle.datasync();
