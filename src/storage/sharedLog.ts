@@ -102,7 +102,8 @@ export const DEFAULT_SHARED_SEGMENT_BYTES = 64 * 1024 * 1024;
  *   The simulator (`rxraft/testing`) keeps one `MemoryStorage` per group, each losing
  *   its own unsynced writes on a crash: every crash state of the shared log is one of
  *   those (a prefix of the whole order is a prefix of each group's), so what the
- *   simulator checks covers it; a host crash there is every group's storage crashing.
+ *   simulator checks covers it (a host crash there is modelled by crashing the storage
+ *   of every group of the host at once).
  *
  * @example
  * const log = await SharedLog.open('/var/lib/shards');
@@ -284,6 +285,7 @@ export class SharedLog {
   removeGroup(group: string): Promise<void> {
     const state = this.groups.get(group);
     if (state?.open) return Promise.reject(new StorageFailedError(`group ${group} is open; close it before removing it`));
+    this.snapshotsAtOpen.delete(group); // its snapshot files are about to go
     return this.write(encodeGroupRecord(GroupRecordKind.Removed, group, new Uint8Array(0)), (segment) => {
       const g = this.group(group);
       g.removed(segment);

@@ -155,6 +155,24 @@ describe('SharedLog: one write-ahead log for a host of groups', () => {
     const y = await view('y').load();
     expect(y.snapshot).toEqual(snapshotMeta(8, 1));
     expect(plain(y.entries)).toEqual(plain([...entries(9, 10, 1), ...entries(11, 12, 1)]));
+    // A group closed and opened again on the same log (a node stopped, then its group created again).
+    await view('y').close();
+    views.set('y', await SharedLogStorage.open(log!, 'y'));
+    expect(plain((await view('y').load()).entries)).toEqual(plain([...entries(9, 10, 1), ...entries(11, 12, 1)]));
+    expect((await view('y').load()).snapshot).toEqual(snapshotMeta(8, 1));
+  });
+
+  test('a group removed after a restart without being opened, then created again, starts empty', async () => {
+    await restart(['z']);
+    await view('z').saveHardState({ term: 3, votedFor: 'h1' });
+    await view('z').append(entries(1, 5, 3));
+    await takeSnapshot(view('z'), snapshotMeta(4, 3), [chunk(10, 1)]);
+    const l = await restart([]);
+    fs.rmSync(path.join(dataDir, 'groups', 'z'), { recursive: true }); // as groupStorage does around removeGroup
+    await l.removeGroup('z');
+    views.set('z', await SharedLogStorage.open(l, 'z'));
+    expect(await view('z').load()).toMatchObject({ hardState: { term: 0, votedFor: null }, snapshot: null, entries: [] });
+    expect(view('z').readSnapshot()).toBeNull();
   });
 
   test('segments are deleted once dead; a removed group does not come back, its snapshots are gone', async () => {
