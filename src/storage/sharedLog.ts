@@ -82,7 +82,10 @@ export const DEFAULT_SHARED_SEGMENT_BYTES = 64 * 1024 * 1024;
  *   write(2) made durable by one fdatasync (or by O_DSYNC: `logSync`); then their
  *   promises resolve, in call order. `stats()` counts both.
  * - **Order.** Operations take effect in call order across all groups; a task (a
- *   snapshot commit, reading a group's log back) runs alone between writes.
+ *   snapshot commit, reading a group's log back) runs alone between writes. A snapshot
+ *   commit enters the queue only once its chunks are durable (`SharedLogStorage` holds
+ *   that group's later calls meanwhile), so the queue waits for its end record, rename
+ *   and directory sync only, never for a large snapshot's data.
  * - **Fail-stop for the host.** A failed write or sync fails that call and every later
  *   one of every group: one log, one fate.
  * - **Freeing segments.** A segment is deleted (oldest first, each deletion made durable

@@ -35,7 +35,9 @@ interface OpenWriter {
  * - Snapshots live in `<dataDir>/groups/<id>/snapshots` (`fileSnapshots.ts`); committing
  *   one is the group's compaction: its records at or below the compaction point die, and
  *   with `discardLog` the shared log starts a fresh segment so that every record of the
- *   group before it dies (the snapshot's `firstLiveSegment`).
+ *   group before it dies (the snapshot's `firstLiveSegment`). While a commit waits for
+ *   its chunks to be durable, this group's later calls wait behind it; other groups'
+ *   calls do not.
  * - A failure of the shared log stops every group (fail-stop for the host); a failure of
  *   this group's snapshot files stops this group only.
  * - Damage: a torn tail of the shared log whose cut record was complete is reported by
@@ -59,6 +61,12 @@ export class SharedLogStorage implements Storage {
   private writer: OpenWriter | null = null;
   private recovered: Entry[] | null;
   private damage: StorageDamage | null;
+  /**
+   * While a snapshot commit waits for its chunks to be durable (outside the shared log's
+   * queue, so that one group's large snapshot never stalls every group's writes), this
+   * group's later calls wait behind it, in call order. Null when open.
+   */
+  private gate: Promise<void> | null = null;
 
   private constructor(
     private readonly log: SharedLog,
@@ -183,6 +191,7 @@ export class SharedLogStorage implements Storage {
   /** Lets calls already made complete, aborts an open snapshot writer, ends snapshot reads; the shared log stays open. */
   close(): Promise<void> {
     this.closed ??= (async () => {
+      while (this.gate) await this.gate;
       await this.log.barrier().catch(() => undefined);
       this.recovered = null;
       try {
@@ -200,8 +209,37 @@ export class SharedLogStorage implements Storage {
     const stopped = this.failure ?? this.log.failed;
     if (stopped) return Promise.reject(stopped);
     if (this.closed) return Promise.reject(new StorageFailedError(`group ${this.group}'s storage is closed`));
-    return call().catch((e: unknown) => {
+    return this.inOrder(call).catch((e: unknown) => {
       throw this.fail(`group ${this.group}'s storage failed`, e);
+    });
+  }
+
+  /** Makes the log call now, or once the gate opens, after the calls gated before it; returns its outcome. */
+  private inOrder(call: () => Promise<void>): Promise<void> {
+    const gate = this.gate;
+    if (!gate) return call();
+    let outcome: Promise<void> = Promise.resolve();
+    const entered = gate.then(() => {
+      const stopped = this.failure ?? this.log.failed;
+      outcome = stopped ? Promise.reject(stopped) : call();
+    });
+    this.setGate(entered);
+    return entered.then(() => outcome);
+  }
+
+  /** Holds this group's later log calls until `until` settles; other groups' calls go on. */
+  private hold(until: Promise<unknown>): void {
+    const previous = this.gate ?? Promise.resolve();
+    this.setGate(previous.then(() => until).then(
+      () => undefined,
+      () => undefined,
+    ));
+  }
+
+  private setGate(gate: Promise<void>): void {
+    this.gate = gate;
+    void gate.then(() => {
+      if (this.gate === gate) this.gate = null;
     });
   }
 
@@ -237,8 +275,11 @@ export class SharedLogStorage implements Storage {
     this.compactedThrough = compactedThrough;
     this.lastIndex = discardLog ? compactedThrough : Math.max(this.lastIndex, compactedThrough);
     this.recovered = null;
-    const synced = staged.sync(); // overlaps the writes queued before the commit
+    // The chunks' fdatasync starts now; the commit (and this group's later calls) enter the
+    // shared log's queue once it is done, so it never holds up the other groups.
+    const synced = staged.sync();
     synced.catch(() => undefined);
+    this.hold(synced);
     return this.run(() => this.log.task(() => this.installSnapshot(meta, staged, synced, compactedThrough, discardLog)));
   }
 

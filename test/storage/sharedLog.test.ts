@@ -73,6 +73,34 @@ describe('SharedLog: one write-ahead log for a host of groups', () => {
     expect((await view('g7').load()).hardState).toEqual({ term: 1, votedFor: 'h1' });
   });
 
+  test("a snapshot's chunk sync holds up only its own group: other groups' writes go on, its later calls wait in order", async () => {
+    await restart(['snap', 'other']);
+    await view('snap').append(entries(1, 4, 1));
+    const writer = view('snap').createSnapshot(snapshotMeta(4, 1));
+    await writer.write(chunk(1000, 1));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let first = true;
+    faulty.beforeDatasync = () => {
+      if (!first) return undefined;
+      first = false; // the first datasync from here on is the snapshot's chunks'
+      return held;
+    };
+    const done: string[] = [];
+    const commit = writer.commit({ compactUpTo: 4, discardLog: false }).then(() => void done.push('commit'));
+    const after = view('snap').append(entries(5, 5, 1)).then(() => void done.push('snap append'));
+    await view('other').append(entries(1, 3, 1)); // resolves while the chunk sync is held
+    await view('other').saveHardState({ term: 2, votedFor: 'h2' });
+    expect(done).toEqual([]);
+    release();
+    await Promise.all([commit, after]);
+    expect(done).toEqual(['commit', 'snap append']);
+    await restart(['snap']);
+    const loaded = await view('snap').load();
+    expect(loaded.snapshot).toEqual(snapshotMeta(4, 1));
+    expect(plain(loaded.entries)).toEqual(plain(entries(5, 5, 1)));
+  });
+
   test('a restart brings back every group: hard state, entries and snapshot; a torn last record is dropped without damage', async () => {
     const groups = ids(5);
     await restart(groups);
