@@ -12,7 +12,7 @@ export interface RaftHostOptions {
   readonly id: NodeId;
   /** The transport every group on this host shares (`tcpHostTransport`, or `MemoryHub.connectHost` in tests). The host closes it when it stops. */
   readonly transport: HostTransport;
-  /** Each group's `FileStorage` lives in `<dataDir>/groups/<groupId>/`. Exactly one of `dataDir` and `storage`. */
+  /** Each group's `FileStorage` lives in `<dataDir>/groups/<groupId>/` (or, with `sharedLog`, its snapshots do). Exactly one of `dataDir` and `storage`. */
   readonly dataDir?: string;
   /**
    * With `dataDir`: every group writes into one write-ahead log of the host in
