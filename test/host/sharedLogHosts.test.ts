@@ -2,6 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import type { RaftNode } from '../../src/api';
+import { InvalidOptionsError } from '../../src/errors';
+import { MemoryStorage } from '../../src/storage/memoryStorage';
 import { createRaftHost, RaftHost } from '../../src/host/raftHost';
 import type { NodeId } from '../../src/messages/types';
 import { tcpHostTransport, TcpHostTransport } from '../../src/transports/tcpHostTransport';
@@ -89,6 +91,13 @@ describe('hosts of Raft groups over TCP on 127.0.0.1 with one shared write-ahead
       expect(hosts.get(h)!.groups()).not.toContain('s3');
     }
   }, 40_000);
+
+  it('sharedLog is checked: a boolean, and only with dataDir', () => {
+    const transport = transportFor('h1', 0, {});
+    transports.set('h1', transport);
+    expect(() => createRaftHost({ id: 'h1', transport, dataDir: dirs.make(), sharedLog: 'yes' as unknown as boolean })).toThrow(InvalidOptionsError);
+    expect(() => createRaftHost({ id: 'h1', transport, storage: () => new MemoryStorage(), sharedLog: true })).toThrow(/sharedLog needs dataDir/);
+  });
 
   it('a data directory is one layout or the other: a shared log refuses per-group files and the reverse', async () => {
     transports.set('h1', transportFor('h1', 0, {}));
