@@ -126,7 +126,7 @@ function printHeader(o: AbOptions, a: Build, b: Build): void {
   console.log(describe(b));
   if (a.lockfile !== b.lockfile) console.log('note: package-lock.json differs between A and B, so their dependencies may differ too');
   const commands = o.suites.map((s) => {
-    const c = benchCommand(s, o.quick);
+    const c = benchCommand(s, o.quick, o.clusterArgs);
     return `${Object.entries(c.env).map(([k, v]) => `${k}=${v} `).join('')}ts-node ${c.script}${c.args.length ? ` ${c.args.join(' ')}` : ''}`;
   });
   console.log(`${o.rounds} round(s) of A then B: ${commands.join('; ')}`);
@@ -137,7 +137,7 @@ async function runOne(o: AbOptions, build: Build, suite: Suite, round: number, r
   const logFile = path.join(root, `${build.label}-${suite}-${round}.log`);
   const label = `round ${round}/${o.rounds} ${suite.padEnd(9)} ${build.label}`;
   process.stdout.write(`${label}: running… `);
-  const run = await runBench({ dir: build.dir, suite, quick: o.quick, timeoutMs: o.timeoutSeconds * 1000, tmpDir, logFile, signal: controller.signal });
+  const run = await runBench({ dir: build.dir, suite, quick: o.quick, clusterArgs: o.clusterArgs, timeoutMs: o.timeoutSeconds * 1000, tmpDir, logFile, signal: controller.signal });
   let status = 'ok';
   let metrics: Metric[] = [];
   if (run.timedOut) status = `timed out after ${o.timeoutSeconds} s (killed)`;

@@ -5,7 +5,7 @@
  * @example
  * parseAbOptions(['--base', 'e4fb380', '--rounds', '2', '--quick']);
  * // → { base: 'e4fb380', head: 'worktree', rounds: 2, suites: ['cluster', 'transport'],
- * //     quick: true, timeoutSeconds: 300 }
+ * //     quick: true, timeoutSeconds: 400, clusterArgs: null }
  */
 
 export type Suite = 'cluster' | 'transport';
@@ -22,6 +22,8 @@ export interface AbOptions {
   readonly quick: boolean;
   /** A single benchmark run that takes longer is killed and reported. */
   readonly timeoutSeconds: number;
+  /** The cluster suite's arguments instead of its default (or `--quick`) ones, e.g. one load level; null: the default. */
+  readonly clusterArgs: readonly string[] | null;
 }
 
 /** A bad command line; the message says which argument and what is expected. */
@@ -32,15 +34,19 @@ export class AbUsageError extends Error {
 export const MAX_ROUNDS = 20;
 
 export const AB_USAGE = `usage: npm run bench:ab -- --base <git-rev> [--head <git-rev>|worktree] [--rounds N] [--suite cluster|transport|both]
-                         [--quick] [--timeout <seconds per run>]
+                         [--quick] [--timeout <seconds per run>] [--cluster-args="<bench/cluster.ts arguments>"]
 
 Runs each revision's own bench/cluster.ts and/or bench/transport.ts, alternating A (base) and B (head)
 for N rounds (default 3, at most ${MAX_ROUNDS}), and prints per metric: median A, median B, B/A and the rounds' spread.
 --head defaults to 'worktree' (this checkout as it is, uncommitted changes included).
 --quick runs a reduced configuration of each benchmark (a round of both suites: ~3.5 min instead of ~9 on 2 cores).
---timeout bounds one benchmark run (default 1500 s, or 400 s with --quick); a run over it is killed and reported.`;
+--timeout bounds one benchmark run (default 1500 s, or 400 s with --quick); a run over it is killed and reported.
+--cluster-args= replaces the cluster suite's arguments (give it with =), e.g. --cluster-args="--only library --levels 1 --duration 10";
+both builds' bench/cluster.ts must accept them.`;
 
-const FLAGS = ['base', 'head', 'rounds', 'suite', 'quick', 'timeout', 'help'];
+const FLAGS = ['base', 'head', 'rounds', 'suite', 'quick', 'timeout', 'cluster-args', 'help'];
+/** One argument of `--cluster-args`: an option or a plain value (letters, digits, `,.=_-`), never a shell construct. */
+const CLUSTER_ARG = /^[A-Za-z0-9,._=-]+$/;
 const SUITES: Record<string, readonly Suite[]> = { cluster: ['cluster'], transport: ['transport'], both: ['cluster', 'transport'] };
 /** Characters a git revision may have here: names, hashes, `HEAD~2`, `v1.0^`, `main@{1}`. No leading '-', so never an option to git. */
 const REVISION = /^[A-Za-z0-9_][A-Za-z0-9_./~^@{}-]*$/;
@@ -82,6 +88,7 @@ export function parseAbOptions(argv: readonly string[]): AbOptions {
     suites: suite(text('suite') ?? 'both'),
     quick,
     timeoutSeconds: integer('timeout', text('timeout'), quick ? 400 : 1500, 10, 24 * 3600),
+    clusterArgs: clusterArgs(text('cluster-args')),
   };
 }
 
@@ -93,6 +100,15 @@ function integer(name: string, value: string | undefined, fallback: number, min:
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max) throw new AbUsageError(`--${name}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
   return n;
+}
+
+function clusterArgs(value: string | undefined): readonly string[] | null {
+  if (value === undefined) return null;
+  const args = value.trim().split(/\s+/).filter((a) => a.length > 0);
+  if (args.length === 0) throw new AbUsageError('--cluster-args: expected the arguments of bench/cluster.ts, got nothing');
+  const bad = args.find((a) => !CLUSTER_ARG.test(a));
+  if (bad !== undefined) throw new AbUsageError(`--cluster-args: ${JSON.stringify(bad)} is not an option or a plain value`);
+  return args;
 }
 
 function suite(value: string): readonly Suite[] {

@@ -21,7 +21,8 @@ import type { Suite } from './abOptions';
  *   1, 16, 64, 256), the raw HTTP client only (default raw and agent), 5 failovers (default 20);
  * - transport: one run of each scenario (default 3; the rounds repeat it), 3 s as by default.
  */
-export function benchCommand(suite: Suite, quick: boolean): { script: string; args: string[]; env: Record<string, string> } {
+export function benchCommand(suite: Suite, quick: boolean, clusterArgs: readonly string[] | null = null): { script: string; args: string[]; env: Record<string, string> } {
+  if (suite === 'cluster' && clusterArgs) return { script: 'bench/cluster.ts', args: [...clusterArgs], env: {} };
   if (suite === 'cluster') {
     const phases = ['--only', 'floor,library,http,failover'];
     return { script: 'bench/cluster.ts', args: quick ? [...phases, '--duration', '5', '--warmup', '1', '--levels', '1,64', '--http-client', 'raw', '--failovers', '5'] : phases, env: {} };
@@ -109,6 +110,8 @@ export async function runBench(o: {
   dir: string;
   suite: Suite;
   quick: boolean;
+  /** The cluster suite's arguments instead of the default ones (`AbOptions.clusterArgs`). */
+  clusterArgs: readonly string[] | null;
   timeoutMs: number;
   /** TMPDIR of the benchmark: its data directories land there, removed with the harness's own. */
   tmpDir: string;
@@ -117,7 +120,7 @@ export async function runBench(o: {
 }): Promise<BenchRun> {
   const resultsDir = path.join(o.dir, 'bench', 'results');
   const before = new Set(listResults(resultsDir, o.suite));
-  const { script, args, env } = benchCommand(o.suite, o.quick);
+  const { script, args, env } = benchCommand(o.suite, o.quick, o.clusterArgs);
   // The transport benchmark reads its configuration from the environment: only ours counts.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !TRANSPORT_ENV.includes(k)));
   // The build's own ts-node binary, as `npx ts-node` would find it (npx itself would take

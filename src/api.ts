@@ -36,6 +36,13 @@ export interface RaftNodeOptions {
   readonly electionTimeout?: TimeoutRange;
   /** Heartbeat interval (default 50); at most `electionTimeout.min / 2`, leaving room for a round trip. */
   readonly heartbeatInterval?: number;
+  /**
+   * The clock a leader heartbeats on, instead of its own timer every `heartbeatInterval`:
+   * each emission is a heartbeat tick. It must tick about every `heartbeatInterval` (the
+   * rules count ticks for CheckQuorum). `createRaftHost` gives all its groups one such
+   * clock, so their heartbeats leave together, one frame per host.
+   */
+  readonly heartbeatTicks?: Observable<unknown>;
   /** Largest accepted command, in bytes (default 1 MiB). */
   readonly maxCommandBytes?: number;
   /**
@@ -103,6 +110,8 @@ export interface RaftNodeOptions {
   readonly stateMachine?: StateMachine;
   /** When to snapshot, how much log to keep behind it, chunk size (see `SnapshotPolicy`). */
   readonly snapshot?: Partial<SnapshotPolicy>;
+  /** How much of the log is held in memory (see `LogPolicy`). */
+  readonly log?: Partial<LogPolicy>;
 }
 
 /** Options of `RaftNode.propose()`. */
@@ -303,7 +312,11 @@ export interface StateMachine {
 export interface SnapshotPolicy {
   /** Take one after this many applied entries (default 10,000). */
   readonly everyEntries: number;
-  /** ... or after this many applied command bytes (default 64 MiB). */
+  /**
+   * ... or after this many applied command bytes (default 64 MiB), or as many as the last
+   * snapshot held when it was larger: snapshots taken by size never write more bytes
+   * than the log they replace.
+   */
   readonly everyBytes: number;
   /** Entries kept in the log behind a snapshot, for followers slightly behind (default 1,000). */
   readonly keepEntries: number;
@@ -314,13 +327,41 @@ export interface SnapshotPolicy {
    */
   readonly catchUpEntries: number;
   /**
-   * At most this many payload bytes are kept behind a snapshot, whatever `keepEntries` and
-   * `catchUpEntries` allow (default 32 MiB); a follower needing more is sent a snapshot.
-   * With `everyBytes` and `maxUncommittedBytes` this bounds the log held in memory.
+   * At most this many payload bytes are kept in memory behind a snapshot, whatever
+   * `keepEntries` and `catchUpEntries` allow (default 32 MiB); entries already evicted
+   * from memory (`LogPolicy`) are kept in storage by the counts alone. A follower needing
+   * more is sent a snapshot.
    */
   readonly keepBytes: number;
   /** Size of stored chunks and of InstallSnapshot messages (default 1 MiB). */
   readonly chunkBytes: number;
+}
+
+/**
+ * How much of the log a node holds in memory. Storage holds the whole log (after the
+ * latest snapshot's compaction point); memory holds its terms (a few numbers per change
+ * of leader) and the entries this node still needs at hand:
+ *
+ * - every entry not yet durable here or not yet applied by the application: these are
+ *   never evicted, so applying never reads storage (their amount is bounded by flow
+ *   control: `maxUncommittedBytes` on the leader, `maxApplyingBytes` and the leader's
+ *   windows on a follower);
+ * - a cache of the most recent entries besides, for followers slightly behind.
+ *
+ * A follower further behind is sent entries read back from storage
+ * (`Storage.readEntries`), one read at a time per follower, and a snapshot only when the
+ * entries it needs are compacted away.
+ *
+ * @example
+ * createRaftNode({ ...options, log: { cacheBytes: 16 << 20 } });
+ */
+export interface LogPolicy {
+  /**
+   * The most the cache of durable, applied entries holds, counting each entry's payload
+   * plus 64 bytes (default 4 MiB; 0 evicts every entry as soon as it is durable and
+   * applied). Eviction runs when the cache passes this by a quarter, back down to it.
+   */
+  readonly cacheBytes: number;
 }
 
 /** A snapshot of a node's state, as `status$` emits it. */

@@ -67,6 +67,30 @@ export class StorageFailedError extends RaftError {
   }
 }
 
+/**
+ * `Storage.readEntries` was asked for a range it cannot serve: not a range of positive
+ * integers, or not wholly inside the durable log (`available` is what it holds now,
+ * null when it holds no entry). `compacted` says the start of the range was compacted
+ * away (a snapshot covers it: send that instead); otherwise the range runs past the
+ * durable end or is malformed.
+ *
+ * @example
+ * try { await storage.readEntries(5, 9, 1 << 20); }
+ * catch (e) { if (e instanceof EntryRangeError && e.compacted) sendSnapshot(); }
+ */
+export class EntryRangeError extends RaftError {
+  constructor(
+    readonly from: number,
+    readonly to: number,
+    readonly available: { readonly first: number; readonly last: number } | null,
+    readonly compacted: boolean,
+    detail: string,
+  ) {
+    const holds = available ? `holds ${available.first}..${available.last}` : 'holds no entry';
+    super(`cannot read entries [${from}, ${to}): ${detail} (the durable log ${holds})`);
+  }
+}
+
 /** A payload exceeds the configured maximum size. */
 export class PayloadTooLargeError extends RaftError {
   constructor(readonly size: number, readonly limit: number) {

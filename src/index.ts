@@ -9,7 +9,7 @@
 export { createRaftNode } from './node';
 export type { FollowerProgress, RaftNode, RaftNodeOptions, ProposeOptions, ReadOptions, StopOptions } from './node';
 export type { LeaderInfo, Membership, NodeStatus } from './api';
-export type { StateMachine, SnapshotPolicy } from './api';
+export type { StateMachine, SnapshotPolicy, LogPolicy } from './api';
 export type { SessionInfo, SessionPolicy } from './api';
 export type { ClusterConfig } from './messages/config';
 export type { RoleName } from './core/state';

@@ -1,5 +1,5 @@
-import type { SchedulerLike } from 'rxjs';
-import type { RaftNodeOptions, SessionPolicy, SnapshotPolicy, StateMachine, TimeoutRange } from './api';
+import type { Observable, SchedulerLike } from 'rxjs';
+import type { LogPolicy, RaftNodeOptions, SessionPolicy, SnapshotPolicy, StateMachine, TimeoutRange } from './api';
 import type { ProtocolOptions } from './core/state';
 import { defaultRandom, defaultScheduler, defaultTurnScheduler } from './defaults';
 import { InvalidOptionsError } from './errors';
@@ -13,6 +13,9 @@ export const DEFAULT_SESSION_POLICY: SessionPolicy = { maxClients: 10_000, idleE
 
 /** When snapshots are taken and how they are cut, unless `snapshot` says otherwise. */
 export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { everyEntries: 10_000, everyBytes: 64 << 20, keepEntries: 1_000, catchUpEntries: 100_000, keepBytes: 32 << 20, chunkBytes: 1 << 20 };
+
+/** How much of the log is held in memory, unless `log` says otherwise. */
+export const DEFAULT_LOG_POLICY: LogPolicy = { cacheBytes: 4 << 20 };
 
 /*
  * The options of `createRaftNode`, resolved once: every default applied, every value
@@ -33,6 +36,8 @@ export interface ResolvedOptions {
   readonly random: () => number;
   readonly electionTimeout: TimeoutRange;
   readonly heartbeatInterval: number;
+  /** The leader's shared heartbeat clock, if given (`RaftNodeOptions.heartbeatTicks`). */
+  readonly heartbeatTicks: Observable<unknown> | undefined;
   readonly leaseDriftMargin: number;
   readonly requestTimeout: number;
   readonly preVote: boolean;
@@ -50,13 +55,17 @@ export interface ResolvedOptions {
   readonly sessions: SessionPolicy;
   readonly stateMachine: StateMachine | undefined;
   readonly snapshot: SnapshotPolicy;
+  readonly log: LogPolicy;
 }
+
+/** `heartbeatInterval` when none is given, in ms. */
+export const DEFAULT_HEARTBEAT_INTERVAL = 50;
 
 /** The defaults of the optional options that do not depend on others (README, "Options of `createRaftNode`"). */
 const DEFAULT_OPTIONS = Object.freeze({
   join: false,
   electionTimeout: Object.freeze({ min: 150, max: 300 }),
-  heartbeatInterval: 50,
+  heartbeatInterval: DEFAULT_HEARTBEAT_INTERVAL,
   preVote: true,
   checkQuorum: true,
   forward: true,
@@ -84,9 +93,9 @@ const MAX_MEMBERS = 10_000;
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof RaftNodeOptions>([
   'id', 'peers', 'transport', 'storage', 'scheduler', 'turnScheduler', 'random', 'electionTimeout',
-  'heartbeatInterval', 'maxCommandBytes', 'maxUncommittedBytes', 'maxEntriesPerMessage', 'maxBytesPerMessage',
+  'heartbeatInterval', 'heartbeatTicks', 'maxCommandBytes', 'maxUncommittedBytes', 'maxEntriesPerMessage', 'maxBytesPerMessage',
   'maxInflight', 'maxInflightBytes', 'preVote', 'checkQuorum', 'forward', 'leaseDriftMargin', 'requestTimeout', 'sessions', 'join',
-  'addresses', 'maxPromotionLag', 'stateMachine', 'snapshot', 'maxApplyingBytes', 'maxApplyingEntries',
+  'addresses', 'maxPromotionLag', 'stateMachine', 'snapshot', 'maxApplyingBytes', 'maxApplyingEntries', 'log',
 ]);
 
 /**
@@ -132,6 +141,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     random: fn('random', o.random, defaultRandom),
     electionTimeout,
     heartbeatInterval,
+    heartbeatTicks: ticks(o.heartbeatTicks),
     leaseDriftMargin,
     requestTimeout: positive('requestTimeout', o.requestTimeout, REQUEST_TIMEOUT_ELECTIONS * electionTimeout.max),
     preVote: bool('preVote', o.preVote, DEFAULT_OPTIONS.preVote),
@@ -149,6 +159,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     sessions: policy('sessions', o.sessions, DEFAULT_SESSION_POLICY, { maxClients: 1, idleEntries: 1, window: 1 }),
     stateMachine,
     snapshot: policy('snapshot', o.snapshot, DEFAULT_SNAPSHOT_POLICY, { everyEntries: 1, everyBytes: 1, keepEntries: 0, catchUpEntries: 0, keepBytes: 0, chunkBytes: 1 }),
+    log: policy('log', o.log, DEFAULT_LOG_POLICY, { cacheBytes: 0 }),
   };
   return Object.freeze(resolved);
 }
@@ -173,6 +184,7 @@ export function protocolOptions(o: ResolvedOptions): ProtocolOptions {
     random: o.random,
     maxApplyingBytes: o.maxApplyingBytes,
     maxApplyingEntries: o.maxApplyingEntries,
+    logCacheBytes: o.log.cacheBytes,
   };
 }
 
@@ -297,7 +309,7 @@ function transportOf(value: unknown): Transport {
 }
 
 function storageOf(value: unknown): Storage {
-  const methods = ['load', 'saveHardState', 'append', 'createSnapshot', 'readSnapshot', 'close'];
+  const methods = ['load', 'saveHardState', 'append', 'readEntries', 'createSnapshot', 'readSnapshot', 'close'];
   if (!hasMethods(value, methods)) fail('storage', `storage must be a Storage (${methods.join('(), ')}()), got ${show(value)}`);
   return value as Storage;
 }
@@ -306,6 +318,12 @@ function storageOf(value: unknown): Storage {
  * The application's hooks: `apply`, and `snapshot` with `restore`. Either pair half alone
  * is a mistake: a snapshot nobody can restore, or a restore with nothing to restore from.
  */
+function ticks(value: unknown): Observable<unknown> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof (value as Partial<Observable<unknown>> | null)?.subscribe !== 'function') fail('heartbeatTicks', `heartbeatTicks must be an Observable, got ${show(value)}`);
+  return value as Observable<unknown>;
+}
+
 function stateMachineOf(value: unknown): StateMachine | undefined {
   if (value === undefined) return undefined;
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) fail('stateMachine', `stateMachine must be an object with apply() and/or snapshot() and restore(), got ${show(value)}`);

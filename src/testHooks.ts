@@ -52,7 +52,7 @@ export interface ReplicationView {
   readonly lastTerm: number;
   readonly snapshotIndex: number;
   /** How many entries the node holds in memory (the kept tail behind the snapshot included), and their payload bytes. */
-  readonly held: { readonly entries: number; readonly bytes: number };
+  readonly held: { readonly entries: number; readonly bytes: number; /** The first index held in memory (older ones are read from storage). */ readonly from: number };
   readonly commitIndex: number;
   readonly appliedIndex: number;
   /** Highest index handed to the application (`appliedIndex`: acknowledged by it). */

@@ -3,10 +3,10 @@
  * defaults, and one test per rule, each checking the error class, the option it names
  * and the values in its message.
  */
-import { asyncScheduler, firstValueFrom, queueScheduler, take, timeout, VirtualTimeScheduler } from 'rxjs';
+import { asyncScheduler, firstValueFrom, interval, queueScheduler, take, timeout, VirtualTimeScheduler } from 'rxjs';
 import { createRaftNode, InvalidOptionsError, MemoryHub, MemoryStorage, RaftNodeOptions } from '../src';
 import { defaultRandom, defaultScheduler, defaultTurnScheduler } from '../src/defaults';
-import { resolveOptions } from '../src/options';
+import { protocolOptions, resolveOptions } from '../src/options';
 
 const scheduler = new VirtualTimeScheduler();
 const hub = new MemoryHub({ scheduler });
@@ -228,6 +228,15 @@ describe('resolveOptions: the rules', () => {
     expect(resolveOptions({ ...base, scheduler: queueScheduler }).scheduler).toBe(queueScheduler);
   });
 
+  test('heartbeatTicks is an Observable, passed through; absent by default (the node times its own heartbeats)', () => {
+    const e = rejected({ heartbeatTicks: 50 });
+    expect(e.option).toBe('heartbeatTicks');
+    expect(e.message).toMatch(/heartbeatTicks must be an Observable, got 50/);
+    const ticks = interval(50);
+    expect(resolveOptions({ ...base, heartbeatTicks: ticks }).heartbeatTicks).toBe(ticks);
+    expect(resolveOptions(base).heartbeatTicks).toBeUndefined();
+  });
+
   test('random is a function', () => {
     const e = rejected({ random: 4 });
     expect(e.option).toBe('random');
@@ -285,6 +294,24 @@ describe('resolveOptions: the rules', () => {
     expect(r.maxApplyingEntries).toBe(8192);
     expect(rejected({ maxApplyingBytes: 0 }).message).toMatch(/maxApplyingBytes must be an integer of at least 1, got 0/);
     expect(rejected({ maxApplyingEntries: 1.5 }).option).toBe('maxApplyingEntries');
+  });
+
+  test('log.cacheBytes defaults to 4 MiB and must be an integer of at least 0; unknown log fields are refused', () => {
+    expect(resolveOptions(base).log).toEqual({ cacheBytes: 4 << 20 });
+    expect(protocolOptions(resolveOptions({ ...base, log: { cacheBytes: 0 } })).logCacheBytes).toBe(0);
+    const negative = rejected({ log: { cacheBytes: -1 } });
+    expect(negative.option).toBe('log.cacheBytes');
+    expect(negative.message).toMatch(/log.cacheBytes must be an integer of at least 0, got -1/);
+    expect(rejected({ log: { cacheBytes: 1.5 } }).option).toBe('log.cacheBytes');
+    expect(rejected({ log: { cache: 10 } }).message).toMatch(/unknown log field "cache" \(known: cacheBytes\)/);
+    expect(rejected({ log: 'small' }).option).toBe('log');
+  });
+
+  test('storage must have readEntries (entries no longer in memory are read back from it)', () => {
+    const storage = new MemoryStorage();
+    const withoutReads = { ...Object.fromEntries(['load', 'saveHardState', 'append', 'createSnapshot', 'readSnapshot', 'close'].map((m) => [m, () => undefined])) };
+    expect(rejected({ storage: withoutReads }).message).toMatch(/storage must be a Storage \(.*readEntries\(\)/);
+    expect(resolveOptions({ ...base, storage }).storage).toBe(storage);
   });
 });
 

@@ -55,6 +55,7 @@ export function measuredStorage(storage: Storage, observer: StorageObserver): St
           ),
       };
     },
+    readEntries: (from, to, maxBytes) => storage.readEntries(from, to, maxBytes),
     readSnapshot: () => storage.readSnapshot(),
     ...(storage.clearDamage ? { clearDamage: () => storage.clearDamage!() } : {}),
     close: () => storage.close(),

@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import type { CommittedEntry, StateMachine } from '../../src';
 import { BadCommandError, commandLayout, encodeCommand, Op } from './commands';
 
@@ -43,11 +44,15 @@ export const OUTCOME_WINDOW = 1 << 16;
  */
 export class KvStateMachine {
   /**
-   * Values are kept as latin1 strings (one byte per character, so any bytes round-trip):
-   * a string is one compact heap object, cheaper to create and to collect than a Buffer
-   * (a view object plus a backing store), which matters at tens of thousands of writes/s.
+   * Small values are kept as latin1 strings (one byte per character, so any bytes
+   * round-trip): a string is one compact heap object, cheaper to create and to collect
+   * than a Buffer (a view object plus a backing store), which matters at tens of
+   * thousands of writes/s. Values of `LARGE_VALUE_BYTES` or more are kept as Buffers: their
+   * bytes live outside the JavaScript heap, which the collector never copies. Kept as
+   * strings, 64 KiB values filled the heap, and its pauses to copy them (scavenges up to
+   * 110 ms, compactions up to 83 ms with 256 writers) outlasted election timeouts.
    */
-  private readonly data = new Map<string, string>();
+  private readonly data = new Map<string, StoredValue>();
   private readonly memberHttp = new Map<string, string>();
   private readonly ringIndex = new Float64Array(OUTCOME_WINDOW);
   private readonly ringOutcome = new Uint8Array(OUTCOME_WINDOW);
@@ -128,9 +133,10 @@ export class KvStateMachine {
     return this.ringIndex[slot] === index ? (this.ringOutcome[slot] as Outcome) : undefined;
   }
 
+  /** The value under `key`; the caller reads it and must not modify it (large values are the store's own bytes). */
   get(key: string): Buffer | undefined {
     const value = this.data.get(key);
-    return value === undefined ? undefined : Buffer.from(value, 'latin1');
+    return typeof value === 'string' ? Buffer.from(value, 'latin1') : value;
   }
 
   get size(): number {
@@ -147,15 +153,14 @@ export class KvStateMachine {
     const c = commandLayout(buf);
     switch (c.op) {
       case Op.Put:
-        // A copy (a string): the entry's bytes are a view into a whole replicated batch.
-        this.data.set(c.key, buf.toString('latin1', c.valueStart, c.valueEnd));
+        this.data.set(c.key, storedValue(buf, c.valueStart, c.valueEnd));
         return Outcome.Stored;
       case Op.Delete:
         return this.data.delete(c.key) ? Outcome.Deleted : Outcome.Absent;
       case Op.Cas: {
         const current = this.data.get(c.key);
-        if (current === undefined || current !== buf.toString('latin1', c.expectedStart, c.expectedEnd)) return Outcome.NotSwapped;
-        this.data.set(c.key, buf.toString('latin1', c.valueStart, c.valueEnd));
+        if (current === undefined || !sameValue(current, buf, c.expectedStart, c.expectedEnd)) return Outcome.NotSwapped;
+        this.data.set(c.key, storedValue(buf, c.valueStart, c.valueEnd));
         return Outcome.Swapped;
       }
       case Op.MemberHttp:
@@ -165,20 +170,41 @@ export class KvStateMachine {
   }
 }
 
-/** FNV-1a, 32 bits: cheap enough to run on every applied entry. */
+/** Values at least this long are kept as Buffers, outside the JavaScript heap (see `KvStateMachine.data`). */
+export const LARGE_VALUE_BYTES = 1024;
+
+/** A value as the store keeps it: a latin1 string when small, a Buffer of its own when large. */
+type StoredValue = string | Buffer;
+
+/**
+ * A copy of `buf[start, end)` to keep: the entry's bytes are a view into a whole replicated
+ * batch, which a kept view would hold in memory.
+ */
+function storedValue(buf: Buffer, start: number, end: number): StoredValue {
+  return end - start < LARGE_VALUE_BYTES ? buf.toString('latin1', start, end) : Buffer.from(buf.subarray(start, end));
+}
+
+/** Whether a stored value has the bytes `buf[start, end)`. */
+function sameValue(value: StoredValue, buf: Buffer, start: number, end: number): boolean {
+  return typeof value === 'string' ? value === buf.toString('latin1', start, end) : value.equals(buf.subarray(start, end));
+}
+
+/**
+ * CRC-32 of the command (zlib's, native): cheap enough to run on every applied entry —
+ * 0.4 µs for a 100-byte command and 27 µs for 64 KiB, where a JavaScript FNV-1a loop took
+ * 2 µs and 307 µs.
+ */
 function commandHash(bytes: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  return h >>> 0;
+  return crc32(bytes);
 }
 
 /** A snapshot's records (4-byte length, then a Put or MemberHttp command), in chunks of about 1 MiB. */
-function* snapshotChunks(data: readonly [string, string][], members: readonly [string, string][]): Generator<Uint8Array> {
+function* snapshotChunks(data: readonly [string, StoredValue][], members: readonly [string, string][]): Generator<Uint8Array> {
   let parts: Buffer[] = [];
   let size = 0;
   const records = function* () {
     for (const [key, value] of members) yield encodeCommand({ op: Op.MemberHttp, key, value: Buffer.from(value, 'utf8') });
-    for (const [key, value] of data) yield encodeCommand({ op: Op.Put, key, value: Buffer.from(value, 'latin1') });
+    for (const [key, value] of data) yield encodeCommand({ op: Op.Put, key, value: typeof value === 'string' ? Buffer.from(value, 'latin1') : value });
   };
   for (const command of records()) {
     const prefix = Buffer.alloc(4);

@@ -43,6 +43,19 @@ export type Effect =
       readonly leaderTerm: number;
     }
   /**
+   * Read the durable entries [from, end) of this node's log, at most `maxBytes` of payload
+   * beyond the first, from storage for follower `to` (they are no longer held in memory);
+   * answer with `entriesRead`. At most one read per follower is asked at a time.
+   */
+  | {
+      readonly type: 'readEntries';
+      readonly to: NodeId;
+      readonly from: number;
+      readonly end: number;
+      readonly maxBytes: number;
+      readonly leaderTerm: number;
+    }
+  /**
    * Store chunk `chunk` of the snapshot `meta` received from `from` (chunk 0 starts a new
    * one); when `done`, make it current — dropping the whole log if `discardLog` — and
    * restore the state machine from it. Answer with `snapshotChunkStored`.

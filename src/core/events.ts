@@ -2,6 +2,7 @@ import type { ElectionRange } from './electionDeadline';
 import type { ForwardedCommand, NodeId, RaftMessage } from '../messages/types';
 import type { ConfigChange } from './membership';
 import type { SnapshotMeta } from '../messages/persisted';
+import type { Entry } from '../messages/entry';
 
 /** Everything that can happen to a node, as fed to its event loop one at a time. */
 export type RaftEvent =
@@ -29,6 +30,12 @@ export type RaftEvent =
   | { readonly kind: 'snapshotTaken'; readonly index: number; readonly term: number; readonly compactUpTo: number }
   /** Chunk `chunk` of a snapshot from `from` is stored; if it was the last, the snapshot is installed and restored. */
   | { readonly kind: 'snapshotChunkStored'; readonly from: NodeId; readonly meta: SnapshotMeta; readonly chunk: number; readonly done: boolean }
+  /**
+   * The entries a `readEntries` effect of `leaderTerm` asked for follower `to`, read from
+   * storage starting at `from`; null when the read failed (the range was compacted
+   * meanwhile): the rules try again at the next heartbeat.
+   */
+  | { readonly kind: 'entriesRead'; readonly to: NodeId; readonly from: number; readonly leaderTerm: number; readonly entries: readonly Entry[] | null }
   /** Reading the snapshot for `to` failed (it was replaced meanwhile): start that transfer over. */
   | { readonly kind: 'snapshotReadFailed'; readonly to: NodeId }
   /** Storage reports the entries up to `index` (whose term was `term`) durable. */

@@ -1,44 +1,60 @@
 import type { Entry } from '../messages/entry';
+import { TermRuns } from './termRuns';
 
 /**
  * The node's in-memory view of its log: what it has written or is writing, after the
  * latest snapshot's compaction point. Storage holds the durable copy; this mirror
  * answers the protocol's questions synchronously.
  *
- * Invariant: entries[i].index === firstIndex + i; snapshotIndex >= firstIndex - 1 when
- * there are entries (a kept tail may overlap the snapshot); heldBytes is the sum of
- * entries[i].data.length.
+ * It holds the terms of the whole log (as runs, `TermRuns`) but entries only from
+ * `cachedFrom` on: older ones may be evicted (`evictThrough`) once they are durable and
+ * applied, and are then read back from storage when a lagging follower needs them. The
+ * rule the caller keeps: an entry is never evicted before it is durable and applied here,
+ * so applying, counting uncommitted bytes and answering from the log need only what is
+ * held; sending to a follower that is behind `cachedFrom` reads storage.
  *
- * What it holds is bounded by the snapshot policy, not by history: entries since the
- * last snapshot (`everyEntries` / `everyBytes` applied, plus what is not applied yet,
- * itself bounded by `maxUncommittedBytes` on the leader) and a tail behind the snapshot
- * (`keepEntries`, `catchUpEntries`, at most `keepBytes`: see `compactionPoint`).
+ * Invariant: firstIndex <= cachedFrom <= lastEntry + 1, where lastEntry is the last index
+ * holding an entry (cachedFrom + entries.length - 1); entries[i].index === cachedFrom + i;
+ * the term runs cover firstIndex..lastEntry; snapshotIndex >= firstIndex - 1 when there
+ * are entries (a kept tail may overlap the snapshot); heldBytes is the sum of
+ * entries[i].data.length.
  */
 export class RaftLog {
   private entries: Entry[];
   /** The last index and term the snapshot covers (0, 0 without a snapshot). */
   private snapshot: { index: number; term: number };
+  /** The first index of the log (entries before it are compacted away). */
   private first: number;
+  /** The index of entries[0] (entries before it, down to `first`, are only on disk). */
+  private cached: number;
   private held = 0;
+  private readonly terms = new TermRuns();
 
   constructor(entries: readonly Entry[] = [], snapshot: { index: number; term: number } = { index: 0, term: 0 }) {
     this.snapshot = snapshot;
     // Entries wholly covered by the snapshot are useful only as a tail; ones that leave a gap are not.
     this.first = entries[0]?.index ?? snapshot.index + 1;
+    this.cached = this.first;
     this.entries = entries.slice();
     this.entries.forEach((e, i) => {
       if (e.index !== this.first + i) throw new Error(`log not contiguous at position ${i}: index ${e.index}`);
       this.held += e.data.length;
+      this.terms.push(e.index, e.term);
     });
     if (this.first > snapshot.index + 1) throw new Error(`log starts at ${this.first}, after the snapshot at ${snapshot.index}`);
   }
 
-  /** The first index still held as an entry. */
+  /** The first index of the log: the entries before it are compacted away (a snapshot covers them). */
   get firstIndex(): number {
     return this.first;
   }
 
-  /** The entries held in memory (compacted ones are not). */
+  /** The first index whose entry is held in memory; entries from `firstIndex` to here are on disk only. */
+  get cachedFrom(): number {
+    return this.cached;
+  }
+
+  /** The entries held in memory (compacted and evicted ones are not). */
   get heldEntries(): number {
     return this.entries.length;
   }
@@ -48,8 +64,13 @@ export class RaftLog {
     return this.held;
   }
 
+  /** The number of term runs held (one per change of term along the log). */
+  get termRuns(): number {
+    return this.terms.size;
+  }
+
   get lastIndex(): number {
-    return Math.max(this.first + this.entries.length - 1, this.snapshot.index);
+    return Math.max(this.lastEntry(), this.snapshot.index);
   }
 
   get lastTerm(): number {
@@ -64,31 +85,37 @@ export class RaftLog {
     return this.snapshot.term;
   }
 
-  /** The term at `index`: 0 for index 0, the snapshot's term at its index; undefined when unknown (compacted, or beyond the end). */
+  /**
+   * The term at `index`: 0 for index 0, the snapshot's term at its index; undefined when
+   * unknown (compacted, or beyond the end). Evicted entries still have their term.
+   */
   termAt(index: number): number | undefined {
     if (index === 0) return 0;
-    const e = this.entries[index - this.first];
+    const e = this.entries[index - this.cached];
     if (e) return e.term;
+    if (index >= this.first && index < this.cached) return this.terms.termAt(index);
     return index === this.snapshot.index ? this.snapshot.term : undefined;
   }
 
+  /** The entry at `index` if it is held in memory. */
   entry(index: number): Entry | undefined {
-    return index >= this.first ? this.entries[index - this.first] : undefined;
+    return index >= this.cached ? this.entries[index - this.cached] : undefined;
   }
 
   /**
    * Entries from `from` to `to` inclusive, at most `maxCount` of them and, beyond the
-   * first, at most `maxBytes` of data. Empty when `from` is compacted away.
+   * first, at most `maxBytes` of data. Empty when `from` is not held in memory
+   * (compacted, or evicted: see `cachedFrom`).
    */
   slice(from: number, to: number, maxCount = Infinity, maxBytes = Infinity): Entry[] {
-    if (from < this.first) return [];
+    if (from < this.cached) return [];
     const end = Math.min(to, this.lastIndex, from + maxCount - 1);
     if (end < from) return [];
-    if (maxBytes === Infinity) return this.entries.slice(from - this.first, end - this.first + 1);
+    if (maxBytes === Infinity) return this.entries.slice(from - this.cached, end - this.cached + 1);
     const out: Entry[] = [];
     let bytes = 0;
     for (let i = from; i <= end; i++) {
-      const e = this.entries[i - this.first];
+      const e = this.entries[i - this.cached];
       bytes += e.data.length;
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(e);
@@ -102,31 +129,55 @@ export class RaftLog {
     if (entries[0].index !== this.lastIndex + 1) {
       throw new Error(`append at ${entries[0].index} does not follow ${this.lastIndex}`);
     }
-    if (this.entries.length === 0) this.first = entries[0].index;
+    if (this.lastEntry() < this.first) {
+      // No entry (the log is the snapshot alone, or compacted to its end): it starts here.
+      this.first = this.cached = entries[0].index;
+      this.terms.clear();
+    }
     for (const e of entries) {
       this.entries.push(e);
       this.held += e.data.length;
+      this.terms.push(e.index, e.term);
     }
   }
 
   /** Removes the entry at `index` and everything after it. */
   truncateFrom(index: number): void {
     if (index <= this.snapshot.index) throw new Error(`cannot truncate at ${index}: covered by the snapshot at ${this.snapshot.index}`);
-    const keep = Math.max(0, index - this.first);
-    if (keep >= this.entries.length) return;
+    if (index > this.lastEntry()) return;
+    this.terms.truncateFrom(index);
+    if (index <= this.cached) {
+      this.dropCached(this.entries.length);
+      this.cached = Math.max(index, this.first);
+      return;
+    }
+    const keep = index - this.cached;
     for (let i = keep; i < this.entries.length; i++) this.held -= this.entries[i].data.length;
     this.entries.length = keep;
+  }
+
+  /**
+   * Forgets the entries up to `index` from memory (they stay in storage; their terms
+   * stay here). The caller evicts only entries that are durable and applied.
+   */
+  evictThrough(index: number): void {
+    const drop = Math.min(Math.max(0, index - this.cached + 1), this.entries.length);
+    if (drop === 0) return;
+    this.dropCached(drop);
   }
 
   /** A snapshot now covers everything up to (index, term); entries up to `compactUpTo` are dropped. */
   compact(snapshot: { index: number; term: number }, compactUpTo: number): void {
     if (snapshot.index < this.snapshot.index) return;
     this.snapshot = snapshot;
-    const drop = Math.min(Math.max(0, compactUpTo - this.first + 1), this.entries.length);
-    for (let i = 0; i < drop; i++) this.held -= this.entries[i].data.length;
-    this.entries.splice(0, drop);
-    this.first += drop;
-    if (this.entries.length === 0) this.first = snapshot.index + 1;
+    if (compactUpTo >= this.lastEntry()) {
+      this.reset(snapshot);
+      return;
+    }
+    if (compactUpTo < this.first) return;
+    this.first = compactUpTo + 1;
+    this.terms.compact(this.first);
+    if (this.cached < this.first) this.dropCached(this.first - this.cached);
   }
 
   /** The log is replaced by a snapshot it did not contain: every entry goes. */
@@ -134,24 +185,23 @@ export class RaftLog {
     this.snapshot = snapshot;
     this.entries = [];
     this.held = 0;
-    this.first = snapshot.index + 1;
+    this.first = this.cached = snapshot.index + 1;
+    this.terms.clear();
   }
 
   /** The first index of the run of entries sharing the term of the entry at `index` (not below the log's start). */
   firstIndexOfTerm(index: number): number {
-    const term = this.termAt(index);
-    let i = index;
-    while (i > this.first && this.termAt(i - 1) === term) i--;
-    return i;
+    if (index < this.first || index > this.lastEntry()) return index;
+    return Math.max(this.first, this.terms.runStart(index));
   }
 
   /** The last index holding an entry of `term`, or 0 when there is none. */
   lastIndexOfTerm(term: number): number {
-    for (let i = this.lastIndex; i >= this.first; i--) {
-      const t = this.termAt(i)!;
-      if (t === term) return i;
-      if (t < term) return 0;
-    }
+    const last = this.lastEntry();
+    // The snapshot's index may lie past the last entry (a log shorter than its snapshot).
+    if (this.snapshot.index > last && this.snapshot.term === term) return this.snapshot.index;
+    const found = last >= this.first ? this.terms.lastIndexOfTerm(term, last) : 0;
+    if (found > 0) return found;
     return this.snapshot.term === term ? this.snapshot.index : 0;
   }
 
@@ -162,5 +212,17 @@ export class RaftLog {
   isUpToDate(lastIndex: number, lastTerm: number): boolean {
     const myTerm = this.lastTerm;
     return lastTerm > myTerm || (lastTerm === myTerm && lastIndex >= this.lastIndex);
+  }
+
+  /** The last index holding an entry (held or evicted); `firstIndex - 1` when there is none. */
+  private lastEntry(): number {
+    return this.cached + this.entries.length - 1;
+  }
+
+  /** Drops the first `count` held entries from memory. */
+  private dropCached(count: number): void {
+    for (let i = 0; i < count; i++) this.held -= this.entries[i].data.length;
+    this.entries.splice(0, count);
+    this.cached += count;
   }
 }

@@ -44,6 +44,14 @@ export class Progress {
    * leader has compacted away): which snapshot, and the chunk awaited.
    */
   snapshot: { index: number; term: number; chunk: number; stalledTicks: number; retryAtTick?: boolean } | null = null;
+  /**
+   * Set while entries for the follower are read back from storage (it needs entries the
+   * leader no longer holds in memory): where the read starts, heartbeat ticks since it was
+   * asked, and whether it failed. Nothing else is sent to the follower meanwhile but
+   * heartbeats; a failed read, or one unanswered for `stallTicks` ticks, is dropped at the
+   * next tick and asked again.
+   */
+  reading: { readonly from: number; ticks: number; failed: boolean } | null = null;
 
   constructor(lastIndex: number) {
     this.next = lastIndex + 1;

@@ -3,6 +3,7 @@ import { resetElectionDeadline } from './electionDeadline';
 import { Effects } from './effects';
 import { checkSnapshotTransfer, restartTransfer, resumeSnapshotAfterSilence, sendAwaitedChunk } from './snapshots';
 import { maybeSendCommit, sendAppend } from './send';
+import { retryEntryRead } from './entryReads';
 import { confirmReads, releaseReadsBeforeCommit, startRound } from './reads';
 import { becomeFollower } from './roles';
 import { quorumReached, quorumValue } from './quorum';
@@ -201,6 +202,7 @@ export function leaderTick(s: RaftState, fx: Effects): void {
   for (const [peer, pr] of L.progress) {
     pr.silentTicks++;
     checkSnapshotTransfer(s, peer, pr, fx);
+    retryEntryRead(s, pr);
     if (pr.hasOutstanding && ++pr.stalledTicks >= s.options.stallTicks) {
       // A lost probe is sent again as it was; a stalled stream restarts after `match`.
       pr.becomeProbing(pr.probing ? pr.next : pr.match + 1);

@@ -1,3 +1,4 @@
+import type { Entry } from '../messages/entry';
 import type { AppendEntries, NodeId } from '../messages/types';
 import { Effects } from './effects';
 import { Progress } from './progress';
@@ -21,9 +22,12 @@ export function broadcastAppend(s: RaftState, fx: Effects): void {
  * Sends `peer` the entries from its `next` index, repeatedly while its window has room in
  * messages (`maxInflight`) and in payload bytes (`maxInflightBytes`) (replicating), or one probe (probing; a probe goes out even when it carries no
  * entries, to learn where the logs match). Sends nothing to an up-to-date follower.
+ * Entries no longer held in memory (`RaftLog.cachedFrom`) are asked of storage first
+ * (`readEntries`; they go out when `entriesRead` brings them), ones compacted away are
+ * replaced by the snapshot.
  */
 export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
-  if (s.role.name !== 'leader' || pr.snapshot) return;
+  if (s.role.name !== 'leader' || pr.snapshot || pr.reading) return;
   const { maxEntriesPerMessage, maxBytesPerMessage, maxInflight, maxInflightBytes } = s.options;
   while (!pr.isPaused(maxInflight, maxInflightBytes)) {
     if (pr.next > s.log.lastIndex && !pr.probing) return;
@@ -37,24 +41,49 @@ export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects
     // The window in bytes bounds the message too; its first entry goes even when larger
     // than the room left only if nothing else is in flight (`bytesRoom`).
     const room = pr.probing ? Infinity : pr.bytesRoom(maxInflightBytes);
+    if (pr.next < s.log.cachedFrom) return startEntryRead(s, peer, pr, Math.min(maxBytesPerMessage, room), fx);
     const entries = s.log.slice(pr.next, s.log.lastIndex, maxEntriesPerMessage, Math.min(maxBytesPerMessage, room));
     if (entries.length === 0 && !pr.probing) return;
-    const bytes = payloadBytes(entries);
-    if (bytes > room) return; // one entry larger than the room left: it waits for the window to empty
-    fx.sendNow(peer, {
-      type: 'AppendEntries',
-      term: s.term,
-      leaderId: s.id,
-      prevLogIndex,
-      prevLogTerm,
-      entries,
-      leaderCommit: s.commitIndex,
-      seq: s.role.seq,
-    });
-    pr.commitSent = s.commitIndex;
-    pr.sent(prevLogIndex + entries.length, bytes);
+    if (!sendEntries(s, peer, pr, entries, fx)) return;
     if (pr.probing) return;
   }
+}
+
+/**
+ * Sends `peer` an AppendEntries carrying `entries` (from its `next` index: its previous
+ * entry is `next - 1`), if they fit the room left in its window in bytes (one entry larger
+ * than the room left waits for the window to empty). Returns whether it went.
+ */
+export function sendEntries(s: RaftState, peer: NodeId, pr: Progress, entries: readonly Entry[], fx: Effects): boolean {
+  if (s.role.name !== 'leader') return false;
+  const room = pr.probing ? Infinity : pr.bytesRoom(s.options.maxInflightBytes);
+  const bytes = payloadBytes(entries);
+  if (bytes > room) return false;
+  const prevLogIndex = pr.next - 1;
+  fx.sendNow(peer, {
+    type: 'AppendEntries',
+    term: s.term,
+    leaderId: s.id,
+    prevLogIndex,
+    prevLogTerm: s.log.termAt(prevLogIndex) as number,
+    entries,
+    leaderCommit: s.commitIndex,
+    seq: s.role.seq,
+  });
+  pr.commitSent = s.commitIndex;
+  pr.sent(prevLogIndex + entries.length, bytes);
+  return true;
+}
+
+/**
+ * Asks storage for the entries `peer` needs from its `next` index on, up to where the
+ * log's memory starts (`readEntries`), and sends nothing more to it until they come
+ * (`Progress.reading`).
+ */
+function startEntryRead(s: RaftState, peer: NodeId, pr: Progress, maxBytes: number, fx: Effects): void {
+  const end = Math.min(s.log.cachedFrom, pr.next + s.options.maxEntriesPerMessage);
+  pr.reading = { from: pr.next, ticks: 0, failed: false };
+  fx.push({ type: 'readEntries', to: peer, from: pr.next, end, maxBytes, leaderTerm: s.term });
 }
 
 function payloadBytes(entries: readonly { readonly data: Uint8Array }[]): number {

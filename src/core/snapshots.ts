@@ -53,11 +53,16 @@ export function compactionPoint(s: RaftState, index: number, policy: { readonly 
   return Math.max(0, point, byteFloor(s, index, point, policy.keepBytes));
 }
 
-/** The lowest cut at or above `point` whose kept tail (cut, index] holds at most `keepBytes` of payload. */
+/**
+ * The lowest cut at or above `point` whose kept tail (cut, index] holds at most `keepBytes`
+ * of payload in memory: entries evicted from memory (before `RaftLog.cachedFrom`, read
+ * back from storage when needed) cost it nothing.
+ */
 function byteFloor(s: RaftState, index: number, point: number, keepBytes: number): number {
   let cut = index;
   let bytes = 0;
   while (cut > point) {
+    if (cut < s.log.cachedFrom) return point;
     const e = s.log.entry(cut);
     if (!e || bytes + e.data.length > keepBytes) break;
     bytes += e.data.length;
@@ -68,6 +73,7 @@ function byteFloor(s: RaftState, index: number, point: number, keepBytes: number
 
 /** The follower needs entries before the leader's log start: switch it to a snapshot transfer. */
 export function startSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
+  pr.reading = null; // a read in flight is dropped when it answers
   pr.snapshot = { index: s.log.snapshotIndex, term: s.log.snapshotTerm, chunk: 0, stalledTicks: 0 };
   sendAwaitedChunk(s, peer, pr.snapshot, fx);
 }

@@ -133,6 +133,11 @@ export interface ProtocolOptions {
   readonly maxApplyingBytes: number;
   /** ... and number at most this many. */
   readonly maxApplyingEntries: number;
+  /**
+   * The in-memory log's cache of durable, applied entries holds at most this much (payload
+   * plus 64 bytes per entry); older ones are read back from storage (`LogPolicy`).
+   */
+  readonly logCacheBytes: number;
 }
 
 /**

@@ -12,6 +12,8 @@ import { becomeFollower, campaign } from './roles';
 import { askTerms, handleTermQuery, handleTermReport, onTermsSaved, recoveringTerms } from './termRecovery';
 import { isVoter } from '../messages/config';
 import { handleApplied, maybeApply } from './apply';
+import { handleEntriesRead } from './entryReads';
+import { maybeEvict } from './logCache';
 import { currentConfig, RaftState } from './state';
 
 /**
@@ -76,8 +78,12 @@ export function step(s: RaftState, event: RaftEvent): Effects {
     case 'applied':
       handleApplied(s, event.index);
       break;
+    case 'entriesRead':
+      handleEntriesRead(s, event, fx);
+      break;
   }
   maybeApply(s, fx);
+  maybeEvict(s);
   return fx;
 }
 

@@ -5,8 +5,11 @@ import { GroupId, groupIdProblem } from '../messages/groupId';
 import type { NodeId } from '../messages/types';
 import { createRaftNode } from '../node';
 import type { Storage } from '../storage/storage';
+import { defaultScheduler } from '../defaults';
+import { DEFAULT_HEARTBEAT_INTERVAL } from '../options';
 import { GroupRouter } from './groupRouter';
 import { GroupStorage, groupStorage } from './groupStorage';
+import { HeartbeatClocks } from './heartbeatClocks';
 import { GroupExistsError, HostStoppedError, TooManyGroupsError } from './hostErrors';
 import { checkHostOptions, GroupOptions, RaftHostOptions } from './hostOptions';
 
@@ -49,7 +52,9 @@ export interface RaftHost {
  * created and removed at run time, each its own `RaftNode` with its own membership (a
  * group may live on any subset of the hosts), all sharing one transport: over TCP, one
  * authenticated connection per pair of hosts carries every group's messages, and the
- * messages of one turn for one host travel in one frame. A group's members are host ids.
+ * messages of one turn for one host travel in one frame. The leaders of its groups
+ * heartbeat on one shared clock per interval, so their heartbeats share those frames.
+ * A group's members are host ids.
  * Each group keeps its own log (`<dataDir>/groups/<groupId>/`), or with `sharedLog: true`
  * all groups write into one log of the host (`<dataDir>/wal/`, one fsync per turn for all
  * of them); quiescing idle groups is a later step.
@@ -75,6 +80,8 @@ class Host implements RaftHost {
   private readonly opening = new Set<GroupId>();
   private readonly removing = new Map<GroupId, Promise<void>>();
   private readonly router: GroupRouter;
+  /** One heartbeat clock per interval for the groups' leaders: their heartbeats leave together. */
+  private readonly clocks = new HeartbeatClocks();
   private readonly storage: GroupStorage;
   private readonly transportErrors: Subscription;
   private readonly maxGroups: number;
@@ -104,7 +111,9 @@ class Host implements RaftHost {
     }
     const transport = this.router.attach(group, () => this.running.delete(group));
     try {
-      const node = createRaftNode({ ...this.options.groupDefaults, ...options, id: this.id, transport, storage });
+      const given = { ...this.options.groupDefaults, ...options };
+      const heartbeatTicks = given.heartbeatTicks ?? this.clocks.for(given.scheduler ?? defaultScheduler, given.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL);
+      const node = createRaftNode({ ...given, heartbeatTicks, id: this.id, transport, storage });
       this.running.set(group, node);
       return node;
     } catch (e) {

@@ -11,6 +11,12 @@ export interface RoleContext {
   readonly scheduler: SchedulerLike;
   readonly heartbeatInterval: number;
   /**
+   * What a leader heartbeats on; absent: every `heartbeatInterval` on `scheduler`. A host
+   * of groups gives all its groups one clock, so their heartbeats leave in the same turn
+   * and travel to each host in one frame (`RaftNodeOptions.heartbeatTicks`).
+   */
+  readonly heartbeats$?: Observable<unknown>;
+  /**
    * The node's election deadline (`RaftState.electionDeadline`, scheduler time; `Infinity`:
    * none), replayed on subscription and emitted whenever a step moves it.
    */
@@ -34,6 +40,12 @@ export interface RoleContext {
    */
   readonly snapshotChunks$: Observable<SnapshotChunkRequest>;
   /**
+   * The rules' requests to read entries back from storage for a follower (`readEntries`
+   * effects), as the turns produce them; each follower's `replicateTo` takes its own.
+   * Published with the pipelines brought up to the turn that asked (`RoleSwitch.readEntries`).
+   */
+  readonly entryReads$: Observable<EntryReadRequest>;
+  /**
    * The leader's AppendEntries (probes, replication, heartbeats, commit notices), in the
    * order the rules produced them; each follower's `replicateTo` sends its own.
    */
@@ -47,6 +59,8 @@ export interface RoleContext {
   readonly responses$: Observable<InboundMessage>;
   /** Where the leader's current snapshot is read from. */
   readonly snapshotSource: Pick<Storage, 'readSnapshot'>;
+  /** Where entries no longer held in memory are read back from for lagging followers. */
+  readonly entrySource: Pick<Storage, 'readEntries'>;
   /** Where the leader's pipelines send what they read (InstallSnapshot). */
   readonly transport: Pick<Transport, 'send'>;
 }
@@ -66,6 +80,9 @@ export type InboundMessage = Extract<RaftEvent, { kind: 'message' }>;
 
 /** Send chunk `chunk` of the current snapshot to `to` (see the `sendSnapshotChunk` effect). */
 export type SnapshotChunkRequest = Extract<Effect, { type: 'sendSnapshotChunk' }>;
+
+/** Read entries back from storage for follower `to` (see the `readEntries` effect). */
+export type EntryReadRequest = Extract<Effect, { type: 'readEntries' }>;
 
 /**
  * A role pipeline decides *when* things happen while the node holds the role: it emits

@@ -6,8 +6,8 @@ import type { RolePipeline } from './context';
 import { replicateTo } from './replicateTo';
 
 /**
- * A leader ticks every heartbeat interval — heartbeats, and re-probes of stalled
- * followers (§5.2) — and runs one `replicateTo` pipeline per follower, keyed off the
+ * A leader ticks every heartbeat interval (or on its host's shared clock, `heartbeats$`) —
+ * heartbeats, and re-probes of stalled followers (§5.2) — and runs one `replicateTo` pipeline per follower, keyed off the
  * configuration: a follower that stays across a change keeps its pipeline, a removed one
  * has its pipeline (and any snapshot reader) closed at once, a new one gets its own.
  * Leaving the role unsubscribes all of it.
@@ -21,6 +21,6 @@ import { replicateTo } from './replicateTo';
  */
 export const leader: RolePipeline = (ctx, epoch) =>
   merge(
-    interval(ctx.heartbeatInterval, ctx.scheduler).pipe(map((): RaftEvent => ({ kind: 'heartbeatTick', epoch }))),
+    (ctx.heartbeats$ ?? interval(ctx.heartbeatInterval, ctx.scheduler)).pipe(map((): RaftEvent => ({ kind: 'heartbeatTick', epoch }))),
     ctx.followers$.pipe(mergeKeyed((peer: NodeId) => replicateTo(ctx, peer))),
   );

@@ -4,6 +4,7 @@ import type { NodeId } from '../messages/types';
 import type { LeaderSend, RoleContext } from './context';
 import { isReplicationResponse } from './responses';
 import { snapshotTransfer } from './snapshotTransfer';
+import { entryReads } from './entryReads';
 
 /**
  * The leader's pipeline for one follower: everything the leader sends it and everything
@@ -13,7 +14,8 @@ import { snapshotTransfer } from './snapshotTransfer';
  * - Its AppendEntries (probes, replication, heartbeats, commit notices) leave at once, in
  *   the order the rules produced them. The rules never mark them `afterPersist`: a leader
  *   replicates while its own write runs (`LeaderSend`).
- * - Its snapshot chunks are read and sent by `snapshotTransfer`.
+ * - Its snapshot chunks are read and sent by `snapshotTransfer`; entries no longer held
+ *   in memory are read back from storage by `entryReads` (the rules then send them).
  * - Its AppendEntriesResponse and InstallSnapshotResponse come out as events for the loop.
  *
  * Unsubscribing — the node leaves the leader role, or the follower leaves the
@@ -42,5 +44,6 @@ export function replicateTo(ctx: RoleContext, peer: NodeId): Observable<RaftEven
     ),
     ctx.responses$.pipe(filter((e) => e.from === peer && isReplicationResponse(e.message.type))),
     snapshotTransfer(ctx, peer),
+    entryReads(ctx, peer),
   );
 }

@@ -2,7 +2,7 @@ import { BehaviorSubject, EMPTY, filter, Observable, Subject, switchMap } from '
 import type { RaftEvent } from '../core/events';
 import type { RaftState, RoleName } from '../core/state';
 import type { NodeId } from '../messages/types';
-import type { InboundMessage, LeaderSend, RoleContext, SnapshotChunkRequest } from './context';
+import type { EntryReadRequest, InboundMessage, LeaderSend, RoleContext, SnapshotChunkRequest } from './context';
 import { followersOf } from './followers';
 import { rolePipelines } from './index';
 import { isRoutedResponse } from './responses';
@@ -20,7 +20,7 @@ type RoleEpoch = { readonly role: RoleName; readonly epoch: number };
  * role, an epoch or a follower that is gone is dropped by unsubscription.
  *
  * @example
- * const roles = new RoleSwitch({ id: 'n1', scheduler, heartbeatInterval: 50, snapshotSource: storage, transport });
+ * const roles = new RoleSwitch({ id: 'n1', scheduler, heartbeatInterval: 50, snapshotSource: storage, entrySource: storage, transport });
  * merge(roles.takeResponses(inbound$), roles.events$).subscribe((e) => loop.next(e));
  * roles.replicate({ to: 'n2', message: appendEntries }, state); // an effect of a turn
  * const previous = roles.follow(state); // after each turn
@@ -36,16 +36,19 @@ export class RoleSwitch {
   private readonly followers = new BehaviorSubject<readonly NodeId[]>([]);
   /** The rules' `sendSnapshotChunk` effects, for the leader's per-follower pipelines. */
   private readonly snapshotChunks = new Subject<SnapshotChunkRequest>();
+  /** The rules' `readEntries` effects, for the leader's per-follower pipelines. */
+  private readonly entryReads = new Subject<EntryReadRequest>();
   /** The leader's AppendEntries, for its per-follower pipelines. */
   private readonly sends = new Subject<LeaderSend>();
   /** The inbound responses the role pipelines take. */
   private readonly responses = new Subject<InboundMessage>();
   readonly events$: Observable<RaftEvent>;
 
-  constructor(context: Omit<RoleContext, 'electionDeadline$' | 'followers$' | 'snapshotChunks$' | 'sends$' | 'responses$'>) {
+  constructor(context: Omit<RoleContext, 'electionDeadline$' | 'followers$' | 'snapshotChunks$' | 'entryReads$' | 'sends$' | 'responses$'>) {
     const ctx: RoleContext = {
       ...context,
       ...{ electionDeadline$: this.deadline.asObservable(), followers$: this.followers.asObservable(), snapshotChunks$: this.snapshotChunks.asObservable() },
+      entryReads$: this.entryReads.asObservable(),
       ...{ sends$: this.sends.asObservable(), responses$: this.responses.asObservable() },
     };
     this.events$ = this.current.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : EMPTY)));
@@ -109,12 +112,24 @@ export class RoleSwitch {
     this.snapshotChunks.next(request);
   }
 
+  /**
+   * Hands a `readEntries` effect to the leader's pipeline for its follower
+   * (`replicateTo`), with the pipelines brought up to the turn that asked (as `replicate`
+   * does). A request for which no pipeline runs is dropped; the rules ask again after
+   * `stallTicks` heartbeat ticks.
+   */
+  readEntries(request: EntryReadRequest, s: RaftState): void {
+    this.update(s);
+    this.entryReads.next(request);
+  }
+
   /** Ends every pipeline (the node stops). */
   stop(): void {
     this.current.complete();
     this.deadline.complete();
     this.followers.complete();
     this.snapshotChunks.complete();
+    this.entryReads.complete();
     this.sends.complete();
     this.responses.complete();
   }

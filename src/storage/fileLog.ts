@@ -3,9 +3,12 @@ import * as path from 'path';
 import { InvalidMessageError } from '../errors';
 import type { Entry } from '../messages/entry';
 import { decodeEntries } from '../messages/entryCodec';
+import { checkEntryRange } from './entryRange';
 import { CorruptLogError } from './fileErrors';
+import { FileLogIndex, RecordLocation } from './fileLogIndex';
+import { readLocatedEntries } from './fileLogReader';
 import type { LogCompaction } from './fileSnapshotFormat';
-import { FileHandleLike, FileSystem, hasErrorCode, isOutOfDescriptors, writeFully } from './fileSystem';
+import { FileHandleLike, FileSystem, hasErrorCode, isOutOfDescriptors, writeAllFully, writeFully } from './fileSystem';
 import {
   checkFileHeader,
   FILE_HEADER_BYTES,
@@ -17,6 +20,7 @@ import {
   scanRecords,
   writeFileHeader,
   writeRecordHeader,
+  writeRecordHeaderFor,
 } from './fileRecordFraming';
 
 const SEGMENT_MAGIC = 'RXRAFTWL';
@@ -136,6 +140,11 @@ export class FileLog {
     private readonly maxIndexes: Map<number, number>,
     /** Segments are opened with O_DSYNC: each write(2) is durable when it returns, no fdatasync. */
     private readonly writeThrough: boolean,
+    /**
+     * Where each durable entry after the compaction point lies (rebuilt at open).
+     * Invariant: it indexes exactly the entries written durably and not replaced or compacted.
+     */
+    private readonly index: FileLogIndex,
   ) {}
 
   /** Rollovers put off because no file descriptor was left (for tests and metrics). */
@@ -160,7 +169,7 @@ export class FileLog {
     const { sequences, doomed } = await liveSegments(fs, dir, compacted, compaction !== null);
     if (sequences.length === 0) {
       const handle = await createSegment(fs, dir, directory, 1, writeThrough);
-      const log = new FileLog(fs, dir, directory, maxSegmentBytes, 1, 1, handle, FILE_HEADER_BYTES, 1, compacted, new Map([[1, 0]]), writeThrough);
+      const log = new FileLog(fs, dir, directory, maxSegmentBytes, 1, 1, handle, FILE_HEADER_BYTES, 1, compacted, new Map([[1, 0]]), writeThrough, new FileLogIndex());
       return { log, entries: [], recovery: { segments: 0, tornTail: null } };
     }
     const replay = new Replay(compacted.compactedThrough);
@@ -169,7 +178,8 @@ export class FileLog {
     const lastSequence = sequences[sequences.length - 1];
     const { handle, goodEnd } = await openLastSegment(fs, dir, lastSequence, writeThrough, replayed, beforeCut);
     const { maxIndexes, tornTail } = replayed;
-    const log = new FileLog(fs, dir, directory, maxSegmentBytes, firstSequence, lastSequence, handle, goodEnd, replay.nextWrite(), compacted, maxIndexes, writeThrough);
+    replay.index.compact(compacted.compactedThrough, compacted.firstLiveSegment);
+    const log = new FileLog(fs, dir, directory, maxSegmentBytes, firstSequence, lastSequence, handle, goodEnd, replay.nextWrite(), compacted, maxIndexes, writeThrough, replay.index);
     try {
       // Finish a deletion a crash interrupted.
       for (const sequence of doomed) await unlinkIfExists(fs, path.join(dir, segmentName(sequence)));
@@ -199,21 +209,47 @@ export class FileLog {
       }
     }
     if (maxIndex > (this.maxIndexes.get(this.lastSequence) ?? 0)) this.maxIndexes.set(this.lastSequence, maxIndex);
-    const out = Buffer.allocUnsafe(total);
     const write = this.nextWrite;
     const base = this.writeOffset;
-    const last = blocks.length - 1;
-    let at = 0;
-    for (let i = 0; i <= last; i++) {
-      const block = blocks[i];
-      out.set(block, at + RECORD_HEADER_BYTES);
-      writeRecordHeader(out, at, RecordType.Entries, i === last ? RecordFlag.EndOfWrite : 0, write, base + at, block.length);
-      at += RECORD_HEADER_BYTES + block.length;
-    }
-    await writeFully(this.handle, out, base);
+    const pieces = entriesRecords(blocks, total, write, base, this.handle.writev !== undefined);
+    const sequence = this.lastSequence;
+    await writeAllFully(this.handle, pieces, base);
     if (!this.writeThrough) await this.handle.datasync();
     this.writeOffset = base + total;
     this.nextWrite = (write + 1) >>> 0;
+    // Durable now: index the records.
+    let at = base;
+    for (const block of blocks) {
+      const { first, count } = blockRange(block);
+      if (count > 0) this.index.add(first, first + count - 1, sequence, at, block.length);
+      at += RECORD_HEADER_BYTES + block.length;
+    }
+  }
+
+  /**
+   * The durable entries `[from, to)`, at most `maxBytes` of payload beyond the first, read
+   * from the segments through the index (see `Storage.readEntries`). The records are
+   * located when it is called: bytes once durable are never overwritten, so appends and
+   * truncations meanwhile do not change the result; a compaction that deletes a segment
+   * meanwhile makes it reject with `EntryRangeError`. May overlap any other call.
+   */
+  readRange(from: number, to: number, maxBytes: number): Promise<Entry[]> {
+    const compactedThrough = this.compaction.compactedThrough;
+    const first = this.index.firstIndex;
+    const last = this.index.lastIndex;
+    const available = first === null || last === null || last <= compactedThrough ? null : { first: Math.max(first, compactedThrough + 1), last };
+    try {
+      checkEntryRange(from, to, maxBytes, available, compactedThrough);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const rows: RecordLocation[] = [];
+    for (let next = from; next < to; ) {
+      const row = this.index.locate(next) as RecordLocation;
+      rows.push(row);
+      next = row.last + 1;
+    }
+    return readLocatedEntries(this.fs, (sequence) => path.join(this.dir, segmentName(sequence)), rows, { from, to, maxBytes, available });
   }
 
   /**
@@ -221,7 +257,7 @@ export class FileLog {
    * see), checking every record. Must not overlap `append`, `startFreshSegment` or
    * `compact`.
    */
-  async readEntries(): Promise<Entry[]> {
+  async readAll(): Promise<Entry[]> {
     const replay = new Replay(this.compaction.compactedThrough);
     const first = Math.max(this.firstSequence, this.compaction.firstLiveSegment);
     for (let sequence = first; sequence <= this.lastSequence; sequence++) {
@@ -231,7 +267,7 @@ export class FileLog {
       const headerProblem = checkFileHeader(buf, SEGMENT_MAGIC, sequence);
       if (headerProblem) throw new CorruptLogError(file, 0, headerProblem);
       const scan = scanRecords(buf, FILE_HEADER_BYTES);
-      for (const record of scan.records) replay.apply(record, file);
+      for (const record of scan.records) replay.apply(record, file, sequence);
       if (scan.bad) throw new CorruptLogError(file, scan.bad.offset, scan.bad.reason);
     }
     return replay.liveEntries();
@@ -253,6 +289,7 @@ export class FileLog {
    */
   async compact(compaction: LogCompaction): Promise<void> {
     this.compaction = compaction;
+    this.index.compact(compaction.compactedThrough, compaction.firstLiveSegment);
     await this.deleteCompactedSegments();
   }
 
@@ -300,11 +337,13 @@ class Replay {
   private entries: Entry[] = [];
   private lastWrite: number | null = null;
   private lastEndedWrite = true;
+  /** Where the entries rebuilt so far lie. */
+  readonly index = new FileLogIndex();
 
   constructor(private readonly compactedThrough: number) {}
 
-  /** Applies one record; returns its last entry's index. */
-  apply(record: ScannedRecord, file: string): number {
+  /** Applies one record of segment `sequence`; returns its last entry's index. */
+  apply(record: ScannedRecord, file: string, sequence: number): number {
     const fail = (reason: string) => new CorruptLogError(file, record.offset, reason);
     if (record.type !== RecordType.Entries) throw fail(`unexpected record type ${record.type}`);
     let decoded: Entry[];
@@ -333,6 +372,7 @@ class Replay {
     }
     this.lastWrite = record.write;
     this.lastEndedWrite = (record.flags & RecordFlag.EndOfWrite) !== 0;
+    this.index.add(first, first + decoded.length - 1, sequence, record.offset, record.payload.length);
     return first + decoded.length - 1;
   }
 
@@ -445,6 +485,13 @@ async function maxIndexOf(fs: FileSystem, file: string, sequence: number): Promi
   return max;
 }
 
+/** The first index and the count of an entries block (see `encodeEntries`), read from its header. */
+function blockRange(block: Buffer): { first: number; count: number } {
+  const count = block.readUInt32BE(0);
+  const first = count > 0 ? block.readUInt32BE(4) * 0x1_0000_0000 + block.readUInt32BE(8) : 0;
+  return { first, count };
+}
+
 async function unlinkIfExists(fs: FileSystem, file: string): Promise<void> {
   try {
     await fs.unlink(file);
@@ -515,7 +562,7 @@ async function replaySegments(fs: FileSystem, dir: string, sequences: readonly n
     }
     const scan = scanRecords(buf, FILE_HEADER_BYTES);
     for (const record of scan.records) {
-      const last = replay.apply(record, file);
+      const last = replay.apply(record, file, sequences[i]);
       if (last > (maxIndexes.get(sequences[i]) as number)) maxIndexes.set(sequences[i], last);
     }
     if (scan.bad) {
@@ -566,4 +613,44 @@ async function openLastSegment(
     throw e;
   }
   return { handle, goodEnd };
+}
+
+/**
+ * Blocks at least this large are written as they are, after their record header, rather
+ * than copied into the write's buffer (with a handle that has `writev`).
+ */
+export const UNCOPIED_BLOCK_BYTES = 16 * 1024;
+
+/**
+ * One write's Entries records — `total` bytes at file offset `base`, the last flagged
+ * `EndOfWrite` — as the buffers to write back to back: headers and small blocks copied
+ * into one buffer, large blocks (`UNCOPIED_BLOCK_BYTES`, when `uncopied` is allowed)
+ * passed as they are between its slices.
+ */
+function entriesRecords(blocks: readonly Buffer[], total: number, write: number, base: number, uncopied: boolean): Uint8Array[] {
+  const large = (block: Buffer) => uncopied && block.length >= UNCOPIED_BLOCK_BYTES;
+  let copied = total;
+  for (const block of blocks) if (large(block)) copied -= block.length;
+  const out = Buffer.allocUnsafe(copied);
+  const pieces: Uint8Array[] = [];
+  let o = 0;
+  let runStart = 0;
+  let at = 0;
+  for (let i = 0; i < blocks.length; i++) {
+    const block = blocks[i];
+    const flags = i === blocks.length - 1 ? RecordFlag.EndOfWrite : 0;
+    if (large(block)) {
+      writeRecordHeaderFor(out, o, RecordType.Entries, flags, write, base + at, block);
+      o += RECORD_HEADER_BYTES;
+      pieces.push(out.subarray(runStart, o), block);
+      runStart = o;
+    } else {
+      out.set(block, o + RECORD_HEADER_BYTES);
+      writeRecordHeader(out, o, RecordType.Entries, flags, write, base + at, block.length);
+      o += RECORD_HEADER_BYTES + block.length;
+    }
+    at += RECORD_HEADER_BYTES + block.length;
+  }
+  if (o > runStart) pieces.push(out.subarray(runStart, o));
+  return pieces;
 }

@@ -110,13 +110,40 @@ export function writeRecordHeader(
   offset: number,
   length: number,
 ): void {
+  writeHeaderFields(out, at, type, flags, write, offset, length);
+  out.writeUInt32BE(crc32(out.subarray(at + 4, at + RECORD_HEADER_BYTES + length)), at);
+}
+
+/**
+ * Fills in the record header at `at` for `payload`, which is written right after the
+ * header but is not in `out` (it goes out as its own buffer, uncopied): the checksum runs
+ * over the header's rest, then continues over the payload.
+ *
+ * @example
+ * const header = Buffer.alloc(RECORD_HEADER_BYTES);
+ * writeRecordHeaderFor(header, 0, RecordType.Entries, RecordFlag.EndOfWrite, 7, offset, block);
+ * await handle.writev([header, block], offset); // the same bytes as writeRecordHeader's record
+ */
+export function writeRecordHeaderFor(
+  out: Buffer,
+  at: number,
+  type: RecordType,
+  flags: number,
+  write: number,
+  offset: number,
+  payload: Uint8Array,
+): void {
+  writeHeaderFields(out, at, type, flags, write, offset, payload.byteLength);
+  out.writeUInt32BE(crc32(payload, crc32(out.subarray(at + 4, at + RECORD_HEADER_BYTES))), at);
+}
+
+function writeHeaderFields(out: Buffer, at: number, type: RecordType, flags: number, write: number, offset: number, length: number): void {
   out.writeUInt32BE(length, at + 4);
   out[at + 8] = type;
   out[at + 9] = flags;
   out.writeUInt16BE(0, at + 10);
   out.writeUInt32BE(write >>> 0, at + 12);
   out.writeUInt32BE(offset % TWO_32, at + 16);
-  out.writeUInt32BE(crc32(out.subarray(at + 4, at + RECORD_HEADER_BYTES + length)), at);
 }
 
 /**

@@ -124,7 +124,7 @@ interface OpenWriter {
  *   (EMFILE/ENFILE) is put off to a later append (see `fileLog.ts`). A snapshot commit
  *   needs no new descriptor either, but starting a snapshot creates its file
  *   (`OutOfDescriptorsError` when it cannot), and so do reading a snapshot and reading
- *   the log back (`load()` after writes). Four descriptors are held: the segment, the
+ *   the log back (`load()` after writes, `readEntries`: one segment open at a time). Four descriptors are held: the segment, the
  *   two hard-state files and the directory.
  *
  * Layout of `dir`: `LOCK`, `hardstate` and its spare `hardstate.next`, `DAMAGE` (only
@@ -280,7 +280,7 @@ export class FileStorage implements Storage {
       task: async () => {
         // A read error fails this call only, not the storage.
         try {
-          const entries = await this.log.readEntries();
+          const entries = await this.log.readAll();
           read.state = { hardState: this.durableHardState, snapshot: this.snapshot?.meta ?? null, entries, damage: this.damage };
         } catch (e) {
           read.error = e;
@@ -323,6 +323,18 @@ export class FileStorage implements Storage {
     this.lastIndex = entries[entries.length - 1].index;
     this.recovered = null;
     return this.enqueue(APPEND, { block: entriesBlock(entries), lastIndex: this.lastIndex });
+  }
+
+  /**
+   * The durable entries `[from, to)` up to `maxBytes` of payload (at least one), read
+   * from the segments through an index of their records (see `Storage.readEntries`).
+   * Not queued behind writes: it serves what is durable when called. A record failing
+   * its checksum rejects with `CorruptLogError` (and leaves the storage working).
+   */
+  readEntries(from: number, to: number, maxBytes: number): Promise<Entry[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new StorageFailedError(`storage in ${this.dir} is closed`));
+    return this.log.readRange(from, to, maxBytes);
   }
 
   /**

@@ -7,6 +7,8 @@ import * as fsp from 'fs/promises';
  */
 export interface FileHandleLike {
   write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
+  /** Writes `buffers` back to back at `position` in one call (`writev(2)`); optional: without it, `writeAllFully` writes them one by one. */
+  writev?(buffers: Uint8Array[], position: number): Promise<{ bytesWritten: number }>;
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
   datasync(): Promise<void>;
   sync(): Promise<void>;
@@ -58,6 +60,39 @@ export async function writeFully(handle: FileHandleLike, buffer: Uint8Array, pos
     if (bytesWritten <= 0) throw new Error(`write made no progress at position ${position + done}`);
     done += bytesWritten;
   }
+}
+
+/**
+ * Writes `buffers` back to back at `position`, as one `writev` when the handle has it
+ * (looping over short writes), else one `writeFully` after another.
+ *
+ * @example
+ * await writeAllFully(handle, [header, block], offset); // header, then block, no copy
+ */
+export async function writeAllFully(handle: FileHandleLike, buffers: readonly Uint8Array[], position: number): Promise<void> {
+  if (!handle.writev) {
+    for (const buffer of buffers) {
+      await writeFully(handle, buffer, position);
+      position += buffer.byteLength;
+    }
+    return;
+  }
+  let rest = buffers.filter((b) => b.byteLength > 0);
+  while (rest.length > 0) {
+    const { bytesWritten } = await handle.writev(rest, position);
+    if (bytesWritten <= 0) throw new Error(`write made no progress at position ${position}`);
+    position += bytesWritten;
+    rest = afterBytes(rest, bytesWritten);
+  }
+}
+
+/** What is left of `buffers` once their first `bytes` are written. */
+function afterBytes(buffers: readonly Uint8Array[], bytes: number): Uint8Array[] {
+  let i = 0;
+  while (i < buffers.length && bytes >= buffers[i].byteLength) bytes -= buffers[i++].byteLength;
+  const rest = buffers.slice(i);
+  if (rest.length > 0 && bytes > 0) rest[0] = rest[0].subarray(bytes);
+  return rest;
 }
 
 /** Reads the whole file behind `handle` (its size at the time of the call). */

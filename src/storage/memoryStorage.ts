@@ -2,6 +2,7 @@ import { SchedulerLike } from 'rxjs';
 import { StorageFailedError } from '../errors';
 import type { Entry } from '../messages/entry';
 import { HardState, SnapshotMeta } from '../messages/persisted';
+import { checkEntryRange } from './entryRange';
 import { INITIAL_HARD_STATE, PersistedState, SnapshotWriter, Storage, StorageDamage } from './storage';
 
 export interface MemoryStorageOptions {
@@ -62,6 +63,8 @@ export class MemoryStorage implements Storage {
 
   /** Durable writes so far (for tests and the simulator). */
   syncs = 0;
+  /** Calls of `readEntries` so far, and the entries they returned (for tests and the simulator). */
+  readonly reads = { calls: 0, entries: 0 };
 
   async load(): Promise<PersistedState> {
     return { hardState: this.hardState, snapshot: this.snapshot?.meta ?? null, entries: this.entries.slice(), damage: this.damage };
@@ -161,6 +164,31 @@ export class MemoryStorage implements Storage {
 
   append(entries: readonly Entry[]): Promise<void> {
     return this.enqueue({ kind: 'append', entries });
+  }
+
+  /**
+   * The durable entries `[from, to)` up to `maxBytes` of payload, at least one (see
+   * `Storage.readEntries`): writes not yet synced are not served, so a crash never
+   * un-serves what was read. Resolves on the next microtask.
+   */
+  async readEntries(from: number, to: number, maxBytes: number): Promise<Entry[]> {
+    if (this.failure) throw new StorageFailedError(`storage failed: ${this.failure.message}`, this.failure);
+    const entries = this.entries;
+    // What survives compaction is exactly the durable entries (a kept tail included).
+    const compactedThrough = entries.length > 0 ? entries[0].index - 1 : (this.snapshot?.meta.index ?? 0);
+    const available = entries.length > 0 ? { first: entries[0].index, last: entries[entries.length - 1].index } : null;
+    this.reads.calls++;
+    checkEntryRange(from, to, maxBytes, available, compactedThrough);
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (let index = from; index < to; index++) {
+      const entry = entries[index - entries[0].index];
+      if (out.length > 0 && bytes + entry.data.length > maxBytes) break;
+      out.push(entry);
+      bytes += entry.data.length;
+    }
+    this.reads.entries += out.length;
+    return out;
   }
 
   async close(): Promise<void> {

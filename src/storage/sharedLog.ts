@@ -6,11 +6,11 @@ import type { Entry } from '../messages/entry';
 import { DirectoryLock } from './fileDirectoryLock';
 import { segmentName } from './fileLog';
 import { FILE_HEADER_BYTES, RECORD_HEADER_BYTES, RecordFlag, RecordType, writeRecordHeader } from './fileRecordFraming';
-import { FileHandleLike, FileSystem, nodeFileSystem, syncDirectory, unlinkIfExists, writeFully } from './fileSystem';
+import { FileHandleLike, FileSystem, hasErrorCode, nodeFileSystem, syncDirectory, unlinkIfExists, writeFully } from './fileSystem';
 import { GroupLog } from './sharedLogGroups';
 import { damageBody, decodeEntriesBody, encodeGroupRecord, GroupRecordKind, hardStateBody } from './sharedLogRecords';
 import { CorruptLogError } from './fileErrors';
-import { InvalidMessageError } from '../errors';
+import { EntryRangeError, InvalidMessageError } from '../errors';
 import { createSharedSegment, readSegmentRecords, SharedTornTail } from './sharedLogSegments';
 import { recoverSharedLog, removeTree, SnapshotsAtOpen } from './sharedLogRecovery';
 
@@ -277,6 +277,44 @@ export class SharedLog {
         throw new CorruptLogError(path.join(this.walDir, segmentName(this.current)), 0, `group ${g.id}: ${expected} live entries expected, ${entries.length} found`);
       }
       out.set(g.id, entries);
+    }
+    return out;
+  }
+
+  /**
+   * The durable entries `[from, to)` of `group` as of this call, read from the segments
+   * holding them (not queued behind writes: what is written after the call is not seen),
+   * at most `maxBytes` of payload but at least one entry. The caller checked the range
+   * (`checkEntryRange`). A segment freed while reading (its entries compacted, or
+   * rewritten forward) rejects with `EntryRangeError` marked compacted.
+   */
+  async readRange(group: GroupLog, from: number, to: number, maxBytes: number): Promise<Entry[]> {
+    const current = this.current;
+    const limit = this.writeOffset;
+    const ranges = [...group.liveRanges()]
+      .filter(([, r]) => r.hi >= from && r.lo < to)
+      .map(([segment, r]) => ({ segment, lo: Math.max(r.lo, from), hi: Math.min(r.hi, to - 1) }))
+      .sort((a, b) => a.lo - b.lo);
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (const { segment, lo, hi } of ranges) {
+      const file = path.join(this.walDir, segmentName(segment));
+      const records = await readSegmentRecords(this.fs, this.walDir, segment, segment === current ? limit : null).catch((e: unknown) => {
+        if (!hasErrorCode(e, 'ENOENT')) throw e;
+        throw new EntryRangeError(from, to, null, true, `segment ${segmentName(segment)} was freed while reading`);
+      });
+      const found = new Map<number, Entry>();
+      for (const { record, offset } of records) {
+        if (record.group !== group.id || record.kind !== GroupRecordKind.Entries) continue;
+        for (const e of decodeOrCorrupt(record.body, file, offset)) if (e.index >= lo && e.index <= hi) found.set(e.index, e);
+      }
+      for (let index = lo; index <= hi; index++) {
+        const entry = found.get(index);
+        if (!entry) throw new CorruptLogError(file, 0, `group ${group.id}: entry ${index} is not in the segment its index names`);
+        if (out.length > 0 && bytes + entry.data.length > maxBytes) return out;
+        out.push(entry);
+        bytes += entry.data.length;
+      }
     }
     return out;
   }

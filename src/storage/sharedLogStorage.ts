@@ -6,6 +6,7 @@ import { groupIdProblem } from '../messages/groupId';
 import type { HardState, SnapshotMeta } from '../messages/persisted';
 import { NonContiguousAppendError, OutOfDescriptorsError, SnapshotInProgressError } from './fileErrors';
 import { checkContiguous } from './fileStorage';
+import { checkEntryRange } from './entryRange';
 import type { LogCompaction } from './fileSnapshotFormat';
 import { DurableSnapshot, SnapshotFiles } from './fileSnapshots';
 import type { StagedSnapshot } from './fileSnapshotStaging';
@@ -156,6 +157,26 @@ export class SharedLogStorage implements Storage {
     this.recovered = null;
     const block = entriesBlock(entries);
     return this.run(() => this.log.write(encodeGroupRecord(GroupRecordKind.Entries, this.group, block), (segment) => this.state.appended(segment, first, last, block.length)));
+  }
+
+  /**
+   * The durable entries `[from, to)` (see `Storage.readEntries`), read from the shared
+   * log's segments that hold them; not queued behind writes. Rejects with
+   * `EntryRangeError` for a range outside the durable log, `StorageFailedError` after a
+   * failure.
+   */
+  readEntries(from: number, to: number, maxBytes: number): Promise<Entry[]> {
+    const stopped = this.failure ?? this.log.failed;
+    if (stopped) return Promise.reject(stopped);
+    if (this.closed) return Promise.reject(new StorageFailedError(`group ${this.group}'s storage is closed`));
+    const compacted = this.state.compaction.compactedThrough;
+    const last = this.state.lastIndex;
+    try {
+      checkEntryRange(from, to, maxBytes, last > compacted ? { first: compacted + 1, last } : null, compacted);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.log.readRange(this.state, from, to, maxBytes);
   }
 
   /** Forgets the damage `load()` reports, durably (a Damage record saying none), in order with the other writes. */

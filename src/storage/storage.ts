@@ -97,6 +97,21 @@ export interface Storage {
   load(): Promise<PersistedState>;
   saveHardState(state: HardState): Promise<void>;
   append(entries: readonly Entry[]): Promise<void>;
+  /**
+   * The durable entries `[from, to)` in order, read back from storage: as many as fit in
+   * `maxBytes` of payload (`data` bytes), and always at least the first. Only entries
+   * durable when it is called are served (a write still in flight, or lost in a crash,
+   * never is), as of that moment: a later truncation or compaction does not mix into
+   * the result. Rejects with `EntryRangeError` when the range is not wholly inside the
+   * durable log after its compaction point (`compacted` when its start was compacted
+   * away, also when that happens while reading), or is not a range of positive
+   * integers; with `StorageFailedError` after a failure. Reads do not delay writes.
+   *
+   * @example
+   * // A leader serves a lagging follower from the log instead of from memory:
+   * const entries = await storage.readEntries(next, last + 1, 1 << 20);
+   */
+  readEntries(from: number, to: number, maxBytes: number): Promise<Entry[]>;
   /** Starts writing a snapshot (at most one writer at a time). */
   createSnapshot(meta: SnapshotMeta): SnapshotWriter;
   /**

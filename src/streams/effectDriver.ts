@@ -25,7 +25,7 @@ export interface EffectDriverDeps {
   readonly membership: MembershipRequests;
   readonly snapshots: SnapshotDriver;
   /** The role pipelines: the leader's AppendEntries and snapshot chunks go to that follower's `replicateTo`. */
-  readonly roles: Pick<RoleSwitch, 'replicate' | 'sendSnapshotChunk'>;
+  readonly roles: Pick<RoleSwitch, 'replicate' | 'sendSnapshotChunk' | 'readEntries'>;
   /** How far the application has applied (ahead of the engine's `appliedIndex` until it hears), and session duplicates. */
   readonly applier: Pick<Applier, 'push' | 'appliedUpTo' | 'originalOf'>;
   /** The progress of a lost hard state's recovery (`core/termRecovery.ts`). */
@@ -65,6 +65,9 @@ export class EffectDriver {
         break;
       case 'sendSnapshotChunk':
         d.roles.sendSnapshotChunk(effect);
+        break;
+      case 'readEntries':
+        d.roles.readEntries(effect, s);
         break;
       case 'apply':
         d.applier.push(effect.entries);

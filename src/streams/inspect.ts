@@ -40,7 +40,7 @@ export function inspectState(s: RaftState, now: number): ReplicationView {
     lastIndex: s.log.lastIndex,
     lastTerm: s.log.lastTerm,
     snapshotIndex: s.log.snapshotIndex,
-    held: { entries: s.log.heldEntries, bytes: s.log.heldBytes },
+    held: { entries: s.log.heldEntries, bytes: s.log.heldBytes, from: s.log.cachedFrom },
     commitIndex: s.commitIndex,
     appliedIndex: s.appliedIndex,
     applyingIndex: s.applyingIndex,

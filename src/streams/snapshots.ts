@@ -10,9 +10,6 @@ import type { SnapshotWriter, Storage } from '../storage/storage';
 import type { SessionTable } from './sessions';
 import { snapshotChunks, splitSnapshot } from './snapshotStream';
 
-
-
-
 export interface SnapshotDriverDeps {
   readonly id: NodeId;
   readonly storage: Storage;
@@ -46,6 +43,8 @@ export class SnapshotDriver {
   private creating = false;
   private incoming: { meta: SnapshotMeta; writer: SnapshotWriter } | null = null;
   private bytesSinceSnapshot = 0;
+  /** Bytes of the latest snapshot this node wrote or restored (0 until one). */
+  private lastSnapshotBytes = 0;
   /** True while the state machine is being restored (no snapshot is taken meanwhile). */
   private restoring = false;
 
@@ -63,13 +62,18 @@ export class SnapshotDriver {
 
   /**
    * Takes a snapshot when the policy says so, judged by the acknowledged index
-   * (`appliedIndex`). The state is captured in the apply queue (`exclusive`): at the
-   * index the application has applied by then, with no apply running.
+   * (`appliedIndex`): after `everyEntries` entries, or after `everyBytes` command bytes —
+   * or, when the last snapshot was larger, after as many bytes as it held, so that
+   * snapshots taken by size never write more than the log they replace (a 300 MB state
+   * under 64 KiB writes was otherwise written out again every 64 MiB). The state is
+   * captured in the apply queue (`exclusive`): at the index the application has applied
+   * by then, with no apply running.
    */
   maybeTake(s: RaftState): void {
     const { stateMachine, policy } = this.deps;
     if (!stateMachine?.snapshot || this.creating || this.incoming || this.restoring || s.appliedIndex <= s.log.snapshotIndex) return;
-    if (s.appliedIndex - s.log.snapshotIndex < policy.everyEntries && this.bytesSinceSnapshot < policy.everyBytes) return;
+    const everyBytes = Math.max(policy.everyBytes, this.lastSnapshotBytes);
+    if (s.appliedIndex - s.log.snapshotIndex < policy.everyEntries && this.bytesSinceSnapshot < everyBytes) return;
     this.creating = true;
     this.bytesSinceSnapshot = 0;
     this.deps
@@ -99,8 +103,12 @@ export class SnapshotDriver {
       // A snapshot being received, or installed meanwhile, is newer: this one must wait or give way.
       if (this.incoming || (this.deps.storage.readSnapshot()?.meta.index ?? 0) >= index) return;
       const writer = this.deps.storage.createSnapshot(meta);
+      let bytes = 0;
       try {
-        for await (const chunk of snapshotChunks(header, application, policy.chunkBytes)) await writer.write(chunk);
+        for await (const chunk of snapshotChunks(header, application, policy.chunkBytes)) {
+          bytes += chunk.byteLength;
+          await writer.write(chunk);
+        }
       } catch (e) {
         await writer.abort().catch(() => undefined);
         if (e instanceof StorageFailedError) throw e;
@@ -108,6 +116,7 @@ export class SnapshotDriver {
         return;
       }
       await writer.commit({ compactUpTo, discardLog: false });
+      this.lastSnapshotBytes = bytes;
       this.deps.dispatch({ kind: 'snapshotTaken', index, term, compactUpTo });
     };
   }
@@ -150,12 +159,21 @@ export class SnapshotDriver {
     if (!stateMachine?.restore) throw new Error(`a snapshot at index ${meta.index} exists but no stateMachine.restore was given to restore it`);
     this.restoring = true;
     try {
-      const { header, rest } = await splitSnapshot(snapshot.chunks);
+      const { header, rest } = await splitSnapshot(this.counted(snapshot.chunks));
       this.deps.sessions.import(header.sessions);
       await stateMachine.restore(rest, { index: meta.index, term: meta.term });
       this.deps.restored(meta.index);
     } finally {
       this.restoring = false;
+    }
+  }
+
+  /** `chunks`, counting their bytes into `lastSnapshotBytes` as they are read. */
+  private async *counted(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+    this.lastSnapshotBytes = 0;
+    for await (const chunk of chunks) {
+      this.lastSnapshotBytes += chunk.byteLength;
+      yield chunk;
     }
   }
 

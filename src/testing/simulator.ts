@@ -261,6 +261,8 @@ function setUpRun(options: SimulationOptions, nodes: number): Run {
  * own (pausable) time, so that reads and proposals must wait for a slow application
  * (DESIGN.md invariant 8; the workload's state machine changes when committed$ emits,
  * which is then after apply). The other half apply on committed$ alone, synchronously.
+ * The in-memory log's cache is drawn too (`logCacheFor`), so that leaders serve lagging
+ * followers from storage.
  */
 function simulatedNodeOptions(
   options: SimulationOptions,
@@ -277,7 +279,20 @@ function simulatedNodeOptions(
     if (policy) return { stateMachine: { ...machines.stateMachineFor(id), ...apply }, snapshot: policy };
     return applyDelay === null ? {} : { stateMachine: apply };
   };
-  return (id) => ({ ...uncommittedLimit, sessions, ...stateMachineOptions(id), ...options.cluster?.nodeOptionsFor?.(id) });
+  const log = logCacheFor(options.seed);
+  return (id) => ({ ...uncommittedLimit, sessions, log, ...stateMachineOptions(id), ...options.cluster?.nodeOptionsFor?.(id) });
+}
+
+/**
+ * Half the seeds keep no cache of applied entries in memory (every entry durable and
+ * applied is evicted at once, and a follower behind is served entries read back from
+ * storage), a quarter a cache of a few commands, the rest the default.
+ */
+function logCacheFor(seed: number): { cacheBytes?: number } {
+  const random = seededRandom(mix(seed, 8));
+  const draw = random();
+  if (draw < 0.5) return { cacheBytes: 0 };
+  return draw < 0.75 ? { cacheBytes: 64 + Math.floor(random() * 1024) } : {};
 }
 
 /**

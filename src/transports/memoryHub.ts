@@ -6,7 +6,8 @@ import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import type { Transport } from './transport';
 import type { GroupId } from '../messages/groupId';
 import type { HostTransport } from './hostTransport';
-import { HubEndpoint, HubRoutes, isGrouped, MemoryHostTransport } from './memoryHubHost';
+import { HubEndpoint, HubEndpointBase, HubRoutes, isGrouped } from './memoryHubEndpoint';
+import { MemoryHostTransport } from './memoryHubHost';
 import { InterceptAction, InterceptOptions, InterceptRule, InterceptSink } from './memoryHubIntercept';
 
 export { InterceptRule, matching } from './memoryHubIntercept';
@@ -303,35 +304,13 @@ function link(from: NodeId, to: NodeId): string {
   return `${from}->${to}`;
 }
 
-class MemoryTransport implements Transport, HubEndpoint {
-  private readonly inbound = new Subject<Envelope>();
-  private readonly errors = new Subject<Error>();
-  readonly inbound$: Observable<Envelope> = this.inbound.asObservable();
-  readonly errors$: Observable<Error> = this.errors.asObservable();
-  private closed = false;
-
-  constructor(readonly id: NodeId, private readonly hub: MemoryHub) {}
-
+class MemoryTransport extends HubEndpointBase<Envelope> implements Transport {
   send(to: NodeId, message: RaftMessage): void {
     if (!this.closed) this.hub.route({ from: this.id, to, message });
   }
 
-  receive(envelope: Envelope): boolean {
-    if (this.closed || isGrouped(envelope)) return false;
-    this.inbound.next(envelope);
-    return true;
-  }
-
-  detach(): void {
-    this.closed = true;
-    this.inbound.complete();
-    this.errors.complete();
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.detach();
-    this.hub.release(this);
+  protected accepts(envelope: Envelope): envelope is Envelope {
+    return !isGrouped(envelope);
   }
 }
 

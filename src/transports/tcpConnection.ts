@@ -131,9 +131,18 @@ export class Connection {
     if (this.state === 'ready') this.reader.setLimit(limit);
   }
 
-  /** Writes frames (a `FrameBatch`); false when the socket asks to wait for `drained`. */
-  write(frames: Buffer): boolean {
-    return this.socket.write(frames);
+  /**
+   * Writes frames (a `FrameBatch`'s `toBuffer()`, or its `toBuffers()` as one corked
+   * write); false when the socket asks to wait for `drained`.
+   */
+  write(frames: Buffer | readonly Buffer[]): boolean {
+    if (Buffer.isBuffer(frames)) return this.socket.write(frames);
+    if (frames.length === 1) return this.socket.write(frames[0]);
+    this.socket.cork();
+    let more = true;
+    for (const buffer of frames) more = this.socket.write(buffer);
+    this.socket.uncork();
+    return more;
   }
 
   /** Closes the socket, reporting `error` if given. Idempotent. */

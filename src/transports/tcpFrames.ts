@@ -65,16 +65,53 @@ export class FrameBatch {
     this.close(length, parts.length);
   }
 
+  /**
+   * The frames as buffers to write back to back (`Connection.write`: one corked write):
+   * a part of `UNCOPIED_PART_BYTES` or more (a large entries block) goes as it is, not
+   * copied; the prefixes, heads and small parts between such parts are copied into one
+   * buffer per run. Concatenated, they are `toBuffer()`. A part must not change until its
+   * write is done (entries blocks never change).
+   *
+   * @example
+   * batch.add(head, block);   // block: 64 KiB
+   * batch.toBuffers();        // [prefix + head, block]
+   */
+  toBuffers(): Buffer[] {
+    const out: Buffer[] = [];
+    /** The current run: a number is a length prefix, an array a part, both copied. */
+    let run: (number | Uint8Array)[] = [];
+    let runBytes = 0;
+    const endRun = () => {
+      if (run.length > 0) out.push(copyRun(run, runBytes));
+      run = [];
+      runBytes = 0;
+    };
+    let part = 0;
+    for (let i = 0; i < this.lengths.length; i++) {
+      run.push(this.lengths[i]);
+      runBytes += FRAME_HEADER_BYTES;
+      for (const end = part + this.partCounts[i]; part < end; part++) {
+        const p = this.parts[part];
+        if (p.byteLength < UNCOPIED_PART_BYTES) {
+          run.push(p);
+          runBytes += p.byteLength;
+        } else {
+          endRun();
+          out.push(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+        }
+      }
+    }
+    endRun();
+    return out;
+  }
+
   toBuffer(): Buffer {
     const out = Buffer.allocUnsafe(this.bodyBytes + FRAME_HEADER_BYTES * this.lengths.length);
     let at = 0;
     let part = 0;
     for (let i = 0; i < this.lengths.length; i++) {
       const length = this.lengths[i];
-      out[at] = length >>> 24;
-      out[at + 1] = (length >>> 16) & 0xff;
-      out[at + 2] = (length >>> 8) & 0xff;
-      out[at + 3] = length & 0xff;
+      writeLength(out, at, length);
       at += FRAME_HEADER_BYTES;
       for (const end = part + this.partCounts[i]; part < end; part++) {
         out.set(this.parts[part], at);
@@ -89,6 +126,37 @@ export class FrameBatch {
     this.partCounts.push(parts);
     this.bodyBytes += length;
   }
+}
+
+/**
+ * Parts at least this large are written as they are rather than copied into the batch's
+ * buffer (`FrameBatch.toBuffers`): below it a copy costs less than a separate buffer in
+ * the socket's write.
+ */
+export const UNCOPIED_PART_BYTES = 16 * 1024;
+
+/** Writes a frame's big-endian u32 length prefix at `at`. */
+function writeLength(out: Buffer, at: number, length: number): void {
+  out[at] = length >>> 24;
+  out[at + 1] = (length >>> 16) & 0xff;
+  out[at + 2] = (length >>> 8) & 0xff;
+  out[at + 3] = length & 0xff;
+}
+
+/** One buffer holding a run of `toBuffers`: prefixes (numbers) and parts, `bytes` in all. */
+function copyRun(run: readonly (number | Uint8Array)[], bytes: number): Buffer {
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const piece of run) {
+    if (typeof piece === 'number') {
+      writeLength(out, at, piece);
+      at += FRAME_HEADER_BYTES;
+    } else {
+      out.set(piece, at);
+      at += piece.byteLength;
+    }
+  }
+  return out;
 }
 
 /**

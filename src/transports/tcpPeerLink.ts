@@ -213,8 +213,8 @@ export class PeerLink<T> {
 
   /**
    * Writes queued messages while the socket takes them: each write is one batch (every
-   * control message, then entries up to `writeBatchBytes`), all frames in one buffer
-   * (with the host wire, the batch is one frame, or a few when it exceeds a frame).
+   * control message, then entries up to `writeBatchBytes`), all frames in one corked
+   * write, large entries blocks uncopied (`FrameBatch.toBuffers`) (with the host wire, the batch is one frame, or a few when it exceeds a frame).
    */
   private flush(): void {
     const connection = this.current();
@@ -227,10 +227,10 @@ export class PeerLink<T> {
       const batch = new FrameBatch();
       this.encoder.encode(this.outbox.take(this.host.writeBatchBytes), batch, this.host.maxFrameBytes, tooLarge);
       if (batch.frames === 0) continue;
-      const bytes = batch.toBuffer();
+      const buffers = batch.toBuffers();
       this.stats.framesSent += batch.frames;
-      this.stats.bytesSent += bytes.length;
-      if (!connection.write(bytes)) break;
+      for (const buffer of buffers) this.stats.bytesSent += buffer.length;
+      if (!connection.write(buffers)) break;
     }
   }
 }

@@ -8,7 +8,7 @@ const m = (name: string, value: number, better: Metric['better'] = 'higher', con
 
 describe('bench:ab options', () => {
   it('needs only --base; B defaults to the worktree, 3 rounds, both suites', () => {
-    expect(parseAbOptions(['--base', 'e4fb380'])).toEqual({ base: 'e4fb380', head: 'worktree', rounds: 3, suites: ['cluster', 'transport'], quick: false, timeoutSeconds: 1500 });
+    expect(parseAbOptions(['--base', 'e4fb380'])).toEqual({ base: 'e4fb380', head: 'worktree', rounds: 3, suites: ['cluster', 'transport'], quick: false, timeoutSeconds: 1500, clusterArgs: null });
   });
 
   it('reads every option, in both --x v and --x=v forms', () => {
@@ -19,7 +19,9 @@ describe('bench:ab options', () => {
       suites: ['transport'],
       quick: true,
       timeoutSeconds: 90,
+      clusterArgs: null,
     });
+    expect(parseAbOptions(['--base', 'a', '--cluster-args=--only library  --levels 1,16 --duration 10']).clusterArgs).toEqual(['--only', 'library', '--levels', '1,16', '--duration', '10']);
     expect(parseAbOptions(['--base', 'a', '--quick']).timeoutSeconds).toBe(400);
     expect(parseAbOptions(['--base', 'a', '--suite', 'cluster']).suites).toEqual(['cluster']);
   });
@@ -40,6 +42,8 @@ describe('bench:ab options', () => {
     [['--base', '-rf'], /--base: "-rf" is not a git revision/],
     [['--base', 'a;rm -rf x'], /--base: "a;rm -rf x" is not a git revision/],
     [['--base', 'worktree'], /--base: 'worktree' can only be the head/],
+    [['--base', 'a', '--cluster-args= '], /--cluster-args: expected the arguments of bench\/cluster.ts, got nothing/],
+    [['--base', 'a', '--cluster-args=--levels 1;rm'], /--cluster-args: "1;rm" is not an option or a plain value/],
   ])('rejects %j with a clear AbUsageError', (argv, message) => {
     expect(() => parseAbOptions(argv)).toThrow(AbUsageError);
     expect(() => parseAbOptions(argv)).toThrow(message);
@@ -55,6 +59,11 @@ describe('bench:ab commands', () => {
   it('reduces both with --quick through options the benchmarks accept', () => {
     expect(benchCommand('cluster', true).args).toEqual(['--only', 'floor,library,http,failover', '--duration', '5', '--warmup', '1', '--levels', '1,64', '--http-client', 'raw', '--failovers', '5']);
     expect(benchCommand('transport', true).env).toEqual({ RUNS: '1', SECONDS: '3' });
+  });
+
+  it('runs the cluster suite with --cluster-args instead of its own arguments, and leaves the transport suite alone', () => {
+    expect(benchCommand('cluster', true, ['--only', 'library', '--levels', '1'])).toEqual({ script: 'bench/cluster.ts', args: ['--only', 'library', '--levels', '1'], env: {} });
+    expect(benchCommand('transport', false, ['--levels', '1'])).toEqual({ script: 'bench/transport.ts', args: [], env: {} });
   });
 });
 

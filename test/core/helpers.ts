@@ -24,6 +24,7 @@ export const OPTIONS: ProtocolOptions = {
   random: () => 0.5, // every election deadline 225 after it is drawn
   maxApplyingBytes: 1 << 20,
   maxApplyingEntries: 1000,
+  logCacheBytes: 1 << 30, // everything stays in memory unless a test says otherwise
 };
 
 /** Entries with the given terms at indexes 1, 2, ... */

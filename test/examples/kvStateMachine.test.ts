@@ -1,6 +1,6 @@
 import { BadCommandError, Command, decodeCommand, encodeCommand, Op } from '../../examples/kv/commands';
 import { parseIdempotencyKey } from '../../examples/kv/http';
-import { KvStateMachine, Outcome, OUTCOME_WINDOW } from '../../examples/kv/stateMachine';
+import { KvStateMachine, LARGE_VALUE_BYTES, Outcome, OUTCOME_WINDOW } from '../../examples/kv/stateMachine';
 
 const b = (s: string) => Buffer.from(s);
 const entry = (index: number, command: Command) => ({ index, term: 1, data: encodeCommand(command) });
@@ -68,6 +68,21 @@ describe('KvStateMachine', () => {
     kv.apply(e);
     e.data.fill(0);
     expect(kv.get('x')?.toString()).toBe('abc');
+  });
+
+  it('keeps large values as copies too, and compares them in compare-and-set', () => {
+    const kv = new KvStateMachine();
+    const large = Buffer.alloc(LARGE_VALUE_BYTES, 5);
+    const e = entry(1, { op: Op.Put, key: 'x', value: large });
+    kv.apply(e);
+    e.data.fill(0);
+    expect(kv.get('x')).toEqual(large);
+    const changed = Buffer.alloc(LARGE_VALUE_BYTES, 6);
+    kv.apply(entry(2, { op: Op.Cas, key: 'x', expected: changed, value: b('no') }));
+    expect(kv.outcomeAt(2)).toBe(Outcome.NotSwapped);
+    kv.apply(entry(3, { op: Op.Cas, key: 'x', expected: large, value: changed }));
+    expect(kv.outcomeAt(3)).toBe(Outcome.Swapped);
+    expect(kv.get('x')).toEqual(changed);
   });
 });
 

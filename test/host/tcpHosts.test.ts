@@ -113,6 +113,24 @@ describe('hosts of Raft groups over TCP on 127.0.0.1, with files', () => {
     await until(() => HOSTS.every((h) => committed.get(`${h}/g4`)!.includes('g4-after-removal')), 'g4 commits after g3 was removed');
   }, 30_000);
 
+  it('idle groups heartbeat on one clock per host: their heartbeats and answers share frames', async () => {
+    for (const [id, t] of await openTransports(HOSTS)) transports.set(id, t);
+    let messages = 0;
+    for (const t of transports.values()) t.inbound$.subscribe(() => messages++);
+    for (const id of HOSTS) hosts.set(id, createRaftHost({ id, transport: transports.get(id)!, dataDir: dirs.make(), groupDefaults: { heartbeatInterval: 30 } }));
+    for (const g of GROUPS) for (const h of HOSTS) await hosts.get(h)!.createGroup(g, { peers: HOSTS });
+    await Promise.all(GROUPS.map(leaderOf));
+    const frames = () => [...transports.values()].reduce((n, t) => n + Object.values(t.stats().peers).reduce((m, p) => m + p.framesReceived, 0), 0);
+    const [messagesBefore, framesBefore] = [messages, frames()];
+    await new Promise((r) => setTimeout(r, 1000)); // idle: heartbeats and their answers only
+    const [idleMessages, idleFrames] = [messages - messagesBefore, frames() - framesBefore];
+    // 10 groups, 2 followers each: about 40 messages per heartbeat. One clock per host puts
+    // a host's heartbeats in one frame per peer host and the answers in one frame back, so
+    // at most 12 frames per tick; with a timer per group, nearly one frame per message.
+    expect(idleMessages).toBeGreaterThan(100);
+    expect(idleMessages / idleFrames).toBeGreaterThan(2.5);
+  }, 30_000);
+
   it('a host restarted on its data directory resumes its groups from their files', async () => {
     const ids = ['h1', 'h2', 'h3'];
     const groups = ['r1', 'r2', 'r3'];

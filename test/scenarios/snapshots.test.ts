@@ -57,6 +57,33 @@ describe('snapshots', () => {
     await c.stop();
   });
 
+  test('snapshots taken by size write no more than the log they replace: with a state larger than everyBytes, the byte trigger waits for as many bytes as the last snapshot held', async () => {
+    // 200 keys of ~1 KB: a ~200 KB state; everyBytes 20 KB would otherwise snapshot it every 20 entries.
+    const bySize = { everyEntries: 1_000_000, everyBytes: 20_000, keepEntries: 0, chunkBytes: 4096 };
+    const { c, machine } = kvCluster({ nodes: 3, seed: 83, nodeOptions: { snapshot: bySize } });
+    const leader = await c.waitForLeader();
+    const pad = '.'.repeat(1000);
+    let logBytes = 0;
+    const taken: number[] = [];
+    for (let i = 0; i < 1_200; i++) {
+      const command = `k${i % 200}=v${i}${pad}`;
+      logBytes += command.length;
+      await c.propose(leader, command);
+      const index = c.storage(leader).durableSnapshot()?.index ?? 0;
+      if (index > (taken[taken.length - 1] ?? 0)) taken.push(index);
+    }
+    const stateBytes = [...machine(leader).snapshot()].reduce((n, b) => n + b.byteLength, 0);
+    expect(stateBytes).toBeGreaterThan(10 * bySize.everyBytes);
+    // By everyBytes alone: a snapshot every 20 entries, 60 in all. Here a fraction of that,
+    // and once the state stopped growing, one per state's worth of commands.
+    expect(taken.length).toBeLessThan(logBytes / bySize.everyBytes / 4);
+    const steady = taken.filter((index) => index > 400);
+    expect(steady.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < steady.length; i++) expect((steady[i] - steady[i - 1]) * (pad.length + 8)).toBeGreaterThanOrEqual(0.9 * stateBytes);
+    for (const id of c.ids) expect(machine(id).map).toEqual(machine(leader).map);
+    await c.stop();
+  });
+
   test('a follower far behind catches up through a snapshot of over 100 chunks; heartbeats keep it from campaigning', async () => {
     const { c, machine } = kvCluster({ nodes: 3, seed: 72, nodeOptions: { snapshot: policy } });
     const leader = await c.waitForLeader();

@@ -93,6 +93,8 @@ function context(parts: {
     id: 'n1',
     followers$: parts.followers$ ?? new BehaviorSubject<readonly NodeId[]>([]),
     snapshotChunks$: parts.snapshotChunks$ ?? NEVER,
+    entryReads$: NEVER,
+    entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) },
     sends$: parts.sends$ ?? NEVER,
     responses$: parts.responses$ ?? NEVER,
     snapshotSource: parts.storage ?? new FakeSnapshotStorage(null),
@@ -286,7 +288,7 @@ describe('RoleSwitch: the node\'s side of the leader pipelines', () => {
   test('a leader\'s followers get their pipelines after the turn, its snapshot chunks reach them, and stepping down closes every reader', async () => {
     const storage = new FakeSnapshotStorage({ meta: { index: 5, term: 2, config }, chunks: CHUNKS });
     const transport = new RecordingTransport();
-    const roles = new RoleSwitch({ id: 'n1', scheduler: new VirtualTimeScheduler(), heartbeatInterval: 10, snapshotSource: storage, transport });
+    const roles = new RoleSwitch({ id: 'n1', scheduler: new VirtualTimeScheduler(), heartbeatInterval: 10, snapshotSource: storage, entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) }, transport });
     const events: RaftEvent[] = [];
     roles.events$.subscribe((e) => events.push(e));
     const s = makeState({ voters: ['n1', 'n2', 'n3'], log: [1] });
@@ -306,7 +308,7 @@ describe('RoleSwitch: the node\'s side of the leader pipelines', () => {
 
   test('an AppendEntries sent in the turn that made the node leader reaches its follower: the pipelines are brought up to that turn first, and follow still reports the role left', () => {
     const transport = new RecordingTransport();
-    const roles = new RoleSwitch({ id: 'n1', scheduler: new VirtualTimeScheduler(), heartbeatInterval: 10, snapshotSource: new FakeSnapshotStorage(null), transport });
+    const roles = new RoleSwitch({ id: 'n1', scheduler: new VirtualTimeScheduler(), heartbeatInterval: 10, snapshotSource: new FakeSnapshotStorage(null), entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) }, transport });
     roles.events$.subscribe();
     const s = makeState({ voters: ['n1', 'n2', 'n3'], log: [1] });
     roles.follow(s); // a follower
@@ -325,7 +327,7 @@ describe('RoleSwitch: the node\'s side of the leader pipelines', () => {
   });
 
   test('takeResponses: a follower\'s answers reach the loop through its pipeline while this node leads it; requests pass straight through; vote answers to a leader are dropped', () => {
-    const roles = new RoleSwitch({ id: 'n1', scheduler: new VirtualTimeScheduler(), heartbeatInterval: 10, snapshotSource: new FakeSnapshotStorage(null), transport: new RecordingTransport() });
+    const roles = new RoleSwitch({ id: 'n1', scheduler: new VirtualTimeScheduler(), heartbeatInterval: 10, snapshotSource: new FakeSnapshotStorage(null), entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) }, transport: new RecordingTransport() });
     const inbound = new Subject<RaftEvent>();
     const events: RaftEvent[] = [];
     merge(roles.takeResponses(inbound), roles.events$).subscribe((e) => events.push(e));

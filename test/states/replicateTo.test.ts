@@ -23,6 +23,7 @@ function recorder(s: TestScheduler) {
 function context(s: TestScheduler, parts: { followers$?: Observable<readonly NodeId[]>; sends$: Observable<LeaderSend>; responses$: Observable<InboundMessage>; transport: RoleContext['transport'] }): RoleContext {
   return {
     ...{ scheduler: s, heartbeatInterval: 1000, electionDeadline$: NEVER, id: 'n1', followers$: parts.followers$ ?? NEVER },
+    ...{ entryReads$: NEVER, entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) } },
     ...{ snapshotChunks$: NEVER, snapshotSource: { readSnapshot: () => null }, transport: parts.transport, sends$: parts.sends$, responses$: parts.responses$ },
   };
 }

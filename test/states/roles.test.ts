@@ -9,7 +9,7 @@ function context(s: TestScheduler, electionDeadline$: Observable<number>, respon
   return {
     ...{ scheduler: s, heartbeatInterval: 10, electionDeadline$, responses$ },
     // no followers: the leader's per-follower pipelines are tested in leader.test.ts and replicateTo.test.ts
-    ...{ id: 'n1', followers$: NEVER, snapshotChunks$: NEVER, sends$: NEVER, snapshotSource: { readSnapshot: () => null }, transport: { send: () => undefined } },
+    ...{ id: 'n1', followers$: NEVER, snapshotChunks$: NEVER, entryReads$: NEVER, entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) }, sends$: NEVER, snapshotSource: { readSnapshot: () => null }, transport: { send: () => undefined } },
   };
 }
 
@@ -53,6 +53,15 @@ describe('role pipelines', () => {
     s.run(({ hot, expectObservable }) => {
       const deadlines = hot('a', { a: Infinity });
       expectObservable(rolePipelines.follower(context(s, deadlines), 1), '^ 500ms !').toBe('');
+    });
+  });
+
+  it('a leader given a shared heartbeat clock ticks on it, not on its own timer', () => {
+    const s = scheduler();
+    s.run(({ hot, expectObservable }) => {
+      const clock = hot('---c---c--c', { c: 0 }); // a host's clock: shared by its groups' leaders
+      const ctx = { ...context(s, hot('a', { a: 5 })), heartbeats$: clock };
+      expectObservable(rolePipelines.leader(ctx, 2), '^ 20ms !').toBe('---t---t--t', { t: tick(2) });
     });
   });
 

@@ -1,5 +1,5 @@
 import type { ClusterConfig } from '../../src/messages/config';
-import { StorageFailedError } from '../../src/errors';
+import { EntryRangeError, StorageFailedError } from '../../src/errors';
 import { Entry, EntryKind } from '../../src/messages/entry';
 import { HardState, SnapshotMeta } from '../../src/messages/persisted';
 import { PersistedState, Storage } from '../../src/storage/storage';
@@ -261,6 +261,121 @@ export function describeStorageConformance(name: string, factory: () => StorageH
       harness.injectFailure(storage);
       await expect(storage.saveHardState({ term: 5, votedFor: 'z' })).rejects.toBeInstanceOf(StorageFailedError);
       await expect(storage.append(entries(1, 1, 5))).rejects.toBeInstanceOf(StorageFailedError);
+    });
+
+    describe('readEntries', () => {
+      /** The error `readEntries` rejects with (fails the test when it resolves). */
+      const rangeError = async (from: number, to: number, maxBytes = 1 << 20): Promise<EntryRangeError> => {
+        const error = await storage.readEntries(from, to, maxBytes).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(EntryRangeError);
+        return error as EntryRangeError;
+      };
+
+      test('serves [from, to) of the durable log, across writes and segments, also after a restart', async () => {
+        await storage.load();
+        const log = [...entries(1, 60, 1, 100), ...entries(61, 61, 2, 0), ...entries(62, 130, 2, 100)];
+        for (let i = 0; i < log.length; i += 13) await storage.append(log.slice(i, i + 13));
+        expect(plain(await storage.readEntries(1, 131, Infinity))).toEqual(plain(log));
+        expect(plain(await storage.readEntries(5, 6, 1))).toEqual(plain(log.slice(4, 5)));
+        expect(plain(await storage.readEntries(40, 100, 1 << 20))).toEqual(plain(log.slice(39, 99)));
+        storage = await harness.restart(storage);
+        expect(plain(await storage.readEntries(59, 64, 1 << 20))).toEqual(plain(log.slice(58, 63)));
+        expect(plain(await storage.readEntries(1, 131, 1 << 20))).toEqual(plain(log));
+      });
+
+      test('maxBytes bounds the payload read, but the first entry always comes', async () => {
+        await storage.load();
+        await storage.append(entries(1, 10, 1, 100));
+        expect((await storage.readEntries(1, 11, 350)).map((e) => e.index)).toEqual([1, 2, 3]);
+        expect((await storage.readEntries(1, 11, 300)).map((e) => e.index)).toEqual([1, 2, 3]);
+        expect((await storage.readEntries(4, 11, 1)).map((e) => e.index)).toEqual([4]);
+        expect((await storage.readEntries(4, 11, 1000)).map((e) => e.index)).toEqual([4, 5, 6, 7, 8, 9, 10]);
+      });
+
+      test('after a conflicting tail is truncated, the new entries are served, also after a restart', async () => {
+        await storage.load();
+        await storage.append(entries(1, 10, 1, 30));
+        await storage.append(entries(6, 8, 2, 30));
+        const expected = [...entries(1, 5, 1, 30), ...entries(6, 8, 2, 30)];
+        expect(plain(await storage.readEntries(1, 9, 1 << 20))).toEqual(plain(expected));
+        expect((await rangeError(8, 10)).available).toEqual({ first: 1, last: 8 });
+        storage = await harness.restart(storage);
+        expect(plain(await storage.readEntries(1, 9, 1 << 20))).toEqual(plain(expected));
+        await storage.append(entries(2, 2, 3, 30)); // replaces all but entry 1
+        expect(plain(await storage.readEntries(1, 3, 1 << 20))).toEqual(plain([...entries(1, 1, 1, 30), ...entries(2, 2, 3, 30)]));
+        expect((await rangeError(3, 4)).compacted).toBe(false);
+      });
+
+      test('only durable entries are served: a write not yet acknowledged is not', async () => {
+        await storage.load();
+        await storage.append(entries(1, 3, 1));
+        const pending = storage.append(entries(4, 6, 1));
+        const early = storage.readEntries(4, 5, 1 << 20).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        await pending;
+        expect(await early).toBeInstanceOf(EntryRangeError);
+        expect((await storage.readEntries(4, 7, 1 << 20)).map((e) => e.index)).toEqual([4, 5, 6]);
+      });
+
+      test('after compaction the kept tail is served and the compacted part is refused as compacted, also after a restart', async () => {
+        await storage.load();
+        await storage.append(entries(1, 40, 1, 60));
+        await takeSnapshot(storage, snapshotMeta(30, 1), [chunk(50, 1)], { compactUpTo: 20 });
+        expect(plain(await storage.readEntries(21, 41, 1 << 20))).toEqual(plain(entries(21, 40, 1, 60)));
+        const compacted = await rangeError(20, 25);
+        expect(compacted.compacted).toBe(true);
+        expect(compacted.available).toEqual({ first: 21, last: 40 });
+        storage = await harness.restart(storage);
+        expect(plain(await storage.readEntries(25, 41, 1 << 20))).toEqual(plain(entries(25, 40, 1, 60)));
+        expect((await rangeError(1, 2)).compacted).toBe(true);
+        await storage.append(entries(41, 42, 1, 60));
+        expect(plain(await storage.readEntries(40, 43, 1 << 20))).toEqual(plain(entries(40, 42, 1, 60)));
+        // A snapshot of the whole log leaves nothing to read until the log continues.
+        await takeSnapshot(storage, snapshotMeta(42, 1), [chunk(50, 2)]);
+        const gone = await rangeError(42, 43);
+        expect(gone.compacted).toBe(true);
+        expect(gone.available).toBeNull();
+        await storage.append(entries(43, 43, 1, 60));
+        expect(plain(await storage.readEntries(43, 44, 1))).toEqual(plain(entries(43, 43, 1, 60)));
+      });
+
+      test('discardLog makes every earlier entry unavailable, conflicting ones after the snapshot too', async () => {
+        await storage.load();
+        await storage.append(entries(1, 20, 1));
+        await takeSnapshot(storage, snapshotMeta(12, 3), [chunk(20, 1)], { compactUpTo: 12, discardLog: true });
+        expect((await rangeError(13, 14)).available).toBeNull();
+        await storage.append(entries(13, 14, 3));
+        expect(plain(await storage.readEntries(13, 15, 1 << 20))).toEqual(plain(entries(13, 14, 3)));
+        storage = await harness.restart(storage);
+        expect(plain(await storage.readEntries(13, 15, 1 << 20))).toEqual(plain(entries(13, 14, 3)));
+        expect((await rangeError(12, 14)).compacted).toBe(true);
+      });
+
+      test('a bad range is refused with a clear EntryRangeError', async () => {
+        await storage.load();
+        expect((await rangeError(1, 2)).message).toMatch(/past the end.*holds no entry/);
+        await storage.append(entries(1, 5, 1));
+        expect((await rangeError(0, 2)).message).toMatch(/not a non-empty range of positive integers/);
+        expect((await rangeError(3, 3)).message).toMatch(/not a non-empty range/);
+        expect((await rangeError(1.5, 3)).message).toMatch(/not a non-empty range/);
+        expect((await rangeError(4, 7)).message).toMatch(/\[4, 7\).*past the end of the durable log.*holds 1\.\.5/);
+        expect((await rangeError(1, 2, 0)).message).toMatch(/maxBytes must be a positive number/);
+        const past = await rangeError(6, 7);
+        expect([past.from, past.to, past.compacted, past.available]).toEqual([6, 7, false, { first: 1, last: 5 }]);
+      });
+
+      test('after a failure, reads reject with StorageFailedError', async () => {
+        await storage.load();
+        await storage.append(entries(1, 3, 1));
+        harness.injectFailure(storage);
+        await expect(storage.append(entries(4, 4, 1))).rejects.toBeInstanceOf(StorageFailedError);
+        await expect(storage.readEntries(1, 2, 1 << 20)).rejects.toBeInstanceOf(StorageFailedError);
+      });
     });
 
     describe('snapshots', () => {

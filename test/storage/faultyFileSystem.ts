@@ -26,6 +26,8 @@ export class FaultyFileSystem implements FileSystem {
   beforeDatasync: (() => Promise<void> | void) | null = null;
   /** Short writes: each write call stores at most this many bytes (tests partial-write loops). */
   maxWriteBytes = Infinity;
+  /** Whether handles offer `writev` (large WAL blocks then go uncopied); false tests the one-buffer path. */
+  vectored = true;
 
   constructor(private readonly base: FileSystem = nodeFileSystem) {}
 
@@ -55,6 +57,17 @@ export class FaultyFileSystem implements FileSystem {
         fs.check('write', path);
         return handle.write(buffer, offset, Math.min(length, fs.maxWriteBytes), position);
       },
+      ...(fs.vectored
+        ? {
+            async writev(buffers: Uint8Array[], position: number) {
+              fs.check('write', path);
+              const total = buffers.reduce((n, b) => n + b.byteLength, 0);
+              if (total <= fs.maxWriteBytes) return handle.writev!(buffers, position);
+              const prefix = Buffer.concat(buffers).subarray(0, fs.maxWriteBytes);
+              return handle.write(prefix, 0, prefix.length, position);
+            },
+          }
+        : {}),
       read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
       async datasync() {
         fs.check('datasync', path);

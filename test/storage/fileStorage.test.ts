@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { StorageFailedError } from '../../src/errors';
 import { NonContiguousAppendError } from '../../src/storage/fileErrors';
+import { UNCOPIED_BLOCK_BYTES } from '../../src/storage/fileLog';
 import { FileStorage, FileStorageOptions } from '../../src/storage/fileStorage';
 import { Storage } from '../../src/storage/storage';
 import { describeStorageConformance, entries, plain } from './conformance';
@@ -143,6 +144,36 @@ describe('FileStorage', () => {
     await s.append(entries(1, 20, 1, 33));
     s = await reopen();
     expect(plain((await s.load()).entries)).toEqual(plain(entries(1, 20, 1, 33)));
+  });
+
+  test.each([
+    ['with writev: large blocks go uncopied', true],
+    ['without writev: one buffer', false],
+  ])('large entries blocks mixed with small ones in one write come back whole after a restart and are served by readEntries (%s)', async (_, vectored) => {
+    let s = await reopen();
+    faulty.vectored = vectored;
+    // Appends made in one turn go out in one write: small, large (over UNCOPIED_BLOCK_BYTES), small, large.
+    const batches = [entries(1, 3, 1, 50), entries(4, 4, 1, UNCOPIED_BLOCK_BYTES + 100), entries(5, 6, 1, 10), entries(7, 8, 1, UNCOPIED_BLOCK_BYTES)];
+    const writes = faulty.counts.write;
+    await Promise.all(batches.map((b) => s.append(b)));
+    expect(faulty.counts.write - writes).toBeLessThanOrEqual(2);
+    const all = batches.flat();
+    expect(plain(await s.readEntries(1, 9, 1 << 20))).toEqual(plain(all));
+    s = await reopen();
+    faulty.vectored = vectored;
+    expect(plain((await s.load()).entries)).toEqual(plain(all));
+    await s.append(entries(9, 9, 1, UNCOPIED_BLOCK_BYTES * 2));
+    s = await reopen();
+    expect(plain((await s.load()).entries)).toEqual(plain([...all, ...entries(9, 9, 1, UNCOPIED_BLOCK_BYTES * 2)]));
+  });
+
+  test('short writes of a vectored write are completed', async () => {
+    let s = await reopen();
+    faulty.maxWriteBytes = 5000;
+    const batch = [entries(1, 1, 1, 30), entries(2, 2, 1, UNCOPIED_BLOCK_BYTES + 7), entries(3, 3, 1, 30)];
+    await Promise.all(batch.map((b) => s.append(b)));
+    s = await reopen();
+    expect(plain((await s.load()).entries)).toEqual(plain(batch.flat()));
   });
 
   test('a failed fdatasync after a successful write fails every later call', async () => {

@@ -1,5 +1,7 @@
 import { MemoryStorage } from '../../src/storage/memoryStorage';
-import { describeStorageConformance } from './conformance';
+import { VirtualTimeScheduler } from 'rxjs';
+import { EntryRangeError } from '../../src/errors';
+import { describeStorageConformance, entries, plain } from './conformance';
 
 describeStorageConformance('MemoryStorage', () => ({
   create: async () => new MemoryStorage(),
@@ -11,3 +13,31 @@ describeStorageConformance('MemoryStorage', () => ({
   },
   cleanup: async () => undefined,
 }));
+
+describe('MemoryStorage.readEntries under the simulator’s fault model', () => {
+  test('a write lost in a crash was never served, and is not after the crash', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const storage = new MemoryStorage({ scheduler, syncDelay: 1 });
+    const first = storage.append(entries(1, 3, 1));
+    scheduler.flush();
+    await first;
+    const lost = storage.append(entries(4, 6, 1)); // its sync is due at time 2: the crash comes first
+    await expect(storage.readEntries(4, 5, 1 << 20)).rejects.toBeInstanceOf(EntryRangeError);
+    storage.crash();
+    scheduler.flush();
+    await expect(storage.readEntries(4, 5, 1 << 20)).rejects.toBeInstanceOf(EntryRangeError);
+    expect(plain(await storage.readEntries(1, 4, 1 << 20))).toEqual(plain(entries(1, 3, 1)));
+    expect(await Promise.race([lost.then(() => 'settled'), Promise.resolve('pending')])).toBe('pending');
+  });
+
+  test('entries a damaged disk lost (damageTail) are not served', async () => {
+    const storage = new MemoryStorage();
+    await storage.append(entries(1, 5, 1));
+    storage.crash();
+    storage.damageTail(2);
+    const error = await storage.readEntries(4, 6, 1 << 20).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EntryRangeError);
+    expect((error as EntryRangeError).available).toEqual({ first: 1, last: 3 });
+    expect(storage.reads).toEqual({ calls: 1, entries: 0 });
+  });
+});

@@ -33,7 +33,7 @@ function setup() {
   const replicated: { send: LeaderSend; s?: RaftState }[] = [];
   const driver = new EffectDriver({
     ...{ durableSteps, notices, tracker, requests, barrier, applier: { push: () => undefined, appliedUpTo: 0, originalOf: () => undefined } },
-    ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver, roles: { sendSnapshotChunk: (r) => chunkRequests.push(r), replicate: (send, s) => replicated.push({ send, s }) } },
+    ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver, roles: { sendSnapshotChunk: (r) => chunkRequests.push(r), readEntries: (r) => chunkRequests.push(r), replicate: (send, s) => replicated.push({ send, s }) } },
     termRecovery: () => undefined,
   });
   const state = makeState({ id: 'n2', term: 3 });

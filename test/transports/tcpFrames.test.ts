@@ -1,5 +1,5 @@
 import { randomInt, seededRandom } from '../../src/random';
-import { FrameBatch, FrameLimitExceeded, FrameReader, joinFrames, MIN_BODY_ALLOCATION } from '../../src/transports/tcpFrames';
+import { FrameBatch, FrameLimitExceeded, FrameReader, joinFrames, MIN_BODY_ALLOCATION, UNCOPIED_PART_BYTES } from '../../src/transports/tcpFrames';
 
 function collect(reader: FrameReader, chunks: Buffer[]): string[] {
   const out: string[] = [];
@@ -50,6 +50,25 @@ describe('FrameReader', () => {
         at += size;
       }
       expect(collect(new FrameReader(1 << 20), chunks)).toEqual(expected);
+    }
+  });
+
+  it('writes large parts uncopied: toBuffers concatenated is toBuffer, and a large block is the very same bytes (seeded)', () => {
+    const random = seededRandom(12);
+    for (let round = 0; round < 50; round++) {
+      const batch = new FrameBatch();
+      const large: Buffer[] = [];
+      for (let i = randomInt(random, 1, 12); i > 0; i--) {
+        const head = Buffer.alloc(randomInt(random, 0, 200), randomInt(random, 97, 122));
+        const tailBytes = random() < 0.5 ? randomInt(random, UNCOPIED_PART_BYTES - 2, UNCOPIED_PART_BYTES + 2) : randomInt(random, 0, 3000);
+        const tail = random() < 0.8 ? Buffer.alloc(tailBytes, randomInt(random, 65, 90)) : undefined;
+        if (tail && tail.length >= UNCOPIED_PART_BYTES) large.push(tail);
+        batch.add(head, tail);
+      }
+      const buffers = batch.toBuffers();
+      expect(Buffer.concat(buffers)).toEqual(batch.toBuffer());
+      for (const block of large) expect(buffers.some((b) => b.buffer === block.buffer && b.byteOffset === block.byteOffset && b.length === block.length)).toBe(true);
+      expect(buffers.length).toBeLessThanOrEqual(2 * large.length + 1);
     }
   });
 

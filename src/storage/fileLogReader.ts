@@ -1,0 +1,104 @@
+import { EntryRangeError, InvalidMessageError } from '../errors';
+import type { Entry } from '../messages/entry';
+import { decodeEntries } from '../messages/entryCodec';
+import { CorruptLogError } from './fileErrors';
+import type { RecordLocation } from './fileLogIndex';
+import { checkRecord, RECORD_HEADER_BYTES } from './fileRecordFraming';
+import { FileHandleLike, FileSystem, hasErrorCode } from './fileSystem';
+
+/** The request `readLocatedEntries` serves, for its checks and errors. */
+export interface LocatedRange {
+  readonly from: number;
+  readonly to: number;
+  readonly maxBytes: number;
+  /** What the log held when the records were located. */
+  readonly available: { readonly first: number; readonly last: number } | null;
+}
+
+/**
+ * Reads entries `[from, to)` from the records `rows` (located beforehand, in log order,
+ * covering the range), stopping once `maxBytes` of payload would be passed (the first
+ * entry is always taken). Each record is read alone (header and payload, one pread) and
+ * checked like at recovery; a segment file stays open while consecutive rows lie in it.
+ * A segment deleted meanwhile (compaction) rejects with `EntryRangeError` (`compacted`);
+ * a record failing its check with `CorruptLogError`. The entries' data are views into
+ * the buffer read for their record.
+ *
+ * @example
+ * const rows = [index.locate(5)!];
+ * await readLocatedEntries(fs, (s) => path.join(dir, segmentName(s)), rows, { from: 5, to: 7, maxBytes: 1 << 20, available });
+ */
+export async function readLocatedEntries(
+  fs: FileSystem,
+  fileOf: (sequence: number) => string,
+  rows: readonly RecordLocation[],
+  range: LocatedRange,
+): Promise<Entry[]> {
+  const out: Entry[] = [];
+  let bytes = 0;
+  let open: { sequence: number; handle: FileHandleLike } | null = null;
+  try {
+    for (const row of rows) {
+      if (open === null || open.sequence !== row.sequence) {
+        const previous = open;
+        open = null;
+        await previous?.handle.close();
+        open = { sequence: row.sequence, handle: await openSegment(fs, fileOf(row.sequence), range) };
+      }
+      const block = await readRecordPayload(open.handle, fileOf(row.sequence), row);
+      const decoded = decodeBlock(block, fileOf(row.sequence), row);
+      const end = Math.min(row.last, range.to - 1);
+      for (let index = Math.max(row.first, range.from); index <= end; index++) {
+        const entry = decoded[index - row.first];
+        if (out.length > 0 && bytes + entry.data.length > range.maxBytes) return out;
+        out.push(entry);
+        bytes += entry.data.length;
+      }
+    }
+    return out;
+  } finally {
+    const last = open as { handle: FileHandleLike } | null;
+    await last?.handle.close();
+  }
+}
+
+async function openSegment(fs: FileSystem, file: string, range: LocatedRange): Promise<FileHandleLike> {
+  try {
+    return await fs.open(file, 'r');
+  } catch (e) {
+    if (!hasErrorCode(e, 'ENOENT')) throw e;
+    throw new EntryRangeError(range.from, range.to, range.available, true, `its segment ${file} was deleted by a compaction meanwhile`);
+  }
+}
+
+/** Reads and checks the record at `row` (one pread of header and payload); returns its payload. */
+async function readRecordPayload(handle: FileHandleLike, file: string, row: RecordLocation): Promise<Buffer> {
+  const size = RECORD_HEADER_BYTES + row.length;
+  const buf = Buffer.allocUnsafe(size);
+  let done = 0;
+  while (done < size) {
+    const { bytesRead } = await handle.read(buf, done, size - done, row.offset + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  const checked = checkRecord(buf.subarray(0, done), 0, row.offset);
+  if (typeof checked === 'string') throw new CorruptLogError(file, row.offset, `on reading entries back: ${checked}`);
+  if (checked !== row.length) throw new CorruptLogError(file, row.offset, `on reading entries back: record length ${checked}, indexed ${row.length}`);
+  return buf.subarray(RECORD_HEADER_BYTES);
+}
+
+/** Decodes a record's entries block and checks it holds what the index says. */
+function decodeBlock(block: Buffer, file: string, row: RecordLocation): Entry[] {
+  let decoded: Entry[];
+  try {
+    decoded = decodeEntries(block);
+  } catch (e) {
+    if (e instanceof InvalidMessageError) throw new CorruptLogError(file, row.offset, `on reading entries back: ${e.reason}`);
+    throw e;
+  }
+  const count = row.last - row.first + 1;
+  if (decoded.length < count || decoded[0].index !== row.first) {
+    throw new CorruptLogError(file, row.offset, `on reading entries back: the record does not hold entries ${row.first}..${row.last}`);
+  }
+  return decoded;
+}

@@ -1,0 +1,170 @@
+/**
+ * The bounded in-memory log (issue 17 item 2), rule by rule: entries durable and applied
+ * leave memory beyond `logCacheBytes` (their terms stay); a follower that needs entries
+ * no longer in memory is served through a `readEntries` effect and the `entriesRead`
+ * event it brings back, not through a snapshot; what is not durable or not applied is
+ * never evicted.
+ */
+import type { Effect } from '../../src/core/effects';
+import type { RaftState } from '../../src/core/state';
+import { step } from '../../src/core/step';
+import type { Entry } from '../../src/messages/entry';
+import type { AppendEntries } from '../../src/messages/types';
+import { elect, entriesAt, makeState, msg, ok, types } from './helpers';
+
+/** n1 leads term 2 over a log of 20 entries of term 1 and its no-op at 21, all durable, committed and applied. */
+function leaderWithAppliedLog(cacheBytes = 0): RaftState {
+  const s = makeState({ term: 1, log: Array(20).fill(1), options: { logCacheBytes: cacheBytes } });
+  elect(s);
+  step(s, { kind: 'persisted', index: 21, term: 2 });
+  msg(s, 'n2', ok(2, 21));
+  expect(s.commitIndex).toBe(21);
+  step(s, { kind: 'applied', index: 21 });
+  return s;
+}
+
+/** n3 answers the leader's first probe: its log is empty. */
+function n3IsEmpty(s: RaftState): Effect[] {
+  if (s.role.name !== 'leader') throw new Error('n1 must lead');
+  const pr = s.role.progress.get('n3')!;
+  return msg(s, 'n3', { type: 'AppendEntriesResponse', term: s.term, success: false, matchIndex: 0, rejectedIndex: pr.next - 1, conflictIndex: 1, conflictTerm: 0, seq: 0 });
+}
+
+const reads = (effects: readonly Effect[]) => effects.filter((e): e is Extract<Effect, { type: 'readEntries' }> => e.type === 'readEntries');
+const appendsTo = (peer: string, effects: readonly Effect[]) =>
+  effects.flatMap((e) => (e.type === 'send' && e.to === peer && e.message.type === 'AppendEntries' ? [e.message] : [])) as AppendEntries[];
+/** What storage would return for [from, end): the leader's log as it was written. */
+const stored = (from: number, end: number, term: (i: number) => number = (i) => (i <= 20 ? 1 : 2)): Entry[] =>
+  Array.from({ length: end - from }, (_, i) => entriesAt(from + i, [term(from + i)])[0]);
+
+describe('the in-memory log holds what is not durable or not applied, and a cache of the rest', () => {
+  test('entries durable and applied are evicted beyond logCacheBytes; their terms stay', () => {
+    const s = leaderWithAppliedLog(0);
+    expect([s.log.cachedFrom, s.log.heldEntries, s.log.firstIndex]).toEqual([22, 0, 1]);
+    expect(s.log.termAt(7)).toBe(1);
+    expect(s.log.termAt(21)).toBe(2);
+  });
+
+  test('an entry not yet durable here, or durable but not yet applied, is never evicted', () => {
+    const s = leaderWithAppliedLog(0);
+    step(s, { kind: 'propose', commands: [{ kind: 1, data: new Uint8Array([9]) }, { kind: 1, data: new Uint8Array([9]) }], tokens: [1, 2], requestId: 1 });
+    msg(s, 'n2', ok(2, 23)); // a majority without the leader's own write: not durable here, not committed
+    expect(s.log.cachedFrom).toBe(22);
+    step(s, { kind: 'persisted', index: 23, term: 2 }); // durable and committed, handed to the application
+    expect([s.commitIndex, s.applyingIndex, s.appliedIndex]).toEqual([23, 23, 21]);
+    expect(s.log.cachedFrom).toBe(22);
+    step(s, { kind: 'applied', index: 22 });
+    expect(s.log.cachedFrom).toBe(23);
+    step(s, { kind: 'applied', index: 23 });
+    expect(s.log.cachedFrom).toBe(24);
+  });
+
+  test('the cache keeps the newest entries within logCacheBytes, evicting once it passes it by a quarter', () => {
+    // Each entry counts 1 byte of payload and 64 of overhead: 65 bytes.
+    const s = leaderWithAppliedLog(10 * 65);
+    expect(s.log.heldEntries).toBe(10); // 21 entries held > 12.5 entries' worth: evicted down to 10
+    expect(s.log.cachedFrom).toBe(12);
+    for (let i = 0; i < 2; i++) step(s, { kind: 'propose', commands: [{ kind: 1, data: new Uint8Array([i]) }], tokens: [i], requestId: i });
+    step(s, { kind: 'persisted', index: 23, term: 2 });
+    msg(s, 'n2', ok(2, 23));
+    step(s, { kind: 'applied', index: 23 });
+    expect(s.log.heldEntries).toBe(12); // 12 × 65 = 780 <= 812: within the quarter of slack
+    step(s, { kind: 'propose', commands: [{ kind: 1, data: new Uint8Array([3]) }], tokens: [3], requestId: 3 });
+    step(s, { kind: 'persisted', index: 24, term: 2 });
+    msg(s, 'n2', ok(2, 24));
+    step(s, { kind: 'applied', index: 24 });
+    expect([s.log.heldEntries, s.log.cachedFrom]).toEqual([10, 15]);
+  });
+});
+
+describe('a leader serves a follower behind its memory from storage', () => {
+  test('it asks storage for the entries (readEntries), up to where memory starts, and sends nothing else to it meanwhile', () => {
+    const s = leaderWithAppliedLog(0);
+    const fx = n3IsEmpty(s);
+    expect(reads(fx)).toEqual([{ type: 'readEntries', to: 'n3', from: 1, end: 22, maxBytes: 1 << 20, leaderTerm: 2 }]);
+    expect(appendsTo('n3', fx)).toEqual([]);
+    // A heartbeat tick meanwhile: a heartbeat goes, no second read.
+    const tick = step(s, { kind: 'heartbeatTick', epoch: s.epoch }).list;
+    expect(reads(tick)).toEqual([]);
+    expect(appendsTo('n3', tick).map((m) => m.entries.length)).toEqual([0]);
+  });
+
+  test('the entries read go out as the AppendEntries the follower needs; once it matches, replication streams on', () => {
+    const s = leaderWithAppliedLog(0);
+    n3IsEmpty(s);
+    const fx = step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 22) }).list;
+    const [probe] = appendsTo('n3', fx);
+    expect([probe.prevLogIndex, probe.prevLogTerm, probe.entries.map((e) => e.index)]).toEqual([0, 0, stored(1, 22).map((e) => e.index)]);
+    expect(reads(fx)).toEqual([]); // probing: one message until it is answered
+    // The follower accepts; new entries in memory stream to it from there.
+    step(s, { kind: 'propose', commands: [{ kind: 1, data: new Uint8Array([7]) }], tokens: [1], requestId: 1 });
+    const after = msg(s, 'n3', ok(2, 21));
+    expect(appendsTo('n3', after).map((m) => [m.prevLogIndex, m.entries.map((e) => e.index)])).toEqual([[21, [22]]]);
+  });
+
+  test('maxEntriesPerMessage bounds the read and what is sent of it', () => {
+    const s = makeState({ term: 1, log: Array(20).fill(1), options: { logCacheBytes: 0, maxEntriesPerMessage: 5 } });
+    elect(s);
+    step(s, { kind: 'persisted', index: 21, term: 2 });
+    msg(s, 'n2', ok(2, 21));
+    step(s, { kind: 'applied', index: 21 });
+    const fx = n3IsEmpty(s);
+    expect(reads(fx).map((r) => [r.from, r.end])).toEqual([[1, 6]]);
+    const sent = appendsTo('n3', step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 22) }).list);
+    expect(sent.map((m) => m.entries.length)).toEqual([5]);
+  });
+
+  test('an answer that is no longer wanted is dropped: another term, another start, or the follower moved on', () => {
+    const s = leaderWithAppliedLog(0);
+    n3IsEmpty(s);
+    expect(step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 1, entries: stored(1, 22) }).list).toEqual([]);
+    expect(step(s, { kind: 'entriesRead', to: 'n3', from: 5, leaderTerm: 2, entries: stored(5, 22) }).list).toEqual([]);
+    expect(step(s, { kind: 'entriesRead', to: 'n2', from: 1, leaderTerm: 2, entries: stored(1, 22) }).list).toEqual([]);
+    // n3 turns out to hold entries up to 21 (an answer to an earlier message): the read is not sent,
+    // and n3 is served from where it is now.
+    msg(s, 'n3', ok(2, 21));
+    const fx = step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 22) }).list;
+    expect(appendsTo('n3', fx).flatMap((m) => m.entries)).toEqual([]);
+    expect(reads(fx)).toEqual([]);
+  });
+
+  test('a leader that stepped down drops the answer', () => {
+    const s = leaderWithAppliedLog(0);
+    n3IsEmpty(s);
+    msg(s, 'n2', { type: 'AppendEntries', term: 3, leaderId: 'n2', prevLogIndex: 21, prevLogTerm: 2, entries: [], leaderCommit: 21, seq: 1 });
+    expect(s.role.name).toBe('follower');
+    expect(step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 22) }).list.filter((e) => e.type === 'send')).toEqual([]);
+  });
+
+  test('a failed read is asked again at the next heartbeat tick', () => {
+    const s = leaderWithAppliedLog(0);
+    n3IsEmpty(s);
+    expect(step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: null }).list).toEqual([]);
+    expect(reads(step(s, { kind: 'heartbeatTick', epoch: s.epoch }).list).map((r) => r.from)).toEqual([1]);
+  });
+
+  test('entries read that disagree with the log are not sent; the read is asked again at the tick', () => {
+    const s = leaderWithAppliedLog(0);
+    n3IsEmpty(s);
+    const fx = step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 22, () => 7) }).list;
+    expect(appendsTo('n3', fx)).toEqual([]);
+    expect(reads(step(s, { kind: 'heartbeatTick', epoch: s.epoch }).list).map((r) => r.from)).toEqual([1]);
+  });
+
+  test('a read unanswered for stallTicks heartbeat ticks is asked again', () => {
+    const s = leaderWithAppliedLog(0);
+    n3IsEmpty(s);
+    const asked = [1, 2, 3].map(() => reads(step(s, { kind: 'heartbeatTick', epoch: s.epoch }).list).length);
+    expect(asked).toEqual([0, 0, 1]); // stallTicks 2: dropped at the third tick
+  });
+
+  test('entries compacted away from storage too: a failed read is followed by the snapshot', () => {
+    const s = leaderWithAppliedLog(0);
+    n3IsEmpty(s);
+    step(s, { kind: 'snapshotTaken', index: 21, term: 2, compactUpTo: 21 }); // storage compacted while the read ran
+    step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: null });
+    const fx = step(s, { kind: 'heartbeatTick', epoch: s.epoch }).list;
+    expect(types(fx)).toContain('sendSnapshotChunk');
+    expect(reads(fx)).toEqual([]);
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * The bounded in-memory log (issue 17 item 2): entries durable and applied are evicted
+ * from memory beyond `log.cacheBytes`, and a leader serves a follower that lags past its
+ * cache with entries read back from storage, not with a snapshot.
+ */
+import { plain } from '../storage/conformance';
+import { kvCluster } from './kvMachine';
+
+const PAD = '.'.repeat(100);
+
+describe('bounded in-memory log', () => {
+  test('a follower that lags past the cache catches up from the leader’s log in storage, without a snapshot', async () => {
+    const cacheBytes = 2_048; // about 12 entries of ~170 bytes (payload + overhead)
+    const { c, machine } = kvCluster({ nodes: 3, seed: 1701, nodeOptions: { log: { cacheBytes } } });
+    const snapshots = c.hub.intercept((e) => e.message.type === 'InstallSnapshot', 'pass');
+    const leader = await c.waitForLeader();
+    const lagging = c.ids.find((id) => id !== leader)!;
+    c.hub.isolate(lagging);
+    for (let i = 0; i < 300; i++) await c.propose(leader, `k${i % 41}=v${i}${PAD}`);
+    await c.clock.advance(50);
+    const view = c.replication(leader);
+    const laggingMatch = view.progress!.get(lagging)!.match;
+    expect(view.held.from).toBeGreaterThan(laggingMatch + 250); // what it needs is no longer in memory
+    expect(view.held.bytes).toBeLessThanOrEqual(cacheBytes);
+    const readsBefore = c.storage(leader).reads.calls;
+    c.hub.heal();
+    await c.waitFor(() => machine(lagging).appliedIndex === machine(leader).appliedIndex, 10_000);
+    expect(c.storage(leader).reads.calls - readsBefore).toBeGreaterThan(0);
+    expect(c.storage(leader).reads.entries).toBeGreaterThanOrEqual(250);
+    expect(machine(lagging).restores).toEqual([]);
+    expect(snapshots.seen).toEqual([]);
+    expect(machine(lagging).map).toEqual(machine(leader).map);
+    await c.clock.advance(50);
+    expect(plain(c.storage(lagging).durableEntries())).toEqual(plain(c.storage(leader).durableEntries()));
+    await c.stop();
+  });
+});

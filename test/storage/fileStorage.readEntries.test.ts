@@ -1,0 +1,138 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { EntryRangeError } from '../../src/errors';
+import { CorruptLogError } from '../../src/storage/fileErrors';
+import { FileStorage } from '../../src/storage/fileStorage';
+import { FileSystem, nodeFileSystem } from '../../src/storage/fileSystem';
+import { chunk, entries, plain, snapshotMeta, takeSnapshot } from './conformance';
+import { TempDirs } from './tempDirs';
+
+const dirs = new TempDirs('rxraft-read-');
+afterAll(() => dirs.removeAll());
+
+/** A file system whose opens of segments for reading wait until `release()` (while `hold()` is in effect). */
+class GatedFileSystem implements FileSystem {
+  private gate: Promise<void> | null = null;
+  private opened: (() => void) | null = null;
+  release: () => void = () => undefined;
+
+  /** Holds the next reads; resolves once one is waiting at the gate. */
+  hold(): Promise<void> {
+    this.gate = new Promise<void>((resolve) => (this.release = resolve));
+    return new Promise<void>((resolve) => (this.opened = resolve));
+  }
+
+  async open(file: string, flags: string | number, mode?: number) {
+    if (flags === 'r' && file.endsWith('.wal') && this.gate) {
+      this.opened?.();
+      await this.gate;
+    }
+    return nodeFileSystem.open(file, flags, mode);
+  }
+
+  readdir = (p: string) => nodeFileSystem.readdir(p);
+  mkdir = (p: string, o: { recursive: true }) => nodeFileSystem.mkdir(p, o);
+  rename = (a: string, b: string) => nodeFileSystem.rename(a, b);
+  unlink = (p: string) => nodeFileSystem.unlink(p);
+  link = (a: string, b: string) => nodeFileSystem.link(a, b);
+  readFile = (p: string) => nodeFileSystem.readFile(p);
+}
+
+describe('FileStorage.readEntries', () => {
+  let dir: string;
+  let storage: FileStorage | null = null;
+
+  beforeEach(() => {
+    dir = dirs.make();
+  });
+
+  afterEach(async () => {
+    await storage?.close();
+    storage = null;
+    dirs.removeAll();
+  });
+
+  const open = async (fsys: FileSystem = nodeFileSystem) => {
+    await storage?.close();
+    storage = await FileStorage.open(dir, { fs: fsys, maxSegmentBytes: 2048 });
+    await storage.load();
+    return storage;
+  };
+
+  test('a read located before a conflicting append returns the log as it was when called, never a mix', async () => {
+    const gated = new GatedFileSystem();
+    const s = await open(gated);
+    await s.append(entries(1, 10, 1, 20));
+    const waiting = gated.hold();
+    const read = s.readEntries(3, 11, 1 << 20);
+    await waiting;
+    await s.append(entries(5, 6, 2, 20)); // durable before the read touches the file
+    gated.release();
+    expect(plain(await read)).toEqual(plain(entries(3, 10, 1, 20)));
+    expect(plain(await s.readEntries(3, 7, 1 << 20))).toEqual(plain([...entries(3, 4, 1, 20), ...entries(5, 6, 2, 20)]));
+  });
+
+  test('a compaction that deletes the segment while a read waits makes it reject as compacted', async () => {
+    const gated = new GatedFileSystem();
+    const s = await open(gated);
+    for (let i = 1; i <= 60; i += 10) await s.append(entries(i, i + 9, 1, 100)); // several segments of 2 KiB
+    const waiting = gated.hold();
+    const read = s.readEntries(1, 3, 1 << 20).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await waiting;
+    await takeSnapshot(s, snapshotMeta(60, 1), [chunk(10, 1)]);
+    expect(fs.readdirSync(dir)).not.toContain('0000000000000001.wal');
+    gated.release();
+    const error = await read;
+    expect(error).toBeInstanceOf(EntryRangeError);
+    expect((error as EntryRangeError).compacted).toBe(true);
+  });
+
+  test('a record damaged on disk after it was written is refused with CorruptLogError naming it; the storage keeps working', async () => {
+    const s = await open();
+    await s.append(entries(1, 3, 1, 50));
+    await s.append(entries(4, 6, 1, 50));
+    const segment = path.join(dir, '0000000000000001.wal');
+    const bytes = fs.readFileSync(segment);
+    const second = 16 + 20 + (4 + 3 * (21 + 50)); // file header, then the first record
+    bytes[second + 20 + 40] ^= 0xff; // a payload byte of the second record
+    fs.writeFileSync(segment, bytes);
+    const error = await s.readEntries(4, 5, 1 << 20).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CorruptLogError);
+    expect((error as CorruptLogError).offset).toBe(second);
+    expect((error as CorruptLogError).reason).toMatch(/checksum mismatch/);
+    expect(plain(await s.readEntries(1, 4, 1 << 20))).toEqual(plain(entries(1, 3, 1, 50)));
+    await s.append(entries(7, 7, 1, 50));
+    expect(plain(await s.readEntries(7, 8, 1 << 20))).toEqual(plain(entries(7, 7, 1, 50)));
+  });
+
+  test('after a torn last write is cut at open, the index ends where the log does', async () => {
+    let s = await open();
+    await s.append(entries(1, 4, 1, 30));
+    await s.append(entries(5, 8, 1, 30));
+    await s.close();
+    storage = null;
+    const segment = path.join(dir, '0000000000000001.wal');
+    const size = fs.statSync(segment).size;
+    fs.truncateSync(segment, size - 10); // the last write torn
+    s = await open();
+    expect(plain(await s.readEntries(1, 5, 1 << 20))).toEqual(plain(entries(1, 4, 1, 30)));
+    expect((await s.readEntries(5, 6, 1 << 20).catch((e: unknown) => e)) as EntryRangeError).toBeInstanceOf(EntryRangeError);
+    await s.append(entries(5, 6, 2, 30));
+    expect(plain(await s.readEntries(4, 7, 1 << 20))).toEqual(plain([...entries(4, 4, 1, 30), ...entries(5, 6, 2, 30)]));
+  });
+
+  test('reads hold no descriptor once settled', async () => {
+    const s = await open();
+    for (let i = 1; i <= 40; i += 5) await s.append(entries(i, i + 4, 1, 100)); // several segments
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.wal')).length).toBeGreaterThan(2);
+    const before = fs.readdirSync('/proc/self/fd').length;
+    for (let i = 0; i < 20; i++) await s.readEntries(1, 41, 1 << 20);
+    expect(fs.readdirSync('/proc/self/fd').length).toBe(before);
+  });
+});
