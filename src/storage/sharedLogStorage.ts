@@ -161,7 +161,9 @@ export class SharedLogStorage implements Storage {
 
   /**
    * The durable entries `[from, to)` (see `Storage.readEntries`), read from the shared
-   * log's segments that hold them; not queued behind writes. Rejects with
+   * log's segments that hold them; not queued behind writes. Limit: each segment holding
+   * part of the range is read whole (no per-record index yet, unlike `FileStorage`), so
+   * with large segments a catch-up read costs up to a segment per call. Rejects with
    * `EntryRangeError` for a range outside the durable log, `StorageFailedError` after a
    * failure.
    */
