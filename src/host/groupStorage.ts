@@ -1,8 +1,11 @@
 import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
+import { StorageFailedError } from '../errors';
 import type { GroupId } from '../messages/groupId';
 import { FileStorage } from '../storage/fileStorage';
 import { hasErrorCode, nodeFileSystem, syncDirectory } from '../storage/fileSystem';
+import { SharedLog, SharedLogOptions } from '../storage/sharedLog';
+import { SharedLogStorage } from '../storage/sharedLogStorage';
 import type { Storage } from '../storage/storage';
 
 /** Makes (or reopens) the storage of a group, given its id. */
@@ -13,12 +16,15 @@ export interface GroupStorage {
   open(group: GroupId): Promise<Storage>;
   /** Frees what `group` holds (its directory); nothing for storage made by a factory. */
   remove(group: GroupId): Promise<void>;
+  /** Releases what the groups share (the shared log), once every group's storage is closed. */
+  close?(): Promise<void>;
 }
 
 /**
  * The storage of a host's groups: with `dataDir`, each group's `FileStorage` lives in
- * `<dataDir>/groups/<groupId>/` (one write-ahead log per group in this version; a log
- * shared by every group of a host is a later step of issue 19). Removing a group moves
+ * `<dataDir>/groups/<groupId>/` (one write-ahead log per group); with `sharedLog` too,
+ * every group writes into one `SharedLog` in `<dataDir>/wal/` (one write and one fsync
+ * per turn for all groups) and keeps only its snapshots in its directory. Removing a group moves
  * its directory to `<dataDir>/removing/<groupId>` (an atomic rename, made durable before
  * anything is deleted, so a crash never leaves a half-deleted group where the host would
  * reopen it), then deletes it. With `factory`, the factory's storage is used and
@@ -30,27 +36,75 @@ export interface GroupStorage {
  * await s.close();
  * await storage.remove('orders-1');          // the directory is gone
  */
-export function groupStorage(options: { dataDir?: string; factory?: GroupStorageFactory }): GroupStorage {
-  const { dataDir, factory } = options;
+export function groupStorage(options: { dataDir?: string; factory?: GroupStorageFactory; sharedLog?: boolean | SharedLogOptions }): GroupStorage {
+  const { dataDir, factory, sharedLog } = options;
   if (factory) return { open: async (group) => factory(group), remove: async () => undefined };
   if (dataDir === undefined) throw new Error('groupStorage needs dataDir or factory');
+  if (sharedLog) return sharedLogGroups(dataDir, sharedLog === true ? {} : sharedLog);
   const groups = path.join(dataDir, 'groups');
   return {
-    open: (group) => FileStorage.open(path.join(groups, group)),
+    open: async (group) => {
+      await refuseSharedLog(dataDir);
+      return FileStorage.open(path.join(groups, group));
+    },
     remove: (group) => removeDirectory(path.join(groups, group), path.join(dataDir, 'removing', group)),
   };
 }
 
-/** Renames `dir` to `trash` (durably), then deletes it; a missing `dir` is already removed. */
-async function removeDirectory(dir: string, trash: string): Promise<void> {
+/**
+ * The groups of a host on one `SharedLog` in `<dataDir>/wal/` (opened with the first
+ * group, closed by `close`), each group's snapshots in `<dataDir>/groups/<id>/snapshots`.
+ * Removing a group moves its directory to `<dataDir>/removing/<id>` (durably), writes a
+ * durable Removed record that makes its records in the log dead, then deletes the
+ * directory; a crash in between is finished when the log is opened next.
+ */
+function sharedLogGroups(dataDir: string, options: SharedLogOptions): GroupStorage {
+  let opened: Promise<SharedLog> | null = null;
+  const log = () =>
+    (opened ??= SharedLog.open(dataDir, options).catch((e: unknown) => {
+      opened = null; // a later call tries again
+      throw e;
+    }));
+  return {
+    open: async (group) => SharedLogStorage.open(await log(), group),
+    remove: async (group) => {
+      const shared = await log();
+      await removeDirectory(path.join(dataDir, 'groups', group), path.join(dataDir, 'removing', group), () => shared.removeGroup(group));
+    },
+    close: async () => {
+      if (opened) await (await opened.catch(() => null))?.close();
+    },
+  };
+}
+
+/** Throws if `dataDir` holds a shared log: its groups' state is there, a per-group `FileStorage` would start empty. */
+async function refuseSharedLog(dataDir: string): Promise<void> {
+  try {
+    await nodeFileSystem.readdir(path.join(dataDir, 'wal'));
+  } catch (e) {
+    if (hasErrorCode(e, 'ENOENT')) return;
+    throw e;
+  }
+  throw new StorageFailedError(`${dataDir} holds a shared write-ahead log (wal/): open the host with sharedLog: true`);
+}
+
+/**
+ * Renames `dir` to `trash` (durably), runs `beforeDelete` (a missing `dir` runs it too),
+ * then deletes `trash` (durably).
+ */
+async function removeDirectory(dir: string, trash: string, beforeDelete: () => Promise<void> = async () => undefined): Promise<void> {
   await rm(trash, { recursive: true, force: true }); // left by a removal a crash interrupted
   await nodeFileSystem.mkdir(path.dirname(trash), { recursive: true });
   try {
     await nodeFileSystem.rename(dir, trash);
   } catch (e) {
-    if (hasErrorCode(e, 'ENOENT')) return;
-    throw e;
+    if (!hasErrorCode(e, 'ENOENT')) throw e;
+    await beforeDelete();
+    return;
   }
   await syncDirectory(nodeFileSystem, path.dirname(dir));
+  await beforeDelete();
   await rm(trash, { recursive: true, force: true });
+  // Durably gone: a leftover coming back after a crash would be taken for an unfinished removal.
+  await syncDirectory(nodeFileSystem, path.dirname(trash));
 }

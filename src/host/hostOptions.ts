@@ -12,8 +12,15 @@ export interface RaftHostOptions {
   readonly id: NodeId;
   /** The transport every group on this host shares (`tcpHostTransport`, or `MemoryHub.connectHost` in tests). The host closes it when it stops. */
   readonly transport: HostTransport;
-  /** Each group's `FileStorage` lives in `<dataDir>/groups/<groupId>/`. Exactly one of `dataDir` and `storage`. */
+  /** Each group's `FileStorage` lives in `<dataDir>/groups/<groupId>/` (or, with `sharedLog`, its snapshots do). Exactly one of `dataDir` and `storage`. */
   readonly dataDir?: string;
+  /**
+   * With `dataDir`: every group writes into one write-ahead log of the host in
+   * `<dataDir>/wal/` (one write and one fsync per turn for all groups that wrote in it;
+   * see `SharedLog`), keeping only its snapshots in `<dataDir>/groups/<groupId>/`.
+   * Default false: one `FileStorage` per group. A data directory is one or the other.
+   */
+  readonly sharedLog?: boolean;
   /** Or: a group's storage, made by you (removing a group then frees nothing). */
   readonly storage?: GroupStorageFactory;
   /** Options every group starts with; a group's own options override them (e.g. `scheduler`, `electionTimeout`). */
@@ -39,6 +46,8 @@ export function checkHostOptions(options: RaftHostOptions): RaftHostOptions {
   if ((dataDir === undefined) === (storage === undefined)) throw new InvalidOptionsError('dataDir / storage', 'give exactly one of dataDir and storage');
   if (dataDir !== undefined && (typeof dataDir !== 'string' || dataDir.length === 0)) throw new InvalidOptionsError('dataDir', 'dataDir must be a directory path');
   if (storage !== undefined && typeof storage !== 'function') throw new InvalidOptionsError('storage', 'storage must be a function (groupId) => Storage');
+  if (options.sharedLog !== undefined && typeof options.sharedLog !== 'boolean') throw new InvalidOptionsError('sharedLog', 'sharedLog must be a boolean');
+  if (options.sharedLog && dataDir === undefined) throw new InvalidOptionsError('sharedLog', 'sharedLog needs dataDir');
   if (maxGroups !== undefined && !(Number.isSafeInteger(maxGroups) && maxGroups > 0)) {
     throw new InvalidOptionsError('maxGroups', `maxGroups must be a positive integer, got ${String(maxGroups)}`);
   }

@@ -55,8 +55,9 @@ export interface RaftHost {
  * messages of one turn for one host travel in one frame. The leaders of its groups
  * heartbeat on one shared clock per interval, so their heartbeats share those frames.
  * A group's members are host ids.
- * In this version each group keeps its own log (`<dataDir>/groups/<groupId>/`); one
- * write-ahead log shared by a host's groups, and quiescing idle groups, are later steps.
+ * Each group keeps its own log (`<dataDir>/groups/<groupId>/`), or with `sharedLog: true`
+ * all groups write into one log of the host (`<dataDir>/wal/`, one fsync per turn for all
+ * of them); quiescing idle groups is a later step.
  *
  * @example
  * const transport = tcpHostTransport({ id: 'h1', listen: { host: '0.0.0.0', port: 7001 }, peers, clusterId: 'shards', secret });
@@ -90,7 +91,7 @@ class Host implements RaftHost {
     this.id = options.id;
     this.errors$ = this.errors.asObservable();
     this.maxGroups = options.maxGroups ?? 10_000;
-    this.storage = groupStorage({ dataDir: options.dataDir, factory: options.storage });
+    this.storage = groupStorage({ dataDir: options.dataDir, factory: options.storage, sharedLog: options.sharedLog });
     this.router = new GroupRouter(options.transport, (e) => this.errors.next(e));
     this.transportErrors = options.transport.errors$.subscribe((e) => this.errors.next(e));
   }
@@ -148,6 +149,7 @@ class Host implements RaftHost {
     this.stopping ??= (async () => {
       await Promise.allSettled([...this.running.values()].map((node) => node.stop(options)));
       await Promise.allSettled([...this.removing.values()]);
+      await this.storage.close?.().catch((e: unknown) => this.errors.next(e instanceof Error ? e : new Error(String(e))));
       this.router.stop();
       this.transportErrors.unsubscribe();
       await this.options.transport.close();

@@ -41,6 +41,8 @@ export const RecordType = {
   SnapshotChunk: 4,
   /** Payload: the end of a complete snapshot file and the log compaction it commits. */
   SnapshotEnd: 5,
+  /** Payload: one Raft group's record in a host's shared write-ahead log (`sharedLogRecords.ts`). */
+  Group: 6,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
@@ -155,7 +157,7 @@ export function checkRecord(buf: Buffer, at: number, fileOffset: number = at): n
   const end = at + RECORD_HEADER_BYTES + length;
   if (end > buf.length) return `record length ${length} runs past the end of the file`;
   const type = buf[at + 8];
-  if (type < RecordType.Entries || type > RecordType.SnapshotEnd) return `unknown record type ${type}`;
+  if (type < RecordType.Entries || type > RecordType.Group) return `unknown record type ${type}`;
   if ((buf[at + 9] & ~KNOWN_FLAGS) !== 0 || buf.readUInt16BE(at + 10) !== 0) return 'reserved header bits set';
   if (buf.readUInt32BE(at + 16) !== fileOffset % TWO_32) return 'record offset field does not match its position';
   if (crc32(buf.subarray(at + 4, end)) !== buf.readUInt32BE(at)) return 'checksum mismatch';

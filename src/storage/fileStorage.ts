@@ -574,7 +574,7 @@ export class FileStorage implements Storage {
  * Why `entries` cannot be appended to a log ending at `lastIndex` whose entries up to
  * `compactedThrough` are compacted away, or null.
  */
-function checkContiguous(entries: readonly Entry[], lastIndex: number, compactedThrough: number): string | null {
+export function checkContiguous(entries: readonly Entry[], lastIndex: number, compactedThrough: number): string | null {
   const first = entries[0].index;
   if (!Number.isSafeInteger(first) || first < 1) return `first index ${first} is not a positive integer`;
   if (first > lastIndex + 1) return 'it would leave a gap';

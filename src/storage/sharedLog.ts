@@ -1,0 +1,531 @@
+import { constants as fsConstants } from 'fs';
+import * as path from 'path';
+import { RaftError, StorageFailedError } from '../errors';
+import { entriesBlock } from '../messages/entryBlocks';
+import type { Entry } from '../messages/entry';
+import { DirectoryLock } from './fileDirectoryLock';
+import { segmentName } from './fileLog';
+import { FILE_HEADER_BYTES, RECORD_HEADER_BYTES, RecordFlag, RecordType, writeRecordHeader } from './fileRecordFraming';
+import { FileHandleLike, FileSystem, hasErrorCode, nodeFileSystem, syncDirectory, unlinkIfExists, writeFully } from './fileSystem';
+import { GroupLog } from './sharedLogGroups';
+import { damageBody, decodeEntriesBody, encodeGroupRecord, GroupRecordKind, hardStateBody } from './sharedLogRecords';
+import { CorruptLogError } from './fileErrors';
+import { EntryRangeError, InvalidMessageError } from '../errors';
+import { createSharedSegment, readSegmentRecords, SharedTornTail } from './sharedLogSegments';
+import { recoverSharedLog, removeTree, SnapshotsAtOpen } from './sharedLogRecovery';
+
+export interface SharedLogOptions {
+  /** A segment is closed and the next one started when a write would take it past this size (default 64 MiB). */
+  readonly maxSegmentBytes?: number;
+  /**
+   * The oldest segment, when only a few groups' records still pin it, is freed by
+   * rewriting those records into the current segment, if they total at most this many
+   * bytes (default: a quarter of `maxSegmentBytes`). Past it the segment stays.
+   */
+  readonly rewriteBudgetBytes?: number;
+  /** File-system operations (default: `fs/promises`); tests pass a facade that fails or counts. */
+  readonly fs?: FileSystem;
+  /**
+   * How a flush is made durable: `'fdatasync'` writes, then fdatasyncs; `'dsync'` opens
+   * segments O_DSYNC so the write itself is durable (one thread-pool round trip instead
+   * of two). Default: `'dsync'` with the real file system (where the platform has
+   * O_DSYNC), `'fdatasync'` with a custom `fs`.
+   */
+  readonly logSync?: 'dsync' | 'fdatasync';
+}
+
+/** Counters of a `SharedLog` (for tests, benchmarks and metrics). */
+export interface SharedLogStats {
+  /** write(2) calls of log records: one per flush, however many groups wrote in it. */
+  readonly writes: number;
+  /** Syncs of the log: one per flush (its fdatasync, or its O_DSYNC write), plus two per segment created and one per segment freed. */
+  readonly fsyncs: number;
+  /** Segment files now. */
+  readonly segments: number;
+  /** Segments deleted because no live group needed them. */
+  readonly freedSegments: number;
+  /** Rewrites of a few groups' live records out of the oldest segment, so it could be freed. */
+  readonly rewrites: number;
+  /** Groups the log knows of (with live records, or open). */
+  readonly groups: number;
+}
+
+/** What recovery did at open. */
+export interface SharedLogRecovery {
+  readonly segments: number;
+  /** A torn last write cut away, or null. A complete cut record is reported as damage to every group (`StorageDamage`). */
+  readonly tornTail: SharedTornTail | null;
+}
+
+/** One call waiting for the log, settled in call order. */
+interface LogOp {
+  /** A group record's payload to write, or null (a barrier, or a task). */
+  readonly payload: Buffer | null;
+  /** Called once the payload is durable in segment `segment`. */
+  readonly applied: ((segment: number) => void) | null;
+  /** Runs alone, in order; a throw rejects this op only (unless the log failed meanwhile). */
+  readonly task: (() => Promise<void>) | null;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+export const DEFAULT_SHARED_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * One write-ahead log shared by every Raft group of a host, in `<dataDir>/wal/`: segment
+ * files `<16-digit sequence>.wal` holding group-tagged records (`sharedLogRecords.ts`),
+ * CRC-framed like `FileStorage`'s (`fileRecordFraming.ts`). Each group reads and writes
+ * it through its own `SharedLogStorage` view.
+ *
+ * - **One write, one sync per flush for every group.** Calls of all groups made in one
+ *   event-loop turn (and those arriving while a write is in flight) are written by one
+ *   write(2) made durable by one fdatasync (or by O_DSYNC: `logSync`); then their
+ *   promises resolve, in call order. `stats()` counts both.
+ * - **Order.** Operations take effect in call order across all groups; a task (a
+ *   snapshot commit, reading a group's log back) runs alone between writes. A snapshot
+ *   commit enters the queue only once its chunks are durable (`SharedLogStorage` holds
+ *   that group's later calls meanwhile), so the queue waits for its end record, rename
+ *   and directory sync only, never for a large snapshot's data.
+ * - **Fail-stop for the host.** A failed write or sync fails that call and every later
+ *   one of every group: one log, one fate.
+ * - **Freeing segments.** A segment is deleted (oldest first, each deletion made durable
+ *   before the next) once no group needs a record in it: every group's records there are
+ *   compacted by its snapshot, superseded by later records, or its group was removed.
+ *   What pins a segment: a group's live (uncompacted) entries, its latest hard state,
+ *   damage not yet cleared, a Removed record while older segments exist. An idle group
+ *   pins the segment holding its latest hard state and uncompacted tail; when the oldest
+ *   segment is pinned only by records totalling at most `rewriteBudgetBytes`, those
+ *   groups' live records (whole tail, hard state, damage) are rewritten into the current
+ *   segment and the segment is freed. A group whose uncompacted tail is larger pins its
+ *   segments until it compacts (as with `FileStorage`, a log that never compacts grows).
+ * - **Recovery.** `open` scans the log once for every group (the compaction of each
+ *   group comes from its snapshot in `<dataDir>/groups/<id>/snapshots`), cuts a torn
+ *   last write, and refuses other damage with `CorruptLogError`.
+ * - **Crash model.** A crash keeps a prefix of the calls of all groups, in call order.
+ *   The simulator (`rxraft/testing`) keeps one `MemoryStorage` per group, each losing
+ *   its own unsynced writes on a crash: every crash state of the shared log is one of
+ *   those (a prefix of the whole order is a prefix of each group's), so what the
+ *   simulator checks covers it (a host crash there is modelled by crashing the storage
+ *   of every group of the host at once).
+ *
+ * @example
+ * const log = await SharedLog.open('/var/lib/shards');
+ * const g1 = await SharedLogStorage.open(log, 'g1');
+ * const g2 = await SharedLogStorage.open(log, 'g2');
+ * await Promise.all([g1.append(entriesOf1), g2.append(entriesOf2)]);
+ * log.stats().fsyncs; // one more than before, for both
+ * await Promise.all([g1.close(), g2.close()]);
+ * await log.close();
+ */
+export class SharedLog {
+  private queue: LogOp[] = [];
+  private flushScheduled = false;
+  private flushing: Promise<void> | null = null;
+  private failure: StorageFailedError | null = null;
+  private closed: Promise<void> | null = null;
+  /** A segment may have become free (a roll, a compaction, a removal). */
+  private mayFree = false;
+  private readonly counters = { writes: 0, fsyncs: 0, freedSegments: 0, rewrites: 0 };
+  private readonly flushNow = () => this.startFlush();
+
+  private constructor(
+    /** The host's data directory. */
+    readonly dataDir: string,
+    /** `<dataDir>/wal`. */
+    readonly walDir: string,
+    readonly fs: FileSystem,
+    private readonly lock: DirectoryLock,
+    private readonly directory: FileHandleLike,
+    private readonly maxSegmentBytes: number,
+    private readonly rewriteBudget: number,
+    /** Segments are opened O_DSYNC: a write is durable when it returns, no fdatasync. */
+    private readonly writeThrough: boolean,
+    /** Every group the log knows of. */
+    readonly groups: Map<string, GroupLog>,
+    private first: number,
+    private current: number,
+    private handle: FileHandleLike,
+    /** Invariant: every byte of the current segment before it is written and synced. */
+    private writeOffset: number,
+    private nextWrite: number,
+    readonly recovery: SharedLogRecovery,
+    /** The groups' snapshot files as recovery opened them, until each group's view takes its own. */
+    private readonly snapshotsAtOpen: Map<string, SnapshotsAtOpen>,
+  ) {}
+
+  /**
+   * Opens (creating if needed) the shared log of `dataDir`: locks `<dataDir>/wal`
+   * (`DirectoryLockedError` if held), reads every group's snapshot, scans the log once,
+   * cuts a torn last write. Throws `CorruptLogError` for damage elsewhere,
+   * `StorageFailedError` on I/O errors.
+   *
+   * @example
+   * const log = await SharedLog.open(dataDir, { maxSegmentBytes: 16 << 20 });
+   * if (log.recovery.tornTail) console.warn('cut a torn write', log.recovery.tornTail);
+   */
+  static async open(dataDir: string, options: SharedLogOptions = {}): Promise<SharedLog> {
+    const fs = options.fs ?? nodeFileSystem;
+    const maxSegmentBytes = options.maxSegmentBytes ?? DEFAULT_SHARED_SEGMENT_BYTES;
+    if (!Number.isSafeInteger(maxSegmentBytes) || maxSegmentBytes < 64 || maxSegmentBytes > 0xffff_ffff) {
+      throw new RangeError(`maxSegmentBytes must be an integer from 64 to 2^32 - 1, got ${maxSegmentBytes}`);
+    }
+    const rewriteBudget = options.rewriteBudgetBytes ?? Math.floor(maxSegmentBytes / 4);
+    if (!Number.isSafeInteger(rewriteBudget) || rewriteBudget < 0) throw new RangeError(`rewriteBudgetBytes must be a non-negative integer, got ${rewriteBudget}`);
+    const walDir = path.join(dataDir, 'wal');
+    let lock: DirectoryLock | null = null;
+    let directory: FileHandleLike | null = null;
+    try {
+      const created = await fs.mkdir(walDir, { recursive: true });
+      if (created !== undefined) await syncDirectory(fs, path.dirname(path.resolve(walDir)));
+      lock = await DirectoryLock.acquire(fs, walDir);
+      directory = await fs.open(walDir, 'r');
+      const writeThrough = (options.logSync ?? (options.fs ? 'fdatasync' : 'dsync')) === 'dsync' && typeof fsConstants.O_DSYNC === 'number';
+      const r = await recoverSharedLog(fs, dataDir, walDir, directory, writeThrough);
+      const log = new SharedLog(dataDir, walDir, fs, lock, directory, maxSegmentBytes, rewriteBudget, writeThrough, r.groups, r.first, r.current, r.handle, r.writeOffset, r.nextWrite, r.recovery, r.snapshots);
+      await log.finishRemovals(r.removing);
+      return log;
+    } catch (e) {
+      await directory?.close().catch(() => undefined);
+      if (lock) await lock.release().catch(() => undefined);
+      if (e instanceof RaftError) throw e;
+      throw new StorageFailedError(`cannot open the shared log in ${walDir}: ${errorMessage(e)}`, e);
+    }
+  }
+
+  /** The counters (see `SharedLogStats`). */
+  stats(): SharedLogStats {
+    return { ...this.counters, segments: this.current - this.first + 1, groups: this.groups.size };
+  }
+
+  /** The durable state of `group` (created empty if the log has none). */
+  group(group: string): GroupLog {
+    let state = this.groups.get(group);
+    if (!state) {
+      state = new GroupLog(group);
+      state.entries = [];
+      this.groups.set(group, state);
+    }
+    return state;
+  }
+
+  /** The snapshot files recovery opened for `group` (handed out once), or null. */
+  takeSnapshots(group: string): SnapshotsAtOpen | null {
+    const opened = this.snapshotsAtOpen.get(group) ?? null;
+    this.snapshotsAtOpen.delete(group);
+    return opened;
+  }
+
+  /** The reason the log stopped (fail-stop), or null. */
+  get failed(): StorageFailedError | null {
+    return this.failure;
+  }
+
+  /** Writes one group record in the next flush; `applied` runs once it is durable, before the promise resolves. */
+  write(payload: Buffer, applied: (segment: number) => void): Promise<void> {
+    return this.enqueue({ payload, applied, task: null });
+  }
+
+  /** Settles in order after every call made before it, writing nothing. */
+  barrier(): Promise<void> {
+    return this.enqueue({ payload: null, applied: null, task: null });
+  }
+
+  /** Runs `task` alone, in order with the writes. */
+  task(task: () => Promise<void>): Promise<void> {
+    return this.enqueue({ payload: null, applied: null, task });
+  }
+
+  /** Within a task: makes the next write go into a segment holding no records yet, and returns its sequence. */
+  async startFreshSegment(): Promise<number> {
+    if (this.writeOffset > FILE_HEADER_BYTES) await this.roll();
+    return this.current;
+  }
+
+  /** Within a task: a group's records may have died (compaction); segments may be freed after this flush. */
+  noteMayFree(): void {
+    this.mayFree = true;
+  }
+
+  /**
+   * Within a task: the live entries of `groups` (after their compaction points), read
+   * from the segments holding their latest copies (see `GroupLog.liveRanges`): one read
+   * of each such segment. Throws `CorruptLogError` if a record is damaged or an entry
+   * the index says is there is not.
+   */
+  async readLive(groups: readonly GroupLog[]): Promise<Map<string, Entry[]>> {
+    const bySegment = new Map<number, Map<string, { readonly lo: number; readonly hi: number }>>();
+    for (const g of groups) {
+      for (const [segment, range] of g.liveRanges()) (bySegment.get(segment) ?? bySegment.set(segment, new Map()).get(segment)!).set(g.id, range);
+    }
+    const found = new Map<string, Map<number, Entry>>(groups.map((g) => [g.id, new Map()]));
+    for (const segment of [...bySegment.keys()].sort((a, b) => a - b)) {
+      const wanted = bySegment.get(segment)!;
+      const file = path.join(this.walDir, segmentName(segment));
+      for (const { record, offset } of await readSegmentRecords(this.fs, this.walDir, segment, segment === this.current ? this.writeOffset : null)) {
+        const range = wanted.get(record.group);
+        if (!range || record.kind !== GroupRecordKind.Entries) continue;
+        const into = found.get(record.group)!;
+        for (const e of decodeOrCorrupt(record.body, file, offset)) if (e.index >= range.lo && e.index <= range.hi) into.set(e.index, e);
+      }
+    }
+    const out = new Map<string, Entry[]>();
+    for (const g of groups) {
+      const entries = [...found.get(g.id)!.values()].sort((a, b) => a.index - b.index);
+      let expected = 0;
+      for (const range of g.liveRanges().values()) expected += range.hi - range.lo + 1;
+      if (entries.length !== expected || entries.some((e, i) => e.index !== entries[0].index + i)) {
+        throw new CorruptLogError(path.join(this.walDir, segmentName(this.current)), 0, `group ${g.id}: ${expected} live entries expected, ${entries.length} found`);
+      }
+      out.set(g.id, entries);
+    }
+    return out;
+  }
+
+  /**
+   * The durable entries `[from, to)` of `group` as of this call, read from the segments
+   * holding them (not queued behind writes: what is written after the call is not seen),
+   * at most `maxBytes` of payload but at least one entry. The caller checked the range
+   * (`checkEntryRange`). A segment freed while reading (its entries compacted, or
+   * rewritten forward) rejects with `EntryRangeError` marked compacted.
+   */
+  async readRange(group: GroupLog, from: number, to: number, maxBytes: number): Promise<Entry[]> {
+    const current = this.current;
+    const limit = this.writeOffset;
+    const ranges = [...group.liveRanges()]
+      .filter(([, r]) => r.hi >= from && r.lo < to)
+      .map(([segment, r]) => ({ segment, lo: Math.max(r.lo, from), hi: Math.min(r.hi, to - 1) }))
+      .sort((a, b) => a.lo - b.lo);
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (const { segment, lo, hi } of ranges) {
+      const file = path.join(this.walDir, segmentName(segment));
+      const records = await readSegmentRecords(this.fs, this.walDir, segment, segment === current ? limit : null).catch((e: unknown) => {
+        if (!hasErrorCode(e, 'ENOENT')) throw e;
+        throw new EntryRangeError(from, to, null, true, `segment ${segmentName(segment)} was freed while reading`);
+      });
+      const found = new Map<number, Entry>();
+      for (const { record, offset } of records) {
+        if (record.group !== group.id || record.kind !== GroupRecordKind.Entries) continue;
+        for (const e of decodeOrCorrupt(record.body, file, offset)) if (e.index >= lo && e.index <= hi) found.set(e.index, e);
+      }
+      for (let index = lo; index <= hi; index++) {
+        const entry = found.get(index);
+        if (!entry) throw new CorruptLogError(file, 0, `group ${group.id}: entry ${index} is not in the segment its index names`);
+        if (out.length > 0 && bytes + entry.data.length > maxBytes) return out;
+        out.push(entry);
+        bytes += entry.data.length;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Makes `group`'s records dead durably (a Removed record), for a group no view has open.
+   * Its snapshots are the caller's to delete.
+   */
+  removeGroup(group: string): Promise<void> {
+    const state = this.groups.get(group);
+    if (state?.open) return Promise.reject(new StorageFailedError(`group ${group} is open; close it before removing it`));
+    this.snapshotsAtOpen.delete(group); // its snapshot files are about to go
+    return this.write(encodeGroupRecord(GroupRecordKind.Removed, group, new Uint8Array(0)), (segment) => {
+      const g = this.group(group);
+      g.removed(segment);
+      g.compact({ compactedThrough: 0, firstLiveSegment: 1 });
+      this.mayFree = true;
+    });
+  }
+
+  /**
+   * Lets calls already made complete, then closes the segment and releases the lock.
+   * Later calls reject with `StorageFailedError`. Idempotent. Close the views first.
+   */
+  close(): Promise<void> {
+    if (!this.closed) {
+      const drained = this.barrier().catch(() => undefined);
+      this.closed = drained.then(async () => {
+        while (this.flushing) await this.flushing;
+        try {
+          await this.handle.close();
+        } finally {
+          await this.directory.close().catch(() => undefined);
+          await this.lock.release();
+        }
+      });
+    }
+    return this.closed;
+  }
+
+  private enqueue(fields: Pick<LogOp, 'payload' | 'applied' | 'task'>): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new StorageFailedError(`the shared log in ${this.walDir} is closed`));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ ...fields, resolve, reject });
+      if (!this.flushScheduled && !this.flushing) {
+        this.flushScheduled = true;
+        queueMicrotask(this.flushNow);
+      }
+    });
+  }
+
+  private startFlush(): void {
+    this.flushScheduled = false;
+    if (this.flushing || this.queue.length === 0) return;
+    this.flushing = this.flush();
+  }
+
+  /** Writes queued batches one after another until the queue is empty or the log failed. */
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0 && !this.failure) {
+      const batch = this.queue;
+      this.queue = [];
+      await this.runBatch(batch);
+      if (this.mayFree && !this.failure) await this.guard(() => this.freeSegments());
+      // Callers resumed by this batch queue their next calls within a turn or two.
+      if (this.queue.length > 0) await Promise.resolve();
+    }
+    this.flushing = null;
+    if (this.failure) this.rejectAll(this.queue.splice(0), this.failure);
+  }
+
+  /** Runs one batch in order: each run of writes is one write(2) and one fdatasync; each task runs alone. */
+  private async runBatch(batch: LogOp[]): Promise<void> {
+    let i = 0;
+    while (i < batch.length && !this.failure) {
+      const op = batch[i];
+      if (op.task) {
+        const error = await op.task().then(() => null, (e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+        if (this.failure) break;
+        if (error) op.reject(error);
+        else op.resolve();
+        i++;
+        continue;
+      }
+      let j = i;
+      const payloads: Buffer[] = [];
+      for (; j < batch.length && !batch[j].task; j++) if (batch[j].payload) payloads.push(batch[j].payload as Buffer);
+      const segment = payloads.length > 0 ? await this.guard(() => this.writeRecords(payloads)) : this.current;
+      if (this.failure) break;
+      for (; i < j; i++) {
+        batch[i].applied?.(segment);
+        batch[i].resolve();
+      }
+    }
+    if (this.failure) this.rejectAll(batch.slice(i), this.failure);
+  }
+
+  /** Runs `io`; a throw enters fail-stop (the returned value is then meaningless). */
+  private async guard<T>(io: () => Promise<T>): Promise<T> {
+    try {
+      return await io();
+    } catch (e) {
+      this.failure ??= new StorageFailedError(`write to the shared log in ${this.walDir} failed, storage stopped: ${errorMessage(e)}`, e);
+      return undefined as T;
+    }
+  }
+
+  /** One write(2) of these record payloads, durable (O_DSYNC, or an fdatasync after it); returns the segment they went to. */
+  private async writeRecords(payloads: readonly Buffer[]): Promise<number> {
+    let total = 0;
+    for (const p of payloads) total += RECORD_HEADER_BYTES + p.length;
+    if (this.writeOffset > FILE_HEADER_BYTES && this.writeOffset + total > this.maxSegmentBytes) await this.roll();
+    const out = Buffer.allocUnsafe(total);
+    const base = this.writeOffset;
+    const write = this.nextWrite;
+    let at = 0;
+    for (let i = 0; i < payloads.length; i++) {
+      out.set(payloads[i], at + RECORD_HEADER_BYTES);
+      writeRecordHeader(out, at, RecordType.Group, i === payloads.length - 1 ? RecordFlag.EndOfWrite : 0, write, base + at, payloads[i].length);
+      at += RECORD_HEADER_BYTES + payloads[i].length;
+    }
+    await writeFully(this.handle, out, base);
+    this.counters.writes++;
+    if (!this.writeThrough) await this.handle.datasync();
+    this.counters.fsyncs++;
+    this.writeOffset = base + total;
+    this.nextWrite = (write + 1) >>> 0;
+    return this.current;
+  }
+
+  /** Starts the next segment (created, synced and linked durably before use). */
+  private async roll(): Promise<void> {
+    const sequence = this.current + 1;
+    const handle = await createSharedSegment(this.fs, this.walDir, this.directory, sequence, this.writeThrough);
+    this.counters.fsyncs += 2;
+    const previous = this.handle;
+    this.handle = handle;
+    this.current = sequence;
+    this.writeOffset = FILE_HEADER_BYTES;
+    this.mayFree = true;
+    await previous.close();
+  }
+
+  /**
+   * Deletes the oldest segments while no group needs them, rewriting a few groups' small
+   * live records out of the way when that frees one (see the class).
+   */
+  private async freeSegments(): Promise<void> {
+    this.mayFree = false;
+    while (this.first < this.current) {
+      const first = this.first;
+      const pinners = [...this.groups.values()].filter((g) => g.pins(first, first));
+      if (pinners.length > 0) {
+        if (pinners.reduce((n, g) => n + g.liveBytes(), 0) > this.rewriteBudget) return;
+        await this.rewrite(pinners);
+        if (this.first !== first) continue;
+      }
+      await unlinkIfExists(this.fs, path.join(this.walDir, segmentName(first)));
+      await this.directory.sync();
+      this.counters.fsyncs++;
+      this.counters.freedSegments++;
+      this.first = first + 1;
+      for (const [id, g] of this.groups) if (g.forgettable(this.first)) this.groups.delete(id);
+    }
+  }
+
+  /** Rewrites the live records of `groups` (entries, hard state, damage) into the current segment. */
+  private async rewrite(groups: readonly GroupLog[]): Promise<void> {
+    const live = await this.readLive(groups);
+    const payloads: Buffer[] = [];
+    const sizes = new Map<string, number>();
+    for (const g of groups) {
+      const entries = live.get(g.id) ?? [];
+      if (entries.length > 0) {
+        const block = entriesBlock(entries);
+        sizes.set(g.id, block.length);
+        payloads.push(encodeGroupRecord(GroupRecordKind.Entries, g.id, block));
+      }
+      if (g.hardStateSegment !== null) payloads.push(encodeGroupRecord(GroupRecordKind.HardState, g.id, hardStateBody(g.hardState)));
+      if (g.damage !== null) payloads.push(encodeGroupRecord(GroupRecordKind.Damage, g.id, damageBody(g.damage)));
+    }
+    const segment = payloads.length > 0 ? await this.writeRecords(payloads) : this.current;
+    for (const g of groups) g.movedTo(segment, sizes.get(g.id) ?? 0);
+    this.counters.rewrites++;
+  }
+
+  /** Finishes removals a crash interrupted: `<dataDir>/removing/<id>` left behind. */
+  private async finishRemovals(removing: readonly string[]): Promise<void> {
+    for (const group of removing) {
+      await this.removeGroup(group);
+      await removeTree(path.join(this.dataDir, 'removing', group));
+    }
+    if (removing.length > 0) await syncDirectory(this.fs, path.join(this.dataDir, 'removing'));
+  }
+
+  private rejectAll(ops: readonly LogOp[], error: Error): void {
+    for (const op of ops) op.reject(error);
+  }
+}
+
+/** The entries of an Entries record's body; `CorruptLogError` naming where it lies if invalid. */
+function decodeOrCorrupt(body: Buffer, file: string, offset: number): Entry[] {
+  try {
+    return decodeEntriesBody(body);
+  } catch (e) {
+    throw e instanceof InvalidMessageError ? new CorruptLogError(file, offset, e.reason) : e;
+  }
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
