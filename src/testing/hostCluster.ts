@@ -102,8 +102,9 @@ export class HostCluster implements FaultTarget {
     return this.groups[this.focus].cluster;
   }
 
+  /** Whether host `id` is up with every group on it running (not while a clean stop is under way). */
   isRunning(id: NodeId): boolean {
-    return this.processes.has(id);
+    return this.processes.has(id) && this.groups.every((g) => g.cluster.isRunning(id));
   }
 
   isPaused(id: NodeId): boolean {

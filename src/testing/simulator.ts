@@ -114,7 +114,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const schedule = seededRandom(mix(seed, 3));
   const release = captureUnhandledErrors((e) => first.monitor.report('simulator-error', `unhandled: ${describe(e)}`));
   const recovery: Recovery = { leader: null, requests: null };
-  if (options.plantedBug) for (const g of groups) plantInEveryNode(g.cluster, options.plantedBug);
+  if (options.plantedBug) plantBug(groups, options.plantedBug, options.plantedBugGroups);
   options.inspect?.({ cluster: first.cluster, monitor: first.monitor, workload: first.workload });
 
   try {
@@ -301,6 +301,14 @@ export function reproduceCommand(options: SimulationOptions): string {
   if (options.readChecks === false) parts.push('--no-read-checks');
   if (options.plantedBug) parts.push(`--plant-bug ${options.plantedBug}`);
   return parts.join(' ');
+}
+
+/** Plants `bug` in every group, or in the groups `only` names (with several groups; throws `RangeError` for a group the run does not have). */
+function plantBug(groups: readonly GroupRun[], bug: PlantedBug, only: readonly string[] | undefined): void {
+  const ids = groups.map((g) => g.id);
+  const unknown = only?.find((id) => groups.length > 1 && !ids.includes(id));
+  if (unknown !== undefined) throw new RangeError(`plantedBugGroups names ${unknown}, but the groups are ${ids.join(', ')}`);
+  for (const g of groups) if (!only || g.id === undefined || only.includes(g.id)) plantInEveryNode(g.cluster, bug);
 }
 
 /** Plants `bug` in every running node now and in every node that starts later. */

@@ -56,6 +56,12 @@ export interface SimulationOptions {
    * lost its hard state restarts at term 0 and votes at once; see `RaftState.plantedBug`).
    */
   readonly plantedBug?: PlantedBug;
+  /**
+   * With several groups: the groups (g1, g2, ...) `plantedBug` is planted in (default
+   * every group), to show that a violation names the group that broke the rule. Test
+   * code, like planted storage: `reproduceCommand` does not express it.
+   */
+  readonly plantedBugGroups?: readonly string[];
   /** Called once everything is set up, before time starts: for tracing and debugging (with several groups, the first group's). */
   readonly inspect?: (run: { readonly cluster: TestCluster; readonly monitor: SafetyMonitor; readonly workload: KvWorkload }) => void;
 }
