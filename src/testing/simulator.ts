@@ -107,7 +107,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const nodes = options.nodes ?? DEFAULTS.nodes;
   const steps = options.steps ?? DEFAULTS.steps;
   const bound = options.livenessTimeout ?? DEFAULTS.livenessTimeout;
-  checkGroups(options.groups);
+  checkGroups(options);
   const run = setUpRun(options, nodes);
   const { groups } = run;
   const first = groups[0];
@@ -143,9 +143,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   return { seed, command: reproduceCommand(options), nodes, steps, ...outcome(run, verdicts), recovery };
 }
 
-/** Throws `RangeError` unless `groups` is a positive integer (or absent). */
-function checkGroups(groups: number | undefined): void {
-  if (groups !== undefined && !(Number.isSafeInteger(groups) && groups >= 1)) throw new RangeError(`groups must be a positive integer, got ${String(groups)}`);
+/** Throws `RangeError` unless `groups` is a positive integer (or absent) and `plantedBugGroups` names only groups the run has. */
+function checkGroups({ groups = 1, plantedBugGroups = [] }: SimulationOptions): void {
+  if (!(Number.isSafeInteger(groups) && groups >= 1)) throw new RangeError(`groups must be a positive integer, got ${String(groups)}`);
+  const ids = Array.from({ length: groups }, (_, i) => `g${i + 1}`);
+  const unknown = groups > 1 ? plantedBugGroups.find((id) => !ids.includes(id)) : undefined;
+  if (unknown !== undefined) throw new RangeError(`plantedBugGroups names ${unknown}, but the groups are g1..g${groups}`);
 }
 
 /** What the run found, from its groups: one group's as it is, several merged (violations named, keys prefixed). */
@@ -303,11 +306,8 @@ export function reproduceCommand(options: SimulationOptions): string {
   return parts.join(' ');
 }
 
-/** Plants `bug` in every group, or in the groups `only` names (with several groups; throws `RangeError` for a group the run does not have). */
+/** Plants `bug` in every group, or (with several groups) in those `only` names. */
 function plantBug(groups: readonly GroupRun[], bug: PlantedBug, only: readonly string[] | undefined): void {
-  const ids = groups.map((g) => g.id);
-  const unknown = only?.find((id) => groups.length > 1 && !ids.includes(id));
-  if (unknown !== undefined) throw new RangeError(`plantedBugGroups names ${unknown}, but the groups are ${ids.join(', ')}`);
   for (const g of groups) if (!only || g.id === undefined || only.includes(g.id)) plantInEveryNode(g.cluster, bug);
 }
 
