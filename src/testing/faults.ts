@@ -111,6 +111,8 @@ export interface FaultTarget {
   leader(): NodeId | undefined;
   /** The running node of the group in focus on `id`. */
   node(id: NodeId): RaftNode;
+  /** Whether the group in focus runs a node on `id` (default: `isRunning`); a host in a clean stop may have stopped some groups already. */
+  groupRunning?(id: NodeId): boolean;
   waitFor(predicate: () => boolean, timeout?: number, stepMs?: number): Promise<void>;
   /** With several groups: their keys, the one in focus, and how to change it. */
   readonly groupKeys?: readonly string[];
@@ -637,7 +639,7 @@ export class FaultInjector {
   private allVotersEverywhere(): boolean {
     const ids = this.cluster.ids;
     return ids.every((id) => {
-      if (!this.cluster.isRunning(id)) return false;
+      if (!this.cluster.isRunning(id) || this.cluster.groupRunning?.(id) === false) return false;
       const m = membersOf(this.cluster.node(id));
       return !m.joint && ids.every((v) => m.voters.includes(v));
     });

@@ -102,9 +102,14 @@ export class HostCluster implements FaultTarget {
     return this.groups[this.focus].cluster;
   }
 
-  /** Whether host `id` is up with every group on it running (not while a clean stop is under way). */
+  /** Whether host `id` is up (while a clean stop is under way too, as a node that is stopping still runs). */
   isRunning(id: NodeId): boolean {
-    return this.processes.has(id) && this.groups.every((g) => g.cluster.isRunning(id));
+    return this.processes.has(id);
+  }
+
+  /** Whether the group in focus runs on host `id` (during a clean stop, some groups may have stopped already). */
+  groupRunning(id: NodeId): boolean {
+    return this.group.isRunning(id);
   }
 
   isPaused(id: NodeId): boolean {
