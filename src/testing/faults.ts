@@ -113,6 +113,8 @@ export interface FaultTarget {
   node(id: NodeId): RaftNode;
   /** Whether the group in focus runs a node on `id` (default: `isRunning`); a host in a clean stop may have stopped some groups already. */
   groupRunning?(id: NodeId): boolean;
+  /** The members of the group in focus (default: `ids`); a group may live on some of the hosts only. */
+  groupMembers?(): readonly NodeId[];
   waitFor(predicate: () => boolean, timeout?: number, stepMs?: number): Promise<void>;
   /** With several groups: their keys, the one in focus, and how to change it. */
   readonly groupKeys?: readonly string[];
@@ -285,6 +287,11 @@ export class FaultInjector {
     }
   }
 
+  /** The members of the group in focus (every node with one group). */
+  private members(): readonly NodeId[] {
+    return this.cluster.groupMembers?.() ?? this.cluster.ids;
+  }
+
   /** ' in g3' when the target has several groups (g3 in focus); '' otherwise. */
   private inGroup(): string {
     return this.cluster.focused === undefined ? '' : ` in ${this.cluster.focused}`;
@@ -307,7 +314,7 @@ export class FaultInjector {
     const leader = this.cluster.leader();
     if (!leader || this.busyWithMembership()) return false;
     const m = membersOf(this.cluster.node(leader));
-    return m.committed && !m.joint && this.cluster.ids.every((id) => m.voters.includes(id));
+    return m.committed && !m.joint && this.members().every((id) => m.voters.includes(id));
   }
 
   private repairGroupMembership(): void {
@@ -389,7 +396,7 @@ export class FaultInjector {
 
   /** Adds back the first node that is not a voter: as a learner, then promoted. Returns whether there was one. */
   private readd(leader: RaftNode, m: Membership, log: boolean): boolean {
-    const missing = this.cluster.ids.find((id) => !m.voters.includes(id));
+    const missing = this.members().find((id) => !m.voters.includes(id));
     if (missing === undefined) return false;
     const added = m.learners.includes(missing) ? Promise.resolve() : leader.addLearner(missing);
     this.track(`add back ${missing} on ${leader.id}`, added.then(() => leader.promote(missing)));
@@ -637,7 +644,7 @@ export class FaultInjector {
    * configuration whose other voter alone could never repair it).
    */
   private allVotersEverywhere(): boolean {
-    const ids = this.cluster.ids;
+    const ids = this.members();
     return ids.every((id) => {
       if (!this.cluster.isRunning(id) || this.cluster.groupRunning?.(id) === false) return false;
       const m = membersOf(this.cluster.node(id));

@@ -11,8 +11,11 @@ import { ClusterHost, TestCluster, TestClusterOptions } from './cluster';
 import type { FaultStorage, FaultTarget } from './faults';
 import { NodeScheduler, SimulatorClock } from './simulatorClock';
 
-/** A group's `TestCluster` options, but what its hosts decide (`nodes`, `host`). */
-export type HostGroupOptions = Omit<TestClusterOptions, 'nodes' | 'host' | 'scripted' | 'seeds' | 'faults'>;
+/** A group's `TestCluster` options, but what its hosts decide (`nodes`, `host`), and which hosts it lives on. */
+export type HostGroupOptions = Omit<TestClusterOptions, 'nodes' | 'host' | 'scripted' | 'seeds' | 'faults'> & {
+  /** The hosts this group has a member on (default every host). */
+  readonly hosts?: readonly NodeId[];
+};
 
 /** Options of `HostCluster`. */
 export interface HostClusterOptions {
@@ -20,7 +23,7 @@ export interface HostClusterOptions {
   readonly hosts: number | readonly NodeId[];
   /** Decides the network's randomness (each group's nodes draw from their own `seed`). */
   readonly seed: number;
-  /** One entry per group (ids g1..gG, in order): the options of its `TestCluster`. Every group runs on every host. */
+  /** One entry per group (ids g1..gG, in order): the options of its `TestCluster`, and the hosts it lives on. */
   readonly groups: readonly HostGroupOptions[];
 }
 
@@ -34,9 +37,9 @@ interface HostProcess {
  * Hosts of many Raft groups on virtual time: each host is one process on the shared
  * in-memory network (`MemoryHub.connectHost`) whose groups share its transport, routed
  * per group by the host layer's own `GroupRouter`, and its scheduler (pausing a host
- * freezes every group on it). Each group is a `TestCluster` (its members are the hosts)
- * with its own storage per host, so `SafetyMonitor` and `KvWorkload` watch and drive a
- * group exactly as they do a cluster of plain nodes.
+ * freezes every group on it). Each group is a `TestCluster` whose members are the hosts
+ * it lives on (every host, or some), with its own storage per host, so `SafetyMonitor`
+ * and `KvWorkload` watch and drive a group exactly as they do a cluster of plain nodes.
  *
  * It does what `createRaftHost` does (a `GroupRouter` over one host transport, one
  * `createRaftNode` per group with the host's id) but starts each group's node
@@ -58,6 +61,8 @@ interface HostProcess {
  * hosts.hub.partition(['h1'], ['h2', 'h3']);
  * hosts.start('h2');                 // both groups restart on h2 from storage
  * await hosts.stop();
+ * // g2 lives on three of the five hosts: crashing h2 leaves it alone
+ * new HostCluster({ hosts: 5, seed: 1, groups: [{ seed: 11 }, { seed: 12, hosts: ['h1', 'h3', 'h4'] }] });
  */
 export class HostCluster implements FaultTarget {
   readonly clock = new SimulatorClock();
@@ -79,9 +84,11 @@ export class HostCluster implements FaultTarget {
     this.hub = new MemoryHub({ scheduler: this.clock.scheduler, random: seededRandom(options.seed) });
     for (const id of this.ids) this.views.set(id, this.clock.view());
     for (const id of this.ids) this.open(id);
-    this.groups = options.groups.map((groupOptions, i) => {
+    this.groups = options.groups.map(({ hosts = this.ids, ...groupOptions }, i) => {
       const id = `g${i + 1}`;
-      return { id, cluster: new TestCluster({ ...groupOptions, nodes: this.ids, host: this.lend(id) }) };
+      const stranger = hosts.find((h) => !this.ids.includes(h));
+      if (stranger !== undefined || hosts.length === 0) throw new RangeError(`group ${id} must live on some of the hosts ${this.ids.join(',')}, got [${hosts.join(',')}]`);
+      return { id, cluster: new TestCluster({ ...groupOptions, nodes: hosts, host: this.lend(id) }) };
     });
     this.groupKeys = this.groups.map((g) => g.id);
   }
@@ -109,7 +116,17 @@ export class HostCluster implements FaultTarget {
 
   /** Whether the group in focus runs on host `id` (during a clean stop, some groups may have stopped already). */
   groupRunning(id: NodeId): boolean {
-    return this.group.isRunning(id);
+    return this.group.ids.includes(id) && this.group.isRunning(id);
+  }
+
+  /** The hosts the group in focus lives on. */
+  groupMembers(): readonly NodeId[] {
+    return this.group.ids;
+  }
+
+  /** The clusters of the groups that live on host `id`. */
+  private on(id: NodeId): TestCluster[] {
+    return this.groups.filter((g) => g.cluster.ids.includes(id)).map((g) => g.cluster);
   }
 
   isPaused(id: NodeId): boolean {
@@ -130,26 +147,26 @@ export class HostCluster implements FaultTarget {
   start(id: NodeId): void {
     if (this.processes.has(id)) throw new Error(`host ${id} is running`);
     this.open(id);
-    for (const { cluster } of this.groups) cluster.start(id);
+    for (const cluster of this.on(id)) cluster.start(id);
   }
 
   /** Power loss of host `id`: every group on it stops at once, losing its unsynced writes. */
   crash(id: NodeId): void {
     this.running(id);
-    for (const { cluster } of this.groups) if (cluster.isRunning(id)) cluster.crash(id);
+    for (const cluster of this.on(id)) if (cluster.isRunning(id)) cluster.crash(id);
     this.close(id);
   }
 
   /** Stops every group on host `id` cleanly (with `transferLeadership`, each leader hands over first); down once all have stopped. */
   async stopNode(id: NodeId, options?: StopOptions): Promise<void> {
     const process = this.running(id);
-    await Promise.all(this.groups.filter((g) => g.cluster.isRunning(id)).map((g) => g.cluster.stopNode(id, options)));
+    await Promise.all(this.on(id).filter((c) => c.isRunning(id)).map((c) => c.stopNode(id, options)));
     if (this.processes.get(id) === process) this.close(id);
   }
 
   /** Every group's storage on host `id`, struck together. */
   storage(id: NodeId): FaultStorage {
-    const storages = this.groups.map((g) => g.cluster.storage(id));
+    const storages = this.on(id).map((c) => c.storage(id));
     return {
       get damaged() {
         return storages.some((s) => s.damaged);

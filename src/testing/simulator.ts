@@ -6,6 +6,7 @@ import { seededRandom } from '../random';
 import { PlantedBug, testHooksOf } from '../testHooks';
 import type { TestCluster } from './cluster';
 import { ALL_FAULT_CLASSES, FaultEvent } from './faults';
+import { HostCluster } from './hostCluster';
 import type { KvOperation } from './history';
 import type { Violation } from './invariants';
 import { checkLinearizability, LinearizabilityResult } from './linearizability';
@@ -115,7 +116,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const release = captureUnhandledErrors((e) => first.monitor.report('simulator-error', `unhandled: ${describe(e)}`));
   const recovery: Recovery = { leader: null, requests: null };
   if (options.plantedBug) plantBug(groups, options.plantedBug, options.plantedBugGroups);
-  options.inspect?.({ cluster: first.cluster, monitor: first.monitor, workload: first.workload });
+  const hosts = run.target instanceof HostCluster ? { hosts: run.target } : {};
+  options.inspect?.({ cluster: first.cluster, monitor: first.monitor, workload: first.workload, ...hosts });
 
   try {
     for (const g of groups) g.workload.start();

@@ -2,6 +2,7 @@ import type { SnapshotPolicy } from '../api';
 import type { PlantedBug } from '../testHooks';
 import type { TestCluster, TestClusterOptions } from './cluster';
 import type { FaultClass } from './faults';
+import type { HostCluster } from './hostCluster';
 import type { SafetyMonitor } from './invariants';
 import type { KvWorkload, KvWorkloadOptions } from './workload';
 
@@ -15,7 +16,8 @@ export interface SimulationOptions {
    * Raft groups per simulated process (default 1: a cluster of plain nodes). Above 1,
    * each of the `nodes` processes is a host running every group over one shared
    * transport (see `HostCluster`): a crash, a pause, a partition or a storage fault
-   * strikes a host, so every group on it at once. Each group has its own clients,
+   * strikes a host, so every group on it at once. With 4 hosts or more, every other
+   * group (g2, g4, ...) lives on 3 of them only. Each group has its own clients,
    * history, safety monitor and linearizability check, and a violation names its group.
    */
   readonly groups?: number;
@@ -62,6 +64,9 @@ export interface SimulationOptions {
    * code, like planted storage: `reproduceCommand` does not express it.
    */
   readonly plantedBugGroups?: readonly string[];
-  /** Called once everything is set up, before time starts: for tracing and debugging (with several groups, the first group's). */
-  readonly inspect?: (run: { readonly cluster: TestCluster; readonly monitor: SafetyMonitor; readonly workload: KvWorkload }) => void;
+  /**
+   * Called once everything is set up, before time starts: for tracing and debugging.
+   * With several groups: the first group's cluster, monitor and clients, and the hosts.
+   */
+  readonly inspect?: (run: { readonly cluster: TestCluster; readonly monitor: SafetyMonitor; readonly workload: KvWorkload; readonly hosts?: HostCluster }) => void;
 }

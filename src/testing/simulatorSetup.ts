@@ -78,10 +78,20 @@ export function setUpRun(options: SimulationOptions, nodes: number): Run {
     return { target: cluster, clock: cluster.clock, groups: [group], injector, policy, stop: () => cluster.stop() };
   }
   const parts = Array.from({ length: groups }, (_, i) => groupParts(options, shared, mix(seed, 100 + i), `g${i + 1}`));
-  const hosts = new HostCluster({ hosts: nodes, seed, groups: parts.map((p) => p.clusterOptions) });
+  const hosts = new HostCluster({ hosts: nodes, seed, groups: parts.map((p, i) => ({ ...p.clusterOptions, hosts: groupHosts(i, nodes) })) });
   const runs = hosts.groups.map((g, i) => parts[i].attach(g.cluster));
   const injector = faultInjector(options, hosts, shared, runs[0].monitor);
   return { target: hosts, clock: hosts.clock, groups: runs, injector, policy, stop: () => hosts.stop() };
+}
+
+/**
+ * The hosts group number `i` (from 0) lives on: every host, but with 4 hosts or more,
+ * every other group (g2, g4, ...) lives on 3 consecutive hosts only (h2-h4, h4,h5,h1, ...),
+ * so that a host's crash takes some groups' members and not others'.
+ */
+function groupHosts(i: number, hosts: number): NodeId[] | undefined {
+  if (hosts < 4 || i % 2 === 0) return undefined;
+  return [0, 1, 2].map((k) => `h${((i + k) % hosts) + 1}`).sort();
 }
 
 function faultInjector(options: SimulationOptions, target: FaultTarget, shared: Shared, monitor: SafetyMonitor): FaultInjector {

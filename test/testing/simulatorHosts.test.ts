@@ -85,6 +85,35 @@ describe('the simulator runs hosts of many Raft groups', () => {
     await hosts.stop();
   });
 
+  test('a group on some of the hosts only: a crash of another host leaves it alone', async () => {
+    const hosts = new HostCluster({ hosts: 5, seed: 4, groups: [{ seed: 41 }, { seed: 42, hosts: ['h1', 'h3', 'h4'] }] });
+    const [all, some] = hosts.groups.map((g) => g.cluster);
+    expect(some.ids).toEqual(['h1', 'h3', 'h4']);
+    await all.waitForLeader();
+    await some.waitForLeader();
+    hosts.crash('h2');
+    expect([all.isRunning('h2'), some.ids.every((h) => some.isRunning(h))]).toEqual([false, true]);
+    hosts.crash('h3');
+    expect(some.isRunning('h3')).toBe(false);
+    // Two of g2's three members are left: a majority, so it still commits.
+    await some.propose(await leaderBesides(some, 'h3'), 'two of three');
+    hosts.start('h2');
+    hosts.start('h3');
+    await some.waitFor(() => some.committedData('h3').includes('two of three'), 5000);
+    await hosts.stop();
+  });
+
+  test('5 hosts x 4 groups: g2 and g4 live on three hosts each, and a sweep of 3 seeds is clean', async () => {
+    for (let seed = 1; seed <= 3; seed++) {
+      let lives: (readonly string[])[] = [];
+      const inspect = ({ hosts }: { hosts?: HostCluster }) => (lives = hosts!.groups.map((g) => g.cluster.ids));
+      const r = await runSimulation({ seed, nodes: 5, groups: 4, steps: 15, inspect });
+      expect(lives).toEqual([['h1', 'h2', 'h3', 'h4', 'h5'], ['h2', 'h3', 'h4'], ['h1', 'h2', 'h3', 'h4', 'h5'], ['h1', 'h4', 'h5']]);
+      expect({ seed, violations: r.violations }).toEqual({ seed, violations: [] });
+      expect(r.perGroup.map((g) => g.linearizability.verdict)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    }
+  });
+
   test('a bug planted in one group is caught, and the report names that group', async () => {
     // The lease rules of issue 14 switched off in g2 only; 3 hosts x 2 groups, lease reads.
     // Seeds 5 and 6 of 1-16 catch it; the same seed without the bug is clean.
@@ -104,5 +133,6 @@ describe('the simulator runs hosts of many Raft groups', () => {
     await expect(runSimulation({ seed: 1, groups: 1.5 })).rejects.toThrow(RangeError);
     await expect(runSimulation({ seed: 1, groups: 2, plantedBug: 'stale-lease', plantedBugGroups: ['g3'] })).rejects.toThrow(/plantedBugGroups names g3/);
     expect(() => new HostCluster({ hosts: 3, seed: 1, groups: [] })).toThrow(/at least one group/);
+    expect(() => new HostCluster({ hosts: 3, seed: 1, groups: [{ seed: 1, hosts: ['h1', 'h7'] }] })).toThrow(/group g1 must live on some of the hosts h1,h2,h3/);
   });
 });
