@@ -143,8 +143,9 @@ const LATE_KINDS: readonly MessageKind[] = ['PreVote', 'PreVoteResponse', 'Reque
 const MEMBERSHIP_REQUEST_LIMIT = 8000;
 
 /**
- * Injects faults into a `TestCluster` (or a `HostCluster`: see `FaultTarget`), one per `step()`, every choice drawn from one
- * random source (so one seed decides the whole schedule). Faults compose: a partition
+ * Injects faults into a `TestCluster` (or a `HostCluster`: see `FaultTarget`), one per
+ * `step()`, every choice drawn from one random source (so one seed decides the whole
+ * schedule). Faults compose: a partition
  * stays until a `heal` (which the injector also draws, and which `calm()` forces), a
  * crashed node stays down until it is restarted, a paused node resumes by itself.
  *
