@@ -162,7 +162,8 @@ function outcome(run: Run, verdicts: readonly LinearizabilityResult[]): Omit<Sim
     const snapshots = { policy, restores: monitor.restores };
     return { groups: 1, violations: monitor.violations, linearizability: verdicts[0], history: workload.history, ops: workload.stats, perGroup: [], elections: monitor.elections, snapshots, committed: monitor.highestApplied, ...common };
   }
-  const named = (g: GroupRun) => g.monitor.violations.map((v) => ({ ...v, group: g.id }));
+  // A simulator error is the run's, whichever group's monitor recorded it.
+  const named = (g: GroupRun) => g.monitor.violations.map((v) => (v.kind === 'simulator-error' ? v : { ...v, group: g.id }));
   const violations = groups.flatMap(named).sort((a, b) => a.at - b.at);
   const perGroup = groups.map((g, i) => ({ group: g.id!, linearizability: verdicts[i], ops: g.workload.stats, violations: g.monitor.violations.length }));
   const sum = (f: (g: GroupRun) => number) => groups.reduce((n, g) => n + f(g), 0);
