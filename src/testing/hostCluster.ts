@@ -81,13 +81,16 @@ export class HostCluster implements FaultTarget {
     const n = options.hosts;
     this.ids = typeof n === 'number' ? Array.from({ length: n }, (_, i) => `h${i + 1}`) : [...n];
     if (options.groups.length === 0) throw new RangeError('a HostCluster needs at least one group');
+    options.groups.forEach(({ hosts = this.ids }, i) => {
+      if (hosts.length === 0 || hosts.some((h) => !this.ids.includes(h))) {
+        throw new RangeError(`group g${i + 1} must live on some of the hosts ${this.ids.join(',')}, got [${hosts.join(',')}]`);
+      }
+    });
     this.hub = new MemoryHub({ scheduler: this.clock.scheduler, random: seededRandom(options.seed) });
     for (const id of this.ids) this.views.set(id, this.clock.view());
     for (const id of this.ids) this.open(id);
     this.groups = options.groups.map(({ hosts = this.ids, ...groupOptions }, i) => {
       const id = `g${i + 1}`;
-      const stranger = hosts.find((h) => !this.ids.includes(h));
-      if (stranger !== undefined || hosts.length === 0) throw new RangeError(`group ${id} must live on some of the hosts ${this.ids.join(',')}, got [${hosts.join(',')}]`);
       return { id, cluster: new TestCluster({ ...groupOptions, nodes: hosts, host: this.lend(id) }) };
     });
     this.groupKeys = this.groups.map((g) => g.id);
