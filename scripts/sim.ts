@@ -1,7 +1,7 @@
 /**
  * `npm run sim`: deterministic simulation sweeps of rxraft clusters.
  *
- *   npm run sim -- --seeds N [--from S] [--nodes 3|5] [--steps K] [--clients C]
+ *   npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--steps K] [--clients C]
  *                  [--faults network,late-messages,partition,one-way,bridge,isolate,crash,pause,transfer,membership]
  *                  [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--no-read-checks] [--plant-bug stale-lease|lost-vote]
  *                  [--workers W] [--budget B] [--json] [--verbose] [--history FILE]
@@ -12,6 +12,11 @@
  * summary on stdout: { seeds, violations, nonLinearizable, unknown, ops, faults, ... }.
  * With one seed, `--verbose` prints the fault schedule and `--history FILE` writes the
  * clients' history (JSON Lines).
+ *
+ * `--groups G` (default 1: a cluster of plain nodes) makes each of the `--nodes`
+ * processes a host of G Raft groups (`HostCluster`): faults strike hosts, and each
+ * group has its own clients (`--clients`, default 2 per group), history and checks; a
+ * failure names its group.
  *
  * Wall-clock time is read here only, for the progress bar and the rate.
  */
@@ -26,6 +31,7 @@ interface Args {
   seeds: number;
   from: number;
   nodes: number;
+  groups: number;
   steps: number;
   clients: number | undefined;
   workers: number;
@@ -46,7 +52,7 @@ interface Args {
 /** What a worker sends back per seed (small: histories stay in the worker). */
 interface SeedReport {
   readonly seed: number;
-  readonly violations: readonly { kind: string; at: number; message: string }[];
+  readonly violations: readonly { kind: string; at: number; message: string; group?: string }[];
   readonly verdict: 'ok' | 'violation' | 'unknown';
   readonly ops: number;
   readonly faults: number;
@@ -54,7 +60,7 @@ interface SeedReport {
   readonly recovery: { readonly leader: number | null; readonly requests: number | null };
 }
 
-const USAGE = `usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--steps K] [--clients C] [--faults ${ALL_FAULT_CLASSES.join(',')}]
+const USAGE = `usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--steps K] [--clients C] [--faults ${ALL_FAULT_CLASSES.join(',')}]
          [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--no-read-checks] [--plant-bug stale-lease|lost-vote] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;
 
 function parseArgs(argv: readonly string[]): Args {
@@ -62,6 +68,7 @@ function parseArgs(argv: readonly string[]): Args {
     seeds: 100,
     from: 1,
     nodes: 5,
+    groups: 1,
     steps: 30,
     clients: undefined,
     workers: Math.max(1, availableParallelism()),
@@ -93,6 +100,7 @@ function parseArgs(argv: readonly string[]): Args {
       case '--seeds': args.seeds = int('seeds', argv[++i], 1); break;
       case '--from': args.from = int('from', argv[++i], 0); break;
       case '--nodes': args.nodes = int('nodes', argv[++i], 1); break;
+      case '--groups': args.groups = int('groups', argv[++i], 1); break;
       case '--steps': args.steps = int('steps', argv[++i], 0); break;
       case '--clients': args.clients = int('clients', argv[++i], 1); break;
       case '--workers': args.workers = int('workers', argv[++i], 1); break;
@@ -124,6 +132,7 @@ function options(args: Args, seed: number): SimulationOptions {
   return {
     seed,
     nodes: args.nodes,
+    groups: args.groups === 1 ? undefined : args.groups,
     steps: args.steps,
     clients: args.clients,
     faults: args.faults,
@@ -143,7 +152,7 @@ function simulate(args: Args, seed: number): Promise<SimulationResult> {
 function toReport(r: SimulationResult): SeedReport {
   return {
     seed: r.seed,
-    violations: r.violations.map((v) => ({ kind: v.kind, at: v.at, message: v.message })),
+    violations: r.violations.map((v) => ({ kind: v.kind, at: v.at, message: v.message, group: v.group })),
     verdict: r.linearizability.verdict,
     ops: r.ops.invoked,
     faults: r.faults.length,
@@ -215,14 +224,14 @@ async function main(): Promise<void> {
   if (args.seeds === 1 && (args.verbose || args.history)) {
     const r = await simulate(args, args.from);
     if (args.verbose) {
-      console.log(`seed ${r.seed}: ${r.nodes} nodes, ${r.steps} steps, ${r.virtualTime.toFixed(0)} virtual ms, ${r.elections} leaders, ${r.committed} entries applied`);
+      console.log(`seed ${r.seed}: ${r.nodes} ${r.groups > 1 ? `hosts of ${r.groups} groups` : 'nodes'}, ${r.steps} steps, ${r.virtualTime.toFixed(0)} virtual ms, ${r.elections} leaders, ${r.committed} entries applied`);
       console.log(`ops: ${JSON.stringify(r.ops)}; linearizability: ${r.linearizability.verdict} (${r.linearizability.steps} steps)`);
       console.log(`snapshots: ${r.snapshots.policy ? JSON.stringify(r.snapshots.policy) : 'off'}, ${r.snapshots.restores} restored`);
       console.log(`recovery after the faults: leader in ${r.recovery.leader?.toFixed(1) ?? '-'} ms, every client served ${r.recovery.requests?.toFixed(1) ?? '-'} ms later`);
       for (const f of r.faults) console.log(`  ${f.at.toFixed(1).padStart(8)} ms  ${f.action}`);
     }
     if (args.history) writeFileSync(args.history, formatHistory(r.history));
-    for (const v of r.violations) console.log(`  VIOLATION ${v.kind} at ${v.at.toFixed(1)} ms: ${v.message}`);
+    for (const v of r.violations) console.log(`  VIOLATION ${v.kind}${v.group ? ` in group ${v.group}` : ''} at ${v.at.toFixed(1)} ms: ${v.message}`);
     process.exitCode = r.violations.length > 0 ? 1 : 0;
     return;
   }
@@ -260,7 +269,8 @@ async function main(): Promise<void> {
       const first = r.violations[0];
       const more = r.violations.length > 1 ? ` (+${r.violations.length - 1} more)` : '';
       const out = args.json ? console.error : console.log;
-      out(`FAIL seed ${r.seed}: ${first.kind} at ${first.at.toFixed(1)} ms: ${first.message}${more}`);
+      const group = first.group ? ` in group ${first.group}` : '';
+      out(`FAIL seed ${r.seed}: ${first.kind}${group} at ${first.at.toFixed(1)} ms: ${first.message}${more}`);
       out(`  reproduce: ${reproduceCommand(options(args, r.seed))} --verbose`);
     }
     progress(summary.seeds, args.seeds, summary.violations, startedAt);
@@ -272,7 +282,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(summary));
   } else {
     console.log(
-      `${summary.seeds} seeds (${args.nodes} nodes, ${args.steps} steps): ${summary.violations} failing, ${summary.nonLinearizable} non-linearizable, ${summary.unknown} unknown; ${summary.ops} ops, ${summary.faults} faults; slowest recovery ${summary.maxRecovery.leader.toFixed(0)} ms to a leader + ${summary.maxRecovery.requests.toFixed(0)} ms to serve every client; ${summary.seedsPerMinute} seeds/min`,
+      `${summary.seeds} seeds (${args.nodes} ${args.groups > 1 ? `hosts x ${args.groups} groups` : 'nodes'}, ${args.steps} steps): ${summary.violations} failing, ${summary.nonLinearizable} non-linearizable, ${summary.unknown} unknown; ${summary.ops} ops, ${summary.faults} faults; slowest recovery ${summary.maxRecovery.leader.toFixed(0)} ms to a leader + ${summary.maxRecovery.requests.toFixed(0)} ms to serve every client; ${summary.seedsPerMinute} seeds/min`,
     );
   }
   process.exitCode = summary.violations > 0 ? 1 : 0;

@@ -61,6 +61,23 @@ export interface TestClusterOptions {
    * `nodeOptions.electionTimeout`.
    */
   readonly manualElections?: boolean;
+  /**
+   * Runs this cluster as one Raft group of a `HostCluster`: the clock, the network and
+   * each node's scheduler are its hosts' (shared by every group), and a node's transport
+   * is its host's view for this group. The host owns its scheduler: stopping or crashing
+   * one group's node leaves what the host's other groups scheduled alone.
+   */
+  readonly host?: ClusterHost;
+}
+
+/** What a `HostCluster` lends each of its groups' `TestCluster` (see `TestClusterOptions.host`). */
+export interface ClusterHost {
+  readonly clock: SimulatorClock;
+  readonly hub: MemoryHub;
+  /** The scheduler of host `id`, shared by its groups. */
+  view(id: NodeId): NodeScheduler;
+  /** The transport of this group's node on host `id`: the host's shared transport, for this group. */
+  connect(id: NodeId): Transport;
 }
 
 /** What `TestCluster.started$` emits: a node was just created (committed$ not yet emitting). */
@@ -87,7 +104,7 @@ export interface NodeStart {
  * await cluster.stop();
  */
 export class TestCluster {
-  readonly clock = new SimulatorClock();
+  readonly clock: SimulatorClock;
   readonly ids: readonly NodeId[];
   readonly hub: MemoryHub;
   readonly random: () => number;
@@ -128,12 +145,13 @@ export class TestCluster {
   }
 
   constructor(private readonly options: TestClusterOptions) {
+    this.clock = options.host?.clock ?? new SimulatorClock();
     const n = options.nodes;
     this.ids = typeof n === 'number' ? Array.from({ length: n }, (_, i) => `n${i + 1}`) : [...n];
     for (const id of Object.keys(options.seeds ?? {})) if (!this.ids.includes(id)) throw new Error(`seed for ${id}, which is not a node of this cluster`);
     for (const id of options.scripted ?? []) if (this.ids.includes(id)) throw new Error(`${id} cannot be both a node and a scripted peer`);
     this.random = seededRandom(options.seed);
-    this.hub = new MemoryHub({ scheduler: this.clock.scheduler, random: this.random, faults: options.faults });
+    this.hub = options.host?.hub ?? new MemoryHub({ scheduler: this.clock.scheduler, random: this.random, faults: options.faults });
     this.started$ = this.startedSubject.asObservable();
     this.makeStorage =
       options.storage ?? ((_id: NodeId, scheduler: SchedulerLike, syncDelay: number) => new MemoryStorage({ scheduler, syncDelay }));
@@ -143,7 +161,7 @@ export class TestCluster {
   }
 
   private createNodeResources(id: NodeId): void {
-    const view = this.clock.view();
+    const view = this.options.host?.view(id) ?? this.clock.view();
     this.views.set(id, view);
     const storage = this.makeStorage(id, view, this.options.syncDelay ?? 1);
     const seed = this.options.seeds?.[id];
@@ -179,7 +197,8 @@ export class TestCluster {
     const view = this.views.get(id);
     if (!view) throw new Error(`${id} is not a member of this cluster`);
     const wrap = this.options.transport;
-    const transport = pausableTransport(this.hub.connect(id), view);
+    const host = this.options.host;
+    const transport = pausableTransport(host ? host.connect(id) : this.hub.connect(id), view);
     const node = createRaftNode({
       id,
       peers: this.members,
@@ -242,7 +261,7 @@ export class TestCluster {
     await node.stop(options);
     if (this.nodes.get(id) !== node) return; // crashed meanwhile
     this.nodes.delete(id);
-    this.scheduler(id).discardHeld();
+    if (!this.options.host) this.scheduler(id).discardHeld();
     this.storages.get(id)!.crash();
   }
 
@@ -250,7 +269,7 @@ export class TestCluster {
   crash(id: NodeId): void {
     const node = this.node(id);
     this.nodes.delete(id);
-    this.scheduler(id).discardHeld();
+    if (!this.options.host) this.scheduler(id).discardHeld();
     this.storages.get(id)!.crash();
     void node.stop();
   }
@@ -410,12 +429,12 @@ export class TestCluster {
     return this.committedRuns.get(id) ?? [];
   }
 
-  /** Stops every node and lets in-flight work drain. */
-  async stop(): Promise<void> {
+  /** Stops every node and lets in-flight work drain for `drain` virtual ms (default 1000). */
+  async stop(drain = 1000): Promise<void> {
     const nodes = [...this.nodes.values()];
     this.nodes.clear();
     for (const view of this.views.values()) view.discardHeld();
     await Promise.all([...nodes.map((n) => n.stop()), ...[...this.peers.values()].map((p) => p.close())]);
-    await this.clock.advance(1000);
+    await this.clock.advance(drain);
   }
 }

@@ -1,8 +1,8 @@
 import type { NodeId } from '../messages/types';
-import type { RaftNode } from '../api';
+import type { RaftNode, StopOptions } from '../api';
 import type { Membership } from '../api';
-import type { NetworkFaults } from '../transports/memoryHub';
-import type { TestCluster } from './cluster';
+import type { MemoryHub, NetworkFaults } from '../transports/memoryHub';
+import type { SimulatorClock } from './simulatorClock';
 import { leaderLinkCut } from './faultsLinks';
 import { LateMessageRule, LateMessages, MessageKind } from './faultsMessages';
 import type { SendTriggers } from './faultsTriggers';
@@ -74,6 +74,65 @@ export interface FaultInjectorOptions {
   readonly triggers?: SendTriggers;
 }
 
+/** What a storage fault strikes: one node's storage, or every group's storage on one host. */
+export interface FaultStorage {
+  /** Lost data at a crash and not yet repaired. */
+  readonly damaged: boolean;
+  /** Loses the last `count` acknowledged log entries (reported at the next start). */
+  damageTail(count: number): void;
+  /** Loses the hard state (term and vote), keeping the log. */
+  loseHardState(): void;
+}
+
+/**
+ * What `FaultInjector` acts on: a `TestCluster` (its ids are nodes), or a `HostCluster`
+ * (its ids are hosts: a crash, a pause, a partition or a storage fault strikes every
+ * group on a host at once). Faults aimed at one group — a leadership transfer, a
+ * membership change, "target the leader" — go to the group `leader()` and `node()` speak
+ * for; a target with several groups lists them in `groupKeys` and lets the injector
+ * look at each in turn with `focusOn` (a membership change in flight is tracked per group).
+ */
+export interface FaultTarget {
+  readonly ids: readonly NodeId[];
+  readonly clock: SimulatorClock;
+  readonly hub: MemoryHub;
+  isRunning(id: NodeId): boolean;
+  isPaused(id: NodeId): boolean;
+  pause(id: NodeId): void;
+  resume(id: NodeId): void;
+  /** Starts (restarts from storage) a node or host that is down. */
+  start(id: NodeId): unknown;
+  /** Power loss: down at once, unsynced writes lost. */
+  crash(id: NodeId): void;
+  /** A clean stop (a leader hands over first with `transferLeadership`); down once it resolves. */
+  stopNode(id: NodeId, options?: StopOptions): Promise<void>;
+  storage(id: NodeId): FaultStorage;
+  /** The leader (of the highest term) of the group in focus, if any. */
+  leader(): NodeId | undefined;
+  /** The running node of the group in focus on `id`. */
+  node(id: NodeId): RaftNode;
+  /** Whether the group in focus runs a node on `id` (default: `isRunning`); a host in a clean stop may have stopped some groups already. */
+  groupRunning?(id: NodeId): boolean;
+  /** The members of the group in focus (default: `ids`); a group may live on some of the hosts only. */
+  groupMembers?(): readonly NodeId[];
+  waitFor(predicate: () => boolean, timeout?: number, stepMs?: number): Promise<void>;
+  /** With several groups: their keys, the one in focus, and how to change it. */
+  readonly groupKeys?: readonly string[];
+  readonly focused?: string;
+  focusOn?(key: string): void;
+}
+
+/** A membership request in flight, per group. */
+interface MembershipState {
+  /**
+   * A membership request is in flight. Requests wait (a new leader first commits an
+   * entry of its own term), so the configuration may not show one yet: never two at once.
+   */
+  busy: { readonly what: string; readonly since: number } | null;
+  /** When `repairMembership` may ask again. */
+  nextRepair: number;
+}
+
 /** How long a transfer's trigger stays armed (virtual ms): longer than any transfer takes to send TimeoutNow or give up. */
 const TRIGGER_LIFETIME = 1000;
 
@@ -84,8 +143,9 @@ const LATE_KINDS: readonly MessageKind[] = ['PreVote', 'PreVoteResponse', 'Reque
 const MEMBERSHIP_REQUEST_LIMIT = 8000;
 
 /**
- * Injects faults into a `TestCluster`, one per `step()`, every choice drawn from one
- * random source (so one seed decides the whole schedule). Faults compose: a partition
+ * Injects faults into a `TestCluster` (or a `HostCluster`: see `FaultTarget`), one per
+ * `step()`, every choice drawn from one random source (so one seed decides the whole
+ * schedule). Faults compose: a partition
  * stays until a `heal` (which the injector also draws, and which `calm()` forces), a
  * crashed node stays down until it is restarted, a paused node resumes by itself.
  *
@@ -119,16 +179,11 @@ export class FaultInjector {
   private readonly stopping = new Set<NodeId>();
   /** The node bridging two halves, while a bridge is in place: a favourite target. */
   private bridgeNode: NodeId | null = null;
-  /** When `repairMembership` may ask again. */
-  private nextRepair = 0;
-  /**
-   * A membership request is in flight. Requests wait (a new leader first commits an
-   * entry of its own term), so the configuration may not show one yet: never two at once.
-   */
-  private membershipBusy: { readonly what: string; readonly since: number } | null = null;
+  /** Per group (the key in focus; '' with one group). */
+  private readonly membershipStates = new Map<string, MembershipState>();
 
   constructor(
-    private readonly cluster: TestCluster,
+    private readonly cluster: FaultTarget,
     options: FaultInjectorOptions,
   ) {
     this.onAnomaly = options.onAnomaly;
@@ -170,7 +225,7 @@ export class FaultInjector {
     if (has('pause') && running.length > 0) options.push([1, () => this.pause()]);
     if (has('transfer')) options.push([1, () => this.transfer()]);
     if (has('membership')) options.push([0.7, () => this.membership()]);
-    if (has('storage') && running.length > 0 && !this.anyDamaged() && (!has('membership') || (this.membershipComplete() && this.allVotersEverywhere()))) {
+    if (has('storage') && running.length > 0 && !this.anyDamaged() && (!has('membership') || (this.membershipComplete() && this.everyGroup(() => this.allVotersEverywhere())))) {
       options.push([0.7, () => this.damageTail()], [0.7, () => this.loseHardState()]);
     }
     if (options.length === 0) return;
@@ -205,27 +260,76 @@ export class FaultInjector {
   /**
    * Whether every node is a voter in the leader's configuration, committed, with no
    * membership request still in flight (it may land later: requests wait for the leader
-   * to commit an entry of its term). Always true when membership faults are off.
+   * to commit an entry of its term), in every group. Always true when membership faults are off.
    */
   membershipComplete(): boolean {
+    return this.everyGroup(() => this.groupMembershipComplete());
+  }
+
+  /** After the faults: asks each group's leader to add back a removed voter (at most every 200 ms). */
+  repairMembership(): void {
+    this.everyGroup(() => {
+      this.repairGroupMembership();
+      return true;
+    });
+  }
+
+  /** Whether `check` holds for every group, each in focus in turn (the focus is restored). */
+  private everyGroup(check: () => boolean): boolean {
+    const { groupKeys, focused } = this.cluster;
+    if (!groupKeys || focused === undefined) return check();
+    try {
+      return groupKeys.every((key) => {
+        this.cluster.focusOn!(key);
+        return check();
+      });
+    } finally {
+      this.cluster.focusOn!(focused);
+    }
+  }
+
+  /** The members of the group in focus (every node with one group). */
+  private members(): readonly NodeId[] {
+    return this.cluster.groupMembers?.() ?? this.cluster.ids;
+  }
+
+  /** ' in g3' when the target has several groups (g3 in focus); '' otherwise. */
+  private inGroup(): string {
+    return this.cluster.focused === undefined ? '' : ` in ${this.cluster.focused}`;
+  }
+
+  /** ' of g3' when the target has several groups (g3 in focus); '' otherwise. */
+  private ofGroup(): string {
+    return this.cluster.focused === undefined ? '' : ` of ${this.cluster.focused}`;
+  }
+
+  /** The membership state of the group in focus. */
+  private get membershipState(): MembershipState {
+    const key = this.cluster.focused ?? '';
+    let state = this.membershipStates.get(key);
+    if (!state) this.membershipStates.set(key, (state = { busy: null, nextRepair: 0 }));
+    return state;
+  }
+
+  private groupMembershipComplete(): boolean {
     const leader = this.cluster.leader();
     if (!leader || this.busyWithMembership()) return false;
     const m = membersOf(this.cluster.node(leader));
-    return m.committed && !m.joint && this.cluster.ids.every((id) => m.voters.includes(id));
+    return m.committed && !m.joint && this.members().every((id) => m.voters.includes(id));
   }
 
-  /** After the faults: asks the leader to add back a removed voter (at most every 200 ms). */
-  repairMembership(): void {
+  private repairGroupMembership(): void {
     const now = this.cluster.clock.now();
-    if (now < this.nextRepair || this.busyWithMembership() || this.membershipComplete()) return;
-    this.nextRepair = now + 200;
+    const state = this.membershipState;
+    if (now < state.nextRepair || this.busyWithMembership() || this.groupMembershipComplete()) return;
+    state.nextRepair = now + 200;
     const leaderId = this.cluster.leader();
     if (leaderId) this.readd(this.cluster.node(leaderId), membersOf(this.cluster.node(leaderId)), false);
   }
 
   private transfer(): void {
     const leaderId = this.cluster.leader();
-    if (!leaderId) return this.log('transfer: no leader');
+    if (!leaderId) return this.log(`transfer: no leader${this.inGroup()}`);
     const leader = this.cluster.node(leaderId);
     const voters = membersOf(leader).voters.filter((id) => id !== leaderId);
     const to = voters.length > 0 && this.random() < 0.5 ? this.pick(voters) : undefined;
@@ -242,7 +346,7 @@ export class FaultInjector {
       this.lateRule = null;
     }
     leader.transferLeadership(to).catch(() => undefined);
-    const what = `transfer leadership from ${leaderId} to ${to ?? 'the most up-to-date voter'}`;
+    const what = `transfer leadership${this.inGroup()} from ${leaderId} to ${to ?? 'the most up-to-date voter'}`;
     if (this.late && r < 1 / 3) {
       this.log(`${what}; ${this.holdBack({ kinds: LATE_KINDS, to: leaderId, probability: 0.5 + 0.5 * this.random(), delay: { min: 5, max: 40 } }, 20 + 180 * this.random())}`);
     } else if (this.triggers && planned) {
@@ -277,10 +381,10 @@ export class FaultInjector {
 
   private membership(): void {
     const leaderId = this.cluster.leader();
-    if (!leaderId) return this.log('membership: no leader');
+    if (!leaderId) return this.log(`membership: no leader${this.inGroup()}`);
     const leader = this.cluster.node(leaderId);
     const m = membersOf(leader);
-    if (this.busyWithMembership() || m.joint) return this.log('membership: a change is in progress');
+    if (this.busyWithMembership() || m.joint) return this.log(`membership: a change is in progress${this.inGroup()}`);
     if (this.readd(leader, m, true)) return;
     if (this.anyDamaged()) return this.log('membership: a node is under repair, no voter is removed');
     // At most one voter is out at a time: a majority of N and of N - 1 voters are the same
@@ -288,37 +392,39 @@ export class FaultInjector {
     const others = m.voters.filter((id) => id !== leaderId);
     const target = this.random() < 0.3 || others.length === 0 ? leaderId : this.pick(others);
     this.track(`remove ${target} on ${leaderId}`, leader.removeMember(target));
-    this.log(`membership: remove ${target}${target === leaderId ? ' (leader)' : ''}`);
+    this.log(`membership: remove ${target}${target === leaderId ? ' (leader)' : ''}${this.inGroup()}`);
   }
 
   /** Adds back the first node that is not a voter: as a learner, then promoted. Returns whether there was one. */
   private readd(leader: RaftNode, m: Membership, log: boolean): boolean {
-    const missing = this.cluster.ids.find((id) => !m.voters.includes(id));
+    const missing = this.members().find((id) => !m.voters.includes(id));
     if (missing === undefined) return false;
     const added = m.learners.includes(missing) ? Promise.resolve() : leader.addLearner(missing);
     this.track(`add back ${missing} on ${leader.id}`, added.then(() => leader.promote(missing)));
-    if (log) this.log(`membership: add back ${missing}`);
+    if (log) this.log(`membership: add back ${missing}${this.inGroup()}`);
     return true;
   }
 
   /** Marks a membership request in flight until it settles, whatever its outcome. */
   private track(what: string, request: Promise<unknown>): void {
     const busy = { what, since: this.cluster.clock.now() };
-    this.membershipBusy = busy;
+    const state = this.membershipState;
+    state.busy = busy;
     const done = () => {
-      if (this.membershipBusy === busy) this.membershipBusy = null;
+      if (state.busy === busy) state.busy = null;
     };
     request.then(done, done);
   }
 
   /** Whether a membership request is in flight; one that hung too long is reported and forgotten. */
   private busyWithMembership(): boolean {
-    const busy = this.membershipBusy;
+    const state = this.membershipState;
+    const busy = state.busy;
     if (!busy) return false;
     const age = this.cluster.clock.now() - busy.since;
     if (age < MEMBERSHIP_REQUEST_LIMIT) return true;
-    this.onAnomaly?.(`a membership request (${busy.what}, made at ${busy.since.toFixed(1)} ms) had not settled ${age.toFixed(0)} ms later`);
-    this.membershipBusy = null;
+    this.onAnomaly?.(`a membership request${this.inGroup()} (${busy.what}, made at ${busy.since.toFixed(1)} ms) had not settled ${age.toFixed(0)} ms later`);
+    state.busy = null;
     return false;
   }
 
@@ -539,9 +645,9 @@ export class FaultInjector {
    * configuration whose other voter alone could never repair it).
    */
   private allVotersEverywhere(): boolean {
-    const ids = this.cluster.ids;
+    const ids = this.members();
     return ids.every((id) => {
-      if (!this.cluster.isRunning(id)) return false;
+      if (!this.cluster.isRunning(id) || this.cluster.groupRunning?.(id) === false) return false;
       const m = membersOf(this.cluster.node(id));
       return !m.joint && ids.every((v) => m.voters.includes(v));
     });
@@ -578,7 +684,7 @@ export class FaultInjector {
     const leader = this.cluster.leader();
     if (!leader || this.stopping.has(leader)) return this.log('clean stop: no leader');
     this.stopping.add(leader);
-    this.log(`clean stop ${leader} (leader, hands over first)`);
+    this.log(`clean stop ${leader} (leader${this.ofGroup()}, hands over first)`);
     const down = () => {
       this.stopping.delete(leader);
       if (!this.cluster.isRunning(leader) && !this.crashed.includes(leader)) this.crashed.push(leader);
@@ -608,7 +714,7 @@ export class FaultInjector {
    */
   private target(runningOnly = false): { id: NodeId; label: string } {
     const leader = this.cluster.leader();
-    if (leader && this.random() < 0.5) return { id: leader, label: `${leader} (leader)` };
+    if (leader && this.random() < 0.5) return { id: leader, label: `${leader} (leader${this.ofGroup()})` };
     const bridge = this.bridgeNode;
     if (bridge && (!runningOnly || this.cluster.isRunning(bridge)) && this.random() < 1 / 3) return { id: bridge, label: `${bridge} (bridge)` };
     const pool = runningOnly ? this.cluster.ids.filter((id) => this.cluster.isRunning(id)) : this.cluster.ids;

@@ -16,7 +16,9 @@
  * @module rxraft/testing
  */
 export { TestCluster } from './cluster';
-export type { TestClusterOptions, NodeStart } from './cluster';
+export type { TestClusterOptions, NodeStart, ClusterHost } from './cluster';
+export { HostCluster } from './hostCluster';
+export type { HostClusterOptions, HostGroupOptions } from './hostCluster';
 export { ScriptedPeer } from './scriptedPeer';
 export { seedEntries, encodeConfigSpec } from './seeds';
 export type { NodeSeed, LogEntrySpec, ConfigSpec } from './seeds';
@@ -31,7 +33,7 @@ export { SimulatorClock, NodeScheduler } from './simulatorClock';
 export { nodeTurns, TURN_MS } from './nodeTurns';
 export { pausableTransport } from './faultsPause';
 export { FaultInjector, ALL_FAULT_CLASSES } from './faults';
-export type { FaultClass, FaultEvent, FaultInjectorOptions } from './faults';
+export type { FaultClass, FaultEvent, FaultInjectorOptions, FaultTarget, FaultStorage } from './faults';
 export { LateMessages, MAX_LATE_MESSAGES } from './faultsMessages';
 export type { LateMessageRule, MessageKind } from './faultsMessages';
 export { SendTriggers } from './faultsTriggers';
@@ -46,7 +48,7 @@ export type { Violation, ViolationKind } from './invariants';
 export { durabilityTap } from './invariantsWire';
 export { durableLog, DurableLog } from './invariantsDurable';
 export { runSimulation, reproduceCommand } from './simulator';
-export type { SimulationOptions, SimulationResult } from './simulator';
+export type { SimulationOptions, SimulationResult, GroupOutcome } from './simulator';
 export { checkLinearizability, DEFAULT_LINEARIZABILITY_BUDGET } from './linearizability';
 export type { LinearizabilityOptions, LinearizabilityResult } from './linearizability';
 export { parseHistory, formatHistory, toOperation, HistoryFormatError } from './history';

@@ -42,6 +42,8 @@ export interface Violation {
   /** Virtual time (ms) when it was detected. */
   readonly at: number;
   readonly message: string;
+  /** In a simulation of hosts with several Raft groups: the group that broke the rule. */
+  readonly group?: string;
 }
 
 /** A leader's log as it took office: its durable entries' terms by index, from `base`. */

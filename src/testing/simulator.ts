@@ -1,65 +1,20 @@
-import { PlantedBug, testHooksOf } from '../testHooks';
-import { config, SchedulerLike, Subscription, timer } from 'rxjs';
+import { config } from 'rxjs';
+import type { SnapshotPolicy } from '../api';
+import type { GroupId } from '../messages/groupId';
 import type { NodeId } from '../messages/types';
 import { seededRandom } from '../random';
-import { TestCluster, TestClusterOptions } from './cluster';
-import { ALL_FAULT_CLASSES, FaultClass, FaultEvent, FaultInjector } from './faults';
-import { LateMessages } from './faultsMessages';
-import { SendTriggers } from './faultsTriggers';
+import { PlantedBug, testHooksOf } from '../testHooks';
+import type { TestCluster } from './cluster';
+import { ALL_FAULT_CLASSES, FaultEvent } from './faults';
+import { HostCluster } from './hostCluster';
 import type { KvOperation } from './history';
-import { SafetyMonitor, Violation } from './invariants';
-import { durabilityTap } from './invariantsWire';
+import type { Violation } from './invariants';
 import { checkLinearizability, LinearizabilityResult } from './linearizability';
-import { KvWorkload, KvWorkloadOptions, KvWorkloadStats } from './workload';
-import { SnapshotMachines } from './simulatorMachines';
-import type { RaftNodeOptions, SnapshotPolicy } from '../api';
+import type { SimulationOptions } from './simulatorOptions';
+import { DEFAULT_CLIENTS, DEFAULT_CLIENTS_PER_GROUP, GroupRun, mix, Run, setUpRun } from './simulatorSetup';
+import type { KvWorkloadStats } from './workload';
 
-/** Options of `runSimulation`. Times are virtual milliseconds. */
-export interface SimulationOptions {
-  /** Decides everything: election timeouts, network, faults, clients. */
-  readonly seed: number;
-  /** Cluster size (default 5). */
-  readonly nodes?: number;
-  /** Faults injected before the liveness phase (default 30); each lasts 20–400 ms. */
-  readonly steps?: number;
-  /** Concurrent key-value clients (default 4). */
-  readonly clients?: number;
-  /** Workload settings: keys, mix, timeouts, which clients use sessions (default: every other one). */
-  readonly workload?: Omit<KvWorkloadOptions, 'random' | 'clients' | 'onAnomaly' | 'onRead'>;
-  /** Fault classes to inject (default all). */
-  readonly faults?: readonly FaultClass[];
-  /**
-   * Snapshots and log compaction: `'on'` (a small policy drawn from the seed, so that
-   * snapshots, compaction and InstallSnapshot happen often), `'off'`, `'mixed'` (the
-   * seed decides; the default), or an explicit policy.
-   */
-  readonly snapshots?: 'on' | 'off' | 'mixed' | Partial<SnapshotPolicy>;
-  /** Longest the cluster may take, once faults stop, for each liveness stage (default 10000). */
-  readonly livenessTimeout?: number;
-  /** Search steps per key for the linearizability check (default the checker's). */
-  readonly linearizabilityBudget?: number;
-  /** Options passed to the cluster: faulty storage or transport for tests, node options. */
-  readonly cluster?: Pick<TestClusterOptions, 'storage' | 'transport' | 'nodeOptions' | 'nodeOptionsFor' | 'syncDelay'>;
-  /**
-   * Check on the wire that votes and acknowledgements are durable when sent (default
-   * true; see `durabilityTap`). Off, durability bugs must show through their effects.
-   */
-  readonly wireChecks?: boolean;
-  /**
-   * Check that every `read()` covers what was committed before it was called (default
-   * true; see `SafetyMonitor.readStarted`). Off, a stale read must show as a
-   * non-linearizable history.
-   */
-  readonly readChecks?: boolean;
-  /**
-   * Plants a known bug in every node at every start, to show that a sweep catches it
-   * (`'stale-lease'`: the lease rules of issue 14 switched off; `'lost-vote'`: a node that
-   * lost its hard state restarts at term 0 and votes at once; see `RaftState.plantedBug`).
-   */
-  readonly plantedBug?: PlantedBug;
-  /** Called once everything is set up, before time starts: for tracing and debugging. */
-  readonly inspect?: (run: { readonly cluster: TestCluster; readonly monitor: SafetyMonitor; readonly workload: KvWorkload }) => void;
-}
+export type { SimulationOptions } from './simulatorOptions';
 
 /** What one simulated run found. */
 export interface SimulationResult {
@@ -67,33 +22,52 @@ export interface SimulationResult {
   /** The command line that replays this run (see `reproduceCommand`). */
   readonly command: string;
   readonly nodes: number;
+  /** Raft groups per host (1: a cluster of plain nodes). */
+  readonly groups: number;
   readonly steps: number;
-  /** Every broken rule, in the order found; empty for a clean run. */
+  /** Every broken rule, in the order found (with several groups, each names its `group`); empty for a clean run. */
   readonly violations: readonly Violation[];
-  /** The verdict on the clients' history. */
+  /** The verdict on the clients' history (with several groups: the worst group's verdict, its key prefixed with the group, e.g. `g2/x`). */
   readonly linearizability: LinearizabilityResult;
-  /** The clients' history, in the JSONL format of `history.ts` (`formatHistory`). */
+  /**
+   * The clients' history, in the JSONL format of `history.ts` (`formatHistory`). With
+   * several groups, every group's history, each key prefixed with its group (`g2/x`):
+   * the groups' keys stay apart, so the whole history checks as each group's does.
+   */
   readonly history: readonly KvOperation[];
+  /** What the clients did (summed over groups). */
   readonly ops: Readonly<KvWorkloadStats>;
+  /** With several groups, what each found: its verdict and its clients' operations. */
+  readonly perGroup: readonly GroupOutcome[];
   /** The faults injected, in order. */
   readonly faults: readonly FaultEvent[];
-  /** Distinct (term, leader) pairs seen. */
+  /** Distinct (term, leader) pairs seen (summed over groups). */
   readonly elections: number;
   /** The snapshot policy the nodes ran with (null: no snapshots), and how many snapshots were restored. */
   readonly snapshots: { readonly policy: Partial<SnapshotPolicy> | null; readonly restores: number };
-  /** The highest log index at which a command was applied. */
+  /** The highest log index at which a command was applied (summed over groups). */
   readonly committed: number;
   /** Virtual time simulated (ms). */
   readonly virtualTime: number;
   /**
    * How long the liveness phase took, in virtual ms: from the end of the faults to a
-   * leader every node follows, and from then to every client completing an operation
-   * (null when it did not happen, or the phase did not run).
+   * leader every node follows (in every group), and from then to every client completing
+   * an operation (null when it did not happen, or the phase did not run).
    */
   readonly recovery: { readonly leader: number | null; readonly requests: number | null };
 }
 
-const DEFAULTS = { nodes: 5, steps: 30, clients: 4, livenessTimeout: 10000 };
+/** One group's outcome in a run with several groups per host. */
+export interface GroupOutcome {
+  /** The group's id on its hosts: g1, g2, ... */
+  readonly group: GroupId;
+  readonly linearizability: LinearizabilityResult;
+  readonly ops: Readonly<KvWorkloadStats>;
+  /** How many violations name this group. */
+  readonly violations: number;
+}
+
+const DEFAULTS = { nodes: 5, steps: 30, clients: DEFAULT_CLIENTS, livenessTimeout: 10000 };
 
 /**
  * Runs one deterministic simulation: a cluster of real rxraft nodes on virtual time,
@@ -102,7 +76,9 @@ const DEFAULTS = { nodes: 5, steps: 30, clients: 4, livenessTimeout: 10000 };
  * grants, acknowledgements) only; symmetric, one-way and bridged partitions, and
  * one-way cuts chosen around the leader;
  * crashes losing unsynced writes, with restarts; paused nodes; leadership transfers;
- * removing a voter and adding it back.
+ * removing a voter and adding it back. With `groups` above 1, each simulated process is
+ * a host of that many Raft groups, and the faults strike hosts (see `HostCluster`);
+ * every group is checked on its own, as one cluster is.
  *
  * 1. Fault phase: `steps` faults, each held for 20–400 ms (during some steps the clients
  *    go quiet). Safety invariants are checked after every virtual instant (see
@@ -124,66 +100,111 @@ const DEFAULTS = { nodes: 5, steps: 30, clients: 4, livenessTimeout: 10000 };
  * result.violations;              // [] when rxraft behaved
  * result.linearizability.verdict; // 'ok'
  * result.command;                 // 'npm run sim -- --seeds 1 --from 42 --nodes 5 --steps 30'
+ * const hosts = await runSimulation({ seed: 7, nodes: 3, groups: 4 });
+ * hosts.violations.map((v) => v.group); // [] when rxraft behaved; else e.g. ['g3']
  */
 export async function runSimulation(options: SimulationOptions): Promise<SimulationResult> {
   const seed = options.seed;
   const nodes = options.nodes ?? DEFAULTS.nodes;
   const steps = options.steps ?? DEFAULTS.steps;
   const bound = options.livenessTimeout ?? DEFAULTS.livenessTimeout;
+  checkGroups(options);
   const run = setUpRun(options, nodes);
-  const { cluster, monitor, workload, injector } = run;
+  const { groups } = run;
+  const first = groups[0];
   const schedule = seededRandom(mix(seed, 3));
-  const release = captureUnhandledErrors((e) => monitor.report('simulator-error', `unhandled: ${describe(e)}`));
+  const release = captureUnhandledErrors((e) => first.monitor.report('simulator-error', `unhandled: ${describe(e)}`));
   const recovery: Recovery = { leader: null, requests: null };
-  const clock = cluster.clock;
-  if (options.plantedBug) plantInEveryNode(cluster, options.plantedBug);
-  options.inspect?.({ cluster, monitor, workload });
+  if (options.plantedBug) plantBug(groups, options.plantedBug, options.plantedBugGroups);
+  const hosts = run.target instanceof HostCluster ? { hosts: run.target } : {};
+  options.inspect?.({ cluster: first.cluster, monitor: first.monitor, workload: first.workload, ...hosts });
 
   try {
-    workload.start();
+    for (const g of groups) g.workload.start();
     await faultPhase(run, steps, schedule);
-    if (monitor.violations.length === 0) await livenessPhase(run, bound, recovery);
-    workload.stop();
-    await cluster.stop();
+    if (clean(run)) await livenessPhase(run, bound, recovery);
+    for (const g of groups) g.workload.stop();
+    await run.stop();
   } catch (e) {
-    monitor.report('simulator-error', describe(e));
+    first.monitor.report('simulator-error', describe(e));
   } finally {
     release();
   }
-  workload.finish();
-  monitor.dispose();
-  run.machinesSubscription.unsubscribe();
-
-  const linearizability = checkLinearizability(workload.history, { budget: options.linearizabilityBudget });
-  if (linearizability.verdict === 'violation') {
-    monitor.report('linearizability', `the history of key ${JSON.stringify(linearizability.key)} is not linearizable`);
+  for (const g of groups) {
+    g.workload.finish();
+    g.monitor.dispose();
+    g.machinesSubscription.unsubscribe();
   }
+  const verdicts = groups.map((g) => {
+    const verdict = checkLinearizability(g.workload.history, { budget: options.linearizabilityBudget });
+    if (verdict.verdict === 'violation') {
+      g.monitor.report('linearizability', `the history of key ${JSON.stringify(verdict.key)} is not linearizable`);
+    }
+    return verdict;
+  });
+  return { seed, command: reproduceCommand(options), nodes, steps, ...outcome(run, verdicts), recovery };
+}
+
+/** Throws `RangeError` unless `groups` is a positive integer (or absent) and `plantedBugGroups` names only groups the run has. */
+function checkGroups({ groups = 1, plantedBugGroups = [] }: SimulationOptions): void {
+  if (!(Number.isSafeInteger(groups) && groups >= 1)) throw new RangeError(`groups must be a positive integer, got ${String(groups)}`);
+  const ids = Array.from({ length: groups }, (_, i) => `g${i + 1}`);
+  const unknown = groups > 1 ? plantedBugGroups.find((id) => !ids.includes(id)) : undefined;
+  if (unknown !== undefined) throw new RangeError(`plantedBugGroups names ${unknown}, but the groups are g1..g${groups}`);
+}
+
+/** What the run found, from its groups: one group's as it is, several merged (violations named, keys prefixed). */
+function outcome(run: Run, verdicts: readonly LinearizabilityResult[]): Omit<SimulationResult, 'seed' | 'command' | 'nodes' | 'steps' | 'recovery'> {
+  const { groups, injector, clock, policy } = run;
+  const common = { faults: injector.events, virtualTime: clock.now() };
+  if (groups.length === 1) {
+    const { monitor, workload } = groups[0];
+    const snapshots = { policy, restores: monitor.restores };
+    return { groups: 1, violations: monitor.violations, linearizability: verdicts[0], history: workload.history, ops: workload.stats, perGroup: [], elections: monitor.elections, snapshots, committed: monitor.highestApplied, ...common };
+  }
+  // A simulator error is the run's, whichever group's monitor recorded it.
+  const named = (g: GroupRun) => g.monitor.violations.map((v) => (v.kind === 'simulator-error' ? v : { ...v, group: g.id }));
+  const violations = groups.flatMap(named).sort((a, b) => a.at - b.at);
+  const perGroup = groups.map((g, i) => ({ group: g.id!, linearizability: verdicts[i], ops: g.workload.stats, violations: g.monitor.violations.length }));
+  const sum = (f: (g: GroupRun) => number) => groups.reduce((n, g) => n + f(g), 0);
   return {
-    seed,
-    command: reproduceCommand(options),
-    nodes,
-    steps,
-    violations: monitor.violations,
-    linearizability,
-    history: workload.history,
-    ops: workload.stats,
-    faults: injector.events,
-    elections: monitor.elections,
-    snapshots: { policy: run.policy, restores: monitor.restores },
-    committed: monitor.highestApplied,
-    virtualTime: clock.now(),
-    recovery,
+    groups: groups.length,
+    violations,
+    linearizability: worstVerdict(perGroup),
+    history: groups.flatMap((g) => g.workload.history.map((op) => ({ ...op, key: `${g.id}/${op.key}` }))),
+    ops: sumStats(groups.map((g) => g.workload.stats)),
+    perGroup,
+    elections: sum((g) => g.monitor.elections),
+    snapshots: { policy, restores: sum((g) => g.monitor.restores) },
+    committed: sum((g) => g.monitor.highestApplied),
+    ...common,
   };
 }
 
-/**
- * A session table exactly as large as the number of session clients, so it is always
- * full: a table that evicted a client to make room for one it already holds would forget
- * a retry's earlier apply, and the retried append would apply twice (non-linearizable).
- */
-function fullSessionTable(sessions: 'none' | 'all' | 'mixed', clients: number): { maxClients: number } {
-  const sessionClients = sessions === 'all' ? clients : sessions === 'mixed' ? Math.ceil(clients / 2) : 0;
-  return { maxClients: Math.max(1, sessionClients) };
+/** The worst verdict of the groups ('violation', then 'unknown', then 'ok'), its key prefixed with its group; steps summed. */
+function worstVerdict(groups: readonly GroupOutcome[]): LinearizabilityResult {
+  const steps = groups.reduce((n, g) => n + g.linearizability.steps, 0);
+  for (const verdict of ['violation', 'unknown'] as const) {
+    const worst = groups.find((g) => g.linearizability.verdict === verdict);
+    if (worst) return { verdict, key: `${worst.group}/${worst.linearizability.key}`, steps };
+  }
+  return { verdict: 'ok', steps };
+}
+
+function sumStats(all: readonly KvWorkloadStats[]): KvWorkloadStats {
+  const total: KvWorkloadStats = { invoked: 0, ok: 0, indeterminate: 0, failed: 0, retries: 0, overloaded: 0 };
+  for (const stats of all) for (const k of Object.keys(total) as (keyof KvWorkloadStats)[]) total[k] += stats[k];
+  return total;
+}
+
+/** No group has broken a rule yet. */
+function clean(run: Run): boolean {
+  return run.groups.every((g) => g.monitor.violations.length === 0);
+}
+
+/** Checks every group's storage (after each virtual instant). */
+function checkStorage(run: Run): void {
+  for (const g of run.groups) g.monitor.checkStorage();
 }
 
 /** `SimulationResult.recovery`, filled in as the liveness phase goes. */
@@ -192,182 +213,81 @@ interface Recovery {
   requests: number | null;
 }
 
-/** Everything one simulated run is made of. */
-interface Run {
-  readonly cluster: TestCluster;
-  readonly monitor: SafetyMonitor;
-  readonly workload: KvWorkload;
-  readonly injector: FaultInjector;
-  readonly policy: Partial<SnapshotPolicy> | null;
-  /** Points the snapshot hooks at each new run's state machine; ended with the run. */
-  readonly machinesSubscription: Subscription;
-}
-
-/** Builds the cluster, its safety monitor, the clients and the fault injector of a run, all drawn from the seed. */
-function setUpRun(options: SimulationOptions, nodes: number): Run {
-  const seed = options.seed;
-  // The tap sees what each node sends (before any planted network fault rewrites it) and
-  // reports promises of durability that storage does not back; nothing is sent before
-  // the monitor exists (nodes load their storage first).
-  let monitor: SafetyMonitor | undefined;
-  let cluster: TestCluster | undefined;
-  const tap = durabilityTap((m) => monitor?.report('durability', m), (id) => cluster!.storage(id));
-  const wrap = options.cluster?.transport;
-  // Individual messages held back (the 'late-messages' faults), on the receiving node's side.
-  const lateMessages = new LateMessages(seededRandom(mix(seed, 6)));
-  // Faults set off by what a node sends (a transfer's TimeoutNow).
-  const triggers = new SendTriggers();
-  const checkWire = options.wireChecks ?? true;
-  const policy = snapshotPolicy(options.snapshots ?? 'mixed', seededRandom(mix(seed, 4)));
-  const machines = new SnapshotMachines(() => monitor!);
-  const nodeOptionsFor = simulatedNodeOptions(options, policy, machines, (id) => cluster!.scheduler(id));
-  cluster = new TestCluster({
-    nodes,
-    seed,
-    turns: 'node',
-    ...options.cluster,
-    nodeOptionsFor,
-    transport: (id, t, s) => {
-      const late = triggers.wrap(id, lateMessages.wrap(id, t, s), s);
-      const inner = wrap ? wrap(id, late, s) : late;
-      return checkWire ? tap(id, inner) : inner;
-    },
-  });
-  const safety = new SafetyMonitor(cluster);
-  monitor = safety;
-  const workload = new KvWorkload(cluster, {
-    ...options.workload,
-    random: seededRandom(mix(seed, 1)),
-    clients: options.clients ?? DEFAULTS.clients,
-    onAnomaly: (m) => safety.report('api-contract', m),
-    onRead: options.readChecks === false ? undefined : (id, lease) => safety.readStarted(id, lease),
-  });
-  for (const id of cluster.ids) machines.attach(id, 0, () => workload.machine(id));
-  const machinesSubscription = cluster.started$.subscribe(({ id, run }) => machines.attach(id, run, () => workload.machine(id)));
-  const injector = new FaultInjector(cluster, {
-    random: seededRandom(mix(seed, 2)),
-    classes: options.faults ?? ALL_FAULT_CLASSES,
-    onAnomaly: (m) => safety.report('api-contract', m),
-    lateMessages,
-    triggers,
-  });
-  return { cluster, monitor: safety, workload, injector, policy, machinesSubscription };
-}
-
-/**
- * The options of each simulated node, drawn from the seed: a leader limit on uncommitted
- * bytes in half the seeds, an always-full session table, snapshot hooks when the run
- * snapshots, and in half the seeds an application whose apply takes 0-3 ms of the node's
- * own (pausable) time, so that reads and proposals must wait for a slow application
- * (DESIGN.md invariant 8; the workload's state machine changes when committed$ emits,
- * which is then after apply). The other half apply on committed$ alone, synchronously.
- * The in-memory log's cache is drawn too (`logCacheFor`), so that leaders serve lagging
- * followers from storage.
- */
-function simulatedNodeOptions(
-  options: SimulationOptions,
-  policy: Partial<SnapshotPolicy> | null,
-  machines: SnapshotMachines,
-  schedulerOf: (id: NodeId) => SchedulerLike,
-): (id: NodeId) => Partial<RaftNodeOptions> {
-  const uncommittedLimit = uncommittedLimitFor(options.seed);
-  const sessions = fullSessionTable(options.workload?.sessions ?? 'mixed', options.clients ?? DEFAULTS.clients);
-  const applyRandom = seededRandom(mix(options.seed, 7));
-  const applyDelay = applyRandom() < 0.5 ? Math.floor(applyRandom() * 4) : null;
-  const stateMachineOptions = (id: NodeId) => {
-    const apply = applyDelay === null ? {} : { apply: () => timer(applyDelay, schedulerOf(id)) };
-    if (policy) return { stateMachine: { ...machines.stateMachineFor(id), ...apply }, snapshot: policy };
-    return applyDelay === null ? {} : { stateMachine: apply };
-  };
-  const log = logCacheFor(options.seed);
-  return (id) => ({ ...uncommittedLimit, sessions, log, ...stateMachineOptions(id), ...options.cluster?.nodeOptionsFor?.(id) });
-}
-
-/**
- * Half the seeds keep no cache of applied entries in memory (every entry durable and
- * applied is evicted at once, and a follower behind is served entries read back from
- * storage), a quarter a cache of a few commands, the rest the default.
- */
-function logCacheFor(seed: number): { cacheBytes?: number } {
-  const random = seededRandom(mix(seed, 8));
-  const draw = random();
-  if (draw < 0.5) return { cacheBytes: 0 };
-  return draw < 0.75 ? { cacheBytes: 64 + Math.floor(random() * 1024) } : {};
-}
-
-/**
- * Half the seeds run with a leader limit of a few commands' worth of uncommitted bytes,
- * so that refusals (LeaderOverloadedError) happen under faults; the others with the default.
- */
-function uncommittedLimitFor(seed: number): { maxUncommittedBytes?: number } {
-  const limitRandom = seededRandom(mix(seed, 5));
-  return limitRandom() < 0.5 ? { maxUncommittedBytes: 16 + Math.floor(limitRandom() * 112) } : {};
-}
-
 /** Advances time until `done()` or `timeout` ms from now, checking storage at every instant; false on timeout. */
 async function waitUntil(run: Run, done: () => boolean, timeout: number): Promise<boolean> {
-  const clock = run.cluster.clock;
+  const clock = run.clock;
   const deadline = clock.now() + timeout;
   while (!done()) {
     if (clock.now() >= deadline) return false;
-    await clock.advance(10, () => run.monitor.checkStorage());
+    await clock.advance(10, () => checkStorage(run));
   }
   return true;
 }
 
-/** Phase 1: `steps` faults, each held 20–400 ms, the clients now and then quiet; ends at the first violation. */
+/**
+ * Phase 1: `steps` faults, each held 20–400 ms, the clients now and then quiet; ends at
+ * the first violation. With several groups, the faults aimed at one group (a transfer, a
+ * membership change, "the leader") take the groups in turn.
+ */
 async function faultPhase(run: Run, steps: number, schedule: () => number): Promise<void> {
-  const { monitor, workload, injector } = run;
+  const { injector, target } = run;
+  const keys = target.groupKeys;
   let quiet = false;
-  for (let i = 0; i < steps && monitor.violations.length === 0; i++) {
+  for (let i = 0; i < steps && clean(run); i++) {
+    if (keys) target.focusOn!(keys[i % keys.length]);
     injector.step();
     // Now and then the clients go quiet for a step: idle clusters behave differently
     // (a partitioned minority keeps an up-to-date log, so it can win elections).
     const wasQuiet: boolean = quiet;
     quiet = schedule() < 0.15;
-    if (quiet && !wasQuiet) workload.stop();
-    if (!quiet && wasQuiet) workload.start();
+    if (quiet && !wasQuiet) for (const g of run.groups) g.workload.stop();
+    if (!quiet && wasQuiet) for (const g of run.groups) g.workload.start();
     if (quiet !== wasQuiet) injector.note(quiet ? 'clients quiet' : 'clients busy');
-    await run.cluster.clock.advance(20 + schedule() * 380, () => monitor.checkStorage());
+    await run.clock.advance(20 + schedule() * 380, () => checkStorage(run));
   }
-  if (quiet) workload.start();
+  if (quiet) for (const g of run.groups) g.workload.start();
 }
 
 /**
- * Phase 2: every fault ends; within `bound` ms each, the nodes must agree on a leader,
- * every client must complete an operation, and all nodes must converge.
+ * Phase 2: every fault ends; within `bound` ms each, the nodes of every group must agree
+ * on a leader, every client must complete an operation, and all nodes must converge.
  */
 async function livenessPhase(run: Run, bound: number, recovery: Recovery): Promise<void> {
-  const { cluster, monitor, workload, injector } = run;
-  const clock = cluster.clock;
+  const { groups, injector, clock } = run;
   await injector.calm();
   const calmAt = clock.now();
   const settled = () => {
     injector.repairMembership();
-    return injector.membershipComplete() && agreedLeader(cluster) !== null;
+    return injector.membershipComplete() && groups.every((g) => agreedLeader(g.cluster) !== null);
   };
   if (!(await waitUntil(run, settled, bound))) {
-    monitor.report('liveness', `no leader all nodes (all voters again) agree on within ${bound} ms after the faults stopped (${describeStatuses(cluster)})`);
+    reportStuck(run, (g) => agreedLeader(g.cluster) === null, (g) => `no leader all nodes (all voters again) agree on within ${bound} ms after the faults stopped (${describeStatuses(g.cluster)})`);
   } else {
     const since = clock.now();
     recovery.leader = since - calmAt;
-    if (!(await waitUntil(run, () => workload.allCompletedSince(since), bound))) {
-      monitor.report('liveness', `not every client completed an operation within ${bound} ms of a leader being elected (${describeStatuses(cluster)})`);
+    if (!(await waitUntil(run, () => groups.every((g) => g.workload.allCompletedSince(since)), bound))) {
+      reportStuck(run, (g) => !g.workload.allCompletedSince(since), (g) => `not every client completed an operation within ${bound} ms of a leader being elected (${describeStatuses(g.cluster)})`);
     } else {
       recovery.requests = clock.now() - since;
     }
   }
-  workload.stop();
-  await waitUntil(run, () => workload.outstanding === 0, bound);
-  if (!(await waitUntil(run, () => converged(cluster), bound))) {
-    monitor.report('liveness', `nodes did not converge within ${bound} ms after the workload stopped (${describeStatuses(cluster)})`);
+  for (const g of groups) g.workload.stop();
+  await waitUntil(run, () => groups.every((g) => g.workload.outstanding === 0), bound);
+  if (!(await waitUntil(run, () => groups.every((g) => converged(g.cluster)), bound))) {
+    reportStuck(run, (g) => !converged(g.cluster), (g) => `nodes did not converge within ${bound} ms after the workload stopped (${describeStatuses(g.cluster)})`);
   }
-  monitor.checkConvergence();
+  for (const g of groups) g.monitor.checkConvergence();
+}
+
+/** Reports a liveness failure on each group `stuck` names (on the first group if none: a membership change that never completed). */
+function reportStuck(run: Run, stuck: (g: GroupRun) => boolean, message: (g: GroupRun) => string): void {
+  const named = run.groups.filter(stuck);
+  for (const g of named.length > 0 ? named : [run.groups[0]]) g.monitor.report('liveness', message(g));
 }
 
 /**
  * The command line that replays a run exactly, for the options the CLI can express
- * (seed, nodes, steps, clients, fault classes, snapshots, sessions, reads, forwarding). Planted
+ * (seed, nodes, steps, groups, clients, fault classes, snapshots, sessions, reads, forwarding). Planted
  * storage or transport faults are test code: replay those from the test.
  *
  * @example
@@ -375,7 +295,9 @@ async function livenessPhase(run: Run, bound: number, recovery: Recovery): Promi
  */
 export function reproduceCommand(options: SimulationOptions): string {
   const parts = [`npm run sim -- --seeds 1 --from ${options.seed} --nodes ${options.nodes ?? DEFAULTS.nodes} --steps ${options.steps ?? DEFAULTS.steps}`];
-  if (options.clients !== undefined && options.clients !== DEFAULTS.clients) parts.push(`--clients ${options.clients}`);
+  if ((options.groups ?? 1) !== 1) parts.push(`--groups ${options.groups}`);
+  const clients = (options.groups ?? 1) === 1 ? DEFAULTS.clients : DEFAULT_CLIENTS_PER_GROUP;
+  if (options.clients !== undefined && options.clients !== clients) parts.push(`--clients ${options.clients}`);
   if (options.faults && options.faults.join(',') !== ALL_FAULT_CLASSES.join(',')) parts.push(`--faults ${options.faults.join(',')}`);
   if (typeof options.snapshots === 'string' && options.snapshots !== 'mixed') parts.push(`--snapshots ${options.snapshots}`);
   if (options.workload?.sessions) parts.push(`--sessions ${options.workload.sessions}`);
@@ -385,6 +307,11 @@ export function reproduceCommand(options: SimulationOptions): string {
   if (options.readChecks === false) parts.push('--no-read-checks');
   if (options.plantedBug) parts.push(`--plant-bug ${options.plantedBug}`);
   return parts.join(' ');
+}
+
+/** Plants `bug` in every group, or (with several groups) in those `only` names. */
+function plantBug(groups: readonly GroupRun[], bug: PlantedBug, only: readonly string[] | undefined): void {
+  for (const g of groups) if (!only || g.id === undefined || only.includes(g.id)) plantInEveryNode(g.cluster, bug);
 }
 
 /** Plants `bug` in every running node now and in every node that starts later. */
@@ -423,35 +350,6 @@ function describeStatuses(cluster: TestCluster): string {
       return `${id}: ${s.role} t${s.term} leader=${s.leaderId ?? '-'} commit=${s.commitIndex} applied=${s.appliedIndex} last=${s.lastIndex}${cluster.isPaused(id) ? ' paused' : ''}`;
     })
     .join('; ');
-}
-
-/** The snapshot policy of a run, or null for none. */
-function snapshotPolicy(setting: NonNullable<SimulationOptions['snapshots']>, random: () => number): Partial<SnapshotPolicy> | null {
-  if (typeof setting === 'object') return setting;
-  const on = setting === 'on' || (setting === 'mixed' && random() < 0.5);
-  if (!on) return null;
-  // Small enough that snapshots, compaction and multi-chunk InstallSnapshot happen all
-  // the time, down to keeping no entries behind a snapshot (a follower catching up then
-  // depends on the leader holding back compaction for it: `compactionPoint`). The kept
-  // tail is capped in bytes too (a few dozen commands), so that the byte cap, not only
-  // the count, decides where the log is cut; derived from chunkBytes so a seed draws the
-  // same numbers as before the cap existed.
-  const policy = {
-    everyEntries: 20 + Math.floor(random() * 60),
-    keepEntries: Math.floor(random() * 120),
-    chunkBytes: 128 + Math.floor(random() * 896),
-  };
-  // Half the seeds snapshot by the counts alone, as before the size floor existed (derived,
-  // not drawn, so every seed draws the same numbers as before).
-  return { ...policy, keepBytes: 2 * policy.chunkBytes, minLogPercent: policy.everyEntries % 2 === 0 ? 0 : 100 };
-}
-
-/** Derives an independent seed for one purpose from the run's seed. */
-function mix(seed: number, stream: number): number {
-  let h = (seed ^ Math.imul(stream, 0x9e3779b9)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** An error's name and message, and where it was thrown when a stack was captured. */
