@@ -100,7 +100,9 @@ describe('SharedLog crash recovery with real processes', () => {
           const candidate: Model = { terms: model.terms.slice(), hardState: model.hardState, snapshot: model.snapshot };
           let i = 0;
           for (; i < mine.length && acked.has(mine[i].id); i++) applyOp(candidate, mine[i]);
-          expect(mine.slice(i).every((op) => !acked.has(op.id))).toBe(true); // acknowledged in call order
+          // Acknowledged in call order: no call after the first unacknowledged one was acknowledged.
+          const ackedLate = mine.slice(i).filter((op) => acked.has(op.id));
+          expect({ round, group, firstUnacked: mine[i], ackedLate }).toEqual({ round, group, firstUnacked: mine[i], ackedLate: [] });
           let matched = same(candidate, recovered);
           for (; i < mine.length && !matched; i++) {
             applyOp(candidate, mine[i]);
