@@ -102,7 +102,7 @@ export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntrie
   if (s.role.name !== 'leader') return;
   const L = s.role;
   const pr = L.progress.get(from);
-  if (!pr) return;
+  if (!pr || isStaleTermRefusal(m)) return;
   // Any answer of this term shows the follower still accepts this leader.
   pr.heardFrom(s.now);
   resumeSnapshotAfterSilence(s, from, pr, fx);
@@ -139,6 +139,19 @@ export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntrie
   }
   pr.becomeProbing(Math.min(next, m.rejectedIndex));
   sendAppend(s, from, pr, fx);
+}
+
+/**
+ * Whether an answer refuses an AppendEntries of an earlier term (`refuseStale`), which a
+ * leader re-elected since may receive in its new term: it answers a message this
+ * leadership never sent, so it is no answer to any of its rounds — counted as one, it
+ * would confirm reads and extend the lease for a round the follower never saw (round
+ * numbers restart with each leadership), and taken as a rejection it sent the follower's
+ * progress to index 0, stalling it (simulator seeds 92 and 717 with --groups). Its term
+ * is all it says, and the term rules have already handled that.
+ */
+export function isStaleTermRefusal(m: AppendEntriesResponse): boolean {
+  return !m.success && m.conflictIndex === 0;
 }
 
 /** Leader side of an InstallSnapshot reply. */

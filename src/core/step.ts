@@ -144,6 +144,8 @@ function refuseStale(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): v
     case 'RequestVote':
       return fx.send(from, { type: 'RequestVoteResponse', term: s.term, voteGranted: false });
     case 'AppendEntries':
+      // Marked as answering an earlier term (`isStaleTermRefusal`): conflictIndex 0, which
+      // no log comparison gives, and round 0, which no leader sends.
       return fx.send(from, {
         type: 'AppendEntriesResponse',
         term: s.term,
@@ -152,7 +154,7 @@ function refuseStale(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): v
         rejectedIndex: m.prevLogIndex,
         conflictIndex: 0,
         conflictTerm: 0,
-        seq: m.seq,
+        seq: 0,
       });
     case 'ReadIndexRequest':
       return fx.send(from, { type: 'ReadIndexResponse', term: s.term, requestId: m.requestId, success: false, readIndex: 0 });
