@@ -70,6 +70,7 @@ export async function writeFully(handle: FileHandleLike, buffer: Uint8Array, pos
  * await writeAllFully(handle, [header, block], offset); // header, then block, no copy
  */
 export async function writeAllFully(handle: FileHandleLike, buffers: readonly Uint8Array[], position: number): Promise<void> {
+  if (buffers.length === 1) return writeFully(handle, buffers[0], position); // one buffer: a plain write
   if (!handle.writev) {
     for (const buffer of buffers) {
       await writeFully(handle, buffer, position);

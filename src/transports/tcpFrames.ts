@@ -77,6 +77,7 @@ export class FrameBatch {
    * batch.toBuffers();        // [prefix + head, block]
    */
   toBuffers(): Buffer[] {
+    if (!this.parts.some((p) => p.byteLength >= UNCOPIED_PART_BYTES)) return [this.toBuffer()]; // the common case: small messages
     const out: Buffer[] = [];
     /** The current run: a number is a length prefix, an array a part, both copied. */
     let run: (number | Uint8Array)[] = [];
