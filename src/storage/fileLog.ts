@@ -8,7 +8,7 @@ import { CorruptLogError } from './fileErrors';
 import { FileLogIndex, RecordLocation } from './fileLogIndex';
 import { readLocatedEntries } from './fileLogReader';
 import type { LogCompaction } from './fileSnapshotFormat';
-import { FileHandleLike, FileSystem, hasErrorCode, isOutOfDescriptors, writeAllFully, writeFully } from './fileSystem';
+import { createFileWithHeader, FileHandleLike, FileSystem, hasErrorCode, isOutOfDescriptors, writeAllFully, writeFully } from './fileSystem';
 import {
   checkFileHeader,
   FILE_HEADER_BYTES,
@@ -508,17 +508,7 @@ function segmentHeader(sequence: number): Buffer {
 
 /** Creates segment `sequence` with its header, syncs it and the directory entry (through `directory`). */
 async function createSegment(fs: FileSystem, dir: string, directory: FileHandleLike, sequence: number, writeThrough: boolean): Promise<FileHandleLike> {
-  const flags = writeThrough ? fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_DSYNC : 'wx';
-  const handle = await fs.open(path.join(dir, segmentName(sequence)), flags, 0o644);
-  try {
-    await writeFully(handle, segmentHeader(sequence), 0);
-    await handle.datasync();
-    await directory.sync();
-    return handle;
-  } catch (e) {
-    await handle.close();
-    throw e;
-  }
+  return createFileWithHeader(fs, path.join(dir, segmentName(sequence)), directory, segmentHeader(sequence), writeThrough);
 }
 
 /** What replaying the live segments found about the last one. */

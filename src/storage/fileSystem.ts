@@ -1,3 +1,4 @@
+import { constants as fsConstants } from 'fs';
 import * as fsp from 'fs/promises';
 
 /**
@@ -51,6 +52,28 @@ export const nodeFileSystem: FileSystem = {
   link: (existing, newPath) => fsp.link(existing, newPath),
   readFile: (path) => fsp.readFile(path),
 };
+
+/**
+ * Creates the file at `file` (refusing one that exists) holding `header`, syncs it and its
+ * directory entry (through `directory`), and returns it open for writing; with
+ * `writeThrough` it is opened O_DSYNC (each write durable when it returns).
+ *
+ * @example
+ * const handle = await createFileWithHeader(fs, path.join(dir, '0000000000000001.wal'), dirHandle, header, true);
+ */
+export async function createFileWithHeader(fs: FileSystem, file: string, directory: FileHandleLike, header: Uint8Array, writeThrough: boolean): Promise<FileHandleLike> {
+  const flags = writeThrough ? fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_DSYNC : 'wx';
+  const handle = await fs.open(file, flags, 0o644);
+  try {
+    await writeFully(handle, header, 0);
+    await handle.datasync();
+    await directory.sync();
+    return handle;
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
+}
 
 /** Writes all of `buffer` at `position`, looping over short writes. */
 export async function writeFully(handle: FileHandleLike, buffer: Uint8Array, position: number): Promise<void> {

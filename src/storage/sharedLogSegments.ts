@@ -1,4 +1,3 @@
-import { constants as fsConstants } from 'fs';
 import * as path from 'path';
 import { InvalidMessageError } from '../errors';
 import { CorruptLogError } from './fileErrors';
@@ -13,7 +12,7 @@ import {
   scanRecords,
   writeFileHeader,
 } from './fileRecordFraming';
-import { FileHandleLike, FileSystem, writeFully } from './fileSystem';
+import { createFileWithHeader, FileHandleLike, FileSystem } from './fileSystem';
 import { decodeGroupRecord, GroupRecord } from './sharedLogRecords';
 
 /** The magic of a shared write-ahead log segment (`<16-digit sequence>.wal` in `<dataDir>/wal/`). */
@@ -65,17 +64,7 @@ export async function listSegments(fs: FileSystem, dir: string): Promise<number[
  * `directory`); with `writeThrough` it is opened O_DSYNC (each write durable when it returns).
  */
 export async function createSharedSegment(fs: FileSystem, dir: string, directory: FileHandleLike, sequence: number, writeThrough: boolean): Promise<FileHandleLike> {
-  const flags = writeThrough ? fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_DSYNC : 'wx';
-  const handle = await fs.open(path.join(dir, segmentName(sequence)), flags, 0o644);
-  try {
-    await writeFully(handle, segmentHeader(sequence), 0);
-    await handle.datasync();
-    await directory.sync();
-    return handle;
-  } catch (e) {
-    await handle.close();
-    throw e;
-  }
+  return createFileWithHeader(fs, path.join(dir, segmentName(sequence)), directory, segmentHeader(sequence), writeThrough);
 }
 
 /** The 16-byte header of segment `sequence`. */
