@@ -249,7 +249,12 @@ describe('tcpTransport', () => {
       } finally {
         clearInterval(pump);
       }
-      expect(a.stats().peers.b.connects).toBe(2);
+      // The first connection, then the reconnection; one more at most, when a dial that was
+      // already under way as b came back completes beside the one that delivered (seen once
+      // in four CI runs, on Node 24). Not one per send: the back-off spaces them.
+      const connects = a.stats().peers.b.connects;
+      expect(connects).toBeGreaterThanOrEqual(2);
+      expect(connects).toBeLessThanOrEqual(3);
       expect(Date.now() - started).toBeLessThan(5000);
     });
 
