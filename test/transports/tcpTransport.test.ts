@@ -249,9 +249,9 @@ describe('tcpTransport', () => {
       } finally {
         clearInterval(pump);
       }
-      // The first connection, then the reconnection; one more at most, when a dial that was
-      // already under way as b came back completes beside the one that delivered (seen once
-      // in four CI runs, on Node 24). Not one per send: the back-off spaces them.
+      // The first connection, then the reconnection. Once in four CI runs (Node 24) a third
+      // connection was counted; its cause is not established (see the session notes), so
+      // one more is tolerated here. Not one per send: the back-off spaces them.
       const connects = a.stats().peers.b.connects;
       expect(connects).toBeGreaterThanOrEqual(2);
       expect(connects).toBeLessThanOrEqual(3);
