@@ -10,6 +10,9 @@
  * - `transportEcho`: opens an rxraft TCP transport answering every AppendEntries;
  * - `replicaEcho`: opens a TCP server that appends each record durably, then answers;
  * - `counters`: CPU time used, fsyncs and frames sent so far.
+ *
+ * With `RXRAFT_BENCH_TRACE=1` it also traces its node's roles and its event-loop stalls
+ * to stderr (`clusterTrace.ts`).
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -17,6 +20,7 @@ import { encodeCommand, Op } from '../examples/kv/commands';
 import { runKvServerMain } from '../examples/kv/main';
 import type { KvServer } from '../examples/kv/server';
 import { replicaEcho, transportEcho } from './clusterFloor';
+import { traceRolesAndStalls, traceWanted } from './clusterTrace';
 import { closedLoop, LoadResult } from './clusterStats';
 
 /** Running totals of a node process, for rates over a load level. */
@@ -81,18 +85,21 @@ function echo(): Promise<number> {
   });
 }
 
-void runKvServerMain(process.argv.slice(2), (server) => ({
-  load: (args) => load(server, args as LoadArgs),
-  echo: () => echo(),
-  httpEcho: () => httpEcho(),
-  transportEcho: () => transportEcho(),
-  replicaEcho: (args) => {
-    const { dir, recordBytes, name } = args as { dir: string; recordBytes: number; name?: string };
-    return replicaEcho(dir, recordBytes, name);
-  },
-  counters: async (): Promise<NodeCounters> => {
-    const cpu = process.cpuUsage();
-    const ru = process.resourceUsage();
-    return { cpuMicros: cpu.user + cpu.system, fsyncs: server.storage.syncs, framesSent: framesSent(server), vcsw: ru.voluntaryContextSwitches + ru.involuntaryContextSwitches, sysMicros: cpu.system };
-  },
-}));
+void runKvServerMain(process.argv.slice(2), (server) => {
+  if (traceWanted()) traceRolesAndStalls(server.node.role$);
+  return {
+    load: (args) => load(server, args as LoadArgs),
+    echo: () => echo(),
+    httpEcho: () => httpEcho(),
+    transportEcho: () => transportEcho(),
+    replicaEcho: (args) => {
+      const { dir, recordBytes, name } = args as { dir: string; recordBytes: number; name?: string };
+      return replicaEcho(dir, recordBytes, name);
+    },
+    counters: async (): Promise<NodeCounters> => {
+      const cpu = process.cpuUsage();
+      const ru = process.resourceUsage();
+      return { cpuMicros: cpu.user + cpu.system, fsyncs: server.storage.syncs, framesSent: framesSent(server), vcsw: ru.voluntaryContextSwitches + ru.involuntaryContextSwitches, sysMicros: cpu.system };
+    },
+  };
+});

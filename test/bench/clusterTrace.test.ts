@@ -1,0 +1,32 @@
+import { Subject } from 'rxjs';
+import { traceRolesAndStalls, traceWanted } from '../../bench/clusterTrace';
+
+describe('benchmark node tracing (RXRAFT_BENCH_TRACE=1)', () => {
+  it('writes each role with the time since it began, and each event-loop stall over the threshold, until stopped', () => {
+    const lines: string[] = [];
+    let now = 1000;
+    let tick: () => void = () => undefined;
+    const role$ = new Subject<string>();
+    const stop = traceRolesAndStalls(role$, { stallMs: 80, everyMs: 10, write: (l) => lines.push(l), now: () => now, every: (_, t) => ((tick = t), () => (tick = () => undefined)) });
+    now = 1243;
+    role$.next('leader');
+    tick(); // sampled late: away 243 - 10 ms
+    now += 10;
+    tick(); // on time
+    now += 90;
+    tick(); // 80 ms beyond the interval: not over the threshold
+    now += 300;
+    tick(); // stalled 290 ms
+    stop();
+    role$.next('follower');
+    now += 500;
+    tick();
+    expect(lines).toEqual(['trace t=243 ms role leader', 'trace t=243 ms event loop stalled 233 ms', 'trace t=643 ms event loop stalled 290 ms']);
+  });
+
+  it('is asked for by RXRAFT_BENCH_TRACE=1 only', () => {
+    expect(traceWanted({ RXRAFT_BENCH_TRACE: '1' })).toBe(true);
+    expect(traceWanted({ RXRAFT_BENCH_TRACE: '0' })).toBe(false);
+    expect(traceWanted({})).toBe(false);
+  });
+});
