@@ -202,7 +202,7 @@ class Node implements RaftNode, HasTestHooks {
       this.roles.events$,
       this.intake.events$,
       this.feedback,
-      this.durableSteps.pipe(durableWrites(o.storage, this.id, (m) => o.transport.send(m.to, m.message))),
+      this.durableSteps.pipe(durableWrites(o.storage, (m) => o.transport.send(m.to, m.message))),
       needsMarkerRepair(s) ? repairEvents(() => this.intake.propose(EntryKind.Noop, EMPTY_DATA), o.storage, o.scheduler, o.electionTimeout.max) : EMPTY,
     );
     const turns$ = events$.pipe(serializeTurns(), stepEach(s, () => o.scheduler.now()));
