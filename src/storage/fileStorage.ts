@@ -14,6 +14,7 @@ import type { StagedSnapshot } from './fileSnapshotStaging';
 import { FileHandleLike, FileSystem, isOutOfDescriptors, nodeFileSystem, syncDirectory } from './fileSystem';
 import { HardState, SnapshotMeta } from '../messages/persisted';
 import { INITIAL_HARD_STATE, PersistedState, SnapshotWriter, Storage, StorageDamage } from './storage';
+import { BatchedWrites } from './batchedWrites';
 
 export {
   CorruptLogError,
@@ -144,10 +145,8 @@ interface OpenWriter {
  * await storage.close();
  */
 export class FileStorage implements Storage {
-  private queue: Op[] = [];
-  private flushScheduled = false;
-  /** The running flush loop, if any. Invariant: at most one write is in flight. */
-  private flushing: Promise<void> | null = null;
+  /** Calls in order, written in batches, one batch at a time. */
+  private readonly writes = new BatchedWrites<Op>({ runBatch: (batch) => this.runBatch(batch), failure: () => this.failure });
   private failure: StorageFailedError | null = null;
   private closed: Promise<void> | null = null;
   /**
@@ -165,7 +164,6 @@ export class FileStorage implements Storage {
   private writer: OpenWriter | null = null;
   /** What open recovered, handed out by the first `load()` if nothing was written since. */
   private recovered: Entry[] | null;
-  private readonly flushNow = () => this.startFlush();
 
   /** Durable writes completed so far: log write, hard-state replacement, or snapshot commit (for tests and benchmarks). */
   syncs = 0;
@@ -270,7 +268,7 @@ export class FileStorage implements Storage {
    */
   async load(): Promise<PersistedState> {
     const recovered = this.recovered;
-    if (recovered && this.queue.length === 0 && !this.flushing && !this.failure && !this.closed) {
+    if (recovered && this.writes.idle && !this.failure && !this.closed) {
       this.recovered = null;
       return { hardState: this.durableHardState, snapshot: this.snapshot?.meta ?? null, entries: recovered, damage: this.damage };
     }
@@ -376,7 +374,7 @@ export class FileStorage implements Storage {
     if (!this.closed) {
       const drained = this.enqueue(BARRIER, {}).catch(() => undefined);
       this.closed = drained.then(async () => {
-        while (this.flushing) await this.flushing;
+        await this.writes.drained();
         this.recovered = null;
         try {
           if (this.writer) await this.abortSnapshot(this.writer).catch(() => undefined);
@@ -471,7 +469,7 @@ export class FileStorage implements Storage {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new StorageFailedError(`storage in ${this.dir} is closed`));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({
+      this.writes.push({
         kind,
         block: fields.block ?? null,
         lastIndex: fields.lastIndex ?? 0,
@@ -481,34 +479,7 @@ export class FileStorage implements Storage {
         resolve,
         reject,
       });
-      if (!this.flushScheduled && !this.flushing) {
-        this.flushScheduled = true;
-        queueMicrotask(this.flushNow);
-      }
     });
-  }
-
-  private startFlush(): void {
-    this.flushScheduled = false;
-    if (this.flushing || this.queue.length === 0) return;
-    this.flushing = this.flush();
-  }
-
-  /** Writes queued batches one after another until the queue is empty or a write fails. */
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0 && !this.failure) {
-      const batch = this.queue;
-      this.queue = [];
-      await this.runBatch(batch);
-      // Callers resumed by this batch have queued their next calls by now (awaiting
-      // runBatch took a turn after it settled them); one more turn catches a second await.
-      if (this.queue.length > 0) await Promise.resolve();
-    }
-    this.flushing = null;
-    if (this.failure) {
-      this.rejectAll(this.queue, 0, this.failure);
-      this.queue = [];
-    }
   }
 
   /**
@@ -559,14 +530,9 @@ export class FileStorage implements Storage {
       }
     } catch (e) {
       const failure = this.fail(`write to ${this.dir} failed`, e);
-      this.rejectAll(batch, i, failure);
-      this.rejectAll(this.queue, 0, failure);
-      this.queue = [];
+      for (; i < batch.length; i++) batch[i].reject(failure);
+      this.writes.rejectQueued(failure);
     }
-  }
-
-  private rejectAll(ops: Op[], from: number, error: Error): void {
-    for (let i = from; i < ops.length; i++) ops[i].reject(error);
   }
 }
 
