@@ -118,7 +118,7 @@ class Node implements RaftNode, HasTestHooks {
     });
     this.applier = new Applier({
       ...{ nodeId: this.id, apply: o.stateMachine?.apply?.bind(o.stateMachine), sessions, tracker: this.tracker, committed: this.committed },
-      ...{ noteApplied: (bytes) => this.snapshots.noteApplied(bytes), acknowledge: (index) => this.acks.report(index), failStop: (e) => this.failStop(e) },
+      ...{ noteApplied: (bytes) => this.snapshots.noteApplied(bytes), acknowledge: (index) => this.acks.report(index), failStop: (e) => this.failStop(e), slices: o.turnScheduler },
     });
     this.subscriptions.add(this.applier.start());
     this.driver = new EffectDriver({
