@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import type { CommittedEntry, StateMachine } from '../../src';
-import { BadCommandError, commandLayout, encodeCommand, Op } from './commands';
+import { BadCommandError, commandLayout, Op } from './commands';
+import { snapshotChunks } from './snapshotChunks';
 
 /** What applying a command did. */
 export const Outcome = {
@@ -101,9 +102,8 @@ export class KvStateMachine {
     return {
       snapshot: () => {
         // A copy now: entries applied while rxraft reads the chunks must not leak in.
-        const data = [...this.data];
-        const members = [...this.memberHttp];
-        return snapshotChunks(data, members);
+        // Keys and values as two arrays (not one [key, value] array per key).
+        return snapshotChunks([...this.data.keys()], [...this.data.values()], [...this.memberHttp]);
       },
       restore: async (chunks, at) => {
         this.data.clear();
@@ -181,7 +181,11 @@ type StoredValue = string | Buffer;
  * batch, which a kept view would hold in memory.
  */
 function storedValue(buf: Buffer, start: number, end: number): StoredValue {
-  return end - start < LARGE_VALUE_BYTES ? buf.toString('latin1', start, end) : Buffer.from(buf.subarray(start, end));
+  if (end - start < LARGE_VALUE_BYTES) return buf.toString('latin1', start, end);
+  // Not Buffer.from(view): that zero-fills the new buffer before copying into it.
+  const copy = Buffer.allocUnsafeSlow(end - start);
+  buf.copy(copy, 0, start, end);
+  return copy;
 }
 
 /** Whether a stored value has the bytes `buf[start, end)`. */
@@ -196,26 +200,4 @@ function sameValue(value: StoredValue, buf: Buffer, start: number, end: number):
  */
 function commandHash(bytes: Uint8Array): number {
   return crc32(bytes);
-}
-
-/** A snapshot's records (4-byte length, then a Put or MemberHttp command), in chunks of about 1 MiB. */
-function* snapshotChunks(data: readonly [string, StoredValue][], members: readonly [string, string][]): Generator<Uint8Array> {
-  let parts: Buffer[] = [];
-  let size = 0;
-  const records = function* () {
-    for (const [key, value] of members) yield encodeCommand({ op: Op.MemberHttp, key, value: Buffer.from(value, 'utf8') });
-    for (const [key, value] of data) yield encodeCommand({ op: Op.Put, key, value: typeof value === 'string' ? Buffer.from(value, 'latin1') : value });
-  };
-  for (const command of records()) {
-    const prefix = Buffer.alloc(4);
-    prefix.writeUInt32BE(command.byteLength);
-    parts.push(prefix, Buffer.from(command.buffer, command.byteOffset, command.byteLength));
-    size += 4 + command.byteLength;
-    if (size >= 1 << 20) {
-      yield Buffer.concat(parts, size);
-      parts = [];
-      size = 0;
-    }
-  }
-  if (size > 0) yield Buffer.concat(parts, size);
 }
