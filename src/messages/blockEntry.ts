@@ -37,9 +37,13 @@ export class BlockEntry implements Entry {
     this.#size = size;
   }
 
-  /** The payload: a view into the block, made on the first read. */
+  /**
+   * The payload: a view into the block, made on the first read. A `Buffer` (a
+   * `Uint8Array`), so an application that reads it with Buffer methods need not wrap it
+   * in a second view.
+   */
   get data(): Uint8Array {
-    return (this.#data ??= new Uint8Array(this.#block.buffer, this.#block.byteOffset + this.#at, this.#size));
+    return (this.#data ??= Buffer.from(this.#block.buffer, this.#block.byteOffset + this.#at, this.#size));
   }
 
   /** The payload's length in bytes. */

@@ -39,9 +39,10 @@ describe('entries decoded lazily from a block (BlockEntry)', () => {
     }
   });
 
-  it('return the same view on every read of data', () => {
+  it('return the same view on every read of data, a Buffer (no second view to read it as one)', () => {
     const [e] = decodeEntries(encodeEntries(randomEntries(3, 1, 1)), { lazy: true });
     expect(e.data).toBe(e.data);
+    expect(Buffer.isBuffer(e.data)).toBe(true);
   });
 
   it('reject a corrupt block as a whole, with InvalidMessageError, whichever byte is cut or bent', () => {
