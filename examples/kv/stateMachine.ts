@@ -177,11 +177,14 @@ export const LARGE_VALUE_BYTES = 1024;
 type StoredValue = string | Buffer;
 
 /**
- * A copy of `buf[start, end)` to keep: the entry's bytes are a view into a whole replicated
- * batch, which a kept view would hold in memory.
+ * `buf[start, end)` as the store keeps it. A large value is kept as a view when it spans
+ * at least half of the memory under it (on the leader, the command buffer the proposer
+ * made for it), else copied: on a follower the entry's bytes are a view into a whole
+ * received batch, which a kept view would hold in memory.
  */
 function storedValue(buf: Buffer, start: number, end: number): StoredValue {
   if (end - start < LARGE_VALUE_BYTES) return buf.toString('latin1', start, end);
+  if (2 * (end - start) >= buf.buffer.byteLength) return buf.subarray(start, end);
   // Not Buffer.from(view): that zero-fills the new buffer before copying into it.
   const copy = Buffer.allocUnsafeSlow(end - start);
   buf.copy(copy, 0, start, end);
