@@ -90,7 +90,7 @@ export function testEntries(prevLogIndex: number, term: number, count: number, s
  * Messages comparable with `toEqual` (bytes as arrays). An entry's `data` counts even when
  * it is a getter, not an own field (entries decoded from a received block, `BlockEntry`).
  */
-function plain(value: unknown): unknown {
+export function plain(value: unknown): unknown {
   if (value instanceof Uint8Array) return Array.from(value);
   if (Array.isArray(value)) return value.map(plain);
   if (typeof value === 'object' && value !== null) {
