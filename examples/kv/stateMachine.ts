@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import type { CommittedEntry, StateMachine } from '../../src';
-import { BadCommandError, commandLayout, encodeCommand, Op } from './commands';
+import { BadCommandError, commandLayout, Op } from './commands';
+import { snapshotChunks } from './snapshotChunks';
 
 /** What applying a command did. */
 export const Outcome = {
@@ -105,7 +106,7 @@ export class KvStateMachine {
         // took tens of milliseconds to make and as many to collect.
         const keys = Array.from(this.data.keys());
         const values = Array.from(this.data.values());
-        return snapshotChunks(keys, values, [...this.memberHttp]);
+        return withTurns(snapshotChunks(keys, values, [...this.memberHttp], SNAPSHOT_SLICE_BYTES));
       },
       restore: async (chunks, at) => {
         this.data.clear();
@@ -179,11 +180,18 @@ export const LARGE_VALUE_BYTES = 1024;
 type StoredValue = string | Buffer;
 
 /**
- * A copy of `buf[start, end)` to keep: the entry's bytes are a view into a whole replicated
- * batch, which a kept view would hold in memory.
+ * `buf[start, end)` as the store keeps it. A large value is kept as a view when it spans
+ * at least half of the memory under it (on the leader, the command buffer the proposer
+ * made for it), else copied: on a follower the entry's bytes are a view into a whole
+ * received batch, which a kept view would hold in memory.
  */
 function storedValue(buf: Buffer, start: number, end: number): StoredValue {
-  return end - start < LARGE_VALUE_BYTES ? buf.toString('latin1', start, end) : Buffer.from(buf.subarray(start, end));
+  if (end - start < LARGE_VALUE_BYTES) return buf.toString('latin1', start, end);
+  if (2 * (end - start) >= buf.buffer.byteLength) return buf.subarray(start, end);
+  // Not Buffer.from(view): that zero-fills the new buffer before copying into it.
+  const copy = Buffer.allocUnsafeSlow(end - start);
+  buf.copy(copy, 0, start, end);
+  return copy;
 }
 
 /** Whether a stored value has the bytes `buf[start, end)`. */
@@ -204,65 +212,19 @@ function commandHash(bytes: Uint8Array): number {
  * Bytes of snapshot records made in one go, between two turns of the event loop. Why:
  * the whole store is written at every snapshot, and 1 MiB of 100-byte records (about
  * 10,000) took 50-135 ms to encode on the loaded 2-core machine — time in which the
- * node answered no heartbeat (issue 17). 64 KiB is about 600 records.
+ * node answered no heartbeat (issue 17). 64 KiB is about 600 records. (rxraft joins
+ * these chunks into its own `chunkBytes` as it stores them: one copy per MiB.)
  */
 export const SNAPSHOT_SLICE_BYTES = 64 * 1024;
 
-/**
- * A snapshot's records (4-byte length, then a Put or MemberHttp command), in chunks of
- * about `SNAPSHOT_SLICE_BYTES` (a record longer than that is a chunk of its own), each
- * made after a turn of the event loop (`setImmediate`), so a large store is written
- * without holding the loop. Put records are laid out straight into the chunk: no buffer
- * per record.
- */
-async function* snapshotChunks(keys: readonly string[], values: readonly StoredValue[], members: readonly [string, string][]): AsyncGenerator<Uint8Array> {
-  const first: Buffer[] = [];
-  for (const [key, value] of members) first.push(lengthPrefixed(encodeCommand({ op: Op.MemberHttp, key, value: Buffer.from(value, 'utf8') })));
-  let chunk = Buffer.allocUnsafe(SNAPSHOT_SLICE_BYTES);
-  let at = 0;
-  if (first.length > 0) yield Buffer.concat(first);
-  for (let i = 0; i < keys.length; i++) {
-    const size = putRecordBytes(keys[i], values[i]);
-    if (at > 0 && at + size > chunk.length) {
-      yield chunk.subarray(0, at);
-      await nextTurn();
-      chunk = Buffer.allocUnsafe(Math.max(SNAPSHOT_SLICE_BYTES, size));
-      at = 0;
-    } else if (size > chunk.length) {
-      chunk = Buffer.allocUnsafe(size);
-    }
-    at = writePutRecord(chunk, at, keys[i], values[i]);
+/** Hands on each chunk, with a turn of the event loop (`setImmediate`) before making the next, so a large store is written without holding the loop. */
+async function* withTurns(chunks: Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let first = true;
+  for (const chunk of chunks) {
+    if (!first) await nextTurn();
+    first = false;
+    yield chunk;
   }
-  if (at > 0) yield chunk.subarray(0, at);
-}
-
-/** The bytes of a Put record of `key` and `value`: 4-byte length, then the command. */
-function putRecordBytes(key: string, value: StoredValue): number {
-  return 4 + PUT_HEADER_BYTES + Buffer.byteLength(key, 'utf8') + value.length; // a latin1 string has one byte per character
-}
-
-/** Writes the Put record of `key` and `value` at `at` (laid out as `encodeCommand` does); returns where it ends. */
-function writePutRecord(out: Buffer, at: number, key: string, value: StoredValue): number {
-  const keyBytes = Buffer.byteLength(key, 'utf8');
-  const valueBytes = value.length;
-  out.writeUInt32BE(PUT_HEADER_BYTES + keyBytes + valueBytes, at);
-  out[at + 4] = Op.Put;
-  out.writeUInt16BE(keyBytes, at + 5);
-  let p = at + 4 + PUT_HEADER_BYTES;
-  p += out.write(key, p, keyBytes, 'utf8');
-  if (typeof value === 'string') p += out.write(value, p, valueBytes, 'latin1');
-  else p += value.copy(out, p);
-  return p;
-}
-
-/** An op byte and a 2-byte key length (`encodeCommand`'s header). */
-const PUT_HEADER_BYTES = 3;
-
-function lengthPrefixed(command: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(4 + command.length);
-  out.writeUInt32BE(command.length, 0);
-  command.copy(out, 4);
-  return out;
 }
 
 /** Resolves after the I/O that is ready now has been handled. */

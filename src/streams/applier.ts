@@ -1,5 +1,6 @@
 import { filter, finalize, firstValueFrom, isObservable, map, Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
 import { ApplyFailedError, NodeStoppedError } from '../errors';
+import { entrySize } from '../messages/blockEntry';
 import { CommittedEntry, Entry, EntryKind } from '../messages/entry';
 import { applyInOrder, ApplyResult } from '../operators/applyInOrder';
 import type { ProposalTracker } from './proposals';
@@ -140,7 +141,7 @@ export class Applier {
   private applyOne(item: Item): ApplyResult {
     if (!('index' in item)) return this.runExclusive(item);
     if (item.index <= this.restoredTo) return undefined;
-    this.deps.noteApplied(item.data.length);
+    this.deps.noteApplied(entrySize(item));
     if (item.kind === EntryKind.Command) return this.applyCommand(item, { index: item.index, term: item.term, data: item.data });
     if (item.kind !== EntryKind.SessionCommand) {
       this.lastApplied = item.index;

@@ -86,6 +86,23 @@ describe('KvStateMachine', () => {
   });
 });
 
+describe('KV large values', () => {
+  it('keeps a value that has its command buffer to itself, and copies one out of a larger batch', () => {
+    const kv = new KvStateMachine();
+    const own = encodeCommand({ op: Op.Put, key: 'own', value: Buffer.alloc(64 * 1024, 1) }); // a buffer of its own, as a proposer makes
+    kv.apply({ index: 1, term: 1, data: own });
+    expect(kv.get('own')!.buffer).toBe(own.buffer);
+
+    const batch = Buffer.alloc(1 << 20); // a received batch: the command is a view into it
+    const command = encodeCommand({ op: Op.Put, key: 'shared', value: Buffer.alloc(64 * 1024, 2) });
+    command.copy(batch, 1000);
+    kv.apply({ index: 2, term: 1, data: batch.subarray(1000, 1000 + command.length) });
+    batch.fill(0); // the batch is reused or freed: the stored value is not affected
+    expect(kv.get('shared')!.buffer).not.toBe(batch.buffer);
+    expect(kv.get('shared')).toEqual(Buffer.alloc(64 * 1024, 2));
+  });
+});
+
 describe('KV snapshots and retries', () => {
   it('restores every key and member address from its own snapshot, across chunks', async () => {
     const kv = new KvStateMachine();
