@@ -136,6 +136,13 @@ export interface FollowerProgress {
   readonly sinceContact: number;
   /** Finding where its log matches, streaming entries to it, or sending it a snapshot. */
   readonly state: 'probing' | 'replicating' | 'snapshot';
+  /**
+   * How often entries for this follower were read back from storage since this node
+   * leads, because they were no longer held in memory (`log.cacheBytes`): a follower
+   * that keeps up is served from memory, so a count that grows under load means the
+   * follower is far behind or the cache is too small.
+   */
+  readonly storageReads: number;
 }
 
 /** Options of `RaftNode.stop()`. */
