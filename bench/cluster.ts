@@ -171,7 +171,8 @@ class BenchCluster {
       followerSysMicrosPerWrite: followers.reduce((sum, id) => sum + delta(id, 'sysMicros'), 0) / Math.max(1, followers.length) / writes,
       leaderFramesPerWrite: delta(leader, 'framesSent') / writes,
       followerFramesPerWrite: followers.reduce((sum, id) => sum + delta(id, 'framesSent'), 0) / Math.max(1, followers.length) / writes,
-      storageReadsPerSec: delta(leader, 'storageReads') / seconds,
+      // Counted per term: NaN when the leader lost its role during the level (its count restarted).
+      storageReadsPerSec: delta(leader, 'storageReads') >= 0 ? delta(leader, 'storageReads') / seconds : NaN,
     };
   }
 
