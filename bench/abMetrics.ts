@@ -41,6 +41,7 @@ export function clusterMetrics(json: unknown): Metric[] {
     }
   };
   loads('library', summary.library);
+  if (Array.isArray(summary.sizes)) for (const size of summary.sizes.filter(isObject)) sizeMetrics(size, out);
   if (isObject(summary.http)) for (const [kind, list] of Object.entries(summary.http)) loads(`http ${kind}`, list);
   if (isObject(summary.failover)) out.push(metric('failover median ms', summary.failover.medianMs, 'lower'));
   const floor = summary.floor;
@@ -55,6 +56,25 @@ export function clusterMetrics(json: unknown): Metric[] {
     }
   }
   return out;
+}
+
+/**
+ * Rows of the library phase at one value size (`--sizes`): per load level writes/s, p50,
+ * leader changes and reads from storage per second; the O_DSYNC writer's MB/s (a control).
+ */
+function sizeMetrics(size: Json, out: Metric[]): void {
+  const bytes = num(size.valueBytes);
+  for (const l of Array.isArray(size.loads) ? size.loads.filter(isObject) : []) {
+    const at = `library ${bytes} B c=${num(l.concurrency)}`;
+    const counters = isObject(l.counters) ? l.counters : {};
+    out.push(
+      metric(`${at} writes/s`, l.writesPerSec, 'higher'),
+      metric(`${at} p50 ms`, isObject(l.latencyMs) ? l.latencyMs.p50 : NaN, 'lower'),
+      metric(`${at} leader changes`, counters.leaderChanges, 'lower'),
+      metric(`${at} storage reads/s`, counters.storageReadsPerSec, 'lower'),
+    );
+  }
+  if (size.dsyncMbPerSec !== undefined) out.push(metric(`O_DSYNC writer ${bytes} B MB/s`, size.dsyncMbPerSec, 'higher', true));
 }
 
 /** Rows of the transport benchmark: per scenario pairs/s and CPU per pair on each side; the raw-socket scenarios are controls. */

@@ -171,6 +171,8 @@ class BenchCluster {
       followerSysMicrosPerWrite: followers.reduce((sum, id) => sum + delta(id, 'sysMicros'), 0) / Math.max(1, followers.length) / writes,
       leaderFramesPerWrite: delta(leader, 'framesSent') / writes,
       followerFramesPerWrite: followers.reduce((sum, id) => sum + delta(id, 'framesSent'), 0) / Math.max(1, followers.length) / writes,
+      // Counted per term: NaN when the leader lost its role during the level (its count restarted).
+      storageReadsPerSec: delta(leader, 'storageReads') >= 0 ? delta(leader, 'storageReads') / seconds : NaN,
     };
   }
 
@@ -362,7 +364,7 @@ async function libraryPhase(o: Options, profileDir: string | null, valueBytes = 
         const leaderChanges = (await cluster.leaderChanges()) - changesBefore;
         const r = { ...loaded, counters: { ...BenchCluster.rates(before, await cluster.counters(), leader, total, loaded.writesPerSec * total), leaderChanges } };
         results.push(r);
-        note(`  ${label}: ${fmtRate(r.writesPerSec)} writes/s (${fmtRate((r.writesPerSec * valueBytes) / 1e6)} MB/s), p50 ${fmtMs(r.latencyMs.p50)} p99 ${fmtMs(r.latencyMs.p99)} p99.9 ${fmtMs(r.latencyMs.p999)} ms, leader changes ${leaderChanges}${fmtErrors(r.errors)}`);
+        note(`  ${label}: ${fmtRate(r.writesPerSec)} writes/s (${fmtRate((r.writesPerSec * valueBytes) / 1e6)} MB/s), p50 ${fmtMs(r.latencyMs.p50)} p99 ${fmtMs(r.latencyMs.p99)} p99.9 ${fmtMs(r.latencyMs.p999)} ms, leader changes ${leaderChanges}, storage reads/s ${(r.counters as Record<string, number>).storageReadsPerSec.toFixed(1)}${fmtErrors(r.errors)}`);
       } finally {
         clearInterval(ticker);
       }

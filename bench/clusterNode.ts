@@ -33,6 +33,8 @@ export interface NodeCounters {
   readonly framesSent: number;
   readonly vcsw?: number;
   readonly sysMicros?: number;
+  /** On the leader: reads of entries from storage for its followers (entries no longer in memory), this term. */
+  readonly storageReads?: number;
   /** Resident set size now, bytes. */
   readonly rssBytes?: number;
 }
@@ -46,6 +48,10 @@ interface LoadArgs {
 
 function framesSent(server: KvServer): number {
   return Object.values(server.transport.stats().peers).reduce((n, p) => n + p.framesSent, 0);
+}
+
+function storageReads(server: KvServer): number {
+  return (server.node.followers() ?? []).reduce((n, f) => n + f.storageReads, 0);
 }
 
 async function load(server: KvServer, args: LoadArgs): Promise<LoadResult> {
@@ -99,7 +105,7 @@ void runKvServerMain(process.argv.slice(2), (server) => {
     counters: async (): Promise<NodeCounters> => {
       const cpu = process.cpuUsage();
       const ru = process.resourceUsage();
-      return { cpuMicros: cpu.user + cpu.system, fsyncs: server.storage.syncs, framesSent: framesSent(server), vcsw: ru.voluntaryContextSwitches + ru.involuntaryContextSwitches, sysMicros: cpu.system };
+      return { cpuMicros: cpu.user + cpu.system, fsyncs: server.storage.syncs, framesSent: framesSent(server), vcsw: ru.voluntaryContextSwitches + ru.involuntaryContextSwitches, sysMicros: cpu.system, storageReads: storageReads(server) };
     },
   };
 });

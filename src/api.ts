@@ -136,6 +136,13 @@ export interface FollowerProgress {
   readonly sinceContact: number;
   /** Finding where its log matches, streaming entries to it, or sending it a snapshot. */
   readonly state: 'probing' | 'replicating' | 'snapshot';
+  /**
+   * How often entries for this follower were read back from storage since this node
+   * leads, because they were no longer held in memory (`log.cacheBytes`): a follower
+   * that keeps up is served from memory, so a count that grows under load means the
+   * follower is far behind or the cache is too small.
+   */
+  readonly storageReads: number;
 }
 
 /** Options of `RaftNode.stop()`. */
@@ -349,7 +356,11 @@ export interface SnapshotPolicy {
  *   never evicted, so applying never reads storage (their amount is bounded by flow
  *   control: `maxUncommittedBytes` on the leader, `maxApplyingBytes` and the leader's
  *   windows on a follower);
- * - a cache of the most recent entries besides, for followers slightly behind.
+ * - a cache of the most recent entries besides, for followers slightly behind;
+ * - on a leader, the entries a replicating follower has not acknowledged yet, beyond
+ *   `cacheBytes` but never past `cacheBytes + maxInflightBytes` in all: a follower a
+ *   window or so behind the others (common with large entries) is sent its entries
+ *   from memory, not read back from storage.
  *
  * A follower further behind is sent entries read back from storage
  * (`Storage.readEntries`), one read at a time per follower, and a snapshot only when the

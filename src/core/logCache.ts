@@ -7,29 +7,55 @@ export const ENTRY_OVERHEAD_BYTES = 64;
 /**
  * Evicts from the in-memory log the oldest entries that are durable here and applied by
  * the application, once what it holds passes `logCacheBytes` by a quarter, back down to
- * `logCacheBytes` (payload plus `ENTRY_OVERHEAD_BYTES` per entry). The rule: an entry not
- * yet durable or not yet applied is never evicted, so applying, the commit rules and the
- * leader's uncommitted-bytes limit find every entry they need in memory; only
- * replication to a lagging follower reads storage (`readEntries`). Called once, at the
- * end of every step. Each entry is evicted once; the quarter of slack keeps the cost of
- * an eviction (one cut of the array) spread over many entries.
+ * `logCacheBytes` (payload plus `ENTRY_OVERHEAD_BYTES` per entry). The rules:
+ *
+ * - an entry not yet durable or not yet applied is never evicted, so applying, the commit
+ *   rules and the leader's uncommitted-bytes limit find every entry they need in memory;
+ * - on a leader, an entry a replicating follower has not acknowledged (from the lowest
+ *   `match + 1` among them: `replicationFloor`) is kept beyond `logCacheBytes`, up to a
+ *   hard cap of `logCacheBytes + maxInflightBytes`: a follower one window behind the
+ *   others is then sent its entries from memory, not read back from storage. Past the
+ *   cap the oldest go all the same, so a follower far behind is served from storage
+ *   (`readEntries`) and memory stays bounded by configuration, not by how far it lags.
+ *
+ * Called once, at the end of every step. Each entry is evicted once; the quarter of
+ * slack (over the budget, and over the cap) keeps the cost of an eviction (one cut of
+ * the array) spread over many entries.
  *
  * @example
- * // logCacheBytes 0, entries 1..10 durable, 1..6 applied:
+ * // logCacheBytes 0, entries 1..10 durable, 1..6 applied, no follower behind:
  * maybeEvict(s); // s.log.cachedFrom === 7
  */
 export function maybeEvict(s: RaftState): void {
   const log = s.log;
   const budget = s.options.logCacheBytes;
+  const slack = Math.floor(budget / 4);
   let held = log.heldBytes + log.heldEntries * ENTRY_OVERHEAD_BYTES;
-  if (held <= budget + Math.floor(budget / 4)) return;
+  if (held <= budget + slack) return;
+  const floor = replicationFloor(s);
+  const cap = budget + s.options.maxInflightBytes;
+  if (log.cachedFrom >= floor && held <= cap + slack) return;
   const limit = Math.min(s.appliedIndex, s.durableIndex);
   let through = log.cachedFrom - 1;
-  while (through < limit && held > budget) {
+  while (through < limit && held > budget && (through < floor - 1 || held > cap)) {
     const entry = log.entry(through + 1);
     if (!entry) break;
     held -= entrySize(entry) + ENTRY_OVERHEAD_BYTES;
     through++;
   }
   log.evictThrough(through);
+}
+
+/**
+ * The first index some replicating follower has not acknowledged (`match + 1`), or
+ * Infinity when this node does not lead or no follower is replicating. A follower being
+ * probed or sent a snapshot pins nothing: it is not streaming, and may be down.
+ */
+export function replicationFloor(s: RaftState): number {
+  if (s.role.name !== 'leader') return Infinity;
+  let floor = Infinity;
+  for (const pr of s.role.progress.values()) {
+    if (!pr.probing && !pr.snapshot) floor = Math.min(floor, pr.match + 1);
+  }
+  return floor;
 }

@@ -52,6 +52,8 @@ export class Progress {
    * next tick and asked again.
    */
   reading: { readonly from: number; ticks: number; failed: boolean } | null = null;
+  /** Reads from storage asked for this follower (`readEntries`: it needed entries no longer in memory) since this node leads. */
+  storageReads = 0;
 
   constructor(lastIndex: number) {
     this.next = lastIndex + 1;

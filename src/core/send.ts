@@ -84,6 +84,7 @@ export function sendEntries(s: RaftState, peer: NodeId, pr: Progress, entries: r
 function startEntryRead(s: RaftState, peer: NodeId, pr: Progress, maxBytes: number, fx: Effects): void {
   const end = Math.min(s.log.cachedFrom, pr.next + s.options.maxEntriesPerMessage);
   pr.reading = { from: pr.next, ticks: 0, failed: false };
+  pr.storageReads++;
   fx.push({ type: 'readEntries', to: peer, from: pr.next, end, maxBytes, leaderTerm: s.term });
 }
 

@@ -135,7 +135,9 @@ export interface ProtocolOptions {
   readonly maxApplyingEntries: number;
   /**
    * The in-memory log's cache of durable, applied entries holds at most this much (payload
-   * plus 64 bytes per entry); older ones are read back from storage (`LogPolicy`).
+   * plus 64 bytes per entry); older ones are read back from storage (`LogPolicy`). A
+   * leader keeps what its replicating followers have not acknowledged beyond it, up to
+   * `logCacheBytes + maxInflightBytes` (`maybeEvict`).
    */
   readonly logCacheBytes: number;
 }

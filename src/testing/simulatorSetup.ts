@@ -186,20 +186,28 @@ function simulatedNodeOptions(
     if (policy) return { stateMachine: { ...machines.stateMachineFor(id), ...apply }, snapshot: policy };
     return applyDelay === null ? {} : { stateMachine: apply };
   };
-  const log = logCacheFor(options.seed);
-  return (id) => ({ ...uncommittedLimit, sessions, log, ...stateMachineOptions(id), ...options.cluster?.nodeOptionsFor?.(id) });
+  const cache = logCacheFor(options.seed);
+  return (id) => ({ ...uncommittedLimit, sessions, ...cache, ...stateMachineOptions(id), ...options.cluster?.nodeOptionsFor?.(id) });
 }
 
 /**
  * Half the seeds keep no cache of applied entries in memory (every entry durable and
  * applied is evicted at once, and a follower behind is served entries read back from
- * storage), a quarter a cache of a few commands, the rest the default.
+ * storage), a quarter a cache of a few commands, the rest the default. Half of the seeds
+ * without a cache also give each follower a window (and AppendEntries) of a few commands'
+ * bytes: a leader keeps what a replicating follower has not acknowledged only up to
+ * `cacheBytes + maxInflightBytes`, so with a small window a follower slightly behind is
+ * served from storage too.
  */
-function logCacheFor(seed: number): { cacheBytes?: number } {
+function logCacheFor(seed: number): { log: { cacheBytes?: number }; maxBytesPerMessage?: number; maxInflightBytes?: number } {
   const random = seededRandom(mix(seed, 8));
   const draw = random();
-  if (draw < 0.5) return { cacheBytes: 0 };
-  return draw < 0.75 ? { cacheBytes: 64 + Math.floor(random() * 1024) } : {};
+  if (draw < 0.25) {
+    const window = 64 + Math.floor(random() * 512);
+    return { log: { cacheBytes: 0 }, maxBytesPerMessage: window, maxInflightBytes: window };
+  }
+  if (draw < 0.5) return { log: { cacheBytes: 0 } };
+  return { log: draw < 0.75 ? { cacheBytes: 64 + Math.floor(random() * 1024) } : {} };
 }
 
 /**

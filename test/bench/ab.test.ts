@@ -161,6 +161,16 @@ describe('bench:ab metrics', () => {
     expect(recordedSteal(json)).toBe(3);
   });
 
+  it('reads the library phase by value size (--sizes): per level writes/s, p50, leader changes, storage reads/s; the O_DSYNC writer is a control', () => {
+    const load = { concurrency: 256, writesPerSec: 900, latencyMs: { p50: 80 }, counters: { leaderChanges: 0, storageReadsPerSec: 1.5 } };
+    const json = { summary: { sizes: [{ valueBytes: 65536, dsyncMbPerSec: 170, loads: [load] }] } };
+    expect(clusterMetrics(json)).toEqual([
+      m('library 65536 B c=256 writes/s', 900), m('library 65536 B c=256 p50 ms', 80, 'lower'),
+      m('library 65536 B c=256 leader changes', 0, 'lower'), m('library 65536 B c=256 storage reads/s', 1.5, 'lower'),
+      m('O_DSYNC writer 65536 B MB/s', 170, 'higher', true),
+    ]);
+  });
+
   it('reads the summary of a transport benchmark result; raw sockets are controls', () => {
     const json = { cpuStealPercent: 12, summary: [{ scenario: 'heartbeat', pairsPerSecond: 227000, clientCpuMicros: 4, serverCpuMicros: 3 }, { scenario: 'raw-heartbeat', pairsPerSecond: 500000, clientCpuMicros: 1, serverCpuMicros: 1 }] };
     expect(transportMetrics(json)).toEqual([
