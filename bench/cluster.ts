@@ -75,13 +75,15 @@ interface Options {
   readonly groupFailovers: number;
   /** The sharded servers' `--group-storage` (default shared: one write-ahead log per host). */
   readonly groupStorage: 'shared' | 'files';
+  /** The sharded servers' `--election-timeout` (`<min>-<max>` ms; default theirs, 150-300). */
+  readonly groupElectionTimeout: string | null;
 }
 
 const USAGE = `usage: npm run bench -- [--duration <s>] [--warmup <s>] [--levels 1,16,64,256] [--failovers <n>] [--runs <n>]
                     [--only floor,library,http,failover,etcd] [--value-bytes <n>] [--sizes 100,4096,65536]
                     [--turn immediate|asap]
                     [--http-client raw|agent|both] [--profile]
-                    [--only groups --groups 1,64 [--group-failovers <n>] [--group-storage shared|files]]`;
+                    [--only groups --groups 1,64 [--group-failovers <n>] [--group-storage shared|files] [--group-election-timeout <min>-<max>]]`;
 
 function parseOptions(argv: readonly string[]): Options {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -89,7 +91,7 @@ function parseOptions(argv: readonly string[]): Options {
     process.exit(0);
   }
   const f = parseFlags(argv);
-  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'sizes', 'profile', 'warmup', 'turn', 'http-client', 'groups', 'group-failovers', 'group-storage'];
+  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'sizes', 'profile', 'warmup', 'turn', 'http-client', 'groups', 'group-failovers', 'group-storage', 'group-election-timeout'];
   for (const k of f.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.join(', ')})`);
   const num = (name: string, fallback: number) => {
     const v = Number(f.get(name) ?? fallback);
@@ -121,6 +123,7 @@ function parseOptions(argv: readonly string[]): Options {
     groupLevels: (f.get('levels') ?? '64,256').split(',').map(Number),
     groupFailovers: num('group-failovers', 3),
     groupStorage,
+    groupElectionTimeout: f.get('group-election-timeout') ?? null,
   };
 }
 
@@ -788,7 +791,7 @@ async function main(): Promise<void> {
     if (o.phases.includes('failover')) r.failover = await failoverPhase(o);
     if (o.phases.includes('etcd')) r.etcd = await etcdPhase(o);
     if (o.phases.includes('groups')) {
-      r.groups = await groupsPhase({ groups: o.groups, levels: o.groupLevels, failovers: o.groupFailovers, groupStorage: o.groupStorage, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes, note });
+      r.groups = await groupsPhase({ groups: o.groups, levels: o.groupLevels, failovers: o.groupFailovers, groupStorage: o.groupStorage, electionTimeout: o.groupElectionTimeout, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes, note });
     }
     runs.push(r);
   }

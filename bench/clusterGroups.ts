@@ -37,6 +37,8 @@ export interface GroupsPhaseOptions {
   readonly failovers: number;
   /** The servers' `--group-storage`. */
   readonly groupStorage: 'shared' | 'files';
+  /** The servers' `--election-timeout` (`<min>-<max>` ms), or null for their default. */
+  readonly electionTimeout: string | null;
   /** Where progress lines go. */
   readonly note: (line: string) => void;
 }
@@ -169,14 +171,15 @@ class GroupsCluster {
     process.once('exit', this.cleanup);
   }
 
-  static async start(groups: number, o: Pick<GroupsPhaseOptions, 'groupStorage' | 'note'>): Promise<GroupsCluster> {
+  static async start(groups: number, o: Pick<GroupsPhaseOptions, 'groupStorage' | 'electionTimeout' | 'note'>): Promise<GroupsCluster> {
     const cluster = new GroupsCluster(fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-bench-groups-')), groups, o.note);
     try {
       const ports = await freePorts(6);
       const list = (port: (i: number) => number, not: number) => IDS.flatMap((id, i) => (i === not ? [] : [`${id}=127.0.0.1:${port(i)}`])).join(',');
       IDS.forEach((id, i) =>
         cluster.args.set(id, ['--id', id, '--raft', `127.0.0.1:${ports[i]}`, '--http', `127.0.0.1:${ports[i + 3]}`, '--data', path.join(cluster.root, id), '--groups', String(groups),
-          '--peers', list((j) => ports[j], i), '--peers-http', list((j) => ports[j + 3], i), '--log-level', 'warn', '--group-storage', o.groupStorage, ...(groups > 1 ? ['--balance'] : [])]),
+          '--peers', list((j) => ports[j], i), '--peers-http', list((j) => ports[j + 3], i), '--log-level', 'warn', '--group-storage', o.groupStorage,
+          ...(o.electionTimeout ? ['--election-timeout', o.electionTimeout] : []), ...(groups > 1 ? ['--balance'] : [])]),
       );
       await Promise.all(IDS.map((id) => cluster.fork(id)));
     } catch (e) {
