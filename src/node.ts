@@ -118,7 +118,7 @@ class Node implements RaftNode, HasTestHooks {
     });
     this.applier = new Applier({
       ...{ nodeId: this.id, apply: o.stateMachine?.apply?.bind(o.stateMachine), sessions, tracker: this.tracker, committed: this.committed },
-      ...{ noteApplied: (bytes) => this.snapshots.noteApplied(bytes), acknowledge: (index) => this.acks.report(index), failStop: (e) => this.failStop(e) },
+      ...{ noteApplied: (bytes) => this.snapshots.noteApplied(bytes), acknowledge: (index) => this.acks.report(index), failStop: (e) => this.failStop(e), slices: o.turnScheduler },
     });
     this.subscriptions.add(this.applier.start());
     this.driver = new EffectDriver({
@@ -202,7 +202,7 @@ class Node implements RaftNode, HasTestHooks {
       this.roles.events$,
       this.intake.events$,
       this.feedback,
-      this.durableSteps.pipe(durableWrites(o.storage, this.id, (m) => o.transport.send(m.to, m.message))),
+      this.durableSteps.pipe(durableWrites(o.storage, (m) => o.transport.send(m.to, m.message))),
       needsMarkerRepair(s) ? repairEvents(() => this.intake.propose(EntryKind.Noop, EMPTY_DATA), o.storage, o.scheduler, o.electionTimeout.max) : EMPTY,
     );
     const turns$ = events$.pipe(serializeTurns(), stepEach(s, () => o.scheduler.now()));

@@ -88,6 +88,8 @@ export interface NodeTestHooks {
   setElectionTimeout(range: TimeoutRange | 'never'): void;
   /** A copy of the node's state; null before it has loaded its storage. */
   inspect(): ReplicationView | null;
+  /** The configuration in effect (the latest in the log, committed or not), without copying the log; null before the node has loaded its storage. */
+  config(): ClusterConfig | null;
   /**
    * Plants a known bug in this node, for a test that the simulator catches it (see
    * `RaftState.plantedBug`); it lasts for this run of the node.

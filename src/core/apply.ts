@@ -1,3 +1,4 @@
+import { entrySize } from '../messages/blockEntry';
 import type { Entry } from '../messages/entry';
 import type { Effects } from './effects';
 import type { RaftState } from './state';
@@ -31,9 +32,9 @@ export function maybeApply(s: RaftState, fx: Effects): void {
   while (next <= upTo && next - 1 - s.appliedIndex < maxApplyingEntries) {
     const entry = s.log.entry(next);
     if (!entry) throw new Error(`entry ${next} to apply is missing (log ${s.log.snapshotIndex + 1}..${s.log.lastIndex})`);
-    if (next - 1 > s.appliedIndex && bytes + entry.data.length > maxApplyingBytes) break;
+    if (next - 1 > s.appliedIndex && bytes + entrySize(entry) > maxApplyingBytes) break;
     entries.push(entry);
-    bytes += entry.data.length;
+    bytes += entrySize(entry);
     next++;
   }
   if (entries.length === 0) return;
@@ -50,7 +51,10 @@ export function handleApplied(s: RaftState, index: number): void {
   const to = Math.min(index, s.applyingIndex);
   if (to <= s.appliedIndex) return;
   let bytes = s.applyingBytes;
-  for (let i = s.appliedIndex + 1; i <= to; i++) bytes -= s.log.entry(i)?.data.length ?? 0;
+  for (let i = s.appliedIndex + 1; i <= to; i++) {
+    const e = s.log.entry(i);
+    if (e) bytes -= entrySize(e);
+  }
   s.applyingBytes = Math.max(0, bytes);
   s.appliedIndex = to;
 }

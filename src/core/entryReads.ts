@@ -1,3 +1,4 @@
+import { entrySize } from '../messages/blockEntry';
 import type { Entry } from '../messages/entry';
 import type { Effects } from './effects';
 import type { RaftEvent } from './events';
@@ -68,9 +69,9 @@ function usableEntries(s: RaftState, from: number, read: readonly Entry[]): Entr
   for (let i = 0; i < read.length && i < maxEntriesPerMessage; i++) {
     const entry = read[i];
     if (entry.index !== from + i || s.log.termAt(entry.index) !== entry.term) break;
-    if (out.length > 0 && bytes + entry.data.length > maxBytesPerMessage) break;
+    if (out.length > 0 && bytes + entrySize(entry) > maxBytesPerMessage) break;
     out.push(entry);
-    bytes += entry.data.length;
+    bytes += entrySize(entry);
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { entrySize } from '../messages/blockEntry';
 import type { Entry } from '../messages/entry';
 import { TermRuns } from './termRuns';
 
@@ -17,7 +18,7 @@ import { TermRuns } from './termRuns';
  * holding an entry (cachedFrom + entries.length - 1); entries[i].index === cachedFrom + i;
  * the term runs cover firstIndex..lastEntry; snapshotIndex >= firstIndex - 1 when there
  * are entries (a kept tail may overlap the snapshot); heldBytes is the sum of
- * entries[i].data.length.
+ * entrySize(entries[i]) (the payload lengths).
  */
 export class RaftLog {
   private entries: Entry[];
@@ -38,7 +39,7 @@ export class RaftLog {
     this.entries = entries.slice();
     this.entries.forEach((e, i) => {
       if (e.index !== this.first + i) throw new Error(`log not contiguous at position ${i}: index ${e.index}`);
-      this.held += e.data.length;
+      this.held += entrySize(e);
       this.terms.push(e.index, e.term);
     });
     if (this.first > snapshot.index + 1) throw new Error(`log starts at ${this.first}, after the snapshot at ${snapshot.index}`);
@@ -116,7 +117,7 @@ export class RaftLog {
     let bytes = 0;
     for (let i = from; i <= end; i++) {
       const e = this.entries[i - this.cached];
-      bytes += e.data.length;
+      bytes += entrySize(e);
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(e);
     }
@@ -136,7 +137,7 @@ export class RaftLog {
     }
     for (const e of entries) {
       this.entries.push(e);
-      this.held += e.data.length;
+      this.held += entrySize(e);
       this.terms.push(e.index, e.term);
     }
   }
@@ -152,7 +153,7 @@ export class RaftLog {
       return;
     }
     const keep = index - this.cached;
-    for (let i = keep; i < this.entries.length; i++) this.held -= this.entries[i].data.length;
+    for (let i = keep; i < this.entries.length; i++) this.held -= entrySize(this.entries[i]);
     this.entries.length = keep;
   }
 
@@ -221,7 +222,7 @@ export class RaftLog {
 
   /** Drops the first `count` held entries from memory. */
   private dropCached(count: number): void {
-    for (let i = 0; i < count; i++) this.held -= this.entries[i].data.length;
+    for (let i = 0; i < count; i++) this.held -= entrySize(this.entries[i]);
     this.entries.splice(0, count);
     this.cached += count;
   }

@@ -1,3 +1,4 @@
+import { entrySize } from '../messages/blockEntry';
 import type { RaftState } from './state';
 
 /** What an entry held in memory counts for against `logCacheBytes` besides its payload (the object and its views). */
@@ -27,7 +28,7 @@ export function maybeEvict(s: RaftState): void {
   while (through < limit && held > budget) {
     const entry = log.entry(through + 1);
     if (!entry) break;
-    held -= entry.data.length + ENTRY_OVERHEAD_BYTES;
+    held -= entrySize(entry) + ENTRY_OVERHEAD_BYTES;
     through++;
   }
   log.evictThrough(through);

@@ -1,3 +1,4 @@
+import { entrySize } from '../messages/blockEntry';
 import type { Entry } from '../messages/entry';
 import type { AppendEntries, NodeId } from '../messages/types';
 import { Effects } from './effects';
@@ -86,9 +87,9 @@ function startEntryRead(s: RaftState, peer: NodeId, pr: Progress, maxBytes: numb
   fx.push({ type: 'readEntries', to: peer, from: pr.next, end, maxBytes, leaderTerm: s.term });
 }
 
-function payloadBytes(entries: readonly { readonly data: Uint8Array }[]): number {
+function payloadBytes(entries: readonly Entry[]): number {
   let bytes = 0;
-  for (const e of entries) bytes += e.data.length;
+  for (const e of entries) bytes += entrySize(e);
   return bytes;
 }
 

@@ -1,3 +1,4 @@
+import { entrySize } from '../messages/blockEntry';
 import type { InstallSnapshot, NodeId } from '../messages/types';
 import type { SnapshotMeta } from '../messages/persisted';
 import type { ConfigAt } from '../messages/config';
@@ -64,8 +65,8 @@ function byteFloor(s: RaftState, index: number, point: number, keepBytes: number
   while (cut > point) {
     if (cut < s.log.cachedFrom) return point;
     const e = s.log.entry(cut);
-    if (!e || bytes + e.data.length > keepBytes) break;
-    bytes += e.data.length;
+    if (!e || bytes + entrySize(e) > keepBytes) break;
+    bytes += entrySize(e);
     cut--;
   }
   return cut;

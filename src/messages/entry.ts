@@ -18,6 +18,10 @@ export function isEntryKind(kind: unknown): kind is EntryKind {
 /**
  * One log entry. Immutable once created: the same object may sit in several
  * nodes' logs (in-memory transport) and in messages in flight.
+ *
+ * An entry received over TCP makes its `data` view when it is first read (a getter, not
+ * an own property: see `BlockEntry`), so copy an entry as `{ index, term, kind, data }`,
+ * not with a spread.
  */
 export interface Entry {
   readonly index: number;

@@ -1,5 +1,6 @@
 import { InvalidMessageError } from './errors';
 import { allocBytes } from './byteSlab';
+import { BlockEntry, entrySize } from './blockEntry';
 import { Entry, isEntryKind } from './entry';
 
 /**
@@ -22,7 +23,7 @@ const TWO_32 = 0x1_0000_0000;
 /** The number of bytes `encodeEntries` produces for these entries. */
 export function encodedSize(entries: readonly Entry[]): number {
   let size = 4;
-  for (let i = 0; i < entries.length; i++) size += ENTRY_HEADER_BYTES + entries[i].data.length;
+  for (let i = 0; i < entries.length; i++) size += ENTRY_HEADER_BYTES + entrySize(entries[i]);
   return size;
 }
 
@@ -49,9 +50,12 @@ export function encodeEntries(entries: readonly Entry[]): Buffer {
 
 /**
  * Reads a block made by `encodeEntries`. The entries' data are views into `block`
- * (no copy). Throws `InvalidMessageError` on any inconsistency.
+ * (no copy); with `lazy`, each view is made when the entry's `data` is first read
+ * (`BlockEntry`). The whole block is checked either way: throws `InvalidMessageError` on
+ * any inconsistency, before any entry is returned.
  */
-export function decodeEntries(block: Uint8Array): Entry[] {
+export function decodeEntries(block: Uint8Array, options?: { readonly lazy?: boolean }): Entry[] {
+  const lazy = options?.lazy === true;
   const buf = block;
   const end = buf.length;
   if (end < 4) throw new InvalidMessageError('entry block shorter than its count');
@@ -71,12 +75,9 @@ export function decodeEntries(block: Uint8Array): Entry[] {
     at += ENTRY_HEADER_BYTES;
     if (!isEntryKind(kind)) throw new InvalidMessageError(`unknown entry kind ${kind}`);
     if (at + length > end) throw new InvalidMessageError('entry data truncated');
-    entries[i] = {
-      index: indexHigh * TWO_32 + get32(buf, at - 17),
-      term: termHigh * TWO_32 + get32(buf, at - 9),
-      kind,
-      data: new Uint8Array(memory, base + at, length),
-    };
+    const index = indexHigh * TWO_32 + get32(buf, at - 17);
+    const term = termHigh * TWO_32 + get32(buf, at - 9);
+    entries[i] = lazy ? new BlockEntry(index, term, kind, buf, at, length) : { index, term, kind, data: new Uint8Array(memory, base + at, length) };
     at += length;
   }
   if (at !== end) throw new InvalidMessageError(`${end - at} trailing bytes after entries`);

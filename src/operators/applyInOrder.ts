@@ -1,4 +1,4 @@
-import { isObservable, Observable, OperatorFunction, Subscriber, Subscription, TeardownLogic } from 'rxjs';
+import { isObservable, Observable, OperatorFunction, SchedulerLike, Subscriber, Subscription, TeardownLogic } from 'rxjs';
 
 /**
  * What a handler of `applyInOrder` may return: nothing (it finished synchronously), a
@@ -6,6 +6,20 @@ import { isObservable, Observable, OperatorFunction, Subscriber, Subscription, T
  * first value or, if it has none, at its completion).
  */
 export type ApplyResult = void | PromiseLike<unknown> | Observable<unknown>;
+
+/**
+ * How much `applyInOrder` hands to its handler before it lets the event loop run: at
+ * most `maxItems` items, and `maxBytes` by `bytesOf` (one item always fits). Then it
+ * acknowledges its progress, schedules the rest as zero-delay work on `scheduler`, and
+ * goes on from where it stopped when that work runs — with `setImmediate`, after the I/O
+ * that arrived meanwhile (a heartbeat, a vote) has been handled.
+ */
+export interface ApplySlice<T> {
+  readonly scheduler: SchedulerLike;
+  readonly maxItems: number;
+  readonly maxBytes: number;
+  readonly bytesOf: (item: T) => number;
+}
 
 /**
  * Runs `handler` for every item of every incoming batch, one item at a time in order,
@@ -25,6 +39,9 @@ export type ApplyResult = void | PromiseLike<unknown> | Observable<unknown>;
  *
  * The operator holds every batch it has not finished: bound the source (rxraft's engine
  * hands out at most `maxApplyingEntries` / `maxApplyingBytes` beyond the acknowledged index).
+ * With a `slice`, it also bounds the work done without a break: however many items wait,
+ * and however many arrive from within the handler's acknowledgements, after one slice it
+ * acknowledges and yields to `slice.scheduler` before it hands out the next item.
  *
  * ```
  * source:   -[ab]----[c]-[de]|       handler: a, b, d sync; c takes 3 frames; e sync
@@ -32,12 +49,23 @@ export type ApplyResult = void | PromiseLike<unknown> | Observable<unknown>;
  * output:   -b-----------c-e|        (b: end of batch [ab]; c when done; e: end of [de])
  * ```
  *
+ * With `slice` = 2 items (`y`: the loop yields; `h`: work that was waiting meanwhile runs):
+ *
+ * ```
+ * source:   -[abcde]
+ * handler:   ab   cd   e
+ * loop:        y h  y h
+ * output:   -b    d    e
+ * ```
+ *
  * @example
  * batches$.pipe(applyInOrder((n: number) => (n % 2 ? undefined : sleep(1)))).subscribe((n) => console.log('done up to', n));
  * // batches$.next([1, 2, 3]) → logs "done up to 1" at once, "done up to 3" after the sleep
+ * batches$.pipe(applyInOrder(handle, { scheduler: immediateScheduler, maxItems: 256, maxBytes: 1 << 20, bytesOf: (e) => e.data.length }));
+ * // batches$.next(entries) with 1,000 entries → 256 handled now, the next 256 after the I/O waiting meanwhile, ...
  */
-export function applyInOrder<T>(handler: (item: T) => ApplyResult): OperatorFunction<readonly T[], T> {
-  return (source) => new Observable<T>((subscriber) => new InOrderRun(handler, subscriber).attach(source));
+export function applyInOrder<T>(handler: (item: T) => ApplyResult, slice?: ApplySlice<T>): OperatorFunction<readonly T[], T> {
+  return (source) => new Observable<T>((subscriber) => new InOrderRun(handler, subscriber, slice).attach(source));
 }
 
 /** One subscription of `applyInOrder`: the batches not yet finished and where the handler is. */
@@ -52,10 +80,16 @@ class InOrderRun<T> {
   private waiting: Subscription | null = null;
   /** The last item finished and not yet emitted. */
   private unacknowledged: { item: T } | null = null;
+  /** Items and bytes handed out since the last yield (`slice` only). */
+  private sliceItems = 0;
+  private sliceBytes = 0;
+  /** The next slice, scheduled when the loop yielded: busy until it runs. */
+  private nextSlice: Subscription | null = null;
 
   constructor(
     private readonly handler: (item: T) => ApplyResult,
     private readonly subscriber: Subscriber<T>,
+    private readonly slice?: ApplySlice<T>,
   ) {}
 
   attach(source: Observable<readonly T[]>): TeardownLogic {
@@ -75,8 +109,48 @@ class InOrderRun<T> {
       this.closed = true;
       upstream.unsubscribe();
       this.waiting?.unsubscribe();
+      this.nextSlice?.unsubscribe();
       this.queue.length = 0;
     };
+  }
+
+  /** Counts `item` into the current slice; false when it does not fit (one item always does). */
+  private fitsSlice(item: T): boolean {
+    const slice = this.slice;
+    if (!slice) return true;
+    const bytes = slice.bytesOf(item);
+    if (this.sliceItems > 0 && (this.sliceItems >= slice.maxItems || this.sliceBytes + bytes > slice.maxBytes)) return false;
+    this.sliceItems++;
+    this.sliceBytes += bytes;
+    return true;
+  }
+
+  /**
+   * Ends the slice: schedules the next one on the slice scheduler and returns true (the
+   * loop yields until it runs), or returns false when the scheduler ran it at once (a
+   * synchronous scheduler: there is nothing to yield to, the loop goes on).
+   */
+  private yieldSlice(): boolean {
+    this.sliceItems = 0;
+    this.sliceBytes = 0;
+    let scheduling = true;
+    let ranAtOnce = false;
+    const next = this.slice!.scheduler.schedule(() => {
+      if (scheduling) ranAtOnce = true;
+      else this.resume();
+    });
+    scheduling = false;
+    if (ranAtOnce) return false;
+    this.nextSlice = next;
+    return true;
+  }
+
+  /** The next slice starts where the last one stopped. */
+  private resume(): void {
+    this.nextSlice = null;
+    if (this.closed) return;
+    this.busy = false;
+    this.drain();
   }
 
   private acknowledge(): void {
@@ -152,6 +226,11 @@ class InOrderRun<T> {
   /** Hands the rest of `batch` to the handler; false when the loop must stop here. */
   private runBatch(batch: readonly T[]): boolean {
     while (this.position < batch.length) {
+      if (!this.fitsSlice(batch[this.position])) {
+        this.acknowledge();
+        if (this.closed || this.yieldSlice()) return false;
+        continue;
+      }
       const item = batch[this.position++];
       let result: ApplyResult;
       try {

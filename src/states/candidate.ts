@@ -24,7 +24,7 @@ function campaign(answers: VoteResponse): RolePipeline {
         deadlineTimer(ctx.scheduler),
         map((): RaftEvent => ({ kind: 'electionTimeout', epoch })),
       ),
-      ctx.responses$.pipe(filter(isResponse(answers))),
+      ctx.voteResponses$.pipe(filter(isResponse(answers))),
     );
 }
 

@@ -46,17 +46,19 @@ export interface RoleContext {
    */
   readonly entryReads$: Observable<EntryReadRequest>;
   /**
-   * The leader's AppendEntries (probes, replication, heartbeats, commit notices), in the
-   * order the rules produced them; each follower's `replicateTo` sends its own.
+   * The leader's AppendEntries to follower `peer` (probes, replication, heartbeats,
+   * commit notices), in the order the rules produced them; that follower's `replicateTo`
+   * sends them. Routed by peer (`PeerChannels`): one lookup per message.
    */
-  readonly sends$: Observable<LeaderSend>;
+  readonly sendsTo: (peer: NodeId) => Observable<LeaderSend>;
   /**
-   * The responses the role pipelines take (`isRoutedResponse`): AppendEntries and
-   * InstallSnapshot responses for the leader's per-follower pipelines, vote responses for
-   * the candidate's. Only the current role's pipeline listens, so a response that arrives
-   * for a role or a follower no longer there is dropped.
+   * The AppendEntries and InstallSnapshot responses of follower `peer`, for that
+   * follower's `replicateTo`. Only a listening pipeline gets them, so a response that
+   * arrives for a role or a follower no longer there is dropped.
    */
-  readonly responses$: Observable<InboundMessage>;
+  readonly responsesFrom: (peer: NodeId) => Observable<InboundMessage>;
+  /** The vote responses (`PreVoteResponse`, `RequestVoteResponse`), for the candidate's pipelines. */
+  readonly voteResponses$: Observable<InboundMessage>;
   /** Where the leader's current snapshot is read from. */
   readonly snapshotSource: Pick<Storage, 'readSnapshot'>;
   /** Where entries no longer held in memory are read back from for lagging followers. */

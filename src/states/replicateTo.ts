@@ -1,8 +1,7 @@
-import { filter, ignoreElements, merge, Observable, tap } from 'rxjs';
+import { ignoreElements, merge, Observable, tap } from 'rxjs';
 import type { RaftEvent } from '../core/events';
 import type { NodeId } from '../messages/types';
 import type { LeaderSend, RoleContext } from './context';
-import { isReplicationResponse } from './responses';
 import { snapshotTransfer } from './snapshotTransfer';
 import { entryReads } from './entryReads';
 
@@ -37,12 +36,11 @@ import { entryReads } from './entryReads';
  */
 export function replicateTo(ctx: RoleContext, peer: NodeId): Observable<RaftEvent> {
   return merge(
-    ctx.sends$.pipe(
-      filter((m: LeaderSend) => m.to === peer),
-      tap((m) => ctx.transport.send(peer, m.message)),
+    ctx.sendsTo(peer).pipe(
+      tap((m: LeaderSend) => ctx.transport.send(peer, m.message)),
       ignoreElements(),
     ),
-    ctx.responses$.pipe(filter((e) => e.from === peer && isReplicationResponse(e.message.type))),
+    ctx.responsesFrom(peer),
     snapshotTransfer(ctx, peer),
     entryReads(ctx, peer),
   );

@@ -5,7 +5,8 @@ import type { NodeId } from '../messages/types';
 import type { EntryReadRequest, InboundMessage, LeaderSend, RoleContext, SnapshotChunkRequest } from './context';
 import { followersOf } from './followers';
 import { rolePipelines } from './index';
-import { isRoutedResponse } from './responses';
+import { PeerChannels } from './peerChannels';
+import { isReplicationResponse, isRoutedResponse } from './responses';
 
 type RoleEpoch = { readonly role: RoleName; readonly epoch: number };
 
@@ -38,18 +39,20 @@ export class RoleSwitch {
   private readonly snapshotChunks = new Subject<SnapshotChunkRequest>();
   /** The rules' `readEntries` effects, for the leader's per-follower pipelines. */
   private readonly entryReads = new Subject<EntryReadRequest>();
-  /** The leader's AppendEntries, for its per-follower pipelines. */
-  private readonly sends = new Subject<LeaderSend>();
-  /** The inbound responses the role pipelines take. */
-  private readonly responses = new Subject<InboundMessage>();
+  /** The leader's AppendEntries, routed to the pipeline of the follower each is for. */
+  private readonly sends = new PeerChannels<LeaderSend>();
+  /** AppendEntries and InstallSnapshot responses, routed to the pipeline of the follower that sent each. */
+  private readonly replies = new PeerChannels<InboundMessage>();
+  /** Vote responses, for the candidate's pipelines. */
+  private readonly votes = new Subject<InboundMessage>();
   readonly events$: Observable<RaftEvent>;
 
-  constructor(context: Omit<RoleContext, 'electionDeadline$' | 'followers$' | 'snapshotChunks$' | 'entryReads$' | 'sends$' | 'responses$'>) {
+  constructor(context: Omit<RoleContext, 'electionDeadline$' | 'followers$' | 'snapshotChunks$' | 'entryReads$' | 'sendsTo' | 'responsesFrom' | 'voteResponses$'>) {
     const ctx: RoleContext = {
       ...context,
       ...{ electionDeadline$: this.deadline.asObservable(), followers$: this.followers.asObservable(), snapshotChunks$: this.snapshotChunks.asObservable() },
       entryReads$: this.entryReads.asObservable(),
-      ...{ sends$: this.sends.asObservable(), responses$: this.responses.asObservable() },
+      ...{ sendsTo: (peer: NodeId) => this.sends.of(peer), responsesFrom: (peer: NodeId) => this.replies.of(peer), voteResponses$: this.votes.asObservable() },
     };
     this.events$ = this.current.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : EMPTY)));
   }
@@ -78,7 +81,7 @@ export class RoleSwitch {
    */
   replicate(send: LeaderSend, s?: RaftState): void {
     if (s) this.update(s);
-    this.sends.next(send);
+    this.sends.next(send.to, send);
   }
 
   /**
@@ -91,7 +94,8 @@ export class RoleSwitch {
     return inbound$.pipe(
       filter((e) => {
         if (e.kind !== 'message' || !isRoutedResponse(e.message.type)) return true;
-        this.responses.next(e);
+        if (isReplicationResponse(e.message.type)) this.replies.next(e.from, e);
+        else this.votes.next(e);
         return false;
       }),
     );
@@ -131,6 +135,7 @@ export class RoleSwitch {
     this.snapshotChunks.complete();
     this.entryReads.complete();
     this.sends.complete();
-    this.responses.complete();
+    this.replies.complete();
+    this.votes.complete();
   }
 }

@@ -5,15 +5,15 @@ import type { Entry } from '../messages/entry';
 import { entriesBlock } from '../messages/entryBlocks';
 import { DamageRecord, mergeDamage } from './fileDamage';
 import { DirectoryLock } from './fileDirectoryLock';
-import { NonContiguousAppendError, OutOfDescriptorsError, SnapshotInProgressError } from './fileErrors';
+import { NonContiguousAppendError } from './fileErrors';
 import { HardStateFile } from './fileHardState';
 import { FileLog, isSegmentName, RecoveryReport } from './fileLog';
-import type { LogCompaction } from './fileSnapshotFormat';
 import { DurableSnapshot, SnapshotFiles } from './fileSnapshots';
-import type { StagedSnapshot } from './fileSnapshotStaging';
-import { FileHandleLike, FileSystem, isOutOfDescriptors, nodeFileSystem, syncDirectory } from './fileSystem';
+import { FileHandleLike, FileSystem, nodeFileSystem, syncDirectory } from './fileSystem';
 import { HardState, SnapshotMeta } from '../messages/persisted';
 import { INITIAL_HARD_STATE, PersistedState, SnapshotWriter, Storage, StorageDamage } from './storage';
+import { BatchedWrites } from './batchedWrites';
+import { OpenWriter, SnapshotSlot } from './snapshotSlot';
 
 export {
   CorruptLogError,
@@ -68,13 +68,6 @@ interface Op {
   readonly error: Error | null;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
-}
-
-/** A snapshot writer handed out by `createSnapshot`, until it commits or aborts. */
-interface OpenWriter {
-  readonly meta: SnapshotMeta;
-  readonly staged: StagedSnapshot;
-  open: boolean;
 }
 
 /**
@@ -144,10 +137,8 @@ interface OpenWriter {
  * await storage.close();
  */
 export class FileStorage implements Storage {
-  private queue: Op[] = [];
-  private flushScheduled = false;
-  /** The running flush loop, if any. Invariant: at most one write is in flight. */
-  private flushing: Promise<void> | null = null;
+  /** Calls in order, written in batches, one batch at a time. */
+  private readonly writes = new BatchedWrites<Op>({ runBatch: (batch) => this.runBatch(batch), failure: () => this.failure });
   private failure: StorageFailedError | null = null;
   private closed: Promise<void> | null = null;
   /**
@@ -159,13 +150,10 @@ export class FileStorage implements Storage {
   private compactedThrough: number;
   /** The hard state as last made durable. */
   private durableHardState: HardState;
-  /** The current snapshot, as last made durable. */
-  private snapshot: DurableSnapshot | null;
-  /** The snapshot writer not yet committed or aborted, if any. */
-  private writer: OpenWriter | null = null;
+  /** The current snapshot, as last made durable, and the writer not yet committed or aborted. */
+  private readonly slot: SnapshotSlot;
   /** What open recovered, handed out by the first `load()` if nothing was written since. */
   private recovered: Entry[] | null;
-  private readonly flushNow = () => this.startFlush();
 
   /** Durable writes completed so far: log write, hard-state replacement, or snapshot commit (for tests and benchmarks). */
   syncs = 0;
@@ -179,7 +167,7 @@ export class FileStorage implements Storage {
     readonly recovery: RecoveryReport,
     private readonly log: FileLog,
     private readonly hardStateFile: HardStateFile,
-    private readonly snapshots: SnapshotFiles,
+    snapshots: SnapshotFiles,
     private readonly lock: DirectoryLock,
     /** Open on `dir` for fsyncs of the directory. */
     private readonly directory: FileHandleLike,
@@ -193,7 +181,7 @@ export class FileStorage implements Storage {
     this.compactedThrough = snapshot?.compaction.compactedThrough ?? 0;
     this.lastIndex = entries.length > 0 ? entries[entries.length - 1].index : this.compactedThrough;
     this.durableHardState = hardState;
-    this.snapshot = snapshot;
+    this.slot = new SnapshotSlot(snapshots, snapshot);
     this.recovered = entries;
   }
 
@@ -270,9 +258,9 @@ export class FileStorage implements Storage {
    */
   async load(): Promise<PersistedState> {
     const recovered = this.recovered;
-    if (recovered && this.queue.length === 0 && !this.flushing && !this.failure && !this.closed) {
+    if (recovered && this.writes.idle && !this.failure && !this.closed) {
       this.recovered = null;
-      return { hardState: this.durableHardState, snapshot: this.snapshot?.meta ?? null, entries: recovered, damage: this.damage };
+      return { hardState: this.durableHardState, snapshot: this.slot.current?.meta ?? null, entries: recovered, damage: this.damage };
     }
     this.recovered = null;
     const read: { state?: PersistedState; error?: unknown } = {};
@@ -281,7 +269,7 @@ export class FileStorage implements Storage {
         // A read error fails this call only, not the storage.
         try {
           const entries = await this.log.readAll();
-          read.state = { hardState: this.durableHardState, snapshot: this.snapshot?.meta ?? null, entries, damage: this.damage };
+          read.state = { hardState: this.durableHardState, snapshot: this.slot.current?.meta ?? null, entries, damage: this.damage };
         } catch (e) {
           read.error = e;
         }
@@ -343,17 +331,10 @@ export class FileStorage implements Storage {
    * non-negative integer.
    */
   createSnapshot(meta: SnapshotMeta): SnapshotWriter {
-    if (this.writer) throw new SnapshotInProgressError(this.writer.meta.index);
-    for (const [name, value] of [['index', meta.index], ['term', meta.term]] as const) {
-      if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`snapshot ${name} must be a non-negative integer, got ${value}`);
-    }
-    const writer: OpenWriter = { meta, staged: this.snapshots.stage(meta), open: true };
-    this.writer = writer;
-    return {
-      write: (chunk) => this.writeChunk(writer, chunk),
-      commit: (options) => this.commitSnapshot(writer, options.compactUpTo, options.discardLog),
-      abort: () => this.abortSnapshot(writer),
-    };
+    return this.slot.create(meta, {
+      write: (writer, chunk) => this.slot.writeChunk(writer, chunk, this.failure ?? (this.closed ? new StorageFailedError(`storage in ${this.dir} is closed`) : null), (what, e) => this.fail(what, e)),
+      commit: (writer, compactUpTo, discardLog) => this.commitSnapshot(writer, compactUpTo, discardLog),
+    });
   }
 
   /**
@@ -363,8 +344,7 @@ export class FileStorage implements Storage {
    * `SnapshotReplacedError`.
    */
   readSnapshot(): { readonly meta: SnapshotMeta; readonly chunks: AsyncIterable<Uint8Array> } | null {
-    const snapshot = this.snapshot;
-    return snapshot ? { meta: snapshot.meta, chunks: this.snapshots.chunks(snapshot) } : null;
+    return this.slot.read();
   }
 
   /**
@@ -376,11 +356,10 @@ export class FileStorage implements Storage {
     if (!this.closed) {
       const drained = this.enqueue(BARRIER, {}).catch(() => undefined);
       this.closed = drained.then(async () => {
-        while (this.flushing) await this.flushing;
+        await this.writes.drained();
         this.recovered = null;
         try {
-          if (this.writer) await this.abortSnapshot(this.writer).catch(() => undefined);
-          await this.snapshots.close();
+          await this.slot.shut();
           await this.log.close();
         } finally {
           await this.hardStateFile.close();
@@ -392,25 +371,10 @@ export class FileStorage implements Storage {
     return this.closed;
   }
 
-  private writeChunk(writer: OpenWriter, chunk: Uint8Array): Promise<void> {
-    if (!writer.open) return Promise.reject(new StorageFailedError('snapshot writer is closed (committed or aborted)'));
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.closed) return Promise.reject(new StorageFailedError(`storage in ${this.dir} is closed`));
-    return writer.staged.write(chunk).catch((e: unknown) => {
-      // Only creating the file can find no descriptor: nothing was written, nothing is lost.
-      if (isOutOfDescriptors(e)) throw new OutOfDescriptorsError(writer.staged.temp, e);
-      throw this.fail(`snapshot write to ${writer.staged.temp} failed`, e);
-    });
-  }
-
   private commitSnapshot(writer: OpenWriter, compactUpTo: number, discardLog: boolean): Promise<void> {
-    if (!writer.open) return Promise.reject(new StorageFailedError('snapshot writer is closed (committed or aborted)'));
+    const refused = this.slot.takeForCommit(writer, compactUpTo);
+    if (refused) return Promise.reject(refused);
     const { meta, staged } = writer;
-    this.closeWriter(writer);
-    if (!Number.isSafeInteger(compactUpTo) || compactUpTo < 0 || compactUpTo > meta.index) {
-      staged.discard().catch(() => undefined);
-      return Promise.reject(new RangeError(`compactUpTo must be an integer from 0 to the snapshot's index ${meta.index}, got ${compactUpTo}`));
-    }
     if (this.failure || this.closed) {
       staged.discard().catch(() => undefined);
       return this.enqueue(BARRIER, {});
@@ -425,40 +389,12 @@ export class FileStorage implements Storage {
     synced.catch(() => undefined);
     return this.enqueue(TASK, {
       task: async () => {
-        let file: string;
-        let compaction: LogCompaction;
-        try {
-          await synced;
-          const firstLiveSegment = discardLog ? await this.log.startFreshSegment() : (this.snapshot?.compaction.firstLiveSegment ?? 1);
-          compaction = { compactedThrough, firstLiveSegment };
-          await staged.complete(compaction);
-          file = await staged.install(); // the commit point
-        } catch (e) {
-          await staged.discard().catch(() => undefined);
-          throw e;
-        }
-        const previous = this.snapshot;
-        this.snapshot = { sequence: staged.sequence, file, meta, compaction };
+        const { compaction, previous } = await this.slot.install(writer, synced, compactedThrough, discardLog ? () => this.log.startFreshSegment() : null);
         this.syncs++;
-        if (previous) await this.snapshots.remove(previous);
+        if (previous) await this.slot.files.remove(previous);
         await this.log.compact(compaction);
       },
     });
-  }
-
-  private abortSnapshot(writer: OpenWriter): Promise<void> {
-    if (!writer.open) return Promise.resolve();
-    this.closeWriter(writer);
-    // Not a storage failure: the temp file was never part of the durable state (and a
-    // leftover is removed at the next open).
-    return writer.staged.discard().catch((e: unknown) => {
-      throw new StorageFailedError(`cannot delete the aborted snapshot ${writer.staged.temp}: ${errorMessage(e)}`, e);
-    });
-  }
-
-  private closeWriter(writer: OpenWriter): void {
-    writer.open = false;
-    if (this.writer === writer) this.writer = null;
   }
 
   /** Enters fail-stop (if not already) and returns the failure to reject with. */
@@ -471,7 +407,7 @@ export class FileStorage implements Storage {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new StorageFailedError(`storage in ${this.dir} is closed`));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({
+      this.writes.push({
         kind,
         block: fields.block ?? null,
         lastIndex: fields.lastIndex ?? 0,
@@ -481,34 +417,7 @@ export class FileStorage implements Storage {
         resolve,
         reject,
       });
-      if (!this.flushScheduled && !this.flushing) {
-        this.flushScheduled = true;
-        queueMicrotask(this.flushNow);
-      }
     });
-  }
-
-  private startFlush(): void {
-    this.flushScheduled = false;
-    if (this.flushing || this.queue.length === 0) return;
-    this.flushing = this.flush();
-  }
-
-  /** Writes queued batches one after another until the queue is empty or a write fails. */
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0 && !this.failure) {
-      const batch = this.queue;
-      this.queue = [];
-      await this.runBatch(batch);
-      // Callers resumed by this batch have queued their next calls by now (awaiting
-      // runBatch took a turn after it settled them); one more turn catches a second await.
-      if (this.queue.length > 0) await Promise.resolve();
-    }
-    this.flushing = null;
-    if (this.failure) {
-      this.rejectAll(this.queue, 0, this.failure);
-      this.queue = [];
-    }
   }
 
   /**
@@ -559,14 +468,9 @@ export class FileStorage implements Storage {
       }
     } catch (e) {
       const failure = this.fail(`write to ${this.dir} failed`, e);
-      this.rejectAll(batch, i, failure);
-      this.rejectAll(this.queue, 0, failure);
-      this.queue = [];
+      for (; i < batch.length; i++) batch[i].reject(failure);
+      this.writes.rejectQueued(failure);
     }
-  }
-
-  private rejectAll(ops: Op[], from: number, error: Error): void {
-    for (let i = from; i < ops.length; i++) ops[i].reject(error);
   }
 }
 

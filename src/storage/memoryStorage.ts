@@ -1,3 +1,4 @@
+import { entrySize } from '../messages/blockEntry';
 import { SchedulerLike } from 'rxjs';
 import { StorageFailedError } from '../errors';
 import type { Entry } from '../messages/entry';
@@ -183,9 +184,9 @@ export class MemoryStorage implements Storage {
     let bytes = 0;
     for (let index = from; index < to; index++) {
       const entry = entries[index - entries[0].index];
-      if (out.length > 0 && bytes + entry.data.length > maxBytes) break;
+      if (out.length > 0 && bytes + entrySize(entry) > maxBytes) break;
       out.push(entry);
-      bytes += entry.data.length;
+      bytes += entrySize(entry);
     }
     this.reads.entries += out.length;
     return out;

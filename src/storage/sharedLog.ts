@@ -13,6 +13,7 @@ import { CorruptLogError } from './fileErrors';
 import { EntryRangeError, InvalidMessageError } from '../errors';
 import { createSharedSegment, readSegmentRecords, SharedTornTail } from './sharedLogSegments';
 import { recoverSharedLog, removeTree, SnapshotsAtOpen } from './sharedLogRecovery';
+import { BatchedWrites } from './batchedWrites';
 
 export interface SharedLogOptions {
   /** A segment is closed and the next one started when a write would take it past this size (default 64 MiB). */
@@ -118,15 +119,18 @@ export const DEFAULT_SHARED_SEGMENT_BYTES = 64 * 1024 * 1024;
  * await log.close();
  */
 export class SharedLog {
-  private queue: LogOp[] = [];
-  private flushScheduled = false;
-  private flushing: Promise<void> | null = null;
+  private readonly writes = new BatchedWrites<LogOp>({
+    runBatch: (batch) => this.runBatch(batch),
+    afterBatch: async () => {
+      if (this.mayFree) await this.guard(() => this.freeSegments());
+    },
+    failure: () => this.failure,
+  });
   private failure: StorageFailedError | null = null;
   private closed: Promise<void> | null = null;
   /** A segment may have become free (a roll, a compaction, a removal). */
   private mayFree = false;
   private readonly counters = { writes: 0, fsyncs: 0, freedSegments: 0, rewrites: 0 };
-  private readonly flushNow = () => this.startFlush();
 
   private constructor(
     /** The host's data directory. */
@@ -343,7 +347,7 @@ export class SharedLog {
     if (!this.closed) {
       const drained = this.barrier().catch(() => undefined);
       this.closed = drained.then(async () => {
-        while (this.flushing) await this.flushing;
+        await this.writes.drained();
         try {
           await this.handle.close();
         } finally {
@@ -358,33 +362,7 @@ export class SharedLog {
   private enqueue(fields: Pick<LogOp, 'payload' | 'applied' | 'task'>): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new StorageFailedError(`the shared log in ${this.walDir} is closed`));
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ ...fields, resolve, reject });
-      if (!this.flushScheduled && !this.flushing) {
-        this.flushScheduled = true;
-        queueMicrotask(this.flushNow);
-      }
-    });
-  }
-
-  private startFlush(): void {
-    this.flushScheduled = false;
-    if (this.flushing || this.queue.length === 0) return;
-    this.flushing = this.flush();
-  }
-
-  /** Writes queued batches one after another until the queue is empty or the log failed. */
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0 && !this.failure) {
-      const batch = this.queue;
-      this.queue = [];
-      await this.runBatch(batch);
-      if (this.mayFree && !this.failure) await this.guard(() => this.freeSegments());
-      // Callers resumed by this batch queue their next calls within a turn or two.
-      if (this.queue.length > 0) await Promise.resolve();
-    }
-    this.flushing = null;
-    if (this.failure) this.rejectAll(this.queue.splice(0), this.failure);
+    return new Promise<void>((resolve, reject) => this.writes.push({ ...fields, resolve, reject }));
   }
 
   /** Runs one batch in order: each run of writes is one write(2) and one fdatasync; each task runs alone. */
@@ -410,7 +388,7 @@ export class SharedLog {
         batch[i].resolve();
       }
     }
-    if (this.failure) this.rejectAll(batch.slice(i), this.failure);
+    if (this.failure) for (const op of batch.slice(i)) op.reject(this.failure);
   }
 
   /** Runs `io`; a throw enters fail-stop (the returned value is then meaningless). */
@@ -509,10 +487,6 @@ export class SharedLog {
       await removeTree(path.join(this.dataDir, 'removing', group));
     }
     if (removing.length > 0) await syncDirectory(this.fs, path.join(this.dataDir, 'removing'));
-  }
-
-  private rejectAll(ops: readonly LogOp[], error: Error): void {
-    for (const op of ops) op.reject(error);
   }
 }
 

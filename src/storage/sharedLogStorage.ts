@@ -4,25 +4,17 @@ import type { Entry } from '../messages/entry';
 import { entriesBlock } from '../messages/entryBlocks';
 import { groupIdProblem } from '../messages/groupId';
 import type { HardState, SnapshotMeta } from '../messages/persisted';
-import { NonContiguousAppendError, OutOfDescriptorsError, SnapshotInProgressError } from './fileErrors';
+import { NonContiguousAppendError } from './fileErrors';
 import { checkContiguous } from './fileStorage';
 import { checkEntryRange } from './entryRange';
-import type { LogCompaction } from './fileSnapshotFormat';
 import { DurableSnapshot, SnapshotFiles } from './fileSnapshots';
-import type { StagedSnapshot } from './fileSnapshotStaging';
-import { isOutOfDescriptors, syncDirectory } from './fileSystem';
+import { syncDirectory } from './fileSystem';
 import type { SharedLog } from './sharedLog';
 import type { GroupLog } from './sharedLogGroups';
 import { damageBody, encodeGroupRecord, GroupRecordKind, hardStateBody } from './sharedLogRecords';
 import { snapshotDir, SnapshotsAtOpen } from './sharedLogRecovery';
 import type { PersistedState, SnapshotWriter, Storage, StorageDamage } from './storage';
-
-/** A snapshot writer handed out by `createSnapshot`, until it commits or aborts. */
-interface OpenWriter {
-  readonly meta: SnapshotMeta;
-  readonly staged: StagedSnapshot;
-  open: boolean;
-}
+import { OpenWriter, SnapshotSlot } from './snapshotSlot';
 
 /**
  * One Raft group's `Storage` on its host's `SharedLog`: what a group's node is given when
@@ -58,8 +50,8 @@ export class SharedLogStorage implements Storage {
   private lastIndex: number;
   /** As of every call made so far: entries at or below this are compacted away. */
   private compactedThrough: number;
-  private snapshot: DurableSnapshot | null;
-  private writer: OpenWriter | null = null;
+  /** The group's current snapshot and its open writer. */
+  private readonly slot: SnapshotSlot;
   private recovered: Entry[] | null;
   private damage: StorageDamage | null;
   /**
@@ -74,11 +66,11 @@ export class SharedLogStorage implements Storage {
     /** The group's id. */
     readonly group: string,
     private readonly state: GroupLog,
-    private readonly snapshots: SnapshotFiles,
+    snapshots: SnapshotFiles,
     snapshot: DurableSnapshot | null,
     entries: Entry[],
   ) {
-    this.snapshot = snapshot;
+    this.slot = new SnapshotSlot(snapshots, snapshot);
     this.compactedThrough = snapshot?.compaction.compactedThrough ?? 0;
     this.lastIndex = entries.length > 0 ? entries[entries.length - 1].index : this.compactedThrough;
     this.recovered = entries;
@@ -120,7 +112,7 @@ export class SharedLogStorage implements Storage {
   async load(): Promise<PersistedState> {
     const recovered = this.recovered;
     this.recovered = null;
-    const snapshot = () => this.snapshot?.meta ?? null;
+    const snapshot = () => this.slot.current?.meta ?? null;
     if (recovered && !this.failure && !this.closed) {
       return { hardState: this.state.hardState, snapshot: snapshot(), entries: recovered, damage: this.damage };
     }
@@ -193,22 +185,17 @@ export class SharedLogStorage implements Storage {
 
   /** Starts writing a snapshot (see `FileStorage.createSnapshot`). */
   createSnapshot(meta: SnapshotMeta): SnapshotWriter {
-    if (this.writer) throw new SnapshotInProgressError(this.writer.meta.index);
-    for (const [name, value] of [['index', meta.index], ['term', meta.term]] as const) {
-      if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`snapshot ${name} must be a non-negative integer, got ${value}`);
-    }
-    const writer: OpenWriter = { meta, staged: this.snapshots.stage(meta), open: true };
-    this.writer = writer;
-    return {
-      write: (chunk) => this.writeChunk(writer, chunk),
-      commit: (options) => this.commitSnapshot(writer, options.compactUpTo, options.discardLog),
-      abort: () => this.abortSnapshot(writer),
-    };
+    return this.slot.create(meta, {
+      write: (writer, chunk) => {
+        const stopped = this.failure ?? this.log.failed ?? (this.closed ? new StorageFailedError(`group ${this.group}'s storage is closed`) : null);
+        return this.slot.writeChunk(writer, chunk, stopped, (what, e) => this.fail(what, e));
+      },
+      commit: (writer, compactUpTo, discardLog) => this.commitSnapshot(writer, compactUpTo, discardLog),
+    });
   }
 
   readSnapshot(): { readonly meta: SnapshotMeta; readonly chunks: AsyncIterable<Uint8Array> } | null {
-    const snapshot = this.snapshot;
-    return snapshot ? { meta: snapshot.meta, chunks: this.snapshots.chunks(snapshot) } : null;
+    return this.slot.read();
   }
 
   /** Lets calls already made complete, aborts an open snapshot writer, ends snapshot reads; the shared log stays open. */
@@ -218,8 +205,7 @@ export class SharedLogStorage implements Storage {
       await this.log.barrier().catch(() => undefined);
       this.recovered = null;
       try {
-        if (this.writer) await this.abortSnapshot(this.writer).catch(() => undefined);
-        await this.snapshots.close();
+        await this.slot.shut();
       } finally {
         this.state.open = false;
       }
@@ -271,25 +257,10 @@ export class SharedLogStorage implements Storage {
     return this.failure;
   }
 
-  private writeChunk(writer: OpenWriter, chunk: Uint8Array): Promise<void> {
-    if (!writer.open) return Promise.reject(new StorageFailedError('snapshot writer is closed (committed or aborted)'));
-    const stopped = this.failure ?? this.log.failed;
-    if (stopped) return Promise.reject(stopped);
-    if (this.closed) return Promise.reject(new StorageFailedError(`group ${this.group}'s storage is closed`));
-    return writer.staged.write(chunk).catch((e: unknown) => {
-      if (isOutOfDescriptors(e)) throw new OutOfDescriptorsError(writer.staged.temp, e);
-      throw this.fail(`snapshot write to ${writer.staged.temp} failed`, e);
-    });
-  }
-
   private commitSnapshot(writer: OpenWriter, compactUpTo: number, discardLog: boolean): Promise<void> {
-    if (!writer.open) return Promise.reject(new StorageFailedError('snapshot writer is closed (committed or aborted)'));
+    const refused = this.slot.takeForCommit(writer, compactUpTo);
+    if (refused) return Promise.reject(refused);
     const { meta, staged } = writer;
-    this.closeWriter(writer);
-    if (!Number.isSafeInteger(compactUpTo) || compactUpTo < 0 || compactUpTo > meta.index) {
-      staged.discard().catch(() => undefined);
-      return Promise.reject(new RangeError(`compactUpTo must be an integer from 0 to the snapshot's index ${meta.index}, got ${compactUpTo}`));
-    }
     if (this.failure || this.log.failed || this.closed) {
       staged.discard().catch(() => undefined);
       return this.run(() => this.log.barrier());
@@ -303,41 +274,15 @@ export class SharedLogStorage implements Storage {
     const synced = staged.sync();
     synced.catch(() => undefined);
     this.hold(synced);
-    return this.run(() => this.log.task(() => this.installSnapshot(meta, staged, synced, compactedThrough, discardLog)));
+    return this.run(() => this.log.task(() => this.installSnapshot(writer, synced, compactedThrough, discardLog)));
   }
 
   /** Within the log's order: makes the staged snapshot current, then compacts the group's records. */
-  private async installSnapshot(meta: SnapshotMeta, staged: StagedSnapshot, synced: Promise<void>, compactedThrough: number, discardLog: boolean): Promise<void> {
-    let file: string;
-    let compaction: LogCompaction;
-    try {
-      await synced;
-      const firstLiveSegment = discardLog ? await this.log.startFreshSegment() : (this.snapshot?.compaction.firstLiveSegment ?? 1);
-      compaction = { compactedThrough, firstLiveSegment };
-      await staged.complete(compaction);
-      file = await staged.install(); // the commit point
-    } catch (e) {
-      await staged.discard().catch(() => undefined);
-      throw e;
-    }
-    const previous = this.snapshot;
-    this.snapshot = { sequence: staged.sequence, file, meta, compaction };
+  private async installSnapshot(writer: OpenWriter, synced: Promise<void>, compactedThrough: number, discardLog: boolean): Promise<void> {
+    const { compaction, previous } = await this.slot.install(writer, synced, compactedThrough, discardLog ? () => this.log.startFreshSegment() : null);
     this.state.compact(compaction);
     this.log.noteMayFree();
-    if (previous) await this.snapshots.remove(previous);
-  }
-
-  private abortSnapshot(writer: OpenWriter): Promise<void> {
-    if (!writer.open) return Promise.resolve();
-    this.closeWriter(writer);
-    return writer.staged.discard().catch((e: unknown) => {
-      throw new StorageFailedError(`cannot delete the aborted snapshot ${writer.staged.temp}: ${errorMessage(e)}`, e);
-    });
-  }
-
-  private closeWriter(writer: OpenWriter): void {
-    writer.open = false;
-    if (this.writer === writer) this.writer = null;
+    if (previous) await this.slot.files.remove(previous);
   }
 }
 

@@ -1,4 +1,4 @@
-import { catchError, filter, map, Observable, OperatorFunction, throwError } from 'rxjs';
+import { Observable, OperatorFunction } from 'rxjs';
 import type { Effect } from '../core/effects';
 import type { RaftEvent } from '../core/events';
 import { StorageFailedError } from '../errors';
@@ -30,25 +30,23 @@ export type DurableStep = WriteStep<WriteEffect> | ReleaseStep<Outgoing>;
  * that waited for the write is sent).
  *
  * @example
- * steps$.pipe(durableWrites(storage, 'n1', (m) => transport.send(m.to, m.message))).subscribe((e) => loop.next(e));
+ * steps$.pipe(durableWrites(storage, (m) => transport.send(m.to, m.message))).subscribe((e) => loop.next(e));
  */
-export function durableWrites(storage: Storage, self: NodeId, send: (out: Outgoing) => void): OperatorFunction<DurableStep, RaftEvent> {
+export function durableWrites(storage: Storage, send: (out: Outgoing) => void): OperatorFunction<DurableStep, RaftEvent> {
   const write = (w: WriteEffect) => (w.type === 'persistEntries' ? storage.append(w.entries) : storage.saveHardState(w.hardState));
+  // One subscriber carries out each outcome (send it, or report it durable) and wraps a
+  // failure: every message of the node passes here, so no extra operator hops.
   return (steps$: Observable<DurableStep>) =>
-    steps$.pipe(
-      persistThenRelease<WriteEffect, Outgoing>(write),
-      map((outcome) => {
-        if ('durable' in outcome) return completion(outcome.durable, self);
-        send(outcome.released);
-        return null;
+    new Observable<RaftEvent>((subscriber) =>
+      steps$.pipe(persistThenRelease<WriteEffect, Outgoing>(write)).subscribe({
+        next: (outcome) => ('durable' in outcome ? subscriber.next(completion(outcome.durable)) : send(outcome.released)),
+        error: (e: unknown) => subscriber.error(StorageFailedError.of(e, 'storage')),
+        complete: () => subscriber.complete(),
       }),
-      filter((event): event is RaftEvent => event !== null),
-      catchError((e: unknown) => throwError(() => StorageFailedError.of(e, 'storage'))),
     );
 }
 
-/** The event a durable write feeds back into the loop, if any. */
-function completion(write: WriteEffect, self: NodeId): RaftEvent | null {
+function completion(write: WriteEffect): RaftEvent {
   if (write.type === 'persistEntries') {
     const last = write.entries[write.entries.length - 1];
     return { kind: 'persisted', index: last.index, term: last.term };

@@ -1,6 +1,6 @@
 import type { TimeoutRange } from '../api';
 import type { RaftEvent } from '../core/events';
-import type { RaftState } from '../core/state';
+import { currentConfig, RaftState } from '../core/state';
 import type { NodeTestHooks } from '../testHooks';
 import { inspectState } from './inspect';
 
@@ -39,6 +39,10 @@ export function nodeTestHooks(node: {
     inspect: () => {
       const s = node.state();
       return s ? inspectState(s, node.now()) : null;
+    },
+    config: () => {
+      const s = node.state();
+      return s ? currentConfig(s) : null;
     },
     plantBug: (bug) => {
       node.atStart.plantedBug = bug;

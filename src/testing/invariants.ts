@@ -5,6 +5,8 @@ import type { RaftNode } from '../node';
 import { HardStateRecoveryStalledError, UnknownPeerError } from '../errors';
 import type { TestCluster } from './cluster';
 import { durableLog } from './invariantsDurable';
+import type { ClusterConfig } from '../messages/config';
+import { testHooksOf } from '../testHooks';
 
 /** Which rule a violation breaks. */
 export type ViolationKind =
@@ -70,6 +72,8 @@ interface RunLog {
 interface CommittedInfo {
   readonly term: number;
   readonly commitTerm: number;
+  /** The configuration the committing node had in effect: whose majorities must hold the entry. */
+  readonly config: ClusterConfig | null;
 }
 
 /** A durable (index, term) pair first seen on `node`. */
@@ -151,13 +155,11 @@ export class SafetyMonitor {
   private readonly checkedLogs = new Map<NodeId, Entry[]>();
   /** known[index] = every (term) seen durable at index, with its entry. */
   private readonly known: KnownEntry[][] = [];
-  private readonly quorum: number;
   private readonly subscriptions: Subscription[] = [];
   /** Per node and run: what the run's state machine went through, in order. */
   private readonly runs = new Map<NodeId, RunLog[]>();
 
   constructor(private readonly cluster: TestCluster) {
-    this.quorum = Math.floor(cluster.ids.length / 2) + 1;
     for (const id of cluster.ids) {
       this.checkedLogs.set(id, []);
       this.runs.set(id, []);
@@ -331,22 +333,23 @@ export class SafetyMonitor {
     this.commitWatermark = commitIndex;
     this.watermarkBy = { id, term, at: this.cluster.clock.now() };
     const durable = durableLog(this.cluster.storage(id));
+    const config = this.cluster.isRunning(id) ? testHooksOf(this.cluster.node(id)).config() : null;
     for (let i = from; i <= commitIndex; i++) {
       const entryTerm = durable.termAt(i);
       if (entryTerm === undefined || entryTerm === 'snapshot') {
         if (entryTerm === undefined) {
           this.report('durability', `${id} (term ${term}) reported index ${i} committed, but its durable log ends at ${durable.lastIndex}`);
         }
-        this.committed[i] = { term: -1, commitTerm: term };
+        this.committed[i] = { term: -1, commitTerm: term, config };
         continue;
       }
-      const info: CommittedInfo = { term: entryTerm, commitTerm: term };
+      const info: CommittedInfo = { term: entryTerm, commitTerm: term, config };
       this.committed[i] = info;
       const applied = this.applied.get(i);
       if (applied && applied.entry.term !== entryTerm) {
         this.report('state-machine-safety', `index ${i}: ${applied.node} applied term ${applied.entry.term}, but ${id} committed term ${entryTerm}`);
       }
-      this.checkDurableMajority(i, entryTerm, `when ${id} (term ${term}) committed it`);
+      this.checkDurableMajority(i, entryTerm, config, `when ${id} (term ${term}) committed it`);
       for (const log of this.leaderLogs) this.checkCompleteness(log, i, info);
     }
   }
@@ -434,19 +437,26 @@ export class SafetyMonitor {
   }
 
   /**
+   * A committed entry must be durable on a majority of the voters of the configuration
+   * that committed it (of both voter sets in a joint configuration); without the
+   * configuration (the committing node was not running), on a majority of all nodes.
+   *
    * A node whose storage lost its tail (a storage fault, at most one node at a time)
    * counts as still holding what it lost until it is repaired: that loss is the fault the
    * cluster tolerates, and the protocol keeps the node out of elections meanwhile.
    */
-  private checkDurableMajority(index: number, term: number, when: string): void {
-    let holders = 0;
-    for (const id of this.cluster.ids) {
+  private checkDurableMajority(index: number, term: number, config: ClusterConfig | null, when: string): void {
+    const holds = (id: NodeId) => {
       const storage = this.cluster.storage(id);
       const lostFrom = storage.damagedFrom;
-      if (durableLog(storage).holds(index, term) || (lostFrom !== null && index >= lostFrom)) holders++;
-    }
-    if (holders < this.quorum) {
-      this.report('durability', `index ${index} (term ${term}) is committed but durable on ${holders} of ${this.cluster.ids.length} nodes ${when}`);
+      return durableLog(storage).holds(index, term) || (lostFrom !== null && index >= lostFrom);
+    };
+    const sets = config ? [config.voters, ...(config.oldVoters ? [config.oldVoters] : [])] : [this.cluster.ids];
+    for (const voters of sets) {
+      const holders = voters.filter(holds).length;
+      if (holders >= Math.floor(voters.length / 2) + 1) continue;
+      this.report('durability', `index ${index} (term ${term}) is committed but durable on ${holders} of ${voters.length} voters (${voters.join(', ')}) ${when}`);
+      return;
     }
   }
 
@@ -480,7 +490,7 @@ export class SafetyMonitor {
       // A truncation must never remove a committed entry from a majority.
       for (let i = first + k; i <= this.commitWatermark; i++) {
         const info = this.committed[i]!;
-        if (info.term >= 0) this.checkDurableMajority(i, info.term, `after ${id} truncated its log from index ${k + 1}`);
+        if (info.term >= 0) this.checkDurableMajority(i, info.term, info.config, `after ${id} truncated its log from index ${k + 1}`);
       }
     }
   }

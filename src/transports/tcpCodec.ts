@@ -23,8 +23,9 @@ import { LAYOUT_BY_CODE, LAYOUT_BY_TYPE, MAP_CODE, SENDER_FIELD } from './tcpLay
  * out once, never as one msgpack object each. The block comes from `entriesBlock`, so a
  * batch written to the leader's log and sent to several followers is encoded once, and it
  * is never copied into an intermediate buffer: an encoded body is a head plus the block
- * itself. A received block is remembered for the entries decoded from it, so a follower
- * writes it to its log as it came.
+ * itself. A received block is checked whole and decoded into `BlockEntry`s, whose payload
+ * views are made only when something reads them (applying); it is remembered for those
+ * entries, so a follower writes it to its log as it came.
  *
  * The head `[code, from, to` is written from bytes cached per (from, to) pair: the
  * fixarray header, the code as a positive fixint, both ids as msgpack-lite encodes them.
@@ -212,7 +213,7 @@ function fromPayload(code: number, payload: unknown): unknown {
     else if (value === null) message.entries = [];
     else if (!Buffer.isBuffer(value)) throw new InvalidMessageError('entries must be a binary block or nil');
     else {
-      const entries = decodeEntries(value);
+      const entries = decodeEntries(value, { lazy: true });
       if (entries.length === 0) throw new InvalidMessageError('empty entries block');
       rememberBlock(entries, value);
       message.entries = entries;

@@ -9,6 +9,8 @@
  * reader.push(bytes, body => { console.log(body.toString()); return true; }); // hi, there
  */
 
+import { PartialBody } from './tcpPartialBody';
+
 /** Bytes of the length prefix. */
 export const FRAME_HEADER_BYTES = 4;
 
@@ -161,32 +163,24 @@ function copyRun(run: readonly (number | Uint8Array)[], bytes: number): Buffer {
 }
 
 /**
- * The least a partial frame's body buffer is allocated with, when the frame is that
- * large (it then doubles as bytes arrive): most frames then take one allocation and one
- * copy, and a peer announcing a large frame and sending little costs at most this.
- */
-export const MIN_BODY_ALLOCATION = 64 * 1024;
-
-/**
  * Cuts a byte stream into frame bodies. A frame that lies within one received chunk is
- * handed out as a view into it (no copy). A frame spread over several chunks is copied
- * into one body buffer as its bytes arrive; the buffer grows by doubling from what has
- * arrived, up to the announced length, so it is never allocated from the length prefix
- * alone (a peer announcing 16 MiB and sending 1 KiB costs 64 KiB) and many small
- * chunks cost no more than their bytes. `held` is that allocation, what a memory budget
- * counts. A length prefix above `limit` throws `FrameLimitExceeded` as soon as its 4 bytes
- * arrive, before anything is allocated for the body.
+ * handed out as a view into it (no copy). A frame spread over several chunks is gathered
+ * by a `PartialBody` as its bytes arrive and joined once, when it is whole: memory in
+ * proportion to what arrived, never to the announced length (a peer announcing 16 MiB and
+ * sending 1 KiB costs 64 KiB), and many small chunks cost no more than their bytes.
+ * `held` is what the partial frame keeps allocated, what a memory budget counts. A length
+ * prefix above `limit` throws `FrameLimitExceeded` as soon as its 4 bytes arrive, before
+ * anything is allocated for the body.
  *
  * Invariants: `headerBytes` (0–4) bytes of the current frame's prefix are in `header`;
  * `nextLength` is its body length once all 4 are in, else -1; then `body` (null until
- * the first body byte) holds `filled` bytes of it, `filled < nextLength`.
+ * the first body byte) holds `body.filled < nextLength` bytes of it.
  */
 export class FrameReader {
   private readonly header = Buffer.alloc(FRAME_HEADER_BYTES);
   private headerBytes = 0;
   private nextLength = -1;
-  private body: Buffer | null = null;
-  private filled = 0;
+  private body: PartialBody | null = null;
 
   constructor(private limit: number) {}
 
@@ -197,12 +191,12 @@ export class FrameReader {
 
   /** Bytes received that do not yet form a complete frame. */
   get buffered(): number {
-    return this.headerBytes + this.filled;
+    return this.headerBytes + (this.body === null ? 0 : this.body.filled);
   }
 
-  /** Bytes allocated for the incomplete frame: at least `buffered`, at most twice it or `MIN_BODY_ALLOCATION`. */
+  /** Bytes allocated for the incomplete frame: at most `STAGING_BYTES` plus twice `buffered`. */
   get held(): number {
-    return this.headerBytes + (this.body === null ? 0 : this.body.length);
+    return this.headerBytes + (this.body === null ? 0 : this.body.held);
   }
 
   /**
@@ -221,17 +215,17 @@ export class FrameReader {
         if (this.headerBytes < FRAME_HEADER_BYTES) return;
         this.nextLength = this.checked(this.header.readUInt32BE(0));
       }
-      const missing = this.nextLength - this.filled;
+      const missing = this.nextLength - (this.body === null ? 0 : this.body.filled);
       if (end - at < missing) {
         this.append(chunk, at, end);
         return;
       }
       let frame: Buffer;
-      if (this.filled === 0) {
+      if (this.body === null) {
         frame = chunk.subarray(at, at + missing);
       } else {
-        this.append(chunk, at, at + missing);
-        frame = this.body as Buffer;
+        this.body.append(chunk, at, at + missing);
+        frame = this.body.take();
       }
       at += missing;
       this.reset();
@@ -255,25 +249,17 @@ export class FrameReader {
     }
   }
 
-  /** Copies `chunk[from, to)` into the body, growing it (doubling, capped at the frame's length) if needed. */
+  /** Adds `chunk[from, to)` to the partial frame's body. */
   private append(chunk: Buffer, from: number, to: number): void {
-    const need = this.filled + (to - from);
-    if (need === 0) return;
-    if (this.body === null || this.body.length < need) {
-      const previous = this.body;
-      const size = Math.min(this.nextLength, Math.max(need, 2 * (previous?.length ?? 0), MIN_BODY_ALLOCATION));
-      this.body = Buffer.allocUnsafe(size);
-      previous?.copy(this.body, 0, 0, this.filled);
-    }
-    chunk.copy(this.body, this.filled, from, to);
-    this.filled = need;
+    if (to === from) return;
+    if (this.body === null) this.body = new PartialBody(this.nextLength);
+    this.body.append(chunk, from, to);
   }
 
   private reset(): void {
     this.headerBytes = 0;
     this.nextLength = -1;
     this.body = null;
-    this.filled = 0;
   }
 
   private checked(length: number): number {

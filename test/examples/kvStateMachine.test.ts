@@ -1,6 +1,6 @@
 import { BadCommandError, Command, decodeCommand, encodeCommand, Op } from '../../examples/kv/commands';
 import { parseIdempotencyKey } from '../../examples/kv/http';
-import { KvStateMachine, LARGE_VALUE_BYTES, Outcome, OUTCOME_WINDOW } from '../../examples/kv/stateMachine';
+import { KvStateMachine, LARGE_VALUE_BYTES, Outcome, OUTCOME_WINDOW, SNAPSHOT_SLICE_BYTES } from '../../examples/kv/stateMachine';
 
 const b = (s: string) => Buffer.from(s);
 const entry = (index: number, command: Command) => ({ index, term: 1, data: encodeCommand(command) });
@@ -86,6 +86,23 @@ describe('KvStateMachine', () => {
   });
 });
 
+describe('KV large values', () => {
+  it('keeps a value that has its command buffer to itself, and copies one out of a larger batch', () => {
+    const kv = new KvStateMachine();
+    const own = encodeCommand({ op: Op.Put, key: 'own', value: Buffer.alloc(64 * 1024, 1) }); // a buffer of its own, as a proposer makes
+    kv.apply({ index: 1, term: 1, data: own });
+    expect(kv.get('own')!.buffer).toBe(own.buffer);
+
+    const batch = Buffer.alloc(1 << 20); // a received batch: the command is a view into it
+    const command = encodeCommand({ op: Op.Put, key: 'shared', value: Buffer.alloc(64 * 1024, 2) });
+    command.copy(batch, 1000);
+    kv.apply({ index: 2, term: 1, data: batch.subarray(1000, 1000 + command.length) });
+    batch.fill(0); // the batch is reused or freed: the stored value is not affected
+    expect(kv.get('shared')!.buffer).not.toBe(batch.buffer);
+    expect(kv.get('shared')).toEqual(Buffer.alloc(64 * 1024, 2));
+  });
+});
+
 describe('KV snapshots and retries', () => {
   it('restores every key and member address from its own snapshot, across chunks', async () => {
     const kv = new KvStateMachine();
@@ -93,7 +110,8 @@ describe('KV snapshots and retries', () => {
     for (let i = 1; i <= 8; i++) kv.apply(entry(i, { op: Op.Put, key: `k${i}`, value: big }));
     kv.apply(entry(9, { op: Op.MemberHttp, key: 'n1', value: b('127.0.0.1:8001') }));
     kv.apply(entry(10, { op: Op.Delete, key: 'k3' }));
-    const chunks = [...(kv.snapshots().snapshot({ index: 10, term: 1 }) as Iterable<Uint8Array>)];
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of kv.snapshots().snapshot({ index: 10, term: 1 }) as AsyncIterable<Uint8Array>) chunks.push(chunk);
     expect(chunks.length).toBeGreaterThan(1);
 
     const restored = new KvStateMachine();
@@ -105,6 +123,37 @@ describe('KV snapshots and retries', () => {
     expect(restored.get('k8')).toEqual(big);
     expect(restored.httpAddresses().get('n1')).toBe('127.0.0.1:8001');
     expect(restored.appliedIndex).toBe(10);
+  });
+
+  it('writes a large store in chunks of at most SNAPSHOT_SLICE_BYTES, letting the event loop run between two', async () => {
+    const kv = new KvStateMachine();
+    const count = 5000;
+    for (let i = 1; i <= count; i++) kv.apply(entry(i, { op: Op.Put, key: `κ-${i}`, value: Buffer.from([0xff, i & 0xff, ...Buffer.alloc(98, 0x61)]) }));
+    const chunks: Uint8Array[] = [];
+    let loopTurns = 0;
+    let turnsBetween = 0;
+    // Counts the event loop's check phases (setImmediate runs once per loop iteration).
+    let counting = setImmediate(function tick() {
+      loopTurns++;
+      counting = setImmediate(tick);
+    });
+    try {
+      for await (const chunk of kv.snapshots().snapshot({ index: count, term: 1 }) as AsyncIterable<Uint8Array>) {
+        if (chunks.length > 0 && loopTurns > 0) turnsBetween++;
+        loopTurns = 0;
+        chunks.push(chunk);
+      }
+    } finally {
+      clearImmediate(counting);
+    }
+    expect(chunks.length).toBeGreaterThan(5); // about 550 KB of records
+    for (const chunk of chunks) expect(chunk.byteLength).toBeLessThanOrEqual(SNAPSHOT_SLICE_BYTES);
+    expect(turnsBetween).toBe(chunks.length - 1); // the loop ran between every two chunks
+
+    const restored = new KvStateMachine();
+    await restored.snapshots().restore((async function* () { yield* chunks; })(), { index: count, term: 1 });
+    expect(restored.size).toBe(count);
+    for (const i of [1, 255, 256, count]) expect(restored.get(`κ-${i}`)).toEqual(kv.get(`κ-${i}`)); // UTF-8 keys, bytes over 0x7f in values
   });
 
   it('tells the command applied at an index from another one (Idempotency-Key reuse)', () => {

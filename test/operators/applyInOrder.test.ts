@@ -1,4 +1,4 @@
-import { Observable, of, Subject, throwError } from 'rxjs';
+import { Observable, of, queueScheduler, Subject, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { applyInOrder } from '../../src/operators/applyInOrder';
 
@@ -119,6 +119,79 @@ describe('applyInOrder', () => {
     s.run(({ cold, expectObservable }) => {
       const source = cold('-x|', { x: [1] });
       expectObservable(source.pipe(applyInOrder(() => cold('---v')))).toBe('----(a|)', { a: 1 });
+    });
+  });
+
+  describe('with a slice: yields to the slice scheduler after each slice of work', () => {
+    const slice = (scheduler: TestScheduler | typeof queueScheduler, maxItems: number, maxBytes = Infinity) => ({ scheduler, maxItems, maxBytes, bytesOf: (item: string) => item.length });
+
+    it('handles a long batch two items at a time and acknowledges each slice', () => {
+      const s = scheduler();
+      s.run(({ cold, expectObservable }) => {
+        const handled: string[] = [];
+        const source = cold('-x', { x: ['a', 'b', 'c', 'd', 'e'] });
+        expectObservable(source.pipe(applyInOrder((item: string) => void handled.push(item), slice(s, 2)))).toBe('-(bde)', { b: 'b', d: 'd', e: 'e' });
+        s.flush();
+        expect(handled).toEqual(['a', 'b', 'c', 'd', 'e']);
+      });
+    });
+
+    it('yields between slices to work scheduled meanwhile: a heartbeat is handled before the rest of a backlog', () => {
+      const s = scheduler();
+      s.run(({ cold }) => {
+        const log: string[] = [];
+        const source = cold('-x', { x: ['a', 'b', 'c', 'd', 'e'] });
+        source.pipe(applyInOrder((item: string) => {
+          log.push(item);
+          if (item === 'a') s.schedule(() => log.push('heartbeat'), 0); // a message read while the first slice runs
+        }, slice(s, 2))).subscribe();
+        s.flush();
+        expect(log).toEqual(['a', 'b', 'heartbeat', 'c', 'd', 'e']);
+      });
+    });
+
+    it('counts what arrives from within its own acknowledgements into the same slice (a synchronous apply handing out more)', () => {
+      const s = scheduler();
+      s.run(() => {
+        const log: string[] = [];
+        const input = new Subject<string[]>();
+        const more = [['c', 'd'], ['e', 'f'], []];
+        input.pipe(applyInOrder((item: string) => void log.push(item), slice(s, 3))).subscribe((done) => {
+          log.push(`ack ${done}`);
+          const next = more.shift();
+          if (next) input.next(next);
+        });
+        s.schedule(() => input.next(['a', 'b']), 1);
+        s.schedule(() => log.push('heartbeat'), 1);
+        s.flush();
+        expect(log).toEqual(['a', 'b', 'ack b', 'c', 'ack c', 'heartbeat', 'd', 'ack d', 'e', 'f', 'ack f']);
+      });
+    });
+
+    it('bounds a slice by bytes too, and always takes one item however large', () => {
+      const s = scheduler();
+      s.run(({ cold, expectObservable }) => {
+        const source = cold('-x', { x: ['aaaa', 'b', 'cc', 'dddddd'] });
+        // 3 bytes a slice: 'aaaa' alone (oversized), then 'b' + 'cc', then 'dddddd' alone.
+        expectObservable(source.pipe(applyInOrder(() => undefined, slice(s, 100, 3)))).toBe('-(acd)', { a: 'aaaa', c: 'cc', d: 'dddddd' });
+      });
+    });
+
+    it('goes on at once with a scheduler that runs zero-delay work at once (nothing to yield to, nothing stuck)', () => {
+      const acks: string[] = [];
+      of(['a', 'b', 'c']).pipe(applyInOrder(() => undefined, slice(queueScheduler, 1))).subscribe((n) => acks.push(n));
+      expect(acks).toEqual(['a', 'b', 'c']);
+    });
+
+    it('cancels the pending slice on teardown: nothing more is handled', () => {
+      const s = scheduler();
+      s.run(({ cold }) => {
+        const handled: string[] = [];
+        const sub = cold('-x', { x: ['a', 'b', 'c'] }).pipe(applyInOrder((item: string) => void handled.push(item), slice(s, 1))).subscribe();
+        s.schedule(() => sub.unsubscribe(), 1);
+        s.flush();
+        expect(handled).toEqual(['a']);
+      });
     });
   });
 });

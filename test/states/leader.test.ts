@@ -14,6 +14,7 @@ import { leader } from '../../src/states/leader';
 import { RoleSwitch } from '../../src/states/roleSwitch';
 import type { SnapshotMeta } from '../../src/messages/persisted';
 import { elect, makeState, ok } from '../core/helpers';
+import { routeByPeer } from './routeByPeer';
 
 const config = { voters: ['n1', 'n2', 'n3'], learners: [], addresses: {} };
 const CHUNKS = [new Uint8Array([10]), new Uint8Array([11]), new Uint8Array([12])];
@@ -95,8 +96,7 @@ function context(parts: {
     snapshotChunks$: parts.snapshotChunks$ ?? NEVER,
     entryReads$: NEVER,
     entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) },
-    sends$: parts.sends$ ?? NEVER,
-    responses$: parts.responses$ ?? NEVER,
+    ...routeByPeer(parts.sends$ ?? NEVER, parts.responses$ ?? NEVER),
     snapshotSource: parts.storage ?? new FakeSnapshotStorage(null),
     transport: parts.transport ?? new RecordingTransport(),
   };

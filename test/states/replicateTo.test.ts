@@ -11,6 +11,7 @@ import type { AppendEntries, NodeId, RaftMessage } from '../../src/messages/type
 import type { InboundMessage, LeaderSend, RoleContext } from '../../src/states';
 import { leader } from '../../src/states/leader';
 import { replicateTo } from '../../src/states/replicateTo';
+import { routeByPeer } from './routeByPeer';
 
 const marbles = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
@@ -24,7 +25,7 @@ function context(s: TestScheduler, parts: { followers$?: Observable<readonly Nod
   return {
     ...{ scheduler: s, heartbeatInterval: 1000, electionDeadline$: NEVER, id: 'n1', followers$: parts.followers$ ?? NEVER },
     ...{ entryReads$: NEVER, entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) } },
-    ...{ snapshotChunks$: NEVER, snapshotSource: { readSnapshot: () => null }, transport: parts.transport, sends$: parts.sends$, responses$: parts.responses$ },
+    ...{ snapshotChunks$: NEVER, snapshotSource: { readSnapshot: () => null }, transport: parts.transport, ...routeByPeer(parts.sends$, parts.responses$) },
   };
 }
 

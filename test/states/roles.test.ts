@@ -2,14 +2,15 @@ import { NEVER, Observable, switchMap } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { RoleName } from '../../src/core/state';
 import { InboundMessage, RoleContext, rolePipelines } from '../../src/states';
+import { routeByPeer } from './routeByPeer';
 
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
 function context(s: TestScheduler, electionDeadline$: Observable<number>, responses$: Observable<InboundMessage> = NEVER): RoleContext {
   return {
-    ...{ scheduler: s, heartbeatInterval: 10, electionDeadline$, responses$ },
+    ...{ scheduler: s, heartbeatInterval: 10, electionDeadline$, ...routeByPeer(NEVER, responses$) },
     // no followers: the leader's per-follower pipelines are tested in leader.test.ts and replicateTo.test.ts
-    ...{ id: 'n1', followers$: NEVER, snapshotChunks$: NEVER, entryReads$: NEVER, entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) }, sends$: NEVER, snapshotSource: { readSnapshot: () => null }, transport: { send: () => undefined } },
+    ...{ id: 'n1', followers$: NEVER, snapshotChunks$: NEVER, entryReads$: NEVER, entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) }, snapshotSource: { readSnapshot: () => null }, transport: { send: () => undefined } },
   };
 }
 

@@ -26,7 +26,7 @@ function setup() {
   const sentMessages: Outgoing[] = [];
   const events: RaftEvent[] = [];
   const errors: unknown[] = [];
-  steps.pipe(durableWrites(storage, 'n1', (m) => sentMessages.push(m))).subscribe({ next: (e) => events.push(e), error: (e) => errors.push(e) });
+  steps.pipe(durableWrites(storage, (m) => sentMessages.push(m))).subscribe({ next: (e) => events.push(e), error: (e) => errors.push(e) });
   return { steps, pending, sentMessages, events, errors };
 }
 

@@ -86,12 +86,17 @@ export function testEntries(prevLogIndex: number, term: number, count: number, s
   return out;
 }
 
-/** Messages comparable with `toEqual` (bytes as arrays). */
-function plain(value: unknown): unknown {
+/**
+ * Messages comparable with `toEqual` (bytes as arrays). An entry's `data` counts even when
+ * it is a getter, not an own field (entries decoded from a received block, `BlockEntry`).
+ */
+export function plain(value: unknown): unknown {
   if (value instanceof Uint8Array) return Array.from(value);
   if (Array.isArray(value)) return value.map(plain);
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+    const fields = Object.entries(value);
+    if ('data' in value && !Object.prototype.hasOwnProperty.call(value, 'data')) fields.push(['data', value.data]);
+    return Object.fromEntries(fields.map(([k, v]) => [k, plain(v)]));
   }
   return value;
 }

@@ -1,5 +1,6 @@
 import { randomInt, seededRandom } from '../../src/random';
-import { FrameBatch, FrameLimitExceeded, FrameReader, joinFrames, MIN_BODY_ALLOCATION, UNCOPIED_PART_BYTES } from '../../src/transports/tcpFrames';
+import { FrameBatch, FrameLimitExceeded, FrameReader, joinFrames, UNCOPIED_PART_BYTES } from '../../src/transports/tcpFrames';
+import { STAGING_BYTES } from '../../src/transports/tcpPartialBody';
 
 function collect(reader: FrameReader, chunks: Buffer[]): string[] {
   const out: string[] = [];
@@ -102,7 +103,7 @@ describe('FrameReader', () => {
     for (let i = 0; i < 100_000; i++) {
       reader.push(Buffer.from([i & 0xff]), () => true); // one byte at a time
       sent++;
-      worst = Math.max(worst, reader.held - (4 + Math.max(MIN_BODY_ALLOCATION, 2 * sent)));
+      worst = Math.max(worst, reader.held - (4 + Math.max(STAGING_BYTES, 2 * sent)));
     }
     expect(worst).toBeLessThanOrEqual(0);
     expect(reader.buffered).toBe(4 + sent);

@@ -3,7 +3,7 @@ import type { AppendEntries, RaftMessage } from '../../src/messages/types';
 import { encodeEnvelope } from '../../src/transports/tcpCodec';
 import { FrameBatch, FrameReader } from '../../src/transports/tcpFrames';
 import { GroupedDecoder, GroupedEncoder, GroupMessage, GROUPED_FRAME } from '../../src/transports/tcpGroupedCodec';
-import { sampleMessages, testEntries } from './conformance';
+import { plain, sampleMessages, testEntries } from './conformance';
 
 const MIB = 1 << 20;
 
@@ -40,7 +40,8 @@ describe('the grouped frame of a host (tcpGroupedCodec)', () => {
     const frames = encode(items);
     expect(frames).toHaveLength(1);
     expect(frames[0][0]).toBe(GROUPED_FRAME);
-    expect(decode(frames[0])).toEqual(items.map(({ group, message }) => ({ from: 'h1', to: 'h2', group, message })));
+    // plain(): entries decoded from a block carry `data` as a getter, which toEqual does not read.
+    expect(plain(decode(frames[0]))).toEqual(plain(items.map(({ group, message }) => ({ from: 'h1', to: 'h2', group, message }))));
   });
 
   it('splits a batch larger than a frame into several frames, in order, and leaves out (and reports) a message that fits no frame', () => {

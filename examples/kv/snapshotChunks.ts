@@ -1,0 +1,116 @@
+import { Op } from './commands';
+
+/**
+ * The KV store's snapshot as a byte stream: one record per member address and per key,
+ * each a 4-byte length and then the command that recreates it (`commands.ts` layout),
+ * laid out straight into chunks of exactly `chunkBytes` (default `SNAPSHOT_CHUNK_BYTES`;
+ * the last one shorter).
+ *
+ * A record may span two chunks; restore reads the stream, not the chunks. Writing into
+ * fixed chunks allocates one buffer per MiB of state and nothing per key, and since the
+ * default size is rxraft's default `chunkBytes`, rxraft stores each chunk without cutting
+ * or joining it. (Building each record as a buffer of its own, then joining them per MiB,
+ * allocated about four times the snapshot in short-lived buffers.)
+ *
+ *     keys:    k1 = "v"   k2 = <64 KiB>   ...
+ *     chunks:  [ len|Put k1 v | len|Put k2 <64 KiB ... ][ ... ] ...   (1 MiB each)
+ *
+ * @example
+ * [...snapshotChunks(['k'], ['v'], [['n1', '127.0.0.1:8001']])]; // one chunk: two records, 32 bytes
+ */
+export function* snapshotChunks(
+  keys: readonly string[],
+  values: readonly (string | Buffer)[],
+  members: readonly (readonly [string, string])[],
+  chunkBytes = SNAPSHOT_CHUNK_BYTES,
+): Generator<Uint8Array> {
+  const out = new ChunkWriter(chunkBytes);
+  for (const [id, address] of members) {
+    out.record(Op.MemberHttp, id, address, 'utf8');
+    yield* out.takeFull();
+  }
+  for (let i = 0; i < keys.length; i++) {
+    out.record(Op.Put, keys[i], values[i], 'latin1');
+    yield* out.takeFull();
+  }
+  const last = out.takeRest();
+  if (last !== undefined) yield last;
+}
+
+/** Size of a snapshot chunk: rxraft's default `chunkBytes`, so rxraft stores chunks as they are. */
+export const SNAPSHOT_CHUNK_BYTES = 1 << 20;
+
+/** Bytes of a record's length, op and key length. */
+const RECORD_HEAD_BYTES = 4 + 1 + 2;
+
+/** Fills chunks with records, one after the other, splitting a record where a chunk ends. */
+class ChunkWriter {
+  private chunk: Buffer;
+  private used = 0;
+  private readonly full: Buffer[] = [];
+  /** For a record head and key that do not fit in what is left of a chunk. */
+  private scratch = Buffer.allocUnsafe(256);
+
+  constructor(private readonly size: number) {
+    this.chunk = Buffer.allocUnsafeSlow(size);
+  }
+
+  /** Appends one record: `op`, `key` (UTF-8), and `value` (a string in `encoding`, or bytes). */
+  record(op: Op, key: string, value: string | Buffer, encoding: 'utf8' | 'latin1'): void {
+    const keyBytes = Buffer.byteLength(key, 'utf8');
+    const valueBytes = typeof value === 'string' ? Buffer.byteLength(value, encoding) : value.length;
+    const size = RECORD_HEAD_BYTES + keyBytes + valueBytes;
+    if (this.size - this.used >= size) {
+      this.used = this.head(this.chunk, this.used, op, key, keyBytes, size - 4);
+      this.used += typeof value === 'string' ? this.chunk.write(value, this.used, encoding) : value.copy(this.chunk, this.used);
+      if (this.used === this.size) this.startChunk();
+      return;
+    }
+    const headBytes = RECORD_HEAD_BYTES + keyBytes;
+    if (this.scratch.length < headBytes + (typeof value === 'string' ? valueBytes : 0)) {
+      this.scratch = Buffer.allocUnsafe(2 * (headBytes + (typeof value === 'string' ? valueBytes : 0)));
+    }
+    let end = this.head(this.scratch, 0, op, key, keyBytes, size - 4);
+    if (typeof value === 'string') end += this.scratch.write(value, end, encoding);
+    this.put(this.scratch.subarray(0, end));
+    if (typeof value !== 'string') this.put(value);
+  }
+
+  /** Chunks filled since the last call. */
+  takeFull(): Buffer[] {
+    return this.full.length === 0 ? NONE : this.full.splice(0);
+  }
+
+  /** The partly filled chunk, if any (the end of the snapshot). */
+  takeRest(): Buffer | undefined {
+    return this.used === 0 ? undefined : this.chunk.subarray(0, this.used);
+  }
+
+  /** Writes length, op, key length and key at `at`; returns where the value goes. */
+  private head(out: Buffer, at: number, op: Op, key: string, keyBytes: number, length: number): number {
+    out.writeUInt32BE(length, at);
+    out[at + 4] = op;
+    out.writeUInt16BE(keyBytes, at + 5);
+    return at + RECORD_HEAD_BYTES + out.write(key, at + RECORD_HEAD_BYTES, 'utf8');
+  }
+
+  /** Copies `bytes` in, starting new chunks as they fill. */
+  private put(bytes: Uint8Array): void {
+    for (let at = 0; at < bytes.length; ) {
+      const take = Math.min(bytes.length - at, this.size - this.used);
+      this.chunk.set(bytes.subarray(at, at + take), this.used);
+      this.used += take;
+      at += take;
+      if (this.used === this.size) this.startChunk();
+    }
+  }
+
+  /** The current chunk is full: it is ready, and a new one begins. */
+  private startChunk(): void {
+    this.full.push(this.chunk);
+    this.chunk = Buffer.allocUnsafeSlow(this.size);
+    this.used = 0;
+  }
+}
+
+const NONE: Buffer[] = [];

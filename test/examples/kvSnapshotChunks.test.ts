@@ -1,0 +1,52 @@
+import { encodeCommand, Op } from '../../examples/kv/commands';
+import { SNAPSHOT_CHUNK_BYTES, snapshotChunks } from '../../examples/kv/snapshotChunks';
+import { randomInt, seededRandom } from '../../src/random';
+
+/** The snapshot stream as records built one by one: 4-byte length, then the command. */
+function expectedStream(keys: string[], values: (string | Buffer)[], members: [string, string][]): Buffer {
+  const records: Buffer[] = [];
+  const add = (command: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(command.length);
+    records.push(length, command);
+  };
+  for (const [id, address] of members) add(encodeCommand({ op: Op.MemberHttp, key: id, value: Buffer.from(address, 'utf8') }));
+  keys.forEach((key, i) => {
+    const v = values[i];
+    add(encodeCommand({ op: Op.Put, key, value: typeof v === 'string' ? Buffer.from(v, 'latin1') : v }));
+  });
+  return Buffer.concat(records);
+}
+
+describe('KV snapshot chunks', () => {
+  it('lays out every record as encodeCommand does, in chunks of exactly 1 MiB but the last (seeded)', () => {
+    const random = seededRandom(23);
+    const keys: string[] = [];
+    const values: (string | Buffer)[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      keys.push(`k${i}-${'é'.repeat(randomInt(random, 0, 3))}`);
+      values.push(
+        random() < 0.7
+          ? String.fromCharCode(...Array.from({ length: randomInt(random, 0, 200) }, () => randomInt(random, 0, 255)))
+          : Buffer.alloc(randomInt(random, 1024, 70_000), randomInt(random, 0, 255)),
+      );
+    }
+    const members: [string, string][] = [['n1', '127.0.0.1:8001'], ['n2', '[::1]:8002']];
+    const chunks = [...snapshotChunks(keys, values, members)];
+    expect(chunks.length).toBeGreaterThan(10);
+    expect(chunks.slice(0, -1).every((c) => c.length === SNAPSHOT_CHUNK_BYTES)).toBe(true);
+    expect(Buffer.concat(chunks).equals(expectedStream(keys, values, members))).toBe(true);
+  });
+
+  it('starts a new chunk when a record ends exactly where a chunk ends', () => {
+    // One record of exactly 1 MiB (4 + 3 + 1 + value), then a small one.
+    const value = Buffer.alloc(SNAPSHOT_CHUNK_BYTES - 8, 1);
+    const chunks = [...snapshotChunks(['a', 'b'], [value, 'x'], [])];
+    expect(chunks.map((c) => c.length)).toEqual([SNAPSHOT_CHUNK_BYTES, 9]);
+    expect(Buffer.concat(chunks).equals(expectedStream(['a', 'b'], [value, 'x'], []))).toBe(true);
+  });
+
+  it('yields nothing for an empty store', () => {
+    expect([...snapshotChunks([], [], [])]).toEqual([]);
+  });
+});

@@ -1,0 +1,71 @@
+import { InvalidMessageError } from '../../src/errors';
+import { BlockEntry, entrySize } from '../../src/messages/blockEntry';
+import { Entry, EntryKind } from '../../src/messages/entry';
+import { decodeEntries, encodeEntries, ENTRY_HEADER_BYTES } from '../../src/messages/entryCodec';
+import { validateMessage } from '../../src/messages/validate';
+import { randomInt, seededRandom } from '../../src/random';
+
+/** Entries of random kinds and sizes (0 to 3,000 bytes), indexes from `first`, terms never decreasing. */
+function randomEntries(seed: number, first: number, count: number): Entry[] {
+  const random = seededRandom(seed);
+  let term = randomInt(random, 1, 5);
+  return Array.from({ length: count }, (_, i) => {
+    if (random() < 0.1) term += 1;
+    const data = Uint8Array.from({ length: random() < 0.2 ? 0 : randomInt(random, 1, 3_000) }, () => randomInt(random, 0, 255));
+    return { index: first + i, term, kind: randomInt(random, 0, 3) as EntryKind, data };
+  });
+}
+
+/** The bytes at the same offset of a copy: a view into the block itself, or a copy of it, differ here. */
+function inBlock(view: Uint8Array, block: Uint8Array): boolean {
+  return view.buffer === block.buffer && view.byteOffset >= block.byteOffset && view.byteOffset + view.length <= block.byteOffset + block.length;
+}
+
+describe('entries decoded lazily from a block (BlockEntry)', () => {
+  it('give the same index, term, kind and bytes as the entries encoded, as views into the block (seeded)', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const entries = randomEntries(seed, 1 + seed * 1_000, 1 + (seed % 64));
+      const block = encodeEntries(entries);
+      const lazy = decodeEntries(block, { lazy: true });
+      expect(lazy.every((e) => e instanceof BlockEntry)).toBe(true);
+      expect(lazy.map(entrySize)).toEqual(entries.map((e) => e.data.length));
+      expect(lazy.map((e) => [e.index, e.term, e.kind])).toEqual(entries.map((e) => [e.index, e.term, e.kind]));
+      lazy.forEach((e, i) => {
+        expect(Buffer.from(e.data).equals(Buffer.from(entries[i].data))).toBe(true);
+        expect(inBlock(e.data, block)).toBe(true);
+      });
+      // Encoding them again gives the block back, byte for byte.
+      expect(encodeEntries(lazy).equals(block)).toBe(true);
+    }
+  });
+
+  it('return the same view on every read of data, a Buffer (no second view to read it as one)', () => {
+    const [e] = decodeEntries(encodeEntries(randomEntries(3, 1, 1)), { lazy: true });
+    expect(e.data).toBe(e.data);
+    expect(Buffer.isBuffer(e.data)).toBe(true);
+  });
+
+  it('reject a corrupt block as a whole, with InvalidMessageError, whichever byte is cut or bent', () => {
+    const block = encodeEntries(randomEntries(7, 1, 3));
+    for (let cut = 0; cut < block.length; cut++) {
+      expect(() => decodeEntries(block.subarray(0, cut), { lazy: true })).toThrow(InvalidMessageError);
+    }
+    const badKind = Buffer.from(block);
+    badKind[4 + 16] = 9; // the first entry's kind
+    expect(() => decodeEntries(badKind, { lazy: true })).toThrow(/unknown entry kind/);
+    const longer = Buffer.from(block);
+    longer.writeUInt32BE(longer.readUInt32BE(4 + 17) + 1, 4 + 17); // the first entry's length, one too many
+    expect(() => decodeEntries(longer, { lazy: true })).toThrow(InvalidMessageError);
+    expect(() => decodeEntries(Buffer.concat([block, Buffer.from([0])]), { lazy: true })).toThrow(/trailing bytes/);
+    expect(ENTRY_HEADER_BYTES).toBe(21);
+  });
+
+  it('pass AppendEntries validation like entry literals, which must still carry bytes', () => {
+    const entries = randomEntries(11, 5, 4).map((e) => ({ ...e, term: 2 }));
+    const message = { type: 'AppendEntries', term: 2, leaderId: 'a', prevLogIndex: 4, prevLogTerm: 1, leaderCommit: 0, seq: 0 };
+    expect(() => validateMessage({ ...message, entries: decodeEntries(encodeEntries(entries), { lazy: true }) })).not.toThrow();
+    expect(() => validateMessage({ ...message, entries })).not.toThrow();
+    const notBytes = entries.map((e, i) => (i === 2 ? { ...e, data: 'text' } : e));
+    expect(() => validateMessage({ ...message, entries: notBytes })).toThrow(/entry data must be bytes/);
+  });
+});
