@@ -45,7 +45,7 @@ import { EtcdCluster, etcdBinary } from './etcdCluster';
 import { compareSides, driveSide, SideRow, SideRun, SideTarget } from './sideBySide';
 import { kvDialect, etcdDialect } from './clusterHttp';
 import { BandwidthResult, dsyncBandwidth } from './clusterFloor';
-import { groupsPhase, groupsReport, GroupsLevelResult } from './clusterGroups';
+import { groupsPhase, groupsReport, GroupsPhaseResult } from './clusterGroups';
 import parsePrometheus from 'parse-prometheus-text-format';
 
 type Phase = 'floor' | 'library' | 'http' | 'failover' | 'etcd' | 'groups';
@@ -71,12 +71,19 @@ interface Options {
   /** Group counts of the groups phase (default 1,64), and its total proposers per level (default 64,256 unless --levels). */
   readonly groups: readonly number[];
   readonly groupLevels: readonly number[];
+  /** Failovers per group count in the groups phase (SIGKILL the host leading the most groups), default 3. */
+  readonly groupFailovers: number;
+  /** The sharded servers' `--group-storage` (default shared: one write-ahead log per host). */
+  readonly groupStorage: 'shared' | 'files';
+  /** The sharded servers' `--election-timeout` (`<min>-<max>` ms; default theirs, 150-300). */
+  readonly groupElectionTimeout: string | null;
 }
 
 const USAGE = `usage: npm run bench -- [--duration <s>] [--warmup <s>] [--levels 1,16,64,256] [--failovers <n>] [--runs <n>]
                     [--only floor,library,http,failover,etcd] [--value-bytes <n>] [--sizes 100,4096,65536]
                     [--turn immediate|asap]
-                    [--http-client raw|agent|both] [--profile] [--only groups --groups 1,64]`;
+                    [--http-client raw|agent|both] [--profile]
+                    [--only groups --groups 1,64 [--group-failovers <n>] [--group-storage shared|files] [--group-election-timeout <min>-<max>]]`;
 
 function parseOptions(argv: readonly string[]): Options {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -84,7 +91,7 @@ function parseOptions(argv: readonly string[]): Options {
     process.exit(0);
   }
   const f = parseFlags(argv);
-  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'sizes', 'profile', 'warmup', 'turn', 'http-client', 'groups'];
+  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'sizes', 'profile', 'warmup', 'turn', 'http-client', 'groups', 'group-failovers', 'group-storage', 'group-election-timeout'];
   for (const k of f.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.join(', ')})`);
   const num = (name: string, fallback: number) => {
     const v = Number(f.get(name) ?? fallback);
@@ -98,6 +105,8 @@ function parseOptions(argv: readonly string[]): Options {
   const sizes = f.has('sizes') ? f.get('sizes')!.split(',').map(Number) : null;
   if (sizes && sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--sizes: expected value sizes in bytes, e.g. 100,4096,65536');
   if (!['raw', 'agent', 'both'].includes(f.get('http-client') ?? 'both')) throw new Error('--http-client: raw, agent or both');
+  const groupStorage = f.get('group-storage') ?? 'shared';
+  if (groupStorage !== 'shared' && groupStorage !== 'files') throw new Error('--group-storage: shared or files');
   return {
     durationMs: num('duration', 10) * 1000,
     warmupMs: num('warmup', 1) * 1000,
@@ -112,6 +121,9 @@ function parseOptions(argv: readonly string[]): Options {
     nodeFlags: f.has('turn') ? ['--turn', f.get('turn')!] : [],
     groups,
     groupLevels: (f.get('levels') ?? '64,256').split(',').map(Number),
+    groupFailovers: num('group-failovers', 3),
+    groupStorage,
+    groupElectionTimeout: f.get('group-election-timeout') ?? null,
   };
 }
 
@@ -563,7 +575,7 @@ interface RunResult {
   http?: Partial<Record<HttpClientKind, LoadResult[]>>;
   failover?: FailoverResult;
   etcd?: EtcdResult;
-  groups?: GroupsLevelResult[];
+  groups?: GroupsPhaseResult;
 }
 
 function medianLatency(list: LatencySummary[]): LatencySummary {
@@ -711,15 +723,16 @@ function report(o: Options, runs: RunResult[], steal: number | null, loadAtStart
     const changes = s.loads.reduce((n, l) => n + (l.counters?.leaderChanges ?? NaN), 0);
     targets.push(`${s.valueBytes}-byte values: zero leader changes during the load levels: ${Number.isFinite(changes) ? changes : 'unknown'}, ${check(changes === 0)}`);
   }
-  const groups = runs.flatMap((r) => r.groups ?? []);
-  if (groups.length) out.push(...groupsReport(groups));
+  const groupRuns = runs.flatMap((r) => (r.groups ? [r.groups] : []));
+  const groups = { levels: groupRuns.flatMap((g) => g.levels), failovers: groupRuns.flatMap((g) => g.failovers) };
+  if (groupRuns.length) out.push(...groupsReport(groups));
   if (targets.length) {
     out.push('');
     out.push('targets:');
     for (const t of targets) out.push(`  ${t}`);
   }
   console.log(out.join('\n'));
-  return { cpuStealPercent: steal, loadAverage: os.loadavg(), sizes, sideBySide: side, floor: floors.length ? { roundTripP50Ms: rtt, fsyncP50Ms: fsync, replicationP50Ms: replication, replication3P50Ms: replication3, httpRequestsPerSec: httpFloor } : null, library, http: httpLoads, failover, groups: groups.length ? groups : null, targets };
+  return { cpuStealPercent: steal, loadAverage: os.loadavg(), sizes, sideBySide: side, floor: floors.length ? { roundTripP50Ms: rtt, fsyncP50Ms: fsync, replicationP50Ms: replication, replication3P50Ms: replication3, httpRequestsPerSec: httpFloor } : null, library, http: httpLoads, failover, groups: groupRuns.length ? groups : null, targets };
 }
 
 /** Per value size: the library loads (medians over runs) and the O_DSYNC writer's MB/s (median). */
@@ -780,7 +793,7 @@ async function main(): Promise<void> {
     if (o.phases.includes('failover')) r.failover = await failoverPhase(o);
     if (o.phases.includes('etcd')) r.etcd = await etcdPhase(o);
     if (o.phases.includes('groups')) {
-      r.groups = await groupsPhase({ groups: o.groups, levels: o.groupLevels, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes, note });
+      r.groups = await groupsPhase({ groups: o.groups, levels: o.groupLevels, failovers: o.groupFailovers, groupStorage: o.groupStorage, electionTimeout: o.groupElectionTimeout, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes, note });
     }
     runs.push(r);
   }

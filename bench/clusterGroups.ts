@@ -1,14 +1,18 @@
 /**
  * The multi-group phase of the cluster benchmark (`npm run bench -- --only groups`):
  * three sharded KV server processes (bench/shardedNode.ts = examples/sharded-kv.ts plus a
- * load generator) on loopback, FileStorage per group, for each group count asked (e.g.
- * `--groups 1,64`). With more than one group the leaders are spread over the hosts
- * (`--balance`) before measuring. At each load level, `concurrency` proposers in all,
- * proposer w writing to group w mod N inside the process that leads that group (library
- * API). Measures aggregate durable writes/s, fsyncs/s of each host process (every
- * group's storage summed), CPU and RSS of each process. Level 0 is idle: no proposers
- * for the level's length, so `--levels 0` with `--groups 1,1000` gives the idle cost
- * per host and the memory per idle group.
+ * load generator) on loopback, one shared write-ahead log per process (`--group-storage
+ * files`: a FileStorage per group), for each group count asked (e.g. `--groups 1,64`).
+ * With more than one group the leaders are spread over the hosts (`--balance`) before
+ * measuring. At each load level, `concurrency` proposers in all, proposer w writing to
+ * group w mod N inside the process that leads that group (library API). Measures
+ * aggregate durable writes/s, syncs/s of each host process's storage, CPU, RSS and heap
+ * of each process. Level 0 is idle: no proposers for the level's length, so `--levels 0`
+ * with `--groups 1,1000` gives the idle cost per host and the memory per idle group.
+ *
+ * Then `failovers` rounds: SIGKILL the process leading the most groups, time until every
+ * group it led has a leader on another host (the moment the new leader's own `leader$`
+ * said so, wall clock), restart it and rebalance. Compare the median with one group's.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -17,7 +21,7 @@ import * as path from 'node:path';
 import { forkKvServer, freePorts, KvChild } from '../examples/kv/processes';
 import type { NodeCounters } from './clusterNode';
 import { LoadResult, median, nowMs } from './clusterStats';
-import type { GroupLoadArgs } from './shardedNode';
+import type { GroupLoadArgs, ShardLeader } from './shardedNode';
 
 const IDS = ['h1', 'h2', 'h3'];
 
@@ -29,8 +33,31 @@ export interface GroupsPhaseOptions {
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly valueBytes: number;
+  /** Failover rounds per group count (0: none). */
+  readonly failovers: number;
+  /** The servers' `--group-storage`. */
+  readonly groupStorage: 'shared' | 'files';
+  /** The servers' `--election-timeout` (`<min>-<max>` ms), or null for their default. */
+  readonly electionTimeout: string | null;
   /** Where progress lines go. */
   readonly note: (line: string) => void;
+}
+
+/** One failover: a host process killed, the groups it led re-elected elsewhere. */
+export interface GroupsFailoverResult {
+  readonly groups: number;
+  /** The groups the killed host led. */
+  readonly affected: number;
+  /** Kill → every affected group has a leader on another host, ms. */
+  readonly allMs: number;
+  /** Kill → a group's new leader, median over the affected groups, ms. */
+  readonly medianGroupMs: number;
+}
+
+/** What the phase measured. */
+export interface GroupsPhaseResult {
+  readonly levels: GroupsLevelResult[];
+  readonly failovers: GroupsFailoverResult[];
 }
 
 /** One host process over one level. */
@@ -47,6 +74,8 @@ export interface GroupsHostResult {
   readonly framesSentPerSec: number;
   /** Resident set size at the end of the level, MB. */
   readonly rssMb: number;
+  /** V8 heap in use at the end of the level (after a full GC), MB. */
+  readonly heapMb: number;
 }
 
 /** One group count at one load level. */
@@ -62,14 +91,17 @@ export interface GroupsLevelResult {
   readonly hosts: readonly GroupsHostResult[];
 }
 
-/** Runs the phase: one fresh 3-process cluster per group count, every load level on it. */
-export async function groupsPhase(o: GroupsPhaseOptions): Promise<GroupsLevelResult[]> {
-  const results: GroupsLevelResult[] = [];
+/** Runs the phase: one fresh 3-process cluster per group count, every load level on it, then the failovers. */
+export async function groupsPhase(o: GroupsPhaseOptions): Promise<GroupsPhaseResult> {
+  const results: GroupsPhaseResult = { levels: [], failovers: [] };
   for (const groups of o.groups) {
-    const cluster = await GroupsCluster.start(groups, o.note);
+    const started = nowMs();
+    const cluster = await GroupsCluster.start(groups, o);
     try {
+      o.note(`  ${groups} group(s): 3 processes ready after ${((nowMs() - started) / 1000).toFixed(1)} s`);
       await cluster.balanced();
-      for (const concurrency of o.levels) results.push(await cluster.level(concurrency, o));
+      for (const concurrency of o.levels) results.levels.push(await cluster.level(concurrency, o));
+      for (let round = 0; round < o.failovers; round++) results.failovers.push(await cluster.failover());
     } finally {
       await cluster.stop();
     }
@@ -77,40 +109,58 @@ export async function groupsPhase(o: GroupsPhaseOptions): Promise<GroupsLevelRes
   return results;
 }
 
-/** The phase's table, one row per group count and level, then a row per host. */
-export function groupsReport(results: readonly GroupsLevelResult[]): string[] {
+/** The phase's table, one row per group count and level; the ratios; the failovers. */
+export function groupsReport(phase: GroupsPhaseResult): string[] {
+  const results = phase.levels;
   const fmt = (v: number, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
   const out = [
     '',
     'many groups per process (sharded KV, library API; proposer w writes to group w mod N in the process leading it):',
-    '| groups | proposers | writes/s (all) | p50 ms | p99 ms | fsyncs/s per host       | CPU % per host       | RSS MB per host      | leads per host | errors |',
-    '|-------:|----------:|---------------:|-------:|-------:|-------------------------|----------------------|----------------------|----------------|--------|',
+    '| groups | proposers | writes/s (all) | p50 ms | p99 ms | fsyncs/s per host       | CPU % per host       | RSS MB per host      | heap MB per host     | leads per host | errors |',
+    '|-------:|----------:|---------------:|-------:|-------:|-------------------------|----------------------|----------------------|----------------------|----------------|--------|',
   ];
   for (const r of results) {
     const per = (f: (h: GroupsHostResult) => string) => r.hosts.map(f).join(' / ');
     const errors = Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ') || '-';
     out.push(
-      `| ${String(r.groups).padStart(6)} | ${String(r.concurrency).padStart(9)} | ${fmt(r.writesPerSec).padStart(14)} | ${fmt(r.p50Ms, 2).padStart(6)} | ${fmt(r.p99Ms, 2).padStart(6)} | ${per((h) => fmt(h.fsyncsPerSec)).padEnd(23)} | ${per((h) => fmt(h.cpuPercent)).padEnd(20)} | ${per((h) => fmt(h.rssMb)).padEnd(20)} | ${per((h) => String(h.leads)).padEnd(14)} | ${errors} |`,
+      `| ${String(r.groups).padStart(6)} | ${String(r.concurrency).padStart(9)} | ${fmt(r.writesPerSec).padStart(14)} | ${fmt(r.p50Ms, 2).padStart(6)} | ${fmt(r.p99Ms, 2).padStart(6)} | ${per((h) => fmt(h.fsyncsPerSec)).padEnd(23)} | ${per((h) => fmt(h.cpuPercent)).padEnd(20)} | ${per((h) => fmt(h.rssMb)).padEnd(20)} | ${per((h) => fmt(h.heapMb)).padEnd(20)} | ${per((h) => String(h.leads)).padEnd(14)} | ${errors} |`,
     );
   }
   const ratio = (g: number, c: number) => results.find((r) => r.groups === g && r.concurrency === c)?.writesPerSec ?? NaN;
   const many = Math.max(...results.map((r) => r.groups));
   for (const c of new Set(results.map((r) => r.concurrency))) {
     if (c === 0 || many <= 1 || !results.some((r) => r.groups === 1)) continue;
-    out.push(`${many} groups vs 1 at ${c} proposers: ${fmt(ratio(many, c) / ratio(1, c), 2)}× the writes/s`);
+    const fsyncs = (g: number) => results.find((r) => r.groups === g && r.concurrency === c)?.hosts.map((h) => fmt(h.fsyncsPerSec)).join(' / ') ?? '-';
+    out.push(`${many} groups vs 1 at ${c} proposers: ${fmt(ratio(many, c) / ratio(1, c), 2)}× the writes/s; fsyncs/s per host ${fsyncs(many)} vs ${fsyncs(1)}`);
   }
   const idle = (g: number) => results.find((r) => r.groups === g && r.concurrency === 0);
   const [one, all] = [idle(1), idle(many)];
   if (one && all && many > 1) {
-    const perGroupKiB = all.hosts.map((h, i) => ((h.rssMb - one.hosts[i].rssMb) * 1024) / (many - 1));
-    out.push(`idle, ${many} groups: CPU % per host ${all.hosts.map((h) => fmt(h.cpuPercent, 1)).join(' / ')}; memory per group ${perGroupKiB.map((k) => fmt(k)).join(' / ')} KiB (RSS over the 1-group run)`);
+    const perGroupKiB = (mb: (h: GroupsHostResult) => number) => all.hosts.map((h, i) => ((mb(h) - mb(one.hosts[i])) * 1024) / (many - 1));
+    out.push(
+      `idle, ${many} groups: CPU % per host ${all.hosts.map((h) => fmt(h.cpuPercent, 1)).join(' / ')}; memory per group ${perGroupKiB((h) => h.rssMb).map((k) => fmt(k)).join(' / ')} KiB RSS, ` +
+        `${perGroupKiB((h) => h.heapMb).map((k) => fmt(k)).join(' / ')} KiB heap (over the 1-group run)`,
+    );
   }
+  const failed = (g: number) => phase.failovers.filter((f) => f.groups === g);
+  for (const g of new Set(phase.failovers.map((f) => f.groups))) {
+    const rounds = failed(g);
+    out.push(
+      `failover, ${g} group(s) (SIGKILL the host leading the most; ${rounds.length} rounds): every group it led has a leader elsewhere after ${fmt(median(rounds.map((f) => f.allMs)))} ms median ` +
+        `(rounds: ${rounds.map((f) => `${f.affected} groups ${fmt(f.allMs)} ms`).join(', ')}); a group's new leader after ${fmt(median(rounds.map((f) => f.medianGroupMs)))} ms median`,
+    );
+  }
+  const failoverMedian = (g: number) => median(failed(g).map((f) => f.allMs));
+  const largest = Math.max(...phase.failovers.map((f) => f.groups));
+  if (largest > 1 && failed(1).length > 0) out.push(`failover, ${largest} groups vs 1: ${fmt(failoverMedian(largest) / failoverMedian(1), 2)}× the median (target < 2×)`);
   return out;
 }
 
 /** Three sharded KV processes with `groups` groups each, in a temp directory removed at the end (also on exit). */
 class GroupsCluster {
   private readonly children = new Map<string, KvChild>();
+  private readonly args = new Map<string, string[]>();
+  private readonly secret = crypto.randomBytes(16).toString('hex');
   private readonly cleanup = () => fs.rmSync(this.root, { recursive: true, force: true });
 
   private constructor(
@@ -121,26 +171,61 @@ class GroupsCluster {
     process.once('exit', this.cleanup);
   }
 
-  static async start(groups: number, note: (line: string) => void): Promise<GroupsCluster> {
-    const cluster = new GroupsCluster(fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-bench-groups-')), groups, note);
+  static async start(groups: number, o: Pick<GroupsPhaseOptions, 'groupStorage' | 'electionTimeout' | 'note'>): Promise<GroupsCluster> {
+    const cluster = new GroupsCluster(fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-bench-groups-')), groups, o.note);
     try {
       const ports = await freePorts(6);
-      const secret = crypto.randomBytes(16).toString('hex');
       const list = (port: (i: number) => number, not: number) => IDS.flatMap((id, i) => (i === not ? [] : [`${id}=127.0.0.1:${port(i)}`])).join(',');
-      await Promise.all(
-        IDS.map((id, i) => {
-          const args = ['--id', id, '--raft', `127.0.0.1:${ports[i]}`, '--http', `127.0.0.1:${ports[i + 3]}`, '--data', path.join(cluster.root, id), '--groups', String(groups),
-            '--peers', list((j) => ports[j], i), '--peers-http', list((j) => ports[j + 3], i), '--log-level', 'warn', ...(groups > 1 ? ['--balance'] : [])];
-          const child = forkKvServer({ id, entry: 'bench/shardedNode.ts', args, env: { RXRAFT_SECRET: secret }, onLine: (line, stream) => stream === 'stderr' && note(`  [${id}] ${line}`) });
-          cluster.children.set(id, child);
-          return child.ready;
-        }),
+      IDS.forEach((id, i) =>
+        cluster.args.set(id, ['--id', id, '--raft', `127.0.0.1:${ports[i]}`, '--http', `127.0.0.1:${ports[i + 3]}`, '--data', path.join(cluster.root, id), '--groups', String(groups),
+          '--peers', list((j) => ports[j], i), '--peers-http', list((j) => ports[j + 3], i), '--log-level', 'warn', '--group-storage', o.groupStorage,
+          ...(o.electionTimeout ? ['--election-timeout', o.electionTimeout] : []), ...(groups > 1 ? ['--balance'] : [])]),
       );
+      await Promise.all(IDS.map((id) => cluster.fork(id)));
     } catch (e) {
       await cluster.stop();
       throw e;
     }
     return cluster;
+  }
+
+  /** Starts host `id`'s process (again, on its data directory); resolves once it is ready. */
+  private async fork(id: string): Promise<void> {
+    const note = this.note;
+    const child = forkKvServer({ id, entry: 'bench/shardedNode.ts', args: this.args.get(id)!, nodeArgs: ['--expose-gc'], env: { RXRAFT_SECRET: this.secret }, onLine: (line, stream) => stream === 'stderr' && note(`  [${id}] ${line}`) });
+    this.children.set(id, child);
+    await child.ready;
+  }
+
+  /**
+   * SIGKILLs the host leading the most groups; polls the others (every 20 ms, up to 60 s)
+   * until every group it led has a leader among them, the same on both; then restarts it
+   * and waits for the balance again.
+   */
+  async failover(): Promise<GroupsFailoverResult> {
+    const leads = await this.leads();
+    const [victim, led] = [...leads].sort((a, b) => b[1].length - a[1].length)[0];
+    const survivors = IDS.filter((id) => id !== victim);
+    const child = this.children.get(victim)!;
+    const killedAt = Date.now(); // wall clock, as the hosts' ShardLeader.sinceMs
+    child.kill('SIGKILL');
+    await child.exited;
+    const deadline = nowMs() + 60_000;
+    let elected: number[] | null = null;
+    while (elected === null && nowMs() < deadline) {
+      const views = await Promise.all(survivors.map((id) => this.children.get(id)!.call<ShardLeader[]>('leaders', undefined, 10_000)));
+      const agreed = led.map((g) => {
+        const leader = views[0][g].leader;
+        return leader !== null && survivors.includes(leader) && views.every((v) => v[g].leader === leader) ? views[survivors.indexOf(leader)][g].sinceMs - killedAt : null;
+      });
+      if (agreed.every((ms) => ms !== null)) elected = agreed as number[];
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+    const result = { groups: this.groups, affected: led.length, allMs: elected ? Math.max(...elected) : NaN, medianGroupMs: elected ? median(elected) : NaN };
+    this.note(`  ${this.groups} group(s): killed ${victim} (led ${led.length}): every one re-elected after ${Math.round(result.allMs)} ms (median group ${Math.round(result.medianGroupMs)} ms)`);
+    await this.fork(victim);
+    await this.balanced();
+    return result;
   }
 
   /** Which groups each host leads now. */
@@ -198,6 +283,7 @@ class GroupsCluster {
       cpuPercent: (delta(id, 'cpuMicros') / 1e6) * 100,
       framesSentPerSec: delta(id, 'framesSent'),
       rssMb: (after.get(id)?.rssBytes ?? NaN) / 2 ** 20,
+      heapMb: (after.get(id)?.heapBytes ?? NaN) / 2 ** 20,
     }));
     const errors: Record<string, number> = {};
     for (const l of loads) for (const [k, v] of Object.entries(l?.errors ?? {})) errors[k] = (errors[k] ?? 0) + v;

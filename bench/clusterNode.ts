@@ -37,6 +37,8 @@ export interface NodeCounters {
   readonly storageReads?: number;
   /** Resident set size now, bytes. */
   readonly rssBytes?: number;
+  /** V8 heap in use now, bytes (after a full GC where the process can force one). */
+  readonly heapBytes?: number;
 }
 
 interface LoadArgs {

@@ -6,13 +6,36 @@
  * - `load`: one proposer per entry of `groups`, each writing to that group through the
  *   library API (`propose` on this host's replica; a group it no longer leads forwards);
  *   answers writes/s and latency percentiles over the measured window;
- * - `counters`: CPU time used and durable writes (fsyncs) of every group's storage so far.
+ * - `counters`: CPU time used and syncs of the host's storage so far (the shared log's,
+ *   or every group's `FileStorage`), RSS and heap (after a full GC when node runs with
+ *   `--expose-gc`);
+ * - `leaders`: each shard's leader as this host sees it, and since when (wall clock, ms),
+ *   for the failover measurement.
  */
 import { encodeCommand, Op } from '../examples/kv/commands';
 import { runShardedKvMain } from '../examples/sharded/main';
 import type { ShardedKvServer } from '../examples/sharded/server';
 import type { NodeCounters } from './clusterNode';
 import { closedLoop, LoadResult } from './clusterStats';
+
+/** One shard's leader as this host sees it, and the wall-clock time (ms) it last changed. */
+export interface ShardLeader {
+  readonly leader: string | null;
+  readonly sinceMs: number;
+}
+
+/** When each shard's `leader$` last changed (wall clock: compared across processes on one machine). */
+function followLeaders(server: ShardedKvServer): () => ShardLeader[] {
+  const seen = server.shards.map((): ShardLeader => ({ leader: null, sinceMs: Date.now() }));
+  server.shards.forEach((shard, i) =>
+    shard.node.leader$.subscribe((l) => {
+      if ((l?.id ?? null) !== seen[i].leader) seen[i] = { leader: l?.id ?? null, sinceMs: Date.now() };
+    }),
+  );
+  return () => seen;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
 
 /** What the parent asks a host to load: one closed-loop proposer per entry, into that shard. */
 export interface GroupLoadArgs {
@@ -29,12 +52,18 @@ function load(server: ShardedKvServer, args: GroupLoadArgs): Promise<LoadResult>
   });
 }
 
-void runShardedKvMain(process.argv.slice(2), (server) => ({
-  leads: async () => server.shards.filter((s) => s.leader()?.self).map((s) => s.index),
-  load: (args) => load(server, args as GroupLoadArgs),
-  counters: async (): Promise<NodeCounters> => {
-    const cpu = process.cpuUsage();
-    const framesSent = Object.values(server.transport.stats().peers).reduce((n, p) => n + p.framesSent, 0);
-    return { cpuMicros: cpu.user + cpu.system, fsyncs: server.fsyncs(), framesSent, sysMicros: cpu.system, rssBytes: process.memoryUsage().rss };
-  },
-}));
+void runShardedKvMain(process.argv.slice(2), (server) => {
+  const leaders = followLeaders(server);
+  return {
+    leads: async () => server.shards.filter((s) => s.leader()?.self).map((s) => s.index),
+    leaders: async () => leaders(),
+    load: (args) => load(server, args as GroupLoadArgs),
+    counters: async (): Promise<NodeCounters> => {
+      const cpu = process.cpuUsage();
+      const framesSent = Object.values(server.transport.stats().peers).reduce((n, p) => n + p.framesSent, 0);
+      gc?.();
+      const memory = process.memoryUsage();
+      return { cpuMicros: cpu.user + cpu.system, fsyncs: server.fsyncs(), framesSent, sysMicros: cpu.system, rssBytes: memory.rss, heapBytes: memory.heapUsed };
+    },
+  };
+});

@@ -51,7 +51,9 @@ export {
 } from './transports/tcpErrors';
 export { createRaftHost } from './host/raftHost';
 export type { GroupOptions, RaftHost, RaftHostOptions } from './host/raftHost';
-export type { GroupStorageFactory } from './host/groupStorage';
+export { groupStorage } from './host/groupStorage';
+export type { GroupStorage, GroupStorageFactory } from './host/groupStorage';
+export type { SharedLogOptions } from './storage/sharedLog';
 export { GroupExistsError, HostStoppedError, TooManyGroupsError, UnknownGroupError } from './host/hostErrors';
 export { balanceLeaders } from './host/balanceLeaders';
 export type { BalancedHost, BalanceLeadersOptions, LeaderBalanceEvent } from './host/balanceLeaders';

@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import type { CommittedEntry, StateMachine } from '../../src';
 import { BadCommandError, commandLayout, Op } from './commands';
+import { OutcomeRing } from './outcomeRing';
 import { snapshotChunks } from './snapshotChunks';
 
 /** What applying a command did. */
@@ -30,7 +31,8 @@ export const OUTCOME_WINDOW = 1 << 16;
  * map. After a restart rxraft replays the log on `committed$`, which rebuilds the map.
  *
  * The outcome of each applied entry (did the compare-and-set swap?) is kept by log
- * index in a fixed ring of the last `OUTCOME_WINDOW` entries: the proposer, whose
+ * index in a ring of the last `OUTCOME_WINDOW` entries (`OutcomeRing`: it starts small
+ * and grows to that as entries are applied): the proposer, whose
  * `propose()` resolves with the entry's index right after it is applied, reads it
  * there. A ring rather than a map of "entries proposed here" because it needs no
  * cleanup when a proposal's caller gives up, never grows, and also answers a client
@@ -55,10 +57,8 @@ export class KvStateMachine {
    */
   private readonly data = new Map<string, StoredValue>();
   private readonly memberHttp = new Map<string, string>();
-  private readonly ringIndex = new Float64Array(OUTCOME_WINDOW);
-  private readonly ringOutcome = new Uint8Array(OUTCOME_WINDOW);
-  /** A hash of each entry's command bytes, to tell a retry from another command under the same Idempotency-Key. */
-  private readonly ringHash = new Uint32Array(OUTCOME_WINDOW);
+  /** Each recent entry's outcome, and a hash of its command bytes (to tell a retry from another command under the same Idempotency-Key). */
+  private readonly outcomes = new OutcomeRing(OUTCOME_WINDOW);
   /** Index of the last entry applied. */
   appliedIndex = 0;
   /** Entries skipped because they did not decode. */
@@ -74,10 +74,7 @@ export class KvStateMachine {
       this.invalid++;
       outcome = Outcome.Invalid;
     }
-    const slot = entry.index % OUTCOME_WINDOW;
-    this.ringIndex[slot] = entry.index;
-    this.ringOutcome[slot] = outcome;
-    this.ringHash[slot] = commandHash(entry.data);
+    this.outcomes.record(entry.index, outcome, commandHash(entry.data));
     this.appliedIndex = entry.index;
     return outcome;
   }
@@ -89,9 +86,8 @@ export class KvStateMachine {
    * was reused for another request.
    */
   sameCommandAt(index: number, command: Uint8Array): boolean | undefined {
-    const slot = index % OUTCOME_WINDOW;
-    if (this.ringIndex[slot] !== index) return undefined;
-    return this.ringHash[slot] === commandHash(command);
+    const hash = this.outcomes.hashAt(index);
+    return hash === undefined ? undefined : hash === commandHash(command);
   }
 
   /**
@@ -111,7 +107,7 @@ export class KvStateMachine {
       restore: async (chunks, at) => {
         this.data.clear();
         this.memberHttp.clear();
-        this.ringIndex.fill(0);
+        this.outcomes.clear();
         let pending: Buffer = Buffer.alloc(0);
         for await (const chunk of chunks) {
           pending = pending.length ? Buffer.concat([pending, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -132,8 +128,7 @@ export class KvStateMachine {
 
   /** The outcome of the entry at `index` if it was applied here and is among the last `OUTCOME_WINDOW`. */
   outcomeAt(index: number): Outcome | undefined {
-    const slot = index % OUTCOME_WINDOW;
-    return this.ringIndex[slot] === index ? (this.ringOutcome[slot] as Outcome) : undefined;
+    return this.outcomes.outcomeAt(index) as Outcome | undefined;
   }
 
   /** The value under `key`; the caller reads it and must not modify it (large values are the store's own bytes). */

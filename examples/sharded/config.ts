@@ -9,15 +9,19 @@ export interface ShardedKvConfig extends KvServerConfig {
   readonly peersHttp: Readonly<Record<string, string>>;
   /** Run `balanceLeaders`, so this host leads no more than its share of the shards. */
   readonly balance: boolean;
+  /** `shared`: every group writes into one write-ahead log of the host (one fsync per flush for all); `files`: a `FileStorage` per group. */
+  readonly groupStorage: 'shared' | 'files';
 }
 
 /** The flags the sharded server adds to the KV server's. */
-const EXTRA = ['groups', 'peers-http', 'balance'];
+const EXTRA = ['groups', 'peers-http', 'balance', 'group-storage'];
 
 export const SHARDED_USAGE = `${KV_USAGE.replace(/rxraft-kv/g, 'sharded-kv')}
   --groups <n>                  how many groups (shards) keys are spread over, the same on every host (default 8)
   --peers-http <id=host:port,...>  the other hosts' HTTP addresses, for leader hints
   --balance                     hand leadership of surplus shards to the hosts leading the fewest (balanceLeaders)
+  --group-storage shared|files  shared (default): one write-ahead log for every group of the host, in <data>/wal/;
+                                files: a FileStorage per group in <data>/groups/<group>/ (a data directory is one or the other)
 
 --join and membership routes are not served: every shard's members are the hosts of --peers.`;
 
@@ -25,7 +29,7 @@ export const SHARDED_USAGE = `${KV_USAGE.replace(/rxraft-kv/g, 'sharded-kv')}
 export type ShardedCommandLine = { readonly kind: 'help' } | { readonly kind: 'version' } | { readonly kind: 'run'; readonly config: ShardedKvConfig };
 
 /**
- * Reads the sharded server's command line: `--groups`, `--peers-http` and `--balance`,
+ * Reads the sharded server's command line: `--groups`, `--peers-http`, `--balance` and `--group-storage`,
  * and everything else as the KV server does (`readCommandLine`). Throws `ConfigError`.
  *
  * @example
@@ -63,5 +67,7 @@ export function readShardedCommandLine(argv: readonly string[], env: NodeJS.Proc
   }
   const balance = extra.get('balance') ?? 'false';
   if (balance !== 'true' && balance !== 'false') throw new ConfigError('--balance takes no value (or =true / =false)');
-  return { kind: 'run', config: { ...line.config, groups, peersHttp, balance: balance === 'true' } };
+  const groupStorage = extra.get('group-storage') ?? 'shared';
+  if (groupStorage !== 'shared' && groupStorage !== 'files') throw new ConfigError(`--group-storage: expected shared or files, got ${JSON.stringify(groupStorage)}`);
+  return { kind: 'run', config: { ...line.config, groups, peersHttp, balance: balance === 'true', groupStorage } };
 }

@@ -36,7 +36,7 @@ export async function runShardedKvMain(
     if (process.send) process.disconnect();
     return;
   }
-  widenThreadPool(config.groups);
+  if (config.groupStorage === 'files') widenThreadPool(config.groups);
   const log = createLogger({ id: config.id, level: config.logLevel, format: config.logFormat });
   let server: ShardedKvServer;
   try {
@@ -82,11 +82,12 @@ export async function runShardedKvMain(
 }
 
 /**
- * Each group writes its own log with synchronous (O_DSYNC) writes, which Node runs on
+ * With `--group-storage files`, each group writes its own log with synchronous (O_DSYNC) writes, which Node runs on
  * libuv's thread pool: 4 threads by default, so 4 durable writes at a time per process
  * however many groups wait — measured, 64 busy groups on 3 processes reached about 2.2×
  * the writes/s with 64 threads as with 4. Unless UV_THREADPOOL_SIZE is set, it becomes
- * one thread per group, between 4 and 64. Must run before the pool is first used (the
+ * one thread per group, between 4 and 64. (The shared log makes one write at a time for
+ * every group, so it needs no more.) Must run before the pool is first used (the
  * first asynchronous file, DNS or crypto call), which it does: the config is read
  * synchronously.
  */

@@ -1,8 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as path from 'node:path';
 import { asapScheduler, Subscription } from 'rxjs';
-import { balanceLeaders, createRaftHost, FileStorage, immediateScheduler, LeaderInfo, NodeStatus, RaftHost, tcpHostTransport, TcpHostTransport } from '../../src';
+import { balanceLeaders, createRaftHost, FileStorage, GroupStorage, groupStorage, immediateScheduler, LeaderInfo, NodeStatus, RaftHost, Storage, tcpHostTransport, TcpHostTransport } from '../../src';
 import { createLogger, Logger } from '../kv/log';
 import { measuredStorage } from '../kv/measuredStorage';
 import { KvMetrics } from '../kv/metrics';
@@ -20,7 +19,7 @@ export interface ShardedKvServer {
   readonly metrics: KvMetrics;
   readonly httpAddress: string;
   readonly raftAddress: string;
-  /** Durable writes made so far by every shard's storage of this host (append + fdatasync, or hard state). */
+  /** Syncs made so far by this host's storage: the shared log's (one per flush for every shard), or the sum of every shard's `FileStorage`. */
   fsyncs(): number;
   /** Resolves once the server stops, by `stop()` (null) or because a group stopped on its own (its failure). */
   readonly stopped: Promise<Error | null>;
@@ -33,9 +32,10 @@ const hostPort = (a: { host: string; port: number }) => (a.host.includes(':') ? 
 /**
  * Starts a sharded KV server: a `createRaftHost` over `tcpHostTransport` (one
  * authenticated connection per pair of hosts for every shard), `config.groups` groups
- * `kv-0 … kv-<n-1>` whose members are this host and `config.peers`, each with its own
- * `FileStorage` in `<dataDir>/groups/<group>/` and its own KV store (the KV server's
- * state machine), and an HTTP front end that routes each key to its shard by hash.
+ * `kv-0 … kv-<n-1>` whose members are this host and `config.peers`, all writing into one
+ * write-ahead log of the host in `<dataDir>/wal/` (`--group-storage files`: each its own
+ * `FileStorage` in `<dataDir>/groups/<group>/`), each with its own KV store (the KV
+ * server's state machine), and an HTTP front end that routes each key to its shard by hash.
  * With `config.balance`, `balanceLeaders` spreads the shards' leaders over the hosts.
  *
  * @example
@@ -45,7 +45,6 @@ const hostPort = (a: { host: string; port: number }) => (a.host.includes(':') ? 
 export async function startShardedKvServer(config: ShardedKvConfig, options: { readonly log?: Logger } = {}): Promise<ShardedKvServer> {
   const log = options.log ?? createLogger({ id: config.id, level: 'silent', format: 'json' });
   const transport = tcpHostTransport({ id: config.id, listen: config.raft, peers: config.peers, clusterId: config.clusterId, secret: config.secret });
-  const storages: FileStorage[] = [];
   let httpConnections = 0;
   const metrics = new KvMetrics({
     status: () => statusOf(shards[0]),
@@ -54,20 +53,11 @@ export async function startShardedKvServer(config: ShardedKvConfig, options: { r
     followers: () => null,
     httpConnections: () => httpConnections,
   });
+  const storage = measuredGroups(groupStorage({ dataDir: config.dataDir, sharedLog: config.groupStorage === 'shared' }), log, metrics);
   const host = createRaftHost({
     id: config.id,
     transport,
-    storage: async (group) => {
-      const storage = await FileStorage.open(path.join(config.dataDir, 'groups', group));
-      storages.push(storage);
-      return measuredStorage(storage, { written: (op, seconds) => metrics.storageWrite.observe({ op }, seconds), failed: (op, e) => log.error({ group, op, error: String(e) }, 'storage write failed'),
-        snapshot: (meta, seconds, error) => {
-          metrics.snapshots.inc({ result: error ? 'error' : 'ok' });
-          metrics.snapshotDuration.observe(seconds);
-          if (error) log.error({ group, index: meta.index, error: String(error) }, 'snapshot failed');
-        },
-      });
-    },
+    storage,
     groupDefaults: {
       electionTimeout: config.electionTimeout,
       heartbeatInterval: config.heartbeatInterval,
@@ -81,7 +71,7 @@ export async function startShardedKvServer(config: ShardedKvConfig, options: { r
     const raftBound = await transport.listening();
     subscriptions.add(host.errors$.subscribe((e) => log.warn({ error: e.message }, 'host'))); // e.g. UnknownGroupError while peers start
     const hosts = [config.id, ...Object.keys(config.peers)].sort();
-    for (let index = 0; index < config.groups; index++) shards.push(await startShard(host, index, hosts, config, subscriptions));
+    shards.push(...(await startShards(host, hosts, config, subscriptions)));
     if (config.balance) {
       subscriptions.add(balanceLeaders(host).subscribe((e) => (e.kind === 'failed' ? log.warn({ group: e.group, to: e.to, error: e.error.message }, 'leadership transfer failed') : log.info({ group: e.group, to: e.to }, 'leadership handed over'))));
     }
@@ -98,13 +88,55 @@ export async function startShardedKvServer(config: ShardedKvConfig, options: { r
     const httpBound = await listen(server, config.http);
     const httpAddress = hostPort({ host: httpBound.address, port: httpBound.port });
     httpAddresses[config.id] = httpAddress;
-    return finish(config, { host, transport, shards, metrics, storages, server, subscriptions, httpAddress, raftAddress: hostPort(raftBound) });
+    return finish(config, { host, transport, shards, metrics, syncs: storage.syncs, server, subscriptions, httpAddress, raftAddress: hostPort(raftBound) });
   } catch (e) {
     server?.close();
     subscriptions.unsubscribe();
     await host.stop();
     throw e;
   }
+}
+
+/**
+ * The host's group storage with each group's writes timed for the metrics, and its syncs
+ * counted: the shared log's, or the sum of every group's `FileStorage` opened so far.
+ */
+function measuredGroups(groups: GroupStorage, log: Logger, metrics: KvMetrics): GroupStorage & { syncs(): number } {
+  const files: FileStorage[] = [];
+  const measured = (group: string, storage: Storage) =>
+    measuredStorage(storage, {
+      written: (op, seconds) => metrics.storageWrite.observe({ op }, seconds),
+      failed: (op, e) => log.error({ group, op, error: String(e) }, 'storage write failed'),
+      snapshot: (meta, seconds, error) => {
+        metrics.snapshots.inc({ result: error ? 'error' : 'ok' });
+        metrics.snapshotDuration.observe(seconds);
+        if (error) log.error({ group, index: meta.index, error: String(error) }, 'snapshot failed');
+      },
+    });
+  return {
+    open: async (group) => {
+      const storage = await groups.open(group);
+      if (storage instanceof FileStorage) files.push(storage);
+      return measured(group, storage);
+    },
+    remove: (group) => groups.remove(group),
+    close: async () => groups.close?.(),
+    syncs: () => groups.syncs?.() ?? files.reduce((n, s) => n + s.syncs, 0),
+  };
+}
+
+/** Most shards being created at once: each creation waits on its storage, so they overlap; bounded, as every wait. */
+const CREATING_AT_ONCE = 32;
+
+/** Starts every shard, `CREATING_AT_ONCE` at a time; returns them in shard order. */
+async function startShards(host: RaftHost, hosts: string[], config: ShardedKvConfig, subscriptions: Subscription): Promise<(ShardView & { status: NodeStatus | null })[]> {
+  const shards: (ShardView & { status: NodeStatus | null })[] = new Array(config.groups);
+  let next = 0;
+  const worker = async () => {
+    for (let index = next++; index < config.groups; index = next++) shards[index] = await startShard(host, index, hosts, config, subscriptions);
+  };
+  await Promise.all(Array.from({ length: Math.min(CREATING_AT_ONCE, config.groups) }, worker));
+  return shards;
 }
 
 /** Starts shard `index` on `host` and follows its streams. */
@@ -139,7 +171,7 @@ interface Parts {
   readonly transport: TcpHostTransport;
   readonly shards: readonly (ShardView & { status: NodeStatus | null })[];
   readonly metrics: KvMetrics;
-  readonly storages: readonly FileStorage[];
+  readonly syncs: () => number;
   readonly server: http.Server;
   readonly subscriptions: Subscription;
   readonly httpAddress: string;
@@ -177,7 +209,7 @@ function finish(config: ShardedKvConfig, p: Parts): ShardedKvServer {
     metrics: p.metrics,
     httpAddress: p.httpAddress,
     raftAddress: p.raftAddress,
-    fsyncs: () => p.storages.reduce((n, s) => n + s.syncs, 0),
+    fsyncs: p.syncs,
     stopped,
     stop,
   };

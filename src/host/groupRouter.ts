@@ -4,10 +4,17 @@ import type { GroupEnvelope, HostTransport } from '../transports/hostTransport';
 import { GroupTransport } from './groupTransport';
 import { UnknownGroupError } from './hostErrors';
 
+/** Most unknown group ids remembered as reported; past it the memory starts over (reports resume). */
+const MAX_REPORTED_UNKNOWN = 4096;
+
 /**
  * Hands each message the host's shared transport receives to its group's
  * `GroupTransport`, one map lookup per message however many groups run. A message of a
- * group that is not attached is dropped and reported as `UnknownGroupError`.
+ * group that is not attached is dropped; the first one of each such group is reported as
+ * `UnknownGroupError`, the later ones are dropped silently until the group is attached
+ * here. (While hosts create many groups, the hosts that created a group first replicate
+ * it to the ones that have not yet, many messages a second per group: an error, with its
+ * stack, and a log line for each of them cost the lagging host more than the messages.)
  *
  * @example
  * const router = new GroupRouter(shared, (e) => errors.next(e));
@@ -16,6 +23,8 @@ import { UnknownGroupError } from './hostErrors';
  */
 export class GroupRouter {
   private readonly groups = new Map<GroupId, GroupTransport>();
+  /** Unknown groups already reported. Bounded: `MAX_REPORTED_UNKNOWN`. */
+  private readonly reported = new Set<GroupId>();
   private readonly subscription: Subscription;
 
   constructor(
@@ -35,6 +44,7 @@ export class GroupRouter {
       detached();
     });
     this.groups.set(group, view);
+    this.reported.delete(group); // once it is detached again, its messages are reported anew
     return view;
   }
 
@@ -45,7 +55,13 @@ export class GroupRouter {
 
   private route(envelope: GroupEnvelope): void {
     const view = this.groups.get(envelope.group);
-    if (view) view.receive(envelope);
-    else this.report(new UnknownGroupError(envelope.group, envelope.from));
+    if (view) {
+      view.receive(envelope);
+      return;
+    }
+    if (this.reported.has(envelope.group)) return;
+    if (this.reported.size >= MAX_REPORTED_UNKNOWN) this.reported.clear();
+    this.reported.add(envelope.group);
+    this.report(new UnknownGroupError(envelope.group, envelope.from));
   }
 }

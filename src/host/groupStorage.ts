@@ -18,6 +18,8 @@ export interface GroupStorage {
   remove(group: GroupId): Promise<void>;
   /** Releases what the groups share (the shared log), once every group's storage is closed. */
   close?(): Promise<void>;
+  /** With a shared log: the syncs it made so far (one per flush, for every group that wrote in it; see `SharedLogStats.fsyncs`). */
+  syncs?(): number;
 }
 
 /**
@@ -30,11 +32,18 @@ export interface GroupStorage {
  * reopen it), then deletes it. With `factory`, the factory's storage is used and
  * removing frees nothing: that is the factory owner's business.
  *
+ * `createRaftHost` makes one from its `dataDir` and `sharedLog` options; make it yourself
+ * to wrap each group's storage (e.g. to time its writes) and pass it as `storage`.
+ *
  * @example
  * const storage = groupStorage({ dataDir: '/var/lib/shards' });
  * const s = await storage.open('orders-1');  // FileStorage in /var/lib/shards/groups/orders-1
  * await s.close();
  * await storage.remove('orders-1');          // the directory is gone
+ *
+ * const shared = groupStorage({ dataDir: '/var/lib/shards', sharedLog: true });
+ * const host = createRaftHost({ id: 'h1', transport, storage: { ...shared, open: async (g) => timed(await shared.open(g)) } });
+ * shared.syncs?.();                          // the shared log's syncs so far
  */
 export function groupStorage(options: { dataDir?: string; factory?: GroupStorageFactory; sharedLog?: boolean | SharedLogOptions }): GroupStorage {
   const { dataDir, factory, sharedLog } = options;
@@ -60,11 +69,15 @@ export function groupStorage(options: { dataDir?: string; factory?: GroupStorage
  */
 function sharedLogGroups(dataDir: string, options: SharedLogOptions): GroupStorage {
   let opened: Promise<SharedLog> | null = null;
+  let ready: SharedLog | null = null;
   const log = () =>
-    (opened ??= SharedLog.open(dataDir, options).catch((e: unknown) => {
-      opened = null; // a later call tries again
-      throw e;
-    }));
+    (opened ??= SharedLog.open(dataDir, options).then(
+      (shared) => (ready = shared),
+      (e: unknown) => {
+        opened = null; // a later call tries again
+        throw e;
+      },
+    ));
   return {
     open: async (group) => SharedLogStorage.open(await log(), group),
     remove: async (group) => {
@@ -74,6 +87,7 @@ function sharedLogGroups(dataDir: string, options: SharedLogOptions): GroupStora
     close: async () => {
       if (opened) await (await opened.catch(() => null))?.close();
     },
+    syncs: () => ready?.stats().fsyncs ?? 0,
   };
 }
 

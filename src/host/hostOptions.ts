@@ -2,7 +2,7 @@ import type { RaftNodeOptions } from '../api';
 import { InvalidOptionsError } from '../errors';
 import type { NodeId } from '../messages/types';
 import type { HostTransport } from '../transports/hostTransport';
-import type { GroupStorageFactory } from './groupStorage';
+import type { GroupStorage, GroupStorageFactory } from './groupStorage';
 
 /** A group's options: those of `createRaftNode` but the ones the host supplies (`id`, `transport`, `storage`). `peers` are host ids. */
 export type GroupOptions = Omit<RaftNodeOptions, 'id' | 'transport' | 'storage'>;
@@ -21,8 +21,12 @@ export interface RaftHostOptions {
    * Default false: one `FileStorage` per group. A data directory is one or the other.
    */
   readonly sharedLog?: boolean;
-  /** Or: a group's storage, made by you (removing a group then frees nothing). */
-  readonly storage?: GroupStorageFactory;
+  /**
+   * Or: a group's storage, made by you (removing a group then frees nothing); or a
+   * `GroupStorage` (e.g. `groupStorage({ dataDir, sharedLog: true })` with each group's
+   * storage wrapped), which the host opens, removes and closes groups' storage through.
+   */
+  readonly storage?: GroupStorageFactory | GroupStorage;
   /** Options every group starts with; a group's own options override them (e.g. `scheduler`, `electionTimeout`). */
   readonly groupDefaults?: Partial<GroupOptions>;
   /** Most groups at once on this host (default 10,000); past it `createGroup` refuses with `TooManyGroupsError`. */
@@ -45,7 +49,9 @@ export function checkHostOptions(options: RaftHostOptions): RaftHostOptions {
   }
   if ((dataDir === undefined) === (storage === undefined)) throw new InvalidOptionsError('dataDir / storage', 'give exactly one of dataDir and storage');
   if (dataDir !== undefined && (typeof dataDir !== 'string' || dataDir.length === 0)) throw new InvalidOptionsError('dataDir', 'dataDir must be a directory path');
-  if (storage !== undefined && typeof storage !== 'function') throw new InvalidOptionsError('storage', 'storage must be a function (groupId) => Storage');
+  if (storage !== undefined && typeof storage !== 'function' && !(typeof storage === 'object' && storage !== null && typeof storage.open === 'function' && typeof storage.remove === 'function')) {
+    throw new InvalidOptionsError('storage', 'storage must be a function (groupId) => Storage, or a GroupStorage (open, remove)');
+  }
   if (options.sharedLog !== undefined && typeof options.sharedLog !== 'boolean') throw new InvalidOptionsError('sharedLog', 'sharedLog must be a boolean');
   if (options.sharedLog && dataDir === undefined) throw new InvalidOptionsError('sharedLog', 'sharedLog needs dataDir');
   if (maxGroups !== undefined && !(Number.isSafeInteger(maxGroups) && maxGroups > 0)) {

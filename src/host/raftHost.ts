@@ -27,7 +27,7 @@ export type { GroupOptions, RaftHostOptions } from './hostOptions';
  */
 export interface RaftHost {
   readonly id: NodeId;
-  /** Problems of the host: the shared transport's (bad input, failed connections) and messages for groups it does not run (`UnknownGroupError`). A group's own problems are on its `errors$`. */
+  /** Problems of the host: the shared transport's (bad input, failed connections) and messages for groups it does not run (`UnknownGroupError`, once per group until it runs here). A group's own problems are on its `errors$`. */
   readonly errors$: Observable<Error>;
   /**
    * Starts (or restarts, from its storage) a group on this host and returns its node: a
@@ -91,7 +91,8 @@ class Host implements RaftHost {
     this.id = options.id;
     this.errors$ = this.errors.asObservable();
     this.maxGroups = options.maxGroups ?? 10_000;
-    this.storage = groupStorage({ dataDir: options.dataDir, factory: options.storage, sharedLog: options.sharedLog });
+    const given = options.storage;
+    this.storage = typeof given === 'object' ? given : groupStorage({ dataDir: options.dataDir, factory: given, sharedLog: options.sharedLog });
     this.router = new GroupRouter(options.transport, (e) => this.errors.next(e));
     this.transportErrors = options.transport.errors$.subscribe((e) => this.errors.next(e));
   }

@@ -1,6 +1,6 @@
 /**
  * The sharded KV example as a user runs it: three processes on loopback, 8 groups each,
- * FileStorage in a temp directory, HTTP through every process; then one process is
+ * one shared write-ahead log per process in a temp directory, HTTP through every process; then one process is
  * killed with SIGKILL and the shards it led elect leaders elsewhere and keep taking writes.
  */
 import * as fs from 'node:fs';
@@ -113,8 +113,11 @@ describe('routing keys to shards', () => {
     expect(() => readShardedCommandLine([...base, '--groups', '0'], env)).toThrow(/--groups: expected 1 to 10000/);
     expect(() => readShardedCommandLine([...base, '--peers-http', 'h9=127.0.0.1:4'], env)).toThrow(/h9 is not one of --peers/);
     expect(() => readShardedCommandLine([...base, '--join'], env)).toThrow(/--join is not supported/);
+    expect(() => readShardedCommandLine([...base, '--group-storage', 'both'], env)).toThrow(/--group-storage: expected shared or files/);
     const line = readShardedCommandLine([...base, '--groups=3', '--balance', '--peers-http', 'h2=127.0.0.1:4'], env);
-    expect(line.kind === 'run' && [line.config.groups, line.config.balance, line.config.peersHttp]).toEqual([3, true, { h2: '127.0.0.1:4' }]);
+    expect(line.kind === 'run' && [line.config.groups, line.config.balance, line.config.peersHttp, line.config.groupStorage]).toEqual([3, true, { h2: '127.0.0.1:4' }, 'shared']);
+    const files = readShardedCommandLine([...base, '--group-storage=files'], env);
+    expect(files.kind === 'run' && files.config.groupStorage).toBe('files');
   });
 });
 
@@ -125,8 +128,13 @@ describe('sharded KV: 3 processes × 8 groups over HTTP', () => {
     const view = await shards('h2');
     expect(view.map((s) => s.group)).toEqual(Array.from({ length: GROUPS }, (_, i) => shardId(i)));
     for (const s of view) expect(s.leaderHttp).toBe(`127.0.0.1:${httpPort(s.leader!)}`);
-    // Each group keeps its own write-ahead log on disk, per process.
-    for (const id of IDS) expect(fs.readdirSync(path.join(root, id, 'groups')).sort()).toEqual(view.map((s) => s.group).sort());
+    // Every group of a process writes into that process's one shared write-ahead log (no log per group).
+    for (const id of IDS) {
+      expect(fs.readdirSync(path.join(root, id, 'wal')).filter((f) => f.endsWith('.wal')).length).toBeGreaterThan(0);
+      for (const group of fs.existsSync(path.join(root, id, 'groups')) ? fs.readdirSync(path.join(root, id, 'groups')) : []) {
+        expect(fs.readdirSync(path.join(root, id, 'groups', group)).filter((f) => f !== 'snapshots')).toEqual([]);
+      }
+    }
   });
 
   it('puts through every process and gets through another; every shard gets writes', async () => {

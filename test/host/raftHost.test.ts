@@ -71,6 +71,11 @@ describe('a host of Raft groups on the in-memory network (virtual time)', () => 
     expect(hosts.errors.map((e) => [e.host, e.error.constructor, (e.error as UnknownGroupError).groupId, (e.error as UnknownGroupError).from])).toEqual([
       ['h1', UnknownGroupError, 'nobody-runs-this', 'h2'],
     ]);
+    // Later messages of the same unknown group are dropped without a report each; another group is reported.
+    for (let i = 0; i < 5; i++) hosts.hub.inject('h3', 'h1', { type: 'TermQuery', term: 99 }, 'nobody-runs-this');
+    hosts.hub.inject('h3', 'h1', { type: 'TermQuery', term: 99 }, 'nor-this');
+    await hosts.clock.advance(10);
+    expect(hosts.errors.map((e) => (e.error as UnknownGroupError).groupId)).toEqual(['nobody-runs-this', 'nor-this']);
     await hosts.commit('g1', H3, 'y');
     expect(hosts.node('h1', 'g1').id).toBe('h1');
     expect(() => hosts.hub.connectHost('h9').send('h1', '../g1', { type: 'TermQuery', term: 1 })).toThrow(/group id must be/);

@@ -5,6 +5,8 @@ import type { RaftNode } from '../../src/api';
 import { InvalidOptionsError } from '../../src/errors';
 import { MemoryStorage } from '../../src/storage/memoryStorage';
 import { createRaftHost, RaftHost } from '../../src/host/raftHost';
+import { groupStorage } from '../../src/host/groupStorage';
+import type { Storage } from '../../src/storage/storage';
 import type { NodeId } from '../../src/messages/types';
 import { tcpHostTransport, TcpHostTransport } from '../../src/transports/tcpHostTransport';
 import { TempDirs } from '../storage/tempDirs';
@@ -97,6 +99,37 @@ describe('hosts of Raft groups over TCP on 127.0.0.1 with one shared write-ahead
     transports.set('h1', transport);
     expect(() => createRaftHost({ id: 'h1', transport, dataDir: dirs.make(), sharedLog: 'yes' as unknown as boolean })).toThrow(InvalidOptionsError);
     expect(() => createRaftHost({ id: 'h1', transport, storage: () => new MemoryStorage(), sharedLog: true })).toThrow(/sharedLog needs dataDir/);
+  });
+
+  it('takes a GroupStorage: each group opens through it (here wrapped), the shared log counts one sync per flush, removeGroup frees the group', async () => {
+    transports.set('h1', transportFor('h1', 0, {}));
+    const dataDir = dirs.make();
+    const shared = groupStorage({ dataDir, sharedLog: true });
+    const opened: string[] = [];
+    let appends = 0;
+    const wrapped = {
+      ...shared,
+      open: async (group: string): Promise<Storage> => {
+        opened.push(group);
+        const storage = await shared.open(group);
+        return Object.assign(Object.create(storage) as Storage, { append: (entries: Parameters<Storage['append']>[0]) => (appends++, storage.append(entries)) });
+      },
+    };
+    const host = createRaftHost({ id: 'h1', transport: transports.get('h1')!, storage: wrapped, groupDefaults: GROUP_DEFAULTS });
+    hosts.set('h1', host);
+    const nodes = await Promise.all(['a', 'b', 'c'].map((g) => host.createGroup(g, { peers: ['h1'] })));
+    await Promise.all(nodes.map((n) => firstValueFrom(n.leader$.pipe(filter((l) => l?.self === true), timeout(15_000)))));
+    const before = shared.syncs!();
+    await Promise.all(nodes.map((n, i) => n.propose(Buffer.from(`x${i}`))));
+    expect(opened).toEqual(['a', 'b', 'c']);
+    expect(appends).toBeGreaterThanOrEqual(6); // a no-op at election and the proposal, per group
+    // Three groups' appends of one turn: fewer syncs than appends (one per flush, shared).
+    expect(shared.syncs!() - before).toBeGreaterThan(0);
+    expect(shared.syncs!() - before).toBeLessThan(3);
+    await host.removeGroup('b');
+    expect(fs.existsSync(path.join(dataDir, 'groups', 'b'))).toBe(false);
+    expect(host.groups().sort()).toEqual(['a', 'c']);
+    expect(() => createRaftHost({ id: 'h1', transport: transports.get('h1')!, storage: { open: shared.open } as never })).toThrow(/GroupStorage \(open, remove\)/);
   });
 
   it('a data directory is one layout or the other: a shared log refuses per-group files and the reverse', async () => {
