@@ -52,13 +52,14 @@ export {
 export { createRaftHost } from './host/raftHost';
 export type { GroupOptions, RaftHost, RaftHostOptions } from './host/raftHost';
 export type { GroupStorageFactory } from './host/groupStorage';
-export { GroupExistsError, HostStoppedError, TooManyGroupsError, UnknownGroupError } from './host/hostErrors';
+export { GroupExistsError, HostStoppedError, TooManyGroupsError, TooManyPeerHostsError, UnknownGroupError } from './host/hostErrors';
 export { balanceLeaders } from './host/balanceLeaders';
 export type { BalancedHost, BalanceLeadersOptions, LeaderBalanceEvent } from './host/balanceLeaders';
 export { planLeaderTransfers } from './host/leaderBalancePlan';
 export type { GroupLeadership, PlannedTransfer } from './host/leaderBalancePlan';
 export type { GroupId } from './messages/groupId';
 export type { GroupEnvelope, HostTransport } from './transports/hostTransport';
+export type { HostAlive, HostAliveEnvelope } from './messages/liveness';
 export { tcpHostTransport, TcpHostTransport } from './transports/tcpHostTransport';
 export type { TcpHostTransportOptions } from './transports/tcpHostTransport';
 export { seededRandom } from './random';

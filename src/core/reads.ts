@@ -134,7 +134,9 @@ function quorumRound(s: RaftState, L: LeaderState): number {
  */
 export function leaseHolds(s: RaftState, L: LeaderState): boolean {
   if (!s.options.checkQuorum || (L.leaseRevoked && s.plantedBug !== 'stale-lease')) return false;
-  const start = L.roundStarts.get(quorumRound(s, L));
+  const round = quorumRound(s, L);
+  if (s.quiet || round < L.leaseFloor) return false; // no lease across quiescence (see core/quiescence.ts)
+  const start = L.roundStarts.get(round);
   return start !== undefined && s.now < start + s.options.electionTimeoutMin - s.options.leaseDriftMargin;
 }
 

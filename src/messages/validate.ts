@@ -36,6 +36,7 @@ export function validateMessage(raw: unknown): RaftMessage {
       nat(m, 'prevLogTerm');
       nat(m, 'leaderCommit');
       nat(m, 'seq');
+      if (m.quiesce !== undefined) bool(m, 'quiesce');
       entries(m);
       break;
     case 'AppendEntriesResponse':
@@ -68,6 +69,7 @@ export function validateMessage(raw: unknown): RaftMessage {
     case 'TimeoutNow':
     case 'TermQuery':
     case 'TermReport':
+    case 'WakeUp':
       nat(m, 'term');
       break;
     case 'ReadIndexRequest':

@@ -32,6 +32,8 @@ export class RoleSwitch {
   private followed: RoleEpoch | null = null;
   /** `RaftState.electionDeadline` as of the last turn, for the follower and candidate pipelines. */
   private readonly deadline = new BehaviorSubject<number>(Infinity);
+  /** `RaftState.quiet` as of the last turn: a quiet leader stops ticking (see `unlessQuiet`). */
+  private readonly quiet = new BehaviorSubject<boolean>(false);
   /** The peers the leader replicates to (`followersOf`), for its per-follower pipelines. */
   private readonly followers = new BehaviorSubject<readonly NodeId[]>([]);
   /** The rules' `sendSnapshotChunk` effects, for the leader's per-follower pipelines. */
@@ -44,11 +46,12 @@ export class RoleSwitch {
   private readonly responses = new Subject<InboundMessage>();
   readonly events$: Observable<RaftEvent>;
 
-  constructor(context: Omit<RoleContext, 'electionDeadline$' | 'followers$' | 'snapshotChunks$' | 'entryReads$' | 'sends$' | 'responses$'>) {
+  constructor(context: Omit<RoleContext, 'electionDeadline$' | 'quiet$' | 'followers$' | 'snapshotChunks$' | 'entryReads$' | 'sends$' | 'responses$'>) {
     const ctx: RoleContext = {
       ...context,
       ...{ electionDeadline$: this.deadline.asObservable(), followers$: this.followers.asObservable(), snapshotChunks$: this.snapshotChunks.asObservable() },
       entryReads$: this.entryReads.asObservable(),
+      quiet$: this.quiet.asObservable(),
       ...{ sends$: this.sends.asObservable(), responses$: this.responses.asObservable() },
     };
     this.events$ = this.current.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : EMPTY)));
@@ -97,9 +100,10 @@ export class RoleSwitch {
     );
   }
 
-  /** Publishes the deadline and the followers (only when changed), then switches pipelines if the role or epoch changed. */
+  /** Publishes the deadline, quiescence and the followers (only when changed), then switches pipelines if the role or epoch changed. */
   private update(s: RaftState): void {
     if (s.electionDeadline !== this.deadline.value) this.deadline.next(s.electionDeadline);
+    if (s.quiet !== this.quiet.value) this.quiet.next(s.quiet);
     const followers = followersOf(s, this.followers.value);
     if (followers !== this.followers.value) this.followers.next(followers);
     const current = this.current.value;
@@ -127,6 +131,7 @@ export class RoleSwitch {
   stop(): void {
     this.current.complete();
     this.deadline.complete();
+    this.quiet.complete();
     this.followers.complete();
     this.snapshotChunks.complete();
     this.entryReads.complete();

@@ -69,7 +69,8 @@ describe('hosts of Raft groups over TCP on 127.0.0.1, with files', () => {
     for (const id of HOSTS) {
       const dataDir = dirs.make();
       dataDirs.set(id, dataDir);
-      hosts.set(id, createRaftHost({ id, transport: transports.get(id)!, dataDir, groupDefaults: { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 30 } }));
+      // Not quiescing: the frame counts below are about the messages of active groups.
+      hosts.set(id, createRaftHost({ id, transport: transports.get(id)!, dataDir, groupDefaults: { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 30, quiesce: false } }));
     }
     for (const g of GROUPS) {
       for (const h of HOSTS) {
@@ -113,11 +114,11 @@ describe('hosts of Raft groups over TCP on 127.0.0.1, with files', () => {
     await until(() => HOSTS.every((h) => committed.get(`${h}/g4`)!.includes('g4-after-removal')), 'g4 commits after g3 was removed');
   }, 30_000);
 
-  it('idle groups heartbeat on one clock per host: their heartbeats and answers share frames', async () => {
+  it('groups that do not quiesce heartbeat on one clock per host: their heartbeats and answers share frames', async () => {
     for (const [id, t] of await openTransports(HOSTS)) transports.set(id, t);
     let messages = 0;
     for (const t of transports.values()) t.inbound$.subscribe(() => messages++);
-    for (const id of HOSTS) hosts.set(id, createRaftHost({ id, transport: transports.get(id)!, dataDir: dirs.make(), groupDefaults: { heartbeatInterval: 30 } }));
+    for (const id of HOSTS) hosts.set(id, createRaftHost({ id, transport: transports.get(id)!, dataDir: dirs.make(), groupDefaults: { heartbeatInterval: 30, quiesce: false } }));
     for (const g of GROUPS) for (const h of HOSTS) await hosts.get(h)!.createGroup(g, { peers: HOSTS });
     await Promise.all(GROUPS.map(leaderOf));
     const frames = () => [...transports.values()].reduce((n, t) => n + Object.values(t.stats().peers).reduce((m, p) => m + p.framesReceived, 0), 0);
