@@ -71,12 +71,14 @@ interface Options {
   /** Group counts of the groups phase (default 1,64), and its total proposers per level (default 64,256 unless --levels). */
   readonly groups: readonly number[];
   readonly groupLevels: readonly number[];
+  /** Whether the groups phase's idle groups quiesce (`--quiesce on|off`, default on). */
+  readonly groupQuiesce: boolean;
 }
 
 const USAGE = `usage: npm run bench -- [--duration <s>] [--warmup <s>] [--levels 1,16,64,256] [--failovers <n>] [--runs <n>]
                     [--only floor,library,http,failover,etcd] [--value-bytes <n>] [--sizes 100,4096,65536]
                     [--turn immediate|asap]
-                    [--http-client raw|agent|both] [--profile] [--only groups --groups 1,64]`;
+                    [--http-client raw|agent|both] [--profile] [--only groups --groups 1,64 [--quiesce on|off]]`;
 
 function parseOptions(argv: readonly string[]): Options {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -84,7 +86,7 @@ function parseOptions(argv: readonly string[]): Options {
     process.exit(0);
   }
   const f = parseFlags(argv);
-  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'sizes', 'profile', 'warmup', 'turn', 'http-client', 'groups'];
+  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'sizes', 'profile', 'warmup', 'turn', 'http-client', 'groups', 'quiesce'];
   for (const k of f.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.join(', ')})`);
   const num = (name: string, fallback: number) => {
     const v = Number(f.get(name) ?? fallback);
@@ -112,6 +114,7 @@ function parseOptions(argv: readonly string[]): Options {
     nodeFlags: f.has('turn') ? ['--turn', f.get('turn')!] : [],
     groups,
     groupLevels: (f.get('levels') ?? '64,256').split(',').map(Number),
+    groupQuiesce: (f.get('quiesce') ?? 'on') !== 'off',
   };
 }
 
@@ -778,7 +781,7 @@ async function main(): Promise<void> {
     if (o.phases.includes('failover')) r.failover = await failoverPhase(o);
     if (o.phases.includes('etcd')) r.etcd = await etcdPhase(o);
     if (o.phases.includes('groups')) {
-      r.groups = await groupsPhase({ groups: o.groups, levels: o.groupLevels, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes, note });
+      r.groups = await groupsPhase({ groups: o.groups, levels: o.groupLevels, quiesce: o.groupQuiesce, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes, note });
     }
     runs.push(r);
   }

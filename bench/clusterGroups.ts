@@ -29,6 +29,8 @@ export interface GroupsPhaseOptions {
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly valueBytes: number;
+  /** Whether idle groups quiesce (the sharded server's default); false passes `--quiesce=false`. */
+  readonly quiesce: boolean;
   /** Where progress lines go. */
   readonly note: (line: string) => void;
 }
@@ -66,7 +68,7 @@ export interface GroupsLevelResult {
 export async function groupsPhase(o: GroupsPhaseOptions): Promise<GroupsLevelResult[]> {
   const results: GroupsLevelResult[] = [];
   for (const groups of o.groups) {
-    const cluster = await GroupsCluster.start(groups, o.note);
+    const cluster = await GroupsCluster.start(groups, o.note, o.quiesce);
     try {
       await cluster.balanced();
       for (const concurrency of o.levels) results.push(await cluster.level(concurrency, o));
@@ -121,7 +123,7 @@ class GroupsCluster {
     process.once('exit', this.cleanup);
   }
 
-  static async start(groups: number, note: (line: string) => void): Promise<GroupsCluster> {
+  static async start(groups: number, note: (line: string) => void, quiesce = true): Promise<GroupsCluster> {
     const cluster = new GroupsCluster(fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-bench-groups-')), groups, note);
     try {
       const ports = await freePorts(6);
@@ -130,7 +132,7 @@ class GroupsCluster {
       await Promise.all(
         IDS.map((id, i) => {
           const args = ['--id', id, '--raft', `127.0.0.1:${ports[i]}`, '--http', `127.0.0.1:${ports[i + 3]}`, '--data', path.join(cluster.root, id), '--groups', String(groups),
-            '--peers', list((j) => ports[j], i), '--peers-http', list((j) => ports[j + 3], i), '--log-level', 'warn', ...(groups > 1 ? ['--balance'] : [])];
+            '--peers', list((j) => ports[j], i), '--peers-http', list((j) => ports[j + 3], i), '--log-level', 'warn', ...(groups > 1 ? ['--balance'] : []), ...(quiesce ? [] : ['--quiesce=false'])];
           const child = forkKvServer({ id, entry: 'bench/shardedNode.ts', args, env: { RXRAFT_SECRET: secret }, onLine: (line, stream) => stream === 'stderr' && note(`  [${id}] ${line}`) });
           cluster.children.set(id, child);
           return child.ready;

@@ -9,15 +9,18 @@ export interface ShardedKvConfig extends KvServerConfig {
   readonly peersHttp: Readonly<Record<string, string>>;
   /** Run `balanceLeaders`, so this host leads no more than its share of the shards. */
   readonly balance: boolean;
+  /** Let idle shards quiesce: no heartbeats or election timers until work or a suspected failure wakes them (default true). */
+  readonly quiesce: boolean;
 }
 
 /** The flags the sharded server adds to the KV server's. */
-const EXTRA = ['groups', 'peers-http', 'balance'];
+const EXTRA = ['groups', 'peers-http', 'balance', 'quiesce'];
 
 export const SHARDED_USAGE = `${KV_USAGE.replace(/rxraft-kv/g, 'sharded-kv')}
   --groups <n>                  how many groups (shards) keys are spread over, the same on every host (default 8)
   --peers-http <id=host:port,...>  the other hosts' HTTP addresses, for leader hints
   --balance                     hand leadership of surplus shards to the hosts leading the fewest (balanceLeaders)
+  --quiesce=false               keep idle shards heartbeating (default: idle shards go quiet, woken by work or a silent host)
 
 --join and membership routes are not served: every shard's members are the hosts of --peers.`;
 
@@ -41,7 +44,7 @@ export function readShardedCommandLine(argv: readonly string[], env: NodeJS.Proc
       rest.push(argv[i]);
       continue;
     }
-    if (flag === 'balance') extra.set(flag, inline ?? 'true');
+    if (flag === 'balance' || flag === 'quiesce') extra.set(flag, inline ?? 'true');
     else if (inline !== undefined) extra.set(flag, inline);
     else if (i + 1 < argv.length) extra.set(flag, argv[++i]);
     else throw new ConfigError(`--${flag} needs a value`);
@@ -63,5 +66,7 @@ export function readShardedCommandLine(argv: readonly string[], env: NodeJS.Proc
   }
   const balance = extra.get('balance') ?? 'false';
   if (balance !== 'true' && balance !== 'false') throw new ConfigError('--balance takes no value (or =true / =false)');
-  return { kind: 'run', config: { ...line.config, groups, peersHttp, balance: balance === 'true' } };
+  const quiesce = extra.get('quiesce') ?? 'true';
+  if (quiesce !== 'true' && quiesce !== 'false') throw new ConfigError('--quiesce takes =true or =false');
+  return { kind: 'run', config: { ...line.config, groups, peersHttp, balance: balance === 'true', quiesce: quiesce === 'true' } };
 }

@@ -114,7 +114,10 @@ describe('routing keys to shards', () => {
     expect(() => readShardedCommandLine([...base, '--peers-http', 'h9=127.0.0.1:4'], env)).toThrow(/h9 is not one of --peers/);
     expect(() => readShardedCommandLine([...base, '--join'], env)).toThrow(/--join is not supported/);
     const line = readShardedCommandLine([...base, '--groups=3', '--balance', '--peers-http', 'h2=127.0.0.1:4'], env);
-    expect(line.kind === 'run' && [line.config.groups, line.config.balance, line.config.peersHttp]).toEqual([3, true, { h2: '127.0.0.1:4' }]);
+    expect(line.kind === 'run' && [line.config.groups, line.config.balance, line.config.peersHttp, line.config.quiesce]).toEqual([3, true, { h2: '127.0.0.1:4' }, true]);
+    const loud = readShardedCommandLine([...base, '--quiesce=false'], env);
+    expect(loud.kind === 'run' && loud.config.quiesce).toBe(false);
+    expect(() => readShardedCommandLine([...base, '--quiesce=maybe'], env)).toThrow(/--quiesce takes =true or =false/);
   });
 });
 
