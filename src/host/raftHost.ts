@@ -58,7 +58,9 @@ export interface RaftHost {
  * A group's members are host ids.
  * Each group keeps its own log (`<dataDir>/groups/<groupId>/`), or with `sharedLog: true`
  * all groups write into one log of the host (`<dataDir>/wal/`, one fsync per turn for all
- * of them); quiescing idle groups is a later step.
+ * of them). Idle groups quiesce (`RaftNodeOptions.quiesce`, on by default here): the host
+ * pings every peer host once per heartbeat interval (`HostLiveness`) and wakes its quiet
+ * groups when one stops answering, restarts or stops a group.
  *
  * @example
  * const transport = tcpHostTransport({ id: 'h1', listen: { host: '0.0.0.0', port: 7001 }, peers, clusterId: 'shards', secret });
