@@ -15,7 +15,7 @@ export type { ClusterConfig } from './messages/config';
 export type { RoleName } from './core/state';
 export { EntryKind } from './messages/entry';
 export type { CommittedEntry, Entry } from './messages/entry';
-export type { RaftMessage, Envelope, NodeId } from './messages/types';
+export type { RaftMessage, Envelope, NodeId, WakeUp } from './messages/types';
 export { validateMessage } from './messages/validate';
 export { encodeEntries, decodeEntries } from './messages/entryCodec';
 export type { HardState, SnapshotMeta } from './messages/persisted';
@@ -36,6 +36,7 @@ export type { Transport } from './transports/transport';
 export { MemoryHub } from './transports/memoryHub';
 export type { MemoryHubOptions, NetworkFaults } from './transports/memoryHub';
 export { tcpTransport, TcpTransport } from './transports/tcpTransport';
+export type { WireEnvelope } from './transports/tcpWire';
 export type { TcpTransportOptions, TcpTransportStats, TcpTlsOptions } from './transports/tcpTransport';
 export type { PeerAddress, TcpPeerStats } from './transports/tcpPeerLink';
 export {
