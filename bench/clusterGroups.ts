@@ -47,6 +47,9 @@ export interface GroupsHostResult {
   readonly fsyncsPerSec: number;
   readonly cpuPercent: number;
   readonly framesSentPerSec: number;
+  /** Raft messages of every group, and host liveness messages, received per second. */
+  readonly groupMessagesPerSec: number;
+  readonly livenessMessagesPerSec: number;
   /** Resident set size at the end of the level, MB. */
   readonly rssMb: number;
 }
@@ -106,6 +109,8 @@ export function groupsReport(results: readonly GroupsLevelResult[]): string[] {
   if (one && all && many > 1) {
     const perGroupKiB = all.hosts.map((h, i) => ((h.rssMb - one.hosts[i].rssMb) * 1024) / (many - 1));
     out.push(`idle, ${many} groups: CPU % per host ${all.hosts.map((h) => fmt(h.cpuPercent, 1)).join(' / ')}; memory per group ${perGroupKiB.map((k) => fmt(k)).join(' / ')} KiB (RSS over the 1-group run)`);
+    const rates = (h: GroupsHostResult) => `${fmt(h.groupMessagesPerSec)} + ${fmt(h.livenessMessagesPerSec)}`;
+    out.push(`idle messages received per second per host (group + host liveness): 1 group ${one.hosts.map(rates).join(' / ')}; ${many} groups ${all.hosts.map(rates).join(' / ')}`);
   }
   return out;
 }
@@ -199,6 +204,8 @@ class GroupsCluster {
       fsyncsPerSec: delta(id, 'fsyncs'),
       cpuPercent: (delta(id, 'cpuMicros') / 1e6) * 100,
       framesSentPerSec: delta(id, 'framesSent'),
+      groupMessagesPerSec: delta(id, 'groupMessages'),
+      livenessMessagesPerSec: delta(id, 'livenessMessages'),
       rssMb: (after.get(id)?.rssBytes ?? NaN) / 2 ** 20,
     }));
     const errors: Record<string, number> = {};

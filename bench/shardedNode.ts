@@ -29,12 +29,22 @@ function load(server: ShardedKvServer, args: GroupLoadArgs): Promise<LoadResult>
   });
 }
 
-void runShardedKvMain(process.argv.slice(2), (server) => ({
+/** The IPC commands the parent calls. */
+const commands = (server: ShardedKvServer) => ({
   leads: async () => server.shards.filter((s) => s.leader()?.self).map((s) => s.index),
-  load: (args) => load(server, args as GroupLoadArgs),
+  load: (args: unknown) => load(server, args as GroupLoadArgs),
   counters: async (): Promise<NodeCounters> => {
     const cpu = process.cpuUsage();
     const framesSent = Object.values(server.transport.stats().peers).reduce((n, p) => n + p.framesSent, 0);
-    return { cpuMicros: cpu.user + cpu.system, fsyncs: server.fsyncs(), framesSent, sysMicros: cpu.system, rssBytes: process.memoryUsage().rss };
+    return { cpuMicros: cpu.user + cpu.system, fsyncs: server.fsyncs(), framesSent, groupMessages: received.group, livenessMessages: received.liveness, sysMicros: cpu.system, rssBytes: process.memoryUsage().rss };
   },
-}));
+});
+
+/** Messages this host received, counted from its transport's streams once it is up. */
+const received = { group: 0, liveness: 0 };
+
+void runShardedKvMain(process.argv.slice(2), (server) => {
+  server.transport.inbound$.subscribe(() => received.group++);
+  server.transport.alive$.subscribe(() => received.liveness++);
+  return commands(server);
+});

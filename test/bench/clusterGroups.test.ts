@@ -1,7 +1,7 @@
 import { groupsReport, GroupsLevelResult } from '../../bench/clusterGroups';
 
-const host = (id: string, leads: number, fsyncsPerSec: number, cpuPercent: number, rssMb = 80) => ({
-  id, leads, proposers: leads, writesPerSec: 0, p50Ms: 1, p99Ms: 2, fsyncsPerSec, cpuPercent, framesSentPerSec: 0, rssMb,
+const host = (id: string, leads: number, fsyncsPerSec: number, cpuPercent: number, rssMb = 80, groupMessagesPerSec = 0, livenessMessagesPerSec = 0) => ({
+  id, leads, proposers: leads, writesPerSec: 0, p50Ms: 1, p99Ms: 2, fsyncsPerSec, cpuPercent, framesSentPerSec: 0, rssMb, groupMessagesPerSec, livenessMessagesPerSec,
 });
 const level = (groups: number, writesPerSec: number, hosts: GroupsLevelResult['hosts'], errors = {}, concurrency = 256): GroupsLevelResult => ({
   groups, concurrency, writesPerSec, p50Ms: 4.5, p99Ms: 120, errors, hosts,
@@ -24,9 +24,10 @@ describe('the multi-group benchmark table', () => {
   it('reports an idle level (0 proposers): CPU per host and memory per group over the one-group run', () => {
     const lines = groupsReport([
       level(1, 0, [host('h1', 1, 0, 0.5, 70), host('h2', 0, 0, 0.4, 70), host('h3', 0, 0, 0.4, 71)], {}, 0),
-      level(1001, 0, [host('h1', 334, 0, 4.2, 120), host('h2', 333, 0, 4.0, 110), host('h3', 334, 0, 4.1, 131)], {}, 0),
+      level(1001, 0, [host('h1', 334, 0, 4.2, 120, 2, 80), host('h2', 333, 0, 4.0, 110, 0, 80), host('h3', 334, 0, 4.1, 131, 0, 80)], {}, 0),
     ]);
     expect(lines).toContain('idle, 1001 groups: CPU % per host 4.2 / 4.0 / 4.1; memory per group 51 / 41 / 61 KiB (RSS over the 1-group run)');
+    expect(lines).toContain('idle messages received per second per host (group + host liveness): 1 group 0 + 0 / 0 + 0 / 0 + 0; 1001 groups 2 + 80 / 0 + 80 / 0 + 80');
     expect(lines.some((l) => l.includes('vs 1 at 0 proposers'))).toBe(false);
   });
 });
