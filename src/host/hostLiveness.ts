@@ -18,8 +18,14 @@ export interface HostLivenessOptions {
    * so pings leave in the turn of the active groups' heartbeats, in their frames.
    */
   readonly ticks$: Observable<unknown>;
-  /** A peer host that answered no ping sent within this long is silent (the groups' minimum election timeout). */
+  /** A peer host that answered no ping sent within this long is silent (the groups' minimum election timeout)... */
   readonly timeout: number;
+  /**
+   * ... and for this many ticks (default 1): a stall of this host's own event loop moves the
+   * clock, but the answers that arrived meanwhile are still unread when the late tick runs
+   * (as CheckQuorum counts ticks too: `ceil(timeout / interval)`).
+   */
+  readonly silentTicks?: number;
   /** Most peer hosts watched; pings from further hosts are ignored and reported once. */
   readonly maxPeers?: number;
   readonly report: (error: Error) => void;
@@ -31,6 +37,8 @@ interface Peer {
   answeredAt: number;
   /** Whether it had answered within `timeout` at the last check. */
   alive: boolean;
+  /** Ticks since it last answered. */
+  ticksSilent: number;
   /** Its incarnation and groups version as last heard, or null before the first word. */
   incarnation: number | null;
   groupsVersion: number;
@@ -42,8 +50,8 @@ interface Peer {
  * itself. `wakeups$` emits — and the host wakes every quiet group it runs — when a peer
  * host:
  *
- * - answers no ping sent within `timeout` (the groups' minimum election timeout), once
- *   per silence: the groups whose leader is there then take their normal election path
+ * - answers no ping sent within `timeout` (the groups' minimum election timeout), nor in
+ *   `silentTicks` ticks, once per silence: the groups whose leader is there then take their normal election path
  *   (PreVote), and the leaders here whose voters are there run CheckQuorum again;
  * - restarted (a new `incarnation`), or stopped or removed a group (`groupsVersion`
  *   grew): a replica of a quiet group may have gone, or come back without its state.
@@ -97,7 +105,7 @@ export class HostLiveness {
     const now = this.o.scheduler.now();
     let wake = false;
     for (const peer of this.peers.values()) {
-      const alive = now - peer.answeredAt < this.o.timeout;
+      const alive = now - peer.answeredAt < this.o.timeout || ++peer.ticksSilent < (this.o.silentTicks ?? 1);
       if (peer.alive && !alive) wake = true;
       peer.alive = alive;
     }
@@ -115,7 +123,10 @@ export class HostLiveness {
     peer.groupsVersion = m.groupsVersion;
     if (m.reply) {
       const at = this.sentAt.get(m.seq);
-      if (at !== undefined && at > peer.answeredAt) peer.answeredAt = at;
+      if (at !== undefined && at > peer.answeredAt) {
+        peer.answeredAt = at;
+        peer.ticksSilent = 0;
+      }
     } else {
       this.o.link.sendAlive(from, this.message(true, m.seq));
     }
@@ -132,7 +143,7 @@ export class HostLiveness {
       return undefined;
     }
     // A new peer counts as heard from now: it gets one timeout to answer.
-    peer = { answeredAt: this.o.scheduler.now(), alive: true, incarnation: null, groupsVersion: 0 };
+    peer = { answeredAt: this.o.scheduler.now(), alive: true, ticksSilent: 0, incarnation: null, groupsVersion: 0 };
     this.peers.set(host, peer);
     return peer;
   }

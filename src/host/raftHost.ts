@@ -185,7 +185,7 @@ class Host implements RaftHost {
 /**
  * The host's liveness watch, over its transport's liveness messages, pinging on the
  * groups' shared heartbeat clock (`groupDefaults.heartbeatInterval`) and counting a host silent after
- * `groupDefaults.electionTimeout.min` (defaults as for a node); null when the transport has
+ * `groupDefaults.electionTimeout.min` and as many heartbeat ticks (defaults as for a node); null when the transport has
  * no `sendAlive` / `alive$` (its groups then do not quiesce unless asked).
  */
 function hostLiveness(o: RaftHostOptions, clocks: HeartbeatClocks, report: (e: Error) => void): HostLiveness | null {
@@ -194,6 +194,8 @@ function hostLiveness(o: RaftHostOptions, clocks: HeartbeatClocks, report: (e: E
   const d = o.groupDefaults ?? {};
   const link = { sendAlive: t.sendAlive.bind(t), alive$: t.alive$ };
   const scheduler = d.scheduler ?? defaultScheduler;
-  const ticks$ = d.heartbeatTicks ?? clocks.for(scheduler, d.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL);
-  return new HostLiveness({ id: o.id, link, scheduler, ticks$, timeout: d.electionTimeout?.min ?? DEFAULT_ELECTION_TIMEOUT.min, report });
+  const interval = d.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL;
+  const timeout = d.electionTimeout?.min ?? DEFAULT_ELECTION_TIMEOUT.min;
+  const ticks$ = d.heartbeatTicks ?? clocks.for(scheduler, interval);
+  return new HostLiveness({ id: o.id, link, scheduler, ticks$, timeout, silentTicks: Math.ceil(timeout / interval), report });
 }

@@ -254,7 +254,7 @@ export class HostCluster implements FaultTarget {
     const { sendAlive, alive$ } = transport;
     if (!this.quiesce || !sendAlive || !alive$) return null;
     const link = { sendAlive: sendAlive.bind(transport), alive$: alive$.pipe(observeOn(view)) };
-    const liveness = new HostLiveness({ id, link, scheduler: view, ticks$: interval(this.quiesce.heartbeatInterval, view), timeout: this.quiesce.electionTimeoutMin, report });
+    const liveness = new HostLiveness({ id, link, scheduler: view, ticks$: interval(this.quiesce.heartbeatInterval, view), timeout: this.quiesce.electionTimeoutMin, silentTicks: Math.ceil(this.quiesce.electionTimeoutMin / this.quiesce.heartbeatInterval), report });
     liveness.watch(this.ids);
     return liveness;
   }
