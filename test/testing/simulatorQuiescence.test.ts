@@ -23,12 +23,12 @@ function leaderFaultsWhileQuiet(faults: readonly { readonly action: string }[]):
 }
 
 describe('the simulator with quiescing groups (3 hosts x 4 groups)', () => {
-  test('4 seeds with --quiesce on: groups go quiet, quiet leaders\' hosts are crashed and cut, no violation, every group linearizable', async () => {
+  test('3 seeds with --quiesce on: groups go quiet, quiet leaders\' hosts are crashed and cut, no violation, every group linearizable', async () => {
     const hits: string[] = [];
-    for (let seed = 1; seed <= 4; seed++) {
+    for (let seed = 1; seed <= 3; seed++) {
       let quiesceHeartbeats: InterceptRule | undefined;
       const options: SimulationOptions = {
-        seed, nodes: 3, groups: 4, steps: 30, quiesce: 'on',
+        seed, nodes: 3, groups: 4, steps: 20, quiesce: 'on',
         inspect: ({ hosts }) => {
           quiesceHeartbeats = hosts!.hub.intercept(isQuiesceHeartbeat, 'pass');
         },
@@ -40,8 +40,8 @@ describe('the simulator with quiescing groups (3 hosts x 4 groups)', () => {
       expect(r.command).toContain('--quiesce on');
       hits.push(...leaderFaultsWhileQuiet(r.faults));
     }
-    expect(hits.length).toBeGreaterThan(0);
-  });
+    expect(hits.length).toBeGreaterThan(0); // seed 1: a one-way cut around a quiet leader's host; seed 3: a crash of one
+  }, 120_000);
 
   test('by default about half the seeds quiesce (the seed decides); one group or --quiesce off never does', () => {
     const seeds = Array.from({ length: 200 }, (_, i) => i + 1);
