@@ -77,13 +77,15 @@ interface Options {
   readonly groupStorage: 'shared' | 'files';
   /** The sharded servers' `--election-timeout` (`<min>-<max>` ms; default theirs, 150-300). */
   readonly groupElectionTimeout: string | null;
+  /** Whether the groups phase's idle groups quiesce (`--quiesce on|off`, default on). */
+  readonly groupQuiesce: boolean;
 }
 
 const USAGE = `usage: npm run bench -- [--duration <s>] [--warmup <s>] [--levels 1,16,64,256] [--failovers <n>] [--runs <n>]
                     [--only floor,library,http,failover,etcd] [--value-bytes <n>] [--sizes 100,4096,65536]
                     [--turn immediate|asap]
                     [--http-client raw|agent|both] [--profile]
-                    [--only groups --groups 1,64 [--group-failovers <n>] [--group-storage shared|files] [--group-election-timeout <min>-<max>]]`;
+                    [--only groups --groups 1,64 [--group-failovers <n>] [--group-storage shared|files] [--group-election-timeout <min>-<max>] [--quiesce on|off]]`;
 
 function parseOptions(argv: readonly string[]): Options {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -91,7 +93,7 @@ function parseOptions(argv: readonly string[]): Options {
     process.exit(0);
   }
   const f = parseFlags(argv);
-  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'sizes', 'profile', 'warmup', 'turn', 'http-client', 'groups', 'group-failovers', 'group-storage', 'group-election-timeout'];
+  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'sizes', 'profile', 'warmup', 'turn', 'http-client', 'groups', 'group-failovers', 'group-storage', 'group-election-timeout', 'quiesce'];
   for (const k of f.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.join(', ')})`);
   const num = (name: string, fallback: number) => {
     const v = Number(f.get(name) ?? fallback);
@@ -124,6 +126,7 @@ function parseOptions(argv: readonly string[]): Options {
     groupFailovers: num('group-failovers', 3),
     groupStorage,
     groupElectionTimeout: f.get('group-election-timeout') ?? null,
+    groupQuiesce: (f.get('quiesce') ?? 'on') !== 'off',
   };
 }
 
@@ -793,7 +796,10 @@ async function main(): Promise<void> {
     if (o.phases.includes('failover')) r.failover = await failoverPhase(o);
     if (o.phases.includes('etcd')) r.etcd = await etcdPhase(o);
     if (o.phases.includes('groups')) {
-      r.groups = await groupsPhase({ groups: o.groups, levels: o.groupLevels, failovers: o.groupFailovers, groupStorage: o.groupStorage, electionTimeout: o.groupElectionTimeout, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes, note });
+      r.groups = await groupsPhase({
+        ...{ groups: o.groups, levels: o.groupLevels, failovers: o.groupFailovers, groupStorage: o.groupStorage, electionTimeout: o.groupElectionTimeout, quiesce: o.groupQuiesce },
+        ...{ warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes, note },
+      });
     }
     runs.push(r);
   }

@@ -39,6 +39,8 @@ export interface GroupsPhaseOptions {
   readonly groupStorage: 'shared' | 'files';
   /** The servers' `--election-timeout` (`<min>-<max>` ms), or null for their default. */
   readonly electionTimeout: string | null;
+  /** Whether idle groups quiesce (the sharded server's default); false passes `--quiesce=false`. */
+  readonly quiesce: boolean;
   /** Where progress lines go. */
   readonly note: (line: string) => void;
 }
@@ -72,6 +74,9 @@ export interface GroupsHostResult {
   readonly fsyncsPerSec: number;
   readonly cpuPercent: number;
   readonly framesSentPerSec: number;
+  /** Raft messages of every group, and host liveness messages, received per second. */
+  readonly groupMessagesPerSec: number;
+  readonly livenessMessagesPerSec: number;
   /** Resident set size at the end of the level, MB. */
   readonly rssMb: number;
   /** V8 heap in use at the end of the level (after a full GC), MB. */
@@ -141,6 +146,8 @@ export function groupsReport(phase: GroupsPhaseResult): string[] {
       `idle, ${many} groups: CPU % per host ${all.hosts.map((h) => fmt(h.cpuPercent, 1)).join(' / ')}; memory per group ${perGroupKiB((h) => h.rssMb).map((k) => fmt(k)).join(' / ')} KiB RSS, ` +
         `${perGroupKiB((h) => h.heapMb).map((k) => fmt(k)).join(' / ')} KiB heap (over the 1-group run)`,
     );
+    const rates = (h: GroupsHostResult) => `${fmt(h.groupMessagesPerSec)} + ${fmt(h.livenessMessagesPerSec)}`;
+    out.push(`idle messages received per second per host (group + host liveness): 1 group ${one.hosts.map(rates).join(' / ')}; ${many} groups ${all.hosts.map(rates).join(' / ')}`);
   }
   const failed = (g: number) => phase.failovers.filter((f) => f.groups === g);
   for (const g of new Set(phase.failovers.map((f) => f.groups))) {
@@ -171,7 +178,7 @@ class GroupsCluster {
     process.once('exit', this.cleanup);
   }
 
-  static async start(groups: number, o: Pick<GroupsPhaseOptions, 'groupStorage' | 'electionTimeout' | 'note'>): Promise<GroupsCluster> {
+  static async start(groups: number, o: Pick<GroupsPhaseOptions, 'groupStorage' | 'electionTimeout' | 'quiesce' | 'note'>): Promise<GroupsCluster> {
     const cluster = new GroupsCluster(fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-bench-groups-')), groups, o.note);
     try {
       const ports = await freePorts(6);
@@ -179,7 +186,7 @@ class GroupsCluster {
       IDS.forEach((id, i) =>
         cluster.args.set(id, ['--id', id, '--raft', `127.0.0.1:${ports[i]}`, '--http', `127.0.0.1:${ports[i + 3]}`, '--data', path.join(cluster.root, id), '--groups', String(groups),
           '--peers', list((j) => ports[j], i), '--peers-http', list((j) => ports[j + 3], i), '--log-level', 'warn', '--group-storage', o.groupStorage,
-          ...(o.electionTimeout ? ['--election-timeout', o.electionTimeout] : []), ...(groups > 1 ? ['--balance'] : [])]),
+          ...(o.electionTimeout ? ['--election-timeout', o.electionTimeout] : []), ...(groups > 1 ? ['--balance'] : []), ...(o.quiesce ? [] : ['--quiesce=false'])]),
       );
       await Promise.all(IDS.map((id) => cluster.fork(id)));
     } catch (e) {
@@ -282,6 +289,8 @@ class GroupsCluster {
       fsyncsPerSec: delta(id, 'fsyncs'),
       cpuPercent: (delta(id, 'cpuMicros') / 1e6) * 100,
       framesSentPerSec: delta(id, 'framesSent'),
+      groupMessagesPerSec: delta(id, 'groupMessages'),
+      livenessMessagesPerSec: delta(id, 'livenessMessages'),
       rssMb: (after.get(id)?.rssBytes ?? NaN) / 2 ** 20,
       heapMb: (after.get(id)?.heapBytes ?? NaN) / 2 ** 20,
     }));

@@ -31,6 +31,9 @@ export interface NodeCounters {
   readonly fsyncs: number;
   /** Frames its transport sent. */
   readonly framesSent: number;
+  /** Messages received so far: Raft messages of every group, and host liveness messages (hosts of groups only). */
+  readonly groupMessages?: number;
+  readonly livenessMessages?: number;
   readonly vcsw?: number;
   readonly sysMicros?: number;
   /** On the leader: reads of entries from storage for its followers (entries no longer in memory), this term. */

@@ -52,8 +52,13 @@ function load(server: ShardedKvServer, args: GroupLoadArgs): Promise<LoadResult>
   });
 }
 
+/** Messages this host received, counted from its transport's streams once it is up. */
+const received = { group: 0, liveness: 0 };
+
 void runShardedKvMain(process.argv.slice(2), (server) => {
   const leaders = followLeaders(server);
+  server.transport.inbound$.subscribe(() => received.group++);
+  server.transport.alive$.subscribe(() => received.liveness++);
   return {
     leads: async () => server.shards.filter((s) => s.leader()?.self).map((s) => s.index),
     leaders: async () => leaders(),
@@ -63,7 +68,10 @@ void runShardedKvMain(process.argv.slice(2), (server) => {
       const framesSent = Object.values(server.transport.stats().peers).reduce((n, p) => n + p.framesSent, 0);
       gc?.();
       const memory = process.memoryUsage();
-      return { cpuMicros: cpu.user + cpu.system, fsyncs: server.fsyncs(), framesSent, sysMicros: cpu.system, rssBytes: memory.rss, heapBytes: memory.heapUsed };
+      return {
+        ...{ cpuMicros: cpu.user + cpu.system, fsyncs: server.fsyncs(), framesSent, groupMessages: received.group, livenessMessages: received.liveness },
+        ...{ sysMicros: cpu.system, rssBytes: memory.rss, heapBytes: memory.heapUsed },
+      };
     },
   };
 });

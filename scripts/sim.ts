@@ -1,7 +1,7 @@
 /**
  * `npm run sim`: deterministic simulation sweeps of rxraft clusters.
  *
- *   npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--steps K] [--clients C]
+ *   npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--quiesce on|off|mixed] [--steps K] [--clients C]
  *                  [--faults network,late-messages,partition,one-way,bridge,isolate,crash,pause,transfer,membership]
  *                  [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--no-read-checks] [--plant-bug stale-lease|lost-vote]
  *                  [--workers W] [--budget B] [--json] [--verbose] [--history FILE]
@@ -46,6 +46,7 @@ interface Args {
   forward: boolean;
   readChecks: boolean;
   plantedBug: 'stale-lease' | 'lost-vote' | undefined;
+  quiesce: 'on' | 'off' | 'mixed' | undefined;
   worker: boolean;
 }
 
@@ -60,7 +61,7 @@ interface SeedReport {
   readonly recovery: { readonly leader: number | null; readonly requests: number | null };
 }
 
-const USAGE = `usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--steps K] [--clients C] [--faults ${ALL_FAULT_CLASSES.join(',')}]
+const USAGE = `usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--quiesce on|off|mixed] [--steps K] [--clients C] [--faults ${ALL_FAULT_CLASSES.join(',')}]
          [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--no-read-checks] [--plant-bug stale-lease|lost-vote] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;
 
 function parseArgs(argv: readonly string[]): Args {
@@ -83,6 +84,7 @@ function parseArgs(argv: readonly string[]): Args {
     forward: true,
     readChecks: true,
     plantedBug: undefined,
+    quiesce: undefined,
     worker: false,
   };
   const oneOf = <T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T => {
@@ -101,6 +103,7 @@ function parseArgs(argv: readonly string[]): Args {
       case '--from': args.from = int('from', argv[++i], 0); break;
       case '--nodes': args.nodes = int('nodes', argv[++i], 1); break;
       case '--groups': args.groups = int('groups', argv[++i], 1); break;
+      case '--quiesce': args.quiesce = oneOf('quiesce', argv[++i], ['on', 'off', 'mixed'] as const); break;
       case '--steps': args.steps = int('steps', argv[++i], 0); break;
       case '--clients': args.clients = int('clients', argv[++i], 1); break;
       case '--workers': args.workers = int('workers', argv[++i], 1); break;
@@ -133,6 +136,7 @@ function options(args: Args, seed: number): SimulationOptions {
     seed,
     nodes: args.nodes,
     groups: args.groups === 1 ? undefined : args.groups,
+    quiesce: args.quiesce,
     steps: args.steps,
     clients: args.clients,
     faults: args.faults,

@@ -43,6 +43,20 @@ export interface RaftNodeOptions {
    * clock, so their heartbeats leave together, one frame per host.
    */
   readonly heartbeatTicks?: Observable<unknown>;
+  /**
+   * Quiescence (default false): a leader whose group is idle — everything committed and
+   * held by every member, who all answered its latest heartbeat; no read, transfer or
+   * joint configuration under way — sends one last heartbeat flagged `quiesce` and stops
+   * heartbeating; its caught-up followers stop their election timers. A proposal, a read, a
+   * membership change, a transfer, any message of the group, or an emission of `wakeups`
+   * wakes it. A lease read on a quiet leader wakes it and waits for a fresh round.
+   * Off for `createRaftNode`: with the timers stopped only `wakeups` tells a quiet follower
+   * that its leader's process died, and a lone node has no one to supply them.
+   * `createRaftHost` turns it on for its groups, waking them from host liveness pings.
+   */
+  readonly quiesce?: boolean;
+  /** Each emission wakes the node if it is quiet (a suspected failure; see `quiesce`). `createRaftHost` supplies it. */
+  readonly wakeups?: Observable<unknown>;
   /** Largest accepted command, in bytes (default 1 MiB). */
   readonly maxCommandBytes?: number;
   /**
@@ -132,7 +146,11 @@ export interface FollowerProgress {
   readonly matchIndex: number;
   /** Entries of the leader's log the follower is not known to hold. */
   readonly lag: number;
-  /** Time since the follower last answered, in ms (scheduler time). */
+  /**
+   * Time since the follower last answered, in ms (scheduler time); 0 while the group is
+   * quiet (quiescence: the host's liveness pings vouch for the follower's host, and would
+   * have woken the group had it gone silent).
+   */
   readonly sinceContact: number;
   /** Finding where its log matches, streaming entries to it, or sending it a snapshot. */
   readonly state: 'probing' | 'replicating' | 'snapshot';

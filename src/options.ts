@@ -38,6 +38,9 @@ export interface ResolvedOptions {
   readonly heartbeatInterval: number;
   /** The leader's shared heartbeat clock, if given (`RaftNodeOptions.heartbeatTicks`). */
   readonly heartbeatTicks: Observable<unknown> | undefined;
+  readonly quiesce: boolean;
+  /** What wakes a quiet node (`RaftNodeOptions.wakeups`), if given. */
+  readonly wakeups: Observable<unknown> | undefined;
   readonly leaseDriftMargin: number;
   readonly requestTimeout: number;
   readonly preVote: boolean;
@@ -61,10 +64,13 @@ export interface ResolvedOptions {
 /** `heartbeatInterval` when none is given, in ms. */
 export const DEFAULT_HEARTBEAT_INTERVAL = 50;
 
+/** `electionTimeout` when none is given, in ms. */
+export const DEFAULT_ELECTION_TIMEOUT: TimeoutRange = Object.freeze({ min: 150, max: 300 });
+
 /** The defaults of the optional options that do not depend on others (README, "Options of `createRaftNode`"). */
 const DEFAULT_OPTIONS = Object.freeze({
   join: false,
-  electionTimeout: Object.freeze({ min: 150, max: 300 }),
+  electionTimeout: DEFAULT_ELECTION_TIMEOUT,
   heartbeatInterval: DEFAULT_HEARTBEAT_INTERVAL,
   preVote: true,
   checkQuorum: true,
@@ -93,7 +99,7 @@ const MAX_MEMBERS = 10_000;
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof RaftNodeOptions>([
   'id', 'peers', 'transport', 'storage', 'scheduler', 'turnScheduler', 'random', 'electionTimeout',
-  'heartbeatInterval', 'heartbeatTicks', 'maxCommandBytes', 'maxUncommittedBytes', 'maxEntriesPerMessage', 'maxBytesPerMessage',
+  'heartbeatInterval', 'heartbeatTicks', 'quiesce', 'wakeups', 'maxCommandBytes', 'maxUncommittedBytes', 'maxEntriesPerMessage', 'maxBytesPerMessage',
   'maxInflight', 'maxInflightBytes', 'preVote', 'checkQuorum', 'forward', 'leaseDriftMargin', 'requestTimeout', 'sessions', 'join',
   'addresses', 'maxPromotionLag', 'stateMachine', 'snapshot', 'maxApplyingBytes', 'maxApplyingEntries', 'log',
 ]);
@@ -142,6 +148,8 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     electionTimeout,
     heartbeatInterval,
     heartbeatTicks: ticks(o.heartbeatTicks),
+    quiesce: bool('quiesce', o.quiesce, false),
+    wakeups: ticks(o.wakeups, 'wakeups'),
     leaseDriftMargin,
     requestTimeout: positive('requestTimeout', o.requestTimeout, REQUEST_TIMEOUT_ELECTIONS * electionTimeout.max),
     preVote: bool('preVote', o.preVote, DEFAULT_OPTIONS.preVote),
@@ -172,6 +180,7 @@ export function protocolOptions(o: ResolvedOptions): ProtocolOptions {
     maxInflight: o.maxInflight,
     maxInflightBytes: o.maxInflightBytes,
     stallTicks: STALL_TICKS,
+    quiesce: o.quiesce,
     preVote: o.preVote,
     checkQuorum: o.checkQuorum,
     checkQuorumTicks: Math.ceil(o.electionTimeout.min / o.heartbeatInterval),
@@ -318,9 +327,9 @@ function storageOf(value: unknown): Storage {
  * The application's hooks: `apply`, and `snapshot` with `restore`. Either pair half alone
  * is a mistake: a snapshot nobody can restore, or a restore with nothing to restore from.
  */
-function ticks(value: unknown): Observable<unknown> | undefined {
+function ticks(value: unknown, name = 'heartbeatTicks'): Observable<unknown> | undefined {
   if (value === undefined) return undefined;
-  if (typeof (value as Partial<Observable<unknown>> | null)?.subscribe !== 'function') fail('heartbeatTicks', `heartbeatTicks must be an Observable, got ${show(value)}`);
+  if (typeof (value as Partial<Observable<unknown>> | null)?.subscribe !== 'function') fail(name, `${name} must be an Observable, got ${show(value)}`);
   return value as Observable<unknown>;
 }
 

@@ -11,10 +11,12 @@ export interface ShardedKvConfig extends KvServerConfig {
   readonly balance: boolean;
   /** `shared`: every group writes into one write-ahead log of the host (one fsync per flush for all); `files`: a `FileStorage` per group. */
   readonly groupStorage: 'shared' | 'files';
+  /** Let idle shards quiesce: no heartbeats or election timers until work or a suspected failure wakes them (default true). */
+  readonly quiesce: boolean;
 }
 
 /** The flags the sharded server adds to the KV server's. */
-const EXTRA = ['groups', 'peers-http', 'balance', 'group-storage'];
+const EXTRA = ['groups', 'peers-http', 'balance', 'group-storage', 'quiesce'];
 
 export const SHARDED_USAGE = `${KV_USAGE.replace(/rxraft-kv/g, 'sharded-kv')}
   --groups <n>                  how many groups (shards) keys are spread over, the same on every host (default 8)
@@ -22,6 +24,7 @@ export const SHARDED_USAGE = `${KV_USAGE.replace(/rxraft-kv/g, 'sharded-kv')}
   --balance                     hand leadership of surplus shards to the hosts leading the fewest (balanceLeaders)
   --group-storage shared|files  shared (default): one write-ahead log for every group of the host, in <data>/wal/;
                                 files: a FileStorage per group in <data>/groups/<group>/ (a data directory is one or the other)
+  --quiesce=false               keep idle shards heartbeating (default: idle shards go quiet, woken by work or a silent host)
 
 --join and membership routes are not served: every shard's members are the hosts of --peers.`;
 
@@ -45,7 +48,7 @@ export function readShardedCommandLine(argv: readonly string[], env: NodeJS.Proc
       rest.push(argv[i]);
       continue;
     }
-    if (flag === 'balance') extra.set(flag, inline ?? 'true');
+    if (flag === 'balance' || flag === 'quiesce') extra.set(flag, inline ?? 'true');
     else if (inline !== undefined) extra.set(flag, inline);
     else if (i + 1 < argv.length) extra.set(flag, argv[++i]);
     else throw new ConfigError(`--${flag} needs a value`);
@@ -69,5 +72,7 @@ export function readShardedCommandLine(argv: readonly string[], env: NodeJS.Proc
   if (balance !== 'true' && balance !== 'false') throw new ConfigError('--balance takes no value (or =true / =false)');
   const groupStorage = extra.get('group-storage') ?? 'shared';
   if (groupStorage !== 'shared' && groupStorage !== 'files') throw new ConfigError(`--group-storage: expected shared or files, got ${JSON.stringify(groupStorage)}`);
-  return { kind: 'run', config: { ...line.config, groups, peersHttp, balance: balance === 'true', groupStorage } };
+  const quiesce = extra.get('quiesce') ?? 'true';
+  if (quiesce !== 'true' && quiesce !== 'false') throw new ConfigError('--quiesce takes =true or =false');
+  return { kind: 'run', config: { ...line.config, groups, peersHttp, balance: balance === 'true', groupStorage, quiesce: quiesce === 'true' } };
 }

@@ -61,6 +61,7 @@ export async function startShardedKvServer(config: ShardedKvConfig, options: { r
     groupDefaults: {
       electionTimeout: config.electionTimeout,
       heartbeatInterval: config.heartbeatInterval,
+      quiesce: config.quiesce,
       turnScheduler: config.turn === 'immediate' ? immediateScheduler : asapScheduler,
     },
   });

@@ -13,6 +13,8 @@ export type RaftEvent =
    * etcd's MsgHup).
    */
   | { readonly kind: 'electionTimeout'; readonly epoch: number; readonly forced?: boolean }
+  /** The host suspects a failure (a peer host stopped answering, restarted, or stopped a group): a quiet node wakes (`core/quiescence.ts`). */
+  | { readonly kind: 'wake' }
   /** The leader's heartbeat timer of role epoch `epoch` fired. */
   | { readonly kind: 'heartbeatTick'; readonly epoch: number }
   /**

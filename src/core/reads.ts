@@ -129,12 +129,19 @@ function quorumRound(s: RaftState, L: LeaderState): number {
  * 6. Joint configurations: a joint quorum is a majority of both halves, so Q meets every
  *    majority of either.
  * 7. A candidate of term T itself cannot win: L holds a majority of term T's votes.
+ * 8. Quiescence: a quiet follower hears nothing, so its veto lapses `electionTimeoutMin`
+ *    after the leader's last heartbeat. A quiet leader has no lease, and after waking
+ *    dates one only from a round started on waking (`leaseFloor`), whose answerers heard
+ *    from it at or after that round's start; the host's wake-up only arms timers (any
+ *    campaign still goes through PreVote and votes). See docs/notes/quiescence.md.
  *
  * Scenario tests: `test/scenarios/leaseSafety.test.ts`, one per case.
  */
 export function leaseHolds(s: RaftState, L: LeaderState): boolean {
   if (!s.options.checkQuorum || (L.leaseRevoked && s.plantedBug !== 'stale-lease')) return false;
-  const start = L.roundStarts.get(quorumRound(s, L));
+  const round = quorumRound(s, L);
+  if (s.quiet || round < L.leaseFloor) return false; // no lease across quiescence (see core/quiescence.ts)
+  const start = L.roundStarts.get(round);
   return start !== undefined && s.now < start + s.options.electionTimeoutMin - s.options.leaseDriftMargin;
 }
 

@@ -35,6 +35,10 @@ export function becomeFollower(s: RaftState, term: number, leaderId: NodeId | nu
   }
   const was = s.role.name;
   leave(s, fx);
+  if (s.quiet) {
+    s.quiet = false;
+    if (was === 'follower') resetElectionDeadline(s);
+  }
   s.role = { name: 'follower' };
   s.leaderId = leaderId;
   if (was !== 'follower') s.epoch++;
@@ -49,6 +53,7 @@ export function becomeFollower(s: RaftState, term: number, leaderId: NodeId | nu
 export function becomePreCandidate(s: RaftState, fx: Effects): void {
   if (s.role.name === 'leader') throw new Error('becomePreCandidate: a leader does not campaign');
   s.leaderId = null;
+  s.quiet = false;
   s.role = { name: 'precandidate', votes: new Set([s.id]) };
   s.epoch++;
   if (hasQuorum(s, s.role.votes)) {
@@ -77,6 +82,7 @@ export function becomeCandidate(s: RaftState, fx: Effects, leadershipTransfer = 
   s.term++;
   s.votedFor = s.id;
   s.leaderId = null;
+  s.quiet = false;
   s.role = { name: 'candidate', votes: new Set() };
   s.epoch++;
   resetElectionDeadline(s);
@@ -122,6 +128,7 @@ export function becomeLeader(s: RaftState, fx: Effects): void {
     readsBeforeCommit: [],
     transfer: null,
     leaseRevoked: false,
+    leaseFloor: 0,
     forwarded: new Map(),
     uncommitted: { base: s.commitIndex, through: s.commitIndex, bytes: 0, sizes: [], head: 0 },
   };

@@ -61,6 +61,12 @@ export interface LeaderState {
    * read is served for the rest of this term (see `leaseHolds`).
    */
   leaseRevoked: boolean;
+  /**
+   * The oldest round a lease may be dated from: the round started when this leader last
+   * woke from quiescence (0 if it never went quiet). A quiet leader's followers hear
+   * nothing from it, so no lease rests on a round from before it went quiet.
+   */
+  leaseFloor: number;
   /** A leadership transfer in progress (§3.10): proposals are refused until it ends. */
   transfer: { readonly to: NodeId; readonly requestId: number; readonly deadline: number; timeoutNowSent: boolean } | null;
 }
@@ -100,6 +106,8 @@ export interface ProtocolOptions {
   readonly maxInflightBytes: number;
   /** Heartbeat ticks without progress before a follower is probed afresh. */
   readonly stallTicks: number;
+  /** Let the group go quiet when idle (`core/quiescence.ts`): no heartbeats, no election timers until something wakes it. */
+  readonly quiesce: boolean;
   /** Ask PreVote before raising the term (§9.6). */
   readonly preVote: boolean;
   /**
@@ -184,6 +192,14 @@ export interface RaftState {
   applyingBytes: number;
   leaderId: NodeId | null;
   role: RoleState;
+  /**
+   * Quiescence (`core/quiescence.ts`): a quiet leader sends no heartbeats (its ticks stop);
+   * a quiet follower has no election deadline (`Infinity`). Only a leader or a follower is
+   * ever quiet; anything of the group wakes it (`maybeWake`).
+   */
+  quiet: boolean;
+  /** A quiet follower: the round (`seq`) of its leader's `quiesce` heartbeat; older heartbeats of that term, delivered late, do not wake it. */
+  quietRound: number;
   /** Bumped at every role or term change; timer events of an older epoch are stale. */
   epoch: number;
   /** The scheduler's clock when the current event arrived (set by the driver). */
@@ -266,6 +282,8 @@ export function createState(
     applyingBytes: 0,
     leaderId: null,
     role: { name: 'follower' },
+    quiet: false,
+    quietRound: 0,
     epoch: 0,
     now: start.now,
     lastLeaderContact: -Infinity,

@@ -14,6 +14,7 @@ import { isVoter } from '../messages/config';
 import { handleApplied, maybeApply } from './apply';
 import { handleEntriesRead } from './entryReads';
 import { maybeEvict } from './logCache';
+import { maybeQuiesce, maybeQuiesceFollower, maybeWake } from './quiescence';
 import { currentConfig, RaftState } from './state';
 
 /**
@@ -28,6 +29,7 @@ import { currentConfig, RaftState } from './state';
  */
 export function step(s: RaftState, event: RaftEvent): Effects {
   const fx = new Effects();
+  maybeWake(s, event, fx);
   switch (event.kind) {
     case 'message':
       stepMessage(s, event.from, event.message, fx);
@@ -38,7 +40,7 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       else if (s.role.name !== 'leader' && isVoter(currentConfig(s), s.id) && !s.repair) campaign(s, fx);
       break;
     case 'heartbeatTick':
-      if (event.epoch === s.epoch) leaderTick(s, fx);
+      if (event.epoch === s.epoch && !s.quiet) leaderTick(s, fx);
       break;
     case 'propose':
       stepPropose(s, event.commands, event.tokens, event.requestId, fx);
@@ -82,9 +84,15 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       handleEntriesRead(s, event, fx);
       break;
   }
+  afterEvent(s, fx);
+  return fx;
+}
+
+/** What every step ends with: a leader with nothing left to do goes quiet, then committed entries go to the application, then the log's memory is trimmed. */
+function afterEvent(s: RaftState, fx: Effects): void {
+  maybeQuiesce(s, fx);
   maybeApply(s, fx);
   maybeEvict(s);
-  return fx;
 }
 
 /**
@@ -116,7 +124,8 @@ function stepMessage(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): v
     case 'AppendEntries':
       if (s.role.name === 'leader') throw new Error(`two leaders in term ${s.term}: ${s.id} and ${from}`);
       if (s.role.name !== 'follower') becomeFollower(s, s.term, from, fx);
-      return handleAppendEntries(s, from, m, fx);
+      handleAppendEntries(s, from, m, fx);
+      return maybeQuiesceFollower(s, m);
     case 'AppendEntriesResponse':
       return handleAppendResponse(s, from, m, fx);
     case 'ReadIndexRequest':
@@ -135,6 +144,8 @@ function stepMessage(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): v
       return handleInstallSnapshot(s, from, m, fx);
     case 'InstallSnapshotResponse':
       return handleInstallSnapshotResponse(s, from, m, fx);
+    case 'WakeUp':
+      return; // it woke this node if it was quiet (maybeWake); nothing else to do
   }
 }
 

@@ -50,3 +50,17 @@ export class HostStoppedError extends RaftError {
     super(`host ${hostId} is stopped`);
   }
 }
+
+/**
+ * Host liveness (`HostLiveness`) watches at most a bounded number of peer hosts; a ping
+ * from one more is ignored (that host's quiet groups here are then woken only by their
+ * own messages). Reported once on the host's `errors$`.
+ *
+ * @example
+ * host.errors$.pipe(filter((e) => e instanceof TooManyPeerHostsError)).subscribe((e) => log.warn(e.message));
+ */
+export class TooManyPeerHostsError extends RaftError {
+  constructor(readonly limit: number, readonly host: string) {
+    super(`host liveness watches its limit of ${limit} peer hosts; ${host} and any further are not watched`);
+  }
+}

@@ -6,10 +6,11 @@ import type { NodeId } from '../messages/types';
 import { createRaftNode } from '../node';
 import type { Storage } from '../storage/storage';
 import { defaultScheduler } from '../defaults';
-import { DEFAULT_HEARTBEAT_INTERVAL } from '../options';
+import { DEFAULT_ELECTION_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL } from '../options';
 import { GroupRouter } from './groupRouter';
 import { GroupStorage, groupStorage } from './groupStorage';
 import { HeartbeatClocks } from './heartbeatClocks';
+import { HostLiveness } from './hostLiveness';
 import { GroupExistsError, HostStoppedError, TooManyGroupsError } from './hostErrors';
 import { checkHostOptions, GroupOptions, RaftHostOptions } from './hostOptions';
 
@@ -57,7 +58,9 @@ export interface RaftHost {
  * A group's members are host ids.
  * Each group keeps its own log (`<dataDir>/groups/<groupId>/`), or with `sharedLog: true`
  * all groups write into one log of the host (`<dataDir>/wal/`, one fsync per turn for all
- * of them); quiescing idle groups is a later step.
+ * of them). Idle groups quiesce (`RaftNodeOptions.quiesce`, on by default here): the host
+ * pings every peer host once per heartbeat interval (`HostLiveness`) and wakes its quiet
+ * groups when one stops answering, restarts or stops a group.
  *
  * @example
  * const transport = tcpHostTransport({ id: 'h1', listen: { host: '0.0.0.0', port: 7001 }, peers, clusterId: 'shards', secret });
@@ -85,6 +88,8 @@ class Host implements RaftHost {
   private readonly storage: GroupStorage;
   private readonly transportErrors: Subscription;
   private readonly maxGroups: number;
+  /** Watches the peer hosts and wakes quiet groups (quiescence); null when the transport cannot carry liveness messages. */
+  private readonly liveness: HostLiveness | null;
   private stopping: Promise<void> | null = null;
 
   constructor(private readonly options: RaftHostOptions) {
@@ -95,6 +100,7 @@ class Host implements RaftHost {
     this.storage = typeof given === 'object' ? given : groupStorage({ dataDir: options.dataDir, factory: given, sharedLog: options.sharedLog });
     this.router = new GroupRouter(options.transport, (e) => this.errors.next(e));
     this.transportErrors = options.transport.errors$.subscribe((e) => this.errors.next(e));
+    this.liveness = hostLiveness(options, this.clocks, (e) => this.errors.next(e));
   }
 
   async createGroup(group: GroupId, options: GroupOptions): Promise<RaftNode> {
@@ -110,11 +116,16 @@ class Host implements RaftHost {
       await storage.close();
       throw new HostStoppedError(this.id);
     }
-    const transport = this.router.attach(group, () => this.running.delete(group));
+    const transport = this.router.attach(group, () => {
+      this.running.delete(group);
+      this.liveness?.groupStopped();
+    });
     try {
       const given = { ...this.options.groupDefaults, ...options };
       const heartbeatTicks = given.heartbeatTicks ?? this.clocks.for(given.scheduler ?? defaultScheduler, given.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL);
-      const node = createRaftNode({ ...given, heartbeatTicks, id: this.id, transport, storage });
+      const quiet = { quiesce: given.quiesce ?? this.liveness !== null, wakeups: given.wakeups ?? this.liveness?.wakeups$ };
+      const node = createRaftNode({ ...given, heartbeatTicks, ...quiet, id: this.id, transport, storage });
+      this.liveness?.watch(given.peers ?? []);
       this.running.set(group, node);
       return node;
     } catch (e) {
@@ -152,6 +163,7 @@ class Host implements RaftHost {
       await Promise.allSettled([...this.removing.values()]);
       await this.storage.close?.().catch((e: unknown) => this.errors.next(e instanceof Error ? e : new Error(String(e))));
       this.router.stop();
+      this.liveness?.stop();
       this.transportErrors.unsubscribe();
       await this.options.transport.close();
       this.errors.complete();
@@ -169,4 +181,22 @@ class Host implements RaftHost {
     if (this.removing.has(group)) throw new GroupExistsError(group, 'removing');
     if (this.running.size + this.opening.size >= this.maxGroups) throw new TooManyGroupsError(this.maxGroups);
   }
+}
+
+/**
+ * The host's liveness watch, over its transport's liveness messages, pinging on the
+ * groups' shared heartbeat clock (`groupDefaults.heartbeatInterval`) and counting a host silent after
+ * `groupDefaults.electionTimeout.min` and as many heartbeat ticks (defaults as for a node); null when the transport has
+ * no `sendAlive` / `alive$` (its groups then do not quiesce unless asked).
+ */
+function hostLiveness(o: RaftHostOptions, clocks: HeartbeatClocks, report: (e: Error) => void): HostLiveness | null {
+  const t = o.transport;
+  if (typeof t.sendAlive !== 'function' || t.alive$ === undefined) return null;
+  const d = o.groupDefaults ?? {};
+  const link = { sendAlive: t.sendAlive.bind(t), alive$: t.alive$ };
+  const scheduler = d.scheduler ?? defaultScheduler;
+  const interval = d.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL;
+  const timeout = d.electionTimeout?.min ?? DEFAULT_ELECTION_TIMEOUT.min;
+  const ticks$ = d.heartbeatTicks ?? clocks.for(scheduler, interval);
+  return new HostLiveness({ id: o.id, link, scheduler, ticks$, timeout, silentTicks: Math.ceil(timeout / interval), report });
 }

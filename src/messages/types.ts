@@ -55,6 +55,12 @@ export interface AppendEntries {
   readonly leaderCommit: number;
   /** The leader's heartbeat round; echoed in the reply to confirm leadership for reads. */
   readonly seq: number;
+  /**
+   * The leader's last heartbeat before it goes quiet (quiescence, `core/quiescence.ts`): a
+   * follower at this term whose log ends at `leaderCommit` stops its election timer until
+   * anything of the group wakes it. Absent (or false) on every other AppendEntries.
+   */
+  readonly quiesce?: boolean;
 }
 
 /**
@@ -131,6 +137,16 @@ export interface TermReport {
   readonly term: number;
 }
 
+/**
+ * A quiet follower that woke (quiescence, `core/quiescence.ts`) wakes its leader: its
+ * election timer runs again, and must not run while its leader sends no heartbeats.
+ * Changes nothing else in the receiver's state.
+ */
+export interface WakeUp {
+  readonly type: 'WakeUp';
+  readonly term: number;
+}
+
 /** A follower asks the leader for a read index on behalf of its caller (ReadIndex, dissertation §6.4). */
 export interface ReadIndexRequest {
   readonly type: 'ReadIndexRequest';
@@ -192,7 +208,8 @@ export type RaftMessage =
   | InstallSnapshot
   | InstallSnapshotResponse
   | TermQuery
-  | TermReport;
+  | TermReport
+  | WakeUp;
 export type MessageType = RaftMessage['type'];
 
 /** A message with its addressing, as transports carry it. */

@@ -37,6 +37,7 @@ export function validateMessage(raw: unknown): RaftMessage {
       nat(m, 'prevLogTerm');
       nat(m, 'leaderCommit');
       nat(m, 'seq');
+      if (m.quiesce !== undefined) bool(m, 'quiesce');
       entries(m);
       break;
     case 'AppendEntriesResponse':
@@ -69,6 +70,7 @@ export function validateMessage(raw: unknown): RaftMessage {
     case 'TimeoutNow':
     case 'TermQuery':
     case 'TermReport':
+    case 'WakeUp':
       nat(m, 'term');
       break;
     case 'ReadIndexRequest':

@@ -21,6 +21,10 @@ export interface RoleContext {
    * none), replayed on subscription and emitted whenever a step moves it.
    */
   readonly electionDeadline$: Observable<number>;
+  /** Whether the node is quiet (`RaftState.quiet`), replayed on subscription and emitted when it changes. */
+  readonly quiet$: Observable<boolean>;
+  /** What wakes a quiet node (`RaftNodeOptions.wakeups`): a host's suspicion of a failure. */
+  readonly wakeups$?: Observable<unknown>;
   /** This node's id: the leader id in what the leader sends. */
   readonly id: NodeId;
   /**

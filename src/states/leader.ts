@@ -1,4 +1,5 @@
 import { interval, map, merge } from 'rxjs';
+import { unlessQuiet } from './quiet';
 import type { RaftEvent } from '../core/events';
 import type { NodeId } from '../messages/types';
 import { mergeKeyed } from '../operators/mergeKeyed';
@@ -10,7 +11,8 @@ import { replicateTo } from './replicateTo';
  * heartbeats, and re-probes of stalled followers (§5.2) — and runs one `replicateTo` pipeline per follower, keyed off the
  * configuration: a follower that stays across a change keeps its pipeline, a removed one
  * has its pipeline (and any snapshot reader) closed at once, a new one gets its own.
- * Leaving the role unsubscribes all of it.
+ * While the group is quiet it does not tick (`unlessQuiet`). Leaving the role
+ * unsubscribes all of it.
  *
  * ```
  * followers$:  [n2,n3]--------[n3]------
@@ -21,6 +23,6 @@ import { replicateTo } from './replicateTo';
  */
 export const leader: RolePipeline = (ctx, epoch) =>
   merge(
-    (ctx.heartbeats$ ?? interval(ctx.heartbeatInterval, ctx.scheduler)).pipe(map((): RaftEvent => ({ kind: 'heartbeatTick', epoch }))),
+    unlessQuiet(ctx, (ctx.heartbeats$ ?? interval(ctx.heartbeatInterval, ctx.scheduler)).pipe(map((): RaftEvent => ({ kind: 'heartbeatTick', epoch })))),
     ctx.followers$.pipe(mergeKeyed((peer: NodeId) => replicateTo(ctx, peer))),
   );

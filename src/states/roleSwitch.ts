@@ -33,6 +33,8 @@ export class RoleSwitch {
   private followed: RoleEpoch | null = null;
   /** `RaftState.electionDeadline` as of the last turn, for the follower and candidate pipelines. */
   private readonly deadline = new BehaviorSubject<number>(Infinity);
+  /** `RaftState.quiet` as of the last turn: a quiet leader stops ticking (see `unlessQuiet`). */
+  private readonly quiet = new BehaviorSubject<boolean>(false);
   /** The peers the leader replicates to (`followersOf`), for its per-follower pipelines. */
   private readonly followers = new BehaviorSubject<readonly NodeId[]>([]);
   /** The rules' `sendSnapshotChunk` effects, for the leader's per-follower pipelines. */
@@ -47,11 +49,12 @@ export class RoleSwitch {
   private readonly votes = new Subject<InboundMessage>();
   readonly events$: Observable<RaftEvent>;
 
-  constructor(context: Omit<RoleContext, 'electionDeadline$' | 'followers$' | 'snapshotChunks$' | 'entryReads$' | 'sendsTo' | 'responsesFrom' | 'voteResponses$'>) {
+  constructor(context: Omit<RoleContext, 'electionDeadline$' | 'quiet$' | 'followers$' | 'snapshotChunks$' | 'entryReads$' | 'sendsTo' | 'responsesFrom' | 'voteResponses$'>) {
     const ctx: RoleContext = {
       ...context,
       ...{ electionDeadline$: this.deadline.asObservable(), followers$: this.followers.asObservable(), snapshotChunks$: this.snapshotChunks.asObservable() },
       entryReads$: this.entryReads.asObservable(),
+      quiet$: this.quiet.asObservable(),
       ...{ sendsTo: (peer: NodeId) => this.sends.of(peer), responsesFrom: (peer: NodeId) => this.replies.of(peer), voteResponses$: this.votes.asObservable() },
     };
     this.events$ = this.current.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : EMPTY)));
@@ -101,9 +104,10 @@ export class RoleSwitch {
     );
   }
 
-  /** Publishes the deadline and the followers (only when changed), then switches pipelines if the role or epoch changed. */
+  /** Publishes the deadline, quiescence and the followers (only when changed), then switches pipelines if the role or epoch changed. */
   private update(s: RaftState): void {
     if (s.electionDeadline !== this.deadline.value) this.deadline.next(s.electionDeadline);
+    if (s.quiet !== this.quiet.value) this.quiet.next(s.quiet);
     const followers = followersOf(s, this.followers.value);
     if (followers !== this.followers.value) this.followers.next(followers);
     const current = this.current.value;
@@ -131,6 +135,7 @@ export class RoleSwitch {
   stop(): void {
     this.current.complete();
     this.deadline.complete();
+    this.quiet.complete();
     this.followers.complete();
     this.snapshotChunks.complete();
     this.entryReads.complete();

@@ -13,7 +13,8 @@ export function followerProgress(s: RaftState, now: number): readonly FollowerPr
     id,
     matchIndex: pr.match,
     lag: s.log.lastIndex - pr.match,
-    sinceContact: Math.max(0, now - pr.lastContact),
+    // A quiet group's followers count as heard from now: its host would have woken it otherwise (core/quiescence.ts).
+    sinceContact: s.quiet ? 0 : Math.max(0, now - pr.lastContact),
     state: pr.snapshot ? 'snapshot' : pr.probing ? 'probing' : 'replicating',
     storageReads: pr.storageReads,
   }));

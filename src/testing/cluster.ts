@@ -78,6 +78,8 @@ export interface ClusterHost {
   view(id: NodeId): NodeScheduler;
   /** The transport of this group's node on host `id`: the host's shared transport, for this group. */
   connect(id: NodeId): Transport;
+  /** What the host supplies to its groups' nodes on host `id` (quiescence and its wake-ups), as `createRaftHost` does. */
+  nodeOptions?(id: NodeId): Partial<RaftNodeOptions>;
 }
 
 /** What `TestCluster.started$` emits: a node was just created (committed$ not yet emitting). */
@@ -207,6 +209,7 @@ export class TestCluster {
       scheduler: view,
       turnScheduler: this.options.turns === 'node' ? nodeTurns(view) : view,
       random: this.random,
+      ...host?.nodeOptions?.(id),
       ...this.options.nodeOptions,
       ...this.options.nodeOptionsFor?.(id),
       ...(this.joiners.has(id) ? { join: true } : {}),

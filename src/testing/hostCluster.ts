@@ -1,5 +1,7 @@
+import { interval, observeOn } from 'rxjs';
 import type { StopOptions } from '../api';
 import { GroupRouter } from '../host/groupRouter';
+import { HostLiveness } from '../host/hostLiveness';
 import type { GroupId } from '../messages/groupId';
 import type { NodeId } from '../messages/types';
 import type { RaftNode } from '../node';
@@ -25,12 +27,19 @@ export interface HostClusterOptions {
   readonly seed: number;
   /** One entry per group (ids g1..gG, in order): the options of its `TestCluster`, and the hosts it lives on. */
   readonly groups: readonly HostGroupOptions[];
+  /**
+   * Groups quiesce when idle, and each host watches the others with liveness pings
+   * (`HostLiveness`, every `heartbeatInterval`, silent after `electionTimeoutMin`), as
+   * `createRaftHost` does (default false). The groups' own timing must match.
+   */
+  readonly quiesce?: boolean | { readonly heartbeatInterval: number; readonly electionTimeoutMin: number };
 }
 
-/** One running incarnation of a host: its shared transport and the router handing each group its messages. */
+/** One running incarnation of a host: its shared transport, the router handing each group its messages, its liveness watch (quiescence). */
 interface HostProcess {
   readonly transport: HostTransport;
   readonly router: GroupRouter;
+  readonly liveness: HostLiveness | null;
 }
 
 /**
@@ -76,8 +85,10 @@ export class HostCluster implements FaultTarget {
   private readonly views = new Map<NodeId, NodeScheduler>();
   private readonly processes = new Map<NodeId, HostProcess>();
   private focus = 0;
+  private readonly quiesce: { readonly heartbeatInterval: number; readonly electionTimeoutMin: number } | null;
 
   constructor(options: HostClusterOptions) {
+    this.quiesce = options.quiesce === true ? { heartbeatInterval: 50, electionTimeoutMin: 150 } : options.quiesce || null;
     const n = options.hosts;
     this.ids = typeof n === 'number' ? Array.from({ length: n }, (_, i) => `h${i + 1}`) : [...n];
     if (options.groups.length === 0) throw new RangeError('a HostCluster needs at least one group');
@@ -223,13 +234,29 @@ export class HostCluster implements FaultTarget {
       hub: this.hub,
       view: (id) => this.view(id),
       connect: (id): Transport => this.running(id).router.attach(group),
+      nodeOptions: (id) => {
+        const liveness = this.running(id).liveness;
+        return liveness ? { quiesce: true, wakeups: liveness.wakeups$ } : {};
+      },
     };
   }
 
   private open(id: NodeId): void {
     const transport = this.hub.connectHost(id);
-    const router = new GroupRouter(transport, (error) => this.errors.push({ id, error }));
-    this.processes.set(id, { transport, router });
+    const report = (error: Error) => this.errors.push({ id, error });
+    const router = new GroupRouter(transport, report);
+    this.processes.set(id, { transport, router, liveness: this.quiesce && this.watch(id, transport, report) });
+  }
+
+  /** The liveness watch of host `id`'s process, on its scheduler: a paused host neither pings nor answers. */
+  private watch(id: NodeId, transport: HostTransport, report: (error: Error) => void): HostLiveness | null {
+    const view = this.view(id);
+    const { sendAlive, alive$ } = transport;
+    if (!this.quiesce || !sendAlive || !alive$) return null;
+    const link = { sendAlive: sendAlive.bind(transport), alive$: alive$.pipe(observeOn(view)) };
+    const liveness = new HostLiveness({ id, link, scheduler: view, ticks$: interval(this.quiesce.heartbeatInterval, view), timeout: this.quiesce.electionTimeoutMin, silentTicks: Math.ceil(this.quiesce.electionTimeoutMin / this.quiesce.heartbeatInterval), report });
+    liveness.watch(this.ids);
+    return liveness;
   }
 
   /** The host's process ends: its router and transport close, and what it held on its scheduler is gone. */
@@ -237,6 +264,7 @@ export class HostCluster implements FaultTarget {
     const process = this.processes.get(id);
     if (!process) return;
     this.processes.delete(id);
+    process.liveness?.stop();
     process.router.stop();
     void process.transport.close();
     this.view(id).discardHeld();

@@ -239,7 +239,7 @@ async function faultPhase(run: Run, steps: number, schedule: () => number): Prom
     // Now and then the clients go quiet for a step: idle clusters behave differently
     // (a partitioned minority keeps an up-to-date log, so it can win elections).
     const wasQuiet: boolean = quiet;
-    quiet = schedule() < 0.15;
+    quiet = schedule() < (run.quiesce ? 0.3 : 0.15); // quiescing: quiet leaders are what the faults should strike
     if (quiet && !wasQuiet) for (const g of run.groups) g.workload.stop();
     if (!quiet && wasQuiet) for (const g of run.groups) g.workload.start();
     if (quiet !== wasQuiet) injector.note(quiet ? 'clients quiet' : 'clients busy');
@@ -296,6 +296,7 @@ function reportStuck(run: Run, stuck: (g: GroupRun) => boolean, message: (g: Gro
 export function reproduceCommand(options: SimulationOptions): string {
   const parts = [`npm run sim -- --seeds 1 --from ${options.seed} --nodes ${options.nodes ?? DEFAULTS.nodes} --steps ${options.steps ?? DEFAULTS.steps}`];
   if ((options.groups ?? 1) !== 1) parts.push(`--groups ${options.groups}`);
+  if (options.quiesce !== undefined && options.quiesce !== 'mixed') parts.push(`--quiesce ${options.quiesce}`);
   const clients = (options.groups ?? 1) === 1 ? DEFAULTS.clients : DEFAULT_CLIENTS_PER_GROUP;
   if (options.clients !== undefined && options.clients !== clients) parts.push(`--clients ${options.clients}`);
   if (options.faults && options.faults.join(',') !== ALL_FAULT_CLASSES.join(',')) parts.push(`--faults ${options.faults.join(',')}`);

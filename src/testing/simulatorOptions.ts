@@ -21,6 +21,13 @@ export interface SimulationOptions {
    * history, safety monitor and linearizability check, and a violation names its group.
    */
   readonly groups?: number;
+  /**
+   * With `groups` above 1: whether idle groups quiesce (each host watching the others with
+   * liveness pings, as `createRaftHost`): `'on'`, `'off'`, or `'mixed'` (the default: the
+   * seed decides, for about half the seeds). The clients then go quiet more often, so that
+   * the faults strike quiet leaders and their hosts.
+   */
+  readonly quiesce?: 'on' | 'off' | 'mixed';
   /** Faults injected before the liveness phase (default 30); each lasts 20–400 ms. */
   readonly steps?: number;
   /** Concurrent key-value clients (default 4), per group (default 2 with `groups` above 1). */

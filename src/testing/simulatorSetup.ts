@@ -7,6 +7,7 @@ import { TestCluster } from './cluster';
 import { ALL_FAULT_CLASSES, FaultInjector, FaultTarget } from './faults';
 import { LateMessages } from './faultsMessages';
 import { SendTriggers } from './faultsTriggers';
+import { DEFAULT_ELECTION_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL } from '../options';
 import { HostCluster, HostGroupOptions } from './hostCluster';
 import { SafetyMonitor } from './invariants';
 import { durabilityTap } from './invariantsWire';
@@ -38,6 +39,8 @@ export interface Run {
   readonly groups: readonly GroupRun[];
   readonly injector: FaultInjector;
   readonly policy: Partial<SnapshotPolicy> | null;
+  /** Whether the groups quiesce when idle (hosts of several groups only). */
+  readonly quiesce: boolean;
   /** Stops every node (or host) and lets in-flight work drain. */
   stop(): Promise<void>;
 }
@@ -75,14 +78,28 @@ export function setUpRun(options: SimulationOptions, nodes: number): Run {
     const cluster = new TestCluster({ nodes, ...parts.clusterOptions });
     const group = parts.attach(cluster);
     const injector = faultInjector(options, cluster, shared, () => group.monitor);
-    return { target: cluster, clock: cluster.clock, groups: [group], injector, policy, stop: () => cluster.stop() };
+    return { target: cluster, clock: cluster.clock, groups: [group], injector, policy, quiesce: false, stop: () => cluster.stop() };
   }
   const parts = Array.from({ length: groups }, (_, i) => groupParts(options, shared, mix(seed, 100 + i), `g${i + 1}`));
-  const hosts = new HostCluster({ hosts: nodes, seed, groups: parts.map((p, i) => ({ ...p.clusterOptions, hosts: groupHosts(i, nodes) })) });
+  const quiesce = quiescing(options);
+  const groupOptions = parts.map((p, i) => ({ ...p.clusterOptions, hosts: groupHosts(i, nodes) }));
+  const hosts = new HostCluster({ hosts: nodes, seed, groups: groupOptions, quiesce: quiesce && hostTiming(options) });
   const runs = hosts.groups.map((g, i) => parts[i].attach(g.cluster));
   // A membership request that hangs is reported by the group in focus when it is noticed.
   const injector = faultInjector(options, hosts, shared, () => runs[hosts.groupKeys.indexOf(hosts.focused)].monitor);
-  return { target: hosts, clock: hosts.clock, groups: runs, injector, policy, stop: () => hosts.stop() };
+  return { target: hosts, clock: hosts.clock, groups: runs, injector, policy, quiesce, stop: () => hosts.stop() };
+}
+
+/** Whether the groups of a run on hosts quiesce: `options.quiesce`, or for `'mixed'` (the default) every other seed, drawn from it. */
+export function quiescing(options: SimulationOptions): boolean {
+  const mode = options.quiesce ?? 'mixed';
+  return (options.groups ?? 1) > 1 && (mode === 'on' || (mode === 'mixed' && mix(options.seed, 8) % 2 === 0));
+}
+
+/** The groups' heartbeat interval and shortest election timeout (node defaults unless the run's node options set them): the hosts' liveness timing. */
+function hostTiming(options: SimulationOptions): { heartbeatInterval: number; electionTimeoutMin: number } {
+  const o = options.cluster?.nodeOptions;
+  return { heartbeatInterval: o?.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL, electionTimeoutMin: o?.electionTimeout?.min ?? DEFAULT_ELECTION_TIMEOUT.min };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { GroupId } from '../messages/groupId';
+import type { HostAlive, HostAliveEnvelope } from '../messages/liveness';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 
 /** A message of one Raft group between two hosts: `from` and `to` are host ids. */
@@ -33,4 +34,12 @@ export interface HostTransport {
   close(): Promise<void>;
   /** Addresses of hosts that a group's configuration names (see `Transport.updatePeers`). */
   updatePeers?(addresses: Readonly<Record<NodeId, string>>): void;
+  /**
+   * Sends a host liveness message (one per pair of hosts and interval, for no group: see
+   * `HostAlive`), best effort. Both built-in host transports have it; without it (and
+   * `alive$`) a host cannot watch its peers, and its groups do not quiesce.
+   */
+  sendAlive?(to: NodeId, message: HostAlive): void;
+  /** Validated host liveness messages addressed to this host. Hot. */
+  readonly alive$?: Observable<HostAliveEnvelope>;
 }

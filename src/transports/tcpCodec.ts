@@ -108,7 +108,8 @@ export class EnvelopeEncoder {
     const fields: unknown[] = [];
     let block: Buffer | undefined;
     for (const field of l.fields) {
-      if (field !== 'entries') fields.push(m[field]);
+      if (field === 'quiesce') fields.push(m.quiesce === true); // a flag: always a boolean on the wire
+      else if (field !== 'entries') fields.push(m[field]);
       else if ((m.entries as readonly Entry[]).length === 0) fields.push(null);
       else block = entriesBlock(m.entries as readonly Entry[]);
     }
@@ -209,7 +210,10 @@ function fromPayload(code: number, payload: unknown): unknown {
   for (let i = 0; i < l.fields.length; i++) {
     const field = l.fields[i];
     const value = payload[i];
-    if (field !== 'entries') message[field] = value;
+    if (field === 'quiesce') {
+      if (typeof value !== 'boolean') throw new InvalidMessageError('quiesce must be a boolean');
+      if (value) message.quiesce = true; // false decodes as absent, as every other AppendEntries is sent
+    } else if (field !== 'entries') message[field] = value;
     else if (value === null) message.entries = [];
     else if (!Buffer.isBuffer(value)) throw new InvalidMessageError('entries must be a binary block or nil');
     else {

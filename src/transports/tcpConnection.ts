@@ -27,7 +27,7 @@ import {
   NONCE_BYTES,
   proofMatches,
 } from './tcpHandshake';
-import type { TcpWire, WireDecoder } from './tcpWire';
+import type { TcpWire, WireDecoder, WireEnvelope } from './tcpWire';
 
 /** What a connection needs from the transport that owns it. */
 export interface ConnectionHost {
@@ -55,7 +55,7 @@ export interface ConnectionHost {
   /** The connection is gone (called once, whatever the reason). */
   connectionClosed(connection: Connection): void;
   /** A frame of validated envelopes arrived (one, or a host's several); `bytes` is the frame's size. */
-  deliver(connection: Connection, envelopes: Envelope | readonly Envelope[], bytes: number): void;
+  deliver(connection: Connection, envelopes: WireEnvelope | readonly WireEnvelope[], bytes: number): void;
   /** The socket can take more writes. */
   drained(connection: Connection): void;
   report(error: Error): void;
@@ -212,7 +212,7 @@ export class Connection {
   /** Handles one frame; returns whether to keep reading. */
   private frame(body: Buffer): boolean {
     if (this.state === 'ready') {
-      let envelope: Envelope | readonly Envelope[];
+      let envelope: WireEnvelope | readonly WireEnvelope[];
       try {
         envelope = (this.decoder as WireDecoder).decode(body);
       } catch (e) {

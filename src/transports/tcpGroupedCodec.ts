@@ -1,5 +1,6 @@
 import { InvalidMessageError } from '../messages/errors';
 import { GroupId, groupIdProblem } from '../messages/groupId';
+import { decodeHostAlive, encodeHostAlive, HostAlive, HostAliveEnvelope } from '../messages/liveness';
 import type { NodeId, RaftMessage } from '../messages/types';
 import type { GroupEnvelope } from './hostTransport';
 import { EnvelopeDecoder, EnvelopeEncoder } from './tcpCodec';
@@ -14,6 +15,9 @@ export interface GroupMessage {
   readonly message: RaftMessage;
 }
 
+/** What a host sends another: a group's message, or a host liveness message (no group). */
+export type HostItem = GroupMessage | { readonly alive: HostAlive };
+
 /** First byte of a grouped frame: 0xc1, a byte msgpack never uses, so it is never taken for a node's envelope. */
 export const GROUPED_FRAME = 0xc1;
 const MARKER = Buffer.from([GROUPED_FRAME]);
@@ -26,6 +30,9 @@ const ITEM_OVERHEAD = 5;
  *
  *     | 0xc1 | item | item | ...        (at least one item)
  *     item: | u8 n | group id (n bytes, ASCII) | u32 length | envelope (length bytes) |
+ *
+ * An item with no group id (n = 0) is a host liveness message (`HostAlive`) in its fixed
+ * layout (`encodeHostAlive`) instead of an envelope, checked as strictly.
  *
  * The envelope is a node's (`tcpCodec.ts`), addressed from host to host, its entries
  * block written as is. The decoder checks every item before any is delivered: the group
@@ -40,18 +47,19 @@ const ITEM_OVERHEAD = 5;
  * batch.frames; // 1
  * new GroupedDecoder('h1', 'h2').decode(body); // [{ group: 'g1', from: 'h1', to: 'h2', message: vote }, ...]
  */
-export class GroupedEncoder implements WireEncoder<GroupMessage> {
+export class GroupedEncoder implements WireEncoder<HostItem> {
   private readonly envelopes: EnvelopeEncoder;
 
   constructor(self: NodeId, peer: NodeId) {
     this.envelopes = new EnvelopeEncoder(self, peer);
   }
 
-  encode(items: readonly GroupMessage[], batch: FrameBatch, maxFrameBytes: number, tooLarge: (size: number) => void): void {
+  encode(items: readonly HostItem[], batch: FrameBatch, maxFrameBytes: number, tooLarge: (size: number) => void): void {
     let parts: Buffer[] = [MARKER];
     let size = MARKER.length;
-    for (const { group, message } of items) {
-      const { head, tail } = this.envelopes.encode(message);
+    for (const item of items) {
+      const group = 'group' in item ? item.group : '';
+      const { head, tail } = 'group' in item ? this.envelopes.encode(item.message) : { head: encodeHostAlive(item.alive), tail: undefined };
       const envelopeBytes = head.length + (tail === undefined ? 0 : tail.length);
       const itemHead = Buffer.allocUnsafe(ITEM_OVERHEAD + group.length);
       itemHead[0] = group.length;
@@ -79,18 +87,28 @@ export class GroupedEncoder implements WireEncoder<GroupMessage> {
 export class GroupedDecoder implements WireDecoder {
   private readonly envelopes: EnvelopeDecoder;
 
-  constructor(peer: NodeId, self: NodeId) {
+  constructor(
+    private readonly peer: NodeId,
+    private readonly self: NodeId,
+  ) {
     this.envelopes = new EnvelopeDecoder(peer, self);
   }
 
-  decode(body: Buffer): GroupEnvelope[] {
+  decode(body: Buffer): (GroupEnvelope | HostAliveEnvelope)[] {
     if (body.length === 0 || body[0] !== GROUPED_FRAME) throw new InvalidMessageError('not a grouped frame');
     if (body.length === MARKER.length) throw new InvalidMessageError('grouped frame without messages');
-    const out: GroupEnvelope[] = [];
+    const out: (GroupEnvelope | HostAliveEnvelope)[] = [];
     for (let at = MARKER.length; at < body.length; ) {
       const n = body[at];
       const start = at + ITEM_OVERHEAD + n;
       if (start > body.length) throw new InvalidMessageError(`grouped frame truncated inside an item header at byte ${at}`);
+      if (n === 0) {
+        const end = start + body.readUInt32BE(at + 1);
+        if (end > body.length) throw new InvalidMessageError('grouped frame truncated inside a host liveness item');
+        out.push({ from: this.peer, to: this.self, message: decodeHostAlive(body.subarray(start, end)) });
+        at = end;
+        continue;
+      }
       const group = body.toString('latin1', at + 1, at + 1 + n);
       const problem = groupIdProblem(group);
       if (problem !== null) throw new InvalidMessageError(`${problem}, got ${JSON.stringify(group.slice(0, 70))}`);
@@ -105,10 +123,10 @@ export class GroupedDecoder implements WireDecoder {
 }
 
 /** A host's wire: grouped frames, under the `rxraft-host` protocol. */
-export const HOST_WIRE: TcpWire<GroupMessage> = {
+export const HOST_WIRE: TcpWire<HostItem> = {
   protocol: HOST_PROTOCOL_NAME,
   version: HOST_PROTOCOL_VERSION,
-  payloadBytes: (item) => payloadBytes(item.message),
+  payloadBytes: (item) => ('group' in item ? payloadBytes(item.message) : 0),
   encoder: (self, peer) => new GroupedEncoder(self, peer),
   decoder: (peer, self) => new GroupedDecoder(peer, self),
 };

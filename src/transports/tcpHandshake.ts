@@ -27,16 +27,18 @@ export const PROTOCOL_NAME = 'rxraft';
 /**
  * Raised whenever the wire format changes, so that peers of different formats refuse each
  * other at the handshake. 2: ProposeResponse carries `overloaded`. 3: RequestVote carries
- * `leadershipTransfer`. 4: TermQuery and TermReport (a node repairing a lost hard state).
+ * `leadershipTransfer`. 4: TermQuery and TermReport (a node repairing a lost hard state). 5: AppendEntries
+ * carries `quiesce` (a leader's last heartbeat before its group goes quiet), and WakeUp.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 /** The protocol of a host of Raft groups (`tcpHostTransport`): grouped frames of the envelopes above. */
 export const HOST_PROTOCOL_NAME = 'rxraft-host';
 /**
  * Raised whenever the host wire changes, including any change of `PROTOCOL_VERSION`'s
- * envelopes (a grouped frame carries them). 1: version 4's envelopes, grouped.
+ * envelopes (a grouped frame carries them). 1: version 4's envelopes, grouped. 2: version
+ * 5's envelopes, and host liveness items (group id length 0: `tcpGroupedCodec.ts`).
  */
-export const HOST_PROTOCOL_VERSION = 1;
+export const HOST_PROTOCOL_VERSION = 2;
 const PROTOCOLS: readonly string[] = [PROTOCOL_NAME, HOST_PROTOCOL_NAME];
 /** Handshake frames are small; a bigger one is hostile. */
 export const HANDSHAKE_MAX_FRAME_BYTES = 2048;

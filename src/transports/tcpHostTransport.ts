@@ -1,5 +1,6 @@
-import type { Observable } from 'rxjs';
+import { filter, Observable } from 'rxjs';
 import { checkGroupId, GroupId } from '../messages/groupId';
+import { HostAlive, HostAliveEnvelope, validateHostAlive } from '../messages/liveness';
 import type { NodeId, RaftMessage } from '../messages/types';
 import type { GroupEnvelope, HostTransport } from './hostTransport';
 import { HOST_WIRE } from './tcpGroupedCodec';
@@ -40,11 +41,15 @@ export function tcpHostTransport(options: TcpHostTransportOptions): TcpHostTrans
 export class TcpHostTransport implements HostTransport {
   private readonly tcp: TcpTransport;
   readonly inbound$: Observable<GroupEnvelope>;
+  readonly alive$: Observable<HostAliveEnvelope>;
   readonly errors$: Observable<Error>;
 
   constructor(options: TcpHostTransportOptions) {
     this.tcp = new TcpTransport(options, HOST_WIRE as TcpWire<unknown>);
-    this.inbound$ = this.tcp.inbound$ as Observable<GroupEnvelope>; // the host wire's decoder makes only GroupEnvelopes
+    // The host wire's decoder makes GroupEnvelopes and, for items without a group, HostAliveEnvelopes.
+    const decoded$ = this.tcp.inbound$ as Observable<GroupEnvelope | HostAliveEnvelope>;
+    this.inbound$ = decoded$.pipe(filter((e): e is GroupEnvelope => 'group' in e));
+    this.alive$ = decoded$.pipe(filter((e): e is HostAliveEnvelope => !('group' in e)));
     this.errors$ = this.tcp.errors$;
   }
 
@@ -52,6 +57,11 @@ export class TcpHostTransport implements HostTransport {
   send(to: NodeId, group: GroupId, message: RaftMessage): void {
     checkGroupId(group);
     this.tcp.sendItem(to, { group, message });
+  }
+
+  /** Sends a host liveness message (one item without a group, in the turn's frame). Throws `InvalidMessageError` for a malformed one. */
+  sendAlive(to: NodeId, message: HostAlive): void {
+    this.tcp.sendItem(to, { alive: validateHostAlive(message) });
   }
 
   /** Resolves with the bound address once the server listens (rejects if it cannot). */

@@ -39,7 +39,7 @@ export const MAP_CODE = 0;
 const LAYOUTS: readonly Layout[] = [
   layout(1, 'RequestVote', ['term', 'candidateId', 'lastLogIndex', 'lastLogTerm', 'leadershipTransfer']),
   layout(2, 'RequestVoteResponse', ['term', 'voteGranted']),
-  layout(3, 'AppendEntries', ['term', 'leaderId', 'prevLogIndex', 'prevLogTerm', 'leaderCommit', 'seq', 'entries']),
+  layout(3, 'AppendEntries', ['term', 'leaderId', 'prevLogIndex', 'prevLogTerm', 'leaderCommit', 'seq', 'quiesce', 'entries']),
   layout(4, 'AppendEntriesResponse', ['term', 'success', 'matchIndex', 'rejectedIndex', 'conflictIndex', 'conflictTerm', 'seq']),
   layout(5, 'PreVote', ['term', 'candidateId', 'lastLogIndex', 'lastLogTerm']),
   layout(6, 'PreVoteResponse', ['term', 'voteGranted']),
@@ -48,6 +48,7 @@ const LAYOUTS: readonly Layout[] = [
   layout(9, 'ProposeResponse', ['term', 'requestId', 'success', 'firstIndex', 'overloaded']),
   layout(10, 'TermQuery', ['term']),
   layout(11, 'TermReport', ['term']),
+  layout(12, 'WakeUp', ['term']),
 ];
 
 export const LAYOUT_BY_TYPE: ReadonlyMap<string, Layout> = new Map(LAYOUTS.map((l) => [l.type, l]));

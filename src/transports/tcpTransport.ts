@@ -12,7 +12,7 @@ import { HANDSHAKE_MAX_FRAME_BYTES } from './tcpHandshake';
 import { HandshakeBudget, PendingHandshake } from './tcpHandshakeBudget';
 import { LinkHost, PeerAddress, PeerLink, TcpPeerStats } from './tcpPeerLink';
 import type { Transport } from './transport';
-import { NODE_WIRE, TcpWire } from './tcpWire';
+import { NODE_WIRE, TcpWire, WireEnvelope } from './tcpWire';
 
 /** Certificates for mutual TLS. Every node's certificate names its node id (CN or SAN). */
 export interface TcpTlsOptions {
@@ -459,11 +459,11 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
     if (peer !== undefined) this.links.get(peer)?.connectionClosed(connection);
   }
 
-  deliver(connection: Connection, envelopes: Envelope | readonly Envelope[], bytes: number): void {
+  deliver(connection: Connection, envelopes: WireEnvelope | readonly WireEnvelope[], bytes: number): void {
     if (this.closing || connection.peerId === undefined) return;
     this.links.get(connection.peerId)?.received(bytes);
     if (!Array.isArray(envelopes)) this.inbound.next(envelopes as Envelope);
-    else for (const envelope of envelopes) if (!this.closing) this.inbound.next(envelope);
+    else for (const envelope of envelopes) if (!this.closing) this.inbound.next(envelope as Envelope);
   }
 
   drained(connection: Connection): void {

@@ -1,4 +1,5 @@
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
+import type { HostAliveEnvelope } from '../messages/liveness';
 import { EnvelopeDecoder, EnvelopeEncoder } from './tcpCodec';
 import type { FrameBatch } from './tcpFrames';
 import { PROTOCOL_NAME, PROTOCOL_VERSION } from './tcpHandshake';
@@ -34,9 +35,12 @@ export interface WireEncoder<T> {
 }
 
 /** Reads a peer's frames. */
+/** What a wire's decoder delivers: a Raft message's envelope, or a host liveness message's. */
+export type WireEnvelope = Envelope | HostAliveEnvelope;
+
 export interface WireDecoder {
-  /** The validated envelopes of one frame body. Throws `InvalidMessageError` (the whole frame is refused). */
-  decode(body: Buffer): Envelope | readonly Envelope[];
+  /** The validated envelopes of one frame body (a host's wire also has liveness messages). Throws `InvalidMessageError` (the whole frame is refused). */
+  decode(body: Buffer): WireEnvelope | readonly WireEnvelope[];
 }
 
 /** A single node's wire: one `RaftMessage` per frame (see `tcpCodec.ts`). */

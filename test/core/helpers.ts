@@ -12,6 +12,7 @@ export const OPTIONS: ProtocolOptions = {
   maxInflight: 4,
   maxInflightBytes: 1 << 22,
   stallTicks: 2,
+  quiesce: false,
   preVote: false,
   checkQuorum: false,
   checkQuorumTicks: 3, // electionTimeoutMin 150 / a 50 ms heartbeat

@@ -115,9 +115,12 @@ describe('routing keys to shards', () => {
     expect(() => readShardedCommandLine([...base, '--join'], env)).toThrow(/--join is not supported/);
     expect(() => readShardedCommandLine([...base, '--group-storage', 'both'], env)).toThrow(/--group-storage: expected shared or files/);
     const line = readShardedCommandLine([...base, '--groups=3', '--balance', '--peers-http', 'h2=127.0.0.1:4'], env);
-    expect(line.kind === 'run' && [line.config.groups, line.config.balance, line.config.peersHttp, line.config.groupStorage]).toEqual([3, true, { h2: '127.0.0.1:4' }, 'shared']);
+    expect(line.kind === 'run' && [line.config.groups, line.config.balance, line.config.peersHttp, line.config.groupStorage, line.config.quiesce]).toEqual([3, true, { h2: '127.0.0.1:4' }, 'shared', true]);
     const files = readShardedCommandLine([...base, '--group-storage=files'], env);
     expect(files.kind === 'run' && files.config.groupStorage).toBe('files');
+    const loud = readShardedCommandLine([...base, '--quiesce=false'], env);
+    expect(loud.kind === 'run' && loud.config.quiesce).toBe(false);
+    expect(() => readShardedCommandLine([...base, '--quiesce=maybe'], env)).toThrow(/--quiesce takes =true or =false/);
   });
 });
 

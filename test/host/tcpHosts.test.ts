@@ -69,7 +69,8 @@ describe('hosts of Raft groups over TCP on 127.0.0.1, with files', () => {
     for (const id of HOSTS) {
       const dataDir = dirs.make();
       dataDirs.set(id, dataDir);
-      hosts.set(id, createRaftHost({ id, transport: transports.get(id)!, dataDir, groupDefaults: { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 30 } }));
+      // Not quiescing: the frame counts below are about the messages of active groups.
+      hosts.set(id, createRaftHost({ id, transport: transports.get(id)!, dataDir, groupDefaults: { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 30, quiesce: false } }));
     }
     for (const g of GROUPS) {
       for (const h of HOSTS) {
@@ -113,11 +114,11 @@ describe('hosts of Raft groups over TCP on 127.0.0.1, with files', () => {
     await until(() => HOSTS.every((h) => committed.get(`${h}/g4`)!.includes('g4-after-removal')), 'g4 commits after g3 was removed');
   }, 30_000);
 
-  it('idle groups heartbeat on one clock per host: their heartbeats and answers share frames', async () => {
+  it('groups that do not quiesce heartbeat on one clock per host: their heartbeats and answers share frames', async () => {
     for (const [id, t] of await openTransports(HOSTS)) transports.set(id, t);
     let messages = 0;
     for (const t of transports.values()) t.inbound$.subscribe(() => messages++);
-    for (const id of HOSTS) hosts.set(id, createRaftHost({ id, transport: transports.get(id)!, dataDir: dirs.make(), groupDefaults: { heartbeatInterval: 30 } }));
+    for (const id of HOSTS) hosts.set(id, createRaftHost({ id, transport: transports.get(id)!, dataDir: dirs.make(), groupDefaults: { heartbeatInterval: 30, quiesce: false } }));
     for (const g of GROUPS) for (const h of HOSTS) await hosts.get(h)!.createGroup(g, { peers: HOSTS });
     await Promise.all(GROUPS.map(leaderOf));
     const frames = () => [...transports.values()].reduce((n, t) => n + Object.values(t.stats().peers).reduce((m, p) => m + p.framesReceived, 0), 0);
@@ -130,6 +131,43 @@ describe('hosts of Raft groups over TCP on 127.0.0.1, with files', () => {
     expect(idleMessages).toBeGreaterThan(100);
     expect(idleMessages / idleFrames).toBeGreaterThan(2.5);
   }, 30_000);
+
+  it('idle groups quiesce over TCP: group traffic stops while host liveness pings flow; a proposal wakes its group; a stopped host\'s groups elect elsewhere', async () => {
+    for (const [id, t] of await openTransports(HOSTS)) transports.set(id, t);
+    let groupMessages = 0;
+    let pings = 0;
+    for (const t of transports.values()) {
+      t.inbound$.subscribe(() => groupMessages++);
+      t.alive$.subscribe(() => pings++);
+    }
+    for (const id of HOSTS) hosts.set(id, createRaftHost({ id, transport: transports.get(id)!, dataDir: dirs.make(), groupDefaults: { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 30 } }));
+    for (const g of GROUPS) for (const h of HOSTS) await hosts.get(h)!.createGroup(g, { peers: HOSTS });
+    const leaders = await Promise.all(GROUPS.map(leaderOf));
+    // Quiet: a 300 ms window without a single group message (bounded wait).
+    for (let waited = 0, seen = -1; groupMessages !== seen; waited += 300) {
+      if (waited >= 15_000) throw new Error('the groups never went quiet within 15 s');
+      seen = groupMessages;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const [messagesBefore, pingsBefore] = [groupMessages, pings];
+    await new Promise((r) => setTimeout(r, 1000));
+    // Without quiescence: 10 groups x 2 followers x (heartbeat + answer) every 30 ms, about 1,300 a second.
+    // Quiet, none; a spurious wake-up of every group (a stalled event loop here) costs about 80.
+    expect(groupMessages - messagesBefore).toBeLessThan(250);
+    expect(pings - pingsBefore).toBeGreaterThan(50); // 6 pings and 6 answers per 30 ms when nothing stalls
+    await leaders[2].propose(Buffer.from('wake up'));
+    // Stop a host that leads some groups: the others notice its silence and elect elsewhere.
+    const victim = HOSTS.find((h) => hosts.get(h)!.group(GROUPS[0]) === leaders[0])!;
+    const led = GROUPS.filter((g, i) => leaders[i] === hosts.get(victim)!.group(g));
+    await hosts.get(victim)!.stop();
+    hosts.delete(victim);
+    const rest = HOSTS.filter((h) => h !== victim);
+    await until(() => led.every((g) => rest.some((h) => hosts.get(h)!.group(g)!.followers() !== null)), `a new leader on ${rest.join(' or ')} for ${led.join(',')}`);
+    for (const g of led) {
+      const leader = rest.map((h) => hosts.get(h)!.group(g)!).find((n) => n.followers() !== null)!;
+      await leader.propose(Buffer.from(`after ${victim}`));
+    }
+  }, 40_000);
 
   it('a host restarted on its data directory resumes its groups from their files', async () => {
     const ids = ['h1', 'h2', 'h3'];

@@ -4,7 +4,7 @@
  * snapshot transfer — and that closes its snapshot reader when the follower is removed or
  * the role ends.
  */
-import { BehaviorSubject, merge, NEVER, Observable, Subject, VirtualTimeScheduler } from 'rxjs';
+import { BehaviorSubject, merge, NEVER, Observable, of, Subject, VirtualTimeScheduler } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { RaftEvent } from '../../src/core/events';
 import type { AppendEntries, NodeId, RaftMessage } from '../../src/messages/types';
@@ -91,6 +91,7 @@ function context(parts: {
     scheduler: parts.scheduler ?? new VirtualTimeScheduler(),
     heartbeatInterval: 10,
     electionDeadline$: NEVER, // the leader has none
+    quiet$: of(false),
     id: 'n1',
     followers$: parts.followers$ ?? new BehaviorSubject<readonly NodeId[]>([]),
     snapshotChunks$: parts.snapshotChunks$ ?? NEVER,

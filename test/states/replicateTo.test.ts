@@ -4,7 +4,7 @@
  * out of it as events, and both stop with it — when the follower is removed or the role
  * ends — so a late answer is dropped by unsubscription, not by a check.
  */
-import { NEVER, Observable } from 'rxjs';
+import { NEVER, Observable, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { RaftEvent } from '../../src/core/events';
 import type { AppendEntries, NodeId, RaftMessage } from '../../src/messages/types';
@@ -23,7 +23,7 @@ function recorder(s: TestScheduler) {
 
 function context(s: TestScheduler, parts: { followers$?: Observable<readonly NodeId[]>; sends$: Observable<LeaderSend>; responses$: Observable<InboundMessage>; transport: RoleContext['transport'] }): RoleContext {
   return {
-    ...{ scheduler: s, heartbeatInterval: 1000, electionDeadline$: NEVER, id: 'n1', followers$: parts.followers$ ?? NEVER },
+    ...{ scheduler: s, heartbeatInterval: 1000, electionDeadline$: NEVER, quiet$: of(false), id: 'n1', followers$: parts.followers$ ?? NEVER },
     ...{ entryReads$: NEVER, entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) } },
     ...{ snapshotChunks$: NEVER, snapshotSource: { readSnapshot: () => null }, transport: parts.transport, ...routeByPeer(parts.sends$, parts.responses$) },
   };

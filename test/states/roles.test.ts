@@ -1,4 +1,4 @@
-import { NEVER, Observable, switchMap } from 'rxjs';
+import { NEVER, Observable, of, switchMap } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { RoleName } from '../../src/core/state';
 import { InboundMessage, RoleContext, rolePipelines } from '../../src/states';
@@ -8,7 +8,7 @@ const scheduler = () => new TestScheduler((actual, expected) => expect(actual).t
 
 function context(s: TestScheduler, electionDeadline$: Observable<number>, responses$: Observable<InboundMessage> = NEVER): RoleContext {
   return {
-    ...{ scheduler: s, heartbeatInterval: 10, electionDeadline$, ...routeByPeer(NEVER, responses$) },
+    ...{ scheduler: s, heartbeatInterval: 10, electionDeadline$, quiet$: of(false), ...routeByPeer(NEVER, responses$) },
     // no followers: the leader's per-follower pipelines are tested in leader.test.ts and replicateTo.test.ts
     ...{ id: 'n1', followers$: NEVER, snapshotChunks$: NEVER, entryReads$: NEVER, entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) }, snapshotSource: { readSnapshot: () => null }, transport: { send: () => undefined } },
   };

@@ -42,13 +42,14 @@ export function sampleMessages(from: NodeId, term = 3): RaftMessage[] {
     PreVote: { type: 'PreVote', term, candidateId: from, lastLogIndex: 2 ** 53 - 1, lastLogTerm: 1 },
     PreVoteResponse: { type: 'PreVoteResponse', term, voteGranted: false },
     AppendEntries: {
-      type: 'AppendEntries', term, leaderId: from, prevLogIndex: 10, prevLogTerm: 2, entries: [], leaderCommit: 9, seq: 77,
+      type: 'AppendEntries', term, leaderId: from, prevLogIndex: 10, prevLogTerm: 2, entries: [], leaderCommit: 9, seq: 77, quiesce: true,
     },
     AppendEntriesResponse: {
       type: 'AppendEntriesResponse', term, success: false, matchIndex: 0, rejectedIndex: 10, conflictIndex: 7,
       conflictTerm: 1, seq: 77,
     },
     TimeoutNow: { type: 'TimeoutNow', term },
+    WakeUp: { type: 'WakeUp', term },
     InstallSnapshot: {
       type: 'InstallSnapshot', term, leaderId: from, lastIncludedIndex: 40, lastIncludedTerm: 2, chunk: 0,
       config: { voters: ['a', 'b', 'c'], learners: [], addresses: { a: '10.0.0.1:7000' } },

@@ -24,9 +24,10 @@ describe('tcpCodec', () => {
     expect(entriesBlock(entries)).toBe(entriesBlock(entries));
     const wire = msgpack.decode(encodeEnvelope('a', 'b', message));
     expect(wire.slice(0, 3)).toEqual([3, 'a', 'b']);
-    expect(wire[3]).toHaveLength(7);
-    expect(Buffer.isBuffer(wire[3][6])).toBe(true); // one bin, not 64 objects
-    expect(wire[3][6]).toEqual(entriesBlock(entries));
+    expect(wire[3]).toHaveLength(8);
+    expect(wire[3][6]).toBe(false); // quiesce: a flag, always a boolean on the wire
+    expect(Buffer.isBuffer(wire[3][7])).toBe(true); // one bin, not 64 objects
+    expect(wire[3][7]).toEqual(entriesBlock(entries));
     expect(new EnvelopeEncoder('a', 'b').encode(message).tail).toBe(entriesBlock(entries)); // never copied before the write
     const decoded = roundTrip(message).message as AppendEntries;
     expect(decoded.entries.map((e) => Buffer.from(e.data))).toEqual(entries.map((e) => Buffer.from(e.data)));
@@ -78,7 +79,7 @@ describe('tcpCodec', () => {
     reject([2, 'a', 'c', [1, true]], /addressed/);
     reject([1, 'a', 'b', [3, 'c', 0, 0, false]], /candidateId/);
     reject([5, 'a', 'b', [3, 'c', 0, 0]], /candidateId/);
-    reject([3, 'a', 'b', [3, 'c', 0, 0, 0, 0, null]], /leaderId/);
+    reject([3, 'a', 'b', [3, 'c', 0, 0, 0, 0, false, null]], /leaderId/);
     reject([0, 'a', 'b', { type: 'AppendEntries', term: 3, leaderId: 'c' }], /layout/);
   });
 
@@ -102,15 +103,17 @@ describe('tcpCodec', () => {
     reject([2, 'a', 'b', { term: 1, voteGranted: true }], /2 fields/);
     reject([2, 'a', 'b', [-1, true]], /term/);
     reject([2, 'a', 'b', [1, 'yes']], /voteGranted/);
-    reject([3, 'a', 'b', [3, 'a', 0, 0, 0, 0, 'not bytes']], /binary block/);
-    reject([3, 'a', 'b', [3, 'a', 0, 0, 0, 0, Buffer.from([0, 0, 0, 9])]], /entry count/);
-    reject([3, 'a', 'b', [3, 'a', 0, 0, 0, 0, Buffer.from([0, 0, 0, 0])]], /empty entries/);
+    reject([3, 'a', 'b', [3, 'a', 0, 0, 0, 0, false, 'not bytes']], /binary block/);
+    reject([3, 'a', 'b', [3, 'a', 0, 0, 0, 0, null, null]], /quiesce must be a boolean/);
+    reject([3, 'a', 'b', [3, 'a', 0, 0, 0, 0, 1, null]], /quiesce must be a boolean/);
+    reject([3, 'a', 'b', [3, 'a', 0, 0, 0, 0, false, Buffer.from([0, 0, 0, 9])]], /entry count/);
+    reject([3, 'a', 'b', [3, 'a', 0, 0, 0, 0, false, Buffer.from([0, 0, 0, 0])]], /empty entries/);
     reject([0, 'a', 'b', { type: 'Nonsense', term: 1 }], /unknown message type/);
     reject([0, 'a', 'b', [1, 2]], /not an object/);
     // Entries that are well-formed bytes but break the protocol's rules.
     const entries = testEntries(5, 9, 2);
-    reject([3, 'a', 'b', [3, 'a', 5, 1, 0, 0, entriesBlock(entries)]], /term/);
-    reject([3, 'a', 'b', [9, 'a', 7, 1, 0, 0, entriesBlock(entries)]], /index/);
+    reject([3, 'a', 'b', [3, 'a', 5, 1, 0, 0, false, entriesBlock(entries)]], /term/);
+    reject([3, 'a', 'b', [9, 'a', 7, 1, 0, 0, false, entriesBlock(entries)]], /index/);
     // ext types are not decoded into objects.
     reject(Buffer.concat([Buffer.from([0x94, 0x02, 0xa1, 0x61, 0xa1, 0x62, 0x92]), Buffer.from('d4010001', 'hex'), Buffer.from([0xc3])]), /term/);
   });

@@ -1,8 +1,10 @@
 import { InvalidMessageError } from '../../src/errors';
 import type { AppendEntries, RaftMessage } from '../../src/messages/types';
+import { encodeHostAlive, HostAlive } from '../../src/messages/liveness';
+import type { GroupEnvelope } from '../../src/transports/hostTransport';
 import { encodeEnvelope } from '../../src/transports/tcpCodec';
 import { FrameBatch, FrameReader } from '../../src/transports/tcpFrames';
-import { GroupedDecoder, GroupedEncoder, GroupMessage, GROUPED_FRAME } from '../../src/transports/tcpGroupedCodec';
+import { GroupedDecoder, GroupedEncoder, GroupMessage, GROUPED_FRAME, HostItem } from '../../src/transports/tcpGroupedCodec';
 import { plain, sampleMessages, testEntries } from './conformance';
 
 const MIB = 1 << 20;
@@ -14,7 +16,7 @@ function bodies(batch: FrameBatch): Buffer[] {
   return out;
 }
 
-function encode(items: GroupMessage[], maxFrameBytes = 16 * MIB, tooLarge: (size: number) => void = () => undefined): Buffer[] {
+function encode(items: HostItem[], maxFrameBytes = 16 * MIB, tooLarge: (size: number) => void = () => undefined): Buffer[] {
   const batch = new FrameBatch();
   new GroupedEncoder('h1', 'h2').encode(items, batch, maxFrameBytes, tooLarge);
   return bodies(batch);
@@ -54,13 +56,12 @@ describe('the grouped frame of a host (tcpGroupedCodec)', () => {
     const frames = encode(items, 300, (size) => tooLarge.push(size));
     expect(frames.length).toBeGreaterThan(1);
     for (const frame of frames) expect(frame.length).toBeLessThanOrEqual(300);
-    expect(frames.flatMap(decode).map((e) => e.group)).toEqual(items.filter((i) => i.group !== 'huge').map((i) => i.group));
+    expect(frames.flatMap(decode).map((e) => (e as GroupEnvelope).group)).toEqual(items.filter((i) => i.group !== 'huge').map((i) => i.group));
     expect(tooLarge).toHaveLength(1);
     expect(tooLarge[0]).toBeGreaterThan(6000);
   });
 
   it.each([
-    ['empty', Buffer.alloc(0)],
     ['dot-dot', Buffer.from('..')],
     ['a slash', Buffer.from('a/b')],
     ['not ASCII', Buffer.from('grüppe')],
@@ -70,6 +71,28 @@ describe('the grouped frame of a host (tcpGroupedCodec)', () => {
     const body = handMade(group, encodeEnvelope('h1', 'h2', heartbeat));
     expect(() => decode(body)).toThrow(InvalidMessageError);
     expect(() => decode(body)).toThrow(/group id must be 1 to 64 characters/);
+  });
+
+  it('carries host liveness messages as items without a group, beside group messages, and checks them as strictly', () => {
+    const ping: HostAlive = { type: 'HostAlive', reply: false, seq: 7, incarnation: 1_733_380_000_123, groupsVersion: 2 };
+    const pong: HostAlive = { ...ping, reply: true };
+    const frames = encode([{ alive: ping }, { group: 'g1', message: heartbeat }, { alive: pong }]);
+    expect(frames).toHaveLength(1);
+    expect(decode(frames[0])).toEqual([{ from: 'h1', to: 'h2', message: ping }, { from: 'h1', to: 'h2', group: 'g1', message: heartbeat }, { from: 'h1', to: 'h2', message: pong }]);
+    const item = (bytes: Buffer) => Buffer.concat([Buffer.from([GROUPED_FRAME, 0, 0, 0, 0, bytes.length]), bytes]);
+    expect(() => decode(item(Buffer.alloc(0)))).toThrow(/host liveness item of 0 bytes/);
+    const bad = (at: number, value: number) => {
+      const b = encodeHostAlive(ping);
+      if (at === 0) b[0] = value;
+      else b.writeDoubleBE(value, at);
+      return item(b);
+    };
+    expect(() => decode(bad(0, 2))).toThrow(/reply must be 0 or 1/);
+    expect(() => decode(bad(1, -1))).toThrow(/seq and groupsVersion/);
+    expect(() => decode(bad(1, 0.5))).toThrow(/seq and groupsVersion/);
+    expect(() => decode(bad(17, 2 ** 53))).toThrow(/seq and groupsVersion/);
+    expect(() => decode(bad(9, Infinity))).toThrow(/incarnation/);
+    expect(() => decode(Buffer.concat([item(encodeHostAlive(ping)).subarray(0, 6), encodeHostAlive(ping).subarray(0, 10)]))).toThrow(/truncated inside a host liveness item/);
   });
 
   it('rejects a frame cut anywhere inside an item, and a length that runs past the frame', () => {

@@ -1,0 +1,138 @@
+import type { AppendEntries, NodeId, RaftMessage } from '../messages/types';
+import { resetElectionDeadline } from './electionDeadline';
+import { Effects } from './effects';
+import type { RaftEvent } from './events';
+import { startRound } from './reads';
+import { currentConfig, LeaderState, RaftState } from './state';
+
+/*
+ * Quiescence (issue 19; docs/notes/quiescence.md): an idle group with a healthy quorum
+ * stops its heartbeats and election timers, so a host of many idle groups does almost
+ * nothing. A leader goes quiet at the end of a turn that leaves nothing to do; its last
+ * heartbeat, flagged `quiesce`, lets each caught-up follower stop its election timer.
+ * Anything of the group wakes it again: the leader then starts a fresh round (which wakes
+ * its followers) and counts no lease from before it; a follower draws a new deadline.
+ * Whether a quiet leader's voters are still there is the host's business
+ * (`HostLiveness`): it wakes its groups when a peer host stops answering.
+ */
+
+/**
+ * Whether this leader may go quiet now: quiescence is on, and nothing is under way —
+ * no read waits, no transfer, no repair; every entry is durable here and committed; every
+ * follower (voters, learners, members being removed) holds the whole log, has nothing in
+ * flight, no snapshot or entry read under way, and answered the latest round; the
+ * configuration is not joint.
+ *
+ * @example
+ * if (canQuiesce(s, s.role)) quiesce(s, s.role, fx);
+ */
+export function canQuiesce(s: RaftState, L: LeaderState): boolean {
+  const last = s.log.lastIndex;
+  if (!s.options.quiesce || s.quiet || s.repair || L.transfer || L.reads.length > 0 || L.readsBeforeCommit.length > 0) return false;
+  if (s.commitIndex !== last || s.durableIndex !== last || currentConfig(s).oldVoters !== undefined) return false;
+  for (const pr of L.progress.values()) {
+    if (pr.match !== last || pr.probing || pr.hasOutstanding || pr.snapshot || pr.reading || pr.ackedSeq !== L.seq) return false;
+  }
+  return true;
+}
+
+/**
+ * A leader goes quiet: one last heartbeat of the current round to every follower, flagged
+ * `quiesce`, then no ticks until something wakes it. Called at the end of a step.
+ *
+ * @example
+ * maybeQuiesce(s, fx); // fx.list: one AppendEntries { quiesce: true } per follower, or nothing
+ */
+export function maybeQuiesce(s: RaftState, fx: Effects): void {
+  if (s.quiet && s.role.name !== 'leader') s.electionDeadline = Infinity; // a quiet follower has no timer, whatever the step did
+  if (s.role.name !== 'leader' || !canQuiesce(s, s.role)) return;
+  s.quiet = true;
+  const L = s.role;
+  for (const [peer, pr] of L.progress) {
+    const heartbeat: AppendEntries = {
+      type: 'AppendEntries',
+      term: s.term,
+      leaderId: s.id,
+      prevLogIndex: pr.match,
+      prevLogTerm: s.log.termAt(pr.match) ?? 0,
+      entries: [],
+      leaderCommit: s.commitIndex,
+      seq: L.seq,
+      quiesce: true,
+    };
+    fx.sendNow(peer, heartbeat);
+    pr.commitSent = s.commitIndex;
+  }
+}
+
+/**
+ * A follower that got its leader's `quiesce` heartbeat (already handled as a heartbeat:
+ * term rules, consistency check, commit) goes quiet if it holds exactly what the leader
+ * committed, durably, and is not under repair: no election deadline until woken. Any other
+ * case keeps its timer (a lagging follower never goes quiet).
+ *
+ * @example
+ * maybeQuiesceFollower(s, heartbeat); // s.electionDeadline === Infinity when it went quiet
+ */
+export function maybeQuiesceFollower(s: RaftState, m: AppendEntries): void {
+  if (!m.quiesce || !s.options.quiesce || s.role.name !== 'follower' || m.term !== s.term || s.repair) return;
+  const last = s.log.lastIndex;
+  if (last !== m.leaderCommit || s.commitIndex !== last || s.durableIndex !== last || m.prevLogIndex !== last || s.installingSnapshot !== null) return;
+  s.quiet = true;
+  s.quietRound = m.seq;
+  s.electionDeadline = Infinity;
+}
+
+/**
+ * Wakes a quiet node, before `event` is handled. A leader starts a fresh round at once
+ * (its heartbeats wake the followers) and will date a lease only from a round started now
+ * or later (`leaseFloor`); its ticks resume. A follower draws a new election deadline and,
+ * unless its leader is the one that spoke, sends it a WakeUp: a follower's timer must
+ * never run while its leader sends no heartbeats, or it would campaign against a healthy
+ * leader. Not woken: a quiet leader by the answers to its own last heartbeat, a quiet
+ * follower by a heartbeat of its leader older than the `quiesce` one (delivered late):
+ * both say nothing new (`saysNothingNew`). Events that are not work or messages of the
+ * group (storage completions, timers) do not wake.
+ *
+ * @example
+ * maybeWake(s, { kind: 'propose', commands, tokens, requestId: 1 }, fx); // s.quiet === false
+ */
+export function maybeWake(s: RaftState, event: RaftEvent, fx: Effects): void {
+  if (!s.quiet || !wakes(s, event)) return;
+  s.quiet = false;
+  if (s.role.name === 'leader') {
+    s.role.leaseFloor = startRound(s, s.role, fx);
+  } else {
+    resetElectionDeadline(s);
+    const fromLeader = event.kind === 'message' && event.from === s.leaderId && event.message.term === s.term;
+    if (s.leaderId !== null && !fromLeader) fx.send(s.leaderId, { type: 'WakeUp', term: s.term });
+  }
+}
+
+function wakes(s: RaftState, event: RaftEvent): boolean {
+  switch (event.kind) {
+    case 'message':
+      return !saysNothingNew(s, event.from, event.message);
+    case 'wake':
+    case 'propose':
+    case 'read':
+    case 'changeConfig':
+    case 'transferLeadership':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * For a quiet leader: an answer to its last round that says nothing new (success, the
+ * whole log, this term and round). For a quiet follower: a heartbeat of its leader in
+ * this term from no later round than the `quiesce` one, carrying nothing it lacks.
+ */
+function saysNothingNew(s: RaftState, from: NodeId, m: RaftMessage): boolean {
+  if (m.term !== s.term) return false;
+  if (s.role.name === 'leader') {
+    return m.type === 'AppendEntriesResponse' && m.success && m.seq === s.role.seq && m.matchIndex === s.log.lastIndex;
+  }
+  return m.type === 'AppendEntries' && from === s.leaderId && m.seq <= s.quietRound && m.entries.length === 0 && m.leaderCommit <= s.commitIndex;
+}

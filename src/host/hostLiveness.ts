@@ -1,0 +1,154 @@
+import { Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
+import type { HostAlive, HostAliveEnvelope } from '../messages/liveness';
+import type { NodeId } from '../messages/types';
+import { TooManyPeerHostsError } from './hostErrors';
+
+/** What `HostLiveness` needs of the host's transport (`HostTransport.sendAlive` and `alive$`). */
+export interface LivenessLink {
+  sendAlive(to: NodeId, message: HostAlive): void;
+  readonly alive$: Observable<HostAliveEnvelope>;
+}
+
+export interface HostLivenessOptions {
+  readonly id: NodeId;
+  readonly link: LivenessLink;
+  readonly scheduler: SchedulerLike;
+  /**
+   * When each peer host is pinged: the host's shared heartbeat clock (`HeartbeatClocks`),
+   * so pings leave in the turn of the active groups' heartbeats, in their frames.
+   */
+  readonly ticks$: Observable<unknown>;
+  /** A peer host that answered no ping sent within this long is silent (the groups' minimum election timeout)... */
+  readonly timeout: number;
+  /**
+   * ... and for this many ticks (default 1): a stall of this host's own event loop moves the
+   * clock, but the answers that arrived meanwhile are still unread when the late tick runs
+   * (as CheckQuorum counts ticks too: `ceil(timeout / interval)`).
+   */
+  readonly silentTicks?: number;
+  /** Most peer hosts watched; pings from further hosts are ignored and reported once. */
+  readonly maxPeers?: number;
+  readonly report: (error: Error) => void;
+}
+
+/** What this host knows of one peer host. */
+interface Peer {
+  /** When the newest ping that the peer answered was sent (scheduler time). */
+  answeredAt: number;
+  /** Whether it had answered within `timeout` at the last check. */
+  alive: boolean;
+  /** Ticks since it last answered. */
+  ticksSilent: number;
+  /** Its incarnation and groups version as last heard, or null before the first word. */
+  incarnation: number | null;
+  groupsVersion: number;
+}
+
+/**
+ * Host-level failure detection for quiescence: one liveness ping per peer host and
+ * interval, however many groups (not one heartbeat per group), answered by the peer host
+ * itself. `wakeups$` emits — and the host wakes every quiet group it runs — when a peer
+ * host:
+ *
+ * - answers no ping sent within `timeout` (the groups' minimum election timeout), nor in
+ *   `silentTicks` ticks, once per silence: the groups whose leader is there then take their normal election path
+ *   (PreVote), and the leaders here whose voters are there run CheckQuorum again;
+ * - restarted (a new `incarnation`), or stopped or removed a group (`groupsVersion`
+ *   grew): a replica of a quiet group may have gone, or come back without its state.
+ *
+ * Waking every quiet group, not only those with a member on that host, is the simplest
+ * sound rule: it is rare, and a group with nothing to do goes quiet again after one round.
+ * A ping's answer counts from when the ping was sent, so "answered within the window"
+ * means the round trip started inside it. Peers are the hosts named by `watch` and those
+ * that ping this one.
+ *
+ * @example
+ * const liveness = new HostLiveness({ id: 'h1', link: transport, scheduler, ticks$: clocks.for(scheduler, 50), timeout: 150, report });
+ * liveness.watch(['h2', 'h3']);
+ * liveness.wakeups$.subscribe(() => wakeQuietGroups());
+ */
+export class HostLiveness {
+  private readonly wakes = new Subject<void>();
+  readonly wakeups$: Observable<void> = this.wakes.asObservable();
+  private readonly peers = new Map<NodeId, Peer>();
+  /** Send times of the pings still worth an answer, by seq (bounded: older than `timeout` are dropped). */
+  private readonly sentAt = new Map<number, number>();
+  private readonly subscription = new Subscription();
+  private readonly incarnation: number;
+  private groupsVersion = 0;
+  private seq = 0;
+  private overflowReported = false;
+
+  constructor(private readonly o: HostLivenessOptions) {
+    this.incarnation = o.scheduler.now();
+    this.subscription.add(o.link.alive$.subscribe(({ from, message }) => this.receive(from, message)));
+    this.subscription.add(o.ticks$.subscribe(() => this.tick()));
+  }
+
+  /** Starts watching these hosts (this host's own id is skipped). */
+  watch(hosts: readonly NodeId[]): void {
+    for (const host of hosts) this.peer(host);
+  }
+
+  /** A group stopped or was removed here: peers learn it from the next answer, and wake their quiet groups. */
+  groupStopped(): void {
+    this.groupsVersion++;
+  }
+
+  /** Stops pinging and answering. */
+  stop(): void {
+    this.subscription.unsubscribe();
+    this.wakes.complete();
+  }
+
+  private tick(): void {
+    const now = this.o.scheduler.now();
+    let wake = false;
+    for (const peer of this.peers.values()) {
+      const alive = now - peer.answeredAt < this.o.timeout || ++peer.ticksSilent < (this.o.silentTicks ?? 1);
+      if (peer.alive && !alive) wake = true;
+      peer.alive = alive;
+    }
+    for (const [seq, at] of this.sentAt) if (now - at >= this.o.timeout) this.sentAt.delete(seq);
+    this.sentAt.set(++this.seq, now);
+    for (const host of this.peers.keys()) this.o.link.sendAlive(host, this.message(false, this.seq));
+    if (wake) this.wakes.next();
+  }
+
+  private receive(from: NodeId, m: HostAlive): void {
+    const peer = this.peer(from);
+    if (!peer) return;
+    const changed = peer.incarnation !== null && (peer.incarnation !== m.incarnation || peer.groupsVersion !== m.groupsVersion);
+    peer.incarnation = m.incarnation;
+    peer.groupsVersion = m.groupsVersion;
+    if (m.reply) {
+      const at = this.sentAt.get(m.seq);
+      if (at !== undefined && at > peer.answeredAt) {
+        peer.answeredAt = at;
+        peer.ticksSilent = 0;
+      }
+    } else {
+      this.o.link.sendAlive(from, this.message(true, m.seq));
+    }
+    if (changed) this.wakes.next();
+  }
+
+  private peer(host: NodeId): Peer | undefined {
+    if (host === this.o.id) return undefined;
+    let peer = this.peers.get(host);
+    if (peer) return peer;
+    if (this.peers.size >= (this.o.maxPeers ?? 4096)) {
+      if (!this.overflowReported) this.o.report(new TooManyPeerHostsError(this.o.maxPeers ?? 4096, host));
+      this.overflowReported = true;
+      return undefined;
+    }
+    // A new peer counts as heard from now: it gets one timeout to answer.
+    peer = { answeredAt: this.o.scheduler.now(), alive: true, ticksSilent: 0, incarnation: null, groupsVersion: 0 };
+    this.peers.set(host, peer);
+    return peer;
+  }
+
+  private message(reply: boolean, seq: number): HostAlive {
+    return { type: 'HostAlive', reply, seq, incarnation: this.incarnation, groupsVersion: this.groupsVersion };
+  }
+}

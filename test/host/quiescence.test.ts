@@ -1,0 +1,101 @@
+/**
+ * Quiescence of idle groups on hosts of groups (issue 19, deliverable 4), on the in-memory
+ * network and virtual time with fixed seeds: idle groups go quiet, work wakes them, and a
+ * failure of a quiet leader's host is noticed through host liveness.
+ */
+import type { Envelope, NodeId } from '../../src/messages/types';
+import type { InterceptRule } from '../../src/transports/memoryHubIntercept';
+import { Hosts } from './hostHarness';
+
+const H3 = ['h1', 'h2', 'h3'];
+const GROUPS = Array.from({ length: 12 }, (_, i) => `g${i + 1}`);
+const HEARTBEAT = 50; // the harness's heartbeatInterval
+
+const isGroupMessage = (e: Envelope) => 'group' in e;
+const isLiveness = (e: Envelope) => (e.message as { type: string }).type === 'HostAlive';
+
+describe('quiescence on 3 hosts × 12 groups (in-memory network, virtual time)', () => {
+  let hosts: Hosts;
+  let groupMessages: InterceptRule;
+  let liveness: InterceptRule;
+
+  async function start(seed: number): Promise<void> {
+    hosts = new Hosts(H3, seed);
+    groupMessages = hosts.hub.intercept(isGroupMessage, 'pass', { limit: 1_000_000 });
+    liveness = hosts.hub.intercept(isLiveness, 'pass', { limit: 1_000_000 });
+    for (const g of GROUPS) await hosts.create(g, H3);
+    await hosts.waitFor(() => GROUPS.every((g) => hosts.leaderOf(g, H3) !== null), 'a leader in every group');
+  }
+
+  /** Group messages sent during the next `intervals` heartbeat intervals. */
+  async function groupMessagesDuring(intervals: number): Promise<number> {
+    const before = groupMessages.seen.length;
+    await hosts.clock.advance(intervals * HEARTBEAT);
+    return groupMessages.seen.length - before;
+  }
+
+  afterEach(async () => {
+    await hosts.stopAll();
+  });
+
+  it('idle groups go quiet: no group message at all for 20 heartbeat intervals, only one liveness ping and answer per host pair and interval', async () => {
+    await start(1);
+    await hosts.clock.advance(10 * HEARTBEAT); // elections settle; every group goes quiet
+    const livenessBefore = liveness.seen.length;
+    expect(await groupMessagesDuring(20)).toBe(0);
+    // 3 hosts, each pinging 2 peers and answering 2 pings per interval: 12 per interval.
+    const pings = liveness.seen.length - livenessBefore;
+    expect(pings).toBeGreaterThanOrEqual(12 * 19);
+    expect(pings).toBeLessThanOrEqual(12 * 21);
+    // Leaders stay where they were: nobody campaigned.
+    const leaders = GROUPS.map((g) => hosts.leaderOf(g, H3));
+    await hosts.clock.advance(2_000);
+    expect(GROUPS.map((g) => hosts.leaderOf(g, H3))).toEqual(leaders);
+  });
+
+  it('a proposal wakes its group and commits; the group goes quiet again, the others never woke', async () => {
+    await start(2);
+    await hosts.clock.advance(10 * HEARTBEAT);
+    const before = groupMessages.seen.length;
+    await hosts.commit('g5', H3, 'hello');
+    const woken = new Set(groupMessages.seen.slice(before).map((e) => (e as Envelope & { group: string }).group));
+    expect([...woken]).toEqual(['g5']);
+    await hosts.clock.advance(5 * HEARTBEAT);
+    expect(await groupMessagesDuring(20)).toBe(0);
+  });
+
+  it('a crashed leader host (cut off both ways): every group it led elects a leader elsewhere and commits', async () => {
+    await start(3);
+    await hosts.clock.advance(10 * HEARTBEAT);
+    const ledByH1 = GROUPS.filter((g) => hosts.leaderOf(g, H3) === 'h1');
+    expect(ledByH1.length).toBeGreaterThan(0);
+    hosts.hub.isolate('h1');
+    const survivors = ['h2', 'h3'];
+    await hosts.waitFor(() => ledByH1.every((g) => survivors.includes(hosts.leaderOf(g, survivors) ?? '')), 'a new leader on h2 or h3 for every group h1 led');
+    for (const g of ledByH1) await hosts.commit(g, survivors, `after ${g}`);
+  });
+
+  it('a partitioned quiet leader serves no lease read: the read waits for a round nobody answers, and fails when it steps down', async () => {
+    await start(4);
+    await hosts.clock.advance(10 * HEARTBEAT);
+    const ledByH1 = GROUPS.filter((g) => hosts.leaderOf(g, H3) === 'h1');
+    expect(ledByH1.length).toBeGreaterThan(0);
+    hosts.hub.isolate('h1');
+    const reads = ledByH1.map((g) => hosts.node('h1', g).read({ lease: true }).then(() => 'served', (e: Error) => e.constructor.name));
+    await hosts.waitFor(() => ledByH1.every((g) => hosts.node('h1', g).followers() === null), 'h1 steps down in every group it led');
+    expect(await Promise.all(reads)).toEqual(ledByH1.map(() => 'NotLeaderError'));
+  });
+
+  it('a one-way partition of a quiet leader host (its messages are lost, it still hears the others): its groups elect elsewhere, and it learns of the new leaders', async () => {
+    await start(5);
+    await hosts.clock.advance(10 * HEARTBEAT);
+    const ledByH1 = GROUPS.filter((g) => hosts.leaderOf(g, H3) === 'h1');
+    expect(ledByH1.length).toBeGreaterThan(0);
+    for (const to of ['h2', 'h3'] as NodeId[]) hosts.hub.block('h1', to);
+    const survivors = ['h2', 'h3'];
+    await hosts.waitFor(() => ledByH1.every((g) => survivors.includes(hosts.leaderOf(g, survivors) ?? '')), 'a new leader on h2 or h3 for every group h1 led');
+    for (const g of ledByH1) await hosts.commit(g, survivors, `after ${g}`);
+    // h1 hears the new leaders' heartbeats: it follows them, and leads none of these groups.
+    await hosts.waitFor(() => ledByH1.every((g) => hosts.leaderOf(g, H3) !== null && hosts.leaderOf(g, H3) !== 'h1'), 'h1 follows the new leaders');
+  });
+});
