@@ -3,6 +3,7 @@ import { resetElectionDeadline } from './electionDeadline';
 import { Effects } from './effects';
 import type { RaftEvent } from './events';
 import { startRound } from './reads';
+import { heartbeatMessage } from './send';
 import { currentConfig, LeaderState, RaftState } from './state';
 
 /*
@@ -49,18 +50,7 @@ export function maybeQuiesce(s: RaftState, fx: Effects): void {
   s.quiet = true;
   const L = s.role;
   for (const [peer, pr] of L.progress) {
-    const heartbeat: AppendEntries = {
-      type: 'AppendEntries',
-      term: s.term,
-      leaderId: s.id,
-      prevLogIndex: pr.match,
-      prevLogTerm: s.log.termAt(pr.match) ?? 0,
-      entries: [],
-      leaderCommit: s.commitIndex,
-      seq: L.seq,
-      quiesce: true,
-    };
-    fx.sendNow(peer, heartbeat);
+    fx.sendNow(peer, heartbeatMessage(s, pr, L.seq, true));
     pr.commitSent = s.commitIndex;
   }
 }

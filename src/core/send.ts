@@ -100,7 +100,18 @@ function payloadBytes(entries: readonly Entry[]): number {
  */
 export function sendHeartbeat(s: RaftState, peer: NodeId, pr: Progress, fx: Effects, notice = false): void {
   if (s.role.name !== 'leader') return;
-  const heartbeat: AppendEntries = {
+  const heartbeat = heartbeatMessage(s, pr, s.role.seq);
+  if (notice) fx.sendNotice(peer, heartbeat);
+  else fx.sendNow(peer, heartbeat);
+  pr.commitSent = s.commitIndex;
+}
+
+/**
+ * The empty AppendEntries a leader sends as a heartbeat to a follower at `pr.match`, in
+ * round `seq`; with `quiesce`, the last one before the group goes quiet.
+ */
+export function heartbeatMessage(s: RaftState, pr: Progress, seq: number, quiesce = false): AppendEntries {
+  return {
     type: 'AppendEntries',
     term: s.term,
     leaderId: s.id,
@@ -108,11 +119,9 @@ export function sendHeartbeat(s: RaftState, peer: NodeId, pr: Progress, fx: Effe
     prevLogTerm: s.log.termAt(pr.match) ?? 0,
     entries: [],
     leaderCommit: s.commitIndex,
-    seq: s.role.seq,
+    seq,
+    ...(quiesce ? { quiesce: true } : {}),
   };
-  if (notice) fx.sendNotice(peer, heartbeat);
-  else fx.sendNow(peer, heartbeat);
-  pr.commitSent = s.commitIndex;
 }
 
 /**
