@@ -66,6 +66,8 @@ describe('hosts of Raft groups over TCP on 127.0.0.1, with files', () => {
     for (const [id, t] of await openTransports(HOSTS)) transports.set(id, t);
     const inbound = new Map(HOSTS.map((h) => [h, 0]));
     for (const [id, t] of transports) t.inbound$.subscribe(() => inbound.set(id, inbound.get(id)! + 1));
+    // Host liveness pings and answers travel in frames too (alone when no group message is due).
+    for (const [id, t] of transports) t.alive$?.subscribe(() => inbound.set(id, inbound.get(id)! + 1));
     for (const id of HOSTS) {
       const dataDir = dirs.make();
       dataDirs.set(id, dataDir);
