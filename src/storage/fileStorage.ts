@@ -13,7 +13,7 @@ import { FileHandleLike, FileSystem, nodeFileSystem, syncDirectory } from './fil
 import { HardState, SnapshotMeta } from '../messages/persisted';
 import { INITIAL_HARD_STATE, PersistedState, SnapshotWriter, Storage, StorageDamage } from './storage';
 import { BatchedWrites } from './batchedWrites';
-import { OpenWriter, SnapshotSlot } from './snapshotSlot';
+import { OpenWriter, SnapshotSlot, viewAfterSnapshot } from './snapshotSlot';
 
 export {
   CorruptLogError,
@@ -380,9 +380,8 @@ export class FileStorage implements Storage {
       return this.enqueue(BARRIER, {});
     }
     // The call-time view: appends called from now on see the compacted log.
-    const compactedThrough = Math.max(this.compactedThrough, discardLog ? meta.index : compactUpTo);
-    this.compactedThrough = compactedThrough;
-    this.lastIndex = discardLog ? compactedThrough : Math.max(this.lastIndex, compactedThrough);
+    ({ compactedThrough: this.compactedThrough, lastIndex: this.lastIndex } = viewAfterSnapshot({ compactedThrough: this.compactedThrough, lastIndex: this.lastIndex }, meta.index, compactUpTo, discardLog));
+    const compactedThrough = this.compactedThrough;
     this.recovered = null;
     // The chunks' fdatasync starts now, overlapping the writes queued before the commit.
     const synced = staged.sync();

@@ -14,7 +14,7 @@ import type { GroupLog } from './sharedLogGroups';
 import { damageBody, encodeGroupRecord, GroupRecordKind, hardStateBody } from './sharedLogRecords';
 import { snapshotDir, SnapshotsAtOpen } from './sharedLogRecovery';
 import type { PersistedState, SnapshotWriter, Storage, StorageDamage } from './storage';
-import { OpenWriter, SnapshotSlot } from './snapshotSlot';
+import { OpenWriter, SnapshotSlot, viewAfterSnapshot } from './snapshotSlot';
 
 /**
  * One Raft group's `Storage` on its host's `SharedLog`: what a group's node is given when
@@ -265,9 +265,8 @@ export class SharedLogStorage implements Storage {
       staged.discard().catch(() => undefined);
       return this.run(() => this.log.barrier());
     }
-    const compactedThrough = Math.max(this.compactedThrough, discardLog ? meta.index : compactUpTo);
-    this.compactedThrough = compactedThrough;
-    this.lastIndex = discardLog ? compactedThrough : Math.max(this.lastIndex, compactedThrough);
+    ({ compactedThrough: this.compactedThrough, lastIndex: this.lastIndex } = viewAfterSnapshot({ compactedThrough: this.compactedThrough, lastIndex: this.lastIndex }, meta.index, compactUpTo, discardLog));
+    const compactedThrough = this.compactedThrough;
     this.recovered = null;
     // The chunks' fdatasync starts now; the commit (and this group's later calls) enter the
     // shared log's queue once it is done, so it never holds up the other groups.

@@ -143,3 +143,21 @@ export class SnapshotSlot {
     if (this.writer === writer) this.writer = null;
   }
 }
+
+/** A storage's call-time view of its log: what appends called from now on are checked against. */
+export interface LogView {
+  readonly compactedThrough: number;
+  readonly lastIndex: number;
+}
+
+/**
+ * The call-time view once a snapshot at `index` is committed: compacted through
+ * `compactUpTo` (through `index` with `discardLog`, which also drops every later entry).
+ *
+ * @example
+ * viewAfterSnapshot({ compactedThrough: 0, lastIndex: 40 }, 30, 20, false); // { compactedThrough: 20, lastIndex: 40 }
+ */
+export function viewAfterSnapshot(view: LogView, index: number, compactUpTo: number, discardLog: boolean): LogView {
+  const compactedThrough = Math.max(view.compactedThrough, discardLog ? index : compactUpTo);
+  return { compactedThrough, lastIndex: discardLog ? compactedThrough : Math.max(view.lastIndex, compactedThrough) };
+}
