@@ -143,6 +143,11 @@ export class EtcdCluster {
     return this.members.map((m) => m.process.pid!).filter((pid) => pid !== undefined);
   }
 
+  /** Each member's name, process id and client port. */
+  memberList(): { name: string; pid: number; clientPort: number }[] {
+    return this.members.map((m) => ({ name: m.name, pid: m.process.pid!, clientPort: m.clientPort }));
+  }
+
   /** The client address of the member all members call leader (waits up to `timeoutMs`). */
   async leaderAddress(timeoutMs = 10_000): Promise<{ host: string; port: number }> {
     const deadline = nowMs() + timeoutMs;
