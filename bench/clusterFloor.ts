@@ -118,6 +118,41 @@ export function dsyncBandwidth(dir: string, blockBytes: number, ms: number): Ban
   return { blockBytes, writes, seconds, mbPerSec: (writes * blockBytes) / 1e6 / seconds };
 }
 
+/**
+ * The disk's bandwidth for each of `writers` durable writers at once, as a three-node
+ * cluster on one machine writes: each appends `blockBytes` blocks to its own O_DSYNC file
+ * (async writes, so they run together in the thread pool) for `ms` milliseconds. The
+ * result is the slowest writer's, in the shape of `dsyncBandwidth`: what one replica
+ * can write while the other two write too, the honest reference for a cluster on one disk.
+ */
+export async function sharedDsyncBandwidth(dir: string, blockBytes: number, ms: number, writers = 3): Promise<BandwidthResult> {
+  const block = Buffer.alloc(blockBytes, 0x64);
+  const wrapAt = Math.max(blockBytes, Math.floor(2 ** 30 / blockBytes) * blockBytes);
+  const start = nowMs();
+  const counts = await Promise.all(
+    Array.from({ length: writers }, async (_, i) => {
+      const file = path.join(dir, `shared-dsync-${i}.bin`);
+      const handle = await openDsync(file);
+      let writes = 0;
+      let position = 0;
+      try {
+        while (nowMs() - start < ms) {
+          await handle.write(block, 0, blockBytes, position);
+          writes++;
+          position = (position + blockBytes) % wrapAt;
+        }
+      } finally {
+        await handle.close();
+        await fsp.rm(file, { force: true });
+      }
+      return writes;
+    }),
+  );
+  const seconds = (nowMs() - start) / 1000;
+  const writes = Math.min(...counts);
+  return { blockBytes, writes, seconds, mbPerSec: (writes * blockBytes) / 1e6 / seconds };
+}
+
 /** An append-only file whose writes are durable when they return (O_DSYNC), like the WAL's. */
 async function openDsync(file: string): Promise<fsp.FileHandle> {
   return fsp.open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC | fsConstants.O_DSYNC, 0o644);
