@@ -205,9 +205,9 @@ export class Applier {
   }
 }
 
-/** What an item weighs in a slice: an entry its payload, snapshot work nothing. */
+/** What an item weighs in a slice: an entry its payload (without making a received entry's view), snapshot work nothing. */
 function itemBytes(item: Item): number {
-  return 'index' in item ? item.data.length : 0;
+  return 'index' in item ? entrySize(item) : 0;
 }
 
 /** Settles when a promise resolves or an observable emits its first value or completes. */
