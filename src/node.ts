@@ -6,6 +6,7 @@ import type { Effect } from './core/effects';
 import { ApplyFailedError, NodeStoppedError, NotLeaderError, ProposalDroppedError, RaftError, StorageFailedError } from './errors';
 import { CommittedEntry, EMPTY_DATA, EntryKind } from './messages/entry';
 import type { NodeId } from './messages/types';
+import { Broadcast } from './operators/broadcast';
 import { serializeTurns } from './operators/serializeTurns';
 import { bootstrapConfig, ResolvedOptions, resolveOptions } from './options';
 import { RoleSwitch } from './states/roleSwitch';
@@ -48,10 +49,9 @@ export function createRaftNode(options: RaftNodeOptions): RaftNode {
 }
 
 /**
- * The facade: public streams and calls on one side; on the other, the runtime composed
- * in `start()` — inbound RPCs, role timers, client calls and storage completions merged
- * into one serialized stream of events, each turned by `step` into effects that the
- * `EffectDriver` hands to the part of the runtime that carries them out.
+ * The facade: public streams and calls; behind them the runtime composed in `start()` —
+ * inbound RPCs, role timers, client calls and storage completions merged into one
+ * serialized stream of events, each turned by `step` into effects the `EffectDriver` carries out.
  */
 class Node implements RaftNode, HasTestHooks {
   readonly id: NodeId;
@@ -66,11 +66,11 @@ class Node implements RaftNode, HasTestHooks {
   private readonly options: ResolvedOptions;
   private readonly published: StatePublisher;
   private readonly errors = new Subject<Error>();
-  private readonly committed = new Subject<CommittedEntry>();
-  readonly committed$: Observable<CommittedEntry> = this.committed.asObservable();
+  private readonly committed = new Broadcast<CommittedEntry>();
+  readonly committed$: Observable<CommittedEntry> = this.committed.observable;
   readonly errors$: Observable<Error> = this.errors.asObservable();
   /** Events raised outside the turn (completions, requests, test hooks), fed to the loop. */
-  private readonly feedback = new Subject<RaftEvent>();
+  private readonly feedback = new Broadcast<RaftEvent>();
   private readonly tracker = new ProposalTracker();
   private readonly requests: OpenRequests<ClientRequest>;
   private readonly intake: ClientIntake;
@@ -81,7 +81,7 @@ class Node implements RaftNode, HasTestHooks {
   /** Hands committed entries to the application, in order, and reports them applied. */
   private readonly applier: Applier;
   private readonly acks = new AppliedAcks({ stepApplied: (i) => stepAt(this.state!, { kind: 'applied', index: i }, this.options.scheduler.now()), feedback: (i) => this.feedback.next({ kind: 'applied', index: i }), fail: (e) => this.failStop(e) });
-  private readonly durableSteps = new Subject<DurableStep>();
+  private readonly durableSteps = new Broadcast<DurableStep>();
   private readonly roles: RoleSwitch;
   /** What tests set before the node has started (see `testHooks.ts`). */
   private readonly atStart: StartSettings = { plantedBug: null };
@@ -201,8 +201,8 @@ class Node implements RaftNode, HasTestHooks {
       this.roles.takeResponses(acceptedMessages(o.transport.inbound$, new PeerFilter(this.id), () => s.configs, (e) => this.errors.next(e))),
       this.roles.events$,
       this.intake.events$,
-      this.feedback,
-      this.durableSteps.pipe(durableWrites(o.storage, (m) => o.transport.send(m.to, m.message))),
+      this.feedback.observable,
+      this.durableSteps.observable.pipe(durableWrites(o.storage, (m) => o.transport.send(m.to, m.message))),
       needsMarkerRepair(s) ? repairEvents(() => this.intake.propose(EntryKind.Noop, EMPTY_DATA), o.storage, o.scheduler, o.electionTimeout.max) : EMPTY,
     );
     const turns$ = events$.pipe(serializeTurns(), stepEach(s, () => o.scheduler.now()));

@@ -1,8 +1,9 @@
-import { filter, finalize, firstValueFrom, isObservable, map, Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
+import { filter, finalize, firstValueFrom, isObservable, map, Observable, SchedulerLike, Subscription } from 'rxjs';
 import { ApplyFailedError, NodeStoppedError } from '../errors';
 import { entrySize } from '../messages/blockEntry';
 import { CommittedEntry, Entry, EntryKind } from '../messages/entry';
 import { applyInOrder, ApplyResult } from '../operators/applyInOrder';
+import { Broadcast } from '../operators/broadcast';
 import type { ProposalTracker } from './proposals';
 import { decodeSessionCommand, SessionTable } from './sessions';
 import type { StateMachine } from '../api';
@@ -14,8 +15,8 @@ export interface ApplierDeps {
   readonly sessions: SessionTable;
   /** Proposals made here, settled as their entries are applied. */
   readonly tracker: ProposalTracker;
-  /** `committed$`'s subject: each command, after it was applied. */
-  readonly committed: Subject<CommittedEntry>;
+  /** Where `committed$` gets each command, after it was applied. */
+  readonly committed: Pick<Broadcast<CommittedEntry>, 'next'>;
   /** Called with the payload size of every applied entry (the snapshot policy counts bytes). */
   readonly noteApplied: (bytes: number) => void;
   /** Reports progress to the engine: every entry up to `index` is applied (see `AppliedAcks`). */
@@ -71,7 +72,7 @@ export const APPLY_SLICE = { entries: 256, bytes: 1 << 20 } as const;
  * applier.push(effect.entries); // for each { type: 'apply' } effect
  */
 export class Applier {
-  private readonly input = new Subject<readonly Item[]>();
+  private readonly input = new Broadcast<readonly Item[]>();
   /** Entries at or below this index are covered by a restored snapshot: skipped. */
   private restoredTo = 0;
   /** The last index applied (or covered by a restored snapshot). */
@@ -85,7 +86,7 @@ export class Applier {
 
   /** Subscribes the apply pipeline; unsubscribe to stop it (what is queued is dropped). */
   start(): Subscription {
-    return this.input
+    return this.input.observable
       .pipe(
         applyInOrder((item: Item) => this.applyOne(item), { scheduler: this.deps.slices, maxItems: APPLY_SLICE.entries, maxBytes: APPLY_SLICE.bytes, bytesOf: itemBytes }),
         filter((item): item is Entry => 'index' in item),

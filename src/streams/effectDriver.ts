@@ -1,4 +1,3 @@
-import type { Subject } from 'rxjs';
 import type { Effect } from '../core/effects';
 import type { RaftState } from '../core/state';
 import { LeaderOverloadedError, NotLeaderError, ProposalDroppedError, RaftError } from '../errors';
@@ -13,11 +12,12 @@ import type { MembershipRequests } from './membershipRequests';
 import type { OpenRequests } from './openRequests';
 import type { PendingProposal, ProposalTracker } from './proposals';
 import type { SnapshotDriver } from './snapshots';
+import type { Broadcast } from '../operators/broadcast';
 
 /** What the effect driver hands each effect to. */
 export interface EffectDriverDeps {
   /** Writes and sends, in order (carried out by `durableWrites`). */
-  readonly durableSteps: Subject<DurableStep>;
+  readonly durableSteps: Pick<Broadcast<DurableStep>, 'next'>;
   readonly notices: CommitNotices;
   readonly tracker: ProposalTracker;
   readonly requests: OpenRequests<ClientRequest>;
