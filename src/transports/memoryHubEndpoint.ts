@@ -1,6 +1,7 @@
 import { Observable, Subject } from 'rxjs';
 import type { Envelope, NodeId } from '../messages/types';
 import type { GroupEnvelope } from './hostTransport';
+import { Broadcast } from '../operators/broadcast';
 
 /** What an endpoint of the in-memory network needs from its hub. */
 export interface HubRoutes {
@@ -32,9 +33,9 @@ export function isGrouped(envelope: Envelope): envelope is GroupEnvelope {
  * }
  */
 export abstract class HubEndpointBase<E extends Envelope> implements HubEndpoint {
-  private readonly inbound = new Subject<E>();
+  private readonly inbound = new Broadcast<E>();
   protected readonly errors = new Subject<Error>();
-  readonly inbound$: Observable<E> = this.inbound.asObservable();
+  readonly inbound$: Observable<E> = this.inbound.observable;
   readonly errors$: Observable<Error> = this.errors.asObservable();
   protected closed = false;
 

@@ -13,6 +13,7 @@ import { HandshakeBudget, PendingHandshake } from './tcpHandshakeBudget';
 import { LinkHost, PeerAddress, PeerLink, TcpPeerStats } from './tcpPeerLink';
 import type { Transport } from './transport';
 import { NODE_WIRE, TcpWire, WireEnvelope } from './tcpWire';
+import { Broadcast } from '../operators/broadcast';
 
 /** Certificates for mutual TLS. Every node's certificate names its node id (CN or SAN). */
 export interface TcpTlsOptions {
@@ -186,9 +187,9 @@ export function tcpTransport(options: TcpTransportOptions): TcpTransport {
 
 /** The transport made by `tcpTransport`. */
 export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown> {
-  private readonly inbound = new Subject<Envelope>();
+  private readonly inbound = new Broadcast<Envelope>();
   private readonly errors = new Subject<Error>();
-  readonly inbound$: Observable<Envelope> = this.inbound.asObservable();
+  readonly inbound$: Observable<Envelope> = this.inbound.observable;
   readonly errors$: Observable<Error> = this.errors.asObservable();
 
   readonly selfId: NodeId;
