@@ -187,6 +187,9 @@ class BenchCluster {
       followerSysMicrosPerWrite: followers.reduce((sum, id) => sum + delta(id, 'sysMicros'), 0) / Math.max(1, followers.length) / writes,
       leaderFramesPerWrite: delta(leader, 'framesSent') / writes,
       followerFramesPerWrite: followers.reduce((sum, id) => sum + delta(id, 'framesSent'), 0) / Math.max(1, followers.length) / writes,
+      // Garbage-collection pauses as a share of the time the event loop was busy (issue 17: ≤ 5%); followers: the higher.
+      leaderGcPercent: (100 * delta(leader, 'gcMicros')) / delta(leader, 'loopBusyMicros'),
+      followerGcPercent: Math.max(...followers.map((id) => (100 * delta(id, 'gcMicros')) / delta(id, 'loopBusyMicros'))),
       // Counted per term: NaN when the leader lost its role during the level (its count restarted).
       storageReadsPerSec: delta(leader, 'storageReads') >= 0 ? delta(leader, 'storageReads') / seconds : NaN,
     };
@@ -708,6 +711,12 @@ function report(o: Options, runs: RunResult[], steal: number | null, loadAtStart
   }
   const lib256 = library.find((l) => l.concurrency === 256);
   if (lib256) targets.push(`library API, 256 proposers: ${fmtRate(lib256.writesPerSec)} ≥ 50,000 writes/s: ${check(lib256.writesPerSec >= 50_000)}`);
+  const busy = [...library, ...o.httpClients.flatMap((k) => httpLoads[k])].filter((l) => l.concurrency >= 16 && l.counters);
+  if (busy.length) {
+    const gc = busy.map((l) => ({ level: l.concurrency, worst: Math.max(l.counters!.leaderGcPercent ?? NaN, l.counters!.followerGcPercent ?? NaN) }));
+    const worst = gc.reduce((a, b) => (b.worst > a.worst ? b : a));
+    targets.push(`GC ≤ 5% of the event loop's busy time on every node, 16 or more proposers/clients: worst ${worst.worst.toFixed(1)}% (at ${worst.level}): ${check(worst.worst <= 5)}`);
+  }
   for (const kind of o.httpClients) {
     const http64 = httpLoads[kind].find((l) => l.concurrency === 64);
     if (http64) targets.push(`HTTP API (${kind} client), 64 clients: ${fmtRate(http64.writesPerSec)} ≥ 10,000 writes/s: ${check(http64.writesPerSec >= 10_000)}`);

@@ -16,6 +16,7 @@
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { encodeCommand, Op } from '../examples/kv/commands';
 import { runKvServerMain } from '../examples/kv/main';
 import type { KvServer } from '../examples/kv/server';
@@ -42,6 +43,10 @@ export interface NodeCounters {
   readonly rssBytes?: number;
   /** V8 heap in use now, bytes (after a full GC where the process can force one). */
   readonly heapBytes?: number;
+  /** Time the event loop was busy (not waiting for I/O) so far, µs (`eventLoopUtilization().active`). */
+  readonly loopBusyMicros?: number;
+  /** Time in garbage-collection pauses so far, µs (the durations of `gc` performance entries). */
+  readonly gcMicros?: number;
 }
 
 interface LoadArgs {
@@ -49,6 +54,15 @@ interface LoadArgs {
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly valueBytes: number;
+}
+
+/** Sums the garbage collector's pauses from now on, µs. */
+function gcPauses(): () => number {
+  let micros = 0;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) micros += entry.duration * 1000;
+  }).observe({ entryTypes: ['gc'] });
+  return () => micros;
 }
 
 function framesSent(server: KvServer): number {
@@ -98,6 +112,7 @@ function echo(): Promise<number> {
 
 void runKvServerMain(process.argv.slice(2), (server) => {
   if (traceWanted()) traceRolesAndStalls(server.node.role$);
+  const gcMicros = gcPauses();
   return {
     load: (args) => load(server, args as LoadArgs),
     echo: () => echo(),
@@ -110,7 +125,7 @@ void runKvServerMain(process.argv.slice(2), (server) => {
     counters: async (): Promise<NodeCounters> => {
       const cpu = process.cpuUsage();
       const ru = process.resourceUsage();
-      return { cpuMicros: cpu.user + cpu.system, fsyncs: server.storage.syncs, framesSent: framesSent(server), vcsw: ru.voluntaryContextSwitches + ru.involuntaryContextSwitches, sysMicros: cpu.system, storageReads: storageReads(server) };
+      return { cpuMicros: cpu.user + cpu.system, fsyncs: server.storage.syncs, framesSent: framesSent(server), vcsw: ru.voluntaryContextSwitches + ru.involuntaryContextSwitches, sysMicros: cpu.system, storageReads: storageReads(server), loopBusyMicros: performance.eventLoopUtilization().active * 1000, gcMicros: gcMicros() };
     },
   };
 });
