@@ -43,6 +43,8 @@ export interface GroupsPhaseOptions {
   readonly quiesce: boolean;
   /** Where progress lines go. */
   readonly note: (line: string) => void;
+  /** Where the host processes of a group count write their CPU profiles (`node --cpu-prof`), or null for none. */
+  readonly profileDir?: (groups: number) => string | null;
 }
 
 /** One failover: a host process killed, the groups it led re-elected elsewhere. */
@@ -92,6 +94,8 @@ export interface GroupsLevelResult {
   /** Median over the hosts that ran proposers. */
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** CPU time of the three processes together per acknowledged write, µs: the cost of a write whatever else loads the machine. */
+  readonly cpuMicrosPerWrite: number;
   readonly errors: Record<string, number>;
   readonly hosts: readonly GroupsHostResult[];
 }
@@ -101,7 +105,7 @@ export async function groupsPhase(o: GroupsPhaseOptions): Promise<GroupsPhaseRes
   const results: GroupsPhaseResult = { levels: [], failovers: [] };
   for (const groups of o.groups) {
     const started = nowMs();
-    const cluster = await GroupsCluster.start(groups, o);
+    const cluster = await GroupsCluster.start(groups, o, o.profileDir?.(groups) ?? null);
     try {
       o.note(`  ${groups} group(s): 3 processes ready after ${((nowMs() - started) / 1000).toFixed(1)} s`);
       await cluster.balanced();
@@ -121,14 +125,14 @@ export function groupsReport(phase: GroupsPhaseResult): string[] {
   const out = [
     '',
     'many groups per process (sharded KV, library API; proposer w writes to group w mod N in the process leading it):',
-    '| groups | proposers | writes/s (all) | p50 ms | p99 ms | fsyncs/s per host       | CPU % per host       | RSS MB per host      | heap MB per host     | leads per host | errors |',
-    '|-------:|----------:|---------------:|-------:|-------:|-------------------------|----------------------|----------------------|----------------------|----------------|--------|',
+    '| groups | proposers | writes/s (all) | p50 ms | p99 ms | fsyncs/s per host       | CPU % per host       | CPU µs per write | RSS MB per host      | heap MB per host     | leads per host | errors |',
+    '|-------:|----------:|---------------:|-------:|-------:|-------------------------|----------------------|-----------------:|----------------------|----------------------|----------------|--------|',
   ];
   for (const r of results) {
     const per = (f: (h: GroupsHostResult) => string) => r.hosts.map(f).join(' / ');
     const errors = Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(', ') || '-';
     out.push(
-      `| ${String(r.groups).padStart(6)} | ${String(r.concurrency).padStart(9)} | ${fmt(r.writesPerSec).padStart(14)} | ${fmt(r.p50Ms, 2).padStart(6)} | ${fmt(r.p99Ms, 2).padStart(6)} | ${per((h) => fmt(h.fsyncsPerSec)).padEnd(23)} | ${per((h) => fmt(h.cpuPercent)).padEnd(20)} | ${per((h) => fmt(h.rssMb)).padEnd(20)} | ${per((h) => fmt(h.heapMb)).padEnd(20)} | ${per((h) => String(h.leads)).padEnd(14)} | ${errors} |`,
+      `| ${String(r.groups).padStart(6)} | ${String(r.concurrency).padStart(9)} | ${fmt(r.writesPerSec).padStart(14)} | ${fmt(r.p50Ms, 2).padStart(6)} | ${fmt(r.p99Ms, 2).padStart(6)} | ${per((h) => fmt(h.fsyncsPerSec)).padEnd(23)} | ${per((h) => fmt(h.cpuPercent)).padEnd(20)} | ${fmt(r.cpuMicrosPerWrite).padStart(16)} | ${per((h) => fmt(h.rssMb)).padEnd(20)} | ${per((h) => fmt(h.heapMb)).padEnd(20)} | ${per((h) => String(h.leads)).padEnd(14)} | ${errors} |`,
     );
   }
   const ratio = (g: number, c: number) => results.find((r) => r.groups === g && r.concurrency === c)?.writesPerSec ?? NaN;
@@ -174,12 +178,14 @@ class GroupsCluster {
     private readonly root: string,
     readonly groups: number,
     private readonly note: (line: string) => void,
+    private readonly nodeArgs: readonly string[],
   ) {
     process.once('exit', this.cleanup);
   }
 
-  static async start(groups: number, o: Pick<GroupsPhaseOptions, 'groupStorage' | 'electionTimeout' | 'quiesce' | 'note'>): Promise<GroupsCluster> {
-    const cluster = new GroupsCluster(fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-bench-groups-')), groups, o.note);
+  static async start(groups: number, o: Pick<GroupsPhaseOptions, 'groupStorage' | 'electionTimeout' | 'quiesce' | 'note'>, profileDir: string | null): Promise<GroupsCluster> {
+    const nodeArgs = ['--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+    const cluster = new GroupsCluster(fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-bench-groups-')), groups, o.note, nodeArgs);
     try {
       const ports = await freePorts(6);
       const list = (port: (i: number) => number, not: number) => IDS.flatMap((id, i) => (i === not ? [] : [`${id}=127.0.0.1:${port(i)}`])).join(',');
@@ -199,7 +205,7 @@ class GroupsCluster {
   /** Starts host `id`'s process (again, on its data directory); resolves once it is ready. */
   private async fork(id: string): Promise<void> {
     const note = this.note;
-    const child = forkKvServer({ id, entry: 'bench/shardedNode.ts', args: this.args.get(id)!, nodeArgs: ['--expose-gc'], env: { RXRAFT_SECRET: this.secret }, onLine: (line, stream) => stream === 'stderr' && note(`  [${id}] ${line}`) });
+    const child = forkKvServer({ id, entry: 'bench/shardedNode.ts', args: this.args.get(id)!, nodeArgs: this.nodeArgs, env: { RXRAFT_SECRET: this.secret }, onLine: (line, stream) => stream === 'stderr' && note(`  [${id}] ${line}`) });
     this.children.set(id, child);
     await child.ready;
   }
@@ -297,8 +303,14 @@ class GroupsCluster {
     const errors: Record<string, number> = {};
     for (const l of loads) for (const [k, v] of Object.entries(l?.errors ?? {})) errors[k] = (errors[k] ?? 0) + v;
     const ran = hosts.filter((h) => h.proposers > 0);
-    const result = { groups: this.groups, concurrency, writesPerSec: hosts.reduce((n, h) => n + h.writesPerSec, 0), p50Ms: median(ran.map((h) => h.p50Ms)), p99Ms: median(ran.map((h) => h.p99Ms)), errors, hosts };
-    o.note(`  ${this.groups} group(s), ${concurrency} proposers: ${Math.round(result.writesPerSec)} writes/s; fsyncs/s per host ${hosts.map((h) => Math.round(h.fsyncsPerSec)).join(' / ')}; CPU % ${hosts.map((h) => Math.round(h.cpuPercent)).join(' / ')}`);
+    const writesPerSec = hosts.reduce((n, h) => n + h.writesPerSec, 0);
+    const cpuMicrosPerWrite = (hosts.reduce((n, h) => n + h.cpuPercent, 0) * 1e4) / writesPerSec;
+    const result = { groups: this.groups, concurrency, writesPerSec, p50Ms: median(ran.map((h) => h.p50Ms)), p99Ms: median(ran.map((h) => h.p99Ms)), cpuMicrosPerWrite, errors, hosts };
+    const perHost = (f: (h: GroupsHostResult) => number) => hosts.map((h) => Math.round(f(h))).join(' / ');
+    o.note(
+      `  ${this.groups} group(s), ${concurrency} proposers: ${Math.round(writesPerSec)} writes/s; fsyncs/s per host ${perHost((h) => h.fsyncsPerSec)}; CPU % ${perHost((h) => h.cpuPercent)} ` +
+        `(${Math.round(cpuMicrosPerWrite)} µs per write); frames sent/s ${perHost((h) => h.framesSentPerSec)}; group messages received/s ${perHost((h) => h.groupMessagesPerSec)}`,
+    );
     return result;
   }
 

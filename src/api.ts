@@ -55,6 +55,14 @@ export interface RaftNodeOptions {
    * `createRaftHost` turns it on for its groups, waking them from host liveness pings.
    */
   readonly quiesce?: boolean;
+  /**
+   * With `quiesce`: heartbeat ticks since the last proposal, read, membership change or
+   * transfer before an idle leader goes quiet (default 2: a whole heartbeat interval
+   * without any). A busy group pauses between its rounds; quiet at every pause, it would
+   * send a `quiesce` heartbeat and a wake-up round, both answered, per write. 0: quiet at
+   * the first idle moment (the simulator uses it to put quiet leaders in the faults' way).
+   */
+  readonly quiesceAfterTicks?: number;
   /** Each emission wakes the node if it is quiet (a suspected failure; see `quiesce`). `createRaftHost` supplies it. */
   readonly wakeups?: Observable<unknown>;
   /** Largest accepted command, in bytes (default 1 MiB). */

@@ -32,6 +32,13 @@ export const defaultRandom: () => number = () => Math.random();
  * fsync, one AppendEntries per follower. The cost is at most one loop iteration of delay.
  * Delays other than 0 fall back to `setTimeout`.
  *
+ * Every zero-delay action of the process due at the same check phase runs in one
+ * `setImmediate` callback, in the order scheduled (`ImmediateQueue`): the turns of many
+ * nodes (the groups of a host) then end together, before the microtasks run, so the
+ * messages they send travel in one frame per peer (the transport flushes on a microtask)
+ * and their writes in one batch of the storage. With one `setImmediate` per action, each
+ * group's turn was followed by its own frame and its own storage batch (issue 19).
+ *
  * @example
  * proposals$.pipe(batchPerTurn(immediateScheduler)); // one batch per I/O phase
  */
@@ -42,6 +49,55 @@ export const immediateScheduler: SchedulerLike = {
     return action.schedule(state, delay);
   },
 };
+
+/** What an action left to run at the next check phase: `run`, until it ran or was cancelled (then null). */
+interface DueImmediate {
+  run: (() => void) | null;
+}
+
+/**
+ * The zero-delay work of every `immediateScheduler` action of the process, run by one
+ * `setImmediate` callback per check phase. Work scheduled while it runs (or by the
+ * microtasks after it) waits for the next check phase, as with `setImmediate`. A throw
+ * does not stop the other actions of the phase; the first one is rethrown after them
+ * (an uncaught exception, as it would have been from its own `setImmediate`). Bounded by
+ * what one loop iteration schedules: cancelled entries are dropped at the next phase.
+ */
+class ImmediateQueue {
+  private due: DueImmediate[] = [];
+  private scheduled = false;
+  private readonly runDue = () => this.runAll();
+
+  add(run: () => void): DueImmediate {
+    const entry: DueImmediate = { run };
+    this.due.push(entry);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.runDue);
+    }
+    return entry;
+  }
+
+  private runAll(): void {
+    this.scheduled = false;
+    const due = this.due;
+    this.due = [];
+    let failure: { error: unknown } | null = null;
+    for (const entry of due) {
+      const run = entry.run;
+      if (run === null) continue;
+      entry.run = null;
+      try {
+        run();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure) throw failure.error;
+  }
+}
+
+const immediates = new ImmediateQueue();
 
 class ImmediateAction<T> extends Subscription implements SchedulerAction<T> {
   private pending: { cancel: () => void } | null = null;
@@ -61,8 +117,8 @@ class ImmediateAction<T> extends Subscription implements SchedulerAction<T> {
       const timer = setTimeout(run, delay);
       this.pending = { cancel: () => clearTimeout(timer) };
     } else {
-      const immediate = setImmediate(run);
-      this.pending = { cancel: () => clearImmediate(immediate) };
+      const entry = immediates.add(run);
+      this.pending = { cancel: () => void (entry.run = null) };
     }
     return this;
   }

@@ -1,6 +1,6 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { LogPolicy, RaftNodeOptions, SessionPolicy, SnapshotPolicy, StateMachine, TimeoutRange } from './api';
-import type { ProtocolOptions } from './core/state';
+import { type ProtocolOptions, QUIESCE_AFTER_IDLE_TICKS } from './core/state';
 import { defaultRandom, defaultScheduler, defaultTurnScheduler } from './defaults';
 import { InvalidOptionsError } from './errors';
 import type { ClusterConfig } from './messages/config';
@@ -39,6 +39,7 @@ export interface ResolvedOptions {
   /** The leader's shared heartbeat clock, if given (`RaftNodeOptions.heartbeatTicks`). */
   readonly heartbeatTicks: Observable<unknown> | undefined;
   readonly quiesce: boolean;
+  readonly quiesceAfterTicks: number;
   /** What wakes a quiet node (`RaftNodeOptions.wakeups`), if given. */
   readonly wakeups: Observable<unknown> | undefined;
   readonly leaseDriftMargin: number;
@@ -99,7 +100,7 @@ const MAX_MEMBERS = 10_000;
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof RaftNodeOptions>([
   'id', 'peers', 'transport', 'storage', 'scheduler', 'turnScheduler', 'random', 'electionTimeout',
-  'heartbeatInterval', 'heartbeatTicks', 'quiesce', 'wakeups', 'maxCommandBytes', 'maxUncommittedBytes', 'maxEntriesPerMessage', 'maxBytesPerMessage',
+  'heartbeatInterval', 'heartbeatTicks', 'quiesce', 'quiesceAfterTicks', 'wakeups', 'maxCommandBytes', 'maxUncommittedBytes', 'maxEntriesPerMessage', 'maxBytesPerMessage',
   'maxInflight', 'maxInflightBytes', 'preVote', 'checkQuorum', 'forward', 'leaseDriftMargin', 'requestTimeout', 'sessions', 'join',
   'addresses', 'maxPromotionLag', 'stateMachine', 'snapshot', 'maxApplyingBytes', 'maxApplyingEntries', 'log',
 ]);
@@ -149,6 +150,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     heartbeatInterval,
     heartbeatTicks: ticks(o.heartbeatTicks),
     quiesce: bool('quiesce', o.quiesce, false),
+    quiesceAfterTicks: count('quiesceAfterTicks', o.quiesceAfterTicks, QUIESCE_AFTER_IDLE_TICKS, 0),
     wakeups: ticks(o.wakeups, 'wakeups'),
     leaseDriftMargin,
     requestTimeout: positive('requestTimeout', o.requestTimeout, REQUEST_TIMEOUT_ELECTIONS * electionTimeout.max),
@@ -181,6 +183,7 @@ export function protocolOptions(o: ResolvedOptions): ProtocolOptions {
     maxInflightBytes: o.maxInflightBytes,
     stallTicks: STALL_TICKS,
     quiesce: o.quiesce,
+    quiesceAfterTicks: o.quiesceAfterTicks,
     preVote: o.preVote,
     checkQuorum: o.checkQuorum,
     checkQuorumTicks: Math.ceil(o.electionTimeout.min / o.heartbeatInterval),

@@ -39,6 +39,8 @@ describe('resolveOptions: the defaults the README documents', () => {
       leaseDriftMargin: 30, // electionTimeout.min / 5
       requestTimeout: 600, // 2 × electionTimeout.max
       maxPromotionLag: 64,
+      quiesce: false,
+      quiesceAfterTicks: 2, // a whole heartbeat interval without client work
       snapshot: { everyEntries: 10_000, everyBytes: 64 * 2 ** 20, minLogPercent: 100, keepEntries: 1_000, catchUpEntries: 100_000, keepBytes: 32 * 2 ** 20, chunkBytes: 2 ** 20 },
       sessions: { maxClients: 10_000, idleEntries: 1_000_000, window: 64 },
       maxCommandBytes: 2 ** 20,
@@ -199,6 +201,12 @@ describe('resolveOptions: the rules', () => {
     const e = rejected({ maxPromotionLag: -1 });
     expect(e.option).toBe('maxPromotionLag');
     expect(e.message).toMatch(/maxPromotionLag must be an integer of at least 0, got -1/);
+  });
+
+  test('quiesceAfterTicks is an integer of at least 0, handed to the rules', () => {
+    expect(rejected({ quiesceAfterTicks: 1.5 }).message).toMatch(/quiesceAfterTicks must be an integer of at least 0, got 1.5/);
+    expect(rejected({ quiesceAfterTicks: -1 }).option).toBe('quiesceAfterTicks');
+    expect(protocolOptions(resolveOptions({ ...base, quiesce: true, quiesceAfterTicks: 0 })).quiesceAfterTicks).toBe(0);
   });
 
   test.each(['preVote', 'checkQuorum', 'forward', 'join'])('%s is true or false', (name) => {

@@ -18,7 +18,8 @@ import { currentConfig, LeaderState, RaftState } from './state';
  */
 
 /**
- * Whether this leader may go quiet now: quiescence is on, and nothing is under way —
+ * Whether this leader may go quiet now: quiescence is on, no client work reached it for a
+ * whole heartbeat interval (`quiesceAfterTicks` ticks), and nothing is under way —
  * no read waits, no transfer, no repair; every entry is durable here and committed; every
  * follower (voters, learners, members being removed) holds the whole log, has nothing in
  * flight, no snapshot or entry read under way, and answered the latest round; the
@@ -30,6 +31,7 @@ import { currentConfig, LeaderState, RaftState } from './state';
 export function canQuiesce(s: RaftState, L: LeaderState): boolean {
   const last = s.log.lastIndex;
   if (!s.options.quiesce || s.quiet || s.repair || L.transfer || L.reads.length > 0 || L.readsBeforeCommit.length > 0) return false;
+  if (L.idleTicks < s.options.quiesceAfterTicks) return false;
   if (s.commitIndex !== last || s.durableIndex !== last || currentConfig(s).oldVoters !== undefined) return false;
   for (const pr of L.progress.values()) {
     if (pr.match !== last || pr.probing || pr.hasOutstanding || pr.snapshot || pr.reading || pr.ackedSeq !== L.seq) return false;
@@ -88,6 +90,7 @@ export function maybeQuiesceFollower(s: RaftState, m: AppendEntries): void {
  * maybeWake(s, { kind: 'propose', commands, tokens, requestId: 1 }, fx); // s.quiet === false
  */
 export function maybeWake(s: RaftState, event: RaftEvent, fx: Effects): void {
+  if (s.role.name === 'leader' && isClientWork(event)) s.role.idleTicks = 0;
   if (!s.quiet || !wakes(s, event)) return;
   s.quiet = false;
   if (s.role.name === 'leader') {
@@ -97,6 +100,23 @@ export function maybeWake(s: RaftState, event: RaftEvent, fx: Effects): void {
     const fromLeader = event.kind === 'message' && event.from === s.leaderId && event.message.term === s.term;
     if (s.leaderId !== null && !fromLeader) fx.send(s.leaderId, { type: 'WakeUp', term: s.term });
   }
+}
+
+/**
+ * A leader's heartbeat tick, before it is handled: one more tick since its last client
+ * work (`LeaderState.idleTicks`; counted up to where it no longer matters).
+ *
+ * @example
+ * noteTick(s); // s.role.idleTicks: 0 → 1
+ */
+export function noteTick(s: RaftState): void {
+  if (s.role.name === 'leader' && s.role.idleTicks < s.options.quiesceAfterTicks) s.role.idleTicks++;
+}
+
+/** Work a client asked of the group: its own, or forwarded to this leader by a follower. */
+function isClientWork(event: RaftEvent): boolean {
+  if (event.kind === 'message') return event.message.type === 'ProposeRequest' || event.message.type === 'ReadIndexRequest';
+  return event.kind === 'propose' || event.kind === 'read' || event.kind === 'changeConfig' || event.kind === 'transferLeadership';
 }
 
 function wakes(s: RaftState, event: RaftEvent): boolean {

@@ -129,6 +129,7 @@ export function becomeLeader(s: RaftState, fx: Effects): void {
     transfer: null,
     leaseRevoked: false,
     leaseFloor: 0,
+    idleTicks: s.options.quiesceAfterTicks,
     forwarded: new Map(),
     uncommitted: { base: s.commitIndex, through: s.commitIndex, bytes: 0, sizes: [], head: 0 },
   };

@@ -34,6 +34,17 @@ export interface UncommittedBytes {
 }
 
 /** The leader's own state, created when it takes office and dropped when it leaves. */
+/**
+ * Heartbeat ticks a leader counts since its last client work before it may go quiet
+ * (`LeaderState.idleTicks`), by default (`RaftNodeOptions.quiesceAfterTicks`): two, so
+ * that a whole tick interval passed without any. A
+ * busy group pauses between its rounds (a closed-loop client proposes again only once
+ * its last write committed); quiet after every round, it sent a `quiesce` heartbeat and
+ * then a wake-up round per write, both answered: 8 messages per write more than 4 (with
+ * 64 groups of one writer each, 1.9 empty AppendEntries and as many answers per write).
+ */
+export const QUIESCE_AFTER_IDLE_TICKS = 2;
+
 export interface LeaderState {
   readonly name: 'leader';
   readonly progress: Map<NodeId, Progress>;
@@ -67,6 +78,13 @@ export interface LeaderState {
    * nothing from it, so no lease rests on a round from before it went quiet.
    */
   leaseFloor: number;
+  /**
+   * Heartbeat ticks since client work last reached this leader (a proposal, a read, a
+   * membership change, a transfer, one forwarded by a follower); it goes quiet only once a
+   * whole tick interval passed without any (`ProtocolOptions.quiesceAfterTicks`). Starts
+   * there: a new leader that nobody asked anything goes quiet once its no-op is everywhere.
+   */
+  idleTicks: number;
   /** A leadership transfer in progress (§3.10): proposals are refused until it ends. */
   transfer: { readonly to: NodeId; readonly requestId: number; readonly deadline: number; timeoutNowSent: boolean } | null;
 }
@@ -108,6 +126,8 @@ export interface ProtocolOptions {
   readonly stallTicks: number;
   /** Let the group go quiet when idle (`core/quiescence.ts`): no heartbeats, no election timers until something wakes it. */
   readonly quiesce: boolean;
+  /** Heartbeat ticks since the last client work before an idle leader may go quiet (`RaftNodeOptions.quiesceAfterTicks`; default `QUIESCE_AFTER_IDLE_TICKS`). */
+  readonly quiesceAfterTicks: number;
   /** Ask PreVote before raising the term (§9.6). */
   readonly preVote: boolean;
   /**

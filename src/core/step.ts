@@ -14,7 +14,7 @@ import { isVoter } from '../messages/config';
 import { handleApplied, maybeApply } from './apply';
 import { handleEntriesRead } from './entryReads';
 import { maybeEvict } from './logCache';
-import { maybeQuiesce, maybeQuiesceFollower, maybeWake } from './quiescence';
+import { maybeQuiesce, maybeQuiesceFollower, maybeWake, noteTick } from './quiescence';
 import { currentConfig, RaftState } from './state';
 
 /**
@@ -40,7 +40,7 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       else if (s.role.name !== 'leader' && isVoter(currentConfig(s), s.id) && !s.repair) campaign(s, fx);
       break;
     case 'heartbeatTick':
-      if (event.epoch === s.epoch && !s.quiet) leaderTick(s, fx);
+      if (event.epoch === s.epoch && !s.quiet) heartbeatTick(s, fx);
       break;
     case 'propose':
       stepPropose(s, event.commands, event.tokens, event.requestId, fx);
@@ -86,6 +86,12 @@ export function step(s: RaftState, event: RaftEvent): Effects {
   }
   afterEvent(s, fx);
   return fx;
+}
+
+/** A leader's tick: counted towards quiescence (`noteTick`), then its periodic duty. */
+function heartbeatTick(s: RaftState, fx: Effects): void {
+  noteTick(s);
+  leaderTick(s, fx);
 }
 
 /** What every step ends with: a leader with nothing left to do goes quiet, then committed entries go to the application, then the log's memory is trimmed. */

@@ -204,7 +204,10 @@ function simulatedNodeOptions(
     return applyDelay === null ? {} : { stateMachine: apply };
   };
   const cache = logCacheFor(options.seed);
-  return (id) => ({ ...uncommittedLimit, sessions, ...cache, ...stateMachineOptions(id), ...options.cluster?.nodeOptionsFor?.(id) });
+  // Quiescing groups go quiet at every idle moment here (production waits a heartbeat
+  // interval): the most quiet leaders and wake-ups for the faults to strike.
+  const quiet = { quiesceAfterTicks: 0 };
+  return (id) => ({ ...uncommittedLimit, sessions, ...cache, ...quiet, ...stateMachineOptions(id), ...options.cluster?.nodeOptionsFor?.(id) });
 }
 
 /**

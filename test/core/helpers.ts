@@ -13,6 +13,7 @@ export const OPTIONS: ProtocolOptions = {
   maxInflightBytes: 1 << 22,
   stallTicks: 2,
   quiesce: false,
+  quiesceAfterTicks: 2,
   preVote: false,
   checkQuorum: false,
   checkQuorumTicks: 3, // electionTimeoutMin 150 / a 50 ms heartbeat

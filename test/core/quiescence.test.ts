@@ -75,10 +75,59 @@ describe('a leader goes quiet', () => {
     step(s, { kind: 'persisted', index: 2, term: 1 }); // commits; the read still waits for its round
     expect(s.quiet).toBe(false);
     answer(s, 'n2'); // the read's round answered by a majority: served
-    answer(s, 'n3'); // nothing left to do
+    answer(s, 'n3'); // nothing left to do, but clients asked within this heartbeat interval
+    expect(s.quiet).toBe(false);
+    idleInterval(s);
     expect(s.quiet).toBe(true);
   });
+
+  test('not between the rounds of a busy group: only after a whole heartbeat interval without client work', () => {
+    const { s } = idleLeader();
+    const write = (n: number) => {
+      step(s, { kind: 'propose', commands: [command(n)], tokens: [`t${n}`], requestId: n });
+      step(s, { kind: 'persisted', index: s.log.lastIndex, term: 1 });
+      answer(s, 'n2');
+      return answer(s, 'n3'); // committed everywhere: a pause before the client's next write
+    };
+    for (let n = 10; n < 14; n++) {
+      if (n === 12) step(s, { kind: 'heartbeatTick', epoch: s.epoch }); // a tick inside the busy interval
+      const fx = write(n);
+      expect(s.quiet).toBe(false);
+      expect(messages(fx).filter((m) => m.type === 'AppendEntries' && m.quiesce)).toEqual([]);
+    }
+    // One tick ends the interval of the last write; after the next, a whole interval was idle.
+    step(s, { kind: 'heartbeatTick', epoch: s.epoch });
+    answer(s, 'n2');
+    answer(s, 'n3');
+    expect(s.quiet).toBe(false);
+    step(s, { kind: 'heartbeatTick', epoch: s.epoch });
+    answer(s, 'n2');
+    const last = answer(s, 'n3');
+    expect(s.quiet).toBe(true);
+    expect(messages(last).filter((m) => m.type === 'AppendEntries' && m.quiesce)).toHaveLength(2);
+  });
+
+  test('a proposal forwarded by a follower is client work too', () => {
+    const { s } = idleLeader();
+    step(s, { kind: 'wake' });
+    msg(s, 'n2', { type: 'ProposeRequest', term: 1, requestId: 5, commands: [command(5)] });
+    step(s, { kind: 'persisted', index: s.log.lastIndex, term: 1 });
+    answer(s, 'n2');
+    answer(s, 'n3');
+    expect(s.log.lastIndex).toBe(2);
+    expect(s.commitIndex).toBe(2);
+    expect(s.quiet).toBe(false);
+  });
 });
+
+/** Two heartbeat ticks, each round answered by both followers: a whole interval without client work. */
+function idleInterval(s: RaftState): void {
+  for (let tick = 0; tick < 2; tick++) {
+    step(s, { kind: 'heartbeatTick', epoch: s.epoch });
+    answer(s, 'n2');
+    answer(s, 'n3');
+  }
+}
 
 describe('a follower goes quiet', () => {
   test('on its leader\'s quiesce heartbeat of its term when its log ends at the commit index: no election deadline', () => {

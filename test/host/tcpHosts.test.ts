@@ -215,6 +215,41 @@ describe('hosts of Raft groups over TCP on 127.0.0.1, with files', () => {
     expect(() => h1.send('h2', 'grüppe', { type: 'TermQuery', term: 7 })).toThrow(/group id must be 1 to 64 characters/);
   });
 
+  it('groups led by one host that propose in the same turn send their AppendEntries and commit notices to a peer host in shared frames', async () => {
+    for (const [id, t] of await openTransports(HOSTS)) transports.set(id, t);
+    // Slow heartbeats and no quiescence: the frames counted below are the proposals' own.
+    const groupDefaults = { electionTimeout: { min: 1000, max: 2000 }, heartbeatInterval: 400, quiesce: false };
+    for (const id of HOSTS) hosts.set(id, createRaftHost({ id, transport: transports.get(id)!, dataDir: dirs.make(), groupDefaults }));
+    for (const g of GROUPS) for (const h of HOSTS) await hosts.get(h)!.createGroup(g, { peers: HOSTS });
+    const leaders = await Promise.all(GROUPS.map(leaderOf));
+    await Promise.all(leaders.filter((l) => l.id !== 'h1').map((l) => l.transferLeadership('h1')));
+    const h1 = hosts.get('h1')!;
+    await until(() => GROUPS.every((g) => h1.group(g)!.followers() !== null), 'h1 leads every group');
+    /** One proposal in every group, made in one turn on h1; resolves once h2 has applied all of them (it heard the commit notices). */
+    const round = async (name: string) => {
+      const applied = GROUPS.map((g) => firstValueFrom(hosts.get('h2')!.group(g)!.committed$.pipe(filter((e) => Buffer.from(e.data).toString() === `${g}-${name}`), timeout(15_000))));
+      await Promise.all(GROUPS.map((g) => h1.group(g)!.propose(Buffer.from(`${g}-${name}`))));
+      await Promise.all(applied);
+    };
+    await round('warm-up'); // the new leaders' pipelines settle
+    const h2 = transports.get('h2')!;
+    const framesFromH1 = () => h2.stats().peers.h1.framesReceived;
+    /** The frame (its number on h2's link from h1) each AppendEntries carrying entries arrived in. */
+    const entriesFrames: number[] = [];
+    const watch = h2.inbound$.subscribe((e) => e.message.type === 'AppendEntries' && e.message.entries.length > 0 && entriesFrames.push(framesFromH1()));
+    const before = framesFromH1();
+    await round('x');
+    watch.unsubscribe();
+    // With a turn per group, each group's AppendEntries left in a frame of its own; the
+    // groups' turns ending together, all ten share one.
+    expect(entriesFrames).toHaveLength(GROUPS.length);
+    expect(new Set(entriesFrames).size).toBe(1);
+    // Ten AppendEntries and ten commit notices reached h2: 20 frames with a turn per group.
+    // Shared, the notices of groups that committed in the same turn share frames too
+    // (groups that heard their quorum in different turns send theirs apart).
+    expect(framesFromH1() - before).toBeLessThanOrEqual(12);
+  }, 40_000);
+
   it('a host and a single node refuse each other at the handshake', async () => {
     for (const [id, t] of await openTransports(['h1'])) transports.set(id, t);
     const { port } = await transports.get('h1')!.listening();
