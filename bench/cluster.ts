@@ -798,7 +798,7 @@ async function main(): Promise<void> {
     if (o.phases.includes('groups')) {
       r.groups = await groupsPhase({
         ...{ groups: o.groups, levels: o.groupLevels, failovers: o.groupFailovers, groupStorage: o.groupStorage, electionTimeout: o.groupElectionTimeout, quiesce: o.groupQuiesce },
-        ...{ warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes, note },
+        ...{ warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes, note, profileDir: profileDir('groups') },
       });
     }
     runs.push(r);
