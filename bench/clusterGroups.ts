@@ -251,7 +251,7 @@ class GroupsCluster {
     const call = <T>(id: string, command: string, args?: unknown) => this.children.get(id)!.call<T>(command, args, 10_000);
     const profiles = this.profileDir;
     if (profiles) await Promise.all(survivors.map((id) => call(id, 'profile', { start: true })));
-    const before = await this.counters();
+    const before = await this.counters(survivors);
     const killedAt = Date.now(); // wall clock, as the hosts' ShardLeader.sinceMs
     child.kill('SIGKILL');
     await child.exited;
@@ -268,7 +268,7 @@ class GroupsCluster {
       else await new Promise((r) => setTimeout(r, 20));
     }
     const seconds = (Date.now() - killedAt) / 1000;
-    const after = await this.counters();
+    const after = await this.counters(survivors);
     if (profiles) {
       fs.mkdirSync(profiles, { recursive: true });
       await Promise.all(survivors.map((id) => call(id, 'profile', { stop: path.join(profiles, `failover${++this.profiled}-${id}.cpuprofile`) })));
@@ -310,9 +310,9 @@ class GroupsCluster {
     this.note(`  ${this.groups} group(s): leaders per host ${spread.join(' / ')}`);
   }
 
-  /** Every host's counters. */
-  private async counters(): Promise<Map<string, NodeCounters>> {
-    return new Map(await Promise.all(IDS.map(async (id) => [id, await this.children.get(id)!.call<NodeCounters>('counters')] as const)));
+  /** The counters of these hosts (default every host). */
+  private async counters(ids: readonly string[] = IDS): Promise<Map<string, NodeCounters>> {
+    return new Map(await Promise.all(ids.map(async (id) => [id, await this.children.get(id)!.call<NodeCounters>('counters')] as const)));
   }
 
   /** One load level: proposer w on group w mod N, run by the host leading that group. */
