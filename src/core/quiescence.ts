@@ -4,6 +4,7 @@ import { Effects } from './effects';
 import type { RaftEvent } from './events';
 import { startRound } from './reads';
 import { heartbeatMessage } from './send';
+import { quorumReached } from './quorum';
 import { currentConfig, LeaderState, RaftState } from './state';
 
 /*
@@ -21,8 +22,16 @@ import { currentConfig, LeaderState, RaftState } from './state';
  * Whether this leader may go quiet now: quiescence is on, and nothing is under way —
  * no read waits, no transfer, no repair; every entry is durable here and committed; every
  * follower (voters, learners, members being removed) holds the whole log, has nothing in
- * flight, no snapshot or entry read under way, and answered the latest round; the
- * configuration is not joint.
+ * flight, no snapshot or entry read under way, and answered the latest round — except
+ * followers whose hosts are silent (`silentPeers`), as long as this leader and the voters
+ * that did all that make a quorum; the configuration is not joint.
+ *
+ * Going quiet without a silent host's followers keeps a group with a dead member from
+ * heartbeating until that host returns (CockroachDB quiesces with non-live replicas too).
+ * It asks nothing new of CheckQuorum while quiet: the voters counted answered this
+ * leader's latest round, and while it stays quiet their hosts keep answering pings and
+ * neither restart nor stop a group, or the host wakes it (`HostLiveness`); the silent
+ * host's return wakes it too, and it then catches those followers up.
  *
  * @example
  * if (canQuiesce(s, s.role)) quiesce(s, s.role, fx);
@@ -31,10 +40,19 @@ export function canQuiesce(s: RaftState, L: LeaderState): boolean {
   const last = s.log.lastIndex;
   if (!s.options.quiesce || s.quiet || s.repair || L.transfer || L.reads.length > 0 || L.readsBeforeCommit.length > 0) return false;
   if (s.commitIndex !== last || s.durableIndex !== last || currentConfig(s).oldVoters !== undefined) return false;
-  for (const pr of L.progress.values()) {
-    if (pr.match !== last || pr.probing || pr.hasOutstanding || pr.snapshot || pr.reading || pr.ackedSeq !== L.seq) return false;
+  let skipped = false;
+  for (const peer of L.progress.keys()) {
+    if (caughtUp(s, L, peer)) continue;
+    if (!s.silentPeers.includes(peer)) return false;
+    skipped = true;
   }
-  return true;
+  return !skipped || quorumReached(currentConfig(s), (v) => v === s.id || caughtUp(s, L, v));
+}
+
+/** Whether follower `id` holds the whole log, has nothing under way, and answered the latest round. */
+function caughtUp(s: RaftState, L: LeaderState, id: NodeId): boolean {
+  const pr = L.progress.get(id);
+  return pr !== undefined && pr.match === s.log.lastIndex && !pr.probing && !pr.hasOutstanding && !pr.snapshot && !pr.reading && pr.ackedSeq === L.seq;
 }
 
 /**
@@ -82,12 +100,14 @@ export function maybeQuiesceFollower(s: RaftState, m: AppendEntries): void {
  * leader. Not woken: a quiet leader by the answers to its own last heartbeat, a quiet
  * follower by a heartbeat of its leader older than the `quiesce` one (delivered late):
  * both say nothing new (`saysNothingNew`). Events that are not work or messages of the
- * group (storage completions, timers) do not wake.
+ * group (storage completions, timers) do not wake. A host's wake-up wakes only the nodes
+ * it concerns (`concerns`); every node, quiet or not, remembers the silent hosts it names.
  *
  * @example
  * maybeWake(s, { kind: 'propose', commands, tokens, requestId: 1 }, fx); // s.quiet === false
  */
 export function maybeWake(s: RaftState, event: RaftEvent, fx: Effects): void {
+  if (event.kind === 'wake' && event.silent) s.silentPeers = event.silent;
   if (!s.quiet || !wakes(s, event)) return;
   s.quiet = false;
   if (s.role.name === 'leader') {
@@ -104,6 +124,7 @@ function wakes(s: RaftState, event: RaftEvent): boolean {
     case 'message':
       return !saysNothingNew(s, event.from, event.message);
     case 'wake':
+      return event.hosts === undefined || concerns(s, event.hosts);
     case 'propose':
     case 'read':
     case 'changeConfig':
@@ -112,6 +133,18 @@ function wakes(s: RaftState, event: RaftEvent): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * Whether a change of these peer hosts concerns this quiet node: for a leader, a follower
+ * is there (it may be gone: CheckQuorum must run again; or back: catch it up); for a
+ * follower, its leader is there (it may be gone: the election timer must run again). A
+ * quiet follower whose leader lives needs no timer, whatever happened to the others.
+ */
+function concerns(s: RaftState, hosts: readonly NodeId[]): boolean {
+  const role = s.role;
+  if (role.name === 'leader') return hosts.some((h) => role.progress.has(h));
+  return s.leaderId === null || hosts.includes(s.leaderId);
 }
 
 /**

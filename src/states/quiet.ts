@@ -1,17 +1,20 @@
-import { distinctUntilChanged, EMPTY, map, Observable, switchMap } from 'rxjs';
+import { distinctUntilChanged, EMPTY, map, merge, Observable, switchMap } from 'rxjs';
 import type { RaftEvent } from '../core/events';
+import { isHostWakeup } from '../messages/liveness';
 import type { RoleContext } from './context';
 
 /**
  * A role's timer events while its node is awake; while it is quiet (quiescence,
- * `core/quiescence.ts`), none of them — only the host's wake-ups (`wakeups$`), as `wake`
- * events. Switching on `quiet$` unsubscribes the timer, so a quiet group costs no timer.
+ * `core/quiescence.ts`), none of them. The host's wake-ups (`wakeups$`) come through
+ * either way, as `wake` events: they wake a quiet node they concern, and tell every node
+ * which peer hosts are silent (`HostWakeup`). Switching on `quiet$` unsubscribes the
+ * timer, so a quiet group costs no timer.
  *
  * ```
  * quiet$:    f--------t---------f------
  * awake$:    --a--a--------------a--a--
- * wakeups$:  ----------------w---------
- * output:    --a--a----------W---a--a--   (W: { kind: 'wake' })
+ * wakeups$:  ----w-----------w---------
+ * output:    --a-Wa----------W---a--a--   (W: { kind: 'wake', ... })
  * ```
  *
  * @example
@@ -19,9 +22,17 @@ import type { RoleContext } from './context';
  * unlessQuiet(ctx, ticks$.pipe(map(() => ({ kind: 'heartbeatTick', epoch }))));
  */
 export function unlessQuiet(ctx: RoleContext, awake$: Observable<RaftEvent>): Observable<RaftEvent> {
-  const wakeups$ = ctx.wakeups$ ? ctx.wakeups$.pipe(map((): RaftEvent => ({ kind: 'wake' }))) : EMPTY;
-  return ctx.quiet$.pipe(
-    distinctUntilChanged(),
-    switchMap((quiet) => (quiet ? wakeups$ : awake$)),
+  const wakeups$ = ctx.wakeups$ ? ctx.wakeups$.pipe(map(wakeEvent)) : EMPTY;
+  return merge(
+    wakeups$,
+    ctx.quiet$.pipe(
+      distinctUntilChanged(),
+      switchMap((quiet) => (quiet ? EMPTY : awake$)),
+    ),
   );
+}
+
+/** A wake-up as the rules see it: a `HostWakeup` names the hosts; any other value concerns every node. */
+function wakeEvent(value: unknown): RaftEvent {
+  return isHostWakeup(value) ? { kind: 'wake', hosts: value.hosts, silent: value.silent } : { kind: 'wake' };
 }
