@@ -23,8 +23,9 @@ import { currentConfig, LeaderState, RaftState } from './state';
  * no read waits, no transfer, no repair; every entry is durable here and committed; every
  * follower (voters, learners, members being removed) holds the whole log, has nothing in
  * flight, no snapshot or entry read under way, and answered the latest round — except
- * followers whose hosts are silent (`silentPeers`), as long as this leader and the voters
- * that did all that make a quorum; the configuration is not joint.
+ * followers whose hosts are silent (`silentPeers`) and that have not answered it for the
+ * minimum election timeout, as long as this leader and the voters that did all that make a
+ * quorum; the configuration is not joint.
  *
  * Going quiet without a silent host's followers keeps a group with a dead member from
  * heartbeating until that host returns (CockroachDB quiesces with non-live replicas too).
@@ -43,10 +44,20 @@ export function canQuiesce(s: RaftState, L: LeaderState): boolean {
   let skipped = false;
   for (const peer of L.progress.keys()) {
     if (caughtUp(s, L, peer)) continue;
-    if (!s.silentPeers.includes(peer)) return false;
+    if (!isGone(s, L, peer)) return false;
     skipped = true;
   }
   return !skipped || quorumReached(currentConfig(s), (v) => v === s.id || caughtUp(s, L, v));
+}
+
+/**
+ * Whether follower `id` may be left behind by a quiet leader: its host is silent, and it
+ * has not answered this leader for the minimum election timeout either (a follower that
+ * answers is caught up first, whatever the host was told).
+ */
+function isGone(s: RaftState, L: LeaderState, id: NodeId): boolean {
+  const pr = L.progress.get(id);
+  return s.silentPeers.includes(id) && pr !== undefined && s.now - pr.lastContact >= s.options.electionTimeoutMin;
 }
 
 /** Whether follower `id` holds the whole log, has nothing under way, and answered the latest round. */

@@ -1,20 +1,18 @@
-import { distinctUntilChanged, EMPTY, map, merge, Observable, switchMap } from 'rxjs';
+import { distinctUntilChanged, EMPTY, map, Observable, switchMap } from 'rxjs';
 import type { RaftEvent } from '../core/events';
 import { isHostWakeup } from '../messages/liveness';
 import type { RoleContext } from './context';
 
 /**
  * A role's timer events while its node is awake; while it is quiet (quiescence,
- * `core/quiescence.ts`), none of them. The host's wake-ups (`wakeups$`) come through
- * either way, as `wake` events: they wake a quiet node they concern, and tell every node
- * which peer hosts are silent (`HostWakeup`). Switching on `quiet$` unsubscribes the
- * timer, so a quiet group costs no timer.
+ * `core/quiescence.ts`), none of them. Switching on `quiet$` unsubscribes the timer, so a
+ * quiet group costs no timer; the host's wake-ups reach the node in every role
+ * (`wakeEvents`).
  *
  * ```
  * quiet$:    f--------t---------f------
  * awake$:    --a--a--------------a--a--
- * wakeups$:  ----w-----------w---------
- * output:    --a-Wa----------W---a--a--   (W: { kind: 'wake', ... })
+ * output:    --a--a--------------a--a--
  * ```
  *
  * @example
@@ -22,17 +20,30 @@ import type { RoleContext } from './context';
  * unlessQuiet(ctx, ticks$.pipe(map(() => ({ kind: 'heartbeatTick', epoch }))));
  */
 export function unlessQuiet(ctx: RoleContext, awake$: Observable<RaftEvent>): Observable<RaftEvent> {
-  const wakeups$ = ctx.wakeups$ ? ctx.wakeups$.pipe(map(wakeEvent)) : EMPTY;
-  return merge(
-    wakeups$,
-    ctx.quiet$.pipe(
-      distinctUntilChanged(),
-      switchMap((quiet) => (quiet ? EMPTY : awake$)),
-    ),
+  return ctx.quiet$.pipe(
+    distinctUntilChanged(),
+    switchMap((quiet) => (quiet ? EMPTY : awake$)),
   );
 }
 
-/** A wake-up as the rules see it: a `HostWakeup` names the hosts; any other value concerns every node. */
+/**
+ * The host's wake-ups (`RaftNodeOptions.wakeups`) as `wake` events, whatever the role: a
+ * `HostWakeup` names the hosts that changed and those silent now (a quiet node wakes if
+ * the change concerns it; every node remembers the silent hosts); any other value wakes
+ * every quiet node.
+ *
+ * ```
+ * wakeups$:  ----w-----------x---------
+ * output:    ----W-----------X---------   (W: { kind: 'wake', hosts, silent }; X: { kind: 'wake' })
+ * ```
+ *
+ * @example
+ * merge(wakeEvents(ctx), roleEvents$).subscribe((e) => loop.next(e));
+ */
+export function wakeEvents(ctx: Pick<RoleContext, 'wakeups$'>): Observable<RaftEvent> {
+  return ctx.wakeups$ ? ctx.wakeups$.pipe(map(wakeEvent)) : EMPTY;
+}
+
 function wakeEvent(value: unknown): RaftEvent {
   return isHostWakeup(value) ? { kind: 'wake', hosts: value.hosts, silent: value.silent } : { kind: 'wake' };
 }
