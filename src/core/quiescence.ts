@@ -1,6 +1,7 @@
 import type { AppendEntries, NodeId, RaftMessage } from '../messages/types';
 import { resetElectionDeadline } from './electionDeadline';
 import { Effects } from './effects';
+import { failoverDeadline } from './failoverOrder';
 import type { RaftEvent } from './events';
 import { startRound } from './reads';
 import { heartbeatMessage } from './send';
@@ -112,22 +113,35 @@ export function maybeQuiesceFollower(s: RaftState, m: AppendEntries): void {
  * follower by a heartbeat of its leader older than the `quiesce` one (delivered late):
  * both say nothing new (`saysNothingNew`). Events that are not work or messages of the
  * group (storage completions, timers) do not wake. A host's wake-up wakes only the nodes
- * it concerns (`concerns`); every node, quiet or not, remembers the silent hosts it names.
+ * it concerns (`concerns`); every node, quiet or not, remembers the silent hosts it names,
+ * and a follower told that its leader's host went silent takes its place in the group's
+ * failover order (`failoverDeadline`). A quiet follower woken by anything else, while
+ * its host still hears its leader's host, counts that as hearing from its leader: it
+ * refuses pre-votes for the minimum election timeout, so a voter whose host alone took a
+ * busy leader host for dead cannot depose that leader before it answers the WakeUp.
  *
  * @example
  * maybeWake(s, { kind: 'propose', commands, tokens, requestId: 1 }, fx); // s.quiet === false
  */
 export function maybeWake(s: RaftState, event: RaftEvent, fx: Effects): void {
   if (event.kind === 'wake' && event.silent) s.silentPeers = event.silent;
-  if (!s.quiet || !wakes(s, event)) return;
+  const failover = event.kind === 'wake' ? failoverDeadline(s, event) : null;
+  if (s.quiet && wakes(s, event)) wake(s, event, fx);
+  if (failover !== null) s.electionDeadline = failover;
+}
+
+function wake(s: RaftState, event: RaftEvent, fx: Effects): void {
   s.quiet = false;
   if (s.role.name === 'leader') {
     s.role.leaseFloor = startRound(s, s.role, fx);
-  } else {
-    resetElectionDeadline(s);
-    const fromLeader = event.kind === 'message' && event.from === s.leaderId && event.message.term === s.term;
-    if (s.leaderId !== null && !fromLeader) fx.send(s.leaderId, { type: 'WakeUp', term: s.term });
+    return;
   }
+  resetElectionDeadline(s);
+  const fromLeader = event.kind === 'message' && event.from === s.leaderId && event.message.term === s.term;
+  if (s.leaderId === null || fromLeader) return;
+  fx.send(s.leaderId, { type: 'WakeUp', term: s.term });
+  // Woken by something else than news of its leader's host, which the host still hears: the leader is as good as heard from.
+  if (event.kind !== 'wake' && !s.silentPeers.includes(s.leaderId)) s.lastLeaderContact = s.now;
 }
 
 function wakes(s: RaftState, event: RaftEvent): boolean {

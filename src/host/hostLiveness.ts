@@ -1,4 +1,4 @@
-import { Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
+import { map, Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
 import type { HostAlive, HostAliveEnvelope, HostWakeup } from '../messages/liveness';
 import type { NodeId } from '../messages/types';
 import { TooManyPeerHostsError } from './hostErrors';
@@ -86,6 +86,11 @@ export class HostLiveness {
     this.incarnation = o.scheduler.now();
     this.subscription.add(o.link.alive$.subscribe(({ from, message }) => this.receive(from, message)));
     this.subscription.add(o.ticks$.subscribe(() => this.tick()));
+  }
+
+  /** The wake-ups handed to one group: `wakeups$`, naming the group (its voters' failover order is drawn from it). */
+  wakeupsOf(group: string): Observable<HostWakeup> {
+    return this.wakeups$.pipe(map((w) => ({ ...w, group })));
   }
 
   /** Starts watching these hosts (this host's own id is skipped). */

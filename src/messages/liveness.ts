@@ -90,15 +90,17 @@ export function validateHostAlive(m: HostAlive): HostAlive {
  * quiet group.
  *
  * @example
- * const wakeup: HostWakeup = { hosts: ['h3'], silent: ['h3'] }; // h3 stopped answering
+ * const wakeup: HostWakeup = { hosts: ['h3'], silent: ['h3'], group: 'orders-1' }; // h3 stopped answering
  */
 export interface HostWakeup {
   readonly hosts: readonly NodeId[];
   readonly silent: readonly NodeId[];
+  /** The group the wake-up is handed to (`createRaftHost` adds it): the voters of a group whose leader's host went silent campaign in an order drawn from it. */
+  readonly group?: string;
 }
 
 /**
- * Whether `value` is a `HostWakeup` (two arrays of strings); anything else emitted by
+ * Whether `value` is a `HostWakeup` (two arrays of strings, a group string or none); anything else emitted by
  * `wakeups` is a wake-up that concerns every group.
  *
  * @example
@@ -107,5 +109,7 @@ export interface HostWakeup {
  */
 export function isHostWakeup(value: unknown): value is HostWakeup {
   const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
-  return typeof value === 'object' && value !== null && strings((value as HostWakeup).hosts) && strings((value as HostWakeup).silent);
+  if (typeof value !== 'object' || value === null) return false;
+  const w = value as HostWakeup;
+  return strings(w.hosts) && strings(w.silent) && (w.group === undefined || typeof w.group === 'string');
 }

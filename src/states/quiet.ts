@@ -45,5 +45,5 @@ export function wakeEvents(ctx: Pick<RoleContext, 'wakeups$'>): Observable<RaftE
 }
 
 function wakeEvent(value: unknown): RaftEvent {
-  return isHostWakeup(value) ? { kind: 'wake', hosts: value.hosts, silent: value.silent } : { kind: 'wake' };
+  return isHostWakeup(value) ? { kind: 'wake', hosts: value.hosts, silent: value.silent, group: value.group } : { kind: 'wake' };
 }

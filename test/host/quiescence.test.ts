@@ -34,6 +34,13 @@ describe('quiescence on 3 hosts × 12 groups (in-memory network, virtual time)',
     return groupMessages.seen.length - before;
   }
 
+  /** The term of the leader `host` follows in `group` (its `leader$` replays it). */
+  function leaderTerm(host: NodeId, group: string): number {
+    let term = NaN;
+    hosts.node(host, group).leader$.subscribe((l) => (term = l?.term ?? NaN)).unsubscribe();
+    return term;
+  }
+
   afterEach(async () => {
     await hosts.stopAll();
   });
@@ -84,6 +91,18 @@ describe('quiescence on 3 hosts × 12 groups (in-memory network, virtual time)',
     await hosts.clock.advance(10 * HEARTBEAT);
     // Before: a leader whose follower's host was silent could not go quiet, and heartbeated every interval until h1 came back.
     expect(await groupMessagesDuring(20)).toBe(0);
+  });
+
+  it('a crashed leader host: the live voters of each group it led campaign in the group\'s order, so each elects its new leader in one term, the leaders spread over h2 and h3', async () => {
+    await start(8);
+    await hosts.clock.advance(10 * HEARTBEAT);
+    const ledByH1 = GROUPS.filter((g) => hosts.leaderOf(g, H3) === 'h1');
+    const termBefore = new Map(ledByH1.map((g) => [g, leaderTerm('h2', g)]));
+    hosts.hub.isolate('h1');
+    const survivors = ['h2', 'h3'];
+    await hosts.waitFor(() => ledByH1.every((g) => survivors.includes(hosts.leaderOf(g, survivors) ?? '')), 'a new leader on h2 or h3 for every group h1 led');
+    expect(ledByH1.map((g) => leaderTerm('h2', g) - termBefore.get(g)!)).toEqual(ledByH1.map(() => 1));
+    expect(new Set(ledByH1.map((g) => hosts.leaderOf(g, survivors)))).toEqual(new Set(survivors));
   });
 
   it('the crashed host returns: the leaders wake, catch its replicas up with what was committed meanwhile, and every group goes quiet again', async () => {
