@@ -10,11 +10,15 @@ import { currentConfig, RaftState } from './state';
  * machine, where a PreVote round takes longer than the spread of the draws, many groups
  * then split their votes, once or several times (measured: half of 100 groups needed two
  * or more rounds). Instead the group's live voters agree on an order without a message (a
- * hash of the group and of each voter id): the first campaigns one minimum election
- * timeout after the news, each next one a whole maximum election timeout later than the
- * one before it, plus its random timeout. Timing only: PreVote, the vote rules and
- * CheckQuorum decide as always, so a wrong guess (the first cannot win, or the leader was
- * alive after all and answers the WakeUp first) costs at most one round.
+ * hash of the group and of each voter id): the first campaigns after its random timeout
+ * from the news, each next one a whole maximum election timeout later than the one before
+ * it, plus its random timeout. The first ones of all the groups keep their random
+ * timeouts: a version that had every first voter campaign exactly `electionTimeoutMin`
+ * after the news sent hundreds of elections at once, and on a loaded machine their vote
+ * rounds outlasted the candidates' timeouts, every group needing three or more rounds.
+ * Timing only: PreVote, the vote rules and CheckQuorum decide as always, so a wrong guess
+ * (the first cannot win, or the leader was alive after all and answers the WakeUp first)
+ * costs at most one round.
  */
 
 /** What the failover order reads of the host's wake-up (`RaftEvent` 'wake'). */
@@ -27,13 +31,13 @@ export interface LeaderHostNews {
 /**
  * The election deadline of a voter that follows a leader whose host the host just found
  * silent (`news.hosts` and `news.silent` name it): the live voters of the configuration
- * (neither the leader nor silent) sorted by `failoverRank`, the first at `now +
- * electionTimeoutMin`, the k-th at `now + k × electionTimeoutMax` plus a random timeout.
+ * (neither the leader nor silent) sorted by `failoverRank`, the k-th (from 0) at
+ * `now + k × electionTimeoutMax` plus a random timeout.
  * Null when the news is not that, or this node is not such a voter, is under repair, or
  * its deadlines are switched off.
  *
  * @example
- * failoverDeadline(s, { hosts: ['h1'], silent: ['h1'], group: 'g7' }); // s.now + 150 on one of h2, h3; s.now + 300 + 150..300 on the other
+ * failoverDeadline(s, { hosts: ['h1'], silent: ['h1'], group: 'g7' }); // s.now + 150..300 on one of h2, h3; s.now + 300 + 150..300 on the other
  */
 export function failoverDeadline(s: RaftState, news: LeaderHostNews): number | null {
   const leader = s.leaderId;
@@ -46,7 +50,7 @@ export function failoverDeadline(s: RaftState, news: LeaderHostNews): number | n
   const order = live.map((id) => [failoverRank(news.group ?? '', id), id] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const k = order.findIndex(([, id]) => id === s.id);
   if (k < 0) return null;
-  return k === 0 ? s.now + range.min : drawElectionDeadline(s.now + k * range.max, range, s.options.random);
+  return drawElectionDeadline(s.now + k * range.max, range, s.options.random);
 }
 
 /**
