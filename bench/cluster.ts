@@ -820,7 +820,8 @@ async function main(): Promise<void> {
     if (o.phases.includes('groups')) {
       r.groups = await groupsPhase({
         ...{ groups: o.groups, levels: o.groupLevels, failovers: o.groupFailovers, groupStorage: o.groupStorage, electionTimeout: o.groupElectionTimeout, quiesce: o.groupQuiesce },
-        ...{ warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes, note, profileDir: (groups: number) => profileDir(`groups-${groups}`) },
+        ...{ warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes: o.valueBytes, note },
+        ...{ profileDir: (groups: number) => profileDir(`groups-${groups}`), failoverProfileDir: profileDir('groups-failover') },
       });
     }
     runs.push(r);

@@ -41,6 +41,8 @@ export interface GroupsPhaseOptions {
   readonly electionTimeout: string | null;
   /** Whether idle groups quiesce (the sharded server's default); false passes `--quiesce=false`. */
   readonly quiesce: boolean;
+  /** Where the surviving hosts' CPU profiles of each failover round go (`--profile`), or null. */
+  readonly failoverProfileDir?: string | null;
   /** Where progress lines go. */
   readonly note: (line: string) => void;
   /** Where the host processes of a group count write their CPU profiles (`node --cpu-prof`), or null for none. */
@@ -56,6 +58,34 @@ export interface GroupsFailoverResult {
   readonly allMs: number;
   /** Kill → a group's new leader, median over the affected groups, ms. */
   readonly medianGroupMs: number;
+  /** The round's trace (NaN / empty when not every group was re-elected). */
+  readonly trace?: FailoverTrace;
+}
+
+/** Where a failover's time went, over the affected groups. */
+export interface FailoverTrace {
+  /** Affected groups with their new leader by 250, 500, 750, 1000, 1500, 2000, 3000 ms after the kill. */
+  readonly electedBy: readonly number[];
+  /** Kill → the first candidacy (a real election round) of a surviving replica: p10, p50, p90 over the affected groups, ms. */
+  readonly firstCandidacyMs: readonly number[];
+  /** Affected groups that took 1, 2, and 3 or more candidacies (election rounds) until their leader. */
+  readonly rounds: readonly number[];
+  /** CPU % of each surviving host process from the kill until every group was re-elected. */
+  readonly survivorCpuPercent: readonly number[];
+  /** Group messages received per second by each survivor over the same window. */
+  readonly survivorMessagesPerSec: readonly number[];
+}
+
+const ELECTED_BY_MS = [250, 500, 750, 1000, 1500, 2000, 3000];
+
+/** The trace of one round from the survivors' views (`views[i]`: survivor i's shards) once every affected group is elected. */
+function failoverTrace(led: readonly number[], views: readonly ShardLeader[][], elected: readonly number[], killedAt: number): Omit<FailoverTrace, 'survivorCpuPercent' | 'survivorMessagesPerSec'> {
+  const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  const after = (g: number) => views.flatMap((v) => v[g].candidacies.filter((t) => t >= killedAt).map((t) => t - killedAt));
+  const first = led.map((g) => Math.min(...after(g))).filter(Number.isFinite).sort((a, b) => a - b);
+  const rounds = [0, 0, 0];
+  for (const g of led) rounds[Math.min(3, Math.max(1, after(g).length)) - 1]++;
+  return { electedBy: ELECTED_BY_MS.map((ms) => elected.filter((e) => e <= ms).length), firstCandidacyMs: [0.1, 0.5, 0.9].map((q) => pct(first, q)), rounds };
 }
 
 /** What the phase measured. */
@@ -173,19 +203,23 @@ class GroupsCluster {
   private readonly args = new Map<string, string[]>();
   private readonly secret = crypto.randomBytes(16).toString('hex');
   private readonly cleanup = () => fs.rmSync(this.root, { recursive: true, force: true });
+  /** Survivor profiles of failover rounds, in `profileDir`, written so far. */
+  private profiled = 0;
 
   private constructor(
     private readonly root: string,
     readonly groups: number,
     private readonly note: (line: string) => void,
     private readonly nodeArgs: readonly string[],
+    private readonly profileDir: string | null,
   ) {
     process.once('exit', this.cleanup);
   }
 
-  static async start(groups: number, o: Pick<GroupsPhaseOptions, 'groupStorage' | 'electionTimeout' | 'quiesce' | 'note'>, profileDir: string | null): Promise<GroupsCluster> {
-    const nodeArgs = ['--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
-    const cluster = new GroupsCluster(fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-bench-groups-')), groups, o.note, nodeArgs);
+  static async start(groups: number, o: Pick<GroupsPhaseOptions, 'groupStorage' | 'electionTimeout' | 'quiesce' | 'note' | 'failoverProfileDir'>, hostProfileDir: string | null): Promise<GroupsCluster> {
+    const nodeArgs = ['--expose-gc', ...(hostProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${hostProfileDir}`] : [])];
+    const failoverProfileDir = o.failoverProfileDir ? path.join(o.failoverProfileDir, `${groups}-groups`) : null;
+    const cluster = new GroupsCluster(fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-bench-groups-')), groups, o.note, nodeArgs, failoverProfileDir);
     try {
       const ports = await freePorts(6);
       const list = (port: (i: number) => number, not: number) => IDS.flatMap((id, i) => (i === not ? [] : [`${id}=127.0.0.1:${port(i)}`])).join(',');
@@ -220,13 +254,18 @@ class GroupsCluster {
     const [victim, led] = [...leads].sort((a, b) => b[1].length - a[1].length)[0];
     const survivors = IDS.filter((id) => id !== victim);
     const child = this.children.get(victim)!;
+    const call = <T>(id: string, command: string, args?: unknown) => this.children.get(id)!.call<T>(command, args, 10_000);
+    const profiles = this.profileDir;
+    if (profiles) await Promise.all(survivors.map((id) => call(id, 'profile', { start: true })));
+    const before = await this.counters(survivors);
     const killedAt = Date.now(); // wall clock, as the hosts' ShardLeader.sinceMs
     child.kill('SIGKILL');
     await child.exited;
     const deadline = nowMs() + 60_000;
     let elected: number[] | null = null;
+    let views: ShardLeader[][] = [];
     while (elected === null && nowMs() < deadline) {
-      const views = await Promise.all(survivors.map((id) => this.children.get(id)!.call<ShardLeader[]>('leaders', undefined, 10_000)));
+      views = await Promise.all(survivors.map((id) => call<ShardLeader[]>(id, 'leaders')));
       const agreed = led.map((g) => {
         const leader = views[0][g].leader;
         return leader !== null && survivors.includes(leader) && views.every((v) => v[g].leader === leader) ? views[survivors.indexOf(leader)][g].sinceMs - killedAt : null;
@@ -234,8 +273,25 @@ class GroupsCluster {
       if (agreed.every((ms) => ms !== null)) elected = agreed as number[];
       else await new Promise((r) => setTimeout(r, 20));
     }
-    const result = { groups: this.groups, affected: led.length, allMs: elected ? Math.max(...elected) : NaN, medianGroupMs: elected ? median(elected) : NaN };
-    this.note(`  ${this.groups} group(s): killed ${victim} (led ${led.length}): every one re-elected after ${Math.round(result.allMs)} ms (median group ${Math.round(result.medianGroupMs)} ms)`);
+    const seconds = (Date.now() - killedAt) / 1000;
+    const after = await this.counters(survivors);
+    if (profiles) {
+      fs.mkdirSync(profiles, { recursive: true });
+      await Promise.all(survivors.map((id) => call(id, 'profile', { stop: path.join(profiles, `failover${++this.profiled}-${id}.cpuprofile`) })));
+    }
+    const delta = (id: string, k: keyof NodeCounters) => ((after.get(id)?.[k] ?? NaN) - (before.get(id)?.[k] ?? NaN)) / seconds;
+    const trace: FailoverTrace = {
+      ...(elected ? failoverTrace(led, views, elected, killedAt) : { electedBy: [], firstCandidacyMs: [], rounds: [] }),
+      survivorCpuPercent: survivors.map((id) => (delta(id, 'cpuMicros') / 1e6) * 100),
+      survivorMessagesPerSec: survivors.map((id) => delta(id, 'groupMessages')),
+    };
+    const result = { groups: this.groups, affected: led.length, allMs: elected ? Math.max(...elected) : NaN, medianGroupMs: elected ? median(elected) : NaN, trace };
+    const r = (v: number) => String(Math.round(v));
+    this.note(`  ${this.groups} group(s): killed ${victim} (led ${led.length}): every one re-elected after ${r(result.allMs)} ms (median group ${r(result.medianGroupMs)} ms)`);
+    this.note(
+      `    trace: elected by ${ELECTED_BY_MS.join('/')} ms: ${trace.electedBy.join('/')}; first candidacy p10/p50/p90 ${trace.firstCandidacyMs.map(r).join('/')} ms; ` +
+        `groups with 1/2/3+ election rounds ${trace.rounds.join('/')}; survivors CPU % ${trace.survivorCpuPercent.map(r).join(' / ')}, group messages/s ${trace.survivorMessagesPerSec.map(r).join(' / ')}`,
+    );
     await this.fork(victim);
     await this.balanced();
     return result;
@@ -260,9 +316,9 @@ class GroupsCluster {
     this.note(`  ${this.groups} group(s): leaders per host ${spread.join(' / ')}`);
   }
 
-  /** Every host's counters. */
-  private async counters(): Promise<Map<string, NodeCounters>> {
-    return new Map(await Promise.all(IDS.map(async (id) => [id, await this.children.get(id)!.call<NodeCounters>('counters')] as const)));
+  /** The counters of these hosts (default every host). */
+  private async counters(ids: readonly string[] = IDS): Promise<Map<string, NodeCounters>> {
+    return new Map(await Promise.all(ids.map(async (id) => [id, await this.children.get(id)!.call<NodeCounters>('counters')] as const)));
   }
 
   /** One load level: proposer w on group w mod N, run by the host leading that group. */

@@ -10,8 +10,13 @@
  *   or every group's `FileStorage`), RSS and heap (after a full GC when node runs with
  *   `--expose-gc`);
  * - `leaders`: each shard's leader as this host sees it, and since when (wall clock, ms),
- *   for the failover measurement.
+ *   and when its replica here last became a candidate (a real election round; up to
+ *   `CANDIDACIES_KEPT` times), for the failover measurement and its trace;
+ * - `profile`: `{ start: true }` starts a V8 CPU profile of this process (inspector),
+ *   `{ stop: <file> }` writes it there (the failover rounds profile the survivors).
  */
+import * as fs from 'node:fs';
+import * as inspector from 'node:inspector';
 import { encodeCommand, Op } from '../examples/kv/commands';
 import { runShardedKvMain } from '../examples/sharded/main';
 import type { ShardedKvServer } from '../examples/sharded/server';
@@ -22,17 +27,45 @@ import { closedLoop, LoadResult } from './clusterStats';
 export interface ShardLeader {
   readonly leader: string | null;
   readonly sinceMs: number;
+  /** Wall-clock times (ms) the replica here last became a candidate, oldest first (at most `CANDIDACIES_KEPT`). */
+  readonly candidacies: readonly number[];
 }
 
-/** When each shard's `leader$` last changed (wall clock: compared across processes on one machine). */
+/** Candidacies remembered per shard (bounded: the failover trace looks at the last few). */
+const CANDIDACIES_KEPT = 8;
+
+/** When each shard's `leader$` last changed, and when its replica here became a candidate (wall clock: compared across processes on one machine). */
 function followLeaders(server: ShardedKvServer): () => ShardLeader[] {
-  const seen = server.shards.map((): ShardLeader => ({ leader: null, sinceMs: Date.now() }));
-  server.shards.forEach((shard, i) =>
+  const seen = server.shards.map(() => ({ leader: null as string | null, sinceMs: Date.now(), candidacies: [] as number[], role: '' }));
+  server.shards.forEach((shard, i) => {
     shard.node.leader$.subscribe((l) => {
-      if ((l?.id ?? null) !== seen[i].leader) seen[i] = { leader: l?.id ?? null, sinceMs: Date.now() };
-    }),
-  );
-  return () => seen;
+      if ((l?.id ?? null) !== seen[i].leader) Object.assign(seen[i], { leader: l?.id ?? null, sinceMs: Date.now() });
+    });
+    shard.node.status$.subscribe((st) => {
+      if (st.role === 'candidate' && seen[i].role !== 'candidate') seen[i].candidacies.push(Date.now());
+      if (seen[i].candidacies.length > CANDIDACIES_KEPT) seen[i].candidacies.shift();
+      seen[i].role = st.role;
+    });
+  });
+  return () => seen.map(({ leader, sinceMs, candidacies }) => ({ leader, sinceMs, candidacies }));
+}
+
+/** Starts (`{ start: true }`) or stops and writes (`{ stop: file }`) a CPU profile of this process. */
+function profiler(): (args: unknown) => Promise<unknown> {
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string) => new Promise<unknown>((resolve, reject) => session.post(method, (e, r) => (e ? reject(e) : resolve(r))));
+  return async (args) => {
+    const a = args as { start?: boolean; stop?: string };
+    if (a.start) {
+      await post('Profiler.enable');
+      await post('Profiler.start');
+      return null;
+    }
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    fs.writeFileSync(a.stop!, JSON.stringify(profile));
+    return a.stop;
+  };
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -62,6 +95,7 @@ void runShardedKvMain(process.argv.slice(2), (server) => {
   return {
     leads: async () => server.shards.filter((s) => s.leader()?.self).map((s) => s.index),
     leaders: async () => leaders(),
+    profile: profiler(),
     load: (args) => load(server, args as GroupLoadArgs),
     counters: async (): Promise<NodeCounters> => {
       const cpu = process.cpuUsage();

@@ -62,7 +62,7 @@ export { planLeaderTransfers } from './host/leaderBalancePlan';
 export type { GroupLeadership, PlannedTransfer } from './host/leaderBalancePlan';
 export type { GroupId } from './messages/groupId';
 export type { GroupEnvelope, HostTransport } from './transports/hostTransport';
-export type { HostAlive, HostAliveEnvelope } from './messages/liveness';
+export type { HostAlive, HostAliveEnvelope, HostWakeup } from './messages/liveness';
 export { tcpHostTransport, TcpHostTransport } from './transports/tcpHostTransport';
 export type { TcpHostTransportOptions } from './transports/tcpHostTransport';
 export { seededRandom } from './random';

@@ -13,8 +13,14 @@ export type RaftEvent =
    * etcd's MsgHup).
    */
   | { readonly kind: 'electionTimeout'; readonly epoch: number; readonly forced?: boolean }
-  /** The host suspects a failure (a peer host stopped answering, restarted, or stopped a group): a quiet node wakes (`core/quiescence.ts`). */
-  | { readonly kind: 'wake' }
+  /**
+   * The host suspects a failure (a peer host stopped answering, answered again, restarted,
+   * or stopped a group): a quiet node wakes if it concerns it (`core/quiescence.ts`).
+   * `hosts`: the peer hosts whose change this is (absent: any, every quiet node wakes);
+   * `silent`: the peer hosts silent now, when known (every node remembers them); `group`:
+   * this node's group on the host (it orders the voters' campaigns, `failoverDeadline`).
+   */
+  | { readonly kind: 'wake'; readonly hosts?: readonly NodeId[]; readonly silent?: readonly NodeId[]; readonly group?: string }
   /** The leader's heartbeat timer of role epoch `epoch` fired. */
   | { readonly kind: 'heartbeatTick'; readonly epoch: number }
   /**

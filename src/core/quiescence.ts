@@ -1,9 +1,11 @@
 import type { AppendEntries, NodeId, RaftMessage } from '../messages/types';
 import { resetElectionDeadline } from './electionDeadline';
 import { Effects } from './effects';
+import { failoverDeadline } from './failoverOrder';
 import type { RaftEvent } from './events';
 import { startRound } from './reads';
 import { heartbeatMessage } from './send';
+import { quorumReached } from './quorum';
 import { currentConfig, LeaderState, RaftState } from './state';
 
 /*
@@ -22,8 +24,17 @@ import { currentConfig, LeaderState, RaftState } from './state';
  * whole heartbeat interval (`quiesceAfterTicks` ticks), and nothing is under way —
  * no read waits, no transfer, no repair; every entry is durable here and committed; every
  * follower (voters, learners, members being removed) holds the whole log, has nothing in
- * flight, no snapshot or entry read under way, and answered the latest round; the
- * configuration is not joint.
+ * flight, no snapshot or entry read under way, and answered the latest round — except
+ * followers whose hosts are silent (`silentPeers`) and that have not answered it for the
+ * minimum election timeout, as long as this leader and the voters that did all that make a
+ * quorum; the configuration is not joint.
+ *
+ * Going quiet without a silent host's followers keeps a group with a dead member from
+ * heartbeating until that host returns (CockroachDB quiesces with non-live replicas too).
+ * It asks nothing new of CheckQuorum while quiet: the voters counted answered this
+ * leader's latest round, and while it stays quiet their hosts keep answering pings and
+ * neither restart nor stop a group, or the host wakes it (`HostLiveness`); the silent
+ * host's return wakes it too, and it then catches those followers up.
  *
  * @example
  * if (canQuiesce(s, s.role)) quiesce(s, s.role, fx);
@@ -33,10 +44,29 @@ export function canQuiesce(s: RaftState, L: LeaderState): boolean {
   if (!s.options.quiesce || s.quiet || s.repair || L.transfer || L.reads.length > 0 || L.readsBeforeCommit.length > 0) return false;
   if (L.idleTicks < s.options.quiesceAfterTicks) return false;
   if (s.commitIndex !== last || s.durableIndex !== last || currentConfig(s).oldVoters !== undefined) return false;
-  for (const pr of L.progress.values()) {
-    if (pr.match !== last || pr.probing || pr.hasOutstanding || pr.snapshot || pr.reading || pr.ackedSeq !== L.seq) return false;
+  let skipped = false;
+  for (const peer of L.progress.keys()) {
+    if (caughtUp(s, L, peer)) continue;
+    if (!isGone(s, L, peer)) return false;
+    skipped = true;
   }
-  return true;
+  return !skipped || quorumReached(currentConfig(s), (v) => v === s.id || caughtUp(s, L, v));
+}
+
+/**
+ * Whether follower `id` may be left behind by a quiet leader: its host is silent, and it
+ * has not answered this leader for the minimum election timeout either (a follower that
+ * answers is caught up first, whatever the host was told).
+ */
+function isGone(s: RaftState, L: LeaderState, id: NodeId): boolean {
+  const pr = L.progress.get(id);
+  return s.silentPeers.includes(id) && pr !== undefined && s.now - pr.lastContact >= s.options.electionTimeoutMin;
+}
+
+/** Whether follower `id` holds the whole log, has nothing under way, and answered the latest round. */
+function caughtUp(s: RaftState, L: LeaderState, id: NodeId): boolean {
+  const pr = L.progress.get(id);
+  return pr !== undefined && pr.match === s.log.lastIndex && !pr.probing && !pr.hasOutstanding && !pr.snapshot && !pr.reading && pr.ackedSeq === L.seq;
 }
 
 /**
@@ -84,22 +114,37 @@ export function maybeQuiesceFollower(s: RaftState, m: AppendEntries): void {
  * leader. Not woken: a quiet leader by the answers to its own last heartbeat, a quiet
  * follower by a heartbeat of its leader older than the `quiesce` one (delivered late):
  * both say nothing new (`saysNothingNew`). Events that are not work or messages of the
- * group (storage completions, timers) do not wake.
+ * group (storage completions, timers) do not wake. A host's wake-up wakes only the nodes
+ * it concerns (`concerns`); every node, quiet or not, remembers the silent hosts it names,
+ * and a follower told that its leader's host went silent takes its place in the group's
+ * failover order (`failoverDeadline`). A quiet follower woken by anything else, while
+ * its host still hears its leader's host, counts that as hearing from its leader: it
+ * refuses pre-votes for the minimum election timeout, so a voter whose host alone took a
+ * busy leader host for dead cannot depose that leader before it answers the WakeUp.
  *
  * @example
  * maybeWake(s, { kind: 'propose', commands, tokens, requestId: 1 }, fx); // s.quiet === false
  */
 export function maybeWake(s: RaftState, event: RaftEvent, fx: Effects): void {
   if (s.role.name === 'leader' && isClientWork(event)) s.role.idleTicks = 0;
-  if (!s.quiet || !wakes(s, event)) return;
+  if (event.kind === 'wake' && event.silent) s.silentPeers = event.silent;
+  const failover = event.kind === 'wake' ? failoverDeadline(s, event) : null;
+  if (s.quiet && wakes(s, event)) wake(s, event, fx);
+  if (failover !== null) s.electionDeadline = failover;
+}
+
+function wake(s: RaftState, event: RaftEvent, fx: Effects): void {
   s.quiet = false;
   if (s.role.name === 'leader') {
     s.role.leaseFloor = startRound(s, s.role, fx);
-  } else {
-    resetElectionDeadline(s);
-    const fromLeader = event.kind === 'message' && event.from === s.leaderId && event.message.term === s.term;
-    if (s.leaderId !== null && !fromLeader) fx.send(s.leaderId, { type: 'WakeUp', term: s.term });
+    return;
   }
+  resetElectionDeadline(s);
+  const fromLeader = event.kind === 'message' && event.from === s.leaderId && event.message.term === s.term;
+  if (s.leaderId === null || fromLeader) return;
+  fx.send(s.leaderId, { type: 'WakeUp', term: s.term });
+  // Woken by something else than news of its leader's host, which the host still hears: the leader is as good as heard from.
+  if (event.kind !== 'wake' && !s.silentPeers.includes(s.leaderId)) s.lastLeaderContact = s.now;
 }
 
 /**
@@ -124,6 +169,7 @@ function wakes(s: RaftState, event: RaftEvent): boolean {
     case 'message':
       return !saysNothingNew(s, event.from, event.message);
     case 'wake':
+      return event.hosts === undefined || concerns(s, event.hosts);
     case 'propose':
     case 'read':
     case 'changeConfig':
@@ -132,6 +178,18 @@ function wakes(s: RaftState, event: RaftEvent): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * Whether a change of these peer hosts concerns this quiet node: for a leader, a follower
+ * is there (it may be gone: CheckQuorum must run again; or back: catch it up); for a
+ * follower, its leader is there (it may be gone: the election timer must run again). A
+ * quiet follower whose leader lives needs no timer, whatever happened to the others.
+ */
+function concerns(s: RaftState, hosts: readonly NodeId[]): boolean {
+  const role = s.role;
+  if (role.name === 'leader') return hosts.some((h) => role.progress.has(h));
+  return s.leaderId === null || hosts.includes(s.leaderId);
 }
 
 /**

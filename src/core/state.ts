@@ -220,6 +220,12 @@ export interface RaftState {
   quiet: boolean;
   /** A quiet follower: the round (`seq`) of its leader's `quiesce` heartbeat; older heartbeats of that term, delivered late, do not wake it. */
   quietRound: number;
+  /**
+   * The peers whose hosts were silent at the host's latest wake-up (`wake` events, quiet
+   * or not): a leader may go quiet without their answers while the others make a quorum
+   * (`canQuiesce`). Empty without a host; shared with the event (a few hosts at most).
+   */
+  silentPeers: readonly NodeId[];
   /** Bumped at every role or term change; timer events of an older epoch are stale. */
   epoch: number;
   /** The scheduler's clock when the current event arrived (set by the driver). */
@@ -304,6 +310,7 @@ export function createState(
     role: { name: 'follower' },
     quiet: false,
     quietRound: 0,
+    silentPeers: [],
     epoch: 0,
     now: start.now,
     lastLeaderContact: -Infinity,

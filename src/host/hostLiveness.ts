@@ -1,5 +1,5 @@
-import { Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
-import type { HostAlive, HostAliveEnvelope } from '../messages/liveness';
+import { map, Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
+import type { HostAlive, HostAliveEnvelope, HostWakeup } from '../messages/liveness';
 import type { NodeId } from '../messages/types';
 import { TooManyPeerHostsError } from './hostErrors';
 
@@ -47,17 +47,20 @@ interface Peer {
 /**
  * Host-level failure detection for quiescence: one liveness ping per peer host and
  * interval, however many groups (not one heartbeat per group), answered by the peer host
- * itself. `wakeups$` emits — and the host wakes every quiet group it runs — when a peer
- * host:
+ * itself. `wakeups$` emits a `HostWakeup` — naming the peer hosts that changed, and every
+ * peer host silent now — when a peer host:
  *
  * - answers no ping sent within `timeout` (the groups' minimum election timeout), nor in
- *   `silentTicks` ticks, once per silence: the groups whose leader is there then take their normal election path
- *   (PreVote), and the leaders here whose voters are there run CheckQuorum again;
+ *   `silentTicks` ticks, once per silence: the quiet groups whose leader is there wake and
+ *   take their normal election path (PreVote), and the quiet leaders here with a follower
+ *   there run CheckQuorum again (and may go quiet again without it);
+ * - answers again after a silence: the leaders that went quiet without its followers
+ *   wake to catch them up;
  * - restarted (a new `incarnation`), or stopped or removed a group (`groupsVersion`
  *   grew): a replica of a quiet group may have gone, or come back without its state.
  *
- * Waking every quiet group, not only those with a member on that host, is the simplest
- * sound rule: it is rare, and a group with nothing to do goes quiet again after one round.
+ * A group wakes only if the change concerns it (`core/quiescence.ts`): a quiet follower
+ * whose leader is elsewhere, alive, needs no timer.
  * A ping's answer counts from when the ping was sent, so "answered within the window"
  * means the round trip started inside it. Peers are the hosts named by `watch` and those
  * that ping this one.
@@ -65,11 +68,11 @@ interface Peer {
  * @example
  * const liveness = new HostLiveness({ id: 'h1', link: transport, scheduler, ticks$: clocks.for(scheduler, 50), timeout: 150, report });
  * liveness.watch(['h2', 'h3']);
- * liveness.wakeups$.subscribe(() => wakeQuietGroups());
+ * liveness.wakeups$.subscribe(({ hosts, silent }) => wakeGroupsOn(hosts, silent));
  */
 export class HostLiveness {
-  private readonly wakes = new Subject<void>();
-  readonly wakeups$: Observable<void> = this.wakes.asObservable();
+  private readonly wakes = new Subject<HostWakeup>();
+  readonly wakeups$: Observable<HostWakeup> = this.wakes.asObservable();
   private readonly peers = new Map<NodeId, Peer>();
   /** Send times of the pings still worth an answer, by seq (bounded: older than `timeout` are dropped). */
   private readonly sentAt = new Map<number, number>();
@@ -83,6 +86,11 @@ export class HostLiveness {
     this.incarnation = o.scheduler.now();
     this.subscription.add(o.link.alive$.subscribe(({ from, message }) => this.receive(from, message)));
     this.subscription.add(o.ticks$.subscribe(() => this.tick()));
+  }
+
+  /** The wake-ups handed to one group: `wakeups$`, naming the group (its voters' failover order is drawn from it). */
+  wakeupsOf(group: string): Observable<HostWakeup> {
+    return this.wakeups$.pipe(map((w) => ({ ...w, group })));
   }
 
   /** Starts watching these hosts (this host's own id is skipped). */
@@ -103,16 +111,23 @@ export class HostLiveness {
 
   private tick(): void {
     const now = this.o.scheduler.now();
-    let wake = false;
-    for (const peer of this.peers.values()) {
+    const changed: NodeId[] = [];
+    for (const [host, peer] of this.peers) {
       const alive = now - peer.answeredAt < this.o.timeout || ++peer.ticksSilent < (this.o.silentTicks ?? 1);
-      if (peer.alive && !alive) wake = true;
+      if (peer.alive !== alive) changed.push(host);
       peer.alive = alive;
     }
     for (const [seq, at] of this.sentAt) if (now - at >= this.o.timeout) this.sentAt.delete(seq);
     this.sentAt.set(++this.seq, now);
     for (const host of this.peers.keys()) this.o.link.sendAlive(host, this.message(false, this.seq));
-    if (wake) this.wakes.next();
+    if (changed.length > 0) this.wake(changed);
+  }
+
+  /** Tells the groups that `hosts` changed, and which peer hosts are silent now. */
+  private wake(hosts: NodeId[]): void {
+    const silent: NodeId[] = [];
+    for (const [host, peer] of this.peers) if (!peer.alive) silent.push(host);
+    this.wakes.next({ hosts, silent });
   }
 
   private receive(from: NodeId, m: HostAlive): void {
@@ -130,7 +145,7 @@ export class HostLiveness {
     } else {
       this.o.link.sendAlive(from, this.message(true, m.seq));
     }
-    if (changed) this.wakes.next();
+    if (changed) this.wake([from]);
   }
 
   private peer(host: NodeId): Peer | undefined {

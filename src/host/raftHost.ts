@@ -123,7 +123,7 @@ class Host implements RaftHost {
     try {
       const given = { ...this.options.groupDefaults, ...options };
       const heartbeatTicks = given.heartbeatTicks ?? this.clocks.for(given.scheduler ?? defaultScheduler, given.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL);
-      const quiet = { quiesce: given.quiesce ?? this.liveness !== null, wakeups: given.wakeups ?? this.liveness?.wakeups$ };
+      const quiet = { quiesce: given.quiesce ?? this.liveness !== null, wakeups: given.wakeups ?? this.liveness?.wakeupsOf(group) };
       const node = createRaftNode({ ...given, heartbeatTicks, ...quiet, id: this.id, transport, storage });
       this.liveness?.watch(given.peers ?? []);
       this.running.set(group, node);

@@ -78,3 +78,38 @@ export function validateHostAlive(m: HostAlive): HostAlive {
   if (typeof m.incarnation !== 'number' || !Number.isFinite(m.incarnation)) throw new InvalidMessageError('host liveness incarnation must be a finite number');
   return m;
 }
+
+/**
+ * What a host's liveness watch (`HostLiveness.wakeups$`) tells its groups when a peer host
+ * changed: `hosts`, the peer hosts whose change this is (fell silent, answered again after
+ * a silence, restarted, stopped or removed a group); `silent`, every peer host silent now.
+ * A quiet group wakes only if the change concerns it (its leader, or for a leader one of
+ * its followers, is on one of `hosts`); every group remembers `silent`, and a leader may go
+ * quiet without the answers of followers there while the others make a quorum
+ * (`core/quiescence.ts`). Any other value emitted by `RaftNodeOptions.wakeups` wakes every
+ * quiet group.
+ *
+ * @example
+ * const wakeup: HostWakeup = { hosts: ['h3'], silent: ['h3'], group: 'orders-1' }; // h3 stopped answering
+ */
+export interface HostWakeup {
+  readonly hosts: readonly NodeId[];
+  readonly silent: readonly NodeId[];
+  /** The group the wake-up is handed to (`createRaftHost` adds it): the voters of a group whose leader's host went silent campaign in an order drawn from it. */
+  readonly group?: string;
+}
+
+/**
+ * Whether `value` is a `HostWakeup` (two arrays of strings, a group string or none); anything else emitted by
+ * `wakeups` is a wake-up that concerns every group.
+ *
+ * @example
+ * isHostWakeup({ hosts: ['h3'], silent: [] }); // true
+ * isHostWakeup(undefined);                     // false
+ */
+export function isHostWakeup(value: unknown): value is HostWakeup {
+  const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (typeof value !== 'object' || value === null) return false;
+  const w = value as HostWakeup;
+  return strings(w.hosts) && strings(w.silent) && (w.group === undefined || typeof w.group === 'string');
+}

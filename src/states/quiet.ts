@@ -1,17 +1,18 @@
 import { distinctUntilChanged, EMPTY, map, Observable, switchMap } from 'rxjs';
 import type { RaftEvent } from '../core/events';
+import { isHostWakeup } from '../messages/liveness';
 import type { RoleContext } from './context';
 
 /**
  * A role's timer events while its node is awake; while it is quiet (quiescence,
- * `core/quiescence.ts`), none of them — only the host's wake-ups (`wakeups$`), as `wake`
- * events. Switching on `quiet$` unsubscribes the timer, so a quiet group costs no timer.
+ * `core/quiescence.ts`), none of them. Switching on `quiet$` unsubscribes the timer, so a
+ * quiet group costs no timer; the host's wake-ups reach the node in every role
+ * (`wakeEvents`).
  *
  * ```
  * quiet$:    f--------t---------f------
  * awake$:    --a--a--------------a--a--
- * wakeups$:  ----------------w---------
- * output:    --a--a----------W---a--a--   (W: { kind: 'wake' })
+ * output:    --a--a--------------a--a--
  * ```
  *
  * @example
@@ -19,9 +20,30 @@ import type { RoleContext } from './context';
  * unlessQuiet(ctx, ticks$.pipe(map(() => ({ kind: 'heartbeatTick', epoch }))));
  */
 export function unlessQuiet(ctx: RoleContext, awake$: Observable<RaftEvent>): Observable<RaftEvent> {
-  const wakeups$ = ctx.wakeups$ ? ctx.wakeups$.pipe(map((): RaftEvent => ({ kind: 'wake' }))) : EMPTY;
   return ctx.quiet$.pipe(
     distinctUntilChanged(),
-    switchMap((quiet) => (quiet ? wakeups$ : awake$)),
+    switchMap((quiet) => (quiet ? EMPTY : awake$)),
   );
+}
+
+/**
+ * The host's wake-ups (`RaftNodeOptions.wakeups`) as `wake` events, whatever the role: a
+ * `HostWakeup` names the hosts that changed and those silent now (a quiet node wakes if
+ * the change concerns it; every node remembers the silent hosts); any other value wakes
+ * every quiet node.
+ *
+ * ```
+ * wakeups$:  ----w-----------x---------
+ * output:    ----W-----------X---------   (W: { kind: 'wake', hosts, silent }; X: { kind: 'wake' })
+ * ```
+ *
+ * @example
+ * merge(wakeEvents(ctx), roleEvents$).subscribe((e) => loop.next(e));
+ */
+export function wakeEvents(ctx: Pick<RoleContext, 'wakeups$'>): Observable<RaftEvent> {
+  return ctx.wakeups$ ? ctx.wakeups$.pipe(map(wakeEvent)) : EMPTY;
+}
+
+function wakeEvent(value: unknown): RaftEvent {
+  return isHostWakeup(value) ? { kind: 'wake', hosts: value.hosts, silent: value.silent, group: value.group } : { kind: 'wake' };
 }

@@ -1,4 +1,4 @@
-import { BehaviorSubject, EMPTY, filter, Observable, Subject, switchMap } from 'rxjs';
+import { BehaviorSubject, EMPTY, filter, merge, Observable, Subject, switchMap } from 'rxjs';
 import type { RaftEvent } from '../core/events';
 import type { RaftState, RoleName } from '../core/state';
 import type { NodeId } from '../messages/types';
@@ -6,6 +6,7 @@ import type { EntryReadRequest, InboundMessage, LeaderSend, RoleContext, Snapsho
 import { followersOf } from './followers';
 import { rolePipelines } from './index';
 import { PeerChannels } from './peerChannels';
+import { wakeEvents } from './quiet';
 import { isReplicationResponse, isRoutedResponse } from './responses';
 
 type RoleEpoch = { readonly role: RoleName; readonly epoch: number };
@@ -57,7 +58,8 @@ export class RoleSwitch {
       quiet$: this.quiet.asObservable(),
       ...{ sendsTo: (peer: NodeId) => this.sends.of(peer), responsesFrom: (peer: NodeId) => this.replies.of(peer), voteResponses$: this.votes.asObservable() },
     };
-    this.events$ = this.current.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : EMPTY)));
+    // The host's wake-ups reach the node in every role: they wake it if quiet, and tell it which hosts are silent.
+    this.events$ = merge(wakeEvents(ctx), this.current.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : EMPTY))));
   }
 
   /**

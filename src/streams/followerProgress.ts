@@ -13,8 +13,9 @@ export function followerProgress(s: RaftState, now: number): readonly FollowerPr
     id,
     matchIndex: pr.match,
     lag: s.log.lastIndex - pr.match,
-    // A quiet group's followers count as heard from now: its host would have woken it otherwise (core/quiescence.ts).
-    sinceContact: s.quiet ? 0 : Math.max(0, now - pr.lastContact),
+    // A quiet group's followers count as heard from now: its host would have woken it otherwise (core/quiescence.ts);
+    // not those on a silent host, which it went quiet without.
+    sinceContact: s.quiet && !s.silentPeers.includes(id) ? 0 : Math.max(0, now - pr.lastContact),
     state: pr.snapshot ? 'snapshot' : pr.probing ? 'probing' : 'replicating',
     storageReads: pr.storageReads,
   }));

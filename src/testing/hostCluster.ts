@@ -236,7 +236,7 @@ export class HostCluster implements FaultTarget {
       connect: (id): Transport => this.running(id).router.attach(group),
       nodeOptions: (id) => {
         const liveness = this.running(id).liveness;
-        return liveness ? { quiesce: true, wakeups: liveness.wakeups$ } : {};
+        return liveness ? { quiesce: true, wakeups: liveness.wakeupsOf(group) } : {};
       },
     };
   }

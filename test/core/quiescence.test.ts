@@ -230,3 +230,82 @@ describe('a quiet leader wakes', () => {
     expect(s.role.name).toBe('leader');
   });
 });
+
+describe('a silent host (HostWakeup: the hosts that changed, and those silent now)', () => {
+  /** n1 leads term 1 of n1, n2, n3; only n2 answered, n3 (its host silent or not) not for the minimum election timeout (150). */
+  function leaderWithoutN3(silent: string[], after = 150): RaftState {
+    const s = makeState({ options: QUIESCE });
+    elect(s); // taking office counts as contact
+    step(s, { kind: 'wake', hosts: silent, silent });
+    step(s, { kind: 'persisted', index: 1, term: 1 });
+    s.now += after;
+    answer(s, 'n2');
+    return s;
+  }
+
+  test('a leader goes quiet without a follower whose host is silent, while the others make a quorum', () => {
+    expect(leaderWithoutN3([]).quiet).toBe(false);
+    expect(leaderWithoutN3(['n3'], 149).quiet).toBe(false); // n3 counts as heard from when n1 took office
+    const s = leaderWithoutN3(['n3']);
+    expect(s.quiet).toBe(true);
+    // ... but not when the answering voters are no quorum: 5 voters, two silent and one lagging.
+    const five = makeState({ voters: ['n1', 'n2', 'n3', 'n4', 'n5'], options: QUIESCE });
+    step(five, { kind: 'electionTimeout', epoch: five.epoch, forced: true });
+    step(five, { kind: 'voteSaved', term: five.term, votedFor: five.id });
+    for (const v of ['n2', 'n3']) msg(five, v, { type: 'RequestVoteResponse', term: five.term, voteGranted: true });
+    expect(five.role.name).toBe('leader');
+    step(five, { kind: 'wake', hosts: ['n4', 'n5'], silent: ['n4', 'n5'] });
+    step(five, { kind: 'persisted', index: 1, term: 1 });
+    five.now += 150;
+    answer(five, 'n2');
+    expect(five.quiet).toBe(false);
+    answer(five, 'n3'); // n1, n2, n3 answered: a quorum of 5
+    expect(five.quiet).toBe(true);
+  });
+
+  test('a follower that answers is caught up first, whatever its host was said to be', () => {
+    const s = makeState({ options: QUIESCE });
+    elect(s);
+    step(s, { kind: 'wake', hosts: ['n3'], silent: ['n3'] }); // stale: n3's host answers again, and the leader has not heard yet
+    s.now += 150;
+    msg(s, 'n3', { ...ok(s.term, 0), success: false, rejectedIndex: 1, conflictIndex: 1, seq: leaderState(s).seq }); // n3 lacks entry 1
+    step(s, { kind: 'persisted', index: 1, term: 1 });
+    answer(s, 'n2');
+    expect(s.quiet).toBe(false);
+  });
+
+  test('a leader that went quiet without a silent host\'s follower wakes when that host answers again, and waits for that follower before going quiet again', () => {
+    const s = leaderWithoutN3(['n3']);
+    const seq = leaderState(s).seq;
+    const fx = step(s, { kind: 'wake', hosts: ['n3'], silent: [] });
+    expect(s.quiet).toBe(false);
+    expect(messages(fx.list).filter((m) => m.type === 'AppendEntries' && m.seq === seq + 1)).toHaveLength(2);
+    answer(s, 'n2');
+    expect(s.quiet).toBe(false); // n3 is no longer silent: the leader waits for it
+    answer(s, 'n3');
+    expect(s.quiet).toBe(true);
+  });
+
+  test('a wake-up wakes a quiet leader only if a follower is on a host it names', () => {
+    const { s } = idleLeader();
+    expect(step(s, { kind: 'wake', hosts: ['n9'], silent: ['n9'] }).list).toEqual([]);
+    expect(s.quiet).toBe(true);
+    step(s, { kind: 'wake', hosts: ['n2'], silent: ['n2', 'n9'] });
+    expect(s.quiet).toBe(false);
+    expect(s.silentPeers).toEqual(['n2', 'n9']);
+  });
+
+  test('a wake-up wakes a quiet follower only if its leader is on a host it names; an awake node remembers the silent hosts', () => {
+    const s = makeState({ term: 1, log: [1], options: QUIESCE });
+    step(s, { kind: 'persisted', index: 1, term: 1 });
+    msg(s, 'n2', heartbeat({ term: 1, prevLogIndex: 1, prevLogTerm: 1, leaderCommit: 1, seq: 3, quiesce: true }));
+    expect(step(s, { kind: 'wake', hosts: ['n3'], silent: ['n3'] }).list).toEqual([]);
+    expect(s.quiet).toBe(true);
+    expect(s.electionDeadline).toBe(Infinity);
+    step(s, { kind: 'wake', hosts: ['n2'], silent: ['n2', 'n3'] });
+    expect(s.quiet).toBe(false);
+    expect(s.electionDeadline).toBeLessThan(Infinity);
+    step(s, { kind: 'wake', hosts: ['n3'], silent: ['n2'] });
+    expect(s.silentPeers).toEqual(['n2']);
+  });
+});

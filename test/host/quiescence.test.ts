@@ -34,6 +34,13 @@ describe('quiescence on 3 hosts × 12 groups (in-memory network, virtual time)',
     return groupMessages.seen.length - before;
   }
 
+  /** The term of the leader `host` follows in `group` (its `leader$` replays it). */
+  function leaderTerm(host: NodeId, group: string): number {
+    let term = NaN;
+    hosts.node(host, group).leader$.subscribe((l) => (term = l?.term ?? NaN)).unsubscribe();
+    return term;
+  }
+
   afterEach(async () => {
     await hosts.stopAll();
   });
@@ -73,6 +80,61 @@ describe('quiescence on 3 hosts × 12 groups (in-memory network, virtual time)',
     const survivors = ['h2', 'h3'];
     await hosts.waitFor(() => ledByH1.every((g) => survivors.includes(hosts.leaderOf(g, survivors) ?? '')), 'a new leader on h2 or h3 for every group h1 led');
     for (const g of ledByH1) await hosts.commit(g, survivors, `after ${g}`);
+  });
+
+  it('after a leader host crashes, every group has a leader on h2 or h3 and all go quiet again: no group message for 20 intervals while h1 stays down', async () => {
+    await start(3);
+    await hosts.clock.advance(10 * HEARTBEAT);
+    hosts.hub.isolate('h1');
+    const survivors = ['h2', 'h3'];
+    await hosts.waitFor(() => GROUPS.every((g) => survivors.includes(hosts.leaderOf(g, survivors) ?? '')), 'a leader on h2 or h3 in every group');
+    await hosts.clock.advance(10 * HEARTBEAT);
+    // Before: a leader whose follower's host was silent could not go quiet, and heartbeated every interval until h1 came back.
+    expect(await groupMessagesDuring(20)).toBe(0);
+  });
+
+  it('a crashed leader host: the live voters of each group it led campaign in the group\'s order, so each elects its new leader in one term, the leaders spread over h2 and h3', async () => {
+    await start(8);
+    await hosts.clock.advance(10 * HEARTBEAT);
+    const ledByH1 = GROUPS.filter((g) => hosts.leaderOf(g, H3) === 'h1');
+    const termBefore = new Map(ledByH1.map((g) => [g, leaderTerm('h2', g)]));
+    hosts.hub.isolate('h1');
+    const survivors = ['h2', 'h3'];
+    await hosts.waitFor(() => ledByH1.every((g) => survivors.includes(hosts.leaderOf(g, survivors) ?? '')), 'a new leader on h2 or h3 for every group h1 led');
+    expect(ledByH1.map((g) => leaderTerm('h2', g) - termBefore.get(g)!)).toEqual(ledByH1.map(() => 1));
+    expect(new Set(ledByH1.map((g) => hosts.leaderOf(g, survivors)))).toEqual(new Set(survivors));
+  });
+
+  it('the crashed host returns: the leaders wake, catch its replicas up with what was committed meanwhile, and every group goes quiet again', async () => {
+    await start(6);
+    await hosts.clock.advance(10 * HEARTBEAT);
+    hosts.hub.isolate('h1');
+    const survivors = ['h2', 'h3'];
+    await hosts.waitFor(() => GROUPS.every((g) => survivors.includes(hosts.leaderOf(g, survivors) ?? '')), 'a leader on h2 or h3 in every group');
+    await hosts.commit('g1', survivors, 'while h1 was away');
+    await hosts.clock.advance(10 * HEARTBEAT);
+    expect(hosts.committedOn('h1', 'g1')).not.toContain('while h1 was away');
+    hosts.hub.heal();
+    await hosts.waitFor(() => hosts.committedOn('h1', 'g1').includes('while h1 was away'), 'h1 catches up in g1');
+    await hosts.waitFor(() => GROUPS.every((g) => survivors.includes(hosts.leaderOf(g, H3) ?? '')), 'h1 follows the leaders on h2 and h3');
+    await hosts.clock.advance(10 * HEARTBEAT);
+    expect(await groupMessagesDuring(20)).toBe(0);
+  });
+
+  it('a host going silent wakes only the groups with a member there: groups on h2 and h3 alone send nothing', async () => {
+    await start(7);
+    const pairs = ['p1', 'p2', 'p3', 'p4'];
+    for (const g of pairs) await hosts.create(g, ['h2', 'h3']);
+    await hosts.waitFor(() => pairs.every((g) => hosts.leaderOf(g, ['h2', 'h3']) !== null), 'a leader in every pair group');
+    await hosts.clock.advance(10 * HEARTBEAT);
+    const leaders = pairs.map((g) => hosts.leaderOf(g, ['h2', 'h3']));
+    const before = groupMessages.seen.length;
+    hosts.hub.isolate('h1');
+    await hosts.waitFor(() => GROUPS.every((g) => ['h2', 'h3'].includes(hosts.leaderOf(g, ['h2', 'h3']) ?? '')), 'a leader on h2 or h3 in every group h1 was in');
+    const woken = new Set(groupMessages.seen.slice(before).map((e) => (e as Envelope & { group: string }).group));
+    // Before: every quiet group woke, and the pairs' leaders sent a round each.
+    expect(pairs.filter((g) => woken.has(g))).toEqual([]);
+    expect(pairs.map((g) => hosts.leaderOf(g, ['h2', 'h3']))).toEqual(leaders);
   });
 
   it('a partitioned quiet leader serves no lease read: the read waits for a round nobody answers, and fails when it steps down', async () => {

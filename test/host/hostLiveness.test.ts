@@ -1,0 +1,78 @@
+/**
+ * HostLiveness (quiescence's failure detection, `src/host/hostLiveness.ts`) on virtual
+ * time: what its wake-ups name — the peer hosts that changed, and every peer host silent
+ * now — so that a host wakes only the quiet groups a change concerns.
+ */
+import { interval, Subject } from 'rxjs';
+import type { HostAlive, HostAliveEnvelope, HostWakeup } from '../../src/messages/liveness';
+import type { NodeId } from '../../src/messages/types';
+import { HostLiveness } from '../../src/host/hostLiveness';
+import { VirtualClock } from '../../src/testing/virtualClock';
+
+const INTERVAL = 50;
+const TIMEOUT = 150;
+
+/** h1's liveness watch of h2 and h3, whose answers the test gives (or withholds) by hand. */
+function watch() {
+  const clock = new VirtualClock();
+  const inbound = new Subject<HostAliveEnvelope>();
+  const pings: { to: NodeId; message: HostAlive }[] = [];
+  const link = { sendAlive: (to: NodeId, message: HostAlive) => pings.push({ to, message }), alive$: inbound };
+  const liveness = new HostLiveness({ id: 'h1', link, scheduler: clock.scheduler, ticks$: interval(INTERVAL, clock.scheduler), timeout: TIMEOUT, silentTicks: 3, report: () => undefined });
+  liveness.watch(['h2', 'h3']);
+  const wakeups: HostWakeup[] = [];
+  liveness.wakeups$.subscribe((w) => wakeups.push(w));
+  const incarnations: Record<NodeId, number> = { h2: 1, h3: 1 };
+  let answered = 0; // pings answered or withheld so far
+  /** The hosts of `hosts` answer the pings h1 sent them since the last call (with their incarnation). */
+  const answer = (hosts: NodeId[]) => {
+    for (const p of pings.slice(answered)) {
+      if (hosts.includes(p.to) && !p.message.reply) inbound.next({ from: p.to, to: 'h1', message: { ...p.message, reply: true, incarnation: incarnations[p.to] } });
+    }
+    answered = pings.length;
+  };
+  /** Advances `intervals` heartbeat intervals, the hosts of `alive` answering every ping. */
+  const run = async (intervals: number, alive: NodeId[]) => {
+    for (let i = 0; i < intervals; i++) {
+      await clock.advance(INTERVAL);
+      answer(alive);
+    }
+  };
+  return { liveness, wakeups, run, incarnations };
+}
+
+describe('HostLiveness wake-ups', () => {
+  test('a peer host that stops answering: one wake-up naming it, and it as silent; none while both answer', async () => {
+    const { liveness, wakeups, run } = watch();
+    await run(20, ['h2', 'h3']);
+    expect(wakeups).toEqual([]);
+    await run(10, ['h2']);
+    expect(wakeups).toEqual([{ hosts: ['h3'], silent: ['h3'] }]);
+    liveness.stop();
+  });
+
+  test('a silent host that answers again: a wake-up naming it, with nobody silent (the leaders that went quiet without it catch it up)', async () => {
+    const { liveness, wakeups, run } = watch();
+    await run(5, ['h2', 'h3']);
+    await run(10, ['h2']);
+    await run(5, ['h2', 'h3']);
+    expect(wakeups).toEqual([
+      { hosts: ['h3'], silent: ['h3'] },
+      { hosts: ['h3'], silent: [] },
+    ]);
+    liveness.stop();
+  });
+
+  test('a restart of a peer host (a new incarnation) names it, and keeps another silent host silent', async () => {
+    const { liveness, wakeups, run, incarnations } = watch();
+    await run(5, ['h2', 'h3']);
+    await run(10, ['h2']);
+    incarnations.h2 = 2;
+    await run(1, ['h2']);
+    expect(wakeups).toEqual([
+      { hosts: ['h3'], silent: ['h3'] },
+      { hosts: ['h2'], silent: ['h3'] },
+    ]);
+    liveness.stop();
+  });
+});
