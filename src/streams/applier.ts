@@ -1,4 +1,4 @@
-import { filter, finalize, firstValueFrom, isObservable, map, Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
+import { firstValueFrom, isObservable, Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
 import { ApplyFailedError, NodeStoppedError } from '../errors';
 import { entrySize } from '../messages/blockEntry';
 import { CommittedEntry, Entry, EntryKind } from '../messages/entry';
@@ -85,17 +85,18 @@ export class Applier {
 
   /** Subscribes the apply pipeline; unsubscribe to stop it (what is queued is dropped). */
   start(): Subscription {
-    return this.input
-      .pipe(
-        applyInOrder((item: Item) => this.applyOne(item), { scheduler: this.deps.slices, maxItems: APPLY_SLICE.entries, maxBytes: APPLY_SLICE.bytes, bytesOf: itemBytes }),
-        filter((item): item is Entry => 'index' in item),
-        map((entry) => entry.index),
-        finalize(() => this.close()),
-      )
+    // One subscriber acknowledges the applied entries (not the exclusive work) and closes
+    // the applier when the pipeline ends: every group runs this, so no operator hops.
+    const subscription = this.input
+      .pipe(applyInOrder((item: Item) => this.applyOne(item), { scheduler: this.deps.slices, maxItems: APPLY_SLICE.entries, maxBytes: APPLY_SLICE.bytes, bytesOf: itemBytes }))
       .subscribe({
-        next: (index) => this.deps.acknowledge(index),
+        next: (item) => {
+          if ('index' in item) this.deps.acknowledge(item.index);
+        },
         error: (e: unknown) => this.deps.failStop(e instanceof Error ? e : new Error(String(e))),
       });
+    subscription.add(() => this.close());
+    return subscription;
   }
 
   /** Entries of one `apply` effect, in log order, right after the previous ones. */
