@@ -1,4 +1,4 @@
-import { EMPTY, merge, Observable, Subject, Subscription } from 'rxjs';
+import { EMPTY, Observable, Subject, Subscription } from 'rxjs';
 import type { FollowerProgress, LeaderInfo, Membership, NodeStatus, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 import type { RaftEvent } from './core/events';
 import type { RaftState, RoleName } from './core/state';
@@ -6,7 +6,7 @@ import type { Effect } from './core/effects';
 import { ApplyFailedError, NodeStoppedError, NotLeaderError, ProposalDroppedError, RaftError, StorageFailedError } from './errors';
 import { CommittedEntry, EMPTY_DATA, EntryKind } from './messages/entry';
 import type { NodeId } from './messages/types';
-import { serializeTurns } from './operators/serializeTurns';
+import { mergeTurns } from './operators/serializeTurns';
 import { bootstrapConfig, ResolvedOptions, resolveOptions } from './options';
 import { RoleSwitch } from './states/roleSwitch';
 import { Applier } from './streams/applier';
@@ -197,7 +197,7 @@ class Node implements RaftNode, HasTestHooks {
     const s = await loadState(this.id, o, bootstrapConfig(o), this.snapshots, () => this.stopped, this.atStart);
     if (!s) return;
     this.state = s;
-    const events$ = merge(
+    const events$ = mergeTurns(
       this.roles.takeResponses(acceptedMessages(o.transport.inbound$, new PeerFilter(this.id), () => s.configs, (e) => this.errors.next(e))),
       this.roles.events$,
       this.intake.events$,
@@ -205,7 +205,7 @@ class Node implements RaftNode, HasTestHooks {
       this.durableSteps.pipe(durableWrites(o.storage, (m) => o.transport.send(m.to, m.message))),
       needsMarkerRepair(s) ? repairEvents(() => this.intake.propose(EntryKind.Noop, EMPTY_DATA), o.storage, o.scheduler, o.electionTimeout.max) : EMPTY,
     );
-    const turns$ = events$.pipe(serializeTurns(), stepEach(s, () => o.scheduler.now()));
+    const turns$ = events$.pipe(stepEach(s, () => o.scheduler.now()));
     this.subscriptions.add(turns$.subscribe({ next: (effects) => this.afterTurn(s, effects), error: (e: Error) => this.failStop(e) }));
     this.subscriptions.add(o.transport.errors$.subscribe((e) => this.errors.next(e)));
     this.afterTurn(s);
