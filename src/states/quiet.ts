@@ -1,4 +1,4 @@
-import { distinctUntilChanged, EMPTY, map, Observable, switchMap } from 'rxjs';
+import { Observable, Subscription } from 'rxjs';
 import type { RaftEvent } from '../core/events';
 import type { RoleContext } from './context';
 
@@ -14,14 +14,54 @@ import type { RoleContext } from './context';
  * output:    --a--a----------W---a--a--   (W: { kind: 'wake' })
  * ```
  *
+ * What `quiet$.pipe(distinctUntilChanged(), switchMap((q) => (q ? wake$ : awake$)))`
+ * does, in one subscriber: every group's role pipeline runs it, and an idle group is
+ * quiet, so this is most of what such a group subscribes.
+ *
  * @example
  * // the leader's heartbeat ticks, stopped while quiet:
  * unlessQuiet(ctx, ticks$.pipe(map(() => ({ kind: 'heartbeatTick', epoch }))));
  */
 export function unlessQuiet(ctx: RoleContext, awake$: Observable<RaftEvent>): Observable<RaftEvent> {
-  const wakeups$ = ctx.wakeups$ ? ctx.wakeups$.pipe(map((): RaftEvent => ({ kind: 'wake' }))) : EMPTY;
-  return ctx.quiet$.pipe(
-    distinctUntilChanged(),
-    switchMap((quiet) => (quiet ? wakeups$ : awake$)),
-  );
+  return new Observable<RaftEvent>((subscriber) => {
+    let quiet: boolean | null = null;
+    let inner: Subscription | null = null;
+    let innerActive = false;
+    let outerDone = false;
+    const wake = () => subscriber.next({ kind: 'wake' });
+    const follow = <V>(source: Observable<V>, next: (value: V) => void) => {
+      inner?.unsubscribe();
+      innerActive = true;
+      inner = source.subscribe({
+        next,
+        error: (e: unknown) => subscriber.error(e),
+        complete: () => {
+          innerActive = false;
+          if (outerDone) subscriber.complete();
+        },
+      });
+    };
+    const upstream = ctx.quiet$.subscribe({
+      next(q) {
+        if (q === quiet) return;
+        quiet = q;
+        if (!q) follow(awake$, (e: RaftEvent) => subscriber.next(e));
+        else if (ctx.wakeups$) follow(ctx.wakeups$, wake);
+        else {
+          inner?.unsubscribe();
+          inner = null;
+          innerActive = false;
+        }
+      },
+      error: (e: unknown) => subscriber.error(e),
+      complete: () => {
+        outerDone = true;
+        if (!innerActive) subscriber.complete();
+      },
+    });
+    return () => {
+      upstream.unsubscribe();
+      inner?.unsubscribe();
+    };
+  });
 }
