@@ -40,7 +40,7 @@ describe('unlessQuiet', () => {
 
   it('fails with an error of the awake events', () => {
     marbles().run(({ hot, expectObservable }) => {
-      const awake$ = hot('--#');
+      const awake$ = hot<RaftEvent>('--#');
       expectObservable(unlessQuiet({ quiet$: hot('f', flags) } as unknown as RoleContext, awake$)).toBe('--#');
     });
   });
