@@ -40,8 +40,8 @@ export type ClientRequest = { readonly kind: 'propose'; readonly waiters: readon
  * await intake.propose(EntryKind.Command, bytes);
  */
 export class ClientIntake {
-  /** Proposals and reads of the current turn (and proposals held during a transfer), for `rejectAll`. */
-  private readonly unbatched = new Set<PendingProposal | PendingRead>();
+  /** Proposals and reads of the current turn (and proposals held during a transfer), for `rejectAll`. Made at the first call. */
+  private unbatched: Set<PendingProposal | PendingRead> | null = null;
   /** The lanes of the subscription to `events$`; null while none (a call then goes nowhere, as to a subject nobody listens to). */
   private lanes: { readonly out: Subscriber<RaftEvent>; readonly proposals: Lane<PendingProposal>; readonly reads: Lane<PendingRead> } | null = null;
   /** Proposals held back while a leadership transfer is under way; null when not holding. */
@@ -57,12 +57,12 @@ export class ClientIntake {
     maxBatchBytes = MAX_BATCH_BYTES,
   ) {
     const proposeEvent = (batch: PendingProposal[]): RaftEvent => {
-      for (const p of batch) this.unbatched.delete(p);
+      for (const p of batch) this.unbatched?.delete(p);
       const commands = batch.map((p) => ({ kind: p.kind, data: p.data }));
       return { kind: 'propose', commands, tokens: batch, requestId: nextRequestId() };
     };
     const readEvent = (batch: PendingRead[]): RaftEvent => {
-      for (const r of batch) this.unbatched.delete(r);
+      for (const r of batch) this.unbatched?.delete(r);
       // One request per turn; a lease read may ride along with a confirmed one, not the reverse.
       const requestId = requests.open(nextRequestId(), { kind: 'read', waiters: batch });
       return { kind: 'read', requestId, lease: batch.every((r) => r.lease) };
@@ -88,7 +88,7 @@ export class ClientIntake {
   propose(kind: EntryKind, data: Uint8Array): Promise<{ index: number; term: number }> {
     return new Promise((resolve, reject) => {
       const proposal: PendingProposal = { kind, data, resolve, reject };
-      this.unbatched.add(proposal);
+      (this.unbatched ??= new Set()).add(proposal);
       if (this.held) this.held.push(proposal);
       else if (!this.closed) this.lanes?.proposals.next(proposal);
     });
@@ -98,7 +98,7 @@ export class ClientIntake {
   read(lease: boolean): Promise<{ index: number }> {
     return new Promise((resolve, reject) => {
       const read: PendingRead = { lease, resolve, reject };
-      this.unbatched.add(read);
+      (this.unbatched ??= new Set()).add(read);
       if (!this.closed) this.lanes?.reads.next(read);
     });
   }
@@ -123,8 +123,9 @@ export class ClientIntake {
       lanes.reads.complete();
       lanes.out.complete();
     }
-    for (const waiting of this.unbatched) waiting.reject(reason);
-    this.unbatched.clear();
+    const unbatched = this.unbatched;
+    this.unbatched = null;
+    for (const waiting of unbatched ?? []) waiting.reject(reason);
     this.held = null;
   }
 }
