@@ -108,22 +108,22 @@ class Node implements RaftNode, HasTestHooks {
     const sessions = new SessionTable(o.sessions);
     this.roles = new RoleSwitch({ id: this.id, scheduler: o.scheduler, heartbeatInterval: o.heartbeatInterval, heartbeats$: o.heartbeatTicks, wakeups$: o.wakeups, snapshotSource: o.storage, entrySource: o.storage, transport: o.transport });
     this.membership = new MembershipRequests({
-      ...{ id: this.id, scheduler: o.scheduler, dispatch: (e) => this.feedback.next(e), nextRequestId: () => ++this.nextRequestId, tracker: this.tracker },
-      ...{ retryInterval: o.heartbeatInterval, timeout: o.requestTimeout * 5, holdProposals: (hold) => this.intake.holdProposals(hold) },
+      id: this.id, scheduler: o.scheduler, dispatch: (e) => this.feedback.next(e), nextRequestId: () => ++this.nextRequestId, tracker: this.tracker,
+      retryInterval: o.heartbeatInterval, timeout: o.requestTimeout * 5, holdProposals: (hold) => this.intake.holdProposals(hold),
     });
     this.snapshots = new SnapshotDriver({
-      ...{ id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions },
-      ...{ dispatch: (e) => this.feedback.next(e), failStop: (e) => this.failStop(e), report: (e) => this.errors.next(e), isStopped: () => this.stopped },
-      ...{ exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.applier.skipUpTo(index) },
+      id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions,
+      dispatch: (e) => this.feedback.next(e), failStop: (e) => this.failStop(e), report: (e) => this.errors.next(e), isStopped: () => this.stopped,
+      exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.applier.skipUpTo(index),
     });
     this.applier = new Applier({
-      ...{ nodeId: this.id, apply: o.stateMachine?.apply?.bind(o.stateMachine), sessions, tracker: this.tracker, committed: this.committed },
-      ...{ noteApplied: (bytes) => this.snapshots.noteApplied(bytes), acknowledge: (index) => this.acks.report(index), failStop: (e) => this.failStop(e), slices: o.turnScheduler },
+      nodeId: this.id, apply: o.stateMachine?.apply?.bind(o.stateMachine), sessions, tracker: this.tracker, committed: this.committed,
+      noteApplied: (bytes) => this.snapshots.noteApplied(bytes), acknowledge: (index) => this.acks.report(index), failStop: (e) => this.failStop(e), slices: o.turnScheduler,
     });
     this.subscriptions.add(this.applier.start());
     this.driver = new EffectDriver({
-      ...{ durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier },
-      ...{ membership: this.membership, snapshots: this.snapshots, applier: this.applier, roles: this.roles },
+      durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier,
+      membership: this.membership, snapshots: this.snapshots, applier: this.applier, roles: this.roles,
       termRecovery: termRecoveryHandler(this.id, o.storage, (e) => this.errors.next(e), (e) => this.failStop(e)),
     });
     this.ready = this.start().catch((e) => {
