@@ -198,7 +198,7 @@ class Node implements RaftNode, HasTestHooks {
     if (!s) return;
     this.state = s;
     const events$ = mergeTurns(
-      this.roles.takeResponses(acceptedMessages(o.transport.inbound$, new PeerFilter(this.id), () => s.configs, (e) => this.errors.next(e))),
+      acceptedMessages(o.transport.inbound$, new PeerFilter(this.id), () => s.configs, (e) => this.errors.next(e), (e) => this.roles.take(e)),
       this.roles.events$,
       this.intake.events$,
       this.feedback,

@@ -97,14 +97,19 @@ export class RoleSwitch {
    * its kind of vote).
    */
   takeResponses(inbound$: Observable<RaftEvent>): Observable<RaftEvent> {
-    return inbound$.pipe(
-      filter((e) => {
-        if (e.kind !== 'message' || !isRoutedResponse(e.message.type)) return true;
-        if (isReplicationResponse(e.message.type)) this.replies.next(e.from, e);
-        else this.votes.next(e);
-        return false;
-      }),
-    );
+    return inbound$.pipe(filter((e) => !this.take(e)));
+  }
+
+  /**
+   * What `takeResponses` does for one inbound event: hands a routed response to the
+   * pipeline that takes it and returns true (the loop must not step it); false for the
+   * rest. The node calls it where it accepts messages, so no filter runs per group.
+   */
+  take(e: RaftEvent): boolean {
+    if (e.kind !== 'message' || !isRoutedResponse(e.message.type)) return false;
+    if (isReplicationResponse(e.message.type)) this.replies.next(e.from, e);
+    else this.votes.next(e);
+    return true;
   }
 
   /** Publishes the deadline, quiescence and the followers (only when changed), then switches pipelines if the role or epoch changed. */
