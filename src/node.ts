@@ -1,4 +1,4 @@
-import { EMPTY, merge, Observable, Subject, Subscription } from 'rxjs';
+import { EMPTY, Observable, Subject, Subscription } from 'rxjs';
 import type { FollowerProgress, LeaderInfo, Membership, NodeStatus, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 import type { RaftEvent } from './core/events';
 import type { RaftState, RoleName } from './core/state';
@@ -7,7 +7,7 @@ import { ApplyFailedError, NodeStoppedError, NotLeaderError, ProposalDroppedErro
 import { CommittedEntry, EMPTY_DATA, EntryKind } from './messages/entry';
 import type { NodeId } from './messages/types';
 import { Broadcast } from './operators/broadcast';
-import { serializeTurns } from './operators/serializeTurns';
+import { mergeTurns } from './operators/serializeTurns';
 import { bootstrapConfig, ResolvedOptions, resolveOptions } from './options';
 import { RoleSwitch } from './states/roleSwitch';
 import { Applier } from './streams/applier';
@@ -108,22 +108,22 @@ class Node implements RaftNode, HasTestHooks {
     const sessions = new SessionTable(o.sessions);
     this.roles = new RoleSwitch({ id: this.id, scheduler: o.scheduler, heartbeatInterval: o.heartbeatInterval, heartbeats$: o.heartbeatTicks, wakeups$: o.wakeups, snapshotSource: o.storage, entrySource: o.storage, transport: o.transport });
     this.membership = new MembershipRequests({
-      ...{ id: this.id, scheduler: o.scheduler, dispatch: (e) => this.feedback.next(e), nextRequestId: () => ++this.nextRequestId, tracker: this.tracker },
-      ...{ retryInterval: o.heartbeatInterval, timeout: o.requestTimeout * 5, holdProposals: (hold) => this.intake.holdProposals(hold) },
+      id: this.id, scheduler: o.scheduler, dispatch: (e) => this.feedback.next(e), nextRequestId: () => ++this.nextRequestId, tracker: this.tracker,
+      retryInterval: o.heartbeatInterval, timeout: o.requestTimeout * 5, holdProposals: (hold) => this.intake.holdProposals(hold),
     });
     this.snapshots = new SnapshotDriver({
-      ...{ id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions },
-      ...{ dispatch: (e) => this.feedback.next(e), failStop: (e) => this.failStop(e), report: (e) => this.errors.next(e), isStopped: () => this.stopped },
-      ...{ exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.applier.skipUpTo(index) },
+      id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions,
+      dispatch: (e) => this.feedback.next(e), failStop: (e) => this.failStop(e), report: (e) => this.errors.next(e), isStopped: () => this.stopped,
+      exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.applier.skipUpTo(index),
     });
     this.applier = new Applier({
-      ...{ nodeId: this.id, apply: o.stateMachine?.apply?.bind(o.stateMachine), sessions, tracker: this.tracker, committed: this.committed },
-      ...{ noteApplied: (bytes) => this.snapshots.noteApplied(bytes), acknowledge: (index) => this.acks.report(index), failStop: (e) => this.failStop(e), slices: o.turnScheduler },
+      nodeId: this.id, apply: o.stateMachine?.apply?.bind(o.stateMachine), sessions, tracker: this.tracker, committed: this.committed,
+      noteApplied: (bytes) => this.snapshots.noteApplied(bytes), acknowledge: (index) => this.acks.report(index), failStop: (e) => this.failStop(e), slices: o.turnScheduler,
     });
     this.subscriptions.add(this.applier.start());
     this.driver = new EffectDriver({
-      ...{ durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier },
-      ...{ membership: this.membership, snapshots: this.snapshots, applier: this.applier, roles: this.roles },
+      durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier,
+      membership: this.membership, snapshots: this.snapshots, applier: this.applier, roles: this.roles,
       termRecovery: termRecoveryHandler(this.id, o.storage, (e) => this.errors.next(e), (e) => this.failStop(e)),
     });
     this.ready = this.start().catch((e) => {
@@ -197,15 +197,15 @@ class Node implements RaftNode, HasTestHooks {
     const s = await loadState(this.id, o, bootstrapConfig(o), this.snapshots, () => this.stopped, this.atStart);
     if (!s) return;
     this.state = s;
-    const events$ = merge(
-      this.roles.takeResponses(acceptedMessages(o.transport.inbound$, new PeerFilter(this.id), () => s.configs, (e) => this.errors.next(e))),
+    const events$ = mergeTurns(
+      acceptedMessages(o.transport.inbound$, new PeerFilter(this.id), () => s.configs, (e) => this.errors.next(e), (e) => this.roles.take(e)),
       this.roles.events$,
       this.intake.events$,
       this.feedback.observable,
       this.durableSteps.observable.pipe(durableWrites(o.storage, (m) => o.transport.send(m.to, m.message))),
       needsMarkerRepair(s) ? repairEvents(() => this.intake.propose(EntryKind.Noop, EMPTY_DATA), o.storage, o.scheduler, o.electionTimeout.max) : EMPTY,
     );
-    const turns$ = events$.pipe(serializeTurns(), stepEach(s, () => o.scheduler.now()));
+    const turns$ = events$.pipe(stepEach(s, () => o.scheduler.now()));
     this.subscriptions.add(turns$.subscribe({ next: (effects) => this.afterTurn(s, effects), error: (e: Error) => this.failStop(e) }));
     this.subscriptions.add(o.transport.errors$.subscribe((e) => this.errors.next(e)));
     this.afterTurn(s);

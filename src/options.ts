@@ -370,8 +370,10 @@ function policy<P extends object>(name: string, value: unknown, defaults: P, min
   const fields = Object.keys(mins);
   const unknown = Object.keys(given).filter((k) => !fields.includes(k));
   if (unknown.length > 0) fail(name, `unknown ${name} field${unknown.length > 1 ? 's' : ''} ${unknown.map(show).join(', ')} (known: ${fields.join(', ')})`);
-  const resolved: Record<string, number> = { ...(defaults as Record<string, number>) };
-  for (const field of fields) resolved[field] = count(`${name}.${field}`, given[field], resolved[field], mins[field as keyof P]);
+  // Built field by field in one order, not by spreading the defaults: every node's policy
+  // then shares one hidden class (a spread copy, frozen, got one of its own per node).
+  const resolved: Record<string, number> = {};
+  for (const field of fields) resolved[field] = count(`${name}.${field}`, given[field], (defaults as Record<string, number>)[field], mins[field as keyof P]);
   return Object.freeze(resolved) as P;
 }
 

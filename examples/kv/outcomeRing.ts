@@ -23,7 +23,8 @@ export class OutcomeRing {
   constructor(
     /** Most entries kept: a power of two. */
     readonly window: number,
-    private readonly initial = 64,
+    /** Slots at first (a power of two). 8: the index slots (64 bytes) stay inside the JavaScript heap, no ArrayBuffer store apart, for an idle shard. */
+    private readonly initial = 8,
   ) {
     const powerOfTwo = (n: number) => Number.isSafeInteger(n) && n > 0 && (n & (n - 1)) === 0;
     if (!powerOfTwo(window) || !powerOfTwo(initial) || initial > window) throw new RangeError(`window and initial must be powers of two, initial <= window; got ${window}, ${initial}`);

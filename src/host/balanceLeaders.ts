@@ -1,4 +1,4 @@
-import { combineLatest, Observable, SchedulerLike, Subscriber, Subscription, timer } from 'rxjs';
+import { Observable, SchedulerLike, Subscriber, Subscription, timer } from 'rxjs';
 import type { LeaderInfo, Membership, RaftNode } from '../api';
 import { defaultScheduler } from '../defaults';
 import { InvalidOptionsError } from '../errors';
@@ -138,12 +138,11 @@ class Balancer {
     for (const group of running) {
       const node = this.host.group(group);
       if (!node || this.view.has(group)) continue;
-      const entry = { node, leader: null as LeaderInfo | null, voters: [] as readonly NodeId[], watch: Subscription.EMPTY };
+      const entry = { node, leader: null as LeaderInfo | null, voters: [] as readonly NodeId[], watch: new Subscription() };
       this.view.set(group, entry);
-      entry.watch = combineLatest([node.leader$, node.members$]).subscribe(([leader, members]: [LeaderInfo | null, Membership]) => {
-        entry.leader = leader;
-        entry.voters = members.voters;
-      });
+      // Two plain subscriptions (both streams replay at once), not combineLatest: this runs for every group of the host.
+      entry.watch.add(node.leader$.subscribe((leader: LeaderInfo | null) => (entry.leader = leader)));
+      entry.watch.add(node.members$.subscribe((members: Membership) => (entry.voters = members.voters)));
     }
   }
 

@@ -1,4 +1,4 @@
-import { Observable, Subject } from 'rxjs';
+import { EMPTY, Observable, Subject } from 'rxjs';
 import type { GroupId } from '../messages/groupId';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import type { HostTransport } from '../transports/hostTransport';
@@ -9,7 +9,9 @@ import type { Transport } from '../transports/transport';
  * as its `Transport`. Sends go out on the shared transport tagged with the group; the
  * host's router (`GroupRouter`) hands it the messages of its group. Closing it (the
  * node stops) detaches the group from the router; the shared transport stays open.
- * Transport-wide problems are reported on the host's `errors$`, not here.
+ * Transport-wide problems are reported on the host's `errors$`, not here: a view has no
+ * problems of its own, so its `errors$` is empty (it completes at once, and a node that
+ * listens to it keeps no subscription per group).
  *
  * @example
  * const view = new GroupTransport('g1', shared, () => router.detach('g1'));
@@ -17,9 +19,8 @@ import type { Transport } from '../transports/transport';
  */
 export class GroupTransport implements Transport {
   private readonly inbound = new Subject<Envelope>();
-  private readonly errors = new Subject<Error>();
   readonly inbound$: Observable<Envelope> = this.inbound.asObservable();
-  readonly errors$: Observable<Error> = this.errors.asObservable();
+  readonly errors$: Observable<Error> = EMPTY;
   private closed = false;
 
   constructor(
@@ -45,7 +46,6 @@ export class GroupTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     this.inbound.complete();
-    this.errors.complete();
     this.onClose();
   }
 }

@@ -23,32 +23,61 @@ import { Observable, OperatorFunction } from 'rxjs';
  * events.next('a'); // log: start a, end a, start b, end b
  */
 export function serializeTurns<T>(): OperatorFunction<T, T> {
-  return (source) =>
-    new Observable<T>((subscriber) => {
-      const queue: T[] = [];
-      let head = 0;
-      let running = false;
-      const drain = () => {
-        running = true;
-        try {
-          while (head < queue.length && !subscriber.closed) {
-            const next = queue[head];
-            queue[head++] = undefined as T;
-            subscriber.next(next);
-          }
-        } finally {
-          queue.length = 0;
-          head = 0;
-          running = false;
+  return (source) => mergeTurns(source);
+}
+
+/**
+ * `merge(...sources).pipe(serializeTurns())` in one subscriber: every source's values
+ * enter one queue and go downstream one at a time, each to completion. Completes when
+ * every source has, fails with the first error, and unsubscribes every source when
+ * unsubscribed. The node's loop merges half a dozen sources; this takes one plain
+ * subscription per source where `merge` adds an inner subscriber with its closures, and
+ * a host runs a loop per group.
+ *
+ * ```
+ * a:       -1---3(fed back while 3 is handled: 4)-|
+ * b:       ---2-----------------------------------|
+ * output:  -1-2-3 . . . 4 ------------------------|
+ * ```
+ *
+ * @example
+ * mergeTurns(inbound$, timers$, feedback$).subscribe((event) => step(event));
+ */
+export function mergeTurns<T>(...sources: Observable<T>[]): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    const queue: T[] = [];
+    let head = 0;
+    let running = false;
+    let open = sources.length;
+    const drain = () => {
+      running = true;
+      try {
+        while (head < queue.length && !subscriber.closed) {
+          const next = queue[head];
+          queue[head++] = undefined as T;
+          subscriber.next(next);
         }
-      };
-      return source.subscribe({
-        next(value) {
-          queue.push(value);
-          if (!running) drain();
-        },
-        error: (e) => subscriber.error(e),
-        complete: () => subscriber.complete(),
-      });
-    });
+      } finally {
+        queue.length = 0;
+        head = 0;
+        running = false;
+      }
+    };
+    // One observer for every source: it holds no per-source state.
+    const observer = {
+      next(value: T) {
+        queue.push(value);
+        if (!running) drain();
+      },
+      error: (e: unknown) => subscriber.error(e),
+      complete: () => {
+        if (--open === 0) subscriber.complete();
+      },
+    };
+    if (open === 0) subscriber.complete();
+    for (const source of sources) {
+      if (subscriber.closed) break;
+      subscriber.add(source.subscribe(observer));
+    }
+  });
 }

@@ -14,24 +14,26 @@ import type { NodeId } from '../messages/types';
  * sends.next('n9', send); // false: nobody listens for n9
  */
 export class PeerChannels<T> {
-  private readonly channels = new Map<NodeId, Subject<T>>();
+  /** Made at the first subscription: a follower, and an idle group's leader, never route anything. */
+  private channels: Map<NodeId, Subject<T>> | null = null;
 
   /** The values for `peer` from subscription on; the channel goes when its last subscriber does. */
   of(peer: NodeId): Observable<T> {
     return new Observable<T>((subscriber) => {
-      let channel = this.channels.get(peer);
-      if (!channel) this.channels.set(peer, (channel = new Subject<T>()));
+      const channels = (this.channels ??= new Map());
+      let channel = channels.get(peer);
+      if (!channel) channels.set(peer, (channel = new Subject<T>()));
       const subscription = channel.subscribe(subscriber);
       return () => {
         subscription.unsubscribe();
-        if (!channel.observed && this.channels.get(peer) === channel) this.channels.delete(peer);
+        if (!channel.observed && channels.get(peer) === channel) channels.delete(peer);
       };
     });
   }
 
   /** Hands `value` to the pipeline of `peer`; false when none listens (the value is dropped). */
   next(peer: NodeId, value: T): boolean {
-    const channel = this.channels.get(peer);
+    const channel = this.channels?.get(peer);
     if (!channel) return false;
     channel.next(value);
     return true;
@@ -39,7 +41,8 @@ export class PeerChannels<T> {
 
   /** Completes every channel (the node stops). */
   complete(): void {
-    for (const channel of this.channels.values()) channel.complete();
-    this.channels.clear();
+    const channels = this.channels;
+    this.channels = null;
+    for (const channel of channels?.values() ?? []) channel.complete();
   }
 }

@@ -1,4 +1,4 @@
-import { distinctUntilChanged, EMPTY, map, Observable, switchMap } from 'rxjs';
+import { EMPTY, map, Observable, Subscription } from 'rxjs';
 import type { RaftEvent } from '../core/events';
 import { isHostWakeup } from '../messages/liveness';
 import type { RoleContext } from './context';
@@ -15,15 +15,49 @@ import type { RoleContext } from './context';
  * output:    --a--a--------------a--a--
  * ```
  *
+ * What `quiet$.pipe(distinctUntilChanged(), switchMap((q) => (q ? EMPTY : awake$)))`
+ * does, in one subscriber: every group's role pipeline runs it, and an idle group is
+ * quiet, so this is most of what such a group subscribes.
+ *
  * @example
  * // the leader's heartbeat ticks, stopped while quiet:
  * unlessQuiet(ctx, ticks$.pipe(map(() => ({ kind: 'heartbeatTick', epoch }))));
  */
 export function unlessQuiet(ctx: RoleContext, awake$: Observable<RaftEvent>): Observable<RaftEvent> {
-  return ctx.quiet$.pipe(
-    distinctUntilChanged(),
-    switchMap((quiet) => (quiet ? EMPTY : awake$)),
-  );
+  return new Observable<RaftEvent>((subscriber) => {
+    let quiet: boolean | null = null;
+    let inner: Subscription | null = null;
+    let innerActive = false;
+    let outerDone = false;
+    const upstream = ctx.quiet$.subscribe({
+      next(q) {
+        if (q === quiet) return;
+        quiet = q;
+        inner?.unsubscribe();
+        inner = null;
+        innerActive = false;
+        if (q) return;
+        innerActive = true;
+        inner = awake$.subscribe({
+          next: (e) => subscriber.next(e),
+          error: (e: unknown) => subscriber.error(e),
+          complete: () => {
+            innerActive = false;
+            if (outerDone) subscriber.complete();
+          },
+        });
+      },
+      error: (e: unknown) => subscriber.error(e),
+      complete: () => {
+        outerDone = true;
+        if (!innerActive) subscriber.complete();
+      },
+    });
+    return () => {
+      upstream.unsubscribe();
+      inner?.unsubscribe();
+    };
+  });
 }
 
 /**

@@ -1,5 +1,6 @@
 import { concat, concatMap, defer, EMPTY, filter, finalize, from, map, Observable, of, share, startWith, switchMap } from 'rxjs';
 import type { RaftEvent } from '../core/events';
+import { buildOnFirst } from '../operators/buildOnFirst';
 import type { NodeId } from '../messages/types';
 import type { SnapshotMeta } from '../messages/persisted';
 import type { RoleContext, SnapshotChunkRequest } from './context';
@@ -17,6 +18,8 @@ import type { RoleContext, SnapshotChunkRequest } from './context';
  *   for a chunk that is not the next one, a snapshot older than the one asked for, or a
  *   failed read answers `snapshotReadFailed` (the rules start the transfer over), always
  *   a microtask later, never synchronously, so that a retry cannot spin inside one turn.
+ * - Until the first request for this follower only the request filter is subscribed
+ *   (`buildOnFirst`): a leader of many idle groups keeps no transfer pipeline per follower.
  * - Unsubscribing — the node leaves the leader role, or the follower leaves the
  *   configuration — closes the reader (`iterator.return()`) and sends nothing more.
  *
@@ -33,14 +36,17 @@ import type { RoleContext, SnapshotChunkRequest } from './context';
 export function snapshotTransfer(ctx: RoleContext, peer: NodeId): Observable<RaftEvent> {
   return ctx.snapshotChunks$.pipe(
     filter((r) => r.to === peer),
-    share(),
-    (requests$) =>
-      requests$.pipe(
-        filter((r) => r.chunk === 0),
-        startWith(null),
-        // Before any chunk 0 there is no reader: later chunks cannot be read.
-        switchMap((start) => (start ? transfer(ctx, start, laterChunks(requests$)) : laterChunks(requests$).pipe(concatMap(() => readFailed(peer))))),
+    // Built at this follower's first request: most followers never need a snapshot.
+    buildOnFirst((first$) =>
+      first$.pipe(share(), (requests$) =>
+        requests$.pipe(
+          filter((r) => r.chunk === 0),
+          startWith(null),
+          // Before any chunk 0 there is no reader: later chunks cannot be read.
+          switchMap((start) => (start ? transfer(ctx, start, laterChunks(requests$)) : laterChunks(requests$).pipe(concatMap(() => readFailed(peer))))),
+        ),
       ),
+    ),
   );
 }
 

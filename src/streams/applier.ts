@@ -1,4 +1,4 @@
-import { filter, finalize, firstValueFrom, isObservable, map, Observable, SchedulerLike, Subscription } from 'rxjs';
+import { firstValueFrom, isObservable, Observable, SchedulerLike, Subscription } from 'rxjs';
 import { ApplyFailedError, NodeStoppedError } from '../errors';
 import { entrySize } from '../messages/blockEntry';
 import { CommittedEntry, Entry, EntryKind } from '../messages/entry';
@@ -77,26 +77,28 @@ export class Applier {
   private restoredTo = 0;
   /** The last index applied (or covered by a restored snapshot). */
   private lastApplied = 0;
-  /** Recently applied session duplicates: index → the original command's position. */
-  private readonly duplicates = new Map<number, { index: number; term: number }>();
-  private readonly waiting = new Set<Exclusive>();
+  /** Recently applied session duplicates: index → the original command's position (made at the first). */
+  private duplicates: Map<number, { index: number; term: number }> | null = null;
+  /** Exclusive work queued and not yet run. Made at the first (an idle group may never snapshot). */
+  private waiting: Set<Exclusive> | null = null;
   private stopped = false;
 
   constructor(private readonly deps: ApplierDeps) {}
 
   /** Subscribes the apply pipeline; unsubscribe to stop it (what is queued is dropped). */
   start(): Subscription {
-    return this.input.observable
-      .pipe(
-        applyInOrder((item: Item) => this.applyOne(item), { scheduler: this.deps.slices, maxItems: APPLY_SLICE.entries, maxBytes: APPLY_SLICE.bytes, bytesOf: itemBytes }),
-        filter((item): item is Entry => 'index' in item),
-        map((entry) => entry.index),
-        finalize(() => this.close()),
-      )
+    // One subscriber acknowledges the applied entries (not the exclusive work) and closes
+    // the applier when the pipeline ends: every group runs this, so no operator hops.
+    const subscription = this.input.observable
+      .pipe(applyInOrder((item: Item) => this.applyOne(item), { scheduler: this.deps.slices, maxItems: APPLY_SLICE.entries, maxBytes: APPLY_SLICE.bytes, bytesOf: itemBytes }))
       .subscribe({
-        next: (index) => this.deps.acknowledge(index),
+        next: (item) => {
+          if ('index' in item) this.deps.acknowledge(item.index);
+        },
         error: (e: unknown) => this.deps.failStop(e instanceof Error ? e : new Error(String(e))),
       });
+    subscription.add(() => this.close());
+    return subscription;
   }
 
   /** Entries of one `apply` effect, in log order, right after the previous ones. */
@@ -114,7 +116,7 @@ export class Applier {
     if (this.stopped) return Promise.reject(new NodeStoppedError(this.deps.nodeId));
     return new Promise<T>((resolve, reject) => {
       const task: Exclusive = { work, resolve: resolve as (value: unknown) => void, reject };
-      this.waiting.add(task);
+      (this.waiting ??= new Set()).add(task);
       this.input.next([task]);
     });
   }
@@ -136,7 +138,7 @@ export class Applier {
 
   /** The original position of the session duplicate applied at `index`, if remembered. */
   originalOf(index: number): { index: number; term: number } | undefined {
-    return this.duplicates.get(index);
+    return this.duplicates?.get(index);
   }
 
   private applyOne(item: Item): ApplyResult {
@@ -154,8 +156,9 @@ export class Applier {
     if (!verdict.duplicate) return this.applyCommand(item, { index: item.index, term: item.term, data, session: info });
     this.lastApplied = item.index;
     if (verdict.original) {
-      this.duplicates.set(item.index, verdict.original);
-      if (this.duplicates.size > MAX_DUPLICATES) this.duplicates.delete(this.duplicates.keys().next().value!);
+      const duplicates = (this.duplicates ??= new Map());
+      duplicates.set(item.index, verdict.original);
+      if (duplicates.size > MAX_DUPLICATES) duplicates.delete(duplicates.keys().next().value!);
     }
     this.deps.tracker.applied(item.index, item.term, verdict.original ?? undefined);
     return undefined;
@@ -192,7 +195,7 @@ export class Applier {
   }
 
   private runExclusive(task: Exclusive): Promise<void> {
-    this.waiting.delete(task);
+    this.waiting?.delete(task);
     return Promise.resolve()
       .then(() => task.work(this.lastApplied))
       .then(task.resolve, task.reject);
@@ -201,8 +204,9 @@ export class Applier {
   private close(): void {
     this.stopped = true;
     const error = new NodeStoppedError(this.deps.nodeId);
-    for (const task of this.waiting) task.reject(error);
-    this.waiting.clear();
+    const waiting = this.waiting;
+    this.waiting = null;
+    for (const task of waiting ?? []) task.reject(error);
   }
 }
 

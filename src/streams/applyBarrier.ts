@@ -15,7 +15,8 @@ import { whenReached } from '../operators/whenReached';
  */
 export class ApplyBarrier {
   private readonly applied: BehaviorSubject<number>;
-  private readonly waits = new Map<Subscription, (reason: Error) => void>();
+  /** Made at the first wait: an idle group never waits. */
+  private waits: Map<Subscription, (reason: Error) => void> | null = null;
 
   constructor(
     private readonly scheduler: SchedulerLike,
@@ -36,26 +37,26 @@ export class ApplyBarrier {
     const expired = () => new RequestTimeoutError(kind, this.timeout);
     const subscription: Subscription = whenReached(this.applied, index, { ms: this.timeout, scheduler: this.scheduler, expired }).subscribe({
       next: () => {
-        this.waits.delete(subscription);
+        this.waits?.delete(subscription);
         settle.resolve();
       },
       error: (e: Error) => {
-        this.waits.delete(subscription);
+        this.waits?.delete(subscription);
         settle.reject(e);
       },
     });
-    if (!subscription.closed) this.waits.set(subscription, settle.reject);
+    if (!subscription.closed) (this.waits ??= new Map()).set(subscription, settle.reject);
   }
 
   /** How many waits are pending. */
   get size(): number {
-    return this.waits.size;
+    return this.waits?.size ?? 0;
   }
 
   /** Fails every pending wait with `reason` (the node stops). */
   rejectAll(reason: Error): void {
-    const waits = [...this.waits];
-    this.waits.clear();
+    const waits = [...(this.waits ?? [])];
+    this.waits = null;
     for (const [subscription, reject] of waits) {
       subscription.unsubscribe();
       reject(reason);

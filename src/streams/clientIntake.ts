@@ -1,4 +1,4 @@
-import { map, merge, Observable, SchedulerLike, Subject } from 'rxjs';
+import { Observable, SchedulerLike, Subject, Subscriber, Subscription } from 'rxjs';
 import type { RaftEvent } from '../core/events';
 import type { EntryKind } from '../messages/entry';
 import { batchPerTurn } from '../operators/batchPerTurn';
@@ -31,19 +31,23 @@ export type ClientRequest = { readonly kind: 'propose'; readonly waiters: readon
  * order. During a leadership transfer proposals are held and released afterwards, to
  * whoever leads then.
  *
+ * Each kind's batching starts at the first call of that kind, not on subscription: the
+ * many idle groups of a host never propose or read, and keep no pipeline for it.
+ *
  * @example
  * const intake = new ClientIntake(turnScheduler, requests, () => ++lastRequestId);
  * intake.events$.subscribe((e) => loop.next(e));
  * await intake.propose(EntryKind.Command, bytes);
  */
 export class ClientIntake {
-  /** Proposals and reads of the current turn (and proposals held during a transfer), for `rejectAll`. */
-  private readonly unbatched = new Set<PendingProposal | PendingRead>();
-  private readonly proposals = new Subject<PendingProposal>();
-  private readonly reads = new Subject<PendingRead>();
+  /** Proposals and reads of the current turn (and proposals held during a transfer), for `rejectAll`. Made at the first call. */
+  private unbatched: Set<PendingProposal | PendingRead> | null = null;
+  /** The lanes of the subscription to `events$`; null while none (a call then goes nowhere, as to a subject nobody listens to). */
+  private lanes: { readonly out: Subscriber<RaftEvent>; readonly proposals: Lane<PendingProposal>; readonly reads: Lane<PendingRead> } | null = null;
   /** Proposals held back while a leadership transfer is under way; null when not holding. */
   private held: PendingProposal[] | null = null;
-  /** The `propose` and `read` events, one of each kind per turn at most. */
+  private closed = false;
+  /** The `propose` and `read` events, one of each kind per turn at most. One subscriber at a time (the node's loop). */
   readonly events$: Observable<RaftEvent>;
 
   constructor(
@@ -52,33 +56,41 @@ export class ClientIntake {
     nextRequestId: () => number,
     maxBatchBytes = MAX_BATCH_BYTES,
   ) {
-    const proposals$ = this.proposals.pipe(
-      batchPerTurn(turnScheduler, { max: maxBatchBytes, weigh: (p: PendingProposal) => p.data.length }),
-      map((batch): RaftEvent => {
-        for (const p of batch) this.unbatched.delete(p);
-        const commands = batch.map((p) => ({ kind: p.kind, data: p.data }));
-        return { kind: 'propose', commands, tokens: batch, requestId: nextRequestId() };
-      }),
-    );
-    const reads$ = this.reads.pipe(
-      batchPerTurn(turnScheduler),
-      map((batch): RaftEvent => {
-        for (const r of batch) this.unbatched.delete(r);
-        // One request per turn; a lease read may ride along with a confirmed one, not the reverse.
-        const requestId = requests.open(nextRequestId(), { kind: 'read', waiters: batch });
-        return { kind: 'read', requestId, lease: batch.every((r) => r.lease) };
-      }),
-    );
-    this.events$ = merge(proposals$, reads$);
+    const proposeEvent = (batch: PendingProposal[]): RaftEvent => {
+      for (const p of batch) this.unbatched?.delete(p);
+      const commands = batch.map((p) => ({ kind: p.kind, data: p.data }));
+      return { kind: 'propose', commands, tokens: batch, requestId: nextRequestId() };
+    };
+    const readEvent = (batch: PendingRead[]): RaftEvent => {
+      for (const r of batch) this.unbatched?.delete(r);
+      // One request per turn; a lease read may ride along with a confirmed one, not the reverse.
+      const requestId = requests.open(nextRequestId(), { kind: 'read', waiters: batch });
+      return { kind: 'read', requestId, lease: batch.every((r) => r.lease) };
+    };
+    const weigh = (p: PendingProposal) => p.data.length;
+    this.events$ = new Observable<RaftEvent>((subscriber) => {
+      if (this.closed) return subscriber.complete();
+      const started = new Subscription();
+      const lanes = {
+        out: subscriber,
+        proposals: new Lane(subscriber, started, (input) => input.pipe(batchPerTurn(turnScheduler, { max: maxBatchBytes, weigh })), proposeEvent),
+        reads: new Lane(subscriber, started, (input) => input.pipe(batchPerTurn(turnScheduler)), readEvent),
+      };
+      this.lanes = lanes;
+      return () => {
+        started.unsubscribe();
+        if (this.lanes === lanes) this.lanes = null;
+      };
+    });
   }
 
   /** Queues a proposal for the next batch (or behind held ones); settles when it is applied here. */
   propose(kind: EntryKind, data: Uint8Array): Promise<{ index: number; term: number }> {
     return new Promise((resolve, reject) => {
       const proposal: PendingProposal = { kind, data, resolve, reject };
-      this.unbatched.add(proposal);
+      (this.unbatched ??= new Set()).add(proposal);
       if (this.held) this.held.push(proposal);
-      else this.proposals.next(proposal);
+      else if (!this.closed) this.lanes?.proposals.next(proposal);
     });
   }
 
@@ -86,8 +98,8 @@ export class ClientIntake {
   read(lease: boolean): Promise<{ index: number }> {
     return new Promise((resolve, reject) => {
       const read: PendingRead = { lease, resolve, reject };
-      this.unbatched.add(read);
-      this.reads.next(read);
+      (this.unbatched ??= new Set()).add(read);
+      if (!this.closed) this.lanes?.reads.next(read);
     });
   }
 
@@ -99,15 +111,49 @@ export class ClientIntake {
     }
     const held = this.held ?? [];
     this.held = null;
-    for (const p of held) this.proposals.next(p);
+    if (!this.closed) for (const p of held) this.lanes?.proposals.next(p);
   }
 
-  /** Fails every call not yet handed to the node, and takes no more. */
+  /** Fails every call not yet handed to the node, and takes no more (a subscriber still listening gets what was batched, then completes). */
   rejectAll(reason: Error): void {
-    this.proposals.complete();
-    this.reads.complete();
-    for (const waiting of this.unbatched) waiting.reject(reason);
-    this.unbatched.clear();
+    this.closed = true;
+    const lanes = this.lanes;
+    if (lanes) {
+      lanes.proposals.complete();
+      lanes.reads.complete();
+      lanes.out.complete();
+    }
+    const unbatched = this.unbatched;
+    this.unbatched = null;
+    for (const waiting of unbatched ?? []) waiting.reject(reason);
     this.held = null;
+  }
+}
+
+/**
+ * One kind of call on its way into the loop: a subject and its batching, both made at
+ * the first call, the batches handed to the loop's subscriber as events. Completing it
+ * flushes what is batched.
+ */
+class Lane<T> {
+  private input: Subject<T> | null = null;
+
+  constructor(
+    private readonly out: Subscriber<RaftEvent>,
+    private readonly started: Subscription,
+    private readonly batches: (input: Observable<T>) => Observable<T[]>,
+    private readonly toEvent: (batch: T[]) => RaftEvent,
+  ) {}
+
+  next(value: T): void {
+    if (!this.input) {
+      const input = (this.input = new Subject<T>());
+      this.started.add(this.batches(input).subscribe({ next: (batch) => this.out.next(this.toEvent(batch)), error: (e: unknown) => this.out.error(e) }));
+    }
+    this.input.next(value);
+  }
+
+  complete(): void {
+    this.input?.complete();
   }
 }

@@ -19,7 +19,8 @@ import type { AppendEntries, NodeId } from '../messages/types';
  * notices.sending('n2', append); // an AppendEntries with at least its commit index: dropped
  */
 export class CommitNotices {
-  private readonly held = new Map<NodeId, AppendEntries>();
+  /** Made at the first notice: a follower never holds one. */
+  private held: Map<NodeId, AppendEntries> | null = null;
   private flush: Subscription | null = null;
 
   constructor(
@@ -30,7 +31,7 @@ export class CommitNotices {
 
   /** Holds `notice` for `to` (replacing an older one), to send in two turns. */
   hold(to: NodeId, notice: AppendEntries): void {
-    this.held.set(to, notice);
+    (this.held ??= new Map()).set(to, notice);
     this.flush ??= this.turnScheduler.schedule(() => {
       this.flush = this.turnScheduler.schedule(() => {
         this.flush = null;
@@ -41,18 +42,19 @@ export class CommitNotices {
 
   /** An AppendEntries goes to `to`: it makes the held notice redundant if it carries as much. */
   sending(to: NodeId, m: AppendEntries): void {
-    const notice = this.held.get(to);
-    if (notice && m.term === notice.term && m.leaderCommit >= notice.leaderCommit && m.seq >= notice.seq) this.held.delete(to);
+    const notice = this.held?.get(to);
+    if (notice && m.term === notice.term && m.leaderCommit >= notice.leaderCommit && m.seq >= notice.seq) this.held?.delete(to);
   }
 
   /** Drops every held notice (the node stops). */
   clear(): void {
     this.flush?.unsubscribe();
     this.flush = null;
-    this.held.clear();
+    this.held?.clear();
   }
 
   private sendHeld(): void {
+    if (!this.held) return;
     for (const [to, notice] of this.held) if (this.leadsIn(notice.term)) this.send(to, notice);
     this.held.clear();
   }

@@ -47,9 +47,10 @@ export interface MembershipRequestsDeps {
  * configuration is committed (joint changes take two entries).
  */
 export class MembershipRequests {
-  private readonly changes = new Map<number, PendingChange>();
+  /** Changes asked for, by request id. Made at the first change (most groups never change their membership), as `retrying`. */
+  private changes: Map<number, PendingChange> | null = null;
   /** Changes waiting to be asked again (a learner catching up, a change in flight). */
-  private readonly retrying = new Set<PendingChange>();
+  private retrying: Set<PendingChange> | null = null;
   private transfer: PendingTransfer | null = null;
 
   constructor(private readonly deps: MembershipRequestsDeps) {}
@@ -83,7 +84,7 @@ export class MembershipRequests {
   onEffect(effect: Effect, s: RaftState): boolean {
     switch (effect.type) {
       case 'configChangeAppended': {
-        const pending = this.changes.get(effect.requestId);
+        const pending = this.changes?.get(effect.requestId);
         if (!pending) return true;
         const done = {
           kind: EntryKind.Config,
@@ -95,11 +96,11 @@ export class MembershipRequests {
         return true;
       }
       case 'configChangeRefused': {
-        const pending = this.changes.get(effect.requestId);
+        const pending = this.changes?.get(effect.requestId);
         if (!pending) return true;
-        this.changes.delete(effect.requestId);
+        this.changes?.delete(effect.requestId);
         if (effect.retry && this.deps.scheduler.now() + this.deps.retryInterval < pending.deadline) {
-          this.retrying.add(pending);
+          (this.retrying ??= new Set()).add(pending);
           pending.retry = this.deps.scheduler.schedule(() => this.send(pending), this.deps.retryInterval);
         } else if (effect.reason === 'not the leader') {
           pending.reject(new NotLeaderError(s.leaderId, s.term));
@@ -122,9 +123,9 @@ export class MembershipRequests {
   afterStep(s: RaftState): void {
     const latest = s.configs[s.configs.length - 1];
     const settled = latest.index <= s.commitIndex && !latest.config.oldVoters;
-    for (const [requestId, pending] of this.changes) {
+    for (const [requestId, pending] of this.changes ?? []) {
       if (pending.committedAt !== null && settled && latest.index >= pending.committedAt) {
-        this.changes.delete(requestId);
+        this.changes?.delete(requestId);
         pending.resolve(toMembership(latest, s.commitIndex));
       }
     }
@@ -133,26 +134,26 @@ export class MembershipRequests {
 
   /** Fails everything still waiting (the node stopped). */
   rejectAll(reason: Error): void {
-    for (const pending of [...this.changes.values(), ...this.retrying]) {
+    for (const pending of [...(this.changes?.values() ?? []), ...(this.retrying ?? [])]) {
       pending.retry?.unsubscribe();
       pending.reject(reason);
     }
-    this.changes.clear();
-    this.retrying.clear();
+    this.changes = null;
+    this.retrying = null;
     this.endTransfer(reason);
   }
 
   private send(pending: PendingChange): void {
-    this.retrying.delete(pending);
+    this.retrying?.delete(pending);
     const requestId = this.deps.nextRequestId();
-    this.changes.set(requestId, pending);
+    (this.changes ??= new Map()).set(requestId, pending);
     this.deps.dispatch({ kind: 'changeConfig', requestId, change: pending.change });
   }
 
   private finish(requestId: number, error: Error): void {
-    const pending = this.changes.get(requestId);
+    const pending = this.changes?.get(requestId);
     if (!pending) return;
-    this.changes.delete(requestId);
+    this.changes?.delete(requestId);
     pending.reject(error);
   }
 

@@ -26,7 +26,8 @@ export interface OpenRequest<W extends Waiter = Waiter> {
  * const answered = requests.close(7); // undefined if it had already timed out
  */
 export class OpenRequests<R extends OpenRequest> {
-  private readonly pending = new Map<number, { readonly request: R; readonly timer: Subscription }>();
+  /** Made at the first request: an idle group never opens one. */
+  private pending: Map<number, { readonly request: R; readonly timer: Subscription }> | null = null;
 
   constructor(
     private readonly scheduler: SchedulerLike,
@@ -36,34 +37,35 @@ export class OpenRequests<R extends OpenRequest> {
   /** Registers `request` under `requestId`; returns the id. */
   open(requestId: number, request: R): number {
     const timer = this.scheduler.schedule(() => {
-      if (!this.pending.delete(requestId)) return;
+      if (!this.pending?.delete(requestId)) return;
       const error = new RequestTimeoutError(request.kind, this.timeout);
       for (const w of request.waiters) w.reject(error);
     }, this.timeout);
-    this.pending.set(requestId, { request, timer });
+    (this.pending ??= new Map()).set(requestId, { request, timer });
     return requestId;
   }
 
   /** Takes the request answered now, or undefined if it timed out or was never opened. */
   close(requestId: number): R | undefined {
-    const open = this.pending.get(requestId);
+    const open = this.pending?.get(requestId);
     if (!open) return undefined;
-    this.pending.delete(requestId);
+    this.pending?.delete(requestId);
     open.timer.unsubscribe();
     return open.request;
   }
 
   /** How many requests are waiting for an answer. */
   get size(): number {
-    return this.pending.size;
+    return this.pending?.size ?? 0;
   }
 
   /** Fails every open request with `reason` (the node stops). */
   rejectAll(reason: Error): void {
-    for (const { request, timer } of this.pending.values()) {
+    const pending = this.pending;
+    this.pending = null;
+    for (const { request, timer } of pending?.values() ?? []) {
       timer.unsubscribe();
       for (const w of request.waiters) w.reject(reason);
     }
-    this.pending.clear();
   }
 }

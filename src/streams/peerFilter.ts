@@ -45,21 +45,25 @@ export class PeerFilter {
 
 /**
  * The inbound messages a node takes, as events (see `PeerFilter`); a message from a peer
- * it does not take messages from is dropped and reported as `UnknownPeerError`.
+ * it does not take messages from is dropped and reported as `UnknownPeerError`. An event
+ * that `taken` takes (a response routed to a role pipeline, `RoleSwitch.take`) is not
+ * emitted.
  *
  * @example
- * acceptedMessages(transport.inbound$, new PeerFilter('n1'), () => state.configs, (e) => errors.next(e)).subscribe(dispatch);
+ * acceptedMessages(transport.inbound$, new PeerFilter('n1'), () => state.configs, (e) => errors.next(e), (e) => roles.take(e)).subscribe(dispatch);
  */
 export function acceptedMessages(
   inbound$: Observable<{ readonly from: NodeId; readonly message: RaftMessage }>,
   filter: PeerFilter,
   configs: () => readonly ConfigAt[],
   rejected: (error: UnknownPeerError) => void,
+  taken: (event: RaftEvent) => boolean = () => false,
 ): Observable<RaftEvent> {
   return new Observable<RaftEvent>((subscriber) =>
     inbound$.subscribe(({ from, message }) => {
-      if (filter.accepts(from, message.type, configs())) subscriber.next({ kind: 'message', from, message });
-      else rejected(new UnknownPeerError(from));
+      if (!filter.accepts(from, message.type, configs())) return rejected(new UnknownPeerError(from));
+      const event: RaftEvent = { kind: 'message', from, message };
+      if (!taken(event)) subscriber.next(event);
     }),
   );
 }

@@ -15,10 +15,13 @@ export interface PendingProposal {
  * another entry took its place.
  */
 export class ProposalTracker {
-  private readonly byIndex = new Map<number, { proposal: PendingProposal; term: number }>();
+  /** Made at the first proposal: an idle group never tracks one. */
+  private byIndex: Map<number, { proposal: PendingProposal; term: number }> | null = null;
 
   track(proposals: readonly PendingProposal[], firstIndex: number, term: number): void {
-    proposals.forEach((proposal, i) => this.byIndex.set(firstIndex + i, { proposal, term }));
+    if (proposals.length === 0) return;
+    const byIndex = (this.byIndex ??= new Map());
+    proposals.forEach((proposal, i) => byIndex.set(firstIndex + i, { proposal, term }));
   }
 
   /**
@@ -26,28 +29,29 @@ export class ProposalTracker {
    * answer (a session duplicate answers with the original command's position).
    */
   applied(index: number, term: number, result?: { index: number; term: number }): void {
-    const waiting = this.byIndex.get(index);
+    const waiting = this.byIndex?.get(index);
     if (!waiting) return;
-    this.byIndex.delete(index);
+    this.byIndex?.delete(index);
     if (waiting.term === term) waiting.proposal.resolve(result ?? { index, term });
     else waiting.proposal.reject(new ProposalDroppedError(index, waiting.term, `index ${index} committed with term ${term}`));
   }
 
   /** Rejects the proposal waiting at `index`, if any, with the error `reason` makes. */
   forget(index: number, reason: (index: number, term: number) => Error): void {
-    const waiting = this.byIndex.get(index);
+    const waiting = this.byIndex?.get(index);
     if (!waiting) return;
-    this.byIndex.delete(index);
+    this.byIndex?.delete(index);
     waiting.proposal.reject(reason(index, waiting.term));
   }
 
   /** Rejects every waiting proposal with the error `reason` makes for it. */
   rejectAll(reason: (index: number, term: number) => Error): void {
-    for (const [index, { proposal, term }] of this.byIndex) proposal.reject(reason(index, term));
-    this.byIndex.clear();
+    const byIndex = this.byIndex;
+    this.byIndex = null;
+    for (const [index, { proposal, term }] of byIndex ?? []) proposal.reject(reason(index, term));
   }
 
   get size(): number {
-    return this.byIndex.size;
+    return this.byIndex?.size ?? 0;
   }
 }

@@ -1,4 +1,4 @@
-import { BehaviorSubject, distinctUntilChanged, map, Observable, shareReplay } from 'rxjs';
+import { BehaviorSubject, Observable } from 'rxjs';
 import type { ClusterConfig } from '../messages/config';
 import type { RaftState, RoleName } from '../core/state';
 import type { NodeId } from '../messages/types';
@@ -8,8 +8,10 @@ import { sameLeader, sameStatus, toMembership } from './status';
 /**
  * The public state streams of one node, derived from two private subjects: `status$`
  * and `members$` replay the current value and emit only on change; `leader$`, `role$`
- * and `term$` are derived from the status (map → distinctUntilChanged → shareReplay
- * with refCount). `publish` runs after every turn, after the state is final.
+ * and `term$` are derived from the status for each subscriber (`changesOf`: what map →
+ * distinctUntilChanged → shareReplay with refCount gives a subscriber, without a replay
+ * subject and three operators per stream: a host runs thousands of these). `publish` runs
+ * after every turn, after the state is final.
  *
  * @example
  * const streams = new StatePublisher('n1', bootstrap);
@@ -31,8 +33,7 @@ export class StatePublisher {
   ) {
     this.status = new BehaviorSubject<NodeStatus>({ id, role: 'follower', term: 0, leaderId: null, commitIndex: 0, appliedIndex: 0, lastIndex: 0, stopped: false });
     this.members = new BehaviorSubject(toMembership({ index: 0, term: 0, config: bootstrap }, 0));
-    const derive = <T>(project: (s: NodeStatus) => T, same: (a: T, b: T) => boolean = Object.is) =>
-      this.status.pipe(map(project), distinctUntilChanged(same), shareReplay({ bufferSize: 1, refCount: true }));
+    const derive = <T>(project: (s: NodeStatus) => T, same: (a: T, b: T) => boolean = Object.is) => changesOf(this.status, project, same);
     this.status$ = this.status.asObservable();
     this.members$ = this.members.asObservable();
     this.leader$ = derive<LeaderInfo | null>((s) => (s.leaderId && !s.stopped ? { id: s.leaderId, term: s.term, self: s.leaderId === id } : null), sameLeader);
@@ -74,4 +75,29 @@ export class StatePublisher {
     this.status.complete();
     this.members.complete();
   }
+}
+
+/**
+ * `project` of each value of `state$` (a subject that replays its current value), emitted
+ * only when it differs by `same` from the last one this subscriber got: a late subscriber
+ * gets the current projection at once, then the changes. One subscriber per subscription.
+ *
+ * @example
+ * const term$ = changesOf(status, (s) => s.term, Object.is);
+ * term$.subscribe((t) => console.log('term', t)); // the current term, then each new one
+ */
+function changesOf<S, T>(state$: Observable<S>, project: (s: S) => T, same: (a: T, b: T) => boolean): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    let last: { readonly value: T } | null = null;
+    return state$.subscribe({
+      next(s) {
+        const value = project(s);
+        if (last && same(last.value, value)) return;
+        last = { value };
+        subscriber.next(value);
+      },
+      error: (e: unknown) => subscriber.error(e),
+      complete: () => subscriber.complete(),
+    });
+  });
 }

@@ -1,6 +1,6 @@
-import { Subject } from 'rxjs';
+import { EMPTY, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { serializeTurns } from '../../src/operators/serializeTurns';
+import { mergeTurns, serializeTurns } from '../../src/operators/serializeTurns';
 
 describe('serializeTurns', () => {
   it('passes values through unchanged when nothing re-enters', () => {
@@ -40,5 +40,49 @@ describe('serializeTurns', () => {
     });
     events.next('a');
     expect(seen).toEqual(['a']);
+  });
+});
+
+describe('mergeTurns', () => {
+  const marbles = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+
+  it('merges its sources, completing once every one has, and unsubscribes them all', () => {
+    marbles().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      const a = hot('-a---c--|');
+      const b = cold('--b-----d--|');
+      expectObservable(mergeTurns(a, b, EMPTY)).toBe('-ab--c--d--|');
+      expectSubscriptions(a.subscriptions).toBe('^-------!');
+      expectSubscriptions(b.subscriptions).toBe('^----------!');
+    });
+  });
+
+  it('fails with the first error and unsubscribes the other sources', () => {
+    marbles().run(({ hot, expectObservable, expectSubscriptions }) => {
+      const a = hot('-a---#');
+      const b = hot('--b-----c');
+      expectObservable(mergeTurns(a, b)).toBe('-ab--#');
+      expectSubscriptions(b.subscriptions).toBe('^----!');
+    });
+  });
+
+  it('completes at once without sources', () => {
+    marbles().run(({ expectObservable }) => expectObservable(mergeTurns()).toBe('|'));
+  });
+
+  it('a value of any source that arrives during a turn waits for the end of that turn', () => {
+    const a = new Subject<string>();
+    const b = new Subject<string>();
+    const log: string[] = [];
+    mergeTurns(a, b).subscribe((e) => {
+      log.push(`start ${e}`);
+      if (e === 'a1') {
+        b.next('b1');
+        a.next('a2');
+      }
+      log.push(`end ${e}`);
+    });
+    a.next('a1');
+    b.next('b2');
+    expect(log).toEqual(['start a1', 'end a1', 'start b1', 'end b1', 'start a2', 'end a2', 'start b2', 'end b2']);
   });
 });
