@@ -1,4 +1,5 @@
-import { Observable, Subject } from 'rxjs';
+import { Observable } from 'rxjs';
+import { Broadcast } from '../operators/broadcast';
 import type { NodeId } from '../messages/types';
 
 /**
@@ -15,15 +16,15 @@ import type { NodeId } from '../messages/types';
  */
 export class PeerChannels<T> {
   /** Made at the first subscription: a follower, and an idle group's leader, never route anything. */
-  private channels: Map<NodeId, Subject<T>> | null = null;
+  private channels: Map<NodeId, Broadcast<T>> | null = null;
 
   /** The values for `peer` from subscription on; the channel goes when its last subscriber does. */
   of(peer: NodeId): Observable<T> {
     return new Observable<T>((subscriber) => {
       const channels = (this.channels ??= new Map());
       let channel = channels.get(peer);
-      if (!channel) channels.set(peer, (channel = new Subject<T>()));
-      const subscription = channel.subscribe(subscriber);
+      if (!channel) channels.set(peer, (channel = new Broadcast<T>()));
+      const subscription = channel.observable.subscribe(subscriber);
       return () => {
         subscription.unsubscribe();
         if (!channel.observed && channels.get(peer) === channel) channels.delete(peer);

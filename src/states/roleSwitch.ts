@@ -1,4 +1,6 @@
-import { BehaviorSubject, EMPTY, filter, merge, Observable, Subject, switchMap } from 'rxjs';
+import { EMPTY, filter, merge, Observable, switchMap } from 'rxjs';
+import { Broadcast } from '../operators/broadcast';
+import { BroadcastValue } from '../operators/broadcastValue';
 import type { RaftEvent } from '../core/events';
 import type { RaftState, RoleName } from '../core/state';
 import type { NodeId } from '../messages/types';
@@ -29,25 +31,25 @@ type RoleEpoch = { readonly role: RoleName; readonly epoch: number };
  */
 export class RoleSwitch {
   /** The role and epoch whose pipeline runs. */
-  private readonly current = new BehaviorSubject<RoleEpoch | null>(null);
+  private readonly current = new BroadcastValue<RoleEpoch | null>(null);
   /** The role and epoch as of the last `follow` (the pipeline may have switched before, in `replicate`). */
   private followed: RoleEpoch | null = null;
   /** `RaftState.electionDeadline` as of the last turn, for the follower and candidate pipelines. */
-  private readonly deadline = new BehaviorSubject<number>(Infinity);
+  private readonly deadline = new BroadcastValue<number>(Infinity);
   /** `RaftState.quiet` as of the last turn: a quiet leader stops ticking (see `unlessQuiet`). */
-  private readonly quiet = new BehaviorSubject<boolean>(false);
+  private readonly quiet = new BroadcastValue<boolean>(false);
   /** The peers the leader replicates to (`followersOf`), for its per-follower pipelines. */
-  private readonly followers = new BehaviorSubject<readonly NodeId[]>([]);
+  private readonly followers = new BroadcastValue<readonly NodeId[]>([]);
   /** The rules' `sendSnapshotChunk` effects, for the leader's per-follower pipelines. */
-  private readonly snapshotChunks = new Subject<SnapshotChunkRequest>();
+  private readonly snapshotChunks = new Broadcast<SnapshotChunkRequest>();
   /** The rules' `readEntries` effects, for the leader's per-follower pipelines. */
-  private readonly entryReads = new Subject<EntryReadRequest>();
+  private readonly entryReads = new Broadcast<EntryReadRequest>();
   /** The leader's AppendEntries, routed to the pipeline of the follower each is for. */
   private readonly sends = new PeerChannels<LeaderSend>();
   /** AppendEntries and InstallSnapshot responses, routed to the pipeline of the follower that sent each. */
   private readonly replies = new PeerChannels<InboundMessage>();
   /** Vote responses, for the candidate's pipelines. */
-  private readonly votes = new Subject<InboundMessage>();
+  private readonly votes = new Broadcast<InboundMessage>();
   readonly events$: Observable<RaftEvent>;
 
   constructor(context: Omit<RoleContext, 'electionDeadline$' | 'quiet$' | 'followers$' | 'snapshotChunks$' | 'entryReads$' | 'sendsTo' | 'responsesFrom' | 'voteResponses$'>) {
@@ -56,13 +58,13 @@ export class RoleSwitch {
     const { id, scheduler, heartbeatInterval, heartbeats$, wakeups$, snapshotSource, entrySource, transport } = context;
     const ctx: RoleContext = {
       id, scheduler, heartbeatInterval, heartbeats$, wakeups$, snapshotSource, entrySource, transport,
-      electionDeadline$: this.deadline.asObservable(), followers$: this.followers.asObservable(), snapshotChunks$: this.snapshotChunks.asObservable(),
-      entryReads$: this.entryReads.asObservable(),
-      quiet$: this.quiet.asObservable(),
-      sendsTo: (peer: NodeId) => this.sends.of(peer), responsesFrom: (peer: NodeId) => this.replies.of(peer), voteResponses$: this.votes.asObservable(),
+      electionDeadline$: this.deadline.observable, followers$: this.followers.observable, snapshotChunks$: this.snapshotChunks.observable,
+      entryReads$: this.entryReads.observable,
+      quiet$: this.quiet.observable,
+      sendsTo: (peer: NodeId) => this.sends.of(peer), responsesFrom: (peer: NodeId) => this.replies.of(peer), voteResponses$: this.votes.observable,
     };
     // The host's wake-ups reach the node in every role: they wake it if quiet, and tell it which hosts are silent.
-    this.events$ = merge(wakeEvents(ctx), this.current.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : EMPTY))));
+    this.events$ = merge(wakeEvents(ctx), this.current.observable.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : EMPTY))));
   }
 
   /**

@@ -1,4 +1,5 @@
-import { BehaviorSubject, SchedulerLike, Subscription } from 'rxjs';
+import { SchedulerLike, Subscription } from 'rxjs';
+import { BroadcastValue } from '../operators/broadcastValue';
 import { RequestTimeoutError } from '../errors';
 import { whenReached } from '../operators/whenReached';
 
@@ -14,7 +15,7 @@ import { whenReached } from '../operators/whenReached';
  * barrier.advance(42); // resolves it
  */
 export class ApplyBarrier {
-  private readonly applied: BehaviorSubject<number>;
+  private readonly applied: BroadcastValue<number>;
   /** Made at the first wait: an idle group never waits. */
   private waits: Map<Subscription, (reason: Error) => void> | null = null;
 
@@ -23,7 +24,7 @@ export class ApplyBarrier {
     private readonly timeout: number,
     appliedIndex = 0,
   ) {
-    this.applied = new BehaviorSubject(appliedIndex);
+    this.applied = new BroadcastValue(appliedIndex);
   }
 
   /** The application has finished with every entry up to `index`. */
@@ -35,7 +36,7 @@ export class ApplyBarrier {
   wait(index: number, kind: 'read' | 'propose', settle: { resolve: () => void; reject: (e: Error) => void }): void {
     if (this.applied.value >= index) return settle.resolve();
     const expired = () => new RequestTimeoutError(kind, this.timeout);
-    const subscription: Subscription = whenReached(this.applied, index, { ms: this.timeout, scheduler: this.scheduler, expired }).subscribe({
+    const subscription: Subscription = whenReached(this.applied.observable, index, { ms: this.timeout, scheduler: this.scheduler, expired }).subscribe({
       next: () => {
         this.waits?.delete(subscription);
         settle.resolve();

@@ -1,12 +1,13 @@
-import { BehaviorSubject, Observable } from 'rxjs';
+import { Observable } from 'rxjs';
 import type { ClusterConfig } from '../messages/config';
 import type { RaftState, RoleName } from '../core/state';
 import type { NodeId } from '../messages/types';
 import type { LeaderInfo, Membership, NodeStatus } from '../api';
+import { BroadcastValue } from '../operators/broadcastValue';
 import { sameLeader, sameStatus, toMembership } from './status';
 
 /**
- * The public state streams of one node, derived from two private subjects: `status$`
+ * The public state streams of one node, derived from two private values (`BroadcastValue`): `status$`
  * and `members$` replay the current value and emit only on change; `leader$`, `role$`
  * and `term$` are derived from the status for each subscriber (`changesOf`: what map →
  * distinctUntilChanged → shareReplay with refCount gives a subscriber, without a replay
@@ -24,18 +25,18 @@ export class StatePublisher {
   readonly leader$: Observable<LeaderInfo | null>;
   readonly role$: Observable<RoleName>;
   readonly term$: Observable<number>;
-  private readonly status: BehaviorSubject<NodeStatus>;
-  private readonly members: BehaviorSubject<Membership>;
+  private readonly status: BroadcastValue<NodeStatus>;
+  private readonly members: BroadcastValue<Membership>;
 
   constructor(
     private readonly id: NodeId,
     bootstrap: ClusterConfig,
   ) {
-    this.status = new BehaviorSubject<NodeStatus>({ id, role: 'follower', term: 0, leaderId: null, commitIndex: 0, appliedIndex: 0, lastIndex: 0, stopped: false });
-    this.members = new BehaviorSubject(toMembership({ index: 0, term: 0, config: bootstrap }, 0));
-    const derive = <T>(project: (s: NodeStatus) => T, same: (a: T, b: T) => boolean = Object.is) => changesOf(this.status, project, same);
-    this.status$ = this.status.asObservable();
-    this.members$ = this.members.asObservable();
+    this.status = new BroadcastValue<NodeStatus>({ id, role: 'follower', term: 0, leaderId: null, commitIndex: 0, appliedIndex: 0, lastIndex: 0, stopped: false });
+    this.members = new BroadcastValue(toMembership({ index: 0, term: 0, config: bootstrap }, 0));
+    const derive = <T>(project: (s: NodeStatus) => T, same: (a: T, b: T) => boolean = Object.is) => changesOf(this.status.observable, project, same);
+    this.status$ = this.status.observable;
+    this.members$ = this.members.observable;
     this.leader$ = derive<LeaderInfo | null>((s) => (s.leaderId && !s.stopped ? { id: s.leaderId, term: s.term, self: s.leaderId === id } : null), sameLeader);
     this.role$ = derive((s) => s.role);
     this.term$ = derive((s) => s.term);
@@ -78,7 +79,7 @@ export class StatePublisher {
 }
 
 /**
- * `project` of each value of `state$` (a subject that replays its current value), emitted
+ * `project` of each value of `state$` (a stream that replays its current value), emitted
  * only when it differs by `same` from the last one this subscriber got: a late subscriber
  * gets the current projection at once, then the changes. One subscriber per subscription.
  *
