@@ -75,10 +75,19 @@ async function main(): Promise<void> {
     const [frames0, cpu0] = [framesSent(), process.cpuUsage()];
     let writes = 0;
     let running = true;
+    /** Failed writes by error name (a starved machine may see elections); the writer goes on with whoever leads then. */
+    const errors = new Map<string, number>();
     const writers = Array.from({ length: args.writers }, async (_, w) => {
+      const g = w % groups.length;
       for (let k = 0; running; k++) {
-        await leaders[w % leaders.length].propose(Buffer.from(`${w}-${k}`));
-        writes++;
+        try {
+          await leaders[g].propose(Buffer.from(`${w}-${k}`));
+          writes++;
+        } catch (e) {
+          errors.set((e as Error).name, (errors.get((e as Error).name) ?? 0) + 1);
+          await new Promise((r) => setTimeout(r, 10));
+          leaders[g] = hosts.map((h) => h.group(groups[g])!).find((n) => n.followers() !== null) ?? leaders[g];
+        }
       }
     });
     await new Promise((r) => setTimeout(r, args.seconds * 1000));
@@ -90,6 +99,7 @@ async function main(): Promise<void> {
     console.log(`${args.groups} group(s), ${args.writers} writers, ${args.seconds} s, heartbeat ${args.heartbeat} ms: ${writes} writes (${Math.round(writes / args.seconds)}/s); load average ${os.loadavg()[0].toFixed(1)}`);
     console.log(`  per write: CPU ${Math.round((cpu.user + cpu.system) / writes)} µs (3 hosts), frames sent ${per(frames)}, messages received ${per([...received.values()].reduce((a, b) => a + b, 0))}`);
     for (const [kind, n] of [...received].sort((a, b) => b[1] - a[1])) console.log(`    ${kind.padEnd(26)} ${per(n)}`);
+    if (errors.size > 0) console.log(`  failed writes: ${[...errors].map(([name, n]) => `${name} ${n}`).join(', ')}`);
   } finally {
     await Promise.allSettled(hosts.map((h) => h.stop()));
     await Promise.allSettled([...transports.values()].map((t) => t.close()));
