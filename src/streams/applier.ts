@@ -1,4 +1,5 @@
 import { firstValueFrom, isObservable, Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
+import { Inlet } from './inlet';
 import { ApplyFailedError, NodeStoppedError } from '../errors';
 import { entrySize } from '../messages/blockEntry';
 import { CommittedEntry, Entry, EntryKind } from '../messages/entry';
@@ -71,7 +72,7 @@ export const APPLY_SLICE = { entries: 256, bytes: 1 << 20 } as const;
  * applier.push(effect.entries); // for each { type: 'apply' } effect
  */
 export class Applier {
-  private readonly input = new Subject<readonly Item[]>();
+  private readonly input = new Inlet<readonly Item[]>();
   /** Entries at or below this index are covered by a restored snapshot: skipped. */
   private restoredTo = 0;
   /** The last index applied (or covered by a restored snapshot). */

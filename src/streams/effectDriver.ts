@@ -17,7 +17,7 @@ import type { SnapshotDriver } from './snapshots';
 /** What the effect driver hands each effect to. */
 export interface EffectDriverDeps {
   /** Writes and sends, in order (carried out by `durableWrites`). */
-  readonly durableSteps: Subject<DurableStep>;
+  readonly durableSteps: Pick<Subject<DurableStep>, 'next'>;
   readonly notices: CommitNotices;
   readonly tracker: ProposalTracker;
   readonly requests: OpenRequests<ClientRequest>;
