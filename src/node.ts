@@ -19,6 +19,7 @@ import { toCommand } from './streams/commands';
 import { CommitNotices } from './streams/commitNotices';
 import { DurableStep, durableWrites } from './streams/durableWrites';
 import { EffectDriver } from './streams/effectDriver';
+import { Inlet } from './streams/inlet';
 import { followerProgress } from './streams/followerProgress';
 import { MembershipRequests } from './streams/membershipRequests';
 import { nodeTestHooks, StartSettings } from './streams/nodeTestHooks';
@@ -61,7 +62,6 @@ class Node implements RaftNode, HasTestHooks {
   readonly members$: Observable<Membership>;
   readonly status$: Observable<NodeStatus>;
   readonly ready: Promise<void>;
-
   /** Every option, defaulted and checked once; the only place the node reads them. */
   private readonly options: ResolvedOptions;
   private readonly published: StatePublisher;
@@ -70,7 +70,7 @@ class Node implements RaftNode, HasTestHooks {
   readonly committed$: Observable<CommittedEntry> = this.committed.observable;
   readonly errors$: Observable<Error> = this.errors.asObservable();
   /** Events raised outside the turn (completions, requests, test hooks), fed to the loop. */
-  private readonly feedback = new Broadcast<RaftEvent>();
+  private readonly feedback = new Inlet<RaftEvent>();
   private readonly tracker = new ProposalTracker();
   private readonly requests: OpenRequests<ClientRequest>;
   private readonly intake: ClientIntake;
@@ -81,7 +81,7 @@ class Node implements RaftNode, HasTestHooks {
   /** Hands committed entries to the application, in order, and reports them applied. */
   private readonly applier: Applier;
   private readonly acks = new AppliedAcks({ stepApplied: (i) => stepAt(this.state!, { kind: 'applied', index: i }, this.options.scheduler.now()), feedback: (i) => this.feedback.next({ kind: 'applied', index: i }), fail: (e) => this.failStop(e) });
-  private readonly durableSteps = new Broadcast<DurableStep>();
+  private readonly durableSteps = new Inlet<DurableStep>();
   private readonly roles: RoleSwitch;
   /** What tests set before the node has started (see `testHooks.ts`). */
   private readonly atStart: StartSettings = { plantedBug: null };
@@ -201,8 +201,8 @@ class Node implements RaftNode, HasTestHooks {
       acceptedMessages(o.transport.inbound$, new PeerFilter(this.id), () => s.configs, (e) => this.errors.next(e), (e) => this.roles.take(e)),
       this.roles.events$,
       this.intake.events$,
-      this.feedback.observable,
-      this.durableSteps.observable.pipe(durableWrites(o.storage, (m) => o.transport.send(m.to, m.message))),
+      this.feedback,
+      this.durableSteps.pipe(durableWrites(o.storage, (m) => o.transport.send(m.to, m.message))),
       needsMarkerRepair(s) ? repairEvents(() => this.intake.propose(EntryKind.Noop, EMPTY_DATA), o.storage, o.scheduler, o.electionTimeout.max) : EMPTY,
     );
     const turns$ = events$.pipe(stepEach(s, () => o.scheduler.now()));

@@ -1,9 +1,10 @@
 import { firstValueFrom, isObservable, Observable, SchedulerLike, Subscription } from 'rxjs';
+import { Inlet } from './inlet';
 import { ApplyFailedError, NodeStoppedError } from '../errors';
 import { entrySize } from '../messages/blockEntry';
 import { CommittedEntry, Entry, EntryKind } from '../messages/entry';
 import { applyInOrder, ApplyResult } from '../operators/applyInOrder';
-import { Broadcast } from '../operators/broadcast';
+import type { Broadcast } from '../operators/broadcast';
 import type { ProposalTracker } from './proposals';
 import { decodeSessionCommand, SessionTable } from './sessions';
 import type { StateMachine } from '../api';
@@ -72,7 +73,7 @@ export const APPLY_SLICE = { entries: 256, bytes: 1 << 20 } as const;
  * applier.push(effect.entries); // for each { type: 'apply' } effect
  */
 export class Applier {
-  private readonly input = new Broadcast<readonly Item[]>();
+  private readonly input = new Inlet<readonly Item[]>();
   /** Entries at or below this index are covered by a restored snapshot: skipped. */
   private restoredTo = 0;
   /** The last index applied (or covered by a restored snapshot). */
@@ -89,7 +90,7 @@ export class Applier {
   start(): Subscription {
     // One subscriber acknowledges the applied entries (not the exclusive work) and closes
     // the applier when the pipeline ends: every group runs this, so no operator hops.
-    const subscription = this.input.observable
+    const subscription = this.input
       .pipe(applyInOrder((item: Item) => this.applyOne(item), { scheduler: this.deps.slices, maxItems: APPLY_SLICE.entries, maxBytes: APPLY_SLICE.bytes, bytesOf: itemBytes }))
       .subscribe({
         next: (item) => {

@@ -12,12 +12,12 @@ import type { MembershipRequests } from './membershipRequests';
 import type { OpenRequests } from './openRequests';
 import type { PendingProposal, ProposalTracker } from './proposals';
 import type { SnapshotDriver } from './snapshots';
-import type { Broadcast } from '../operators/broadcast';
+import type { Inlet } from './inlet';
 
 /** What the effect driver hands each effect to. */
 export interface EffectDriverDeps {
   /** Writes and sends, in order (carried out by `durableWrites`). */
-  readonly durableSteps: Pick<Broadcast<DurableStep>, 'next'>;
+  readonly durableSteps: Pick<Inlet<DurableStep>, 'next'>;
   readonly notices: CommitNotices;
   readonly tracker: ProposalTracker;
   readonly requests: OpenRequests<ClientRequest>;

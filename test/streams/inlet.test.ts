@@ -1,0 +1,44 @@
+import { Inlet } from '../../src/streams/inlet';
+
+describe('Inlet: values into a stream with one subscriber', () => {
+  it('hands each value to its subscriber, in order, and drops what comes while none listens', () => {
+    const inlet = new Inlet<number>();
+    const seen: number[] = [];
+    inlet.next(0); // nobody yet: dropped, as a subject drops it
+    const subscription = inlet.subscribe((v) => seen.push(v));
+    inlet.next(1);
+    inlet.next(2);
+    subscription.unsubscribe();
+    inlet.next(3);
+    expect(seen).toEqual([1, 2]);
+  });
+
+  it('serves only its latest subscriber', () => {
+    const inlet = new Inlet<string>();
+    const first: string[] = [];
+    const second: string[] = [];
+    inlet.subscribe((v) => first.push(v));
+    inlet.next('a');
+    inlet.subscribe((v) => second.push(v));
+    inlet.next('b');
+    expect([first, second]).toEqual([['a'], ['b']]);
+  });
+
+  it('complete() completes the subscriber; later values are ignored', () => {
+    const inlet = new Inlet<number>();
+    const seen: string[] = [];
+    inlet.subscribe({ next: (v) => seen.push(`next ${v}`), complete: () => seen.push('complete') });
+    inlet.next(1);
+    inlet.complete();
+    inlet.next(2);
+    expect(seen).toEqual(['next 1', 'complete']);
+  });
+
+  it('works through operators, as the node pipes its durable steps', () => {
+    const inlet = new Inlet<number>();
+    const seen: number[] = [];
+    inlet.pipe((source) => source).subscribe((v) => seen.push(v));
+    inlet.next(5);
+    expect(seen).toEqual([5]);
+  });
+});
