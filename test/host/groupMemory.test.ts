@@ -2,7 +2,7 @@
  * What an idle group costs in memory: 3 hosts × 100 groups in one process (in-memory
  * network and storage, virtual time), each group with a leader and idle, the heap plus
  * external memory (ArrayBuffers) measured after a full collection before and after.
- * Measured at 39–40 KB per group replica (issue 19: from 70–72 KB before the idle-group
+ * Measured at 38–40 KB per group replica (issue 19: from 70–72 KB before the idle-group
  * cuts — no per-group timers or subjects an idle group does not use, lazily built
  * pipelines and registries, one subscriber where operator chains were); the bound, 50 KiB
  * (the issue's target), leaves about 25% for another Node version and fails a return to
