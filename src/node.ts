@@ -67,7 +67,7 @@ class Node implements RaftNode, HasTestHooks {
   private readonly published: StatePublisher;
   private readonly errors = new Subject<Error>();
   private readonly committed = new Broadcast<CommittedEntry>();
-  readonly committed$: Observable<CommittedEntry> = this.committed.observable;
+  readonly committed$: Observable<CommittedEntry> = this.committed.asObservable();
   readonly errors$: Observable<Error> = this.errors.asObservable();
   /** Events raised outside the turn (completions, requests, test hooks), fed to the loop. */
   private readonly feedback = new Inlet<RaftEvent>();

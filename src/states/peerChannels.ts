@@ -24,7 +24,7 @@ export class PeerChannels<T> {
       const channels = (this.channels ??= new Map());
       let channel = channels.get(peer);
       if (!channel) channels.set(peer, (channel = new Broadcast<T>()));
-      const subscription = channel.observable.subscribe(subscriber);
+      const subscription = channel.subscribe(subscriber);
       return () => {
         subscription.unsubscribe();
         if (!channel.observed && channels.get(peer) === channel) channels.delete(peer);

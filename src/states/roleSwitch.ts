@@ -58,13 +58,13 @@ export class RoleSwitch {
     const { id, scheduler, heartbeatInterval, heartbeats$, wakeups$, snapshotSource, entrySource, transport } = context;
     const ctx: RoleContext = {
       id, scheduler, heartbeatInterval, heartbeats$, wakeups$, snapshotSource, entrySource, transport,
-      electionDeadline$: this.deadline.observable, followers$: this.followers.observable, snapshotChunks$: this.snapshotChunks.observable,
-      entryReads$: this.entryReads.observable,
-      quiet$: this.quiet.observable,
-      sendsTo: (peer: NodeId) => this.sends.of(peer), responsesFrom: (peer: NodeId) => this.replies.of(peer), voteResponses$: this.votes.observable,
+      electionDeadline$: this.deadline, followers$: this.followers, snapshotChunks$: this.snapshotChunks,
+      entryReads$: this.entryReads,
+      quiet$: this.quiet,
+      sendsTo: (peer: NodeId) => this.sends.of(peer), responsesFrom: (peer: NodeId) => this.replies.of(peer), voteResponses$: this.votes,
     };
     // The host's wake-ups reach the node in every role: they wake it if quiet, and tell it which hosts are silent.
-    this.events$ = merge(wakeEvents(ctx), this.current.observable.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : EMPTY))));
+    this.events$ = merge(wakeEvents(ctx), this.current.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : EMPTY))));
   }
 
   /**

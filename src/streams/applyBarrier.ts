@@ -36,7 +36,7 @@ export class ApplyBarrier {
   wait(index: number, kind: 'read' | 'propose', settle: { resolve: () => void; reject: (e: Error) => void }): void {
     if (this.applied.value >= index) return settle.resolve();
     const expired = () => new RequestTimeoutError(kind, this.timeout);
-    const subscription: Subscription = whenReached(this.applied.observable, index, { ms: this.timeout, scheduler: this.scheduler, expired }).subscribe({
+    const subscription: Subscription = whenReached(this.applied, index, { ms: this.timeout, scheduler: this.scheduler, expired }).subscribe({
       next: () => {
         this.waits?.delete(subscription);
         settle.resolve();

@@ -34,9 +34,9 @@ export class StatePublisher {
   ) {
     this.status = new BroadcastValue<NodeStatus>({ id, role: 'follower', term: 0, leaderId: null, commitIndex: 0, appliedIndex: 0, lastIndex: 0, stopped: false });
     this.members = new BroadcastValue(toMembership({ index: 0, term: 0, config: bootstrap }, 0));
-    const derive = <T>(project: (s: NodeStatus) => T, same: (a: T, b: T) => boolean = Object.is) => changesOf(this.status.observable, project, same);
-    this.status$ = this.status.observable;
-    this.members$ = this.members.observable;
+    const derive = <T>(project: (s: NodeStatus) => T, same: (a: T, b: T) => boolean = Object.is) => changesOf(this.status, project, same);
+    this.status$ = this.status.asObservable();
+    this.members$ = this.members.asObservable();
     this.leader$ = derive<LeaderInfo | null>((s) => (s.leaderId && !s.stopped ? { id: s.leaderId, term: s.term, self: s.leaderId === id } : null), sameLeader);
     this.role$ = derive((s) => s.role);
     this.term$ = derive((s) => s.term);

@@ -35,7 +35,7 @@ export function isGrouped(envelope: Envelope): envelope is GroupEnvelope {
 export abstract class HubEndpointBase<E extends Envelope> implements HubEndpoint {
   private readonly inbound = new Broadcast<E>();
   protected readonly errors = new Subject<Error>();
-  readonly inbound$: Observable<E> = this.inbound.observable;
+  readonly inbound$: Observable<E> = this.inbound.asObservable();
   readonly errors$: Observable<Error> = this.errors.asObservable();
   protected closed = false;
 

@@ -189,7 +189,7 @@ export function tcpTransport(options: TcpTransportOptions): TcpTransport {
 export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown> {
   private readonly inbound = new Broadcast<Envelope>();
   private readonly errors = new Subject<Error>();
-  readonly inbound$: Observable<Envelope> = this.inbound.observable;
+  readonly inbound$: Observable<Envelope> = this.inbound.asObservable();
   readonly errors$: Observable<Error> = this.errors.asObservable();
 
   readonly selfId: NodeId;

@@ -10,8 +10,8 @@ describe('Broadcast', () => {
       const b = new Broadcast<string>();
       // Push a, b, c at frames 1, 3, 5; subscribers join at frames 0 and 2.
       cold('-a-b-c|').subscribe({ next: (v) => b.next(v), complete: () => b.complete() });
-      expectObservable(b.observable).toBe('-a-b-c|');
-      expectObservable(b.observable, '--^').toBe('---b-c|');
+      expectObservable(b).toBe('-a-b-c|');
+      expectObservable(b, '--^').toBe('---b-c|');
     });
   });
 
@@ -20,10 +20,10 @@ describe('Broadcast', () => {
     b.complete();
     b.next(1);
     const seen: string[] = [];
-    b.observable.subscribe({ next: (v) => seen.push(`next ${v}`), complete: () => seen.push('complete') });
+    b.subscribe({ next: (v) => seen.push(`next ${v}`), complete: () => seen.push('complete') });
     const failed = new Broadcast<number>();
     failed.error(new Error('boom'));
-    failed.observable.subscribe({ error: (e: Error) => seen.push(`error ${e.message}`) });
+    failed.subscribe({ error: (e: Error) => seen.push(`error ${e.message}`) });
     expect(seen).toEqual(['complete', 'error boom']);
   });
 
@@ -31,12 +31,12 @@ describe('Broadcast', () => {
     const b = new Broadcast<number>();
     const seen: string[] = [];
     let second: Subscription | null = null;
-    b.observable.subscribe((v) => {
+    b.subscribe((v) => {
       seen.push(`first ${v}`);
       if (v === 1) second!.unsubscribe();
-      if (v === 1) b.observable.subscribe((w) => seen.push(`late ${w}`));
+      if (v === 1) b.subscribe((w) => seen.push(`late ${w}`));
     });
-    second = b.observable.subscribe((v) => seen.push(`second ${v}`));
+    second = b.subscribe((v) => seen.push(`second ${v}`));
     b.next(0);
     b.next(1);
     b.next(2);
@@ -51,7 +51,7 @@ describe('Broadcast', () => {
     const subject = new Subject<number>();
     const broadcast = new Broadcast<number>();
     for (const [target, into] of [[subject, viaSubject], [broadcast, viaBroadcast]] as const) {
-      const source = target instanceof Subject ? target : target.observable;
+      const source = target;
       const a = source.subscribe(log(into, 'a'));
       target.next(1);
       source.subscribe(log(into, 'b'));
@@ -65,9 +65,19 @@ describe('Broadcast', () => {
     expect(viaBroadcast).toEqual(['a 1', 'a 2', 'b 2', 'b 3', 'b done']);
   });
 
+  it('hands out a view without the pushing side', () => {
+    const b = new Broadcast<number>();
+    const view = b.asObservable();
+    const seen: number[] = [];
+    view.subscribe((v) => seen.push(v));
+    b.next(7);
+    expect(seen).toEqual([7]);
+    expect('next' in view).toBe(false);
+  });
+
   it('forgets a subscriber when it unsubscribes', () => {
     const b = new Broadcast<number>();
-    const s = b.observable.subscribe(() => undefined);
+    const s = b.subscribe(() => undefined);
     expect(b.observed).toBe(true);
     s.unsubscribe();
     expect(b.observed).toBe(false);

@@ -9,8 +9,8 @@ describe('BroadcastValue', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const v = new BroadcastValue('a');
       cold('--b-c|').subscribe({ next: (x) => v.next(x), complete: () => v.complete() });
-      expectObservable(v.observable).toBe('a-b-c|');
-      expectObservable(v.observable, '---^').toBe('---bc|');
+      expectObservable(v).toBe('a-b-c|');
+      expectObservable(v, '---^').toBe('---bc|');
     });
   });
 
@@ -36,7 +36,7 @@ describe('BroadcastValue', () => {
     const subject = new BehaviorSubject(0);
     const broadcast = new BroadcastValue(0);
     run(subject, subject, viaSubject);
-    run(broadcast, broadcast.observable, viaBroadcast);
+    run(broadcast, broadcast, viaBroadcast);
     expect(viaBroadcast).toEqual(viaSubject);
     expect(viaBroadcast).toEqual(['a 0', 'a 1', 'b 1', 'b 2', 'b done', 'late done']);
   });
@@ -44,7 +44,7 @@ describe('BroadcastValue', () => {
   it('a subscriber that pushes a new value on the current one gets both, in order', () => {
     const v = new BroadcastValue(0);
     const seen: number[] = [];
-    v.observable.subscribe((x) => {
+    v.subscribe((x) => {
       seen.push(x);
       if (x === 0) v.next(1);
     });
