@@ -28,45 +28,20 @@ export interface DeadlineState {
   readonly now: number;
   readonly role: { readonly name: string };
   readonly options: { readonly random: () => number };
-  /** Campaigns that ran out without a leader since this node last heard from one or led (`backedOff`). */
-  readonly failedCampaigns: number;
   electionDeadline: number;
   electionRange: ElectionRange | 'never';
 }
 
-/** Most doublings of the spread of a campaigning node's timeout (`backedOff`): at most 16 times `max - min`. */
-export const MAX_CAMPAIGN_BACKOFF = 4;
-
 /**
- * The range a (pre)candidate's timeout is drawn from after `failed` campaigns ran out in a
- * row: the minimum stays, the spread `max - min` doubles with each (at most
- * `MAX_CAMPAIGN_BACKOFF` times). Timing only: when elections keep failing — split votes,
- * or rounds slower than the timeout on a loaded machine, where hundreds of groups
- * campaigning again every timeout would keep it loaded — the retries thin out and spread.
- *
- * @example
- * backedOff({ min: 150, max: 300 }, 0); // { min: 150, max: 300 }
- * backedOff({ min: 150, max: 300 }, 2); // { min: 150, max: 750 }
- */
-export function backedOff(range: ElectionRange, failed: number): ElectionRange {
-  const spread = (range.max - range.min) * 2 ** Math.min(failed, MAX_CAMPAIGN_BACKOFF);
-  return { min: range.min, max: range.min + spread };
-}
-
-/**
- * Draws a new election deadline from now (§5.2); a leader has none (`Infinity`); a
- * (pre)candidate draws from the range widened by its failed campaigns (`backedOff`).
- * Called at start (`createState`), on hearing from the current leader, on granting a vote,
- * and by the role transitions (`roles.ts`).
+ * Draws a new election deadline from now (§5.2); a leader has none (`Infinity`). Called
+ * at start (`createState`), on hearing from the current leader, on granting a vote, and by
+ * the role transitions (`roles.ts`).
  *
  * @example
  * resetElectionDeadline(s); // a follower at s.now = 1000 with range 150..300: 1150..1300
  */
 export function resetElectionDeadline(s: DeadlineState): void {
-  const range = s.electionRange;
-  const campaigning = s.role.name === 'precandidate' || s.role.name === 'candidate';
-  const from = campaigning && range !== 'never' ? backedOff(range, s.failedCampaigns) : range;
-  s.electionDeadline = s.role.name === 'leader' ? Infinity : drawElectionDeadline(s.now, from, s.options.random);
+  s.electionDeadline = s.role.name === 'leader' ? Infinity : drawElectionDeadline(s.now, s.electionRange, s.options.random);
 }
 
 /**

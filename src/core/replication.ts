@@ -35,7 +35,6 @@ import { currentConfig, LeaderState, RaftState } from './state';
 export function handleAppendEntries(s: RaftState, from: NodeId, request: AppendEntries, fx: Effects): void {
   s.leaderId = from;
   s.lastLeaderContact = s.now;
-  s.failedCampaigns = 0;
   resetElectionDeadline(s);
   // While a received snapshot is being committed, entries are not taken (see `installingSnapshot`).
   const m = s.installingSnapshot === null ? trimToSnapshot(s, request) : { ...trimToSnapshot(s, request), entries: [] };

@@ -99,9 +99,8 @@ export function becomeCandidate(s: RaftState, fx: Effects, leadershipTransfer = 
   }
 }
 
-/** A follower's or candidate's timer ran out: campaign, asking first if PreVote is on; a campaign that ran out counts as failed (its retries back off). */
+/** A follower's or candidate's timer ran out: campaign, asking first if PreVote is on. */
 export function campaign(s: RaftState, fx: Effects): void {
-  if (s.role.name === 'precandidate' || s.role.name === 'candidate') s.failedCampaigns++;
   if (s.options.preVote) becomePreCandidate(s, fx);
   else becomeCandidate(s, fx);
 }
@@ -112,7 +111,6 @@ export function campaign(s: RaftState, fx: Effects): void {
  */
 export function becomeLeader(s: RaftState, fx: Effects): void {
   if (s.role.name !== 'candidate') throw new Error(`becomeLeader: only a candidate can win, not a ${s.role.name}`);
-  s.failedCampaigns = 0;
   const progress = new Map<NodeId, Progress>();
   for (const peer of members(currentConfig(s))) {
     if (peer === s.id) continue;

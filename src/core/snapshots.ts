@@ -142,7 +142,6 @@ export function restartTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Ef
 export function handleInstallSnapshot(s: RaftState, from: NodeId, m: InstallSnapshot, fx: Effects): void {
   s.leaderId = from;
   s.lastLeaderContact = s.now;
-  s.failedCampaigns = 0;
   resetElectionDeadline(s);
   const reply = (success: boolean, installed: boolean) =>
     fx.send(from, { type: 'InstallSnapshotResponse', term: s.term, lastIncludedIndex: m.lastIncludedIndex, chunk: m.chunk, success, installed });

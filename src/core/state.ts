@@ -212,8 +212,6 @@ export interface RaftState {
   now: number;
   /** When this follower last heard from its leader (for the vote and pre-vote vetoes). */
   lastLeaderContact: number;
-  /** Campaigns whose timer ran out while still campaigning, since this node last heard from a leader or led: its retries back off (`backedOff`). */
-  failedCampaigns: number;
   /**
    * When this node's election timer runs out (scheduler time); the runtime only schedules
    * it. Invariant: `Infinity` while leader or while `electionRange` is `'never'`;
@@ -296,7 +294,6 @@ export function createState(
     epoch: 0,
     now: start.now,
     lastLeaderContact: -Infinity,
-    failedCampaigns: 0,
     electionDeadline: drawElectionDeadline(start.now, electionRange, options.random),
     electionRange,
     startedAt: start.now,

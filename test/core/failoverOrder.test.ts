@@ -81,20 +81,3 @@ describe('a quiet follower\'s veto', () => {
     expect(sent(msg(s, 'n3', preVote))).toContainEqual({ to: 'n3', afterPersist: false, message: { type: 'PreVoteResponse', term: 2, voteGranted: true } });
   });
 });
-
-describe('campaigns back off while they keep failing', () => {
-  test('each campaign that runs out doubles the spread of the next timeout (the minimum stays, at most 16 times), and hearing from a leader resets it', () => {
-    const s = makeState({ options: { preVote: true } });
-    const spreads: number[] = [];
-    for (let i = 0; i < 6; i++) {
-      step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true }); // n2 and n3 never answer
-      spreads.push(s.electionDeadline - s.now - 150);
-    }
-    // The helpers' random() is 0.5: half the spread. The first campaign starts from a follower: nothing failed yet.
-    expect(spreads).toEqual([75, 150, 300, 600, 1200, 1200]);
-    msg(s, 'n2', { type: 'AppendEntries', term: s.term, leaderId: 'n2', prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 });
-    expect(s.failedCampaigns).toBe(0);
-    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
-    expect(s.electionDeadline - s.now - 150).toBe(75);
-  });
-});
