@@ -33,18 +33,18 @@ export interface UncommittedBytes {
   head: number;
 }
 
-/** The leader's own state, created when it takes office and dropped when it leaves. */
 /**
  * Heartbeat ticks a leader counts since its last client work before it may go quiet
  * (`LeaderState.idleTicks`), by default (`RaftNodeOptions.quiesceAfterTicks`): two, so
- * that a whole tick interval passed without any. A
- * busy group pauses between its rounds (a closed-loop client proposes again only once
- * its last write committed); quiet after every round, it sent a `quiesce` heartbeat and
- * then a wake-up round per write, both answered: 8 messages per write more than 4 (with
- * 64 groups of one writer each, 1.9 empty AppendEntries and as many answers per write).
+ * that a whole tick interval passed without any. A busy group pauses between its rounds
+ * (a closed-loop client proposes again only once its last write committed); quiet after
+ * every round, it sent a `quiesce` heartbeat and then a wake-up round per write, both
+ * answered: 8 messages per write more than 4 (with 64 groups of one writer each, 1.9
+ * empty AppendEntries and as many answers per write).
  */
 export const QUIESCE_AFTER_IDLE_TICKS = 2;
 
+/** The leader's own state, created when it takes office and dropped when it leaves. */
 export interface LeaderState {
   readonly name: 'leader';
   readonly progress: Map<NodeId, Progress>;
