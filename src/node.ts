@@ -19,7 +19,7 @@ import { toCommand } from './streams/commands';
 import { CommitNotices } from './streams/commitNotices';
 import { DurableStep, durableWrites } from './streams/durableWrites';
 import { EffectDriver } from './streams/effectDriver';
-import { Inlet } from './streams/inlet';
+import { Inlet } from './operators/inlet';
 import { followerProgress } from './streams/followerProgress';
 import { MembershipRequests } from './streams/membershipRequests';
 import { nodeTestHooks, StartSettings } from './streams/nodeTestHooks';

@@ -1,5 +1,5 @@
 import { firstValueFrom, isObservable, Observable, SchedulerLike, Subscription } from 'rxjs';
-import { Inlet } from './inlet';
+import { Inlet } from '../operators/inlet';
 import { ApplyFailedError, NodeStoppedError } from '../errors';
 import { entrySize } from '../messages/blockEntry';
 import { CommittedEntry, Entry, EntryKind } from '../messages/entry';

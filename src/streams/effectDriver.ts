@@ -12,7 +12,7 @@ import type { MembershipRequests } from './membershipRequests';
 import type { OpenRequests } from './openRequests';
 import type { PendingProposal, ProposalTracker } from './proposals';
 import type { SnapshotDriver } from './snapshots';
-import type { Inlet } from './inlet';
+import type { Inlet } from '../operators/inlet';
 
 /** What the effect driver hands each effect to. */
 export interface EffectDriverDeps {

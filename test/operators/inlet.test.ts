@@ -1,4 +1,4 @@
-import { Inlet } from '../../src/streams/inlet';
+import { Inlet } from '../../src/operators/inlet';
 
 describe('Inlet: values into a stream with one subscriber', () => {
   it('hands each value to its subscriber, in order, and drops what comes while none listens', () => {
