@@ -199,8 +199,10 @@ export function forkKvServer(options: ForkOptions): KvChild {
       }
     });
   }
+  let hasExited = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
+      hasExited = true;
       messages.complete();
       resolve({ code, signal });
     }),
@@ -231,6 +233,7 @@ export function forkKvServer(options: ForkOptions): KvChild {
     exited,
     watch: (streams) => send({ type: 'watch', streams }),
     call<T>(command: string, args?: unknown, timeoutMs = 120_000): Promise<T> {
+      if (hasExited) return Promise.reject(new Error(`${options.id} has exited: cannot ${command}`));
       const requestId = ++nextRequestId;
       return new Promise<T>((resolve, reject) => {
         const timer = setTimeout(() => finish(() => reject(new Error(`${options.id}: ${command} timed out`))), timeoutMs);
