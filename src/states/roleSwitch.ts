@@ -1,4 +1,4 @@
-import { EMPTY, filter, merge, Observable, switchMap } from 'rxjs';
+import { EMPTY, merge, Observable, switchMap } from 'rxjs';
 import { Broadcast } from '../operators/broadcast';
 import { BroadcastValue } from '../operators/broadcastValue';
 import type { RaftEvent } from '../core/events';
@@ -20,12 +20,12 @@ type RoleEpoch = { readonly role: RoleName; readonly epoch: number };
  * nothing of it can fire afterwards. `follow` runs after every turn: it hands the rules'
  * election deadline and the leader's followers to the pipelines, then switches if the
  * role or epoch changed. The leader's AppendEntries (`replicate`) and the responses the
- * pipelines take (`takeResponses`) are routed through the pipelines, so what belongs to a
+ * pipelines take (`take`) are routed through the pipelines, so what belongs to a
  * role, an epoch or a follower that is gone is dropped by unsubscription.
  *
  * @example
  * const roles = new RoleSwitch({ id: 'n1', scheduler, heartbeatInterval: 50, snapshotSource: storage, entrySource: storage, transport });
- * merge(roles.takeResponses(inbound$), roles.events$).subscribe((e) => loop.next(e));
+ * merge(inbound$.pipe(filter((e) => !roles.take(e))), roles.events$).subscribe((e) => loop.next(e));
  * roles.replicate({ to: 'n2', message: appendEntries }, state); // an effect of a turn
  * const previous = roles.follow(state); // after each turn
  */
@@ -95,19 +95,11 @@ export class RoleSwitch {
   }
 
   /**
-   * The inbound messages, less the responses that a role pipeline takes
-   * (`isRoutedResponse`): those reach the loop only through the current pipeline, and only
-   * if it asked for them (a leader's, from a follower it replicates to; a campaign's, for
-   * its kind of vote).
-   */
-  takeResponses(inbound$: Observable<RaftEvent>): Observable<RaftEvent> {
-    return inbound$.pipe(filter((e) => !this.take(e)));
-  }
-
-  /**
-   * What `takeResponses` does for one inbound event: hands a routed response to the
-   * pipeline that takes it and returns true (the loop must not step it); false for the
-   * rest. The node calls it where it accepts messages, so no filter runs per group.
+   * Hands a routed response (`isRoutedResponse`) to the pipeline that takes it and returns
+   * true: the loop must not step it, it reaches the loop only through the current
+   * pipeline, and only if that asked for it (a leader's, from a follower it replicates
+   * to; a campaign's, for its kind of vote). False for every other event. The node calls
+   * it where it accepts messages, so no filter runs per group.
    */
   take(e: RaftEvent): boolean {
     if (e.kind !== 'message' || !isRoutedResponse(e.message.type)) return false;

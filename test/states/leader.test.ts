@@ -4,7 +4,7 @@
  * snapshot transfer — and that closes its snapshot reader when the follower is removed or
  * the role ends.
  */
-import { BehaviorSubject, merge, NEVER, Observable, of, Subject, VirtualTimeScheduler } from 'rxjs';
+import { BehaviorSubject, filter, merge, NEVER, Observable, of, Subject, VirtualTimeScheduler } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { RaftEvent } from '../../src/core/events';
 import type { AppendEntries, NodeId, RaftMessage } from '../../src/messages/types';
@@ -327,11 +327,11 @@ describe('RoleSwitch: the node\'s side of the leader pipelines', () => {
     roles.stop();
   });
 
-  test('takeResponses: a follower\'s answers reach the loop through its pipeline while this node leads it; requests pass straight through; vote answers to a leader are dropped', () => {
+  test('take: a follower\'s answers reach the loop through its pipeline while this node leads it; requests pass straight through; vote answers to a leader are dropped', () => {
     const roles = new RoleSwitch({ id: 'n1', scheduler: new VirtualTimeScheduler(), heartbeatInterval: 10, snapshotSource: new FakeSnapshotStorage(null), entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) }, transport: new RecordingTransport() });
     const inbound = new Subject<RaftEvent>();
     const events: RaftEvent[] = [];
-    merge(roles.takeResponses(inbound), roles.events$).subscribe((e) => events.push(e));
+    merge(inbound.pipe(filter((e) => !roles.take(e))), roles.events$).subscribe((e) => events.push(e));
     const s = makeState({ voters: ['n1', 'n2', 'n3'], log: [1] });
     elect(s);
     roles.follow(s);
