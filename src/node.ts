@@ -24,13 +24,13 @@ import { followerProgress } from './streams/followerProgress';
 import { MembershipRequests } from './streams/membershipRequests';
 import { nodeTestHooks, StartSettings } from './streams/nodeTestHooks';
 import { OpenRequests } from './streams/openRequests';
-import { acceptedMessages, PeerFilter } from './streams/peerFilter';
 import { ProposalTracker } from './streams/proposals';
 import { needsMarkerRepair, repairEvents, termRecoveryHandler } from './streams/repair';
 import { SessionTable } from './streams/sessions';
 import { SnapshotDriver } from './streams/snapshots';
 import { stepAt, stepEach } from './streams/stepEach';
 import { StatePublisher } from './streams/statePublisher';
+import { transportEvents } from './streams/transportEvents';
 import { HasTestHooks, NodeTestHooks, TEST_HOOKS } from './testHooks';
 
 export type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
@@ -198,7 +198,7 @@ class Node implements RaftNode, HasTestHooks {
     if (!s) return;
     this.state = s;
     const events$ = mergeTurns(
-      acceptedMessages(o.transport.inbound$, new PeerFilter(this.id), () => s.configs, (e) => this.errors.next(e), (e) => this.roles.take(e)),
+      transportEvents(o.transport, this.id, () => s.configs, (e) => this.errors.next(e), (e) => this.roles.take(e)),
       this.roles.events$,
       this.intake.events$,
       this.feedback,

@@ -91,8 +91,17 @@ const DEFAULT_OPTIONS = Object.freeze({
 const LEASE_DRIFT_FRACTION = 1 / 5;
 /** `requestTimeout` defaults to this many times `electionTimeout.max`. */
 const REQUEST_TIMEOUT_ELECTIONS = 2;
-/** Heartbeat ticks without progress before a leader probes a follower afresh (not an option). */
-const STALL_TICKS = 2;
+/**
+ * How many maximum election timeouts a follower's stream may go without progress before
+ * its leader sends it afresh (not an option). Over TCP nothing is lost while the
+ * connection lives, so a stall is first of all a slow follower or a full socket, and
+ * sending its window again only doubles the load that slowed it: with 64 KiB entries
+ * the old 2-tick (100 ms) rule resent up to 8 MiB about 4 times a second per follower
+ * (`bench/cluster.ts --sizes 65536`). Two election timeouts let a follower stall as long
+ * as its own election timer would tolerate, and still recover a stream lost with a
+ * connection within about half a second.
+ */
+const STALL_ELECTION_TIMEOUTS = 2;
 /** The longest node id peers accept on the wire (`messages/validate.ts`). */
 const MAX_ID_LENGTH = 256;
 /** The most members a configuration may list on the wire (`messages/validate.ts`). */
@@ -174,6 +183,11 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
   return Object.freeze(resolved);
 }
 
+/** Heartbeat ticks without progress before a leader probes a follower afresh: `STALL_ELECTION_TIMEOUTS` maximum election timeouts, at least 2 ticks. */
+export function stallTicks(o: Pick<ResolvedOptions, 'electionTimeout' | 'heartbeatInterval'>): number {
+  return Math.max(2, Math.ceil((STALL_ELECTION_TIMEOUTS * o.electionTimeout.max) / o.heartbeatInterval));
+}
+
 /** What the Raft rules (`core/`) read of the resolved options. */
 export function protocolOptions(o: ResolvedOptions): ProtocolOptions {
   return {
@@ -181,7 +195,7 @@ export function protocolOptions(o: ResolvedOptions): ProtocolOptions {
     maxBytesPerMessage: o.maxBytesPerMessage,
     maxInflight: o.maxInflight,
     maxInflightBytes: o.maxInflightBytes,
-    stallTicks: STALL_TICKS,
+    stallTicks: stallTicks(o),
     quiesce: o.quiesce,
     quiesceAfterTicks: o.quiesceAfterTicks,
     preVote: o.preVote,

@@ -21,6 +21,12 @@ export type RaftEvent =
    * this node's group on the host (it orders the voters' campaigns, `failoverDeadline`).
    */
   | { readonly kind: 'wake'; readonly hosts?: readonly NodeId[]; readonly silent?: readonly NodeId[]; readonly group?: string }
+  /**
+   * The transport may have lost messages to `to`: a connection to it closed, or a message
+   * was dropped (`Transport.lost$`). A leader stops waiting for what it had in flight
+   * there and probes that follower afresh at its next heartbeat (`handleMessagesLost`).
+   */
+  | { readonly kind: 'messagesLost'; readonly to: NodeId }
   /** The leader's heartbeat timer of role epoch `epoch` fired. */
   | { readonly kind: 'heartbeatTick'; readonly epoch: number }
   /**

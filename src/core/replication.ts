@@ -199,9 +199,27 @@ export function maybeCommit(s: RaftState, fx: Effects): boolean {
 }
 
 /**
+ * Messages to `peer` may have been lost (`messagesLost`): a leader forgets what it had in
+ * flight there and probes it afresh from after `match` (a probe awaited is sent again),
+ * at its next heartbeat tick rather than after `stallTicks`. Nothing is sent now: a
+ * transport that reports every loss at once cannot make the leader resend in a loop. A
+ * follower taking a snapshot keeps that transfer's own retries.
+ *
+ * Over TCP a message is lost only with its connection, so this report is what ends a
+ * stream early; a follower merely slow to answer is left alone (see `stallTicks`).
+ */
+export function handleMessagesLost(s: RaftState, peer: NodeId): void {
+  if (s.role.name !== 'leader') return;
+  const pr = s.role.progress.get(peer);
+  if (!pr || pr.snapshot || !pr.hasOutstanding) return;
+  pr.becomeProbing(pr.probing ? pr.next : pr.match + 1);
+}
+
+/**
  * The leader's periodic duty: a heartbeat to every follower, and a fresh probe for any
  * follower that made no progress for `stallTicks` ticks while something was outstanding
- * (the message or its answer was lost).
+ * (the message or its answer was lost, and the transport did not say so: see
+ * `handleMessagesLost`).
  */
 export function leaderTick(s: RaftState, fx: Effects): void {
   if (s.role.name !== 'leader') return;

@@ -7,7 +7,7 @@ import { handleTimeoutNow, stepChangeConfig, stepTransfer } from './membership';
 import { handleInstallSnapshot, onSnapshotChunkStored, onSnapshotReadFailed, onSnapshotTaken } from './snapshots';
 import { handleProposeRequest, handleProposeResponse, stepPropose } from './proposals';
 import { handleReadIndexRequest, handleReadIndexResponse, stepRead } from './reads';
-import { handleAppendEntries, handleAppendResponse, handleInstallSnapshotResponse, leaderTick, maybeCommit } from './replication';
+import { handleAppendEntries, handleAppendResponse, handleInstallSnapshotResponse, handleMessagesLost, leaderTick, maybeCommit } from './replication';
 import { becomeFollower, campaign } from './roles';
 import { askTerms, handleTermQuery, handleTermReport, onTermsSaved, recoveringTerms } from './termRecovery';
 import { isVoter } from '../messages/config';
@@ -74,18 +74,24 @@ export function step(s: RaftState, event: RaftEvent): Effects {
     case 'snapshotChunkStored':
       onSnapshotChunkStored(s, event.from, event.meta, event.chunk, event.done, fx);
       break;
-    case 'snapshotReadFailed':
-      onSnapshotReadFailed(s, event.to, fx);
-      break;
     case 'applied':
       handleApplied(s, event.index);
       break;
+    case 'snapshotReadFailed':
     case 'entriesRead':
-      handleEntriesRead(s, event, fx);
+    case 'messagesLost':
+      stepReplicationNews(s, event, fx);
       break;
   }
   afterEvent(s, fx);
   return fx;
+}
+
+/** What the runtime tells a leader about replicating to one follower: storage reads done or failed, messages lost on the way. */
+function stepReplicationNews(s: RaftState, event: Extract<RaftEvent, { kind: 'snapshotReadFailed' | 'entriesRead' | 'messagesLost' }>, fx: Effects): void {
+  if (event.kind === 'snapshotReadFailed') onSnapshotReadFailed(s, event.to, fx);
+  else if (event.kind === 'entriesRead') handleEntriesRead(s, event, fx);
+  else handleMessagesLost(s, event.to);
 }
 
 /** A leader's tick: counted towards quiescence (`noteTick`), then its periodic duty. */

@@ -21,13 +21,17 @@ export class GroupTransport implements Transport {
   private readonly inbound = new Subject<Envelope>();
   readonly inbound$: Observable<Envelope> = this.inbound.asObservable();
   readonly errors$: Observable<Error> = EMPTY;
+  /** The shared transport's: a connection lost to a peer host may have carried this group's messages too. */
+  readonly lost$: Observable<NodeId> | undefined;
   private closed = false;
 
   constructor(
     readonly group: GroupId,
     private readonly shared: HostTransport,
     private readonly onClose: () => void,
-  ) {}
+  ) {
+    this.lost$ = shared.lost$;
+  }
 
   send(to: NodeId, message: RaftMessage): void {
     if (!this.closed) this.shared.send(to, this.group, message);

@@ -1,6 +1,3 @@
-import { Observable } from 'rxjs';
-import type { RaftEvent } from '../core/events';
-import { UnknownPeerError } from '../errors';
 import type { ConfigAt } from '../messages/config';
 import { members } from '../messages/config';
 import type { NodeId, RaftMessage } from '../messages/types';
@@ -41,29 +38,4 @@ export class PeerFilter {
     }
     return this.cache.known;
   }
-}
-
-/**
- * The inbound messages a node takes, as events (see `PeerFilter`); a message from a peer
- * it does not take messages from is dropped and reported as `UnknownPeerError`. An event
- * that `taken` takes (a response routed to a role pipeline, `RoleSwitch.take`) is not
- * emitted.
- *
- * @example
- * acceptedMessages(transport.inbound$, new PeerFilter('n1'), () => state.configs, (e) => errors.next(e), (e) => roles.take(e)).subscribe(dispatch);
- */
-export function acceptedMessages(
-  inbound$: Observable<{ readonly from: NodeId; readonly message: RaftMessage }>,
-  filter: PeerFilter,
-  configs: () => readonly ConfigAt[],
-  rejected: (error: UnknownPeerError) => void,
-  taken: (event: RaftEvent) => boolean = () => false,
-): Observable<RaftEvent> {
-  return new Observable<RaftEvent>((subscriber) =>
-    inbound$.subscribe(({ from, message }) => {
-      if (!filter.accepts(from, message.type, configs())) return rejected(new UnknownPeerError(from));
-      const event: RaftEvent = { kind: 'message', from, message };
-      if (!taken(event)) subscriber.next(event);
-    }),
-  );
 }

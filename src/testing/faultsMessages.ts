@@ -110,6 +110,7 @@ export class LateMessages {
     const wrapped: Transport = {
       inbound$,
       errors$: inner.errors$,
+      lost$: inner.lost$,
       send: (to, message) => inner.send(to, message),
       close: () => inner.close(),
     };

@@ -1,5 +1,4 @@
 import { Observable } from 'rxjs';
-import type { Envelope } from '../messages/types';
 import type { Transport } from '../transports/transport';
 import type { NodeScheduler } from './simulatorClock';
 
@@ -19,20 +18,25 @@ import type { NodeScheduler } from './simulatorClock';
  * view.resume();  // and are handled now, in order
  */
 export function pausableTransport(inner: Transport, scheduler: NodeScheduler): Transport {
-  const inbound$ = new Observable<Envelope>((subscriber) =>
-    inner.inbound$.subscribe({
-      next(envelope) {
-        if (!scheduler.paused) subscriber.next(envelope);
-        else scheduler.schedule(() => subscriber.next(envelope));
+  return {
+    inbound$: heldWhilePaused(inner.inbound$, scheduler),
+    errors$: inner.errors$,
+    lost$: inner.lost$ && heldWhilePaused(inner.lost$, scheduler),
+    send: (to, message) => inner.send(to, message),
+    close: () => inner.close(),
+  };
+}
+
+/** `source`, with what it emits while the node is paused handed over when it resumes. */
+function heldWhilePaused<T>(source: Observable<T>, scheduler: NodeScheduler): Observable<T> {
+  return new Observable<T>((subscriber) =>
+    source.subscribe({
+      next(value) {
+        if (!scheduler.paused) subscriber.next(value);
+        else scheduler.schedule(() => subscriber.next(value));
       },
       error: (e) => subscriber.error(e),
       complete: () => subscriber.complete(),
     }),
   );
-  return {
-    inbound$,
-    errors$: inner.errors$,
-    send: (to, message) => inner.send(to, message),
-    close: () => inner.close(),
-  };
 }

@@ -43,6 +43,7 @@ export class SendTriggers {
     const wrapped: Transport = {
       inbound$: inner.inbound$,
       errors$: inner.errors$,
+      lost$: inner.lost$,
       send: (to, message) => {
         inner.send(to, message);
         for (const t of this.armed) {

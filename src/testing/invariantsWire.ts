@@ -30,6 +30,7 @@ export function durabilityTap(
   return (id, inner) => ({
     inbound$: inner.inbound$,
     errors$: inner.errors$,
+    lost$: inner.lost$,
     close: () => inner.close(),
     send(to: NodeId, message: RaftMessage) {
       const problem = check(id, to, message, storageOf(id));

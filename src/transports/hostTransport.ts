@@ -28,6 +28,8 @@ export interface HostTransport {
   readonly inbound$: Observable<GroupEnvelope>;
   /** Problems the transport saw: rejected input, failed connections. Never terminal. */
   readonly errors$: Observable<Error>;
+  /** Peer hosts messages to which may not have arrived (see `Transport.lost$`): every group with a member there hears it. Optional. */
+  readonly lost$?: Observable<NodeId>;
   /** Sends a message of `group` to host `to`, best effort; never throws for network reasons. */
   send(to: NodeId, group: GroupId, message: RaftMessage): void;
   /** Releases every socket and timer. */

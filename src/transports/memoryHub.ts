@@ -88,7 +88,10 @@ export class MemoryHub implements HubRoutes {
   private readonly sink: InterceptSink = {
     deliverLater: (envelope, extra) => this.schedule(envelope, extra),
     deliverReleased: (envelope) => this.scheduler.schedule(() => this.deliver(envelope), this.faults.delay?.min ?? 1),
-    lost: () => this.stats.dropped++,
+    lost: (envelope) => {
+      this.stats.dropped++;
+      this.reportLost(envelope);
+    },
   };
 
   /** Throws `InvalidOptionsError` for a scheduler, `random` or fault rates it cannot use. */
@@ -215,6 +218,7 @@ export class MemoryHub implements HubRoutes {
     const faults = this.faults;
     if (!this.canReach(envelope.from, envelope.to)) {
       this.stats.blocked++;
+      this.reportLost(envelope);
       return;
     }
     for (const rule of this.rules) {
@@ -225,6 +229,7 @@ export class MemoryHub implements HubRoutes {
     }
     if (faults.drop && this.random() < faults.drop) {
       this.stats.dropped++;
+      this.reportLost(envelope);
       return;
     }
     this.schedule(envelope);
@@ -259,16 +264,27 @@ export class MemoryHub implements HubRoutes {
     // A partition that started while the message was in flight also stops it.
     if (!this.canReach(envelope.from, envelope.to)) {
       this.stats.blocked++;
+      this.reportLost(envelope);
       return;
     }
     const endpoint = this.endpoints.get(envelope.to);
-    if (!endpoint) {
-      this.stats.dropped++;
+    // A node refuses a host's message and a host a node's: they do not speak the same protocol.
+    if (endpoint?.receive(envelope)) {
+      this.stats.delivered++;
       return;
     }
-    // A node refuses a host's message and a host a node's: they do not speak the same protocol.
-    if (endpoint.receive(envelope)) this.stats.delivered++;
-    else this.stats.dropped++;
+    this.stats.dropped++;
+    this.reportLost(envelope);
+  }
+
+  /**
+   * Tells the sender of a lost message, after the link's shortest delay (never from its
+   * `send`), as a TCP transport learns that a connection closed: its `lost$` names the
+   * peer. A sender detached meanwhile (stopped, restarted) hears nothing.
+   */
+  private reportLost(envelope: Envelope): void {
+    const sender = this.endpoints.get(envelope.from);
+    if (sender) this.scheduler.schedule(() => sender.lost(envelope.to), this.faults.delay?.min ?? 1);
   }
 
   /** @internal */

@@ -14,6 +14,8 @@ export interface HubEndpoint {
   readonly id: NodeId;
   /** Takes a delivery; false when refused (closed, or the other kind of endpoint's message). */
   receive(envelope: Envelope): boolean;
+  /** A message this endpoint sent to `to` was lost (the hub calls it later, never from `send`). */
+  lost(to: NodeId): void;
   detach(): void;
 }
 
@@ -34,8 +36,11 @@ export function isGrouped(envelope: Envelope): envelope is GroupEnvelope {
  */
 export abstract class HubEndpointBase<E extends Envelope> implements HubEndpoint {
   private readonly inbound = new Broadcast<E>();
+  private readonly lostTo = new Broadcast<NodeId>();
   protected readonly errors = new Subject<Error>();
   readonly inbound$: Observable<E> = this.inbound.asObservable();
+  /** Peers a message to was lost (dropped, cut off, refused): as a TCP transport reports a closed connection. */
+  readonly lost$: Observable<NodeId> = this.lostTo.asObservable();
   readonly errors$: Observable<Error> = this.errors.asObservable();
   protected closed = false;
 
@@ -53,9 +58,14 @@ export abstract class HubEndpointBase<E extends Envelope> implements HubEndpoint
     return true;
   }
 
+  lost(to: NodeId): void {
+    if (!this.closed) this.lostTo.next(to);
+  }
+
   detach(): void {
     this.closed = true;
     this.inbound.complete();
+    this.lostTo.complete();
     this.errors.complete();
   }
 

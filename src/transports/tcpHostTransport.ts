@@ -43,6 +43,8 @@ export class TcpHostTransport implements HostTransport {
   readonly inbound$: Observable<GroupEnvelope>;
   readonly alive$: Observable<HostAliveEnvelope>;
   readonly errors$: Observable<Error>;
+  /** Peer hosts whose connection closed with messages written to it, or a message to whom was dropped (see `Transport.lost$`). */
+  readonly lost$: Observable<NodeId>;
 
   constructor(options: TcpHostTransportOptions) {
     this.tcp = new TcpTransport(options, HOST_WIRE as TcpWire<unknown>);
@@ -51,6 +53,7 @@ export class TcpHostTransport implements HostTransport {
     this.inbound$ = decoded$.pipe(filter((e): e is GroupEnvelope => 'group' in e));
     this.alive$ = decoded$.pipe(filter((e): e is HostAliveEnvelope => !('group' in e)));
     this.errors$ = this.tcp.errors$;
+    this.lost$ = this.tcp.lost$;
   }
 
   /** Throws `InvalidMessageError` for a group id that `groupIdProblem` refuses (the wire could not carry it). */

@@ -47,6 +47,8 @@ export interface LinkHost<T> {
   /** Opens an outbound connection to the link's peer. */
   dial(link: PeerLink<T>): Connection;
   report(error: Error): void;
+  /** Messages to `peer` may be lost: a connection that carried them closed, or one was dropped. Never emits from within a send. */
+  lost(peer: NodeId): void;
 }
 
 /**
@@ -99,9 +101,14 @@ export class PeerLink<T> {
     if (payload > this.host.maxFrameBytes) {
       this.stats.dropped++;
       this.host.report(new PayloadTooLargeError(payload, this.host.maxFrameBytes));
+      this.host.lost(this.id);
       return;
     }
-    this.stats.dropped += this.outbox.push(message, payload);
+    const dropped = this.outbox.push(message, payload);
+    if (dropped > 0) {
+      this.stats.dropped += dropped;
+      this.host.lost(this.id);
+    }
     if (this.current()) this.scheduleFlush();
     else this.dial();
   }
@@ -124,6 +131,8 @@ export class PeerLink<T> {
   }
 
   connectionClosed(connection: Connection): void {
+    // What was written to a connection in use may not have arrived.
+    if (connection === this.current()) this.host.lost(this.id);
     if (connection === this.dialing || connection === this.outbound) {
       this.dialing = undefined;
       this.outbound = undefined;
@@ -222,6 +231,7 @@ export class PeerLink<T> {
     const tooLarge = (size: number) => {
       this.stats.dropped++;
       this.host.report(new PayloadTooLargeError(size, this.host.maxFrameBytes));
+      this.host.lost(this.id);
     };
     while (this.outbox.size > 0 && connection.writable) {
       const batch = new FrameBatch();

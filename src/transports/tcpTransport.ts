@@ -189,8 +189,11 @@ export function tcpTransport(options: TcpTransportOptions): TcpTransport {
 export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown> {
   private readonly inbound = new Broadcast<Envelope>();
   private readonly errors = new Subject<Error>();
+  private readonly lostTo = new Broadcast<NodeId>();
   readonly inbound$: Observable<Envelope> = this.inbound.asObservable();
   readonly errors$: Observable<Error> = this.errors.asObservable();
+  /** Peers whose connection closed with messages written to it, or a message to whom was dropped (see `Transport.lost$`). */
+  readonly lost$: Observable<NodeId> = this.lostTo.asObservable();
 
   readonly selfId: NodeId;
   readonly clusterId: string;
@@ -400,6 +403,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
     this.closing = new Promise<void>((resolve) => this.server.close(() => resolve())).then(() => {
       this.inbound.complete();
       this.errors.complete();
+      this.lostTo.complete();
     });
     for (const link of this.links.values()) link.close();
     for (const connection of [...this.handshakes.keys()]) connection.close();
@@ -473,6 +477,13 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
 
   report(error: Error): void {
     if (!this.closing) this.errors.next(error);
+  }
+
+  lost(peer: NodeId): void {
+    if (this.closing) return;
+    this.turnScheduler.schedule(() => {
+      if (!this.closing) this.lostTo.next(peer);
+    });
   }
 
   /**

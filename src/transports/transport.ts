@@ -19,6 +19,13 @@ export interface Transport {
   readonly inbound$: Observable<Envelope>;
   /** Problems the transport saw: rejected input, failed connections. Never terminal. */
   readonly errors$: Observable<Error>;
+  /**
+   * Peers to which messages may not have arrived: a connection to the peer closed (what
+   * was written to it may be gone), or a message to it was dropped. A leader then sends
+   * that follower afresh at once instead of waiting for its stream to stall (after two
+   * maximum election timeouts). Optional; hot; never emits synchronously from `send`.
+   */
+  readonly lost$?: Observable<NodeId>;
   /** Sends a message, best effort; never throws for network reasons. */
   send(to: NodeId, message: RaftMessage): void;
   /** Releases every socket and timer. */

@@ -1,4 +1,4 @@
-import { asyncScheduler } from 'rxjs';
+import { asyncScheduler, firstValueFrom, timeout } from 'rxjs';
 import { GroupRouter } from '../../src/host/groupRouter';
 import type { NodeId } from '../../src/messages/types';
 import type { HostTransport } from '../../src/transports/hostTransport';
@@ -37,10 +37,13 @@ class GroupViews implements TransportHarness {
   }
 }
 
+/** Closing a group's view leaves its host connected: the peer host drops what comes for the group. */
+const VIEWS = { peerCloseIsLoss: false };
+
 describeTransportConformance('a group on a MemoryHub host', () => {
   const hub = new MemoryHub({ scheduler: asyncScheduler });
   return new GroupViews(async (id) => hub.connectHost(id));
-});
+}, VIEWS);
 
 describeTransportConformance('a group on a TCP host', () =>
   new GroupViews(async (id, known) => {
@@ -54,4 +57,22 @@ describeTransportConformance('a group on a TCP host', () =>
     }
     return transport;
   }),
+  VIEWS,
 );
+
+test("a group's view names on lost$ a peer host whose transport went away: the loss concerns every group", async () => {
+  const hub = new MemoryHub({ scheduler: asyncScheduler });
+  const h1 = hub.connectHost('h1');
+  const h2 = hub.connectHost('h2');
+  const routers = [new GroupRouter(h1, () => undefined), new GroupRouter(h2, () => undefined)];
+  const [orders, users] = [routers[0].attach('orders'), routers[0].attach('users')];
+  const arrived = firstValueFrom(routers[1].attach('orders').inbound$.pipe(timeout(5000)));
+  orders.send('h2', { type: 'TimeoutNow', term: 1 });
+  await arrived;
+  const lost = Promise.all([orders, users].map((view) => firstValueFrom(view.lost$!.pipe(timeout(5000)))));
+  await h2.close();
+  orders.send('h2', { type: 'TimeoutNow', term: 2 });
+  expect(await lost).toEqual(['h2', 'h2']);
+  for (const router of routers) router.stop();
+  await h1.close();
+});

@@ -6,6 +6,7 @@
 import type { SchedulerLike } from 'rxjs';
 import { MemoryStorage } from '../../src/storage/memoryStorage';
 import { TestCluster } from '../../src/testing/cluster';
+import { matching } from '../../src/transports/memoryHubIntercept';
 
 test('a 400 ms stall of all three nodes does not depose the leader (CheckQuorum counts its own missed ticks)', async () => {
   const c = new TestCluster({
@@ -71,5 +72,35 @@ test('followers whose disks take 500 ms per write keep answering heartbeats at o
 
   expect([...roles]).toEqual(['leader']);
   expect(c.status('n1')).toMatchObject({ role: 'leader', term });
+  await c.stop();
+});
+
+test('followers whose disks take 500 ms per write get each entry once: the leader waits for their answers instead of sending their windows again', async () => {
+  const slowDisk = (id: string, scheduler: SchedulerLike, syncDelay: number) => new MemoryStorage({ scheduler, syncDelay: id === 'n1' ? syncDelay : 500 });
+  const c = new TestCluster({
+    nodes: 3,
+    seed: 3,
+    manualElections: true,
+    storage: slowDisk,
+    nodeOptions: { checkQuorum: true, preVote: true, electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 50, maxEntriesPerMessage: 1 },
+  });
+  await c.clock.advance(1000);
+  c.campaign('n1');
+  await c.waitFor(() => c.status('n1')?.role === 'leader', 2000);
+  await c.clock.advance(1000);
+  const appends = c.hub.intercept(matching({ type: 'AppendEntries', from: 'n1' }), 'pass');
+
+  const writes = [1, 2, 3, 4, 5].map((i) => c.propose('n1', `x=${i}`, 5000));
+  for (let ms = 0; ms < 1500; ms += 100) await c.clock.advance(100);
+  await expect(Promise.all(writes)).resolves.toHaveLength(5);
+
+  // Each of the five entries went once to each follower, though no answer came for 500 ms (10 heartbeat ticks).
+  const sends = new Map<string, number>();
+  for (const { to, message } of appends.seen) {
+    if (message.type !== 'AppendEntries') continue;
+    for (const e of message.entries) sends.set(`${to}@${e.index}`, (sends.get(`${to}@${e.index}`) ?? 0) + 1);
+  }
+  expect(sends.size).toBe(10);
+  expect([...sends.values()].every((n) => n === 1)).toBe(true);
   await c.stop();
 });

@@ -29,6 +29,16 @@ export interface TransportHarness {
   dispose(): Promise<void>;
 }
 
+/** What sets a transport apart within the contract. */
+export interface TransportTraits {
+  /**
+   * Whether closing a peer's transport closes the connection to it, which the sender
+   * reports on `lost$`. Not for a group's view of a host transport: closing the view
+   * detaches the group, the hosts stay connected, and the peer host drops the message.
+   */
+  readonly peerCloseIsLoss: boolean;
+}
+
 /** Longest wait for anything in this suite; tests are bounded in time. */
 const WAIT_MS = 5000;
 
@@ -110,7 +120,8 @@ function next<T>(source: Observable<T>, predicate: (value: T) => boolean = () =>
  * The `Transport` contract (see `src/transports/transport.ts`), run against one
  * implementation. The in-memory hub and TCP run the same suite.
  */
-export function describeTransportConformance(name: string, factory: () => TransportHarness): void {
+export function describeTransportConformance(name: string, factory: () => TransportHarness, traits: TransportTraits = { peerCloseIsLoss: true }): void {
+  const whenPeerCloseIsLoss = traits.peerCloseIsLoss ? it : it.skip;
   describe(`Transport conformance: ${name}`, () => {
     let harness: TransportHarness;
     let a: Transport;
@@ -193,12 +204,31 @@ export function describeTransportConformance(name: string, factory: () => Transp
       }
     });
 
-    it('delivers a burst of messages without loss on a healthy network', async () => {
+    it('delivers a burst of messages without loss on a healthy network, and reports no loss', async () => {
       const count = 2000;
+      const lost: NodeId[] = [];
+      const watch = a.lost$!.subscribe((peer) => lost.push(peer));
       const all = firstValueFrom(b.inbound$.pipe(take(count), toArray(), timeout(WAIT_MS)));
       for (let i = 1; i <= count; i++) a.send('b', { type: 'RequestVoteResponse', term: i, voteGranted: i % 2 === 0 });
       const terms = (await all).map((e) => e.message.term).sort((x, y) => x - y);
       expect(terms).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+      watch.unsubscribe();
+      expect(lost).toEqual([]);
+    });
+
+    whenPeerCloseIsLoss('names on lost$ a peer that went away after messages were sent to it, never from within send()', async () => {
+      const arrived = next(b.inbound$);
+      a.send('b', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
+      await arrived; // a and b are connected
+      const lost: NodeId[] = [];
+      const watch = a.lost$!.subscribe((peer) => lost.push(peer));
+      const reported = next(a.lost$!, (peer) => peer === 'b');
+      await b.close();
+      a.send('b', { type: 'RequestVoteResponse', term: 2, voteGranted: true }); // lost: b is down
+      expect(lost).toEqual([]); // not from within send
+      expect(await reported).toBe('b');
+      watch.unsubscribe();
+      expect(lost.every((peer) => peer === 'b')).toBe(true);
     });
 
     it('survives a peer being closed and reopened', async () => {
