@@ -86,12 +86,18 @@ export class ClientIntake {
 
   /** Queues a proposal for the next batch (or behind held ones); settles when it is applied here. */
   propose(kind: EntryKind, data: Uint8Array): Promise<{ index: number; term: number }> {
-    return new Promise((resolve, reject) => {
-      const proposal: PendingProposal = { kind, data, resolve, reject, term: 0 };
+    const proposal: PendingProposal = { kind, data, resolve: unset, reject: unset, term: 0 };
+    settling = proposal;
+    const promise = new Promise<{ index: number; term: number }>(takeSettlers);
+    settling = null;
+    try {
       (this.unbatched ??= new Unbatched()).add(proposal);
       if (this.held) this.held.push(proposal);
       else if (!this.closed) this.lanes?.proposals.next(proposal);
-    });
+    } catch (e) {
+      proposal.reject(e as Error); // as an executor's throw would
+    }
+    return promise;
   }
 
   /** Queues a read for the next batch; settles once its index is applied here. */
@@ -128,6 +134,24 @@ export class ClientIntake {
     for (const waiting of unbatched?.takeAll() ?? []) waiting.reject(reason);
     this.held = null;
   }
+}
+
+/**
+ * The proposal whose promise `ClientIntake.propose` is making; the promise's executor
+ * (`takeSettlers`, one function for all, where a closure per proposal would be one more
+ * object per write) gives it its resolve and reject. The executor runs inside the
+ * `Promise` constructor, synchronously, so no other proposal can be in between.
+ */
+let settling: PendingProposal | null = null;
+
+function takeSettlers(resolve: PendingProposal['resolve'], reject: PendingProposal['reject']): void {
+  settling!.resolve = resolve;
+  settling!.reject = reject;
+}
+
+/** A proposal's resolve and reject before its promise gives it its own. */
+function unset(): void {
+  throw new Error('a proposal settled before its promise was made');
 }
 
 /**

@@ -5,8 +5,9 @@ import type { EntryKind } from '../messages/entry';
 export interface PendingProposal {
   readonly kind: EntryKind;
   readonly data: Uint8Array;
-  readonly resolve: (at: { index: number; term: number }) => void;
-  readonly reject: (error: Error) => void;
+  /** Mutable only so that `ClientIntake.propose` can set them from its promise's executor. */
+  resolve: (at: { index: number; term: number }) => void;
+  reject: (error: Error) => void;
   /**
    * The term its entry was appended in, once tracked (0 before): set by `ProposalTracker.track`,
    * on the proposal itself rather than in an object of its own per proposal.
