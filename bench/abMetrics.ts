@@ -60,7 +60,8 @@ export function clusterMetrics(json: unknown): Metric[] {
 
 /**
  * Rows of the library phase at one value size (`--sizes`): per load level writes/s, p50,
- * leader changes and reads from storage per second; the O_DSYNC writer's MB/s (a control).
+ * leader changes, reads from storage per second, CPU per write and GC's share of busy time
+ * (leader, and the busier follower); the O_DSYNC writer's MB/s (a control).
  */
 function sizeMetrics(size: Json, out: Metric[]): void {
   const bytes = num(size.valueBytes);
@@ -72,6 +73,10 @@ function sizeMetrics(size: Json, out: Metric[]): void {
       metric(`${at} p50 ms`, isObject(l.latencyMs) ? l.latencyMs.p50 : NaN, 'lower'),
       metric(`${at} leader changes`, counters.leaderChanges, 'lower'),
       metric(`${at} storage reads/s`, counters.storageReadsPerSec, 'lower'),
+      metric(`${at} leader CPU µs/write`, counters.leaderCpuMicrosPerWrite, 'lower'),
+      metric(`${at} follower CPU µs/write`, counters.followerCpuMicrosPerWrite, 'lower'),
+      metric(`${at} leader GC % of busy`, counters.leaderGcPercent, 'lower'),
+      metric(`${at} follower GC % of busy (the higher)`, counters.followerGcPercent, 'lower'),
     );
   }
   if (size.dsyncMbPerSec !== undefined) out.push(metric(`O_DSYNC writer ${bytes} B MB/s`, size.dsyncMbPerSec, 'higher', true));

@@ -15,7 +15,7 @@ import { AppliedAcks } from './streams/appliedAcks';
 import { ApplyBarrier } from './streams/applyBarrier';
 import { loadState } from './streams/boot';
 import { ClientIntake, ClientRequest } from './streams/clientIntake';
-import { toCommand } from './streams/commands';
+import { commandKind, toCommand } from './streams/commands';
 import { CommitNotices } from './streams/commitNotices';
 import { DurableStep, durableWrites } from './streams/durableWrites';
 import { EffectDriver } from './streams/effectDriver';
@@ -133,14 +133,14 @@ class Node implements RaftNode, HasTestHooks {
     this.ready.catch(() => undefined); // reported on errors$; awaiting `ready` still sees it
   }
 
-  propose(data: Uint8Array, options: ProposeOptions = {}): Promise<{ index: number; term: number }> {
-    let command: { kind: EntryKind; data: Uint8Array };
+  propose(data: Uint8Array, options?: ProposeOptions): Promise<{ index: number; term: number }> {
+    let command: Uint8Array;
     try {
       command = toCommand(data, options, this.options.maxCommandBytes);
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.whenStarted(() => this.intake.propose(command.kind, command.data));
+    return this.stopped || !this.state ? this.whenStarted(() => this.intake.propose(commandKind(options), command)) : this.intake.propose(commandKind(options), command);
   }
 
   read(options: ReadOptions = {}): Promise<{ index: number }> {

@@ -123,7 +123,7 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
     subscriptions.add(
       node.committed$.subscribe((entry) => {
         kv.apply(entry);
-        metrics.committed.inc();
+        metrics.noteCommitted();
       }),
     );
     if (hooks.created) subscriptions.add(hooks.created(node));

@@ -27,11 +27,12 @@ export function* snapshotChunks(
   const out = new ChunkWriter(chunkBytes);
   for (const [id, address] of members) {
     out.record(Op.MemberHttp, id, address, 'utf8');
-    yield* out.takeFull();
+    if (out.hasFull) yield* out.takeFull();
   }
   for (let i = 0; i < keys.length; i++) {
     out.record(Op.Put, keys[i], values[i], 'latin1');
-    yield* out.takeFull();
+    // Only when a chunk filled: a `yield*` makes an iterator and a result object, per record of a store of a million keys.
+    if (out.hasFull) yield* out.takeFull();
   }
   const last = out.takeRest();
   if (last !== undefined) yield last;
@@ -74,6 +75,11 @@ class ChunkWriter {
     if (typeof value === 'string') end += this.scratch.write(value, end, encoding);
     this.put(this.scratch.subarray(0, end));
     if (typeof value !== 'string') this.put(value);
+  }
+
+  /** Whether a chunk filled since the last `takeFull`. */
+  get hasFull(): boolean {
+    return this.full.length > 0;
   }
 
   /** Chunks filled since the last call. */

@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import type { CommittedEntry, StateMachine } from '../../src';
-import { BadCommandError, commandLayout, Op } from './commands';
+import { BadCommandError, commandLayout, layoutSlot, Op } from './commands';
 import { OutcomeRing } from './outcomeRing';
 import { snapshotChunks } from './snapshotChunks';
 
@@ -59,6 +59,8 @@ export class KvStateMachine {
   private readonly memberHttp = new Map<string, string>();
   /** Each recent entry's outcome, and a hash of its command bytes (to tell a retry from another command under the same Idempotency-Key). */
   private readonly outcomes = new OutcomeRing(OUTCOME_WINDOW);
+  /** Where `execute` reads each command's layout: one slot, reused, instead of an object per command. */
+  private readonly layout = layoutSlot();
   /** Index of the last entry applied. */
   appliedIndex = 0;
   /** Entries skipped because they did not decode. */
@@ -148,7 +150,7 @@ export class KvStateMachine {
 
   private execute(bytes: Uint8Array): Outcome {
     const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const c = commandLayout(buf);
+    const c = commandLayout(buf, this.layout);
     switch (c.op) {
       case Op.Put:
         this.data.set(c.key, storedValue(buf, c.valueStart, c.valueEnd));

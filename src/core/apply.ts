@@ -1,5 +1,4 @@
 import { entrySize } from '../messages/blockEntry';
-import type { Entry } from '../messages/entry';
 import type { Effects } from './effects';
 import type { RaftState } from './state';
 
@@ -26,21 +25,21 @@ export function maybeApply(s: RaftState, fx: Effects): void {
   const upTo = Math.min(s.commitIndex, s.durableIndex);
   if (s.applyingIndex >= upTo) return;
   const { maxApplyingEntries, maxApplyingBytes } = s.options;
-  const entries: Entry[] = [];
-  let next = s.applyingIndex + 1;
+  const from = s.applyingIndex + 1;
+  let next = from;
   let bytes = s.applyingBytes;
   while (next <= upTo && next - 1 - s.appliedIndex < maxApplyingEntries) {
     const entry = s.log.entry(next);
     if (!entry) throw new Error(`entry ${next} to apply is missing (log ${s.log.snapshotIndex + 1}..${s.log.lastIndex})`);
     if (next - 1 > s.appliedIndex && bytes + entrySize(entry) > maxApplyingBytes) break;
-    entries.push(entry);
     bytes += entrySize(entry);
     next++;
   }
-  if (entries.length === 0) return;
+  if (next === from) return;
   s.applyingIndex = next - 1;
   s.applyingBytes = bytes;
-  fx.push({ type: 'apply', entries });
+  // One copy of exactly these entries (all held: each was just read), not an array grown by pushes.
+  fx.push({ type: 'apply', entries: s.log.slice(from, next - 1) });
 }
 
 /**

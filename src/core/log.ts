@@ -112,16 +112,16 @@ export class RaftLog {
     if (from < this.cached) return [];
     const end = Math.min(to, this.lastIndex, from + maxCount - 1);
     if (end < from) return [];
-    if (maxBytes === Infinity) return this.entries.slice(from - this.cached, end - this.cached + 1);
-    const out: Entry[] = [];
-    let bytes = 0;
-    for (let i = from; i <= end; i++) {
-      const e = this.entries[i - this.cached];
-      bytes += entrySize(e);
-      if (out.length > 0 && bytes > maxBytes) break;
-      out.push(e);
+    let last = end;
+    if (maxBytes !== Infinity) {
+      // Where the bytes run out; then one copy of exactly that many (no array grown by pushes, per message sent).
+      let bytes = entrySize(this.entries[from - this.cached]);
+      for (last = from; last < end; last++) {
+        bytes += entrySize(this.entries[last + 1 - this.cached]);
+        if (bytes > maxBytes) break;
+      }
     }
-    return out;
+    return this.entries.slice(from - this.cached, last - this.cached + 1);
   }
 
   /** Appends entries that start right after the last index. */

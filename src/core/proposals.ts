@@ -25,7 +25,8 @@ export function stepPropose(
     const firstIndex = appendCommands(s, commands, fx);
     fx.push({ type: 'proposalsAppended', tokens, firstIndex, term: s.term });
   } else if (s.options.forward && s.role.name === 'follower' && s.leaderId !== null) {
-    fx.send(s.leaderId, { type: 'ProposeRequest', term: s.term, requestId, commands });
+    // Plain commands: the ones proposed here may be richer objects (the runtime passes its pending proposals).
+    fx.send(s.leaderId, { type: 'ProposeRequest', term: s.term, requestId, commands: commands.map((c) => ({ kind: c.kind, data: c.data })) });
     fx.push({ type: 'proposalsForwarded', tokens, requestId });
   } else {
     fx.push({ type: 'proposalsRefused', tokens, overloaded: false });

@@ -46,6 +46,17 @@ export class BlockEntry implements Entry {
     return (this.#data ??= Buffer.from(this.#block.buffer, this.#block.byteOffset + this.#at, this.#size));
   }
 
+  /**
+   * The payload for a reader that needs it once: the view `data` made, if it made one,
+   * else a new view that this entry does not keep. Applying reads every entry once, while
+   * the entry itself stays in the log's memory for a while (to be sent to a follower
+   * that is behind): a view kept with it would outlive the young generation, and the
+   * garbage collector would copy and promote one more object per entry (issue 17).
+   */
+  dataOnce(): Uint8Array {
+    return this.#data ?? Buffer.from(this.#block.buffer, this.#block.byteOffset + this.#at, this.#size);
+  }
+
   /** The payload's length in bytes. */
   get size(): number {
     return this.#size;
@@ -55,4 +66,12 @@ export class BlockEntry implements Entry {
 /** The payload size of an entry in bytes, without making a `BlockEntry`'s view. */
 export function entrySize(e: Entry): number {
   return e instanceof BlockEntry ? e.size : e.data.length;
+}
+
+/**
+ * The payload of an entry read once (by the applier): a `BlockEntry` makes its view
+ * without keeping it (`BlockEntry.dataOnce`); any other entry has its `data`.
+ */
+export function payloadOnce(e: Entry): Uint8Array {
+  return e instanceof BlockEntry ? e.dataOnce() : e.data;
 }

@@ -78,8 +78,9 @@ class InOrderRun<T> {
   private sourceDone = false;
   private closed = false;
   private waiting: Subscription | null = null;
-  /** The last item finished and not yet emitted. */
-  private unacknowledged: { item: T } | null = null;
+  /** Whether an item finished and was not yet emitted: `lastFinished` (two fields, not an object per applied item). */
+  private unacknowledged = false;
+  private lastFinished: T | undefined = undefined;
   /** Items and bytes handed out since the last yield (`slice` only). */
   private sliceItems = 0;
   private sliceBytes = 0;
@@ -155,9 +156,15 @@ class InOrderRun<T> {
 
   private acknowledge(): void {
     if (!this.unacknowledged) return;
-    const { item } = this.unacknowledged;
-    this.unacknowledged = null;
+    const item = this.lastFinished as T;
+    this.unacknowledged = false;
+    this.lastFinished = undefined;
     this.subscriber.next(item);
+  }
+
+  private finishedItem(item: T): void {
+    this.unacknowledged = true;
+    this.lastFinished = item;
   }
 
   private fail(error: unknown): void {
@@ -169,7 +176,7 @@ class InOrderRun<T> {
   private finished(item: T): void {
     this.waiting = null;
     if (this.closed) return;
-    this.unacknowledged = { item };
+    this.finishedItem(item);
     this.busy = false;
     this.drain();
   }
@@ -244,7 +251,7 @@ class InOrderRun<T> {
         this.acknowledge();
         if (this.closed || !this.wait(item, result) || this.closed) return false;
       }
-      this.unacknowledged = { item };
+      this.finishedItem(item);
     }
     return true;
   }

@@ -1,7 +1,7 @@
 import { firstValueFrom, isObservable, Observable, SchedulerLike, Subscription } from 'rxjs';
 import { Inlet } from '../operators/inlet';
 import { ApplyFailedError, NodeStoppedError } from '../errors';
-import { entrySize } from '../messages/blockEntry';
+import { entrySize, payloadOnce } from '../messages/blockEntry';
 import { CommittedEntry, Entry, EntryKind } from '../messages/entry';
 import { applyInOrder, ApplyResult } from '../operators/applyInOrder';
 import type { Broadcast } from '../operators/broadcast';
@@ -146,13 +146,13 @@ export class Applier {
     if (!('index' in item)) return this.runExclusive(item);
     if (item.index <= this.restoredTo) return undefined;
     this.deps.noteApplied(entrySize(item));
-    if (item.kind === EntryKind.Command) return this.applyCommand(item, { index: item.index, term: item.term, data: item.data });
+    if (item.kind === EntryKind.Command) return this.applyCommand(item, { index: item.index, term: item.term, data: payloadOnce(item) });
     if (item.kind !== EntryKind.SessionCommand) {
       this.lastApplied = item.index;
       this.deps.tracker.applied(item.index, item.term);
       return undefined;
     }
-    const { info, data } = decodeSessionCommand(item.data);
+    const { info, data } = decodeSessionCommand(payloadOnce(item));
     const verdict = this.deps.sessions.apply(info, item.index, item.term);
     if (!verdict.duplicate) return this.applyCommand(item, { index: item.index, term: item.term, data, session: info });
     this.lastApplied = item.index;

@@ -41,7 +41,7 @@ export type ClientRequest = { readonly kind: 'propose'; readonly waiters: readon
  */
 export class ClientIntake {
   /** Proposals and reads of the current turn (and proposals held during a transfer), for `rejectAll`. Made at the first call. */
-  private unbatched: Set<PendingProposal | PendingRead> | null = null;
+  private unbatched: Unbatched<PendingProposal | PendingRead> | null = null;
   /** The lanes of the subscription to `events$`; null while none (a call then goes nowhere, as to a subject nobody listens to). */
   private lanes: { readonly out: Subscriber<RaftEvent>; readonly proposals: Lane<PendingProposal>; readonly reads: Lane<PendingRead> } | null = null;
   /** Proposals held back while a leadership transfer is under way; null when not holding. */
@@ -57,12 +57,12 @@ export class ClientIntake {
     maxBatchBytes = MAX_BATCH_BYTES,
   ) {
     const proposeEvent = (batch: PendingProposal[]): RaftEvent => {
-      for (const p of batch) this.unbatched?.delete(p);
-      const commands = batch.map((p) => ({ kind: p.kind, data: p.data }));
-      return { kind: 'propose', commands, tokens: batch, requestId: nextRequestId() };
+      this.unbatched?.remove(batch);
+      // The proposals are the commands (each has its kind and data): no second object per proposal.
+      return { kind: 'propose', commands: batch, tokens: batch, requestId: nextRequestId() };
     };
     const readEvent = (batch: PendingRead[]): RaftEvent => {
-      for (const r of batch) this.unbatched?.delete(r);
+      this.unbatched?.remove(batch);
       // One request per turn; a lease read may ride along with a confirmed one, not the reverse.
       const requestId = requests.open(nextRequestId(), { kind: 'read', waiters: batch });
       return { kind: 'read', requestId, lease: batch.every((r) => r.lease) };
@@ -86,19 +86,25 @@ export class ClientIntake {
 
   /** Queues a proposal for the next batch (or behind held ones); settles when it is applied here. */
   propose(kind: EntryKind, data: Uint8Array): Promise<{ index: number; term: number }> {
-    return new Promise((resolve, reject) => {
-      const proposal: PendingProposal = { kind, data, resolve, reject };
-      (this.unbatched ??= new Set()).add(proposal);
+    const proposal: PendingProposal = { kind, data, resolve: unset, reject: unset, term: 0 };
+    settling = proposal;
+    const promise = new Promise<{ index: number; term: number }>(takeSettlers);
+    settling = null;
+    try {
+      (this.unbatched ??= new Unbatched()).add(proposal);
       if (this.held) this.held.push(proposal);
       else if (!this.closed) this.lanes?.proposals.next(proposal);
-    });
+    } catch (e) {
+      proposal.reject(e as Error); // as an executor's throw would
+    }
+    return promise;
   }
 
   /** Queues a read for the next batch; settles once its index is applied here. */
   read(lease: boolean): Promise<{ index: number }> {
     return new Promise((resolve, reject) => {
       const read: PendingRead = { lease, resolve, reject };
-      (this.unbatched ??= new Set()).add(read);
+      (this.unbatched ??= new Unbatched()).add(read);
       if (!this.closed) this.lanes?.reads.next(read);
     });
   }
@@ -125,9 +131,27 @@ export class ClientIntake {
     }
     const unbatched = this.unbatched;
     this.unbatched = null;
-    for (const waiting of unbatched ?? []) waiting.reject(reason);
+    for (const waiting of unbatched?.takeAll() ?? []) waiting.reject(reason);
     this.held = null;
   }
+}
+
+/**
+ * The proposal whose promise `ClientIntake.propose` is making; the promise's executor
+ * (`takeSettlers`, one function for all, where a closure per proposal would be one more
+ * object per write) gives it its resolve and reject. The executor runs inside the
+ * `Promise` constructor, synchronously, so no other proposal can be in between.
+ */
+let settling: PendingProposal | null = null;
+
+function takeSettlers(resolve: PendingProposal['resolve'], reject: PendingProposal['reject']): void {
+  settling!.resolve = resolve;
+  settling!.reject = reject;
+}
+
+/** A proposal's resolve and reject before its promise gives it its own. */
+function unset(): void {
+  throw new Error('a proposal settled before its promise was made');
 }
 
 /**
@@ -155,5 +179,45 @@ class Lane<T> {
 
   complete(): void {
     this.input?.complete();
+  }
+}
+
+/**
+ * The calls made and not yet handed to the node in a batch, in the order they were made.
+ * Batches leave from the front in that order (a read batch may pass proposals held during
+ * a transfer), so this is a queue whose front moves on, not a `Set`: a set churned by every
+ * proposal reallocated its table every few hundred of them (issue 17).
+ */
+class Unbatched<T> {
+  /** Calls from `head` on; a call that left out of order is a hole (undefined). */
+  private items: (T | undefined)[] = [];
+  private head = 0;
+
+  add(item: T): void {
+    this.items.push(item);
+  }
+
+  /** These calls were handed to the node. */
+  remove(batch: readonly T[]): void {
+    const items = this.items;
+    for (let i = 0; i < batch.length; i++) {
+      const at = items[this.head] === batch[i] ? this.head : items.indexOf(batch[i], this.head);
+      if (at < 0) continue;
+      items[at] = undefined;
+      while (this.head < items.length && items[this.head] === undefined) this.head++;
+    }
+    if (this.head >= 1024 && this.head * 2 > items.length) {
+      items.copyWithin(0, this.head);
+      items.length -= this.head;
+      this.head = 0;
+    }
+  }
+
+  /** Every call still waiting, in order; the queue is left empty. */
+  takeAll(): T[] {
+    const waiting = this.items.slice(this.head).filter((item): item is T => item !== undefined);
+    this.items = [];
+    this.head = 0;
+    return waiting;
   }
 }

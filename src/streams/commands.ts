@@ -4,16 +4,28 @@ import type { SessionInfo } from '../api';
 import { encodeSessionCommand } from './sessions';
 
 /**
- * The log entry a `propose(data, options)` call asks for: a plain command, or a session
- * command carrying the client's id and sequence number. Throws a clear error for bad
- * input (not bytes, a bad session, more than `maxBytes`), before anything is queued.
+ * The bytes of the log entry a `propose(data, options)` call asks for: the command
+ * itself, or a session command carrying the client's id and sequence number (its kind:
+ * `commandKind`). Throws a clear error for bad input (not bytes, a bad session, more than
+ * `maxBytes`), before anything is queued. No object per call: this runs for every proposal.
  *
  * @example
- * toCommand(bytes, { session: { clientId: 'c1', seq: 7 } }, 1 << 20); // { kind: EntryKind.SessionCommand, data }
+ * toCommand(bytes, { session: { clientId: 'c1', seq: 7 } }, 1 << 20); // the session command's bytes
+ * toCommand(bytes, undefined, 1 << 20) === bytes; // true
  */
-export function toCommand(data: unknown, options: { readonly session?: SessionInfo }, maxBytes: number): { kind: EntryKind; data: Uint8Array } {
+export function toCommand(data: unknown, options: { readonly session?: SessionInfo } | undefined, maxBytes: number): Uint8Array {
   if (!(data instanceof Uint8Array)) throw new TypeError('propose(data): data must be a Uint8Array');
-  const command = options.session ? { kind: EntryKind.SessionCommand, data: encodeSessionCommand(options.session, data) } : { kind: EntryKind.Command, data };
-  if (command.data.byteLength > maxBytes) throw new PayloadTooLargeError(command.data.byteLength, maxBytes);
+  const command = options?.session ? encodeSessionCommand(options.session, data) : data;
+  if (command.byteLength > maxBytes) throw new PayloadTooLargeError(command.byteLength, maxBytes);
   return command;
+}
+
+/**
+ * The kind of the entry `toCommand` lays out for these options.
+ *
+ * @example
+ * commandKind({ session: { clientId: 'c1', seq: 7 } }); // EntryKind.SessionCommand
+ */
+export function commandKind(options: { readonly session?: SessionInfo } | undefined): EntryKind {
+  return options?.session ? EntryKind.SessionCommand : EntryKind.Command;
 }

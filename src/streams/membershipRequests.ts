@@ -91,6 +91,7 @@ export class MembershipRequests {
           data: EMPTY_DATA,
           resolve: () => (pending.committedAt = effect.index),
           reject: (e: Error) => this.finish(effect.requestId, e),
+          term: 0,
         };
         this.deps.tracker.track([done], effect.index, effect.term);
         return true;

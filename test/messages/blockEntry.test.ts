@@ -1,5 +1,5 @@
 import { InvalidMessageError } from '../../src/errors';
-import { BlockEntry, entrySize } from '../../src/messages/blockEntry';
+import { BlockEntry, entrySize, payloadOnce } from '../../src/messages/blockEntry';
 import { Entry, EntryKind } from '../../src/messages/entry';
 import { decodeEntries, encodeEntries, ENTRY_HEADER_BYTES } from '../../src/messages/entryCodec';
 import { validateMessage } from '../../src/messages/validate';
@@ -43,6 +43,21 @@ describe('entries decoded lazily from a block (BlockEntry)', () => {
     const [e] = decodeEntries(encodeEntries(randomEntries(3, 1, 1)), { lazy: true });
     expect(e.data).toBe(e.data);
     expect(Buffer.isBuffer(e.data)).toBe(true);
+  });
+
+  it('read once (payloadOnce), give the same bytes in a view into the block that the entry does not keep, or the view data already made', () => {
+    const entries = randomEntries(5, 1, 3);
+    const block = encodeEntries(entries);
+    const [a, b] = decodeEntries(block, { lazy: true });
+    const once = payloadOnce(a);
+    expect(Buffer.isBuffer(once)).toBe(true);
+    expect(inBlock(once, block)).toBe(true);
+    expect(Buffer.from(once).equals(Buffer.from(entries[0].data))).toBe(true);
+    expect(payloadOnce(a)).not.toBe(once); // not kept: the entry holds no view after a read once
+    expect(a.data).not.toBe(once);
+    expect(payloadOnce(a)).toBe(a.data); // once data made its view, that one is read
+    expect(Buffer.from(payloadOnce(b)).equals(Buffer.from(entries[1].data))).toBe(true);
+    expect(payloadOnce(entries[2])).toBe(entries[2].data); // a plain entry: its own data
   });
 
   it('reject a corrupt block as a whole, with InvalidMessageError, whichever byte is cut or bent', () => {

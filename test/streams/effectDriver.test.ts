@@ -52,7 +52,7 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 function proposal(): { pending: PendingProposal; result: { value?: { index: number; term: number }; error?: Error } } {
   let pending!: PendingProposal;
-  const result = outcome(new Promise<{ index: number; term: number }>((resolve, reject) => (pending = { kind: EntryKind.Command, data: new Uint8Array([1]), resolve, reject })));
+  const result = outcome(new Promise<{ index: number; term: number }>((resolve, reject) => (pending = { kind: EntryKind.Command, data: new Uint8Array([1]), resolve, reject, term: 0 })));
   return { pending, result };
 }
 

@@ -13,6 +13,7 @@ function proposal(outcomes: Settled[][]): PendingProposal {
     data: new Uint8Array([outcomes.length]),
     resolve: (at) => mine.push({ ok: true, at }),
     reject: (error) => mine.push({ ok: false, error }),
+    term: 0,
   };
 }
 
@@ -68,5 +69,44 @@ describe('ProposalTracker', () => {
     expect(t.size).toBe(0);
     t.applied(1, 1);
     expect(outcomes[0]).toHaveLength(1);
+  });
+
+  test('tracking an index again replaces the proposal waiting there', () => {
+    const outcomes: Settled[][] = [];
+    const t = new ProposalTracker();
+    t.track([proposal(outcomes), proposal(outcomes)], 5, 1);
+    t.track([proposal(outcomes)], 6, 2);
+    expect(t.size).toBe(2);
+    t.applied(6, 2);
+    t.applied(5, 1);
+    expect(outcomes).toEqual([[{ ok: true, at: { index: 5, term: 1 } }], [], [{ ok: true, at: { index: 6, term: 2 } }]]);
+    expect(t.size).toBe(0);
+  });
+
+  test('indexes tracked out of order, before the earliest waiting one or far beyond it, settle like the others', () => {
+    const outcomes: Settled[][] = [];
+    const t = new ProposalTracker();
+    t.track([proposal(outcomes), proposal(outcomes)], 100, 3);
+    t.track([proposal(outcomes)], 40, 3);
+    t.track([proposal(outcomes)], 100 + 200_000, 3);
+    t.track([proposal(outcomes)], 40, 4); // replaces the one at 40, wherever it waits
+    expect(t.size).toBe(4);
+    for (const index of [100 + 200_000, 101, 40, 100]) t.applied(index, 3);
+    expect(outcomes.map((o) => o.map((x) => (x.ok ? x.at.index : x.error.name)))).toEqual([[100], [101], [], [200_100], ['ProposalDroppedError']]);
+    expect(t.size).toBe(0);
+  });
+
+  test('thousands of proposals settled in log order, batch after batch, all resolve and leave nothing waiting', () => {
+    const outcomes: Settled[][] = [];
+    const t = new ProposalTracker();
+    let next = 1;
+    for (let batch = 0; batch < 200; batch++) {
+      t.track(Array.from({ length: 25 }, () => proposal(outcomes)), next, 1);
+      next += 25;
+      if (batch >= 3) for (let i = 0; i < 25; i++) t.applied(next - 100 + i, 1);
+    }
+    for (let index = next - 75; index < next; index++) t.applied(index, 1);
+    expect(t.size).toBe(0);
+    expect(outcomes.every((o, i) => o.length === 1 && o[0].ok && o[0].at.index === i + 1)).toBe(true);
   });
 });
