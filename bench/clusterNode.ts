@@ -9,7 +9,8 @@
  * - `httpEcho`: opens a bare node:http server answering 200 to everything (the HTTP floor);
  * - `transportEcho`: opens an rxraft TCP transport answering every AppendEntries;
  * - `replicaEcho`: opens a TCP server that appends each record durably, then answers;
- * - `counters`: CPU time used, fsyncs and frames sent so far.
+ * - `counters`: CPU time used, fsyncs and frames sent so far;
+ * - `latencyTrace`: with `RXRAFT_LATENCY_TRACE=1`, the write stages recorded so far (`latencyTrace.ts`).
  *
  * With `RXRAFT_BENCH_TRACE=1` it also traces its node's roles and its event-loop stalls
  * to stderr (`clusterTrace.ts`).
@@ -22,6 +23,7 @@ import { runKvServerMain } from '../examples/kv/main';
 import type { KvServer } from '../examples/kv/server';
 import { replicaEcho, transportEcho } from './clusterFloor';
 import { traceRolesAndStalls, traceWanted } from './clusterTrace';
+import { LatencyTrace, latencyTraceWanted, traceLatency } from './latencyTrace';
 import { closedLoop, LoadResult } from './clusterStats';
 
 /** Running totals of a node process, for rates over a load level. */
@@ -73,10 +75,12 @@ function storageReads(server: KvServer): number {
   return (server.node.followers() ?? []).reduce((n, f) => n + f.storageReads, 0);
 }
 
-async function load(server: KvServer, args: LoadArgs): Promise<LoadResult> {
+async function load(server: KvServer, args: LoadArgs, trace: LatencyTrace | null): Promise<LoadResult> {
   const value = Buffer.alloc(args.valueBytes, 0x61);
   return closedLoop(args.concurrency, args.warmupMs, args.durationMs, async (w, i) => {
-    await server.node.propose(encodeCommand({ op: Op.Put, key: `k${w}-${i & 1023}`, value }));
+    trace?.mark('propose');
+    const { index } = await server.node.propose(encodeCommand({ op: Op.Put, key: `k${w}-${i & 1023}`, value }));
+    trace?.mark('resolved', index);
   });
 }
 
@@ -112,9 +116,11 @@ function echo(): Promise<number> {
 
 void runKvServerMain(process.argv.slice(2), (server) => {
   if (traceWanted()) traceRolesAndStalls(server.node.role$);
+  const latency = latencyTraceWanted() ? traceLatency(server) : null;
   const gcMicros = gcPauses();
   return {
-    load: (args) => load(server, args as LoadArgs),
+    load: (args) => load(server, args as LoadArgs, latency),
+    latencyTrace: async () => latency?.take() ?? [],
     echo: () => echo(),
     httpEcho: () => httpEcho(),
     transportEcho: () => transportEcho(),
