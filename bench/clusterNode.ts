@@ -23,7 +23,7 @@ import { runKvServerMain } from '../examples/kv/main';
 import type { KvServer } from '../examples/kv/server';
 import { replicaEcho, transportEcho } from './clusterFloor';
 import { traceRolesAndStalls, traceWanted } from './clusterTrace';
-import { LatencyTrace, latencyTraceWanted, traceLatency } from './latencyTrace';
+import { latencyTraceWanted, traceLatency } from './latencyTrace';
 import { closedLoop, LoadResult } from './clusterStats';
 
 /** Running totals of a node process, for rates over a load level. */
@@ -75,12 +75,10 @@ function storageReads(server: KvServer): number {
   return (server.node.followers() ?? []).reduce((n, f) => n + f.storageReads, 0);
 }
 
-async function load(server: KvServer, args: LoadArgs, trace: LatencyTrace | null): Promise<LoadResult> {
+async function load(server: KvServer, args: LoadArgs): Promise<LoadResult> {
   const value = Buffer.alloc(args.valueBytes, 0x61);
   return closedLoop(args.concurrency, args.warmupMs, args.durationMs, async (w, i) => {
-    trace?.mark('propose');
-    const { index } = await server.node.propose(encodeCommand({ op: Op.Put, key: `k${w}-${i & 1023}`, value }));
-    trace?.mark('resolved', index);
+    await server.node.propose(encodeCommand({ op: Op.Put, key: `k${w}-${i & 1023}`, value }));
   });
 }
 
@@ -119,7 +117,7 @@ void runKvServerMain(process.argv.slice(2), (server) => {
   const latency = latencyTraceWanted() ? traceLatency(server) : null;
   const gcMicros = gcPauses();
   return {
-    load: (args) => load(server, args as LoadArgs, latency),
+    load: (args) => load(server, args as LoadArgs),
     latencyTrace: async () => latency?.take() ?? [],
     echo: () => echo(),
     httpEcho: () => httpEcho(),

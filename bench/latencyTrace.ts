@@ -6,14 +6,16 @@
  * event-loop turn of the check phase) — on the monotonic clock, which all processes of
  * the machine share. `bench/latencyTimeline.ts` collects the three nodes' records after a
  * one-proposer load and lays one write's stages out end to end. Nothing in `src/` knows:
- * the hooks wrap the server's storage and transport objects and two `Connection` methods.
+ * the hooks wrap the server's node, storage and transport objects, its HTTP server's
+ * requests, two `Connection` methods and `FileHandle` writes.
  *
  * @example
  * const trace = traceLatency(server); // in the node process
- * trace.mark('propose'); await server.node.propose(cmd); trace.mark('resolved', index);
+ * await server.node.propose(cmd); // marks 'propose', then 'resolved' with its index
  * trace.take(); // → [{ t: 81234567.1, what: 'propose', index: 0 }, ...]
  */
 import * as fsp from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import type { KvServer } from '../examples/kv/server';
 import { Connection } from '../src/transports/tcpConnection';
 
@@ -63,6 +65,24 @@ export function traceLatency(server: KvServer): LatencyTrace {
   // Subscribed after the node: the mark comes once the node has stepped the message.
   transport.inbound$.subscribe(({ message }) => mark(`stepped:${message.type}`));
   server.node.committed$.subscribe((e) => mark('applied', e.index));
+  const node = server.node as { propose: KvServer['node']['propose'] };
+  const propose = node.propose.bind(node);
+  node.propose = (data, options) => {
+    mark('propose');
+    const done = propose(data, options);
+    done.then((at) => mark('resolved', at.index), () => undefined);
+    return done;
+  };
+  // HTTP: a request's bytes read, its handler called, its answer ended.
+  server.httpServer.on('connection', (socket: Socket) => socket.prependListener('data', () => mark('httpRead')));
+  server.httpServer.prependListener('request', (_req, res) => {
+    mark('httpRequest');
+    const end = res.end;
+    res.end = function (this: typeof res, ...args: unknown[]) {
+      mark('httpEnd');
+      return (end as (...a: unknown[]) => typeof res).apply(this, args);
+    } as typeof res.end;
+  });
   const proto = Connection.prototype as unknown as { write: (frames: Buffer | readonly Buffer[]) => boolean; receive: (chunk: Buffer) => void };
   const write = proto.write;
   proto.write = function (this: Connection, frames) {
