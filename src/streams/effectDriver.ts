@@ -54,20 +54,16 @@ export class EffectDriver {
   constructor(private readonly deps: EffectDriverDeps) {}
 
   /**
-   * Carries out one turn's effects in order, with two exceptions that shorten a write's
-   * path and change nothing the rules rely on:
-   * - a leader's AppendEntries go first: its followers' copies leave before its own write
-   *   is started (the write runs in parallel either way; DESIGN.md, "Write in parallel"),
-   *   as they never wait for this node's writes;
-   * - entries to apply in a turn that starts a log write with nothing ahead of it are
-   *   applied right after that write has started (the storage starts it at the end of
-   *   the turn, a microtask), not before: a follower's answer waits for its write, never
-   *   for the application. Later entries queue behind them, so the order holds.
+   * Carries out one turn's effects in order, except one thing that shortens a write's
+   * path and changes nothing the rules rely on: entries to apply in a turn that starts a
+   * log write with nothing ahead of it are applied right after that write has started
+   * (the storage starts it at the end of the turn, a microtask), not before — a
+   * follower's answer waits for its write, never for the application. Later entries
+   * queue behind them, so the order holds.
    */
   carryOut(effects: readonly Effect[], s: RaftState): void {
     this.writeStarts = false;
-    for (const effect of effects) if (isLeaderAppend(effect)) this.replicate(effect, s);
-    for (const effect of effects) if (!isLeaderAppend(effect)) this.carry(effect, s);
+    for (const effect of effects) this.carry(effect, s);
   }
 
   private carry(effect: Effect, s: RaftState): void {
@@ -82,7 +78,8 @@ export class EffectDriver {
         if (effect.entries[0]?.index === s.durableIndex + 1) this.writeStarts = true;
         break;
       case 'send':
-        d.durableSteps.next({ release: { to: effect.to, message: effect.message }, afterWrites: effect.afterPersist });
+        if (isLeaderAppend(effect)) this.replicate(effect, s);
+        else d.durableSteps.next({ release: { to: effect.to, message: effect.message }, afterWrites: effect.afterPersist });
         break;
       case 'sendSnapshotChunk':
         d.roles.sendSnapshotChunk(effect);
