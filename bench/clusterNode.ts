@@ -9,7 +9,8 @@
  * - `httpEcho`: opens a bare node:http server answering 200 to everything (the HTTP floor);
  * - `transportEcho`: opens an rxraft TCP transport answering every AppendEntries;
  * - `replicaEcho`: opens a TCP server that appends each record durably, then answers;
- * - `counters`: CPU time used, fsyncs and frames sent so far.
+ * - `counters`: CPU time used, fsyncs and frames sent so far;
+ * - `latencyTrace`: with `RXRAFT_LATENCY_TRACE=1`, the write stages recorded so far (`latencyTrace.ts`).
  *
  * With `RXRAFT_BENCH_TRACE=1` it also traces its node's roles and its event-loop stalls
  * to stderr (`clusterTrace.ts`).
@@ -22,6 +23,7 @@ import { runKvServerMain } from '../examples/kv/main';
 import type { KvServer } from '../examples/kv/server';
 import { replicaEcho, transportEcho } from './clusterFloor';
 import { traceRolesAndStalls, traceWanted } from './clusterTrace';
+import { latencyTraceWanted, traceLatency } from './latencyTrace';
 import { closedLoop, LoadResult } from './clusterStats';
 
 /** Running totals of a node process, for rates over a load level. */
@@ -111,9 +113,11 @@ function echo(): Promise<number> {
 
 void runKvServerMain(process.argv.slice(2), (server) => {
   if (traceWanted()) traceRolesAndStalls(server.node.role$);
+  const latency = latencyTraceWanted() ? traceLatency(server) : null;
   const gcMicros = gcPauses();
   return {
     load: (args) => load(server, args as LoadArgs),
+    latencyTrace: async () => latency?.take() ?? [],
     echo: () => echo(),
     httpEcho: () => httpEcho(),
     transportEcho: () => transportEcho(),

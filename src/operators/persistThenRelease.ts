@@ -24,14 +24,15 @@ export type RunWrite<W> = (write: W) => PromiseLike<unknown> | Observable<unknow
  * AppendEntries acknowledgement never leaves before the state it promises is on disk
  * (DESIGN.md invariant 2; etcd's `msgsAfterAppend`). Other releases pass at once, so a
  * leader replicates while its own write runs. Durable writes are reported in the order
- * they were started. A failed write errors the stream, and nothing held behind it is
+ * they were started, each right after the releases that waited for it (a follower's
+ * answer leaves before its node steps the write's completion: one turn sooner). A failed write errors the stream, and nothing held behind it is
  * released: the node stops (fail-stop). The holding queue only has what was started
  * and not yet durable, which storage bounds.
  *
  * ```
  * source:   w1 s(afterWrites) m   w2 ...
  * write w1: --------done
- * output:   ---m---[w1 s]                 (m passes at once, s waits for w1)
+ * output:   ---m---[s w1]                 (m passes at once, s waits for w1, then w1 is reported)
  * ```
  *
  * @example
@@ -52,7 +53,10 @@ export function persistThenRelease<W, M>(run: RunWrite<W>): OperatorFunction<Wri
           if ('write' in head) {
             if (!head.done) return;
             queue.shift();
-            subscriber.next({ durable: head.write });
+            // What waited for this write leaves before the write is reported: the report
+            // is stepped as a turn of its own, and an acknowledgement must not wait for it.
+            while (queue.length > 0 && 'held' in queue[0] && !subscriber.closed) subscriber.next({ released: (queue.shift() as { held: M }).held });
+            if (!subscriber.closed) subscriber.next({ durable: head.write });
           } else {
             queue.shift();
             subscriber.next({ released: head.held });

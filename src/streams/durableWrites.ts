@@ -1,4 +1,4 @@
-import { Observable, OperatorFunction } from 'rxjs';
+import { Observable, OperatorFunction, Subscriber } from 'rxjs';
 import type { Effect } from '../core/effects';
 import type { RaftEvent } from '../core/events';
 import { StorageFailedError } from '../errors';
@@ -23,7 +23,8 @@ export type DurableStep = WriteStep<WriteEffect> | ReleaseStep<Outgoing>;
  * which never wait for writes and go through the follower's `replicateTo` pipeline
  * instead): each write starts at once; a message
  * the rules marked `afterPersist` leaves only once everything written before it is
- * durable (see `persistThenRelease`); the completions come back as events — `persisted`
+ * durable (see `persistThenRelease`); the completions come back as events, on the
+ * microtask after the messages they released were sent — `persisted`
  * for log entries, `voteSaved` for every hard state (the rules count their own vote, and
  * know which term is durable). A
  * failed write errors the stream with a `StorageFailedError` (the node stops; nothing
@@ -37,13 +38,46 @@ export function durableWrites(storage: Storage, send: (out: Outgoing) => void): 
   // One subscriber carries out each outcome (send it, or report it durable) and wraps a
   // failure: every message of the node passes here, so no extra operator hops.
   return (steps$: Observable<DurableStep>) =>
-    new Observable<RaftEvent>((subscriber) =>
-      steps$.pipe(persistThenRelease<WriteEffect, Outgoing>(write)).subscribe({
-        next: (outcome) => ('durable' in outcome ? subscriber.next(completion(outcome.durable)) : send(outcome.released)),
+    new Observable<RaftEvent>((subscriber) => {
+      const reports = new LaterReports(subscriber);
+      return steps$.pipe(persistThenRelease<WriteEffect, Outgoing>(write)).subscribe({
+        next: (outcome) => ('durable' in outcome ? reports.add(completion(outcome.durable)) : send(outcome.released)),
         error: (e: unknown) => subscriber.error(StorageFailedError.of(e, 'storage')),
-        complete: () => subscriber.complete(),
-      }),
-    );
+        complete: () => reports.complete(),
+      });
+    });
+}
+
+/**
+ * Completions handed on at the next microtask, in order. Why: the messages a write
+ * released (a follower's answer) are sent first — the transport writes them to the socket
+ * on a microtask of its own, queued when they were sent — and only then is the completion
+ * stepped as a turn of the loop; stepped at once, the answer waited for that turn.
+ */
+class LaterReports {
+  private waiting: RaftEvent[] | null = null;
+
+  constructor(private readonly out: Subscriber<RaftEvent>) {}
+
+  add(event: RaftEvent): void {
+    if (!this.waiting) {
+      this.waiting = [];
+      queueMicrotask(() => this.flush());
+    }
+    this.waiting.push(event);
+  }
+
+  /** Completes after the completions still waiting. */
+  complete(): void {
+    if (this.waiting) queueMicrotask(() => this.out.complete());
+    else this.out.complete();
+  }
+
+  private flush(): void {
+    const events = this.waiting ?? [];
+    this.waiting = null;
+    for (const event of events) if (!this.out.closed) this.out.next(event);
+  }
 }
 
 function completion(write: WriteEffect): RaftEvent {

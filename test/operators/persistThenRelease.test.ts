@@ -13,12 +13,12 @@ const steps: Record<string, Step> = {
 };
 
 describe('persistThenRelease', () => {
-  it('holds a release marked afterWrites until every earlier write is durable, and lets others pass at once', () => {
+  it('holds a release marked afterWrites until every earlier write is durable (then releases it before reporting the write), and lets others pass at once', () => {
     const s = scheduler();
     s.run(({ hot, cold, expectObservable }) => {
       const writes: Record<string, Observable<unknown>> = { A: cold('---|'), B: cold('-|') };
       const source = hot<Step>('a s m', steps);
-      expectObservable(source.pipe(persistThenRelease<string, string>((w) => writes[w]))).toBe('--m (ds)', {
+      expectObservable(source.pipe(persistThenRelease<string, string>((w) => writes[w]))).toBe('--m (sd)', {
         m: { released: 'M' },
         d: { durable: 'A' },
         s: { released: 'S' },
@@ -90,6 +90,6 @@ describe('persistThenRelease', () => {
     expect(results).toEqual([]);
     finish();
     await Promise.resolve();
-    expect(results).toEqual([{ durable: 'A' }, { released: 'S' }]);
+    expect(results).toEqual([{ released: 'S' }, { durable: 'A' }]);
   });
 });

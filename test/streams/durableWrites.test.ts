@@ -52,6 +52,23 @@ describe('durableWrites', () => {
     expect(sentMessages.map((m) => m.to)).toEqual(['n3', 'n2']);
   });
 
+  it('sends what a write released, and lets the transport flush it (a microtask), before the write is reported', async () => {
+    const { storage, pending } = controlledStorage();
+    const steps = new Subject<DurableStep>();
+    const log: string[] = [];
+    // Like the TCP transport: a send is queued, and written to the socket on a microtask.
+    const send = (m: Outgoing) => {
+      log.push(`send ${m.to}`);
+      queueMicrotask(() => log.push(`socket write ${m.to}`));
+    };
+    steps.pipe(durableWrites(storage, send)).subscribe((e) => log.push(`stepped ${e.kind}`));
+    steps.next({ write: { type: 'persistEntries', entries } });
+    steps.next({ release: { to: 'n2', message: vote }, afterWrites: true });
+    pending[0].resolve();
+    await tick();
+    expect(log).toEqual(['send n2', 'socket write n2', 'stepped persisted']);
+  });
+
   it('reports voteSaved for every hard state, also one that records another node\'s vote or none (the rules track the durable term)', async () => {
     const { steps, pending, events } = setup();
     steps.next({ write: { type: 'saveHardState', hardState: { term: 3, votedFor: 'n2' } } });

@@ -22,7 +22,12 @@ function setup() {
   const scheduler = new VirtualTimeScheduler();
   const durableSteps = new Subject<DurableStep>();
   const steps: DurableStep[] = [];
-  durableSteps.subscribe((s) => steps.push(s));
+  /** What the driver handed on, in order: writes, releases, AppendEntries and entries to apply. */
+  const order: string[] = [];
+  durableSteps.subscribe((s) => {
+    steps.push(s);
+    order.push('write' in s ? s.write.type : `release ${s.release.message.type}`);
+  });
   const tracker = new ProposalTracker();
   const requests = new OpenRequests<ClientRequest>(scheduler, TIMEOUT);
   const barrier = new ApplyBarrier(scheduler, TIMEOUT);
@@ -32,14 +37,17 @@ function setup() {
   const chunkRequests: Effect[] = [];
   const replicated: { send: LeaderSend; s?: RaftState }[] = [];
   const driver = new EffectDriver({
-    ...{ durableSteps, notices, tracker, requests, barrier, applier: { push: () => undefined, appliedUpTo: 0, originalOf: () => undefined } },
-    ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver, roles: { sendSnapshotChunk: (r) => chunkRequests.push(r), readEntries: (r) => chunkRequests.push(r), replicate: (send, s) => replicated.push({ send, s }) } },
+    ...{ durableSteps, notices, tracker, requests, barrier, applier: { push: (entries) => order.push(`apply ${entries.map((e) => e.index).join(',')}`), appliedUpTo: 0, originalOf: () => undefined } },
+    ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver, roles: { sendSnapshotChunk: (r) => chunkRequests.push(r), readEntries: (r) => chunkRequests.push(r), replicate: (send, s) => {
+      replicated.push({ send, s });
+      order.push(`replicate ${send.message.type}`);
+    } } },
     termRecovery: () => undefined,
   });
   const state = makeState({ id: 'n2', term: 3 });
   state.leaderId = 'n1';
   const run = (...effects: Effect[]) => driver.carryOut(effects, state);
-  return { scheduler, steps, tracker, requests, barrier, run, state, chunkRequests, replicated };
+  return { scheduler, steps, order, tracker, requests, barrier, run, state, chunkRequests, replicated };
 }
 
 function outcome<T>(promise: Promise<T>): { value?: T; error?: Error } {
@@ -64,7 +72,29 @@ function read(): { pending: PendingRead; result: { value?: { index: number }; er
 
 const appendEntries = { type: 'AppendEntries' } as RaftMessage;
 
+const entry = (index: number) => ({ index, term: 3, kind: EntryKind.Command, data: new Uint8Array([index]) });
+
 describe('EffectDriver', () => {
+  it('applies the entries of a turn that starts a log write only after the write was handed on, on the next microtask, and keeps later entries behind them', async () => {
+    const { run, order, state } = setup();
+    state.durableIndex = 4;
+    const answer = { type: 'AppendEntriesResponse', term: 3 } as RaftMessage;
+    run({ type: 'persistEntries', entries: [entry(5)] }, { type: 'send', to: 'n1', message: answer, afterPersist: true }, { type: 'apply', entries: [entry(4)] });
+    run({ type: 'apply', entries: [entry(5)] }); // a later turn of the same callback: behind the first
+    expect(order).toEqual(['persistEntries', 'release AppendEntriesResponse']);
+    await Promise.resolve();
+    expect(order).toEqual(['persistEntries', 'release AppendEntriesResponse', 'apply 4', 'apply 5']);
+    run({ type: 'apply', entries: [entry(6)] }); // nothing waits any more: at once
+    expect(order[order.length - 1]).toBe('apply 6');
+  });
+
+  it('applies at once in a turn whose write waits behind an earlier one (the storage is busy: nothing to gain)', () => {
+    const { run, order, state } = setup();
+    state.durableIndex = 3;
+    run({ type: 'persistEntries', entries: [entry(5)] }, { type: 'apply', entries: [entry(3)] });
+    expect(order).toEqual(['persistEntries', 'apply 3']);
+  });
+
   it('hands writes and sends to durableWrites in the order the rules produced them, keeping afterPersist', () => {
     const { run, steps } = setup();
     const hardState = { term: 3, votedFor: 'n1' };
