@@ -30,8 +30,23 @@ export function encodedSize(entries: readonly Entry[]): number {
 /** Lays out entries as one binary block. */
 export function encodeEntries(entries: readonly Entry[]): Buffer {
   const out = allocBytes(encodedSize(entries));
-  put32(out, 0, entries.length);
-  let at = 4;
+  writeEntries(entries, out, 0);
+  return out;
+}
+
+/**
+ * Lays out entries as `encodeEntries` does, at `at` in `out`, which must have room for
+ * `encodedSize(entries)` bytes from there; returns where the block ends. Lets a block be
+ * written straight into the buffer it travels in (a socket write), copying each payload
+ * once.
+ *
+ * @example
+ * const out = Buffer.allocUnsafe(4 + encodedSize(entries));
+ * writeEntries(entries, out, 4) === out.length; // true
+ */
+export function writeEntries(entries: readonly Entry[], out: Uint8Array, at: number): number {
+  put32(out, at, entries.length);
+  at += 4;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
     const length = e.data.length;
@@ -45,7 +60,7 @@ export function encodeEntries(entries: readonly Entry[]): Buffer {
     out.set(e.data, at);
     at += length;
   }
-  return out;
+  return at;
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as msgpack from 'msgpack-lite';
 import { InvalidMessageError } from '../errors';
 import type { Entry } from '../messages/entry';
-import { entriesBlock, rememberBlock } from '../messages/entryBlocks';
+import { blockFor, rememberBlock, UnencodedBlock, writeBlock } from '../messages/entryBlocks';
 import { decodeEntries } from '../messages/entryCodec';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import { validateMessage } from '../messages/validate';
@@ -20,12 +20,14 @@ import { LAYOUT_BY_CODE, LAYOUT_BY_TYPE, MAP_CODE, SENDER_FIELD } from './tcpLay
  *
  * The `entries` of AppendEntries (the last field of its layout) are nil when there are
  * none, else one msgpack bin holding the block made by `encodeEntries`: entries are laid
- * out once, never as one msgpack object each. The block comes from `entriesBlock`, so a
+ * out once, never as one msgpack object each. The block comes from `blockFor`, so a
  * batch written to the leader's log and sent to several followers is encoded once, and it
  * is never copied into an intermediate buffer: an encoded body is a head plus the block
- * itself. A received block is checked whole and decoded into `BlockEntry`s, whose payload
- * views are made only when something reads them (applying); it is remembered for those
- * entries, so a follower writes it to its log as it came.
+ * itself, or, when the block is not encoded yet, plus the entries, laid out straight into
+ * the socket write that carries them (`FrameBatch`, `writeBlock`). A received block is
+ * checked whole and decoded into `BlockEntry`s, whose payload views are made only when
+ * something reads them (applying); it is remembered for those entries, so a follower
+ * writes it to its log as it came.
  *
  * The head `[code, from, to` is written from bytes cached per (from, to) pair: the
  * fixarray header, the code as a positive fixint, both ids as msgpack-lite encodes them.
@@ -76,10 +78,10 @@ function decodeValue(bytes: Uint8Array): unknown {
   }
 }
 
-/** An encoded frame body: `head`, then `tail` (an entries block) if any. */
+/** An encoded frame body: `head`, then `tail` (an entries block, encoded or to be written where it goes) if any. */
 export interface EncodedBody {
   readonly head: Buffer;
-  readonly tail: Buffer | undefined;
+  readonly tail: Buffer | UnencodedBlock | undefined;
 }
 
 /** The msgpack encodings of two node ids, back to back. */
@@ -106,18 +108,19 @@ export class EnvelopeEncoder {
     if (l === undefined) return this.body(MAP_CODE, encodeValue(bytesAsBuffers(message)), undefined);
     const m = message as unknown as Record<string, unknown>;
     const fields: unknown[] = [];
-    let block: Buffer | undefined;
+    let block: Buffer | UnencodedBlock | undefined;
     for (const field of l.fields) {
       if (field === 'quiesce') fields.push(m.quiesce === true); // a flag: always a boolean on the wire
       else if (field !== 'entries') fields.push(m[field]);
       else if ((m.entries as readonly Entry[]).length === 0) fields.push(null);
-      else block = entriesBlock(m.entries as readonly Entry[]);
+      else block = blockFor(m.entries as readonly Entry[]);
     }
     return this.body(l.code, writeLayoutPayload(fields) ?? encodeValue(fields), block);
   }
 
-  private body(code: number, payload: Buffer, block: Buffer | undefined): EncodedBody {
-    const binHeader = block === undefined ? 0 : block.length < 0x100 ? 2 : block.length < 0x10000 ? 3 : 5;
+  private body(code: number, payload: Buffer, block: Buffer | UnencodedBlock | undefined): EncodedBody {
+    const size = block === undefined ? 0 : block.byteLength;
+    const binHeader = block === undefined ? 0 : size < 0x100 ? 2 : size < 0x10000 ? 3 : 5;
     const at = 2 + this.addressing.length;
     const head = Buffer.allocUnsafe(at + payload.length + binHeader);
     head[0] = ENVELOPE;
@@ -128,9 +131,9 @@ export class EnvelopeEncoder {
       // The payload array gets one more element, the block, written after the head.
       head[at] = payload[0] + 1;
       const end = at + payload.length;
-      if (binHeader === 2) head.writeUInt8(block.length, head.writeUInt8(0xc4, end));
-      else if (binHeader === 3) head.writeUInt16BE(block.length, head.writeUInt8(0xc5, end));
-      else head.writeUInt32BE(block.length, head.writeUInt8(0xc6, end));
+      if (binHeader === 2) head.writeUInt8(size, head.writeUInt8(0xc4, end));
+      else if (binHeader === 3) head.writeUInt16BE(size, head.writeUInt8(0xc5, end));
+      else head.writeUInt32BE(size, head.writeUInt8(0xc6, end));
     }
     return { head, tail: block };
   }
@@ -187,7 +190,12 @@ export class EnvelopeDecoder {
 /** Encodes one envelope as one buffer (tests and tools; the transport uses `EnvelopeEncoder`). */
 export function encodeEnvelope(from: NodeId, to: NodeId, message: RaftMessage): Buffer {
   const { head, tail } = new EnvelopeEncoder(from, to).encode(message);
-  return tail === undefined ? head : Buffer.concat([head, tail]);
+  if (tail === undefined) return head;
+  const body = Buffer.allocUnsafe(head.length + tail.byteLength);
+  head.copy(body, 0);
+  if (tail instanceof Uint8Array) body.set(tail, head.length);
+  else writeBlock(tail, body, head.length);
+  return body;
 }
 
 /** Decodes one envelope (tests and tools; the transport uses `EnvelopeDecoder`). */

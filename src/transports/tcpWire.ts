@@ -54,7 +54,7 @@ export const NODE_WIRE: TcpWire<RaftMessage> = {
       encode(items, batch, maxFrameBytes, tooLarge) {
         for (const message of items) {
           const { head, tail } = envelopes.encode(message);
-          const size = head.length + (tail === undefined ? 0 : tail.length);
+          const size = head.length + (tail === undefined ? 0 : tail.byteLength);
           if (size > maxFrameBytes) tooLarge(size);
           else batch.add(head, tail);
         }

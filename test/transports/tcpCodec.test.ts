@@ -2,7 +2,9 @@ import * as msgpack from 'msgpack-lite';
 import { InvalidMessageError } from '../../src/errors';
 import type { AppendEntries, RaftMessage } from '../../src/messages/types';
 import { entriesBlock } from '../../src/messages/entryBlocks';
+import { encodedSize, encodeEntries } from '../../src/messages/entryCodec';
 import { decodeEnvelope, encodeEnvelope, EnvelopeEncoder } from '../../src/transports/tcpCodec';
+import { FrameBatch } from '../../src/transports/tcpFrames';
 import { writeLayoutPayload } from '../../src/transports/tcpLayoutPayload';
 import { authProof, certificateNames, proofMatches } from '../../src/transports/tcpHandshake';
 import { sampleMessages, testEntries } from './conformance';
@@ -31,6 +33,39 @@ describe('tcpCodec', () => {
     expect(new EnvelopeEncoder('a', 'b').encode(message).tail).toBe(entriesBlock(entries)); // never copied before the write
     const decoded = roundTrip(message).message as AppendEntries;
     expect(decoded.entries.map((e) => Buffer.from(e.data))).toEqual(entries.map((e) => Buffer.from(e.data)));
+  });
+
+  it('lays out a block not yet encoded straight into the socket write, and remembers it there for the next follower', () => {
+    const entries = testEntries(0, 2, 64).map((e) => ({ ...e, data: e.data.subarray(0, 100) }));
+    const message: AppendEntries = {
+      type: 'AppendEntries', term: 2, leaderId: 'a', prevLogIndex: 0, prevLogTerm: 0, entries, leaderCommit: 0, seq: 1,
+    };
+    const { head, tail } = new EnvelopeEncoder('a', 'b').encode(message);
+    expect(tail).toEqual({ entries, byteLength: encodedSize(entries) }); // not encoded on its own
+    const batch = new FrameBatch();
+    batch.add(head, tail);
+    const written = batch.toBuffers();
+    expect(written).toHaveLength(1);
+    const block = entriesBlock(entries.slice()); // the next follower's list of the same entries
+    expect(block.buffer === written[0].buffer).toBe(true); // a view into the write: encoded once
+    expect(block).toEqual(encodeEntries(entries));
+    expect(new EnvelopeEncoder('a', 'c').encode({ ...message, entries: entries.slice() }).tail).toBe(block);
+    const decoded = decodeEnvelope(written[0].subarray(4), 'a', 'b').message as AppendEntries;
+    expect(decoded.entries.map((e) => [e.index, e.term, e.kind, Buffer.from(e.data)])).toEqual(entries.map((e) => [e.index, e.term, e.kind, Buffer.from(e.data)]));
+  });
+
+  it('encodes a large block not yet encoded on its own, written uncopied and remembered', () => {
+    const entries = testEntries(0, 2, 4); // 100 KB in all
+    const message: AppendEntries = {
+      type: 'AppendEntries', term: 2, leaderId: 'a', prevLogIndex: 0, prevLogTerm: 0, entries, leaderCommit: 0, seq: 1,
+    };
+    const batch = new FrameBatch();
+    const { head, tail } = new EnvelopeEncoder('a', 'b').encode(message);
+    batch.add(head, tail);
+    const written = batch.toBuffers();
+    expect(written).toHaveLength(2); // prefix + head, then the block as it is
+    expect(written[1]).toEqual(encodeEntries(entries));
+    expect(written[1].buffer === entriesBlock(entries.slice()).buffer).toBe(true);
   });
 
   it('receives the entries block without copying it, and remembers it for the decoded entries', () => {
