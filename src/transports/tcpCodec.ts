@@ -3,7 +3,7 @@ import { InvalidMessageError } from '../errors';
 import type { Entry } from '../messages/entry';
 import { blockFor, rememberBlock, UnencodedBlock, writeBlock } from '../messages/entryBlocks';
 import { decodeEntries } from '../messages/entryCodec';
-import type { Envelope, NodeId, RaftMessage } from '../messages/types';
+import type { AppendEntries, Envelope, NodeId, RaftMessage } from '../messages/types';
 import { validateMessage } from '../messages/validate';
 import { readLayoutPayload, writeLayoutPayload } from './tcpLayoutPayload';
 import { LAYOUT_BY_CODE, LAYOUT_BY_TYPE, MAP_CODE, SENDER_FIELD } from './tcpLayouts';
@@ -166,7 +166,7 @@ export class EnvelopeDecoder {
     if (!canonical) throw this.explain(body);
     const code = body[1];
     const payload = (code !== MAP_CODE && readLayoutPayload(asBuffer(body), start)) || decodeValue(body.subarray(start));
-    const message = validateMessage(fromPayload(code, payload));
+    const message = fromPayload(code, payload);
     const senderField = SENDER_FIELD[message.type];
     if (senderField !== undefined && (message as unknown as Record<string, unknown>)[senderField] !== this.peer) {
       throw new InvalidMessageError(`${senderField} is not the authenticated peer`);
@@ -203,11 +203,11 @@ export function decodeEnvelope(body: Uint8Array, peer: NodeId, self: NodeId): En
   return new EnvelopeDecoder(peer, self).decode(body);
 }
 
-function fromPayload(code: number, payload: unknown): unknown {
+function fromPayload(code: number, payload: unknown): RaftMessage {
   if (code === MAP_CODE) {
     const message = ownFields(payload);
     if (message && LAYOUT_BY_TYPE.has(message.type as string)) throw new InvalidMessageError('map-encoded message with a layout');
-    return message;
+    return validateMessage(message);
   }
   const l = LAYOUT_BY_CODE.get(code);
   if (l === undefined) throw new InvalidMessageError(`unknown message code ${code}`);
@@ -215,6 +215,7 @@ function fromPayload(code: number, payload: unknown): unknown {
     throw new InvalidMessageError(`${l.type} payload is not an array of ${l.fields.length} fields`);
   }
   const message: Record<string, unknown> = { type: l.type };
+  let block: Buffer | undefined;
   for (let i = 0; i < l.fields.length; i++) {
     const field = l.fields[i];
     const value = payload[i];
@@ -222,15 +223,29 @@ function fromPayload(code: number, payload: unknown): unknown {
       if (typeof value !== 'boolean') throw new InvalidMessageError('quiesce must be a boolean');
       if (value) message.quiesce = true; // false decodes as absent, as every other AppendEntries is sent
     } else if (field !== 'entries') message[field] = value;
-    else if (value === null) message.entries = [];
-    else if (!Buffer.isBuffer(value)) throw new InvalidMessageError('entries must be a binary block or nil');
+    else if (value !== null && !Buffer.isBuffer(value)) throw new InvalidMessageError('entries must be a binary block or nil');
     else {
-      const entries = decodeEntries(value, { lazy: true });
-      if (entries.length === 0) throw new InvalidMessageError('empty entries block');
-      rememberBlock(entries, value);
-      message.entries = entries;
+      message.entries = NO_ENTRIES; // a block's entries are read below, once the other fields are valid
+      block = value ?? undefined;
     }
   }
+  const valid = validateMessage(message);
+  return block === undefined ? valid : withEntries(valid as AppendEntries, block);
+}
+
+const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
+
+/**
+ * Reads the entries block of a valid AppendEntries: checked whole, and every entry where
+ * the message puts it (`decodeEntries` with `after`: the rules `validateMessage` applies to
+ * entries, in the same pass), before any entry is handed out. Remembered as the block of
+ * those entries, so a follower writes it to its log as it came.
+ */
+function withEntries(message: AppendEntries, block: Buffer): AppendEntries {
+  const entries = decodeEntries(block, { lazy: true, after: message });
+  if (entries.length === 0) throw new InvalidMessageError('empty entries block');
+  rememberBlock(entries, block);
+  (message as { entries: readonly Entry[] }).entries = entries;
   return message;
 }
 
