@@ -5,7 +5,7 @@ import { blockFor, rememberBlock, UnencodedBlock, writeBlock } from '../messages
 import { decodeEntries } from '../messages/entryCodec';
 import type { AppendEntries, Envelope, NodeId, RaftMessage } from '../messages/types';
 import { validateMessage } from '../messages/validate';
-import { readLayoutPayload, writeLayoutPayload } from './tcpLayoutPayload';
+import { KnownString, readLayoutPayload, writeLayoutPayload } from './tcpLayoutPayload';
 import { LAYOUT_BY_CODE, LAYOUT_BY_TYPE, MAP_CODE, SENDER_FIELD } from './tcpLayouts';
 
 /**
@@ -150,12 +150,15 @@ export class EnvelopeEncoder {
  */
 export class EnvelopeDecoder {
   private readonly addressing: Buffer;
+  /** The peer's id, as messages naming their sender carry it: read without decoding a string. */
+  private readonly peerString: KnownString;
 
   constructor(
     private readonly peer: NodeId,
     private readonly self: NodeId,
   ) {
     this.addressing = addressing(peer, self);
+    this.peerString = KnownString.of(peer);
   }
 
   decode(body: Uint8Array): Envelope {
@@ -165,7 +168,7 @@ export class EnvelopeDecoder {
     for (let i = 0; canonical && i < expected.length; i++) canonical = body[2 + i] === expected[i];
     if (!canonical) throw this.explain(body);
     const code = body[1];
-    const payload = (code !== MAP_CODE && readLayoutPayload(asBuffer(body), start)) || decodeValue(body.subarray(start));
+    const payload = (code !== MAP_CODE && readLayoutPayload(asBuffer(body), start, this.peerString)) || decodeValue(body.subarray(start));
     const message = fromPayload(code, payload);
     const senderField = SENDER_FIELD[message.type];
     if (senderField !== undefined && (message as unknown as Record<string, unknown>)[senderField] !== this.peer) {

@@ -15,11 +15,15 @@
  * value) it returns `undefined`, and the caller decodes the payload with msgpack-lite,
  * which accepts or rejects it as before.
  *
+ * A string whose bytes are those of `known` (the sending peer's id, which messages naming
+ * their sender must carry) is returned as `known` itself, without decoding a new string.
+ *
  * @example
  * readLayoutPayload(msgpack.encode([2, true]), 0); // [2, true]
  * readLayoutPayload(msgpack.encode([{ a: 1 }]), 0); // undefined: not a flat array
+ * readLayoutPayload(msgpack.encode([3, 'n1']), 0, KnownString.of('n1')); // [3, 'n1']: that very string
  */
-export function readLayoutPayload(body: Buffer, start: number): unknown[] | undefined {
+export function readLayoutPayload(body: Buffer, start: number, known?: KnownString): unknown[] | undefined {
   const end = body.length;
   if (start >= end) return undefined;
   const header = body[start];
@@ -94,10 +98,31 @@ export function readLayoutPayload(body: Buffer, start: number): unknown[] | unde
       isString = type === 0xd9 || type === 0xda || type === 0xdb;
     }
     if (at + length > end) return undefined;
-    values[i] = isString ? body.toString('utf8', at, at + length) : body.subarray(at, at + length);
+    if (!isString) values[i] = body.subarray(at, at + length);
+    else values[i] = known !== undefined && known.isAt(body, at, length) ? known.value : body.toString('utf8', at, at + length);
     at += length;
   }
   return at === end ? values : undefined;
+}
+
+/** A string expected in payloads, with its UTF-8 bytes to recognize it by (`readLayoutPayload`). */
+export class KnownString {
+  private constructor(
+    readonly value: string,
+    private readonly bytes: Buffer,
+  ) {}
+
+  static of(value: string): KnownString {
+    return new KnownString(value, Buffer.from(value, 'utf8'));
+  }
+
+  /** Whether `body[at, at + length)` holds exactly this string's bytes. */
+  isAt(body: Buffer, at: number, length: number): boolean {
+    const bytes = this.bytes;
+    if (length !== bytes.length) return false;
+    for (let i = 0; i < length; i++) if (body[at + i] !== bytes[i]) return false;
+    return true;
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import { entriesBlock } from '../../src/messages/entryBlocks';
 import { encodedSize, encodeEntries } from '../../src/messages/entryCodec';
 import { decodeEnvelope, encodeEnvelope, EnvelopeEncoder } from '../../src/transports/tcpCodec';
 import { FrameBatch } from '../../src/transports/tcpFrames';
-import { writeLayoutPayload } from '../../src/transports/tcpLayoutPayload';
+import { KnownString, readLayoutPayload, writeLayoutPayload } from '../../src/transports/tcpLayoutPayload';
 import { authProof, certificateNames, proofMatches } from '../../src/transports/tcpHandshake';
 import { sampleMessages, testEntries } from './conformance';
 
@@ -91,6 +91,15 @@ describe('tcpCodec', () => {
     // A term beyond 2^31 still travels (msgpack-lite writes it as float64).
     const big = { type: 'RequestVoteResponse' as const, term: 2 ** 40, voteGranted: true };
     expect(roundTrip(big).message).toEqual(big);
+  });
+
+  it('reads the peer\'s id from its bytes, and any other string as it is', () => {
+    const known = KnownString.of('né1');
+    for (const text of ['né1', 'ne1', 'né2', 'né', 'né12', '', 'x'.repeat(40)]) {
+      expect(readLayoutPayload(msgpack.encode([3, text, true]), 0, known)).toEqual([3, text, true]);
+    }
+    expect(known.isAt(Buffer.from('xxné1'), 2, 4)).toBe(true);
+    expect(known.isAt(Buffer.from('xxné1'), 2, 3)).toBe(false);
   });
 
   it('decodes a payload in encodings its own encoder does not write', () => {
