@@ -53,13 +53,15 @@ export interface UnencodedBlock {
 /**
  * The block of `entries` if it is encoded already, else an `UnencodedBlock` for
  * `writeBlock`: what a sender asks when it copies the block into a buffer of its own anyway.
+ * `size`, when the caller has measured the block already, must be `encodedSize(entries)`
+ * (`writeBlock` checks it).
  *
  * @example
  * const block = blockFor(batch);
  * const end = block instanceof Uint8Array ? (out.set(block, at), at + block.length) : writeBlock(block, out, at);
  */
-export function blockFor(entries: readonly Entry[]): Buffer | UnencodedBlock {
-  return lookup(entries) ?? { entries, byteLength: encodedSize(entries) };
+export function blockFor(entries: readonly Entry[], size?: number): Buffer | UnencodedBlock {
+  return lookup(entries) ?? { entries, byteLength: size ?? encodedSize(entries) };
 }
 
 /**
@@ -69,6 +71,8 @@ export function blockFor(entries: readonly Entry[]): Buffer | UnencodedBlock {
  */
 export function writeBlock(block: UnencodedBlock, out: Buffer, at: number): number {
   const end = writeEntries(block.entries, out, at);
+  // A wrong size would shift every frame after this one: fail loudly instead (a bug, never the peer's doing).
+  if (end - at !== block.byteLength) throw new Error(`entries block of ${end - at} bytes laid out where ${block.byteLength} were reserved`);
   rememberBlock(block.entries, out.subarray(at, end));
   return end;
 }

@@ -103,7 +103,8 @@ export class EnvelopeEncoder {
     this.addressing = addressing(from, to);
   }
 
-  encode(message: RaftMessage): EncodedBody {
+  /** `payloadBytes`, if known (`tcpPayloadBytes.ts`), spares measuring an entries block again. */
+  encode(message: RaftMessage, payloadBytes?: number): EncodedBody {
     const l = LAYOUT_BY_TYPE.get(message.type);
     if (l === undefined) return this.body(MAP_CODE, encodeValue(bytesAsBuffers(message)), undefined);
     const m = message as unknown as Record<string, unknown>;
@@ -113,7 +114,7 @@ export class EnvelopeEncoder {
       if (field === 'quiesce') fields.push(m.quiesce === true); // a flag: always a boolean on the wire
       else if (field !== 'entries') fields.push(m[field]);
       else if ((m.entries as readonly Entry[]).length === 0) fields.push(null);
-      else block = blockFor(m.entries as readonly Entry[]);
+      else block = blockFor(m.entries as readonly Entry[], payloadBytes);
     }
     return this.body(l.code, writeLayoutPayload(fields) ?? encodeValue(fields), block);
   }

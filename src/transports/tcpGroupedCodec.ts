@@ -54,12 +54,13 @@ export class GroupedEncoder implements WireEncoder<HostItem> {
     this.envelopes = new EnvelopeEncoder(self, peer);
   }
 
-  encode(items: readonly HostItem[], batch: FrameBatch, maxFrameBytes: number, tooLarge: (size: number) => void): void {
+  encode(items: readonly HostItem[], batch: FrameBatch, maxFrameBytes: number, tooLarge: (size: number) => void, sizes?: readonly number[]): void {
     let parts: BodyPart[] = [MARKER];
     let size = MARKER.length;
-    for (const item of items) {
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
       const group = 'group' in item ? item.group : '';
-      const { head, tail } = 'group' in item ? this.envelopes.encode(item.message) : { head: encodeHostAlive(item.alive), tail: undefined };
+      const { head, tail } = 'group' in item ? this.envelopes.encode(item.message, sizes?.[i]) : { head: encodeHostAlive(item.alive), tail: undefined };
       const envelopeBytes = head.length + (tail === undefined ? 0 : tail.byteLength);
       const itemHead = Buffer.allocUnsafe(ITEM_OVERHEAD + group.length);
       itemHead[0] = group.length;

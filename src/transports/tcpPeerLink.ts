@@ -234,7 +234,8 @@ export class PeerLink<T> {
     };
     while (this.outbox.size > 0 && connection.writable) {
       const batch = new FrameBatch();
-      this.encoder.encode(this.outbox.take(this.host.writeBatchBytes), batch, this.host.maxFrameBytes, tooLarge);
+      const sizes: number[] = [];
+      this.encoder.encode(this.outbox.take(this.host.writeBatchBytes, sizes), batch, this.host.maxFrameBytes, tooLarge, sizes);
       if (batch.frames === 0) continue;
       const buffers = batch.toBuffers();
       this.stats.framesSent += batch.frames;

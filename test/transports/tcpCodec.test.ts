@@ -54,6 +54,21 @@ describe('tcpCodec', () => {
     expect(decoded.entries.map((e) => [e.index, e.term, e.kind, Buffer.from(e.data)])).toEqual(entries.map((e) => [e.index, e.term, e.kind, Buffer.from(e.data)]));
   });
 
+  it('takes the block size the sender measured, and refuses to lay out a block of another size', () => {
+    const entries = testEntries(0, 2, 8).map((e) => ({ ...e, data: e.data.subarray(0, 50) }));
+    const message: AppendEntries = {
+      type: 'AppendEntries', term: 2, leaderId: 'a', prevLogIndex: 0, prevLogTerm: 0, entries, leaderCommit: 0, seq: 1,
+    };
+    const right = new FrameBatch();
+    const encoded = new EnvelopeEncoder('a', 'b').encode(message, encodedSize(entries));
+    right.add(encoded.head, encoded.tail);
+    expect(decodeEnvelope(right.toBuffer().subarray(4), 'a', 'b').message).toMatchObject({ prevLogIndex: 0, seq: 1 });
+    const wrong = new FrameBatch();
+    const misjudged = new EnvelopeEncoder('a', 'b').encode({ ...message, entries: entries.map((e) => ({ ...e })) }, encodedSize(entries) + 1); // not cached
+    wrong.add(misjudged.head, misjudged.tail);
+    expect(() => wrong.toBuffer()).toThrow(/laid out where/);
+  });
+
   it('encodes a large block not yet encoded on its own, written uncopied and remembered', () => {
     const entries = testEntries(0, 2, 4); // 100 KB in all
     const message: AppendEntries = {
