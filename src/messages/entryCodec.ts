@@ -64,17 +64,6 @@ export function writeEntries(entries: readonly Entry[], out: Uint8Array, at: num
 }
 
 /**
- * Where the entries of a block must stand, as an AppendEntries places them (its
- * `prevLogIndex`, `prevLogTerm` and `term`): the rules `validateMessage` checks on an
- * AppendEntries' entries, checked here as the block is read.
- */
-export interface EntriesPlace {
-  readonly prevLogIndex: number;
-  readonly prevLogTerm: number;
-  readonly term: number;
-}
-
-/**
  * Reads a block made by `encodeEntries`. The entries' data are views into `block`
  * (no copy); with `lazy`, each view is made when the entry's `data` is first read
  * (`BlockEntry`). The whole block is checked either way: throws `InvalidMessageError` on
@@ -86,7 +75,14 @@ export interface EntriesPlace {
  * @example
  * decodeEntries(block, { lazy: true, after: { prevLogIndex: 4, prevLogTerm: 2, term: 3 } }); // entries 5, 6, ... or throws
  */
-export function decodeEntries(block: Uint8Array, options?: { readonly lazy?: boolean; readonly after?: EntriesPlace }): Entry[] {
+export function decodeEntries(
+  block: Uint8Array,
+  options?: {
+    readonly lazy?: boolean;
+    /** An AppendEntries' `prevLogIndex`, `prevLogTerm` and `term`: where its entries must stand. */
+    readonly after?: { readonly prevLogIndex: number; readonly prevLogTerm: number; readonly term: number };
+  },
+): Entry[] {
   const lazy = options?.lazy === true;
   const after = options?.after;
   const buf = block;
