@@ -98,9 +98,12 @@ function addressing(from: NodeId, to: NodeId): Buffer {
  */
 export class EnvelopeEncoder {
   private readonly addressing: Buffer;
+  /** This node's id, which messages naming their sender carry: written from its bytes. */
+  private readonly selfString: KnownString;
 
   constructor(from: NodeId, to: NodeId) {
     this.addressing = addressing(from, to);
+    this.selfString = KnownString.of(from);
   }
 
   /** `payloadBytes`, if known (`tcpPayloadBytes.ts`), spares measuring an entries block again. */
@@ -116,7 +119,7 @@ export class EnvelopeEncoder {
       else if ((m.entries as readonly Entry[]).length === 0) fields.push(null);
       else block = blockFor(m.entries as readonly Entry[], payloadBytes);
     }
-    return this.body(l.code, writeLayoutPayload(fields) ?? encodeValue(fields), block);
+    return this.body(l.code, writeLayoutPayload(fields, this.selfString) ?? encodeValue(fields), block);
   }
 
   private body(code: number, payload: Buffer, block: Buffer | UnencodedBlock | undefined): EncodedBody {

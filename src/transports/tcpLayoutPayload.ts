@@ -116,6 +116,18 @@ export class KnownString {
     return new KnownString(value, Buffer.from(value, 'utf8'));
   }
 
+  /** Whether msgpack writes it as a fixstr (at most 31 bytes), the form `writeAt` writes. */
+  get isFixstr(): boolean {
+    return this.bytes.length < 0x20;
+  }
+
+  /** Writes the string as a msgpack fixstr (`isFixstr`) at `at` in `out`; returns where it ends. */
+  writeAt(out: Buffer, at: number): number {
+    out[at] = 0xa0 | this.bytes.length;
+    out.set(this.bytes, at + 1);
+    return at + 1 + this.bytes.length;
+  }
+
   /** Whether `body[at, at + length)` holds exactly this string's bytes. */
   isAt(body: Buffer, at: number, length: number): boolean {
     const bytes = this.bytes;
@@ -136,12 +148,14 @@ const scratch = Buffer.allocUnsafe(1 + 15 * (3 + 3 * 1024));
  * of each unsigned integer, UTF-8 strings) and returns a view of the bytes, valid until
  * the next call; or `undefined` when a value is of a kind it leaves to msgpack-lite
  * (anything but integers in [0, 2^31), booleans, null and strings of up to 1024 chars).
- * Avoids msgpack-lite's per-value dispatch for the small messages of every RPC.
+ * Avoids msgpack-lite's per-value dispatch for the small messages of every RPC. The
+ * string `known` (the sender's own id, in every message naming its sender) is copied from
+ * its bytes instead of being encoded again.
  *
  * @example
  * writeLayoutPayload([2, true]); // <Buffer 92 02 c3>, as msgpack.encode([2, true])
  */
-export function writeLayoutPayload(values: readonly unknown[]): Buffer | undefined {
+export function writeLayoutPayload(values: readonly unknown[], known?: KnownString): Buffer | undefined {
   const out = scratch;
   if (values.length > 15) return undefined;
   out[0] = 0x90 | values.length;
@@ -165,6 +179,8 @@ export function writeLayoutPayload(values: readonly unknown[]): Buffer | undefin
       out[at++] = v ? 0xc3 : 0xc2;
     } else if (v === null) {
       out[at++] = 0xc0;
+    } else if (known !== undefined && v === known.value && known.isFixstr) {
+      at = known.writeAt(out, at);
     } else if (typeof v === 'string' && v.length <= 1024) {
       const length = Buffer.byteLength(v);
       if (length < 0x20) out[at++] = 0xa0 | length;

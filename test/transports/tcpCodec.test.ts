@@ -108,11 +108,16 @@ describe('tcpCodec', () => {
     expect(roundTrip(big).message).toEqual(big);
   });
 
-  it('reads the peer\'s id from its bytes, and any other string as it is', () => {
+  it('reads and writes a node\'s own id from its bytes, and any other string as it is', () => {
     const known = KnownString.of('né1');
     for (const text of ['né1', 'ne1', 'né2', 'né', 'né12', '', 'x'.repeat(40)]) {
       expect(readLayoutPayload(msgpack.encode([3, text, true]), 0, known)).toEqual([3, text, true]);
     }
+    for (const text of ['né1', 'ne1', 'né', 'x'.repeat(40)]) {
+      expect(writeLayoutPayload([3, text, true], known)).toEqual(msgpack.encode([3, text, true])); // the same bytes, from the known one's or not
+    }
+    const long = KnownString.of('é'.repeat(20)); // 40 bytes: not a fixstr
+    expect(writeLayoutPayload(['é'.repeat(20)], long)).toEqual(msgpack.encode(['é'.repeat(20)]));
     expect(known.isAt(Buffer.from('xxné1'), 2, 4)).toBe(true);
     expect(known.isAt(Buffer.from('xxné1'), 2, 3)).toBe(false);
   });
