@@ -1,5 +1,5 @@
 import type { Entry } from './entry';
-import { encodeEntries } from './entryCodec';
+import { encodedSize, encodeEntries, writeEntries } from './entryCodec';
 
 /**
  * The binary block of a list of entries, encoded once however many times it is needed.
@@ -12,6 +12,11 @@ import { encodeEntries } from './entryCodec';
  * The cache holds the last few blocks only (bounded memory), and a hit requires the very
  * same entry objects in the same order: entries are immutable, so equal identities mean
  * equal bytes, whoever asks.
+ *
+ * A block need not be encoded on its own: a transport that lays out a socket write asks
+ * `blockFor`, and when the block is not cached writes it straight into that write's buffer
+ * (`writeBlock`), copying each payload once; the block remembered is then a view into
+ * that buffer (at most a write batch, a few hundred KiB, kept alive while cached).
  *
  * @example
  * const block = entriesBlock(batch);              // encoded
@@ -34,6 +39,42 @@ export function entriesBlock(entries: readonly Entry[]): Buffer {
   const block = encodeEntries(entries);
   rememberBlock(entries, block);
   return block;
+}
+
+/**
+ * Entries whose block is not encoded yet, to be laid out where it travels (`writeBlock`).
+ * `byteLength` is the block's size, as for an encoded block.
+ */
+export interface UnencodedBlock {
+  readonly entries: readonly Entry[];
+  readonly byteLength: number;
+}
+
+/**
+ * The block of `entries` if it is encoded already, else an `UnencodedBlock` for
+ * `writeBlock`: what a sender asks when it copies the block into a buffer of its own anyway.
+ * `size`, when the caller has measured the block already, must be `encodedSize(entries)`
+ * (`writeBlock` checks it).
+ *
+ * @example
+ * const block = blockFor(batch);
+ * const end = block instanceof Uint8Array ? (out.set(block, at), at + block.length) : writeBlock(block, out, at);
+ */
+export function blockFor(entries: readonly Entry[], size?: number): Buffer | UnencodedBlock {
+  return lookup(entries) ?? { entries, byteLength: size ?? encodedSize(entries) };
+}
+
+/**
+ * Lays out an unencoded block at `at` in `out` (room for `block.byteLength` bytes from
+ * there) and remembers that part of `out` as the block of its entries, so that the next
+ * follower's AppendEntries, or the log, finds it encoded. Returns where it ends.
+ */
+export function writeBlock(block: UnencodedBlock, out: Buffer, at: number): number {
+  const end = writeEntries(block.entries, out, at);
+  // A wrong size would shift every frame after this one: fail loudly instead (a bug, never the peer's doing).
+  if (end - at !== block.byteLength) throw new Error(`entries block of ${end - at} bytes laid out where ${block.byteLength} were reserved`);
+  rememberBlock(block.entries, out.subarray(at, end));
+  return end;
 }
 
 /** Records that `block` encodes `entries` (e.g. the block they were decoded from). */

@@ -157,7 +157,9 @@ function commands(m: Record<string, unknown>): void {
 function entries(m: Record<string, unknown>): void {
   const list = m.entries;
   if (!Array.isArray(list)) fail('entries must be an array');
-  // Runs for every entry received: plain property reads, no per-field helper calls.
+  // Runs for every entry received: plain property reads, no per-field helper calls. The
+  // decoder of entry blocks checks the same rules as it reads a block (`decodeEntries`'
+  // `after`), so a change here belongs there too.
   const maxTerm = m.term as number;
   let expected = (m.prevLogIndex as number) + 1;
   let lastTerm = m.prevLogTerm as number;

@@ -1,11 +1,11 @@
 import * as msgpack from 'msgpack-lite';
 import { InvalidMessageError } from '../errors';
 import type { Entry } from '../messages/entry';
-import { entriesBlock, rememberBlock } from '../messages/entryBlocks';
+import { blockFor, rememberBlock, UnencodedBlock, writeBlock } from '../messages/entryBlocks';
 import { decodeEntries } from '../messages/entryCodec';
-import type { Envelope, NodeId, RaftMessage } from '../messages/types';
+import type { AppendEntries, Envelope, NodeId, RaftMessage } from '../messages/types';
 import { validateMessage } from '../messages/validate';
-import { readLayoutPayload, writeLayoutPayload } from './tcpLayoutPayload';
+import { KnownString, readLayoutPayload, writeLayoutPayload } from './tcpLayoutPayload';
 import { LAYOUT_BY_CODE, LAYOUT_BY_TYPE, MAP_CODE, SENDER_FIELD } from './tcpLayouts';
 
 /**
@@ -20,12 +20,14 @@ import { LAYOUT_BY_CODE, LAYOUT_BY_TYPE, MAP_CODE, SENDER_FIELD } from './tcpLay
  *
  * The `entries` of AppendEntries (the last field of its layout) are nil when there are
  * none, else one msgpack bin holding the block made by `encodeEntries`: entries are laid
- * out once, never as one msgpack object each. The block comes from `entriesBlock`, so a
+ * out once, never as one msgpack object each. The block comes from `blockFor`, so a
  * batch written to the leader's log and sent to several followers is encoded once, and it
  * is never copied into an intermediate buffer: an encoded body is a head plus the block
- * itself. A received block is checked whole and decoded into `BlockEntry`s, whose payload
- * views are made only when something reads them (applying); it is remembered for those
- * entries, so a follower writes it to its log as it came.
+ * itself, or, when the block is not encoded yet, plus the entries, laid out straight into
+ * the socket write that carries them (`FrameBatch`, `writeBlock`). A received block is
+ * checked whole and decoded into `BlockEntry`s, whose payload views are made only when
+ * something reads them (applying); it is remembered for those entries, so a follower
+ * writes it to its log as it came.
  *
  * The head `[code, from, to` is written from bytes cached per (from, to) pair: the
  * fixarray header, the code as a positive fixint, both ids as msgpack-lite encodes them.
@@ -76,10 +78,10 @@ function decodeValue(bytes: Uint8Array): unknown {
   }
 }
 
-/** An encoded frame body: `head`, then `tail` (an entries block) if any. */
+/** An encoded frame body: `head`, then `tail` (an entries block, encoded or to be written where it goes) if any. */
 export interface EncodedBody {
   readonly head: Buffer;
-  readonly tail: Buffer | undefined;
+  readonly tail: Buffer | UnencodedBlock | undefined;
 }
 
 /** The msgpack encodings of two node ids, back to back. */
@@ -96,28 +98,33 @@ function addressing(from: NodeId, to: NodeId): Buffer {
  */
 export class EnvelopeEncoder {
   private readonly addressing: Buffer;
+  /** This node's id, which messages naming their sender carry: written from its bytes. */
+  private readonly selfString: KnownString;
 
   constructor(from: NodeId, to: NodeId) {
     this.addressing = addressing(from, to);
+    this.selfString = KnownString.of(from);
   }
 
-  encode(message: RaftMessage): EncodedBody {
+  /** `payloadBytes`, if known (`tcpPayloadBytes.ts`), spares measuring an entries block again. */
+  encode(message: RaftMessage, payloadBytes?: number): EncodedBody {
     const l = LAYOUT_BY_TYPE.get(message.type);
     if (l === undefined) return this.body(MAP_CODE, encodeValue(bytesAsBuffers(message)), undefined);
     const m = message as unknown as Record<string, unknown>;
     const fields: unknown[] = [];
-    let block: Buffer | undefined;
+    let block: Buffer | UnencodedBlock | undefined;
     for (const field of l.fields) {
       if (field === 'quiesce') fields.push(m.quiesce === true); // a flag: always a boolean on the wire
       else if (field !== 'entries') fields.push(m[field]);
       else if ((m.entries as readonly Entry[]).length === 0) fields.push(null);
-      else block = entriesBlock(m.entries as readonly Entry[]);
+      else block = blockFor(m.entries as readonly Entry[], payloadBytes);
     }
-    return this.body(l.code, writeLayoutPayload(fields) ?? encodeValue(fields), block);
+    return this.body(l.code, writeLayoutPayload(fields, this.selfString) ?? encodeValue(fields), block);
   }
 
-  private body(code: number, payload: Buffer, block: Buffer | undefined): EncodedBody {
-    const binHeader = block === undefined ? 0 : block.length < 0x100 ? 2 : block.length < 0x10000 ? 3 : 5;
+  private body(code: number, payload: Buffer, block: Buffer | UnencodedBlock | undefined): EncodedBody {
+    const size = block === undefined ? 0 : block.byteLength;
+    const binHeader = block === undefined ? 0 : size < 0x100 ? 2 : size < 0x10000 ? 3 : 5;
     const at = 2 + this.addressing.length;
     const head = Buffer.allocUnsafe(at + payload.length + binHeader);
     head[0] = ENVELOPE;
@@ -128,9 +135,9 @@ export class EnvelopeEncoder {
       // The payload array gets one more element, the block, written after the head.
       head[at] = payload[0] + 1;
       const end = at + payload.length;
-      if (binHeader === 2) head.writeUInt8(block.length, head.writeUInt8(0xc4, end));
-      else if (binHeader === 3) head.writeUInt16BE(block.length, head.writeUInt8(0xc5, end));
-      else head.writeUInt32BE(block.length, head.writeUInt8(0xc6, end));
+      if (binHeader === 2) head.writeUInt8(size, head.writeUInt8(0xc4, end));
+      else if (binHeader === 3) head.writeUInt16BE(size, head.writeUInt8(0xc5, end));
+      else head.writeUInt32BE(size, head.writeUInt8(0xc6, end));
     }
     return { head, tail: block };
   }
@@ -147,12 +154,15 @@ export class EnvelopeEncoder {
  */
 export class EnvelopeDecoder {
   private readonly addressing: Buffer;
+  /** The peer's id, as messages naming their sender carry it: read without decoding a string. */
+  private readonly peerString: KnownString;
 
   constructor(
     private readonly peer: NodeId,
     private readonly self: NodeId,
   ) {
     this.addressing = addressing(peer, self);
+    this.peerString = KnownString.of(peer);
   }
 
   decode(body: Uint8Array): Envelope {
@@ -162,8 +172,8 @@ export class EnvelopeDecoder {
     for (let i = 0; canonical && i < expected.length; i++) canonical = body[2 + i] === expected[i];
     if (!canonical) throw this.explain(body);
     const code = body[1];
-    const payload = (code !== MAP_CODE && readLayoutPayload(asBuffer(body), start)) || decodeValue(body.subarray(start));
-    const message = validateMessage(fromPayload(code, payload));
+    const payload = (code !== MAP_CODE && readLayoutPayload(asBuffer(body), start, this.peerString)) || decodeValue(body.subarray(start));
+    const message = fromPayload(code, payload);
     const senderField = SENDER_FIELD[message.type];
     if (senderField !== undefined && (message as unknown as Record<string, unknown>)[senderField] !== this.peer) {
       throw new InvalidMessageError(`${senderField} is not the authenticated peer`);
@@ -187,7 +197,12 @@ export class EnvelopeDecoder {
 /** Encodes one envelope as one buffer (tests and tools; the transport uses `EnvelopeEncoder`). */
 export function encodeEnvelope(from: NodeId, to: NodeId, message: RaftMessage): Buffer {
   const { head, tail } = new EnvelopeEncoder(from, to).encode(message);
-  return tail === undefined ? head : Buffer.concat([head, tail]);
+  if (tail === undefined) return head;
+  const body = Buffer.allocUnsafe(head.length + tail.byteLength);
+  head.copy(body, 0);
+  if (tail instanceof Uint8Array) body.set(tail, head.length);
+  else writeBlock(tail, body, head.length);
+  return body;
 }
 
 /** Decodes one envelope (tests and tools; the transport uses `EnvelopeDecoder`). */
@@ -195,11 +210,11 @@ export function decodeEnvelope(body: Uint8Array, peer: NodeId, self: NodeId): En
   return new EnvelopeDecoder(peer, self).decode(body);
 }
 
-function fromPayload(code: number, payload: unknown): unknown {
+function fromPayload(code: number, payload: unknown): RaftMessage {
   if (code === MAP_CODE) {
     const message = ownFields(payload);
     if (message && LAYOUT_BY_TYPE.has(message.type as string)) throw new InvalidMessageError('map-encoded message with a layout');
-    return message;
+    return validateMessage(message);
   }
   const l = LAYOUT_BY_CODE.get(code);
   if (l === undefined) throw new InvalidMessageError(`unknown message code ${code}`);
@@ -207,6 +222,7 @@ function fromPayload(code: number, payload: unknown): unknown {
     throw new InvalidMessageError(`${l.type} payload is not an array of ${l.fields.length} fields`);
   }
   const message: Record<string, unknown> = { type: l.type };
+  let block: Buffer | undefined;
   for (let i = 0; i < l.fields.length; i++) {
     const field = l.fields[i];
     const value = payload[i];
@@ -214,15 +230,29 @@ function fromPayload(code: number, payload: unknown): unknown {
       if (typeof value !== 'boolean') throw new InvalidMessageError('quiesce must be a boolean');
       if (value) message.quiesce = true; // false decodes as absent, as every other AppendEntries is sent
     } else if (field !== 'entries') message[field] = value;
-    else if (value === null) message.entries = [];
-    else if (!Buffer.isBuffer(value)) throw new InvalidMessageError('entries must be a binary block or nil');
+    else if (value !== null && !Buffer.isBuffer(value)) throw new InvalidMessageError('entries must be a binary block or nil');
     else {
-      const entries = decodeEntries(value, { lazy: true });
-      if (entries.length === 0) throw new InvalidMessageError('empty entries block');
-      rememberBlock(entries, value);
-      message.entries = entries;
+      message.entries = NO_ENTRIES; // a block's entries are read below, once the other fields are valid
+      block = value ?? undefined;
     }
   }
+  const valid = validateMessage(message);
+  return block === undefined ? valid : withEntries(valid as AppendEntries, block);
+}
+
+const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
+
+/**
+ * Reads the entries block of a valid AppendEntries: checked whole, and every entry where
+ * the message puts it (`decodeEntries` with `after`: the rules `validateMessage` applies to
+ * entries, in the same pass), before any entry is handed out. Remembered as the block of
+ * those entries, so a follower writes it to its log as it came.
+ */
+function withEntries(message: AppendEntries, block: Buffer): AppendEntries {
+  const entries = decodeEntries(block, { lazy: true, after: message });
+  if (entries.length === 0) throw new InvalidMessageError('empty entries block');
+  rememberBlock(entries, block);
+  (message as { entries: readonly Entry[] }).entries = entries;
   return message;
 }
 

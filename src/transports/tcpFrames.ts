@@ -9,6 +9,7 @@
  * reader.push(bytes, body => { console.log(body.toString()); return true; }); // hi, there
  */
 
+import { entriesBlock, UnencodedBlock, writeBlock } from '../messages/entryBlocks';
 import { PartialBody } from './tcpPartialBody';
 
 /** Bytes of the length prefix. */
@@ -29,9 +30,16 @@ export function joinFrames(bodies: readonly Uint8Array[]): Buffer {
 }
 
 /**
+ * A piece of a frame body: bytes, or entries whose block is laid out when the frame is
+ * (`writeBlock`: straight into the buffer that is written, each payload copied once).
+ */
+export type BodyPart = Uint8Array | UnencodedBlock;
+
+/**
  * Frames gathered for one socket write. A frame's body is a head and an optional tail
  * (an entries block), or a list of parts (`addParts`: a host's frame carrying several
- * messages), copied once, straight into the buffer that is written.
+ * messages), copied once, straight into the buffer that is written; an unencoded block
+ * is encoded there.
  *
  * @example
  * const batch = new FrameBatch();
@@ -40,7 +48,7 @@ export function joinFrames(bodies: readonly Uint8Array[]): Buffer {
  */
 export class FrameBatch {
   /** Every part of every frame, in order. */
-  private readonly parts: Uint8Array[] = [];
+  private readonly parts: BodyPart[] = [];
   /** Per frame: its body length and how many of `parts` it takes. */
   private readonly lengths: number[] = [];
   private readonly partCounts: number[] = [];
@@ -51,14 +59,14 @@ export class FrameBatch {
     return this.lengths.length;
   }
 
-  add(head: Uint8Array, tail: Uint8Array | undefined): void {
+  add(head: Uint8Array, tail: BodyPart | undefined): void {
     this.parts.push(head);
     if (tail !== undefined) this.parts.push(tail);
     this.close(head.byteLength + (tail === undefined ? 0 : tail.byteLength), tail === undefined ? 1 : 2);
   }
 
   /** Adds one frame whose body is `parts` back to back. */
-  addParts(parts: readonly Uint8Array[]): void {
+  addParts(parts: readonly BodyPart[]): void {
     let length = 0;
     for (const part of parts) {
       this.parts.push(part);
@@ -70,9 +78,10 @@ export class FrameBatch {
   /**
    * The frames as buffers to write back to back (`Connection.write`: one corked write):
    * a part of `UNCOPIED_PART_BYTES` or more (a large entries block) goes as it is, not
-   * copied; the prefixes, heads and small parts between such parts are copied into one
-   * buffer per run. Concatenated, they are `toBuffer()`. A part must not change until its
-   * write is done (entries blocks never change).
+   * copied (an unencoded one is encoded on its own, `entriesBlock`); the prefixes, heads and
+   * small parts between such parts are copied into one buffer per run. Concatenated, they
+   * are `toBuffer()`. A part must not change until its write is done (entries blocks never
+   * change).
    *
    * @example
    * batch.add(head, block);   // block: 64 KiB
@@ -81,8 +90,8 @@ export class FrameBatch {
   toBuffers(): Buffer[] {
     if (!this.parts.some((p) => p.byteLength >= UNCOPIED_PART_BYTES)) return [this.toBuffer()]; // the common case: small messages
     const out: Buffer[] = [];
-    /** The current run: a number is a length prefix, an array a part, both copied. */
-    let run: (number | Uint8Array)[] = [];
+    /** The current run: a number is a length prefix, else a part, both copied. */
+    let run: (number | BodyPart)[] = [];
     let runBytes = 0;
     const endRun = () => {
       if (run.length > 0) out.push(copyRun(run, runBytes));
@@ -100,7 +109,8 @@ export class FrameBatch {
           runBytes += p.byteLength;
         } else {
           endRun();
-          out.push(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+          const bytes = p instanceof Uint8Array ? p : entriesBlock(p.entries);
+          out.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
         }
       }
     }
@@ -116,10 +126,7 @@ export class FrameBatch {
       const length = this.lengths[i];
       writeLength(out, at, length);
       at += FRAME_HEADER_BYTES;
-      for (const end = part + this.partCounts[i]; part < end; part++) {
-        out.set(this.parts[part], at);
-        at += this.parts[part].byteLength;
-      }
+      for (const end = part + this.partCounts[i]; part < end; part++) at = writePart(out, at, this.parts[part]);
     }
     return out;
   }
@@ -146,8 +153,15 @@ function writeLength(out: Buffer, at: number, length: number): void {
   out[at + 3] = length & 0xff;
 }
 
+/** Writes `part` at `at` in `out`; returns where it ends. */
+function writePart(out: Buffer, at: number, part: BodyPart): number {
+  if (!(part instanceof Uint8Array)) return writeBlock(part, out, at);
+  out.set(part, at);
+  return at + part.byteLength;
+}
+
 /** One buffer holding a run of `toBuffers`: prefixes (numbers) and parts, `bytes` in all. */
-function copyRun(run: readonly (number | Uint8Array)[], bytes: number): Buffer {
+function copyRun(run: readonly (number | BodyPart)[], bytes: number): Buffer {
   const out = Buffer.allocUnsafe(bytes);
   let at = 0;
   for (const piece of run) {
@@ -155,8 +169,7 @@ function copyRun(run: readonly (number | Uint8Array)[], bytes: number): Buffer {
       writeLength(out, at, piece);
       at += FRAME_HEADER_BYTES;
     } else {
-      out.set(piece, at);
-      at += piece.byteLength;
+      at = writePart(out, at, piece);
     }
   }
   return out;

@@ -4,7 +4,7 @@ import { decodeHostAlive, encodeHostAlive, HostAlive, HostAliveEnvelope } from '
 import type { NodeId, RaftMessage } from '../messages/types';
 import type { GroupEnvelope } from './hostTransport';
 import { EnvelopeDecoder, EnvelopeEncoder } from './tcpCodec';
-import type { FrameBatch } from './tcpFrames';
+import type { BodyPart, FrameBatch } from './tcpFrames';
 import { HOST_PROTOCOL_NAME, HOST_PROTOCOL_VERSION } from './tcpHandshake';
 import { payloadBytes } from './tcpPayloadBytes';
 import type { TcpWire, WireDecoder, WireEncoder } from './tcpWire';
@@ -54,13 +54,14 @@ export class GroupedEncoder implements WireEncoder<HostItem> {
     this.envelopes = new EnvelopeEncoder(self, peer);
   }
 
-  encode(items: readonly HostItem[], batch: FrameBatch, maxFrameBytes: number, tooLarge: (size: number) => void): void {
-    let parts: Buffer[] = [MARKER];
+  encode(items: readonly HostItem[], batch: FrameBatch, maxFrameBytes: number, tooLarge: (size: number) => void, sizes?: readonly number[]): void {
+    let parts: BodyPart[] = [MARKER];
     let size = MARKER.length;
-    for (const item of items) {
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
       const group = 'group' in item ? item.group : '';
-      const { head, tail } = 'group' in item ? this.envelopes.encode(item.message) : { head: encodeHostAlive(item.alive), tail: undefined };
-      const envelopeBytes = head.length + (tail === undefined ? 0 : tail.length);
+      const { head, tail } = 'group' in item ? this.envelopes.encode(item.message, sizes?.[i]) : { head: encodeHostAlive(item.alive), tail: undefined };
+      const envelopeBytes = head.length + (tail === undefined ? 0 : tail.byteLength);
       const itemHead = Buffer.allocUnsafe(ITEM_OVERHEAD + group.length);
       itemHead[0] = group.length;
       itemHead.write(group, 1, 'latin1');

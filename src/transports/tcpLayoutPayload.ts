@@ -15,11 +15,15 @@
  * value) it returns `undefined`, and the caller decodes the payload with msgpack-lite,
  * which accepts or rejects it as before.
  *
+ * A string whose bytes are those of `known` (the sending peer's id, which messages naming
+ * their sender must carry) is returned as `known` itself, without decoding a new string.
+ *
  * @example
  * readLayoutPayload(msgpack.encode([2, true]), 0); // [2, true]
  * readLayoutPayload(msgpack.encode([{ a: 1 }]), 0); // undefined: not a flat array
+ * readLayoutPayload(msgpack.encode([3, 'n1']), 0, KnownString.of('n1')); // [3, 'n1']: that very string
  */
-export function readLayoutPayload(body: Buffer, start: number): unknown[] | undefined {
+export function readLayoutPayload(body: Buffer, start: number, known?: KnownString): unknown[] | undefined {
   const end = body.length;
   if (start >= end) return undefined;
   const header = body[start];
@@ -94,10 +98,43 @@ export function readLayoutPayload(body: Buffer, start: number): unknown[] | unde
       isString = type === 0xd9 || type === 0xda || type === 0xdb;
     }
     if (at + length > end) return undefined;
-    values[i] = isString ? body.toString('utf8', at, at + length) : body.subarray(at, at + length);
+    if (!isString) values[i] = body.subarray(at, at + length);
+    else values[i] = known !== undefined && known.isAt(body, at, length) ? known.value : body.toString('utf8', at, at + length);
     at += length;
   }
   return at === end ? values : undefined;
+}
+
+/** A string expected in payloads, with its UTF-8 bytes to recognize it by (`readLayoutPayload`). */
+export class KnownString {
+  private constructor(
+    readonly value: string,
+    private readonly bytes: Buffer,
+  ) {}
+
+  static of(value: string): KnownString {
+    return new KnownString(value, Buffer.from(value, 'utf8'));
+  }
+
+  /** Whether msgpack writes it as a fixstr (at most 31 bytes), the form `writeAt` writes. */
+  get isFixstr(): boolean {
+    return this.bytes.length < 0x20;
+  }
+
+  /** Writes the string as a msgpack fixstr (`isFixstr`) at `at` in `out`; returns where it ends. */
+  writeAt(out: Buffer, at: number): number {
+    out[at] = 0xa0 | this.bytes.length;
+    out.set(this.bytes, at + 1);
+    return at + 1 + this.bytes.length;
+  }
+
+  /** Whether `body[at, at + length)` holds exactly this string's bytes. */
+  isAt(body: Buffer, at: number, length: number): boolean {
+    const bytes = this.bytes;
+    if (length !== bytes.length) return false;
+    for (let i = 0; i < length; i++) if (body[at + i] !== bytes[i]) return false;
+    return true;
+  }
 }
 
 /**
@@ -111,12 +148,14 @@ const scratch = Buffer.allocUnsafe(1 + 15 * (3 + 3 * 1024));
  * of each unsigned integer, UTF-8 strings) and returns a view of the bytes, valid until
  * the next call; or `undefined` when a value is of a kind it leaves to msgpack-lite
  * (anything but integers in [0, 2^31), booleans, null and strings of up to 1024 chars).
- * Avoids msgpack-lite's per-value dispatch for the small messages of every RPC.
+ * Avoids msgpack-lite's per-value dispatch for the small messages of every RPC. The
+ * string `known` (the sender's own id, in every message naming its sender) is copied from
+ * its bytes instead of being encoded again.
  *
  * @example
  * writeLayoutPayload([2, true]); // <Buffer 92 02 c3>, as msgpack.encode([2, true])
  */
-export function writeLayoutPayload(values: readonly unknown[]): Buffer | undefined {
+export function writeLayoutPayload(values: readonly unknown[], known?: KnownString): Buffer | undefined {
   const out = scratch;
   if (values.length > 15) return undefined;
   out[0] = 0x90 | values.length;
@@ -140,6 +179,8 @@ export function writeLayoutPayload(values: readonly unknown[]): Buffer | undefin
       out[at++] = v ? 0xc3 : 0xc2;
     } else if (v === null) {
       out[at++] = 0xc0;
+    } else if (known !== undefined && v === known.value && known.isFixstr) {
+      at = known.writeAt(out, at);
     } else if (typeof v === 'string' && v.length <= 1024) {
       const length = Buffer.byteLength(v);
       if (length < 0x20) out[at++] = 0xa0 | length;

@@ -82,14 +82,18 @@ export class Outbox<T = RaftMessage> {
   /**
    * Removes and returns the next batch: every control message, then bulk messages while
    * their payloads total less than `budgetBytes` (at least one, so a big one still goes).
+   * With `sizes`, pushes each message's payload bytes there, as given to `push`, so that
+   * an encoder need not measure them again.
    */
-  take(budgetBytes: number): T[] {
+  take(budgetBytes: number, sizes?: number[]): T[] {
     const batch: T[] = [];
     while (this.control.length > 0) batch.push(this.control.shift() as T);
     this.queuedBytes -= batch.length * CONTROL_BYTES;
+    if (sizes !== undefined) for (let i = 0; i < batch.length; i++) sizes.push(0);
     let budget = budgetBytes;
     while (this.bulk.length > 0 && budget > 0) {
       const size = this.bulkSizes.shift() as number;
+      sizes?.push(size);
       batch.push(this.bulk.shift() as T);
       this.queuedBytes -= size + CONTROL_BYTES;
       budget -= size;

@@ -22,7 +22,10 @@ export interface TcpWire<T> {
   /** The protocol name and version the hello carries. */
   readonly protocol: string;
   readonly version: number;
-  /** Bytes an item carries beyond a few numbers and ids (entries, snapshot data): > 0 puts it in the outbox's bulk lane. */
+  /**
+   * Bytes an item carries beyond a few numbers and ids (entries, snapshot data): > 0 puts
+   * it in the outbox's bulk lane. For an AppendEntries, the size of its entries block.
+   */
   payloadBytes(item: T): number;
   encoder(self: NodeId, peer: NodeId): WireEncoder<T>;
   decoder(peer: NodeId, self: NodeId): WireDecoder;
@@ -30,8 +33,12 @@ export interface TcpWire<T> {
 
 /** Lays out a peer's items as frames. */
 export interface WireEncoder<T> {
-  /** Adds `items` to `batch` as frames of at most `maxFrameBytes`; an item that cannot fit one is left out and its size passed to `tooLarge`. */
-  encode(items: readonly T[], batch: FrameBatch, maxFrameBytes: number, tooLarge: (size: number) => void): void;
+  /**
+   * Adds `items` to `batch` as frames of at most `maxFrameBytes`; an item that cannot fit
+   * one is left out and its size passed to `tooLarge`. `sizes`, if given, holds each item's
+   * `payloadBytes`, so that entries blocks are not measured again.
+   */
+  encode(items: readonly T[], batch: FrameBatch, maxFrameBytes: number, tooLarge: (size: number) => void, sizes?: readonly number[]): void;
 }
 
 /** Reads a peer's frames. */
@@ -51,10 +58,10 @@ export const NODE_WIRE: TcpWire<RaftMessage> = {
   encoder(self, peer) {
     const envelopes = new EnvelopeEncoder(self, peer);
     return {
-      encode(items, batch, maxFrameBytes, tooLarge) {
-        for (const message of items) {
-          const { head, tail } = envelopes.encode(message);
-          const size = head.length + (tail === undefined ? 0 : tail.length);
+      encode(items, batch, maxFrameBytes, tooLarge, sizes) {
+        for (let i = 0; i < items.length; i++) {
+          const { head, tail } = envelopes.encode(items[i], sizes?.[i]);
+          const size = head.length + (tail === undefined ? 0 : tail.byteLength);
           if (size > maxFrameBytes) tooLarge(size);
           else batch.add(head, tail);
         }

@@ -75,6 +75,50 @@ describe('entries decoded lazily from a block (BlockEntry)', () => {
     expect(ENTRY_HEADER_BYTES).toBe(21);
   });
 
+  it('are checked where an AppendEntries puts them as the block is read, by the rules of validateMessage (seeded)', () => {
+    const message = { type: 'AppendEntries', leaderId: 'a', leaderCommit: 0, seq: 0 };
+    // Places and entries: each pair both decoders must judge alike.
+    const cases: { prevLogIndex: number; prevLogTerm: number; term: number; entries: Entry[] }[] = [];
+    const random = seededRandom(21);
+    for (let round = 0; round < 200; round++) {
+      const entries = randomEntries(100 + round, randomInt(random, 1, 50), randomInt(random, 1, 6));
+      if (random() < 0.3) entries[randomInt(random, 0, entries.length - 1)] = { ...entries[0], index: randomInt(random, 0, 60) }; // a gap or a repeat
+      const last = entries[entries.length - 1].term;
+      cases.push({
+        prevLogIndex: Math.max(0, entries[0].index - 1 + (random() < 0.2 ? randomInt(random, -1, 1) : 0)),
+        prevLogTerm: randomInt(random, 0, entries[0].term + 1), // sometimes newer than the first entry
+        term: last + randomInt(random, -1, 2), // sometimes older than the last entry
+        entries,
+      });
+    }
+    let refused = 0;
+    for (const place of cases) {
+      const literal = (() => {
+        try {
+          validateMessage({ ...message, ...place });
+          return 'ok';
+        } catch (e) {
+          return (e as Error).message;
+        }
+      })();
+      const decoded = (() => {
+        try {
+          decodeEntries(encodeEntries(place.entries), { lazy: true, after: place });
+          return 'ok';
+        } catch (e) {
+          expect(e).toBeInstanceOf(InvalidMessageError);
+          return (e as Error).message;
+        }
+      })();
+      expect(decoded).toBe(literal);
+      if (literal !== 'ok') refused++;
+    }
+    expect(refused).toBeGreaterThan(50); // both kinds of case were tried
+    expect(refused).toBeLessThan(190);
+    const beyond = encodeEntries([{ index: 2 ** 53 - 1, term: 1, kind: EntryKind.Command, data: new Uint8Array(0) }, { index: 2 ** 53, term: 1, kind: EntryKind.Command, data: new Uint8Array(0) }]);
+    expect(() => decodeEntries(beyond, { after: { prevLogIndex: 2 ** 53 - 2, prevLogTerm: 1, term: 1 } })).toThrow(/beyond 2\^53/);
+  });
+
   it('pass AppendEntries validation like entry literals, which must still carry bytes', () => {
     const entries = randomEntries(11, 5, 4).map((e) => ({ ...e, term: 2 }));
     const message = { type: 'AppendEntries', term: 2, leaderId: 'a', prevLogIndex: 4, prevLogTerm: 1, leaderCommit: 0, seq: 0 };

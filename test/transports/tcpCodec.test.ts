@@ -2,8 +2,10 @@ import * as msgpack from 'msgpack-lite';
 import { InvalidMessageError } from '../../src/errors';
 import type { AppendEntries, RaftMessage } from '../../src/messages/types';
 import { entriesBlock } from '../../src/messages/entryBlocks';
+import { encodedSize, encodeEntries } from '../../src/messages/entryCodec';
 import { decodeEnvelope, encodeEnvelope, EnvelopeEncoder } from '../../src/transports/tcpCodec';
-import { writeLayoutPayload } from '../../src/transports/tcpLayoutPayload';
+import { FrameBatch } from '../../src/transports/tcpFrames';
+import { KnownString, readLayoutPayload, writeLayoutPayload } from '../../src/transports/tcpLayoutPayload';
 import { authProof, certificateNames, proofMatches } from '../../src/transports/tcpHandshake';
 import { sampleMessages, testEntries } from './conformance';
 
@@ -33,6 +35,54 @@ describe('tcpCodec', () => {
     expect(decoded.entries.map((e) => Buffer.from(e.data))).toEqual(entries.map((e) => Buffer.from(e.data)));
   });
 
+  it('lays out a block not yet encoded straight into the socket write, and remembers it there for the next follower', () => {
+    const entries = testEntries(0, 2, 64).map((e) => ({ ...e, data: e.data.subarray(0, 100) }));
+    const message: AppendEntries = {
+      type: 'AppendEntries', term: 2, leaderId: 'a', prevLogIndex: 0, prevLogTerm: 0, entries, leaderCommit: 0, seq: 1,
+    };
+    const { head, tail } = new EnvelopeEncoder('a', 'b').encode(message);
+    expect(tail).toEqual({ entries, byteLength: encodedSize(entries) }); // not encoded on its own
+    const batch = new FrameBatch();
+    batch.add(head, tail);
+    const written = batch.toBuffers();
+    expect(written).toHaveLength(1);
+    const block = entriesBlock(entries.slice()); // the next follower's list of the same entries
+    expect(block.buffer === written[0].buffer).toBe(true); // a view into the write: encoded once
+    expect(block).toEqual(encodeEntries(entries));
+    expect(new EnvelopeEncoder('a', 'c').encode({ ...message, entries: entries.slice() }).tail).toBe(block);
+    const decoded = decodeEnvelope(written[0].subarray(4), 'a', 'b').message as AppendEntries;
+    expect(decoded.entries.map((e) => [e.index, e.term, e.kind, Buffer.from(e.data)])).toEqual(entries.map((e) => [e.index, e.term, e.kind, Buffer.from(e.data)]));
+  });
+
+  it('takes the block size the sender measured, and refuses to lay out a block of another size', () => {
+    const entries = testEntries(0, 2, 8).map((e) => ({ ...e, data: e.data.subarray(0, 50) }));
+    const message: AppendEntries = {
+      type: 'AppendEntries', term: 2, leaderId: 'a', prevLogIndex: 0, prevLogTerm: 0, entries, leaderCommit: 0, seq: 1,
+    };
+    const right = new FrameBatch();
+    const encoded = new EnvelopeEncoder('a', 'b').encode(message, encodedSize(entries));
+    right.add(encoded.head, encoded.tail);
+    expect(decodeEnvelope(right.toBuffer().subarray(4), 'a', 'b').message).toMatchObject({ prevLogIndex: 0, seq: 1 });
+    const wrong = new FrameBatch();
+    const misjudged = new EnvelopeEncoder('a', 'b').encode({ ...message, entries: entries.map((e) => ({ ...e })) }, encodedSize(entries) + 1); // not cached
+    wrong.add(misjudged.head, misjudged.tail);
+    expect(() => wrong.toBuffer()).toThrow(/laid out where/);
+  });
+
+  it('encodes a large block not yet encoded on its own, written uncopied and remembered', () => {
+    const entries = testEntries(0, 2, 4); // 100 KB in all
+    const message: AppendEntries = {
+      type: 'AppendEntries', term: 2, leaderId: 'a', prevLogIndex: 0, prevLogTerm: 0, entries, leaderCommit: 0, seq: 1,
+    };
+    const batch = new FrameBatch();
+    const { head, tail } = new EnvelopeEncoder('a', 'b').encode(message);
+    batch.add(head, tail);
+    const written = batch.toBuffers();
+    expect(written).toHaveLength(2); // prefix + head, then the block as it is
+    expect(written[1]).toEqual(encodeEntries(entries));
+    expect(written[1].buffer === entriesBlock(entries.slice()).buffer).toBe(true);
+  });
+
   it('receives the entries block without copying it, and remembers it for the decoded entries', () => {
     const entries = testEntries(0, 2, 8);
     const message: AppendEntries = {
@@ -56,6 +106,20 @@ describe('tcpCodec', () => {
     // A term beyond 2^31 still travels (msgpack-lite writes it as float64).
     const big = { type: 'RequestVoteResponse' as const, term: 2 ** 40, voteGranted: true };
     expect(roundTrip(big).message).toEqual(big);
+  });
+
+  it('reads and writes a node\'s own id from its bytes, and any other string as it is', () => {
+    const known = KnownString.of('né1');
+    for (const text of ['né1', 'ne1', 'né2', 'né', 'né12', '', 'x'.repeat(40)]) {
+      expect(readLayoutPayload(msgpack.encode([3, text, true]), 0, known)).toEqual([3, text, true]);
+    }
+    for (const text of ['né1', 'ne1', 'né', 'x'.repeat(40)]) {
+      expect(writeLayoutPayload([3, text, true], known)).toEqual(msgpack.encode([3, text, true])); // the same bytes, from the known one's or not
+    }
+    const long = KnownString.of('é'.repeat(20)); // 40 bytes: not a fixstr
+    expect(writeLayoutPayload(['é'.repeat(20)], long)).toEqual(msgpack.encode(['é'.repeat(20)]));
+    expect(known.isAt(Buffer.from('xxné1'), 2, 4)).toBe(true);
+    expect(known.isAt(Buffer.from('xxné1'), 2, 3)).toBe(false);
   });
 
   it('decodes a payload in encodings its own encoder does not write', () => {

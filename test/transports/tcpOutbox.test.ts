@@ -19,7 +19,9 @@ describe('Outbox', () => {
     outbox.push(control(4), 0);
     expect(outbox.take(150_000).map((m) => m.term)).toEqual([4, 1, 2]);
     outbox.push(control(5), 0);
-    expect(outbox.take(1).map((m) => m.term)).toEqual([5, 3]);
+    const sizes: number[] = [];
+    expect(outbox.take(1, sizes).map((m) => m.term)).toEqual([5, 3]);
+    expect(sizes).toEqual([0, 100_000]); // each message's payload bytes, as pushed, for the encoder
     expect(outbox.size).toBe(0);
     expect(outbox.bytes).toBe(0);
   });

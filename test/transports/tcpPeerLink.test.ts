@@ -1,0 +1,89 @@
+import { VirtualTimeScheduler } from 'rxjs';
+import type { RaftMessage } from '../../src/messages/types';
+import type { Connection } from '../../src/transports/tcpConnection';
+import { LinkHost, PeerLink } from '../../src/transports/tcpPeerLink';
+import { NODE_WIRE } from '../../src/transports/tcpWire';
+
+const vote = (term: number): RaftMessage => ({ type: 'RequestVoteResponse', term, voteGranted: true });
+
+/** A ready connection that records the bytes written to it. */
+function connection(direction: 'dial' | 'accept'): Connection & { written: number } {
+  const fake = {
+    direction,
+    writable: true,
+    written: 0,
+    write(frames: Buffer | readonly Buffer[]) {
+      for (const buffer of Buffer.isBuffer(frames) ? [frames] : frames) fake.written += buffer.length;
+      return true;
+    },
+    close: () => undefined,
+    setFrameLimit: () => undefined,
+  };
+  return fake as unknown as Connection & { written: number };
+}
+
+/** Turns and timers run on virtual time: `time.flush()` ends the turn. */
+const time = new VirtualTimeScheduler();
+
+/** A link from `self` to `peer` whose dial hands out `dialed`. */
+function link(self: string, peer: string, dialed: Connection): PeerLink<RaftMessage> {
+  const host: LinkHost<RaftMessage> = {
+    wire: NODE_WIRE,
+    selfId: self,
+    scheduler: time,
+    turnScheduler: time,
+    random: () => 0.5,
+    reconnectDelay: { min: 10, max: 100 },
+    maxFrameBytes: 1 << 20,
+    writeBatchBytes: 256 << 10,
+    queueLimits: { maxMessages: 100, maxBytes: 1 << 20 },
+    dial: () => dialed,
+    report: (error) => {
+      throw error;
+    },
+  };
+  return new PeerLink(peer, { host: '127.0.0.1', port: 1 }, host);
+}
+
+describe('PeerLink', () => {
+  it('sends both ways on one connection when each node dialed the other: the one the smaller id dialed', () => {
+    // a and b dialed each other at once: a's outbound is b's inbound, and the other way round.
+    const aToB = { atA: connection('dial'), atB: connection('accept') };
+    const bToA = { atB: connection('dial'), atA: connection('accept') };
+    const a = link('a', 'b', aToB.atA);
+    const b = link('b', 'a', bToA.atB);
+    a.send(vote(1)); // dials
+    b.send(vote(1)); // dials
+    for (const [l, outbound, inbound] of [[a, aToB.atA, bToA.atA], [b, bToA.atB, aToB.atB]] as const) {
+      l.connectionReady(inbound);
+      l.connectionReady(outbound);
+    }
+    time.flush();
+    for (const c of [aToB.atA, aToB.atB, bToA.atA, bToA.atB]) c.written = 0;
+    a.send(vote(2));
+    b.send(vote(2));
+    time.flush();
+    expect(aToB.atA.written).toBeGreaterThan(0); // a writes on the connection it dialed ...
+    expect(aToB.atB.written).toBeGreaterThan(0); // ... and so does b: the same TCP connection
+    expect(bToA.atA.written + bToA.atB.written).toBe(0); // b's dial stays a spare
+  });
+
+  it('falls back to the other connection when the shared one closes', () => {
+    const outbound = connection('dial');
+    const inbound = connection('accept');
+    const b = link('b', 'a', outbound);
+    b.send(vote(1));
+    b.connectionReady(outbound);
+    b.connectionReady(inbound);
+    time.flush();
+    outbound.written = 0;
+    inbound.written = 0;
+    b.send(vote(2));
+    time.flush();
+    expect([outbound.written, inbound.written].map((n) => n > 0)).toEqual([false, true]); // a < b: a's dial
+    b.connectionClosed(inbound);
+    b.send(vote(3));
+    time.flush();
+    expect(outbound.written).toBeGreaterThan(0);
+  });
+});
