@@ -9,16 +9,18 @@
  *
  *     node -r ts-node/register/transpile-only bench/groupMemoryKv.ts [groups=1000] [--idle <s>=20] [--snapshot [dir]]
  *
- * With `--snapshot` (into `dir`, kept, if given) it writes a heap snapshot of host h1 at the end of each run and prints
- * what the N-group heap holds more, per group, by constructor and by the line that made
- * each closure (bench/heapSnapshotDiff.ts). A snapshot of 1,000 groups is large: 200
- * groups tell the same.
+ * With `--snapshot` (into `dir`, kept, if given) it writes a heap snapshot of host h1 at
+ * the end of each run and prints what the N-group heap holds more, per group, by
+ * constructor, by the line and the file that made each closure, and by owner
+ * (bench/heapSnapshotDiff.ts). A snapshot of 1,000 groups is large: 300 groups tell
+ * the same.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { REPO_ROOT } from '../examples/kv/processes';
 import { GroupsCluster } from './clusterGroups';
-import { compareHeapSnapshots } from './heapSnapshotDiff';
+import { compareHeapSnapshots, compareOwners } from './heapSnapshotDiff';
 import type { HostMemory } from './shardedNode';
 
 const HOSTS = ['h1', 'h2', 'h3'];
@@ -56,6 +58,20 @@ function parts(m: HostMemory): Record<string, number> {
   return out;
 }
 
+/** The classes an object's bytes are counted for (`bytesByOwner`): this repository's, and RxJS's subscribers and subjects. */
+function ownerClasses(): Set<string> {
+  const names = new Set(['SafeSubscriber', 'OperatorSubscriber', 'Subscriber', 'Subject', 'Observable', 'Subscription', 'Map', 'Set', 'Promise']);
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, e.name);
+      if (e.isDirectory()) walk(file);
+      else if (file.endsWith('.ts')) for (const m of fs.readFileSync(file, 'utf8').matchAll(/^(?:export )?(?:abstract )?class (\w+)/gm)) names.add(m[1]);
+    }
+  };
+  for (const dir of ['src', 'examples', 'bench']) walk(path.join(REPO_ROOT, dir));
+  return names;
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const groups = Number(args.find((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--idle') ?? 1000);
@@ -74,7 +90,10 @@ async function main(): Promise<void> {
     console.log(`\nper group over the 1-group run, KiB (hosts ${HOSTS.join(' / ')}), ${groups} groups, idle ${idleMs / 1000} s:`);
     const [a, b] = [one.map(parts), many.map(parts)];
     for (const key of Object.keys(b[0])) console.log(`${key.padEnd(34)} ${HOSTS.map((_, i) => kib(a[i][key] ?? 0, b[i][key])).join(' ')}`);
-    if (dir) compareHeapSnapshots(snapshot(1)!, snapshot(groups)!, groups - 1);
+    if (dir) {
+      compareHeapSnapshots(snapshot(1)!, snapshot(groups)!, groups - 1);
+      compareOwners(snapshot(1)!, snapshot(groups)!, groups - 1, ownerClasses());
+    }
   } finally {
     if (dir && !keep) fs.rmSync(dir, { recursive: true, force: true });
   }
