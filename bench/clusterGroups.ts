@@ -113,6 +113,10 @@ export interface GroupsHostResult {
   readonly rssMb: number;
   /** V8 heap in use at the end of the level (after a full GC), MB. */
   readonly heapMb: number;
+  /** V8 heap committed (in use, free pages, semi-spaces), and memory outside it (of which ArrayBuffers), at the same moment, MB. */
+  readonly heapTotalMb: number;
+  readonly externalMb: number;
+  readonly arrayBuffersMb: number;
 }
 
 /** One group count at one load level. */
@@ -180,6 +184,11 @@ export function groupsReport(phase: GroupsPhaseResult): string[] {
       `idle, ${many} groups: CPU % per host ${all.hosts.map((h) => fmt(h.cpuPercent, 1)).join(' / ')}; memory per group ${perGroupKiB((h) => h.rssMb).map((k) => fmt(k)).join(' / ')} KiB RSS, ` +
         `${perGroupKiB((h) => h.heapMb).map((k) => fmt(k)).join(' / ')} KiB heap (over the 1-group run)`,
     );
+    const kib = (mb: (h: GroupsHostResult) => number) => perGroupKiB(mb).map((k) => fmt(k, 1)).join(' / ');
+    out.push(
+      `idle, ${many} groups, the rest of RSS per group: heap committed but free ${kib((h) => h.heapTotalMb - h.heapMb)} KiB; outside the heap ${kib((h) => h.externalMb)} KiB ` +
+        `(ArrayBuffers ${kib((h) => h.arrayBuffersMb)}); code, malloc and stacks ${kib((h) => h.rssMb - h.heapTotalMb - h.externalMb)} KiB`,
+    );
     const rates = (h: GroupsHostResult) => `${fmt(h.groupMessagesPerSec)} + ${fmt(h.livenessMessagesPerSec)}`;
     out.push(`idle messages received per second per host (group + host liveness): 1 group ${one.hosts.map(rates).join(' / ')}; ${many} groups ${all.hosts.map(rates).join(' / ')}`);
   }
@@ -198,7 +207,7 @@ export function groupsReport(phase: GroupsPhaseResult): string[] {
 }
 
 /** Three sharded KV processes with `groups` groups each, in a temp directory removed at the end (also on exit). */
-class GroupsCluster {
+export class GroupsCluster {
   private readonly children = new Map<string, KvChild>();
   private readonly args = new Map<string, string[]>();
   private readonly secret = crypto.randomBytes(16).toString('hex');
@@ -297,6 +306,11 @@ class GroupsCluster {
     return result;
   }
 
+  /** Calls `command` on every host process, in `IDS` order (see bench/shardedNode.ts). */
+  callAll<T>(command: string, args?: (id: string) => unknown, timeoutMs = 60_000): Promise<T[]> {
+    return Promise.all(IDS.map((id) => this.children.get(id)!.call<T>(command, args?.(id), timeoutMs)));
+  }
+
   /** Which groups each host leads now. */
   async leads(): Promise<Map<string, number[]>> {
     return new Map(await Promise.all(IDS.map(async (id) => [id, await this.children.get(id)!.call<number[]>('leads', undefined, 10_000)] as const)));
@@ -355,6 +369,9 @@ class GroupsCluster {
       livenessMessagesPerSec: delta(id, 'livenessMessages'),
       rssMb: (after.get(id)?.rssBytes ?? NaN) / 2 ** 20,
       heapMb: (after.get(id)?.heapBytes ?? NaN) / 2 ** 20,
+      heapTotalMb: (after.get(id)?.heapTotalBytes ?? NaN) / 2 ** 20,
+      externalMb: (after.get(id)?.externalBytes ?? NaN) / 2 ** 20,
+      arrayBuffersMb: (after.get(id)?.arrayBuffersBytes ?? NaN) / 2 ** 20,
     }));
     const errors: Record<string, number> = {};
     for (const l of loads) for (const [k, v] of Object.entries(l?.errors ?? {})) errors[k] = (errors[k] ?? 0) + v;

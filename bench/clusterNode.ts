@@ -45,6 +45,12 @@ export interface NodeCounters {
   readonly rssBytes?: number;
   /** V8 heap in use now, bytes (after a full GC where the process can force one). */
   readonly heapBytes?: number;
+  /** V8 heap committed now (used, free pages and the young generation's semi-spaces), bytes. */
+  readonly heapTotalBytes?: number;
+  /** Memory of JavaScript objects held outside the V8 heap (ArrayBuffers, Buffers, native bindings), bytes. */
+  readonly externalBytes?: number;
+  /** Of `externalBytes`, ArrayBuffers' and Buffers' backing stores, bytes. */
+  readonly arrayBuffersBytes?: number;
   /** Time the event loop was busy (not waiting for I/O) so far, µs (`eventLoopUtilization().active`). */
   readonly loopBusyMicros?: number;
   /** Time in garbage-collection pauses so far, µs (the durations of `gc` performance entries). */

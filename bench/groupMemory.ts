@@ -20,6 +20,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
+import { compareHeapSnapshots } from './heapSnapshotDiff';
 import { createRaftHost, RaftHost } from '../src/host/raftHost';
 import { seededRandom } from '../src/random';
 import { MemoryStorage } from '../src/storage/memoryStorage';
@@ -56,65 +57,6 @@ async function measure(groups: number, snapshotTo: string | null): Promise<{ per
   return { perReplicaKiB, led };
 }
 
-interface Tally {
-  readonly count: number;
-  readonly bytes: number;
-}
-
-/** Objects of a heap snapshot by kind and name, and closures by the script line that made them. */
-function tally(file: string): Map<string, Tally> {
-  const snap = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const { node_fields: nf, node_types: [types], edge_fields: ef, edge_types: [edgeTypes] } = snap.snapshot.meta;
-  const [N, E] = [nf.length, ef.length];
-  const [TYPE, NAME, SIZE, EDGES] = ['type', 'name', 'self_size', 'edge_count'].map((f) => nf.indexOf(f));
-  const nodes: number[] = snap.nodes;
-  const edges: number[] = snap.edges;
-  const strings: string[] = snap.strings;
-  const location = new Map<number, string>();
-  for (let i = 0; i < snap.locations.length; i += 4) location.set(snap.locations[i] / N, `${snap.locations[i + 2] + 1}`);
-  const out = new Map<string, Tally>();
-  const add = (key: string, bytes: number) => {
-    const t = out.get(key) ?? { count: 0, bytes: 0 };
-    out.set(key, { count: t.count + 1, bytes: t.bytes + bytes });
-  };
-  const count = nodes.length / N;
-  const firstEdge = new Uint32Array(count + 1);
-  for (let i = 0; i < count; i++) firstEdge[i + 1] = firstEdge[i] + nodes[i * N + EDGES] * E;
-  /** The edge named `name` of node `i`, as the index of the node it leads to, or -1. */
-  const edge = (i: number, name: string): number => {
-    for (let e = firstEdge[i]; e < firstEdge[i + 1]; e += E) if (edgeTypes[edges[e]] === 'internal' && strings[edges[e + 1]] === name) return edges[e + 2] / N;
-    return -1;
-  };
-  /** The file a closure's code comes from (its shared info's script), without the checkout's path. */
-  const scriptOf = (closure: number): string => {
-    const shared = edge(closure, 'shared');
-    const script = shared < 0 ? -1 : edge(shared, 'script_or_debug_info');
-    return script < 0 ? '?' : strings[nodes[script * N + NAME]].replace(/.*\/(node_modules|rxraft[^/]*|wt-[^/]*)\//, '');
-  };
-  for (let i = 0; i < count; i++) {
-    const type = types[nodes[i * N + TYPE]];
-    const name = type === 'object' || type === 'closure' || type === 'array' ? strings[nodes[i * N + NAME]].slice(0, 50) : '';
-    add(`${type} ${name}`, nodes[i * N + SIZE]);
-    if (type === 'closure') add(`  closure made at ${scriptOf(i)}:${location.get(i) ?? '?'}`, nodes[i * N + SIZE]);
-  }
-  return out;
-}
-
-function compare(one: string, many: string, replicas: number): void {
-  const [a, b] = [tally(one), tally(many)];
-  const rows = [...b].map(([key, t]) => ({ key, count: (t.count - (a.get(key)?.count ?? 0)) / replicas, bytes: (t.bytes - (a.get(key)?.bytes ?? 0)) / replicas }));
-  const top = (filter: (key: string) => boolean) =>
-    rows
-      .filter((r) => filter(r.key) && r.bytes > 20)
-      .sort((x, y) => y.bytes - x.bytes)
-      .slice(0, 25)
-      .map((r) => `${r.bytes.toFixed(0).padStart(7)} B ${r.count.toFixed(2).padStart(7)}  ${r.key.trim()}`);
-  console.log(`per group replica, ${replicas} replicas more (bytes, count, kind):`);
-  console.log(top((k) => !k.startsWith('  ')).join('\n'));
-  console.log('closures by where they are made:');
-  console.log(top((k) => k.startsWith('  ')).join('\n'));
-}
-
 async function main(): Promise<void> {
   const groups = Number(process.argv[2] ?? 200);
   const child = process.env.GROUP_MEMORY_CHILD;
@@ -136,7 +78,7 @@ async function main(): Promise<void> {
       console.log(`${n} group(s): ${out.trim()}`);
       return file;
     };
-    compare(run(1), run(groups), (groups - 1) * HOSTS.length);
+    compareHeapSnapshots(run(1), run(groups), (groups - 1) * HOSTS.length);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

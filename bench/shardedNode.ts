@@ -13,10 +13,14 @@
  *   and when its replica here last became a candidate (a real election round; up to
  *   `CANDIDACIES_KEPT` times), for the failover measurement and its trace;
  * - `profile`: `{ start: true }` starts a V8 CPU profile of this process (inspector),
- *   `{ stop: <file> }` writes it there (the failover rounds profile the survivors).
+ *   `{ stop: <file> }` writes it there (the failover rounds profile the survivors);
+ * - `memory`: after a full GC, `process.memoryUsage()` and the V8 heap by space
+ *   (bench/groupMemoryKv.ts);
+ * - `heapSnapshot`: `{ file }` writes a heap snapshot of this process there (`{ file: null }`: none).
  */
 import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
+import * as v8 from 'node:v8';
 import { encodeCommand, Op } from '../examples/kv/commands';
 import { runShardedKvMain } from '../examples/sharded/main';
 import type { ShardedKvServer } from '../examples/sharded/server';
@@ -70,6 +74,12 @@ function profiler(): (args: unknown) => Promise<unknown> {
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
+/** The process's memory after a full GC (`memory`): `process.memoryUsage()` and the V8 heap by space. */
+export interface HostMemory {
+  readonly usage: NodeJS.MemoryUsage;
+  readonly spaces: v8.HeapSpaceInfo[];
+}
+
 /** What the parent asks a host to load: one closed-loop proposer per entry, into that shard. */
 export interface GroupLoadArgs {
   readonly groups: readonly number[];
@@ -97,6 +107,14 @@ void runShardedKvMain(process.argv.slice(2), (server) => {
     leaders: async () => leaders(),
     profile: profiler(),
     load: (args) => load(server, args as GroupLoadArgs),
+    memory: async (): Promise<HostMemory> => {
+      gc?.();
+      return { usage: process.memoryUsage(), spaces: v8.getHeapSpaceStatistics() };
+    },
+    heapSnapshot: async (args) => {
+      const file = (args as { file: string | null }).file;
+      return file ? v8.writeHeapSnapshot(file) : null;
+    },
     counters: async (): Promise<NodeCounters> => {
       const cpu = process.cpuUsage();
       const framesSent = Object.values(server.transport.stats().peers).reduce((n, p) => n + p.framesSent, 0);
@@ -104,7 +122,7 @@ void runShardedKvMain(process.argv.slice(2), (server) => {
       const memory = process.memoryUsage();
       return {
         ...{ cpuMicros: cpu.user + cpu.system, fsyncs: server.fsyncs(), framesSent, groupMessages: received.group, livenessMessages: received.liveness },
-        ...{ sysMicros: cpu.system, rssBytes: memory.rss, heapBytes: memory.heapUsed },
+        ...{ sysMicros: cpu.system, rssBytes: memory.rss, heapBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal, externalBytes: memory.external, arrayBuffersBytes: memory.arrayBuffers },
       };
     },
   };

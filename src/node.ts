@@ -1,4 +1,4 @@
-import { EMPTY, Observable, Subject, Subscription } from 'rxjs';
+import { EMPTY, Observable, Subscription } from 'rxjs';
 import type { FollowerProgress, LeaderInfo, Membership, NodeStatus, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 import type { RaftEvent } from './core/events';
 import type { RaftState, RoleName } from './core/state';
@@ -65,7 +65,7 @@ class Node implements RaftNode, HasTestHooks {
   /** Every option, defaulted and checked once; the only place the node reads them. */
   private readonly options: ResolvedOptions;
   private readonly published: StatePublisher;
-  private readonly errors = new Subject<Error>();
+  private readonly errors = new Broadcast<Error>();
   private readonly committed = new Broadcast<CommittedEntry>();
   readonly committed$: Observable<CommittedEntry> = this.committed.asObservable();
   readonly errors$: Observable<Error> = this.errors.asObservable();

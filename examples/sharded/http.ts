@@ -56,7 +56,7 @@ const NO_MEMBERSHIP: MembershipOps = {
  * http.createServer(shardedHttpHandler({ id: 'h1', shards, metrics, maxBodyBytes: 1 << 20, httpAddressOf }));
  */
 export function shardedHttpHandler(deps: ShardedHttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const handlers = deps.shards.map((shard) =>
+  const handlerOf = (shard: ShardView) =>
     kvHttpHandler({
       node: shard.node,
       kv: shard.kv,
@@ -70,8 +70,10 @@ export function shardedHttpHandler(deps: ShardedHttpDeps): (req: IncomingMessage
       },
       status: () => shardBody(shard, deps.httpAddressOf),
       members: () => ({}),
-    }),
-  );
+    });
+  // Each shard's KV routes are made at its first request: a KV handler is a dozen closures
+  // and route objects (about 2 KiB), and most shards of a host with thousands sit idle.
+  const handlers: ((req: IncomingMessage, res: ServerResponse) => void)[] = new Array(deps.shards.length);
   const own: Readonly<Record<string, (() => unknown) | undefined>> = {
     '/shards': () => ({ shards: deps.shards.map((s) => shardBody(s, deps.httpAddressOf)) }),
     '/status': () => ({ id: deps.id, shards: deps.shards.length, leading: deps.shards.filter((s) => s.leader()?.self).length }),
@@ -87,7 +89,7 @@ export function shardedHttpHandler(deps: ShardedHttpDeps): (req: IncomingMessage
       if (leader) res.setHeader('X-Raft-Group-Leader', leader.id);
       const leaderHttp = leader ? deps.httpAddressOf(leader.id) : undefined;
       if (leaderHttp) res.setHeader('X-Raft-Group-Leader-Http', leaderHttp);
-      handlers[shard.index](req, res);
+      (handlers[shard.index] ??= handlerOf(shard))(req, res);
       return;
     }
     if (pathname === '/metrics' && req.method === 'GET') {

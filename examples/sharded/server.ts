@@ -149,7 +149,8 @@ async function startShard(host: RaftHost, index: number, hosts: string[], config
   const shard = { index, id: shardId(index), node, kv, leader: () => leader, status: null as NodeStatus | null };
   subscriptions.add(node.committed$.subscribe((entry) => kv.apply(entry)));
   subscriptions.add(node.leader$.subscribe((l) => (leader = l)));
-  subscriptions.add(node.status$.subscribe((s) => (shard.status = s)));
+  // The metrics' node gauges show shard 0's status (`statusOf`): only its status is followed.
+  if (index === 0) subscriptions.add(node.status$.subscribe((s) => (shard.status = s)));
   return shard;
 }
 

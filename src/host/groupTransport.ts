@@ -1,5 +1,6 @@
-import { EMPTY, Observable, Subject } from 'rxjs';
+import { EMPTY, Observable } from 'rxjs';
 import type { GroupId } from '../messages/groupId';
+import { Broadcast } from '../operators/broadcast';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import type { HostTransport } from '../transports/hostTransport';
 import type { Transport } from '../transports/transport';
@@ -18,7 +19,8 @@ import type { Transport } from '../transports/transport';
  * createRaftNode({ id: 'h1', peers: ['h1', 'h2', 'h3'], transport: view, storage });
  */
 export class GroupTransport implements Transport {
-  private readonly inbound = new Subject<Envelope>();
+  /** A `Broadcast`, not a `Subject`: no observer list and subscription object of a subject's per group (a host runs thousands). */
+  private readonly inbound = new Broadcast<Envelope>();
   readonly inbound$: Observable<Envelope> = this.inbound.asObservable();
   readonly errors$: Observable<Error> = EMPTY;
   /** The shared transport's: a connection lost to a peer host may have carried this group's messages too. */

@@ -1,4 +1,4 @@
-import { map, Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
+import { Observable, SchedulerLike, Subject, Subscriber, Subscription } from 'rxjs';
 import type { HostAlive, HostAliveEnvelope, HostWakeup } from '../messages/liveness';
 import type { NodeId } from '../messages/types';
 import { TooManyPeerHostsError } from './hostErrors';
@@ -73,6 +73,13 @@ interface Peer {
 export class HostLiveness {
   private readonly wakes = new Subject<HostWakeup>();
   readonly wakeups$: Observable<HostWakeup> = this.wakes.asObservable();
+  /**
+   * The subscribers of `wakeupsOf`, with their group: one entry per group, where a
+   * `map` over `wakeups$` cost each group an operator subscriber, its closures and a
+   * subscription to the subject.
+   */
+  private readonly groupWakeups = new Map<Subscriber<HostWakeup>, string>();
+  private stopped = false;
   private readonly peers = new Map<NodeId, Peer>();
   /** Send times of the pings still worth an answer, by seq (bounded: older than `timeout` are dropped). */
   private readonly sentAt = new Map<number, number>();
@@ -90,7 +97,11 @@ export class HostLiveness {
 
   /** The wake-ups handed to one group: `wakeups$`, naming the group (its voters' failover order is drawn from it). */
   wakeupsOf(group: string): Observable<HostWakeup> {
-    return this.wakeups$.pipe(map((w) => ({ ...w, group })));
+    return new Observable<HostWakeup>((subscriber) => {
+      if (this.stopped) return subscriber.complete();
+      this.groupWakeups.set(subscriber, group);
+      return () => this.groupWakeups.delete(subscriber);
+    });
   }
 
   /** Starts watching these hosts (this host's own id is skipped). */
@@ -106,7 +117,11 @@ export class HostLiveness {
   /** Stops pinging and answering. */
   stop(): void {
     this.subscription.unsubscribe();
+    this.stopped = true;
     this.wakes.complete();
+    const groups = [...this.groupWakeups.keys()];
+    this.groupWakeups.clear();
+    for (const subscriber of groups) subscriber.complete();
   }
 
   private tick(): void {
@@ -128,6 +143,8 @@ export class HostLiveness {
     const silent: NodeId[] = [];
     for (const [host, peer] of this.peers) if (!peer.alive) silent.push(host);
     this.wakes.next({ hosts, silent });
+    // Those subscribed now, in the order they subscribed (as a subject's observers).
+    for (const [subscriber, group] of [...this.groupWakeups]) subscriber.next({ hosts, silent, group });
   }
 
   private receive(from: NodeId, m: HostAlive): void {

@@ -1,7 +1,14 @@
 import { Observable, Subscriber, TeardownLogic } from 'rxjs';
 
 /** The subscribers of a broadcast nobody has joined: shared, never changed. */
-const NOBODY: readonly Subscriber<never>[] = Object.freeze([]);
+const NOBODY: readonly BroadcastListener<never>[] = Object.freeze([]);
+
+/** What a broadcast pushes to: each subscriber, or a listener added with `listen`. */
+export interface BroadcastListener<T> {
+  next(value: T): void;
+  error(error: unknown): void;
+  complete(): void;
+}
 
 /**
  * A hot stream the runtime pushes into, for its busiest fan-outs (committed entries,
@@ -26,7 +33,7 @@ const NOBODY: readonly Subscriber<never>[] = Object.freeze([]);
  * committed.complete();
  */
 export class Broadcast<T> extends Observable<T> {
-  private subscribers: readonly Subscriber<T>[] = NOBODY;
+  private subscribers: readonly BroadcastListener<T>[] = NOBODY;
   private ended: { readonly error: unknown } | 'complete' | null = null;
 
   constructor() {
@@ -59,17 +66,31 @@ export class Broadcast<T> extends Observable<T> {
     return new Observable<T>((subscriber) => this.subscribe(subscriber));
   }
 
-  /** Takes a new subscriber in (or tells it the stream ended); its teardown lets it go. */
-  protected join(subscriber: Subscriber<T>): TeardownLogic {
-    if (this.ended === 'complete') return subscriber.complete();
-    if (this.ended) return subscriber.error(this.ended.error);
-    this.subscribers = [...this.subscribers, subscriber];
+  /**
+   * Takes a listener in as if it subscribed, without a subscriber of its own: for a stream
+   * derived per subscriber (a node's `leader$` is one per subscription of each group),
+   * whose own subscriber then holds just the listener and the returned teardown, which
+   * lets it go. When the stream has ended the listener is told at once and nothing is
+   * returned.
+   */
+  listen(listener: BroadcastListener<T>): (() => void) | undefined {
+    if (this.ended) {
+      if (this.ended === 'complete') listener.complete();
+      else listener.error(this.ended.error);
+      return undefined;
+    }
+    this.subscribers = [...this.subscribers, listener];
     return () => {
-      this.subscribers = this.subscribers.filter((s) => s !== subscriber);
+      this.subscribers = this.subscribers.filter((s) => s !== listener);
     };
   }
 
-  private end(how: { readonly error: unknown } | 'complete', tell: (s: Subscriber<T>) => void): void {
+  /** Takes a new subscriber in (or tells it the stream ended); its teardown lets it go. */
+  protected join(subscriber: Subscriber<T>): TeardownLogic {
+    return this.listen(subscriber);
+  }
+
+  private end(how: { readonly error: unknown } | 'complete', tell: (s: BroadcastListener<T>) => void): void {
     if (this.ended) return;
     this.ended = how;
     const subscribers = this.subscribers;

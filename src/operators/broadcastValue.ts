@@ -1,5 +1,4 @@
-import { Subscriber, TeardownLogic } from 'rxjs';
-import { Broadcast } from './broadcast';
+import { Broadcast, BroadcastListener } from './broadcast';
 
 /**
  * A `Broadcast` that holds its latest value, as a `BehaviorSubject` does: a new
@@ -33,9 +32,10 @@ export class BroadcastValue<T> extends Broadcast<T> {
     super.next(value);
   }
 
-  protected override join(subscriber: Subscriber<T>): TeardownLogic {
-    const teardown = super.join(subscriber);
-    subscriber.next(this.current); // ignored when the stream had ended: the subscriber is closed by then
+  /** Takes a listener in (see `Broadcast.listen`) and hands it the latest value at once, unless the stream had ended. */
+  override listen(listener: BroadcastListener<T>): (() => void) | undefined {
+    const teardown = super.listen(listener);
+    if (teardown) listener.next(this.current);
     return teardown;
   }
 }

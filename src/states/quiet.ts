@@ -78,6 +78,7 @@ export function wakeEvents(ctx: Pick<RoleContext, 'wakeups$'>): Observable<RaftE
   return ctx.wakeups$ ? ctx.wakeups$.pipe(map(wakeEvent)) : EMPTY;
 }
 
-function wakeEvent(value: unknown): RaftEvent {
+/** One value of the host's wake-ups as a `wake` event (see `wakeEvents`). */
+export function wakeEvent(value: unknown): RaftEvent {
   return isHostWakeup(value) ? { kind: 'wake', hosts: value.hosts, silent: value.silent, group: value.group } : { kind: 'wake' };
 }

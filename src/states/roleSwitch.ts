@@ -1,4 +1,4 @@
-import { EMPTY, merge, Observable, switchMap } from 'rxjs';
+import { Observable, Subscription } from 'rxjs';
 import { Broadcast } from '../operators/broadcast';
 import { BroadcastValue } from '../operators/broadcastValue';
 import type { RaftEvent } from '../core/events';
@@ -8,7 +8,7 @@ import type { EntryReadRequest, InboundMessage, LeaderSend, RoleContext, Snapsho
 import { followersOf } from './followers';
 import { rolePipelines } from './index';
 import { PeerChannels } from './peerChannels';
-import { wakeEvents } from './quiet';
+import { wakeEvent } from './quiet';
 import { isReplicationResponse, isRoutedResponse } from './responses';
 
 type RoleEpoch = { readonly role: RoleName; readonly epoch: number };
@@ -63,8 +63,7 @@ export class RoleSwitch {
       quiet$: this.quiet,
       sendsTo: (peer: NodeId) => this.sends.of(peer), responsesFrom: (peer: NodeId) => this.replies.of(peer), voteResponses$: this.votes,
     };
-    // The host's wake-ups reach the node in every role: they wake it if quiet, and tell it which hosts are silent.
-    this.events$ = merge(wakeEvents(ctx), this.current.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : EMPTY))));
+    this.events$ = switchedRoles(ctx, this.current);
   }
 
   /**
@@ -147,4 +146,64 @@ export class RoleSwitch {
     this.replies.complete();
     this.votes.complete();
   }
+}
+
+/**
+ * The events of the role pipelines and of the host's wake-ups, which reach the node in
+ * every role (they wake it if quiet, and tell it which hosts are silent):
+ * `merge(wakeEvents(ctx), current$.pipe(switchMap((r) => (r ? rolePipelines[r.role](ctx, r.epoch) : EMPTY))))`
+ * in one subscriber per source. Every group of a host runs one, and the operator chain
+ * (a merge with its inner subscribers, a map, a switchMap) cost each group more than
+ * its quiet role pipeline.
+ *
+ * ```
+ * current$:  f-------l---------
+ * wakeups$:  ----w-------------
+ * output:    --F-W----L--L--L--   (F: the follower pipeline's events, L: the leader's; the follower's unsubscribed at l)
+ * ```
+ */
+function switchedRoles(ctx: RoleContext, current$: Observable<RoleEpoch | null>): Observable<RaftEvent> {
+  return new Observable<RaftEvent>((subscriber) => {
+    let open = 2; // the wake-ups, and the switch (with its current pipeline)
+    const ended = () => {
+      if (--open === 0) subscriber.complete();
+    };
+    let pipeline: Subscription | null = null;
+    /** A token of the pipeline running now (null: none, or it completed). */
+    let active: object | null = null;
+    let switchDone = false;
+    const fail = (e: unknown) => subscriber.error(e);
+    const wakes = ctx.wakeups$ ? ctx.wakeups$.subscribe({ next: (w) => subscriber.next(wakeEvent(w)), error: fail, complete: ended }) : null;
+    if (!ctx.wakeups$) ended();
+    const roles = current$.subscribe({
+      next(r) {
+        pipeline?.unsubscribe();
+        pipeline = null;
+        active = null;
+        if (!r) return;
+        const token = {};
+        active = token;
+        const running = rolePipelines[r.role](ctx, r.epoch).subscribe({
+          next: (e) => subscriber.next(e),
+          error: fail,
+          complete: () => {
+            if (active !== token) return;
+            active = null;
+            if (switchDone) ended();
+          },
+        });
+        if (active === token) pipeline = running;
+      },
+      error: fail,
+      complete: () => {
+        switchDone = true;
+        if (!active) ended();
+      },
+    });
+    return () => {
+      wakes?.unsubscribe();
+      roles.unsubscribe();
+      pipeline?.unsubscribe();
+    };
+  });
 }

@@ -44,8 +44,8 @@ export interface DurableSnapshot {
  * if (current) for await (const chunk of files.chunks(current)) restore(chunk);
  */
 export class SnapshotFiles {
-  /** Handles of reads in progress, closed by `close()`. */
-  private readonly readers = new Set<FileHandleLike>();
+  /** Handles of reads in progress, closed by `close()`. Made at the first read: a host's groups mostly never send a snapshot. */
+  private readers: Set<FileHandleLike> | null = null;
   private closed = false;
 
   private constructor(
@@ -95,8 +95,8 @@ export class SnapshotFiles {
   /** Ends every read in progress; later reads fail with `StorageFailedError`. */
   async close(): Promise<void> {
     this.closed = true;
-    const handles = [...this.readers];
-    this.readers.clear();
+    const handles = [...(this.readers ?? [])];
+    this.readers?.clear();
     await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
   }
 
@@ -109,7 +109,8 @@ export class SnapshotFiles {
       if (hasErrorCode(e, 'ENOENT')) throw new SnapshotReplacedError(snapshot.meta.index, snapshot.file);
       throw new StorageFailedError(`cannot open snapshot ${snapshot.file}: ${errorMessage(e)}`, e);
     }
-    this.readers.add(handle);
+    const readers = (this.readers ??= new Set());
+    readers.add(handle);
     try {
       const reader = await SnapshotFileReader.start(handle, snapshot.file, snapshot.sequence);
       for (let chunk = await reader.nextChunk(); chunk; chunk = await reader.nextChunk()) yield chunk;
@@ -118,7 +119,7 @@ export class SnapshotFiles {
       const why = this.closed ? 'storage is closed' : errorMessage(e);
       throw new StorageFailedError(`cannot read snapshot ${snapshot.file}: ${why}`, e);
     } finally {
-      if (this.readers.delete(handle)) await handle.close().catch(() => undefined);
+      if (readers.delete(handle)) await handle.close().catch(() => undefined);
     }
   }
 }

@@ -21,19 +21,20 @@ export type SessionVerdict =
   | { readonly duplicate: true; readonly original: null };
 
 export class SessionTable {
-  /** Insertion order = least recently active first (re-inserted on activity). */
-  private readonly sessions = new Map<string, Session>();
+  /** Insertion order = least recently active first (re-inserted on activity). Made at the first session: most groups of a host never see one. */
+  private sessions: Map<string, Session> | null = null;
 
   constructor(private readonly policy: SessionPolicy = DEFAULT_SESSION_POLICY) {}
 
   /** Decides whether the command at `index` applies, and records it if so. */
   apply(info: SessionInfo, index: number, term: number): SessionVerdict {
-    this.expire(index, info.clientId);
-    let session = this.sessions.get(info.clientId);
-    if (session) this.sessions.delete(info.clientId);
+    const sessions = (this.sessions ??= new Map());
+    this.expire(sessions, index, info.clientId);
+    let session = sessions.get(info.clientId);
+    if (session) sessions.delete(info.clientId);
     else session = { applied: new Map(), lastActive: index };
     session.lastActive = index;
-    this.sessions.set(info.clientId, session);
+    sessions.set(info.clientId, session);
     const original = session.applied.get(info.seq);
     if (original) return { duplicate: true, original };
     if (session.applied.size >= this.policy.window) {
@@ -46,19 +47,19 @@ export class SessionTable {
   }
 
   get size(): number {
-    return this.sessions.size;
+    return this.sessions?.size ?? 0;
   }
 
   /** The table as plain data, for snapshots (sessions are part of the replicated state). */
   export(): SessionsSnapshot {
-    return [...this.sessions].map(([clientId, s]) => [clientId, s.lastActive, [...s.applied].map(([seq, at]) => [seq, at.index, at.term])]);
+    return [...(this.sessions ?? [])].map(([clientId, s]) => [clientId, s.lastActive, [...s.applied].map(([seq, at]) => [seq, at.index, at.term])]);
   }
 
   /** Replaces the table with one taken by `export` (on restore from a snapshot). */
   import(data: SessionsSnapshot): void {
-    this.sessions.clear();
+    const sessions = (this.sessions = new Map());
     for (const [clientId, lastActive, applied] of data) {
-      this.sessions.set(clientId, { lastActive, applied: new Map(applied.map(([seq, index, term]) => [seq, { index, term }])) });
+      sessions.set(clientId, { lastActive, applied: new Map(applied.map(([seq, index, term]) => [seq, { index, term }])) });
     }
   }
 
@@ -67,12 +68,12 @@ export class SessionTable {
    * only to make room for a client it does not hold (`arriving`): a retry from the least
    * recently active client must still be recognised.
    */
-  private expire(index: number, arriving: string): void {
-    const room = this.sessions.has(arriving) ? 0 : 1;
-    for (const [clientId, session] of this.sessions) {
+  private expire(sessions: Map<string, Session>, index: number, arriving: string): void {
+    const room = sessions.has(arriving) ? 0 : 1;
+    for (const [clientId, session] of sessions) {
       const idle = index - session.lastActive > this.policy.idleEntries;
-      if (!idle && this.sessions.size + room <= this.policy.maxClients) break;
-      this.sessions.delete(clientId);
+      if (!idle && sessions.size + room <= this.policy.maxClients) break;
+      sessions.delete(clientId);
     }
   }
 }

@@ -1,8 +1,9 @@
-import { Observable } from 'rxjs';
+import { Observable, Subscriber } from 'rxjs';
 import type { ClusterConfig } from '../messages/config';
 import type { RaftState, RoleName } from '../core/state';
 import type { NodeId } from '../messages/types';
 import type { LeaderInfo, Membership, NodeStatus } from '../api';
+import type { BroadcastListener } from '../operators/broadcast';
 import { BroadcastValue } from '../operators/broadcastValue';
 import { sameLeader, sameStatus, toMembership } from './status';
 
@@ -79,26 +80,43 @@ export class StatePublisher {
 }
 
 /**
- * `project` of each value of `state$` (a stream that replays its current value), emitted
- * only when it differs by `same` from the last one this subscriber got: a late subscriber
- * gets the current projection at once, then the changes. One subscriber per subscription.
+ * `project` of each value of `state` (a `BroadcastValue`: a new subscriber gets its
+ * current value), emitted only when it differs by `same` from the last one this
+ * subscriber got: a late subscriber gets the current projection at once, then the
+ * changes. Each subscription adds one small listener (`Changes`) to `state`, not a
+ * subscriber with its observer and closures: a host runs thousands of groups, each
+ * followed on `leader$` by the application, the router and the leader balancer.
  *
  * @example
  * const term$ = changesOf(status, (s) => s.term, Object.is);
  * term$.subscribe((t) => console.log('term', t)); // the current term, then each new one
  */
-function changesOf<S, T>(state$: Observable<S>, project: (s: S) => T, same: (a: T, b: T) => boolean): Observable<T> {
-  return new Observable<T>((subscriber) => {
-    let last: { readonly value: T } | null = null;
-    return state$.subscribe({
-      next(s) {
-        const value = project(s);
-        if (last && same(last.value, value)) return;
-        last = { value };
-        subscriber.next(value);
-      },
-      error: (e: unknown) => subscriber.error(e),
-      complete: () => subscriber.complete(),
-    });
-  });
+function changesOf<S, T>(state: BroadcastValue<S>, project: (s: S) => T, same: (a: T, b: T) => boolean): Observable<T> {
+  return new Observable<T>((subscriber) => state.listen(new Changes(subscriber, project, same)));
+}
+
+/** One subscriber of `changesOf`: the projections it was handed last, and what it is handed next. */
+class Changes<S, T> implements BroadcastListener<S> {
+  private last: { readonly value: T } | null = null;
+
+  constructor(
+    private readonly out: Subscriber<T>,
+    private readonly project: (s: S) => T,
+    private readonly same: (a: T, b: T) => boolean,
+  ) {}
+
+  next(s: S): void {
+    const value = this.project(s);
+    if (this.last && this.same(this.last.value, value)) return;
+    this.last = { value };
+    this.out.next(value);
+  }
+
+  error(e: unknown): void {
+    this.out.error(e);
+  }
+
+  complete(): void {
+    this.out.complete();
+  }
 }

@@ -1,7 +1,7 @@
 import { groupsReport, GroupsLevelResult } from '../../bench/clusterGroups';
 
-const host = (id: string, leads: number, fsyncsPerSec: number, cpuPercent: number, rssMb = 80, heapMb = 40, groupMessagesPerSec = 0, livenessMessagesPerSec = 0) => ({
-  id, leads, proposers: leads, writesPerSec: 0, p50Ms: 1, p99Ms: 2, fsyncsPerSec, cpuPercent, framesSentPerSec: 0, rssMb, heapMb, groupMessagesPerSec, livenessMessagesPerSec,
+const host = (id: string, leads: number, fsyncsPerSec: number, cpuPercent: number, rssMb = 80, heapMb = 40, groupMessagesPerSec = 0, livenessMessagesPerSec = 0, heapTotalMb = heapMb + 10, externalMb = 1, arrayBuffersMb = 0.5) => ({
+  id, leads, proposers: leads, writesPerSec: 0, p50Ms: 1, p99Ms: 2, fsyncsPerSec, cpuPercent, framesSentPerSec: 0, rssMb, heapMb, groupMessagesPerSec, livenessMessagesPerSec, heapTotalMb, externalMb, arrayBuffersMb,
 });
 const level = (groups: number, writesPerSec: number, hosts: GroupsLevelResult['hosts'], errors = {}, concurrency = 256): GroupsLevelResult => ({
   groups, concurrency, writesPerSec, p50Ms: 4.5, p99Ms: 120, cpuMicrosPerWrite: (hosts.reduce((n, h) => n + h.cpuPercent, 0) * 1e4) / writesPerSec, errors, hosts,
@@ -28,11 +28,14 @@ describe('the multi-group benchmark table', () => {
     const lines = groupsReport({
       levels: [
         level(1, 0, [host('h1', 1, 0, 0.5, 70, 20), host('h2', 0, 0, 0.4, 70, 20), host('h3', 0, 0, 0.4, 71, 21)], {}, 0),
-        level(1001, 0, [host('h1', 334, 0, 4.2, 120, 60, 2, 80), host('h2', 333, 0, 4.0, 110, 59, 0, 80), host('h3', 334, 0, 4.1, 131, 61, 0, 80)], {}, 0),
+        level(1001, 0, [host('h1', 334, 0, 4.2, 120, 60, 2, 80, 75, 3, 2), host('h2', 333, 0, 4.0, 110, 59, 0, 80), host('h3', 334, 0, 4.1, 131, 61, 0, 80)], {}, 0),
       ],
       failovers: [],
     });
     expect(lines).toContain('idle, 1001 groups: CPU % per host 4.2 / 4.0 / 4.1; memory per group 51 / 41 / 61 KiB RSS, 41 / 40 / 41 KiB heap (over the 1-group run)');
+    expect(lines).toContain(
+      'idle, 1001 groups, the rest of RSS per group: heap committed but free 5.1 / 0.0 / 0.0 KiB; outside the heap 2.0 / 0.0 / 0.0 KiB (ArrayBuffers 1.5 / 0.0 / 0.0); code, malloc and stacks 3.1 / 1.0 / 20.5 KiB',
+    );
     expect(lines).toContain('idle messages received per second per host (group + host liveness): 1 group 0 + 0 / 0 + 0 / 0 + 0; 1001 groups 2 + 80 / 0 + 80 / 0 + 80');
     expect(lines.some((l) => l.includes('vs 1 at 0 proposers'))).toBe(false);
   });

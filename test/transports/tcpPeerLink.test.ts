@@ -41,6 +41,7 @@ function link(self: string, peer: string, dialed: Connection): PeerLink<RaftMess
     report: (error) => {
       throw error;
     },
+    lost: () => undefined,
   };
   return new PeerLink(peer, { host: '127.0.0.1', port: 1 }, host);
 }
