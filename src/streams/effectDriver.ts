@@ -212,8 +212,9 @@ function isLeaderAppend(effect: Effect): effect is LeaderSendEffect {
 
 /**
  * Whether a turn's AppendEntries may go before its writes: it writes, sends AppendEntries
- * and sends nothing else. Why not every turn: sent ahead of other messages of their turn
- * as well (a leader's answer to forwarded proposals, a TimeoutNow), the host simulator
+ * and sends nothing else. Why not every turn: sent ahead of the other messages of their
+ * turn as well (which ones matter is not known: answers to forwarded proposals, reads and
+ * votes, a TimeoutNow go out that way), the host simulator
  * (3 hosts x 4 groups, seed 1) committed 75 entries instead of 267 with as many
  * elections — not understood yet; in these turns it gives the same runs as before.
  */
