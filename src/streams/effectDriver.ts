@@ -54,16 +54,22 @@ export class EffectDriver {
   constructor(private readonly deps: EffectDriverDeps) {}
 
   /**
-   * Carries out one turn's effects in order, except one thing that shortens a write's
-   * path and changes nothing the rules rely on: entries to apply in a turn that starts a
-   * log write with nothing ahead of it are applied right after that write has started
-   * (the storage starts it at the end of the turn, a microtask), not before — a
-   * follower's answer waits for its write, never for the application. Later entries
-   * queue behind them, so the order holds.
+   * Carries out one turn's effects in order, with two exceptions that shorten a write's
+   * path and change nothing the rules rely on:
+   * - in a turn that writes and sends only AppendEntries (a leader's proposals), the
+   *   AppendEntries go first: the followers' copies leave before the leader starts its
+   *   own write, which runs in parallel either way (DESIGN.md, "Write in parallel"). A
+   *   turn that sends anything else keeps the rules' order (see `appendsFirst`);
+   * - entries to apply in a turn that starts a log write with nothing ahead of it are
+   *   applied right after that write has started (the storage starts it at the end of
+   *   the turn, a microtask), not before — a follower's answer waits for its write, never
+   *   for the application. Later entries queue behind them, so the order holds.
    */
   carryOut(effects: readonly Effect[], s: RaftState): void {
     this.writeStarts = false;
-    for (const effect of effects) this.carry(effect, s);
+    const early = appendsFirst(effects);
+    if (early) for (const effect of effects) if (isLeaderAppend(effect)) this.replicate(effect, s);
+    for (const effect of effects) if (!early || !isLeaderAppend(effect)) this.carry(effect, s);
   }
 
   private carry(effect: Effect, s: RaftState): void {
@@ -202,6 +208,26 @@ type LeaderSendEffect = Extract<Effect, { type: 'send' }> & { readonly message: 
 
 function isLeaderAppend(effect: Effect): effect is LeaderSendEffect {
   return effect.type === 'send' && effect.message.type === 'AppendEntries';
+}
+
+/**
+ * Whether a turn's AppendEntries may go before its writes: it writes, sends AppendEntries
+ * and sends nothing else. Why not every turn: sent ahead of the other messages of their
+ * turn as well (which ones matter is not known: answers to forwarded proposals, reads and
+ * votes, a TimeoutNow go out that way), the host simulator
+ * (3 hosts x 4 groups, seed 1) committed 75 entries instead of 267 with as many
+ * elections — not understood yet; in these turns it gives the same runs as before.
+ */
+function appendsFirst(effects: readonly Effect[]): boolean {
+  let appends = false;
+  let writes = false;
+  for (const e of effects) {
+    if (e.type === 'send') {
+      if (!isLeaderAppend(e)) return false;
+      appends = true;
+    } else if (e.type === 'persistEntries' || e.type === 'saveHardState') writes = true;
+  }
+  return appends && writes;
 }
 
 /**

@@ -75,6 +75,21 @@ const appendEntries = { type: 'AppendEntries' } as RaftMessage;
 const entry = (index: number) => ({ index, term: 3, kind: EntryKind.Command, data: new Uint8Array([index]) });
 
 describe('EffectDriver', () => {
+  it("carries out a leader's AppendEntries before the writes of a turn that sends nothing else, so its followers' copies leave before its own write starts", () => {
+    const { run, order } = setup();
+    const append = { type: 'AppendEntries', term: 3, leaderCommit: 0, seq: 1 } as RaftMessage;
+    run({ type: 'persistEntries', entries: [entry(1)] }, { type: 'send', to: 'n1', message: append, afterPersist: false }, { type: 'send', to: 'n3', message: append, afterPersist: false });
+    expect(order).toEqual(['replicate AppendEntries', 'replicate AppendEntries', 'persistEntries']);
+  });
+
+  it('keeps the order of a turn that sends other messages too', () => {
+    const { run, order } = setup();
+    const append = { type: 'AppendEntries', term: 3, leaderCommit: 0, seq: 1 } as RaftMessage;
+    const timeoutNow = { type: 'TimeoutNow', term: 3 } as RaftMessage;
+    run({ type: 'persistEntries', entries: [entry(1)] }, { type: 'send', to: 'n3', message: timeoutNow, afterPersist: false }, { type: 'send', to: 'n1', message: append, afterPersist: false });
+    expect(order).toEqual(['persistEntries', 'release TimeoutNow', 'replicate AppendEntries']);
+  });
+
   it('applies the entries of a turn that starts a log write only after the write was handed on, on the next microtask, and keeps later entries behind them', async () => {
     const { run, order, state } = setup();
     state.durableIndex = 4;
