@@ -72,6 +72,10 @@ export class Broadcast<T> extends Observable<T> {
    * whose own subscriber then holds just the listener and the returned teardown, which
    * lets it go. When the stream has ended the listener is told at once and nothing is
    * returned.
+   *
+   * @example
+   * const stop = committed.listen({ next: (e) => console.log(e.index), error: report, complete: done });
+   * stop?.(); // no more values
    */
   listen(listener: BroadcastListener<T>): (() => void) | undefined {
     if (this.ended) {

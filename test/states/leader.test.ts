@@ -4,7 +4,7 @@
  * snapshot transfer — and that closes its snapshot reader when the follower is removed or
  * the role ends.
  */
-import { BehaviorSubject, filter, merge, NEVER, Observable, of, Subject, VirtualTimeScheduler } from 'rxjs';
+import { BehaviorSubject, filter, merge, NEVER, Observable, of, Subject, VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { RaftEvent } from '../../src/core/events';
 import type { AppendEntries, NodeId, RaftMessage } from '../../src/messages/types';
@@ -305,6 +305,35 @@ describe('RoleSwitch: the node\'s side of the leader pipelines', () => {
     expect(transport.sent).toHaveLength(1);
     expect(events).toEqual([]);
     roles.stop();
+  });
+
+  test('events$: the host\'s wake-ups in every role and the current role\'s pipeline, switched with the role; it does not complete while a pipeline still runs', () => {
+    const scheduler = new VirtualTimeScheduler(VirtualAction, 60); // flush runs the actions due by frame 60
+    const wakeups$ = new Subject<unknown>();
+    const roles = new RoleSwitch({ id: 'n1', scheduler, heartbeatInterval: 10, wakeups$, snapshotSource: new FakeSnapshotStorage(null), entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) }, transport: new RecordingTransport() });
+    const kinds: string[] = [];
+    let completed = false;
+    const subscription = roles.events$.subscribe({ next: (e) => kinds.push(e.kind), complete: () => (completed = true) });
+    wakeups$.next({ hosts: ['n2'], silent: ['n2'], group: 'g1' }); // before any role
+    const s = makeState({ voters: ['n1', 'n2', 'n3'], log: [1] });
+    s.electionDeadline = 50;
+    roles.follow(s); // a follower: its deadline timer
+    scheduler.flush();
+    expect(kinds[0]).toBe('wake');
+    expect(kinds).toContain('electionTimeout');
+    expect(kinds).not.toContain('heartbeatTick');
+    const asFollower = kinds.length;
+    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
+    elect(s);
+    roles.follow(s); // a leader: heartbeat ticks every 10, no deadline
+    wakeups$.next('anything');
+    scheduler.maxFrames = scheduler.frame + 25;
+    scheduler.flush();
+    expect(kinds.slice(asFollower)).toEqual(['wake', 'heartbeatTick', 'heartbeatTick']);
+    roles.stop(); // the switch ends; the leader's ticks would go on (as a switchMap's inner), the wake-ups too
+    wakeups$.complete();
+    expect(completed).toBe(false);
+    subscription.unsubscribe();
   });
 
   test('an AppendEntries sent in the turn that made the node leader reaches its follower: the pipelines are brought up to that turn first, and follow still reports the role left', () => {
