@@ -14,15 +14,20 @@ export interface Tally {
   readonly bytes: number;
 }
 
-/** Objects of a heap snapshot by kind and name, and closures by the script line that made them. */
-export function tally(file: string): Map<string, Tally> {
+/** A heap snapshot file, with the layout of its flat node and edge arrays (field counts and offsets). */
+function readSnapshot(file: string) {
   const snap = JSON.parse(fs.readFileSync(file, 'utf8'));
   const { node_fields: nf, node_types: [types], edge_fields: ef, edge_types: [edgeTypes] } = snap.snapshot.meta;
-  const [N, E] = [nf.length, ef.length];
-  const [TYPE, NAME, SIZE, EDGES] = ['type', 'name', 'self_size', 'edge_count'].map((f) => nf.indexOf(f));
-  const nodes: number[] = snap.nodes;
-  const edges: number[] = snap.edges;
-  const strings: string[] = snap.strings;
+  const [TYPE, NAME, SIZE, EDGES] = ['type', 'name', 'self_size', 'edge_count'].map((f: string) => nf.indexOf(f));
+  return {
+    snap, types: types as string[], edgeTypes: edgeTypes as string[], N: nf.length as number, E: ef.length as number, TYPE, NAME, SIZE, EDGES,
+    nodes: snap.nodes as number[], edges: snap.edges as number[], strings: snap.strings as string[],
+  };
+}
+
+/** Objects of a heap snapshot by kind and name, and closures by the script line that made them. */
+export function tally(file: string): Map<string, Tally> {
+  const { snap, types, edgeTypes, N, E, TYPE, NAME, SIZE, EDGES, nodes, edges, strings } = readSnapshot(file);
   const location = new Map<number, string>();
   for (let i = 0; i < snap.locations.length; i += 4) location.set(snap.locations[i] / N, `${snap.locations[i + 2] + 1}`);
   const out = new Map<string, Tally>();
@@ -81,13 +86,7 @@ export function compareHeapSnapshots(one: string, many: string, replicas: number
  * for the object or closure that alone holds them.
  */
 export function bytesByOwner(file: string, owners: ReadonlySet<string>): Map<string, Tally> {
-  const snap = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const { node_fields: nf, node_types: [types], edge_fields: ef, edge_types: [edgeTypes] } = snap.snapshot.meta;
-  const [N, E] = [nf.length, ef.length];
-  const [TYPE, NAME, SIZE, EDGES] = ['type', 'name', 'self_size', 'edge_count'].map((f) => nf.indexOf(f));
-  const nodes: number[] = snap.nodes;
-  const edges: number[] = snap.edges;
-  const strings: string[] = snap.strings;
+  const { snap, types, edgeTypes, N, E, TYPE, NAME, SIZE, EDGES, nodes, edges, strings } = readSnapshot(file);
   const count = nodes.length / N;
   const firstEdge = new Uint32Array(count + 1);
   for (let i = 0; i < count; i++) firstEdge[i + 1] = firstEdge[i] + nodes[i * N + EDGES] * E;
