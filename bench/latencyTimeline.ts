@@ -52,29 +52,27 @@ async function leaderOf(children: Map<string, { child: KvChild; http: string }>)
   throw new Error('no leader within 10 s');
 }
 
-/** The first event at or after `from` (and before `to`) that `match` accepts. */
-function firstAfter(events: readonly TraceEvent[], from: number, to: number, match: (e: TraceEvent) => boolean): number | undefined {
+/** The index of the first event at or after time `t` (events are in time order): a binary search. */
+function indexAt(events: readonly TraceEvent[], t: number): number {
   let lo = 0;
   let hi = events.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (events[mid].t < from) lo = mid + 1;
+    if (events[mid].t < t) lo = mid + 1;
     else hi = mid;
   }
-  for (let i = lo; i < events.length && events[i].t < to; i++) if (match(events[i])) return events[i].t;
+  return lo;
+}
+
+/** The first event at or after `from` (and before `to`) that `match` accepts. */
+function firstAfter(events: readonly TraceEvent[], from: number, to: number, match: (e: TraceEvent) => boolean): number | undefined {
+  for (let i = indexAt(events, from); i < events.length && events[i].t < to; i++) if (match(events[i])) return events[i].t;
   return undefined;
 }
 
 /** The last event before `to` that `match` accepts (searching back at most 2 ms). */
 function lastBefore(events: readonly TraceEvent[], to: number, match: (e: TraceEvent) => boolean): number | undefined {
-  let lo = 0;
-  let hi = events.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (events[mid].t < to) lo = mid + 1;
-    else hi = mid;
-  }
-  for (let i = lo - 1; i >= 0 && events[i].t > to - 2000; i--) if (match(events[i])) return events[i].t;
+  for (let i = indexAt(events, to) - 1; i >= 0 && events[i].t > to - 2000; i--) if (match(events[i])) return events[i].t;
   return undefined;
 }
 
