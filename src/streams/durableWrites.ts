@@ -1,7 +1,8 @@
-import { Observable, OperatorFunction, Subscriber } from 'rxjs';
+import { Observable, OperatorFunction } from 'rxjs';
 import type { Effect } from '../core/effects';
 import type { RaftEvent } from '../core/events';
 import { StorageFailedError } from '../errors';
+import { MicrotaskQueue } from './microtaskQueue';
 import type { NodeId, RaftMessage } from '../messages/types';
 import { persistThenRelease, ReleaseStep, WriteStep } from '../operators/persistThenRelease';
 import type { Storage } from '../storage/storage';
@@ -39,45 +40,20 @@ export function durableWrites(storage: Storage, send: (out: Outgoing) => void): 
   // failure: every message of the node passes here, so no extra operator hops.
   return (steps$: Observable<DurableStep>) =>
     new Observable<RaftEvent>((subscriber) => {
-      const reports = new LaterReports(subscriber);
+      // Completions are stepped at the next microtask, in order: the messages a write
+      // released (a follower's answer) are sent first — the transport writes them to the
+      // socket on a microtask of its own, queued when they were sent — and only then is the
+      // completion stepped as a turn of the loop; stepped at once, the answer waited for it.
+      const reports = new MicrotaskQueue<RaftEvent>((event) => {
+        if (!subscriber.closed) subscriber.next(event);
+      });
       return steps$.pipe(persistThenRelease<WriteEffect, Outgoing>(write)).subscribe({
         next: (outcome) => ('durable' in outcome ? reports.add(completion(outcome.durable)) : send(outcome.released)),
         error: (e: unknown) => subscriber.error(StorageFailedError.of(e, 'storage')),
-        complete: () => reports.complete(),
+        // Complete after the completions still waiting.
+        complete: () => (reports.pending ? queueMicrotask(() => subscriber.complete()) : subscriber.complete()),
       });
     });
-}
-
-/**
- * Completions handed on at the next microtask, in order. Why: the messages a write
- * released (a follower's answer) are sent first — the transport writes them to the socket
- * on a microtask of its own, queued when they were sent — and only then is the completion
- * stepped as a turn of the loop; stepped at once, the answer waited for that turn.
- */
-class LaterReports {
-  private waiting: RaftEvent[] | null = null;
-
-  constructor(private readonly out: Subscriber<RaftEvent>) {}
-
-  add(event: RaftEvent): void {
-    if (!this.waiting) {
-      this.waiting = [];
-      queueMicrotask(() => this.flush());
-    }
-    this.waiting.push(event);
-  }
-
-  /** Completes after the completions still waiting. */
-  complete(): void {
-    if (this.waiting) queueMicrotask(() => this.out.complete());
-    else this.out.complete();
-  }
-
-  private flush(): void {
-    const events = this.waiting ?? [];
-    this.waiting = null;
-    for (const event of events) if (!this.out.closed) this.out.next(event);
-  }
 }
 
 function completion(write: WriteEffect): RaftEvent {

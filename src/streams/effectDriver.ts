@@ -12,6 +12,7 @@ import type { DurableStep } from './durableWrites';
 import type { MembershipRequests } from './membershipRequests';
 import type { OpenRequests } from './openRequests';
 import type { PendingProposal, ProposalTracker } from './proposals';
+import { MicrotaskQueue } from './microtaskQueue';
 import type { SnapshotDriver } from './snapshots';
 import type { Inlet } from '../operators/inlet';
 
@@ -46,8 +47,8 @@ export interface EffectDriverDeps {
  * driver.carryOut(step(state, event).list, state);
  */
 export class EffectDriver {
-  /** Entries to apply once the log write of their turn has started (see `carryOut`), in order; null when none wait. */
-  private applyLater: (readonly Entry[])[] | null = null;
+  /** Entries to apply once the log write of their turn has started (see `carryOut`), in order. */
+  private readonly applyLater = new MicrotaskQueue<readonly Entry[]>((entries) => this.deps.applier.push(entries));
   /** The turn being carried out starts a log write that nothing earlier holds up. */
   private writeStarts = false;
 
@@ -94,7 +95,7 @@ export class EffectDriver {
         d.roles.readEntries(effect, s);
         break;
       case 'apply':
-        if (this.writeStarts || this.applyLater) this.applyAfterWrite(effect.entries);
+        if (this.writeStarts || this.applyLater.pending) this.applyLater.add(effect.entries);
         else d.applier.push(effect.entries);
         break;
       case 'termsRecovered':
@@ -124,19 +125,6 @@ export class EffectDriver {
         break;
       }
     }
-  }
-
-  /** Hands `entries` to the applier on the next microtask, after the storage's (queued when the write was called), behind those already waiting. */
-  private applyAfterWrite(entries: readonly Entry[]): void {
-    if (!this.applyLater) {
-      this.applyLater = [];
-      queueMicrotask(() => {
-        const waiting = this.applyLater ?? [];
-        this.applyLater = null;
-        for (const list of waiting) this.deps.applier.push(list);
-      });
-    }
-    this.applyLater.push(entries);
   }
 
   /**
