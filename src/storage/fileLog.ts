@@ -5,7 +5,7 @@ import type { Entry } from '../messages/entry';
 import { decodeEntries } from '../messages/entryCodec';
 import { checkEntryRange } from './entryRange';
 import { CorruptLogError } from './fileErrors';
-import { FileLogIndex, RecordLocation } from './fileLogIndex';
+import { FileLogIndex } from './fileLogIndex';
 import { readLocatedEntries } from './fileLogReader';
 import type { LogCompaction } from './fileSnapshotFormat';
 import { createFileWithHeader, FileHandleLike, FileSystem, hasErrorCode, isOutOfDescriptors, writeAllFully, writeFully } from './fileSystem';
@@ -243,12 +243,7 @@ export class FileLog {
     } catch (e) {
       return Promise.reject(e);
     }
-    const rows: RecordLocation[] = [];
-    for (let next = from; next < to; ) {
-      const row = this.index.locate(next) as RecordLocation;
-      rows.push(row);
-      next = row.last + 1;
-    }
+    const rows = this.index.locateRange(from, to);
     return readLocatedEntries(this.fs, (sequence) => path.join(this.dir, segmentName(sequence)), rows, { from, to, maxBytes, available });
   }
 

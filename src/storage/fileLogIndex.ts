@@ -12,12 +12,19 @@ export interface RecordLocation {
   readonly length: number;
 }
 
+/** Numbers per row in `FileLogIndex.rows`: first, last, sequence, offset, length. */
+const STRIDE = 5;
+const FIRST = 0;
+const LAST = 1;
+const SEQUENCE = 2;
+
 /**
  * Maps log indexes to the records of the write-ahead log that hold them: one row per
  * record (a write of a batch of entries), not per entry, so it stays small next to the
- * entries themselves. Rows are kept in log order in parallel arrays.
+ * entries themselves. Rows are kept in log order in one flat array of numbers (one
+ * array per index, however many rows: a shared log keeps one index per group).
  *
- * Invariant: rows `head .. rows - 1` are contiguous in index (`first[i] === last[i - 1] + 1`),
+ * Invariant: rows `head .. size - 1` are contiguous in index (`first[i] === last[i - 1] + 1`),
  * their sequences never decrease, and `first[i] <= last[i]`.
  *
  * It follows the log's own rules: a record whose first index lies inside the indexed log
@@ -32,27 +39,24 @@ export interface RecordLocation {
  * index.locate(9);               // { first: 8, last: 12, sequence: 1, offset: 436, length: 200 }
  */
 export class FileLogIndex {
-  private first: number[] = [];
-  private last: number[] = [];
-  private sequence: number[] = [];
-  private offset: number[] = [];
-  private length: number[] = [];
+  /** `STRIDE` numbers per row: first, last, sequence, offset, length. */
+  private rows: number[] = [];
   /** Rows before `head` were compacted away (dropped lazily, see `compact`). */
   private head = 0;
 
   /** The first indexed entry, or null when nothing is indexed. */
   get firstIndex(): number | null {
-    return this.head < this.first.length ? this.first[this.head] : null;
+    return this.size > 0 ? this.at(this.head, FIRST) : null;
   }
 
   /** The last indexed entry, or null when nothing is indexed. */
   get lastIndex(): number | null {
-    return this.head < this.last.length ? this.last[this.last.length - 1] : null;
+    return this.size > 0 ? this.rows[this.rows.length - STRIDE + LAST] : null;
   }
 
   /** The number of records indexed. */
   get size(): number {
-    return this.first.length - this.head;
+    return this.rows.length / STRIDE - this.head;
   }
 
   /**
@@ -68,16 +72,12 @@ export class FileLogIndex {
       this.clear();
     } else {
       // Drop the rows the record replaces wholly, then clip the one it replaces in part.
-      let end = this.first.length;
-      while (end > this.head && this.first[end - 1] >= first) end--;
-      if (end < this.first.length) this.truncateRows(end);
-      if (end > this.head) this.last[end - 1] = Math.min(this.last[end - 1], first - 1);
+      let end = this.rows.length / STRIDE;
+      while (end > this.head && this.at(end - 1, FIRST) >= first) end--;
+      this.rows.length = end * STRIDE;
+      if (end > this.head) this.rows[(end - 1) * STRIDE + LAST] = Math.min(this.at(end - 1, LAST), first - 1);
     }
-    this.first.push(first);
-    this.last.push(last);
-    this.sequence.push(sequence);
-    this.offset.push(offset);
-    this.length.push(length);
+    this.rows.push(first, last, sequence, offset, length);
   }
 
   /**
@@ -85,13 +85,13 @@ export class FileLogIndex {
    * before `firstLiveSegment` (a compaction that discarded the whole log).
    */
   compact(compactedThrough: number, firstLiveSegment: number): void {
-    const rows = this.first.length;
-    while (this.head < rows && (this.last[this.head] <= compactedThrough || this.sequence[this.head] < firstLiveSegment)) this.head++;
+    const rows = this.rows.length / STRIDE;
+    while (this.head < rows && (this.at(this.head, LAST) <= compactedThrough || this.at(this.head, SEQUENCE) < firstLiveSegment)) this.head++;
     if (this.head === rows) {
       this.clear();
     } else if (this.head > 1024 && this.head * 2 > rows) {
       // Reclaim the dropped rows once they are the larger part (amortized O(1) per row).
-      for (const column of this.columns()) column.splice(0, this.head);
+      this.rows.splice(0, this.head * STRIDE);
       this.head = 0;
     }
   }
@@ -99,26 +99,40 @@ export class FileLogIndex {
   /** The record that holds entry `index`, or null when it is not indexed. */
   locate(index: number): RecordLocation | null {
     let lo = this.head;
-    let hi = this.first.length - 1;
-    if (hi < lo || index < this.first[lo] || index > this.last[hi]) return null;
+    let hi = this.rows.length / STRIDE - 1;
+    if (hi < lo || index < this.at(lo, FIRST) || index > this.at(hi, LAST)) return null;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      if (this.first[mid] <= index) lo = mid;
+      if (this.at(mid, FIRST) <= index) lo = mid;
       else hi = mid - 1;
     }
-    return { first: this.first[lo], last: this.last[lo], sequence: this.sequence[lo], offset: this.offset[lo], length: this.length[lo] };
+    const r = lo * STRIDE;
+    const rows = this.rows;
+    return { first: rows[r], last: rows[r + 1], sequence: rows[r + 2], offset: rows[r + 3], length: rows[r + 4] };
   }
 
-  private clear(): void {
-    for (const column of this.columns()) column.length = 0;
+  /**
+   * The records holding entries `from..to - 1`, in log order. Throws `RangeError` if an
+   * entry of the range is not indexed (check the range against the log first).
+   */
+  locateRange(from: number, to: number): RecordLocation[] {
+    const out: RecordLocation[] = [];
+    for (let next = from; next < to; ) {
+      const row = this.locate(next);
+      if (row === null) throw new RangeError(`entry ${next} is not indexed`);
+      out.push(row);
+      next = row.last + 1;
+    }
+    return out;
+  }
+
+  /** Forgets every row. */
+  clear(): void {
+    this.rows.length = 0;
     this.head = 0;
   }
 
-  private truncateRows(end: number): void {
-    for (const column of this.columns()) column.length = end;
-  }
-
-  private columns(): number[][] {
-    return [this.first, this.last, this.sequence, this.offset, this.length];
+  private at(row: number, column: number): number {
+    return this.rows[row * STRIDE + column];
   }
 }

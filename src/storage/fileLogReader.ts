@@ -20,6 +20,8 @@ export interface LocatedRange {
  * covering the range), stopping once `maxBytes` of payload would be passed (the first
  * entry is always taken). Each record is read alone (header and payload, one pread) and
  * checked like at recovery; a segment file stays open while consecutive rows lie in it.
+ * `blockOf` finds the entries block in a record's payload (the payload itself, unless
+ * the records wrap their blocks, as a shared log's group records do).
  * A segment deleted meanwhile (compaction) rejects with `EntryRangeError` (`compacted`);
  * a record failing its check with `CorruptLogError`. The entries' data are views into
  * the buffer read for their record.
@@ -33,6 +35,7 @@ export async function readLocatedEntries(
   fileOf: (sequence: number) => string,
   rows: readonly RecordLocation[],
   range: LocatedRange,
+  blockOf: (payload: Buffer, file: string, row: RecordLocation) => Buffer = (payload) => payload,
 ): Promise<Entry[]> {
   const out: Entry[] = [];
   let bytes = 0;
@@ -45,8 +48,8 @@ export async function readLocatedEntries(
         await previous?.handle.close();
         open = { sequence: row.sequence, handle: await openSegment(fs, fileOf(row.sequence), range) };
       }
-      const block = await readRecordPayload(open.handle, fileOf(row.sequence), row);
-      const decoded = decodeBlock(block, fileOf(row.sequence), row);
+      const file = fileOf(row.sequence);
+      const decoded = decodeBlock(blockOf(await readRecordPayload(open.handle, file, row), file, row), file, row);
       const end = Math.min(row.last, range.to - 1);
       for (let index = Math.max(row.first, range.from); index <= end; index++) {
         const entry = decoded[index - row.first];

@@ -6,11 +6,13 @@ import type { Entry } from '../messages/entry';
 import { DirectoryLock } from './fileDirectoryLock';
 import { segmentName } from './fileLog';
 import { FILE_HEADER_BYTES, RECORD_HEADER_BYTES, RecordFlag, RecordType, writeRecordHeader } from './fileRecordFraming';
-import { FileHandleLike, FileSystem, hasErrorCode, nodeFileSystem, syncDirectory, unlinkIfExists, writeFully } from './fileSystem';
+import { FileHandleLike, FileSystem, nodeFileSystem, syncDirectory, unlinkIfExists, writeFully } from './fileSystem';
 import { GroupLog } from './sharedLogGroups';
-import { damageBody, decodeEntriesBody, encodeGroupRecord, GroupRecordKind, hardStateBody } from './sharedLogRecords';
+import { damageBody, decodeEntriesBody, decodeGroupRecord, encodeGroupRecord, GroupRecordKind, hardStateBody } from './sharedLogRecords';
+import type { RecordLocation } from './fileLogIndex';
+import { LocatedRange, readLocatedEntries } from './fileLogReader';
 import { CorruptLogError } from './fileErrors';
-import { EntryRangeError, InvalidMessageError } from '../errors';
+import { InvalidMessageError } from '../errors';
 import { createSharedSegment, readSegmentRecords, SharedTornTail } from './sharedLogSegments';
 import { recoverSharedLog, removeTree, SnapshotsAtOpen } from './sharedLogRecovery';
 import { BatchedWrites } from './batchedWrites';
@@ -62,8 +64,8 @@ export interface SharedLogRecovery {
 interface LogOp {
   /** A group record's payload to write, or null (a barrier, or a task). */
   readonly payload: Buffer | null;
-  /** Called once the payload is durable in segment `segment`. */
-  readonly applied: ((segment: number) => void) | null;
+  /** Called once the payload is durable in segment `segment`, its record header at byte `offset`. */
+  readonly applied: ((segment: number, offset: number) => void) | null;
   /** Runs alone, in order; a throw rejects this op only (unless the log failed meanwhile). */
   readonly task: (() => Promise<void>) | null;
   readonly resolve: () => void;
@@ -224,8 +226,11 @@ export class SharedLog {
     return this.failure;
   }
 
-  /** Writes one group record in the next flush; `applied` runs once it is durable, before the promise resolves. */
-  write(payload: Buffer, applied: (segment: number) => void): Promise<void> {
+  /**
+   * Writes one group record in the next flush; `applied` runs once it is durable (with the
+   * segment and the byte offset of its record header), before the promise resolves.
+   */
+  write(payload: Buffer, applied: (segment: number, offset: number) => void): Promise<void> {
     return this.enqueue({ payload, applied, task: null });
   }
 
@@ -286,41 +291,29 @@ export class SharedLog {
   }
 
   /**
-   * The durable entries `[from, to)` of `group` as of this call, read from the segments
-   * holding them (not queued behind writes: what is written after the call is not seen),
-   * at most `maxBytes` of payload but at least one entry. The caller checked the range
-   * (`checkEntryRange`). A segment freed while reading (its entries compacted, or
-   * rewritten forward) rejects with `EntryRangeError` marked compacted.
+   * The durable entries `range.from .. range.to - 1` of `group` as of this call, at most
+   * `range.maxBytes` of payload but at least one entry: each record holding part of the
+   * range is read alone (one pread, through the group's record index) and checked, not
+   * queued behind writes (what is written after the call is not seen). The caller checked
+   * the range (`checkEntryRange`). A segment freed while reading (its entries compacted,
+   * or rewritten forward) rejects with `EntryRangeError` marked compacted; a damaged
+   * record with `CorruptLogError`.
    */
-  async readRange(group: GroupLog, from: number, to: number, maxBytes: number): Promise<Entry[]> {
-    const current = this.current;
-    const limit = this.writeOffset;
-    const ranges = [...group.liveRanges()]
-      .filter(([, r]) => r.hi >= from && r.lo < to)
-      .map(([segment, r]) => ({ segment, lo: Math.max(r.lo, from), hi: Math.min(r.hi, to - 1) }))
-      .sort((a, b) => a.lo - b.lo);
-    const out: Entry[] = [];
-    let bytes = 0;
-    for (const { segment, lo, hi } of ranges) {
-      const file = path.join(this.walDir, segmentName(segment));
-      const records = await readSegmentRecords(this.fs, this.walDir, segment, segment === current ? limit : null).catch((e: unknown) => {
-        if (!hasErrorCode(e, 'ENOENT')) throw e;
-        throw new EntryRangeError(from, to, null, true, `segment ${segmentName(segment)} was freed while reading`);
-      });
-      const found = new Map<number, Entry>();
-      for (const { record, offset } of records) {
-        if (record.group !== group.id || record.kind !== GroupRecordKind.Entries) continue;
-        for (const e of decodeOrCorrupt(record.body, file, offset)) if (e.index >= lo && e.index <= hi) found.set(e.index, e);
+  async readRange(group: GroupLog, range: LocatedRange): Promise<Entry[]> {
+    const rows = group.recordsHolding(range.from, range.to);
+    const blockOf = (payload: Buffer, file: string, row: RecordLocation): Buffer => {
+      let record;
+      try {
+        record = decodeGroupRecord(payload);
+      } catch (e) {
+        throw e instanceof InvalidMessageError ? new CorruptLogError(file, row.offset, `on reading entries back: ${e.reason}`) : e;
       }
-      for (let index = lo; index <= hi; index++) {
-        const entry = found.get(index);
-        if (!entry) throw new CorruptLogError(file, 0, `group ${group.id}: entry ${index} is not in the segment its index names`);
-        if (out.length > 0 && bytes + entry.data.length > maxBytes) return out;
-        out.push(entry);
-        bytes += entry.data.length;
+      if (record.group !== group.id || record.kind !== GroupRecordKind.Entries) {
+        throw new CorruptLogError(file, row.offset, `on reading entries back: the record is not an entries record of group ${group.id}`);
       }
-    }
-    return out;
+      return record.body;
+    };
+    return readLocatedEntries(this.fs, (sequence) => path.join(this.walDir, segmentName(sequence)), rows, range, blockOf);
   }
 
   /**
@@ -381,11 +374,12 @@ export class SharedLog {
       let j = i;
       const payloads: Buffer[] = [];
       for (; j < batch.length && !batch[j].task; j++) if (batch[j].payload) payloads.push(batch[j].payload as Buffer);
-      const segment = payloads.length > 0 ? await this.guard(() => this.writeRecords(payloads)) : this.current;
+      const written = payloads.length > 0 ? await this.guard(() => this.writeRecords(payloads)) : null;
       if (this.failure) break;
-      for (; i < j; i++) {
-        batch[i].applied?.(segment);
-        batch[i].resolve();
+      for (let k = 0; i < j; i++) {
+        const op = batch[i];
+        if (op.payload && written) op.applied?.(written.segment, written.offsets[k++]);
+        op.resolve();
       }
     }
     if (this.failure) for (const op of batch.slice(i)) op.reject(this.failure);
@@ -401,16 +395,21 @@ export class SharedLog {
     }
   }
 
-  /** One write(2) of these record payloads, durable (O_DSYNC, or an fdatasync after it); returns the segment they went to. */
-  private async writeRecords(payloads: readonly Buffer[]): Promise<number> {
+  /**
+   * One write(2) of these record payloads, durable (O_DSYNC, or an fdatasync after it);
+   * returns the segment they went to and each record header's offset in it.
+   */
+  private async writeRecords(payloads: readonly Buffer[]): Promise<{ segment: number; offsets: number[] }> {
     let total = 0;
     for (const p of payloads) total += RECORD_HEADER_BYTES + p.length;
     if (this.writeOffset > FILE_HEADER_BYTES && this.writeOffset + total > this.maxSegmentBytes) await this.roll();
     const out = Buffer.allocUnsafe(total);
     const base = this.writeOffset;
     const write = this.nextWrite;
+    const offsets: number[] = [];
     let at = 0;
     for (let i = 0; i < payloads.length; i++) {
+      offsets.push(base + at);
       out.set(payloads[i], at + RECORD_HEADER_BYTES);
       writeRecordHeader(out, at, RecordType.Group, i === payloads.length - 1 ? RecordFlag.EndOfWrite : 0, write, base + at, payloads[i].length);
       at += RECORD_HEADER_BYTES + payloads[i].length;
@@ -421,7 +420,7 @@ export class SharedLog {
     this.counters.fsyncs++;
     this.writeOffset = base + total;
     this.nextWrite = (write + 1) >>> 0;
-    return this.current;
+    return { segment: this.current, offsets };
   }
 
   /** Starts the next segment (created, synced and linked durably before use). */
@@ -464,19 +463,22 @@ export class SharedLog {
   private async rewrite(groups: readonly GroupLog[]): Promise<void> {
     const live = await this.readLive(groups);
     const payloads: Buffer[] = [];
-    const sizes = new Map<string, number>();
+    const moved = new Map<string, { bytes: number; record: number }>();
     for (const g of groups) {
       const entries = live.get(g.id) ?? [];
       if (entries.length > 0) {
         const block = entriesBlock(entries);
-        sizes.set(g.id, block.length);
+        moved.set(g.id, { bytes: block.length, record: payloads.length });
         payloads.push(encodeGroupRecord(GroupRecordKind.Entries, g.id, block));
       }
       if (g.hardStateSegment !== null) payloads.push(encodeGroupRecord(GroupRecordKind.HardState, g.id, hardStateBody(g.hardState)));
       if (g.damage !== null) payloads.push(encodeGroupRecord(GroupRecordKind.Damage, g.id, damageBody(g.damage)));
     }
-    const segment = payloads.length > 0 ? await this.writeRecords(payloads) : this.current;
-    for (const g of groups) g.movedTo(segment, sizes.get(g.id) ?? 0);
+    const written = payloads.length > 0 ? await this.writeRecords(payloads) : { segment: this.current, offsets: [] };
+    for (const g of groups) {
+      const entries = moved.get(g.id);
+      g.movedTo(written.segment, entries ? { bytes: entries.bytes, offset: written.offsets[entries.record] } : null);
+    }
     this.counters.rewrites++;
   }
 

@@ -3,7 +3,8 @@ import type { Entry } from '../messages/entry';
 import type { HardState } from '../messages/persisted';
 import { CorruptLogError } from './fileErrors';
 import { LogCompaction, NO_COMPACTION } from './fileSnapshotFormat';
-import { decodeDamageBody, decodeEntriesBody, decodeHardStateBody, GroupRecord, GroupRecordKind } from './sharedLogRecords';
+import { FileLogIndex, RecordLocation } from './fileLogIndex';
+import { decodeDamageBody, decodeEntriesBody, decodeHardStateBody, GroupRecord, GroupRecordKind, groupRecordHeaderBytes } from './sharedLogRecords';
 import { INITIAL_HARD_STATE, StorageDamage } from './storage';
 
 /** The live entries of one group whose latest copy lies in one segment: indexes `lo..hi`, about `bytes` bytes. */
@@ -33,6 +34,8 @@ interface LiveRange {
 export class GroupLog {
   /** Live entry ranges by segment. Invariant: disjoint, and together exactly the live log after the compaction. */
   private readonly ranges = new Map<number, LiveRange>();
+  /** Where each Entries record holding live entries lies (made at the first one): what `recordsHolding` reads. */
+  private records: FileLogIndex | null = null;
   /** The durable log's last index (the compaction point when it is empty). */
   lastIndex = 0;
   compaction: LogCompaction = NO_COMPACTION;
@@ -55,7 +58,7 @@ export class GroupLog {
   /** Applies one record found at `offset` of segment `segment` (recovery, or reading the log back). */
   replay(record: GroupRecord, segment: number, file: string, offset: number): void {
     try {
-      if (record.kind === GroupRecordKind.Entries) this.replayEntries(decodeEntriesBody(record.body), record.body.length, segment);
+      if (record.kind === GroupRecordKind.Entries) this.replayEntries(decodeEntriesBody(record.body), record.body.length, segment, offset);
       else if (record.kind === GroupRecordKind.HardState) this.savedHardState(decodeHardStateBody(record.body), segment);
       else if (record.kind === GroupRecordKind.Damage) this.savedDamage(decodeDamageBody(record.body), segment);
       else this.removed(segment);
@@ -77,9 +80,13 @@ export class GroupLog {
     this.compact(this.compaction);
   }
 
-  /** Entries `first..last` (`bytes` bytes) became durable in `segment`: they replace the log from `first` on. */
-  appended(segment: number, first: number, last: number, bytes: number): void {
+  /**
+   * Entries `first..last` (an entries block of `bytes` bytes) became durable in `segment`,
+   * in the record at byte `offset`: they replace the log from `first` on.
+   */
+  appended(segment: number, first: number, last: number, bytes: number, offset: number): void {
     this.truncateFrom(first);
+    (this.records ??= new FileLogIndex()).add(first, last, segment, offset, groupRecordHeaderBytes(this.id) + bytes);
     const range = this.ranges.get(segment);
     if (range) {
       range.hi = last;
@@ -107,6 +114,7 @@ export class GroupLog {
    */
   removed(segment: number): void {
     this.ranges.clear();
+    this.records = null;
     this.lastIndex = 0;
     this.hardState = INITIAL_HARD_STATE;
     this.hardStateSegment = null;
@@ -125,6 +133,8 @@ export class GroupLog {
       if (segment < firstLiveSegment || range.hi <= compactedThrough) this.ranges.delete(segment);
       else if (range.lo <= compactedThrough) this.trim(range, compactedThrough + 1, range.hi);
     }
+    this.records?.compact(compactedThrough, firstLiveSegment);
+    if (this.records?.size === 0) this.records = null;
     this.lastIndex = this.ranges.size === 0 ? compactedThrough : Math.max(this.lastIndex, compactedThrough);
   }
 
@@ -141,6 +151,15 @@ export class GroupLog {
       (this.damage !== null && this.damageSegment === segment) ||
       (this.removedSegment === segment && segment > first)
     );
+  }
+
+  /**
+   * The records holding live entries `from..to - 1`, in log order. Throws `RangeError` if
+   * one is not live (check the range against the log first).
+   */
+  recordsHolding(from: number, to: number): RecordLocation[] {
+    if (this.records === null) throw new RangeError(`group ${this.id} has no live entries`);
+    return this.records.locateRange(from, to);
   }
 
   /** Where the live entries' latest copies lie: index range by segment. */
@@ -165,11 +184,19 @@ export class GroupLog {
     return bytes;
   }
 
-  /** Every live record now lies in `segment` (they were rewritten there). */
-  movedTo(segment: number, bytes: number): void {
+  /**
+   * Every live record now lies in `segment` (they were rewritten there): the live entries,
+   * if any, in one entries block of `entries.bytes` bytes in the record at `entries.offset`.
+   */
+  movedTo(segment: number, entries: { readonly bytes: number; readonly offset: number } | null): void {
     const lo = Math.max(this.compaction.compactedThrough + 1, this.minLive());
     this.ranges.clear();
-    if (this.lastIndex >= lo && bytes > 0) this.ranges.set(segment, { lo, hi: this.lastIndex, bytes });
+    this.records = null;
+    if (this.lastIndex >= lo && entries) {
+      this.ranges.set(segment, { lo, hi: this.lastIndex, bytes: entries.bytes });
+      this.records = new FileLogIndex();
+      this.records.add(lo, this.lastIndex, segment, entries.offset, groupRecordHeaderBytes(this.id) + entries.bytes);
+    }
     if (this.hardStateSegment !== null) this.hardStateSegment = segment;
     if (this.damage !== null) this.damageSegment = segment;
   }
@@ -180,7 +207,7 @@ export class GroupLog {
     return lo;
   }
 
-  private replayEntries(decoded: Entry[], bytes: number, segment: number): void {
+  private replayEntries(decoded: Entry[], bytes: number, segment: number, offset: number): void {
     if (segment < this.compaction.firstLiveSegment) return;
     const first = decoded[0].index;
     const entries = this.entries;
@@ -195,7 +222,7 @@ export class GroupLog {
       }
       for (const entry of decoded) entries.push(entry);
     }
-    this.appended(segment, first, decoded[decoded.length - 1].index, bytes);
+    this.appended(segment, first, decoded[decoded.length - 1].index, bytes, offset);
   }
 
   /** Drops the live entries from `first` on. */

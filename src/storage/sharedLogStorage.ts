@@ -148,16 +148,14 @@ export class SharedLogStorage implements Storage {
     this.lastIndex = last;
     this.recovered = null;
     const block = entriesBlock(entries);
-    return this.run(() => this.log.write(encodeGroupRecord(GroupRecordKind.Entries, this.group, block), (segment) => this.state.appended(segment, first, last, block.length)));
+    return this.run(() => this.log.write(encodeGroupRecord(GroupRecordKind.Entries, this.group, block), (segment, offset) => this.state.appended(segment, first, last, block.length, offset)));
   }
 
   /**
    * The durable entries `[from, to)` (see `Storage.readEntries`), read from the shared
-   * log's segments that hold them; not queued behind writes. Limit: each segment holding
-   * part of the range is read whole (no per-record index yet, unlike `FileStorage`), so
-   * with large segments a catch-up read costs up to a segment per call. Rejects with
-   * `EntryRangeError` for a range outside the durable log, `StorageFailedError` after a
-   * failure.
+   * log's records that hold them (one pread each, as `FileStorage` does); not queued
+   * behind writes. Rejects with `EntryRangeError` for a range outside the durable log,
+   * `StorageFailedError` after a failure.
    */
   readEntries(from: number, to: number, maxBytes: number): Promise<Entry[]> {
     const stopped = this.failure ?? this.log.failed;
@@ -165,12 +163,13 @@ export class SharedLogStorage implements Storage {
     if (this.closed) return Promise.reject(new StorageFailedError(`group ${this.group}'s storage is closed`));
     const compacted = this.state.compaction.compactedThrough;
     const last = this.state.lastIndex;
+    const available = last > compacted ? { first: compacted + 1, last } : null;
     try {
-      checkEntryRange(from, to, maxBytes, last > compacted ? { first: compacted + 1, last } : null, compacted);
+      checkEntryRange(from, to, maxBytes, available, compacted);
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.log.readRange(this.state, from, to, maxBytes);
+    return this.log.readRange(this.state, { from, to, maxBytes, available });
   }
 
   /** Forgets the damage `load()` reports, durably (a Damage record saying none), in order with the other writes. */

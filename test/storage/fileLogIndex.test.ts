@@ -65,6 +65,21 @@ describe('FileLogIndex', () => {
     expect([index.size, index.firstIndex, index.lastIndex]).toEqual([0, null, null]);
   });
 
+  test('locateRange lists the records holding a range in log order; clear forgets every row', () => {
+    const index = new FileLogIndex();
+    index.add(1, 10, 1, 16, 100);
+    index.add(11, 20, 1, 136, 100);
+    index.add(21, 30, 2, 16, 100);
+    expect(index.locateRange(5, 22).map((r) => [r.first, r.last, r.sequence])).toEqual([[1, 10, 1], [11, 20, 1], [21, 30, 2]]);
+    expect(index.locateRange(12, 13).map((r) => r.offset)).toEqual([136]);
+    expect(index.locateRange(12, 12)).toEqual([]);
+    expect(() => index.locateRange(25, 32)).toThrow(RangeError);
+    index.clear();
+    expect([index.size, index.firstIndex, index.lastIndex]).toEqual([0, null, null]);
+    index.add(40, 41, 3, 16, 20);
+    expect(index.locate(40)!.sequence).toBe(3);
+  });
+
   test('a record with no entries is refused', () => {
     expect(() => new FileLogIndex().add(5, 4, 1, 16, 4)).toThrow(RangeError);
   });

@@ -249,6 +249,7 @@ describe('SharedLog: one write-ahead log for a host of groups', () => {
     expect(l.stats().freedSegments).toBeGreaterThan(8);
     expect(segmentFiles().length).toBeLessThanOrEqual(4);
     expect(segmentFiles()[0]).not.toBe('0000000000000001.wal');
+    expect(plain(await view('idle').readEntries(1, 4, 1 << 20))).toEqual(plain(entries(1, 3, 9, 50))); // read where they moved
     l = await restart(['idle', 'busy'], options);
     const idle = await view('idle').load();
     expect(idle.hardState).toEqual({ term: 9, votedFor: 'h3' });
@@ -275,9 +276,33 @@ describe('SharedLog: one write-ahead log for a host of groups', () => {
     expect(segmentFiles()[0]).not.toBe('0000000000000001.wal');
     const expected = plain([...entries(1, 4, 1, 20), ...entries(5, 8, 2, 20)]);
     expect(plain((await view('quiet').load()).entries)).toEqual(expected);
+    expect(plain(await view('quiet').readEntries(1, 9, 1 << 20))).toEqual(expected);
     l = await restart(['quiet', 'busy'], options);
     expect(plain((await view('quiet').load()).entries)).toEqual(expected);
+    expect(plain(await view('quiet').readEntries(3, 7, 1 << 20))).toEqual(expected.slice(2, 6)); // indexed by the recovery scan
     expect(plain((await view('busy').load()).entries)).toEqual(plain(entries(before + 1, next - 1, 1, 200)));
+  });
+
+  test('reading entries back reads only the records holding them, not the segments around them', async () => {
+    await restart(['a', 'b']);
+    for (let i = 0; i < 50; i++) {
+      await view('a').append(entries(i * 4 + 1, i * 4 + 4, 1, 500)); // ~2 KB records, interleaved with b's
+      await view('b').append(entries(i * 4 + 1, i * 4 + 4, 1, 500));
+    }
+    const reads: number[] = [];
+    const open = faulty.open.bind(faulty);
+    faulty.open = async (file, flags, mode) => {
+      const handle = await open(file, flags, mode);
+      return { ...handle, read: (buffer, offset, length, position) => (reads.push(length), handle.read(buffer, offset, length, position)), close: () => handle.close() };
+    };
+    const readFiles = faulty.counts.readFile;
+    expect(plain(await view('a').readEntries(101, 109, 1 << 20))).toEqual(plain(entries(101, 108, 1, 500)));
+    expect(plain(await view('b').readEntries(198, 201, 1))).toEqual(plain(entries(198, 198, 1, 500)));
+    expect(faulty.counts.readFile).toBe(readFiles);
+    // Three records of about 2 KB each (one pread each), out of a segment of about 200 KB.
+    expect(fs.statSync(lastSegment()).size).toBeGreaterThan(200_000);
+    expect(reads.length).toBe(3);
+    expect(reads.reduce((a, b) => a + b, 0)).toBeLessThan(3 * 2200);
   });
 
   test('a group whose live tail exceeds the rewrite budget pins its segments (documented limit), and still recovers', async () => {
