@@ -26,7 +26,7 @@ export function handleRequestVote(s: RaftState, from: NodeId, m: RequestVote, fx
  * The hard state (term, votedFor) is durable. A candidate whose own vote of this term it
  * holds counts itself now; with the votes already in, that may be a majority.
  */
-export function handleVoteSaved(s: RaftState, term: number, votedFor: NodeId | null, fx: Effects): void {
+export function handleHardStateSaved(s: RaftState, term: number, votedFor: NodeId | null, fx: Effects): void {
   if (s.role.name !== 'candidate' || term !== s.term || votedFor !== s.id) return;
   s.role.votes.add(s.id);
   if (hasQuorum(s, s.role.votes)) becomeLeader(s, fx);

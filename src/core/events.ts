@@ -64,4 +64,4 @@ export type RaftEvent =
   /** The application has finished applying every entry handed to it up to `index`. */
   | { readonly kind: 'applied'; readonly index: number }
   /** Storage reports a hard state (term, votedFor) durable: every write, not only this node's own vote. */
-  | { readonly kind: 'voteSaved'; readonly term: number; readonly votedFor: NodeId | null };
+  | { readonly kind: 'hardStateSaved'; readonly term: number; readonly votedFor: NodeId | null };

@@ -73,7 +73,7 @@ export function becomePreCandidate(s: RaftState, fx: Effects): void {
  *
  * The requests leave at once, while the new term and vote are being written: asking is
  * safe before they are durable, counting the own vote is not. The candidate counts
- * itself only on `voteSaved` (see `handleVoteSaved`), so it never wins on a vote that a
+ * itself only on `hardStateSaved` (see `handleHardStateSaved`), so it never wins on a vote that a
  * crash could take back. Waiting for the write before asking would add a whole fsync to
  * every election, and give the other candidates that long to time out too (split votes).
  */

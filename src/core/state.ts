@@ -192,7 +192,7 @@ export interface RaftState {
   /** Highest index whose entry is durable here with the term the log holds now. */
   durableIndex: number;
   /**
-   * The term of the newest hard state storage has reported durable (`voteSaved`). A
+   * The term of the newest hard state storage has reported durable (`hardStateSaved`). A
    * follower answers a heartbeat at once only when `term` is durable: what it
    * acknowledges in a term must survive a crash together with that term.
    */

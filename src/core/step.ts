@@ -1,7 +1,7 @@
 import type { NodeId, RaftMessage } from '../messages/types';
 import { setElectionRange } from './electionDeadline';
 import { Effects } from './effects';
-import { handlePreVote, handlePreVoteResponse, handleRequestVote, handleVoteResponse, handleVoteSaved, ignoresVoteRequest } from './election';
+import { handlePreVote, handlePreVoteResponse, handleRequestVote, handleVoteResponse, handleHardStateSaved, ignoresVoteRequest } from './election';
 import type { RaftEvent } from './events';
 import { handleTimeoutNow, stepChangeConfig, stepTransfer } from './membership';
 import { handleInstallSnapshot, onSnapshotChunkStored, onSnapshotReadFailed, onSnapshotTaken } from './snapshots';
@@ -63,9 +63,9 @@ export function step(s: RaftState, event: RaftEvent): Effects {
     case 'repaired':
       s.repair = null;
       break;
-    case 'voteSaved':
+    case 'hardStateSaved':
       if (event.term > s.durableTerm) s.durableTerm = event.term;
-      handleVoteSaved(s, event.term, event.votedFor, fx);
+      handleHardStateSaved(s, event.term, event.votedFor, fx);
       onTermsSaved(s, event.term, event.votedFor, fx);
       break;
     case 'snapshotTaken':

@@ -26,7 +26,7 @@ export type DurableStep = WriteStep<WriteEffect> | ReleaseStep<Outgoing>;
  * the rules marked `afterPersist` leaves only once everything written before it is
  * durable (see `persistThenRelease`); the completions come back as events, on the
  * microtask after the messages they released were sent — `persisted`
- * for log entries, `voteSaved` for every hard state (the rules count their own vote, and
+ * for log entries, `hardStateSaved` for every hard state (the rules count their own vote, and
  * know which term is durable). A
  * failed write errors the stream with a `StorageFailedError` (the node stops; nothing
  * that waited for the write is sent).
@@ -62,5 +62,5 @@ function completion(write: WriteEffect): RaftEvent {
     return { kind: 'persisted', index: last.index, term: last.term };
   }
   const { term, votedFor } = write.hardState;
-  return { kind: 'voteSaved', term, votedFor };
+  return { kind: 'hardStateSaved', term, votedFor };
 }

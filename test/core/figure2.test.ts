@@ -86,7 +86,7 @@ describe('Figure 2, Rules for Servers — candidates', () => {
     // Asking may precede the durable vote; counting it may not.
     expect(sent(fx).every((m) => !m.afterPersist)).toBe(true);
     expect(s.role).toMatchObject({ name: 'candidate', votes: new Set() });
-    step(s, { kind: 'voteSaved', term: 4, votedFor: 'n1' });
+    step(s, { kind: 'hardStateSaved', term: 4, votedFor: 'n1' });
     expect(s.role).toMatchObject({ name: 'candidate', votes: new Set(['n1']) });
   });
 
@@ -95,16 +95,16 @@ describe('Figure 2, Rules for Servers — candidates', () => {
     step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
     msg(s, 'n2', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
     expect(s.role.name).toBe('candidate'); // n2's vote alone is no majority of 3
-    step(s, { kind: 'voteSaved', term: 0, votedFor: null }); // an older save
+    step(s, { kind: 'hardStateSaved', term: 0, votedFor: null }); // an older save
     expect(s.role.name).toBe('candidate');
-    step(s, { kind: 'voteSaved', term: 1, votedFor: 'n1' });
+    step(s, { kind: 'hardStateSaved', term: 1, votedFor: 'n1' });
     expect(s.role.name).toBe('leader');
   });
 
   test('§5.2 if votes are received from a majority of servers: become leader', () => {
     const s = makeState({ voters: ['n1', 'n2', 'n3', 'n4', 'n5'] });
     step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
-    step(s, { kind: 'voteSaved', term: 1, votedFor: 'n1' });
+    step(s, { kind: 'hardStateSaved', term: 1, votedFor: 'n1' });
     msg(s, 'n2', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
     expect(s.role.name).toBe('candidate');
     msg(s, 'n3', { type: 'RequestVoteResponse', term: 1, voteGranted: false });
@@ -130,7 +130,7 @@ describe('Figure 2, Rules for Servers — candidates', () => {
     step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
     expect(s.term).toBe(2);
     expect(s.role.name).toBe('candidate');
-    step(s, { kind: 'voteSaved', term: 1, votedFor: 'n1' }); // the first election's vote: stale
+    step(s, { kind: 'hardStateSaved', term: 1, votedFor: 'n1' }); // the first election's vote: stale
     expect(s.role).toMatchObject({ name: 'candidate', votes: new Set() });
   });
 
@@ -138,7 +138,7 @@ describe('Figure 2, Rules for Servers — candidates', () => {
     const s = makeState({ voters: ['n1'] });
     step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
     expect(s.role.name).toBe('candidate');
-    step(s, { kind: 'voteSaved', term: 1, votedFor: 'n1' });
+    step(s, { kind: 'hardStateSaved', term: 1, votedFor: 'n1' });
     expect(s.role.name).toBe('leader');
   });
 });
@@ -147,7 +147,7 @@ describe('Figure 2, Rules for Servers — leaders', () => {
   test('§5.2 §5.4.2 upon election: append a no-op of the new term and send AppendEntries to each server', () => {
     const s = makeState({ term: 1, log: [1, 1] });
     step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
-    step(s, { kind: 'voteSaved', term: s.term, votedFor: 'n1' });
+    step(s, { kind: 'hardStateSaved', term: s.term, votedFor: 'n1' });
     const fx = msg(s, 'n2', { type: 'RequestVoteResponse', term: 2, voteGranted: true });
     expect(logTerms(s)).toEqual([1, 1, 2]);
     expect(s.log.entry(3)!.kind).toBe(EntryKind.Noop);
@@ -197,7 +197,7 @@ describe('Figure 2, Rules for Servers — leaders', () => {
   test('§5.3 if AppendEntries fails because of log inconsistency: move nextIndex back and retry', () => {
     const s = makeState({ term: 2, log: [1, 1, 2, 2, 2] });
     step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true }); // term 3
-    step(s, { kind: 'voteSaved', term: s.term, votedFor: 'n1' });
+    step(s, { kind: 'hardStateSaved', term: s.term, votedFor: 'n1' });
     msg(s, 'n2', { type: 'RequestVoteResponse', term: 3, voteGranted: true }); // noop at 6
     // n3 holds [1, 1, 1, 1]: rejects prev 5 as shorter; then prev 4 with conflict term 1 from index 1.
     let fx = msg(s, 'n3', { type: 'AppendEntriesResponse', term: 3, success: false, matchIndex: 0, rejectedIndex: 5, conflictIndex: 5, conflictTerm: 0, seq: 0 });
@@ -220,7 +220,7 @@ describe('Figure 2, Rules for Servers — leaders', () => {
   test('§5.3 §5.4 if N > commitIndex, a majority of matchIndex >= N and log[N].term == currentTerm: commitIndex = N', () => {
     const s = makeState({ voters: ['n1', 'n2', 'n3', 'n4', 'n5'] });
     step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
-    step(s, { kind: 'voteSaved', term: s.term, votedFor: 'n1' });
+    step(s, { kind: 'hardStateSaved', term: s.term, votedFor: 'n1' });
     msg(s, 'n2', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
     msg(s, 'n3', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
     step(s, { kind: 'persisted', index: 1, term: 1 });

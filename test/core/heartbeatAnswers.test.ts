@@ -52,7 +52,7 @@ describe('heartbeat answers do not wait behind writes', () => {
     const [first] = sent(msg(s, 'n2', append({ term: 3, prevLogIndex: 2, prevLogTerm: 1, seq: 1 })));
     expect(s.term).toBe(3);
     expect(first).toMatchObject({ afterPersist: true, message: { term: 3, success: true, matchIndex: 2 } });
-    step(s, { kind: 'voteSaved', term: 3, votedFor: null });
+    step(s, { kind: 'hardStateSaved', term: 3, votedFor: null });
     const [next] = sent(msg(s, 'n2', append({ term: 3, prevLogIndex: 2, prevLogTerm: 1, seq: 2 })));
     expect(next).toMatchObject({ afterPersist: false, message: { term: 3, success: true, matchIndex: 2 } });
   });

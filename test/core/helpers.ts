@@ -86,7 +86,7 @@ export function ok(term: number, matchIndex: number): AppendEntriesResponse {
 /** Makes n1 the leader of the next term with its own durable vote and n2's. */
 export function elect(s: RaftState): void {
   step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
-  step(s, { kind: 'voteSaved', term: s.term, votedFor: s.id });
+  step(s, { kind: 'hardStateSaved', term: s.term, votedFor: s.id });
   msg(s, 'n2', { type: 'RequestVoteResponse', term: s.term, voteGranted: true });
   expect(s.role.name).toBe('leader');
 }

@@ -20,7 +20,7 @@ describe('a leader\'s AppendEntries leave at once, never after its writes', () =
     const effects: Effect[] = [];
     const collect = (fx: readonly Effect[]) => effects.push(...fx);
     step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
-    step(s, { kind: 'voteSaved', term: s.term, votedFor: s.id });
+    step(s, { kind: 'hardStateSaved', term: s.term, votedFor: s.id });
     collect(msg(s, 'n2', { type: 'RequestVoteResponse', term: s.term, voteGranted: true })); // leader: no-op at 3, sent to n2 and n3
     collect(step(s, { kind: 'persisted', index: 3, term: s.term }).list);
     collect(msg(s, 'n2', ok(s.term, 3))); // commits: a commit notice

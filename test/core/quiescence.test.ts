@@ -251,7 +251,7 @@ describe('a silent host (HostWakeup: the hosts that changed, and those silent no
     // ... but not when the answering voters are no quorum: 5 voters, two silent and one lagging.
     const five = makeState({ voters: ['n1', 'n2', 'n3', 'n4', 'n5'], options: QUIESCE });
     step(five, { kind: 'electionTimeout', epoch: five.epoch, forced: true });
-    step(five, { kind: 'voteSaved', term: five.term, votedFor: five.id });
+    step(five, { kind: 'hardStateSaved', term: five.term, votedFor: five.id });
     for (const v of ['n2', 'n3']) msg(five, v, { type: 'RequestVoteResponse', term: five.term, voteGranted: true });
     expect(five.role.name).toBe('leader');
     step(five, { kind: 'wake', hosts: ['n4', 'n5'], silent: ['n4', 'n5'] });

@@ -27,7 +27,7 @@ function appendEntries(term: number): AppendEntries {
 /** Delivers every member's term report, then the durable save of the recovered hard state. */
 function recover(s: ReturnType<typeof recovering>, reports: Record<string, number>) {
   for (const [from, term] of Object.entries(reports)) msg(s, from, { type: 'TermReport', term });
-  return step(s, { kind: 'voteSaved', term: s.term, votedFor: s.id }).list;
+  return step(s, { kind: 'hardStateSaved', term: s.term, votedFor: s.id }).list;
 }
 
 describe('recovering a lost hard state: while answers are owed', () => {
@@ -93,7 +93,7 @@ describe('recovering a lost hard state: once every member has answered', () => {
     expect(fx).toEqual([{ type: 'saveHardState', hardState: { term: 7, votedFor: 'n1' } }]);
     expect(s.repair).not.toBeNull();
     expect(sent(msg(s, 'n2', requestVote(8)))[0].message).toMatchObject({ voteGranted: false }); // still repairing
-    expect(step(s, { kind: 'voteSaved', term: 7, votedFor: 'n1' }).list).toEqual([{ type: 'termsRecovered', term: 7, clearDamage: true }]);
+    expect(step(s, { kind: 'hardStateSaved', term: 7, votedFor: 'n1' }).list).toEqual([{ type: 'termsRecovered', term: 7, clearDamage: true }]);
     expect(s.repair).toBeNull();
   });
 

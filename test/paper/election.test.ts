@@ -23,7 +23,7 @@
  *   TestCandidateSelfVoteAfterLostElection*, TestCandidateDeliversPreCandidateSelfVote*,
  *   TestLeaderMsgAppSelfAckAfterTermChange, TestRaftFreesReadOnlyMem: they drive etcd's
  *   step functions, tick counters and self-addressed messages, which rxraft has no
- *   equivalent of (its own vote counts on `voteSaved`, tested in test/core).
+ *   equivalent of (its own vote counts on `hardStateSaved`, tested in test/core).
  * - TestCampaignWhileLeader, TestPreCampaignWhileLeader: covered by "a leader ignores
  *   campaign" below (one test, both modes).
  * - TestRestore*, TestProvideSnap, TestIgnoreProvidingSnap, TestRestoreFromSnapMsg,

@@ -10,7 +10,7 @@ import { makeState } from '../core/helpers';
 test('Figure 8 (rule): replicas of an older-term entry on a majority do not commit it', () => {
   const s = makeState({ voters: ['s1', 's2', 's3', 's4', 's5'], id: 's1', term: 3, log: [1, 2] });
   step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true }); // term 4
-  step(s, { kind: 'voteSaved', term: 4, votedFor: 's1' });
+  step(s, { kind: 'hardStateSaved', term: 4, votedFor: 's1' });
   for (const v of ['s2', 's3']) step(s, { kind: 'message', from: v, message: { type: 'RequestVoteResponse', term: 4, voteGranted: true } });
   expect(s.role.name).toBe('leader'); // log is now [1, 2, 4(no-op)]
   step(s, { kind: 'persisted', index: 3, term: 4 });

@@ -210,7 +210,7 @@ describe('safety under faults', () => {
   test('a new leader accepts no configuration change before an entry of its own term commits', () => {
     const s = makeState({ term: 1, log: [1], options: { preVote: false } });
     step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
-    step(s, { kind: 'voteSaved', term: 2, votedFor: 'n1' });
+    step(s, { kind: 'hardStateSaved', term: 2, votedFor: 'n1' });
     step(s, { kind: 'message', from: 'n2', message: { type: 'RequestVoteResponse', term: 2, voteGranted: true } });
     expect(s.role.name).toBe('leader');
     const fx = step(s, { kind: 'changeConfig', requestId: 7, change: { type: 'addLearner', id: 'n4' } }).list;

@@ -46,7 +46,7 @@ describe('durableWrites', () => {
     pending[0].resolve();
     await tick();
     expect(events).toEqual([
-      { kind: 'voteSaved', term: 2, votedFor: 'n1' },
+      { kind: 'hardStateSaved', term: 2, votedFor: 'n1' },
       { kind: 'persisted', index: 5, term: 2 },
     ]);
     expect(sentMessages.map((m) => m.to)).toEqual(['n3', 'n2']);
@@ -69,7 +69,7 @@ describe('durableWrites', () => {
     expect(log).toEqual(['send n2', 'socket write n2', 'stepped persisted']);
   });
 
-  it('reports voteSaved for every hard state, also one that records another node\'s vote or none (the rules track the durable term)', async () => {
+  it('reports hardStateSaved for every hard state, also one that records another node\'s vote or none (the rules track the durable term)', async () => {
     const { steps, pending, events } = setup();
     steps.next({ write: { type: 'saveHardState', hardState: { term: 3, votedFor: 'n2' } } });
     steps.next({ write: { type: 'saveHardState', hardState: { term: 4, votedFor: null } } });
@@ -77,8 +77,8 @@ describe('durableWrites', () => {
     pending[1].resolve();
     await tick();
     expect(events).toEqual([
-      { kind: 'voteSaved', term: 3, votedFor: 'n2' },
-      { kind: 'voteSaved', term: 4, votedFor: null },
+      { kind: 'hardStateSaved', term: 3, votedFor: 'n2' },
+      { kind: 'hardStateSaved', term: 4, votedFor: null },
     ]);
   });
 

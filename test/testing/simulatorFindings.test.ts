@@ -48,7 +48,7 @@ describe('simulator findings', () => {
   test('a forwarded request refused during a leadership transfer stays refused after the transfer gives up', () => {
     const s = makeState({ term: 1, log: [1] });
     step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
-    step(s, { kind: 'voteSaved', term: 2, votedFor: 'n1' });
+    step(s, { kind: 'hardStateSaved', term: 2, votedFor: 'n1' });
     step(s, { kind: 'message', from: 'n2', message: { type: 'RequestVoteResponse', term: 2, voteGranted: true } });
     step(s, { kind: 'transferLeadership', requestId: 1, to: 'n2' });
     const request = { type: 'ProposeRequest' as const, term: 2, requestId: 7, commands: [{ kind: EntryKind.Command, data: text('append') }] };
