@@ -84,6 +84,9 @@ export class PeerLink<T> {
   private eagerTimer: Subscription | undefined;
   private flushAction: Subscription | undefined;
   private closed = false;
+  /** The connections messages were written to (at most the three above): one closing may have lost them. */
+  private readonly carried = new WeakSet<Connection>();
+  private lastWritten: Connection | undefined;
 
   constructor(
     readonly id: NodeId,
@@ -131,8 +134,9 @@ export class PeerLink<T> {
   }
 
   connectionClosed(connection: Connection): void {
-    // What was written to a connection in use may not have arrived.
-    if (connection === this.current()) this.host.lost(this.id);
+    // What was written to a connection may not have arrived: the one in use, or one that was
+    // in use before another replaced it (the peer's newer dial, or our own dial winning).
+    if (connection === this.current() || this.carried.has(connection)) this.host.lost(this.id);
     if (connection === this.dialing || connection === this.outbound) {
       this.dialing = undefined;
       this.outbound = undefined;
@@ -242,6 +246,10 @@ export class PeerLink<T> {
       this.host.report(new PayloadTooLargeError(size, this.host.maxFrameBytes));
       this.host.lost(this.id);
     };
+    if (connection !== this.lastWritten) {
+      this.lastWritten = connection;
+      this.carried.add(connection);
+    }
     while (this.outbox.size > 0 && connection.writable) {
       const batch = new FrameBatch();
       const sizes: number[] = [];

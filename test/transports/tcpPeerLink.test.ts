@@ -26,7 +26,7 @@ function connection(direction: 'dial' | 'accept'): Connection & { written: numbe
 const time = new VirtualTimeScheduler();
 
 /** A link from `self` to `peer` whose dial hands out `dialed`. */
-function link(self: string, peer: string, dialed: Connection): PeerLink<RaftMessage> {
+function link(self: string, peer: string, dialed: Connection, lost: string[] = []): PeerLink<RaftMessage> {
   const host: LinkHost<RaftMessage> = {
     wire: NODE_WIRE,
     selfId: self,
@@ -41,7 +41,7 @@ function link(self: string, peer: string, dialed: Connection): PeerLink<RaftMess
     report: (error) => {
       throw error;
     },
-    lost: () => undefined,
+    lost: (peer) => void lost.push(peer),
   };
   return new PeerLink(peer, { host: '127.0.0.1', port: 1 }, host);
 }
@@ -86,5 +86,28 @@ describe('PeerLink', () => {
     b.send(vote(3));
     time.flush();
     expect(outbound.written).toBeGreaterThan(0);
+  });
+
+  it('reports a loss when a connection that carried messages closes after another replaced it, not when an unused spare closes', () => {
+    const outbound = connection('dial');
+    const inbound = connection('accept');
+    const spare = connection('accept');
+    const lost: string[] = [];
+    const a = link('a', 'b', outbound, lost);
+    a.connectionReady(inbound); // b dialed first: a writes on it
+    a.send(vote(1));
+    time.flush();
+    expect(inbound.written).toBeGreaterThan(0);
+    a.connectionReady(outbound); // a's own dial is ready: a < b, so it takes over
+    a.send(vote(2));
+    time.flush();
+    expect(outbound.written).toBeGreaterThan(0);
+    a.connectionReady(spare); // b dialed again: the older inbound is replaced ...
+    a.connectionClosed(inbound); // ... and its close may have lost vote 1
+    expect(lost).toEqual(['b']);
+    a.connectionClosed(spare); // never written to: nothing lost
+    expect(lost).toEqual(['b']);
+    a.connectionClosed(outbound); // the one in use
+    expect(lost).toEqual(['b', 'b']);
   });
 });
