@@ -8,12 +8,12 @@ import { segmentName } from './fileLog';
 import { FILE_HEADER_BYTES, RECORD_HEADER_BYTES, RecordFlag, RecordType, writeRecordHeader } from './fileRecordFraming';
 import { FileHandleLike, FileSystem, nodeFileSystem, syncDirectory, unlinkIfExists, writeFully } from './fileSystem';
 import { GroupLog } from './sharedLogGroups';
-import { damageBody, decodeEntriesBody, decodeGroupRecord, encodeGroupRecord, GroupRecordKind, hardStateBody } from './sharedLogRecords';
+import { damageBody, decodeGroupRecord, encodeGroupRecord, GroupRecordKind, hardStateBody } from './sharedLogRecords';
 import type { RecordLocation } from './fileLogIndex';
 import { LocatedRange, readLocatedEntries } from './fileLogReader';
 import { CorruptLogError } from './fileErrors';
 import { InvalidMessageError } from '../errors';
-import { createSharedSegment, readSegmentRecords, SharedTornTail } from './sharedLogSegments';
+import { createSharedSegment, SharedTornTail } from './sharedLogSegments';
 import { recoverSharedLog, removeTree, SnapshotsAtOpen } from './sharedLogRecovery';
 import { BatchedWrites } from './batchedWrites';
 
@@ -256,38 +256,13 @@ export class SharedLog {
   }
 
   /**
-   * Within a task: the live entries of `groups` (after their compaction points), read
-   * from the segments holding their latest copies (see `GroupLog.liveRanges`): one read
-   * of each such segment. Throws `CorruptLogError` if a record is damaged or an entry
-   * the index says is there is not.
+   * Within a task: the live entries of `group` (after its compaction point), each record
+   * holding them read alone through the group's record index (as `readRange`). Throws
+   * `CorruptLogError` if a record is damaged or does not hold what the index says.
    */
-  async readLive(groups: readonly GroupLog[]): Promise<Map<string, Entry[]>> {
-    const bySegment = new Map<number, Map<string, { readonly lo: number; readonly hi: number }>>();
-    for (const g of groups) {
-      for (const [segment, range] of g.liveRanges()) (bySegment.get(segment) ?? bySegment.set(segment, new Map()).get(segment)!).set(g.id, range);
-    }
-    const found = new Map<string, Map<number, Entry>>(groups.map((g) => [g.id, new Map()]));
-    for (const segment of [...bySegment.keys()].sort((a, b) => a - b)) {
-      const wanted = bySegment.get(segment)!;
-      const file = path.join(this.walDir, segmentName(segment));
-      for (const { record, offset } of await readSegmentRecords(this.fs, this.walDir, segment, segment === this.current ? this.writeOffset : null)) {
-        const range = wanted.get(record.group);
-        if (!range || record.kind !== GroupRecordKind.Entries) continue;
-        const into = found.get(record.group)!;
-        for (const e of decodeOrCorrupt(record.body, file, offset)) if (e.index >= range.lo && e.index <= range.hi) into.set(e.index, e);
-      }
-    }
-    const out = new Map<string, Entry[]>();
-    for (const g of groups) {
-      const entries = [...found.get(g.id)!.values()].sort((a, b) => a.index - b.index);
-      let expected = 0;
-      for (const range of g.liveRanges().values()) expected += range.hi - range.lo + 1;
-      if (entries.length !== expected || entries.some((e, i) => e.index !== entries[0].index + i)) {
-        throw new CorruptLogError(path.join(this.walDir, segmentName(this.current)), 0, `group ${g.id}: ${expected} live entries expected, ${entries.length} found`);
-      }
-      out.set(g.id, entries);
-    }
-    return out;
+  async readLive(group: GroupLog): Promise<Entry[]> {
+    const live = group.liveSpan();
+    return live === null ? [] : this.readRange(group, { from: live.first, to: live.last + 1, maxBytes: Infinity, available: live });
   }
 
   /**
@@ -461,11 +436,10 @@ export class SharedLog {
 
   /** Rewrites the live records of `groups` (entries, hard state, damage) into the current segment. */
   private async rewrite(groups: readonly GroupLog[]): Promise<void> {
-    const live = await this.readLive(groups);
     const payloads: Buffer[] = [];
     const moved = new Map<string, { bytes: number; record: number }>();
     for (const g of groups) {
-      const entries = live.get(g.id) ?? [];
+      const entries = await this.readLive(g);
       if (entries.length > 0) {
         const block = entriesBlock(entries);
         moved.set(g.id, { bytes: block.length, record: payloads.length });
@@ -489,15 +463,6 @@ export class SharedLog {
       await removeTree(path.join(this.dataDir, 'removing', group));
     }
     if (removing.length > 0) await syncDirectory(this.fs, path.join(this.dataDir, 'removing'));
-  }
-}
-
-/** The entries of an Entries record's body; `CorruptLogError` naming where it lies if invalid. */
-function decodeOrCorrupt(body: Buffer, file: string, offset: number): Entry[] {
-  try {
-    return decodeEntriesBody(body);
-  } catch (e) {
-    throw e instanceof InvalidMessageError ? new CorruptLogError(file, offset, e.reason) : e;
   }
 }
 

@@ -162,9 +162,12 @@ export class GroupLog {
     return this.records.locateRange(from, to);
   }
 
-  /** Where the live entries' latest copies lie: index range by segment. */
-  liveRanges(): ReadonlyMap<number, { readonly lo: number; readonly hi: number }> {
-    return this.ranges;
+  /** The live entries' indexes (after the compaction point), or null when there are none. */
+  liveSpan(): { readonly first: number; readonly last: number } | null {
+    const indexed = this.records?.firstIndex ?? null;
+    if (indexed === null) return null;
+    const first = Math.max(indexed, this.compaction.compactedThrough + 1);
+    return this.lastIndex >= first ? { first, last: this.lastIndex } : null;
   }
 
   /** Whether the group has hard state, entries or damage in the log (or had, until a Removed record). */

@@ -116,32 +116,6 @@ export async function scanSegments(fs: FileSystem, dir: string, sequences: reado
   return { tornTail: null, goodEnd: FILE_HEADER_BYTES, nextWrite: writes.nextWrite() };
 }
 
-/**
- * The group records of segment `sequence` up to byte `limit` (the written part of the
- * segment in use), or the whole file; any damage throws `CorruptLogError` (the log is in
- * use: its torn tail was cut at open).
- *
- * @example
- * for (const { record } of await readSegmentRecords(fs, walDir, 7, null)) console.log(record.group, record.kind);
- */
-export async function readSegmentRecords(fs: FileSystem, dir: string, sequence: number, limit: number | null): Promise<{ record: GroupRecord; offset: number }[]> {
-  const file = path.join(dir, segmentName(sequence));
-  let buf = await fs.readFile(file);
-  if (limit !== null) buf = buf.subarray(0, limit);
-  const headerProblem = checkFileHeader(buf, SHARED_SEGMENT_MAGIC, sequence);
-  if (headerProblem) throw new CorruptLogError(file, 0, headerProblem);
-  const scan = scanRecords(buf, FILE_HEADER_BYTES);
-  if (scan.bad) throw new CorruptLogError(file, scan.bad.offset, scan.bad.reason);
-  return scan.records.map((r) => {
-    if (r.type !== RecordType.Group) throw new CorruptLogError(file, r.offset, `unexpected record type ${r.type}`);
-    try {
-      return { record: decodeGroupRecord(r.payload), offset: r.offset };
-    } catch (e) {
-      throw e instanceof InvalidMessageError ? new CorruptLogError(file, r.offset, e.reason) : e;
-    }
-  });
-}
-
 /** Which write(2) the records seen so far came from (as in `FileLog`'s replay). */
 class WriteTracker {
   private lastWrite: number | null = null;

@@ -96,9 +96,9 @@ export class SharedLogStorage implements Storage {
       let entries = state.entries;
       state.entries = null;
       if (entries === null) {
-        const read = new Map<string, Entry[]>();
-        await log.task(async () => void read.set(group, (await log.readLive([state])).get(group) ?? []));
-        entries = read.get(group) ?? [];
+        let read: Entry[] = [];
+        await log.task(async () => void (read = await log.readLive(state)));
+        entries = read;
       }
       return new SharedLogStorage(log, group, state, files, current, entries);
     } catch (e) {
@@ -120,7 +120,7 @@ export class SharedLogStorage implements Storage {
     await this.run(() =>
       this.log.task(async () => {
         try {
-          read.entries = (await this.log.readLive([this.state])).get(this.group) ?? [];
+          read.entries = await this.log.readLive(this.state);
         } catch (e) {
           read.error = e; // a read error fails this call only
         }
