@@ -151,7 +151,7 @@ export class FileLog {
   /** Rollovers put off because no file descriptor was left (for tests and metrics). */
   deferredRolls = 0;
 
-  /** The records `readRange` read last, decoded: a follower sent a big record one message at a time reads it once. */
+  /** The records `readRange` last stopped inside, decoded: a big record sent to a follower one message at a time is read once. */
   private readonly recent = new RecentRecords();
 
   /**
