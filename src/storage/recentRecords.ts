@@ -40,6 +40,8 @@ export class RecentRecords {
   /** Oldest first. Invariant: at most `maxRecords` records, at most `maxBytes` of `length` in all. */
   private held: HeldRecord[] = [];
   private bytes = 0;
+  /** Segments before this one were deleted: their records are never held again (a read that began before may still offer one). */
+  private firstSegment = 0;
 
   constructor(
     private readonly maxRecords = DEFAULT_MAX_RECORDS,
@@ -57,14 +59,15 @@ export class RecentRecords {
 
   /** Holds a record's decoded entries, dropping the oldest held ones to make room; one larger than `maxBytes` is not held. */
   put(sequence: number, offset: number, length: number, entries: readonly Entry[]): void {
-    if (this.maxRecords === 0 || length > this.maxBytes || this.get(sequence, offset, length)) return;
+    if (this.maxRecords === 0 || length > this.maxBytes || sequence < this.firstSegment || this.get(sequence, offset, length)) return;
     while (this.held.length >= this.maxRecords || this.bytes + length > this.maxBytes) this.bytes -= this.held.shift()!.length;
     this.held.push({ sequence, offset, length, entries });
     this.bytes += length;
   }
 
-  /** Drops the records of segments before `sequence` (they were deleted). */
+  /** Drops the records of segments before `sequence` (they were deleted), and holds none of them from now on. */
   dropBefore(sequence: number): void {
+    this.firstSegment = Math.max(this.firstSegment, sequence);
     const kept = this.held.filter((r) => r.sequence >= sequence);
     if (kept.length === this.held.length) return;
     this.held = kept;
