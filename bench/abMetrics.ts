@@ -60,8 +60,8 @@ export function clusterMetrics(json: unknown): Metric[] {
 
 /**
  * Rows of the library phase at one value size (`--sizes`): per load level writes/s, p50,
- * leader changes, reads from storage per second, CPU per write and GC's share of busy time
- * (leader, and the busier follower); the O_DSYNC writer's MB/s (a control).
+ * leader changes, reads from storage per second, CPU, kernel time and minor page faults per
+ * write, GC's share of busy time (leader, and the busier follower); the O_DSYNC writer's MB/s (a control).
  */
 function sizeMetrics(size: Json, out: Metric[]): void {
   const bytes = num(size.valueBytes);
@@ -75,6 +75,10 @@ function sizeMetrics(size: Json, out: Metric[]): void {
       metric(`${at} storage reads/s`, counters.storageReadsPerSec, 'lower'),
       metric(`${at} leader CPU µs/write`, counters.leaderCpuMicrosPerWrite, 'lower'),
       metric(`${at} follower CPU µs/write`, counters.followerCpuMicrosPerWrite, 'lower'),
+      metric(`${at} leader kernel µs/write`, counters.leaderSysMicrosPerWrite, 'lower'),
+      metric(`${at} follower kernel µs/write`, counters.followerSysMicrosPerWrite, 'lower'),
+      metric(`${at} leader page faults/write`, counters.leaderMinorFaultsPerWrite, 'lower'),
+      metric(`${at} follower page faults/write`, counters.followerMinorFaultsPerWrite, 'lower'),
       metric(`${at} leader GC % of busy`, counters.leaderGcPercent, 'lower'),
       metric(`${at} follower GC % of busy (the higher)`, counters.followerGcPercent, 'lower'),
     );

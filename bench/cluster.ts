@@ -185,10 +185,15 @@ class BenchCluster {
       followerCswPerWrite: followers.reduce((sum, id) => sum + delta(id, 'vcsw'), 0) / Math.max(1, followers.length) / writes,
       leaderSysMicrosPerWrite: delta(leader, 'sysMicros') / writes,
       followerSysMicrosPerWrite: followers.reduce((sum, id) => sum + delta(id, 'sysMicros'), 0) / Math.max(1, followers.length) / writes,
+      leaderMinorFaultsPerWrite: delta(leader, 'minorFaults') / writes,
+      followerMinorFaultsPerWrite: followers.reduce((sum, id) => sum + delta(id, 'minorFaults'), 0) / Math.max(1, followers.length) / writes,
       leaderFramesPerWrite: delta(leader, 'framesSent') / writes,
       followerFramesPerWrite: followers.reduce((sum, id) => sum + delta(id, 'framesSent'), 0) / Math.max(1, followers.length) / writes,
       // Garbage-collection pauses as a share of the time the event loop was busy (issue 17: ≤ 5%); followers: the higher.
       leaderGcPercent: (100 * delta(leader, 'gcMicros')) / delta(leader, 'loopBusyMicros'),
+      leaderMajorGcPercent: (100 * delta(leader, 'majorGcMicros')) / delta(leader, 'loopBusyMicros'),
+      leaderMajorGcsPerSec: delta(leader, 'majorGcs') / seconds,
+      followerMajorGcsPerSec: followers.reduce((sum, id) => sum + delta(id, 'majorGcs'), 0) / Math.max(1, followers.length) / seconds,
       followerGcPercent: Math.max(...followers.map((id) => (100 * delta(id, 'gcMicros')) / delta(id, 'loopBusyMicros'))),
       // Counted per term: NaN when the leader lost its role during the level (its count restarted).
       storageReadsPerSec: delta(leader, 'storageReads') >= 0 ? delta(leader, 'storageReads') / seconds : NaN,
@@ -384,6 +389,8 @@ async function libraryPhase(o: Options, profileDir: string | null, valueBytes = 
         const r = { ...loaded, counters: { ...BenchCluster.rates(before, await cluster.counters(), leader, total, loaded.writesPerSec * total), leaderChanges } };
         results.push(r);
         note(`  ${label}: ${fmtRate(r.writesPerSec)} writes/s (${fmtRate((r.writesPerSec * valueBytes) / 1e6)} MB/s), p50 ${fmtMs(r.latencyMs.p50)} p99 ${fmtMs(r.latencyMs.p99)} p99.9 ${fmtMs(r.latencyMs.p999)} ms, leader changes ${leaderChanges}, storage reads/s ${(r.counters as Record<string, number>).storageReadsPerSec.toFixed(1)}${fmtErrors(r.errors)}`);
+        const k = r.counters as Record<string, number>;
+        note(`    per write: CPU leader ${k.leaderCpuMicrosPerWrite.toFixed(0)} / follower ${k.followerCpuMicrosPerWrite.toFixed(0)} µs, kernel ${k.leaderSysMicrosPerWrite.toFixed(0)} / ${k.followerSysMicrosPerWrite.toFixed(0)} µs, minor page faults ${k.leaderMinorFaultsPerWrite.toFixed(1)} / ${k.followerMinorFaultsPerWrite.toFixed(1)}; GC ${k.leaderGcPercent.toFixed(0)}% / ${k.followerGcPercent.toFixed(0)}% of busy (leader's mark-compacts ${k.leaderMajorGcPercent.toFixed(0)}%; ${k.leaderMajorGcsPerSec.toFixed(1)} / ${k.followerMajorGcsPerSec.toFixed(1)} per s)`);
       } finally {
         clearInterval(ticker);
       }

@@ -17,7 +17,7 @@
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { constants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { encodeCommand, Op } from '../examples/kv/commands';
 import { runKvServerMain } from '../examples/kv/main';
 import type { KvServer } from '../examples/kv/server';
@@ -39,6 +39,8 @@ export interface NodeCounters {
   readonly livenessMessages?: number;
   readonly vcsw?: number;
   readonly sysMicros?: number;
+  /** Page faults served without I/O so far (`resourceUsage().minorPageFault`): fresh pages of big allocations show here. */
+  readonly minorFaults?: number;
   /** On the leader: reads of entries from storage for its followers (entries no longer in memory), this term. */
   readonly storageReads?: number;
   /** Resident set size now, bytes. */
@@ -55,6 +57,9 @@ export interface NodeCounters {
   readonly loopBusyMicros?: number;
   /** Time in garbage-collection pauses so far, µs (the durations of `gc` performance entries). */
   readonly gcMicros?: number;
+  /** Of `gcMicros`, the mark-compacts' (major GCs), µs; and how many there were. */
+  readonly majorGcMicros?: number;
+  readonly majorGcs?: number;
 }
 
 interface LoadArgs {
@@ -64,13 +69,23 @@ interface LoadArgs {
   readonly valueBytes: number;
 }
 
-/** Sums the garbage collector's pauses from now on, µs. */
-function gcPauses(): () => number {
-  let micros = 0;
+/** Sums the garbage collector's pauses from now on, µs: all of them, and the mark-compacts' (major GCs) alone, with their count. */
+function gcPauses(): () => { all: number; major: number; majors: number } {
+  const totals = { all: 0, major: 0, majors: 0 };
   new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) micros += entry.duration * 1000;
+    for (const entry of list.getEntries()) {
+      totals.all += entry.duration * 1000;
+      if (((entry as { detail?: { kind?: number } }).detail)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        totals.major += entry.duration * 1000;
+        totals.majors++;
+      }
+    }
   }).observe({ entryTypes: ['gc'] });
-  return () => micros;
+  return () => totals;
+}
+
+function gcCounters(t: { all: number; major: number; majors: number }): Pick<NodeCounters, 'gcMicros' | 'majorGcMicros' | 'majorGcs'> {
+  return { gcMicros: t.all, majorGcMicros: t.major, majorGcs: t.majors };
 }
 
 function framesSent(server: KvServer): number {
@@ -120,7 +135,7 @@ function echo(): Promise<number> {
 void runKvServerMain(process.argv.slice(2), (server) => {
   if (traceWanted()) traceRolesAndStalls(server.node.role$);
   const latency = latencyTraceWanted() ? traceLatency(server) : null;
-  const gcMicros = gcPauses();
+  const gcTotals = gcPauses();
   return {
     load: (args) => load(server, args as LoadArgs),
     latencyTrace: async () => latency?.take() ?? [],
@@ -134,7 +149,7 @@ void runKvServerMain(process.argv.slice(2), (server) => {
     counters: async (): Promise<NodeCounters> => {
       const cpu = process.cpuUsage();
       const ru = process.resourceUsage();
-      return { cpuMicros: cpu.user + cpu.system, fsyncs: server.storage.syncs, framesSent: framesSent(server), vcsw: ru.voluntaryContextSwitches + ru.involuntaryContextSwitches, sysMicros: cpu.system, storageReads: storageReads(server), loopBusyMicros: performance.eventLoopUtilization().active * 1000, gcMicros: gcMicros() };
+      return { cpuMicros: cpu.user + cpu.system, fsyncs: server.storage.syncs, framesSent: framesSent(server), vcsw: ru.voluntaryContextSwitches + ru.involuntaryContextSwitches, sysMicros: cpu.system, minorFaults: ru.minorPageFault, storageReads: storageReads(server), loopBusyMicros: performance.eventLoopUtilization().active * 1000, ...gcCounters(gcTotals()) };
     },
   };
 });

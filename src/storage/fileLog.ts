@@ -7,6 +7,7 @@ import { checkEntryRange } from './entryRange';
 import { CorruptLogError } from './fileErrors';
 import { FileLogIndex } from './fileLogIndex';
 import { readLocatedEntries } from './fileLogReader';
+import { RecentRecords } from './recentRecords';
 import type { LogCompaction } from './fileSnapshotFormat';
 import { createFileWithHeader, FileHandleLike, FileSystem, hasErrorCode, isOutOfDescriptors, writeAllFully, writeFully } from './fileSystem';
 import {
@@ -150,6 +151,9 @@ export class FileLog {
   /** Rollovers put off because no file descriptor was left (for tests and metrics). */
   deferredRolls = 0;
 
+  /** The records `readRange` last stopped inside, decoded: a big record sent to a follower one message at a time is read once. */
+  private readonly recent = new RecentRecords();
+
   /**
    * Opens the log in `dir` (creating the first segment if there is none), checks every
    * record, cuts away a torn last write, deletes segments the compaction left behind, and
@@ -244,7 +248,7 @@ export class FileLog {
       return Promise.reject(e);
     }
     const rows = this.index.locateRange(from, to);
-    return readLocatedEntries(this.fs, (sequence) => path.join(this.dir, segmentName(sequence)), rows, { from, to, maxBytes, available });
+    return readLocatedEntries(this.fs, (sequence) => path.join(this.dir, segmentName(sequence)), rows, { from, to, maxBytes, available }, { recent: this.recent });
   }
 
   /**
@@ -297,6 +301,7 @@ export class FileLog {
       await unlinkIfExists(this.fs, path.join(this.dir, segmentName(sequence)));
       this.maxIndexes.delete(sequence);
       this.firstSequence = sequence + 1;
+      this.recent.dropBefore(this.firstSequence);
     }
   }
 

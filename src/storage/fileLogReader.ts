@@ -3,6 +3,7 @@ import type { Entry } from '../messages/entry';
 import { decodeEntries } from '../messages/entryCodec';
 import { CorruptLogError } from './fileErrors';
 import type { RecordLocation } from './fileLogIndex';
+import type { RecentRecords } from './recentRecords';
 import { checkRecord, RECORD_HEADER_BYTES } from './fileRecordFraming';
 import { FileHandleLike, FileSystem, hasErrorCode } from './fileSystem';
 
@@ -20,43 +21,53 @@ export interface LocatedRange {
  * covering the range), stopping once `maxBytes` of payload would be passed (the first
  * entry is always taken). Each record is read alone (header and payload, one pread) and
  * checked like at recovery; a segment file stays open while consecutive rows lie in it.
- * `blockOf` finds the entries block in a record's payload (the payload itself, unless
- * the records wrap their blocks, as a shared log's group records do).
- * A segment deleted meanwhile (compaction) rejects with `EntryRangeError` (`compacted`);
+ * `options.blockOf` finds the entries block in a record's payload (the payload itself,
+ * unless the records wrap their blocks, as a shared log's group records do). A segment deleted meanwhile (compaction) rejects with `EntryRangeError` (`compacted`);
  * a record failing its check with `CorruptLogError`. The entries' data are views into
- * the buffer read for their record.
+ * the buffer read for their record. With `options.recent`, a record read lately is taken from
+ * there (no file opened, read or checked again), and a record read whose entries are not
+ * all taken (the read stops inside it) is left there for the next read.
  *
  * @example
  * const rows = [index.locate(5)!];
- * await readLocatedEntries(fs, (s) => path.join(dir, segmentName(s)), rows, { from: 5, to: 7, maxBytes: 1 << 20, available });
+ * await readLocatedEntries(fs, (s) => path.join(dir, segmentName(s)), rows, { from: 5, to: 7, maxBytes: 1 << 20, available }, { recent: new RecentRecords() });
  */
 export async function readLocatedEntries(
   fs: FileSystem,
   fileOf: (sequence: number) => string,
   rows: readonly RecordLocation[],
   range: LocatedRange,
-  blockOf: (payload: Buffer, file: string, row: RecordLocation) => Buffer = (payload) => payload,
+  options: { readonly blockOf?: (payload: Buffer, file: string, row: RecordLocation) => Buffer; readonly recent?: RecentRecords } = {},
 ): Promise<Entry[]> {
+  const { blockOf = (payload: Buffer) => payload, recent } = options;
   const out: Entry[] = [];
   let bytes = 0;
   let open: { sequence: number; handle: FileHandleLike } | null = null;
   try {
     for (const row of rows) {
-      if (open === null || open.sequence !== row.sequence) {
-        const previous = open;
-        open = null;
-        await previous?.handle.close();
-        open = { sequence: row.sequence, handle: await openSegment(fs, fileOf(row.sequence), range) };
+      const held = recent?.get(row.sequence, row.offset, row.length);
+      let decoded = held;
+      if (decoded === undefined) {
+        if (open === null || open.sequence !== row.sequence) {
+          const previous = open;
+          open = null;
+          await previous?.handle.close();
+          open = { sequence: row.sequence, handle: await openSegment(fs, fileOf(row.sequence), range) };
+        }
+        const file = fileOf(row.sequence);
+        decoded = decodeBlock(blockOf(await readRecordPayload(open.handle, file, row), file, row), file, row);
       }
-      const file = fileOf(row.sequence);
-      const decoded = decodeBlock(blockOf(await readRecordPayload(open.handle, file, row), file, row), file, row);
       const end = Math.min(row.last, range.to - 1);
-      for (let index = Math.max(row.first, range.from); index <= end; index++) {
+      let index = Math.max(row.first, range.from);
+      for (; index <= end; index++) {
         const entry = decoded[index - row.first];
-        if (out.length > 0 && bytes + entry.data.length > range.maxBytes) return out;
+        if (out.length > 0 && bytes + entry.data.length > range.maxBytes) break;
         out.push(entry);
         bytes += entry.data.length;
       }
+      // The read stops inside the record: hold it for the next read, which starts there.
+      if (held === undefined && index <= row.last) recent?.put(row.sequence, row.offset, row.length, decoded);
+      if (index <= end) return out;
     }
     return out;
   } finally {

@@ -124,6 +124,10 @@ interface Op {
  * after damage), segments `0000000000000001.wal`, ..., and the current snapshot
  * `snapshot-<sequence>.snap` (see `fileSnapshotFormat.ts`).
  *
+ * Memory: besides what the caller hands it, `readEntries` holds at most the two records it
+ * last stopped inside, up to 32 MiB in all (`RecentRecords`), so a big record sent to a follower
+ * one message at a time is read from disk once, not once per message.
+ *
  * Limits: the compaction point only grows (a commit with a lower `compactUpTo` than an
  * earlier one compacts nothing more). Without `discardLog`, a log that ends between
  * `compactUpTo` and the snapshot's index keeps its tail and continues after it.

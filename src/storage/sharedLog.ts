@@ -288,7 +288,7 @@ export class SharedLog {
       }
       return record.body;
     };
-    return readLocatedEntries(this.fs, (sequence) => path.join(this.walDir, segmentName(sequence)), rows, range, blockOf);
+    return readLocatedEntries(this.fs, (sequence) => path.join(this.walDir, segmentName(sequence)), rows, range, { blockOf });
   }
 
   /**

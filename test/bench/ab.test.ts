@@ -161,14 +161,16 @@ describe('bench:ab metrics', () => {
     expect(recordedSteal(json)).toBe(3);
   });
 
-  it('reads the library phase by value size (--sizes): per level writes/s, p50, leader changes, storage reads/s, CPU per write, GC share; the O_DSYNC writer is a control', () => {
-    const counters = { leaderChanges: 0, storageReadsPerSec: 1.5, leaderCpuMicrosPerWrite: 30, followerCpuMicrosPerWrite: 20, leaderGcPercent: 6.5, followerGcPercent: 9 };
+  it('reads the library phase by value size (--sizes): per level writes/s, p50, leader changes, storage reads/s, CPU, kernel time and page faults per write, GC share; the O_DSYNC writer is a control', () => {
+    const counters = { leaderChanges: 0, storageReadsPerSec: 1.5, leaderCpuMicrosPerWrite: 30, followerCpuMicrosPerWrite: 20, leaderSysMicrosPerWrite: 7, followerSysMicrosPerWrite: 5, leaderMinorFaultsPerWrite: 12, followerMinorFaultsPerWrite: 17, leaderGcPercent: 6.5, followerGcPercent: 9 };
     const load = { concurrency: 256, writesPerSec: 900, latencyMs: { p50: 80 }, counters };
     const json = { summary: { sizes: [{ valueBytes: 65536, dsyncMbPerSec: 170, loads: [load] }] } };
     expect(clusterMetrics(json)).toEqual([
       m('library 65536 B c=256 writes/s', 900), m('library 65536 B c=256 p50 ms', 80, 'lower'),
       m('library 65536 B c=256 leader changes', 0, 'lower'), m('library 65536 B c=256 storage reads/s', 1.5, 'lower'),
       m('library 65536 B c=256 leader CPU µs/write', 30, 'lower'), m('library 65536 B c=256 follower CPU µs/write', 20, 'lower'),
+      m('library 65536 B c=256 leader kernel µs/write', 7, 'lower'), m('library 65536 B c=256 follower kernel µs/write', 5, 'lower'),
+      m('library 65536 B c=256 leader page faults/write', 12, 'lower'), m('library 65536 B c=256 follower page faults/write', 17, 'lower'),
       m('library 65536 B c=256 leader GC % of busy', 6.5, 'lower'), m('library 65536 B c=256 follower GC % of busy (the higher)', 9, 'lower'),
       m('O_DSYNC writer 65536 B MB/s', 170, 'higher', true),
     ]);

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { EntryRangeError } from '../../src/errors';
+import type { Entry } from '../../src/messages/entry';
 import { CorruptLogError } from '../../src/storage/fileErrors';
 import { FileStorage } from '../../src/storage/fileStorage';
 import { FileSystem, nodeFileSystem } from '../../src/storage/fileSystem';
@@ -28,6 +29,30 @@ class GatedFileSystem implements FileSystem {
       await this.gate;
     }
     return nodeFileSystem.open(file, flags, mode);
+  }
+
+  readdir = (p: string) => nodeFileSystem.readdir(p);
+  mkdir = (p: string, o: { recursive: true }) => nodeFileSystem.mkdir(p, o);
+  rename = (a: string, b: string) => nodeFileSystem.rename(a, b);
+  unlink = (p: string) => nodeFileSystem.unlink(p);
+  link = (a: string, b: string) => nodeFileSystem.link(a, b);
+  readFile = (p: string) => nodeFileSystem.readFile(p);
+}
+
+/** A file system that counts the bytes read from segment files through handles (what `readEntries` reads). */
+class CountingFileSystem implements FileSystem {
+  segmentBytesRead = 0;
+
+  async open(file: string, flags: string | number, mode?: number) {
+    const handle = await nodeFileSystem.open(file, flags, mode);
+    if (flags !== 'r' || !file.endsWith('.wal')) return handle;
+    return Object.assign(Object.create(handle) as typeof handle, {
+      read: async (buffer: Uint8Array, offset: number, length: number, position: number) => {
+        const result = await handle.read(buffer, offset, length, position);
+        this.segmentBytesRead += result.bytesRead;
+        return result;
+      },
+    });
   }
 
   readdir = (p: string) => nodeFileSystem.readdir(p);
@@ -125,6 +150,38 @@ describe('FileStorage.readEntries', () => {
     expect((await s.readEntries(5, 6, 1 << 20).catch((e: unknown) => e)) as EntryRangeError).toBeInstanceOf(EntryRangeError);
     await s.append(entries(5, 6, 2, 30));
     expect(plain(await s.readEntries(4, 7, 1 << 20))).toEqual(plain([...entries(4, 4, 1, 30), ...entries(5, 6, 2, 30)]));
+  });
+
+  test('a big record sent one message at a time is read from disk and checked once, not once per message (issue 17)', async () => {
+    const counting = new CountingFileSystem();
+    await storage?.close();
+    storage = await FileStorage.open(dir, { fs: counting, maxSegmentBytes: 1 << 20 });
+    await storage.load();
+    const batch = entries(1, 40, 1, 1000); // one append: one record of about 40 KB, like a leader's batch of a turn
+    await storage.append(batch);
+    const recordBytes = 20 + 4 + 40 * (21 + 1000); // record header, block count, entries
+    const read: Entry[] = [];
+    for (let from = 1; from <= 40; from = read.length + 1) {
+      const got = await storage.readEntries(from, 41, 4000); // a message's worth: 4 entries
+      expect(got.length).toBeGreaterThan(0);
+      read.push(...got);
+    }
+    expect(plain(read)).toEqual(plain(batch));
+    expect(counting.segmentBytesRead).toBe(recordBytes);
+  });
+
+  test('records read lately are not served once a compaction deleted their segment', async () => {
+    const s = await open();
+    for (let i = 1; i <= 60; i += 10) await s.append(entries(i, i + 9, 1, 100)); // several segments of 2 KiB
+    expect(plain(await s.readEntries(1, 11, 1 << 20))).toEqual(plain(entries(1, 10, 1, 100)));
+    await takeSnapshot(s, snapshotMeta(60, 1), [chunk(10, 1)]);
+    expect(fs.readdirSync(dir)).not.toContain('0000000000000001.wal');
+    const error = await s.readEntries(1, 11, 1 << 20).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(EntryRangeError);
+    expect((error as EntryRangeError).compacted).toBe(true);
   });
 
   test('reads hold no descriptor once settled', async () => {
