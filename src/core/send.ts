@@ -125,11 +125,25 @@ export function heartbeatMessage(s: RaftState, pr: Progress, seq: number, quiesc
 }
 
 /**
- * Tells an idle follower a commit index it has not heard yet, so a command forwarded
- * through it (or a read on it) completes now rather than at the next heartbeat. A
- * follower with AppendEntries in flight hears it from the next one.
+ * Tells an idle follower a commit index it waits for and has not heard yet — the last
+ * entry of a command it forwarded, a read it asked for (`pr.commitWanted`), or the
+ * entry that removes it — so that command or read completes now rather than at the next
+ * heartbeat. A follower that waits for nothing hears the commit index from the next
+ * AppendEntries or heartbeat: a notice to it would cost a frame, an answer and a wakeup
+ * of both nodes per write when the next proposal comes a little later (one HTTP client),
+ * for nothing anyone waits on. A follower with AppendEntries in flight hears it from the
+ * next one.
  */
 export function maybeSendCommit(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
   if (pr.snapshot || pr.probing || pr.inflight.length > 0 || pr.commitSent >= s.commitIndex) return;
+  if (Math.min(Math.max(pr.commitWanted, pr.removedAt), s.commitIndex) <= pr.commitSent) return;
   sendHeartbeat(s, peer, pr, fx, true);
+}
+
+/** `peer` waits to hear that `index` is committed (it forwarded that entry, or asked for a read there): tells it now if it may. */
+export function wantCommit(s: RaftState, peer: NodeId, index: number, fx: Effects): void {
+  const pr = s.role.name === 'leader' ? s.role.progress.get(peer) : undefined;
+  if (!pr) return;
+  if (index > pr.commitWanted) pr.commitWanted = index;
+  maybeSendCommit(s, peer, pr, fx);
 }

@@ -82,15 +82,15 @@ describe('replication and commit', () => {
       const node = c.node(leader);
       const all = Promise.all(Array.from({ length: 100 }, (_, i) => node.propose(encode(`p${i}`))));
       await c.clock.advance(3); // less than a heartbeat interval: only replication traffic
-      // Two AppendEntries out, two responses back, then the new commit index to each
-      // (now idle) follower; one fsync of the leader.
-      expect(c.hub.stats.sent - before).toBe(6);
+      // Two AppendEntries out, two responses back; one fsync of the leader. No commit
+      // notice: the followers wait for none (they hear it with the next heartbeat).
+      expect(c.hub.stats.sent - before).toBe(4);
       expect(c.storage(leader).syncs - syncsBefore).toBe(1);
       const results = await all;
       expect(results.map((r) => r.index)).toEqual(results.map((_, i) => results[0].index + i));
     }));
 
-  test('a commit notice rides along with the next AppendEntries when one follows at once', async () => {
+  test('at one proposer, each write costs one AppendEntries and one answer per follower: the commit index rides along with the next write', async () => {
     // Turns as in Node: work a turn schedules runs after the promises it settled.
     const c = new TestCluster({ nodes: 3, seed: 5, turns: 'node' });
     try {
@@ -106,12 +106,12 @@ describe('replication and commit', () => {
         done = true;
       })();
       while (!done && c.clock.now() < start + 40) await c.clock.advance(1);
-      await c.clock.advance(1); // the last write's notice
+      await c.clock.advance(1);
       expect(done).toBe(true);
       // Per write: an AppendEntries to each follower and its answer; the commit index goes
-      // out with the next write's AppendEntries. Only the last write's notice goes alone
-      // (and is answered): 2 more each way.
-      expect(c.hub.stats.sent - before).toBe(10 * 4 + 4);
+      // out with the next write's AppendEntries. No notice goes alone, not even the last
+      // write's: the followers wait for none, and hear it with the next heartbeat.
+      expect(c.hub.stats.sent - before).toBe(10 * 4);
       await c.waitFor(() => c.ids.every((id) => c.committedData(id).includes('w9')));
     } finally {
       await c.stop();
@@ -135,6 +135,26 @@ describe('replication and commit', () => {
       expect(c.committedData(follower)).toContain('via follower');
       expect(c.committedRunsOf(follower)[0].find((e) => e.index === at.index)?.term).toBe(at.term);
       await c.waitFor(() => c.committedData(leader).includes('via follower'));
+    }));
+
+  test('writes forwarded through a follower one after another each complete without waiting for a heartbeat: the follower is told the commit index it waits for', () =>
+    withCluster({ nodes: 3, seed: 2, nodeOptions: { heartbeatInterval: 50 } }, async (c) => {
+      const leader = await c.waitForLeader();
+      const follower = c.node(c.ids.find((id) => id !== leader)!);
+      await c.clock.advance(100);
+      const start = c.clock.now();
+      let done = 0;
+      void (async () => {
+        for (let i = 0; i < 10; i++) {
+          await follower.propose(encode(`f${i}`));
+          done++;
+        }
+      })();
+      while (done < 10 && c.clock.now() < start + 500) await c.clock.advance(1);
+      expect(done).toBe(10);
+      // About 5 ms each here. Had the follower heard each commit index only from a
+      // heartbeat, each would wait for one: ten writes would take ten heartbeat intervals.
+      expect(c.clock.now() - start).toBeLessThanOrEqual(2 * 50);
     }));
 
   test('bad input is refused with a named error and does not disturb the node', () =>
