@@ -1,8 +1,8 @@
 /**
- * Who gets a commit notice (an empty AppendEntries sent because the commit index moved):
- * only a follower that waits for it — it forwarded the command, or asked for a read, or
- * is removed by the entry. Every other follower hears the commit index with the next
- * AppendEntries or heartbeat. At one HTTP client the next proposal comes a little after
+ * Who gets a commit notice (an empty AppendEntries sent because the commit index moved)
+ * with `eagerCommitNotices` false: only a follower that waits for it — it forwarded the
+ * command, or asked for a read, or is removed by the entry. Every other follower hears
+ * the commit index with the next AppendEntries or heartbeat. At one HTTP client the next proposal comes a little after
  * the notice would have gone, and each notice cost a frame, an answer and a wakeup of
  * both nodes per write that nobody waited on.
  */
@@ -17,14 +17,19 @@ function to(effects: readonly Effect[], peer: string): { message: RaftMessage; n
 }
 
 /** A three-node leader (n1) whose no-op at 1 is durable on itself and out to n2 and n3. */
-function leader(forward = false) {
-  const s = makeState({ options: { forward } });
+function leader(forward = false, eagerCommitNotices = false) {
+  const s = makeState({ options: { forward, eagerCommitNotices } });
   elect(s);
   step(s, { kind: 'persisted', index: 1, term: s.term });
   return s;
 }
 
-describe('commit notices go to the followers that wait for them', () => {
+describe('with eagerCommitNotices false, commit notices go to the followers that wait for them', () => {
+  test('by default (eager) every idle follower is told at once', () => {
+    const s = leader(false, true);
+    expect(to(msg(s, 'n2', ok(s.term, 1)), 'n2')).toEqual([{ message: expect.objectContaining({ entries: [], leaderCommit: 1 }), notice: true }]);
+  });
+
   test('a follower that waits for nothing gets no notice: it hears the commit index with the next heartbeat', () => {
     const s = leader();
     const committing = msg(s, 'n2', ok(s.term, 1));
@@ -72,7 +77,7 @@ describe('commit notices go to the followers that wait for them', () => {
   });
 
   test('a follower answered from the lease, at a commit index it has not heard, gets a notice with the answer', () => {
-    const s = makeState({ options: { checkQuorum: true } });
+    const s = makeState({ options: { checkQuorum: true, eagerCommitNotices: false } });
     elect(s);
     step(s, { kind: 'persisted', index: 1, term: s.term });
     const seq = s.role.name === 'leader' ? s.role.seq : 0;

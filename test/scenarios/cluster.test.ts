@@ -82,15 +82,15 @@ describe('replication and commit', () => {
       const node = c.node(leader);
       const all = Promise.all(Array.from({ length: 100 }, (_, i) => node.propose(encode(`p${i}`))));
       await c.clock.advance(3); // less than a heartbeat interval: only replication traffic
-      // Two AppendEntries out, two responses back; one fsync of the leader. No commit
-      // notice: the followers wait for none (they hear it with the next heartbeat).
-      expect(c.hub.stats.sent - before).toBe(4);
+      // Two AppendEntries out, two responses back, then the new commit index to each
+      // (now idle) follower; one fsync of the leader.
+      expect(c.hub.stats.sent - before).toBe(6);
       expect(c.storage(leader).syncs - syncsBefore).toBe(1);
       const results = await all;
       expect(results.map((r) => r.index)).toEqual(results.map((_, i) => results[0].index + i));
     }));
 
-  test('at one proposer, each write costs one AppendEntries and one answer per follower: the commit index rides along with the next write', async () => {
+  test('a commit notice rides along with the next AppendEntries when one follows at once', async () => {
     // Turns as in Node: work a turn schedules runs after the promises it settled.
     const c = new TestCluster({ nodes: 3, seed: 5, turns: 'node' });
     try {
@@ -106,11 +106,38 @@ describe('replication and commit', () => {
         done = true;
       })();
       while (!done && c.clock.now() < start + 40) await c.clock.advance(1);
-      await c.clock.advance(1);
+      await c.clock.advance(1); // the last write's notice
       expect(done).toBe(true);
       // Per write: an AppendEntries to each follower and its answer; the commit index goes
-      // out with the next write's AppendEntries. No notice goes alone, not even the last
-      // write's: the followers wait for none, and hear it with the next heartbeat.
+      // out with the next write's AppendEntries. Only the last write's notice goes alone
+      // (and is answered): 2 more each way.
+      expect(c.hub.stats.sent - before).toBe(10 * 4 + 4);
+      await c.waitFor(() => c.ids.every((id) => c.committedData(id).includes('w9')));
+    } finally {
+      await c.stop();
+    }
+  });
+
+  test('with eagerCommitNotices false, one proposer costs one AppendEntries and one answer per follower per write: no notice goes alone', async () => {
+    // Turns as in Node: work a turn schedules runs after the promises it settled.
+    const c = new TestCluster({ nodes: 3, seed: 5, turns: 'node', nodeOptions: { eagerCommitNotices: false } });
+    try {
+      const leader = await c.waitForLeader();
+      await c.clock.advance(100);
+      const node = c.node(leader);
+      const before = c.hub.stats.sent;
+      const start = c.clock.now();
+      let done = false;
+      void (async () => {
+        // A closed loop: each write is proposed as soon as the one before it is applied.
+        for (let i = 0; i < 10; i++) await node.propose(encode(`w${i}`));
+        done = true;
+      })();
+      while (!done && c.clock.now() < start + 40) await c.clock.advance(1);
+      await c.clock.advance(1);
+      expect(done).toBe(true);
+      // As above, but not even the last write's notice goes: the followers wait for none
+      // and hear the commit index with the next heartbeat.
       expect(c.hub.stats.sent - before).toBe(10 * 4);
       await c.waitFor(() => c.ids.every((id) => c.committedData(id).includes('w9')));
     } finally {
@@ -137,8 +164,8 @@ describe('replication and commit', () => {
       await c.waitFor(() => c.committedData(leader).includes('via follower'));
     }));
 
-  test('writes forwarded through a follower one after another each complete without waiting for a heartbeat: the follower is told the commit index it waits for', () =>
-    withCluster({ nodes: 3, seed: 2, nodeOptions: { heartbeatInterval: 50 } }, async (c) => {
+  test('with eagerCommitNotices false, writes forwarded through a follower one after another each complete without waiting for a heartbeat: the follower is told the commit index it waits for', () =>
+    withCluster({ nodes: 3, seed: 2, nodeOptions: { heartbeatInterval: 50, eagerCommitNotices: false } }, async (c) => {
       const leader = await c.waitForLeader();
       const follower = c.node(c.ids.find((id) => id !== leader)!);
       await c.clock.advance(100);
