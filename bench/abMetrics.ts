@@ -50,9 +50,13 @@ export function clusterMetrics(json: unknown): Metric[] {
       metric('floor loopback round trip p50 ms', floor.roundTripP50Ms, 'lower', true),
       metric('floor append+fdatasync p50 ms', floor.fsyncP50Ms, 'lower', true),
       metric('floor hand-rolled replication p50 ms', floor.replicationP50Ms, 'lower', true),
+      metric('floor hand-rolled replication, two followers p50 ms', floor.replication3P50Ms, 'lower', true),
     );
     if (isObject(floor.httpRequestsPerSec)) {
       for (const [kind, v] of Object.entries(floor.httpRequestsPerSec)) out.push(metric(`floor bare node:http ${kind} requests/s`, v, 'higher', true));
+    }
+    if (isObject(floor.http1)) {
+      for (const [kind, v] of Object.entries(floor.http1)) if (isObject(v)) out.push(metric(`floor bare node:http 1 ${kind} client p50 ms`, v.p50Ms, 'lower', true));
     }
   }
   return out;

@@ -3,7 +3,7 @@
  *
  *   npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--quiesce on|off|mixed] [--steps K] [--clients C]
  *                  [--faults network,late-messages,partition,one-way,bridge,isolate,crash,pause,transfer,membership]
- *                  [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--no-read-checks] [--plant-bug stale-lease|lost-vote]
+ *                  [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--lazy-commit-notices] [--no-read-checks] [--plant-bug stale-lease|lost-vote]
  *                  [--workers W] [--budget B] [--json] [--verbose] [--history FILE]
  *
  * Runs seeds S .. S+N-1 (each one a whole cluster, fault schedule and workload), over W
@@ -44,6 +44,8 @@ interface Args {
   snapshots: 'on' | 'off' | 'mixed' | undefined;
   reads: 'log' | 'index' | 'lease' | 'mixed' | undefined;
   forward: boolean;
+  /** Nodes run with `eagerCommitNotices: false` (as the KV example does). */
+  lazyCommitNotices: boolean;
   readChecks: boolean;
   plantedBug: 'stale-lease' | 'lost-vote' | undefined;
   quiesce: 'on' | 'off' | 'mixed' | undefined;
@@ -62,7 +64,7 @@ interface SeedReport {
 }
 
 const USAGE = `usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--quiesce on|off|mixed] [--steps K] [--clients C] [--faults ${ALL_FAULT_CLASSES.join(',')}]
-         [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--no-read-checks] [--plant-bug stale-lease|lost-vote] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;
+         [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--lazy-commit-notices] [--no-read-checks] [--plant-bug stale-lease|lost-vote] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = {
@@ -82,6 +84,7 @@ function parseArgs(argv: readonly string[]): Args {
     snapshots: undefined,
     reads: undefined,
     forward: true,
+    lazyCommitNotices: false,
     readChecks: true,
     plantedBug: undefined,
     quiesce: undefined,
@@ -116,6 +119,7 @@ function parseArgs(argv: readonly string[]): Args {
       case '--sessions': args.sessions = oneOf('sessions', argv[++i], ['none', 'all', 'mixed'] as const); break;
       case '--reads': args.reads = oneOf('reads', argv[++i], ['log', 'index', 'lease', 'mixed'] as const); break;
       case '--no-forward': args.forward = false; break;
+      case '--lazy-commit-notices': args.lazyCommitNotices = true; break;
       case '--no-read-checks': args.readChecks = false; break;
       case '--plant-bug': args.plantedBug = oneOf('plant-bug', argv[++i], ['stale-lease', 'lost-vote'] as const); break;
       case '--worker': args.worker = true; break;
@@ -143,7 +147,7 @@ function options(args: Args, seed: number): SimulationOptions {
     snapshots: args.snapshots,
     linearizabilityBudget: args.budget,
     workload: { sessions: args.sessions, reads: args.reads },
-    cluster: args.forward ? undefined : { nodeOptions: { forward: false } },
+    cluster: args.forward && !args.lazyCommitNotices ? undefined : { nodeOptions: { ...(args.forward ? {} : { forward: false }), ...(args.lazyCommitNotices ? { eagerCommitNotices: false } : {}) } },
     readChecks: args.readChecks ? undefined : false,
     plantedBug: args.plantedBug,
   };

@@ -106,6 +106,20 @@ export interface RaftNodeOptions {
   readonly checkQuorum?: boolean;
   /** Forward `propose()` and `read()` from followers to the leader (default true); false rejects with `NotLeaderError`. */
   readonly forward?: boolean;
+  /**
+   * A leader tells every idle follower a new commit index at once, in an empty
+   * AppendEntries (default true). With false, only a follower that waits for it is told
+   * at once — it forwarded the command, had a read answered, or is removed by the entry —
+   * and the others hear it with the next AppendEntries or heartbeat, up to
+   * `heartbeatInterval` later. That saves an AppendEntries and its answer per follower per
+   * write when writes come one at a time a little apart (one HTTP client), at the cost of
+   * followers applying later: their stale reads are staler, and a node that becomes
+   * leader applies what it had not heard committed only once its own first entry commits.
+   *
+   * @example
+   * createRaftNode({ id: 'n1', peers, transport, storage, eagerCommitNotices: false }); // the KV example's choice
+   */
+  readonly eagerCommitNotices?: boolean;
   /** Time by which lease reads end before `electionTimeout.min`, for clock drift (default `electionTimeout.min / 5`; at least 0, less than `electionTimeout.min`). */
   readonly leaseDriftMargin?: number;
   /** How long a forwarded proposal or a read may wait for the leader (default `2 × electionTimeout.max`). */

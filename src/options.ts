@@ -47,6 +47,7 @@ export interface ResolvedOptions {
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
   readonly forward: boolean;
+  readonly eagerCommitNotices: boolean;
   readonly maxCommandBytes: number;
   readonly maxUncommittedBytes: number;
   readonly maxEntriesPerMessage: number;
@@ -76,6 +77,7 @@ const DEFAULT_OPTIONS = Object.freeze({
   preVote: true,
   checkQuorum: true,
   forward: true,
+  eagerCommitNotices: true,
   maxCommandBytes: 1 << 20,
   maxUncommittedBytes: 64 << 20,
   maxEntriesPerMessage: 512,
@@ -110,7 +112,7 @@ const MAX_MEMBERS = 10_000;
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof RaftNodeOptions>([
   'id', 'peers', 'transport', 'storage', 'scheduler', 'turnScheduler', 'random', 'electionTimeout',
   'heartbeatInterval', 'heartbeatTicks', 'quiesce', 'quiesceAfterTicks', 'wakeups', 'maxCommandBytes', 'maxUncommittedBytes', 'maxEntriesPerMessage', 'maxBytesPerMessage',
-  'maxInflight', 'maxInflightBytes', 'preVote', 'checkQuorum', 'forward', 'leaseDriftMargin', 'requestTimeout', 'sessions', 'join',
+  'maxInflight', 'maxInflightBytes', 'preVote', 'checkQuorum', 'forward', 'eagerCommitNotices', 'leaseDriftMargin', 'requestTimeout', 'sessions', 'join',
   'addresses', 'maxPromotionLag', 'stateMachine', 'snapshot', 'maxApplyingBytes', 'maxApplyingEntries', 'log',
 ]);
 
@@ -166,6 +168,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     preVote: bool('preVote', o.preVote, DEFAULT_OPTIONS.preVote),
     checkQuorum: bool('checkQuorum', o.checkQuorum, DEFAULT_OPTIONS.checkQuorum),
     forward: bool('forward', o.forward, DEFAULT_OPTIONS.forward),
+    eagerCommitNotices: bool('eagerCommitNotices', o.eagerCommitNotices, DEFAULT_OPTIONS.eagerCommitNotices),
     maxCommandBytes: count('maxCommandBytes', o.maxCommandBytes, DEFAULT_OPTIONS.maxCommandBytes, 1),
     maxUncommittedBytes: count('maxUncommittedBytes', o.maxUncommittedBytes, DEFAULT_OPTIONS.maxUncommittedBytes, 1),
     maxEntriesPerMessage: count('maxEntriesPerMessage', o.maxEntriesPerMessage, DEFAULT_OPTIONS.maxEntriesPerMessage, 1),
@@ -205,6 +208,7 @@ export function protocolOptions(o: ResolvedOptions): ProtocolOptions {
     electionTimeoutMax: o.electionTimeout.max,
     leaseDriftMargin: o.leaseDriftMargin,
     forward: o.forward,
+    eagerCommitNotices: o.eagerCommitNotices,
     maxPromotionLag: o.maxPromotionLag,
     maxUncommittedBytes: o.maxUncommittedBytes,
     random: o.random,

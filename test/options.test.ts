@@ -36,6 +36,7 @@ describe('resolveOptions: the defaults the README documents', () => {
       preVote: true,
       checkQuorum: true,
       forward: true,
+      eagerCommitNotices: true,
       leaseDriftMargin: 30, // electionTimeout.min / 5
       requestTimeout: 600, // 2 × electionTimeout.max
       maxPromotionLag: 64,
@@ -209,7 +210,7 @@ describe('resolveOptions: the rules', () => {
     expect(protocolOptions(resolveOptions({ ...base, quiesce: true, quiesceAfterTicks: 0 })).quiesceAfterTicks).toBe(0);
   });
 
-  test.each(['preVote', 'checkQuorum', 'forward', 'join'])('%s is true or false', (name) => {
+  test.each(['preVote', 'checkQuorum', 'forward', 'eagerCommitNotices', 'join'])('%s is true or false', (name) => {
     const e = rejected({ [name]: 'yes' });
     expect(e.option).toBe(name);
     expect(e.message).toMatch(new RegExp(`${name} must be true or false, got "yes"`));

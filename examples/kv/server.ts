@@ -114,6 +114,9 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
       storage: measured,
       electionTimeout: config.electionTimeout,
       heartbeatInterval: config.heartbeatInterval,
+      // Clients usually write through the leader one request at a time: no commit notice
+      // to followers that wait for none (one AppendEntries and answer less per write each).
+      eagerCommitNotices: false,
       turnScheduler,
       stateMachine: kv.snapshots(),
       snapshot: { everyEntries: config.snapshotEvery },

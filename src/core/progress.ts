@@ -37,6 +37,12 @@ export class Progress {
   ticksSinceContact = 0;
   /** The commit index last told to the follower. */
   commitSent = 0;
+  /**
+   * The highest index the follower waits to hear committed: the last entry of a command
+   * it forwarded, or the index of a read it asked for. A commit notice goes to it only
+   * while this is above `commitSent` (`maybeSendCommit`).
+   */
+  commitWanted = 0;
   /** Non-zero for a member removed by the configuration at this index: kept only until it stores that entry. */
   removedAt = 0;
   /**

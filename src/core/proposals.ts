@@ -60,6 +60,9 @@ export function handleProposeRequest(s: RaftState, from: NodeId, m: ProposeReque
     fx.send(from, refusal);
   } else {
     fx.sendNow(from, { type: 'ProposeResponse', term: s.term, requestId: m.requestId, success: true, firstIndex, overloaded: false });
+    // The follower answers its callers once it applies these: it gets a notice when they commit.
+    const pr = s.role.progress.get(from);
+    if (pr) pr.commitWanted = Math.max(pr.commitWanted, firstIndex + m.commands.length - 1);
   }
 }
 

@@ -3,7 +3,7 @@ import { Effects } from './effects';
 import type { LeaderState, PendingRead, RaftState } from './state';
 import { isSingleVoter, quorumValue } from './quorum';
 import { currentConfig } from './state';
-import { sendHeartbeat } from './send';
+import { sendHeartbeat, wantCommit } from './send';
 
 /**
  * Linearizable reads without writing to the log (ReadIndex, dissertation §6.4):
@@ -147,7 +147,11 @@ export function leaseHolds(s: RaftState, L: LeaderState): boolean {
 
 function answer(s: RaftState, read: PendingRead, fx: Effects): void {
   if (read.from === null) fx.push({ type: 'readReady', requestId: read.requestId, index: read.index });
-  else fx.send(read.from, { type: 'ReadIndexResponse', term: s.term, requestId: read.requestId, success: true, readIndex: read.index });
+  else {
+    fx.send(read.from, { type: 'ReadIndexResponse', term: s.term, requestId: read.requestId, success: true, readIndex: read.index });
+    // The follower serves the read once it applies `read.index`: it must hear that it is committed.
+    wantCommit(s, read.from, read.index, fx);
+  }
 }
 
 /** On leaving office: every read still waiting fails, so its caller can retry elsewhere. */

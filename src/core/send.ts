@@ -128,8 +128,23 @@ export function heartbeatMessage(s: RaftState, pr: Progress, seq: number, quiesc
  * Tells an idle follower a commit index it has not heard yet, so a command forwarded
  * through it (or a read on it) completes now rather than at the next heartbeat. A
  * follower with AppendEntries in flight hears it from the next one.
+ *
+ * Without `eagerCommitNotices`, only a follower that waits for it is told: the last
+ * entry of a command it forwarded, a read it was answered (`pr.commitWanted`), or the
+ * entry that removes it. The others hear it from the next AppendEntries or heartbeat: a
+ * notice to them costs a frame, an answer and a wakeup of both nodes per write when the
+ * next proposal comes a little later (one HTTP client), for nothing anyone waits on.
  */
 export function maybeSendCommit(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
   if (pr.snapshot || pr.probing || pr.inflight.length > 0 || pr.commitSent >= s.commitIndex) return;
+  if (!s.options.eagerCommitNotices && Math.min(Math.max(pr.commitWanted, pr.removedAt), s.commitIndex) <= pr.commitSent) return;
   sendHeartbeat(s, peer, pr, fx, true);
+}
+
+/** `peer` waits to hear that `index` is committed (it forwarded that entry, or asked for a read there): tells it now if it may. */
+export function wantCommit(s: RaftState, peer: NodeId, index: number, fx: Effects): void {
+  const pr = s.role.name === 'leader' ? s.role.progress.get(peer) : undefined;
+  if (!pr) return;
+  if (index > pr.commitWanted) pr.commitWanted = index;
+  maybeSendCommit(s, peer, pr, fx);
 }

@@ -149,6 +149,8 @@ export interface ProtocolOptions {
   readonly leaseDriftMargin: number;
   /** Forward proposals and reads from followers to the leader. */
   readonly forward: boolean;
+  /** Tell every idle follower a new commit index at once (`RaftNodeOptions.eagerCommitNotices`); else only those that wait for it. */
+  readonly eagerCommitNotices: boolean;
   /** The longest election timeout: how long a leadership transfer may take. */
   readonly electionTimeoutMax: number;
   /** A learner is promoted only once it lags the leader's log by at most this many entries. */

@@ -141,7 +141,7 @@ describe('bench:ab metrics', () => {
     const json = {
       summary: {
         cpuStealPercent: 3,
-        floor: { roundTripP50Ms: 0.03, fsyncP50Ms: 0.12, replicationP50Ms: 0.19, replication3P50Ms: 0.3, httpRequestsPerSec: { raw: 22000 } },
+        floor: { roundTripP50Ms: 0.03, fsyncP50Ms: 0.12, replicationP50Ms: 0.19, replication3P50Ms: 0.3, httpRequestsPerSec: { raw: 22000 }, http1: { raw: { requestsPerSec: 9000, p50Ms: 0.1 } } },
         library: [load(1, 2000), load(256, 60000)],
         http: { raw: [load(64, 9000)] },
         failover: { medianMs: 191, p99Ms: 300, maxMs: 310 },
@@ -153,10 +153,13 @@ describe('bench:ab metrics', () => {
       'library c=256 writes/s', 'library c=256 p50 ms', 'library c=256 p99 ms', 'library c=256 leader CPU µs/write',
       'http raw c=64 writes/s', 'http raw c=64 p50 ms', 'http raw c=64 p99 ms', 'http raw c=64 leader CPU µs/write',
       'failover median ms',
-      'floor loopback round trip p50 ms', 'floor append+fdatasync p50 ms', 'floor hand-rolled replication p50 ms', 'floor bare node:http raw requests/s',
+      'floor loopback round trip p50 ms', 'floor append+fdatasync p50 ms', 'floor hand-rolled replication p50 ms', 'floor hand-rolled replication, two followers p50 ms',
+      'floor bare node:http raw requests/s', 'floor bare node:http 1 raw client p50 ms',
     ]);
     expect(metrics[4]).toEqual({ name: 'library c=256 writes/s', value: 60000, better: 'higher', control: false });
     expect(metrics[12]).toEqual({ name: 'failover median ms', value: 191, better: 'lower', control: false });
+    expect(metrics[16]).toEqual({ name: 'floor hand-rolled replication, two followers p50 ms', value: 0.3, better: 'lower', control: true });
+    expect(metrics[18]).toEqual({ name: 'floor bare node:http 1 raw client p50 ms', value: 0.1, better: 'lower', control: true });
     expect(metrics.filter((x) => x.control).map((x) => x.name)).toEqual(metrics.slice(13).map((x) => x.name));
     expect(recordedSteal(json)).toBe(3);
   });

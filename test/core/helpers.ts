@@ -20,6 +20,7 @@ export const OPTIONS: ProtocolOptions = {
   electionTimeoutMin: 150,
   leaseDriftMargin: 30,
   forward: false,
+  eagerCommitNotices: true,
   electionTimeoutMax: 300,
   maxPromotionLag: 64,
   maxUncommittedBytes: 1 << 20,

@@ -118,6 +118,33 @@ describe('replication and commit', () => {
     }
   });
 
+  test('with eagerCommitNotices false, one proposer costs one AppendEntries and one answer per follower per write: no notice goes alone', async () => {
+    // Turns as in Node: work a turn schedules runs after the promises it settled.
+    const c = new TestCluster({ nodes: 3, seed: 5, turns: 'node', nodeOptions: { eagerCommitNotices: false } });
+    try {
+      const leader = await c.waitForLeader();
+      await c.clock.advance(100);
+      const node = c.node(leader);
+      const before = c.hub.stats.sent;
+      const start = c.clock.now();
+      let done = false;
+      void (async () => {
+        // A closed loop: each write is proposed as soon as the one before it is applied.
+        for (let i = 0; i < 10; i++) await node.propose(encode(`w${i}`));
+        done = true;
+      })();
+      while (!done && c.clock.now() < start + 40) await c.clock.advance(1);
+      await c.clock.advance(1);
+      expect(done).toBe(true);
+      // As above, but not even the last write's notice goes: the followers wait for none
+      // and hear the commit index with the next heartbeat.
+      expect(c.hub.stats.sent - before).toBe(10 * 4);
+      await c.waitFor(() => c.ids.every((id) => c.committedData(id).includes('w9')));
+    } finally {
+      await c.stop();
+    }
+  });
+
   test('with forwarding off, a proposal to a follower is rejected with NotLeaderError carrying the leader hint', () =>
     withCluster({ nodes: 3, seed: 2, nodeOptions: { forward: false } }, async (c) => {
       const leader = await c.waitForLeader();
@@ -135,6 +162,26 @@ describe('replication and commit', () => {
       expect(c.committedData(follower)).toContain('via follower');
       expect(c.committedRunsOf(follower)[0].find((e) => e.index === at.index)?.term).toBe(at.term);
       await c.waitFor(() => c.committedData(leader).includes('via follower'));
+    }));
+
+  test('with eagerCommitNotices false, writes forwarded through a follower one after another each complete without waiting for a heartbeat: the follower is told the commit index it waits for', () =>
+    withCluster({ nodes: 3, seed: 2, nodeOptions: { heartbeatInterval: 50, eagerCommitNotices: false } }, async (c) => {
+      const leader = await c.waitForLeader();
+      const follower = c.node(c.ids.find((id) => id !== leader)!);
+      await c.clock.advance(100);
+      const start = c.clock.now();
+      let done = 0;
+      void (async () => {
+        for (let i = 0; i < 10; i++) {
+          await follower.propose(encode(`f${i}`));
+          done++;
+        }
+      })();
+      while (done < 10 && c.clock.now() < start + 500) await c.clock.advance(1);
+      expect(done).toBe(10);
+      // About 5 ms each here. Had the follower heard each commit index only from a
+      // heartbeat, each would wait for one: ten writes would take ten heartbeat intervals.
+      expect(c.clock.now() - start).toBeLessThanOrEqual(2 * 50);
     }));
 
   test('bad input is refused with a named error and does not disturb the node', () =>

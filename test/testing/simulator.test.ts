@@ -138,10 +138,10 @@ describe('runSimulation', () => {
         faults: ['crash', 'pause'],
         snapshots: 'on',
         workload: { sessions: 'all', reads: 'lease' },
-        cluster: { nodeOptions: { forward: false } as object },
+        cluster: { nodeOptions: { forward: false, eagerCommitNotices: false } as object },
         readChecks: false,
       }),
-    ).toBe('npm run sim -- --seeds 1 --from 9 --nodes 3 --steps 50 --clients 6 --faults crash,pause --snapshots on --sessions all --reads lease --no-forward --no-read-checks');
+    ).toBe('npm run sim -- --seeds 1 --from 9 --nodes 3 --steps 50 --clients 6 --faults crash,pause --snapshots on --sessions all --reads lease --no-forward --lazy-commit-notices --no-read-checks');
   });
 });
 
