@@ -76,16 +76,19 @@ export class KvStateMachine {
       this.invalid++;
       outcome = Outcome.Invalid;
     }
-    this.outcomes.record(entry.index, outcome, commandHash(entry.data));
+    // Only a retry in a session asks `sameCommandAt`: hashing every command cost as much CPU
+    // as the log's own checksums with 64 KiB values (docs/notes/big-entries.md).
+    this.outcomes.record(entry.index, outcome, entry.session ? commandHash(entry.data) : 0);
     this.appliedIndex = entry.index;
     return outcome;
   }
 
   /**
-   * Whether the entry applied at `index` holds exactly `command` (by a 32-bit hash);
-   * undefined when that entry is no longer in the window. A retry with an Idempotency-Key
-   * resolves with the original entry's index: a different command there means the key
-   * was reused for another request.
+   * Whether the entry applied at `index`, proposed in a client session, holds exactly
+   * `command` (by a 32-bit hash); undefined when that entry is no longer in the window.
+   * A retry with an Idempotency-Key resolves with the original entry's index (proposed in
+   * the same session): a different command there means the key was reused for another
+   * request. Not meaningful for an entry proposed without a session (nothing is hashed).
    */
   sameCommandAt(index: number, command: Uint8Array): boolean | undefined {
     const hash = this.outcomes.hashAt(index);

@@ -159,7 +159,7 @@ describe('KV snapshots and retries', () => {
   it('tells the command applied at an index from another one (Idempotency-Key reuse)', () => {
     const kv = new KvStateMachine();
     const put = encodeCommand({ op: Op.Put, key: 'x', value: b('1') });
-    kv.apply({ index: 5, term: 1, data: put });
+    kv.apply({ index: 5, term: 1, data: put, session: { clientId: 'c1', seq: 1 } });
     expect(kv.sameCommandAt(5, put)).toBe(true);
     expect(kv.sameCommandAt(5, encodeCommand({ op: Op.Put, key: 'x', value: b('2') }))).toBe(false);
     expect(kv.sameCommandAt(6, put)).toBeUndefined();
