@@ -11,6 +11,7 @@ import { GroupLog } from './sharedLogGroups';
 import { damageBody, decodeGroupRecord, encodeGroupRecord, GroupRecordKind, hardStateBody } from './sharedLogRecords';
 import type { RecordLocation } from './fileLogIndex';
 import { LocatedRange, readLocatedEntries } from './fileLogReader';
+import { RecentRecords } from './recentRecords';
 import { CorruptLogError } from './fileErrors';
 import { InvalidMessageError } from '../errors';
 import { createSharedSegment, SharedTornTail } from './sharedLogSegments';
@@ -133,6 +134,8 @@ export class SharedLog {
   /** A segment may have become free (a roll, a compaction, a removal). */
   private mayFree = false;
   private readonly counters = { writes: 0, fsyncs: 0, freedSegments: 0, rewrites: 0 };
+  /** Records a read stopped inside, for the next read (a lagging follower is sent one message at a time). */
+  private readonly recent = new RecentRecords();
 
   private constructor(
     /** The host's data directory. */
@@ -288,7 +291,7 @@ export class SharedLog {
       }
       return record.body;
     };
-    return readLocatedEntries(this.fs, (sequence) => path.join(this.walDir, segmentName(sequence)), rows, range, { blockOf });
+    return readLocatedEntries(this.fs, (sequence) => path.join(this.walDir, segmentName(sequence)), rows, range, { blockOf, recent: this.recent });
   }
 
   /**
@@ -430,6 +433,7 @@ export class SharedLog {
       this.counters.fsyncs++;
       this.counters.freedSegments++;
       this.first = first + 1;
+      this.recent.dropBefore(this.first);
       for (const [id, g] of this.groups) if (g.forgettable(this.first)) this.groups.delete(id);
     }
   }

@@ -303,6 +303,9 @@ describe('SharedLog: one write-ahead log for a host of groups', () => {
     expect(fs.statSync(lastSegment()).size).toBeGreaterThan(200_000);
     expect(reads.length).toBe(3);
     expect(reads.reduce((a, b) => a + b, 0)).toBeLessThan(3 * 2200);
+    // The last read stopped inside b's record 197..200: the next one starts there, from memory.
+    expect(plain(await view('b').readEntries(199, 201, 1 << 20))).toEqual(plain(entries(199, 200, 1, 500)));
+    expect(reads.length).toBe(3);
   });
 
   test('a group whose live tail exceeds the rewrite budget pins its segments (documented limit), and still recovers', async () => {
