@@ -1,6 +1,7 @@
 import { BlockEntry, entrySize } from '../messages/blockEntry';
-import { entriesBlock, rememberBlock } from '../messages/entryBlocks';
-import { ENTRY_HEADER_BYTES } from '../messages/entryCodec';
+import { slabAllocator } from '../messages/byteSlab';
+import { blockFor, rememberBlock } from '../messages/entryBlocks';
+import { ENTRY_HEADER_BYTES, writeEntries } from '../messages/entryCodec';
 import type { Entry, EntryKind } from '../messages/entry';
 import { BlockSlots } from './blockSlots';
 import { TermRuns } from './termRuns';
@@ -246,15 +247,15 @@ export class RaftLog {
   /**
    * Holds entries that follow the held ones: by where they lie in their blocks when they
    * were read from blocks (a follower's received AppendEntries), else in the block of the
-   * batch (`entriesBlock`: encoded once, and found again by the write-ahead log and by
-   * the transport).
+   * batch (`blockOf`: encoded once, and found again by the write-ahead log and by the
+   * transport).
    */
   private hold(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
     if (entries.every((e) => e instanceof BlockEntry)) {
       for (const e of entries as readonly BlockEntry[]) this.entries.push(e.block, e.at - ENTRY_HEADER_BYTES);
     } else {
-      const block = entriesBlock(entries);
+      const block = blockOf(entries);
       let at = 4;
       for (const e of entries) {
         this.entries.push(block, at);
@@ -279,4 +280,22 @@ export class RaftLog {
     if (this.entries.offsetAt(first) !== 4 || this.entries.blockAt(last) !== block || this.entries.endAt(last) !== block.length) return;
     if (Buffer.isBuffer(block)) rememberBlock(views, block);
   }
+}
+
+/** Bytes of the blocks the log holds: slabs of their own (see `slabAllocator`). */
+const logBytes = slabAllocator();
+
+/**
+ * The block of a batch appended from entries that are not views of a block (a leader's
+ * proposals): the one already encoded if any, else encoded now into `logBytes` and
+ * remembered (`rememberBlock`), so that the write-ahead log and the followers' AppendEntries
+ * find it.
+ */
+function blockOf(entries: readonly Entry[]): Uint8Array {
+  const found = blockFor(entries);
+  if (found instanceof Uint8Array) return found;
+  const out = logBytes(found.byteLength);
+  writeEntries(entries, out, 0);
+  rememberBlock(entries, out);
+  return out;
 }

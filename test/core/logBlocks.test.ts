@@ -6,6 +6,7 @@
 import { BlockSlots } from '../../src/core/blockSlots';
 import { RaftLog } from '../../src/core/log';
 import { BlockEntry } from '../../src/messages/blockEntry';
+import { allocBytes } from '../../src/messages/byteSlab';
 import { entriesBlock } from '../../src/messages/entryBlocks';
 import { decodeEntries, encodeEntries } from '../../src/messages/entryCodec';
 import { Entry, EntryKind } from '../../src/messages/entry';
@@ -29,6 +30,13 @@ describe('RaftLog entries held as blocks', () => {
       { index: 3, term: 2, kind: EntryKind.Command, data: 'beta' },
     ]);
     expect([log.termAt(3), log.sizeAt(2), log.sizeAt(4)]).toEqual([2, 5, undefined]);
+  });
+
+  test("holds a leader's batch block in memory of its own, not in the slabs of short-lived buffers (socket writes)", () => {
+    const log = new RaftLog();
+    log.append(batch(1, 1, ['a', 'b']));
+    const shortLived = allocBytes(16);
+    expect(log.entry(2)!.data.buffer).not.toBe(shortLived.buffer);
   });
 
   test('keeps a received block as it came: the entries read back are views into it', () => {
