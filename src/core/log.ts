@@ -49,7 +49,14 @@ export class RaftLog {
     entries.forEach((e, i) => {
       if (e.index !== this.first + i) throw new Error(`log not contiguous at position ${i}: index ${e.index}`);
     });
-    this.hold(entries);
+    // The log read at start, in blocks of about LOADED_BLOCK_BYTES: one block would stay in memory until its last entry is evicted.
+    for (let from = 0, to = 0, bytes = 0; to < entries.length; ) {
+      bytes += ENTRY_HEADER_BYTES + entrySize(entries[to++]);
+      if (bytes < LOADED_BLOCK_BYTES && to < entries.length) continue;
+      this.hold(from === 0 && to === entries.length ? entries : entries.slice(from, to));
+      from = to;
+      bytes = 0;
+    }
     if (this.first > snapshot.index + 1) throw new Error(`log starts at ${this.first}, after the snapshot at ${snapshot.index}`);
   }
 
@@ -281,6 +288,9 @@ export class RaftLog {
     if (Buffer.isBuffer(block)) rememberBlock(views, block);
   }
 }
+
+/** The size of the blocks the log read at start is held in (see the constructor). */
+const LOADED_BLOCK_BYTES = 256 * 1024;
 
 /** Bytes of the blocks the log holds: slabs of their own (see `slabAllocator`). */
 const logBytes = slabAllocator();

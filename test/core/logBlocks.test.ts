@@ -39,6 +39,15 @@ describe('RaftLog entries held as blocks', () => {
     expect(log.entry(2)!.data.buffer).not.toBe(shortLived.buffer);
   });
 
+  test('holds a long log read at start in blocks of a few hundred KiB, so evicting its start frees memory', () => {
+    const loaded: Entry[] = Array.from({ length: 40 }, (_, i) => ({ index: i + 1, term: 1, kind: EntryKind.Command, data: Buffer.alloc(30_000, i) }));
+    const log = new RaftLog(loaded);
+    const buffers = new Set(log.slice(1, 40).map((e) => e.data.buffer));
+    expect(buffers.size).toBeGreaterThanOrEqual(4); // 1.2 MB in blocks of about 256 KiB
+    for (const b of buffers) expect(b.byteLength).toBeLessThanOrEqual(300_000);
+    expect(log.slice(1, 40).every((e, i) => e.data.length === 30_000 && e.data[0] === i)).toBe(true);
+  });
+
   test('keeps a received block as it came: the entries read back are views into it', () => {
     const block = encodeEntries(batch(1, 1, ['a', 'bb', 'ccc']));
     const log = new RaftLog();
