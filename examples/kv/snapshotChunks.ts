@@ -1,12 +1,12 @@
 import { Op } from './commands';
-import type { ValueArena } from './valueArena';
+import type { ArenaReader } from './valueArena';
 
 /**
  * The KV store's snapshot as a byte stream: one record per member address and per key,
  * each a 4-byte length and then the command that recreates it (`commands.ts` layout),
  * laid out straight into chunks of exactly `chunkBytes` (default `SNAPSHOT_CHUNK_BYTES`;
  * the last one shorter). A value is bytes, a latin1 string, or the handle of a value
- * in `arena` (the store's `ValueArena`, copied as the snapshot began).
+ * in `arena` (a reader of the store's `ValueArena`, pinned as the snapshot began).
  *
  * A record may span two chunks; restore reads the stream, not the chunks. Writing into
  * fixed chunks allocates one buffer per MiB of state and nothing per key, and since the
@@ -25,7 +25,7 @@ export function* snapshotChunks(
   values: readonly (string | Buffer | number)[],
   members: readonly (readonly [string, string])[],
   chunkBytes = SNAPSHOT_CHUNK_BYTES,
-  arena?: ValueArena,
+  arena?: ArenaReader,
 ): Generator<Uint8Array> {
   const out = new ChunkWriter(chunkBytes, arena);
   for (const [id, address] of members) {
@@ -57,7 +57,7 @@ class ChunkWriter {
 
   constructor(
     private readonly size: number,
-    private readonly arena: ValueArena | undefined,
+    private readonly arena: ArenaReader | undefined,
   ) {
     this.chunk = Buffer.allocUnsafeSlow(size);
   }
@@ -75,7 +75,7 @@ class ChunkWriter {
       if (this.used === this.size) this.startChunk();
       return;
     }
-    // Split across chunks (once per chunk): a handle's value as a view, valid for as long as the frozen arena.
+    // Split across chunks (once per chunk): a handle's value as a view into the reader's bytes.
     if (typeof value === 'number') value = this.inArena().view(value);
     const headBytes = RECORD_HEAD_BYTES + keyBytes;
     if (this.scratch.length < headBytes + (typeof value === 'string' ? valueBytes : 0)) {
@@ -87,7 +87,7 @@ class ChunkWriter {
     if (typeof value !== 'string') this.put(value);
   }
 
-  private inArena(): ValueArena {
+  private inArena(): ArenaReader {
     if (this.arena === undefined) throw new Error('a snapshot value is an arena handle, and no arena was given');
     return this.arena;
   }

@@ -105,10 +105,11 @@ export class KvStateMachine {
         // A copy now: entries applied while rxraft reads the chunks must not leak in. Two
         // flat arrays, not one [key, value] pair per key: with a million keys the pairs
         // took tens of milliseconds to make and as many to collect.
-        // The arena too (one copy of its bytes): values are overwritten in place.
+        // The arena is pinned, not copied: until the snapshot is read, nothing in it is written over.
         const keys = Array.from(this.data.keys());
         const values = Array.from(this.data.values());
-        return withTurns(snapshotChunks(keys, values, [...this.memberHttp], SNAPSHOT_SLICE_BYTES, this.values.frozenCopy()));
+        const reader = this.values.pin();
+        return withTurns(snapshotChunks(keys, values, [...this.memberHttp], SNAPSHOT_SLICE_BYTES, reader), () => reader.release());
       },
       restore: async (chunks, at) => {
         this.data.clear();
@@ -234,13 +235,21 @@ function commandHash(bytes: Uint8Array): number {
  */
 export const SNAPSHOT_SLICE_BYTES = 64 * 1024;
 
-/** Hands on each chunk, with a turn of the event loop (`setImmediate`) before making the next, so a large store is written without holding the loop. */
-async function* withTurns(chunks: Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let first = true;
-  for (const chunk of chunks) {
-    if (!first) await nextTurn();
-    first = false;
-    yield chunk;
+/**
+ * Hands on each chunk, with a turn of the event loop (`setImmediate`) before making the
+ * next, so a large store is written without holding the loop; `done` runs once the chunks
+ * are read, or given up.
+ */
+async function* withTurns(chunks: Iterable<Uint8Array>, done: () => void): AsyncGenerator<Uint8Array> {
+  try {
+    let first = true;
+    for (const chunk of chunks) {
+      if (!first) await nextTurn();
+      first = false;
+      yield chunk;
+    }
+  } finally {
+    done();
   }
 }
 

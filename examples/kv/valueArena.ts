@@ -18,6 +18,10 @@
  * handles gives `relocate` (called with `move`, it replaces each handle it holds with
  * `move(handle)`).
  *
+ * A snapshot reads the values as they were when it began (`pin`) while the store goes on:
+ * as long as a reader is pinned, nothing is written over or freed in place (a write goes
+ * to a new record, a free waits) and nothing is compacted, so the reader needs no copy.
+ *
  * @example
  * const handles = new Map<string, number>();
  * const arena = new ValueArena((move) => handles.forEach((h, k) => handles.set(k, move(h))));
@@ -30,8 +34,9 @@ export class ValueArena {
   private used = 0;
   /** Bytes of freed records in `bytes[0, used)`. */
   private garbage = 0;
-  /** A copy for reading (`frozenCopy`): nothing may be stored or freed in it. */
-  private frozen = false;
+  /** Readers pinned now (`pin`), and the records freed while they were (freed once none is). */
+  private readonly readers = new Set<ArenaReader>();
+  private deferredFrees: number[] = [];
 
   constructor(
     private readonly relocate: (move: (handle: number) => number) => void,
@@ -42,13 +47,12 @@ export class ValueArena {
 
   /**
    * Stores `src[start, end)` and returns its handle: in place of the value of `previous`
-   * when it fits there (the same handle), else in a new record (`previous` is freed;
-   * every other handle may have moved: see `relocate`).
+   * when it fits there and no reader is pinned (the same handle), else in a new record
+   * (`previous` is freed; every other handle may have moved: see `relocate`).
    */
   set(previous: number | undefined, src: Buffer, start: number, end: number): number {
-    if (this.frozen) throw new Error('a frozen copy of a value arena is read-only');
     const length = end - start;
-    if (previous !== undefined && length <= this.bytes.readUInt32LE(previous)) {
+    if (previous !== undefined && this.readers.size === 0 && length <= this.bytes.readUInt32LE(previous)) {
       this.bytes.writeUInt32LE(length, previous + 4);
       src.copy(this.bytes, previous + RECORD_HEAD_BYTES, start, end);
       return previous;
@@ -63,9 +67,12 @@ export class ValueArena {
     return at;
   }
 
-  /** Frees the record of `handle` (its key is gone, or moved to another record). */
+  /** Frees the record of `handle` (its key is gone, or moved to another record); while a reader is pinned, once none is. */
   free(handle: number): void {
-    if (this.frozen) throw new Error('a frozen copy of a value arena is read-only');
+    if (this.readers.size > 0) {
+      this.deferredFrees.push(handle);
+      return;
+    }
     if (this.bytes.readUInt32LE(handle + 4) === FREED) return;
     this.bytes.writeUInt32LE(FREED, handle + 4);
     this.garbage += RECORD_HEAD_BYTES + this.bytes.readUInt32LE(handle);
@@ -76,21 +83,10 @@ export class ValueArena {
     return this.bytes.readUInt32LE(handle + 4);
   }
 
-  /** Copies the value into `out` at `at`; returns the bytes copied. */
-  copyTo(handle: number, out: Uint8Array, at: number): number {
-    const from = handle + RECORD_HEAD_BYTES;
-    return this.bytes.copy(out, at, from, from + this.byteLength(handle));
-  }
-
-  /** The value as a view into the arena: valid only until the next `set` (copy it to keep it). */
-  view(handle: number): Buffer {
-    const from = handle + RECORD_HEAD_BYTES;
-    return this.bytes.subarray(from, from + this.byteLength(handle));
-  }
-
   /** The value, copied. */
   read(handle: number): Buffer {
-    return Buffer.from(this.view(handle));
+    const from = handle + RECORD_HEAD_BYTES;
+    return Buffer.from(this.bytes.subarray(from, from + this.byteLength(handle)));
   }
 
   /** Whether the value has the bytes `src[start, end)`. */
@@ -101,20 +97,20 @@ export class ValueArena {
   }
 
   /**
-   * A copy of the arena as it is now, for reading while this one changes (a snapshot):
-   * the same handles name the same values in it. `set` and `free` throw on it.
+   * A reader of the values as they are now, under the handles they have now, for as long
+   * as it is pinned (until `release`). Should the arena grow past `MAX_PINNED_GROWTH`
+   * times its size while pinned (a reader never released), the readers get a copy of
+   * what they read and are unpinned.
    */
-  frozenCopy(): ValueArena {
-    const copy = new ValueArena(() => undefined, this.used);
-    this.bytes.copy(copy.bytes, 0, 0, this.used);
-    copy.frozen = true;
-    copy.used = this.used;
-    copy.garbage = this.garbage;
-    return copy;
+  pin(): ArenaReader {
+    const reader = new ArenaReader(this.bytes, (r) => this.unpin(r));
+    this.readers.add(reader);
+    return reader;
   }
 
   /** Forgets every value (a restore replaces the store): every handle is void. */
   clear(): void {
+    this.detachReaders();
     this.used = 0;
     this.garbage = 0;
   }
@@ -124,12 +120,28 @@ export class ValueArena {
     return { usedBytes: this.used, garbageBytes: this.garbage, capacityBytes: this.bytes.length };
   }
 
+  private unpin(reader: ArenaReader): void {
+    if (!this.readers.delete(reader) || this.readers.size > 0) return;
+    const frees = this.deferredFrees;
+    this.deferredFrees = [];
+    for (const handle of frees) this.free(handle);
+  }
+
+  /** Gives every pinned reader a copy of its bytes and unpins it. */
+  private detachReaders(): void {
+    for (const reader of [...this.readers]) {
+      reader.detach();
+      this.unpin(reader);
+    }
+  }
+
   /** Where a record of `size` bytes goes: at the end, after compacting or growing when it does not fit. */
   private room(size: number): number {
     if (this.used + size <= this.bytes.length) return this.used;
+    const oldest = this.readers.values().next().value as ArenaReader | undefined;
+    if (oldest !== undefined && this.bytes.length >= MAX_PINNED_GROWTH * oldest.bufferBytes) this.detachReaders();
     const live = this.used - this.garbage;
-    const wanted = Math.max(this.bytes.length, 2 * (live + size));
-    if (2 * this.garbage >= this.used) this.compact(wanted);
+    if (this.readers.size === 0 && 2 * this.garbage >= this.used) this.compact(Math.max(this.bytes.length, 2 * (live + size)));
     else this.grow(Math.max(2 * this.bytes.length, this.used + size));
     return this.used;
   }
@@ -162,7 +174,56 @@ export class ValueArena {
   }
 }
 
+/**
+ * The values of a `ValueArena` as they were when it was pinned (`ValueArena.pin`), read by
+ * their handles of then. `release` it when done, so the arena reuses and compacts again.
+ *
+ * @example
+ * const reader = arena.pin();
+ * try { reader.copyTo(handle, chunk, at); } finally { reader.release(); }
+ */
+export class ArenaReader {
+  constructor(
+    private bytes: Buffer,
+    private readonly onRelease: (reader: ArenaReader) => void,
+  ) {}
+
+  /** The value's length in bytes. */
+  byteLength(handle: number): number {
+    return this.bytes.readUInt32LE(handle + 4);
+  }
+
+  /** Copies the value into `out` at `at`; returns the bytes copied. */
+  copyTo(handle: number, out: Uint8Array, at: number): number {
+    const from = handle + RECORD_HEAD_BYTES;
+    return this.bytes.copy(out, at, from, from + this.byteLength(handle));
+  }
+
+  /** The value as a view (valid while this reader is held, pinned or not). */
+  view(handle: number): Buffer {
+    const from = handle + RECORD_HEAD_BYTES;
+    return this.bytes.subarray(from, from + this.byteLength(handle));
+  }
+
+  /** Unpins it (once; later calls do nothing). It stays readable. */
+  release(): void {
+    this.onRelease(this);
+  }
+
+  /** The size of the buffer it reads. */
+  get bufferBytes(): number {
+    return this.bytes.length;
+  }
+
+  /** Reads from a copy of its bytes from now on (the arena is about to write over them). */
+  detach(): void {
+    this.bytes = Buffer.from(this.bytes);
+  }
+}
+
 /** Capacity and length of a record. */
 const RECORD_HEAD_BYTES = 8;
 /** The length of a freed record (no value is this long: values are under `LARGE_VALUE_BYTES` here). */
 const FREED = 0xffff_ffff;
+/** How many times the size of the buffer a pinned reader reads the arena may grow to before readers are detached (`pin`). */
+const MAX_PINNED_GROWTH = 4;

@@ -51,7 +51,7 @@ describe('KV snapshot chunks', () => {
       handles.push(arena.set(undefined, value, 0, value.length));
       bytes.push(value);
     }
-    const chunks = [...snapshotChunks(keys, handles, [['n1', '127.0.0.1:8001']], 4096, arena)];
+    const chunks = [...snapshotChunks(keys, handles, [['n1', '127.0.0.1:8001']], 4096, arena.pin())];
     expect(chunks.length).toBeGreaterThan(200); // about 1 MB in 4 KiB chunks: many records span two
     expect(Buffer.concat(chunks).equals(expectedStream(keys, bytes, [['n1', '127.0.0.1:8001']]))).toBe(true);
     expect(() => [...snapshotChunks(['k'], [handles[0]], [])]).toThrow(/no arena/);

@@ -64,19 +64,38 @@ describe('ValueArena', () => {
     expect(s.arena.equals(h, bytes, 1, 5)).toBe(false);
   });
 
-  it('keeps a frozen copy as it was while the arena is overwritten, and refuses to write into the copy', () => {
+  it('gives a pinned reader the values as they were, writing and freeing nothing in place until it is released', () => {
     const s = store();
-    s.put('k', 'before');
-    const frozen = s.arena.frozenCopy();
-    const h = s.handles.get('k')!;
-    s.put('k', 'after!');
-    expect(s.handles.get('k')).toBe(h);
-    expect(frozen.read(h).toString()).toBe('before');
+    s.put('a', 'before');
+    s.put('b', 'gone soon');
+    const [a, b] = [s.handles.get('a')!, s.handles.get('b')!];
+    const reader = s.arena.pin();
+    s.put('a', 'after!'); // fits in place, but a reader is pinned: a new record
+    s.del('b');
+    expect(s.handles.get('a')).not.toBe(a);
+    expect([s.read('a'), reader.view(a).toString(), reader.view(b).toString()]).toEqual(['after!', 'before', 'gone soon']);
     const out = Buffer.alloc(6);
-    expect(frozen.copyTo(h, out, 0)).toBe(6);
+    expect(reader.copyTo(a, out, 0)).toBe(6);
     expect(out.toString()).toBe('before');
-    expect(() => frozen.set(h, Buffer.from('x'), 0, 1)).toThrow(/read-only/);
-    expect(() => frozen.free(h)).toThrow(/read-only/);
+    expect(s.arena.stats.garbageBytes).toBe(0); // the frees wait for the reader
+    reader.release();
+    expect(s.arena.stats.garbageBytes).toBe(8 + 8 + (8 + 16)); // 'before' (capacity 8) and 'gone soon' (16), 8 of head each
+    const after = s.handles.get('a');
+    s.put('a', 'again!');
+    expect(s.handles.get('a')).toBe(after); // in place again
+    expect(s.read('a')).toBe('again!');
+  });
+
+  it('does not compact while a reader is pinned, and gives a reader never released a copy once the arena has grown 4 times', () => {
+    const s = store(256);
+    for (let i = 0; i < 8; i++) s.put(`k${i}`, 'v'.repeat(16));
+    const h0 = s.handles.get('k0')!;
+    const reader = s.arena.pin();
+    for (let round = 0; round < 40; round++) for (let i = 0; i < 8; i++) s.put(`k${i}`, `${round}`.padEnd(16, '-'));
+    // Pinned, the first writes grew the arena (no compaction); past 4 × 256 bytes the reader got a copy and was unpinned.
+    expect(reader.view(h0).toString()).toBe('v'.repeat(16));
+    expect(s.arena.stats.capacityBytes).toBeLessThanOrEqual(4 * 1024);
+    for (let i = 0; i < 8; i++) expect(s.read(`k${i}`)).toBe('39'.padEnd(16, '-'));
   });
 
   it('forgets every value on clear', () => {
