@@ -54,7 +54,7 @@ export class ValueArena {
     const length = end - start;
     if (previous !== undefined && this.readers.size === 0 && length <= this.bytes.readUInt32LE(previous)) {
       this.bytes.writeUInt32LE(length, previous + 4);
-      copyBytes(src, start, end, this.bytes, previous + RECORD_HEAD_BYTES);
+      src.copy(this.bytes, previous + RECORD_HEAD_BYTES, start, end);
       return previous;
     }
     if (previous !== undefined) this.free(previous);
@@ -62,7 +62,7 @@ export class ValueArena {
     const at = this.room(RECORD_HEAD_BYTES + capacity);
     this.bytes.writeUInt32LE(capacity, at);
     this.bytes.writeUInt32LE(length, at + 4);
-    copyBytes(src, start, end, this.bytes, at + RECORD_HEAD_BYTES);
+    src.copy(this.bytes, at + RECORD_HEAD_BYTES, start, end);
     this.used = at + RECORD_HEAD_BYTES + capacity;
     return at;
   }
@@ -196,9 +196,7 @@ export class ArenaReader {
   /** Copies the value into `out` at `at`; returns the bytes copied. */
   copyTo(handle: number, out: Uint8Array, at: number): number {
     const from = handle + RECORD_HEAD_BYTES;
-    const length = this.byteLength(handle);
-    copyBytes(this.bytes, from, from + length, out, at);
-    return length;
+    return this.bytes.copy(out, at, from, from + this.byteLength(handle));
   }
 
   /** The value as a view (valid while this reader is held, pinned or not). */
@@ -229,13 +227,3 @@ const RECORD_HEAD_BYTES = 8;
 const FREED = 0xffff_ffff;
 /** How many times the size of the buffer a pinned reader reads the arena may grow to before readers are detached (`pin`). */
 const MAX_PINNED_GROWTH = 4;
-
-/**
- * Copies `src[start, end)` to `out` at `at`, with no object made: `Buffer#copy` of part of
- * a buffer makes a `Uint8Array` view of that part on every call (Node 20), one per value
- * written and one per value of every snapshot, and under load enough of them outlived a
- * scavenge to be seen in the old generation. Values here are under `LARGE_VALUE_BYTES`.
- */
-function copyBytes(src: Uint8Array, start: number, end: number, out: Uint8Array, at: number): void {
-  for (let i = start; i < end; i++) out[at++] = src[i];
-}
