@@ -1,10 +1,12 @@
 import { Op } from './commands';
+import type { ArenaReader } from './valueArena';
 
 /**
  * The KV store's snapshot as a byte stream: one record per member address and per key,
  * each a 4-byte length and then the command that recreates it (`commands.ts` layout),
  * laid out straight into chunks of exactly `chunkBytes` (default `SNAPSHOT_CHUNK_BYTES`;
- * the last one shorter).
+ * the last one shorter). A value is bytes, a latin1 string, or the handle of a value
+ * in `arena` (a reader of the store's `ValueArena`, pinned as the snapshot began).
  *
  * A record may span two chunks; restore reads the stream, not the chunks. Writing into
  * fixed chunks allocates one buffer per MiB of state and nothing per key, and since the
@@ -20,11 +22,12 @@ import { Op } from './commands';
  */
 export function* snapshotChunks(
   keys: readonly string[],
-  values: readonly (string | Buffer)[],
+  values: readonly (string | Buffer | number)[],
   members: readonly (readonly [string, string])[],
   chunkBytes = SNAPSHOT_CHUNK_BYTES,
+  arena?: ArenaReader,
 ): Generator<Uint8Array> {
-  const out = new ChunkWriter(chunkBytes);
+  const out = new ChunkWriter(chunkBytes, arena);
   for (const [id, address] of members) {
     out.record(Op.MemberHttp, id, address, 'utf8');
     if (out.hasFull) yield* out.takeFull();
@@ -52,21 +55,28 @@ class ChunkWriter {
   /** For a record head and key that do not fit in what is left of a chunk. */
   private scratch = Buffer.allocUnsafe(256);
 
-  constructor(private readonly size: number) {
+  constructor(
+    private readonly size: number,
+    private readonly arena: ArenaReader | undefined,
+  ) {
     this.chunk = Buffer.allocUnsafeSlow(size);
   }
 
-  /** Appends one record: `op`, `key` (UTF-8), and `value` (a string in `encoding`, or bytes). */
-  record(op: Op, key: string, value: string | Buffer, encoding: 'utf8' | 'latin1'): void {
+  /** Appends one record: `op`, `key` (UTF-8), and `value` (a string in `encoding`, bytes, or a handle in the arena). */
+  record(op: Op, key: string, value: string | Buffer | number, encoding: 'utf8' | 'latin1'): void {
     const keyBytes = Buffer.byteLength(key, 'utf8');
-    const valueBytes = typeof value === 'string' ? Buffer.byteLength(value, encoding) : value.length;
+    const valueBytes = typeof value === 'string' ? Buffer.byteLength(value, encoding) : typeof value === 'number' ? this.inArena().byteLength(value) : value.length;
     const size = RECORD_HEAD_BYTES + keyBytes + valueBytes;
     if (this.size - this.used >= size) {
       this.used = this.head(this.chunk, this.used, op, key, keyBytes, size - 4);
-      this.used += typeof value === 'string' ? this.chunk.write(value, this.used, encoding) : value.copy(this.chunk, this.used);
+      if (typeof value === 'string') this.used += this.chunk.write(value, this.used, encoding);
+      else if (typeof value === 'number') this.used += this.inArena().copyTo(value, this.chunk, this.used);
+      else this.used += value.copy(this.chunk, this.used);
       if (this.used === this.size) this.startChunk();
       return;
     }
+    // Split across chunks (once per chunk): a handle's value as a view into the reader's bytes.
+    if (typeof value === 'number') value = this.inArena().view(value);
     const headBytes = RECORD_HEAD_BYTES + keyBytes;
     if (this.scratch.length < headBytes + (typeof value === 'string' ? valueBytes : 0)) {
       this.scratch = Buffer.allocUnsafe(2 * (headBytes + (typeof value === 'string' ? valueBytes : 0)));
@@ -75,6 +85,11 @@ class ChunkWriter {
     if (typeof value === 'string') end += this.scratch.write(value, end, encoding);
     this.put(this.scratch.subarray(0, end));
     if (typeof value !== 'string') this.put(value);
+  }
+
+  private inArena(): ArenaReader {
+    if (this.arena === undefined) throw new Error('a snapshot value is an arena handle, and no arena was given');
+    return this.arena;
   }
 
   /** Whether a chunk filled since the last `takeFull`. */

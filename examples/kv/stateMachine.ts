@@ -3,6 +3,7 @@ import type { CommittedEntry, StateMachine } from '../../src';
 import { BadCommandError, commandLayout, layoutSlot, Op } from './commands';
 import { OutcomeRing } from './outcomeRing';
 import { snapshotChunks } from './snapshotChunks';
+import { ValueArena } from './valueArena';
 
 /** What applying a command did. */
 export const Outcome = {
@@ -47,15 +48,17 @@ export const OUTCOME_WINDOW = 1 << 16;
  */
 export class KvStateMachine {
   /**
-   * Small values are kept as latin1 strings (one byte per character, so any bytes
-   * round-trip): a string is one compact heap object, cheaper to create and to collect
-   * than a Buffer (a view object plus a backing store), which matters at tens of
-   * thousands of writes/s. Values of `LARGE_VALUE_BYTES` or more are kept as Buffers: their
-   * bytes live outside the JavaScript heap, which the collector never copies. Kept as
-   * strings, 64 KiB values filled the heap, and its pauses to copy them (scavenges up to
-   * 110 ms, compactions up to 83 ms with 256 writers) outlasted election timeouts.
+   * Small values are kept in `values`, a buffer outside the JavaScript heap, and the map
+   * holds each one's handle (a number): a value lives until its key is written again,
+   * seconds later under load, and as a heap object (a string, as it was) every write's
+   * value survived the young generation and was copied and promoted by the collector
+   * (issue 17). Values of `LARGE_VALUE_BYTES` or more are kept as Buffers of their own.
+   * Kept as heap strings, 64 KiB values filled the heap, and its pauses to copy them
+   * (scavenges up to 110 ms, compactions up to 83 ms with 256 writers) outlasted election
+   * timeouts.
    */
   private readonly data = new Map<string, StoredValue>();
+  private readonly values = new ValueArena((move) => this.data.forEach((v, k) => typeof v === 'number' && this.data.set(k, move(v))));
   private readonly memberHttp = new Map<string, string>();
   /** Each recent entry's outcome, and a hash of its command bytes (to tell a retry from another command under the same Idempotency-Key). */
   private readonly outcomes = new OutcomeRing(OUTCOME_WINDOW);
@@ -105,12 +108,15 @@ export class KvStateMachine {
         // A copy now: entries applied while rxraft reads the chunks must not leak in. Two
         // flat arrays, not one [key, value] pair per key: with a million keys the pairs
         // took tens of milliseconds to make and as many to collect.
+        // The arena is pinned, not copied: until the snapshot is read, nothing in it is written over.
         const keys = Array.from(this.data.keys());
         const values = Array.from(this.data.values());
-        return withTurns(snapshotChunks(keys, values, [...this.memberHttp], SNAPSHOT_SLICE_BYTES));
+        const reader = this.values.pin();
+        return withTurns(snapshotChunks(keys, values, [...this.memberHttp], SNAPSHOT_SLICE_BYTES, reader), () => reader.release());
       },
       restore: async (chunks, at) => {
         this.data.clear();
+        this.values.clear();
         this.memberHttp.clear();
         this.outcomes.clear();
         let pending: Buffer = Buffer.alloc(0);
@@ -139,7 +145,7 @@ export class KvStateMachine {
   /** The value under `key`; the caller reads it and must not modify it (large values are the store's own bytes). */
   get(key: string): Buffer | undefined {
     const value = this.data.get(key);
-    return typeof value === 'string' ? Buffer.from(value, 'latin1') : value;
+    return typeof value === 'number' ? this.values.read(value) : value;
   }
 
   get size(): number {
@@ -156,14 +162,19 @@ export class KvStateMachine {
     const c = commandLayout(buf, this.layout);
     switch (c.op) {
       case Op.Put:
-        this.data.set(c.key, storedValue(buf, c.valueStart, c.valueEnd));
+        this.put(c.key, this.data.get(c.key), buf, c.valueStart, c.valueEnd);
         return Outcome.Stored;
-      case Op.Delete:
-        return this.data.delete(c.key) ? Outcome.Deleted : Outcome.Absent;
+      case Op.Delete: {
+        const current = this.data.get(c.key);
+        if (current === undefined) return Outcome.Absent;
+        if (typeof current === 'number') this.values.free(current);
+        this.data.delete(c.key);
+        return Outcome.Deleted;
+      }
       case Op.Cas: {
         const current = this.data.get(c.key);
-        if (current === undefined || !sameValue(current, buf, c.expectedStart, c.expectedEnd)) return Outcome.NotSwapped;
-        this.data.set(c.key, storedValue(buf, c.valueStart, c.valueEnd));
+        if (current === undefined || !this.sameValue(current, buf, c.expectedStart, c.expectedEnd)) return Outcome.NotSwapped;
+        this.put(c.key, current, buf, c.valueStart, c.valueEnd);
         return Outcome.Swapped;
       }
       case Op.MemberHttp:
@@ -171,32 +182,42 @@ export class KvStateMachine {
         return Outcome.Stored;
     }
   }
+
+  /** Stores `buf[start, end)` under `key`, whose value is `current`: in the arena (in place when it fits), or as a Buffer when large. */
+  private put(key: string, current: StoredValue | undefined, buf: Buffer, start: number, end: number): void {
+    const previous = typeof current === 'number' ? current : undefined;
+    if (end - start < LARGE_VALUE_BYTES) {
+      this.data.set(key, this.values.set(previous, buf, start, end));
+      return;
+    }
+    if (previous !== undefined) this.values.free(previous);
+    this.data.set(key, largeValue(buf, start, end));
+  }
+
+  /** Whether a stored value has the bytes `buf[start, end)`. */
+  private sameValue(value: StoredValue, buf: Buffer, start: number, end: number): boolean {
+    return typeof value === 'number' ? this.values.equals(value, buf, start, end) : value.equals(buf.subarray(start, end));
+  }
 }
 
 /** Values at least this long are kept as Buffers, outside the JavaScript heap (see `KvStateMachine.data`). */
 export const LARGE_VALUE_BYTES = 1024;
 
-/** A value as the store keeps it: a latin1 string when small, a Buffer of its own when large. */
-type StoredValue = string | Buffer;
+/** A value as the store keeps it: the handle of a small value in its `ValueArena`, or a Buffer of its own when large. */
+export type StoredValue = number | Buffer;
 
 /**
- * `buf[start, end)` as the store keeps it. A large value is kept as a view when it spans
- * at least half of the memory under it (on the leader, the command buffer the proposer
- * made for it), else copied: on a follower the entry's bytes are a view into a whole
- * received batch, which a kept view would hold in memory.
+ * A large value `buf[start, end)` as the store keeps it: a view when it spans at least
+ * half of the memory under it (on the leader, the command buffer the proposer made for
+ * it), else copied: on a follower the entry's bytes are a view into a whole received
+ * batch, which a kept view would hold in memory.
  */
-function storedValue(buf: Buffer, start: number, end: number): StoredValue {
-  if (end - start < LARGE_VALUE_BYTES) return buf.toString('latin1', start, end);
+function largeValue(buf: Buffer, start: number, end: number): Buffer {
   if (2 * (end - start) >= buf.buffer.byteLength) return buf.subarray(start, end);
   // Not Buffer.from(view): that zero-fills the new buffer before copying into it.
   const copy = Buffer.allocUnsafeSlow(end - start);
   buf.copy(copy, 0, start, end);
   return copy;
-}
-
-/** Whether a stored value has the bytes `buf[start, end)`. */
-function sameValue(value: StoredValue, buf: Buffer, start: number, end: number): boolean {
-  return typeof value === 'string' ? value === buf.toString('latin1', start, end) : value.equals(buf.subarray(start, end));
 }
 
 /**
@@ -217,13 +238,21 @@ function commandHash(bytes: Uint8Array): number {
  */
 export const SNAPSHOT_SLICE_BYTES = 64 * 1024;
 
-/** Hands on each chunk, with a turn of the event loop (`setImmediate`) before making the next, so a large store is written without holding the loop. */
-async function* withTurns(chunks: Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let first = true;
-  for (const chunk of chunks) {
-    if (!first) await nextTurn();
-    first = false;
-    yield chunk;
+/**
+ * Hands on each chunk, with a turn of the event loop (`setImmediate`) before making the
+ * next, so a large store is written without holding the loop; `done` runs once the chunks
+ * are read, or given up.
+ */
+async function* withTurns(chunks: Iterable<Uint8Array>, done: () => void): AsyncGenerator<Uint8Array> {
+  try {
+    let first = true;
+    for (const chunk of chunks) {
+      if (!first) await nextTurn();
+      first = false;
+      yield chunk;
+    }
+  } finally {
+    done();
   }
 }
 

@@ -1,4 +1,3 @@
-import { entrySize } from '../messages/blockEntry';
 import type { Effects } from './effects';
 import type { RaftState } from './state';
 
@@ -29,10 +28,10 @@ export function maybeApply(s: RaftState, fx: Effects): void {
   let next = from;
   let bytes = s.applyingBytes;
   while (next <= upTo && next - 1 - s.appliedIndex < maxApplyingEntries) {
-    const entry = s.log.entry(next);
-    if (!entry) throw new Error(`entry ${next} to apply is missing (log ${s.log.snapshotIndex + 1}..${s.log.lastIndex})`);
-    if (next - 1 > s.appliedIndex && bytes + entrySize(entry) > maxApplyingBytes) break;
-    bytes += entrySize(entry);
+    const size = s.log.sizeAt(next);
+    if (size === undefined) throw new Error(`entry ${next} to apply is missing (log ${s.log.snapshotIndex + 1}..${s.log.lastIndex})`);
+    if (next - 1 > s.appliedIndex && bytes + size > maxApplyingBytes) break;
+    bytes += size;
     next++;
   }
   if (next === from) return;
@@ -51,8 +50,7 @@ export function handleApplied(s: RaftState, index: number): void {
   if (to <= s.appliedIndex) return;
   let bytes = s.applyingBytes;
   for (let i = s.appliedIndex + 1; i <= to; i++) {
-    const e = s.log.entry(i);
-    if (e) bytes -= entrySize(e);
+    bytes -= s.log.sizeAt(i) ?? 0;
   }
   s.applyingBytes = Math.max(0, bytes);
   s.appliedIndex = to;

@@ -1,5 +1,9 @@
-import { entrySize } from '../messages/blockEntry';
-import type { Entry } from '../messages/entry';
+import { BlockEntry, entrySize } from '../messages/blockEntry';
+import { slabAllocator } from '../messages/byteSlab';
+import { blockFor, rememberBlock } from '../messages/entryBlocks';
+import { ENTRY_HEADER_BYTES, writeEntries } from '../messages/entryCodec';
+import type { Entry, EntryKind } from '../messages/entry';
+import { BlockSlots } from './blockSlots';
 import { TermRuns } from './termRuns';
 
 /**
@@ -14,14 +18,20 @@ import { TermRuns } from './termRuns';
  * so applying, counting uncommitted bytes and answering from the log need only what is
  * held; sending to a follower that is behind `cachedFrom` reads storage.
  *
+ * Held entries are kept as the encoded blocks they came in (`BlockSlots`: a received
+ * AppendEntries' block on a follower, the block of its batch on a leader, which is also
+ * the one its write-ahead log and its followers get), not as objects: `entry` and `slice`
+ * make `BlockEntry` views when asked, so a held entry costs the garbage collector nothing.
+ * An entry read back is equal to the one appended, not the same object.
+ *
  * Invariant: firstIndex <= cachedFrom <= lastEntry + 1, where lastEntry is the last index
- * holding an entry (cachedFrom + entries.length - 1); entries[i].index === cachedFrom + i;
- * the term runs cover firstIndex..lastEntry; snapshotIndex >= firstIndex - 1 when there
- * are entries (a kept tail may overlap the snapshot); heldBytes is the sum of
- * entrySize(entries[i]) (the payload lengths).
+ * holding an entry (cachedFrom + entries.length - 1); the entry in slot i has index
+ * cachedFrom + i; the term runs cover firstIndex..lastEntry; snapshotIndex >= firstIndex - 1
+ * when there are entries (a kept tail may overlap the snapshot); heldBytes is the sum of
+ * the held entries' payload lengths.
  */
 export class RaftLog {
-  private entries: Entry[];
+  private readonly entries = new BlockSlots();
   /** The last index and term the snapshot covers (0, 0 without a snapshot). */
   private snapshot: { index: number; term: number };
   /** The first index of the log (entries before it are compacted away). */
@@ -36,12 +46,17 @@ export class RaftLog {
     // Entries wholly covered by the snapshot are useful only as a tail; ones that leave a gap are not.
     this.first = entries[0]?.index ?? snapshot.index + 1;
     this.cached = this.first;
-    this.entries = entries.slice();
-    this.entries.forEach((e, i) => {
+    entries.forEach((e, i) => {
       if (e.index !== this.first + i) throw new Error(`log not contiguous at position ${i}: index ${e.index}`);
-      this.held += entrySize(e);
-      this.terms.push(e.index, e.term);
     });
+    // The log read at start, in blocks of about LOADED_BLOCK_BYTES: one block would stay in memory until its last entry is evicted.
+    for (let from = 0, to = 0, bytes = 0; to < entries.length; ) {
+      bytes += ENTRY_HEADER_BYTES + entrySize(entries[to++]);
+      if (bytes < LOADED_BLOCK_BYTES && to < entries.length) continue;
+      this.hold(from === 0 && to === entries.length ? entries : entries.slice(from, to));
+      from = to;
+      bytes = 0;
+    }
     if (this.first > snapshot.index + 1) throw new Error(`log starts at ${this.first}, after the snapshot at ${snapshot.index}`);
   }
 
@@ -92,36 +107,49 @@ export class RaftLog {
    */
   termAt(index: number): number | undefined {
     if (index === 0) return 0;
-    const e = this.entries[index - this.cached];
-    if (e) return e.term;
+    const i = index - this.cached;
+    if (i >= 0 && i < this.entries.length) return this.entries.termAt(i);
     if (index >= this.first && index < this.cached) return this.terms.termAt(index);
     return index === this.snapshot.index ? this.snapshot.term : undefined;
   }
 
-  /** The entry at `index` if it is held in memory. */
+  /** The entry at `index` if it is held in memory (a view made now: see the class comment). */
   entry(index: number): Entry | undefined {
-    return index >= this.cached ? this.entries[index - this.cached] : undefined;
+    const i = index - this.cached;
+    return i >= 0 && i < this.entries.length ? this.view(i) : undefined;
+  }
+
+  /** The payload size of the entry at `index` if it is held in memory, without making a view. */
+  sizeAt(index: number): number | undefined {
+    const i = index - this.cached;
+    return i >= 0 && i < this.entries.length ? this.entries.sizeAt(i) : undefined;
   }
 
   /**
    * Entries from `from` to `to` inclusive, at most `maxCount` of them and, beyond the
    * first, at most `maxBytes` of data. Empty when `from` is not held in memory
-   * (compacted, or evicted: see `cachedFrom`).
+   * (compacted, or evicted: see `cachedFrom`). Views made now; when they are exactly the
+   * entries of one block, that block is remembered as theirs (`rememberBlock`), so a
+   * follower's AppendEntries and the write-ahead log find it encoded.
    */
   slice(from: number, to: number, maxCount = Infinity, maxBytes = Infinity): Entry[] {
     if (from < this.cached) return [];
-    const end = Math.min(to, this.lastIndex, from + maxCount - 1);
+    const end = Math.min(to, this.lastEntry(), from + maxCount - 1);
     if (end < from) return [];
     let last = end;
     if (maxBytes !== Infinity) {
-      // Where the bytes run out; then one copy of exactly that many (no array grown by pushes, per message sent).
-      let bytes = entrySize(this.entries[from - this.cached]);
+      // Where the bytes run out; then one array of exactly that many (no array grown by pushes, per message sent).
+      let bytes = this.entries.sizeAt(from - this.cached);
       for (last = from; last < end; last++) {
-        bytes += entrySize(this.entries[last + 1 - this.cached]);
+        bytes += this.entries.sizeAt(last + 1 - this.cached);
         if (bytes > maxBytes) break;
       }
     }
-    return this.entries.slice(from - this.cached, last - this.cached + 1);
+    const first = from - this.cached;
+    const out: Entry[] = new Array(last - from + 1);
+    for (let i = 0; i < out.length; i++) out[i] = this.view(first + i);
+    this.rememberWholeBlock(out, first, first + out.length - 1);
+    return out;
   }
 
   /** Appends entries that start right after the last index. */
@@ -135,11 +163,7 @@ export class RaftLog {
       this.first = this.cached = entries[0].index;
       this.terms.clear();
     }
-    for (const e of entries) {
-      this.entries.push(e);
-      this.held += entrySize(e);
-      this.terms.push(e.index, e.term);
-    }
+    this.hold(entries);
   }
 
   /** Removes the entry at `index` and everything after it. */
@@ -153,8 +177,8 @@ export class RaftLog {
       return;
     }
     const keep = index - this.cached;
-    for (let i = keep; i < this.entries.length; i++) this.held -= entrySize(this.entries[i]);
-    this.entries.length = keep;
+    for (let i = keep; i < this.entries.length; i++) this.held -= this.entries.sizeAt(i);
+    this.entries.keepFront(keep);
   }
 
   /**
@@ -184,7 +208,7 @@ export class RaftLog {
   /** The log is replaced by a snapshot it did not contain: every entry goes. */
   reset(snapshot: { index: number; term: number }): void {
     this.snapshot = snapshot;
-    this.entries = [];
+    this.entries.clear();
     this.held = 0;
     this.first = this.cached = snapshot.index + 1;
     this.terms.clear();
@@ -222,8 +246,66 @@ export class RaftLog {
 
   /** Drops the first `count` held entries from memory. */
   private dropCached(count: number): void {
-    for (let i = 0; i < count; i++) this.held -= entrySize(this.entries[i]);
-    this.entries.splice(0, count);
+    for (let i = 0; i < count; i++) this.held -= this.entries.sizeAt(i);
+    this.entries.dropFront(count);
     this.cached += count;
   }
+
+  /**
+   * Holds entries that follow the held ones: by where they lie in their blocks when they
+   * were read from blocks (a follower's received AppendEntries), else in the block of the
+   * batch (`blockOf`: encoded once, and found again by the write-ahead log and by the
+   * transport).
+   */
+  private hold(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    if (entries.every((e) => e instanceof BlockEntry)) {
+      for (const e of entries as readonly BlockEntry[]) this.entries.push(e.block, e.at - ENTRY_HEADER_BYTES);
+    } else {
+      const block = blockOf(entries);
+      let at = 4;
+      for (const e of entries) {
+        this.entries.push(block, at);
+        at += ENTRY_HEADER_BYTES + entrySize(e);
+      }
+    }
+    for (const e of entries) {
+      this.held += entrySize(e);
+      this.terms.push(e.index, e.term);
+    }
+  }
+
+  /** A view of the `i`-th held entry. */
+  private view(i: number): BlockEntry {
+    const s = this.entries;
+    return new BlockEntry(this.cached + i, s.termAt(i), s.kindAt(i) as EntryKind, s.blockAt(i), s.offsetAt(i) + ENTRY_HEADER_BYTES, s.sizeAt(i));
+  }
+
+  /** When held entries `first..last` are exactly the entries of one block, remembers that block as the one of `views`. */
+  private rememberWholeBlock(views: readonly Entry[], first: number, last: number): void {
+    const block = this.entries.blockAt(first);
+    if (this.entries.offsetAt(first) !== 4 || this.entries.blockAt(last) !== block || this.entries.endAt(last) !== block.length) return;
+    if (Buffer.isBuffer(block)) rememberBlock(views, block);
+  }
+}
+
+/** The size of the blocks the log read at start is held in (see the constructor). */
+const LOADED_BLOCK_BYTES = 256 * 1024;
+
+/** Bytes of the blocks the log holds: slabs of their own (see `slabAllocator`). */
+const logBytes = slabAllocator();
+
+/**
+ * The block of a batch appended from entries that are not views of a block (a leader's
+ * proposals): the one already encoded if any, else encoded now into `logBytes` and
+ * remembered (`rememberBlock`), so that the write-ahead log and the followers' AppendEntries
+ * find it.
+ */
+function blockOf(entries: readonly Entry[]): Uint8Array {
+  const found = blockFor(entries);
+  if (found instanceof Uint8Array) return found;
+  const out = logBytes(found.byteLength);
+  writeEntries(entries, out, 0);
+  rememberBlock(entries, out);
+  return out;
 }

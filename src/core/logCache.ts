@@ -1,4 +1,3 @@
-import { entrySize } from '../messages/blockEntry';
 import type { RaftState } from './state';
 
 /** What an entry held in memory counts for against `logCacheBytes` besides its payload (the object and its views). */
@@ -38,9 +37,9 @@ export function maybeEvict(s: RaftState): void {
   const limit = Math.min(s.appliedIndex, s.durableIndex);
   let through = log.cachedFrom - 1;
   while (through < limit && held > budget && (through < floor - 1 || held > cap)) {
-    const entry = log.entry(through + 1);
-    if (!entry) break;
-    held -= entrySize(entry) + ENTRY_OVERHEAD_BYTES;
+    const size = log.sizeAt(through + 1);
+    if (size === undefined) break;
+    held -= size + ENTRY_OVERHEAD_BYTES;
     through++;
   }
   log.evictThrough(through);

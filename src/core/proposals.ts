@@ -1,4 +1,3 @@
-import { entrySize } from '../messages/blockEntry';
 import { Entry } from '../messages/entry';
 import type { ForwardedCommand, NodeId, ProposeRequest, ProposeResponse } from '../messages/types';
 import { Effects } from './effects';
@@ -114,7 +113,7 @@ function uncommittedBytes(s: RaftState, L: LeaderState): number {
   }
   if (u.base < s.commitIndex) u.base = u.through = s.commitIndex;
   while (u.through < s.log.lastIndex) {
-    const size = entrySize(s.log.entry(++u.through)!);
+    const size = s.log.sizeAt(++u.through)!;
     u.sizes.push(size);
     u.bytes += size;
   }

@@ -1,4 +1,3 @@
-import { entrySize } from '../messages/blockEntry';
 import type { InstallSnapshot, NodeId } from '../messages/types';
 import type { SnapshotMeta } from '../messages/persisted';
 import type { ConfigAt } from '../messages/config';
@@ -64,9 +63,9 @@ function byteFloor(s: RaftState, index: number, point: number, keepBytes: number
   let bytes = 0;
   while (cut > point) {
     if (cut < s.log.cachedFrom) return point;
-    const e = s.log.entry(cut);
-    if (!e || bytes + entrySize(e) > keepBytes) break;
-    bytes += entrySize(e);
+    const size = s.log.sizeAt(cut);
+    if (size === undefined || bytes + size > keepBytes) break;
+    bytes += size;
     cut--;
   }
   return cut;

@@ -61,6 +61,16 @@ export class BlockEntry implements Entry {
   get size(): number {
     return this.#size;
   }
+
+  /** The block this entry was read from (an `encodeEntries` layout). */
+  get block(): Uint8Array {
+    return this.#block;
+  }
+
+  /** Where this entry's payload starts in `block` (its header is the `ENTRY_HEADER_BYTES` before). */
+  get at(): number {
+    return this.#at;
+  }
 }
 
 /** The payload size of an entry in bytes, without making a `BlockEntry`'s view. */

@@ -22,7 +22,12 @@ import { encodedSize, encodeEntries, writeEntries } from './entryCodec';
  * const block = entriesBlock(batch);              // encoded
  * entriesBlock(log.slice(first, last)) === block; // true: same entry objects
  */
-const CACHED_BLOCKS = 8;
+/**
+ * A leader's batch takes a slot when it is appended, and one more per follower's slice
+ * and per apply (the log hands out new views of its entries each time: see `RaftLog`);
+ * its write-ahead log write may come a few batches later, behind an fsync.
+ */
+const CACHED_BLOCKS = 32;
 
 interface CachedBlock {
   readonly entries: readonly Entry[];

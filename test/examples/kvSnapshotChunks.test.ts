@@ -1,5 +1,6 @@
 import { encodeCommand, Op } from '../../examples/kv/commands';
 import { SNAPSHOT_CHUNK_BYTES, snapshotChunks } from '../../examples/kv/snapshotChunks';
+import { ValueArena } from '../../examples/kv/valueArena';
 import { randomInt, seededRandom } from '../../src/random';
 
 /** The snapshot stream as records built one by one: 4-byte length, then the command. */
@@ -36,6 +37,24 @@ describe('KV snapshot chunks', () => {
     expect(chunks.length).toBeGreaterThan(10);
     expect(chunks.slice(0, -1).every((c) => c.length === SNAPSHOT_CHUNK_BYTES)).toBe(true);
     expect(Buffer.concat(chunks).equals(expectedStream(keys, values, members))).toBe(true);
+  });
+
+  it('lays out values given as handles in an arena as it lays out their bytes, across chunk ends (seeded)', () => {
+    const random = seededRandom(29);
+    const arena = new ValueArena(() => undefined);
+    const keys: string[] = [];
+    const handles: number[] = [];
+    const bytes: Buffer[] = [];
+    for (let i = 0; i < 2_000; i++) {
+      const value = Buffer.alloc(randomInt(random, 0, 1023), randomInt(random, 0, 255));
+      keys.push(`key-${i}`);
+      handles.push(arena.set(undefined, value, 0, value.length));
+      bytes.push(value);
+    }
+    const chunks = [...snapshotChunks(keys, handles, [['n1', '127.0.0.1:8001']], 4096, arena.pin())];
+    expect(chunks.length).toBeGreaterThan(200); // about 1 MB in 4 KiB chunks: many records span two
+    expect(Buffer.concat(chunks).equals(expectedStream(keys, bytes, [['n1', '127.0.0.1:8001']]))).toBe(true);
+    expect(() => [...snapshotChunks(['k'], [handles[0]], [])]).toThrow(/no arena/);
   });
 
   it('starts a new chunk when a record ends exactly where a chunk ends', () => {

@@ -1,4 +1,4 @@
-import { allocBytes } from '../../src/messages/byteSlab';
+import { allocBytes, slabAllocator } from '../../src/messages/byteSlab';
 import { EntryKind, type Entry } from '../../src/messages/entry';
 import { entriesBlock, rememberBlock } from '../../src/messages/entryBlocks';
 import { decodeEntries, encodeEntries } from '../../src/messages/entryCodec';
@@ -31,6 +31,18 @@ describe('entriesBlock', () => {
     const decoded = decodeEntries(block);
     rememberBlock(decoded, block);
     expect(entriesBlock(decoded)).toBe(block);
+  });
+});
+
+describe('slabAllocator', () => {
+  it('carves from slabs of its own: bytes kept from one never pin the slabs of another', () => {
+    const kept = slabAllocator();
+    const a = kept(100);
+    const b = allocBytes(100);
+    const c = kept(100);
+    expect(a.buffer).toBe(c.buffer);
+    expect(a.buffer).not.toBe(b.buffer);
+    expect(c.byteOffset).toBe(a.byteOffset + 104); // 8-byte aligned
   });
 });
 
