@@ -80,29 +80,15 @@ export async function idleTrace(transport: Streams, args: IdleTraceArgs): Promis
   });
   const alive = transport.alive$?.subscribe(() => liveness++);
   const sampler = args.sites ? await startSampling(args.samplingInterval ?? 4096) : null;
-  const profiler = new v8.GCProfiler();
-  const startUsed = v8.getHeapStatistics().used_heap_size;
   const startNew = newSpaceCommitted(v8.getHeapSpaceStatistics());
   const cpu = process.cpuUsage();
   const started = performance.now();
-  profiler.start();
-  await new Promise((r) => setTimeout(r, args.ms));
-  const profile = profiler.stop() as unknown as { statistics: GcStatistics[] };
-  const endUsed = v8.getHeapStatistics().used_heap_size;
+  const { allocatedBytes, gcs, heapUsedEnd } = await allocatedDuring(() => new Promise((r) => setTimeout(r, args.ms)));
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   inbound.unsubscribe();
   alive?.unsubscribe();
   const sites = sampler ? await sampler() : undefined;
-  let allocated = 0;
-  let last = startUsed;
-  const gcs = profile.statistics.map((g): TracedGc => {
-    allocated += Math.max(0, g.beforeGC.heapStatistics.usedHeapSize - last);
-    last = g.afterGC.heapStatistics.usedHeapSize;
-    const spaces = g.afterGC.heapSpaceStatistics.map((s) => ({ space_name: s.spaceName, physical_space_size: s.physicalSpaceSize }));
-    return { type: GC_TYPES[g.gcType] ?? String(g.gcType), ms: g.cost / 1000, usedBefore: g.beforeGC.heapStatistics.usedHeapSize, usedAfter: last, newSpaceCommitted: newSpaceCommitted(spaces) };
-  });
-  allocated += Math.max(0, endUsed - last);
   return {
     seconds,
     cpuPercent: ((used.user + used.system) / 1e6 / seconds) * 100,
@@ -110,12 +96,38 @@ export async function idleTrace(transport: Streams, args: IdleTraceArgs): Promis
     groupsHeard: groups.size,
     livenessMessages: liveness,
     gcs,
-    allocatedBytes: allocated,
+    allocatedBytes,
     newSpaceCommittedStart: startNew,
     newSpaceCommittedEnd: newSpaceCommitted(v8.getHeapSpaceStatistics()),
-    heapUsedEnd: endUsed,
+    heapUsedEnd,
     ...(sites ? { sites } : {}),
   };
+}
+
+/**
+ * The bytes this process allocates on the V8 heap while `during` runs (the growth of the
+ * heap in use between GCs, summed) and each GC meanwhile (`v8.GCProfiler`).
+ *
+ * @example
+ * const { allocatedBytes } = await allocatedDuring(() => clock.advance(20_000));
+ */
+export async function allocatedDuring(during: () => Promise<unknown>): Promise<{ allocatedBytes: number; gcs: TracedGc[]; heapUsedEnd: number }> {
+  const profiler = new v8.GCProfiler();
+  const startUsed = v8.getHeapStatistics().used_heap_size;
+  profiler.start();
+  await during();
+  const profile = profiler.stop() as unknown as { statistics: GcStatistics[] };
+  const heapUsedEnd = v8.getHeapStatistics().used_heap_size;
+  let allocatedBytes = 0;
+  let last = startUsed;
+  const gcs = profile.statistics.map((g): TracedGc => {
+    allocatedBytes += Math.max(0, g.beforeGC.heapStatistics.usedHeapSize - last);
+    last = g.afterGC.heapStatistics.usedHeapSize;
+    const spaces = g.afterGC.heapSpaceStatistics.map((s) => ({ space_name: s.spaceName, physical_space_size: s.physicalSpaceSize }));
+    return { type: GC_TYPES[g.gcType] ?? String(g.gcType), ms: g.cost / 1000, usedBefore: g.beforeGC.heapStatistics.usedHeapSize, usedAfter: last, newSpaceCommitted: newSpaceCommitted(spaces) };
+  });
+  allocatedBytes += Math.max(0, heapUsedEnd - last);
+  return { allocatedBytes, gcs, heapUsedEnd };
 }
 
 /** `v8.GCProfiler`'s record of one GC (camel-cased heap statistics). */
@@ -133,7 +145,7 @@ interface SamplingNode {
 }
 
 /** Starts V8's sampling heap profiler (objects collected by either GC included); the function returned stops it and sums the sites. */
-async function startSampling(samplingInterval: number): Promise<() => Promise<AllocationSite[]>> {
+export async function startSampling(samplingInterval: number): Promise<() => Promise<AllocationSite[]>> {
   const session = new inspector.Session();
   session.connect();
   const post = (method: string, params?: object) => new Promise<unknown>((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
