@@ -97,8 +97,8 @@ function checkBalanceOptions(options: BalanceLeadersOptions): Settings {
  * One group the balancer watches, as `planLeaderTransfers` reads it: its leader and
  * voters, kept current by the group's `leader$` and `members$`, and the followers a
  * transfer may go to, asked of the node only when the plan reads them (a group this host
- * leads, while it leads more than its share), so a balanced host allocates nothing per
- * group and interval.
+ * leads, while it leads more than its share): a balanced host's look allocates the
+ * host's list of group ids and a few small collections, nothing per group.
  */
 class WatchedGroup implements GroupLeadership {
   leaderInfo: LeaderInfo | null = null;
