@@ -382,7 +382,9 @@ export class GroupsCluster {
     const perHost = (f: (h: GroupsHostResult) => number) => hosts.map((h) => Math.round(f(h))).join(' / ');
     o.note(
       `  ${this.groups} group(s), ${concurrency} proposers: ${Math.round(writesPerSec)} writes/s; fsyncs/s per host ${perHost((h) => h.fsyncsPerSec)}; CPU % ${perHost((h) => h.cpuPercent)} ` +
-        `(${Math.round(cpuMicrosPerWrite)} µs per write); frames sent/s ${perHost((h) => h.framesSentPerSec)}; group messages received/s ${perHost((h) => h.groupMessagesPerSec)}`,
+        `(${Math.round(cpuMicrosPerWrite)} µs per write); frames sent/s ${perHost((h) => h.framesSentPerSec)}; group messages received/s ${perHost((h) => h.groupMessagesPerSec)}; ` +
+        // The memory figures of the table, here too: a later failover round that fails loses the table.
+        `RSS / heap in use / heap committed MB ${hosts.map((h) => [h.rssMb, h.heapMb, h.heapTotalMb].map((v) => v.toFixed(1)).join(' / ')).join(', ')}`,
     );
     return result;
   }

@@ -16,7 +16,8 @@
  *   `{ stop: <file> }` writes it there (the failover rounds profile the survivors);
  * - `memory`: after a full GC, `process.memoryUsage()` and the V8 heap by space
  *   (bench/groupMemoryKv.ts);
- * - `heapSnapshot`: `{ file }` writes a heap snapshot of this process there (`{ file: null }`: none).
+ * - `heapSnapshot`: `{ file }` writes a heap snapshot of this process there (`{ file: null }`: none);
+ * - `idleTrace`: `{ ms, sites? }`: messages, GCs and allocation over the next `ms` (bench/idleTrace.ts).
  */
 import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
@@ -25,6 +26,7 @@ import { encodeCommand, Op } from '../examples/kv/commands';
 import { runShardedKvMain } from '../examples/sharded/main';
 import type { ShardedKvServer } from '../examples/sharded/server';
 import type { NodeCounters } from './clusterNode';
+import { idleTrace, IdleTraceArgs } from './idleTrace';
 import { closedLoop, LoadResult } from './clusterStats';
 
 /** One shard's leader as this host sees it, and the wall-clock time (ms) it last changed. */
@@ -111,6 +113,7 @@ void runShardedKvMain(process.argv.slice(2), (server) => {
       gc?.();
       return { usage: process.memoryUsage(), spaces: v8.getHeapSpaceStatistics() };
     },
+    idleTrace: (args) => idleTrace(server.transport, args as IdleTraceArgs),
     heapSnapshot: async (args) => {
       const file = (args as { file: string | null }).file;
       return file ? v8.writeHeapSnapshot(file) : null;

@@ -93,10 +93,46 @@ function checkBalanceOptions(options: BalanceLeadersOptions): Settings {
   return settings;
 }
 
+/**
+ * One group the balancer watches, as `planLeaderTransfers` reads it: its leader and
+ * voters, kept current by the group's `leader$` and `members$`, and the followers a
+ * transfer may go to, asked of the node only when the plan reads them (a group this host
+ * leads, while it leads more than its share): a balanced host's look allocates the
+ * host's list of group ids and a few small collections, nothing per group.
+ */
+class WatchedGroup implements GroupLeadership {
+  leaderInfo: LeaderInfo | null = null;
+  voters: readonly NodeId[] = [];
+  readonly watch = new Subscription();
+
+  constructor(
+    readonly group: GroupId,
+    readonly node: RaftNode,
+    private readonly contactWithin: number,
+  ) {
+    // Two plain subscriptions (both streams replay at once), not combineLatest: this runs for every group of the host.
+    this.watch.add(node.leader$.subscribe((leader: LeaderInfo | null) => (this.leaderInfo = leader)));
+    this.watch.add(node.members$.subscribe((members: Membership) => (this.voters = members.voters)));
+  }
+
+  get leader(): NodeId | null {
+    return this.leaderInfo?.id ?? null;
+  }
+
+  /** On the leader: the followers that answered within `contactWithin` and are replicating. */
+  get reachable(): readonly NodeId[] | undefined {
+    if (!this.leaderInfo?.self) return undefined;
+    const within = this.contactWithin;
+    return (this.node.followers() ?? []).filter((f) => f.state === 'replicating' && f.sinceContact <= within).map((f) => f.id);
+  }
+}
+
 /** The state of one subscription of `balanceLeaders`. */
 class Balancer {
-  /** Latest leader and voters per group, fed by each group's streams. */
-  private readonly view = new Map<GroupId, { node: RaftNode; leader: LeaderInfo | null; voters: readonly NodeId[]; watch: Subscription }>();
+  /** The groups watched, by id, in the order they were first seen. */
+  private readonly view = new Map<GroupId, WatchedGroup>();
+  /** `view`'s groups as the plan reads them, rebuilt only when the host's groups change. */
+  private watched: WatchedGroup[] = [];
   /** Transfers under way. Invariant: pending.size + coolingDown.size <= maxInFlight. */
   private readonly pending = new Map<GroupId, PlannedTransfer>();
   private readonly coolingDown = new Map<GroupId, Subscription>();
@@ -111,12 +147,10 @@ class Balancer {
   /** Catches up with the host's groups, then starts what the plan says. */
   step(): void {
     this.syncGroups();
-    const groups: GroupLeadership[] = [];
-    for (const [group, g] of this.view) groups.push({ group, leader: g.leader?.id ?? null, voters: g.voters, reachable: g.leader?.self ? this.reachable(g.node) : undefined });
     const busy = new Set([...this.pending.keys(), ...this.coolingDown.keys()]);
     const limit = this.settings.maxInFlight - busy.size;
     if (limit <= 0) return;
-    for (const t of planLeaderTransfers(this.host.id, groups, { pending: [...this.pending.values()], skip: busy, limit })) this.start(t);
+    for (const t of planLeaderTransfers(this.host.id, this.watched, { pending: [...this.pending.values()], skip: busy, limit })) this.start(t);
   }
 
   close(): void {
@@ -124,12 +158,15 @@ class Balancer {
     for (const g of this.view.values()) g.watch.unsubscribe();
     for (const c of this.coolingDown.values()) c.unsubscribe();
     this.view.clear();
+    this.watched = [];
     this.coolingDown.clear();
   }
 
   /** Watches groups the host started since the last step; forgets those it no longer runs (or runs anew). */
   private syncGroups(): void {
-    const running = new Set(this.host.groups());
+    const ids = this.host.groups();
+    if (ids.length === this.view.size && ids.every((id) => this.view.get(id)?.node === this.host.group(id))) return;
+    const running = new Set(ids);
     for (const [group, g] of this.view) {
       if (running.has(group) && this.host.group(group) === g.node) continue;
       g.watch.unsubscribe();
@@ -137,19 +174,9 @@ class Balancer {
     }
     for (const group of running) {
       const node = this.host.group(group);
-      if (!node || this.view.has(group)) continue;
-      const entry = { node, leader: null as LeaderInfo | null, voters: [] as readonly NodeId[], watch: new Subscription() };
-      this.view.set(group, entry);
-      // Two plain subscriptions (both streams replay at once), not combineLatest: this runs for every group of the host.
-      entry.watch.add(node.leader$.subscribe((leader: LeaderInfo | null) => (entry.leader = leader)));
-      entry.watch.add(node.members$.subscribe((members: Membership) => (entry.voters = members.voters)));
+      if (node && !this.view.has(group)) this.view.set(group, new WatchedGroup(group, node, this.settings.contactWithin));
     }
-  }
-
-  /** The followers of a group this host leads that answered lately and are replicating. */
-  private reachable(node: RaftNode): NodeId[] {
-    const within = this.settings.contactWithin;
-    return (node.followers() ?? []).filter((f) => f.state === 'replicating' && f.sinceContact <= within).map((f) => f.id);
+    this.watched = [...this.view.values()];
   }
 
   private start(transfer: PlannedTransfer): void {

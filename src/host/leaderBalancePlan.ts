@@ -44,11 +44,14 @@ export function planLeaderTransfers(
   groups: readonly GroupLeadership[],
   options: { readonly pending: readonly PlannedTransfer[]; readonly skip: ReadonlySet<GroupId>; readonly limit: number },
 ): PlannedTransfer[] {
+  // Indexed loops throughout: a host runs this once a second over every group, rarely
+  // enough to stay in V8's unoptimized tiers, where `for...of` allocates a result per element.
   const led = new Map<NodeId, number>();
   const hosts = new Set<NodeId>([self]);
   let withLeader = 0;
-  for (const g of groups) {
-    for (const v of g.voters) hosts.add(v);
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i];
+    for (let j = 0; j < g.voters.length; j++) hosts.add(g.voters[j]);
     if (g.leader === null) continue;
     withLeader++;
     led.set(g.leader, (led.get(g.leader) ?? 0) + 1);
@@ -57,10 +60,11 @@ export function planLeaderTransfers(
     led.set(self, (led.get(self) ?? 0) - 1);
     led.set(to, (led.get(to) ?? 0) + 1);
   };
-  for (const p of options.pending) move(p.to);
+  for (let i = 0; i < options.pending.length; i++) move(options.pending[i].to);
   const fair = Math.ceil(withLeader / hosts.size);
   const plan: PlannedTransfer[] = [];
-  for (const g of groups) {
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i];
     if (plan.length >= options.limit || (led.get(self) ?? 0) <= fair) break;
     if (g.leader !== self || options.skip.has(g.group)) continue;
     const to = leastLoaded((g.reachable ?? g.voters).filter((v) => v !== self && g.voters.includes(v)), led);
@@ -74,6 +78,9 @@ export function planLeaderTransfers(
 /** The candidate leading the fewest groups (the first such in `candidates` order), or null if none. */
 function leastLoaded(candidates: readonly NodeId[], led: ReadonlyMap<NodeId, number>): NodeId | null {
   let best: NodeId | null = null;
-  for (const c of candidates) if (best === null || (led.get(c) ?? 0) < (led.get(best) ?? 0)) best = c;
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates[i];
+    if (best === null || (led.get(c) ?? 0) < (led.get(best) ?? 0)) best = c;
+  }
   return best;
 }

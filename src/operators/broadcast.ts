@@ -20,8 +20,8 @@ export interface BroadcastListener<T> {
  * it allocated. Here the subscribers are an array replaced, never changed, when one joins
  * or leaves, so `next` walks the array it read with an index: a subscriber that joins
  * during `next` gets the next value, one that leaves gets nothing more (a closed
- * subscriber ignores values). It is its own observable, and costs one object and one
- * closure until someone subscribes (a host runs one node per group).
+ * subscriber ignores values). It is its own observable, and costs one object until
+ * someone subscribes (a host runs one node per group).
  *
  * After `complete` or `error`, `next` does nothing and a new subscriber is told at once,
  * as with a `Subject`. Hand out `asObservable()` where the pushing side must stay private.
@@ -37,7 +37,16 @@ export class Broadcast<T> extends Observable<T> {
   private ended: { readonly error: unknown } | 'complete' | null = null;
 
   constructor() {
-    super((subscriber) => this.join(subscriber));
+    super(Broadcast.joinThis);
+  }
+
+  /**
+   * How every broadcast takes a subscriber in: one function for all of them (`Observable`
+   * calls it as a method of the observable subscribed to), where an arrow function per
+   * instance cost each broadcast a closure; a host runs a dozen broadcasts per group.
+   */
+  private static joinThis<T>(this: Observable<T>, subscriber: Subscriber<T>): TeardownLogic {
+    return (this as Broadcast<T>).join(subscriber);
   }
 
   /** Pushes `value` to every subscriber, in the order they subscribed. */

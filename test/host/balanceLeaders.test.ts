@@ -143,6 +143,31 @@ describe('balanceLeaders: 3 hosts × 30 groups on the in-memory network (virtual
     expect(events.filter((e) => e.kind === 'failed' || e.to === 'h3')).toEqual([]);
   });
 
+  it('a balanced host asks no group for its followers at each look; groups created later are balanced too', async () => {
+    hosts = new Hosts(H3, 36);
+    for (const g of GROUPS) await hosts.create(g, H3);
+    await allLedByH1();
+    const events: LeaderBalanceEvent[] = [];
+    for (const h of H3) balanceOn(h, events);
+    await hosts.waitFor(() => spread().every((n) => Math.abs(n - 10) <= 1), 'leaders spread 10/10/10 (±1)');
+    const asked = H3.flatMap((h) => GROUPS.map((g) => jest.spyOn(hosts.node(h, g), 'followers')));
+    await hosts.clock.advance(5_000); // 25 looks per host
+    expect(asked.reduce((n, spy) => n + spy.mock.calls.length, 0)).toBe(0);
+
+    const later = ['g31', 'g32', 'g33', 'g34', 'g35', 'g36'];
+    for (const g of later) await hosts.create(g, H3);
+    await hosts.waitFor(() => later.every((g) => hosts.leaderOf(g, H3) !== null), 'a leader in every new group');
+    // Each new group to h1, which then leads more than its share (the balancers may move a group back meanwhile).
+    const handovers = later.map((g) => hosts.leaderOf(g, H3) as string).flatMap((leader, i) => (leader === 'h1' ? [] : [hosts.node(leader, later[i]).transferLeadership('h1')]));
+    let settled = 0;
+    for (const h of handovers) h.then(() => settled++, () => settled++);
+    await hosts.waitFor(() => settled === handovers.length, 'the hand-overs to h1 settled');
+    const all = [...GROUPS, ...later];
+    const ledNow = (h: string) => all.filter((g) => hosts.leaderOf(g, H3) === h).length;
+    await hosts.waitFor(() => H3.every((h) => Math.abs(ledNow(h) - 12) <= 1), 'leaders spread 12/12/12 (±1) over 36 groups');
+    expect(events.filter((e) => e.kind === 'failed')).toEqual([]);
+  });
+
   it('refuses bad options with InvalidOptionsError', () => {
     hosts = new Hosts(H3, 34);
     const h1 = hosts.host('h1');
