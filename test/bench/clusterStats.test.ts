@@ -14,7 +14,9 @@ test('closedLoop starts its proposers START_PER_TURN per event-loop turn, and ev
   };
   setImmediate(tick);
   const firstTurn = new Map<number, number>();
-  const result = await closedLoop(64, 0, 50, async (w) => {
+  // One second: every proposer must start before the run ends even on a loaded machine (with
+  // 50 ms, a starved test process once ended the run before the last batch started).
+  const result = await closedLoop(64, 0, 1000, async (w) => {
     if (!firstTurn.has(w)) firstTurn.set(w, turn);
     await new Promise((r) => setTimeout(r, 1));
   });
