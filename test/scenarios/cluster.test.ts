@@ -90,9 +90,13 @@ describe('replication and commit', () => {
       expect(results.map((r) => r.index)).toEqual(results.map((_, i) => results[0].index + i));
     }));
 
-  test('a commit notice rides along with the next AppendEntries when one follows at once', async () => {
-    // Turns as in Node: work a turn schedules runs after the promises it settled.
-    const c = new TestCluster({ nodes: 3, seed: 5, turns: 'node' });
+  /**
+   * Messages a 3-node cluster sends for 10 writes of one closed-loop proposer on the leader
+   * (each write proposed as soon as the one before is applied), turns as in Node (work a
+   * turn schedules runs after the promises it settled), with `nodeOptions`.
+   */
+  async function messagesForTenWrites(nodeOptions: { readonly eagerCommitNotices?: boolean } = {}): Promise<number> {
+    const c = new TestCluster({ nodes: 3, seed: 5, turns: 'node', nodeOptions });
     try {
       const leader = await c.waitForLeader();
       await c.clock.advance(100);
@@ -101,48 +105,31 @@ describe('replication and commit', () => {
       const start = c.clock.now();
       let done = false;
       void (async () => {
-        // A closed loop: each write is proposed as soon as the one before it is applied.
         for (let i = 0; i < 10; i++) await node.propose(encode(`w${i}`));
         done = true;
       })();
       while (!done && c.clock.now() < start + 40) await c.clock.advance(1);
-      await c.clock.advance(1); // the last write's notice
+      await c.clock.advance(1); // the last write's notice, if any
       expect(done).toBe(true);
-      // Per write: an AppendEntries to each follower and its answer; the commit index goes
-      // out with the next write's AppendEntries. Only the last write's notice goes alone
-      // (and is answered): 2 more each way.
-      expect(c.hub.stats.sent - before).toBe(10 * 4 + 4);
+      const sent = c.hub.stats.sent - before;
       await c.waitFor(() => c.ids.every((id) => c.committedData(id).includes('w9')));
+      return sent;
     } finally {
       await c.stop();
     }
+  }
+
+  test('a commit notice rides along with the next AppendEntries when one follows at once', async () => {
+    // Per write: an AppendEntries to each follower and its answer; the commit index goes
+    // out with the next write's AppendEntries. Only the last write's notice goes alone
+    // (and is answered): 2 more each way.
+    expect(await messagesForTenWrites()).toBe(10 * 4 + 4);
   });
 
   test('with eagerCommitNotices false, one proposer costs one AppendEntries and one answer per follower per write: no notice goes alone', async () => {
-    // Turns as in Node: work a turn schedules runs after the promises it settled.
-    const c = new TestCluster({ nodes: 3, seed: 5, turns: 'node', nodeOptions: { eagerCommitNotices: false } });
-    try {
-      const leader = await c.waitForLeader();
-      await c.clock.advance(100);
-      const node = c.node(leader);
-      const before = c.hub.stats.sent;
-      const start = c.clock.now();
-      let done = false;
-      void (async () => {
-        // A closed loop: each write is proposed as soon as the one before it is applied.
-        for (let i = 0; i < 10; i++) await node.propose(encode(`w${i}`));
-        done = true;
-      })();
-      while (!done && c.clock.now() < start + 40) await c.clock.advance(1);
-      await c.clock.advance(1);
-      expect(done).toBe(true);
-      // As above, but not even the last write's notice goes: the followers wait for none
-      // and hear the commit index with the next heartbeat.
-      expect(c.hub.stats.sent - before).toBe(10 * 4);
-      await c.waitFor(() => c.ids.every((id) => c.committedData(id).includes('w9')));
-    } finally {
-      await c.stop();
-    }
+    // As above, but not even the last write's notice goes: the followers wait for none
+    // and hear the commit index with the next heartbeat.
+    expect(await messagesForTenWrites({ eagerCommitNotices: false })).toBe(10 * 4);
   });
 
   test('with forwarding off, a proposal to a follower is rejected with NotLeaderError carrying the leader hint', () =>

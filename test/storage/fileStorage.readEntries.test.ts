@@ -11,23 +11,9 @@ import { TempDirs } from './tempDirs';
 const dirs = new TempDirs('rxraft-read-');
 afterAll(() => dirs.removeAll());
 
-/** A file system whose opens of segments for reading wait until `release()` (while `hold()` is in effect). */
-class GatedFileSystem implements FileSystem {
-  private gate: Promise<void> | null = null;
-  private opened: (() => void) | null = null;
-  release: () => void = () => undefined;
-
-  /** Holds the next reads; resolves once one is waiting at the gate. */
-  hold(): Promise<void> {
-    this.gate = new Promise<void>((resolve) => (this.release = resolve));
-    return new Promise<void>((resolve) => (this.opened = resolve));
-  }
-
-  async open(file: string, flags: string | number, mode?: number) {
-    if (flags === 'r' && file.endsWith('.wal') && this.gate) {
-      this.opened?.();
-      await this.gate;
-    }
+/** The real file system, every call passed on: the test file systems below change `open`. */
+class PassThroughFileSystem implements FileSystem {
+  open(file: string, flags: string | number, mode?: number) {
     return nodeFileSystem.open(file, flags, mode);
   }
 
@@ -39,11 +25,32 @@ class GatedFileSystem implements FileSystem {
   readFile = (p: string) => nodeFileSystem.readFile(p);
 }
 
+/** A file system whose opens of segments for reading wait until `release()` (while `hold()` is in effect). */
+class GatedFileSystem extends PassThroughFileSystem {
+  private gate: Promise<void> | null = null;
+  private opened: (() => void) | null = null;
+  release: () => void = () => undefined;
+
+  /** Holds the next reads; resolves once one is waiting at the gate. */
+  hold(): Promise<void> {
+    this.gate = new Promise<void>((resolve) => (this.release = resolve));
+    return new Promise<void>((resolve) => (this.opened = resolve));
+  }
+
+  override async open(file: string, flags: string | number, mode?: number) {
+    if (flags === 'r' && file.endsWith('.wal') && this.gate) {
+      this.opened?.();
+      await this.gate;
+    }
+    return nodeFileSystem.open(file, flags, mode);
+  }
+}
+
 /** A file system that counts the bytes read from segment files through handles (what `readEntries` reads). */
-class CountingFileSystem implements FileSystem {
+class CountingFileSystem extends PassThroughFileSystem {
   segmentBytesRead = 0;
 
-  async open(file: string, flags: string | number, mode?: number) {
+  override async open(file: string, flags: string | number, mode?: number) {
     const handle = await nodeFileSystem.open(file, flags, mode);
     if (flags !== 'r' || !file.endsWith('.wal')) return handle;
     return Object.assign(Object.create(handle) as typeof handle, {
@@ -55,12 +62,6 @@ class CountingFileSystem implements FileSystem {
     });
   }
 
-  readdir = (p: string) => nodeFileSystem.readdir(p);
-  mkdir = (p: string, o: { recursive: true }) => nodeFileSystem.mkdir(p, o);
-  rename = (a: string, b: string) => nodeFileSystem.rename(a, b);
-  unlink = (p: string) => nodeFileSystem.unlink(p);
-  link = (a: string, b: string) => nodeFileSystem.link(a, b);
-  readFile = (p: string) => nodeFileSystem.readFile(p);
 }
 
 describe('FileStorage.readEntries', () => {
