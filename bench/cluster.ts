@@ -348,23 +348,23 @@ async function floorPhase(o: Options): Promise<Floors> {
         `with two followers ${replication3.latencyMs.p50.toFixed(3)} ms`,
     );
     const httpPort = await cluster.children.get('n2')!.call<number>('httpEcho');
-    const httpFloor: Floors['http'] = {};
     const value = Buffer.alloc(o.valueBytes, 0x61);
-    for (const kind of o.httpClients) {
-      progress(`floor: bare node:http server, 64 ${kind} clients`, 0.75);
-      const client = putClient(kind, '127.0.0.1', httpPort, 64);
-      httpFloor[kind] = await closedLoop(64, 500, 3000, (w, i) => client.put(w, `k${w}-${i & 1023}`, value));
-      client.close();
-      note(`  floor: bare node:http server, 64 ${kind} clients: ${fmtRate(httpFloor[kind]!.writesPerSec)} requests/s, p50 ${fmtMs(httpFloor[kind]!.latencyMs.p50)} ms`);
-    }
-    const httpFloor1: Floors['http1'] = {};
-    for (const kind of o.httpClients) {
-      progress(`floor: bare node:http server, 1 ${kind} client`, 0.9);
-      const client = putClient(kind, '127.0.0.1', httpPort, 1);
-      httpFloor1[kind] = await closedLoop(1, 500, 3000, (w, i) => client.put(w, `k${w}-${i & 1023}`, value));
-      client.close();
-      note(`  floor: bare node:http server, 1 ${kind} client: ${fmtRate(httpFloor1[kind]!.writesPerSec)} requests/s, p50 ${fmtMs(httpFloor1[kind]!.latencyMs.p50)} ms`);
-    }
+    /** Each client kind's closed loop of `clients` PUTs against the bare node:http server. */
+    const httpFloorOf = async (clients: number, share: number): Promise<Floors['http']> => {
+      const out: Floors['http'] = {};
+      const what = `bare node:http server, ${clients} ${clients === 1 ? '%s client' : '%s clients'}`;
+      for (const kind of o.httpClients) {
+        progress(`floor: ${what.replace('%s', kind)}`, share);
+        const client = putClient(kind, '127.0.0.1', httpPort, clients);
+        const result = await closedLoop(clients, 500, 3000, (w, i) => client.put(w, `k${w}-${i & 1023}`, value));
+        client.close();
+        out[kind] = result;
+        note(`  floor: ${what.replace('%s', kind)}: ${fmtRate(result.writesPerSec)} requests/s, p50 ${fmtMs(result.latencyMs.p50)} ms`);
+      }
+      return out;
+    };
+    const httpFloor = await httpFloorOf(64, 0.75);
+    const httpFloor1 = await httpFloorOf(1, 0.9);
     return { roundTrip, transport, fsync, replication, replication3, http: httpFloor, http1: httpFloor1 };
   } finally {
     await cluster.stop();
