@@ -20,6 +20,8 @@ export interface KvMetricsSource {
   learner(): boolean;
   /** Keys in the store. */
   keys(): number;
+  /** The store's buffer of small values (`KvStateMachine.valueBytes`). */
+  valueBytes(): { readonly capacityBytes: number; readonly usedBytes: number; readonly garbageBytes: number };
   /** On the leader, each follower's replication (`node.followers()`); null elsewhere. */
   followers(): readonly FollowerProgress[] | null;
   /** HTTP connections open now. */
@@ -114,6 +116,18 @@ export class KvMetrics {
     perPeer('rxraft_follower_lag_entries', 'On the leader: entries of its log each follower is not known to hold.', (f) => f.lag);
     perPeer('rxraft_follower_last_contact_seconds', 'On the leader: time since each follower last answered.', (f) => f.sinceContact / 1000);
     scalar('rxraft_kv_keys', 'Keys in the store.', () => source.keys());
+    new Gauge({
+      name: 'rxraft_kv_value_buffer_bytes',
+      help: 'The store\'s buffer of small values: its size (capacity), the bytes of records in it (used), and of those the freed ones (garbage).',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const b = source.valueBytes();
+        this.set({ kind: 'capacity' }, b.capacityBytes);
+        this.set({ kind: 'used' }, b.usedBytes);
+        this.set({ kind: 'garbage' }, b.garbageBytes);
+      },
+    });
     scalar('rxraft_kv_http_connections', 'HTTP connections open now.', () => source.httpConnections());
   }
 

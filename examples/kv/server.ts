@@ -92,6 +92,7 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
       status: () => latestStatus,
       learner: () => latestMembers.learners.includes(config.id),
       keys: () => kv.size,
+      valueBytes: () => kv.valueBytes,
       followers: () => node.followers(),
       httpConnections: () => httpConnections,
     });

@@ -152,6 +152,11 @@ export class KvStateMachine {
     return this.data.size;
   }
 
+  /** The buffer holding the small values: its size, the bytes of records in it, and of those the freed ones. */
+  get valueBytes(): { readonly capacityBytes: number; readonly usedBytes: number; readonly garbageBytes: number } {
+    return this.values.stats;
+  }
+
   /** HTTP addresses of members, as recorded by `MemberHttp` commands. */
   httpAddresses(): ReadonlyMap<string, string> {
     return this.memberHttp;

@@ -50,6 +50,16 @@ export async function startShardedKvServer(config: ShardedKvConfig, options: { r
     status: () => statusOf(shards[0]),
     learner: () => false,
     keys: () => shards.reduce((n, s) => n + s.kv.size, 0),
+    valueBytes: () => {
+      const sum = { capacityBytes: 0, usedBytes: 0, garbageBytes: 0 };
+      for (const { kv } of shards) {
+        const b = kv.valueBytes;
+        sum.capacityBytes += b.capacityBytes;
+        sum.usedBytes += b.usedBytes;
+        sum.garbageBytes += b.garbageBytes;
+      }
+      return sum;
+    },
     followers: () => null,
     httpConnections: () => httpConnections,
   });

@@ -158,6 +158,9 @@ describe('kv-server cluster over HTTP', () => {
     expect(value('rxraft_committed_entries_total')).toBeGreaterThan(0);
     expect(value('rxraft_kv_proposals_total', { op: 'put', result: 'ok' })).toBeGreaterThan(0);
     expect(value('rxraft_apply_lag_entries')).toBeGreaterThanOrEqual(0);
+    // The store's value buffer holds at least the value written ('1': one 16-byte record).
+    expect(value('rxraft_kv_value_buffer_bytes', { kind: 'used' })).toBeGreaterThanOrEqual(16);
+    expect(value('rxraft_kv_value_buffer_bytes', { kind: 'capacity' })).toBeGreaterThanOrEqual(value('rxraft_kv_value_buffer_bytes', { kind: 'used' }));
     // This parser folds the series of a labelled histogram into one (it keeps the buckets,
     // drops labels and counts): check its type and buckets here, the per-op count by line.
     const writes = family('rxraft_storage_write_duration_seconds');
