@@ -15,10 +15,11 @@
  * A record freed (its key deleted, or its value moved to a larger record) is garbage
  * until a compaction, which runs when at least half of the used bytes are garbage and the
  * buffer is full or its last pinned reader is released (see below); a full buffer with
- * less garbage doubles. A compaction moves every live record into a buffer of twice the
- * live bytes (so the buffer shrinks as well as grows): the owner of the
- * handles gives `relocate` (called with `move`, it replaces each handle it holds with
- * `move(handle)`).
+ * less garbage doubles. A compaction slides the live records down to the start of the
+ * buffer, in place (no new buffer: with 262,144 keys, copying into a fresh one allocated
+ * 59 MB per snapshot), and the owner of the handles gives `relocate` (called with `move`,
+ * it replaces each handle it holds with `move(handle)`). A buffer left more than
+ * `MAX_SLACK` times its live bytes is then replaced by one of twice them.
  *
  * A snapshot reads the values as they were when it began (`pin`) while the store goes on:
  * as long as a reader is pinned, nothing is written over or freed in place (a write goes
@@ -39,6 +40,8 @@ export class ValueArena {
   /** Readers pinned now (`pin`), and the records freed while they were (freed once none is). */
   private readonly readers = new Set<ArenaReader>();
   private deferredFrees: number[] = [];
+  /** Where each live record was, in address order, during a compaction (kept for the next one). */
+  private liveAt: Uint32Array = new Uint32Array(0);
 
   /**
    * `initialBytes` defaults to none: the buffer grows (doubling) with the first values, so
@@ -140,7 +143,7 @@ export class ValueArena {
     const frees = this.deferredFrees;
     this.deferredFrees = [];
     for (const handle of frees) this.free(handle);
-    if (compactNow && this.garbage > 0 && 2 * this.garbage >= this.used) this.compact(2 * (this.used - this.garbage));
+    if (compactNow && this.garbage > 0 && 2 * this.garbage >= this.used) this.compact();
   }
 
   /** Gives every pinned reader a copy of its bytes and unpins it. */
@@ -156,9 +159,8 @@ export class ValueArena {
     if (this.used + size <= this.bytes.length) return this.used;
     const oldest = this.readers.values().next().value as ArenaReader | undefined;
     if (oldest !== undefined && this.bytes.length >= MAX_PINNED_GROWTH * oldest.bufferBytes) this.detachReaders();
-    const live = this.used - this.garbage;
-    if (this.readers.size === 0 && 2 * this.garbage >= this.used) this.compact(2 * (live + size));
-    else this.grow(Math.max(2 * this.bytes.length, this.used + size));
+    if (this.readers.size === 0 && 2 * this.garbage >= this.used) this.compact();
+    if (this.used + size > this.bytes.length) this.grow(Math.max(2 * this.bytes.length, this.used + size));
     return this.used;
   }
 
@@ -168,25 +170,47 @@ export class ValueArena {
     this.bytes = bigger;
   }
 
-  /** Moves every live record into a new buffer of `size` bytes, dropping the freed ones. */
-  private compact(size: number): void {
-    const old = this.bytes;
-    const into = Buffer.allocUnsafeSlow(Math.max(RECORD_HEAD_BYTES, size));
+  /**
+   * Slides every live record down to the start of the buffer, in address order, dropping
+   * the freed ones; only while no reader is pinned (nothing else reads these bytes). A
+   * record never moves up, and lands before where the next one starts, so each copy leaves
+   * the records still to move untouched. Then, should the buffer be more than `MAX_SLACK`
+   * times what is live, it is replaced by one of twice that.
+   */
+  private compact(): void {
+    const b = this.bytes;
+    // 1. Each live record's new place, written over its capacity (read first: the walk needs it).
+    let count = 0;
     let end = 0;
-    this.relocate((handle) => {
-      const length = old.readUInt32LE(handle + 4);
-      if (length === FREED) return handle; // a handle about to be replaced by its owner
-      const capacity = (length + 7) & ~7;
-      into.writeUInt32LE(capacity, end);
-      into.writeUInt32LE(length, end + 4);
-      old.copy(into, end + RECORD_HEAD_BYTES, handle + RECORD_HEAD_BYTES, handle + RECORD_HEAD_BYTES + length);
-      const moved = end;
-      end += RECORD_HEAD_BYTES + capacity;
-      return moved;
-    });
-    this.bytes = into;
+    for (let at = 0; at < this.used; ) {
+      const capacity = b.readUInt32LE(at);
+      const length = b.readUInt32LE(at + 4);
+      if (length !== FREED) {
+        if (count === this.liveAt.length) this.liveAt = grownCopy(this.liveAt);
+        this.liveAt[count++] = at;
+        b.writeUInt32LE(end, at);
+        end += RECORD_HEAD_BYTES + ((length + 7) & ~7);
+      }
+      at += RECORD_HEAD_BYTES + capacity;
+    }
+    // 2. The owner's handles follow (a freed handle it is about to replace stays as it is).
+    this.relocate((handle) => (b.readUInt32LE(handle + 4) === FREED ? handle : b.readUInt32LE(handle)));
+    // 3. The bytes follow, in address order.
+    for (let i = 0; i < count; i++) {
+      const from = this.liveAt[i];
+      const to = b.readUInt32LE(from);
+      const length = b.readUInt32LE(from + 4);
+      if (to !== from) b.copyWithin(to + RECORD_HEAD_BYTES, from + RECORD_HEAD_BYTES, from + RECORD_HEAD_BYTES + length);
+      b.writeUInt32LE((length + 7) & ~7, to);
+      b.writeUInt32LE(length, to + 4);
+    }
     this.used = end;
     this.garbage = 0;
+    if (b.length > MAX_SLACK * Math.max(end, MIN_SHRUNK_BYTES)) {
+      const smaller = Buffer.allocUnsafeSlow(2 * Math.max(end, MIN_SHRUNK_BYTES));
+      b.copy(smaller, 0, 0, end);
+      this.bytes = smaller;
+    }
   }
 }
 
@@ -221,7 +245,7 @@ export class ArenaReader {
     return this.bytes.subarray(from, from + this.byteLength(handle));
   }
 
-  /** Unpins it (once; later calls do nothing). It stays readable. */
+  /** Unpins it (once; later calls do nothing). Read nothing through it afterwards: the arena may compact its bytes in place. */
   release(): void {
     this.onRelease(this);
   }
@@ -243,3 +267,14 @@ const RECORD_HEAD_BYTES = 8;
 const FREED = 0xffff_ffff;
 /** How many times the size of the buffer a pinned reader reads the arena may grow to before readers are detached (`pin`). */
 const MAX_PINNED_GROWTH = 4;
+/** A compacted buffer more than this many times its live bytes is replaced by a smaller one (twice them). */
+const MAX_SLACK = 4;
+/** Below this, a compacted buffer is not worth shrinking. */
+const MIN_SHRUNK_BYTES = 4096;
+
+/** A Uint32Array twice as long (at least 1,024), with the values of `a` first. */
+function grownCopy(a: Uint32Array): Uint32Array {
+  const out = new Uint32Array(Math.max(1024, 2 * a.length));
+  out.set(a);
+  return out;
+}
