@@ -119,6 +119,41 @@ describe('ValueArena', () => {
     for (const i of [0, 499, 999]) expect(s.read(`k${i}`)).toBe(value(200));
   });
 
+  it('keeps every value and every pinned view right through random writes, deletes, snapshots and compactions (fixed seed)', () => {
+    const s = store();
+    const expected = new Map<string, string>();
+    let seed = 12345;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    let reader: ReturnType<typeof s.arena.pin> | null = null;
+    let seen = new Map<string, { handle: number; value: string }>();
+    const wrong: string[] = [];
+    for (let step = 0; step < 20_000; step++) {
+      const key = `k${random(300)}`;
+      const op = random(100);
+      if (op < 70) {
+        const value = String.fromCharCode(97 + random(26)).repeat(random(40));
+        s.put(key, value);
+        expected.set(key, value);
+      } else if (op < 85 && expected.has(key)) {
+        s.del(key);
+        expected.delete(key);
+      } else if (op < 93 && reader === null) {
+        reader = s.arena.pin();
+        seen = new Map([...s.handles].map(([k, h]) => [k, { handle: h, value: expected.get(k)! }]));
+      } else if (reader !== null) {
+        for (const [key, { handle, value }] of seen) if (reader.view(handle).toString('latin1') !== value) wrong.push(`${key} at step ${step}`);
+        reader.release();
+        reader = null;
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(new Map([...s.handles.keys()].map((k) => [k, s.read(k)]))).toEqual(expected);
+    expect(s.arena.stats.capacityBytes).toBeLessThanOrEqual(64 * 1024);
+  });
+
   it('forgets every value on clear', () => {
     const s = store();
     s.put('k', 'v');
