@@ -41,7 +41,7 @@ export class ValueArena {
   private readonly readers = new Set<ArenaReader>();
   private deferredFrees: number[] = [];
   /** Where each live record was, in address order, during a compaction (kept for the next one). */
-  private liveAt: Uint32Array = new Uint32Array(0);
+  private liveAt: Uint32Array = NO_OFFSETS;
 
   /**
    * `initialBytes` defaults to none: the buffer grows (doubling) with the first values, so
@@ -271,6 +271,9 @@ const MAX_PINNED_GROWTH = 4;
 const MAX_SLACK = 4;
 /** Below this, a compacted buffer is not worth shrinking. */
 const MIN_SHRUNK_BYTES = 4096;
+
+/** Shared by every arena until its first compaction (a sharded server holds one store per group). */
+const NO_OFFSETS = new Uint32Array(0);
 
 /** A Uint32Array twice as long (at least 1,024), with the values of `a` first. */
 function grownCopy(a: Uint32Array): Uint32Array {
