@@ -7,7 +7,7 @@
  * many have a leader both survivors agree on, the roles, the terms gained, and a few
  * groups still without a leader. Then restarts the host and waits for the balance.
  *
- *     [PROBE_PROFILE_DIR=dir] nice -n 19 npx ts-node --transpile-only bench/failoverProbe.ts [groups=1000] [rounds=1] [seconds=60]
+ *     [PROBE_PROFILE_DIR=dir] [PROBE_ELECTION_TIMEOUT=<min>-<max>] nice -n 19 npx ts-node --transpile-only bench/failoverProbe.ts [groups=1000] [rounds=1] [seconds=60]
  */
 import { GroupsCluster } from './clusterGroups';
 import { nowMs } from './clusterStats';
@@ -23,7 +23,7 @@ const IDS = ['h1', 'h2', 'h3'];
 async function main(): Promise<void> {
   const [groups = 1000, rounds = 1, seconds = 60] = process.argv.slice(2).map(Number);
   const note = (line: string) => console.log(line);
-  const cluster = await GroupsCluster.start(groups, { groupStorage: 'shared', electionTimeout: null, quiesce: true, note, failoverProfileDir: null }, null);
+  const cluster = await GroupsCluster.start(groups, { groupStorage: 'shared', electionTimeout: process.env.PROBE_ELECTION_TIMEOUT ?? null, quiesce: true, note, failoverProfileDir: null }, null);
   try {
     await cluster.balanced();
     for (let round = 0; round < rounds; round++) {
