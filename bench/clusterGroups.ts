@@ -306,6 +306,28 @@ export class GroupsCluster {
     return result;
   }
 
+  /** Calls `command` on host `id` (see bench/shardedNode.ts). */
+  call<T>(id: string, command: string, args?: unknown, timeoutMs = 10_000): Promise<T> {
+    return this.children.get(id)!.call<T>(command, args, timeoutMs);
+  }
+
+  /** Host `id`'s process id. */
+  pid(id: string): number {
+    return this.children.get(id)!.process.pid!;
+  }
+
+  /** SIGKILLs host `id`'s process; resolves once it exited. */
+  async kill(id: string): Promise<void> {
+    const child = this.children.get(id)!;
+    child.kill('SIGKILL');
+    await child.exited;
+  }
+
+  /** Starts host `id`'s process again on its data directory; resolves once it is ready. */
+  restart(id: string): Promise<void> {
+    return this.fork(id);
+  }
+
   /** Calls `command` on every host process, in `IDS` order (see bench/shardedNode.ts). */
   callAll<T>(command: string, args?: (id: string) => unknown, timeoutMs = 60_000): Promise<T[]> {
     return Promise.all(IDS.map((id) => this.children.get(id)!.call<T>(command, args?.(id), timeoutMs)));

@@ -22,12 +22,47 @@
 import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
 import * as v8 from 'node:v8';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { encodeCommand, Op } from '../examples/kv/commands';
 import { runShardedKvMain } from '../examples/sharded/main';
 import type { ShardedKvServer } from '../examples/sharded/server';
 import type { NodeCounters } from './clusterNode';
 import { idleTrace, IdleTraceArgs } from './idleTrace';
 import { closedLoop, LoadResult } from './clusterStats';
+import { testHooksOf } from '../src/testHooks';
+
+/** One shard's replica here, as the failover probe reads it (bench/failoverProbe.ts). */
+export interface ShardState {
+  readonly role: string;
+  readonly term: number;
+  readonly leaderId: string | null;
+  readonly votedFor: string | null;
+  readonly lastIndex: number;
+  readonly lastTerm: number;
+  readonly commitIndex: number;
+  /** Scheduler time (ms, wall clock in production) since this replica last heard from a leader. */
+  readonly sinceLeaderMs: number;
+}
+
+/** The event loop's delay since the last `loopDelay` call (ms: p50, p99, max), for the failover probe. */
+const loopDelays = monitorEventLoopDelay({ resolution: 10 });
+loopDelays.enable();
+function loopDelay(): { p50: number; p99: number; max: number; lost: number } {
+  const ms = (ns: number) => Math.round(ns / 1e6);
+  const out = { p50: ms(loopDelays.percentile(50)), p99: ms(loopDelays.percentile(99)), max: ms(loopDelays.max), lost: received.lost };
+  received.lost = 0;
+  loopDelays.reset();
+  return out;
+}
+
+function shardStates(server: ShardedKvServer): ShardState[] {
+  const now = performance.now(); // the default scheduler's clock
+  return server.shards.map((shard) => {
+    const v = testHooksOf(shard.node).inspect();
+    if (!v) return { role: 'loading', term: 0, leaderId: null, votedFor: null, lastIndex: 0, lastTerm: 0, commitIndex: 0, sinceLeaderMs: NaN };
+    return { role: v.role, term: v.term, leaderId: v.leaderId, votedFor: v.votedFor, lastIndex: v.lastIndex, lastTerm: v.lastTerm, commitIndex: v.commitIndex, sinceLeaderMs: now - v.lastLeaderContact };
+  });
+}
 
 /** One shard's leader as this host sees it, and the wall-clock time (ms) it last changed. */
 export interface ShardLeader {
@@ -98,15 +133,18 @@ function load(server: ShardedKvServer, args: GroupLoadArgs): Promise<LoadResult>
 }
 
 /** Messages this host received, counted from its transport's streams once it is up. */
-const received = { group: 0, liveness: 0 };
+const received = { group: 0, liveness: 0, lost: 0 };
 
 void runShardedKvMain(process.argv.slice(2), (server) => {
   const leaders = followLeaders(server);
   server.transport.inbound$.subscribe(() => received.group++);
   server.transport.alive$.subscribe(() => received.liveness++);
+  server.transport.lost$.subscribe(() => received.lost++);
   return {
     leads: async () => server.shards.filter((s) => s.leader()?.self).map((s) => s.index),
     leaders: async () => leaders(),
+    states: async () => shardStates(server),
+    loopDelay: async () => loopDelay(),
     profile: profiler(),
     load: (args) => load(server, args as GroupLoadArgs),
     memory: async (): Promise<HostMemory> => {

@@ -11,6 +11,13 @@ import { isResponse, VoteResponse } from './responses';
  * arrive once the campaign is over — won, lost, or followed by a new one in a new epoch —
  * find no pipeline and are dropped, like lost messages.
  *
+ * A deadline check that runs more than a heartbeat interval late (the process stalled:
+ * its timers fire before it reads what arrived meanwhile) waits one heartbeat interval
+ * more (`stallGrace`, as a follower's): the answers that arrived during the stall are
+ * counted first. Without it, a host of many groups that stalled mid-election started
+ * every campaign over and dropped the votes already in its socket, and under load the
+ * next round stalled as long again (issue 19's 1,000-group failover).
+ *
  * ```
  * deadline:  a-------------------
  * answers:   ---v---v------------    (RequestVoteResponse, or PreVoteResponse for a pre-candidate)
@@ -21,7 +28,7 @@ function campaign(answers: VoteResponse): RolePipeline {
   return (ctx, epoch) =>
     merge(
       ctx.electionDeadline$.pipe(
-        deadlineTimer(ctx.scheduler),
+        deadlineTimer(ctx.scheduler, { stallGrace: ctx.heartbeatInterval }),
         map((): RaftEvent => ({ kind: 'electionTimeout', epoch })),
       ),
       ctx.voteResponses$.pipe(filter(isResponse(answers))),

@@ -87,6 +87,15 @@ export class PeerLink<T> {
   /** The connections messages were written to (at most the three above): one closing may have lost them. */
   private readonly carried = new WeakSet<Connection>();
   private lastWritten: Connection | undefined;
+  /**
+   * Messages were dropped while no connection was usable, and not reported yet: they are
+   * reported once, when a connection is ready again, not one report per drop. A peer that
+   * is down fills its outbox within seconds, after which every send drops one; reported
+   * one by one, each report reached every group of a host (1,000-4,500 a second, each a
+   * step of each of 1,000 groups: the 1,000-group failover stalled the survivors' event
+   * loops for seconds at a time).
+   */
+  private dropsUnreported = false;
 
   constructor(
     readonly id: NodeId,
@@ -104,13 +113,13 @@ export class PeerLink<T> {
     if (payload > this.host.maxFrameBytes) {
       this.stats.dropped++;
       this.host.report(new PayloadTooLargeError(payload, this.host.maxFrameBytes));
-      this.host.lost(this.id);
+      this.dropped();
       return;
     }
     const dropped = this.outbox.push(message, payload);
     if (dropped > 0) {
       this.stats.dropped += dropped;
-      this.host.lost(this.id);
+      this.dropped();
     }
     if (this.current()) this.scheduleFlush();
     else this.dial();
@@ -130,6 +139,11 @@ export class PeerLink<T> {
     }
     this.stats.connects++;
     this.stats.connected = true;
+    if (this.dropsUnreported) {
+      // What was dropped while the peer was unreachable: reported now that a resend can arrive.
+      this.dropsUnreported = false;
+      this.host.lost(this.id);
+    }
     this.scheduleFlush();
   }
 
@@ -223,6 +237,12 @@ export class PeerLink<T> {
       this.retryTimer = undefined;
       if (!this.current() && this.outbox.size > 0) this.dial();
     }, delay);
+  }
+
+  /** Messages to the peer were dropped: a loss now if a connection is usable, else once one is (`dropsUnreported`). */
+  private dropped(): void {
+    if (this.current()) this.host.lost(this.id);
+    else this.dropsUnreported = true;
   }
 
   private scheduleFlush(): void {

@@ -190,6 +190,8 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
   private readonly inbound = new Broadcast<Envelope>();
   private readonly errors = new Subject<Error>();
   private readonly lostTo = new Broadcast<NodeId>();
+  /** Peers whose loss is reported at the end of this turn (bounded by the peers). */
+  private readonly lossesDue = new Set<NodeId>();
   readonly inbound$: Observable<Envelope> = this.inbound.asObservable();
   readonly errors$: Observable<Error> = this.errors.asObservable();
   /** Peers whose connection closed with messages written to it, or a message to whom was dropped (see `Transport.lost$`). */
@@ -479,9 +481,12 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
     if (!this.closing) this.errors.next(error);
   }
 
+  /** Reports `peer` on `lost$` at the end of the turn, once however many losses the turn saw (each report reaches every group of a host). */
   lost(peer: NodeId): void {
-    if (this.closing) return;
+    if (this.closing || this.lossesDue.has(peer)) return;
+    this.lossesDue.add(peer);
     this.turnScheduler.schedule(() => {
+      this.lossesDue.delete(peer);
       if (!this.closing) this.lostTo.next(peer);
     });
   }

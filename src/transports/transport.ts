@@ -24,6 +24,9 @@ export interface Transport {
    * was written to it may be gone), or a message to it was dropped. A leader then sends
    * that follower afresh at once instead of waiting for its stream to stall (after two
    * maximum election timeouts). Optional; hot; never emits synchronously from `send`.
+   * A report reaches every group of a host, so it is rationed: at most one per peer and
+   * turn, and messages dropped while the peer is unreachable are reported once, when it
+   * is reachable again (TCP).
    */
   readonly lost$?: Observable<NodeId>;
   /** Sends a message, best effort; never throws for network reasons. */

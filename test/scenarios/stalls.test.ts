@@ -104,3 +104,30 @@ test('followers whose disks take 500 ms per write get each entry once: the leade
   expect([...sends.values()].every((n) => n === 1)).toBe(true);
   await c.stop();
 });
+
+test('a candidate that stalls past its election deadline counts the votes that arrived meanwhile before it campaigns again', async () => {
+  // The voters' disks take 400 ms per write, so their votes leave after the candidate's deadline (150-300 ms); the
+  // candidate is paused meanwhile (a stalled host), and on resuming its late timer is handled before the votes.
+  const slowVoters = (id: string, scheduler: SchedulerLike, syncDelay: number) => new MemoryStorage({ scheduler, syncDelay: id === 'n2' ? syncDelay : 400 });
+  for (const seed of [1, 2, 3]) {
+    const c = new TestCluster({
+      nodes: 3,
+      seed,
+      manualElections: true,
+      storage: slowVoters,
+      nodeOptions: { checkQuorum: true, preVote: true, electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 50 },
+    });
+    await c.clock.advance(1000); // past the start-up window in which voters refuse
+    c.setElectionTimeout('n2', { min: 150, max: 300 });
+    c.campaign('n2');
+    await c.waitFor(() => c.status('n2')?.role === 'candidate', 1000, 1);
+    const term = c.status('n2')!.term;
+    c.pause('n2');
+    await c.clock.advance(600); // n2's deadline falls due, then the votes arrive (after the 400 ms writes)
+    c.resume('n2');
+    await c.clock.advance(100);
+    expect({ seed, ...c.status('n2') }).toMatchObject({ seed, role: 'leader', term });
+    await c.stop();
+  }
+});
+

@@ -110,4 +110,20 @@ describe('PeerLink', () => {
     a.connectionClosed(outbound); // the one in use
     expect(lost).toEqual(['b', 'b']);
   });
+
+  it('reports what a full outbox dropped while the peer was unreachable once, when a connection is ready again, not once per drop', () => {
+    const outbound = connection('dial');
+    const lost: string[] = [];
+    const a = link('a', 'b', outbound, lost); // queueLimits: 100 messages
+    for (let i = 1; i <= 1000; i++) a.send(vote(i)); // dials; b does not answer yet
+    time.flush();
+    expect(lost).toEqual([]);
+    a.connectionReady(outbound);
+    expect(lost).toEqual(['b']);
+    time.flush();
+    expect(outbound.written).toBeGreaterThan(0); // the 100 kept go out
+    a.send(vote(1001));
+    time.flush();
+    expect(lost).toEqual(['b']); // nothing dropped since
+  });
 });

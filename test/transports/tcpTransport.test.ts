@@ -300,6 +300,25 @@ describe('tcpTransport', () => {
       }
     });
 
+    it('reports nothing on lost$ while a peer that is down drops message after message, and one report per turn for many losses', async () => {
+      const t = tcpTransport({
+        id: 't', listen: { host: '127.0.0.1', port: 0 }, peers: { down: '127.0.0.1:1' }, clusterId: CLUSTER, secret: SECRET,
+        maxQueuedMessages: 100, reconnectDelay: { min: 10_000, max: 10_000 },
+      });
+      try {
+        t.errors$.subscribe(() => undefined);
+        const lost = record(t.lost$);
+        for (let i = 0; i < 10_000; i++) t.send('down', vote(i + 1)); // 9,900 dropped: reported once it is reachable again
+        await new Promise((r) => setTimeout(r, 50));
+        expect(lost).toEqual([]);
+        for (let i = 0; i < 1000; i++) t.lost('down'); // e.g. many connections closing in one turn
+        await new Promise((r) => setImmediate(r));
+        expect(lost).toEqual(['down']);
+      } finally {
+        await t.close();
+      }
+    });
+
     it('refuses a message larger than the frame limit', async () => {
       const t = tcpTransport({
         id: 't', listen: { host: '127.0.0.1', port: 0 }, peers: { b: `127.0.0.1:${network.ports.get('b')}` },
