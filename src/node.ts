@@ -3,6 +3,7 @@ import type { FollowerProgress, LeaderInfo, Membership, NodeStatus, ProposeOptio
 import type { RaftEvent } from './core/events';
 import type { RaftState, RoleName } from './core/state';
 import type { Effect } from './core/effects';
+import type { ElectionReport } from './core/electionReports';
 import { ApplyFailedError, NodeStoppedError, NotLeaderError, ProposalDroppedError, RaftError, StorageFailedError } from './errors';
 import { CommittedEntry, EMPTY_DATA, EntryKind } from './messages/entry';
 import type { NodeId } from './messages/types';
@@ -67,6 +68,8 @@ class Node implements RaftNode, HasTestHooks {
   private readonly published: StatePublisher;
   private readonly errors = new Broadcast<Error>();
   private readonly committed = new Broadcast<CommittedEntry>();
+  private readonly elections = new Broadcast<ElectionReport>();
+  readonly elections$: Observable<ElectionReport> = this.elections.asObservable();
   readonly committed$: Observable<CommittedEntry> = this.committed.asObservable();
   readonly errors$: Observable<Error> = this.errors.asObservable();
   /** Events raised outside the turn (completions, requests, test hooks), fed to the loop. */
@@ -124,6 +127,7 @@ class Node implements RaftNode, HasTestHooks {
     this.driver = new EffectDriver({
       durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier,
       membership: this.membership, snapshots: this.snapshots, applier: this.applier, roles: this.roles,
+      reportElection: (report) => this.elections.next(report),
       termRecovery: termRecoveryHandler(this.id, o.storage, (e) => this.errors.next(e), (e) => this.failStop(e)),
     });
     this.ready = this.start().catch((e) => {
@@ -243,6 +247,7 @@ class Node implements RaftNode, HasTestHooks {
     this.barrier.rejectAll(reason);
     this.published.stop();
     this.committed.complete();
+    this.elections.complete();
     this.errors.complete();
     await Promise.allSettled([this.options.transport.close(), this.options.storage.close()]);
   }

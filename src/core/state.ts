@@ -243,6 +243,8 @@ export interface RaftState {
    * `becomeFollower`).
    */
   electionDeadline: number;
+  /** When `electionDeadline` was last drawn (what an election report measures its timeout from). */
+  electionDeadlineFrom: number;
   /**
    * The range election deadlines are drawn from: `electionTimeoutMin`..`electionTimeoutMax`
    * unless a test hook replaced it (the protocol windows keep the options).
@@ -317,6 +319,7 @@ export function createState(
     now: start.now,
     lastLeaderContact: -Infinity,
     electionDeadline: drawElectionDeadline(start.now, electionRange, options.random),
+    electionDeadlineFrom: start.now,
     electionRange,
     startedAt: start.now,
     repair: null,

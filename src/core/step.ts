@@ -16,6 +16,7 @@ import { handleEntriesRead } from './entryReads';
 import { maybeEvict } from './logCache';
 import { maybeQuiesce, maybeQuiesceFollower, maybeWake, noteTick } from './quiescence';
 import { currentConfig, RaftState } from './state';
+import { campaignReport, higherTermReport } from './electionReports';
 
 /**
  * The node's single entry point into the Raft rules: applies one event to the state and
@@ -37,7 +38,10 @@ export function step(s: RaftState, event: RaftEvent): Effects {
     case 'electionTimeout':
       if (event.epoch !== s.epoch || (s.now < s.electionDeadline && !event.forced)) break; // a stale timer
       if (recoveringTerms(s)) askTerms(s, fx);
-      else if (s.role.name !== 'leader' && isVoter(currentConfig(s), s.id) && !s.repair) campaign(s, fx);
+      else if (s.role.name !== 'leader' && isVoter(currentConfig(s), s.id) && !s.repair) {
+        fx.report(campaignReport(s, { preVote: s.options.preVote, transfer: false }));
+        campaign(s, fx);
+      }
       break;
     case 'heartbeatTick':
       if (event.epoch === s.epoch && !s.quiet) heartbeatTick(s, fx);
@@ -123,6 +127,7 @@ function stepMessage(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): v
   if ((m.type === 'AppendEntries' || m.type === 'InstallSnapshot') && recoveringTerms(s)) return;
   if (m.type === 'RequestVote' && ignoresVoteRequest(s, m)) return;
   if (m.term > s.term) {
+    if (s.role.name === 'leader') fx.report(higherTermReport(s, s.role, from, m));
     becomeFollower(s, m.term, m.type === 'AppendEntries' || m.type === 'InstallSnapshot' ? from : null, fx);
   } else if (m.term < s.term) {
     refuseStale(s, from, m, fx);
