@@ -64,8 +64,11 @@ export type ElectionReport =
 
 /** How long ago this node last heard from a leader, or null if never since it started. */
 function sinceLeader(s: RaftState): number | null {
-  return Number.isFinite(s.lastLeaderContact) ? s.now - s.lastLeaderContact : null;
+  return Number.isFinite(s.lastLeaderContact) ? ms(s.now - s.lastLeaderContact) : null;
 }
+
+/** A duration for people: whole ms (the production clock has fractions). */
+const ms = (duration: number) => Math.round(duration);
 
 /**
  * A campaign about to start (taken before the role transition forgets the leader and
@@ -82,8 +85,8 @@ export function campaignReport(s: RaftState, how: { preVote: boolean; transfer: 
     term: s.term + 1,
     leaderId: s.leaderId,
     sinceLeaderMs: sinceLeader(s),
-    timeoutMs: Number.isFinite(deadline) ? deadline - s.electionDeadlineFrom : 0,
-    lateMs: Number.isFinite(deadline) && !how.transfer ? Math.max(0, s.now - deadline) : 0,
+    timeoutMs: Number.isFinite(deadline) ? ms(deadline - s.electionDeadlineFrom) : 0,
+    lateMs: Number.isFinite(deadline) && !how.transfer ? ms(Math.max(0, s.now - deadline)) : 0,
     transfer: how.transfer,
   };
 }
@@ -101,19 +104,19 @@ export function voteGrantedReport(s: RaftState, candidate: NodeId, term: number,
  */
 export function quorumLostReport(s: RaftState, L: LeaderState, isSilent: (id: NodeId) => boolean): ElectionReport {
   const silent: { id: NodeId; ms: number; ticks: number }[] = [];
-  for (const [id, pr] of L.progress) if (isSilent(id)) silent.push({ id, ms: s.now - pr.lastContact, ticks: pr.ticksSinceContact });
-  return { kind: 'stepDown', reason: 'checkQuorum', term: s.term, ledMs: s.now - L.since, silent };
+  for (const [id, pr] of L.progress) if (isSilent(id)) silent.push({ id, ms: ms(s.now - pr.lastContact), ticks: pr.ticksSinceContact });
+  return { kind: 'stepDown', reason: 'checkQuorum', term: s.term, ledMs: ms(s.now - L.since), silent };
 }
 
 /** A leader stepping down for a message of a newer term (taken before the term changes). */
 export function higherTermReport(s: RaftState, L: LeaderState, from: NodeId, message: { type: string; term: number; leadershipTransfer?: boolean }): ElectionReport {
   return {
-    kind: 'stepDown', reason: 'higherTerm', term: s.term, ledMs: s.now - L.since, newTerm: message.term, from,
+    kind: 'stepDown', reason: 'higherTerm', term: s.term, ledMs: ms(s.now - L.since), newTerm: message.term, from,
     message: message.type, transfer: message.leadershipTransfer === true,
   };
 }
 
 /** A leader stepping down because the committed configuration no longer has it as a voter. */
 export function removedReport(s: RaftState, L: LeaderState): ElectionReport {
-  return { kind: 'stepDown', reason: 'removed', term: s.term, ledMs: s.now - L.since };
+  return { kind: 'stepDown', reason: 'removed', term: s.term, ledMs: ms(s.now - L.since) };
 }
