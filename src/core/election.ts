@@ -19,11 +19,10 @@ export function handleRequestVote(s: RaftState, from: NodeId, m: RequestVote, fx
     s.votedFor = m.candidateId;
     fx.saveHardState(s.term, s.votedFor);
   }
-  if (granted) {
-    fx.report(voteGrantedReport(s, m.candidateId, m.term, false));
-    resetElectionDeadline(s);
-  }
+  const report = granted ? voteGrantedReport(s, m.candidateId, m.term, false) : null;
+  if (granted) resetElectionDeadline(s);
   fx.send(from, { type: 'RequestVoteResponse', term: s.term, voteGranted: granted });
+  if (report) fx.report(report);
 }
 
 /**
@@ -76,8 +75,8 @@ export function ignoresVoteRequest(s: RaftState, m: RequestVote): boolean {
  */
 export function handlePreVote(s: RaftState, from: NodeId, m: PreVote, fx: Effects): void {
   const granted = !s.repair && m.term > s.term && from === m.candidateId && !believesInLeader(s) && s.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
-  if (granted) fx.report(voteGrantedReport(s, m.candidateId, m.term, true));
   fx.sendNow(from, { type: 'PreVoteResponse', term: granted ? m.term : s.term, voteGranted: granted });
+  if (granted) fx.report(voteGrantedReport(s, m.candidateId, m.term, true));
 }
 
 /**

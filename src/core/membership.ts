@@ -157,8 +157,9 @@ export function onConfigCommitted(s: RaftState, fx: Effects): void {
     return;
   }
   if (!isVoter(c, s.id)) {
-    fx.report(removedReport(s, s.role));
+    const report = removedReport(s, s.role);
     becomeFollower(s, s.term, null, fx);
+    fx.report(report);
   }
 }
 
@@ -210,8 +211,9 @@ export function checkTransferDeadline(s: RaftState, fx: Effects): void {
 /** The leader asks this node to campaign at once, skipping PreVote (§3.10). */
 export function handleTimeoutNow(s: RaftState, _from: NodeId, _m: TimeoutNow, fx: Effects): void {
   if (s.role.name === 'leader' || !isVoter(currentConfig(s), s.id) || s.repair) return;
-  fx.report(campaignReport(s, { preVote: false, transfer: true }));
+  const report = campaignReport(s, { preVote: false, transfer: true });
   becomeCandidate(s, fx, true);
+  fx.report(report);
 }
 
 function decodeFromEntry(e: Entry): ClusterConfig {

@@ -227,8 +227,9 @@ export function leaderTick(s: RaftState, fx: Effects): void {
   const L = s.role;
   for (const pr of L.progress.values()) pr.ticksSinceContact++;
   if (s.options.checkQuorum && !hearsFromQuorum(s, L)) {
-    fx.report(quorumLostReport(s, L, (id) => !answeredLately(s, L, id)));
+    const report = quorumLostReport(s, L, (id) => !answeredLately(s, L, id));
     becomeFollower(s, s.term, null, fx);
+    fx.report(report);
     return;
   }
   checkTransferDeadline(s, fx);

@@ -39,8 +39,9 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       if (event.epoch !== s.epoch || (s.now < s.electionDeadline && !event.forced)) break; // a stale timer
       if (recoveringTerms(s)) askTerms(s, fx);
       else if (s.role.name !== 'leader' && isVoter(currentConfig(s), s.id) && !s.repair) {
-        fx.report(campaignReport(s, { preVote: s.options.preVote, transfer: false }));
+        const report = campaignReport(s, { preVote: s.options.preVote, transfer: false });
         campaign(s, fx);
+        fx.report(report);
       }
       break;
     case 'heartbeatTick':
@@ -127,8 +128,9 @@ function stepMessage(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): v
   if ((m.type === 'AppendEntries' || m.type === 'InstallSnapshot') && recoveringTerms(s)) return;
   if (m.type === 'RequestVote' && ignoresVoteRequest(s, m)) return;
   if (m.term > s.term) {
-    if (s.role.name === 'leader') fx.report(higherTermReport(s, s.role, from, m));
+    const report = s.role.name === 'leader' ? higherTermReport(s, s.role, from, m) : null;
     becomeFollower(s, m.term, m.type === 'AppendEntries' || m.type === 'InstallSnapshot' ? from : null, fx);
+    if (report) fx.report(report);
   } else if (m.term < s.term) {
     refuseStale(s, from, m, fx);
     return;

@@ -10,13 +10,13 @@ import { elect, makeState, msg, ok } from './helpers';
 const reports = (effects: readonly Effect[]): ElectionReport[] =>
   effects.flatMap((e) => (e.type === 'electionReport' ? [e.report] : []));
 
-const heartbeat = (term: number) => ({ type: 'AppendEntries' as const, term, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 });
+const heartbeat = (term: number, leaderId: string) => ({ type: 'AppendEntries' as const, term, leaderId, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 1 });
 
 describe('election reports', () => {
   test('a follower that times out says how long ago it heard its leader, the timeout it drew and how late its timer ran', () => {
     const s = makeState({ term: 1, options: { preVote: true } });
     s.now = 1000;
-    msg(s, 'n2', heartbeat(1)); // deadline 1000 + 225 (random 0.5)
+    msg(s, 'n2', heartbeat(1, 'n2')); // deadline 1000 + 225 (random 0.5)
     s.now = 1400; // the timer's event handled 175 ms late
     const fx = step(s, { kind: 'electionTimeout', epoch: s.epoch });
     expect(reports(fx.list)).toEqual([
@@ -35,7 +35,7 @@ describe('election reports', () => {
     const s = makeState({ id: 'n3', term: 1, options: { preVote: true } });
     s.startedAt = -1000;
     s.now = 0;
-    msg(s, 'n1', heartbeat(1));
+    msg(s, 'n1', heartbeat(1, 'n1'));
     s.now = 300;
     const preVote = msg(s, 'n2', { type: 'PreVote', term: 2, candidateId: 'n2', lastLogIndex: 0, lastLogTerm: 0 });
     expect(reports(preVote)).toEqual([{ kind: 'voteGranted', preVote: true, term: 2, candidate: 'n2', sinceLeaderMs: 300 }]);
@@ -46,7 +46,7 @@ describe('election reports', () => {
   test('a refused pre-vote reports nothing', () => {
     const s = makeState({ id: 'n3', term: 1, options: { preVote: true } });
     s.now = 0;
-    msg(s, 'n1', heartbeat(1));
+    msg(s, 'n1', heartbeat(1, 'n1'));
     s.now = 100; // heard its leader 100 ms ago: refuses
     expect(reports(msg(s, 'n2', { type: 'PreVote', term: 2, candidateId: 'n2', lastLogIndex: 0, lastLogTerm: 0 }))).toEqual([]);
   });
@@ -89,7 +89,7 @@ describe('election reports', () => {
   test('TimeoutNow starts a campaign reported as a transfer, with no lateness', () => {
     const s = makeState({ id: 'n2', term: 1 });
     s.now = 0;
-    msg(s, 'n1', heartbeat(1));
+    msg(s, 'n1', heartbeat(1, 'n1'));
     s.now = 40;
     const [report] = reports(msg(s, 'n1', { type: 'TimeoutNow', term: 1 }));
     expect(report).toEqual({ kind: 'campaign', preVote: false, term: 2, leaderId: 'n1', sinceLeaderMs: 40, timeoutMs: 225, lateMs: 0, transfer: true });
