@@ -6,6 +6,8 @@ import type { NodeId } from './messages/types';
 import type { Storage } from './storage/storage';
 import type { Transport } from './transports/transport';
 
+export type { ElectionReport } from './core/electionReports';
+
 /*
  * The public API of a node: what `createRaftNode` takes and what it returns.
  */

@@ -1,9 +1,8 @@
 import { EMPTY, Observable, Subscription } from 'rxjs';
-import type { FollowerProgress, LeaderInfo, Membership, NodeStatus, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
+import type { ElectionReport, FollowerProgress, LeaderInfo, Membership, NodeStatus, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 import type { RaftEvent } from './core/events';
 import type { RaftState, RoleName } from './core/state';
 import type { Effect } from './core/effects';
-import type { ElectionReport } from './core/electionReports';
 import { ApplyFailedError, NodeStoppedError, NotLeaderError, ProposalDroppedError, RaftError, StorageFailedError } from './errors';
 import { CommittedEntry, EMPTY_DATA, EntryKind } from './messages/entry';
 import type { NodeId } from './messages/types';
@@ -126,8 +125,7 @@ class Node implements RaftNode, HasTestHooks {
     this.subscriptions.add(this.applier.start());
     this.driver = new EffectDriver({
       durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier,
-      membership: this.membership, snapshots: this.snapshots, applier: this.applier, roles: this.roles,
-      reportElection: (report) => this.elections.next(report),
+      membership: this.membership, snapshots: this.snapshots, applier: this.applier, roles: this.roles, reportElection: (r) => this.elections.next(r),
       termRecovery: termRecoveryHandler(this.id, o.storage, (e) => this.errors.next(e), (e) => this.failStop(e)),
     });
     this.ready = this.start().catch((e) => {
@@ -241,14 +239,9 @@ class Node implements RaftNode, HasTestHooks {
     this.notices.clear();
     this.roles.stop();
     this.tracker.rejectAll(() => reason);
-    this.membership.rejectAll(reason);
-    this.intake.rejectAll(reason);
-    this.requests.rejectAll(reason);
-    this.barrier.rejectAll(reason);
+    for (const waiting of [this.membership, this.intake, this.requests, this.barrier]) waiting.rejectAll(reason);
     this.published.stop();
-    this.committed.complete();
-    this.elections.complete();
-    this.errors.complete();
+    for (const stream of [this.committed, this.elections, this.errors]) stream.complete();
     await Promise.allSettled([this.options.transport.close(), this.options.storage.close()]);
   }
 }

@@ -36,13 +36,7 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       stepMessage(s, event.from, event.message, fx);
       break;
     case 'electionTimeout':
-      if (event.epoch !== s.epoch || (s.now < s.electionDeadline && !event.forced)) break; // a stale timer
-      if (recoveringTerms(s)) askTerms(s, fx);
-      else if (s.role.name !== 'leader' && isVoter(currentConfig(s), s.id) && !s.repair) {
-        const report = campaignReport(s, { preVote: s.options.preVote, transfer: false });
-        campaign(s, fx);
-        fx.report(report);
-      }
+      stepElectionTimeout(s, event, fx);
       break;
     case 'heartbeatTick':
       if (event.epoch === s.epoch && !s.quiet) heartbeatTick(s, fx);
@@ -90,6 +84,16 @@ export function step(s: RaftState, event: RaftEvent): Effects {
   }
   afterEvent(s, fx);
   return fx;
+}
+
+/** The election timer ran out (unless it is stale): a voter campaigns, saying why; a node recovering its terms asks for them again. */
+function stepElectionTimeout(s: RaftState, event: Extract<RaftEvent, { kind: 'electionTimeout' }>, fx: Effects): void {
+  if (event.epoch !== s.epoch || (s.now < s.electionDeadline && !event.forced)) return; // a stale timer
+  if (recoveringTerms(s)) return askTerms(s, fx);
+  if (s.role.name === 'leader' || !isVoter(currentConfig(s), s.id) || s.repair) return;
+  const report = campaignReport(s, { preVote: s.options.preVote, transfer: false });
+  campaign(s, fx);
+  fx.report(report);
 }
 
 /** What the runtime tells a leader about replicating to one follower: storage reads done or failed, messages lost on the way. */
