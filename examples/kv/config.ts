@@ -7,7 +7,7 @@ import { ConfigError, envName, OptionSpec, parseCommandLine, positiveInt, usageT
  * library's 150-300 ms, so that a leader whose process a busy machine holds back for a few
  * hundred ms is not deposed (with 150-300, leaders silent for 170-460 ms under CPU
  * contention were, 4 times in 150 s; with 500-1000, none: docs/notes/deposed-leaders.md).
- * A failover takes about 0.5-1 s longer for it (etcd's default is 1000 ms).
+ * A failover waits 350-700 ms longer for the timeout (not measured; etcd's default is 1000 ms).
  */
 export const DEFAULT_ELECTION_TIMEOUT: { readonly min: number; readonly max: number } = Object.freeze({ min: 500, max: 1000 });
 

@@ -75,7 +75,9 @@ const ms = (duration: number) => Math.round(duration);
  * draws a new deadline).
  *
  * @example
- * fx.report(campaignReport(s, { preVote: true, transfer: false })); // then campaign(s, fx)
+ * const report = campaignReport(s, { preVote: true, transfer: false });
+ * campaign(s, fx);
+ * fx.report(report); // after the transition's own effects
  */
 export function campaignReport(s: RaftState, how: { preVote: boolean; transfer: boolean }): ElectionReport {
   const deadline = s.electionDeadline;
@@ -100,7 +102,9 @@ export function voteGrantedReport(s: RaftState, candidate: NodeId, term: number,
  * A leader failing CheckQuorum, naming the followers it counted silent.
  *
  * @example
- * if (!hearsFromQuorum(s, L)) fx.report(quorumLostReport(s, L, (id) => !answered(id)));
+ * const report = quorumLostReport(s, L, (id) => !answeredLately(s, L, id));
+ * becomeFollower(s, s.term, null, fx);
+ * fx.report(report);
  */
 export function quorumLostReport(s: RaftState, L: LeaderState, isSilent: (id: NodeId) => boolean): ElectionReport {
   const silent: { id: NodeId; ms: number; ticks: number }[] = [];
