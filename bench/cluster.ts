@@ -121,7 +121,8 @@ function parseOptions(argv: readonly string[]): Options {
     sizes,
     profile: f.get('profile') === 'true',
     httpClients: (f.get('http-client') ?? 'both') === 'both' ? ['raw', 'agent'] : [f.get('http-client') as HttpClientKind],
-    nodeFlags: f.has('turn') ? ['--turn', f.get('turn')!] : [],
+    // 150-300 ms as before the KV server's default became 500-1000: failovers stay comparable with earlier runs.
+    nodeFlags: ['--election-timeout', '150-300', ...(f.has('turn') ? ['--turn', f.get('turn')!] : [])],
     groups,
     groupLevels: (f.get('levels') ?? '64,256').split(',').map(Number),
     groupFailovers: num('group-failovers', 3),

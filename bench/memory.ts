@@ -10,6 +10,7 @@
  *   npm run bench:memory                                  # 64 clients, 5 minutes each
  *   npm run bench:memory -- --duration 60 --interval 5    # a short run while iterating
  *   npm run bench:memory -- --flags "--snapshot-every 100000" --against none
+ *   npm run bench:memory -- --against none --duration 150 --stall 300,80,4   # SIGSTOP stalls (bench/memoryStalls.ts)
  *
  * Keys come from a bounded key space (`--keys`, default 10,000: `k0` … `k9999`), so the
  * store itself stops growing once every key was written; what grows after that is the
@@ -20,6 +21,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { etcdBinary } from './etcdCluster';
 import { MemoryLoad, MemoryPhaseResult, runMemoryPhase } from './memoryPhase';
+import { parseStallPlan, StallPlan, stallMembers } from './memoryStalls';
 import { MemoryTarget, startEtcd, startKvServers } from './memoryTargets';
 
 interface Options extends MemoryLoad {
@@ -27,10 +29,12 @@ interface Options extends MemoryLoad {
   readonly flags: string[];
   /** The cluster loaded after rxraft's, in the same run (default etcd, when installed). */
   readonly against: 'etcd' | 'none';
+  /** Stalls of every member while loading (`--stall <stallMs>,<skewMs>,<everyS>`), or none. */
+  readonly stall: StallPlan | null;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const o = { durationS: 300, intervalS: 5, clients: 64, keys: 10_000, valueBytes: 100, flags: [] as string[], against: 'etcd' as Options['against'] };
+  const o = { durationS: 300, intervalS: 5, clients: 64, keys: 10_000, valueBytes: 100, flags: [] as string[], against: 'etcd' as Options['against'], stall: null as StallPlan | null };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
     const num = (name: string) => {
@@ -46,26 +50,29 @@ function parseOptions(argv: readonly string[]): Options {
       case '--keys': o.keys = num('--keys'); break;
       case '--value-bytes': o.valueBytes = num('--value-bytes'); break;
       case '--flags': o.flags = (value ?? '').split(/\s+/).filter(Boolean); i++; break;
+      case '--stall': o.stall = parseStallPlan(value ?? ''); i++; break;
       case '--against':
         if (value !== 'etcd' && value !== 'none') throw new Error(`--against must be etcd or none, got ${value}`);
         o.against = value;
         i++;
         break;
-      default: throw new Error(`unknown flag ${argv[i]} (known: --duration --interval --clients --keys --value-bytes --flags --against)`);
+      default: throw new Error(`unknown flag ${argv[i]} (known: --duration --interval --clients --keys --value-bytes --flags --against --stall)`);
     }
   }
   return o;
 }
 
 /** Starts a cluster, loads it for the phase, stops it whatever happens. */
-async function phase(start: () => Promise<MemoryTarget>, load: MemoryLoad): Promise<MemoryPhaseResult> {
+async function phase(start: () => Promise<MemoryTarget>, load: MemoryLoad, plan: StallPlan | null): Promise<MemoryPhaseResult> {
   const target = await start();
-  const stop = () => void target.stop().then(() => process.exit(130));
+  const stalls = plan ? stallMembers(target.members.map((m) => m.pid), plan) : null;
+  const stop = () => void (stalls?.stop() ?? Promise.resolve(0)).then(() => target.stop()).then(() => process.exit(130));
   process.once('SIGINT', stop);
   try {
     return await runMemoryPhase(target, load);
   } finally {
     process.removeListener('SIGINT', stop);
+    if (stalls) console.log(`stalls: ${await stalls.stop()} (${plan!.stallMs} ms, resumed up to ${plan!.skewMs} ms apart, every ~${plan!.everyS} s)`);
     await target.stop();
   }
 }
@@ -88,10 +95,10 @@ function compare(rxraft: MemoryPhaseResult, etcd: MemoryPhaseResult): Record<str
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   console.log(`flags of the KV servers: ${o.flags.join(' ') || '(none)'}`);
-  const rxraft = await phase(() => startKvServers(o.flags), o);
+  const rxraft = await phase(() => startKvServers(o.flags), o, o.stall);
   let etcd: MemoryPhaseResult | null = null;
   if (o.against === 'etcd' && !etcdBinary()) console.log('etcd is not installed (apt-get install etcd-server): no side-by-side run');
-  else if (o.against === 'etcd') etcd = await phase(startEtcd, o);
+  else if (o.against === 'etcd') etcd = await phase(startEtcd, o, o.stall);
   const comparison = etcd ? compare(rxraft, etcd) : null;
   const resultsDir = path.join(__dirname, 'results');
   fs.mkdirSync(resultsDir, { recursive: true });

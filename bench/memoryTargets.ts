@@ -58,18 +58,27 @@ function get(port: number, pathname: string): Promise<string | null> {
   });
 }
 
-/** Three KV servers on loopback (FileStorage in a temporary directory), started with `flags`. */
+/**
+ * Three KV servers on loopback (FileStorage in a temporary directory), started with `flags`.
+ * They log warnings only; with `RXRAFT_BENCH_KV_LOGS=<dir>` they log at info into
+ * `<dir>/n1.log` … (JSON lines, appended): leader changes and why each election started.
+ */
 export async function startKvServers(flags: readonly string[]): Promise<MemoryTarget> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-memory-'));
+  const logDir = process.env.RXRAFT_BENCH_KV_LOGS;
+  if (logDir) fs.mkdirSync(logDir, { recursive: true });
   const ports = await freePorts(6);
   const specs = [0, 1, 2].map((i) => ({ id: `n${i + 1}`, raftPort: ports[i], httpPort: ports[i + 3] }));
   const secret = crypto.randomBytes(16).toString('hex');
   const children: KvChild[] = specs.map((spec) =>
     forkKvServer({
       id: spec.id,
-      args: localNodeArgs(spec, specs, root, ['--log-level', 'warn', ...flags]),
+      args: localNodeArgs(spec, specs, root, ['--log-level', logDir ? 'info' : 'warn', ...flags]),
       env: { RXRAFT_SECRET: secret },
-      onLine: (line, stream) => stream === 'stderr' && console.error(`  [${spec.id}] ${line}`),
+      onLine: (line, stream) => {
+        if (logDir) fs.appendFileSync(path.join(logDir, `${spec.id}.log`), `${line}\n`);
+        if (stream === 'stderr') console.error(`  [${spec.id}] ${line}`);
+      },
     }),
   );
   const stop = async () => {

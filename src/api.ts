@@ -1,9 +1,12 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { RoleName } from './core/state';
+import type { ElectionReport } from './core/electionReports';
 import type { CommittedEntry } from './messages/entry';
 import type { NodeId } from './messages/types';
 import type { Storage } from './storage/storage';
 import type { Transport } from './transports/transport';
+
+export type { ElectionReport } from './core/electionReports';
 
 /*
  * The public API of a node: what `createRaftNode` takes and what it returns.
@@ -234,6 +237,17 @@ export interface RaftNode {
   readonly committed$: Observable<CommittedEntry>;
   /** Problems that did not stop the node (bad input, unknown peers) and the one that did. */
   readonly errors$: Observable<Error>;
+  /**
+   * Why this node campaigned, granted a vote or stopped leading, with the numbers that
+   * decided it (hot; see `ElectionReport`): how long since it heard from its leader, how
+   * late its timer ran, which followers a leader counted silent. For logs: a leader that
+   * changes under load says here whether its followers stopped hearing it or it stopped
+   * hearing them.
+   *
+   * @example
+   * node.elections$.subscribe((r) => r.kind === 'stepDown' ? log.warn(r, 'stepped down') : log.info(r, r.kind));
+   */
+  readonly elections$: Observable<ElectionReport>;
   /** Resolves once the node has loaded its storage and started. */
   readonly ready: Promise<void>;
   /**

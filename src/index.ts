@@ -13,6 +13,7 @@ export type { StateMachine, SnapshotPolicy, LogPolicy } from './api';
 export type { SessionInfo, SessionPolicy } from './api';
 export type { ClusterConfig } from './messages/config';
 export type { RoleName } from './core/state';
+export type { ElectionReport } from './core/electionReports';
 export { EntryKind } from './messages/entry';
 export type { CommittedEntry, Entry } from './messages/entry';
 export type { RaftMessage, Envelope, NodeId, WakeUp } from './messages/types';

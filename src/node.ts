@@ -1,5 +1,5 @@
 import { EMPTY, Observable, Subscription } from 'rxjs';
-import type { FollowerProgress, LeaderInfo, Membership, NodeStatus, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
+import type { ElectionReport, FollowerProgress, LeaderInfo, Membership, NodeStatus, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 import type { RaftEvent } from './core/events';
 import type { RaftState, RoleName } from './core/state';
 import type { Effect } from './core/effects';
@@ -67,6 +67,8 @@ class Node implements RaftNode, HasTestHooks {
   private readonly published: StatePublisher;
   private readonly errors = new Broadcast<Error>();
   private readonly committed = new Broadcast<CommittedEntry>();
+  private readonly elections = new Broadcast<ElectionReport>();
+  readonly elections$: Observable<ElectionReport> = this.elections.asObservable();
   readonly committed$: Observable<CommittedEntry> = this.committed.asObservable();
   readonly errors$: Observable<Error> = this.errors.asObservable();
   /** Events raised outside the turn (completions, requests, test hooks), fed to the loop. */
@@ -106,7 +108,7 @@ class Node implements RaftNode, HasTestHooks {
     this.barrier = new ApplyBarrier(o.scheduler, o.requestTimeout);
     this.notices = new CommitNotices(o.turnScheduler, (to, message) => this.roles.replicate({ to, message }), (term) => !this.stopped && this.state?.role.name === 'leader' && this.state.term === term);
     const sessions = new SessionTable(o.sessions);
-    this.roles = new RoleSwitch({ id: this.id, scheduler: o.scheduler, heartbeatInterval: o.heartbeatInterval, heartbeats$: o.heartbeatTicks, wakeups$: o.wakeups, snapshotSource: o.storage, entrySource: o.storage, transport: o.transport });
+    this.roles = new RoleSwitch({ id: this.id, scheduler: o.scheduler, heartbeatInterval: o.heartbeatInterval, stallGrace: o.electionTimeout.min, heartbeats$: o.heartbeatTicks, wakeups$: o.wakeups, snapshotSource: o.storage, entrySource: o.storage, transport: o.transport });
     this.membership = new MembershipRequests({
       id: this.id, scheduler: o.scheduler, dispatch: (e) => this.feedback.next(e), nextRequestId: () => ++this.nextRequestId, tracker: this.tracker,
       retryInterval: o.heartbeatInterval, timeout: o.requestTimeout * 5, holdProposals: (hold) => this.intake.holdProposals(hold),
@@ -123,7 +125,7 @@ class Node implements RaftNode, HasTestHooks {
     this.subscriptions.add(this.applier.start());
     this.driver = new EffectDriver({
       durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier,
-      membership: this.membership, snapshots: this.snapshots, applier: this.applier, roles: this.roles,
+      membership: this.membership, snapshots: this.snapshots, applier: this.applier, roles: this.roles, reportElection: (r) => this.elections.next(r),
       termRecovery: termRecoveryHandler(this.id, o.storage, (e) => this.errors.next(e), (e) => this.failStop(e)),
     });
     this.ready = this.start().catch((e) => {
@@ -237,13 +239,9 @@ class Node implements RaftNode, HasTestHooks {
     this.notices.clear();
     this.roles.stop();
     this.tracker.rejectAll(() => reason);
-    this.membership.rejectAll(reason);
-    this.intake.rejectAll(reason);
-    this.requests.rejectAll(reason);
-    this.barrier.rejectAll(reason);
+    for (const waiting of [this.membership, this.intake, this.requests, this.barrier]) waiting.rejectAll(reason);
     this.published.stop();
-    this.committed.complete();
-    this.errors.complete();
+    for (const stream of [this.committed, this.elections, this.errors]) stream.complete();
     await Promise.allSettled([this.options.transport.close(), this.options.storage.close()]);
   }
 }

@@ -203,7 +203,7 @@ export function protocolOptions(o: ResolvedOptions): ProtocolOptions {
     quiesceAfterTicks: o.quiesceAfterTicks,
     preVote: o.preVote,
     checkQuorum: o.checkQuorum,
-    checkQuorumTicks: Math.ceil(o.electionTimeout.min / o.heartbeatInterval),
+    checkQuorumTicks: Math.ceil(o.electionTimeout.max / o.heartbeatInterval),
     electionTimeoutMin: o.electionTimeout.min,
     electionTimeoutMax: o.electionTimeout.max,
     leaseDriftMargin: o.leaseDriftMargin,

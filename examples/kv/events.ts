@@ -9,6 +9,7 @@ import {
   RaftNode,
   StorageFailedError,
 } from '../../src';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from './log';
 import type { KvMetrics } from './metrics';
 
@@ -26,7 +27,8 @@ export function rejectionReason(error: Error): string | null {
 }
 
 /**
- * Logs what an operator wants to see and counts it: leader changes, membership changes,
+ * Logs what an operator wants to see and counts it: leader changes, why elections started
+ * and votes were granted (info) and why a leader stepped down (warn), membership changes,
  * rejected Raft connections (the peer's address and the reason: wrong secret, unknown
  * node, bad frame), lost peer connections (debug), and the storage failure that stops
  * the node.
@@ -36,6 +38,8 @@ export function rejectionReason(error: Error): string | null {
  */
 export function reportNodeEvents(node: RaftNode, log: Logger, metrics: KvMetrics): Subscription {
   const subscriptions = new Subscription();
+  const loopDelay = recentLoopDelay();
+  subscriptions.add(() => loopDelay.stop());
   let lastLeader: string | null = null;
   subscriptions.add(
     node.leader$.subscribe((leader) => {
@@ -49,6 +53,14 @@ export function reportNodeEvents(node: RaftNode, log: Logger, metrics: KvMetrics
       metrics.leaderChanges.inc();
       log.info({ leader: leader.id, term: leader.term, self: leader.self }, leader.self ? 'this node is the leader' : 'leader changed');
       lastLeader = key;
+    }),
+  );
+  subscriptions.add(
+    node.elections$.subscribe((report) => {
+      const fields = { ...report, loopDelayMaxMs: loopDelay.maxMs() };
+      if (report.kind === 'stepDown') log.warn(fields, 'stepped down as leader');
+      else if (report.kind === 'campaign') log.info(fields, report.preVote ? 'pre-vote started' : 'election started');
+      else log.info(fields, report.preVote ? 'pre-vote granted' : 'vote granted');
     }),
   );
   subscriptions.add(
@@ -74,4 +86,30 @@ export function reportNodeEvents(node: RaftNode, log: Logger, metrics: KvMetrics
     }),
   );
   return subscriptions;
+}
+
+/**
+ * The longest this process's event loop was blocked lately (the current second and the
+ * one before, ms): an election report with a large value was decided by a stalled process.
+ *
+ * @example
+ * const delay = recentLoopDelay(); delay.maxMs(); // 12.3
+ * delay.stop();
+ */
+function recentLoopDelay(): { maxMs(): number; stop(): void } {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  let previousMax = 0;
+  const every = setInterval(() => {
+    previousMax = histogram.max;
+    histogram.reset();
+  }, 1000);
+  every.unref();
+  return {
+    maxMs: () => Math.round(Math.max(previousMax, histogram.max) / 1e5) / 10,
+    stop() {
+      clearInterval(every);
+      histogram.disable();
+    },
+  };
 }

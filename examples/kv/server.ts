@@ -53,6 +53,8 @@ export interface KvServerHooks {
 }
 
 const hostPort = (a: { host: string; port: number }) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
+/** A storage write slower than this is logged (info): next to an election report it tells a slow disk from a stalled process. */
+const SLOW_WRITE_SECONDS = 0.1;
 
 /**
  * Starts a KV server: opens the write-ahead log in `config.dataDir`, listens for peers on
@@ -97,7 +99,10 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
       httpConnections: () => httpConnections,
     });
     const measured = measuredStorage(storage, {
-      written: (op, seconds) => metrics.storageWrite.observe({ op }, seconds),
+      written: (op, seconds) => {
+        metrics.storageWrite.observe({ op }, seconds);
+        if (seconds >= SLOW_WRITE_SECONDS) log.info({ op, ms: Math.round(seconds * 1000) }, 'slow storage write');
+      },
       failed: (op, error) => log.error({ op, error: error instanceof Error ? error.message : String(error) }, 'storage write failed'),
       snapshot: (meta, seconds, error) => {
         metrics.snapshots.inc({ result: error ? 'error' : 'ok' });

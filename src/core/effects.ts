@@ -1,6 +1,7 @@
 import type { Entry } from '../messages/entry';
 import type { AppendEntries, NodeId, RaftMessage } from '../messages/types';
 import type { HardState, SnapshotMeta } from '../messages/persisted';
+import type { ElectionReport } from './electionReports';
 
 /**
  * What a step of the rules asks the driver to do, in the order the driver does it:
@@ -83,7 +84,9 @@ export type Effect =
   /** Term recovery still waits for these members, after several rounds (reported once). */
   | { readonly type: 'termRecoveryStalled'; readonly missing: readonly NodeId[] }
   /** Leadership transfer `requestId` was refused or gave up. */
-  | { readonly type: 'transferAborted'; readonly requestId: number; readonly reason: string };
+  | { readonly type: 'transferAborted'; readonly requestId: number; readonly reason: string }
+  /** Why this node campaigned, voted or stopped leading (`electionReports.ts`): for `RaftNode.elections$`. */
+  | { readonly type: 'electionReport'; readonly report: ElectionReport };
 
 /** Collects the effects of one step. */
 export class Effects {
@@ -114,6 +117,11 @@ export class Effects {
   /** A leader's commit-index notice: the driver may drop it for an AppendEntries sent within two turns (`CommitNotices`). */
   sendNotice(to: NodeId, message: AppendEntries): void {
     this.list.push({ type: 'send', to, message, afterPersist: false, notice: true });
+  }
+
+  /** Tells the runtime why an election started, a vote was granted or a leader stepped down. */
+  report(report: ElectionReport): void {
+    this.list.push({ type: 'electionReport', report });
   }
 
   push(effect: Effect): void {

@@ -1,6 +1,7 @@
 import type { NodeId, PreVote, PreVoteResponse, RequestVote, RequestVoteResponse } from '../messages/types';
 import { resetElectionDeadline } from './electionDeadline';
 import { Effects } from './effects';
+import { voteGrantedReport } from './electionReports';
 import { isVoter } from '../messages/config';
 import { becomeCandidate, becomeFollower, becomeLeader, hasQuorum } from './roles';
 import { currentConfig, RaftState } from './state';
@@ -18,8 +19,10 @@ export function handleRequestVote(s: RaftState, from: NodeId, m: RequestVote, fx
     s.votedFor = m.candidateId;
     fx.saveHardState(s.term, s.votedFor);
   }
+  const report = granted ? voteGrantedReport(s, m.candidateId, m.term, false) : null;
   if (granted) resetElectionDeadline(s);
   fx.send(from, { type: 'RequestVoteResponse', term: s.term, voteGranted: granted });
+  if (report) fx.report(report);
 }
 
 /**
@@ -73,6 +76,7 @@ export function ignoresVoteRequest(s: RaftState, m: RequestVote): boolean {
 export function handlePreVote(s: RaftState, from: NodeId, m: PreVote, fx: Effects): void {
   const granted = !s.repair && m.term > s.term && from === m.candidateId && !believesInLeader(s) && s.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
   fx.sendNow(from, { type: 'PreVoteResponse', term: granted ? m.term : s.term, voteGranted: granted });
+  if (granted) fx.report(voteGrantedReport(s, m.candidateId, m.term, true));
 }
 
 /**

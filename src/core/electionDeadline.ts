@@ -29,6 +29,7 @@ export interface DeadlineState {
   readonly role: { readonly name: string };
   readonly options: { readonly random: () => number };
   electionDeadline: number;
+  electionDeadlineFrom: number;
   electionRange: ElectionRange | 'never';
 }
 
@@ -42,6 +43,7 @@ export interface DeadlineState {
  */
 export function resetElectionDeadline(s: DeadlineState): void {
   s.electionDeadline = s.role.name === 'leader' ? Infinity : drawElectionDeadline(s.now, s.electionRange, s.options.random);
+  s.electionDeadlineFrom = s.now;
 }
 
 /**

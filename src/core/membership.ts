@@ -6,6 +6,7 @@ import { Effects } from './effects';
 import { Progress } from './progress';
 import { broadcastAppend } from './send';
 import { becomeCandidate, becomeFollower } from './roles';
+import { campaignReport, removedReport } from './electionReports';
 import { currentConfig, RaftState } from './state';
 
 /**
@@ -155,7 +156,11 @@ export function onConfigCommitted(s: RaftState, fx: Effects): void {
     broadcastAppend(s, fx);
     return;
   }
-  if (!isVoter(c, s.id)) becomeFollower(s, s.term, null, fx);
+  if (!isVoter(c, s.id)) {
+    const report = removedReport(s, s.role);
+    becomeFollower(s, s.term, null, fx);
+    fx.report(report);
+  }
 }
 
 /**
@@ -206,7 +211,9 @@ export function checkTransferDeadline(s: RaftState, fx: Effects): void {
 /** The leader asks this node to campaign at once, skipping PreVote (§3.10). */
 export function handleTimeoutNow(s: RaftState, _from: NodeId, _m: TimeoutNow, fx: Effects): void {
   if (s.role.name === 'leader' || !isVoter(currentConfig(s), s.id) || s.repair) return;
+  const report = campaignReport(s, { preVote: false, transfer: true });
   becomeCandidate(s, fx, true);
+  fx.report(report);
 }
 
 function decodeFromEntry(e: Entry): ClusterConfig {

@@ -130,7 +130,10 @@ export function maybeWake(s: RaftState, event: RaftEvent, fx: Effects): void {
   if (event.kind === 'wake' && event.silent) s.silentPeers = event.silent;
   const failover = event.kind === 'wake' ? failoverDeadline(s, event) : null;
   if (s.quiet && wakes(s, event)) wake(s, event, fx);
-  if (failover !== null) s.electionDeadline = failover;
+  if (failover !== null) {
+    s.electionDeadline = failover;
+    s.electionDeadlineFrom = s.now;
+  }
 }
 
 function wake(s: RaftState, event: RaftEvent, fx: Effects): void {

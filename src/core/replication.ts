@@ -6,6 +6,7 @@ import { maybeSendCommit, sendAppend } from './send';
 import { retryEntryRead } from './entryReads';
 import { confirmReads, releaseReadsBeforeCommit, startRound } from './reads';
 import { becomeFollower } from './roles';
+import { quorumLostReport } from './electionReports';
 import { quorumReached, quorumValue } from './quorum';
 import { checkTransferDeadline, forgetRemoved, maybeSendTimeoutNow, onConfigCommitted, trackConfigs, truncateConfigs } from './membership';
 import { currentConfig, LeaderState, RaftState } from './state';
@@ -226,7 +227,9 @@ export function leaderTick(s: RaftState, fx: Effects): void {
   const L = s.role;
   for (const pr of L.progress.values()) pr.ticksSinceContact++;
   if (s.options.checkQuorum && !hearsFromQuorum(s, L)) {
+    const report = quorumLostReport(s, L, (id) => !answeredLately(s, L, id));
     becomeFollower(s, s.term, null, fx);
+    fx.report(report);
     return;
   }
   checkTransferDeadline(s, fx);
@@ -257,10 +260,12 @@ export function leaderTick(s: RaftState, fx: Effects): void {
  * checks its own window, from when the answered round started.
  */
 function hearsFromQuorum(s: RaftState, L: LeaderState): boolean {
-  const window = s.options.electionTimeoutMin;
-  if (s.now - L.since < window) return true;
-  return quorumReached(currentConfig(s), (v) => {
-    const pr = L.progress.get(v);
-    return v === s.id || (pr !== undefined && (s.now - pr.lastContact < window || pr.ticksSinceContact < s.options.checkQuorumTicks));
-  });
+  if (s.now - L.since < s.options.electionTimeoutMin) return true;
+  return quorumReached(currentConfig(s), (v) => v === s.id || answeredLately(s, L, v));
+}
+
+/** Whether follower `id` counts as answering for CheckQuorum (see `hearsFromQuorum`). */
+function answeredLately(s: RaftState, L: LeaderState, id: NodeId): boolean {
+  const pr = L.progress.get(id);
+  return pr !== undefined && (s.now - pr.lastContact < s.options.electionTimeoutMin || pr.ticksSinceContact < s.options.checkQuorumTicks);
 }

@@ -138,9 +138,15 @@ export interface ProtocolOptions {
   readonly checkQuorum: boolean;
   /**
    * CheckQuorum counts a follower silent only after this many heartbeat ticks without an
-   * answer, as well as `electionTimeoutMin` of time (`ceil(electionTimeout.min /
+   * answer, as well as `electionTimeoutMin` of time (`ceil(electionTimeout.max /
    * heartbeatInterval)`): a stall of this node's own event loop moves the clock but
-   * delays the ticks, and the answers that arrived meanwhile are still unread.
+   * delays the ticks, and the answers that arrived meanwhile are still unread. The ticks
+   * span the maximum election timeout, not the minimum: after a stall of the whole
+   * machine, followers may get the CPU back well after their leader (in the memory
+   * benchmark with 300 ms stalls, three ticks deposed a leader whose followers resumed
+   * 100 ms after it). Stepping down a little later costs little: a
+   * leader without a majority commits nothing meanwhile, and leases keep their own
+   * window (`leaseHolds`).
    */
   readonly checkQuorumTicks: number;
   /** The shortest election timeout: the leader lease and the pre-vote veto window. */
@@ -243,6 +249,8 @@ export interface RaftState {
    * `becomeFollower`).
    */
   electionDeadline: number;
+  /** When `electionDeadline` was last drawn (what an election report measures its timeout from). */
+  electionDeadlineFrom: number;
   /**
    * The range election deadlines are drawn from: `electionTimeoutMin`..`electionTimeoutMax`
    * unless a test hook replaced it (the protocol windows keep the options).
@@ -317,6 +325,7 @@ export function createState(
     now: start.now,
     lastLeaderContact: -Infinity,
     electionDeadline: drawElectionDeadline(start.now, electionRange, options.random),
+    electionDeadlineFrom: start.now,
     electionRange,
     startedAt: start.now,
     repair: null,

@@ -16,6 +16,7 @@ import { handleEntriesRead } from './entryReads';
 import { maybeEvict } from './logCache';
 import { maybeQuiesce, maybeQuiesceFollower, maybeWake, noteTick } from './quiescence';
 import { currentConfig, RaftState } from './state';
+import { campaignReport, higherTermReport } from './electionReports';
 
 /**
  * The node's single entry point into the Raft rules: applies one event to the state and
@@ -35,9 +36,7 @@ export function step(s: RaftState, event: RaftEvent): Effects {
       stepMessage(s, event.from, event.message, fx);
       break;
     case 'electionTimeout':
-      if (event.epoch !== s.epoch || (s.now < s.electionDeadline && !event.forced)) break; // a stale timer
-      if (recoveringTerms(s)) askTerms(s, fx);
-      else if (s.role.name !== 'leader' && isVoter(currentConfig(s), s.id) && !s.repair) campaign(s, fx);
+      stepElectionTimeout(s, event, fx);
       break;
     case 'heartbeatTick':
       if (event.epoch === s.epoch && !s.quiet) heartbeatTick(s, fx);
@@ -87,6 +86,16 @@ export function step(s: RaftState, event: RaftEvent): Effects {
   return fx;
 }
 
+/** The election timer ran out (unless it is stale): a voter campaigns, saying why; a node recovering its terms asks for them again. */
+function stepElectionTimeout(s: RaftState, event: Extract<RaftEvent, { kind: 'electionTimeout' }>, fx: Effects): void {
+  if (event.epoch !== s.epoch || (s.now < s.electionDeadline && !event.forced)) return; // a stale timer
+  if (recoveringTerms(s)) return askTerms(s, fx);
+  if (s.role.name === 'leader' || !isVoter(currentConfig(s), s.id) || s.repair) return;
+  const report = campaignReport(s, { preVote: s.options.preVote, transfer: false });
+  campaign(s, fx);
+  fx.report(report);
+}
+
 /** What the runtime tells a leader about replicating to one follower: storage reads done or failed, messages lost on the way. */
 function stepReplicationNews(s: RaftState, event: Extract<RaftEvent, { kind: 'snapshotReadFailed' | 'entriesRead' | 'messagesLost' }>, fx: Effects): void {
   if (event.kind === 'snapshotReadFailed') onSnapshotReadFailed(s, event.to, fx);
@@ -123,7 +132,9 @@ function stepMessage(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): v
   if ((m.type === 'AppendEntries' || m.type === 'InstallSnapshot') && recoveringTerms(s)) return;
   if (m.type === 'RequestVote' && ignoresVoteRequest(s, m)) return;
   if (m.term > s.term) {
+    const report = s.role.name === 'leader' ? higherTermReport(s, s.role, from, m) : null;
     becomeFollower(s, m.term, m.type === 'AppendEntries' || m.type === 'InstallSnapshot' ? from : null, fx);
+    if (report) fx.report(report);
   } else if (m.term < s.term) {
     refuseStale(s, from, m, fx);
     return;

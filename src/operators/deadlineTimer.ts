@@ -2,8 +2,10 @@ import { Observable, OperatorFunction, SchedulerLike, Subscription } from 'rxjs'
 
 /** How `deadlineTimer` treats a check that runs late. */
 export interface DeadlineTimerOptions {
-  /** Grace (ms) given once per deadline when its check runs more than this late. Default 0: none. */
+  /** Grace (ms) given once per deadline when its check runs more than `stallAfter` late. Default 0: none. */
   readonly stallGrace?: number;
+  /** How late (ms) a check must run to count as a stall and get the grace. Default: `stallGrace`. */
+  readonly stallAfter?: number;
 }
 
 /**
@@ -22,10 +24,10 @@ export interface DeadlineTimerOptions {
  * finds the deadline moved and re-arms for the rest. Only a deadline earlier than the
  * pending check reschedules it.
  *
- * With `stallGrace`, a check that runs more than `stallGrace` ms late — the process was
- * stalled (a long turn, a starved machine, a GC pause), so its timers fire first, before
- * it reads what arrived meanwhile — waits `stallGrace` once more for the source to move
- * the deadline before it counts as passed. A follower that wakes from a stall thus reads
+ * With `stallGrace`, a check that runs more than `stallAfter` (default `stallGrace`) ms
+ * late — the process was stalled (a long turn, a starved machine, a GC pause), so its
+ * timers fire first, before it reads what arrived meanwhile — waits `stallGrace` once
+ * more for the source to move the deadline before it counts as passed. A follower that wakes from a stall thus reads
  * the heartbeat its leader sent on waking too, instead of campaigning against it (etcd's
  * ticks, which a stalled process misses, have the same effect).
  *
@@ -41,6 +43,7 @@ export interface DeadlineTimerOptions {
  */
 export function deadlineTimer(scheduler: SchedulerLike, options: DeadlineTimerOptions = {}): OperatorFunction<number, number> {
   const grace = options.stallGrace ?? 0;
+  const stallAfter = options.stallAfter ?? grace;
   return (source) =>
     new Observable<number>((subscriber) => {
       let deadline = Infinity;
@@ -63,7 +66,7 @@ export function deadlineTimer(scheduler: SchedulerLike, options: DeadlineTimerOp
         if (deadline === Infinity) return;
         const now = scheduler.now();
         if (now < deadline) return arm(deadline);
-        if (grace > 0 && !graced && now - expected > grace) {
+        if (grace > 0 && !graced && now - expected > stallAfter) {
           graced = true;
           return arm(now + grace);
         }

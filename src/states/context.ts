@@ -11,6 +11,12 @@ export interface RoleContext {
   readonly scheduler: SchedulerLike;
   readonly heartbeatInterval: number;
   /**
+   * How long a follower whose own election timer ran more than a heartbeat interval late
+   * (its process was stalled) still waits for its leader before campaigning; default
+   * `heartbeatInterval`. The node gives `electionTimeout.min` (see `follower`).
+   */
+  readonly stallGrace?: number;
+  /**
    * What a leader heartbeats on; absent: every `heartbeatInterval` on `scheduler`. A host
    * of groups gives all its groups one clock, so their heartbeats leave in the same turn
    * and travel to each host in one frame (`RaftNodeOptions.heartbeatTicks`).

@@ -11,12 +11,21 @@ import { unlessQuiet } from './quiet';
  * it is quiet: it listens for the host's wake-ups only (`unlessQuiet`). An idle group's
  * followers are quiet almost always, and what a quiet follower subscribes is what each
  * of them costs in memory.
+ *
+ * A timer that runs more than a heartbeat interval late means this process was stalled,
+ * and a stall of the whole machine stalls the leader too, which may get the CPU back
+ * later than this follower: the follower then waits `stallGrace` (the node gives the
+ * minimum election timeout) of its own running time for the leader's heartbeat before it
+ * campaigns. One heartbeat interval of grace was too little: in the memory benchmark with
+ * 300 ms stalls of all three servers, woken one by one up to 80 ms apart, followers that
+ * woke first campaigned 80-190 ms after their deadlines and deposed a leader that was
+ * about to send (docs/notes/deposed-leaders.md).
  */
 export const follower: RolePipeline = (ctx, epoch) =>
   unlessQuiet(
     ctx,
     ctx.electionDeadline$.pipe(
-      deadlineTimer(ctx.scheduler, { stallGrace: ctx.heartbeatInterval }),
+      deadlineTimer(ctx.scheduler, { stallAfter: ctx.heartbeatInterval, stallGrace: ctx.stallGrace ?? ctx.heartbeatInterval }),
       map((): RaftEvent => ({ kind: 'electionTimeout', epoch })),
     ),
   );

@@ -55,9 +55,9 @@ export class RoleSwitch {
   constructor(context: Omit<RoleContext, 'electionDeadline$' | 'quiet$' | 'followers$' | 'snapshotChunks$' | 'entryReads$' | 'sendsTo' | 'responsesFrom' | 'voteResponses$'>) {
     // One literal, no spreads: objects built by spreading got a hidden class of their own
     // per node (measured: ~300 bytes of shape each), and a host builds thousands.
-    const { id, scheduler, heartbeatInterval, heartbeats$, wakeups$, snapshotSource, entrySource, transport } = context;
+    const { id, scheduler, heartbeatInterval, stallGrace, heartbeats$, wakeups$, snapshotSource, entrySource, transport } = context;
     const ctx: RoleContext = {
-      id, scheduler, heartbeatInterval, heartbeats$, wakeups$, snapshotSource, entrySource, transport,
+      id, scheduler, heartbeatInterval, stallGrace, heartbeats$, wakeups$, snapshotSource, entrySource, transport,
       electionDeadline$: this.deadline, followers$: this.followers, snapshotChunks$: this.snapshotChunks,
       entryReads$: this.entryReads,
       quiet$: this.quiet,

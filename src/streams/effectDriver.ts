@@ -1,4 +1,5 @@
 import type { Effect } from '../core/effects';
+import type { ElectionReport } from '../core/electionReports';
 import type { RaftState } from '../core/state';
 import { LeaderOverloadedError, NotLeaderError, ProposalDroppedError, RaftError } from '../errors';
 import type { Applier } from './applier';
@@ -32,6 +33,8 @@ export interface EffectDriverDeps {
   readonly applier: Pick<Applier, 'push' | 'appliedUpTo' | 'originalOf'>;
   /** The progress of a lost hard state's recovery (`core/termRecovery.ts`). */
   readonly termRecovery: (effect: Extract<Effect, { type: 'termsRecovered' | 'termRecoveryStalled' }>) => void;
+  /** Why an election started, a vote was granted or a leader stepped down (`RaftNode.elections$`). */
+  readonly reportElection: (report: ElectionReport) => void;
 }
 
 /**
@@ -101,6 +104,9 @@ export class EffectDriver {
       case 'termsRecovered':
       case 'termRecoveryStalled':
         d.termRecovery(effect);
+        break;
+      case 'electionReport':
+        d.reportElection(effect.report);
         break;
       case 'proposalsAppended':
         d.tracker.track(effect.tokens as PendingProposal[], effect.firstIndex, effect.term);

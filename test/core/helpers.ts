@@ -64,8 +64,9 @@ export function sent(effects: readonly Effect[]): { to: string; message: RaftMes
   return effects.flatMap((e) => (e.type === 'send' ? [{ to: e.to, message: e.message, afterPersist: e.afterPersist }] : []));
 }
 
+/** The effects' types, without election reports (diagnostics, tested in electionReports.test.ts). */
 export function types(effects: readonly Effect[]): string[] {
-  return effects.map((e) => (e.type === 'send' ? `send ${e.message.type} to ${e.to}` : e.type));
+  return effects.filter((e) => e.type !== 'electionReport').map((e) => (e.type === 'send' ? `send ${e.message.type} to ${e.to}` : e.type));
 }
 
 export function logTerms(s: RaftState): number[] {

@@ -14,7 +14,8 @@ describe('kv-server configuration', () => {
   it('reads flags, peers and the secret from the environment', () => {
     const c = parseConfig([...base, '--peers', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002', '--data=/tmp/x'], { RXRAFT_SECRET: 's' });
     expect(c).toMatchObject({ id: 'n1', raft: { host: '127.0.0.1', port: 7001 }, peers: { n2: '127.0.0.1:7002' }, secret: 's', dataDir: '/tmp/x', join: false });
-    expect(c.electionTimeout).toEqual({ min: 150, max: 300 });
+    expect(c.electionTimeout).toEqual({ min: 500, max: 1000 });
+    expect(c.heartbeatInterval).toBe(100);
   });
 
   it('snapshots by default (every 10,000 entries), so the log a server holds stays bounded; --snapshot-every changes it', () => {

@@ -134,6 +134,21 @@ describe('deadlineTimer', () => {
       });
     });
 
+    it('with stallAfter, a check later than stallAfter gets the whole stallGrace', () => {
+      const s = scheduler();
+      s.run(({ cold, expectObservable }) => {
+        // deadline 10, the check runs at 20: 10 late, more than stallAfter 3 (and less than the grace 15)
+        expectObservable(cold('a', { a: 10 }).pipe(deadlineTimer(stalled(s, 8, 20), { stallAfter: 3, stallGrace: 15 }))).toBe('35ms a', { a: 10 });
+      });
+    });
+
+    it('with stallAfter, a check late by no more than stallAfter emits at once', () => {
+      const s = scheduler();
+      s.run(({ cold, expectObservable }) => {
+        expectObservable(cold('a', { a: 10 }).pipe(deadlineTimer(stalled(s, 8, 12), { stallAfter: 3, stallGrace: 15 }))).toBe('12ms a', { a: 10 });
+      });
+    });
+
     it('without the option, a late check emits at once', () => {
       const s = scheduler();
       s.run(({ cold, expectObservable }) => {

@@ -131,3 +131,54 @@ test('a candidate that stalls past its election deadline counts the votes that a
   }
 });
 
+/**
+ * A stall of the whole machine ends for each process at its own time: the scheduler hands
+ * the CPU back one process after another. Reproduced in the memory benchmark (300 ms
+ * stalls, processes resumed up to 80 ms apart, docs/notes/deposed-leaders.md): a leader
+ * resumed last was deposed by a follower that woke first, and a leader resumed first
+ * stepped down before its followers could answer.
+ */
+describe('a machine-wide stall whose processes resume at different times', () => {
+  const options = { checkQuorum: true, preVote: true, electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 50 };
+
+  test.each([1, 2, 3, 4, 5])('the leader resumed 100 ms after its followers keeps its office (seed %i)', async (seed) => {
+    const c = new TestCluster({ nodes: 3, seed, nodeOptions: options });
+    const leader = await c.waitForLeader();
+    await c.clock.advance(500);
+    const term = c.status(leader)!.term;
+    const followers = c.ids.filter((id) => id !== leader);
+
+    for (const id of c.ids) c.pause(id);
+    await c.clock.advance(300); // every follower's election deadline falls due meanwhile
+    for (const id of followers) c.resume(id);
+    await c.clock.advance(100); // the followers run; the leader does not have the CPU yet
+    c.resume(leader);
+    await c.clock.advance(1000);
+
+    for (const id of c.ids) expect({ seed, id, ...c.status(id) }).toMatchObject({ seed, id, term, leaderId: leader });
+    await c.stop();
+  });
+
+  test('the leader resumed 150 ms before its followers does not step down for their silence (CheckQuorum)', async () => {
+    const c = new TestCluster({ nodes: 3, seed: 11, manualElections: true, nodeOptions: options });
+    await c.clock.advance(400);
+    c.campaign('n1');
+    await c.waitFor(() => c.status('n1')?.role === 'leader', 1000);
+    await c.clock.advance(500);
+    const term = c.status('n1')!.term;
+    const reports: string[] = [];
+    const watch = c.node('n1').elections$.subscribe((r) => reports.push(r.kind));
+
+    for (const id of c.ids) c.pause(id);
+    await c.clock.advance(300);
+    c.resume('n1');
+    await c.clock.advance(150); // three heartbeat ticks of the leader's own, and no answer: its followers are still stalled
+    for (const id of ['n2', 'n3']) c.resume(id);
+    await c.clock.advance(500);
+    watch.unsubscribe();
+
+    expect(reports).toEqual([]);
+    expect(c.status('n1')).toMatchObject({ role: 'leader', term });
+    await c.stop();
+  });
+});

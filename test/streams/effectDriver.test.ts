@@ -42,7 +42,7 @@ function setup() {
       replicated.push({ send, s });
       order.push(`replicate ${send.message.type}`);
     } } },
-    termRecovery: () => undefined,
+    termRecovery: () => undefined, reportElection: () => undefined,
   });
   const state = makeState({ id: 'n2', term: 3 });
   state.leaderId = 'n1';
