@@ -10,12 +10,16 @@
  *
  *   npx ts-node --transpile-only bench/groupRounds.ts [--groups 64] [--writers 64] [--seconds 3] [--heartbeat 50] [--election 150-300]
  *   npx ts-node --transpile-only bench/groupRounds.ts --groups 1 --writers 64   # the one-group reference
+ *   npx ts-node --transpile-only bench/groupRounds.ts --profile /tmp/g64.cpuprofile  # a CPU profile of the measured seconds only
+ *   npx ts-node --transpile-only bench/groupRounds.ts --alloc   # where the measured seconds allocate, bytes per write (sampled)
  */
 import * as fs from 'node:fs';
+import * as inspector from 'node:inspector';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { createRaftHost, RaftHost, RaftNode, tcpHostTransport, TcpHostTransport } from '../src';
+import { startSampling } from './idleTrace';
 
 const HOSTS = ['h1', 'h2', 'h3'];
 
@@ -25,6 +29,10 @@ interface Args {
   readonly seconds: number;
   readonly heartbeat: number;
   readonly election: { readonly min: number; readonly max: number };
+  /** Where a CPU profile of the measured seconds goes (setup and teardown left out), or null. */
+  readonly profile: string | null;
+  /** Print the allocation sites of the measured seconds, bytes per write (`--alloc`). */
+  readonly alloc: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -34,8 +42,8 @@ function parseArgs(argv: readonly string[]): Args {
   };
   const [min, max] = get('election', '150-300').split('-').map(Number);
   const groups = Number(get('groups', '64'));
-  const args = { groups, writers: Number(get('writers', String(groups))), seconds: Number(get('seconds', '3')), heartbeat: Number(get('heartbeat', '50')), election: { min, max } };
-  if (![args.groups, args.writers, args.seconds, args.heartbeat, min, max].every((n) => Number.isFinite(n) && n > 0)) throw new Error('usage: [--groups <n>] [--writers <n>] [--seconds <s>] [--heartbeat <ms>] [--election <min>-<max>]');
+  const args = { groups, writers: Number(get('writers', String(groups))), seconds: Number(get('seconds', '3')), heartbeat: Number(get('heartbeat', '50')), election: { min, max }, profile: get('profile', '') || null, alloc: argv.includes('--alloc') };
+  if (![args.groups, args.writers, args.seconds, args.heartbeat, min, max].every((n) => Number.isFinite(n) && n > 0)) throw new Error('usage: [--groups <n>] [--writers <n>] [--seconds <s>] [--heartbeat <ms>] [--election <min>-<max>] [--profile <file>] [--alloc]');
   return args;
 }
 
@@ -48,6 +56,20 @@ async function openTransports(): Promise<Map<string, TcpHostTransport>> {
     for (const [other, o] of transports) if (other !== id) o.setPeer(id, `127.0.0.1:${port}`);
   }
   return transports;
+}
+
+/** Starts a CPU profile of this process (inspector); the function returned stops it and writes it to `file`. */
+async function startProfile(file: string): Promise<() => Promise<void>> {
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string) => new Promise<unknown>((resolve, reject) => session.post(method, (e, r) => (e ? reject(e) : resolve(r))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    fs.writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 async function main(): Promise<void> {
@@ -72,6 +94,8 @@ async function main(): Promise<void> {
       });
     }
     const framesSent = () => [...transports.values()].reduce((n, t) => n + Object.values(t.stats().peers).reduce((m, p) => m + p.framesSent, 0), 0);
+    const stopProfile = args.profile ? await startProfile(args.profile) : null;
+    const stopSampling = args.alloc ? await startSampling(4096) : null;
     const [frames0, cpu0] = [framesSent(), process.cpuUsage()];
     let writes = 0;
     let running = true;
@@ -94,11 +118,17 @@ async function main(): Promise<void> {
     running = false;
     const cpu = process.cpuUsage(cpu0);
     const frames = framesSent() - frames0;
+    await stopProfile?.();
+    const sites = await stopSampling?.();
     await Promise.allSettled(writers);
     const per = (n: number) => (n / writes).toFixed(2);
     console.log(`${args.groups} group(s), ${args.writers} writers, ${args.seconds} s, heartbeat ${args.heartbeat} ms: ${writes} writes (${Math.round(writes / args.seconds)}/s); load average ${os.loadavg()[0].toFixed(1)}`);
-    console.log(`  per write: CPU ${Math.round((cpu.user + cpu.system) / writes)} µs (3 hosts), frames sent ${per(frames)}, messages received ${per([...received.values()].reduce((a, b) => a + b, 0))}`);
+    console.log(`  per write: CPU ${Math.round((cpu.user + cpu.system) / writes)} µs (3 hosts; system ${Math.round(cpu.system / writes)}), frames sent ${per(frames)}, messages received ${per([...received.values()].reduce((a, b) => a + b, 0))}`);
     for (const [kind, n] of [...received].sort((a, b) => b[1] - a[1])) console.log(`    ${kind.padEnd(26)} ${per(n)}`);
+    if (sites) {
+      console.log(`  allocation sites (sampled), bytes per write:`);
+      for (const { stack, bytes } of sites) console.log(`    ${(bytes / writes).toFixed(0).padStart(6)}  ${stack}`);
+    }
     if (errors.size > 0) console.log(`  failed writes: ${[...errors].map(([name, n]) => `${name} ${n}`).join(', ')}`);
   } finally {
     await Promise.allSettled(hosts.map((h) => h.stop()));
