@@ -5,6 +5,7 @@ import type { RaftState, RoleName } from './core/state';
 import type { Effect } from './core/effects';
 import { ApplyFailedError, NodeStoppedError, NotLeaderError, ProposalDroppedError, RaftError, StorageFailedError } from './errors';
 import { CommittedEntry, EMPTY_DATA, EntryKind } from './messages/entry';
+import type { ClusterConfig } from './messages/config';
 import type { NodeId } from './messages/types';
 import { Broadcast } from './operators/broadcast';
 import { mergeTurns } from './operators/serializeTurns';
@@ -90,6 +91,10 @@ class Node implements RaftNode, HasTestHooks {
   private readonly driver: EffectDriver;
   private readonly subscriptions = new Subscription();
   private state: RaftState | null = null;
+  /** Carries out a turn's effects on the state (made once: a host's groups run a turn per message). */
+  private readonly carryOut = (effects: readonly Effect[]) => this.driver.carryOut(effects, this.state!);
+  /** Tells the transport the addresses of a new configuration. */
+  private readonly configChanged = (config: ClusterConfig) => this.options.transport.updatePeers?.(config.addresses);
   private stopped = false;
   private stopping: Promise<void> | null = null;
   /** A `stop({ transferLeadership })` under way: the hand-over, then `stopping`. */
@@ -216,13 +221,13 @@ class Node implements RaftNode, HasTestHooks {
   /** After each turn: carry out its effects (and the application's acknowledgements), wake what waited for the application, switch role pipelines, publish the state. */
   private afterTurn(s: RaftState, effects: readonly Effect[] = []): void {
     if (this.stopped) return;
-    if (!this.acks.within((list) => this.driver.carryOut(list, s), effects)) return;
+    if (!this.acks.within(this.carryOut, effects)) return;
     this.barrier.advance(s.appliedIndex); // reads and forwarded proposals waiting for the application (invariant 8)
     this.snapshots.maybeTake(s);
     if (this.roles.follow(s) === 'leader' && s.role.name !== 'leader') {
       this.tracker.rejectAll((index, term) => new ProposalDroppedError(index, term, `${this.id} lost leadership`));
     }
-    this.published.publish(s, (config) => this.options.transport.updatePeers?.(config.addresses));
+    this.published.publish(s, this.configChanged);
     this.membership.afterStep(s);
   }
 

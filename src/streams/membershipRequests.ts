@@ -122,6 +122,7 @@ export class MembershipRequests {
 
   /** After every step: complete changes whose final configuration committed, and transfers that found a new leader. */
   afterStep(s: RaftState): void {
+    if (!this.changes?.size && !this.transfer) return; // nothing waits: the common turn
     const latest = s.configs[s.configs.length - 1];
     const settled = latest.index <= s.commitIndex && !latest.config.oldVoters;
     for (const [requestId, pending] of this.changes ?? []) {
