@@ -5,7 +5,6 @@ import type { RaftState, RoleName } from './core/state';
 import type { Effect } from './core/effects';
 import { ApplyFailedError, NodeStoppedError, NotLeaderError, ProposalDroppedError, RaftError, StorageFailedError } from './errors';
 import { CommittedEntry, EMPTY_DATA, EntryKind } from './messages/entry';
-import type { ClusterConfig } from './messages/config';
 import type { NodeId } from './messages/types';
 import { Broadcast } from './operators/broadcast';
 import { mergeTurns } from './operators/serializeTurns';
@@ -91,10 +90,7 @@ class Node implements RaftNode, HasTestHooks {
   private readonly driver: EffectDriver;
   private readonly subscriptions = new Subscription();
   private state: RaftState | null = null;
-  /** Carries out a turn's effects on the state (made once: a host's groups run a turn per message). */
-  private readonly carryOut = (effects: readonly Effect[]) => this.driver.carryOut(effects, this.state!);
-  /** Tells the transport the addresses of a new configuration. */
-  private readonly configChanged = (config: ClusterConfig) => this.options.transport.updatePeers?.(config.addresses);
+  private readonly carryOut = (effects: readonly Effect[]) => this.driver.carryOut(effects, this.state!); // made once, not per turn
   private stopped = false;
   private stopping: Promise<void> | null = null;
   /** A `stop({ transferLeadership })` under way: the hand-over, then `stopping`. */
@@ -105,7 +101,7 @@ class Node implements RaftNode, HasTestHooks {
   constructor(given: RaftNodeOptions) {
     const o = (this.options = resolveOptions(given));
     this.id = o.id;
-    this.published = new StatePublisher(this.id, bootstrapConfig(o));
+    this.published = new StatePublisher(this.id, bootstrapConfig(o), (config) => o.transport.updatePeers?.(config.addresses));
     ({ leader$: this.leader$, role$: this.role$, term$: this.term$, members$: this.members$, status$: this.status$ } = this.published);
     this.nextRequestId = Math.floor(o.random() * 2 ** 40);
     this.requests = new OpenRequests(o.scheduler, o.requestTimeout);
@@ -212,8 +208,7 @@ class Node implements RaftNode, HasTestHooks {
       this.durableSteps.pipe(durableWrites(o.storage, (m) => o.transport.send(m.to, m.message))),
       needsMarkerRepair(s) ? repairEvents(() => this.intake.propose(EntryKind.Noop, EMPTY_DATA), o.storage, o.scheduler, o.electionTimeout.max) : EMPTY,
     );
-    const turns$ = events$.pipe(stepEach(s, () => o.scheduler.now()));
-    this.subscriptions.add(turns$.subscribe({ next: (effects) => this.afterTurn(s, effects), error: (e: Error) => this.failStop(e) }));
+    this.subscriptions.add(events$.pipe(stepEach(s, () => o.scheduler.now())).subscribe({ next: (effects) => this.afterTurn(s, effects), error: (e: Error) => this.failStop(e) }));
     this.subscriptions.add(o.transport.errors$.subscribe((e) => this.errors.next(e)));
     this.afterTurn(s);
   }
@@ -227,7 +222,7 @@ class Node implements RaftNode, HasTestHooks {
     if (this.roles.follow(s) === 'leader' && s.role.name !== 'leader') {
       this.tracker.rejectAll((index, term) => new ProposalDroppedError(index, term, `${this.id} lost leadership`));
     }
-    this.published.publish(s, this.configChanged);
+    this.published.publish(s);
     this.membership.afterStep(s);
   }
 

@@ -16,7 +16,7 @@ import { sameLeader, sameStatus, toMembership } from './status';
  * after every turn, after the state is final.
  *
  * @example
- * const streams = new StatePublisher('n1', bootstrap);
+ * const streams = new StatePublisher('n1', bootstrap, (config) => transport.updatePeers?.(config.addresses));
  * streams.leader$.subscribe((l) => console.log(l?.id));
  * streams.publish(state); // after a turn
  */
@@ -32,6 +32,8 @@ export class StatePublisher {
   constructor(
     private readonly id: NodeId,
     bootstrap: ClusterConfig,
+    /** Runs before `members$` emits a new configuration (the transport learns new addresses before anyone reacts). */
+    private readonly configChanged: (config: ClusterConfig) => void,
   ) {
     this.status = new BroadcastValue<NodeStatus>({ id, role: 'follower', term: 0, leaderId: null, commitIndex: 0, appliedIndex: 0, lastIndex: 0, stopped: false });
     this.members = new BroadcastValue(toMembership({ index: 0, term: 0, config: bootstrap }, 0));
@@ -43,11 +45,8 @@ export class StatePublisher {
     this.term$ = derive((s) => s.term);
   }
 
-  /**
-   * Publishes the state after a turn. `configChanged` runs before `members$` emits a new
-   * configuration (the transport learns new addresses before anyone reacts).
-   */
-  publish(s: RaftState, configChanged: (config: ClusterConfig) => void): void {
+  /** Publishes the state after a turn. */
+  publish(s: RaftState): void {
     const next: NodeStatus = {
       id: this.id,
       role: s.role.name,
@@ -59,15 +58,15 @@ export class StatePublisher {
       stopped: false,
     };
     if (!sameStatus(next, this.status.value)) this.status.next(next);
-    this.publishMembers(s, configChanged);
+    this.publishMembers(s);
   }
 
-  private publishMembers(s: RaftState, configChanged: (config: ClusterConfig) => void): void {
+  private publishMembers(s: RaftState): void {
     const latest = s.configs[s.configs.length - 1];
     const previous = this.members.value;
     if (latest.index === previous.index && (latest.index <= s.commitIndex) === previous.committed) return;
     const next = toMembership(latest, s.commitIndex);
-    if (next.index !== previous.index) configChanged(latest.config);
+    if (next.index !== previous.index) this.configChanged(latest.config);
     this.members.next(next);
   }
 
