@@ -4,19 +4,7 @@
  * `checkQuorumTicks` heartbeat ticks without an answer.
  */
 import { step } from '../../src/core/step';
-import { elect, makeState, msg, ok } from './helpers';
-
-/** n1 leads term 1 of n1..n3 with CheckQuorum; both followers answered at time 1000, past the new leader's grace. */
-function leaderHeardAt1000() {
-  const s = makeState({ options: { checkQuorum: true, checkQuorumTicks: 3 } });
-  s.startedAt = -1000;
-  s.now = 0;
-  elect(s);
-  s.now = 1000;
-  msg(s, 'n2', ok(s.term, 1));
-  msg(s, 'n3', ok(s.term, 1));
-  return s;
-}
+import { leaderHeardAt1000, makeState, msg, ok } from './helpers';
 
 const tick = (s: ReturnType<typeof makeState>, at: number) => {
   s.now = at;

@@ -5,7 +5,7 @@
 import type { Effect } from '../../src/core/effects';
 import type { ElectionReport } from '../../src/core/electionReports';
 import { step } from '../../src/core/step';
-import { elect, makeState, msg, ok } from './helpers';
+import { elect, leaderHeardAt1000, makeState, msg, ok } from './helpers';
 
 const reports = (effects: readonly Effect[]): ElectionReport[] =>
   effects.flatMap((e) => (e.type === 'electionReport' ? [e.report] : []));
@@ -52,13 +52,7 @@ describe('election reports', () => {
   });
 
   test('a leader failing CheckQuorum names the followers it counted silent, and for how long', () => {
-    const s = makeState({ options: { checkQuorum: true, checkQuorumTicks: 3 } });
-    s.startedAt = -1000;
-    s.now = 0;
-    elect(s);
-    s.now = 1000;
-    msg(s, 'n2', ok(s.term, 1));
-    msg(s, 'n3', ok(s.term, 1));
+    const s = leaderHeardAt1000();
     let fx: Effect[] = [];
     for (const at of [1050, 1100, 1150]) {
       s.now = at;

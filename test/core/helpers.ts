@@ -92,3 +92,15 @@ export function elect(s: RaftState): void {
   msg(s, 'n2', { type: 'RequestVoteResponse', term: s.term, voteGranted: true });
   expect(s.role.name).toBe('leader');
 }
+
+/** n1 leads term 1 of n1..n3 with CheckQuorum (3 ticks); both followers answered at time 1000, past the new leader's grace. */
+export function leaderHeardAt1000(): RaftState {
+  const s = makeState({ options: { checkQuorum: true, checkQuorumTicks: 3 } });
+  s.startedAt = -1000;
+  s.now = 0;
+  elect(s);
+  s.now = 1000;
+  msg(s, 'n2', ok(s.term, 1));
+  msg(s, 'n3', ok(s.term, 1));
+  return s;
+}
