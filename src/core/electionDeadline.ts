@@ -42,7 +42,18 @@ export interface DeadlineState {
  * resetElectionDeadline(s); // a follower at s.now = 1000 with range 150..300: 1150..1300
  */
 export function resetElectionDeadline(s: DeadlineState): void {
-  s.electionDeadline = s.role.name === 'leader' ? Infinity : drawElectionDeadline(s.now, s.electionRange, s.options.random);
+  setElectionDeadline(s, s.role.name === 'leader' ? Infinity : drawElectionDeadline(s.now, s.electionRange, s.options.random));
+}
+
+/**
+ * Sets the election deadline to `at`, chosen now (`electionDeadlineFrom`: what an
+ * election report measures the timeout from). Every finite deadline is set here.
+ *
+ * @example
+ * setElectionDeadline(s, s.now + 40); // a host's failover order put this group first
+ */
+export function setElectionDeadline(s: DeadlineState, at: number): void {
+  s.electionDeadline = at;
   s.electionDeadlineFrom = s.now;
 }
 

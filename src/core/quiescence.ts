@@ -1,5 +1,5 @@
 import type { AppendEntries, NodeId, RaftMessage } from '../messages/types';
-import { resetElectionDeadline } from './electionDeadline';
+import { resetElectionDeadline, setElectionDeadline } from './electionDeadline';
 import { Effects } from './effects';
 import { failoverDeadline } from './failoverOrder';
 import type { RaftEvent } from './events';
@@ -130,10 +130,7 @@ export function maybeWake(s: RaftState, event: RaftEvent, fx: Effects): void {
   if (event.kind === 'wake' && event.silent) s.silentPeers = event.silent;
   const failover = event.kind === 'wake' ? failoverDeadline(s, event) : null;
   if (s.quiet && wakes(s, event)) wake(s, event, fx);
-  if (failover !== null) {
-    s.electionDeadline = failover;
-    s.electionDeadlineFrom = s.now;
-  }
+  if (failover !== null) setElectionDeadline(s, failover);
 }
 
 function wake(s: RaftState, event: RaftEvent, fx: Effects): void {
