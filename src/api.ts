@@ -355,6 +355,11 @@ export interface SessionInfo {
  * directions stream: the state never has to be in memory whole. `snapshot` and `restore`
  * go together; either or both of the pair and `apply` may be given.
  *
+ * rxraft is done with each chunk `snapshot` yields by the time it asks for the next one
+ * (or ends the iteration): it has written or copied it. So `snapshot` may hand out one
+ * buffer again and again, refilled between two chunks, instead of allocating a fresh one
+ * per chunk.
+ *
  * @example
  * const stateMachine: StateMachine = {
  *   async apply(e) { await kv.write(decode(e.data)); },

@@ -109,10 +109,11 @@ export class KvStateMachine {
         // flat arrays, not one [key, value] pair per key: with a million keys the pairs
         // took tens of milliseconds to make and as many to collect.
         // The arena is pinned, not copied: until the snapshot is read, nothing in it is written over.
+        // The chunks are one buffer refilled (rxraft is done with each when it asks for the next).
         const keys = Array.from(this.data.keys());
         const values = Array.from(this.data.values());
         const reader = this.values.pin();
-        return withTurns(snapshotChunks(keys, values, [...this.memberHttp], SNAPSHOT_SLICE_BYTES, reader), () => reader.release());
+        return withTurns(snapshotChunks(keys, values, [...this.memberHttp], SNAPSHOT_SLICE_BYTES, reader, true), () => reader.release());
       },
       restore: async (chunks, at) => {
         this.data.clear();
@@ -239,7 +240,8 @@ function commandHash(bytes: Uint8Array): number {
  * the whole store is written at every snapshot, and 1 MiB of 100-byte records (about
  * 10,000) took 50-135 ms to encode on the loaded 2-core machine — time in which the
  * node answered no heartbeat (issue 17). 64 KiB is about 600 records. (rxraft joins
- * these chunks into its own `chunkBytes` as it stores them: one copy per MiB.)
+ * these chunks into its own `chunkBytes` as it stores them: one copy per MiB, into one
+ * buffer it reuses.)
  */
 export const SNAPSHOT_SLICE_BYTES = 64 * 1024;
 

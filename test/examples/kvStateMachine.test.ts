@@ -111,7 +111,7 @@ describe('KV snapshots and retries', () => {
     kv.apply(entry(9, { op: Op.MemberHttp, key: 'n1', value: b('127.0.0.1:8001') }));
     kv.apply(entry(10, { op: Op.Delete, key: 'k3' }));
     const chunks: Uint8Array[] = [];
-    for await (const chunk of kv.snapshots().snapshot({ index: 10, term: 1 }) as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    for await (const chunk of kv.snapshots().snapshot({ index: 10, term: 1 }) as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk)); // a copy: the store refills one buffer between two chunks
     expect(chunks.length).toBeGreaterThan(1);
 
     const restored = new KvStateMachine();
@@ -141,7 +141,7 @@ describe('KV snapshots and retries', () => {
       for await (const chunk of kv.snapshots().snapshot({ index: count, term: 1 }) as AsyncIterable<Uint8Array>) {
         if (chunks.length > 0 && loopTurns > 0) turnsBetween++;
         loopTurns = 0;
-        chunks.push(chunk);
+        chunks.push(Buffer.from(chunk)); // a copy: the store refills one buffer between two chunks
       }
     } finally {
       clearImmediate(counting);
@@ -163,7 +163,7 @@ describe('KV snapshots and retries', () => {
     const snapshot = kv.snapshots().snapshot({ index: 3000, term: 1 }) as AsyncIterable<Uint8Array>;
     let index = 3000;
     for await (const chunk of snapshot) {
-      chunks.push(chunk);
+      chunks.push(Buffer.from(chunk)); // a copy: the store refills one buffer between two chunks
       // Between two chunks the store goes on applying: same-size values (in place), and longer ones (moved).
       for (let i = 1; i <= 3000; i += 7) kv.apply(entry(++index, { op: Op.Put, key: `k${i}`, value: Buffer.alloc(i % 2 ? 100 : 200, 2) }));
     }
