@@ -432,7 +432,10 @@ export interface LogPolicy {
   /**
    * The most the cache of durable, applied entries holds, counting each entry's payload
    * plus 64 bytes (default 4 MiB; 0 evicts every entry as soon as it is durable and
-   * applied). Eviction runs when the cache passes this by a quarter, back down to it.
+   * applied). Eviction runs when the cache passes this by a quarter, back down to it. A
+   * node that does not lead keeps at most 512 KiB of them whatever this allows: it
+   * serves no follower until it is elected (and kept longer, the blocks it received made
+   * V8 run mark-compacts under load).
    */
   readonly cacheBytes: number;
 }

@@ -4,9 +4,21 @@ import type { RaftState } from './state';
 export const ENTRY_OVERHEAD_BYTES = 64;
 
 /**
+ * The most a node that does not lead keeps of durable, applied entries, whatever
+ * `logCacheBytes` allows (when that is more). It serves no follower; the cache is for
+ * after it is elected, and then a follower behind is read its entries from storage
+ * instead. Why: a follower keeps the blocks it received, and with 4 MiB of them (a few
+ * hundred milliseconds under load, about a scavenge interval) they were promoted by V8,
+ * and their buffers outside the heap, freed only by a mark-compact, set one off about
+ * every second at 256 proposers of 100 B (issue 17, docs/notes/gc.md).
+ */
+export const NOT_LEADING_CACHE_BYTES = 512 * 1024;
+
+/**
  * Evicts from the in-memory log the oldest entries that are durable here and applied by
- * the application, once what it holds passes `logCacheBytes` by a quarter, back down to
- * `logCacheBytes` (payload plus `ENTRY_OVERHEAD_BYTES` per entry). The rules:
+ * the application, once what it holds passes the budget by a quarter, back down to it
+ * (payload plus `ENTRY_OVERHEAD_BYTES` per entry). The budget is `logCacheBytes`, and at
+ * most `NOT_LEADING_CACHE_BYTES` on a node that does not lead. The rules:
  *
  * - an entry not yet durable or not yet applied is never evicted, so applying, the commit
  *   rules and the leader's uncommitted-bytes limit find every entry they need in memory;
@@ -27,7 +39,7 @@ export const ENTRY_OVERHEAD_BYTES = 64;
  */
 export function maybeEvict(s: RaftState): void {
   const log = s.log;
-  const budget = s.options.logCacheBytes;
+  const budget = s.role.name === 'leader' ? s.options.logCacheBytes : Math.min(s.options.logCacheBytes, NOT_LEADING_CACHE_BYTES);
   const slack = Math.floor(budget / 4);
   let held = log.heldBytes + log.heldEntries * ENTRY_OVERHEAD_BYTES;
   if (held <= budget + slack) return;
