@@ -432,10 +432,11 @@ export interface LogPolicy {
   /**
    * The most the cache of durable, applied entries holds, counting each entry's payload
    * plus 64 bytes (default 4 MiB; 0 evicts every entry as soon as it is durable and
-   * applied). Eviction runs when the cache passes this by a quarter, back down to it. A
-   * node that does not lead keeps at most 512 KiB of them whatever this allows: it
-   * serves no follower until it is elected (and kept longer, the blocks it received made
-   * V8 run mark-compacts under load).
+   * applied). Eviction runs when the cache passes this by a quarter, back down to it.
+   * While no follower can need the cache, at most 512 KiB of it is kept whatever this
+   * allows: on a node that does not lead, and on a leader while every follower
+   * replicates (each keeps what it has not acknowledged; the cache is for a follower that
+   * stopped replicating). Kept longer, the blocks made V8 run mark-compacts under load.
    */
   readonly cacheBytes: number;
 }
