@@ -355,6 +355,11 @@ export interface SessionInfo {
  * directions stream: the state never has to be in memory whole. `snapshot` and `restore`
  * go together; either or both of the pair and `apply` may be given.
  *
+ * rxraft is done with each chunk `snapshot` yields by the time it asks for the next one
+ * (or ends the iteration): it has written or copied it. So `snapshot` may hand out one
+ * buffer again and again, refilled between two chunks, instead of allocating a fresh one
+ * per chunk.
+ *
  * @example
  * const stateMachine: StateMachine = {
  *   async apply(e) { await kv.write(decode(e.data)); },
@@ -428,6 +433,10 @@ export interface LogPolicy {
    * The most the cache of durable, applied entries holds, counting each entry's payload
    * plus 64 bytes (default 4 MiB; 0 evicts every entry as soon as it is durable and
    * applied). Eviction runs when the cache passes this by a quarter, back down to it.
+   * While no follower can need the cache, at most 512 KiB of it is kept whatever this
+   * allows: on a node that does not lead, and on a leader while every follower
+   * replicates (each keeps what it has not acknowledged; the cache is for a follower that
+   * stopped replicating). Kept longer, the blocks made V8 run mark-compacts under load.
    */
   readonly cacheBytes: number;
 }

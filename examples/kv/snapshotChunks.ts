@@ -12,7 +12,11 @@ import type { ArenaReader } from './valueArena';
  * fixed chunks allocates one buffer per MiB of state and nothing per key, and since the
  * default size is rxraft's default `chunkBytes`, rxraft stores each chunk without cutting
  * or joining it. (Building each record as a buffer of its own, then joining them per MiB,
- * allocated about four times the snapshot in short-lived buffers.)
+ * allocated about four times the snapshot in short-lived buffers.) With `reuse`, each
+ * chunk is valid only until the next one is asked for, and the chunks are the same one
+ * or two buffers refilled: rxraft is done with a chunk by then (`StateMachine.snapshot`),
+ * and a fresh buffer per chunk was memory outside the JavaScript heap that V8 reclaims
+ * only with mark-compacts, several per snapshot (issue 17).
  *
  *     keys:    k1 = "v"   k2 = <64 KiB>   ...
  *     chunks:  [ len|Put k1 v | len|Put k2 <64 KiB ... ][ ... ] ...   (1 MiB each)
@@ -26,16 +30,17 @@ export function* snapshotChunks(
   members: readonly (readonly [string, string])[],
   chunkBytes = SNAPSHOT_CHUNK_BYTES,
   arena?: ArenaReader,
+  reuse = false,
 ): Generator<Uint8Array> {
   const out = new ChunkWriter(chunkBytes, arena);
   for (const [id, address] of members) {
     out.record(Op.MemberHttp, id, address, 'utf8');
-    if (out.hasFull) yield* out.takeFull();
+    if (out.hasFull) yield* out.handOn(reuse);
   }
   for (let i = 0; i < keys.length; i++) {
     out.record(Op.Put, keys[i], values[i], 'latin1');
     // Only when a chunk filled: a `yield*` makes an iterator and a result object, per record of a store of a million keys.
-    if (out.hasFull) yield* out.takeFull();
+    if (out.hasFull) yield* out.handOn(reuse);
   }
   const last = out.takeRest();
   if (last !== undefined) yield last;
@@ -52,6 +57,8 @@ class ChunkWriter {
   private chunk: Buffer;
   private used = 0;
   private readonly full: Buffer[] = [];
+  /** Chunks handed on and done with, to refill (see `handOn`). */
+  private readonly spare: Buffer[] = [];
   /** For a record head and key that do not fit in what is left of a chunk. */
   private scratch = Buffer.allocUnsafe(256);
 
@@ -97,9 +104,11 @@ class ChunkWriter {
     return this.full.length > 0;
   }
 
-  /** Chunks filled since the last call. */
-  takeFull(): Buffer[] {
-    return this.full.length === 0 ? NONE : this.full.splice(0);
+  /** Hands on the chunks filled since the last call; with `reuse`, they are refilled once the consumer has asked for the next. */
+  *handOn(reuse: boolean): Generator<Buffer> {
+    const full = this.full.splice(0);
+    yield* full;
+    if (reuse) this.spare.push(...full);
   }
 
   /** The partly filled chunk, if any (the end of the snapshot). */
@@ -129,9 +138,7 @@ class ChunkWriter {
   /** The current chunk is full: it is ready, and a new one begins. */
   private startChunk(): void {
     this.full.push(this.chunk);
-    this.chunk = Buffer.allocUnsafeSlow(this.size);
+    this.chunk = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.size);
     this.used = 0;
   }
 }
-
-const NONE: Buffer[] = [];

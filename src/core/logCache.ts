@@ -4,9 +4,27 @@ import type { RaftState } from './state';
 export const ENTRY_OVERHEAD_BYTES = 64;
 
 /**
+ * The most of durable, applied entries kept while no follower can need them from memory,
+ * whatever `logCacheBytes` allows (when that is more): on a node that does not lead (it
+ * serves no follower; once elected, a follower behind is read its entries from storage),
+ * and on a leader while every follower replicates (each one pins what it has not
+ * acknowledged, `replicationFloor`; the cache is for a follower that stopped replicating,
+ * and from the moment one does, the leader keeps `logCacheBytes`).
+ *
+ * Why: what the cache holds lives as long as the cache spans, and with 4 MiB (a few
+ * hundred milliseconds under load, about a scavenge interval) V8 promoted the blocks a
+ * follower received and the leader's slabs, whose buffers outside the heap are freed only
+ * by a mark-compact: at 256 proposers of 100 B one ran about every second on every node
+ * (issue 17, docs/notes/gc.md).
+ */
+export const UNNEEDED_CACHE_BYTES = 512 * 1024;
+
+/**
  * Evicts from the in-memory log the oldest entries that are durable here and applied by
- * the application, once what it holds passes `logCacheBytes` by a quarter, back down to
- * `logCacheBytes` (payload plus `ENTRY_OVERHEAD_BYTES` per entry). The rules:
+ * the application, once what it holds passes the budget by a quarter, back down to it
+ * (payload plus `ENTRY_OVERHEAD_BYTES` per entry). The budget is `logCacheBytes`, and at
+ * most `UNNEEDED_CACHE_BYTES` while no follower can need the cache (`cacheBudget`). The
+ * rules:
  *
  * - an entry not yet durable or not yet applied is never evicted, so applying, the commit
  *   rules and the leader's uncommitted-bytes limit find every entry they need in memory;
@@ -27,12 +45,12 @@ export const ENTRY_OVERHEAD_BYTES = 64;
  */
 export function maybeEvict(s: RaftState): void {
   const log = s.log;
-  const budget = s.options.logCacheBytes;
+  const budget = cacheBudget(s);
   const slack = Math.floor(budget / 4);
   let held = log.heldBytes + log.heldEntries * ENTRY_OVERHEAD_BYTES;
   if (held <= budget + slack) return;
   const floor = replicationFloor(s);
-  const cap = budget + s.options.maxInflightBytes;
+  const cap = s.options.logCacheBytes + s.options.maxInflightBytes;
   if (log.cachedFrom >= floor && held <= cap + slack) return;
   const limit = Math.min(s.appliedIndex, s.durableIndex);
   let through = log.cachedFrom - 1;
@@ -43,6 +61,21 @@ export function maybeEvict(s: RaftState): void {
     through++;
   }
   log.evictThrough(through);
+}
+
+/**
+ * What the cache of durable, applied entries may hold now: `logCacheBytes` on a leader
+ * with a follower that does not replicate (being probed, or sent a snapshot: it may
+ * come back a little behind), else at most `UNNEEDED_CACHE_BYTES`.
+ */
+export function cacheBudget(s: RaftState): number {
+  const configured = s.options.logCacheBytes;
+  if (configured <= UNNEEDED_CACHE_BYTES) return configured;
+  if (s.role.name !== 'leader') return UNNEEDED_CACHE_BYTES;
+  for (const pr of s.role.progress.values()) {
+    if (pr.probing || pr.snapshot) return configured;
+  }
+  return UNNEEDED_CACHE_BYTES;
 }
 
 /**

@@ -78,9 +78,13 @@ export function encodeSnapshotStart(sequence: number, meta: SnapshotMeta): Buffe
   return out;
 }
 
-/** One framed SnapshotChunk record holding a copy of `chunk`, to be written at `offset`. */
-export function encodeSnapshotChunk(chunk: Uint8Array, offset: number): Buffer {
-  const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES + chunk.byteLength);
+/**
+ * One framed SnapshotChunk record holding a copy of `chunk`, to be written at `offset`,
+ * laid out at the start of `into` (a view of it is returned; by default a new buffer).
+ */
+export function encodeSnapshotChunk(chunk: Uint8Array, offset: number, into: Buffer = Buffer.allocUnsafe(RECORD_HEADER_BYTES + chunk.byteLength)): Buffer {
+  if (into.length < RECORD_HEADER_BYTES + chunk.byteLength) throw new RangeError(`a ${chunk.byteLength}-byte chunk's record does not fit in ${into.length} bytes`);
+  const out = into.subarray(0, RECORD_HEADER_BYTES + chunk.byteLength);
   out.set(chunk, RECORD_HEADER_BYTES);
   writeRecordHeader(out, 0, RecordType.SnapshotChunk, 0, 0, offset, chunk.byteLength);
   return out;

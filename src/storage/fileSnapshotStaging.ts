@@ -1,5 +1,6 @@
 import * as path from 'path';
 import type { SnapshotMeta } from '../messages/persisted';
+import { RECORD_HEADER_BYTES } from './fileRecordFraming';
 import { FileHandleLike, FileSystem, hasErrorCode, syncDirectory, writeFully } from './fileSystem';
 import {
   encodeSnapshotChunk,
@@ -19,7 +20,10 @@ import {
  * Once an operation fails, every later one fails with the same error (except `discard`).
  *
  * A chunk is framed (copied) when `write` is called, so the caller may reuse its buffer
- * right away; at most the chunks of unsettled `write` calls are held in memory.
+ * right away; at most the chunks of unsettled `write` calls are held in memory. The
+ * buffer of a written record is kept for the next (`frame`): a fresh 1 MiB buffer per
+ * chunk was memory outside the JavaScript heap, as much as the snapshot, and V8 ran
+ * mark-compacts to reclaim it, several per snapshot (issue 17).
  *
  * @example
  * const staged = new StagedSnapshot(fs, dir, 7, meta);
@@ -41,6 +45,8 @@ export class StagedSnapshot {
   private offset: number;
   private chunks = 0;
   private bytes = 0;
+  /** The buffer of a record already written, free for the next (null while none is); never pooled memory (`allocUnsafeSlow`). */
+  private spare: Buffer | null = null;
 
   constructor(
     private readonly fs: FileSystem,
@@ -58,12 +64,18 @@ export class StagedSnapshot {
 
   /** Appends one chunk record (not yet synced). */
   write(chunk: Uint8Array): Promise<void> {
-    const record = encodeSnapshotChunk(chunk, this.offset);
+    const bytes = RECORD_HEADER_BYTES + chunk.byteLength;
+    const frame = this.spare !== null && this.spare.length >= bytes ? this.spare : Buffer.allocUnsafeSlow(bytes);
+    this.spare = null;
+    const record = encodeSnapshotChunk(chunk, this.offset, frame);
     const at = this.offset;
     this.offset += record.length;
     this.chunks++;
     this.bytes += chunk.byteLength;
-    return this.afterEarlier((handle) => writeFully(handle, record, at));
+    return this.afterEarlier(async (handle) => {
+      await writeFully(handle, record, at);
+      if (this.spare === null || this.spare.length < frame.length) this.spare = frame; // written: free for the next record
+    });
   }
 
   /** Makes every chunk written so far durable (fdatasync). */

@@ -136,7 +136,7 @@ export class MemoryStorage implements Storage {
       write: async (chunk) => {
         if (!open || generation !== this.generation) throw new StorageFailedError('snapshot writer is closed');
         if (this.failure) throw new StorageFailedError(`snapshot write failed: ${this.failure.message}`, this.failure);
-        staged.push(chunk.slice());
+        staged.push(new Uint8Array(chunk)); // a copy: a Buffer's slice() is a view
       },
       commit: ({ compactUpTo, discardLog }) => {
         if (!open || generation !== this.generation) return Promise.reject(new StorageFailedError('snapshot writer is closed'));

@@ -60,6 +60,7 @@ export interface PersistedState {
  * issued before it (it is ordered like an `append`).
  */
 export interface SnapshotWriter {
+  /** Stages one chunk. The writer copies it (or is done with it) before returning: the caller may reuse the buffer right away. */
   write(chunk: Uint8Array): Promise<void>;
   /**
    * Makes the snapshot current, then compacts the log: entries up to `compactUpTo`

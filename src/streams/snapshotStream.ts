@@ -40,31 +40,43 @@ export async function splitSnapshot(chunks: AsyncIterable<Uint8Array>): Promise<
 
 /**
  * Re-cuts a stream of byte chunks into chunks of exactly `size` bytes (the last one
- * shorter), copying only when a chunk must be split or joined.
+ * shorter). A source chunk of `size` or more is handed on in views, uncopied; smaller
+ * pieces are gathered in one buffer of `size` owned here and reused.
  *
  * ```
  * source:  [5 bytes] [1 byte] [6 bytes]      size 4
  * output:  [4] [4] [4]
  * ```
+ *
+ * Its consumer must be done with each output chunk when it asks for the next (rxraft
+ * writes each one to storage, `SnapshotWriter.write`, before it does), and it is done
+ * with each source chunk when it asks the source for the next: it keeps no view of one.
+ * So a source may refill one buffer between its chunks, and nothing here allocates per
+ * chunk (joining fresh buffers per MiB made as much memory outside the JavaScript heap as
+ * the snapshot, and V8 started mark-compacts to reclaim it: issue 17).
  */
 export async function* rechunk(source: AsyncIterable<Uint8Array>, size: number): AsyncIterable<Uint8Array> {
   if (!(size > 0)) throw new RangeError('chunk size must be positive');
-  let parts: Uint8Array[] = [];
+  /** Bytes carried over from earlier source chunks: `pending[0, held)`. */
+  let pending: Buffer | null = null;
   let held = 0;
   for await (const chunk of source) {
-    let rest = chunk;
-    while (held + rest.byteLength >= size) {
-      const take = size - held;
-      parts.push(rest.subarray(0, take));
-      yield parts.length === 1 ? parts[0] : Buffer.concat(parts);
-      parts = [];
+    let at = 0;
+    if (held > 0) {
+      const take = Math.min(size - held, chunk.byteLength);
+      pending!.set(chunk.subarray(0, take), held);
+      held += take;
+      at = take;
+      if (held < size) continue;
+      yield pending!;
       held = 0;
-      rest = rest.subarray(take);
     }
-    if (rest.byteLength > 0) {
-      parts.push(rest);
-      held += rest.byteLength;
+    for (; chunk.byteLength - at >= size; at += size) yield chunk.subarray(at, at + size);
+    if (at < chunk.byteLength) {
+      pending ??= Buffer.allocUnsafeSlow(size);
+      pending.set(chunk.subarray(at), 0);
+      held = chunk.byteLength - at;
     }
   }
-  if (held > 0) yield parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  if (held > 0) yield pending!.subarray(0, held);
 }

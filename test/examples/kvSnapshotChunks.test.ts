@@ -65,6 +65,25 @@ describe('KV snapshot chunks', () => {
     expect(Buffer.concat(chunks).equals(expectedStream(['a', 'b'], [value, 'x'], []))).toBe(true);
   });
 
+  it('with reuse, refills the buffers it handed on once the next chunk is asked for: the same bytes, a few buffers (seeded)', () => {
+    const random = seededRandom(37);
+    const keys: string[] = [];
+    const values: Buffer[] = [];
+    for (let i = 0; i < 1_500; i++) {
+      keys.push(`k${i}`);
+      values.push(Buffer.alloc(random() < 0.01 ? randomInt(random, 5_000, 20_000) : randomInt(random, 0, 300), randomInt(random, 0, 255)));
+    }
+    const copies: Buffer[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    for (const chunk of snapshotChunks(keys, values, [], 4096, undefined, true)) {
+      copies.push(Buffer.from(chunk)); // what storage does before rxraft asks for the next chunk
+      buffers.add(chunk.buffer);
+    }
+    expect(copies.length).toBeGreaterThan(100);
+    expect(Buffer.concat(copies).equals(expectedStream(keys, values, []))).toBe(true);
+    expect(buffers.size).toBeLessThanOrEqual(8); // a value spanning several chunks fills several before they are handed on
+  });
+
   it('yields nothing for an empty store', () => {
     expect([...snapshotChunks([], [], [])]).toEqual([]);
   });

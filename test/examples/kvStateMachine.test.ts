@@ -111,7 +111,7 @@ describe('KV snapshots and retries', () => {
     kv.apply(entry(9, { op: Op.MemberHttp, key: 'n1', value: b('127.0.0.1:8001') }));
     kv.apply(entry(10, { op: Op.Delete, key: 'k3' }));
     const chunks: Uint8Array[] = [];
-    for await (const chunk of kv.snapshots().snapshot({ index: 10, term: 1 }) as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    for await (const chunk of kv.snapshots().snapshot({ index: 10, term: 1 }) as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk)); // a copy: the store refills one buffer between two chunks
     expect(chunks.length).toBeGreaterThan(1);
 
     const restored = new KvStateMachine();
@@ -141,7 +141,7 @@ describe('KV snapshots and retries', () => {
       for await (const chunk of kv.snapshots().snapshot({ index: count, term: 1 }) as AsyncIterable<Uint8Array>) {
         if (chunks.length > 0 && loopTurns > 0) turnsBetween++;
         loopTurns = 0;
-        chunks.push(chunk);
+        chunks.push(Buffer.from(chunk)); // a copy: the store refills one buffer between two chunks
       }
     } finally {
       clearImmediate(counting);
@@ -156,6 +156,28 @@ describe('KV snapshots and retries', () => {
     for (const i of [1, 255, 256, count]) expect(restored.get(`κ-${i}`)).toEqual(kv.get(`κ-${i}`)); // UTF-8 keys, bytes over 0x7f in values
   });
 
+  it('two snapshots read side by side, and one after them, each hold the store as it was when it began', async () => {
+    const kv = new KvStateMachine();
+    const read = async (chunks: AsyncIterable<Uint8Array>) => {
+      const copies: Buffer[] = [];
+      for await (const chunk of chunks) copies.push(Buffer.from(chunk));
+      const restored = new KvStateMachine();
+      await restored.snapshots().restore((async function* () { yield* copies; })(), { index: 1, term: 1 });
+      return restored;
+    };
+    for (let i = 1; i <= 2000; i++) kv.apply(entry(i, { op: Op.Put, key: `k${i}`, value: Buffer.alloc(50, 1) }));
+    const first = kv.snapshots().snapshot({ index: 2000, term: 1 }) as AsyncIterable<Uint8Array>;
+    kv.apply(entry(2001, { op: Op.Delete, key: 'k1' }));
+    kv.apply(entry(2002, { op: Op.Put, key: 'big', value: Buffer.alloc(5000, 2) }));
+    const second = kv.snapshots().snapshot({ index: 2002, term: 1 }) as AsyncIterable<Uint8Array>;
+    const [a, b2] = await Promise.all([read(first), read(second)]);
+    kv.apply(entry(2003, { op: Op.Delete, key: 'big' }));
+    const third = await read(kv.snapshots().snapshot({ index: 2003, term: 1 }) as AsyncIterable<Uint8Array>);
+    expect([a.size, b2.size, third.size]).toEqual([2000, 2000, 1999]);
+    expect([a.get('k1'), b2.get('k1'), third.get('k1')]).toEqual([Buffer.alloc(50, 1), undefined, undefined]);
+    expect([a.get('big'), b2.get('big'), third.get('big')]).toEqual([undefined, Buffer.alloc(5000, 2), undefined]);
+  });
+
   it('snapshots the values as they were when the snapshot began, though they are then overwritten in place', async () => {
     const kv = new KvStateMachine();
     for (let i = 1; i <= 3000; i++) kv.apply(entry(i, { op: Op.Put, key: `k${i}`, value: Buffer.alloc(100, 1) }));
@@ -163,7 +185,7 @@ describe('KV snapshots and retries', () => {
     const snapshot = kv.snapshots().snapshot({ index: 3000, term: 1 }) as AsyncIterable<Uint8Array>;
     let index = 3000;
     for await (const chunk of snapshot) {
-      chunks.push(chunk);
+      chunks.push(Buffer.from(chunk)); // a copy: the store refills one buffer between two chunks
       // Between two chunks the store goes on applying: same-size values (in place), and longer ones (moved).
       for (let i = 1; i <= 3000; i += 7) kv.apply(entry(++index, { op: Op.Put, key: `k${i}`, value: Buffer.alloc(i % 2 ? 100 : 200, 2) }));
     }

@@ -44,7 +44,7 @@ class StaleSnapshotStorage extends MemoryStorage {
     const chunks: Uint8Array[] = [];
     return {
       write: async (chunk) => {
-        chunks.push(chunk);
+        chunks.push(new Uint8Array(chunk)); // a copy: the caller may reuse the buffer once this write returns
         if (!this.first) await inner.write(chunk);
       },
       commit: async (options) => {
