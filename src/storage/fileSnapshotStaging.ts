@@ -1,11 +1,11 @@
 import * as path from 'path';
 import type { SnapshotMeta } from '../messages/persisted';
-import { FileHandleLike, FileSystem, hasErrorCode, syncDirectory, writeFully } from './fileSystem';
+import { FileHandleLike, FileSystem, hasErrorCode, syncDirectory, writeAllFully, writeFully } from './fileSystem';
 import {
-  encodeSnapshotChunk,
   encodeSnapshotEnd,
   encodeSnapshotStart,
   LogCompaction,
+  snapshotChunkHeader,
   snapshotFileName,
   snapshotTempName,
 } from './fileSnapshotFormat';
@@ -18,8 +18,9 @@ import {
  * syncs and closes, `install` renames the file to its final name and syncs the directory.
  * Once an operation fails, every later one fails with the same error (except `discard`).
  *
- * A chunk is framed (copied) when `write` is called, so the caller may reuse its buffer
- * right away; at most the chunks of unsettled `write` calls are held in memory.
+ * A chunk is written as it is, after its record header (its checksum is taken when `write`
+ * is called): it must not change until its `write` settles. At most the chunks of
+ * unsettled `write` calls are held in memory.
  *
  * @example
  * const staged = new StagedSnapshot(fs, dir, 7, meta);
@@ -58,12 +59,12 @@ export class StagedSnapshot {
 
   /** Appends one chunk record (not yet synced). */
   write(chunk: Uint8Array): Promise<void> {
-    const record = encodeSnapshotChunk(chunk, this.offset);
+    const header = snapshotChunkHeader(chunk, this.offset);
     const at = this.offset;
-    this.offset += record.length;
+    this.offset += header.length + chunk.byteLength;
     this.chunks++;
     this.bytes += chunk.byteLength;
-    return this.afterEarlier((handle) => writeFully(handle, record, at));
+    return this.afterEarlier((handle) => writeAllFully(handle, [header, chunk], at));
   }
 
   /** Makes every chunk written so far durable (fdatasync). */
