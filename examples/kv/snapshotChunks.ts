@@ -21,18 +21,41 @@ import type { ArenaReader } from './valueArena';
  *     keys:    k1 = "v"   k2 = <64 KiB>   ...
  *     chunks:  [ len|Put k1 v | len|Put k2 <64 KiB ... ][ ... ] ...   (1 MiB each)
  *
+ * With `pauseBytes` (Infinity: never), the stream also yields `PAUSE` each time about that many bytes of
+ * records were laid out since the last chunk or pause: a point where the caller may let
+ * the event loop run, without cutting a chunk smaller than `chunkBytes` (which rxraft
+ * would join into its own, one more copy of the state).
+ *
  * @example
  * [...snapshotChunks(['k'], ['v'], [['n1', '127.0.0.1:8001']])]; // one chunk: two records, 32 bytes
  */
+export function snapshotChunks(
+  keys: readonly string[],
+  values: readonly (string | Buffer | number)[],
+  members: readonly (readonly [string, string])[],
+  chunkBytes?: number,
+  arena?: ArenaReader,
+): Generator<Uint8Array>;
+export function snapshotChunks(
+  keys: readonly string[],
+  values: readonly (string | Buffer | number)[],
+  members: readonly (readonly [string, string])[],
+  chunkBytes: number,
+  arena: ArenaReader | undefined,
+  pauseBytes: number,
+  reuse?: boolean,
+): Generator<Uint8Array | typeof PAUSE>;
 export function* snapshotChunks(
   keys: readonly string[],
   values: readonly (string | Buffer | number)[],
   members: readonly (readonly [string, string])[],
   chunkBytes = SNAPSHOT_CHUNK_BYTES,
   arena?: ArenaReader,
+  pauseBytes = Infinity,
   reuse = false,
-): Generator<Uint8Array> {
+): Generator<Uint8Array | typeof PAUSE> {
   const out = new ChunkWriter(chunkBytes, arena);
+  let pausedAt = 0;
   for (const [id, address] of members) {
     out.record(Op.MemberHttp, id, address, 'utf8');
     if (out.hasFull) yield* out.handOn(reuse);
@@ -40,11 +63,20 @@ export function* snapshotChunks(
   for (let i = 0; i < keys.length; i++) {
     out.record(Op.Put, keys[i], values[i], 'latin1');
     // Only when a chunk filled: a `yield*` makes an iterator and a result object, per record of a store of a million keys.
-    if (out.hasFull) yield* out.handOn(reuse);
+    if (out.hasFull) {
+      yield* out.handOn(reuse);
+      pausedAt = out.written;
+    } else if (out.written - pausedAt >= pauseBytes) {
+      yield PAUSE;
+      pausedAt = out.written;
+    }
   }
   const last = out.takeRest();
   if (last !== undefined) yield last;
 }
+
+/** What `snapshotChunks` yields between chunks when told to pause (`pauseBytes`). */
+export const PAUSE = null;
 
 /** Size of a snapshot chunk: rxraft's default `chunkBytes`, so rxraft stores chunks as they are. */
 export const SNAPSHOT_CHUNK_BYTES = 1 << 20;
@@ -56,6 +88,8 @@ const RECORD_HEAD_BYTES = 4 + 1 + 2;
 class ChunkWriter {
   private chunk: Buffer;
   private used = 0;
+  /** Bytes of records laid out so far. */
+  written = 0;
   private readonly full: Buffer[] = [];
   /** Chunks handed on and done with, to refill (see `handOn`). */
   private readonly spare: Buffer[] = [];
@@ -74,6 +108,7 @@ class ChunkWriter {
     const keyBytes = Buffer.byteLength(key, 'utf8');
     const valueBytes = typeof value === 'string' ? Buffer.byteLength(value, encoding) : typeof value === 'number' ? this.inArena().byteLength(value) : value.length;
     const size = RECORD_HEAD_BYTES + keyBytes + valueBytes;
+    this.written += size;
     if (this.size - this.used >= size) {
       this.used = this.head(this.chunk, this.used, op, key, keyBytes, size - 4);
       if (typeof value === 'string') this.used += this.chunk.write(value, this.used, encoding);

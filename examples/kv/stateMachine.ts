@@ -2,7 +2,7 @@ import { crc32 } from 'node:zlib';
 import type { CommittedEntry, StateMachine } from '../../src';
 import { BadCommandError, commandLayout, layoutSlot, Op } from './commands';
 import { OutcomeRing } from './outcomeRing';
-import { snapshotChunks } from './snapshotChunks';
+import { PAUSE, SNAPSHOT_CHUNK_BYTES, snapshotChunks } from './snapshotChunks';
 import { ValueArena } from './valueArena';
 
 /** What applying a command did. */
@@ -119,7 +119,7 @@ export class KvStateMachine {
         // The chunks are one buffer refilled (rxraft is done with each when it asks for the next).
         const copy = this.copyEntries();
         const reader = this.values.pin();
-        return withTurns(snapshotChunks(copy.keys, copy.values, [...this.memberHttp], SNAPSHOT_SLICE_BYTES, reader, true), () => {
+        return withTurns(snapshotChunks(copy.keys, copy.values, [...this.memberHttp], SNAPSHOT_CHUNK_BYTES, reader, SNAPSHOT_SLICE_BYTES, true), () => {
           reader.release();
           this.returnEntries(copy);
         });
@@ -276,24 +276,23 @@ function commandHash(bytes: Uint8Array): number {
  * Bytes of snapshot records made in one go, between two turns of the event loop. Why:
  * the whole store is written at every snapshot, and 1 MiB of 100-byte records (about
  * 10,000) took 50-135 ms to encode on the loaded 2-core machine — time in which the
- * node answered no heartbeat (issue 17). 64 KiB is about 600 records. (rxraft joins
- * these chunks into its own `chunkBytes` as it stores them: one copy per MiB, into one
- * buffer it reuses.)
+ * node answered no heartbeat (issue 17). 64 KiB is about 600 records. The chunks handed
+ * to rxraft are still of `SNAPSHOT_CHUNK_BYTES`, rxraft's default `chunkBytes`: slices of
+ * 64 KiB were joined by rxraft as it stored them, one more copy of the whole state (with
+ * 64 KiB values, 3-4% of a follower's CPU).
  */
 export const SNAPSHOT_SLICE_BYTES = 64 * 1024;
 
 /**
- * Hands on each chunk, with a turn of the event loop (`setImmediate`) before making the
- * next, so a large store is written without holding the loop; `done` runs once the chunks
- * are read, or given up.
+ * Hands on each chunk, with a turn of the event loop (`setImmediate`) before making more
+ * records after a chunk or a `PAUSE`, so a large store is written without holding the
+ * loop; `done` runs once the chunks are read, or given up.
  */
-async function* withTurns(chunks: Iterable<Uint8Array>, done: () => void): AsyncGenerator<Uint8Array> {
+async function* withTurns(chunks: Iterable<Uint8Array | typeof PAUSE>, done: () => void): AsyncGenerator<Uint8Array> {
   try {
-    let first = true;
     for (const chunk of chunks) {
-      if (!first) await nextTurn();
-      first = false;
-      yield chunk;
+      if (chunk !== PAUSE) yield chunk;
+      await nextTurn();
     }
   } finally {
     done();

@@ -1,4 +1,5 @@
 import { EntryRangeError, InvalidMessageError } from '../errors';
+import { entrySize } from '../messages/blockEntry';
 import type { Entry } from '../messages/entry';
 import { decodeEntries } from '../messages/entryCodec';
 import { CorruptLogError } from './fileErrors';
@@ -61,9 +62,10 @@ export async function readLocatedEntries(
       let index = Math.max(row.first, range.from);
       for (; index <= end; index++) {
         const entry = decoded[index - row.first];
-        if (out.length > 0 && bytes + entry.data.length > range.maxBytes) break;
+        const size = entrySize(entry);
+        if (out.length > 0 && bytes + size > range.maxBytes) break;
         out.push(entry);
-        bytes += entry.data.length;
+        bytes += size;
       }
       // The read stops inside the record: hold it for the next read, which starts there.
       if (held === undefined && index <= row.last) recent?.put(row.sequence, row.offset, row.length, decoded);
@@ -105,7 +107,7 @@ async function readRecordPayload(handle: FileHandleLike, file: string, row: Reco
 function decodeBlock(block: Buffer, file: string, row: RecordLocation): Entry[] {
   let decoded: Entry[];
   try {
-    decoded = decodeEntries(block);
+    decoded = decodeEntries(block, { lazy: true }); // views of the record: a leader sends them on as pieces of it (blockPieces), uncopied
   } catch (e) {
     if (e instanceof InvalidMessageError) throw new CorruptLogError(file, row.offset, `on reading entries back: ${e.reason}`);
     throw e;

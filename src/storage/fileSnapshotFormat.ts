@@ -1,6 +1,6 @@
 import { decodeConfig } from '../messages/config';
 import { InvalidMessageError } from '../errors';
-import { FILE_HEADER_BYTES, RECORD_HEADER_BYTES, RecordType, writeFileHeader, writeRecordHeader } from './fileRecordFraming';
+import { FILE_HEADER_BYTES, RECORD_HEADER_BYTES, RecordType, writeFileHeader, writeRecordHeader, writeRecordHeaderFor } from './fileRecordFraming';
 import type { SnapshotMeta } from '../messages/persisted';
 
 /**
@@ -79,15 +79,17 @@ export function encodeSnapshotStart(sequence: number, meta: SnapshotMeta): Buffe
 }
 
 /**
- * One framed SnapshotChunk record holding a copy of `chunk`, to be written at `offset`,
- * laid out at the start of `into` (a view of it is returned; by default a new buffer).
+ * The header of the SnapshotChunk record of `chunk` at `offset`: written right before the
+ * chunk itself, which is not copied (a snapshot of 64 KiB values copied every byte of the
+ * state once more here, about 7% of a follower's CPU).
+ *
+ * @example
+ * await writeAllFully(handle, [snapshotChunkHeader(chunk, offset), chunk], offset);
  */
-export function encodeSnapshotChunk(chunk: Uint8Array, offset: number, into: Buffer = Buffer.allocUnsafe(RECORD_HEADER_BYTES + chunk.byteLength)): Buffer {
-  if (into.length < RECORD_HEADER_BYTES + chunk.byteLength) throw new RangeError(`a ${chunk.byteLength}-byte chunk's record does not fit in ${into.length} bytes`);
-  const out = into.subarray(0, RECORD_HEADER_BYTES + chunk.byteLength);
-  out.set(chunk, RECORD_HEADER_BYTES);
-  writeRecordHeader(out, 0, RecordType.SnapshotChunk, 0, 0, offset, chunk.byteLength);
-  return out;
+export function snapshotChunkHeader(chunk: Uint8Array, offset: number): Buffer {
+  const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
+  writeRecordHeaderFor(header, 0, RecordType.SnapshotChunk, 0, 0, offset, chunk);
+  return header;
 }
 
 /** The framed SnapshotEnd record, to be written at `offset`. */

@@ -1,12 +1,11 @@
 import * as path from 'path';
 import type { SnapshotMeta } from '../messages/persisted';
-import { RECORD_HEADER_BYTES } from './fileRecordFraming';
-import { FileHandleLike, FileSystem, hasErrorCode, syncDirectory, writeFully } from './fileSystem';
+import { FileHandleLike, FileSystem, hasErrorCode, syncDirectory, writeAllFully, writeFully } from './fileSystem';
 import {
-  encodeSnapshotChunk,
   encodeSnapshotEnd,
   encodeSnapshotStart,
   LogCompaction,
+  snapshotChunkHeader,
   snapshotFileName,
   snapshotTempName,
 } from './fileSnapshotFormat';
@@ -19,11 +18,9 @@ import {
  * syncs and closes, `install` renames the file to its final name and syncs the directory.
  * Once an operation fails, every later one fails with the same error (except `discard`).
  *
- * A chunk is framed (copied) when `write` is called, so the caller may reuse its buffer
- * right away; at most the chunks of unsettled `write` calls are held in memory. The
- * buffer of a written record is kept for the next (`frame`): a fresh 1 MiB buffer per
- * chunk was memory outside the JavaScript heap, as much as the snapshot, and V8 ran
- * mark-compacts to reclaim it, several per snapshot (issue 17).
+ * A chunk is written as it is, after its record header (its checksum is taken when `write`
+ * is called): it must not change until its `write` settles. At most the chunks of
+ * unsettled `write` calls are held in memory.
  *
  * @example
  * const staged = new StagedSnapshot(fs, dir, 7, meta);
@@ -45,8 +42,6 @@ export class StagedSnapshot {
   private offset: number;
   private chunks = 0;
   private bytes = 0;
-  /** The buffer of a record already written, free for the next (null while none is); never pooled memory (`allocUnsafeSlow`). */
-  private spare: Buffer | null = null;
 
   constructor(
     private readonly fs: FileSystem,
@@ -64,18 +59,12 @@ export class StagedSnapshot {
 
   /** Appends one chunk record (not yet synced). */
   write(chunk: Uint8Array): Promise<void> {
-    const bytes = RECORD_HEADER_BYTES + chunk.byteLength;
-    const frame = this.spare !== null && this.spare.length >= bytes ? this.spare : Buffer.allocUnsafeSlow(bytes);
-    this.spare = null;
-    const record = encodeSnapshotChunk(chunk, this.offset, frame);
+    const header = snapshotChunkHeader(chunk, this.offset);
     const at = this.offset;
-    this.offset += record.length;
+    this.offset += header.length + chunk.byteLength;
     this.chunks++;
     this.bytes += chunk.byteLength;
-    return this.afterEarlier(async (handle) => {
-      await writeFully(handle, record, at);
-      if (this.spare === null || this.spare.length < frame.length) this.spare = frame; // written: free for the next record
-    });
+    return this.afterEarlier((handle) => writeAllFully(handle, [header, chunk], at));
   }
 
   /** Makes every chunk written so far durable (fdatasync). */

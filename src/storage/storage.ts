@@ -60,7 +60,10 @@ export interface PersistedState {
  * issued before it (it is ordered like an `append`).
  */
 export interface SnapshotWriter {
-  /** Stages one chunk. The writer copies it (or is done with it) before returning: the caller may reuse the buffer right away. */
+  /**
+   * Stages the next chunk. The caller leaves `chunk` unchanged until the promise settles
+   * (an implementation may write it as it is, uncopied); after that it may reuse it.
+   */
   write(chunk: Uint8Array): Promise<void>;
   /**
    * Makes the snapshot current, then compacts the log: entries up to `compactUpTo`

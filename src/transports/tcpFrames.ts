@@ -10,6 +10,7 @@
  */
 
 import { entriesBlock, UnencodedBlock, writeBlock } from '../messages/entryBlocks';
+import { blockPieces } from '../messages/entryCodec';
 import { PartialBody } from './tcpPartialBody';
 
 /** Bytes of the length prefix. */
@@ -78,10 +79,11 @@ export class FrameBatch {
   /**
    * The frames as buffers to write back to back (`Connection.write`: one corked write):
    * a part of `UNCOPIED_PART_BYTES` or more (a large entries block) goes as it is, not
-   * copied (an unencoded one is encoded on its own, `entriesBlock`); the prefixes, heads and
-   * small parts between such parts are copied into one buffer per run. Concatenated, they
-   * are `toBuffer()`. A part must not change until its write is done (entries blocks never
-   * change).
+   * copied. An unencoded one goes as the pieces of the blocks its entries are views of
+   * (`blockPieces`: a leader's log blocks), each large piece as it is, else it is encoded
+   * on its own (`entriesBlock`); the prefixes, heads and small parts or pieces between
+   * such parts are copied into one buffer per run. Concatenated, they are `toBuffer()`. A
+   * part must not change until its write is done (entries blocks never change).
    *
    * @example
    * batch.add(head, block);   // block: 64 KiB
@@ -104,13 +106,17 @@ export class FrameBatch {
       runBytes += FRAME_HEADER_BYTES;
       for (const end = part + this.partCounts[i]; part < end; part++) {
         const p = this.parts[part];
-        if (p.byteLength < UNCOPIED_PART_BYTES) {
-          run.push(p);
-          runBytes += p.byteLength;
-        } else {
-          endRun();
-          const bytes = p instanceof Uint8Array ? p : entriesBlock(p.entries);
-          out.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        const pieces = p.byteLength < UNCOPIED_PART_BYTES || p instanceof Uint8Array ? undefined : blockPieces(p.entries);
+        if (pieces !== undefined) checkPieces(pieces, p.byteLength);
+        for (const piece of pieces ?? [p]) {
+          if (piece.byteLength < UNCOPIED_PART_BYTES) {
+            run.push(piece);
+            runBytes += piece.byteLength;
+          } else {
+            endRun();
+            const bytes = piece instanceof Uint8Array ? piece : entriesBlock(piece.entries);
+            out.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+          }
         }
       }
     }
@@ -144,6 +150,13 @@ export class FrameBatch {
  * the socket's write.
  */
 export const UNCOPIED_PART_BYTES = 16 * 1024;
+
+/** Pieces of a block whose length is not the block's would shift every frame after it: fail loudly (a bug, never the peer's doing). */
+function checkPieces(pieces: readonly Uint8Array[], byteLength: number): void {
+  let bytes = 0;
+  for (const piece of pieces) bytes += piece.byteLength;
+  if (bytes !== byteLength) throw new Error(`entries block of ${bytes} bytes in pieces where ${byteLength} were reserved`);
+}
 
 /** Writes a frame's big-endian u32 length prefix at `at`. */
 function writeLength(out: Buffer, at: number, length: number): void {

@@ -75,7 +75,8 @@ describe('KV snapshot chunks', () => {
     }
     const copies: Buffer[] = [];
     const buffers = new Set<ArrayBufferLike>();
-    for (const chunk of snapshotChunks(keys, values, [], 4096, undefined, true)) {
+    for (const chunk of snapshotChunks(keys, values, [], 4096, undefined, Infinity, true)) {
+      if (chunk === null) throw new Error('no pause was asked for');
       copies.push(Buffer.from(chunk)); // what storage does before rxraft asks for the next chunk
       buffers.add(chunk.buffer);
     }

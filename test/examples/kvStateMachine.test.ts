@@ -1,5 +1,6 @@
 import { BadCommandError, Command, decodeCommand, encodeCommand, Op } from '../../examples/kv/commands';
 import { parseIdempotencyKey } from '../../examples/kv/http';
+import { SNAPSHOT_CHUNK_BYTES } from '../../examples/kv/snapshotChunks';
 import { KvStateMachine, LARGE_VALUE_BYTES, Outcome, OUTCOME_WINDOW, SNAPSHOT_SLICE_BYTES } from '../../examples/kv/stateMachine';
 
 const b = (s: string) => Buffer.from(s);
@@ -125,16 +126,18 @@ describe('KV snapshots and retries', () => {
     expect(restored.appliedIndex).toBe(10);
   });
 
-  it('writes a large store in chunks of at most SNAPSHOT_SLICE_BYTES, letting the event loop run between two', async () => {
+  it('writes a large store in chunks of SNAPSHOT_CHUNK_BYTES (stored by rxraft as they are), letting the event loop run after every SNAPSHOT_SLICE_BYTES of records', async () => {
     const kv = new KvStateMachine();
-    const count = 5000;
+    const count = 25_000;
     for (let i = 1; i <= count; i++) kv.apply(entry(i, { op: Op.Put, key: `κ-${i}`, value: Buffer.from([0xff, i & 0xff, ...Buffer.alloc(98, 0x61)]) }));
     const chunks: Uint8Array[] = [];
     let loopTurns = 0;
     let turnsBetween = 0;
+    let allTurns = 0;
     // Counts the event loop's check phases (setImmediate runs once per loop iteration).
     let counting = setImmediate(function tick() {
       loopTurns++;
+      allTurns++;
       counting = setImmediate(tick);
     });
     try {
@@ -146,9 +149,11 @@ describe('KV snapshots and retries', () => {
     } finally {
       clearImmediate(counting);
     }
-    expect(chunks.length).toBeGreaterThan(5); // about 550 KB of records
-    for (const chunk of chunks) expect(chunk.byteLength).toBeLessThanOrEqual(SNAPSHOT_SLICE_BYTES);
+    const bytes = chunks.reduce((n, c) => n + c.byteLength, 0);
+    expect(bytes).toBeGreaterThan(2.5 * SNAPSHOT_CHUNK_BYTES); // about 2.9 MB of records
+    for (const chunk of chunks.slice(0, -1)) expect(chunk.byteLength).toBe(SNAPSHOT_CHUNK_BYTES);
     expect(turnsBetween).toBe(chunks.length - 1); // the loop ran between every two chunks
+    expect(allTurns).toBeGreaterThanOrEqual(Math.floor(bytes / SNAPSHOT_SLICE_BYTES) - 1); // and within them, once a slice
 
     const restored = new KvStateMachine();
     await restored.snapshots().restore((async function* () { yield* chunks; })(), { index: count, term: 1 });
@@ -180,20 +185,23 @@ describe('KV snapshots and retries', () => {
 
   it('snapshots the values as they were when the snapshot began, though they are then overwritten in place', async () => {
     const kv = new KvStateMachine();
-    for (let i = 1; i <= 3000; i++) kv.apply(entry(i, { op: Op.Put, key: `k${i}`, value: Buffer.alloc(100, 1) }));
+    const KEYS = 40_000; // over 4 MB of records: several chunks of SNAPSHOT_CHUNK_BYTES
+    for (let i = 1; i <= KEYS; i++) kv.apply(entry(i, { op: Op.Put, key: `k${i}`, value: Buffer.alloc(100, 1) }));
     const chunks: Uint8Array[] = [];
-    const snapshot = kv.snapshots().snapshot({ index: 3000, term: 1 }) as AsyncIterable<Uint8Array>;
-    let index = 3000;
+    const snapshot = kv.snapshots().snapshot({ index: KEYS, term: 1 }) as AsyncIterable<Uint8Array>;
+    let index = KEYS;
     for await (const chunk of snapshot) {
       chunks.push(Buffer.from(chunk)); // a copy: the store refills one buffer between two chunks
       // Between two chunks the store goes on applying: same-size values (in place), and longer ones (moved).
-      for (let i = 1; i <= 3000; i += 7) kv.apply(entry(++index, { op: Op.Put, key: `k${i}`, value: Buffer.alloc(i % 2 ? 100 : 200, 2) }));
+      for (let i = 1; i <= KEYS; i += 7) kv.apply(entry(++index, { op: Op.Put, key: `k${i}`, value: Buffer.alloc(i % 2 ? 100 : 200, 2) }));
     }
     expect(chunks.length).toBeGreaterThan(3);
     const restored = new KvStateMachine();
-    await restored.snapshots().restore((async function* () { yield* chunks; })(), { index: 3000, term: 1 });
-    expect(restored.size).toBe(3000);
-    for (let i = 1; i <= 3000; i++) expect(restored.get(`k${i}`)).toEqual(Buffer.alloc(100, 1));
+    await restored.snapshots().restore((async function* () { yield* chunks; })(), { index: KEYS, term: 1 });
+    expect(restored.size).toBe(KEYS);
+    const first = Buffer.alloc(100, 1);
+    const changed = Array.from({ length: KEYS }, (_, i) => `k${i + 1}`).filter((key) => !restored.get(key)?.equals(first));
+    expect(changed).toEqual([]);
   });
 
   it('keeps every value through many overwrites, growths and deletes (seeded, against a Map)', () => {

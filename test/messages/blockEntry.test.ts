@@ -1,7 +1,7 @@
 import { InvalidMessageError } from '../../src/errors';
 import { BlockEntry, entrySize, payloadOnce } from '../../src/messages/blockEntry';
 import { Entry, EntryKind } from '../../src/messages/entry';
-import { decodeEntries, encodeEntries, ENTRY_HEADER_BYTES } from '../../src/messages/entryCodec';
+import { blockPieces, decodeEntries, encodeEntries, ENTRY_HEADER_BYTES } from '../../src/messages/entryCodec';
 import { validateMessage } from '../../src/messages/validate';
 import { randomInt, seededRandom } from '../../src/random';
 
@@ -126,5 +126,35 @@ describe('entries decoded lazily from a block (BlockEntry)', () => {
     expect(() => validateMessage({ ...message, entries })).not.toThrow();
     const notBytes = entries.map((e, i) => (i === 2 ? { ...e, data: 'text' } : e));
     expect(() => validateMessage({ ...message, entries: notBytes })).toThrow(/entry data must be bytes/);
+  });
+});
+
+describe('an entries block as pieces of the blocks its entries lie in (blockPieces)', () => {
+  it('is the block encodeEntries makes, with every payload a view into its own block, one piece per run (seeded)', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      // Three blocks back to back in the log, as a leader's batches are; a follower's message takes any range of them.
+      const entries = randomEntries(seed, 1, 3 + (seed % 40));
+      const cuts = [Math.floor(entries.length / 3), Math.floor((2 * entries.length) / 3)];
+      const blocks = [entries.slice(0, cuts[0]), entries.slice(cuts[0], cuts[1]), entries.slice(cuts[1])].map((part) => encodeEntries(part));
+      const views = blocks.flatMap((block) => decodeEntries(block, { lazy: true }));
+      const random = seededRandom(seed + 100);
+      const from = randomInt(random, 0, views.length - 1);
+      const range = views.slice(from, randomInt(random, from + 1, views.length));
+      const pieces = blockPieces(range)!;
+      expect(Buffer.concat(pieces).equals(encodeEntries(range))).toBe(true);
+      const runs = new Set(range.map((e) => (e as BlockEntry).block)).size;
+      expect(pieces).toHaveLength(1 + runs);
+      for (const piece of pieces.slice(1)) expect(blocks.some((block) => inBlock(piece, block))).toBe(true);
+    }
+  });
+
+  it('is undefined for entries that are not views, or whose header in the block says otherwise (the caller then encodes)', () => {
+    const entries = randomEntries(3, 10, 4);
+    expect(blockPieces(entries)).toBeUndefined();
+    const block = encodeEntries(entries);
+    const [first] = decodeEntries(block, { lazy: true }) as BlockEntry[];
+    const misnamed = new BlockEntry(first.index + 1, first.term, first.kind, block, first.at, first.size);
+    expect(blockPieces([misnamed])).toBeUndefined();
+    expect(blockPieces([first])).toBeDefined();
   });
 });

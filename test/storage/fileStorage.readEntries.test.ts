@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { EntryRangeError } from '../../src/errors';
 import type { Entry } from '../../src/messages/entry';
+import { blockPieces, encodeEntries } from '../../src/messages/entryCodec';
 import { CorruptLogError } from '../../src/storage/fileErrors';
 import { FileStorage } from '../../src/storage/fileStorage';
 import { FileSystem, nodeFileSystem } from '../../src/storage/fileSystem';
@@ -96,6 +97,16 @@ describe('FileStorage.readEntries', () => {
     gated.release();
     expect(plain(await read)).toEqual(plain(entries(3, 10, 1, 20)));
     expect(plain(await s.readEntries(3, 7, 1 << 20))).toEqual(plain([...entries(3, 4, 1, 20), ...entries(5, 6, 2, 20)]));
+  });
+
+  test('entries read back are views of the record they were read from, so a leader sends them on as its pieces, uncopied', async () => {
+    const s = await open();
+    await s.append(entries(1, 4, 1, 300));
+    const read = await s.readEntries(2, 5, 1 << 20);
+    expect(plain(read)).toEqual(plain(entries(2, 4, 1, 300)));
+    const pieces = blockPieces(read);
+    expect(pieces).toHaveLength(2); // the count, then one view of the record's bytes
+    expect(Buffer.concat(pieces!).equals(encodeEntries(read))).toBe(true);
   });
 
   test('a compaction that deletes the segment while a read waits makes it reject as compacted', async () => {

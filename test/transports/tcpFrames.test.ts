@@ -1,3 +1,6 @@
+import { EntryKind } from '../../src/messages/entry';
+import { blockFor } from '../../src/messages/entryBlocks';
+import { decodeEntries, encodeEntries, ENTRY_HEADER_BYTES } from '../../src/messages/entryCodec';
 import { randomInt, seededRandom } from '../../src/random';
 import { FrameBatch, FrameLimitExceeded, FrameReader, joinFrames, UNCOPIED_PART_BYTES } from '../../src/transports/tcpFrames';
 import { STAGING_BYTES } from '../../src/transports/tcpPartialBody';
@@ -71,6 +74,19 @@ describe('FrameReader', () => {
       for (const block of large) expect(buffers.some((b) => b.buffer === block.buffer && b.byteOffset === block.byteOffset && b.length === block.length)).toBe(true);
       expect(buffers.length).toBeLessThanOrEqual(2 * large.length + 1);
     }
+  });
+
+  it("writes an unencoded block of views as the log's own bytes: no payload copied, toBuffers concatenated is still toBuffer", () => {
+    // A follower's AppendEntries taking the end of one batch block and the start of the next, as a leader's log hands them out.
+    const batch = (first: number) => encodeEntries(Array.from({ length: 4 }, (_, i) => ({ index: first + i, term: 3, kind: EntryKind.Command, data: Buffer.alloc(20_000, first + i) })));
+    const blocks = [batch(1), batch(5)];
+    const views = blocks.flatMap((block) => decodeEntries(block, { lazy: true })).slice(2, 6);
+    const frames = new FrameBatch();
+    frames.add(Buffer.from('head'), blockFor(views));
+    const buffers = frames.toBuffers();
+    expect(Buffer.concat(buffers).equals(frames.toBuffer())).toBe(true);
+    const viewsInto = (block: Buffer) => buffers.filter((b) => b.buffer === block.buffer && b.byteOffset >= block.byteOffset && b.byteOffset + b.length <= block.byteOffset + block.length);
+    expect(blocks.map((block) => viewsInto(block).reduce((n, b) => n + b.length, 0))).toEqual([2 * (ENTRY_HEADER_BYTES + 20_000), 2 * (ENTRY_HEADER_BYTES + 20_000)]);
   });
 
   it('rejects an oversized length prefix as soon as it arrives, before the body', () => {
