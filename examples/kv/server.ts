@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { asapScheduler, catchError, defer, EMPTY, exhaustMap, filter, Subscription, takeWhile } from 'rxjs';
 import {
   createRaftNode,
+  eventLoopWrites,
   FileStorage,
   FollowerProgress,
   Membership,
@@ -69,7 +70,7 @@ const SLOW_WRITE_SECONDS = 0.1;
  */
 export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks = {}): Promise<KvServer> {
   const log = hooks.log ?? createLogger({ id: config.id, level: 'silent', format: 'json' });
-  const storage = await FileStorage.open(config.dataDir);
+  const storage = await FileStorage.open(config.dataDir, config.logWrites === 'event-loop' ? { fs: eventLoopWrites(), logSync: 'dsync' } : {});
   let transport: TcpTransport | undefined;
   let httpServer: http.Server | undefined;
   try {
