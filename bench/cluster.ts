@@ -84,7 +84,7 @@ interface Options {
 
 const USAGE = `usage: npm run bench -- [--duration <s>] [--warmup <s>] [--levels 1,16,64,256] [--failovers <n>] [--runs <n>]
                     [--only floor,library,http,failover,etcd] [--value-bytes <n>] [--sizes 100,4096,65536]
-                    [--turn immediate|asap] [--log-writes thread-pool|event-loop]
+                    [--turn immediate|asap] [--log-writes thread-pool|event-loop|followers]
                     [--http-client raw|agent|both] [--profile]
                     [--only groups --groups 1,64 [--group-failovers <n>] [--group-storage shared|files] [--group-election-timeout <min>-<max>] [--quiesce on|off]]`;
 

@@ -16,16 +16,21 @@ import { FileHandleLike, FileSystem, nodeFileSystem } from './fileSystem';
  * and takes no proposal, a follower answers no vote, for as long as the write takes, and
  * a disk that stalls stalls the whole node. Suited to a fast disk and one writer at a
  * time; the default (the thread pool) keeps the node responsive while the disk works.
+ * `onLoop`, asked at each write, chooses per write: e.g. only while the node follows, so
+ * a leader keeps sending heartbeats and taking proposals while its own write is in the
+ * disk (the KV server's `--log-writes followers`).
  *
  * @example
  * const storage = await FileStorage.open(dir, { fs: eventLoopWrites(), logSync: 'dsync' });
+ * // Or only while this node is not the leader:
+ * const fs = eventLoopWrites(nodeFileSystem, () => role !== 'leader');
  */
-export function eventLoopWrites(base: FileSystem = nodeFileSystem): FileSystem {
+export function eventLoopWrites(base: FileSystem = nodeFileSystem, onLoop: () => boolean = () => true): FileSystem {
   return {
     open: async (path, flags, mode) => {
       const handle = await base.open(path, flags, mode);
       const writeThrough = typeof flags === 'number' && (flags & fsConstants.O_DSYNC) !== 0;
-      return writeThrough && typeof handle.fd === 'number' ? writingOnLoop(handle, handle.fd) : handle;
+      return writeThrough && typeof handle.fd === 'number' ? writingOnLoop(handle, handle.fd, onLoop) : handle;
     },
     readdir: (path) => base.readdir(path),
     mkdir: (path, options) => base.mkdir(path, options),
@@ -36,8 +41,8 @@ export function eventLoopWrites(base: FileSystem = nodeFileSystem): FileSystem {
   };
 }
 
-/** `handle` with its writes made synchronously through `fd`; a failed write rejects, as the handle's own would. */
-function writingOnLoop(handle: FileHandleLike, fd: number): FileHandleLike {
+/** `handle` with its writes made synchronously through `fd` when `onLoop()` says so; a failed write rejects, as the handle's own would. */
+function writingOnLoop(handle: FileHandleLike, fd: number, onLoop: () => boolean): FileHandleLike {
   const settle = (write: () => number): Promise<{ bytesWritten: number }> => {
     try {
       return Promise.resolve({ bytesWritten: write() });
@@ -47,8 +52,9 @@ function writingOnLoop(handle: FileHandleLike, fd: number): FileHandleLike {
   };
   return {
     fd,
-    write: (buffer, offset, length, position) => settle(() => writeSync(fd, buffer, offset, length, position)),
-    writev: (buffers, position) => settle(() => writevSync(fd, buffers, position)),
+    write: (buffer, offset, length, position) =>
+      onLoop() ? settle(() => writeSync(fd, buffer, offset, length, position)) : handle.write(buffer, offset, length, position),
+    writev: (buffers, position) => (onLoop() ? settle(() => writevSync(fd, buffers, position)) : writevOf(handle, buffers, position)),
     read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
     datasync: () => handle.datasync(),
     sync: () => handle.sync(),
@@ -56,4 +62,11 @@ function writingOnLoop(handle: FileHandleLike, fd: number): FileHandleLike {
     stat: () => handle.stat(),
     close: () => handle.close(),
   };
+}
+
+/** The handle's own `writev`, or one `write` of the buffers joined when it has none. */
+function writevOf(handle: FileHandleLike, buffers: Uint8Array[], position: number): Promise<{ bytesWritten: number }> {
+  if (handle.writev) return handle.writev(buffers, position);
+  const joined = Buffer.concat(buffers);
+  return handle.write(joined, 0, joined.byteLength, position);
 }

@@ -24,9 +24,10 @@ describe('kv-server configuration', () => {
     expect(() => parseConfig([...base, '--snapshot-every', '0'], { RXRAFT_SECRET: 's' })).toThrow(/snapshot-every/);
   });
 
-  it('writes the log through the thread pool by default; --log-writes event-loop writes it on the event loop', () => {
+  it('writes the log through the thread pool by default; --log-writes event-loop or followers writes it on the event loop', () => {
     expect(parseConfig(base, { RXRAFT_SECRET: 's' }).logWrites).toBe('thread-pool');
     expect(parseConfig([...base, '--log-writes', 'event-loop'], { RXRAFT_SECRET: 's' }).logWrites).toBe('event-loop');
+    expect(parseConfig([...base, '--log-writes', 'followers'], { RXRAFT_SECRET: 's' }).logWrites).toBe('followers');
     expect(() => parseConfig([...base, '--log-writes', 'sync'], { RXRAFT_SECRET: 's' })).toThrow(ConfigError);
   });
 

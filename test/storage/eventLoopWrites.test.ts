@@ -1,6 +1,7 @@
 import { constants as fsConstants, readFileSync } from 'fs';
 import * as path from 'path';
 import { eventLoopWrites } from '../../src/storage/eventLoopWrites';
+import { FileHandleLike, FileSystem, nodeFileSystem } from '../../src/storage/fileSystem';
 import { FileStorage } from '../../src/storage/fileStorage';
 import { Storage } from '../../src/storage/storage';
 import { describeStorageConformance, entries } from './conformance';
@@ -52,6 +53,42 @@ describe('eventLoopWrites', () => {
       expect(readFileSync(file, 'latin1')).toBe('abcdef');
       expect(await written).toEqual({ bytesWritten: 3 });
       expect(await vectored).toEqual({ bytesWritten: 3 });
+    } finally {
+      await handle.close();
+    }
+  });
+
+  test('with onLoop false a write goes to the base handle (the thread pool), and onLoop is asked at each write', async () => {
+    const file = path.join(dirs.make(), 'segment');
+    const baseWrites: string[] = [];
+    const counting: FileSystem = {
+      ...nodeFileSystem,
+      open: async (p, flags, mode) => {
+        const handle = await nodeFileSystem.open(p, flags, mode);
+        const counted: FileHandleLike = {
+          fd: handle.fd,
+          write: (...args) => (baseWrites.push('write'), handle.write(...args)),
+          writev: (buffers, position) => (baseWrites.push('writev'), handle.writev!(buffers, position)),
+          read: (...args) => handle.read(...args),
+          datasync: () => handle.datasync(),
+          sync: () => handle.sync(),
+          truncate: (length) => handle.truncate(length),
+          stat: () => handle.stat(),
+          close: () => handle.close(),
+        };
+        return counted;
+      },
+    };
+    let following = false;
+    const handle = await eventLoopWrites(counting, () => following).open(file, O_DSYNC_WRITE, 0o644);
+    try {
+      await handle.writev!([Buffer.from('ab')], 0);
+      expect(baseWrites).toEqual(['writev']);
+      following = true;
+      const written = handle.writev!([Buffer.from('cd')], 2);
+      expect(readFileSync(file, 'latin1')).toBe('abcd');
+      await written;
+      expect(baseWrites).toEqual(['writev']);
     } finally {
       await handle.close();
     }
