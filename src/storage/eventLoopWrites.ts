@@ -10,7 +10,7 @@ import { FileHandleLike, FileSystem, nodeFileSystem } from './fileSystem';
  *
  * What it saves, per log write: waking a pool thread, its completion signal and waking
  * the event loop again — measured at one writer on the 2-core benchmark machine, about
- * three context switches and 60-80 µs of CPU per write on each node
+ * three context switches and 60-110 µs of CPU per write on each node
  * (docs/notes/one-proposer.md). What it costs: the event loop waits while the write is
  * in the disk. Nothing else runs in the process meanwhile: a leader sends no heartbeat
  * and takes no proposal, a follower answers no vote, for as long as the write takes, and
