@@ -23,7 +23,7 @@ import { FileHandleLike, FileSystem, nodeFileSystem } from './fileSystem';
  * @example
  * const storage = await FileStorage.open(dir, { fs: eventLoopWrites(), logSync: 'dsync' });
  * // Or only while this node is not the leader:
- * const fs = eventLoopWrites(nodeFileSystem, () => role !== 'leader');
+ * const fs = eventLoopWrites(undefined, () => role !== 'leader');
  */
 export function eventLoopWrites(base: FileSystem = nodeFileSystem, onLoop: () => boolean = () => true): FileSystem {
   return {
