@@ -21,7 +21,10 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
 const metric = (name: string, value: unknown, better: Metric['better'], control = false): Metric => ({ name, value: num(value), better, control });
 
-/** Rows of the cluster benchmark: per API and load level writes/s, p50, p99 and leader CPU per write; failover; the floors (controls). */
+/**
+ * Rows of the cluster benchmark: per API and load level writes/s, p50, p99, CPU and context
+ * switches per write (leader, and the followers' mean); failover; the floors (controls).
+ */
 export function clusterMetrics(json: unknown): Metric[] {
   const summary = isObject(json) ? json.summary : undefined;
   if (!isObject(summary)) throw new AbResultFormatError('not a cluster benchmark result: no "summary" object');
@@ -37,6 +40,9 @@ export function clusterMetrics(json: unknown): Metric[] {
         metric(`${at} p50 ms`, latency.p50, 'lower'),
         metric(`${at} p99 ms`, latency.p99, 'lower'),
         metric(`${at} leader CPU µs/write`, counters.leaderCpuMicrosPerWrite, 'lower'),
+        metric(`${at} follower CPU µs/write`, counters.followerCpuMicrosPerWrite, 'lower'),
+        metric(`${at} leader context switches/write`, counters.leaderCswPerWrite, 'lower'),
+        metric(`${at} follower context switches/write`, counters.followerCswPerWrite, 'lower'),
       );
     }
   };

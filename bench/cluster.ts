@@ -87,7 +87,7 @@ interface Options {
 const USAGE = `usage: npm run bench -- [--duration <s>] [--warmup <s>] [--levels 1,16,64,256] [--failovers <n>] [--runs <n>]
                     [--only floor,library,http,failover,etcd] [--value-bytes <n>] [--sizes 100,4096,65536]
                     [--election-timeout <min>-<max>|server]
-                    [--turn immediate|asap]
+                    [--turn immediate|asap] [--log-writes thread-pool|event-loop|followers]
                     [--http-client raw|agent|both] [--profile]
                     [--only groups --groups 1,64 [--group-failovers <n>] [--group-storage shared|files] [--group-election-timeout <min>-<max>] [--quiesce on|off]]`;
 
@@ -97,7 +97,7 @@ function parseOptions(argv: readonly string[]): Options {
     process.exit(0);
   }
   const f = parseFlags(argv);
-  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'sizes', 'profile', 'warmup', 'turn', 'http-client', 'groups', 'group-failovers', 'group-storage', 'group-election-timeout', 'quiesce', 'election-timeout'];
+  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'sizes', 'profile', 'warmup', 'turn', 'log-writes', 'http-client', 'groups', 'group-failovers', 'group-storage', 'group-election-timeout', 'quiesce', 'election-timeout'];
   for (const k of f.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.join(', ')})`);
   const num = (name: string, fallback: number) => {
     const v = Number(f.get(name) ?? fallback);
@@ -129,7 +129,11 @@ function parseOptions(argv: readonly string[]): Options {
     profile: f.get('profile') === 'true',
     httpClients: (f.get('http-client') ?? 'both') === 'both' ? ['raw', 'agent'] : [f.get('http-client') as HttpClientKind],
     electionTimeout,
-    nodeFlags: [...(electionTimeout === 'server' ? [] : ['--election-timeout', electionTimeout]), ...(f.has('turn') ? ['--turn', f.get('turn')!] : [])],
+    nodeFlags: [
+      ...(electionTimeout === 'server' ? [] : ['--election-timeout', electionTimeout]),
+      ...(f.has('turn') ? ['--turn', f.get('turn')!] : []),
+      ...(f.has('log-writes') ? ['--log-writes', f.get('log-writes')!] : []),
+    ],
     groups,
     groupLevels: (f.get('levels') ?? '64,256').split(',').map(Number),
     groupFailovers: num('group-failovers', 3),

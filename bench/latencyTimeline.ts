@@ -8,11 +8,12 @@
  * applied and resolved. Prints the median (and p90) of each stage in µs after the
  * proposal, and how many `setImmediate` turns each process took on the way.
  *
- *   npx ts-node --transpile-only bench/latencyTimeline.ts [--seconds 5] [--http] [--dump]
+ *   npx ts-node --transpile-only bench/latencyTimeline.ts [--seconds 5] [--http] [--dump] [--log-writes <mode>]
  *
  * With `--http` the writes come from one keep-alive HTTP client in this process (the
  * cluster benchmark's), and the timeline starts at the request; `--dump` prints every
- * event of a few writes of median latency.
+ * event of a few writes of median latency; `--log-writes` is passed to the servers (with
+ * `event-loop` or `followers` a write made on the event loop shows no "write(2) issued").
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -221,6 +222,8 @@ async function httpLoad(address: string, seconds: number, client: TraceEvent[]):
 async function main(): Promise<void> {
   const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] || 5);
   const httpMode = process.argv.includes('--http');
+  const logWrites = process.argv.indexOf('--log-writes');
+  const serverArgs = logWrites >= 0 ? ['--log-writes', process.argv[logWrites + 1]] : [];
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-latency-'));
   const ports = await freePorts(6);
   const specs = [0, 1, 2].map((i) => ({ id: `n${i + 1}`, raftPort: ports[i], httpPort: ports[i + 3] }));
@@ -231,7 +234,7 @@ async function main(): Promise<void> {
       const child = forkKvServer({
         id: spec.id,
         entry: 'bench/clusterNode.ts',
-        args: localNodeArgs(spec, specs, root),
+        args: localNodeArgs(spec, specs, root, serverArgs),
         env: { RXRAFT_SECRET: secret, RXRAFT_LATENCY_TRACE: '1' },
         onLine: (line, stream) => stream === 'stderr' && console.error(`[${spec.id}] ${line}`),
       });

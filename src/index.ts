@@ -33,6 +33,7 @@ export {
   SnapshotReplacedError,
 } from './storage/fileStorage';
 export type { FileStorageOptions, RecoveryReport } from './storage/fileStorage';
+export { eventLoopWrites } from './storage/eventLoopWrites';
 export type { Transport } from './transports/transport';
 export { MemoryHub } from './transports/memoryHub';
 export type { MemoryHubOptions, NetworkFaults } from './transports/memoryHub';

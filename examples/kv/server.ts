@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { asapScheduler, catchError, defer, EMPTY, exhaustMap, filter, Subscription, takeWhile } from 'rxjs';
 import {
   createRaftNode,
+  eventLoopWrites,
   FileStorage,
+  FileStorageOptions,
   FollowerProgress,
   Membership,
   NodeStatus,
@@ -69,7 +71,10 @@ const SLOW_WRITE_SECONDS = 0.1;
  */
 export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks = {}): Promise<KvServer> {
   const log = hooks.log ?? createLogger({ id: config.id, level: 'silent', format: 'json' });
-  const storage = await FileStorage.open(config.dataDir);
+  // Whether this node leads now (from status$): with --log-writes followers, the log is
+  // written on the event loop only while it does not, so a leader stays responsive.
+  let leading = false;
+  const storage = await FileStorage.open(config.dataDir, storageOptions(config.logWrites, () => !leading));
   let transport: TcpTransport | undefined;
   let httpServer: http.Server | undefined;
   try {
@@ -136,7 +141,12 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
       }),
     );
     if (hooks.created) subscriptions.add(hooks.created(node));
-    subscriptions.add(node.status$.subscribe((s) => (latestStatus = s)));
+    subscriptions.add(
+      node.status$.subscribe((s) => {
+        latestStatus = s;
+        leading = s.role === 'leader';
+      }),
+    );
     subscriptions.add(node.members$.subscribe((m) => (latestMembers = m)));
     subscriptions.add(reportNodeEvents(node, log, metrics));
     const httpAddressOf = (id: string) => kv.httpAddresses().get(id);
@@ -248,6 +258,12 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
     await storage.close();
     throw e;
   }
+}
+
+/** FileStorage's options for `--log-writes`: the log written through the thread pool, on the event loop, or on it only while `following()`. */
+function storageOptions(logWrites: KvServerConfig['logWrites'], following: () => boolean): FileStorageOptions {
+  if (logWrites === 'thread-pool') return {};
+  return { fs: eventLoopWrites(undefined, logWrites === 'followers' ? following : undefined), logSync: 'dsync' };
 }
 
 /**

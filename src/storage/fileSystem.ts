@@ -7,6 +7,8 @@ import * as fsp from 'fs/promises';
  * wrapper on the hot path); tests substitute a facade to inject failures.
  */
 export interface FileHandleLike {
+  /** The file descriptor, when there is one (Node's `FileHandle` has it; `eventLoopWrites` writes through it). */
+  readonly fd?: number;
   write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
   /** Writes `buffers` back to back at `position` in one call (`writev(2)`); optional: without it, `writeAllFully` writes them one by one. */
   writev?(buffers: Uint8Array[], position: number): Promise<{ bytesWritten: number }>;

@@ -134,7 +134,7 @@ describe('bench:ab metrics', () => {
     writesPerSec,
     latencyMs: { p50: 0.5, p99: 2, p999: 3, max: 4 },
     errors: {},
-    counters: { leaderCpuMicrosPerWrite: 40 },
+    counters: { leaderCpuMicrosPerWrite: 40, followerCpuMicrosPerWrite: 30, leaderCswPerWrite: 7.5, followerCswPerWrite: 6 },
   });
 
   it('reads the summary of a cluster benchmark result', () => {
@@ -148,19 +148,24 @@ describe('bench:ab metrics', () => {
       },
     };
     const metrics = clusterMetrics(json);
+    const perLoad = (at: string) => [
+      `${at} writes/s`, `${at} p50 ms`, `${at} p99 ms`, `${at} leader CPU µs/write`, `${at} follower CPU µs/write`,
+      `${at} leader context switches/write`, `${at} follower context switches/write`,
+    ];
     expect(metrics.map((x) => x.name)).toEqual([
-      'library c=1 writes/s', 'library c=1 p50 ms', 'library c=1 p99 ms', 'library c=1 leader CPU µs/write',
-      'library c=256 writes/s', 'library c=256 p50 ms', 'library c=256 p99 ms', 'library c=256 leader CPU µs/write',
-      'http raw c=64 writes/s', 'http raw c=64 p50 ms', 'http raw c=64 p99 ms', 'http raw c=64 leader CPU µs/write',
+      ...perLoad('library c=1'),
+      ...perLoad('library c=256'),
+      ...perLoad('http raw c=64'),
       'failover median ms',
       'floor loopback round trip p50 ms', 'floor append+fdatasync p50 ms', 'floor hand-rolled replication p50 ms', 'floor hand-rolled replication, two followers p50 ms',
       'floor bare node:http raw requests/s', 'floor bare node:http 1 raw client p50 ms',
     ]);
-    expect(metrics[4]).toEqual({ name: 'library c=256 writes/s', value: 60000, better: 'higher', control: false });
-    expect(metrics[12]).toEqual({ name: 'failover median ms', value: 191, better: 'lower', control: false });
-    expect(metrics[16]).toEqual({ name: 'floor hand-rolled replication, two followers p50 ms', value: 0.3, better: 'lower', control: true });
-    expect(metrics[18]).toEqual({ name: 'floor bare node:http 1 raw client p50 ms', value: 0.1, better: 'lower', control: true });
-    expect(metrics.filter((x) => x.control).map((x) => x.name)).toEqual(metrics.slice(13).map((x) => x.name));
+    expect(metrics[7]).toEqual({ name: 'library c=256 writes/s', value: 60000, better: 'higher', control: false });
+    expect(metrics[5]).toEqual({ name: 'library c=1 leader context switches/write', value: 7.5, better: 'lower', control: false });
+    expect(metrics[21]).toEqual({ name: 'failover median ms', value: 191, better: 'lower', control: false });
+    expect(metrics[25]).toEqual({ name: 'floor hand-rolled replication, two followers p50 ms', value: 0.3, better: 'lower', control: true });
+    expect(metrics[27]).toEqual({ name: 'floor bare node:http 1 raw client p50 ms', value: 0.1, better: 'lower', control: true });
+    expect(metrics.filter((x) => x.control).map((x) => x.name)).toEqual(metrics.slice(22).map((x) => x.name));
     expect(recordedSteal(json)).toBe(3);
   });
 

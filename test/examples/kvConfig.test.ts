@@ -24,6 +24,13 @@ describe('kv-server configuration', () => {
     expect(() => parseConfig([...base, '--snapshot-every', '0'], { RXRAFT_SECRET: 's' })).toThrow(/snapshot-every/);
   });
 
+  it('writes the log through the thread pool by default; --log-writes event-loop or followers writes it on the event loop', () => {
+    expect(parseConfig(base, { RXRAFT_SECRET: 's' }).logWrites).toBe('thread-pool');
+    expect(parseConfig([...base, '--log-writes', 'event-loop'], { RXRAFT_SECRET: 's' }).logWrites).toBe('event-loop');
+    expect(parseConfig([...base, '--log-writes', 'followers'], { RXRAFT_SECRET: 's' }).logWrites).toBe('followers');
+    expect(() => parseConfig([...base, '--log-writes', 'sync'], { RXRAFT_SECRET: 's' })).toThrow(ConfigError);
+  });
+
   it('takes every flag from an RXRAFT_* variable, and a flag wins over the variable', () => {
     const env = {
       RXRAFT_SECRET: 's',

@@ -36,20 +36,21 @@ export interface KvProcessCluster {
 
 /**
  * Registers `beforeAll`/`afterAll` for a three-node cluster named `name` (its secret and
- * temp directory prefix) with election timeouts of 150 to `electionTimeoutMax` ms.
+ * temp directory prefix) with election timeouts of 150 to `electionTimeoutMax` ms, and
+ * `extraArgs` on every node's command line.
  *
  * @example
  * const kv = useKvProcessCluster('damaged-log', 300);
  * test('...', async () => { await kv.call('PUT', 'n1', '/kv/x', '1'); });
  */
-export function useKvProcessCluster(name: string, electionTimeoutMax: number): KvProcessCluster {
+export function useKvProcessCluster(name: string, electionTimeoutMax: number, extraArgs: readonly string[] = []): KvProcessCluster {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   const cluster = {
     root: '',
     specs: [] as LocalNodeSpec[],
     children: new Map<string, KvChild>(),
     start(spec: LocalNodeSpec): KvChild {
-      const args = localNodeArgs(spec, cluster.specs, cluster.root, ['--election-timeout', `150-${electionTimeoutMax}`]);
+      const args = localNodeArgs(spec, cluster.specs, cluster.root, ['--election-timeout', `150-${electionTimeoutMax}`, ...extraArgs]);
       const child = forkKvServer({ id: spec.id, args, env: { RXRAFT_SECRET: `${name}-test` } });
       cluster.children.set(spec.id, child);
       return child;
