@@ -355,6 +355,11 @@ export interface SessionInfo {
  * directions stream: the state never has to be in memory whole. `snapshot` and `restore`
  * go together; either or both of the pair and `apply` may be given.
  *
+ * rxraft reads what `snapshot` returns to the end, or closes its iterator (`return()`)
+ * when it gives the snapshot up — unread when a newer snapshot arrived meanwhile or the
+ * node stopped. Resources held from the call on are released there: a generator that
+ * never started runs no `finally` on `return()` (the KV example wraps its generator).
+ *
  * rxraft is done with each chunk `snapshot` yields by the time it asks for the next one
  * (or ends the iteration): it has written or copied it. So `snapshot` may hand out one
  * buffer again and again, refilled between two chunks, instead of allocating a fresh one

@@ -286,16 +286,41 @@ export const SNAPSHOT_SLICE_BYTES = 64 * 1024;
 /**
  * Hands on each chunk, with a turn of the event loop (`setImmediate`) before making more
  * records after a chunk or a `PAUSE`, so a large store is written without holding the
- * loop; `done` runs once the chunks are read, or given up.
+ * loop; `done` runs once, when the chunks are read or given up — also when rxraft closes
+ * them before reading the first (a generator's `finally` would not run then, and the
+ * arena would stay pinned).
  */
-async function* withTurns(chunks: Iterable<Uint8Array | typeof PAUSE>, done: () => void): AsyncGenerator<Uint8Array> {
+function withTurns(chunks: Iterable<Uint8Array | typeof PAUSE>, done: () => void): AsyncIterableIterator<Uint8Array> {
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    done();
+  };
+  const inner = chunksWithTurns(chunks, finish);
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next: () => inner.next(),
+    return: async (value?: unknown) => {
+      try {
+        return await inner.return(value);
+      } finally {
+        finish();
+      }
+    },
+  };
+}
+
+async function* chunksWithTurns(chunks: Iterable<Uint8Array | typeof PAUSE>, finish: () => void): AsyncGenerator<Uint8Array> {
   try {
     for (const chunk of chunks) {
       if (chunk !== PAUSE) yield chunk;
       await nextTurn();
     }
   } finally {
-    done();
+    finish();
   }
 }
 

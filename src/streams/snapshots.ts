@@ -79,13 +79,17 @@ export class SnapshotDriver {
     this.bytesSinceSnapshot = 0;
     this.deps
       .exclusive((index) => this.capture(s, index))
-      .then((write) => write && this.enqueue(write))
+      .then((capture) => capture && this.enqueue(capture.write, capture.giveUp))
       .catch(() => undefined) // stopped meanwhile; a failed write already stopped the node
       .finally(() => (this.creating = false));
   }
 
-  /** The application's state and the sessions at `index`, and the work that writes them. */
-  private capture(s: RaftState, index: number): (() => Promise<void>) | null {
+  /**
+   * The application's state and the sessions at `index`, and the work that writes them;
+   * `giveUp` closes the application's chunks unread when that work never runs (the node
+   * stopped first).
+   */
+  private capture(s: RaftState, index: number): { write: () => Promise<void>; giveUp: () => void } | null {
     const { stateMachine, policy } = this.deps;
     const term = s.log.termAt(index);
     if (term === undefined || index <= s.log.snapshotIndex || this.deps.isStopped()) return null;
@@ -100,10 +104,17 @@ export class SnapshotDriver {
       return null;
     }
     const compactUpTo = compactionPoint(s, index, policy);
-    return async () => {
+    const giveUp = () => closeUnread(application);
+    const write = async () => {
       // A snapshot being received, or installed meanwhile, is newer: this one must wait or give way.
-      if (this.incoming || (this.deps.storage.readSnapshot()?.meta.index ?? 0) >= index) return;
-      const writer = this.deps.storage.createSnapshot(meta);
+      if (this.incoming || (this.deps.storage.readSnapshot()?.meta.index ?? 0) >= index) return giveUp();
+      let writer: SnapshotWriter;
+      try {
+        writer = this.deps.storage.createSnapshot(meta);
+      } catch (e) {
+        giveUp();
+        throw e;
+      }
       let bytes = 0;
       try {
         for await (const chunk of snapshotChunks(header, application, policy.chunkBytes)) {
@@ -120,6 +131,7 @@ export class SnapshotDriver {
       this.lastSnapshotBytes = bytes;
       this.deps.dispatch({ kind: 'snapshotTaken', index, term, compactUpTo });
     };
+    return { write, giveUp };
   }
 
   /** Handles the `storeSnapshotChunk` effect; returns whether it did. */
@@ -179,11 +191,24 @@ export class SnapshotDriver {
   }
 
   /** Runs `work` after every earlier snapshot write; a failure stops the node. */
-  private enqueue(work: () => Promise<void>): Promise<void> {
-    const run = this.chain.then(() => (this.deps.isStopped() ? undefined : work()));
+  private enqueue(work: () => Promise<void>, skipped?: () => void): Promise<void> {
+    const run = this.chain.then(() => (this.deps.isStopped() ? skipped?.() : work()));
     this.chain = run.catch((e) => this.deps.failStop(asError(e)));
     return this.chain;
   }
+}
+
+/**
+ * Closes the iterator of an application snapshot that will not be read (`return()`), so
+ * the application can let go of what it holds for it (`StateMachine.snapshot`). A
+ * generator that never started runs no `finally` on `return()`: what it holds from the
+ * call on must be released by the iterator's own `return`.
+ */
+function closeUnread(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): void {
+  const iterator = Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : chunks[Symbol.iterator]();
+  Promise.resolve()
+    .then(() => iterator.return?.())
+    .catch(() => undefined); // the application's own cleanup failed: nothing more to do here
 }
 
 function asError(e: unknown): Error {
