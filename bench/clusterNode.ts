@@ -133,7 +133,7 @@ function echo(): Promise<number> {
 }
 
 void runKvServerMain(process.argv.slice(2), (server) => {
-  if (traceWanted()) traceRolesAndStalls(server.node.role$);
+  if (traceWanted()) traceRolesAndStalls(server.node.role$, server.node.elections$);
   const latency = latencyTraceWanted() ? traceLatency(server) : null;
   const gcTotals = gcPauses();
   return {

@@ -1,18 +1,20 @@
 /**
  * With `RXRAFT_BENCH_TRACE=1`, a benchmark node writes to stderr — which the benchmark
- * prints as `[id] …` — every role its node takes and every stall of its event loop over
- * `stallMs`, each with the milliseconds since the trace began. It tells which side starts
- * a leader change under load: a leader stepping down (CheckQuorum) after its followers'
- * loops stalled, or a follower campaigning after the leader's did.
+ * prints as `[id] …` — every role its node takes, every stall of its event loop over
+ * `stallMs`, and every election report (`RaftNode.elections$`: why it campaigned, granted
+ * a vote or stopped leading), each with the milliseconds since the trace began. It tells
+ * which side starts a leader change under load: a leader stepping down (CheckQuorum)
+ * after its followers' loops stalled, or a follower campaigning after the leader's did.
  *
  *   RXRAFT_BENCH_TRACE=1 npm run bench -- --only library --levels 1024 --duration 8
  *
  * @example
- * const stop = traceRolesAndStalls(node.role$);
- * // stderr: "trace t=243 ms role leader", "trace t=8666 ms event loop stalled 239 ms"
+ * const stop = traceRolesAndStalls(node.role$, node.elections$);
+ * // stderr: "trace t=243 ms role leader", "trace t=8666 ms event loop stalled 239 ms",
+ * // 'trace t=8667 ms election {"kind":"campaign","preVote":true,…}'
  * stop();
  */
-import type { Observable } from 'rxjs';
+import { EMPTY, Observable } from 'rxjs';
 
 export interface TraceOptions {
   /** A stall is reported when the loop was away this long beyond the sampling interval. */
@@ -37,10 +39,11 @@ const DEFAULTS: TraceOptions = {
 };
 
 /** Starts tracing; returns what stops it. */
-export function traceRolesAndStalls(role$: Observable<string>, given: Partial<TraceOptions> = {}): () => void {
+export function traceRolesAndStalls(role$: Observable<string>, elections$: Observable<object> = EMPTY, given: Partial<TraceOptions> = {}): () => void {
   const o = { ...DEFAULTS, ...given };
   const start = o.now();
   const roles = role$.subscribe((role) => o.write(`trace t=${o.now() - start} ms role ${role}`));
+  const elections = elections$.subscribe((report) => o.write(`trace t=${o.now() - start} ms election ${JSON.stringify(report)}`));
   let last = o.now();
   const stopSampling = o.every(o.everyMs, () => {
     const now = o.now();
@@ -50,6 +53,7 @@ export function traceRolesAndStalls(role$: Observable<string>, given: Partial<Tr
   });
   return () => {
     roles.unsubscribe();
+    elections.unsubscribe();
     stopSampling();
   };
 }

@@ -2,13 +2,15 @@ import { Subject } from 'rxjs';
 import { traceRolesAndStalls, traceWanted } from '../../bench/clusterTrace';
 
 describe('benchmark node tracing (RXRAFT_BENCH_TRACE=1)', () => {
-  it('writes each role with the time since it began, and each event-loop stall over the threshold, until stopped', () => {
+  it('writes each role and election report with the time since it began, and each event-loop stall over the threshold, until stopped', () => {
     const lines: string[] = [];
     let now = 1000;
     let tick: () => void = () => undefined;
     const role$ = new Subject<string>();
-    const stop = traceRolesAndStalls(role$, { stallMs: 80, everyMs: 10, write: (l) => lines.push(l), now: () => now, every: (_, t) => ((tick = t), () => (tick = () => undefined)) });
+    const election$ = new Subject<object>();
+    const stop = traceRolesAndStalls(role$, election$, { stallMs: 80, everyMs: 10, write: (l) => lines.push(l), now: () => now, every: (_, t) => ((tick = t), () => (tick = () => undefined)) });
     now = 1243;
+    election$.next({ kind: 'campaign', preVote: true, term: 2 });
     role$.next('leader');
     tick(); // sampled late: away 243 - 10 ms
     now += 10;
@@ -19,9 +21,10 @@ describe('benchmark node tracing (RXRAFT_BENCH_TRACE=1)', () => {
     tick(); // stalled 290 ms
     stop();
     role$.next('follower');
+    election$.next({ kind: 'stepDown' });
     now += 500;
     tick();
-    expect(lines).toEqual(['trace t=243 ms role leader', 'trace t=243 ms event loop stalled 233 ms', 'trace t=643 ms event loop stalled 290 ms']);
+    expect(lines).toEqual(['trace t=243 ms election {"kind":"campaign","preVote":true,"term":2}', 'trace t=243 ms role leader', 'trace t=243 ms event loop stalled 233 ms', 'trace t=643 ms event loop stalled 290 ms']);
   });
 
   it('is asked for by RXRAFT_BENCH_TRACE=1 only', () => {
