@@ -3,43 +3,15 @@ import * as path from 'path';
 import { eventLoopWrites } from '../../src/storage/eventLoopWrites';
 import { FileHandleLike, FileSystem, nodeFileSystem } from '../../src/storage/fileSystem';
 import { FileStorage } from '../../src/storage/fileStorage';
-import { Storage } from '../../src/storage/storage';
 import { describeStorageConformance, entries } from './conformance';
-import { FaultyFileSystem } from './faultyFileSystem';
+import { fileStorageHarness } from './fileStorageHarness';
 import { TempDirs } from './tempDirs';
 
 const dirs = new TempDirs('rxraft-loopwrites-');
 afterAll(() => dirs.removeAll());
 
 // The whole Storage contract, with the log written on the event loop (faults injected around it).
-describeStorageConformance('FileStorage with eventLoopWrites', () => {
-  const open = new Map<Storage, { dir: string; fs: FaultyFileSystem }>();
-  const openAt = async (dir: string) => {
-    const faulty = new FaultyFileSystem(eventLoopWrites());
-    const storage = await FileStorage.open(dir, { fs: faulty, logSync: 'dsync', maxSegmentBytes: 2048 });
-    open.set(storage, { dir, fs: faulty });
-    return storage;
-  };
-  return {
-    create: () => openAt(dirs.make()),
-    restart: async (storage) => {
-      const { dir } = open.get(storage)!;
-      await storage.close();
-      open.delete(storage);
-      return openAt(dir);
-    },
-    injectFailure: (storage) => {
-      const faulty = open.get(storage)!.fs;
-      faulty.fail();
-      return () => faulty.heal();
-    },
-    cleanup: async () => {
-      for (const storage of open.keys()) await storage.close();
-      open.clear();
-      dirs.removeAll();
-    },
-  };
-});
+describeStorageConformance('FileStorage with eventLoopWrites', () => fileStorageHarness(dirs, { logSync: 'dsync', maxSegmentBytes: 2048 }, eventLoopWrites()));
 
 describe('eventLoopWrites', () => {
   const O_DSYNC_WRITE = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_DSYNC;

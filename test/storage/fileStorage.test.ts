@@ -4,43 +4,16 @@ import { StorageFailedError } from '../../src/errors';
 import { NonContiguousAppendError } from '../../src/storage/fileErrors';
 import { UNCOPIED_BLOCK_BYTES } from '../../src/storage/fileLog';
 import { FileStorage, FileStorageOptions } from '../../src/storage/fileStorage';
-import { Storage } from '../../src/storage/storage';
 import { describeStorageConformance, entries, plain } from './conformance';
 import { FaultyFileSystem } from './faultyFileSystem';
+import { fileStorageHarness } from './fileStorageHarness';
 import { TempDirs } from './tempDirs';
 
 const dirs = new TempDirs('rxraft-file-');
 afterAll(() => dirs.removeAll());
 
-describeStorageConformance('FileStorage', () => {
-  const open = new Map<Storage, { dir: string; fs: FaultyFileSystem }>();
-  const openAt = async (dir: string, options: FileStorageOptions = {}) => {
-    const faulty = new FaultyFileSystem();
-    const storage = await FileStorage.open(dir, { ...options, fs: faulty });
-    open.set(storage, { dir, fs: faulty });
-    return storage;
-  };
-  return {
-    // Small segments, so the suite also crosses segment boundaries.
-    create: () => openAt(dirs.make(), { maxSegmentBytes: 2048 }),
-    restart: async (storage) => {
-      const { dir } = open.get(storage)!;
-      await storage.close();
-      open.delete(storage);
-      return openAt(dir, { maxSegmentBytes: 2048 });
-    },
-    injectFailure: (storage) => {
-      const faulty = open.get(storage)!.fs;
-      faulty.fail();
-      return () => faulty.heal();
-    },
-    cleanup: async () => {
-      for (const storage of open.keys()) await storage.close();
-      open.clear();
-      dirs.removeAll();
-    },
-  };
-});
+// Small segments, so the suite also crosses segment boundaries.
+describeStorageConformance('FileStorage', () => fileStorageHarness(dirs, { maxSegmentBytes: 2048 }));
 
 describe('FileStorage', () => {
   let dir: string;
