@@ -314,11 +314,17 @@ describe('kv-server cluster over HTTP', () => {
   it('snapshots the store, and a node killed with SIGKILL restores from its snapshot and log', async () => {
     const ids = ['n1', 'n2', 'n3'];
     const leader = await leaderAmong(ids);
-    for (let i = 0; i < 3 * SNAPSHOT_EVERY; i += 8) {
-      const answers = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((j) => call('PUT', leader, `/kv/snap-${i + j}`, `s${i + j}`)));
+    const follower = ids.find((id) => id !== leader)!;
+    // A node that restarted from a snapshot (the test before restarts one) takes its next
+    // snapshot only once its log outweighs the one it restored (`minLogPercent`): so write
+    // at least three snapshot intervals, and on until the follower has taken one (bounded).
+    const value = (i: number) => `s${i}-${'p'.repeat(200)}`;
+    const snapshotted = () => logs.get(follower)!.some((l) => l.msg === 'snapshot taken');
+    let written = 0;
+    for (; written < 3 * SNAPSHOT_EVERY || (!snapshotted() && written < 40 * SNAPSHOT_EVERY); written += 8) {
+      const answers = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((j) => call('PUT', leader, `/kv/snap-${written + j}`, value(written + j))));
       expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
     }
-    const follower = ids.find((id) => id !== leader)!;
     const taken = await logLine(follower, (l) => l.msg === 'snapshot taken');
     expect(taken).toMatchObject({ index: expect.any(Number), seconds: expect.any(Number) });
     const metrics = (await call('GET', follower, '/metrics')).body;
@@ -327,8 +333,8 @@ describe('kv-server cluster over HTTP', () => {
     children.get(follower)!.kill('SIGKILL');
     await children.get(follower)!.exited;
     await start(specs.find((s) => s.id === follower)!).ready;
-    for (let i = 0; i < 3 * SNAPSHOT_EVERY; i += 37) expect((await readEventually(follower, `snap-${i}`)).body).toBe(`s${i}`);
-    expect((await call('GET', follower, '/kv/snap-0?stale=1')).body).toBe('s0');
+    for (let i = 0; i < written; i += 37) expect((await readEventually(follower, `snap-${i}`)).body).toBe(value(i));
+    expect((await call('GET', follower, '/kv/snap-0?stale=1')).body).toBe(value(0));
   });
 
   it('hands leadership over on POST /transfer', async () => {
