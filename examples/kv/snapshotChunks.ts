@@ -33,26 +33,19 @@ export function snapshotChunks(
   keys: readonly string[],
   values: readonly (string | Buffer | number)[],
   members: readonly (readonly [string, string])[],
-  chunkBytes?: number,
-  arena?: ArenaReader,
+  options?: SnapshotChunkOptions & { readonly pauseBytes?: undefined },
 ): Generator<Uint8Array>;
 export function snapshotChunks(
   keys: readonly string[],
   values: readonly (string | Buffer | number)[],
   members: readonly (readonly [string, string])[],
-  chunkBytes: number,
-  arena: ArenaReader | undefined,
-  pauseBytes: number,
-  reuse?: boolean,
+  options: SnapshotChunkOptions,
 ): Generator<Uint8Array | typeof PAUSE>;
 export function* snapshotChunks(
   keys: readonly string[],
   values: readonly (string | Buffer | number)[],
   members: readonly (readonly [string, string])[],
-  chunkBytes = SNAPSHOT_CHUNK_BYTES,
-  arena?: ArenaReader,
-  pauseBytes = Infinity,
-  reuse = false,
+  { chunkBytes = SNAPSHOT_CHUNK_BYTES, arena, pauseBytes = Infinity, reuse = false }: SnapshotChunkOptions = {},
 ): Generator<Uint8Array | typeof PAUSE> {
   const out = new ChunkWriter(chunkBytes, arena);
   let pausedAt = 0;
@@ -73,6 +66,18 @@ export function* snapshotChunks(
   }
   const last = out.takeRest();
   if (last !== undefined) yield last;
+}
+
+/** How `snapshotChunks` cuts and hands on its chunks (see there). */
+export interface SnapshotChunkOptions {
+  /** Size of every chunk but the last (default `SNAPSHOT_CHUNK_BYTES`). */
+  readonly chunkBytes?: number;
+  /** The store's pinned arena, where values given as handles (numbers) are read. */
+  readonly arena?: ArenaReader;
+  /** Yield `PAUSE` after about this many bytes of records since the last chunk or pause (default: never). */
+  readonly pauseBytes?: number;
+  /** Refill the chunks handed on once the next is asked for, instead of fresh ones (default false). */
+  readonly reuse?: boolean;
 }
 
 /** What `snapshotChunks` yields between chunks when told to pause (`pauseBytes`). */

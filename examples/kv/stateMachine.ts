@@ -119,7 +119,7 @@ export class KvStateMachine {
         // The chunks are one buffer refilled (rxraft is done with each when it asks for the next).
         const copy = this.copyEntries();
         const reader = this.values.pin();
-        return withTurns(snapshotChunks(copy.keys, copy.values, [...this.memberHttp], SNAPSHOT_CHUNK_BYTES, reader, SNAPSHOT_SLICE_BYTES, true), () => {
+        return withTurns(snapshotChunks(copy.keys, copy.values, [...this.memberHttp], { arena: reader, pauseBytes: SNAPSHOT_SLICE_BYTES, reuse: true }), () => {
           reader.release();
           this.returnEntries(copy);
         });

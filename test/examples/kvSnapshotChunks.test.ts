@@ -51,7 +51,7 @@ describe('KV snapshot chunks', () => {
       handles.push(arena.set(undefined, value, 0, value.length));
       bytes.push(value);
     }
-    const chunks = [...snapshotChunks(keys, handles, [['n1', '127.0.0.1:8001']], 4096, arena.pin())];
+    const chunks = [...snapshotChunks(keys, handles, [['n1', '127.0.0.1:8001']], { chunkBytes: 4096, arena: arena.pin() })];
     expect(chunks.length).toBeGreaterThan(200); // about 1 MB in 4 KiB chunks: many records span two
     expect(Buffer.concat(chunks).equals(expectedStream(keys, bytes, [['n1', '127.0.0.1:8001']]))).toBe(true);
     expect(() => [...snapshotChunks(['k'], [handles[0]], [])]).toThrow(/no arena/);
@@ -75,8 +75,7 @@ describe('KV snapshot chunks', () => {
     }
     const copies: Buffer[] = [];
     const buffers = new Set<ArrayBufferLike>();
-    for (const chunk of snapshotChunks(keys, values, [], 4096, undefined, Infinity, true)) {
-      if (chunk === null) throw new Error('no pause was asked for');
+    for (const chunk of snapshotChunks(keys, values, [], { chunkBytes: 4096, reuse: true })) {
       copies.push(Buffer.from(chunk)); // what storage does before rxraft asks for the next chunk
       buffers.add(chunk.buffer);
     }
