@@ -201,9 +201,13 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
         members: () => membersBody(latestMembers, kv),
       }),
     );
-    server.on('clientError', (_error, socket) => {
-      metrics.errors.inc({ type: 'HttpParseError' });
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      // Node's deadline checker reports a request (or an idle connection) past
+      // headersTimeout/requestTimeout here too: that is a 408, not a malformed request.
+      const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      metrics.errors.inc({ type: timedOut ? 'HttpRequestTimeout' : 'HttpParseError' });
+      const statusLine = timedOut ? '408 Request Timeout' : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${statusLine}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
     });
     await new Promise<void>((resolve, reject) => {
