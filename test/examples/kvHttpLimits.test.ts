@@ -28,8 +28,8 @@ const FLOOD = 10_000;
 // Long enough that the flood, the election and the write below finish while the idle
 // connections are still held, even on a loaded machine (they take well under a second alone).
 const HEADERS_TIMEOUT_MS = 15_000;
-// n1's, for the slow-headers test: short, so that test is quick.
-const N1_HEADERS_TIMEOUT_MS = 3000;
+// n2's, for the slow-headers test: short, so that test is quick.
+const N2_HEADERS_TIMEOUT_MS = 3000;
 let root: string;
 let specs: LocalNodeSpec[];
 const children = new Map<string, KvChild>();
@@ -50,7 +50,7 @@ beforeAll(async () => {
       const limited = spec.id === 'n3';
       const extra = limited
         ? ['--http-headers-timeout', String(HEADERS_TIMEOUT_MS), '--http-request-timeout', String(HEADERS_TIMEOUT_MS)]
-        : spec.id === 'n1' ? ['--http-headers-timeout', String(N1_HEADERS_TIMEOUT_MS)] : [];
+        : spec.id === 'n2' ? ['--http-headers-timeout', String(N2_HEADERS_TIMEOUT_MS)] : [];
       const child = forkKvServer({
         id: spec.id,
         args: localNodeArgs(spec, specs, root, extra),
@@ -85,13 +85,14 @@ async function leaderOf(ids: string[]): Promise<string> {
 it('a client that sends its headers too slowly gets a 408 once the headers timeout has passed', async () => {
   // One byte every 100 ms keeps the socket from idling (the server's idle timeout equals
   // the headers timeout), so only the headers deadline can end it.
-  const socket = net.connect(specs[0].httpPort, '127.0.0.1');
+  const socket = net.connect(specs[1].httpPort, '127.0.0.1');
+  sockets.push(socket);
   const received: Buffer[] = [];
   let ended = false;
   socket.on('data', (chunk: Buffer) => received.push(chunk));
   socket.on('error', () => undefined);
   socket.on('close', () => (ended = true));
-  await new Promise((resolve) => socket.once('connect', resolve));
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   const trickle = 'GET /status HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(200);
   for (let i = 0; i < trickle.length && !ended; i++) {
     socket.write(trickle[i]);
@@ -99,7 +100,7 @@ it('a client that sends its headers too slowly gets a 408 once the headers timeo
   }
   socket.destroy();
   expect(Buffer.concat(received).toString('latin1')).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
-  const metrics = await request('GET', url('n1', '/metrics'), { timeoutMs: 3000 });
+  const metrics = await request('GET', url('n2', '/metrics'), { timeoutMs: 3000 });
   expect(metrics.body).toContain('rxraft_kv_errors_total{type="HttpRequestTimeout"} 1');
 });
 
