@@ -23,6 +23,7 @@ import { runKvServerMain } from '../examples/kv/main';
 import type { KvServer } from '../examples/kv/server';
 import { replicaEcho, transportEcho } from './clusterFloor';
 import { traceRolesAndStalls, traceWanted } from './clusterTrace';
+import { followerTracePrefix, traceFollowers } from './followerTrace';
 import { latencyTraceWanted, traceLatency } from './latencyTrace';
 import { closedLoop, LoadResult } from './clusterStats';
 
@@ -134,6 +135,8 @@ function echo(): Promise<number> {
 
 void runKvServerMain(process.argv.slice(2), (server) => {
   if (traceWanted()) traceRolesAndStalls(server.node.role$, server.node.elections$);
+  const followerTrace = followerTracePrefix();
+  if (followerTrace !== null) traceFollowers(() => server.node.followers(), followerTrace);
   const latency = latencyTraceWanted() ? traceLatency(server) : null;
   const gcTotals = gcPauses();
   return {

@@ -421,10 +421,11 @@ export interface SnapshotPolicy {
  *   control: `maxUncommittedBytes` on the leader, `maxApplyingBytes` and the leader's
  *   windows on a follower);
  * - a cache of the most recent entries besides, for followers slightly behind;
- * - on a leader, the entries a replicating follower has not acknowledged yet, beyond
- *   `cacheBytes` but never past `cacheBytes + maxInflightBytes` in all: a follower a
- *   window or so behind the others (common with large entries) is sent its entries
- *   from memory, not read back from storage.
+ * - on a leader, the committed entries a replicating follower has not acknowledged yet,
+ *   beyond `cacheBytes` but never past `cacheBytes + maxInflightBytes` of them (the
+ *   uncommitted entries, held anyway, do not count): a follower a window or so behind
+ *   the majority (common with large entries) is sent its entries from memory, not read
+ *   back from storage.
  *
  * A follower further behind is sent entries read back from storage
  * (`Storage.readEntries`), one read at a time per follower, and a snapshot only when the

@@ -1,4 +1,5 @@
 import type { RaftState } from './state';
+import { uncommittedBytes } from './uncommittedBytes';
 
 /** What an entry held in memory counts for against `logCacheBytes` besides its payload (the object and its views). */
 export const ENTRY_OVERHEAD_BYTES = 64;
@@ -30,10 +31,15 @@ export const UNNEEDED_CACHE_BYTES = 512 * 1024;
  *   rules and the leader's uncommitted-bytes limit find every entry they need in memory;
  * - on a leader, an entry a replicating follower has not acknowledged (from the lowest
  *   `match + 1` among them: `replicationFloor`) is kept beyond `logCacheBytes`, up to a
- *   hard cap of `logCacheBytes + maxInflightBytes`: a follower one window behind the
- *   others is then sent its entries from memory, not read back from storage. Past the
- *   cap the oldest go all the same, so a follower far behind is served from storage
- *   (`readEntries`) and memory stays bounded by configuration, not by how far it lags.
+ *   hard cap of `logCacheBytes + maxInflightBytes` of committed entries, besides the
+ *   uncommitted ones (held anyway, at most `maxUncommittedBytes`): a follower one window
+ *   behind the majority is then sent its entries from memory, not read back from storage.
+ *   Past the cap the oldest go all the same, so a follower far behind is served from
+ *   storage (`readEntries`) and memory stays bounded by configuration (at most
+ *   `logCacheBytes + maxInflightBytes + maxUncommittedBytes` and one batch, with slack), not by how far it lags. The
+ *   cap counted the uncommitted entries too until issue 17: with 256 proposers of 64 KiB
+ *   (16 MiB uncommitted, more than the 12 MiB cap) a follower a few entries behind the
+ *   other was already read from storage, and never caught up.
  *
  * Called once, at the end of every step. Each entry is evicted once; the quarter of
  * slack (over the budget, and over the cap) keeps the cost of an eviction (one cut of
@@ -50,7 +56,8 @@ export function maybeEvict(s: RaftState): void {
   let held = log.heldBytes + log.heldEntries * ENTRY_OVERHEAD_BYTES;
   if (held <= budget + slack) return;
   const floor = replicationFloor(s);
-  const cap = s.options.logCacheBytes + s.options.maxInflightBytes;
+  // The cap bounds the committed entries kept for a lagging follower; the uncommitted tail is held anyway (maxUncommittedBytes).
+  const cap = s.options.logCacheBytes + s.options.maxInflightBytes + uncommittedHeld(s);
   if (log.cachedFrom >= floor && held <= cap + slack) return;
   const limit = Math.min(s.appliedIndex, s.durableIndex);
   let through = log.cachedFrom - 1;
@@ -61,6 +68,12 @@ export function maybeEvict(s: RaftState): void {
     through++;
   }
   log.evictThrough(through);
+}
+
+/** What the leader's entries after its commit index count against the cache (0 on a node that does not lead). */
+function uncommittedHeld(s: RaftState): number {
+  if (s.role.name !== 'leader') return 0;
+  return uncommittedBytes(s, s.role) + (s.log.lastIndex - s.commitIndex) * ENTRY_OVERHEAD_BYTES;
 }
 
 /**

@@ -2,6 +2,7 @@ import { Entry } from '../messages/entry';
 import type { ForwardedCommand, NodeId, ProposeRequest, ProposeResponse } from '../messages/types';
 import { Effects } from './effects';
 import { broadcastAppend } from './send';
+import { uncommittedBytes } from './uncommittedBytes';
 import type { LeaderState, RaftState } from './state';
 
 /**
@@ -91,33 +92,6 @@ function overloaded(s: RaftState, L: LeaderState, commands: readonly ForwardedCo
   let bytes = pending;
   for (const c of commands) bytes += c.data.length;
   return bytes > s.options.maxUncommittedBytes;
-}
-
-/**
- * Payload bytes of the leader's entries after its commit index. Brings the running
- * count up to date: removes the entries committed since the last call (sizes remembered,
- * since they may be compacted by now) and adds those appended since (by whatever path).
- *
- * @example
- * uncommittedBytes(s, s.role); // 0 when everything appended is committed
- */
-function uncommittedBytes(s: RaftState, L: LeaderState): number {
-  const u = L.uncommitted;
-  while (u.base < s.commitIndex && u.base < u.through) {
-    u.base++;
-    u.bytes -= u.sizes[u.head++];
-  }
-  if (u.head > 1024 && u.head * 2 > u.sizes.length) {
-    u.sizes.splice(0, u.head);
-    u.head = 0;
-  }
-  if (u.base < s.commitIndex) u.base = u.through = s.commitIndex;
-  while (u.through < s.log.lastIndex) {
-    const size = s.log.sizeAt(++u.through)!;
-    u.sizes.push(size);
-    u.bytes += size;
-  }
-  return u.bytes;
 }
 
 function appendCommands(s: RaftState, commands: readonly ForwardedCommand[], fx: Effects): number {

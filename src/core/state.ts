@@ -173,7 +173,7 @@ export interface ProtocolOptions {
    * The in-memory log's cache of durable, applied entries holds at most this much (payload
    * plus 64 bytes per entry); older ones are read back from storage (`LogPolicy`). A
    * leader keeps what its replicating followers have not acknowledged beyond it, up to
-   * `logCacheBytes + maxInflightBytes` (`maybeEvict`).
+   * `logCacheBytes + maxInflightBytes` of committed entries (`maybeEvict`).
    */
   readonly logCacheBytes: number;
 }

@@ -8,6 +8,7 @@ import { CorruptLogError } from './fileErrors';
 import { FileLogIndex } from './fileLogIndex';
 import { readLocatedEntries } from './fileLogReader';
 import { RecentRecords } from './recentRecords';
+import { ReadHandleStats, SegmentReadHandles } from './segmentReadHandles';
 import type { LogCompaction } from './fileSnapshotFormat';
 import { createFileWithHeader, FileHandleLike, FileSystem, hasErrorCode, isOutOfDescriptors, writeAllFully, writeFully } from './fileSystem';
 import {
@@ -146,13 +147,18 @@ export class FileLog {
      * Invariant: it indexes exactly the entries written durably and not replaced or compacted.
      */
     private readonly index: FileLogIndex,
-  ) {}
+  ) {
+    this.readHandles = new SegmentReadHandles(fs);
+  }
 
   /** Rollovers put off because no file descriptor was left (for tests and metrics). */
   deferredRolls = 0;
 
   /** The records `readRange` last stopped inside, decoded: a big record sent to a follower one message at a time is read once. */
   private readonly recent = new RecentRecords();
+
+  /** Segment files kept open for `readRange` (a lagging follower is read for one message at a time). */
+  private readonly readHandles: SegmentReadHandles;
 
   /**
    * Opens the log in `dir` (creating the first segment if there is none), checks every
@@ -248,7 +254,12 @@ export class FileLog {
       return Promise.reject(e);
     }
     const rows = this.index.locateRange(from, to);
-    return readLocatedEntries(this.fs, (sequence) => path.join(this.dir, segmentName(sequence)), rows, { from, to, maxBytes, available }, { recent: this.recent });
+    return readLocatedEntries(this.readHandles, (sequence) => path.join(this.dir, segmentName(sequence)), rows, { from, to, maxBytes, available }, { recent: this.recent });
+  }
+
+  /** What the segment handles kept for `readRange` did (for tests and metrics). */
+  readHandleStats(): ReadHandleStats {
+    return this.readHandles.stats();
   }
 
   /**
@@ -298,6 +309,7 @@ export class FileLog {
     while (this.firstSequence < this.lastSequence) {
       const sequence = this.firstSequence;
       if (sequence >= firstLiveSegment && (this.maxIndexes.get(sequence) ?? 0) > compactedThrough) break;
+      await this.readHandles.retireBefore(sequence + 1); // before the unlink: a deleted segment is never read through a kept handle
       await unlinkIfExists(this.fs, path.join(this.dir, segmentName(sequence)));
       this.maxIndexes.delete(sequence);
       this.firstSequence = sequence + 1;
@@ -305,9 +317,13 @@ export class FileLog {
     }
   }
 
-  /** Closes the current segment. */
+  /** Closes the current segment and the segments kept open for reads (those of reads in flight once they end). */
   async close(): Promise<void> {
-    await this.handle.close();
+    try {
+      await this.readHandles.close();
+    } finally {
+      await this.handle.close();
+    }
   }
 
   /** Starts the next segment; it is created, synced and linked durably before use. */

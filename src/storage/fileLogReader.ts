@@ -6,7 +6,8 @@ import { CorruptLogError } from './fileErrors';
 import type { RecordLocation } from './fileLogIndex';
 import type { RecentRecords } from './recentRecords';
 import { checkRecord, RECORD_HEADER_BYTES } from './fileRecordFraming';
-import { FileHandleLike, FileSystem, hasErrorCode } from './fileSystem';
+import { FileHandleLike, hasErrorCode } from './fileSystem';
+import type { SegmentReadHandles } from './segmentReadHandles';
 
 /** The request `readLocatedEntries` serves, for its checks and errors. */
 export interface LocatedRange {
@@ -21,7 +22,7 @@ export interface LocatedRange {
  * Reads entries `[from, to)` from the records `rows` (located beforehand, in log order,
  * covering the range), stopping once `maxBytes` of payload would be passed (the first
  * entry is always taken). Each record is read alone (header and payload, one pread) and
- * checked like at recovery; a segment file stays open while consecutive rows lie in it.
+ * checked like at recovery, through `handles` (segment files kept open between reads).
  * `options.blockOf` finds the entries block in a record's payload (the payload itself,
  * unless the records wrap their blocks, as a shared log's group records do). A segment deleted meanwhile (compaction) rejects with `EntryRangeError` (`compacted`);
  * a record failing its check with `CorruptLogError`. The entries' data are views into
@@ -31,10 +32,10 @@ export interface LocatedRange {
  *
  * @example
  * const rows = [index.locate(5)!];
- * await readLocatedEntries(fs, (s) => path.join(dir, segmentName(s)), rows, { from: 5, to: 7, maxBytes: 1 << 20, available }, { recent: new RecentRecords() });
+ * await readLocatedEntries(handles, (s) => path.join(dir, segmentName(s)), rows, { from: 5, to: 7, maxBytes: 1 << 20, available }, { recent: new RecentRecords() });
  */
 export async function readLocatedEntries(
-  fs: FileSystem,
+  handles: SegmentReadHandles,
   fileOf: (sequence: number) => string,
   rows: readonly RecordLocation[],
   range: LocatedRange,
@@ -43,44 +44,33 @@ export async function readLocatedEntries(
   const { blockOf = (payload: Buffer) => payload, recent } = options;
   const out: Entry[] = [];
   let bytes = 0;
-  let open: { sequence: number; handle: FileHandleLike } | null = null;
-  try {
-    for (const row of rows) {
-      const held = recent?.get(row.sequence, row.offset, row.length);
-      let decoded = held;
-      if (decoded === undefined) {
-        if (open === null || open.sequence !== row.sequence) {
-          const previous = open;
-          open = null;
-          await previous?.handle.close();
-          open = { sequence: row.sequence, handle: await openSegment(fs, fileOf(row.sequence), range) };
-        }
-        const file = fileOf(row.sequence);
-        decoded = decodeBlock(blockOf(await readRecordPayload(open.handle, file, row), file, row), file, row);
-      }
-      const end = Math.min(row.last, range.to - 1);
-      let index = Math.max(row.first, range.from);
-      for (; index <= end; index++) {
-        const entry = decoded[index - row.first];
-        const size = entrySize(entry);
-        if (out.length > 0 && bytes + size > range.maxBytes) break;
-        out.push(entry);
-        bytes += size;
-      }
-      // The read stops inside the record: hold it for the next read, which starts there.
-      if (held === undefined && index <= row.last) recent?.put(row.sequence, row.offset, row.length, decoded);
-      if (index <= end) return out;
+  for (const row of rows) {
+    const held = recent?.get(row.sequence, row.offset, row.length);
+    let decoded = held;
+    if (decoded === undefined) {
+      const file = fileOf(row.sequence);
+      decoded = decodeBlock(blockOf(await readRecordOf(handles, file, row, range), file, row), file, row);
     }
-    return out;
-  } finally {
-    const last = open as { handle: FileHandleLike } | null;
-    await last?.handle.close();
+    const end = Math.min(row.last, range.to - 1);
+    let index = Math.max(row.first, range.from);
+    for (; index <= end; index++) {
+      const entry = decoded[index - row.first];
+      const size = entrySize(entry);
+      if (out.length > 0 && bytes + size > range.maxBytes) break;
+      out.push(entry);
+      bytes += size;
+    }
+    // The read stops inside the record: hold it for the next read, which starts there.
+    if (held === undefined && index <= row.last) recent?.put(row.sequence, row.offset, row.length, decoded);
+    if (index <= end) return out;
   }
+  return out;
 }
 
-async function openSegment(fs: FileSystem, file: string, range: LocatedRange): Promise<FileHandleLike> {
+/** Reads the record at `row` through a handle of its segment; a segment deleted meanwhile is `EntryRangeError` (compacted). */
+async function readRecordOf(handles: SegmentReadHandles, file: string, row: RecordLocation, range: LocatedRange): Promise<Buffer> {
   try {
-    return await fs.open(file, 'r');
+    return await handles.use(row.sequence, file, (handle) => readRecordPayload(handle, file, row));
   } catch (e) {
     if (!hasErrorCode(e, 'ENOENT')) throw e;
     throw new EntryRangeError(range.from, range.to, range.available, true, `its segment ${file} was deleted by a compaction meanwhile`);

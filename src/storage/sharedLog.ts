@@ -12,6 +12,7 @@ import { damageBody, decodeGroupRecord, encodeGroupRecord, GroupRecordKind, hard
 import type { RecordLocation } from './fileLogIndex';
 import { LocatedRange, readLocatedEntries } from './fileLogReader';
 import { RecentRecords } from './recentRecords';
+import { ReadHandleStats, SegmentReadHandles } from './segmentReadHandles';
 import { CorruptLogError } from './fileErrors';
 import { InvalidMessageError } from '../errors';
 import { createSharedSegment, SharedTornTail } from './sharedLogSegments';
@@ -136,6 +137,8 @@ export class SharedLog {
   private readonly counters = { writes: 0, fsyncs: 0, freedSegments: 0, rewrites: 0 };
   /** Records a read stopped inside, for the next read (a lagging follower is sent one message at a time). */
   private readonly recent = new RecentRecords();
+  /** Segment files kept open for `readRange` (set in the constructor: it needs `fs`). */
+  private readonly readHandles: SegmentReadHandles;
 
   private constructor(
     /** The host's data directory. */
@@ -160,7 +163,9 @@ export class SharedLog {
     readonly recovery: SharedLogRecovery,
     /** The groups' snapshot files as recovery opened them, until each group's view takes its own. */
     private readonly snapshotsAtOpen: Map<string, SnapshotsAtOpen>,
-  ) {}
+  ) {
+    this.readHandles = new SegmentReadHandles(fs);
+  }
 
   /**
    * Opens (creating if needed) the shared log of `dataDir`: locks `<dataDir>/wal`
@@ -204,6 +209,11 @@ export class SharedLog {
   /** The counters (see `SharedLogStats`). */
   stats(): SharedLogStats {
     return { ...this.counters, segments: this.current - this.first + 1, groups: this.groups.size };
+  }
+
+  /** What the segment handles kept for `readRange` did (for tests and metrics). */
+  readHandleStats(): ReadHandleStats {
+    return this.readHandles.stats();
   }
 
   /** The durable state of `group` (created empty if the log has none). */
@@ -291,7 +301,7 @@ export class SharedLog {
       }
       return record.body;
     };
-    return readLocatedEntries(this.fs, (sequence) => path.join(this.walDir, segmentName(sequence)), rows, range, { blockOf, recent: this.recent });
+    return readLocatedEntries(this.readHandles, (sequence) => path.join(this.walDir, segmentName(sequence)), rows, range, { blockOf, recent: this.recent });
   }
 
   /**
@@ -320,6 +330,7 @@ export class SharedLog {
       this.closed = drained.then(async () => {
         await this.writes.drained();
         try {
+          await this.readHandles.close();
           await this.handle.close();
         } finally {
           await this.directory.close().catch(() => undefined);
@@ -428,6 +439,7 @@ export class SharedLog {
         await this.rewrite(pinners);
         if (this.first !== first) continue;
       }
+      await this.readHandles.retireBefore(first + 1); // before the unlink: a deleted segment is never read through a kept handle
       await unlinkIfExists(this.fs, path.join(this.walDir, segmentName(first)));
       await this.directory.sync();
       this.counters.fsyncs++;

@@ -216,7 +216,7 @@ function simulatedNodeOptions(
  * storage), a quarter a cache of a few commands, the rest the default. Half of the seeds
  * without a cache also give each follower a window (and AppendEntries) of a few commands'
  * bytes: a leader keeps what a replicating follower has not acknowledged only up to
- * `cacheBytes + maxInflightBytes`, so with a small window a follower slightly behind is
+ * `cacheBytes + maxInflightBytes` of committed entries, so with a small window a follower slightly behind is
  * served from storage too.
  */
 function logCacheFor(seed: number): { log: { cacheBytes?: number }; maxBytesPerMessage?: number; maxInflightBytes?: number } {

@@ -3,7 +3,7 @@
  * an entry a replicating follower has not acknowledged stays in memory beyond
  * `logCacheBytes`, so a follower one window behind the other is sent entries from
  * memory, not read back from storage; the hard cap `logCacheBytes + maxInflightBytes`
- * still bounds memory, and past it a follower far behind is served from storage; a
+ * (of committed entries: the uncommitted ones are held anyway) still bounds memory, and past it a follower far behind is served from storage; a
  * follower being probed pins nothing.
  */
 import type { Effect } from '../../src/core/effects';
@@ -83,6 +83,24 @@ describe('issue 17: the leader keeps what a replicating follower still needs, wi
     commitWithN2(s, 31);
     expect([s.log.cachedFrom, s.log.heldEntries]).toEqual([28, 4]);
     expect(s.log.heldBytes + s.log.heldEntries * 64).toBeLessThanOrEqual(4 * ENTRY);
+  });
+
+  test('uncommitted entries do not count against the cap: a follower one window behind the majority stays in memory however many proposals are in flight', () => {
+    // Cap: 0 + 4 × 65 bytes of committed entries. 10 proposed; n2 and the leader commit 22..25, 26..31 are uncommitted
+    // (more than the cap on their own, as 256 proposals of 64 KiB are more than 4 + 8 MiB).
+    const s = leaderWithTwoReplicatingFollowers({ maxInflight: 1, maxInflightBytes: 4 * ENTRY });
+    propose(s, 10);
+    step(s, { kind: 'persisted', index: 31, term: 2 });
+    commitWithN2(s, 25);
+    expect(s.commitIndex).toBe(25);
+    // n3 (sent 22, nothing acknowledged) still finds 23.. in memory: no read from storage.
+    expect(s.log.cachedFrom).toBe(22);
+    const fx = msg(s, 'n3', ok(2, 22));
+    expect(reads(fx)).toEqual([]);
+    expect(appendsTo('n3', fx).map((m) => [m.prevLogIndex, m.entries.map((e) => e.index)])).toEqual([[22, [23, 24, 25, 26, 27, 28, 29, 30, 31]]]);
+    // Committed entries past the cap go all the same: n2 commits up to 31, n3 stays at 22.
+    commitWithN2(s, 31);
+    expect(s.log.heldBytes + s.log.heldEntries * 64).toBeLessThanOrEqual(5 * ENTRY); // the cap and its quarter of slack
   });
 
   test('a follower past the cap is served from storage (readEntries), as one that is far behind must be', () => {

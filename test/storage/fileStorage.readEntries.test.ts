@@ -6,7 +6,9 @@ import { blockPieces, encodeEntries } from '../../src/messages/entryCodec';
 import { CorruptLogError } from '../../src/storage/fileErrors';
 import { FileStorage } from '../../src/storage/fileStorage';
 import { FileSystem, nodeFileSystem } from '../../src/storage/fileSystem';
+import { DEFAULT_MAX_READ_HANDLES } from '../../src/storage/segmentReadHandles';
 import { chunk, entries, plain, snapshotMeta, takeSnapshot } from './conformance';
+import { deletedSegmentDescriptors, segmentDescriptors } from './openDescriptors';
 import { TempDirs } from './tempDirs';
 
 const dirs = new TempDirs('rxraft-read-');
@@ -196,12 +198,28 @@ describe('FileStorage.readEntries', () => {
     expect((error as EntryRangeError).compacted).toBe(true);
   });
 
-  test('reads hold no descriptor once settled', async () => {
+  test('a segment kept open for reads and then deleted by a compaction keeps no descriptor on the deleted file', async () => {
     const s = await open();
-    for (let i = 1; i <= 40; i += 5) await s.append(entries(i, i + 4, 1, 100)); // several segments
-    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.wal')).length).toBeGreaterThan(2);
-    const before = fs.readdirSync('/proc/self/fd').length;
-    for (let i = 0; i < 20; i++) await s.readEntries(1, 41, 1 << 20);
-    expect(fs.readdirSync('/proc/self/fd').length).toBe(before);
+    for (let i = 1; i <= 60; i += 10) await s.append(entries(i, i + 9, 1, 100)); // several segments of 2 KiB
+    expect(plain(await s.readEntries(1, 21, 1 << 20))).toEqual(plain(entries(1, 20, 1, 100))); // segments 1 and 2 kept open
+    const kept = segmentDescriptors(dir);
+    await takeSnapshot(s, snapshotMeta(40, 1), [chunk(10, 1)]);
+    expect(fs.readdirSync(dir)).not.toContain('0000000000000001.wal');
+    expect(deletedSegmentDescriptors(dir)).toBe(0);
+    expect(segmentDescriptors(dir)).toBeLessThan(kept);
+    expect(plain(await s.readEntries(41, 61, 1 << 20))).toEqual(plain(entries(41, 60, 1, 100)));
+  });
+
+  test('reads keep at most DEFAULT_MAX_READ_HANDLES segments open between them, and nothing once the storage is closed', async () => {
+    const s = await open();
+    for (let i = 1; i <= 80; i += 5) await s.append(entries(i, i + 4, 1, 100)); // several segments
+    const segments = fs.readdirSync(dir).filter((f) => f.endsWith('.wal')).length;
+    expect(segments).toBeGreaterThan(DEFAULT_MAX_READ_HANDLES);
+    const writing = segmentDescriptors(dir);
+    for (let i = 0; i < 20; i++) expect(plain(await s.readEntries(1, 81, 1 << 20))).toEqual(plain(entries(1, 80, 1, 100)));
+    expect(segmentDescriptors(dir)).toBe(writing + DEFAULT_MAX_READ_HANDLES);
+    await s.close();
+    storage = null;
+    expect(segmentDescriptors(dir)).toBe(0);
   });
 });

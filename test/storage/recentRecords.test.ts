@@ -7,6 +7,7 @@ import { FILE_HEADER_BYTES } from '../../src/storage/fileRecordFraming';
 import { FileStorage } from '../../src/storage/fileStorage';
 import { nodeFileSystem } from '../../src/storage/fileSystem';
 import { RecentRecords } from '../../src/storage/recentRecords';
+import { SegmentReadHandles } from '../../src/storage/segmentReadHandles';
 import { entries, plain } from './conformance';
 import { TempDirs } from './tempDirs';
 
@@ -104,18 +105,18 @@ describe('readLocatedEntries with RecentRecords', () => {
   test('holds a record the read stopped inside, and the next read takes its entries from there', async () => {
     const { fileOf, row } = await oneRecord();
     const recent = new RecentRecords();
-    const first = await readLocatedEntries(nodeFileSystem, fileOf, [row], { from: 1, to: 11, maxBytes: 300, available }, { recent });
+    const first = await readLocatedEntries(new SegmentReadHandles(nodeFileSystem, 0), fileOf, [row], { from: 1, to: 11, maxBytes: 300, available }, { recent });
     expect(first.map((e) => e.index)).toEqual([1, 2, 3]);
     expect(recent.heldBytes).toBe(row.length);
     fs.rmSync(fileOf(1)); // the next read cannot have come from the file
-    const next = await readLocatedEntries(nodeFileSystem, fileOf, [row], { from: 4, to: 11, maxBytes: 1 << 20, available }, { recent });
+    const next = await readLocatedEntries(new SegmentReadHandles(nodeFileSystem, 0), fileOf, [row], { from: 4, to: 11, maxBytes: 1 << 20, available }, { recent });
     expect(plain(next)).toEqual(plain(entries(4, 10, 1, 100)));
   });
 
   test('does not hold a record the read took to its end', async () => {
     const { fileOf, row } = await oneRecord();
     const recent = new RecentRecords();
-    const all = await readLocatedEntries(nodeFileSystem, fileOf, [row], { from: 1, to: 11, maxBytes: 1 << 20, available }, { recent });
+    const all = await readLocatedEntries(new SegmentReadHandles(nodeFileSystem, 0), fileOf, [row], { from: 1, to: 11, maxBytes: 1 << 20, available }, { recent });
     expect(plain(all)).toEqual(plain(entries(1, 10, 1, 100)));
     expect(recent.heldBytes).toBe(0);
   });

@@ -4,6 +4,7 @@ import { SharedLog, SharedLogOptions } from '../../src/storage/sharedLog';
 import { SharedLogStorage } from '../../src/storage/sharedLogStorage';
 import { chunk, entries, plain, readBack, snapshotMeta, takeSnapshot } from './conformance';
 import { FaultyFileSystem } from './faultyFileSystem';
+import { deletedSegmentDescriptors, segmentDescriptors } from './openDescriptors';
 import { TempDirs } from './tempDirs';
 
 const dirs = new TempDirs('rxraft-swal-');
@@ -281,6 +282,23 @@ describe('SharedLog: one write-ahead log for a host of groups', () => {
     expect(plain((await view('quiet').load()).entries)).toEqual(expected);
     expect(plain(await view('quiet').readEntries(3, 7, 1 << 20))).toEqual(expected.slice(2, 6)); // indexed by the recovery scan
     expect(plain((await view('busy').load()).entries)).toEqual(plain(entries(before + 1, next - 1, 1, 200)));
+  });
+
+  test('segments kept open for reads are closed before they are freed, and on close: no descriptor outlives its file or the log', async () => {
+    const options = { maxSegmentBytes: 4096 };
+    const l = await restart(['busy'], options);
+    let next = 1;
+    for (let round = 0; round < 20; round++, next += 4) await view('busy').append(entries(next, next + 3, 1, 200));
+    expect(segmentFiles().length).toBeGreaterThan(4);
+    for (let from = 1; from < next; from += 8) expect(plain(await view('busy').readEntries(from, from + 8, 1 << 20))).toEqual(plain(entries(from, from + 7, 1, 200)));
+    expect(l.readHandleStats().openNow).toBeGreaterThan(0);
+    await takeSnapshot(view('busy'), snapshotMeta(next - 1, 1), [], { compactUpTo: next - 1 });
+    await view('busy').append(entries(next, next, 1, 200)); // a write after the compaction frees what died
+    expect(l.stats().freedSegments).toBeGreaterThan(0);
+    const wal = path.join(dataDir, 'wal');
+    expect(deletedSegmentDescriptors(wal)).toBe(0);
+    await closeAll();
+    expect(segmentDescriptors(wal)).toBe(0);
   });
 
   test('reading entries back reads only the records holding them, not the segments around them', async () => {
