@@ -17,7 +17,7 @@ import { loadState } from './streams/boot';
 import { ClientIntake, ClientRequest } from './streams/clientIntake';
 import { commandKind, toCommand } from './streams/commands';
 import { CommitNotices } from './streams/commitNotices';
-import { DurableStep, durableWrites } from './streams/durableWrites';
+import { DurableStep, durableWrites, WritesInFlight } from './streams/durableWrites';
 import { EffectDriver } from './streams/effectDriver';
 import { Inlet } from './operators/inlet';
 import { followerProgress } from './streams/followerProgress';
@@ -82,8 +82,15 @@ class Node implements RaftNode, HasTestHooks {
   private readonly notices: CommitNotices;
   /** Hands committed entries to the application, in order, and reports them applied. */
   private readonly applier: Applier;
-  private readonly acks = new AppliedAcks({ stepApplied: (i) => stepAt(this.state!, { kind: 'applied', index: i }, this.options.scheduler.now()), feedback: (i) => this.feedback.next({ kind: 'applied', index: i }), fail: (e) => this.failStop(e) });
+  private readonly acks = new AppliedAcks({
+    stepApplied: (i) => stepAt(this.state!, { kind: 'applied', index: i }, this.options.scheduler.now()),
+    feedback: (i) => this.feedback.next({ kind: 'applied', index: i }),
+    fail: (e) => this.failStop(e),
+    mayHold: (i) => this.writes.any && this.barrier.size === 0 && appliedAllHandedOut(this.state!, i),
+  });
   private readonly durableSteps = new Inlet<DurableStep>();
+  /** Writes started and not yet stepped: their completions are turns to come (`AppliedAcks.mayHold`). */
+  private readonly writes = new WritesInFlight();
   private readonly roles: RoleSwitch;
   /** What tests set before the node has started (see `testHooks.ts`). */
   private readonly atStart: StartSettings = { plantedBug: null };
@@ -205,7 +212,7 @@ class Node implements RaftNode, HasTestHooks {
       this.roles.events$,
       this.intake.events$,
       this.feedback,
-      this.durableSteps.pipe(durableWrites(o.storage, (m) => o.transport.send(m.to, m.message))),
+      this.durableSteps.pipe(durableWrites(o.storage, (m) => o.transport.send(m.to, m.message), this.writes)),
       needsMarkerRepair(s) ? repairEvents(() => this.intake.propose(EntryKind.Noop, EMPTY_DATA), o.storage, o.scheduler, o.electionTimeout.max) : EMPTY,
     );
     this.subscriptions.add(events$.pipe(stepEach(s, () => o.scheduler.now())).subscribe({ next: (effects) => this.afterTurn(s, effects), error: (e: Error) => this.failStop(e) }));
@@ -244,4 +251,13 @@ class Node implements RaftNode, HasTestHooks {
     for (const stream of [this.committed, this.elections, this.errors]) stream.complete();
     await Promise.allSettled([this.options.transport.close(), this.options.storage.close()]);
   }
+}
+
+/**
+ * Whether an acknowledgement of `index` leaves the engine nothing to hand out when stepped:
+ * every entry it handed to the application is applied, and none it could apply waits
+ * behind the apply window (`maxApplyingEntries`/`Bytes`).
+ */
+function appliedAllHandedOut(s: RaftState, index: number): boolean {
+  return index >= s.applyingIndex && s.applyingIndex >= Math.min(s.commitIndex, s.durableIndex);
 }

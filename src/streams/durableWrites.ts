@@ -20,6 +20,32 @@ export interface Outgoing {
 export type DurableStep = WriteStep<WriteEffect> | ReleaseStep<Outgoing>;
 
 /**
+ * How many writes `durableWrites` has started whose completion it has not yet handed to
+ * the loop. While `any`, a turn of the loop is sure to come (the completion), unless the
+ * node stops on a failed write.
+ *
+ * @example
+ * const writes = new WritesInFlight();
+ * steps$.pipe(durableWrites(storage, send, writes)).subscribe((e) => loop.next(e));
+ * if (writes.any) holdForTheNextTurn();
+ */
+export class WritesInFlight {
+  private count = 0;
+
+  get any(): boolean {
+    return this.count > 0;
+  }
+
+  started(): void {
+    this.count++;
+  }
+
+  reported(): void {
+    this.count--;
+  }
+}
+
+/**
  * Carries out the rules' writes and sends in order (all but the leader's AppendEntries,
  * which never wait for writes and go through the follower's `replicateTo` pipeline
  * instead): each write starts at once; a message
@@ -29,13 +55,17 @@ export type DurableStep = WriteStep<WriteEffect> | ReleaseStep<Outgoing>;
  * for log entries, `hardStateSaved` for every hard state (the rules count their own vote, and
  * know which term is durable). A
  * failed write errors the stream with a `StorageFailedError` (the node stops; nothing
- * that waited for the write is sent).
+ * that waited for the write is sent). `writes`, when given, counts the writes started
+ * and not yet reported.
  *
  * @example
  * steps$.pipe(durableWrites(storage, (m) => transport.send(m.to, m.message))).subscribe((e) => loop.next(e));
  */
-export function durableWrites(storage: Storage, send: (out: Outgoing) => void): OperatorFunction<DurableStep, RaftEvent> {
-  const write = (w: WriteEffect) => (w.type === 'persistEntries' ? storage.append(w.entries) : storage.saveHardState(w.hardState));
+export function durableWrites(storage: Storage, send: (out: Outgoing) => void, writes?: WritesInFlight): OperatorFunction<DurableStep, RaftEvent> {
+  const write = (w: WriteEffect) => {
+    writes?.started();
+    return w.type === 'persistEntries' ? storage.append(w.entries) : storage.saveHardState(w.hardState);
+  };
   // One subscriber carries out each outcome (send it, or report it durable) and wraps a
   // failure: every message of the node passes here, so no extra operator hops.
   return (steps$: Observable<DurableStep>) =>
@@ -45,6 +75,7 @@ export function durableWrites(storage: Storage, send: (out: Outgoing) => void): 
       // socket on a microtask of its own, queued when they were sent — and only then is the
       // completion stepped as a turn of the loop; stepped at once, the answer waited for it.
       const reports = new MicrotaskQueue<RaftEvent>((event) => {
+        writes?.reported();
         if (!subscriber.closed) subscriber.next(event);
       });
       return steps$.pipe(persistThenRelease<WriteEffect, Outgoing>(write)).subscribe({
