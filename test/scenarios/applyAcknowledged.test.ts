@@ -95,6 +95,32 @@ describe('apply with acknowledgement', () => {
     await c.stop();
   });
 
+  test('a follower that applies while its next write is in the disk: its engine hears every acknowledgement, and its reads resolve meanwhile', async () => {
+    // With a slow fsync, each follower applies entry n right after starting the write of
+    // n + 1 and acknowledges between turns; the engine steps that acknowledgement with
+    // the write's completion (AppliedAcks.mayHold), unless a read waits for it.
+    const c = new TestCluster({ nodes: 3, seed: 1607, syncDelay: 20, nodeOptions: { eagerCommitNotices: false } }); // commits reach followers with the next entries
+    const leader = await c.waitForLeader();
+    const follower = c.ids.find((id) => id !== leader)!;
+    const writes: Promise<unknown>[] = [];
+    const reads: Promise<unknown>[] = [];
+    for (let i = 0; i < 30; i++) {
+      writes.push(c.node(leader).propose(bytes(`w${i}`))); // a write every 5 ms, each in the disk for 20
+      if (i % 10 === 5) reads.push(c.node(follower).read());
+      await c.clock.advance(5);
+    }
+    const all = await outcome(c, Promise.all([...writes, ...reads]));
+    expect(all.ok).toBe(true);
+    await c.clock.advance(200); // the last commit notice, and its apply
+    for (const id of c.ids) {
+      const v = c.replication(id);
+      expect(v.appliedIndex).toBe(v.commitIndex);
+      expect(v.commitIndex).toBe(c.replication(leader).commitIndex);
+      expect(c.status(id)?.appliedIndex).toBe(v.commitIndex);
+    }
+    await c.stop();
+  });
+
   test('a slow apply holds back delivery: entries handed out and not acknowledged stay within maxApplyingEntries', async () => {
     let c!: TestCluster;
     const machines = slowMachines(() => c, () => 10);

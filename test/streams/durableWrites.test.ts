@@ -4,7 +4,7 @@ import { StorageFailedError } from '../../src/errors';
 import { EntryKind } from '../../src/messages/entry';
 import type { RaftMessage } from '../../src/messages/types';
 import type { Storage } from '../../src/storage/storage';
-import { DurableStep, durableWrites, Outgoing } from '../../src/streams/durableWrites';
+import { DurableStep, durableWrites, Outgoing, WritesInFlight } from '../../src/streams/durableWrites';
 
 /** A storage whose writes finish when the test says so. */
 function controlledStorage() {
@@ -67,6 +67,25 @@ describe('durableWrites', () => {
     pending[0].resolve();
     await tick();
     expect(log).toEqual(['send n2', 'socket write n2', 'stepped persisted']);
+  });
+
+  it('counts the writes started until their completions are handed to the loop (WritesInFlight)', async () => {
+    const { storage, pending } = controlledStorage();
+    const steps = new Subject<DurableStep>();
+    const writes = new WritesInFlight();
+    const seen: boolean[] = [];
+    steps.pipe(durableWrites(storage, () => undefined, writes)).subscribe(() => seen.push(writes.any));
+    expect(writes.any).toBe(false);
+    steps.next({ write: { type: 'saveHardState', hardState: { term: 2, votedFor: 'n1' } } });
+    steps.next({ write: { type: 'persistEntries', entries } });
+    expect(writes.any).toBe(true);
+    pending[0].resolve();
+    await tick();
+    expect(seen).toEqual([true]); // the second write is still in flight when the first completion is stepped
+    pending[1].resolve();
+    await tick();
+    expect(seen).toEqual([true, false]);
+    expect(writes.any).toBe(false);
   });
 
   it('reports hardStateSaved for every hard state, also one that records another node\'s vote or none (the rules track the durable term)', async () => {
