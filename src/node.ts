@@ -11,7 +11,7 @@ import { mergeTurns } from './operators/serializeTurns';
 import { bootstrapConfig, ResolvedOptions, resolveOptions } from './options';
 import { RoleSwitch } from './states/roleSwitch';
 import { Applier } from './streams/applier';
-import { AppliedAcks } from './streams/appliedAcks';
+import { AppliedAcks, leavesNothingToApply } from './streams/appliedAcks';
 import { ApplyBarrier } from './streams/applyBarrier';
 import { loadState } from './streams/boot';
 import { ClientIntake, ClientRequest } from './streams/clientIntake';
@@ -82,12 +82,8 @@ class Node implements RaftNode, HasTestHooks {
   private readonly notices: CommitNotices;
   /** Hands committed entries to the application, in order, and reports them applied. */
   private readonly applier: Applier;
-  private readonly acks = new AppliedAcks({
-    stepApplied: (i) => stepAt(this.state!, { kind: 'applied', index: i }, this.options.scheduler.now()),
-    feedback: (i) => this.feedback.next({ kind: 'applied', index: i }),
-    fail: (e) => this.failStop(e),
-    mayHold: (i) => this.writes.any && this.barrier.size === 0 && appliedAllHandedOut(this.state!, i),
-  });
+  /** An acknowledgement made between turns waits for the completion of a write in flight when nothing waits for it (`mayHold`). */
+  private readonly acks = new AppliedAcks({ stepApplied: (i) => stepAt(this.state!, { kind: 'applied', index: i }, this.options.scheduler.now()), feedback: (i) => this.feedback.next({ kind: 'applied', index: i }), fail: (e) => this.failStop(e), mayHold: (i) => this.writes.any && this.barrier.size === 0 && leavesNothingToApply(this.state!, i) });
   private readonly durableSteps = new Inlet<DurableStep>();
   /** Writes started and not yet stepped: their completions are turns to come (`AppliedAcks.mayHold`). */
   private readonly writes = new WritesInFlight();
@@ -251,13 +247,4 @@ class Node implements RaftNode, HasTestHooks {
     for (const stream of [this.committed, this.elections, this.errors]) stream.complete();
     await Promise.allSettled([this.options.transport.close(), this.options.storage.close()]);
   }
-}
-
-/**
- * Whether an acknowledgement of `index` leaves the engine nothing to hand out when stepped:
- * every entry it handed to the application is applied, and none it could apply waits
- * behind the apply window (`maxApplyingEntries`/`Bytes`).
- */
-function appliedAllHandedOut(s: RaftState, index: number): boolean {
-  return index >= s.applyingIndex && s.applyingIndex >= Math.min(s.commitIndex, s.durableIndex);
 }

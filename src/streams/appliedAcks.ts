@@ -1,4 +1,5 @@
 import type { Effect } from '../core/effects';
+import type { RaftState } from '../core/state';
 
 /** How `AppliedAcks` reaches the engine. */
 export interface AppliedAcksDeps {
@@ -92,4 +93,16 @@ export class AppliedAcks {
     this.pending = null;
     return index;
   }
+}
+
+/**
+ * Whether stepping an acknowledgement of `index` would leave the engine nothing more to
+ * hand to the application: every entry it handed out is applied, and none it could apply
+ * waits behind the apply window (`maxApplyingEntries`/`Bytes`). Part of a node's `mayHold`.
+ *
+ * @example
+ * leavesNothingToApply({ applyingIndex: 5, commitIndex: 5, durableIndex: 6, ... }, 5); // true
+ */
+export function leavesNothingToApply(s: RaftState, index: number): boolean {
+  return index >= s.applyingIndex && s.applyingIndex >= Math.min(s.commitIndex, s.durableIndex);
 }
