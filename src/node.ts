@@ -82,7 +82,6 @@ class Node implements RaftNode, HasTestHooks {
   private readonly notices: CommitNotices;
   /** Hands committed entries to the application, in order, and reports them applied. */
   private readonly applier: Applier;
-  /** An acknowledgement made between turns waits for the completion of a write in flight when nothing waits for it (`mayHold`). */
   private readonly acks = new AppliedAcks({ stepApplied: (i) => stepAt(this.state!, { kind: 'applied', index: i }, this.options.scheduler.now()), feedback: (i) => this.feedback.next({ kind: 'applied', index: i }), fail: (e) => this.failStop(e), mayHold: (i) => this.writes.any && this.barrier.size === 0 && leavesNothingToApply(this.state!, i) });
   private readonly durableSteps = new Inlet<DurableStep>();
   /** Writes started and not yet stepped: their completions are turns to come (`AppliedAcks.mayHold`). */
