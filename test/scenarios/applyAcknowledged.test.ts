@@ -121,6 +121,27 @@ describe('apply with acknowledgement', () => {
     await c.stop();
   });
 
+  test('a follower whose leader goes silent right after a write learns the write is durable within a heartbeat interval, and the next leader keeps it', async () => {
+    // The follower's `persisted` waits for its next turn (DurableCompletions); with no
+    // commit notice and no heartbeat to come, its fallback hands it over.
+    const c = new TestCluster({ nodes: 3, seed: 1608, syncDelay: 5, nodeOptions: { eagerCommitNotices: false, heartbeatInterval: 50 } });
+    const leader = await c.waitForLeader();
+    const w = await outcome(c, c.node(leader).propose(bytes('kept')));
+    expect(w.ok).toBe(true);
+    c.hub.isolate(leader);
+    const followers = c.ids.filter((id) => id !== leader);
+    await c.clock.advance(50);
+    for (const id of followers) expect(c.replication(id).durableIndex).toBe(c.replication(id).lastIndex);
+    const newLeader = () => followers.find((id) => c.status(id)?.role === 'leader');
+    for (let t = 0; t < 100 && !newLeader(); t++) await c.clock.advance(50); // bounded: 5 s of virtual time
+    const next = newLeader()!;
+    expect(next).toBeDefined();
+    const r = await outcome(c, c.node(next).read());
+    expect(r.ok).toBe(true);
+    expect(c.replication(next).log.map((e) => e.index)).toContain((w as { value: { index: number } }).value.index);
+    await c.stop();
+  });
+
   test('a slow apply holds back delivery: entries handed out and not acknowledged stay within maxApplyingEntries', async () => {
     let c!: TestCluster;
     const machines = slowMachines(() => c, () => 10);
