@@ -26,9 +26,14 @@ export function stepEach(state: RaftState, now: () => number, held?: { take(): r
     const t = now();
     const before = held?.take();
     if (!before || before.length === 0) return stepAt(state, event, t);
-    const effects: Effect[] = [];
-    for (const e of before) effects.push(...stepAt(state, e, t));
-    effects.push(...stepAt(state, event, t));
+    let effects: Effect[] | null = null; // held completions usually have none: no list is built then
+    for (const e of before) {
+      const fx = stepAt(state, e, t);
+      if (fx.length > 0) (effects ??= []).push(...fx);
+    }
+    const own = stepAt(state, event, t);
+    if (!effects) return own;
+    effects.push(...own);
     return effects;
   });
 }
