@@ -12,7 +12,8 @@ export interface AppliedAcksDeps {
   /**
    * Whether an acknowledgement made between turns may wait for the node's next turn
    * instead of being a turn of its own: true only when that turn is sure to come soon (a
-   * write of the node is in flight: its completion is a turn) and stepping the
+   * write of the node is in flight: its completion is a turn, or is held for a turn that
+   * comes within a heartbeat interval, see `DurableCompletions`) and stepping the
    * acknowledgement now would change nothing anyone waits for. Default: never.
    */
   readonly mayHold?: (index: number) => boolean;
@@ -35,7 +36,7 @@ export interface AppliedAcksDeps {
  * Stepping it early changes nothing the rules can see: the application has applied those
  * entries either way; it only no longer waits behind events queued meanwhile. Holding it
  * delays only what the engine does with `appliedIndex` when nothing waits on it (log
- * cache eviction, the next snapshot), by at most one write.
+ * cache eviction, the next snapshot), by at most one write or a heartbeat interval.
  *
  * ```
  * turn:      [persisted → commit → apply(5) → app applies 5 → applied(5) → read at 5 answered]
@@ -69,9 +70,9 @@ export class AppliedAcks {
 
   /**
    * Carries out a turn's effects with `carryOut`, then steps and carries out the
-   * acknowledgement held since the last turn (`mayHold`) or made meanwhile. What throws goes to `fail` (an acknowledgement not
-   * yet stepped is dropped with the node), and then `within` returns false: the turn ends
-   * there.
+   * acknowledgement held since the last turn (`mayHold`) or made meanwhile. What throws
+   * goes to `fail` (an acknowledgement not yet stepped is dropped with the node), and
+   * then `within` returns false: the turn ends there.
    */
   within(carryOut: (effects: readonly Effect[]) => void, effects: readonly Effect[]): boolean {
     this.inTurn = true;

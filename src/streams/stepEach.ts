@@ -9,9 +9,9 @@ import { RaftError } from '../errors';
  * The engine as an operator: each event goes through `step` on the node's state, at the
  * scheduler's current time, and comes out as the list of effects the rules decided (etcd's
  * `Ready`). Events `held` for the next turn (`DurableCompletions`) are stepped first, and
- * their effects come out in the same list, ahead of the event's. Put it behind `serializeTurns`, so one event is stepped at a time. A rule that
- * throws (a broken invariant) errors the stream: the node stops rather than act on a
- * corrupt state.
+ * their effects come out in the same list, ahead of the event's. Put it behind
+ * `serializeTurns`, so one event is stepped at a time. A rule that throws (a broken
+ * invariant) errors the stream: the node stops rather than act on a corrupt state.
  *
  * ```
  * events:  --m----t------p--
