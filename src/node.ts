@@ -11,13 +11,13 @@ import { mergeTurns } from './operators/serializeTurns';
 import { bootstrapConfig, ResolvedOptions, resolveOptions } from './options';
 import { RoleSwitch } from './states/roleSwitch';
 import { Applier } from './streams/applier';
-import { AppliedAcks } from './streams/appliedAcks';
+import { AppliedAcks, leavesNothingToApply } from './streams/appliedAcks';
 import { ApplyBarrier } from './streams/applyBarrier';
 import { loadState } from './streams/boot';
 import { ClientIntake, ClientRequest } from './streams/clientIntake';
 import { commandKind, toCommand } from './streams/commands';
 import { CommitNotices } from './streams/commitNotices';
-import { DurableStep, durableWrites } from './streams/durableWrites';
+import { DurableCompletions, DurableStep, durableWrites } from './streams/durableWrites';
 import { EffectDriver } from './streams/effectDriver';
 import { Inlet } from './operators/inlet';
 import { followerProgress } from './streams/followerProgress';
@@ -82,13 +82,15 @@ class Node implements RaftNode, HasTestHooks {
   private readonly notices: CommitNotices;
   /** Hands committed entries to the application, in order, and reports them applied. */
   private readonly applier: Applier;
-  private readonly acks = new AppliedAcks({ stepApplied: (i) => stepAt(this.state!, { kind: 'applied', index: i }, this.options.scheduler.now()), feedback: (i) => this.feedback.next({ kind: 'applied', index: i }), fail: (e) => this.failStop(e) });
+  private readonly acks = new AppliedAcks({ stepApplied: (i) => stepAt(this.state!, { kind: 'applied', index: i }, this.options.scheduler.now()), feedback: (i) => this.feedback.next({ kind: 'applied', index: i }), fail: (e) => this.failStop(e), mayHold: (i) => this.completions.inFlight && this.barrier.size === 0 && leavesNothingToApply(this.state!, i) });
   private readonly durableSteps = new Inlet<DurableStep>();
   private readonly roles: RoleSwitch;
   /** What tests set before the node has started (see `testHooks.ts`). */
   private readonly atStart: StartSettings = { plantedBug: null };
   private readonly driver: EffectDriver;
   private readonly subscriptions = new Subscription();
+  /** Writes in flight (`AppliedAcks.mayHold`), and a follower's completions held for its next turn (at most a heartbeat interval). */
+  private readonly completions = new DurableCompletions({ later: (work) => this.options.scheduler.schedule(work, this.options.heartbeatInterval), owner: this.subscriptions, state: () => (this.stopped ? null : this.state), release: (e) => this.feedback.next(e) });
   private state: RaftState | null = null;
   private readonly carryOut = (effects: readonly Effect[]) => this.driver.carryOut(effects, this.state!); // made once, not per turn
   private stopped = false;
@@ -205,10 +207,10 @@ class Node implements RaftNode, HasTestHooks {
       this.roles.events$,
       this.intake.events$,
       this.feedback,
-      this.durableSteps.pipe(durableWrites(o.storage, (m) => o.transport.send(m.to, m.message))),
+      this.durableSteps.pipe(durableWrites(o.storage, (m) => o.transport.send(m.to, m.message), this.completions)),
       needsMarkerRepair(s) ? repairEvents(() => this.intake.propose(EntryKind.Noop, EMPTY_DATA), o.storage, o.scheduler, o.electionTimeout.max) : EMPTY,
     );
-    this.subscriptions.add(events$.pipe(stepEach(s, () => o.scheduler.now())).subscribe({ next: (effects) => this.afterTurn(s, effects), error: (e: Error) => this.failStop(e) }));
+    this.subscriptions.add(events$.pipe(stepEach(s, () => o.scheduler.now(), this.completions)).subscribe({ next: (effects) => this.afterTurn(s, effects), error: (e: Error) => this.failStop(e) }));
     this.subscriptions.add(o.transport.errors$.subscribe((e) => this.errors.next(e)));
     this.afterTurn(s);
   }

@@ -5,7 +5,7 @@ import type { NodeId } from '../messages/types';
 import type { LeaderInfo, Membership, NodeStatus } from '../api';
 import type { BroadcastListener } from '../operators/broadcast';
 import { BroadcastValue } from '../operators/broadcastValue';
-import { sameLeader, sameStatus, toMembership } from './status';
+import { sameLeader, statusDiffers, toMembership } from './status';
 
 /**
  * The public state streams of one node, derived from two private values (`BroadcastValue`): `status$`
@@ -45,8 +45,9 @@ export class StatePublisher {
     this.term$ = derive((s) => s.term);
   }
 
-  /** Publishes the state after a turn. */
+  /** Publishes the state after a turn (allocating nothing when nothing published changed: most turns). */
   publish(s: RaftState): void {
+    if (!statusDiffers(this.status.value, s)) return this.publishMembers(s);
     const next: NodeStatus = {
       id: this.id,
       role: s.role.name,
@@ -57,7 +58,7 @@ export class StatePublisher {
       lastIndex: s.log.lastIndex,
       stopped: false,
     };
-    if (!sameStatus(next, this.status.value)) this.status.next(next);
+    this.status.next(next);
     this.publishMembers(s);
   }
 

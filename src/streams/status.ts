@@ -1,5 +1,6 @@
 import type { LeaderInfo, Membership, NodeStatus } from '../api';
 import type { ConfigAt } from '../messages/config';
+import type { RaftState } from '../core/state';
 
 
 
@@ -18,15 +19,23 @@ export function toMembership(at: ConfigAt, commitIndex: number): Membership {
   };
 }
 
-export function sameStatus(a: NodeStatus, b: NodeStatus): boolean {
+/**
+ * Whether the `status$` value of `s` differs from `published`, the last one: compared
+ * field by field without building the new one (it runs after every turn, and most
+ * turns change none of them).
+ *
+ * @example
+ * if (statusDiffers(status.value, state)) status.next(statusOf(state));
+ */
+export function statusDiffers(published: NodeStatus, s: RaftState): boolean {
   return (
-    a.role === b.role &&
-    a.term === b.term &&
-    a.leaderId === b.leaderId &&
-    a.commitIndex === b.commitIndex &&
-    a.appliedIndex === b.appliedIndex &&
-    a.lastIndex === b.lastIndex &&
-    a.stopped === b.stopped
+    published.role !== s.role.name ||
+    published.term !== s.term ||
+    published.leaderId !== s.leaderId ||
+    published.commitIndex !== s.commitIndex ||
+    published.appliedIndex !== s.appliedIndex ||
+    published.lastIndex !== s.log.lastIndex ||
+    published.stopped
   );
 }
 

@@ -95,6 +95,53 @@ describe('apply with acknowledgement', () => {
     await c.stop();
   });
 
+  test('a follower that applies while its next write is in the disk: its engine hears every acknowledgement, and its reads resolve meanwhile', async () => {
+    // With a slow fsync, each follower applies entry n right after starting the write of
+    // n + 1 and acknowledges between turns; the engine steps that acknowledgement with
+    // the write's completion (AppliedAcks.mayHold), unless a read waits for it.
+    const c = new TestCluster({ nodes: 3, seed: 1607, syncDelay: 20, nodeOptions: { eagerCommitNotices: false } }); // commits reach followers with the next entries
+    const leader = await c.waitForLeader();
+    const follower = c.ids.find((id) => id !== leader)!;
+    const writes: Promise<unknown>[] = [];
+    const reads: Promise<unknown>[] = [];
+    for (let i = 0; i < 30; i++) {
+      writes.push(c.node(leader).propose(bytes(`w${i}`))); // a write every 5 ms, each in the disk for 20
+      if (i % 10 === 5) reads.push(c.node(follower).read());
+      await c.clock.advance(5);
+    }
+    const all = await outcome(c, Promise.all([...writes, ...reads]));
+    expect(all.ok).toBe(true);
+    await c.clock.advance(200); // the last commit notice, and its apply
+    for (const id of c.ids) {
+      const v = c.replication(id);
+      expect(v.appliedIndex).toBe(v.commitIndex);
+      expect(v.commitIndex).toBe(c.replication(leader).commitIndex);
+      expect(c.status(id)?.appliedIndex).toBe(v.commitIndex);
+    }
+    await c.stop();
+  });
+
+  test('a follower whose leader goes silent right after a write learns the write is durable within a heartbeat interval, and the next leader keeps it', async () => {
+    // The follower's `persisted` waits for its next turn (DurableCompletions); with no
+    // commit notice and no heartbeat to come, its fallback hands it over.
+    const c = new TestCluster({ nodes: 3, seed: 1608, syncDelay: 5, nodeOptions: { eagerCommitNotices: false, heartbeatInterval: 50 } });
+    const leader = await c.waitForLeader();
+    const w = await outcome(c, c.node(leader).propose(bytes('kept')));
+    expect(w.ok).toBe(true);
+    c.hub.isolate(leader);
+    const followers = c.ids.filter((id) => id !== leader);
+    await c.clock.advance(50);
+    for (const id of followers) expect(c.replication(id).durableIndex).toBe(c.replication(id).lastIndex);
+    const newLeader = () => followers.find((id) => c.status(id)?.role === 'leader');
+    for (let t = 0; t < 100 && !newLeader(); t++) await c.clock.advance(50); // bounded: 5 s of virtual time
+    const next = newLeader()!;
+    expect(next).toBeDefined();
+    const r = await outcome(c, c.node(next).read());
+    expect(r.ok).toBe(true);
+    expect(c.replication(next).log.map((e) => e.index)).toContain((w as { value: { index: number } }).value.index);
+    await c.stop();
+  });
+
   test('a slow apply holds back delivery: entries handed out and not acknowledged stay within maxApplyingEntries', async () => {
     let c!: TestCluster;
     const machines = slowMachines(() => c, () => 10);

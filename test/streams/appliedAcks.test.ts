@@ -72,3 +72,65 @@ describe('AppliedAcks: the application acknowledgement of a synchronous apply is
     expect(fed).toEqual([]);
   });
 });
+
+describe('AppliedAcks: an acknowledgement made between turns waits for the next turn when mayHold allows', () => {
+  function holding(mayHold: (index: number) => boolean) {
+    const log: string[] = [];
+    const fed: number[] = [];
+    const acks = new AppliedAcks({
+      stepApplied: (index) => {
+        log.push(`step applied ${index}`);
+        return [];
+      },
+      feedback: (index) => fed.push(index),
+      fail: (e) => {
+        throw e;
+      },
+      mayHold,
+    });
+    return { acks, log, fed };
+  }
+
+  it('holds it (no turn of its own) and steps it at the end of the next turn, after that turn’s effects', () => {
+    const h = holding(() => true);
+    h.acks.report(5); // a follower's apply finished while its write is in flight
+    expect(h.fed).toEqual([]);
+    expect(h.log).toEqual([]);
+    const turn = [applyEffect(9)]; // the completion turn's own effects
+    h.acks.within((effects) => effects === turn && h.log.push('effects of the write’s completion turn'), turn);
+    expect(h.log).toEqual(['effects of the write’s completion turn', 'step applied 5']);
+    h.acks.within(() => undefined, []);
+    expect(h.log).toHaveLength(2); // stepped once
+  });
+
+  it('steps only the latest of several held acknowledgements', () => {
+    const h = holding(() => true);
+    h.acks.report(5);
+    h.acks.report(6);
+    h.acks.within(() => undefined, []);
+    expect(h.log).toEqual(['step applied 6']);
+  });
+
+  it('feeds it to the loop when mayHold refuses, and drops a held one it covers', () => {
+    let hold = true;
+    const h = holding(() => hold);
+    h.acks.report(5);
+    hold = false; // e.g. a read now waits for the application
+    h.acks.report(6);
+    expect(h.fed).toEqual([6]);
+    h.acks.within(() => undefined, []);
+    expect(h.log).toEqual([]); // 5 was covered by 6, which is a turn of its own
+  });
+
+  it('asks mayHold with the index acknowledged', () => {
+    const asked: number[] = [];
+    const h = holding((index) => {
+      asked.push(index);
+      return index < 7;
+    });
+    h.acks.report(6);
+    h.acks.report(7);
+    expect(asked).toEqual([6, 7]);
+    expect(h.fed).toEqual([7]);
+  });
+});

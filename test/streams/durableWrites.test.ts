@@ -1,10 +1,10 @@
-import { Subject } from 'rxjs';
+import { Subject, Subscription } from 'rxjs';
 import type { RaftEvent } from '../../src/core/events';
 import { StorageFailedError } from '../../src/errors';
 import { EntryKind } from '../../src/messages/entry';
 import type { RaftMessage } from '../../src/messages/types';
 import type { Storage } from '../../src/storage/storage';
-import { DurableStep, durableWrites, Outgoing } from '../../src/streams/durableWrites';
+import { DurableCompletions, DurableStep, durableWrites, Outgoing } from '../../src/streams/durableWrites';
 
 /** A storage whose writes finish when the test says so. */
 function controlledStorage() {
@@ -67,6 +67,25 @@ describe('durableWrites', () => {
     pending[0].resolve();
     await tick();
     expect(log).toEqual(['send n2', 'socket write n2', 'stepped persisted']);
+  });
+
+  it('counts the writes started until their completions are handed to the loop (DurableCompletions.inFlight)', async () => {
+    const { storage, pending } = controlledStorage();
+    const steps = new Subject<DurableStep>();
+    const completions = new DurableCompletions({ later: () => new Subscription(), owner: new Subscription(), state: () => null, release: () => undefined });
+    const seen: boolean[] = [];
+    steps.pipe(durableWrites(storage, () => undefined, completions)).subscribe(() => seen.push(completions.inFlight));
+    expect(completions.inFlight).toBe(false);
+    steps.next({ write: { type: 'saveHardState', hardState: { term: 2, votedFor: 'n1' } } });
+    steps.next({ write: { type: 'persistEntries', entries } });
+    expect(completions.inFlight).toBe(true);
+    pending[0].resolve();
+    await tick();
+    expect(seen).toEqual([true]); // the second write is still in flight when the first completion is stepped
+    pending[1].resolve();
+    await tick();
+    expect(seen).toEqual([true, false]);
+    expect(completions.inFlight).toBe(false);
   });
 
   it('reports hardStateSaved for every hard state, also one that records another node\'s vote or none (the rules track the durable term)', async () => {
