@@ -1,7 +1,7 @@
 import { InvalidMessageError } from '../../src/errors';
 import { BlockEntry, entrySize, payloadOnce } from '../../src/messages/blockEntry';
 import { Entry, EntryKind } from '../../src/messages/entry';
-import { blockPieces, decodeEntries, encodeEntries, ENTRY_HEADER_BYTES } from '../../src/messages/entryCodec';
+import { blockPieces, decodeEntries, encodeEntries, ENTRY_HEADER_BYTES, writeEntries } from '../../src/messages/entryCodec';
 import { validateMessage } from '../../src/messages/validate';
 import { randomInt, seededRandom } from '../../src/random';
 
@@ -36,6 +36,28 @@ describe('entries decoded lazily from a block (BlockEntry)', () => {
       });
       // Encoding them again gives the block back, byte for byte.
       expect(encodeEntries(lazy).equals(block)).toBe(true);
+    }
+  });
+
+  it('are read and written at any offset of a larger buffer, with indexes and terms beyond 2^32', () => {
+    const big = 2 ** 40 + 3;
+    const entries = randomEntries(13, big, 5).map((e, i) => ({ ...e, term: 2 ** 33 + i }));
+    const block = encodeEntries(entries);
+    for (const offset of [1, 3, 7]) {
+      // Written and read where the block is not 4-byte aligned in its memory (a socket write, a received chunk).
+      const out = Buffer.alloc(offset + block.length + 2, 0xee);
+      expect(writeEntries(entries, out.subarray(offset), 0)).toBe(block.length);
+      expect(writeEntries(entries, out, offset)).toBe(offset + block.length);
+      const inPlace = out.subarray(offset, offset + block.length);
+      expect(inPlace.equals(block)).toBe(true);
+      expect(out[offset + block.length]).toBe(0xee); // nothing written past the block
+      const read = decodeEntries(inPlace, { lazy: true, after: { prevLogIndex: big - 1, prevLogTerm: 2 ** 33, term: 2 ** 33 + 4 } });
+      expect(read.map((e) => [e.index, e.term, e.kind])).toEqual(entries.map((e) => [e.index, e.term, e.kind]));
+      read.forEach((e, i) => expect(Buffer.from(e.data).equals(Buffer.from(entries[i].data))).toBe(true));
+      // An index's high word beyond 2^53 is refused where it lies, however the block is placed.
+      const bent = Buffer.from(out);
+      bent.writeUInt32BE(0x20_0000, offset + 4 + ENTRY_HEADER_BYTES + entries[0].data.length);
+      expect(() => decodeEntries(bent.subarray(offset, offset + block.length), { lazy: true })).toThrow(/beyond 2\^53/);
     }
   });
 
