@@ -41,7 +41,9 @@ export function encodeEntries(entries: readonly Entry[]): Buffer {
  * Lays out entries as `encodeEntries` does, at `at` in `out`, which must have room for
  * `encodedSize(entries)` bytes from there; returns where the block ends. Lets a block be
  * written straight into the buffer it travels in (a socket write), copying each payload
- * once.
+ * once. Entries that are `BlockEntry` views lying back to back in one block, headers
+ * included (a leader's log hands out such views), are copied from there as one run,
+ * without making each entry's `data` view.
  *
  * @example
  * const out = Buffer.allocUnsafe(4 + encodedSize(entries));
@@ -51,8 +53,24 @@ export function writeEntries(entries: readonly Entry[], out: Uint8Array, at: num
   const view = new DataView(out.buffer, out.byteOffset, out.length);
   view.setUint32(at, entries.length);
   at += 4;
+  // The run of views not copied yet: [runStart, runEnd) of runBlock.
+  let runBlock: Uint8Array | undefined;
+  let runStart = 0;
+  let runEnd = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
+    if (e instanceof BlockEntry && headerHolds(e)) {
+      const header = e.at - ENTRY_HEADER_BYTES;
+      if (e.block !== runBlock || header !== runEnd) {
+        at = copyRun(out, at, runBlock, runStart, runEnd);
+        runBlock = e.block;
+        runStart = header;
+      }
+      runEnd = e.at + e.size;
+      continue;
+    }
+    at = copyRun(out, at, runBlock, runStart, runEnd);
+    runBlock = undefined;
     const data = e.data;
     const length = data.length;
     view.setUint32(at, Math.floor(e.index / TWO_32));
@@ -65,7 +83,14 @@ export function writeEntries(entries: readonly Entry[], out: Uint8Array, at: num
     out.set(data, at);
     at += length;
   }
-  return at;
+  return copyRun(out, at, runBlock, runStart, runEnd);
+}
+
+/** Copies `block[start, end)` (a run of entries, headers included) to `at` in `out`, if there is a run; returns where it ends. */
+function copyRun(out: Uint8Array, at: number, block: Uint8Array | undefined, start: number, end: number): number {
+  if (block === undefined) return at;
+  out.set(new Uint8Array(block.buffer, block.byteOffset + start, end - start), at);
+  return at + end - start;
 }
 
 /**

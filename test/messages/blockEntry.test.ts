@@ -180,3 +180,41 @@ describe('an entries block as pieces of the blocks its entries lie in (blockPiec
     expect(blockPieces([first])).toBeDefined();
   });
 });
+
+describe('a block laid out from views of other blocks (writeEntries)', () => {
+  it('is the block of their plain copies, copied run by run from the blocks without making a data view (seeded)', () => {
+    const dataRead = jest.spyOn(BlockEntry.prototype, 'data', 'get');
+    try {
+      for (let seed = 1; seed <= 20; seed++) {
+        // Two blocks back to back in a leader's log; a follower's message spans both.
+        const entries = randomEntries(seed, 1, 4 + (seed % 40));
+        const cut = Math.floor(entries.length / 2);
+        const views = [encodeEntries(entries.slice(0, cut)), encodeEntries(entries.slice(cut))].flatMap((block) => decodeEntries(block, { lazy: true }));
+        const from = seed % cut;
+        const range = views.slice(from);
+        const expected = encodeEntries(entries.slice(from));
+        dataRead.mockClear();
+        const out = Buffer.alloc(expected.length + 3);
+        expect(writeEntries(range, out, 3)).toBe(out.length);
+        expect(out.subarray(3).equals(expected)).toBe(true);
+        expect(dataRead).not.toHaveBeenCalled();
+      }
+    } finally {
+      dataRead.mockRestore();
+    }
+  });
+
+  it('mixes views, plain entries and views whose header says otherwise, each written as what the entry says', () => {
+    const entries = randomEntries(9, 20, 6);
+    const block = encodeEntries(entries);
+    const views = decodeEntries(block, { lazy: true }) as BlockEntry[];
+    // A view of entry 22's bytes that calls itself entry 22 at another term: its header in the block does not hold.
+    const renamed = new BlockEntry(views[2].index, views[2].term + 1, views[2].kind, block, views[2].at, views[2].size);
+    const plainLater = { ...entries[4], index: 24, term: entries[4].term + 1 };
+    const mixed: Entry[] = [views[0], views[1], renamed, entries[3], plainLater, views[5]];
+    const copies = mixed.map((e) => ({ index: e.index, term: e.term, kind: e.kind, data: Buffer.from(e.data) }));
+    const out = Buffer.alloc(encodeEntries(copies).length);
+    expect(writeEntries(mixed, out, 0)).toBe(out.length);
+    expect(out.equals(encodeEntries(copies))).toBe(true);
+  });
+});
