@@ -57,17 +57,27 @@ export function writeEntries(entries: readonly Entry[], out: Uint8Array, at: num
   let runBlock: Uint8Array | undefined;
   let runStart = 0;
   let runEnd = 0;
+  // The last view's block, read through `blockView` (made once per block, not per entry).
+  let viewed: Uint8Array | undefined;
+  let blockView: DataView | undefined;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
-    if (e instanceof BlockEntry && headerHolds(e)) {
-      const header = e.at - ENTRY_HEADER_BYTES;
-      if (e.block !== runBlock || header !== runEnd) {
-        at = copyRun(out, at, runBlock, runStart, runEnd);
-        runBlock = e.block;
-        runStart = header;
+    if (e instanceof BlockEntry) {
+      const block = e.block;
+      if (block !== viewed) {
+        viewed = block;
+        blockView = new DataView(block.buffer, block.byteOffset, block.length);
       }
-      runEnd = e.at + e.size;
-      continue;
+      const header = e.at - ENTRY_HEADER_BYTES;
+      if (headerSays(blockView!, header, e)) {
+        if (block !== runBlock || header !== runEnd) {
+          at = copyRun(out, at, runBlock, runStart, runEnd);
+          runBlock = block;
+          runStart = header;
+        }
+        runEnd = e.at + e.size;
+        continue;
+      }
     }
     at = copyRun(out, at, runBlock, runStart, runEnd);
     runBlock = undefined;
@@ -84,6 +94,18 @@ export function writeEntries(entries: readonly Entry[], out: Uint8Array, at: num
     at += length;
   }
   return copyRun(out, at, runBlock, runStart, runEnd);
+}
+
+/** Whether the header at `header` in a view's block (read through `view`) says what the entry says, as `headerHolds`. */
+function headerSays(view: DataView, header: number, e: BlockEntry): boolean {
+  return (
+    header >= 0 &&
+    e.at + e.size <= view.byteLength &&
+    view.getUint32(header) * TWO_32 + view.getUint32(header + 4) === e.index &&
+    view.getUint32(header + 8) * TWO_32 + view.getUint32(header + 12) === e.term &&
+    view.getUint8(header + 16) === e.kind &&
+    view.getUint32(header + 17) === e.size
+  );
 }
 
 /** Copies `block[start, end)` (a run of entries, headers included) to `at` in `out`, if there is a run; returns where it ends. */
