@@ -1,3 +1,4 @@
+import { BlockEntry } from './blockEntry';
 import type { Entry } from './entry';
 import { encodedSize, encodeEntries, writeEntries } from './entryCodec';
 
@@ -80,6 +81,23 @@ export function writeBlock(block: UnencodedBlock, out: Buffer, at: number): numb
   if (end - at !== block.byteLength) throw new Error(`entries block of ${end - at} bytes laid out where ${block.byteLength} were reserved`);
   rememberBlock(block.entries, out.subarray(at, end));
   return end;
+}
+
+/**
+ * The block of `entries` if it is encoded already and lies in the memory their views point
+ * into (entries a log handed out as views of its batch's block), else undefined. A sender
+ * may keep it with a queued message, so that the block is still found when the message is
+ * written, after the cache moved on: it keeps no memory alive that the entries do not.
+ *
+ * @example
+ * const views = log.slice(next, last); // one whole batch: its block is remembered
+ * heldBlock(views);                    // that block
+ */
+export function heldBlock(entries: readonly Entry[]): Buffer | undefined {
+  const first = entries[0];
+  if (!(first instanceof BlockEntry)) return undefined;
+  const block = lookup(entries);
+  return block !== undefined && block.buffer === first.block.buffer ? block : undefined;
 }
 
 /** Records that `block` encodes `entries` (e.g. the block they were decoded from). */

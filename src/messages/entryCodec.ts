@@ -18,7 +18,10 @@ export const ENTRY_HEADER_BYTES = 21;
 const TWO_32 = 0x1_0000_0000;
 
 // Hot paths read `length`, not `byteLength`: on a Uint8Array they are equal, and V8 here
-// inlines the first but not the second (about 20 ns per read).
+// inlines the first but not the second (about 20 ns per read). They read and write the
+// headers' u32s through a DataView (one big-endian load or store each, inlined by V8)
+// rather than byte by byte: reading a 64-entry block's headers took 350–510 ns byte by
+// byte, 246 ns so (CPU time, micro-benchmark, Node 20).
 
 /** The number of bytes `encodeEntries` produces for these entries. */
 export function encodedSize(entries: readonly Entry[]): number {
@@ -38,29 +41,78 @@ export function encodeEntries(entries: readonly Entry[]): Buffer {
  * Lays out entries as `encodeEntries` does, at `at` in `out`, which must have room for
  * `encodedSize(entries)` bytes from there; returns where the block ends. Lets a block be
  * written straight into the buffer it travels in (a socket write), copying each payload
- * once.
+ * once. Entries that are `BlockEntry` views lying back to back in one block, headers
+ * included (a leader's log hands out such views), are copied from there as one run,
+ * without making each entry's `data` view.
  *
  * @example
  * const out = Buffer.allocUnsafe(4 + encodedSize(entries));
  * writeEntries(entries, out, 4) === out.length; // true
  */
 export function writeEntries(entries: readonly Entry[], out: Uint8Array, at: number): number {
-  put32(out, at, entries.length);
+  const view = new DataView(out.buffer, out.byteOffset, out.length);
+  view.setUint32(at, entries.length);
   at += 4;
+  // The run of views not copied yet: [runStart, runEnd) of runBlock.
+  let runBlock: Uint8Array | undefined;
+  let runStart = 0;
+  let runEnd = 0;
+  // The last view's block, read through `blockView` (made once per block, not per entry).
+  let viewed: Uint8Array | undefined;
+  let blockView: DataView | undefined;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
-    const length = e.data.length;
-    put32(out, at, Math.floor(e.index / TWO_32));
-    put32(out, at + 4, e.index >>> 0);
-    put32(out, at + 8, Math.floor(e.term / TWO_32));
-    put32(out, at + 12, e.term >>> 0);
+    if (e instanceof BlockEntry) {
+      const block = e.block;
+      if (block !== viewed) {
+        viewed = block;
+        blockView = new DataView(block.buffer, block.byteOffset, block.length);
+      }
+      const header = e.at - ENTRY_HEADER_BYTES;
+      if (headerSays(blockView!, header, e)) {
+        if (block !== runBlock || header !== runEnd) {
+          at = copyRun(out, at, runBlock, runStart, runEnd);
+          runBlock = block;
+          runStart = header;
+        }
+        runEnd = e.at + e.size;
+        continue;
+      }
+    }
+    at = copyRun(out, at, runBlock, runStart, runEnd);
+    runBlock = undefined;
+    const data = e.data;
+    const length = data.length;
+    view.setUint32(at, Math.floor(e.index / TWO_32));
+    view.setUint32(at + 4, e.index >>> 0);
+    view.setUint32(at + 8, Math.floor(e.term / TWO_32));
+    view.setUint32(at + 12, e.term >>> 0);
     out[at + 16] = e.kind;
-    put32(out, at + 17, length);
+    view.setUint32(at + 17, length);
     at += ENTRY_HEADER_BYTES;
-    out.set(e.data, at);
+    out.set(data, at);
     at += length;
   }
-  return at;
+  return copyRun(out, at, runBlock, runStart, runEnd);
+}
+
+/** Whether the header at `header` in a view's block (read through `view`) says what the entry says, as `headerHolds`. */
+function headerSays(view: DataView, header: number, e: BlockEntry): boolean {
+  return (
+    header >= 0 &&
+    e.at + e.size <= view.byteLength &&
+    view.getUint32(header) * TWO_32 + view.getUint32(header + 4) === e.index &&
+    view.getUint32(header + 8) * TWO_32 + view.getUint32(header + 12) === e.term &&
+    view.getUint8(header + 16) === e.kind &&
+    view.getUint32(header + 17) === e.size
+  );
+}
+
+/** Copies `block[start, end)` (a run of entries, headers included) to `at` in `out`, if there is a run; returns where it ends. */
+function copyRun(out: Uint8Array, at: number, block: Uint8Array | undefined, start: number, end: number): number {
+  if (block === undefined) return at;
+  out.set(new Uint8Array(block.buffer, block.byteOffset + start, end - start), at);
+  return at + end - start;
 }
 
 /**
@@ -147,19 +199,20 @@ export function decodeEntries(
   const entries: Entry[] = new Array(count);
   const base = buf.byteOffset;
   const memory = buf.buffer;
+  const view = new DataView(memory, base, end);
   let at = 4;
   for (let i = 0; i < count; i++) {
     if (at + ENTRY_HEADER_BYTES > end) throw new InvalidMessageError('entry header truncated');
-    const indexHigh = get32(buf, at);
-    const termHigh = get32(buf, at + 8);
+    const indexHigh = view.getUint32(at);
+    const termHigh = view.getUint32(at + 8);
     if (indexHigh > 0x1f_ffff || termHigh > 0x1f_ffff) throw new InvalidMessageError('integer beyond 2^53');
     const kind = buf[at + 16];
-    const length = get32(buf, at + 17);
-    at += ENTRY_HEADER_BYTES;
+    const length = view.getUint32(at + 17);
     if (!isEntryKind(kind)) throw new InvalidMessageError(`unknown entry kind ${kind}`);
+    const index = indexHigh * TWO_32 + view.getUint32(at + 4);
+    const term = termHigh * TWO_32 + view.getUint32(at + 12);
+    at += ENTRY_HEADER_BYTES;
     if (at + length > end) throw new InvalidMessageError('entry data truncated');
-    const index = indexHigh * TWO_32 + get32(buf, at - 17);
-    const term = termHigh * TWO_32 + get32(buf, at - 9);
     if (after !== undefined) {
       if (index !== expected) throw new InvalidMessageError(`entry index ${index} where ${expected} was expected`);
       if (term < lastTerm || term > maxTerm) throw new InvalidMessageError(`entry term ${term} out of order`);

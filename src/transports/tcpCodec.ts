@@ -106,8 +106,12 @@ export class EnvelopeEncoder {
     this.selfString = KnownString.of(from);
   }
 
-  /** `payloadBytes`, if known (`tcpPayloadBytes.ts`), spares measuring an entries block again. */
-  encode(message: RaftMessage, payloadBytes?: number): EncodedBody {
+  /**
+   * `payloadBytes`, if known (`tcpPayloadBytes.ts`), spares measuring an entries block
+   * again; `encoded`, the message's entries block found when it was sent
+   * (`encodedPayload`), is written as it is.
+   */
+  encode(message: RaftMessage, payloadBytes?: number, encoded?: Buffer): EncodedBody {
     const l = LAYOUT_BY_TYPE.get(message.type);
     if (l === undefined) return this.body(MAP_CODE, encodeValue(bytesAsBuffers(message)), undefined);
     const m = message as unknown as Record<string, unknown>;
@@ -117,7 +121,7 @@ export class EnvelopeEncoder {
       if (field === 'quiesce') fields.push(m.quiesce === true); // a flag: always a boolean on the wire
       else if (field !== 'entries') fields.push(m[field]);
       else if ((m.entries as readonly Entry[]).length === 0) fields.push(null);
-      else block = blockFor(m.entries as readonly Entry[], payloadBytes);
+      else block = encoded ?? blockFor(m.entries as readonly Entry[], payloadBytes);
     }
     return this.body(l.code, writeLayoutPayload(fields, this.selfString) ?? encodeValue(fields), block);
   }

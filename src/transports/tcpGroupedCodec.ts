@@ -6,7 +6,7 @@ import type { GroupEnvelope } from './hostTransport';
 import { EnvelopeDecoder, EnvelopeEncoder } from './tcpCodec';
 import type { BodyPart, FrameBatch } from './tcpFrames';
 import { HOST_PROTOCOL_NAME, HOST_PROTOCOL_VERSION } from './tcpHandshake';
-import { payloadBytes } from './tcpPayloadBytes';
+import { encodedPayload, payloadBytes } from './tcpPayloadBytes';
 import type { TcpWire, WireDecoder, WireEncoder } from './tcpWire';
 
 /** A message of one Raft group, as a host sends it to another host. */
@@ -54,13 +54,20 @@ export class GroupedEncoder implements WireEncoder<HostItem> {
     this.envelopes = new EnvelopeEncoder(self, peer);
   }
 
-  encode(items: readonly HostItem[], batch: FrameBatch, maxFrameBytes: number, tooLarge: (size: number) => void, sizes?: readonly number[]): void {
+  encode(
+    items: readonly HostItem[],
+    batch: FrameBatch,
+    maxFrameBytes: number,
+    tooLarge: (size: number) => void,
+    sizes?: readonly number[],
+    encoded?: readonly (Buffer | undefined)[],
+  ): void {
     let parts: BodyPart[] = [MARKER];
     let size = MARKER.length;
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       const group = 'group' in item ? item.group : '';
-      const { head, tail } = 'group' in item ? this.envelopes.encode(item.message, sizes?.[i]) : { head: encodeHostAlive(item.alive), tail: undefined };
+      const { head, tail } = 'group' in item ? this.envelopes.encode(item.message, sizes?.[i], encoded?.[i]) : { head: encodeHostAlive(item.alive), tail: undefined };
       const envelopeBytes = head.length + (tail === undefined ? 0 : tail.byteLength);
       const itemHead = Buffer.allocUnsafe(ITEM_OVERHEAD + group.length);
       itemHead[0] = group.length;
@@ -128,6 +135,7 @@ export const HOST_WIRE: TcpWire<HostItem> = {
   protocol: HOST_PROTOCOL_NAME,
   version: HOST_PROTOCOL_VERSION,
   payloadBytes: (item) => ('group' in item ? payloadBytes(item.message) : 0),
+  encodedPayload: (item) => ('group' in item ? encodedPayload(item.message) : undefined),
   encoder: (self, peer) => new GroupedEncoder(self, peer),
   decoder: (peer, self) => new GroupedDecoder(peer, self),
 };

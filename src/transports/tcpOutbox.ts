@@ -33,6 +33,8 @@ export class Outbox<T = RaftMessage> {
   private readonly control = new Lane<T>();
   private readonly bulk = new Lane<T>();
   private readonly bulkSizes = new Lane<number>();
+  /** Per bulk message, its payload already encoded, if the sender had it (`encodedPayload`). */
+  private readonly bulkEncoded = new Lane<Buffer | undefined>();
   private queuedBytes = 0;
   /** Messages discarded because the queue was full, since creation. */
   dropped = 0;
@@ -48,10 +50,11 @@ export class Outbox<T = RaftMessage> {
   }
 
   /**
-   * Queues a message; `payloadBytes` > 0 puts it in the bulk lane. Returns how many
-   * messages were dropped to make room (the new one included if it can never fit).
+   * Queues a message; `payloadBytes` > 0 puts it in the bulk lane, with `encoded`, its
+   * payload already encoded if known (handed back by `take`). Returns how many messages
+   * were dropped to make room (the new one included if it can never fit).
    */
-  push(message: T, payloadBytes: number): number {
+  push(message: T, payloadBytes: number, encoded?: Buffer): number {
     const bytes = payloadBytes > 0 ? payloadBytes + CONTROL_BYTES : CONTROL_BYTES;
     if (bytes > this.limits.maxBytes) {
       this.dropped++;
@@ -61,6 +64,7 @@ export class Outbox<T = RaftMessage> {
     while (this.size >= this.limits.maxMessages || this.queuedBytes + bytes > this.limits.maxBytes) {
       if (this.bulk.length > 0) {
         this.bulk.shift();
+        this.bulkEncoded.shift();
         this.queuedBytes -= (this.bulkSizes.shift() as number) + CONTROL_BYTES;
       } else {
         this.control.shift();
@@ -71,6 +75,7 @@ export class Outbox<T = RaftMessage> {
     if (payloadBytes > 0) {
       this.bulk.push(message);
       this.bulkSizes.push(payloadBytes);
+      this.bulkEncoded.push(encoded);
     } else {
       this.control.push(message);
     }
@@ -83,17 +88,21 @@ export class Outbox<T = RaftMessage> {
    * Removes and returns the next batch: every control message, then bulk messages while
    * their payloads total less than `budgetBytes` (at least one, so a big one still goes).
    * With `sizes`, pushes each message's payload bytes there, as given to `push`, so that
-   * an encoder need not measure them again.
+   * an encoder need not measure them again; with `encoded`, each one's encoded payload as
+   * given to `push` (undefined for a control message).
    */
-  take(budgetBytes: number, sizes?: number[]): T[] {
+  take(budgetBytes: number, sizes?: number[], encoded?: (Buffer | undefined)[]): T[] {
     const batch: T[] = [];
     while (this.control.length > 0) batch.push(this.control.shift() as T);
     this.queuedBytes -= batch.length * CONTROL_BYTES;
     if (sizes !== undefined) for (let i = 0; i < batch.length; i++) sizes.push(0);
+    if (encoded !== undefined) for (let i = 0; i < batch.length; i++) encoded.push(undefined);
     let budget = budgetBytes;
     while (this.bulk.length > 0 && budget > 0) {
       const size = this.bulkSizes.shift() as number;
       sizes?.push(size);
+      const bytes = this.bulkEncoded.shift();
+      encoded?.push(bytes);
       batch.push(this.bulk.shift() as T);
       this.queuedBytes -= size + CONTROL_BYTES;
       budget -= size;
@@ -106,6 +115,7 @@ export class Outbox<T = RaftMessage> {
     this.control.clear();
     this.bulk.clear();
     this.bulkSizes.clear();
+    this.bulkEncoded.clear();
     this.queuedBytes = 0;
   }
 }

@@ -1,3 +1,4 @@
+import { heldBlock } from '../messages/entryBlocks';
 import { encodedSize } from '../messages/entryCodec';
 import type { RaftMessage } from '../messages/types';
 import { LAYOUT_BY_TYPE } from './tcpLayouts';
@@ -13,6 +14,20 @@ import { LAYOUT_BY_TYPE } from './tcpLayouts';
 export function payloadBytes(message: RaftMessage): number {
   if (message.type === 'AppendEntries') return message.entries.length === 0 ? 0 : encodedSize(message.entries);
   return LAYOUT_BY_TYPE.has(message.type) ? 0 : byteFields(message, 0); // laid-out messages hold no bytes but entries
+}
+
+/**
+ * A message's payload already encoded, to keep with it while it is queued: an
+ * AppendEntries' entries block when it is cached and its entries are views of it
+ * (`heldBlock`: a leader's batch). The block cache holds the last few blocks only; a
+ * message queued behind a full socket would otherwise find its block evicted and be laid
+ * out again, entry by entry.
+ *
+ * @example
+ * encodedPayload(appendEntries)?.length === payloadBytes(appendEntries); // true when defined
+ */
+export function encodedPayload(message: RaftMessage): Buffer | undefined {
+  return message.type === 'AppendEntries' && message.entries.length > 0 ? heldBlock(message.entries) : undefined;
 }
 
 function byteFields(value: unknown, depth: number): number {

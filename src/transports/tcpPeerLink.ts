@@ -109,14 +109,15 @@ export class PeerLink<T> {
 
   send(message: T): void {
     if (this.closed) return;
-    const payload = this.host.wire.payloadBytes(message);
+    const encoded = this.host.wire.encodedPayload(message);
+    const payload = encoded !== undefined ? encoded.length : this.host.wire.payloadBytes(message);
     if (payload > this.host.maxFrameBytes) {
       this.stats.dropped++;
       this.host.report(new PayloadTooLargeError(payload, this.host.maxFrameBytes));
       this.dropped();
       return;
     }
-    const dropped = this.outbox.push(message, payload);
+    const dropped = this.outbox.push(message, payload, encoded);
     if (dropped > 0) {
       this.stats.dropped += dropped;
       this.dropped();
@@ -273,7 +274,9 @@ export class PeerLink<T> {
     while (this.outbox.size > 0 && connection.writable) {
       const batch = new FrameBatch();
       const sizes: number[] = [];
-      this.encoder.encode(this.outbox.take(this.host.writeBatchBytes, sizes), batch, this.host.maxFrameBytes, tooLarge, sizes);
+      const encoded: (Buffer | undefined)[] = [];
+      const items = this.outbox.take(this.host.writeBatchBytes, sizes, encoded);
+      this.encoder.encode(items, batch, this.host.maxFrameBytes, tooLarge, sizes, encoded);
       if (batch.frames === 0) continue;
       const buffers = batch.toBuffers();
       this.stats.framesSent += batch.frames;

@@ -3,7 +3,7 @@ import type { HostAliveEnvelope } from '../messages/liveness';
 import { EnvelopeDecoder, EnvelopeEncoder } from './tcpCodec';
 import type { FrameBatch } from './tcpFrames';
 import { PROTOCOL_NAME, PROTOCOL_VERSION } from './tcpHandshake';
-import { payloadBytes } from './tcpPayloadBytes';
+import { encodedPayload, payloadBytes } from './tcpPayloadBytes';
 
 /**
  * What travels in the RPC frames of a TCP connection, after the handshake: how the items
@@ -27,6 +27,11 @@ export interface TcpWire<T> {
    * it in the outbox's bulk lane. For an AppendEntries, the size of its entries block.
    */
   payloadBytes(item: T): number;
+  /**
+   * The item's payload already encoded, if so (`encodedPayload`), kept with it in the
+   * outbox and handed back to `encode`; its length is then the item's `payloadBytes`.
+   */
+  encodedPayload(item: T): Buffer | undefined;
   encoder(self: NodeId, peer: NodeId): WireEncoder<T>;
   decoder(peer: NodeId, self: NodeId): WireDecoder;
 }
@@ -36,9 +41,17 @@ export interface WireEncoder<T> {
   /**
    * Adds `items` to `batch` as frames of at most `maxFrameBytes`; an item that cannot fit
    * one is left out and its size passed to `tooLarge`. `sizes`, if given, holds each item's
-   * `payloadBytes`, so that entries blocks are not measured again.
+   * `payloadBytes`, so that entries blocks are not measured again; `encoded`, if given,
+   * each item's `encodedPayload` (or undefined), written as it is.
    */
-  encode(items: readonly T[], batch: FrameBatch, maxFrameBytes: number, tooLarge: (size: number) => void, sizes?: readonly number[]): void;
+  encode(
+    items: readonly T[],
+    batch: FrameBatch,
+    maxFrameBytes: number,
+    tooLarge: (size: number) => void,
+    sizes?: readonly number[],
+    encoded?: readonly (Buffer | undefined)[],
+  ): void;
 }
 
 /** Reads a peer's frames. */
@@ -55,12 +68,13 @@ export const NODE_WIRE: TcpWire<RaftMessage> = {
   protocol: PROTOCOL_NAME,
   version: PROTOCOL_VERSION,
   payloadBytes,
+  encodedPayload,
   encoder(self, peer) {
     const envelopes = new EnvelopeEncoder(self, peer);
     return {
-      encode(items, batch, maxFrameBytes, tooLarge, sizes) {
+      encode(items, batch, maxFrameBytes, tooLarge, sizes, encoded) {
         for (let i = 0; i < items.length; i++) {
-          const { head, tail } = envelopes.encode(items[i], sizes?.[i]);
+          const { head, tail } = envelopes.encode(items[i], sizes?.[i], encoded?.[i]);
           const size = head.length + (tail === undefined ? 0 : tail.byteLength);
           if (size > maxFrameBytes) tooLarge(size);
           else batch.add(head, tail);

@@ -1,7 +1,7 @@
 import { InvalidMessageError } from '../../src/errors';
 import { BlockEntry, entrySize, payloadOnce } from '../../src/messages/blockEntry';
 import { Entry, EntryKind } from '../../src/messages/entry';
-import { blockPieces, decodeEntries, encodeEntries, ENTRY_HEADER_BYTES } from '../../src/messages/entryCodec';
+import { blockPieces, decodeEntries, encodeEntries, ENTRY_HEADER_BYTES, writeEntries } from '../../src/messages/entryCodec';
 import { validateMessage } from '../../src/messages/validate';
 import { randomInt, seededRandom } from '../../src/random';
 
@@ -36,6 +36,28 @@ describe('entries decoded lazily from a block (BlockEntry)', () => {
       });
       // Encoding them again gives the block back, byte for byte.
       expect(encodeEntries(lazy).equals(block)).toBe(true);
+    }
+  });
+
+  it('are read and written at any offset of a larger buffer, with indexes and terms beyond 2^32', () => {
+    const big = 2 ** 40 + 3;
+    const entries = randomEntries(13, big, 5).map((e, i) => ({ ...e, term: 2 ** 33 + i }));
+    const block = encodeEntries(entries);
+    for (const offset of [1, 3, 7]) {
+      // Written and read where the block is not 4-byte aligned in its memory (a socket write, a received chunk).
+      const out = Buffer.alloc(offset + block.length + 2, 0xee);
+      expect(writeEntries(entries, out.subarray(offset), 0)).toBe(block.length);
+      expect(writeEntries(entries, out, offset)).toBe(offset + block.length);
+      const inPlace = out.subarray(offset, offset + block.length);
+      expect(inPlace.equals(block)).toBe(true);
+      expect(out[offset + block.length]).toBe(0xee); // nothing written past the block
+      const read = decodeEntries(inPlace, { lazy: true, after: { prevLogIndex: big - 1, prevLogTerm: 2 ** 33, term: 2 ** 33 + 4 } });
+      expect(read.map((e) => [e.index, e.term, e.kind])).toEqual(entries.map((e) => [e.index, e.term, e.kind]));
+      read.forEach((e, i) => expect(Buffer.from(e.data).equals(Buffer.from(entries[i].data))).toBe(true));
+      // An index's high word beyond 2^53 is refused where it lies, however the block is placed.
+      const bent = Buffer.from(out);
+      bent.writeUInt32BE(0x20_0000, offset + 4 + ENTRY_HEADER_BYTES + entries[0].data.length);
+      expect(() => decodeEntries(bent.subarray(offset, offset + block.length), { lazy: true })).toThrow(/beyond 2\^53/);
     }
   });
 
@@ -156,5 +178,43 @@ describe('an entries block as pieces of the blocks its entries lie in (blockPiec
     const misnamed = new BlockEntry(first.index + 1, first.term, first.kind, block, first.at, first.size);
     expect(blockPieces([misnamed])).toBeUndefined();
     expect(blockPieces([first])).toBeDefined();
+  });
+});
+
+describe('a block laid out from views of other blocks (writeEntries)', () => {
+  it('is the block of their plain copies, copied run by run from the blocks without making a data view (seeded)', () => {
+    const dataRead = jest.spyOn(BlockEntry.prototype, 'data', 'get');
+    try {
+      for (let seed = 1; seed <= 20; seed++) {
+        // Two blocks back to back in a leader's log; a follower's message spans both.
+        const entries = randomEntries(seed, 1, 4 + (seed % 40));
+        const cut = Math.floor(entries.length / 2);
+        const views = [encodeEntries(entries.slice(0, cut)), encodeEntries(entries.slice(cut))].flatMap((block) => decodeEntries(block, { lazy: true }));
+        const from = seed % cut;
+        const range = views.slice(from);
+        const expected = encodeEntries(entries.slice(from));
+        dataRead.mockClear();
+        const out = Buffer.alloc(expected.length + 3);
+        expect(writeEntries(range, out, 3)).toBe(out.length);
+        expect(out.subarray(3).equals(expected)).toBe(true);
+        expect(dataRead).not.toHaveBeenCalled();
+      }
+    } finally {
+      dataRead.mockRestore();
+    }
+  });
+
+  it('mixes views, plain entries and views whose header says otherwise, each written as what the entry says', () => {
+    const entries = randomEntries(9, 20, 6);
+    const block = encodeEntries(entries);
+    const views = decodeEntries(block, { lazy: true }) as BlockEntry[];
+    // A view of entry 22's bytes that calls itself entry 22 at another term: its header in the block does not hold.
+    const renamed = new BlockEntry(views[2].index, views[2].term + 1, views[2].kind, block, views[2].at, views[2].size);
+    const plainLater = { ...entries[4], index: 24, term: entries[4].term + 1 };
+    const mixed: Entry[] = [views[0], views[1], renamed, entries[3], plainLater, views[5]];
+    const copies = mixed.map((e) => ({ index: e.index, term: e.term, kind: e.kind, data: Buffer.from(e.data) }));
+    const out = Buffer.alloc(encodeEntries(copies).length);
+    expect(writeEntries(mixed, out, 0)).toBe(out.length);
+    expect(out.equals(encodeEntries(copies))).toBe(true);
   });
 });

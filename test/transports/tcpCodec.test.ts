@@ -1,8 +1,9 @@
 import * as msgpack from 'msgpack-lite';
 import { InvalidMessageError } from '../../src/errors';
 import type { AppendEntries, RaftMessage } from '../../src/messages/types';
-import { entriesBlock } from '../../src/messages/entryBlocks';
-import { encodedSize, encodeEntries } from '../../src/messages/entryCodec';
+import { entriesBlock, rememberBlock } from '../../src/messages/entryBlocks';
+import { decodeEntries, encodedSize, encodeEntries } from '../../src/messages/entryCodec';
+import { encodedPayload, payloadBytes } from '../../src/transports/tcpPayloadBytes';
 import { decodeEnvelope, encodeEnvelope, EnvelopeEncoder } from '../../src/transports/tcpCodec';
 import { FrameBatch } from '../../src/transports/tcpFrames';
 import { KnownString, readLayoutPayload, writeLayoutPayload } from '../../src/transports/tcpLayoutPayload';
@@ -52,6 +53,32 @@ describe('tcpCodec', () => {
     expect(new EnvelopeEncoder('a', 'c').encode({ ...message, entries: entries.slice() }).tail).toBe(block);
     const decoded = decodeEnvelope(written[0].subarray(4), 'a', 'b').message as AppendEntries;
     expect(decoded.entries.map((e) => [e.index, e.term, e.kind, Buffer.from(e.data)])).toEqual(entries.map((e) => [e.index, e.term, e.kind, Buffer.from(e.data)]));
+  });
+
+  it('writes a leader\'s batch block found when the message was sent, though the block cache has moved on since', () => {
+    const block = encodeEntries(testEntries(0, 2, 8));
+    const views = decodeEntries(block, { lazy: true }); // as a log hands out a whole batch
+    rememberBlock(views, block);
+    const message: AppendEntries = {
+      type: 'AppendEntries', term: 2, leaderId: 'a', prevLogIndex: 0, prevLogTerm: 0, entries: views, leaderCommit: 0, seq: 1,
+    };
+    const found = encodedPayload(message);
+    expect(found).toBe(block);
+    expect(found!.length).toBe(payloadBytes(message));
+    // Other batches fill the cache while the message waits in the outbox.
+    for (let i = 0; i < 40; i++) entriesBlock(testEntries(1000 + i * 10, 2, 2).map((e) => ({ ...e })));
+    expect(encodedPayload(message)).toBeUndefined(); // evicted: would be laid out again
+    const { head, tail } = new EnvelopeEncoder('a', 'b').encode(message, found!.length, found);
+    expect(tail).toBe(block); // written as it is
+    expect(Buffer.concat([head, tail as Buffer]).equals(encodeEnvelope('a', 'b', message))).toBe(true);
+    // Plain entries, or views of another block than the one cached: nothing kept beyond what they hold.
+    const plain = testEntries(0, 2, 8);
+    entriesBlock(plain);
+    expect(encodedPayload({ ...message, entries: plain })).toBeUndefined();
+    const copies = decodeEntries(Buffer.from(block), { lazy: true });
+    rememberBlock(copies, block);
+    expect(encodedPayload({ ...message, entries: copies })).toBeUndefined();
+    expect(encodedPayload({ ...message, entries: [] })).toBeUndefined();
   });
 
   it('takes the block size the sender measured, and refuses to lay out a block of another size', () => {

@@ -42,6 +42,21 @@ describe('Outbox', () => {
     expect(bytes.dropped).toBe(98);
   });
 
+  it('hands back each bulk message\'s encoded payload with it, and drops it with its message', () => {
+    const outbox = new Outbox({ maxMessages: 3, maxBytes: 1 << 30 });
+    const blocks = [1, 2, 3].map((i) => Buffer.alloc(100, i));
+    outbox.push(bulk(1), 100, blocks[0]);
+    outbox.push(bulk(2), 100); // measured, not encoded
+    outbox.push(bulk(3), 100, blocks[2]);
+    outbox.push(control(4), 0); // full: the oldest bulk message goes, with its block
+    const sizes: number[] = [];
+    const encoded: (Buffer | undefined)[] = [];
+    expect(outbox.take(1 << 30, sizes, encoded).map((m) => m.term)).toEqual([4, 2, 3]);
+    expect(sizes).toEqual([0, 100, 100]);
+    expect(encoded).toEqual([undefined, undefined, blocks[2]]);
+    expect(encoded[2]).toBe(blocks[2]);
+  });
+
   it('stays bounded over a long outage', () => {
     const outbox = new Outbox({ maxMessages: 64, maxBytes: 1 << 20 });
     for (let i = 0; i < 100_000; i++) outbox.push(i % 3 ? control(i) : bulk(i), i % 3 ? 0 : 5000);
