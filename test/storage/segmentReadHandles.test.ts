@@ -28,11 +28,20 @@ class CountingFileSystem implements FileSystem {
   readFile = (p: string) => nodeFileSystem.readFile(p);
 }
 
-/** A promise the test settles: a read held in flight until `release()`. */
-function gate(): { wait: Promise<void>; release: () => void } {
+/** A read held in flight: `entered` settles once it has its handle (the open is done), and it goes on at `release()`. */
+interface Gate {
+  readonly entered: Promise<void>;
+  readonly enter: () => void;
+  readonly wait: Promise<void>;
+  readonly release: () => void;
+}
+
+function gate(): Gate {
   let release!: () => void;
+  let enter!: () => void;
   const wait = new Promise<void>((resolve) => (release = resolve));
-  return { wait, release };
+  const entered = new Promise<void>((resolve) => (enter = resolve));
+  return { entered, enter, wait, release };
 }
 
 describe('SegmentReadHandles', () => {
@@ -40,9 +49,10 @@ describe('SegmentReadHandles', () => {
   let counting: CountingFileSystem;
   const file = (sequence: number) => path.join(dir, `${String(sequence).padStart(16, '0')}.wal`);
   /** Reads the segment's first byte (each segment file holds its own sequence number there). */
-  const firstByte = (handles: SegmentReadHandles, sequence: number, held?: Promise<void>) =>
+  const firstByte = (handles: SegmentReadHandles, sequence: number, held?: Gate) =>
     handles.use(sequence, file(sequence), async (handle) => {
-      await held;
+      held?.enter();
+      await held?.wait;
       const buf = Buffer.alloc(1);
       await handle.read(buf, 0, 1, 0);
       return buf[0];
@@ -86,7 +96,8 @@ describe('SegmentReadHandles', () => {
   test('when every kept handle is in use, a read of another segment opens its own and closes it after; none waits', async () => {
     const handles = new SegmentReadHandles(counting, 1);
     const held = gate();
-    const first = firstByte(handles, 1, held.wait);
+    const first = firstByte(handles, 1, held);
+    await held.entered; // segment 1 is open and in use
     expect(await firstByte(handles, 2)).toBe(2); // does not wait for segment 1's read
     expect(handles.stats()).toMatchObject({ unkept: 1, openNow: 1 });
     held.release();
@@ -100,7 +111,8 @@ describe('SegmentReadHandles', () => {
     const handles = new SegmentReadHandles(counting, 4);
     await firstByte(handles, 2); // kept
     const held = gate();
-    const reading = firstByte(handles, 1, held.wait);
+    const reading = firstByte(handles, 1, held);
+    await held.entered; // segment 1 is open and in use
     await handles.retireBefore(2);
     expect(segmentDescriptors(dir)).toBe(2); // segment 1's read is still going on
     fs.rmSync(file(1));
@@ -117,7 +129,8 @@ describe('SegmentReadHandles', () => {
     const handles = new SegmentReadHandles(counting, 4);
     await firstByte(handles, 1);
     const held = gate();
-    const reading = firstByte(handles, 2, held.wait);
+    const reading = firstByte(handles, 2, held);
+    await held.entered; // segment 2 is open and in use
     await handles.close();
     expect(segmentDescriptors(dir)).toBe(1); // segment 2's read is going on
     held.release();
