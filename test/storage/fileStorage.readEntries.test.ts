@@ -9,24 +9,11 @@ import { FileSystem, nodeFileSystem } from '../../src/storage/fileSystem';
 import { DEFAULT_MAX_READ_HANDLES } from '../../src/storage/segmentReadHandles';
 import { chunk, entries, plain, snapshotMeta, takeSnapshot } from './conformance';
 import { deletedSegmentDescriptors, segmentDescriptors } from './openDescriptors';
+import { PassThroughFileSystem } from './passThroughFileSystem';
 import { TempDirs } from './tempDirs';
 
 const dirs = new TempDirs('rxraft-read-');
 afterAll(() => dirs.removeAll());
-
-/** The real file system, every call passed on: the test file systems below change `open`. */
-class PassThroughFileSystem implements FileSystem {
-  open(file: string, flags: string | number, mode?: number) {
-    return nodeFileSystem.open(file, flags, mode);
-  }
-
-  readdir = (p: string) => nodeFileSystem.readdir(p);
-  mkdir = (p: string, o: { recursive: true }) => nodeFileSystem.mkdir(p, o);
-  rename = (a: string, b: string) => nodeFileSystem.rename(a, b);
-  unlink = (p: string) => nodeFileSystem.unlink(p);
-  link = (a: string, b: string) => nodeFileSystem.link(a, b);
-  readFile = (p: string) => nodeFileSystem.readFile(p);
-}
 
 /** A file system whose opens of segments for reading wait until `release()` (while `hold()` is in effect). */
 class GatedFileSystem extends PassThroughFileSystem {

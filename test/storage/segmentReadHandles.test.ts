@@ -1,31 +1,26 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { FileHandleLike, FileSystem, nodeFileSystem } from '../../src/storage/fileSystem';
+import type { FileHandleLike } from '../../src/storage/fileSystem';
 import { SegmentReadHandles } from '../../src/storage/segmentReadHandles';
 import { segmentDescriptors } from './openDescriptors';
+import { PassThroughFileSystem } from './passThroughFileSystem';
 import { TempDirs } from './tempDirs';
 
 const dirs = new TempDirs('rxraft-handles-');
 afterAll(() => dirs.removeAll());
 
 /** The real file system, counting opens; `emfile` opens in a row fail as if no descriptor were left. */
-class CountingFileSystem implements FileSystem {
+class CountingFileSystem extends PassThroughFileSystem {
   opens = 0;
   emfile = 0;
-  async open(file: string, flags: string | number, mode?: number): Promise<FileHandleLike> {
+  override async open(file: string, flags: string | number, mode?: number): Promise<FileHandleLike> {
     if (this.emfile > 0) {
       this.emfile--;
       throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
     }
     this.opens++;
-    return nodeFileSystem.open(file, flags, mode);
+    return super.open(file, flags, mode);
   }
-  readdir = (p: string) => nodeFileSystem.readdir(p);
-  mkdir = (p: string, o: { recursive: true }) => nodeFileSystem.mkdir(p, o);
-  rename = (a: string, b: string) => nodeFileSystem.rename(a, b);
-  unlink = (p: string) => nodeFileSystem.unlink(p);
-  link = (a: string, b: string) => nodeFileSystem.link(a, b);
-  readFile = (p: string) => nodeFileSystem.readFile(p);
 }
 
 /** A read held in flight: `entered` settles once it has its handle (the open is done), and it goes on at `release()`. */
