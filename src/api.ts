@@ -186,6 +186,8 @@ export interface FollowerProgress {
    * follower is far behind or the cache is too small.
    */
   readonly storageReads: number;
+  /** Payload bytes of the entries those reads brought back for this follower, since this node leads. */
+  readonly storageReadBytes: number;
 }
 
 /** Options of `RaftNode.stop()`. */

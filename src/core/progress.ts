@@ -60,6 +60,8 @@ export class Progress {
   reading: { readonly from: number; ticks: number; failed: boolean } | null = null;
   /** Reads from storage asked for this follower (`readEntries`: it needed entries no longer in memory) since this node leads. */
   storageReads = 0;
+  /** Payload bytes of the entries those reads brought back (`entriesRead`), since this node leads. */
+  storageReadBytes = 0;
 
   constructor(lastIndex: number) {
     this.next = lastIndex + 1;

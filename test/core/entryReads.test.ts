@@ -6,15 +6,15 @@
  * never evicted.
  */
 import type { Effect } from '../../src/core/effects';
-import type { RaftState } from '../../src/core/state';
+import type { ProtocolOptions, RaftState } from '../../src/core/state';
 import { step } from '../../src/core/step';
 import type { Entry } from '../../src/messages/entry';
 import type { AppendEntries } from '../../src/messages/types';
 import { elect, entriesAt, makeState, msg, ok, types } from './helpers';
 
 /** n1 leads term 2 over a log of 20 entries of term 1 and its no-op at 21, all durable, committed and applied. */
-function leaderWithAppliedLog(cacheBytes = 0): RaftState {
-  const s = makeState({ term: 1, log: Array(20).fill(1), options: { logCacheBytes: cacheBytes } });
+function leaderWithAppliedLog(cacheBytes = 0, options: Partial<ProtocolOptions> = {}): RaftState {
+  const s = makeState({ term: 1, log: Array(20).fill(1), options: { logCacheBytes: cacheBytes, ...options } });
   elect(s);
   step(s, { kind: 'persisted', index: 21, term: 2 });
   msg(s, 'n2', ok(2, 21));
@@ -166,5 +166,44 @@ describe('a leader serves a follower behind its memory from storage', () => {
     const fx = step(s, { kind: 'heartbeatTick', epoch: s.epoch }).list;
     expect(types(fx)).toContain('sendSnapshotChunk');
     expect(reads(fx)).toEqual([]);
+  });
+});
+
+describe('a replicating follower behind memory is read a window at a time (issue 17: one message per read never caught up)', () => {
+  /** The AppendEntries to n3 in `effects`, as [prevLogIndex, entry indexes]. */
+  const sentTo3 = (effects: readonly Effect[]) => appendsTo('n3', effects).map((m) => [m.prevLogIndex, m.entries.map((e) => e.index)]);
+
+  test('the read spans the room in its window, and its entries go out as several AppendEntries, each cut as from memory', () => {
+    const s = leaderWithAppliedLog(0, { maxEntriesPerMessage: 4, maxInflight: 3, maxInflightBytes: 1000 });
+    // Probed: one message's worth.
+    expect(reads(n3IsEmpty(s)).map((r) => [r.from, r.end, r.maxBytes])).toEqual([[1, 5, 1 << 20]]);
+    expect(sentTo3(step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 5) }).list)).toEqual([[0, [1, 2, 3, 4]]]);
+    // Replicating: three messages of four entries, within maxInflightBytes.
+    expect(reads(msg(s, 'n3', ok(2, 4))).map((r) => [r.from, r.end, r.maxBytes])).toEqual([[5, 17, 1000]]);
+    const fx = step(s, { kind: 'entriesRead', to: 'n3', from: 5, leaderTerm: 2, entries: stored(5, 17) }).list;
+    expect(sentTo3(fx)).toEqual([[4, [5, 6, 7, 8]], [8, [9, 10, 11, 12]], [12, [13, 14, 15, 16]]]);
+    expect(reads(fx)).toEqual([]); // the window is full
+    // One message acknowledged: the next read is one message's worth, from where the sends stopped.
+    expect(reads(msg(s, 'n3', ok(2, 8))).map((r) => [r.from, r.end])).toEqual([[17, 21]]);
+  });
+
+  test('the window in bytes bounds the read and what is sent of it; what did not fit is read again once there is room', () => {
+    const s = leaderWithAppliedLog(0, { maxEntriesPerMessage: 100, maxBytesPerMessage: 2, maxInflightBytes: 6 });
+    n3IsEmpty(s);
+    expect(sentTo3(step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 4) }).list)).toEqual([[0, [1, 2]]]);
+    expect(reads(msg(s, 'n3', ok(2, 2))).map((r) => [r.from, r.end, r.maxBytes])).toEqual([[3, 22, 6]]);
+    // Storage may return one entry beyond maxBytes: it is not sent (6 bytes are in flight), and not kept.
+    const fx = step(s, { kind: 'entriesRead', to: 'n3', from: 3, leaderTerm: 2, entries: stored(3, 10) }).list;
+    expect(sentTo3(fx)).toEqual([[2, [3, 4]], [4, [5, 6]], [6, [7, 8]]]);
+    expect(reads(fx)).toEqual([]);
+    expect(reads(msg(s, 'n3', ok(2, 4))).map((r) => [r.from, r.end, r.maxBytes])).toEqual([[9, 22, 2]]);
+  });
+
+  test('the bytes the reads brought back are counted (FollowerProgress.storageReadBytes)', () => {
+    const s = leaderWithAppliedLog(0);
+    n3IsEmpty(s);
+    step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 22) });
+    if (s.role.name !== 'leader') throw new Error('n1 must lead');
+    expect([s.role.progress.get('n3')!.storageReads, s.role.progress.get('n3')!.storageReadBytes]).toEqual([1, 21]);
   });
 });

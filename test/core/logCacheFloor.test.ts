@@ -108,7 +108,7 @@ describe('issue 17: the leader keeps what a replicating follower still needs, wi
     propose(s, 10);
     commitWithN2(s, 31);
     const fx = msg(s, 'n3', ok(2, 22)); // n3 needs 23, evicted past the cap
-    expect(reads(fx)).toEqual([{ type: 'readEntries', to: 'n3', from: 23, end: 28, maxBytes: 1 << 20, leaderTerm: 2 }]);
+    expect(reads(fx)).toEqual([{ type: 'readEntries', to: 'n3', from: 23, end: 28, maxBytes: 4 * ENTRY, leaderTerm: 2 }]); // its window's room
     expect(appendsTo('n3', fx).flatMap((m) => m.entries)).toEqual([]); // only the commit notice, no entries
   });
 
