@@ -3,30 +3,32 @@ import type { Entry } from '../messages/entry';
 import type { Effects } from './effects';
 import type { RaftEvent } from './events';
 import type { Progress } from './progress';
-import { sendAppend, sendEntries } from './send';
+import { cutMessage, sendAppend, sendEntries } from './send';
 import type { RaftState } from './state';
 
 /*
  * Serving a lagging follower from storage: the leader holds only recent entries in memory
  * (`RaftLog.cachedFrom`), so `sendAppend` asks storage for older ones (`readEntries`,
- * one read per follower at a time, `Progress.reading`) and the answer comes back here.
+ * one read per follower at a time, `Progress.reading`, ahead of its window while it
+ * replicates, `Progress.readAhead`) and the answer comes back here.
  */
 
 /**
- * Entries read from storage for a follower (`entriesRead`): sent as AppendEntries — as
- * many as its window takes, each cut as from memory (`maxEntriesPerMessage`,
- * `maxBytesPerMessage`); one while it is probed — if the read is still the one awaited:
- * same term, still leading, the follower still needs entries from there. Otherwise they
- * are dropped, and the follower is served afresh from where it is now; so are the entries
- * its window had no room for (read again once it has). A failed read is asked again at the
- * next heartbeat tick (`retryEntryRead`): the range was compacted meanwhile, and by then
- * the rules know it and send the snapshot.
+ * Entries read from storage for a follower (`entriesRead`), if the read is still the one
+ * awaited — same term, still leading, the follower still needs entries from there;
+ * otherwise they are dropped and the follower is served afresh from where it is now. A
+ * probed follower is sent one AppendEntries of them (cut as from memory:
+ * `maxEntriesPerMessage`, `maxBytesPerMessage`). For a replicating one they join its
+ * `readAhead` (up to `maxInflightBytes` in all), from which its window is filled now and
+ * as it opens (`sendAppend`). A failed read is asked again at the next heartbeat tick
+ * (`retryEntryRead`): the range was compacted meanwhile, and by then the rules know it
+ * and send the snapshot.
  *
  * @example
- * // leader of term 3, follower n2 at next 40, entries 1..99 evicted from memory:
+ * // leader of term 3, replicating follower n2 at next 40, entries 1..99 evicted from memory:
  * sendAppend(s, 'n2', pr, fx); // fx: [{ type: 'readEntries', to: 'n2', from: 40, end: 100, ... }]
  * handleEntriesRead(s, { kind: 'entriesRead', to: 'n2', from: 40, leaderTerm: 3, entries }, fx);
- * // fx: [AppendEntries to n2 with prevLogIndex 39 and the first entries read, more AppendEntries with the rest, then a read of what follows]
+ * // fx: [AppendEntries to n2 from prevLogIndex 39, as many as its window takes, and a read of what follows]
  */
 export function handleEntriesRead(s: RaftState, e: Extract<RaftEvent, { kind: 'entriesRead' }>, fx: Effects): void {
   if (s.role.name !== 'leader' || e.leaderTerm !== s.term) return;
@@ -38,7 +40,9 @@ export function handleEntriesRead(s: RaftState, e: Extract<RaftEvent, { kind: 'e
   }
   pr.reading = null;
   for (const entry of e.entries) pr.storageReadBytes += entrySize(entry);
-  if (pr.next !== e.from || pr.isPaused(s.options.maxInflight, s.options.maxInflightBytes)) {
+  pr.alignReadAhead(entrySize);
+  const { maxInflight, maxInflightBytes } = s.options;
+  if (e.from !== (pr.probing ? pr.next : pr.readAheadEnd) || (pr.probing && pr.isPaused(maxInflight, maxInflightBytes))) {
     sendAppend(s, e.to, pr, fx);
     return;
   }
@@ -47,13 +51,14 @@ export function handleEntriesRead(s: RaftState, e: Extract<RaftEvent, { kind: 'e
     pr.reading = { from: e.from, ticks: 0, failed: true }; // storage disagrees with the log: ask again at the tick
     return;
   }
-  const { maxInflight, maxInflightBytes } = s.options;
-  // What the window has no room for is dropped, and read again once it has.
-  for (let sent = 0; sent < entries.length && !pr.isPaused(maxInflight, maxInflightBytes); ) {
-    const message = nextMessage(s, pr, entries, sent);
-    if (!sendEntries(s, e.to, pr, message, fx)) return;
-    sent += message.length;
-    if (pr.probing) return; // one message until the probe is answered
+  if (pr.probing) {
+    sendEntries(s, e.to, pr, cutMessage(s, pr, entries, 0), fx);
+    return;
+  }
+  for (const entry of entries) {
+    if (pr.readAhead.length > 0 && pr.readAheadBytes + entrySize(entry) > maxInflightBytes) break;
+    pr.readAhead.push(entry);
+    pr.readAheadBytes += entrySize(entry);
   }
   sendAppend(s, e.to, pr, fx);
 }
@@ -76,24 +81,4 @@ function agreeingEntries(s: RaftState, from: number, read: readonly Entry[]): re
   let n = 0;
   while (n < read.length && read[n].index === from + n && s.log.termAt(read[n].index) === read[n].term) n++;
   return n === read.length ? read : read.slice(0, n);
-}
-
-/**
- * The entries from `entries[at]` for one AppendEntries, as `sendAppend` cuts them from
- * memory: at most `maxEntriesPerMessage`, within `maxBytesPerMessage` and the room left in
- * the follower's window in bytes (the first entry always: `sendEntries` holds it back if
- * it does not fit).
- */
-function nextMessage(s: RaftState, pr: Progress, entries: readonly Entry[], at: number): readonly Entry[] {
-  const { maxEntriesPerMessage, maxBytesPerMessage, maxInflightBytes } = s.options;
-  const limit = Math.min(maxBytesPerMessage, pr.probing ? Infinity : pr.bytesRoom(maxInflightBytes));
-  let end = at;
-  let bytes = 0;
-  while (end < entries.length && end - at < maxEntriesPerMessage) {
-    const size = entrySize(entries[end]);
-    if (end > at && bytes + size > limit) break;
-    bytes += size;
-    end++;
-  }
-  return entries.slice(at, end);
 }
