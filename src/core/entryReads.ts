@@ -55,10 +55,12 @@ export function handleEntriesRead(s: RaftState, e: Extract<RaftEvent, { kind: 'e
     sendEntries(s, e.to, pr, cutMessage(s, pr, entries, 0), fx);
     return;
   }
-  for (const entry of entries) {
-    if (pr.readAhead.length > 0 && pr.readAheadBytes + entrySize(entry) > maxInflightBytes) break;
-    pr.readAhead.push(entry);
-    pr.readAheadBytes += entrySize(entry);
+  // The first entry read is always kept (a read starts only below half of maxInflightBytes):
+  // dropping it would ask the same read again, and again, while the window stays full.
+  for (let i = 0; i < entries.length; i++) {
+    if (i > 0 && pr.readAheadBytes + entrySize(entries[i]) > maxInflightBytes) break;
+    pr.readAhead.push(entries[i]);
+    pr.readAheadBytes += entrySize(entries[i]);
   }
   sendAppend(s, e.to, pr, fx);
 }

@@ -64,7 +64,7 @@ export class Progress {
    * Replicating from storage: entries read back for the follower that its window had no
    * room for yet, sent from here as it opens while the next read runs (`sendAppend`).
    * Invariant: contiguous, the first at `next` (`alignReadAhead`), at most
-   * `maxInflightBytes` of payload (one entry beyond when it is larger).
+   * `maxInflightBytes` of payload, or less than half of it and one entry.
    */
   readonly readAhead: Entry[] = [];
   /** Invariant: the payload bytes of `readAhead`. */

@@ -213,6 +213,19 @@ describe('a replicating follower behind memory is read ahead of its window (issu
     expect([sentTo3(second), readsOf(second)]).toEqual([[[10, [11, 12]]], [[15, 22, 4]]]);
   });
 
+  test('the first entry of a read is kept even past maxInflightBytes: dropping it asked the same read again while the window stayed full', () => {
+    const s = leaderWithAppliedLog(0, { maxEntriesPerMessage: 1, maxInflight: 1, maxInflightBytes: 10, maxBytesPerMessage: 10 });
+    const sized = (index: number, bytes: number): Entry[] => [{ ...stored(index, index + 1)[0], data: new Uint8Array(bytes) }];
+    n3IsEmpty(s);
+    step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 2) });
+    expect(readsOf(msg(s, 'n3', ok(2, 1)))).toEqual([[2, 3, 10]]);
+    expect(readsOf(step(s, { kind: 'entriesRead', to: 'n3', from: 2, leaderTerm: 2, entries: stored(2, 3) }).list)).toEqual([[3, 4, 10]]); // 2 sent: the window is full
+    expect(readsOf(step(s, { kind: 'entriesRead', to: 'n3', from: 3, leaderTerm: 2, entries: sized(3, 4) }).list)).toEqual([[4, 5, 6]]); // 4 bytes < half
+    const fx = step(s, { kind: 'entriesRead', to: 'n3', from: 4, leaderTerm: 2, entries: sized(4, 7) }).list;
+    expect(readsOf(fx)).toEqual([]);
+    expect([progressOf3(s).readAhead.map((e) => e.index), progressOf3(s).readAheadBytes]).toEqual([[3, 4], 11]);
+  });
+
   test('a follower probed again, or sent a snapshot, drops what was read ahead for it', () => {
     const s = leaderWithAppliedLog(0, { maxEntriesPerMessage: 4, maxInflight: 1, maxInflightBytes: 1000 });
     n3IsEmpty(s);
