@@ -186,6 +186,8 @@ export interface FollowerProgress {
    * follower is far behind or the cache is too small.
    */
   readonly storageReads: number;
+  /** Payload bytes of the entries those reads brought back for this follower, since this node leads. */
+  readonly storageReadBytes: number;
 }
 
 /** Options of `RaftNode.stop()`. */
@@ -428,8 +430,10 @@ export interface SnapshotPolicy {
  *   back from storage.
  *
  * A follower further behind is sent entries read back from storage
- * (`Storage.readEntries`), one read at a time per follower, and a snapshot only when the
- * entries it needs are compacted away.
+ * (`Storage.readEntries`), one read at a time per follower, each up to `maxInflightBytes`
+ * and read ahead of its window (its acknowledgements are answered from what was read
+ * while the next read runs); it holds none of the cap's committed entries until it is
+ * back in memory. A snapshot goes only when the entries it needs are compacted away.
  *
  * @example
  * createRaftNode({ ...options, log: { cacheBytes: 16 << 20 } });

@@ -32,6 +32,8 @@ export interface PeerReplication {
   readonly paused: boolean;
   /** When it last answered (scheduler time; -Infinity: never). */
   readonly lastContact: number;
+  /** Payload bytes read back from storage for it and not sent yet (replicating from storage, at most `maxInflightBytes` and one entry). */
+  readonly readAheadBytes: number;
   /** Set while it is being sent a snapshot: which one, and the chunk awaited. */
   readonly snapshot: { readonly index: number; readonly term: number; readonly chunk: number } | null;
 }

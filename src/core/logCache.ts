@@ -35,7 +35,8 @@ export const UNNEEDED_CACHE_BYTES = 512 * 1024;
  *   uncommitted ones (held anyway, at most `maxUncommittedBytes`): a follower one window
  *   behind the majority is then sent its entries from memory, not read back from storage.
  *   Past the cap the oldest go all the same, so a follower far behind is served from
- *   storage (`readEntries`) and memory stays bounded by configuration (at most
+ *   storage (`readEntries`), and pins nothing more until it is back in memory
+ *   (`replicationFloor`); memory stays bounded by configuration (at most
  *   `logCacheBytes + maxInflightBytes + maxUncommittedBytes` and one batch, with slack), not by how far it lags. The
  *   cap counted the uncommitted entries too until issue 17: with 256 proposers of 64 KiB
  *   (16 MiB uncommitted, more than the 12 MiB cap) a follower a few entries behind the
@@ -92,15 +93,21 @@ export function cacheBudget(s: RaftState): number {
 }
 
 /**
- * The first index some replicating follower has not acknowledged (`match + 1`), or
- * Infinity when this node does not lead or no follower is replicating. A follower being
- * probed or sent a snapshot pins nothing: it is not streaming, and may be down.
+ * The first index some replicating follower served from memory has not acknowledged
+ * (`match + 1`), or Infinity when this node does not lead or no such follower exists. A
+ * follower being probed or sent a snapshot pins nothing: it is not streaming, and may be
+ * down. Nor does one whose unacknowledged entries have left memory already (`match + 1`
+ * below `cachedFrom`: it fell past the cap, and is read from storage, ahead of its window,
+ * `Progress.readAhead`): keeping the newest committed entries up to the cap would not
+ * bring it back to memory any sooner, and at 1,024 proposers of 64 KiB those 12 MiB of
+ * buffers living longer raised the leader's GC share (issue 17). Once it has caught up
+ * with memory, it pins again.
  */
 export function replicationFloor(s: RaftState): number {
   if (s.role.name !== 'leader') return Infinity;
   let floor = Infinity;
   for (const pr of s.role.progress.values()) {
-    if (!pr.probing && !pr.snapshot) floor = Math.min(floor, pr.match + 1);
+    if (!pr.probing && !pr.snapshot && pr.match + 1 >= s.log.cachedFrom) floor = Math.min(floor, pr.match + 1);
   }
   return floor;
 }

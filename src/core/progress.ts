@@ -1,3 +1,5 @@
+import type { Entry } from '../messages/entry';
+
 /**
  * The leader's view of one follower's log (etcd calls it Progress). Exists only while
  * its node leads.
@@ -58,8 +60,19 @@ export class Progress {
    * next tick and asked again.
    */
   reading: { readonly from: number; ticks: number; failed: boolean } | null = null;
+  /**
+   * Replicating from storage: entries read back for the follower that its window had no
+   * room for yet, sent from here as it opens while the next read runs (`sendAppend`).
+   * Invariant: contiguous, the first at `next` (`alignReadAhead`), at most
+   * `maxInflightBytes` of payload, or less than half of it and one entry.
+   */
+  readonly readAhead: Entry[] = [];
+  /** Invariant: the payload bytes of `readAhead`. */
+  readAheadBytes = 0;
   /** Reads from storage asked for this follower (`readEntries`: it needed entries no longer in memory) since this node leads. */
   storageReads = 0;
+  /** Payload bytes of the entries those reads brought back (`entriesRead`), since this node leads. */
+  storageReadBytes = 0;
 
   constructor(lastIndex: number) {
     this.next = lastIndex + 1;
@@ -128,8 +141,31 @@ export class Progress {
     this.becomeProbing(lastIndex + 1);
   }
 
+  /** Where the next read from storage for the follower starts: after `readAhead`, or at `next`. */
+  get readAheadEnd(): number {
+    const n = this.readAhead.length;
+    return n === 0 ? this.next : this.readAhead[n - 1].index + 1;
+  }
+
+  /** Drops what `readAhead` holds below `next` (acknowledged meanwhile); all of it if it no longer starts there. */
+  alignReadAhead(sizeOf: (e: Entry) => number): void {
+    let drop = 0;
+    while (drop < this.readAhead.length && this.readAhead[drop].index < this.next) drop++;
+    if (drop < this.readAhead.length && this.readAhead[drop].index !== this.next) drop = this.readAhead.length;
+    for (let i = 0; i < drop; i++) this.readAheadBytes -= sizeOf(this.readAhead[i]);
+    this.readAhead.splice(0, drop);
+    if (this.readAhead.length === 0) this.readAheadBytes = 0;
+  }
+
+  /** Forgets `readAhead` (the follower is probed again, or sent a snapshot). */
+  clearReadAhead(): void {
+    this.readAhead.length = 0;
+    this.readAheadBytes = 0;
+  }
+
   /** Switches to streaming after a probe succeeded. */
   becomeReplicating(): void {
+    this.clearReadAhead();
     this.probing = false;
     this.probeSent = false;
     this.clearInflight();
@@ -144,6 +180,7 @@ export class Progress {
 
   /** Falls back to probing from `next` (after a rejection or a stall). */
   becomeProbing(next: number): void {
+    this.clearReadAhead();
     this.probing = true;
     this.probeSent = false;
     this.clearInflight();

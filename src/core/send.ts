@@ -21,15 +21,18 @@ export function broadcastAppend(s: RaftState, fx: Effects): void {
 
 /**
  * Sends `peer` the entries from its `next` index, repeatedly while its window has room in
- * messages (`maxInflight`) and in payload bytes (`maxInflightBytes`) (replicating), or one probe (probing; a probe goes out even when it carries no
- * entries, to learn where the logs match). Sends nothing to an up-to-date follower.
- * Entries no longer held in memory (`RaftLog.cachedFrom`) are asked of storage first
- * (`readEntries`; they go out when `entriesRead` brings them), ones compacted away are
- * replaced by the snapshot.
+ * messages (`maxInflight`) and in payload bytes (`maxInflightBytes`) (replicating), or one
+ * probe (probing; a probe goes out even when it carries no entries, to learn where the
+ * logs match). Sends nothing to an up-to-date follower. Entries no longer held in memory
+ * (`RaftLog.cachedFrom`) are read back from storage (`readEntries`; they come with
+ * `entriesRead`): a probed follower waits for its one message's worth; a replicating one
+ * is sent them from `Progress.readAhead` while the next read runs. Entries compacted away
+ * are replaced by the snapshot.
  */
 export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
-  if (s.role.name !== 'leader' || pr.snapshot || pr.reading) return;
+  if (s.role.name !== 'leader' || pr.snapshot || (pr.reading && pr.probing)) return;
   const { maxEntriesPerMessage, maxBytesPerMessage, maxInflight, maxInflightBytes } = s.options;
+  pr.alignReadAhead(entrySize);
   while (!pr.isPaused(maxInflight, maxInflightBytes)) {
     if (pr.next > s.log.lastIndex && !pr.probing) return;
     const prevLogIndex = pr.next - 1;
@@ -39,15 +42,51 @@ export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects
       return startSnapshotTransfer(s, peer, pr, fx);
     }
     if (prevLogTerm === undefined) throw new Error(`progress of ${peer} points past the log: next ${pr.next}`);
+    if (pr.next < s.log.cachedFrom) {
+      if (!sendReadAhead(s, peer, pr, fx)) return maybeStartEntryRead(s, peer, pr, fx);
+      continue;
+    }
     // The window in bytes bounds the message too; its first entry goes even when larger
     // than the room left only if nothing else is in flight (`bytesRoom`).
     const room = pr.probing ? Infinity : pr.bytesRoom(maxInflightBytes);
-    if (pr.next < s.log.cachedFrom) return startEntryRead(s, peer, pr, Math.min(maxBytesPerMessage, room), fx);
     const entries = s.log.slice(pr.next, s.log.lastIndex, maxEntriesPerMessage, Math.min(maxBytesPerMessage, room));
     if (entries.length === 0 && !pr.probing) return;
     if (!sendEntries(s, peer, pr, entries, fx)) return;
     if (pr.probing) return;
   }
+  if (!pr.probing) maybeStartEntryRead(s, peer, pr, fx); // read ahead while the window is full
+}
+
+/**
+ * Sends a replicating `peer` one AppendEntries from its `readAhead` (entries read back
+ * from storage), if it holds the next ones and they fit the window. Returns whether it went.
+ */
+function sendReadAhead(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): boolean {
+  if (pr.probing || pr.readAhead.length === 0) return false;
+  const entries = cutMessage(s, pr, pr.readAhead, 0);
+  if (!sendEntries(s, peer, pr, entries, fx)) return false;
+  pr.alignReadAhead(entrySize);
+  return true;
+}
+
+/**
+ * The entries from `entries[at]` for one AppendEntries to `pr`'s follower, cut as from
+ * memory: at most `maxEntriesPerMessage`, within `maxBytesPerMessage` and the room left in
+ * its window in bytes (the first entry always: `sendEntries` holds it back if it does not
+ * fit).
+ */
+export function cutMessage(s: RaftState, pr: Progress, entries: readonly Entry[], at: number): readonly Entry[] {
+  const { maxEntriesPerMessage, maxBytesPerMessage, maxInflightBytes } = s.options;
+  const limit = Math.min(maxBytesPerMessage, pr.probing ? Infinity : pr.bytesRoom(maxInflightBytes));
+  let end = at;
+  let bytes = 0;
+  while (end < entries.length && end - at < maxEntriesPerMessage) {
+    const size = entrySize(entries[end]);
+    if (end > at && bytes + size > limit) break;
+    bytes += size;
+    end++;
+  }
+  return entries.slice(at, end);
 }
 
 /**
@@ -77,15 +116,35 @@ export function sendEntries(s: RaftState, peer: NodeId, pr: Progress, entries: r
 }
 
 /**
- * Asks storage for the entries `peer` needs from its `next` index on, up to where the
- * log's memory starts (`readEntries`), and sends nothing more to it until they come
- * (`Progress.reading`).
+ * Asks storage for the entries `peer` needs next that the leader no longer holds in
+ * memory (`readEntries`, answered by `entriesRead`), unless a read for it is running. A
+ * probed follower is read one message's worth from its `next` index and sent nothing
+ * more until it comes (`Progress.reading`). A replicating one is read ahead: from the end
+ * of its `readAhead` on, once that holds less than half of `maxInflightBytes`, up to
+ * `maxInflightBytes` in all and `maxInflight` messages' worth of entries; its window is
+ * sent from `readAhead` meanwhile, so the reads are off the path of its acknowledgements.
+ * Reading only once the window had room, one message at a time, a follower far behind
+ * never caught up: at 1,024 proposers of 64 KiB the leader made 40-150 reads of 1 MiB a
+ * second and the slower follower fell further behind (issue 17,
+ * docs/notes/big-entries.md). What is read for a follower stays within
+ * `maxInflightBytes` (one entry beyond when it is larger), besides its window.
+ *
+ * @example
+ * // replicating follower at next 40, readAhead empty, entries 1..99 evicted, defaults:
+ * maybeStartEntryRead(s, 'n2', pr, fx); // readEntries { from: 40, end: 100, maxBytes: 8 MiB }
  */
-function startEntryRead(s: RaftState, peer: NodeId, pr: Progress, maxBytes: number, fx: Effects): void {
-  const end = Math.min(s.log.cachedFrom, pr.next + s.options.maxEntriesPerMessage);
-  pr.reading = { from: pr.next, ticks: 0, failed: false };
+function maybeStartEntryRead(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
+  if (pr.reading || pr.snapshot) return;
+  const { maxEntriesPerMessage, maxBytesPerMessage, maxInflight, maxInflightBytes } = s.options;
+  const from = pr.probing ? pr.next : pr.readAheadEnd;
+  if (from >= s.log.cachedFrom || from > s.log.lastIndex) return;
+  if (!pr.probing && pr.readAheadBytes >= maxInflightBytes / 2) return;
+  const messages = pr.probing ? 1 : maxInflight;
+  const maxBytes = pr.probing ? maxBytesPerMessage : maxInflightBytes - pr.readAheadBytes;
+  const end = Math.min(s.log.cachedFrom, from + maxEntriesPerMessage * messages);
+  pr.reading = { from, ticks: 0, failed: false };
   pr.storageReads++;
-  fx.push({ type: 'readEntries', to: peer, from: pr.next, end, maxBytes, leaderTerm: s.term });
+  fx.push({ type: 'readEntries', to: peer, from, end, maxBytes, leaderTerm: s.term });
 }
 
 function payloadBytes(entries: readonly Entry[]): number {

@@ -74,6 +74,7 @@ function byteFloor(s: RaftState, index: number, point: number, keepBytes: number
 /** The follower needs entries before the leader's log start: switch it to a snapshot transfer. */
 export function startSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
   pr.reading = null; // a read in flight is dropped when it answers
+  pr.clearReadAhead();
   pr.snapshot = { index: s.log.snapshotIndex, term: s.log.snapshotTerm, chunk: 0, stalledTicks: 0 };
   sendAwaitedChunk(s, peer, pr.snapshot, fx);
 }

@@ -5,7 +5,7 @@ import type { FollowerProgress } from '../api';
  * A leader's view of each follower (`RaftNode.followers()`), or null when `s` does not lead.
  *
  * @example
- * followerProgress(state, scheduler.now()); // [{ id: 'n2', matchIndex: 41, lag: 1, sinceContact: 12, state: 'replicating', storageReads: 0 }]
+ * followerProgress(state, scheduler.now()); // [{ id: 'n2', matchIndex: 41, lag: 1, sinceContact: 12, state: 'replicating', storageReads: 0, storageReadBytes: 0 }]
  */
 export function followerProgress(s: RaftState, now: number): readonly FollowerProgress[] | null {
   if (s.role.name !== 'leader') return null;
@@ -18,5 +18,6 @@ export function followerProgress(s: RaftState, now: number): readonly FollowerPr
     sinceContact: s.quiet && !s.silentPeers.includes(id) ? 0 : Math.max(0, now - pr.lastContact),
     state: pr.snapshot ? 'snapshot' : pr.probing ? 'probing' : 'replicating',
     storageReads: pr.storageReads,
+    storageReadBytes: pr.storageReadBytes,
   }));
 }

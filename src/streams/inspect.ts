@@ -24,6 +24,7 @@ export function inspectState(s: RaftState, now: number): ReplicationView {
             inflight: pr.probing ? (pr.probeSent ? 1 : 0) : pr.inflight.length,
             paused: pr.isPaused(s.options.maxInflight),
             lastContact: Math.min(pr.lastContact, now),
+            readAheadBytes: pr.readAheadBytes,
             snapshot: pr.snapshot && { index: pr.snapshot.index, term: pr.snapshot.term, chunk: pr.snapshot.chunk },
           },
         ]),

@@ -6,15 +6,15 @@
  * never evicted.
  */
 import type { Effect } from '../../src/core/effects';
-import type { RaftState } from '../../src/core/state';
+import type { ProtocolOptions, RaftState } from '../../src/core/state';
 import { step } from '../../src/core/step';
 import type { Entry } from '../../src/messages/entry';
 import type { AppendEntries } from '../../src/messages/types';
 import { elect, entriesAt, makeState, msg, ok, types } from './helpers';
 
 /** n1 leads term 2 over a log of 20 entries of term 1 and its no-op at 21, all durable, committed and applied. */
-function leaderWithAppliedLog(cacheBytes = 0): RaftState {
-  const s = makeState({ term: 1, log: Array(20).fill(1), options: { logCacheBytes: cacheBytes } });
+function leaderWithAppliedLog(cacheBytes = 0, options: Partial<ProtocolOptions> = {}): RaftState {
+  const s = makeState({ term: 1, log: Array(20).fill(1), options: { logCacheBytes: cacheBytes, ...options } });
   elect(s);
   step(s, { kind: 'persisted', index: 21, term: 2 });
   msg(s, 'n2', ok(2, 21));
@@ -166,5 +166,82 @@ describe('a leader serves a follower behind its memory from storage', () => {
     const fx = step(s, { kind: 'heartbeatTick', epoch: s.epoch }).list;
     expect(types(fx)).toContain('sendSnapshotChunk');
     expect(reads(fx)).toEqual([]);
+  });
+});
+
+describe('a replicating follower behind memory is read ahead of its window (issue 17: one message per read never caught up)', () => {
+  /** The AppendEntries to n3 in `effects`, as [prevLogIndex, entry indexes]. */
+  const sentTo3 = (effects: readonly Effect[]) => appendsTo('n3', effects).map((m) => [m.prevLogIndex, m.entries.map((e) => e.index)]);
+  const readsOf = (effects: readonly Effect[]) => reads(effects).map((r) => [r.from, r.end, r.maxBytes]);
+  const progressOf3 = (s: RaftState) => {
+    if (s.role.name !== 'leader') throw new Error('n1 must lead');
+    return s.role.progress.get('n3')!;
+  };
+
+  test('a read spans a whole window; its entries go out as several AppendEntries, each cut as from memory, and the window is refilled from what was read ahead', () => {
+    const s = leaderWithAppliedLog(0, { maxEntriesPerMessage: 4, maxInflight: 3, maxInflightBytes: 1000 });
+    // Probed: one message's worth.
+    expect(readsOf(n3IsEmpty(s))).toEqual([[1, 5, 1 << 20]]);
+    expect(sentTo3(step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 5) }).list)).toEqual([[0, [1, 2, 3, 4]]]);
+    // Replicating: maxInflight messages of maxEntriesPerMessage, within maxInflightBytes.
+    expect(readsOf(msg(s, 'n3', ok(2, 4)))).toEqual([[5, 17, 1000]]);
+    const fx = step(s, { kind: 'entriesRead', to: 'n3', from: 5, leaderTerm: 2, entries: stored(5, 17) }).list;
+    expect(sentTo3(fx)).toEqual([[4, [5, 6, 7, 8]], [8, [9, 10, 11, 12]], [12, [13, 14, 15, 16]]]);
+    expect(readsOf(fx)).toEqual([[17, 22, 1000]]); // the window is full: the next read runs meanwhile
+    expect(sentTo3(step(s, { kind: 'entriesRead', to: 'n3', from: 17, leaderTerm: 2, entries: stored(17, 22) }).list)).toEqual([]);
+    expect(progressOf3(s).readAhead.map((e) => e.index)).toEqual([17, 18, 19, 20, 21]);
+    // One message acknowledged: the window's room goes out from what was read ahead, without waiting on storage.
+    const acked = msg(s, 'n3', ok(2, 8));
+    expect(sentTo3(acked)).toEqual([[16, [17, 18, 19, 20]]]);
+    expect(readsOf(acked)).toEqual([]); // 21 is the last entry not in memory, and it is read already
+  });
+
+  test('what is read ahead stays within maxInflightBytes (storage may return one entry beyond): the rest is read again', () => {
+    const s = leaderWithAppliedLog(0, { maxEntriesPerMessage: 100, maxBytesPerMessage: 2, maxInflightBytes: 6 });
+    n3IsEmpty(s);
+    expect(sentTo3(step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 4) }).list)).toEqual([[0, [1, 2]]]);
+    expect(readsOf(msg(s, 'n3', ok(2, 2)))).toEqual([[3, 22, 6]]);
+    const fx = step(s, { kind: 'entriesRead', to: 'n3', from: 3, leaderTerm: 2, entries: stored(3, 10) }).list;
+    expect(sentTo3(fx)).toEqual([[2, [3, 4]], [4, [5, 6]], [6, [7, 8]]]);
+    expect(readsOf(fx)).toEqual([[9, 22, 6]]); // entry 9 was the seventh byte: not kept
+    step(s, { kind: 'entriesRead', to: 'n3', from: 9, leaderTerm: 2, entries: stored(9, 16) });
+    expect([progressOf3(s).readAhead.map((e) => e.index), progressOf3(s).readAheadBytes]).toEqual([[9, 10, 11, 12, 13, 14], 6]);
+    // Room for one message: sent from readAhead; a read starts once it holds less than half of maxInflightBytes.
+    const first = msg(s, 'n3', ok(2, 4));
+    expect([sentTo3(first), readsOf(first)]).toEqual([[[8, [9, 10]]], []]);
+    const second = msg(s, 'n3', ok(2, 6));
+    expect([sentTo3(second), readsOf(second)]).toEqual([[[10, [11, 12]]], [[15, 22, 4]]]);
+  });
+
+  test('the first entry of a read is kept even past maxInflightBytes: dropping it asked the same read again while the window stayed full', () => {
+    const s = leaderWithAppliedLog(0, { maxEntriesPerMessage: 1, maxInflight: 1, maxInflightBytes: 10, maxBytesPerMessage: 10 });
+    const sized = (index: number, bytes: number): Entry[] => [{ ...stored(index, index + 1)[0], data: new Uint8Array(bytes) }];
+    n3IsEmpty(s);
+    step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 2) });
+    expect(readsOf(msg(s, 'n3', ok(2, 1)))).toEqual([[2, 3, 10]]);
+    expect(readsOf(step(s, { kind: 'entriesRead', to: 'n3', from: 2, leaderTerm: 2, entries: stored(2, 3) }).list)).toEqual([[3, 4, 10]]); // 2 sent: the window is full
+    expect(readsOf(step(s, { kind: 'entriesRead', to: 'n3', from: 3, leaderTerm: 2, entries: sized(3, 4) }).list)).toEqual([[4, 5, 6]]); // 4 bytes < half
+    const fx = step(s, { kind: 'entriesRead', to: 'n3', from: 4, leaderTerm: 2, entries: sized(4, 7) }).list;
+    expect(readsOf(fx)).toEqual([]);
+    expect([progressOf3(s).readAhead.map((e) => e.index), progressOf3(s).readAheadBytes]).toEqual([[3, 4], 11]);
+  });
+
+  test('a follower probed again, or sent a snapshot, drops what was read ahead for it', () => {
+    const s = leaderWithAppliedLog(0, { maxEntriesPerMessage: 4, maxInflight: 1, maxInflightBytes: 1000 });
+    n3IsEmpty(s);
+    step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 5) });
+    msg(s, 'n3', ok(2, 4));
+    step(s, { kind: 'entriesRead', to: 'n3', from: 5, leaderTerm: 2, entries: stored(5, 9) }); // 5..8 sent
+    step(s, { kind: 'entriesRead', to: 'n3', from: 9, leaderTerm: 2, entries: stored(9, 13) }); // 9..12 read ahead
+    expect(progressOf3(s).readAheadBytes).toBe(4);
+    progressOf3(s).becomeProbing(5);
+    expect([progressOf3(s).readAhead, progressOf3(s).readAheadBytes]).toEqual([[], 0]);
+  });
+
+  test('the bytes the reads brought back are counted (FollowerProgress.storageReadBytes)', () => {
+    const s = leaderWithAppliedLog(0);
+    n3IsEmpty(s);
+    step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 22) });
+    expect([progressOf3(s).storageReads, progressOf3(s).storageReadBytes]).toEqual([1, 21]);
   });
 });

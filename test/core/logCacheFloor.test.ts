@@ -3,8 +3,8 @@
  * an entry a replicating follower has not acknowledged stays in memory beyond
  * `logCacheBytes`, so a follower one window behind the other is sent entries from
  * memory, not read back from storage; the hard cap `logCacheBytes + maxInflightBytes`
- * (of committed entries: the uncommitted ones are held anyway) still bounds memory, and past it a follower far behind is served from storage; a
- * follower being probed pins nothing.
+ * (of committed entries: the uncommitted ones are held anyway) still bounds memory, and past it a follower far behind is served from storage
+ * and pins nothing more until it is back in memory; a follower being probed pins nothing.
  */
 import type { Effect } from '../../src/core/effects';
 import type { ProtocolOptions, RaftState } from '../../src/core/state';
@@ -108,8 +108,23 @@ describe('issue 17: the leader keeps what a replicating follower still needs, wi
     propose(s, 10);
     commitWithN2(s, 31);
     const fx = msg(s, 'n3', ok(2, 22)); // n3 needs 23, evicted past the cap
-    expect(reads(fx)).toEqual([{ type: 'readEntries', to: 'n3', from: 23, end: 28, maxBytes: 1 << 20, leaderTerm: 2 }]);
+    expect(reads(fx)).toEqual([{ type: 'readEntries', to: 'n3', from: 23, end: 28, maxBytes: 4 * ENTRY, leaderTerm: 2 }]); // its window's room
     expect(appendsTo('n3', fx).flatMap((m) => m.entries)).toEqual([]); // only the commit notice, no entries
+  });
+
+  test('a follower fallen past the cap pins nothing more: no committed entry is kept for it until it is back in memory', () => {
+    const s = leaderWithTwoReplicatingFollowers({ maxInflight: 1, maxInflightBytes: 4 * ENTRY });
+    propose(s, 10);
+    commitWithN2(s, 31);
+    expect([s.log.cachedFrom, s.log.heldEntries]).toEqual([28, 4]); // the cap, for n3 (match 21): 22.. are gone already
+    propose(s, 1);
+    commitWithN2(s, 32);
+    expect([s.log.cachedFrom, s.log.heldEntries]).toEqual([33, 0]); // logCacheBytes 0: n3 is read from storage anyway
+    // n3 catches up (from storage): what it has not acknowledged is held for it again.
+    msg(s, 'n3', ok(2, 32));
+    propose(s, 1);
+    commitWithN2(s, 33);
+    expect([s.log.cachedFrom, s.log.heldEntries]).toEqual([33, 1]);
   });
 
   test('a follower being probed (it may be down) pins nothing: the cache is back to logCacheBytes', () => {

@@ -34,4 +34,42 @@ describe('bounded in-memory log', () => {
     expect(plain(c.storage(lagging).durableEntries())).toEqual(plain(c.storage(leader).durableEntries()));
     await c.stop();
   });
+
+  test('a follower far behind catches up from storage while writes go on, read ahead of its window within maxInflightBytes', async () => {
+    // Entries of ~110 bytes: a message holds 2, a window 9; the cache holds about 12.
+    const maxInflightBytes = 1_024;
+    const { c, machine } = kvCluster({ nodes: 3, seed: 1702, nodeOptions: { log: { cacheBytes: 2_048 }, maxBytesPerMessage: 256, maxInflightBytes } });
+    const snapshots = c.hub.intercept((e) => e.message.type === 'InstallSnapshot', 'pass');
+    const leader = await c.waitForLeader();
+    const lagging = c.ids.find((id) => id !== leader)!;
+    c.hub.isolate(lagging);
+    for (let i = 0; i < 400; i++) await c.propose(leader, `k${i % 41}=v${i}${PAD}`);
+    const before = { ...c.storage(leader).reads };
+    c.hub.heal();
+    // Writes go on while it catches up; what is read ahead for it never passes the window's bytes (and one entry).
+    let mostReadAhead = 0;
+    let caughtUpAt = -1; // the write after which it was within one entry of the leader
+    for (let i = 400; i < 600; i++) {
+      await c.propose(leader, `k${i % 41}=v${i}${PAD}`);
+      const view = c.replication(leader);
+      const follower = view.progress!.get(lagging)!;
+      mostReadAhead = Math.max(mostReadAhead, follower.readAheadBytes);
+      if (caughtUpAt < 0 && view.lastIndex - follower.match <= 1) caughtUpAt = i;
+    }
+    await c.waitFor(() => machine(lagging).appliedIndex === machine(leader).appliedIndex, 10_000);
+    expect(caughtUpAt).toBeGreaterThanOrEqual(400); // within one entry of the leader before the writes ended
+    expect(mostReadAhead).toBeGreaterThan(0);
+    expect(mostReadAhead).toBeLessThanOrEqual(maxInflightBytes + 256);
+    // Each read spanned several messages (a message holds 2 entries): one read per message was the old way.
+    const calls = c.storage(leader).reads.calls - before.calls;
+    const entries = c.storage(leader).reads.entries - before.entries;
+    expect(entries).toBeGreaterThanOrEqual(390);
+    expect(calls).toBeLessThan(entries / 4);
+    expect(machine(lagging).restores).toEqual([]);
+    expect(snapshots.seen).toEqual([]);
+    expect(machine(lagging).map).toEqual(machine(leader).map);
+    await c.clock.advance(50);
+    expect(plain(c.storage(lagging).durableEntries())).toEqual(plain(c.storage(leader).durableEntries()));
+    await c.stop();
+  });
 });
