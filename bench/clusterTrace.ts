@@ -5,16 +5,28 @@
  * a vote or stopped leading), each with the milliseconds since the trace began. It tells
  * which side starts a leader change under load: a leader stepping down (CheckQuorum)
  * after its followers' loops stalled, or a follower campaigning after the leader's did.
+ * On Linux a stall also says what the loop's thread did meanwhile (`/proc/thread-self/schedstat`
+ * and GC entries): ran (a turn too long), of which GC, or waited for a CPU (the machine).
  *
  *   RXRAFT_BENCH_TRACE=1 npm run bench -- --only library --levels 1024 --duration 8
  *
  * @example
  * const stop = traceRolesAndStalls(node.role$, node.elections$);
- * // stderr: "trace t=243 ms role leader", "trace t=8666 ms event loop stalled 239 ms",
+ * // stderr: "trace t=243 ms role leader",
+// "trace t=8666 ms event loop stalled 239 ms (ran 31 ms, gc 12 ms, waited for a CPU 201 ms)",
  * // 'trace t=8667 ms election {"kind":"campaign","preVote":true,…}'
  * stop();
  */
+import * as fs from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { EMPTY, Observable } from 'rxjs';
+
+/** What the event loop's own thread did, cumulative ms: ran on a CPU, waited in the run queue for one, paused in GC. */
+export interface ThreadTimes {
+  readonly ranMs: number;
+  readonly waitedMs: number;
+  readonly gcMs: number;
+}
 
 export interface TraceOptions {
   /** A stall is reported when the loop was away this long beyond the sampling interval. */
@@ -24,6 +36,35 @@ export interface TraceOptions {
   readonly write: (line: string) => void;
   readonly now: () => number;
   readonly every: (ms: number, tick: () => void) => () => void;
+  /**
+   * The loop thread's times so far, or undefined where unknown; a stall is then told
+   * apart: `ran` ≈ the stall is a turn too long (`gc` of it in GC pauses), `waited` ≈ the
+   * machine gave the CPU to others, neither ≈ a blocking call (sleeping in the kernel).
+   */
+  readonly thread: () => ThreadTimes | undefined;
+}
+
+/** Main-thread GC pause ms since the first call, from `gc` performance entries. */
+let gcPauseMs: number | undefined;
+function gcMsSoFar(): number {
+  if (gcPauseMs === undefined) {
+    gcPauseMs = 0;
+    const observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) gcPauseMs = (gcPauseMs ?? 0) + entry.duration;
+    });
+    observer.observe({ entryTypes: ['gc'] });
+  }
+  return gcPauseMs;
+}
+
+/** `/proc/thread-self/schedstat` (Linux): ns on a CPU, ns waiting in the run queue, slices. */
+function linuxThreadTimes(): ThreadTimes | undefined {
+  try {
+    const [ran, waited] = fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
+    return { ranMs: ran / 1e6, waitedMs: waited / 1e6, gcMs: gcMsSoFar() };
+  } catch {
+    return undefined;
+  }
 }
 
 const DEFAULTS: TraceOptions = {
@@ -36,6 +77,7 @@ const DEFAULTS: TraceOptions = {
     timer.unref();
     return () => clearInterval(timer);
   },
+  thread: linuxThreadTimes,
 };
 
 /** Starts tracing; returns what stops it. */
@@ -45,17 +87,27 @@ export function traceRolesAndStalls(role$: Observable<string>, elections$: Obser
   const roles = role$.subscribe((role) => o.write(`trace t=${o.now() - start} ms role ${role}`));
   const elections = elections$.subscribe((report) => o.write(`trace t=${o.now() - start} ms election ${JSON.stringify(report)}`));
   let last = o.now();
+  let lastThread = o.thread();
   const stopSampling = o.every(o.everyMs, () => {
     const now = o.now();
+    const thread = o.thread();
     const away = now - last - o.everyMs;
-    if (away > o.stallMs) o.write(`trace t=${now - start} ms event loop stalled ${away} ms`);
+    if (away > o.stallMs) o.write(`trace t=${now - start} ms event loop stalled ${away} ms${spent(lastThread, thread)}`);
     last = now;
+    lastThread = thread;
   });
   return () => {
     roles.unsubscribe();
     elections.unsubscribe();
     stopSampling();
   };
+}
+
+/** `" (ran 12 ms, gc 3 ms, waited for a CPU 180 ms)"`, or nothing when the times are unknown. */
+function spent(before: ThreadTimes | undefined, after: ThreadTimes | undefined): string {
+  if (before === undefined || after === undefined) return '';
+  const ms = (x: number) => Math.round(x);
+  return ` (ran ${ms(after.ranMs - before.ranMs)} ms, gc ${ms(after.gcMs - before.gcMs)} ms, waited for a CPU ${ms(after.waitedMs - before.waitedMs)} ms)`;
 }
 
 /** Whether the environment asks benchmark nodes to trace (`RXRAFT_BENCH_TRACE=1`). */

@@ -8,7 +8,7 @@ describe('benchmark node tracing (RXRAFT_BENCH_TRACE=1)', () => {
     let tick: () => void = () => undefined;
     const role$ = new Subject<string>();
     const election$ = new Subject<object>();
-    const stop = traceRolesAndStalls(role$, election$, { stallMs: 80, everyMs: 10, write: (l) => lines.push(l), now: () => now, every: (_, t) => ((tick = t), () => (tick = () => undefined)) });
+    const stop = traceRolesAndStalls(role$, election$, { stallMs: 80, everyMs: 10, write: (l) => lines.push(l), now: () => now, every: (_, t) => ((tick = t), () => (tick = () => undefined)), thread: () => undefined });
     now = 1243;
     election$.next({ kind: 'campaign', preVote: true, term: 2 });
     role$.next('leader');
@@ -25,6 +25,18 @@ describe('benchmark node tracing (RXRAFT_BENCH_TRACE=1)', () => {
     now += 500;
     tick();
     expect(lines).toEqual(['trace t=243 ms election {"kind":"campaign","preVote":true,"term":2}', 'trace t=243 ms role leader', 'trace t=243 ms event loop stalled 233 ms', 'trace t=643 ms event loop stalled 290 ms']);
+  });
+
+  it('says what the loop thread did during a stall: ran (and how much of it in GC) or waited for a CPU', () => {
+    const lines: string[] = [];
+    let now = 0;
+    let times = { ranMs: 100, waitedMs: 50, gcMs: 5 };
+    let tick: () => void = () => undefined;
+    traceRolesAndStalls(new Subject<string>(), new Subject<object>(), { write: (l) => lines.push(l), now: () => now, every: (_, t) => ((tick = t), () => undefined), thread: () => times });
+    now = 250;
+    times = { ranMs: 130.4, waitedMs: 260, gcMs: 17 };
+    tick();
+    expect(lines).toEqual(['trace t=250 ms event loop stalled 240 ms (ran 30 ms, gc 12 ms, waited for a CPU 210 ms)']);
   });
 
   it('is asked for by RXRAFT_BENCH_TRACE=1 only', () => {
