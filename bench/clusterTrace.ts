@@ -13,7 +13,7 @@
  * @example
  * const stop = traceRolesAndStalls(node.role$, node.elections$);
  * // stderr: "trace t=243 ms role leader",
-// "trace t=8666 ms event loop stalled 239 ms (ran 31 ms, gc 12 ms, waited for a CPU 201 ms)",
+// "trace t=8666 ms event loop stalled 239 ms (ran 31 ms, gc 12 ms, waited for a CPU 201 ms; other threads ran 40 ms)",
  * // 'trace t=8667 ms election {"kind":"campaign","preVote":true,…}'
  * stop();
  */
@@ -21,9 +21,14 @@ import * as fs from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { EMPTY, Observable } from 'rxjs';
 
-/** What the event loop's own thread did, cumulative ms: ran on a CPU, waited in the run queue for one, paused in GC. */
+/**
+ * What the event loop's own thread did, cumulative ms: ran on a CPU, waited in the run
+ * queue for one, paused in GC; and what the process's other threads (V8's GC workers,
+ * libuv's pool) ran.
+ */
 export interface ThreadTimes {
   readonly ranMs: number;
+  readonly othersRanMs: number;
   readonly waitedMs: number;
   readonly gcMs: number;
 }
@@ -39,7 +44,8 @@ export interface TraceOptions {
   /**
    * The loop thread's times so far, or undefined where unknown; a stall is then told
    * apart: `ran` ≈ the stall is a turn too long (`gc` of it in GC pauses), `waited` ≈ the
-   * machine gave the CPU to others, neither ≈ a blocking call (sleeping in the kernel).
+   * machine gave the CPU to others, neither ≈ the thread slept (a blocking call, or a GC
+   * pause waiting for V8's worker threads: then `gc` is large and the others ran).
    */
   readonly thread: () => ThreadTimes | undefined;
 }
@@ -61,7 +67,8 @@ function gcMsSoFar(): number {
 function linuxThreadTimes(): ThreadTimes | undefined {
   try {
     const [ran, waited] = fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
-    return { ranMs: ran / 1e6, waitedMs: waited / 1e6, gcMs: gcMsSoFar() };
+    const cpu = process.cpuUsage();
+    return { ranMs: ran / 1e6, othersRanMs: (cpu.user + cpu.system) / 1e3 - ran / 1e6, waitedMs: waited / 1e6, gcMs: gcMsSoFar() };
   } catch {
     return undefined;
   }
@@ -107,7 +114,9 @@ export function traceRolesAndStalls(role$: Observable<string>, elections$: Obser
 function spent(before: ThreadTimes | undefined, after: ThreadTimes | undefined): string {
   if (before === undefined || after === undefined) return '';
   const ms = (x: number) => Math.round(x);
-  return ` (ran ${ms(after.ranMs - before.ranMs)} ms, gc ${ms(after.gcMs - before.gcMs)} ms, waited for a CPU ${ms(after.waitedMs - before.waitedMs)} ms)`;
+  const ran = after.ranMs - before.ranMs;
+  const waited = after.waitedMs - before.waitedMs;
+  return ` (ran ${ms(ran)} ms, gc ${ms(after.gcMs - before.gcMs)} ms, waited for a CPU ${ms(waited)} ms; other threads ran ${ms(after.othersRanMs - before.othersRanMs)} ms)`;
 }
 
 /** Whether the environment asks benchmark nodes to trace (`RXRAFT_BENCH_TRACE=1`). */

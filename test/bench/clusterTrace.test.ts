@@ -30,13 +30,13 @@ describe('benchmark node tracing (RXRAFT_BENCH_TRACE=1)', () => {
   it('says what the loop thread did during a stall: ran (and how much of it in GC) or waited for a CPU', () => {
     const lines: string[] = [];
     let now = 0;
-    let times = { ranMs: 100, waitedMs: 50, gcMs: 5 };
+    let times = { ranMs: 100, othersRanMs: 70, waitedMs: 50, gcMs: 5 };
     let tick: () => void = () => undefined;
     traceRolesAndStalls(new Subject<string>(), new Subject<object>(), { write: (l) => lines.push(l), now: () => now, every: (_, t) => ((tick = t), () => undefined), thread: () => times });
     now = 250;
-    times = { ranMs: 130.4, waitedMs: 260, gcMs: 17 };
+    times = { ranMs: 130.4, othersRanMs: 110, waitedMs: 260, gcMs: 17 };
     tick();
-    expect(lines).toEqual(['trace t=250 ms event loop stalled 240 ms (ran 30 ms, gc 12 ms, waited for a CPU 210 ms)']);
+    expect(lines).toEqual(['trace t=250 ms event loop stalled 240 ms (ran 30 ms, gc 12 ms, waited for a CPU 210 ms; other threads ran 40 ms)']);
   });
 
   it('is asked for by RXRAFT_BENCH_TRACE=1 only', () => {
