@@ -38,6 +38,13 @@ export interface TraceOptions {
   readonly stallMs: number;
   /** How often the loop is sampled, ms. */
   readonly everyMs: number;
+  /**
+   * Windows of this many ms (the benchmark's longest election timeout) in which the loop
+   * was away `windowAwayMs` or more in all, in stalls of any length, are reported too: a
+   * loop held in many short stalls silences a leader as surely as one long one.
+   */
+  readonly windowMs: number;
+  readonly windowAwayMs: number;
   readonly write: (line: string) => void;
   readonly now: () => number;
   readonly every: (ms: number, tick: () => void) => () => void;
@@ -77,6 +84,8 @@ function linuxThreadTimes(): ThreadTimes | undefined {
 const DEFAULTS: TraceOptions = {
   stallMs: 80,
   everyMs: 10,
+  windowMs: 300,
+  windowAwayMs: 150,
   write: (line) => process.stderr.write(`${line}\n`),
   now: () => Date.now(),
   every: (ms, tick) => {
@@ -93,13 +102,24 @@ export function traceRolesAndStalls(role$: Observable<string>, elections$: Obser
   const start = o.now();
   const roles = role$.subscribe((role) => o.write(`trace t=${o.now() - start} ms role ${role}`));
   const elections = elections$.subscribe((report) => o.write(`trace t=${o.now() - start} ms election ${JSON.stringify(report)}`));
+  o.write(`trace t=0 ms started at ${start} (ms since the epoch: align the nodes' times with it)`);
   let last = o.now();
   let lastThread = o.thread();
+  let windowStart = last;
+  let windowThread = lastThread;
+  let windowAway = 0;
   const stopSampling = o.every(o.everyMs, () => {
     const now = o.now();
     const thread = o.thread();
     const away = now - last - o.everyMs;
     if (away > o.stallMs) o.write(`trace t=${now - start} ms event loop stalled ${away} ms${spent(lastThread, thread)}`);
+    windowAway += Math.max(0, away);
+    if (now - windowStart >= o.windowMs) {
+      if (windowAway >= o.windowAwayMs) o.write(`trace t=${now - start} ms event loop away ${windowAway} ms of the last ${now - windowStart} ms${spent(windowThread, thread)}`);
+      windowStart = now;
+      windowThread = thread;
+      windowAway = 0;
+    }
     last = now;
     lastThread = thread;
   });
