@@ -13,7 +13,7 @@
  * @example
  * const stop = traceRolesAndStalls(node.role$, node.elections$);
  * // stderr: "trace t=243 ms role leader",
-// "trace t=8666 ms event loop stalled 239 ms (ran 31 ms, gc 12 ms, waited for a CPU 201 ms; other threads ran 40 ms)",
+// "trace t=8666 ms event loop stalled 239 ms (ran 31 ms, gc 12 ms, waited for a CPU 201 ms; other threads ran 40 ms; steal 0 ms)",
  * // 'trace t=8667 ms election {"kind":"campaign","preVote":true,…}'
  * stop();
  */
@@ -31,6 +31,8 @@ export interface ThreadTimes {
   readonly othersRanMs: number;
   readonly waitedMs: number;
   readonly gcMs: number;
+  /** The machine's CPU time taken by the hypervisor for other guests (steal, all CPUs). */
+  readonly stealMs: number;
 }
 
 export interface TraceOptions {
@@ -70,12 +72,18 @@ function gcMsSoFar(): number {
   return gcPauseMs;
 }
 
+/** Steal of all CPUs so far, from `/proc/stat`'s first line (the 8th number, in USER_HZ = 10 ms ticks). */
+function stealMsSoFar(): number {
+  const first = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+  return Number(first.trim().split(/\s+/)[8] ?? 0) * 10;
+}
+
 /** `/proc/thread-self/schedstat` (Linux): ns on a CPU, ns waiting in the run queue, slices. */
 function linuxThreadTimes(): ThreadTimes | undefined {
   try {
     const [ran, waited] = fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
     const cpu = process.cpuUsage();
-    return { ranMs: ran / 1e6, othersRanMs: (cpu.user + cpu.system) / 1e3 - ran / 1e6, waitedMs: waited / 1e6, gcMs: gcMsSoFar() };
+    return { ranMs: ran / 1e6, othersRanMs: (cpu.user + cpu.system) / 1e3 - ran / 1e6, waitedMs: waited / 1e6, gcMs: gcMsSoFar(), stealMs: stealMsSoFar() };
   } catch {
     return undefined;
   }
@@ -136,7 +144,7 @@ function spent(before: ThreadTimes | undefined, after: ThreadTimes | undefined):
   const ms = (x: number) => Math.round(x);
   const ran = after.ranMs - before.ranMs;
   const waited = after.waitedMs - before.waitedMs;
-  return ` (ran ${ms(ran)} ms, gc ${ms(after.gcMs - before.gcMs)} ms, waited for a CPU ${ms(waited)} ms; other threads ran ${ms(after.othersRanMs - before.othersRanMs)} ms)`;
+  return ` (ran ${ms(ran)} ms, gc ${ms(after.gcMs - before.gcMs)} ms, waited for a CPU ${ms(waited)} ms; other threads ran ${ms(after.othersRanMs - before.othersRanMs)} ms; steal ${ms(after.stealMs - before.stealMs)} ms)`;
 }
 
 /** Whether the environment asks benchmark nodes to trace (`RXRAFT_BENCH_TRACE=1`). */

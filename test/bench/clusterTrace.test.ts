@@ -30,13 +30,13 @@ describe('benchmark node tracing (RXRAFT_BENCH_TRACE=1)', () => {
   it('says what the loop thread did during a stall: ran (and how much of it in GC) or waited for a CPU', () => {
     const lines: string[] = [];
     let now = 0;
-    let times = { ranMs: 100, othersRanMs: 70, waitedMs: 50, gcMs: 5 };
+    let times = { ranMs: 100, othersRanMs: 70, waitedMs: 50, gcMs: 5, stealMs: 20 };
     let tick: () => void = () => undefined;
     traceRolesAndStalls(new Subject<string>(), new Subject<object>(), { write: (l) => lines.push(l), now: () => now, every: (_, t) => ((tick = t), () => undefined), thread: () => times });
     now = 250;
-    times = { ranMs: 130.4, othersRanMs: 110, waitedMs: 260, gcMs: 17 };
+    times = { ranMs: 130.4, othersRanMs: 110, waitedMs: 260, gcMs: 17, stealMs: 20 };
     tick();
-    expect(lines.slice(1, 2)).toEqual(['trace t=250 ms event loop stalled 240 ms (ran 30 ms, gc 12 ms, waited for a CPU 210 ms; other threads ran 40 ms)']);
+    expect(lines.slice(1, 2)).toEqual(['trace t=250 ms event loop stalled 240 ms (ran 30 ms, gc 12 ms, waited for a CPU 210 ms; other threads ran 40 ms; steal 0 ms)']);
   });
 
   it('reports a window of the longest election timeout in which short stalls added up', () => {
