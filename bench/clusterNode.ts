@@ -24,6 +24,7 @@ import type { KvServer } from '../examples/kv/server';
 import { replicaEcho, transportEcho } from './clusterFloor';
 import { traceRolesAndStalls, traceWanted } from './clusterTrace';
 import { followerTracePrefix, traceFollowers } from './followerTrace';
+import { heartbeatTracePrefix, traceHeartbeats } from './heartbeatTrace';
 import { latencyTraceWanted, traceLatency } from './latencyTrace';
 import { closedLoop, LoadResult } from './clusterStats';
 
@@ -137,6 +138,8 @@ void runKvServerMain(process.argv.slice(2), (server) => {
   if (traceWanted()) traceRolesAndStalls(server.node.role$, server.node.elections$);
   const followerTrace = followerTracePrefix();
   if (followerTrace !== null) traceFollowers(() => server.node.followers(), followerTrace);
+  const heartbeatTrace = heartbeatTracePrefix();
+  if (heartbeatTrace !== null) traceHeartbeats(server.transport, server.node.id, heartbeatTrace);
   const latency = latencyTraceWanted() ? traceLatency(server) : null;
   const gcTotals = gcPauses();
   return {
