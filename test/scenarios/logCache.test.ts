@@ -8,10 +8,21 @@ import { kvCluster } from './kvMachine';
 
 const PAD = '.'.repeat(100);
 
+/** The lagging follower caught up without a snapshot: no restore, none sent, the same map and the same durable log as the leader; the cluster is stopped. */
+async function expectCaughtUpFromStorage({ c, machine }: ReturnType<typeof kvCluster>, lagging: string, leader: string, snapshotsSent: readonly unknown[]): Promise<void> {
+  expect(machine(lagging).restores).toEqual([]);
+  expect(snapshotsSent).toEqual([]);
+  expect(machine(lagging).map).toEqual(machine(leader).map);
+  await c.clock.advance(50);
+  expect(plain(c.storage(lagging).durableEntries())).toEqual(plain(c.storage(leader).durableEntries()));
+  await c.stop();
+}
+
 describe('bounded in-memory log', () => {
   test('a follower that lags past the cache catches up from the leader’s log in storage, without a snapshot', async () => {
     const cacheBytes = 2_048; // about 12 entries of ~170 bytes (payload + overhead)
-    const { c, machine } = kvCluster({ nodes: 3, seed: 1701, nodeOptions: { log: { cacheBytes } } });
+    const cluster = kvCluster({ nodes: 3, seed: 1701, nodeOptions: { log: { cacheBytes } } });
+    const { c, machine } = cluster;
     const snapshots = c.hub.intercept((e) => e.message.type === 'InstallSnapshot', 'pass');
     const leader = await c.waitForLeader();
     const lagging = c.ids.find((id) => id !== leader)!;
@@ -27,18 +38,14 @@ describe('bounded in-memory log', () => {
     await c.waitFor(() => machine(lagging).appliedIndex === machine(leader).appliedIndex, 10_000);
     expect(c.storage(leader).reads.calls - readsBefore).toBeGreaterThan(0);
     expect(c.storage(leader).reads.entries).toBeGreaterThanOrEqual(250);
-    expect(machine(lagging).restores).toEqual([]);
-    expect(snapshots.seen).toEqual([]);
-    expect(machine(lagging).map).toEqual(machine(leader).map);
-    await c.clock.advance(50);
-    expect(plain(c.storage(lagging).durableEntries())).toEqual(plain(c.storage(leader).durableEntries()));
-    await c.stop();
+    await expectCaughtUpFromStorage(cluster, lagging, leader, snapshots.seen);
   });
 
   test('a follower far behind catches up from storage while writes go on, read ahead of its window within maxInflightBytes', async () => {
     // Entries of ~110 bytes: a message holds 2, a window 9; the cache holds about 12.
     const maxInflightBytes = 1_024;
-    const { c, machine } = kvCluster({ nodes: 3, seed: 1702, nodeOptions: { log: { cacheBytes: 2_048 }, maxBytesPerMessage: 256, maxInflightBytes } });
+    const cluster = kvCluster({ nodes: 3, seed: 1702, nodeOptions: { log: { cacheBytes: 2_048 }, maxBytesPerMessage: 256, maxInflightBytes } });
+    const { c, machine } = cluster;
     const snapshots = c.hub.intercept((e) => e.message.type === 'InstallSnapshot', 'pass');
     const leader = await c.waitForLeader();
     const lagging = c.ids.find((id) => id !== leader)!;
@@ -65,11 +72,6 @@ describe('bounded in-memory log', () => {
     const entries = c.storage(leader).reads.entries - before.entries;
     expect(entries).toBeGreaterThanOrEqual(390);
     expect(calls).toBeLessThan(entries / 4);
-    expect(machine(lagging).restores).toEqual([]);
-    expect(snapshots.seen).toEqual([]);
-    expect(machine(lagging).map).toEqual(machine(leader).map);
-    await c.clock.advance(50);
-    expect(plain(c.storage(lagging).durableEntries())).toEqual(plain(c.storage(leader).durableEntries()));
-    await c.stop();
+    await expectCaughtUpFromStorage(cluster, lagging, leader, snapshots.seen);
   });
 });
