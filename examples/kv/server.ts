@@ -165,9 +165,11 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
     server.on('connection', (socket) => {
       httpConnections++;
       socket.once('close', () => httpConnections--);
-      // Node's headersTimeout starts at a request's first byte: a connection that never
-      // sends one would hold its slot (and descriptor) forever. Idle that long, it is
-      // closed (node:http destroys a socket whose timeout nobody handles).
+      // A connection that never sends a byte holds its slot (and descriptor) until a
+      // deadline closes it. Node 20-24's own check (every connectionsCheckingInterval)
+      // does, through clientError (docs/notes/http-flood-flake.md); this timeout does it
+      // at headersTimeoutMs without depending on that check (node:http destroys a socket
+      // whose timeout nobody handles). Whichever comes first closes it.
       socket.setTimeout(limits.headersTimeoutMs);
     });
     // Once a request arrives, its deadlines are requestTimeout and, between requests,
