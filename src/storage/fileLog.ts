@@ -8,7 +8,7 @@ import { CorruptLogError } from './fileErrors';
 import { FileLogIndex } from './fileLogIndex';
 import { readLocatedEntries } from './fileLogReader';
 import { RecentRecords } from './recentRecords';
-import { ReadHandleStats, SegmentReadHandles } from './segmentReadHandles';
+import { SegmentReadHandles } from './segmentReadHandles';
 import type { LogCompaction } from './fileSnapshotFormat';
 import { createFileWithHeader, FileHandleLike, FileSystem, hasErrorCode, isOutOfDescriptors, writeAllFully, writeFully } from './fileSystem';
 import {
@@ -157,7 +157,7 @@ export class FileLog {
   /** The records `readRange` last stopped inside, decoded: a big record sent to a follower one message at a time is read once. */
   private readonly recent = new RecentRecords();
 
-  /** Segment files kept open for `readRange` (a lagging follower is read for one message at a time). */
+  /** Segment files kept open for `readRange` (a lagging follower's entries are read back read after read). */
   private readonly readHandles: SegmentReadHandles;
 
   /**
@@ -255,11 +255,6 @@ export class FileLog {
     }
     const rows = this.index.locateRange(from, to);
     return readLocatedEntries(this.readHandles, (sequence) => path.join(this.dir, segmentName(sequence)), rows, { from, to, maxBytes, available }, { recent: this.recent });
-  }
-
-  /** What the segment handles kept for `readRange` did (for tests and metrics). */
-  readHandleStats(): ReadHandleStats {
-    return this.readHandles.stats();
   }
 
   /**
