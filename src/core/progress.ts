@@ -35,6 +35,13 @@ export class Progress {
   lastContact = -Infinity;
   /** Heartbeat ticks since the follower last answered anything. */
   silentTicks = 0;
+  /**
+   * Whether the follower answered anything (`heardFrom`) since the last probe went to it
+   * (`sent`). A probe repeated to a follower that has not goes without entries
+   * (`sendAppend`): a follower that is down costs no reads from storage however often it
+   * is probed, and the first probe after it answers carries entries again.
+   */
+  answeredSinceProbe = true;
   /** Heartbeat ticks since `lastContact` (for CheckQuorum; unlike `silentTicks`, only an answer resets it). */
   ticksSinceContact = 0;
   /** The commit index last told to the follower. */
@@ -78,13 +85,14 @@ export class Progress {
     this.next = lastIndex + 1;
   }
 
-  /** Whether nothing more may be sent until an answer arrives: the window is full in messages or in bytes. */
   /** The follower answered at `now` (CheckQuorum's contact: time and ticks start over). */
   heardFrom(now: number): void {
     this.lastContact = now;
     this.ticksSinceContact = 0;
+    this.answeredSinceProbe = true;
   }
 
+  /** Whether nothing more may be sent until an answer arrives: the window is full in messages or in bytes. */
   isPaused(maxInflight: number, maxInflightBytes = Infinity): boolean {
     if (this.probing) return this.probeSent;
     return this.inflight.length >= maxInflight || this.inflightBytes >= maxInflightBytes;
@@ -108,6 +116,7 @@ export class Progress {
   sent(lastIndex: number, bytes = 0): void {
     if (this.probing) {
       this.probeSent = true;
+      this.answeredSinceProbe = false;
     } else {
       this.inflight.push({ lastIndex, bytes });
       this.inflightBytes += bytes;

@@ -27,7 +27,11 @@ export function broadcastAppend(s: RaftState, fx: Effects): void {
  * (`RaftLog.cachedFrom`) are read back from storage (`readEntries`; they come with
  * `entriesRead`): a probed follower waits for its one message's worth; a replicating one
  * is sent them from `Progress.readAhead` while the next read runs. Entries compacted away
- * are replaced by the snapshot.
+ * are replaced by the snapshot. A probe repeated to a follower that has answered nothing
+ * since the last one (`Progress.answeredSinceProbe`) carries no entries, so a follower
+ * that is down, probed again every `stallTicks` or after each `messagesLost`, costs no
+ * reads from storage; once it answers, the next probe (or the stream, if the empty one
+ * matched) carries them.
  */
 export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
   if (s.role.name !== 'leader' || pr.snapshot || (pr.reading && pr.probing)) return;
@@ -42,6 +46,12 @@ export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects
       return startSnapshotTransfer(s, peer, pr, fx);
     }
     if (prevLogTerm === undefined) throw new Error(`progress of ${peer} points past the log: next ${pr.next}`);
+    // Silent since the last probe: it may be down, and entries (maybe read back from
+    // storage) would go nowhere. An empty probe finds where the logs match as well.
+    if (pr.probing && !pr.answeredSinceProbe) {
+      sendEntries(s, peer, pr, [], fx);
+      return;
+    }
     if (pr.next < s.log.cachedFrom) {
       if (!sendReadAhead(s, peer, pr, fx)) return maybeStartEntryRead(s, peer, pr, fx);
       continue;

@@ -23,12 +23,15 @@ function leaderWithAppliedLog(cacheBytes = 0, options: Partial<ProtocolOptions> 
   return s;
 }
 
-/** n3 answers the leader's first probe: its log is empty. */
-function n3IsEmpty(s: RaftState): Effect[] {
+/** n3 answers the leader's probe: its log ends at `last` (entries of the leader's). */
+function n3LogEndsAt(s: RaftState, last: number): Effect[] {
   if (s.role.name !== 'leader') throw new Error('n1 must lead');
   const pr = s.role.progress.get('n3')!;
-  return msg(s, 'n3', { type: 'AppendEntriesResponse', term: s.term, success: false, matchIndex: 0, rejectedIndex: pr.next - 1, conflictIndex: 1, conflictTerm: 0, seq: 0 });
+  return msg(s, 'n3', { type: 'AppendEntriesResponse', term: s.term, success: false, matchIndex: 0, rejectedIndex: pr.next - 1, conflictIndex: last + 1, conflictTerm: 0, seq: 0 });
 }
+
+/** n3 answers the leader's first probe: its log is empty. */
+const n3IsEmpty = (s: RaftState): Effect[] => n3LogEndsAt(s, 0);
 
 const reads = (effects: readonly Effect[]) => effects.filter((e): e is Extract<Effect, { type: 'readEntries' }> => e.type === 'readEntries');
 const appendsTo = (peer: string, effects: readonly Effect[]) =>
@@ -243,5 +246,87 @@ describe('a replicating follower behind memory is read ahead of its window (issu
     n3IsEmpty(s);
     step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 22) });
     expect([progressOf3(s).storageReads, progressOf3(s).storageReadBytes]).toEqual([1, 21]);
+  });
+});
+
+describe('a follower that does not answer costs the leader no reads from storage (issue 17)', () => {
+  const tick = (s: RaftState) => step(s, { kind: 'heartbeatTick', epoch: s.epoch }).list;
+  const progressOf3 = (s: RaftState) => {
+    if (s.role.name !== 'leader') throw new Error('n1 must lead');
+    return s.role.progress.get('n3')!;
+  };
+
+  /** n3 holds 1..10 and is probed from 11, behind memory: one read, one probe carrying 11..21; then n3 says nothing more. */
+  function n3ProbedFrom11(): RaftState {
+    const s = leaderWithAppliedLog(0);
+    expect(reads(n3LogEndsAt(s, 10)).map((r) => r.from)).toEqual([11]);
+    const probe = appendsTo('n3', step(s, { kind: 'entriesRead', to: 'n3', from: 11, leaderTerm: 2, entries: stored(11, 22) }).list);
+    expect(probe.map((m) => [m.prevLogIndex, m.entries.length])).toEqual([[10, 11]]);
+    return s;
+  }
+
+  /** Ticks `n` times with a loss reported before every other tick; returns every effect. */
+  function silence(s: RaftState, n: number): Effect[] {
+    const fx: Effect[] = [];
+    for (let i = 0; i < n; i++) {
+      if (i % 2 === 0) fx.push(...step(s, { kind: 'messagesLost', to: 'n3' }).list);
+      fx.push(...tick(s));
+    }
+    return fx;
+  }
+
+  test('a probe repeated to a follower silent since the last one goes without entries: no read, however many stalls and loss reports', () => {
+    const s = n3ProbedFrom11();
+    const fx = silence(s, 40);
+    expect(reads(fx)).toEqual([]);
+    const probes = appendsTo('n3', fx).filter((m) => m.prevLogIndex === 10);
+    expect(probes.length).toBeGreaterThanOrEqual(10); // probed again and again (stallTicks 2, and the reports)
+    expect(probes.every((m) => m.entries.length === 0)).toBe(true);
+    expect(progressOf3(s).storageReads).toBe(1);
+  });
+
+  test('an empty probe that matches starts the stream at once: the entries are read when the follower answers it', () => {
+    const s = n3ProbedFrom11();
+    silence(s, 6);
+    const answered = msg(s, 'n3', ok(2, 10));
+    expect(progressOf3(s).probing).toBe(false);
+    expect(reads(answered).map((r) => [r.from, r.end])).toEqual([[11, 22]]);
+  });
+
+  test('an empty probe that is refused is followed by a probe with entries from where the follower’s log ends', () => {
+    const s = n3ProbedFrom11();
+    silence(s, 6);
+    expect(reads(n3LogEndsAt(s, 5)).map((r) => r.from)).toEqual([6]);
+    const probe = appendsTo('n3', step(s, { kind: 'entriesRead', to: 'n3', from: 6, leaderTerm: 2, entries: stored(6, 22) }).list);
+    expect(probe.map((m) => [m.prevLogIndex, m.entries.length])).toEqual([[5, 16]]);
+  });
+
+  test('a follower that answers anything (a heartbeat) is probed again with entries: one whose probe was lost loses no round trip', () => {
+    const s = n3ProbedFrom11();
+    tick(s);
+    msg(s, 'n3', ok(2, 0)); // the heartbeat's answer (at match 0): n3 is up, the probe was lost
+    const fx = tick(s); // stallTicks 2: probed again
+    expect(reads(fx).map((r) => r.from)).toEqual([11]);
+    expect(progressOf3(s).storageReads).toBe(2);
+  });
+
+  test('a stream that stalls is probed once with entries (one read), then without while the follower stays silent', () => {
+    const s = leaderWithAppliedLog(0, { maxEntriesPerMessage: 4, maxInflight: 1, maxInflightBytes: 1000 });
+    n3IsEmpty(s);
+    step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 5) });
+    msg(s, 'n3', ok(2, 4)); // replicating from 5
+    step(s, { kind: 'entriesRead', to: 'n3', from: 5, leaderTerm: 2, entries: stored(5, 22) }); // 5..8 sent, 9..21 read ahead
+    expect(progressOf3(s).storageReads).toBe(2);
+    // n3 falls silent: the stall probes it from 5, read once, then sends empty probes only.
+    const fx: Effect[] = [];
+    for (let i = 0; i < 40; i++) {
+      const turn = tick(s);
+      fx.push(...turn);
+      for (const r of reads(turn)) fx.push(...step(s, { kind: 'entriesRead', to: 'n3', from: r.from, leaderTerm: 2, entries: stored(r.from, r.end) }).list);
+    }
+    expect(reads(fx).map((r) => r.from)).toEqual([5]);
+    const sent = appendsTo('n3', fx);
+    expect(sent.filter((m) => m.entries.length > 0).map((m) => [m.prevLogIndex, m.entries.length])).toEqual([[4, 4]]);
+    expect(sent.filter((m) => m.prevLogIndex === 4).length).toBeGreaterThanOrEqual(40 + 10); // a heartbeat (at match 4) each tick, and the probes
   });
 });

@@ -52,6 +52,7 @@ describe('bounded in-memory log', () => {
     c.hub.isolate(lagging);
     for (let i = 0; i < 400; i++) await c.propose(leader, `k${i % 41}=v${i}${PAD}`);
     const before = { ...c.storage(leader).reads };
+    expect(before.calls).toBeLessThanOrEqual(1); // probes to it while isolated carry no entries after the first (424 reads for them before)
     c.hub.heal();
     // Writes go on while it catches up; what is read ahead for it never passes the window's bytes (and one entry).
     let mostReadAhead = 0;
@@ -72,6 +73,29 @@ describe('bounded in-memory log', () => {
     const entries = c.storage(leader).reads.entries - before.entries;
     expect(entries).toBeGreaterThanOrEqual(390);
     expect(calls).toBeLessThan(entries / 4);
+    await expectCaughtUpFromStorage(cluster, lagging, leader, snapshots.seen);
+  });
+
+  test('a follower that is down costs the leader no reads from storage while it stays silent (at most one, for its first probe), and catches up once back', async () => {
+    const heartbeatInterval = 50;
+    const cluster = kvCluster({ nodes: 3, seed: 1703, nodeOptions: { heartbeatInterval, log: { cacheBytes: 2_048 }, maxBytesPerMessage: 256, maxInflightBytes: 1_024 } });
+    const { c, machine } = cluster;
+    const snapshots = c.hub.intercept((e) => e.message.type === 'InstallSnapshot', 'pass');
+    const leader = await c.waitForLeader();
+    const lagging = c.ids.find((id) => id !== leader)!;
+    const progressOfLagging = () => c.node(leader).followers()!.find((f) => f.id === lagging)!;
+    c.hub.isolate(lagging);
+    // 400 heartbeat intervals (many stalls and loss reports), a write in each: what the follower needs next leaves memory early on.
+    for (let i = 0; i < 400; i++) {
+      await c.propose(leader, `k${i % 41}=v${i}${PAD}`);
+      await c.clock.advance(heartbeatInterval);
+    }
+    const view = c.replication(leader);
+    expect(view.held.from).toBeGreaterThan(view.progress!.get(lagging)!.match + 300);
+    expect(progressOfLagging().storageReads).toBeLessThanOrEqual(1); // 771 before: one for each probe and each probe after a loss report
+    c.hub.heal();
+    await c.waitFor(() => machine(lagging).appliedIndex === machine(leader).appliedIndex, 10_000);
+    expect(progressOfLagging().storageReads).toBeGreaterThan(1); // read once it answered
     await expectCaughtUpFromStorage(cluster, lagging, leader, snapshots.seen);
   });
 });
