@@ -71,7 +71,8 @@ export class Progress {
    * Replicating from storage: entries read back for the follower that its window had no
    * room for yet, sent from here as it opens while the next read runs (`sendAppend`).
    * Invariant: contiguous, the first at `next` (`alignReadAhead`), at most
-   * `maxInflightBytes` of payload, or less than half of it and one entry.
+   * `maxInflightBytes` of payload, or less than half of it and one entry, and at most
+   * `maxInflight × maxEntriesPerMessage` entries.
    */
   readonly readAhead: Entry[] = [];
   /** Invariant: the payload bytes of `readAhead`. */

@@ -130,14 +130,15 @@ export function sendEntries(s: RaftState, peer: NodeId, pr: Progress, entries: r
  * memory (`readEntries`, answered by `entriesRead`), unless a read for it is running. A
  * probed follower is read one message's worth from its `next` index and sent nothing
  * more until it comes (`Progress.reading`). A replicating one is read ahead: from the end
- * of its `readAhead` on, once that holds less than half of `maxInflightBytes`, up to
- * `maxInflightBytes` in all and `maxInflight` messages' worth of entries; its window is
- * sent from `readAhead` meanwhile, so the reads are off the path of its acknowledgements.
- * Reading only once the window had room, one message at a time, a follower far behind
+ * of its `readAhead` on, once that holds less than half a window — `maxInflightBytes` in
+ * payload bytes, `maxInflight` messages' worth (`× maxEntriesPerMessage`) in entries —
+ * up to a whole window in all; its window is sent from `readAhead` meanwhile, so the
+ * reads are off the path of its acknowledgements. Reading only once the window had room, one message at a time, a follower far behind
  * never caught up: at 1,024 proposers of 64 KiB the leader made 40-150 reads of 1 MiB a
  * second and the slower follower fell further behind (issue 17,
- * docs/notes/big-entries.md). What is read for a follower stays within
- * `maxInflightBytes` (one entry beyond when it is larger), besides its window.
+ * docs/notes/big-entries.md). What is read for a follower stays within a window's
+ * entries and `maxInflightBytes` (one entry beyond when it is larger), besides its window:
+ * the count matters for tiny entries, half of 8 MiB being hundreds of thousands of them.
  *
  * @example
  * // replicating follower at next 40, readAhead empty, entries 1..99 evicted, defaults:
@@ -148,10 +149,10 @@ function maybeStartEntryRead(s: RaftState, peer: NodeId, pr: Progress, fx: Effec
   const { maxEntriesPerMessage, maxBytesPerMessage, maxInflight, maxInflightBytes } = s.options;
   const from = pr.probing ? pr.next : pr.readAheadEnd;
   if (from >= s.log.cachedFrom || from > s.log.lastIndex) return;
-  if (!pr.probing && pr.readAheadBytes >= maxInflightBytes / 2) return;
-  const messages = pr.probing ? 1 : maxInflight;
+  const windowEntries = maxEntriesPerMessage * maxInflight;
+  if (!pr.probing && (pr.readAheadBytes >= maxInflightBytes / 2 || pr.readAhead.length >= windowEntries / 2)) return;
   const maxBytes = pr.probing ? maxBytesPerMessage : maxInflightBytes - pr.readAheadBytes;
-  const end = Math.min(s.log.cachedFrom, from + maxEntriesPerMessage * messages);
+  const end = Math.min(s.log.cachedFrom, from + (pr.probing ? maxEntriesPerMessage : windowEntries - pr.readAhead.length));
   pr.reading = { from, ticks: 0, failed: false };
   pr.storageReads++;
   fx.push({ type: 'readEntries', to: peer, from, end, maxBytes, leaderTerm: s.term });

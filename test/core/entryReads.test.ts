@@ -217,13 +217,13 @@ describe('a replicating follower behind memory is read ahead of its window (issu
   });
 
   test('the first entry of a read is kept even past maxInflightBytes: dropping it asked the same read again while the window stayed full', () => {
-    const s = leaderWithAppliedLog(0, { maxEntriesPerMessage: 1, maxInflight: 1, maxInflightBytes: 10, maxBytesPerMessage: 10 });
+    const s = leaderWithAppliedLog(0, { maxEntriesPerMessage: 4, maxInflight: 1, maxInflightBytes: 10, maxBytesPerMessage: 10 });
     const sized = (index: number, bytes: number): Entry[] => [{ ...stored(index, index + 1)[0], data: new Uint8Array(bytes) }];
     n3IsEmpty(s);
     step(s, { kind: 'entriesRead', to: 'n3', from: 1, leaderTerm: 2, entries: stored(1, 2) });
-    expect(readsOf(msg(s, 'n3', ok(2, 1)))).toEqual([[2, 3, 10]]);
-    expect(readsOf(step(s, { kind: 'entriesRead', to: 'n3', from: 2, leaderTerm: 2, entries: stored(2, 3) }).list)).toEqual([[3, 4, 10]]); // 2 sent: the window is full
-    expect(readsOf(step(s, { kind: 'entriesRead', to: 'n3', from: 3, leaderTerm: 2, entries: sized(3, 4) }).list)).toEqual([[4, 5, 6]]); // 4 bytes < half
+    expect(readsOf(msg(s, 'n3', ok(2, 1)))).toEqual([[2, 6, 10]]);
+    expect(readsOf(step(s, { kind: 'entriesRead', to: 'n3', from: 2, leaderTerm: 2, entries: stored(2, 3) }).list)).toEqual([[3, 7, 10]]); // 2 sent: the window is full
+    expect(readsOf(step(s, { kind: 'entriesRead', to: 'n3', from: 3, leaderTerm: 2, entries: sized(3, 4) }).list)).toEqual([[4, 7, 6]]); // 4 bytes < half, 1 entry < half of 4
     const fx = step(s, { kind: 'entriesRead', to: 'n3', from: 4, leaderTerm: 2, entries: sized(4, 7) }).list;
     expect(readsOf(fx)).toEqual([]);
     expect([progressOf3(s).readAhead.map((e) => e.index), progressOf3(s).readAheadBytes]).toEqual([[3, 4], 11]);
@@ -239,6 +239,26 @@ describe('a replicating follower behind memory is read ahead of its window (issu
     expect(progressOf3(s).readAheadBytes).toBe(4);
     progressOf3(s).becomeProbing(5);
     expect([progressOf3(s).readAhead, progressOf3(s).readAheadBytes]).toEqual([[], 0]);
+  });
+
+  test('what is read ahead stays within a window in entries too (maxInflight × maxEntriesPerMessage): tiny entries do not fill it by the hundred thousand', () => {
+    // 60 entries of one byte, all evicted: a window of 3 messages of 4 entries holds 12 bytes, far below maxInflightBytes.
+    const s = makeState({ term: 1, log: Array(60).fill(1), options: { logCacheBytes: 0, maxEntriesPerMessage: 4, maxInflight: 3, maxInflightBytes: 1 << 20 } });
+    elect(s);
+    step(s, { kind: 'persisted', index: 61, term: 2 });
+    msg(s, 'n2', ok(2, 61));
+    step(s, { kind: 'applied', index: 61 });
+    const read = (from: number, end: number) => step(s, { kind: 'entriesRead', to: 'n3', from, leaderTerm: 2, entries: stored(from, end, (i) => (i <= 60 ? 1 : 2)) }).list;
+    n3IsEmpty(s);
+    read(1, 2);
+    expect(readsOf(msg(s, 'n3', ok(2, 1)))).toEqual([[2, 14, 1 << 20]]);
+    expect(readsOf(read(2, 14))).toEqual([[14, 26, 1 << 20]]); // 2..13 sent, the window is full: a whole window's entries read ahead
+    expect(readsOf(read(14, 26))).toEqual([]); // 12 held: no more until fewer than half of 12
+    expect(progressOf3(s).readAhead.length).toBe(12);
+    // Two messages acknowledged, refilled from readAhead: 4 left, so the next read tops it up to 12.
+    const acked = msg(s, 'n3', ok(2, 9));
+    expect(sentTo3(acked)).toEqual([[13, [14, 15, 16, 17]], [17, [18, 19, 20, 21]]]);
+    expect(readsOf(acked)).toEqual([[26, 34, (1 << 20) - 4]]);
   });
 
   test('the bytes the reads brought back are counted (FollowerProgress.storageReadBytes)', () => {
