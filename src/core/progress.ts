@@ -23,6 +23,13 @@ export class Progress {
   probing = true;
   /** Probing: a probe is out and unanswered. */
   probeSent = false;
+  /**
+   * Whether the follower answered anything (`heardFrom`) since the last probe went to it
+   * (`sent`). A probe repeated to a follower that has not goes without entries
+   * (`sendAppend`): a follower that is down costs no reads from storage however often it
+   * is probed, and the first probe after it answers carries entries again.
+   */
+  answeredSinceProbe = true;
   /** Replicating: the last index and payload bytes of each unacknowledged AppendEntries, ascending by index. */
   readonly inflight: { readonly lastIndex: number; readonly bytes: number }[] = [];
   /** Invariant: the sum of `inflight[i].bytes`. */
@@ -35,13 +42,6 @@ export class Progress {
   lastContact = -Infinity;
   /** Heartbeat ticks since the follower last answered anything. */
   silentTicks = 0;
-  /**
-   * Whether the follower answered anything (`heardFrom`) since the last probe went to it
-   * (`sent`). A probe repeated to a follower that has not goes without entries
-   * (`sendAppend`): a follower that is down costs no reads from storage however often it
-   * is probed, and the first probe after it answers carries entries again.
-   */
-  answeredSinceProbe = true;
   /** Heartbeat ticks since `lastContact` (for CheckQuorum; unlike `silentTicks`, only an answer resets it). */
   ticksSinceContact = 0;
   /** The commit index last told to the follower. */

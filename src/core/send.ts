@@ -133,10 +133,10 @@ export function sendEntries(s: RaftState, peer: NodeId, pr: Progress, entries: r
  * of its `readAhead` on, once that holds less than half a window — `maxInflightBytes` in
  * payload bytes, `maxInflight` messages' worth (`× maxEntriesPerMessage`) in entries —
  * up to a whole window in all; its window is sent from `readAhead` meanwhile, so the
- * reads are off the path of its acknowledgements. Reading only once the window had room, one message at a time, a follower far behind
- * never caught up: at 1,024 proposers of 64 KiB the leader made 40-150 reads of 1 MiB a
- * second and the slower follower fell further behind (issue 17,
- * docs/notes/big-entries.md). What is read for a follower stays within a window's
+ * reads are off the path of its acknowledgements. Reading only once the window had
+ * room, one message at a time, a follower far behind never caught up: at 1,024 proposers
+ * of 64 KiB the leader made 40-150 reads of 1 MiB a second and the slower follower fell
+ * further behind (issue 17, docs/notes/big-entries.md). What is read for a follower stays within a window's
  * entries and `maxInflightBytes` (one entry beyond when it is larger), besides its window:
  * the count matters for tiny entries, half of 8 MiB being hundreds of thousands of them.
  *
