@@ -225,13 +225,17 @@ export class PeerLink<T> {
   }
 
   /**
-   * Where messages go now: the one ready connection, or, when each node has dialed the
-   * other (both dial at start, or after a break), the one dialed by the node with the
-   * smaller id, as that node picks it too. Both directions then share one TCP connection,
-   * as with a single dial: each side's acknowledgements ride on its own frames instead of
-   * costing both sides a stream of bare ACK packets (pipelined 64-entry AppendEntries on
-   * loopback measured slower and costlier on both sides with requests and responses on
-   * two connections). The other connection stays open, unused, as a spare.
+   * Where messages go now: the one ready connection of this lane, or, when each node has
+   * dialed the other (both dial at start, or after a break), the one dialed by the node
+   * with the smaller id, as that node picks it too. Both directions then share one TCP
+   * connection per lane, as with a single dial: each side's acknowledgements ride on its
+   * own frames instead of costing both sides a stream of bare ACK packets. (Pipelined
+   * 64-entry AppendEntries on loopback measured slower and costlier on both sides with
+   * requests and responses on two connections; across lanes that is now the price of
+   * heartbeats not waiting behind entries: AppendEntries go on the bulk lane, their
+   * answers on the control lane. The library benchmark at 100 B did not lose writes/s by
+   * it: docs/notes/big-entries.md, "Two lanes".) The other connection stays open,
+   * unused, as a spare.
    */
   private current(): Connection | undefined {
     if (this.outbound === undefined || this.inbound === undefined) return this.outbound ?? this.inbound;

@@ -77,7 +77,11 @@ export interface TcpTransportOptions {
    * reported as `HandshakeBudgetError`. See `tcpHandshakeBudget.ts`.
    */
   readonly maxPendingHandshakes?: number;
-  /** Inbound connections in their handshake at once from one remote IP address (default 8), with the same eviction rule. */
+  /**
+   * Inbound connections in their handshake at once from one remote IP address (default 8),
+   * with the same eviction rule. A peer dials two connections, one per lane: 8 is four
+   * peers behind one address (re)connecting at the same moment.
+   */
   readonly maxPendingHandshakesPerSource?: number;
   /**
    * Bytes held in partial frames (length prefix received, body not complete), over all
