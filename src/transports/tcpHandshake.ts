@@ -59,7 +59,6 @@ const MAX_ID_LENGTH = 256;
  * (entries, snapshot chunks, forwarded commands). FIFO within a lane, no order across.
  */
 export type Lane = 'control' | 'bulk';
-export const LANES: readonly Lane[] = ['control', 'bulk'];
 
 export interface Hello {
   readonly kind: 'hello';
