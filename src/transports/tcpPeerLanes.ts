@@ -14,14 +14,17 @@ import { LinkHost, PeerAddress, PeerLink, TcpLaneStats, TcpPeerStats } from './t
  *   response, WakeUp, TermQuery, host liveness.
  *
  * Once bytes are in a socket they wait in the kernel's buffers in order; with one
- * connection a heartbeat (or a read round) waited there behind megabytes of entries (p99
- * 155 ms at 1,024 proposers of 64 KiB, docs/notes/big-entries.md). On its own connection
- * it waits only behind other small messages. FIFO holds within a lane; across lanes
- * there is no order, which Raft tolerates (a transport may reorder anything), and the
- * core does not count on it: a heartbeat is at the follower's `match`, so it cannot fail
- * the consistency check however far ahead of entries it arrives, and it commits no
- * further than `match`; every response travels on the control lane, so the leader hears
- * a follower's answers in the order it gave them.
+ * connection a heartbeat (or a read round) waited there behind megabytes of entries (up
+ * to 6.4 MB at 1,024 proposers of 64 KiB, docs/notes/deposed-leaders.md). On its own
+ * connection it waits only behind other small messages (at most 352 B measured), and for
+ * the receiver's event loop (docs/notes/big-entries.md, "Two lanes").
+ *
+ * FIFO holds within a lane; across lanes there is no order, which Raft tolerates (a
+ * transport may reorder anything), and the core does not count on it: a heartbeat is at
+ * the follower's `match`, so it cannot fail the consistency check however far ahead of
+ * entries it arrives, and it commits no further than `match`; every response travels on
+ * the control lane, so the leader hears a follower's answers in the order it gave them;
+ * snapshot chunks go one at a time, each after the previous one's answer.
  *
  * A closed connection on either lane is a loss (`LinkHost.lost`): on the bulk lane,
  * entries in flight; on the control lane, heartbeats, answers or read rounds — either
