@@ -7,10 +7,12 @@
  *
  * Scenarios (the parent process is the client, a forked child the server):
  * - heartbeat: AppendEntries without entries -> AppendEntriesResponse, pipelined
- *   (WINDOW requests in flight, one new request per response), over one connection.
+ *   (WINDOW requests in flight, one new request per response), over one connection (the
+ *   control lane: both carry no payload bytes).
  * - append64:  AppendEntries with 64 entries of 100 bytes (entry objects made before the
  *   measured window, a block laid out afresh for each message) -> AppendEntriesResponse, pipelined:
- *   the send of a batch whose block is not encoded yet.
+ *   the send of a batch whose block is not encoded yet. Requests travel on the bulk lane's
+ *   connection, responses on the control lane's (the raw-* ceiling uses one socket).
  * - append64-logged: the same messages with their entries as a leader's log hands them out:
  *   views into the block encoded once when the batch was appended (`RaftLog.append`, for the
  *   write-ahead log and every follower), remembered for them (`RaftLog.slice`), so the

@@ -40,7 +40,8 @@ export type { MemoryHubOptions, NetworkFaults } from './transports/memoryHub';
 export { tcpTransport, TcpTransport } from './transports/tcpTransport';
 export type { WireEnvelope } from './transports/tcpWire';
 export type { TcpTransportOptions, TcpTransportStats, TcpTlsOptions } from './transports/tcpTransport';
-export type { PeerAddress, TcpPeerStats } from './transports/tcpPeerLink';
+export type { PeerAddress, TcpLaneStats, TcpPeerStats } from './transports/tcpPeerLink';
+export type { Lane as TcpLane } from './transports/tcpHandshake';
 export {
   AuthenticationError,
   FrameBudgetExceededError,

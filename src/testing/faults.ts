@@ -9,7 +9,7 @@ import type { SendTriggers } from './faultsTriggers';
 
 /** The kinds of fault the simulator injects. */
 export type FaultClass =
-  /** Message loss, duplication, reordering and delay (the network's "weather"). */
+  /** Message loss, duplication, reordering, delay and congested links (the network's "weather"). */
   | 'network'
   /** For a while, individual messages of some kinds (vote grants, acknowledgements), to or from some node, arrive 5–40 ms late. */
   | 'late-messages'
@@ -439,13 +439,16 @@ export class FaultInjector {
           reorder: r() < 0.6 ? r() * 0.4 : 0,
           reorderDelay: 5 + r() * 60,
           delay: { min: this.baseDelay.min, max: this.baseDelay.max + (r() < 0.3 ? r() * 60 : r() * 10) },
+          // Congested links: entries queue on each link's bulk lane while heartbeats, votes
+          // and answers pass them on the control lane (as over TCP's two connections).
+          ...(r() < 0.3 ? { bandwidth: 50 + r() * 450 } : {}),
         };
     this.cluster.hub.setFaults(faults);
     const f = (x: number | undefined) => (x ?? 0).toFixed(2);
     this.log(
       calm
         ? 'network calm'
-        : `network drop=${f(faults.drop)} dup=${f(faults.duplicate)} reorder=${f(faults.reorder)}/${f(faults.reorderDelay)}ms delay=${f(faults.delay!.min)}-${f(faults.delay!.max)}ms`,
+        : `network drop=${f(faults.drop)} dup=${f(faults.duplicate)} reorder=${f(faults.reorder)}/${f(faults.reorderDelay)}ms delay=${f(faults.delay!.min)}-${f(faults.delay!.max)}ms${faults.bandwidth ? ` bandwidth=${faults.bandwidth.toFixed(0)}B/ms` : ''}`,
     );
   }
 

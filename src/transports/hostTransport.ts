@@ -14,8 +14,9 @@ export interface GroupEnvelope extends Envelope {
  * `Transport`, it never delivers synchronously, validates every inbound message (the
  * group id included) before emitting it, and reports what it rejected on `errors$`.
  * Implementations: `MemoryHub.connectHost` (in memory, virtual time) and
- * `tcpHostTransport` (one authenticated connection per pair of hosts; the messages of
- * one turn for one host travel in one frame).
+ * `tcpHostTransport` (two authenticated connections per pair of hosts, a bulk lane for
+ * entries and a control lane for the rest; the messages of one turn for one host and
+ * lane travel in one frame).
  *
  * @example
  * const hub = new MemoryHub({ scheduler });

@@ -8,6 +8,7 @@ import type { GroupId } from '../messages/groupId';
 import type { HostTransport } from './hostTransport';
 import { HubEndpoint, HubEndpointBase, HubRoutes, isGrouped } from './memoryHubEndpoint';
 import { MemoryHostTransport } from './memoryHubHost';
+import { payloadBytes } from './tcpPayloadBytes';
 import { InterceptAction, InterceptOptions, InterceptRule, InterceptSink } from './memoryHubIntercept';
 
 export { InterceptRule, matching } from './memoryHubIntercept';
@@ -26,11 +27,14 @@ export interface NetworkFaults {
   /** Delivery delay range (default 1–1). */
   readonly delay?: { readonly min: number; readonly max: number };
   /**
-   * Bytes per unit of time each link (one direction between two nodes) carries; default
-   * unlimited. Like a TCP connection, a link sends one message at a time, in order: a
-   * message waits for those ahead of it on its link, then takes its size (`wireBytes`)
-   * divided by `bandwidth`, then the delivery delay. A heartbeat queued behind bulk
-   * entries waits for them, as it would on a real connection.
+   * Bytes per unit of time each link (one direction between two nodes, on one lane)
+   * carries; default unlimited. Like the TCP transport's two connections per peer, each
+   * direction has two lanes: `bulk` for messages carrying payload bytes (entries,
+   * snapshot chunks, forwarded commands: `payloadBytes` > 0) and `control` for the rest
+   * (heartbeats, votes, responses). A lane sends one message at a time, in order: a
+   * message waits for those ahead of it on its lane, then takes its size (`wireBytes`)
+   * divided by `bandwidth`, then the delivery delay. A heartbeat does not wait behind
+   * entries: they are on the other lane.
    */
   readonly bandwidth?: number;
 }
@@ -55,9 +59,9 @@ export interface HubStats {
   blocked: number;
   /** Messages an interception rule acted on (held, dropped, duplicated, delayed or passed). */
   intercepted: number;
-  /** With `bandwidth`: the most bytes a message found queued ahead of it on its link. */
+  /** With `bandwidth`: the most bytes a message found queued ahead of it on its link's lane. */
   maxLinkBacklog: number;
-  /** With `bandwidth`: the longest time a message waited for the messages ahead of it on its link. */
+  /** With `bandwidth`: the longest time a message waited for the messages ahead of it on its link's lane. */
   maxLinkWait: number;
 }
 
@@ -81,7 +85,7 @@ export class MemoryHub implements HubRoutes {
   private readonly scheduler: SchedulerLike;
   private readonly random: () => number;
   readonly stats: HubStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, blocked: 0, intercepted: 0, maxLinkBacklog: 0, maxLinkWait: 0 };
-  /** With `bandwidth`: when each link ("from->to") finishes sending what it holds. */
+  /** With `bandwidth`: when each link's lane ("from->to/lane") finishes sending what it holds. */
   private readonly linkBusyUntil = new Map<string, number>();
   /** Interception rules, in the order they were added; the first active match acts. */
   private rules: InterceptRule[] = [];
@@ -246,11 +250,11 @@ export class MemoryHub implements HubRoutes {
     this.scheduler.schedule(() => this.deliver(envelope), this.transmission(envelope) + after);
   }
 
-  /** With `bandwidth`: how long `envelope` waits for its link and takes to cross it; otherwise 0. */
+  /** With `bandwidth`: how long `envelope` waits for its link's lane and takes to cross it; otherwise 0. */
   private transmission(envelope: Envelope): number {
     const { bandwidth } = this.faults;
     if (!bandwidth) return 0;
-    const key = link(envelope.from, envelope.to);
+    const key = `${link(envelope.from, envelope.to)}/${payloadBytes(envelope.message) > 0 ? 'bulk' : 'control'}`;
     const now = this.scheduler.now();
     const wait = Math.max(0, (this.linkBusyUntil.get(key) ?? now) - now);
     this.stats.maxLinkWait = Math.max(this.stats.maxLinkWait, wait);

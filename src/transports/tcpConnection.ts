@@ -24,6 +24,7 @@ import {
   encodeHello,
   HANDSHAKE_MAX_FRAME_BYTES,
   Hello,
+  Lane,
   NONCE_BYTES,
   proofMatches,
 } from './tcpHandshake';
@@ -70,15 +71,19 @@ type State = 'connecting' | 'awaitHello' | 'awaitAuth' | 'ready' | 'closed';
  * closes this connection and is reported; the transport keeps running.
  *
  * `direction` is who opened it; once ready, either direction carries messages both ways.
+ * `lane` is which of the two connections between the peers it is (`Lane`): the dialer
+ * chooses it, the hello names it and the proof binds it.
  *
  * @example
- * const connection = new Connection(host, net.connect(port, '127.0.0.1'), 'dial', 'n2');
+ * const connection = new Connection(host, net.connect(port, '127.0.0.1'), 'dial', 'n2', undefined, 'bulk');
  * // ... host.connectionReady(connection) once n2 proved itself, then:
  * if (connection.writable) connection.write(batch.toBuffer());
  */
 export class Connection {
   /** The authenticated (or, while dialing, expected) peer. */
   peerId: NodeId | undefined;
+  /** The lane: the dialer's choice; on an accepted connection, what its hello named (control until then). */
+  lane: Lane;
   readonly address: string;
   private state: State;
   private readonly reader = new FrameReader(HANDSHAKE_MAX_FRAME_BYTES);
@@ -99,8 +104,10 @@ export class Connection {
     readonly direction: 'dial' | 'accept',
     expectedPeer?: NodeId,
     address?: string,
+    lane: Lane = 'control',
   ) {
     this.peerId = expectedPeer;
+    this.lane = lane;
     this.address = address ?? `${socket.remoteAddress}:${socket.remotePort}`;
     this.state = direction === 'dial' ? 'connecting' : 'awaitHello';
     socket.setNoDelay(true);
@@ -246,6 +253,7 @@ export class Connection {
     if (hello.id === host.selfId) return fail('claims to be this node');
     if (this.direction === 'dial' && hello.id !== this.peerId) return fail(`expected ${this.peerId}`);
     if (this.direction === 'accept' && !host.acceptsPeer(hello.id)) return fail('not a configured peer');
+    if (this.direction === 'dial' && hello.lane !== this.lane) return fail(`answered for the ${hello.lane} lane, dialed the ${this.lane} lane`);
     if (host.tls) {
       const socket = this.socket as TLSSocket;
       if (!socket.authorized) {
@@ -260,6 +268,7 @@ export class Connection {
     }
     this.peerId = hello.id;
     this.peerNonce = hello.nonce;
+    this.lane = hello.lane;
     if (this.direction === 'accept') host.handshakeProgressed(this);
     const auth = encodeAuth(this.proof(host.selfId, hello.id, hello.nonce, this.nonce));
     this.writeFrames(this.direction === 'accept' ? [this.ownHello(), auth] : [auth]);
@@ -284,14 +293,14 @@ export class Connection {
   /** This side's hello, naming its protocol. */
   private ownHello(): Buffer {
     const { wire, clusterId, selfId } = this.host;
-    return encodeHello(clusterId, selfId, this.nonce, { name: wire.protocol, version: wire.version });
+    return encodeHello(clusterId, selfId, this.nonce, { name: wire.protocol, version: wire.version }, this.lane);
   }
 
   /** What `sender` must present to `receiver`; empty without a secret (TLS identifies). */
   private proof(sender: NodeId, receiver: NodeId, receiverNonce: Buffer, senderNonce: Buffer): Buffer {
     const secret = this.host.secret;
     if (secret === undefined) return Buffer.alloc(0);
-    return authProof(secret, this.host.clusterId, sender, receiver, receiverNonce, senderNonce);
+    return authProof(secret, this.host.clusterId, sender, receiver, receiverNonce, senderNonce, this.lane);
   }
 
   private socketError(error: NodeJS.ErrnoException): Error {

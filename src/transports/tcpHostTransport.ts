@@ -16,10 +16,12 @@ export type TcpHostTransportOptions = TcpTransportOptions;
 
 /**
  * The shared transport of a host of Raft groups (`createRaftHost`) over TCP (optionally
- * TLS): one authenticated connection per pair of hosts carries the messages of every
- * group. Everything `tcpTransport` guarantees holds (handshake, budgets, bounded outbox,
- * validation, reconnection); in addition, every message carries its group id, and the
- * messages of one turn for one peer host, of any groups, travel in one frame
+ * TLS): two authenticated connections per pair of hosts, one per lane (bulk: entries,
+ * snapshot chunks, forwarded commands; control: the rest, host liveness included), carry
+ * the messages of every group. Everything `tcpTransport` guarantees holds (handshake,
+ * budgets, bounded outboxes, validation, reconnection, per lane); in addition, every
+ * message carries its group id, and the messages of one turn for one peer host and lane,
+ * of any groups, travel in one frame
  * (`tcpGroupedCodec.ts`). A host speaks the `rxraft-host` protocol: it does not connect
  * to a single node (`tcpTransport`), and says so at the handshake.
  *

@@ -8,8 +8,11 @@ import type { RaftMessage } from '../messages/types';
  * - `bulk`: messages carrying entries, written after the control lane, within a byte
  *   budget per socket write.
  *
- * A heartbeat therefore never waits behind queued entries: it waits at most for the one
- * batch already handed to the socket. Raft tolerates the reordering across lanes.
+ * A heartbeat therefore never waits behind queued entries. A TCP transport goes further:
+ * each peer has two links (`PeerLanes`), one per connection, each with its own outbox, so
+ * one outbox holds messages of one kind and a heartbeat does not wait for the entries
+ * already in a socket either; the two queues here keep small messages first for any
+ * outbox that holds both. Raft tolerates the reordering across lanes.
  *
  * Bounded by count and bytes: when full, the oldest bulk message goes first (the leader
  * re-sends entries that were not acknowledged), then the oldest control message. What is

@@ -4,6 +4,7 @@ import type { NodeId } from '../messages/types';
 import { BackoffRange, jitteredBackoff } from './backoff';
 import type { Connection } from './tcpConnection';
 import { FrameBatch } from './tcpFrames';
+import type { Lane } from './tcpHandshake';
 import { Outbox, OutboxLimits } from './tcpOutbox';
 import type { TcpWire, WireEncoder } from './tcpWire';
 
@@ -15,9 +16,9 @@ export interface PeerAddress {
   readonly port: number;
 }
 
-/** Counters and state of the link to one peer. */
-export interface TcpPeerStats {
-  /** Whether an authenticated connection to the peer is open. */
+/** Counters and state of the link to one peer on one lane (or, summed, on both: `TcpPeerStats`). */
+export interface TcpLaneStats {
+  /** Whether an authenticated connection to the peer is open (on either lane, for a peer's sum). */
   connected: boolean;
   /** Messages waiting for the socket. */
   queued: number;
@@ -29,6 +30,11 @@ export interface TcpPeerStats {
   bytesReceived: number;
   /** Authenticated connections made (either direction), the first one included. */
   connects: number;
+}
+
+/** Counters and state of the links to one peer: both lanes summed, and each lane's own. */
+export interface TcpPeerStats extends TcpLaneStats {
+  readonly lanes: Readonly<Record<Lane, TcpLaneStats>>;
 }
 
 /** What a link needs from its transport; `T` is what it sends (a message, or a group's message). */
@@ -44,7 +50,7 @@ export interface LinkHost<T> {
   /** Payload bytes per socket write before waiting for the next turn or `drain`. */
   readonly writeBatchBytes: number;
   readonly queueLimits: OutboxLimits;
-  /** Opens an outbound connection to the link's peer. */
+  /** Opens an outbound connection to the link's peer, for the link's lane. */
   dial(link: PeerLink<T>): Connection;
   report(error: Error): void;
   /** Messages to `peer` may be lost: a connection that carried them closed, or one was dropped. Never emits from within a send. */
@@ -52,24 +58,25 @@ export interface LinkHost<T> {
 }
 
 /**
- * Everything this node holds for one peer: the bounded outbox, the connection messages
- * go out on, dialing and reconnection.
+ * Everything this node holds for one peer on one lane (`PeerLanes` holds the two): the
+ * bounded outbox, the connection messages go out on, dialing and reconnection.
  *
  * - Sends go to the outbox; one flush per turn (on `turnScheduler`) writes every queued
  *   frame in a single socket write. While the socket is backpressured nothing more is
  *   written: messages wait in the bounded outbox until `drain`, so memory stays bounded
  *   and the control lane (heartbeats, votes, responses) goes first in the next write.
- * - Messages go out on the connection this node dialed or, when there is none, on an
- *   authenticated connection the peer dialed: one connection usually serves both ways.
+ * - Messages go out on the connection of this lane this node dialed or, when there is
+ *   none, on an authenticated one the peer dialed: one connection per lane usually
+ *   serves both ways.
  * - With no usable connection, a send dials (lazily); a failed or lost outbound
  *   connection is redialed after a jittered exponential back-off while messages wait.
  *
  * @example
- * const link = new PeerLink('n2', { host: '10.0.0.2', port: 7000 }, host);
- * link.send(heartbeat); // dials n2 if needed; written at the end of this turn
+ * const link = new PeerLink('n2', { host: '10.0.0.2', port: 7000 }, host, 'control');
+ * link.send(heartbeat); // dials n2's control lane if needed; written at the end of this turn
  */
 export class PeerLink<T> {
-  readonly stats: TcpPeerStats = {
+  readonly stats: TcpLaneStats = {
     connected: false, queued: 0, dropped: 0, framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0, connects: 0,
   };
   private readonly outbox: Outbox<T>;
@@ -102,15 +109,20 @@ export class PeerLink<T> {
     /** Null for a peer that connected to us and whose address we do not know: never dialed. */
     public address: PeerAddress | null,
     private readonly host: LinkHost<T>,
+    readonly lane: Lane = 'control',
   ) {
     this.outbox = new Outbox(host.queueLimits);
     this.encoder = host.wire.encoder(host.selfId, id);
   }
 
   send(message: T): void {
-    if (this.closed) return;
     const encoded = this.host.wire.encodedPayload(message);
-    const payload = encoded !== undefined ? encoded.length : this.host.wire.payloadBytes(message);
+    this.sendMeasured(message, encoded !== undefined ? encoded.length : this.host.wire.payloadBytes(message), encoded);
+  }
+
+  /** `send`, for a message whose payload bytes (and encoded payload, if any) the caller measured. */
+  sendMeasured(message: T, payload: number, encoded: Buffer | undefined): void {
+    if (this.closed) return;
     if (payload > this.host.maxFrameBytes) {
       this.stats.dropped++;
       this.host.report(new PayloadTooLargeError(payload, this.host.maxFrameBytes));
@@ -192,7 +204,7 @@ export class PeerLink<T> {
     this.stats.connected = false;
   }
 
-  snapshot(): TcpPeerStats {
+  snapshot(): TcpLaneStats {
     return { ...this.stats, queued: this.outbox.size, dropped: this.stats.dropped };
   }
 
@@ -213,13 +225,17 @@ export class PeerLink<T> {
   }
 
   /**
-   * Where messages go now: the one ready connection, or, when each node has dialed the
-   * other (both dial at start, or after a break), the one dialed by the node with the
-   * smaller id, as that node picks it too. Both directions then share one TCP connection,
-   * as with a single dial: each side's acknowledgements ride on its own frames instead of
-   * costing both sides a stream of bare ACK packets (pipelined 64-entry AppendEntries on
-   * loopback measured slower and costlier on both sides with requests and responses on
-   * two connections). The other connection stays open, unused, as a spare.
+   * Where messages go now: the one ready connection of this lane, or, when each node has
+   * dialed the other (both dial at start, or after a break), the one dialed by the node
+   * with the smaller id, as that node picks it too. Both directions then share one TCP
+   * connection per lane, as with a single dial: each side's acknowledgements ride on its
+   * own frames instead of costing both sides a stream of bare ACK packets. (Pipelined
+   * 64-entry AppendEntries on loopback measured slower and costlier on both sides with
+   * requests and responses on two connections; across lanes that is now the price of
+   * heartbeats not waiting behind entries: AppendEntries go on the bulk lane, their
+   * answers on the control lane. The library benchmark at 100 B did not lose writes/s by
+   * it: docs/notes/big-entries.md, "Two lanes".) The other connection stays open,
+   * unused, as a spare.
    */
   private current(): Connection | undefined {
     if (this.outbound === undefined || this.inbound === undefined) return this.outbound ?? this.inbound;

@@ -10,6 +10,7 @@ import { AuthenticationError, HandshakeBudgetError, HandshakeError, PeerConnecti
 import { FrameBudget } from './tcpFrameBudget';
 import { HANDSHAKE_MAX_FRAME_BYTES } from './tcpHandshake';
 import { HandshakeBudget, PendingHandshake } from './tcpHandshakeBudget';
+import { PeerLanes } from './tcpPeerLanes';
 import { LinkHost, PeerAddress, PeerLink, TcpPeerStats } from './tcpPeerLink';
 import type { Transport } from './transport';
 import { NODE_WIRE, TcpWire, WireEnvelope } from './tcpWire';
@@ -53,9 +54,9 @@ export interface TcpTransportOptions {
   readonly acceptUnknownPeers?: boolean;
   /** Largest frame accepted or sent (default 16 MiB); a bigger length prefix closes the connection. */
   readonly maxFrameBytes?: number;
-  /** Most messages queued per peer while its socket is down or busy (default 4096). */
+  /** Most messages queued per peer and lane while its socket is down or busy (default 4096). */
   readonly maxQueuedMessages?: number;
-  /** Most bytes queued per peer (default 64 MiB). */
+  /** Most bytes queued per peer and lane (default 64 MiB; the control lane's messages are small). */
   readonly maxQueuedBytes?: number;
   /** Reconnection back-off bounds, in scheduler time units (default 50–5000 ms). */
   readonly reconnectDelay?: BackoffRange;
@@ -76,7 +77,11 @@ export interface TcpTransportOptions {
    * reported as `HandshakeBudgetError`. See `tcpHandshakeBudget.ts`.
    */
   readonly maxPendingHandshakes?: number;
-  /** Inbound connections in their handshake at once from one remote IP address (default 8), with the same eviction rule. */
+  /**
+   * Inbound connections in their handshake at once from one remote IP address (default 8),
+   * with the same eviction rule. A peer dials two connections, one per lane: 8 is four
+   * peers behind one address (re)connecting at the same moment.
+   */
   readonly maxPendingHandshakesPerSource?: number;
   /**
    * Bytes held in partial frames (length prefix received, body not complete), over all
@@ -152,11 +157,16 @@ interface Handshake extends PendingHandshake {
  *   `inbound$` and is reported on `errors$`.
  * - Every inbound frame is decoded and validated; a bad one closes its connection and is
  *   reported, and the transport keeps running. `from` is always the authenticated peer.
- * - Per peer: one connection this node dials lazily (on the first send) and redials with
- *   jittered exponential back-off; an inbound connection from the peer is used too. A
- *   bounded outbox (count and bytes; overflow dropped and counted in `stats()`).
+ * - Per peer, two lanes (`tcpPeerLanes.ts`): a `bulk` connection for messages carrying
+ *   payload bytes (entries, snapshot chunks, forwarded commands) and a `control` one for
+ *   everything else (heartbeats, votes, responses, read rounds), so that a heartbeat
+ *   never waits behind entries in a socket's buffers. Per lane: one connection this node
+ *   dials lazily (on the first send) and redials with jittered exponential back-off; an
+ *   inbound connection from the peer on that lane is used too. A bounded outbox (count
+ *   and bytes; overflow dropped and counted in `stats()`, per peer and per lane).
  * - Bounded against hostile connections: inbound connections in their handshake have a
- *   budget per source IP and in total (`maxPendingHandshakes*`), where a newcomer evicts
+ *   budget per source IP and in total (`maxPendingHandshakes*`; each lane's connection
+ *   counts), where a newcomer evicts
  *   the weakest pending handshake (strangers' addresses before peers', idle before
  *   talking, oldest first), so unauthenticated connections cannot keep peers out; bytes
  *   held in partial frames have a total budget (`maxPartialFrameBytes`), nodes that are
@@ -164,10 +174,10 @@ interface Handshake extends PendingHandshake {
  *   frame that stops arriving closes its connection (`partialFrameTimeout`). Frames are
  *   held as the bytes arrive, never allocated from their length prefix. `stats()` shows
  *   both budgets.
- * - Writes: all frames of a turn go out in one socket write. While the socket is
- *   backpressured nothing more is written; messages wait in the outbox, where small ones
- *   (heartbeats, votes, responses) go ahead of entries, so a heartbeat waits at most for
- *   the batch already handed to the socket (256 KiB, or one larger message).
+ * - Writes: all frames of a turn for a lane go out in one socket write. While the socket
+ *   is backpressured nothing more is written on it; messages wait in its lane's outbox.
+ *   The control lane's socket holds only small messages, so a heartbeat waits neither
+ *   for entries queued in the bulk outbox nor for those already in the bulk socket.
  *
  * @example
  * const transport = tcpTransport({
@@ -213,7 +223,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
   readonly writeBatchBytes = 256 * 1024;
   readonly queueLimits: { readonly maxMessages: number; readonly maxBytes: number };
 
-  private readonly links = new Map<NodeId, PeerLink<unknown>>();
+  private readonly links = new Map<NodeId, PeerLanes<unknown>>();
   private readonly handshakeBudget: HandshakeBudget;
   /** Inbound connections in their handshake, by connection. */
   private readonly handshakes = new Map<Connection, Handshake>();
@@ -359,7 +369,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
       link.address = parsed;
       if (!wasKnown) link.setFrameLimit(this.maxFrameBytes); // a member now: full-size frames
     } else {
-      this.links.set(id, new PeerLink(id, parsed, this));
+      this.links.set(id, new PeerLanes(id, parsed, this));
     }
     this.updatePeerSources();
   }
@@ -442,7 +452,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
           checkServerIdentity: () => undefined,
         })
       : net.connect({ host, port });
-    const connection = new Connection(this, socket, 'dial', link.id, `${host}:${port}`);
+    const connection = new Connection(this, socket, 'dial', link.id, `${host}:${port}`, link.lane);
     socket.once(tlsOptions ? 'secureConnect' : 'connect', () => connection.start());
     return connection;
   }
@@ -453,7 +463,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
     let link = this.links.get(id);
     if (!link && this.options.acceptUnknownPeers && connection.direction === 'accept') {
       // A member this node has no address for: it is reached over its own connection.
-      link = new PeerLink(id, null, this);
+      link = new PeerLanes(id, null, this);
       this.links.set(id, link);
     }
     if (!link) connection.close(new HandshakeError('peer was removed', connection.address, connection.peerId));
@@ -468,7 +478,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
 
   deliver(connection: Connection, envelopes: WireEnvelope | readonly WireEnvelope[], bytes: number): void {
     if (this.closing || connection.peerId === undefined) return;
-    this.links.get(connection.peerId)?.received(bytes);
+    this.links.get(connection.peerId)?.received(connection, bytes);
     if (!Array.isArray(envelopes)) this.inbound.next(envelopes as Envelope);
     else for (const envelope of envelopes) if (!this.closing) this.inbound.next(envelope as Envelope);
   }

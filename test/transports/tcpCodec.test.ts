@@ -254,7 +254,7 @@ describe('tcpHandshake', () => {
   const n1 = Buffer.alloc(32, 1);
   const n2 = Buffer.alloc(32, 2);
 
-  it('binds the proof to the secret, cluster, direction and both nonces', () => {
+  it('binds the proof to the secret, cluster, direction, both nonces and the lane', () => {
     const proof = authProof('s', 'c', 'a', 'b', n2, n1);
     expect(proofMatches(proof, authProof('s', 'c', 'a', 'b', n2, n1))).toBe(true);
     for (const other of [
@@ -263,6 +263,7 @@ describe('tcpHandshake', () => {
       authProof('s', 'c', 'b', 'a', n2, n1), // reflected
       authProof('s', 'c', 'a', 'b', n1, n2),
       authProof('s', 'c', 'ab', '', n2, n1), // ids are length-prefixed
+      authProof('s', 'c', 'a', 'b', n2, n1, 'bulk'), // the other connection of the pair
     ]) {
       expect(proofMatches(proof, other)).toBe(false);
     }

@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import * as msgpack from 'msgpack-lite';
 import { NodeId } from '../../src/messages/types';
 import { FrameReader, joinFrames } from '../../src/transports/tcpFrames';
-import { authProof, decodeHandshake, encodeAuth, encodeHello, NONCE_BYTES } from '../../src/transports/tcpHandshake';
+import { authProof, decodeHandshake, encodeAuth, encodeHello, Lane, NONCE_BYTES, PROTOCOL_NAME, PROTOCOL_VERSION } from '../../src/transports/tcpHandshake';
 import { TcpTransport, tcpTransport, TcpTransportOptions } from '../../src/transports/tcpTransport';
 import type { TransportHarness } from './conformance';
 
@@ -60,9 +60,9 @@ export class TcpNetwork implements TransportHarness {
     await peer.closed;
   }
 
-  /** A raw socket to `to` that completed the handshake as `as` (closed on dispose). */
-  async raw(to: NodeId, as: NodeId, secret = SECRET, cluster = CLUSTER): Promise<RawPeer> {
-    const peer = await RawPeer.connect(this.ports.get(to) as number, { id: as, secret, cluster });
+  /** A raw socket to `to` that completed the handshake as `as`, on `lane` (closed on dispose). */
+  async raw(to: NodeId, as: NodeId, secret = SECRET, cluster = CLUSTER, lane: Lane = 'control'): Promise<RawPeer> {
+    const peer = await RawPeer.connect(this.ports.get(to) as number, { id: as, secret, cluster, lane });
     this.sockets.add(peer.socket);
     return peer;
   }
@@ -98,9 +98,10 @@ export class RawPeer {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
   }
 
+  /** `lane`: the lane the hello names (default control); `proofLane`: the one the proof binds (default `lane`). */
   static async connect(
     port: number,
-    { id, secret = SECRET, cluster = CLUSTER }: { id: NodeId; secret?: string; cluster?: string },
+    { id, secret = SECRET, cluster = CLUSTER, lane = 'control', proofLane = lane }: { id: NodeId; secret?: string; cluster?: string; lane?: Lane; proofLane?: Lane },
   ): Promise<RawPeer> {
     const socket = net.connect(port, '127.0.0.1');
     socket.on('error', () => undefined);
@@ -108,7 +109,7 @@ export class RawPeer {
     const nonce = randomBytes(NONCE_BYTES);
     const reader = new FrameReader(1 << 20);
     await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => socket.write(joinFrames([encodeHello(cluster, id, nonce)])));
+      socket.once('connect', () => socket.write(joinFrames([encodeHello(cluster, id, nonce, { name: PROTOCOL_NAME, version: PROTOCOL_VERSION }, lane)])));
       socket.once('close', () => reject(new Error('closed during the handshake')));
       let acceptor: { id: string; nonce: Buffer } | undefined;
       socket.on('data', (chunk: Buffer) =>
@@ -120,7 +121,7 @@ export class RawPeer {
           }
           if (acceptor && peer.frames.length === 0) {
             peer.frames.push(body); // the acceptor's auth: our turn
-            socket.write(joinFrames([encodeAuth(authProof(secret, cluster, id, acceptor.id, acceptor.nonce, nonce))]));
+            socket.write(joinFrames([encodeAuth(authProof(secret, cluster, id, acceptor.id, acceptor.nonce, nonce, proofLane))]));
             resolve();
             return true;
           }
