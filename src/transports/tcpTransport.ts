@@ -78,9 +78,9 @@ export interface TcpTransportOptions {
    */
   readonly maxPendingHandshakes?: number;
   /**
-   * Inbound connections in their handshake at once from one remote IP address (default 8),
-   * with the same eviction rule. A peer dials two connections, one per lane: 8 is four
-   * peers behind one address (re)connecting at the same moment.
+   * Inbound connections in their handshake at once from one remote IP address (default
+   * 16), with the same eviction rule. A peer dials two connections, one per lane: 16 is
+   * eight peers behind one address (a cluster on one machine) (re)connecting at once.
    */
   readonly maxPendingHandshakesPerSource?: number;
   /**
@@ -264,7 +264,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
     this.frameBudget = new FrameBudget(options.maxPartialFrameBytes ?? 64 * MIB);
     this.handshakeBudget = new HandshakeBudget({
       total: options.maxPendingHandshakes ?? 64,
-      perSource: options.maxPendingHandshakesPerSource ?? 8,
+      perSource: options.maxPendingHandshakesPerSource ?? 16,
     });
     this.scheduler = options.scheduler ?? defaultScheduler;
     this.turnScheduler = options.turnScheduler ?? defaultTransportTurnScheduler;
