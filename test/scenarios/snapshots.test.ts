@@ -297,6 +297,50 @@ describe('a follower that needs a snapshot and is down costs the leader no snaps
   });
 });
 
+describe('members that need a snapshot while they are down (issue 17, ch. 4)', () => {
+  const heartbeatInterval = 50;
+  const robust = { heartbeatInterval, snapshot: policy, preVote: true, checkQuorum: true };
+
+  test('a learner added while it is cut off costs no chunk reads; once back it catches up through the snapshot and is promoted; the leader keeps leading meanwhile (CheckQuorum)', async () => {
+    const { c, machine } = kvCluster({ nodes: 3, seed: 1713, nodeOptions: robust });
+    const leader = await c.waitForLeader();
+    const term = c.status(leader)!.term;
+    c.join('n4');
+    c.hub.isolate('n4');
+    expect((await outcome(c, c.node(leader).addLearner('n4'))).ok).toBe(true);
+    await write(c, leader, 0, 200, 100);
+    const before = c.storage(leader).reads.snapshotChunks;
+    await c.clock.advance(200 * heartbeatInterval);
+    expect(c.replication(leader).progress!.get('n4')!.state).toBe('snapshot');
+    expect(c.storage(leader).reads.snapshotChunks - before).toBe(0);
+    expect(c.status(leader)).toMatchObject({ role: 'leader', term });
+    c.hub.heal();
+    await c.waitFor(() => machine('n4').restores.length > 0 && machine('n4').appliedIndex === machine(leader).appliedIndex, 10_000);
+    const promoted = await outcome(c, c.node(leader).promote('n4'), 5_000);
+    expect(promoted.ok && promoted.value.voters).toContain('n4');
+    expect(machine('n4').map).toEqual(machine(leader).map);
+    await c.stop();
+  });
+
+  test('a member removed while it is down and needs a snapshot costs no chunk reads; once back it gets the snapshot and its removal, and the leader forgets it', async () => {
+    const { c } = kvCluster({ nodes: 4, seed: 1714, nodeOptions: robust });
+    const leader = await c.waitForLeader();
+    const gone = c.ids.find((id) => id !== leader)!;
+    c.hub.isolate(gone);
+    await write(c, leader, 0, 200, 100);
+    const removed = await outcome(c, c.node(leader).removeMember(gone));
+    expect(removed.ok && removed.value.voters).not.toContain(gone);
+    const before = c.storage(leader).reads.snapshotChunks;
+    await c.clock.advance(200 * heartbeatInterval);
+    expect(c.replication(leader).progress!.get(gone)!.state).toBe('snapshot'); // kept until it stores its removal
+    expect(c.storage(leader).reads.snapshotChunks - before).toBe(0);
+    c.hub.heal();
+    await c.waitFor(() => !c.replication(leader).progress!.has(gone), 10_000);
+    expect(c.storage(gone).durableSnapshot()!.index).toBeGreaterThan(0);
+    await c.stop();
+  });
+});
+
 describe('leadership transfer to a follower catching up through a snapshot (§3.10, ch. 5)', () => {
   test('completes soon after the network heals, although the transfer started during the partition', async () => {
     let chunkSentAt = -1;
