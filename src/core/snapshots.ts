@@ -12,10 +12,10 @@ import { RaftState } from './state';
  * A leader sends its snapshot to a follower that needs entries it has compacted away,
  * one chunk at a time, each acknowledged before the next (heartbeats keep flowing
  * meanwhile). A transfer that breaks — a lost chunk, a replaced snapshot, a follower that
- * restarted — starts over from chunk 0; one that stalls starts over once the follower
- * answers again, so a follower that is down costs no reads. The follower stores chunks in a staging area and,
- * on the last, makes the snapshot current and restores its state machine from it; only
- * then does it answer "installed".
+ * restarted — starts over from chunk 0; one that stalls waits for the follower's next
+ * answer to start over (it is parked), so a follower that is down costs no reads. The
+ * follower stores chunks in a staging area and, on the last, makes the snapshot current
+ * and restores its state machine from it; only then does it answer "installed".
  */
 
 /** The configuration in effect at `index`: the latest one at or before it. */

@@ -41,7 +41,8 @@ export interface RoleContext {
   readonly followers$: Observable<readonly NodeId[]>;
   /**
    * The rules' requests to send a snapshot chunk or to park a transfer
-   * (`sendSnapshotChunk`, `parkSnapshotTransfer` effects), as the turns produce them; each follower's `replicateTo` takes its own. `followers$` is
+   * (`sendSnapshotChunk`, `parkSnapshotTransfer` effects), as the turns produce them;
+   * each follower's `replicateTo` takes its own. `followers$` is
    * published at the end of the turn (or earlier, by an AppendEntries of the turn: see
    * `RoleSwitch.replicate`), so a request made in the turn that creates a follower's
    * progress could find no pipeline; the rules make none there (a new progress

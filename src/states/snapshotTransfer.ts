@@ -65,8 +65,8 @@ function transfer(ctx: RoleContext, start: SnapshotChunkRequest, later$: Observa
     const reader = openReader(ctx, start);
     // concatMap's queue holds the requests made while a chunk is read. It stays short: the
     // rules ask for one chunk at a time (the next after each acknowledgement, the awaited
-    // one again after a silence) and start over — a chunk 0, dropping this queue — when a
-    // transfer stalls for a few heartbeat ticks.
+    // one again after a silence); a chunk 0 (the transfer starts over) or a park (it
+    // stalled for a few heartbeat ticks) drops this queue.
     return concat(of(start), later$).pipe(
       concatMap((r) => (reader ? sendChunk(ctx, reader, r) : readFailed(r.to))),
       finalize(() => reader?.close()),
