@@ -44,6 +44,12 @@ export type Effect =
       readonly leaderTerm: number;
     }
   /**
+   * The snapshot transfer to `to` is parked: the follower answered nothing for a while
+   * (it may be down). Release what the transfer holds (its reader of the snapshot) and
+   * send nothing more until a `sendSnapshotChunk` of chunk 0 starts it over.
+   */
+  | { readonly type: 'parkSnapshotTransfer'; readonly to: NodeId }
+  /**
    * Read the durable entries [from, end) of this node's log, at most `maxBytes` of payload
    * beyond the first, from storage for follower `to` (they are no longer held in memory);
    * answer with `entriesRead`. At most one read per follower is asked at a time.

@@ -1,5 +1,23 @@
 import type { Entry } from '../messages/entry';
 
+/** A snapshot transfer to one follower (`Progress.snapshot`, rules in `core/snapshots.ts`). */
+export interface SnapshotTransfer {
+  /** The snapshot sent (the leader's current one when the transfer started). */
+  index: number;
+  term: number;
+  /** The chunk awaited: sent, not yet acknowledged. */
+  chunk: number;
+  /** Heartbeat ticks since the transfer started or a chunk was acknowledged. */
+  stalledTicks: number;
+  /** A read failed right after the transfer started over: start over at the next tick. */
+  retryAtTick?: boolean;
+  /**
+   * The follower answered nothing for a while (or since its last probe): nothing is read
+   * or sent for this transfer until it answers, which starts it over.
+   */
+  parked: boolean;
+}
+
 /**
  * The leader's view of one follower's log (etcd calls it Progress). Exists only while
  * its node leads.
@@ -58,7 +76,7 @@ export class Progress {
    * Set while the follower is sent a snapshot instead of entries (it needs entries the
    * leader has compacted away): which snapshot, and the chunk awaited.
    */
-  snapshot: { index: number; term: number; chunk: number; stalledTicks: number; retryAtTick?: boolean } | null = null;
+  snapshot: SnapshotTransfer | null = null;
   /**
    * Set while entries for the follower are read back from storage (it needs entries the
    * leader no longer holds in memory): where the read starts, heartbeat ticks since it was

@@ -1,7 +1,7 @@
 import type { AppendEntries, AppendEntriesResponse, InstallSnapshotResponse, NodeId } from '../messages/types';
 import { resetElectionDeadline } from './electionDeadline';
 import { Effects } from './effects';
-import { checkSnapshotTransfer, restartTransfer, resumeSnapshotAfterSilence, sendAwaitedChunk } from './snapshots';
+import { checkSnapshotTransfer, restartTransfer, resumeSnapshotTransfer, sendAwaitedChunk } from './snapshots';
 import { maybeSendCommit, sendAppend } from './send';
 import { retryEntryRead } from './entryReads';
 import { confirmReads, releaseReadsBeforeCommit, startRound } from './reads';
@@ -106,7 +106,7 @@ export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntrie
   if (!pr || isStaleTermRefusal(m)) return;
   // Any answer of this term shows the follower still accepts this leader.
   pr.heardFrom(s.now);
-  resumeSnapshotAfterSilence(s, from, pr, fx);
+  resumeSnapshotTransfer(s, from, pr, fx);
   if (m.seq > pr.ackedSeq && m.seq <= L.seq) pr.ackedSeq = m.seq;
   confirmReads(s, L, fx);
   if (m.success) {
@@ -165,6 +165,7 @@ export function handleInstallSnapshotResponse(s: RaftState, from: NodeId, m: Ins
   if (m.lastIncludedIndex !== pr.snapshot.index) return;
   pr.heardFrom(s.now);
   pr.silentTicks = 0;
+  const parked = pr.snapshot.parked;
   if (m.installed) {
     pr.snapshot = null;
     pr.acknowledge(m.lastIncludedIndex, s.role.seq); // answers to anything sent before now are older
@@ -173,7 +174,8 @@ export function handleInstallSnapshotResponse(s: RaftState, from: NodeId, m: Ins
     sendAppend(s, from, pr, fx);
     return;
   }
-  if (!m.success) return restartTransfer(s, from, pr, fx);
+  // A parked transfer starts over on any answer: its reader is gone (see `parkTransfer`).
+  if (!m.success || parked) return restartTransfer(s, from, pr, fx);
   if (m.chunk !== pr.snapshot.chunk) return; // a duplicate or stale acknowledgement
   pr.snapshot.chunk++;
   pr.snapshot.stalledTicks = 0;

@@ -31,7 +31,8 @@ export function broadcastAppend(s: RaftState, fx: Effects): void {
  * since the last one (`Progress.answeredSinceProbe`) carries no entries, so a follower
  * that is down, probed again every `stallTicks` or after each `messagesLost`, costs no
  * reads from storage; once it answers, the next probe (or the stream, if the empty one
- * matched) carries them.
+ * matched) carries them. Such a follower's snapshot transfer starts parked, read from
+ * its next answer on (`startSnapshotTransfer`).
  */
 export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
   if (s.role.name !== 'leader' || pr.snapshot || (pr.reading && pr.probing)) return;
@@ -41,9 +42,10 @@ export function sendAppend(s: RaftState, peer: NodeId, pr: Progress, fx: Effects
     if (pr.next > s.log.lastIndex && !pr.probing) return;
     const prevLogIndex = pr.next - 1;
     const prevLogTerm = s.log.termAt(prevLogIndex);
-    // The entries the follower needs are compacted away: it gets the snapshot instead.
+    // The entries the follower needs are compacted away: it gets the snapshot instead,
+    // from its next answer on if it has not answered since the last probe.
     if (pr.next < s.log.firstIndex || (prevLogTerm === undefined && prevLogIndex < s.log.firstIndex)) {
-      return startSnapshotTransfer(s, peer, pr, fx);
+      return startSnapshotTransfer(s, peer, pr, fx, pr.probing && !pr.answeredSinceProbe);
     }
     if (prevLogTerm === undefined) throw new Error(`progress of ${peer} points past the log: next ${pr.next}`);
     // Silent since the last probe: it may be down, and entries (maybe read back from

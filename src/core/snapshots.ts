@@ -3,7 +3,7 @@ import type { SnapshotMeta } from '../messages/persisted';
 import type { ConfigAt } from '../messages/config';
 import { resetElectionDeadline } from './electionDeadline';
 import { Effects } from './effects';
-import { Progress } from './progress';
+import { Progress, SnapshotTransfer } from './progress';
 import { RaftState } from './state';
 
 /**
@@ -12,9 +12,10 @@ import { RaftState } from './state';
  * A leader sends its snapshot to a follower that needs entries it has compacted away,
  * one chunk at a time, each acknowledged before the next (heartbeats keep flowing
  * meanwhile). A transfer that breaks — a lost chunk, a replaced snapshot, a follower that
- * restarted — starts over from chunk 0. The follower stores chunks in a staging area and,
- * on the last, makes the snapshot current and restores its state machine from it; only
- * then does it answer "installed".
+ * restarted — starts over from chunk 0; one that stalls waits for the follower's next
+ * answer to start over (it is parked), so a follower that is down costs no reads. The
+ * follower stores chunks in a staging area and, on the last, makes the snapshot current
+ * and restores its state machine from it; only then does it answer "installed".
  */
 
 /** The configuration in effect at `index`: the latest one at or before it. */
@@ -71,25 +72,48 @@ function byteFloor(s: RaftState, index: number, point: number, keepBytes: number
   return cut;
 }
 
-/** The follower needs entries before the leader's log start: switch it to a snapshot transfer. */
-export function startSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
+/**
+ * The follower needs entries before the leader's log start: switch it to a snapshot
+ * transfer. With `parked` (it answered nothing since its last probe: it may be down) the
+ * transfer waits for its next answer before the first chunk is read (`parkTransfer`).
+ */
+export function startSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects, parked = false): void {
   pr.reading = null; // a read in flight is dropped when it answers
   pr.clearReadAhead();
-  pr.snapshot = { index: s.log.snapshotIndex, term: s.log.snapshotTerm, chunk: 0, stalledTicks: 0 };
-  sendAwaitedChunk(s, peer, pr.snapshot, fx);
+  pr.snapshot = { index: s.log.snapshotIndex, term: s.log.snapshotTerm, chunk: 0, stalledTicks: 0, parked: false };
+  if (parked) parkTransfer(peer, pr.snapshot, fx);
+  else sendAwaitedChunk(s, peer, pr.snapshot, fx);
 }
 
 /** Asks the driver to send `peer` the chunk its transfer awaits. */
-export function sendAwaitedChunk(s: RaftState, peer: NodeId, t: NonNullable<Progress['snapshot']>, fx: Effects): void {
+export function sendAwaitedChunk(s: RaftState, peer: NodeId, t: SnapshotTransfer, fx: Effects): void {
   fx.push({ type: 'sendSnapshotChunk', to: peer, index: t.index, term: t.term, chunk: t.chunk, leaderTerm: s.term });
 }
 
 /**
- * A transfer that makes no progress for `snapshotStallTicks` heartbeat ticks starts over,
- * and so does one whose read failed right after it started (see `onSnapshotReadFailed`).
+ * A transfer that makes no progress for `SNAPSHOT_STALL_TICKS` heartbeat ticks is parked
+ * (`parkTransfer`), and one whose read failed right after it started over is started over
+ * again (see `onSnapshotReadFailed`). A parked transfer waits for the follower's answer.
  */
 export function checkSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
-  if (pr.snapshot && (pr.snapshot.retryAtTick || ++pr.snapshot.stalledTicks >= SNAPSHOT_STALL_TICKS)) restartTransfer(s, peer, pr, fx);
+  const t = pr.snapshot;
+  if (!t || t.parked) return;
+  if (t.retryAtTick) return restartTransfer(s, peer, pr, fx);
+  if (++t.stalledTicks >= SNAPSHOT_STALL_TICKS) parkTransfer(peer, t, fx);
+}
+
+/**
+ * Parks a transfer: its reader is released and no chunk is read or sent until the
+ * follower answers anything (a heartbeat goes to it every tick), which starts the
+ * transfer over (`resumeSnapshotTransfer`). A follower that is down then costs no reads
+ * of the snapshot, however long it stays down: starting over every
+ * `SNAPSHOT_STALL_TICKS` read chunk 0 (and the chunk after it) again each time, without
+ * end (issue 17). A live follower whose chunk was lost answers the heartbeat of the tick
+ * that parked it, one round trip later.
+ */
+function parkTransfer(peer: NodeId, t: SnapshotTransfer, fx: Effects): void {
+  t.parked = true;
+  fx.push({ type: 'parkSnapshotTransfer', to: peer });
 }
 
 /**
@@ -97,34 +121,39 @@ export function checkSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, 
  * place): the transfer starts over at once — unless it had only just started over, at
  * chunk 0 with no tick since. Then the snapshot cannot be read now at all, and it is
  * tried again at the next heartbeat tick: starting over at once would loop without
- * letting time pass (found by the simulator, a sweep that never ended).
+ * letting time pass (found by the simulator, a sweep that never ended). A parked
+ * transfer ignores it: it starts over when the follower answers.
  */
 export function onSnapshotReadFailed(s: RaftState, to: NodeId, fx: Effects): void {
   if (s.role.name !== 'leader') return;
   const pr = s.role.progress.get(to);
-  if (!pr?.snapshot) return;
+  if (!pr?.snapshot || pr.snapshot.parked) return;
   if (pr.snapshot.chunk === 0 && pr.snapshot.stalledTicks === 0) pr.snapshot.retryAtTick = true;
   else restartTransfer(s, to, pr, fx);
 }
 
 /**
- * The follower answers again after a silence of two heartbeat ticks or more (a partition,
- * a pause): the chunk in flight was most likely lost with the rest, so it is sent again
- * now rather than after `SNAPSHOT_STALL_TICKS`. Waiting that long would outlast a
- * leadership transfer to this follower, whose deadline is one election timeout. A chunk
- * that did arrive is acknowledged again (a repeat), one from a transfer the follower has
- * forgotten (it restarted) makes it ask for a new transfer. The first answer after no
- * silence changes nothing, so a slow chunk write is never interrupted.
+ * The follower answered (anything but an InstallSnapshot answer). A parked transfer
+ * starts over: the follower is back. After a silence of two heartbeat ticks or more (a
+ * partition, a pause) the chunk in flight was most likely lost with the rest, so it is
+ * sent again now rather than after `SNAPSHOT_STALL_TICKS`. Waiting that long would
+ * outlast a leadership transfer to this follower, whose deadline is one election
+ * timeout. A chunk that did arrive is acknowledged again (a repeat), one from a transfer
+ * the follower has forgotten (it restarted) makes it ask for a new transfer. The first
+ * answer after no silence changes nothing, so a slow chunk write is never interrupted.
  */
-export function resumeSnapshotAfterSilence(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
+export function resumeSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
   const silent = pr.silentTicks >= 2;
   pr.silentTicks = 0;
-  if (!silent || !pr.snapshot) return;
-  pr.snapshot.stalledTicks = 0;
-  sendAwaitedChunk(s, peer, pr.snapshot, fx);
+  const t = pr.snapshot;
+  if (!t) return;
+  if (t.parked) return restartTransfer(s, peer, pr, fx);
+  if (!silent) return;
+  t.stalledTicks = 0;
+  sendAwaitedChunk(s, peer, t, fx);
 }
 
-/** Ticks without an acknowledged chunk before a snapshot transfer starts over. */
+/** Ticks without an acknowledged chunk before a snapshot transfer is parked. */
 const SNAPSHOT_STALL_TICKS = 10;
 
 /** Starts a transfer over, with the leader's current snapshot. */

@@ -40,15 +40,16 @@ export interface RoleContext {
    */
   readonly followers$: Observable<readonly NodeId[]>;
   /**
-   * The rules' requests to send a snapshot chunk (`sendSnapshotChunk` effects), as the
-   * turns produce them; each follower's `replicateTo` takes its own. `followers$` is
+   * The rules' requests to send a snapshot chunk or to park a transfer
+   * (`sendSnapshotChunk`, `parkSnapshotTransfer` effects), as the turns produce them;
+   * each follower's `replicateTo` takes its own. `followers$` is
    * published at the end of the turn (or earlier, by an AppendEntries of the turn: see
    * `RoleSwitch.replicate`), so a request made in the turn that creates a follower's
    * progress could find no pipeline; the rules make none there (a new progress
    * starts at the end of the log, past every compacted entry, so its first transfer comes
    * in a later turn).
    */
-  readonly snapshotChunks$: Observable<SnapshotChunkRequest>;
+  readonly snapshotChunks$: Observable<SnapshotTransferRequest>;
   /**
    * The rules' requests to read entries back from storage for a follower (`readEntries`
    * effects), as the turns produce them; each follower's `replicateTo` takes its own.
@@ -92,6 +93,9 @@ export type InboundMessage = Extract<RaftEvent, { kind: 'message' }>;
 
 /** Send chunk `chunk` of the current snapshot to `to` (see the `sendSnapshotChunk` effect). */
 export type SnapshotChunkRequest = Extract<Effect, { type: 'sendSnapshotChunk' }>;
+
+/** A request to the snapshot transfer to one follower: send a chunk, or park (see the `parkSnapshotTransfer` effect). */
+export type SnapshotTransferRequest = SnapshotChunkRequest | Extract<Effect, { type: 'parkSnapshotTransfer' }>;
 
 /** Read entries back from storage for follower `to` (see the `readEntries` effect). */
 export type EntryReadRequest = Extract<Effect, { type: 'readEntries' }>;

@@ -4,7 +4,7 @@ import { BroadcastValue } from '../operators/broadcastValue';
 import type { RaftEvent } from '../core/events';
 import type { RaftState, RoleName } from '../core/state';
 import type { NodeId } from '../messages/types';
-import type { EntryReadRequest, InboundMessage, LeaderSend, RoleContext, SnapshotChunkRequest } from './context';
+import type { EntryReadRequest, InboundMessage, LeaderSend, RoleContext, SnapshotChunkRequest, SnapshotTransferRequest } from './context';
 import { followersOf } from './followers';
 import { rolePipelines } from './index';
 import { PeerChannels } from './peerChannels';
@@ -40,8 +40,8 @@ export class RoleSwitch {
   private readonly quiet = new BroadcastValue<boolean>(false);
   /** The peers the leader replicates to (`followersOf`), for its per-follower pipelines. */
   private readonly followers = new BroadcastValue<readonly NodeId[]>([]);
-  /** The rules' `sendSnapshotChunk` effects, for the leader's per-follower pipelines. */
-  private readonly snapshotChunks = new Broadcast<SnapshotChunkRequest>();
+  /** The rules' `sendSnapshotChunk` and `parkSnapshotTransfer` effects, for the leader's per-follower pipelines. */
+  private readonly snapshotChunks = new Broadcast<SnapshotTransferRequest>();
   /** The rules' `readEntries` effects, for the leader's per-follower pipelines. */
   private readonly entryReads = new Broadcast<EntryReadRequest>();
   /** The leader's AppendEntries, routed to the pipeline of the follower each is for. */
@@ -120,6 +120,11 @@ export class RoleSwitch {
 
   /** Hands a `sendSnapshotChunk` effect to the leader's pipeline for its follower (`replicateTo`). */
   sendSnapshotChunk(request: SnapshotChunkRequest): void {
+    this.snapshotChunks.next(request);
+  }
+
+  /** Hands a `parkSnapshotTransfer` effect to the leader's pipeline for its follower: its reader is closed. */
+  parkSnapshotTransfer(request: Extract<SnapshotTransferRequest, { type: 'parkSnapshotTransfer' }>): void {
     this.snapshotChunks.next(request);
   }
 

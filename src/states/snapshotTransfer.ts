@@ -3,7 +3,7 @@ import type { RaftEvent } from '../core/events';
 import { buildOnFirst } from '../operators/buildOnFirst';
 import type { NodeId } from '../messages/types';
 import type { SnapshotMeta } from '../messages/persisted';
-import type { RoleContext, SnapshotChunkRequest } from './context';
+import type { RoleContext, SnapshotChunkRequest, SnapshotTransferRequest } from './context';
 
 /**
  * The snapshot transfer to one follower, part of its `replicateTo` pipeline. The rules
@@ -13,7 +13,9 @@ import type { RoleContext, SnapshotChunkRequest } from './context';
  * lookahead (so `done` is known when a chunk goes out).
  *
  * - A chunk-0 request starts a fresh read of the current snapshot (the one asked for, or
- *   a newer one taken since) and closes the previous reader (`switchMap`).
+ *   a newer one taken since) and closes the previous reader (`switchMap`); a park
+ *   request (`parkSnapshotTransfer`: the follower went silent) closes it and reads
+ *   nothing until the next chunk 0.
  * - Requests of a transfer are handled one at a time, in order (`concatMap`); a request
  *   for a chunk that is not the next one, a snapshot older than the one asked for, or a
  *   failed read answers `snapshotReadFailed` (the rules start the transfer over), always
@@ -24,9 +26,9 @@ import type { RoleContext, SnapshotChunkRequest } from './context';
  *   configuration — closes the reader (`iterator.return()`) and sends nothing more.
  *
  * ```
- * requests:  0------1-----------0'----1'
- * reader:    (open)----(closed) (open)----
- * sent:      --c0------c1---------c0'----c1'   (each once its chunk and the next are read)
+ * requests:  0------1-----------0'----1'------P------0''
+ * reader:    (open)----(closed) (open)--------(closed)(open)
+ * sent:      --c0------c1---------c0'----c1'-----------c0''  (each once its chunk and the next are read; P: park)
  * ```
  *
  * @example
@@ -40,19 +42,21 @@ export function snapshotTransfer(ctx: RoleContext, peer: NodeId): Observable<Raf
     buildOnFirst((first$) =>
       first$.pipe(share(), (requests$) =>
         requests$.pipe(
-          filter((r) => r.chunk === 0),
+          filter((r) => r.type === 'parkSnapshotTransfer' || r.chunk === 0),
           startWith(null),
-          // Before any chunk 0 there is no reader: later chunks cannot be read.
-          switchMap((start) => (start ? transfer(ctx, start, laterChunks(requests$)) : laterChunks(requests$).pipe(concatMap(() => readFailed(peer))))),
+          // Before any chunk 0, and once parked, there is no reader: later chunks cannot be read.
+          switchMap((start) =>
+            start?.type === 'sendSnapshotChunk' ? transfer(ctx, start, laterChunks(requests$)) : laterChunks(requests$).pipe(concatMap(() => readFailed(peer))),
+          ),
         ),
       ),
     ),
   );
 }
 
-/** The requests of a transfer after its chunk 0 (a new chunk 0 starts another transfer). */
-function laterChunks(requests$: Observable<SnapshotChunkRequest>): Observable<SnapshotChunkRequest> {
-  return requests$.pipe(filter((r) => r.chunk !== 0));
+/** The chunk requests of a transfer after its chunk 0 (a new chunk 0 starts another transfer, a park ends it). */
+function laterChunks(requests$: Observable<SnapshotTransferRequest>): Observable<SnapshotChunkRequest> {
+  return requests$.pipe(filter((r): r is SnapshotChunkRequest => r.type === 'sendSnapshotChunk' && r.chunk !== 0));
 }
 
 /** One transfer: opens a reader of the current snapshot for `start`, then sends each chunk asked for. */
@@ -61,8 +65,8 @@ function transfer(ctx: RoleContext, start: SnapshotChunkRequest, later$: Observa
     const reader = openReader(ctx, start);
     // concatMap's queue holds the requests made while a chunk is read. It stays short: the
     // rules ask for one chunk at a time (the next after each acknowledgement, the awaited
-    // one again after a silence) and start over — a chunk 0, dropping this queue — when a
-    // transfer stalls for a few heartbeat ticks.
+    // one again after a silence); a chunk 0 (the transfer starts over) or a park (it
+    // stalled for a few heartbeat ticks) drops this queue.
     return concat(of(start), later$).pipe(
       concatMap((r) => (reader ? sendChunk(ctx, reader, r) : readFailed(r.to))),
       finalize(() => reader?.close()),

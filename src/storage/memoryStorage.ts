@@ -64,8 +64,11 @@ export class MemoryStorage implements Storage {
 
   /** Durable writes so far (for tests and the simulator). */
   syncs = 0;
-  /** Calls of `readEntries` so far, and the entries they returned (for tests and the simulator). */
-  readonly reads = { calls: 0, entries: 0 };
+  /**
+   * Calls of `readEntries` so far, the entries they returned, and the snapshot chunks
+   * read through `readSnapshot` (for tests and the simulator).
+   */
+  readonly reads = { calls: 0, entries: 0, snapshotChunks: 0 };
 
   async load(): Promise<PersistedState> {
     return { hardState: this.hardState, snapshot: this.snapshot?.meta ?? null, entries: this.entries.slice(), damage: this.damage };
@@ -151,10 +154,14 @@ export class MemoryStorage implements Storage {
   readSnapshot(): { meta: SnapshotMeta; chunks: AsyncIterable<Uint8Array> } | null {
     const snapshot = this.snapshot;
     if (!snapshot) return null;
+    const reads = this.reads;
     return {
       meta: snapshot.meta,
       chunks: (async function* () {
-        for (const chunk of snapshot.chunks) yield chunk;
+        for (const chunk of snapshot.chunks) {
+          reads.snapshotChunks++;
+          yield chunk;
+        }
       })(),
     };
   }

@@ -9,7 +9,7 @@ import { TestScheduler } from 'rxjs/testing';
 import type { RaftEvent } from '../../src/core/events';
 import type { AppendEntries, NodeId, RaftMessage } from '../../src/messages/types';
 import { step } from '../../src/core/step';
-import type { InboundMessage, LeaderSend, RoleContext, SnapshotChunkRequest } from '../../src/states';
+import type { InboundMessage, LeaderSend, RoleContext, SnapshotChunkRequest, SnapshotTransferRequest } from '../../src/states';
 import { leader } from '../../src/states/leader';
 import { RoleSwitch } from '../../src/states/roleSwitch';
 import type { SnapshotMeta } from '../../src/messages/persisted';
@@ -81,7 +81,7 @@ class RecordingTransport {
 function context(parts: {
   scheduler?: RoleContext['scheduler'];
   followers$?: Observable<readonly NodeId[]>;
-  snapshotChunks$?: Observable<SnapshotChunkRequest>;
+  snapshotChunks$?: Observable<SnapshotTransferRequest>;
   sends$?: Observable<LeaderSend>;
   responses$?: Observable<InboundMessage>;
   storage?: FakeSnapshotStorage;
@@ -123,7 +123,7 @@ const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** A leader (epoch 7) of n2 and n3 with a 3-chunk snapshot at index 5, recording events and sends. */
 function runningLeader() {
   const followers = new BehaviorSubject<readonly NodeId[]>(['n2', 'n3']);
-  const chunks = new Subject<SnapshotChunkRequest>();
+  const chunks = new Subject<SnapshotTransferRequest>();
   const storage = new FakeSnapshotStorage({ meta: { index: 5, term: 2, config }, chunks: CHUNKS });
   const transport = new RecordingTransport();
   const events: RaftEvent[] = [];
@@ -223,6 +223,29 @@ describe('replicateTo: a follower\'s snapshot transfer', () => {
     await settle();
     expect(l.transport.sent.map((s) => s.to)).toEqual(['n2', 'n3']); // only the two chunk-0 messages sent before
     expect(l.events).toEqual([]);
+  });
+
+  test('a parked transfer closes its reader, cancels the chunk being read and reads nothing until a chunk 0 starts it over', async () => {
+    const l = runningLeader();
+    l.chunks.next(request('n2', 0));
+    await settle();
+    l.storage.holdReads = true;
+    l.chunks.next(request('n2', 1));
+    l.chunks.next({ type: 'parkSnapshotTransfer', to: 'n2' }); // the follower went silent while chunk 1 was read
+    expect(l.storage.readers.map((r) => r.closed)).toEqual([true]);
+    l.storage.holdReads = false;
+    l.storage.releaseReads();
+    await settle();
+    expect(l.sentTo('n2')).toEqual([installSnapshot(0, false)]);
+    const pulls = l.storage.readers[0].pulls;
+    l.chunks.next(request('n2', 2)); // asked of a parked transfer: it fails, reading nothing
+    await settle();
+    expect([l.events, l.storage.readers[0].pulls]).toEqual([[{ kind: 'snapshotReadFailed', to: 'n2' }], pulls]);
+    l.chunks.next(request('n2', 0)); // the follower answered: a fresh reader
+    await settle();
+    expect(l.storage.readers.map((r) => r.closed)).toEqual([true, false]);
+    expect(l.sentTo('n2')).toEqual([installSnapshot(0, false), installSnapshot(0, false)]);
+    l.subscription.unsubscribe();
   });
 
   test('a chunk that is not the next one fails the transfer — reported a microtask later, never synchronously — and closes the reader', async () => {

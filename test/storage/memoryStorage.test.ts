@@ -38,6 +38,6 @@ describe('MemoryStorage.readEntries under the simulator’s fault model', () => 
     const error = await storage.readEntries(4, 6, 1 << 20).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EntryRangeError);
     expect((error as EntryRangeError).available).toEqual({ first: 1, last: 3 });
-    expect(storage.reads).toEqual({ calls: 1, entries: 0 });
+    expect(storage.reads).toEqual({ calls: 1, entries: 0, snapshotChunks: 0 });
   });
 });

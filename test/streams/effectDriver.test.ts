@@ -38,7 +38,7 @@ function setup() {
   const replicated: { send: LeaderSend; s?: RaftState }[] = [];
   const driver = new EffectDriver({
     ...{ durableSteps, notices, tracker, requests, barrier, applier: { push: (entries) => order.push(`apply ${entries.map((e) => e.index).join(',')}`), appliedUpTo: 0, originalOf: () => undefined } },
-    ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver, roles: { sendSnapshotChunk: (r) => chunkRequests.push(r), readEntries: (r) => chunkRequests.push(r), replicate: (send, s) => {
+    ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver, roles: { sendSnapshotChunk: (r) => chunkRequests.push(r), parkSnapshotTransfer: (r) => chunkRequests.push(r), readEntries: (r) => chunkRequests.push(r), replicate: (send, s) => {
       replicated.push({ send, s });
       order.push(`replicate ${send.message.type}`);
     } } },
@@ -138,6 +138,14 @@ describe('EffectDriver', () => {
   it('hands a snapshot chunk to send to the leader\'s per-follower pipelines, not to durableWrites', () => {
     const { run, steps, chunkRequests } = setup();
     const request: Effect = { type: 'sendSnapshotChunk', to: 'n3', index: 5, term: 2, chunk: 0, leaderTerm: 3 };
+    run(request);
+    expect(chunkRequests).toEqual([request]);
+    expect(steps).toEqual([]);
+  });
+
+  it('hands a parked snapshot transfer to the leader\'s per-follower pipelines too (its reader is closed there)', () => {
+    const { run, steps, chunkRequests } = setup();
+    const request: Effect = { type: 'parkSnapshotTransfer', to: 'n3' };
     run(request);
     expect(chunkRequests).toEqual([request]);
     expect(steps).toEqual([]);
