@@ -7,6 +7,7 @@
  *   npm run bench -- --only library,floor --levels 1,256 --duration 5
  *   npm run bench -- --profile                      # CPU profiles of the nodes (+ summary)
  *   npm run bench -- --only library --sizes 100,4096,65536 --levels 16,64,256,1024
+ *   npm run bench -- --only library --sizes 65536 --levels 256 --readers 4  # + linearizable reads beside the writes
  *   npm run bench -- --only etcd --runs 3           # the KV server and etcd, interleaved
  *   npm run bench -- --only groups --groups 1,64    # many groups per process (bench/clusterGroups.ts; not run by default)
  *
@@ -67,6 +68,8 @@ interface Options {
   /** Value sizes the library phase runs at, one after the other (default: just `valueBytes`). */
   readonly sizes: readonly number[] | null;
   readonly profile: boolean;
+  /** Loops of linearizable reads beside the library phase's proposers (`--readers`); their latency is printed per level. */
+  readonly readers: number;
   /** HTTP load generators to use. */
   readonly httpClients: readonly HttpClientKind[];
   /** Extra kv-server flags for the nodes, e.g. `--turn asap`. */
@@ -88,7 +91,7 @@ const USAGE = `usage: npm run bench -- [--duration <s>] [--warmup <s>] [--levels
                     [--only floor,library,http,failover,etcd] [--value-bytes <n>] [--sizes 100,4096,65536]
                     [--election-timeout <min>-<max>|server]
                     [--turn immediate|asap] [--log-writes thread-pool|event-loop|followers]
-                    [--http-client raw|agent|both] [--profile]
+                    [--http-client raw|agent|both] [--profile] [--readers <n>]
                     [--only groups --groups 1,64 [--group-failovers <n>] [--group-storage shared|files] [--group-election-timeout <min>-<max>] [--quiesce on|off]]`;
 
 function parseOptions(argv: readonly string[]): Options {
@@ -97,7 +100,7 @@ function parseOptions(argv: readonly string[]): Options {
     process.exit(0);
   }
   const f = parseFlags(argv);
-  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'sizes', 'profile', 'warmup', 'turn', 'log-writes', 'http-client', 'groups', 'group-failovers', 'group-storage', 'group-election-timeout', 'quiesce', 'election-timeout'];
+  const known = ['duration', 'levels', 'failovers', 'runs', 'only', 'value-bytes', 'sizes', 'profile', 'warmup', 'turn', 'log-writes', 'http-client', 'groups', 'group-failovers', 'group-storage', 'group-election-timeout', 'quiesce', 'election-timeout', 'readers'];
   for (const k of f.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.join(', ')})`);
   const num = (name: string, fallback: number) => {
     const v = Number(f.get(name) ?? fallback);
@@ -125,6 +128,7 @@ function parseOptions(argv: readonly string[]): Options {
     runs: Math.max(1, num('runs', 1)),
     phases,
     valueBytes: num('value-bytes', 100),
+    readers: num('readers', 0),
     sizes,
     profile: f.get('profile') === 'true',
     httpClients: (f.get('http-client') ?? 'both') === 'both' ? ['raw', 'agent'] : [f.get('http-client') as HttpClientKind],
@@ -397,7 +401,7 @@ async function libraryPhase(o: Options, profileDir: string | null, valueBytes = 
         const changesBefore = await cluster.leaderChanges();
         let loaded: LoadResult;
         try {
-          loaded = await cluster.children.get(leader)!.call<LoadResult>('load', { concurrency, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes }, o.durationMs + o.warmupMs + 60_000);
+          loaded = await cluster.children.get(leader)!.call<LoadResult>('load', { concurrency, warmupMs: o.warmupMs, durationMs: o.durationMs, valueBytes, readers: o.readers }, o.durationMs + o.warmupMs + 60_000);
         } catch (e) {
           // E.g. proposals still unanswered a minute after the level's end: the level measured
           // nothing (0 writes/s, the failure as its error), and the next level gets a fresh cluster.
@@ -412,10 +416,11 @@ async function libraryPhase(o: Options, profileDir: string | null, valueBytes = 
         // Counters cover warm-up + measurement; writes are counted over the measurement only, so scale.
         const total = (o.warmupMs + o.durationMs) / 1000;
         const leaderChanges = (await cluster.leaderChanges()) - changesBefore;
-        const r = { ...loaded, counters: { ...BenchCluster.rates(before, await cluster.counters(), leader, total, loaded.writesPerSec * total), leaderChanges } };
+        const r = { ...loaded, counters: { ...BenchCluster.rates(before, await cluster.counters(), leader, total, loaded.writesPerSec * total), leaderChanges, ...loaded.counters } };
         results.push(r);
         note(`  ${label}: ${fmtRate(r.writesPerSec)} writes/s (${fmtRate((r.writesPerSec * valueBytes) / 1e6)} MB/s), p50 ${fmtMs(r.latencyMs.p50)} p99 ${fmtMs(r.latencyMs.p99)} p99.9 ${fmtMs(r.latencyMs.p999)} ms, leader changes ${leaderChanges}, storage reads/s ${(r.counters as Record<string, number>).storageReadsPerSec.toFixed(1)}${fmtErrors(r.errors)}`);
         const k = r.counters as Record<string, number>;
+        if (k.readsPerSec !== undefined) note(`    ${o.readers} reader(s) beside them: ${fmtRate(k.readsPerSec)} linearizable reads/s, p50 ${fmtMs(k.readP50Ms)} p99 ${fmtMs(k.readP99Ms)} max ${fmtMs(k.readMaxMs)} ms`);
         note(`    per write: CPU leader ${k.leaderCpuMicrosPerWrite.toFixed(0)} / follower ${k.followerCpuMicrosPerWrite.toFixed(0)} µs, kernel ${k.leaderSysMicrosPerWrite.toFixed(0)} / ${k.followerSysMicrosPerWrite.toFixed(0)} µs, minor page faults ${k.leaderMinorFaultsPerWrite.toFixed(1)} / ${k.followerMinorFaultsPerWrite.toFixed(1)}; GC ${k.leaderGcPercent.toFixed(0)}% / ${k.followerGcPercent.toFixed(0)}% of busy (leader's mark-compacts ${k.leaderMajorGcPercent.toFixed(0)}%; ${k.leaderMajorGcsPerSec.toFixed(1)} / ${k.followerMajorGcsPerSec.toFixed(1)} per s)`);
       } finally {
         clearInterval(ticker);

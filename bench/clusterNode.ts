@@ -69,6 +69,8 @@ interface LoadArgs {
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly valueBytes: number;
+  /** Loops of linearizable reads (`node.read()`, ReadIndex) beside the proposers; 0 or absent: none. */
+  readonly readers?: number;
 }
 
 /** Sums the garbage collector's pauses from now on, µs: all of them, and the mark-compacts' (major GCs) alone, with their count. */
@@ -98,10 +100,20 @@ function storageReads(server: KvServer): number {
   return (server.node.followers() ?? []).reduce((n, f) => n + f.storageReads, 0);
 }
 
+/**
+ * Proposers (and, with `readers`, loops of linearizable reads beside them) for the level's
+ * duration. A read confirms leadership with a heartbeat round, so its latency under writes
+ * shows how long a round waits behind entry traffic; it is returned as `reads` counters.
+ */
 async function load(server: KvServer, args: LoadArgs): Promise<LoadResult> {
   const value = Buffer.alloc(args.valueBytes, 0x61);
+  const readers = args.readers ?? 0;
+  const reads = readers > 0 ? closedLoop(readers, args.warmupMs, args.durationMs, () => server.node.read()) : null;
   // The proposal's own promise, not one more from an async wrapper: the load generator runs in the leader, whose GC share is measured.
-  return closedLoop(args.concurrency, args.warmupMs, args.durationMs, (w, i) => server.node.propose(encodeCommand({ op: Op.Put, key: `k${w}-${i & 1023}`, value })));
+  const writes = await closedLoop(args.concurrency, args.warmupMs, args.durationMs, (w, i) => server.node.propose(encodeCommand({ op: Op.Put, key: `k${w}-${i & 1023}`, value })));
+  if (reads === null) return writes;
+  const r = await reads;
+  return { ...writes, counters: { readsPerSec: r.writesPerSec, readP50Ms: r.latencyMs.p50, readP99Ms: r.latencyMs.p99, readMaxMs: r.latencyMs.max } };
 }
 
 /** A bare node:http server answering every request like a KV write (200, small JSON): the HTTP floor. */
