@@ -1,7 +1,7 @@
 /**
  * A sharded key-value server on rxraft: `--groups N` Raft groups (shards) over the same
- * hosts, in one process per host (`createRaftHost` over `tcpHostTransport`: one
- * authenticated connection per pair of hosts carries every shard), one write-ahead log
+ * hosts, in one process per host (`createRaftHost` over `tcpHostTransport`: two
+ * authenticated connections per pair of hosts carry every shard), one write-ahead log
  * per host shared by every group (one fsync per flush for all of them; `--group-storage
  * files` gives each group its own `FileStorage`), the KV server's store per group, and an HTTP front end that routes each key to
  * its shard by a stable hash (FNV-1a of the key, mod N). Every host serves every key:

@@ -33,8 +33,8 @@ const hostPort = (a: { host: string; port: number }) => (a.host.includes(':') ? 
 const SHARD_TRANSFERS_IN_FLIGHT = 16;
 
 /**
- * Starts a sharded KV server: a `createRaftHost` over `tcpHostTransport` (one
- * authenticated connection per pair of hosts for every shard), `config.groups` groups
+ * Starts a sharded KV server: a `createRaftHost` over `tcpHostTransport` (two
+ * authenticated connections per pair of hosts for every shard), `config.groups` groups
  * `kv-0 … kv-<n-1>` whose members are this host and `config.peers`, all writing into one
  * write-ahead log of the host in `<dataDir>/wal/` (`--group-storage files`: each its own
  * `FileStorage` in `<dataDir>/groups/<group>/`), each with its own KV store (the KV

@@ -51,9 +51,10 @@ export interface RaftHost {
 /**
  * Creates a host of Raft groups: many independent Raft groups (shards) in one process,
  * created and removed at run time, each its own `RaftNode` with its own membership (a
- * group may live on any subset of the hosts), all sharing one transport: over TCP, one
- * authenticated connection per pair of hosts carries every group's messages, and the
- * messages of one turn for one host travel in one frame. The leaders of its groups
+ * group may live on any subset of the hosts), all sharing one transport: over TCP, two
+ * authenticated connections per pair of hosts (a bulk lane for entries, a control lane
+ * for heartbeats, votes and answers) carry every group's messages, and the messages of
+ * one turn for one host travel in one frame per lane. The leaders of its groups
  * heartbeat on one shared clock per interval, so their heartbeats share those frames.
  * A group's members are host ids.
  * Each group keeps its own log (`<dataDir>/groups/<groupId>/`), or with `sharedLog: true`
