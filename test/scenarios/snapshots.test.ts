@@ -11,6 +11,16 @@ async function write(c: ReturnType<typeof kvCluster>['c'], leader: string, from:
   for (let i = from; i < to; i++) await c.propose(leader, `k${i % 37}=v${i}${'.'.repeat(pad)}`);
 }
 
+/** Heals the partition and hands leadership to `target`: done within one (maximum) election timeout of the heal. */
+async function healAndTransfer(c: ReturnType<typeof kvCluster>['c'], leader: string, target: string) {
+  c.hub.heal();
+  const healedAt = c.clock.now();
+  const r = await outcome(c, c.node(leader).transferLeadership(target), 2000);
+  expect(r.ok).toBe(true);
+  expect(r.at - healedAt).toBeLessThanOrEqual(300);
+  expect(c.status(target)?.role).toBe('leader');
+}
+
 describe('snapshots', () => {
   test('the log is compacted by policy and the snapshot holds the state', async () => {
     const { c, machine } = kvCluster({ nodes: 3, seed: 71, nodeOptions: { snapshot: policy } });
@@ -285,12 +295,7 @@ describe('a follower that needs a snapshot and is down costs the leader no snaps
     await c.clock.advance(200 * heartbeatInterval);
     expect(chunkReads(c, leader) - before).toBe(0); // 40 before: a new start every 10 ticks
     expect(machine(target).restores).toEqual([]);
-    c.hub.heal();
-    const healedAt = c.clock.now();
-    const r = await outcome(c, c.node(leader).transferLeadership(target), 2000);
-    expect(r.ok).toBe(true);
-    expect(r.at - healedAt).toBeLessThanOrEqual(300); // within one (maximum) election timeout
-    expect(c.status(target)?.role).toBe('leader');
+    await healAndTransfer(c, leader, target);
     await c.waitFor(() => machine(target).appliedIndex === machine(leader).appliedIndex, 5_000);
     expect(machine(target).map).toEqual(machine(leader).map);
     await c.stop();
@@ -365,12 +370,7 @@ describe('leadership transfer to a follower catching up through a snapshot (§3.
     await c.clock.advance(1);
     expect(chunkSentAt).toBe(-1);
     expect(c.storage(leader).durableEntries()[0].index).toBeGreaterThan(machine(target).appliedIndex + 1);
-    c.hub.heal();
-    const healedAt = c.clock.now();
-    const r = await outcome(c, c.node(leader).transferLeadership(target), 2000);
-    expect(r.ok).toBe(true);
-    expect(r.at - healedAt).toBeLessThanOrEqual(300); // within one (maximum) election timeout
-    expect(c.status(target)?.role).toBe('leader');
+    await healAndTransfer(c, leader, target);
     await c.stop();
   });
 });

@@ -1,11 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import * as msgpack from 'msgpack-lite';
+import { filter, firstValueFrom, take, timeout } from 'rxjs';
 import { NodeId } from '../../src/messages/types';
 import { FrameReader, joinFrames } from '../../src/transports/tcpFrames';
 import { authProof, decodeHandshake, encodeAuth, encodeHello, Lane, NONCE_BYTES, PROTOCOL_NAME, PROTOCOL_VERSION } from '../../src/transports/tcpHandshake';
 import { TcpTransport, tcpTransport, TcpTransportOptions } from '../../src/transports/tcpTransport';
 import type { TransportHarness } from './conformance';
+
+/** Polls `condition` every 5 ms for at most `ms`; throws when it is still false then. */
+export async function until(condition: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** The next error of `type` that `transport` reports (within 5 s). */
+export function nextError<E extends Error>(transport: TcpTransport, type: new (...args: never[]) => E): Promise<E> {
+  return firstValueFrom(transport.errors$.pipe(filter((e): e is E => e instanceof type), take(1), timeout(5000)));
+}
 
 export const CLUSTER = 'test-cluster';
 export const SECRET = 'correct horse battery staple';

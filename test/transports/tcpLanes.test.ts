@@ -4,7 +4,7 @@
  * never waits behind entries — neither in the outbox nor in a socket's buffers.
  */
 import * as net from 'node:net';
-import { firstValueFrom, filter, take, timeout } from 'rxjs';
+import { firstValueFrom, filter, timeout } from 'rxjs';
 import { EntryKind } from '../../src/messages/entry';
 import type { AppendEntries, Envelope, NodeId, RaftMessage } from '../../src/messages/types';
 import { EnvelopeDecoder } from '../../src/transports/tcpCodec';
@@ -12,26 +12,13 @@ import { AuthenticationError, HandshakeError } from '../../src/transports/tcpErr
 import { FrameReader, joinFrames } from '../../src/transports/tcpFrames';
 import { decodeHandshake, encodeHello, NONCE_BYTES, PROTOCOL_NAME, PROTOCOL_VERSION } from '../../src/transports/tcpHandshake';
 import { TcpTransport } from '../../src/transports/tcpTransport';
-import { CLUSTER, RawPeer, SECRET, TcpNetwork } from './tcpHarness';
+import { CLUSTER, nextError, RawPeer, SECRET, TcpNetwork, until } from './tcpHarness';
 
 const vote: RaftMessage = { type: 'RequestVoteResponse', term: 1, voteGranted: true };
 
 function append(index: number, bytes: number): AppendEntries {
   const entries = bytes === 0 ? [] : [{ index: index + 1, term: 1, kind: EntryKind.Command, data: new Uint8Array(bytes) }];
   return { type: 'AppendEntries', term: 1, leaderId: 'a', prevLogIndex: index, prevLogTerm: index ? 1 : 0, entries, leaderCommit: 0, seq: index };
-}
-
-/** Polls `condition` every 10 ms for at most `ms`. */
-async function until(condition: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function nextError<E extends Error>(t: TcpTransport, type: new (...args: never[]) => E): Promise<E> {
-  return firstValueFrom(t.errors$.pipe(filter((e): e is E => e instanceof type), take(1), timeout(5000)));
 }
 
 /** The messages `a` sent on a raw peer's connection (its first frame is the handshake's auth). */

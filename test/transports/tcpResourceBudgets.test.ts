@@ -17,19 +17,10 @@ import { TcpTransport, tcpTransport, TcpTransportOptions } from '../../src/trans
 import { encodeEnvelope } from '../../src/transports/tcpCodec';
 import { joinFrames } from '../../src/transports/tcpFrames';
 import { IdleFlood } from './tcpFlood';
-import { CLUSTER, RawPeer, SECRET } from './tcpHarness';
+import { CLUSTER, RawPeer, SECRET, until } from './tcpHarness';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
-
-/** Polls `condition` every 5 ms for at most `ms`. */
-async function until(condition: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /**
  * The next `count` errors of `type` on `transport.errors$` (5 s at most). The promise is

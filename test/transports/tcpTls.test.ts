@@ -4,16 +4,7 @@ import type { Envelope } from '../../src/messages/types';
 import { AuthenticationError } from '../../src/transports/tcpErrors';
 import type { TcpTransport } from '../../src/transports/tcpTransport';
 import { hasOpenssl, makePki, Pki } from './certificates';
-import { TcpNetwork } from './tcpHarness';
-
-/** Polls `condition` every 5 ms for at most 5 s. */
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { TcpNetwork, until } from './tcpHarness';
 
 const describeWithOpenssl = hasOpenssl() ? describe : describe.skip;
 

@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import * as msgpack from 'msgpack-lite';
-import { firstValueFrom, filter, take, timeout, VirtualAction, VirtualTimeScheduler } from 'rxjs';
+import { firstValueFrom, filter, timeout, VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { PayloadTooLargeError } from '../../src/errors';
 import { EntryKind } from '../../src/messages/entry';
 import type { AppendEntries, Envelope, RaftMessage } from '../../src/messages/types';
@@ -16,7 +16,7 @@ import {
 import { joinFrames } from '../../src/transports/tcpFrames';
 import { NONCE_BYTES, PROTOCOL_NAME } from '../../src/transports/tcpHandshake';
 import { TcpTransport, tcpTransport } from '../../src/transports/tcpTransport';
-import { CLUSTER, RawPeer, SECRET, TcpNetwork } from './tcpHarness';
+import { CLUSTER, nextError, RawPeer, SECRET, TcpNetwork, until } from './tcpHarness';
 
 const vote = (term: number): RaftMessage => ({ type: 'RequestVoteResponse', term, voteGranted: true });
 
@@ -24,25 +24,6 @@ function record<T>(source: { subscribe(f: (v: T) => void): unknown }): T[] {
   const out: T[] = [];
   source.subscribe((v) => out.push(v));
   return out;
-}
-
-/** Polls `condition` every 10 ms for at most `ms`. */
-async function until(condition: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function nextError<E extends Error>(t: TcpTransport, type: new (...args: never[]) => E): Promise<E> {
-  return firstValueFrom(
-    t.errors$.pipe(
-      filter((e): e is E => e instanceof type),
-      take(1),
-      timeout(5000),
-    ),
-  );
 }
 
 describe('tcpTransport', () => {
