@@ -8,7 +8,7 @@ import type { GroupId } from '../messages/groupId';
 import type { HostTransport } from './hostTransport';
 import { HubEndpoint, HubEndpointBase, HubRoutes, isGrouped } from './memoryHubEndpoint';
 import { MemoryHostTransport } from './memoryHubHost';
-import { payloadBytes } from './tcpPayloadBytes';
+import { laneOf, payloadBytes } from './tcpPayloadBytes';
 import { InterceptAction, InterceptOptions, InterceptRule, InterceptSink } from './memoryHubIntercept';
 
 export { InterceptRule, matching } from './memoryHubIntercept';
@@ -254,7 +254,7 @@ export class MemoryHub implements HubRoutes {
   private transmission(envelope: Envelope): number {
     const { bandwidth } = this.faults;
     if (!bandwidth) return 0;
-    const key = `${link(envelope.from, envelope.to)}/${payloadBytes(envelope.message) > 0 ? 'bulk' : 'control'}`;
+    const key = `${link(envelope.from, envelope.to)}/${laneOf(payloadBytes(envelope.message))}`;
     const now = this.scheduler.now();
     const wait = Math.max(0, (this.linkBusyUntil.get(key) ?? now) - now);
     this.stats.maxLinkWait = Math.max(this.stats.maxLinkWait, wait);

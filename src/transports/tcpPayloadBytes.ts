@@ -1,6 +1,7 @@
 import { heldBlock } from '../messages/entryBlocks';
 import { encodedSize } from '../messages/entryCodec';
 import type { RaftMessage } from '../messages/types';
+import type { Lane } from './tcpHandshake';
 import { LAYOUT_BY_TYPE } from './tcpLayouts';
 
 /**
@@ -14,6 +15,18 @@ import { LAYOUT_BY_TYPE } from './tcpLayouts';
 export function payloadBytes(message: RaftMessage): number {
   if (message.type === 'AppendEntries') return message.entries.length === 0 ? 0 : encodedSize(message.entries);
   return LAYOUT_BY_TYPE.has(message.type) ? 0 : byteFields(message, 0); // laid-out messages hold no bytes but entries
+}
+
+/**
+ * The lane a message with `payload` bytes (`payloadBytes`) travels on: `bulk` when it
+ * carries any (entries, snapshot chunks, forwarded commands), `control` otherwise. The
+ * TCP transports (`PeerLanes`) and `MemoryHub`'s bandwidth model both route by it.
+ *
+ * @example
+ * laneOf(payloadBytes(heartbeat)); // 'control'
+ */
+export function laneOf(payload: number): Lane {
+  return payload > 0 ? 'bulk' : 'control';
 }
 
 /**

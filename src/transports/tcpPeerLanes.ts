@@ -2,6 +2,7 @@ import type { NodeId } from '../messages/types';
 import type { Connection } from './tcpConnection';
 import type { Lane } from './tcpHandshake';
 import { LinkHost, PeerAddress, PeerLink, TcpLaneStats, TcpPeerStats } from './tcpPeerLink';
+import { laneOf } from './tcpPayloadBytes';
 
 /**
  * The two links to one peer, one per lane (`Lane`), each with its own authenticated
@@ -67,7 +68,7 @@ export class PeerLanes<T> {
   send(item: T): void {
     const encoded = this.host.wire.encodedPayload(item);
     const payload = encoded !== undefined ? encoded.length : this.host.wire.payloadBytes(item);
-    (payload > 0 ? this.bulk : this.control).sendMeasured(item, payload, encoded);
+    this.lane(laneOf(payload)).sendMeasured(item, payload, encoded);
   }
 
   /** A connection with this peer authenticated: its lane's link takes it. */
