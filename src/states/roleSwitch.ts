@@ -4,7 +4,7 @@ import { BroadcastValue } from '../operators/broadcastValue';
 import type { RaftEvent } from '../core/events';
 import type { RaftState, RoleName } from '../core/state';
 import type { NodeId } from '../messages/types';
-import type { EntryReadRequest, InboundMessage, LeaderSend, RoleContext, SnapshotChunkRequest, SnapshotTransferRequest } from './context';
+import type { EntryReadRequest, InboundMessage, LeaderSend, RoleContext, SnapshotTransferRequest } from './context';
 import { followersOf } from './followers';
 import { rolePipelines } from './index';
 import { PeerChannels } from './peerChannels';
@@ -118,13 +118,11 @@ export class RoleSwitch {
     this.current.next({ role: s.role.name, epoch: s.epoch });
   }
 
-  /** Hands a `sendSnapshotChunk` effect to the leader's pipeline for its follower (`replicateTo`). */
-  sendSnapshotChunk(request: SnapshotChunkRequest): void {
-    this.snapshotChunks.next(request);
-  }
-
-  /** Hands a `parkSnapshotTransfer` effect to the leader's pipeline for its follower: its reader is closed. */
-  parkSnapshotTransfer(request: Extract<SnapshotTransferRequest, { type: 'parkSnapshotTransfer' }>): void {
+  /**
+   * Hands a `sendSnapshotChunk` or `parkSnapshotTransfer` effect to the leader's pipeline
+   * for its follower (`replicateTo`): it sends the chunk, or closes its reader.
+   */
+  snapshotTransfer(request: SnapshotTransferRequest): void {
     this.snapshotChunks.next(request);
   }
 

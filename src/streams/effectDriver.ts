@@ -28,7 +28,7 @@ export interface EffectDriverDeps {
   readonly membership: MembershipRequests;
   readonly snapshots: SnapshotDriver;
   /** The role pipelines: the leader's AppendEntries and snapshot chunks go to that follower's `replicateTo`. */
-  readonly roles: Pick<RoleSwitch, 'replicate' | 'sendSnapshotChunk' | 'parkSnapshotTransfer' | 'readEntries'>;
+  readonly roles: Pick<RoleSwitch, 'replicate' | 'snapshotTransfer' | 'readEntries'>;
   /** How far the application has applied (ahead of the engine's `appliedIndex` until it hears), and session duplicates. */
   readonly applier: Pick<Applier, 'push' | 'appliedUpTo' | 'originalOf'>;
   /** The progress of a lost hard state's recovery (`core/termRecovery.ts`). */
@@ -92,10 +92,8 @@ export class EffectDriver {
         else d.durableSteps.next({ release: { to: effect.to, message: effect.message }, afterWrites: effect.afterPersist });
         break;
       case 'sendSnapshotChunk':
-        d.roles.sendSnapshotChunk(effect);
-        break;
       case 'parkSnapshotTransfer':
-        d.roles.parkSnapshotTransfer(effect);
+        d.roles.snapshotTransfer(effect);
         break;
       case 'readEntries':
         d.roles.readEntries(effect, s);

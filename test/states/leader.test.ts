@@ -318,12 +318,12 @@ describe('RoleSwitch: the node\'s side of the leader pipelines', () => {
     const s = makeState({ voters: ['n1', 'n2', 'n3'], log: [1] });
     elect(s);
     roles.follow(s); // after the turn that made it leader
-    roles.sendSnapshotChunk(request('n3', 0));
+    roles.snapshotTransfer(request('n3', 0));
     await settle();
     expect(transport.sent).toEqual([{ to: 'n3', message: installSnapshot(0, false) }]);
     roles.follow(makeState({ voters: ['n1', 'n2', 'n3'], term: s.term + 1 })); // a follower now
     expect(storage.readers.map((r) => r.closed)).toEqual([true]);
-    roles.sendSnapshotChunk(request('n3', 1));
+    roles.snapshotTransfer(request('n3', 1));
     await settle();
     expect(transport.sent).toHaveLength(1);
     expect(events).toEqual([]);

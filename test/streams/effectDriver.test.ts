@@ -38,7 +38,7 @@ function setup() {
   const replicated: { send: LeaderSend; s?: RaftState }[] = [];
   const driver = new EffectDriver({
     ...{ durableSteps, notices, tracker, requests, barrier, applier: { push: (entries) => order.push(`apply ${entries.map((e) => e.index).join(',')}`), appliedUpTo: 0, originalOf: () => undefined } },
-    ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver, roles: { sendSnapshotChunk: (r) => chunkRequests.push(r), parkSnapshotTransfer: (r) => chunkRequests.push(r), readEntries: (r) => chunkRequests.push(r), replicate: (send, s) => {
+    ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver, roles: { snapshotTransfer: (r) => chunkRequests.push(r), readEntries: (r) => chunkRequests.push(r), replicate: (send, s) => {
       replicated.push({ send, s });
       order.push(`replicate ${send.message.type}`);
     } } },
