@@ -16,19 +16,23 @@ import type { RoleContext, SnapshotChunkRequest, SnapshotTransferRequest } from 
  *   a newer one taken since) and closes the previous reader (`switchMap`); a park
  *   request (`parkSnapshotTransfer`: the follower went silent) closes it and reads
  *   nothing until the next chunk 0.
- * - Requests of a transfer are handled one at a time, in order (`concatMap`); a request
- *   for a chunk that is not the next one, a snapshot older than the one asked for, or a
- *   failed read answers `snapshotReadFailed` (the rules start the transfer over), always
- *   a microtask later, never synchronously, so that a retry cannot spin inside one turn.
+ * - Requests of a transfer are handled one at a time, in order (`concatMap`). The next
+ *   chunk is read; the chunk sent last is sent again from memory (the rules ask for the
+ *   awaited chunk again when it or its answer may have been lost: the transfer goes on
+ *   where it stopped). A request for any other chunk, a snapshot older than the one asked
+ *   for, or a failed read answers `snapshotReadFailed` (the rules start the transfer
+ *   over), always a microtask later, never synchronously, so that a retry cannot spin
+ *   inside one turn.
  * - Until the first request for this follower only the request filter is subscribed
  *   (`buildOnFirst`): a leader of many idle groups keeps no transfer pipeline per follower.
  * - Unsubscribing — the node leaves the leader role, or the follower leaves the
  *   configuration — closes the reader (`iterator.return()`) and sends nothing more.
  *
  * ```
- * requests:  0------1-----------0'----1'------P------0''
- * reader:    (open)----(closed) (open)--------(closed)(open)
- * sent:      --c0------c1---------c0'----c1'-----------c0''  (each once its chunk and the next are read; P: park)
+ * requests:  0------1-----1-----------0'----1'------P------0''
+ * reader:    (open)----------(closed) (open)--------(closed)(open)
+ * sent:      --c0------c1----c1---------c0'----c1'-----------c0''  (each once its chunk and the next are read;
+ *                            ^ c1 again, from memory                  P: park)
  * ```
  *
  * @example
@@ -65,8 +69,8 @@ function transfer(ctx: RoleContext, start: SnapshotChunkRequest, later$: Observa
     const reader = openReader(ctx, start);
     // concatMap's queue holds the requests made while a chunk is read. It stays short: the
     // rules ask for one chunk at a time (the next after each acknowledgement, the awaited
-    // one again after a silence); a chunk 0 (the transfer starts over) or a park (it
-    // stalled for a few heartbeat ticks) drops this queue.
+    // one again after a silence or a stall); a chunk 0 (the transfer starts over) or a park
+    // (the follower went silent) drops this queue.
     return concat(of(start), later$).pipe(
       concatMap((r) => (reader ? sendChunk(ctx, reader, r) : readFailed(r.to))),
       finalize(() => reader?.close()),
@@ -86,14 +90,17 @@ function openReader(ctx: RoleContext, start: SnapshotChunkRequest): SnapshotRead
   return snapshot && snapshot.meta.index >= start.index ? new SnapshotReader(snapshot.meta, snapshot.chunks) : null;
 }
 
-/** Reads chunk `r.chunk` and sends it; `snapshotReadFailed` when it is not the next one or the read fails. */
+/**
+ * Reads chunk `r.chunk` (or takes the one sent last again) and sends it; `snapshotReadFailed`
+ * when it is neither the next one nor the last one sent, or the read fails.
+ */
 function sendChunk(ctx: RoleContext, reader: SnapshotReader, r: SnapshotChunkRequest): Observable<RaftEvent> {
-  if (reader.meta.index < r.index || !reader.isNext(r.chunk)) {
+  if (reader.meta.index < r.index) {
     reader.close();
     return readFailed(r.to);
   }
   // `from(promise)`: a chunk read after the pipeline was unsubscribed is dropped unsent.
-  return from(reader.read()).pipe(
+  return from(reader.read(r.chunk)).pipe(
     concatMap((read) => {
       if (!read) {
         reader.close();
@@ -120,13 +127,18 @@ function readFailed(to: NodeId): Observable<RaftEvent> {
 
 /**
  * Pulls a stored snapshot chunk by chunk, one chunk ahead: chunk `next` is sent once the
- * chunk after it has been read too, so the message says whether it is the last.
- * Invariant: `lookahead` is the read of chunk `next`; after `close()` nothing is next.
+ * chunk after it has been read too, so the message says whether it is the last. The chunk
+ * read last is kept, to be sent again without reading anything (storage hands out a new
+ * buffer for every chunk: see `Storage.readSnapshot`). At most two chunks are held: the
+ * one kept and the one read ahead.
+ * Invariant: `lookahead` is the read of chunk `next`; `sent` is chunk `next - 1` (null
+ * before the first read); after `close()` nothing is next and nothing is kept.
  */
 class SnapshotReader {
   private readonly iterator: AsyncIterator<Uint8Array>;
   private lookahead: Promise<IteratorResult<Uint8Array>>;
   private next = 0;
+  private sent: { readonly data: Uint8Array; readonly last: boolean } | null = null;
   private closed = false;
 
   constructor(
@@ -137,12 +149,19 @@ class SnapshotReader {
     this.lookahead = this.pull();
   }
 
-  isNext(chunk: number): boolean {
-    return !this.closed && chunk === this.next;
-  }
-
-  /** Chunk `next` and whether it is the last; null when there is none or a read failed. */
-  async read(): Promise<{ data: Uint8Array; last: boolean } | null> {
+  /**
+   * Chunk `chunk` and whether it is the last: the next one, read now, or the one read
+   * last, again; null for any other, once closed, or when the read fails.
+   *
+   * @example
+   * await reader.read(0); // { data: <chunk 0>, last: false }
+   * await reader.read(0); // the same again, nothing read
+   * await reader.read(2); // null: chunk 1 comes first
+   */
+  async read(chunk: number): Promise<{ readonly data: Uint8Array; readonly last: boolean } | null> {
+    if (this.closed) return null;
+    if (chunk === this.next - 1) return this.sent;
+    if (chunk !== this.next) return null;
     try {
       const current = await this.lookahead;
       if (current.done || this.closed) return null;
@@ -150,16 +169,18 @@ class SnapshotReader {
       const after = await this.lookahead;
       if (this.closed) return null;
       this.next++;
-      return { data: current.value, last: after.done === true };
+      this.sent = { data: current.value, last: after.done === true };
+      return this.sent;
     } catch {
       return null;
     }
   }
 
-  /** Releases the snapshot (a file handle, for file storage). Idempotent. */
+  /** Releases the snapshot (a file handle, for file storage) and the chunk kept. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.sent = null;
     try {
       void Promise.resolve(this.iterator.return?.()).catch(() => undefined);
     } catch {

@@ -120,7 +120,9 @@ export interface Storage {
   createSnapshot(meta: SnapshotMeta): SnapshotWriter;
   /**
    * The current durable snapshot's chunks, read lazily (pull-based: a slow consumer
-   * slows the reads), or null when there is none. Each call starts a fresh read.
+   * slows the reads), or null when there is none. Each call starts a fresh read. Each
+   * chunk is its own buffer, never changed afterwards: a leader keeps the chunk it sent
+   * last, to send it again, while it reads the next ones.
    */
   readSnapshot(): { readonly meta: SnapshotMeta; readonly chunks: AsyncIterable<Uint8Array> } | null;
   /**

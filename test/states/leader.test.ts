@@ -248,6 +248,27 @@ describe('replicateTo: a follower\'s snapshot transfer', () => {
     l.subscription.unsubscribe();
   });
 
+  test('the chunk sent last, asked for again (it or its answer was lost), is sent again from memory and the transfer goes on where it stopped', async () => {
+    const l = runningLeader();
+    l.chunks.next(request('n2', 0));
+    await settle();
+    l.chunks.next(request('n2', 1));
+    await settle();
+    const pulls = l.storage.readers[0].pulls; // chunks 0..2 and the end: read one ahead
+    l.chunks.next(request('n2', 1));
+    l.chunks.next(request('n2', 1)); // asked twice (a silence, then a stall): sent twice
+    await settle();
+    expect(l.storage.readers[0].pulls).toBe(pulls);
+    l.chunks.next(request('n2', 2));
+    await settle();
+    expect(l.sentTo('n2')).toEqual([installSnapshot(0, false), installSnapshot(1, false), installSnapshot(1, false), installSnapshot(1, false), installSnapshot(2, true)]);
+    expect([l.events, l.storage.readers.length, l.storage.readers[0].closed]).toEqual([[], 1, false]);
+    l.chunks.next(request('n2', 1)); // an earlier chunk than the last one sent: only a restart helps
+    await settle();
+    expect([l.events, l.storage.readers[0].closed]).toEqual([[{ kind: 'snapshotReadFailed', to: 'n2' }], true]);
+    l.subscription.unsubscribe();
+  });
+
   test('a chunk that is not the next one fails the transfer — reported a microtask later, never synchronously — and closes the reader', async () => {
     const l = runningLeader();
     l.chunks.next(request('n2', 0));

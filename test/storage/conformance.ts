@@ -420,6 +420,17 @@ export function describeStorageConformance(name: string, factory: () => StorageH
         expect((await readBack(storage))!.chunks).toEqual([bytes(chunk(64, 9)), bytes(chunk(64, 10))]);
       });
 
+      test('a chunk read stays as it was while the next ones are read: a leader keeps the chunk it sent last, to send it again', async () => {
+        await storage.load();
+        await storage.append(entries(1, 3, 1));
+        const written = [chunk(100, 1), chunk(100, 2), chunk(5000, 3), chunk(100, 4)];
+        await takeSnapshot(storage, snapshotMeta(3, 1), written);
+        const kept: Uint8Array[] = [];
+        for await (const c of storage.readSnapshot()!.chunks) kept.push(c); // every chunk kept, as it came
+        await readBack(storage); // and another read of the whole snapshot meanwhile
+        expect(kept.map(bytes)).toEqual(written.map(bytes));
+      });
+
       test('after a restart, load() sees the snapshot and only the entries after the compaction point', async () => {
         await storage.load();
         await storage.saveHardState({ term: 2, votedFor: 'n1' });
