@@ -177,8 +177,32 @@ export interface FollowerProgress {
    * have woken the group had it gone silent).
    */
   readonly sinceContact: number;
-  /** Finding where its log matches, streaming entries to it, or sending it a snapshot. */
+  /** Finding where its log matches, streaming entries to it, or sending it a snapshot (see `snapshot`). */
   readonly state: 'probing' | 'replicating' | 'snapshot';
+  /**
+   * The snapshot transfer to it while `state` is 'snapshot', null otherwise: the index of
+   * the snapshot sent, the chunk awaited (sent, not yet acknowledged: the chunks before
+   * it are stored on the follower), and whether the transfer is parked — the follower
+   * answered nothing for a while (it may be down), so nothing is read or sent until it
+   * answers, which starts the transfer over from chunk 0.
+   *
+   * @example
+   * node.followers()?.find((f) => f.id === 'n3')?.snapshot; // { index: 48_210, chunk: 17, parked: false }
+   */
+  readonly snapshot: FollowerSnapshotTransfer | null;
+  /**
+   * Snapshot transfers started for this follower since this node leads, each start over
+   * included (a restarted follower, a replaced snapshot, a parked transfer resumed): more
+   * than one per snapshot it needed means transfers broke off.
+   */
+  readonly snapshotTransfers: number;
+  /**
+   * Snapshot chunks sent to it again since this node leads, because the chunk or its
+   * acknowledgement may have been lost (a silence, or no acknowledgement for ten
+   * heartbeat intervals while it answered heartbeats). Sent again from memory, nothing is
+   * read: a count that grows means a lossy link.
+   */
+  readonly snapshotChunksResent: number;
   /**
    * How often entries for this follower were read back from storage since this node
    * leads, because they were no longer held in memory (`log.cacheBytes`): a follower
@@ -188,6 +212,16 @@ export interface FollowerProgress {
   readonly storageReads: number;
   /** Payload bytes of the entries those reads brought back for this follower, since this node leads. */
   readonly storageReadBytes: number;
+}
+
+/** A snapshot transfer to one follower, as `FollowerProgress.snapshot` shows it. */
+export interface FollowerSnapshotTransfer {
+  /** The index of the snapshot sent (the leader's current one when the transfer started). */
+  readonly index: number;
+  /** The chunk awaited: sent, not yet acknowledged; the chunks before it are stored on the follower. */
+  readonly chunk: number;
+  /** Nothing is read or sent until the follower answers, which starts the transfer over from chunk 0. */
+  readonly parked: boolean;
 }
 
 /** Options of `RaftNode.stop()`. */

@@ -7,7 +7,7 @@
  * @module rxraft
  */
 export { createRaftNode } from './node';
-export type { FollowerProgress, RaftNode, RaftNodeOptions, ProposeOptions, ReadOptions, StopOptions } from './node';
+export type { FollowerProgress, FollowerSnapshotTransfer, RaftNode, RaftNodeOptions, ProposeOptions, ReadOptions, StopOptions } from './node';
 export type { LeaderInfo, Membership, NodeStatus } from './api';
 export type { StateMachine, SnapshotPolicy, LogPolicy } from './api';
 export type { SessionInfo, SessionPolicy } from './api';

@@ -33,7 +33,7 @@ import { StatePublisher } from './streams/statePublisher';
 import { transportEvents } from './streams/transportEvents';
 import { HasTestHooks, NodeTestHooks, TEST_HOOKS } from './testHooks';
 
-export type { FollowerProgress, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
+export type { FollowerProgress, FollowerSnapshotTransfer, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 
 /**
  * Creates and starts a Raft node. Throws `InvalidOptionsError` at once when an option is

@@ -34,8 +34,8 @@ export interface PeerReplication {
   readonly lastContact: number;
   /** Payload bytes read back from storage for it and not sent yet (replicating from storage, at most `maxInflightBytes` and one entry). */
   readonly readAheadBytes: number;
-  /** Set while it is being sent a snapshot: which one, and the chunk awaited. */
-  readonly snapshot: { readonly index: number; readonly term: number; readonly chunk: number } | null;
+  /** Set while it is being sent a snapshot: which one, the chunk awaited, and whether the transfer is parked (waits for the follower's answer). */
+  readonly snapshot: { readonly index: number; readonly term: number; readonly chunk: number; readonly parked: boolean } | null;
 }
 
 /**

@@ -99,6 +99,10 @@ export class Progress {
   storageReads = 0;
   /** Payload bytes of the entries those reads brought back (`entriesRead`), since this node leads. */
   storageReadBytes = 0;
+  /** Snapshot transfers started for the follower (`startSnapshotTransfer`), each start over included, since this node leads. */
+  snapshotTransfers = 0;
+  /** Snapshot chunks sent to the follower again (`resendAwaitedChunk`: it or its answer may have been lost), since this node leads. */
+  snapshotChunksResent = 0;
 
   constructor(lastIndex: number) {
     this.next = lastIndex + 1;

@@ -11,9 +11,11 @@ import { RaftState } from './state';
  *
  * A leader sends its snapshot to a follower that needs entries it has compacted away,
  * one chunk at a time, each acknowledged before the next (heartbeats keep flowing
- * meanwhile). A transfer that breaks — a lost chunk, a replaced snapshot, a follower that
- * restarted — starts over from chunk 0; one that stalls waits for the follower's next
- * answer to start over (it is parked), so a follower that is down costs no reads. The
+ * meanwhile). A chunk that may have been lost (a silence, or a stall while the follower
+ * answers heartbeats) is sent again and the transfer goes on where it stopped; one that
+ * breaks — a replaced snapshot, a follower that restarted, a failed read — starts over
+ * from chunk 0; one to a follower that stopped answering waits for its next answer to
+ * start over (it is parked), so a follower that is down costs no reads. The
  * follower stores chunks in a staging area and, on the last, makes the snapshot current
  * and restores its state machine from it; only then does it answer "installed".
  */
@@ -81,6 +83,7 @@ export function startSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, 
   pr.reading = null; // a read in flight is dropped when it answers
   pr.clearReadAhead();
   pr.snapshot = { index: s.log.snapshotIndex, term: s.log.snapshotTerm, chunk: 0, stalledTicks: 0, parked: false };
+  pr.snapshotTransfers++;
   if (parked) parkTransfer(peer, pr.snapshot, fx);
   else sendAwaitedChunk(s, peer, pr.snapshot, fx);
 }
@@ -91,15 +94,33 @@ export function sendAwaitedChunk(s: RaftState, peer: NodeId, t: SnapshotTransfer
 }
 
 /**
- * A transfer that makes no progress for `SNAPSHOT_STALL_TICKS` heartbeat ticks is parked
- * (`parkTransfer`), and one whose read failed right after it started over is started over
- * again (see `onSnapshotReadFailed`). A parked transfer waits for the follower's answer.
+ * Sends the awaited chunk again: it, or its acknowledgement, may have been lost. The
+ * runtime keeps the chunk it sent last, so this reads nothing and the transfer goes on
+ * where it stopped (a chunk that did arrive is acknowledged again). Chunk 0 again is a
+ * fresh start of the runtime's reader, of the current snapshot.
+ */
+function resendAwaitedChunk(s: RaftState, peer: NodeId, pr: Progress, t: SnapshotTransfer, fx: Effects): void {
+  t.stalledTicks = 0;
+  pr.snapshotChunksResent++;
+  sendAwaitedChunk(s, peer, t, fx);
+}
+
+/**
+ * A heartbeat tick (`leaderTick` counts it in `silentTicks` first). A transfer that makes
+ * no progress for `SNAPSHOT_STALL_TICKS` ticks sends its awaited chunk again if the
+ * follower answered anything meanwhile: it is there, so the chunk or its answer was lost
+ * (a lossy link loses a chunk now and then; starting over each time, a large snapshot
+ * might never arrive). If it answered nothing, the transfer is parked (`parkTransfer`).
+ * One whose read failed right after it started over is started over again (see
+ * `onSnapshotReadFailed`). A parked transfer waits for the follower's answer.
  */
 export function checkSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
   const t = pr.snapshot;
   if (!t || t.parked) return;
   if (t.retryAtTick) return restartTransfer(s, peer, pr, fx);
-  if (++t.stalledTicks >= SNAPSHOT_STALL_TICKS) parkTransfer(peer, t, fx);
+  if (++t.stalledTicks < SNAPSHOT_STALL_TICKS) return;
+  if (pr.silentTicks < t.stalledTicks) resendAwaitedChunk(s, peer, pr, t, fx);
+  else parkTransfer(peer, t, fx);
 }
 
 /**
@@ -108,10 +129,10 @@ export function checkSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, 
  * transfer over (`resumeSnapshotTransfer`). A follower that is down then costs no reads
  * of the snapshot, however long it stays down: starting over every
  * `SNAPSHOT_STALL_TICKS` read chunk 0 (and the chunk after it) again each time, without
- * end (issue 17). A live follower whose chunk was lost answers the heartbeat of the tick
- * that parked it, one round trip later.
+ * end (issue 17). A quiet leader parks the transfers it keeps (`maybeQuiesce`): it has
+ * no ticks left to park them with.
  */
-function parkTransfer(peer: NodeId, t: SnapshotTransfer, fx: Effects): void {
+export function parkTransfer(peer: NodeId, t: SnapshotTransfer, fx: Effects): void {
   t.parked = true;
   fx.push({ type: 'parkSnapshotTransfer', to: peer });
 }
@@ -148,9 +169,7 @@ export function resumeSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress,
   const t = pr.snapshot;
   if (!t) return;
   if (t.parked) return restartTransfer(s, peer, pr, fx);
-  if (!silent) return;
-  t.stalledTicks = 0;
-  sendAwaitedChunk(s, peer, t, fx);
+  if (silent) resendAwaitedChunk(s, peer, pr, t, fx);
 }
 
 /** Ticks without an acknowledged chunk before a snapshot transfer is parked. */

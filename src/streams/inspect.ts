@@ -25,7 +25,7 @@ export function inspectState(s: RaftState, now: number): ReplicationView {
             paused: pr.isPaused(s.options.maxInflight),
             lastContact: Math.min(pr.lastContact, now),
             readAheadBytes: pr.readAheadBytes,
-            snapshot: pr.snapshot && { index: pr.snapshot.index, term: pr.snapshot.term, chunk: pr.snapshot.chunk },
+            snapshot: pr.snapshot && { index: pr.snapshot.index, term: pr.snapshot.term, chunk: pr.snapshot.chunk, parked: pr.snapshot.parked },
           },
         ]),
       )

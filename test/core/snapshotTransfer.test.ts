@@ -30,6 +30,55 @@ test('the first answer after two or more silent heartbeat ticks sends the awaite
   expect(msg(s, 'n2', rejection(s.term)).filter((e) => e.type === 'sendSnapshotChunk')).toEqual([]);
 });
 
+describe('a chunk lost on the way is sent again: the transfer goes on where it stopped (issue 17 follow-up)', () => {
+  const tick = (s: RaftState) => step(s, { kind: 'heartbeatTick', epoch: s.epoch }).list;
+  const chunks = (effects: readonly Effect[]) => effects.filter((e) => e.type === 'sendSnapshotChunk' || e.type === 'parkSnapshotTransfer');
+  const progressOf2 = (s: RaftState) => (s.role.name === 'leader' ? s.role.progress.get('n2')! : undefined);
+
+  test('a transfer with no chunk acknowledged for 10 heartbeat ticks while the follower answers heartbeats sends the awaited chunk again, and again 10 ticks later', () => {
+    const s = leaderSendingSnapshotToN2();
+    const effects: Effect[] = [];
+    for (let i = 0; i < 20; i++) {
+      effects.push(...tick(s));
+      effects.push(...msg(s, 'n2', rejection(s.term))); // n2 answers every heartbeat: it is there
+    }
+    const again = { type: 'sendSnapshotChunk', to: 'n2', index: 1, term: 1, chunk: 3, leaderTerm: s.term };
+    expect(chunks(effects)).toEqual([again, again]); // not chunk 0, and never parked
+    expect(progressOf2(s)).toMatchObject({ snapshot: { chunk: 3, parked: false }, snapshotChunksResent: 2 });
+  });
+
+  test('a follower that answered only early in the stall gets the chunk again at the stall, and is parked at the next one if it stays silent', () => {
+    const s = leaderSendingSnapshotToN2();
+    const fx = (n: number) => Array.from({ length: n }, () => tick(s)).flat();
+    tick(s);
+    msg(s, 'n2', rejection(s.term)); // answers the first tick's heartbeat, then nothing
+    expect(chunks(fx(9))).toEqual([expect.objectContaining({ type: 'sendSnapshotChunk', chunk: 3 })]);
+    expect(chunks(fx(10))).toEqual([{ type: 'parkSnapshotTransfer', to: 'n2' }]);
+  });
+
+  test('after a silence, the chunk sent again by the first answer counts as sent again; its acknowledgement moves the transfer on', () => {
+    const s = leaderSendingSnapshotToN2();
+    tick(s);
+    tick(s);
+    expect(chunks(msg(s, 'n2', rejection(s.term)))).toEqual([expect.objectContaining({ chunk: 3 })]);
+    const ack = { type: 'InstallSnapshotResponse' as const, term: s.term, lastIncludedIndex: 1, chunk: 3, success: true, installed: false };
+    expect(chunks(msg(s, 'n2', ack))).toEqual([expect.objectContaining({ chunk: 4 })]);
+    expect(chunks(msg(s, 'n2', ack))).toEqual([]); // the second acknowledgement of chunk 3 (it had arrived): a duplicate
+    expect(progressOf2(s)).toMatchObject({ snapshot: { chunk: 4 }, snapshotChunksResent: 1 });
+  });
+
+  test('each start of a transfer is counted (FollowerProgress.snapshotTransfers), a start over too', () => {
+    const s = makeState({ log: [1, 1, 1, 1, 1] });
+    elect(s);
+    step(s, { kind: 'snapshotTaken', index: 5, term: 1, compactUpTo: 5 });
+    msg(s, 'n3', { ...rejection(s.term), rejectedIndex: 5, conflictIndex: 1 });
+    const pr = () => (s.role.name === 'leader' ? s.role.progress.get('n3')! : undefined);
+    expect(pr()).toMatchObject({ snapshotTransfers: 1, snapshotChunksResent: 0 });
+    msg(s, 'n3', { type: 'InstallSnapshotResponse', term: s.term, lastIncludedIndex: 5, chunk: 0, success: false, installed: false }); // it forgot the transfer
+    expect(pr()).toMatchObject({ snapshotTransfers: 2, snapshot: { chunk: 0 } });
+  });
+});
+
 test('an answer after less than two silent ticks leaves the chunk in flight alone (a slow write is not interrupted)', () => {
   const s = leaderSendingSnapshotToN2();
   step(s, { kind: 'heartbeatTick', epoch: s.epoch });
@@ -72,7 +121,7 @@ describe('a follower that answers nothing costs no snapshot reads: a stalled tra
     expect(transferTo(s, 'n2')).toMatchObject({ parked: true, chunk: 3 });
   });
 
-  test('the first answer after it was parked starts the transfer over from chunk 0, once (a live follower whose chunk was lost answers the heartbeat of the parking tick)', () => {
+  test('the first answer after it was parked starts the transfer over from chunk 0, once (the follower is back; its reader was released)', () => {
     const s = parkedAfterStall();
     expect(chunks(msg(s, 'n2', rejection(s.term)))).toEqual([expect.objectContaining({ type: 'sendSnapshotChunk', to: 'n2', chunk: 0 })]);
     expect(transferTo(s, 'n2')).toMatchObject({ parked: false, chunk: 0 });

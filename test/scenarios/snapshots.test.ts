@@ -294,6 +294,9 @@ describe('a follower that needs a snapshot and is down costs the leader no snaps
     const before = chunkReads(c, leader);
     await c.clock.advance(200 * heartbeatInterval);
     expect(chunkReads(c, leader) - before).toBe(0); // 40 before: a new start every 10 ticks
+    const away = c.node(leader).followers()!.find((f) => f.id === target)!;
+    expect(away).toMatchObject({ state: 'snapshot', snapshot: { parked: true } });
+    expect(away.snapshot!.chunk).toBeGreaterThanOrEqual(5); // where it stopped; it starts over when the follower answers
     expect(machine(target).restores).toEqual([]);
     await healAndTransfer(c, leader, target);
     await c.waitFor(() => machine(target).appliedIndex === machine(leader).appliedIndex, 5_000);
@@ -316,11 +319,12 @@ describe('members that need a snapshot while they are down (issue 17, ch. 4)', (
     await write(c, leader, 0, 200, 100);
     const before = c.storage(leader).reads.snapshotChunks;
     await c.clock.advance(200 * heartbeatInterval);
-    expect(c.replication(leader).progress!.get('n4')!.state).toBe('snapshot');
+    expect(c.node(leader).followers()!.find((f) => f.id === 'n4')).toMatchObject({ state: 'snapshot', snapshot: { chunk: 0, parked: true } });
     expect(c.storage(leader).reads.snapshotChunks - before).toBe(0);
     expect(c.status(leader)).toMatchObject({ role: 'leader', term });
     c.hub.heal();
     await c.waitFor(() => machine('n4').restores.length > 0 && machine('n4').appliedIndex === machine(leader).appliedIndex, 10_000);
+    expect(c.node(leader).followers()!.find((f) => f.id === 'n4')).toMatchObject({ state: 'replicating', snapshot: null });
     const promoted = await outcome(c, c.node(leader).promote('n4'), 5_000);
     expect(promoted.ok && promoted.value.voters).toContain('n4');
     expect(machine('n4').map).toEqual(machine(leader).map);
@@ -371,6 +375,74 @@ describe('leadership transfer to a follower catching up through a snapshot (§3.
     expect(chunkSentAt).toBe(-1);
     expect(c.storage(leader).durableEntries()[0].index).toBeGreaterThan(machine(target).appliedIndex + 1);
     await healAndTransfer(c, leader, target);
+    await c.stop();
+  });
+});
+
+describe('a snapshot transfer goes on where it stopped after a lost chunk or a short silence (issue 17 follow-up)', () => {
+  const heartbeatInterval = 50;
+
+  /** A cluster whose leader's InstallSnapshot messages are recorded as sent (before the network: a dropped one counts). */
+  function recordingChunks(seed: number) {
+    const chunksSent: { to: string; chunk: number; index: number }[] = [];
+    const { c, machine } = kvCluster({
+      nodes: 3,
+      seed,
+      nodeOptions: { heartbeatInterval, snapshot: policy },
+      transport: (_id, inner) => ({
+        ...inner,
+        send: (to, m) => {
+          if (m.type === 'InstallSnapshot') chunksSent.push({ to, chunk: m.chunk, index: m.lastIncludedIndex });
+          inner.send(to, m);
+        },
+      }),
+    });
+    return { c, machine, chunksSent };
+  }
+
+  /** Cuts a follower off while the leader writes past its log, then heals: it needs the snapshot. */
+  async function laggingBehindSnapshot(c: ReturnType<typeof kvCluster>['c']) {
+    const leader = await c.waitForLeader();
+    const lagging = c.ids.find((id) => id !== leader)!;
+    c.hub.isolate(lagging);
+    await write(c, leader, 0, 200, 100);
+    const progress = () => c.node(leader).followers()!.find((f) => f.id === lagging)!;
+    expect(progress()).toMatchObject({ state: 'snapshot', snapshot: { parked: true } }); // it answered nothing: nothing read or sent
+    // Its first answer starts the parked transfer over: one more start, the last one expected.
+    const transfers = progress().snapshotTransfers + 1;
+    c.hub.heal();
+    return { leader, lagging, progress, transfers };
+  }
+
+  test('a chunk after chunk 0 lost once is sent again while the follower answers heartbeats, and the transfer completes with a single chunk 0', async () => {
+    const { c, machine, chunksSent } = recordingChunks(1721);
+    const { leader, lagging, progress, transfers } = await laggingBehindSnapshot(c);
+    const lost = c.hub.intercept((e) => e.to === lagging && e.message.type === 'InstallSnapshot' && e.message.chunk === 3, 'drop', { times: 1 });
+    await c.waitFor(() => lost.seen.length === 1, 5_000, 1);
+    expect(progress()).toMatchObject({ state: 'snapshot', snapshot: { chunk: 3, parked: false }, snapshotChunksResent: 0 });
+    await c.waitFor(() => machine(lagging).restores.length > 0 && machine(lagging).appliedIndex === machine(leader).appliedIndex, 10_000);
+    const toLagging = chunksSent.filter((s) => s.to === lagging);
+    expect(toLagging.filter((s) => s.chunk === 0)).toHaveLength(1); // before: parked at the 10th tick, then started over
+    expect(toLagging.filter((s) => s.chunk === 3)).toHaveLength(2);
+    expect(progress()).toMatchObject({ state: 'replicating', snapshot: null, snapshotTransfers: transfers, snapshotChunksResent: 1 });
+    expect(machine(lagging).map).toEqual(machine(leader).map);
+    await c.stop();
+  });
+
+  test('cut off for a few heartbeat intervals in the middle of a transfer: the awaited chunk is sent again at its first answer, with a single chunk 0', async () => {
+    const { c, machine, chunksSent } = recordingChunks(1722);
+    const { leader, lagging, progress, transfers } = await laggingBehindSnapshot(c);
+    c.hub.setFaults({ delay: { min: 2, max: 4 } }); // a transfer of many chunks: hundreds of ms
+    await c.waitFor(() => (progress().snapshot?.chunk ?? 0) >= 5, 5_000, 1);
+    c.hub.isolate(lagging);
+    await c.clock.advance(4 * heartbeatInterval); // less than the 10 ticks after which it would be parked
+    expect(progress().snapshot).toMatchObject({ parked: false });
+    c.hub.heal();
+    await c.waitFor(() => machine(lagging).restores.length > 0 && machine(lagging).appliedIndex === machine(leader).appliedIndex, 10_000);
+    expect(chunksSent.filter((s) => s.to === lagging && s.chunk === 0)).toHaveLength(1); // before: the reader could not send it again, and the transfer started over
+    expect(progress()).toMatchObject({ state: 'replicating', snapshot: null, snapshotTransfers: transfers });
+    expect(progress().snapshotChunksResent).toBeGreaterThanOrEqual(1);
+    expect(machine(lagging).map).toEqual(machine(leader).map);
     await c.stop();
   });
 });
