@@ -6,6 +6,7 @@ import type { RaftEvent } from './events';
 import { startRound } from './reads';
 import { heartbeatMessage } from './send';
 import { quorumReached } from './quorum';
+import { parkTransfer } from './snapshots';
 import { currentConfig, LeaderState, RaftState } from './state';
 
 /*
@@ -73,6 +74,11 @@ function caughtUp(s: RaftState, L: LeaderState, id: NodeId): boolean {
  * A leader goes quiet: one last heartbeat of the current round to every follower, flagged
  * `quiesce`, then no ticks until something wakes it. Called at the end of a step.
  *
+ * A snapshot transfer to a follower it goes quiet without (a silent host's) is parked
+ * now (`parkTransfer`): without ticks it would never stall, and its reader of the
+ * snapshot (a file handle) would stay open until the group wakes. It starts over when
+ * that follower answers, as any parked transfer.
+ *
  * @example
  * maybeQuiesce(s, fx); // fx.list: one AppendEntries { quiesce: true } per follower, or nothing
  */
@@ -84,6 +90,7 @@ export function maybeQuiesce(s: RaftState, fx: Effects): void {
   for (const [peer, pr] of L.progress) {
     fx.sendNow(peer, heartbeatMessage(s, pr, L.seq, true));
     pr.commitSent = s.commitIndex;
+    if (pr.snapshot && !pr.snapshot.parked) parkTransfer(peer, pr.snapshot, fx);
   }
 }
 

@@ -263,6 +263,24 @@ describe('a silent host (HostWakeup: the hosts that changed, and those silent no
     expect(five.quiet).toBe(true);
   });
 
+  test('a leader that goes quiet without a silent host\'s follower parks the snapshot transfer to it: its reader is released, nothing is read until it answers', () => {
+    const s = makeState({ options: QUIESCE });
+    elect(s);
+    step(s, { kind: 'wake', hosts: ['n3'], silent: ['n3'] });
+    step(s, { kind: 'persisted', index: 1, term: 1 });
+    // n3 was being sent a snapshot, chunk 4 awaited, when its host went silent (fewer than the 10 ticks that park a stalled transfer).
+    leaderState(s).progress.get('n3')!.snapshot = { index: 1, term: 1, chunk: 4, stalledTicks: 3, parked: false };
+    s.now += 150;
+    const fx = answer(s, 'n2');
+    expect(s.quiet).toBe(true);
+    expect(fx.filter((e) => e.type === 'parkSnapshotTransfer' || e.type === 'sendSnapshotChunk')).toEqual([{ type: 'parkSnapshotTransfer', to: 'n3' }]);
+    expect(leaderState(s).progress.get('n3')!.snapshot).toMatchObject({ chunk: 4, parked: true });
+    // Its host answers again: the group wakes, n3 answers, and the transfer starts over from chunk 0.
+    step(s, { kind: 'wake', hosts: ['n3'], silent: [] });
+    const back = msg(s, 'n3', { ...ok(s.term, 0), success: false, rejectedIndex: 1, conflictIndex: 1, seq: leaderState(s).seq });
+    expect(back.filter((e) => e.type === 'sendSnapshotChunk')).toEqual([expect.objectContaining({ to: 'n3', chunk: 0 })]);
+  });
+
   test('a follower that answers is caught up first, whatever its host was said to be', () => {
     const s = makeState({ options: QUIESCE });
     elect(s);
