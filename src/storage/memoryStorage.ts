@@ -65,10 +65,11 @@ export class MemoryStorage implements Storage {
   /** Durable writes so far (for tests and the simulator). */
   syncs = 0;
   /**
-   * Calls of `readEntries` so far, the entries they returned, and the snapshot chunks
-   * read through `readSnapshot` (for tests and the simulator).
+   * Calls of `readEntries` so far, the entries they returned, the snapshot chunks read
+   * through `readSnapshot`, and the snapshot reads open now (pulled, neither finished nor
+   * closed: a file storage holds a file handle for each) — for tests and the simulator.
    */
-  readonly reads = { calls: 0, entries: 0, snapshotChunks: 0 };
+  readonly reads = { calls: 0, entries: 0, snapshotChunks: 0, openSnapshotReads: 0 };
 
   async load(): Promise<PersistedState> {
     return { hardState: this.hardState, snapshot: this.snapshot?.meta ?? null, entries: this.entries.slice(), damage: this.damage };
@@ -158,9 +159,14 @@ export class MemoryStorage implements Storage {
     return {
       meta: snapshot.meta,
       chunks: (async function* () {
-        for (const chunk of snapshot.chunks) {
-          reads.snapshotChunks++;
-          yield chunk;
+        reads.openSnapshotReads++;
+        try {
+          for (const chunk of snapshot.chunks) {
+            reads.snapshotChunks++;
+            yield chunk;
+          }
+        } finally {
+          reads.openSnapshotReads--;
         }
       })(),
     };

@@ -52,9 +52,14 @@ export class Hosts {
     return host;
   }
 
-  /** Creates `group` on each of `on`, with those hosts as its voters. */
-  async create(group: string, on: readonly NodeId[], options: Partial<GroupOptions> = {}): Promise<void> {
-    for (const id of on) this.watch(id, group, await this.host(id).createGroup(group, { peers: on, ...options }));
+  /** Creates `group` on each of `on`, with those hosts as its voters (`options` per host when a function: a state machine of its own). */
+  async create(group: string, on: readonly NodeId[], options: Partial<GroupOptions> | ((host: NodeId) => Partial<GroupOptions>) = {}): Promise<void> {
+    for (const id of on) this.watch(id, group, await this.host(id).createGroup(group, { peers: on, ...(typeof options === 'function' ? options(id) : options) }));
+  }
+
+  /** The storage of `group` on `host` (kept across the host's restarts). */
+  storage(host: NodeId, group: string): MemoryStorage {
+    return this.storageOf(host, group);
   }
 
   node(host: NodeId, group: string): RaftNode {

@@ -6,6 +6,7 @@
 import type { Envelope, NodeId } from '../../src/messages/types';
 import type { InterceptRule } from '../../src/transports/memoryHubIntercept';
 import { Hosts } from './hostHarness';
+import { KvMachine } from '../scenarios/kvMachine';
 
 const H3 = ['h1', 'h2', 'h3'];
 const GROUPS = Array.from({ length: 12 }, (_, i) => `g${i + 1}`);
@@ -159,5 +160,46 @@ describe('quiescence on 3 hosts × 12 groups (in-memory network, virtual time)',
     for (const g of ledByH1) await hosts.commit(g, survivors, `after ${g}`);
     // h1 hears the new leaders' heartbeats: it follows them, and leads none of these groups.
     await hosts.waitFor(() => ledByH1.every((g) => hosts.leaderOf(g, H3) !== null && hosts.leaderOf(g, H3) !== 'h1'), 'h1 follows the new leaders');
+  });
+});
+
+describe('a group that goes quiet without a host it was sending a snapshot to (issue 17 follow-up)', () => {
+  let hosts: Hosts;
+  const policy = { everyEntries: 50, keepEntries: 10, chunkBytes: 64 };
+
+  afterEach(async () => {
+    await hosts.stopAll();
+  });
+
+  it('parks the transfer and closes the snapshot reader when it goes quiet; once the host is back the transfer starts over and completes', async () => {
+    hosts = new Hosts(H3, 11);
+    const machines = new Map<NodeId, KvMachine>(H3.map((h) => [h, new KvMachine()]));
+    await hosts.create('g1', H3, (h) => ({ snapshot: policy, stateMachine: machines.get(h)! }));
+    await hosts.waitFor(() => hosts.leaderOf('g1', H3) !== null, 'a leader of g1');
+    const leader = hosts.leaderOf('g1', H3)!;
+    const away = H3.find((h) => h !== leader)!;
+    const rest = H3.filter((h) => h !== away);
+    const progress = () => hosts.node(leader, 'g1').followers()!.find((f) => f.id === away)!;
+    const storage = hosts.storage(leader, 'g1');
+    hosts.hub.isolate(away);
+    for (let i = 0; i < 200; i++) await hosts.commit('g1', rest, `k${i % 37}=v${i}${'.'.repeat(100)}`); // compacted past its log
+    hosts.hub.heal();
+    hosts.hub.setFaults({ delay: { min: 2, max: 4 } }); // a transfer of ~60 chunks: hundreds of ms
+    await hosts.waitFor(() => (progress().snapshot?.chunk ?? 0) >= 3, 'a few chunks of the transfer acknowledged');
+    expect(storage.reads.openSnapshotReads).toBe(1);
+    hosts.hub.isolate(away); // its host goes silent mid-transfer
+    // Idle, and the others make a quorum: the group goes quiet once the host is found
+    // silent (~4 intervals here), before 10 intervals without an acknowledged chunk would
+    // have parked the transfer; quiet, it has no ticks to park it with.
+    await hosts.clock.advance(8 * HEARTBEAT);
+    const groupMessages = hosts.hub.intercept((e) => 'group' in e, 'pass', { limit: 100_000 });
+    await hosts.clock.advance(40 * HEARTBEAT);
+    expect(groupMessages.seen).toEqual([]); // quiet
+    expect(progress()).toMatchObject({ state: 'snapshot', snapshot: { parked: true } });
+    expect(storage.reads.openSnapshotReads).toBe(0); // before: the reader stayed open until the group woke
+    hosts.hub.heal();
+    await hosts.waitFor(() => machines.get(away)!.restores.length > 0 && machines.get(away)!.appliedIndex === machines.get(leader)!.appliedIndex, 'the snapshot installed once the host is back');
+    expect(progress()).toMatchObject({ state: 'replicating', snapshot: null });
+    expect(machines.get(away)!.map).toEqual(machines.get(leader)!.map);
   });
 });

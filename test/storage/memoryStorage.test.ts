@@ -1,7 +1,7 @@
 import { MemoryStorage } from '../../src/storage/memoryStorage';
 import { VirtualTimeScheduler } from 'rxjs';
 import { EntryRangeError } from '../../src/errors';
-import { describeStorageConformance, entries, plain } from './conformance';
+import { chunk, describeStorageConformance, entries, plain, snapshotMeta, takeSnapshot } from './conformance';
 
 describeStorageConformance('MemoryStorage', () => ({
   create: async () => new MemoryStorage(),
@@ -38,6 +38,19 @@ describe('MemoryStorage.readEntries under the simulator’s fault model', () => 
     const error = await storage.readEntries(4, 6, 1 << 20).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EntryRangeError);
     expect((error as EntryRangeError).available).toEqual({ first: 1, last: 3 });
-    expect(storage.reads).toEqual({ calls: 1, entries: 0, snapshotChunks: 0 });
+    expect(storage.reads).toEqual({ calls: 1, entries: 0, snapshotChunks: 0, openSnapshotReads: 0 });
+  });
+
+  test('reads.openSnapshotReads counts the snapshot reads pulled and neither finished nor closed (what a file storage holds a handle for)', async () => {
+    const storage = new MemoryStorage();
+    await storage.append(entries(1, 2, 1));
+    await takeSnapshot(storage, snapshotMeta(2, 1), [chunk(10, 1), chunk(10, 2)]);
+    const finished = storage.readSnapshot()!.chunks[Symbol.asyncIterator]();
+    const closed = storage.readSnapshot()!.chunks[Symbol.asyncIterator]();
+    await Promise.all([finished.next(), closed.next()]);
+    expect(storage.reads.openSnapshotReads).toBe(2);
+    await closed.return!();
+    while (!(await finished.next()).done);
+    expect(storage.reads).toMatchObject({ snapshotChunks: 3, openSnapshotReads: 0 });
   });
 });
