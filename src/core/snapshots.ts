@@ -185,7 +185,11 @@ export function restartTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Ef
  * Follower side of InstallSnapshot. A snapshot this node's commit index already covers
  * is acknowledged as installed at once. Otherwise chunks must arrive in order: chunk 0
  * starts a new transfer, the next expected chunk is stored, a repeat of an earlier one
- * is acknowledged again, and anything else asks the leader to start over.
+ * is acknowledged again — except while this snapshot's last chunk is being stored and
+ * the state machine restored from it, which may take long: the install's own answer
+ * ("installed") will come, and an acknowledgement of the repeat would send the leader
+ * past the last chunk, where its transfer starts over — and anything else asks the
+ * leader to start over.
  */
 export function handleInstallSnapshot(s: RaftState, from: NodeId, m: InstallSnapshot, fx: Effects): void {
   s.leaderId = from;
@@ -201,6 +205,7 @@ export function handleInstallSnapshot(s: RaftState, from: NodeId, m: InstallSnap
   } else if (same && m.chunk === incoming.next) {
     incoming.next++;
   } else if (same && m.chunk < incoming.next) {
+    if (s.installingSnapshot === incoming.index) return;
     return reply(true, false);
   } else {
     return reply(false, false);

@@ -31,3 +31,19 @@ test('once the snapshot is installed, entries after it are taken again', () => {
   expect(types(fx)).toContain('persistEntries');
   expect(s.log.lastIndex).toBe(12);
 });
+
+test('a chunk of the snapshot being installed, sent again meanwhile, is not acknowledged: the install answers "installed" once done (an acknowledgement would send the leader past the last chunk, and its transfer would start over)', () => {
+  const s = makeState({ term: 1, log: [1, 1, 1] });
+  const chunk = (n: number, done: boolean) => ({ ...lastChunk, chunk: n, done });
+  const stored = (n: number, done: boolean) => step(s, { kind: 'snapshotChunkStored', from: 'n2', meta: { index: 10, term: 1, config }, chunk: n, done }).list;
+  msg(s, 'n2', chunk(0, false));
+  stored(0, false);
+  msg(s, 'n2', chunk(1, false));
+  stored(1, false);
+  expect(sent(msg(s, 'n2', chunk(1, false))).map((m) => m.message)).toEqual([expect.objectContaining({ type: 'InstallSnapshotResponse', chunk: 1, success: true, installed: false })]); // a repeat before the last chunk: acknowledged again
+  msg(s, 'n2', chunk(2, true)); // the last chunk: stored and installed from now on
+  expect(msg(s, 'n2', chunk(2, true))).toEqual([]);
+  expect(msg(s, 'n2', chunk(1, false))).toEqual([]);
+  expect(sent(stored(2, true)).map((m) => m.message)).toEqual([expect.objectContaining({ type: 'InstallSnapshotResponse', chunk: 2, success: true, installed: true })]);
+  expect(sent(msg(s, 'n2', chunk(2, true))).map((m) => m.message)).toEqual([expect.objectContaining({ installed: true })]); // a repeat after it: installed
+});

@@ -7,6 +7,8 @@ export class KvMachine implements StateMachine {
   readonly map = new Map<string, string>();
   appliedIndex = 0;
   restores: { index: number; term: number }[] = [];
+  /** Awaited before each restore (a test makes restoring slow). */
+  beforeRestore: () => Promise<void> = () => Promise.resolve();
 
   apply(e: CommittedEntry): void {
     const [key, value] = new TextDecoder().decode(e.data).split('=');
@@ -19,6 +21,7 @@ export class KvMachine implements StateMachine {
   }
 
   async restore(chunks: AsyncIterable<Uint8Array>, at: { index: number; term: number }): Promise<void> {
+    await this.beforeRestore();
     this.map.clear();
     let text = '';
     for await (const chunk of chunks) text += Buffer.from(chunk).toString('utf8');

@@ -445,4 +445,19 @@ describe('a snapshot transfer goes on where it stopped after a lost chunk or a s
     expect(machine(lagging).map).toEqual(machine(leader).map);
     await c.stop();
   });
+
+  test('a follower slow to restore its state machine from the last chunk (20 heartbeat intervals) gets it again and answers with the install: a single chunk 0', async () => {
+    const { c, machine, chunksSent } = recordingChunks(1723);
+    const { leader, lagging, progress, transfers } = await laggingBehindSnapshot(c);
+    machine(lagging).beforeRestore = () => new Promise((resolve) => c.clock.scheduler.schedule(() => resolve(), 20 * heartbeatInterval));
+    await c.waitFor(() => machine(lagging).restores.length > 0 && machine(lagging).appliedIndex === machine(leader).appliedIndex, 10_000);
+    const toLagging = chunksSent.filter((s) => s.to === lagging);
+    const last = Math.max(...toLagging.map((s) => s.chunk));
+    // Before: the repeat of the last chunk was acknowledged, the leader asked for the chunk after it, and started over.
+    expect(toLagging.filter((s) => s.chunk === 0)).toHaveLength(1);
+    expect(toLagging.filter((s) => s.chunk === last).length).toBeGreaterThanOrEqual(2); // sent again while it restored (every 10 intervals)
+    expect(progress()).toMatchObject({ state: 'replicating', snapshot: null, snapshotTransfers: transfers });
+    expect(machine(lagging).map).toEqual(machine(leader).map);
+    await c.stop();
+  });
 });
