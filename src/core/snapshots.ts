@@ -172,7 +172,7 @@ export function resumeSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress,
   if (silent) resendAwaitedChunk(s, peer, pr, t, fx);
 }
 
-/** Ticks without an acknowledged chunk before a snapshot transfer is parked. */
+/** Ticks without an acknowledged chunk before a transfer's awaited chunk is sent again (the follower answered meanwhile) or the transfer is parked. */
 const SNAPSHOT_STALL_TICKS = 10;
 
 /** Starts a transfer over, with the leader's current snapshot. */

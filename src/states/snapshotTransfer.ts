@@ -31,9 +31,10 @@ import type { RoleContext, SnapshotChunkRequest, SnapshotTransferRequest } from 
  * ```
  * requests:  0------1-----1-----------0'----1'------P------0''
  * reader:    (open)----------(closed) (open)--------(closed)(open)
- * sent:      --c0------c1----c1---------c0'----c1'-----------c0''  (each once its chunk and the next are read;
- *                            ^ c1 again, from memory                  P: park)
+ * sent:      --c0------c1----c1---------c0'----c1'-----------c0''
  * ```
+ * Each chunk goes once it and the next are read; the second c1 is sent again from
+ * memory (the rules asked for the awaited chunk again); P: park.
  *
  * @example
  * // inside replicateTo(ctx, peer):
