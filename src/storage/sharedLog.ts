@@ -66,7 +66,7 @@ export interface SharedLogRecovery {
 interface LogOp {
   /** A group record to write, or null (a barrier, or a task). */
   readonly record: GroupRecordParts | null;
-  /** Called once the payload is durable in segment `segment`, its record header at byte `offset`. */
+  /** Called once the record is durable in segment `segment`, its header at byte `offset`. */
   readonly applied: ((segment: number, offset: number) => void) | null;
   /** Runs alone, in order; a throw rejects this op only (unless the log failed meanwhile). */
   readonly task: (() => Promise<void>) | null;
