@@ -23,7 +23,8 @@ const metric = (name: string, value: unknown, better: Metric['better'], control 
 
 /**
  * Rows of the cluster benchmark: per API and load level writes/s, p50, p99, CPU and context
- * switches per write (leader, and the followers' mean); failover; the floors (controls).
+ * switches per write (leader, and the followers' mean); failover; the many-groups phase;
+ * the floors (controls).
  */
 export function clusterMetrics(json: unknown): Metric[] {
   const summary = isObject(json) ? json.summary : undefined;
@@ -50,6 +51,7 @@ export function clusterMetrics(json: unknown): Metric[] {
   if (Array.isArray(summary.sizes)) for (const size of summary.sizes.filter(isObject)) sizeMetrics(size, out);
   if (isObject(summary.http)) for (const [kind, list] of Object.entries(summary.http)) loads(`http ${kind}`, list);
   if (isObject(summary.failover)) out.push(metric('failover median ms', summary.failover.medianMs, 'lower'));
+  if (isObject(summary.groups) && Array.isArray(summary.groups.levels)) groupsMetrics(summary.groups.levels, out);
   const floor = summary.floor;
   if (isObject(floor)) {
     out.push(
@@ -66,6 +68,22 @@ export function clusterMetrics(json: unknown): Metric[] {
     }
   }
   return out;
+}
+
+/**
+ * Rows of the many-groups phase (`--only groups`): per group count and load level,
+ * writes/s, p50, p99 and the CPU per write of the three hosts together.
+ */
+function groupsMetrics(levels: unknown[], out: Metric[]): void {
+  for (const l of levels.filter(isObject)) {
+    const at = `groups ${num(l.groups)} c=${num(l.concurrency)}`;
+    out.push(
+      metric(`${at} writes/s`, l.writesPerSec, 'higher'),
+      metric(`${at} p50 ms`, l.p50Ms, 'lower'),
+      metric(`${at} p99 ms`, l.p99Ms, 'lower'),
+      metric(`${at} CPU µs/write (3 hosts)`, l.cpuMicrosPerWrite, 'lower'),
+    );
+  }
 }
 
 /**

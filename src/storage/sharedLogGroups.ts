@@ -36,7 +36,7 @@ export class GroupLog {
   private readonly ranges = new Map<number, LiveRange>();
   /** Where each Entries record holding live entries lies (made at the first one): what `recordsHolding` reads. */
   private records: FileLogIndex | null = null;
-  /** The durable log's last index (the compaction point when it is empty). */
+  /** The durable log's last index (the compaction point when it is empty). Invariant: no range ends after it. */
   lastIndex = 0;
   compaction: LogCompaction = NO_COMPACTION;
   hardState: HardState = INITIAL_HARD_STATE;
@@ -228,8 +228,12 @@ export class GroupLog {
     this.appended(segment, first, decoded[decoded.length - 1].index, bytes, offset);
   }
 
-  /** Drops the live entries from `first` on. */
+  /**
+   * Drops the live entries from `first` on. Nothing to drop past `lastIndex` (no range ends
+   * after it): the common case, an append that follows the log, walks no ranges.
+   */
   private truncateFrom(first: number): void {
+    if (first > this.lastIndex) return;
     for (const [segment, range] of this.ranges) {
       if (range.lo >= first) this.ranges.delete(segment);
       else if (range.hi >= first) this.trim(range, range.lo, first - 1);

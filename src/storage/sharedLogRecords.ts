@@ -41,13 +41,38 @@ export function groupRecordHeaderBytes(group: string): number {
   return 2 + group.length;
 }
 
+/** A group record not laid out yet: the shared log copies its body once, straight into the write that carries it. */
+export interface GroupRecordParts {
+  readonly kind: GroupRecordKind;
+  readonly group: string;
+  readonly body: Uint8Array;
+}
+
+/** The bytes of the payload of `record`. */
+export function groupRecordBytes(record: GroupRecordParts): number {
+  return groupRecordHeaderBytes(record.group) + record.body.length;
+}
+
+/**
+ * Lays out the payload of `record` in `out` at `at` (`groupRecordBytes(record)` bytes).
+ *
+ * @example
+ * const out = Buffer.allocUnsafe(groupRecordBytes(record));
+ * writeGroupRecord(out, 0, record); // the bytes encodeGroupRecord returns
+ */
+export function writeGroupRecord(out: Buffer, at: number, record: GroupRecordParts): void {
+  const { kind, group, body } = record;
+  out[at] = kind;
+  out[at + 1] = group.length;
+  out.write(group, at + 2, 'latin1');
+  out.set(body, at + 2 + group.length);
+}
+
 /** A group record's payload (copies `body`). */
 export function encodeGroupRecord(kind: GroupRecordKind, group: string, body: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(groupRecordHeaderBytes(group) + body.length);
-  out[0] = kind;
-  out[1] = group.length;
-  out.write(group, 2, 'latin1');
-  out.set(body, 2 + group.length);
+  const record = { kind, group, body };
+  const out = Buffer.allocUnsafe(groupRecordBytes(record));
+  writeGroupRecord(out, 0, record);
   return out;
 }
 

@@ -11,7 +11,7 @@ import { DurableSnapshot, SnapshotFiles } from './fileSnapshots';
 import { syncDirectory } from './fileSystem';
 import type { SharedLog } from './sharedLog';
 import type { GroupLog } from './sharedLogGroups';
-import { damageBody, encodeGroupRecord, GroupRecordKind, hardStateBody } from './sharedLogRecords';
+import { damageBody, GroupRecordKind, hardStateBody } from './sharedLogRecords';
 import { snapshotDir, SnapshotsAtOpen } from './sharedLogRecovery';
 import type { PersistedState, SnapshotWriter, Storage, StorageDamage } from './storage';
 import { OpenWriter, SnapshotSlot, viewAfterSnapshot } from './snapshotSlot';
@@ -133,7 +133,7 @@ export class SharedLogStorage implements Storage {
 
   saveHardState(state: HardState): Promise<void> {
     const saved = { term: state.term, votedFor: state.votedFor };
-    return this.run(() => this.log.write(encodeGroupRecord(GroupRecordKind.HardState, this.group, hardStateBody(saved)), (segment) => this.state.savedHardState(saved, segment)));
+    return this.run(() => this.log.write({ kind: GroupRecordKind.HardState, group: this.group, body: hardStateBody(saved) }, (segment) => this.state.savedHardState(saved, segment)));
   }
 
   append(entries: readonly Entry[]): Promise<void> {
@@ -148,7 +148,7 @@ export class SharedLogStorage implements Storage {
     this.lastIndex = last;
     this.recovered = null;
     const block = entriesBlock(entries);
-    return this.run(() => this.log.write(encodeGroupRecord(GroupRecordKind.Entries, this.group, block), (segment, offset) => this.state.appended(segment, first, last, block.length, offset)));
+    return this.run(() => this.log.write({ kind: GroupRecordKind.Entries, group: this.group, body: block }, (segment, offset) => this.state.appended(segment, first, last, block.length, offset)));
   }
 
   /**
@@ -175,7 +175,7 @@ export class SharedLogStorage implements Storage {
   /** Forgets the damage `load()` reports, durably (a Damage record saying none), in order with the other writes. */
   clearDamage(): Promise<void> {
     return this.run(() =>
-      this.log.write(encodeGroupRecord(GroupRecordKind.Damage, this.group, damageBody(null)), (segment) => {
+      this.log.write({ kind: GroupRecordKind.Damage, group: this.group, body: damageBody(null) }, (segment) => {
         this.state.savedDamage(null, segment);
         this.damage = null;
       }),

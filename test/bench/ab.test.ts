@@ -184,6 +184,15 @@ describe('bench:ab metrics', () => {
     ]);
   });
 
+  it('reads the many-groups phase (--only groups): per group count and level writes/s, p50, p99, CPU per write', () => {
+    const level = (groups: number, writesPerSec: number, cpuMicrosPerWrite: number) => ({ groups, concurrency: 256, writesPerSec, p50Ms: 2.5, p99Ms: 14, cpuMicrosPerWrite, errors: {}, hosts: [] });
+    const json = { summary: { groups: { levels: [level(1, 146000, 10), level(64, 62000, 28.7)], failovers: [] } } };
+    expect(clusterMetrics(json)).toEqual([
+      m('groups 1 c=256 writes/s', 146000), m('groups 1 c=256 p50 ms', 2.5, 'lower'), m('groups 1 c=256 p99 ms', 14, 'lower'), m('groups 1 c=256 CPU µs/write (3 hosts)', 10, 'lower'),
+      m('groups 64 c=256 writes/s', 62000), m('groups 64 c=256 p50 ms', 2.5, 'lower'), m('groups 64 c=256 p99 ms', 14, 'lower'), m('groups 64 c=256 CPU µs/write (3 hosts)', 28.7, 'lower'),
+    ]);
+  });
+
   it('reads the summary of a transport benchmark result; raw sockets are controls', () => {
     const json = { cpuStealPercent: 12, summary: [{ scenario: 'heartbeat', pairsPerSecond: 227000, clientCpuMicros: 4, serverCpuMicros: 3 }, { scenario: 'raw-heartbeat', pairsPerSecond: 500000, clientCpuMicros: 1, serverCpuMicros: 1 }] };
     expect(transportMetrics(json)).toEqual([
