@@ -8,10 +8,11 @@ import { TcpNetwork, until } from './tcpHarness';
 
 const describeWithOpenssl = hasOpenssl() ? describe : describe.skip;
 
-function nextAuthError(t: TcpTransport): Promise<AuthenticationError> {
+/** `t`'s next authentication error, of any connection or only of the one to `address` (`t` dialing it; c redials b meanwhile, each refusal an error at b too). */
+function nextAuthError(t: TcpTransport, address?: string): Promise<AuthenticationError> {
   return firstValueFrom(
     t.errors$.pipe(
-      filter((e): e is AuthenticationError => e instanceof AuthenticationError),
+      filter((e): e is AuthenticationError => e instanceof AuthenticationError && (address === undefined || e.address === address)),
       take(1),
       timeout(5000),
     ),
@@ -69,7 +70,7 @@ describeWithOpenssl('tcpTransport with mutual TLS', () => {
     c.send('b', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
     expect(await rejected).toBeInstanceOf(AuthenticationError);
     // b dialing c: c's certificate does not chain to b's CA.
-    const dialed = nextAuthError(b);
+    const dialed = nextAuthError(b, `127.0.0.1:${network.ports.get('c')}`);
     b.send('c', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
     expect((await dialed).peerId).toBe('c');
     await new Promise((r) => setTimeout(r, 100));
@@ -89,7 +90,7 @@ describeWithOpenssl('tcpTransport with mutual TLS', () => {
     const error = await rejected;
     expect(error.message).toMatch(/certificate names \["mallory","mallory"\]/);
     expect(error.peerId).toBe('c');
-    const dialed = nextAuthError(b);
+    const dialed = nextAuthError(b, `127.0.0.1:${network.ports.get('c')}`);
     b.send('c', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
     expect((await dialed).message).toMatch(/mallory/);
     expect(delivered).toEqual([]);
