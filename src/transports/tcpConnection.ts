@@ -44,6 +44,13 @@ export interface ConnectionHost {
   readonly frameBudget: FrameBudget;
   /** A partial frame that receives nothing for this long closes its connection. */
   readonly partialFrameTimeout: number;
+  /**
+   * Bytes a bulk-lane connection takes from its socket in one event-loop turn before it
+   * pauses until `readTurnScheduler` ends the turn (`Connection.meterRead`).
+   */
+  readonly bulkReadBytesPerTurn: number;
+  /** Ends a read turn: the next check phase of the event loop (`immediateScheduler`). */
+  readonly readTurnScheduler: SchedulerLike;
   readonly scheduler: SchedulerLike;
   /** Whether an authenticated peer claiming `id` may connect (a configured peer, or anyone with acceptUnknownPeers). */
   acceptsPeer(id: NodeId): boolean;
@@ -97,6 +104,12 @@ export class Connection {
   private lastProgress = 0;
   /** Runs while a partial frame is held: closes the connection if it stalls. */
   private stallTimer: Subscription | undefined;
+  /** Bulk lane: bytes read from the socket since the read turn began. */
+  private turnBytes = 0;
+  /** Bulk lane: ends the read turn (resets `turnBytes`, resumes the socket); set while a turn is open. */
+  private turnEnd: Subscription | undefined;
+  /** Bulk lane: the socket was paused for the rest of this read turn. */
+  private readPaused = false;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -160,6 +173,8 @@ export class Connection {
     this.handshakeTimer = undefined;
     this.stallTimer?.unsubscribe();
     this.stallTimer = undefined;
+    this.turnEnd?.unsubscribe();
+    this.turnEnd = undefined;
     this.host.frameBudget.release(this.held);
     this.held = 0;
     this.socket.destroy();
@@ -173,6 +188,7 @@ export class Connection {
 
   private receive(chunk: Buffer): void {
     if (this.state === 'closed') return;
+    if (this.lane === 'bulk') this.meterRead(chunk.length);
     try {
       this.reader.push(chunk, (body) => this.frame(body));
     } catch (e) {
@@ -184,6 +200,43 @@ export class Connection {
       }
     }
     if ((this.state as State) !== 'closed') this.holdPartialFrame(); // a frame handler may have closed it
+  }
+
+  /**
+   * The bulk lane's read budget: once `bulkReadBytesPerTurn` bytes came from the socket
+   * in one turn of the event loop, pauses it until the turn ends, so that the control
+   * lane's socket (heartbeats, votes, answers, read rounds) is read, and its frames
+   * handled, before more entries are.
+   *
+   * Without it, libuv reads a readable socket up to 32 times 64 KiB in one poll, each
+   * read a `data` callback that decodes and hands its frames to the node (a step of Raft,
+   * a write to the log) before the poll looks at another socket: a heartbeat waited
+   * behind 2 MiB of entries and the work they cause. How Node stops: `pause()` makes the
+   * stream keep the next read in its buffer instead of emitting it; as that is past the
+   * socket's `readableHighWaterMark` (16 KiB), the stream stops the handle reading
+   * (`readStop`), which ends libuv's loop over that socket. So at most one more read
+   * (≤ 64 KiB) waits in memory, and `resume()` emits it, in order, before reading on.
+   * Measured with `bench/readTurns.ts` (a loopback flood from another process, Node 20):
+   * 2,048 KiB per turn in 32 callbacks without, 256 KiB in 4 with a budget of 256 KiB.
+   *
+   * The turn always ends (`readTurnScheduler`, scheduled by a turn's first read), so a
+   * socket paused on its last bytes resumes; `close` cancels it.
+   */
+  private meterRead(bytes: number): void {
+    this.turnBytes += bytes;
+    this.turnEnd ??= this.host.readTurnScheduler.schedule(() => this.endReadTurn());
+    if (this.turnBytes >= this.host.bulkReadBytesPerTurn && !this.readPaused) {
+      this.readPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  private endReadTurn(): void {
+    this.turnEnd = undefined;
+    this.turnBytes = 0;
+    if (!this.readPaused) return;
+    this.readPaused = false;
+    if (this.state !== 'closed') this.socket.resume();
   }
 
   /**
