@@ -68,7 +68,7 @@ export class PeerLanes<T> {
   send(item: T): void {
     const encoded = this.host.wire.encodedPayload(item);
     const payload = encoded !== undefined ? encoded.length : this.host.wire.payloadBytes(item);
-    this.lane(laneOf(payload)).sendMeasured(item, payload, encoded);
+    this.lane(laneOf(payload)).send(item, payload, encoded);
   }
 
   /** A connection with this peer authenticated: its lane's link takes it. */
