@@ -46,7 +46,7 @@ export interface ConnectionHost {
   readonly partialFrameTimeout: number;
   /**
    * Bytes a bulk-lane connection takes from its socket in one event-loop turn before it
-   * pauses until `readTurnScheduler` ends the turn (`Connection.meterRead`).
+   * pauses until `readTurnScheduler` ends the turn (`Connection.meterRead`); `Infinity`: never, uncounted.
    */
   readonly bulkReadBytesPerTurn: number;
   /** Ends a read turn: the next check phase of the event loop (`immediateScheduler`). */
@@ -188,7 +188,7 @@ export class Connection {
 
   private receive(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    if (this.lane === 'bulk') this.meterRead(chunk.length);
+    if (this.lane === 'bulk' && this.host.bulkReadBytesPerTurn !== Infinity) this.meterRead(chunk.length);
     try {
       this.reader.push(chunk, (body) => this.frame(body));
     } catch (e) {
