@@ -45,11 +45,11 @@ export interface ConnectionHost {
   /** A partial frame that receives nothing for this long closes its connection. */
   readonly partialFrameTimeout: number;
   /**
-   * Bytes a bulk-lane connection takes from its socket in one event-loop turn before it
-   * pauses until `readTurnScheduler` ends the turn (`Connection.meterRead`); `Infinity`: never, uncounted.
+   * Bytes a bulk-lane connection reads from its socket before it pauses until
+   * `readTurnScheduler` ends the turn (`Connection.meterRead`); `Infinity`: never, uncounted.
    */
   readonly bulkReadBytesPerTurn: number;
-  /** Ends a read turn: the next check phase of the event loop (`immediateScheduler`). */
+  /** Where a paused bulk-lane connection resumes: the next check phase of the event loop (`immediateScheduler`). */
   readonly readTurnScheduler: SchedulerLike;
   readonly scheduler: SchedulerLike;
   /** Whether an authenticated peer claiming `id` may connect (a configured peer, or anyone with acceptUnknownPeers). */
@@ -104,12 +104,10 @@ export class Connection {
   private lastProgress = 0;
   /** Runs while a partial frame is held: closes the connection if it stalls. */
   private stallTimer: Subscription | undefined;
-  /** Bulk lane: bytes read from the socket since the read turn began. */
-  private turnBytes = 0;
-  /** Bulk lane: ends the read turn (resets `turnBytes`, resumes the socket); set while a turn is open. */
-  private turnEnd: Subscription | undefined;
-  /** Bulk lane: the socket was paused for the rest of this read turn. */
-  private readPaused = false;
+  /** Bulk lane: bytes read from the socket since it last yielded (resumed). */
+  private readSinceYield = 0;
+  /** Bulk lane: set while the socket is paused; resumes it at the end of this turn. */
+  private resumeAction: Subscription | undefined;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -173,8 +171,8 @@ export class Connection {
     this.handshakeTimer = undefined;
     this.stallTimer?.unsubscribe();
     this.stallTimer = undefined;
-    this.turnEnd?.unsubscribe();
-    this.turnEnd = undefined;
+    this.resumeAction?.unsubscribe();
+    this.resumeAction = undefined;
     this.host.frameBudget.release(this.held);
     this.held = 0;
     this.socket.destroy();
@@ -203,10 +201,12 @@ export class Connection {
   }
 
   /**
-   * The bulk lane's read budget: once `bulkReadBytesPerTurn` bytes came from the socket
-   * in one turn of the event loop, pauses it until the turn ends, so that the control
+   * The bulk lane's read budget: after every `bulkReadBytesPerTurn` bytes read from the
+   * socket, pauses it until the current turn of the event loop ends, so that the control
    * lane's socket (heartbeats, votes, answers, read rounds) is read, and its frames
-   * handled, before more entries are.
+   * handled, before more entries are. No turn reads more than the budget (and the one
+   * read that was under way, up to 64 KiB); a pause that comes after small reads spread
+   * over several turns costs that socket the rest of one poll.
    *
    * Without it, libuv reads a readable socket up to 32 times 64 KiB in one poll, each
    * read a `data` callback that decodes and hands its frames to the node (a step of Raft,
@@ -219,23 +219,21 @@ export class Connection {
    * Measured with `bench/readTurns.ts` (a loopback flood from another process, Node 20):
    * 2,048 KiB per turn in 32 callbacks without, 256 KiB in 4 with a budget of 256 KiB.
    *
-   * The turn always ends (`readTurnScheduler`, scheduled by a turn's first read), so a
-   * socket paused on its last bytes resumes; `close` cancels it.
+   * Counted from the last pause rather than per turn: ending every turn that read
+   * anything with an `immediateScheduler` action cost a follower about 8% more CPU per
+   * write (docs/notes/big-entries.md). The resume is always scheduled with the pause, so
+   * a socket paused on its last bytes resumes; `close` cancels it.
    */
   private meterRead(bytes: number): void {
-    this.turnBytes += bytes;
-    this.turnEnd ??= this.host.readTurnScheduler.schedule(() => this.endReadTurn());
-    if (this.turnBytes >= this.host.bulkReadBytesPerTurn && !this.readPaused) {
-      this.readPaused = true;
-      this.socket.pause();
-    }
+    this.readSinceYield += bytes;
+    if (this.readSinceYield < this.host.bulkReadBytesPerTurn || this.resumeAction) return;
+    this.socket.pause();
+    this.resumeAction = this.host.readTurnScheduler.schedule(() => this.resumeReading());
   }
 
-  private endReadTurn(): void {
-    this.turnEnd = undefined;
-    this.turnBytes = 0;
-    if (!this.readPaused) return;
-    this.readPaused = false;
+  private resumeReading(): void {
+    this.resumeAction = undefined;
+    this.readSinceYield = 0;
     if (this.state !== 'closed') this.socket.resume();
   }
 
