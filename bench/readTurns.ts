@@ -10,7 +10,7 @@
  * `setImmediate` chain), with:
  *
  * - `none`: no budget — libuv reads up to 32 × 64 KiB per poll of one socket;
- * - `pause`: once `budget` bytes came in a turn, `socket.pause()`, and `resume()` at the
+ * - `pause`: after every `budget` bytes read, `socket.pause()`, and `resume()` at the
  *   next check phase (what `Connection` does on a bulk lane).
  *
  *     npx ts-node --transpile-only bench/readTurns.ts [budgetBytes=262144] [megabytes=512] [workMicros=0]
@@ -89,7 +89,7 @@ function read(budget: number | undefined, megabytes: number, workMicros: number)
     const counts = { bytes: [] as number[], callbacks: [] as number[] };
     let bytes = 0;
     let callbacks = 0;
-    let turnBytes = 0;
+    let sinceYield = 0;
     let paused = false;
     let floodSocket: net.Socket | undefined;
     let done = false;
@@ -101,9 +101,9 @@ function read(budget: number | undefined, megabytes: number, workMicros: number)
       }
       bytes = 0;
       callbacks = 0;
-      turnBytes = 0;
       if (paused) {
         paused = false;
+        sinceYield = 0;
         floodSocket?.resume();
       }
       if (!done) setImmediate(tick);
@@ -118,8 +118,8 @@ function read(budget: number | undefined, megabytes: number, workMicros: number)
         bytes += chunk.length;
         callbacks++;
         spin((workMicros * chunk.length) / 65536);
-        turnBytes += chunk.length;
-        if (budget !== undefined && turnBytes >= budget && !paused) {
+        sinceYield += chunk.length;
+        if (budget !== undefined && sinceYield >= budget && !paused) {
           paused = true;
           socket.pause();
         }

@@ -106,13 +106,14 @@ export interface TcpTransportOptions {
   readonly partialFrameTimeout?: number;
   /**
    * Bytes a bulk-lane connection (entries, snapshot chunks, forwarded proposals) reads
-   * from its socket in one turn of the event loop before it waits for the next one
-   * (default 256 KiB, at least 1, at most 64 MiB), so that heartbeats, votes and read
-   * rounds on the control lane are handled between the entries instead of after up to
-   * 2 MiB of them (what libuv reads from one socket per poll; above that the budget does
-   * nothing). A turn reads at least one socket read (up to 64 KiB) whatever the budget.
-   * `Infinity`: no budget, and no counting either (a follower's CPU per write was about
-   * 8% higher with the counting, at 256 proposers of 64 KiB: docs/notes/big-entries.md).
+   * from its socket before it waits for the next turn of the event loop (from 1 to
+   * 64 MiB, or the default `Infinity`: no budget, nothing counted), so that heartbeats,
+   * votes and read rounds on the control lane are handled between the entries instead of
+   * after up to 2 MiB of them (what libuv reads from one socket per poll; above that a
+   * budget does nothing). A turn reads at least one socket read (up to 64 KiB) whatever
+   * the budget. Off by default: on loopback with 64 KiB entries a budget of 256 KiB did
+   * not shorten heartbeat delays or read latency beyond the noise and cost followers
+   * 5-8% more CPU per write (docs/notes/big-entries.md, "A read budget per turn").
    */
   readonly bulkReadBytesPerTurn?: number;
   /** Timers (back-off, handshake timeout) run here (default `asyncScheduler`). */
@@ -189,9 +190,9 @@ interface Handshake extends PendingHandshake {
  *   is backpressured nothing more is written on it; messages wait in its lane's outbox.
  *   The control lane's socket holds only small messages, so a heartbeat waits neither
  *   for entries queued in the bulk outbox nor for those already in the bulk socket.
- * - Reads: a bulk connection reads at most `bulkReadBytesPerTurn` per turn of the event
- *   loop, so a heartbeat does not wait for the receiver to handle megabytes of entries
- *   read ahead of it either (`Connection.meterRead`).
+ * - Reads: with `bulkReadBytesPerTurn`, a bulk connection reads at most that many bytes
+ *   per turn of the event loop, so a heartbeat does not wait for the receiver to handle
+ *   megabytes of entries read ahead of it either (`Connection.meterRead`; off by default).
  *
  * @example
  * const transport = tcpTransport({
@@ -278,7 +279,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
     this.partialFrameTimeout = options.partialFrameTimeout ?? 5000;
     this.maxUnknownPeerFrameBytes = Math.min(this.maxFrameBytes, options.maxUnknownPeerFrameBytes ?? 2 * MIB);
     this.frameBudget = new FrameBudget(options.maxPartialFrameBytes ?? 64 * MIB);
-    this.bulkReadBytesPerTurn = options.bulkReadBytesPerTurn ?? 256 * 1024;
+    this.bulkReadBytesPerTurn = options.bulkReadBytesPerTurn ?? Infinity;
     this.handshakeBudget = new HandshakeBudget({
       total: options.maxPendingHandshakes ?? 64,
       perSource: options.maxPendingHandshakesPerSource ?? 16,

@@ -131,7 +131,7 @@ describe('tcpTransport: the bulk lane reads a bounded number of bytes per turn',
     expect(b.stats().partialFrames.bytes).toBe(0);
   });
 
-  it('with no budget (Infinity), still delivers every entry once, in order', async () => {
+  it('with no budget (Infinity, the default), delivers every entry once, in order', async () => {
     const [a, b] = await pair({ bulkReadBytesPerTurn: Infinity });
     const result = await flood(a, b, 64);
     expect(result.bulkSeqs).toEqual(inOrder(64));
