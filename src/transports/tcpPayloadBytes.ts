@@ -7,7 +7,7 @@ import { LAYOUT_BY_TYPE } from './tcpLayouts';
 /**
  * The bytes a message carries beyond its few numbers and ids: its entries block, or the
  * byte fields of other messages (forwarded commands, and whatever later messages carry).
- * Messages with any go to the outbox's bulk lane.
+ * Messages with any go on the bulk lane (`laneOf`).
  *
  * @example
  * payloadBytes({ type: 'TermQuery', term: 3 }); // 0

@@ -18,7 +18,9 @@ import { laneOf } from './tcpPayloadBytes';
  * connection a heartbeat (or a read round) waited there behind megabytes of entries (up
  * to 6.4 MB at 1,024 proposers of 64 KiB, docs/notes/deposed-leaders.md). On its own
  * connection it waits only behind other small messages (at most 352 B measured), and for
- * the receiver's event loop (docs/notes/big-entries.md, "Two lanes").
+ * the receiver's event loop (docs/notes/big-entries.md, "Two lanes"), which can be told to
+ * read at most `bulkReadBytesPerTurn` of entries before it looks at the control socket
+ * again (`Connection.meterRead`, off by default).
  *
  * FIFO holds within a lane; across lanes there is no order, which Raft tolerates (a
  * transport may reorder anything), and the core does not count on it: a heartbeat is at
@@ -68,7 +70,7 @@ export class PeerLanes<T> {
   send(item: T): void {
     const encoded = this.host.wire.encodedPayload(item);
     const payload = encoded !== undefined ? encoded.length : this.host.wire.payloadBytes(item);
-    this.lane(laneOf(payload)).sendMeasured(item, payload, encoded);
+    this.lane(laneOf(payload)).send(item, payload, encoded);
   }
 
   /** A connection with this peer authenticated: its lane's link takes it. */

@@ -63,8 +63,7 @@ export interface LinkHost<T> {
  *
  * - Sends go to the outbox; one flush per turn (on `turnScheduler`) writes every queued
  *   frame in a single socket write. While the socket is backpressured nothing more is
- *   written: messages wait in the bounded outbox until `drain`, so memory stays bounded
- *   and the control lane (heartbeats, votes, responses) goes first in the next write.
+ *   written: messages wait in the bounded outbox until `drain`, so memory stays bounded.
  * - Messages go out on the connection of this lane this node dialed or, when there is
  *   none, on an authenticated one the peer dialed: one connection per lane usually
  *   serves both ways.
@@ -73,7 +72,7 @@ export interface LinkHost<T> {
  *
  * @example
  * const link = new PeerLink('n2', { host: '10.0.0.2', port: 7000 }, host, 'control');
- * link.send(heartbeat); // dials n2's control lane if needed; written at the end of this turn
+ * link.send(heartbeat, 0); // dials n2's control lane if needed; written at the end of this turn
  */
 export class PeerLink<T> {
   readonly stats: TcpLaneStats = {
@@ -115,13 +114,11 @@ export class PeerLink<T> {
     this.encoder = host.wire.encoder(host.selfId, id);
   }
 
-  send(message: T): void {
-    const encoded = this.host.wire.encodedPayload(message);
-    this.sendMeasured(message, encoded !== undefined ? encoded.length : this.host.wire.payloadBytes(message), encoded);
-  }
-
-  /** `send`, for a message whose payload bytes (and encoded payload, if any) the caller measured. */
-  sendMeasured(message: T, payload: number, encoded: Buffer | undefined): void {
+  /**
+   * Queues `message`, whose payload bytes (and encoded payload, if it has one) the caller
+   * measured: `PeerLanes.send`, which chose this lane by them.
+   */
+  send(message: T, payload: number, encoded?: Buffer): void {
     if (this.closed) return;
     if (payload > this.host.maxFrameBytes) {
       this.stats.dropped++;
@@ -271,9 +268,11 @@ export class PeerLink<T> {
   }
 
   /**
-   * Writes queued messages while the socket takes them: each write is one batch (every
-   * control message, then entries up to `writeBatchBytes`), all frames in one corked
-   * write, large entries blocks uncopied (`FrameBatch.toBuffers`) (with the host wire, the batch is one frame, or a few when it exceeds a frame).
+   * Writes queued messages while the socket takes them: each write is one batch (on the
+   * control lane every queued message, on the bulk lane messages up to
+   * `writeBatchBytes` of payload), all frames in one corked write, large entries blocks
+   * uncopied (`FrameBatch.toBuffers`) (with the host wire, the batch is one frame, or a
+   * few when it exceeds a frame).
    */
   private flush(): void {
     const connection = this.current();

@@ -46,6 +46,7 @@ function link(self: string, peer: string, dialed: Connection, lost: string[] = [
   return new PeerLink(peer, { host: '127.0.0.1', port: 1 }, host);
 }
 
+/** Votes carry no payload: `PeerLanes` sends them on the control lane, with payload 0. */
 describe('PeerLink', () => {
   it('sends both ways on one connection when each node dialed the other: the one the smaller id dialed', () => {
     // a and b dialed each other at once: a's outbound is b's inbound, and the other way round.
@@ -53,16 +54,16 @@ describe('PeerLink', () => {
     const bToA = { atB: connection('dial'), atA: connection('accept') };
     const a = link('a', 'b', aToB.atA);
     const b = link('b', 'a', bToA.atB);
-    a.send(vote(1)); // dials
-    b.send(vote(1)); // dials
+    a.send(vote(1), 0); // dials
+    b.send(vote(1), 0); // dials
     for (const [l, outbound, inbound] of [[a, aToB.atA, bToA.atA], [b, bToA.atB, aToB.atB]] as const) {
       l.connectionReady(inbound);
       l.connectionReady(outbound);
     }
     time.flush();
     for (const c of [aToB.atA, aToB.atB, bToA.atA, bToA.atB]) c.written = 0;
-    a.send(vote(2));
-    b.send(vote(2));
+    a.send(vote(2), 0);
+    b.send(vote(2), 0);
     time.flush();
     expect(aToB.atA.written).toBeGreaterThan(0); // a writes on the connection it dialed ...
     expect(aToB.atB.written).toBeGreaterThan(0); // ... and so does b: the same TCP connection
@@ -73,17 +74,17 @@ describe('PeerLink', () => {
     const outbound = connection('dial');
     const inbound = connection('accept');
     const b = link('b', 'a', outbound);
-    b.send(vote(1));
+    b.send(vote(1), 0);
     b.connectionReady(outbound);
     b.connectionReady(inbound);
     time.flush();
     outbound.written = 0;
     inbound.written = 0;
-    b.send(vote(2));
+    b.send(vote(2), 0);
     time.flush();
     expect([outbound.written, inbound.written].map((n) => n > 0)).toEqual([false, true]); // a < b: a's dial
     b.connectionClosed(inbound);
-    b.send(vote(3));
+    b.send(vote(3), 0);
     time.flush();
     expect(outbound.written).toBeGreaterThan(0);
   });
@@ -95,11 +96,11 @@ describe('PeerLink', () => {
     const lost: string[] = [];
     const a = link('a', 'b', outbound, lost);
     a.connectionReady(inbound); // b dialed first: a writes on it
-    a.send(vote(1));
+    a.send(vote(1), 0);
     time.flush();
     expect(inbound.written).toBeGreaterThan(0);
     a.connectionReady(outbound); // a's own dial is ready: a < b, so it takes over
-    a.send(vote(2));
+    a.send(vote(2), 0);
     time.flush();
     expect(outbound.written).toBeGreaterThan(0);
     a.connectionReady(spare); // b dialed again: the older inbound is replaced ...
@@ -115,14 +116,14 @@ describe('PeerLink', () => {
     const outbound = connection('dial');
     const lost: string[] = [];
     const a = link('a', 'b', outbound, lost); // queueLimits: 100 messages
-    for (let i = 1; i <= 1000; i++) a.send(vote(i)); // dials; b does not answer yet
+    for (let i = 1; i <= 1000; i++) a.send(vote(i), 0); // dials; b does not answer yet
     time.flush();
     expect(lost).toEqual([]);
     a.connectionReady(outbound);
     expect(lost).toEqual(['b']);
     time.flush();
     expect(outbound.written).toBeGreaterThan(0); // the 100 kept go out
-    a.send(vote(1001));
+    a.send(vote(1001), 0);
     time.flush();
     expect(lost).toEqual(['b']); // nothing dropped since
   });
