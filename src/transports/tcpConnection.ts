@@ -44,13 +44,6 @@ export interface ConnectionHost {
   readonly frameBudget: FrameBudget;
   /** A partial frame that receives nothing for this long closes its connection. */
   readonly partialFrameTimeout: number;
-  /**
-   * Bytes a bulk-lane connection reads from its socket before it pauses until
-   * `readTurnScheduler` ends the turn (`Connection.meterRead`); `Infinity`: never, uncounted.
-   */
-  readonly bulkReadBytesPerTurn: number;
-  /** Where a paused bulk-lane connection resumes: the next check phase of the event loop (`immediateScheduler`). */
-  readonly readTurnScheduler: SchedulerLike;
   readonly scheduler: SchedulerLike;
   /** Whether an authenticated peer claiming `id` may connect (a configured peer, or anyone with acceptUnknownPeers). */
   acceptsPeer(id: NodeId): boolean;
@@ -104,10 +97,6 @@ export class Connection {
   private lastProgress = 0;
   /** Runs while a partial frame is held: closes the connection if it stalls. */
   private stallTimer: Subscription | undefined;
-  /** Bulk lane: bytes read from the socket since it last yielded (resumed). */
-  private readSinceYield = 0;
-  /** Bulk lane: set while the socket is paused; resumes it at the end of this turn. */
-  private resumeAction: Subscription | undefined;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -171,8 +160,6 @@ export class Connection {
     this.handshakeTimer = undefined;
     this.stallTimer?.unsubscribe();
     this.stallTimer = undefined;
-    this.resumeAction?.unsubscribe();
-    this.resumeAction = undefined;
     this.host.frameBudget.release(this.held);
     this.held = 0;
     this.socket.destroy();
@@ -186,7 +173,6 @@ export class Connection {
 
   private receive(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    if (this.lane === 'bulk' && this.host.bulkReadBytesPerTurn !== Infinity) this.meterRead(chunk.length);
     try {
       this.reader.push(chunk, (body) => this.frame(body));
     } catch (e) {
@@ -198,47 +184,6 @@ export class Connection {
       }
     }
     if ((this.state as State) !== 'closed') this.holdPartialFrame(); // a frame handler may have closed it
-  }
-
-  /**
-   * The bulk lane's read budget: after every `bulkReadBytesPerTurn` bytes read from the
-   * socket, pauses it until the current turn of the event loop ends, so that the control
-   * lane's socket (heartbeats, votes, answers, read rounds) is read, and its frames
-   * handled, before more entries are. No turn reads more than the budget (and the one
-   * read that was under way, up to 64 KiB); a pause that comes after small reads spread
-   * over several turns costs that socket the rest of one poll.
-   *
-   * Without it, libuv reads a readable socket up to 32 times 64 KiB in one poll, each
-   * read a `data` callback that decodes and hands its frames to the node (a step of Raft,
-   * a write to the log) before the poll looks at another socket: a heartbeat waited
-   * behind 2 MiB of entries and the work they cause. How Node stops: `pause()` makes the
-   * stream keep the next read in its buffer instead of emitting it; as that is past the
-   * socket's `readableHighWaterMark` (16 KiB), the stream stops the handle reading
-   * (`readStop`), which ends libuv's loop over that socket. So at most one more read
-   * (≤ 64 KiB) waits in memory, and `resume()` emits it, in order, before reading on.
-   * Measured with `bench/readTurns.ts` (a loopback flood from another process, Node 20):
-   * 2,048 KiB per turn in 32 callbacks without, 256 KiB in 4 with a budget of 256 KiB.
-   *
-   * Counted from the last pause rather than per turn: ending every turn that read
-   * anything with an `immediateScheduler` action cost a follower about 8% more CPU per
-   * write (docs/notes/big-entries.md). The resume is always scheduled with the pause, so
-   * a socket paused on its last bytes resumes; `close` cancels it. Off by default
-   * (`bulkReadBytesPerTurn` is `Infinity`): it did not measurably help on loopback.
-   *
-   * @example
-   * tcpTransport({ ...options, bulkReadBytesPerTurn: 256 * 1024 }); // yield after every 256 KiB of entries read
-   */
-  private meterRead(bytes: number): void {
-    this.readSinceYield += bytes;
-    if (this.readSinceYield < this.host.bulkReadBytesPerTurn || this.resumeAction) return;
-    this.socket.pause();
-    this.resumeAction = this.host.readTurnScheduler.schedule(() => this.resumeReading());
-  }
-
-  private resumeReading(): void {
-    this.resumeAction = undefined;
-    this.readSinceYield = 0;
-    if (this.state !== 'closed') this.socket.resume();
   }
 
   /**

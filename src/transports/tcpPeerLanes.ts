@@ -18,9 +18,8 @@ import { laneOf } from './tcpPayloadBytes';
  * connection a heartbeat (or a read round) waited there behind megabytes of entries (up
  * to 6.4 MB at 1,024 proposers of 64 KiB, docs/notes/deposed-leaders.md). On its own
  * connection it waits only behind other small messages (at most 352 B measured), and for
- * the receiver's event loop (docs/notes/big-entries.md, "Two lanes"), which can be told to
- * read at most `bulkReadBytesPerTurn` of entries before it looks at the control socket
- * again (`Connection.meterRead`, off by default).
+ * the receiver's event loop (docs/notes/big-entries.md, "Two lanes"; a read budget on the
+ * bulk socket did not shorten that wait measurably: "A read budget per turn").
  *
  * FIFO holds within a lane; across lanes there is no order, which Raft tolerates (a
  * transport may reorder anything), and the core does not count on it: a heartbeat is at

@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Observable, SchedulerLike, Subject } from 'rxjs';
-import { defaultRandom, defaultScheduler, defaultTransportTurnScheduler, immediateScheduler } from '../defaults';
+import { defaultRandom, defaultScheduler, defaultTransportTurnScheduler } from '../defaults';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import type { BackoffRange } from './backoff';
 import { Connection, ConnectionHost } from './tcpConnection';
@@ -104,18 +104,6 @@ export interface TcpTransportOptions {
    * `FrameStalledError` (default 5000 ms), releasing what it held.
    */
   readonly partialFrameTimeout?: number;
-  /**
-   * Bytes a bulk-lane connection (entries, snapshot chunks, forwarded proposals) reads
-   * from its socket before it waits for the next turn of the event loop (from 1 to
-   * 64 MiB, or the default `Infinity`: no budget, nothing counted), so that heartbeats,
-   * votes and read rounds on the control lane are handled between the entries instead of
-   * after up to 2 MiB of them (what libuv reads from one socket per poll; above that a
-   * budget does nothing). A turn reads at least one socket read (up to 64 KiB) whatever
-   * the budget. Off by default: on loopback with 64 KiB entries a budget of 256 KiB did
-   * not shorten heartbeat delays or read latency beyond the noise and cost followers
-   * 5-8% more CPU per write (docs/notes/big-entries.md, "A read budget per turn").
-   */
-  readonly bulkReadBytesPerTurn?: number;
   /** Timers (back-off, handshake timeout) run here (default `asyncScheduler`). */
   readonly scheduler?: SchedulerLike;
   /** Where writes of one turn are gathered into one socket write (default `asapScheduler`: the end of the current callback). */
@@ -190,9 +178,6 @@ interface Handshake extends PendingHandshake {
  *   is backpressured nothing more is written on it; messages wait in its lane's outbox.
  *   The control lane's socket holds only small messages, so a heartbeat waits neither
  *   for entries queued in the bulk outbox nor for those already in the bulk socket.
- * - Reads: with `bulkReadBytesPerTurn`, a bulk connection reads at most that many bytes
- *   per turn of the event loop, so a heartbeat does not wait for the receiver to handle
- *   megabytes of entries read ahead of it either (`Connection.meterRead`; off by default).
  *
  * @example
  * const transport = tcpTransport({
@@ -231,8 +216,6 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
   readonly handshakeTimeout: number;
   readonly partialFrameTimeout: number;
   readonly frameBudget: FrameBudget;
-  readonly bulkReadBytesPerTurn: number;
-  readonly readTurnScheduler: SchedulerLike = immediateScheduler;
   readonly scheduler: SchedulerLike;
   readonly turnScheduler: SchedulerLike;
   readonly random: () => number;
@@ -279,7 +262,6 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
     this.partialFrameTimeout = options.partialFrameTimeout ?? 5000;
     this.maxUnknownPeerFrameBytes = Math.min(this.maxFrameBytes, options.maxUnknownPeerFrameBytes ?? 2 * MIB);
     this.frameBudget = new FrameBudget(options.maxPartialFrameBytes ?? 64 * MIB);
-    this.bulkReadBytesPerTurn = options.bulkReadBytesPerTurn ?? Infinity;
     this.handshakeBudget = new HandshakeBudget({
       total: options.maxPendingHandshakes ?? 64,
       perSource: options.maxPendingHandshakesPerSource ?? 16,
@@ -308,10 +290,6 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
       ['partialFrameTimeout', this.partialFrameTimeout],
     ] as const) {
       if (!Number.isSafeInteger(value) || value < 1) throw new TransportConfigError(`${name} must be a positive integer, got ${value}`);
-    }
-    const readBudget = this.bulkReadBytesPerTurn;
-    if (!(readBudget === Infinity || (Number.isSafeInteger(readBudget) && readBudget >= 1 && readBudget <= 64 * MIB))) {
-      throw new TransportConfigError(`bulkReadBytesPerTurn must be an integer from 1 to 64 MiB, or Infinity, got ${readBudget}`);
     }
     if (!(this.frameBudget.limit >= this.maxFrameBytes)) {
       throw new TransportConfigError(`maxPartialFrameBytes (${this.frameBudget.limit}) must be at least maxFrameBytes (${this.maxFrameBytes})`);
