@@ -129,7 +129,12 @@ function runningLeader() {
   const events: RaftEvent[] = [];
   const subscription = leader(context({ followers$: followers, snapshotChunks$: chunks, storage, transport }), 7).subscribe((e) => events.push(e));
   const sentTo = (peer: NodeId) => transport.sent.filter((s) => s.to === peer).map((s) => s.message);
-  return { followers, chunks, storage, transport, events, subscription, sentTo };
+  /** Asks for a chunk of a follower's transfer, as one turn's effect, and lets the pipeline act on it. */
+  const ask = async (...args: Parameters<typeof request>) => {
+    chunks.next(request(...args));
+    await settle();
+  };
+  return { followers, chunks, storage, transport, events, subscription, sentTo, ask };
 }
 
 describe('leader pipeline: heartbeats and one pipeline per follower (virtual time)', () => {
@@ -161,12 +166,9 @@ describe('leader pipeline: heartbeats and one pipeline per follower (virtual tim
 describe('replicateTo: a follower\'s snapshot transfer', () => {
   test('sends the chunks asked for, in order, the last one marked done; other followers get nothing', async () => {
     const l = runningLeader();
-    l.chunks.next(request('n2', 0));
-    await settle();
-    l.chunks.next(request('n2', 1));
-    await settle();
-    l.chunks.next(request('n2', 2));
-    await settle();
+    await l.ask('n2', 0);
+    await l.ask('n2', 1);
+    await l.ask('n2', 2);
     expect(l.sentTo('n2')).toEqual([installSnapshot(0, false), installSnapshot(1, false), installSnapshot(2, true)]);
     expect(l.sentTo('n3')).toEqual([]);
     expect(l.events).toEqual([]);
@@ -176,8 +178,7 @@ describe('replicateTo: a follower\'s snapshot transfer', () => {
 
   test('a chunk-0 request starts a fresh read of the current snapshot and closes the previous reader', async () => {
     const l = runningLeader();
-    l.chunks.next(request('n2', 0));
-    await settle();
+    await l.ask('n2', 0);
     l.storage.snapshot = { meta: { index: 9, term: 3, config }, chunks: [new Uint8Array([90])] }; // a newer snapshot was taken
     l.chunks.next(request('n2', 0));
     expect(l.storage.readers.map((r) => r.closed)).toEqual([true, false]);
@@ -192,8 +193,7 @@ describe('replicateTo: a follower\'s snapshot transfer', () => {
   test('removing a follower closes its reader and cancels the chunk being read; the others go on', async () => {
     const l = runningLeader();
     l.chunks.next(request('n2', 0));
-    l.chunks.next(request('n3', 0));
-    await settle();
+    await l.ask('n3', 0);
     l.storage.holdReads = true;
     l.chunks.next(request('n2', 1));
     l.chunks.next(request('n3', 1));
@@ -202,8 +202,7 @@ describe('replicateTo: a follower\'s snapshot transfer', () => {
     l.storage.holdReads = false;
     l.storage.releaseReads();
     await settle();
-    l.chunks.next(request('n2', 2)); // whatever is still asked for n2 goes nowhere
-    await settle();
+    await l.ask('n2', 2); // whatever is still asked for n2 goes nowhere
     expect(l.sentTo('n2')).toEqual([installSnapshot(0, false)]);
     expect(l.sentTo('n3')).toEqual([installSnapshot(0, false), installSnapshot(1, false)]);
     expect(l.events).toEqual([]);
@@ -213,8 +212,7 @@ describe('replicateTo: a follower\'s snapshot transfer', () => {
   test('leaving the leader role closes every reader and sends nothing more, not even the chunk being read', async () => {
     const l = runningLeader();
     l.chunks.next(request('n2', 0));
-    l.chunks.next(request('n3', 0));
-    await settle();
+    await l.ask('n3', 0);
     l.storage.holdReads = true;
     l.chunks.next(request('n2', 1));
     l.subscription.unsubscribe(); // the role ends (switchMap over the role)
@@ -227,8 +225,7 @@ describe('replicateTo: a follower\'s snapshot transfer', () => {
 
   test('a parked transfer closes its reader, cancels the chunk being read and reads nothing until a chunk 0 starts it over', async () => {
     const l = runningLeader();
-    l.chunks.next(request('n2', 0));
-    await settle();
+    await l.ask('n2', 0);
     l.storage.holdReads = true;
     l.chunks.next(request('n2', 1));
     l.chunks.next({ type: 'parkSnapshotTransfer', to: 'n2' }); // the follower went silent while chunk 1 was read
@@ -238,11 +235,9 @@ describe('replicateTo: a follower\'s snapshot transfer', () => {
     await settle();
     expect(l.sentTo('n2')).toEqual([installSnapshot(0, false)]);
     const pulls = l.storage.readers[0].pulls;
-    l.chunks.next(request('n2', 2)); // asked of a parked transfer: it fails, reading nothing
-    await settle();
+    await l.ask('n2', 2); // asked of a parked transfer: it fails, reading nothing
     expect([l.events, l.storage.readers[0].pulls]).toEqual([[{ kind: 'snapshotReadFailed', to: 'n2' }], pulls]);
-    l.chunks.next(request('n2', 0)); // the follower answered: a fresh reader
-    await settle();
+    await l.ask('n2', 0); // the follower answered: a fresh reader
     expect(l.storage.readers.map((r) => r.closed)).toEqual([true, false]);
     expect(l.sentTo('n2')).toEqual([installSnapshot(0, false), installSnapshot(0, false)]);
     l.subscription.unsubscribe();
@@ -250,36 +245,29 @@ describe('replicateTo: a follower\'s snapshot transfer', () => {
 
   test('the chunk sent last, asked for again (it or its answer was lost), is sent again from memory and the transfer goes on where it stopped', async () => {
     const l = runningLeader();
-    l.chunks.next(request('n2', 0));
-    await settle();
-    l.chunks.next(request('n2', 1));
-    await settle();
+    await l.ask('n2', 0);
+    await l.ask('n2', 1);
     const pulls = l.storage.readers[0].pulls; // chunks 0..2 and the end: read one ahead
     l.chunks.next(request('n2', 1));
-    l.chunks.next(request('n2', 1)); // asked twice (a silence, then a stall): sent twice
-    await settle();
+    await l.ask('n2', 1); // asked twice (a silence, then a stall): sent twice
     expect(l.storage.readers[0].pulls).toBe(pulls);
-    l.chunks.next(request('n2', 2));
-    await settle();
+    await l.ask('n2', 2);
     expect(l.sentTo('n2')).toEqual([installSnapshot(0, false), installSnapshot(1, false), installSnapshot(1, false), installSnapshot(1, false), installSnapshot(2, true)]);
     expect([l.events, l.storage.readers.length, l.storage.readers[0].closed]).toEqual([[], 1, false]);
-    l.chunks.next(request('n2', 1)); // an earlier chunk than the last one sent: only a restart helps
-    await settle();
+    await l.ask('n2', 1); // an earlier chunk than the last one sent: only a restart helps
     expect([l.events, l.storage.readers[0].closed]).toEqual([[{ kind: 'snapshotReadFailed', to: 'n2' }], true]);
     l.subscription.unsubscribe();
   });
 
   test('a chunk that is not the next one fails the transfer — reported a microtask later, never synchronously — and closes the reader', async () => {
     const l = runningLeader();
-    l.chunks.next(request('n2', 0));
-    await settle();
+    await l.ask('n2', 0);
     l.chunks.next(request('n2', 2)); // chunk 1 was never asked for
     expect(l.events).toEqual([]);
     await settle();
     expect(l.events).toEqual([{ kind: 'snapshotReadFailed', to: 'n2' }]);
     expect(l.storage.readers[0].closed).toBe(true);
-    l.chunks.next(request('n2', 1)); // the reader is gone: only a new chunk 0 can start over
-    await settle();
+    await l.ask('n2', 1); // the reader is gone: only a new chunk 0 can start over
     expect(l.events).toEqual([
       { kind: 'snapshotReadFailed', to: 'n2' },
       { kind: 'snapshotReadFailed', to: 'n2' },
@@ -308,8 +296,7 @@ describe('replicateTo: a follower\'s snapshot transfer', () => {
     l.transport.send = () => {
       throw new Error('refused');
     };
-    l.chunks.next(request('n2', 0));
-    await settle();
+    await l.ask('n2', 0);
     expect(l.events).toEqual([{ kind: 'snapshotReadFailed', to: 'n2' }]);
     expect(l.storage.readers[0].closed).toBe(true);
     l.subscription.unsubscribe();
@@ -321,8 +308,7 @@ describe('replicateTo: a follower\'s snapshot transfer', () => {
       [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('disk read failed')) }),
     };
     l.storage.readSnapshot = () => ({ meta: { index: 5, term: 2, config }, chunks: broken });
-    l.chunks.next(request('n2', 0));
-    await settle();
+    await l.ask('n2', 0);
     expect(l.events).toEqual([{ kind: 'snapshotReadFailed', to: 'n2' }]);
     expect(l.transport.sent).toEqual([]);
     l.subscription.unsubscribe();
