@@ -184,10 +184,11 @@ export interface FollowerProgress {
    * the snapshot sent, the chunk awaited (sent, not yet acknowledged: the chunks before
    * it are stored on the follower), and whether the transfer is parked — the follower
    * answered nothing for a while (it may be down), so nothing is read or sent until it
-   * answers, which starts the transfer over from chunk 0.
+   * answers, which starts the transfer over from chunk 0 — or parked because it was
+   * given up (`abandoned`, see `snapshotTransfersAbandoned`).
    *
    * @example
-   * node.followers()?.find((f) => f.id === 'n3')?.snapshot; // { index: 48_210, chunk: 17, parked: false }
+   * node.followers()?.find((f) => f.id === 'n3')?.snapshot; // { index: 48_210, chunk: 17, parked: false, abandoned: false }
    */
   readonly snapshot: FollowerSnapshotTransfer | null;
   /**
@@ -198,11 +199,22 @@ export interface FollowerProgress {
   readonly snapshotTransfers: number;
   /**
    * Snapshot chunks sent to it again since this node leads, because the chunk or its
-   * acknowledgement may have been lost (a silence, or no acknowledgement for ten
-   * heartbeat intervals while it answered heartbeats). Sent again from memory, nothing is
-   * read: a count that grows means a lossy link.
+   * acknowledgement may have been lost (a silence, a loss the transport reported, or no
+   * acknowledgement for ten heartbeat intervals while it answered heartbeats). Sent again
+   * from memory, nothing is read: a count that grows means a lossy link.
    */
   readonly snapshotChunksResent: number;
+  /**
+   * Snapshot transfers to it given up since this node leads: it answered heartbeats, but
+   * the chunk awaited went unacknowledged through five resends in a row (at least 60
+   * heartbeat intervals; fewer when the transport reported each one lost) — it cannot
+   * take that chunk now (a transport that refuses it, say). The transfer is parked, its
+   * reader released, and it starts over at the follower's answer only after ten heartbeat
+   * intervals, twice that after another give-up, up to 320. A follower merely slow
+   * acknowledges chunks, or says it is installing the snapshot, and is never given up.
+   * Any count above 0 needs a look.
+   */
+  readonly snapshotTransfersAbandoned: number;
   /**
    * How often entries for this follower were read back from storage since this node
    * leads, because they were no longer held in memory (`log.cacheBytes`): a follower
@@ -222,6 +234,8 @@ export interface FollowerSnapshotTransfer {
   readonly chunk: number;
   /** Nothing is read or sent until the follower answers, which starts the transfer over from chunk 0. */
   readonly parked: boolean;
+  /** Parked because the transfer was given up (see `FollowerProgress.snapshotTransfersAbandoned`): it starts over at an answer once its wait is over. */
+  readonly abandoned: boolean;
 }
 
 /** Options of `RaftNode.stop()`. */

@@ -115,8 +115,9 @@ export class KvMetrics {
     perPeer('rxraft_follower_match_index', 'On the leader: highest index known durable on each follower.', (f) => f.matchIndex);
     perPeer('rxraft_follower_lag_entries', 'On the leader: entries of its log each follower is not known to hold.', (f) => f.lag);
     perPeer('rxraft_follower_last_contact_seconds', 'On the leader: time since each follower last answered.', (f) => f.sinceContact / 1000);
-    perPeer('rxraft_follower_snapshot_parked', 'On the leader: 1 while the snapshot transfer to each follower is parked (it answered nothing; the transfer starts over when it does), else 0.', (f) => (f.snapshot?.parked ? 1 : 0));
+    perPeer('rxraft_follower_snapshot_parked', 'On the leader: 1 while the snapshot transfer to each follower is parked (it answered nothing, or the transfer was given up; the transfer starts over when it answers), else 0.', (f) => (f.snapshot?.parked ? 1 : 0));
     perPeer('rxraft_follower_snapshot_chunks_resent', 'On the leader: snapshot chunks sent to each follower again (lost on the way) since this node leads.', (f) => f.snapshotChunksResent);
+    perPeer('rxraft_follower_snapshot_transfers_abandoned', 'On the leader: snapshot transfers to each follower given up since this node leads (a chunk unacknowledged through every resend while the follower answered); above 0 needs a look.', (f) => f.snapshotTransfersAbandoned);
     scalar('rxraft_kv_keys', 'Keys in the store.', () => source.keys());
     new Gauge({
       name: 'rxraft_kv_value_buffer_bytes',

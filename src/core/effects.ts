@@ -34,7 +34,12 @@ export type Effect =
   | { readonly type: 'configChangeAppended'; readonly requestId: number; readonly index: number; readonly term: number }
   /** Configuration change `requestId` cannot be made now; `retry` when waiting may help (catch-up, a change in flight). */
   | { readonly type: 'configChangeRefused'; readonly requestId: number; readonly reason: string; readonly retry: boolean }
-  /** Send chunk `chunk` of the current snapshot (index, term) to `to` in an InstallSnapshot of `leaderTerm`; chunk 0 starts a fresh read. */
+  /**
+   * Send chunk `chunk` of the current snapshot (index, term) to `to` in an InstallSnapshot
+   * of `leaderTerm`. `start`: chunk 0 of a new transfer (a start or a start over), read
+   * afresh from the snapshot current now; otherwise the next chunk of the transfer, or the
+   * one sent last again (from memory, chunk 0 included).
+   */
   | {
       readonly type: 'sendSnapshotChunk';
       readonly to: NodeId;
@@ -42,11 +47,12 @@ export type Effect =
       readonly term: number;
       readonly chunk: number;
       readonly leaderTerm: number;
+      readonly start: boolean;
     }
   /**
    * The snapshot transfer to `to` is parked: the follower answered nothing for a while
    * (it may be down). Release what the transfer holds (its reader of the snapshot) and
-   * send nothing more until a `sendSnapshotChunk` of chunk 0 starts it over.
+   * send nothing more until a `sendSnapshotChunk` with `start` starts it over.
    */
   | { readonly type: 'parkSnapshotTransfer'; readonly to: NodeId }
   /**

@@ -9,13 +9,29 @@ export interface SnapshotTransfer {
   chunk: number;
   /** Heartbeat ticks since the transfer started or a chunk was acknowledged. */
   stalledTicks: number;
+  /**
+   * Times the awaited chunk was sent again with no chunk acknowledged since it was first
+   * sent (`resendAwaitedChunk`). Invariant: at most `SNAPSHOT_CHUNK_RESENDS`.
+   */
+  resends: number;
   /** A read failed right after the transfer started over: start over at the next tick. */
   retryAtTick?: boolean;
+  /** The transport reported messages to the follower lost (`messagesLost`): send the awaited chunk again at the next tick. */
+  resendAtTick?: boolean;
   /**
-   * The follower answered nothing for a while (or since its last probe): nothing is read
-   * or sent for this transfer until it answers, which starts it over.
+   * The follower answered nothing for a while (or since its last probe), or the transfer
+   * was given up (`abandoned`): nothing is read or sent for this transfer until the
+   * follower answers, which starts it over.
    */
   parked: boolean;
+  /**
+   * Parked because the awaited chunk went unacknowledged through every resend
+   * (`abandonTransfer`): the follower answers, but this transfer cannot complete now. It
+   * starts over at an answer only once `holdTicks` heartbeat ticks have passed.
+   */
+  abandoned?: boolean;
+  /** Heartbeat ticks before an answer may start a given-up transfer over (0 otherwise). */
+  holdTicks: number;
 }
 
 /**
@@ -103,6 +119,10 @@ export class Progress {
   snapshotTransfers = 0;
   /** Snapshot chunks sent to the follower again (`resendAwaitedChunk`: it or its answer may have been lost), since this node leads. */
   snapshotChunksResent = 0;
+  /** Snapshot transfers to the follower given up (`abandonTransfer`: a chunk unacknowledged through every resend), since this node leads. */
+  snapshotTransfersAbandoned = 0;
+  /** Transfers given up since the follower last installed a snapshot from this leader: the longer the run, the longer the wait before the next start (`abandonTransfer`). */
+  snapshotAbandonsInARow = 0;
 
   constructor(lastIndex: number) {
     this.next = lastIndex + 1;

@@ -1,7 +1,7 @@
 import type { AppendEntries, AppendEntriesResponse, InstallSnapshotResponse, NodeId } from '../messages/types';
 import { resetElectionDeadline } from './electionDeadline';
 import { Effects } from './effects';
-import { checkSnapshotTransfer, restartTransfer, resumeSnapshotTransfer, sendAwaitedChunk } from './snapshots';
+import { checkSnapshotTransfer, onSnapshotMessagesLost, restartTransfer, resumeParkedTransfer, resumeSnapshotTransfer, sendAwaitedChunk } from './snapshots';
 import { maybeSendCommit, sendAppend } from './send';
 import { retryEntryRead } from './entryReads';
 import { confirmReads, releaseReadsBeforeCommit, startRound } from './reads';
@@ -165,9 +165,10 @@ export function handleInstallSnapshotResponse(s: RaftState, from: NodeId, m: Ins
   if (m.lastIncludedIndex !== pr.snapshot.index) return;
   pr.heardFrom(s.now);
   pr.silentTicks = 0;
-  const parked = pr.snapshot.parked;
+  const t = pr.snapshot;
   if (m.installed) {
     pr.snapshot = null;
+    pr.snapshotAbandonsInARow = 0;
     pr.acknowledge(m.lastIncludedIndex, s.role.seq); // answers to anything sent before now are older
     pr.becomeReplicating();
     maybeCommit(s, fx);
@@ -175,11 +176,16 @@ export function handleInstallSnapshotResponse(s: RaftState, from: NodeId, m: Ins
     return;
   }
   // A parked transfer starts over on any answer: its reader is gone (see `parkTransfer`).
-  if (!m.success || parked) return restartTransfer(s, from, pr, fx);
-  if (m.chunk !== pr.snapshot.chunk) return; // a duplicate or stale acknowledgement
-  pr.snapshot.chunk++;
-  pr.snapshot.stalledTicks = 0;
-  sendAwaitedChunk(s, from, pr.snapshot, fx);
+  if (t.parked) return resumeParkedTransfer(s, from, pr, fx);
+  if (!m.success) return restartTransfer(s, from, pr, fx);
+  if (m.chunk !== t.chunk) return; // a duplicate or stale acknowledgement
+  t.stalledTicks = 0;
+  t.resends = 0;
+  // Restoring its state machine from the last chunk: not stuck, the install's answer will come.
+  if (m.installing) return;
+  t.chunk++;
+  t.resendAtTick = false;
+  sendAwaitedChunk(s, from, t, fx);
 }
 
 /**
@@ -206,7 +212,8 @@ export function maybeCommit(s: RaftState, fx: Effects): boolean {
  * flight there and probes it afresh from after `match` (a probe awaited is sent again),
  * at its next heartbeat tick rather than after `stallTicks`. Nothing is sent now: a
  * transport that reports every loss at once cannot make the leader resend in a loop. A
- * follower taking a snapshot keeps that transfer's own retries.
+ * follower taking a snapshot is sent its awaited chunk again at that tick instead
+ * (`onSnapshotMessagesLost`).
  *
  * Over TCP a message is lost only with its connection, so this report is what ends a
  * stream early; a follower merely slow to answer is left alone (see `stallTicks`).
@@ -214,7 +221,9 @@ export function maybeCommit(s: RaftState, fx: Effects): boolean {
 export function handleMessagesLost(s: RaftState, peer: NodeId): void {
   if (s.role.name !== 'leader') return;
   const pr = s.role.progress.get(peer);
-  if (!pr || pr.snapshot || !pr.hasOutstanding) return;
+  if (!pr) return;
+  if (pr.snapshot) return onSnapshotMessagesLost(pr.snapshot);
+  if (!pr.hasOutstanding) return;
   pr.becomeProbing(pr.probing ? pr.next : pr.match + 1);
 }
 

@@ -15,7 +15,9 @@ import { RaftState } from './state';
  * answers heartbeats) is sent again and the transfer goes on where it stopped; one that
  * breaks — a replaced snapshot, a follower that restarted, a failed read — starts over
  * from chunk 0; one to a follower that stopped answering waits for its next answer to
- * start over (it is parked), so a follower that is down costs no reads. The
+ * start over (it is parked), so a follower that is down costs no reads; one whose
+ * awaited chunk goes unacknowledged through `SNAPSHOT_CHUNK_RESENDS` resends is given up
+ * (parked, and started over only after a wait that doubles each time). The
  * follower stores chunks in a staging area and, on the last, makes the snapshot current
  * and restores its state machine from it; only then does it answer "installed".
  */
@@ -82,27 +84,62 @@ function byteFloor(s: RaftState, index: number, point: number, keepBytes: number
 export function startSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects, parked = false): void {
   pr.reading = null; // a read in flight is dropped when it answers
   pr.clearReadAhead();
-  pr.snapshot = { index: s.log.snapshotIndex, term: s.log.snapshotTerm, chunk: 0, stalledTicks: 0, parked: false };
+  pr.snapshot = { index: s.log.snapshotIndex, term: s.log.snapshotTerm, chunk: 0, stalledTicks: 0, resends: 0, parked: false, holdTicks: 0 };
   pr.snapshotTransfers++;
   if (parked) parkTransfer(peer, pr.snapshot, fx);
-  else sendAwaitedChunk(s, peer, pr.snapshot, fx);
+  else sendAwaitedChunk(s, peer, pr.snapshot, fx, true);
 }
 
-/** Asks the driver to send `peer` the chunk its transfer awaits. */
-export function sendAwaitedChunk(s: RaftState, peer: NodeId, t: SnapshotTransfer, fx: Effects): void {
-  fx.push({ type: 'sendSnapshotChunk', to: peer, index: t.index, term: t.term, chunk: t.chunk, leaderTerm: s.term });
+/** Asks the driver to send `peer` the chunk its transfer awaits; `start`: chunk 0 of a new transfer, read afresh. */
+export function sendAwaitedChunk(s: RaftState, peer: NodeId, t: SnapshotTransfer, fx: Effects, start = false): void {
+  fx.push({ type: 'sendSnapshotChunk', to: peer, index: t.index, term: t.term, chunk: t.chunk, leaderTerm: s.term, start });
 }
 
 /**
  * Sends the awaited chunk again: it, or its acknowledgement, may have been lost. The
  * runtime keeps the chunk it sent last, so this reads nothing and the transfer goes on
- * where it stopped (a chunk that did arrive is acknowledged again). Chunk 0 again is a
- * fresh start of the runtime's reader, of the current snapshot.
+ * where it stopped (a chunk that did arrive is acknowledged again) — chunk 0 too: only a
+ * `start` opens a new reader. After `SNAPSHOT_CHUNK_RESENDS` resends with no chunk
+ * acknowledged the transfer is given up instead (`abandonTransfer`).
  */
 function resendAwaitedChunk(s: RaftState, peer: NodeId, pr: Progress, t: SnapshotTransfer, fx: Effects): void {
   t.stalledTicks = 0;
+  t.resendAtTick = false;
+  if (t.resends >= SNAPSHOT_CHUNK_RESENDS) return abandonTransfer(peer, pr, t, fx);
+  t.resends++;
   pr.snapshotChunksResent++;
   sendAwaitedChunk(s, peer, t, fx);
+}
+
+/**
+ * Gives a transfer up: the follower answers, but its awaited chunk went unacknowledged
+ * through every resend, so this transfer cannot complete now (say, its transport refuses
+ * the chunk). It is parked — its reader released, nothing sent — and counted in
+ * `snapshotTransfersAbandoned`. The follower's answers start it over only after
+ * `holdTicks`: `SNAPSHOT_STALL_TICKS` after the first give-up, doubled with each one
+ * since the follower last installed a snapshot, up to `SNAPSHOT_HOLD_DOUBLINGS` times.
+ * Started over at its next answer, a follower that answers every heartbeat would have
+ * the snapshot read again and the same chunk resent, without end.
+ */
+function abandonTransfer(peer: NodeId, pr: Progress, t: SnapshotTransfer, fx: Effects): void {
+  pr.snapshotTransfersAbandoned++;
+  pr.snapshotAbandonsInARow++;
+  t.abandoned = true;
+  t.holdTicks = SNAPSHOT_STALL_TICKS * 2 ** Math.min(pr.snapshotAbandonsInARow - 1, SNAPSHOT_HOLD_DOUBLINGS);
+  parkTransfer(peer, t, fx);
+}
+
+/**
+ * The transport says messages to the follower may have been lost (`messagesLost`; over
+ * TCP, a connection closed with them): the chunk in flight may have been one. It is sent
+ * again at the next heartbeat tick (`checkSnapshotTransfer`) rather than after
+ * `SNAPSHOT_STALL_TICKS`, if the follower answered anything since the tick before; a
+ * silent one is left to the silence and stall rules. Nothing is sent now: a transport
+ * that reports every loss at once cannot make the leader resend in a loop, and the
+ * resends count towards `SNAPSHOT_CHUNK_RESENDS`. A parked transfer stays parked.
+ */
+export function onSnapshotMessagesLost(t: SnapshotTransfer): void {
+  if (!t.parked) t.resendAtTick = true;
 }
 
 /**
@@ -111,13 +148,21 @@ function resendAwaitedChunk(s: RaftState, peer: NodeId, pr: Progress, t: Snapsho
  * follower answered anything meanwhile: it is there, so the chunk or its answer was lost
  * (a lossy link loses a chunk now and then; starting over each time, a large snapshot
  * might never arrive). If it answered nothing, the transfer is parked (`parkTransfer`).
- * One whose read failed right after it started over is started over again (see
- * `onSnapshotReadFailed`). A parked transfer waits for the follower's answer.
+ * After a loss report the chunk goes again at this tick (`onSnapshotMessagesLost`). One
+ * whose read failed right after it started over is started over again (see
+ * `onSnapshotReadFailed`). A parked transfer waits for the follower's answer; a given-up
+ * one counts down its `holdTicks` meanwhile.
  */
 export function checkSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
   const t = pr.snapshot;
-  if (!t || t.parked) return;
+  if (!t) return;
+  if (t.parked) {
+    if (t.holdTicks > 0) t.holdTicks--;
+    return;
+  }
   if (t.retryAtTick) return restartTransfer(s, peer, pr, fx);
+  if (t.resendAtTick && pr.silentTicks <= 1) return resendAwaitedChunk(s, peer, pr, t, fx);
+  t.resendAtTick = false;
   if (++t.stalledTicks < SNAPSHOT_STALL_TICKS) return;
   if (pr.silentTicks < t.stalledTicks) resendAwaitedChunk(s, peer, pr, t, fx);
   else parkTransfer(peer, t, fx);
@@ -155,7 +200,7 @@ export function onSnapshotReadFailed(s: RaftState, to: NodeId, fx: Effects): voi
 
 /**
  * The follower answered (anything but an InstallSnapshot answer). A parked transfer
- * starts over: the follower is back. After a silence of two heartbeat ticks or more (a
+ * starts over: the follower is back (a given-up one once its `holdTicks` are over). After a silence of two heartbeat ticks or more (a
  * partition, a pause) the chunk in flight was most likely lost with the rest, so it is
  * sent again now rather than after `SNAPSHOT_STALL_TICKS`. Waiting that long would
  * outlast a leadership transfer to this follower, whose deadline is one election
@@ -168,12 +213,34 @@ export function resumeSnapshotTransfer(s: RaftState, peer: NodeId, pr: Progress,
   pr.silentTicks = 0;
   const t = pr.snapshot;
   if (!t) return;
-  if (t.parked) return restartTransfer(s, peer, pr, fx);
+  if (t.parked) return resumeParkedTransfer(s, peer, pr, fx);
   if (silent) resendAwaitedChunk(s, peer, pr, t, fx);
+}
+
+/** The follower of a parked transfer answered: it starts over, unless it was given up and its `holdTicks` are not over. */
+export function resumeParkedTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
+  if (pr.snapshot?.parked && pr.snapshot.holdTicks === 0) restartTransfer(s, peer, pr, fx);
 }
 
 /** Ticks without an acknowledged chunk before a transfer's awaited chunk is sent again (the follower answered meanwhile) or the transfer is parked. */
 const SNAPSHOT_STALL_TICKS = 10;
+
+/**
+ * Resends of the awaited chunk, with no chunk acknowledged since it was first sent, after
+ * which the transfer is given up (`abandonTransfer`). A lossy link loses a chunk now and
+ * then, not five sends of the same one in a row; a slow follower acknowledges chunks
+ * (each acknowledgement starts the count over), and one restoring its state machine from
+ * the last chunk says so (`installing`), which starts it over too. Without a bound, a
+ * follower that answers heartbeats but can never take the chunk (its transport refuses
+ * it, say) would hold a reader of the snapshot (a file handle) and be sent the chunk
+ * every `SNAPSHOT_STALL_TICKS` ticks — or every tick, with a transport that reports each
+ * loss — for as long as this node leads. It is given up when a sixth is due: 60 ticks
+ * after the chunk was first sent without loss reports, 6 with one before every tick.
+ */
+export const SNAPSHOT_CHUNK_RESENDS = 5;
+
+/** How often the wait before a given-up transfer starts over doubles: at most `SNAPSHOT_STALL_TICKS` × 2^5 = 320 ticks (16 s at the default 50 ms heartbeat interval). */
+const SNAPSHOT_HOLD_DOUBLINGS = 5;
 
 /** Starts a transfer over, with the leader's current snapshot. */
 export function restartTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Effects): void {
@@ -188,8 +255,9 @@ export function restartTransfer(s: RaftState, peer: NodeId, pr: Progress, fx: Ef
  * is acknowledged again — except while this snapshot's last chunk is being stored and
  * the state machine restored from it, which may take long: the install's own answer
  * ("installed") will come, and an acknowledgement of the repeat would send the leader
- * past the last chunk, where its transfer starts over — and anything else asks the
- * leader to start over.
+ * past the last chunk, where its transfer starts over; the repeat (chunk 0 included) is
+ * answered `installing`, so that the leader does not give the transfer up meanwhile —
+ * and anything else asks the leader to start over.
  */
 export function handleInstallSnapshot(s: RaftState, from: NodeId, m: InstallSnapshot, fx: Effects): void {
   s.leaderId = from;
@@ -200,12 +268,14 @@ export function handleInstallSnapshot(s: RaftState, from: NodeId, m: InstallSnap
   if (m.lastIncludedIndex <= s.commitIndex) return reply(true, true);
   const incoming = s.incomingSnapshot;
   const same = incoming !== null && incoming.index === m.lastIncludedIndex && incoming.term === m.lastIncludedTerm && incoming.from === from;
+  if (same && m.chunk < incoming.next && s.installingSnapshot === incoming.index) {
+    return fx.send(from, { type: 'InstallSnapshotResponse', term: s.term, lastIncludedIndex: m.lastIncludedIndex, chunk: m.chunk, success: true, installed: false, installing: true });
+  }
   if (m.chunk === 0) {
     s.incomingSnapshot = { from, index: m.lastIncludedIndex, term: m.lastIncludedTerm, next: 1 };
   } else if (same && m.chunk === incoming.next) {
     incoming.next++;
   } else if (same && m.chunk < incoming.next) {
-    if (s.installingSnapshot === incoming.index) return;
     return reply(true, false);
   } else {
     return reply(false, false);

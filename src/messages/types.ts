@@ -104,7 +104,10 @@ export interface InstallSnapshot {
 /**
  * Reply to InstallSnapshot: `success` acknowledges chunk `chunk` (stored; the last one
  * installed); `installed` says the follower now holds everything up to
- * lastIncludedIndex. A failure asks the leader to start the transfer over.
+ * lastIncludedIndex. A failure asks the leader to start the transfer over. `installing`
+ * answers a repeat of a chunk of the snapshot the follower is installing (its last chunk
+ * stored, its state machine restoring): no acknowledgement, only a sign that the transfer
+ * is not stuck (`installed` follows). Absent means false.
  */
 export interface InstallSnapshotResponse {
   readonly type: 'InstallSnapshotResponse';
@@ -113,6 +116,7 @@ export interface InstallSnapshotResponse {
   readonly chunk: number;
   readonly success: boolean;
   readonly installed: boolean;
+  readonly installing?: boolean;
 }
 
 /** The leader asks the target of a leadership transfer to campaign now (§3.10). */

@@ -66,6 +66,7 @@ export function validateMessage(raw: unknown): RaftMessage {
       nat(m, 'chunk');
       bool(m, 'success');
       bool(m, 'installed');
+      if (m.installing !== undefined) bool(m, 'installing');
       break;
     case 'TimeoutNow':
     case 'TermQuery':

@@ -12,10 +12,10 @@ import type { RoleContext, SnapshotChunkRequest, SnapshotTransferRequest } from 
  * an InstallSnapshot. Reading is pull-based, one chunk at a time with one chunk of
  * lookahead (so `done` is known when a chunk goes out).
  *
- * - A chunk-0 request starts a fresh read of the current snapshot (the one asked for, or
- *   a newer one taken since) and closes the previous reader (`switchMap`); a park
- *   request (`parkSnapshotTransfer`: the follower went silent) closes it and reads
- *   nothing until the next chunk 0.
+ * - A `start` request (chunk 0 of a new transfer) starts a fresh read of the current
+ *   snapshot (the one asked for, or a newer one taken since) and closes the previous
+ *   reader (`switchMap`); a park request (`parkSnapshotTransfer`: the follower went
+ *   silent, or the transfer was given up) closes it and reads nothing until the next start.
  * - Requests of a transfer are handled one at a time, in order (`concatMap`). The next
  *   chunk is read; the chunk sent last is sent again from memory (the rules ask for the
  *   awaited chunk again when it or its answer may have been lost: the transfer goes on
@@ -29,12 +29,13 @@ import type { RoleContext, SnapshotChunkRequest, SnapshotTransferRequest } from 
  *   configuration — closes the reader (`iterator.return()`) and sends nothing more.
  *
  * ```
- * requests:  0------1-----1-----------0'----1'------P------0''
- * reader:    (open)----------(closed) (open)--------(closed)(open)
- * sent:      --c0------c1----c1---------c0'----c1'-----------c0''
+ * requests:  S------1-----1-----------S'----0'---1'------P------S''
+ * reader:    (open)----------(closed) (open)-------------(closed)(open)
+ * sent:      --c0------c1----c1---------c0'---c0'--c1'-----------c0''
  * ```
- * Each chunk goes once it and the next are read; the second c1 is sent again from
- * memory (the rules asked for the awaited chunk again); P: park.
+ * S: a start (chunk 0); each chunk goes once it and the next are read; the second c1 and
+ * the second c0' are sent again from memory (the rules asked for the awaited chunk
+ * again); P: park.
  *
  * @example
  * // inside replicateTo(ctx, peer):
@@ -47,9 +48,9 @@ export function snapshotTransfer(ctx: RoleContext, peer: NodeId): Observable<Raf
     buildOnFirst((first$) =>
       first$.pipe(share(), (requests$) =>
         requests$.pipe(
-          filter((r) => r.type === 'parkSnapshotTransfer' || r.chunk === 0),
+          filter((r) => r.type === 'parkSnapshotTransfer' || r.start),
           startWith(null),
-          // Before any chunk 0, and once parked, there is no reader: later chunks cannot be read.
+          // Before any start, and once parked, there is no reader: later chunks cannot be read.
           switchMap((start) =>
             start?.type === 'sendSnapshotChunk' ? transfer(ctx, start, laterChunks(requests$)) : laterChunks(requests$).pipe(concatMap(() => readFailed(peer))),
           ),
@@ -59,9 +60,9 @@ export function snapshotTransfer(ctx: RoleContext, peer: NodeId): Observable<Raf
   );
 }
 
-/** The chunk requests of a transfer after its chunk 0 (a new chunk 0 starts another transfer, a park ends it). */
+/** The chunk requests of a transfer after its start (a new start begins another transfer, a park ends it). */
 function laterChunks(requests$: Observable<SnapshotTransferRequest>): Observable<SnapshotChunkRequest> {
-  return requests$.pipe(filter((r): r is SnapshotChunkRequest => r.type === 'sendSnapshotChunk' && r.chunk !== 0));
+  return requests$.pipe(filter((r): r is SnapshotChunkRequest => r.type === 'sendSnapshotChunk' && !r.start));
 }
 
 /** One transfer: opens a reader of the current snapshot for `start`, then sends each chunk asked for. */
@@ -70,7 +71,7 @@ function transfer(ctx: RoleContext, start: SnapshotChunkRequest, later$: Observa
     const reader = openReader(ctx, start);
     // concatMap's queue holds the requests made while a chunk is read. It stays short: the
     // rules ask for one chunk at a time (the next after each acknowledgement, the awaited
-    // one again after a silence or a stall); a chunk 0 (the transfer starts over) or a park
+    // one again after a silence, a stall or a loss); a start (the transfer starts over) or a park
     // (the follower went silent) drops this queue.
     return concat(of(start), later$).pipe(
       concatMap((r) => (reader ? sendChunk(ctx, reader, r) : readFailed(r.to))),

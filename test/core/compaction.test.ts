@@ -42,7 +42,7 @@ describe('compactionPoint', () => {
     const s = leaderWithLog(300);
     const pr = progress(s);
     pr.get('n2')!.match = 299;
-    pr.get('n3')!.snapshot = { index: 200, term: 1, chunk: 3, stalledTicks: 0, parked: false };
+    pr.get('n3')!.snapshot = { index: 200, term: 1, chunk: 3, stalledTicks: 0, resends: 0, parked: false, holdTicks: 0 };
     expect(compactionPoint(s, 300, policy)).toBe(199);
   });
 

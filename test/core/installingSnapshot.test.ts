@@ -32,7 +32,7 @@ test('once the snapshot is installed, entries after it are taken again', () => {
   expect(s.log.lastIndex).toBe(12);
 });
 
-test('a chunk of the snapshot being installed, sent again meanwhile, is not acknowledged: the install answers "installed" once done (an acknowledgement would send the leader past the last chunk, and its transfer would start over)', () => {
+test('a chunk of the snapshot being installed, sent again meanwhile, is not acknowledged but answered `installing` (the leader must not give the transfer up); the install answers "installed" once done (an acknowledgement would send the leader past the last chunk, and its transfer would start over)', () => {
   const s = makeState({ term: 1, log: [1, 1, 1] });
   const chunk = (n: number, done: boolean) => ({ ...lastChunk, chunk: n, done });
   const stored = (n: number, done: boolean) => step(s, { kind: 'snapshotChunkStored', from: 'n2', meta: { index: 10, term: 1, config }, chunk: n, done }).list;
@@ -42,8 +42,11 @@ test('a chunk of the snapshot being installed, sent again meanwhile, is not ackn
   stored(1, false);
   expect(sent(msg(s, 'n2', chunk(1, false))).map((m) => m.message)).toEqual([expect.objectContaining({ type: 'InstallSnapshotResponse', chunk: 1, success: true, installed: false })]); // a repeat before the last chunk: acknowledged again
   msg(s, 'n2', chunk(2, true)); // the last chunk: stored and installed from now on
-  expect(msg(s, 'n2', chunk(2, true))).toEqual([]);
-  expect(msg(s, 'n2', chunk(1, false))).toEqual([]);
+  const installing = (n: number) => [{ type: 'InstallSnapshotResponse', term: 1, lastIncludedIndex: 10, chunk: n, success: true, installed: false, installing: true }];
+  expect(sent(msg(s, 'n2', chunk(2, true))).map((m) => m.message)).toEqual(installing(2));
+  expect(sent(msg(s, 'n2', chunk(1, false))).map((m) => m.message)).toEqual(installing(1));
+  expect(sent(msg(s, 'n2', chunk(0, false))).map((m) => m.message)).toEqual(installing(0)); // chunk 0 too: not a new transfer of the snapshot being installed
+  expect(types(msg(s, 'n2', chunk(0, false)))).not.toContain('storeSnapshotChunk');
   expect(sent(stored(2, true)).map((m) => m.message)).toEqual([expect.objectContaining({ type: 'InstallSnapshotResponse', chunk: 2, success: true, installed: true })]);
   expect(sent(msg(s, 'n2', chunk(2, true))).map((m) => m.message)).toEqual([expect.objectContaining({ installed: true })]); // a repeat after it: installed
 });

@@ -269,7 +269,7 @@ describe('a silent host (HostWakeup: the hosts that changed, and those silent no
     step(s, { kind: 'wake', hosts: ['n3'], silent: ['n3'] });
     step(s, { kind: 'persisted', index: 1, term: 1 });
     // n3 was being sent a snapshot, chunk 4 awaited, when its host went silent (fewer than the 10 ticks that park a stalled transfer).
-    leaderState(s).progress.get('n3')!.snapshot = { index: 1, term: 1, chunk: 4, stalledTicks: 3, parked: false };
+    leaderState(s).progress.get('n3')!.snapshot = { index: 1, term: 1, chunk: 4, stalledTicks: 3, resends: 0, parked: false, holdTicks: 0 };
     s.now += 150;
     const fx = answer(s, 'n2');
     expect(s.quiet).toBe(true);

@@ -382,17 +382,17 @@ describe('leadership transfer to a follower catching up through a snapshot (§3.
 describe('a snapshot transfer goes on where it stopped after a lost chunk or a short silence (issue 17 follow-up)', () => {
   const heartbeatInterval = 50;
 
-  /** A cluster whose leader's InstallSnapshot messages are recorded as sent (before the network: a dropped one counts). */
+  /** A cluster whose leader's InstallSnapshot messages are recorded as sent, with when (before the network: a dropped one counts). */
   function recordingChunks(seed: number) {
-    const chunksSent: { to: string; chunk: number; index: number }[] = [];
+    const chunksSent: { to: string; chunk: number; index: number; at: number }[] = [];
     const { c, machine } = kvCluster({
       nodes: 3,
       seed,
       nodeOptions: { heartbeatInterval, snapshot: policy },
-      transport: (_id, inner) => ({
+      transport: (_id, inner, scheduler) => ({
         ...inner,
         send: (to, m) => {
-          if (m.type === 'InstallSnapshot') chunksSent.push({ to, chunk: m.chunk, index: m.lastIncludedIndex });
+          if (m.type === 'InstallSnapshot') chunksSent.push({ to, chunk: m.chunk, index: m.lastIncludedIndex, at: scheduler.now() });
           inner.send(to, m);
         },
       }),
@@ -414,10 +414,11 @@ describe('a snapshot transfer goes on where it stopped after a lost chunk or a s
     return { leader, lagging, progress, transfers };
   }
 
-  test('a chunk after chunk 0 lost once is sent again while the follower answers heartbeats, and the transfer completes with a single chunk 0', async () => {
+  test('a chunk after chunk 0 lost once, unreported, is sent again while the follower answers heartbeats, and the transfer completes with a single chunk 0', async () => {
     const { c, machine, chunksSent } = recordingChunks(1721);
     const { leader, lagging, progress, transfers } = await laggingBehindSnapshot(c);
-    const lost = c.hub.intercept((e) => e.to === lagging && e.message.type === 'InstallSnapshot' && e.message.chunk === 3, 'drop', { times: 1 });
+    // Held for ever: lost without a loss report (the hub reports the messages it drops).
+    const lost = c.hub.intercept((e) => e.to === lagging && e.message.type === 'InstallSnapshot' && e.message.chunk === 3, 'hold', { times: 1 });
     await c.waitFor(() => lost.seen.length === 1, 5_000, 1);
     expect(progress()).toMatchObject({ state: 'snapshot', snapshot: { chunk: 3, parked: false }, snapshotChunksResent: 0 });
     await c.waitFor(() => machine(lagging).restores.length > 0 && machine(lagging).appliedIndex === machine(leader).appliedIndex, 10_000);
@@ -425,6 +426,65 @@ describe('a snapshot transfer goes on where it stopped after a lost chunk or a s
     expect(toLagging.filter((s) => s.chunk === 0)).toHaveLength(1); // before: parked at the 10th tick, then started over
     expect(toLagging.filter((s) => s.chunk === 3)).toHaveLength(2);
     expect(progress()).toMatchObject({ state: 'replicating', snapshot: null, snapshotTransfers: transfers, snapshotChunksResent: 1 });
+    expect(machine(lagging).map).toEqual(machine(leader).map);
+    await c.stop();
+  });
+
+  test('a chunk the transport reports lost (Transport.lost$, as TCP does when a connection drops) is sent again at the next heartbeat tick, not after 10', async () => {
+    const { c, machine, chunksSent } = recordingChunks(1721);
+    const { leader, lagging, progress, transfers } = await laggingBehindSnapshot(c);
+    const lost = c.hub.intercept((e) => e.to === lagging && e.message.type === 'InstallSnapshot' && e.message.chunk === 3, 'drop', { times: 1 });
+    await c.waitFor(() => machine(lagging).restores.length > 0 && machine(lagging).appliedIndex === machine(leader).appliedIndex, 10_000);
+    expect(lost.seen).toHaveLength(1);
+    const toLagging = chunksSent.filter((s) => s.to === lagging);
+    const chunk3 = toLagging.filter((s) => s.chunk === 3);
+    expect(chunk3).toHaveLength(2);
+    expect(chunk3[1].at - chunk3[0].at).toBeLessThanOrEqual(heartbeatInterval); // before: 10 intervals (the stall)
+    expect(toLagging.filter((s) => s.chunk === 0)).toHaveLength(1);
+    expect(progress()).toMatchObject({ state: 'replicating', snapshot: null, snapshotTransfers: transfers, snapshotChunksResent: 1, snapshotTransfersAbandoned: 0 });
+    expect(machine(lagging).map).toEqual(machine(leader).map);
+    await c.stop();
+  });
+
+  test('chunk 0 lost is sent again from memory: every chunk of the snapshot is read once', async () => {
+    const { c, machine, chunksSent } = recordingChunks(1724);
+    const { leader, lagging } = await laggingBehindSnapshot(c);
+    const before = c.storage(leader).reads.snapshotChunks;
+    const lost = c.hub.intercept((e) => e.to === lagging && e.message.type === 'InstallSnapshot' && e.message.chunk === 0, 'drop', { times: 1 });
+    await c.waitFor(() => machine(lagging).restores.length > 0 && machine(lagging).appliedIndex === machine(leader).appliedIndex, 10_000);
+    expect(lost.seen).toHaveLength(1);
+    const toLagging = chunksSent.filter((s) => s.to === lagging);
+    expect(toLagging.filter((s) => s.chunk === 0)).toHaveLength(2);
+    expect(new Set(toLagging.map((s) => s.index)).size).toBe(1); // one snapshot, one transfer
+    // Before: the resent chunk 0 opened a fresh reader, which read chunks 0 and 1 again.
+    expect(c.storage(leader).reads.snapshotChunks - before).toBe(new Set(toLagging.map((s) => s.chunk)).size);
+    expect(machine(lagging).map).toEqual(machine(leader).map);
+    await c.stop();
+  });
+
+  test('a follower that answers heartbeats but never takes a chunk: the transfer is given up after five resends, visibly, holds no reader while parked, starts over after a wait that doubles, and completes once the chunk gets through', async () => {
+    const { c, machine, chunksSent } = recordingChunks(1725);
+    const { leader, lagging, progress } = await laggingBehindSnapshot(c);
+    const refused = c.hub.intercept((e) => e.to === lagging && e.message.type === 'InstallSnapshot' && e.message.chunk === 3, 'drop'); // every time, each loss reported
+    await c.waitFor(() => progress().snapshot?.abandoned === true, 5_000, 1);
+    expect(progress()).toMatchObject({ state: 'snapshot', snapshot: { chunk: 3, parked: true }, snapshotTransfersAbandoned: 1 });
+    expect(refused.seen).toHaveLength(6); // sent, then five resends
+    await c.clock.advance(1);
+    expect(c.storage(leader).reads.openSnapshotReads).toBe(0); // before: its reader stayed open for as long as the leader led
+    const startedAt = c.clock.now();
+    await c.clock.advance(1000 * heartbeatInterval);
+    const toLagging = chunksSent.filter((s) => s.to === lagging && s.at >= startedAt);
+    // Started over at the answer after each wait (10, 20, 40, ... intervals, at most 320), each start given up again 6 intervals later.
+    const starts = toLagging.filter((s) => s.chunk === 0).map((s) => Math.round((s.at - startedAt) / heartbeatInterval));
+    expect(starts.slice(1).map((at, i) => at - starts[i])).toEqual([26, 46, 86, 166, 326, 326]);
+    expect(progress().snapshotTransfersAbandoned).toBe(8);
+    // 63 chunks sent in 1,000 intervals (chunks 0-2 and six sends of chunk 3 per start); before: chunk 3 sent every
+    // 10 intervals (100 times) with a reader open throughout, and at every interval (1,000) once losses were reported.
+    expect([toLagging.filter((s) => s.chunk === 3).length, toLagging.length]).toEqual([42, 63]);
+    expect(c.status(leader)?.role).toBe('leader');
+    refused.remove();
+    await c.waitFor(() => machine(lagging).restores.length > 0 && machine(lagging).appliedIndex === machine(leader).appliedIndex, 400 * heartbeatInterval);
+    expect(progress()).toMatchObject({ state: 'replicating', snapshot: null, snapshotTransfersAbandoned: 8 });
     expect(machine(lagging).map).toEqual(machine(leader).map);
     await c.stop();
   });
@@ -457,6 +517,20 @@ describe('a snapshot transfer goes on where it stopped after a lost chunk or a s
     expect(toLagging.filter((s) => s.chunk === 0)).toHaveLength(1);
     expect(toLagging.filter((s) => s.chunk === last).length).toBeGreaterThanOrEqual(2); // sent again while it restored (every 10 intervals)
     expect(progress()).toMatchObject({ state: 'replicating', snapshot: null, snapshotTransfers: transfers });
+    expect(machine(lagging).map).toEqual(machine(leader).map);
+    await c.stop();
+  });
+
+  test('a follower restoring its state machine for 200 heartbeat intervals (more than the five resends a transfer is given up after) is not given up: it answers the repeats with `installing`', async () => {
+    const { c, machine, chunksSent } = recordingChunks(1723);
+    const { leader, lagging, progress, transfers } = await laggingBehindSnapshot(c);
+    machine(lagging).beforeRestore = () => new Promise((resolve) => c.clock.scheduler.schedule(() => resolve(), 200 * heartbeatInterval));
+    await c.waitFor(() => machine(lagging).restores.length > 0 && machine(lagging).appliedIndex === machine(leader).appliedIndex, 20_000);
+    const toLagging = chunksSent.filter((s) => s.to === lagging);
+    const last = Math.max(...toLagging.map((s) => s.chunk));
+    expect(toLagging.filter((s) => s.chunk === 0)).toHaveLength(1);
+    expect(toLagging.filter((s) => s.chunk === last).length).toBeGreaterThanOrEqual(15); // sent again every 10 intervals, answered `installing`
+    expect(progress()).toMatchObject({ state: 'replicating', snapshot: null, snapshotTransfers: transfers, snapshotTransfersAbandoned: 0 });
     expect(machine(lagging).map).toEqual(machine(leader).map);
     await c.stop();
   });

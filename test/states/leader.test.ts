@@ -103,7 +103,8 @@ function context(parts: {
   };
 }
 
-const request = (to: NodeId, chunk: number, index = 5): SnapshotChunkRequest => ({ type: 'sendSnapshotChunk', to, index, term: 2, chunk, leaderTerm: 3 });
+/** A chunk request; chunk 0 is a `start` unless said otherwise (a resend of chunk 0 is not). */
+const request = (to: NodeId, chunk: number, index = 5, start = chunk === 0): SnapshotChunkRequest => ({ type: 'sendSnapshotChunk', to, index, term: 2, chunk, leaderTerm: 3, start });
 
 const installSnapshot = (chunk: number, done: boolean) => ({
   type: 'InstallSnapshot',
@@ -223,7 +224,7 @@ describe('replicateTo: a follower\'s snapshot transfer', () => {
     expect(l.events).toEqual([]);
   });
 
-  test('a parked transfer closes its reader, cancels the chunk being read and reads nothing until a chunk 0 starts it over', async () => {
+  test('a parked transfer closes its reader, cancels the chunk being read and reads nothing until a start (chunk 0) starts it over', async () => {
     const l = runningLeader();
     await l.ask('n2', 0);
     l.storage.holdReads = true;
@@ -256,6 +257,18 @@ describe('replicateTo: a follower\'s snapshot transfer', () => {
     expect([l.events, l.storage.readers.length, l.storage.readers[0].closed]).toEqual([[], 1, false]);
     await l.ask('n2', 1); // an earlier chunk than the last one sent: only a restart helps
     expect([l.events, l.storage.readers[0].closed]).toEqual([[{ kind: 'snapshotReadFailed', to: 'n2' }], true]);
+    l.subscription.unsubscribe();
+  });
+
+  test('chunk 0 asked for again without `start` (it or its answer was lost) is sent again from memory: no new reader, nothing read, and the transfer goes on', async () => {
+    const l = runningLeader();
+    await l.ask('n2', 0);
+    const pulls = l.storage.readers[0].pulls; // chunks 0 and 1: read one ahead
+    await l.ask('n2', 0, 5, false);
+    expect([l.storage.readers.length, l.storage.readers[0].pulls, l.storage.readers[0].closed]).toEqual([1, pulls, false]); // before: a second reader, chunks 0 and 1 read again
+    await l.ask('n2', 1);
+    expect(l.sentTo('n2')).toEqual([installSnapshot(0, false), installSnapshot(0, false), installSnapshot(1, false)]);
+    expect(l.events).toEqual([]);
     l.subscription.unsubscribe();
   });
 

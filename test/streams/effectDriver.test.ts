@@ -137,7 +137,7 @@ describe('EffectDriver', () => {
 
   it('hands a snapshot chunk to send to the leader\'s per-follower pipelines, not to durableWrites', () => {
     const { run, steps, chunkRequests } = setup();
-    const request: Effect = { type: 'sendSnapshotChunk', to: 'n3', index: 5, term: 2, chunk: 0, leaderTerm: 3 };
+    const request: Effect = { type: 'sendSnapshotChunk', to: 'n3', index: 5, term: 2, chunk: 0, leaderTerm: 3, start: true };
     run(request);
     expect(chunkRequests).toEqual([request]);
     expect(steps).toEqual([]);

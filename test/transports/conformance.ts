@@ -66,7 +66,7 @@ export function sampleMessages(from: NodeId, term = 3): RaftMessage[] {
       data: new Uint8Array([9, 8, 7, 0, 255]), done: true,
     },
     InstallSnapshotResponse: {
-      type: 'InstallSnapshotResponse', term, lastIncludedIndex: 40, chunk: 0, success: true, installed: true,
+      type: 'InstallSnapshotResponse', term, lastIncludedIndex: 40, chunk: 0, success: true, installed: false, installing: true,
     },
     ReadIndexRequest: { type: 'ReadIndexRequest', term, requestId: 5, lease: true },
     ReadIndexResponse: { type: 'ReadIndexResponse', term, requestId: 5, success: true, readIndex: 2 ** 40 },
