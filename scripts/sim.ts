@@ -2,7 +2,7 @@
  * `npm run sim`: deterministic simulation sweeps of rxraft clusters.
  *
  *   npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--quiesce on|off|mixed] [--steps K] [--clients C]
- *                  [--faults network,late-messages,partition,one-way,bridge,isolate,crash,pause,transfer,membership]
+ *                  [--faults network,late-messages,partition,one-way,bridge,isolate,crash,pause,transfer,membership,storage[,chunk-loss]]
  *                  [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--lazy-commit-notices] [--no-read-checks] [--plant-bug stale-lease|lost-vote]
  *                  [--workers W] [--budget B] [--json] [--verbose] [--history FILE]
  *
@@ -24,7 +24,7 @@ import { ChildProcess, fork } from 'child_process';
 import { writeFileSync } from 'fs';
 import { availableParallelism } from 'os';
 import { formatHistory } from '../src/testing/history';
-import { ALL_FAULT_CLASSES, FaultClass } from '../src/testing/faults';
+import { ALL_FAULT_CLASSES, FaultClass, OPT_IN_FAULT_CLASSES } from '../src/testing/faults';
 import { reproduceCommand, runSimulation, SimulationOptions, SimulationResult } from '../src/testing/simulator';
 
 interface Args {
@@ -63,7 +63,7 @@ interface SeedReport {
   readonly recovery: { readonly leader: number | null; readonly requests: number | null };
 }
 
-const USAGE = `usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--quiesce on|off|mixed] [--steps K] [--clients C] [--faults ${ALL_FAULT_CLASSES.join(',')}]
+const USAGE = `usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--quiesce on|off|mixed] [--steps K] [--clients C] [--faults ${[...ALL_FAULT_CLASSES, ...OPT_IN_FAULT_CLASSES].join(',')}]
          [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--lazy-commit-notices] [--no-read-checks] [--plant-bug stale-lease|lost-vote] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;
 
 function parseArgs(argv: readonly string[]): Args {
@@ -114,7 +114,7 @@ function parseArgs(argv: readonly string[]): Args {
       case '--json': args.json = true; break;
       case '--verbose': args.verbose = true; break;
       case '--history': args.history = argv[++i]; break;
-      case '--faults': args.faults = (argv[++i] ?? '').split(',').map((f) => oneOf('faults', f, ALL_FAULT_CLASSES)); break;
+      case '--faults': args.faults = (argv[++i] ?? '').split(',').map((f) => oneOf('faults', f, [...ALL_FAULT_CLASSES, ...OPT_IN_FAULT_CLASSES])); break;
       case '--snapshots': args.snapshots = oneOf('snapshots', argv[++i], ['on', 'off', 'mixed'] as const); break;
       case '--sessions': args.sessions = oneOf('sessions', argv[++i], ['none', 'all', 'mixed'] as const); break;
       case '--reads': args.reads = oneOf('reads', argv[++i], ['log', 'index', 'lease', 'mixed'] as const); break;

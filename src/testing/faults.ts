@@ -2,6 +2,7 @@ import type { NodeId } from '../messages/types';
 import type { RaftNode, StopOptions } from '../api';
 import type { Membership } from '../api';
 import type { MemoryHub, NetworkFaults } from '../transports/memoryHub';
+import type { InterceptRule } from '../transports/memoryHubIntercept';
 import type { SimulatorClock } from './simulatorClock';
 import { leaderLinkCut } from './faultsLinks';
 import { LateMessageRule, LateMessages, MessageKind } from './faultsMessages';
@@ -39,9 +40,21 @@ export type FaultClass =
    * log; the node crashes and restarts. One node at a time: Raft tolerates a minority
    * that loses data only if the rest keeps it.
    */
-  | 'storage';
+  | 'storage'
+  /**
+   * For 0.3–3 s every snapshot chunk sent to one node (all of them, or all after chunk 0)
+   * is lost, each loss reported to its sender, as by a transport that refuses the chunk:
+   * a transfer to that node is given up after its resends and started over later. Not in
+   * `ALL_FAULT_CLASSES`, so that the seeds of the default runs keep their schedules: ask
+   * for it by name (`OPT_IN_FAULT_CLASSES`).
+   */
+  | 'chunk-loss';
 
+/** The fault classes a simulation injects unless told otherwise. */
 export const ALL_FAULT_CLASSES: readonly FaultClass[] = ['network', 'late-messages', 'partition', 'one-way', 'bridge', 'isolate', 'crash', 'pause', 'transfer', 'membership', 'storage'];
+
+/** Fault classes injected only when named: added after the default set, they would change what every seed does. */
+export const OPT_IN_FAULT_CLASSES: readonly FaultClass[] = ['chunk-loss'];
 
 /** One fault the injector applied, as the simulator reports it. */
 export interface FaultEvent {
@@ -181,6 +194,8 @@ export class FaultInjector {
   private bridgeNode: NodeId | null = null;
   /** Per group (the key in focus; '' with one group). */
   private readonly membershipStates = new Map<string, MembershipState>();
+  /** The chunk-loss rules in force (`chunkLoss`); each lifts itself after a while, `calm` lifts them all. */
+  private readonly chunkLosses = new Set<InterceptRule>();
 
   constructor(
     private readonly cluster: FaultTarget,
@@ -225,6 +240,7 @@ export class FaultInjector {
     if (has('pause') && running.length > 0) options.push([1, () => this.pause()]);
     if (has('transfer')) options.push([1, () => this.transfer()]);
     if (has('membership')) options.push([0.7, () => this.membership()]);
+    if (has('chunk-loss')) options.push([1, () => this.chunkLoss()]);
     if (has('storage') && running.length > 0 && !this.anyDamaged() && (!has('membership') || (this.membershipComplete() && this.everyGroup(() => this.allVotersEverywhere())))) {
       options.push([0.7, () => this.damageTail()], [0.7, () => this.loseHardState()]);
     }
@@ -250,6 +266,8 @@ export class FaultInjector {
     this.late?.clear();
     this.lateRule = null;
     this.triggers?.clear();
+    for (const rule of this.chunkLosses) rule.remove();
+    this.chunkLosses.clear();
     for (const id of this.cluster.ids) if (this.cluster.isRunning(id) && this.cluster.isPaused(id)) this.cluster.resume(id);
     const down = this.crashed.splice(0);
     for (const id of down) this.cluster.start(id);
@@ -611,6 +629,24 @@ export class FaultInjector {
     const target = rule.to !== undefined ? ` to ${rule.to}` : rule.from !== undefined ? ` from ${rule.from}` : '';
     const kinds = rule.kinds === LATE_KINDS ? 'all kinds' : rule.kinds.join(',');
     return `late messages for ${window.toFixed(0)}ms: ${(rule.probability * 100).toFixed(0)}% of ${kinds}${target} held ${rule.delay.min}-${rule.delay.max.toFixed(1)}ms`;
+  }
+
+  /**
+   * For 300–3,000 ms every snapshot chunk to one node is lost (half the time only those
+   * after chunk 0), each loss reported (the hub reports what a rule drops), as by a
+   * transport that refuses the chunk while the node still answers heartbeats.
+   */
+  private chunkLoss(): void {
+    const to = this.pick(this.cluster.ids);
+    const first = this.random() < 0.5 ? 0 : 1;
+    const window = 300 + 2700 * this.random();
+    const rule = this.cluster.hub.intercept((e) => e.to === to && e.message.type === 'InstallSnapshot' && e.message.chunk >= first, 'drop');
+    this.chunkLosses.add(rule);
+    this.cluster.clock.scheduler.schedule(() => {
+      rule.remove();
+      this.chunkLosses.delete(rule);
+    }, window);
+    this.log(`chunk loss for ${window.toFixed(0)}ms: snapshot chunks${first > 0 ? ' after chunk 0' : ''} to ${to} lost, reported`);
   }
 
   private crash(reboot: boolean): void {

@@ -32,7 +32,7 @@ export { VirtualClock, settle } from './virtualClock';
 export { SimulatorClock, NodeScheduler } from './simulatorClock';
 export { nodeTurns, TURN_MS } from './nodeTurns';
 export { pausableTransport } from './faultsPause';
-export { FaultInjector, ALL_FAULT_CLASSES } from './faults';
+export { FaultInjector, ALL_FAULT_CLASSES, OPT_IN_FAULT_CLASSES } from './faults';
 export type { FaultClass, FaultEvent, FaultInjectorOptions, FaultTarget, FaultStorage } from './faults';
 export { LateMessages, MAX_LATE_MESSAGES } from './faultsMessages';
 export type { LateMessageRule, MessageKind } from './faultsMessages';

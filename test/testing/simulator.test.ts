@@ -84,6 +84,18 @@ describe('runSimulation', () => {
     expect(restores).toBeGreaterThan(4);
   });
 
+  test('chunk-loss faults (opt-in): snapshot chunks to a node lost, reported, for a while; transfers given up and started over keep every rule', async () => {
+    let losses = 0;
+    for (let seed = 1; seed <= 4; seed++) {
+      const r = await runSimulation({ seed, nodes: 3, steps: 30, snapshots: 'on', faults: ['network', 'partition', 'crash', 'chunk-loss'] });
+      expect(r.violations).toEqual([]);
+      expect(r.linearizability.verdict).toBe('ok');
+      losses += r.faults.filter((f) => f.action.startsWith('chunk loss')).length;
+    }
+    expect(losses).toBeGreaterThan(4);
+    expect(ALL_FAULT_CLASSES).not.toContain('chunk-loss'); // the default runs keep their schedules
+  });
+
   test('the linearizability checker sees the recorded history: a client that retries blindly is caught', async () => {
     // Planted client bug: retrying a command whose outcome is unknown, without a session.
     const options = { nodes: 5, steps: 30, workload: { sessions: 'none', unsafeRetries: true } } as const;
