@@ -51,7 +51,8 @@ export type Effect =
     }
   /**
    * The snapshot transfer to `to` is parked: the follower answered nothing for a while
-   * (it may be down). Release what the transfer holds (its reader of the snapshot) and
+   * (it may be down), or the transfer was given up (its chunk never acknowledged), or the
+   * group goes quiet. Release what the transfer holds (its reader of the snapshot) and
    * send nothing more until a `sendSnapshotChunk` with `start` starts it over.
    */
   | { readonly type: 'parkSnapshotTransfer'; readonly to: NodeId }

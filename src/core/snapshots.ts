@@ -200,9 +200,10 @@ export function onSnapshotReadFailed(s: RaftState, to: NodeId, fx: Effects): voi
 
 /**
  * The follower answered (anything but an InstallSnapshot answer). A parked transfer
- * starts over: the follower is back (a given-up one once its `holdTicks` are over). After a silence of two heartbeat ticks or more (a
- * partition, a pause) the chunk in flight was most likely lost with the rest, so it is
- * sent again now rather than after `SNAPSHOT_STALL_TICKS`. Waiting that long would
+ * starts over: the follower is back (a given-up one once its `holdTicks` are over). After
+ * a silence of two heartbeat ticks or more (a partition, a pause) the chunk in flight was
+ * most likely lost with the rest, so it is sent again now rather than after
+ * `SNAPSHOT_STALL_TICKS`. Waiting that long would
  * outlast a leadership transfer to this follower, whose deadline is one election
  * timeout. A chunk that did arrive is acknowledged again (a repeat), one from a transfer
  * the follower has forgotten (it restarted) makes it ask for a new transfer. The first
