@@ -22,7 +22,7 @@
  *   kill to the first acknowledged write;
  * - etcd (when `etcd` is on PATH, else skipped with a message): the KV server and a
  *   three-member etcd side by side, same client, keys and values (bench/sideBySide.ts).
- * Writes are 100-byte values (`PUT /kv/k<worker>-<i>`), or with `--sizes` the library
+ * Writes are 100-byte values (`PUT /kv/k<worker>-<i>`; keys `benchKey`: at most 128 MiB of values), or with `--sizes` the library
  * phase runs once per value size, beside the bandwidth of one O_DSYNC writer of blocks of
  * that size alone and of one of three writing at once (sizes of 4 KiB and more: the three
  * nodes share one disk). Leader changes are counted per load level. Each
@@ -41,7 +41,7 @@ import { FloorResult, fsyncFloor, replicationFloor, roundTripFloor, transportFlo
 import type { NodeCounters } from './clusterNode';
 import { summarizeProfiles } from './clusterProfile';
 import { HttpClientKind, httpPut, putClient } from './clusterHttp';
-import { closedLoop, LatencySummary, LoadResult, median, nowMs, percentile } from './clusterStats';
+import { benchKey, closedLoop, LatencySummary, LoadResult, median, nowMs, percentile } from './clusterStats';
 import { cpuTimes, stealPercent } from './cpuSteal';
 import { EtcdCluster, etcdBinary } from './etcdCluster';
 import { compareSides, driveSide, SideRow, SideRun, SideTarget } from './sideBySide';
@@ -398,6 +398,7 @@ async function libraryPhase(o: Options, profileDir: string | null, valueBytes = 
       const ticker = setInterval(() => progress(label, (nowMs() - started) / (o.warmupMs + o.durationMs)), 250);
       try {
         const before = await cluster.counters();
+        const spanFrom = nowMs();
         const changesBefore = await cluster.leaderChanges();
         let loaded: LoadResult;
         try {
@@ -413,10 +414,12 @@ async function libraryPhase(o: Options, profileDir: string | null, valueBytes = 
           cluster = await BenchCluster.start(o, profileDir);
           continue;
         }
-        // Counters cover warm-up + measurement; writes are counted over the measurement only, so scale.
-        const total = (o.warmupMs + o.durationMs) / 1000;
+        // Counters cover warm-up, measurement and the drain of the writes still in flight at its
+        // end: per write, they are divided by every write acknowledged in that span.
         const leaderChanges = (await cluster.leaderChanges()) - changesBefore;
-        const r = { ...loaded, counters: { ...BenchCluster.rates(before, await cluster.counters(), leader, total, loaded.writesPerSec * total), leaderChanges, ...loaded.counters } };
+        const after = await cluster.counters();
+        const span = (nowMs() - spanFrom) / 1000;
+        const r = { ...loaded, counters: { ...BenchCluster.rates(before, after, leader, span, loaded.acknowledged ?? loaded.writesPerSec * span), leaderChanges, ...loaded.counters } };
         results.push(r);
         note(`  ${label}: ${fmtRate(r.writesPerSec)} writes/s (${fmtRate((r.writesPerSec * valueBytes) / 1e6)} MB/s), p50 ${fmtMs(r.latencyMs.p50)} p99 ${fmtMs(r.latencyMs.p99)} p99.9 ${fmtMs(r.latencyMs.p999)} ms, leader changes ${leaderChanges}, storage reads/s ${(r.counters as Record<string, number>).storageReadsPerSec.toFixed(1)}${fmtErrors(r.errors)}`);
         const k = r.counters as Record<string, number>;
@@ -449,10 +452,12 @@ async function httpPhase(o: Options, kind: HttpClientKind, profileDir: string | 
         concurrency,
         o.warmupMs,
         o.durationMs,
-        (w, i) => client.put(w, `k${w}-${i & 1023}`, value),
+        (w, i) => client.put(w, benchKey(w, i, concurrency, o.valueBytes), value),
         (done, elapsed) => progress(label, (nowMs() - started) / total, elapsed > 0 ? `${fmtRate((done / elapsed) * 1000)} writes/s` : ''),
       );
-      const counters = BenchCluster.rates(before, await cluster.counters(), leader, total / 1000, r.writesPerSec * (total / 1000));
+      const after = await cluster.counters();
+      const span = (nowMs() - started) / 1000;
+      const counters = BenchCluster.rates(before, after, leader, span, r.acknowledged ?? r.writesPerSec * span);
       client.close();
       const result = { ...r, counters };
       results.push(result);

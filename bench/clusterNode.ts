@@ -26,7 +26,7 @@ import { traceRolesAndStalls, traceWanted } from './clusterTrace';
 import { followerTracePrefix, traceFollowers } from './followerTrace';
 import { heartbeatTracePrefix, traceHeartbeats } from './heartbeatTrace';
 import { latencyTraceWanted, traceLatency } from './latencyTrace';
-import { closedLoop, LoadResult } from './clusterStats';
+import { benchKey, closedLoop, LoadResult } from './clusterStats';
 
 /** Running totals of a node process, for rates over a load level. */
 export interface NodeCounters {
@@ -110,7 +110,7 @@ async function load(server: KvServer, args: LoadArgs): Promise<LoadResult> {
   const readers = args.readers ?? 0;
   const reads = readers > 0 ? closedLoop(readers, args.warmupMs, args.durationMs, () => server.node.read()) : null;
   // The proposal's own promise, not one more from an async wrapper: the load generator runs in the leader, whose GC share is measured.
-  const writes = await closedLoop(args.concurrency, args.warmupMs, args.durationMs, (w, i) => server.node.propose(encodeCommand({ op: Op.Put, key: `k${w}-${i & 1023}`, value })));
+  const writes = await closedLoop(args.concurrency, args.warmupMs, args.durationMs, (w, i) => server.node.propose(encodeCommand({ op: Op.Put, key: benchKey(w, i, args.concurrency, args.valueBytes), value })));
   if (reads === null) return writes;
   const r = await reads;
   return { ...writes, counters: { readsPerSec: r.writesPerSec, readP50Ms: r.latencyMs.p50, readP99Ms: r.latencyMs.p99, readMaxMs: r.latencyMs.max } };
