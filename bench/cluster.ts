@@ -41,7 +41,7 @@ import { FloorResult, fsyncFloor, replicationFloor, roundTripFloor, transportFlo
 import type { NodeCounters } from './clusterNode';
 import { summarizeProfiles } from './clusterProfile';
 import { HttpClientKind, httpPut, putClient } from './clusterHttp';
-import { benchKey, closedLoop, LatencySummary, LoadResult, median, nowMs, percentile } from './clusterStats';
+import { benchKey, closedLoop, keysPerWorker, LatencySummary, LoadResult, median, nowMs, percentile } from './clusterStats';
 import { cpuTimes, stealPercent } from './cpuSteal';
 import { EtcdCluster, etcdBinary } from './etcdCluster';
 import { compareSides, driveSide, SideRow, SideRun, SideTarget } from './sideBySide';
@@ -295,6 +295,20 @@ class BenchCluster {
     return known.length ? Math.max(...known) : NaN;
   }
 
+  /**
+   * Waits (up to 10 s) until every node has applied what the leader has committed now, so
+   * that a load level does not start with a follower still catching up from the one before.
+   */
+  async caughtUp(): Promise<void> {
+    const target = (await this.status(await this.leader()))?.commitIndex ?? 0;
+    const deadline = nowMs() + 10_000;
+    while (nowMs() < deadline) {
+      const views = await Promise.all([...this.children.keys()].map((id) => this.status(id)));
+      if (views.every((v) => v !== null && v.appliedIndex >= target)) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** The node processes' ids. */
   pids(): number[] {
     return [...this.children.values()].flatMap((c) => (c.process.pid === undefined ? [] : [c.process.pid]));
@@ -391,7 +405,9 @@ async function libraryPhase(o: Options, profileDir: string | null, valueBytes = 
   let cluster = await BenchCluster.start(o, profileDir);
   const results: LoadResult[] = [];
   try {
+    await fillStore(cluster, o.levels, valueBytes);
     for (const concurrency of o.levels) {
+      await cluster.caughtUp();
       const leader = await cluster.leader();
       const label = `library API, ${concurrency} proposer(s) in ${leader}, ${valueBytes}-byte values`;
       const started = nowMs();
@@ -412,6 +428,7 @@ async function libraryPhase(o: Options, profileDir: string | null, valueBytes = 
           results.push({ concurrency, seconds: o.durationMs / 1000, writes: 0, writesPerSec: 0, latencyMs: none, errors: { LoadFailed: 1 }, counters: { leaderChanges } });
           await cluster.stop();
           cluster = await BenchCluster.start(o, profileDir);
+          await fillStore(cluster, o.levels, valueBytes);
           continue;
         }
         // Counters cover warm-up, measurement and the drain of the writes still in flight at its
@@ -433,6 +450,21 @@ async function libraryPhase(o: Options, profileDir: string | null, valueBytes = 
     await cluster.stop();
   }
   return results;
+}
+
+/**
+ * Where the store's bound binds at some level (`keysPerWorker` below 1,024: values of 4 KiB
+ * and more), writes each of its keys once before the first level, so no level pays for
+ * filling it; with smaller values the keys grow with the level as they always did.
+ */
+async function fillStore(cluster: BenchCluster, levels: readonly number[], valueBytes: number): Promise<void> {
+  const top = Math.max(...levels);
+  if (keysPerWorker(top, valueBytes) >= 1024) return;
+  const keys = Math.max(...levels.map((c) => c * keysPerWorker(c, valueBytes)));
+  const leader = await cluster.leader();
+  progress(`filling the store: ${keys} keys of ${valueBytes} B`, 0);
+  const written = await cluster.children.get(leader)!.call<number>('fill', { keys, valueBytes }, 120_000);
+  note(`  store filled: ${written} of ${keys} keys of ${valueBytes} B`);
 }
 
 async function httpPhase(o: Options, kind: HttpClientKind, profileDir: string | null): Promise<LoadResult[]> {

@@ -88,8 +88,17 @@ export const STORE_VALUE_BYTES = 128 << 20;
  * benchKey(3, 1029, 256, 65536);  // 'k0-29'  (2,048 keys in all: 8 per worker)
  */
 export function benchKey(w: number, i: number, concurrency: number, valueBytes: number): string {
-  const perWorker = Math.min(1024, Math.max(1, Math.floor(STORE_VALUE_BYTES / valueBytes / concurrency)));
-  const n = w * perWorker + (i % perWorker);
+  const perWorker = keysPerWorker(concurrency, valueBytes);
+  return storeKey(w * perWorker + (i % perWorker));
+}
+
+/** Keys each of `concurrency` workers writes in turn (`benchKey`): 1,024, or fewer where the store's bound binds. */
+export function keysPerWorker(concurrency: number, valueBytes: number): number {
+  return Math.min(1024, Math.max(1, Math.floor(STORE_VALUE_BYTES / valueBytes / concurrency)));
+}
+
+/** The `n`-th key of the benchmark's store: `k<n / 1024>-<n % 1024>` (`benchKey`). */
+export function storeKey(n: number): string {
   return `k${Math.floor(n / 1024)}-${n % 1024}`;
 }
 
