@@ -22,7 +22,7 @@
  *   kill to the first acknowledged write;
  * - etcd (when `etcd` is on PATH, else skipped with a message): the KV server and a
  *   three-member etcd side by side, same client, keys and values (bench/sideBySide.ts).
- * Writes are 100-byte values (`PUT /kv/k<worker>-<i>`), or with `--sizes` the library
+ * Writes are 100-byte values (`PUT /kv/k<worker>-<i>`; keys `benchKey`: at most 128 MiB of values), or with `--sizes` the library
  * phase runs once per value size, beside the bandwidth of one O_DSYNC writer of blocks of
  * that size alone and of one of three writing at once (sizes of 4 KiB and more: the three
  * nodes share one disk). Leader changes are counted per load level. Each
@@ -41,7 +41,7 @@ import { FloorResult, fsyncFloor, replicationFloor, roundTripFloor, transportFlo
 import type { NodeCounters } from './clusterNode';
 import { summarizeProfiles } from './clusterProfile';
 import { HttpClientKind, httpPut, putClient } from './clusterHttp';
-import { closedLoop, LatencySummary, LoadResult, median, nowMs, percentile } from './clusterStats';
+import { benchKey, closedLoop, keysPerWorker, LatencySummary, LoadResult, median, nowMs, percentile } from './clusterStats';
 import { cpuTimes, stealPercent } from './cpuSteal';
 import { EtcdCluster, etcdBinary } from './etcdCluster';
 import { compareSides, driveSide, SideRow, SideRun, SideTarget } from './sideBySide';
@@ -295,6 +295,20 @@ class BenchCluster {
     return known.length ? Math.max(...known) : NaN;
   }
 
+  /**
+   * Waits (up to 10 s) until every node has applied what the leader has committed now, so
+   * that a load level does not start with a follower still catching up from the one before.
+   */
+  async caughtUp(): Promise<void> {
+    const target = (await this.status(await this.leader()))?.commitIndex ?? 0;
+    const deadline = nowMs() + 10_000;
+    while (nowMs() < deadline) {
+      const views = await Promise.all([...this.children.keys()].map((id) => this.status(id)));
+      if (views.every((v) => v !== null && v.appliedIndex >= target)) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** The node processes' ids. */
   pids(): number[] {
     return [...this.children.values()].flatMap((c) => (c.process.pid === undefined ? [] : [c.process.pid]));
@@ -391,13 +405,16 @@ async function libraryPhase(o: Options, profileDir: string | null, valueBytes = 
   let cluster = await BenchCluster.start(o, profileDir);
   const results: LoadResult[] = [];
   try {
+    await fillStore(cluster, o.levels, valueBytes);
     for (const concurrency of o.levels) {
+      await cluster.caughtUp();
       const leader = await cluster.leader();
       const label = `library API, ${concurrency} proposer(s) in ${leader}, ${valueBytes}-byte values`;
       const started = nowMs();
       const ticker = setInterval(() => progress(label, (nowMs() - started) / (o.warmupMs + o.durationMs)), 250);
       try {
         const before = await cluster.counters();
+        const spanFrom = nowMs();
         const changesBefore = await cluster.leaderChanges();
         let loaded: LoadResult;
         try {
@@ -411,12 +428,15 @@ async function libraryPhase(o: Options, profileDir: string | null, valueBytes = 
           results.push({ concurrency, seconds: o.durationMs / 1000, writes: 0, writesPerSec: 0, latencyMs: none, errors: { LoadFailed: 1 }, counters: { leaderChanges } });
           await cluster.stop();
           cluster = await BenchCluster.start(o, profileDir);
+          await fillStore(cluster, o.levels, valueBytes);
           continue;
         }
-        // Counters cover warm-up + measurement; writes are counted over the measurement only, so scale.
-        const total = (o.warmupMs + o.durationMs) / 1000;
+        // Counters cover warm-up, measurement and the drain of the writes still in flight at its
+        // end: per write, they are divided by every write acknowledged in that span.
         const leaderChanges = (await cluster.leaderChanges()) - changesBefore;
-        const r = { ...loaded, counters: { ...BenchCluster.rates(before, await cluster.counters(), leader, total, loaded.writesPerSec * total), leaderChanges, ...loaded.counters } };
+        const after = await cluster.counters();
+        const span = (nowMs() - spanFrom) / 1000;
+        const r = { ...loaded, counters: { ...BenchCluster.rates(before, after, leader, span, loaded.acknowledged ?? loaded.writesPerSec * span), leaderChanges, ...loaded.counters } };
         results.push(r);
         note(`  ${label}: ${fmtRate(r.writesPerSec)} writes/s (${fmtRate((r.writesPerSec * valueBytes) / 1e6)} MB/s), p50 ${fmtMs(r.latencyMs.p50)} p99 ${fmtMs(r.latencyMs.p99)} p99.9 ${fmtMs(r.latencyMs.p999)} ms, leader changes ${leaderChanges}, storage reads/s ${(r.counters as Record<string, number>).storageReadsPerSec.toFixed(1)}${fmtErrors(r.errors)}`);
         const k = r.counters as Record<string, number>;
@@ -430,6 +450,21 @@ async function libraryPhase(o: Options, profileDir: string | null, valueBytes = 
     await cluster.stop();
   }
   return results;
+}
+
+/**
+ * Where the store's bound binds at some level (`keysPerWorker` below 1,024: values of 4 KiB
+ * and more), writes each of its keys once before the first level, so no level pays for
+ * filling it; with smaller values the keys grow with the level as they always did.
+ */
+async function fillStore(cluster: BenchCluster, levels: readonly number[], valueBytes: number): Promise<void> {
+  const top = Math.max(...levels);
+  if (keysPerWorker(top, valueBytes) >= 1024) return;
+  const keys = Math.max(...levels.map((c) => c * keysPerWorker(c, valueBytes)));
+  const leader = await cluster.leader();
+  progress(`filling the store: ${keys} keys of ${valueBytes} B`, 0);
+  const written = await cluster.children.get(leader)!.call<number>('fill', { keys, valueBytes }, 120_000);
+  note(`  store filled: ${written} of ${keys} keys of ${valueBytes} B`);
 }
 
 async function httpPhase(o: Options, kind: HttpClientKind, profileDir: string | null): Promise<LoadResult[]> {
@@ -449,10 +484,12 @@ async function httpPhase(o: Options, kind: HttpClientKind, profileDir: string | 
         concurrency,
         o.warmupMs,
         o.durationMs,
-        (w, i) => client.put(w, `k${w}-${i & 1023}`, value),
+        (w, i) => client.put(w, benchKey(w, i, concurrency, o.valueBytes), value),
         (done, elapsed) => progress(label, (nowMs() - started) / total, elapsed > 0 ? `${fmtRate((done / elapsed) * 1000)} writes/s` : ''),
       );
-      const counters = BenchCluster.rates(before, await cluster.counters(), leader, total / 1000, r.writesPerSec * (total / 1000));
+      const after = await cluster.counters();
+      const span = (nowMs() - started) / 1000;
+      const counters = BenchCluster.rates(before, after, leader, span, r.acknowledged ?? r.writesPerSec * span);
       client.close();
       const result = { ...r, counters };
       results.push(result);

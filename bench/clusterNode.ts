@@ -5,6 +5,7 @@
  * - `load`: proposers inside this process, through the library API (`node.propose`), for
  *   a given concurrency and duration; answers writes/s, latency percentiles, and the
  *   fsyncs and transport frames it took;
+ * - `fill`: writes every key of the benchmark's store once (before a phase's first level);
  * - `echo`: opens a TCP echo server (for the loopback round-trip floor) and answers its port;
  * - `httpEcho`: opens a bare node:http server answering 200 to everything (the HTTP floor);
  * - `transportEcho`: opens an rxraft TCP transport answering every AppendEntries;
@@ -26,7 +27,7 @@ import { traceRolesAndStalls, traceWanted } from './clusterTrace';
 import { followerTracePrefix, traceFollowers } from './followerTrace';
 import { heartbeatTracePrefix, traceHeartbeats } from './heartbeatTrace';
 import { latencyTraceWanted, traceLatency } from './latencyTrace';
-import { closedLoop, LoadResult } from './clusterStats';
+import { benchKey, closedLoop, LoadResult, storeKey } from './clusterStats';
 
 /** Running totals of a node process, for rates over a load level. */
 export interface NodeCounters {
@@ -110,10 +111,39 @@ async function load(server: KvServer, args: LoadArgs): Promise<LoadResult> {
   const readers = args.readers ?? 0;
   const reads = readers > 0 ? closedLoop(readers, args.warmupMs, args.durationMs, () => server.node.read()) : null;
   // The proposal's own promise, not one more from an async wrapper: the load generator runs in the leader, whose GC share is measured.
-  const writes = await closedLoop(args.concurrency, args.warmupMs, args.durationMs, (w, i) => server.node.propose(encodeCommand({ op: Op.Put, key: `k${w}-${i & 1023}`, value })));
+  const writes = await closedLoop(args.concurrency, args.warmupMs, args.durationMs, (w, i) => server.node.propose(encodeCommand({ op: Op.Put, key: benchKey(w, i, args.concurrency, args.valueBytes), value })));
   if (reads === null) return writes;
   const r = await reads;
   return { ...writes, counters: { readsPerSec: r.writesPerSec, readP50Ms: r.latencyMs.p50, readP99Ms: r.latencyMs.p99, readMaxMs: r.latencyMs.max } };
+}
+
+interface FillArgs {
+  /** Keys `storeKey(0)` .. `storeKey(keys - 1)`. */
+  readonly keys: number;
+  readonly valueBytes: number;
+}
+
+/** Proposers of `fill`: few enough that 64 KiB values stay far below `maxUncommittedBytes`. */
+const FILL_PROPOSERS = 16;
+
+/**
+ * Writes every key of the benchmark's store once, before a phase's first level, so that no
+ * level pays for filling it (a fresh value's pages: ~16 page faults per 64 KiB write).
+ * Answers how many writes were acknowledged; a refused one is not retried (its key is
+ * filled by the level instead).
+ */
+async function fill(server: KvServer, args: FillArgs): Promise<number> {
+  const value = Buffer.alloc(args.valueBytes, 0x61);
+  let next = 0;
+  let acknowledged = 0;
+  const proposer = async () => {
+    while (next < args.keys) {
+      const key = storeKey(next++);
+      await server.node.propose(encodeCommand({ op: Op.Put, key, value })).then(() => acknowledged++, () => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: FILL_PROPOSERS }, proposer));
+  return acknowledged;
 }
 
 /** A bare node:http server answering every request like a KV write (200, small JSON): the HTTP floor. */
@@ -156,6 +186,7 @@ void runKvServerMain(process.argv.slice(2), (server) => {
   const gcTotals = gcPauses();
   return {
     load: (args) => load(server, args as LoadArgs),
+    fill: (args) => fill(server, args as FillArgs),
     latencyTrace: async () => latency?.take() ?? [],
     echo: () => echo(),
     httpEcho: () => httpEcho(),
