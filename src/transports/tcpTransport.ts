@@ -1,142 +1,23 @@
-import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Observable, SchedulerLike, Subject } from 'rxjs';
 import { defaultRandom, defaultScheduler, defaultTransportTurnScheduler } from '../defaults';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import type { BackoffRange } from './backoff';
+import { normalizeIp, parseAddress } from './tcpAddress';
 import { Connection, ConnectionHost } from './tcpConnection';
 import { AuthenticationError, HandshakeBudgetError, HandshakeError, PeerConnectionError, TransportConfigError } from './tcpErrors';
 import { FrameBudget } from './tcpFrameBudget';
 import { HANDSHAKE_MAX_FRAME_BYTES } from './tcpHandshake';
 import { HandshakeBudget, PendingHandshake } from './tcpHandshakeBudget';
 import { PeerLanes } from './tcpPeerLanes';
+import type { TcpTransportOptions } from './tcpOptions';
 import { LinkHost, PeerAddress, PeerLink, TcpPeerStats } from './tcpPeerLink';
+import { PeerSources } from './tcpPeerSources';
+import type { TcpTransportStats } from './tcpStats';
 import type { Transport } from './transport';
 import { NODE_WIRE, TcpWire, WireEnvelope } from './tcpWire';
 import { Broadcast } from '../operators/broadcast';
-
-/** Certificates for mutual TLS. Every node's certificate names its node id (CN or SAN). */
-export interface TcpTlsOptions {
-  /** The cluster CA: a peer's certificate must chain to it. PEM. */
-  readonly ca: string | Buffer | readonly (string | Buffer)[];
-  /** This node's certificate (PEM), naming this node's id as CN or DNS/URI SAN. */
-  readonly cert: string | Buffer;
-  /** This node's private key (PEM). */
-  readonly key: string | Buffer;
-  readonly passphrase?: string;
-}
-
-export interface TcpTransportOptions {
-  /** This node's id. */
-  readonly id: NodeId;
-  /** Where to accept peers' connections. Port 0 picks a free port (see `listening()`). */
-  readonly listen: { readonly host: string; readonly port: number };
-  /** Every peer's id and `host:port` (`[v6]:port` for IPv6). Change later with `setPeer`. */
-  readonly peers: Readonly<Record<NodeId, string>>;
-  /** Peers must name the same cluster in the handshake. */
-  readonly clusterId: string;
-  /**
-   * Shared cluster secret: both sides of every connection prove they hold it
-   * (HMAC-SHA256 challenge–response). It authenticates peers but neither encrypts nor
-   * protects the stream against an on-path attacker: on an untrusted network use `tls`
-   * (both may be given). At least one of `secret` and `tls` is required.
-   */
-  readonly secret?: string | Uint8Array;
-  /** Mutual TLS: encryption, and identities checked against the cluster CA. */
-  readonly tls?: TcpTlsOptions;
-  /**
-   * Accept authenticated connections from node ids that are not (yet) configured peers
-   * (default false). With membership changes, a node that missed the change adding a
-   * server must still hear from it (it may lead): the secret or certificate proves the
-   * peer belongs to the cluster, and replies go back over its connection.
-   */
-  readonly acceptUnknownPeers?: boolean;
-  /** Largest frame accepted or sent (default 16 MiB); a bigger length prefix closes the connection. */
-  readonly maxFrameBytes?: number;
-  /** Most messages queued per peer and lane while its socket is down or busy (default 4096). */
-  readonly maxQueuedMessages?: number;
-  /** Most bytes queued per peer and lane (default 64 MiB; the control lane's messages are small). */
-  readonly maxQueuedBytes?: number;
-  /** Reconnection back-off bounds, in scheduler time units (default 50–5000 ms). */
-  readonly reconnectDelay?: BackoffRange;
-  /**
-   * Dial every configured peer soon after listening, before there is anything to send
-   * (default true): a restarted node is reached at once instead of after its peers'
-   * redial back-off. See `PeerLink.connectEagerly`.
-   */
-  readonly connectOnStart?: boolean;
-  /** A connection must authenticate within this time (default 5000 ms). */
-  readonly handshakeTimeout?: number;
-  /**
-   * Inbound connections allowed in their handshake (not yet authenticated) at once
-   * (default 64). When full, a newcomer takes the place of the weakest pending handshake:
-   * one from an address that is not a configured peer's before one that is, one that has
-   * not sent a valid hello before one that has, and the oldest among equals. A newcomer
-   * ranked below every pending handshake is refused. Evicted and refused connections are
-   * reported as `HandshakeBudgetError`. See `tcpHandshakeBudget.ts`.
-   */
-  readonly maxPendingHandshakes?: number;
-  /**
-   * Inbound connections in their handshake at once from one remote IP address (default
-   * 16), with the same eviction rule. A peer dials two connections, one per lane: 16 is
-   * eight peers behind one address (a cluster on one machine) (re)connecting at once.
-   */
-  readonly maxPendingHandshakesPerSource?: number;
-  /**
-   * Bytes held in partial frames (length prefix received, body not complete), over all
-   * connections together (default 64 MiB). A connection whose frame would take the total
-   * past it is closed with `FrameBudgetExceededError`. At least `maxFrameBytes`.
-   */
-  readonly maxPartialFrameBytes?: number;
-  /**
-   * Largest frame accepted from an authenticated node that is not a configured peer
-   * (only with `acceptUnknownPeers`), until `setPeer`/`updatePeers` names it, so that
-   * strangers holding the secret cannot make this node hold large frames (default
-   * 2 MiB). It must still fit what a new member that leads sends a node that has not
-   * heard of it yet — AppendEntries up to the node's `maxBytesPerMessage` and snapshot
-   * chunks of `snapshot.chunkBytes` (1 MiB each by default) — or that node cannot catch
-   * up with its leader: raise it with them.
-   */
-  readonly maxUnknownPeerFrameBytes?: number;
-  /**
-   * A partial frame that receives no byte for this long closes its connection with
-   * `FrameStalledError` (default 5000 ms), releasing what it held.
-   */
-  readonly partialFrameTimeout?: number;
-  /** Timers (back-off, handshake timeout) run here (default `asyncScheduler`). */
-  readonly scheduler?: SchedulerLike;
-  /** Where writes of one turn are gathered into one socket write (default `asapScheduler`: the end of the current callback). */
-  readonly turnScheduler?: SchedulerLike;
-  /** Randomness for back-off jitter (default `Math.random`). */
-  readonly random?: () => number;
-}
-
-/** Counters of a TCP transport, per peer and overall. */
-export interface TcpTransportStats {
-  readonly peers: Record<NodeId, TcpPeerStats>;
-  /** Inbound connections closed before or during the handshake, or for bad input. */
-  readonly rejected: number;
-  /** The handshake budget (`maxPendingHandshakes`). */
-  readonly handshakes: {
-    /** Inbound connections in their handshake now. */
-    readonly pending: number;
-    /** Pending handshakes closed to make room for a newcomer, so far. */
-    readonly evicted: number;
-    /** Newcomers refused because they ranked below every pending handshake, so far. */
-    readonly refused: number;
-  };
-  /** The partial-frame budget (`maxPartialFrameBytes`). */
-  readonly partialFrames: {
-    /** Bytes held in partial frames now, all connections together. Never above `budget`. */
-    readonly bytes: number;
-    /** The most held at once so far. */
-    readonly peakBytes: number;
-    readonly budget: number;
-    /** Connections closed because their frame would have exceeded the budget, so far. */
-    readonly overBudget: number;
-  };
-}
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -230,9 +111,10 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
   /** TLS only: inbound connections in their TLS handshake, by `address:port`. */
   private readonly tlsHandshakes = new Map<string, Handshake>();
   /** The IP addresses of configured peers (host names resolved): their handshakes rank higher. */
-  private peerSources = new Set<string>();
-  /** Addresses of the peers' host names, as resolved. */
-  private readonly resolved = new Map<string, readonly string[]>();
+  private readonly peerSources = new PeerSources(
+    () => [...this.links.values()].map((link) => link.address?.host),
+    () => this.closing !== undefined,
+  );
   /** Every raw socket the server accepted, TLS handshake or not, to destroy on close. */
   private readonly sockets = new Set<net.Socket>();
   private readonly server: net.Server;
@@ -371,7 +253,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
     } else {
       this.links.set(id, new PeerLanes(id, parsed, this));
     }
-    this.updatePeerSources();
+    this.peerSources.update();
   }
 
   /**
@@ -393,7 +275,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
   removePeer(id: NodeId): void {
     this.links.get(id)?.close();
     this.links.delete(id);
-    this.updatePeerSources();
+    this.peerSources.update();
   }
 
   stats(): TcpTransportStats {
@@ -572,46 +454,4 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
     this.handshakeBudget.release(handshake);
     return true;
   }
-
-  /** Recomputes the configured peers' IP addresses; host names are resolved (once each) in the background. */
-  private updatePeerSources(): void {
-    const sources = new Set<string>();
-    for (const link of this.links.values()) {
-      const host = link.address?.host;
-      if (host === undefined) continue;
-      if (net.isIP(host)) sources.add(normalizeIp(host));
-      else for (const ip of this.resolved.get(host) ?? []) sources.add(ip);
-      if (!net.isIP(host) && !this.resolved.has(host)) this.resolve(host);
-    }
-    this.peerSources = sources;
-  }
-
-  private resolve(host: string): void {
-    this.resolved.set(host, []);
-    lookup(host, { all: true }).then(
-      (found) => {
-        this.resolved.set(host, found.map((a) => normalizeIp(a.address)));
-        if (!this.closing) this.updatePeerSources();
-      },
-      () => this.resolved.delete(host), // tried again at the next change of peers
-    );
-  }
-}
-
-/** An IP address as compared between sockets and configuration (IPv4-mapped IPv6 as IPv4, lower case). */
-export function normalizeIp(ip: string): string {
-  const lower = ip.toLowerCase();
-  return lower.startsWith('::ffff:') && net.isIPv4(lower.slice(7)) ? lower.slice(7) : lower;
-}
-
-/** Parses `host:port` or `[v6]:port`. */
-export function parseAddress(address: string): PeerAddress {
-  const colon = address.lastIndexOf(':');
-  const port = Number(address.slice(colon + 1));
-  let host = address.slice(0, colon);
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  if (colon <= 0 || !host || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new TransportConfigError(`peer address ${JSON.stringify(address)} is not host:port`);
-  }
-  return { host, port };
 }
