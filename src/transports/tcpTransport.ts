@@ -4,12 +4,12 @@ import { Observable, SchedulerLike, Subject } from 'rxjs';
 import { defaultRandom, defaultScheduler, defaultTransportTurnScheduler } from '../defaults';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import type { BackoffRange } from './backoff';
-import { normalizeIp, parseAddress } from './tcpAddress';
+import { parseAddress } from './tcpAddress';
 import { Connection, ConnectionHost } from './tcpConnection';
-import { AuthenticationError, HandshakeBudgetError, HandshakeError, PeerConnectionError, TransportConfigError } from './tcpErrors';
+import { HandshakeError, PeerConnectionError, TransportConfigError } from './tcpErrors';
 import { FrameBudget } from './tcpFrameBudget';
 import { HANDSHAKE_MAX_FRAME_BYTES } from './tcpHandshake';
-import { HandshakeBudget, PendingHandshake } from './tcpHandshakeBudget';
+import { InboundHandshakes } from './tcpInboundHandshakes';
 import { PeerLanes } from './tcpPeerLanes';
 import type { TcpTransportOptions } from './tcpOptions';
 import { LinkHost, PeerAddress, PeerLink, TcpPeerStats } from './tcpPeerLink';
@@ -21,11 +21,6 @@ import { Broadcast } from '../operators/broadcast';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
-
-/** An inbound connection in its handshake: its place in the budget, and its `Connection` once there is one (TLS: after the TLS handshake). */
-interface Handshake extends PendingHandshake {
-  connection: Connection | undefined;
-}
 
 /**
  * A `Transport` over TCP (optionally TLS) between the nodes of one cluster.
@@ -105,21 +100,15 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
   readonly queueLimits: { readonly maxMessages: number; readonly maxBytes: number };
 
   private readonly links = new Map<NodeId, PeerLanes<unknown>>();
-  private readonly handshakeBudget: HandshakeBudget;
-  /** Inbound connections in their handshake, by connection. */
-  private readonly handshakes = new Map<Connection, Handshake>();
-  /** TLS only: inbound connections in their TLS handshake, by `address:port`. */
-  private readonly tlsHandshakes = new Map<string, Handshake>();
+  /** Inbound connections until they authenticate, in the handshake budget. */
+  private readonly inboundHandshakes: InboundHandshakes;
   /** The IP addresses of configured peers (host names resolved): their handshakes rank higher. */
   private readonly peerSources = new PeerSources(
     () => [...this.links.values()].map((link) => link.address?.host),
     () => this.closing !== undefined,
   );
-  /** Every raw socket the server accepted, TLS handshake or not, to destroy on close. */
-  private readonly sockets = new Set<net.Socket>();
   private readonly server: net.Server;
   private readonly listened: Promise<PeerAddress>;
-  private rejected = 0;
   private closing: Promise<void> | undefined;
 
   /**
@@ -144,10 +133,16 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
     this.partialFrameTimeout = options.partialFrameTimeout ?? 5000;
     this.maxUnknownPeerFrameBytes = Math.min(this.maxFrameBytes, options.maxUnknownPeerFrameBytes ?? 2 * MIB);
     this.frameBudget = new FrameBudget(options.maxPartialFrameBytes ?? 64 * MIB);
-    this.handshakeBudget = new HandshakeBudget({
-      total: options.maxPendingHandshakes ?? 64,
-      perSource: options.maxPendingHandshakesPerSource ?? 16,
-    });
+    this.inboundHandshakes = new InboundHandshakes(
+      {
+        connections: this,
+        tls: this.tls,
+        closing: () => this.closing !== undefined,
+        isPeerSource: (ip) => this.peerSources.has(ip),
+        report: (error) => this.report(error),
+      },
+      { total: options.maxPendingHandshakes ?? 64, perSource: options.maxPendingHandshakesPerSource ?? 16 },
+    );
     this.scheduler = options.scheduler ?? defaultScheduler;
     this.turnScheduler = options.turnScheduler ?? defaultTransportTurnScheduler;
     this.random = options.random ?? defaultRandom;
@@ -166,8 +161,8 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
       throw new TransportConfigError(`maxFrameBytes must be between ${HANDSHAKE_MAX_FRAME_BYTES} and 2^32 - 1`);
     }
     for (const [name, value] of [
-      ['maxPendingHandshakes', this.handshakeBudget.limits.total],
-      ['maxPendingHandshakesPerSource', this.handshakeBudget.limits.perSource],
+      ['maxPendingHandshakes', this.inboundHandshakes.limits.total],
+      ['maxPendingHandshakesPerSource', this.inboundHandshakes.limits.perSource],
       ['maxUnknownPeerFrameBytes', this.maxUnknownPeerFrameBytes],
       ['partialFrameTimeout', this.partialFrameTimeout],
     ] as const) {
@@ -189,15 +184,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
           handshakeTimeout: this.handshakeTimeout,
         })
       : net.createServer();
-    // Raw sockets, before any TLS handshake: the handshake budget covers TLS handshakes too.
-    server.on('connection', (socket: net.Socket) => this.admit(socket));
-    if (options.tls) {
-      server.on('secureConnection', (socket: tls.TLSSocket) => this.secured(socket));
-      server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
-        this.rejected++;
-        this.report(new AuthenticationError(error.message, `${socket.remoteAddress}:${socket.remotePort}`));
-      });
-    }
+    this.inboundHandshakes.attach(server);
     return server;
   }
 
@@ -284,8 +271,8 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
     const budget = this.frameBudget;
     return {
       peers,
-      rejected: this.rejected,
-      handshakes: { pending: this.handshakeBudget.size, evicted: this.handshakeBudget.evictions, refused: this.handshakeBudget.refusals },
+      rejected: this.inboundHandshakes.rejected,
+      handshakes: this.inboundHandshakes.stats(),
       partialFrames: { bytes: budget.held, peakBytes: budget.peak, budget: budget.limit, overBudget: budget.refusals },
     };
   }
@@ -300,8 +287,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
       this.lostTo.complete();
     });
     for (const link of this.links.values()) link.close();
-    for (const connection of [...this.handshakes.keys()]) connection.close();
-    for (const socket of this.sockets) socket.destroy();
+    this.inboundHandshakes.close();
     return this.closing;
   }
 
@@ -316,8 +302,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
   }
 
   handshakeProgressed(connection: Connection): void {
-    const handshake = this.handshakes.get(connection);
-    if (handshake) handshake.progressed = true;
+    this.inboundHandshakes.progressed(connection);
   }
 
   dial(link: PeerLink<unknown>): Connection {
@@ -340,7 +325,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
   }
 
   connectionReady(connection: Connection): void {
-    this.endHandshake(connection);
+    this.inboundHandshakes.ended(connection);
     const id = connection.peerId as NodeId;
     let link = this.links.get(id);
     if (!link && this.options.acceptUnknownPeers && connection.direction === 'accept') {
@@ -353,7 +338,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
   }
 
   connectionClosed(connection: Connection): void {
-    if (this.endHandshake(connection)) this.rejected++;
+    this.inboundHandshakes.closed(connection);
     const peer = connection.peerId;
     if (peer !== undefined) this.links.get(peer)?.connectionClosed(connection);
   }
@@ -381,77 +366,5 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
       this.lossesDue.delete(peer);
       if (!this.closing) this.lostTo.next(peer);
     });
-  }
-
-  /**
-   * A socket was accepted (before any TLS handshake): it takes a place in the handshake
-   * budget, possibly evicting a weaker pending handshake, or is refused.
-   */
-  private admit(socket: net.Socket): void {
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
-    if (this.closing) {
-      socket.destroy();
-      return;
-    }
-    const address = `${socket.remoteAddress}:${socket.remotePort}`;
-    const source = normalizeIp(socket.remoteAddress ?? '');
-    const handshake: Handshake = {
-      source,
-      peerSource: this.peerSources.has(source),
-      progressed: false,
-      connection: undefined,
-      evict: () => {
-        const error = new HandshakeBudgetError('evicted', `a newer connection needed its place; ${this.handshakeBudget.size} pending`, address);
-        if (handshake.connection) return handshake.connection.close(error);
-        this.tlsHandshakes.delete(address);
-        this.rejected++;
-        this.report(error);
-        socket.destroy();
-      },
-    };
-    const admission = this.handshakeBudget.admit(handshake);
-    if (!admission.admitted) {
-      this.rejected++;
-      this.report(new HandshakeBudgetError('refused', admission.reason, address));
-      socket.destroy();
-      return;
-    }
-    if (this.options.tls) {
-      this.tlsHandshakes.set(address, handshake);
-      socket.once('close', () => {
-        if (this.tlsHandshakes.get(address) === handshake) this.tlsHandshakes.delete(address);
-        if (!handshake.connection) this.handshakeBudget.release(handshake);
-      });
-    } else {
-      this.startHandshake(handshake, socket);
-    }
-  }
-
-  /** TLS only: the TLS handshake of an admitted socket completed; the rxraft handshake follows. */
-  private secured(socket: tls.TLSSocket): void {
-    const address = `${socket.remoteAddress}:${socket.remotePort}`;
-    const handshake = this.tlsHandshakes.get(address);
-    this.tlsHandshakes.delete(address);
-    if (this.closing || !handshake) {
-      socket.destroy(); // evicted meanwhile
-      return;
-    }
-    this.startHandshake(handshake, socket);
-  }
-
-  private startHandshake(handshake: Handshake, socket: net.Socket): void {
-    const connection = new Connection(this, socket, 'accept');
-    handshake.connection = connection;
-    this.handshakes.set(connection, handshake);
-  }
-
-  /** The handshake of `connection` ended (ready or closed): frees its place. Whether it was pending. */
-  private endHandshake(connection: Connection): boolean {
-    const handshake = this.handshakes.get(connection);
-    if (!handshake) return false;
-    this.handshakes.delete(connection);
-    this.handshakeBudget.release(handshake);
-    return true;
   }
 }
