@@ -24,7 +24,7 @@ import { ChildProcess, fork } from 'child_process';
 import { writeFileSync } from 'fs';
 import { availableParallelism } from 'os';
 import { formatHistory } from '../src/testing/history';
-import { ALL_FAULT_CLASSES, FaultClass, OPT_IN_FAULT_CLASSES } from '../src/testing/faults';
+import { ALL_FAULT_CLASSES, FaultClass, OPT_IN_FAULT_CLASSES } from '../src/testing/faults/classes';
 import { reproduceCommand, runSimulation, SimulationOptions, SimulationResult } from '../src/testing/simulator';
 
 interface Args {

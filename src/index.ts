@@ -39,7 +39,8 @@ export { MemoryHub } from './transports/memoryHub';
 export type { MemoryHubOptions, NetworkFaults } from './transports/memoryHub';
 export { tcpTransport, TcpTransport } from './transports/tcpTransport';
 export type { WireEnvelope } from './transports/tcpWire';
-export type { TcpTransportOptions, TcpTransportStats, TcpTlsOptions } from './transports/tcpTransport';
+export type { TcpTransportOptions, TcpTlsOptions } from './transports/tcpOptions';
+export type { TcpTransportStats } from './transports/tcpStats';
 export type { PeerAddress, TcpLaneStats, TcpPeerStats } from './transports/tcpPeerLink';
 export type { Lane as TcpLane } from './transports/tcpHandshake';
 export {

@@ -10,7 +10,7 @@ import type { HostTransport } from '../transports/hostTransport';
 import { MemoryHub } from '../transports/memoryHub';
 import type { Transport } from '../transports/transport';
 import { ClusterHost, TestCluster, TestClusterOptions } from './cluster';
-import type { FaultStorage, FaultTarget } from './faults';
+import type { FaultStorage, FaultTarget } from './faults/target';
 import { NodeScheduler, SimulatorClock } from './simulatorClock';
 
 /** A group's `TestCluster` options, but what its hosts decide (`nodes`, `host`), and which hosts it lives on. */

@@ -1,7 +1,7 @@
 import type { SnapshotPolicy } from '../api';
 import type { PlantedBug } from '../testHooks';
 import type { TestCluster, TestClusterOptions } from './cluster';
-import type { FaultClass } from './faults';
+import type { FaultClass } from './faults/classes';
 import type { HostCluster } from './hostCluster';
 import type { SafetyMonitor } from './invariants';
 import type { KvWorkload, KvWorkloadOptions } from './workload';

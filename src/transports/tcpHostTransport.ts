@@ -5,7 +5,9 @@ import type { NodeId, RaftMessage } from '../messages/types';
 import type { GroupEnvelope, HostTransport } from './hostTransport';
 import { HOST_WIRE } from './tcpGroupedCodec';
 import type { PeerAddress } from './tcpPeerLink';
-import { TcpTransport, TcpTransportOptions, TcpTransportStats } from './tcpTransport';
+import type { TcpTransportOptions } from './tcpOptions';
+import type { TcpTransportStats } from './tcpStats';
+import { TcpTransport } from './tcpTransport';
 import type { TcpWire } from './tcpWire';
 
 /**

@@ -1,150 +1,26 @@
-import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Observable, SchedulerLike, Subject } from 'rxjs';
 import { defaultRandom, defaultScheduler, defaultTransportTurnScheduler } from '../defaults';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 import type { BackoffRange } from './backoff';
+import { parseAddress } from './tcpAddress';
 import { Connection, ConnectionHost } from './tcpConnection';
-import { AuthenticationError, HandshakeBudgetError, HandshakeError, PeerConnectionError, TransportConfigError } from './tcpErrors';
+import { HandshakeError, PeerConnectionError, TransportConfigError } from './tcpErrors';
 import { FrameBudget } from './tcpFrameBudget';
 import { HANDSHAKE_MAX_FRAME_BYTES } from './tcpHandshake';
-import { HandshakeBudget, PendingHandshake } from './tcpHandshakeBudget';
+import { InboundHandshakes } from './tcpInboundHandshakes';
 import { PeerLanes } from './tcpPeerLanes';
+import type { TcpTransportOptions } from './tcpOptions';
 import { LinkHost, PeerAddress, PeerLink, TcpPeerStats } from './tcpPeerLink';
+import { PeerSources } from './tcpPeerSources';
+import type { TcpTransportStats } from './tcpStats';
 import type { Transport } from './transport';
 import { NODE_WIRE, TcpWire, WireEnvelope } from './tcpWire';
 import { Broadcast } from '../operators/broadcast';
 
-/** Certificates for mutual TLS. Every node's certificate names its node id (CN or SAN). */
-export interface TcpTlsOptions {
-  /** The cluster CA: a peer's certificate must chain to it. PEM. */
-  readonly ca: string | Buffer | readonly (string | Buffer)[];
-  /** This node's certificate (PEM), naming this node's id as CN or DNS/URI SAN. */
-  readonly cert: string | Buffer;
-  /** This node's private key (PEM). */
-  readonly key: string | Buffer;
-  readonly passphrase?: string;
-}
-
-export interface TcpTransportOptions {
-  /** This node's id. */
-  readonly id: NodeId;
-  /** Where to accept peers' connections. Port 0 picks a free port (see `listening()`). */
-  readonly listen: { readonly host: string; readonly port: number };
-  /** Every peer's id and `host:port` (`[v6]:port` for IPv6). Change later with `setPeer`. */
-  readonly peers: Readonly<Record<NodeId, string>>;
-  /** Peers must name the same cluster in the handshake. */
-  readonly clusterId: string;
-  /**
-   * Shared cluster secret: both sides of every connection prove they hold it
-   * (HMAC-SHA256 challenge–response). It authenticates peers but neither encrypts nor
-   * protects the stream against an on-path attacker: on an untrusted network use `tls`
-   * (both may be given). At least one of `secret` and `tls` is required.
-   */
-  readonly secret?: string | Uint8Array;
-  /** Mutual TLS: encryption, and identities checked against the cluster CA. */
-  readonly tls?: TcpTlsOptions;
-  /**
-   * Accept authenticated connections from node ids that are not (yet) configured peers
-   * (default false). With membership changes, a node that missed the change adding a
-   * server must still hear from it (it may lead): the secret or certificate proves the
-   * peer belongs to the cluster, and replies go back over its connection.
-   */
-  readonly acceptUnknownPeers?: boolean;
-  /** Largest frame accepted or sent (default 16 MiB); a bigger length prefix closes the connection. */
-  readonly maxFrameBytes?: number;
-  /** Most messages queued per peer and lane while its socket is down or busy (default 4096). */
-  readonly maxQueuedMessages?: number;
-  /** Most bytes queued per peer and lane (default 64 MiB; the control lane's messages are small). */
-  readonly maxQueuedBytes?: number;
-  /** Reconnection back-off bounds, in scheduler time units (default 50–5000 ms). */
-  readonly reconnectDelay?: BackoffRange;
-  /**
-   * Dial every configured peer soon after listening, before there is anything to send
-   * (default true): a restarted node is reached at once instead of after its peers'
-   * redial back-off. See `PeerLink.connectEagerly`.
-   */
-  readonly connectOnStart?: boolean;
-  /** A connection must authenticate within this time (default 5000 ms). */
-  readonly handshakeTimeout?: number;
-  /**
-   * Inbound connections allowed in their handshake (not yet authenticated) at once
-   * (default 64). When full, a newcomer takes the place of the weakest pending handshake:
-   * one from an address that is not a configured peer's before one that is, one that has
-   * not sent a valid hello before one that has, and the oldest among equals. A newcomer
-   * ranked below every pending handshake is refused. Evicted and refused connections are
-   * reported as `HandshakeBudgetError`. See `tcpHandshakeBudget.ts`.
-   */
-  readonly maxPendingHandshakes?: number;
-  /**
-   * Inbound connections in their handshake at once from one remote IP address (default
-   * 16), with the same eviction rule. A peer dials two connections, one per lane: 16 is
-   * eight peers behind one address (a cluster on one machine) (re)connecting at once.
-   */
-  readonly maxPendingHandshakesPerSource?: number;
-  /**
-   * Bytes held in partial frames (length prefix received, body not complete), over all
-   * connections together (default 64 MiB). A connection whose frame would take the total
-   * past it is closed with `FrameBudgetExceededError`. At least `maxFrameBytes`.
-   */
-  readonly maxPartialFrameBytes?: number;
-  /**
-   * Largest frame accepted from an authenticated node that is not a configured peer
-   * (only with `acceptUnknownPeers`), until `setPeer`/`updatePeers` names it, so that
-   * strangers holding the secret cannot make this node hold large frames (default
-   * 2 MiB). It must still fit what a new member that leads sends a node that has not
-   * heard of it yet — AppendEntries up to the node's `maxBytesPerMessage` and snapshot
-   * chunks of `snapshot.chunkBytes` (1 MiB each by default) — or that node cannot catch
-   * up with its leader: raise it with them.
-   */
-  readonly maxUnknownPeerFrameBytes?: number;
-  /**
-   * A partial frame that receives no byte for this long closes its connection with
-   * `FrameStalledError` (default 5000 ms), releasing what it held.
-   */
-  readonly partialFrameTimeout?: number;
-  /** Timers (back-off, handshake timeout) run here (default `asyncScheduler`). */
-  readonly scheduler?: SchedulerLike;
-  /** Where writes of one turn are gathered into one socket write (default `asapScheduler`: the end of the current callback). */
-  readonly turnScheduler?: SchedulerLike;
-  /** Randomness for back-off jitter (default `Math.random`). */
-  readonly random?: () => number;
-}
-
-/** Counters of a TCP transport, per peer and overall. */
-export interface TcpTransportStats {
-  readonly peers: Record<NodeId, TcpPeerStats>;
-  /** Inbound connections closed before or during the handshake, or for bad input. */
-  readonly rejected: number;
-  /** The handshake budget (`maxPendingHandshakes`). */
-  readonly handshakes: {
-    /** Inbound connections in their handshake now. */
-    readonly pending: number;
-    /** Pending handshakes closed to make room for a newcomer, so far. */
-    readonly evicted: number;
-    /** Newcomers refused because they ranked below every pending handshake, so far. */
-    readonly refused: number;
-  };
-  /** The partial-frame budget (`maxPartialFrameBytes`). */
-  readonly partialFrames: {
-    /** Bytes held in partial frames now, all connections together. Never above `budget`. */
-    readonly bytes: number;
-    /** The most held at once so far. */
-    readonly peakBytes: number;
-    readonly budget: number;
-    /** Connections closed because their frame would have exceeded the budget, so far. */
-    readonly overBudget: number;
-  };
-}
-
 const KIB = 1024;
 const MIB = 1024 * KIB;
-
-/** An inbound connection in its handshake: its place in the budget, and its `Connection` once there is one (TLS: after the TLS handshake). */
-interface Handshake extends PendingHandshake {
-  connection: Connection | undefined;
-}
 
 /**
  * A `Transport` over TCP (optionally TLS) between the nodes of one cluster.
@@ -224,20 +100,15 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
   readonly queueLimits: { readonly maxMessages: number; readonly maxBytes: number };
 
   private readonly links = new Map<NodeId, PeerLanes<unknown>>();
-  private readonly handshakeBudget: HandshakeBudget;
-  /** Inbound connections in their handshake, by connection. */
-  private readonly handshakes = new Map<Connection, Handshake>();
-  /** TLS only: inbound connections in their TLS handshake, by `address:port`. */
-  private readonly tlsHandshakes = new Map<string, Handshake>();
+  /** Inbound connections until they authenticate, in the handshake budget. */
+  private readonly inboundHandshakes: InboundHandshakes;
   /** The IP addresses of configured peers (host names resolved): their handshakes rank higher. */
-  private peerSources = new Set<string>();
-  /** Addresses of the peers' host names, as resolved. */
-  private readonly resolved = new Map<string, readonly string[]>();
-  /** Every raw socket the server accepted, TLS handshake or not, to destroy on close. */
-  private readonly sockets = new Set<net.Socket>();
+  private readonly peerSources = new PeerSources(
+    () => [...this.links.values()].map((link) => link.address?.host),
+    () => this.closing !== undefined,
+  );
   private readonly server: net.Server;
   private readonly listened: Promise<PeerAddress>;
-  private rejected = 0;
   private closing: Promise<void> | undefined;
 
   /**
@@ -262,10 +133,16 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
     this.partialFrameTimeout = options.partialFrameTimeout ?? 5000;
     this.maxUnknownPeerFrameBytes = Math.min(this.maxFrameBytes, options.maxUnknownPeerFrameBytes ?? 2 * MIB);
     this.frameBudget = new FrameBudget(options.maxPartialFrameBytes ?? 64 * MIB);
-    this.handshakeBudget = new HandshakeBudget({
-      total: options.maxPendingHandshakes ?? 64,
-      perSource: options.maxPendingHandshakesPerSource ?? 16,
-    });
+    this.inboundHandshakes = new InboundHandshakes(
+      {
+        connections: this,
+        tls: this.tls,
+        closing: () => this.closing !== undefined,
+        isPeerSource: (ip) => this.peerSources.has(ip),
+        report: (error) => this.report(error),
+      },
+      { total: options.maxPendingHandshakes ?? 64, perSource: options.maxPendingHandshakesPerSource ?? 16 },
+    );
     this.scheduler = options.scheduler ?? defaultScheduler;
     this.turnScheduler = options.turnScheduler ?? defaultTransportTurnScheduler;
     this.random = options.random ?? defaultRandom;
@@ -284,8 +161,8 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
       throw new TransportConfigError(`maxFrameBytes must be between ${HANDSHAKE_MAX_FRAME_BYTES} and 2^32 - 1`);
     }
     for (const [name, value] of [
-      ['maxPendingHandshakes', this.handshakeBudget.limits.total],
-      ['maxPendingHandshakesPerSource', this.handshakeBudget.limits.perSource],
+      ['maxPendingHandshakes', this.inboundHandshakes.limits.total],
+      ['maxPendingHandshakesPerSource', this.inboundHandshakes.limits.perSource],
       ['maxUnknownPeerFrameBytes', this.maxUnknownPeerFrameBytes],
       ['partialFrameTimeout', this.partialFrameTimeout],
     ] as const) {
@@ -307,15 +184,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
           handshakeTimeout: this.handshakeTimeout,
         })
       : net.createServer();
-    // Raw sockets, before any TLS handshake: the handshake budget covers TLS handshakes too.
-    server.on('connection', (socket: net.Socket) => this.admit(socket));
-    if (options.tls) {
-      server.on('secureConnection', (socket: tls.TLSSocket) => this.secured(socket));
-      server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
-        this.rejected++;
-        this.report(new AuthenticationError(error.message, `${socket.remoteAddress}:${socket.remotePort}`));
-      });
-    }
+    this.inboundHandshakes.attach(server);
     return server;
   }
 
@@ -371,7 +240,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
     } else {
       this.links.set(id, new PeerLanes(id, parsed, this));
     }
-    this.updatePeerSources();
+    this.peerSources.update();
   }
 
   /**
@@ -393,7 +262,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
   removePeer(id: NodeId): void {
     this.links.get(id)?.close();
     this.links.delete(id);
-    this.updatePeerSources();
+    this.peerSources.update();
   }
 
   stats(): TcpTransportStats {
@@ -402,8 +271,8 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
     const budget = this.frameBudget;
     return {
       peers,
-      rejected: this.rejected,
-      handshakes: { pending: this.handshakeBudget.size, evicted: this.handshakeBudget.evictions, refused: this.handshakeBudget.refusals },
+      rejected: this.inboundHandshakes.rejected,
+      handshakes: this.inboundHandshakes.stats(),
       partialFrames: { bytes: budget.held, peakBytes: budget.peak, budget: budget.limit, overBudget: budget.refusals },
     };
   }
@@ -418,8 +287,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
       this.lostTo.complete();
     });
     for (const link of this.links.values()) link.close();
-    for (const connection of [...this.handshakes.keys()]) connection.close();
-    for (const socket of this.sockets) socket.destroy();
+    this.inboundHandshakes.close();
     return this.closing;
   }
 
@@ -434,8 +302,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
   }
 
   handshakeProgressed(connection: Connection): void {
-    const handshake = this.handshakes.get(connection);
-    if (handshake) handshake.progressed = true;
+    this.inboundHandshakes.progressed(connection);
   }
 
   dial(link: PeerLink<unknown>): Connection {
@@ -458,7 +325,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
   }
 
   connectionReady(connection: Connection): void {
-    this.endHandshake(connection);
+    this.inboundHandshakes.ended(connection);
     const id = connection.peerId as NodeId;
     let link = this.links.get(id);
     if (!link && this.options.acceptUnknownPeers && connection.direction === 'accept') {
@@ -471,7 +338,7 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
   }
 
   connectionClosed(connection: Connection): void {
-    if (this.endHandshake(connection)) this.rejected++;
+    this.inboundHandshakes.closed(connection);
     const peer = connection.peerId;
     if (peer !== undefined) this.links.get(peer)?.connectionClosed(connection);
   }
@@ -500,118 +367,4 @@ export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown
       if (!this.closing) this.lostTo.next(peer);
     });
   }
-
-  /**
-   * A socket was accepted (before any TLS handshake): it takes a place in the handshake
-   * budget, possibly evicting a weaker pending handshake, or is refused.
-   */
-  private admit(socket: net.Socket): void {
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
-    if (this.closing) {
-      socket.destroy();
-      return;
-    }
-    const address = `${socket.remoteAddress}:${socket.remotePort}`;
-    const source = normalizeIp(socket.remoteAddress ?? '');
-    const handshake: Handshake = {
-      source,
-      peerSource: this.peerSources.has(source),
-      progressed: false,
-      connection: undefined,
-      evict: () => {
-        const error = new HandshakeBudgetError('evicted', `a newer connection needed its place; ${this.handshakeBudget.size} pending`, address);
-        if (handshake.connection) return handshake.connection.close(error);
-        this.tlsHandshakes.delete(address);
-        this.rejected++;
-        this.report(error);
-        socket.destroy();
-      },
-    };
-    const admission = this.handshakeBudget.admit(handshake);
-    if (!admission.admitted) {
-      this.rejected++;
-      this.report(new HandshakeBudgetError('refused', admission.reason, address));
-      socket.destroy();
-      return;
-    }
-    if (this.options.tls) {
-      this.tlsHandshakes.set(address, handshake);
-      socket.once('close', () => {
-        if (this.tlsHandshakes.get(address) === handshake) this.tlsHandshakes.delete(address);
-        if (!handshake.connection) this.handshakeBudget.release(handshake);
-      });
-    } else {
-      this.startHandshake(handshake, socket);
-    }
-  }
-
-  /** TLS only: the TLS handshake of an admitted socket completed; the rxraft handshake follows. */
-  private secured(socket: tls.TLSSocket): void {
-    const address = `${socket.remoteAddress}:${socket.remotePort}`;
-    const handshake = this.tlsHandshakes.get(address);
-    this.tlsHandshakes.delete(address);
-    if (this.closing || !handshake) {
-      socket.destroy(); // evicted meanwhile
-      return;
-    }
-    this.startHandshake(handshake, socket);
-  }
-
-  private startHandshake(handshake: Handshake, socket: net.Socket): void {
-    const connection = new Connection(this, socket, 'accept');
-    handshake.connection = connection;
-    this.handshakes.set(connection, handshake);
-  }
-
-  /** The handshake of `connection` ended (ready or closed): frees its place. Whether it was pending. */
-  private endHandshake(connection: Connection): boolean {
-    const handshake = this.handshakes.get(connection);
-    if (!handshake) return false;
-    this.handshakes.delete(connection);
-    this.handshakeBudget.release(handshake);
-    return true;
-  }
-
-  /** Recomputes the configured peers' IP addresses; host names are resolved (once each) in the background. */
-  private updatePeerSources(): void {
-    const sources = new Set<string>();
-    for (const link of this.links.values()) {
-      const host = link.address?.host;
-      if (host === undefined) continue;
-      if (net.isIP(host)) sources.add(normalizeIp(host));
-      else for (const ip of this.resolved.get(host) ?? []) sources.add(ip);
-      if (!net.isIP(host) && !this.resolved.has(host)) this.resolve(host);
-    }
-    this.peerSources = sources;
-  }
-
-  private resolve(host: string): void {
-    this.resolved.set(host, []);
-    lookup(host, { all: true }).then(
-      (found) => {
-        this.resolved.set(host, found.map((a) => normalizeIp(a.address)));
-        if (!this.closing) this.updatePeerSources();
-      },
-      () => this.resolved.delete(host), // tried again at the next change of peers
-    );
-  }
-}
-
-/** An IP address as compared between sockets and configuration (IPv4-mapped IPv6 as IPv4, lower case). */
-export function normalizeIp(ip: string): string {
-  const lower = ip.toLowerCase();
-  return lower.startsWith('::ffff:') && net.isIPv4(lower.slice(7)) ? lower.slice(7) : lower;
-}
-
-/** Parses `host:port` or `[v6]:port`. */
-export function parseAddress(address: string): PeerAddress {
-  const colon = address.lastIndexOf(':');
-  const port = Number(address.slice(colon + 1));
-  let host = address.slice(0, colon);
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  if (colon <= 0 || !host || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new TransportConfigError(`peer address ${JSON.stringify(address)} is not host:port`);
-  }
-  return { host, port };
 }

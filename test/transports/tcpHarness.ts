@@ -5,7 +5,8 @@ import { filter, firstValueFrom, take, timeout } from 'rxjs';
 import { NodeId } from '../../src/messages/types';
 import { FrameReader, joinFrames } from '../../src/transports/tcpFrames';
 import { authProof, decodeHandshake, encodeAuth, encodeHello, Lane, NONCE_BYTES, PROTOCOL_NAME, PROTOCOL_VERSION } from '../../src/transports/tcpHandshake';
-import { TcpTransport, tcpTransport, TcpTransportOptions } from '../../src/transports/tcpTransport';
+import type { TcpTransportOptions } from '../../src/transports/tcpOptions';
+import { TcpTransport, tcpTransport } from '../../src/transports/tcpTransport';
 import type { TransportHarness } from './conformance';
 
 /** Polls `condition` every 5 ms for at most `ms`; throws when it is still false then. */

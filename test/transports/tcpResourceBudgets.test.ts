@@ -13,7 +13,8 @@ import {
   FrameTooLargeError,
   HandshakeBudgetError,
 } from '../../src/transports/tcpErrors';
-import { TcpTransport, tcpTransport, TcpTransportOptions } from '../../src/transports/tcpTransport';
+import type { TcpTransportOptions } from '../../src/transports/tcpOptions';
+import { TcpTransport, tcpTransport } from '../../src/transports/tcpTransport';
 import { encodeEnvelope } from '../../src/transports/tcpCodec';
 import { joinFrames } from '../../src/transports/tcpFrames';
 import { IdleFlood } from './tcpFlood';
