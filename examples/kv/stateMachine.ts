@@ -2,7 +2,7 @@ import { crc32 } from 'node:zlib';
 import type { CommittedEntry, StateMachine } from '../../src';
 import { BadCommandError, commandLayout, layoutSlot, Op } from './commands';
 import { OutcomeRing } from './outcomeRing';
-import { PAUSE, SNAPSHOT_CHUNK_BYTES, snapshotChunks } from './snapshotChunks';
+import { PAUSE, snapshotChunks } from './snapshotChunks';
 import { ValueArena } from './valueArena';
 
 /** What applying a command did. */

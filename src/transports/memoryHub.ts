@@ -1,4 +1,4 @@
-import { Observable, SchedulerLike, Subject } from 'rxjs';
+import { SchedulerLike } from 'rxjs';
 import { defaultRandom, defaultScheduler } from '../defaults';
 import { InvalidOptionsError } from '../errors';
 import { encodedSize } from '../messages/entryCodec';

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { InvalidMessageError } from '../errors';
-import type { Envelope, NodeId } from '../messages/types';
+import type { NodeId } from '../messages/types';
 import {
   AuthenticationError,
   FrameBudgetExceededError,

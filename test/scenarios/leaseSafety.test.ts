@@ -65,8 +65,6 @@ function scriptedCluster(options: { nodes?: number; preVote?: boolean; seed?: nu
 }
 
 const text = (s: string) => new TextEncoder().encode(s);
-const is = (type: RaftMessage['type'], from?: NodeId, to?: NodeId) => (f: NodeId, t: NodeId, m: RaftMessage) =>
-  m.type === type && (from === undefined || f === from) && (to === undefined || t === to);
 
 /** n1 wins the first election (its timer is the shortest); n2 and n3 follow. */
 async function n1Leads(t: ReturnType<typeof scriptedCluster>) {
