@@ -189,7 +189,7 @@ export function kvHttpHandler(deps: KvHttpDeps): (req: IncomingMessage, res: Ser
     prefix: '/kv/',
     param: true,
     methods: {
-      GET: async (req, res, { url, arg }) => {
+      GET: async (_req, res, { url, arg }) => {
         const key = decodeKey(arg);
         const kind = flag(url, 'stale') ? 'stale' : flag(url, 'lease') ? 'lease' : 'linearizable';
         if (kind !== 'stale') await node.read({ lease: kind === 'lease' });

@@ -37,7 +37,7 @@ export function handleReadIndexRequest(s: RaftState, from: NodeId, m: ReadIndexR
 }
 
 /** The leader's answer to a read this node forwarded. */
-export function handleReadIndexResponse(s: RaftState, m: ReadIndexResponse, fx: Effects): void {
+export function handleReadIndexResponse(m: ReadIndexResponse, fx: Effects): void {
   fx.push(m.success ? { type: 'readReady', requestId: m.requestId, index: m.readIndex } : { type: 'readFailed', requestId: m.requestId });
 }
 

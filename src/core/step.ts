@@ -154,7 +154,7 @@ function stepMessage(s: RaftState, from: NodeId, m: RaftMessage, fx: Effects): v
     case 'ReadIndexRequest':
       return handleReadIndexRequest(s, from, m, fx);
     case 'ReadIndexResponse':
-      return handleReadIndexResponse(s, m, fx);
+      return handleReadIndexResponse(m, fx);
     case 'ProposeRequest':
       return handleProposeRequest(s, from, m, fx);
     case 'ProposeResponse':

@@ -156,7 +156,7 @@ describe('lease reads stay linearizable whoever else campaigns (dissertation §4
     // on leading with fresh rounds, then the message lands and n2 campaigns as a transfer
     // target, which voters grant; n1 hears nothing from then on.
     let landed = Infinity;
-    t.rules.push((from, to, m) => {
+    t.rules.push((_from, to, m) => {
       if (m.type === 'TimeoutNow') return (landed = t.c.clock.now() + 400), 400;
       return t.c.clock.now() >= landed && to === 'n1' ? 'drop' : undefined;
     });
