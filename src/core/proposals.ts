@@ -104,8 +104,8 @@ export function handleProposeResponse(m: ProposeResponse, fx: Effects): void {
  * or one command (forwarded requests: `requestOverloaded`).
  *
  * A prefix, never a selection: a command refused means every later one of the batch is
- * refused too, so commands one caller pipelined in a turn are never appended out of the
- * order they were proposed in, with a hole where one was refused.
+ * refused too, even one small enough to fit, so of the commands one caller pipelined in a
+ * turn the appended ones are always its first ones, never with a hole where one was refused.
  *
  * @example
  * // limit 10, 6 bytes uncommitted: commands of 3, 1, 2 and 1 bytes
