@@ -71,9 +71,11 @@ export interface RaftNodeOptions {
   /** Largest accepted command, in bytes (default 1 MiB). */
   readonly maxCommandBytes?: number;
   /**
-   * A leader refuses proposals (`LeaderOverloadedError`, nothing appended) while the
-   * commands in its log not yet committed hold this many bytes (default 64 MiB): a client
-   * proposing faster than followers persist cannot grow the leader's memory without end.
+   * A leader refuses proposals (`LeaderOverloadedError`, nothing appended) that would
+   * take the commands in its log not yet committed past this many bytes (default 64 MiB):
+   * a client proposing faster than followers persist cannot grow the leader's memory
+   * without end. Of the proposals of one turn it takes the first ones that fit, in order,
+   * and refuses the rest; with nothing uncommitted it takes at least the first.
    */
   readonly maxUncommittedBytes?: number;
   /**

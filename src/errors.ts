@@ -32,9 +32,11 @@ export class ProposalDroppedError extends RaftError {
 }
 
 /**
- * The leader refused a proposal: the commands in its log not yet committed already hold
- * `maxUncommittedBytes` (followers are slow or out of reach). Nothing was appended:
- * retry later. `limit` is known when the proposal was made on the leader itself.
+ * The leader refused a proposal: with it, the commands in its log not yet committed
+ * would hold more than `maxUncommittedBytes` (followers are slow or out of reach). Of
+ * the proposals of one turn, the first ones that fit may have been taken and the rest
+ * refused. Nothing of this one was appended: retry later. `limit` is known when the
+ * proposal was made on the leader itself.
  */
 export class LeaderOverloadedError extends RaftError {
   constructor(readonly leaderId: string | null, readonly limit: number | null) {

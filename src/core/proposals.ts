@@ -6,9 +6,16 @@ import { uncommittedBytes } from './uncommittedBytes';
 import type { LeaderState, RaftState } from './state';
 
 /**
- * Commands proposed on this node during one turn. A leader appends them as one batch and
- * streams them to followers; a follower forwards them to the leader it knows (§6.2), or
+ * Commands proposed on this node during one turn (`tokens[i]` stands for `commands[i]`).
+ * A leader appends them as one batch and streams them to followers — as many of them as
+ * fit under `maxUncommittedBytes`, from the first on (`admittedPrefix`): the rest are
+ * refused as overloaded. A follower forwards them to the leader it knows (§6.2), or
  * refuses them when forwarding is off or no leader is known.
+ *
+ * @example
+ * // limit 10 bytes, 6 uncommitted: commands of 3, 1 and 2 bytes
+ * stepPropose(s, commands, ['a', 'b', 'c'], 1, fx);
+ * // proposalsAppended ['a', 'b'] at lastIndex + 1; proposalsRefused ['c'], overloaded
  */
 export function stepPropose(
   s: RaftState,
@@ -18,12 +25,20 @@ export function stepPropose(
   fx: Effects,
 ): void {
   if (s.role.name === 'leader' && !s.role.transfer) {
-    if (overloaded(s, s.role, commands)) {
+    const admitted = admittedPrefix(s, s.role, commands);
+    if (admitted === commands.length) {
+      const firstIndex = appendCommands(s, commands, fx);
+      fx.push({ type: 'proposalsAppended', tokens, firstIndex, term: s.term });
+      return;
+    }
+    if (admitted === 0) {
       fx.push({ type: 'proposalsRefused', tokens, overloaded: true });
       return;
     }
-    const firstIndex = appendCommands(s, commands, fx);
-    fx.push({ type: 'proposalsAppended', tokens, firstIndex, term: s.term });
+    // The tokens stand for the commands one for one: the appended ones first, then the refused.
+    const firstIndex = appendCommands(s, commands.slice(0, admitted), fx);
+    fx.push({ type: 'proposalsAppended', tokens: tokens.slice(0, admitted), firstIndex, term: s.term });
+    fx.push({ type: 'proposalsRefused', tokens: tokens.slice(admitted), overloaded: true });
   } else if (s.options.forward && s.role.name === 'follower' && s.leaderId !== null) {
     // Plain commands: the ones proposed here may be richer objects (the runtime passes its pending proposals).
     fx.send(s.leaderId, { type: 'ProposeRequest', term: s.term, requestId, commands: commands.map((c) => ({ kind: c.kind, data: c.data })) });
@@ -51,7 +66,7 @@ export function handleProposeRequest(s: RaftState, from: NodeId, m: ProposeReque
   if (!seen) s.role.forwarded.set(from, (seen = new Map()));
   let firstIndex = seen.get(m.requestId);
   if (firstIndex === undefined) {
-    firstIndex = s.role.transfer ? REFUSED : overloaded(s, s.role, m.commands) ? OVERLOADED : appendCommands(s, m.commands, fx);
+    firstIndex = s.role.transfer ? REFUSED : requestOverloaded(s, s.role, m.commands) ? OVERLOADED : appendCommands(s, m.commands, fx);
     seen.set(m.requestId, firstIndex);
     if (seen.size > FORWARDED_MEMORY) seen.delete(seen.keys().next().value!);
   }
@@ -80,18 +95,44 @@ export function handleProposeResponse(m: ProposeResponse, fx: Effects): void {
 }
 
 /**
- * Whether the leader must refuse `commands`: its uncommitted entries already hold
- * `maxUncommittedBytes` or would with them (etcd's MaxUncommittedEntriesSize). A batch
- * is always taken when nothing is uncommitted, however large, so that it can make
- * progress. Without a bound, a client proposing faster than followers persist would
- * grow the leader's log, and its memory, without end.
+ * How many of `commands`, from the first on, the leader can take without its uncommitted
+ * entries holding more than `maxUncommittedBytes` (etcd's MaxUncommittedEntriesSize); the
+ * rest are refused. Without a bound, a client proposing faster than followers persist
+ * would grow the leader's log, and its memory, without end. When nothing is uncommitted
+ * the first command is always taken, however large, so that the log can make progress;
+ * a turn's local commands therefore keep the uncommitted bytes within `maxUncommittedBytes`
+ * or one command (forwarded requests: `requestOverloaded`).
+ *
+ * A prefix, never a selection: a command refused means every later one of the batch is
+ * refused too, even one small enough to fit, so of the commands one caller pipelined in a
+ * turn the appended ones are always its first ones, never with a hole where one was refused.
+ *
+ * @example
+ * // limit 10, 6 bytes uncommitted: commands of 3, 1, 2 and 1 bytes
+ * admittedPrefix(s, L, commands); // 2: 6 + 3 + 1 = 10 fits, + 2 does not (and the 1 after it is not looked at)
  */
-function overloaded(s: RaftState, L: LeaderState, commands: readonly ForwardedCommand[]): boolean {
+function admittedPrefix(s: RaftState, L: LeaderState, commands: readonly ForwardedCommand[]): number {
   const pending = uncommittedBytes(s, L);
-  if (pending === 0) return false;
+  const limit = s.options.maxUncommittedBytes;
   let bytes = pending;
-  for (const c of commands) bytes += c.data.length;
-  return bytes > s.options.maxUncommittedBytes;
+  let admitted = 0;
+  for (const c of commands) {
+    bytes += c.data.length;
+    if (bytes > limit) break;
+    admitted++;
+  }
+  return admitted === 0 && pending === 0 && commands.length > 0 ? 1 : admitted;
+}
+
+/**
+ * Whether the leader must refuse a forwarded request: not all of its commands fit under
+ * `maxUncommittedBytes`, and something is uncommitted. A request is taken or refused
+ * whole — it has one answer, which carries no count of commands taken — so when nothing
+ * is uncommitted the whole request is taken (at most the follower's batch bytes, or one
+ * command larger than that): refusing it would refuse forever a request larger than the limit.
+ */
+function requestOverloaded(s: RaftState, L: LeaderState, commands: readonly ForwardedCommand[]): boolean {
+  return uncommittedBytes(s, L) > 0 && admittedPrefix(s, L, commands) < commands.length;
 }
 
 function appendCommands(s: RaftState, commands: readonly ForwardedCommand[], fx: Effects): number {

@@ -29,8 +29,17 @@ function propose(s: RaftState, bytes: number) {
   return fx.find((e) => e.type === 'proposalsAppended' || e.type === 'proposalsRefused');
 }
 
-function forwarded(s: RaftState, requestId: number, bytes: number) {
-  const fx = msg(s, 'n2', { type: 'ProposeRequest', term: s.term, requestId, commands: [{ kind: EntryKind.Command, data: new Uint8Array(bytes) }] });
+/** Proposes one turn's commands of these sizes, with tokens 'a', 'b', ...; returns the proposal effects in order. */
+function proposeTurn(s: RaftState, sizes: readonly number[]) {
+  const commands = sizes.map((bytes, i) => ({ kind: EntryKind.Command, data: new Uint8Array(bytes).fill(i) }));
+  const tokens = sizes.map((_, i) => String.fromCharCode(97 + i));
+  const fx = step(s, { kind: 'propose', commands, tokens, requestId: 1 }).list;
+  return fx.filter((e) => e.type === 'proposalsAppended' || e.type === 'proposalsRefused' || e.type === 'persistEntries');
+}
+
+function forwarded(s: RaftState, requestId: number, ...sizes: number[]) {
+  const commands = sizes.map((bytes) => ({ kind: EntryKind.Command, data: new Uint8Array(bytes) }));
+  const fx = msg(s, 'n2', { type: 'ProposeRequest', term: s.term, requestId, commands });
   return sent(fx).find((m) => m.message.type === 'ProposeResponse')?.message;
 }
 
@@ -45,10 +54,54 @@ describe('maxUncommittedBytes', () => {
     expect(propose(s, 6)).toMatchObject({ type: 'proposalsAppended', firstIndex: 4 });
   });
 
-  test('a batch over the limit is taken when nothing is uncommitted, so that it can make progress', () => {
+  test('a command over the limit is taken when nothing is uncommitted, so that it can make progress', () => {
     const s = leader();
     expect(propose(s, 50)).toMatchObject({ type: 'proposalsAppended', firstIndex: 2 });
     expect(propose(s, 1)).toMatchObject({ type: 'proposalsRefused', overloaded: true });
+  });
+
+  test("a leader appends the longest prefix of a turn's commands that fits, in order, and refuses the rest; the tokens split the same way", () => {
+    const s = leader();
+    propose(s, 6); // index 2
+    // 6 + 3 + 1 = 10 fits; + 2 does not, and the 1 byte after it is refused too (a prefix, never a selection)
+    const fx = proposeTurn(s, [3, 1, 2, 1]);
+    expect(fx.map((e) => e.type)).toEqual(['persistEntries', 'proposalsAppended', 'proposalsRefused']);
+    expect(fx[0]).toMatchObject({ entries: [{ index: 3, data: new Uint8Array([0, 0, 0]) }, { index: 4, data: new Uint8Array([1]) }] });
+    expect(fx[1]).toEqual({ type: 'proposalsAppended', tokens: ['a', 'b'], firstIndex: 3, term: 1 });
+    expect(fx[2]).toEqual({ type: 'proposalsRefused', tokens: ['c', 'd'], overloaded: true });
+    expect(s.log.lastIndex).toBe(4); // a refused command is never appended
+  });
+
+  test('a turn whose commands all fit is one append, and one whose first command does not fit is refused whole', () => {
+    const s = leader();
+    propose(s, 6);
+    expect(proposeTurn(s, [2, 2]).map((e) => e.type)).toEqual(['persistEntries', 'proposalsAppended']);
+    expect(proposeTurn(s, [1, 1])).toEqual([{ type: 'proposalsRefused', tokens: ['a', 'b'], overloaded: true }]);
+    expect(s.log.lastIndex).toBe(4);
+  });
+
+  test('when nothing is uncommitted, a turn gets the prefix that fits, and at least its first command however large', () => {
+    const s = leader();
+    expect(proposeTurn(s, [4, 4, 4]).slice(1)).toEqual([
+      { type: 'proposalsAppended', tokens: ['a', 'b'], firstIndex: 2, term: 1 },
+      { type: 'proposalsRefused', tokens: ['c'], overloaded: true },
+    ]);
+    commit(s, 3);
+    expect(proposeTurn(s, [50, 1]).slice(1)).toEqual([
+      { type: 'proposalsAppended', tokens: ['a'], firstIndex: 4, term: 1 },
+      { type: 'proposalsRefused', tokens: ['b'], overloaded: true },
+    ]);
+    expect(s.log.lastIndex).toBe(4);
+  });
+
+  test('a forwarded request is taken or refused whole: refused when only part of it fits, taken whole when nothing is uncommitted', () => {
+    const s = leader();
+    propose(s, 6);
+    expect(forwarded(s, 42, 3, 2)).toMatchObject({ type: 'ProposeResponse', success: false, overloaded: true });
+    expect(s.log.lastIndex).toBe(2);
+    commit(s, 2);
+    expect(forwarded(s, 43, 8, 8)).toMatchObject({ type: 'ProposeResponse', success: true, firstIndex: 3, overloaded: false });
+    expect(s.log.lastIndex).toBe(4);
   });
 
   test('a forwarded request refused for the limit is answered overloaded, and stays refused when the network delivers it again', () => {

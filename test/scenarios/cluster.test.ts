@@ -236,6 +236,55 @@ describe('overload', () => {
     }));
 });
 
+describe('overload: a prefix of a turn', () => {
+  /** A leader of `c` whose followers' acks are blocked (nothing commits), after one committed proposal. */
+  async function stuckLeader(c: TestCluster) {
+    const leader = await c.waitForLeader();
+    await c.propose(leader, 'before');
+    for (const id of c.ids) if (id !== leader) c.hub.block(id, leader);
+    return leader;
+  }
+
+  /** Proposes `count` commands of 1 KiB on `leader` in one turn; the outcomes fill in as they settle. */
+  function proposeOneTurn(c: TestCluster, leader: string, count: number): unknown[] {
+    const outcomes: unknown[] = new Array(count).fill(undefined);
+    for (let i = 0; i < count; i++) void c.node(leader).propose(new Uint8Array(1024).fill(i)).then((at) => (outcomes[i] = at), (e: Error) => (outcomes[i] = e));
+    return outcomes;
+  }
+
+  test("proposals of one turn that would pass maxUncommittedBytes: the first ones that fit are appended and commit, the rest are refused with LeaderOverloadedError", () =>
+    withCluster({ nodes: 3, seed: 4, nodeOptions: { checkQuorum: false, maxUncommittedBytes: 4096 } }, async (c) => {
+      const leader = await stuckLeader(c);
+      const lastIndex = c.status(leader)!.lastIndex;
+      const first = proposeOneTurn(c, leader, 1); // 1 KiB uncommitted
+      await c.clock.advance(1);
+      const outcomes = proposeOneTurn(c, leader, 6); // 3 more fit under 4 KiB
+      await c.clock.advance(5);
+      expect(first).toEqual([undefined]);
+      expect(outcomes.slice(0, 3)).toEqual([undefined, undefined, undefined]); // appended, waiting to commit
+      for (const e of outcomes.slice(3)) expect(e).toBeInstanceOf(LeaderOverloadedError);
+      expect(c.status(leader)!.lastIndex).toBe(lastIndex + 4);
+      c.hub.heal();
+      await c.waitFor(() => outcomes.slice(0, 3).every((o) => o !== undefined));
+      const indexes = outcomes.slice(0, 3).map((o) => (o as { index: number }).index);
+      expect(indexes).toEqual([lastIndex + 2, lastIndex + 3, lastIndex + 4]); // in the order they were proposed
+      const committed = c.committedRunsOf(leader)[0].slice(-3).map((e) => e.data[0]);
+      expect(committed).toEqual([0, 1, 2]);
+    }));
+
+  test('with nothing uncommitted, a turn gets the prefix that fits and the rest are refused', () =>
+    withCluster({ nodes: 3, seed: 4, nodeOptions: { checkQuorum: false, maxUncommittedBytes: 4096 } }, async (c) => {
+      const leader = await stuckLeader(c);
+      const outcomes = proposeOneTurn(c, leader, 6);
+      await c.clock.advance(5);
+      expect(outcomes.slice(0, 4)).toEqual([undefined, undefined, undefined, undefined]);
+      for (const e of outcomes.slice(4)) expect(e).toBeInstanceOf(LeaderOverloadedError);
+      c.hub.heal();
+      await c.waitFor(() => outcomes.every((o) => o !== undefined));
+      expect(outcomes.slice(0, 4).every((o) => !(o instanceof Error))).toBe(true);
+    }));
+});
+
 describe('partitions', () => {
   test('a minority partition cannot commit; after healing it converges on the majority log', () =>
     withCluster({ nodes: 5, seed: 3 }, async (c) => {
