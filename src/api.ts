@@ -138,7 +138,14 @@ export interface RaftNodeOptions {
   readonly join?: boolean;
   /** Transport addresses of the initial members, carried into configuration entries. */
   readonly addresses?: Readonly<Record<NodeId, string>>;
-  /** A learner is promoted only once it is at most this many entries behind (default 64). */
+  /**
+   * A learner is promoted only once it is at most this many entries behind (default 64),
+   * or once it keeps up with the log: its last catch-up round (replicating everything the
+   * leader's log held when the round began) took less than the minimum election timeout,
+   * and the current one has not yet run that long (Raft dissertation §4.2.1). Under steady
+   * load a healthy learner always trails by what is in flight to it, so the rounds are
+   * what lets `promote` succeed while a busy cluster keeps writing.
+   */
   readonly maxPromotionLag?: number;
   /**
    * The application's state machine. `apply` applies each committed command, in log

@@ -69,7 +69,7 @@ function nextConfig(s: RaftState, c: ClusterConfig, change: ConfigChange): Clust
         return `learner ${change.id} is still catching up (not heard from)`;
       }
       const lag = s.log.lastIndex - pr.match;
-      if (lag > s.options.maxPromotionLag) return `learner ${change.id} is still catching up (${lag} entries behind)`;
+      if (lag > s.options.maxPromotionLag && !keepsUp(s, pr)) return `learner ${change.id} is still catching up (${lag} entries behind)`;
       return { voters: [...c.voters, change.id], learners: c.learners.filter((id) => id !== change.id), addresses: c.addresses };
     }
     case 'remove': {
@@ -92,6 +92,23 @@ function nextConfig(s: RaftState, c: ClusterConfig, change: ConfigChange): Clust
       return { voters, learners, oldVoters: c.voters, addresses };
     }
   }
+}
+
+/**
+ * Whether a learner keeps up with the log well enough to be promoted, however many
+ * entries it trails by (Raft dissertation §4.2.1): its last catch-up round took less than
+ * the minimum election timeout, and so far the current one too. Under steady load a
+ * healthy learner always trails by what is in flight to it — at 100,000 writes/s and a
+ * millisecond's round trip, more than `maxPromotionLag` entries — so a lag in entries
+ * alone would refuse it for as long as the load lasts; one that rounds show to be behind
+ * by less than an election timeout's replication cannot make the new configuration wait
+ * long for it. One that stalls (the current round runs long) is refused.
+ *
+ * @example
+ * keepsUp(s, pr); // pr.lastRoundMs 12, round begun 5 ms ago, electionTimeoutMin 150: true
+ */
+function keepsUp(s: RaftState, pr: Progress): boolean {
+  return pr.lastRoundMs < s.options.electionTimeoutMin && s.now - pr.roundStart < s.options.electionTimeoutMin;
 }
 
 /** Records the configurations among newly appended entries; the latest takes effect at once. */
@@ -126,7 +143,7 @@ function syncProgress(s: RaftState): void {
   }
   for (const id of wanted) {
     if (s.role.progress.has(id)) continue;
-    const pr = new Progress(s.log.lastIndex);
+    const pr = new Progress(s.log.lastIndex, s.now);
     pr.heardFrom(s.now);
     s.role.progress.set(id, pr);
   }

@@ -123,9 +123,36 @@ export class Progress {
   snapshotTransfersAbandoned = 0;
   /** Transfers given up since the follower last installed a snapshot from this leader: the longer the run, the longer the wait before the next start (`abandonTransfer`). */
   snapshotAbandonsInARow = 0;
+  /**
+   * Catch-up rounds (Raft dissertation §4.2.1), which say whether a learner keeps up well
+   * enough to be promoted: a round ends when the follower holds everything the leader's
+   * log held when the round began (`roundTarget`, from `roundStart`), and the next round
+   * begins then, up to the log's end at that moment (`noteCatchUp`).
+   */
+  roundTarget: number;
+  roundStart: number;
+  /** How long the last completed catch-up round took (Infinity until one completed). */
+  lastRoundMs = Infinity;
 
-  constructor(lastIndex: number) {
+  /** A follower of a leader whose log ends at `lastIndex`, at `now`: its first catch-up round runs to `lastIndex`. */
+  constructor(lastIndex: number, now: number) {
     this.next = lastIndex + 1;
+    this.roundTarget = lastIndex;
+    this.roundStart = now;
+  }
+
+  /**
+   * After an acknowledgement: ends the catch-up round if the follower now holds its
+   * target, and begins the next, to `lastIndex`, at `now`.
+   *
+   * @example
+   * pr.acknowledge(120); pr.noteCatchUp(s.now, s.log.lastIndex); // round to 120 done: lastRoundMs set
+   */
+  noteCatchUp(now: number, lastIndex: number): void {
+    if (this.match < this.roundTarget) return;
+    this.lastRoundMs = now - this.roundStart;
+    this.roundTarget = lastIndex;
+    this.roundStart = now;
   }
 
   /** The follower answered at `now` (CheckQuorum's contact: time and ticks start over). */

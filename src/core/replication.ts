@@ -112,6 +112,7 @@ export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntrie
   if (m.success) {
     if (m.matchIndex > s.log.lastIndex) return; // cannot be an answer to this leader
     pr.acknowledge(m.matchIndex, m.seq);
+    pr.noteCatchUp(s.now, s.log.lastIndex);
     if (pr.probing && m.matchIndex >= pr.next - 1) pr.becomeReplicating();
     maybeCommit(s, fx);
     sendAppend(s, from, pr, fx);

@@ -114,7 +114,7 @@ export function becomeLeader(s: RaftState, fx: Effects): void {
   const progress = new Map<NodeId, Progress>();
   for (const peer of members(currentConfig(s))) {
     if (peer === s.id) continue;
-    const pr = new Progress(s.log.lastIndex);
+    const pr = new Progress(s.log.lastIndex, s.now);
     pr.heardFrom(s.now); // taking office counts as contact for CheckQuorum
     progress.set(peer, pr);
   }

@@ -9,6 +9,7 @@ import { LeadershipTransferError, MembershipChangeError } from '../../src/errors
 import type { Membership } from '../../src/api';
 import { makeState, sent } from '../core/helpers';
 import { outcome } from './outcome';
+import { MemoryStorage } from '../../src/storage/memoryStorage';
 
 const robust = { preVote: true, checkQuorum: true };
 
@@ -93,6 +94,7 @@ describe('learners', () => {
     await outcome(c, c.node(leader).addLearner('n4'));
     c.hub.isolate('n4');
     await c.propose(leader, 'n4 misses this');
+    await c.clock.advance(200); // longer than an election timeout: the round n4 is in has run too long
     const refused = await outcome(c, c.node(leader).promote('n4'), 5000);
     expect(refused.ok).toBe(false);
     if (!refused.ok) expect(refused.error).toBeInstanceOf(MembershipChangeError);
@@ -100,6 +102,53 @@ describe('learners', () => {
     const promoted = await outcome(c, c.node(leader).promote('n4'), 5000);
     expect(promoted.ok).toBe(true);
     await c.stop();
+  });
+
+  /**
+   * 16 writers propose without pause on the leader while `promote('n4')` is asked; n4's
+   * disk takes `n4SyncMs` per sync, the others' 1 ms. Says whether n4 was promoted, and
+   * the lag (entries) the leader saw behind n4 at each of its turns meanwhile, at least.
+   */
+  async function promoteUnderLoad(seed: number, n4SyncMs: number) {
+    const c = new TestCluster({
+      nodes: 3,
+      seed,
+      nodeOptions: { ...robust, maxPromotionLag: 0, requestTimeout: 200 },
+      storage: (id, scheduler, syncDelay) => new MemoryStorage({ scheduler, syncDelay: id === 'n4' ? n4SyncMs : syncDelay }),
+    });
+    const leader = await c.waitForLeader();
+    c.join('n4');
+    await outcome(c, c.node(leader).addLearner('n4'));
+    let writing = true;
+    const writers = Array.from({ length: 16 }, async (_, w) => {
+      for (let i = 0; writing && i < 100_000; i++) await c.node(leader).propose(new TextEncoder().encode(`w${w}-${i}`)).catch(() => undefined);
+    });
+    await c.clock.advance(300); // the load runs, n4 follows it
+    let minLag = Infinity;
+    const watch = c.node(leader).status$.subscribe(() => {
+      const n4 = c.node(leader).followers()?.find((f) => f.id === 'n4');
+      if (n4) minLag = Math.min(minLag, n4.lag);
+    });
+    const promoted = await outcome(c, c.node(leader).promote('n4'), 3000);
+    writing = false;
+    watch.unsubscribe();
+    await c.clock.advance(500);
+    await Promise.all(writers);
+    await c.stop();
+    return { promoted: promoted.ok, minLag };
+  }
+
+  test('under steady load, a learner that keeps up is promoted, though entries are always in flight to it (catch-up rounds, §4.2.1)', async () => {
+    // maxPromotionLag 0: by entries alone it is never caught up while the load lasts.
+    const { promoted, minLag } = await promoteUnderLoad(54, 5);
+    expect(minLag).toBeGreaterThan(0);
+    expect(promoted).toBe(true);
+  });
+
+  test('under the same load, a learner whose disk cannot keep up (rounds longer than an election timeout) is refused', async () => {
+    const { promoted, minLag } = await promoteUnderLoad(54, 400);
+    expect(minLag).toBeGreaterThan(0);
+    expect(promoted).toBe(false);
   });
 });
 
