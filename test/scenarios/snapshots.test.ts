@@ -506,32 +506,45 @@ describe('a snapshot transfer goes on where it stopped after a lost chunk or a s
     await c.stop();
   });
 
-  test('a follower slow to restore its state machine from the last chunk (20 heartbeat intervals) gets it again and answers with the install: a single chunk 0', async () => {
+  /**
+   * A lagging follower is sent a snapshot and takes `intervals` heartbeat intervals to
+   * restore its state machine from it; waits until it has caught up. Says how often chunk
+   * 0 and the last chunk went to it, its progress on the leader, and its state machine's
+   * map beside the leader's.
+   */
+  async function slowRestore(intervals: number, timeout: number) {
     const { c, machine, chunksSent } = recordingChunks(1723);
     const { leader, lagging, progress, transfers } = await laggingBehindSnapshot(c);
-    machine(lagging).beforeRestore = () => new Promise((resolve) => c.clock.scheduler.schedule(() => resolve(), 20 * heartbeatInterval));
-    await c.waitFor(() => machine(lagging).restores.length > 0 && machine(lagging).appliedIndex === machine(leader).appliedIndex, 10_000);
+    machine(lagging).beforeRestore = () => new Promise((resolve) => c.clock.scheduler.schedule(() => resolve(), intervals * heartbeatInterval));
+    await c.waitFor(() => machine(lagging).restores.length > 0 && machine(lagging).appliedIndex === machine(leader).appliedIndex, timeout);
     const toLagging = chunksSent.filter((s) => s.to === lagging);
     const last = Math.max(...toLagging.map((s) => s.chunk));
-    // Before: the repeat of the last chunk was acknowledged, the leader asked for the chunk after it, and started over.
-    expect(toLagging.filter((s) => s.chunk === 0)).toHaveLength(1);
-    expect(toLagging.filter((s) => s.chunk === last).length).toBeGreaterThanOrEqual(2); // sent again while it restored (every 10 intervals)
-    expect(progress()).toMatchObject({ state: 'replicating', snapshot: null, snapshotTransfers: transfers });
-    expect(machine(lagging).map).toEqual(machine(leader).map);
+    const seen = {
+      chunk0: toLagging.filter((s) => s.chunk === 0).length,
+      lastChunk: toLagging.filter((s) => s.chunk === last).length,
+      progress: progress(),
+      transfers,
+      followerMap: machine(lagging).map,
+      leaderMap: machine(leader).map,
+    };
     await c.stop();
+    return seen;
+  }
+
+  test('a follower slow to restore its state machine from the last chunk (20 heartbeat intervals) gets it again and answers with the install: a single chunk 0', async () => {
+    const seen = await slowRestore(20, 10_000);
+    // Before: the repeat of the last chunk was acknowledged, the leader asked for the chunk after it, and started over.
+    expect(seen.chunk0).toBe(1);
+    expect(seen.lastChunk).toBeGreaterThanOrEqual(2); // sent again while it restored (every 10 intervals)
+    expect(seen.progress).toMatchObject({ state: 'replicating', snapshot: null, snapshotTransfers: seen.transfers });
+    expect(seen.followerMap).toEqual(seen.leaderMap);
   });
 
   test('a follower restoring its state machine for 200 heartbeat intervals (more than the five resends a transfer is given up after) is not given up: it answers the repeats with `installing`', async () => {
-    const { c, machine, chunksSent } = recordingChunks(1723);
-    const { leader, lagging, progress, transfers } = await laggingBehindSnapshot(c);
-    machine(lagging).beforeRestore = () => new Promise((resolve) => c.clock.scheduler.schedule(() => resolve(), 200 * heartbeatInterval));
-    await c.waitFor(() => machine(lagging).restores.length > 0 && machine(lagging).appliedIndex === machine(leader).appliedIndex, 20_000);
-    const toLagging = chunksSent.filter((s) => s.to === lagging);
-    const last = Math.max(...toLagging.map((s) => s.chunk));
-    expect(toLagging.filter((s) => s.chunk === 0)).toHaveLength(1);
-    expect(toLagging.filter((s) => s.chunk === last).length).toBeGreaterThanOrEqual(15); // sent again every 10 intervals, answered `installing`
-    expect(progress()).toMatchObject({ state: 'replicating', snapshot: null, snapshotTransfers: transfers, snapshotTransfersAbandoned: 0 });
-    expect(machine(lagging).map).toEqual(machine(leader).map);
-    await c.stop();
+    const seen = await slowRestore(200, 20_000);
+    expect(seen.chunk0).toBe(1);
+    expect(seen.lastChunk).toBeGreaterThanOrEqual(15); // sent again every 10 intervals, answered `installing`
+    expect(seen.progress).toMatchObject({ state: 'replicating', snapshot: null, snapshotTransfers: seen.transfers, snapshotTransfersAbandoned: 0 });
+    expect(seen.followerMap).toEqual(seen.leaderMap);
   });
 });
