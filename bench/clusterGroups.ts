@@ -190,7 +190,9 @@ export function groupsReport(phase: GroupsPhaseResult): string[] {
   if (one && all && many > 1) {
     const perGroupKiB = (mb: (h: GroupsHostResult) => number) => all.hosts.map((h, i) => ((mb(h) - mb(one.hosts[i])) * 1024) / (many - 1));
     out.push(
-      `idle, ${many} groups: CPU % per host ${all.hosts.map((h) => fmt(h.cpuPercent, 1)).join(' / ')}; memory per group ${perGroupKiB((h) => h.rssMb).map((k) => fmt(k)).join(' / ')} KiB RSS, ` +
+      `idle, ${many} groups: CPU % per host ${all.hosts.map((h) => fmt(h.cpuPercent, 1)).join(' / ')}; memory per group ${perGroupKiB((h) => h.rssMb).map((k) => fmt(k)).join(' / ')} KiB RSS` +
+        (all.hosts.every((h) => h.rssAtGcMb !== undefined) ? ` (read in the forced GC's turn, as before 2026-12-06: ${perGroupKiB((h) => h.rssAtGcMb!).map((k) => fmt(k)).join(' / ')})` : '') +
+        ', ' +
         `${perGroupKiB((h) => h.heapMb).map((k) => fmt(k)).join(' / ')} KiB heap (over the 1-group run)`,
     );
     const kib = (mb: (h: GroupsHostResult) => number) => perGroupKiB(mb).map((k) => fmt(k, 1)).join(' / ');
