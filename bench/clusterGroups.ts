@@ -21,9 +21,16 @@ import * as path from 'node:path';
 import { forkKvServer, freePorts, KvChild } from '../examples/kv/processes';
 import type { NodeCounters } from './clusterNode';
 import { LoadResult, median, nowMs } from './clusterStats';
-import type { GroupLoadArgs, ShardLeader } from './shardedNode';
+import type { CountersArgs, GroupLoadArgs, ShardLeader } from './shardedNode';
 
 const IDS = ['h1', 'h2', 'h3'];
+
+/**
+ * How long after the forced GC at the end of a level RSS is read: the pages that GC frees
+ * leave RSS only once V8's unmapper (a worker thread) has unmapped them, and read in the same
+ * turn they counted as memory of the groups (docs/notes/group-memory.md, fourth round).
+ */
+const RSS_SETTLE_MS = 1000;
 
 export interface GroupsPhaseOptions {
   /** Group counts to run, one fresh cluster each (e.g. [1, 64]). */
@@ -109,8 +116,10 @@ export interface GroupsHostResult {
   /** Raft messages of every group, and host liveness messages, received per second. */
   readonly groupMessagesPerSec: number;
   readonly livenessMessagesPerSec: number;
-  /** Resident set size at the end of the level, MB. */
+  /** Resident set size at the end of the level, MB: `RSS_SETTLE_MS` after a full GC. */
   readonly rssMb: number;
+  /** The same right after that GC, MB: with pages the GC freed that V8 has not yet unmapped. */
+  readonly rssAtGcMb?: number;
   /** V8 heap in use at the end of the level (after a full GC), MB. */
   readonly heapMb: number;
   /** V8 heap committed (in use, free pages, semi-spaces), and memory outside it (of which ArrayBuffers), at the same moment, MB. */
@@ -181,7 +190,9 @@ export function groupsReport(phase: GroupsPhaseResult): string[] {
   if (one && all && many > 1) {
     const perGroupKiB = (mb: (h: GroupsHostResult) => number) => all.hosts.map((h, i) => ((mb(h) - mb(one.hosts[i])) * 1024) / (many - 1));
     out.push(
-      `idle, ${many} groups: CPU % per host ${all.hosts.map((h) => fmt(h.cpuPercent, 1)).join(' / ')}; memory per group ${perGroupKiB((h) => h.rssMb).map((k) => fmt(k)).join(' / ')} KiB RSS, ` +
+      `idle, ${many} groups: CPU % per host ${all.hosts.map((h) => fmt(h.cpuPercent, 1)).join(' / ')}; memory per group ${perGroupKiB((h) => h.rssMb).map((k) => fmt(k)).join(' / ')} KiB RSS` +
+        (all.hosts.every((h) => h.rssAtGcMb !== undefined) ? ` (read in the forced GC's turn, as before 2026-12-06: ${perGroupKiB((h) => h.rssAtGcMb!).map((k) => fmt(k)).join(' / ')})` : '') +
+        ', ' +
         `${perGroupKiB((h) => h.heapMb).map((k) => fmt(k)).join(' / ')} KiB heap (over the 1-group run)`,
     );
     const kib = (mb: (h: GroupsHostResult) => number) => perGroupKiB(mb).map((k) => fmt(k, 1)).join(' / ');
@@ -353,8 +364,8 @@ export class GroupsCluster {
   }
 
   /** The counters of these hosts (default every host). */
-  private async counters(ids: readonly string[] = IDS): Promise<Map<string, NodeCounters>> {
-    return new Map(await Promise.all(ids.map(async (id) => [id, await this.children.get(id)!.call<NodeCounters>('counters')] as const)));
+  private async counters(ids: readonly string[] = IDS, args?: CountersArgs): Promise<Map<string, NodeCounters>> {
+    return new Map(await Promise.all(ids.map(async (id) => [id, await this.children.get(id)!.call<NodeCounters>('counters', args)] as const)));
   }
 
   /** One load level: proposer w on group w mod N, run by the host leading that group. */
@@ -375,7 +386,7 @@ export class GroupsCluster {
       }),
     );
     const seconds = (nowMs() - started) / 1000;
-    const after = await this.counters();
+    const after = await this.counters(IDS, { settleMs: RSS_SETTLE_MS });
     const delta = (id: string, k: keyof NodeCounters) => ((after.get(id)?.[k] ?? NaN) - (before.get(id)?.[k] ?? NaN)) / seconds;
     const hosts = IDS.map((id, i): GroupsHostResult => ({
       id,
@@ -390,6 +401,7 @@ export class GroupsCluster {
       groupMessagesPerSec: delta(id, 'groupMessages'),
       livenessMessagesPerSec: delta(id, 'livenessMessages'),
       rssMb: (after.get(id)?.rssBytes ?? NaN) / 2 ** 20,
+      rssAtGcMb: (after.get(id)?.rssAtGcBytes ?? NaN) / 2 ** 20,
       heapMb: (after.get(id)?.heapBytes ?? NaN) / 2 ** 20,
       heapTotalMb: (after.get(id)?.heapTotalBytes ?? NaN) / 2 ** 20,
       externalMb: (after.get(id)?.externalBytes ?? NaN) / 2 ** 20,
@@ -406,7 +418,8 @@ export class GroupsCluster {
       `  ${this.groups} group(s), ${concurrency} proposers: ${Math.round(writesPerSec)} writes/s; fsyncs/s per host ${perHost((h) => h.fsyncsPerSec)}; CPU % ${perHost((h) => h.cpuPercent)} ` +
         `(${Math.round(cpuMicrosPerWrite)} µs per write); frames sent/s ${perHost((h) => h.framesSentPerSec)}; group messages received/s ${perHost((h) => h.groupMessagesPerSec)}; ` +
         // The memory figures of the table, here too: a later failover round that fails loses the table.
-        `RSS / heap in use / heap committed MB ${hosts.map((h) => [h.rssMb, h.heapMb, h.heapTotalMb].map((v) => v.toFixed(1)).join(' / ')).join(', ')}`,
+        `RSS / heap in use / heap committed MB ${hosts.map((h) => [h.rssMb, h.heapMb, h.heapTotalMb].map((v) => v.toFixed(1)).join(' / ')).join(', ')} ` +
+        `(RSS right after the GC ${hosts.map((h) => (h.rssAtGcMb ?? NaN).toFixed(1)).join(' / ')})`,
     );
     return result;
   }

@@ -46,8 +46,10 @@ export interface NodeCounters {
   readonly minorFaults?: number;
   /** On the leader: reads of entries from storage for its followers (entries no longer in memory), this term. */
   readonly storageReads?: number;
-  /** Resident set size now, bytes. */
+  /** Resident set size now, bytes (hosts of groups, asked with `settleMs`: that long after the forced GC). */
   readonly rssBytes?: number;
+  /** Resident set size right after the forced GC, bytes (hosts of groups): it still holds pages the GC freed and V8 has not unmapped yet. */
+  readonly rssAtGcBytes?: number;
   /** V8 heap in use now, bytes (after a full GC where the process can force one). */
   readonly heapBytes?: number;
   /** V8 heap committed now (used, free pages and the young generation's semi-spaces), bytes. */

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     const memory = await cluster.callAll<HostMemory>('memory');
     memory.forEach((m, i) => {
       const young = m.spaces.find((s) => s.space_name === 'new_space');
-      note(`  ${HOSTS[i]} after a full GC: RSS ${(m.usage.rss / MiB).toFixed(0)} MiB, heap used ${(m.usage.heapUsed / MiB).toFixed(1)} MiB, heap committed ${(m.usage.heapTotal / MiB).toFixed(1)} MiB, young gen ${((young?.physical_space_size ?? NaN) / MiB).toFixed(1)} MiB`);
+      note(`  ${HOSTS[i]} after a full GC: RSS ${(m.rss / MiB).toFixed(0)} MiB (right after it ${(m.usage.rss / MiB).toFixed(0)}), heap used ${(m.usage.heapUsed / MiB).toFixed(1)} MiB, heap committed ${(m.usage.heapTotal / MiB).toFixed(1)} MiB, young gen ${((young?.physical_space_size ?? NaN) / MiB).toFixed(1)} MiB`);
     });
   } finally {
     await cluster.stop();

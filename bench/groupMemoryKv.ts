@@ -44,13 +44,16 @@ async function run(groups: number, idleMs: number, snapshotTo: string | null): P
 function parts(m: HostMemory): Record<string, number> {
   const physical = m.spaces.reduce((n, s) => n + s.physical_space_size, 0);
   const out: Record<string, number> = {
-    rss: m.usage.rss,
+    rss: m.rss,
+    'rss right after the GC': m.usage.rss,
     'heap used': m.usage.heapUsed,
     'heap committed, free': physical - m.usage.heapUsed,
     external: m.usage.external,
     '  of which ArrayBuffers': m.usage.arrayBuffers,
-    'rest (code, malloc, stacks)': m.usage.rss - physical - m.usage.external,
+    'rest (code, malloc, stacks)': m.rss - physical - m.usage.external,
   };
+  for (const [kind, kib] of Object.entries(m.resident.kinds)) out[`resident ${kind}`] = kib * 1024;
+  for (const [size, a] of Object.entries(m.resident.anonBySize)) out[`  anon ${size}`] = a.residentKiB * 1024;
   for (const s of m.spaces) {
     out[`  ${s.space_name} used`] = s.space_used_size;
     out[`  ${s.space_name} committed`] = s.physical_space_size;
@@ -90,6 +93,11 @@ async function main(): Promise<void> {
     console.log(`\nper group over the 1-group run, KiB (hosts ${HOSTS.join(' / ')}), ${groups} groups, idle ${idleMs / 1000} s:`);
     const [a, b] = [one.map(parts), many.map(parts)];
     for (const key of Object.keys(b[0])) console.log(`${key.padEnd(34)} ${HOSTS.map((_, i) => kib(a[i][key] ?? 0, b[i][key])).join(' ')}`);
+    const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
+    console.log(`\nthe runs themselves, MiB (1 group -> ${groups}):`);
+    for (const key of Object.keys(b[0])) console.log(`${key.padEnd(34)} ${HOSTS.map((_, i) => `${mib(a[i][key] ?? 0)} -> ${mib(b[i][key])}`).join(' / ')}`);
+    const shapes = (m: HostMemory) => `${m.resident.threads} threads, anon regions ${Object.entries(m.resident.anonBySize).map(([k, v]) => `${k}: ${v.count}`).join(', ')}`;
+    for (const [i, h] of HOSTS.entries()) console.log(`${h}: 1 group ${shapes(one[i])}; ${groups} groups ${shapes(many[i])}`);
     if (dir) {
       compareHeapSnapshots(snapshot(1)!, snapshot(groups)!, groups - 1);
       compareOwners(snapshot(1)!, snapshot(groups)!, groups - 1, ownerClasses());

@@ -40,6 +40,18 @@ describe('the multi-group benchmark table', () => {
     expect(lines.some((l) => l.includes('vs 1 at 0 proposers'))).toBe(false);
   });
 
+  it('shows RSS read in the forced GC\'s turn beside the settled RSS when the hosts reported it', () => {
+    const settled = (h: ReturnType<typeof host>, rssAtGcMb: number) => ({ ...h, rssAtGcMb });
+    const lines = groupsReport({
+      levels: [
+        level(1, 0, [settled(host('h1', 1, 0, 0.5, 70, 20), 78), settled(host('h2', 0, 0, 0.4, 70, 20), 70), settled(host('h3', 0, 0, 0.4, 71, 21), 71)], {}, 0),
+        level(1001, 0, [settled(host('h1', 334, 0, 4.2, 120, 60), 150), settled(host('h2', 333, 0, 4.0, 110, 59), 140), settled(host('h3', 334, 0, 4.1, 131, 61), 131)], {}, 0),
+      ],
+      failovers: [],
+    });
+    expect(lines).toContain("idle, 1001 groups: CPU % per host 4.2 / 4.0 / 4.1; memory per group 51 / 41 / 61 KiB RSS (read in the forced GC's turn, as before 2026-12-06: 74 / 72 / 61), 41 / 40 / 41 KiB heap (over the 1-group run)");
+  });
+
   it('reports the failovers: the median time until every group the killed host led has a leader, and many groups against one', () => {
     const lines = groupsReport({
       levels: [],
