@@ -22,15 +22,9 @@ import { forkKvServer, freePorts, KvChild } from '../examples/kv/processes';
 import type { NodeCounters } from './clusterNode';
 import { LoadResult, median, nowMs } from './clusterStats';
 import type { CountersArgs, GroupLoadArgs, ShardLeader } from './shardedNode';
+import { RSS_SETTLE_MS } from './procMaps';
 
 const IDS = ['h1', 'h2', 'h3'];
-
-/**
- * How long after the forced GC at the end of a level RSS is read: the pages that GC frees
- * leave RSS only once V8's unmapper (a worker thread) has unmapped them, and read in the same
- * turn they counted as memory of the groups (docs/notes/group-memory.md, fourth round).
- */
-const RSS_SETTLE_MS = 1000;
 
 export interface GroupsPhaseOptions {
   /** Group counts to run, one fresh cluster each (e.g. [1, 64]). */

@@ -5,7 +5,8 @@
  * `[stack]`, files (the node binary, shared libraries) and `lazy free (in Rss)` (pages
  * given back with MADV_FREE, still counted) — plus the thread count and the anonymous
  * regions in size classes, so a glibc arena (64 MiB reserved each) or a thread stack
- * (8 MiB) shows by its shape. Used by bench/groupMemoryKv.ts through the hosts' `memory` call.
+ * (8 MiB) shows by its shape. Used by bench/groupMemoryKv.ts through the hosts' `memory` call;
+ * also how long to wait before reading RSS after a forced GC (`settledRss`).
  *
  *     residentByKind() // { kinds: { anon: 61234, '[heap]': 5300, file: 42600, ... }, threads: 11, anonBySize: { '<= 1 MiB': { count: 240, residentKiB: 58000 }, ... } }
  */
@@ -83,4 +84,27 @@ export function residentByKind(): ResidentByKind {
     // not Linux
   }
   return { kinds, anonBySize, threads };
+}
+
+/**
+ * How long after a forced GC RSS is read (`settledRss`): the pages that GC frees leave RSS
+ * only once V8's unmapper (a worker thread) has unmapped them, and read in the same turn
+ * they counted as memory of the groups (docs/notes/group-memory.md, fourth round). Every
+ * check saw them gone within 100 ms.
+ */
+export const RSS_SETTLE_MS = 1000;
+
+/**
+ * RSS `settleMs` after a full GC (`atGc` when 0). The GC hands the pages it frees (a young
+ * generation shrunk from 32 MiB, evacuated old-space pages) to V8's unmapper and reports
+ * them gone at once (heapTotal); RSS read in the same turn still holds those not yet
+ * unmapped: measured 8 MiB on one of three 1-group hosts, gone 100 ms later.
+ *
+ * @example
+ * global.gc!(); const rss = await settledRss(RSS_SETTLE_MS, process.memoryUsage.rss());
+ */
+export async function settledRss(settleMs: number, atGc: number): Promise<number> {
+  if (settleMs <= 0) return atGc;
+  await new Promise((r) => setTimeout(r, settleMs));
+  return process.memoryUsage.rss();
 }

@@ -30,7 +30,7 @@ import type { NodeCounters } from './clusterNode';
 import { idleTrace, IdleTraceArgs } from './idleTrace';
 import { closedLoop, LoadResult } from './clusterStats';
 import { testHooksOf } from '../src/testHooks';
-import { residentByKind, ResidentByKind } from './procMaps';
+import { residentByKind, ResidentByKind, RSS_SETTLE_MS, settledRss } from './procMaps';
 
 /** One shard's replica here, as the failover probe reads it (bench/failoverProbe.ts). */
 export interface ShardState {
@@ -125,25 +125,9 @@ export interface HostMemory {
   readonly resident: ResidentByKind;
 }
 
-/** How long after the GC `memory` reads RSS (see `settledRss`). */
-const RSS_SETTLE_MS = 1000;
-
 /** What `counters` is asked: `settleMs` > 0 reads RSS that long after the forced GC (see `settledRss`). */
 export interface CountersArgs {
   readonly settleMs?: number;
-}
-
-/**
- * RSS `settleMs` after a full GC (`atGc` when 0). The GC hands the pages it frees (a young
- * generation shrunk from 32 MiB, evacuated old-space pages) to V8's unmapper, a job on a
- * worker thread, and reports them gone at once (heapTotal); RSS read in the same turn still
- * holds those not yet unmapped: measured 8 MiB on one of three 1-group hosts, gone 100 ms
- * later (docs/notes/group-memory.md, fourth round).
- */
-async function settledRss(settleMs: number, atGc: number): Promise<number> {
-  if (settleMs <= 0) return atGc;
-  await new Promise((r) => setTimeout(r, settleMs));
-  return process.memoryUsage.rss();
 }
 
 /** What the parent asks a host to load: one closed-loop proposer per entry, into that shard. */
