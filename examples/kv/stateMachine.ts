@@ -3,6 +3,7 @@ import type { CommittedEntry, StateMachine } from '../../src';
 import { BadCommandError, commandLayout, layoutSlot, Op } from './commands';
 import { OutcomeRing } from './outcomeRing';
 import { PAUSE, snapshotChunks } from './snapshotChunks';
+import { copyValue, LargeValues } from './largeValues';
 import { ValueArena } from './valueArena';
 
 /** What applying a command did. */
@@ -52,13 +53,16 @@ export class KvStateMachine {
    * holds each one's handle (a number): a value lives until its key is written again,
    * seconds later under load, and as a heap object (a string, as it was) every write's
    * value survived the young generation and was copied and promoted by the collector
-   * (issue 17). Values of `LARGE_VALUE_BYTES` or more are kept as Buffers of their own.
+   * (issue 17). Values of `LARGE_VALUE_BYTES` or more are kept as Buffers: views of the
+   * committed entries they came in (`largeValues` bounds what those views hold), or copies.
    * Kept as heap strings, 64 KiB values filled the heap, and its pauses to copy them
    * (scavenges up to 110 ms, compactions up to 83 ms with 256 writers) outlasted election
    * timeouts.
    */
   private readonly data = new Map<string, StoredValue>();
   private readonly values = new ValueArena((move) => this.data.forEach((v, k) => typeof v === 'number' && this.data.set(k, move(v))));
+  /** What the large values' views hold, and the values copied out when that grew past twice them. */
+  private readonly largeValues = new LargeValues((key, buffer) => this.relocate(key, buffer));
   private readonly memberHttp = new Map<string, string>();
   /**
    * The arrays a snapshot copies the keys and values into, kept from one snapshot to the
@@ -80,7 +84,7 @@ export class KvStateMachine {
   apply(entry: CommittedEntry): Outcome {
     let outcome: Outcome;
     try {
-      outcome = this.execute(entry.data);
+      outcome = this.execute(entry.data, true);
     } catch (e) {
       if (!(e instanceof BadCommandError)) throw e;
       this.invalid++;
@@ -127,6 +131,7 @@ export class KvStateMachine {
       restore: async (chunks, at) => {
         this.data.clear();
         this.values.clear();
+        this.largeValues.clear();
         this.memberHttp.clear();
         this.outcomes.clear();
         let pending: Buffer = Buffer.alloc(0);
@@ -136,7 +141,8 @@ export class KvStateMachine {
           while (pending.length - at0 >= 4) {
             const length = pending.readUInt32BE(at0);
             if (pending.length - at0 - 4 < length) break;
-            this.execute(pending.subarray(at0 + 4, at0 + 4 + length));
+            // Not an entry's bytes: the chunk may be refilled by its reader, so large values are copied.
+            this.execute(pending.subarray(at0 + 4, at0 + 4 + length), false);
             at0 += 4 + length;
           }
           pending = Buffer.from(pending.subarray(at0));
@@ -172,24 +178,26 @@ export class KvStateMachine {
     return this.memberHttp;
   }
 
-  private execute(bytes: Uint8Array): Outcome {
+  /** Applies one command; `stable`: `bytes` never change (a committed entry's), so large values may be kept as views of them. */
+  private execute(bytes: Uint8Array, stable: boolean): Outcome {
     const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const c = commandLayout(buf, this.layout);
     switch (c.op) {
       case Op.Put:
-        this.put(c.key, this.data.get(c.key), buf, c.valueStart, c.valueEnd);
+        this.put(c.key, this.data.get(c.key), buf, c.valueStart, c.valueEnd, stable);
         return Outcome.Stored;
       case Op.Delete: {
         const current = this.data.get(c.key);
         if (current === undefined) return Outcome.Absent;
-        if (typeof current === 'number') this.values.free(current);
         this.data.delete(c.key);
+        if (typeof current === 'number') this.values.free(current);
+        else this.largeValues.release(current);
         return Outcome.Deleted;
       }
       case Op.Cas: {
         const current = this.data.get(c.key);
         if (current === undefined || !this.sameValue(current, buf, c.expectedStart, c.expectedEnd)) return Outcome.NotSwapped;
-        this.put(c.key, current, buf, c.valueStart, c.valueEnd);
+        this.put(c.key, current, buf, c.valueStart, c.valueEnd, stable);
         return Outcome.Swapped;
       }
       case Op.MemberHttp:
@@ -220,15 +228,39 @@ export class KvStateMachine {
     this.spareEntries = copy;
   }
 
-  /** Stores `buf[start, end)` under `key`, whose value is `current`: in the arena (in place when it fits), or as a Buffer when large. */
-  private put(key: string, current: StoredValue | undefined, buf: Buffer, start: number, end: number): void {
+  /**
+   * Stores `buf[start, end)` under `key`, whose value is `current`: in the arena (in place
+   * when it fits), or as a Buffer when large — a view when `buf` is `stable`, else a copy.
+   */
+  private put(key: string, current: StoredValue | undefined, buf: Buffer, start: number, end: number, stable: boolean): void {
     const previous = typeof current === 'number' ? current : undefined;
     if (end - start < LARGE_VALUE_BYTES) {
       this.data.set(key, this.values.set(previous, buf, start, end));
+      if (current !== undefined && previous === undefined) this.largeValues.release(current as Buffer);
       return;
     }
     if (previous !== undefined) this.values.free(previous);
-    this.data.set(key, largeValue(buf, start, end));
+    if (stable) {
+      const view = buf.subarray(start, end);
+      this.data.set(key, view);
+      this.largeValues.kept(key, view);
+    } else {
+      this.data.set(key, copyValue(buf, start, end));
+    }
+    if (current !== undefined && previous === undefined) this.largeValues.release(current as Buffer);
+  }
+
+  /** `LargeValues` lets `buffer` go: `key`'s value, if it still lies there, becomes a copy. Returns the bytes copied. */
+  private relocate(key: string, buffer: ArrayBufferLike): number {
+    const value = this.data.get(key);
+    if (value === undefined || typeof value === 'number' || value.buffer !== buffer) return 0;
+    this.data.set(key, copyValue(value, 0, value.length));
+    return value.length;
+  }
+
+  /** Bytes of buffers the large values' views hold, bytes of those values, and bytes copied out of buffers let go. */
+  get largeValueBytes(): { readonly heldBytes: number; readonly liveBytes: number; readonly relocatedBytes: number } {
+    return this.largeValues.stats;
   }
 
   /** Whether a stored value has the bytes `buf[start, end)`. */
@@ -248,20 +280,6 @@ interface SnapshotEntries {
 
 /** A value as the store keeps it: the handle of a small value in its `ValueArena`, or a Buffer of its own when large. */
 export type StoredValue = number | Buffer;
-
-/**
- * A large value `buf[start, end)` as the store keeps it: a view when it spans at least
- * half of the memory under it (on the leader, the command buffer the proposer made for
- * it), else copied: on a follower the entry's bytes are a view into a whole received
- * batch, which a kept view would hold in memory.
- */
-function largeValue(buf: Buffer, start: number, end: number): Buffer {
-  if (2 * (end - start) >= buf.buffer.byteLength) return buf.subarray(start, end);
-  // Not Buffer.from(view): that zero-fills the new buffer before copying into it.
-  const copy = Buffer.allocUnsafeSlow(end - start);
-  buf.copy(copy, 0, start, end);
-  return copy;
-}
 
 /**
  * CRC-32 of the command (zlib's, native): cheap enough to run on every applied entry —

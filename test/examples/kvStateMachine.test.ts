@@ -71,12 +71,10 @@ describe('KvStateMachine', () => {
     expect(kv.get('x')?.toString()).toBe('abc');
   });
 
-  it('keeps large values as copies too, and compares them in compare-and-set', () => {
+  it('keeps large values, and compares them in compare-and-set', () => {
     const kv = new KvStateMachine();
     const large = Buffer.alloc(LARGE_VALUE_BYTES, 5);
-    const e = entry(1, { op: Op.Put, key: 'x', value: large });
-    kv.apply(e);
-    e.data.fill(0);
+    kv.apply(entry(1, { op: Op.Put, key: 'x', value: large }));
     expect(kv.get('x')).toEqual(large);
     const changed = Buffer.alloc(LARGE_VALUE_BYTES, 6);
     kv.apply(entry(2, { op: Op.Cas, key: 'x', expected: changed, value: b('no') }));
@@ -88,19 +86,77 @@ describe('KvStateMachine', () => {
 });
 
 describe('KV large values', () => {
-  it('keeps a value that has its command buffer to itself, and copies one out of a larger batch', () => {
-    const kv = new KvStateMachine();
-    const own = encodeCommand({ op: Op.Put, key: 'own', value: Buffer.alloc(64 * 1024, 1) }); // a buffer of its own, as a proposer makes
-    kv.apply({ index: 1, term: 1, data: own });
-    expect(kv.get('own')!.buffer).toBe(own.buffer);
+  const MiB = 1 << 20;
+  /** A received batch of 1 MiB holding `count` puts of 64 KiB values, keys `prefix0..`: each entry's data a view into it. */
+  function batch(prefix: string, count: number, fill: number): { index: number; term: number; data: Buffer }[] {
+    const block = Buffer.alloc(MiB);
+    let at = 0;
+    return Array.from({ length: count }, (_, i) => {
+      const command = encodeCommand({ op: Op.Put, key: `${prefix}${i}`, value: Buffer.alloc(64 * 1024, fill) });
+      command.copy(block, at);
+      at += command.length;
+      return { index: 0, term: 1, data: block.subarray(at - command.length, at) };
+    });
+  }
+  let index = 0;
+  const applyAll = (kv: KvStateMachine, entries: { term: number; data: Buffer }[]) => entries.forEach((e) => kv.apply({ ...e, index: ++index }));
 
-    const batch = Buffer.alloc(1 << 20); // a received batch: the command is a view into it
-    const command = encodeCommand({ op: Op.Put, key: 'shared', value: Buffer.alloc(64 * 1024, 2) });
-    command.copy(batch, 1000);
-    kv.apply({ index: 2, term: 1, data: batch.subarray(1000, 1000 + command.length) });
-    batch.fill(0); // the batch is reused or freed: the stored value is not affected
-    expect(kv.get('shared')!.buffer).not.toBe(batch.buffer);
-    expect(kv.get('shared')).toEqual(Buffer.alloc(64 * 1024, 2));
+  it('keeps a value as a view of the committed entry it came in, without copying it', () => {
+    const kv = new KvStateMachine();
+    const entries = batch('k', 15, 1);
+    applyAll(kv, entries);
+    expect(kv.get('k3')!.buffer).toBe(entries[3].data.buffer);
+    expect(kv.get('k3')).toEqual(Buffer.alloc(64 * 1024, 1));
+    expect(kv.largeValueBytes.heldBytes).toBe(MiB);
+    expect(kv.largeValueBytes.relocatedBytes).toBe(0);
+  });
+
+  it('copies out the values of a batch once less than half of it is live, and lets the batch go', () => {
+    const kv = new KvStateMachine();
+    const first = batch('k', 15, 1);
+    applyAll(kv, first);
+    applyAll(kv, batch('k', 8, 2)); // k0..k7 written again: 7 of 15 left in the first batch, under half
+    expect(kv.largeValueBytes.relocatedBytes).toBe(7 * 64 * 1024);
+    expect(kv.get('k10')!.buffer).not.toBe(first[10].data.buffer);
+    expect(kv.get('k10')).toEqual(Buffer.alloc(64 * 1024, 1));
+    expect(kv.get('k0')).toEqual(Buffer.alloc(64 * 1024, 2));
+    expect(kv.largeValueBytes.heldBytes).toBe(MiB); // the second batch only
+  });
+
+  it('holds at most twice the bytes of its values, plus the batch being applied, whatever the order of writes', () => {
+    const kv = new KvStateMachine();
+    const keys = 64;
+    let seed = 7;
+    const next = () => (seed = (seed * 48271) % 2147483647);
+    for (let round = 0; round < 40; round++) {
+      const block = Buffer.alloc(MiB);
+      let at = 0;
+      for (let i = 0; i < 15; i++) {
+        const command = encodeCommand({ op: Op.Put, key: `k${next() % keys}`, value: Buffer.alloc(64 * 1024, round) });
+        command.copy(block, at);
+        kv.apply({ index: ++index, term: 1, data: block.subarray(at, at + command.length) });
+        at += command.length;
+      }
+      if (round % 5 === 4) kv.apply({ index: ++index, term: 1, data: encodeCommand({ op: Op.Delete, key: `k${next() % keys}` }) });
+      const { heldBytes, liveBytes } = kv.largeValueBytes;
+      expect(heldBytes).toBeLessThanOrEqual(2 * liveBytes + MiB);
+    }
+  });
+
+  it('copies the values of a snapshot it restores (its chunks may be refilled by their reader)', async () => {
+    const source = new KvStateMachine();
+    source.apply({ index: 1, term: 1, data: encodeCommand({ op: Op.Put, key: 'x', value: Buffer.alloc(64 * 1024, 3) }) });
+    const chunks: Buffer[] = [];
+    for await (const chunk of source.snapshots().snapshot({ index: 1, term: 1 }) as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
+    const kv = new KvStateMachine();
+    async function* refilled() {
+      for (const chunk of chunks) {
+        yield chunk;
+        chunk.fill(0); // the reader refills its buffer for the next chunk
+      }
+    }
+    await kv.snapshots().restore(refilled(), { index: 1, term: 1 });
+    expect(kv.get('x')).toEqual(Buffer.alloc(64 * 1024, 3));
   });
 });
 
