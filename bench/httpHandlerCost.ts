@@ -41,6 +41,7 @@ async function serve(kind: Kind): Promise<void> {
       learner: () => false,
       keys: () => 0,
       valueBytes: () => ({ capacityBytes: 0, usedBytes: 0, garbageBytes: 0 }),
+      largeValueBytes: () => ({ heldBytes: 0, liveBytes: 0, relocatedBytes: 0 }),
       followers: () => null,
       httpConnections: () => 1,
     });

@@ -10,11 +10,13 @@
  * its batch's block — for as long as the value lives, and the store's keys are written
  * again in any order, so one live value could hold a megabyte.
  *
- * The rule: a buffer stays held while at least half of it is live values. When a buffer
- * falls below half (one of its values was written over or deleted, or the store moved on to
- * the next buffer before filling half of this one), the values still in it are copied out
- * (`relocate`), and the buffer is let go. So at every moment the bytes held for views are
- * at most twice the bytes of the values in them, plus the one buffer being filled.
+ * The rule: a buffer is let go when its last value is written over or deleted. When the
+ * buffers held come to more than `MAX_HELD_RATIO` times the bytes of the values in them
+ * (plus the one buffer being filled), the values still in buffers less than half live are
+ * copied out (`relocate`), oldest buffers first, until the buffers held are at most twice
+ * the values, and those buffers are let go. So the memory views hold is bounded by the
+ * values, and a store whose keys are written again in about the order they were written
+ * (a batch's values dying together) copies little or nothing.
  *
  * The owner keeps the values (a map key → Buffer); this only counts, and tells the owner
  * which keys to relocate.
@@ -32,15 +34,15 @@
  * views.release(old);     // the key's previous value, once replaced
  */
 export class LargeValues {
-  /** Each held buffer: bytes of live values in it, and the keys stored in it (some since written over). */
+  /** Each held buffer (oldest first): bytes of live values in it, and the keys stored in it (some since written over). */
   private readonly held = new Map<ArrayBufferLike, HeldBuffer>();
-  /** The buffer values were last kept in: exempt from the half rule until the store moves on to another. */
+  /** The buffer values were last kept in: never let go while values may still come in it. */
   private filling: ArrayBufferLike | null = null;
   /** Bytes of the buffers in `held`. */
   private heldBytes = 0;
-  /** Bytes of the live values in them. Invariant: heldBytes <= 2 × liveBytes + filling's size. */
+  /** Bytes of the live values in them. Invariant (between calls): heldBytes <= MAX_HELD_RATIO × liveBytes + the filling buffer's size. */
   private liveBytes = 0;
-  /** Bytes copied out of buffers that fell below half (counted, for the metrics). */
+  /** Bytes copied out of buffers let go (counted, for the metrics). */
   private relocatedBytes = 0;
 
   /**
@@ -62,19 +64,21 @@ export class LargeValues {
     entry.keys.push(key);
     this.liveBytes += view.length;
     if (this.filling !== buffer) {
-      const previous = this.filling;
+      const previous = this.filling === null ? undefined : this.held.get(this.filling);
+      if (previous !== undefined && previous.live === 0) this.letGo(this.filling!, previous);
       this.filling = buffer;
-      if (previous !== null) this.settle(previous);
+      this.maybeShrink();
     }
   }
 
-  /** A value is no longer the store's (written over or deleted); a copy or a value not kept here is ignored. */
+  /** A value is no longer the store's (written over or deleted); a copy, or a value not kept here, is ignored. */
   release(value: Buffer): void {
     const entry = this.held.get(value.buffer);
-    if (entry === undefined) return; // a copy: it holds nothing beyond itself
+    if (entry === undefined) return;
     entry.live -= value.length;
     this.liveBytes -= value.length;
-    if (value.buffer !== this.filling) this.settle(value.buffer);
+    if (entry.live === 0 && value.buffer !== this.filling) this.letGo(value.buffer, entry);
+    else this.maybeShrink();
   }
 
   /** Forgets every value (the store was emptied). */
@@ -89,16 +93,28 @@ export class LargeValues {
     return { heldBytes: this.heldBytes, liveBytes: this.liveBytes, relocatedBytes: this.relocatedBytes };
   }
 
-  /** Lets `buffer` go when less than half of it is live, after its remaining values are copied out. */
-  private settle(buffer: ArrayBufferLike): void {
-    const entry = this.held.get(buffer);
-    if (entry === undefined || 2 * entry.live >= buffer.byteLength) return;
+  /** Past `MAX_HELD_RATIO`, lets go of buffers less than half live, oldest first, until those held are at most twice their values. */
+  private maybeShrink(): void {
+    const filling = this.filling === null ? 0 : this.filling.byteLength;
+    if (this.heldBytes <= MAX_HELD_RATIO * this.liveBytes + filling) return;
+    // While heldBytes > 2 × liveBytes + filling, some buffer other than the filling one is less than half live.
+    for (const [buffer, entry] of this.held) {
+      if (this.heldBytes <= 2 * this.liveBytes + filling) return;
+      if (buffer !== this.filling && 2 * entry.live < buffer.byteLength) this.letGo(buffer, entry);
+    }
+  }
+
+  /** Stops holding `buffer`; the values still in it are copied out. */
+  private letGo(buffer: ArrayBufferLike, entry: HeldBuffer): void {
     this.held.delete(buffer);
     this.heldBytes -= buffer.byteLength;
     this.liveBytes -= entry.live;
-    for (const key of entry.keys) this.relocatedBytes += this.relocate(key, buffer);
+    if (entry.live > 0) for (const key of entry.keys) this.relocatedBytes += this.relocate(key, buffer);
   }
 }
+
+/** The buffers views hold may come to this many times the bytes of their values (plus one batch) before values are copied out. */
+export const MAX_HELD_RATIO = 3;
 
 interface HeldBuffer {
   live: number;

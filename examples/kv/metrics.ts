@@ -22,6 +22,8 @@ export interface KvMetricsSource {
   keys(): number;
   /** The store's buffer of small values (`KvStateMachine.valueBytes`). */
   valueBytes(): { readonly capacityBytes: number; readonly usedBytes: number; readonly garbageBytes: number };
+  /** The store's large values (`KvStateMachine.largeValueBytes`): buffers their views hold, their bytes, bytes copied out. */
+  largeValueBytes(): { readonly heldBytes: number; readonly liveBytes: number; readonly relocatedBytes: number };
   /** On the leader, each follower's replication (`node.followers()`); null elsewhere. */
   followers(): readonly FollowerProgress[] | null;
   /** HTTP connections open now. */
@@ -129,6 +131,18 @@ export class KvMetrics {
         this.set({ kind: 'capacity' }, b.capacityBytes);
         this.set({ kind: 'used' }, b.usedBytes);
         this.set({ kind: 'garbage' }, b.garbageBytes);
+      },
+    });
+    new Gauge({
+      name: 'rxraft_kv_large_value_bytes',
+      help: "The store's large values, kept as views of the entries they came in: the buffers those views hold (held), the values' own bytes (live: held stays under twice live plus one batch), and the bytes copied out of buffers let go since start (relocated).",
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const b = source.largeValueBytes();
+        this.set({ kind: 'held' }, b.heldBytes);
+        this.set({ kind: 'live' }, b.liveBytes);
+        this.set({ kind: 'relocated' }, b.relocatedBytes);
       },
     });
     scalar('rxraft_kv_http_connections', 'HTTP connections open now.', () => source.httpConnections());

@@ -100,6 +100,7 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
       learner: () => latestMembers.learners.includes(config.id),
       keys: () => kv.size,
       valueBytes: () => kv.valueBytes,
+      largeValueBytes: () => kv.largeValueBytes,
       followers: () => node.followers(),
       httpConnections: () => httpConnections,
     });

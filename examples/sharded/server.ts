@@ -63,6 +63,16 @@ export async function startShardedKvServer(config: ShardedKvConfig, options: { r
       }
       return sum;
     },
+    largeValueBytes: () => {
+      const sum = { heldBytes: 0, liveBytes: 0, relocatedBytes: 0 };
+      for (const { kv } of shards) {
+        const b = kv.largeValueBytes;
+        sum.heldBytes += b.heldBytes;
+        sum.liveBytes += b.liveBytes;
+        sum.relocatedBytes += b.relocatedBytes;
+      }
+      return sum;
+    },
     followers: () => null,
     httpConnections: () => httpConnections,
   });

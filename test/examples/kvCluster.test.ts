@@ -161,6 +161,9 @@ describe('kv-server cluster over HTTP', () => {
     // The store's value buffer holds at least the value written ('1': one 16-byte record).
     expect(value('rxraft_kv_value_buffer_bytes', { kind: 'used' })).toBeGreaterThanOrEqual(16);
     expect(value('rxraft_kv_value_buffer_bytes', { kind: 'capacity' })).toBeGreaterThanOrEqual(value('rxraft_kv_value_buffer_bytes', { kind: 'used' }));
+    // No value of 1 KiB or more was written: no buffer is held for one.
+    expect(value('rxraft_kv_large_value_bytes', { kind: 'held' })).toBe(0);
+    expect(value('rxraft_kv_large_value_bytes', { kind: 'live' })).toBe(0);
     // This parser folds the series of a labelled histogram into one (it keeps the buckets,
     // drops labels and counts): check its type and buckets here, the per-op count by line.
     const writes = family('rxraft_storage_write_duration_seconds');
