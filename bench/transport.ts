@@ -33,6 +33,7 @@ import type { AppendEntries, AppendEntriesResponse } from '../src/messages/types
 import { encodeEnvelope } from '../src/transports/tcpCodec';
 import { tcpTransport, TcpTransport } from '../src/transports/tcpTransport';
 import { cpuTimes, stealPercent } from './cpuSteal';
+import { processSyscalls, SyscallCounts } from './procCpu';
 
 type Scenario = 'heartbeat' | 'append64' | 'append64-logged' | 'raw-heartbeat' | 'raw-append64';
 const ALL: Scenario[] = ['heartbeat', 'raw-heartbeat', 'append64', 'append64-logged', 'raw-append64'];
@@ -55,6 +56,11 @@ interface Result {
   /** CPU time (user + system) per request/response pair, in microseconds. */
   clientCpuMicros: number;
   serverCpuMicros: number;
+  /** Read-type and write-type system calls per pair, each side (/proc/<pid>/io; NaN where unreadable). */
+  clientReadsPerPair: number;
+  clientWritesPerPair: number;
+  serverReadsPerPair: number;
+  serverWritesPerPair: number;
   requestBytes: number;
   responseBytes: number;
 }
@@ -254,21 +260,29 @@ async function measure(
   server: ChildProcess,
   pairs: () => number,
   bytes: () => number,
-): Promise<Pick<Result, 'pairsPerSecond' | 'megabytesPerSecond' | 'clientCpuMicros' | 'serverCpuMicros'>> {
+): Promise<Omit<Result, 'scenario' | 'run' | 'requestBytes' | 'responseBytes'>> {
   await sleep(WARMUP_MS);
   const serverCpu = ask(server, 'cpu');
   const [p0, b0, t0, c0] = [pairs(), bytes(), process.hrtime.bigint(), process.cpuUsage()];
+  const [io0, serverIo0] = [processSyscalls(process.pid), processSyscalls(server.pid!)];
   const s0 = await serverCpu;
   await sleep(SECONDS * 1000);
   const s1 = ask(server, 'cpu');
   const [p1, b1, t1, c1] = [pairs(), bytes(), process.hrtime.bigint(), process.cpuUsage(c0)];
+  const [io1, serverIo1] = [processSyscalls(process.pid), processSyscalls(server.pid!)];
   const count = p1 - p0;
   const seconds = Number(t1 - t0) / 1e9;
+  const perPair = (before: SyscallCounts | null, after: SyscallCounts | null, kind: keyof SyscallCounts) =>
+    before && after ? (after[kind] - before[kind]) / count : NaN;
   return {
     pairsPerSecond: count / seconds,
     megabytesPerSecond: (b1 - b0) / seconds / 1e6,
     clientCpuMicros: (c1.user + c1.system) / count,
     serverCpuMicros: ((await s1) - s0) / count,
+    clientReadsPerPair: perPair(io0, io1, 'reads'),
+    clientWritesPerPair: perPair(io0, io1, 'writes'),
+    serverReadsPerPair: perPair(serverIo0, serverIo1, 'reads'),
+    serverWritesPerPair: perPair(serverIo0, serverIo1, 'writes'),
   };
 }
 
@@ -292,6 +306,12 @@ async function startServer(scenario: Scenario, clientPort: number): Promise<{ pr
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
   return { process: child, port };
+}
+
+/** One side's read and write system calls per pair, e.g. `0.14/0.13`. */
+function syscalls(r: Pick<Result, 'clientReadsPerPair' | 'clientWritesPerPair' | 'serverReadsPerPair' | 'serverWritesPerPair'>, side: 'client' | 'server'): string {
+  const [reads, writes] = side === 'client' ? [r.clientReadsPerPair, r.clientWritesPerPair] : [r.serverReadsPerPair, r.serverWritesPerPair];
+  return `${reads.toFixed(2)}/${writes.toFixed(2)}`;
 }
 
 function median(values: number[]): number {
@@ -328,7 +348,7 @@ async function main(): Promise<void> {
       console.log(
         `run ${run} ${s.padEnd(14)} ${Math.round(result.pairsPerSecond).toLocaleString('en').padStart(10)} pairs/s ` +
           `${result.megabytesPerSecond.toFixed(1).padStart(7)} MB/s   CPU µs/pair: client ${result.clientCpuMicros.toFixed(2)}, ` +
-          `server ${result.serverCpuMicros.toFixed(2)}`,
+          `server ${result.serverCpuMicros.toFixed(2)}   syscalls/pair (read/write): client ${syscalls(result, 'client')}, server ${syscalls(result, 'server')}`,
       );
     }
   }
@@ -342,6 +362,10 @@ async function main(): Promise<void> {
       megabytesPerSecond: median(mine.map((r) => r.megabytesPerSecond)),
       clientCpuMicros: median(mine.map((r) => r.clientCpuMicros)),
       serverCpuMicros: median(mine.map((r) => r.serverCpuMicros)),
+      clientReadsPerPair: median(mine.map((r) => r.clientReadsPerPair)),
+      clientWritesPerPair: median(mine.map((r) => r.clientWritesPerPair)),
+      serverReadsPerPair: median(mine.map((r) => r.serverReadsPerPair)),
+      serverWritesPerPair: median(mine.map((r) => r.serverWritesPerPair)),
       requestBytes: mine[0].requestBytes,
       responseBytes: mine[0].responseBytes,
     };
@@ -355,12 +379,13 @@ async function main(): Promise<void> {
   };
 
   console.log(`\nTCP transport vs raw socket, loopback, two processes; medians of ${RUNS} runs of ${SECONDS} s`);
-  console.log('| scenario | request / response frame | pairs/s | MB/s (both ways) | vs raw | CPU µs/pair client / server |');
-  console.log('|---|---|---:|---:|---:|---:|');
+  console.log('| scenario | request / response frame | pairs/s | MB/s (both ways) | vs raw | CPU µs/pair client / server | syscalls/pair (read/write) client; server |');
+  console.log('|---|---|---:|---:|---:|---:|---:|');
   for (const s of summary) {
     console.log(
       `| ${s.scenario} | ${s.requestBytes} B / ${s.responseBytes} B | ${Math.round(s.pairsPerSecond).toLocaleString('en')} | ` +
-        `${s.megabytesPerSecond.toFixed(1)} | ${vsRaw(s.scenario)} | ${s.clientCpuMicros.toFixed(2)} / ${s.serverCpuMicros.toFixed(2)} |`,
+        `${s.megabytesPerSecond.toFixed(1)} | ${vsRaw(s.scenario)} | ${s.clientCpuMicros.toFixed(2)} / ${s.serverCpuMicros.toFixed(2)} | ` +
+        `${syscalls(s, 'client')}; ${syscalls(s, 'server')} |`,
     );
   }
   const append = byName.get('append64');
