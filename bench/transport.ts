@@ -299,7 +299,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 async function startServer(scenario: Scenario, clientPort: number): Promise<{ process: ReturnType<typeof fork>; port: number }> {
-  const execArgv = ['-r', 'ts-node/register/transpile-only', ...(process.env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])];
+  const execArgv = ['-r', 'ts-node/register/transpile-only', ...(process.env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), ...(process.env.TRACE_GC ? ['--trace-gc'] : []), ...(process.env.HEAP_PROF ? ['--heap-prof', '--heap-prof-dir=/tmp/heapprof', '--heap-prof-interval=4096'] : [])];
   const child = fork(__filename, ['server', scenario, String(clientPort)], { execArgv });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m) => resolve(Number(m)));
