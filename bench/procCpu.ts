@@ -55,3 +55,30 @@ export function processesCpuMicros(pids: readonly number[]): number {
   }
   return (ticks / clockTicks()) * 1e6;
 }
+
+/** Read-type and write-type system calls a process has made so far (read, recv, readv… / write, send, writev…). */
+export interface SyscallCounts {
+  readonly reads: number;
+  readonly writes: number;
+}
+
+/**
+ * The system calls that read or write (`syscr`, `syscw` of /proc/<pid>/io, all threads),
+ * so a benchmark can count them per operation without tracing (strace slows the process
+ * and so changes how many messages each write gathers); null where not readable.
+ *
+ * @example
+ * const before = processSyscalls(process.pid);
+ * await runLoad();
+ * const writesPerOp = (processSyscalls(process.pid)!.writes - before!.writes) / operations;
+ */
+export function processSyscalls(pid: number): SyscallCounts | null {
+  try {
+    const io = fs.readFileSync(`/proc/${pid}/io`, 'utf8');
+    const reads = Number(/^syscr:\s*(\d+)/m.exec(io)?.[1]);
+    const writes = Number(/^syscw:\s*(\d+)/m.exec(io)?.[1]);
+    return Number.isFinite(reads) && Number.isFinite(writes) ? { reads, writes } : null;
+  } catch {
+    return null;
+  }
+}

@@ -4,7 +4,12 @@
  *
  *     npm run bench:transport                 # 3 runs of each scenario, prints medians
  *     RUNS=5 SECONDS=3 npm run bench:transport
+ *     PROFILE=1 ...                           # the forked server writes a --cpu-prof profile to /tmp/prof
+ *     V8_FLAGS="--trace-gc" ...               # extra node/V8 flags for the forked server
  *
+ * Per scenario it reports CPU time per pair on each side, the system (kernel) part of it,
+ * and read and write system calls per pair (/proc/<pid>/io), so that a gap to the raw
+ * socket can be told apart as JavaScript, kernel work or the number of syscalls.
  * Scenarios (the parent process is the client, a forked child the server):
  * - heartbeat: AppendEntries without entries -> AppendEntriesResponse, pipelined
  *   (WINDOW requests in flight, one new request per response), over one connection (the
@@ -33,6 +38,7 @@ import type { AppendEntries, AppendEntriesResponse } from '../src/messages/types
 import { encodeEnvelope } from '../src/transports/tcpCodec';
 import { tcpTransport, TcpTransport } from '../src/transports/tcpTransport';
 import { cpuTimes, stealPercent } from './cpuSteal';
+import { processSyscalls, SyscallCounts } from './procCpu';
 
 type Scenario = 'heartbeat' | 'append64' | 'append64-logged' | 'raw-heartbeat' | 'raw-append64';
 const ALL: Scenario[] = ['heartbeat', 'raw-heartbeat', 'append64', 'append64-logged', 'raw-append64'];
@@ -55,6 +61,14 @@ interface Result {
   /** CPU time (user + system) per request/response pair, in microseconds. */
   clientCpuMicros: number;
   serverCpuMicros: number;
+  /** The system (kernel) part of it: sends, receives, loopback delivery. */
+  clientSystemMicros: number;
+  serverSystemMicros: number;
+  /** Read-type and write-type system calls per pair, each side (/proc/<pid>/io; NaN where unreadable). */
+  clientReadsPerPair: number;
+  clientWritesPerPair: number;
+  serverReadsPerPair: number;
+  serverWritesPerPair: number;
   requestBytes: number;
   responseBytes: number;
 }
@@ -254,28 +268,39 @@ async function measure(
   server: ChildProcess,
   pairs: () => number,
   bytes: () => number,
-): Promise<Pick<Result, 'pairsPerSecond' | 'megabytesPerSecond' | 'clientCpuMicros' | 'serverCpuMicros'>> {
+): Promise<Omit<Result, 'scenario' | 'run' | 'requestBytes' | 'responseBytes'>> {
   await sleep(WARMUP_MS);
   const serverCpu = ask(server, 'cpu');
   const [p0, b0, t0, c0] = [pairs(), bytes(), process.hrtime.bigint(), process.cpuUsage()];
+  const [io0, serverIo0] = [processSyscalls(process.pid), processSyscalls(server.pid!)];
   const s0 = await serverCpu;
   await sleep(SECONDS * 1000);
-  const s1 = ask(server, 'cpu');
+  const serverCpuAfter = ask(server, 'cpu');
   const [p1, b1, t1, c1] = [pairs(), bytes(), process.hrtime.bigint(), process.cpuUsage(c0)];
+  const [io1, serverIo1] = [processSyscalls(process.pid), processSyscalls(server.pid!)];
+  const s1 = await serverCpuAfter;
   const count = p1 - p0;
   const seconds = Number(t1 - t0) / 1e9;
+  const perPair = (before: SyscallCounts | null, after: SyscallCounts | null, kind: keyof SyscallCounts) =>
+    before && after ? (after[kind] - before[kind]) / count : NaN;
   return {
     pairsPerSecond: count / seconds,
     megabytesPerSecond: (b1 - b0) / seconds / 1e6,
     clientCpuMicros: (c1.user + c1.system) / count,
-    serverCpuMicros: ((await s1) - s0) / count,
+    serverCpuMicros: (s1.user + s1.system - s0.user - s0.system) / count,
+    clientSystemMicros: c1.system / count,
+    serverSystemMicros: (s1.system - s0.system) / count,
+    clientReadsPerPair: perPair(io0, io1, 'reads'),
+    clientWritesPerPair: perPair(io0, io1, 'writes'),
+    serverReadsPerPair: perPair(serverIo0, serverIo1, 'reads'),
+    serverWritesPerPair: perPair(serverIo0, serverIo1, 'writes'),
   };
 }
 
-/** Asks the server process a question over IPC (only 'cpu': its total CPU time in µs). */
-function ask(child: ChildProcess, question: 'cpu'): Promise<number> {
+/** Asks the server process a question over IPC (only 'cpu': its CPU time so far, user and system, in µs). */
+function ask(child: ChildProcess, question: 'cpu'): Promise<NodeJS.CpuUsage> {
   return new Promise((resolve) => {
-    child.once('message', (answer) => resolve(Number(answer)));
+    child.once('message', (answer) => resolve(answer as NodeJS.CpuUsage));
     child.send(question);
   });
 }
@@ -285,13 +310,19 @@ function sleep(ms: number): Promise<void> {
 }
 
 async function startServer(scenario: Scenario, clientPort: number): Promise<{ process: ReturnType<typeof fork>; port: number }> {
-  const execArgv = ['-r', 'ts-node/register/transpile-only', ...(process.env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])];
+  const execArgv = ['-r', 'ts-node/register/transpile-only', ...(process.env.PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), ...(process.env.V8_FLAGS ? process.env.V8_FLAGS.split(' ') : [])];
   const child = fork(__filename, ['server', scenario, String(clientPort)], { execArgv });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m) => resolve(Number(m)));
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
   return { process: child, port };
+}
+
+/** One side's read and write system calls per pair, e.g. `0.14/0.13`. */
+function syscalls(r: Pick<Result, 'clientReadsPerPair' | 'clientWritesPerPair' | 'serverReadsPerPair' | 'serverWritesPerPair'>, side: 'client' | 'server'): string {
+  const [reads, writes] = side === 'client' ? [r.clientReadsPerPair, r.clientWritesPerPair] : [r.serverReadsPerPair, r.serverWritesPerPair];
+  return `${reads.toFixed(2)}/${writes.toFixed(2)}`;
 }
 
 function median(values: number[]): number {
@@ -303,17 +334,14 @@ function median(values: number[]): number {
 async function main(): Promise<void> {
   const [role, scenario, clientPort] = process.argv.slice(2);
   if (role === '--help' || role === '-h') {
-    console.log('usage: npm run bench:transport\n\nTCP transport throughput between two processes against a raw socket.\nEnvironment: RUNS (default 3), SECONDS (default 3), ONLY=<scenario,...> (heartbeat, raw-heartbeat, append64, append64-logged, raw-append64).');
+    console.log('usage: npm run bench:transport\n\nTCP transport throughput between two processes against a raw socket.\nEnvironment: RUNS (default 3), SECONDS (default 3), ONLY=<scenario,...> (heartbeat, raw-heartbeat, append64, append64-logged, raw-append64), PROFILE=1 (server --cpu-prof to /tmp/prof), V8_FLAGS=<flags for the server>.');
     return;
   }
   if (role === 'server') {
     const s = scenario as Scenario;
     const port = s.startsWith('raw') ? await rawServer(s) : await transportServer(Number(clientPort));
     process.send?.(port);
-    process.on('message', () => {
-      const cpu = process.cpuUsage();
-      process.send?.(cpu.user + cpu.system);
-    });
+    process.on('message', () => process.send?.(process.cpuUsage()));
     process.on('disconnect', () => process.exit(0));
     process.on('SIGTERM', () => process.exit(0)); // lets --cpu-prof write its profile
     return;
@@ -327,8 +355,8 @@ async function main(): Promise<void> {
       results.push(result);
       console.log(
         `run ${run} ${s.padEnd(14)} ${Math.round(result.pairsPerSecond).toLocaleString('en').padStart(10)} pairs/s ` +
-          `${result.megabytesPerSecond.toFixed(1).padStart(7)} MB/s   CPU µs/pair: client ${result.clientCpuMicros.toFixed(2)}, ` +
-          `server ${result.serverCpuMicros.toFixed(2)}`,
+          `${result.megabytesPerSecond.toFixed(1).padStart(7)} MB/s   CPU µs/pair: client ${result.clientCpuMicros.toFixed(2)} ` +
+          `(sys ${result.clientSystemMicros.toFixed(2)}), server ${result.serverCpuMicros.toFixed(2)} (sys ${result.serverSystemMicros.toFixed(2)})   syscalls/pair (read/write): client ${syscalls(result, 'client')}, server ${syscalls(result, 'server')}`,
       );
     }
   }
@@ -342,6 +370,12 @@ async function main(): Promise<void> {
       megabytesPerSecond: median(mine.map((r) => r.megabytesPerSecond)),
       clientCpuMicros: median(mine.map((r) => r.clientCpuMicros)),
       serverCpuMicros: median(mine.map((r) => r.serverCpuMicros)),
+      clientSystemMicros: median(mine.map((r) => r.clientSystemMicros)),
+      serverSystemMicros: median(mine.map((r) => r.serverSystemMicros)),
+      clientReadsPerPair: median(mine.map((r) => r.clientReadsPerPair)),
+      clientWritesPerPair: median(mine.map((r) => r.clientWritesPerPair)),
+      serverReadsPerPair: median(mine.map((r) => r.serverReadsPerPair)),
+      serverWritesPerPair: median(mine.map((r) => r.serverWritesPerPair)),
       requestBytes: mine[0].requestBytes,
       responseBytes: mine[0].responseBytes,
     };
@@ -355,12 +389,13 @@ async function main(): Promise<void> {
   };
 
   console.log(`\nTCP transport vs raw socket, loopback, two processes; medians of ${RUNS} runs of ${SECONDS} s`);
-  console.log('| scenario | request / response frame | pairs/s | MB/s (both ways) | vs raw | CPU µs/pair client / server |');
-  console.log('|---|---|---:|---:|---:|---:|');
+  console.log('| scenario | request / response frame | pairs/s | MB/s (both ways) | vs raw | CPU µs/pair client / server | of which system | syscalls/pair (read/write) client; server |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|');
   for (const s of summary) {
     console.log(
       `| ${s.scenario} | ${s.requestBytes} B / ${s.responseBytes} B | ${Math.round(s.pairsPerSecond).toLocaleString('en')} | ` +
-        `${s.megabytesPerSecond.toFixed(1)} | ${vsRaw(s.scenario)} | ${s.clientCpuMicros.toFixed(2)} / ${s.serverCpuMicros.toFixed(2)} |`,
+        `${s.megabytesPerSecond.toFixed(1)} | ${vsRaw(s.scenario)} | ${s.clientCpuMicros.toFixed(2)} / ${s.serverCpuMicros.toFixed(2)} | ` +
+        `${s.clientSystemMicros.toFixed(2)} / ${s.serverSystemMicros.toFixed(2)} | ${syscalls(s, 'client')}; ${syscalls(s, 'server')} |`,
     );
   }
   const append = byName.get('append64');

@@ -1,5 +1,6 @@
-/** CPU time of the server processes, as the side-by-side benchmark charges it (bench/procCpu.ts). */
-import { cpuTicksOfStat, processesCpuMicros } from '../../bench/procCpu';
+/** CPU time of the server processes, as the side-by-side benchmark charges it, and system calls per process (bench/procCpu.ts). */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { cpuTicksOfStat, processesCpuMicros, processSyscalls } from '../../bench/procCpu';
 
 describe('cpuTicksOfStat', () => {
   it('adds utime and stime (fields 14 and 15)', () => {
@@ -23,5 +24,19 @@ describe('cpuTicksOfStat', () => {
     expect(spin).toBeGreaterThan(0);
     expect(processesCpuMicros([process.pid])).toBeGreaterThan(0);
     expect(processesCpuMicros([process.pid, 2 ** 22 + 1])).toBeNaN();
+  });
+});
+
+(process.platform === 'linux' ? describe : describe.skip)('processSyscalls', () => {
+  it('counts a write this process makes, and is null for a process that does not exist', () => {
+    const before = processSyscalls(process.pid);
+    expect(before).not.toBeNull();
+    const fd = openSync('/dev/null', 'w');
+    writeSync(fd, 'x');
+    closeSync(fd);
+    const after = processSyscalls(process.pid);
+    expect(after!.writes).toBeGreaterThan(before!.writes);
+    expect(after!.reads).toBeGreaterThanOrEqual(before!.reads);
+    expect(processSyscalls(2 ** 22 + 1)).toBeNull();
   });
 });
