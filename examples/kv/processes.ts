@@ -264,24 +264,62 @@ export function forkKvServer(options: ForkOptions): KvChild {
   };
 }
 
-/** Free TCP ports on `host`, found by binding port 0 (all held at once so they differ). */
+/**
+ * Free TCP ports on `host`, held while found so they differ. They are taken below the
+ * kernel's ephemeral range (Linux `ip_local_port_range`, 32768 up by default): a port in
+ * that range may go to any outgoing connection — a cluster's own reconnects to a node
+ * that is down among them — and the node's restart on it then fails with `EADDRINUSE`.
+ * Where the range cannot be read, or leaves no room below it, the kernel picks (port 0).
+ *
+ * @example
+ * const [raftPort, httpPort] = await freePorts(2); // e.g. 24511, 30877
+ */
 export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const below = ephemeralPortsStart();
   const servers: net.Server[] = [];
   try {
     const ports: number[] = [];
     for (let i = 0; i < count; i++) {
-      const server = net.createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, host, () => resolve());
-      });
-      ports.push((server.address() as net.AddressInfo).port);
+      let port: number | null = null;
+      for (let attempt = 0; port === null && attempt < PORT_ATTEMPTS; attempt++) {
+        const candidate = below - FIXED_PORTS_FROM >= MIN_FIXED_PORTS && attempt < PORT_ATTEMPTS - 1 ? FIXED_PORTS_FROM + Math.floor(Math.random() * (below - FIXED_PORTS_FROM)) : 0;
+        port = await listenOn(servers, candidate, host);
+      }
+      if (port === null) throw new Error(`no free port found on ${host} in ${PORT_ATTEMPTS} attempts`);
+      ports.push(port);
     }
     return ports;
   } finally {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   }
+}
+
+/** The lowest port `freePorts` picks, and how many ports below the ephemeral range it needs to pick there at all. */
+const FIXED_PORTS_FROM = 20_000;
+const MIN_FIXED_PORTS = 1_000;
+/** Ports tried per port asked for; the last try lets the kernel pick. */
+const PORT_ATTEMPTS = 50;
+
+/** The first port of the kernel's ephemeral range, or 0 when it cannot be read. */
+function ephemeralPortsStart(): number {
+  try {
+    const first = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isSafeInteger(first) ? first : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Listens on `port` (0: any) and keeps the server in `servers`; the port bound, or null when it is taken. */
+function listenOn(servers: net.Server[], port: number, host: string): Promise<number | null> {
+  const server = net.createServer();
+  return new Promise((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' || e.code === 'EACCES' ? resolve(null) : reject(e)));
+    server.listen(port, host, () => {
+      servers.push(server);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
 }
 
 /** The kv-server flags of node `id` of a local cluster. */
