@@ -23,6 +23,7 @@ import type { NodeCounters } from './clusterNode';
 import { LoadResult, median, nowMs } from './clusterStats';
 import type { CountersArgs, GroupLoadArgs, ShardLeader } from './shardedNode';
 import { RSS_SETTLE_MS } from './procMaps';
+import { TimelineResult, timelineReport } from './failoverTimeline';
 
 const IDS = ['h1', 'h2', 'h3'];
 
@@ -271,6 +272,8 @@ export class GroupsCluster {
     const call = <T>(id: string, command: string, args?: unknown) => this.children.get(id)!.call<T>(command, args, 10_000);
     const profiles = this.profileDir;
     if (profiles) await Promise.all(survivors.map((id) => call(id, 'profile', { start: true })));
+    const timeline = process.env.FAILOVER_TIMELINE === '1'; // bench-only: where the round's time goes (bench/failoverTimeline.ts)
+    if (timeline) await Promise.all(survivors.map((id) => call(id, 'timeline', { start: true })));
     const before = await this.counters(survivors);
     const killedAt = Date.now(); // wall clock, as the hosts' ShardLeader.sinceMs
     child.kill('SIGKILL');
@@ -289,6 +292,10 @@ export class GroupsCluster {
     }
     const seconds = (Date.now() - killedAt) / 1000;
     const after = await this.counters(survivors);
+    if (timeline) {
+      const views = await Promise.all(survivors.map((id) => call<TimelineResult>(id, 'timeline', { stop: true })));
+      for (const line of timelineReport(killedAt, victim, led, survivors, views)) this.note(line);
+    }
     if (profiles) {
       fs.mkdirSync(profiles, { recursive: true });
       await Promise.all(survivors.map((id) => call(id, 'profile', { stop: path.join(profiles, `failover${++this.profiled}-${id}.cpuprofile`) })));
