@@ -273,7 +273,10 @@ export class GroupsCluster {
     const profiles = this.profileDir;
     if (profiles) await Promise.all(survivors.map((id) => call(id, 'profile', { start: true })));
     const timeline = process.env.FAILOVER_TIMELINE === '1'; // bench-only: where the round's time goes (bench/failoverTimeline.ts)
-    if (timeline) await Promise.all(survivors.map((id) => call(id, 'timeline', { start: true })));
+    if (timeline) {
+      await Promise.all(survivors.map((id) => call(id, 'timeline', { start: true })));
+      await new Promise((r) => setTimeout(r, 300)); // the victim's last liveness messages before the kill are seen
+    }
     const before = await this.counters(survivors);
     const killedAt = Date.now(); // wall clock, as the hosts' ShardLeader.sinceMs
     child.kill('SIGKILL');
@@ -294,6 +297,7 @@ export class GroupsCluster {
     const after = await this.counters(survivors);
     if (timeline) {
       const views = await Promise.all(survivors.map((id) => call<TimelineResult>(id, 'timeline', { stop: true })));
+      this.note(`    timeline: killed at ${killedAt} (wall ms)`);
       for (const line of timelineReport(killedAt, victim, led, survivors, views)) this.note(line);
     }
     if (profiles) {

@@ -148,10 +148,10 @@ export function timelineReport(killedAt: number, victim: string, led: readonly n
   const candToLeader: number[] = [];
   for (const g of led) {
     const times = views.map((v) => ({ pre: first(v.shards[g], 'precandidate', killedAt), cand: first(v.shards[g], 'candidate', killedAt), leader: first(v.shards[g], 'leader', killedAt) }));
-    const p = Math.min(...times.map((t) => t.pre));
+    const earliest = (xs: number[]) => Math.min(...xs.filter(Number.isFinite));
     const winner = times.find((t) => Number.isFinite(t.leader));
-    pre.push(p - killedAt);
-    cand.push(Math.min(...times.map((t) => t.cand)) - killedAt);
+    pre.push(earliest(times.map((t) => t.pre)) - killedAt);
+    cand.push(earliest(times.map((t) => t.cand)) - killedAt);
     if (winner) {
       won.push(winner.leader - killedAt);
       preToCand.push(winner.cand - winner.pre);
