@@ -162,6 +162,11 @@ export function timelineReport(killedAt: number, victim: string, led: readonly n
     `    timeline: victim ${victim}'s last liveness message at ${views.map((v, i) => `${survivors[i]} ${Math.round((v.lastAlive[victim] ?? NaN) - killedAt)}`).join(', ')} ms from the kill`,
     `    timeline, ms from the kill, p10 / p50 / p90 / max: first pre-candidacy ${q(pre)}; first candidacy ${q(cand)}; leader ${q(won)}; the winner's pre-candidacy → candidacy ${q(preToCand)}, candidacy → leader ${q(candToLeader)}`,
   ];
+  const slowest = led.map((g) => ({ g, at: Math.min(...views.map((v) => first(v.shards[g], 'leader', killedAt)).filter(Number.isFinite)) })).sort((a, b) => b.at - a.at).slice(0, 3);
+  for (const { g } of slowest) {
+    const changes = views.map((v, i) => `${survivors[i]}: ${v.shards[g].filter((c) => c.at >= killedAt - 100).map((c) => `${c.what}@${Math.round(c.at - killedAt)} t${c.term}`).join(' ')}`);
+    out.push(`    slow group ${g}: ${changes.join(' | ')}`);
+  }
   const end = Math.max(killedAt, ...won.map((w) => w + killedAt)) + 200;
   for (let t = killedAt - 100; t < end; t += 100) {
     const cells = views.map((v) => {
