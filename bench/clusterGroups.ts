@@ -10,7 +10,7 @@
  * of each process. Level 0 is idle: no proposers for the level's length, so `--levels 0`
  * with `--groups 1,1000` gives the idle cost per host and the memory per idle group.
  *
- * Then `failovers` rounds: SIGKILL the process leading the most groups, time until every
+ * Then `failovers` rounds, each once every group is quiet again (quiescence on): SIGKILL the process leading the most groups, time until every
  * group it led has a leader on another host (the moment the new leader's own `leader$`
  * said so, wall clock), restart it and rebalance. Compare the median with one group's.
  */
@@ -23,6 +23,7 @@ import type { NodeCounters } from './clusterNode';
 import { LoadResult, median, nowMs } from './clusterStats';
 import type { CountersArgs, GroupLoadArgs, ShardLeader } from './shardedNode';
 import { RSS_SETTLE_MS } from './procMaps';
+import { TimelineResult, timelineReport } from './failoverTimeline';
 
 const IDS = ['h1', 'h2', 'h3'];
 
@@ -78,6 +79,11 @@ export interface FailoverTrace {
 }
 
 const ELECTED_BY_MS = [250, 500, 750, 1000, 1500, 2000, 3000];
+
+/** A failover round starts once no group message arrived anywhere for this long (groups that quiesce)... */
+const QUIET_MS = 1000;
+/** ... or after this long at most. */
+const QUIET_WAIT_MS = 30_000;
 
 /** The trace of one round from the survivors' views (`views[i]`: survivor i's shards) once every affected group is elected. */
 function failoverTrace(led: readonly number[], views: readonly ShardLeader[][], elected: readonly number[], killedAt: number): Omit<FailoverTrace, 'survivorCpuPercent' | 'survivorMessagesPerSec'> {
@@ -226,6 +232,7 @@ export class GroupsCluster {
     private readonly note: (line: string) => void,
     private readonly nodeArgs: readonly string[],
     private readonly profileDir: string | null,
+    private readonly quiesce: boolean,
   ) {
     process.once('exit', this.cleanup);
   }
@@ -233,7 +240,7 @@ export class GroupsCluster {
   static async start(groups: number, o: Pick<GroupsPhaseOptions, 'groupStorage' | 'electionTimeout' | 'quiesce' | 'note' | 'failoverProfileDir'>, hostProfileDir: string | null): Promise<GroupsCluster> {
     const nodeArgs = ['--expose-gc', ...(hostProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${hostProfileDir}`] : [])];
     const failoverProfileDir = o.failoverProfileDir ? path.join(o.failoverProfileDir, `${groups}-groups`) : null;
-    const cluster = new GroupsCluster(fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-bench-groups-')), groups, o.note, nodeArgs, failoverProfileDir);
+    const cluster = new GroupsCluster(fs.mkdtempSync(path.join(os.tmpdir(), 'rxraft-bench-groups-')), groups, o.note, nodeArgs, failoverProfileDir, o.quiesce);
     try {
       const ports = await freePorts(6);
       const list = (port: (i: number) => number, not: number) => IDS.flatMap((id, i) => (i === not ? [] : [`${id}=127.0.0.1:${port(i)}`])).join(',');
@@ -264,6 +271,7 @@ export class GroupsCluster {
    * and waits for the balance again.
    */
   async failover(): Promise<GroupsFailoverResult> {
+    if (this.quiesce) await this.quiet();
     const leads = await this.leads();
     const [victim, led] = [...leads].sort((a, b) => b[1].length - a[1].length)[0];
     const survivors = IDS.filter((id) => id !== victim);
@@ -271,6 +279,11 @@ export class GroupsCluster {
     const call = <T>(id: string, command: string, args?: unknown) => this.children.get(id)!.call<T>(command, args, 10_000);
     const profiles = this.profileDir;
     if (profiles) await Promise.all(survivors.map((id) => call(id, 'profile', { start: true })));
+    const timeline = process.env.FAILOVER_TIMELINE === '1'; // bench-only: where the round's time goes (bench/failoverTimeline.ts)
+    if (timeline) {
+      await Promise.all(survivors.map((id) => call(id, 'timeline', { start: true })));
+      await new Promise((r) => setTimeout(r, 300)); // the victim's last liveness messages before the kill are seen
+    }
     const before = await this.counters(survivors);
     const killedAt = Date.now(); // wall clock, as the hosts' ShardLeader.sinceMs
     child.kill('SIGKILL');
@@ -289,6 +302,11 @@ export class GroupsCluster {
     }
     const seconds = (Date.now() - killedAt) / 1000;
     const after = await this.counters(survivors);
+    if (timeline) {
+      const views = await Promise.all(survivors.map((id) => call<TimelineResult>(id, 'timeline', { stop: true })));
+      this.note(`    timeline: killed at ${killedAt} (wall ms)`);
+      for (const line of timelineReport(killedAt, victim, led, survivors, views)) this.note(line);
+    }
     if (profiles) {
       fs.mkdirSync(profiles, { recursive: true });
       await Promise.all(survivors.map((id) => call(id, 'profile', { stop: path.join(profiles, `failover${++this.profiled}-${id}.cpuprofile`) })));
@@ -341,6 +359,28 @@ export class GroupsCluster {
   /** Which groups each host leads now. */
   async leads(): Promise<Map<string, number[]>> {
     return new Map(await Promise.all(IDS.map(async (id) => [id, await this.children.get(id)!.call<number[]>('leads', undefined, 10_000)] as const)));
+  }
+
+  /**
+   * Waits (up to `QUIET_WAIT_MS`) until no host received a group message for `QUIET_MS`:
+   * every group went quiet again after the last restart and rebalance, so each failover
+   * round starts from idle groups, whatever the group count. (Without it a one-group round
+   * began right after the restart, its replicas still awake, and measured a follower's
+   * running election timer instead of a quiet group's failover: 517-805 ms against
+   * 1,580-1,614 ms for the first round.) Notes it when they did not.
+   */
+  private async quiet(): Promise<void> {
+    const deadline = nowMs() + QUIET_WAIT_MS;
+    const count = async () => (await Promise.all(IDS.map((id) => this.call<number>(id, 'groupMessages')))).reduce((a, b) => a + b, 0);
+    let last = await count();
+    let since = nowMs();
+    while (nowMs() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      const now = await count();
+      if (now !== last) [last, since] = [now, nowMs()];
+      else if (nowMs() - since >= QUIET_MS) return;
+    }
+    this.note(`  ${this.groups} group(s): groups still exchanging messages ${QUIET_WAIT_MS / 1000} s after the rebalance; failing over anyway`);
   }
 
   /** Waits (up to 60 s) until every group has a leader and no host leads more than ceil(groups / 3); notes the spread either way. */

@@ -12,6 +12,8 @@
  * - `leaders`: each shard's leader as this host sees it, and since when (wall clock, ms),
  *   and when its replica here last became a candidate (a real election round; up to
  *   `CANDIDACIES_KEPT` times), for the failover measurement and its trace;
+ * - `timeline`: `{ start: true }` / `{ stop: true }`: a failover round's timeline on this host (bench/failoverTimeline.ts);
+ * - `groupMessages`: group messages received so far (cheap: no GC, unlike `counters`);
  * - `profile`: `{ start: true }` starts a V8 CPU profile of this process (inspector),
  *   `{ stop: <file> }` writes it there (the failover rounds profile the survivors);
  * - `memory`: after a full GC, `process.memoryUsage()` and the V8 heap by space
@@ -28,6 +30,7 @@ import { runShardedKvMain } from '../examples/sharded/main';
 import type { ShardedKvServer } from '../examples/sharded/server';
 import type { NodeCounters } from './clusterNode';
 import { idleTrace, IdleTraceArgs } from './idleTrace';
+import { failoverTimeline } from './failoverTimeline';
 import { closedLoop, LoadResult } from './clusterStats';
 import { testHooksOf } from '../src/testHooks';
 import { residentByKind, ResidentByKind, RSS_SETTLE_MS, settledRss } from './procMaps';
@@ -156,9 +159,11 @@ void runShardedKvMain(process.argv.slice(2), (server) => {
   return {
     leads: async () => server.shards.filter((s) => s.leader()?.self).map((s) => s.index),
     leaders: async () => leaders(),
+    groupMessages: async () => received.group,
     states: async () => shardStates(server),
     loopDelay: async () => loopDelay(),
     profile: profiler(),
+    timeline: failoverTimeline(server),
     load: (args) => load(server, args as GroupLoadArgs),
     memory: async (): Promise<HostMemory> => {
       gc?.();

@@ -30,6 +30,7 @@ export interface DeadlineState {
   readonly options: { readonly random: () => number };
   electionDeadline: number;
   electionDeadlineFrom: number;
+  electionDeadlineOnNews: boolean;
   electionRange: ElectionRange | 'never';
 }
 
@@ -48,13 +49,16 @@ export function resetElectionDeadline(s: DeadlineState): void {
 /**
  * Sets the election deadline to `at`, chosen now (`electionDeadlineFrom`: what an
  * election report measures the timeout from). Every finite deadline is set here.
+ * `onNews`: the deadline is this voter's place in the failover order after its host said
+ * the leader's host went silent (`electionDeadlineOnNews`: no stall grace).
  *
  * @example
- * setElectionDeadline(s, s.now + 40); // a host's failover order put this group first
+ * setElectionDeadline(s, s.now + 40, true); // a host's failover order put this group first
  */
-export function setElectionDeadline(s: DeadlineState, at: number): void {
+export function setElectionDeadline(s: DeadlineState, at: number, onNews = false): void {
   s.electionDeadline = at;
   s.electionDeadlineFrom = s.now;
+  s.electionDeadlineOnNews = onNews;
 }
 
 /**

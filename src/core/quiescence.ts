@@ -137,7 +137,7 @@ export function maybeWake(s: RaftState, event: RaftEvent, fx: Effects): void {
   if (event.kind === 'wake' && event.silent) s.silentPeers = event.silent;
   const failover = event.kind === 'wake' ? failoverDeadline(s, event) : null;
   if (s.quiet && wakes(s, event)) wake(s, event, fx);
-  if (failover !== null) setElectionDeadline(s, failover);
+  if (failover !== null) setElectionDeadline(s, failover, true);
 }
 
 function wake(s: RaftState, event: RaftEvent, fx: Effects): void {

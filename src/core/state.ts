@@ -252,6 +252,13 @@ export interface RaftState {
   /** When `electionDeadline` was last drawn (what an election report measures its timeout from). */
   electionDeadlineFrom: number;
   /**
+   * Whether `electionDeadline` is this voter's place in the failover order after the host
+   * said the leader's host went silent (`failoverDeadline`): a check of it that runs late
+   * gets no stall grace, as no heartbeat of that leader can be waiting to be read (the
+   * host's own ticks ran while that host answered nothing). False for every other deadline.
+   */
+  electionDeadlineOnNews: boolean;
+  /**
    * The range election deadlines are drawn from: `electionTimeoutMin`..`electionTimeoutMax`
    * unless a test hook replaced it (the protocol windows keep the options).
    */
@@ -326,6 +333,7 @@ export function createState(
     lastLeaderContact: -Infinity,
     electionDeadline: drawElectionDeadline(start.now, electionRange, options.random),
     electionDeadlineFrom: start.now,
+    electionDeadlineOnNews: false,
     electionRange,
     startedAt: start.now,
     repair: null,

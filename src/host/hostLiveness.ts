@@ -31,13 +31,16 @@ export interface HostLivenessOptions {
   readonly report: (error: Error) => void;
 }
 
+/** Ticks without an answer are counted up to here (a peer silent for days does not grow the count). */
+const MAX_TICKS_COUNTED = 1 << 20;
+
 /** What this host knows of one peer host. */
 interface Peer {
   /** When the newest ping that the peer answered was sent (scheduler time). */
   answeredAt: number;
   /** Whether it had answered within `timeout` at the last check. */
   alive: boolean;
-  /** Ticks since it last answered. */
+  /** Ticks since it last answered (counted on every tick, up to `MAX_TICKS_COUNTED`). */
   ticksSilent: number;
   /** Its incarnation and groups version as last heard, or null before the first word. */
   incarnation: number | null;
@@ -128,7 +131,9 @@ export class HostLiveness {
     const now = this.o.scheduler.now();
     const changed: NodeId[] = [];
     for (const [host, peer] of this.peers) {
-      const alive = now - peer.answeredAt < this.o.timeout || ++peer.ticksSilent < (this.o.silentTicks ?? 1);
+      // Both counts run from the last answer at once (as CheckQuorum's): silent after `timeout`, not `timeout` and then `silentTicks` more ticks.
+      peer.ticksSilent = Math.min(peer.ticksSilent + 1, MAX_TICKS_COUNTED);
+      const alive = now - peer.answeredAt < this.o.timeout || peer.ticksSilent < (this.o.silentTicks ?? 1);
       if (peer.alive !== alive) changed.push(host);
       peer.alive = alive;
     }

@@ -6,6 +6,12 @@ export interface DeadlineTimerOptions {
   readonly stallGrace?: number;
   /** How late (ms) a check must run to count as a stall and get the grace. Default: `stallGrace`. */
   readonly stallAfter?: number;
+  /**
+   * Asked when a late check would get the grace: true means nothing the grace waits for
+   * can be on its way (a follower told that its leader's host went silent), and the
+   * deadline passes at once. Default: never.
+   */
+  readonly skipGrace?: () => boolean;
 }
 
 /**
@@ -35,6 +41,9 @@ export interface DeadlineTimerOptions {
  * source:  a(=10)                (stallGrace 5; the process stalls from 8 to 20)
  * output:  --------------------(check at 20 is 10 late: grace)-----a at 25, unless moved
  * ```
+ *
+ * `skipGrace` returning true at that check emits `a` at 20: the source knows nothing can
+ * be waiting (a follower whose host said its leader's host went silent).
  *
  * @example
  * electionDeadline$.pipe(deadlineTimer(scheduler)).subscribe((at) => console.log('timed out', at));
@@ -66,7 +75,7 @@ export function deadlineTimer(scheduler: SchedulerLike, options: DeadlineTimerOp
         if (deadline === Infinity) return;
         const now = scheduler.now();
         if (now < deadline) return arm(deadline);
-        if (grace > 0 && !graced && now - expected > stallAfter) {
+        if (grace > 0 && !graced && now - expected > stallAfter && !options.skipGrace?.()) {
           graced = true;
           return arm(now + grace);
         }

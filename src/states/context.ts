@@ -17,6 +17,12 @@ export interface RoleContext {
    */
   readonly stallGrace?: number;
   /**
+   * Whether the current election deadline is the node's place in the failover order after
+   * its host said the leader's host went silent (`RaftState.electionDeadlineOnNews`): then a
+   * late timer gets no stall grace. Absent: never.
+   */
+  readonly electionDeadlineOnNews?: () => boolean;
+  /**
    * What a leader heartbeats on; absent: every `heartbeatInterval` on `scheduler`. A host
    * of groups gives all its groups one clock, so their heartbeats leave in the same turn
    * and travel to each host in one frame (`RaftNodeOptions.heartbeatTicks`).

@@ -19,13 +19,17 @@ import { unlessQuiet } from './quiet';
  * campaigns. One heartbeat interval of grace was too little: in the memory benchmark with
  * 300 ms stalls of all three servers, woken one by one up to 80 ms apart, followers that
  * woke first campaigned 80-190 ms after their deadlines and deposed a leader that was
- * about to send (docs/notes/deposed-leaders.md).
+ * about to send (docs/notes/deposed-leaders.md). No grace when the deadline is the
+ * follower's place in the failover order after its host said the leader's host went silent
+ * (`electionDeadlineOnNews`): the host's own ticks ran while that host answered nothing, so
+ * no heartbeat of it waits to be read, and in the 1,000-group failover bench a busy survivor's
+ * late timers each waited 500 ms more, hundreds at once (docs/notes/failover-1000.md).
  */
 export const follower: RolePipeline = (ctx, epoch) =>
   unlessQuiet(
     ctx,
     ctx.electionDeadline$.pipe(
-      deadlineTimer(ctx.scheduler, { stallAfter: ctx.heartbeatInterval, stallGrace: ctx.stallGrace ?? ctx.heartbeatInterval }),
+      deadlineTimer(ctx.scheduler, { stallAfter: ctx.heartbeatInterval, stallGrace: ctx.stallGrace ?? ctx.heartbeatInterval, skipGrace: ctx.electionDeadlineOnNews }),
       map((): RaftEvent => ({ kind: 'electionTimeout', epoch })),
     ),
   );

@@ -36,6 +36,8 @@ export class RoleSwitch {
   private followed: RoleEpoch | null = null;
   /** `RaftState.electionDeadline` as of the last turn, for the follower and candidate pipelines. */
   private readonly deadline = new BroadcastValue<number>(Infinity);
+  /** `RaftState.electionDeadlineOnNews` as of the last turn (read by the follower's timer when it runs late). */
+  private deadlineOnNews = false;
   /** `RaftState.quiet` as of the last turn: a quiet leader stops ticking (see `unlessQuiet`). */
   private readonly quiet = new BroadcastValue<boolean>(false);
   /** The peers the leader replicates to (`followersOf`), for its per-follower pipelines. */
@@ -52,13 +54,13 @@ export class RoleSwitch {
   private readonly votes = new Broadcast<InboundMessage>();
   readonly events$: Observable<RaftEvent>;
 
-  constructor(context: Omit<RoleContext, 'electionDeadline$' | 'quiet$' | 'followers$' | 'snapshotChunks$' | 'entryReads$' | 'sendsTo' | 'responsesFrom' | 'voteResponses$'>) {
+  constructor(context: Omit<RoleContext, 'electionDeadline$' | 'electionDeadlineOnNews' | 'quiet$' | 'followers$' | 'snapshotChunks$' | 'entryReads$' | 'sendsTo' | 'responsesFrom' | 'voteResponses$'>) {
     // One literal, no spreads: objects built by spreading got a hidden class of their own
     // per node (measured: ~300 bytes of shape each), and a host builds thousands.
     const { id, scheduler, heartbeatInterval, stallGrace, heartbeats$, wakeups$, snapshotSource, entrySource, transport } = context;
     const ctx: RoleContext = {
       id, scheduler, heartbeatInterval, stallGrace, heartbeats$, wakeups$, snapshotSource, entrySource, transport,
-      electionDeadline$: this.deadline, followers$: this.followers, snapshotChunks$: this.snapshotChunks,
+      electionDeadline$: this.deadline, electionDeadlineOnNews: () => this.deadlineOnNews, followers$: this.followers, snapshotChunks$: this.snapshotChunks,
       entryReads$: this.entryReads,
       quiet$: this.quiet,
       sendsTo: (peer: NodeId) => this.sends.of(peer), responsesFrom: (peer: NodeId) => this.replies.of(peer), voteResponses$: this.votes,
@@ -109,6 +111,7 @@ export class RoleSwitch {
 
   /** Publishes the deadline, quiescence and the followers (only when changed), then switches pipelines if the role or epoch changed. */
   private update(s: RaftState): void {
+    this.deadlineOnNews = s.electionDeadlineOnNews;
     if (s.electionDeadline !== this.deadline.value) this.deadline.next(s.electionDeadline);
     if (s.quiet !== this.quiet.value) this.quiet.next(s.quiet);
     const followers = followersOf(s, this.followers.value);

@@ -49,6 +49,25 @@ describe('the failover order', () => {
     expect(failoverDeadline(s, { hosts: ['n1'], silent: ['n1'], group: 'g7' })).toBe(10_000 + 225);
   });
 
+  test('a deadline set by that news is marked for no stall grace; any deadline drawn later (hearing from a leader) is not', () => {
+    const [first] = order('g7', ['n1', 'n2', 'n3']);
+    const s = quietFollower(first);
+    step(s, { kind: 'wake', hosts: ['n1'], silent: ['n1'], group: 'g7' });
+    expect(s.electionDeadlineOnNews).toBe(true);
+    const hb: AppendEntries = { type: 'AppendEntries', term: 1, leaderId: 'n1', prevLogIndex: 1, prevLogTerm: 1, entries: [], leaderCommit: 1, seq: 4 };
+    msg(s, 'n1', hb); // the leader's host was alive after all
+    expect(s.electionDeadlineOnNews).toBe(false);
+    expect(s.electionDeadline).toBe(10_000 + 225);
+  });
+
+  test('news that does not set the failover order leaves the deadline unmarked', () => {
+    const [first] = order('g7', ['n1', 'n2', 'n3']);
+    const s = quietFollower(first);
+    step(s, { kind: 'wake', hosts: ['n1'], silent: [], group: 'g7' });
+    expect(s.quiet).toBe(false);
+    expect(s.electionDeadlineOnNews).toBe(false);
+  });
+
   test('silent voters are skipped: of 5 voters with n1 (the leader) and n2 silent, the first of n3, n4, n5 in the order goes first', () => {
     const voters = ['n1', 'n2', 'n3', 'n4', 'n5'];
     const [first, second, third] = order('g9', voters, ['n2']);

@@ -3,7 +3,7 @@
  * time: what its wake-ups name — the peer hosts that changed, and every peer host silent
  * now — so that a host wakes only the quiet groups a change concerns.
  */
-import { interval, Subject } from 'rxjs';
+import { interval, Observable, Subject } from 'rxjs';
 import type { HostAlive, HostAliveEnvelope, HostWakeup } from '../../src/messages/liveness';
 import type { NodeId } from '../../src/messages/types';
 import { HostLiveness } from '../../src/host/hostLiveness';
@@ -13,15 +13,19 @@ const INTERVAL = 50;
 const TIMEOUT = 150;
 
 /** h1's liveness watch of h2 and h3, whose answers the test gives (or withholds) by hand. */
-function watch() {
+function watch(ticks$?: Observable<unknown>) {
   const clock = new VirtualClock();
   const inbound = new Subject<HostAliveEnvelope>();
   const pings: { to: NodeId; message: HostAlive }[] = [];
   const link = { sendAlive: (to: NodeId, message: HostAlive) => pings.push({ to, message }), alive$: inbound };
-  const liveness = new HostLiveness({ id: 'h1', link, scheduler: clock.scheduler, ticks$: interval(INTERVAL, clock.scheduler), timeout: TIMEOUT, silentTicks: 3, report: () => undefined });
+  const liveness = new HostLiveness({ id: 'h1', link, scheduler: clock.scheduler, ticks$: ticks$ ?? interval(INTERVAL, clock.scheduler), timeout: TIMEOUT, silentTicks: 3, report: () => undefined });
   liveness.watch(['h2', 'h3']);
   const wakeups: HostWakeup[] = [];
-  liveness.wakeups$.subscribe((w) => wakeups.push(w));
+  const wokenAt: number[] = [];
+  liveness.wakeups$.subscribe((w) => {
+    wakeups.push(w);
+    wokenAt.push(clock.now());
+  });
   const incarnations: Record<NodeId, number> = { h2: 1, h3: 1 };
   let answered = 0; // pings answered or withheld so far
   /** The hosts of `hosts` answer the pings h1 sent them since the last call (with their incarnation). */
@@ -38,7 +42,7 @@ function watch() {
       answer(alive);
     }
   };
-  return { liveness, wakeups, run, incarnations };
+  return { liveness, wakeups, wokenAt, run, answer, clock, incarnations };
 }
 
 describe('HostLiveness wake-ups', () => {
@@ -73,6 +77,38 @@ describe('HostLiveness wake-ups', () => {
       { hosts: ['h3'], silent: ['h3'] },
       { hosts: ['h2'], silent: ['h3'] },
     ]);
+    liveness.stop();
+  });
+
+  test('a peer host is silent once the timeout has passed since the ping it last answered: the ticks are counted over the same time, not after it', async () => {
+    const { liveness, wakeups, wokenAt, run, clock } = watch();
+    await run(20, ['h2', 'h3']);
+    const lastAnswered = clock.now(); // the ping sent at this tick was answered
+    await run(10, ['h2']);
+    expect(wakeups).toEqual([{ hosts: ['h3'], silent: ['h3'] }]);
+    // TIMEOUT is 3 intervals, silentTicks 3: the third tick without an answer is the one at the timeout.
+    // Counted one after the other, the wake-up came 3 ticks later (the 1,000-group failover's detection: 2 x the minimum election timeout).
+    expect(wokenAt).toEqual([lastAnswered + TIMEOUT]);
+    liveness.stop();
+  });
+
+  test('a stall of this host longer than the timeout does not make its peers silent: the late tick runs before their answers are read', async () => {
+    const ticks = new Subject<void>();
+    const { liveness, wakeups, answer, clock } = watch(ticks);
+    for (let i = 0; i < 5; i++) {
+      await clock.advance(INTERVAL);
+      ticks.next();
+      answer(['h2', 'h3']);
+    }
+    await clock.advance(10 * TIMEOUT); // this host's event loop stalled: no tick ran
+    ticks.next(); // the late tick, before the answers that arrived meanwhile are read
+    answer(['h2', 'h3']);
+    for (let i = 0; i < 5; i++) {
+      await clock.advance(INTERVAL);
+      ticks.next();
+      answer(['h2', 'h3']);
+    }
+    expect(wakeups).toEqual([]);
     liveness.stop();
   });
 });

@@ -106,6 +106,26 @@ describe('quiescence on 3 hosts × 12 groups (in-memory network, virtual time)',
     expect(new Set(ledByH1.map((g) => hosts.leaderOf(g, survivors)))).toEqual(new Set(survivors));
   });
 
+  it('a crashed leader host: its quiet groups have new leaders as soon as a group with running timers would (the silence noticed after the minimum election timeout, then the first voter\'s timeout), not a second minimum timeout later', async () => {
+    const [MIN, MAX] = [150, 300]; // the harness's election timeout
+    const took: number[] = [];
+    for (const seed of [3, 6, 8]) {
+      await start(seed);
+      await hosts.clock.advance(10 * HEARTBEAT);
+      const ledByH1 = GROUPS.filter((g) => hosts.leaderOf(g, H3) === 'h1');
+      const crashedAt = hosts.clock.now();
+      hosts.hub.isolate('h1');
+      const survivors = ['h2', 'h3'];
+      await hosts.waitFor(() => ledByH1.every((g) => survivors.includes(hosts.leaderOf(g, survivors) ?? '')), 'a new leader on h2 or h3 for every group h1 led');
+      took.push(hosts.clock.now() - crashedAt);
+      await hosts.stopAll();
+    }
+    // h1's last answer came at most one ping interval before the crash; the host notices the silence MIN after it, then the
+    // first voter of each group waits at most MAX; the votes take a few 1-3 ms hops (and waitFor looks every 10 ms).
+    // Counting the liveness ticks only once the timeout had passed noticed it MIN later: 540, 550 and 430 ms for these seeds.
+    expect(took.map((ms) => ms <= MIN + HEARTBEAT + MAX)).toEqual([true, true, true]);
+  });
+
   it('the crashed host returns: the leaders wake, catch its replicas up with what was committed meanwhile, and every group goes quiet again', async () => {
     await start(6);
     await hosts.clock.advance(10 * HEARTBEAT);

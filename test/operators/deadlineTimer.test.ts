@@ -1,19 +1,9 @@
-import { SchedulerAction, SchedulerLike, Subject } from 'rxjs';
+import { Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { deadlineTimer } from '../../src/operators/deadlineTimer';
+import { stalled } from './stalledScheduler';
 
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-
-/** `s`, except that the process is stalled from `from` to `to`: actions due meanwhile run at `to`. */
-function stalled(s: SchedulerLike, from: number, to: number): SchedulerLike {
-  return {
-    now: () => s.now(),
-    schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T) {
-      const due = s.now() + delay;
-      return s.schedule(work, due >= from && due < to ? to - s.now() : delay, state);
-    },
-  };
-}
 
 describe('deadlineTimer', () => {
   it('emits a deadline once the scheduler reaches it', () => {
@@ -146,6 +136,20 @@ describe('deadlineTimer', () => {
       const s = scheduler();
       s.run(({ cold, expectObservable }) => {
         expectObservable(cold('a', { a: 10 }).pipe(deadlineTimer(stalled(s, 8, 12), { stallAfter: 3, stallGrace: 15 }))).toBe('12ms a', { a: 10 });
+      });
+    });
+
+    it('with skipGrace answering true at the late check, emits at once (a follower told its leader\'s host went silent)', () => {
+      const s = scheduler();
+      s.run(({ cold, expectObservable }) => {
+        expectObservable(cold('a', { a: 10 }).pipe(deadlineTimer(stalled(s, 8, 20), { stallGrace: 5, skipGrace: () => true }))).toBe('20ms a', { a: 10 });
+      });
+    });
+
+    it('with skipGrace answering false, the grace as before', () => {
+      const s = scheduler();
+      s.run(({ cold, expectObservable }) => {
+        expectObservable(cold('a', { a: 10 }).pipe(deadlineTimer(stalled(s, 8, 20), { stallGrace: 5, skipGrace: () => false }))).toBe('25ms a', { a: 10 });
       });
     });
 

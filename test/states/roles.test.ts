@@ -3,6 +3,7 @@ import { TestScheduler } from 'rxjs/testing';
 import type { RoleName } from '../../src/core/state';
 import { InboundMessage, RoleContext, rolePipelines } from '../../src/states';
 import { routeByPeer } from './routeByPeer';
+import { stalled } from '../operators/stalledScheduler';
 
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
@@ -46,6 +47,16 @@ describe('role pipelines', () => {
     s.run(({ hot, expectObservable }) => {
       const deadlines = hot('a----b', { a: 40, b: 12 });
       expectObservable(rolePipelines.candidate(context(s, deadlines), 2)).toBe('12ms t', { t: timeout(2) });
+    });
+  });
+
+  it('a follower whose timer runs late waits the stall grace for its leader, unless the deadline is its place in the failover order (its leader\'s host is silent)', () => {
+    const s = scheduler();
+    s.run(({ hot, expectObservable }) => {
+      const base = { ...context(stalled(s, 20, 40) as TestScheduler, hot('a', { a: 25 })), stallGrace: 30 };
+      // deadline 25, the check runs at 40: 15 late, more than the heartbeat interval (10)
+      expectObservable(rolePipelines.follower({ ...base, electionDeadlineOnNews: () => false }, 1)).toBe('70ms t', { t: timeout(1) });
+      expectObservable(rolePipelines.follower({ ...base, electionDeadlineOnNews: () => true }, 1)).toBe('40ms t', { t: timeout(1) });
     });
   });
 
