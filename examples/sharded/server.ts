@@ -1,9 +1,9 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { asapScheduler, Subscription } from 'rxjs';
-import { balanceLeaders, createRaftHost, FileStorage, GroupStorage, groupStorage, immediateScheduler, LeaderInfo, NodeStatus, RaftHost, Storage, tcpHostTransport, TcpHostTransport } from '../../src';
+import { balanceLeaders, createRaftHost, FileStorage, GroupStorage, groupStorage, immediateScheduler, LeaderInfo, NodeStatus, RaftHost, SnapshotMeta, Storage, tcpHostTransport, TcpHostTransport } from '../../src';
 import { createLogger, Logger } from '../kv/log';
-import { measuredStorage } from '../kv/measuredStorage';
+import { measuredStorage, StorageObserver } from '../kv/measuredStorage';
 import { KvMetrics } from '../kv/metrics';
 import { KvStateMachine } from '../kv/stateMachine';
 import type { ShardedKvConfig } from './config';
@@ -119,16 +119,7 @@ export async function startShardedKvServer(config: ShardedKvConfig, options: { r
  */
 function measuredGroups(groups: GroupStorage, log: Logger, metrics: KvMetrics): GroupStorage & { syncs(): number } {
   const files: FileStorage[] = [];
-  const measured = (group: string, storage: Storage) =>
-    measuredStorage(storage, {
-      written: (op, seconds) => metrics.storageWrite.observe({ op }, seconds),
-      failed: (op, e) => log.error({ group, op, error: String(e) }, 'storage write failed'),
-      snapshot: (meta, seconds, error) => {
-        metrics.snapshots.inc({ result: error ? 'error' : 'ok' });
-        metrics.snapshotDuration.observe(seconds);
-        if (error) log.error({ group, index: meta.index, error: String(error) }, 'snapshot failed');
-      },
-    });
+  const measured = (group: string, storage: Storage) => measuredStorage(storage, new GroupStorageObserver(group, log, metrics));
   return {
     open: async (group) => {
       const storage = await groups.open(group);
@@ -230,4 +221,27 @@ function finish(config: ShardedKvConfig, p: Parts): ShardedKvServer {
     stopped,
     stop,
   };
+}
+
+/** One group's storage timings into the metrics, failures into the log: methods, not three closures per group. */
+class GroupStorageObserver implements StorageObserver {
+  constructor(
+    private readonly group: string,
+    private readonly log: Logger,
+    private readonly metrics: KvMetrics,
+  ) {}
+
+  written(op: 'append' | 'hard_state', seconds: number): void {
+    this.metrics.storageWrite.observe({ op }, seconds);
+  }
+
+  failed(op: string, e: unknown): void {
+    this.log.error({ group: this.group, op, error: String(e) }, 'storage write failed');
+  }
+
+  snapshot(meta: SnapshotMeta, seconds: number, error?: unknown): void {
+    this.metrics.snapshots.inc({ result: error ? 'error' : 'ok' });
+    this.metrics.snapshotDuration.observe(seconds);
+    if (error) this.log.error({ group: this.group, index: meta.index, error: String(error) }, 'snapshot failed');
+  }
 }
