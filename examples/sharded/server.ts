@@ -200,15 +200,11 @@ function finish(config: ShardedKvConfig, p: Parts): ShardedKvServer {
     })();
     return stopping;
   };
-  const stopped = Promise.race(
-    p.shards.map(
-      (s) =>
-        new Promise<Error | null>((resolve) => {
-          let lastError: Error | null = null;
-          s.node.errors$.subscribe({ next: (e) => (lastError = e), complete: () => resolve(stopping ? null : lastError ?? new Error(`group ${s.id} stopped`)) });
-        }),
-    ),
-  );
+  // One promise for all groups, and a small watcher per group (not a promise and closures each).
+  const stopped = new Promise<Error | null>((resolve) => {
+    const ended = (error: Error) => resolve(stopping ? null : error);
+    for (const s of p.shards) s.node.errors$.subscribe(new GroupEndWatch(s.id, ended));
+  });
   return {
     config,
     host: p.host,
@@ -243,5 +239,23 @@ class GroupStorageObserver implements StorageObserver {
     this.metrics.snapshots.inc({ result: error ? 'error' : 'ok' });
     this.metrics.snapshotDuration.observe(seconds);
     if (error) this.log.error({ group: this.group, index: meta.index, error: String(error) }, 'snapshot failed');
+  }
+}
+
+/** Watches one group's `errors$` until it completes (its node stopped), then reports the last error, or that it stopped. */
+class GroupEndWatch {
+  private lastError: Error | null = null;
+
+  constructor(
+    private readonly group: string,
+    private readonly ended: (error: Error) => void,
+  ) {}
+
+  next(error: Error): void {
+    this.lastError = error;
+  }
+
+  complete(): void {
+    this.ended(this.lastError ?? new Error(`group ${this.group} stopped`));
   }
 }
