@@ -73,8 +73,7 @@ class Node implements RaftNode, HasTestHooks {
   readonly errors$: Observable<Error> = this.errors.asObservable();
   /** Events raised outside the turn (completions, requests, test hooks), fed to the loop. */
   private readonly feedback = new Inlet<RaftEvent>();
-  /** The callbacks the node's parts share, made once per node rather than once per part (a function is 56 bytes; a host runs a node per group). */
-  private readonly dispatch = (e: RaftEvent) => this.feedback.next(e);
+  private readonly dispatch = (e: RaftEvent) => this.feedback.next(e); // these four: callbacks the parts share, made once per node, not per part (a host runs a node per group)
   private readonly fail = (e: Error) => this.failStop(e);
   private readonly report = (e: Error) => this.errors.next(e);
   private readonly nextId = () => ++this.nextRequestId;
@@ -117,14 +116,10 @@ class Node implements RaftNode, HasTestHooks {
     this.notices = new CommitNotices(o.turnScheduler, (to, message) => this.roles.replicate({ to, message }), (term) => !this.stopped && this.state?.role.name === 'leader' && this.state.term === term);
     const sessions = new SessionTable(o.sessions);
     this.roles = new RoleSwitch({ id: this.id, scheduler: o.scheduler, heartbeatInterval: o.heartbeatInterval, stallGrace: o.electionTimeout.min, heartbeats$: o.heartbeatTicks, wakeups$: o.wakeups, snapshotSource: o.storage, entrySource: o.storage, transport: o.transport });
-    this.membership = new MembershipRequests({
-      id: this.id, scheduler: o.scheduler, dispatch: this.dispatch, nextRequestId: this.nextId, tracker: this.tracker,
-      retryInterval: o.heartbeatInterval, timeout: o.requestTimeout * 5, holdProposals: (hold) => this.intake.holdProposals(hold),
-    });
+    this.membership = new MembershipRequests({ id: this.id, scheduler: o.scheduler, dispatch: this.dispatch, nextRequestId: this.nextId, tracker: this.tracker, retryInterval: o.heartbeatInterval, timeout: o.requestTimeout * 5, holdProposals: (hold) => this.intake.holdProposals(hold) });
     this.snapshots = new SnapshotDriver({
-      id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions,
-      dispatch: this.dispatch, failStop: this.fail, report: this.report, isStopped: () => this.stopped,
-      exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.applier.skipUpTo(index),
+      id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions, dispatch: this.dispatch, failStop: this.fail, report: this.report,
+      isStopped: () => this.stopped, exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.applier.skipUpTo(index),
     });
     this.applier = new Applier({
       nodeId: this.id, apply: o.stateMachine?.apply?.bind(o.stateMachine), sessions, tracker: this.tracker, committed: this.committed,
@@ -133,8 +128,7 @@ class Node implements RaftNode, HasTestHooks {
     this.subscriptions.add(this.applier.start());
     this.driver = new EffectDriver({
       durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier,
-      membership: this.membership, snapshots: this.snapshots, applier: this.applier, roles: this.roles, reportElection: (r) => this.elections.next(r),
-      termRecovery: termRecoveryHandler(this.id, o.storage, this.report, this.fail),
+      membership: this.membership, snapshots: this.snapshots, applier: this.applier, roles: this.roles, reportElection: (r) => this.elections.next(r), termRecovery: termRecoveryHandler(this.id, o.storage, this.report, this.fail),
     });
     this.ready = this.start().catch((e) => {
       this.failStop(e instanceof Error ? e : new RaftError(String(e)));
