@@ -73,6 +73,10 @@ class Node implements RaftNode, HasTestHooks {
   readonly errors$: Observable<Error> = this.errors.asObservable();
   /** Events raised outside the turn (completions, requests, test hooks), fed to the loop. */
   private readonly feedback = new Inlet<RaftEvent>();
+  private readonly dispatch = (e: RaftEvent) => this.feedback.next(e); // these four: callbacks the parts share, made once per node, not per part (a host runs a node per group)
+  private readonly fail = (e: Error) => this.failStop(e);
+  private readonly report = (e: Error) => this.errors.next(e);
+  private readonly nextId = () => ++this.nextRequestId;
   private readonly tracker = new ProposalTracker();
   private readonly requests: OpenRequests<ClientRequest>;
   private readonly intake: ClientIntake;
@@ -82,7 +86,7 @@ class Node implements RaftNode, HasTestHooks {
   private readonly notices: CommitNotices;
   /** Hands committed entries to the application, in order, and reports them applied. */
   private readonly applier: Applier;
-  private readonly acks = new AppliedAcks({ stepApplied: (i) => stepAt(this.state!, { kind: 'applied', index: i }, this.options.scheduler.now()), feedback: (i) => this.feedback.next({ kind: 'applied', index: i }), fail: (e) => this.failStop(e), mayHold: (i) => this.completions.inFlight && this.barrier.size === 0 && leavesNothingToApply(this.state!, i) });
+  private readonly acks = new AppliedAcks({ stepApplied: (i) => stepAt(this.state!, { kind: 'applied', index: i }, this.options.scheduler.now()), feedback: (i) => this.feedback.next({ kind: 'applied', index: i }), fail: this.fail, mayHold: (i) => this.completions.inFlight && this.barrier.size === 0 && leavesNothingToApply(this.state!, i) });
   private readonly durableSteps = new Inlet<DurableStep>();
   private readonly roles: RoleSwitch;
   /** What tests set before the node has started (see `testHooks.ts`). */
@@ -90,7 +94,7 @@ class Node implements RaftNode, HasTestHooks {
   private readonly driver: EffectDriver;
   private readonly subscriptions = new Subscription();
   /** Writes in flight (`AppliedAcks.mayHold`), and a follower's completions held for its next turn (at most a heartbeat interval). */
-  private readonly completions = new DurableCompletions({ later: (work) => this.options.scheduler.schedule(work, this.options.heartbeatInterval), owner: this.subscriptions, state: () => (this.stopped ? null : this.state), release: (e) => this.feedback.next(e) });
+  private readonly completions = new DurableCompletions({ later: (work) => this.options.scheduler.schedule(work, this.options.heartbeatInterval), owner: this.subscriptions, state: () => (this.stopped ? null : this.state), release: this.dispatch });
   private state: RaftState | null = null;
   private readonly carryOut = (effects: readonly Effect[]) => this.driver.carryOut(effects, this.state!); // made once, not per turn
   private stopped = false;
@@ -107,29 +111,24 @@ class Node implements RaftNode, HasTestHooks {
     ({ leader$: this.leader$, role$: this.role$, term$: this.term$, members$: this.members$, status$: this.status$ } = this.published);
     this.nextRequestId = Math.floor(o.random() * 2 ** 40);
     this.requests = new OpenRequests(o.scheduler, o.requestTimeout);
-    this.intake = new ClientIntake(o.turnScheduler, this.requests, () => ++this.nextRequestId);
+    this.intake = new ClientIntake(o.turnScheduler, this.requests, this.nextId);
     this.barrier = new ApplyBarrier(o.scheduler, o.requestTimeout);
     this.notices = new CommitNotices(o.turnScheduler, (to, message) => this.roles.replicate({ to, message }), (term) => !this.stopped && this.state?.role.name === 'leader' && this.state.term === term);
     const sessions = new SessionTable(o.sessions);
     this.roles = new RoleSwitch({ id: this.id, scheduler: o.scheduler, heartbeatInterval: o.heartbeatInterval, stallGrace: o.electionTimeout.min, heartbeats$: o.heartbeatTicks, wakeups$: o.wakeups, snapshotSource: o.storage, entrySource: o.storage, transport: o.transport });
-    this.membership = new MembershipRequests({
-      id: this.id, scheduler: o.scheduler, dispatch: (e) => this.feedback.next(e), nextRequestId: () => ++this.nextRequestId, tracker: this.tracker,
-      retryInterval: o.heartbeatInterval, timeout: o.requestTimeout * 5, holdProposals: (hold) => this.intake.holdProposals(hold),
-    });
+    this.membership = new MembershipRequests({ id: this.id, scheduler: o.scheduler, dispatch: this.dispatch, nextRequestId: this.nextId, tracker: this.tracker, retryInterval: o.heartbeatInterval, timeout: o.requestTimeout * 5, holdProposals: (hold) => this.intake.holdProposals(hold) });
     this.snapshots = new SnapshotDriver({
-      id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions,
-      dispatch: (e) => this.feedback.next(e), failStop: (e) => this.failStop(e), report: (e) => this.errors.next(e), isStopped: () => this.stopped,
-      exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.applier.skipUpTo(index),
+      id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions, dispatch: this.dispatch, failStop: this.fail, report: this.report,
+      isStopped: () => this.stopped, exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.applier.skipUpTo(index),
     });
     this.applier = new Applier({
       nodeId: this.id, apply: o.stateMachine?.apply?.bind(o.stateMachine), sessions, tracker: this.tracker, committed: this.committed,
-      noteApplied: (bytes) => this.snapshots.noteApplied(bytes), acknowledge: (index) => this.acks.report(index), failStop: (e) => this.failStop(e), slices: o.turnScheduler,
+      noteApplied: (bytes) => this.snapshots.noteApplied(bytes), acknowledge: (index) => this.acks.report(index), failStop: this.fail, slices: o.turnScheduler,
     });
     this.subscriptions.add(this.applier.start());
     this.driver = new EffectDriver({
       durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier,
-      membership: this.membership, snapshots: this.snapshots, applier: this.applier, roles: this.roles, reportElection: (r) => this.elections.next(r),
-      termRecovery: termRecoveryHandler(this.id, o.storage, (e) => this.errors.next(e), (e) => this.failStop(e)),
+      membership: this.membership, snapshots: this.snapshots, applier: this.applier, roles: this.roles, reportElection: (r) => this.elections.next(r), termRecovery: termRecoveryHandler(this.id, o.storage, this.report, this.fail),
     });
     this.ready = this.start().catch((e) => {
       this.failStop(e instanceof Error ? e : new RaftError(String(e)));
@@ -187,7 +186,7 @@ class Node implements RaftNode, HasTestHooks {
   }
 
   [TEST_HOOKS](): NodeTestHooks {
-    return nodeTestHooks({ state: () => (this.stopped ? null : this.state), dispatch: (e) => this.feedback.next(e), now: () => this.options.scheduler.now(), atStart: this.atStart });
+    return nodeTestHooks({ state: () => (this.stopped ? null : this.state), dispatch: this.dispatch, now: () => this.options.scheduler.now(), atStart: this.atStart });
   }
 
   private whenStarted<T>(request: () => Promise<T>): Promise<T> {
@@ -203,15 +202,15 @@ class Node implements RaftNode, HasTestHooks {
     if (!s) return;
     this.state = s;
     const events$ = mergeTurns(
-      transportEvents(o.transport, this.id, () => s.configs, (e) => this.errors.next(e), (e) => this.roles.take(e)),
+      transportEvents(o.transport, this.id, () => s.configs, this.report, (e) => this.roles.take(e)),
       this.roles.events$,
       this.intake.events$,
       this.feedback,
       this.durableSteps.pipe(durableWrites(o.storage, (m) => o.transport.send(m.to, m.message), this.completions)),
       needsMarkerRepair(s) ? repairEvents(() => this.intake.propose(EntryKind.Noop, EMPTY_DATA), o.storage, o.scheduler, o.electionTimeout.max) : EMPTY,
     );
-    this.subscriptions.add(events$.pipe(stepEach(s, () => o.scheduler.now(), this.completions)).subscribe({ next: (effects) => this.afterTurn(s, effects), error: (e: Error) => this.failStop(e) }));
-    this.subscriptions.add(o.transport.errors$.subscribe((e) => this.errors.next(e)));
+    this.subscriptions.add(events$.pipe(stepEach(s, () => o.scheduler.now(), this.completions)).subscribe({ next: (effects) => this.afterTurn(s, effects), error: this.fail }));
+    this.subscriptions.add(o.transport.errors$.subscribe(this.report));
     this.afterTurn(s);
   }
 

@@ -26,6 +26,9 @@ export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 /** How many recent outcomes are kept for proposers to pick up (see `outcomeAt`). */
 export const OUTCOME_WINDOW = 1 << 16;
 
+/** What `httpAddresses` returns before any member's address was recorded: empty, shared. */
+const NO_MEMBERS: ReadonlyMap<string, string> = new Map();
+
 /**
  * The replicated key-value map: committed commands applied in log order.
  *
@@ -63,14 +66,15 @@ export class KvStateMachine {
   private readonly values = new ValueArena((move) => this.data.forEach((v, k) => typeof v === 'number' && this.data.set(k, move(v))));
   /** What the large values' views hold, and the values copied out when that grew past twice them. */
   private readonly largeValues = new LargeValues((key, buffer) => this.relocate(key, buffer));
-  private readonly memberHttp = new Map<string, string>();
+  /** Made at the first `MemberHttp` command (a sharded server's store per group may never see one). */
+  private memberHttp: Map<string, string> | null = null;
   /**
    * The arrays a snapshot copies the keys and values into, kept from one snapshot to the
-   * next (null while a snapshot holds them). Two new arrays of a slot per key, made at
+   * next (null before the first snapshot and while a snapshot holds them). Two new arrays of a slot per key, made at
    * every snapshot (2 MB each with 262,144 keys, every few seconds under load), went
    * straight to the old generation and set off mark-compacts (issue 17).
    */
-  private spareEntries: SnapshotEntries | null = { keys: [], values: [] };
+  private spareEntries: SnapshotEntries | null = null;
   /** Each recent entry's outcome, and a hash of its command bytes (to tell a retry from another command under the same Idempotency-Key). */
   private readonly outcomes = new OutcomeRing(OUTCOME_WINDOW);
   /** Where `execute` reads each command's layout: one slot, reused, instead of an object per command. */
@@ -123,7 +127,7 @@ export class KvStateMachine {
         // The chunks are one buffer refilled (rxraft is done with each when it asks for the next).
         const copy = this.copyEntries();
         const reader = this.values.pin();
-        return withTurns(snapshotChunks(copy.keys, copy.values, [...this.memberHttp], { arena: reader, pauseBytes: SNAPSHOT_SLICE_BYTES, reuse: true }), () => {
+        return withTurns(snapshotChunks(copy.keys, copy.values, [...(this.memberHttp ?? NO_MEMBERS)], { arena: reader, pauseBytes: SNAPSHOT_SLICE_BYTES, reuse: true }), () => {
           reader.release();
           this.returnEntries(copy);
         });
@@ -132,7 +136,7 @@ export class KvStateMachine {
         this.data.clear();
         this.values.clear();
         this.largeValues.clear();
-        this.memberHttp.clear();
+        this.memberHttp?.clear();
         this.outcomes.clear();
         let pending: Buffer = Buffer.alloc(0);
         for await (const chunk of chunks) {
@@ -175,7 +179,7 @@ export class KvStateMachine {
 
   /** HTTP addresses of members, as recorded by `MemberHttp` commands. */
   httpAddresses(): ReadonlyMap<string, string> {
-    return this.memberHttp;
+    return this.memberHttp ?? NO_MEMBERS;
   }
 
   /** Applies one command; `stable`: `bytes` never change (a committed entry's), so large values may be kept as views of them. */
@@ -201,7 +205,7 @@ export class KvStateMachine {
         return Outcome.Swapped;
       }
       case Op.MemberHttp:
-        this.memberHttp.set(c.key, buf.toString('utf8', c.valueStart, c.valueEnd));
+        (this.memberHttp ??= new Map()).set(c.key, buf.toString('utf8', c.valueStart, c.valueEnd));
         return Outcome.Stored;
     }
   }

@@ -37,8 +37,8 @@ export class ValueArena {
   private used = 0;
   /** Bytes of freed records in `bytes[0, used)`. */
   private garbage = 0;
-  /** Readers pinned now (`pin`), and the records freed while they were (freed once none is). */
-  private readonly readers = new Set<ArenaReader>();
+  /** Readers pinned now (`pin`; made at the first, an idle store never pins), and the records freed while they were (freed once none is). */
+  private readers: Set<ArenaReader> | null = null;
   private deferredFrees: number[] = [];
   /** Where each live record was, in address order, during a compaction (kept for the next one). */
   private liveAt: Uint32Array = NO_OFFSETS;
@@ -52,7 +52,7 @@ export class ValueArena {
     private readonly relocate: (move: (handle: number) => number) => void,
     initialBytes = 0,
   ) {
-    this.bytes = Buffer.allocUnsafeSlow(Math.max(RECORD_HEAD_BYTES, initialBytes));
+    this.bytes = initialBytes > 0 ? Buffer.allocUnsafeSlow(Math.max(RECORD_HEAD_BYTES, initialBytes)) : NO_BYTES;
   }
 
   /**
@@ -62,7 +62,7 @@ export class ValueArena {
    */
   set(previous: number | undefined, src: Buffer, start: number, end: number): number {
     const length = end - start;
-    if (previous !== undefined && this.readers.size === 0 && length <= this.bytes.readUInt32LE(previous)) {
+    if (previous !== undefined && this.pinned === 0 && length <= this.bytes.readUInt32LE(previous)) {
       this.bytes.writeUInt32LE(length, previous + 4);
       src.copy(this.bytes, previous + RECORD_HEAD_BYTES, start, end);
       return previous;
@@ -79,7 +79,7 @@ export class ValueArena {
 
   /** Frees the record of `handle` (its key is gone, or moved to another record); while a reader is pinned, once none is. */
   free(handle: number): void {
-    if (this.readers.size > 0) {
+    if (this.pinned > 0) {
       this.deferredFrees.push(handle);
       return;
     }
@@ -99,6 +99,11 @@ export class ValueArena {
     return Buffer.from(this.bytes.subarray(from, from + this.byteLength(handle)));
   }
 
+  /** How many readers are pinned now. */
+  private get pinned(): number {
+    return this.readers?.size ?? 0;
+  }
+
   /** Whether the value has the bytes `src[start, end)`. */
   equals(handle: number, src: Uint8Array, start: number, end: number): boolean {
     const from = handle + RECORD_HEAD_BYTES;
@@ -114,7 +119,7 @@ export class ValueArena {
    */
   pin(): ArenaReader {
     const reader = new ArenaReader(this.bytes, (r) => this.unpin(r));
-    this.readers.add(reader);
+    (this.readers ??= new Set()).add(reader);
     return reader;
   }
 
@@ -139,7 +144,7 @@ export class ValueArena {
    * of values in a 470 MB buffer after 400 snapshots).
    */
   private unpin(reader: ArenaReader, compactNow = true): void {
-    if (!this.readers.delete(reader) || this.readers.size > 0) return;
+    if (!this.readers?.delete(reader) || this.readers.size > 0) return;
     const frees = this.deferredFrees;
     this.deferredFrees = [];
     for (const handle of frees) this.free(handle);
@@ -148,7 +153,7 @@ export class ValueArena {
 
   /** Gives every pinned reader a copy of its bytes and unpins it. */
   private detachReaders(): void {
-    for (const reader of [...this.readers]) {
+    for (const reader of [...(this.readers ?? [])]) {
       reader.detach();
       this.unpin(reader, false);
     }
@@ -157,9 +162,9 @@ export class ValueArena {
   /** Where a record of `size` bytes goes: at the end, after compacting or growing when it does not fit. */
   private room(size: number): number {
     if (this.used + size <= this.bytes.length) return this.used;
-    const oldest = this.readers.values().next().value as ArenaReader | undefined;
+    const oldest = this.readers?.values().next().value as ArenaReader | undefined;
     if (oldest !== undefined && this.bytes.length >= MAX_PINNED_GROWTH * oldest.bufferBytes) this.detachReaders();
-    if (this.readers.size === 0 && 2 * this.garbage >= this.used) this.compact();
+    if (this.pinned === 0 && 2 * this.garbage >= this.used) this.compact();
     if (this.used + size > this.bytes.length) this.grow(Math.max(2 * this.bytes.length, this.used + size));
     return this.used;
   }
@@ -274,6 +279,8 @@ const MIN_SHRUNK_BYTES = 4096;
 
 /** Shared by every arena until its first compaction (a sharded server holds one store per group). */
 const NO_OFFSETS = new Uint32Array(0);
+/** Shared by every arena made without `initialBytes` until its first value (never written: `room` grows it first). */
+const NO_BYTES = Buffer.alloc(0);
 
 /** A Uint32Array twice as long (at least 1,024), with the values of `a` first. */
 function grownCopy(a: Uint32Array): Uint32Array {

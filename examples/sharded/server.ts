@@ -1,9 +1,9 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { asapScheduler, Subscription } from 'rxjs';
-import { balanceLeaders, createRaftHost, FileStorage, GroupStorage, groupStorage, immediateScheduler, LeaderInfo, NodeStatus, RaftHost, Storage, tcpHostTransport, TcpHostTransport } from '../../src';
+import { balanceLeaders, createRaftHost, FileStorage, GroupStorage, groupStorage, immediateScheduler, LeaderInfo, NodeStatus, RaftHost, SnapshotMeta, Storage, tcpHostTransport, TcpHostTransport } from '../../src';
 import { createLogger, Logger } from '../kv/log';
-import { measuredStorage } from '../kv/measuredStorage';
+import { measuredStorage, StorageObserver } from '../kv/measuredStorage';
 import { KvMetrics } from '../kv/metrics';
 import { KvStateMachine } from '../kv/stateMachine';
 import type { ShardedKvConfig } from './config';
@@ -129,16 +129,7 @@ export async function startShardedKvServer(config: ShardedKvConfig, options: { r
  */
 function measuredGroups(groups: GroupStorage, log: Logger, metrics: KvMetrics): GroupStorage & { syncs(): number } {
   const files: FileStorage[] = [];
-  const measured = (group: string, storage: Storage) =>
-    measuredStorage(storage, {
-      written: (op, seconds) => metrics.storageWrite.observe({ op }, seconds),
-      failed: (op, e) => log.error({ group, op, error: String(e) }, 'storage write failed'),
-      snapshot: (meta, seconds, error) => {
-        metrics.snapshots.inc({ result: error ? 'error' : 'ok' });
-        metrics.snapshotDuration.observe(seconds);
-        if (error) log.error({ group, index: meta.index, error: String(error) }, 'snapshot failed');
-      },
-    });
+  const measured = (group: string, storage: Storage) => measuredStorage(storage, new GroupStorageObserver(group, log, metrics));
   return {
     open: async (group) => {
       const storage = await groups.open(group);
@@ -219,15 +210,11 @@ function finish(config: ShardedKvConfig, p: Parts): ShardedKvServer {
     })();
     return stopping;
   };
-  const stopped = Promise.race(
-    p.shards.map(
-      (s) =>
-        new Promise<Error | null>((resolve) => {
-          let lastError: Error | null = null;
-          s.node.errors$.subscribe({ next: (e) => (lastError = e), complete: () => resolve(stopping ? null : lastError ?? new Error(`group ${s.id} stopped`)) });
-        }),
-    ),
-  );
+  // One promise for all groups, and a small watcher per group (not a promise and closures each).
+  const stopped = new Promise<Error | null>((resolve) => {
+    const ended = (error: Error) => resolve(stopping ? null : error);
+    for (const s of p.shards) s.node.errors$.subscribe(new GroupEndWatch(s.id, ended));
+  });
   return {
     config,
     host: p.host,
@@ -240,4 +227,45 @@ function finish(config: ShardedKvConfig, p: Parts): ShardedKvServer {
     stopped,
     stop,
   };
+}
+
+/** One group's storage timings into the metrics, failures into the log: methods, not three closures per group. */
+class GroupStorageObserver implements StorageObserver {
+  constructor(
+    private readonly group: string,
+    private readonly log: Logger,
+    private readonly metrics: KvMetrics,
+  ) {}
+
+  written(op: 'append' | 'hard_state', seconds: number): void {
+    this.metrics.storageWrite.observe({ op }, seconds);
+  }
+
+  failed(op: string, e: unknown): void {
+    this.log.error({ group: this.group, op, error: String(e) }, 'storage write failed');
+  }
+
+  snapshot(meta: SnapshotMeta, seconds: number, error?: unknown): void {
+    this.metrics.snapshots.inc({ result: error ? 'error' : 'ok' });
+    this.metrics.snapshotDuration.observe(seconds);
+    if (error) this.log.error({ group: this.group, index: meta.index, error: String(error) }, 'snapshot failed');
+  }
+}
+
+/** Watches one group's `errors$` until it completes (its node stopped), then reports the last error, or that it stopped. */
+class GroupEndWatch {
+  private lastError: Error | null = null;
+
+  constructor(
+    private readonly group: string,
+    private readonly ended: (error: Error) => void,
+  ) {}
+
+  next(error: Error): void {
+    this.lastError = error;
+  }
+
+  complete(): void {
+    this.ended(this.lastError ?? new Error(`group ${this.group} stopped`));
+  }
 }

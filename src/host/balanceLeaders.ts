@@ -103,7 +103,9 @@ function checkBalanceOptions(options: BalanceLeadersOptions): Settings {
 class WatchedGroup implements GroupLeadership {
   leaderInfo: LeaderInfo | null = null;
   voters: readonly NodeId[] = [];
-  readonly watch = new Subscription();
+  /** The two subscriptions, held apart (a `Subscription` holding both cost each group one more object and its array). */
+  private readonly leaderWatch: Subscription;
+  private readonly membersWatch: Subscription;
 
   constructor(
     readonly group: GroupId,
@@ -111,8 +113,14 @@ class WatchedGroup implements GroupLeadership {
     private readonly contactWithin: number,
   ) {
     // Two plain subscriptions (both streams replay at once), not combineLatest: this runs for every group of the host.
-    this.watch.add(node.leader$.subscribe((leader: LeaderInfo | null) => (this.leaderInfo = leader)));
-    this.watch.add(node.members$.subscribe((members: Membership) => (this.voters = members.voters)));
+    this.leaderWatch = node.leader$.subscribe((leader: LeaderInfo | null) => (this.leaderInfo = leader));
+    this.membersWatch = node.members$.subscribe((members: Membership) => (this.voters = members.voters));
+  }
+
+  /** Stops following the group. */
+  unwatch(): void {
+    this.leaderWatch.unsubscribe();
+    this.membersWatch.unsubscribe();
   }
 
   get leader(): NodeId | null {
@@ -155,7 +163,7 @@ class Balancer {
 
   close(): void {
     this.closed = true;
-    for (const g of this.view.values()) g.watch.unsubscribe();
+    for (const g of this.view.values()) g.unwatch();
     for (const c of this.coolingDown.values()) c.unsubscribe();
     this.view.clear();
     this.watched = [];
@@ -169,7 +177,7 @@ class Balancer {
     const running = new Set(ids);
     for (const [group, g] of this.view) {
       if (running.has(group) && this.host.group(group) === g.node) continue;
-      g.watch.unsubscribe();
+      g.unwatch();
       this.view.delete(group);
     }
     for (const group of running) {

@@ -1,3 +1,4 @@
+import type { Unsubscribable } from 'rxjs';
 import { Broadcast, BroadcastListener } from './broadcast';
 
 /**
@@ -33,7 +34,7 @@ export class BroadcastValue<T> extends Broadcast<T> {
   }
 
   /** Takes a listener in (see `Broadcast.listen`) and hands it the latest value at once, unless the stream had ended. */
-  override listen(listener: BroadcastListener<T>): (() => void) | undefined {
+  override listen(listener: BroadcastListener<T>): Unsubscribable | undefined {
     const teardown = super.listen(listener);
     if (teardown) listener.next(this.current);
     return teardown;

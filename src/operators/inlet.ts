@@ -1,4 +1,4 @@
-import { Observable, Subscriber } from 'rxjs';
+import { Observable, Subscriber, TeardownLogic } from 'rxjs';
 
 /**
  * Where values enter a stream that has exactly one subscriber, as a subject's `next`
@@ -17,10 +17,16 @@ export class Inlet<T> extends Observable<T> {
   private out: Subscriber<T> | null = null;
 
   constructor() {
-    // No teardown: once unsubscribed, the subscriber is closed and ignores what `next` hands it.
-    super((subscriber) => {
-      this.out = subscriber;
-    });
+    super(Inlet.serveThis);
+  }
+
+  /**
+   * How every inlet takes its subscriber: one function for all (`Observable` calls it as a
+   * method of the inlet subscribed to), not a closure per inlet. No teardown: once
+   * unsubscribed, the subscriber is closed and ignores what `next` hands it.
+   */
+  private static serveThis<T>(this: Observable<T>, subscriber: Subscriber<T>): TeardownLogic {
+    (this as Inlet<T>).out = subscriber;
   }
 
   next(value: T): void {

@@ -46,22 +46,18 @@ export interface RoleContext {
    */
   readonly followers$: Observable<readonly NodeId[]>;
   /**
-   * The rules' requests to send a snapshot chunk or to park a transfer
-   * (`sendSnapshotChunk`, `parkSnapshotTransfer` effects), as the turns produce them;
-   * each follower's `replicateTo` takes its own. `followers$` is
-   * published at the end of the turn (or earlier, by an AppendEntries of the turn: see
-   * `RoleSwitch.replicate`), so a request made in the turn that creates a follower's
-   * progress could find no pipeline; the rules make none there (a new progress
+   * The rules' requests for follower `peer` that its `replicateTo` carries out with
+   * storage, as the turns produce them: send a snapshot chunk or park a transfer
+   * (`sendSnapshotChunk`, `parkSnapshotTransfer` effects), read entries back
+   * (`readEntries`). Routed by peer (`PeerChannels`). `followers$` is published at the
+   * end of the turn (or earlier, by an AppendEntries of the turn: see
+   * `RoleSwitch.replicate`), so a snapshot request made in the turn that creates a
+   * follower's progress could find no pipeline; the rules make none there (a new progress
    * starts at the end of the log, past every compacted entry, so its first transfer comes
-   * in a later turn).
+   * in a later turn). Entry reads are published with the pipelines brought up to the turn
+   * that asked (`RoleSwitch.readEntries`).
    */
-  readonly snapshotChunks$: Observable<SnapshotTransferRequest>;
-  /**
-   * The rules' requests to read entries back from storage for a follower (`readEntries`
-   * effects), as the turns produce them; each follower's `replicateTo` takes its own.
-   * Published with the pipelines brought up to the turn that asked (`RoleSwitch.readEntries`).
-   */
-  readonly entryReads$: Observable<EntryReadRequest>;
+  readonly requestsTo: (peer: NodeId) => Observable<FollowerRequest>;
   /**
    * The leader's AppendEntries to follower `peer` (probes, replication, heartbeats,
    * commit notices), in the order the rules produced them; that follower's `replicateTo`
@@ -105,6 +101,9 @@ export type SnapshotTransferRequest = SnapshotChunkRequest | Extract<Effect, { t
 
 /** Read entries back from storage for follower `to` (see the `readEntries` effect). */
 export type EntryReadRequest = Extract<Effect, { type: 'readEntries' }>;
+
+/** What a follower's `replicateTo` is asked to do with storage: a snapshot transfer's step, or an entry read. */
+export type FollowerRequest = SnapshotTransferRequest | EntryReadRequest;
 
 /**
  * A role pipeline decides *when* things happen while the node holds the role: it emits

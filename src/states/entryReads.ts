@@ -1,8 +1,8 @@
-import { catchError, defer, filter, map, Observable, of, switchMap, throwError } from 'rxjs';
+import { catchError, defer, map, Observable, of, switchMap, throwError } from 'rxjs';
 import type { RaftEvent } from '../core/events';
 import { EntryRangeError } from '../errors';
 import type { NodeId } from '../messages/types';
-import type { RoleContext } from './context';
+import type { EntryReadRequest, RoleContext } from './context';
 
 /**
  * The entries read back from storage for one follower, part of its `replicateTo`
@@ -28,12 +28,11 @@ import type { RoleContext } from './context';
  * ```
  *
  * @example
- * // inside replicateTo(ctx, peer):
- * merge(sends$, responses$, snapshotTransfer(ctx, peer), entryReads(ctx, peer));
+ * // inside replicateTo(ctx, peer), at the follower's first read request:
+ * entryReads(ctx, peer, reads$).subscribe(events);
  */
-export function entryReads(ctx: RoleContext, peer: NodeId): Observable<RaftEvent> {
-  return ctx.entryReads$.pipe(
-    filter((r) => r.to === peer),
+export function entryReads(ctx: RoleContext, peer: NodeId, requests$: Observable<EntryReadRequest>): Observable<RaftEvent> {
+  return requests$.pipe(
     switchMap((r) =>
       defer(() => ctx.entrySource.readEntries(r.from, r.end, r.maxBytes)).pipe(
         map((entries): RaftEvent => ({ kind: 'entriesRead', to: peer, from: r.from, leaderTerm: r.leaderTerm, entries })),

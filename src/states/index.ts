@@ -3,7 +3,7 @@ import type { RolePipelines } from './context';
 import { follower } from './follower';
 import { leader } from './leader';
 
-export type { EntryReadRequest, InboundMessage, LeaderSend, RoleContext, RolePipeline, RolePipelines, SnapshotChunkRequest, SnapshotTransferRequest } from './context';
+export type { EntryReadRequest, FollowerRequest, InboundMessage, LeaderSend, RoleContext, RolePipeline, RolePipelines, SnapshotChunkRequest, SnapshotTransferRequest } from './context';
 
 /** The pipeline of each role, selected with `switchMap` over the node's role. */
 export const rolePipelines: RolePipelines = { follower, precandidate, candidate, leader };

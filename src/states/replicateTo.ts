@@ -1,7 +1,7 @@
-import { Observable } from 'rxjs';
+import { Observable, Subject } from 'rxjs';
 import type { RaftEvent } from '../core/events';
 import type { NodeId } from '../messages/types';
-import type { LeaderSend, RoleContext } from './context';
+import type { EntryReadRequest, LeaderSend, RoleContext, SnapshotTransferRequest } from './context';
 import { snapshotTransfer } from './snapshotTransfer';
 import { entryReads } from './entryReads';
 
@@ -14,7 +14,9 @@ import { entryReads } from './entryReads';
  *   the order the rules produced them. The rules never mark them `afterPersist`: a leader
  *   replicates while its own write runs (`LeaderSend`).
  * - Its snapshot chunks are read and sent by `snapshotTransfer`; entries no longer held
- *   in memory are read back from storage by `entryReads` (the rules then send them).
+ *   in memory are read back from storage by `entryReads` (the rules then send them). Each
+ *   of the two is built at the first request for it: most followers never need either,
+ *   and a leader of many idle groups keeps neither per follower.
  * - Its AppendEntriesResponse and InstallSnapshotResponse come out as events for the loop.
  *
  * Unsubscribing — the node leaves the leader role, or the follower leaves the
@@ -39,16 +41,37 @@ export function replicateTo(ctx: RoleContext, peer: NodeId): Observable<RaftEven
   // does, in one plain subscription per source: a leader runs this for each follower of
   // each group it leads, and the operator chain cost it about a kilobyte each.
   return new Observable<RaftEvent>((subscriber) => {
-    let open = 4;
+    let open = 3; // the sends, the responses and the requests; one more for each request pipeline built
     const fail = (e: unknown) => subscriber.error(e);
     const done = () => {
       if (--open === 0) subscriber.complete();
     };
-    subscriber.add(ctx.sendsTo(peer).subscribe({ next: (m: LeaderSend) => ctx.transport.send(peer, m.message), error: fail, complete: done }));
     const events = { next: (e: RaftEvent) => subscriber.next(e), error: fail, complete: done };
-    for (const events$ of [ctx.responsesFrom(peer), snapshotTransfer(ctx, peer), entryReads(ctx, peer)]) {
-      if (subscriber.closed) break;
-      subscriber.add(events$.subscribe(events));
-    }
+    let chunks: Subject<SnapshotTransferRequest> | null = null;
+    let reads: Subject<EntryReadRequest> | null = null;
+    /** Builds a request pipeline at its first request; it gets the requests of its kind from then on. */
+    const build = <R>(pipeline: (requests$: Observable<R>) => Observable<RaftEvent>): Subject<R> => {
+      const requests = new Subject<R>();
+      open++;
+      subscriber.add(pipeline(requests).subscribe(events));
+      return requests;
+    };
+    subscriber.add(ctx.sendsTo(peer).subscribe({ next: (m: LeaderSend) => ctx.transport.send(peer, m.message), error: fail, complete: done }));
+    if (!subscriber.closed) subscriber.add(ctx.responsesFrom(peer).subscribe(events));
+    if (subscriber.closed) return;
+    subscriber.add(
+      ctx.requestsTo(peer).subscribe({
+        next: (r) => {
+          if (r.type === 'readEntries') (reads ??= build((r$: Observable<EntryReadRequest>) => entryReads(ctx, peer, r$))).next(r);
+          else (chunks ??= build((r$: Observable<SnapshotTransferRequest>) => snapshotTransfer(ctx, peer, r$))).next(r);
+        },
+        error: fail,
+        complete: () => {
+          chunks?.complete();
+          reads?.complete();
+          done();
+        },
+      }),
+    );
   });
 }

@@ -4,7 +4,7 @@ import { BroadcastValue } from '../operators/broadcastValue';
 import type { RaftEvent } from '../core/events';
 import type { RaftState, RoleName } from '../core/state';
 import type { NodeId } from '../messages/types';
-import type { EntryReadRequest, InboundMessage, LeaderSend, RoleContext, SnapshotTransferRequest } from './context';
+import type { EntryReadRequest, FollowerRequest, InboundMessage, LeaderSend, RoleContext, SnapshotTransferRequest } from './context';
 import { followersOf } from './followers';
 import { rolePipelines } from './index';
 import { PeerChannels } from './peerChannels';
@@ -42,10 +42,8 @@ export class RoleSwitch {
   private readonly quiet = new BroadcastValue<boolean>(false);
   /** The peers the leader replicates to (`followersOf`), for its per-follower pipelines. */
   private readonly followers = new BroadcastValue<readonly NodeId[]>([]);
-  /** The rules' `sendSnapshotChunk` and `parkSnapshotTransfer` effects, for the leader's per-follower pipelines. */
-  private readonly snapshotChunks = new Broadcast<SnapshotTransferRequest>();
-  /** The rules' `readEntries` effects, for the leader's per-follower pipelines. */
-  private readonly entryReads = new Broadcast<EntryReadRequest>();
+  /** The rules' `sendSnapshotChunk`, `parkSnapshotTransfer` and `readEntries` effects, routed to the pipeline of the follower each is for. */
+  private readonly requests = new PeerChannels<FollowerRequest>();
   /** The leader's AppendEntries, routed to the pipeline of the follower each is for. */
   private readonly sends = new PeerChannels<LeaderSend>();
   /** AppendEntries and InstallSnapshot responses, routed to the pipeline of the follower that sent each. */
@@ -54,16 +52,16 @@ export class RoleSwitch {
   private readonly votes = new Broadcast<InboundMessage>();
   readonly events$: Observable<RaftEvent>;
 
-  constructor(context: Omit<RoleContext, 'electionDeadline$' | 'electionDeadlineOnNews' | 'quiet$' | 'followers$' | 'snapshotChunks$' | 'entryReads$' | 'sendsTo' | 'responsesFrom' | 'voteResponses$'>) {
+  constructor(context: Omit<RoleContext, 'electionDeadline$' | 'electionDeadlineOnNews' | 'quiet$' | 'followers$' | 'requestsTo' | 'sendsTo' | 'responsesFrom' | 'voteResponses$'>) {
     // One literal, no spreads: objects built by spreading got a hidden class of their own
     // per node (measured: ~300 bytes of shape each), and a host builds thousands.
     const { id, scheduler, heartbeatInterval, stallGrace, heartbeats$, wakeups$, snapshotSource, entrySource, transport } = context;
     const ctx: RoleContext = {
       id, scheduler, heartbeatInterval, stallGrace, heartbeats$, wakeups$, snapshotSource, entrySource, transport,
-      electionDeadline$: this.deadline, electionDeadlineOnNews: () => this.deadlineOnNews, followers$: this.followers, snapshotChunks$: this.snapshotChunks,
-      entryReads$: this.entryReads,
+      electionDeadline$: this.deadline, electionDeadlineOnNews: () => this.deadlineOnNews, followers$: this.followers,
       quiet$: this.quiet,
-      sendsTo: (peer: NodeId) => this.sends.of(peer), responsesFrom: (peer: NodeId) => this.replies.of(peer), voteResponses$: this.votes,
+      sendsTo: (peer: NodeId) => this.sends.of(peer), responsesFrom: (peer: NodeId) => this.replies.of(peer),
+      requestsTo: (peer: NodeId) => this.requests.of(peer), voteResponses$: this.votes,
     };
     this.events$ = switchedRoles(ctx, this.current);
   }
@@ -126,7 +124,7 @@ export class RoleSwitch {
    * for its follower (`replicateTo`): it sends the chunk, or closes its reader.
    */
   snapshotTransfer(request: SnapshotTransferRequest): void {
-    this.snapshotChunks.next(request);
+    this.requests.next(request.to, request);
   }
 
   /**
@@ -137,7 +135,7 @@ export class RoleSwitch {
    */
   readEntries(request: EntryReadRequest, s: RaftState): void {
     this.update(s);
-    this.entryReads.next(request);
+    this.requests.next(request.to, request);
   }
 
   /** Ends every pipeline (the node stops). */
@@ -146,8 +144,7 @@ export class RoleSwitch {
     this.deadline.complete();
     this.quiet.complete();
     this.followers.complete();
-    this.snapshotChunks.complete();
-    this.entryReads.complete();
+    this.requests.complete();
     this.sends.complete();
     this.replies.complete();
     this.votes.complete();

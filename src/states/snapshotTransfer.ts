@@ -1,6 +1,5 @@
 import { concat, concatMap, defer, EMPTY, filter, finalize, from, map, Observable, of, share, startWith, switchMap } from 'rxjs';
 import type { RaftEvent } from '../core/events';
-import { buildOnFirst } from '../operators/buildOnFirst';
 import type { NodeId } from '../messages/types';
 import type { SnapshotMeta } from '../messages/persisted';
 import type { RoleContext, SnapshotChunkRequest, SnapshotTransferRequest } from './context';
@@ -23,8 +22,8 @@ import type { RoleContext, SnapshotChunkRequest, SnapshotTransferRequest } from 
  *   for, or a failed read answers `snapshotReadFailed` (the rules start the transfer
  *   over), always a microtask later, never synchronously, so that a retry cannot spin
  *   inside one turn.
- * - Until the first request for this follower only the request filter is subscribed
- *   (`buildOnFirst`): a leader of many idle groups keeps no transfer pipeline per follower.
+ * - `replicateTo` builds it at the first request for its follower: a leader of many idle
+ *   groups keeps no transfer pipeline per follower.
  * - Unsubscribing — the node leaves the leader role, or the follower leaves the
  *   configuration — closes the reader (`iterator.return()`) and sends nothing more.
  *
@@ -38,23 +37,17 @@ import type { RoleContext, SnapshotChunkRequest, SnapshotTransferRequest } from 
  * again); P: park.
  *
  * @example
- * // inside replicateTo(ctx, peer):
- * merge(sends$, responses$, snapshotTransfer(ctx, peer));
+ * // inside replicateTo(ctx, peer), at the follower's first snapshot request:
+ * snapshotTransfer(ctx, peer, chunkRequests$).subscribe(events);
  */
-export function snapshotTransfer(ctx: RoleContext, peer: NodeId): Observable<RaftEvent> {
-  return ctx.snapshotChunks$.pipe(
-    filter((r) => r.to === peer),
-    // Built at this follower's first request: most followers never need a snapshot.
-    buildOnFirst((first$) =>
-      first$.pipe(share(), (requests$) =>
-        requests$.pipe(
-          filter((r) => r.type === 'parkSnapshotTransfer' || r.start),
-          startWith(null),
-          // Before any start, and once parked, there is no reader: later chunks cannot be read.
-          switchMap((start) =>
-            start?.type === 'sendSnapshotChunk' ? transfer(ctx, start, laterChunks(requests$)) : laterChunks(requests$).pipe(concatMap(() => readFailed(peer))),
-          ),
-        ),
+export function snapshotTransfer(ctx: RoleContext, peer: NodeId, requests: Observable<SnapshotTransferRequest>): Observable<RaftEvent> {
+  return requests.pipe(share(), (requests$) =>
+    requests$.pipe(
+      filter((r) => r.type === 'parkSnapshotTransfer' || r.start),
+      startWith(null),
+      // Before any start, and once parked, there is no reader: later chunks cannot be read.
+      switchMap((start) =>
+        start?.type === 'sendSnapshotChunk' ? transfer(ctx, start, laterChunks(requests$)) : laterChunks(requests$).pipe(concatMap(() => readFailed(peer))),
       ),
     ),
   );

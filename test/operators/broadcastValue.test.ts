@@ -51,18 +51,18 @@ describe('BroadcastValue', () => {
     expect(seen).toEqual([0, 1]);
   });
 
-  it('takes a listener in as a subscriber: the current value at once, then each new one, until its teardown; after the end it is told at once', () => {
+  it('takes a listener in as a subscriber: the current value at once, then each new one, until it unsubscribes; after the end it is told at once', () => {
     const v = new BroadcastValue(1);
     const seen: string[] = [];
     const listener = (name: string) => ({ next: (x: number) => seen.push(`${name} ${x}`), error: () => seen.push(`${name} error`), complete: () => seen.push(`${name} done`) });
     const leave = v.listen(listener('a'));
     v.next(2);
     const stayed = v.listen(listener('b'));
-    leave?.();
+    leave?.unsubscribe();
     v.next(3);
     v.complete();
     expect(v.listen(listener('c'))).toBeUndefined();
-    expect(stayed).toBeInstanceOf(Function);
+    expect(typeof stayed?.unsubscribe).toBe('function');
     expect(seen).toEqual(['a 1', 'a 2', 'b 2', 'b 3', 'b done', 'c done']);
     expect(v.observed).toBe(false);
   });

@@ -4,11 +4,11 @@
  * out of it as events, and both stop with it — when the follower is removed or the role
  * ends — so a late answer is dropped by unsubscription, not by a check.
  */
-import { NEVER, Observable, of } from 'rxjs';
+import { NEVER, Observable, of, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { RaftEvent } from '../../src/core/events';
 import type { AppendEntries, NodeId, RaftMessage } from '../../src/messages/types';
-import type { InboundMessage, LeaderSend, RoleContext } from '../../src/states';
+import type { EntryReadRequest, FollowerRequest, InboundMessage, LeaderSend, RoleContext } from '../../src/states';
 import { leader } from '../../src/states/leader';
 import { replicateTo } from '../../src/states/replicateTo';
 import { routeByPeer } from './routeByPeer';
@@ -24,8 +24,8 @@ function recorder(s: TestScheduler) {
 function context(s: TestScheduler, parts: { followers$?: Observable<readonly NodeId[]>; sends$: Observable<LeaderSend>; responses$: Observable<InboundMessage>; transport: RoleContext['transport'] }): RoleContext {
   return {
     ...{ scheduler: s, heartbeatInterval: 1000, electionDeadline$: NEVER, quiet$: of(false), id: 'n1', followers$: parts.followers$ ?? NEVER },
-    ...{ entryReads$: NEVER, entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) } },
-    ...{ snapshotChunks$: NEVER, snapshotSource: { readSnapshot: () => null }, transport: parts.transport, ...routeByPeer(parts.sends$, parts.responses$) },
+    ...{ entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) } },
+    ...{ requestsTo: () => NEVER, snapshotSource: { readSnapshot: () => null }, transport: parts.transport, ...routeByPeer(parts.sends$, parts.responses$) },
   };
 }
 
@@ -89,5 +89,42 @@ describe('replicateTo: one follower\'s sends and answers', () => {
       expectObservable(leader(context(s, { followers$, sends$, responses$, transport }), 4), '^ 4ms !').toBe('--r', { r: answer('n3', 1) });
     });
     expect(transport.sent).toEqual([{ at: 1, to: 'n3', seq: 1 }]);
+  });
+
+  test('carries out its follower\'s entry reads, one at a time, and ends once its sends, answers and requests have ended', async () => {
+    const sends$ = new Subject<LeaderSend>();
+    const responses$ = new Subject<InboundMessage>();
+    const requests$ = new Subject<FollowerRequest>();
+    const asked: number[] = [];
+    const ctx: RoleContext = {
+      ...context(new TestScheduler(() => undefined), { sends$, responses$, transport: { send: () => undefined } }),
+      requestsTo: () => requests$,
+      entrySource: {
+        readEntries: async (from) => {
+          asked.push(from);
+          return [];
+        },
+      },
+    };
+    const read = (from: number): EntryReadRequest => ({ type: 'readEntries', to: 'n2', from, end: from + 2, maxBytes: 1024, leaderTerm: 3 });
+    const events: RaftEvent[] = [];
+    let completed = false;
+    replicateTo(ctx, 'n2').subscribe({ next: (e) => events.push(e), complete: () => (completed = true) });
+    requests$.next(read(3));
+    await Promise.resolve();
+    await Promise.resolve();
+    requests$.next(read(7));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(asked).toEqual([3, 7]);
+    expect(events).toEqual([
+      { kind: 'entriesRead', to: 'n2', from: 3, leaderTerm: 3, entries: [] },
+      { kind: 'entriesRead', to: 'n2', from: 7, leaderTerm: 3, entries: [] },
+    ]);
+    requests$.complete();
+    sends$.complete();
+    expect(completed).toBe(false); // the answers still come
+    responses$.complete();
+    expect(completed).toBe(true);
   });
 });

@@ -11,7 +11,7 @@ function context(s: TestScheduler, electionDeadline$: Observable<number>, respon
   return {
     ...{ scheduler: s, heartbeatInterval: 10, electionDeadline$, quiet$: of(false), ...routeByPeer(NEVER, responses$) },
     // no followers: the leader's per-follower pipelines are tested in leader.test.ts and replicateTo.test.ts
-    ...{ id: 'n1', followers$: NEVER, snapshotChunks$: NEVER, entryReads$: NEVER, entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) }, snapshotSource: { readSnapshot: () => null }, transport: { send: () => undefined } },
+    ...{ id: 'n1', followers$: NEVER, requestsTo: () => NEVER, entrySource: { readEntries: () => Promise.reject(new Error('no entry reads in this test')) }, snapshotSource: { readSnapshot: () => null }, transport: { send: () => undefined } },
   };
 }
 
