@@ -53,26 +53,8 @@ export async function startShardedKvServer(config: ShardedKvConfig, options: { r
     status: () => statusOf(shards[0]),
     learner: () => false,
     keys: () => shards.reduce((n, s) => n + s.kv.size, 0),
-    valueBytes: () => {
-      const sum = { capacityBytes: 0, usedBytes: 0, garbageBytes: 0 };
-      for (const { kv } of shards) {
-        const b = kv.valueBytes;
-        sum.capacityBytes += b.capacityBytes;
-        sum.usedBytes += b.usedBytes;
-        sum.garbageBytes += b.garbageBytes;
-      }
-      return sum;
-    },
-    largeValueBytes: () => {
-      const sum = { heldBytes: 0, liveBytes: 0, relocatedBytes: 0 };
-      for (const { kv } of shards) {
-        const b = kv.largeValueBytes;
-        sum.heldBytes += b.heldBytes;
-        sum.liveBytes += b.liveBytes;
-        sum.relocatedBytes += b.relocatedBytes;
-      }
-      return sum;
-    },
+    valueBytes: () => sumOver(shards, (kv) => kv.valueBytes, { capacityBytes: 0, usedBytes: 0, garbageBytes: 0 }),
+    largeValueBytes: () => sumOver(shards, (kv) => kv.largeValueBytes, { heldBytes: 0, liveBytes: 0, relocatedBytes: 0 }),
     followers: () => null,
     httpConnections: () => httpConnections,
   });
@@ -140,6 +122,21 @@ function measuredGroups(groups: GroupStorage, log: Logger, metrics: KvMetrics): 
     close: async () => groups.close?.(),
     syncs: () => groups.syncs?.() ?? files.reduce((n, s) => n + s.syncs, 0),
   };
+}
+
+/**
+ * The field-by-field sum of `pick` over the shards' stores, from `zero`, for the host's metrics.
+ *
+ * @example
+ * sumOver(shards, (kv) => kv.largeValueBytes, { heldBytes: 0, liveBytes: 0, relocatedBytes: 0 });
+ */
+function sumOver<T extends Record<keyof T, number>>(shards: readonly ShardView[], pick: (kv: KvStateMachine) => T, zero: T): T {
+  const sum = { ...zero };
+  for (const { kv } of shards) {
+    const part = pick(kv);
+    for (const field of Object.keys(zero) as (keyof T)[]) (sum[field] as number) += part[field];
+  }
+  return sum;
 }
 
 /** Most shards being created at once: each creation waits on its storage, so they overlap; bounded, as every wait. */
