@@ -64,6 +64,8 @@ export class Progress {
    * is probed, and the first probe after it answers carries entries again.
    */
   answeredSinceProbe = true;
+  /** Probing: the heartbeat round the awaited probe was sent in (`sent`). */
+  probeSeq = 0;
   /** Replicating: the last index and payload bytes of each unacknowledged AppendEntries, ascending by index. */
   readonly inflight: { readonly lastIndex: number; readonly bytes: number }[] = [];
   /** Invariant: the sum of `inflight[i].bytes`. */
@@ -182,11 +184,12 @@ export class Progress {
     return this.probing ? this.probeSent : this.inflight.length > 0;
   }
 
-  /** Records a sent AppendEntries whose last entry is `lastIndex`, carrying `bytes` of payload. */
-  sent(lastIndex: number, bytes = 0): void {
+  /** Records a sent AppendEntries whose last entry is `lastIndex`, carrying `bytes` of payload, in heartbeat round `seq`. */
+  sent(lastIndex: number, bytes = 0, seq = 0): void {
     if (this.probing) {
       this.probeSent = true;
       this.answeredSinceProbe = false;
+      this.probeSeq = seq;
     } else {
       this.inflight.push({ lastIndex, bytes });
       this.inflightBytes += bytes;
@@ -240,6 +243,18 @@ export class Progress {
   clearReadAhead(): void {
     this.readAhead.length = 0;
     this.readAheadBytes = 0;
+  }
+
+  /**
+   * Whether the awaited probe went missing: the follower answered a heartbeat round started
+   * after the probe was sent, at least one heartbeat tick ago, and not the probe. A follower
+   * whose host restarted drops what reached it before its group was running (the host's
+   * router knows no such group yet), the probe included; without this the leader waited
+   * `stallTicks` (2 s with the sharded example's timeouts) while the follower answered
+   * every heartbeat (etcd resumes a probe on a heartbeat answer for the same reason).
+   */
+  probeLost(answeredSeq: number): boolean {
+    return this.probing && this.probeSent && answeredSeq > this.probeSeq && this.stalledTicks >= 1;
   }
 
   /** Switches to streaming after a probe succeeded. */
