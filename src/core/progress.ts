@@ -66,6 +66,8 @@ export class Progress {
   answeredSinceProbe = true;
   /** Probing: the heartbeat round the awaited probe was sent in (`sent`). */
   probeSeq = 0;
+  /** Probing: the awaited probe is one sent again as missing (`resendMissingProbe`): it is not sent again so. */
+  probeResent = false;
   /** Replicating: the last index and payload bytes of each unacknowledged AppendEntries, ascending by index. */
   readonly inflight: { readonly lastIndex: number; readonly bytes: number }[] = [];
   /** Invariant: the sum of `inflight[i].bytes`. */
@@ -251,10 +253,19 @@ export class Progress {
    * whose host restarted drops what reached it before its group was running (the host's
    * router knows no such group yet), the probe included; without this the leader waited
    * `stallTicks` (2 s with the sharded example's timeouts) while the follower answered
-   * every heartbeat (etcd resumes a probe on a heartbeat answer for the same reason).
+   * every heartbeat (etcd resumes a probe on any heartbeat answer). Once per probe: a
+   * follower answering heartbeats runs its group, so the probe sent again reaches it; and
+   * a probe only slow (its answer waits for the follower's disk, a heartbeat's does not)
+   * costs at most one duplicate.
    */
-  probeLost(answeredSeq: number): boolean {
-    return this.probing && this.probeSent && answeredSeq > this.probeSeq && this.stalledTicks >= 1;
+  probeMissing(answeredSeq: number): boolean {
+    return this.probing && this.probeSent && !this.probeResent && answeredSeq > this.probeSeq && this.stalledTicks >= 1;
+  }
+
+  /** The awaited probe went missing (`probeMissing`): it is sent again, from the same index, and not a third time so. */
+  resendMissingProbe(): void {
+    this.becomeProbing(this.next);
+    this.probeResent = true;
   }
 
   /** Switches to streaming after a probe succeeded. */
@@ -277,6 +288,7 @@ export class Progress {
     this.clearReadAhead();
     this.probing = true;
     this.probeSent = false;
+    this.probeResent = false;
     this.clearInflight();
     this.next = Math.max(next, this.match + 1);
     this.stalledTicks = 0;

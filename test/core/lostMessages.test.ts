@@ -85,8 +85,11 @@ describe('resending a follower its entries', () => {
     expect(carried(appendsToN2(msg(s, 'n2', { ...ok(2, 0), seq: probeRound })))).toEqual([]);
     // n2 answers the later heartbeat, not the probe: the probe went missing, sent again now.
     expect(carried(appendsToN2(msg(s, 'n2', { ...ok(2, 0), seq: later })))).toEqual([[2]]);
-    // Once per round: another answer of that round sends nothing more; the probe's answer ends probing.
+    // Once per probe: neither another answer of that round nor one of a later round sends it a third time (then `stallTicks` rules).
     expect(carried(appendsToN2(msg(s, 'n2', { ...ok(2, 0), seq: later })))).toEqual([]);
+    const third = appendsToN2(tick(s)).find((m) => m.prevLogIndex === 0)!.seq;
+    expect(carried(appendsToN2(msg(s, 'n2', { ...ok(2, 0), seq: third })))).toEqual([]);
+    // The probe's answer ends probing.
     msg(s, 'n2', { ...ok(2, 2), seq: later });
     expect(pr).toMatchObject({ probing: false, match: 2 });
   });
