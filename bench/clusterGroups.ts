@@ -24,6 +24,7 @@ import { LoadResult, median, nowMs } from './clusterStats';
 import type { CountersArgs, GroupLoadArgs, ShardLeader } from './shardedNode';
 import { RSS_SETTLE_MS } from './procMaps';
 import { TimelineResult, timelineReport } from './failoverTimeline';
+import { REJOIN_MS, RejoinView, rejoinReport } from './rejoinTimeline';
 
 const IDS = ['h1', 'h2', 'h3'];
 
@@ -324,9 +325,31 @@ export class GroupsCluster {
       `    trace: elected by ${ELECTED_BY_MS.join('/')} ms: ${trace.electedBy.join('/')}; first candidacy p10/p50/p90 ${trace.firstCandidacyMs.map(r).join('/')} ms; ` +
         `groups with 1/2/3+ election rounds ${trace.rounds.join('/')}; survivors CPU % ${trace.survivorCpuPercent.map(r).join(' / ')}, group messages/s ${trace.survivorMessagesPerSec.map(r).join(' / ')}`,
     );
-    await this.fork(victim);
+    if (process.env.REJOIN_TIMELINE === '1') await this.rejoinTimeline(victim); // bench-only: how the restarted host rejoins (bench/rejoinTimeline.ts)
+    else await this.fork(victim);
     await this.balanced();
     return result;
+  }
+
+  /** Restarts `victim`, polling every host's view of the others every 20 ms until `REJOIN_MS` after its start; prints the changes. */
+  private async rejoinTimeline(victim: string): Promise<void> {
+    const startedAt = Date.now();
+    const views = new Map<string, RejoinView[]>(IDS.map((id) => [id, []]));
+    let ready = false;
+    const forked = this.fork(victim).then(() => (ready = true));
+    let readyAt = NaN;
+    while (Date.now() - startedAt < REJOIN_MS + 10_000) {
+      if (ready && Number.isNaN(readyAt)) readyAt = Date.now();
+      if (ready && Date.now() - readyAt > REJOIN_MS) break;
+      const polled = await Promise.all(
+        IDS.map((id) => (id === victim && !ready ? Promise.resolve(null) : this.call<RejoinView>(id, 'rejoin', undefined, 2_000).catch(() => null))),
+      );
+      polled.forEach((v, i) => v && views.get(IDS[i])!.push(v));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await forked;
+    this.note(`    rejoin: ${victim} forked at ${startedAt} (wall ms), ready after ${Math.round(readyAt - startedAt)} ms`);
+    for (const line of rejoinReport(startedAt, views)) this.note(line);
   }
 
   /** Calls `command` on host `id` (see bench/shardedNode.ts). */

@@ -31,6 +31,7 @@ import type { ShardedKvServer } from '../examples/sharded/server';
 import type { NodeCounters } from './clusterNode';
 import { idleTrace, IdleTraceArgs } from './idleTrace';
 import { failoverTimeline } from './failoverTimeline';
+import { rejoinView } from './rejoinTimeline';
 import { closedLoop, LoadResult } from './clusterStats';
 import { testHooksOf } from '../src/testHooks';
 import { residentByKind, ResidentByKind, RSS_SETTLE_MS, settledRss } from './procMaps';
@@ -165,6 +166,7 @@ void runShardedKvMain(process.argv.slice(2), (server) => {
     loopDelay: async () => loopDelay(),
     profile: profiler(),
     timeline: failoverTimeline(server),
+    rejoin: async () => rejoinView(server),
     load: (args) => load(server, args as GroupLoadArgs),
     memory: async (): Promise<HostMemory> => {
       gc?.();

@@ -64,6 +64,10 @@ export class Progress {
    * is probed, and the first probe after it answers carries entries again.
    */
   answeredSinceProbe = true;
+  /** Probing: the heartbeat round the awaited probe was sent in (`sent`). */
+  probeSeq = 0;
+  /** Probing: the awaited probe is one sent again as missing (`resendMissingProbe`): it is not sent again so. */
+  probeResent = false;
   /** Replicating: the last index and payload bytes of each unacknowledged AppendEntries, ascending by index. */
   readonly inflight: { readonly lastIndex: number; readonly bytes: number }[] = [];
   /** Invariant: the sum of `inflight[i].bytes`. */
@@ -182,11 +186,12 @@ export class Progress {
     return this.probing ? this.probeSent : this.inflight.length > 0;
   }
 
-  /** Records a sent AppendEntries whose last entry is `lastIndex`, carrying `bytes` of payload. */
-  sent(lastIndex: number, bytes = 0): void {
+  /** Records a sent AppendEntries whose last entry is `lastIndex`, carrying `bytes` of payload, in heartbeat round `seq`. */
+  sent(lastIndex: number, bytes = 0, seq = 0): void {
     if (this.probing) {
       this.probeSent = true;
       this.answeredSinceProbe = false;
+      this.probeSeq = seq;
     } else {
       this.inflight.push({ lastIndex, bytes });
       this.inflightBytes += bytes;
@@ -242,6 +247,27 @@ export class Progress {
     this.readAheadBytes = 0;
   }
 
+  /**
+   * Whether the awaited probe went missing: the follower answered a heartbeat round started
+   * after the probe was sent, at least one heartbeat tick ago, and not the probe. A follower
+   * whose host restarted drops what reached it before its group was running (the host's
+   * router knows no such group yet), the probe included; without this the leader waited
+   * `stallTicks` (2 s with the sharded example's timeouts) while the follower answered
+   * every heartbeat (etcd resumes a probe on any heartbeat answer). Once per probe: a
+   * follower answering heartbeats runs its group, so the probe sent again reaches it; and
+   * a probe only slow (its answer waits for the follower's disk, a heartbeat's does not)
+   * costs at most one duplicate.
+   */
+  probeMissing(answeredSeq: number): boolean {
+    return this.probing && this.probeSent && !this.probeResent && answeredSeq > this.probeSeq && this.stalledTicks >= 1;
+  }
+
+  /** The awaited probe went missing (`probeMissing`): it is sent again, from the same index, and not a third time so. */
+  resendMissingProbe(): void {
+    this.becomeProbing(this.next);
+    this.probeResent = true;
+  }
+
   /** Switches to streaming after a probe succeeded. */
   becomeReplicating(): void {
     this.clearReadAhead();
@@ -262,6 +288,7 @@ export class Progress {
     this.clearReadAhead();
     this.probing = true;
     this.probeSent = false;
+    this.probeResent = false;
     this.clearInflight();
     this.next = Math.max(next, this.match + 1);
     this.stalledTicks = 0;

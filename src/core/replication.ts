@@ -114,6 +114,7 @@ export function handleAppendResponse(s: RaftState, from: NodeId, m: AppendEntrie
     pr.acknowledge(m.matchIndex, m.seq);
     pr.noteCatchUp(s.now, s.log.lastIndex);
     if (pr.probing && m.matchIndex >= pr.next - 1) pr.becomeReplicating();
+    else if (pr.probeMissing(m.seq)) pr.resendMissingProbe(); // sent again just below
     maybeCommit(s, fx);
     sendAppend(s, from, pr, fx);
     maybeSendCommit(s, from, pr, fx);

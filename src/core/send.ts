@@ -123,7 +123,7 @@ export function sendEntries(s: RaftState, peer: NodeId, pr: Progress, entries: r
     seq: s.role.seq,
   });
   pr.commitSent = s.commitIndex;
-  pr.sent(prevLogIndex + entries.length, bytes);
+  pr.sent(prevLogIndex + entries.length, bytes, s.role.seq);
   return true;
 }
 

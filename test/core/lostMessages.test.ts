@@ -72,6 +72,28 @@ describe('resending a follower its entries', () => {
     expect(probes(appendsToN2(tick(s)))).toEqual([0]); // the heartbeat: the probe is awaited again, no report, no stall yet
   });
 
+  test('a probe the follower never answered, while it answers a later heartbeat round, is sent again at that answer (a restarted host dropped it before its group ran)', () => {
+    // A new leader of term 2 over a log of one entry: its first probe to n2 carries its no-op (2), after index 1.
+    const s = makeState({ log: [1], term: 1, options: { maxEntriesPerMessage: 1, stallTicks: 12 } });
+    elect(s);
+    const pr = s.role.name === 'leader' ? s.role.progress.get('n2')! : null;
+    expect(pr).toMatchObject({ probing: true, probeSent: true, next: 2, match: 0 });
+    const probeRound = pr!.probeSeq;
+    const later = appendsToN2(tick(s)).find((m) => m.prevLogIndex === 0)!.seq; // the heartbeat of the next round, at match
+    expect(later).toBeGreaterThan(probeRound);
+    // An answer of the probe's own round (its heartbeat, at match) says nothing of the probe: not sent again.
+    expect(carried(appendsToN2(msg(s, 'n2', { ...ok(2, 0), seq: probeRound })))).toEqual([]);
+    // n2 answers the later heartbeat, not the probe: the probe went missing, sent again now.
+    expect(carried(appendsToN2(msg(s, 'n2', { ...ok(2, 0), seq: later })))).toEqual([[2]]);
+    // Once per probe: neither another answer of that round nor one of a later round sends it a third time (then `stallTicks` rules).
+    expect(carried(appendsToN2(msg(s, 'n2', { ...ok(2, 0), seq: later })))).toEqual([]);
+    const third = appendsToN2(tick(s)).find((m) => m.prevLogIndex === 0)!.seq;
+    expect(carried(appendsToN2(msg(s, 'n2', { ...ok(2, 0), seq: third })))).toEqual([]);
+    // The probe's answer ends probing.
+    msg(s, 'n2', { ...ok(2, 2), seq: later });
+    expect(pr).toMatchObject({ probing: false, match: 2 });
+  });
+
   test('a report changes nothing for a follower with nothing in flight, for other followers, or on a follower', () => {
     const s = leaderReplicatingToN2();
     step(s, { kind: 'messagesLost', to: 'n2' });
