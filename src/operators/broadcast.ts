@@ -131,9 +131,14 @@ class Listening<T> implements Unsubscribable {
 }
 
 /** `Broadcast.asObservable()`: subscribing subscribes to the broadcast, through one function shared by every view. */
-class BroadcastView<T> extends Observable<T> {
+export class BroadcastView<T> extends Observable<T> {
   constructor(private readonly of: Broadcast<T>) {
     super(BroadcastView.joinThis);
+  }
+
+  /** `Broadcast.listen` on the broadcast viewed: the runtime's own consumers take it in without a subscriber (`listenTo`). */
+  listen(listener: BroadcastListener<T>): Unsubscribable | undefined {
+    return this.of.listen(listener);
   }
 
   private static joinThis<T>(this: Observable<T>, subscriber: Subscriber<T>): TeardownLogic {
