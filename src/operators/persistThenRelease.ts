@@ -1,4 +1,5 @@
 import { Observable, OperatorFunction, Subscription } from 'rxjs';
+import { listenTo } from './listenTo';
 
 /** A durable write to start at once (log entries, hard state). */
 export interface WriteStep<W> {
@@ -45,7 +46,8 @@ export function persistThenRelease<W, M>(run: RunWrite<W>): OperatorFunction<Wri
     new Observable<PersistOutcome<W, M>>((subscriber) => {
       /** Writes not yet reported durable and the releases waiting behind them, in arrival order. */
       const queue: ({ write: W; done: boolean } | { held: M })[] = [];
-      const writes = new Subscription();
+      /** The writes run as observables (made at the first: a write that is a promise needs none). */
+      let writes: Subscription | null = null;
       let sourceDone = false;
       const drain = () => {
         while (queue.length > 0 && !subscriber.closed) {
@@ -75,13 +77,15 @@ export function persistThenRelease<W, M>(run: RunWrite<W>): OperatorFunction<Wri
         const fail = (e: unknown) => subscriber.error(e);
         const running = run(write);
         if (running instanceof Observable) {
-          writes.add(running.subscribe({ next: succeed, complete: succeed, error: fail }));
+          (writes ??= new Subscription()).add(running.subscribe({ next: succeed, complete: succeed, error: fail }));
         } else {
           running.then(succeed, fail);
         }
       };
-      const upstream = source.subscribe({
+      // A listener where the source is an inlet (the node's durable steps): no subscriber (`listenTo`).
+      const upstream = listenTo(source, {
         next(step) {
+          if (subscriber.closed) return;
           if ('write' in step) start(step.write);
           else if (step.afterWrites && queue.length > 0) queue.push({ held: step.release });
           else subscriber.next({ released: step.release });
@@ -93,8 +97,8 @@ export function persistThenRelease<W, M>(run: RunWrite<W>): OperatorFunction<Wri
         },
       });
       return () => {
-        upstream.unsubscribe();
-        writes.unsubscribe();
+        upstream?.unsubscribe();
+        writes?.unsubscribe();
         queue.length = 0;
       };
     });
