@@ -1,5 +1,5 @@
 import { Observable, Subscriber, TeardownLogic, Unsubscribable } from 'rxjs';
-import type { BroadcastListener } from './broadcast';
+import { Listenable, Listener } from './listenable';
 
 /**
  * Where values enter a stream that has exactly one subscriber, as a subject's `next`
@@ -15,8 +15,8 @@ import type { BroadcastListener } from './broadcast';
  * mergeTurns(inbound$, feedback).subscribe(step);
  * feedback.next({ kind: 'applied', index: 7 }); // handed to step, after the current turn
  */
-export class Inlet<T> extends Observable<T> {
-  private out: BroadcastListener<T> | null = null;
+export class Inlet<T> extends Listenable<T> {
+  private out: Listener<T> | null = null;
 
   constructor() {
     super(Inlet.serveThis);
@@ -39,13 +39,13 @@ export class Inlet<T> extends Observable<T> {
    * inlet.next(1); // 1
    * listening.unsubscribe();
    */
-  listen(listener: BroadcastListener<T>): Unsubscribable {
+  listen(listener: Listener<T>): Unsubscribable {
     this.out = listener;
     return new InletListening(this, listener);
   }
 
   /** Lets `listener` go if it is the one served (what `InletListening.unsubscribe` calls). */
-  leave(listener: BroadcastListener<T>): void {
+  leave(listener: Listener<T>): void {
     if (this.out === listener) this.out = null;
   }
 
@@ -65,7 +65,7 @@ export class Inlet<T> extends Observable<T> {
 class InletListening<T> implements Unsubscribable {
   constructor(
     private readonly inlet: Inlet<T>,
-    private readonly listener: BroadcastListener<T>,
+    private readonly listener: Listener<T>,
   ) {}
 
   unsubscribe(): void {

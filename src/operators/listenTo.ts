@@ -1,13 +1,13 @@
 import { Observable, Unsubscribable } from 'rxjs';
-import { Broadcast, BroadcastListener, BroadcastView } from './broadcast';
-import { Inlet } from './inlet';
+import { Listenable, Listener } from './listenable';
 
 /**
  * `source.subscribe(listener)` for a runtime's own consumer, which needs no subscriber
- * object: a `Broadcast` or an `Inlet` (the node's feedback, its role switch's state) takes
- * the listener in directly (`listen`; a broadcast's `asObservable()` too), any other observable is subscribed. A subscriber
- * with its consumer observer and finalizer arrays is about 300 bytes; the node's loop
- * and its parts take a dozen sources per group, and a host runs one node per group.
+ * object: a `Listenable` — a `Broadcast` (and its `asObservable()`), an `Inlet` (the node's
+ * feedback), a leader's per-follower channel — takes the listener in directly (`listen`);
+ * any other observable is subscribed. A subscriber with its consumer observer and
+ * finalizer arrays is a few hundred bytes; the node's loop and its parts take a dozen
+ * sources per group, and a host runs one node per group.
  *
  * The listener gets what a subscriber would: values until the source ends, then
  * `complete` or `error` once; the handle (undefined when the source had ended already)
@@ -18,7 +18,7 @@ import { Inlet } from './inlet';
  * @example
  * subscriber.add(listenTo(feedback, { next: (e) => loop(e), error: (e) => subscriber.error(e), complete: ended }));
  */
-export function listenTo<T>(source: Observable<T>, listener: BroadcastListener<T>): Unsubscribable | undefined {
-  if (source instanceof Broadcast || source instanceof BroadcastView || source instanceof Inlet) return source.listen(listener);
+export function listenTo<T>(source: Observable<T>, listener: Listener<T>): Unsubscribable | undefined {
+  if (source instanceof Listenable) return source.listen(listener);
   return source.subscribe(listener);
 }

@@ -28,7 +28,8 @@ export type RunWrite<W> = (write: W) => PromiseLike<unknown> | Observable<unknow
  * they were started, each right after the releases that waited for it (a follower's
  * answer leaves before its node steps the write's completion: one turn sooner). A failed write errors the stream, and nothing held behind it is
  * released: the node stops (fail-stop). The holding queue only has what was started
- * and not yet durable, which storage bounds.
+ * and not yet durable, which storage bounds. A `Listenable` source (the node's durable
+ * steps are an `Inlet`) is listened to, with no subscriber (`listenTo`).
  *
  * ```
  * source:   w1 s(afterWrites) m   w2 ...
@@ -46,8 +47,7 @@ export function persistThenRelease<W, M>(run: RunWrite<W>): OperatorFunction<Wri
     new Observable<PersistOutcome<W, M>>((subscriber) => {
       /** Writes not yet reported durable and the releases waiting behind them, in arrival order. */
       const queue: ({ write: W; done: boolean } | { held: M })[] = [];
-      /** The writes run as observables (made at the first: a write that is a promise needs none). */
-      let writes: Subscription | null = null;
+      let writes: Subscription | null = null; // made at the first write run as an observable
       let sourceDone = false;
       const drain = () => {
         while (queue.length > 0 && !subscriber.closed) {
@@ -82,7 +82,6 @@ export function persistThenRelease<W, M>(run: RunWrite<W>): OperatorFunction<Wri
           running.then(succeed, fail);
         }
       };
-      // A listener where the source is an inlet (the node's durable steps): no subscriber (`listenTo`).
       const upstream = listenTo(source, {
         next(step) {
           if (subscriber.closed) return;
