@@ -177,7 +177,10 @@ function switchedRoles(ctx: RoleContext, current$: Observable<RoleEpoch | null>)
     let active: object | null = null;
     let switchDone = false;
     const fail = (e: unknown) => subscriber.error(e);
-    const wakes = ctx.wakeups$ ? ctx.wakeups$.subscribe({ next: (w) => subscriber.next(wakeEvent(w)), error: fail, complete: ended }) : null;
+    const wake = (w: unknown) => {
+      if (!subscriber.closed) subscriber.next(wakeEvent(w));
+    };
+    const wakes = ctx.wakeups$ ? listenTo(ctx.wakeups$, { next: wake, error: fail, complete: ended }) : null;
     if (!ctx.wakeups$) ended();
     // A listener on the role switch's own broadcast (`listenTo`): no subscriber of its own.
     const roles = listenTo(current$, {
