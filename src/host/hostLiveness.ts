@@ -1,6 +1,7 @@
-import { Observable, SchedulerLike, Subject, Subscriber, Subscription } from 'rxjs';
+import { Observable, SchedulerLike, Subject, Subscriber, Subscription, TeardownLogic, Unsubscribable } from 'rxjs';
 import type { HostAlive, HostAliveEnvelope, HostWakeup } from '../messages/liveness';
 import type { NodeId } from '../messages/types';
+import { Listenable, Listener } from '../operators/listenable';
 import { TooManyPeerHostsError } from './hostErrors';
 
 /** What `HostLiveness` needs of the host's transport (`HostTransport.sendAlive` and `alive$`). */
@@ -77,11 +78,12 @@ export class HostLiveness {
   private readonly wakes = new Subject<HostWakeup>();
   readonly wakeups$: Observable<HostWakeup> = this.wakes.asObservable();
   /**
-   * The subscribers of `wakeupsOf`, with their group: one entry per group, where a
-   * `map` over `wakeups$` cost each group an operator subscriber, its closures and a
-   * subscription to the subject.
+   * The subscribers and listeners of `wakeupsOf`, with their group: one entry per group,
+   * where a `map` over `wakeups$` cost each group an operator subscriber, its closures and
+   * a subscription to the subject. A node's role switch listens (`listenTo`), with no
+   * subscriber of its own.
    */
-  private readonly groupWakeups = new Map<Subscriber<HostWakeup>, string>();
+  private readonly groupWakeups = new Map<Listener<HostWakeup>, string>();
   private stopped = false;
   private readonly peers = new Map<NodeId, Peer>();
   /** Send times of the pings still worth an answer, by seq (bounded: older than `timeout` are dropped). */
@@ -100,11 +102,17 @@ export class HostLiveness {
 
   /** The wake-ups handed to one group: `wakeups$`, naming the group (its voters' failover order is drawn from it). */
   wakeupsOf(group: string): Observable<HostWakeup> {
-    return new Observable<HostWakeup>((subscriber) => {
-      if (this.stopped) return subscriber.complete();
-      this.groupWakeups.set(subscriber, group);
-      return () => this.groupWakeups.delete(subscriber);
-    });
+    return new GroupWakeups(this, group);
+  }
+
+  /** Takes a listener of `wakeupsOf(group)` in (what `GroupWakeups` calls); one that comes after `stop` is completed at once. */
+  listenForGroup(group: string, listener: Listener<HostWakeup>): Unsubscribable | undefined {
+    if (this.stopped) {
+      listener.complete();
+      return undefined;
+    }
+    this.groupWakeups.set(listener, group);
+    return new GroupListening(this.groupWakeups, listener);
   }
 
   /** Starts watching these hosts (this host's own id is skipped). */
@@ -124,7 +132,7 @@ export class HostLiveness {
     this.wakes.complete();
     const groups = [...this.groupWakeups.keys()];
     this.groupWakeups.clear();
-    for (const subscriber of groups) subscriber.complete();
+    for (const listener of groups) listener.complete();
   }
 
   private tick(): void {
@@ -148,8 +156,9 @@ export class HostLiveness {
     const silent: NodeId[] = [];
     for (const [host, peer] of this.peers) if (!peer.alive) silent.push(host);
     this.wakes.next({ hosts, silent });
-    // Those subscribed now, in the order they subscribed (as a subject's observers).
-    for (const [subscriber, group] of [...this.groupWakeups]) subscriber.next({ hosts, silent, group });
+    // Those subscribed now, in the order they subscribed (as a subject's observers); one
+    // that left meanwhile (its node stopped on an earlier wake-up) gets nothing more.
+    for (const [listener, group] of [...this.groupWakeups]) if (this.groupWakeups.has(listener)) listener.next({ hosts, silent, group });
   }
 
   private receive(from: NodeId, m: HostAlive): void {
@@ -187,5 +196,36 @@ export class HostLiveness {
 
   private message(reply: boolean, seq: number): HostAlive {
     return { type: 'HostAlive', reply, seq, incarnation: this.incarnation, groupsVersion: this.groupsVersion };
+  }
+}
+
+/** `HostLiveness.wakeupsOf(group)`: subscribing (or listening) joins the host's wake-ups for `group`. */
+class GroupWakeups extends Listenable<HostWakeup> {
+  constructor(
+    private readonly liveness: HostLiveness,
+    private readonly group: string,
+  ) {
+    super(GroupWakeups.joinThis);
+  }
+
+  /** How every group's wake-ups take a subscriber: one function for all, not a closure per group. */
+  private static joinThis(this: Observable<HostWakeup>, subscriber: Subscriber<HostWakeup>): TeardownLogic {
+    return (this as GroupWakeups).listen(subscriber);
+  }
+
+  listen(listener: Listener<HostWakeup>): Unsubscribable | undefined {
+    return this.liveness.listenForGroup(this.group, listener);
+  }
+}
+
+/** What `HostLiveness.listenForGroup` hands back: unsubscribing lets the listener go. */
+class GroupListening implements Unsubscribable {
+  constructor(
+    private readonly listeners: Map<Listener<HostWakeup>, string>,
+    private readonly listener: Listener<HostWakeup>,
+  ) {}
+
+  unsubscribe(): void {
+    this.listeners.delete(this.listener);
   }
 }

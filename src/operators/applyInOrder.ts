@@ -1,4 +1,5 @@
 import { isObservable, Observable, OperatorFunction, SchedulerLike, Subscriber, Subscription, TeardownLogic } from 'rxjs';
+import { listenTo } from './listenTo';
 
 /**
  * What a handler of `applyInOrder` may return: nothing (it finished synchronously), a
@@ -94,9 +95,10 @@ class InOrderRun<T> {
   ) {}
 
   attach(source: Observable<readonly T[]>): TeardownLogic {
-    const upstream = source.subscribe({
+    // A listener where the source is an inlet (the applier's input): no subscriber (`listenTo`).
+    const upstream = listenTo(source, {
       next: (batch) => {
-        if (batch.length === 0) return;
+        if (batch.length === 0 || this.closed) return;
         this.queue.push(batch);
         this.drain();
       },
@@ -108,7 +110,7 @@ class InOrderRun<T> {
     });
     return () => {
       this.closed = true;
-      upstream.unsubscribe();
+      upstream?.unsubscribe();
       this.waiting?.unsubscribe();
       this.nextSlice?.unsubscribe();
       this.queue.length = 0;

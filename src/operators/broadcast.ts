@@ -1,14 +1,11 @@
 import { Observable, Subscriber, TeardownLogic, Unsubscribable } from 'rxjs';
+import { Listenable, Listener } from './listenable';
 
 /** The subscribers of a broadcast nobody has joined: shared, never changed. */
 const NOBODY: readonly BroadcastListener<never>[] = Object.freeze([]);
 
 /** What a broadcast pushes to: each subscriber, or a listener added with `listen`. */
-export interface BroadcastListener<T> {
-  next(value: T): void;
-  error(error: unknown): void;
-  complete(): void;
-}
+export type BroadcastListener<T> = Listener<T>;
 
 /**
  * A hot stream the runtime pushes into, for its busiest fan-outs (committed entries,
@@ -32,7 +29,7 @@ export interface BroadcastListener<T> {
  * committed.next(1); // applied 1
  * committed.complete();
  */
-export class Broadcast<T> extends Observable<T> {
+export class Broadcast<T> extends Listenable<T> {
   private subscribers: readonly BroadcastListener<T>[] = NOBODY;
   private ended: { readonly error: unknown } | 'complete' | null = null;
 
@@ -131,9 +128,14 @@ class Listening<T> implements Unsubscribable {
 }
 
 /** `Broadcast.asObservable()`: subscribing subscribes to the broadcast, through one function shared by every view. */
-class BroadcastView<T> extends Observable<T> {
+export class BroadcastView<T> extends Listenable<T> {
   constructor(private readonly of: Broadcast<T>) {
     super(BroadcastView.joinThis);
+  }
+
+  /** `Broadcast.listen` on the broadcast viewed: the runtime's own consumers take it in without a subscriber (`listenTo`). */
+  listen(listener: BroadcastListener<T>): Unsubscribable | undefined {
+    return this.of.listen(listener);
   }
 
   private static joinThis<T>(this: Observable<T>, subscriber: Subscriber<T>): TeardownLogic {

@@ -1,4 +1,5 @@
-import { Observable, Subscriber, TeardownLogic } from 'rxjs';
+import { Observable, Subscriber, TeardownLogic, Unsubscribable } from 'rxjs';
+import { Listenable, Listener } from './listenable';
 
 /**
  * Where values enter a stream that has exactly one subscriber, as a subject's `next`
@@ -6,15 +7,16 @@ import { Observable, Subscriber, TeardownLogic } from 'rxjs';
  * Unlike a `Subject` it keeps no observer list and no subscription object per subscriber
  * (about 450 bytes less per use; a host runs one node per group). A value sent while
  * nobody is subscribed is dropped, as a subject drops it; a later subscriber replaces
- * the earlier one (only one is ever served).
+ * the earlier one (only one is ever served). The runtime's own consumers take it in with
+ * `listen` (see `listenTo`), without a subscriber object at all.
  *
  * @example
  * const feedback = new Inlet<RaftEvent>();
  * mergeTurns(inbound$, feedback).subscribe(step);
  * feedback.next({ kind: 'applied', index: 7 }); // handed to step, after the current turn
  */
-export class Inlet<T> extends Observable<T> {
-  private out: Subscriber<T> | null = null;
+export class Inlet<T> extends Listenable<T> {
+  private out: Listener<T> | null = null;
 
   constructor() {
     super(Inlet.serveThis);
@@ -22,18 +24,51 @@ export class Inlet<T> extends Observable<T> {
 
   /**
    * How every inlet takes its subscriber: one function for all (`Observable` calls it as a
-   * method of the inlet subscribed to), not a closure per inlet. No teardown: once
-   * unsubscribed, the subscriber is closed and ignores what `next` hands it.
+   * method of the inlet subscribed to), not a closure per inlet.
    */
   private static serveThis<T>(this: Observable<T>, subscriber: Subscriber<T>): TeardownLogic {
-    (this as Inlet<T>).out = subscriber;
+    return (this as Inlet<T>).listen(subscriber);
+  }
+
+  /**
+   * Makes `listener` the one served, as a subscriber would be, without a subscriber of
+   * its own; unsubscribing the handle lets it go (unless a later one replaced it).
+   *
+   * @example
+   * const listening = inlet.listen({ next: (v) => console.log(v), error: report, complete: done });
+   * inlet.next(1); // 1
+   * listening.unsubscribe();
+   */
+  listen(listener: Listener<T>): Unsubscribable {
+    this.out = listener;
+    return new InletListening(this, listener);
+  }
+
+  /** Lets `listener` go if it is the one served (what `InletListening.unsubscribe` calls). */
+  leave(listener: Listener<T>): void {
+    if (this.out === listener) this.out = null;
   }
 
   next(value: T): void {
     this.out?.next(value);
   }
 
+  /** Completes the one served, which then gets nothing more. */
   complete(): void {
-    this.out?.complete();
+    const out = this.out;
+    this.out = null;
+    out?.complete();
+  }
+}
+
+/** What `Inlet.listen` hands back: unsubscribing lets the listener go. */
+class InletListening<T> implements Unsubscribable {
+  constructor(
+    private readonly inlet: Inlet<T>,
+    private readonly listener: Listener<T>,
+  ) {}
+
+  unsubscribe(): void {
+    this.inlet.leave(this.listener);
   }
 }

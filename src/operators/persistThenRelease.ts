@@ -1,4 +1,5 @@
 import { Observable, OperatorFunction, Subscription } from 'rxjs';
+import { listenTo } from './listenTo';
 
 /** A durable write to start at once (log entries, hard state). */
 export interface WriteStep<W> {
@@ -27,7 +28,8 @@ export type RunWrite<W> = (write: W) => PromiseLike<unknown> | Observable<unknow
  * they were started, each right after the releases that waited for it (a follower's
  * answer leaves before its node steps the write's completion: one turn sooner). A failed write errors the stream, and nothing held behind it is
  * released: the node stops (fail-stop). The holding queue only has what was started
- * and not yet durable, which storage bounds.
+ * and not yet durable, which storage bounds. A `Listenable` source (the node's durable
+ * steps are an `Inlet`) is listened to, with no subscriber (`listenTo`).
  *
  * ```
  * source:   w1 s(afterWrites) m   w2 ...
@@ -45,7 +47,7 @@ export function persistThenRelease<W, M>(run: RunWrite<W>): OperatorFunction<Wri
     new Observable<PersistOutcome<W, M>>((subscriber) => {
       /** Writes not yet reported durable and the releases waiting behind them, in arrival order. */
       const queue: ({ write: W; done: boolean } | { held: M })[] = [];
-      const writes = new Subscription();
+      let writes: Subscription | null = null; // made at the first write run as an observable
       let sourceDone = false;
       const drain = () => {
         while (queue.length > 0 && !subscriber.closed) {
@@ -75,13 +77,14 @@ export function persistThenRelease<W, M>(run: RunWrite<W>): OperatorFunction<Wri
         const fail = (e: unknown) => subscriber.error(e);
         const running = run(write);
         if (running instanceof Observable) {
-          writes.add(running.subscribe({ next: succeed, complete: succeed, error: fail }));
+          (writes ??= new Subscription()).add(running.subscribe({ next: succeed, complete: succeed, error: fail }));
         } else {
           running.then(succeed, fail);
         }
       };
-      const upstream = source.subscribe({
+      const upstream = listenTo(source, {
         next(step) {
+          if (subscriber.closed) return;
           if ('write' in step) start(step.write);
           else if (step.afterWrites && queue.length > 0) queue.push({ held: step.release });
           else subscriber.next({ released: step.release });
@@ -93,8 +96,8 @@ export function persistThenRelease<W, M>(run: RunWrite<W>): OperatorFunction<Wri
         },
       });
       return () => {
-        upstream.unsubscribe();
-        writes.unsubscribe();
+        upstream?.unsubscribe();
+        writes?.unsubscribe();
         queue.length = 0;
       };
     });

@@ -1,4 +1,5 @@
 import { Observable, OperatorFunction } from 'rxjs';
+import { listenTo } from './listenTo';
 
 /**
  * Hands values downstream one at a time, each to completion: a value that arrives while
@@ -31,8 +32,8 @@ export function serializeTurns<T>(): OperatorFunction<T, T> {
  * enter one queue and go downstream one at a time, each to completion. Completes when
  * every source has, fails with the first error, and unsubscribes every source when
  * unsubscribed. The node's loop merges half a dozen sources; this takes one plain
- * subscription per source where `merge` adds an inner subscriber with its closures, and
- * a host runs a loop per group.
+ * subscription per source where `merge` adds an inner subscriber with its closures (and
+ * none for a `Broadcast` or an `Inlet`: see `listenTo`), and a host runs a loop per group.
  *
  * ```
  * a:       -1---3(fed back while 3 is handled: 4)-|
@@ -65,7 +66,8 @@ export function mergeTurns<T>(...sources: Observable<T>[]): Observable<T> {
         running = false;
       }
     };
-    // One observer for every source: it holds no per-source state.
+    // One observer for every source: it holds no per-source state. A broadcast or an inlet
+    // (the node's feedback) takes it in as a listener, with no subscriber of its own.
     const observer = {
       next(value: T) {
         if (running) queue.push(value);
@@ -79,7 +81,7 @@ export function mergeTurns<T>(...sources: Observable<T>[]): Observable<T> {
     if (open === 0) subscriber.complete();
     for (const source of sources) {
       if (subscriber.closed) break;
-      subscriber.add(source.subscribe(observer));
+      subscriber.add(listenTo(source, observer));
     }
   });
 }

@@ -1,6 +1,7 @@
 import { EMPTY, map, Observable, Subscription } from 'rxjs';
 import type { RaftEvent } from '../core/events';
 import { isHostWakeup } from '../messages/liveness';
+import { listenTo } from '../operators/listenTo';
 import type { RoleContext } from './context';
 
 /**
@@ -29,9 +30,10 @@ export function unlessQuiet(ctx: RoleContext, awake$: Observable<RaftEvent>): Ob
     let inner: Subscription | null = null;
     let innerActive = false;
     let outerDone = false;
-    const upstream = ctx.quiet$.subscribe({
+    // A listener on the role switch's broadcast (`listenTo`): no subscriber of its own.
+    const upstream = listenTo(ctx.quiet$, {
       next(q) {
-        if (q === quiet) return;
+        if (q === quiet || subscriber.closed) return;
         quiet = q;
         inner?.unsubscribe();
         inner = null;
@@ -54,7 +56,7 @@ export function unlessQuiet(ctx: RoleContext, awake$: Observable<RaftEvent>): Ob
       },
     });
     return () => {
-      upstream.unsubscribe();
+      upstream?.unsubscribe();
       inner?.unsubscribe();
     };
   });

@@ -1,6 +1,7 @@
 import { Observable, Subject } from 'rxjs';
 import type { RaftEvent } from '../core/events';
 import type { NodeId } from '../messages/types';
+import { listenTo } from '../operators/listenTo';
 import type { EntryReadRequest, LeaderSend, RoleContext, SnapshotTransferRequest } from './context';
 import { snapshotTransfer } from './snapshotTransfer';
 import { entryReads } from './entryReads';
@@ -56,12 +57,17 @@ export function replicateTo(ctx: RoleContext, peer: NodeId): Observable<RaftEven
       subscriber.add(pipeline(requests).subscribe(events));
       return requests;
     };
-    subscriber.add(ctx.sendsTo(peer).subscribe({ next: (m: LeaderSend) => ctx.transport.send(peer, m.message), error: fail, complete: done }));
-    if (!subscriber.closed) subscriber.add(ctx.responsesFrom(peer).subscribe(events));
+    // The three channels are the role switch's (`PeerChannels`): listeners, no subscriber each (`listenTo`).
+    const send = (m: LeaderSend) => {
+      if (!subscriber.closed) ctx.transport.send(peer, m.message);
+    };
+    subscriber.add(listenTo(ctx.sendsTo(peer), { next: send, error: fail, complete: done }));
+    if (!subscriber.closed) subscriber.add(listenTo(ctx.responsesFrom(peer), events));
     if (subscriber.closed) return;
     subscriber.add(
-      ctx.requestsTo(peer).subscribe({
+      listenTo(ctx.requestsTo(peer), {
         next: (r) => {
+          if (subscriber.closed) return;
           if (r.type === 'readEntries') (reads ??= build((r$: Observable<EntryReadRequest>) => entryReads(ctx, peer, r$))).next(r);
           else (chunks ??= build((r$: Observable<SnapshotTransferRequest>) => snapshotTransfer(ctx, peer, r$))).next(r);
         },

@@ -1,6 +1,7 @@
 import { Observable, Subscription } from 'rxjs';
 import { Broadcast } from '../operators/broadcast';
 import { BroadcastValue } from '../operators/broadcastValue';
+import { listenTo } from '../operators/listenTo';
 import type { RaftEvent } from '../core/events';
 import type { RaftState, RoleName } from '../core/state';
 import type { NodeId } from '../messages/types';
@@ -176,10 +177,15 @@ function switchedRoles(ctx: RoleContext, current$: Observable<RoleEpoch | null>)
     let active: object | null = null;
     let switchDone = false;
     const fail = (e: unknown) => subscriber.error(e);
-    const wakes = ctx.wakeups$ ? ctx.wakeups$.subscribe({ next: (w) => subscriber.next(wakeEvent(w)), error: fail, complete: ended }) : null;
+    const wake = (w: unknown) => {
+      if (!subscriber.closed) subscriber.next(wakeEvent(w));
+    };
+    const wakes = ctx.wakeups$ ? listenTo(ctx.wakeups$, { next: wake, error: fail, complete: ended }) : null;
     if (!ctx.wakeups$) ended();
-    const roles = current$.subscribe({
+    // A listener on the role switch's own broadcast (`listenTo`): no subscriber of its own.
+    const roles = listenTo(current$, {
       next(r) {
+        if (subscriber.closed) return; // let go during the broadcast's `next`
         pipeline?.unsubscribe();
         pipeline = null;
         active = null;
@@ -205,7 +211,7 @@ function switchedRoles(ctx: RoleContext, current$: Observable<RoleEpoch | null>)
     });
     return () => {
       wakes?.unsubscribe();
-      roles.unsubscribe();
+      roles?.unsubscribe();
       pipeline?.unsubscribe();
     };
   });

@@ -4,6 +4,7 @@ import { UnknownPeerError } from '../errors';
 import type { ConfigAt } from '../messages/config';
 import type { NodeId } from '../messages/types';
 import type { Transport } from '../transports/transport';
+import { listenTo } from '../operators/listenTo';
 import { PeerFilter } from './peerFilter';
 
 /**
@@ -28,12 +29,25 @@ export function transportEvents(
 ): Observable<RaftEvent> {
   const filter = new PeerFilter(self);
   return new Observable<RaftEvent>((subscriber) => {
-    const subscription = transport.inbound$.subscribe(({ from, message }) => {
-      if (!filter.accepts(from, message.type, configs())) return rejected(new UnknownPeerError(from));
-      const event: RaftEvent = { kind: 'message', from, message };
-      if (!taken(event)) subscriber.next(event);
+    // Listeners, not subscribers, where the transport's streams are broadcasts (`listenTo`).
+    const fail = (e: unknown) => subscriber.error(e);
+    const inbound = listenTo(transport.inbound$, {
+      next({ from, message }) {
+        if (subscriber.closed) return;
+        if (!filter.accepts(from, message.type, configs())) return rejected(new UnknownPeerError(from));
+        const event: RaftEvent = { kind: 'message', from, message };
+        if (!taken(event)) subscriber.next(event);
+      },
+      error: fail,
+      complete: ignoreEnd,
     });
-    if (transport.lost$) subscription.add(transport.lost$.subscribe((to) => subscriber.next({ kind: 'messagesLost', to })));
-    return subscription;
+    const lost = transport.lost$ ? listenTo(transport.lost$, { next: (to) => subscriber.next({ kind: 'messagesLost', to }), error: fail, complete: ignoreEnd }) : undefined;
+    return () => {
+      inbound?.unsubscribe();
+      lost?.unsubscribe();
+    };
   });
 }
+
+/** A transport's stream that ends ends nothing here: the node stops its transport, not the other way round. */
+function ignoreEnd(): void {}

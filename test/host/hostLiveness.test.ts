@@ -3,10 +3,11 @@
  * time: what its wake-ups name — the peer hosts that changed, and every peer host silent
  * now — so that a host wakes only the quiet groups a change concerns.
  */
-import { interval, Observable, Subject } from 'rxjs';
+import { interval, Observable, Subject, Unsubscribable } from 'rxjs';
 import type { HostAlive, HostAliveEnvelope, HostWakeup } from '../../src/messages/liveness';
 import type { NodeId } from '../../src/messages/types';
 import { HostLiveness } from '../../src/host/hostLiveness';
+import { listenTo } from '../../src/operators/listenTo';
 import { VirtualClock } from '../../src/testing/virtualClock';
 
 const INTERVAL = 50;
@@ -110,5 +111,23 @@ describe('HostLiveness wake-ups', () => {
     }
     expect(wakeups).toEqual([]);
     liveness.stop();
+  });
+
+  test("a group's wake-ups (wakeupsOf) reach its subscriber and its listener (listenTo), named for the group; stop completes them", async () => {
+    const { liveness, run } = watch();
+    const seen: string[] = [];
+    const listener = { next: (w: HostWakeup) => seen.push(`g2 ${w.group} ${w.hosts.join()}`), error: () => seen.push('g2 error'), complete: () => seen.push('g2 complete') };
+    let listening: Unsubscribable | undefined;
+    // g0's node stops on the wake-up, and g2's with it: g2 gets nothing more, though the wake-up had begun.
+    listenTo(liveness.wakeupsOf('g0'), { next: () => listening?.unsubscribe(), error: () => seen.push('g0 error'), complete: () => seen.push('g0 complete') });
+    const subscription = liveness.wakeupsOf('g1').subscribe({ next: (w) => seen.push(`g1 ${w.group} ${w.hosts.join()}`), complete: () => seen.push('g1 complete') });
+    listening = listenTo(liveness.wakeupsOf('g2'), listener);
+    await run(5, ['h2', 'h3']);
+    await run(10, ['h2']);
+    expect(seen).toEqual(['g1 g1 h3']);
+    subscription.unsubscribe();
+    liveness.stop();
+    listenTo(liveness.wakeupsOf('g4'), listener); // after stop: completed at once
+    expect(seen).toEqual(['g1 g1 h3', 'g0 complete', 'g2 complete']);
   });
 });

@@ -42,3 +42,32 @@ describe('Inlet: values into a stream with one subscriber', () => {
     expect(seen).toEqual([5]);
   });
 });
+
+describe('Inlet.listen: a listener served without a subscriber', () => {
+  it('hands values to the listener until its handle lets it go, and completes it once', () => {
+    const inlet = new Inlet<number>();
+    const seen: string[] = [];
+    const listener = { next: (v: number) => seen.push(`next ${v}`), error: () => seen.push('error'), complete: () => seen.push('complete') };
+    const listening = inlet.listen(listener);
+    inlet.next(1);
+    inlet.complete();
+    inlet.next(2); // after complete: nobody is served
+    expect(seen).toEqual(['next 1', 'complete']);
+    listening.unsubscribe();
+    const later = inlet.listen(listener);
+    inlet.next(3);
+    later.unsubscribe();
+    inlet.next(4);
+    expect(seen).toEqual(['next 1', 'complete', 'next 3']);
+  });
+
+  it("an earlier listener's handle does not let a later one go", () => {
+    const inlet = new Inlet<number>();
+    const seen: number[] = [];
+    const first = inlet.listen({ next: () => seen.push(-1), error: () => undefined, complete: () => undefined });
+    inlet.listen({ next: (v) => seen.push(v), error: () => undefined, complete: () => undefined });
+    first.unsubscribe();
+    inlet.next(7);
+    expect(seen).toEqual([7]);
+  });
+});

@@ -1,5 +1,7 @@
 import { EMPTY, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
+import { Broadcast } from '../../src/operators/broadcast';
+import { Inlet } from '../../src/operators/inlet';
 import { mergeTurns, serializeTurns } from '../../src/operators/serializeTurns';
 
 describe('serializeTurns', () => {
@@ -84,5 +86,33 @@ describe('mergeTurns', () => {
     a.next('a1');
     b.next('b2');
     expect(log).toEqual(['start a1', 'end a1', 'start b1', 'end b1', 'start a2', 'end a2', 'start b2', 'end b2']);
+  });
+
+  it('takes a Broadcast and an Inlet in as listeners: turns stay serialized, and unsubscribing lets both go', () => {
+    const inbound = new Broadcast<string>();
+    const feedback = new Inlet<string>();
+    const log: string[] = [];
+    const subscription = mergeTurns<string>(inbound, feedback).subscribe((e) => {
+      log.push(`start ${e}`);
+      if (e === 'a') feedback.next('b'); // fed back during a turn: after it
+      log.push(`end ${e}`);
+    });
+    inbound.next('a');
+    subscription.unsubscribe();
+    inbound.next('c');
+    feedback.next('d');
+    expect(log).toEqual(['start a', 'end a', 'start b', 'end b']);
+    expect(inbound.observed).toBe(false);
+  });
+
+  it('completes when a Broadcast source and a subscribed source have both completed', () => {
+    const inbound = new Broadcast<number>();
+    const other = new Subject<number>();
+    let completed = false;
+    mergeTurns(inbound, other).subscribe({ complete: () => (completed = true) });
+    inbound.complete();
+    expect(completed).toBe(false);
+    other.complete();
+    expect(completed).toBe(true);
   });
 });

@@ -4,6 +4,7 @@
  * a channel goes away with its last subscriber, and a new subscriber starts clean.
  */
 import { PeerChannels } from '../../src/states/peerChannels';
+import { listenTo } from '../../src/operators/listenTo';
 
 describe('PeerChannels', () => {
   test('routes each value to the subscribers of its peer only, in order', () => {
@@ -50,5 +51,18 @@ describe('PeerChannels', () => {
     channels.complete();
     expect(completed).toBe(2);
     expect(channels.next('n2', 1)).toBe(false);
+  });
+
+  test('a listener (listenTo) is routed like a subscriber, and its channel goes with it', () => {
+    const channels = new PeerChannels<number>();
+    const seen: string[] = [];
+    const listening = listenTo(channels.of('n2'), { next: (v) => seen.push(`next ${v}`), error: () => seen.push('error'), complete: () => seen.push('complete') });
+    expect(channels.next('n2', 1)).toBe(true);
+    expect(channels.next('n3', 2)).toBe(false);
+    listening?.unsubscribe();
+    expect(channels.next('n2', 3)).toBe(false);
+    listenTo(channels.of('n2'), { next: (v) => seen.push(`next ${v}`), error: () => seen.push('error'), complete: () => seen.push('complete') });
+    channels.complete();
+    expect(seen).toEqual(['next 1', 'complete']);
   });
 });

@@ -1,0 +1,29 @@
+import { Observable, Unsubscribable } from 'rxjs';
+
+/** What a `Listenable` pushes to: a subscriber, or a plain listener taken in with `listen`. */
+export interface Listener<T> {
+  next(value: T): void;
+  error(error: unknown): void;
+  complete(): void;
+}
+
+/**
+ * An observable the runtime's own consumers can also take a plain listener from, with no
+ * subscriber object in between (`listenTo`): the broadcasts and inlets the node pushes
+ * into, and the leader's per-follower channels. A subscriber with its consumer observer
+ * and finalizer arrays is a few hundred bytes, and a host runs one node per group.
+ *
+ * @example
+ * class Ticks extends Listenable<number> {
+ *   private listener: Listener<number> | null = null;
+ *   constructor() { super((subscriber) => this.listen(subscriber)); }
+ *   listen(listener: Listener<number>) { this.listener = listener; return { unsubscribe: () => (this.listener = null) }; }
+ * }
+ */
+export abstract class Listenable<T> extends Observable<T> {
+  /**
+   * Takes `listener` in as a subscriber would be, and gives it what a subscriber would get;
+   * the handle lets it go (undefined when the stream had ended and the listener was told).
+   */
+  abstract listen(listener: Listener<T>): Unsubscribable | undefined;
+}
