@@ -1,7 +1,7 @@
 import { Observable, SchedulerLike, Subject, Subscriber, Subscription, TeardownLogic, Unsubscribable } from 'rxjs';
 import type { HostAlive, HostAliveEnvelope, HostWakeup } from '../messages/liveness';
 import type { NodeId } from '../messages/types';
-import { Listenable, Listener } from '../operators/listenable';
+import { Listenable, Listener, Listening } from '../operators/listenable';
 import { TooManyPeerHostsError } from './hostErrors';
 
 /** What `HostLiveness` needs of the host's transport (`HostTransport.sendAlive` and `alive$`). */
@@ -112,7 +112,12 @@ export class HostLiveness {
       return undefined;
     }
     this.groupWakeups.set(listener, group);
-    return new GroupListening(this.groupWakeups, listener);
+    return new Listening(this, listener);
+  }
+
+  /** Lets a listener of `wakeupsOf` go (what its handle's `unsubscribe` calls). */
+  leave(listener: Listener<HostWakeup>): void {
+    this.groupWakeups.delete(listener);
   }
 
   /** Starts watching these hosts (this host's own id is skipped). */
@@ -218,14 +223,3 @@ class GroupWakeups extends Listenable<HostWakeup> {
   }
 }
 
-/** What `HostLiveness.listenForGroup` hands back: unsubscribing lets the listener go. */
-class GroupListening implements Unsubscribable {
-  constructor(
-    private readonly listeners: Map<Listener<HostWakeup>, string>,
-    private readonly listener: Listener<HostWakeup>,
-  ) {}
-
-  unsubscribe(): void {
-    this.listeners.delete(this.listener);
-  }
-}

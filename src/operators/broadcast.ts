@@ -1,5 +1,5 @@
 import { Observable, Subscriber, TeardownLogic, Unsubscribable } from 'rxjs';
-import { Listenable, Listener } from './listenable';
+import { Listenable, Listener, Listening } from './listenable';
 
 /** The subscribers of a broadcast nobody has joined: shared, never changed. */
 const NOBODY: readonly BroadcastListener<never>[] = Object.freeze([]);
@@ -115,17 +115,6 @@ export class Broadcast<T> extends Listenable<T> {
   }
 }
 
-/** What `Broadcast.listen` hands back: unsubscribing lets the listener go. */
-class Listening<T> implements Unsubscribable {
-  constructor(
-    private readonly broadcast: Broadcast<T>,
-    private readonly listener: BroadcastListener<T>,
-  ) {}
-
-  unsubscribe(): void {
-    this.broadcast.leave(this.listener);
-  }
-}
 
 /** `Broadcast.asObservable()`: subscribing subscribes to the broadcast, through one function shared by every view. */
 export class BroadcastView<T> extends Listenable<T> {

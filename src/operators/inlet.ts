@@ -1,5 +1,5 @@
 import { Observable, Subscriber, TeardownLogic, Unsubscribable } from 'rxjs';
-import { Listenable, Listener } from './listenable';
+import { Listenable, Listener, Listening } from './listenable';
 
 /**
  * Where values enter a stream that has exactly one subscriber, as a subject's `next`
@@ -41,10 +41,10 @@ export class Inlet<T> extends Listenable<T> {
    */
   listen(listener: Listener<T>): Unsubscribable {
     this.out = listener;
-    return new InletListening(this, listener);
+    return new Listening(this, listener);
   }
 
-  /** Lets `listener` go if it is the one served (what `InletListening.unsubscribe` calls). */
+  /** Lets `listener` go if it is the one served (what `Listening.unsubscribe` calls). */
   leave(listener: Listener<T>): void {
     if (this.out === listener) this.out = null;
   }
@@ -61,14 +61,3 @@ export class Inlet<T> extends Listenable<T> {
   }
 }
 
-/** What `Inlet.listen` hands back: unsubscribing lets the listener go. */
-class InletListening<T> implements Unsubscribable {
-  constructor(
-    private readonly inlet: Inlet<T>,
-    private readonly listener: Listener<T>,
-  ) {}
-
-  unsubscribe(): void {
-    this.inlet.leave(this.listener);
-  }
-}

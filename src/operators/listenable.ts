@@ -27,3 +27,22 @@ export abstract class Listenable<T> extends Observable<T> {
    */
   abstract listen(listener: Listener<T>): Unsubscribable | undefined;
 }
+
+/**
+ * The handle a `Listenable` hands back for a listener: unsubscribing asks its source to let
+ * the listener go. One small object, not a closure with its context (a host holds a dozen
+ * per group).
+ *
+ * @example
+ * listen(listener: Listener<T>): Unsubscribable { this.out = listener; return new Listening(this, listener); }
+ */
+export class Listening<T> implements Unsubscribable {
+  constructor(
+    private readonly source: { leave(listener: Listener<T>): void },
+    private readonly listener: Listener<T>,
+  ) {}
+
+  unsubscribe(): void {
+    this.source.leave(this.listener);
+  }
+}
