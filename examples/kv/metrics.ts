@@ -135,7 +135,7 @@ export class KvMetrics {
     });
     new Gauge({
       name: 'rxraft_kv_large_value_bytes',
-      help: "The store's large values, kept as views of the entries they came in: the buffers those views hold (held), the values' own bytes (live: held stays under twice live plus one batch), and the bytes copied out of buffers let go since start (relocated).",
+      help: "The store's large values, kept as views of the entries they came in: the buffers those views hold (held), the values' own bytes (live: past 3× live plus the buffer being filled, held is brought down to 2×), and the bytes copied out of buffers let go since start (relocated).",
       labelNames: ['kind'],
       registers,
       collect() {
