@@ -8,8 +8,8 @@
  * docs/notes/group-memory.md — a follower's snapshot transfer and entry reads built at
  * their first request, no closure per `Broadcast` listener or view — 36–36.5 KB before a
  * `Broadcast` stopped making a closure per instance, 42 KB before the second round's cuts
- * and 70–72 KB before the first); the bound, 34 KiB, leaves 12% on Node 24 (31.2 KB there)
- * version and fails a return to the 37 KB of before the fifth round. It runs in a child process: in a
+ * and 70–72 KB before the first); the bound, 34 KiB, leaves 12% on Node 24 (31.2 KB
+ * there) and fails a return to the 37 KB of before the fifth round. It runs in a child process: in a
  * Jest worker, what earlier test files leave behind is collected at unforeseen times and
  * can make the difference negative.
  */
