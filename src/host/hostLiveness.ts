@@ -1,4 +1,4 @@
-import { Observable, SchedulerLike, Subject, Subscriber, Subscription, TeardownLogic, Unsubscribable } from 'rxjs';
+import { Observable, SchedulerLike, Subject, Subscription, Unsubscribable } from 'rxjs';
 import type { HostAlive, HostAliveEnvelope, HostWakeup } from '../messages/liveness';
 import type { NodeId } from '../messages/types';
 import { Listenable, Listener, Listening } from '../operators/listenable';
@@ -210,12 +210,7 @@ class GroupWakeups extends Listenable<HostWakeup> {
     private readonly liveness: HostLiveness,
     private readonly group: string,
   ) {
-    super(GroupWakeups.joinThis);
-  }
-
-  /** How every group's wake-ups take a subscriber: one function for all, not a closure per group. */
-  private static joinThis(this: Observable<HostWakeup>, subscriber: Subscriber<HostWakeup>): TeardownLogic {
-    return (this as GroupWakeups).listen(subscriber);
+    super();
   }
 
   listen(listener: Listener<HostWakeup>): Unsubscribable | undefined {

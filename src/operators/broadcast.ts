@@ -1,4 +1,4 @@
-import { Observable, Subscriber, TeardownLogic, Unsubscribable } from 'rxjs';
+import { Observable, Unsubscribable } from 'rxjs';
 import { Listenable, Listener, Listening } from './listenable';
 
 /** The subscribers of a broadcast nobody has joined: shared, never changed. */
@@ -32,19 +32,6 @@ export type BroadcastListener<T> = Listener<T>;
 export class Broadcast<T> extends Listenable<T> {
   private subscribers: readonly BroadcastListener<T>[] = NOBODY;
   private ended: { readonly error: unknown } | 'complete' | null = null;
-
-  constructor() {
-    super(Broadcast.joinThis);
-  }
-
-  /**
-   * How every broadcast takes a subscriber in: one function for all of them (`Observable`
-   * calls it as a method of the observable subscribed to), where an arrow function per
-   * instance cost each broadcast a closure; a host runs a dozen broadcasts per group.
-   */
-  private static joinThis<T>(this: Observable<T>, subscriber: Subscriber<T>): TeardownLogic {
-    return (this as Broadcast<T>).join(subscriber);
-  }
 
   /** Pushes `value` to every subscriber, in the order they subscribed. */
   next(value: T): void {
@@ -101,10 +88,6 @@ export class Broadcast<T> extends Listenable<T> {
     this.subscribers = rest.length > 0 ? rest : NOBODY;
   }
 
-  /** Takes a new subscriber in (or tells it the stream ended); its teardown lets it go. */
-  protected join(subscriber: Subscriber<T>): TeardownLogic {
-    return this.listen(subscriber);
-  }
 
   private end(how: { readonly error: unknown } | 'complete', tell: (s: BroadcastListener<T>) => void): void {
     if (this.ended) return;
@@ -119,15 +102,11 @@ export class Broadcast<T> extends Listenable<T> {
 /** `Broadcast.asObservable()`: subscribing subscribes to the broadcast, through one function shared by every view. */
 export class BroadcastView<T> extends Listenable<T> {
   constructor(private readonly of: Broadcast<T>) {
-    super(BroadcastView.joinThis);
+    super();
   }
 
   /** `Broadcast.listen` on the broadcast viewed: the runtime's own consumers take it in without a subscriber (`listenTo`). */
   listen(listener: BroadcastListener<T>): Unsubscribable | undefined {
     return this.of.listen(listener);
-  }
-
-  private static joinThis<T>(this: Observable<T>, subscriber: Subscriber<T>): TeardownLogic {
-    return (this as BroadcastView<T>).of.subscribe(subscriber);
   }
 }

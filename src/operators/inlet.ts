@@ -1,4 +1,4 @@
-import { Observable, Subscriber, TeardownLogic, Unsubscribable } from 'rxjs';
+import type { Unsubscribable } from 'rxjs';
 import { Listenable, Listener, Listening } from './listenable';
 
 /**
@@ -17,18 +17,6 @@ import { Listenable, Listener, Listening } from './listenable';
  */
 export class Inlet<T> extends Listenable<T> {
   private out: Listener<T> | null = null;
-
-  constructor() {
-    super(Inlet.serveThis);
-  }
-
-  /**
-   * How every inlet takes its subscriber: one function for all (`Observable` calls it as a
-   * method of the inlet subscribed to), not a closure per inlet.
-   */
-  private static serveThis<T>(this: Observable<T>, subscriber: Subscriber<T>): TeardownLogic {
-    return (this as Inlet<T>).listen(subscriber);
-  }
 
   /**
    * Makes `listener` the one served, as a subscriber would be, without a subscriber of

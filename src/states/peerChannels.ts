@@ -1,4 +1,4 @@
-import { Observable, Subscriber, TeardownLogic, Unsubscribable } from 'rxjs';
+import type { Unsubscribable } from 'rxjs';
 import { Broadcast } from '../operators/broadcast';
 import { Listenable, Listener } from '../operators/listenable';
 import type { NodeId } from '../messages/types';
@@ -62,12 +62,7 @@ class PeerChannel<T> extends Listenable<T> {
     private readonly channels: PeerChannels<T>,
     private readonly peer: NodeId,
   ) {
-    super(PeerChannel.joinThis);
-  }
-
-  /** How every channel takes a subscriber: one function for all, not a closure per channel. */
-  private static joinThis<T>(this: Observable<T>, subscriber: Subscriber<T>): TeardownLogic {
-    return (this as PeerChannel<T>).listen(subscriber);
+    super();
   }
 
   listen(listener: Listener<T>): Unsubscribable | undefined {
