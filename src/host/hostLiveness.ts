@@ -217,4 +217,3 @@ class GroupWakeups extends Listenable<HostWakeup> {
     return this.liveness.listenForGroup(this.group, listener);
   }
 }
-

@@ -88,7 +88,6 @@ export class Broadcast<T> extends Listenable<T> {
     this.subscribers = rest.length > 0 ? rest : NOBODY;
   }
 
-
   private end(how: { readonly error: unknown } | 'complete', tell: (s: BroadcastListener<T>) => void): void {
     if (this.ended) return;
     this.ended = how;
@@ -97,7 +96,6 @@ export class Broadcast<T> extends Listenable<T> {
     for (const s of subscribers) tell(s);
   }
 }
-
 
 /** `Broadcast.asObservable()`: subscribing subscribes to the broadcast, through one function shared by every view. */
 export class BroadcastView<T> extends Listenable<T> {

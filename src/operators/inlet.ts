@@ -48,4 +48,3 @@ export class Inlet<T> extends Listenable<T> {
     out?.complete();
   }
 }
-
