@@ -81,7 +81,7 @@ interface Options {
   readonly groupFailovers: number;
   /** The sharded servers' `--group-storage` (default shared: one write-ahead log per host). */
   readonly groupStorage: 'shared' | 'files';
-  /** The sharded servers' `--election-timeout` (`<min>-<max>` ms; default theirs, 150-300). */
+  /** The sharded servers' `--election-timeout` (`<min>-<max>` ms; default theirs, the KV server's 500-1000). */
   readonly groupElectionTimeout: string | null;
   /** Whether the groups phase's idle groups quiesce (`--quiesce on|off`, default on). */
   readonly groupQuiesce: boolean;
