@@ -12,7 +12,13 @@ import { RaftError } from './messages/errors';
 // the public API names them here with the others.
 export { RaftError, InvalidMessageError } from './messages/errors';
 
-/** The node is not the leader. `leaderId` is the leader it knows of, if any. */
+/**
+ * The node is not the leader. `leaderId` is the leader it knows of, if any.
+ *
+ * @example
+ * try { await node.propose(cmd); }
+ * catch (e) { if (e instanceof NotLeaderError) retryVia(e.leaderId); } // null: no leader known yet, retry later
+ */
 export class NotLeaderError extends RaftError {
   constructor(readonly leaderId: string | null, readonly term: number) {
     super(leaderId ? `not the leader; the leader is ${leaderId} (term ${term})` : `not the leader; no leader known (term ${term})`);
@@ -24,6 +30,12 @@ export class NotLeaderError extends RaftError {
  * leadership was lost after it was appended, or the node it was forwarded to answered
  * that it no longer leads (it may have appended it before). The outcome is unknown; a
  * retry is safe only with a client session. `index` is 0 when the position is not known.
+ *
+ * @example
+ * // Retry with the same session: applied at most once, whichever attempt commits.
+ * const session = { clientId: 'client-7', seq: 42 };
+ * try { await node.propose(cmd, { session }); }
+ * catch (e) { if (e instanceof ProposalDroppedError) await node.propose(cmd, { session }); }
  */
 export class ProposalDroppedError extends RaftError {
   constructor(readonly index: number, readonly term: number, reason: string) {
@@ -37,6 +49,10 @@ export class ProposalDroppedError extends RaftError {
  * the proposals of one turn, the first ones that fit may have been taken and the rest
  * refused. Nothing of this one was appended: retry later. `limit` is known when the
  * proposal was made on the leader itself.
+ *
+ * @example
+ * try { await node.propose(cmd); }
+ * catch (e) { if (e instanceof LeaderOverloadedError) await backOff(); } // nothing appended: safe to retry
  */
 export class LeaderOverloadedError extends RaftError {
   constructor(readonly leaderId: string | null, readonly limit: number | null) {
@@ -44,14 +60,26 @@ export class LeaderOverloadedError extends RaftError {
   }
 }
 
-/** The node was stopped (or failed) before the request completed. */
+/**
+ * The node was stopped (or failed) before the request completed, or a call came after it stopped.
+ *
+ * @example
+ * await node.stop();
+ * await node.read(); // rejects with NodeStoppedError
+ */
 export class NodeStoppedError extends RaftError {
   constructor(readonly nodeId: string) {
     super(`node ${nodeId} is stopped`);
   }
 }
 
-/** Storage failed; the node stopped (fail-stop) and acknowledged nothing more. */
+/**
+ * Storage failed; the node stopped (fail-stop) and acknowledged nothing more. It is
+ * reported on `errors$`, and what was pending rejects with it.
+ *
+ * @example
+ * node.errors$.subscribe((e) => { if (e instanceof StorageFailedError) process.exitCode = 1; }); // stopped for good: let the supervisor restart it
+ */
 export class StorageFailedError extends RaftError {
   constructor(message: string, cause?: unknown) {
     super(message, { cause });
@@ -93,35 +121,68 @@ export class EntryRangeError extends RaftError {
   }
 }
 
-/** A payload exceeds the configured maximum size. */
+/**
+ * A payload exceeds the configured maximum size: a command over `maxCommandBytes`
+ * (`propose` rejects with it), or a message over the TCP transport's `maxFrameBytes`
+ * (reported on `errors$`, the message dropped).
+ *
+ * @example
+ * await node.propose(new Uint8Array(2 << 20)); // rejects: PayloadTooLargeError { size: 2097152, limit: 1048576 }
+ */
 export class PayloadTooLargeError extends RaftError {
   constructor(readonly size: number, readonly limit: number) {
     super(`payload of ${size} bytes exceeds the limit of ${limit} bytes`);
   }
 }
 
-/** A membership change was refused (another change in flight, a learner still catching up, ...). */
+/**
+ * A membership change was refused (a leadership transfer under way, a learner still
+ * catching up, a change that would leave no voter, ...). `reason` says which. A change asked of
+ * a node that does not lead rejects with `NotLeaderError` instead.
+ *
+ * @example
+ * try { await leader.promote('n4'); }
+ * catch (e) { if (e instanceof MembershipChangeError) log.warn(e.reason); }
+ */
 export class MembershipChangeError extends RaftError {
   constructor(readonly reason: string) {
     super(`membership change refused: ${reason}`);
   }
 }
 
-/** A leadership transfer was refused or did not complete within an election timeout. */
+/**
+ * A leadership transfer was refused or did not complete within an election timeout.
+ *
+ * @example
+ * await leader.transferLeadership('n3').catch((e) => { if (e instanceof LeadershipTransferError) log.warn(e.reason); });
+ */
 export class LeadershipTransferError extends RaftError {
   constructor(readonly reason: string) {
     super(`leadership transfer failed: ${reason}`);
   }
 }
 
-/** A message arrived from a node that is not a member of the cluster. */
+/**
+ * A message arrived from a node that is not a member of the cluster; it was dropped and
+ * reported on `errors$`.
+ *
+ * @example
+ * node.errors$.pipe(filter((e): e is UnknownPeerError => e instanceof UnknownPeerError)).subscribe((e) => log.warn(`stray node ${e.peerId}`));
+ */
 export class UnknownPeerError extends RaftError {
   constructor(readonly peerId: string) {
     super(`message from unknown peer ${JSON.stringify(peerId).slice(0, 80)} ignored`);
   }
 }
 
-/** A forwarded proposal or a read got no answer in time. For a proposal the outcome is unknown. */
+/**
+ * A forwarded proposal or a read got no answer within `requestTimeout`, or this node did
+ * not apply the result in time. For a proposal the outcome is unknown (it may still commit).
+ *
+ * @example
+ * try { await node.read(); }
+ * catch (e) { if (e instanceof RequestTimeoutError) console.warn(`${e.what} unanswered after ${e.after} ms`); }
+ */
 export class RequestTimeoutError extends RaftError {
   constructor(readonly what: 'propose' | 'read', readonly after: number) {
     super(what === 'propose' ? `proposal unanswered after ${after} ms; it may or may not commit` : `read unanswered after ${after} ms`);
@@ -134,6 +195,9 @@ export class RequestTimeoutError extends RaftError {
  * have voted in a term it no longer knows and nobody can tell it which, so it refuses to
  * start. With other members it starts instead and recovers the term from them (see
  * `HardStateRecoveryStalledError`). Delete its data and bootstrap it again.
+ *
+ * @example
+ * await node.ready; // rejects with HardStateLostError (also reported on errors$)
  */
 export class HardStateLostError extends RaftError {
   constructor(readonly nodeId: string) {
@@ -152,7 +216,7 @@ export class HardStateLostError extends RaftError {
  * are gone for good, remove this node and add it again with empty storage).
  *
  * @example
- * node.errors$.pipe(filter((e) => e instanceof HardStateRecoveryStalledError)).subscribe((e) => alert(e.missing));
+ * node.errors$.pipe(filter((e): e is HardStateRecoveryStalledError => e instanceof HardStateRecoveryStalledError)).subscribe((e) => alert(e.missing));
  */
 export class HardStateRecoveryStalledError extends RaftError {
   constructor(readonly nodeId: string, readonly missing: readonly string[]) {
@@ -181,7 +245,11 @@ export class InvalidOptionsError extends RaftError {
 /**
  * The application's `stateMachine.apply` threw or failed for entry `index`. The state
  * machine can no longer be trusted, so the node stopped (fail-stop); restart it to
- * replay the log from its last snapshot.
+ * replay the log from its last snapshot. It is reported on `errors$`, and what was
+ * pending rejects with it.
+ *
+ * @example
+ * node.errors$.subscribe((e) => { if (e instanceof ApplyFailedError) log.error(e.cause, `apply failed at ${e.index}`); });
  */
 export class ApplyFailedError extends RaftError {
   constructor(readonly index: number, cause: unknown) {

@@ -7,6 +7,13 @@ import { Progress } from './progress';
 /** The bugs a test can plant on purpose (see `RaftState.plantedBug`). */
 export type PlantedBug = 'stale-lease' | 'lost-vote';
 
+/**
+ * A node's role, as `role$` emits it: `precandidate` while it asks for pre-votes (PreVote),
+ * `candidate` while it asks for votes.
+ *
+ * @example
+ * node.role$.subscribe((role: RoleName) => metrics.role.set(role === 'leader' ? 1 : 0));
+ */
 export type RoleName = 'follower' | 'precandidate' | 'candidate' | 'leader';
 
 /** A linearizable read waiting for the leader to confirm it still leads. */

@@ -7,6 +7,13 @@ import type { GroupStorage, GroupStorageFactory } from './groupStorage';
 /** A group's options: those of `createRaftNode` but the ones the host supplies (`id`, `transport`, `storage`). `peers` are host ids. */
 export type GroupOptions = Omit<RaftNodeOptions, 'id' | 'transport' | 'storage'>;
 
+/**
+ * Options of `createRaftHost`: a host id, its transport, and where its groups keep their
+ * logs (`dataDir`, or `storage`).
+ *
+ * @example
+ * createRaftHost({ id: 'h1', transport, dataDir: '/var/lib/shards', sharedLog: true, groupDefaults: { electionTimeout: { min: 500, max: 1000 } } });
+ */
 export interface RaftHostOptions {
   /** This host's id: every group on it is a member under this id. */
   readonly id: NodeId;

@@ -1,4 +1,9 @@
-/** What an entry holds: a user command, the leader's no-op, or a configuration. */
+/**
+ * What an entry holds: a user command, the leader's no-op, or a configuration.
+ *
+ * @example
+ * const commands = entries.filter((e) => e.kind === EntryKind.Command || e.kind === EntryKind.SessionCommand);
+ */
 export const EntryKind = {
   /** A user command, emitted on `committed$`. */
   Command: 0,

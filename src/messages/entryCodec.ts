@@ -30,7 +30,13 @@ export function encodedSize(entries: readonly Entry[]): number {
   return size;
 }
 
-/** Lays out entries as one binary block. */
+/**
+ * Lays out entries as one binary block (the layout above); `decodeEntries` reads it back.
+ *
+ * @example
+ * const block = encodeEntries([{ index: 7, term: 2, kind: EntryKind.Command, data: new TextEncoder().encode('x=1') }]);
+ * block.length; // 4 + 21 + 3 = 28
+ */
 export function encodeEntries(entries: readonly Entry[]): Buffer {
   const out = allocBytes(encodedSize(entries));
   writeEntries(entries, out, 0);

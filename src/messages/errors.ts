@@ -7,7 +7,13 @@
  * catch (e) { if (e instanceof InvalidMessageError) report(e.reason); }
  */
 
-/** Base class of every rxraft error, so callers can tell ours from theirs. */
+/**
+ * Base class of every rxraft error, so callers can tell ours from theirs. `name` is the
+ * class's name.
+ *
+ * @example
+ * node.propose(cmd).catch((e) => log.warn(e instanceof RaftError ? `${e.name}: ${e.message}` : e));
+ */
 export class RaftError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -15,7 +21,13 @@ export class RaftError extends Error {
   }
 }
 
-/** A message from the network failed validation. */
+/**
+ * A message from the network failed validation (`reason` says how). Transports report it
+ * on `errors$` and drop the message.
+ *
+ * @example
+ * validateMessage({ type: 'AppendEntries', term: -1 }); // throws InvalidMessageError
+ */
 export class InvalidMessageError extends RaftError {
   constructor(readonly reason: string) {
     super(`invalid message: ${reason}`);

@@ -27,6 +27,12 @@ export type { RecoveryReport } from './fileLog';
 export type { FileSystem, FileHandleLike } from './fileSystem';
 export type { StorageDamage } from './storage';
 
+/**
+ * Options of `FileStorage.open`.
+ *
+ * @example
+ * const storage = await FileStorage.open('./data/n1', { maxSegmentBytes: 16 << 20, logSync: 'fdatasync' });
+ */
 export interface FileStorageOptions {
   /**
    * A segment file is closed and the next one started when a write would take it past

@@ -6,6 +6,12 @@ import { HardState, SnapshotMeta } from '../messages/persisted';
 import { checkEntryRange } from './entryRange';
 import { INITIAL_HARD_STATE, PersistedState, SnapshotWriter, Storage, StorageDamage } from './storage';
 
+/**
+ * Options of `new MemoryStorage`.
+ *
+ * @example
+ * const storage = new MemoryStorage({ scheduler, syncDelay: 2 }); // every write durable 2 ms (virtual) later
+ */
 export interface MemoryStorageOptions {
   /** Completes writes on this scheduler after `syncDelay`; without it, on the next microtask. */
   readonly scheduler?: SchedulerLike;

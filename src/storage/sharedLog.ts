@@ -19,6 +19,12 @@ import { createSharedSegment, SharedTornTail } from './sharedLogSegments';
 import { recoverSharedLog, removeTree, SnapshotsAtOpen } from './sharedLogRecovery';
 import { BatchedWrites } from './batchedWrites';
 
+/**
+ * Options of a host's shared write-ahead log (`groupStorage({ dataDir, sharedLog })`).
+ *
+ * @example
+ * const storage = groupStorage({ dataDir: '/var/lib/shards', sharedLog: { maxSegmentBytes: 16 << 20 } });
+ */
 export interface SharedLogOptions {
   /** A segment is closed and the next one started when a write would take it past this size (default 64 MiB). */
   readonly maxSegmentBytes?: number;

@@ -39,6 +39,12 @@ export interface NetworkFaults {
   readonly bandwidth?: number;
 }
 
+/**
+ * Options of `new MemoryHub`.
+ *
+ * @example
+ * const hub = new MemoryHub({ scheduler: new VirtualTimeScheduler(), random: seededRandom(42), faults: { drop: 0.05, delay: { min: 1, max: 10 } } });
+ */
 export interface MemoryHubOptions {
   /**
    * Every delivery is scheduled here, never made synchronously. Default: the production

@@ -12,7 +12,12 @@ import type { NodeId } from '../messages/types';
  * });
  */
 
-/** A frame's length prefix exceeds the limit; the connection was closed before reading it. */
+/**
+ * A frame's length prefix exceeds the limit; the connection was closed before reading it.
+ *
+ * @example
+ * transport.errors$.subscribe((e) => { if (e instanceof FrameTooLargeError) log.warn(`${e.address}: ${e.length} > ${e.limit} bytes`); });
+ */
 export class FrameTooLargeError extends RaftError {
   constructor(
     readonly length: number,
@@ -24,7 +29,12 @@ export class FrameTooLargeError extends RaftError {
   }
 }
 
-/** The connection did not complete the handshake: wrong protocol, cluster or node id, or timeout. */
+/**
+ * The connection did not complete the handshake: wrong protocol, cluster or node id, or timeout.
+ *
+ * @example
+ * transport.errors$.subscribe((e) => { if (e instanceof HandshakeError) log.warn(`${e.address}: ${e.reason}`); }); // e.g. a node of another clusterId
+ */
 export class HandshakeError extends RaftError {
   constructor(
     readonly reason: string,
@@ -40,6 +50,9 @@ export class HandshakeError extends RaftError {
  * (`maxPendingHandshakes`, `maxPendingHandshakesPerSource`): `evicted` when a newcomer
  * took its place (it was the oldest of the lowest-ranked), `refused` when the newcomer
  * itself ranked below every pending handshake. A `HandshakeError`.
+ *
+ * @example
+ * transport.errors$.subscribe((e) => { if (e instanceof HandshakeBudgetError) handshakeFlood.inc({ outcome: e.outcome }); });
  */
 export class HandshakeBudgetError extends HandshakeError {
   constructor(
@@ -51,7 +64,12 @@ export class HandshakeBudgetError extends HandshakeError {
   }
 }
 
-/** The remote side failed to prove its identity (wrong secret, untrusted or misnamed certificate). */
+/**
+ * The remote side failed to prove its identity (wrong secret, untrusted or misnamed certificate).
+ *
+ * @example
+ * transport.errors$.subscribe((e) => { if (e instanceof AuthenticationError) log.warn(`rejected ${e.address}: ${e.reason}`); });
+ */
 export class AuthenticationError extends RaftError {
   constructor(
     readonly reason: string,
@@ -66,6 +84,9 @@ export class AuthenticationError extends RaftError {
  * An inbound frame was not a valid message: undecodable bytes, the wrong shape, an unknown
  * type, or a sender that is not the authenticated peer. An `InvalidMessageError`, with the
  * connection it came from.
+ *
+ * @example
+ * transport.errors$.subscribe((e) => { if (e instanceof InvalidFrameError) log.warn(`${e.peerId ?? e.address}: ${e.reason}`); });
  */
 export class InvalidFrameError extends InvalidMessageError {
   constructor(
@@ -80,6 +101,9 @@ export class InvalidFrameError extends InvalidMessageError {
 /**
  * A connection was closed because its partial frame would have taken the bytes held in
  * partial frames, over all connections, past `maxPartialFrameBytes`.
+ *
+ * @example
+ * transport.errors$.subscribe((e) => { if (e instanceof FrameBudgetExceededError) log.warn(`${e.address}: ${e.bytes} of ${e.budget} bytes`); });
  */
 export class FrameBudgetExceededError extends RaftError {
   constructor(
@@ -94,7 +118,12 @@ export class FrameBudgetExceededError extends RaftError {
   }
 }
 
-/** A connection was closed because its partial frame received no byte for `partialFrameTimeout`. */
+/**
+ * A connection was closed because its partial frame received no byte for `partialFrameTimeout`.
+ *
+ * @example
+ * transport.errors$.subscribe((e) => { if (e instanceof FrameStalledError) log.warn(`${e.address}: ${e.bytes} bytes, then ${e.timeout} ms of silence`); });
+ */
 export class FrameStalledError extends RaftError {
   constructor(
     /** Bytes of the frame that had arrived. */
@@ -107,7 +136,12 @@ export class FrameStalledError extends RaftError {
   }
 }
 
-/** A connection to or from a peer failed or was lost. The transport reconnects on its own. */
+/**
+ * A connection to or from a peer failed or was lost. The transport reconnects on its own.
+ *
+ * @example
+ * transport.errors$.subscribe((e) => { if (e instanceof PeerConnectionError) log.debug(`${e.peerId}: ${e.reason}`); }); // e.g. connect ECONNREFUSED while it restarts
+ */
 export class PeerConnectionError extends RaftError {
   constructor(
     readonly reason: string,
@@ -119,7 +153,12 @@ export class PeerConnectionError extends RaftError {
   }
 }
 
-/** The transport's options are unusable (thrown by `tcpTransport`, never reported). */
+/**
+ * The transport's options are unusable (thrown by `tcpTransport`, never reported).
+ *
+ * @example
+ * tcpTransport({ id: 'n1', listen: { host: '0.0.0.0', port: 7001 }, peers, clusterId: 'demo' }); // throws: neither secret nor tls
+ */
 export class TransportConfigError extends RaftError {}
 
 function describe(address: string, peerId: NodeId | undefined): string {

@@ -41,7 +41,15 @@ export function tcpHostTransport(options: TcpHostTransportOptions): TcpHostTrans
   return new TcpHostTransport(options);
 }
 
-/** The transport made by `tcpHostTransport`. */
+/**
+ * The transport made by `tcpHostTransport`: a `HostTransport` with the bound address,
+ * peer hosts changed at run time and counters besides.
+ *
+ * @example
+ * const { port } = await transport.listening(); // with listen port 0, the port picked
+ * transport.setPeer('h4', '10.0.0.4:7001');       // a host added at run time
+ * transport.stats().peers.h2.dropped;             // messages to h2 discarded so far
+ */
 export class TcpHostTransport implements HostTransport {
   private readonly tcp: TcpTransport;
   readonly inbound$: Observable<GroupEnvelope>;

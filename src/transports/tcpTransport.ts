@@ -71,7 +71,15 @@ export function tcpTransport(options: TcpTransportOptions): TcpTransport {
   return new TcpTransport(options);
 }
 
-/** The transport made by `tcpTransport`. */
+/**
+ * The transport made by `tcpTransport`: a `Transport` with the bound address, peers
+ * changed at run time and counters besides.
+ *
+ * @example
+ * const { port } = await transport.listening(); // with listen port 0, the port picked
+ * transport.setPeer('n4', '10.0.0.4:7001');       // a member added at run time
+ * transport.stats().peers.n2.connected;           // true once authenticated
+ */
 export class TcpTransport implements Transport, ConnectionHost, LinkHost<unknown> {
   private readonly inbound = new Broadcast<Envelope>();
   private readonly errors = new Subject<Error>();
