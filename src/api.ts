@@ -12,7 +12,12 @@ export type { ElectionReport } from './core/electionReports';
  * The public API of a node: what `createRaftNode` takes and what it returns.
  */
 
-/** An election timeout range in the scheduler's time unit (ms in production). */
+/**
+ * An election timeout range in the scheduler's time unit (ms in production).
+ *
+ * @example
+ * createRaftNode({ ...options, electionTimeout: { min: 500, max: 1000 }, heartbeatInterval: 100 }); // a busy, shared machine
+ */
 export interface TimeoutRange {
   readonly min: number;
   readonly max: number;
@@ -21,6 +26,15 @@ export interface TimeoutRange {
 /**
  * Options of `createRaftNode`. Times are in the scheduler's unit: milliseconds in production.
  * Checked at once: an unusable value throws `InvalidOptionsError` (see `src/options.ts`).
+ *
+ * @example
+ * const options: RaftNodeOptions = {
+ *   id: 'n1',
+ *   peers: ['n1', 'n2', 'n3'],
+ *   transport: tcpTransport({ id: 'n1', listen: { host: '0.0.0.0', port: 7001 }, peers: { n2: '10.0.0.2:7001', n3: '10.0.0.3:7001' }, clusterId: 'orders', secret }),
+ *   storage: await FileStorage.open('/var/lib/orders/n1'),
+ *   stateMachine: { apply: (e) => store.apply(e.data) },
+ * };
  */
 export interface RaftNodeOptions {
   /** This node's id; unique in the cluster. */
@@ -162,7 +176,12 @@ export interface RaftNodeOptions {
   readonly log?: Partial<LogPolicy>;
 }
 
-/** Options of `RaftNode.propose()`. */
+/**
+ * Options of `RaftNode.propose()`.
+ *
+ * @example
+ * await node.propose(cmd, { session: { clientId: 'client-7', seq: 42 } }); // a retry with the same seq applies once
+ */
 export interface ProposeOptions {
   /**
    * Exactly-once: the command is applied at most once per (clientId, seq), even when the
@@ -173,7 +192,14 @@ export interface ProposeOptions {
   readonly session?: SessionInfo;
 }
 
-/** A leader's view of one follower (`RaftNode.followers()`). */
+/**
+ * A leader's view of one follower (`RaftNode.followers()`).
+ *
+ * @example
+ * leader.followers();
+ * // [{ id: 'n1', matchIndex: 2, lag: 0, sinceContact: 1.9, state: 'replicating', storageReads: 0, storageReadBytes: 0,
+ * //    snapshot: null, snapshotTransfers: 0, snapshotChunksResent: 0, snapshotTransfersAbandoned: 0 }, ...]
+ */
 export interface FollowerProgress {
   readonly id: NodeId;
   /** The highest index known durable in the follower's log. */
@@ -235,7 +261,12 @@ export interface FollowerProgress {
   readonly storageReadBytes: number;
 }
 
-/** A snapshot transfer to one follower, as `FollowerProgress.snapshot` shows it. */
+/**
+ * A snapshot transfer to one follower, as `FollowerProgress.snapshot` shows it.
+ *
+ * @example
+ * const stuck = (node.followers() ?? []).filter((f) => f.snapshot?.parked); // followers whose transfer waits for them
+ */
 export interface FollowerSnapshotTransfer {
   /** The index of the snapshot sent (the leader's current one when the transfer started). */
   readonly index: number;
@@ -247,7 +278,12 @@ export interface FollowerSnapshotTransfer {
   readonly abandoned: boolean;
 }
 
-/** Options of `RaftNode.stop()`. */
+/**
+ * Options of `RaftNode.stop()`.
+ *
+ * @example
+ * await node.stop({ transferLeadership: true }); // on a leader: hand over, then stop
+ */
 export interface StopOptions {
   /**
    * A leader first hands leadership to the most up-to-date voter (`transferLeadership`),
@@ -257,7 +293,12 @@ export interface StopOptions {
   readonly transferLeadership?: boolean;
 }
 
-/** Options of `RaftNode.read()`. */
+/**
+ * Options of `RaftNode.read()`.
+ *
+ * @example
+ * await node.read({ lease: true }); // { index: 2 }: on the leader within its lease, no heartbeat round
+ */
 export interface ReadOptions {
   /**
    * Serve from the leader's lease instead of confirming leadership with a heartbeat round:
@@ -276,6 +317,12 @@ export interface ReadOptions {
  * State streams (`leader$`, `role$`, `term$`, `members$`, `status$`) replay their
  * current value to a late subscriber and emit only on change. `committed$` is hot:
  * subscribe right after `createRaftNode`, before awaiting anything, to see every entry.
+ *
+ * @example
+ * const node = createRaftNode({ id: 'n1', peers: ['n1', 'n2', 'n3'], transport, storage });
+ * node.committed$.subscribe((e) => kv.apply(e.data));
+ * node.leader$.subscribe((l) => console.log(l?.self ? 'leading' : `led by ${l?.id ?? 'nobody'}`));
+ * await node.propose(new TextEncoder().encode('x=1')); // { index: 2, term: 1 }
  */
 export interface RaftNode {
   readonly id: NodeId;
@@ -380,6 +427,9 @@ export interface RaftNode {
  * is decided by the log too (never by clocks): a client silent for `idleEntries` applied
  * entries, or the least recently active beyond `maxClients`, is forgotten — after that,
  * a retry of one of its old commands would apply again.
+ *
+ * @example
+ * createRaftNode({ ...options, sessions: { maxClients: 100_000 } }); // the other fields keep their defaults
  */
 export interface SessionPolicy {
   /** Most clients remembered (default 10,000). */
@@ -390,7 +440,13 @@ export interface SessionPolicy {
   readonly window: number;
 }
 
-/** Identifies a command within a client session. */
+/**
+ * Identifies a command within a client session.
+ *
+ * @example
+ * await node.propose(cmd, { session: { clientId: 'c1', seq: 1 } }); // { index: 3, term: 1 }
+ * await node.propose(cmd, { session: { clientId: 'c1', seq: 1 } }); // { index: 3, term: 1 } again: not applied twice
+ */
 export interface SessionInfo {
   readonly clientId: string;
   readonly seq: number;
@@ -438,7 +494,12 @@ export interface StateMachine {
   restore?(chunks: AsyncIterable<Uint8Array>, at: { index: number; term: number }): Promise<void> | void;
 }
 
-/** When to take a snapshot and how to cut it. */
+/**
+ * When to take a snapshot and how to cut it.
+ *
+ * @example
+ * createRaftNode({ ...options, stateMachine, snapshot: { everyEntries: 50_000, keepEntries: 5_000 } }); // the rest default
+ */
 export interface SnapshotPolicy {
   /** Take one after this many applied entries (default 10,000) ... */
   readonly everyEntries: number;
@@ -508,7 +569,13 @@ export interface LogPolicy {
   readonly cacheBytes: number;
 }
 
-/** A snapshot of a node's state, as `status$` emits it. */
+/**
+ * A snapshot of a node's state, as `status$` emits it.
+ *
+ * @example
+ * await firstValueFrom(node.status$);
+ * // { id: 'n1', role: 'follower', term: 1, leaderId: 'n3', commitIndex: 2, appliedIndex: 2, lastIndex: 2, stopped: false }
+ */
 export interface NodeStatus {
   readonly id: NodeId;
   readonly role: RoleName;
@@ -521,14 +588,25 @@ export interface NodeStatus {
   readonly stopped: boolean;
 }
 
-/** Who leads, as `leader$` emits it: `self` tells a node it is the leader. */
+/**
+ * Who leads, as `leader$` emits it: `self` tells a node it is the leader.
+ *
+ * @example
+ * node.leader$.subscribe((l) => console.log(l)); // null, then { id: 'n3', term: 1, self: false }
+ */
 export interface LeaderInfo {
   readonly id: NodeId;
   readonly term: number;
   readonly self: boolean;
 }
 
-/** The cluster configuration, as `members$` emits it. */
+/**
+ * The cluster configuration, as `members$` emits it.
+ *
+ * @example
+ * node.members$.subscribe((m) => console.log(m));
+ * // { voters: ['n1', 'n2', 'n3'], learners: [], index: 0, term: 0, committed: true, addresses: { n1: '10.0.0.1:7001', ... } }
+ */
 export interface Membership {
   readonly voters: readonly NodeId[];
   readonly learners: readonly NodeId[];

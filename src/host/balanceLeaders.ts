@@ -6,7 +6,12 @@ import type { GroupId } from '../messages/groupId';
 import type { NodeId } from '../messages/types';
 import { GroupLeadership, planLeaderTransfers, PlannedTransfer } from './leaderBalancePlan';
 
-/** Options of `balanceLeaders`. */
+/**
+ * Options of `balanceLeaders`.
+ *
+ * @example
+ * balanceLeaders(host, { interval: 5000, maxInFlight: 1 }).subscribe(); // one transfer at a time, a look every 5 s
+ */
 export interface BalanceLeadersOptions {
   /** Where time comes from (default: the production clock; tests pass a virtual one). */
   readonly scheduler?: SchedulerLike;
@@ -20,14 +25,25 @@ export interface BalanceLeadersOptions {
   readonly contactWithin?: number;
 }
 
-/** What the groups' streams are read from: a `RaftHost` is one. */
+/**
+ * What the groups' streams are read from: a `RaftHost` is one.
+ *
+ * @example
+ * const groups = new Map<string, RaftNode>(); // nodes made with createRaftNode, one per group
+ * balanceLeaders({ id: 'n1', groups: () => [...groups.keys()], group: (g) => groups.get(g) }).subscribe();
+ */
 export interface BalancedHost {
   readonly id: NodeId;
   groups(): GroupId[];
   group(group: GroupId): RaftNode | undefined;
 }
 
-/** A transfer `balanceLeaders` made: done (`to` leads now), or failed with `error` (e.g. `LeadershipTransferError`). */
+/**
+ * A transfer `balanceLeaders` made: done (`to` leads now), or failed with `error` (e.g. `LeadershipTransferError`).
+ *
+ * @example
+ * balanceLeaders(host).subscribe((e) => (e.kind === 'failed' ? log.warn(e.error.message) : log.info(`${e.group} → ${e.to}`)));
+ */
 export type LeaderBalanceEvent =
   | { readonly kind: 'transferred'; readonly group: GroupId; readonly to: NodeId }
   | { readonly kind: 'failed'; readonly group: GroupId; readonly to: NodeId; readonly error: Error };

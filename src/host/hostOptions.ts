@@ -4,7 +4,12 @@ import type { NodeId } from '../messages/types';
 import type { HostTransport } from '../transports/hostTransport';
 import type { GroupStorage, GroupStorageFactory } from './groupStorage';
 
-/** A group's options: those of `createRaftNode` but the ones the host supplies (`id`, `transport`, `storage`). `peers` are host ids. */
+/**
+ * A group's options: those of `createRaftNode` but the ones the host supplies (`id`, `transport`, `storage`). `peers` are host ids.
+ *
+ * @example
+ * await host.createGroup('kv-7', { peers: ['h1', 'h2', 'h3'], stateMachine: { apply: (e) => stores[7].apply(e.data) } });
+ */
 export type GroupOptions = Omit<RaftNodeOptions, 'id' | 'transport' | 'storage'>;
 
 /**

@@ -8,6 +8,9 @@ import type { NodeId } from './nodeId';
  * (C_old,new) `oldVoters` is set and every decision needs a majority of both `voters`
  * and `oldVoters`. Learners receive the log but never vote nor count toward a majority.
  * `addresses` tell transports how to reach members added while running.
+ *
+ * @example
+ * const joint: ClusterConfig = { voters: ['n1', 'n4', 'n5'], oldVoters: ['n1', 'n2', 'n3'], learners: [], addresses: { n4: '10.0.0.4:7001', n5: '10.0.0.5:7001' } };
  */
 export interface ClusterConfig {
   readonly voters: readonly NodeId[];

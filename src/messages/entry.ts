@@ -27,6 +27,9 @@ export function isEntryKind(kind: unknown): kind is EntryKind {
  * An entry received over TCP makes its `data` view when it is first read (a getter, not
  * an own property: see `BlockEntry`), so copy an entry as `{ index, term, kind, data }`,
  * not with a spread.
+ *
+ * @example
+ * const copy: Entry = { index: e.index, term: e.term, kind: e.kind, data: e.data }; // not { ...e }: data may be a getter
  */
 export interface Entry {
   readonly index: number;
@@ -36,7 +39,13 @@ export interface Entry {
   readonly data: Uint8Array;
 }
 
-/** A committed user command, as `committed$` emits it. */
+/**
+ * A committed user command, as `committed$` emits it.
+ *
+ * @example
+ * node.committed$.subscribe((e) => console.log(e.index, e.term, new TextDecoder().decode(e.data), e.session));
+ * // 2 1 x=1 undefined
+ */
 export interface CommittedEntry {
   readonly index: number;
   readonly term: number;

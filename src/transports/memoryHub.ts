@@ -14,7 +14,12 @@ import { InterceptAction, InterceptOptions, InterceptRule, InterceptSink } from 
 export { InterceptRule, matching } from './memoryHubIntercept';
 export type { InterceptAction, InterceptOptions, MessageFilter } from './memoryHubIntercept';
 
-/** Fault rates of the in-memory network. Probabilities are in [0, 1]. */
+/**
+ * Fault rates of the in-memory network. Probabilities are in [0, 1].
+ *
+ * @example
+ * new MemoryHub({ scheduler, random: seededRandom(1), faults: { drop: 0.05, duplicate: 0.01, reorder: 0.1, delay: { min: 1, max: 5 } } });
+ */
 export interface NetworkFaults {
   /** Probability that a message is lost. */
   readonly drop?: number;

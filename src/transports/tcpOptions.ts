@@ -7,7 +7,12 @@ import type { SchedulerLike } from 'rxjs';
 import type { NodeId } from '../messages/types';
 import type { BackoffRange } from './backoff';
 
-/** Certificates for mutual TLS. Every node's certificate names its node id (CN or SAN). */
+/**
+ * Certificates for mutual TLS. Every node's certificate names its node id (CN or SAN).
+ *
+ * @example
+ * tcpTransport({ ...options, tls: { ca: fs.readFileSync('ca.pem'), cert: fs.readFileSync('n1.pem'), key: fs.readFileSync('n1-key.pem') } });
+ */
 export interface TcpTlsOptions {
   /** The cluster CA: a peer's certificate must chain to it. PEM. */
   readonly ca: string | Buffer | readonly (string | Buffer)[];
@@ -18,7 +23,12 @@ export interface TcpTlsOptions {
   readonly passphrase?: string;
 }
 
-/** Options of `tcpTransport` (and `tcpHostTransport`). */
+/**
+ * Options of `tcpTransport` (and `tcpHostTransport`).
+ *
+ * @example
+ * tcpTransport({ id: 'n1', listen: { host: '0.0.0.0', port: 7001 }, peers: { n2: '10.0.0.2:7001', n3: '10.0.0.3:7001' }, clusterId: 'orders', secret, maxQueuedMessages: 1024 });
+ */
 export interface TcpTransportOptions {
   /** This node's id. */
   readonly id: NodeId;

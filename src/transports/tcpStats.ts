@@ -5,7 +5,13 @@
 import type { NodeId } from '../messages/types';
 import type { TcpPeerStats } from './tcpPeerLink';
 
-/** Counters of a TCP transport, per peer and overall. */
+/**
+ * Counters of a TCP transport, per peer and overall.
+ *
+ * @example
+ * const { peers, handshakes } = transport.stats();
+ * for (const [id, p] of Object.entries(peers)) if (!p.connected) log.warn(`${id}: not connected, ${p.queued} queued`);
+ */
 export interface TcpTransportStats {
   readonly peers: Record<NodeId, TcpPeerStats>;
   /** Inbound connections closed before or during the handshake, or for bad input. */
