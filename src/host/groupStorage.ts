@@ -8,10 +8,21 @@ import { SharedLog, SharedLogOptions } from '../storage/sharedLog';
 import { SharedLogStorage } from '../storage/sharedLogStorage';
 import type { Storage } from '../storage/storage';
 
-/** Makes (or reopens) the storage of a group, given its id. */
+/**
+ * Makes (or reopens) the storage of a group, given its id.
+ *
+ * @example
+ * createRaftHost({ id: 'h1', transport, storage: (group) => FileStorage.open(`/var/lib/shards/${group}`) });
+ */
 export type GroupStorageFactory = (group: GroupId) => Storage | Promise<Storage>;
 
-/** Where a host keeps its groups' state: opened per group, freed when a group is removed. */
+/**
+ * Where a host keeps its groups' state: opened per group, freed when a group is removed.
+ *
+ * @example
+ * const storage: GroupStorage = groupStorage({ dataDir: '/var/lib/shards', sharedLog: true });
+ * createRaftHost({ id: 'h1', transport, storage });
+ */
 export interface GroupStorage {
   open(group: GroupId): Promise<Storage>;
   /** Frees what `group` holds (its directory); nothing for storage made by a factory. */

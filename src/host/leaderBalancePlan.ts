@@ -1,7 +1,12 @@
 import type { GroupId } from '../messages/groupId';
 import type { NodeId } from '../messages/types';
 
-/** What one host knows of one of its groups, from the group's `leader$` and `members$`. */
+/**
+ * What one host knows of one of its groups, from the group's `leader$` and `members$`.
+ *
+ * @example
+ * const g: GroupLeadership = { group: 'kv-7', leader: 'h1', voters: ['h1', 'h2', 'h3'], reachable: ['h2'] }; // h3 is down
+ */
 export interface GroupLeadership {
   readonly group: GroupId;
   /** The group's leader as this host's replica sees it, or null while none is known. */
@@ -16,7 +21,12 @@ export interface GroupLeadership {
   readonly reachable?: readonly NodeId[];
 }
 
-/** A leadership transfer to start: `group`, led by this host, goes to `to`. */
+/**
+ * A leadership transfer to start: `group`, led by this host, goes to `to`.
+ *
+ * @example
+ * for (const t of planned) host.group(t.group)?.transferLeadership(t.to);
+ */
 export interface PlannedTransfer {
   readonly group: GroupId;
   readonly to: NodeId;

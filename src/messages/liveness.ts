@@ -24,7 +24,12 @@ export interface HostAlive {
   readonly groupsVersion: number;
 }
 
-/** A host liveness message with its addressing (host ids). */
+/**
+ * A host liveness message with its addressing (host ids).
+ *
+ * @example
+ * transport.alive$.subscribe(({ from, message }) => lastHeard.set(from, message.seq));
+ */
 export interface HostAliveEnvelope {
   readonly from: NodeId;
   readonly to: NodeId;

@@ -145,6 +145,9 @@ export interface TermReport {
  * A quiet follower that woke (quiescence, `core/quiescence.ts`) wakes its leader: its
  * election timer runs again, and must not run while its leader sends no heartbeats.
  * Changes nothing else in the receiver's state.
+ *
+ * @example
+ * const wake: WakeUp = { type: 'WakeUp', term: 4 };
  */
 export interface WakeUp {
   readonly type: 'WakeUp';
@@ -196,7 +199,12 @@ export interface ProposeResponse {
   readonly overloaded: boolean;
 }
 
-/** Every message peers exchange, discriminated by `type`. */
+/**
+ * Every message peers exchange, discriminated by `type`.
+ *
+ * @example
+ * transport.inbound$.subscribe(({ from, message }) => { if (message.type === 'RequestVote') log.debug(`${from} campaigns in term ${message.term}`); });
+ */
 export type RaftMessage =
   | RequestVote
   | RequestVoteResponse
@@ -216,7 +224,12 @@ export type RaftMessage =
   | WakeUp;
 export type MessageType = RaftMessage['type'];
 
-/** A message with its addressing, as transports carry it. */
+/**
+ * A message with its addressing, as transports carry it.
+ *
+ * @example
+ * const e: Envelope = { from: 'n1', to: 'n2', message: { type: 'TimeoutNow', term: 3 } };
+ */
 export interface Envelope<M extends RaftMessage = RaftMessage> {
   readonly from: NodeId;
   readonly to: NodeId;

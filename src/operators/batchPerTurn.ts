@@ -1,6 +1,11 @@
 import { Observable, OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 
-/** A cap on one batch: at most `max` of the values' weight (one value always fits). */
+/**
+ * A cap on one batch: at most `max` of the values' weight (one value always fits).
+ *
+ * @example
+ * commands$.pipe(batchPerTurn(immediateScheduler, { max: 1 << 20, weigh: (c: Uint8Array) => c.length })); // at most 1 MiB a turn
+ */
 export interface BatchLimit<T> {
   readonly max: number;
   readonly weigh: (value: T) => number;

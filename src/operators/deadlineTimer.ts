@@ -1,6 +1,11 @@
 import { Observable, OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 
-/** How `deadlineTimer` treats a check that runs late. */
+/**
+ * How `deadlineTimer` treats a check that runs late.
+ *
+ * @example
+ * deadline$.pipe(deadlineTimer(scheduler, { stallGrace: 100 })); // a check more than 100 ms late (the process stalled) gives the deadline 100 ms more, once
+ */
 export interface DeadlineTimerOptions {
   /** Grace (ms) given once per deadline when its check runs more than `stallAfter` late. Default 0: none. */
   readonly stallGrace?: number;

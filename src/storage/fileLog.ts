@@ -38,7 +38,13 @@ export function segmentName(sequence: number): string {
   return `${String(sequence).padStart(16, '0')}.wal`;
 }
 
-/** What recovery did at open. */
+/**
+ * What recovery did at open (`FileStorage.recovery`).
+ *
+ * @example
+ * const storage = await FileStorage.open(dir);
+ * if (storage.recovery.tornTail) log.warn(storage.recovery.tornTail, 'cut a torn write at the end of the log');
+ */
 export interface RecoveryReport {
   /** Segment files read. */
   readonly segments: number;

@@ -36,7 +36,12 @@ export interface StorageDamage {
   readonly truncatedTail: { readonly from: number; readonly reason: string } | null;
 }
 
-/** What `Storage.load()` returns: the durable state at open. */
+/**
+ * What `Storage.load()` returns: the durable state at open.
+ *
+ * @example
+ * const { hardState, snapshot, entries } = await storage.load(); // a new storage: { term: 0, votedFor: null }, null, []
+ */
 export interface PersistedState {
   readonly hardState: HardState;
   /** The latest durable snapshot, if any. */
@@ -58,6 +63,11 @@ export interface PersistedState {
  * A snapshot being written: chunks go to a staging area that a crash discards; `commit`
  * makes it the current snapshot, durably and atomically, in order with the log writes
  * issued before it (it is ordered like an `append`).
+ *
+ * @example
+ * const writer = storage.createSnapshot({ index: 100, term: 3, config });
+ * for await (const chunk of chunks) await writer.write(chunk);
+ * await writer.commit({ compactUpTo: 90, discardLog: false }); // the log kept from entry 91 on
  */
 export interface SnapshotWriter {
   /**

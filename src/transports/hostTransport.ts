@@ -3,7 +3,12 @@ import type { GroupId } from '../messages/groupId';
 import type { HostAlive, HostAliveEnvelope } from '../messages/liveness';
 import type { Envelope, NodeId, RaftMessage } from '../messages/types';
 
-/** A message of one Raft group between two hosts: `from` and `to` are host ids. */
+/**
+ * A message of one Raft group between two hosts: `from` and `to` are host ids.
+ *
+ * @example
+ * transport.inbound$.subscribe((e: GroupEnvelope) => log.trace(`${e.group}: ${e.message.type} from ${e.from}`));
+ */
 export interface GroupEnvelope extends Envelope {
   readonly group: GroupId;
 }

@@ -57,6 +57,9 @@ const MAX_ID_LENGTH = 256;
  * Which of the two connections between a pair of peers: `control` carries the small
  * messages (heartbeats, votes, responses, read rounds), `bulk` those with payload bytes
  * (entries, snapshot chunks, forwarded commands). FIFO within a lane, no order across.
+ *
+ * @example
+ * transport.stats().peers.n2.lanes.bulk.queued; // entries waiting for n2's bulk connection
  */
 export type Lane = 'control' | 'bulk';
 

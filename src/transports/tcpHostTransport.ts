@@ -13,6 +13,9 @@ import type { TcpWire } from './tcpWire';
 /**
  * Options of `tcpHostTransport`: those of `tcpTransport`, where `id` is this host's id
  * and `peers` the other hosts' addresses (group members are host ids).
+ *
+ * @example
+ * tcpHostTransport({ id: 'h1', listen: { host: '0.0.0.0', port: 7001 }, peers: { h2: '10.0.0.2:7001' }, clusterId: 'shards', secret });
  */
 export type TcpHostTransportOptions = TcpTransportOptions;
 

@@ -10,13 +10,24 @@ import type { TcpWire, WireEncoder } from './tcpWire';
 
 export { payloadBytes } from './tcpPayloadBytes';
 
-/** A peer's network address. */
+/**
+ * A peer's network address.
+ *
+ * @example
+ * const { host, port } = await transport.listening(); // { host: '127.0.0.1', port: 41873 } with listen port 0
+ */
 export interface PeerAddress {
   readonly host: string;
   readonly port: number;
 }
 
-/** Counters and state of the link to one peer on one lane (or, summed, on both: `TcpPeerStats`). */
+/**
+ * Counters and state of the link to one peer on one lane (or, summed, on both: `TcpPeerStats`).
+ *
+ * @example
+ * const control = transport.stats().peers.n2.lanes.control;
+ * if (control.dropped > 0) log.warn(`${control.dropped} heartbeats, votes or answers to n2 discarded`);
+ */
 export interface TcpLaneStats {
   /** Whether an authenticated connection to the peer is open (on either lane, for a peer's sum). */
   connected: boolean;
@@ -32,7 +43,13 @@ export interface TcpLaneStats {
   connects: number;
 }
 
-/** Counters and state of the links to one peer: both lanes summed, and each lane's own. */
+/**
+ * Counters and state of the links to one peer: both lanes summed, and each lane's own.
+ *
+ * @example
+ * const n2 = transport.stats().peers.n2;
+ * n2.bytesSent === n2.lanes.control.bytesSent + n2.lanes.bulk.bytesSent; // true
+ */
 export interface TcpPeerStats extends TcpLaneStats {
   readonly lanes: Readonly<Record<Lane, TcpLaneStats>>;
 }

@@ -54,8 +54,12 @@ export interface WireEncoder<T> {
   ): void;
 }
 
-/** Reads a peer's frames. */
-/** What a wire's decoder delivers: a Raft message's envelope, or a host liveness message's. */
+/**
+ * What a wire's decoder delivers: a Raft message's envelope, or a host liveness message's.
+ *
+ * @example
+ * const isLiveness = (e: WireEnvelope): e is HostAliveEnvelope => e.message.type === 'HostAlive';
+ */
 export type WireEnvelope = Envelope | HostAliveEnvelope;
 
 export interface WireDecoder {
