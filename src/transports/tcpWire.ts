@@ -62,6 +62,7 @@ export interface WireEncoder<T> {
  */
 export type WireEnvelope = Envelope | HostAliveEnvelope;
 
+/** Reads a peer's frames. */
 export interface WireDecoder {
   /** The validated envelopes of one frame body (a host's wire also has liveness messages). Throws `InvalidMessageError` (the whole frame is refused). */
   decode(body: Buffer): WireEnvelope | readonly WireEnvelope[];
