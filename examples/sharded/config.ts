@@ -1,5 +1,6 @@
 /** Command line of the sharded KV server: the KV server's, plus the shards. */
-import { ConfigError, parseHostPort, readCommandLine, USAGE as KV_USAGE } from '../kv/config';
+import { usageText, type OptionSpec } from '../kv/cli';
+import { ConfigError, KV_OPTIONS, parseHostPort, readCommandLine } from '../kv/config';
 import type { KvServerConfig } from '../kv/config';
 
 export interface ShardedKvConfig extends KvServerConfig {
@@ -18,15 +19,33 @@ export interface ShardedKvConfig extends KvServerConfig {
 /** The flags the sharded server adds to the KV server's. */
 const EXTRA = ['groups', 'peers-http', 'balance', 'group-storage', 'quiesce'];
 
-export const SHARDED_USAGE = `${KV_USAGE.replace(/rxraft-kv/g, 'sharded-kv')}
-  --groups <n>                  how many groups (shards) keys are spread over, the same on every host (default 8)
-  --peers-http <id=host:port,...>  the other hosts' HTTP addresses, for leader hints
-  --balance                     hand leadership of surplus shards to the hosts leading the fewest (balanceLeaders)
-  --group-storage shared|files  shared (default): one write-ahead log for every group of the host, in <data>/wal/;
-                                files: a FileStorage per group in <data>/groups/<group>/ (a data directory is one or the other)
-  --quiesce=false               keep idle shards heartbeating (default: idle shards go quiet, woken by work or a silent host)
+/** The sharded server's own flags (command line only: no environment variable). */
+const SHARDED_OPTIONS: readonly OptionSpec[] = [
+  { name: 'groups', type: 'string', value: '<n>', help: 'how many groups (shards) keys are spread over, the same on every host (default 8)', env: false },
+  { name: 'peers-http', type: 'string', value: '<id=host:port,...>', help: "the other hosts' HTTP addresses, for leader hints", env: false },
+  { name: 'balance', type: 'boolean', help: 'hand leadership of surplus shards to the hosts leading the fewest (balanceLeaders)', env: false },
+  {
+    name: 'group-storage',
+    type: 'string',
+    value: 'shared|files',
+    help: 'shared (default): one write-ahead log for every group of the host, in <data>/wal/; files: a FileStorage per group in <data>/groups/<group>/ (a data directory is one or the other)',
+    env: false,
+  },
+  { name: 'quiesce', type: 'boolean', help: 'idle shards go quiet, woken by work or a silent host (default); --quiesce=false keeps them heartbeating', env: false },
+];
 
---join and membership routes are not served: every shard's members are the hosts of --peers.`;
+const SHARDED_SUMMARY = `A key-value store sharded over many Raft groups (createRaftHost): every host runs every
+group, over one authenticated TCP transport per host, and each key belongs to group
+FNV-1a(key) mod --groups; any host serves any key over HTTP. The cluster secret comes from
+RXRAFT_SECRET or --secret-file, never from the command line (where ps would show it).
+Membership is not changed at run time: every shard's members are the hosts of --peers.
+
+example:
+  RXRAFT_SECRET=... sharded-kv --id h1 --raft 127.0.0.1:7001 --http 127.0.0.1:8001 --groups 8 \\
+    --data ./data/h1 --peers h2=127.0.0.1:7002,h3=127.0.0.1:7003 --peers-http h2=127.0.0.1:8002,h3=127.0.0.1:8003`;
+
+/** The usage text: the KV server's flags but `--join` (refused: members are fixed), then the sharded server's own. */
+export const SHARDED_USAGE = usageText('sharded-kv', SHARDED_SUMMARY, [...KV_OPTIONS.filter((o) => o.name !== 'join'), ...SHARDED_OPTIONS], { version: true });
 
 /** What `readShardedCommandLine` found. */
 export type ShardedCommandLine = { readonly kind: 'help' } | { readonly kind: 'version' } | { readonly kind: 'run'; readonly config: ShardedKvConfig };

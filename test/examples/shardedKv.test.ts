@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HttpAnswer, request } from '../../examples/kv/client';
 import { forkKvServer, freePorts, KvChild } from '../../examples/kv/processes';
-import { readShardedCommandLine } from '../../examples/sharded/config';
+import { readShardedCommandLine, SHARDED_USAGE } from '../../examples/sharded/config';
 import { fnv1a32, shardId, shardOf } from '../../examples/sharded/shards';
 import { within } from './kvProcessCluster';
 
@@ -121,6 +121,15 @@ describe('routing keys to shards', () => {
     const loud = readShardedCommandLine([...base, '--quiesce=false'], env);
     expect(loud.kind === 'run' && loud.config.quiesce).toBe(false);
     expect(() => readShardedCommandLine([...base, '--quiesce=maybe'], env)).toThrow(/--quiesce takes =true or =false/);
+  });
+
+  it('--help names the flags it reads, the --cluster default it uses, and not --join, which it refuses', () => {
+    const line = readShardedCommandLine(['--id', 'h1', '--raft', '127.0.0.1:1', '--http', '127.0.0.1:2'], { RXRAFT_SECRET: 's' });
+    expect(line.kind === 'run' && line.config.clusterId).toBe('rxraft-kv');
+    expect(SHARDED_USAGE).toMatch(/^usage: sharded-kv \[options\]/);
+    expect(SHARDED_USAGE).toContain('(default rxraft-kv) [RXRAFT_CLUSTER]');
+    for (const flag of ['--groups', '--peers-http', '--balance', '--group-storage', '--quiesce', '--peers', '--election-timeout']) expect(SHARDED_USAGE).toContain(`${flag} `);
+    expect(SHARDED_USAGE).not.toContain('--join');
   });
 });
 
