@@ -2,7 +2,8 @@
  * Every ```ts block of README.md typechecks against the sources, as a user would write it
  * with `import ... from 'rxraft'` (mapped to `src/`). A block is a module of its own; the
  * names a block leaves to the reader (`node`, `kv`, `apply`, ...) are declared once,
- * globally, in `readmeNames` below, so a block that declares one itself shadows it.
+ * globally, in `readmeNames` below, so a block that declares one itself shadows it. And
+ * every `npm run <script>` the README shows exists.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -89,7 +90,20 @@ function typecheck(blocks: { line: number; code: string }[]): string[] {
   });
 }
 
+/** The scripts README.md runs with `npm run <script>` (a line break may split the command). */
+function readmeScripts(): string[] {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  return [...new Set([...readme.matchAll(/npm run\s+([\w:-]+)/g)].map((m) => m[1]))].sort();
+}
+
 describe('README.md', () => {
+  test('every `npm run <script>` it shows is a script of package.json', () => {
+    const { scripts } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const named = readmeScripts();
+    expect(named).toEqual(expect.arrayContaining(['bench', 'example:work-sharing', 'sim']));
+    expect(named.filter((s) => !(s in scripts))).toEqual([]);
+  });
+
   test('has ```ts blocks to check', () => {
     expect(readmeBlocks().length).toBeGreaterThan(10);
   });
