@@ -76,7 +76,11 @@ async function main(): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     console.log(`\n${why}: stopping ${children.size} node(s)...`);
-    await Promise.all([...children.values()].map((c) => c.stop()));
+    const stopped = await Promise.all([...children].map(async ([id, c]) => {
+      await c.stop();
+      return { id, ...(await c.exited) };
+    }));
+    for (const { id, code, signal } of stopped) console.log(`[${id}] stopped (${signal ?? `code ${code}`})`);
     // Only what this launcher created, for the nodes it ran: never a directory of a node
     // started by hand (the printed join command puts its data outside, in the working directory).
     if (!temporary) {

@@ -288,7 +288,8 @@ export interface StopOptions {
   /**
    * A leader first hands leadership to the most up-to-date voter (`transferLeadership`),
    * so that the cluster has a leader again within a round trip or two instead of after
-   * an election timeout: for planned restarts. If the transfer fails, it stops anyway.
+   * an election timeout: for planned restarts. If the transfer fails, it stops anyway; a
+   * leader cut off from its followers stops once CheckQuorum deposes it.
    */
   readonly transferLeadership?: boolean;
 }
@@ -404,7 +405,13 @@ export interface RaftNode {
   /**
    * Hands leadership to `to` (or the most up-to-date voter): the leader brings it up to
    * date and tells it to campaign at once. Proposals made here meanwhile wait and then go
-   * to the new leader. Rejects with `LeadershipTransferError` after an election timeout.
+   * to the new leader. Rejects with `LeadershipTransferError` when the target has not
+   * taken over within an election timeout, at once when this leader steps down in its own
+   * term (CheckQuorum, or its removal), and when it stepped down for a newer term but no
+   * leader follows within an election timeout.
+   *
+   * @example
+   * const { leaderId } = await leader.transferLeadership('n2'); // 'n2'
    */
   transferLeadership(to?: NodeId): Promise<{ leaderId: NodeId }>;
   /**

@@ -116,7 +116,7 @@ class Node implements RaftNode, HasTestHooks {
     this.notices = new CommitNotices(o.turnScheduler, (to, message) => this.roles.replicate({ to, message }), (term) => !this.stopped && this.state?.role.name === 'leader' && this.state.term === term);
     const sessions = new SessionTable(o.sessions);
     this.roles = new RoleSwitch({ id: this.id, scheduler: o.scheduler, heartbeatInterval: o.heartbeatInterval, stallGrace: o.electionTimeout.min, heartbeats$: o.heartbeatTicks, wakeups$: o.wakeups, snapshotSource: o.storage, entrySource: o.storage, transport: o.transport });
-    this.membership = new MembershipRequests({ id: this.id, scheduler: o.scheduler, dispatch: this.dispatch, nextRequestId: this.nextId, tracker: this.tracker, retryInterval: o.heartbeatInterval, timeout: o.requestTimeout * 5, holdProposals: (hold) => this.intake.holdProposals(hold) });
+    this.membership = new MembershipRequests({ id: this.id, scheduler: o.scheduler, dispatch: this.dispatch, nextRequestId: this.nextId, tracker: this.tracker, retryInterval: o.heartbeatInterval, timeout: o.requestTimeout * 5, electionTimeoutMax: o.electionTimeout.max, holdProposals: (hold) => this.intake.holdProposals(hold) });
     this.snapshots = new SnapshotDriver({
       id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions, dispatch: this.dispatch, failStop: this.fail, report: this.report,
       isStopped: () => this.stopped, exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.applier.skipUpTo(index),

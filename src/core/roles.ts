@@ -28,6 +28,7 @@ import { broadcastAppend } from './send';
  */
 export function becomeFollower(s: RaftState, term: number, leaderId: NodeId | null, fx: Effects): void {
   if (term < s.term) throw new Error(`becomeFollower: term ${term} is older than ${s.term}`);
+  if (term === s.term) abortTransferOnStepDown(s, fx);
   if (term > s.term) {
     s.term = term;
     s.votedFor = null;
@@ -152,6 +153,19 @@ function votersExceptSelf(s: RaftState): NodeId[] {
 }
 
 /** Settles what the old role owed its callers before its state is dropped. */
+/**
+ * A leader that steps down in its own term (CheckQuorum, or its removal committed) while a
+ * transfer is under way ends the transfer at once: no newer term means nobody is taking
+ * over. Stepping down for a newer term leaves it to the caller's side, which completes it
+ * when a leader is known (the target, or whoever won) and fails it when this node
+ * campaigns again (`MembershipRequests.afterStep`).
+ */
+function abortTransferOnStepDown(s: RaftState, fx: Effects): void {
+  if (s.role.name !== 'leader' || !s.role.transfer) return;
+  const { requestId, to } = s.role.transfer;
+  fx.push({ type: 'transferAborted', requestId, reason: `stepped down in term ${s.term} before ${to} took over` });
+}
+
 function leave(s: RaftState, fx: Effects): void {
   if (s.role.name === 'leader') abandonReads(s, s.role, fx);
 }

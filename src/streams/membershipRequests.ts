@@ -25,6 +25,8 @@ interface PendingTransfer {
   readonly resolve: (at: { leaderId: NodeId }) => void;
   readonly reject: (e: Error) => void;
   readonly timer: Subscription;
+  /** Started when this node stops leading before a new leader is known: the transfer fails when it ends. */
+  leaderless: Subscription | null;
 }
 
 export interface MembershipRequestsDeps {
@@ -35,8 +37,10 @@ export interface MembershipRequestsDeps {
   readonly tracker: ProposalTracker;
   /** How often a change that may succeed later (catch-up, a change in flight) is retried. */
   readonly retryInterval: number;
-  /** How long a change keeps retrying. */
+  /** How long a change keeps retrying, and a transfer waits at most. */
   readonly timeout: number;
+  /** How long a transfer waits for a new leader once this node no longer leads. */
+  readonly electionTimeoutMax: number;
   /** Called when proposals must wait (a transfer started) or may go (it ended). */
   readonly holdProposals: (hold: boolean) => void;
 }
@@ -74,7 +78,7 @@ export class MembershipRequests {
     return new Promise((resolve, reject) => {
       const requestId = this.deps.nextRequestId();
       const timer = this.deps.scheduler.schedule(() => this.endTransfer(new LeadershipTransferError('no new leader in time')), this.deps.timeout);
-      this.transfer = { requestId, resolve, reject, timer };
+      this.transfer = { requestId, resolve, reject, timer, leaderless: null };
       this.deps.holdProposals(true);
       this.deps.dispatch({ kind: 'transferLeadership', requestId, to });
     });
@@ -120,7 +124,10 @@ export class MembershipRequests {
     }
   }
 
-  /** After every step: complete changes whose final configuration committed, and transfers that found a new leader. */
+  /**
+   * After every step: complete changes whose final configuration committed, and transfers
+   * that found a new leader; a transfer whose leader stepped down fails if no leader follows in an election timeout.
+   */
   afterStep(s: RaftState): void {
     if (!this.changes?.size && !this.transfer) return; // nothing waits: the common turn
     const latest = s.configs[s.configs.length - 1];
@@ -131,7 +138,14 @@ export class MembershipRequests {
         pending.resolve(toMembership(latest, s.commitIndex));
       }
     }
-    if (this.transfer && s.leaderId !== null && s.leaderId !== this.deps.id) this.endTransfer(null, s.leaderId);
+    const t = this.transfer;
+    if (!t) return;
+    if (s.leaderId !== null && s.leaderId !== this.deps.id) this.endTransfer(null, s.leaderId);
+    else if (s.role.name !== 'leader' && !t.leaderless) {
+      // Stepped down for a newer term (the target's campaign, or another's): a leader should follow within an election timeout.
+      const wait = this.deps.electionTimeoutMax;
+      t.leaderless = this.deps.scheduler.schedule(() => this.endTransfer(new LeadershipTransferError(`no new leader within ${wait} ms of ${this.deps.id} stepping down`)), wait);
+    }
   }
 
   /** Fails everything still waiting (the node stopped). */
@@ -164,6 +178,7 @@ export class MembershipRequests {
     if (!t) return;
     this.transfer = null;
     t.timer.unsubscribe();
+    t.leaderless?.unsubscribe();
     if (error) t.reject(error);
     else t.resolve({ leaderId: leaderId! });
     this.deps.holdProposals(false);

@@ -27,8 +27,13 @@ export interface FaultInjectorOptions {
   readonly classes?: readonly FaultClass[];
   /** The network's delay when no weather is in effect (default 1–3 ms). */
   readonly baseDelay?: { readonly min: number; readonly max: number };
-  /** Called when a node's API breaks its promise (a membership request that never settles). */
+  /** Called when a node's API breaks its promise (a membership request that never settles, a transfer that settles late). */
   readonly onAnomaly?: (message: string) => void;
+  /**
+   * How long a leadership transfer may take to settle (virtual ms, a pause of the old
+   * leader not counted); later is reported to `onAnomaly`. Unset: not checked.
+   */
+  readonly transferLimit?: number;
   /**
    * The message-level weather wrapped around every node's transport; the
    * `'late-messages'` class sets its rules (without it, that class injects nothing).
@@ -92,7 +97,7 @@ export class FaultInjector {
     this.oneWay = new OneWayFaults(this.faults, this.links, options.lateMessages, options.triggers);
     this.processes = new ProcessFaults(this.faults);
     this.storage = new StorageFaults(this.faults, this.processes);
-    this.transfers = new TransferFaults(this.faults, this.links, this.weather, this.late, options.triggers);
+    this.transfers = new TransferFaults(this.faults, this.links, this.weather, this.late, options.triggers, { limit: options.transferLimit, onAnomaly: options.onAnomaly });
     this.membership = new MembershipFaults(this.faults, this.storage, options.onAnomaly);
     this.chunks = new ChunkLossFaults(this.faults);
     this.weather.calm();

@@ -92,6 +92,16 @@ export function setUpRun(options: SimulationOptions, nodes: number): Run {
   return { target: hosts, clock: hosts.clock, groups: runs, injector, policy, quiesce, stop: () => hosts.stop() };
 }
 
+/**
+ * How long a leadership transfer may take to settle: an election timeout to hand over,
+ * another for a leader to follow once the old one stepped down, and two heartbeat
+ * intervals for the turns between.
+ */
+function transferLimit(options: SimulationOptions): number {
+  const o = options.cluster?.nodeOptions;
+  return 2 * (o?.electionTimeout?.max ?? DEFAULT_ELECTION_TIMEOUT.max) + 2 * (o?.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL);
+}
+
 /** Whether the groups of a run on hosts quiesce: `options.quiesce`, or for `'mixed'` (the default) every other seed, drawn from it. */
 export function quiescing(options: SimulationOptions): boolean {
   const mode = options.quiesce ?? 'mixed';
@@ -119,6 +129,7 @@ function faultInjector(options: SimulationOptions, target: FaultTarget, shared: 
     random: seededRandom(mix(options.seed, 2)),
     classes: options.faults ?? ALL_FAULT_CLASSES,
     onAnomaly: (m) => monitor().report('api-contract', m),
+    transferLimit: transferLimit(options),
     lateMessages: shared.lateMessages,
     triggers: shared.triggers,
   });

@@ -55,3 +55,28 @@ it('prints curl -L commands, points a hand-started node outside its temporary di
     await exited;
   }
 });
+
+it('stops a three-node cluster on Ctrl-C, every node exiting 0 and saying so', async () => {
+  const [basePort] = await freePorts(1, '127.0.0.1');
+  const launcher = spawn(process.execPath, [compiledEntry('examples/cluster.ts')!, '--nodes', '3', '--base-port', String(Math.min(basePort, 63_000))], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, TMPDIR: tmp },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  launcher.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  launcher.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
+  const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!/this node is the leader/.test(out) && Date.now() < deadline && launcher.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    expect(out).toMatch(/this node is the leader/);
+    launcher.kill('SIGINT');
+    expect(await exited).toBe(0);
+    const stops = out.split('\n').filter((l) => /^\[n\d\] stopped \(/.test(l));
+    expect(stops.sort()).toEqual(['[n1] stopped (code 0)', '[n2] stopped (code 0)', '[n3] stopped (code 0)']);
+  } finally {
+    if (launcher.exitCode === null) launcher.kill('SIGKILL');
+    await exited;
+  }
+});

@@ -133,6 +133,49 @@ test('§3.10: a transfer whose target does not take over within an election time
   await c.stop();
 });
 
+test('§3.10: a leader that CheckQuorum deposes during a transfer ends the transfer at once', async () => {
+  const c = await ledByN1({ checkQuorum: true });
+  c.hub.isolate('n1');
+  await c.clock.advance(150); // the followers' last answers are 150 ms old
+  const t = transfer(c, 'n1', 'n2');
+  // CheckQuorum deposes n1 ~200 ms after the last answers, before the transfer's own deadline (150 + 200).
+  await c.clock.advance(100);
+  expect(c.replication('n1')).toMatchObject({ role: 'follower', term: 1, transfer: null });
+  expect(t.outcome).toBeInstanceOf(LeadershipTransferError);
+  expect((t.outcome as Error).message).toMatch(/stepped down in term 1 before n2 took over/);
+  await c.stop();
+});
+
+test('§3.10: stop({ transferLeadership }) on a leader cut off from its followers stops once CheckQuorum deposes it', async () => {
+  const c = await ledByN1({ checkQuorum: true });
+  c.hub.isolate('n1');
+  await c.clock.advance(150);
+  let stopped = false;
+  void c.node('n1').stop({ transferLeadership: true }).then(() => (stopped = true));
+  await c.clock.advance(30);
+  expect(stopped).toBe(false); // handing over: n2 cannot answer yet
+  await c.clock.advance(70);
+  expect(stopped).toBe(true);
+  await c.stop();
+});
+
+test('§3.10: a leader deposed by a newer term during a transfer fails the transfer when no leader follows within an election timeout', async () => {
+  const c = await ledByN1();
+  c.hub.isolate('n3');
+  const t = transfer(c, 'n1', 'n3'); // TimeoutNow is lost
+  c.hub.block('n1', 'n2'); // n2 hears n1, but n1's vote never reaches it: nobody can win
+  await campaign(c, 'n2');
+  expect(c.replication('n1')).toMatchObject({ role: 'follower', term: 2, leaderId: null, transfer: null });
+  expect(t.outcome).toBeUndefined(); // n2 may yet win: wait
+  await c.clock.advance(PLAIN.electionTimeout!.max - 30);
+  expect(t.outcome).toBeUndefined();
+  await c.clock.advance(20);
+  expect(c.replication('n1').leaderId).toBeNull();
+  expect(t.outcome).toBeInstanceOf(LeadershipTransferError);
+  expect((t.outcome as Error).message).toMatch(/no new leader within 200 ms of n1 stepping down/);
+  await c.stop();
+});
+
 test('§3.10: while a transfer is under way the leader appends no proposal (etcd TestLeaderTransferIgnoreProposal)', async () => {
   const c = await ledByN1();
   c.hub.isolate('n3');

@@ -33,12 +33,24 @@ export class FaultContext {
   readonly events: FaultEvent[] = [];
   /** The node bridging two halves, while a bridge is in place: a favourite target (set and cleared by the link faults). */
   bridgeNode: NodeId | null = null;
+  /** When each node's (or host's) latest pause ends (or ended), as planned: a paused node runs no timer meanwhile. */
+  private readonly pausedUntil = new Map<NodeId, number>();
 
   constructor(
     readonly cluster: FaultTarget,
     /** Decides every fault: kind, target, duration. */
     readonly random: () => number,
   ) {}
+
+  /** Records that `id` is paused until `until` (virtual ms). */
+  notePause(id: NodeId, until: number): void {
+    this.pausedUntil.set(id, Math.max(until, this.pausedUntil.get(id) ?? 0));
+  }
+
+  /** Whether a pause of `id` overlapped the time since `since`. */
+  pausedSince(id: NodeId, since: number): boolean {
+    return (this.pausedUntil.get(id) ?? -Infinity) > since;
+  }
 
   log(action: string): void {
     this.events.push({ at: this.cluster.clock.now(), action });

@@ -73,6 +73,7 @@ export class ProcessFaults {
     const cluster = this.faults.cluster;
     const duration = this.faults.random() < 0.5 ? this.faults.random() * 200 : 200 + this.faults.random() * 1000;
     cluster.pause(target.id);
+    this.faults.notePause(target.id, cluster.clock.now() + duration);
     cluster.clock.scheduler.schedule(() => {
       if (cluster.isRunning(target.id)) cluster.resume(target.id);
     }, duration);

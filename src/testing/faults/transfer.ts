@@ -26,6 +26,8 @@ export class TransferFaults {
     private readonly weather: NetworkWeather,
     private readonly late: LateMessageFaults,
     private readonly triggers: SendTriggers | undefined,
+    /** A transfer that settles more than `limit` ms after it was asked (the leader not paused meanwhile) is reported. */
+    private readonly settle: { readonly limit?: number; readonly onAnomaly?: (message: string) => void } = {},
   ) {}
 
   transfer(): void {
@@ -45,8 +47,8 @@ export class TransferFaults {
       this.weather.calm();
       this.late.clear();
     }
-    leader.transferLeadership(to).catch(() => undefined);
     const what = `transfer leadership${this.faults.inGroup()} from ${leaderId} to ${to ?? 'the most up-to-date voter'}`;
+    this.watchSettle(leaderId, what, leader.transferLeadership(to));
     if (this.late.enabled && r < 1 / 3) {
       this.faults.log(`${what}; ${this.late.holdBack({ kinds: LATE_KINDS, to: leaderId, probability: 0.5 + 0.5 * this.faults.random(), delay: { min: 5, max: 40 } }, 20 + 180 * this.faults.random())}`);
     } else if (this.triggers && planned) {
@@ -57,6 +59,24 @@ export class TransferFaults {
     } else {
       this.faults.log(what);
     }
+  }
+
+  /**
+   * Reports a transfer that settles late: the leader hands over or gives up within an
+   * election timeout, and once it stepped down a leader follows (or it gives up) within
+   * another (`RaftNode.transferLeadership`).
+   */
+  private watchSettle(leaderId: NodeId, what: string, request: Promise<unknown>): void {
+    const { limit, onAnomaly } = this.settle;
+    const clock = this.faults.cluster.clock;
+    const since = clock.now();
+    const settled = () => {
+      const age = clock.now() - since;
+      if (limit !== undefined && age > limit && !this.faults.pausedSince(leaderId, since)) {
+        onAnomaly?.(`${what} (asked at ${since.toFixed(1)} ms) settled ${age.toFixed(0)} ms later, past ${limit} ms`);
+      }
+    };
+    request.then(settled, settled);
   }
 
   /** Cuts every link into `id` (it still reaches everyone), and restores those links `duration` ms later. */
