@@ -33,30 +33,56 @@ interface Options extends MemoryLoad {
   readonly stall: StallPlan | null;
 }
 
-function parseOptions(argv: readonly string[]): Options {
+const USAGE = `usage: npm run bench:memory -- [options]
+
+RSS and V8 heap of three KV server processes under closed-loop HTTP writes, sampled as
+they run; then the same load on a three-member etcd cluster when etcd is installed.
+
+  --duration <s>       length of each phase (default 300)
+  --interval <s>       sampling interval (default 5)
+  --clients <n>        closed-loop HTTP clients (default 64)
+  --keys <n>           size of the key space (default 10000)
+  --value-bytes <n>    value size (default 100)
+  --flags "<flags>"    extra flags of the KV servers
+  --against etcd|none  the cluster loaded after rxraft's (default etcd, when installed)
+  --stall <ms>,<skewMs>,<everyS>   SIGSTOP stalls of every member while loading
+  --help               this text`;
+
+/** A flag this benchmark does not take, or a value it cannot use: printed with the usage, exit 2. */
+class UsageError extends Error {}
+
+function parseOptions(argv: readonly string[]): Options | 'help' {
   const o = { durationS: 300, intervalS: 5, clients: 64, keys: 10_000, valueBytes: 100, flags: [] as string[], against: 'etcd' as Options['against'], stall: null as StallPlan | null };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
     const num = (name: string) => {
       const n = Number(value);
-      if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${value}`);
+      if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive integer, got ${value}`);
       i++;
       return n;
     };
     switch (argv[i]) {
+      case '--help': return 'help';
       case '--duration': o.durationS = num('--duration'); break;
       case '--interval': o.intervalS = num('--interval'); break;
       case '--clients': o.clients = num('--clients'); break;
       case '--keys': o.keys = num('--keys'); break;
       case '--value-bytes': o.valueBytes = num('--value-bytes'); break;
       case '--flags': o.flags = (value ?? '').split(/\s+/).filter(Boolean); i++; break;
-      case '--stall': o.stall = parseStallPlan(value ?? ''); i++; break;
+      case '--stall':
+        try {
+          o.stall = parseStallPlan(value ?? '');
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+        i++;
+        break;
       case '--against':
-        if (value !== 'etcd' && value !== 'none') throw new Error(`--against must be etcd or none, got ${value}`);
+        if (value !== 'etcd' && value !== 'none') throw new UsageError(`--against must be etcd or none, got ${value}`);
         o.against = value;
         i++;
         break;
-      default: throw new Error(`unknown flag ${argv[i]} (known: --duration --interval --clients --keys --value-bytes --flags --against --stall)`);
+      default: throw new UsageError(`unknown flag ${argv[i]}`);
     }
   }
   return o;
@@ -94,6 +120,7 @@ function compare(rxraft: MemoryPhaseResult, etcd: MemoryPhaseResult): Record<str
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
+  if (o === 'help') return console.log(USAGE);
   console.log(`flags of the KV servers: ${o.flags.join(' ') || '(none)'}`);
   const rxraft = await phase(() => startKvServers(o.flags), o, o.stall);
   let etcd: MemoryPhaseResult | null = null;
@@ -108,6 +135,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
+  if (e instanceof UsageError) {
+    console.error(`${e.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
   console.error(e);
   process.exit(1);
 });
