@@ -34,10 +34,10 @@ export interface AppendedAfter {
 export class EntryRun {
   readonly #block: Buffer;
   readonly #view: DataView;
-  readonly #offsets: Uint32Array;
+  readonly #offsets: number[];
   readonly #first: number;
 
-  private constructor(block: Buffer, view: DataView, offsets: Uint32Array, first: number) {
+  private constructor(block: Buffer, view: DataView, offsets: number[], first: number) {
     this.#block = block;
     this.#view = view;
     this.#offsets = offsets;
@@ -57,7 +57,9 @@ export class EntryRun {
     let expected = first;
     let lastTerm = after.prevLogTerm;
     const maxTerm = after.term;
-    const offsets = new Uint32Array(count);
+    // A plain array of small integers: a Uint32Array of 64 (past V8's 64 bytes kept on the
+    // heap) took about 750 ns to allocate, more than making 64 entry objects.
+    const offsets: number[] = new Array(count);
     let at = 4;
     for (let i = 0; i < count; i++) {
       if (at + ENTRY_HEADER_BYTES > end) throw new InvalidMessageError('entry header truncated');
