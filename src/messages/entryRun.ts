@@ -160,10 +160,6 @@ export function readEntryRun(block: Uint8Array, after: AppendedAfter): EntryRun 
   return EntryRun.read(block, after);
 }
 
-/** The entries of a list or a run, as objects (a run's made now). */
-export function entryList(entries: readonly Entry[] | EntryRun): readonly Entry[] {
-  return entries instanceof EntryRun ? entries.entries() : entries;
-}
 
 /** The index of the first of a list's or a run's entries (undefined when there is none). */
 export function firstIndexOf(entries: readonly Entry[] | EntryRun): number | undefined {
