@@ -34,6 +34,7 @@ import { join } from 'node:path';
 import { EntryKind, type Entry } from '../src/messages/entry';
 import { rememberBlock } from '../src/messages/entryBlocks';
 import { decodeEntries, encodeEntries } from '../src/messages/entryCodec';
+import { entryRunOf } from '../src/messages/receivedAppendEntries';
 import type { AppendEntries, AppendEntriesResponse } from '../src/messages/types';
 import { encodeEnvelope } from '../src/transports/tcpCodec';
 import { tcpTransport, TcpTransport } from '../src/transports/tcpTransport';
@@ -115,7 +116,8 @@ function append64Logged(i: number): AppendEntries {
 }
 
 function response(request: AppendEntries): AppendEntriesResponse {
-  const matchIndex = request.prevLogIndex + request.entries.length;
+  // A follower reads a received block as a run (`entryRunOf`), making no entry objects.
+  const matchIndex = request.prevLogIndex + (entryRunOf(request)?.length ?? request.entries.length);
   return { type: 'AppendEntriesResponse', term: 5, success: true, matchIndex, rejectedIndex: 0, conflictIndex: 0, conflictTerm: 0, seq: request.seq };
 }
 

@@ -3,7 +3,7 @@
  *
  *   npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--quiesce on|off|mixed] [--steps K] [--clients C]
  *                  [--faults network,late-messages,partition,one-way,bridge,isolate,crash,pause,transfer,membership,storage[,chunk-loss]]
- *                  [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--lazy-commit-notices] [--no-read-checks] [--plant-bug stale-lease|lost-vote]
+ *                  [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--entry-runs on|off|mixed] [--no-forward] [--lazy-commit-notices] [--no-read-checks] [--plant-bug stale-lease|lost-vote]
  *                  [--workers W] [--budget B] [--json] [--verbose] [--history FILE]
  *
  * Runs seeds S .. S+N-1 (each one a whole cluster, fault schedule and workload), over W
@@ -49,6 +49,7 @@ interface Args {
   readChecks: boolean;
   plantedBug: 'stale-lease' | 'lost-vote' | undefined;
   quiesce: 'on' | 'off' | 'mixed' | undefined;
+  entryRuns: 'on' | 'off' | 'mixed' | undefined;
   worker: boolean;
 }
 
@@ -64,7 +65,7 @@ interface SeedReport {
 }
 
 const USAGE = `usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--quiesce on|off|mixed] [--steps K] [--clients C] [--faults ${[...ALL_FAULT_CLASSES, ...OPT_IN_FAULT_CLASSES].join(',')}]
-         [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--no-forward] [--lazy-commit-notices] [--no-read-checks] [--plant-bug stale-lease|lost-vote] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;
+         [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--entry-runs on|off|mixed] [--no-forward] [--lazy-commit-notices] [--no-read-checks] [--plant-bug stale-lease|lost-vote] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = {
@@ -88,6 +89,7 @@ function parseArgs(argv: readonly string[]): Args {
     readChecks: true,
     plantedBug: undefined,
     quiesce: undefined,
+    entryRuns: undefined,
     worker: false,
   };
   const oneOf = <T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T => {
@@ -118,6 +120,7 @@ function parseArgs(argv: readonly string[]): Args {
       case '--snapshots': args.snapshots = oneOf('snapshots', argv[++i], ['on', 'off', 'mixed'] as const); break;
       case '--sessions': args.sessions = oneOf('sessions', argv[++i], ['none', 'all', 'mixed'] as const); break;
       case '--reads': args.reads = oneOf('reads', argv[++i], ['log', 'index', 'lease', 'mixed'] as const); break;
+      case '--entry-runs': args.entryRuns = oneOf('entry-runs', argv[++i], ['on', 'off', 'mixed'] as const); break;
       case '--no-forward': args.forward = false; break;
       case '--lazy-commit-notices': args.lazyCommitNotices = true; break;
       case '--no-read-checks': args.readChecks = false; break;
@@ -150,6 +153,7 @@ function options(args: Args, seed: number): SimulationOptions {
     cluster: args.forward && !args.lazyCommitNotices ? undefined : { nodeOptions: { ...(args.forward ? {} : { forward: false }), ...(args.lazyCommitNotices ? { eagerCommitNotices: false } : {}) } },
     readChecks: args.readChecks ? undefined : false,
     plantedBug: args.plantedBug,
+    entryRuns: args.entryRuns,
   };
 }
 

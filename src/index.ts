@@ -21,6 +21,7 @@ export { validateMessage } from './messages/validate';
 export { encodeEntries, decodeEntries } from './messages/entryCodec';
 export type { HardState, SnapshotMeta } from './messages/persisted';
 export type { Storage, PersistedState, SnapshotWriter, StorageDamage } from './storage/storage';
+export type { EntryRun } from './messages/entryRun';
 export { MemoryStorage } from './storage/memoryStorage';
 export type { MemoryStorageOptions } from './storage/memoryStorage';
 export {

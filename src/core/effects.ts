@@ -1,4 +1,5 @@
 import type { Entry } from '../messages/entry';
+import type { EntryRun } from '../messages/entryRun';
 import type { AppendEntries, NodeId, RaftMessage } from '../messages/types';
 import type { HardState, SnapshotMeta } from '../messages/persisted';
 import type { ElectionReport } from './electionReports';
@@ -10,8 +11,12 @@ import type { ElectionReport } from './electionReports';
  */
 export type Effect =
   | { readonly type: 'saveHardState'; readonly hardState: HardState }
-  /** Persist entries; existing entries at or after entries[0].index are discarded first. */
-  | { readonly type: 'persistEntries'; readonly entries: readonly Entry[] }
+  /**
+   * Persist entries; existing entries at or after the first one's index are discarded
+   * first. A follower's entries received over the wire come as the run they arrived in
+   * (`EntryRun`: no object per entry; its block is what the write-ahead log writes).
+   */
+  | { readonly type: 'persistEntries'; readonly entries: readonly Entry[] | EntryRun }
   /**
    * `notice`: a commit-index notice (an empty AppendEntries) the driver may hold until the
    * end of the turn and drop if an AppendEntries of the same term that carries at least
@@ -109,7 +114,7 @@ export class Effects {
     this.list.push({ type: 'saveHardState', hardState: { term, votedFor } });
   }
 
-  persistEntries(entries: readonly Entry[]): void {
+  persistEntries(entries: readonly Entry[] | EntryRun): void {
     if (entries.length > 0) this.list.push({ type: 'persistEntries', entries });
   }
 

@@ -3,6 +3,7 @@ import { slabAllocator } from '../messages/byteSlab';
 import { blockFor, rememberBlock } from '../messages/entryBlocks';
 import { ENTRY_HEADER_BYTES, writeEntries } from '../messages/entryCodec';
 import type { Entry, EntryKind } from '../messages/entry';
+import type { EntryRun } from '../messages/entryRun';
 import { BlockSlots } from './blockSlots';
 import { TermRuns } from './termRuns';
 
@@ -164,6 +165,28 @@ export class RaftLog {
       this.terms.clear();
     }
     this.hold(entries);
+  }
+
+  /**
+   * Appends a received run of entries (`EntryRun`) that starts right after the last
+   * index, without making an object per entry: each is held where it lies in the run's
+   * block, as `append` holds the entries of a block.
+   */
+  appendRun(run: EntryRun): void {
+    if (run.length === 0) return;
+    if (run.firstIndex !== this.lastIndex + 1) {
+      throw new Error(`append at ${run.firstIndex} does not follow ${this.lastIndex}`);
+    }
+    if (this.lastEntry() < this.first) {
+      this.first = this.cached = run.firstIndex;
+      this.terms.clear();
+    }
+    const block = run.block;
+    for (let i = 0; i < run.length; i++) {
+      this.entries.push(block, run.headerAt(i));
+      this.held += run.sizeAt(i);
+      this.terms.push(run.firstIndex + i, run.termAt(i));
+    }
   }
 
   /** Removes the entry at `index` and everything after it. */

@@ -1,5 +1,6 @@
 import { EntryKind } from '../messages/entry';
 import type { Entry } from '../messages/entry';
+import type { EntryRun } from '../messages/entryRun';
 import type { NodeId, TimeoutNow } from '../messages/types';
 import { ClusterConfig, decodeConfig, encodeConfig, isVoter, members } from '../messages/config';
 import { Effects } from './effects';
@@ -120,6 +121,13 @@ export function trackConfigs(s: RaftState, entries: readonly Entry[]): void {
     changed = true;
   }
   if (changed) syncProgress(s);
+}
+
+/** `trackConfigs` for a received run: only its configuration entries are made into objects. */
+export function trackConfigRun(s: RaftState, run: EntryRun): void {
+  let configs: Entry[] | undefined;
+  for (let i = 0; i < run.length; i++) if (run.kindAt(i) === EntryKind.Config) (configs ??= []).push(run.entry(i));
+  if (configs !== undefined) trackConfigs(s, configs);
 }
 
 /** Entries from `index` on were truncated: their configurations go with them. */

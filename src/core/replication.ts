@@ -1,4 +1,5 @@
 import type { AppendEntries, AppendEntriesResponse, InstallSnapshotResponse, NodeId } from '../messages/types';
+import { entryRunOf } from '../messages/receivedAppendEntries';
 import { resetElectionDeadline } from './electionDeadline';
 import { Effects } from './effects';
 import { checkSnapshotTransfer, onSnapshotMessagesLost, restartTransfer, resumeParkedTransfer, resumeSnapshotTransfer, sendAwaitedChunk } from './snapshots';
@@ -8,7 +9,7 @@ import { confirmReads, releaseReadsBeforeCommit, startRound } from './reads';
 import { becomeFollower } from './roles';
 import { quorumLostReport } from './electionReports';
 import { quorumReached, quorumValue } from './quorum';
-import { checkTransferDeadline, forgetRemoved, maybeSendTimeoutNow, onConfigCommitted, trackConfigs, truncateConfigs } from './membership';
+import { checkTransferDeadline, forgetRemoved, maybeSendTimeoutNow, onConfigCommitted, trackConfigRun, trackConfigs, truncateConfigs } from './membership';
 import { currentConfig, LeaderState, RaftState } from './state';
 
 /*
@@ -55,32 +56,42 @@ export function handleAppendEntries(s: RaftState, from: NodeId, request: AppendE
     });
     return;
   }
+  // Entries read from the wire stay a run of their block (no object each) unless trimmed above.
+  const run = m === request ? entryRunOf(request) : undefined;
+  const count = run === undefined ? m.entries.length : run.length;
   // Skip what we already hold; truncate at the first entry whose term differs.
   let skip = 0;
-  for (; skip < m.entries.length; skip++) {
-    const e = m.entries[skip];
-    const mine = log.termAt(e.index);
+  for (; skip < count; skip++) {
+    // Both are validated at the edge: entries stand at prevLogIndex + 1, + 2, ... (`validateMessage`, `readEntryRun`).
+    const index = run === undefined ? m.entries[skip].index : run.firstIndex + skip;
+    const term = run === undefined ? m.entries[skip].term : run.termAt(skip);
+    const mine = log.termAt(index);
     if (mine === undefined) break;
-    if (mine !== e.term) {
-      if (e.index <= s.commitIndex) {
-        throw new Error(`leader ${from} conflicts with committed entry ${e.index} (term ${mine} vs ${e.term})`);
+    if (mine !== term) {
+      if (index <= s.commitIndex) {
+        throw new Error(`leader ${from} conflicts with committed entry ${index} (term ${mine} vs ${term})`);
       }
-      log.truncateFrom(e.index);
-      truncateConfigs(s, e.index);
-      s.durableIndex = Math.min(s.durableIndex, e.index - 1);
+      log.truncateFrom(index);
+      truncateConfigs(s, index);
+      s.durableIndex = Math.min(s.durableIndex, index - 1);
       break;
     }
   }
-  const fresh = skip === 0 ? m.entries : m.entries.slice(skip);
-  if (fresh.length > 0) {
-    log.append(fresh);
-    fx.persistEntries(fresh);
-    trackConfigs(s, fresh);
+  const fresh = count - skip;
+  if (fresh > 0 && run !== undefined && skip === 0) {
+    log.appendRun(run);
+    fx.persistEntries(run);
+    trackConfigRun(s, run);
+  } else if (fresh > 0) {
+    const entries = run !== undefined ? run.entries(skip) : skip === 0 ? m.entries : m.entries.slice(skip);
+    log.append(entries);
+    fx.persistEntries(entries);
+    trackConfigs(s, entries);
   }
-  const lastNew = m.prevLogIndex + m.entries.length;
+  const lastNew = m.prevLogIndex + count;
   if (m.leaderCommit > s.commitIndex) s.commitIndex = Math.max(s.commitIndex, Math.min(m.leaderCommit, lastNew));
   const answer = { type: 'AppendEntriesResponse' as const, term: s.term, success: true, matchIndex: lastNew, rejectedIndex: 0, conflictTerm: 0, conflictIndex: 0, seq: m.seq };
-  if (fresh.length === 0 && s.durableTerm === s.term) fx.sendNow(from, { ...answer, matchIndex: Math.min(lastNew, s.durableIndex) });
+  if (fresh === 0 && s.durableTerm === s.term) fx.sendNow(from, { ...answer, matchIndex: Math.min(lastNew, s.durableIndex) });
   else fx.send(from, answer);
 }
 

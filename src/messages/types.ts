@@ -51,6 +51,11 @@ export interface AppendEntries {
   readonly leaderId: NodeId;
   readonly prevLogIndex: number;
   readonly prevLogTerm: number;
+  /**
+   * Received over TCP, a getter that makes the entries on its first read (the follower's
+   * rules read them as a run of their block instead: `ReceivedAppendEntries`); copy such a
+   * message with `entries` named, not with a bare spread.
+   */
   readonly entries: readonly Entry[];
   readonly leaderCommit: number;
   /** The leader's heartbeat round; echoed in the reply to confirm leadership for reads. */

@@ -2,6 +2,7 @@ import { constants as fsConstants } from 'fs';
 import * as path from 'path';
 import { RaftError, StorageFailedError } from '../errors';
 import type { Entry } from '../messages/entry';
+import type { EntryRun } from '../messages/entryRun';
 import { entriesBlock } from '../messages/entryBlocks';
 import { DamageRecord, mergeDamage } from './fileDamage';
 import { DirectoryLock } from './fileDirectoryLock';
@@ -313,6 +314,16 @@ export class FileStorage implements Storage {
     return this.enqueue(HARD_STATE, { state: { term: state.term, votedFor: state.votedFor } });
   }
 
+  /** See `Storage.appendRun`: the run's block is written as it came. */
+  appendRun(run: EntryRun): Promise<void> {
+    if (this.failure || this.closed || run.length === 0) return this.enqueue(BARRIER, {});
+    const problem = checkStart(run.firstIndex, this.lastIndex, this.compactedThrough);
+    if (problem) return this.enqueue(BARRIER, { error: new NonContiguousAppendError(this.lastIndex, run.firstIndex, problem) });
+    this.lastIndex = run.lastIndex;
+    this.recovered = null;
+    return this.enqueue(APPEND, { block: run.block, lastIndex: this.lastIndex });
+  }
+
   append(entries: readonly Entry[]): Promise<void> {
     if (this.failure || this.closed || entries.length === 0) return this.enqueue(BARRIER, {});
     const first = entries[0].index;
@@ -489,12 +500,19 @@ export class FileStorage implements Storage {
  */
 export function checkContiguous(entries: readonly Entry[], lastIndex: number, compactedThrough: number): string | null {
   const first = entries[0].index;
-  if (!Number.isSafeInteger(first) || first < 1) return `first index ${first} is not a positive integer`;
-  if (first > lastIndex + 1) return 'it would leave a gap';
-  if (first <= compactedThrough) return `it starts inside the compacted part of the log (up to ${compactedThrough})`;
+  const problem = checkStart(first, lastIndex, compactedThrough);
+  if (problem !== null) return problem;
   for (let i = 1; i < entries.length; i++) {
     if (entries[i].index !== first + i) return `entry ${i} has index ${entries[i].index}, expected ${first + i}`;
   }
+  return null;
+}
+
+/** Why an append starting at `first` cannot follow a log ending at `lastIndex` and compacted through `compactedThrough` (null when it can). */
+export function checkStart(first: number, lastIndex: number, compactedThrough: number): string | null {
+  if (!Number.isSafeInteger(first) || first < 1) return `first index ${first} is not a positive integer`;
+  if (first > lastIndex + 1) return 'it would leave a gap';
+  if (first <= compactedThrough) return `it starts inside the compacted part of the log (up to ${compactedThrough})`;
   return null;
 }
 

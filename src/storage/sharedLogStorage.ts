@@ -1,11 +1,12 @@
 import * as path from 'path';
 import { InvalidOptionsError, RaftError, StorageFailedError } from '../errors';
 import type { Entry } from '../messages/entry';
+import type { EntryRun } from '../messages/entryRun';
 import { entriesBlock } from '../messages/entryBlocks';
 import { groupIdProblem } from '../messages/groupId';
 import type { HardState, SnapshotMeta } from '../messages/persisted';
 import { NonContiguousAppendError } from './fileErrors';
-import { checkContiguous } from './fileStorage';
+import { checkContiguous, checkStart } from './fileStorage';
 import { checkEntryRange } from './entryRange';
 import { DurableSnapshot, SnapshotFiles } from './fileSnapshots';
 import { syncDirectory } from './fileSystem';
@@ -136,6 +137,17 @@ export class SharedLogStorage implements Storage {
     return this.run(() => this.log.write({ kind: GroupRecordKind.HardState, group: this.group, body: hardStateBody(saved) }, (segment) => this.state.savedHardState(saved, segment)));
   }
 
+  /** See `Storage.appendRun`: the run's block is written as it came. */
+  appendRun(run: EntryRun): Promise<void> {
+    if (this.failure || this.closed || run.length === 0) return this.run(() => this.log.barrier());
+    const problem = checkStart(run.firstIndex, this.lastIndex, this.compactedThrough);
+    if (problem) {
+      const error = new NonContiguousAppendError(this.lastIndex, run.firstIndex, problem);
+      return this.run(() => this.log.barrier()).then(() => Promise.reject(error));
+    }
+    return this.writeBlock(run.block, run.firstIndex, run.lastIndex);
+  }
+
   append(entries: readonly Entry[]): Promise<void> {
     if (this.failure || this.closed || entries.length === 0) return this.run(() => this.log.barrier());
     const problem = checkContiguous(entries, this.lastIndex, this.compactedThrough);
@@ -143,11 +155,13 @@ export class SharedLogStorage implements Storage {
       const error = new NonContiguousAppendError(this.lastIndex, entries[0].index, problem);
       return this.run(() => this.log.barrier()).then(() => Promise.reject(error));
     }
-    const first = entries[0].index;
-    const last = entries[entries.length - 1].index;
+    return this.writeBlock(entriesBlock(entries), entries[0].index, entries[entries.length - 1].index);
+  }
+
+  /** Writes the block of entries `first..last`, which follow the log (checked by the caller). */
+  private writeBlock(block: Buffer, first: number, last: number): Promise<void> {
     this.lastIndex = last;
     this.recovered = null;
-    const block = entriesBlock(entries);
     return this.run(() => this.log.write({ kind: GroupRecordKind.Entries, group: this.group, body: block }, (segment, offset) => this.state.appended(segment, first, last, block.length, offset)));
   }
 

@@ -1,4 +1,5 @@
 import type { Entry } from '../messages/entry';
+import type { EntryRun } from '../messages/entryRun';
 import type { HardState, SnapshotMeta } from '../messages/persisted';
 
 /**
@@ -111,6 +112,13 @@ export interface Storage {
   load(): Promise<PersistedState>;
   saveHardState(state: HardState): Promise<void>;
   append(entries: readonly Entry[]): Promise<void>;
+  /**
+   * `append(run.entries())` without making an object per entry: a follower's entries as
+   * they arrived over the wire (`EntryRun`, checked: contiguous from `run.firstIndex`),
+   * whose block (`run.block`, the `encodeEntries` layout) a log of blocks writes as it is.
+   * Optional: without it, the runtime calls `append` with the entries made.
+   */
+  appendRun?(run: EntryRun): Promise<void>;
   /**
    * The durable entries `[from, to)` in order, read back from storage: as many as fit in
    * `maxBytes` of payload (`data` bytes), and always at least the first. Only entries

@@ -4,6 +4,8 @@ import type { RaftEvent } from '../core/events';
 import type { RaftState } from '../core/state';
 import { StorageFailedError } from '../errors';
 import { MicrotaskQueue } from './microtaskQueue';
+import type { Entry } from '../messages/entry';
+import { EntryRun } from '../messages/entryRun';
 import type { NodeId, RaftMessage } from '../messages/types';
 import { persistThenRelease, ReleaseStep, WriteStep } from '../operators/persistThenRelease';
 import type { Storage } from '../storage/storage';
@@ -121,7 +123,7 @@ const NONE: readonly RaftEvent[] = [];
 export function durableWrites(storage: Storage, send: (out: Outgoing) => void, completions?: DurableCompletions): OperatorFunction<DurableStep, RaftEvent> {
   const write = (w: WriteEffect) => {
     completions?.started();
-    return w.type === 'persistEntries' ? storage.append(w.entries) : storage.saveHardState(w.hardState);
+    return w.type === 'persistEntries' ? append(storage, w.entries) : storage.saveHardState(w.hardState);
   };
   // One subscriber carries out each outcome (send it, or report it durable) and wraps a
   // failure: every message of the node passes here, so no extra operator hops.
@@ -143,9 +145,17 @@ export function durableWrites(storage: Storage, send: (out: Outgoing) => void, c
     });
 }
 
+/** Writes entries, a received run as it came where the storage takes one (`Storage.appendRun`). */
+function append(storage: Storage, entries: readonly Entry[] | EntryRun): Promise<void> {
+  if (!(entries instanceof EntryRun)) return storage.append(entries);
+  return storage.appendRun !== undefined ? storage.appendRun(entries) : storage.append(entries.entries());
+}
+
 function completion(write: WriteEffect): RaftEvent {
   if (write.type === 'persistEntries') {
-    const last = write.entries[write.entries.length - 1];
+    const entries = write.entries;
+    if (entries instanceof EntryRun) return { kind: 'persisted', index: entries.lastIndex, term: entries.lastTerm };
+    const last = entries[entries.length - 1];
     return { kind: 'persisted', index: last.index, term: last.term };
   }
   const { term, votedFor } = write.hardState;

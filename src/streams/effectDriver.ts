@@ -5,6 +5,7 @@ import { LeaderOverloadedError, NotLeaderError, ProposalDroppedError, RaftError 
 import type { Applier } from './applier';
 import type { AppendEntries } from '../messages/types';
 import type { Entry } from '../messages/entry';
+import { firstIndexOf } from '../messages/entryRun';
 import type { RoleSwitch } from '../states/roleSwitch';
 import type { ApplyBarrier } from './applyBarrier';
 import type { ClientRequest, PendingRead } from './clientIntake';
@@ -85,7 +86,7 @@ export class EffectDriver {
         break;
       case 'persistEntries':
         d.durableSteps.next({ write: effect });
-        if (effect.entries[0]?.index === s.durableIndex + 1) this.writeStarts = true;
+        if (firstIndexOf(effect.entries) === s.durableIndex + 1) this.writeStarts = true;
         break;
       case 'send':
         if (isLeaderAppend(effect)) this.replicate(effect, s);

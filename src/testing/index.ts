@@ -32,6 +32,7 @@ export { VirtualClock, settle } from './virtualClock';
 export { SimulatorClock, NodeScheduler } from './simulatorClock';
 export { nodeTurns, TURN_MS } from './nodeTurns';
 export { pausableTransport } from './faultsPause';
+export { entryRunDelivery, receivedOverWire } from './entryRunDelivery';
 export { FaultInjector } from './faults';
 export type { FaultInjectorOptions } from './faults';
 export { ALL_FAULT_CLASSES, OPT_IN_FAULT_CLASSES } from './faults/classes';

@@ -54,6 +54,12 @@ export interface SimulationOptions {
    */
   readonly wireChecks?: boolean;
   /**
+   * Whether nodes receive AppendEntries as the TCP transport delivers them, their entries
+   * a run of a block (`entryRunDelivery`), rather than as the entry lists an in-memory
+   * transport hands over: `'mixed'` (the default) chooses per node, from the seed.
+   */
+  readonly entryRuns?: 'on' | 'off' | 'mixed';
+  /**
    * Check that every `read()` covers what was committed before it was called (default
    * true; see `SafetyMonitor.readStarted`). Off, a stale read must show as a
    * non-linearizable history.

@@ -13,6 +13,7 @@ import { DEFAULT_ELECTION_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL } from '../options
 import { HostCluster, HostGroupOptions } from './hostCluster';
 import { SafetyMonitor } from './invariants';
 import { durabilityTap } from './invariantsWire';
+import { entryRunDelivery } from './entryRunDelivery';
 import type { SimulationOptions } from './simulatorOptions';
 import type { SimulatorClock } from './simulatorClock';
 import { SnapshotMachines } from './simulatorMachines';
@@ -158,7 +159,8 @@ function groupParts(options: SimulationOptions, shared: Shared, seed: number, id
     nodeOptionsFor,
     transport: (node, t, s) => {
       const late = triggers.wrap(node, lateMessages.wrap(node, t, s), s);
-      const inner = wrap ? wrap(node, late, s) : late;
+      const wrapped = wrap ? wrap(node, late, s) : late;
+      const inner = receivesRuns(options, seed, node) ? entryRunDelivery(wrapped) : wrapped;
       return checkWire ? tap(node, inner) : inner;
     },
   };
@@ -178,6 +180,15 @@ function groupParts(options: SimulationOptions, shared: Shared, seed: number, id
     return { id, cluster: made, monitor: safety, workload, machinesSubscription };
   };
   return { clusterOptions, attach };
+}
+
+/** Whether `node` receives AppendEntries' entries as runs (`options.entryRuns`; for `'mixed'`, the default, drawn per node from the seed). */
+function receivesRuns(options: SimulationOptions, seed: number, node: NodeId): boolean {
+  const mode = options.entryRuns ?? 'mixed';
+  if (mode !== 'mixed') return mode === 'on';
+  let h = 0;
+  for (let i = 0; i < node.length; i++) h = (h * 31 + node.charCodeAt(i)) >>> 0;
+  return mix(seed, 9 + (h % 1000)) % 2 === 0;
 }
 
 /**

@@ -1,8 +1,9 @@
 import * as msgpack from 'msgpack-lite';
 import { InvalidMessageError } from '../errors';
 import type { Entry } from '../messages/entry';
-import { blockFor, rememberBlock, UnencodedBlock, writeBlock } from '../messages/entryBlocks';
-import { decodeEntries } from '../messages/entryCodec';
+import { blockFor, UnencodedBlock, writeBlock } from '../messages/entryBlocks';
+import { readEntryRun } from '../messages/entryRun';
+import { ReceivedAppendEntries } from '../messages/receivedAppendEntries';
 import type { AppendEntries, Envelope, NodeId, RaftMessage } from '../messages/types';
 import { validateMessage } from '../messages/validate';
 import { KnownString, readLayoutPayload, writeLayoutPayload } from './tcpLayoutPayload';
@@ -25,9 +26,9 @@ import { LAYOUT_BY_CODE, LAYOUT_BY_TYPE, MAP_CODE, SENDER_FIELD } from './tcpLay
  * is never copied into an intermediate buffer: an encoded body is a head plus the block
  * itself, or, when the block is not encoded yet, plus the entries, laid out straight into
  * the socket write that carries them (`FrameBatch`, `writeBlock`). A received block is
- * checked whole and decoded into `BlockEntry`s, whose payload views are made only when
- * something reads them (applying); it is remembered for those entries, so a follower
- * writes it to its log as it came.
+ * checked whole and kept as a run (`EntryRun`, in a `ReceivedAppendEntries`): a follower
+ * appends it to its log and writes it to its write-ahead log as it came, and an entry
+ * object is made only where something reads one.
  *
  * The head `[code, from, to` is written from bytes cached per (from, to) pair: the
  * fixarray header, the code as a positive fixint, both ids as msgpack-lite encodes them.
@@ -248,16 +249,15 @@ const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 
 /**
  * Reads the entries block of a valid AppendEntries: checked whole, and every entry where
- * the message puts it (`decodeEntries` with `after`: the rules `validateMessage` applies to
- * entries, in the same pass), before any entry is handed out. Remembered as the block of
- * those entries, so a follower writes it to its log as it came.
+ * the message puts it (`readEntryRun`: the rules `validateMessage` applies to entries, in
+ * the same pass), before the message is handed out. The entries stay a run of the block
+ * (`ReceivedAppendEntries`): a follower appends them and writes the block to its log as
+ * it came, and objects are made only for what reads them.
  */
 function withEntries(message: AppendEntries, block: Buffer): AppendEntries {
-  const entries = decodeEntries(block, { lazy: true, after: message });
-  if (entries.length === 0) throw new InvalidMessageError('empty entries block');
-  rememberBlock(entries, block);
-  (message as { entries: readonly Entry[] }).entries = entries;
-  return message;
+  const run = readEntryRun(block, message);
+  if (run.length === 0) throw new InvalidMessageError('empty entries block');
+  return new ReceivedAppendEntries(message, run);
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {

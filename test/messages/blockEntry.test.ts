@@ -2,6 +2,7 @@ import { InvalidMessageError } from '../../src/errors';
 import { BlockEntry, entrySize, payloadOnce } from '../../src/messages/blockEntry';
 import { Entry, EntryKind } from '../../src/messages/entry';
 import { blockPieces, decodeEntries, encodeEntries, ENTRY_HEADER_BYTES, writeEntries } from '../../src/messages/entryCodec';
+import { readEntryRun } from '../../src/messages/entryRun';
 import { validateMessage } from '../../src/messages/validate';
 import { randomInt, seededRandom } from '../../src/random';
 
@@ -84,8 +85,10 @@ describe('entries decoded lazily from a block (BlockEntry)', () => {
 
   it('reject a corrupt block as a whole, with InvalidMessageError, whichever byte is cut or bent', () => {
     const block = encodeEntries(randomEntries(7, 1, 3));
+    const place = { prevLogIndex: 0, prevLogTerm: 0, term: Number.MAX_SAFE_INTEGER };
     for (let cut = 0; cut < block.length; cut++) {
       expect(() => decodeEntries(block.subarray(0, cut), { lazy: true })).toThrow(InvalidMessageError);
+      expect(() => readEntryRun(block.subarray(0, cut), place)).toThrow(InvalidMessageError);
     }
     const badKind = Buffer.from(block);
     badKind[4 + 16] = 9; // the first entry's kind
@@ -94,6 +97,9 @@ describe('entries decoded lazily from a block (BlockEntry)', () => {
     longer.writeUInt32BE(longer.readUInt32BE(4 + 17) + 1, 4 + 17); // the first entry's length, one too many
     expect(() => decodeEntries(longer, { lazy: true })).toThrow(InvalidMessageError);
     expect(() => decodeEntries(Buffer.concat([block, Buffer.from([0])]), { lazy: true })).toThrow(/trailing bytes/);
+    expect(() => readEntryRun(badKind, place)).toThrow(/unknown entry kind/);
+    expect(() => readEntryRun(longer, place)).toThrow(InvalidMessageError);
+    expect(() => readEntryRun(Buffer.concat([block, Buffer.from([0])]), place)).toThrow(/trailing bytes/);
     expect(ENTRY_HEADER_BYTES).toBe(21);
   });
 
@@ -132,13 +138,24 @@ describe('entries decoded lazily from a block (BlockEntry)', () => {
           return (e as Error).message;
         }
       })();
+      const run = (() => {
+        try {
+          readEntryRun(encodeEntries(place.entries), place);
+          return 'ok';
+        } catch (e) {
+          expect(e).toBeInstanceOf(InvalidMessageError);
+          return (e as Error).message;
+        }
+      })();
       expect(decoded).toBe(literal);
+      expect(run).toBe(literal);
       if (literal !== 'ok') refused++;
     }
     expect(refused).toBeGreaterThan(50); // both kinds of case were tried
     expect(refused).toBeLessThan(190);
     const beyond = encodeEntries([{ index: 2 ** 53 - 1, term: 1, kind: EntryKind.Command, data: new Uint8Array(0) }, { index: 2 ** 53, term: 1, kind: EntryKind.Command, data: new Uint8Array(0) }]);
     expect(() => decodeEntries(beyond, { after: { prevLogIndex: 2 ** 53 - 2, prevLogTerm: 1, term: 1 } })).toThrow(/beyond 2\^53/);
+    expect(() => readEntryRun(beyond, { prevLogIndex: 2 ** 53 - 2, prevLogTerm: 1, term: 1 })).toThrow(/beyond 2\^53/);
   });
 
   it('pass AppendEntries validation like entry literals, which must still carry bytes', () => {

@@ -3,7 +3,7 @@
  * miss entries, hold extra uncommitted entries, or both. The leader brings every one of
  * them to its own log (§5.3), using the conflict hint to skip whole terms.
  */
-import { TestCluster } from '../../src/testing';
+import { entryRunDelivery, TestCluster } from '../../src/testing';
 
 const LEADER = [1, 1, 1, 4, 4, 5, 5, 6, 6, 6];
 const followers: Record<string, number[]> = {
@@ -15,13 +15,17 @@ const followers: Record<string, number[]> = {
   f: [1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3],
 };
 
-test('Figure 7: the leader of term 8 brings followers (a)-(f) to its log', async () => {
+// Entries handed over as lists (in-memory transport), and as runs of their blocks, as TCP delivers them.
+test.each([
+  ['as lists', undefined],
+  ['as runs of their blocks', entryRunDelivery],
+])('Figure 7: the leader of term 8 brings followers (a)-(f) to its log, entries received %s', async (_, delivery) => {
   const cluster = TestCluster.fromLogs(
     {
       leader: { term: 7, log: LEADER },
       ...Object.fromEntries(Object.entries(followers).map(([id, log]) => [id, { term: 7, log }])),
     },
-    { nodeOptions: { preVote: false, checkQuorum: false, heartbeatInterval: 5 }, manualElections: true },
+    { nodeOptions: { preVote: false, checkQuorum: false, heartbeatInterval: 5 }, manualElections: true, transport: delivery && ((_id, t) => delivery(t)) },
   );
   await cluster.clock.advance(1);
   cluster.campaign('leader');

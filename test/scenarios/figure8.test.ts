@@ -4,7 +4,7 @@
  * entries of the leader's current term are committed by counting replicas (§5.4.2).
  */
 import { step } from '../../src/core/step';
-import { matching, TestCluster } from '../../src/testing';
+import { entryRunDelivery, matching, TestCluster } from '../../src/testing';
 import { makeState } from '../core/helpers';
 
 test('Figure 8 (rule): replicas of an older-term entry on a majority do not commit it', () => {
@@ -24,7 +24,11 @@ test('Figure 8 (rule): replicas of an older-term entry on a majority do not comm
   expect(s.commitIndex).toBe(3); // the term-4 entry commits, and index 2 with it
 });
 
-test('Figure 8 (cluster): an entry of term 2 stored on a majority is overwritten by a later leader, and nobody ever applied it', async () => {
+// Entries handed over as lists (in-memory transport), and as runs of their blocks, as TCP delivers them.
+test.each([
+  ['as lists', undefined],
+  ['as runs of their blocks', entryRunDelivery],
+])('Figure 8 (cluster): an entry of term 2 stored on a majority is overwritten by a later leader, and nobody ever applied it (entries received %s)', async (_, delivery) => {
   const cluster = TestCluster.fromLogs(
     {
       s1: { term: 3, log: [1, 2] },
@@ -33,7 +37,7 @@ test('Figure 8 (cluster): an entry of term 2 stored on a majority is overwritten
       s4: { term: 3, log: [1] },
       s5: { term: 3, log: [1, 3] },
     },
-    { nodeOptions: { preVote: false, checkQuorum: false, heartbeatInterval: 5 }, manualElections: true },
+    { nodeOptions: { preVote: false, checkQuorum: false, heartbeatInterval: 5 }, manualElections: true, transport: delivery && ((_id, t) => delivery(t)) },
   );
   await cluster.clock.advance(1);
   // s1 wins term 4, but none of its AppendEntries ever arrives.

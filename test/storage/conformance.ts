@@ -2,6 +2,8 @@ import type { ClusterConfig } from '../../src/messages/config';
 import { EntryRangeError, StorageFailedError } from '../../src/errors';
 import { Entry, EntryKind } from '../../src/messages/entry';
 import { HardState, SnapshotMeta } from '../../src/messages/persisted';
+import { encodeEntries } from '../../src/messages/entryCodec';
+import { EntryRun, readEntryRun } from '../../src/messages/entryRun';
 import { PersistedState, Storage } from '../../src/storage/storage';
 
 /**
@@ -176,6 +178,21 @@ export function describeStorageConformance(name: string, factory: () => StorageH
       await storage.append(entries(2, 3, 3));
       storage = await harness.restart(storage);
       expect(plain((await storage.load()).entries)).toEqual(plain(entries(1, 3, 3)));
+    });
+
+    test('appendRun is append of the run\'s entries: a suffix truncated, order kept with appends', async () => {
+      // Optional: without it the runtime appends the run's entries, made (durableWrites).
+      const appendRun = (r: EntryRun) => (storage.appendRun !== undefined ? storage.appendRun(r) : storage.append(r.entries()));
+      const run = (list: Entry[]) => readEntryRun(encodeEntries(list), { prevLogIndex: list[0].index - 1, prevLogTerm: 0, term: list[list.length - 1].term });
+      await storage.load();
+      await storage.append(entries(1, 5, 1));
+      const writes = [appendRun(run(entries(3, 4, 2))), storage.append(entries(5, 6, 2)), appendRun(run(entries(7, 9, 3)))];
+      await Promise.all(writes);
+      const expected = [...entries(1, 2, 1), ...entries(3, 6, 2), ...entries(7, 9, 3)];
+      expect(plain((await storage.load()).entries)).toEqual(plain(expected));
+      await appendRun(run(entries(10, 10, 3)));
+      storage = await harness.restart(storage);
+      expect(plain((await storage.load()).entries)).toEqual(plain([...expected, ...entries(10, 10, 3)]));
     });
 
     test('truncations and appends issued without waiting take effect in call order', async () => {

@@ -98,15 +98,19 @@ export function testEntries(prevLogIndex: number, term: number, count: number, s
 }
 
 /**
- * Messages comparable with `toEqual` (bytes as arrays). An entry's `data` counts even when
- * it is a getter, not an own field (entries decoded from a received block, `BlockEntry`).
+ * Messages comparable with `toEqual` (bytes as arrays). An entry's `data` and a message's
+ * `entries` count even when they are getters, not own fields (read from a received block:
+ * `BlockEntry`, `ReceivedAppendEntries`).
  */
 export function plain(value: unknown): unknown {
   if (value instanceof Uint8Array) return Array.from(value);
   if (Array.isArray(value)) return value.map(plain);
   if (typeof value === 'object' && value !== null) {
     const fields = Object.entries(value);
-    if ('data' in value && !Object.prototype.hasOwnProperty.call(value, 'data')) fields.push(['data', value.data]);
+    // Getters a reader relies on: a BlockEntry's `data`, a ReceivedAppendEntries' `entries`.
+    for (const getter of ['data', 'entries'] as const) {
+      if (getter in value && !Object.prototype.hasOwnProperty.call(value, getter)) fields.push([getter, (value as Record<string, unknown>)[getter]]);
+    }
     return Object.fromEntries(fields.map(([k, v]) => [k, plain(v)]));
   }
   return value;
