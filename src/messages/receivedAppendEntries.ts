@@ -9,8 +9,10 @@ import type { AppendEntries, NodeId } from './types';
  * (`entryRunOf`), so entries arriving this way cost no object each on their way to the
  * log and the write-ahead log.
  *
- * Like a `BlockEntry`'s `data`, `entries` is a getter, not an own property: copy such a
- * message with `entries` named (`{ ...m, entries: m.entries }`), not with a bare spread.
+ * `entries` is an own enumerable property with a getter, so a copy (`{ ...m }`), a
+ * `JSON.stringify` or an `Object.keys` sees it as on any other AppendEntries: it makes
+ * the entries then. A transport wrapper that spreads messages still works; it only gives
+ * up the saving.
  *
  * @example
  * const m = new ReceivedAppendEntries(fields, readEntryRun(block, fields));
@@ -26,8 +28,20 @@ export class ReceivedAppendEntries implements AppendEntries {
   readonly leaderCommit: number;
   readonly seq: number;
   declare readonly quiesce?: boolean;
+  declare readonly entries: readonly Entry[];
   readonly #run: EntryRun;
   #entries: readonly Entry[] | undefined = undefined;
+
+  /**
+   * `entries` on each message, one descriptor for all: own and enumerable (a getter on the
+   * prototype would be left out of a spread copy, which would then carry no entries).
+   */
+  static readonly #ENTRIES: PropertyDescriptor = {
+    enumerable: true,
+    get(this: ReceivedAppendEntries): readonly Entry[] {
+      return (this.#entries ??= this.#run.entries());
+    },
+  };
 
   /** `fields` must be a valid AppendEntries and `run` its entries, read with its fields (`readEntryRun`). */
   constructor(fields: Omit<AppendEntries, 'entries' | 'type'>, run: EntryRun) {
@@ -39,11 +53,7 @@ export class ReceivedAppendEntries implements AppendEntries {
     this.seq = fields.seq;
     if (fields.quiesce) this.quiesce = true;
     this.#run = run;
-  }
-
-  /** The entries, made on the first read (`EntryRun.entries`). */
-  get entries(): readonly Entry[] {
-    return (this.#entries ??= this.#run.entries());
+    Object.defineProperty(this, 'entries', ReceivedAppendEntries.#ENTRIES);
   }
 
   /** The run of a message read from the wire, if it is one (see `entryRunOf`). */

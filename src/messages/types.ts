@@ -53,8 +53,8 @@ export interface AppendEntries {
   readonly prevLogTerm: number;
   /**
    * Received over TCP, a getter that makes the entries on its first read (the follower's
-   * rules read them as a run of their block instead: `ReceivedAppendEntries`); copy such a
-   * message with `entries` named, not with a bare spread.
+   * rules read them as a run of their block instead: `ReceivedAppendEntries`). Still an
+   * own enumerable property: a spread copy has them.
    */
   readonly entries: readonly Entry[];
   readonly leaderCommit: number;

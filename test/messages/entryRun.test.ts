@@ -3,6 +3,7 @@ import { EntryKind, type Entry } from '../../src/messages/entry';
 import { entriesBlock } from '../../src/messages/entryBlocks';
 import { decodeEntries, encodeEntries } from '../../src/messages/entryCodec';
 import { firstIndexOf, readEntryRun } from '../../src/messages/entryRun';
+import { entryRunOf, ReceivedAppendEntries } from '../../src/messages/receivedAppendEntries';
 
 const entries: Entry[] = [
   { index: 5, term: 2, kind: EntryKind.Command, data: Buffer.from('five') },
@@ -38,5 +39,26 @@ describe('a received entries block read as a run (EntryRun)', () => {
     const run = readEntryRun(chunk.subarray(13, 13 + block.length), place);
     expect(plain(run.entries())).toEqual(plain(entries));
     expect(run.entry(2).data.buffer).toBe(chunk.buffer);
+  });
+});
+
+describe('an AppendEntries received with a block (ReceivedAppendEntries)', () => {
+  const fields = { term: 3, leaderId: 'n1', prevLogIndex: 4, prevLogTerm: 2, leaderCommit: 4, seq: 9 };
+
+  it('keeps its entries as a run until they are read, then makes them once', () => {
+    const m = new ReceivedAppendEntries(fields, readEntryRun(encodeEntries(entries), place));
+    expect(entryRunOf(m)?.length).toBe(3);
+    const first = m.entries;
+    expect(plain(first)).toEqual(plain(entries));
+    expect(m.entries).toBe(first);
+  });
+
+  it('has its entries in a spread copy, in JSON and among its keys, as any AppendEntries does (a transport wrapper may copy it)', () => {
+    const m = new ReceivedAppendEntries(fields, readEntryRun(encodeEntries(entries), place));
+    const copy = { ...m, quiesce: true };
+    expect(plain(copy.entries)).toEqual(plain(entries));
+    expect(Object.keys(m)).toContain('entries');
+    expect(JSON.parse(JSON.stringify(m)).entries).toHaveLength(3);
+    expect(entryRunOf(copy)).toBeUndefined(); // a copy is a plain message: its entries are all there is
   });
 });
