@@ -174,34 +174,25 @@ function headerHolds(e: BlockEntry): boolean {
  * Reads a block made by `encodeEntries`. The entries' data are views into `block`
  * (no copy); with `lazy`, each view is made when the entry's `data` is first read
  * (`BlockEntry`). The whole block is checked either way: throws `InvalidMessageError` on
- * any inconsistency, before any entry is returned. With `after`, the entries must also
- * stand where an AppendEntries with those fields puts them (contiguous from
- * `prevLogIndex + 1`, terms never decreasing from `prevLogTerm` and never above `term`,
- * as `validateMessage` requires), checked in the same pass.
+ * any inconsistency, before any entry is returned. Where the entries must stand in an
+ * AppendEntries (contiguous, terms in order) is `readEntryRun`'s check, for a block
+ * received as one.
  *
  * @example
- * decodeEntries(block, { lazy: true, after: { prevLogIndex: 4, prevLogTerm: 2, term: 3 } }); // entries 5, 6, ... or throws
+ * decodeEntries(block, { lazy: true }); // the entries, or throws InvalidMessageError
  */
 export function decodeEntries(
   block: Uint8Array,
   options?: {
     readonly lazy?: boolean;
-    /** An AppendEntries' `prevLogIndex`, `prevLogTerm` and `term`: where its entries must stand. */
-    readonly after?: { readonly prevLogIndex: number; readonly prevLogTerm: number; readonly term: number };
   },
 ): Entry[] {
   const lazy = options?.lazy === true;
-  const after = options?.after;
   const buf = block;
   const end = buf.length;
   if (end < 4) throw new InvalidMessageError('entry block shorter than its count');
   const count = get32(buf, 0);
   if (count > (end - 4) / ENTRY_HEADER_BYTES) throw new InvalidMessageError(`entry count ${count} exceeds block size`);
-  // The place's rules, as in validate.ts: `expected` is the next index, `lastTerm` the least term.
-  let expected = after === undefined ? -1 : after.prevLogIndex + 1;
-  let lastTerm = after === undefined ? 0 : after.prevLogTerm;
-  const maxTerm = after === undefined ? Number.MAX_SAFE_INTEGER : after.term;
-  if (after !== undefined && count > 0 && !Number.isSafeInteger(expected + count)) throw new InvalidMessageError('entry index beyond 2^53');
   const entries: Entry[] = new Array(count);
   const base = buf.byteOffset;
   const memory = buf.buffer;
@@ -219,12 +210,6 @@ export function decodeEntries(
     const term = termHigh * TWO_32 + view.getUint32(at + 12);
     at += ENTRY_HEADER_BYTES;
     if (at + length > end) throw new InvalidMessageError('entry data truncated');
-    if (after !== undefined) {
-      if (index !== expected) throw new InvalidMessageError(`entry index ${index} where ${expected} was expected`);
-      if (term < lastTerm || term > maxTerm) throw new InvalidMessageError(`entry term ${term} out of order`);
-      expected++;
-      lastTerm = term;
-    }
     entries[i] = lazy ? new BlockEntry(index, term, kind, buf, at, length) : { index, term, kind, data: new Uint8Array(memory, base + at, length) };
     at += length;
   }
