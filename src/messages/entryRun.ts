@@ -114,8 +114,8 @@ export class EntryRun {
     return this.#view.getUint32(this.#offsets[i] + 17);
   }
 
-  /** The `i`-th entry as an object, made now. */
-  entry(i: number): BlockEntry {
+  /** The `i`-th entry as an object, made now (its payload a view into the block, made when read). */
+  entry(i: number): Entry {
     const at = this.#offsets[i] + ENTRY_HEADER_BYTES;
     return new BlockEntry(this.#first + i, this.termAt(i), this.kindAt(i), this.#block, at, this.sizeAt(i));
   }
@@ -125,8 +125,8 @@ export class EntryRun {
    * with the block (`rememberBlock`), so that a write-ahead log given these objects finds
    * the block as it came instead of laying it out again.
    */
-  entries(from = 0): BlockEntry[] {
-    const out: BlockEntry[] = new Array(Math.max(0, this.length - from));
+  entries(from = 0): Entry[] {
+    const out: Entry[] = new Array(Math.max(0, this.length - from));
     for (let i = 0; i < out.length; i++) out[i] = this.entry(from + i);
     if (from === 0) rememberBlock(out, this.#block);
     return out;

@@ -33,13 +33,13 @@ function asReceived(envelope: Envelope): Envelope {
 }
 
 /**
- * An AppendEntries with entries as the TCP transport delivers it: a `ReceivedAppendEntries`
- * whose entries are a run of their encoded block.
+ * An AppendEntries with entries as the TCP transport delivers it: its entries a run of
+ * their encoded block, made only when read.
  *
  * @example
  * entryRunOf(receivedOverWire(m))?.length === m.entries.length; // true
  */
-export function receivedOverWire(m: AppendEntries): ReceivedAppendEntries {
+export function receivedOverWire(m: AppendEntries): AppendEntries {
   const { entries, ...fields } = m;
   return new ReceivedAppendEntries(fields, readEntryRun(encodeEntries(entries), fields));
 }
