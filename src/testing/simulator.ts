@@ -288,7 +288,7 @@ function reportStuck(run: Run, stuck: (g: GroupRun) => boolean, message: (g: Gro
 
 /**
  * The command line that replays a run exactly, for the options the CLI can express
- * (seed, nodes, steps, groups, clients, fault classes, snapshots, sessions, reads, forwarding, commit notices). Planted
+ * (seed, nodes, steps, groups, clients, fault classes, snapshots, sessions, reads, entry runs, forwarding, commit notices). Planted
  * storage or transport faults are test code: replay those from the test.
  *
  * @example
@@ -304,6 +304,7 @@ export function reproduceCommand(options: SimulationOptions): string {
   if (typeof options.snapshots === 'string' && options.snapshots !== 'mixed') parts.push(`--snapshots ${options.snapshots}`);
   if (options.workload?.sessions) parts.push(`--sessions ${options.workload.sessions}`);
   if (options.workload?.reads) parts.push(`--reads ${options.workload.reads}`);
+  if (options.entryRuns !== undefined && options.entryRuns !== 'mixed') parts.push(`--entry-runs ${options.entryRuns}`);
   const nodeOptions = options.cluster?.nodeOptions as { forward?: boolean; eagerCommitNotices?: boolean } | undefined;
   if (nodeOptions?.forward === false) parts.push('--no-forward');
   if (nodeOptions?.eagerCommitNotices === false) parts.push('--lazy-commit-notices');

@@ -152,10 +152,11 @@ describe('runSimulation', () => {
         faults: ['crash', 'pause'],
         snapshots: 'on',
         workload: { sessions: 'all', reads: 'lease' },
+        entryRuns: 'on',
         cluster: { nodeOptions: { forward: false, eagerCommitNotices: false } as object },
         readChecks: false,
       }),
-    ).toBe('npm run sim -- --seeds 1 --from 9 --nodes 3 --steps 50 --clients 6 --faults crash,pause --snapshots on --sessions all --reads lease --no-forward --lazy-commit-notices --no-read-checks');
+    ).toBe('npm run sim -- --seeds 1 --from 9 --nodes 3 --steps 50 --clients 6 --faults crash,pause --snapshots on --sessions all --reads lease --entry-runs on --no-forward --lazy-commit-notices --no-read-checks');
   });
 });
 
