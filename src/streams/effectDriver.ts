@@ -167,7 +167,8 @@ export class EffectDriver {
     d.barrier.wait(last, 'propose', {
       resolve: () => undefined, // the tracker settled each one as it was applied
       reject: (error) => {
-        for (let i = first; i <= last; i++) d.tracker.forget(i, () => error);
+        // Only these proposals: a newer leader may have given one of the indexes to another since.
+        for (let i = first; i <= last; i++) d.tracker.forget(i, () => error, request.waiters[i - first]);
       },
     });
   }

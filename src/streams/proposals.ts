@@ -18,7 +18,10 @@ export interface PendingProposal {
 /**
  * Remembers which log index each accepted proposal got, and settles it when that index
  * is applied: resolved if the applied entry is the proposal's (same term), rejected if
- * another entry took its place. Tracking an index again replaces the proposal waiting there.
+ * another entry took its place. Tracking an index again (a newer leader gave it to
+ * another proposal) rejects the proposal waiting there with `ProposalDroppedError`: its
+ * entry is off the newer leader's log but may still commit (Figure 8), and nothing would
+ * settle it any more.
  *
  * Proposals are kept by index in a ring of slots that moves along the log, not in a
  * `Map`: a leader tracks every proposal it appends and settles them in log order, and a
@@ -64,8 +67,12 @@ export class ProposalTracker {
     else waiting.reject(new ProposalDroppedError(index, waiting.term, `index ${index} committed with term ${term}`));
   }
 
-  /** Rejects the proposal waiting at `index`, if any, with the error `reason` makes. */
-  forget(index: number, reason: (index: number, term: number) => Error): void {
+  /**
+   * Rejects the proposal waiting at `index`, if any (and if it is `only`, when given:
+   * another may have taken the index since), with the error `reason` makes.
+   */
+  forget(index: number, reason: (index: number, term: number) => Error, only?: PendingProposal): void {
+    if (only !== undefined && this.peek(index) !== only) return;
     const waiting = this.take(index);
     if (!waiting) return;
     waiting.reject(reason(index, waiting.term));
@@ -88,10 +95,8 @@ export class ProposalTracker {
   }
 
   private put(index: number, proposal: PendingProposal): void {
-    if (this.others?.has(index)) {
-      this.others.set(index, proposal);
-      return;
-    }
+    const replaced = this.take(index);
+    if (replaced) replaced.reject(new ProposalDroppedError(index, replaced.term, `index ${index} was given to another proposal in term ${proposal.term}`));
     let slots = (this.slots ??= new Array<PendingProposal | undefined>(FIRST_SLOTS).fill(undefined));
     if (this.span === 0) {
       this.first = index;
@@ -104,10 +109,20 @@ export class ProposalTracker {
     }
     if (k >= slots.length) slots = this.grow(k + 1);
     const at = (this.start + k) & (slots.length - 1);
-    if (k < this.span && slots[at] !== undefined) this.inSlots--; // replaced
-    slots[at] = proposal;
+    slots[at] = proposal; // empty: `take` above took any proposal waiting there
     this.inSlots++;
     this.span = Math.max(this.span, k + 1);
+  }
+
+  /** The proposal waiting at `index`, left in place. */
+  private peek(index: number): PendingProposal | undefined {
+    const slots = this.slots;
+    const k = index - this.first;
+    if (slots !== null && k >= 0 && k < this.span) {
+      const proposal = slots[(this.start + k) & (slots.length - 1)];
+      if (proposal !== undefined) return proposal;
+    }
+    return this.others?.get(index);
   }
 
   private take(index: number): PendingProposal | undefined {

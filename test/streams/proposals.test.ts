@@ -71,16 +71,31 @@ describe('ProposalTracker', () => {
     expect(outcomes[0]).toHaveLength(1);
   });
 
-  test('tracking an index again replaces the proposal waiting there', () => {
+  test('tracking an index again replaces the proposal waiting there, which fails with ProposalDroppedError (nothing else would settle it)', () => {
     const outcomes: Settled[][] = [];
     const t = new ProposalTracker();
     t.track([proposal(outcomes), proposal(outcomes)], 5, 1);
     t.track([proposal(outcomes)], 6, 2);
     expect(t.size).toBe(2);
+    expect(outcomes[1]).toEqual([{ ok: false, error: expect.any(ProposalDroppedError) }]);
+    expect((outcomes[1][0] as { error: Error }).error.message).toMatch(/index 6 was given to another proposal in term 2/);
     t.applied(6, 2);
     t.applied(5, 1);
-    expect(outcomes).toEqual([[{ ok: true, at: { index: 5, term: 1 } }], [], [{ ok: true, at: { index: 6, term: 2 } }]]);
+    expect(outcomes[0]).toEqual([{ ok: true, at: { index: 5, term: 1 } }]);
+    expect(outcomes[2]).toEqual([{ ok: true, at: { index: 6, term: 2 } }]);
     expect(t.size).toBe(0);
+  });
+
+  test('forget with `only` leaves a proposal that has taken the index since', () => {
+    const outcomes: Settled[][] = [];
+    const t = new ProposalTracker();
+    const first = proposal(outcomes);
+    t.track([first], 7, 1);
+    t.track([proposal(outcomes)], 7, 2); // the first fails here
+    t.forget(7, () => new Error('timed out'), first);
+    expect(t.size).toBe(1);
+    t.applied(7, 2);
+    expect(outcomes.map((o) => o.map((x) => (x.ok ? x.at.term : x.error.name)))).toEqual([['ProposalDroppedError'], [2]]);
   });
 
   test('indexes tracked out of order, before the earliest waiting one or far beyond it, settle like the others', () => {
@@ -92,7 +107,7 @@ describe('ProposalTracker', () => {
     t.track([proposal(outcomes)], 40, 4); // replaces the one at 40, wherever it waits
     expect(t.size).toBe(4);
     for (const index of [100 + 200_000, 101, 40, 100]) t.applied(index, 3);
-    expect(outcomes.map((o) => o.map((x) => (x.ok ? x.at.index : x.error.name)))).toEqual([[100], [101], [], [200_100], ['ProposalDroppedError']]);
+    expect(outcomes.map((o) => o.map((x) => (x.ok ? x.at.index : x.error.name)))).toEqual([[100], [101], ['ProposalDroppedError'], [200_100], ['ProposalDroppedError']]);
     expect(t.size).toBe(0);
   });
 

@@ -1,0 +1,37 @@
+/**
+ * Every promise of the API settles (DESIGN.md invariant 7): the cases where one waited
+ * for a state change that could stop happening. The table of what settles each promise
+ * is docs/notes/api-promises.md.
+ */
+import { ProposalDroppedError } from '../../src/errors';
+import type { TestCluster } from '../../src/testing';
+import { campaign, cluster, elect, MIN_TIMEOUT, proposeLater } from '../paper/script';
+
+async function ledByN1(nodes = 3, options = {}): Promise<TestCluster> {
+  const c = await cluster(nodes, options);
+  await c.clock.advance(MIN_TIMEOUT);
+  await elect(c, 'n1');
+  proposeLater(c, 'n1', 'first');
+  await c.clock.advance(20);
+  return c;
+}
+
+test('a forwarded proposal whose index a newer leader gives to another proposal fails with ProposalDroppedError (it waited forever)', async () => {
+  const c = await ledByN1();
+  // n1 keeps its new entries to itself: its own proposal takes the next index, n2's forwarded one the one after.
+  const cut = c.hub.intercept((e) => e.from === 'n1' && e.message.type === 'AppendEntries' && e.message.entries.length > 0, 'drop');
+  proposeLater(c, 'n1', 'q');
+  await c.clock.advance(5);
+  const first = proposeLater(c, 'n2', 'p1');
+  await c.clock.advance(20); // n2 heard that n1 appended p1
+  const at = c.replication('n1').lastIndex;
+  c.hub.isolate('n1');
+  cut.remove();
+  await campaign(c, 'n3'); // n3 leads term 2 and appends its own entry at p1's index - 1
+  const second = proposeLater(c, 'n2', 'p2'); // forwarded to n3: appended at p1's index, in term 2
+  await c.clock.advance(40);
+  expect(c.replication('n2')).toMatchObject({ leaderId: 'n3', commitIndex: at, appliedIndex: at });
+  expect(second.outcome).toBe('committed');
+  expect(first.outcome).toBeInstanceOf(ProposalDroppedError); // was: still pending, forever (the tracker replaced it)
+  await c.stop();
+});
