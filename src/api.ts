@@ -386,7 +386,10 @@ export interface RaftNode {
   read(options?: ReadOptions): Promise<{ index: number }>;
   /**
    * Adds a non-voting member that receives the log (on the leader). Resolves with the new
-   * configuration once it commits. `address` is how transports reach it.
+   * configuration once it commits. `address` is how transports reach it. This and the
+   * other membership changes reject with `NotLeaderError` on a node that does not lead,
+   * and with `MembershipChangeError` when refused or not committed here within
+   * `requestTimeout` × 5 (a leader cut off or deposed meanwhile: the change may still commit).
    *
    * @example
    * await leader.addLearner('n4', '127.0.0.1:7004');

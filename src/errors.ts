@@ -137,8 +137,9 @@ export class PayloadTooLargeError extends RaftError {
 
 /**
  * A membership change was refused (a leadership transfer under way, a learner still
- * catching up, a change that would leave no voter, ...). `reason` says which. A change asked of
- * a node that does not lead rejects with `NotLeaderError` instead.
+ * catching up, a change that would leave no voter, ...), or its final configuration did
+ * not commit here within `requestTimeout` × 5 (then it may still commit). `reason` says
+ * which. A change asked of a node that does not lead rejects with `NotLeaderError` instead.
  *
  * @example
  * try { await leader.promote('n4'); }
@@ -146,7 +147,7 @@ export class PayloadTooLargeError extends RaftError {
  */
 export class MembershipChangeError extends RaftError {
   constructor(readonly reason: string) {
-    super(`membership change refused: ${reason}`);
+    super(`membership change failed: ${reason}`);
   }
 }
 

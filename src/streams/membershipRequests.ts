@@ -18,6 +18,8 @@ interface PendingChange {
   /** Index of the entry once it committed here; the change is done when the final configuration commits. */
   committedAt: number | null;
   retry: Subscription | null;
+  /** Fails the change at `deadline` if nothing settled it before (`expire`). */
+  expiry: Subscription | null;
 }
 
 interface PendingTransfer {
@@ -37,7 +39,7 @@ export interface MembershipRequestsDeps {
   readonly tracker: ProposalTracker;
   /** How often a change that may succeed later (catch-up, a change in flight) is retried. */
   readonly retryInterval: number;
-  /** How long a change keeps retrying, and a transfer waits at most. */
+  /** How long a change keeps retrying and waits in all, and a transfer waits at most. */
   readonly timeout: number;
   /** How long a transfer waits for a new leader once this node no longer leads. */
   readonly electionTimeoutMax: number;
@@ -59,16 +61,30 @@ export class MembershipRequests {
 
   constructor(private readonly deps: MembershipRequestsDeps) {}
 
+  /**
+   * Asks the core for `change`; retries while it may succeed later, and fails once
+   * `timeout` has passed without the final configuration committing here — also after
+   * its entry was appended, as when this leader is cut off or deposed before the
+   * entry (or, for a joint change, the final one) commits: its outcome is then unknown.
+   */
   change(change: ConfigChange): Promise<Membership> {
     return new Promise((resolve, reject) => {
       const pending: PendingChange = {
         change,
-        resolve,
-        reject,
+        resolve: (m) => {
+          pending.expiry?.unsubscribe();
+          resolve(m);
+        },
+        reject: (e) => {
+          pending.expiry?.unsubscribe();
+          reject(e);
+        },
         deadline: this.deps.scheduler.now() + this.deps.timeout,
         committedAt: null,
         retry: null,
+        expiry: null,
       };
+      pending.expiry = this.deps.scheduler.schedule(() => this.expire(pending), this.deps.timeout);
       this.send(pending);
     });
   }
@@ -164,6 +180,15 @@ export class MembershipRequests {
     const requestId = this.deps.nextRequestId();
     (this.changes ??= new Map()).set(requestId, pending);
     this.deps.dispatch({ kind: 'changeConfig', requestId, change: pending.change });
+  }
+
+  /** The change's deadline passed before its final configuration committed here (it may still commit). */
+  private expire(pending: PendingChange): void {
+    for (const [requestId, p] of this.changes ?? []) if (p === pending) this.changes?.delete(requestId);
+    this.retrying?.delete(pending);
+    pending.retry?.unsubscribe();
+    const what = pending.committedAt === null ? 'its entry' : 'the final configuration';
+    pending.reject(new MembershipChangeError(`${what} did not commit here within ${this.deps.timeout} ms (it may still commit)`));
   }
 
   private finish(requestId: number, error: Error): void {

@@ -3,9 +3,10 @@
  * for a state change that could stop happening. The table of what settles each promise
  * is docs/notes/api-promises.md.
  */
-import { ProposalDroppedError } from '../../src/errors';
+import { MembershipChangeError, ProposalDroppedError } from '../../src/errors';
 import type { TestCluster } from '../../src/testing';
-import { campaign, cluster, elect, MIN_TIMEOUT, proposeLater } from '../paper/script';
+import { campaign, cluster, elect, MIN_TIMEOUT, proposeLater, ROBUST } from '../paper/script';
+import { outcome } from './outcome';
 
 async function ledByN1(nodes = 3, options = {}): Promise<TestCluster> {
   const c = await cluster(nodes, options);
@@ -33,5 +34,22 @@ test('a forwarded proposal whose index a newer leader gives to another proposal 
   expect(c.replication('n2')).toMatchObject({ leaderId: 'n3', commitIndex: at, appliedIndex: at });
   expect(second.outcome).toBe('committed');
   expect(first.outcome).toBeInstanceOf(ProposalDroppedError); // was: still pending, forever (the tracker replaced it)
+  await c.stop();
+});
+
+test('a joint change whose leader is cut off after the joint configuration committed fails after requestTimeout x 5 (it waited forever)', async () => {
+  const c = await ledByN1(4, ROBUST); // requestTimeout: 2 x 200 ms
+  const last = c.replication('n1').lastIndex;
+  // The joint configuration (last + 1) reaches the followers; the final one (last + 2) does not.
+  c.hub.intercept((e) => e.from === 'n1' && e.message.type === 'AppendEntries' && e.message.entries.some((x) => x.index > last + 1), 'drop');
+  const asked = c.clock.now();
+  const change = c.node('n1').changeMembership({ voters: ['n1', 'n2'] });
+  await c.clock.advance(30);
+  expect(c.replication('n1')).toMatchObject({ commitIndex: last + 1, lastIndex: last + 2 });
+  c.hub.isolate('n1'); // CheckQuorum deposes n1; nobody else can win the joint configuration's new half without it
+  const result = await outcome(c, change, 10_000);
+  expect(c.replication('n1').role).not.toBe('leader');
+  expect(result).toMatchObject({ ok: false, error: expect.any(MembershipChangeError) });
+  expect(result.at - asked).toBeLessThanOrEqual(5 * 400 + 10);
   await c.stop();
 });
