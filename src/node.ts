@@ -119,7 +119,7 @@ class Node implements RaftNode, HasTestHooks {
     this.membership = new MembershipRequests({ id: this.id, scheduler: o.scheduler, dispatch: this.dispatch, nextRequestId: this.nextId, tracker: this.tracker, retryInterval: o.heartbeatInterval, timeout: o.requestTimeout * 5, electionTimeoutMax: o.electionTimeout.max, holdProposals: (hold) => this.intake.holdProposals(hold) });
     this.snapshots = new SnapshotDriver({
       id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions, dispatch: this.dispatch, failStop: this.fail, report: this.report,
-      isStopped: () => this.stopped, exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.applier.skipUpTo(index),
+      isStopped: () => this.stopped, exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.restored(index),
     });
     this.applier = new Applier({
       nodeId: this.id, apply: o.stateMachine?.apply?.bind(o.stateMachine), sessions, tracker: this.tracker, committed: this.committed,
@@ -225,6 +225,15 @@ class Node implements RaftNode, HasTestHooks {
     }
     this.published.publish(s);
     this.membership.afterStep(s);
+  }
+
+  /**
+   * A snapshot up to `index` replaced the state: its entries are never applied one by one
+   * here, so forwarded proposals waiting on them fail (the outcome is unknown).
+   */
+  private restored(index: number): void {
+    this.applier.skipUpTo(index);
+    this.tracker.forgetThrough(index, (i, term) => new ProposalDroppedError(i, term, 'a snapshot covered its index before it was applied here'));
   }
 
   private failStop(error: Error): void {

@@ -78,6 +78,16 @@ export class ProposalTracker {
     waiting.reject(reason(index, waiting.term));
   }
 
+  /**
+   * Rejects every proposal waiting at `last` or before with the error `reason` makes for
+   * it: a snapshot restored here covers their indexes, so they will never be applied here
+   * one by one (and which command each index holds is not known).
+   */
+  forgetThrough(last: number, reason: (index: number, term: number) => Error): void {
+    for (let index = this.first; this.span > 0 && index <= last && index < this.first + this.span; index++) this.forget(index, reason);
+    for (const index of [...(this.others?.keys() ?? [])]) if (index <= last) this.forget(index, reason);
+  }
+
   /** Rejects every waiting proposal with the error `reason` makes for it (those in the ring in index order, then the others). */
   rejectAll(reason: (index: number, term: number) => Error): void {
     const { slots, start, first, span, others } = this;

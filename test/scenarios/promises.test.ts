@@ -6,6 +6,7 @@
 import { MembershipChangeError, ProposalDroppedError } from '../../src/errors';
 import type { TestCluster } from '../../src/testing';
 import { campaign, cluster, elect, MIN_TIMEOUT, proposeLater, ROBUST } from '../paper/script';
+import { kvCluster } from './kvMachine';
 import { outcome } from './outcome';
 
 async function ledByN1(nodes = 3, options = {}): Promise<TestCluster> {
@@ -51,5 +52,23 @@ test('a joint change whose leader is cut off after the joint configuration commi
   expect(c.replication('n1').role).not.toBe('leader');
   expect(result).toMatchObject({ ok: false, error: expect.any(MembershipChangeError) });
   expect(result.at - asked).toBeLessThanOrEqual(5 * 400 + 10);
+  await c.stop();
+});
+
+test('a forwarded proposal whose entry reaches its node inside a snapshot fails with ProposalDroppedError (it waited until the node stopped)', async () => {
+  const { c } = kvCluster({ nodes: 3, seed: 71, nodeOptions: { snapshot: { everyEntries: 50, keepEntries: 10, catchUpEntries: 0, chunkBytes: 64 } } });
+  const leader = await c.waitForLeader();
+  const f = c.ids.find((id) => id !== leader)!;
+  // f hears heartbeats and answers to what it forwards, but no entries and no snapshot.
+  const cut = c.hub.intercept((e) => e.from === leader && e.to === f && ((e.message.type === 'AppendEntries' && e.message.entries.length > 0) || e.message.type === 'InstallSnapshot'), 'drop');
+  const forwarded = proposeLater(c, f, 'k1=forwarded');
+  await c.clock.advance(10);
+  const at = c.replication(leader).lastIndex;
+  for (let i = 0; i < 80; i++) await c.propose(leader, `k${i % 7}=v${i}`);
+  expect(c.storage(leader).durableEntries()[0].index).toBeGreaterThan(at); // compacted past it: f gets a snapshot
+  cut.remove();
+  await c.waitFor(() => (c.storage(f).durableSnapshot()?.index ?? 0) >= at && c.replication(f).appliedIndex >= at, 2000);
+  await c.clock.advance(10);
+  expect(forwarded.outcome).toBeInstanceOf(ProposalDroppedError); // was: pending until f stopped (its apply wait had resolved)
   await c.stop();
 });

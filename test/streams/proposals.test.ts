@@ -98,6 +98,18 @@ describe('ProposalTracker', () => {
     expect(outcomes.map((o) => o.map((x) => (x.ok ? x.at.term : x.error.name)))).toEqual([['ProposalDroppedError'], [2]]);
   });
 
+  test('forgetThrough rejects the proposals at an index up to the one given, in the ring and beside it, and leaves the later ones', () => {
+    const outcomes: Settled[][] = [];
+    const t = new ProposalTracker();
+    t.track([proposal(outcomes), proposal(outcomes), proposal(outcomes)], 10, 1);
+    t.track([proposal(outcomes)], 5, 1); // beside the ring
+    t.forgetThrough(11, (index) => new Error(`covered ${index}`));
+    expect(outcomes.map((o) => o.map((x) => (x.ok ? x.at.index : x.error.message)))).toEqual([['covered 10'], ['covered 11'], [], ['covered 5']]);
+    expect(t.size).toBe(1);
+    t.applied(12, 1);
+    expect(outcomes[2]).toEqual([{ ok: true, at: { index: 12, term: 1 } }]);
+  });
+
   test('indexes tracked out of order, before the earliest waiting one or far beyond it, settle like the others', () => {
     const outcomes: Settled[][] = [];
     const t = new ProposalTracker();
