@@ -126,6 +126,8 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     if (clean(run)) await livenessPhase(run, bound, recovery);
     for (const g of groups) g.workload.stop();
     await run.stop();
+    for (let i = 0; i < 10; i++) await Promise.resolve(); // the rejections of the stop reach the workload
+    for (const g of groups) g.workload.reportUnsettled();
   } catch (e) {
     first.monitor.report('simulator-error', describe(e));
   } finally {

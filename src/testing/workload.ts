@@ -166,6 +166,8 @@ export class KvWorkload {
   private nextOp = 0;
   private lastStamp = -1;
   private running = false;
+  /** The `propose` and `read` calls made and not yet settled, each with what to report if it never does. */
+  private readonly unsettled = new Set<{ readonly what: string }>();
   private readonly subscription: Subscription;
 
   constructor(
@@ -213,6 +215,17 @@ export class KvWorkload {
   allCompletedSince(t: number): boolean {
     const stamp = Math.round(t * 1e6);
     return this.clients.every((c) => c.home !== null || c.lastOkCall >= stamp);
+  }
+
+  /**
+   * Reports every `propose` and `read` call that has not settled, once every node has
+   * stopped: a stop settles whatever waits on a node, so one still pending was dropped
+   * by the node and would have waited forever (seen: a forwarded proposal whose index a
+   * newer leader gave to another proposal). Call it after stopping the cluster.
+   */
+  reportUnsettled(): void {
+    for (const call of this.unsettled) this.options.onAnomaly?.(`${call.what} never settled, not even once every node had stopped`);
+    this.unsettled.clear();
   }
 
   /** Records every outstanding operation as indeterminate and stops listening to the cluster. */
@@ -274,7 +287,7 @@ export class KvWorkload {
       return;
     }
     const session = c.session === null ? undefined : { session: { clientId: c.session, seq: op.seq } };
-    node.propose(encodeKvCommand(op.command), session).then(
+    this.watch(`${target}'s propose of ${op.command.id}`, node.propose(encodeKvCommand(op.command), session)).then(
       ({ index }) => {
         if (op.done) return;
         const applied = kv.takeResult(index);
@@ -322,7 +335,7 @@ export class KvWorkload {
   /** A get through `read()`: once it resolves, the node's own state machine is up to date. */
   private read(c: Client, op: PendingOp, target: NodeId, node: RaftNode, kv: KvStateMachine): void {
     const check = this.options.onRead?.(target, op.mode === 'lease');
-    node.read({ lease: op.mode === 'lease' }).then(
+    this.watch(`${target}'s ${op.mode} read`, node.read({ lease: op.mode === 'lease' })).then(
       ({ index }) => {
         check?.(index);
         if (op.done) return;
@@ -443,6 +456,15 @@ export class KvWorkload {
   private think(c: Client): number {
     const { min, max } = c.home === null ? this.thinkTime : READER_THINK_TIME;
     return min + this.random() * (max - min);
+  }
+
+  /** Keeps `call` among the unsettled ones until it settles (`reportUnsettled`). */
+  private watch<T>(what: string, call: Promise<T>): Promise<T> {
+    const entry = { what: `${what} (made at ${this.cluster.clock.now().toFixed(1)} ms)` };
+    this.unsettled.add(entry);
+    const settled = () => this.unsettled.delete(entry);
+    call.then(settled, settled);
+    return call;
   }
 
   private later(work: () => void, delay: number): void {
