@@ -141,7 +141,11 @@ export interface RaftNodeOptions {
   readonly eagerCommitNotices?: boolean;
   /** Time by which lease reads end before `electionTimeout.min`, for clock drift (default `electionTimeout.min / 5`; at least 0, less than `electionTimeout.min`). */
   readonly leaseDriftMargin?: number;
-  /** How long a forwarded proposal or a read may wait for the leader (default `2 × electionTimeout.max`). */
+  /**
+   * How long a forwarded proposal or a read may wait for the leader, and then for this
+   * node's apply, each; and how long a leader's own proposal may wait to be applied
+   * (checked every quarter of it) (default `2 × electionTimeout.max`).
+   */
   readonly requestTimeout?: number;
   /** How long client sessions are remembered (see `ProposeOptions.session`). */
   readonly sessions?: Partial<SessionPolicy>;
@@ -371,7 +375,9 @@ export interface RaftNode {
    * here. A follower forwards it to the leader (unless `forward: false`). Rejects with
    * `NotLeaderError` (with the leader hint) when no leader can take it, and with
    * `ProposalDroppedError` or `RequestTimeoutError` when the outcome is unknown (the
-   * command may still commit).
+   * command may still commit): a leader that steps down drops what it appended, and a
+   * proposal not applied within `requestTimeout` of its append (forwarded: of the
+   * leader's answer, itself within `requestTimeout`) times out.
    */
   propose(data: Uint8Array, options?: ProposeOptions): Promise<{ index: number; term: number }>;
   /**

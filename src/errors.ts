@@ -178,7 +178,8 @@ export class UnknownPeerError extends RaftError {
 
 /**
  * A forwarded proposal or a read got no answer within `requestTimeout`, or this node did
- * not apply the result in time. For a proposal the outcome is unknown (it may still commit).
+ * not apply the result in time (a leader's own proposal: not applied within
+ * `requestTimeout` of its append). For a proposal the outcome is unknown (it may still commit).
  *
  * @example
  * try { await node.read(); }

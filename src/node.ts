@@ -25,6 +25,7 @@ import { MembershipRequests } from './streams/membershipRequests';
 import { nodeTestHooks, StartSettings } from './streams/nodeTestHooks';
 import { OpenRequests } from './streams/openRequests';
 import { ProposalTracker } from './streams/proposals';
+import { ProposalDeadlines } from './streams/proposalDeadlines';
 import { needsMarkerRepair, repairEvents, termRecoveryHandler } from './streams/repair';
 import { SessionTable } from './streams/sessions';
 import { SnapshotDriver } from './streams/snapshots';
@@ -119,7 +120,7 @@ class Node implements RaftNode, HasTestHooks {
     this.membership = new MembershipRequests({ id: this.id, scheduler: o.scheduler, dispatch: this.dispatch, nextRequestId: this.nextId, tracker: this.tracker, retryInterval: o.heartbeatInterval, timeout: o.requestTimeout * 5, electionTimeoutMax: o.electionTimeout.max, holdProposals: (hold) => this.intake.holdProposals(hold) });
     this.snapshots = new SnapshotDriver({
       id: this.id, storage: o.storage, stateMachine: o.stateMachine, policy: o.snapshot, sessions, dispatch: this.dispatch, failStop: this.fail, report: this.report,
-      isStopped: () => this.stopped, exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.restored(index),
+      isStopped: () => this.stopped, exclusive: (work) => this.applier.exclusive(work), restored: (index) => this.applier.skipUpTo(index),
     });
     this.applier = new Applier({
       nodeId: this.id, apply: o.stateMachine?.apply?.bind(o.stateMachine), sessions, tracker: this.tracker, committed: this.committed,
@@ -127,7 +128,7 @@ class Node implements RaftNode, HasTestHooks {
     });
     this.subscriptions.add(this.applier.start());
     this.driver = new EffectDriver({
-      durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier,
+      deadlines: new ProposalDeadlines({ scheduler: o.scheduler, timeout: o.requestTimeout, tracker: this.tracker, appliedUpTo: () => this.applier.appliedUpTo, owner: this.subscriptions }), durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier,
       membership: this.membership, snapshots: this.snapshots, applier: this.applier, roles: this.roles, reportElection: (r) => this.elections.next(r), termRecovery: termRecoveryHandler(this.id, o.storage, this.report, this.fail),
     });
     this.ready = this.start().catch((e) => {
@@ -225,15 +226,6 @@ class Node implements RaftNode, HasTestHooks {
     }
     this.published.publish(s);
     this.membership.afterStep(s);
-  }
-
-  /**
-   * A snapshot up to `index` replaced the state: its entries are never applied one by one
-   * here, so forwarded proposals waiting on them fail (the outcome is unknown).
-   */
-  private restored(index: number): void {
-    this.applier.skipUpTo(index);
-    this.tracker.forgetThrough(index, (i, term) => new ProposalDroppedError(i, term, 'a snapshot covered its index before it was applied here'));
   }
 
   private failStop(error: Error): void {

@@ -5,7 +5,7 @@ import { entrySize, payloadOnce } from '../messages/blockEntry';
 import { CommittedEntry, Entry, EntryKind } from '../messages/entry';
 import { applyInOrder, ApplyResult } from '../operators/applyInOrder';
 import type { Broadcast } from '../operators/broadcast';
-import type { ProposalTracker } from './proposals';
+import { coveredBySnapshot, type ProposalTracker } from './proposals';
 import { decodeSessionCommand, SessionTable } from './sessions';
 import type { StateMachine } from '../api';
 
@@ -122,10 +122,11 @@ export class Applier {
     });
   }
 
-  /** The state machine was restored from a snapshot at `index`: entries up to it are covered. */
+  /** The state machine was restored from a snapshot at `index`: entries up to it are covered (proposals waiting on them fail). */
   skipUpTo(index: number): void {
     this.restoredTo = Math.max(this.restoredTo, index);
     this.lastApplied = Math.max(this.lastApplied, index);
+    this.deps.tracker.forgetThrough(index, coveredBySnapshot); // forwarded proposals: their entries are never applied here one by one
   }
 
   /**

@@ -14,6 +14,7 @@ import type { DurableStep } from './durableWrites';
 import type { MembershipRequests } from './membershipRequests';
 import type { OpenRequests } from './openRequests';
 import type { PendingProposal, ProposalTracker } from './proposals';
+import type { ProposalDeadlines } from './proposalDeadlines';
 import { MicrotaskQueue } from './microtaskQueue';
 import type { SnapshotDriver } from './snapshots';
 import type { Inlet } from '../operators/inlet';
@@ -24,6 +25,8 @@ export interface EffectDriverDeps {
   readonly durableSteps: Pick<Inlet<DurableStep>, 'next'>;
   readonly notices: CommitNotices;
   readonly tracker: ProposalTracker;
+  /** The deadline of this leader's own proposals. */
+  readonly deadlines: Pick<ProposalDeadlines, 'add'>;
   readonly requests: OpenRequests<ClientRequest>;
   readonly barrier: ApplyBarrier;
   readonly membership: MembershipRequests;
@@ -112,6 +115,7 @@ export class EffectDriver {
         break;
       case 'proposalsAppended':
         d.tracker.track(effect.tokens as PendingProposal[], effect.firstIndex, effect.term);
+        d.deadlines.add(effect.tokens as PendingProposal[], effect.firstIndex);
         break;
       case 'proposalsRefused':
         for (const p of effect.tokens as PendingProposal[]) p.reject(refusal(s, effect.overloaded, s.options.maxUncommittedBytes));

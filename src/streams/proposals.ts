@@ -1,6 +1,11 @@
 import { ProposalDroppedError } from '../errors';
 import type { EntryKind } from '../messages/entry';
 
+/** Why a forwarded proposal fails when a snapshot restored here covers its index (`ProposalTracker.forgetThrough`): the outcome is unknown. */
+export function coveredBySnapshot(index: number, term: number): ProposalDroppedError {
+  return new ProposalDroppedError(index, term, 'a snapshot covered its index before it was applied here');
+}
+
 /** A proposal waiting for its entry to commit. */
 export interface PendingProposal {
   readonly kind: EntryKind;

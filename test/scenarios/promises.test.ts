@@ -3,8 +3,11 @@
  * for a state change that could stop happening. The table of what settles each promise
  * is docs/notes/api-promises.md.
  */
-import { MembershipChangeError, ProposalDroppedError } from '../../src/errors';
-import type { TestCluster } from '../../src/testing';
+import type { SchedulerLike } from 'rxjs';
+import { MembershipChangeError, ProposalDroppedError, RequestTimeoutError } from '../../src/errors';
+import type { Entry } from '../../src/messages/entry';
+import { MemoryStorage } from '../../src/storage/memoryStorage';
+import { TestCluster } from '../../src/testing';
 import { campaign, cluster, elect, MIN_TIMEOUT, proposeLater, ROBUST } from '../paper/script';
 import { kvCluster } from './kvMachine';
 import { outcome } from './outcome';
@@ -70,5 +73,39 @@ test('a forwarded proposal whose entry reaches its node inside a snapshot fails 
   await c.waitFor(() => (c.storage(f).durableSnapshot()?.index ?? 0) >= at && c.replication(f).appliedIndex >= at, 2000);
   await c.clock.advance(10);
   expect(forwarded.outcome).toBeInstanceOf(ProposalDroppedError); // was: pending until f stopped (its apply wait had resolved)
+  await c.stop();
+});
+
+/** A disk that stops completing appends once `stall` is set (the writes hang, nothing fails). */
+class StallingStorage extends MemoryStorage {
+  stall = false;
+  override append(entries: readonly Entry[]): Promise<void> {
+    return this.stall ? new Promise<void>(() => undefined) : super.append(entries);
+  }
+}
+
+test("a leader's own proposal that cannot commit while the leader keeps its quorum fails with RequestTimeoutError (it waited forever)", async () => {
+  const storages = new Map<string, StallingStorage>();
+  const c = new TestCluster({
+    nodes: 3,
+    seed: 181,
+    nodeOptions: { requestTimeout: 400 },
+    storage: (id: string, scheduler: SchedulerLike, syncDelay: number) => {
+      const s = new StallingStorage({ scheduler, syncDelay });
+      storages.set(id, s);
+      return s;
+    },
+  });
+  const leader = await c.waitForLeader();
+  await c.propose(leader, 'before');
+  // Both followers' disks hang: they still answer heartbeats, so CheckQuorum keeps the leader.
+  for (const id of c.ids) if (id !== leader) storages.get(id)!.stall = true;
+  const asked = c.clock.now();
+  const r = await outcome(c, c.node(leader).propose(new TextEncoder().encode('w')), 5000);
+  expect(r).toMatchObject({ ok: false, error: expect.any(RequestTimeoutError) });
+  expect(r.at - asked).toBeLessThanOrEqual(400 * 1.25 + 10); // checked every quarter of requestTimeout
+  expect(c.replication(leader).role).toBe('leader');
+  const read = await outcome(c, c.node(leader).read(), 1000);
+  expect(read.ok).toBe(true); // the leader still serves reads: only its new entries are stuck
   await c.stop();
 });

@@ -37,7 +37,7 @@ function setup() {
   const chunkRequests: Effect[] = [];
   const replicated: { send: LeaderSend; s?: RaftState }[] = [];
   const driver = new EffectDriver({
-    ...{ durableSteps, notices, tracker, requests, barrier, applier: { push: (entries) => order.push(`apply ${entries.map((e) => e.index).join(',')}`), appliedUpTo: 0, originalOf: () => undefined } },
+    ...{ durableSteps, notices, tracker, deadlines: { add: () => undefined }, requests, barrier, applier: { push: (entries) => order.push(`apply ${entries.map((e) => e.index).join(',')}`), appliedUpTo: 0, originalOf: () => undefined } },
     ...{ membership: notMine as MembershipRequests, snapshots: notMine as SnapshotDriver, roles: { snapshotTransfer: (r) => chunkRequests.push(r), readEntries: (r) => chunkRequests.push(r), replicate: (send, s) => {
       replicated.push({ send, s });
       order.push(`replicate ${send.message.type}`);
