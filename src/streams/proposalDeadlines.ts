@@ -1,11 +1,16 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { RequestTimeoutError } from '../errors';
-import type { PendingProposal, ProposalTracker } from './proposals';
+import type { ProposalTracker } from './proposals';
 
-/** The proposals a leader appended in one turn, and when they are due. */
+/**
+ * The indexes of the proposals a leader appended in one turn, their term, and when they
+ * are due: no reference to the proposals (their payloads), which would outlive their
+ * settling by up to `timeout` × 1.25.
+ */
 interface Batch {
-  readonly proposals: readonly PendingProposal[];
   readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly term: number;
   readonly due: number;
 }
 
@@ -34,7 +39,7 @@ export interface ProposalDeadlinesDeps {
  *
  * @example
  * const deadlines = new ProposalDeadlines({ scheduler, timeout: 600, tracker, appliedUpTo: () => applier.appliedUpTo, owner: subscriptions });
- * deadlines.add(proposals, 42); // appended at 42, 43, ...: each fails at 600-750 ms unless applied before
+ * deadlines.add(42, 3, 7); // three appended at 42, 43, 44 in term 7: each fails at 600-750 ms unless applied before
  */
 export class ProposalDeadlines {
   /** Batches in the order appended (their indexes and due times increase), from `head` on. */
@@ -50,10 +55,10 @@ export class ProposalDeadlines {
     this.timeout = deps.timeout;
   }
 
-  /** `proposals` were appended at `firstIndex`, `firstIndex + 1`, ... now. */
-  add(proposals: readonly PendingProposal[], firstIndex: number): void {
-    if (this.deps.owner.closed) return;
-    this.batches.push({ proposals, firstIndex, due: this.scheduler.now() + this.timeout });
+  /** `count` proposals were appended at `firstIndex`, `firstIndex + 1`, ... in `term`, now. */
+  add(firstIndex: number, count: number, term: number): void {
+    if (this.deps.owner.closed || count === 0) return;
+    this.batches.push({ firstIndex, lastIndex: firstIndex + count - 1, term, due: this.scheduler.now() + this.timeout });
     if (!this.timer) this.arm(this.timeout);
   }
 
@@ -69,17 +74,17 @@ export class ProposalDeadlines {
   /**
    * Fails the proposals of every batch now due that are still waiting. A batch whose
    * proposals were settled otherwise (applied, or dropped when this leader stepped down)
-   * changes nothing: `forget` leaves an index that another proposal holds now.
+   * changes nothing: an index another proposal holds now has another term.
    */
   private expire(): void {
     const now = this.scheduler.now();
     const applied = this.deps.appliedUpTo();
     const batches = this.batches;
     while (this.head < batches.length && batches[this.head].due <= now) {
-      const { proposals, firstIndex } = batches[this.head++];
-      if (firstIndex + proposals.length - 1 <= applied) continue;
+      const { firstIndex, lastIndex, term } = batches[this.head++];
+      if (lastIndex <= applied) continue;
       const error = new RequestTimeoutError('propose', this.timeout);
-      for (let i = 0; i < proposals.length; i++) this.deps.tracker.forget(firstIndex + i, () => error, proposals[i]);
+      this.deps.tracker.forgetAppended(firstIndex, lastIndex, term, () => error);
     }
     if (this.head === batches.length) {
       this.batches = [];

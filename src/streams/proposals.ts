@@ -84,6 +84,15 @@ export class ProposalTracker {
   }
 
   /**
+   * Rejects the proposals waiting at `first`..`last` that were appended in `term` (one
+   * entry per index and term: those are the ones appended then, not ones that took an
+   * index since), with the error `reason` makes.
+   */
+  forgetAppended(first: number, last: number, term: number, reason: (index: number, term: number) => Error): void {
+    for (let index = first; index <= last; index++) if (this.peek(index)?.term === term) this.forget(index, reason);
+  }
+
+  /**
    * Rejects every proposal waiting at `last` or before with the error `reason` makes for
    * it: a snapshot restored here covers their indexes, so they will never be applied here
    * one by one (and which command each index holds is not known).

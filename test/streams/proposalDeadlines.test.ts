@@ -24,11 +24,11 @@ describe('ProposalDeadlines', () => {
     const outcomes: string[] = [];
     const a = [proposal(outcomes, 'a1'), proposal(outcomes, 'a2')];
     tracker.track(a, 1, 1);
-    deadlines.add(a, 1);
+    deadlines.add(1, 2, 1);
     runTo(scheduler, 10);
     const b = [proposal(outcomes, 'b3')];
     tracker.track(b, 3, 1);
-    deadlines.add(b, 3);
+    deadlines.add(3, 1, 1);
     tracker.applied(1, 1); // a1 applied; a2 not
     applied = 1;
     runTo(scheduler, 100);
@@ -46,14 +46,14 @@ describe('ProposalDeadlines', () => {
     const outcomes: string[] = [];
     const old = [proposal(outcomes, 'old')];
     tracker.track(old, 5, 1);
-    deadlines.add(old, 5);
+    deadlines.add(5, 1, 1);
     tracker.rejectAll(() => new Error('stepped down'));
     const fresh = [proposal(outcomes, 'new')];
     tracker.track(fresh, 5, 2); // a later term's leader (this node again) gave index 5 to another
     runTo(scheduler, 100);
     expect(outcomes).toEqual(['old Error']);
     expect(tracker.size).toBe(1);
-    deadlines.add(fresh, 5);
+    deadlines.add(5, 1, 2);
     owner.unsubscribe();
     runTo(scheduler, 1000);
     expect(outcomes).toEqual(['old Error']);
