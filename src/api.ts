@@ -143,8 +143,9 @@ export interface RaftNodeOptions {
   readonly leaseDriftMargin?: number;
   /**
    * How long a forwarded proposal or a read may wait for the leader, and then for this
-   * node's apply, each; and how long a leader's own proposal may wait to be applied
-   * (checked every quarter of it) (default `2 × electionTimeout.max`).
+   * node's apply, each (default `2 × electionTimeout.max`). × 5: how long a leader's own
+   * proposal may wait to be applied (checked every quarter of that) and a membership
+   * change to complete.
    */
   readonly requestTimeout?: number;
   /** How long client sessions are remembered (see `ProposeOptions.session`). */
@@ -375,9 +376,10 @@ export interface RaftNode {
    * here. A follower forwards it to the leader (unless `forward: false`). Rejects with
    * `NotLeaderError` (with the leader hint) when no leader can take it, and with
    * `ProposalDroppedError` or `RequestTimeoutError` when the outcome is unknown (the
-   * command may still commit): a leader that steps down drops what it appended, and a
-   * proposal not applied within `requestTimeout` of its append (forwarded: of the
-   * leader's answer, itself within `requestTimeout`) times out.
+   * command may still commit): a leader that steps down drops what it appended, a
+   * leader's own proposal not applied within `requestTimeout` × 5 of its append times
+   * out, and a forwarded one not answered within `requestTimeout`, or not applied here
+   * within another `requestTimeout` after the answer.
    */
   propose(data: Uint8Array, options?: ProposeOptions): Promise<{ index: number; term: number }>;
   /**

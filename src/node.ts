@@ -25,7 +25,7 @@ import { MembershipRequests } from './streams/membershipRequests';
 import { nodeTestHooks, StartSettings } from './streams/nodeTestHooks';
 import { OpenRequests } from './streams/openRequests';
 import { ProposalTracker } from './streams/proposals';
-import { ProposalDeadlines } from './streams/proposalDeadlines';
+import { PROPOSAL_TIMEOUT_REQUESTS, ProposalDeadlines } from './streams/proposalDeadlines';
 import { needsMarkerRepair, repairEvents, termRecoveryHandler } from './streams/repair';
 import { SessionTable } from './streams/sessions';
 import { SnapshotDriver } from './streams/snapshots';
@@ -128,7 +128,7 @@ class Node implements RaftNode, HasTestHooks {
     });
     this.subscriptions.add(this.applier.start());
     this.driver = new EffectDriver({
-      deadlines: new ProposalDeadlines({ scheduler: o.scheduler, timeout: o.requestTimeout, tracker: this.tracker, appliedUpTo: () => this.applier.appliedUpTo, owner: this.subscriptions }), durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier,
+      deadlines: new ProposalDeadlines({ scheduler: o.scheduler, timeout: o.requestTimeout * PROPOSAL_TIMEOUT_REQUESTS, tracker: this.tracker, appliedUpTo: () => this.applier.appliedUpTo, owner: this.subscriptions }), durableSteps: this.durableSteps, notices: this.notices, tracker: this.tracker, requests: this.requests, barrier: this.barrier,
       membership: this.membership, snapshots: this.snapshots, applier: this.applier, roles: this.roles, reportElection: (r) => this.elections.next(r), termRecovery: termRecoveryHandler(this.id, o.storage, this.report, this.fail),
     });
     this.ready = this.start().catch((e) => {

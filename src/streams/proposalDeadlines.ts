@@ -3,6 +3,14 @@ import { RequestTimeoutError } from '../errors';
 import type { ProposalTracker } from './proposals';
 
 /**
+ * A leader's own proposal may wait this many `requestTimeout`s after its append, as a
+ * membership change may: far past what load makes it wait (64 KiB entries at 1,024
+ * proposers took up to ~0.8 s, longer than one `requestTimeout` at the defaults), so only
+ * a cluster that cannot commit meets it.
+ */
+export const PROPOSAL_TIMEOUT_REQUESTS = 5;
+
+/**
  * The indexes of the proposals a leader appended in one turn, their term, and when they
  * are due: no reference to the proposals (their payloads), which would outlive their
  * settling by up to `timeout` × 1.25.
