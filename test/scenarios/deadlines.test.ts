@@ -4,36 +4,14 @@
  * RequestTimeoutError after `requestTimeout` instead of holding them forever (issue 18,
  * finding 2).
  */
-import type { SchedulerLike } from 'rxjs';
 import { RequestTimeoutError } from '../../src/errors';
-import type { Entry } from '../../src/messages/entry';
-import { MemoryStorage } from '../../src/storage/memoryStorage';
 import { TestCluster } from '../../src/testing';
 import { outcome } from './outcome';
-
-/** A disk that stops completing appends once `stall` is set (the writes hang, nothing fails). */
-class StallingStorage extends MemoryStorage {
-  stall = false;
-  override append(entries: readonly Entry[]): Promise<void> {
-    return this.stall ? new Promise<void>(() => undefined) : super.append(entries);
-  }
-}
+import { clusterOnStallingDisks } from './stallingDisks';
 
 async function clusterWithStalledFollower() {
-  const storages = new Map<string, StallingStorage>();
-  const c = new TestCluster({
-    nodes: 3,
-    seed: 181,
-    nodeOptions: { requestTimeout: 400 },
-    storage: (id: string, scheduler: SchedulerLike, syncDelay: number) => {
-      const s = new StallingStorage({ scheduler, syncDelay });
-      storages.set(id, s);
-      return s;
-    },
-  });
-  const leader = await c.waitForLeader();
+  const { c, leader, storages } = await clusterOnStallingDisks();
   const follower = c.ids.find((id) => id !== leader)!;
-  await c.propose(leader, 'before');
   storages.get(follower)!.stall = true;
   return { c, leader, follower };
 }

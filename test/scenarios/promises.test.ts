@@ -3,14 +3,12 @@
  * for a state change that could stop happening. The table of what settles each promise
  * is docs/notes/api-promises.md.
  */
-import type { SchedulerLike } from 'rxjs';
 import { MembershipChangeError, ProposalDroppedError, RequestTimeoutError } from '../../src/errors';
-import type { Entry } from '../../src/messages/entry';
-import { MemoryStorage } from '../../src/storage/memoryStorage';
 import { TestCluster } from '../../src/testing';
 import { campaign, cluster, elect, MIN_TIMEOUT, proposeLater, ROBUST } from '../paper/script';
 import { kvCluster } from './kvMachine';
 import { outcome } from './outcome';
+import { clusterOnStallingDisks } from './stallingDisks';
 
 async function ledByN1(nodes = 3, options = {}): Promise<TestCluster> {
   const c = await cluster(nodes, options);
@@ -76,28 +74,8 @@ test('a forwarded proposal whose entry reaches its node inside a snapshot fails 
   await c.stop();
 });
 
-/** A disk that stops completing appends once `stall` is set (the writes hang, nothing fails). */
-class StallingStorage extends MemoryStorage {
-  stall = false;
-  override append(entries: readonly Entry[]): Promise<void> {
-    return this.stall ? new Promise<void>(() => undefined) : super.append(entries);
-  }
-}
-
 test("a leader's own proposal that cannot commit while the leader keeps its quorum fails with RequestTimeoutError (it waited forever)", async () => {
-  const storages = new Map<string, StallingStorage>();
-  const c = new TestCluster({
-    nodes: 3,
-    seed: 181,
-    nodeOptions: { requestTimeout: 400 },
-    storage: (id: string, scheduler: SchedulerLike, syncDelay: number) => {
-      const s = new StallingStorage({ scheduler, syncDelay });
-      storages.set(id, s);
-      return s;
-    },
-  });
-  const leader = await c.waitForLeader();
-  await c.propose(leader, 'before');
+  const { c, leader, storages } = await clusterOnStallingDisks();
   // Both followers' disks hang: they still answer heartbeats, so CheckQuorum keeps the leader.
   for (const id of c.ids) if (id !== leader) storages.get(id)!.stall = true;
   const asked = c.clock.now();
