@@ -179,7 +179,7 @@ export class UnknownPeerError extends RaftError {
 /**
  * A forwarded proposal or a read got no answer within `requestTimeout`, or this node did
  * not apply the result in time (a leader's own proposal: not applied within
- * `requestTimeout` of its append). For a proposal the outcome is unknown (it may still commit).
+ * `requestTimeout` × 5 of its append). For a proposal the outcome is unknown (it may still commit).
  *
  * @example
  * try { await node.read(); }

@@ -172,7 +172,7 @@ export class EffectDriver {
       resolve: () => undefined, // the tracker settled each one as it was applied
       reject: (error) => {
         // Only these proposals: a newer leader may have given one of the indexes to another since.
-        for (let i = first; i <= last; i++) d.tracker.forget(i, () => error, request.waiters[i - first]);
+        d.tracker.forgetAppended(first, last, effect.term, () => error);
       },
     });
   }

@@ -24,7 +24,7 @@ interface Batch {
 
 export interface ProposalDeadlinesDeps {
   readonly scheduler: SchedulerLike;
-  /** How long a proposal may wait after its append (`requestTimeout`). */
+  /** How long a proposal may wait after its append (`requestTimeout` × `PROPOSAL_TIMEOUT_REQUESTS`). */
   readonly timeout: number;
   readonly tracker: ProposalTracker;
   /** The last index applied here: batches up to it are settled. */
@@ -36,7 +36,7 @@ export interface ProposalDeadlinesDeps {
 /**
  * The deadline of a leader's own proposals: one still waiting `timeout` ms after its
  * entry was appended fails with `RequestTimeoutError` (it may still commit), as a
- * forwarded one does. Stepping down settles them sooner (`ProposalDroppedError`), but a
+ * forwarded one does after `requestTimeout`. Stepping down settles them sooner (`ProposalDroppedError`), but a
  * leader that keeps its quorum while its entries do not commit — its followers answer
  * heartbeats but their disks hang — held them forever (DESIGN.md invariant 7).
  *

@@ -72,12 +72,8 @@ export class ProposalTracker {
     else waiting.reject(new ProposalDroppedError(index, waiting.term, `index ${index} committed with term ${term}`));
   }
 
-  /**
-   * Rejects the proposal waiting at `index`, if any (and if it is `only`, when given:
-   * another may have taken the index since), with the error `reason` makes.
-   */
-  forget(index: number, reason: (index: number, term: number) => Error, only?: PendingProposal): void {
-    if (only !== undefined && this.peek(index) !== only) return;
+  /** Rejects the proposal waiting at `index`, if any, with the error `reason` makes. */
+  forget(index: number, reason: (index: number, term: number) => Error): void {
     const waiting = this.take(index);
     if (!waiting) return;
     waiting.reject(reason(index, waiting.term));

@@ -86,13 +86,12 @@ describe('ProposalTracker', () => {
     expect(t.size).toBe(0);
   });
 
-  test('forget with `only` leaves a proposal that has taken the index since', () => {
+  test('forgetAppended leaves a proposal that has taken the index since (another term)', () => {
     const outcomes: Settled[][] = [];
     const t = new ProposalTracker();
-    const first = proposal(outcomes);
-    t.track([first], 7, 1);
+    t.track([proposal(outcomes)], 7, 1);
     t.track([proposal(outcomes)], 7, 2); // the first fails here
-    t.forget(7, () => new Error('timed out'), first);
+    t.forgetAppended(7, 7, 1, () => new Error('timed out'));
     expect(t.size).toBe(1);
     t.applied(7, 2);
     expect(outcomes.map((o) => o.map((x) => (x.ok ? x.at.term : x.error.name)))).toEqual([['ProposalDroppedError'], [2]]);
