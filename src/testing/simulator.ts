@@ -8,6 +8,7 @@ import type { TestCluster } from './cluster';
 import { ALL_FAULT_CLASSES } from './faults/classes';
 import type { FaultEvent } from './faults/context';
 import { HostCluster } from './hostCluster';
+import { settle } from './virtualClock';
 import type { KvOperation } from './history';
 import type { Violation } from './invariants';
 import { checkLinearizability, LinearizabilityResult } from './linearizability';
@@ -126,7 +127,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     if (clean(run)) await livenessPhase(run, bound, recovery);
     for (const g of groups) g.workload.stop();
     await run.stop();
-    for (let i = 0; i < 10; i++) await Promise.resolve(); // the rejections of the stop reach the workload
+    await settle(); // the rejections of the stop reach the workload
     for (const g of groups) g.workload.reportUnsettled();
   } catch (e) {
     first.monitor.report('simulator-error', describe(e));
