@@ -24,6 +24,11 @@
  *   transport copies that block into its write: what a leader pays per follower per batch.
  * - raw-*:     the same frame sizes and pattern over a bare net.Socket: length-prefixed
  *   frames, frames of one turn in one write, no encoding or validation. The ceiling.
+ * - codec-append64: `append64-logged`'s messages over the raw socket's framing and writes,
+ *   each encoded and decoded by the transport's codec (`EnvelopeEncoder`, `EnvelopeDecoder`:
+ *   envelope, layout, validation, the block's checks), with none of the transport around
+ *   it (no lanes, outbox, flow control, handshake or streams). Between raw and the
+ *   transport: how much of the gap the wire format's own work is.
  *
  * Prints a table and writes JSON under bench/results/.
  */
@@ -36,19 +41,20 @@ import { rememberBlock } from '../src/messages/entryBlocks';
 import { decodeEntries, encodeEntries } from '../src/messages/entryCodec';
 import { entryRunOf } from '../src/messages/receivedAppendEntries';
 import type { AppendEntries, AppendEntriesResponse } from '../src/messages/types';
-import { encodeEnvelope } from '../src/transports/tcpCodec';
+import { writeBlock } from '../src/messages/entryBlocks';
+import { encodeEnvelope, EnvelopeDecoder, EnvelopeEncoder } from '../src/transports/tcpCodec';
 import { tcpTransport, TcpTransport } from '../src/transports/tcpTransport';
 import { cpuTimes, stealPercent } from './cpuSteal';
 import { processSyscalls, SyscallCounts } from './procCpu';
 
-type Scenario = 'heartbeat' | 'append64' | 'append64-logged' | 'raw-heartbeat' | 'raw-append64';
-const ALL: Scenario[] = ['heartbeat', 'raw-heartbeat', 'append64', 'append64-logged', 'raw-append64'];
+type Scenario = 'heartbeat' | 'append64' | 'append64-logged' | 'codec-append64' | 'raw-heartbeat' | 'raw-append64';
+const ALL: Scenario[] = ['heartbeat', 'raw-heartbeat', 'append64', 'append64-logged', 'codec-append64', 'raw-append64'];
 /** `ONLY=append64,raw-append64` runs a subset. */
 const SCENARIOS = process.env.ONLY ? ALL.filter((s) => process.env.ONLY!.split(',').includes(s)) : ALL;
 const RUNS = Number(process.env.RUNS ?? 3);
 const SECONDS = Number(process.env.SECONDS ?? 3);
 const WARMUP_MS = 1000;
-const WINDOW: Record<Scenario, number> = { heartbeat: Number(process.env.HB_WINDOW ?? 2000), 'raw-heartbeat': Number(process.env.HB_WINDOW ?? 2000), append64: 256, 'append64-logged': 256, 'raw-append64': 256 };
+const WINDOW: Record<Scenario, number> = { heartbeat: Number(process.env.HB_WINDOW ?? 2000), 'raw-heartbeat': Number(process.env.HB_WINDOW ?? 2000), append64: 256, 'append64-logged': 256, 'codec-append64': 256, 'raw-append64': 256 };
 const SECRET = 'bench-secret';
 const CLUSTER = 'bench';
 const ENTRIES = 64;
@@ -175,7 +181,7 @@ async function transportClient(scenario: Scenario, run: number): Promise<Result>
  * byte with 7.8 KB frames in 64 KiB reads, which made the raw server slower per pair than
  * the transport's and the baseline no ceiling.)
  */
-function rawReader(onFrame: () => void): (chunk: Buffer) => void {
+function rawReader(onFrame: (body: Buffer) => void): (chunk: Buffer) => void {
   let pending: Buffer | undefined;
   return (chunk) => {
     let at = 0;
@@ -190,14 +196,15 @@ function rawReader(onFrame: () => void): (chunk: Buffer) => void {
       pending = Buffer.concat([pending, chunk.subarray(at, at + take)]);
       at += take;
       if (pending.length < total) return;
+      const body = pending.subarray(4);
       pending = undefined;
-      onFrame();
+      onFrame(body);
     }
     while (chunk.length - at >= 4) {
       const length = chunk.readUInt32BE(at);
       if (chunk.length - at - 4 < length) break;
       at += 4 + length;
-      onFrame();
+      onFrame(chunk.subarray(at - length, at));
     }
     if (at < chunk.length) pending = chunk.subarray(at);
   };
@@ -258,6 +265,74 @@ async function rawClient(scenario: Scenario, run: number): Promise<Result> {
     write(1);
   }));
   write(WINDOW[scenario]);
+  const measured = await measure(child.process, () => received, () => received * (sizes.request + sizes.response));
+  socket.destroy();
+  child.process.kill();
+  return { scenario, run, ...measured, requestBytes: sizes.request, responseBytes: sizes.response };
+}
+
+// ---------------------------------------------------------------------------- codec over the raw socket
+
+/** Encoded frames written in one write per turn (as `rawWriter` does with copies of one frame). */
+function codecWriter(socket: net.Socket, encoder: EnvelopeEncoder): (message: AppendEntries | AppendEntriesResponse) => void {
+  let queued: { head: Buffer; tail: Buffer | Parameters<typeof writeBlock>[0] | undefined }[] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (socket.writableNeedDrain || queued.length === 0) return;
+    let size = 0;
+    for (const { head, tail } of queued) size += 4 + head.length + (tail?.byteLength ?? 0);
+    const out = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (const { head, tail } of queued) {
+      at = out.writeUInt32BE(head.length + (tail?.byteLength ?? 0), at);
+      at += head.copy(out, at);
+      if (tail instanceof Uint8Array) {
+        out.set(tail, at);
+        at += tail.length;
+      } else if (tail !== undefined) at = writeBlock(tail, out, at);
+    }
+    queued = [];
+    socket.write(out);
+  };
+  socket.on('drain', flush);
+  return (message) => {
+    queued.push(encoder.encode(message));
+    if (!scheduled) {
+      scheduled = true;
+      queueMicrotask(flush);
+    }
+  };
+}
+
+async function codecServer(): Promise<number> {
+  const decoder = new EnvelopeDecoder('client', 'server');
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    const write = codecWriter(socket, new EnvelopeEncoder('server', 'client'));
+    socket.on('data', rawReader((body) => write(response(decoder.decode(body).message as AppendEntries))));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as net.AddressInfo).port;
+}
+
+async function codecClient(scenario: Scenario, run: number): Promise<Result> {
+  const child = await startServer(scenario, 0);
+  const sizes = frameSizes(scenario);
+  const socket = net.connect(child.port, '127.0.0.1');
+  socket.setNoDelay(true);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const write = codecWriter(socket, new EnvelopeEncoder('client', 'server'));
+  const decoder = new EnvelopeDecoder('server', 'client');
+  let sent = 0;
+  let received = 0;
+  socket.on('data', rawReader((body) => {
+    decoder.decode(body);
+    received++;
+    write(append64Logged(sent++));
+  }));
+  for (let i = 0; i < WINDOW[scenario]; i++) write(append64Logged(sent++));
   const measured = await measure(child.process, () => received, () => received * (sizes.request + sizes.response));
   socket.destroy();
   child.process.kill();
@@ -336,12 +411,12 @@ function median(values: number[]): number {
 async function main(): Promise<void> {
   const [role, scenario, clientPort] = process.argv.slice(2);
   if (role === '--help' || role === '-h') {
-    console.log('usage: npm run bench:transport\n\nTCP transport throughput between two processes against a raw socket.\nEnvironment: RUNS (default 3), SECONDS (default 3), ONLY=<scenario,...> (heartbeat, raw-heartbeat, append64, append64-logged, raw-append64), PROFILE=1 (server --cpu-prof to /tmp/prof), V8_FLAGS=<flags for the server>.');
+    console.log('usage: npm run bench:transport\n\nTCP transport throughput between two processes against a raw socket.\nEnvironment: RUNS (default 3), SECONDS (default 3), ONLY=<scenario,...> (heartbeat, raw-heartbeat, append64, append64-logged, codec-append64, raw-append64), PROFILE=1 (server --cpu-prof to /tmp/prof), V8_FLAGS=<flags for the server>.');
     return;
   }
   if (role === 'server') {
     const s = scenario as Scenario;
-    const port = s.startsWith('raw') ? await rawServer(s) : await transportServer(Number(clientPort));
+    const port = s.startsWith('raw') ? await rawServer(s) : s.startsWith('codec') ? await codecServer() : await transportServer(Number(clientPort));
     process.send?.(port);
     process.on('message', () => process.send?.(process.cpuUsage()));
     process.on('disconnect', () => process.exit(0));
@@ -353,7 +428,8 @@ async function main(): Promise<void> {
   const cpuAtStart = cpuTimes();
   for (let run = 1; run <= RUNS; run++) {
     for (const s of SCENARIOS) {
-      const result = s.startsWith('raw') ? await rawClient(s, run) : await transportClient(s, run);
+      const client = s.startsWith('raw') ? rawClient : s.startsWith('codec') ? codecClient : transportClient;
+      const result = await client(s, run);
       results.push(result);
       console.log(
         `run ${run} ${s.padEnd(14)} ${Math.round(result.pairsPerSecond).toLocaleString('en').padStart(10)} pairs/s ` +
@@ -385,7 +461,7 @@ async function main(): Promise<void> {
   const byName = new Map(summary.map((s) => [s.scenario, s]));
   const vsRaw = (s: Scenario): string => {
     if (s.startsWith('raw')) return '';
-    const raw = byName.get(`raw-${s.replace('-logged', '')}` as Scenario);
+    const raw = byName.get(`raw-${s.replace('-logged', '').replace('codec-', '')}` as Scenario);
     if (!raw) return '';
     return `${((100 * byName.get(s)!.pairsPerSecond) / raw.pairsPerSecond).toFixed(0)}%`;
   };
