@@ -15,6 +15,7 @@ import { AppliedAcks, leavesNothingToApply } from './streams/appliedAcks';
 import { ApplyBarrier } from './streams/applyBarrier';
 import { loadState } from './streams/boot';
 import { ClientIntake, ClientRequest } from './streams/clientIntake';
+import { closeWithin } from './streams/closeWithin';
 import { commandKind, toCommand } from './streams/commands';
 import { CommitNotices } from './streams/commitNotices';
 import { DurableCompletions, DurableStep, durableWrites } from './streams/durableWrites';
@@ -33,7 +34,6 @@ import { stepAt, stepEach } from './streams/stepEach';
 import { StatePublisher } from './streams/statePublisher';
 import { transportEvents } from './streams/transportEvents';
 import { HasTestHooks, NodeTestHooks, TEST_HOOKS } from './testHooks';
-
 export type { FollowerProgress, FollowerSnapshotTransfer, ProposeOptions, RaftNode, RaftNodeOptions, ReadOptions, StopOptions } from './api';
 
 /**
@@ -232,7 +232,7 @@ class Node implements RaftNode, HasTestHooks {
     if (this.stopping) return;
     this.errors.next(error);
     const fatal = error instanceof StorageFailedError || error instanceof ApplyFailedError;
-    this.stopping = this.shutdown(fatal ? error : new NodeStoppedError(this.id));
+    (this.stopping = this.shutdown(fatal ? error : new NodeStoppedError(this.id))).catch(() => undefined); // a StopTimeoutError: stop() returns it
   }
 
   private async shutdown(reason: Error): Promise<void> {
@@ -244,6 +244,6 @@ class Node implements RaftNode, HasTestHooks {
     for (const waiting of [this.membership, this.intake, this.requests, this.barrier]) waiting.rejectAll(reason);
     this.published.stop();
     for (const stream of [this.committed, this.elections, this.errors]) stream.complete();
-    await Promise.allSettled([this.options.transport.close(), this.options.storage.close()]);
+    await closeWithin(this.id, { transport: this.options.transport, storage: this.options.storage }, this.options.stopTimeout, this.options.scheduler);
   }
 }
