@@ -148,6 +148,15 @@ export interface RaftNodeOptions {
    * change to complete.
    */
   readonly requestTimeout?: number;
+  /**
+   * How long `stop()` waits for the transport and storage to close (default 5,000 ms),
+   * counted from when the node stopped (after a `transferLeadership` hand-over). Past it
+   * `stop()` rejects with `StopTimeoutError` and the closes go on in the background.
+   *
+   * @example
+   * createRaftNode({ id: 'n1', peers, transport, storage, stopTimeout: 10_000 }); // a slow network disk
+   */
+  readonly stopTimeout?: number;
   /** How long client sessions are remembered (see `ProposeOptions.session`). */
   readonly sessions?: Partial<SessionPolicy>;
   /**
@@ -294,7 +303,9 @@ export interface StopOptions {
    * A leader first hands leadership to the most up-to-date voter (`transferLeadership`),
    * so that the cluster has a leader again within a round trip or two instead of after
    * an election timeout: for planned restarts. If the transfer fails, it stops anyway; a
-   * leader cut off from its followers stops once CheckQuorum deposes it.
+   * leader cut off from its followers stops once CheckQuorum deposes it. The hand-over
+   * takes at most `requestTimeout` × 5 (a transfer ends within `electionTimeout.max`
+   * unless the leader is deposed meanwhile), then the stop takes at most `stopTimeout`.
    */
   readonly transferLeadership?: boolean;
 }
@@ -426,10 +437,17 @@ export interface RaftNode {
    */
   transferLeadership(to?: NodeId): Promise<{ leaderId: NodeId }>;
   /**
-   * Stops timers, closes the transport and storage. Pending proposals reject.
+   * Stops timers, rejects every pending call with `NodeStoppedError` and completes the
+   * streams at once, then closes the transport and storage and resolves once both have
+   * closed (a close that fails counts as closed). A close that takes longer than
+   * `stopTimeout` (a hung fsync, a stuck network disk) makes it reject with
+   * `StopTimeoutError` naming what is still closing, rather than hold a shutdown forever
+   * or resolve as if every file and socket were released: nothing acknowledged is lost,
+   * but the process should exit rather than reopen that storage. With
+   * `transferLeadership`, the hand-over comes first (at most `requestTimeout` × 5).
    *
    * @example
-   * process.once('SIGTERM', () => node.stop({ transferLeadership: true })); // a planned restart
+   * process.once('SIGTERM', () => node.stop({ transferLeadership: true }).then(() => process.exit(0), () => process.exit(1))); // a planned restart
    */
   stop(options?: StopOptions): Promise<void>;
 }

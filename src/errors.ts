@@ -74,6 +74,27 @@ export class NodeStoppedError extends RaftError {
 }
 
 /**
+ * `stop()` stopped the node (or host) — every timer cancelled, every waiting call
+ * settled, its streams complete — but what it closes did not finish closing within
+ * `stopTimeout`: `pending` names each part still closing (`'storage'`, `'transport'`;
+ * a host's groups as `'<group> storage'`), left to finish in the background. Nothing
+ * acknowledged is lost (the node acknowledges only what storage made durable), but a
+ * file lock or a socket may still be held: exit the process rather than open the same
+ * storage again in it.
+ *
+ * @example
+ * await node.stop().catch((e) => {
+ *   if (e instanceof StopTimeoutError) log.error(`${e.pending.join(', ')} still closing after ${e.after} ms`);
+ *   process.exit(1);
+ * });
+ */
+export class StopTimeoutError extends RaftError {
+  constructor(readonly id: string, readonly pending: readonly string[], readonly after: number) {
+    super(`${id} stopped, but its ${pending.join(', ')} did not close within ${after} ms; left closing in the background`);
+  }
+}
+
+/**
  * Storage failed; the node stopped (fail-stop) and acknowledged nothing more. It is
  * reported on `errors$`, and what was pending rejects with it.
  *

@@ -44,6 +44,7 @@ export interface ResolvedOptions {
   readonly wakeups: Observable<unknown> | undefined;
   readonly leaseDriftMargin: number;
   readonly requestTimeout: number;
+  readonly stopTimeout: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
   readonly forward: boolean;
@@ -68,6 +69,13 @@ export const DEFAULT_HEARTBEAT_INTERVAL = 50;
 
 /** `electionTimeout` when none is given, in ms. */
 export const DEFAULT_ELECTION_TIMEOUT: TimeoutRange = Object.freeze({ min: 150, max: 300 });
+
+/**
+ * `stopTimeout` when none is given, in ms: how long `stop()` waits for the transport and
+ * storage to close. A healthy `FileStorage` closes within its last fsync (milliseconds);
+ * a few seconds tell a hung disk from a slow one without holding a shutdown for long.
+ */
+export const DEFAULT_STOP_TIMEOUT = 5000;
 
 /** The defaults of the optional options that do not depend on others (README, "Options of `createRaftNode`"). */
 const DEFAULT_OPTIONS = Object.freeze({
@@ -112,7 +120,7 @@ const MAX_MEMBERS = 10_000;
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set<keyof RaftNodeOptions>([
   'id', 'peers', 'transport', 'storage', 'scheduler', 'turnScheduler', 'random', 'electionTimeout',
   'heartbeatInterval', 'heartbeatTicks', 'quiesce', 'quiesceAfterTicks', 'wakeups', 'maxCommandBytes', 'maxUncommittedBytes', 'maxEntriesPerMessage', 'maxBytesPerMessage',
-  'maxInflight', 'maxInflightBytes', 'preVote', 'checkQuorum', 'forward', 'eagerCommitNotices', 'leaseDriftMargin', 'requestTimeout', 'sessions', 'join',
+  'maxInflight', 'maxInflightBytes', 'preVote', 'checkQuorum', 'forward', 'eagerCommitNotices', 'leaseDriftMargin', 'requestTimeout', 'stopTimeout', 'sessions', 'join',
   'addresses', 'maxPromotionLag', 'stateMachine', 'snapshot', 'maxApplyingBytes', 'maxApplyingEntries', 'log',
 ]);
 
@@ -165,6 +173,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     wakeups: ticks(o.wakeups, 'wakeups'),
     leaseDriftMargin,
     requestTimeout: positive('requestTimeout', o.requestTimeout, REQUEST_TIMEOUT_ELECTIONS * electionTimeout.max),
+    stopTimeout: positive('stopTimeout', o.stopTimeout, DEFAULT_STOP_TIMEOUT),
     preVote: bool('preVote', o.preVote, DEFAULT_OPTIONS.preVote),
     checkQuorum: bool('checkQuorum', o.checkQuorum, DEFAULT_OPTIONS.checkQuorum),
     forward: bool('forward', o.forward, DEFAULT_OPTIONS.forward),

@@ -39,6 +39,7 @@ describe('resolveOptions: the defaults the README documents', () => {
       eagerCommitNotices: true,
       leaseDriftMargin: 30, // electionTimeout.min / 5
       requestTimeout: 600, // 2 × electionTimeout.max
+      stopTimeout: 5000,
       maxPromotionLag: 64,
       quiesce: false,
       quiesceAfterTicks: 2, // a whole heartbeat interval without client work
@@ -182,6 +183,13 @@ describe('resolveOptions: the rules', () => {
     const e = rejected({ requestTimeout: -5 });
     expect(e.option).toBe('requestTimeout');
     expect(e.message).toMatch(/requestTimeout must be greater than 0, got -5/);
+  });
+
+  test('stopTimeout > 0', () => {
+    const e = rejected({ stopTimeout: 0 });
+    expect(e.option).toBe('stopTimeout');
+    expect(e.message).toMatch(/stopTimeout must be greater than 0, got 0/);
+    expect(rejected({ stopTimeout: Infinity }).message).toMatch(/stopTimeout must be a finite number, got Infinity/);
   });
 
   test.each(['maxCommandBytes', 'maxUncommittedBytes', 'maxEntriesPerMessage', 'maxBytesPerMessage', 'maxInflight', 'maxInflightBytes'])('%s is an integer of at least 1', (name) => {

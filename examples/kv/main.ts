@@ -64,7 +64,13 @@ export async function runKvServerMain(
     log.info({ signal }, 'stopping');
     const force = setTimeout(() => process.exit(1), 3000);
     force.unref();
-    server.stop().then(() => process.exit(0));
+    server.stop().then(
+      () => process.exit(0),
+      (e: Error) => {
+        log.error({ error: e.message }, 'stop'); // StopTimeoutError: the storage or transport did not close in time
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));

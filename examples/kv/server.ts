@@ -229,8 +229,11 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
           server.close(() => resolve());
           server.closeAllConnections();
         });
-        await node.stop({ transferLeadership: true }); // a leader hands over first: no election gap
-        subscriptions.unsubscribe();
+        try {
+          await node.stop({ transferLeadership: true }); // a leader hands over first: no election gap
+        } finally {
+          subscriptions.unsubscribe(); // also when a close outlived stopTimeout (StopTimeoutError)
+        }
       })();
       return stopping;
     };

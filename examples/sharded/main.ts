@@ -56,7 +56,13 @@ export async function runShardedKvMain(
     exiting = true;
     const force = setTimeout(() => process.exit(code), 3000); // bounded: the port and the directory locks are wanted back
     force.unref();
-    server.stop().finally(() => process.exit(code));
+    server.stop().then(
+      () => process.exit(code),
+      (e: Error) => {
+        log.error({ error: e.message }, 'stop'); // StopTimeoutError: a storage or the transport did not close in time
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGINT', () => exit(0));
   process.once('SIGTERM', () => exit(0));

@@ -100,7 +100,7 @@ export async function startShardedKvServer(config: ShardedKvConfig, options: { r
   } catch (e) {
     server?.close();
     subscriptions.unsubscribe();
-    await host.stop();
+    await host.stop().catch(() => undefined); // the start's error is the one to report
     throw e;
   }
 }
@@ -202,8 +202,11 @@ function finish(config: ShardedKvConfig, p: Parts): ShardedKvServer {
         p.server.close(() => resolve());
         p.server.closeAllConnections();
       });
-      await p.host.stop({ transferLeadership: true });
-      p.subscriptions.unsubscribe();
+      try {
+        await p.host.stop({ transferLeadership: true });
+      } finally {
+        p.subscriptions.unsubscribe(); // also when a close outlived stopTimeout (StopTimeoutError)
+      }
     })();
     return stopping;
   };

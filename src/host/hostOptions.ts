@@ -43,11 +43,19 @@ export interface RaftHostOptions {
   readonly groupDefaults?: Partial<GroupOptions>;
   /** Most groups at once on this host (default 10,000); past it `createGroup` refuses with `TooManyGroupsError`. */
   readonly maxGroups?: number;
+  /**
+   * How long `stop()` waits, once its groups have stopped (each within its own
+   * `stopTimeout`: set it in `groupDefaults`), for the groups' storage (removals under
+   * way, the shared log) and the transport to close (default 5,000 ms); past it `stop()`
+   * rejects with `StopTimeoutError`.
+   */
+  readonly stopTimeout?: number;
 }
 
 /**
  * `createRaftHost`'s options, checked: a host id, a host transport, exactly one of
- * `dataDir` and `storage`, and `maxGroups` a positive integer. Throws `InvalidOptionsError`.
+ * `dataDir` and `storage`, `maxGroups` a positive integer and `stopTimeout` a positive
+ * time. Throws `InvalidOptionsError`.
  *
  * @example
  * checkHostOptions({ id: 'h1', transport, dataDir: '/var/lib/shards' }); // returns them
@@ -68,6 +76,9 @@ export function checkHostOptions(options: RaftHostOptions): RaftHostOptions {
   if (options.sharedLog && dataDir === undefined) throw new InvalidOptionsError('sharedLog', 'sharedLog needs dataDir');
   if (maxGroups !== undefined && !(Number.isSafeInteger(maxGroups) && maxGroups > 0)) {
     throw new InvalidOptionsError('maxGroups', `maxGroups must be a positive integer, got ${String(maxGroups)}`);
+  }
+  if (options.stopTimeout !== undefined && !(Number.isFinite(options.stopTimeout) && options.stopTimeout > 0)) {
+    throw new InvalidOptionsError('stopTimeout', `stopTimeout must be a finite number greater than 0, got ${String(options.stopTimeout)}`);
   }
   return options;
 }

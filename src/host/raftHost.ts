@@ -1,12 +1,13 @@
-import { Observable, Subject, Subscription } from 'rxjs';
+import { Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
 import type { RaftNode, StopOptions } from '../api';
-import { InvalidOptionsError } from '../errors';
+import { InvalidOptionsError, StopTimeoutError } from '../errors';
 import { GroupId, groupIdProblem } from '../messages/groupId';
 import type { NodeId } from '../messages/types';
 import { createRaftNode } from '../node';
 import type { Storage } from '../storage/storage';
 import { defaultScheduler } from '../defaults';
-import { DEFAULT_ELECTION_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL } from '../options';
+import { DEFAULT_ELECTION_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_STOP_TIMEOUT } from '../options';
+import { closeWithin } from '../streams/closeWithin';
 import { GroupRouter } from './groupRouter';
 import { GroupStorage, groupStorage } from './groupStorage';
 import { HeartbeatClocks } from './heartbeatClocks';
@@ -44,7 +45,12 @@ export interface RaftHost {
   groups(): GroupId[];
   /** Stops the group if it runs and frees its storage (with `dataDir`: deletes its directory). Other hosts' replicas are theirs to remove. */
   removeGroup(group: GroupId): Promise<void>;
-  /** Stops every group (keeping their storage), then closes the shared transport. */
+  /**
+   * Stops every group (keeping their storage; each node's `stop(options)`), then closes
+   * the groups' storage and the shared transport. Rejects with `StopTimeoutError` when a
+   * group's node did not close within its `stopTimeout` (`'<group> storage'` in
+   * `pending`) or the host's own parts not within the host's `stopTimeout`.
+   */
   stop(options?: StopOptions): Promise<void>;
 }
 
@@ -89,6 +95,9 @@ class Host implements RaftHost {
   private readonly storage: GroupStorage;
   private readonly transportErrors: Subscription;
   private readonly maxGroups: number;
+  /** The groups' default scheduler: the host's stop deadline runs on it. */
+  private readonly scheduler: SchedulerLike;
+  private readonly stopTimeout: number;
   /** Watches the peer hosts and wakes quiet groups (quiescence); null when the transport cannot carry liveness messages. */
   private readonly liveness: HostLiveness | null;
   private stopping: Promise<void> | null = null;
@@ -97,6 +106,8 @@ class Host implements RaftHost {
     this.id = options.id;
     this.errors$ = this.errors.asObservable();
     this.maxGroups = options.maxGroups ?? 10_000;
+    this.scheduler = options.groupDefaults?.scheduler ?? defaultScheduler;
+    this.stopTimeout = options.stopTimeout ?? DEFAULT_STOP_TIMEOUT;
     const given = options.storage;
     this.storage = typeof given === 'object' ? given : groupStorage({ dataDir: options.dataDir, factory: given, sharedLog: options.sharedLog });
     this.router = new GroupRouter(options.transport, (e) => this.errors.next(e));
@@ -160,16 +171,32 @@ class Host implements RaftHost {
 
   stop(options?: StopOptions): Promise<void> {
     this.stopping ??= (async () => {
-      await Promise.allSettled([...this.running.values()].map((node) => node.stop(options)));
-      await Promise.allSettled([...this.removing.values()]);
-      await this.storage.close?.().catch((e: unknown) => this.errors.next(e instanceof Error ? e : new Error(String(e))));
+      const lateGroups = await this.stopGroups(options);
       this.router.stop();
       this.liveness?.stop();
       this.transportErrors.unsubscribe();
-      await this.options.transport.close();
+      const own = { storage: { close: () => this.closeStorage() }, transport: this.options.transport };
+      const lateOwn = await closeWithin(this.id, own, this.stopTimeout, this.scheduler).then(() => [], (e: StopTimeoutError) => e.pending);
       this.errors.complete();
+      if (lateGroups.length + lateOwn.length > 0) throw new StopTimeoutError(this.id, [...lateGroups, ...lateOwn], this.stopTimeout);
     })();
     return this.stopping;
+  }
+
+  /** Stops every running group's node; returns what did not close within the node's `stopTimeout`, as `'<group> <part>'`. */
+  private async stopGroups(options?: StopOptions): Promise<string[]> {
+    const late = (group: GroupId, node: RaftNode) =>
+      node.stop(options).then(
+        () => [],
+        (e: unknown) => (e instanceof StopTimeoutError ? e.pending.map((part) => `${group} ${part}`) : []),
+      );
+    return (await Promise.all([...this.running].map(([group, node]) => late(group, node)))).flat();
+  }
+
+  /** Waits for the removals under way, then closes what the groups' storage shares (a failure is reported on `errors$`). */
+  private async closeStorage(): Promise<void> {
+    await Promise.allSettled([...this.removing.values()]);
+    await this.storage.close?.().catch((e: unknown) => this.errors.next(e instanceof Error ? e : new Error(String(e))));
   }
 
   /** Throws why `group` cannot be created now. */
