@@ -371,7 +371,14 @@ export interface RaftNode {
    * node.elections$.subscribe((r) => r.kind === 'stepDown' ? log.warn(r, 'stepped down') : log.info(r, r.kind));
    */
   readonly elections$: Observable<ElectionReport>;
-  /** Resolves once the node has loaded its storage and started. */
+  /**
+   * Resolves once the node has loaded its storage and started. Rejects if it cannot
+   * start (a storage failure, reported on `errors$` too) or stops first: a `stop()` while
+   * it loads rejects it with `NodeStoppedError` at once, even if `storage.load()` never returns.
+   *
+   * @example
+   * await node.ready; // storage loaded: the node campaigns, follows or leads from here
+   */
   readonly ready: Promise<void>;
   /**
    * On the leader, how far each follower's log is replicated, as of now; `null` on any

@@ -69,13 +69,17 @@ class Node implements RaftNode, HasTestHooks, NodeLinks {
   private stopping: Promise<void> | null = null;
   /** A `stop({ transferLeadership })` under way: the hand-over, then `stopping`. */
   private handOver: Promise<void> | null = null;
+  /** Rejects `ready` when the node stops before it has started (no effect once it has). */
+  private abortStart: (reason: Error) => void = () => undefined;
 
   constructor(given: RaftNodeOptions) {
     const o = (this.options = resolveOptions(given));
     this.id = o.id;
     this.runtime = new NodeRuntime(o, this);
     ({ leader$: this.leader$, role$: this.role$, term$: this.term$, members$: this.members$, status$: this.status$ } = this.runtime.published);
-    this.ready = this.start().catch((e) => {
+    // A stop before the node started settles `ready` too, even while `storage.load()` hangs.
+    const stoppedFirst = new Promise<never>((_, reject) => (this.abortStart = reject));
+    this.ready = Promise.race([this.start(), stoppedFirst]).catch((e) => {
       this.failStop(e instanceof Error ? e : new RaftError(String(e)));
       throw e;
     });
@@ -165,6 +169,7 @@ class Node implements RaftNode, HasTestHooks, NodeLinks {
   /** Stops the runtime and settles everything that waits on the node with `reason`, at once; then closes the transport and storage (at most `stopTimeout`). */
   private async shutdown(reason: Error): Promise<void> {
     this.stopped = true;
+    this.abortStart(reason);
     this.subscriptions.unsubscribe();
     const runtime = this.runtime;
     runtime.notices.clear();

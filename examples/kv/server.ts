@@ -132,6 +132,8 @@ export async function startKvServer(config: KvServerConfig, hooks: KvServerHooks
       turnScheduler,
       stateMachine: kv.snapshots(),
       snapshot: { everyEntries: config.snapshotEvery },
+      // Within main's 3 s forced exit: a close that hangs is logged by name (StopTimeoutError), not cut off silently.
+      stopTimeout: 2000,
     });
     // Subscribe before anything is awaited: committed$ is hot and replays the log at start.
     const subscriptions = new Subscription();

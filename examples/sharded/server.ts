@@ -68,7 +68,10 @@ export async function startShardedKvServer(config: ShardedKvConfig, options: { r
       heartbeatInterval: config.heartbeatInterval,
       quiesce: config.quiesce,
       turnScheduler: config.turn === 'immediate' ? immediateScheduler : asapScheduler,
+      stopTimeout: 1000,
     },
+    // Groups' closes, then the host's, within main's 3 s forced exit: a close that hangs is logged by name (StopTimeoutError).
+    stopTimeout: 1500,
   });
   const subscriptions = new Subscription();
   const shards: (ShardView & { status: NodeStatus | null })[] = [];

@@ -6,6 +6,10 @@
  */
 import type { SchedulerLike } from 'rxjs';
 import { NodeStoppedError, StopTimeoutError, StorageFailedError } from '../../src/errors';
+import { createRaftNode } from '../../src/node';
+import { seededRandom } from '../../src/random';
+import { MemoryHub } from '../../src/transports/memoryHub';
+import { VirtualClock } from '../../src/testing/virtualClock';
 import type { Entry } from '../../src/messages/entry';
 import { MemoryStorage } from '../../src/storage/memoryStorage';
 import { TestCluster } from '../../src/testing';
@@ -56,11 +60,11 @@ function clusterWithHangingCloses(nodes: number, seed: number) {
 }
 
 /** Settles `promise` into a record readable at once, with the virtual time it settled at. */
-function watch<T>(c: TestCluster, promise: Promise<T>): { settled?: { ok: boolean; error?: unknown; at: number } } {
+function watch<T>(clock: { now(): number }, promise: Promise<T>): { settled?: { ok: boolean; error?: unknown; at: number } } {
   const w: { settled?: { ok: boolean; error?: unknown; at: number } } = {};
   promise.then(
-    () => (w.settled = { ok: true, at: c.clock.now() }),
-    (error: unknown) => (w.settled = { ok: false, error, at: c.clock.now() }),
+    () => (w.settled = { ok: true, at: clock.now() }),
+    (error: unknown) => (w.settled = { ok: false, error, at: clock.now() }),
   );
   return w;
 }
@@ -76,7 +80,7 @@ test('a storage whose close never completes: stop() settles every waiter at once
   const leader = await c.waitForLeader();
   await c.propose(leader, 'before');
   for (const id of c.ids) if (id !== leader) c.hub.isolate(id); // nothing more commits
-  const pending = watch(c, c.node(leader).propose(new TextEncoder().encode('stuck')));
+  const pending = watch(c.clock, c.node(leader).propose(new TextEncoder().encode('stuck')));
   let completed = false;
   c.node(leader).errors$.subscribe({ complete: () => (completed = true) });
   await c.clock.advance(5);
@@ -141,7 +145,7 @@ test('a node that stopped on its own (storage failure) with a close that hangs: 
   storages.get(leader)!.failAppends = true;
 
   const failedAt = c.clock.now();
-  const proposal = watch(c, c.node(leader).propose(new TextEncoder().encode('fails')));
+  const proposal = watch(c.clock, c.node(leader).propose(new TextEncoder().encode('fails')));
   await c.waitFor(() => proposal.settled !== undefined, 100, 1);
   expect(proposal.settled).toMatchObject({ ok: false, error: expect.any(StorageFailedError) });
   expect(errors).toEqual([expect.any(StorageFailedError)]);
@@ -162,4 +166,23 @@ test('a stop whose closes complete resolves at once and leaves no timer behind',
   expect(stopped).toEqual({ ok: true, value: undefined, at: stoppedAt });
   expect(c.clock.pending).toBe(0); // the deadline's timer went with the closes
   await c.stop();
+});
+
+test('a stop while storage.load() never returns rejects ready with NodeStoppedError and resolves (ready waited forever)', async () => {
+  const clock = new VirtualClock();
+  const hub = new MemoryHub({ scheduler: clock.scheduler, random: seededRandom(7) });
+  const storage = new MemoryStorage({ scheduler: clock.scheduler, syncDelay: 1 });
+  storage.load = () => new Promise(() => undefined); // a disk that never answers the first read
+  const node = createRaftNode({
+    id: 'n1', peers: ['n1', 'n2', 'n3'], transport: hub.connect('n1'), storage, scheduler: clock.scheduler, turnScheduler: clock.scheduler,
+    random: seededRandom(8), stopTimeout: STOP_TIMEOUT,
+  });
+  const ready = watch(clock, node.ready);
+  await clock.advance(5000);
+  expect(ready.settled).toBeUndefined(); // still loading
+  const stopped = watch(clock, node.stop());
+  await settle();
+  expect(ready.settled).toEqual({ ok: false, error: expect.any(NodeStoppedError), at: 5000 });
+  await clock.advance(STOP_TIMEOUT);
+  expect(stopped.settled?.ok).toBe(true); // nothing of the node hangs at close
 });
