@@ -219,6 +219,20 @@ describe('the simulator catches planted bugs', () => {
     expect(recovered.violations).toEqual([]);
   });
 
+  test("a leader's own proposal with no deadline, while its followers' disks hang (7a29dc1 undone) is caught as an unsettled promise", async () => {
+    // The followers' disks stall (heartbeats answered: the leader keeps its quorum), so
+    // nothing the leader appends commits; without the deadline its own proposals wait
+    // until the disks come back, past the API's bound (requestTimeout x 5 x 1.25).
+    const options = { nodes: 3, steps: 30, faults: ['disk-stall', 'network'] as const, plantedBug: 'no-proposal-deadline' as const };
+    const found = await firstFailure(options, 20, ['api-contract']);
+    console.log(`proposal without deadline caught by seed ${found.seed}: ${found.violations[0].message}`);
+    expect(found.violations[0].message).toMatch(/^n\d's propose of \w+ \(made at [\d.]+ ms\) had not settled after \d+ ms of n\d's running time \(limit 4800 ms\)$/);
+    expect(found.faults.map((f) => f.action)).toEqual(expect.arrayContaining([expect.stringMatching(/^disk stall .*every follower of/)]));
+    await expectReplay(options, found);
+    const fixed = await runSimulation({ ...options, plantedBug: undefined, seed: found.seed });
+    expect(fixed.violations).toEqual([]);
+  });
+
   test('storage that serves a stale snapshot under a new index', async () => {
     const options = {
       nodes: 5,
