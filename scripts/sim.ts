@@ -2,8 +2,9 @@
  * `npm run sim`: deterministic simulation sweeps of rxraft clusters.
  *
  *   npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--quiesce on|off|mixed] [--steps K] [--clients C]
- *                  [--faults network,late-messages,partition,one-way,bridge,isolate,crash,pause,transfer,membership,storage[,chunk-loss]]
- *                  [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--entry-runs on|off|mixed] [--no-forward] [--lazy-commit-notices] [--no-read-checks] [--plant-bug stale-lease|lost-vote]
+ *                  [--faults network,late-messages,partition,one-way,bridge,isolate,crash,pause,transfer,membership,storage,disk-stall,lost-entries[,chunk-loss]]
+ *                  [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--entry-runs on|off|mixed] [--no-forward] [--lazy-commit-notices] [--no-read-checks]
+ *                  [--plant-bug stale-lease|lost-vote|no-proposal-deadline]
  *                  [--workers W] [--budget B] [--json] [--verbose] [--history FILE]
  *
  * Runs seeds S .. S+N-1 (each one a whole cluster, fault schedule and workload), over W
@@ -47,7 +48,7 @@ interface Args {
   /** Nodes run with `eagerCommitNotices: false` (as the KV example does). */
   lazyCommitNotices: boolean;
   readChecks: boolean;
-  plantedBug: 'stale-lease' | 'lost-vote' | undefined;
+  plantedBug: (typeof PLANTED_BUGS)[number] | undefined;
   quiesce: 'on' | 'off' | 'mixed' | undefined;
   entryRuns: 'on' | 'off' | 'mixed' | undefined;
   worker: boolean;
@@ -64,8 +65,11 @@ interface SeedReport {
   readonly recovery: { readonly leader: number | null; readonly requests: number | null };
 }
 
+/** The bugs `--plant-bug` plants (see `SimulationOptions.plantedBug`). */
+const PLANTED_BUGS = ['stale-lease', 'lost-vote', 'no-proposal-deadline'] as const;
+
 const USAGE = `usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--quiesce on|off|mixed] [--steps K] [--clients C] [--faults ${[...ALL_FAULT_CLASSES, ...OPT_IN_FAULT_CLASSES].join(',')}]
-         [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--entry-runs on|off|mixed] [--no-forward] [--lazy-commit-notices] [--no-read-checks] [--plant-bug stale-lease|lost-vote] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;
+         [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--entry-runs on|off|mixed] [--no-forward] [--lazy-commit-notices] [--no-read-checks] [--plant-bug ${PLANTED_BUGS.join('|')}] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = {
@@ -124,7 +128,7 @@ function parseArgs(argv: readonly string[]): Args {
       case '--no-forward': args.forward = false; break;
       case '--lazy-commit-notices': args.lazyCommitNotices = true; break;
       case '--no-read-checks': args.readChecks = false; break;
-      case '--plant-bug': args.plantedBug = oneOf('plant-bug', argv[++i], ['stale-lease', 'lost-vote'] as const); break;
+      case '--plant-bug': args.plantedBug = oneOf('plant-bug', argv[++i], PLANTED_BUGS); break;
       case '--worker': args.worker = true; break;
       case '--help': case '-h': console.log(USAGE); process.exit(0); break;
       default: fail(`unknown argument ${a}`);

@@ -100,7 +100,7 @@ const DEFAULT_OPTIONS = Object.freeze({
 /** `leaseDriftMargin` defaults to this fraction of `electionTimeout.min`. */
 const LEASE_DRIFT_FRACTION = 1 / 5;
 /** `requestTimeout` defaults to this many times `electionTimeout.max`. */
-const REQUEST_TIMEOUT_ELECTIONS = 2;
+export const REQUEST_TIMEOUT_ELECTIONS = 2;
 /**
  * How many maximum election timeouts a follower's stream may go without progress before
  * its leader sends it afresh (not an option). Over TCP nothing is lost while the

@@ -35,11 +35,17 @@ export function handleHardStateSaved(s: RaftState, term: number, votedFor: NodeI
   if (hasQuorum(s, s.role.votes)) becomeLeader(s, fx);
 }
 
-/** Counts a vote of the current term; a majority makes this candidate the leader. */
+/**
+ * Counts a vote of the current term; a majority makes this candidate the leader, once its
+ * own vote counts too (its term and vote are durable: `handleHardStateSaved` then takes
+ * office), even when the others' votes alone are a majority. A leader whose term a crash
+ * could take back might, restarted, win that term again from the same voters (they voted
+ * for it) with another log: two different entries at one index and term.
+ */
 export function handleVoteResponse(s: RaftState, from: NodeId, m: RequestVoteResponse, fx: Effects): void {
   if (s.role.name !== 'candidate' || !m.voteGranted || !isVoter(currentConfig(s), from)) return;
   s.role.votes.add(from);
-  if (hasQuorum(s, s.role.votes)) becomeLeader(s, fx);
+  if (s.role.votes.has(s.id) && hasQuorum(s, s.role.votes)) becomeLeader(s, fx);
 }
 
 /**

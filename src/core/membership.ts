@@ -233,6 +233,29 @@ export function checkTransferDeadline(s: RaftState, fx: Effects): void {
   s.role.transfer = null;
 }
 
+/**
+ * Whether this node campaigns when its election timer runs out: a voter of its latest
+ * configuration, or an old voter of the joint configuration before it while that latest
+ * one (C_new) is not committed here. A leader swapped out by a joint change and cut off
+ * once it had appended C_new may hold the longest log while the joint configuration's
+ * old half needs its vote: "a server that is not part of its own latest configuration
+ * should still start new elections, as it might still be needed until the C_new entry
+ * is committed" (dissertation §4.2.2). Its own vote counts only where it is a voter
+ * (`hasQuorum` counts voters); it stops once it knows C_new committed. A server removed
+ * by a single-server change is never needed: the old configuration's majority does
+ * without it, and it stops once it has stored its removal.
+ *
+ * @example
+ * // n1's log: joint { old: [n1, n2], new: [n2, n3] } at 7, then C_new { voters: [n2, n3] } at 8; commitIndex 7
+ * mayCampaign(s); // true: it may win with n2's and n3's votes, commit C_new, then step down
+ */
+export function mayCampaign(s: RaftState): boolean {
+  if (isVoter(currentConfig(s), s.id)) return true;
+  const latest = s.configs[s.configs.length - 1];
+  const before = s.configs[s.configs.length - 2];
+  return latest.index > s.commitIndex && before?.config.oldVoters !== undefined && isVoter(before.config, s.id);
+}
+
 /** The leader asks this node to campaign at once, skipping PreVote (§3.10). */
 export function handleTimeoutNow(s: RaftState, _from: NodeId, _m: TimeoutNow, fx: Effects): void {
   if (s.role.name === 'leader' || !isVoter(currentConfig(s), s.id) || s.repair) return;

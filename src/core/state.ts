@@ -5,7 +5,7 @@ import { RaftLog } from './log';
 import { Progress } from './progress';
 
 /** The bugs a test can plant on purpose (see `RaftState.plantedBug`). */
-export type PlantedBug = 'stale-lease' | 'lost-vote';
+export type PlantedBug = 'stale-lease' | 'lost-vote' | 'no-proposal-deadline';
 
 /**
  * A node's role, as `role$` emits it: `precandidate` while it asks for pre-votes (PreVote),
@@ -291,7 +291,9 @@ export interface RaftState {
    * `'stale-lease'` switches off what keeps lease reads safe: leader stickiness and the
    * end of lease reads once this node has sent TimeoutNow. `'lost-vote'` (applied by the
    * runtime at start) switches off the recovery of a lost hard state: the node restarts
-   * at term 0 with no vote and votes at once.
+   * at term 0 with no vote and votes at once. `'no-proposal-deadline'` (applied by the
+   * runtime) gives a leader's own proposals no deadline, as before 7a29dc1: one whose
+   * entry cannot commit while the leader keeps its quorum waits forever.
    */
   plantedBug: PlantedBug | null;
   /** A snapshot being received from the leader: the next chunk expected. */

@@ -3,19 +3,18 @@ import { setElectionRange } from './electionDeadline';
 import { Effects } from './effects';
 import { handlePreVote, handlePreVoteResponse, handleRequestVote, handleVoteResponse, handleHardStateSaved, ignoresVoteRequest } from './election';
 import type { RaftEvent } from './events';
-import { handleTimeoutNow, stepChangeConfig, stepTransfer } from './membership';
+import { handleTimeoutNow, mayCampaign, stepChangeConfig, stepTransfer } from './membership';
 import { handleInstallSnapshot, onSnapshotChunkStored, onSnapshotReadFailed, onSnapshotTaken } from './snapshots';
 import { handleProposeRequest, handleProposeResponse, stepPropose } from './proposals';
 import { handleReadIndexRequest, handleReadIndexResponse, stepRead } from './reads';
 import { handleAppendEntries, handleAppendResponse, handleInstallSnapshotResponse, handleMessagesLost, leaderTick, maybeCommit } from './replication';
 import { becomeFollower, campaign } from './roles';
 import { askTerms, handleTermQuery, handleTermReport, onTermsSaved, recoveringTerms } from './termRecovery';
-import { isVoter } from '../messages/config';
 import { handleApplied, maybeApply } from './apply';
 import { handleEntriesRead } from './entryReads';
 import { maybeEvict } from './logCache';
 import { maybeQuiesce, maybeQuiesceFollower, maybeWake, noteTick } from './quiescence';
-import { currentConfig, RaftState } from './state';
+import { RaftState } from './state';
 import { campaignReport, higherTermReport } from './electionReports';
 
 /**
@@ -90,7 +89,7 @@ export function step(s: RaftState, event: RaftEvent): Effects {
 function stepElectionTimeout(s: RaftState, event: Extract<RaftEvent, { kind: 'electionTimeout' }>, fx: Effects): void {
   if (event.epoch !== s.epoch || (s.now < s.electionDeadline && !event.forced)) return; // a stale timer
   if (recoveringTerms(s)) return askTerms(s, fx);
-  if (s.role.name === 'leader' || !isVoter(currentConfig(s), s.id) || s.repair) return;
+  if (s.role.name === 'leader' || !mayCampaign(s) || s.repair) return;
   const report = campaignReport(s, { preVote: s.options.preVote, transfer: false });
   campaign(s, fx);
   fx.report(report);

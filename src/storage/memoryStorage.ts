@@ -65,6 +65,8 @@ export class MemoryStorage implements Storage {
   private generation = 0;
   /** Damage a test or the simulator inflicted (`damageTail`), reported by `load()` until cleared. */
   private damage: StorageDamage | null = null;
+  /** Set by `stallWrites()`: writes wait, none completes, until `resumeWrites()`. */
+  private stalled = false;
 
   constructor(private readonly options: MemoryStorageOptions = {}) {}
 
@@ -120,6 +122,34 @@ export class MemoryStorage implements Storage {
   loseHardState(): void {
     this.hardState = INITIAL_HARD_STATE;
     this.damage = { hardStateMissing: true, truncatedTail: this.damage?.truncatedTail ?? null };
+  }
+
+  /**
+   * Simulates a disk that hangs (a stuck fsync, an unresponsive network volume): from now
+   * on no write completes — appends, hard state, snapshot commits, `clearDamage` — and
+   * none fails; they wait, in order, until `resumeWrites()`. Reads of what is durable go
+   * on. A `crash()` meanwhile loses the waiting writes, as it loses any unsynced write;
+   * the disk stays hung across it until resumed. For the simulator's disk-stall faults
+   * and for tests.
+   *
+   * @example
+   * storage.stallWrites();   // the node's appends and votes hang; its network still works
+   * storage.resumeWrites();  // what waited is synced now, in order: nothing is lost
+   */
+  stallWrites(): void {
+    this.stalled = true;
+  }
+
+  /** Ends a `stallWrites()`: the writes that waited are synced now (after the sync delay), in order. */
+  resumeWrites(): void {
+    if (!this.stalled) return;
+    this.stalled = false;
+    if (this.pending.length > 0) this.scheduleSync();
+  }
+
+  /** Whether writes are stalled (`stallWrites`). */
+  get writesStalled(): boolean {
+    return this.stalled;
   }
 
   /** Whether `load()` would report damage now. */
@@ -272,7 +302,7 @@ export class MemoryStorage implements Storage {
   }
 
   private scheduleSync(): void {
-    if (this.syncScheduled) return;
+    if (this.syncScheduled || this.stalled) return;
     this.syncScheduled = true;
     const generation = this.generation;
     const sync = () => {
@@ -285,6 +315,7 @@ export class MemoryStorage implements Storage {
 
   private sync(): void {
     this.syncScheduled = false;
+    if (this.stalled) return; // the writes wait for resumeWrites()
     const batch = this.pending;
     this.pending = [];
     if (this.failure) {

@@ -115,7 +115,7 @@ export class EffectDriver {
         break;
       case 'proposalsAppended':
         d.tracker.track(effect.tokens as PendingProposal[], effect.firstIndex, effect.term);
-        d.deadlines.add(effect.firstIndex, effect.tokens.length, effect.term);
+        if (s.plantedBug !== 'no-proposal-deadline') d.deadlines.add(effect.firstIndex, effect.tokens.length, effect.term);
         break;
       case 'proposalsRefused':
         for (const p of effect.tokens as PendingProposal[]) p.reject(refusal(s, effect.overloaded, s.options.maxUncommittedBytes));

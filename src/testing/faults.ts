@@ -9,7 +9,10 @@ import { ALL_FAULT_CLASSES, FaultClass } from './faults/classes';
 import { FaultContext, FaultEvent } from './faults/context';
 import { ChunkLossFaults } from './faults/chunkLoss';
 import { CutLinks } from './faults/cutLinks';
+import { DiskStallFaults } from './faults/diskStall';
+import { JointChangeCuts } from './faults/jointChangeCuts';
 import { LateMessageFaults } from './faults/lateMessages';
+import { LostEntriesFaults } from './faults/lostEntries';
 import { MembershipFaults } from './faults/membership';
 import { NetworkWeather } from './faults/network';
 import { OneWayFaults } from './faults/oneWay';
@@ -29,6 +32,11 @@ export interface FaultInjectorOptions {
   readonly baseDelay?: { readonly min: number; readonly max: number };
   /** Called when a node's API breaks its promise (a membership request that never settles, a transfer that settles late). */
   readonly onAnomaly?: (message: string) => void;
+  /**
+   * How long a membership request may take to settle (virtual ms, a pause of its leader
+   * not counted); later is reported to `onAnomaly`. Unset: 8 s, in any case.
+   */
+  readonly membershipLimit?: number;
   /**
    * How long a leadership transfer may take to settle (virtual ms, a pause of the old
    * leader not counted); later is reported to `onAnomaly`. Unset: not checked.
@@ -81,6 +89,8 @@ export class FaultInjector {
   private readonly transfers: TransferFaults;
   private readonly membership: MembershipFaults;
   private readonly chunks: ChunkLossFaults;
+  private readonly stalls: DiskStallFaults;
+  private readonly lostEntries: LostEntriesFaults;
 
   constructor(
     private readonly cluster: FaultTarget,
@@ -98,8 +108,11 @@ export class FaultInjector {
     this.processes = new ProcessFaults(this.faults);
     this.storage = new StorageFaults(this.faults, this.processes);
     this.transfers = new TransferFaults(this.faults, this.links, this.weather, this.late, options.triggers, { limit: options.transferLimit, onAnomaly: options.onAnomaly });
-    this.membership = new MembershipFaults(this.faults, this.storage, options.onAnomaly);
+    const cuts = options.triggers && new JointChangeCuts(this.faults, this.links, options.triggers);
+    this.membership = new MembershipFaults(this.faults, this.storage, { onAnomaly: options.onAnomaly, limit: options.membershipLimit }, cuts);
     this.chunks = new ChunkLossFaults(this.faults);
+    this.stalls = new DiskStallFaults(this.faults);
+    this.lostEntries = new LostEntriesFaults(this.faults, this.links);
     this.weather.calm();
   }
 
@@ -132,11 +145,13 @@ export class FaultInjector {
     }
     if (has('pause') && running.length > 0) options.push([1, () => this.processes.pause()]);
     if (has('transfer')) options.push([1, () => this.transfers.transfer()]);
-    if (has('membership')) options.push([0.7, () => this.membership.change()]);
+    if (has('membership')) options.push([1, () => this.membership.change()]);
     if (has('chunk-loss')) options.push([1, () => this.chunks.inject()]);
     if (has('storage') && running.length > 0 && !this.storage.anyDamaged() && (!has('membership') || (this.membership.complete() && this.faults.everyGroup(() => this.membership.allVotersEverywhere())))) {
       options.push([0.7, () => this.storage.damageTail()], [0.7, () => this.storage.loseHardState()]);
     }
+    if (has('disk-stall')) options.push([0.8, () => this.stalls.stall()]);
+    if (has('lost-entries')) options.push([1, () => this.lostEntries.strandTail()], [0.7, () => this.lostEntries.starveFollower()]);
     if (options.length === 0) return;
     let r = this.faults.random() * options.reduce((sum, [w]) => sum + w, 0);
     for (const [w, inject] of options) {
@@ -154,11 +169,13 @@ export class FaultInjector {
    */
   async calm(): Promise<void> {
     await this.processes.stopped();
+    this.lostEntries.calm();
     this.links.heal();
     this.weather.calm();
     this.late.clear();
     this.triggers?.clear();
     this.chunks.clear();
+    this.stalls.calm();
     this.processes.resumeAll();
     const down: readonly NodeId[] = this.processes.restartAll();
     this.faults.log(`calm: heal, resume all${down.length ? `, restart ${down.join(',')}` : ''}`);

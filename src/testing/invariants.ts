@@ -98,7 +98,9 @@ interface KnownEntry {
  * - **leader completeness**: an index is known committed when a node first reports a
  *   commit index that covers it; that node is the leader that committed it (followers
  *   learn commit indices from leaders), so its term is the commit term and its durable
- *   log gives the entry's term (no-ops included). When a node becomes leader, its durable
+ *   log gives the entry's term (no-ops included) — or, when its own copy is not durable
+ *   yet (a leader whose disk hangs commits on its followers' acknowledgements, as Raft
+ *   allows), the durable logs of a majority of the voters do. When a node becomes leader, its durable
  *   log (its whole log before the new no-op: a candidate asks for votes only once its
  *   log is durable) is kept; it must hold every entry committed in an earlier term,
  *   whenever that commit is learned (Raft §5.4.3).
@@ -111,8 +113,8 @@ interface KnownEntry {
  *   an (index, term) pair always holds the same entry and follows the same term at
  *   index - 1 (which, by induction, is the Log Matching Property); terms never decrease
  *   along a log.
- * - **durability of commits**: a committed entry is durable on a majority (and on the
- *   leader that committed it) when its commit is first reported, and stays so (a
+ * - **durability of commits**: a committed entry is durable on a majority when its
+ *   commit is first reported, and stays so (a
  *   truncation below it, or a crash losing it, is a violation). A durable snapshot
  *   covers the entries it compacted.
  *
@@ -335,10 +337,10 @@ export class SafetyMonitor {
     const durable = durableLog(this.cluster.storage(id));
     const config = this.cluster.isRunning(id) ? testHooksOf(this.cluster.node(id)).config() : null;
     for (let i = from; i <= commitIndex; i++) {
-      const entryTerm = durable.termAt(i);
+      const entryTerm = durable.termAt(i) ?? this.majorityTermAt(i, config);
       if (entryTerm === undefined || entryTerm === 'snapshot') {
         if (entryTerm === undefined) {
-          this.report('durability', `${id} (term ${term}) reported index ${i} committed, but its durable log ends at ${durable.lastIndex}`);
+          this.report('durability', `${id} (term ${term}) reported index ${i} committed, but its durable log ends at ${durable.lastIndex} and no majority holds it durably`);
         }
         this.committed[i] = { term: -1, commitTerm: term, config };
         continue;
@@ -352,6 +354,22 @@ export class SafetyMonitor {
       this.checkDurableMajority(i, entryTerm, config, `when ${id} (term ${term}) committed it`);
       for (const log of this.leaderLogs) this.checkCompleteness(log, i, info);
     }
+  }
+
+  /**
+   * The term that a majority of the voters of `config` (of every node without it) hold
+   * durably at `index`, if there is one: the entry a node committed on the others'
+   * copies while its own was not durable yet.
+   */
+  private majorityTermAt(index: number, config: ClusterConfig | null): number | undefined {
+    const voters = config ? config.voters : this.cluster.ids;
+    const holders = new Map<number, number>();
+    for (const id of voters) {
+      const t = this.cluster.ids.includes(id) ? durableLog(this.cluster.storage(id)).termAt(index) : undefined;
+      if (typeof t === 'number') holders.set(t, (holders.get(t) ?? 0) + 1);
+    }
+    for (const [t, n] of holders) if (n >= Math.floor(voters.length / 2) + 1) return t;
+    return undefined;
   }
 
   private checkCompleteness(log: LeaderLog, index: number, info: CommittedInfo): void {

@@ -206,9 +206,12 @@ function clean(run: Run): boolean {
   return run.groups.every((g) => g.monitor.violations.length === 0);
 }
 
-/** Checks every group's storage (after each virtual instant). */
-function checkStorage(run: Run): void {
-  for (const g of run.groups) g.monitor.checkStorage();
+/** Checks every group's storage and its clients' calls for one unsettled too long (after each virtual instant). */
+function checkInstant(run: Run): void {
+  for (const g of run.groups) {
+    g.monitor.checkStorage();
+    g.workload.reportOverdue();
+  }
 }
 
 /** `SimulationResult.recovery`, filled in as the liveness phase goes. */
@@ -223,7 +226,7 @@ async function waitUntil(run: Run, done: () => boolean, timeout: number): Promis
   const deadline = clock.now() + timeout;
   while (!done()) {
     if (clock.now() >= deadline) return false;
-    await clock.advance(10, () => checkStorage(run));
+    await clock.advance(10, () => checkInstant(run));
   }
   return true;
 }
@@ -247,7 +250,7 @@ async function faultPhase(run: Run, steps: number, schedule: () => number): Prom
     if (quiet && !wasQuiet) for (const g of run.groups) g.workload.stop();
     if (!quiet && wasQuiet) for (const g of run.groups) g.workload.start();
     if (quiet !== wasQuiet) injector.note(quiet ? 'clients quiet' : 'clients busy');
-    await run.clock.advance(20 + schedule() * 380, () => checkStorage(run));
+    await run.clock.advance(20 + schedule() * 380, () => checkInstant(run));
   }
   if (quiet) for (const g of run.groups) g.workload.start();
 }

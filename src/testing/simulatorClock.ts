@@ -192,6 +192,9 @@ function before(a: HeapEntry, b: HeapEntry): boolean {
 export class NodeScheduler implements SchedulerLike {
   private held: QueuedAction[] = [];
   private isPaused = false;
+  /** When the pause in force began, and how long the earlier pauses lasted in all (virtual ms). */
+  private pausedAt = 0;
+  private pausedBefore = 0;
 
   constructor(readonly clock: SimulatorClock) {}
 
@@ -207,14 +210,23 @@ export class NodeScheduler implements SchedulerLike {
     return this.isPaused;
   }
 
+  /**
+   * Virtual time during which this view was not paused, since it was made: the node's own
+   * running time, in which its timers count (a deadline of the node is a deadline in it).
+   */
+  runningTime(): number {
+    return this.clock.now() - this.pausedBefore - (this.isPaused ? this.clock.now() - this.pausedAt : 0);
+  }
+
   /** From now on, actions of this view that fall due wait for `resume()`. */
   pause(): void {
+    if (!this.isPaused) this.pausedAt = this.clock.now();
     this.isPaused = true;
   }
 
   /** Runs the held actions at the current instant (in the order they fell due). */
   resume(): void {
-    this.isPaused = false;
+    this.endPause();
     const held = this.held;
     this.held = [];
     for (const action of held) if (!action.closed) this.clock.enqueue(action, 0);
@@ -223,12 +235,17 @@ export class NodeScheduler implements SchedulerLike {
   /** Forgets the held actions and resumes (the process they belonged to is gone). */
   discardHeld(): void {
     this.held = [];
-    this.isPaused = false;
+    this.endPause();
   }
 
   /** How many actions are held. */
   get heldCount(): number {
     return this.held.length;
+  }
+
+  private endPause(): void {
+    if (this.isPaused) this.pausedBefore += this.clock.now() - this.pausedAt;
+    this.isPaused = false;
   }
 
   /** @internal */

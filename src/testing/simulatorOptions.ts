@@ -68,7 +68,8 @@ export interface SimulationOptions {
   /**
    * Plants a known bug in every node at every start, to show that a sweep catches it
    * (`'stale-lease'`: the lease rules of issue 14 switched off; `'lost-vote'`: a node that
-   * lost its hard state restarts at term 0 and votes at once; see `RaftState.plantedBug`).
+   * lost its hard state restarts at term 0 and votes at once; `'no-proposal-deadline'`: a
+   * leader's own proposals have no deadline; see `RaftState.plantedBug`).
    */
   readonly plantedBug?: PlantedBug;
   /**

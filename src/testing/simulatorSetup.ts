@@ -9,7 +9,7 @@ import { ALL_FAULT_CLASSES } from './faults/classes';
 import type { FaultTarget } from './faults/target';
 import { LateMessages } from './faultsMessages';
 import { SendTriggers } from './faultsTriggers';
-import { DEFAULT_ELECTION_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL } from '../options';
+import { DEFAULT_ELECTION_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, REQUEST_TIMEOUT_ELECTIONS } from '../options';
 import { HostCluster, HostGroupOptions } from './hostCluster';
 import { SafetyMonitor } from './invariants';
 import { durabilityTap } from './invariantsWire';
@@ -103,6 +103,30 @@ function transferLimit(options: SimulationOptions): number {
   return 2 * (o?.electionTimeout?.max ?? DEFAULT_ELECTION_TIMEOUT.max) + 2 * (o?.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL);
 }
 
+/** The nodes' `requestTimeout` (the node default unless the run's node options set it). */
+function requestTimeout(options: SimulationOptions): number {
+  const o = options.cluster?.nodeOptions;
+  return o?.requestTimeout ?? REQUEST_TIMEOUT_ELECTIONS * (o?.electionTimeout?.max ?? DEFAULT_ELECTION_TIMEOUT.max);
+}
+
+/**
+ * How long a client's `propose` or `read` may stay unsettled (its node's running time):
+ * `requestTimeout` x 8 — the longest wait the API documents is a leader's own proposal,
+ * `requestTimeout` x 5 x 1.25 after its append, which a leadership transfer under way
+ * may hold back for up to an election timeout first.
+ */
+function settleLimit(options: SimulationOptions): number {
+  return 8 * requestTimeout(options);
+}
+
+/**
+ * How long a membership change may take to settle (its leader not paused meanwhile):
+ * the API fails one at `requestTimeout` x 5 from the call; x 6 leaves a margin.
+ */
+function membershipLimit(options: SimulationOptions): number {
+  return 6 * requestTimeout(options);
+}
+
 /** Whether the groups of a run on hosts quiesce: `options.quiesce`, or for `'mixed'` (the default) every other seed, drawn from it. */
 export function quiescing(options: SimulationOptions): boolean {
   const mode = options.quiesce ?? 'mixed';
@@ -131,6 +155,7 @@ function faultInjector(options: SimulationOptions, target: FaultTarget, shared: 
     classes: options.faults ?? ALL_FAULT_CLASSES,
     onAnomaly: (m) => monitor().report('api-contract', m),
     transferLimit: transferLimit(options),
+    membershipLimit: membershipLimit(options),
     lateMessages: shared.lateMessages,
     triggers: shared.triggers,
   });
@@ -173,6 +198,7 @@ function groupParts(options: SimulationOptions, shared: Shared, seed: number, id
       random: seededRandom(mix(seed, 1)),
       clients: options.clients ?? (id === undefined ? DEFAULT_CLIENTS : DEFAULT_CLIENTS_PER_GROUP),
       onAnomaly: (m) => safety.report('api-contract', m),
+      settleLimit: settleLimit(options),
       onRead: options.readChecks === false ? undefined : (node, lease) => safety.readStarted(node, lease),
     });
     for (const node of made.ids) machines.attach(node, 0, () => workload.machine(node));

@@ -4,6 +4,7 @@ import type { NodeId } from '../messages/types';
 import type { RaftNode } from '../node';
 import type { TestCluster } from './cluster';
 import type { KvOperation } from './history';
+import { OpenCalls } from './workloadCalls';
 import { encodeKvCommand, KvCommand, KvResult, KvStateMachine } from './workloadKv';
 
 /** Relative weights of the operations the clients issue. */
@@ -27,6 +28,22 @@ export interface KvWorkloadOptions {
    * lease reads. They are not counted in `allCompletedSince`.
    */
   readonly localReaders?: number;
+  /**
+   * Writers co-located with each node (default 1 per node): a writer only writes (put,
+   * append, cas), 40–120 ms apart, always through its own node, so a follower forwards
+   * its proposals to the leader, as a service writing through its local server would. A
+   * write refused (`NotLeaderError`, `LeaderOverloadedError`: nothing appended) is not
+   * retried. They are not counted in `allCompletedSince` (with `forward: false` a
+   * follower refuses them all).
+   */
+  readonly localWriters?: number;
+  /**
+   * How long a `propose` or `read` call may stay unsettled, in its node's running time
+   * (its pauses not counted: its deadlines stand still meanwhile); one still unsettled
+   * after that is reported to `onAnomaly`, once. Unset: not checked (`reportUnsettled`
+   * still reports what a stop did not settle).
+   */
+  readonly settleLimit?: number;
   /** The keys operated on (default x, y, z). */
   readonly keys?: readonly string[];
   /** After this long without an outcome an operation is abandoned (default 1000). */
@@ -108,12 +125,17 @@ interface Client {
   /** The session clientId, for a session client. */
   readonly session: string | null;
   seq: number;
-  /** For a local reader, the node it reads through; null for a regular client. */
+  /** For a local reader or writer, the node it goes through; null for a regular client. */
   readonly home: NodeId | null;
+  /** A local writer (it writes only); false for a regular client or a local reader. */
+  readonly writer: boolean;
 }
+
 
 /** Pause between a local reader's gets. */
 const READER_THINK_TIME = { min: 20, max: 60 };
+/** Pause between a local writer's writes. */
+const WRITER_THINK_TIME = { min: 40, max: 120 };
 
 /**
  * Concurrent key-value clients driving a `TestCluster` through `propose`, recording a
@@ -167,7 +189,7 @@ export class KvWorkload {
   private lastStamp = -1;
   private running = false;
   /** The `propose` and `read` calls made and not yet settled, each with what to report if it never does. */
-  private readonly unsettled = new Set<{ readonly what: string }>();
+  private readonly calls: OpenCalls;
   private readonly subscription: Subscription;
 
   constructor(
@@ -179,20 +201,16 @@ export class KvWorkload {
     this.mix = options.mix ?? DEFAULT_MIX;
     this.opTimeout = options.opTimeout ?? 1000;
     this.thinkTime = options.thinkTime ?? { min: 0, max: 20 };
+    this.calls = new OpenCalls(cluster, options.onAnomaly, options.settleLimit);
     for (const id of cluster.ids) if (cluster.isRunning(id)) this.attach(id, cluster.node(id));
     this.subscription = cluster.started$.subscribe(({ id, node }) => this.attach(id, node));
     const sessions = options.sessions ?? 'mixed';
     for (let slot = 0; slot < (options.clients ?? 4); slot++) {
       const session = sessions === 'all' || (sessions === 'mixed' && slot % 2 === 0) ? `client${slot}` : null;
-      this.clients.push({ slot, id: this.nextClientId++, leaderGuess: null, op: null, lastOkCall: -1, session, seq: 0, home: null });
+      this.clients.push({ slot, id: this.nextClientId++, leaderGuess: null, op: null, lastOkCall: -1, session, seq: 0, home: null, writer: false });
     }
-    const readers = options.localReaders ?? 1;
-    if (!(Number.isInteger(readers) && readers >= 0)) throw new RangeError(`localReaders must be an integer >= 0, got ${readers}`);
-    for (const home of cluster.ids) {
-      for (let k = 0; k < readers; k++) {
-        this.clients.push({ slot: this.clients.length, id: this.nextClientId++, leaderGuess: null, op: null, lastOkCall: -1, session: null, seq: 0, home });
-      }
-    }
+    this.addLocalClients('localReaders', options.localReaders ?? 1, false);
+    this.addLocalClients('localWriters', options.localWriters ?? 1, true);
   }
 
   /** Starts every client (each after a first think time). */
@@ -211,7 +229,7 @@ export class KvWorkload {
     return this.clients.filter((c) => c.op !== null).length;
   }
 
-  /** Whether every client (local readers aside) completed an operation invoked at or after virtual time `t` (ms). */
+  /** Whether every client (local readers and writers aside) completed an operation invoked at or after virtual time `t` (ms). */
   allCompletedSince(t: number): boolean {
     const stamp = Math.round(t * 1e6);
     return this.clients.every((c) => c.home !== null || c.lastOkCall >= stamp);
@@ -219,13 +237,19 @@ export class KvWorkload {
 
   /**
    * Reports every `propose` and `read` call that has not settled, once every node has
-   * stopped: a stop settles whatever waits on a node, so one still pending was dropped
-   * by the node and would have waited forever (seen: a forwarded proposal whose index a
-   * newer leader gave to another proposal). Call it after stopping the cluster.
+   * stopped (see `OpenCalls.reportUnsettled`). Call it after stopping the cluster.
    */
   reportUnsettled(): void {
-    for (const call of this.unsettled) this.options.onAnomaly?.(`${call.what} never settled, not even once every node had stopped`);
-    this.unsettled.clear();
+    this.calls.reportUnsettled();
+  }
+
+  /**
+   * Reports, once each, the `propose` and `read` calls unsettled for longer than
+   * `settleLimit` of their node's running time. Call it as time goes (the simulator:
+   * after every instant).
+   */
+  reportOverdue(): void {
+    this.calls.reportOverdue();
   }
 
   /** Records every outstanding operation as indeterminate and stops listening to the cluster. */
@@ -246,9 +270,19 @@ export class KvWorkload {
     node.committed$.subscribe((e) => kv.apply(e));
   }
 
+  /** Adds `count` local readers (or writers) beside each node. */
+  private addLocalClients(option: string, count: number, writer: boolean): void {
+    if (!(Number.isInteger(count) && count >= 0)) throw new RangeError(`${option} must be an integer >= 0, got ${count}`);
+    for (const home of this.cluster.ids) {
+      for (let k = 0; k < count; k++) {
+        this.clients.push({ slot: this.clients.length, id: this.nextClientId++, leaderGuess: null, op: null, lastOkCall: -1, session: null, seq: 0, home, writer });
+      }
+    }
+  }
+
   private issue(c: Client): void {
     if (!this.running || c.op) return;
-    const command = c.home === null ? this.nextCommand() : this.nextGet();
+    const command = c.home === null ? this.nextCommand() : c.writer ? this.nextCommand(c.home) : this.nextGet();
     const mode = command.op !== 'get' ? 'log' : c.home === null ? this.readMode() : this.readerMode();
     const op: PendingOp = { command, mode, call: this.stamp(), seq: ++c.seq, outstanding: false, maybeExecuted: false, done: false, timeout: null };
     c.op = op;
@@ -287,7 +321,7 @@ export class KvWorkload {
       return;
     }
     const session = c.session === null ? undefined : { session: { clientId: c.session, seq: op.seq } };
-    this.watch(`${target}'s propose of ${op.command.id}`, node.propose(encodeKvCommand(op.command), session)).then(
+    this.calls.watch(target, `${target}'s propose of ${op.command.id}`, node.propose(encodeKvCommand(op.command), session)).then(
       ({ index }) => {
         if (op.done) return;
         const applied = kv.takeResult(index);
@@ -301,41 +335,46 @@ export class KvWorkload {
         c.leaderGuess = target;
         this.complete(c, op, applied.result);
       },
-      (e: unknown) => {
-        if (op.done) return;
-        op.outstanding = false;
-        if (e instanceof NotLeaderError) {
-          this.stats.retries++;
-          const hinted = e.leaderId !== null && e.leaderId !== target;
-          c.leaderGuess = hinted ? e.leaderId : null;
-          this.later(() => this.attempt(c, op), hinted ? 1 : 5 + this.random() * 15);
-          return;
-        }
-        if (e instanceof LeaderOverloadedError) {
-          this.stats.retries++;
-          this.stats.overloaded++;
-          this.later(() => this.attempt(c, op), 5 + this.random() * 15);
-          return;
-        }
-        // ProposalDroppedError, NodeStoppedError, RequestTimeoutError...: the command may still commit.
-        op.maybeExecuted = true;
-        c.leaderGuess = null;
-        if (!(e instanceof RaftError)) {
-          this.options.onAnomaly?.(`${target} rejected ${op.command.id} with an unexpected error: ${String(e)}`);
-        } else if (c.session !== null || this.options.unsafeRetries) {
-          this.stats.retries++;
-          this.later(() => this.attempt(c, op), 5 + this.random() * 15);
-          return;
-        }
-        this.abandon(c, op);
-      },
+      (e: unknown) => this.proposeFailed(c, op, target, e),
     );
+  }
+
+  /** A proposal of `op` made on `target` was rejected with `e`: try again, or give up on the op. */
+  private proposeFailed(c: Client, op: PendingOp, target: NodeId, e: unknown): void {
+    if (op.done) return;
+    op.outstanding = false;
+    // A local writer does not chase the leader: nothing was appended, it writes again later.
+    if (c.writer && (e instanceof NotLeaderError || e instanceof LeaderOverloadedError)) return this.abandon(c, op);
+    if (e instanceof NotLeaderError) {
+      this.stats.retries++;
+      const hinted = e.leaderId !== null && e.leaderId !== target;
+      c.leaderGuess = hinted ? e.leaderId : null;
+      this.later(() => this.attempt(c, op), hinted ? 1 : 5 + this.random() * 15);
+      return;
+    }
+    if (e instanceof LeaderOverloadedError) {
+      this.stats.retries++;
+      this.stats.overloaded++;
+      this.later(() => this.attempt(c, op), 5 + this.random() * 15);
+      return;
+    }
+    // ProposalDroppedError, NodeStoppedError, RequestTimeoutError...: the command may still commit.
+    op.maybeExecuted = true;
+    c.leaderGuess = null;
+    if (!(e instanceof RaftError)) {
+      this.options.onAnomaly?.(`${target} rejected ${op.command.id} with an unexpected error: ${String(e)}`);
+    } else if (c.session !== null || this.options.unsafeRetries) {
+      this.stats.retries++;
+      this.later(() => this.attempt(c, op), 5 + this.random() * 15);
+      return;
+    }
+    this.abandon(c, op);
   }
 
   /** A get through `read()`: once it resolves, the node's own state machine is up to date. */
   private read(c: Client, op: PendingOp, target: NodeId, node: RaftNode, kv: KvStateMachine): void {
     const check = this.options.onRead?.(target, op.mode === 'lease');
-    this.watch(`${target}'s ${op.mode} read`, node.read({ lease: op.mode === 'lease' })).then(
+    this.calls.watch(target, `${target}'s ${op.mode} read`, node.read({ lease: op.mode === 'lease' })).then(
       ({ index }) => {
         check?.(index);
         if (op.done) return;
@@ -433,13 +472,15 @@ export class KvWorkload {
     return { id, op: 'get', key: this.keys[Math.floor(this.random() * this.keys.length)] };
   }
 
-  private nextCommand(): KvCommand {
+  /** The next operation of the mix; for the local writer of node `writer`, one of its writes, to its own key. */
+  private nextCommand(writer?: NodeId): KvCommand {
     const n = this.nextOp++;
     const id = n.toString(36);
-    const key = this.keys[Math.floor(this.random() * this.keys.length)];
+    const key = writer === undefined ? this.keys[Math.floor(this.random() * this.keys.length)] : `w-${writer}`;
     const m = this.mix;
-    let r = this.random() * (m.get + m.put + m.append + m.cas);
-    if ((r -= m.get) < 0) return { id, op: 'get', key };
+    const get = writer === undefined ? m.get : 0;
+    let r = this.random() * (get + m.put + m.append + m.cas);
+    if ((r -= get) < 0) return { id, op: 'get', key };
     if ((r -= m.put) < 0) return { id, op: 'put', key, value: `p${id}` };
     if ((r -= m.append) < 0) return { id, op: 'append', key, value: `${id}.` };
     const seen = this.lastSeen.get(key);
@@ -454,17 +495,8 @@ export class KvWorkload {
   }
 
   private think(c: Client): number {
-    const { min, max } = c.home === null ? this.thinkTime : READER_THINK_TIME;
+    const { min, max } = c.home === null ? this.thinkTime : c.writer ? WRITER_THINK_TIME : READER_THINK_TIME;
     return min + this.random() * (max - min);
-  }
-
-  /** Keeps `call` among the unsettled ones until it settles (`reportUnsettled`). */
-  private watch<T>(what: string, call: Promise<T>): Promise<T> {
-    const entry = { what: `${what} (made at ${this.cluster.clock.now().toFixed(1)} ms)` };
-    this.unsettled.add(entry);
-    const settled = () => this.unsettled.delete(entry);
-    call.then(settled, settled);
-    return call;
   }
 
   private later(work: () => void, delay: number): void {

@@ -101,6 +101,19 @@ describe('Figure 2, Rules for Servers — candidates', () => {
     expect(s.role.name).toBe('leader');
   });
 
+  test('§5.2 a candidate takes office only once its own term and vote are durable, even when the others alone are a majority', () => {
+    // A leader whose term a crash could take back could win that term again after a
+    // restart (the voters already voted for it), with another log: two entries at one (index, term).
+    const s = makeState({ voters: ['n1', 'n2', 'n3'] });
+    step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });
+    msg(s, 'n2', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
+    msg(s, 'n3', { type: 'RequestVoteResponse', term: 1, voteGranted: true });
+    expect(s.role.name).toBe('candidate'); // its disk has not saved term 1 yet (it hangs)
+    const fx = step(s, { kind: 'hardStateSaved', term: 1, votedFor: 'n1' });
+    expect(s.role.name).toBe('leader');
+    expect(types(fx.list)).toContain('send AppendEntries to n2');
+  });
+
   test('§5.2 if votes are received from a majority of servers: become leader', () => {
     const s = makeState({ voters: ['n1', 'n2', 'n3', 'n4', 'n5'] });
     step(s, { kind: 'electionTimeout', epoch: s.epoch, forced: true });

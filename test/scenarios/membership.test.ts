@@ -203,6 +203,30 @@ describe('joint consensus', () => {
     await c.waitFor(() => ['n4', 'n5'].every((id) => c.committedData(id).includes('new majority')));
     await c.stop();
   });
+
+  test('a leader swapped out and cut off once it appended C_new campaigns again, commits C_new and steps down (dissertation §4.2.2)', async () => {
+    // Found by the simulator's joint changes (`npm run sim -- --seeds 100 --from 1 --nodes 3
+    // --faults membership,network`, seed 86): no leader ever again.
+    const c = new TestCluster({ nodes: 3, seed: 7, nodeOptions: robust });
+    const leader = await c.waitForLeader();
+    const [a, b] = c.ids.filter((id) => id !== leader);
+    expect((await outcome(c, c.node(leader).removeMember(b))).ok).toBe(true); // voters: leader, a
+    const last = c.replication(leader).lastIndex;
+    // The joint configuration (last + 1: old { leader, a }, new { a, b }) reaches everyone; C_new (last + 2) reaches no one.
+    const final = c.hub.intercept((e) => e.from === leader && e.message.type === 'AppendEntries' && e.message.entries.some((x) => x.index > last + 1), 'drop');
+    void c.node(leader).changeMembership({ voters: [a, b] }).catch(() => undefined);
+    await c.waitFor(() => c.replication(leader).commitIndex === last + 1 && c.replication(leader).lastIndex === last + 2, 1000, 1);
+    c.hub.isolate(leader); // CheckQuorum deposes it; the old half { leader, a } cannot elect anyone without it
+    await c.clock.advance(1000);
+    expect(c.leader()).toBeUndefined();
+    final.remove();
+    c.hub.heal();
+    // It holds the longest log: it must campaign (not counting itself), commit C_new, then step down for a or b.
+    await c.waitFor(() => [a, b].every((id) => c.status(id)?.commitIndex! >= last + 2), 5000); // was: no leader, forever
+    await c.waitFor(() => c.leader() === a || c.leader() === b, 5000);
+    expect(c.replication(c.leader()!).lastIndex).toBeGreaterThan(last + 2);
+    await c.stop();
+  });
 });
 
 describe('safety under faults', () => {

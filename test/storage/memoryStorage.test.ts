@@ -54,3 +54,42 @@ describe('MemoryStorage.readEntries under the simulator’s fault model', () => 
     expect(storage.reads).toMatchObject({ snapshotChunks: 3, openSnapshotReads: 0 });
   });
 });
+
+describe('MemoryStorage.stallWrites: the simulator’s hung disk', () => {
+  test('a stalled disk (stallWrites) completes no write until resumed, then all of them in order, nothing lost', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const storage = new MemoryStorage({ scheduler, syncDelay: 1 });
+    const done: string[] = [];
+    const before = storage.append(entries(1, 2, 1)).then(() => done.push('append 1-2'));
+    storage.stallWrites(); // the sync already due for 1-2 finds the disk hung too
+    const vote = storage.saveHardState({ term: 2, votedFor: 'n2' }).then(() => done.push('hard state'));
+    const after = storage.append(entries(3, 3, 2)).then(() => done.push('append 3'));
+    scheduler.flush();
+    await Promise.resolve();
+    expect(done).toEqual([]);
+    expect(storage.durableEntries()).toEqual([]);
+    expect(storage.writesStalled).toBe(true);
+    storage.resumeWrites();
+    scheduler.flush();
+    await Promise.all([before, vote, after]);
+    expect(done).toEqual(['append 1-2', 'hard state', 'append 3']);
+    expect(plain(storage.durableEntries())).toEqual(plain([...entries(1, 2, 1), ...entries(3, 3, 2)]));
+    expect(storage.durableHardState()).toEqual({ term: 2, votedFor: 'n2' });
+  });
+
+  test('a crash during a stall loses the writes that waited; the disk stays hung until resumed', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const storage = new MemoryStorage({ scheduler, syncDelay: 1 });
+    storage.stallWrites();
+    const lost = storage.append(entries(1, 2, 1));
+    storage.crash();
+    const next = storage.append(entries(1, 1, 2));
+    scheduler.flush();
+    expect(await Promise.race([next.then(() => 'settled'), Promise.resolve('pending')])).toBe('pending');
+    storage.resumeWrites();
+    scheduler.flush();
+    await next;
+    expect(plain(storage.durableEntries())).toEqual(plain(entries(1, 1, 2)));
+    expect(await Promise.race([lost.then(() => 'settled'), Promise.resolve('pending')])).toBe('pending');
+  });
+});

@@ -24,12 +24,13 @@ describe('runSimulation', () => {
     expect(c.faults).not.toEqual(a.faults);
   });
 
-  test('an even cluster that shrinks is judged by the majority of its configuration: seed 2 at 4 nodes removes a member and commits on 2 of the 3 voters left', async () => {
+  test('an even cluster that shrinks is judged by the majority of its configuration: seed 1 at 4 nodes removes a member and commits on 2 of the 3 voters left', async () => {
     // The monitor once required a majority of all 4 nodes (3) even after a removal left
     // 3 voters, and reported durability violations that were not (seeds 8, 12, 18, 19).
     // Seed 12, not 8: since the stall grace and CheckQuorum's ticks grew (docs/notes/deposed-leaders.md), seed 8 removes nobody;
-    // seed 2, not 12, since congested links joined the network's weather (it draws more numbers).
-    const r = await runSimulation({ seed: 2, nodes: 4, steps: 30 });
+    // seed 2, not 12, since congested links joined the network's weather (it draws more numbers); seed 1, not 2, since
+    // disk stalls, lost entries and local writers joined.
+    const r = await runSimulation({ seed: 1, nodes: 4, steps: 30 });
     expect(r.faults.some((f) => f.action.startsWith('membership: remove '))).toBe(true);
     expect(r.violations).toEqual([]);
   });

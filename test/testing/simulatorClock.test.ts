@@ -73,4 +73,22 @@ describe('SimulatorClock', () => {
     expect(ran).toBe(false);
     expect(node.paused).toBe(false);
   });
+
+  test("runningTime counts a view's time except its pauses (its own timers' time)", async () => {
+    const clock = new SimulatorClock();
+    const node = clock.view();
+    await clock.advance(10);
+    node.pause();
+    await clock.advance(30);
+    expect(node.runningTime()).toBe(10); // paused: it stands still
+    node.resume();
+    await clock.advance(5);
+    node.pause();
+    node.pause(); // a second pause call changes nothing
+    await clock.advance(20);
+    node.discardHeld(); // a crash ends the pause too
+    await clock.advance(1);
+    expect(node.runningTime()).toBe(16);
+    expect(clock.now()).toBe(66);
+  });
 });

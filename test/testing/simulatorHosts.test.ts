@@ -116,16 +116,18 @@ describe('the simulator runs hosts of many Raft groups', () => {
 
   test('a bug planted in one group is caught, and the report names that group', async () => {
     // The lease rules of issue 14 switched off in g2 only; 3 hosts x 2 groups, lease reads.
-    // Seeds 5 and 6 of 1-16 catch it; the same seed without the bug is clean.
-    const faults = ALL_FAULT_CLASSES.filter((c) => c !== 'storage');
+    // Seed 10 of 1-16 catches it (5 and 6 did before disk stalls, lost entries and local writers); the same seed
+    // without the bug is clean.
+    // Storage faults, disk stalls and lost entries are left out, as in the single-group test of the bug.
+    const faults = ALL_FAULT_CLASSES.filter((c) => c !== 'storage' && c !== 'disk-stall' && c !== 'lost-entries');
     // Without quiescence, whose runs draw other faults (the seed decides it by default).
     const options: Omit<SimulationOptions, 'seed'> = { nodes: 3, groups: 2, steps: 30, faults, workload: { reads: 'lease' }, plantedBug: 'stale-lease', plantedBugGroups: ['g2'], quiesce: 'off' };
-    const found = await runSimulation({ ...options, seed: 6 });
+    const found = await runSimulation({ ...options, seed: 10 });
     expect(found.violations.length).toBeGreaterThan(0);
     expect(found.violations.map((v) => [v.kind, v.group])).toEqual(found.violations.map(() => ['stale-read', 'g2']));
     expect(found.violations[0].message).toMatch(/^a lease read on h\d/);
     expect(found.perGroup.map((g) => g.violations)).toEqual([0, found.violations.length]);
-    const healthy = await runSimulation({ ...options, plantedBug: undefined, seed: 6 });
+    const healthy = await runSimulation({ ...options, plantedBug: undefined, seed: 10 });
     expect(healthy.violations).toEqual([]);
   });
 

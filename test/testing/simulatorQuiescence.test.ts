@@ -25,8 +25,9 @@ function leaderFaultsWhileQuiet(faults: readonly { readonly action: string }[]):
 describe('the simulator with quiescing groups (3 hosts x 4 groups)', () => {
   test('3 seeds with --quiesce on: groups go quiet, quiet leaders\' hosts are crashed and cut, no violation, every group linearizable', async () => {
     const hits: string[] = [];
-    // Seeds 4-6 (1-3 before the failover timing of 2026-12-06 moved their runs: no leader fault landed while quiet).
-    for (let seed = 4; seed <= 6; seed++) {
+    // Seeds 1-3 (4-6 from the failover timing of 2026-12-06 until disk stalls, lost entries and local writers moved
+    // every run: then no leader fault landed on seeds 4-6 while quiet).
+    for (let seed = 1; seed <= 3; seed++) {
       let quiesceHeartbeats: InterceptRule | undefined;
       const options: SimulationOptions = {
         seed, nodes: 3, groups: 4, steps: 20, quiesce: 'on',
@@ -41,7 +42,7 @@ describe('the simulator with quiescing groups (3 hosts x 4 groups)', () => {
       expect(r.command).toContain('--quiesce on');
       hits.push(...leaderFaultsWhileQuiet(r.faults));
     }
-    expect(hits.length).toBeGreaterThan(0); // seed 5: crashes of two quiet leaders' hosts; seed 6: a crash of one and a one-way cut around another
+    expect(hits.length).toBeGreaterThan(0); // seed 1: a reboot of a quiet leader's host; seed 2: one-way cuts around one
   }, 120_000);
 
   test('by default about half the seeds quiesce (the seed decides); one group or --quiesce off never does', () => {

@@ -37,6 +37,22 @@ export type FaultClass =
    */
   | 'storage'
   /**
+   * A node's disk hangs — no write completes, none fails — while its network works, so
+   * it still answers heartbeats: one node (the leader half the time) or every follower of
+   * the leader at once, for 0.1–2 s or until the faults end. The writes that waited then
+   * complete in order; a crash meanwhile loses them, as any unsynced write.
+   */
+  | 'disk-stall'
+  /**
+   * For a moment the leader's AppendEntries carrying entries are lost while its
+   * heartbeats and answers get through: to every follower for 20–150 ms (it appends, and
+   * answers forwarded proposals, on a tail only it holds), after which it is cut off for
+   * 0.3–1.5 s and a newer leader gives those indexes to other proposals; or to one
+   * follower for 0.3–1.5 s, which falls behind the leader's compaction and catches up
+   * through a snapshot that may cover proposals it forwarded.
+   */
+  | 'lost-entries'
+  /**
    * For 0.3–3 s every snapshot chunk sent to one node (all of them, or all after chunk 0)
    * is lost, each loss reported to its sender, as by a transport that refuses the chunk:
    * a transfer to that node is given up after its resends and started over later. Not in
@@ -46,7 +62,7 @@ export type FaultClass =
   | 'chunk-loss';
 
 /** The fault classes a simulation injects unless told otherwise. */
-export const ALL_FAULT_CLASSES: readonly FaultClass[] = ['network', 'late-messages', 'partition', 'one-way', 'bridge', 'isolate', 'crash', 'pause', 'transfer', 'membership', 'storage'];
+export const ALL_FAULT_CLASSES: readonly FaultClass[] = ['network', 'late-messages', 'partition', 'one-way', 'bridge', 'isolate', 'crash', 'pause', 'transfer', 'membership', 'storage', 'disk-stall', 'lost-entries'];
 
 /** Fault classes injected only when named: added after the default set, they would change what every seed does. */
 export const OPT_IN_FAULT_CLASSES: readonly FaultClass[] = ['chunk-loss'];

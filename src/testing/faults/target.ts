@@ -7,7 +7,7 @@ import type { RaftNode, StopOptions } from '../../api';
 import type { MemoryHub } from '../../transports/memoryHub';
 import type { SimulatorClock } from '../simulatorClock';
 
-/** What a storage fault strikes: one node's storage, or every group's storage on one host. */
+/** What a storage fault or a disk stall strikes: one node's storage, or every group's storage on one host. */
 export interface FaultStorage {
   /** Lost data at a crash and not yet repaired. */
   readonly damaged: boolean;
@@ -15,6 +15,12 @@ export interface FaultStorage {
   damageTail(count: number): void;
   /** Loses the hard state (term and vote), keeping the log. */
   loseHardState(): void;
+  /** Whether the disk hangs (`stallWrites`). */
+  readonly writesStalled: boolean;
+  /** The disk hangs: no write completes (none fails) until `resumeWrites`; reads go on. */
+  stallWrites(): void;
+  /** The hang ends: the writes that waited complete, in order. */
+  resumeWrites(): void;
 }
 
 /**
