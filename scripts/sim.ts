@@ -4,7 +4,7 @@
  *   npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--quiesce on|off|mixed] [--steps K] [--clients C]
  *                  [--faults network,late-messages,partition,one-way,bridge,isolate,crash,pause,transfer,membership,storage,disk-stall,lost-entries[,chunk-loss]]
  *                  [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--entry-runs on|off|mixed] [--no-forward] [--lazy-commit-notices] [--no-read-checks]
- *                  [--plant-bug stale-lease|lost-vote|no-proposal-deadline]
+ *                  [--plant-bug stale-lease|lost-vote|no-proposal-deadline|uncounted-leader-writes]
  *                  [--workers W] [--budget B] [--json] [--verbose] [--history FILE]
  *
  * Runs seeds S .. S+N-1 (each one a whole cluster, fault schedule and workload), over W
@@ -66,7 +66,7 @@ interface SeedReport {
 }
 
 /** The bugs `--plant-bug` plants (see `SimulationOptions.plantedBug`). */
-const PLANTED_BUGS = ['stale-lease', 'lost-vote', 'no-proposal-deadline'] as const;
+const PLANTED_BUGS = ['stale-lease', 'lost-vote', 'no-proposal-deadline', 'uncounted-leader-writes'] as const;
 
 const USAGE = `usage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--groups G] [--quiesce on|off|mixed] [--steps K] [--clients C] [--faults ${[...ALL_FAULT_CLASSES, ...OPT_IN_FAULT_CLASSES].join(',')}]
          [--snapshots on|off|mixed] [--sessions none|all|mixed] [--reads log|index|lease|mixed] [--entry-runs on|off|mixed] [--no-forward] [--lazy-commit-notices] [--no-read-checks] [--plant-bug ${PLANTED_BUGS.join('|')}] [--workers W] [--budget B] [--json] [--verbose] [--history FILE]`;

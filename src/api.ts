@@ -86,8 +86,9 @@ export interface RaftNodeOptions {
   readonly maxCommandBytes?: number;
   /**
    * A leader refuses proposals (`LeaderOverloadedError`, nothing appended) that would
-   * take the commands in its log not yet committed past this many bytes (default 64 MiB):
-   * a client proposing faster than followers persist cannot grow the leader's memory
+   * take the commands in its log not yet committed, or not yet durable on its own disk,
+   * past this many bytes (default 64 MiB): a client proposing faster than followers
+   * persist, or than a leader's own disk that hangs, cannot grow the leader's memory
    * without end. Of the proposals of one turn it takes the first ones that fit, in order,
    * and refuses the rest; with nothing uncommitted it takes at least the first.
    */

@@ -93,6 +93,14 @@ export interface NodeTestHooks {
   /** The configuration in effect (the latest in the log, committed or not), without copying the log; null before the node has loaded its storage. */
   config(): ClusterConfig | null;
   /**
+   * On a leader, the payload bytes of its own term's entries past what is both committed
+   * and durable here (what `maxUncommittedBytes` bounds), summed from the log now, and
+   * that limit; null on any other role or before the node has loaded its storage.
+   * Entries of earlier terms are left out: a new leader inherits them (its commit index
+   * lags until an entry of its term commits), it did not admit them.
+   */
+  leaderUnsettledBytes(): { readonly bytes: number; readonly limit: number } | null;
+  /**
    * Plants a known bug in this node, for a test that the simulator catches it (see
    * `RaftState.plantedBug`); it lasts for this run of the node.
    */

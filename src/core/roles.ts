@@ -132,7 +132,7 @@ export function becomeLeader(s: RaftState, fx: Effects): void {
     leaseFloor: 0,
     idleTicks: s.options.quiesceAfterTicks,
     forwarded: new Map(),
-    uncommitted: { base: s.commitIndex, through: s.commitIndex, bytes: 0, sizes: [], head: 0 },
+    uncommitted: { base: Math.min(s.commitIndex, s.durableIndex), through: Math.min(s.commitIndex, s.durableIndex), bytes: 0, sizes: [], head: 0 },
   };
   s.leaderId = s.id;
   s.epoch++;

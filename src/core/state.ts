@@ -5,7 +5,7 @@ import { RaftLog } from './log';
 import { Progress } from './progress';
 
 /** The bugs a test can plant on purpose (see `RaftState.plantedBug`). */
-export type PlantedBug = 'stale-lease' | 'lost-vote' | 'no-proposal-deadline';
+export type PlantedBug = 'stale-lease' | 'lost-vote' | 'no-proposal-deadline' | 'uncounted-leader-writes';
 
 /**
  * A node's role, as `role$` emits it: `precandidate` while it asks for pre-votes (PreVote),
@@ -294,6 +294,9 @@ export interface RaftState {
    * at term 0 with no vote and votes at once. `'no-proposal-deadline'` (applied by the
    * runtime) gives a leader's own proposals no deadline, as before 7a29dc1: one whose
    * entry cannot commit while the leader keeps its quorum waits forever.
+   * `'uncounted-leader-writes'`: `maxUncommittedBytes` counts only what is not committed,
+   * as before the leader's own durable index counted: a leader whose disk hangs holds
+   * what its followers commit without limit.
    */
   plantedBug: PlantedBug | null;
   /** A snapshot being received from the leader: the next chunk expected. */

@@ -44,6 +44,13 @@ export function nodeTestHooks(node: {
       const s = node.state();
       return s ? currentConfig(s) : null;
     },
+    leaderUnsettledBytes: () => {
+      const s = node.state();
+      if (s?.role.name !== 'leader') return null;
+      let bytes = 0;
+      for (let i = s.log.lastIndex; i > Math.min(s.commitIndex, s.durableIndex) && s.log.termAt(i) === s.term; i--) bytes += s.log.sizeAt(i) ?? 0;
+      return { bytes, limit: s.options.maxUncommittedBytes };
+    },
     plantBug: (bug) => {
       node.atStart.plantedBug = bug;
       const s = node.state();

@@ -33,6 +33,8 @@ export type ViolationKind =
   | 'api-contract'
   /** After the faults stopped, the cluster did not elect a leader, serve clients or converge in time. */
   | 'liveness'
+  /** A node held more than its configured limits allow (a leader's log past `maxUncommittedBytes`: see `LeaderBounds`). */
+  | 'bounds'
   /** The recorded history is not linearizable. */
   | 'linearizability'
   /** The simulation itself threw (a bug in a node or in the simulator). */

@@ -206,11 +206,12 @@ function clean(run: Run): boolean {
   return run.groups.every((g) => g.monitor.violations.length === 0);
 }
 
-/** Checks every group's storage and its clients' calls for one unsettled too long (after each virtual instant). */
+/** Checks every group's storage, its clients' calls for one unsettled too long and its leaders' logs for one past its limit (after each virtual instant). */
 function checkInstant(run: Run): void {
   for (const g of run.groups) {
     g.monitor.checkStorage();
     g.workload.reportOverdue();
+    g.bounds.check();
   }
 }
 

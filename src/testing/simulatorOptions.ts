@@ -69,7 +69,8 @@ export interface SimulationOptions {
    * Plants a known bug in every node at every start, to show that a sweep catches it
    * (`'stale-lease'`: the lease rules of issue 14 switched off; `'lost-vote'`: a node that
    * lost its hard state restarts at term 0 and votes at once; `'no-proposal-deadline'`: a
-   * leader's own proposals have no deadline; see `RaftState.plantedBug`).
+   * leader's own proposals have no deadline; `'uncounted-leader-writes'`: a leader's entries not
+   * yet durable on it leave `maxUncommittedBytes` once committed; see `RaftState.plantedBug`).
    */
   readonly plantedBug?: PlantedBug;
   /**

@@ -17,6 +17,7 @@ import { entryRunDelivery } from './entryRunDelivery';
 import type { SimulationOptions } from './simulatorOptions';
 import type { SimulatorClock } from './simulatorClock';
 import { SnapshotMachines } from './simulatorMachines';
+import { LeaderBounds } from './invariantsBounds';
 import { KvWorkload } from './workload';
 
 /** Default clients per group: 4 for a cluster of plain nodes; 2 per group on hosts of several groups. */
@@ -30,6 +31,8 @@ export interface GroupRun {
   readonly cluster: TestCluster;
   readonly monitor: SafetyMonitor;
   readonly workload: KvWorkload;
+  /** Checks that leaders' logs stay within `maxUncommittedBytes` (after every instant). */
+  readonly bounds: LeaderBounds;
   /** Points the snapshot hooks at each new run's state machine; ended with the run. */
   readonly machinesSubscription: Subscription;
 }
@@ -203,7 +206,8 @@ function groupParts(options: SimulationOptions, shared: Shared, seed: number, id
     });
     for (const node of made.ids) machines.attach(node, 0, () => workload.machine(node));
     const machinesSubscription = made.started$.subscribe(({ id: node, run }) => machines.attach(node, run, () => workload.machine(node)));
-    return { id, cluster: made, monitor: safety, workload, machinesSubscription };
+    const bounds = new LeaderBounds(made, (message) => safety.report('bounds', message));
+    return { id, cluster: made, monitor: safety, workload, bounds, machinesSubscription };
   };
   return { clusterOptions, attach };
 }

@@ -1,7 +1,8 @@
 /**
  * `maxUncommittedBytes`: a leader refuses proposals while the commands in its log not yet
- * committed hold that many bytes, so that a client proposing faster than followers
- * persist cannot grow the leader's log without end.
+ * committed, or not yet durable on its own disk, hold that many bytes, so that a client
+ * proposing faster than followers persist, or than the leader's own disk that hangs,
+ * cannot grow the leader's log without end.
  */
 import { onSnapshotTaken } from '../../src/core/snapshots';
 import { step } from '../../src/core/step';
@@ -122,6 +123,20 @@ describe('maxUncommittedBytes', () => {
     expect(s.log.entry(2)).toBeUndefined();
     expect(propose(s, 6)).toMatchObject({ type: 'proposalsAppended', firstIndex: 3 });
     expect(propose(s, 6)).toMatchObject({ type: 'proposalsRefused', overloaded: true });
+  });
+
+  test("a leader whose own disk hangs counts what it has not written though its followers committed it, and refuses past the limit; its writes make room again", () => {
+    const s = leader();
+    expect(propose(s, 6)).toMatchObject({ type: 'proposalsAppended', firstIndex: 2 });
+    msg(s, 'n2', ok(s.term, 2));
+    msg(s, 'n3', ok(s.term, 2));
+    expect(s.commitIndex).toBe(2); // committed on the followers' copies, as Raft allows
+    expect(s.durableIndex).toBe(1); // but not written here: held in memory until it is
+    expect(propose(s, 6)).toEqual({ type: 'proposalsRefused', tokens: ['t'], overloaded: true }); // was: appended, without end
+    expect(forwarded(s, 42, 6)).toMatchObject({ type: 'ProposeResponse', success: false, overloaded: true });
+    expect(s.log.lastIndex).toBe(2);
+    step(s, { kind: 'persisted', index: 2, term: s.term });
+    expect(propose(s, 6)).toMatchObject({ type: 'proposalsAppended', firstIndex: 3 });
   });
 
   test('a follower that cannot forward refuses as not leader, not overloaded', () => {

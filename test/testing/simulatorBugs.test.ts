@@ -233,6 +233,20 @@ describe('the simulator catches planted bugs', () => {
     expect(fixed.violations).toEqual([]);
   });
 
+  test("a leader whose own disk hangs, its unwritten entries not counted once committed (the bound before this fix), is caught holding past maxUncommittedBytes", async () => {
+    // The leader's disk stalls while its followers' do not: entries commit on their copies,
+    // and a leader that counts only uncommitted entries keeps taking proposals, holding
+    // every one it has not written.
+    const options = { nodes: 3, steps: 30, faults: ['disk-stall', 'network'] as const, plantedBug: 'uncounted-leader-writes' as const };
+    const found = await firstFailure(options, 60, ['bounds']);
+    console.log(`uncounted leader writes caught by seed ${found.seed}: ${found.violations[0].message}`);
+    expect(found.violations[0].message).toMatch(/^n\d leads with \d+ bytes of its term not both committed and durable in its log, past maxUncommittedBytes \d+$/);
+    expect(found.faults.map((f) => f.action)).toEqual(expect.arrayContaining([expect.stringMatching(/^disk stall/)]));
+    await expectReplay(options, found);
+    const fixed = await runSimulation({ ...options, plantedBug: undefined, seed: found.seed });
+    expect(fixed.violations).toEqual([]);
+  });
+
   test('storage that serves a stale snapshot under a new index', async () => {
     const options = {
       nodes: 5,
