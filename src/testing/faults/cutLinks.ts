@@ -63,6 +63,13 @@ export class CutLinks {
     }, after);
   }
 
+  /** Cuts every link to and from `id` (both ways, one-way cuts each) and restores them after `duration` ms (unless a heal did). */
+  cutOffFor(id: NodeId, duration: number): void {
+    const links = this.faults.cluster.ids.filter((x) => x !== id).flatMap((x) => [[x, id] as const, [id, x] as const]);
+    for (const [from, to] of links) this.cut(from, to);
+    this.restoreLater(links, duration);
+  }
+
   /** Restores one of the cut links, chosen at random, and returns it. */
   restoreAny(): readonly [NodeId, NodeId] {
     const [from, to] = this.links.splice(Math.floor(this.faults.random() * this.links.length), 1)[0];

@@ -42,11 +42,9 @@ export class JointChangeCuts {
     return `; once ${leader} sends the final configuration, it is cut off for ${duration.toFixed(0)}ms`;
   }
 
-  /** Cuts every link to and from `id`, and restores them `duration` ms later (unless a heal did). */
+  /** Cuts `id` off (`CutLinks.cutOffFor`) and logs it. */
   private cutOff(id: NodeId, duration: number): void {
-    const links = this.faults.cluster.ids.filter((x) => x !== id).flatMap((x) => [[x, id] as const, [id, x] as const]);
-    for (const [from, to] of links) this.links.cut(from, to);
-    this.links.restoreLater(links, duration);
+    this.links.cutOffFor(id, duration);
     this.faults.log(`cut off ${id}: its final configuration left, nothing reaches it or leaves it for ${duration.toFixed(0)}ms`);
   }
 }

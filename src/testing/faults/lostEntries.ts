@@ -4,8 +4,7 @@
  * then it is cut off), or to one follower (it falls behind the leader's compaction).
  */
 import type { Subscription } from 'rxjs';
-import type { NodeId } from '../../messages/types';
-import type { Envelope } from '../../messages/types';
+import type { Envelope, NodeId } from '../../messages/types';
 import type { GroupEnvelope } from '../../transports/hostTransport';
 import type { InterceptRule } from '../../transports/memoryHubIntercept';
 import type { FaultContext } from './context';
@@ -47,11 +46,7 @@ export class LostEntriesFaults {
     if (!leader) return this.faults.log(`lost entries: no leader${this.faults.inGroup()}`);
     const keep = 20 + 130 * this.faults.random();
     const cut = 300 + 1200 * this.faults.random();
-    this.lose(leader, undefined, keep, () => {
-      const links = this.faults.cluster.ids.filter((x) => x !== leader).flatMap((x) => [[x, leader] as const, [leader, x] as const]);
-      for (const [from, to] of links) this.links.cut(from, to);
-      this.links.restoreLater(links, cut);
-    });
+    this.lose(leader, undefined, keep, () => this.links.cutOffFor(leader, cut));
     this.faults.log(`lost entries: ${leader} (leader${this.faults.ofGroup()}) keeps its new entries for ${keep.toFixed(0)}ms, then is cut off for ${cut.toFixed(0)}ms`);
   }
 
