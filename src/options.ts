@@ -100,7 +100,18 @@ const DEFAULT_OPTIONS = Object.freeze({
 /** `leaseDriftMargin` defaults to this fraction of `electionTimeout.min`. */
 const LEASE_DRIFT_FRACTION = 1 / 5;
 /** `requestTimeout` defaults to this many times `electionTimeout.max`. */
-export const REQUEST_TIMEOUT_ELECTIONS = 2;
+const REQUEST_TIMEOUT_ELECTIONS = 2;
+
+/**
+ * `requestTimeout` when none is given, for an election timeout whose maximum is
+ * `electionTimeoutMax` (ms).
+ *
+ * @example
+ * defaultRequestTimeout(300); // 600
+ */
+export function defaultRequestTimeout(electionTimeoutMax: number): number {
+  return REQUEST_TIMEOUT_ELECTIONS * electionTimeoutMax;
+}
 /**
  * How many maximum election timeouts a follower's stream may go without progress before
  * its leader sends it afresh (not an option). Over TCP nothing is lost while the
@@ -172,7 +183,7 @@ export function resolveOptions(options: RaftNodeOptions): ResolvedOptions {
     quiesceAfterTicks: count('quiesceAfterTicks', o.quiesceAfterTicks, QUIESCE_AFTER_IDLE_TICKS, 0),
     wakeups: ticks(o.wakeups, 'wakeups'),
     leaseDriftMargin,
-    requestTimeout: positive('requestTimeout', o.requestTimeout, REQUEST_TIMEOUT_ELECTIONS * electionTimeout.max),
+    requestTimeout: positive('requestTimeout', o.requestTimeout, defaultRequestTimeout(electionTimeout.max)),
     stopTimeout: positive('stopTimeout', o.stopTimeout, DEFAULT_STOP_TIMEOUT),
     preVote: bool('preVote', o.preVote, DEFAULT_OPTIONS.preVote),
     checkQuorum: bool('checkQuorum', o.checkQuorum, DEFAULT_OPTIONS.checkQuorum),

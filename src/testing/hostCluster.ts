@@ -185,9 +185,6 @@ export class HostCluster implements FaultTarget {
       get damaged() {
         return storages.some((s) => s.damaged);
       },
-      get writesStalled() {
-        return storages.some((s) => s.writesStalled);
-      },
       damageTail: (count) => storages.forEach((s) => s.damageTail(count)),
       loseHardState: () => storages.forEach((s) => s.loseHardState()),
       stallWrites: () => storages.forEach((s) => s.stallWrites()),

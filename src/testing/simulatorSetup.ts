@@ -9,7 +9,7 @@ import { ALL_FAULT_CLASSES } from './faults/classes';
 import type { FaultTarget } from './faults/target';
 import { LateMessages } from './faultsMessages';
 import { SendTriggers } from './faultsTriggers';
-import { DEFAULT_ELECTION_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, REQUEST_TIMEOUT_ELECTIONS } from '../options';
+import { DEFAULT_ELECTION_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, defaultRequestTimeout } from '../options';
 import { HostCluster, HostGroupOptions } from './hostCluster';
 import { SafetyMonitor } from './invariants';
 import { durabilityTap } from './invariantsWire';
@@ -109,7 +109,7 @@ function transferLimit(options: SimulationOptions): number {
 /** The nodes' `requestTimeout` (the node default unless the run's node options set it). */
 function requestTimeout(options: SimulationOptions): number {
   const o = options.cluster?.nodeOptions;
-  return o?.requestTimeout ?? REQUEST_TIMEOUT_ELECTIONS * (o?.electionTimeout?.max ?? DEFAULT_ELECTION_TIMEOUT.max);
+  return o?.requestTimeout ?? defaultRequestTimeout(o?.electionTimeout?.max ?? DEFAULT_ELECTION_TIMEOUT.max);
 }
 
 /**

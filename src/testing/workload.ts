@@ -131,7 +131,6 @@ interface Client {
   readonly writer: boolean;
 }
 
-
 /** Pause between a local reader's gets. */
 const READER_THINK_TIME = { min: 20, max: 60 };
 /** Pause between a local writer's writes. */

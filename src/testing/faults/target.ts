@@ -15,8 +15,6 @@ export interface FaultStorage {
   damageTail(count: number): void;
   /** Loses the hard state (term and vote), keeping the log. */
   loseHardState(): void;
-  /** Whether the disk hangs (`stallWrites`). */
-  readonly writesStalled: boolean;
   /** The disk hangs: no write completes (none fails) until `resumeWrites`; reads go on. */
   stallWrites(): void;
   /** The hang ends: the writes that waited complete, in order. */
